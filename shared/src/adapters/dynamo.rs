@@ -1,0 +1,2 @@
+//! DynamoDB table adapter (to be written).
+pub struct DynamoTable;

@@ -1,0 +1,7 @@
+//! Adapters: the AWS and embedded implementations of each port.
+
+pub mod dynamo;
+pub mod sqlite;
+
+pub use dynamo::DynamoTable;
+pub use sqlite::SqliteTable;

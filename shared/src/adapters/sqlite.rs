@@ -1,0 +1,2 @@
+//! Embedded table adapter over SQLite (to be written).
+pub struct SqliteTable;

@@ -1,0 +1,8 @@
+//! Ports: the narrow traits the domain needs from the outside world. Each has an AWS adapter and
+//! an embedded adapter in `crate::adapters`, and one contract suite run against both.
+
+pub mod clock;
+pub mod table;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use table::{Condition, Index, Item, Key, Page, Query, SortKey, Table, TableError, Write};
