@@ -1,1 +1,52 @@
-fn main() {}
+//! The local host: every route from the same router, on embedded adapters (or on AWS-compatible
+//! endpoints when `AWS_ENDPOINT_URL` is set), seeded with the demo clinic.
+//!
+//! `local [--no-seed]`; `MAS_ADDR` sets the address (default 127.0.0.1:3000).
+
+use std::sync::Arc;
+
+use mas_shared::app::{App, AuthMode};
+use mas_shared::auth::StaffClaims;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    mas_functions::init_tracing(false);
+    let app = Arc::new(App::from_env().await?);
+    let addr = std::env::var("MAS_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    if !std::env::args().any(|a| a == "--no-seed") {
+        let demo = mas_shared::demo::seed(&app.store, &app.config.site_domain).await?;
+        print_welcome(&app, &base, &demo);
+    }
+    println!("listening on {base}");
+    axum::serve(listener, mas_shared::http::router(app)).with_graceful_shutdown(shutdown()).await?;
+    Ok(())
+}
+
+fn print_welcome(app: &App, base: &str, demo: &mas_shared::demo::DemoClinic) {
+    let slug = mas_shared::demo::DEMO_SLUG;
+    println!();
+    println!("Master Aesthetics Suite — local host");
+    println!("  demo clinic {}: {}", if demo.created { "created" } else { "found" }, demo.tenant_id);
+    println!("  health          {base}/health");
+    println!("  public catalog  {base}/v1/public/{slug}/catalog");
+    println!("  OpenAPI         {base}/openapi.json");
+    if let AuthMode::Local(issuer) = &app.auth {
+        let claims = StaffClaims {
+            sub: demo.owner.id.to_string(),
+            email: demo.owner.input.email.clone(),
+            tenant_id: demo.tenant_id.clone(),
+            member_id: demo.owner.id.clone(),
+        };
+        let token = issuer.issue(&claims, app.store.clock.now());
+        println!("  owner token (12 h), try:");
+        println!("    export TOKEN={token}");
+        println!("    curl -H \"Authorization: Bearer $TOKEN\" {base}/v1/services");
+    }
+    println!();
+}
+
+async fn shutdown() {
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,7 @@
+//! The domain: pure types and rules, no I/O and no AWS types.
+
+pub mod catalog;
+pub mod schedule;
+pub mod team;
+pub mod tenant;
+pub mod values;

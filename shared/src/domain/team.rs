@@ -1,0 +1,141 @@
+//! Team members, their roles, and the permission matrix every staff request is checked against.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::values::{Email, Name};
+use crate::ids::{LocationId, MemberId, PractitionerId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    Manager,
+    Practitioner,
+    FrontDesk,
+    Finance,
+    /// Read-only: sees what it needs to help, changes nothing, never sees clinical notes.
+    Support,
+}
+
+/// What a request may do. Routes name the permission they need; roles grant sets of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    CatalogRead,
+    CatalogWrite,
+    BrandWrite,
+    TeamRead,
+    TeamWrite,
+    BookingRead,
+    /// Book, move and cancel any appointment.
+    BookingWrite,
+    /// Book, move and cancel only one's own appointments (practitioners).
+    BookingWriteOwn,
+    ClinicalRead,
+    ClinicalWrite,
+    PaymentsRead,
+    /// Take payments and issue refunds.
+    PaymentsWrite,
+    TemplatesWrite,
+    AnalyticsFull,
+    /// Counts without money (practitioners, front desk, support).
+    AnalyticsLimited,
+    AuditRead,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 16] = {
+        use Permission::*;
+        [
+            CatalogRead, CatalogWrite, BrandWrite, TeamRead, TeamWrite, BookingRead, BookingWrite, BookingWriteOwn,
+            ClinicalRead, ClinicalWrite, PaymentsRead, PaymentsWrite, TemplatesWrite, AnalyticsFull, AnalyticsLimited,
+            AuditRead,
+        ]
+    };
+}
+
+impl Role {
+    pub const ALL: [Role; 6] = [Role::Owner, Role::Manager, Role::Practitioner, Role::FrontDesk, Role::Finance, Role::Support];
+
+    /// The permission matrix (DESIGN.md §6): services CRUD owner/manager; booking
+    /// owner/manager/practitioner (own)/front desk; clinical owner/manager/practitioner;
+    /// payments and refunds owner/manager/finance; templates owner/manager; analytics
+    /// owner/manager/finance, limited for the others; support reads only.
+    pub fn allows(self, permission: Permission) -> bool {
+        use Permission::*;
+        use Role::*;
+        match permission {
+            CatalogRead | TeamRead | BookingRead => true,
+            CatalogWrite | BrandWrite | TeamWrite | TemplatesWrite | AuditRead => matches!(self, Owner | Manager),
+            BookingWrite => matches!(self, Owner | Manager | FrontDesk),
+            BookingWriteOwn => matches!(self, Owner | Manager | FrontDesk | Practitioner),
+            ClinicalRead | ClinicalWrite => matches!(self, Owner | Manager | Practitioner),
+            PaymentsRead => matches!(self, Owner | Manager | Finance | FrontDesk | Support),
+            PaymentsWrite | AnalyticsFull => matches!(self, Owner | Manager | Finance),
+            AnalyticsLimited => true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberInput {
+    pub email: Email,
+    pub name: Name,
+    pub role: Role,
+    /// Locations this member works at; empty means all.
+    #[serde(default)]
+    pub location_ids: Vec<LocationId>,
+    /// The practitioner profile this member is, for practitioners acting on their own bookings.
+    #[serde(default)]
+    pub practitioner_id: Option<PractitionerId>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Member {
+    pub id: MemberId,
+    #[serde(flatten)]
+    pub input: MemberInput,
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Permission::*;
+    use super::Role::*;
+    use super::*;
+
+    #[test]
+    fn support_reads_but_never_writes_and_never_sees_clinical_data() {
+        for write in [CatalogWrite, BrandWrite, TeamWrite, BookingWrite, BookingWriteOwn, ClinicalWrite, PaymentsWrite, TemplatesWrite] {
+            assert!(!Support.allows(write), "{write:?}");
+        }
+        assert!(Support.allows(CatalogRead) && Support.allows(BookingRead));
+        assert!(!Support.allows(ClinicalRead));
+    }
+
+    #[test]
+    fn only_owners_managers_and_finance_move_money() {
+        let movers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(PaymentsWrite)).collect();
+        assert_eq!(movers, vec![Owner, Manager, Finance]);
+    }
+
+    #[test]
+    fn practitioners_book_only_their_own_and_see_clinical_records() {
+        assert!(!Practitioner.allows(BookingWrite));
+        assert!(Practitioner.allows(BookingWriteOwn));
+        assert!(Practitioner.allows(ClinicalRead) && Practitioner.allows(ClinicalWrite));
+        assert!(!FrontDesk.allows(ClinicalRead) && !Finance.allows(ClinicalRead));
+    }
+
+    #[test]
+    fn the_catalog_and_templates_are_managed_by_owners_and_managers_only() {
+        let managers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(CatalogWrite)).collect();
+        assert_eq!(managers, vec![Owner, Manager]);
+        assert_eq!(Role::ALL.into_iter().filter(|r| r.allows(TemplatesWrite)).count(), 2);
+    }
+}

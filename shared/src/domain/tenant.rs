@@ -1,0 +1,318 @@
+//! A tenant (one clinic business) and its brand: theme tokens, custom domain or subdomain, SEO.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::values::{Color, CountryCode, Currency, Email, Hostname, Name, ParseError, Slug, Text, TimeZone};
+use crate::error::{AppError, AppResult};
+use crate::ids::TenantId;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Tenant {
+    pub id: TenantId,
+    /// The tenant's public handle: `/v1/public/{slug}/…`, `/sites/{slug}/`.
+    pub slug: Slug,
+    pub name: Name,
+    pub country: CountryCode,
+    pub currency: Currency,
+    /// The default zone for new locations.
+    pub timezone: TimeZone,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Signing up a clinic: the tenant and its first owner.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupInput {
+    pub name: Name,
+    pub slug: Slug,
+    pub owner: OwnerInput,
+    #[serde(default = "default_country")]
+    pub country: CountryCode,
+    #[serde(default)]
+    pub currency: Currency,
+    #[serde(default = "default_timezone")]
+    pub timezone: TimeZone,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OwnerInput {
+    pub email: Email,
+    pub name: Name,
+}
+
+fn default_country() -> CountryCode {
+    CountryCode::parse("GB").expect("GB is a country code")
+}
+
+fn default_timezone() -> TimeZone {
+    TimeZone::parse("Europe/London").expect("Europe/London is a zone")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ThemePreset {
+    LuxuryNoir,
+    #[default]
+    IvoryMinimal,
+    ChampagneClassic,
+}
+
+/// The design tokens a site is drawn with; they become CSS custom properties.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ThemeTokens {
+    pub background: Color,
+    pub surface: Color,
+    pub text: Color,
+    pub muted_text: Color,
+    pub primary: Color,
+    /// Text drawn on `primary` (buttons).
+    pub on_primary: Color,
+    pub accent: Color,
+    pub font_heading: String,
+    pub font_body: String,
+    pub radius_px: u8,
+}
+
+impl ThemePreset {
+    pub fn tokens(self) -> ThemeTokens {
+        let c = Color::rgb;
+        match self {
+            ThemePreset::LuxuryNoir => ThemeTokens {
+                background: c(0x0f, 0x0f, 0x10),
+                surface: c(0x1c, 0x1c, 0x1f),
+                text: c(0xf5, 0xf1, 0xe8),
+                muted_text: c(0xbd, 0xb6, 0xa8),
+                primary: c(0xc9, 0xa9, 0x6e),
+                on_primary: c(0x14, 0x11, 0x0c),
+                accent: c(0xe8, 0xd5, 0xb0),
+                font_heading: "Playfair Display, Georgia, serif".into(),
+                font_body: "Inter, system-ui, sans-serif".into(),
+                radius_px: 2,
+            },
+            ThemePreset::IvoryMinimal => ThemeTokens {
+                background: c(0xfb, 0xf9, 0xf5),
+                surface: c(0xff, 0xff, 0xff),
+                text: c(0x1f, 0x1d, 0x1a),
+                muted_text: c(0x5c, 0x57, 0x50),
+                primary: c(0x2f, 0x4a, 0x3f),
+                on_primary: c(0xff, 0xff, 0xff),
+                accent: c(0x8a, 0x6f, 0x4e),
+                font_heading: "Cormorant Garamond, Georgia, serif".into(),
+                font_body: "Inter, system-ui, sans-serif".into(),
+                radius_px: 12,
+            },
+            ThemePreset::ChampagneClassic => ThemeTokens {
+                background: c(0xf7, 0xef, 0xe6),
+                surface: c(0xff, 0xfb, 0xf6),
+                text: c(0x3a, 0x2a, 0x22),
+                muted_text: c(0x6b, 0x55, 0x48),
+                primary: c(0x8c, 0x4a, 0x3c),
+                on_primary: c(0xff, 0xff, 0xff),
+                accent: c(0xb8, 0x86, 0x5b),
+                font_heading: "Libre Baskerville, Georgia, serif".into(),
+                font_body: "Lato, system-ui, sans-serif".into(),
+                radius_px: 6,
+            },
+        }
+    }
+}
+
+/// A font stack: letters, digits, spaces, hyphens and commas only (it lands in CSS).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "Inter, system-ui, sans-serif")]
+pub struct FontStack(String);
+
+impl TryFrom<String> for FontStack {
+    type Error = ParseError;
+    fn try_from(raw: String) -> Result<Self, ParseError> {
+        let ok = raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | ','));
+        if raw.trim().is_empty() || raw.len() > 120 || !ok {
+            return Err(ParseError("must be a font stack of letters, digits, spaces, hyphens and commas".into()));
+        }
+        Ok(FontStack(raw.trim().to_owned()))
+    }
+}
+
+impl From<FontStack> for String {
+    fn from(f: FontStack) -> String {
+        f.0
+    }
+}
+
+/// An absolute `https://` URL (logos are fetched by visitors' browsers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "https://cdn.example.com/logo.svg")]
+pub struct HttpsUrl(String);
+
+impl TryFrom<String> for HttpsUrl {
+    type Error = ParseError;
+    fn try_from(raw: String) -> Result<Self, ParseError> {
+        let rest = raw.strip_prefix("https://").unwrap_or("");
+        let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if raw.len() > 2048 || Hostname::parse(host).is_err() || raw.chars().any(|c| c.is_whitespace() || c == '"') {
+            return Err(ParseError("must be an https:// URL".into()));
+        }
+        Ok(HttpsUrl(raw))
+    }
+}
+
+impl From<HttpsUrl> for String {
+    fn from(u: HttpsUrl) -> String {
+        u.0
+    }
+}
+
+/// Tenant overrides of a preset; anything left out comes from the preset.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThemeOverrides {
+    #[serde(default)]
+    pub background: Option<Color>,
+    #[serde(default)]
+    pub surface: Option<Color>,
+    #[serde(default)]
+    pub text: Option<Color>,
+    #[serde(default)]
+    pub muted_text: Option<Color>,
+    #[serde(default)]
+    pub primary: Option<Color>,
+    #[serde(default)]
+    pub on_primary: Option<Color>,
+    #[serde(default)]
+    pub accent: Option<Color>,
+    #[serde(default)]
+    pub font_heading: Option<FontStack>,
+    #[serde(default)]
+    pub font_body: Option<FontStack>,
+    #[serde(default)]
+    pub radius_px: Option<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Seo {
+    #[serde(default)]
+    pub title: Option<Name>,
+    #[serde(default)]
+    pub description: Option<Text>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BrandInput {
+    #[serde(default)]
+    pub theme: ThemePreset,
+    #[serde(default)]
+    pub overrides: ThemeOverrides,
+    #[serde(default)]
+    pub logo_url: Option<HttpsUrl>,
+    /// A custom domain the tenant's site answers on; one tenant per domain.
+    #[serde(default)]
+    pub domain: Option<Hostname>,
+    /// A subdomain of the platform's site domain; one tenant per subdomain.
+    #[serde(default)]
+    pub subdomain: Option<Slug>,
+    #[serde(default)]
+    pub seo: Seo,
+}
+
+/// Minimum WCAG 2.2 AA contrast for body text.
+pub const MIN_TEXT_CONTRAST: f64 = 4.5;
+
+impl BrandInput {
+    /// The preset with the overrides applied.
+    pub fn tokens(&self) -> ThemeTokens {
+        let mut t = self.theme.tokens();
+        let o = &self.overrides;
+        let pick = |over: Option<Color>, base: Color| over.unwrap_or(base);
+        t.background = pick(o.background, t.background);
+        t.surface = pick(o.surface, t.surface);
+        t.text = pick(o.text, t.text);
+        t.muted_text = pick(o.muted_text, t.muted_text);
+        t.primary = pick(o.primary, t.primary);
+        t.on_primary = pick(o.on_primary, t.on_primary);
+        t.accent = pick(o.accent, t.accent);
+        if let Some(f) = &o.font_heading {
+            t.font_heading = f.0.clone();
+        }
+        if let Some(f) = &o.font_body {
+            t.font_body = f.0.clone();
+        }
+        if let Some(r) = o.radius_px {
+            t.radius_px = r;
+        }
+        t
+    }
+
+    /// Refuses a brand whose text would be hard to read (WCAG 2.2 AA, 4.5:1 for normal text).
+    pub fn check(&self) -> AppResult<()> {
+        if self.overrides.radius_px.is_some_and(|r| r > 32) {
+            return Err(AppError::invalid("out_of_range", "overrides.radius_px", "must be 0–32"));
+        }
+        if self.seo.description.as_ref().is_some_and(|d| d.as_str().chars().count() > 300) {
+            return Err(AppError::invalid("too_long", "seo.description", "at most 300 characters"));
+        }
+        let t = self.tokens();
+        let pairs = [
+            ("overrides.text", t.text, t.background, "text on background"),
+            ("overrides.text", t.text, t.surface, "text on surface"),
+            ("overrides.muted_text", t.muted_text, t.background, "muted text on background"),
+            ("overrides.on_primary", t.on_primary, t.primary, "button text on primary"),
+        ];
+        for (field, fg, bg, what) in pairs {
+            let ratio = fg.contrast(bg);
+            if ratio < MIN_TEXT_CONTRAST {
+                return Err(AppError::invalid(
+                    "insufficient_contrast",
+                    field,
+                    format!("{what} has contrast {ratio:.2}:1; WCAG AA needs at least {MIN_TEXT_CONTRAST}:1"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Brand {
+    #[serde(flatten)]
+    pub input: BrandInput,
+    /// The resolved tokens (preset plus overrides), for the site renderer and the API's readers.
+    pub tokens: ThemeTokens,
+    pub version: u64,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_preset_meets_wcag_aa_contrast() {
+        for theme in [ThemePreset::LuxuryNoir, ThemePreset::IvoryMinimal, ThemePreset::ChampagneClassic] {
+            BrandInput { theme, ..BrandInput::default() }.check().unwrap_or_else(|e| panic!("{theme:?}: {e}"));
+        }
+    }
+
+    #[test]
+    fn pale_text_on_a_white_background_is_refused_with_the_field_named() {
+        let brand: BrandInput = serde_json::from_str(
+            r##"{"theme": "ivory_minimal", "overrides": {"text": "#cccccc", "background": "#ffffff"}}"##,
+        )
+        .unwrap();
+        let err = brand.check().unwrap_err();
+        assert!(matches!(err, AppError::Invalid { code: "insufficient_contrast", field: Some(f), .. } if f == "overrides.text"));
+    }
+
+    #[test]
+    fn a_logo_must_be_served_over_https() {
+        assert!(serde_json::from_str::<BrandInput>(r#"{"logo_url": "http://example.com/a.png"}"#).is_err());
+        assert!(serde_json::from_str::<BrandInput>(r#"{"logo_url": "https://example.com/a.png"}"#).is_ok());
+        assert!(serde_json::from_str::<BrandInput>(r#"{"overrides": {"font_body": "x; } body { color: red"}}"#).is_err());
+    }
+}

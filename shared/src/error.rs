@@ -1,0 +1,49 @@
+//! The application error: what went wrong in domain or storage terms. `http::error` is the one
+//! place these become HTTP statuses.
+
+use crate::ports::TableError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Input that parsed but breaks a rule (422). `field` is a JSON path such as `opening_hours[2]`.
+    #[error("{message}")]
+    Invalid { code: &'static str, field: Option<String>, message: String },
+    /// Missing, or belonging to another tenant (404): the two are indistinguishable on purpose.
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    /// The request clashes with stored state (409): a taken slug, a stale version, a claimed slot.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// No valid credentials (401).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Valid credentials without the permission (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Storage or configuration failure (500); the detail goes to logs only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn invalid(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Invalid { code, field: Some(field.into()), message: message.into() }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Conflict { code, message: message.into() }
+    }
+}
+
+impl From<TableError> for AppError {
+    fn from(err: TableError) -> Self {
+        match err {
+            TableError::Contention => {
+                AppError::conflict("concurrent_update", "another change was being saved at the same moment; try again")
+            }
+            other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

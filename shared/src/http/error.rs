@@ -1,0 +1,98 @@
+//! The one place errors become HTTP statuses and the JSON envelope
+//! `{"error":{"code","message","details"}}`. Internal causes are logged, never returned.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+use crate::error::AppError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    App(AppError),
+    /// The request could not be read at all (400).
+    Malformed { code: &'static str, message: String },
+    /// A field failed to parse (422), named by its JSON path.
+    InvalidField { field: String, message: String },
+    /// The body is larger than we accept (413).
+    TooLarge { limit: usize },
+    UnsupportedMediaType,
+    RouteNotFound,
+    MethodNotAllowed,
+}
+
+impl From<AppError> for ApiError {
+    fn from(err: AppError) -> Self {
+        ApiError::App(err)
+    }
+}
+
+impl From<crate::ports::TableError> for ApiError {
+    fn from(err: crate::ports::TableError) -> Self {
+        ApiError::App(err.into())
+    }
+}
+
+/// The error envelope, as documented in the OpenAPI document.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    pub error: ErrorBody,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// Stable, machine-readable (`slug_taken`, `invalid_field`, …).
+    pub code: String,
+    pub message: String,
+    #[schema(value_type = Object)]
+    pub details: Value,
+}
+
+impl ApiError {
+    pub fn parts(&self) -> (StatusCode, &str, String, Value) {
+        use StatusCode as S;
+        match self {
+            ApiError::App(err) => match err {
+                AppError::Invalid { code, field, message } => {
+                    (S::UNPROCESSABLE_ENTITY, code, message.clone(), json!({ "field": field }))
+                }
+                AppError::NotFound { what } => (S::NOT_FOUND, "not_found", format!("{what} not found"), Value::Null),
+                AppError::Conflict { code, message } => (S::CONFLICT, code, message.clone(), Value::Null),
+                AppError::Unauthenticated(message) => (S::UNAUTHORIZED, "unauthenticated", message.clone(), Value::Null),
+                AppError::Forbidden(message) => (S::FORBIDDEN, "forbidden", message.clone(), Value::Null),
+                AppError::Internal(_) => {
+                    (S::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side; it has been logged".into(), Value::Null)
+                }
+            },
+            ApiError::Malformed { code, message } => (S::BAD_REQUEST, code, message.clone(), Value::Null),
+            ApiError::InvalidField { field, message } => {
+                (S::UNPROCESSABLE_ENTITY, "invalid_field", format!("{field}: {message}"), json!({ "field": field }))
+            }
+            ApiError::TooLarge { limit } => {
+                (S::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body must be at most {limit} bytes"), json!({ "limit": limit }))
+            }
+            ApiError::UnsupportedMediaType => {
+                (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send JSON with Content-Type: application/json".into(), Value::Null)
+            }
+            ApiError::RouteNotFound => (S::NOT_FOUND, "route_not_found", "no such route".into(), Value::Null),
+            ApiError::MethodNotAllowed => {
+                (S::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method".into(), Value::Null)
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::App(AppError::Internal(cause)) = &self {
+            tracing::error!(%cause, "request failed");
+        }
+        let (status, code, message, details) = self.parts();
+        let body = ErrorEnvelope { error: ErrorBody { code: code.to_owned(), message, details } };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,158 @@
+//! Request extractors that speak our error envelope: JSON bodies (400 unreadable, 413 too large,
+//! 422 naming the field), path ids (an id that cannot exist is simply not found), and the staff
+//! `Actor` every protected handler starts from.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::http::header::CONTENT_TYPE;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::app::App;
+use crate::auth::StaffClaims;
+use crate::domain::team::{Member, Permission};
+use crate::error::AppError;
+use crate::ids::{RequestId, TenantId};
+use crate::keys;
+use crate::store::AuditContext;
+
+/// The most bytes a request body may carry.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// A JSON body parsed into `T`.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case("application/json"));
+        if !is_json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
+            .await
+            .map_err(|_| ApiError::TooLarge { limit: BODY_LIMIT })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// 400 when the bytes are not JSON; 422 naming the field when the JSON does not fit `T`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::Malformed { code: "malformed_json", message: format!("the body is not valid JSON: {e}") })?;
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.inner().to_string();
+        // serde names an unknown field only in its message: lift it into the path.
+        let field = match message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next()) {
+            Some(unknown) if path == "." => unknown.to_owned(),
+            Some(unknown) => format!("{path}.{unknown}"),
+            None => path,
+        };
+        ApiError::InvalidField { field, message }
+    })
+}
+
+/// Path parameters by name.
+pub struct PathParams(HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::Malformed { code: "malformed_path", message: e.body_text() })?;
+        Ok(PathParams(params))
+    }
+}
+
+impl PathParams {
+    /// The id in `name`; one that cannot parse cannot exist, so it is not found.
+    pub fn id<T: FromStr>(&self, name: &str, what: &'static str) -> Result<T, ApiError> {
+        self.0.get(name).and_then(|raw| raw.parse().ok()).ok_or(ApiError::App(AppError::NotFound { what }))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+/// What the request context layer found about the caller, before any table read.
+#[derive(Clone)]
+pub enum Credentials {
+    None,
+    Claims(StaffClaims),
+    Invalid(String),
+}
+
+/// A signed-in team member of the tenant named in their token.
+pub struct Actor {
+    pub member: Member,
+    pub tenant_id: TenantId,
+    pub request_id: RequestId,
+}
+
+impl Actor {
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        if self.member.input.role.allows(permission) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("the {:?} role may not do this", self.member.input.role)).into())
+        }
+    }
+
+    pub fn audit(&self) -> AuditContext {
+        AuditContext {
+            tenant_id: self.tenant_id.clone(),
+            actor: self.member.id.to_string(),
+            role: Some(self.member.input.role),
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
+impl FromRequestParts<Arc<App>> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
+        let claims = match parts.extensions.get::<Credentials>() {
+            Some(Credentials::Claims(claims)) => claims.clone(),
+            Some(Credentials::Invalid(why)) => return Err(AppError::Unauthenticated(why.clone()).into()),
+            _ => return Err(AppError::Unauthenticated("sign in: this route needs a bearer token".into()).into()),
+        };
+        // The membership is read on every request so that removing a member revokes their
+        // access at once, whatever tokens they still hold.
+        let member: Option<Member> = app.store.get(&keys::member(&claims.tenant_id, claims.member_id.as_str())).await?;
+        let member = member
+            .filter(|m| m.input.email == claims.email)
+            .ok_or_else(|| AppError::Unauthenticated("this account is no longer a member of the clinic".into()))?;
+        let request_id = parts.extensions.get::<RequestId>().cloned().unwrap_or_default();
+        Ok(Actor { member, tenant_id: claims.tenant_id, request_id })
+    }
+}
+
+/// Query-string arguments parsed into `T`; a bad value is a 422 naming the parameter.
+pub struct QueryArgs<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryArgs<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(QueryArgs)
+            .map_err(|err| ApiError::InvalidField { field: err.path().to_string(), message: err.inner().to_string() })
+    }
+}

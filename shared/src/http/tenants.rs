@@ -1,0 +1,84 @@
+//! Signing up a clinic, who am I, and the brand.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::error::{ApiResult, ErrorEnvelope};
+use super::extract::{Actor, JsonBody};
+use crate::app::{App, AuthMode};
+use crate::auth::StaffClaims;
+use crate::domain::team::{Member, Permission};
+use crate::domain::tenant::{Brand, BrandInput, SignupInput, Tenant};
+use crate::ids::RequestId;
+use crate::ops::tenants as ops;
+
+#[derive(Serialize, ToSchema)]
+pub struct SignupResponse {
+    pub tenant: Tenant,
+    pub owner: Member,
+    /// A staff token for the owner, issued only by the local host; on AWS the owner signs in
+    /// through the Cognito user pool.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = SignupInput,
+    responses((status = 201, body = SignupResponse), (status = 400, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope)))]
+pub async fn sign_up(
+    State(app): State<Arc<App>>,
+    Extension(request_id): Extension<RequestId>,
+    JsonBody(input): JsonBody<SignupInput>,
+) -> ApiResult<(StatusCode, Json<SignupResponse>)> {
+    let signed_up = ops::sign_up(&app.store, request_id, input).await?;
+    let token = match &app.auth {
+        AuthMode::Local(issuer) => Some(issuer.issue(&owner_claims(&signed_up), app.store.clock.now())),
+        AuthMode::ApiGateway => None,
+    };
+    Ok((StatusCode::CREATED, Json(SignupResponse { tenant: signed_up.tenant, owner: signed_up.owner, token })))
+}
+
+fn owner_claims(signed_up: &ops::SignedUp) -> StaffClaims {
+    StaffClaims {
+        sub: signed_up.owner.id.to_string(),
+        email: signed_up.owner.input.email.clone(),
+        tenant_id: signed_up.tenant.id.clone(),
+        member_id: signed_up.owner.id.clone(),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MeResponse {
+    pub tenant: Tenant,
+    pub member: Member,
+    pub permissions: Vec<Permission>,
+}
+
+#[utoipa::path(get, path = "/v1/me", tag = "tenants", security(("staff_jwt" = [])),
+    responses((status = 200, body = MeResponse), (status = 401, body = ErrorEnvelope)))]
+pub async fn me(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<Json<MeResponse>> {
+    let tenant = ops::tenant(&app.store, &actor.tenant_id).await?;
+    let role = actor.member.input.role;
+    let permissions = Permission::ALL.into_iter().filter(|p| role.allows(*p)).collect();
+    Ok(Json(MeResponse { tenant, member: actor.member, permissions }))
+}
+
+#[utoipa::path(get, path = "/v1/brand", tag = "brand", security(("staff_jwt" = [])),
+    responses((status = 200, body = Brand), (status = 401, body = ErrorEnvelope)))]
+pub async fn get_brand(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<Json<Brand>> {
+    actor.require(Permission::CatalogRead)?;
+    Ok(Json(ops::brand(&app.store, &actor.tenant_id).await?))
+}
+
+#[utoipa::path(put, path = "/v1/brand", tag = "brand", security(("staff_jwt" = [])), request_body = BrandInput,
+    responses((status = 200, body = Brand), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope)))]
+pub async fn put_brand(State(app): State<Arc<App>>, actor: Actor, JsonBody(input): JsonBody<BrandInput>) -> ApiResult<Json<Brand>> {
+    actor.require(Permission::BrandWrite)?;
+    Ok(Json(ops::put_brand(&app.store, &actor.audit(), &app.config.site_domain, input).await?))
+}

@@ -1,0 +1,147 @@
+//! Every table key is built here and nowhere else (see `infra/access-patterns.md`). Every
+//! tenant-owned key starts with `TENANT#{tenant_id}`, so a tenant's data is only reachable
+//! through keys made from its own id.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::values::{Email, Hostname, Slug};
+use crate::ids::{AuditId, TenantId};
+use crate::ports::Key;
+
+pub fn tenant_pk(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}")
+}
+
+pub fn tenant_profile(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "PROFILE")
+}
+
+pub fn brand(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "BRAND")
+}
+
+/// Claims a tenant slug platform-wide; holds the tenant id.
+pub fn tenant_slug(slug: &Slug) -> Key {
+    Key::new(format!("TENANT_SLUG#{slug}"), "SLUG")
+}
+
+/// Claims a host name (custom domain or platform subdomain) for one tenant's site.
+pub fn host(host: &Hostname) -> Key {
+    Key::new(format!("HOST#{host}"), "HOST")
+}
+
+/// Catalog entities share the `CAT#` prefix, so one Query reads a tenant's whole catalog.
+pub const CATALOG_PREFIX: &str = "CAT#";
+
+/// The kinds of catalog entity and their sort-key prefixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogKind {
+    Location,
+    Service,
+    Practitioner,
+    PractitionerException,
+    Resource,
+}
+
+impl CatalogKind {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            CatalogKind::Location => "CAT#LOC#",
+            CatalogKind::Service => "CAT#SVC#",
+            CatalogKind::Practitioner => "CAT#PRAC#",
+            CatalogKind::PractitionerException => "CAT#PRACEXC#",
+            CatalogKind::Resource => "CAT#RES#",
+        }
+    }
+
+    /// The kind an item's sort key names, if it is a catalog item.
+    pub fn of_sort_key(sk: &str) -> Option<CatalogKind> {
+        [Self::Location, Self::Service, Self::Practitioner, Self::PractitionerException, Self::Resource]
+            .into_iter()
+            .find(|kind| sk.starts_with(kind.prefix()))
+    }
+}
+
+pub fn catalog_item(tenant: &TenantId, kind: CatalogKind, id: &str) -> Key {
+    Key::new(tenant_pk(tenant), format!("{}{id}", kind.prefix()))
+}
+
+/// A practitioner's exceptions sort under the practitioner, so one prefix lists them.
+pub fn practitioner_exceptions_prefix(practitioner: &str) -> String {
+    format!("{}{practitioner}#", CatalogKind::PractitionerException.prefix())
+}
+
+pub fn practitioner_exception(tenant: &TenantId, practitioner: &str, exception: &str) -> Key {
+    Key::new(tenant_pk(tenant), format!("{}{exception}", practitioner_exceptions_prefix(practitioner)))
+}
+
+/// Claims a service slug within a tenant; holds the service id.
+pub fn service_slug(tenant: &TenantId, slug: &Slug) -> Key {
+    Key::new(tenant_pk(tenant), format!("SVCSLUG#{slug}"))
+}
+
+pub const MEMBER_PREFIX: &str = "MEMBER#";
+
+pub fn member(tenant: &TenantId, member: &str) -> Key {
+    Key::new(tenant_pk(tenant), format!("{MEMBER_PREFIX}{member}"))
+}
+
+/// Claims an email within a tenant's team; holds the member id.
+pub fn member_email(tenant: &TenantId, email: &Email) -> Key {
+    Key::new(tenant_pk(tenant), format!("MEMBER_EMAIL#{email}"))
+}
+
+/// How many owners a tenant has; decremented only with a condition, so the last owner stays.
+pub fn owner_count(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "OWNERS")
+}
+
+/// GSI1 on a member item: the tenants a person belongs to (read when issuing tokens).
+pub fn user_tenants_gsi(email: &Email, tenant: &TenantId) -> (String, String) {
+    (format!("USER#{email}"), tenant_pk(tenant))
+}
+
+/// The audit log partition of one month, append-only.
+pub fn audit(tenant: &TenantId, at: DateTime<Utc>, id: &AuditId) -> Key {
+    Key::new(
+        format!("{}#AUDIT#{}", tenant_pk(tenant), at.format("%Y-%m")),
+        format!("{}#{id}", at.format("%Y-%m-%dT%H:%M:%S%.3fZ")),
+    )
+}
+
+pub fn audit_month_pk(tenant: &TenantId, year_month: &str) -> String {
+    format!("{}#AUDIT#{year_month}", tenant_pk(tenant))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tenant_owned_key_starts_with_the_tenant_partition() {
+        let t = TenantId::parse("ten_abc").unwrap();
+        let slug = Slug::parse("lip-filler").unwrap();
+        let email = Email::parse("a@b.co").unwrap();
+        for key in [
+            tenant_profile(&t),
+            brand(&t),
+            catalog_item(&t, CatalogKind::Service, "svc_1"),
+            practitioner_exception(&t, "prc_1", "exc_1"),
+            service_slug(&t, &slug),
+            member(&t, "mem_1"),
+            member_email(&t, &email),
+            audit(&t, Utc::now(), &AuditId::new()),
+        ] {
+            assert!(key.pk.starts_with("TENANT#ten_abc"), "{key:?}");
+        }
+    }
+
+    #[test]
+    fn catalog_prefixes_do_not_capture_each_other() {
+        let exception = practitioner_exception(&TenantId::parse("ten_a").unwrap(), "prc_1", "exc_1");
+        assert_eq!(CatalogKind::of_sort_key(&exception.sk), Some(CatalogKind::PractitionerException));
+        assert!(!exception.sk.starts_with(CatalogKind::Practitioner.prefix()));
+        assert!(!"SVCSLUG#x".starts_with(CatalogKind::Service.prefix()));
+        assert!(!"MEMBER_EMAIL#x".starts_with(MEMBER_PREFIX));
+    }
+}

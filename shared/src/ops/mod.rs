@@ -1,0 +1,6 @@
+//! Application operations: what a request does, over the store, with every race decided by a
+//! conditional write. Handlers, the demo seed and tests all call these.
+
+pub mod catalog;
+pub mod team;
+pub mod tenants;

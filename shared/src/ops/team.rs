@@ -1,0 +1,156 @@
+//! The clinic's team: who may sign in, with which role, where. Removing a member revokes access
+//! at once (every request reads the membership). A tenant always keeps at least one owner: the
+//! owner count only goes down under a condition on its current value.
+
+use serde_json::json;
+
+use crate::domain::team::{Member, MemberInput, Role};
+use crate::error::{AppError, AppResult};
+use crate::ids::{MemberId, TenantId};
+use crate::keys::{self, CatalogKind};
+use crate::ports::{Condition, Key, Query, SortKey, Write};
+use crate::store::{AuditContext, Store, from_item, to_item};
+
+use super::tenants::member_item;
+
+pub async fn list(store: &Store, tenant: &TenantId) -> AppResult<Vec<Member>> {
+    let query = Query::partition(keys::tenant_pk(tenant)).sk(SortKey::BeginsWith(keys::MEMBER_PREFIX.into()));
+    store.table.query_all(&query).await?.into_iter().map(from_item).collect()
+}
+
+pub async fn get(store: &Store, tenant: &TenantId, id: &MemberId) -> AppResult<Member> {
+    store.get(&keys::member(tenant, id.as_str())).await?.ok_or(AppError::NotFound { what: "team member" })
+}
+
+/// Only an owner may make, change or remove an owner.
+fn check_owner_rule(acting: Role, touched: &[Role]) -> AppResult<()> {
+    if acting != Role::Owner && touched.contains(&Role::Owner) {
+        return Err(AppError::Forbidden("only an owner may add, change or remove an owner".into()));
+    }
+    Ok(())
+}
+
+/// Writes that check the member's references are live, with the field each one names.
+fn reference_checks(tenant: &TenantId, input: &MemberInput) -> Vec<(Write, AppError)> {
+    let live = |kind, id: &str| Write::check(keys::catalog_item(tenant, kind, id), Condition::equals("archived", false));
+    let unknown = |field: String| AppError::invalid("unknown_reference", field, "refers to something that does not exist or is archived");
+    let mut checks: Vec<(Write, AppError)> = Vec::new();
+    for (i, location) in input.location_ids.iter().enumerate() {
+        checks.push((live(CatalogKind::Location, location.as_str()), unknown(format!("location_ids[{i}]"))));
+    }
+    if let Some(practitioner) = &input.practitioner_id {
+        checks.push((live(CatalogKind::Practitioner, practitioner.as_str()), unknown("practitioner_id".into())));
+    }
+    checks
+}
+
+fn check_input(input: &MemberInput) -> AppResult<()> {
+    for (i, location) in input.location_ids.iter().enumerate() {
+        if input.location_ids[..i].contains(location) {
+            return Err(AppError::invalid("duplicate_entry", format!("location_ids[{i}]"), "listed twice"));
+        }
+    }
+    if input.location_ids.len() > 20 {
+        return Err(AppError::invalid("too_many_items", "location_ids", "at most 20 entries"));
+    }
+    Ok(())
+}
+
+async fn owner_count(store: &Store, tenant: &TenantId) -> AppResult<i64> {
+    let item = store.table.get(&keys::owner_count(tenant)).await?;
+    Ok(item.and_then(|i| i.get("count").and_then(|c| c.as_i64())).unwrap_or(0))
+}
+
+/// The write that takes one owner away, refused when it would leave none.
+async fn one_owner_fewer(store: &Store, tenant: &TenantId) -> AppResult<(Write, AppError)> {
+    let count = owner_count(store, tenant).await?;
+    if count <= 1 {
+        return Err(AppError::conflict("last_owner", "a clinic needs at least one owner; make someone else owner first"));
+    }
+    let item = to_item(&keys::owner_count(tenant), "counter", &json!({ "count": count - 1 }))?;
+    Ok((Write::put_if(item, Condition::equals("count", count)), concurrent()))
+}
+
+fn one_owner_more(tenant: &TenantId) -> Write {
+    Write::Update {
+        key: keys::owner_count(tenant),
+        set: Default::default(),
+        add: [("count".to_owned(), 1)].into(),
+        remove: vec![],
+        condition: None,
+    }
+}
+
+fn concurrent() -> AppError {
+    AppError::conflict("concurrent_update", "the team changed while this was being saved; reload and try again")
+}
+
+fn email_claim(tenant: &TenantId, member: &Member) -> AppResult<Write> {
+    Ok(Write::put_new(to_item(&keys::member_email(tenant, &member.input.email), "claim", &json!({ "owner_id": member.id }))?))
+}
+
+fn email_taken() -> AppError {
+    AppError::conflict("email_taken", "someone on the team already uses that email")
+}
+
+async fn commit(store: &Store, audit: &AuditContext, action: &str, id: &MemberId, planned: Vec<(Write, AppError)>) -> AppResult<()> {
+    let (writes, mut on_fail): (Vec<Write>, Vec<AppError>) = planned.into_iter().unzip();
+    store.commit(audit, action, id.as_str(), writes).await.map_err(|err| {
+        err.on_condition(|index| if index < on_fail.len() { on_fail.swap_remove(index) } else { concurrent() })
+    })
+}
+
+pub async fn create(store: &Store, audit: &AuditContext, acting: Role, input: MemberInput) -> AppResult<Member> {
+    check_input(&input)?;
+    check_owner_rule(acting, &[input.role])?;
+    let t = &audit.tenant_id;
+    let now = store.clock.now();
+    let member = Member { id: MemberId::new(), input, version: 1, created_at: now, updated_at: now };
+    let mut planned = vec![
+        (Write::put_new(member_item(t, &member)?), AppError::conflict("id_taken", "an id clash; try again")),
+        (email_claim(t, &member)?, email_taken()),
+    ];
+    planned.extend(reference_checks(t, &member.input));
+    if member.input.role == Role::Owner {
+        planned.push((one_owner_more(t), concurrent()));
+    }
+    commit(store, audit, "member.created", &member.id, planned).await?;
+    Ok(member)
+}
+
+pub async fn replace(store: &Store, audit: &AuditContext, acting: Role, id: &MemberId, input: MemberInput) -> AppResult<Member> {
+    check_input(&input)?;
+    let t = &audit.tenant_id;
+    let current = get(store, t, id).await?;
+    check_owner_rule(acting, &[current.input.role, input.role])?;
+    let next = Member { input, version: current.version + 1, updated_at: store.clock.now(), ..current.clone() };
+    let mut planned =
+        vec![(Write::put_if(member_item(t, &next)?, Condition::equals("version", current.version)), concurrent())];
+    if next.input.email != current.input.email {
+        let old: Key = keys::member_email(t, &current.input.email);
+        planned.push((Write::delete_if(old, Condition::equals("owner_id", id.as_str())), concurrent()));
+        planned.push((email_claim(t, &next)?, email_taken()));
+    }
+    planned.extend(reference_checks(t, &next.input));
+    match (current.input.role == Role::Owner, next.input.role == Role::Owner) {
+        (true, false) => planned.push(one_owner_fewer(store, t).await?),
+        (false, true) => planned.push((one_owner_more(t), concurrent())),
+        _ => {}
+    }
+    commit(store, audit, "member.updated", id, planned).await?;
+    Ok(next)
+}
+
+pub async fn remove(store: &Store, audit: &AuditContext, acting: Role, id: &MemberId) -> AppResult<()> {
+    let t = &audit.tenant_id;
+    let current = get(store, t, id).await?;
+    check_owner_rule(acting, &[current.input.role])?;
+    let mut planned = vec![
+        (Write::delete_if(keys::member(t, id.as_str()), Condition::equals("version", current.version)), concurrent()),
+        (Write::delete_if(keys::member_email(t, &current.input.email), Condition::equals("owner_id", id.as_str())), concurrent()),
+    ];
+    if current.input.role == Role::Owner {
+        planned.push(one_owner_fewer(store, t).await?);
+    }
+    commit(store, audit, "member.deleted", id, planned).await
+}

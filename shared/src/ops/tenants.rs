@@ -1,0 +1,129 @@
+//! Signing up a clinic, and its brand (with the host names its site answers on).
+
+use serde_json::json;
+
+use crate::domain::team::{Member, MemberInput, Role};
+use crate::domain::tenant::{Brand, BrandInput, SignupInput, Tenant};
+use crate::domain::values::Hostname;
+use crate::error::{AppError, AppResult};
+use crate::ids::{MemberId, RequestId, TenantId};
+use crate::keys;
+use crate::ports::table::{GSI1PK, GSI1SK};
+use crate::ports::{Condition, Write};
+use crate::store::{AuditContext, Store, to_item};
+
+pub struct SignedUp {
+    pub tenant: Tenant,
+    pub owner: Member,
+}
+
+/// Creates the tenant, its default brand and its first owner in one transaction.
+pub async fn sign_up(store: &Store, request_id: RequestId, input: SignupInput) -> AppResult<SignedUp> {
+    let now = store.clock.now();
+    let tenant = Tenant {
+        id: TenantId::new(),
+        slug: input.slug,
+        name: input.name,
+        country: input.country,
+        currency: input.currency,
+        timezone: input.timezone,
+        created_at: now,
+    };
+    let owner = Member {
+        id: MemberId::new(),
+        input: MemberInput {
+            email: input.owner.email,
+            name: input.owner.name,
+            role: Role::Owner,
+            location_ids: Vec::new(),
+            practitioner_id: None,
+        },
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let brand_input = BrandInput::default();
+    let brand = Brand { tokens: brand_input.tokens(), input: brand_input, version: 1, updated_at: now };
+    let t = &tenant.id;
+    let writes = vec![
+        Write::put_new(to_item(&keys::tenant_slug(&tenant.slug), "claim", &json!({ "tenant_id": t }))?),
+        Write::put_new(to_item(&keys::tenant_profile(t), "tenant", &tenant)?),
+        Write::put_new(to_item(&keys::brand(t), "brand", &brand)?),
+        Write::put_new(member_item(t, &owner)?),
+        Write::put_new(to_item(&keys::member_email(t, &owner.input.email), "claim", &json!({ "owner_id": owner.id }))?),
+        Write::put_new(to_item(&keys::owner_count(t), "counter", &json!({ "count": 1 }))?),
+    ];
+    let audit = AuditContext { tenant_id: t.clone(), actor: "signup".into(), role: None, request_id };
+    store.commit(&audit, "tenant.created", t.as_str(), writes).await.map_err(|err| {
+        err.on_condition(|index| match index {
+            0 => AppError::conflict("slug_taken", "that clinic address is taken; choose another slug"),
+            _ => AppError::conflict("id_taken", "an id clash; try again"),
+        })
+    })?;
+    Ok(SignedUp { tenant, owner })
+}
+
+/// A member's item, on GSI1 under the person's email so their tenants can be listed.
+pub fn member_item(tenant: &TenantId, member: &Member) -> AppResult<crate::ports::Item> {
+    let mut item = to_item(&keys::member(tenant, member.id.as_str()), "member", member)?;
+    let (gsi_pk, gsi_sk) = keys::user_tenants_gsi(&member.input.email, tenant);
+    item.insert(GSI1PK.into(), gsi_pk.into());
+    item.insert(GSI1SK.into(), gsi_sk.into());
+    Ok(item)
+}
+
+pub async fn tenant(store: &Store, tenant: &TenantId) -> AppResult<Tenant> {
+    store.get(&keys::tenant_profile(tenant)).await?.ok_or(AppError::NotFound { what: "tenant" })
+}
+
+/// The tenant id a public slug names.
+pub async fn tenant_by_slug(store: &Store, slug: &crate::domain::values::Slug) -> AppResult<TenantId> {
+    #[derive(serde::Deserialize)]
+    struct SlugClaim {
+        tenant_id: TenantId,
+    }
+    let claim: Option<SlugClaim> = store.get(&keys::tenant_slug(slug)).await?;
+    claim.map(|c| c.tenant_id).ok_or(AppError::NotFound { what: "clinic" })
+}
+
+pub async fn brand(store: &Store, tenant: &TenantId) -> AppResult<Brand> {
+    store.get(&keys::brand(tenant)).await?.ok_or(AppError::NotFound { what: "brand" })
+}
+
+/// The host names a brand claims: its custom domain and its platform subdomain.
+fn hosts(brand: &BrandInput, site_domain: &str) -> AppResult<Vec<(Hostname, &'static str)>> {
+    let mut hosts = Vec::new();
+    if let Some(domain) = &brand.domain {
+        hosts.push((domain.clone(), "domain"));
+    }
+    if let Some(sub) = &brand.subdomain {
+        let host = Hostname::parse(&format!("{sub}.{site_domain}"))
+            .map_err(|e| AppError::invalid("invalid_subdomain", "subdomain", e.0))?;
+        hosts.push((host, "subdomain"));
+    }
+    Ok(hosts)
+}
+
+pub async fn put_brand(store: &Store, audit: &AuditContext, site_domain: &str, input: BrandInput) -> AppResult<Brand> {
+    input.check()?;
+    let t = &audit.tenant_id;
+    let current = brand(store, t).await?;
+    let old_hosts = hosts(&current.input, site_domain)?;
+    let new_hosts = hosts(&input, site_domain)?;
+    let next = Brand { tokens: input.tokens(), input, version: current.version + 1, updated_at: store.clock.now() };
+    let stale = || AppError::conflict("concurrent_update", "the brand changed while this was being saved; reload and try again");
+    let mut writes = vec![Write::put_if(to_item(&keys::brand(t), "brand", &next)?, Condition::equals("version", current.version))];
+    let mut on_fail = vec![stale()];
+    for (host, _) in old_hosts.iter().filter(|(h, _)| !new_hosts.iter().any(|(n, _)| n == h)) {
+        writes.push(Write::delete_if(keys::host(host), Condition::equals("tenant_id", t.as_str())));
+        on_fail.push(stale());
+    }
+    for (host, field) in new_hosts.iter().filter(|(h, _)| !old_hosts.iter().any(|(o, _)| o == h)) {
+        writes.push(Write::put_new(to_item(&keys::host(host), "claim", &json!({ "tenant_id": t }))?));
+        on_fail.push(AppError::Conflict { code: "host_taken", message: format!("that {field} is used by another clinic") });
+    }
+    store.commit(audit, "brand.updated", t.as_str(), writes).await.map_err(|err| {
+        err.on_condition(|index| if index < on_fail.len() { on_fail.swap_remove(index) } else { stale() })
+    })?;
+    Ok(next)
+}

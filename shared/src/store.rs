@@ -1,0 +1,110 @@
+//! Turning entities into items and back, and committing changes with their audit record in the
+//! same transaction, so no mutation can land without its trace.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::domain::team::Role;
+use crate::error::{AppError, AppResult};
+use crate::ids::{AuditId, RequestId, TenantId};
+use crate::keys;
+use crate::ports::table::{GSI1PK, GSI1SK, PK, SK, TTL};
+use crate::ports::{Clock, Item, Key, Table, TableError, Write};
+
+/// The item for an entity under `key`: its JSON fields plus `PK`, `SK` and `kind`.
+pub fn to_item<T: Serialize>(key: &Key, kind: &str, entity: &T) -> AppResult<Item> {
+    let Value::Object(mut item) = serde_json::to_value(entity).map_err(|e| AppError::Internal(e.to_string()))? else {
+        return Err(AppError::Internal(format!("a {kind} does not serialize to an object")));
+    };
+    item.insert(PK.into(), key.pk.clone().into());
+    item.insert(SK.into(), key.sk.clone().into());
+    item.insert("kind".into(), kind.into());
+    Ok(item)
+}
+
+/// The entity stored in an item; storage attributes are ignored.
+pub fn from_item<T: DeserializeOwned>(mut item: Item) -> AppResult<T> {
+    for attr in [PK, SK, GSI1PK, GSI1SK, TTL, "kind"] {
+        item.remove(attr);
+    }
+    serde_json::from_value(Value::Object(item)).map_err(|e| AppError::Internal(format!("unreadable item: {e}")))
+}
+
+/// Who is changing what, for the audit log.
+#[derive(Debug, Clone)]
+pub struct AuditContext {
+    pub tenant_id: TenantId,
+    /// A member id, or `signup` / `system` for changes no member made.
+    pub actor: String,
+    pub role: Option<Role>,
+    pub request_id: RequestId,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pub table: Arc<dyn Table>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Store {
+    pub fn new(table: Arc<dyn Table>, clock: Arc<dyn Clock>) -> Self {
+        Store { table, clock }
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, key: &Key) -> AppResult<Option<T>> {
+        self.table.get(key).await?.map(from_item).transpose()
+    }
+
+    /// Applies `writes` plus one audit record (`action` on `entity_id`) atomically. A failed
+    /// condition comes back as the table's error so the caller, who knows what each write
+    /// meant, can say which rule was broken.
+    pub async fn commit(
+        &self,
+        audit: &AuditContext,
+        action: &str,
+        entity_id: &str,
+        mut writes: Vec<Write>,
+    ) -> Result<(), CommitError> {
+        let at = self.clock.now();
+        let id = AuditId::new();
+        let record = json!({
+            "id": id,
+            "tenant_id": audit.tenant_id,
+            "actor": audit.actor,
+            "role": audit.role,
+            "action": action,
+            "entity_id": entity_id,
+            "request_id": audit.request_id,
+            "at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        });
+        let item = to_item(&keys::audit(&audit.tenant_id, at, &id), "audit", &record)?;
+        writes.push(Write::put_new(item));
+        self.table.transact(writes).await.map_err(CommitError::Table)
+    }
+}
+
+#[derive(Debug)]
+pub enum CommitError {
+    Table(TableError),
+    App(AppError),
+}
+
+impl From<AppError> for CommitError {
+    fn from(err: AppError) -> Self {
+        CommitError::App(err)
+    }
+}
+
+impl CommitError {
+    /// Turns a failed condition into the caller's domain error; anything else passes through.
+    pub fn on_condition(self, explain: impl FnOnce(usize) -> AppError) -> AppError {
+        match self {
+            CommitError::Table(TableError::ConditionFailed { index }) => explain(index),
+            CommitError::Table(other) => other.into(),
+            CommitError::App(err) => err,
+        }
+    }
+}
