@@ -1,1 +1,5 @@
-fn main() {}
+//! One test binary for every black-box, contract, handler and template test (one link, not many).
+
+mod api;
+mod support;
+mod tenancy;

@@ -1,0 +1,154 @@
+//! `spawn_app`: the real router on a loopback port over a fresh SQLite file, per test.
+
+use std::sync::Arc;
+
+use mas_shared::adapters::SqliteTable;
+use mas_shared::app::{App, AuthMode, Config};
+use mas_shared::auth::{LocalIssuer, StaffClaims};
+use mas_shared::domain::team::Member;
+use mas_shared::ids::TenantId;
+use mas_shared::ports::SystemClock;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+pub const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret";
+
+pub struct TestApp {
+    pub base: String,
+    pub app: Arc<App>,
+    client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// A signed-up clinic as a test sees it.
+pub struct Clinic {
+    pub tenant_id: TenantId,
+    pub slug: String,
+    pub token: String,
+    pub owner_id: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let table = SqliteTable::open(&dir.path().join("table.sqlite3")).expect("sqlite table");
+    let app = Arc::new(App::new(
+        Arc::new(table),
+        Arc::new(SystemClock),
+        AuthMode::Local(LocalIssuer::new(TEST_SECRET)),
+        Config { site_domain: "sites.test".into() },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = mas_shared::http::router(app.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    TestApp { base, app, client: reqwest::Client::new(), _dir: dir }
+}
+
+impl TestApp {
+    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call("GET", path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call("POST", path, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call("PUT", path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call("DELETE", path, Some(token), None).await
+    }
+
+    pub async fn raw(&self, method: &str, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn sign_up(&self, slug: &str) -> Clinic {
+        let (status, body) = self
+            .call(
+                "POST",
+                "/v1/tenants",
+                None,
+                Some(json!({"name": format!("Clinic {slug}"), "slug": slug,
+                            "owner": {"email": format!("owner@{slug}.test"), "name": "Owner"}})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        Clinic {
+            tenant_id: TenantId::parse(body["tenant"]["id"].as_str().unwrap()).unwrap(),
+            slug: slug.into(),
+            token: body["token"].as_str().unwrap().into(),
+            owner_id: body["owner"]["id"].as_str().unwrap().into(),
+        }
+    }
+
+    /// Adds a member with `role` through the API and returns a token for them.
+    pub async fn member_token(&self, clinic: &Clinic, role: &str) -> (String, String) {
+        let unique = mas_shared::ids::RequestId::new().as_str()[4..].to_owned();
+        let email = format!("{}-{unique}@{}.test", role.replace('_', "-"), clinic.slug);
+        let (status, member) =
+            self.post("/v1/team", &clinic.token, json!({"email": email, "name": format!("A {role}"), "role": role})).await;
+        assert_eq!(status, StatusCode::CREATED, "{member}");
+        let member: Member = serde_json::from_value(member).unwrap();
+        (self.token_for(&clinic.tenant_id, &member), member.id.to_string())
+    }
+
+    pub fn token_for(&self, tenant: &TenantId, member: &Member) -> String {
+        let claims = StaffClaims {
+            sub: member.id.to_string(),
+            email: member.input.email.clone(),
+            tenant_id: tenant.clone(),
+            member_id: member.id.clone(),
+        };
+        LocalIssuer::new(TEST_SECRET).issue(&claims, chrono::Utc::now())
+    }
+}
+
+pub fn location_body(name: &str) -> Value {
+    json!({
+        "name": name, "timezone": "Europe/London",
+        "address": {"line1": "1 High Street", "city": "London", "postcode": "W1 1AA", "country": "GB"},
+        "opening_hours": [{"day": "monday", "start": "09:00", "end": "17:00"}]
+    })
+}
+
+pub fn service_body(name: &str) -> Value {
+    json!({"name": name, "category": "injectables", "duration_minutes": 30, "price": {"amount_minor": 20000}})
+}
+
+pub fn practitioner_body(location_id: &str) -> Value {
+    json!({"display_name": "Dr Test", "email": "dr@private.test", "specialties": ["injectables"],
+           "working_rules": [{"location_id": location_id, "day": "monday", "start": "09:00", "end": "17:00"}]})
+}
+
+pub fn resource_body(location_id: &str) -> Value {
+    json!({"name": "Room A", "kind": "room", "location_id": location_id})
+}
+
+pub fn exception_body() -> Value {
+    json!({"kind": "time_off", "starts_at": "2026-12-24T09:00:00Z", "ends_at": "2026-12-27T09:00:00Z"})
+}

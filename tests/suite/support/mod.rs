@@ -1,0 +1,3 @@
+//! Helpers shared by the suite's modules.
+
+pub mod app;
