@@ -1,5 +1,6 @@
 //! Adapters: the AWS and embedded implementations of each port.
 
+mod cursor;
 pub mod dynamo;
 pub mod sqlite;
 

@@ -1,7 +1,7 @@
 //! The table port: one DynamoDB-shaped table of items addressed by `PK`/`SK`, a sparse `GSI1`,
 //! and conditional transactional writes. Both adapters (DynamoDB, SQLite) pass the same contract.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -129,12 +129,33 @@ impl Condition {
             (Condition::NotExists, current) => current.is_none(),
             (Condition::Exists, current) => current.is_some(),
             (Condition::Equals { .. }, None) => false,
-            (Condition::Equals { attr, value }, Some(item)) => item.get(attr) == Some(value),
+            (Condition::Equals { attr, value }, Some(item)) => {
+                item.get(attr).is_some_and(|stored| same_value(stored, value))
+            }
             (Condition::AbsentOrExpired { .. }, None) => true,
             (Condition::AbsentOrExpired { attr, before }, Some(item)) => {
-                item.get(attr).and_then(Value::as_i64).is_some_and(|at| at < *before)
+                item.get(attr).is_some_and(|at| is_before(at, *before))
             }
         }
+    }
+}
+
+/// Equality as DynamoDB sees it: numbers compare by value, so `1` equals `1.0`.
+fn same_value(stored: &Value, wanted: &Value) -> bool {
+    match (stored, wanted) {
+        (Value::Number(a), Value::Number(b)) => match (a.as_i64(), b.as_i64()) {
+            (Some(a), Some(b)) => a == b,
+            _ => a.as_u64().zip(b.as_u64()).map_or_else(|| a.as_f64() == b.as_f64(), |(a, b)| a == b),
+        },
+        _ => stored == wanted,
+    }
+}
+
+/// `at < before` for any JSON number (DynamoDB compares a fractional `9.5` too); not a number → false.
+fn is_before(at: &Value, before: i64) -> bool {
+    match at.as_i64() {
+        Some(at) => at < before,
+        None => at.as_f64().is_some_and(|at| at < before as f64),
     }
 }
 
@@ -228,19 +249,105 @@ pub fn validate_transaction(writes: &[Write]) -> Result<(), TableError> {
             writes.len()
         )));
     }
-    let mut seen = std::collections::BTreeSet::new();
+    let mut seen = BTreeSet::new();
     for (index, write) in writes.iter().enumerate() {
-        let key = write.key().ok_or_else(|| TableError::Invalid(format!("write {index} has no string PK and SK")))?;
-        if key.pk.is_empty() || key.sk.is_empty() {
-            return Err(TableError::Invalid(format!("write {index} has an empty PK or SK")));
+        let invalid = |why: String| TableError::Invalid(format!("write {index} {why}"));
+        let key = write.key().ok_or_else(|| invalid("has no string PK and SK".into()))?;
+        validate_key(&key).map_err(|_| invalid("has an empty PK or SK".into()))?;
+        match write {
+            Write::Put { item, .. } => validate_put(item).map_err(invalid)?,
+            Write::Update { set, add, remove, .. } => validate_update(set, add, remove).map_err(invalid)?,
+            Write::Delete { .. } | Write::Check { .. } => {}
         }
-        if let Write::Put { item, .. } = write {
-            if item.contains_key(GSI1PK) != item.contains_key(GSI1SK) {
-                return Err(TableError::Invalid(format!("write {index} sets only one of GSI1PK and GSI1SK")));
+        if let Some(Condition::Equals { attr, .. } | Condition::AbsentOrExpired { attr, .. }) = write.condition() {
+            if attr.is_empty() {
+                return Err(invalid("has a condition on an empty attribute name".into()));
             }
         }
         if !seen.insert(key.clone()) {
-            return Err(TableError::Invalid(format!("write {index} touches {}/{} a second time", key.pk, key.sk)));
+            return Err(invalid(format!("touches {}/{} a second time", key.pk, key.sk)));
+        }
+    }
+    Ok(())
+}
+
+/// DynamoDB refuses empty strings in key attributes, so both adapters refuse them.
+pub fn validate_key(key: &Key) -> Result<(), TableError> {
+    if key.pk.is_empty() || key.sk.is_empty() {
+        return Err(TableError::Invalid(format!("empty PK or SK in key {}/{}", key.pk, key.sk)));
+    }
+    Ok(())
+}
+
+/// Checks a query the way DynamoDB would, before either adapter runs it.
+pub fn validate_query(query: &Query) -> Result<(), TableError> {
+    let invalid = |why: &str| Err(TableError::Invalid(format!("query on {:?}: {why}", query.pk)));
+    if query.pk.is_empty() {
+        return invalid("empty partition key");
+    }
+    if query.limit == Some(0) {
+        return invalid("limit must be at least 1");
+    }
+    let bounds: Vec<&String> = match &query.sk {
+        None => vec![],
+        Some(SortKey::Between(low, high)) if low > high => return invalid("between needs low <= high"),
+        Some(SortKey::Between(low, high)) => vec![low, high],
+        Some(
+            SortKey::Eq(value)
+            | SortKey::BeginsWith(value)
+            | SortKey::Gt(value)
+            | SortKey::Ge(value)
+            | SortKey::Lt(value)
+            | SortKey::Le(value),
+        ) => vec![value],
+    };
+    if bounds.iter().any(|bound| bound.is_empty()) {
+        return invalid("empty sort key bound");
+    }
+    Ok(())
+}
+
+fn validate_put(item: &Item) -> Result<(), String> {
+    if item.contains_key(GSI1PK) != item.contains_key(GSI1SK) {
+        return Err("sets only one of GSI1PK and GSI1SK".into());
+    }
+    validate_attributes(item.iter())
+}
+
+/// DynamoDB refuses updates that touch the key, touch one attribute twice, or do nothing (a
+/// transaction's update needs an expression), so both adapters refuse them.
+fn validate_update(set: &Item, add: &BTreeMap<String, i64>, remove: &[String]) -> Result<(), String> {
+    let names = set.keys().chain(add.keys()).chain(remove.iter());
+    let mut seen = BTreeSet::new();
+    for name in names {
+        if name.is_empty() {
+            return Err("has an empty attribute name".into());
+        }
+        if name == PK || name == SK {
+            return Err(format!("cannot update the key attribute {name}"));
+        }
+        if !seen.insert(name) {
+            return Err(format!("updates {name} more than once"));
+        }
+    }
+    if seen.is_empty() {
+        return Err("is an update that changes nothing".into());
+    }
+    if add.contains_key(GSI1PK) || add.contains_key(GSI1SK) {
+        return Err("cannot add to a GSI1 key attribute".into());
+    }
+    validate_attributes(set.iter())
+}
+
+/// Attribute names are non-empty, and GSI1 key attributes hold non-empty strings.
+fn validate_attributes<'a>(attributes: impl Iterator<Item = (&'a String, &'a Value)>) -> Result<(), String> {
+    for (name, value) in attributes {
+        if name.is_empty() {
+            return Err("has an empty attribute name".into());
+        }
+        let is_index_key = name == GSI1PK || name == GSI1SK;
+        if is_index_key && !value.as_str().is_some_and(|value| !value.is_empty()) {
+            return Err(format!("sets {name} to {value}, not a non-empty string"));
         }
     }
     Ok(())
@@ -301,5 +408,78 @@ mod tests {
     fn a_put_with_half_a_gsi_key_is_refused() {
         let put = Write::put(item(json!({"PK": "a", "SK": "b", "GSI1PK": "x"})));
         assert!(matches!(validate_transaction(&[put]), Err(TableError::Invalid(_))));
+    }
+
+    #[test]
+    fn a_fractional_hold_is_compared_by_value() {
+        let condition = Condition::AbsentOrExpired { attr: "hold_until".into(), before: 100 };
+        assert!(condition.holds_for(Some(&item(json!({"hold_until": 99.5})))));
+        assert!(!condition.holds_for(Some(&item(json!({"hold_until": 100.5})))));
+        assert!(!condition.holds_for(Some(&item(json!({"hold_until": "99"})))));
+    }
+
+    #[test]
+    fn equals_compares_numbers_by_value_and_everything_else_exactly() {
+        let stored = item(json!({"v": 1, "big": u64::MAX, "s": "1"}));
+        assert!(Condition::equals("v", 1.0).holds_for(Some(&stored)));
+        assert!(Condition::equals("big", u64::MAX).holds_for(Some(&stored)));
+        assert!(!Condition::equals("v", 2).holds_for(Some(&stored)));
+        assert!(!Condition::equals("s", 1).holds_for(Some(&stored)));
+        assert!(!Condition::equals("missing", Value::Null).holds_for(Some(&stored)));
+    }
+
+    fn update(set: Value, add: &[(&str, i64)], remove: &[&str]) -> Write {
+        Write::Update {
+            key: Key::new("a", "b"),
+            set: item(set),
+            add: add.iter().map(|(name, by)| (name.to_string(), *by)).collect(),
+            remove: remove.iter().map(|name| name.to_string()).collect(),
+            condition: None,
+        }
+    }
+
+    #[test]
+    fn updates_dynamodb_would_refuse_are_refused() {
+        let refused = [
+            update(json!({}), &[], &[]),
+            update(json!({"PK": "x"}), &[], &[]),
+            update(json!({}), &[("SK", 1)], &[]),
+            update(json!({}), &[], &["PK"]),
+            update(json!({"n": 1}), &[("n", 1)], &[]),
+            update(json!({"n": 1}), &[], &["n"]),
+            update(json!({}), &[], &["n", "n"]),
+            update(json!({"": 1}), &[], &[]),
+            update(json!({"GSI1PK": 7}), &[], &[]),
+            update(json!({"GSI1SK": ""}), &[], &[]),
+            update(json!({}), &[("GSI1SK", 1)], &[]),
+        ];
+        for write in refused {
+            assert!(
+                matches!(validate_transaction(std::slice::from_ref(&write)), Err(TableError::Invalid(_))),
+                "{write:?}"
+            );
+        }
+        let accepted = update(json!({"GSI1PK": "p", "status": "x"}), &[("count", 1)], &["GSI1SK", "hold"]);
+        assert_eq!(validate_transaction(&[accepted]), Ok(()));
+    }
+
+    #[test]
+    fn a_put_with_a_non_string_gsi_key_is_refused() {
+        let put = Write::put(item(json!({"PK": "a", "SK": "b", "GSI1PK": "x", "GSI1SK": null})));
+        assert!(matches!(validate_transaction(&[put]), Err(TableError::Invalid(_))));
+    }
+
+    #[test]
+    fn queries_dynamodb_would_refuse_are_refused() {
+        let refused = [
+            Query::partition(""),
+            Query::partition("p").limit(0),
+            Query::partition("p").sk(SortKey::BeginsWith(String::new())),
+            Query::gsi1("p").sk(SortKey::Between("b".into(), "a".into())),
+        ];
+        for query in refused {
+            assert!(matches!(validate_query(&query), Err(TableError::Invalid(_))), "{query:?}");
+        }
+        assert_eq!(validate_query(&Query::partition("p").sk(SortKey::Between("a".into(), "a".into()))), Ok(()));
     }
 }
