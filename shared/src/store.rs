@@ -14,20 +14,23 @@ use crate::keys;
 use crate::ports::table::{GSI1PK, GSI1SK, PK, SK, TTL};
 use crate::ports::{Clock, Item, Key, Table, TableError, Write};
 
-/// The item for an entity under `key`: its JSON fields plus `PK`, `SK` and `kind`.
+/// The attribute naming what an item holds (`location`, `claim`, `audit`…).
+pub const ENTITY_TYPE: &str = "entity_type";
+
+/// The item for an entity under `key`: its JSON fields plus `PK`, `SK` and `entity_type`.
 pub fn to_item<T: Serialize>(key: &Key, kind: &str, entity: &T) -> AppResult<Item> {
     let Value::Object(mut item) = serde_json::to_value(entity).map_err(|e| AppError::Internal(e.to_string()))? else {
         return Err(AppError::Internal(format!("a {kind} does not serialize to an object")));
     };
     item.insert(PK.into(), key.pk.clone().into());
     item.insert(SK.into(), key.sk.clone().into());
-    item.insert("kind".into(), kind.into());
+    item.insert(ENTITY_TYPE.into(), kind.into());
     Ok(item)
 }
 
 /// The entity stored in an item; storage attributes are ignored.
 pub fn from_item<T: DeserializeOwned>(mut item: Item) -> AppResult<T> {
-    for attr in [PK, SK, GSI1PK, GSI1SK, TTL, "kind"] {
+    for attr in [PK, SK, GSI1PK, GSI1SK, TTL, ENTITY_TYPE] {
         item.remove(attr);
     }
     serde_json::from_value(Value::Object(item)).map_err(|e| AppError::Internal(format!("unreadable item: {e}")))

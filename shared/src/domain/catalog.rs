@@ -30,7 +30,14 @@ pub type Location = Record<LocationId, LocationInput>;
 pub type Service = Record<crate::ids::ServiceId, ServiceInput>;
 pub type Practitioner = Record<PractitionerId, PractitionerInput>;
 pub type Resource = Record<ResourceId, ResourceInput>;
-pub type PractitionerException = Record<crate::ids::ExceptionId, ExceptionInput>;
+
+/// A stored exception, with the practitioner it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PractitionerException {
+    pub practitioner_id: PractitionerId,
+    #[serde(flatten)]
+    pub record: Record<crate::ids::ExceptionId, ExceptionInput>,
+}
 
 const MAX_RULES: usize = 100;
 const MAX_REFERENCES: usize = 20;

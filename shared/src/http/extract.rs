@@ -56,8 +56,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         // serde names an unknown field only in its message: lift it into the path.
         let field = match message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next()) {
             Some(unknown) if path == "." => unknown.to_owned(),
-            Some(unknown) => format!("{path}.{unknown}"),
-            None => path,
+            Some(unknown) if !path.ends_with(unknown) => format!("{path}.{unknown}"),
+            _ => path,
         };
         ApiError::InvalidField { field, message }
     })

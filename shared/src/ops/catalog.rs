@@ -157,7 +157,7 @@ pub struct Catalog {
     pub services: Vec<Service>,
     pub practitioners: Vec<Practitioner>,
     pub resources: Vec<Resource>,
-    pub exceptions: Vec<(PractitionerId, PractitionerException)>,
+    pub exceptions: Vec<PractitionerException>,
 }
 
 impl Catalog {
@@ -171,22 +171,12 @@ impl Catalog {
                 Some(CatalogKind::Service) => catalog.services.push(from_item(item)?),
                 Some(CatalogKind::Practitioner) => catalog.practitioners.push(from_item(item)?),
                 Some(CatalogKind::Resource) => catalog.resources.push(from_item(item)?),
-                Some(CatalogKind::PractitionerException) => {
-                    let practitioner = practitioner_of(&item)?;
-                    catalog.exceptions.push((practitioner, from_item(item)?));
-                }
+                Some(CatalogKind::PractitionerException) => catalog.exceptions.push(from_item(item)?),
                 None => {}
             }
         }
         Ok(catalog)
     }
-}
-
-fn practitioner_of(item: &crate::ports::Item) -> AppResult<PractitionerId> {
-    item.get("practitioner_id")
-        .and_then(|v| v.as_str())
-        .and_then(|s| PractitionerId::parse(s).ok())
-        .ok_or_else(|| AppError::Internal("an exception item has no practitioner_id".into()))
 }
 
 fn not_found<E: Entry>() -> AppError {
@@ -354,18 +344,18 @@ pub async fn add_exception(
     let now = store.clock.now();
     let record = Record { id: ExceptionId::new(), version: 1, created_at: now, updated_at: now, archived: false, data: input };
     let key = keys::practitioner_exception(tenant, practitioner.as_str(), record.id.as_str());
-    let mut item = to_item(&key, "practitioner_exception", &record)?;
-    item.insert("practitioner_id".into(), practitioner.to_string().into());
+    let exception = PractitionerException { practitioner_id: practitioner.clone(), record };
+    let item = to_item(&key, "practitioner_exception", &exception)?;
     let mut plan = Plan::new();
     plan.push(Write::put_new(item), AppError::conflict("id_taken", "an id clash; try again"));
     let practitioner_key = keys::catalog_item(tenant, CatalogKind::Practitioner, practitioner.as_str());
     plan.push(Write::check(practitioner_key, Condition::equals("archived", false)), AppError::NotFound { what: "practitioner" });
-    if let Some(location) = &record.data.location_id {
+    if let Some(location) = &exception.record.data.location_id {
         let location_key = keys::catalog_item(tenant, CatalogKind::Location, location.as_str());
         plan.push(Write::check(location_key, Condition::equals("archived", false)), stale_reference("location_id"));
     }
-    plan.commit(store, audit, "practitioner_exception.created", record.id.as_str()).await?;
-    Ok(record)
+    plan.commit(store, audit, "practitioner_exception.created", exception.record.id.as_str()).await?;
+    Ok(exception)
 }
 
 pub async fn remove_exception(
