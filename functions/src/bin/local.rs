@@ -1,7 +1,8 @@
 //! The local host: every route from the same router, on embedded adapters (or on AWS-compatible
 //! endpoints when `AWS_ENDPOINT_URL` is set), seeded with the demo clinic.
 //!
-//! `local [--no-seed]`; `MAS_ADDR` sets the address (default 127.0.0.1:3000).
+//! `local [--no-seed]`; `local --openapi` prints the OpenAPI document and exits.
+//! `MAS_ADDR` sets the address (default 127.0.0.1:3000).
 
 use std::sync::Arc;
 
@@ -10,6 +11,10 @@ use mas_shared::auth::StaffClaims;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    if std::env::args().any(|a| a == "--openapi") {
+        println!("{}", mas_shared::http::openapi().to_pretty_json()?);
+        return Ok(());
+    }
     mas_functions::init_tracing(false);
     let app = Arc::new(App::from_env().await?);
     let addr = std::env::var("MAS_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
