@@ -1,0 +1,3 @@
+//! Helpers shared by the suites.
+
+pub mod aws;
