@@ -41,11 +41,10 @@ macro_rules! adapter_tests {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $case() {
                     if let Some(fixture) = super::$fresh(stringify!($case)).await {
-                        super::$case(Arc::clone(&fixture.table)).await;
+                        super::$case(::std::sync::Arc::clone(&fixture.table)).await;
                     }
                 }
             )*
-            use std::sync::Arc;
         }
     };
 }
