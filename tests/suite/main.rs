@@ -1,6 +1,7 @@
 //! One test binary for every black-box, contract, handler and template test (one link, not many).
 
 mod api;
-mod support;
-mod tenancy;
 mod handlers;
+mod support;
+mod table_contract;
+mod tenancy;

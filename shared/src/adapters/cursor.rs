@@ -32,6 +32,13 @@ impl Cursor {
         Some(Cursor { pk: text(PK)?, sk: text(SK)?, gsi1pk, gsi1sk })
     }
 
+    /// The cursor text for a page that ends with `item`.
+    pub fn text_after(index: Index, item: &Item) -> Result<String, TableError> {
+        let cursor = Cursor::after(index, item)
+            .ok_or_else(|| TableError::Unavailable(format!("a page ended on an item without {index:?} keys")))?;
+        Ok(cursor.encode())
+    }
+
     pub fn encode(&self) -> String {
         let json = serde_json::to_vec(self).expect("a struct of strings always serializes");
         URL_SAFE_NO_PAD.encode(json)

@@ -259,7 +259,7 @@ impl Table for DynamoTable {
 
     async fn query(&self, query: &Query) -> Result<Page, TableError> {
         validate_query(query)?;
-        let start = Cursor::of(query)?.map(|cursor| to_item(cursor)).transpose().map_err(conversion_error)?;
+        let start = Cursor::of(query)?.map(to_item).transpose().map_err(conversion_error)?;
         let (partition, sort, index_name) = match query.index {
             Index::Primary => (PK, SK, None),
             Index::Gsi1 => (GSI1PK, GSI1SK, Some(GSI1)),
@@ -292,14 +292,15 @@ impl Table for DynamoTable {
         let cursor = match query.limit.map(|limit| limit as usize) {
             Some(limit) if items.len() > limit => {
                 items.truncate(limit);
-                items.last().and_then(|last| Cursor::after(query.index, last))
+                items.last().map(|last| Cursor::text_after(query.index, last)).transpose()?
             }
             // DynamoDB stopped early (1 MB per page): continue where it stopped.
-            _ => {
-                output.last_evaluated_key.map(item_from).transpose()?.and_then(|last| Cursor::after(query.index, &last))
-            }
+            _ => match output.last_evaluated_key {
+                Some(last) => Some(Cursor::text_after(query.index, &item_from(last)?)?),
+                None => None,
+            },
         };
-        Ok(Page { items, cursor: cursor.map(|cursor| cursor.encode()) })
+        Ok(Page { items, cursor })
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), TableError> {

@@ -125,7 +125,7 @@ impl Table for SqliteTable {
                 .and_then(Iterator::collect::<Result<Vec<String>, _>>)
                 .map_err(sql_error)?;
             let items = docs.iter().map(|doc| parse_doc(doc)).collect::<Result<Vec<Item>, _>>()?;
-            Ok(page(index, limit, items))
+            page(index, limit, items)
         })
         .await
     }
@@ -146,13 +146,15 @@ impl Table for SqliteTable {
 }
 
 /// Splits the `limit + 1` rows a query fetched into a page, with a cursor only when more follow.
-fn page(index: Index, limit: Option<usize>, mut items: Vec<Item>) -> Page {
-    let more = limit.is_some_and(|limit| items.len() > limit);
-    if let Some(limit) = limit {
-        items.truncate(limit);
-    }
-    let cursor = if more { items.last().and_then(|last| Cursor::after(index, last)) } else { None };
-    Page { items, cursor: cursor.map(|cursor| cursor.encode()) }
+fn page(index: Index, limit: Option<usize>, mut items: Vec<Item>) -> Result<Page, TableError> {
+    let cursor = match limit {
+        Some(limit) if items.len() > limit => {
+            items.truncate(limit);
+            items.last().map(|last| Cursor::text_after(index, last)).transpose()?
+        }
+        _ => None,
+    };
+    Ok(Page { items, cursor })
 }
 
 /// The SQL for one page of `query` (starting after `cursor`), and its parameters.

@@ -259,10 +259,10 @@ pub fn validate_transaction(writes: &[Write]) -> Result<(), TableError> {
             Write::Update { set, add, remove, .. } => validate_update(set, add, remove).map_err(invalid)?,
             Write::Delete { .. } | Write::Check { .. } => {}
         }
-        if let Some(Condition::Equals { attr, .. } | Condition::AbsentOrExpired { attr, .. }) = write.condition() {
-            if attr.is_empty() {
-                return Err(invalid("has a condition on an empty attribute name".into()));
-            }
+        if let Some(Condition::Equals { attr, .. } | Condition::AbsentOrExpired { attr, .. }) = write.condition()
+            && attr.is_empty()
+        {
+            return Err(invalid("has a condition on an empty attribute name".into()));
         }
         if !seen.insert(key.clone()) {
             return Err(invalid(format!("touches {}/{} a second time", key.pk, key.sk)));
@@ -346,7 +346,7 @@ fn validate_attributes<'a>(attributes: impl Iterator<Item = (&'a String, &'a Val
             return Err("has an empty attribute name".into());
         }
         let is_index_key = name == GSI1PK || name == GSI1SK;
-        if is_index_key && !value.as_str().is_some_and(|value| !value.is_empty()) {
+        if is_index_key && value.as_str().is_none_or(str::is_empty) {
             return Err(format!("sets {name} to {value}, not a non-empty string"));
         }
     }

@@ -1,3 +1,4 @@
 //! Helpers shared by the suite's modules.
 
 pub mod app;
+pub mod aws;
