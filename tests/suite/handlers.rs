@@ -35,7 +35,7 @@ async fn lambda_host() -> LambdaHost {
 impl LambdaHost {
     /// The fixture, with its authorizer claims pointed at the seeded demo clinic's owner.
     fn event(&self, name: &str) -> Value {
-        let path = format!("{}/../events/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = crate::repo_root().join("events").join(name);
         let mut event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         if let Some(claims) = event.pointer_mut("/requestContext/authorizer/jwt/claims") {
             claims["tenant_id"] = self.demo.tenant_id.to_string().into();

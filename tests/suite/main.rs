@@ -1,7 +1,19 @@
 //! One test binary for every black-box, contract, handler and template test (one link, not many).
 
 mod api;
+mod events;
 mod handlers;
 mod support;
 mod table_contract;
+mod template;
 mod tenancy;
+
+use std::path::{Path, PathBuf};
+
+/// The repository root: where `template.yaml` and `events/` live.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate sits one level below the repository root")
+        .to_path_buf()
+}

@@ -1,0 +1,446 @@
+//! `template.yaml` against the route table: one function per route and no others, public routes
+//! (and only those) outside the JWT authorizer, every function built by cargo-lambda, the table's
+//! keys and protections, and table permissions that match what each route does.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_yaml::{Mapping, Value};
+
+use crate::repo_root;
+use mas_shared::http::route_table;
+
+
+/// Routes whose functions need no table access at all.
+const ROUTES_WITHOUT_TABLE: [(&str, &str); 2] = [("GET", "/health"), ("GET", "/openapi.json")];
+
+#[test]
+fn every_route_has_exactly_one_function_and_the_template_serves_no_other_route() {
+    let template = template();
+    let routes = route_table();
+    let expected: BTreeSet<(String, String)> =
+        routes.iter().map(|route| (route.method.to_owned(), route.path.clone())).collect();
+    assert_eq!(expected.len(), routes.len(), "the route table lists a route twice");
+
+    let mut served: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
+    let mut events_per_function: BTreeMap<&str, usize> = BTreeMap::new();
+    for event in api_events(&template) {
+        served.entry((event.method.clone(), event.path.clone())).or_default().push(event.function);
+        *events_per_function.entry(event.function).or_default() += 1;
+    }
+    let actual: BTreeSet<(String, String)> = served.keys().cloned().collect();
+    let missing: Vec<_> = expected.difference(&actual).collect();
+    let extra: Vec<_> = actual.difference(&expected).collect();
+    let shared_routes: Vec<_> = served.iter().filter(|(_, functions)| functions.len() > 1).collect();
+    let multi_route_functions: Vec<_> = events_per_function.iter().filter(|(_, n)| **n > 1).collect();
+
+    assert!(
+        missing.is_empty() && extra.is_empty() && shared_routes.is_empty() && multi_route_functions.is_empty(),
+        "routes with no function in template.yaml: {missing:?}\n\
+         template routes missing from the route table: {extra:?}\n\
+         routes served by more than one function: {shared_routes:?}\n\
+         functions serving more than one route: {multi_route_functions:?}"
+    );
+}
+
+#[test]
+fn public_routes_and_only_those_opt_out_of_the_jwt_authorizer() {
+    let template = template();
+    let expected: BTreeSet<(String, String)> = route_table()
+        .into_iter()
+        .filter(|route| route.public)
+        .map(|route| (route.method.to_owned(), route.path))
+        .collect();
+    let events = api_events(&template);
+    let actual: BTreeSet<(String, String)> = events
+        .iter()
+        .filter(|event| event.authorizer.as_deref() == Some("NONE"))
+        .map(|event| (event.method.clone(), event.path.clone()))
+        .collect();
+    assert_eq!(actual, expected, "routes with `Auth: {{ Authorizer: NONE }}` differ from the public routes");
+
+    let overridden: Vec<_> = events
+        .iter()
+        .filter(|event| event.authorizer.as_deref().is_some_and(|name| name != "NONE"))
+        .map(|event| event.function)
+        .collect();
+    assert!(overridden.is_empty(), "only NONE may override the default authorizer: {overridden:?}");
+}
+
+#[test]
+fn every_api_event_is_on_the_http_api_whose_default_authorizer_checks_cognito_jwts() {
+    let template = template();
+    let apis = resources_of_type(&template, "AWS::Serverless::HttpApi");
+    assert_eq!(apis.len(), 1, "expected one AWS::Serverless::HttpApi, found {apis:?}");
+    let (api_id, api) = apis[0];
+    let auth = &api["Properties"]["Auth"];
+    let default = auth["DefaultAuthorizer"].as_str().expect("the HTTP API has a DefaultAuthorizer");
+    let authorizer = &auth["Authorizers"][default];
+    assert_eq!(authorizer["IdentitySource"].as_str(), Some("$request.header.Authorization"));
+    let jwt = &authorizer["JwtConfiguration"];
+    let issuer = intrinsic_text(&jwt["issuer"]).expect("the JWT authorizer has an issuer");
+    assert!(
+        issuer.starts_with("https://cognito-idp.${AWS::Region}.amazonaws.com/"),
+        "issuer {issuer} is not the stack's Cognito user pool"
+    );
+    let audience = jwt["audience"].as_sequence().expect("the JWT authorizer has an audience list");
+    assert!(!audience.is_empty(), "the JWT authorizer's audience is empty");
+
+    // An HttpApi event without ApiId lands on SAM's implicit API, which has no authorizer at all.
+    let elsewhere: Vec<_> = api_events(&template)
+        .into_iter()
+        .filter(|event| ref_target(event.api_id) != Some(api_id))
+        .map(|event| event.function)
+        .collect();
+    assert!(elsewhere.is_empty(), "events not attached with `ApiId: !Ref {api_id}`: {elsewhere:?}");
+}
+
+#[test]
+fn every_function_is_built_by_cargo_lambda_from_a_named_binary() {
+    let template = template();
+    let functions = resources_of_type(&template, "AWS::Serverless::Function");
+    assert!(!functions.is_empty(), "template.yaml declares no functions");
+    let wrong: Vec<_> = functions
+        .iter()
+        .filter(|(_, function)| {
+            let metadata = &function["Metadata"];
+            metadata["BuildMethod"].as_str() != Some("rust-cargolambda")
+                || metadata["Binary"].as_str().is_none_or(str::is_empty)
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "functions without `Metadata: {{ BuildMethod: rust-cargolambda, Binary: … }}`: {wrong:?}"
+    );
+}
+
+#[test]
+fn functions_run_a_bootstrap_binary_on_provided_al2023_arm64() {
+    let template = template();
+    let globals = &template["Globals"]["Function"];
+    for (id, function) in resources_of_type(&template, "AWS::Serverless::Function") {
+        let property = |name: &str| {
+            let own = &function["Properties"][name];
+            if own.is_null() { globals[name].clone() } else { own.clone() }
+        };
+        assert_eq!(property("Runtime").as_str(), Some("provided.al2023"), "{id}: Runtime");
+        assert_eq!(property("Handler").as_str(), Some("bootstrap"), "{id}: Handler");
+        assert_eq!(property("Architectures"), serde_yaml::from_str::<Value>("[arm64]").unwrap(), "{id}: Architectures");
+    }
+}
+
+#[test]
+fn the_table_has_single_table_keys_gsi1_ttl_point_in_time_recovery_and_on_demand_billing() {
+    let template = template();
+    let (_, table) = the_table(&template);
+    let properties = &table["Properties"];
+
+    let attribute_types: BTreeMap<&str, &str> = properties["AttributeDefinitions"]
+        .as_sequence()
+        .expect("AttributeDefinitions")
+        .iter()
+        .map(|definition| {
+            (definition["AttributeName"].as_str().unwrap(), definition["AttributeType"].as_str().unwrap())
+        })
+        .collect();
+    for key in ["PK", "SK", "GSI1PK", "GSI1SK"] {
+        assert_eq!(attribute_types.get(key), Some(&"S"), "{key} is a string attribute");
+    }
+    assert_eq!(key_schema(&properties["KeySchema"]), [("PK", "HASH"), ("SK", "RANGE")]);
+
+    let indexes = properties["GlobalSecondaryIndexes"].as_sequence().expect("GlobalSecondaryIndexes");
+    let gsi1 = indexes.iter().find(|index| index["IndexName"].as_str() == Some("GSI1")).expect("an index named GSI1");
+    assert_eq!(key_schema(&gsi1["KeySchema"]), [("GSI1PK", "HASH"), ("GSI1SK", "RANGE")]);
+    assert_eq!(gsi1["Projection"]["ProjectionType"].as_str(), Some("ALL"));
+
+    assert_eq!(properties["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+    assert_eq!(properties["TimeToLiveSpecification"]["AttributeName"].as_str(), Some("ttl"));
+    assert_eq!(properties["TimeToLiveSpecification"]["Enabled"].as_bool(), Some(true));
+    assert_eq!(properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"].as_bool(), Some(true));
+    assert_eq!(properties["SSESpecification"]["SSEEnabled"].as_bool(), Some(true));
+    assert_eq!(table["DeletionPolicy"].as_str(), Some("Retain"));
+    assert_eq!(table["UpdateReplacePolicy"].as_str(), Some("Retain"));
+}
+
+#[test]
+fn every_route_except_health_and_openapi_has_a_policy_on_the_table_and_those_two_have_none() {
+    let template = template();
+    let (table_id, _) = the_table(&template);
+    let mut problems = Vec::new();
+    for event in api_events(&template) {
+        let access = table_access(&template, &template["Resources"][event.function], table_id);
+        let needs_table = !ROUTES_WITHOUT_TABLE.contains(&(event.method.as_str(), event.path.as_str()));
+        if needs_table && !access.references_table {
+            problems.push(format!("{} {} ({}) has no policy on the table", event.method, event.path, event.function));
+        }
+        if !needs_table && (access.references_table || !access.actions.is_empty()) {
+            problems.push(format!(
+                "{} {} ({}) needs no table access: {access:?}",
+                event.method, event.path, event.function
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn reading_routes_cannot_write_and_mutating_routes_can_append_to_the_audit_log_but_not_rewrite_it() {
+    let template = template();
+    let (table_id, _) = the_table(&template);
+    let mut problems = Vec::new();
+    for event in api_events(&template) {
+        let access = table_access(&template, &template["Resources"][event.function], table_id);
+        let route = format!("{} {} ({})", event.method, event.path, event.function);
+        let writes = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"]
+            .into_iter()
+            .filter(|action| access.allows(action))
+            .collect::<Vec<_>>();
+        if event.method == "GET" && !writes.is_empty() {
+            problems.push(format!("{route} only reads but may {writes:?}"));
+        }
+        if event.method != "GET" && !access.allows("PutItem") {
+            problems.push(format!("{route} mutates, so it writes the audit log, but may not PutItem"));
+        }
+        if (access.allows("UpdateItem") || access.allows("DeleteItem")) && !access.audit_log_append_only {
+            problems.push(format!("{route} may update or delete items but is not denied that on audit-log keys"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+// ---- reading the template ---------------------------------------------------------------------
+
+fn template() -> Value {
+    let path = repo_root().join("template.yaml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
+}
+
+fn resources(template: &Value) -> &Mapping {
+    template["Resources"].as_mapping().expect("template.yaml has Resources")
+}
+
+fn resources_of_type<'t>(template: &'t Value, resource_type: &str) -> Vec<(&'t str, &'t Value)> {
+    resources(template)
+        .iter()
+        .filter(|(_, resource)| resource["Type"].as_str() == Some(resource_type))
+        .map(|(id, resource)| (id.as_str().expect("logical ids are strings"), resource))
+        .collect()
+}
+
+fn the_table(template: &Value) -> (&str, &Value) {
+    let tables = resources_of_type(template, "AWS::DynamoDB::Table");
+    assert_eq!(tables.len(), 1, "expected the single table, found {}", tables.len());
+    tables[0]
+}
+
+fn key_schema(schema: &Value) -> Vec<(&str, &str)> {
+    schema
+        .as_sequence()
+        .expect("KeySchema is a list")
+        .iter()
+        .map(|key| (key["AttributeName"].as_str().unwrap(), key["KeyType"].as_str().unwrap()))
+        .collect()
+}
+
+/// One `Type: HttpApi` event of a function.
+struct ApiEvent<'t> {
+    function: &'t str,
+    method: String,
+    path: String,
+    authorizer: Option<String>,
+    api_id: &'t Value,
+}
+
+fn api_events(template: &Value) -> Vec<ApiEvent<'_>> {
+    let mut events = Vec::new();
+    for (function, resource) in resources_of_type(template, "AWS::Serverless::Function") {
+        let Some(declared) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for event in declared.values().filter(|event| event["Type"].as_str() == Some("HttpApi")) {
+            let properties = &event["Properties"];
+            events.push(ApiEvent {
+                function,
+                // SAM's default for a missing Method/Path is the catch-all route, which no route matches.
+                method: properties["Method"].as_str().unwrap_or("ANY").to_uppercase(),
+                path: properties["Path"].as_str().unwrap_or("$default").to_owned(),
+                authorizer: properties["Auth"]["Authorizer"].as_str().map(str::to_owned),
+                api_id: &properties["ApiId"],
+            });
+        }
+    }
+    events
+}
+
+/// The logical id in `!Ref Id` or `{ Ref: Id }`.
+fn ref_target(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str(),
+        Value::Mapping(mapping) if mapping.len() == 1 => mapping.get("Ref").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+/// The text of a plain string or of a `!Sub` / `Fn::Sub` template.
+fn intrinsic_text(value: &Value) -> Option<&str> {
+    match value {
+        Value::String(text) => Some(text),
+        Value::Tagged(tagged) if tagged.tag == "Sub" => sub_template(&tagged.value),
+        Value::Mapping(mapping) => mapping.get("Fn::Sub").and_then(sub_template),
+        _ => None,
+    }
+}
+
+fn sub_template(value: &Value) -> Option<&str> {
+    match value {
+        Value::Sequence(parts) => parts.first().and_then(Value::as_str),
+        other => other.as_str(),
+    }
+}
+
+/// Whether `value` refers to resource `id` through Ref, GetAtt or Sub, at any depth.
+fn mentions(value: &Value, id: &str) -> bool {
+    let names = |target: &Value| match target {
+        Value::String(text) => text == id || text.starts_with(&format!("{id}.")),
+        Value::Sequence(parts) => parts.first().and_then(Value::as_str) == Some(id),
+        _ => false,
+    };
+    let sub_names = |target: &Value| {
+        sub_template(target)
+            .is_some_and(|text| text.contains(&format!("${{{id}}}")) || text.contains(&format!("${{{id}.")))
+    };
+    match value {
+        Value::Tagged(tagged) => {
+            let direct = if tagged.tag == "Ref" || tagged.tag == "GetAtt" {
+                names(&tagged.value)
+            } else if tagged.tag == "Sub" {
+                sub_names(&tagged.value)
+            } else {
+                false
+            };
+            direct || mentions(&tagged.value, id)
+        }
+        Value::Mapping(mapping) => mapping.iter().any(|(key, inner)| {
+            let direct = match key.as_str() {
+                Some("Ref" | "Fn::GetAtt") => names(inner),
+                Some("Fn::Sub") => sub_names(inner),
+                _ => false,
+            };
+            direct || mentions(inner, id)
+        }),
+        Value::Sequence(items) => items.iter().any(|item| mentions(item, id)),
+        _ => false,
+    }
+}
+
+// ---- what a function may do to the table --------------------------------------------------------
+
+#[derive(Debug, Default)]
+struct TableAccess {
+    /// Some Allow statement (or SAM policy template) names the table.
+    references_table: bool,
+    /// `dynamodb:` actions allowed on the table, without the prefix; may hold wildcards.
+    actions: BTreeSet<String>,
+    /// A Deny of UpdateItem and DeleteItem on audit-log partitions (`dynamodb:LeadingKeys`).
+    audit_log_append_only: bool,
+}
+
+impl TableAccess {
+    fn allows(&self, action: &str) -> bool {
+        self.actions.iter().any(|granted| match granted.strip_suffix('*') {
+            Some(prefix) => action.starts_with(prefix),
+            None => granted == action,
+        })
+    }
+}
+
+/// What a function's `Policies` let it do to the table: inline statements, managed policies in
+/// the template (`!Ref SomePolicy`) and SAM's DynamoDB policy templates.
+fn table_access(template: &Value, function: &Value, table_id: &str) -> TableAccess {
+    let mut access = TableAccess::default();
+    let policies = match &function["Properties"]["Policies"] {
+        Value::Null => Vec::new(),
+        Value::Sequence(items) => items.iter().collect(),
+        single => vec![single],
+    };
+    for policy in policies {
+        if let Some(target) = ref_target(policy) {
+            let resource = &template["Resources"][target];
+            if resource["Type"].as_str() == Some("AWS::IAM::ManagedPolicy") {
+                add_policy_document(&resource["Properties"]["PolicyDocument"], table_id, &mut access);
+            }
+        } else if policy.get("Statement").is_some() {
+            add_policy_document(policy, table_id, &mut access);
+        } else if let Some(templates) = policy.as_mapping() {
+            for (name, arguments) in templates {
+                let actions: &[&str] = match name.as_str() {
+                    Some("DynamoDBReadPolicy") => &["GetItem", "Scan", "Query", "BatchGetItem", "DescribeTable"],
+                    Some("DynamoDBWritePolicy") => &["PutItem", "UpdateItem", "BatchWriteItem"],
+                    Some("DynamoDBCrudPolicy") => &[
+                        "GetItem",
+                        "DeleteItem",
+                        "PutItem",
+                        "Scan",
+                        "Query",
+                        "UpdateItem",
+                        "BatchWriteItem",
+                        "BatchGetItem",
+                        "DescribeTable",
+                        "ConditionCheckItem",
+                    ],
+                    _ => continue,
+                };
+                if mentions(arguments, table_id) {
+                    access.references_table = true;
+                    access.actions.extend(actions.iter().map(|action| action.to_string()));
+                }
+            }
+        }
+        // Anything else (an AWS managed policy by name or ARN) is not about our table.
+    }
+    access
+}
+
+fn add_policy_document(document: &Value, table_id: &str, access: &mut TableAccess) {
+    let statements = match &document["Statement"] {
+        Value::Sequence(items) => items.iter().collect(),
+        single => vec![single],
+    };
+    for statement in statements {
+        if !mentions(&statement["Resource"], table_id) {
+            continue;
+        }
+        let actions: Vec<&str> = match &statement["Action"] {
+            Value::String(action) => vec![action.as_str()],
+            Value::Sequence(items) => items.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let dynamodb: Vec<&str> = actions.iter().filter_map(|action| action.strip_prefix("dynamodb:")).collect();
+        match statement["Effect"].as_str() {
+            Some("Allow") => {
+                access.references_table = true;
+                access.actions.extend(dynamodb.iter().map(|action| action.to_string()));
+            }
+            Some("Deny") => {
+                let leading_keys = statement["Condition"]
+                    .as_mapping()
+                    .into_iter()
+                    .flat_map(|operators| operators.values())
+                    .filter_map(|condition| condition.get("dynamodb:LeadingKeys"))
+                    .collect::<Vec<_>>();
+                let on_audit_keys = leading_keys.iter().any(|keys| {
+                    let patterns = match keys {
+                        Value::Sequence(items) => items.iter().filter_map(Value::as_str).collect(),
+                        other => other.as_str().into_iter().collect::<Vec<_>>(),
+                    };
+                    patterns.iter().any(|pattern| pattern.starts_with("TENANT#") && pattern.contains("#AUDIT#"))
+                });
+                if on_audit_keys && dynamodb.contains(&"UpdateItem") && dynamodb.contains(&"DeleteItem") {
+                    access.audit_log_append_only = true;
+                }
+            }
+            _ => {}
+        }
+    }
+}
