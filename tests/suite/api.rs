@@ -25,6 +25,11 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
         assert!(operation.is_object(), "{} {} missing from the document", route.method, route.path);
         assert!(operation["responses"].is_object(), "{} {} has no responses", route.method, route.path);
     }
+    let mut operation_ids = std::collections::BTreeSet::new();
+    for route in &routes {
+        let id = doc["paths"][&route.path][route.method.to_lowercase()]["operationId"].as_str().unwrap().to_owned();
+        assert!(operation_ids.insert(id.clone()), "operationId {id} is used twice");
+    }
     assert!(routes.len() >= 35, "expected the whole issue-2 API, found {} routes", routes.len());
     assert!(doc["components"]["securitySchemes"]["staff_jwt"].is_object());
 }

@@ -34,7 +34,7 @@ macro_rules! catalog_routes {
 
             type Entity = Record<$id, $input>;
 
-            #[utoipa::path(get, path = $collection, tag = $tag, security(("staff_jwt" = [])), params(ListParams),
+            #[utoipa::path(get, path = $collection, tag = $tag, operation_id = concat!("list_", stringify!($module)), security(("staff_jwt" = [])), params(ListParams),
                 responses((status = 200, body = Vec<Entity>), (status = 401, body = ErrorEnvelope)))]
             pub async fn list(
                 State(app): State<Arc<App>>,
@@ -45,7 +45,7 @@ macro_rules! catalog_routes {
                 Ok(Json(ops::list::<$input>(&app.store, &actor.tenant_id, args.include_archived).await?))
             }
 
-            #[utoipa::path(post, path = $collection, tag = $tag, security(("staff_jwt" = [])), request_body = $input,
+            #[utoipa::path(post, path = $collection, tag = $tag, operation_id = concat!("create_", stringify!($module)), security(("staff_jwt" = [])), request_body = $input,
                 responses((status = 201, body = Entity), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
                     (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
             pub async fn create(
@@ -57,7 +57,7 @@ macro_rules! catalog_routes {
                 Ok((StatusCode::CREATED, Json(ops::create(&app.store, &actor.audit(), input).await?)))
             }
 
-            #[utoipa::path(get, path = $item, tag = $tag, security(("staff_jwt" = [])), params(("id" = String, Path)),
+            #[utoipa::path(get, path = $item, tag = $tag, operation_id = concat!("get_", stringify!($module)), security(("staff_jwt" = [])), params(("id" = String, Path)),
                 responses((status = 200, body = Entity), (status = 404, body = ErrorEnvelope)))]
             pub async fn get(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Entity>> {
                 actor.require(Permission::CatalogRead)?;
@@ -65,7 +65,7 @@ macro_rules! catalog_routes {
                 Ok(Json(ops::get::<$input>(&app.store, &actor.tenant_id, &id).await?))
             }
 
-            #[utoipa::path(put, path = $item, tag = $tag, security(("staff_jwt" = [])), params(("id" = String, Path)),
+            #[utoipa::path(put, path = $item, tag = $tag, operation_id = concat!("replace_", stringify!($module)), security(("staff_jwt" = [])), params(("id" = String, Path)),
                 request_body = $input,
                 responses((status = 200, body = Entity), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
                     (status = 422, body = ErrorEnvelope)))]
@@ -81,7 +81,7 @@ macro_rules! catalog_routes {
             }
 
             /// Archives: hidden and unbookable, kept for the history that refers to it.
-            #[utoipa::path(delete, path = $item, tag = $tag, security(("staff_jwt" = [])), params(("id" = String, Path)),
+            #[utoipa::path(delete, path = $item, tag = $tag, operation_id = concat!("archive_", stringify!($module)), security(("staff_jwt" = [])), params(("id" = String, Path)),
                 responses((status = 200, body = Entity), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
             pub async fn archive(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Entity>> {
                 actor.require(Permission::CatalogWrite)?;
