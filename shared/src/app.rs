@@ -21,8 +21,8 @@ use crate::store::Store;
 pub enum AuthMode {
     /// On Lambda: API Gateway verified the JWT; claims come from the request context.
     ApiGateway,
-    /// Locally: the host verifies bearer tokens itself.
-    Local(LocalIssuer),
+    /// Locally: the host verifies bearer tokens itself. (Boxed: the keys are large.)
+    Local(Box<LocalIssuer>),
 }
 
 pub struct Config {
@@ -64,7 +64,7 @@ impl App {
         };
         let auth = match env("MAS_AUTH").as_deref().unwrap_or(if on_lambda { "api_gateway" } else { "local" }) {
             "api_gateway" => AuthMode::ApiGateway,
-            "local" => AuthMode::Local(LocalIssuer::new(&local_secret(&data_dir)?)),
+            "local" => AuthMode::Local(Box::new(LocalIssuer::new(&local_secret(&data_dir)?))),
             other => return Err(AppError::Internal(format!("MAS_AUTH must be api_gateway or local, not {other}"))),
         };
         let config = Config { site_domain: env("MAS_SITE_DOMAIN").unwrap_or_else(|| "sites.localhost".into()) };

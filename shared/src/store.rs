@@ -89,6 +89,39 @@ impl Store {
     }
 }
 
+/// A transaction being planned: each write with what the failure of its condition would mean,
+/// so the caller's rule — not the table's index — comes back when a condition fails.
+#[derive(Default)]
+pub struct Plan {
+    writes: Vec<Write>,
+    on_fail: Vec<AppError>,
+}
+
+impl Plan {
+    pub fn new() -> Self {
+        Plan::default()
+    }
+
+    pub fn push(&mut self, write: Write, failure: AppError) {
+        self.writes.push(write);
+        self.on_fail.push(failure);
+    }
+
+    /// Commits the writes and their audit record (`action` on `entity_id`) atomically.
+    pub async fn commit(self, store: &Store, audit: &AuditContext, action: &str, entity_id: &str) -> AppResult<()> {
+        let mut on_fail = self.on_fail;
+        store.commit(audit, action, entity_id, self.writes).await.map_err(|err| {
+            err.on_condition(|index| {
+                if index < on_fail.len() {
+                    on_fail.swap_remove(index)
+                } else {
+                    AppError::Internal("the audit record's key was already taken".into())
+                }
+            })
+        })
+    }
+}
+
 #[derive(Debug)]
 pub enum CommitError {
     Table(TableError),

@@ -145,7 +145,7 @@ fn yes() -> bool {
 }
 
 fn check_minutes(value: Minutes, field: &str, min: u32, max: u32) -> AppResult<()> {
-    if value.get() < min || value.get() > max || value.get() % 5 != 0 {
+    if value.get() < min || value.get() > max || !value.get().is_multiple_of(5) {
         return Err(AppError::invalid("out_of_range", field, format!("must be {min}–{max} minutes in steps of 5")));
     }
     Ok(())

@@ -85,7 +85,7 @@ impl Slug {
         }
         let slug = slug.trim_end_matches('-');
         let slug = slug.trim_start_matches(|c: char| c.is_ascii_digit());
-        Slug::parse(&slug.chars().take(63).collect::<String>().trim_end_matches('-').to_owned())
+        Slug::parse(slug.chars().take(63).collect::<String>().trim_end_matches('-'))
     }
 }
 

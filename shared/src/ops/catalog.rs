@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::ids::{ExceptionId, LocationId, PractitionerId, ResourceId, ServiceId, TenantId};
 use crate::keys::{self, CatalogKind};
 use crate::ports::{Condition, Key, Query, SortKey, Write};
-use crate::store::{AuditContext, Store, from_item, to_item};
+use crate::store::{AuditContext, Plan, Store, from_item, to_item};
 
 /// Another catalog entity an entry points at, named by the field that holds the reference.
 pub struct Reference {
@@ -214,40 +214,10 @@ fn stale_reference(field: &str) -> AppError {
     AppError::invalid("unknown_reference", field, "refers to something that does not exist or is archived")
 }
 
-/// One planned transaction: the writes in order, and what the failure of each one means.
-struct Plan {
-    writes: Vec<Write>,
-    on_fail: Vec<AppError>,
-}
-
-impl Plan {
-    fn new() -> Self {
-        Plan { writes: Vec::new(), on_fail: Vec::new() }
-    }
-
-    fn push(&mut self, write: Write, failure: AppError) {
-        self.writes.push(write);
-        self.on_fail.push(failure);
-    }
-
-    fn add_reference_checks<E: Entry>(&mut self, tenant: &TenantId, entry: &E) {
-        let (writes, fields) = reference_checks(tenant, entry);
-        for (write, field) in writes.into_iter().zip(fields) {
-            self.push(write, stale_reference(&field));
-        }
-    }
-
-    async fn commit(self, store: &Store, audit: &AuditContext, action: &str, entity_id: &str) -> AppResult<()> {
-        let mut on_fail = self.on_fail;
-        store.commit(audit, action, entity_id, self.writes).await.map_err(|err| {
-            err.on_condition(|index| {
-                if index < on_fail.len() {
-                    on_fail.swap_remove(index)
-                } else {
-                    AppError::Internal("the audit record's key was already taken".into())
-                }
-            })
-        })
+fn add_reference_checks<E: Entry>(plan: &mut Plan, tenant: &TenantId, entry: &E) {
+    let (writes, fields) = reference_checks(tenant, entry);
+    for (write, field) in writes.into_iter().zip(fields) {
+        plan.push(write, stale_reference(&field));
     }
 }
 
@@ -273,7 +243,7 @@ pub async fn create<E: Entry>(store: &Store, audit: &AuditContext, mut entry: E)
         let taken = claim_taken(&claim);
         plan.push(Write::put_new(claim_item), taken);
     }
-    plan.add_reference_checks(tenant, &record.data);
+    add_reference_checks(&mut plan, tenant, &record.data);
     plan.commit(store, audit, &format!("{}.created", E::NAME), &id).await?;
     Ok(record)
 }
@@ -299,7 +269,7 @@ pub async fn replace<E: Entry>(store: &Store, audit: &AuditContext, id: &E::Id, 
         let claim_item = to_item(&new.key, "claim", &json!({ "owner_id": id_text }))?;
         plan.push(Write::put_new(claim_item), claim_taken(new));
     }
-    plan.add_reference_checks(tenant, &record.data);
+    add_reference_checks(&mut plan, tenant, &record.data);
     plan.commit(store, audit, &format!("{}.updated", E::NAME), &id_text).await?;
     Ok(record)
 }

@@ -9,7 +9,7 @@ use crate::error::{AppError, AppResult};
 use crate::ids::{MemberId, TenantId};
 use crate::keys::{self, CatalogKind};
 use crate::ports::{Condition, Key, Query, SortKey, Write};
-use crate::store::{AuditContext, Store, from_item, to_item};
+use crate::store::{AuditContext, Plan, Store, from_item, to_item};
 
 use super::tenants::member_item;
 
@@ -93,28 +93,22 @@ fn email_taken() -> AppError {
     AppError::conflict("email_taken", "someone on the team already uses that email")
 }
 
-async fn commit(store: &Store, audit: &AuditContext, action: &str, id: &MemberId, planned: Vec<(Write, AppError)>) -> AppResult<()> {
-    let (writes, mut on_fail): (Vec<Write>, Vec<AppError>) = planned.into_iter().unzip();
-    store.commit(audit, action, id.as_str(), writes).await.map_err(|err| {
-        err.on_condition(|index| if index < on_fail.len() { on_fail.swap_remove(index) } else { concurrent() })
-    })
-}
-
 pub async fn create(store: &Store, audit: &AuditContext, acting: Role, input: MemberInput) -> AppResult<Member> {
     check_input(&input)?;
     check_owner_rule(acting, &[input.role])?;
     let t = &audit.tenant_id;
     let now = store.clock.now();
     let member = Member { id: MemberId::new(), input, version: 1, created_at: now, updated_at: now };
-    let mut planned = vec![
-        (Write::put_new(member_item(t, &member)?), AppError::conflict("id_taken", "an id clash; try again")),
-        (email_claim(t, &member)?, email_taken()),
-    ];
-    planned.extend(reference_checks(t, &member.input));
-    if member.input.role == Role::Owner {
-        planned.push((one_owner_more(t), concurrent()));
+    let mut plan = Plan::new();
+    plan.push(Write::put_new(member_item(t, &member)?), AppError::conflict("id_taken", "an id clash; try again"));
+    plan.push(email_claim(t, &member)?, email_taken());
+    for (write, failure) in reference_checks(t, &member.input) {
+        plan.push(write, failure);
     }
-    commit(store, audit, "member.created", &member.id, planned).await?;
+    if member.input.role == Role::Owner {
+        plan.push(one_owner_more(t), concurrent());
+    }
+    plan.commit(store, audit, "member.created", member.id.as_str()).await?;
     Ok(member)
 }
 
@@ -124,20 +118,25 @@ pub async fn replace(store: &Store, audit: &AuditContext, acting: Role, id: &Mem
     let current = get(store, t, id).await?;
     check_owner_rule(acting, &[current.input.role, input.role])?;
     let next = Member { input, version: current.version + 1, updated_at: store.clock.now(), ..current.clone() };
-    let mut planned =
-        vec![(Write::put_if(member_item(t, &next)?, Condition::equals("version", current.version)), concurrent())];
+    let mut plan = Plan::new();
+    plan.push(Write::put_if(member_item(t, &next)?, Condition::equals("version", current.version)), concurrent());
     if next.input.email != current.input.email {
         let old: Key = keys::member_email(t, &current.input.email);
-        planned.push((Write::delete_if(old, Condition::equals("owner_id", id.as_str())), concurrent()));
-        planned.push((email_claim(t, &next)?, email_taken()));
+        plan.push(Write::delete_if(old, Condition::equals("owner_id", id.as_str())), concurrent());
+        plan.push(email_claim(t, &next)?, email_taken());
     }
-    planned.extend(reference_checks(t, &next.input));
+    for (write, failure) in reference_checks(t, &next.input) {
+        plan.push(write, failure);
+    }
     match (current.input.role == Role::Owner, next.input.role == Role::Owner) {
-        (true, false) => planned.push(one_owner_fewer(store, t).await?),
-        (false, true) => planned.push((one_owner_more(t), concurrent())),
+        (true, false) => {
+            let (write, failure) = one_owner_fewer(store, t).await?;
+            plan.push(write, failure);
+        }
+        (false, true) => plan.push(one_owner_more(t), concurrent()),
         _ => {}
     }
-    commit(store, audit, "member.updated", id, planned).await?;
+    plan.commit(store, audit, "member.updated", id.as_str()).await?;
     Ok(next)
 }
 
@@ -145,12 +144,13 @@ pub async fn remove(store: &Store, audit: &AuditContext, acting: Role, id: &Memb
     let t = &audit.tenant_id;
     let current = get(store, t, id).await?;
     check_owner_rule(acting, &[current.input.role])?;
-    let mut planned = vec![
-        (Write::delete_if(keys::member(t, id.as_str()), Condition::equals("version", current.version)), concurrent()),
-        (Write::delete_if(keys::member_email(t, &current.input.email), Condition::equals("owner_id", id.as_str())), concurrent()),
-    ];
+    let mut plan = Plan::new();
+    plan.push(Write::delete_if(keys::member(t, id.as_str()), Condition::equals("version", current.version)), concurrent());
+    let email = keys::member_email(t, &current.input.email);
+    plan.push(Write::delete_if(email, Condition::equals("owner_id", id.as_str())), concurrent());
     if current.input.role == Role::Owner {
-        planned.push(one_owner_fewer(store, t).await?);
+        let (write, failure) = one_owner_fewer(store, t).await?;
+        plan.push(write, failure);
     }
-    commit(store, audit, "member.deleted", id, planned).await
+    plan.commit(store, audit, "member.deleted", id.as_str()).await
 }

@@ -10,7 +10,7 @@ use crate::ids::{MemberId, RequestId, TenantId};
 use crate::keys;
 use crate::ports::table::{GSI1PK, GSI1SK};
 use crate::ports::{Condition, Write};
-use crate::store::{AuditContext, Store, to_item};
+use crate::store::{AuditContext, Plan, Store, to_item};
 
 pub struct SignedUp {
     pub tenant: Tenant,
@@ -112,18 +112,15 @@ pub async fn put_brand(store: &Store, audit: &AuditContext, site_domain: &str, i
     let new_hosts = hosts(&input, site_domain)?;
     let next = Brand { tokens: input.tokens(), input, version: current.version + 1, updated_at: store.clock.now() };
     let stale = || AppError::conflict("concurrent_update", "the brand changed while this was being saved; reload and try again");
-    let mut writes = vec![Write::put_if(to_item(&keys::brand(t), "brand", &next)?, Condition::equals("version", current.version))];
-    let mut on_fail = vec![stale()];
+    let mut plan = Plan::new();
+    plan.push(Write::put_if(to_item(&keys::brand(t), "brand", &next)?, Condition::equals("version", current.version)), stale());
     for (host, _) in old_hosts.iter().filter(|(h, _)| !new_hosts.iter().any(|(n, _)| n == h)) {
-        writes.push(Write::delete_if(keys::host(host), Condition::equals("tenant_id", t.as_str())));
-        on_fail.push(stale());
+        plan.push(Write::delete_if(keys::host(host), Condition::equals("tenant_id", t.as_str())), stale());
     }
     for (host, field) in new_hosts.iter().filter(|(h, _)| !old_hosts.iter().any(|(o, _)| o == h)) {
-        writes.push(Write::put_new(to_item(&keys::host(host), "claim", &json!({ "tenant_id": t }))?));
-        on_fail.push(AppError::Conflict { code: "host_taken", message: format!("that {field} is used by another clinic") });
+        let claim = Write::put_new(to_item(&keys::host(host), "claim", &json!({ "tenant_id": t }))?);
+        plan.push(claim, AppError::Conflict { code: "host_taken", message: format!("that {field} is used by another clinic") });
     }
-    store.commit(audit, "brand.updated", t.as_str(), writes).await.map_err(|err| {
-        err.on_condition(|index| if index < on_fail.len() { on_fail.swap_remove(index) } else { stale() })
-    })?;
+    plan.commit(store, audit, "brand.updated", t.as_str()).await?;
     Ok(next)
 }

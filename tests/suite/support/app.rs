@@ -34,7 +34,7 @@ pub async fn spawn_app() -> TestApp {
     let app = Arc::new(App::new(
         Arc::new(table),
         Arc::new(SystemClock),
-        AuthMode::Local(LocalIssuer::new(TEST_SECRET)),
+        AuthMode::Local(Box::new(LocalIssuer::new(TEST_SECRET))),
         Config { site_domain: "sites.test".into() },
     ));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
