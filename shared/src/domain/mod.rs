@@ -1,5 +1,6 @@
 //! The domain: pure types and rules, no I/O and no AWS types.
 
+pub mod availability;
 pub mod catalog;
 pub mod schedule;
 pub mod team;
