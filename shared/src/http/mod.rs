@@ -89,7 +89,6 @@ pub struct Route {
 }
 
 pub fn route_table() -> Vec<Route> {
-    use utoipa::openapi::HttpMethod;
     let mut routes = Vec::new();
     for (path, item) in openapi().paths.paths {
         let operations = [
@@ -105,7 +104,6 @@ pub fn route_table() -> Vec<Route> {
                 routes.push(Route { method, path: path.clone(), public });
             }
         }
-        let _ = HttpMethod::Get;
     }
     routes.sort();
     routes

@@ -52,7 +52,7 @@ pub trait Entry: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     }
 }
 
-fn reference(field: impl Into<String>, kind: CatalogKind, id: &impl ToString) -> Reference {
+pub(crate) fn reference(field: impl Into<String>, kind: CatalogKind, id: &impl ToString) -> Reference {
     Reference { field: field.into(), kind, id: id.to_string() }
 }
 
@@ -194,30 +194,16 @@ pub async fn get<E: Entry>(store: &Store, tenant: &TenantId, id: &E::Id) -> AppR
     store.get(&keys::catalog_item(tenant, E::KIND, &id.to_string())).await?.ok_or_else(not_found::<E>)
 }
 
-/// The writes that check every reference of `entry` is live; the failure of write `i` of them
-/// means reference `i` was missing or archived.
-fn reference_checks<E: Entry>(tenant: &TenantId, entry: &E) -> (Vec<Write>, Vec<String>) {
+/// Adds a check per referenced entity (once per entity) that it exists and is not archived at
+/// the moment of writing; its failure names the field that held the reference.
+pub(crate) fn add_reference_checks(plan: &mut Plan, tenant: &TenantId, references: impl IntoIterator<Item = Reference>) {
     let mut seen = BTreeSet::new();
-    let mut writes = Vec::new();
-    let mut fields = Vec::new();
-    for r in entry.references() {
+    for r in references {
         let key = keys::catalog_item(tenant, r.kind, &r.id);
         if seen.insert(key.clone()) {
-            writes.push(Write::check(key, Condition::equals("archived", false)));
-            fields.push(r.field);
+            let stale = AppError::invalid("unknown_reference", r.field, "refers to something that does not exist or is archived");
+            plan.push(Write::check(key, Condition::equals("archived", false)), stale);
         }
-    }
-    (writes, fields)
-}
-
-fn stale_reference(field: &str) -> AppError {
-    AppError::invalid("unknown_reference", field, "refers to something that does not exist or is archived")
-}
-
-fn add_reference_checks<E: Entry>(plan: &mut Plan, tenant: &TenantId, entry: &E) {
-    let (writes, fields) = reference_checks(tenant, entry);
-    for (write, field) in writes.into_iter().zip(fields) {
-        plan.push(write, stale_reference(&field));
     }
 }
 
@@ -243,7 +229,7 @@ pub async fn create<E: Entry>(store: &Store, audit: &AuditContext, mut entry: E)
         let taken = claim_taken(&claim);
         plan.push(Write::put_new(claim_item), taken);
     }
-    add_reference_checks(&mut plan, tenant, &record.data);
+    add_reference_checks(&mut plan, tenant, record.data.references());
     plan.commit(store, audit, &format!("{}.created", E::NAME), &id).await?;
     Ok(record)
 }
@@ -269,7 +255,7 @@ pub async fn replace<E: Entry>(store: &Store, audit: &AuditContext, id: &E::Id, 
         let claim_item = to_item(&new.key, "claim", &json!({ "owner_id": id_text }))?;
         plan.push(Write::put_new(claim_item), claim_taken(new));
     }
-    add_reference_checks(&mut plan, tenant, &record.data);
+    add_reference_checks(&mut plan, tenant, record.data.references());
     plan.commit(store, audit, &format!("{}.updated", E::NAME), &id_text).await?;
     Ok(record)
 }
@@ -321,8 +307,7 @@ pub async fn add_exception(
     let practitioner_key = keys::catalog_item(tenant, CatalogKind::Practitioner, practitioner.as_str());
     plan.push(Write::check(practitioner_key, Condition::equals("archived", false)), AppError::NotFound { what: "practitioner" });
     if let Some(location) = &exception.record.data.location_id {
-        let location_key = keys::catalog_item(tenant, CatalogKind::Location, location.as_str());
-        plan.push(Write::check(location_key, Condition::equals("archived", false)), stale_reference("location_id"));
+        add_reference_checks(&mut plan, tenant, [reference("location_id", CatalogKind::Location, location)]);
     }
     plan.commit(store, audit, "practitioner_exception.created", exception.record.id.as_str()).await?;
     Ok(exception)

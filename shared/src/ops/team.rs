@@ -11,6 +11,7 @@ use crate::keys::{self, CatalogKind};
 use crate::ports::{Condition, Key, Query, SortKey, Write};
 use crate::store::{AuditContext, Plan, Store, from_item, to_item};
 
+use super::catalog::{Reference, add_reference_checks, reference};
 use super::tenants::member_item;
 
 pub async fn list(store: &Store, tenant: &TenantId) -> AppResult<Vec<Member>> {
@@ -30,18 +31,15 @@ fn check_owner_rule(acting: Role, touched: &[Role]) -> AppResult<()> {
     Ok(())
 }
 
-/// Writes that check the member's references are live, with the field each one names.
-fn reference_checks(tenant: &TenantId, input: &MemberInput) -> Vec<(Write, AppError)> {
-    let live = |kind, id: &str| Write::check(keys::catalog_item(tenant, kind, id), Condition::equals("archived", false));
-    let unknown = |field: String| AppError::invalid("unknown_reference", field, "refers to something that does not exist or is archived");
-    let mut checks: Vec<(Write, AppError)> = Vec::new();
-    for (i, location) in input.location_ids.iter().enumerate() {
-        checks.push((live(CatalogKind::Location, location.as_str()), unknown(format!("location_ids[{i}]"))));
-    }
+/// The catalog entities a member refers to, which must be live when the member is written.
+fn references(input: &MemberInput) -> Vec<Reference> {
+    let locations = input.location_ids.iter().enumerate();
+    let mut refs: Vec<Reference> =
+        locations.map(|(i, id)| reference(format!("location_ids[{i}]"), CatalogKind::Location, id)).collect();
     if let Some(practitioner) = &input.practitioner_id {
-        checks.push((live(CatalogKind::Practitioner, practitioner.as_str()), unknown("practitioner_id".into())));
+        refs.push(reference("practitioner_id", CatalogKind::Practitioner, practitioner));
     }
-    checks
+    refs
 }
 
 fn check_input(input: &MemberInput) -> AppResult<()> {
@@ -102,9 +100,7 @@ pub async fn create(store: &Store, audit: &AuditContext, acting: Role, input: Me
     let mut plan = Plan::new();
     plan.push(Write::put_new(member_item(t, &member)?), AppError::conflict("id_taken", "an id clash; try again"));
     plan.push(email_claim(t, &member)?, email_taken());
-    for (write, failure) in reference_checks(t, &member.input) {
-        plan.push(write, failure);
-    }
+    add_reference_checks(&mut plan, t, references(&member.input));
     if member.input.role == Role::Owner {
         plan.push(one_owner_more(t), concurrent());
     }
@@ -125,9 +121,7 @@ pub async fn replace(store: &Store, audit: &AuditContext, acting: Role, id: &Mem
         plan.push(Write::delete_if(old, Condition::equals("owner_id", id.as_str())), concurrent());
         plan.push(email_claim(t, &next)?, email_taken());
     }
-    for (write, failure) in reference_checks(t, &next.input) {
-        plan.push(write, failure);
-    }
+    add_reference_checks(&mut plan, t, references(&next.input));
     match (current.input.role == Role::Owner, next.input.role == Role::Owner) {
         (true, false) => {
             let (write, failure) = one_owner_fewer(store, t).await?;

@@ -45,21 +45,20 @@ pub async fn sign_up(store: &Store, request_id: RequestId, input: SignupInput) -
     let brand_input = BrandInput::default();
     let brand = Brand { tokens: brand_input.tokens(), input: brand_input, version: 1, updated_at: now };
     let t = &tenant.id;
-    let writes = vec![
+    let id_clash = || AppError::conflict("id_taken", "an id clash; try again");
+    let mut plan = Plan::new();
+    plan.push(
         Write::put_new(to_item(&keys::tenant_slug(&tenant.slug), "claim", &json!({ "tenant_id": t }))?),
-        Write::put_new(to_item(&keys::tenant_profile(t), "tenant", &tenant)?),
-        Write::put_new(to_item(&keys::brand(t), "brand", &brand)?),
-        Write::put_new(member_item(t, &owner)?),
-        Write::put_new(to_item(&keys::member_email(t, &owner.input.email), "claim", &json!({ "owner_id": owner.id }))?),
-        Write::put_new(to_item(&keys::owner_count(t), "counter", &json!({ "count": 1 }))?),
-    ];
+        AppError::conflict("slug_taken", "that clinic address is taken; choose another slug"),
+    );
+    plan.push(Write::put_new(to_item(&keys::tenant_profile(t), "tenant", &tenant)?), id_clash());
+    plan.push(Write::put_new(to_item(&keys::brand(t), "brand", &brand)?), id_clash());
+    plan.push(Write::put_new(member_item(t, &owner)?), id_clash());
+    let email = to_item(&keys::member_email(t, &owner.input.email), "claim", &json!({ "owner_id": owner.id }))?;
+    plan.push(Write::put_new(email), id_clash());
+    plan.push(Write::put_new(to_item(&keys::owner_count(t), "counter", &json!({ "count": 1 }))?), id_clash());
     let audit = AuditContext { tenant_id: t.clone(), actor: "signup".into(), role: None, request_id };
-    store.commit(&audit, "tenant.created", t.as_str(), writes).await.map_err(|err| {
-        err.on_condition(|index| match index {
-            0 => AppError::conflict("slug_taken", "that clinic address is taken; choose another slug"),
-            _ => AppError::conflict("id_taken", "an id clash; try again"),
-        })
-    })?;
+    plan.commit(store, &audit, "tenant.created", t.as_str()).await?;
     Ok(SignedUp { tenant, owner })
 }
 
