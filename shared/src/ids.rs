@@ -84,6 +84,12 @@ id_type!(ResourceId, "res_");
 id_type!(MemberId, "mem_");
 id_type!(AuditId, "aud_");
 id_type!(RequestId, "req_");
+id_type!(ClientId, "cli_");
+id_type!(AppointmentId, "apt_");
+id_type!(TimelineId, "tle_");
+id_type!(DocumentId, "doc_");
+id_type!(TemplateId, "tpl_");
+id_type!(SigningSessionId, "sig_");
 
 #[cfg(test)]
 mod tests {

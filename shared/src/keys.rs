@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::values::{Email, Hostname, Slug};
-use crate::ids::{AuditId, TenantId};
+use crate::ids::{AuditId, ClientId, TenantId, TimelineId};
 use crate::ports::Key;
 
 pub fn tenant_pk(tenant: &TenantId) -> String {
@@ -99,6 +99,19 @@ pub fn owner_count(tenant: &TenantId) -> Key {
 /// GSI1 on a member item: the tenants a person belongs to (read when issuing tokens).
 pub fn user_tenants_gsi(email: &Email, tenant: &TenantId) -> (String, String) {
     (format!("USER#{email}"), tenant_pk(tenant))
+}
+
+/// A client's partition: the client item (`CLIENT`), medical versions (`MED#…`) and the
+/// timeline (`TL#…`), so one Query reads a client's history.
+pub fn client_pk(tenant: &TenantId, client: &ClientId) -> String {
+    format!("{}#CLIENT#{client}", tenant_pk(tenant))
+}
+
+pub const TIMELINE_PREFIX: &str = "TL#";
+
+/// One entry on a client's timeline, sorted by time.
+pub fn client_timeline(tenant: &TenantId, client: &ClientId, at: DateTime<Utc>, id: &TimelineId) -> Key {
+    Key::new(client_pk(tenant, client), format!("{TIMELINE_PREFIX}{}#{id}", at.format("%Y-%m-%dT%H:%M:%S%.3fZ")))
 }
 
 /// The audit log partition of one month, append-only.

@@ -144,3 +144,47 @@ impl CommitError {
         }
     }
 }
+
+/// One line of a client's history (an appointment booked, moved or cancelled; later messages,
+/// documents and payments), written in the same transaction as the change it records.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, Serialize, utoipa::ToSchema)]
+pub struct TimelineEntry {
+    pub id: crate::ids::TimelineId,
+    pub client_id: crate::ids::ClientId,
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// What happened, as `noun.verb`: `appointment.booked`, `client.updated`, `medical.recorded`.
+    pub kind: String,
+    /// One line a person can read; never clinical detail.
+    pub summary: String,
+    /// The id of the thing it is about (an appointment, a document…).
+    pub ref_id: Option<String>,
+    /// A member id, `client` or `system`.
+    pub actor: String,
+}
+
+impl TimelineEntry {
+    pub fn new(
+        client_id: &crate::ids::ClientId,
+        at: chrono::DateTime<chrono::Utc>,
+        kind: &str,
+        summary: impl Into<String>,
+        ref_id: Option<String>,
+        actor: &str,
+    ) -> Self {
+        TimelineEntry {
+            id: crate::ids::TimelineId::new(),
+            client_id: client_id.clone(),
+            at,
+            kind: kind.into(),
+            summary: summary.into(),
+            ref_id,
+            actor: actor.into(),
+        }
+    }
+
+    /// The put that records this entry (it never overwrites another).
+    pub fn write(&self, tenant: &TenantId) -> AppResult<Write> {
+        let key = keys::client_timeline(tenant, &self.client_id, self.at, &self.id);
+        Ok(Write::put_new(to_item(&key, "timeline", self)?))
+    }
+}
