@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::values::{Email, Hostname, Slug};
-use crate::ids::{AuditId, ClientId, TenantId, TimelineId};
+use crate::ids::{AppointmentId, AuditId, ClientId, PractitionerId, ResourceId, TenantId, TimelineId};
 use crate::ports::Key;
 
 pub fn tenant_pk(tenant: &TenantId) -> String {
@@ -112,6 +112,82 @@ pub const TIMELINE_PREFIX: &str = "TL#";
 /// One entry on a client's timeline, sorted by time.
 pub fn client_timeline(tenant: &TenantId, client: &ClientId, at: DateTime<Utc>, id: &TimelineId) -> Key {
     Key::new(client_pk(tenant, client), format!("{TIMELINE_PREFIX}{}#{id}", at.format("%Y-%m-%dT%H:%M:%S%.3fZ")))
+}
+
+/// Whose calendar a busy item or claim cell belongs to.
+#[derive(Debug, Clone, Copy)]
+pub enum CalendarOwner<'a> {
+    Practitioner(&'a PractitionerId),
+    Resource(&'a ResourceId),
+}
+
+/// A practitioner's or resource's calendar for one UTC month: busy items (`BUSY#{start}#{appt}`,
+/// read by availability with one sort-key range per month) and claim cells (`LOCK#…`).
+pub fn calendar_pk(tenant: &TenantId, owner: CalendarOwner, at: DateTime<Utc>) -> String {
+    let month = at.format("%Y-%m");
+    match owner {
+        CalendarOwner::Practitioner(p) => format!("{}#PRAC#{p}#{month}", tenant_pk(tenant)),
+        CalendarOwner::Resource(r) => format!("{}#RES#{r}#{month}", tenant_pk(tenant)),
+    }
+}
+
+pub const BUSY_PREFIX: &str = "BUSY#";
+
+/// Minute-precision UTC time that sorts as text.
+fn sortable(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%MZ").to_string()
+}
+
+/// The sort key bounding busy items that start at `at` (use with `Between`).
+pub fn busy_sk_bound(at: DateTime<Utc>) -> String {
+    format!("{BUSY_PREFIX}{}", sortable(at))
+}
+
+pub fn busy(tenant: &TenantId, owner: CalendarOwner, start: DateTime<Utc>, appointment: &AppointmentId) -> Key {
+    Key::new(calendar_pk(tenant, owner, start), format!("{BUSY_PREFIX}{}#{appointment}", sortable(start)))
+}
+
+/// One claim cell; a resource's cells are per unit, so a room of capacity 2 has two of each.
+pub fn claim_cell(tenant: &TenantId, owner: CalendarOwner, cell: DateTime<Utc>, unit: u32) -> Key {
+    let sk = match owner {
+        CalendarOwner::Practitioner(_) => format!("LOCK#{}", sortable(cell)),
+        CalendarOwner::Resource(_) => format!("LOCK#{}#{unit}", sortable(cell)),
+    };
+    Key::new(calendar_pk(tenant, owner, cell), sk)
+}
+
+pub fn appointment(tenant: &TenantId, appointment: &AppointmentId) -> Key {
+    Key::new(format!("{}#APPT#{appointment}", tenant_pk(tenant)), "APPT")
+}
+
+/// GSI1 on an appointment: a tenant's appointments by UTC month of their start, sorted by start.
+pub fn appointments_by_start_gsi(tenant: &TenantId, start: DateTime<Utc>, id: &AppointmentId) -> (String, String) {
+    (appointments_month_gsi_pk(tenant, start), format!("{}#{id}", sortable(start)))
+}
+
+pub fn appointments_month_gsi_pk(tenant: &TenantId, month_of: DateTime<Utc>) -> String {
+    format!("{}#APPTS#{}", tenant_pk(tenant), month_of.format("%Y-%m"))
+}
+
+/// The GSI1 sort-key bound for appointments starting at `at`.
+pub fn appointments_sk_bound(at: DateTime<Utc>) -> String {
+    sortable(at)
+}
+
+/// Claims a confirmation number within a tenant; holds the appointment id.
+pub fn confirmation_number(tenant: &TenantId, number: &str) -> Key {
+    Key::new(tenant_pk(tenant), format!("BKNUM#{number}"))
+}
+
+/// The first response to a request with this `Idempotency-Key` (expires after a day).
+pub fn idempotency(tenant: &TenantId, key: &str) -> Key {
+    Key::new(format!("{}#IDEM#{key}", tenant_pk(tenant)), "IDEM")
+}
+
+pub const POLICY_PREFIX: &str = "POLICY#";
+
+pub fn policy(tenant: &TenantId, version: u32) -> Key {
+    Key::new(tenant_pk(tenant), format!("{POLICY_PREFIX}{version:06}"))
 }
 
 /// The audit log partition of one month, append-only.

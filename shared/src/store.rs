@@ -107,6 +107,15 @@ impl Plan {
         self.on_fail.push(failure);
     }
 
+    /// How many writes are planned (the audit record is one more).
+    pub fn len(&self) -> usize {
+        self.writes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
     /// Commits the writes and their audit record (`action` on `entity_id`) atomically.
     pub async fn commit(self, store: &Store, audit: &AuditContext, action: &str, entity_id: &str) -> AppResult<()> {
         let mut on_fail = self.on_fail;

@@ -1,7 +1,9 @@
 //! The domain: pure types and rules, no I/O and no AWS types.
 
+pub mod appointment;
 pub mod availability;
 pub mod catalog;
+pub mod policy;
 pub mod schedule;
 pub mod team;
 pub mod tenant;

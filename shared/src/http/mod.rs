@@ -2,9 +2,12 @@
 //! route's function only ever receives its own route) and by the local host. The route table
 //! and the OpenAPI document both come from the same `routes!` list below.
 
+pub mod appointments;
+pub mod availability;
 pub mod catalog;
 pub mod error;
 pub mod extract;
+pub mod policies;
 pub mod public;
 pub mod team;
 pub mod tenants;
@@ -68,6 +71,13 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(team::list, team::create))
         .routes(routes!(team::get, team::replace, team::remove))
         .routes(routes!(public::catalog))
+        .routes(routes!(availability::staff))
+        .routes(routes!(availability::public))
+        .routes(routes!(availability::explain))
+        .routes(routes!(policies::get, policies::put))
+        .routes(routes!(appointments::list, appointments::book))
+        .routes(routes!(appointments::get, appointments::change))
+        .routes(routes!(appointments::fee_preview))
         .split_for_parts()
 }
 

@@ -1,6 +1,9 @@
 //! Application operations: what a request does, over the store, with every race decided by a
 //! conditional write. Handlers, the demo seed and tests all call these.
 
+pub mod appointments;
+pub mod availability;
 pub mod catalog;
+pub mod policies;
 pub mod team;
 pub mod tenants;

@@ -7,7 +7,7 @@ use mas_shared::app::{App, AuthMode, Config};
 use mas_shared::auth::{LocalIssuer, StaffClaims};
 use mas_shared::domain::team::Member;
 use mas_shared::ids::TenantId;
-use mas_shared::ports::SystemClock;
+use mas_shared::ports::{Clock, SystemClock, Table};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -29,11 +29,19 @@ pub struct Clinic {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(None, Arc::new(SystemClock)).await
+}
+
+/// The router over `table` (a fresh SQLite file when `None`) and `clock`.
+pub async fn spawn_app_with(table: Option<Arc<dyn Table>>, clock: Arc<dyn Clock>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let table = SqliteTable::open(&dir.path().join("table.sqlite3")).expect("sqlite table");
+    let table = match table {
+        Some(table) => table,
+        None => Arc::new(SqliteTable::open(&dir.path().join("table.sqlite3")).expect("sqlite table")),
+    };
     let app = Arc::new(App::new(
-        Arc::new(table),
-        Arc::new(SystemClock),
+        table,
+        clock,
         AuthMode::Local(Box::new(LocalIssuer::new(TEST_SECRET))),
         Config { site_domain: "sites.test".into() },
     ));
@@ -70,6 +78,36 @@ impl TestApp {
 
     pub async fn put(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call("PUT", path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call("PATCH", path, Some(token), Some(body)).await
+    }
+
+    /// A request with extra headers, answering the status, the headers and the JSON body.
+    pub async fn send_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        (status, headers, response.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
