@@ -112,3 +112,29 @@ async fn claims_naming_another_tenant_find_none_of_the_demo_clinics_data() {
     let (status, body) = host.invoke(&event).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }
+
+#[tokio::test]
+async fn the_public_availability_event_offers_the_demo_clinics_week_in_london_and_the_visitors_zone() {
+    use mas_shared::domain::catalog::{LocationInput, ServiceInput};
+    let host = lambda_host().await;
+    let store = &host.app.store;
+    let locations = mas_shared::ops::catalog::list::<LocationInput>(store, &host.demo.tenant_id, false).await.unwrap();
+    let london = locations.iter().find(|l| l.data.timezone.tz() == chrono_tz::Europe::London).expect("the London location");
+    let services = mas_shared::ops::catalog::list::<ServiceInput>(store, &host.demo.tenant_id, false).await.unwrap();
+    let service = services.iter().find(|s| s.data.category.to_string() == "injectables").unwrap();
+    let from = chrono::Utc::now().date_naive() + chrono::Duration::days(7);
+    let event = host
+        .event("get-public-availability.json")
+        .to_string()
+        .replace("LOCATION_ID", london.id.as_str())
+        .replace("SERVICE_ID", service.id.as_str())
+        .replace("FROM_DATE", &from.to_string())
+        .replace("TO_DATE", &(from + chrono::Duration::days(6)).to_string());
+    let (status, body) = host.invoke(&serde_json::from_str(&event).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let slots = body["slots"].as_array().unwrap();
+    assert!(!slots.is_empty(), "a week of the demo clinic has free time: {body}");
+    assert_eq!(body["display_timezone"], "America/New_York");
+    let display = slots[0]["display_start"].as_str().unwrap();
+    assert!(display.ends_with("-05:00") || display.ends_with("-04:00"), "{display}");
+}
