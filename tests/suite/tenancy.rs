@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::support::app::*;
 
 fn body_for(method: &str, path: &str, location_id: &str) -> Option<Value> {
-    if method != "POST" && method != "PUT" {
+    if method != "POST" && method != "PUT" && method != "PATCH" {
         return None;
     }
     let collection = path.split('/').nth(2).unwrap_or_default();
@@ -19,6 +19,8 @@ fn body_for(method: &str, path: &str, location_id: &str) -> Option<Value> {
         ("resources", _) => resource_body(location_id),
         ("team", _) => json!({"email": "intruder@b.test", "name": "Intruder", "role": "support"}),
         ("brand", _) => json!({"theme": "luxury_noir"}),
+        ("policies", _) => json!({"hold_minutes": 20}),
+        ("appointments", _) if method == "PATCH" => json!({"action": "cancel"}),
         _ => json!({}),
     })
 }
@@ -39,6 +41,13 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let exceptions = format!("/v1/practitioners/{}/exceptions", practitioner["id"].as_str().unwrap());
     let (_, exception) = app.post(&exceptions, &a.token, exception_body()).await;
     let (_, member_id) = app.member_token(&a, "manager").await;
+    let client_id = crate::booking::create_client(&app, &a, "Secret", "Client").await;
+    let monday = next_monday();
+    let booking = json!({"location_id": location_id, "service_id": service["id"], "client_id": client_id,
+        "start": format!("{monday}T10:00:00Z")});
+    let (status, appointment) = app.post("/v1/appointments", &a.token, booking.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{appointment}");
+    let appointment_id = appointment["id"].as_str().unwrap().to_owned();
 
     let id_of = |collection: &str| -> String {
         match collection {
@@ -47,6 +56,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "services" => service["id"].as_str().unwrap().to_owned(),
             "practitioners" => practitioner["id"].as_str().unwrap().to_owned(),
             "team" => member_id.clone(),
+            "appointments" => appointment_id.clone(),
             other => panic!("the matrix does not know the collection `{other}`; add it"),
         }
     };
@@ -58,6 +68,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         id_of("practitioners"),
         exception["id"].as_str().unwrap().to_owned(),
         member_id.clone(),
+        appointment_id.clone(),
+        client_id.clone(),
         "A-secret-location".into(),
         "A-secret-service".into(),
         "owner@clinic-a.test".into(),
@@ -70,13 +82,16 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
 
     let mut checked = 0;
     for route in mas_shared::http::route_table().into_iter().filter(|r| !r.public) {
-        let aims_at_a = route.path.contains('{');
+        // Routes that name A's ids in their query or body rather than their path.
+        let names_a = route.path.starts_with("/v1/availability") || (route.path == "/v1/appointments" && route.method == "POST");
+        let aims_at_a = route.path.contains('{') || names_a;
         let collection = route.path.split('/').nth(2).unwrap_or_default().to_owned();
-        let path = route
+        let mut path = route
             .path
-            .replace("{id}", &if aims_at_a { id_of(&collection) } else { String::new() })
+            .replace("{id}", &if route.path.contains('{') { id_of(&collection) } else { String::new() })
             .replace("{exception_id}", exception["id"].as_str().unwrap());
-        let body = body_for(route.method, &route.path, b_location_id);
+        path.push_str(&query_for(&route.path, &location_id, service["id"].as_str().unwrap(), &monday));
+        let body = if names_a { Some(booking.clone()) } else { body_for(route.method, &route.path, b_location_id) };
         let (status, response) = app.call(route.method, &path, Some(&b.token), body).await;
         let text = response.to_string();
         for secret in &secrets {
@@ -93,7 +108,28 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         }
         checked += 1;
     }
-    assert!(checked >= 31, "only {checked} routes checked");
+    assert!(checked >= 40, "only {checked} routes checked");
     let after = app.app.store.table.query_all(&partition).await.unwrap();
     assert_eq!(before, after, "clinic A's items changed");
+}
+
+/// The query string a route needs: windows for listings, A's ids for availability.
+fn query_for(path: &str, location_id: &str, service_id: &str, day: &str) -> String {
+    match path {
+        "/v1/appointments" => format!("?from={day}&to={day}"),
+        "/v1/availability" => format!("?location_id={location_id}&service_id={service_id}&from={day}&to={day}"),
+        "/v1/availability/explain" => format!("?location_id={location_id}&service_id={service_id}&start={day}T10:00:00Z"),
+        "/v1/appointments/{id}/fee-preview" => "?action=cancel".into(),
+        _ => String::new(),
+    }
+}
+
+/// A Monday at least two days ahead (the fixtures' location opens on Mondays).
+fn next_monday() -> String {
+    use chrono::Datelike;
+    let mut day = chrono::Utc::now().date_naive() + chrono::Duration::days(2);
+    while day.weekday() != chrono::Weekday::Mon {
+        day += chrono::Duration::days(1);
+    }
+    day.to_string()
 }
