@@ -3,8 +3,10 @@
 pub mod appointment;
 pub mod availability;
 pub mod catalog;
+pub mod payment;
 pub mod policy;
 pub mod schedule;
 pub mod team;
 pub mod tenant;
 pub mod values;
+pub mod webhook;

@@ -4,6 +4,8 @@
 pub mod appointments;
 pub mod availability;
 pub mod catalog;
+pub mod payments;
 pub mod policies;
+pub mod stripe_events;
 pub mod team;
 pub mod tenants;
