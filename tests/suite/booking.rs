@@ -13,16 +13,16 @@ use crate::support::app::*;
 use crate::support::aws;
 
 /// Monday 1 March 2027, 08:00 UTC (London is on GMT until 28 March).
-fn now() -> DateTime<Utc> {
+pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 3, 1, 8, 0, 0).unwrap()
 }
 
 /// Tuesday 2 March 2027 at `h:m` UTC (= London).
-fn tuesday(h: u32, m: u32) -> DateTime<Utc> {
+pub fn tuesday(h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 3, 2, h, m, 0).unwrap()
 }
 
-fn iso(at: DateTime<Utc>) -> String {
+pub fn iso(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
@@ -96,7 +96,7 @@ pub async fn create_client(app: &TestApp, clinic: &Clinic, first: &str, last: &s
     id.to_string()
 }
 
-fn booking(s: &Setup, service_id: &str, start: DateTime<Utc>, practitioner: Option<&str>) -> Value {
+pub fn booking(s: &Setup, service_id: &str, start: DateTime<Utc>, practitioner: Option<&str>) -> Value {
     let mut body = json!({"location_id": s.location_id, "service_id": service_id, "start": iso(start), "client_id": s.client_id});
     if let Some(p) = practitioner {
         body["practitioner_id"] = json!(p);
@@ -104,7 +104,7 @@ fn booking(s: &Setup, service_id: &str, start: DateTime<Utc>, practitioner: Opti
     body
 }
 
-async fn fixed_app() -> (TestApp, Arc<FixedClock>) {
+pub async fn fixed_app() -> (TestApp, Arc<FixedClock>) {
     let clock = Arc::new(FixedClock::new(now()));
     (spawn_app_with(None, clock.clone()).await, clock)
 }

@@ -4,6 +4,7 @@ mod api;
 mod booking;
 mod events;
 mod handlers;
+mod payments;
 mod support;
 mod table_contract;
 mod template;

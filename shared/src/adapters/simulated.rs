@@ -112,6 +112,17 @@ impl SimulatedGateway {
         }
     }
 
+    /// The intent is cancelled (by the clinic, or Stripe after a long wait).
+    pub fn cancel(&self, id: &IntentId) -> Result<Intent, PaymentsError> {
+        let mut state = self.state();
+        let sim = state.intents.get_mut(id.as_str()).ok_or(PaymentsError::NotFound)?;
+        if matches!(sim.intent.snapshot.status, IntentStatus::Succeeded | IntentStatus::Canceled) {
+            return Err(PaymentsError::Refused(format!("this PaymentIntent is {}", sim.intent.snapshot.status.as_str())));
+        }
+        sim.intent.snapshot.status = IntentStatus::Canceled;
+        Ok(sim.intent.clone())
+    }
+
     /// A Stripe-shaped event about `intent`, and the `Stripe-Signature` header for it.
     pub fn signed_event(&self, event_type: &str, intent: &Intent) -> (String, Vec<u8>, String) {
         let event_id = random("evt_", 24);

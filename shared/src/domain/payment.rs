@@ -419,7 +419,7 @@ impl Payment {
 
     fn finish(&mut self, before: &Payment) -> Observed {
         self.status = self.derive_status();
-        let was_open_dispute = before.dispute.as_ref().is_some_and(|d| !d.is_closed());
+        let was_closed = before.dispute.as_ref().is_some_and(Dispute::is_closed);
         Observed {
             changed: self != before,
             newly_succeeded: before.captured.get() == 0 && self.captured.get() > 0,
@@ -428,7 +428,8 @@ impl Payment {
                 && (before.status != PaymentStatus::Failed || before.failure != self.failure),
             refunded_more: self.refunded > before.refunded,
             newly_disputed: before.dispute.is_none() && self.dispute.is_some(),
-            dispute_closed: was_open_dispute && self.dispute.as_ref().is_some_and(Dispute::is_closed),
+            // Also when the first news of a dispute is its closing (events come in any order).
+            dispute_closed: !was_closed && self.dispute.as_ref().is_some_and(Dispute::is_closed),
         }
     }
 

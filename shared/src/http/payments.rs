@@ -54,7 +54,7 @@ pub struct DepositIntent {
 /// The deposit of a booking waiting for it. Anonymous: the booking's id and confirmation number
 /// (both only in the booking's own answer) stand in for a login, and a wrong pair is simply not
 /// found. Asking again returns the same intent.
-#[utoipa::path(post, path = "/v1/payments/deposit-intent", tag = "payments", request_body = DepositIntentInput,
+#[utoipa::path(post, path = "/v1/payments/deposit-intent", tag = "payments", operation_id = "create_deposit_intent", request_body = DepositIntentInput,
     responses((status = 201, body = DepositIntent), (status = 404, body = ErrorEnvelope),
         (status = 409, description = "`not_pending_deposit`, `hold_expired` or `no_deposit_due`", body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
@@ -103,7 +103,7 @@ pub struct Finalized {
 
 /// Asks for the balance (the price less what earlier payments kept): at the desk, by a link
 /// sent to the client, or at once from the card the client agreed to keep on file.
-#[utoipa::path(post, path = "/v1/payments/finalize", tag = "payments", security(("staff_jwt" = [])), request_body = FinalizeInput,
+#[utoipa::path(post, path = "/v1/payments/finalize", tag = "payments", operation_id = "finalize_payment", security(("staff_jwt" = [])), request_body = FinalizeInput,
     responses((status = 201, body = Finalized), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, description = "`not_finalizable` or `nothing_due`", body = ErrorEnvelope),
         (status = 422, description = "`no_saved_payment_method`, `payment_declined`", body = ErrorEnvelope)))]
@@ -127,7 +127,7 @@ pub struct RefundInput {
 }
 
 /// Refunds part or all of a payment; never more than it collected and has not yet given back.
-#[utoipa::path(post, path = "/v1/payments/{id}/refund", tag = "payments", security(("staff_jwt" = [])),
+#[utoipa::path(post, path = "/v1/payments/{id}/refund", tag = "payments", operation_id = "refund_payment", security(("staff_jwt" = [])),
     params(("id" = String, Path)), request_body = RefundInput,
     responses((status = 200, body = Payment), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope),
@@ -155,7 +155,7 @@ pub struct ListQuery {
 }
 
 /// An appointment's payments, oldest first.
-#[utoipa::path(get, path = "/v1/payments", tag = "payments", security(("staff_jwt" = [])), params(ListQuery),
+#[utoipa::path(get, path = "/v1/payments", tag = "payments", operation_id = "list_payments", security(("staff_jwt" = [])), params(ListQuery),
     responses((status = 200, body = Vec<Payment>), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn list(State(app): State<Arc<App>>, actor: Actor, QueryArgs(query): QueryArgs<ListQuery>) -> ApiResult<Json<Vec<Payment>>> {
     actor.require(Permission::PaymentsRead)?;

@@ -29,7 +29,7 @@ pub struct WebhookAnswer {
 
 /// Verifies the signature (HMAC-SHA256 over `{t}.{body}`, every `v1` tried, five minutes'
 /// tolerance) and applies the event once, whatever order and however often it comes.
-#[utoipa::path(post, path = "/webhooks/stripe", tag = "webhooks",
+#[utoipa::path(post, path = "/webhooks/stripe", tag = "webhooks", operation_id = "receive_stripe_webhook",
     params(("Stripe-Signature" = String, Header, description = "`t=…,v1=…` as Stripe signs it")),
     request_body(content = Object, description = "A Stripe event, byte for byte as Stripe signed it", content_type = "application/json"),
     responses((status = 200, body = WebhookAnswer),
