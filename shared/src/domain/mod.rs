@@ -2,7 +2,10 @@
 
 pub mod availability;
 pub mod catalog;
+pub mod clients;
+pub mod medical;
 pub mod schedule;
+pub mod screening;
 pub mod team;
 pub mod tenant;
 pub mod values;
