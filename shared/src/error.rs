@@ -14,6 +14,10 @@ pub enum AppError {
     /// The request clashes with stored state (409): a taken slug, a stale version, a claimed slot.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A conflict that names what it clashed with (409 with `details`), such as the client that
+    /// already has this email.
+    #[error("{message}")]
+    ConflictWith { code: &'static str, message: String, details: serde_json::Value },
     /// No valid credentials (401).
     #[error("{0}")]
     Unauthenticated(String),

@@ -1,8 +1,10 @@
 //! One test binary for every black-box, contract, handler and template test (one link, not many).
 
 mod api;
+mod clients;
 mod events;
 mod handlers;
+mod key_wrapper_contract;
 mod support;
 mod table_contract;
 mod template;

@@ -60,6 +60,7 @@ impl ApiError {
                 }
                 AppError::NotFound { what } => (S::NOT_FOUND, "not_found", format!("{what} not found"), Value::Null),
                 AppError::Conflict { code, message } => (S::CONFLICT, code, message.clone(), Value::Null),
+                AppError::ConflictWith { code, message, details } => (S::CONFLICT, code, message.clone(), details.clone()),
                 AppError::Unauthenticated(message) => (S::UNAUTHORIZED, "unauthenticated", message.clone(), Value::Null),
                 AppError::Forbidden(message) => (S::FORBIDDEN, "forbidden", message.clone(), Value::Null),
                 AppError::Internal(_) => {

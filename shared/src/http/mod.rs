@@ -3,9 +3,11 @@
 //! and the OpenAPI document both come from the same `routes!` list below.
 
 pub mod catalog;
+pub mod clients;
 pub mod error;
 pub mod extract;
 pub mod public;
+pub mod screening;
 pub mod team;
 pub mod tenants;
 
@@ -68,6 +70,11 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(team::list, team::create))
         .routes(routes!(team::get, team::replace, team::remove))
         .routes(routes!(public::catalog))
+        .routes(routes!(clients::list, clients::create))
+        .routes(routes!(clients::get, clients::update))
+        .routes(routes!(clients::timeline))
+        .routes(routes!(clients::get_medical, clients::put_medical))
+        .routes(routes!(screening::assess))
         .split_for_parts()
 }
 

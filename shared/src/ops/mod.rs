@@ -2,5 +2,8 @@
 //! conditional write. Handlers, the demo seed and tests all call these.
 
 pub mod catalog;
+pub mod clients;
+pub mod medical;
+pub mod screening;
 pub mod team;
 pub mod tenants;
