@@ -88,12 +88,11 @@ pub async fn setup(app: &TestApp, slug: &str) -> Setup {
 }
 
 pub async fn create_client(app: &TestApp, clinic: &Clinic, first: &str, last: &str) -> String {
-    // TEMPORARY until the clients routes land: the item a booking checks for.
-    let id = mas_shared::ids::ClientId::new();
-    let key = mas_shared::ports::Key::new(mas_shared::keys::client_pk(&clinic.tenant_id, &id), "CLIENT");
-    let item = mas_shared::store::to_item(&key, "client", &json!({"id": id, "first_name": first, "last_name": last})).unwrap();
-    app.app.store.table.transact(vec![mas_shared::ports::Write::put(item)]).await.unwrap();
-    id.to_string()
+    let email = format!("{}.{}@clients.test", first.to_lowercase(), last.to_lowercase());
+    let (status, client) =
+        app.post("/v1/clients", &clinic.token, json!({"first_name": first, "last_name": last, "email": email})).await;
+    assert_eq!(status, StatusCode::CREATED, "{client}");
+    client["id"].as_str().unwrap().to_owned()
 }
 
 fn booking(s: &Setup, service_id: &str, start: DateTime<Utc>, practitioner: Option<&str>) -> Value {

@@ -42,7 +42,7 @@ pub struct StaffBookingInput {
     pub notes: Option<Text>,
 }
 
-#[utoipa::path(post, path = "/v1/appointments", tag = "appointments", security(("staff_jwt" = [])), request_body = StaffBookingInput,
+#[utoipa::path(post, path = "/v1/appointments", operation_id = "book_appointment", tag = "appointments", security(("staff_jwt" = [])), request_body = StaffBookingInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first response")),
     responses((status = 201, body = Appointment), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
@@ -149,7 +149,7 @@ pub struct ListQuery {
     pub status: Option<AppointmentStatus>,
 }
 
-#[utoipa::path(get, path = "/v1/appointments", tag = "appointments", security(("staff_jwt" = [])), params(ListQuery),
+#[utoipa::path(get, path = "/v1/appointments", operation_id = "list_appointments", tag = "appointments", security(("staff_jwt" = [])), params(ListQuery),
     responses((status = 200, body = Vec<Appointment>), (status = 422, body = ErrorEnvelope)))]
 pub async fn list(State(app): State<Arc<App>>, actor: Actor, QueryArgs(query): QueryArgs<ListQuery>) -> ApiResult<Json<Vec<Appointment>>> {
     actor.require(Permission::BookingRead)?;
@@ -159,7 +159,7 @@ pub async fn list(State(app): State<Arc<App>>, actor: Actor, QueryArgs(query): Q
     Ok(Json(ops::list(&app.store, &tenant.id, from, to, &filter).await?))
 }
 
-#[utoipa::path(get, path = "/v1/appointments/{id}", tag = "appointments", security(("staff_jwt" = [])), params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/appointments/{id}", operation_id = "get_appointment", tag = "appointments", security(("staff_jwt" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Appointment), (status = 404, body = ErrorEnvelope)))]
 pub async fn get(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Appointment>> {
     actor.require(Permission::BookingRead)?;
@@ -181,7 +181,7 @@ pub struct ChangeInput {
     pub version: Option<u64>,
 }
 
-#[utoipa::path(patch, path = "/v1/appointments/{id}", tag = "appointments", security(("staff_jwt" = [])), params(("id" = String, Path)),
+#[utoipa::path(patch, path = "/v1/appointments/{id}", operation_id = "change_appointment", tag = "appointments", security(("staff_jwt" = [])), params(("id" = String, Path)),
     request_body = ChangeInput,
     responses((status = 200, body = Appointment), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
@@ -214,7 +214,7 @@ pub struct FeePreviewQuery {
     pub action: FeeAction,
 }
 
-#[utoipa::path(get, path = "/v1/appointments/{id}/fee-preview", tag = "appointments", security(("staff_jwt" = [])),
+#[utoipa::path(get, path = "/v1/appointments/{id}/fee-preview", operation_id = "preview_appointment_fee", tag = "appointments", security(("staff_jwt" = [])),
     params(("id" = String, Path), FeePreviewQuery),
     responses((status = 200, body = FeePreview), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn fee_preview(State(app): State<Arc<App>>, actor: Actor, path: PathParams, QueryArgs(query): QueryArgs<FeePreviewQuery>) -> ApiResult<Json<FeePreview>> {

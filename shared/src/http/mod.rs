@@ -5,10 +5,12 @@
 pub mod appointments;
 pub mod availability;
 pub mod catalog;
+pub mod clients;
 pub mod error;
 pub mod extract;
 pub mod policies;
 pub mod public;
+pub mod screening;
 pub mod team;
 pub mod tenants;
 
@@ -78,6 +80,11 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(appointments::list, appointments::book))
         .routes(routes!(appointments::get, appointments::change))
         .routes(routes!(appointments::fee_preview))
+        .routes(routes!(clients::list, clients::create))
+        .routes(routes!(clients::get, clients::update))
+        .routes(routes!(clients::timeline))
+        .routes(routes!(clients::get_medical, clients::put_medical))
+        .routes(routes!(screening::assess))
         .split_for_parts()
 }
 

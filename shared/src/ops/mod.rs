@@ -5,5 +5,8 @@ pub mod appointments;
 pub mod availability;
 pub mod catalog;
 pub mod policies;
+pub mod clients;
+pub mod medical;
+pub mod screening;
 pub mod team;
 pub mod tenants;

@@ -2,7 +2,9 @@
 //! an embedded adapter in `crate::adapters`, and one contract suite run against both.
 
 pub mod clock;
+pub mod crypto;
 pub mod table;
 
 pub use clock::{Clock, FixedClock, SystemClock};
+pub use crypto::{CryptoError, DataKey, GeneratedKey, KeyWrapper};
 pub use table::{Condition, Index, Item, Key, Page, Query, SortKey, Table, TableError, Write};
