@@ -215,7 +215,7 @@ fn reading_routes_cannot_write_and_mutating_routes_can_append_to_the_audit_log_b
 }
 
 #[test]
-fn only_the_medical_routes_may_use_the_clinical_key_which_is_rotated_and_retained() {
+fn only_the_medical_and_booking_routes_may_use_the_clinical_key_which_is_rotated_and_retained() {
     let template = template();
     let keys = resources_of_type(&template, "AWS::KMS::Key");
     assert_eq!(keys.len(), 1, "expected the one clinical data key, found {}", keys.len());
@@ -235,7 +235,10 @@ fn only_the_medical_routes_may_use_the_clinical_key_which_is_rotated_and_retaine
     let make_and_decrypt = BTreeSet::from(["kms:Decrypt".to_owned(), "kms:GenerateDataKey".to_owned()]);
     let expected = BTreeMap::from([
         (("GET".to_owned(), "/v1/clients/{id}/medical".to_owned()), decrypt),
-        (("PUT".to_owned(), "/v1/clients/{id}/medical".to_owned()), make_and_decrypt),
+        (("PUT".to_owned(), "/v1/clients/{id}/medical".to_owned()), make_and_decrypt.clone()),
+        // Booking screens against the client's questionnaire and records answers given with it.
+        (("POST".to_owned(), "/v1/appointments".to_owned()), make_and_decrypt.clone()),
+        (("POST".to_owned(), "/v1/public/{tenant_slug}/appointments".to_owned()), make_and_decrypt),
     ]);
     assert_eq!(users, expected, "routes allowed to use {key_id}, and what for");
 }

@@ -80,6 +80,7 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(appointments::list, appointments::book))
         .routes(routes!(appointments::get, appointments::change))
         .routes(routes!(appointments::fee_preview))
+        .routes(routes!(appointments::book_public))
         .routes(routes!(clients::list, clients::create))
         .routes(routes!(clients::get, clients::update))
         .routes(routes!(clients::timeline))
