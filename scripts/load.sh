@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# A load run of the local host with wrk: `GET /v1/public/{slug}/availability` (a week of one
-# service) and `POST /v1/public/{slug}/appointments` (random times, new clients), each for
+# A load run of the local host with wrk: `POST /v1/public/{slug}/appointments` (random times,
+# new clients; it fills the calendar) and then `GET /v1/public/{slug}/availability` (a week of
+# one service over that calendar), each for
 # DURATION with CONNECTIONS connections, reporting req/s, p50/p95/p99 and the statuses.
 #
 #   scripts/load.sh [DURATION (default 20s)] [CONNECTIONS (default 16)]
@@ -45,11 +46,11 @@ export LOCATION_ID SERVICE_ID
 FIRST_DAY=$(date -u -d tomorrow +%F)
 export FIRST_DAY
 
-echo "== GET availability (a week, one service): $DURATION, $CONNECTIONS connections"
-wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s scripts/load/availability.lua "$BASE"
-echo
 echo "== POST public bookings (random times over four weeks): $DURATION, $CONNECTIONS connections"
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s scripts/load/book.lua "$BASE"
+echo
+echo "== GET availability (a week, one service): $DURATION, $CONNECTIONS connections"
+wrk -t2 -c"$CONNECTIONS" -d"$DURATION" -s scripts/load/availability.lua "$BASE"
 echo
 echo "== afterwards: one more availability read still answers"
 curl -fsS -o /dev/null -w "%{http_code} in %{time_total}s\n" \

@@ -16,7 +16,7 @@ request = function()
   n = n + 1
   local start = first + math.random(0, 27) * 86400 + math.random(0, 40) * 900
   local body = string.format(
-    '{"location_id":"%s","service_id":"%s","start":"%s","client":{"first_name":"Load","last_name":"Test","email":"load-%d-%d@clients.test"},"screening":{}}',
+    '{"location_id":"%s","service_id":"%s","start":"%s","client":{"first_name":"Load","last_name":"Test","email":"load-%d-%d@clients.test"},"screening":{"pregnant_or_breastfeeding":false,"anticoagulants":false,"bleeding_disorder":false,"lidocaine_allergy":false,"isotretinoin_last_6_months":false,"active_skin_infection_at_site":false,"autoimmune_disease":false}}',
     location, service, os.date("!%Y-%m-%dT%H:%M:00Z", start), math.random(1, 1e9), n)
   return wrk.format("POST", "/v1/public/" .. slug .. "/appointments", { ["Content-Type"] = "application/json" }, body)
 end

@@ -8,6 +8,8 @@
 //! | `MAS_AUTH` | `api_gateway` (trust the authorizer's claims) or `local` (verify tokens here) | `api_gateway` on Lambda, else `local` |
 //! | `MAS_JWT_SECRET` | local token secret | generated once into the data directory |
 //! | `MAS_SITE_DOMAIN` | parent domain of tenant subdomains | `sites.localhost` |
+//! | `MAS_KMS_KEY_ID` | KMS key that wraps tenants' clinical data keys; required on Lambda | unset |
+//! | `MAS_KEK` | without KMS, off Lambda: base64 of a 32-byte key-encryption key | a fixed development key |
 //! | `MAS_PAYMENTS` | `stripe` or `simulated` (the local gateway that posts signed webhooks back) | `stripe` on Lambda, else `simulated` |
 //! | `STRIPE_SECRET_KEY` | Stripe API key; required with `stripe`; never logged | unset |
 //! | `STRIPE_WEBHOOK_SECRET` | signing secret of `/webhooks/stripe`; required with `stripe` | generated once into the data directory |
@@ -18,12 +20,18 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::adapters::{DynamoTable, EventBridgeEvents, InProcessEvents, SimulatedGateway, SqliteTable, StripeGateway};
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::adapters::{
+    DynamoTable, EventBridgeEvents, InProcessEvents, KmsKeyWrapper, LocalKeyWrapper, SimulatedGateway, SqliteTable,
+    StripeGateway,
+};
 use crate::auth::LocalIssuer;
+use crate::crypto::Keyring;
 use crate::domain::webhook::WebhookSecret;
 use crate::error::AppError;
 use crate::ops::payments::Ports;
-use crate::ports::{Clock, Events, Payments, SystemClock, Table};
+use crate::ports::{Clock, Events, KeyWrapper, Payments, SystemClock, Table};
 use crate::store::Store;
 
 /// The signing secret of a development or test host's simulated gateway: public, so never the
@@ -45,6 +53,8 @@ pub struct App {
     pub store: Store,
     pub auth: AuthMode,
     pub config: Config,
+    /// Tenants' data keys for clinical fields.
+    pub keyring: Arc<Keyring>,
     pub payments: Arc<dyn Payments>,
     pub events: Arc<dyn Events>,
     /// Verifies `Stripe-Signature` on `/webhooks/stripe`.
@@ -58,15 +68,19 @@ fn env(name: &str) -> Option<String> {
 }
 
 impl App {
-    /// An app on the simulated gateway (with the public development secret) and an in-process
-    /// bus; `with_payments`, `with_simulated_payments` and `with_events` choose others.
+    /// An app whose data keys are wrapped by the local development key, on the simulated
+    /// payment gateway (with the public development secret) and an in-process bus (tests,
+    /// embedded use); `with_key_wrapper`, `with_payments`, `with_simulated_payments` and
+    /// `with_events` choose others.
     pub fn new(table: Arc<dyn Table>, clock: Arc<dyn Clock>, auth: AuthMode, config: Config) -> App {
+        let keyring = Arc::new(Keyring::new(Arc::new(LocalKeyWrapper::dev())));
         let secret = WebhookSecret::new(DEV_WEBHOOK_SECRET).expect("the development secret is long enough");
         let simulated = Arc::new(SimulatedGateway::new(secret.clone(), clock.clone()));
         App {
             store: Store::new(table, clock),
             auth,
             config,
+            keyring,
             payments: simulated.clone(),
             events: Arc::new(InProcessEvents::new()),
             webhook_secret: secret,
@@ -100,23 +114,38 @@ impl App {
         Ports { store: &self.store, payments: self.payments.as_ref(), events: self.events.as_ref() }
     }
 
+    pub fn with_key_wrapper(mut self, wrapper: Arc<dyn KeyWrapper>) -> App {
+        self.keyring = Arc::new(Keyring::new(wrapper));
+        self
+    }
+
     pub async fn from_env() -> Result<App, AppError> {
         let on_lambda = env("AWS_LAMBDA_FUNCTION_NAME").is_some();
         let table_kind = env("MAS_TABLE").unwrap_or_else(|| {
             if on_lambda || env("AWS_ENDPOINT_URL").is_some() { "dynamodb".into() } else { "sqlite".into() }
         });
         let data_dir = PathBuf::from(env("MAS_DATA_DIR").unwrap_or_else(|| ".data".into()));
-        let table: Arc<dyn Table> = match table_kind.as_str() {
-            "dynamodb" => {
-                let table = DynamoTable::from_env(env("TABLE_NAME").unwrap_or_else(|| "mas-local".into())).await;
+        let key_choice = choose_key_wrapper(on_lambda, env("MAS_KMS_KEY_ID"), env("MAS_KEK"))?;
+        let events_kind = env("MAS_EVENTS").unwrap_or_else(|| if on_lambda { "eventbridge".into() } else { "in_process".into() });
+        // One AWS configuration for every client (`AWS_ENDPOINT_URL` and friends select emulators).
+        let needs_aws = table_kind == "dynamodb" || matches!(key_choice, KeyChoice::Kms(_)) || events_kind == "eventbridge";
+        let aws: Option<SdkConfig> = if needs_aws {
+            Some(aws_config::defaults(BehaviorVersion::latest()).load().await)
+        } else {
+            None
+        };
+        let table: Arc<dyn Table> = match (table_kind.as_str(), &aws) {
+            ("dynamodb", Some(aws)) => {
+                let client = aws_sdk_dynamodb::Client::new(aws);
+                let table = DynamoTable::new(client, env("TABLE_NAME").unwrap_or_else(|| "mas-local".into()));
                 if !on_lambda {
                     // An emulator starts empty; on AWS the stack owns the table.
                     table.create_table_if_missing().await?;
                 }
                 Arc::new(table)
             }
-            "sqlite" => Arc::new(SqliteTable::open(&data_dir.join("table.sqlite3"))?),
-            other => return Err(AppError::Internal(format!("MAS_TABLE must be sqlite or dynamodb, not {other}"))),
+            ("sqlite", _) => Arc::new(SqliteTable::open(&data_dir.join("table.sqlite3"))?),
+            (other, _) => return Err(AppError::Internal(format!("MAS_TABLE must be sqlite or dynamodb, not {other}"))),
         };
         let auth = match env("MAS_AUTH").as_deref().unwrap_or(if on_lambda { "api_gateway" } else { "local" }) {
             "api_gateway" => AuthMode::ApiGateway,
@@ -124,7 +153,16 @@ impl App {
             other => return Err(AppError::Internal(format!("MAS_AUTH must be api_gateway or local, not {other}"))),
         };
         let config = Config { site_domain: env("MAS_SITE_DOMAIN").unwrap_or_else(|| "sites.localhost".into()) };
-        let app = App::new(table, Arc::new(SystemClock), auth, config);
+        let wrapper: Arc<dyn KeyWrapper> = match (key_choice, &aws) {
+            (KeyChoice::Kms(key_id), Some(aws)) => Arc::new(KmsKeyWrapper::new(aws_sdk_kms::Client::new(aws), key_id)),
+            (KeyChoice::Kms(_), None) => unreachable!("the AWS configuration is loaded whenever KMS is chosen"),
+            (KeyChoice::Local(kek), _) => Arc::new(kek),
+            (KeyChoice::Dev, _) => {
+                tracing::warn!("MAS_KEK is not set: clinical data keys are wrapped with the public development key");
+                Arc::new(LocalKeyWrapper::dev())
+            }
+        };
+        let app = App::new(table, Arc::new(SystemClock), auth, config).with_key_wrapper(wrapper);
         let app = match env("MAS_PAYMENTS").as_deref().unwrap_or(if on_lambda { "stripe" } else { "simulated" }) {
             "stripe" => {
                 let key = env("STRIPE_SECRET_KEY").ok_or_else(|| AppError::Internal("MAS_PAYMENTS=stripe needs STRIPE_SECRET_KEY".into()))?;
@@ -143,16 +181,36 @@ impl App {
             }
             other => return Err(AppError::Internal(format!("MAS_PAYMENTS must be stripe or simulated, not {other}"))),
         };
-        let app = match env("MAS_EVENTS").as_deref().unwrap_or(if on_lambda { "eventbridge" } else { "in_process" }) {
-            "eventbridge" => {
+        match (events_kind.as_str(), &aws) {
+            ("eventbridge", Some(aws)) => {
                 let bus = env("EVENT_BUS_NAME").ok_or_else(|| AppError::Internal("MAS_EVENTS=eventbridge needs EVENT_BUS_NAME".into()))?;
-                let config = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
-                app.with_events(Arc::new(EventBridgeEvents::new(aws_sdk_eventbridge::Client::new(&config), bus)))
+                Ok(app.with_events(Arc::new(EventBridgeEvents::new(aws_sdk_eventbridge::Client::new(aws), bus))))
             }
-            "in_process" => app,
-            other => return Err(AppError::Internal(format!("MAS_EVENTS must be eventbridge or in_process, not {other}"))),
-        };
-        Ok(app)
+            ("in_process", _) => Ok(app),
+            (other, _) => Err(AppError::Internal(format!("MAS_EVENTS must be eventbridge or in_process, not {other}"))),
+        }
+    }
+}
+
+/// Which key wrapper the environment asks for.
+pub enum KeyChoice {
+    Kms(String),
+    Local(LocalKeyWrapper),
+    /// The public development key: only off Lambda, and only when nothing else is configured.
+    Dev,
+}
+
+/// KMS when `MAS_KMS_KEY_ID` is set; otherwise `MAS_KEK`, or the development key — except on
+/// Lambda, which refuses to start without KMS rather than protect real clinical data with a
+/// key from an environment variable.
+pub fn choose_key_wrapper(on_lambda: bool, kms_key_id: Option<String>, kek: Option<String>) -> Result<KeyChoice, AppError> {
+    match (kms_key_id, kek) {
+        (Some(key_id), _) => Ok(KeyChoice::Kms(key_id)),
+        (None, _) if on_lambda => {
+            Err(AppError::Internal("MAS_KMS_KEY_ID must be set on Lambda: clinical data keys are wrapped by KMS there".into()))
+        }
+        (None, Some(kek)) => LocalKeyWrapper::from_base64(&kek).map(KeyChoice::Local).map_err(AppError::Internal),
+        (None, None) => Ok(KeyChoice::Dev),
     }
 }
 
@@ -182,4 +240,20 @@ fn stored_secret(data_dir: &Path, name: &str, prefix: &str) -> Result<Vec<u8>, A
     };
     std::fs::write(&path, &secret).map_err(io)?;
     Ok(secret.into_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lambda_refuses_to_start_without_a_kms_key_even_with_a_local_kek() {
+        let kek = Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned());
+        assert!(choose_key_wrapper(true, None, None).is_err());
+        assert!(choose_key_wrapper(true, None, kek.clone()).is_err());
+        assert!(matches!(choose_key_wrapper(true, Some("alias/mas".into()), None), Ok(KeyChoice::Kms(id)) if id == "alias/mas"));
+        assert!(matches!(choose_key_wrapper(false, None, kek), Ok(KeyChoice::Local(_))));
+        assert!(matches!(choose_key_wrapper(false, None, None), Ok(KeyChoice::Dev)));
+        assert!(choose_key_wrapper(false, None, Some("short".into())).is_err());
+    }
 }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::values::{Email, Hostname, Slug};
+use crate::domain::values::{Email, Hostname, Phone, Slug};
 use crate::ids::{AppointmentId, AuditId, ClientId, PaymentId, PractitionerId, ResourceId, TenantId, TimelineId};
 use crate::ports::Key;
 
@@ -105,6 +105,49 @@ pub fn user_tenants_gsi(email: &Email, tenant: &TenantId) -> (String, String) {
 /// timeline (`TL#…`), so one Query reads a client's history.
 pub fn client_pk(tenant: &TenantId, client: &ClientId) -> String {
     format!("{}#CLIENT#{client}", tenant_pk(tenant))
+}
+
+/// The client item itself.
+pub fn client(tenant: &TenantId, client: &ClientId) -> Key {
+    Key::new(client_pk(tenant, client), "CLIENT")
+}
+
+/// GSI1 on a client item: a tenant's clients sorted by normalized `last first` (see
+/// `domain::clients::sort_name`), so a prefix of the sort key is a name search and the whole
+/// partition is the client list.
+pub fn clients_gsi(tenant: &TenantId, sort_name: &str, client: &ClientId) -> (String, String) {
+    (clients_gsi_pk(tenant), format!("{sort_name}#{client}"))
+}
+
+pub fn clients_gsi_pk(tenant: &TenantId) -> String {
+    format!("{}#CLIENTS", tenant_pk(tenant))
+}
+
+/// Claims an email among a tenant's clients; holds the client id (`owner_id`).
+pub fn client_email(tenant: &TenantId, email: &Email) -> Key {
+    Key::new(tenant_pk(tenant), format!("CLIENT_EMAIL#{email}"))
+}
+
+/// Indexes a client by phone. Phones are not unique (families share one), so the client id is
+/// part of the key and `client_phone_prefix` lists every client with that number.
+pub fn client_phone(tenant: &TenantId, phone: &Phone, client: &ClientId) -> Key {
+    Key::new(tenant_pk(tenant), format!("{}{client}", client_phone_prefix(phone)))
+}
+
+pub fn client_phone_prefix(phone: &Phone) -> String {
+    format!("CLIENT_PHONE#{phone}#")
+}
+
+pub const MEDICAL_PREFIX: &str = "MED#";
+
+/// One version of a client's medical questionnaire (`MED#v000001`); versions are never overwritten.
+pub fn medical(tenant: &TenantId, client: &ClientId, version: u32) -> Key {
+    Key::new(client_pk(tenant, client), format!("{MEDICAL_PREFIX}v{version:06}"))
+}
+
+/// A tenant's data key for clinical fields, stored wrapped by the key wrapper (never in clear).
+pub fn data_key(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "DATAKEY")
 }
 
 pub const TIMELINE_PREFIX: &str = "TL#";
@@ -253,6 +296,11 @@ mod tests {
             member(&t, "mem_1"),
             member_email(&t, &email),
             audit(&t, Utc::now(), &AuditId::new()),
+            client(&t, &ClientId::parse("cli_1").unwrap()),
+            client_email(&t, &email),
+            client_phone(&t, &Phone::parse("+447700900123").unwrap(), &ClientId::parse("cli_1").unwrap()),
+            medical(&t, &ClientId::parse("cli_1").unwrap(), 1),
+            data_key(&t),
             payment(&t, &AppointmentId::new(), &PaymentId::new()),
             payment_ref(&t, &PaymentId::new()),
             stripe_customer(&t, &ClientId::new()),
@@ -268,5 +316,16 @@ mod tests {
         assert!(!exception.sk.starts_with(CatalogKind::Practitioner.prefix()));
         assert!(!"SVCSLUG#x".starts_with(CatalogKind::Service.prefix()));
         assert!(!"MEMBER_EMAIL#x".starts_with(MEMBER_PREFIX));
+        assert!(!client_email(&TenantId::parse("ten_a").unwrap(), &Email::parse("a@b.co").unwrap()).sk.starts_with(MEMBER_PREFIX));
+    }
+
+    #[test]
+    fn medical_versions_sort_in_order_and_stay_apart_from_the_timeline() {
+        let (t, c) = (TenantId::parse("ten_a").unwrap(), ClientId::parse("cli_1").unwrap());
+        assert!(medical(&t, &c, 9).sk < medical(&t, &c, 10).sk);
+        assert_eq!(medical(&t, &c, 1).sk, "MED#v000001");
+        assert!(!medical(&t, &c, 1).sk.starts_with(TIMELINE_PREFIX));
+        // `#` sorts before letters, so `jane` lists before `janet` whatever their ids.
+        assert!(clients_gsi(&t, "smith jane", &ClientId::parse("cli_z").unwrap()).1 < clients_gsi(&t, "smith janet", &c).1);
     }
 }

@@ -5,6 +5,7 @@
 pub mod adapters;
 pub mod app;
 pub mod auth;
+pub mod crypto;
 pub mod demo;
 pub mod domain;
 pub mod error;

@@ -88,12 +88,11 @@ pub async fn setup(app: &TestApp, slug: &str) -> Setup {
 }
 
 pub async fn create_client(app: &TestApp, clinic: &Clinic, first: &str, last: &str) -> String {
-    // TEMPORARY until the clients routes land: the item a booking checks for.
-    let id = mas_shared::ids::ClientId::new();
-    let key = mas_shared::ports::Key::new(mas_shared::keys::client_pk(&clinic.tenant_id, &id), "CLIENT");
-    let item = mas_shared::store::to_item(&key, "client", &json!({"id": id, "first_name": first, "last_name": last})).unwrap();
-    app.app.store.table.transact(vec![mas_shared::ports::Write::put(item)]).await.unwrap();
-    id.to_string()
+    let email = format!("{}.{}@clients.test", first.to_lowercase(), last.to_lowercase());
+    let (status, client) =
+        app.post("/v1/clients", &clinic.token, json!({"first_name": first, "last_name": last, "email": email})).await;
+    assert_eq!(status, StatusCode::CREATED, "{client}");
+    client["id"].as_str().unwrap().to_owned()
 }
 
 pub fn booking(s: &Setup, service_id: &str, start: DateTime<Utc>, practitioner: Option<&str>) -> Value {
@@ -603,3 +602,92 @@ macro_rules! on_both_adapters {
 }
 
 on_both_adapters!(fifty_bookings_of_one_slot, two_hundred_random_bookings);
+
+// ---- Screening and the public site ----------------------------------------------------------
+
+fn answers() -> Value {
+    json!({"pregnant_or_breastfeeding": false, "anticoagulants": false, "bleeding_disorder": false,
+        "lidocaine_allergy": false, "isotretinoin_last_6_months": false, "active_skin_infection_at_site": false,
+        "autoimmune_disease": false})
+}
+
+fn public_booking(s: &Setup, start: DateTime<Utc>, email: &str, screening: Value) -> Value {
+    json!({"location_id": s.location_id, "service_id": s.service_id, "start": iso(start),
+        "client": {"first_name": "Grace", "last_name": "Hopper", "email": email}, "screening": screening})
+}
+
+#[tokio::test]
+async fn a_visitor_books_from_the_public_site_and_becomes_a_client_with_their_answers_on_file() {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "public-book").await;
+    let path = "/v1/public/public-book/appointments";
+    let (status, appt) = app.call("POST", path, None, Some(public_booking(&s, tuesday(10, 0), "grace@visitors.test", answers()))).await;
+    assert_eq!(status, StatusCode::CREATED, "{appt}");
+    assert_eq!((appt["source"].as_str(), appt["screening"]["outcome"].as_str()), (Some("online"), Some("low")));
+    let client_id = appt["client_id"].as_str().unwrap();
+    let (_, client) = app.get(&format!("/v1/clients/{client_id}"), &s.clinic.token).await;
+    assert_eq!(client["email"], "grace@visitors.test");
+    let (status, medical) = app.get(&format!("/v1/clients/{client_id}/medical"), &s.clinic.token).await;
+    assert_eq!(status, StatusCode::OK, "{medical}");
+    let (_, timeline) = app.get(&format!("/v1/clients/{client_id}/timeline"), &s.clinic.token).await;
+    assert!(timeline.to_string().contains("appointment.booked"), "{timeline}");
+
+    // A second booking with the same email is the same client, whose details stay as stored.
+    let mut again = public_booking(&s, tuesday(12, 0), "grace@visitors.test", answers());
+    again["client"]["first_name"] = json!("Mallory");
+    let (status, second) = app.call("POST", path, None, Some(again)).await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    assert_eq!(second["client_id"], appt["client_id"]);
+    let (_, client) = app.get(&format!("/v1/clients/{client_id}"), &s.clinic.token).await;
+    assert_eq!(client["first_name"], "Grace");
+}
+
+#[tokio::test]
+async fn a_screening_that_needs_a_consultation_is_refused_naming_the_consultation_service() {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "risk-gate").await;
+    let (_, consultation) = app
+        .post("/v1/services", &s.clinic.token, json!({"name": "Consultation", "category": "consultation",
+            "duration_minutes": 20, "price": {"amount_minor": 0}}))
+        .await;
+    let mut pregnant = answers();
+    pregnant["pregnant_or_breastfeeding"] = json!(true);
+    let (status, body) = app
+        .call("POST", "/v1/public/risk-gate/appointments", None, Some(public_booking(&s, tuesday(10, 0), "p@visitors.test", pregnant.clone())))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["code"], "consultation_required");
+    assert_eq!(body["error"]["details"]["consultation_service_id"], consultation["id"]);
+    assert!(body["error"]["message"].as_str().unwrap().contains("Consultation"));
+    let (_, list) = app.get("/v1/appointments?from=2027-03-02&to=2027-03-02", &s.clinic.token).await;
+    assert_eq!(list, json!([]), "nothing was booked");
+
+    // Staff booking for a client whose record says the same is refused too, unless a clinician
+    // acknowledges the risk; front desk may not.
+    let (status, _) = app.put(&format!("/v1/clients/{}/medical", s.client_id), &s.clinic.token, pregnant).await;
+    assert_eq!(status, StatusCode::OK);
+    let body = booking(&s, &s.service_id, tuesday(11, 0), None);
+    let (status, refused) = app.post("/v1/appointments", &s.clinic.token, body.clone()).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("consultation_required")));
+    let (front_desk, _) = app.member_token(&s.clinic, "front_desk").await;
+    let mut acknowledged = body;
+    acknowledged["acknowledge_risk"] = json!(true);
+    assert_eq!(app.post("/v1/appointments", &front_desk, acknowledged.clone()).await.0, StatusCode::FORBIDDEN);
+    let (status, booked) = app.post("/v1/appointments", &s.clinic.token, acknowledged).await;
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+    assert_eq!(booked["screening"]["outcome"], "contraindicated", "pregnancy with injectables");
+}
+
+#[tokio::test]
+async fn a_public_booking_needs_every_screening_answer_and_an_email() {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "public-bad").await;
+    let path = "/v1/public/public-bad/appointments";
+    let (status, body) = app.call("POST", path, None, Some(public_booking(&s, tuesday(10, 0), "x@visitors.test", json!({})))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["error"]["details"]["field"].as_str().unwrap().starts_with("screening"), "{body}");
+    let mut no_email = public_booking(&s, tuesday(10, 0), "x@visitors.test", answers());
+    no_email["client"].as_object_mut().unwrap().remove("email");
+    let (status, body) = app.call("POST", path, None, Some(no_email)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("email_required")), "{body}");
+}

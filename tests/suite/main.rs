@@ -2,8 +2,10 @@
 
 mod api;
 mod booking;
+mod clients;
 mod events;
 mod handlers;
+mod key_wrapper_contract;
 mod payments;
 mod support;
 mod table_contract;

@@ -6,13 +6,24 @@ use serde_json::{Value, json};
 
 use crate::support::app::*;
 
-fn body_for(method: &str, path: &str, location_id: &str) -> Option<Value> {
-    if method != "POST" && method != "PUT" && method != "PATCH" {
+/// Clinic B's own ids, for routes whose bodies refer to them.
+struct Own<'a> {
+    location_id: &'a str,
+    service_id: &'a str,
+}
+
+fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
+    if !matches!(method, "POST" | "PUT" | "PATCH") {
         return None;
     }
     let collection = path.split('/').nth(2).unwrap_or_default();
+    let location_id = own.location_id;
     Some(match (collection, path.ends_with("/exceptions")) {
         ("practitioners", true) => exception_body(),
+        ("clients", _) if path.ends_with("/medical") => medical_body(),
+        ("clients", _) if method == "PATCH" => json!({"version": 1, "first_name": "Intruder"}),
+        ("clients", _) => client_body("Intruder", "B", Some("intruder@b.test")),
+        ("screening", _) => json!({"service_id": own.service_id, "answers": medical_body()}),
         ("locations", _) => location_body("Intruder"),
         ("services", _) => service_body("Intruder service"),
         ("practitioners", _) => practitioner_body(location_id),
@@ -41,7 +52,12 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let exceptions = format!("/v1/practitioners/{}/exceptions", practitioner["id"].as_str().unwrap());
     let (_, exception) = app.post(&exceptions, &a.token, exception_body()).await;
     let (_, member_id) = app.member_token(&a, "manager").await;
-    let client_id = crate::booking::create_client(&app, &a, "Secret", "Client").await;
+    let (_, client) = app.post("/v1/clients", &a.token, client_body("A-secret-client", "Doe", Some("a-client@secret.test"))).await;
+    let client_id = client["id"].as_str().unwrap().to_owned();
+    let mut answers = medical_body();
+    answers["medications"] = json!("A-secret-medication");
+    let (status, _) = app.put(&format!("/v1/clients/{client_id}/medical"), &a.token, answers).await;
+    assert_eq!(status, StatusCode::OK);
     let monday = next_monday();
     let booking = json!({"location_id": location_id, "service_id": service["id"], "client_id": client_id,
         "start": format!("{monday}T10:00:00Z")});
@@ -57,6 +73,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "practitioners" => practitioner["id"].as_str().unwrap().to_owned(),
             "team" => member_id.clone(),
             "appointments" => appointment_id.clone(),
+            "clients" => client_id.clone(),
             other => panic!("the matrix does not know the collection `{other}`; add it"),
         }
     };
@@ -69,16 +86,26 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         exception["id"].as_str().unwrap().to_owned(),
         member_id.clone(),
         appointment_id.clone(),
-        client_id.clone(),
         "A-secret-location".into(),
         "A-secret-service".into(),
         "owner@clinic-a.test".into(),
+        client_id.clone(),
+        "A-secret-client".into(),
+        "a-client@secret.test".into(),
+        "A-secret-medication".into(),
     ];
 
     let partition = mas_shared::ports::Query::partition(mas_shared::keys::tenant_pk(&a.tenant_id));
     let before = app.app.store.table.query_all(&partition).await.unwrap();
+    let client_partition = mas_shared::ports::Query::partition(mas_shared::keys::client_pk(
+        &a.tenant_id,
+        &mas_shared::ids::ClientId::parse(&client_id).unwrap(),
+    ));
+    let client_before = app.app.store.table.query_all(&client_partition).await.unwrap();
     let (_, b_location) = app.post("/v1/locations", &b.token, location_body("B location")).await;
     let b_location_id = b_location["id"].as_str().unwrap();
+    let (_, b_service) = app.post("/v1/services", &b.token, service_body("B service")).await;
+    let own = Own { location_id: b_location_id, service_id: b_service["id"].as_str().unwrap() };
 
     let mut checked = 0;
     for route in mas_shared::http::route_table().into_iter().filter(|r| !r.public) {
@@ -91,7 +118,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             .replace("{id}", &if route.path.contains('{') { id_of(&collection) } else { String::new() })
             .replace("{exception_id}", exception["id"].as_str().unwrap());
         path.push_str(&query_for(&route.path, &location_id, service["id"].as_str().unwrap(), &monday));
-        let body = if names_a { Some(booking.clone()) } else { body_for(route.method, &route.path, b_location_id) };
+        let body = if names_a { Some(booking.clone()) } else { body_for(route.method, &route.path, &own) };
         let (status, response) = app.call(route.method, &path, Some(&b.token), body).await;
         let text = response.to_string();
         for secret in &secrets {
@@ -111,6 +138,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     assert!(checked >= 40, "only {checked} routes checked");
     let after = app.app.store.table.query_all(&partition).await.unwrap();
     assert_eq!(before, after, "clinic A's items changed");
+    let client_after = app.app.store.table.query_all(&client_partition).await.unwrap();
+    assert_eq!(client_before, client_after, "clinic A's client file changed");
 }
 
 /// The query string a route needs: windows for listings, A's ids for availability.

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
+use axum::{Extension, Json};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, FixedOffset, Utc};
@@ -12,19 +12,21 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
-use super::availability::TimeArg;
+use super::availability::{TimeArg, public_tenant};
 use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use crate::app::App;
+use crate::domain::clients::ClientInput;
+use crate::domain::medical::MedicalAnswers;
 use crate::domain::appointment::{Appointment, AppointmentAction, AppointmentStatus, BookingSource};
 use crate::domain::policy::{FeeAction, FeePreview};
 use crate::domain::team::Permission;
 use crate::domain::tenant::Tenant;
 use crate::domain::values::Text;
 use crate::error::{AppError, AppResult};
-use crate::ids::{AppointmentId, ClientId, LocationId, PractitionerId, ServiceId};
+use crate::ids::{AppointmentId, ClientId, LocationId, PractitionerId, RequestId, ServiceId};
 use crate::ops::appointments::{self as ops, BookingRequest, Change, Idempotency, ListFilter, Scope};
-use crate::ops::tenants;
+use crate::ops::{clients, medical, tenants};
 use crate::store::AuditContext;
 
 pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
@@ -40,9 +42,15 @@ pub struct StaffBookingInput {
     pub practitioner_id: Option<PractitionerId>,
     pub client_id: ClientId,
     pub notes: Option<Text>,
+    /// Screening answers taken now; when absent, the client's latest recorded questionnaire is
+    /// used (if any). Recorded as a new questionnaire version when the caller may write clinical data.
+    pub screening: Option<MedicalAnswers>,
+    /// A clinician (clinical write permission) books despite a "consultation required" outcome.
+    #[serde(default)]
+    pub acknowledge_risk: bool,
 }
 
-#[utoipa::path(post, path = "/v1/appointments", tag = "appointments", security(("staff_jwt" = [])), request_body = StaffBookingInput,
+#[utoipa::path(post, path = "/v1/appointments", operation_id = "book_appointment", tag = "appointments", security(("staff_jwt" = [])), request_body = StaffBookingInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first response")),
     responses((status = 201, body = Appointment), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
@@ -58,18 +66,92 @@ pub async fn book(State(app): State<Arc<App>>, actor: Actor, headers: HeaderMap,
         }
         practitioner_id = Some(own);
     }
+    let clinician = actor.member.input.role.allows(Permission::ClinicalWrite);
+    if input.acknowledge_risk && !clinician {
+        return Err(AppError::Forbidden("only a clinician may book despite the screening outcome".into()).into());
+    }
     let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
-    let request = BookingRequest {
-        location_id: input.location_id.clone(),
-        service_id: input.service_id.clone(),
-        start: input.start.with_timezone(&Utc),
-        practitioner_id,
-        client_id: input.client_id.clone(),
-        source: BookingSource::Staff,
-        screening: None,
-        notes: input.notes.clone(),
+    let audit = actor.audit();
+    let prepare = async {
+        let answers = match &input.screening {
+            Some(answers) => {
+                if clinician {
+                    medical::record(&app.store, &app.keyring, &audit, &input.client_id, answers.clone()).await?;
+                }
+                Some(answers.clone())
+            }
+            None => medical::latest(&app.store, &app.keyring, &tenant.id, &input.client_id).await?.map(|r| r.answers),
+        };
+        let screening = match answers {
+            Some(answers) => Some(ops::screen(&app.store, &tenant, &input.service_id, &answers, input.acknowledge_risk).await?),
+            None => None,
+        };
+        Ok(BookingRequest {
+            location_id: input.location_id.clone(),
+            service_id: input.service_id.clone(),
+            start: input.start.with_timezone(&Utc),
+            practitioner_id,
+            client_id: input.client_id.clone(),
+            source: BookingSource::Staff,
+            screening,
+            notes: input.notes.clone(),
+        })
     };
-    idempotent(&app, &tenant, &actor.audit(), &headers, &input, request).await
+    idempotent(&app, &tenant, &audit, &headers, &input, prepare).await
+}
+
+/// What a visitor sends from the clinic's site: who they are, their screening answers, and the
+/// time they chose.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicBookingInput {
+    pub location_id: LocationId,
+    pub service_id: ServiceId,
+    /// An RFC 3339 time offered by the availability route.
+    pub start: DateTime<FixedOffset>,
+    pub practitioner_id: Option<PractitionerId>,
+    /// An existing client with this email is reused as stored (their details are not changed
+    /// from the public site); otherwise a client is made from these details.
+    pub client: ClientInput,
+    /// Every question answered; kept encrypted as a new version of the client's questionnaire.
+    pub screening: MedicalAnswers,
+    pub notes: Option<Text>,
+}
+
+/// Books from the clinic's public site: screening first (a treatment that needs a consultation
+/// is refused with 422 `consultation_required` naming the consultation service), then the
+/// client, then the same booking transaction staff use.
+#[utoipa::path(post, path = "/v1/public/{tenant_slug}/appointments", tag = "public", operation_id = "book_public_appointment",
+    params(("tenant_slug" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first response")),
+    request_body = PublicBookingInput,
+    responses((status = 201, body = Appointment), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope)))]
+pub async fn book_public(
+    State(app): State<Arc<App>>,
+    path: PathParams,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<PublicBookingInput>,
+) -> ApiResult<Response> {
+    let tenant = public_tenant(&app, &path).await?;
+    let audit = AuditContext { tenant_id: tenant.id.clone(), actor: "client".into(), role: None, request_id };
+    let prepare = async {
+        let screening = ops::screen(&app.store, &tenant, &input.service_id, &input.screening, false).await?;
+        let client_id = clients::resolve_for_booking(&app.store, &audit, &tenant.id, input.client.clone()).await?;
+        medical::record(&app.store, &app.keyring, &audit, &client_id, input.screening.clone()).await?;
+        Ok(BookingRequest {
+            location_id: input.location_id.clone(),
+            service_id: input.service_id.clone(),
+            start: input.start.with_timezone(&Utc),
+            practitioner_id: input.practitioner_id.clone(),
+            client_id,
+            source: BookingSource::Online,
+            screening: Some(screening),
+            notes: input.notes.clone(),
+        })
+    };
+    idempotent(&app, &tenant, &audit, &headers, &input, prepare).await
 }
 
 /// Runs a booking once per `Idempotency-Key`: a repeat with the same body gets the stored first
@@ -80,7 +162,7 @@ pub async fn idempotent(
     audit: &AuditContext,
     headers: &HeaderMap,
     input: &impl Serialize,
-    request: BookingRequest,
+    prepare: impl Future<Output = AppResult<BookingRequest>>,
 ) -> ApiResult<Response> {
     let key = idempotency_key(headers)?;
     let idempotency = match key {
@@ -94,6 +176,7 @@ pub async fn idempotent(
             Some(Idempotency { key, request_hash })
         }
     };
+    let request = prepare.await?;
     match ops::book(&app.store, audit, tenant, request, idempotency.as_ref()).await {
         Ok(appointment) => Ok((StatusCode::CREATED, Json(appointment)).into_response()),
         Err(AppError::Conflict { code: "idempotency_replay", .. }) => {
@@ -149,7 +232,7 @@ pub struct ListQuery {
     pub status: Option<AppointmentStatus>,
 }
 
-#[utoipa::path(get, path = "/v1/appointments", tag = "appointments", security(("staff_jwt" = [])), params(ListQuery),
+#[utoipa::path(get, path = "/v1/appointments", operation_id = "list_appointments", tag = "appointments", security(("staff_jwt" = [])), params(ListQuery),
     responses((status = 200, body = Vec<Appointment>), (status = 422, body = ErrorEnvelope)))]
 pub async fn list(State(app): State<Arc<App>>, actor: Actor, QueryArgs(query): QueryArgs<ListQuery>) -> ApiResult<Json<Vec<Appointment>>> {
     actor.require(Permission::BookingRead)?;
@@ -159,7 +242,7 @@ pub async fn list(State(app): State<Arc<App>>, actor: Actor, QueryArgs(query): Q
     Ok(Json(ops::list(&app.store, &tenant.id, from, to, &filter).await?))
 }
 
-#[utoipa::path(get, path = "/v1/appointments/{id}", tag = "appointments", security(("staff_jwt" = [])), params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/appointments/{id}", operation_id = "get_appointment", tag = "appointments", security(("staff_jwt" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Appointment), (status = 404, body = ErrorEnvelope)))]
 pub async fn get(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Appointment>> {
     actor.require(Permission::BookingRead)?;
@@ -181,7 +264,7 @@ pub struct ChangeInput {
     pub version: Option<u64>,
 }
 
-#[utoipa::path(patch, path = "/v1/appointments/{id}", tag = "appointments", security(("staff_jwt" = [])), params(("id" = String, Path)),
+#[utoipa::path(patch, path = "/v1/appointments/{id}", operation_id = "change_appointment", tag = "appointments", security(("staff_jwt" = [])), params(("id" = String, Path)),
     request_body = ChangeInput,
     responses((status = 200, body = Appointment), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
@@ -214,7 +297,7 @@ pub struct FeePreviewQuery {
     pub action: FeeAction,
 }
 
-#[utoipa::path(get, path = "/v1/appointments/{id}/fee-preview", tag = "appointments", security(("staff_jwt" = [])),
+#[utoipa::path(get, path = "/v1/appointments/{id}/fee-preview", operation_id = "preview_appointment_fee", tag = "appointments", security(("staff_jwt" = [])),
     params(("id" = String, Path), FeePreviewQuery),
     responses((status = 200, body = FeePreview), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn fee_preview(State(app): State<Arc<App>>, actor: Actor, path: PathParams, QueryArgs(query): QueryArgs<FeePreviewQuery>) -> ApiResult<Json<FeePreview>> {

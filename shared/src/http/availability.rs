@@ -103,7 +103,7 @@ pub struct SlotView {
     pub practitioner_ids: Vec<PractitionerId>,
 }
 
-#[utoipa::path(get, path = "/v1/availability", tag = "availability", security(("staff_jwt" = [])), params(AvailabilityQuery),
+#[utoipa::path(get, path = "/v1/availability", operation_id = "get_availability", tag = "availability", security(("staff_jwt" = [])), params(AvailabilityQuery),
     responses((status = 200, body = Availability), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn staff(State(app): State<Arc<App>>, actor: Actor, QueryArgs(query): QueryArgs<AvailabilityQuery>) -> ApiResult<Json<Availability>> {
     actor.require(Permission::BookingRead)?;
@@ -112,7 +112,7 @@ pub async fn staff(State(app): State<Arc<App>>, actor: Actor, QueryArgs(query): 
 }
 
 /// The same answer for a clinic's public site, without signing in.
-#[utoipa::path(get, path = "/v1/public/{tenant_slug}/availability", tag = "public", params(("tenant_slug" = String, Path), AvailabilityQuery),
+#[utoipa::path(get, path = "/v1/public/{tenant_slug}/availability", operation_id = "get_public_availability", tag = "public", params(("tenant_slug" = String, Path), AvailabilityQuery),
     responses((status = 200, body = Availability), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn public(State(app): State<Arc<App>>, path: PathParams, QueryArgs(query): QueryArgs<AvailabilityQuery>) -> ApiResult<Json<Availability>> {
     let tenant = public_tenant(&app, &path).await?;
@@ -188,7 +188,7 @@ pub struct ExplainView {
 }
 
 /// Why one start can or cannot be booked: for support staff answering "why can't I book 10:15?".
-#[utoipa::path(get, path = "/v1/availability/explain", tag = "availability", security(("staff_jwt" = [])), params(ExplainQuery),
+#[utoipa::path(get, path = "/v1/availability/explain", operation_id = "explain_availability", tag = "availability", security(("staff_jwt" = [])), params(ExplainQuery),
     responses((status = 200, body = ExplainView), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn explain(State(app): State<Arc<App>>, actor: Actor, QueryArgs(query): QueryArgs<ExplainQuery>) -> ApiResult<Json<ExplainView>> {
     actor.require(Permission::BookingRead)?;

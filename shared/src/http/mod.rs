@@ -5,12 +5,14 @@
 pub mod appointments;
 pub mod availability;
 pub mod catalog;
+pub mod clients;
 pub mod error;
 pub mod extract;
 pub mod local;
 pub mod payments;
 pub mod policies;
 pub mod public;
+pub mod screening;
 pub mod team;
 pub mod tenants;
 pub mod webhooks;
@@ -81,6 +83,12 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(appointments::list, appointments::book))
         .routes(routes!(appointments::get, appointments::change))
         .routes(routes!(appointments::fee_preview))
+        .routes(routes!(appointments::book_public))
+        .routes(routes!(clients::list, clients::create))
+        .routes(routes!(clients::get, clients::update))
+        .routes(routes!(clients::timeline))
+        .routes(routes!(clients::get_medical, clients::put_medical))
+        .routes(routes!(screening::assess))
         .routes(routes!(payments::deposit_intent))
         .routes(routes!(payments::finalize))
         .routes(routes!(payments::refund))

@@ -23,7 +23,7 @@ pub struct Policies {
     pub versions: Vec<Policy>,
 }
 
-#[utoipa::path(get, path = "/v1/policies", tag = "policies", security(("staff_jwt" = [])),
+#[utoipa::path(get, path = "/v1/policies", operation_id = "get_policies", tag = "policies", security(("staff_jwt" = [])),
     responses((status = 200, body = Policies), (status = 401, body = ErrorEnvelope)))]
 pub async fn get(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<Json<Policies>> {
     actor.require(Permission::BookingRead)?;
@@ -35,7 +35,7 @@ pub async fn get(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<Json<Po
 
 /// Publishes a new version (effective today unless `effective_from` says a later day); existing
 /// appointments keep the version they were booked under.
-#[utoipa::path(put, path = "/v1/policies", tag = "policies", security(("staff_jwt" = [])), request_body = PolicyInput,
+#[utoipa::path(put, path = "/v1/policies", operation_id = "publish_policy", tag = "policies", security(("staff_jwt" = [])), request_body = PolicyInput,
     responses((status = 201, body = Policy), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
 pub async fn put(State(app): State<Arc<App>>, actor: Actor, JsonBody(input): JsonBody<PolicyInput>) -> ApiResult<(StatusCode, Json<Policy>)> {

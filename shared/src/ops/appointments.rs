@@ -15,7 +15,9 @@ use crate::domain::appointment::{
     self, Appointment, AppointmentAction, AppointmentStatus, BookingSource, ScreeningSummary, StatusChange,
 };
 use crate::domain::availability::{BusyKind, Explanation, ReasonCode};
+use crate::domain::medical::MedicalAnswers;
 use crate::domain::payment::Payment;
+use crate::domain::screening;
 use crate::domain::policy::{BookingTerms, FeeAction, FeePreview, Policy};
 use crate::domain::tenant::Tenant;
 use crate::domain::values::{Money, MinorUnits, Text};
@@ -787,6 +789,58 @@ async fn reschedule(
     check_size(&plan)?;
     plan.commit(store, audit, "appointment.reschedule", next.id.as_str()).await?;
     Ok(next)
+}
+
+/// The risk gate every booking of a clinical treatment passes: the service's clinical tags are
+/// assessed against the answers (the versioned rule table in `domain::screening`); when a
+/// consultation is required the booking is refused with 422 `consultation_required`, naming the
+/// clinic's consultation service, unless a clinician has acknowledged the risk.
+pub async fn screen(
+    store: &Store,
+    tenant: &Tenant,
+    service_id: &ServiceId,
+    answers: &MedicalAnswers,
+    acknowledged_by_clinician: bool,
+) -> AppResult<ScreeningSummary> {
+    let catalog = crate::ops::catalog::Catalog::load(store, &tenant.id).await?;
+    let service = catalog.services.iter().find(|s| &s.id == service_id).ok_or(AppError::NotFound { what: "service" })?;
+    let assessment = screening::assess(&service.data.effective_clinical_tags(), answers);
+    if assessment.consultation_required && !acknowledged_by_clinician {
+        let policy = policies::in_force(store, &tenant.id, tenant.timezone, store.clock.now()).await?;
+        let consultation = consultation_service(&catalog, policy.input.consultation_service_id.as_ref());
+        return Err(AppError::Rejected {
+            kind: Rejection::Invalid,
+            code: "consultation_required",
+            message: match consultation {
+                Some(c) => format!("this treatment needs a consultation first: please book \"{}\"", c.data.name),
+                None => "this treatment needs a consultation with a practitioner first; please contact the clinic".into(),
+            },
+            details: json!({
+                "consultation_service_id": consultation.map(|c| &c.id),
+                "consultation_service_name": consultation.map(|c| &c.data.name),
+                "outcome": assessment.outcome,
+                "flags": assessment.flags,
+            }),
+        });
+    }
+    Ok(ScreeningSummary {
+        rules_version: assessment.rules_version,
+        outcome: serde_json::to_value(assessment.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        flag_codes: assessment.flags.into_iter().map(|f| f.code).collect(),
+    })
+}
+
+/// The clinic's consultation service: the one its policy names, else an active service in the
+/// `consultation` category.
+fn consultation_service<'a>(catalog: &'a crate::ops::catalog::Catalog, named: Option<&ServiceId>) -> Option<&'a crate::domain::catalog::Service> {
+    let live = |s: &&crate::domain::catalog::Service| !s.archived && s.data.active;
+    match named {
+        Some(id) => catalog.services.iter().filter(live).find(|s| &s.id == id),
+        None => catalog.services.iter().filter(live).find(|s| s.data.category.to_string() == "consultation"),
+    }
 }
 
 /// Hours in an appointment's own zone, for messages.

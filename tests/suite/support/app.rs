@@ -221,3 +221,20 @@ pub fn resource_body(location_id: &str) -> Value {
 pub fn exception_body() -> Value {
     json!({"kind": "time_off", "starts_at": "2026-12-24T09:00:00Z", "ends_at": "2026-12-27T09:00:00Z"})
 }
+
+pub fn client_body(first: &str, last: &str, email: Option<&str>) -> Value {
+    let mut body = json!({"first_name": first, "last_name": last});
+    if let Some(email) = email {
+        body["email"] = json!(email);
+    }
+    body
+}
+
+/// A questionnaire answered "no" throughout, with no free text.
+pub fn medical_body() -> Value {
+    json!({
+        "pregnant_or_breastfeeding": false, "anticoagulants": false, "bleeding_disorder": false,
+        "lidocaine_allergy": false, "isotretinoin_last_6_months": false,
+        "active_skin_infection_at_site": false, "autoimmune_disease": false
+    })
+}
