@@ -10,7 +10,7 @@
 //! | `MAS_SITE_DOMAIN` | parent domain of tenant subdomains | `sites.localhost` |
 //! | `MAS_KMS_KEY_ID` | KMS key that wraps tenants' clinical data keys; required on Lambda | unset |
 //! | `MAS_KEK` | without KMS, off Lambda: base64 of a 32-byte key-encryption key | a fixed development key |
-//! | `MAS_PAYMENTS` | `stripe` or `simulated` (the local gateway that posts signed webhooks back) | `stripe` on Lambda, else `simulated` |
+//! | `MAS_PAYMENTS` | `stripe`, `simulated` (the local gateway that posts signed webhooks back) or `none` (a function that moves no money) | `none` on Lambda, else `simulated` |
 //! | `STRIPE_SECRET_KEY` | Stripe API key; required with `stripe`; never logged | unset |
 //! | `STRIPE_WEBHOOK_SECRET` | signing secret of `/webhooks/stripe`; required with `stripe` | generated once into the data directory |
 //! | `STRIPE_API_BASE` | another Stripe endpoint (localstripe) | Stripe's |
@@ -31,7 +31,9 @@ use crate::crypto::Keyring;
 use crate::domain::webhook::WebhookSecret;
 use crate::error::AppError;
 use crate::ops::payments::Ports;
-use crate::ports::{Clock, Events, KeyWrapper, Payments, SystemClock, Table};
+use crate::ports::{
+    Clock, Events, GatewayRefund, Intent, IntentRequest, KeyWrapper, Payments, PaymentsError, RefundRequest, SystemClock, Table,
+};
 use crate::store::Store;
 
 /// The signing secret of a development or test host's simulated gateway: public, so never the
@@ -163,7 +165,7 @@ impl App {
             }
         };
         let app = App::new(table, Arc::new(SystemClock), auth, config).with_key_wrapper(wrapper);
-        let app = match env("MAS_PAYMENTS").as_deref().unwrap_or(if on_lambda { "stripe" } else { "simulated" }) {
+        let app = match env("MAS_PAYMENTS").as_deref().unwrap_or(if on_lambda { "none" } else { "simulated" }) {
             "stripe" => {
                 let key = env("STRIPE_SECRET_KEY").ok_or_else(|| AppError::Internal("MAS_PAYMENTS=stripe needs STRIPE_SECRET_KEY".into()))?;
                 let secret = env("STRIPE_WEBHOOK_SECRET")
@@ -179,7 +181,12 @@ impl App {
                 };
                 app.with_simulated_payments(WebhookSecret::new(secret).map_err(AppError::Internal)?)
             }
-            other => return Err(AppError::Internal(format!("MAS_PAYMENTS must be stripe or simulated, not {other}"))),
+            "none" => {
+                // Nothing verifies against this secret: the function serves no webhook.
+                let unused = String::from_utf8_lossy(&random_secret("whsec_")).into_owned();
+                app.with_payments(Arc::new(NoPayments), WebhookSecret::new(unused).map_err(AppError::Internal)?)
+            }
+            other => return Err(AppError::Internal(format!("MAS_PAYMENTS must be stripe, simulated or none, not {other}"))),
         };
         match (events_kind.as_str(), &aws) {
             ("eventbridge", Some(aws)) => {
@@ -231,15 +238,46 @@ fn stored_secret(data_dir: &Path, name: &str, prefix: &str) -> Result<Vec<u8>, A
         return Ok(secret);
     }
     std::fs::create_dir_all(data_dir).map_err(io)?;
-    let secret: String = {
-        use rand::Rng;
-        let mut rng = rand::rng();
-        let body: String =
-            (0..48).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)])).collect();
-        format!("{prefix}{body}")
-    };
+    let secret = random_secret(prefix);
     std::fs::write(&path, &secret).map_err(io)?;
-    Ok(secret.into_bytes())
+    Ok(secret)
+}
+
+fn random_secret(prefix: &str) -> Vec<u8> {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let body: String = (0..48).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)])).collect();
+    format!("{prefix}{body}").into_bytes()
+}
+
+/// The payments adapter of a function that moves no money: any use is a configuration error.
+struct NoPayments;
+
+#[async_trait::async_trait]
+impl Payments for NoPayments {
+    fn name(&self) -> &'static str {
+        "none"
+    }
+
+    async fn create_customer(&self, _: &str) -> Result<crate::domain::payment::CustomerId, PaymentsError> {
+        Err(not_configured())
+    }
+
+    async fn create_intent(&self, _: IntentRequest) -> Result<Intent, PaymentsError> {
+        Err(not_configured())
+    }
+
+    async fn retrieve_intent(&self, _: &crate::domain::payment::IntentId) -> Result<Intent, PaymentsError> {
+        Err(not_configured())
+    }
+
+    async fn refund(&self, _: RefundRequest) -> Result<GatewayRefund, PaymentsError> {
+        Err(not_configured())
+    }
+}
+
+fn not_configured() -> PaymentsError {
+    PaymentsError::Unavailable("this function has no payment gateway (MAS_PAYMENTS=none)".into())
 }
 
 #[cfg(test)]

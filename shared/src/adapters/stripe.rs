@@ -53,13 +53,17 @@ impl StripeGateway {
     }
 }
 
-/// Card problems are declines; other 4xx refusals; 404 not found; everything else may pass.
+/// Card problems (`card_error`, or Stripe's 402 "request failed") are declines; other 4xx
+/// refusals; 404 not found; anything else may pass with time.
 fn classify(err: StripeError) -> PaymentsError {
     match err {
         StripeError::Stripe(api, status) => {
             let why = api.message.clone().unwrap_or_else(|| api.type_.as_str().to_owned());
             match (api.type_.as_str(), status) {
-                ("card_error", _) => PaymentsError::Declined(api.decline_code.clone().or(api.code.as_ref().map(|c| c.as_str().to_owned())).unwrap_or(why)),
+                ("card_error", _) | (_, 402) => {
+                    let code = api.decline_code.clone().or(api.code.as_ref().map(|c| c.as_str().to_owned()));
+                    PaymentsError::Declined(code.unwrap_or(why))
+                }
                 (_, 404) => PaymentsError::NotFound,
                 (_, 400..=403 | 405..=428 | 430..=499) => PaymentsError::Refused(why),
                 _ => PaymentsError::Unavailable(format!("Stripe answered {status}: {why}")),
