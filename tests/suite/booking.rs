@@ -605,13 +605,13 @@ on_both_adapters!(fifty_bookings_of_one_slot, two_hundred_random_bookings);
 
 // ---- Screening and the public site ----------------------------------------------------------
 
-fn answers() -> Value {
+pub fn answers() -> Value {
     json!({"pregnant_or_breastfeeding": false, "anticoagulants": false, "bleeding_disorder": false,
         "lidocaine_allergy": false, "isotretinoin_last_6_months": false, "active_skin_infection_at_site": false,
         "autoimmune_disease": false})
 }
 
-fn public_booking(s: &Setup, start: DateTime<Utc>, email: &str, screening: Value) -> Value {
+pub fn public_booking(s: &Setup, start: DateTime<Utc>, email: &str, screening: Value) -> Value {
     json!({"location_id": s.location_id, "service_id": s.service_id, "start": iso(start),
         "client": {"first_name": "Grace", "last_name": "Hopper", "email": email}, "screening": screening})
 }

@@ -20,7 +20,7 @@ use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::booking::{Setup, booking, fixed_app, now, setup, tuesday};
+use crate::booking::{Setup, answers, booking, fixed_app, now, public_booking, setup, tuesday};
 use crate::support::app::*;
 
 fn deposit_policy() -> Value {
@@ -86,8 +86,8 @@ async fn paid_booking(app: &TestApp, s: &Setup, start: chrono::DateTime<Utc>, pr
     (appointment(app, s, &booked["id"]).await, payment)
 }
 
-async fn timeline_kinds(app: &TestApp, s: &Setup) -> Vec<String> {
-    let client = mas_shared::ids::ClientId::parse(&s.client_id).unwrap();
+async fn timeline_kinds(app: &TestApp, s: &Setup, client_id: &Value) -> Vec<String> {
+    let client = mas_shared::ids::ClientId::parse(client_id.as_str().unwrap()).unwrap();
     let query = Query::partition(mas_shared::keys::client_pk(&s.clinic.tenant_id, &client))
         .sk(SortKey::BeginsWith(mas_shared::keys::TIMELINE_PREFIX.into()));
     let items = app.app.store.table.query_all(&query).await.unwrap();
@@ -124,11 +124,13 @@ fn intent_event(event_id: &str, event_type: &str, object: Value) -> Value {
 }
 
 #[tokio::test]
-async fn a_deposit_paid_through_the_simulated_gateway_confirms_the_booking_over_the_signed_webhook() {
+async fn a_deposit_paid_through_the_simulated_gateway_confirms_a_public_booking_over_the_signed_webhook() {
     let (app, clock) = fixed_app().await;
     let s = clinic(&app, "pay-flow", deposit_policy()).await;
-    let booked = book(&app, &s, tuesday(10, 0), 0).await;
-    assert_eq!(booked["status"], "pending_deposit");
+    let visitor = public_booking(&s, tuesday(10, 0), "grace@visitors.test", answers());
+    let (status, booked) = app.call("POST", "/v1/public/pay-flow/appointments", None, Some(visitor)).await;
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+    assert_eq!((booked["status"].as_str(), booked["source"].as_str()), (Some("pending_deposit"), Some("online")));
 
     let intent = deposit_intent(&app, &s, &booked).await;
     assert!(intent["intent_id"].as_str().unwrap().starts_with("pi_"), "{intent}");
@@ -148,7 +150,7 @@ async fn a_deposit_paid_through_the_simulated_gateway_confirms_the_booking_over_
     assert_eq!(payments.len(), 1);
     assert_eq!((payments[0]["status"].as_str(), payments[0]["captured"].as_i64()), (Some("succeeded"), Some(4000)));
     assert_eq!((app.published("booking.confirmed"), app.published("payment.succeeded")), (1, 1));
-    let timeline = timeline_kinds(&app, &s).await;
+    let timeline = timeline_kinds(&app, &s, &booked["client_id"]).await;
     for kind in ["payment.requested", "payment.succeeded", "appointment.confirmed"] {
         assert!(timeline.iter().any(|k| k == kind), "{kind} missing from {timeline:?}");
     }
@@ -157,7 +159,8 @@ async fn a_deposit_paid_through_the_simulated_gateway_confirms_the_booking_over_
 
     // The time is now booked, not held: it stays taken after the hold would have run out.
     clock.advance(Duration::hours(2));
-    let (status, body) = app.post("/v1/appointments", &s.clinic.token, booking(&s, &s.service_id, tuesday(10, 0), Some(&s.practitioners[0]))).await;
+    let practitioner = booked["practitioner_id"].as_str().unwrap();
+    let (status, body) = app.post("/v1/appointments", &s.clinic.token, booking(&s, &s.service_id, tuesday(10, 0), Some(practitioner))).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("slot_taken")), "{body}");
 }
 
@@ -299,7 +302,7 @@ async fn a_payment_arriving_after_the_hold_expired_and_the_time_was_taken_is_ref
     let refunds = app.gateway().refunds();
     assert_eq!((refunds.len(), refunds[0].amount), (1, 4000), "money is never kept for a booking that does not exist");
     assert_eq!((app.published("booking.cancelled"), app.published("payment.refunded"), app.published("booking.confirmed")), (1, 1, 0));
-    assert!(timeline_kinds(&app, &s).await.iter().any(|k| k == "payment.refunded"), "the client is told");
+    assert!(timeline_kinds(&app, &s, &json!(s.client_id)).await.iter().any(|k| k == "payment.refunded"), "the client is told");
 
     // One appointment in the slot, and it is the second booker's to pay for.
     assert_eq!(appointment(&app, &s, &second["id"]).await["status"], "pending_deposit");
@@ -373,7 +376,7 @@ async fn refunds_are_partial_or_full_never_above_what_was_captured_and_only_for_
     let refunded: i64 = app.gateway().refunds().iter().map(|r| r.amount).sum();
     assert_eq!((app.gateway().refunds().len(), refunded), (2, 4000));
     assert_eq!(app.published("payment.refunded"), 2);
-    assert_eq!(timeline_kinds(&app, &s).await.iter().filter(|k| *k == "payment.refunded").count(), 2);
+    assert_eq!(timeline_kinds(&app, &s, &json!(s.client_id)).await.iter().filter(|k| *k == "payment.refunded").count(), 2);
     assert_eq!(audit_actions(&app, &s).await.iter().filter(|a| *a == "payment.refunded").count(), 2);
 }
 

@@ -526,11 +526,21 @@ mod tests {
     #[test]
     fn news_in_any_order_ends_in_the_same_payment() {
         let news: Vec<Box<dyn Fn(&mut Payment)>> = vec![
-            Box::new(|p| drop(p.observe_intent(&snapshot(IntentStatus::Processing, None)))),
-            Box::new(|p| drop(p.observe_intent(&snapshot(IntentStatus::Succeeded, None)))),
-            Box::new(|p| drop(p.observe_charge(4000, 1500))),
-            Box::new(|p| drop(p.observe_dispute(Dispute { id: "dp_1".into(), status: "needs_response".into(), amount: MinorUnits::new(2500).unwrap() }))),
-            Box::new(|p| drop(p.observe_dispute(Dispute { id: "dp_1".into(), status: "won".into(), amount: MinorUnits::new(2500).unwrap() }))),
+            Box::new(|p| {
+                p.observe_intent(&snapshot(IntentStatus::Processing, None));
+            }),
+            Box::new(|p| {
+                p.observe_intent(&snapshot(IntentStatus::Succeeded, None));
+            }),
+            Box::new(|p| {
+                p.observe_charge(4000, 1500);
+            }),
+            Box::new(|p| {
+                p.observe_dispute(Dispute { id: "dp_1".into(), status: "needs_response".into(), amount: MinorUnits::new(2500).unwrap() });
+            }),
+            Box::new(|p| {
+                p.observe_dispute(Dispute { id: "dp_1".into(), status: "won".into(), amount: MinorUnits::new(2500).unwrap() });
+            }),
         ];
         let orders = [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 0, 4, 1, 3], [1, 4, 0, 3, 2]];
         let mut ends = Vec::new();
