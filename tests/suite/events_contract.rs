@@ -30,8 +30,9 @@ fn event(kind: &str, subject: &str, n: i64) -> DomainEvent {
 
 async fn published_events_reach_subscribers_whole_with_their_ids(bus: Bus) {
     // Twelve: more than one PutEvents call takes.
-    let events: Vec<DomainEvent> =
-        (0..12).map(|n| event(if n % 2 == 0 { "booking.confirmed" } else { "payment.succeeded" }, &format!("apt_{n}"), n)).collect();
+    let events: Vec<DomainEvent> = (0..12)
+        .map(|n| event(if n % 2 == 0 { "booking.confirmed" } else { "payment.succeeded" }, &format!("apt_{n}"), n))
+        .collect();
     bus.events.publish(&events[..1]).await.unwrap();
     bus.events.publish(&events[1..]).await.unwrap();
     let mut delivered = (bus.delivered)().await;
@@ -74,7 +75,8 @@ async fn eventbridge(config: SdkConfig) -> Bus {
         Box::pin(async move {
             let mut found = Vec::new();
             for _ in 0..10 {
-                let answer = sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).send().await.unwrap();
+                let answer =
+                    sqs.receive_message().queue_url(&queue_url).max_number_of_messages(10).send().await.unwrap();
                 for message in answer.messages() {
                     // The queue holds EventBridge's envelope; our event is its `detail`.
                     let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();

@@ -49,7 +49,8 @@ fn intent_request(s: &Setup, appointment: &Value) -> Value {
 }
 
 async fn deposit_intent(app: &TestApp, s: &Setup, appointment: &Value) -> Value {
-    let (status, intent) = app.call("POST", "/v1/payments/deposit-intent", None, Some(intent_request(s, appointment))).await;
+    let (status, intent) =
+        app.call("POST", "/v1/payments/deposit-intent", None, Some(intent_request(s, appointment))).await;
     assert_eq!(status, StatusCode::CREATED, "{intent}");
     intent
 }
@@ -135,16 +136,29 @@ async fn a_deposit_paid_through_the_simulated_gateway_confirms_a_public_booking_
     let intent = deposit_intent(&app, &s, &booked).await;
     assert!(intent["intent_id"].as_str().unwrap().starts_with("pi_"), "{intent}");
     assert!(intent["client_secret"].as_str().unwrap().contains("_secret_"));
-    assert_eq!((intent["deposit"]["amount_minor"].as_i64(), intent["total"]["amount_minor"].as_i64()), (Some(4000), Some(20000)));
-    assert_eq!((intent["status"].as_str(), intent["deposit"]["currency"].as_str()), (Some("requires_action"), Some("GBP")));
+    assert_eq!(
+        (intent["deposit"]["amount_minor"].as_i64(), intent["total"]["amount_minor"].as_i64()),
+        (Some(4000), Some(20000))
+    );
+    assert_eq!(
+        (intent["status"].as_str(), intent["deposit"]["currency"].as_str()),
+        (Some("requires_action"), Some("GBP"))
+    );
     let again = deposit_intent(&app, &s, &booked).await;
-    assert_eq!((&again["intent_id"], &again["payment_id"]), (&intent["intent_id"], &intent["payment_id"]), "asking again gives the same intent");
+    assert_eq!(
+        (&again["intent_id"], &again["payment_id"]),
+        (&intent["intent_id"], &intent["payment_id"]),
+        "asking again gives the same intent"
+    );
 
     let paid = pay(&app, &intent, "succeed").await;
     assert_eq!(paid["status"], "succeeded");
     let confirmed = appointment(&app, &s, &booked["id"]).await;
     assert_eq!(confirmed["status"], "scheduled", "{confirmed}");
-    assert_eq!((confirmed["deposit_paid"]["amount_minor"].as_i64(), confirmed["hold_expires_at"].as_str()), (Some(4000), None));
+    assert_eq!(
+        (confirmed["deposit_paid"]["amount_minor"].as_i64(), confirmed["hold_expires_at"].as_str()),
+        (Some(4000), None)
+    );
     assert_eq!(confirmed["history"].as_array().unwrap().last().unwrap()["action"], "deposit_paid");
     let payments = payments_of(&app, &s, &booked["id"]).await;
     assert_eq!(payments.len(), 1);
@@ -160,7 +174,9 @@ async fn a_deposit_paid_through_the_simulated_gateway_confirms_a_public_booking_
     // The time is now booked, not held: it stays taken after the hold would have run out.
     clock.advance(Duration::hours(2));
     let practitioner = booked["practitioner_id"].as_str().unwrap();
-    let (status, body) = app.post("/v1/appointments", &s.clinic.token, booking(&s, &s.service_id, tuesday(10, 0), Some(practitioner))).await;
+    let (status, body) = app
+        .post("/v1/appointments", &s.clinic.token, booking(&s, &s.service_id, tuesday(10, 0), Some(practitioner)))
+        .await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("slot_taken")), "{body}");
 }
 
@@ -208,7 +224,11 @@ async fn a_forged_stale_or_missing_signature_is_refused_with_400_and_nothing_is_
     ];
     for (case, body, signature, code) in cases {
         let (status, answer) = post_webhook(&app, body, signature.as_deref()).await;
-        assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some(code)), "{case}: {answer}");
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(code)),
+            "{case}: {answer}"
+        );
     }
     assert!(event_record(&app, "evt_forged1").await.is_none(), "no dedupe record");
     assert_eq!(appointment(&app, &s, &booked["id"]).await["status"], "pending_deposit");
@@ -232,8 +252,12 @@ async fn unknown_event_types_are_answered_200_and_ignored_with_nothing_written()
     assert_eq!((status, answer["outcome"].as_str()), (StatusCode::OK, Some("ignored")), "{answer}");
     assert!(event_record(&app, "evt_unknown1").await.is_none());
     // A known type about an intent that is not ours: acknowledged, remembered, nothing else.
-    let foreign = intent_event("evt_foreign1", "payment_intent.succeeded", json!({"id": "pi_notours", "object": "payment_intent",
-        "amount": 100, "currency": "gbp", "status": "succeeded"}));
+    let foreign = intent_event(
+        "evt_foreign1",
+        "payment_intent.succeeded",
+        json!({"id": "pi_notours", "object": "payment_intent",
+        "amount": 100, "currency": "gbp", "status": "succeeded"}),
+    );
     let (bytes, signature) = signed(&app.app.webhook_secret, now().timestamp(), &foreign);
     let (status, _) = post_webhook(&app, bytes, Some(&signature)).await;
     assert_eq!(status, StatusCode::OK);
@@ -301,8 +325,14 @@ async fn a_payment_arriving_after_the_hold_expired_and_the_time_was_taken_is_ref
     assert_eq!(payment["refunds"][0]["kind"], "automatic");
     let refunds = app.gateway().refunds();
     assert_eq!((refunds.len(), refunds[0].amount), (1, 4000), "money is never kept for a booking that does not exist");
-    assert_eq!((app.published("booking.cancelled"), app.published("payment.refunded"), app.published("booking.confirmed")), (1, 1, 0));
-    assert!(timeline_kinds(&app, &s, &json!(s.client_id)).await.iter().any(|k| k == "payment.refunded"), "the client is told");
+    assert_eq!(
+        (app.published("booking.cancelled"), app.published("payment.refunded"), app.published("booking.confirmed")),
+        (1, 1, 0)
+    );
+    assert!(
+        timeline_kinds(&app, &s, &json!(s.client_id)).await.iter().any(|k| k == "payment.refunded"),
+        "the client is told"
+    );
 
     // One appointment in the slot, and it is the second booker's to pay for.
     assert_eq!(appointment(&app, &s, &second["id"]).await["status"], "pending_deposit");
@@ -324,7 +354,13 @@ async fn a_payment_after_the_hold_expired_still_confirms_when_nobody_took_the_ti
     pay(&app, &intent, "succeed").await;
     assert_eq!(appointment(&app, &s, &booked["id"]).await["status"], "scheduled");
     assert!(app.gateway().refunds().is_empty());
-    let (status, _) = app.post("/v1/appointments", &s.clinic.token, booking(&s, &s.service_id, tuesday(10, 0), Some(&s.practitioners[0]))).await;
+    let (status, _) = app
+        .post(
+            "/v1/appointments",
+            &s.clinic.token,
+            booking(&s, &s.service_id, tuesday(10, 0), Some(&s.practitioners[0])),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "the time is booked again, for good");
 }
 
@@ -336,7 +372,11 @@ async fn a_declined_card_marks_the_payment_failed_and_the_client_can_pay_again()
     let intent = deposit_intent(&app, &s, &booked).await;
     pay(&app, &intent, "fail").await;
     let payment = payments_of(&app, &s, &booked["id"]).await.remove(0);
-    assert_eq!((payment["status"].as_str(), payment["failure"].as_str()), (Some("failed"), Some("card_declined")), "{payment}");
+    assert_eq!(
+        (payment["status"].as_str(), payment["failure"].as_str()),
+        (Some("failed"), Some("card_declined")),
+        "{payment}"
+    );
     assert_eq!(appointment(&app, &s, &booked["id"]).await["status"], "pending_deposit");
     assert_eq!(app.published("payment.failed"), 1);
     let again = deposit_intent(&app, &s, &booked).await;
@@ -360,10 +400,18 @@ async fn refunds_are_partial_or_full_never_above_what_was_captured_and_only_for_
     assert_eq!(status, StatusCode::OK, "{partial}");
     assert_eq!((partial["status"].as_str(), partial["refunded"].as_i64()), (Some("partial_refund"), Some(1000)));
     let (status, body) = app.post(&path, &finance, json!({"amount": 3001, "reason": "too much"})).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("refund_exceeds_captured")), "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("refund_exceeds_captured")),
+        "{body}"
+    );
     assert_eq!(body["error"]["details"]["refundable"], 3000);
     let (status, body) = app.post(&path, &finance, json!({"amount": 100})).await;
-    assert_eq!((status, body["error"]["details"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")), "{body}");
+    assert_eq!(
+        (status, body["error"]["details"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")),
+        "{body}"
+    );
     let (status, full) = app.post(&path, &s.clinic.token, json!({"reason": "treatment not suitable"})).await;
     assert_eq!(status, StatusCode::OK, "{full}");
     assert_eq!((full["status"].as_str(), full["refunded"].as_i64()), (Some("refunded"), Some(4000)));
@@ -376,7 +424,10 @@ async fn refunds_are_partial_or_full_never_above_what_was_captured_and_only_for_
     let refunded: i64 = app.gateway().refunds().iter().map(|r| r.amount).sum();
     assert_eq!((app.gateway().refunds().len(), refunded), (2, 4000));
     assert_eq!(app.published("payment.refunded"), 2);
-    assert_eq!(timeline_kinds(&app, &s, &json!(s.client_id)).await.iter().filter(|k| *k == "payment.refunded").count(), 2);
+    assert_eq!(
+        timeline_kinds(&app, &s, &json!(s.client_id)).await.iter().filter(|k| *k == "payment.refunded").count(),
+        2
+    );
     assert_eq!(audit_actions(&app, &s).await.iter().filter(|a| *a == "payment.refunded").count(), 2);
 }
 
@@ -391,11 +442,19 @@ async fn cancelling_or_a_no_show_keeps_the_policys_fee_from_the_deposit_and_refu
     let cancel = |a: &Value| format!("/v1/appointments/{}", a["id"].as_str().unwrap());
 
     // 26 hours before: inside the 48-hour window, so 10% of 200.00 is kept, 20.00 goes back.
-    let (status, body) = app.patch(&cancel(&inside), &s.clinic.token, json!({"action": "cancel", "reason": "client ill"})).await;
+    let (status, body) =
+        app.patch(&cancel(&inside), &s.clinic.token, json!({"action": "cancel", "reason": "client ill"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let payment = payments_of(&app, &s, &inside["id"]).await.remove(0);
-    assert_eq!((payment["status"].as_str(), payment["refunded"].as_i64()), (Some("partial_refund"), Some(2000)), "{payment}");
-    assert_eq!((payment["refunds"][0]["kind"].as_str(), payment["pending_refund"].as_str()), (Some("fee_settlement"), None));
+    assert_eq!(
+        (payment["status"].as_str(), payment["refunded"].as_i64()),
+        (Some("partial_refund"), Some(2000)),
+        "{payment}"
+    );
+    assert_eq!(
+        (payment["refunds"][0]["kind"].as_str(), payment["pending_refund"].as_str()),
+        (Some("fee_settlement"), None)
+    );
 
     // 74 hours before: outside the window, the whole deposit goes back.
     app.patch(&cancel(&outside), &s.clinic.token, json!({"action": "cancel"})).await;
@@ -432,7 +491,10 @@ async fn the_balance_is_collected_at_the_desk_by_link_or_from_the_card_the_clien
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, done) = app.post("/v1/payments/finalize", &finance, finalize(&kept, "immediate")).await;
     assert_eq!(status, StatusCode::CREATED, "{done}");
-    assert_eq!((done["payment"]["status"].as_str(), done["payment"]["captured"].as_i64()), (Some("succeeded"), Some(16000)));
+    assert_eq!(
+        (done["payment"]["status"].as_str(), done["payment"]["captured"].as_i64()),
+        (Some("succeeded"), Some(16000))
+    );
     assert_eq!((done["payment"]["kind"].as_str(), done["client_secret"].as_str()), (Some("balance"), None));
     let (status, body) = app.post("/v1/payments/finalize", &finance, finalize(&kept, "in_person")).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("nothing_due")));
@@ -440,14 +502,21 @@ async fn the_balance_is_collected_at_the_desk_by_link_or_from_the_card_the_clien
     // No card on file: at the desk instead, confirmed through the same webhook path.
     let (plain, _) = paid_booking(&app, &s, tuesday(11, 0), 0).await;
     let (status, body) = app.post("/v1/payments/finalize", &finance, finalize(&plain, "immediate")).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("no_saved_payment_method")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("no_saved_payment_method"))
+    );
     let (status, desk) = app.post("/v1/payments/finalize", &finance, finalize(&plain, "in_person")).await;
     assert_eq!(status, StatusCode::CREATED, "{desk}");
-    assert_eq!((desk["payment"]["status"].as_str(), desk["payment"]["amount"]["amount_minor"].as_i64()), (Some("requires_action"), Some(16000)));
+    assert_eq!(
+        (desk["payment"]["status"].as_str(), desk["payment"]["amount"]["amount_minor"].as_i64()),
+        (Some("requires_action"), Some(16000))
+    );
     let (_, again) = app.post("/v1/payments/finalize", &finance, finalize(&plain, "in_person")).await;
     assert_eq!(again["payment"]["id"], desk["payment"]["id"], "one balance at a time");
     pay(&app, &json!({"intent_id": desk["payment"]["intent_id"]}), "succeed").await;
-    let balances: Vec<Value> = payments_of(&app, &s, &plain["id"]).await.into_iter().filter(|p| p["kind"] == "balance").collect();
+    let balances: Vec<Value> =
+        payments_of(&app, &s, &plain["id"]).await.into_iter().filter(|p| p["kind"] == "balance").collect();
     assert_eq!(balances[0]["status"], "succeeded");
     assert_eq!(appointment(&app, &s, &plain["id"]).await["status"], "scheduled", "a balance does not move the booking");
 
@@ -501,7 +570,8 @@ async fn an_event_that_keeps_failing_is_parked_for_the_dead_letter_queue_instead
     }
     let (status, answer) = post_webhook(&app, body.clone(), Some(&signature)).await;
     assert_eq!((status, answer["outcome"].as_str()), (StatusCode::OK, Some("parked")), "{answer}");
-    let parked: Vec<DomainEvent> = inner.published().into_iter().filter(|e| e.kind == "stripe.webhook_parked").collect();
+    let parked: Vec<DomainEvent> =
+        inner.published().into_iter().filter(|e| e.kind == "stripe.webhook_parked").collect();
     assert_eq!(parked.len(), 1);
     assert_eq!(parked[0].payload["stripe_event_id"], event_id.as_str());
     let (status, answer) = post_webhook(&app, body, Some(&signature)).await;
@@ -648,7 +718,9 @@ async fn five_hundred_shuffled_duplicated_and_forged_events_leave_every_booking_
         let object = match k % 3 {
             0 => charge(pi, 4000),
             1 => dispute(pi, "lost"),
-            _ => json!({"id": pi, "object": "payment_intent", "amount": 4000, "currency": "gbp", "status": "succeeded"}),
+            _ => {
+                json!({"id": pi, "object": "payment_intent", "amount": 4000, "currency": "gbp", "status": "succeeded"})
+            }
         };
         let kind = ["charge.refunded", "charge.dispute.created", "payment_intent.succeeded"][k % 3];
         let body = intent_event(&format!("evt_forged{k}"), kind, object);
@@ -689,7 +761,8 @@ async fn five_hundred_shuffled_duplicated_and_forged_events_leave_every_booking_
     for (i, appointment_value) in booked.iter().enumerate() {
         let stored = appointment(&app, &s, &appointment_value["id"]).await;
         let payment = payments_of(&app, &s, &appointment_value["id"]).await.remove(0);
-        let confirmations = stored["history"].as_array().unwrap().iter().filter(|h| h["action"] == "deposit_paid").count();
+        let confirmations =
+            stored["history"].as_array().unwrap().iter().filter(|h| h["action"] == "deposit_paid").count();
         let (status, payment_status, refunded, paid) = match i {
             0..80 => ("scheduled", "succeeded", 0, 1),
             80..90 => ("pending_deposit", "failed", 0, 0),
@@ -697,7 +770,11 @@ async fn five_hundred_shuffled_duplicated_and_forged_events_leave_every_booking_
         };
         assert_eq!(stored["status"], status, "booking {i}: {stored}");
         assert_eq!(confirmations, paid, "booking {i} confirmed once");
-        assert_eq!((payment["status"].as_str(), payment["refunded"].as_i64()), (Some(payment_status), Some(refunded)), "payment {i}: {payment}");
+        assert_eq!(
+            (payment["status"].as_str(), payment["refunded"].as_i64()),
+            (Some(payment_status), Some(refunded)),
+            "payment {i}: {payment}"
+        );
         if i >= 90 {
             assert_eq!(payment["dispute"]["status"], "won", "payment {i}");
         }

@@ -10,8 +10,8 @@ use mas_shared::adapters::{SimulatedGateway, StripeGateway};
 use mas_shared::domain::payment::{CustomerId, IntentId, IntentStatus};
 use mas_shared::domain::values::{Currency, MinorUnits};
 use mas_shared::domain::webhook::WebhookSecret;
-use mas_shared::ports::payments::{IntentRequest, Payments, PaymentsError, RefundRequest};
 use mas_shared::ports::SystemClock;
+use mas_shared::ports::payments::{IntentRequest, Payments, PaymentsError, RefundRequest};
 use serde_json::Value;
 
 use crate::support::localstripe;
@@ -45,7 +45,13 @@ impl Peer {
     }
 
     async fn card(&self, number: &str) -> String {
-        let card = [("type", "card"), ("card[number]", number), ("card[exp_month]", "12"), ("card[exp_year]", "2030"), ("card[cvc]", "123")];
+        let card = [
+            ("type", "card"),
+            ("card[number]", number),
+            ("card[exp_month]", "12"),
+            ("card[exp_year]", "2030"),
+            ("card[cvc]", "123"),
+        ];
         self.localstripe_call("/payment_methods", &card).await["id"].as_str().unwrap().to_owned()
     }
 
@@ -74,7 +80,8 @@ impl Peer {
             }
             Peer::Localstripe { .. } => {
                 let card = self.card(if declines { CARD_DECLINED_WHEN_CHARGED } else { CARD_OK }).await;
-                self.localstripe_call(&format!("/payment_methods/{card}/attach"), &[("customer", customer.as_str())]).await;
+                self.localstripe_call(&format!("/payment_methods/{card}/attach"), &[("customer", customer.as_str())])
+                    .await;
                 card
             }
         }
@@ -91,7 +98,10 @@ fn intent(key: &str, amount: i64) -> IntentRequest {
     IntentRequest {
         amount: MinorUnits::new(amount).unwrap(),
         currency: Currency::gbp(),
-        metadata: BTreeMap::from([("tenant_id".into(), "ten_contract".into()), ("payment_id".into(), format!("pay_{key}"))]),
+        metadata: BTreeMap::from([
+            ("tenant_id".into(), "ten_contract".into()),
+            ("payment_id".into(), format!("pay_{key}")),
+        ]),
         idempotency_key: format!("{key}-{}", ulid::Ulid::new()),
         customer: None,
         save_for_later: false,
@@ -113,7 +123,10 @@ async fn an_intent_is_created_paid_and_refunded_in_part_then_in_full(gateway: Ar
     let created = gateway.create_intent(request.clone()).await.unwrap();
     assert!(created.id.as_str().starts_with("pi_"));
     assert!(created.client_secret.as_ref().is_some_and(|s| s.0.starts_with(created.id.as_str())), "{created:?}");
-    assert_eq!((created.snapshot.status, created.snapshot.amount, created.currency.as_str()), (IntentStatus::RequiresPaymentMethod, 4000, "GBP"));
+    assert_eq!(
+        (created.snapshot.status, created.snapshot.amount, created.currency.as_str()),
+        (IntentStatus::RequiresPaymentMethod, 4000, "GBP")
+    );
     assert_eq!(created.metadata.get("payment_id").map(String::as_str), Some("pay_deposit"));
     if peer.behaves_like_stripe_in_full() {
         let again = gateway.create_intent(request).await.unwrap();
@@ -161,14 +174,20 @@ async fn a_card_kept_on_file_is_charged_at_once_and_a_declined_one_says_so(gatew
 }
 
 fn simulated() -> (Arc<dyn Payments>, Peer) {
-    let gateway = Arc::new(SimulatedGateway::new(WebhookSecret::new("whsec_contract_secret_0000").unwrap(), Arc::new(SystemClock)));
+    let gateway = Arc::new(SimulatedGateway::new(
+        WebhookSecret::new("whsec_contract_secret_0000").unwrap(),
+        Arc::new(SystemClock),
+    ));
     (gateway.clone(), Peer::Simulated(gateway))
 }
 
 fn stripe(test: &str) -> Option<(Arc<dyn Payments>, Peer)> {
     let url = localstripe::localstripe(test)?;
     let gateway = StripeGateway::new("sk_test_contract", Some(&url)).expect("a Stripe client");
-    Some((Arc::new(gateway), Peer::Localstripe { url: url.trim_end_matches('/').to_owned(), http: reqwest::Client::new() }))
+    Some((
+        Arc::new(gateway),
+        Peer::Localstripe { url: url.trim_end_matches('/').to_owned(), http: reqwest::Client::new() },
+    ))
 }
 
 macro_rules! payments_contract {
@@ -194,4 +213,7 @@ macro_rules! payments_contract {
     };
 }
 
-payments_contract!(an_intent_is_created_paid_and_refunded_in_part_then_in_full, a_card_kept_on_file_is_charged_at_once_and_a_declined_one_says_so);
+payments_contract!(
+    an_intent_is_created_paid_and_refunded_in_part_then_in_full,
+    a_card_kept_on_file_is_charged_at_once_and_a_declined_one_says_so
+);

@@ -86,7 +86,10 @@ impl SimulatedGateway {
             IntentStatus::RequiresPaymentMethod | IntentStatus::RequiresConfirmation | IntentStatus::RequiresAction
         );
         if !payable {
-            return Err(PaymentsError::Refused(format!("this PaymentIntent is {}", sim.intent.snapshot.status.as_str())));
+            return Err(PaymentsError::Refused(format!(
+                "this PaymentIntent is {}",
+                sim.intent.snapshot.status.as_str()
+            )));
         }
         let snapshot = &mut sim.intent.snapshot;
         match outcome {
@@ -117,7 +120,10 @@ impl SimulatedGateway {
         let mut state = self.state();
         let sim = state.intents.get_mut(id.as_str()).ok_or(PaymentsError::NotFound)?;
         if matches!(sim.intent.snapshot.status, IntentStatus::Succeeded | IntentStatus::Canceled) {
-            return Err(PaymentsError::Refused(format!("this PaymentIntent is {}", sim.intent.snapshot.status.as_str())));
+            return Err(PaymentsError::Refused(format!(
+                "this PaymentIntent is {}",
+                sim.intent.snapshot.status.as_str()
+            )));
         }
         sim.intent.snapshot.status = IntentStatus::Canceled;
         Ok(sim.intent.clone())
@@ -153,7 +159,8 @@ impl SimulatedGateway {
             .send()
             .await
             .map_err(|e| PaymentsError::Unavailable(format!("posting the webhook to {url}: {e}")))?;
-        let delivery = Delivery { event_id, event_type: event_type.into(), body, signature, status: response.status().as_u16() };
+        let delivery =
+            Delivery { event_id, event_type: event_type.into(), body, signature, status: response.status().as_u16() };
         self.state().deliveries.push(delivery.clone());
         Ok(delivery)
     }
@@ -237,7 +244,10 @@ impl Payments for SimulatedGateway {
             metadata: request.metadata.clone(),
         };
         state.intent_keys.insert(request.idempotency_key.clone(), id.to_string());
-        state.intents.insert(id.to_string(), SimIntent { intent: intent.clone(), save_for_later: request.save_for_later, refunded: 0 });
+        state.intents.insert(
+            id.to_string(),
+            SimIntent { intent: intent.clone(), save_for_later: request.save_for_later, refunded: 0 },
+        );
         Ok(intent)
     }
 

@@ -46,8 +46,13 @@ impl StripeGateway {
             ),
             None => RequestStrategy::Retry(2),
         };
-        let answer: miniserde::json::Value =
-            request.build().customize::<miniserde::json::Value>().request_strategy(strategy).send(&self.client).await.map_err(classify)?;
+        let answer: miniserde::json::Value = request
+            .build()
+            .customize::<miniserde::json::Value>()
+            .request_strategy(strategy)
+            .send(&self.client)
+            .await
+            .map_err(classify)?;
         serde_json::from_str(&miniserde::json::to_string(&answer))
             .map_err(|e| PaymentsError::Unavailable(format!("unreadable Stripe answer: {e}")))
     }
@@ -107,7 +112,10 @@ impl Payments for StripeGateway {
             create = create.setup_future_usage(stripe_shared::PaymentIntentSetupFutureUsage::OffSession);
         }
         if let Some(method) = &request.charge_saved_method {
-            create = create.payment_method(method.as_str()).confirm(true).off_session(CreatePaymentIntentOffSession::Bool(true));
+            create = create
+                .payment_method(method.as_str())
+                .confirm(true)
+                .off_session(CreatePaymentIntentOffSession::Bool(true));
         }
         let answer = self.send(&create, Some(&request.idempotency_key)).await?;
         read_intent(&answer)

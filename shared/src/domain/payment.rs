@@ -353,12 +353,15 @@ impl Payment {
             _ => 0,
         };
         if received > self.captured.get() {
-            self.captured = MinorUnits::new(received.min(self.amount.amount_minor.get())).unwrap_or(self.amount.amount_minor);
+            self.captured =
+                MinorUnits::new(received.min(self.amount.amount_minor.get())).unwrap_or(self.amount.amount_minor);
         }
         if !self.intent_status.is_terminal() {
             self.intent_status = intent.status;
             self.failure = match intent.status {
-                IntentStatus::RequiresPaymentMethod | IntentStatus::Canceled => intent.last_error.clone().or(self.failure.take()),
+                IntentStatus::RequiresPaymentMethod | IntentStatus::Canceled => {
+                    intent.last_error.clone().or(self.failure.take())
+                }
                 _ => None,
             };
             if intent.status == IntentStatus::Canceled && self.failure.is_none() {
@@ -381,7 +384,8 @@ impl Payment {
     pub fn observe_charge(&mut self, captured: i64, refunded_total: i64) -> Observed {
         let before = self.clone();
         if captured > self.captured.get() {
-            self.captured = MinorUnits::new(captured.min(self.amount.amount_minor.get())).unwrap_or(self.amount.amount_minor);
+            self.captured =
+                MinorUnits::new(captured.min(self.amount.amount_minor.get())).unwrap_or(self.amount.amount_minor);
         }
         let total = refunded_total.clamp(0, self.captured.get());
         if total > self.refunded.get() {
@@ -393,7 +397,8 @@ impl Payment {
     /// Takes in a dispute; a closed dispute never reopens when older news arrives late.
     pub fn observe_dispute(&mut self, dispute: Dispute) -> Observed {
         let before = self.clone();
-        let keep_current = self.dispute.as_ref().is_some_and(|d| d.id == dispute.id && d.is_closed() && !dispute.is_closed());
+        let keep_current =
+            self.dispute.as_ref().is_some_and(|d| d.id == dispute.id && d.is_closed() && !dispute.is_closed());
         if !keep_current {
             self.dispute = Some(dispute);
         }
@@ -455,7 +460,10 @@ impl Payment {
             details: details.clone(),
         };
         if self.captured.get() == 0 {
-            return Err(refuse("nothing_captured", "this payment has not collected any money, so nothing can be refunded"));
+            return Err(refuse(
+                "nothing_captured",
+                "this payment has not collected any money, so nothing can be refunded",
+            ));
         }
         let refundable = self.refundable();
         let wanted = amount.map_or(refundable, MinorUnits::get);
@@ -466,7 +474,10 @@ impl Payment {
             return Err(AppError::invalid("out_of_range", "amount", "a refund must be at least one minor unit"));
         }
         if wanted > refundable {
-            return Err(refuse("refund_exceeds_captured", "a refund may not exceed what was collected and not yet refunded"));
+            return Err(refuse(
+                "refund_exceeds_captured",
+                "a refund may not exceed what was collected and not yet refunded",
+            ));
         }
         Ok(MinorUnits::new(wanted).expect("within what was captured"))
     }
@@ -509,7 +520,14 @@ mod tests {
     }
 
     fn snapshot(status: IntentStatus, received: Option<i64>) -> IntentSnapshot {
-        IntentSnapshot { status, amount: 4000, amount_received: received, customer: None, payment_method: None, last_error: None }
+        IntentSnapshot {
+            status,
+            amount: 4000,
+            amount_received: received,
+            customer: None,
+            payment_method: None,
+            last_error: None,
+        }
     }
 
     #[test]
@@ -523,24 +541,28 @@ mod tests {
         assert!(!p.observe_intent(&snapshot(IntentStatus::Succeeded, Some(4000))).newly_succeeded, "once only");
     }
 
+    fn dispute(status: &str) -> Dispute {
+        Dispute { id: "dp_1".into(), status: status.into(), amount: MinorUnits::new(2500).unwrap() }
+    }
+
     #[test]
     fn news_in_any_order_ends_in_the_same_payment() {
-        let news: Vec<Box<dyn Fn(&mut Payment)>> = vec![
-            Box::new(|p| {
+        let news: [fn(&mut Payment); 5] = [
+            |p| {
                 p.observe_intent(&snapshot(IntentStatus::Processing, None));
-            }),
-            Box::new(|p| {
+            },
+            |p| {
                 p.observe_intent(&snapshot(IntentStatus::Succeeded, None));
-            }),
-            Box::new(|p| {
+            },
+            |p| {
                 p.observe_charge(4000, 1500);
-            }),
-            Box::new(|p| {
-                p.observe_dispute(Dispute { id: "dp_1".into(), status: "needs_response".into(), amount: MinorUnits::new(2500).unwrap() });
-            }),
-            Box::new(|p| {
-                p.observe_dispute(Dispute { id: "dp_1".into(), status: "won".into(), amount: MinorUnits::new(2500).unwrap() });
-            }),
+            },
+            |p| {
+                p.observe_dispute(dispute("needs_response"));
+            },
+            |p| {
+                p.observe_dispute(dispute("won"));
+            },
         ];
         let orders = [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 0, 4, 1, 3], [1, 4, 0, 3, 2]];
         let mut ends = Vec::new();

@@ -160,7 +160,8 @@ mod tests {
     fn missing_and_malformed_headers_are_refused() {
         let s = secret("whsec_test_secret_one");
         assert_eq!(s.verify(None, BODY, NOW), Err(SignatureError::Missing));
-        for bad in ["", "t=abc,v1=00", "v1=00", &format!("t={NOW}"), &format!("t={NOW},t={NOW},v1={}", "0".repeat(64))] {
+        for bad in ["", "t=abc,v1=00", "v1=00", &format!("t={NOW}"), &format!("t={NOW},t={NOW},v1={}", "0".repeat(64))]
+        {
             assert_eq!(s.verify(Some(bad), BODY, NOW), Err(SignatureError::Malformed), "{bad}");
         }
     }

@@ -45,7 +45,10 @@ async fn pay(State(app): State<Arc<App>>, path: PathParams, headers: HeaderMap, 
     };
     // This host received the request, so its webhook route is at the same address.
     let host = headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:3000");
-    let delivery = gateway.deliver(&format!("http://{host}/webhooks/stripe"), event_type, &intent).await.map_err(AppError::from)?;
+    let delivery = gateway
+        .deliver(&format!("http://{host}/webhooks/stripe"), event_type, &intent)
+        .await
+        .map_err(AppError::from)?;
     let answer = json!({
         "intent_id": intent.id,
         "status": intent.snapshot.status,

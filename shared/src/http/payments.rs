@@ -143,7 +143,8 @@ pub async fn refund(
     if input.reason.as_str().is_empty() {
         return Err(crate::error::AppError::invalid("required", "reason", "say why the money goes back").into());
     }
-    let ask = RefundAsk { amount: input.amount, reason: input.reason.to_string(), kind: RefundKind::Requested, key: None };
+    let ask =
+        RefundAsk { amount: input.amount, reason: input.reason.to_string(), kind: RefundKind::Requested, key: None };
     Ok(Json(ops::refund(app.ports(), &actor.audit(), &id, ask).await?))
 }
 
@@ -157,7 +158,11 @@ pub struct ListQuery {
 /// An appointment's payments, oldest first.
 #[utoipa::path(get, path = "/v1/payments", tag = "payments", operation_id = "list_payments", security(("staff_jwt" = [])), params(ListQuery),
     responses((status = 200, body = Vec<Payment>), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-pub async fn list(State(app): State<Arc<App>>, actor: Actor, QueryArgs(query): QueryArgs<ListQuery>) -> ApiResult<Json<Vec<Payment>>> {
+pub async fn list(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    QueryArgs(query): QueryArgs<ListQuery>,
+) -> ApiResult<Json<Vec<Payment>>> {
     actor.require(Permission::PaymentsRead)?;
     // Another clinic's appointment is not found, rather than an empty list.
     appointments::get(&app.store, &actor.tenant_id, &query.appointment_id).await?;

@@ -53,7 +53,11 @@ pub async fn stripe(
         Handled::Ignored => "ignored",
         Handled::Parked => "parked",
         Handled::InFlight => {
-            return Err(AppError::conflict("event_in_flight", "another delivery of this event is being processed; retry later").into());
+            return Err(AppError::conflict(
+                "event_in_flight",
+                "another delivery of this event is being processed; retry later",
+            )
+            .into());
         }
     };
     Ok(Json(WebhookAnswer { received: true, outcome }))

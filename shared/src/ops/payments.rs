@@ -81,8 +81,10 @@ pub async fn find(store: &Store, tenant: &TenantId, id: &PaymentId) -> AppResult
 
 /// An appointment's payments, oldest first.
 pub async fn for_appointment(store: &Store, tenant: &TenantId, appointment: &AppointmentId) -> AppResult<Vec<Payment>> {
-    let query = Query::partition(keys::appointment_pk(tenant, appointment)).sk(SortKey::BeginsWith(keys::PAYMENT_PREFIX.into()));
-    let mut payments: Vec<Payment> = store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
+    let query = Query::partition(keys::appointment_pk(tenant, appointment))
+        .sk(SortKey::BeginsWith(keys::PAYMENT_PREFIX.into()));
+    let mut payments: Vec<Payment> =
+        store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
     payments.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     Ok(payments)
 }
@@ -113,7 +115,12 @@ pub fn timeline(payment: &Payment, at: DateTime<Utc>, kind: &str, summary: Strin
     TimelineEntry::new(&payment.client_id, at, kind, summary, Some(payment.id.to_string()), actor)
 }
 
-fn metadata(tenant: &TenantId, appointment: &AppointmentId, payment: &PaymentId, kind: PaymentKind) -> BTreeMap<String, String> {
+fn metadata(
+    tenant: &TenantId,
+    appointment: &AppointmentId,
+    payment: &PaymentId,
+    kind: PaymentKind,
+) -> BTreeMap<String, String> {
     BTreeMap::from([
         ("tenant_id".to_owned(), tenant.to_string()),
         ("appointment_id".to_owned(), appointment.to_string()),
@@ -163,10 +170,21 @@ fn new_payment(
 fn push_new_payment(plan: &mut Plan, tenant: &TenantId, payment: &Payment) -> AppResult<()> {
     let exists = || AppError::conflict("payment_exists", "this payment has just been created by another request");
     plan.push(Write::put_new(payment_item(tenant, payment)?), exists());
-    let by_id = to_item(&keys::payment_ref(tenant, &payment.id), "payment_ref", &json!({ "appointment_id": payment.appointment_id }))?;
+    let by_id = to_item(
+        &keys::payment_ref(tenant, &payment.id),
+        "payment_ref",
+        &json!({ "appointment_id": payment.appointment_id }),
+    )?;
     plan.push(Write::put_new(by_id), exists());
-    let reference = IntentRef { tenant_id: tenant.clone(), appointment_id: payment.appointment_id.clone(), payment_id: payment.id.clone() };
-    plan.push(Write::put_new(to_item(&keys::stripe_intent(payment.intent_id.as_str()), "intent_ref", &reference)?), exists());
+    let reference = IntentRef {
+        tenant_id: tenant.clone(),
+        appointment_id: payment.appointment_id.clone(),
+        payment_id: payment.id.clone(),
+    };
+    plan.push(
+        Write::put_new(to_item(&keys::stripe_intent(payment.intent_id.as_str()), "intent_ref", &reference)?),
+        exists(),
+    );
     Ok(())
 }
 
@@ -251,8 +269,11 @@ pub async fn deposit_intent(
             details: json!({ "hold_expires_at": appointment.hold_expires_at }),
         });
     }
-    let earlier: Vec<Payment> =
-        for_appointment(store, t, &appointment.id).await?.into_iter().filter(|p| p.kind == PaymentKind::Deposit).collect();
+    let earlier: Vec<Payment> = for_appointment(store, t, &appointment.id)
+        .await?
+        .into_iter()
+        .filter(|p| p.kind == PaymentKind::Deposit)
+        .collect();
     let answer = |payment: Payment, client_secret| DepositIntent {
         payment,
         client_secret,
@@ -268,7 +289,8 @@ pub async fn deposit_intent(
     // send the gateway identical requests under one idempotency key.
     let id = PaymentId::parse(&format!("pay_{}d{}", &appointment.id.as_str()[4..], earlier.len() + 1))
         .map_err(|e| AppError::Internal(e.0))?;
-    let customer = if save_payment_method { Some(customer_for(ports, audit, &appointment.client_id).await?) } else { None };
+    let customer =
+        if save_payment_method { Some(customer_for(ports, audit, &appointment.client_id).await?) } else { None };
     let intent = ports
         .payments
         .create_intent(IntentRequest {
@@ -281,7 +303,15 @@ pub async fn deposit_intent(
             charge_saved_method: None,
         })
         .await?;
-    let payment = new_payment(id, &appointment, PaymentKind::Deposit, appointment.deposit.clone(), &intent, save_payment_method, now);
+    let payment = new_payment(
+        id,
+        &appointment,
+        PaymentKind::Deposit,
+        appointment.deposit.clone(),
+        &intent,
+        save_payment_method,
+        now,
+    );
     let mut plan = Plan::new();
     push_new_payment(&mut plan, t, &payment)?;
     plan.push(
@@ -351,7 +381,10 @@ pub async fn finalize(
     };
     let now = store.clock.now();
     let id = PaymentId::new();
-    let amount = Money { amount_minor: MinorUnits::new(remainder).map_err(|e| AppError::Internal(e.0))?, currency: appointment.price.currency.clone() };
+    let amount = Money {
+        amount_minor: MinorUnits::new(remainder).map_err(|e| AppError::Internal(e.0))?,
+        currency: appointment.price.currency.clone(),
+    };
     let intent = ports
         .payments
         .create_intent(IntentRequest {
@@ -370,7 +403,9 @@ pub async fn finalize(
     let summary = match method {
         CollectionMethod::InPerson => format!("Balance of {text} to be paid at the desk"),
         CollectionMethod::EmailLink => format!("Balance of {text}: payment link sent"),
-        CollectionMethod::Immediate if payment.captured.get() > 0 => format!("Balance of {text} paid with the card on file"),
+        CollectionMethod::Immediate if payment.captured.get() > 0 => {
+            format!("Balance of {text} paid with the card on file")
+        }
         CollectionMethod::Immediate => format!("Balance of {text} charged to the card on file"),
     };
     let mut plan = Plan::new();
@@ -403,7 +438,12 @@ pub struct RefundAsk {
 }
 
 /// Refunds part or all of a payment, never more than it collected and has not given back.
-pub async fn refund(ports: Ports<'_>, audit: &AuditContext, payment_id: &PaymentId, ask: RefundAsk) -> AppResult<Payment> {
+pub async fn refund(
+    ports: Ports<'_>,
+    audit: &AuditContext,
+    payment_id: &PaymentId,
+    ask: RefundAsk,
+) -> AppResult<Payment> {
     let (store, t) = (ports.store, &audit.tenant_id);
     let key = ask.key.clone().unwrap_or_else(|| format!("rfd-{}", ulid::Ulid::new().to_string().to_lowercase()));
     let mut attempt = 0;
@@ -422,7 +462,10 @@ pub async fn refund(ports: Ports<'_>, audit: &AuditContext, payment_id: &Payment
             if attempt < CONTENTION_RETRIES {
                 continue;
             }
-            return Err(AppError::conflict("refund_in_progress", "another refund of this payment is being made; try again"));
+            return Err(AppError::conflict(
+                "refund_in_progress",
+                "another refund of this payment is being made; try again",
+            ));
         }
         let amount = payment.check_refund(ask.amount)?;
         let now = store.clock.now();
@@ -551,7 +594,10 @@ pub async fn plan_fee_settlement(
         return Ok(None);
     };
     if deposit.pending_refund.is_some() {
-        return Err(AppError::conflict("refund_in_progress", "a refund of this deposit is being made; try again in a moment"));
+        return Err(AppError::conflict(
+            "refund_in_progress",
+            "a refund of this deposit is being made; try again in a moment",
+        ));
     }
     let back = deposit.refundable() - kept.amount_minor.get();
     if back <= 0 {
@@ -563,7 +609,11 @@ pub async fn plan_fee_settlement(
         key: format!("fee-{}-{action}", appointment.id),
         amount: MinorUnits::new(back).map_err(|e| AppError::Internal(e.0))?,
         kind: RefundKind::FeeSettlement,
-        reason: format!("{}: {} kept under the policy", action.replace('_', " "), money_text(kept.amount_minor.get(), &kept.currency)),
+        reason: format!(
+            "{}: {} kept under the policy",
+            action.replace('_', " "),
+            money_text(kept.amount_minor.get(), &kept.currency)
+        ),
         by: by.to_owned(),
         requested_at: now,
     });

@@ -68,10 +68,13 @@ impl Received {
     pub fn parse(body: &[u8]) -> Result<Received, String> {
         let value: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
         let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
-        let id = text(value.get("id")).filter(|id| id.starts_with("evt_") && id.len() <= 255 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        let id = text(value.get("id")).filter(|id| {
+            id.starts_with("evt_") && id.len() <= 255 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
         let id = id.ok_or("the event has no `evt_…` id")?;
         let kind = text(value.get("type")).ok_or("the event has no type")?;
-        let object = value.pointer("/data/object").cloned().filter(Value::is_object).ok_or("the event has no data.object")?;
+        let object =
+            value.pointer("/data/object").cloned().filter(Value::is_object).ok_or("the event has no data.object")?;
         Ok(Received { id, kind, object })
     }
 }
@@ -156,7 +159,8 @@ pub async fn handle(ports: Ports<'_>, request_id: &RequestId, event: Received) -
         Err(err) => {
             // Let the next delivery try at once rather than wait out the lease.
             let now = ports.store.clock.now();
-            let released = EventRecord { status: RecordStatus::Failed, lease_until: now, updated_at: now, ..record.clone() };
+            let released =
+                EventRecord { status: RecordStatus::Failed, lease_until: now, updated_at: now, ..record.clone() };
             if let Ok(write) = released.write(Some(record.mine())) {
                 let _ = ports.store.table.transact(vec![write]).await;
             }
@@ -165,7 +169,12 @@ pub async fn handle(ports: Ports<'_>, request_id: &RequestId, event: Received) -
     }
 }
 
-async fn process(ports: Ports<'_>, request_id: &RequestId, event: &Received, record: &mut EventRecord) -> AppResult<Handled> {
+async fn process(
+    ports: Ports<'_>,
+    request_id: &RequestId,
+    event: &Received,
+    record: &mut EventRecord,
+) -> AppResult<Handled> {
     let effects = match record.effects.clone() {
         Some(effects) => effects,
         None => {
@@ -211,7 +220,9 @@ async fn claim(ports: Ports<'_>, event: &Received) -> AppResult<Claim> {
             (record, Condition::NotExists)
         }
         Some(record) if matches!(record.status, RecordStatus::Done | RecordStatus::Parked) => return Ok(Claim::Done),
-        Some(record) if record.status == RecordStatus::Processing && record.lease_until > now => return Ok(Claim::InFlight),
+        Some(record) if record.status == RecordStatus::Processing && record.lease_until > now => {
+            return Ok(Claim::InFlight);
+        }
         Some(record) if record.attempts >= MAX_ATTEMPTS => return Ok(Claim::Exhausted(record)),
         Some(previous) => {
             let condition = previous.mine();
@@ -255,7 +266,8 @@ async fn carry_out(ports: Ports<'_>, request_id: &RequestId, effect: &Effect) ->
         Effect::Publish { event } => payments::publish(ports.events, std::slice::from_ref(event)).await,
         Effect::Refund { tenant_id, payment_id, reason, key } => {
             let audit = system_audit(tenant_id, request_id);
-            let ask = RefundAsk { amount: None, reason: reason.clone(), kind: RefundKind::Automatic, key: Some(key.clone()) };
+            let ask =
+                RefundAsk { amount: None, reason: reason.clone(), kind: RefundKind::Automatic, key: Some(key.clone()) };
             match payments::refund(ports, &audit, payment_id, ask).await {
                 // Someone refunded it all already: nothing is kept either way.
                 Ok(_) | Err(AppError::Rejected { code: "nothing_to_refund", .. }) => Ok(()),
@@ -277,7 +289,12 @@ enum News {
 }
 
 /// Decides and commits the event's state change; returns the effects it calls for.
-async fn apply(ports: Ports<'_>, request_id: &RequestId, event: &Received, record: &EventRecord) -> AppResult<Vec<Effect>> {
+async fn apply(
+    ports: Ports<'_>,
+    request_id: &RequestId,
+    event: &Received,
+    record: &EventRecord,
+) -> AppResult<Vec<Effect>> {
     let object = &event.object;
     let intent_id = if event.kind.starts_with("payment_intent.") {
         object.get("id").and_then(stripe_ref)
@@ -296,14 +313,18 @@ async fn apply(ports: Ports<'_>, request_id: &RequestId, event: &Received, recor
         // The event may be old news: the intent as it is now is the truth.
         match ports.payments.retrieve_intent(&intent_id).await {
             Ok(intent) => News::Intent(intent),
-            Err(PaymentsError::NotFound) => {
-                News::Intent(Intent::from_stripe_json(object).map_err(|e| AppError::Internal(format!("unreadable intent: {e}")))?)
-            }
+            Err(PaymentsError::NotFound) => News::Intent(
+                Intent::from_stripe_json(object).map_err(|e| AppError::Internal(format!("unreadable intent: {e}")))?,
+            ),
             Err(other) => return Err(other.into()),
         }
     } else if event.kind == "charge.refunded" {
         let number = |name: &str| object.get(name).and_then(Value::as_i64).unwrap_or(0);
-        let captured = if object.get("captured").and_then(Value::as_bool) == Some(false) { 0 } else { number("amount_captured").max(number("amount")) };
+        let captured = if object.get("captured").and_then(Value::as_bool) == Some(false) {
+            0
+        } else {
+            number("amount_captured").max(number("amount"))
+        };
         News::Charge { captured, refunded: number("amount_refunded") }
     } else {
         let amount = object.get("amount").and_then(Value::as_i64).unwrap_or(0).max(0);
@@ -364,11 +385,18 @@ async fn try_apply(
     let paid = Money { amount_minor: next.captured, currency: next.currency().clone() };
     if appointment.status == AppointmentStatus::PendingDeposit {
         let mut confirmed = effects.clone();
-        confirmed.push(publish(t, "booking.confirmed", appointment.id.as_str(), now, booking_payload(&appointment, &next)));
+        confirmed.push(publish(
+            t,
+            "booking.confirmed",
+            appointment.id.as_str(),
+            now,
+            booking_payload(&appointment, &next),
+        ));
         let mut with_confirmation = Plan::new();
         with_confirmation.push(payments::versioned_put(t, &next)?, payments::stale());
         for (kind, summary) in timeline_lines(&next, &observed) {
-            with_confirmation.push(payments::timeline(&next, now, kind, summary, &audit.actor).write(t)?, payments::stale());
+            with_confirmation
+                .push(payments::timeline(&next, now, kind, summary, &audit.actor).write(t)?, payments::stale());
         }
         push_record(&mut with_confirmation, record, &confirmed)?;
         match appointments::confirm_deposit(store, audit, &appointment, paid, with_confirmation).await {
@@ -377,7 +405,13 @@ async fn try_apply(
                 // The hold ran out and someone else booked the time: the booking cannot stand,
                 // so it is cancelled and the money goes back.
                 let reason = "the time was booked by someone else after the hold expired";
-                effects.push(publish(t, "booking.cancelled", appointment.id.as_str(), now, booking_payload(&appointment, &next)));
+                effects.push(publish(
+                    t,
+                    "booking.cancelled",
+                    appointment.id.as_str(),
+                    now,
+                    booking_payload(&appointment, &next),
+                ));
                 effects.push(auto_refund(t, &next, reason));
                 push_record(&mut plan, record, &effects)?;
                 appointments::cancel_lost_hold(store, audit, &appointment, reason, plan).await?;
@@ -427,7 +461,13 @@ fn booking_payload(appointment: &Appointment, payment: &Payment) -> Value {
 }
 
 /// The domain events a payment's change announces, each with an id fixed by what happened.
-fn payment_effects(t: &TenantId, before: &Payment, after: &Payment, observed: &Observed, now: DateTime<Utc>) -> Vec<Effect> {
+fn payment_effects(
+    t: &TenantId,
+    before: &Payment,
+    after: &Payment,
+    observed: &Observed,
+    now: DateTime<Utc>,
+) -> Vec<Effect> {
     let payload = payments::event_payload(after);
     let mut effects = Vec::new();
     if observed.newly_succeeded {
@@ -438,9 +478,16 @@ fn payment_effects(t: &TenantId, before: &Payment, after: &Payment, observed: &O
     }
     // Our own refunds announce themselves once recorded; a rise in the total that a refund of
     // ours in flight explains is that refund, not another one.
-    let explained = after.pending_refund.as_ref().is_some_and(|p| after.refunded.get() - before.refunded.get() == p.amount.get());
+    let explained =
+        after.pending_refund.as_ref().is_some_and(|p| after.refunded.get() - before.refunded.get() == p.amount.get());
     if observed.refunded_more && !explained {
-        effects.push(publish(t, "payment.refunded", &format!("{}@refunded{}", after.id, after.refunded.get()), now, payload.clone()));
+        effects.push(publish(
+            t,
+            "payment.refunded",
+            &format!("{}@refunded{}", after.id, after.refunded.get()),
+            now,
+            payload.clone(),
+        ));
     }
     if let Some(dispute) = &after.dispute {
         if observed.newly_disputed {
@@ -462,7 +509,10 @@ fn timeline_lines(payment: &Payment, observed: &Observed) -> Vec<(&'static str, 
     }
     if observed.newly_failed {
         let why = payment.failure.clone().unwrap_or_else(|| "declined".into());
-        lines.push(("payment.failed", format!("{} {kind} payment failed ({why})", text(payment.amount.amount_minor.get()))));
+        lines.push((
+            "payment.failed",
+            format!("{} {kind} payment failed ({why})", text(payment.amount.amount_minor.get())),
+        ));
     }
     if observed.refunded_more && payment.pending_refund.is_none() {
         lines.push(("payment.refunded", format!("{} refunded in total", text(payment.refunded.get()))));

@@ -32,7 +32,13 @@ pub struct DomainEvent {
 impl DomainEvent {
     /// `subject` names the one occurrence (an appointment for `booking.confirmed`, a refund's
     /// key for `payment.refunded`): the same tenant, kind and subject always give the same id.
-    pub fn new(tenant: &TenantId, kind: &str, subject: &str, occurred_at: DateTime<Utc>, payload: Value) -> DomainEvent {
+    pub fn new(
+        tenant: &TenantId,
+        kind: &str,
+        subject: &str,
+        occurred_at: DateTime<Utc>,
+        payload: Value,
+    ) -> DomainEvent {
         let digest = Sha256::digest(format!("{tenant}|{kind}|{subject}").as_bytes());
         let body: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
         DomainEvent {
@@ -72,7 +78,10 @@ mod tests {
         let again = DomainEvent::new(&t, "booking.confirmed", "apt_1", at + chrono::Duration::seconds(5), Value::Null);
         assert_eq!(a.id, again.id);
         assert_ne!(a.id, DomainEvent::new(&t, "payment.succeeded", "apt_1", at, Value::Null).id);
-        assert_ne!(a.id, DomainEvent::new(&TenantId::parse("ten_b").unwrap(), "booking.confirmed", "apt_1", at, Value::Null).id);
+        assert_ne!(
+            a.id,
+            DomainEvent::new(&TenantId::parse("ten_b").unwrap(), "booking.confirmed", "apt_1", at, Value::Null).id
+        );
         assert!(a.id.as_str().starts_with("dev_") && a.id.as_str().len() == 36);
     }
 }

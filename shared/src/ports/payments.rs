@@ -120,7 +120,9 @@ impl Intent {
         let amount = object.get("amount").and_then(|v| v.as_i64()).ok_or("a PaymentIntent without an amount")?;
         let error = object.get("last_payment_error").filter(|e| e.is_object());
         let last_error = error.and_then(|e| {
-            ["decline_code", "code", "type"].iter().find_map(|field| e.get(*field).and_then(|v| v.as_str()).map(str::to_owned))
+            ["decline_code", "code", "type"]
+                .iter()
+                .find_map(|field| e.get(*field).and_then(|v| v.as_str()).map(str::to_owned))
         });
         let metadata = object
             .get("metadata")
