@@ -40,7 +40,7 @@ read -r LOCATION_ID SERVICE_ID < <(curl -fsS "$BASE/v1/public/$SLUG/catalog" | p
 import json, sys
 catalog = json.load(sys.stdin)
 london = next(l for l in catalog["locations"] if l["timezone"] == "Europe/London")
-service = next(s for s in catalog["services"] if s["category"] == "injectables")
+service = next(s for s in catalog["services"] if s["name"].startswith("Anti-wrinkle"))
 print(london["id"], service["id"])')
 export LOCATION_ID SERVICE_ID
 FIRST_DAY=$(date -u -d tomorrow +%F)

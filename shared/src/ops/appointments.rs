@@ -144,12 +144,30 @@ fn window_around(request: &BookingRequest, start: DateTime<Utc>) -> availability
     }
 }
 
-/// Why a start cannot be booked, as the caller should hear it.
+/// Why a start cannot be booked, as the caller should hear it: 409 `slot_taken` when it is free
+/// by the clinic's rules but someone else has the time (a practitioner who would otherwise take
+/// it is busy or held, or a room is taken), else 422 `not_bookable`.
 fn refusal(explanation: &Explanation) -> AppError {
-    let taken = [ReasonCode::Busy, ReasonCode::Buffer, ReasonCode::Hold, ReasonCode::ResourceTaken];
-    let only_taken = explanation.reasons.iter().all(|r| taken.contains(&r.code));
+    let taken = |code: &ReasonCode| {
+        matches!(code, ReasonCode::Busy | ReasonCode::Buffer | ReasonCode::Hold | ReasonCode::ResourceTaken)
+    };
+    let shared: Vec<&ReasonCode> = explanation.reasons.iter().filter(|r| r.practitioner_id.is_none()).map(|r| &r.code).collect();
+    let someone_only_taken = || {
+        let mut by_practitioner: std::collections::BTreeMap<&PractitionerId, bool> = Default::default();
+        for reason in &explanation.reasons {
+            if let Some(p) = &reason.practitioner_id {
+                *by_practitioner.entry(p).or_insert(true) &= taken(&reason.code);
+            }
+        }
+        by_practitioner.values().any(|only_taken| *only_taken)
+    };
+    let is_taken = if shared.is_empty() {
+        someone_only_taken()
+    } else {
+        shared.iter().all(|code| taken(code))
+    };
     let details = json!({ "reasons": explanation.reasons });
-    if only_taken && !explanation.reasons.is_empty() {
+    if is_taken {
         AppError::Rejected {
             kind: Rejection::Conflict,
             code: "slot_taken",
@@ -846,4 +864,50 @@ fn consultation_service<'a>(catalog: &'a crate::ops::catalog::Catalog, named: Op
 /// Hours in an appointment's own zone, for messages.
 pub fn describe(appointment: &Appointment) -> String {
     format!("{} at {}", appointment.confirmation_number, appointment.local_start.format("%Y-%m-%d %H:%M %:z"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::availability::Reason;
+
+    fn explanation(reasons: &[(ReasonCode, Option<&str>)]) -> Explanation {
+        Explanation {
+            bookable: false,
+            practitioner_ids: vec![],
+            reasons: reasons
+                .iter()
+                .map(|(code, p)| Reason { code: *code, practitioner_id: p.map(|p| PractitionerId::parse(p).unwrap()) })
+                .collect(),
+        }
+    }
+
+    fn code(err: AppError) -> &'static str {
+        match err {
+            AppError::Rejected { code, .. } => code,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_time_someone_else_holds_is_taken_and_a_time_nobody_works_is_not_bookable() {
+        use ReasonCode::*;
+        let taken = [
+            vec![(Hold, Some("prc_a")), (PractitionerOff, Some("prc_b"))],
+            vec![(ResourceTaken, None), (PractitionerOff, Some("prc_b"))],
+            vec![(Busy, Some("prc_a")), (Buffer, Some("prc_a"))],
+        ];
+        for reasons in taken {
+            assert_eq!(code(refusal(&explanation(&reasons))), "slot_taken", "{reasons:?}");
+        }
+        let not_bookable = [
+            vec![(Closed, None), (Busy, Some("prc_a"))],
+            vec![(PractitionerOff, Some("prc_a")), (PractitionerOff, Some("prc_b"))],
+            vec![(Busy, Some("prc_a")), (NotQualified, Some("prc_a"))],
+            vec![(TooSoon, None)],
+        ];
+        for reasons in not_bookable {
+            assert_eq!(code(refusal(&explanation(&reasons))), "not_bookable", "{reasons:?}");
+        }
+    }
 }
