@@ -10,18 +10,35 @@
 //! | `MAS_SITE_DOMAIN` | parent domain of tenant subdomains | `sites.localhost` |
 //! | `MAS_KMS_KEY_ID` | KMS key that wraps tenants' clinical data keys; required on Lambda | unset |
 //! | `MAS_KEK` | without KMS, off Lambda: base64 of a 32-byte key-encryption key | a fixed development key |
+//! | `MAS_PAYMENTS` | `stripe`, `simulated` (the local gateway that posts signed webhooks back) or `none` (a function that moves no money) | `none` on Lambda, else `simulated` |
+//! | `STRIPE_SECRET_KEY` | Stripe API key; required with `stripe`; never logged | unset |
+//! | `STRIPE_WEBHOOK_SECRET` | signing secret of `/webhooks/stripe`; required with `stripe` | generated once into the data directory |
+//! | `STRIPE_API_BASE` | another Stripe endpoint (localstripe) | Stripe's |
+//! | `MAS_EVENTS` | `eventbridge` or `in_process` | `eventbridge` on Lambda, else `in_process` |
+//! | `EVENT_BUS_NAME` | the EventBridge bus; required with `eventbridge` | unset |
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 
-use crate::adapters::{DynamoTable, KmsKeyWrapper, LocalKeyWrapper, SqliteTable};
+use crate::adapters::{
+    DynamoTable, EventBridgeEvents, InProcessEvents, KmsKeyWrapper, LocalKeyWrapper, SimulatedGateway, SqliteTable,
+    StripeGateway,
+};
 use crate::auth::LocalIssuer;
 use crate::crypto::Keyring;
+use crate::domain::webhook::WebhookSecret;
 use crate::error::AppError;
-use crate::ports::{Clock, KeyWrapper, SystemClock, Table};
+use crate::ops::payments::Ports;
+use crate::ports::{
+    Clock, Events, GatewayRefund, Intent, IntentRequest, KeyWrapper, Payments, PaymentsError, RefundRequest, SystemClock, Table,
+};
 use crate::store::Store;
+
+/// The signing secret of a development or test host's simulated gateway: public, so never the
+/// secret of a real Stripe endpoint.
+pub const DEV_WEBHOOK_SECRET: &str = "whsec_local_development_only_not_a_real_secret";
 
 pub enum AuthMode {
     /// On Lambda: API Gateway verified the JWT; claims come from the request context.
@@ -40,6 +57,12 @@ pub struct App {
     pub config: Config,
     /// Tenants' data keys for clinical fields.
     pub keyring: Arc<Keyring>,
+    pub payments: Arc<dyn Payments>,
+    pub events: Arc<dyn Events>,
+    /// Verifies `Stripe-Signature` on `/webhooks/stripe`.
+    pub webhook_secret: WebhookSecret,
+    /// The simulated gateway when it is the payments adapter (the local host's pay endpoint).
+    pub simulated: Option<Arc<SimulatedGateway>>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -47,11 +70,50 @@ fn env(name: &str) -> Option<String> {
 }
 
 impl App {
-    /// An app whose data keys are wrapped by the local development key (tests, embedded use);
-    /// `with_key_wrapper` chooses another.
+    /// An app whose data keys are wrapped by the local development key, on the simulated
+    /// payment gateway (with the public development secret) and an in-process bus (tests,
+    /// embedded use); `with_key_wrapper`, `with_payments`, `with_simulated_payments` and
+    /// `with_events` choose others.
     pub fn new(table: Arc<dyn Table>, clock: Arc<dyn Clock>, auth: AuthMode, config: Config) -> App {
         let keyring = Arc::new(Keyring::new(Arc::new(LocalKeyWrapper::dev())));
-        App { store: Store::new(table, clock), auth, config, keyring }
+        let secret = WebhookSecret::new(DEV_WEBHOOK_SECRET).expect("the development secret is long enough");
+        let simulated = Arc::new(SimulatedGateway::new(secret.clone(), clock.clone()));
+        App {
+            store: Store::new(table, clock),
+            auth,
+            config,
+            keyring,
+            payments: simulated.clone(),
+            events: Arc::new(InProcessEvents::new()),
+            webhook_secret: secret,
+            simulated: Some(simulated),
+        }
+    }
+
+    pub fn with_payments(mut self, payments: Arc<dyn Payments>, webhook_secret: WebhookSecret) -> App {
+        self.payments = payments;
+        self.webhook_secret = webhook_secret;
+        self.simulated = None;
+        self
+    }
+
+    /// The simulated gateway, signing its webhooks with `webhook_secret`.
+    pub fn with_simulated_payments(mut self, webhook_secret: WebhookSecret) -> App {
+        let simulated = Arc::new(SimulatedGateway::new(webhook_secret.clone(), self.store.clock.clone()));
+        self.payments = simulated.clone();
+        self.webhook_secret = webhook_secret;
+        self.simulated = Some(simulated);
+        self
+    }
+
+    pub fn with_events(mut self, events: Arc<dyn Events>) -> App {
+        self.events = events;
+        self
+    }
+
+    /// The ports money moves through.
+    pub fn ports(&self) -> Ports<'_> {
+        Ports { store: &self.store, payments: self.payments.as_ref(), events: self.events.as_ref() }
     }
 
     pub fn with_key_wrapper(mut self, wrapper: Arc<dyn KeyWrapper>) -> App {
@@ -66,8 +128,10 @@ impl App {
         });
         let data_dir = PathBuf::from(env("MAS_DATA_DIR").unwrap_or_else(|| ".data".into()));
         let key_choice = choose_key_wrapper(on_lambda, env("MAS_KMS_KEY_ID"), env("MAS_KEK"))?;
+        let events_kind = env("MAS_EVENTS").unwrap_or_else(|| if on_lambda { "eventbridge".into() } else { "in_process".into() });
         // One AWS configuration for every client (`AWS_ENDPOINT_URL` and friends select emulators).
-        let aws: Option<SdkConfig> = if table_kind == "dynamodb" || matches!(key_choice, KeyChoice::Kms(_)) {
+        let needs_aws = table_kind == "dynamodb" || matches!(key_choice, KeyChoice::Kms(_)) || events_kind == "eventbridge";
+        let aws: Option<SdkConfig> = if needs_aws {
             Some(aws_config::defaults(BehaviorVersion::latest()).load().await)
         } else {
             None
@@ -100,7 +164,38 @@ impl App {
                 Arc::new(LocalKeyWrapper::dev())
             }
         };
-        Ok(App::new(table, Arc::new(SystemClock), auth, config).with_key_wrapper(wrapper))
+        let app = App::new(table, Arc::new(SystemClock), auth, config).with_key_wrapper(wrapper);
+        let app = match env("MAS_PAYMENTS").as_deref().unwrap_or(if on_lambda { "none" } else { "simulated" }) {
+            "stripe" => {
+                let key = env("STRIPE_SECRET_KEY").ok_or_else(|| AppError::Internal("MAS_PAYMENTS=stripe needs STRIPE_SECRET_KEY".into()))?;
+                let secret = env("STRIPE_WEBHOOK_SECRET")
+                    .ok_or_else(|| AppError::Internal("MAS_PAYMENTS=stripe needs STRIPE_WEBHOOK_SECRET".into()))?;
+                let secret = WebhookSecret::new(secret).map_err(AppError::Internal)?;
+                let gateway = StripeGateway::new(&key, env("STRIPE_API_BASE").as_deref()).map_err(|e| AppError::Internal(e.to_string()))?;
+                app.with_payments(Arc::new(gateway), secret)
+            }
+            "simulated" => {
+                let secret = match env("STRIPE_WEBHOOK_SECRET") {
+                    Some(secret) => secret,
+                    None => String::from_utf8_lossy(&stored_secret(&data_dir, "webhook-secret", "whsec_")?).into_owned(),
+                };
+                app.with_simulated_payments(WebhookSecret::new(secret).map_err(AppError::Internal)?)
+            }
+            "none" => {
+                // Nothing verifies against this secret: the function serves no webhook.
+                let unused = String::from_utf8_lossy(&random_secret("whsec_")).into_owned();
+                app.with_payments(Arc::new(NoPayments), WebhookSecret::new(unused).map_err(AppError::Internal)?)
+            }
+            other => return Err(AppError::Internal(format!("MAS_PAYMENTS must be stripe, simulated or none, not {other}"))),
+        };
+        match (events_kind.as_str(), &aws) {
+            ("eventbridge", Some(aws)) => {
+                let bus = env("EVENT_BUS_NAME").ok_or_else(|| AppError::Internal("MAS_EVENTS=eventbridge needs EVENT_BUS_NAME".into()))?;
+                Ok(app.with_events(Arc::new(EventBridgeEvents::new(aws_sdk_eventbridge::Client::new(aws), bus))))
+            }
+            ("in_process", _) => Ok(app),
+            (other, _) => Err(AppError::Internal(format!("MAS_EVENTS must be eventbridge or in_process, not {other}"))),
+        }
     }
 }
 
@@ -132,19 +227,57 @@ fn local_secret(data_dir: &Path) -> Result<Vec<u8>, AppError> {
     if let Some(secret) = env("MAS_JWT_SECRET") {
         return Ok(secret.into_bytes());
     }
-    let path = data_dir.join("jwt-secret");
+    stored_secret(data_dir, "jwt-secret", "")
+}
+
+/// A random secret generated on first start and kept in the data directory under `name`.
+fn stored_secret(data_dir: &Path, name: &str, prefix: &str) -> Result<Vec<u8>, AppError> {
+    let path = data_dir.join(name);
     let io = |e: std::io::Error| AppError::Internal(format!("local secret at {}: {e}", path.display()));
     if let Ok(secret) = std::fs::read(&path) {
         return Ok(secret);
     }
     std::fs::create_dir_all(data_dir).map_err(io)?;
-    let secret: String = {
-        use rand::Rng;
-        let mut rng = rand::rng();
-        (0..48).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)])).collect()
-    };
+    let secret = random_secret(prefix);
     std::fs::write(&path, &secret).map_err(io)?;
-    Ok(secret.into_bytes())
+    Ok(secret)
+}
+
+fn random_secret(prefix: &str) -> Vec<u8> {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let body: String = (0..48).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)])).collect();
+    format!("{prefix}{body}").into_bytes()
+}
+
+/// The payments adapter of a function that moves no money: any use is a configuration error.
+struct NoPayments;
+
+#[async_trait::async_trait]
+impl Payments for NoPayments {
+    fn name(&self) -> &'static str {
+        "none"
+    }
+
+    async fn create_customer(&self, _: &str) -> Result<crate::domain::payment::CustomerId, PaymentsError> {
+        Err(not_configured())
+    }
+
+    async fn create_intent(&self, _: IntentRequest) -> Result<Intent, PaymentsError> {
+        Err(not_configured())
+    }
+
+    async fn retrieve_intent(&self, _: &crate::domain::payment::IntentId) -> Result<Intent, PaymentsError> {
+        Err(not_configured())
+    }
+
+    async fn refund(&self, _: RefundRequest) -> Result<GatewayRefund, PaymentsError> {
+        Err(not_configured())
+    }
+}
+
+fn not_configured() -> PaymentsError {
+    PaymentsError::Unavailable("this function has no payment gateway (MAS_PAYMENTS=none)".into())
 }
 
 #[cfg(test)]

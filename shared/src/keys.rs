@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::values::{Email, Hostname, Phone, Slug};
-use crate::ids::{AppointmentId, AuditId, ClientId, PractitionerId, ResourceId, TenantId, TimelineId};
+use crate::ids::{AppointmentId, AuditId, ClientId, PaymentId, PractitionerId, ResourceId, TenantId, TimelineId};
 use crate::ports::Key;
 
 pub fn tenant_pk(tenant: &TenantId) -> String {
@@ -199,8 +199,41 @@ pub fn claim_cell(tenant: &TenantId, owner: CalendarOwner, cell: DateTime<Utc>, 
     Key::new(calendar_pk(tenant, owner, cell), sk)
 }
 
+/// An appointment's partition: the appointment (`APPT`) and its payments (`PAY#…`).
+pub fn appointment_pk(tenant: &TenantId, appointment: &AppointmentId) -> String {
+    format!("{}#APPT#{appointment}", tenant_pk(tenant))
+}
+
 pub fn appointment(tenant: &TenantId, appointment: &AppointmentId) -> Key {
-    Key::new(format!("{}#APPT#{appointment}", tenant_pk(tenant)), "APPT")
+    Key::new(appointment_pk(tenant, appointment), "APPT")
+}
+
+pub const PAYMENT_PREFIX: &str = "PAY#";
+
+/// One payment towards an appointment (its deposit, or the balance).
+pub fn payment(tenant: &TenantId, appointment: &AppointmentId, payment: &PaymentId) -> Key {
+    Key::new(appointment_pk(tenant, appointment), format!("{PAYMENT_PREFIX}{payment}"))
+}
+
+/// Finds a payment's appointment from the payment id alone; holds the appointment id.
+pub fn payment_ref(tenant: &TenantId, payment: &PaymentId) -> Key {
+    Key::new(format!("{}#PAY#{payment}", tenant_pk(tenant)), "REF")
+}
+
+/// A Stripe PaymentIntent → the tenant, appointment and payment it pays (platform-wide: Stripe
+/// names the intent, not the tenant).
+pub fn stripe_intent(intent: &str) -> Key {
+    Key::new(format!("STRIPE#PI#{intent}"), "REF")
+}
+
+/// A Stripe event we have received: deduplication, and the effects still to carry out (`ttl`).
+pub fn stripe_event(event: &str) -> Key {
+    Key::new(format!("STRIPE#EVT#{event}"), "EVT")
+}
+
+/// The Stripe customer of a client who agreed to keep a card on file.
+pub fn stripe_customer(tenant: &TenantId, client: &ClientId) -> Key {
+    Key::new(client_pk(tenant, client), "STRIPE_CUSTOMER")
 }
 
 /// GSI1 on an appointment: a tenant's appointments by UTC month of their start, sorted by start.
@@ -268,6 +301,9 @@ mod tests {
             client_phone(&t, &Phone::parse("+447700900123").unwrap(), &ClientId::parse("cli_1").unwrap()),
             medical(&t, &ClientId::parse("cli_1").unwrap(), 1),
             data_key(&t),
+            payment(&t, &AppointmentId::new(), &PaymentId::new()),
+            payment_ref(&t, &PaymentId::new()),
+            stripe_customer(&t, &ClientId::new()),
         ] {
             assert!(key.pk.starts_with("TENANT#ten_abc"), "{key:?}");
         }

@@ -107,6 +107,12 @@ impl Plan {
         self.on_fail.push(failure);
     }
 
+    /// Adds another plan's writes (and what their failures mean) after these.
+    pub fn append(&mut self, other: Plan) {
+        self.writes.extend(other.writes);
+        self.on_fail.extend(other.on_fail);
+    }
+
     /// How many writes are planned (the audit record is one more).
     pub fn len(&self) -> usize {
         self.writes.len()

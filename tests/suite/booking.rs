@@ -13,16 +13,16 @@ use crate::support::app::*;
 use crate::support::aws;
 
 /// Monday 1 March 2027, 08:00 UTC (London is on GMT until 28 March).
-fn now() -> DateTime<Utc> {
+pub fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 3, 1, 8, 0, 0).unwrap()
 }
 
 /// Tuesday 2 March 2027 at `h:m` UTC (= London).
-fn tuesday(h: u32, m: u32) -> DateTime<Utc> {
+pub fn tuesday(h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 3, 2, h, m, 0).unwrap()
 }
 
-fn iso(at: DateTime<Utc>) -> String {
+pub fn iso(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
@@ -95,7 +95,7 @@ pub async fn create_client(app: &TestApp, clinic: &Clinic, first: &str, last: &s
     client["id"].as_str().unwrap().to_owned()
 }
 
-fn booking(s: &Setup, service_id: &str, start: DateTime<Utc>, practitioner: Option<&str>) -> Value {
+pub fn booking(s: &Setup, service_id: &str, start: DateTime<Utc>, practitioner: Option<&str>) -> Value {
     let mut body = json!({"location_id": s.location_id, "service_id": service_id, "start": iso(start), "client_id": s.client_id});
     if let Some(p) = practitioner {
         body["practitioner_id"] = json!(p);
@@ -103,7 +103,7 @@ fn booking(s: &Setup, service_id: &str, start: DateTime<Utc>, practitioner: Opti
     body
 }
 
-async fn fixed_app() -> (TestApp, Arc<FixedClock>) {
+pub async fn fixed_app() -> (TestApp, Arc<FixedClock>) {
     let clock = Arc::new(FixedClock::new(now()));
     (spawn_app_with(None, clock.clone()).await, clock)
 }
@@ -605,13 +605,13 @@ on_both_adapters!(fifty_bookings_of_one_slot, two_hundred_random_bookings);
 
 // ---- Screening and the public site ----------------------------------------------------------
 
-fn answers() -> Value {
+pub fn answers() -> Value {
     json!({"pregnant_or_breastfeeding": false, "anticoagulants": false, "bleeding_disorder": false,
         "lidocaine_allergy": false, "isotretinoin_last_6_months": false, "active_skin_infection_at_site": false,
         "autoimmune_disease": false})
 }
 
-fn public_booking(s: &Setup, start: DateTime<Utc>, email: &str, screening: Value) -> Value {
+pub fn public_booking(s: &Setup, start: DateTime<Utc>, email: &str, screening: Value) -> Value {
     json!({"location_id": s.location_id, "service_id": s.service_id, "start": iso(start),
         "client": {"first_name": "Grace", "last_name": "Hopper", "email": email}, "screening": screening})
 }

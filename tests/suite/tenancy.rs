@@ -32,6 +32,7 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
         ("brand", _) => json!({"theme": "luxury_noir"}),
         ("policies", _) => json!({"hold_minutes": 20}),
         ("appointments", _) if method == "PATCH" => json!({"action": "cancel"}),
+        ("payments", _) => json!({"amount": 100, "reason": "intruder"}),
         _ => json!({}),
     })
 }
@@ -59,11 +60,22 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let (status, _) = app.put(&format!("/v1/clients/{client_id}/medical"), &a.token, answers).await;
     assert_eq!(status, StatusCode::OK);
     let monday = next_monday();
+    // A asks a deposit, so its appointment has a payment for B to aim at.
+    let (status, _) = app.put("/v1/policies", &a.token, json!({"deposit": {"kind": "percent", "percent": 20}})).await;
+    assert_eq!(status, StatusCode::CREATED);
     let booking = json!({"location_id": location_id, "service_id": service["id"], "client_id": client_id,
         "start": format!("{monday}T10:00:00Z")});
     let (status, appointment) = app.post("/v1/appointments", &a.token, booking.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{appointment}");
     let appointment_id = appointment["id"].as_str().unwrap().to_owned();
+    let deposit = json!({"tenant_slug": a.slug, "appointment_id": appointment_id,
+        "confirmation_number": appointment["confirmation_number"]});
+    let (status, intent) = app.call("POST", "/v1/payments/deposit-intent", None, Some(deposit)).await;
+    assert_eq!(status, StatusCode::CREATED, "{intent}");
+    let (status, paid) = app.call("POST", &format!("/local/pay/{}", intent["intent_id"].as_str().unwrap()), None, None).await;
+    assert_eq!((status, paid["webhook"]["status"].as_u64()), (StatusCode::OK, Some(200)), "{paid}");
+    let payment_id = intent["payment_id"].as_str().unwrap().to_owned();
+    let finalize = json!({"appointment_id": appointment_id, "collection_method": "in_person"});
 
     let id_of = |collection: &str| -> String {
         match collection {
@@ -74,6 +86,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "team" => member_id.clone(),
             "appointments" => appointment_id.clone(),
             "clients" => client_id.clone(),
+            "payments" => payment_id.clone(),
             other => panic!("the matrix does not know the collection `{other}`; add it"),
         }
     };
@@ -93,6 +106,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         "A-secret-client".into(),
         "a-client@secret.test".into(),
         "A-secret-medication".into(),
+        payment_id.clone(),
+        intent["intent_id"].as_str().unwrap().to_owned(),
     ];
 
     let partition = mas_shared::ports::Query::partition(mas_shared::keys::tenant_pk(&a.tenant_id));
@@ -102,6 +117,11 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         &mas_shared::ids::ClientId::parse(&client_id).unwrap(),
     ));
     let client_before = app.app.store.table.query_all(&client_partition).await.unwrap();
+    let appointment_partition = mas_shared::ports::Query::partition(mas_shared::keys::appointment_pk(
+        &a.tenant_id,
+        &mas_shared::ids::AppointmentId::parse(&appointment_id).unwrap(),
+    ));
+    let appointment_before = app.app.store.table.query_all(&appointment_partition).await.unwrap();
     let (_, b_location) = app.post("/v1/locations", &b.token, location_body("B location")).await;
     let b_location_id = b_location["id"].as_str().unwrap();
     let (_, b_service) = app.post("/v1/services", &b.token, service_body("B service")).await;
@@ -110,15 +130,22 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let mut checked = 0;
     for route in mas_shared::http::route_table().into_iter().filter(|r| !r.public) {
         // Routes that name A's ids in their query or body rather than their path.
-        let names_a = route.path.starts_with("/v1/availability") || (route.path == "/v1/appointments" && route.method == "POST");
+        let names_a = route.path.starts_with("/v1/availability")
+            || (route.path == "/v1/appointments" && route.method == "POST")
+            || route.path == "/v1/payments"
+            || route.path == "/v1/payments/finalize";
         let aims_at_a = route.path.contains('{') || names_a;
         let collection = route.path.split('/').nth(2).unwrap_or_default().to_owned();
         let mut path = route
             .path
             .replace("{id}", &if route.path.contains('{') { id_of(&collection) } else { String::new() })
             .replace("{exception_id}", exception["id"].as_str().unwrap());
-        path.push_str(&query_for(&route.path, &location_id, service["id"].as_str().unwrap(), &monday));
-        let body = if names_a { Some(booking.clone()) } else { body_for(route.method, &route.path, &own) };
+        path.push_str(&query_for(&route.path, &location_id, service["id"].as_str().unwrap(), &monday, &appointment_id));
+        let body = match route.path.as_str() {
+            "/v1/payments/finalize" => Some(finalize.clone()),
+            _ if names_a && route.method != "GET" => Some(booking.clone()),
+            _ => body_for(route.method, &route.path, &own),
+        };
         let (status, response) = app.call(route.method, &path, Some(&b.token), body).await;
         let text = response.to_string();
         for secret in &secrets {
@@ -140,11 +167,14 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     assert_eq!(before, after, "clinic A's items changed");
     let client_after = app.app.store.table.query_all(&client_partition).await.unwrap();
     assert_eq!(client_before, client_after, "clinic A's client file changed");
+    let appointment_after = app.app.store.table.query_all(&appointment_partition).await.unwrap();
+    assert_eq!(appointment_before, appointment_after, "clinic A's appointment or payments changed");
 }
 
-/// The query string a route needs: windows for listings, A's ids for availability.
-fn query_for(path: &str, location_id: &str, service_id: &str, day: &str) -> String {
+/// The query string a route needs: windows for listings, A's ids for availability and payments.
+fn query_for(path: &str, location_id: &str, service_id: &str, day: &str, appointment_id: &str) -> String {
     match path {
+        "/v1/payments" => format!("?appointment_id={appointment_id}"),
         "/v1/appointments" => format!("?from={day}&to={day}"),
         "/v1/availability" => format!("?location_id={location_id}&service_id={service_id}&from={day}&to={day}"),
         "/v1/availability/explain" => format!("?location_id={location_id}&service_id={service_id}&start={day}T10:00:00Z"),

@@ -1,5 +1,6 @@
 //! The local host: every route from the same router, on embedded adapters (or on AWS-compatible
-//! endpoints when `AWS_ENDPOINT_URL` is set), seeded with the demo clinic.
+//! endpoints when `AWS_ENDPOINT_URL` is set), seeded with the demo clinic; with the simulated
+//! gateway, also `/local/pay/{intent_id}`, which pays an intent and posts the signed webhook.
 //!
 //! `local [--no-seed]`; `local --openapi` prints the OpenAPI document and exits.
 //! `MAS_ADDR` sets the address (default 127.0.0.1:3000).
@@ -25,7 +26,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         print_welcome(&app, &base, &demo);
     }
     println!("listening on {base}");
-    axum::serve(listener, mas_shared::http::router(app)).with_graceful_shutdown(shutdown()).await?;
+    axum::serve(listener, mas_shared::http::local::router(app)).with_graceful_shutdown(shutdown()).await?;
     Ok(())
 }
 
@@ -37,6 +38,7 @@ fn print_welcome(app: &App, base: &str, demo: &mas_shared::demo::DemoClinic) {
     println!("  health          {base}/health");
     println!("  public catalog  {base}/v1/public/{slug}/catalog");
     println!("  OpenAPI         {base}/openapi.json");
+    println!("  payments        {} (pay an intent at {base}/local/pay/{{intent_id}})", app.payments.name());
     if let AuthMode::Local(issuer) = &app.auth {
         let claims = StaffClaims {
             sub: demo.owner.id.to_string(),

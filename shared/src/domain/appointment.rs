@@ -272,3 +272,36 @@ impl Appointment {
 pub fn occupied_span(start: DateTime<Utc>, end: DateTime<Utc>, before: u32, after: u32) -> (DateTime<Utc>, DateTime<Utc>) {
     (start - chrono::Duration::minutes(i64::from(before)), end + chrono::Duration::minutes(i64::from(after)))
 }
+
+/// A booking's confirmation number as a caller types it: `BK-` and eight digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "BK-04821937")]
+pub struct ConfirmationNumber(String);
+
+impl ConfirmationNumber {
+    pub fn parse(raw: &str) -> Result<ConfirmationNumber, super::values::ParseError> {
+        let raw = raw.trim().to_uppercase();
+        match raw.strip_prefix("BK-") {
+            Some(digits) if digits.len() == 8 && digits.chars().all(|c| c.is_ascii_digit()) => Ok(ConfirmationNumber(raw)),
+            _ => Err(super::values::ParseError("must be a confirmation number such as BK-04821937".into())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ConfirmationNumber {
+    type Error = super::values::ParseError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        ConfirmationNumber::parse(&raw)
+    }
+}
+
+impl From<ConfirmationNumber> for String {
+    fn from(number: ConfirmationNumber) -> String {
+        number.0
+    }
+}

@@ -3,6 +3,7 @@
 pub mod appointment;
 pub mod availability;
 pub mod catalog;
+pub mod payment;
 pub mod policy;
 pub mod clients;
 pub mod medical;
@@ -11,3 +12,4 @@ pub mod screening;
 pub mod team;
 pub mod tenant;
 pub mod values;
+pub mod webhook;

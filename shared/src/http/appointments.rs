@@ -287,7 +287,7 @@ pub async fn change(State(app): State<Arc<App>>, actor: Actor, path: PathParams,
         reason: input.reason.map(|r| r.to_string()),
         expected_version: input.version,
     };
-    Ok(Json(ops::change(&app.store, &actor.audit(), &tenant, &id, &scope, change).await?))
+    Ok(Json(ops::change(app.ports(), &actor.audit(), &tenant, &id, &scope, change).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

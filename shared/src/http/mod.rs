@@ -8,11 +8,14 @@ pub mod catalog;
 pub mod clients;
 pub mod error;
 pub mod extract;
+pub mod local;
+pub mod payments;
 pub mod policies;
 pub mod public;
 pub mod screening;
 pub mod team;
 pub mod tenants;
+pub mod webhooks;
 
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
@@ -86,6 +89,11 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(clients::timeline))
         .routes(routes!(clients::get_medical, clients::put_medical))
         .routes(routes!(screening::assess))
+        .routes(routes!(payments::deposit_intent))
+        .routes(routes!(payments::finalize))
+        .routes(routes!(payments::refund))
+        .routes(routes!(payments::list))
+        .routes(routes!(webhooks::stripe))
         .split_for_parts()
 }
 
@@ -131,6 +139,17 @@ pub fn route_table() -> Vec<Route> {
 pub fn router(app: Arc<App>) -> Router {
     parts()
         .0
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(app.clone(), request_context))
+        .with_state(app)
+}
+
+/// Only `/webhooks/stripe`, for the `stripe_webhook` Lambda: the rest of the API stays out of
+/// its binary.
+pub fn webhook_router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/webhooks/stripe", axum::routing::post(webhooks::stripe))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(app.clone(), request_context))

@@ -16,6 +16,7 @@ use crate::domain::appointment::{
 };
 use crate::domain::availability::{BusyKind, Explanation, ReasonCode};
 use crate::domain::medical::MedicalAnswers;
+use crate::domain::payment::Payment;
 use crate::domain::screening;
 use crate::domain::policy::{BookingTerms, FeeAction, FeePreview, Policy};
 use crate::domain::tenant::Tenant;
@@ -25,6 +26,7 @@ use crate::ids::{AppointmentId, ClientId, LocationId, PractitionerId, ServiceId,
 use crate::keys::{self, CalendarOwner, CatalogKind};
 use crate::ops::availability::{self, BusyRecord, Calendar};
 use crate::ops::catalog::{add_reference_checks, reference};
+use crate::ops::payments::{self, Ports};
 use crate::ops::policies;
 use crate::ports::table::{GSI1PK, GSI1SK, TTL};
 use crate::ports::{Condition, Item, Key, Query, SortKey, Write};
@@ -504,15 +506,26 @@ pub struct Change {
     pub expected_version: Option<u64>,
 }
 
-pub async fn change(store: &Store, audit: &AuditContext, tenant: &Tenant, id: &AppointmentId, scope: &Scope, change: Change) -> AppResult<Appointment> {
+/// Moves an appointment through its lifecycle. Cancelling it or recording a no-show settles its
+/// deposit by the policy it was booked under: the fee is kept, the rest of the deposit is
+/// reserved for a refund in the same transaction and refunded through the gateway after it.
+pub async fn change(ports: Ports<'_>, audit: &AuditContext, tenant: &Tenant, id: &AppointmentId, scope: &Scope, change: Change) -> AppResult<Appointment> {
     let mut attempt = 0;
-    loop {
+    let (appointment, settlement) = loop {
         attempt += 1;
-        match try_change(store, audit, tenant, id, scope, &change).await {
+        match try_change(ports.store, audit, tenant, id, scope, &change).await {
             Err(AppError::Conflict { code: "concurrent_update", .. }) if attempt < CONTENTION_RETRIES => back_off(attempt).await,
-            other => return other,
+            other => break other?,
+        }
+    };
+    if let Some(deposit) = settlement {
+        // The cancellation stands whatever the gateway says; a refund it could not make stays
+        // reserved on the payment, and the next refund of that payment completes it.
+        if let Err(err) = payments::complete_pending(ports, audit, deposit).await {
+            tracing::error!(appointment_id = %appointment.id, error = %err, "deposit refund after a cancellation is still pending");
         }
     }
+    Ok(appointment)
 }
 
 async fn try_change(
@@ -522,7 +535,7 @@ async fn try_change(
     id: &AppointmentId,
     scope: &Scope,
     change: &Change,
-) -> AppResult<Appointment> {
+) -> AppResult<(Appointment, Option<Payment>)> {
     let t = &tenant.id;
     let current = get(store, t, id).await?;
     scope.check(&current)?;
@@ -545,15 +558,18 @@ async fn try_change(
     next.updated_at = now;
     let mut note = change.reason.clone();
     let mut plan = Plan::new();
+    let mut settlement: Option<Payment> = None;
     let stale = || AppError::conflict("concurrent_update", "the appointment changed while this was being saved; try again");
     match change.action {
         AppointmentAction::Reschedule => {
             let start = change.start.ok_or_else(|| AppError::invalid("required", "start", "a new start is required"))?;
-            return reschedule(store, audit, tenant, current, start, change.practitioner_id.clone(), &policy).await;
+            let moved = reschedule(store, audit, tenant, current, start, change.practitioner_id.clone(), &policy).await?;
+            return Ok((moved, None));
         }
         AppointmentAction::Cancel => {
             let preview = policy.fee_preview(FeeAction::Cancel, &terms(&current), now);
             note = Some(fee_note(&preview, note));
+            settlement = payments::plan_fee_settlement(store, t, &current, "cancel", &preview.kept_from_deposit, &audit.actor).await?;
             next.hold_expires_at = None;
             let mine = cells_still_mine(store, t, &current).await?;
             release_calendar(&mut plan, t, &current, &mine, &HashSet::new());
@@ -564,6 +580,7 @@ async fn try_change(
                 return Err(AppError::conflict("too_early", "a no-show can be recorded only after the start time"));
             }
             note = Some(fee_note(&preview, note));
+            settlement = payments::plan_fee_settlement(store, t, &current, "no_show", &preview.kept_from_deposit, &audit.actor).await?;
         }
         AppointmentAction::CheckIn | AppointmentAction::Start | AppointmentAction::Complete => {}
     }
@@ -579,7 +596,98 @@ async fn try_change(
     let summary = format!("Appointment {} ({})", next_status.as_str().replace('_', " "), next.confirmation_number);
     let entry = TimelineEntry::new(&next.client_id, now, &format!("appointment.{}", change.action.as_str()), summary, Some(id.to_string()), &audit.actor);
     plan.push(entry.write(t)?, stale());
+    if let Some(deposit) = &settlement {
+        plan.push(payments::versioned_put(t, deposit)?, stale());
+    }
     plan.commit(store, audit, &format!("appointment.{}", change.action.as_str()), id.as_str()).await?;
+    Ok((next, settlement))
+}
+
+/// Confirms a booking whose deposit was paid, in one transaction with `extra` (the payment's own
+/// writes): `pending_deposit → scheduled` (on condition of its version), `deposit_paid` set,
+/// every claim cell re-written without its hold (on condition that it is still this booking's;
+/// a cell lost after the hold expired must be free or an expired hold to be taken back) and the
+/// busy items turned into bookings. A cell someone else now holds fails with `slot_taken` or
+/// `resource_taken`, and nothing is written.
+pub async fn confirm_deposit(
+    store: &Store,
+    audit: &AuditContext,
+    current: &Appointment,
+    paid: Money,
+    extra: Plan,
+) -> AppResult<Appointment> {
+    let t = &audit.tenant_id;
+    if current.status != AppointmentStatus::PendingDeposit {
+        return Err(AppError::conflict("not_pending_deposit", "the booking is no longer waiting for its deposit"));
+    }
+    let now = store.clock.now();
+    let mine = cells_still_mine(store, t, current).await?;
+    let mut next = current.clone();
+    next.status = AppointmentStatus::Scheduled;
+    next.hold_expires_at = None;
+    next.deposit_paid = paid.clone();
+    next.version += 1;
+    next.updated_at = now;
+    next.history.push(StatusChange {
+        at: now,
+        action: "deposit_paid".into(),
+        from: Some(current.status),
+        to: next.status,
+        by: audit.actor.clone(),
+        note: Some(format!("deposit {} paid", crate::domain::payment::money_text(paid.amount_minor.get(), &paid.currency))),
+    });
+    let mut plan = extra;
+    plan.push(
+        Write::put_if(appointment_item(t, &next)?, Condition::equals("version", current.version)),
+        AppError::conflict("concurrent_update", "the appointment changed while this was being saved; try again"),
+    );
+    claim_calendar(&mut plan, t, &next, &mine, now)?;
+    let summary = format!("Booking {} confirmed: deposit paid", next.confirmation_number);
+    let entry = TimelineEntry::new(&next.client_id, now, "appointment.confirmed", summary, Some(next.id.to_string()), &audit.actor);
+    plan.push(entry.write(t)?, AppError::conflict("id_taken", "an id clash; try again"));
+    check_size(&plan)?;
+    plan.commit(store, audit, "appointment.confirmed", next.id.as_str()).await?;
+    Ok(next)
+}
+
+/// Cancels a booking waiting for its deposit whose time is gone (the hold expired and someone
+/// else booked it), in one transaction with `extra`: it releases whatever it still holds.
+pub async fn cancel_lost_hold(
+    store: &Store,
+    audit: &AuditContext,
+    current: &Appointment,
+    reason: &str,
+    extra: Plan,
+) -> AppResult<Appointment> {
+    let t = &audit.tenant_id;
+    if current.status != AppointmentStatus::PendingDeposit {
+        return Err(AppError::conflict("not_pending_deposit", "the booking is no longer waiting for its deposit"));
+    }
+    let now = store.clock.now();
+    let mine = cells_still_mine(store, t, current).await?;
+    let mut next = current.clone();
+    next.status = AppointmentStatus::Cancelled;
+    next.hold_expires_at = None;
+    next.version += 1;
+    next.updated_at = now;
+    next.history.push(StatusChange {
+        at: now,
+        action: "cancel".into(),
+        from: Some(current.status),
+        to: next.status,
+        by: audit.actor.clone(),
+        note: Some(reason.to_owned()),
+    });
+    let mut plan = extra;
+    plan.push(
+        Write::put_if(appointment_item(t, &next)?, Condition::equals("version", current.version)),
+        AppError::conflict("concurrent_update", "the appointment changed while this was being saved; try again"),
+    );
+    release_calendar(&mut plan, t, current, &mine, &HashSet::new());
+    let summary = format!("Booking {} cancelled: {reason}", next.confirmation_number);
+    let entry = TimelineEntry::new(&next.client_id, now, "appointment.cancel", summary, Some(next.id.to_string()), &audit.actor);
+    plan.push(entry.write(t)?, AppError::conflict("id_taken", "an id clash; try again"));
+    plan.commit(store, audit, "appointment.cancelled", next.id.as_str()).await?;
     Ok(next)
 }
 

@@ -4,9 +4,11 @@
 pub mod appointments;
 pub mod availability;
 pub mod catalog;
-pub mod policies;
 pub mod clients;
 pub mod medical;
+pub mod payments;
+pub mod policies;
 pub mod screening;
+pub mod stripe_events;
 pub mod team;
 pub mod tenants;

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use mas_shared::adapters::SqliteTable;
+use mas_shared::adapters::{InProcessEvents, SimulatedGateway, SqliteTable};
 use mas_shared::app::{App, AuthMode, Config};
 use mas_shared::auth::{LocalIssuer, StaffClaims};
 use mas_shared::domain::team::Member;
@@ -16,6 +16,8 @@ pub const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret";
 pub struct TestApp {
     pub base: String,
     pub app: Arc<App>,
+    /// Every domain event the app published.
+    pub events: Arc<InProcessEvents>,
     client: reqwest::Client,
     _dir: tempfile::TempDir,
 }
@@ -39,20 +41,49 @@ pub async fn spawn_app_with(table: Option<Arc<dyn Table>>, clock: Arc<dyn Clock>
         Some(table) => table,
         None => Arc::new(SqliteTable::open(&dir.path().join("table.sqlite3")).expect("sqlite table")),
     };
-    let app = Arc::new(App::new(
+    let events = Arc::new(InProcessEvents::new());
+    let app = App::new(
         table,
         clock,
         AuthMode::Local(Box::new(LocalIssuer::new(TEST_SECRET))),
         Config { site_domain: "sites.test".into() },
-    ));
+    )
+    .with_events(events.clone());
+    serve(app, events, dir).await
+}
+
+/// Serves `app` as the local host does (the API and the local pay route) on a loopback port.
+pub async fn serve(app: App, events: Arc<InProcessEvents>, dir: tempfile::TempDir) -> TestApp {
+    let app = Arc::new(app);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = mas_shared::http::router(app.clone());
+    let router = mas_shared::http::local::router(app.clone());
     tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
-    TestApp { base, app, client: reqwest::Client::new(), _dir: dir }
+    TestApp { base, app, events, client: reqwest::Client::new(), _dir: dir }
 }
 
 impl TestApp {
+    /// The simulated payment gateway (the default adapter of a test app).
+    pub fn gateway(&self) -> &SimulatedGateway {
+        self.app.simulated.as_deref().expect("the test app runs the simulated gateway")
+    }
+
+    /// How many domain events of `kind` were published.
+    pub fn published(&self, kind: &str) -> usize {
+        self.events.published().iter().filter(|e| e.kind == kind).count()
+    }
+
+    /// Posts raw bytes with extra headers; the status and the JSON body.
+    pub async fn post_raw(&self, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (StatusCode, Value) {
+        let mut request = self.client.post(format!("{}{path}", self.base)).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self.client.request(method, format!("{}{path}", self.base));
