@@ -6,6 +6,7 @@ mod clients;
 mod events;
 mod handlers;
 mod key_wrapper_contract;
+mod site;
 mod support;
 mod table_contract;
 mod template;
