@@ -241,9 +241,16 @@ async function main() {
     });
 
     await test('the site also answers on the host the brand claims', async () => {
-      const res = await fetch(`${local.base}/`, { headers: { host: 'demo.sites.localhost' } });
-      const body = await res.text();
-      assert.equal(res.status, 200, body.slice(0, 200));
+      // fetch() replaces a Host header with the URL's; node:http sends the one given.
+      const { status, body } = await new Promise((resolve, reject) => {
+        const url = new URL(local.base);
+        require('node:http').get({ host: url.hostname, port: url.port, path: '/', headers: { host: `demo.sites.localhost:${url.port}` } }, (res) => {
+          let text = '';
+          res.on('data', (d) => { text += d; });
+          res.on('end', () => resolve({ status: res.statusCode, body: text }));
+        }).on('error', reject);
+      });
+      assert.equal(status, 200, body.slice(0, 200));
       assert.match(body, /Demo Aesthetics Clinic/);
     });
   } finally {
