@@ -14,4 +14,5 @@ pub mod ids;
 pub mod keys;
 pub mod ops;
 pub mod ports;
+pub mod site;
 pub mod store;

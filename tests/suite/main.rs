@@ -9,6 +9,7 @@ mod handlers;
 mod key_wrapper_contract;
 mod payments;
 mod payments_contract;
+mod site;
 mod support;
 mod table_contract;
 mod template;

@@ -2,6 +2,9 @@
 //! endpoints when `AWS_ENDPOINT_URL` is set), seeded with the demo clinic; with the simulated
 //! gateway, also `/local/pay/{intent_id}`, which pays an intent and posts the signed webhook.
 //!
+//! Each clinic's site is served at `/sites/{tenant_slug}/` and at the root of any host its brand
+//! claims (rendered on request; not API routes, so not in the OpenAPI document).
+//!
 //! `local [--no-seed]`; `local --openapi` prints the OpenAPI document and exits.
 //! `MAS_ADDR` sets the address (default 127.0.0.1:3000).
 
@@ -26,7 +29,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         print_welcome(&app, &base, &demo);
     }
     println!("listening on {base}");
-    axum::serve(listener, mas_shared::http::local::router(app)).with_graceful_shutdown(shutdown()).await?;
+    let router = mas_shared::http::local::router(app.clone())
+        .merge(mas_shared::site::serve::router(app.clone()))
+        .layer(axum::middleware::from_fn_with_state(app, mas_shared::site::serve::by_host));
+    axum::serve(listener, router).with_graceful_shutdown(shutdown()).await?;
     Ok(())
 }
 
@@ -35,6 +41,7 @@ fn print_welcome(app: &App, base: &str, demo: &mas_shared::demo::DemoClinic) {
     println!();
     println!("Master Aesthetics Suite — local host");
     println!("  demo clinic {}: {}", if demo.created { "created" } else { "found" }, demo.tenant_id);
+    println!("  clinic website  {base}/sites/{slug}/   (book an appointment: {base}/sites/{slug}/book.html)");
     println!("  health          {base}/health");
     println!("  public catalog  {base}/v1/public/{slug}/catalog");
     println!("  OpenAPI         {base}/openapi.json");
