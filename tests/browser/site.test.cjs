@@ -139,7 +139,17 @@ async function main() {
       assert.match(number, /^BK-\d{8}$/);
       assert.equal(await page.locator('#step-done').isVisible(), true);
       console.log(`      booked ${number}; status text: ${await page.locator('#status').textContent()}`);
-      console.log(`      deposit hook shown: ${await page.locator('#deposit').isVisible()} ${await page.locator('#deposit').textContent()}`);
+      // HydraFacial asks a deposit: pay it through the simulated gateway (signed webhook).
+      assert.equal(await page.locator('#deposit').isVisible(), true);
+      await page.getByRole('button', { name: /Pay the .* deposit/ }).click();
+      await page.getByRole('heading', { name: 'Deposit paid' }).waitFor({ timeout: 15000 });
+      assert.match(await page.locator('#status').textContent(), /confirmed/);
+      const today = new Date().toISOString().slice(0, 10);
+      const later = new Date(Date.now() + 60 * 86400e3).toISOString().slice(0, 10);
+      const appointments = await api(local.base, 'GET', `/v1/appointments?from=${today}&to=${later}`, local.token);
+      const mine = appointments.find((a) => a.confirmation_number === number.trim());
+      assert.equal(mine && mine.status, 'scheduled', 'the signed webhook confirmed the booking');
+      console.log(`      paid the deposit; status text: ${await page.locator('#status').textContent()}`);
     });
 
     await test('a treatment that needs a consultation offers the consultation service instead', async () => {

@@ -216,14 +216,43 @@
       el('p', { text: longWhen(appt.start, tz) + ` (${tz})` })));
     const deposit = $('#deposit');
     if (appt.status === 'pending_deposit') {
-      // DEPOSIT HOOK: the pay step (POST /v1/payments/deposit-intent, then Stripe Elements on AWS
-      // or the simulated gateway locally) plugs in here through window.masDeposit(appt, element).
+      // The pay step: a deposit intent for this booking (its id and BK- number prove it is the
+      // visitor's), then the payment. A published site on AWS defines window.masDeposit (Stripe
+      // Elements); the local host's simulated gateway pays a test card and posts the signed
+      // webhook, so the booking is confirmed through the same path as in production.
       const amount = new Intl.NumberFormat('en-GB', { style: 'currency', currency: appt.deposit.currency || data.currency }).format(appt.deposit.amount_minor / 100);
+      const pay = el('button', { type: 'button', class: 'button', id: 'pay-deposit', text: `Pay the ${amount} deposit` });
+      const payStatus = el('p', { id: 'deposit-status' });
       deposit.replaceChildren(el('h3', { text: 'Deposit due' }),
-        el('p', { text: `A deposit of ${amount} secures this time. We hold it for you until ${longWhen(appt.hold_expires_at, tz)}.` }));
+        el('p', { text: `A deposit of ${amount} secures this time. We hold it for you until ${longWhen(appt.hold_expires_at, tz)}.` }),
+        pay, payStatus);
       deposit.hidden = false;
       $('#h-done').textContent = 'Your time is held';
-      if (typeof window.masDeposit === 'function') window.masDeposit(appt, deposit);
+      pay.addEventListener('click', async () => {
+        pay.disabled = true;
+        payStatus.textContent = 'Paying…';
+        const base = document.body.dataset.api || '';
+        try {
+          const res = await fetch(base + '/v1/payments/deposit-intent', {
+            method: 'POST', headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ tenant_slug: data.slug, appointment_id: appt.id, confirmation_number: appt.confirmation_number }),
+          });
+          const intent = await res.json();
+          if (!res.ok) throw new Error(intent.error ? intent.error.message : 'the deposit could not be started');
+          if (typeof window.masDeposit === 'function') return window.masDeposit(appt, deposit, intent);
+          const paid = await fetch(base + '/local/pay/' + encodeURIComponent(intent.intent_id), {
+            method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"outcome":"succeed"}',
+          });
+          const answer = await paid.json();
+          if (!paid.ok || answer.status !== 'succeeded') throw new Error('the payment did not go through');
+          deposit.replaceChildren(el('h3', { text: 'Deposit paid' }), el('p', { text: `Thank you: ${amount} received. Your booking is confirmed.` }));
+          $('#h-done').textContent = 'You are booked';
+          status('Deposit paid. Your booking ' + appt.confirmation_number + ' is confirmed.');
+        } catch (err) {
+          payStatus.textContent = 'Sorry, ' + err.message + '. Please try again.';
+          pay.disabled = false;
+        }
+      });
     }
     show('step-done');
     status('Booked. Your confirmation number is ' + appt.confirmation_number + '.');
