@@ -552,10 +552,6 @@ async fn try_change(
     };
     let now = store.clock.now();
     let policy = policies::version(store, t, current.policy_version).await?;
-    let mut next = current.clone();
-    next.status = next_status;
-    next.version += 1;
-    next.updated_at = now;
     let mut note = change.reason.clone();
     let mut plan = Plan::new();
     let mut settlement: Option<Payment> = None;
@@ -570,7 +566,6 @@ async fn try_change(
             let preview = policy.fee_preview(FeeAction::Cancel, &terms(&current), now);
             note = Some(fee_note(&preview, note));
             settlement = payments::plan_fee_settlement(store, t, &current, "cancel", &preview.kept_from_deposit, &audit.actor).await?;
-            next.hold_expires_at = None;
             let mine = cells_still_mine(store, t, &current).await?;
             release_calendar(&mut plan, t, &current, &mine, &HashSet::new());
         }
@@ -584,15 +579,12 @@ async fn try_change(
         }
         AppointmentAction::CheckIn | AppointmentAction::Start | AppointmentAction::Complete => {}
     }
-    next.history.push(StatusChange {
-        at: now,
-        action: change.action.as_str().into(),
-        from: Some(current.status),
-        to: next_status,
-        by: audit.actor.clone(),
-        note,
-    });
-    plan.push(Write::put_if(appointment_item(t, &next)?, Condition::equals("version", current.version)), stale());
+    let mut next = advanced(&current, next_status, change.action.as_str(), &audit.actor, note, now);
+    if next_status == AppointmentStatus::Cancelled {
+        next.hold_expires_at = None;
+    }
+    let (write, failure) = versioned_write(t, &next, current.version)?;
+    plan.push(write, failure);
     let summary = format!("Appointment {} ({})", next_status.as_str().replace('_', " "), next.confirmation_number);
     let entry = TimelineEntry::new(&next.client_id, now, &format!("appointment.{}", change.action.as_str()), summary, Some(id.to_string()), &audit.actor);
     plan.push(entry.write(t)?, stale());
@@ -622,25 +614,13 @@ pub async fn confirm_deposit(
     }
     let now = store.clock.now();
     let mine = cells_still_mine(store, t, current).await?;
-    let mut next = current.clone();
-    next.status = AppointmentStatus::Scheduled;
+    let note = format!("deposit {} paid", crate::domain::payment::money_text(paid.amount_minor.get(), &paid.currency));
+    let mut next = advanced(current, AppointmentStatus::Scheduled, "deposit_paid", &audit.actor, Some(note), now);
     next.hold_expires_at = None;
     next.deposit_paid = paid.clone();
-    next.version += 1;
-    next.updated_at = now;
-    next.history.push(StatusChange {
-        at: now,
-        action: "deposit_paid".into(),
-        from: Some(current.status),
-        to: next.status,
-        by: audit.actor.clone(),
-        note: Some(format!("deposit {} paid", crate::domain::payment::money_text(paid.amount_minor.get(), &paid.currency))),
-    });
     let mut plan = extra;
-    plan.push(
-        Write::put_if(appointment_item(t, &next)?, Condition::equals("version", current.version)),
-        AppError::conflict("concurrent_update", "the appointment changed while this was being saved; try again"),
-    );
+    let (write, failure) = versioned_write(t, &next, current.version)?;
+    plan.push(write, failure);
     claim_calendar(&mut plan, t, &next, &mine, now)?;
     let summary = format!("Booking {} confirmed: deposit paid", next.confirmation_number);
     let entry = TimelineEntry::new(&next.client_id, now, "appointment.confirmed", summary, Some(next.id.to_string()), &audit.actor);
@@ -665,30 +645,35 @@ pub async fn cancel_lost_hold(
     }
     let now = store.clock.now();
     let mine = cells_still_mine(store, t, current).await?;
-    let mut next = current.clone();
-    next.status = AppointmentStatus::Cancelled;
+    let mut next = advanced(current, AppointmentStatus::Cancelled, "cancel", &audit.actor, Some(reason.to_owned()), now);
     next.hold_expires_at = None;
-    next.version += 1;
-    next.updated_at = now;
-    next.history.push(StatusChange {
-        at: now,
-        action: "cancel".into(),
-        from: Some(current.status),
-        to: next.status,
-        by: audit.actor.clone(),
-        note: Some(reason.to_owned()),
-    });
     let mut plan = extra;
-    plan.push(
-        Write::put_if(appointment_item(t, &next)?, Condition::equals("version", current.version)),
-        AppError::conflict("concurrent_update", "the appointment changed while this was being saved; try again"),
-    );
+    let (write, failure) = versioned_write(t, &next, current.version)?;
+    plan.push(write, failure);
     release_calendar(&mut plan, t, current, &mine, &HashSet::new());
     let summary = format!("Booking {} cancelled: {reason}", next.confirmation_number);
     let entry = TimelineEntry::new(&next.client_id, now, "appointment.cancel", summary, Some(next.id.to_string()), &audit.actor);
     plan.push(entry.write(t)?, AppError::conflict("id_taken", "an id clash; try again"));
     plan.commit(store, audit, "appointment.cancelled", next.id.as_str()).await?;
     Ok(next)
+}
+
+/// The next version of `current`, moved to `to` by `action`, with the move in its history.
+fn advanced(current: &Appointment, to: AppointmentStatus, action: &str, by: &str, note: Option<String>, now: DateTime<Utc>) -> Appointment {
+    let mut next = current.clone();
+    next.status = to;
+    next.version += 1;
+    next.updated_at = now;
+    next.history.push(StatusChange { at: now, action: action.into(), from: Some(current.status), to, by: by.into(), note });
+    next
+}
+
+/// The put of `next`, on condition that the stored appointment is still `current_version`.
+fn versioned_write(tenant: &TenantId, next: &Appointment, current_version: u64) -> AppResult<(Write, AppError)> {
+    Ok((
+        Write::put_if(appointment_item(tenant, next)?, Condition::equals("version", current_version)),
+        AppError::conflict("concurrent_update", "the appointment changed while this was being saved; try again"),
+    ))
 }
 
 fn fee_note(preview: &FeePreview, reason: Option<String>) -> String {
@@ -750,7 +735,8 @@ async fn reschedule(
     if !explanation.bookable {
         return Err(refusal(&explanation));
     }
-    let mut next = current.clone();
+    let note = format!("from {}", current.local_start.to_rfc3339());
+    let mut next = advanced(&current, current.status, "reschedule", &audit.actor, Some(note), now);
     let duration = current.end - current.start;
     let (from, until) =
         appointment::occupied_span(start, start + duration, current.buffer_before_minutes, current.buffer_after_minutes);
@@ -766,24 +752,12 @@ async fn reschedule(
     if next.status == AppointmentStatus::PendingDeposit {
         next.hold_expires_at = Some(now + hold_length(policy));
     }
-    next.version += 1;
-    next.updated_at = now;
-    next.history.push(StatusChange {
-        at: now,
-        action: "reschedule".into(),
-        from: Some(current.status),
-        to: next.status,
-        by: audit.actor.clone(),
-        note: Some(format!("from {}", current.local_start.to_rfc3339())),
-    });
 
     let mine = cells_still_mine(store, t, &current).await?;
     let new_cells: HashSet<Key> = cell_keys(t, &next).into_iter().collect();
     let mut plan = Plan::new();
-    plan.push(
-        Write::put_if(appointment_item(t, &next)?, Condition::equals("version", current.version)),
-        AppError::conflict("concurrent_update", "the appointment changed while this was being saved; try again"),
-    );
+    let (write, failure) = versioned_write(t, &next, current.version)?;
+    plan.push(write, failure);
     // Busy items are keyed by start: the old ones go unless the new ones replace them in place.
     let old_busy: HashSet<Key> =
         owners(&current).into_iter().map(|(o, _)| keys::busy(t, o, busy_record(&current).start, &current.id)).collect();
