@@ -2,6 +2,8 @@
 
 pub mod availability;
 pub mod catalog;
+pub mod documents;
+pub mod esign;
 pub mod schedule;
 pub mod team;
 pub mod tenant;

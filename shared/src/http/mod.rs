@@ -3,10 +3,13 @@
 //! and the OpenAPI document both come from the same `routes!` list below.
 
 pub mod catalog;
+pub mod documents;
 pub mod error;
+pub mod esign;
 pub mod extract;
 pub mod public;
 pub mod team;
+pub mod templates;
 pub mod tenants;
 
 use std::sync::{Arc, LazyLock};
@@ -68,6 +71,17 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(team::list, team::create))
         .routes(routes!(team::get, team::replace, team::remove))
         .routes(routes!(public::catalog))
+        .routes(routes!(templates::list, templates::create))
+        .routes(routes!(templates::get))
+        .routes(routes!(documents::generate))
+        .routes(routes!(documents::get, documents::void))
+        .routes(routes!(documents::pdf))
+        .routes(routes!(documents::open_esign))
+        .routes(routes!(documents::verify_hash, documents::verify_pdf))
+        .routes(routes!(esign::page))
+        .routes(routes!(esign::open))
+        .routes(routes!(esign::sign))
+        .routes(routes!(esign::decline))
         .split_for_parts()
 }
 
