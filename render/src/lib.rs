@@ -177,7 +177,7 @@ impl KrillaRenderer {
             p.lines(&lines, MARGIN, false, 8.0, 10.5, c.muted_text);
         }
         p.y += 10.0;
-        let columns = [("Time (UTC)", 96.0), ("Event", 150.0), ("IP address", 78.0), ("User agent", CONTENT_WIDTH - 324.0)];
+        let columns = [("Time (UTC)", 88.0), ("Event", 178.0), ("IP address", 78.0), ("User agent", CONTENT_WIDTH - 344.0)];
         let row = |p: &mut Pages, cells: [String; 4], bold: bool| {
             let wrapped: Vec<Vec<String>> =
                 cells.iter().zip(columns).map(|(text, (_, width))| self.fonts.wrap(bold, text, 8.0, width - 6.0)).collect();

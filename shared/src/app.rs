@@ -10,7 +10,7 @@
 //! | `MAS_SITE_DOMAIN` | parent domain of tenant subdomains | `sites.localhost` |
 //! | `DOCUMENTS_BUCKET` | the S3 bucket for rendered PDFs | unset: files under `$MAS_DATA_DIR/blobs` |
 //! | `RENDER_QUEUE_URL` | the SQS queue of the render worker | unset: the host supplies a queue (the local host runs the worker in-process) |
-//! | `MAS_LINK_SECRET` | HMAC secret of e-sign and local download links | generated once into the data directory (required on Lambda) |
+//! | `MAS_LINK_SECRET` | HMAC secret of e-sign and local download links | generated once into the data directory; on Lambda, set only on the e-sign functions |
 //! | `MAS_PUBLIC_URL` | the base URL links point at | `http://$MAS_ADDR` locally; on Lambda the request's own domain |
 
 use std::path::{Path, PathBuf};
@@ -119,11 +119,13 @@ impl App {
         };
         let config = Config { site_domain: env("MAS_SITE_DOMAIN").unwrap_or_else(|| "sites.localhost".into()) };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let links = Arc::new(LinkSigner::new(&if on_lambda {
-            env("MAS_LINK_SECRET").ok_or_else(|| AppError::Internal("MAS_LINK_SECRET is not set".into()))?.into_bytes()
-        } else {
-            local_secret(&data_dir, "MAS_LINK_SECRET", "link-secret")?
-        }));
+        // On Lambda only the functions that issue or check links get the secret; elsewhere a random
+        // one makes any link check fail closed.
+        let links = Arc::new(match (on_lambda, env("MAS_LINK_SECRET")) {
+            (true, Some(secret)) => LinkSigner::new(secret.as_bytes()),
+            (true, None) => LinkSigner::random(),
+            (false, _) => LinkSigner::new(&local_secret(&data_dir, "MAS_LINK_SECRET", "link-secret")?),
+        });
         let public_url = env("MAS_PUBLIC_URL")
             .or_else(|| (!on_lambda).then(|| format!("http://{}", env("MAS_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into()))));
         let queue: Arc<dyn Queue> = match SqsQueue::from_env().await {

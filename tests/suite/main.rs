@@ -1,6 +1,8 @@
 //! One test binary for every black-box, contract, handler and template test (one link, not many).
 
 mod api;
+mod blob_queue_contract;
+mod documents;
 mod events;
 mod handlers;
 mod support;

@@ -19,6 +19,8 @@ fn body_for(method: &str, path: &str, location_id: &str) -> Option<Value> {
         ("resources", _) => resource_body(location_id),
         ("team", _) => json!({"email": "intruder@b.test", "name": "Intruder", "role": "support"}),
         ("brand", _) => json!({"theme": "luxury_noir"}),
+        ("templates", _) => template_body("1.0.0"),
+        ("documents", _) if path.ends_with("/generate") => generate_body(&mas_shared::ids::ClientId::new().to_string(), "B client"),
         _ => json!({}),
     })
 }
@@ -39,6 +41,12 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let exceptions = format!("/v1/practitioners/{}/exceptions", practitioner["id"].as_str().unwrap());
     let (_, exception) = app.post(&exceptions, &a.token, exception_body()).await;
     let (_, member_id) = app.member_token(&a, "manager").await;
+    let (_, template) = app.post("/v1/templates", &a.token, template_body("1.0.0")).await;
+    let a_client = mas_shared::ids::ClientId::new();
+    let (_, document) = app.post("/v1/documents/generate", &a.token, generate_body(a_client.as_str(), "A-secret-client")).await;
+    let document_id = document["id"].as_str().unwrap().to_owned();
+    // Let A's PDF render first, so nothing of A's is being written while B probes.
+    wait_for_pdf(&app, &a.token, &document_id, "pdf").await;
 
     let id_of = |collection: &str| -> String {
         match collection {
@@ -47,6 +55,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "services" => service["id"].as_str().unwrap().to_owned(),
             "practitioners" => practitioner["id"].as_str().unwrap().to_owned(),
             "team" => member_id.clone(),
+            "templates" => template["id"].as_str().unwrap().to_owned(),
+            "documents" => document_id.clone(),
             other => panic!("the matrix does not know the collection `{other}`; add it"),
         }
     };
@@ -61,10 +71,15 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         "A-secret-location".into(),
         "A-secret-service".into(),
         "owner@clinic-a.test".into(),
+        id_of("templates"),
+        document_id.clone(),
+        "A-secret-client".into(),
     ];
 
     let partition = mas_shared::ports::Query::partition(mas_shared::keys::tenant_pk(&a.tenant_id));
+    let client_partition = mas_shared::ports::Query::partition(mas_shared::keys::client_pk(&a.tenant_id, &a_client));
     let before = app.app.store.table.query_all(&partition).await.unwrap();
+    let client_before = app.app.store.table.query_all(&client_partition).await.unwrap();
     let (_, b_location) = app.post("/v1/locations", &b.token, location_body("B location")).await;
     let b_location_id = b_location["id"].as_str().unwrap();
 
@@ -93,7 +108,9 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         }
         checked += 1;
     }
-    assert!(checked >= 31, "only {checked} routes checked");
+    assert!(checked >= 39, "only {checked} routes checked");
     let after = app.app.store.table.query_all(&partition).await.unwrap();
     assert_eq!(before, after, "clinic A's items changed");
+    let client_after = app.app.store.table.query_all(&client_partition).await.unwrap();
+    assert_eq!(client_before, client_after, "clinic A's client file changed");
 }

@@ -192,14 +192,22 @@ pub fn global_seed() -> AppResult<Vec<Template>> {
         .collect()
 }
 
+/// Publishes a platform (global) template version; 409 when that version exists.
+pub async fn publish_global(store: &Store, template: &Template) -> AppResult<()> {
+    if !template.is_global() {
+        return Err(AppError::Internal("publish_global takes global templates only".into()));
+    }
+    let mut plan = Plan::new();
+    template_writes(&mut plan, template)?;
+    plan.commit(store, &platform_audit(), "template.published", template.id.as_str()).await
+}
+
 /// Writes every global seed template that is not there yet; published versions are never
 /// touched. Returns how many were written. Safe to run on every start and on AWS as a one-off.
 pub async fn seed_global(store: &Store) -> AppResult<usize> {
     let mut written = 0;
     for template in global_seed()? {
-        let mut plan = Plan::new();
-        template_writes(&mut plan, &template)?;
-        match plan.commit(store, &platform_audit(), "template.seeded", template.id.as_str()).await {
+        match publish_global(store, &template).await {
             Ok(()) => written += 1,
             Err(AppError::Conflict { code: "version_published" | "id_taken", .. }) => {}
             Err(err) => return Err(err),

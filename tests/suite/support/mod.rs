@@ -2,3 +2,4 @@
 
 pub mod app;
 pub mod aws;
+pub mod pdf;
