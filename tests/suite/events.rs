@@ -26,6 +26,12 @@ const FIXTURES: &[(&str, &str, &str, Caller)] = &[
     ("get-me.json", "GET", "/v1/me", Caller::Staff),
     ("create-location.json", "POST", "/v1/locations", Caller::Staff),
     ("get-public-catalog.json", "GET", "/v1/public/demo-clinic/catalog", Caller::Anyone),
+    (
+        "esign-open.json",
+        "POST",
+        "/v1/esign/ten_demo.sig_demo.1767346404.0000000000000000000000000000000000000000000000000000000000000000/open",
+        Caller::Anyone,
+    ),
 ];
 
 #[test]

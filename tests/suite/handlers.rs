@@ -112,3 +112,43 @@ async fn claims_naming_another_tenant_find_none_of_the_demo_clinics_data() {
     let (status, body) = host.invoke(&event).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
 }
+
+#[tokio::test]
+async fn the_esign_open_event_records_the_source_ip_and_user_agent_api_gateway_saw() {
+    use mas_shared::ops::{documents, esign};
+    let host = lambda_host().await;
+    let (queue, _receiver) = mas_shared::adapters::ChannelQueue::new();
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = mas_shared::adapters::DirBlobs::new(dir.path(), "http://unused", host.app.links.clone(), host.app.store.clock.clone());
+    mas_shared::ops::templates::seed_global(&host.app.store).await.unwrap();
+    let audit = mas_shared::store::AuditContext {
+        tenant_id: host.demo.tenant_id.clone(),
+        actor: host.demo.owner.id.to_string(),
+        role: Some(host.demo.owner.input.role),
+        request_id: mas_shared::ids::RequestId::new(),
+    };
+    let input = serde_json::from_value(crate::support::app::generate_body("cli_lambda", "Ann Lambda")).unwrap();
+    let view = documents::generate(&host.app.store, &queue, &audit, input).await.unwrap();
+    let message = documents::RenderMessage {
+        tenant_id: host.demo.tenant_id.clone(),
+        client_id: view.document.client_id.clone(),
+        document_id: view.document.id.clone(),
+        variant: mas_shared::domain::documents::Variant::Generated,
+    };
+    documents::render(&host.app.store, &blobs, Arc::new(mas_render::KrillaRenderer::new()), &message).await.unwrap();
+    let (session, token) = esign::open(&host.app.store, &host.app.links, &audit, &view.document.id, Default::default()).await.unwrap();
+
+    let mut event = host.event("esign-open.json");
+    let path = format!("/v1/esign/{token}/open");
+    event["rawPath"] = path.clone().into();
+    event["requestContext"]["http"]["path"] = path.into();
+    event["pathParameters"]["token"] = token.into();
+    let (status, body) = host.invoke(&event).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "opened");
+    let stored: mas_shared::domain::esign::SigningSession =
+        host.app.store.get(&mas_shared::keys::signing_session(&host.demo.tenant_id, &session.id)).await.unwrap().unwrap();
+    let opened = stored.events.last().unwrap();
+    assert_eq!(opened.ip.as_deref(), Some("198.51.100.23"));
+    assert!(opened.user_agent.as_deref().unwrap().contains("iPhone"));
+}

@@ -426,7 +426,7 @@ impl TemplateInput {
 
 /// The template in force for one family on `day`: a clinic's own versions shadow the platform's;
 /// among those in force the highest version wins.
-pub fn pick_in_force<'a>(candidates: &'a [Template], day: NaiveDate) -> Option<&'a Template> {
+pub fn pick_in_force(candidates: &[Template], day: NaiveDate) -> Option<&Template> {
     let in_force = |global: bool| {
         candidates.iter().filter(move |t| t.is_global() == global && t.in_force_on(day)).max_by_key(|t| t.version)
     };

@@ -119,7 +119,7 @@ pub async fn verify_hash(State(app): State<Arc<App>>, QueryArgs(args): QueryArgs
 /// Public: upload a PDF (`Content-Type: application/pdf`, at most 4 MB) to learn whether it is an
 /// unaltered document of ours. One changed byte and it is not.
 #[utoipa::path(post, path = "/v1/documents/verify", tag = "verification", operation_id = "verify_document_pdf",
-    request_body(content = Vec<u8>, content_type = "application/pdf"),
+    request_body(content = String, content_type = "application/pdf", description = "The PDF file, as bytes"),
     responses((status = 200, body = Verification), (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope)))]
 pub async fn verify_pdf(State(app): State<Arc<App>>, RawBody(bytes): RawBody<VERIFY_LIMIT>) -> ApiResult<Json<Verification>> {
     Ok(Json(ops::verify_pdf(&app.store, &bytes).await?))

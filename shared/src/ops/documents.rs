@@ -117,6 +117,10 @@ pub fn choose_template<'a>(
 
 /// Generates a document from the template in force and queues its render. The client's name and
 /// details come from the context for now.
+// TODO(integration): when bookings land, `booking.confirmed` for a service that needs consent
+// calls this for its consent (and aftercare) form, and both `document.generated` here and
+// `document.signed` (ops::esign::sign) are published as domain events once the events port
+// exists; today they are timeline entries and audit records.
 pub async fn generate(store: &Store, queue: &dyn Queue, audit: &AuditContext, input: GenerateInput) -> AppResult<DocumentView> {
     let tenant_id = &audit.tenant_id;
     let tenant = tenants::tenant(store, tenant_id).await?;

@@ -78,7 +78,8 @@ pub async fn open(store: &Store, links: &LinkSigner, audit: &AuditContext, docum
         document_id: document.id.clone(),
         client_id: document.client_id.clone(),
         // The link goes back to the caller, who hands it to the client.
-        // TODO(integration): send it by email/SMS when the messaging port lands.
+        // TODO(integration): send it by email/SMS when the messaging port lands, and remind the
+        // client before `expires_at` through the reminder sweep.
         status: SessionStatus::Sent,
         created_at: now,
         expires_at: now + chrono::Duration::hours(i64::from(hours)),
