@@ -62,9 +62,26 @@ impl Renderer for KrillaRenderer {
 #[derive(Debug, Clone)]
 enum Op {
     /// `y` is the top of the line box.
-    Text { x: f32, y: f32, bold: bool, size: f32, color: Color, text: String },
-    Image { x: f32, y: f32, w: f32, h: f32 },
-    Rule { x1: f32, x2: f32, y: f32, color: Color },
+    Text {
+        x: f32,
+        y: f32,
+        bold: bool,
+        size: f32,
+        color: Color,
+        text: String,
+    },
+    Image {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+    },
+    Rule {
+        x1: f32,
+        x2: f32,
+        y: f32,
+        color: Color,
+    },
 }
 
 struct Pages {
@@ -162,7 +179,10 @@ impl KrillaRenderer {
         p.y += 4.0;
         let name = format!("Signed by {}", signature.typed_name);
         p.lines(&self.fonts.wrap(false, &name, BODY, CONTENT_WIDTH), MARGIN, false, BODY, BODY_LEADING, c.text);
-        let when = format!("Signed electronically on {} (UTC). The audit trail follows.", signature.signed_at.format("%-d %B %Y at %H:%M:%S"));
+        let when = format!(
+            "Signed electronically on {} (UTC). The audit trail follows.",
+            signature.signed_at.format("%-d %B %Y at %H:%M:%S")
+        );
         p.lines(&self.fonts.wrap(false, &when, 8.5, CONTENT_WIDTH), MARGIN, false, 8.5, 11.5, c.muted_text);
         Ok(())
     }
@@ -177,16 +197,27 @@ impl KrillaRenderer {
             p.lines(&lines, MARGIN, false, 8.0, 10.5, c.muted_text);
         }
         p.y += 10.0;
-        let columns = [("Time (UTC)", 88.0), ("Event", 178.0), ("IP address", 78.0), ("User agent", CONTENT_WIDTH - 344.0)];
+        let columns =
+            [("Time (UTC)", 88.0), ("Event", 178.0), ("IP address", 78.0), ("User agent", CONTENT_WIDTH - 344.0)];
         let row = |p: &mut Pages, cells: [String; 4], bold: bool| {
-            let wrapped: Vec<Vec<String>> =
-                cells.iter().zip(columns).map(|(text, (_, width))| self.fonts.wrap(bold, text, 8.0, width - 6.0)).collect();
+            let wrapped: Vec<Vec<String>> = cells
+                .iter()
+                .zip(columns)
+                .map(|(text, (_, width))| self.fonts.wrap(bold, text, 8.0, width - 6.0))
+                .collect();
             let height = wrapped.iter().map(Vec::len).max().unwrap_or(1) as f32 * 10.5 + 6.0;
             p.need(height);
             let mut x = MARGIN;
             for (lines, (_, width)) in wrapped.iter().zip(columns) {
                 for (i, line) in lines.iter().enumerate() {
-                    p.push(Op::Text { x, y: p.y + 3.0 + i as f32 * 10.5, bold, size: 8.0, color: c.text, text: line.clone() });
+                    p.push(Op::Text {
+                        x,
+                        y: p.y + 3.0 + i as f32 * 10.5,
+                        bold,
+                        size: 8.0,
+                        color: c.text,
+                        text: line.clone(),
+                    });
                 }
                 x += width;
             }
@@ -195,7 +226,12 @@ impl KrillaRenderer {
         };
         row(p, columns.map(|(name, _)| name.to_owned()), true);
         for entry in &signature.audit {
-            let cells = [entry.at.format("%Y-%m-%d %H:%M:%S").to_string(), entry.event.clone(), entry.ip.clone(), entry.user_agent.clone()];
+            let cells = [
+                entry.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+                entry.event.clone(),
+                entry.ip.clone(),
+                entry.user_agent.clone(),
+            ];
             row(p, cells, false);
         }
     }
@@ -204,14 +240,13 @@ impl KrillaRenderer {
         let c = job.colors;
         let mut document = Document::new();
         document.set_metadata(
-            Metadata::new()
-                .title(job.title.clone())
-                .creator("Master Aesthetics Suite".into())
-                .language("en-GB".into()),
+            Metadata::new().title(job.title.clone()).creator("Master Aesthetics Suite".into()).language("en-GB".into()),
         );
         let total = pages.len();
         let image = match &job.signature {
-            Some(signature) => Some(Image::from_png(signature.png.clone().into(), true).map_err(|e| format!("signature image: {e}"))?),
+            Some(signature) => {
+                Some(Image::from_png(signature.png.clone().into(), true).map_err(|e| format!("signature image: {e}"))?)
+            }
             None => None,
         };
         for (index, ops) in pages.iter().enumerate() {

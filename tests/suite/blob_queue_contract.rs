@@ -112,11 +112,27 @@ mod dir_blob_links {
         assert_eq!(reqwest::get(&url).await.unwrap().status(), reqwest::StatusCode::OK);
         let other_file = url.replace("d.pdf", "e.pdf");
         assert_eq!(reqwest::get(&other_file).await.unwrap().status(), reqwest::StatusCode::FORBIDDEN);
+        // Sent raw: an HTTP client would normalize the `..` away before sending it.
         let climbing = url.replace("documents/doc_1/d.pdf", "documents/doc_1/../doc_1/d.pdf");
-        assert_ne!(reqwest::get(&climbing).await.unwrap().status(), reqwest::StatusCode::OK);
+        assert!(!raw_get(&climbing).await.starts_with("HTTP/1.1 200"), "a path with `..` was served");
         clock.advance(chrono::Duration::seconds(61));
         assert_eq!(reqwest::get(&url).await.unwrap().status(), reqwest::StatusCode::FORBIDDEN);
     }
+}
+
+/// GETs a URL exactly as written (no path normalization) and returns the status line.
+async fn raw_get(url: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap_or_default();
+    response.lines().next().unwrap_or_default().to_owned()
 }
 
 // ---- queue ---------------------------------------------------------------------------------
@@ -145,10 +161,23 @@ impl Receiver {
                     }
                 }
                 Receiver::Sqs { client, url } => {
-                    let out = client.receive_message().queue_url(url).max_number_of_messages(10).wait_time_seconds(1).send().await.unwrap();
+                    let out = client
+                        .receive_message()
+                        .queue_url(url)
+                        .max_number_of_messages(10)
+                        .wait_time_seconds(1)
+                        .send()
+                        .await
+                        .unwrap();
                     for message in out.messages() {
                         received.push(serde_json::from_str(message.body().unwrap()).unwrap());
-                        client.delete_message().queue_url(url).receipt_handle(message.receipt_handle().unwrap()).send().await.unwrap();
+                        client
+                            .delete_message()
+                            .queue_url(url)
+                            .receipt_handle(message.receipt_handle().unwrap())
+                            .send()
+                            .await
+                            .unwrap();
                     }
                 }
             }
@@ -206,7 +235,10 @@ async fn every_message_of_a_burst_arrives(f: QueueFixture) {
 
 #[tokio::test]
 async fn a_queue_without_a_url_says_so() {
-    let queue = SqsQueue::new(aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::Config::builder().behavior_version_latest().build()), Default::default());
+    let queue = SqsQueue::new(
+        aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::Config::builder().behavior_version_latest().build()),
+        Default::default(),
+    );
     let err = queue.send(QueueName::Render, json!({})).await.unwrap_err();
     assert_eq!(err, mas_shared::ports::QueueError::NotConfigured("render"));
 }

@@ -20,7 +20,8 @@ const CLIENT_NAME: &str = "Zoë Ó Briain-Łukasiewicz";
 
 /// Generates an anti-wrinkle consent and waits for its PDF; returns the document and the PDF bytes.
 async fn generated(app: &TestApp, clinic: &Clinic) -> (Value, Vec<u8>) {
-    let (status, document) = app.post("/v1/documents/generate", &clinic.token, generate_body(&client(), CLIENT_NAME)).await;
+    let (status, document) =
+        app.post("/v1/documents/generate", &clinic.token, generate_body(&client(), CLIENT_NAME)).await;
     assert_eq!(status, StatusCode::CREATED, "{document}");
     assert_eq!(document["status"], "generated");
     let id = document["id"].as_str().unwrap().to_owned();
@@ -55,7 +56,10 @@ async fn global_template_id(app: &TestApp, clinic: &Clinic, kind: &str, topic: &
     let (status, templates) = app.get(&format!("/v1/templates?kind={kind}&jurisdiction=UK"), &clinic.token).await;
     assert_eq!(status, StatusCode::OK, "{templates}");
     let found = templates.as_array().unwrap().iter().find(|t| t["topic"] == topic && t["tenant_id"].is_null());
-    found.unwrap_or_else(|| panic!("no global {kind} template for {topic}: {templates}"))["id"].as_str().unwrap().to_owned()
+    found.unwrap_or_else(|| panic!("no global {kind} template for {topic}: {templates}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -68,7 +72,10 @@ async fn the_platforms_uk_templates_are_listed_and_a_clinic_publishes_an_adapted
     assert_eq!(globals.len(), 8, "consent and aftercare for four treatments");
     for topic in ["anti-wrinkle", "dermal-filler", "chemical-peel", "laser"] {
         for kind in ["consent", "aftercare"] {
-            assert!(globals.iter().any(|t| t["topic"] == topic && t["kind"] == kind && t["jurisdiction"] == "UK"), "{kind} {topic}");
+            assert!(
+                globals.iter().any(|t| t["topic"] == topic && t["kind"] == kind && t["jurisdiction"] == "UK"),
+                "{kind} {topic}"
+            );
         }
     }
 
@@ -123,7 +130,8 @@ async fn a_copy_that_drops_a_mandatory_block_of_the_platforms_template_cannot_be
     let clinic = app.sign_up("glow").await;
     let base_id = global_template_id(&app, &clinic, "consent", "laser").await;
     let (_, base) = app.get(&format!("/v1/templates/{base_id}"), &clinic.token).await;
-    let blocks: Vec<Value> = base["blocks"].as_array().unwrap().iter().filter(|b| b["key"] != "eye-safety").cloned().collect();
+    let blocks: Vec<Value> =
+        base["blocks"].as_array().unwrap().iter().filter(|b| b["key"] != "eye-safety").cloned().collect();
     // Without based_on too: the platform's template of the same family still applies.
     let copy = json!({
         "kind": "consent", "jurisdiction": "UK", "topic": "laser", "name": "Our laser consent",
@@ -148,7 +156,10 @@ async fn a_generated_consent_pdf_read_by_poppler_shows_the_client_every_mandator
     let (document, bytes) = generated(&app, &clinic).await;
     assert_eq!(document["template"]["version"], "1.0.0");
     assert_eq!(document["template"]["global"], true);
-    assert_eq!(document["retain_until"].as_str().unwrap()[..4].parse::<i32>().unwrap(), chrono::Utc::now().format("%Y").to_string().parse::<i32>().unwrap() + 7);
+    assert_eq!(
+        document["retain_until"].as_str().unwrap()[..4].parse::<i32>().unwrap(),
+        chrono::Utc::now().format("%Y").to_string().parse::<i32>().unwrap() + 7
+    );
     let stamp = document["pdf"]["stamp"].as_str().unwrap();
     assert_eq!(stamp.len(), 64);
 
@@ -173,18 +184,22 @@ async fn a_generated_consent_pdf_read_by_poppler_shows_the_client_every_mandator
         let block = template["blocks"].as_array().unwrap().iter().find(|b| &b["key"] == key).unwrap();
         let title = block["title"].as_str().unwrap();
         assert!(flat.contains(title), "mandatory clause `{title}` is missing:\n{text}");
-        let first_words: String = document["content"]["blocks"].as_array().unwrap().iter().find(|b| &b["key"] == key).unwrap()["body"]
-            .as_str()
-            .unwrap()
-            .split_whitespace()
-            .take(6)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let first_words: String =
+            document["content"]["blocks"].as_array().unwrap().iter().find(|b| &b["key"] == key).unwrap()["body"]
+                .as_str()
+                .unwrap()
+                .split_whitespace()
+                .take(6)
+                .collect::<Vec<_>>()
+                .join(" ");
         assert!(flat.contains(&first_words), "the text of `{title}` is missing: {first_words}");
     }
     assert!(flat.contains(&format!("Stamp {stamp}")), "the stamp is not printed:\n{text}");
     let pages = pdf::pages(&bytes);
-    assert!(flat.contains(&format!("Page 1 of {pages}")) && flat.contains(&format!("Page {pages} of {pages}")), "{text}");
+    assert!(
+        flat.contains(&format!("Page 1 of {pages}")) && flat.contains(&format!("Page {pages} of {pages}")),
+        "{text}"
+    );
     assert!(flat.contains("£") || flat.contains("€") || flat.contains("ë"), "Unicode survives");
     let png = pdf::page_png(&bytes, 1, &pdf::golden_dir().join("consent-page-1.png"));
     println!("page 1 of the consent: {}", png.display());
@@ -241,9 +256,14 @@ async fn a_clinic_copy_lacking_a_clause_the_platform_made_mandatory_later_is_ref
     });
     assert_eq!(app.post("/v1/templates", &clinic.token, copy).await.0, StatusCode::CREATED);
     // WHEN the platform publishes 1.1.0 with a new mandatory clause
-    let base = mas_shared::ops::templates::get(&app.app.store, &clinic.tenant_id, &TemplateId::parse(&base_id).unwrap()).await.unwrap();
+    let base =
+        mas_shared::ops::templates::get(&app.app.store, &clinic.tenant_id, &TemplateId::parse(&base_id).unwrap())
+            .await
+            .unwrap();
     let mut blocks = serde_json::to_value(&base.blocks).unwrap();
-    blocks.as_array_mut().unwrap().push(json!({"key": "remote-prescribing", "title": "No remote prescribing", "body": "Never prescribed remotely."}));
+    blocks.as_array_mut().unwrap().push(
+        json!({"key": "remote-prescribing", "title": "No remote prescribing", "body": "Never prescribed remotely."}),
+    );
     let mut mandatory = serde_json::to_value(&base.mandatory_blocks).unwrap();
     mandatory.as_array_mut().unwrap().push(json!("remote-prescribing"));
     let input: TemplateInput = serde_json::from_value(json!({
@@ -319,9 +339,16 @@ async fn a_client_signs_through_the_link_and_the_signed_pdf_carries_the_signatur
     let (status, opened) = app.call("POST", &format!("{path}/open"), None, None).await;
     assert_eq!((status, opened["status"].clone()), (StatusCode::OK, json!("opened")), "{opened}");
 
-    let (status, not_agreed) = app.call("POST", &format!("{path}/sign"), None, Some(json!({
-        "typed_name": CLIENT_NAME, "signature_png": pdf::data_url(&pdf::signature_png()), "agree": false
-    }))).await;
+    let (status, not_agreed) = app
+        .call(
+            "POST",
+            &format!("{path}/sign"),
+            None,
+            Some(json!({
+                "typed_name": CLIENT_NAME, "signature_png": pdf::data_url(&pdf::signature_png()), "agree": false
+            })),
+        )
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{not_agreed}");
 
     let (status, signed) = app.call("POST", &format!("{path}/sign"), None, Some(signature_body(CLIENT_NAME))).await;
@@ -352,7 +379,8 @@ async fn a_client_signs_through_the_link_and_the_signed_pdf_carries_the_signatur
     let client_id = ClientId::parse(document["client_id"].as_str().unwrap()).unwrap();
     let timeline = mas_shared::ports::Query::partition(mas_shared::keys::client_pk(&clinic.tenant_id, &client_id))
         .sk(mas_shared::ports::SortKey::BeginsWith(mas_shared::keys::TIMELINE_PREFIX.into()));
-    let kinds: Vec<Value> = app.app.store.table.query_all(&timeline).await.unwrap().into_iter().map(|e| e["kind"].clone()).collect();
+    let kinds: Vec<Value> =
+        app.app.store.table.query_all(&timeline).await.unwrap().into_iter().map(|e| e["kind"].clone()).collect();
     assert_eq!(kinds, [json!("document.generated"), json!("document.signed")]);
 
     if !pdf::available("golden signed consent") {
@@ -373,7 +401,8 @@ async fn a_client_signs_through_the_link_and_the_signed_pdf_carries_the_signatur
         assert!(flat.contains(expected), "`{expected}` is missing from the signed PDF:\n{flat}");
     }
     let audit = pdf::page_png(&signed_pdf, pages as u32, &pdf::golden_dir().join("signed-consent-audit-page.png"));
-    let signature_page = pdf::page_png(&signed_pdf, pages as u32 - 1, &pdf::golden_dir().join("signed-consent-signature-page.png"));
+    let signature_page =
+        pdf::page_png(&signed_pdf, pages as u32 - 1, &pdf::golden_dir().join("signed-consent-signature-page.png"));
     println!("signed consent: {} and {}", signature_page.display(), audit.display());
 }
 
@@ -437,7 +466,10 @@ async fn a_declined_or_forged_link_cannot_sign() {
 
     let forged = format!("{}{}", &path[..path.len() - 1], if path.ends_with('0') { '1' } else { '0' });
     assert_eq!(app.get_text(&forged).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(app.call("POST", &format!("{forged}/sign"), None, Some(signature_body("Eve"))).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.call("POST", &format!("{forged}/sign"), None, Some(signature_body("Eve"))).await.0,
+        StatusCode::NOT_FOUND
+    );
 
     let (status, declined) = app.call("POST", &format!("{path}/decline"), None, None).await;
     assert_eq!((status, declined["status"].clone()), (StatusCode::OK, json!("declined")));
@@ -451,13 +483,17 @@ async fn only_clinical_staff_and_the_front_desk_handle_documents_and_voiding_kee
     let app = spawn_app().await;
     let clinic = app.sign_up("glow").await;
     let (front_desk, _) = app.member_token(&clinic, "front_desk").await;
-    let (status, document) = app.post("/v1/documents/generate", &front_desk, generate_body(&client(), "Ann Other")).await;
+    let (status, document) =
+        app.post("/v1/documents/generate", &front_desk, generate_body(&client(), "Ann Other")).await;
     assert_eq!(status, StatusCode::CREATED, "{document}");
     let id = document["id"].as_str().unwrap().to_owned();
     for role in ["finance", "support"] {
         let (token, _) = app.member_token(&clinic, role).await;
         assert_eq!(app.get(&format!("/v1/documents/{id}"), &token).await.0, StatusCode::FORBIDDEN, "{role}");
-        assert_eq!(app.post("/v1/documents/generate", &token, generate_body(&client(), "X")).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(
+            app.post("/v1/documents/generate", &token, generate_body(&client(), "X")).await.0,
+            StatusCode::FORBIDDEN
+        );
     }
 
     let (status, voided) = app.delete(&format!("/v1/documents/{id}"), &clinic.token).await;

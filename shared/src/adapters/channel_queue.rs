@@ -25,6 +25,8 @@ impl ChannelQueue {
 #[async_trait]
 impl Queue for ChannelQueue {
     async fn send(&self, queue: QueueName, body: Value) -> Result<(), QueueError> {
-        self.sender.send((queue, body)).map_err(|_| QueueError::Unavailable("the in-process consumer has stopped".into()))
+        self.sender
+            .send((queue, body))
+            .map_err(|_| QueueError::Unavailable("the in-process consumer has stopped".into()))
     }
 }

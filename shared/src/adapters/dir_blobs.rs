@@ -26,7 +26,12 @@ pub struct DirBlobs {
 }
 
 impl DirBlobs {
-    pub fn new(root: impl Into<PathBuf>, base_url: impl Into<String>, signer: Arc<LinkSigner>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        root: impl Into<PathBuf>,
+        base_url: impl Into<String>,
+        signer: Arc<LinkSigner>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         DirBlobs { root: root.into(), base_url: base_url.into().trim_end_matches('/').to_owned(), signer, clock }
     }
 
@@ -83,7 +88,11 @@ struct Signed {
     sig: String,
 }
 
-async fn serve(State(blobs): State<Arc<DirBlobs>>, UrlPath(key): UrlPath<String>, Query(signed): Query<Signed>) -> Response {
+async fn serve(
+    State(blobs): State<Arc<DirBlobs>>,
+    UrlPath(key): UrlPath<String>,
+    Query(signed): Query<Signed>,
+) -> Response {
     let refuse = |status: StatusCode, why: &'static str| (status, why).into_response();
     if !blobs.signer.verify(PURPOSE, &DirBlobs::signed_payload(&key, signed.expires), &signed.sig) {
         return refuse(StatusCode::FORBIDDEN, "this link is not valid");
@@ -99,7 +108,8 @@ async fn serve(State(blobs): State<Arc<DirBlobs>>, UrlPath(key): UrlPath<String>
                 Some("png") => "image/png",
                 _ => "application/octet-stream",
             };
-            ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "private, no-store")], bytes).into_response()
+            ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "private, no-store")], bytes)
+                .into_response()
         }
         Ok(None) => refuse(StatusCode::NOT_FOUND, "not found"),
         Err(err) => {

@@ -86,7 +86,14 @@ impl Blobs for S3Blobs {
 
     async fn presign(&self, key: &BlobKey, expires_in: Duration) -> Result<String, BlobError> {
         let config = PresigningConfig::expires_in(expires_in).map_err(|e| BlobError::Unavailable(e.to_string()))?;
-        let request = self.client.get_object().bucket(&self.bucket).key(key.as_str()).presigned(config).await.map_err(unavailable)?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key.as_str())
+            .presigned(config)
+            .await
+            .map_err(unavailable)?;
         Ok(request.uri().to_owned())
     }
 }

@@ -111,7 +111,10 @@ impl SemVer {
     pub fn parse(raw: &str) -> Result<SemVer, ParseError> {
         let parts: Vec<&str> = raw.split('.').collect();
         let number = |s: &str| -> Option<u32> {
-            let ok = !s.is_empty() && s.len() <= 6 && s.chars().all(|c| c.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+            let ok = !s.is_empty()
+                && s.len() <= 6
+                && s.chars().all(|c| c.is_ascii_digit())
+                && (s == "0" || !s.starts_with('0'));
             if ok { s.parse().ok() } else { None }
         };
         match parts.as_slice() {
@@ -363,7 +366,13 @@ impl TemplateInput {
         let blocks = match (self.blocks, base) {
             (Some(blocks), _) => blocks,
             (None, Some(base)) => base.blocks.clone(),
-            (None, None) => return Err(AppError::invalid("blocks_required", "blocks", "give the blocks, or a template to copy them from in based_on")),
+            (None, None) => {
+                return Err(AppError::invalid(
+                    "blocks_required",
+                    "blocks",
+                    "give the blocks, or a template to copy them from in based_on",
+                ));
+            }
         };
         if blocks.is_empty() || blocks.len() > 60 {
             return Err(AppError::invalid("invalid_blocks", "blocks", "a template has 1–60 blocks"));
@@ -371,7 +380,11 @@ impl TemplateInput {
         let mut keys = BTreeSet::new();
         for (i, block) in blocks.iter().enumerate() {
             if !keys.insert(&block.key) {
-                return Err(AppError::invalid("duplicate_block", format!("blocks[{i}].key"), format!("`{}` is used twice", block.key)));
+                return Err(AppError::invalid(
+                    "duplicate_block",
+                    format!("blocks[{i}].key"),
+                    format!("`{}` is used twice", block.key),
+                ));
             }
         }
         let mut mandatory = Vec::new();
@@ -477,7 +490,11 @@ pub fn merge(
     }
     for (i, key) in excluded.iter().enumerate() {
         if template.block(key).is_none() {
-            return Err(AppError::invalid("unknown_block", format!("exclude_blocks[{i}]"), format!("the template has no block `{key}`")));
+            return Err(AppError::invalid(
+                "unknown_block",
+                format!("exclude_blocks[{i}]"),
+                format!("the template has no block `{key}`"),
+            ));
         }
     }
     for (key, title) in &mandatory {
@@ -520,7 +537,10 @@ pub fn merge(
         let names: Vec<String> = missing.into_iter().collect();
         return Err(AppError::Missing {
             code: "unfilled_placeholders",
-            message: format!("the context has no value for {}", names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")),
+            message: format!(
+                "the context has no value for {}",
+                names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+            ),
             missing: names,
         });
     }
@@ -550,11 +570,17 @@ pub fn check_context(context: &serde_json::Map<String, Value>) -> AppResult<()> 
             return Err(AppError::invalid("context_too_large", "context", "at most 200 values"));
         }
         match value {
-            Value::String(s) if s.chars().count() > 1000 || s.chars().any(|c| c.is_control() && c != '\n') => Err(
-                AppError::invalid("invalid_value", path.to_owned(), "at most 1,000 characters with no control characters"),
-            ),
+            Value::String(s) if s.chars().count() > 1000 || s.chars().any(|c| c.is_control() && c != '\n') => {
+                Err(AppError::invalid(
+                    "invalid_value",
+                    path.to_owned(),
+                    "at most 1,000 characters with no control characters",
+                ))
+            }
             Value::Object(map) => map.iter().try_for_each(|(k, v)| walk(v, &format!("{path}.{k}"), count)),
-            Value::Array(items) => items.iter().enumerate().try_for_each(|(i, v)| walk(v, &format!("{path}[{i}]"), count)),
+            Value::Array(items) => {
+                items.iter().enumerate().try_for_each(|(i, v)| walk(v, &format!("{path}[{i}]"), count))
+            }
             _ => Ok(()),
         }
     }
@@ -615,7 +641,13 @@ impl fmt::Display for Sha256Hex {
 /// (with the signature record, for a signed document) and the SHA-256 of the rendered PDF (drawn
 /// with the placeholder where the stamp goes). Each field is length-prefixed, so no two different
 /// inputs can run together into the same bytes.
-pub fn stamp(tenant: &TenantId, template: &TemplateId, version: SemVer, canonical_content: &[u8], rendered: &Sha256Hex) -> Sha256Hex {
+pub fn stamp(
+    tenant: &TenantId,
+    template: &TemplateId,
+    version: SemVer,
+    canonical_content: &[u8],
+    rendered: &Sha256Hex,
+) -> Sha256Hex {
     let mut hasher = Sha256::new();
     hasher.update(b"mas-stamp/1\n");
     for field in [
@@ -819,7 +851,8 @@ mod tests {
         assert_eq!(merged.blocks[0].body, "I, Zoë Ó Briain, agree to Botox at Glow.");
         assert!(merged.blocks[1].mandatory && !merged.blocks[0].mandatory);
 
-        let err = merge(&t, &[], &[], &object(json!({"client": {"name": " "}, "treatment": {"name": {"x": 1}}}))).unwrap_err();
+        let err = merge(&t, &[], &[], &object(json!({"client": {"name": " "}, "treatment": {"name": {"x": 1}}})))
+            .unwrap_err();
         match err {
             AppError::Missing { code, missing, .. } => {
                 assert_eq!(code, "unfilled_placeholders");
@@ -831,10 +864,16 @@ mod tests {
 
     #[test]
     fn excluding_a_mandatory_block_or_lacking_an_inherited_one_names_the_clause() {
-        let t = template(json!([{"key": "risks", "title": "Risks", "body": "Bruising."}, {"key": "photos", "title": "Photos", "body": "Maybe."}]), &["risks"]);
+        let t = template(
+            json!([{"key": "risks", "title": "Risks", "body": "Bruising."}, {"key": "photos", "title": "Photos", "body": "Maybe."}]),
+            &["risks"],
+        );
         let risks = Slug::parse("risks").unwrap();
         let err = merge(&t, &[], std::slice::from_ref(&risks), &serde_json::Map::new()).unwrap_err();
-        assert!(matches!(err, AppError::Missing { code: "mandatory_clause_missing", ref missing, .. } if missing == &["risks"]), "{err:?}");
+        assert!(
+            matches!(err, AppError::Missing { code: "mandatory_clause_missing", ref missing, .. } if missing == &["risks"]),
+            "{err:?}"
+        );
         let cooling = (Slug::parse("cooling-off").unwrap(), "Cooling off".to_owned());
         let err = merge(&t, &[cooling], &[], &serde_json::Map::new()).unwrap_err();
         assert!(err.to_string().contains("cooling-off") && err.to_string().contains("Cooling off"), "{err}");
@@ -851,7 +890,8 @@ mod tests {
         }))
         .unwrap();
         let approval = Approval { by: "mem_1".into(), name: "O".into(), role: Some(Role::Owner), at: Utc::now() };
-        let err = input.clone().into_template(TemplateId::new(), None, Some(&base), &[&base], approval.clone()).unwrap_err();
+        let err =
+            input.clone().into_template(TemplateId::new(), None, Some(&base), &[&base], approval.clone()).unwrap_err();
         assert!(matches!(err, AppError::Invalid { code: "mandatory_block_missing", .. }), "{err:?}");
         let copied = TemplateInput { blocks: None, ..input };
         let t = copied.into_template(TemplateId::new(), None, Some(&base), &[&base], approval).unwrap();

@@ -28,7 +28,11 @@ pub const VERIFY_LIMIT: usize = 4 * 1024 * 1024;
 #[utoipa::path(post, path = "/v1/documents/generate", tag = "documents", operation_id = "generate_document",
     security(("staff_jwt" = [])), request_body = GenerateInput,
     responses((status = 201, body = DocumentView), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-pub async fn generate(State(app): State<Arc<App>>, actor: Actor, JsonBody(input): JsonBody<GenerateInput>) -> ApiResult<(StatusCode, Json<DocumentView>)> {
+pub async fn generate(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    JsonBody(input): JsonBody<GenerateInput>,
+) -> ApiResult<(StatusCode, Json<DocumentView>)> {
     actor.require(Permission::DocumentsWrite)?;
     let view = ops::generate(&app.store, app.queue.as_ref(), &actor.audit(), input).await?;
     Ok((StatusCode::CREATED, Json(view)))
@@ -66,7 +70,12 @@ pub struct PdfParams {
 #[utoipa::path(get, path = "/v1/documents/{id}/pdf", tag = "documents", operation_id = "get_document_pdf", security(("staff_jwt" = [])),
     params(("id" = String, Path), PdfParams),
     responses((status = 200, body = PdfLink), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
-pub async fn pdf(State(app): State<Arc<App>>, actor: Actor, path: PathParams, QueryArgs(args): QueryArgs<PdfParams>) -> ApiResult<Json<PdfLink>> {
+pub async fn pdf(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+    QueryArgs(args): QueryArgs<PdfParams>,
+) -> ApiResult<Json<PdfLink>> {
     actor.require(Permission::DocumentsRead)?;
     let id: DocumentId = path.id("id", "document")?;
     Ok(Json(ops::pdf_link(&app.store, app.blobs.as_ref(), &actor.tenant_id, &id, args.variant).await?))
@@ -112,7 +121,10 @@ pub struct VerifyParams {
 #[utoipa::path(get, path = "/v1/documents/verify", tag = "verification", operation_id = "verify_document_hash",
     params(VerifyParams),
     responses((status = 200, body = Verification), (status = 422, body = ErrorEnvelope)))]
-pub async fn verify_hash(State(app): State<Arc<App>>, QueryArgs(args): QueryArgs<VerifyParams>) -> ApiResult<Json<Verification>> {
+pub async fn verify_hash(
+    State(app): State<Arc<App>>,
+    QueryArgs(args): QueryArgs<VerifyParams>,
+) -> ApiResult<Json<Verification>> {
     Ok(Json(ops::verify_hash(&app.store, &args.hash, false).await?))
 }
 
@@ -121,6 +133,9 @@ pub async fn verify_hash(State(app): State<Arc<App>>, QueryArgs(args): QueryArgs
 #[utoipa::path(post, path = "/v1/documents/verify", tag = "verification", operation_id = "verify_document_pdf",
     request_body(content = String, content_type = "application/pdf", description = "The PDF file, as bytes"),
     responses((status = 200, body = Verification), (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope)))]
-pub async fn verify_pdf(State(app): State<Arc<App>>, RawBody(bytes): RawBody<VERIFY_LIMIT>) -> ApiResult<Json<Verification>> {
+pub async fn verify_pdf(
+    State(app): State<Arc<App>>,
+    RawBody(bytes): RawBody<VERIFY_LIMIT>,
+) -> ApiResult<Json<Verification>> {
     Ok(Json(ops::verify_pdf(&app.store, &bytes).await?))
 }

@@ -96,7 +96,11 @@ pub async fn page(State(app): State<Arc<App>>, path: PathParams) -> ApiResult<Re
 /// Records that the client opened the page (time, IP, user agent).
 #[utoipa::path(post, path = "/v1/esign/{token}/open", tag = "esign", operation_id = "esign_opened", params(("token" = String, Path)),
     responses((status = 200, body = SessionState), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
-pub async fn open(State(app): State<Arc<App>>, path: PathParams, RequestOrigin(origin): RequestOrigin) -> ApiResult<Json<SessionState>> {
+pub async fn open(
+    State(app): State<Arc<App>>,
+    path: PathParams,
+    RequestOrigin(origin): RequestOrigin,
+) -> ApiResult<Json<SessionState>> {
     let session = ops::mark_opened(&app.store, &app.links, token(&path), &origin).await?;
     Ok(Json(SessionState::from(&session)))
 }
@@ -124,7 +128,11 @@ pub async fn sign(
 
 #[utoipa::path(post, path = "/v1/esign/{token}/decline", tag = "esign", operation_id = "esign_decline", params(("token" = String, Path)),
     responses((status = 200, body = SessionState), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
-pub async fn decline(State(app): State<Arc<App>>, path: PathParams, RequestOrigin(origin): RequestOrigin) -> ApiResult<Json<SessionState>> {
+pub async fn decline(
+    State(app): State<Arc<App>>,
+    path: PathParams,
+    RequestOrigin(origin): RequestOrigin,
+) -> ApiResult<Json<SessionState>> {
     let session = ops::decline(&app.store, &app.links, token(&path), &origin).await?;
     Ok(Json(SessionState::from(&session)))
 }
@@ -168,7 +176,10 @@ fn render_page(m: &PageModel<'_>) -> String {
             format!("<section><h2>{}</h2>{paragraphs}</section>", escape(title))
         })
         .collect();
-    let pdf = m.pdf_url.map(|u| format!(r#"<p><a href="{}" rel="noopener">Open the PDF</a></p>"#, escape(u))).unwrap_or_default();
+    let pdf = m
+        .pdf_url
+        .map(|u| format!(r#"<p><a href="{}" rel="noopener">Open the PDF</a></p>"#, escape(u)))
+        .unwrap_or_default();
     let closed = match m.status {
         SessionStatus::Signed => Some("This document has been signed. Thank you."),
         SessionStatus::Declined => Some("You declined to sign this document."),

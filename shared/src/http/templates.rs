@@ -35,7 +35,11 @@ pub struct ListParams {
 #[utoipa::path(get, path = "/v1/templates", tag = "templates", operation_id = "list_templates", security(("staff_jwt" = [])),
     params(ListParams),
     responses((status = 200, body = Vec<Template>), (status = 401, body = ErrorEnvelope)))]
-pub async fn list(State(app): State<Arc<App>>, actor: Actor, QueryArgs(args): QueryArgs<ListParams>) -> ApiResult<Json<Vec<Template>>> {
+pub async fn list(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    QueryArgs(args): QueryArgs<ListParams>,
+) -> ApiResult<Json<Vec<Template>>> {
     actor.require(Permission::CatalogRead)?;
     let filter = ops::Filter { kind: args.kind, jurisdiction: args.jurisdiction, include_global: args.include_global };
     Ok(Json(ops::list(&app.store, &actor.tenant_id, &filter).await?))
@@ -47,7 +51,11 @@ pub async fn list(State(app): State<Arc<App>>, actor: Actor, QueryArgs(args): Qu
     request_body = TemplateInput,
     responses((status = 201, body = Template), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
-pub async fn create(State(app): State<Arc<App>>, actor: Actor, JsonBody(input): JsonBody<TemplateInput>) -> ApiResult<(StatusCode, Json<Template>)> {
+pub async fn create(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    JsonBody(input): JsonBody<TemplateInput>,
+) -> ApiResult<(StatusCode, Json<Template>)> {
     actor.require(Permission::TemplatesWrite)?;
     let template = ops::publish(&app.store, &actor.audit(), actor.member.input.name.as_str(), input).await?;
     Ok((StatusCode::CREATED, Json(template)))

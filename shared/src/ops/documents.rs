@@ -11,8 +11,8 @@ use utoipa::ToSchema;
 
 use super::{templates, tenants};
 use crate::domain::documents::{
-    self, Document, DocumentStatus, Jurisdiction, MergedContent, Rendition, Sha256Hex, StampRecord, Template, TemplateKind,
-    TemplateRef, Variant,
+    self, Document, DocumentStatus, Jurisdiction, MergedContent, Rendition, Sha256Hex, StampRecord, Template,
+    TemplateKind, TemplateRef, Variant,
 };
 use crate::domain::esign::SigningSession;
 use crate::domain::values::{Color, Slug};
@@ -121,7 +121,12 @@ pub fn choose_template<'a>(
 // calls this for its consent (and aftercare) form, and both `document.generated` here and
 // `document.signed` (ops::esign::sign) are published as domain events once the events port
 // exists; today they are timeline entries and audit records.
-pub async fn generate(store: &Store, queue: &dyn Queue, audit: &AuditContext, input: GenerateInput) -> AppResult<DocumentView> {
+pub async fn generate(
+    store: &Store,
+    queue: &dyn Queue,
+    audit: &AuditContext,
+    input: GenerateInput,
+) -> AppResult<DocumentView> {
     let tenant_id = &audit.tenant_id;
     let tenant = tenants::tenant(store, tenant_id).await?;
     let jurisdiction = input.jurisdiction.clone().unwrap_or_else(|| Jurisdiction::for_country(tenant.country.as_str()));
@@ -131,14 +136,15 @@ pub async fn generate(store: &Store, queue: &dyn Queue, audit: &AuditContext, in
     let template = choose_template(&candidates, input.topic.as_ref(), input.kind, &jurisdiction, day)?;
     // A clinic's copy must still carry every mandatory clause of the platform's version in force,
     // including clauses the platform added after the copy was made.
-    let also_mandatory: Vec<(Slug, String)> = match (template.is_global(), templates::global_of_family(&candidates, template, day)) {
-        (false, Some(global)) => global
-            .mandatory_blocks
-            .iter()
-            .map(|key| (key.clone(), global.block(key).map(|b| b.title.to_string()).unwrap_or_default()))
-            .collect(),
-        _ => Vec::new(),
-    };
+    let also_mandatory: Vec<(Slug, String)> =
+        match (template.is_global(), templates::global_of_family(&candidates, template, day)) {
+            (false, Some(global)) => global
+                .mandatory_blocks
+                .iter()
+                .map(|key| (key.clone(), global.block(key).map(|b| b.title.to_string()).unwrap_or_default()))
+                .collect(),
+            _ => Vec::new(),
+        };
     documents::check_context(&input.context)?;
     // TODO(integration): read the client record (`TENANT#t#CLIENT#c` / `PROFILE`) for the name,
     // date of birth and contact details, and add a Check that it exists to the plan below; until
@@ -189,11 +195,16 @@ pub async fn generate(store: &Store, queue: &dyn Queue, audit: &AuditContext, in
     };
     let clash = || AppError::conflict("id_taken", "an id clash; try again");
     let mut plan = Plan::new();
-    plan.push(Write::put_new(to_item(&keys::document(tenant_id, &document.client_id, &id), "document", &document)?), clash());
-    let reference = to_item(&keys::document_ref(tenant_id, &id), "document_ref", &json!({ "client_id": document.client_id }))?;
+    plan.push(
+        Write::put_new(to_item(&keys::document(tenant_id, &document.client_id, &id), "document", &document)?),
+        clash(),
+    );
+    let reference =
+        to_item(&keys::document_ref(tenant_id, &id), "document_ref", &json!({ "client_id": document.client_id }))?;
     plan.push(Write::put_new(reference), clash());
     let summary = format!("{} generated ({} {})", document.content.title, template.name, template.version);
-    let entry = TimelineEntry::new(&document.client_id, now, "document.generated", summary, Some(id.to_string()), &audit.actor);
+    let entry =
+        TimelineEntry::new(&document.client_id, now, "document.generated", summary, Some(id.to_string()), &audit.actor);
     plan.push(entry.write(tenant_id)?, clash());
     plan.commit(store, audit, "document.generated", id.as_str()).await?;
     enqueue_render(queue, &document, Variant::Generated).await?;
@@ -209,7 +220,10 @@ pub async fn enqueue_render(queue: &dyn Queue, document: &Document, variant: Var
     };
     // The document is stored either way; if this fails its PDF stays pending (see README).
     let body = serde_json::to_value(&message).map_err(|e| AppError::Internal(e.to_string()))?;
-    queue.send(QueueName::Render, body).await.map_err(|e| AppError::Internal(format!("render not queued for {}: {e}", document.id)))
+    queue
+        .send(QueueName::Render, body)
+        .await
+        .map_err(|e| AppError::Internal(format!("render not queued for {}: {e}", document.id)))
 }
 
 #[derive(Deserialize)]
@@ -224,7 +238,12 @@ pub async fn load(store: &Store, tenant: &TenantId, id: &DocumentId) -> AppResul
     load_in(store, tenant, &reference.client_id, id).await?.ok_or_else(not_found)
 }
 
-async fn load_in(store: &Store, tenant: &TenantId, client: &ClientId, id: &DocumentId) -> AppResult<Option<DocumentView>> {
+async fn load_in(
+    store: &Store,
+    tenant: &TenantId,
+    client: &ClientId,
+    id: &DocumentId,
+) -> AppResult<Option<DocumentView>> {
     let document_key = keys::document(tenant, client, id);
     let generated = keys::rendition(tenant, client, id, Variant::Generated);
     let signed = keys::rendition(tenant, client, id, Variant::Signed);
@@ -282,7 +301,13 @@ pub struct PdfLink {
 }
 
 /// A short-lived link to a document's PDF: the signed one when there is one, unless asked otherwise.
-pub async fn pdf_link(store: &Store, blobs: &dyn Blobs, tenant: &TenantId, id: &DocumentId, variant: Option<Variant>) -> AppResult<PdfLink> {
+pub async fn pdf_link(
+    store: &Store,
+    blobs: &dyn Blobs,
+    tenant: &TenantId,
+    id: &DocumentId,
+    variant: Option<Variant>,
+) -> AppResult<PdfLink> {
     let view = load(store, tenant, id).await?;
     let rendition = match variant {
         Some(Variant::Generated) => view.pdf,
@@ -295,7 +320,13 @@ pub async fn pdf_link(store: &Store, blobs: &dyn Blobs, tenant: &TenantId, id: &
     let key = crate::ports::BlobKey::parse(&rendition.blob_key).map_err(|e| AppError::Internal(e.to_string()))?;
     let url = blobs.presign(&key, PDF_LINK_LIFETIME).await.map_err(|e| AppError::Internal(e.to_string()))?;
     let expires_at = store.clock.now() + chrono::Duration::seconds(PDF_LINK_LIFETIME.as_secs() as i64);
-    Ok(PdfLink { url, expires_at, variant: rendition.variant, stamp: rendition.stamp, file_sha256: rendition.file_sha256 })
+    Ok(PdfLink {
+        url,
+        expires_at,
+        variant: rendition.variant,
+        stamp: rendition.stamp,
+        file_sha256: rendition.file_sha256,
+    })
 }
 
 /// Colours for a white page from the clinic's brand: brand colours where they read well on
@@ -326,7 +357,12 @@ pub enum Rendered {
 /// The render worker: renders a document's PDF (twice: with the stamp placeholder to get the
 /// bytes the stamp covers, then with the stamp), stores it under the tenant's prefix and records
 /// the rendition and its stamp lookups, each written once. Safe to run twice for one message.
-pub async fn render(store: &Store, blobs: &dyn Blobs, renderer: Arc<dyn Renderer>, message: &RenderMessage) -> AppResult<Rendered> {
+pub async fn render(
+    store: &Store,
+    blobs: &dyn Blobs,
+    renderer: Arc<dyn Renderer>,
+    message: &RenderMessage,
+) -> AppResult<Rendered> {
     let tenant = &message.tenant_id;
     let view = load_in(store, tenant, &message.client_id, &message.document_id)
         .await?
@@ -416,7 +452,9 @@ pub async fn render(store: &Store, blobs: &dyn Blobs, renderer: Arc<dyn Renderer
         Err(AppError::Conflict { code: "already_rendered", .. }) => {
             let again = load_in(store, tenant, &message.client_id, &message.document_id).await?;
             let existing = again.and_then(|v| if message.variant == Variant::Signed { v.signed_pdf } else { v.pdf });
-            existing.map(Rendered::Already).ok_or_else(|| AppError::Internal("a stamp of this render is already taken".into()))
+            existing
+                .map(Rendered::Already)
+                .ok_or_else(|| AppError::Internal("a stamp of this render is already taken".into()))
         }
         Err(err) => Err(err),
     }
@@ -444,7 +482,11 @@ fn render_blocks(content: &MergedContent) -> Vec<RenderBlock> {
     content.blocks.iter().map(|b| RenderBlock { title: b.title.clone(), body: b.body.clone() }).collect()
 }
 
-fn render_signature(document: &Document, session: &SigningSession, generated: Option<&Rendition>) -> AppResult<RenderSignature> {
+fn render_signature(
+    document: &Document,
+    session: &SigningSession,
+    generated: Option<&Rendition>,
+) -> AppResult<RenderSignature> {
     let signature = document.signature.as_ref().expect("checked by the caller");
     let png = session
         .signature_png
@@ -464,7 +506,10 @@ fn render_signature(document: &Document, session: &SigningSession, generated: Op
         user_agent: e.user_agent.clone().unwrap_or_else(|| "—".into()),
     }));
     let mut notes = vec![
-        format!("Document {} · {} v{} ({})", document.id, document.template.name, document.template.version, document.template.jurisdiction),
+        format!(
+            "Document {} · {} v{} ({})",
+            document.id, document.template.name, document.template.version, document.template.jurisdiction
+        ),
         format!("Signed by {} (typed name) in session {}", signature.typed_name, session.id),
         format!("Signature image SHA-256: {}", signature.image_sha256),
         format!("Content SHA-256: {}", document.content_sha256),
@@ -473,7 +518,13 @@ fn render_signature(document: &Document, session: &SigningSession, generated: Op
         notes.push(format!("Unsigned PDF stamp: {}", generated.stamp));
         notes.push(format!("Unsigned PDF SHA-256: {}", generated.file_sha256));
     }
-    Ok(RenderSignature { typed_name: signature.typed_name.clone(), png: png.bytes(), signed_at: signature.signed_at, audit, audit_notes: notes })
+    Ok(RenderSignature {
+        typed_name: signature.typed_name.clone(),
+        png: png.bytes(),
+        signed_at: signature.signed_at,
+        audit,
+        audit_notes: notes,
+    })
 }
 
 /// The answer to "is this one of ours, unaltered?".

@@ -55,7 +55,13 @@ fn session_changed() -> AppError {
 }
 
 /// Opens a signing session for a rendered, unsigned document and returns it with its link token.
-pub async fn open(store: &Store, links: &LinkSigner, audit: &AuditContext, document_id: &crate::ids::DocumentId, input: OpenInput) -> AppResult<(SigningSession, String)> {
+pub async fn open(
+    store: &Store,
+    links: &LinkSigner,
+    audit: &AuditContext,
+    document_id: &crate::ids::DocumentId,
+    input: OpenInput,
+) -> AppResult<(SigningSession, String)> {
     let hours = input.expires_in_hours.unwrap_or(DEFAULT_HOURS);
     if !(1..=MAX_HOURS).contains(&hours) {
         return Err(AppError::invalid("out_of_range", "expires_in_hours", format!("must be 1–{MAX_HOURS}")));
@@ -83,7 +89,10 @@ pub async fn open(store: &Store, links: &LinkSigner, audit: &AuditContext, docum
         status: SessionStatus::Sent,
         created_at: now,
         expires_at: now + chrono::Duration::hours(i64::from(hours)),
-        events: vec![event(now, SessionStatus::Created, &audit.actor, &origin), event(now, SessionStatus::Sent, &audit.actor, &origin)],
+        events: vec![
+            event(now, SessionStatus::Created, &audit.actor, &origin),
+            event(now, SessionStatus::Sent, &audit.actor, &origin),
+        ],
         signature_png: None,
         typed_name: None,
         version: 1,
@@ -94,7 +103,10 @@ pub async fn open(store: &Store, links: &LinkSigner, audit: &AuditContext, docum
         AppError::conflict("id_taken", "an id clash; try again"),
     );
     plan.push(
-        Write::check(keys::document(&audit.tenant_id, &document.client_id, &document.id), Condition::equals("version", document.version)),
+        Write::check(
+            keys::document(&audit.tenant_id, &document.client_id, &document.id),
+            Condition::equals("version", document.version),
+        ),
         AppError::conflict("concurrent_update", "the document changed (it may have just been signed); reload it"),
     );
     plan.commit(store, audit, "esign.session_opened", session.id.as_str()).await?;
@@ -121,12 +133,20 @@ async fn ensure_open(store: &Store, session: &SigningSession) -> AppResult<()> {
                 let mut expired = session.clone();
                 expired.status = SessionStatus::Expired;
                 expired.version += 1;
-                expired.events.push(SessionEvent { at: now, event: SessionStatus::Expired, actor: "system".into(), ip: None, user_agent: None });
+                expired.events.push(SessionEvent {
+                    at: now,
+                    event: SessionStatus::Expired,
+                    actor: "system".into(),
+                    ip: None,
+                    user_agent: None,
+                });
                 let mut plan = Plan::new();
-                let item = to_item(&keys::signing_session(&session.tenant_id, &session.id), "signing_session", &expired)?;
+                let item =
+                    to_item(&keys::signing_session(&session.tenant_id, &session.id), "signing_session", &expired)?;
                 plan.push(Write::put_if(item, Condition::equals("version", session.version)), session_changed());
                 // Best effort: whoever wins, the session is over.
-                let _ = plan.commit(store, &client_audit(&session.tenant_id), "esign.expired", session.id.as_str()).await;
+                let _ =
+                    plan.commit(store, &client_audit(&session.tenant_id), "esign.expired", session.id.as_str()).await;
             }
             Err(AppError::conflict("session_expired", "this signing link has expired; ask the clinic for a new one"))
         }
@@ -155,11 +175,17 @@ fn with_event(session: &SigningSession, status: SessionStatus, event: SessionEve
 }
 
 /// The client opened the page: recorded with time, IP and user agent.
-pub async fn mark_opened(store: &Store, links: &LinkSigner, raw_token: &str, origin: &Origin) -> AppResult<SigningSession> {
+pub async fn mark_opened(
+    store: &Store,
+    links: &LinkSigner,
+    raw_token: &str,
+    origin: &Origin,
+) -> AppResult<SigningSession> {
     let (tenant, id) = parse_token(links, raw_token)?;
     let session = load_session(store, &tenant, &id).await?;
     ensure_open(store, &session).await?;
-    let next = with_event(&session, SessionStatus::Opened, event(store.clock.now(), SessionStatus::Opened, "client", origin));
+    let next =
+        with_event(&session, SessionStatus::Opened, event(store.clock.now(), SessionStatus::Opened, "client", origin));
     let mut plan = Plan::new();
     let item = to_item(&keys::signing_session(&tenant, &id), "signing_session", &next)?;
     plan.push(Write::put_if(item, Condition::equals("version", session.version)), session_changed());
@@ -172,7 +198,11 @@ pub async fn decline(store: &Store, links: &LinkSigner, raw_token: &str, origin:
     let (tenant, id) = parse_token(links, raw_token)?;
     let session = load_session(store, &tenant, &id).await?;
     ensure_open(store, &session).await?;
-    let next = with_event(&session, SessionStatus::Declined, event(store.clock.now(), SessionStatus::Declined, "client", origin));
+    let next = with_event(
+        &session,
+        SessionStatus::Declined,
+        event(store.clock.now(), SessionStatus::Declined, "client", origin),
+    );
     let mut plan = Plan::new();
     let item = to_item(&keys::signing_session(&tenant, &id), "signing_session", &next)?;
     plan.push(Write::put_if(item, Condition::equals("version", session.version)), session_changed());
@@ -195,13 +225,21 @@ pub async fn sign(
     let session = load_session(store, &tenant, &id).await?;
     ensure_open(store, &session).await?;
     if !input.agree {
-        return Err(AppError::invalid("agreement_required", "agree", "tick the box to confirm you have read and agree"));
+        return Err(AppError::invalid(
+            "agreement_required",
+            "agree",
+            "tick the box to confirm you have read and agree",
+        ));
     }
     let view = docs::load(store, &tenant, &session.document_id).await?;
     let current = &view.document;
     match current.status {
-        DocumentStatus::Signed => return Err(AppError::conflict("already_signed", "this document has already been signed")),
-        DocumentStatus::Voided => return Err(AppError::conflict("document_voided", "the clinic has withdrawn this document")),
+        DocumentStatus::Signed => {
+            return Err(AppError::conflict("already_signed", "this document has already been signed"));
+        }
+        DocumentStatus::Voided => {
+            return Err(AppError::conflict("document_voided", "the clinic has withdrawn this document"));
+        }
         DocumentStatus::Generated => {}
     }
     let now = store.clock.now();
@@ -231,9 +269,13 @@ pub async fn sign(
     let document_item = to_item(&keys::document(&tenant, &current.client_id, &current.id), "document", &locked)?;
     plan.push(Write::put_if(document_item, Condition::equals("version", current.version)), already());
     let rendition = keys::rendition(&tenant, &current.client_id, &current.id, Variant::Generated);
-    plan.push(Write::check(rendition, Condition::Exists), AppError::conflict("pdf_not_ready", "the PDF is not ready yet"));
+    plan.push(
+        Write::check(rendition, Condition::Exists),
+        AppError::conflict("pdf_not_ready", "the PDF is not ready yet"),
+    );
     let summary = format!("{} signed by {}", current.content.title, input.typed_name);
-    let entry = TimelineEntry::new(&current.client_id, now, "document.signed", summary, Some(current.id.to_string()), "client");
+    let entry =
+        TimelineEntry::new(&current.client_id, now, "document.signed", summary, Some(current.id.to_string()), "client");
     plan.push(entry.write(&tenant)?, already());
     plan.commit(store, &client_audit(&tenant), "document.signed", current.id.as_str()).await?;
     docs::enqueue_render(queue, &locked, Variant::Signed).await?;

@@ -48,16 +48,27 @@ pub async fn list(store: &Store, tenant: &TenantId, filter: &Filter) -> AppResul
     }
     templates.retain(|t| filter.jurisdiction.as_ref().is_none_or(|j| &t.jurisdiction == j));
     templates.sort_by(|a, b| {
-        (a.tenant_id.is_none(), a.kind, &a.jurisdiction, &a.topic, std::cmp::Reverse(a.version))
-            .cmp(&(b.tenant_id.is_none(), b.kind, &b.jurisdiction, &b.topic, std::cmp::Reverse(b.version)))
+        (a.tenant_id.is_none(), a.kind, &a.jurisdiction, &a.topic, std::cmp::Reverse(a.version)).cmp(&(
+            b.tenant_id.is_none(),
+            b.kind,
+            &b.jurisdiction,
+            &b.topic,
+            std::cmp::Reverse(b.version),
+        ))
     });
     Ok(templates)
 }
 
 /// Every version of a kind in a jurisdiction, the clinic's and the platform's.
-pub async fn family(store: &Store, tenant: &TenantId, kind: TemplateKind, jurisdiction: &Jurisdiction) -> AppResult<Vec<Template>> {
+pub async fn family(
+    store: &Store,
+    tenant: &TenantId,
+    kind: TemplateKind,
+    jurisdiction: &Jurisdiction,
+) -> AppResult<Vec<Template>> {
     let prefix = keys::templates_prefix(kind, jurisdiction);
-    let (mut own, global) = tokio::try_join!(query_owner(store, Some(tenant), &prefix), query_owner(store, None, &prefix))?;
+    let (mut own, global) =
+        tokio::try_join!(query_owner(store, Some(tenant), &prefix), query_owner(store, None, &prefix))?;
     own.extend(global);
     Ok(own)
 }
@@ -84,23 +95,36 @@ pub async fn get(store: &Store, tenant: &TenantId, id: &TemplateId) -> AppResult
 
 /// The platform's version of a family that a clinic's copy inherits mandatory blocks from: the
 /// one in force on `day`, or else the newest.
-pub fn global_of_family<'a>(candidates: &'a [Template], like: &Template, day: chrono::NaiveDate) -> Option<&'a Template> {
+pub fn global_of_family<'a>(
+    candidates: &'a [Template],
+    like: &Template,
+    day: chrono::NaiveDate,
+) -> Option<&'a Template> {
     let family: Vec<&Template> = candidates
         .iter()
         .filter(|t| t.is_global() && t.same_family(like.kind, &like.jurisdiction, &like.topic))
         .collect();
-    family.iter().filter(|t| t.in_force_on(day)).max_by_key(|t| t.version).or_else(|| family.iter().max_by_key(|t| t.version)).copied()
+    family
+        .iter()
+        .filter(|t| t.in_force_on(day))
+        .max_by_key(|t| t.version)
+        .or_else(|| family.iter().max_by_key(|t| t.version))
+        .copied()
 }
 
 fn template_writes(plan: &mut Plan, template: &Template) -> AppResult<()> {
     let owner = template.tenant_id.as_ref();
     let key = keys::template(owner, template.kind, &template.jurisdiction, &template.topic, template.version);
-    let reference = to_item(&keys::template_ref(owner, &template.id), "template_ref", &json!({ "pk": key.pk, "sk": key.sk }))?;
+    let reference =
+        to_item(&keys::template_ref(owner, &template.id), "template_ref", &json!({ "pk": key.pk, "sk": key.sk }))?;
     plan.push(
         Write::put_new(to_item(&key, "template", template)?),
         AppError::conflict(
             "version_published",
-            format!("version {} of this template is already published and never changes; publish a new version", template.version),
+            format!(
+                "version {} of this template is already published and never changes; publish a new version",
+                template.version
+            ),
         ),
     );
     plan.push(Write::put_new(reference), AppError::conflict("id_taken", "an id clash; try again"));
@@ -108,7 +132,12 @@ fn template_writes(plan: &mut Plan, template: &Template) -> AppResult<()> {
 }
 
 /// Publishes a clinic's template version, approved by the member in `audit`.
-pub async fn publish(store: &Store, audit: &AuditContext, approver_name: &str, input: TemplateInput) -> AppResult<Template> {
+pub async fn publish(
+    store: &Store,
+    audit: &AuditContext,
+    approver_name: &str,
+    input: TemplateInput,
+) -> AppResult<Template> {
     let tenant = &audit.tenant_id;
     let base = match &input.based_on {
         Some(id) => Some(get(store, tenant, id).await.map_err(|_| {
@@ -122,16 +151,18 @@ pub async fn publish(store: &Store, audit: &AuditContext, approver_name: &str, i
         return Err(AppError::invalid(
             "family_mismatch",
             "based_on",
-            format!("{} is a {} template for {} ({}); a copy keeps its kind, jurisdiction and topic", base.id, base.kind.as_str(), base.jurisdiction, base.topic),
+            format!(
+                "{} is a {} template for {} ({}); a copy keeps its kind, jurisdiction and topic",
+                base.id,
+                base.kind.as_str(),
+                base.jurisdiction,
+                base.topic
+            ),
         ));
     }
     let candidates = family(store, tenant, input.kind, &input.jurisdiction).await?;
-    let approval = Approval {
-        by: audit.actor.clone(),
-        name: approver_name.to_owned(),
-        role: audit.role,
-        at: store.clock.now(),
-    };
+    let approval =
+        Approval { by: audit.actor.clone(), name: approver_name.to_owned(), role: audit.role, at: store.clock.now() };
     let effective_from = input.effective_from;
     let probe = Template {
         id: TemplateId::new(),
@@ -180,12 +211,14 @@ fn seed_id(input: &TemplateInput) -> TemplateId {
 
 /// The global templates as they are seeded.
 pub fn global_seed() -> AppResult<Vec<Template>> {
-    let seed: Seed = serde_json::from_str(GLOBAL_SEED).map_err(|e| AppError::Internal(format!("global-templates.json: {e}")))?;
+    let seed: Seed =
+        serde_json::from_str(GLOBAL_SEED).map_err(|e| AppError::Internal(format!("global-templates.json: {e}")))?;
     let approval = Approval { by: "platform".into(), name: seed.approved_by, role: None, at: seed.approved_at };
     seed.templates
         .into_iter()
         .map(|value| {
-            let input: TemplateInput = serde_json::from_value(value).map_err(|e| AppError::Internal(format!("global-templates.json: {e}")))?;
+            let input: TemplateInput =
+                serde_json::from_value(value).map_err(|e| AppError::Internal(format!("global-templates.json: {e}")))?;
             let id = seed_id(&input);
             input.into_template(id, None, None, &[], approval.clone())
         })
@@ -225,12 +258,18 @@ mod tests {
         let seed = global_seed().unwrap();
         for topic in ["anti-wrinkle", "dermal-filler", "chemical-peel", "laser"] {
             for kind in [TemplateKind::Consent, TemplateKind::Aftercare] {
-                let found = seed.iter().filter(|t| t.kind == kind && t.topic.as_str() == topic && t.jurisdiction.as_str() == "UK");
+                let found = seed
+                    .iter()
+                    .filter(|t| t.kind == kind && t.topic.as_str() == topic && t.jurisdiction.as_str() == "UK");
                 assert_eq!(found.count(), 1, "{kind:?} {topic}");
             }
         }
-        assert_eq!(global_seed().unwrap().iter().map(|t| t.id.clone()).collect::<Vec<_>>(), seed.iter().map(|t| t.id.clone()).collect::<Vec<_>>());
-        let known = ["client.name", "clinic.name", "document.date", "treatment.name", "treatment.area", "practitioner.name"];
+        assert_eq!(
+            global_seed().unwrap().iter().map(|t| t.id.clone()).collect::<Vec<_>>(),
+            seed.iter().map(|t| t.id.clone()).collect::<Vec<_>>()
+        );
+        let known =
+            ["client.name", "clinic.name", "document.date", "treatment.name", "treatment.area", "practitioner.name"];
         for template in &seed {
             assert!(template.is_global() && !template.mandatory_blocks.is_empty(), "{}", template.name);
             for block in &template.blocks {

@@ -30,7 +30,8 @@ fn scratch(bytes: &[u8]) -> (tempfile::TempDir, PathBuf) {
 /// The text of every page, as pdftotext reads it.
 pub fn text(bytes: &[u8]) -> String {
     let (_dir, path) = scratch(bytes);
-    let output = Command::new("pdftotext").arg("-enc").arg("UTF-8").arg(&path).arg("-").output().expect("pdftotext runs");
+    let output =
+        Command::new("pdftotext").arg("-enc").arg("UTF-8").arg(&path).arg("-").output().expect("pdftotext runs");
     assert!(output.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&output.stderr));
     String::from_utf8(output.stdout).expect("UTF-8 text")
 }
