@@ -1,7 +1,12 @@
 //! The local host: every route from the same router, on embedded adapters (or on AWS-compatible
 //! endpoints when `AWS_ENDPOINT_URL` is set), seeded with the platform's global templates and the
 //! demo clinic. The render worker runs in this process, draining an in-process queue; rendered
-//! PDFs are files under `$MAS_DATA_DIR/blobs`, served at signed `/local-blobs/…` URLs.
+//! PDFs are files under `$MAS_DATA_DIR/blobs`, served at signed `/local-blobs/…` URLs. With the
+//! simulated gateway, also `/local/pay/{intent_id}`, which pays an intent and posts the signed
+//! webhook.
+//!
+//! Each clinic's site is served at `/sites/{tenant_slug}/` and at the root of any host its brand
+//! claims (rendered on request; not API routes, so not in the OpenAPI document).
 //!
 //! `local [--no-seed]`; `local --openapi` prints the OpenAPI document and exits;
 //! `local --seed-only` seeds the global templates (and the demo clinic unless `--no-seed`) into
@@ -46,10 +51,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         print_welcome(&app, &base, &demo, seeded);
     }
     println!("listening on {base}");
-    let mut router = mas_shared::http::router(app.clone());
+    let mut router = mas_shared::http::local::router(app.clone()).merge(mas_shared::site::serve::router(app.clone()));
     if let Some(blobs) = &app.local_blobs {
         router = router.merge(blobs.clone().router());
     }
+    let router = router.layer(axum::middleware::from_fn_with_state(app, mas_shared::site::serve::by_host));
     // The peer address stands in for API Gateway's source IP on e-sign audit trails.
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service).with_graceful_shutdown(shutdown()).await?;
@@ -62,9 +68,11 @@ fn print_welcome(app: &App, base: &str, demo: &mas_shared::demo::DemoClinic, tem
     println!("Master Aesthetics Suite — local host");
     println!("  demo clinic {}: {}", if demo.created { "created" } else { "found" }, demo.tenant_id);
     println!("  global templates: {templates_written} newly seeded");
+    println!("  clinic website  {base}/sites/{slug}/   (book an appointment: {base}/sites/{slug}/book.html)");
     println!("  health          {base}/health");
     println!("  public catalog  {base}/v1/public/{slug}/catalog");
     println!("  OpenAPI         {base}/openapi.json");
+    println!("  payments        {} (pay an intent at {base}/local/pay/{{intent_id}})", app.payments.name());
     if let AuthMode::Local(issuer) = &app.auth {
         let claims = StaffClaims {
             sub: demo.owner.id.to_string(),

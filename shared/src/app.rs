@@ -12,16 +12,39 @@
 //! | `RENDER_QUEUE_URL` | the SQS queue of the render worker | unset: the host supplies a queue (the local host runs the worker in-process) |
 //! | `MAS_LINK_SECRET` | HMAC secret of e-sign and local download links | generated once into the data directory; on Lambda, set only on the e-sign functions |
 //! | `MAS_PUBLIC_URL` | the base URL links point at | `http://$MAS_ADDR` locally; on Lambda the request's own domain |
+//! | `MAS_KMS_KEY_ID` | KMS key that wraps tenants' clinical data keys; required on Lambda | unset |
+//! | `MAS_KEK` | without KMS, off Lambda: base64 of a 32-byte key-encryption key | a fixed development key |
+//! | `MAS_PAYMENTS` | `stripe`, `simulated` (the local gateway that posts signed webhooks back) or `none` (a function that moves no money) | `none` on Lambda, else `simulated` |
+//! | `STRIPE_SECRET_KEY` | Stripe API key; required with `stripe`; never logged | unset |
+//! | `STRIPE_WEBHOOK_SECRET` | signing secret of `/webhooks/stripe`; required with `stripe` | generated once into the data directory |
+//! | `STRIPE_API_BASE` | another Stripe endpoint (localstripe) | Stripe's |
+//! | `MAS_EVENTS` | `eventbridge` or `in_process` | `eventbridge` on Lambda, else `in_process` |
+//! | `EVENT_BUS_NAME` | the EventBridge bus; required with `eventbridge` | unset |
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::adapters::{DirBlobs, DynamoTable, S3Blobs, SqliteTable, SqsQueue, Unconfigured};
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::adapters::{
+    DirBlobs, DynamoTable, EventBridgeEvents, InProcessEvents, KmsKeyWrapper, LocalKeyWrapper, S3Blobs, SimulatedGateway, SqliteTable,
+    SqsQueue, StripeGateway, Unconfigured,
+};
 use crate::auth::LocalIssuer;
+use crate::crypto::Keyring;
+use crate::domain::webhook::WebhookSecret;
 use crate::error::AppError;
 use crate::links::LinkSigner;
-use crate::ports::{Blobs, Clock, Queue, SystemClock, Table};
+use crate::ops::payments::Ports;
+use crate::ports::{
+    Blobs, Clock, Events, GatewayRefund, Intent, IntentRequest, KeyWrapper, Payments, PaymentsError, Queue, RefundRequest, SystemClock,
+    Table,
+};
 use crate::store::Store;
+
+/// The signing secret of a development or test host's simulated gateway: public, so never the
+/// secret of a real Stripe endpoint.
+pub const DEV_WEBHOOK_SECRET: &str = "whsec_local_development_only_not_a_real_secret";
 
 pub enum AuthMode {
     /// On Lambda: API Gateway verified the JWT; claims come from the request context.
@@ -38,6 +61,14 @@ pub struct App {
     pub store: Store,
     pub auth: AuthMode,
     pub config: Config,
+    /// Tenants' data keys for clinical fields.
+    pub keyring: Arc<Keyring>,
+    pub payments: Arc<dyn Payments>,
+    pub events: Arc<dyn Events>,
+    /// Verifies `Stripe-Signature` on `/webhooks/stripe`.
+    pub webhook_secret: WebhookSecret,
+    /// The simulated gateway when it is the payments adapter (the local host's pay endpoint).
+    pub simulated: Option<Arc<SimulatedGateway>>,
     pub blobs: Arc<dyn Blobs>,
     pub queue: Arc<dyn Queue>,
     pub links: Arc<LinkSigner>,
@@ -52,19 +83,61 @@ fn env(name: &str) -> Option<String> {
 }
 
 impl App {
-    /// An app without blobs or a queue (they fail when used) and with a random link secret; the
-    /// `with_…` methods supply them.
+    /// An app whose data keys are wrapped by the local development key, on the simulated
+    /// payment gateway (with the public development secret) and an in-process bus (tests,
+    /// embedded use); `with_key_wrapper`, `with_payments`, `with_simulated_payments` and
+    /// `with_events` choose others. No blobs or queue (they fail when used) and a random link
+    /// secret; `with_blobs`, `with_dir_blobs`, `with_queue` and `with_links` supply them.
     pub fn new(table: Arc<dyn Table>, clock: Arc<dyn Clock>, auth: AuthMode, config: Config) -> App {
+        let keyring = Arc::new(Keyring::new(Arc::new(LocalKeyWrapper::dev())));
+        let secret = WebhookSecret::new(DEV_WEBHOOK_SECRET).expect("the development secret is long enough");
+        let simulated = Arc::new(SimulatedGateway::new(secret.clone(), clock.clone()));
         App {
             store: Store::new(table, clock),
             auth,
             config,
+            keyring,
+            payments: simulated.clone(),
+            events: Arc::new(InProcessEvents::new()),
+            webhook_secret: secret,
+            simulated: Some(simulated),
             blobs: Arc::new(Unconfigured),
             queue: Arc::new(Unconfigured),
             links: Arc::new(LinkSigner::random()),
             public_url: None,
             local_blobs: None,
         }
+    }
+
+    pub fn with_payments(mut self, payments: Arc<dyn Payments>, webhook_secret: WebhookSecret) -> App {
+        self.payments = payments;
+        self.webhook_secret = webhook_secret;
+        self.simulated = None;
+        self
+    }
+
+    /// The simulated gateway, signing its webhooks with `webhook_secret`.
+    pub fn with_simulated_payments(mut self, webhook_secret: WebhookSecret) -> App {
+        let simulated = Arc::new(SimulatedGateway::new(webhook_secret.clone(), self.store.clock.clone()));
+        self.payments = simulated.clone();
+        self.webhook_secret = webhook_secret;
+        self.simulated = Some(simulated);
+        self
+    }
+
+    pub fn with_events(mut self, events: Arc<dyn Events>) -> App {
+        self.events = events;
+        self
+    }
+
+    /// The ports money moves through.
+    pub fn ports(&self) -> Ports<'_> {
+        Ports { store: &self.store, payments: self.payments.as_ref(), events: self.events.as_ref() }
+    }
+
+    pub fn with_key_wrapper(mut self, wrapper: Arc<dyn KeyWrapper>) -> App {
+        self.keyring = Arc::new(Keyring::new(wrapper));
+        self
     }
 
     /// Blobs as files, served by this process at their signed URLs.
@@ -100,17 +173,27 @@ impl App {
             if on_lambda || env("AWS_ENDPOINT_URL").is_some() { "dynamodb".into() } else { "sqlite".into() }
         });
         let data_dir = PathBuf::from(env("MAS_DATA_DIR").unwrap_or_else(|| ".data".into()));
-        let table: Arc<dyn Table> = match table_kind.as_str() {
-            "dynamodb" => {
-                let table = DynamoTable::from_env(env("TABLE_NAME").unwrap_or_else(|| "mas-local".into())).await;
+        let key_choice = choose_key_wrapper(on_lambda, env("MAS_KMS_KEY_ID"), env("MAS_KEK"))?;
+        let events_kind = env("MAS_EVENTS").unwrap_or_else(|| if on_lambda { "eventbridge".into() } else { "in_process".into() });
+        // One AWS configuration for every client (`AWS_ENDPOINT_URL` and friends select emulators).
+        let needs_aws = table_kind == "dynamodb" || matches!(key_choice, KeyChoice::Kms(_)) || events_kind == "eventbridge";
+        let aws: Option<SdkConfig> = if needs_aws {
+            Some(aws_config::defaults(BehaviorVersion::latest()).load().await)
+        } else {
+            None
+        };
+        let table: Arc<dyn Table> = match (table_kind.as_str(), &aws) {
+            ("dynamodb", Some(aws)) => {
+                let client = aws_sdk_dynamodb::Client::new(aws);
+                let table = DynamoTable::new(client, env("TABLE_NAME").unwrap_or_else(|| "mas-local".into()));
                 if !on_lambda {
                     // An emulator starts empty; on AWS the stack owns the table.
                     table.create_table_if_missing().await?;
                 }
                 Arc::new(table)
             }
-            "sqlite" => Arc::new(SqliteTable::open(&data_dir.join("table.sqlite3"))?),
-            other => return Err(AppError::Internal(format!("MAS_TABLE must be sqlite or dynamodb, not {other}"))),
+            ("sqlite", _) => Arc::new(SqliteTable::open(&data_dir.join("table.sqlite3"))?),
+            (other, _) => return Err(AppError::Internal(format!("MAS_TABLE must be sqlite or dynamodb, not {other}"))),
         };
         let auth = match env("MAS_AUTH").as_deref().unwrap_or(if on_lambda { "api_gateway" } else { "local" }) {
             "api_gateway" => AuthMode::ApiGateway,
@@ -118,7 +201,48 @@ impl App {
             other => return Err(AppError::Internal(format!("MAS_AUTH must be api_gateway or local, not {other}"))),
         };
         let config = Config { site_domain: env("MAS_SITE_DOMAIN").unwrap_or_else(|| "sites.localhost".into()) };
+        let wrapper: Arc<dyn KeyWrapper> = match (key_choice, &aws) {
+            (KeyChoice::Kms(key_id), Some(aws)) => Arc::new(KmsKeyWrapper::new(aws_sdk_kms::Client::new(aws), key_id)),
+            (KeyChoice::Kms(_), None) => unreachable!("the AWS configuration is loaded whenever KMS is chosen"),
+            (KeyChoice::Local(kek), _) => Arc::new(kek),
+            (KeyChoice::Dev, _) => {
+                tracing::warn!("MAS_KEK is not set: clinical data keys are wrapped with the public development key");
+                Arc::new(LocalKeyWrapper::dev())
+            }
+        };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let app = App::new(table, clock.clone(), auth, config).with_key_wrapper(wrapper);
+        let app = match env("MAS_PAYMENTS").as_deref().unwrap_or(if on_lambda { "none" } else { "simulated" }) {
+            "stripe" => {
+                let key = env("STRIPE_SECRET_KEY").ok_or_else(|| AppError::Internal("MAS_PAYMENTS=stripe needs STRIPE_SECRET_KEY".into()))?;
+                let secret = env("STRIPE_WEBHOOK_SECRET")
+                    .ok_or_else(|| AppError::Internal("MAS_PAYMENTS=stripe needs STRIPE_WEBHOOK_SECRET".into()))?;
+                let secret = WebhookSecret::new(secret).map_err(AppError::Internal)?;
+                let gateway = StripeGateway::new(&key, env("STRIPE_API_BASE").as_deref()).map_err(|e| AppError::Internal(e.to_string()))?;
+                app.with_payments(Arc::new(gateway), secret)
+            }
+            "simulated" => {
+                let secret = match env("STRIPE_WEBHOOK_SECRET") {
+                    Some(secret) => secret,
+                    None => String::from_utf8_lossy(&stored_secret(&data_dir, "webhook-secret", "whsec_")?).into_owned(),
+                };
+                app.with_simulated_payments(WebhookSecret::new(secret).map_err(AppError::Internal)?)
+            }
+            "none" => {
+                // Nothing verifies against this secret: the function serves no webhook.
+                let unused = String::from_utf8_lossy(&random_secret("whsec_")).into_owned();
+                app.with_payments(Arc::new(NoPayments), WebhookSecret::new(unused).map_err(AppError::Internal)?)
+            }
+            other => return Err(AppError::Internal(format!("MAS_PAYMENTS must be stripe, simulated or none, not {other}"))),
+        };
+        let app = match (events_kind.as_str(), &aws) {
+            ("eventbridge", Some(aws)) => {
+                let bus = env("EVENT_BUS_NAME").ok_or_else(|| AppError::Internal("MAS_EVENTS=eventbridge needs EVENT_BUS_NAME".into()))?;
+                app.with_events(Arc::new(EventBridgeEvents::new(aws_sdk_eventbridge::Client::new(aws), bus)))
+            }
+            ("in_process", _) => app,
+            (other, _) => return Err(AppError::Internal(format!("MAS_EVENTS must be eventbridge or in_process, not {other}"))),
+        };
         // On Lambda only the functions that issue or check links get the secret; elsewhere a random
         // one makes any link check fail closed.
         let links = Arc::new(match (on_lambda, env("MAS_LINK_SECRET")) {
@@ -132,7 +256,7 @@ impl App {
             Some(sqs) => Arc::new(sqs),
             None => Arc::new(Unconfigured),
         };
-        let mut app = App::new(table, clock.clone(), auth, config).with_queue(queue).with_links(links.clone());
+        let mut app = app.with_queue(queue).with_links(links.clone());
         app = match env("DOCUMENTS_BUCKET") {
             Some(bucket) => {
                 let blobs = S3Blobs::from_env(bucket).await;
@@ -151,23 +275,99 @@ impl App {
     }
 }
 
+/// Which key wrapper the environment asks for.
+pub enum KeyChoice {
+    Kms(String),
+    Local(LocalKeyWrapper),
+    /// The public development key: only off Lambda, and only when nothing else is configured.
+    Dev,
+}
+
+/// KMS when `MAS_KMS_KEY_ID` is set; otherwise `MAS_KEK`, or the development key — except on
+/// Lambda, which refuses to start without KMS rather than protect real clinical data with a
+/// key from an environment variable.
+pub fn choose_key_wrapper(on_lambda: bool, kms_key_id: Option<String>, kek: Option<String>) -> Result<KeyChoice, AppError> {
+    match (kms_key_id, kek) {
+        (Some(key_id), _) => Ok(KeyChoice::Kms(key_id)),
+        (None, _) if on_lambda => {
+            Err(AppError::Internal("MAS_KMS_KEY_ID must be set on Lambda: clinical data keys are wrapped by KMS there".into()))
+        }
+        (None, Some(kek)) => LocalKeyWrapper::from_base64(&kek).map(KeyChoice::Local).map_err(AppError::Internal),
+        (None, None) => Ok(KeyChoice::Dev),
+    }
+}
+
 /// A local secret: the variable `var`, or one generated on first start and kept in the data
 /// directory (as `file`) so tokens and links survive restarts.
 fn local_secret(data_dir: &Path, var: &str, file: &str) -> Result<Vec<u8>, AppError> {
     if let Some(secret) = env(var) {
         return Ok(secret.into_bytes());
     }
-    let path = data_dir.join(file);
+    stored_secret(data_dir, file, "")
+}
+
+/// A random secret generated on first start and kept in the data directory under `name`.
+fn stored_secret(data_dir: &Path, name: &str, prefix: &str) -> Result<Vec<u8>, AppError> {
+    let path = data_dir.join(name);
     let io = |e: std::io::Error| AppError::Internal(format!("local secret at {}: {e}", path.display()));
     if let Ok(secret) = std::fs::read(&path) {
         return Ok(secret);
     }
     std::fs::create_dir_all(data_dir).map_err(io)?;
-    let secret: String = {
-        use rand::Rng;
-        let mut rng = rand::rng();
-        (0..48).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)])).collect()
-    };
+    let secret = random_secret(prefix);
     std::fs::write(&path, &secret).map_err(io)?;
-    Ok(secret.into_bytes())
+    Ok(secret)
+}
+
+fn random_secret(prefix: &str) -> Vec<u8> {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    let body: String = (0..48).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)])).collect();
+    format!("{prefix}{body}").into_bytes()
+}
+
+/// The payments adapter of a function that moves no money: any use is a configuration error.
+struct NoPayments;
+
+#[async_trait::async_trait]
+impl Payments for NoPayments {
+    fn name(&self) -> &'static str {
+        "none"
+    }
+
+    async fn create_customer(&self, _: &str) -> Result<crate::domain::payment::CustomerId, PaymentsError> {
+        Err(not_configured())
+    }
+
+    async fn create_intent(&self, _: IntentRequest) -> Result<Intent, PaymentsError> {
+        Err(not_configured())
+    }
+
+    async fn retrieve_intent(&self, _: &crate::domain::payment::IntentId) -> Result<Intent, PaymentsError> {
+        Err(not_configured())
+    }
+
+    async fn refund(&self, _: RefundRequest) -> Result<GatewayRefund, PaymentsError> {
+        Err(not_configured())
+    }
+}
+
+fn not_configured() -> PaymentsError {
+    PaymentsError::Unavailable("this function has no payment gateway (MAS_PAYMENTS=none)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lambda_refuses_to_start_without_a_kms_key_even_with_a_local_kek() {
+        let kek = Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned());
+        assert!(choose_key_wrapper(true, None, None).is_err());
+        assert!(choose_key_wrapper(true, None, kek.clone()).is_err());
+        assert!(matches!(choose_key_wrapper(true, Some("alias/mas".into()), None), Ok(KeyChoice::Kms(id)) if id == "alias/mas"));
+        assert!(matches!(choose_key_wrapper(false, None, kek), Ok(KeyChoice::Local(_))));
+        assert!(matches!(choose_key_wrapper(false, None, None), Ok(KeyChoice::Dev)));
+        assert!(choose_key_wrapper(false, None, Some("short".into())).is_err());
+    }
 }

@@ -1,6 +1,6 @@
 //! The demo clinic the local host starts with: a brand, two locations in different time zones,
-//! services with buffers, three practitioners with schedules and a treatment room. Seeding is
-//! idempotent: a second start finds the clinic and leaves it as it is.
+//! services with buffers and clinical tags, three practitioners with schedules and a treatment
+//! room. Seeding is idempotent: a second start finds the clinic and leaves it as it is.
 
 use serde_json::{Value, json};
 
@@ -94,16 +94,18 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
                "description": "Meet a practitioner to plan your treatment."}),
         json!({"name": "Anti-wrinkle, three areas", "category": "injectables", "duration_minutes": 30,
                "buffer_after_minutes": 10, "price": {"amount_minor": 32000},
+               "clinical_tags": ["injectable", "toxin"],
                "description": "Forehead, frown lines and crow's feet."}),
         json!({"name": "Lip filler 1ml", "category": "injectables", "duration_minutes": 45,
                "buffer_before_minutes": 15, "buffer_after_minutes": 15, "price": {"amount_minor": 28000},
                "deposit": {"kind": "fixed", "amount_minor": 5000},
+               "clinical_tags": ["injectable", "filler", "lidocaine"],
                "required_resources": [room.id], "location_ids": [london.id]}),
         json!({"name": "HydraFacial Deluxe", "category": "skin", "duration_minutes": 60,
                "buffer_after_minutes": 15, "price": {"amount_minor": 19500},
                "deposit": {"kind": "percent", "percent": 20}}),
         json!({"name": "Chemical peel", "category": "skin", "duration_minutes": 40,
-               "buffer_after_minutes": 10, "price": {"amount_minor": 12000}}),
+               "buffer_after_minutes": 10, "price": {"amount_minor": 12000}, "clinical_tags": ["peel"]}),
     ];
     for service in services {
         catalog::create::<ServiceInput>(store, &audit, parse(service)).await?;

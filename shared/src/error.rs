@@ -18,6 +18,10 @@ pub enum AppError {
     /// The request clashes with stored state (409): a taken slug, a stale version, a claimed slot.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// A refusal the caller can act on, with structured details (the engine's reasons, the
+    /// service to book instead): a clash with stored state, or a rule the input breaks.
+    #[error("{message}")]
+    Rejected { kind: Rejection, code: &'static str, message: String, details: serde_json::Value },
     /// No valid credentials (401).
     #[error("{0}")]
     Unauthenticated(String),
@@ -27,6 +31,14 @@ pub enum AppError {
     /// Storage or configuration failure (500); the detail goes to logs only.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// Like `Conflict` (409).
+    Conflict,
+    /// Like `Invalid` (422).
+    Invalid,
 }
 
 impl AppError {

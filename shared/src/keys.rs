@@ -5,8 +5,11 @@
 use chrono::{DateTime, Utc};
 
 use crate::domain::documents::{Jurisdiction, SemVer, Sha256Hex, TemplateKind, Variant};
-use crate::domain::values::{Email, Hostname, Slug};
-use crate::ids::{AuditId, ClientId, DocumentId, SigningSessionId, TemplateId, TenantId, TimelineId};
+use crate::domain::values::{Email, Hostname, Phone, Slug};
+use crate::ids::{
+    AppointmentId, AuditId, ClientId, DocumentId, PaymentId, PractitionerId, ResourceId, SigningSessionId, TemplateId, TenantId,
+    TimelineId,
+};
 use crate::ports::{BlobKey, Key};
 
 pub fn tenant_pk(tenant: &TenantId) -> String {
@@ -108,6 +111,49 @@ pub fn client_pk(tenant: &TenantId, client: &ClientId) -> String {
     format!("{}#CLIENT#{client}", tenant_pk(tenant))
 }
 
+/// The client item itself.
+pub fn client(tenant: &TenantId, client: &ClientId) -> Key {
+    Key::new(client_pk(tenant, client), "CLIENT")
+}
+
+/// GSI1 on a client item: a tenant's clients sorted by normalized `last first` (see
+/// `domain::clients::sort_name`), so a prefix of the sort key is a name search and the whole
+/// partition is the client list.
+pub fn clients_gsi(tenant: &TenantId, sort_name: &str, client: &ClientId) -> (String, String) {
+    (clients_gsi_pk(tenant), format!("{sort_name}#{client}"))
+}
+
+pub fn clients_gsi_pk(tenant: &TenantId) -> String {
+    format!("{}#CLIENTS", tenant_pk(tenant))
+}
+
+/// Claims an email among a tenant's clients; holds the client id (`owner_id`).
+pub fn client_email(tenant: &TenantId, email: &Email) -> Key {
+    Key::new(tenant_pk(tenant), format!("CLIENT_EMAIL#{email}"))
+}
+
+/// Indexes a client by phone. Phones are not unique (families share one), so the client id is
+/// part of the key and `client_phone_prefix` lists every client with that number.
+pub fn client_phone(tenant: &TenantId, phone: &Phone, client: &ClientId) -> Key {
+    Key::new(tenant_pk(tenant), format!("{}{client}", client_phone_prefix(phone)))
+}
+
+pub fn client_phone_prefix(phone: &Phone) -> String {
+    format!("CLIENT_PHONE#{phone}#")
+}
+
+pub const MEDICAL_PREFIX: &str = "MED#";
+
+/// One version of a client's medical questionnaire (`MED#v000001`); versions are never overwritten.
+pub fn medical(tenant: &TenantId, client: &ClientId, version: u32) -> Key {
+    Key::new(client_pk(tenant, client), format!("{MEDICAL_PREFIX}v{version:06}"))
+}
+
+/// A tenant's data key for clinical fields, stored wrapped by the key wrapper (never in clear).
+pub fn data_key(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "DATAKEY")
+}
+
 pub const TIMELINE_PREFIX: &str = "TL#";
 
 /// One entry on a client's timeline, sorted by time.
@@ -172,6 +218,115 @@ pub fn document_pdf(tenant: &TenantId, document: &DocumentId, variant: Variant, 
         .expect("ids and hex digests are valid key segments")
 }
 
+/// Whose calendar a busy item or claim cell belongs to.
+#[derive(Debug, Clone, Copy)]
+pub enum CalendarOwner<'a> {
+    Practitioner(&'a PractitionerId),
+    Resource(&'a ResourceId),
+}
+
+/// A practitioner's or resource's calendar for one UTC month: busy items (`BUSY#{start}#{appt}`,
+/// read by availability with one sort-key range per month) and claim cells (`LOCK#…`).
+pub fn calendar_pk(tenant: &TenantId, owner: CalendarOwner, at: DateTime<Utc>) -> String {
+    let month = at.format("%Y-%m");
+    match owner {
+        CalendarOwner::Practitioner(p) => format!("{}#PRAC#{p}#{month}", tenant_pk(tenant)),
+        CalendarOwner::Resource(r) => format!("{}#RES#{r}#{month}", tenant_pk(tenant)),
+    }
+}
+
+pub const BUSY_PREFIX: &str = "BUSY#";
+
+/// Minute-precision UTC time that sorts as text.
+fn sortable(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%MZ").to_string()
+}
+
+/// The sort key bounding busy items that start at `at` (use with `Between`).
+pub fn busy_sk_bound(at: DateTime<Utc>) -> String {
+    format!("{BUSY_PREFIX}{}", sortable(at))
+}
+
+pub fn busy(tenant: &TenantId, owner: CalendarOwner, start: DateTime<Utc>, appointment: &AppointmentId) -> Key {
+    Key::new(calendar_pk(tenant, owner, start), format!("{BUSY_PREFIX}{}#{appointment}", sortable(start)))
+}
+
+/// One claim cell; a resource's cells are per unit, so a room of capacity 2 has two of each.
+pub fn claim_cell(tenant: &TenantId, owner: CalendarOwner, cell: DateTime<Utc>, unit: u32) -> Key {
+    let sk = match owner {
+        CalendarOwner::Practitioner(_) => format!("LOCK#{}", sortable(cell)),
+        CalendarOwner::Resource(_) => format!("LOCK#{}#{unit}", sortable(cell)),
+    };
+    Key::new(calendar_pk(tenant, owner, cell), sk)
+}
+
+/// An appointment's partition: the appointment (`APPT`) and its payments (`PAY#…`).
+pub fn appointment_pk(tenant: &TenantId, appointment: &AppointmentId) -> String {
+    format!("{}#APPT#{appointment}", tenant_pk(tenant))
+}
+
+pub fn appointment(tenant: &TenantId, appointment: &AppointmentId) -> Key {
+    Key::new(appointment_pk(tenant, appointment), "APPT")
+}
+
+pub const PAYMENT_PREFIX: &str = "PAY#";
+
+/// One payment towards an appointment (its deposit, or the balance).
+pub fn payment(tenant: &TenantId, appointment: &AppointmentId, payment: &PaymentId) -> Key {
+    Key::new(appointment_pk(tenant, appointment), format!("{PAYMENT_PREFIX}{payment}"))
+}
+
+/// Finds a payment's appointment from the payment id alone; holds the appointment id.
+pub fn payment_ref(tenant: &TenantId, payment: &PaymentId) -> Key {
+    Key::new(format!("{}#PAY#{payment}", tenant_pk(tenant)), "REF")
+}
+
+/// A Stripe PaymentIntent → the tenant, appointment and payment it pays (platform-wide: Stripe
+/// names the intent, not the tenant).
+pub fn stripe_intent(intent: &str) -> Key {
+    Key::new(format!("STRIPE#PI#{intent}"), "REF")
+}
+
+/// A Stripe event we have received: deduplication, and the effects still to carry out (`ttl`).
+pub fn stripe_event(event: &str) -> Key {
+    Key::new(format!("STRIPE#EVT#{event}"), "EVT")
+}
+
+/// The Stripe customer of a client who agreed to keep a card on file.
+pub fn stripe_customer(tenant: &TenantId, client: &ClientId) -> Key {
+    Key::new(client_pk(tenant, client), "STRIPE_CUSTOMER")
+}
+
+/// GSI1 on an appointment: a tenant's appointments by UTC month of their start, sorted by start.
+pub fn appointments_by_start_gsi(tenant: &TenantId, start: DateTime<Utc>, id: &AppointmentId) -> (String, String) {
+    (appointments_month_gsi_pk(tenant, start), format!("{}#{id}", sortable(start)))
+}
+
+pub fn appointments_month_gsi_pk(tenant: &TenantId, month_of: DateTime<Utc>) -> String {
+    format!("{}#APPTS#{}", tenant_pk(tenant), month_of.format("%Y-%m"))
+}
+
+/// The GSI1 sort-key bound for appointments starting at `at`.
+pub fn appointments_sk_bound(at: DateTime<Utc>) -> String {
+    sortable(at)
+}
+
+/// Claims a confirmation number within a tenant; holds the appointment id.
+pub fn confirmation_number(tenant: &TenantId, number: &str) -> Key {
+    Key::new(tenant_pk(tenant), format!("BKNUM#{number}"))
+}
+
+/// The first response to a request with this `Idempotency-Key` (expires after a day).
+pub fn idempotency(tenant: &TenantId, key: &str) -> Key {
+    Key::new(format!("{}#IDEM#{key}", tenant_pk(tenant)), "IDEM")
+}
+
+pub const POLICY_PREFIX: &str = "POLICY#";
+
+pub fn policy(tenant: &TenantId, version: u32) -> Key {
+    Key::new(tenant_pk(tenant), format!("{POLICY_PREFIX}{version:06}"))
+}
+
 /// The audit log partition of one month, append-only.
 pub fn audit(tenant: &TenantId, at: DateTime<Utc>, id: &AuditId) -> Key {
     Key::new(
@@ -207,6 +362,14 @@ mod tests {
             document_ref(&t, &DocumentId::new()),
             signing_session(&t, &SigningSessionId::new()),
             template_ref(Some(&t), &TemplateId::new()),
+            client(&t, &ClientId::parse("cli_1").unwrap()),
+            client_email(&t, &email),
+            client_phone(&t, &Phone::parse("+447700900123").unwrap(), &ClientId::parse("cli_1").unwrap()),
+            medical(&t, &ClientId::parse("cli_1").unwrap(), 1),
+            data_key(&t),
+            payment(&t, &AppointmentId::new(), &PaymentId::new()),
+            payment_ref(&t, &PaymentId::new()),
+            stripe_customer(&t, &ClientId::new()),
         ] {
             assert!(key.pk.starts_with("TENANT#ten_abc"), "{key:?}");
         }
@@ -219,5 +382,16 @@ mod tests {
         assert!(!exception.sk.starts_with(CatalogKind::Practitioner.prefix()));
         assert!(!"SVCSLUG#x".starts_with(CatalogKind::Service.prefix()));
         assert!(!"MEMBER_EMAIL#x".starts_with(MEMBER_PREFIX));
+        assert!(!client_email(&TenantId::parse("ten_a").unwrap(), &Email::parse("a@b.co").unwrap()).sk.starts_with(MEMBER_PREFIX));
+    }
+
+    #[test]
+    fn medical_versions_sort_in_order_and_stay_apart_from_the_timeline() {
+        let (t, c) = (TenantId::parse("ten_a").unwrap(), ClientId::parse("cli_1").unwrap());
+        assert!(medical(&t, &c, 9).sk < medical(&t, &c, 10).sk);
+        assert_eq!(medical(&t, &c, 1).sk, "MED#v000001");
+        assert!(!medical(&t, &c, 1).sk.starts_with(TIMELINE_PREFIX));
+        // `#` sorts before letters, so `jane` lists before `janet` whatever their ids.
+        assert!(clients_gsi(&t, "smith jane", &ClientId::parse("cli_z").unwrap()).1 < clients_gsi(&t, "smith janet", &c).1);
     }
 }

@@ -5,6 +5,7 @@
 pub mod adapters;
 pub mod app;
 pub mod auth;
+pub mod crypto;
 pub mod demo;
 pub mod domain;
 pub mod error;
@@ -14,4 +15,5 @@ pub mod keys;
 pub mod links;
 pub mod ops;
 pub mod ports;
+pub mod site;
 pub mod store;

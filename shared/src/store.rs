@@ -107,6 +107,21 @@ impl Plan {
         self.on_fail.push(failure);
     }
 
+    /// Adds another plan's writes (and what their failures mean) after these.
+    pub fn append(&mut self, other: Plan) {
+        self.writes.extend(other.writes);
+        self.on_fail.extend(other.on_fail);
+    }
+
+    /// How many writes are planned (the audit record is one more).
+    pub fn len(&self) -> usize {
+        self.writes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.writes.is_empty()
+    }
+
     /// Commits the writes and their audit record (`action` on `entity_id`) atomically.
     pub async fn commit(self, store: &Store, audit: &AuditContext, action: &str, entity_id: &str) -> AppResult<()> {
         let mut on_fail = self.on_fail;

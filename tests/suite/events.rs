@@ -26,6 +26,8 @@ const FIXTURES: &[(&str, &str, &str, Caller)] = &[
     ("get-me.json", "GET", "/v1/me", Caller::Staff),
     ("create-location.json", "POST", "/v1/locations", Caller::Staff),
     ("get-public-catalog.json", "GET", "/v1/public/demo-clinic/catalog", Caller::Anyone),
+    ("post-stripe-webhook.json", "POST", "/webhooks/stripe", Caller::Anyone),
+    ("get-public-availability.json", "GET", "/v1/public/demo-clinic/availability", Caller::Anyone),
     (
         "esign-open.json",
         "POST",

@@ -45,10 +45,19 @@ impl LambdaHost {
     }
 
     async fn invoke(&self, event: &Value) -> (StatusCode, Value) {
+        self.invoke_on(mas_shared::http::router(self.app.clone()), event).await
+    }
+
+    /// As the `stripe_webhook` Lambda does: only the webhook's router.
+    async fn invoke_webhook(&self, event: &Value) -> (StatusCode, Value) {
+        self.invoke_on(mas_shared::http::webhook_router(self.app.clone()), event).await
+    }
+
+    async fn invoke_on(&self, router: axum::Router, event: &Value) -> (StatusCode, Value) {
         let request = lambda_http::request::from_str(&event.to_string()).expect("an API Gateway v2 event");
         let (parts, body) = request.into_parts();
         let request = axum::http::Request::from_parts(parts, Body::from(body.to_vec()));
-        let response = mas_shared::http::router(self.app.clone()).oneshot(request).await.unwrap();
+        let response = router.oneshot(request).await.unwrap();
         let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
         let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
         (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
@@ -186,4 +195,60 @@ async fn an_sqs_render_batch_renders_the_good_message_and_reports_only_the_poiso
     assert_eq!(failed, ["9f8e7d6c-2222-4b5a-9c8d-7e6f5a4b3c2d"]);
     let rendered = documents::load(&app.store, &host.demo.tenant_id, &view.document.id).await.unwrap();
     assert!(rendered.pdf.is_some_and(|pdf| pdf.size_bytes > 10_000));
+}
+
+#[tokio::test]
+async fn the_public_availability_event_offers_the_demo_clinics_week_in_london_and_the_visitors_zone() {
+    use mas_shared::domain::catalog::{LocationInput, ServiceInput};
+    let host = lambda_host().await;
+    let store = &host.app.store;
+    let locations = mas_shared::ops::catalog::list::<LocationInput>(store, &host.demo.tenant_id, false).await.unwrap();
+    let london = locations.iter().find(|l| l.data.timezone.tz() == chrono_tz::Europe::London).expect("the London location");
+    let services = mas_shared::ops::catalog::list::<ServiceInput>(store, &host.demo.tenant_id, false).await.unwrap();
+    let service = services.iter().find(|s| s.data.category.to_string() == "injectables").unwrap();
+    let from = chrono::Utc::now().date_naive() + chrono::Duration::days(7);
+    let event = host
+        .event("get-public-availability.json")
+        .to_string()
+        .replace("LOCATION_ID", london.id.as_str())
+        .replace("SERVICE_ID", service.id.as_str())
+        .replace("FROM_DATE", &from.to_string())
+        .replace("TO_DATE", &(from + chrono::Duration::days(6)).to_string());
+    let (status, body) = host.invoke(&serde_json::from_str(&event).unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let slots = body["slots"].as_array().unwrap();
+    assert!(!slots.is_empty(), "a week of the demo clinic has free time: {body}");
+    assert_eq!(body["display_timezone"], "America/New_York");
+    let display = slots[0]["display_start"].as_str().unwrap();
+    assert!(display.ends_with("-05:00") || display.ends_with("-04:00"), "{display}");
+}
+
+/// The webhook fixture as API Gateway delivers it, signed now with the host's secret (Stripe
+/// signs the exact bytes; the Lambda must hand the handler those bytes, text or base64).
+fn signed_webhook(host: &LambdaHost, base64: bool) -> Value {
+    use base64::Engine;
+    let mut event = host.event("post-stripe-webhook.json");
+    let body = event["body"].as_str().unwrap().to_owned();
+    let signature = host.app.webhook_secret.sign(chrono::Utc::now().timestamp(), body.as_bytes());
+    event["headers"]["stripe-signature"] = signature.into();
+    if base64 {
+        event["body"] = base64::engine::general_purpose::STANDARD.encode(body.as_bytes()).into();
+        event["isBase64Encoded"] = true.into();
+    }
+    event
+}
+
+#[tokio::test]
+async fn the_stripe_webhook_event_verifies_over_the_bytes_api_gateway_delivers_text_or_base64() {
+    let host = lambda_host().await;
+    let (status, body) = host.invoke_webhook(&signed_webhook(&host, false)).await;
+    assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("applied")), "{body}");
+    let (status, body) = host.invoke_webhook(&signed_webhook(&host, true)).await;
+    assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("duplicate")), "{body}");
+    // The fixture's own signature is of nothing: refused, as any forgery is.
+    let (status, body) = host.invoke_webhook(&host.event("post-stripe-webhook.json")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("signature_mismatch")), "{body}");
+    // The webhook's binary serves nothing else.
+    let (status, _) = host.invoke_webhook(&host.event("get-me.json")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }

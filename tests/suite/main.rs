@@ -2,9 +2,16 @@
 
 mod api;
 mod blob_queue_contract;
+mod booking;
+mod clients;
 mod documents;
 mod events;
+mod events_contract;
 mod handlers;
+mod key_wrapper_contract;
+mod payments;
+mod payments_contract;
+mod site;
 mod support;
 mod table_contract;
 mod template;

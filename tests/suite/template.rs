@@ -13,8 +13,9 @@ use mas_shared::http::route_table;
 /// Routes whose functions need no table access at all.
 const ROUTES_WITHOUT_TABLE: [(&str, &str); 2] = [("GET", "/health"), ("GET", "/openapi.json")];
 
-/// POST routes that change nothing (an uploaded PDF is checked, not stored): read access only.
-const POSTS_THAT_ONLY_READ: [(&str, &str); 1] = [("POST", "/v1/documents/verify")];
+/// Routes that are not GETs but change nothing (they compute from the body; an uploaded PDF is
+/// checked, not stored), so they get read access only and write no audit record.
+const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 2] = [("POST", "/v1/screening/assess"), ("POST", "/v1/documents/verify")];
 
 #[test]
 fn every_route_has_exactly_one_function_and_the_template_serves_no_other_route() {
@@ -198,7 +199,8 @@ fn reading_routes_cannot_write_and_mutating_routes_can_append_to_the_audit_log_b
             .into_iter()
             .filter(|action| access.allows(action))
             .collect::<Vec<_>>();
-        let only_reads = event.method == "GET" || POSTS_THAT_ONLY_READ.contains(&(event.method.as_str(), event.path.as_str()));
+        let only_reads =
+            event.method == "GET" || NON_GET_ROUTES_THAT_ONLY_READ.contains(&(event.method.as_str(), event.path.as_str()));
         if only_reads && !writes.is_empty() {
             problems.push(format!("{route} only reads but may {writes:?}"));
         }
@@ -291,6 +293,191 @@ fn only_the_e_sign_functions_receive_the_link_secret() {
     holders.sort();
     expected.sort();
     assert_eq!(holders, expected);
+}
+
+#[test]
+fn only_the_medical_and_booking_routes_may_use_the_clinical_key_which_is_rotated_and_retained() {
+    let template = template();
+    let keys = resources_of_type(&template, "AWS::KMS::Key");
+    assert_eq!(keys.len(), 1, "expected the one clinical data key, found {}", keys.len());
+    let (key_id, key) = keys[0];
+    assert_eq!(key["Properties"]["EnableKeyRotation"].as_bool(), Some(true), "{key_id} rotates");
+    assert_eq!(key["DeletionPolicy"].as_str(), Some("Retain"), "{key_id} outlives the stack");
+    assert_eq!(key["UpdateReplacePolicy"].as_str(), Some("Retain"));
+
+    let mut users = BTreeMap::new();
+    for event in api_events(&template) {
+        let actions = kms_actions(&template, &template["Resources"][event.function], key_id);
+        if !actions.is_empty() {
+            users.insert((event.method.clone(), event.path.clone()), actions);
+        }
+    }
+    let decrypt = BTreeSet::from(["kms:Decrypt".to_owned()]);
+    let make_and_decrypt = BTreeSet::from(["kms:Decrypt".to_owned(), "kms:GenerateDataKey".to_owned()]);
+    let expected = BTreeMap::from([
+        (("GET".to_owned(), "/v1/clients/{id}/medical".to_owned()), decrypt),
+        (("PUT".to_owned(), "/v1/clients/{id}/medical".to_owned()), make_and_decrypt.clone()),
+        // Booking screens against the client's questionnaire and records answers given with it.
+        (("POST".to_owned(), "/v1/appointments".to_owned()), make_and_decrypt.clone()),
+        (("POST".to_owned(), "/v1/public/{tenant_slug}/appointments".to_owned()), make_and_decrypt),
+    ]);
+    assert_eq!(users, expected, "routes allowed to use {key_id}, and what for");
+}
+
+/// The `kms:` actions a function's policies allow on the KMS key `key_id`.
+fn kms_actions(template: &Value, function: &Value, key_id: &str) -> BTreeSet<String> {
+    let policies = match &function["Properties"]["Policies"] {
+        Value::Sequence(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        single => vec![single],
+    };
+    let mut actions = BTreeSet::new();
+    for policy in policies {
+        let document = match ref_target(policy) {
+            Some(target) => &template["Resources"][target]["Properties"]["PolicyDocument"],
+            None => policy,
+        };
+        let statements = match &document["Statement"] {
+            Value::Sequence(items) => items.iter().collect(),
+            single => vec![single],
+        };
+        for statement in statements {
+            if statement["Effect"].as_str() != Some("Allow") || !mentions(&statement["Resource"], key_id) {
+                continue;
+            }
+            let granted: Vec<&str> = match &statement["Action"] {
+                Value::String(action) => vec![action.as_str()],
+                Value::Sequence(items) => items.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            actions.extend(granted.into_iter().filter(|a| a.starts_with("kms:")).map(str::to_owned));
+        }
+    }
+    actions
+}
+
+/// Routes that move money: they call Stripe, so only their functions get its secrets.
+const MONEY_ROUTES: [(&str, &str); 5] = [
+    ("POST", "/v1/payments/deposit-intent"),
+    ("POST", "/v1/payments/finalize"),
+    ("POST", "/v1/payments/{id}/refund"),
+    // Cancelling or a no-show refunds the deposit less the policy's fee.
+    ("PATCH", "/v1/appointments/{id}"),
+    ("POST", "/webhooks/stripe"),
+];
+
+/// Routes that announce what they did as domain events.
+const PUBLISHING_ROUTES: [(&str, &str); 4] = [
+    ("POST", "/v1/payments/finalize"),
+    ("POST", "/v1/payments/{id}/refund"),
+    ("PATCH", "/v1/appointments/{id}"),
+    ("POST", "/webhooks/stripe"),
+];
+
+fn routes(list: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    list.iter().map(|(method, path)| (method.to_string(), path.to_string())).collect()
+}
+
+#[test]
+fn only_the_routes_that_move_money_get_the_stripe_secrets_and_those_come_from_no_echo_parameters() {
+    let template = template();
+    assert!(template["Globals"]["Function"]["Environment"]["Variables"]["STRIPE_SECRET_KEY"].is_null(), "not in Globals");
+    let mut with_secrets = BTreeSet::new();
+    for event in api_events(&template) {
+        let variables = &template["Resources"][event.function]["Properties"]["Environment"]["Variables"];
+        if variables["STRIPE_SECRET_KEY"].is_null() && variables["STRIPE_WEBHOOK_SECRET"].is_null() {
+            continue;
+        }
+        with_secrets.insert((event.method.clone(), event.path.clone()));
+        assert_eq!(variables["MAS_PAYMENTS"].as_str(), Some("stripe"), "{}", event.function);
+        for name in ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"] {
+            let parameter = ref_target(&variables[name]).unwrap_or_else(|| panic!("{}: {name} is not a !Ref", event.function));
+            let declared = &template["Parameters"][parameter];
+            assert_eq!(declared["NoEcho"].as_bool(), Some(true), "{parameter} must be NoEcho");
+            assert!(declared["Default"].is_null(), "{parameter} must have no default: secrets come at deploy time");
+        }
+    }
+    assert_eq!(with_secrets, routes(&MONEY_ROUTES));
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
+    for prefix in ["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"] {
+        let literal = text.match_indices(prefix).any(|(at, _)| {
+            text[at + prefix.len()..].chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        });
+        assert!(!literal, "template.yaml holds what looks like a Stripe secret ({prefix}…)");
+    }
+}
+
+#[test]
+fn routes_that_announce_domain_events_and_only_those_may_put_them_on_the_bus() {
+    let template = template();
+    let buses = resources_of_type(&template, "AWS::Events::EventBus");
+    assert_eq!(buses.len(), 1, "one event bus");
+    let bus = buses[0].0;
+    assert_eq!(ref_target(&template["Globals"]["Function"]["Environment"]["Variables"]["EVENT_BUS_NAME"]), Some(bus));
+    let publishers: BTreeSet<(String, String)> = api_events(&template)
+        .into_iter()
+        .filter(|event| may_put_events(&template, &template["Resources"][event.function], bus))
+        .map(|event| (event.method, event.path))
+        .collect();
+    assert_eq!(publishers, routes(&PUBLISHING_ROUTES));
+}
+
+#[test]
+fn the_stripe_webhook_runs_its_own_binary_and_parks_failing_events_in_a_dead_letter_queue() {
+    let template = template();
+    let events = api_events(&template);
+    let webhook = events.iter().find(|e| e.path == "/webhooks/stripe").expect("a webhook function").function;
+    for event in &events {
+        let binary = template["Resources"][event.function]["Metadata"]["Binary"].as_str();
+        let expected = if event.function == webhook { "stripe_webhook" } else { "api" };
+        assert_eq!(binary, Some(expected), "{}", event.function);
+    }
+    let function = &template["Resources"][webhook]["Properties"];
+    assert_eq!(function["DeadLetterQueue"]["Type"].as_str(), Some("SQS"));
+    let queues = resources_of_type(&template, "AWS::SQS::Queue");
+    let (dlq, _) = *queues.iter().find(|(id, _)| mentions(&function["DeadLetterQueue"]["TargetArn"], id)).expect("the DLQ is a queue here");
+    assert!(function["EventInvokeConfig"]["MaximumRetryAttempts"].as_u64().is_some_and(|n| n <= 2));
+    // Parked events reach the same queue through the bus.
+    let rules = resources_of_type(&template, "AWS::Events::Rule");
+    let parked = rules.iter().find(|(_, rule)| {
+        let pattern = &rule["Properties"]["EventPattern"];
+        pattern["detail-type"].as_sequence().is_some_and(|kinds| kinds.iter().any(|k| k.as_str() == Some("stripe.webhook_parked")))
+            && pattern["source"].as_sequence().is_some_and(|sources| sources.iter().any(|s| s.as_str() == Some("mas")))
+    });
+    let (rule_id, rule) = parked.expect("a rule for stripe.webhook_parked");
+    assert!(rule["Properties"]["Targets"].as_sequence().unwrap().iter().any(|t| mentions(&t["Arn"], dlq)), "{rule_id} targets {dlq}");
+    let policies = resources_of_type(&template, "AWS::SQS::QueuePolicy");
+    assert!(
+        policies.iter().any(|(_, p)| mentions(&p["Properties"]["Queues"], dlq) && mentions(&p["Properties"]["PolicyDocument"], rule_id)),
+        "the bus may send to {dlq} for {rule_id} only"
+    );
+}
+
+/// Whether a function's policies allow `events:PutEvents` on the bus `bus`.
+fn may_put_events(template: &Value, function: &Value, bus: &str) -> bool {
+    let policies = match &function["Properties"]["Policies"] {
+        Value::Sequence(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        single => vec![single],
+    };
+    policies.into_iter().any(|policy| {
+        let document = match ref_target(policy) {
+            Some(target) => &template["Resources"][target]["Properties"]["PolicyDocument"],
+            None => policy,
+        };
+        let statements = match &document["Statement"] {
+            Value::Sequence(items) => items.iter().collect(),
+            single => vec![single],
+        };
+        statements.into_iter().any(|statement| {
+            let actions = match &statement["Action"] {
+                Value::String(action) => vec![action.as_str()],
+                Value::Sequence(items) => items.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            statement["Effect"].as_str() == Some("Allow") && actions.contains(&"events:PutEvents") && mentions(&statement["Resource"], bus)
+        })
+    })
 }
 
 // ---- reading the template ---------------------------------------------------------------------

@@ -6,13 +6,24 @@ use serde_json::{Value, json};
 
 use crate::support::app::*;
 
-fn body_for(method: &str, path: &str, location_id: &str) -> Option<Value> {
-    if method != "POST" && method != "PUT" {
+/// Clinic B's own ids, for routes whose bodies refer to them.
+struct Own<'a> {
+    location_id: &'a str,
+    service_id: &'a str,
+}
+
+fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
+    if !matches!(method, "POST" | "PUT" | "PATCH") {
         return None;
     }
     let collection = path.split('/').nth(2).unwrap_or_default();
+    let location_id = own.location_id;
     Some(match (collection, path.ends_with("/exceptions")) {
         ("practitioners", true) => exception_body(),
+        ("clients", _) if path.ends_with("/medical") => medical_body(),
+        ("clients", _) if method == "PATCH" => json!({"version": 1, "first_name": "Intruder"}),
+        ("clients", _) => client_body("Intruder", "B", Some("intruder@b.test")),
+        ("screening", _) => json!({"service_id": own.service_id, "answers": medical_body()}),
         ("locations", _) => location_body("Intruder"),
         ("services", _) => service_body("Intruder service"),
         ("practitioners", _) => practitioner_body(location_id),
@@ -21,6 +32,9 @@ fn body_for(method: &str, path: &str, location_id: &str) -> Option<Value> {
         ("brand", _) => json!({"theme": "luxury_noir"}),
         ("templates", _) => template_body("1.0.0"),
         ("documents", _) if path.ends_with("/generate") => generate_body(&mas_shared::ids::ClientId::new().to_string(), "B client"),
+        ("policies", _) => json!({"hold_minutes": 20}),
+        ("appointments", _) if method == "PATCH" => json!({"action": "cancel"}),
+        ("payments", _) => json!({"amount": 100, "reason": "intruder"}),
         _ => json!({}),
     })
 }
@@ -41,8 +55,31 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let exceptions = format!("/v1/practitioners/{}/exceptions", practitioner["id"].as_str().unwrap());
     let (_, exception) = app.post(&exceptions, &a.token, exception_body()).await;
     let (_, member_id) = app.member_token(&a, "manager").await;
+    let (_, client) = app.post("/v1/clients", &a.token, client_body("A-secret-client", "Doe", Some("a-client@secret.test"))).await;
+    let client_id = client["id"].as_str().unwrap().to_owned();
+    let mut answers = medical_body();
+    answers["medications"] = json!("A-secret-medication");
+    let (status, _) = app.put(&format!("/v1/clients/{client_id}/medical"), &a.token, answers).await;
+    assert_eq!(status, StatusCode::OK);
+    let monday = next_monday();
+    // A asks a deposit, so its appointment has a payment for B to aim at.
+    let (status, _) = app.put("/v1/policies", &a.token, json!({"deposit": {"kind": "percent", "percent": 20}})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let booking = json!({"location_id": location_id, "service_id": service["id"], "client_id": client_id,
+        "start": format!("{monday}T10:00:00Z")});
+    let (status, appointment) = app.post("/v1/appointments", &a.token, booking.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{appointment}");
+    let appointment_id = appointment["id"].as_str().unwrap().to_owned();
+    let deposit = json!({"tenant_slug": a.slug, "appointment_id": appointment_id,
+        "confirmation_number": appointment["confirmation_number"]});
+    let (status, intent) = app.call("POST", "/v1/payments/deposit-intent", None, Some(deposit)).await;
+    assert_eq!(status, StatusCode::CREATED, "{intent}");
+    let (status, paid) = app.call("POST", &format!("/local/pay/{}", intent["intent_id"].as_str().unwrap()), None, None).await;
+    assert_eq!((status, paid["webhook"]["status"].as_u64()), (StatusCode::OK, Some(200)), "{paid}");
+    let payment_id = intent["payment_id"].as_str().unwrap().to_owned();
+    let finalize = json!({"appointment_id": appointment_id, "collection_method": "in_person"});
     let (_, template) = app.post("/v1/templates", &a.token, template_body("1.0.0")).await;
-    let a_client = mas_shared::ids::ClientId::new();
+    let a_client = mas_shared::ids::ClientId::parse(&client_id).unwrap();
     let (_, document) = app.post("/v1/documents/generate", &a.token, generate_body(a_client.as_str(), "A-secret-client")).await;
     let document_id = document["id"].as_str().unwrap().to_owned();
     // Let A's PDF render first, so nothing of A's is being written while B probes.
@@ -57,6 +94,9 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "team" => member_id.clone(),
             "templates" => template["id"].as_str().unwrap().to_owned(),
             "documents" => document_id.clone(),
+            "appointments" => appointment_id.clone(),
+            "clients" => client_id.clone(),
+            "payments" => payment_id.clone(),
             other => panic!("the matrix does not know the collection `{other}`; add it"),
         }
     };
@@ -68,30 +108,53 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         id_of("practitioners"),
         exception["id"].as_str().unwrap().to_owned(),
         member_id.clone(),
+        appointment_id.clone(),
         "A-secret-location".into(),
         "A-secret-service".into(),
         "owner@clinic-a.test".into(),
         id_of("templates"),
         document_id.clone(),
+        client_id.clone(),
         "A-secret-client".into(),
+        "a-client@secret.test".into(),
+        "A-secret-medication".into(),
+        payment_id.clone(),
+        intent["intent_id"].as_str().unwrap().to_owned(),
     ];
 
     let partition = mas_shared::ports::Query::partition(mas_shared::keys::tenant_pk(&a.tenant_id));
     let client_partition = mas_shared::ports::Query::partition(mas_shared::keys::client_pk(&a.tenant_id, &a_client));
     let before = app.app.store.table.query_all(&partition).await.unwrap();
     let client_before = app.app.store.table.query_all(&client_partition).await.unwrap();
+    let appointment_partition = mas_shared::ports::Query::partition(mas_shared::keys::appointment_pk(
+        &a.tenant_id,
+        &mas_shared::ids::AppointmentId::parse(&appointment_id).unwrap(),
+    ));
+    let appointment_before = app.app.store.table.query_all(&appointment_partition).await.unwrap();
     let (_, b_location) = app.post("/v1/locations", &b.token, location_body("B location")).await;
     let b_location_id = b_location["id"].as_str().unwrap();
+    let (_, b_service) = app.post("/v1/services", &b.token, service_body("B service")).await;
+    let own = Own { location_id: b_location_id, service_id: b_service["id"].as_str().unwrap() };
 
     let mut checked = 0;
     for route in mas_shared::http::route_table().into_iter().filter(|r| !r.public) {
-        let aims_at_a = route.path.contains('{');
+        // Routes that name A's ids in their query or body rather than their path.
+        let names_a = route.path.starts_with("/v1/availability")
+            || (route.path == "/v1/appointments" && route.method == "POST")
+            || route.path == "/v1/payments"
+            || route.path == "/v1/payments/finalize";
+        let aims_at_a = route.path.contains('{') || names_a;
         let collection = route.path.split('/').nth(2).unwrap_or_default().to_owned();
-        let path = route
+        let mut path = route
             .path
-            .replace("{id}", &if aims_at_a { id_of(&collection) } else { String::new() })
+            .replace("{id}", &if route.path.contains('{') { id_of(&collection) } else { String::new() })
             .replace("{exception_id}", exception["id"].as_str().unwrap());
-        let body = body_for(route.method, &route.path, b_location_id);
+        path.push_str(&query_for(&route.path, &location_id, service["id"].as_str().unwrap(), &monday, &appointment_id));
+        let body = match route.path.as_str() {
+            "/v1/payments/finalize" => Some(finalize.clone()),
+            _ if names_a && route.method != "GET" => Some(booking.clone()),
+            _ => body_for(route.method, &route.path, &own),
+        };
         let (status, response) = app.call(route.method, &path, Some(&b.token), body).await;
         let text = response.to_string();
         for secret in &secrets {
@@ -108,9 +171,33 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         }
         checked += 1;
     }
-    assert!(checked >= 39, "only {checked} routes checked");
+    assert!(checked >= 48, "only {checked} routes checked");
     let after = app.app.store.table.query_all(&partition).await.unwrap();
     assert_eq!(before, after, "clinic A's items changed");
     let client_after = app.app.store.table.query_all(&client_partition).await.unwrap();
     assert_eq!(client_before, client_after, "clinic A's client file changed");
+    let appointment_after = app.app.store.table.query_all(&appointment_partition).await.unwrap();
+    assert_eq!(appointment_before, appointment_after, "clinic A's appointment or payments changed");
+}
+
+/// The query string a route needs: windows for listings, A's ids for availability and payments.
+fn query_for(path: &str, location_id: &str, service_id: &str, day: &str, appointment_id: &str) -> String {
+    match path {
+        "/v1/payments" => format!("?appointment_id={appointment_id}"),
+        "/v1/appointments" => format!("?from={day}&to={day}"),
+        "/v1/availability" => format!("?location_id={location_id}&service_id={service_id}&from={day}&to={day}"),
+        "/v1/availability/explain" => format!("?location_id={location_id}&service_id={service_id}&start={day}T10:00:00Z"),
+        "/v1/appointments/{id}/fee-preview" => "?action=cancel".into(),
+        _ => String::new(),
+    }
+}
+
+/// A Monday at least two days ahead (the fixtures' location opens on Mondays).
+fn next_monday() -> String {
+    use chrono::Datelike;
+    let mut day = chrono::Utc::now().date_naive() + chrono::Duration::days(2);
+    while day.weekday() != chrono::Weekday::Mon {
+        day += chrono::Duration::days(1);
+    }
+    day.to_string()
 }

@@ -599,6 +599,11 @@ impl<'a> Engine<'a> {
     }
 }
 
+/// The first instant of local day `day` in `tz` (its midnight, or the end of a gap at midnight).
+pub fn day_start(tz: Tz, day: NaiveDate) -> DateTime<Utc> {
+    instant(first_instant_at(tz, day.and_time(NaiveTime::MIN)))
+}
+
 /// The first instant at which the clock in `tz` reads `local` or later: the instant itself when
 /// the local time exists once, the earlier instant when it exists twice, and the instant the
 /// clock jumps forward when it falls in a gap.

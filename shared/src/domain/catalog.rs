@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::schedule::{Closure, DayHours, LocalTime, Weekday, check_closures, check_weekly};
+use super::screening::ClinicalTag;
 use super::values::{CountryCode, Email, Minutes, MinorUnits, Money, Name, Phone, Slug, Text, TimeZone};
 use crate::error::{AppError, AppResult};
 use crate::ids::{LocationId, PractitionerId, ResourceId};
@@ -134,6 +135,10 @@ pub struct ServiceInput {
     pub location_ids: Vec<LocationId>,
     #[serde(default = "yes")]
     pub active: bool,
+    /// What the treatment involves clinically, for screening; when empty, derived from the
+    /// category (`effective_clinical_tags`).
+    #[serde(default)]
+    pub clinical_tags: Vec<ClinicalTag>,
 }
 
 fn zero_minutes() -> Minutes {
@@ -172,7 +177,13 @@ impl ServiceInput {
             return Err(too_many("location_ids", MAX_REFERENCES));
         }
         no_duplicates(&self.required_resources, "required_resources")?;
-        no_duplicates(&self.location_ids, "location_ids")
+        no_duplicates(&self.location_ids, "location_ids")?;
+        no_duplicates(&self.clinical_tags, "clinical_tags")
+    }
+
+    /// The tags screening uses: the service's own, or those its category implies.
+    pub fn effective_clinical_tags(&self) -> Vec<ClinicalTag> {
+        if self.clinical_tags.is_empty() { ClinicalTag::for_category(&self.category) } else { self.clinical_tags.clone() }
     }
 
     /// The slug to store: the one given, or one made from the name.
@@ -339,6 +350,17 @@ mod tests {
         assert_eq!(service.slug_or_derived().unwrap().as_str(), "lip-filler");
         assert_eq!(service.buffer_after_minutes.get(), 0);
         assert_eq!(service.price.currency.as_str(), "GBP");
+    }
+
+    #[test]
+    fn a_service_without_clinical_tags_takes_them_from_its_category() {
+        use ClinicalTag::*;
+        assert_eq!(service(json!({})).unwrap().effective_clinical_tags(), [Injectable, Toxin]);
+        let own = service(json!({"clinical_tags": ["injectable", "filler", "lidocaine"]})).unwrap();
+        assert_eq!(own.effective_clinical_tags(), [Injectable, Filler, Lidocaine]);
+        let twice = service(json!({"clinical_tags": ["peel", "peel"]})).unwrap();
+        assert!(matches!(twice.check(), Err(AppError::Invalid { code: "duplicate_entry", .. })));
+        assert!(service(json!({"clinical_tags": ["tattoo"]})).is_err());
     }
 
     #[test]

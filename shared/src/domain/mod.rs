@@ -1,10 +1,17 @@
 //! The domain: pure types and rules, no I/O and no AWS types.
 
+pub mod appointment;
 pub mod availability;
 pub mod catalog;
+pub mod clients;
 pub mod documents;
 pub mod esign;
+pub mod medical;
+pub mod payment;
+pub mod policy;
 pub mod schedule;
+pub mod screening;
 pub mod team;
 pub mod tenant;
 pub mod values;
+pub mod webhook;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use crate::error::AppError;
+use crate::error::{AppError, Rejection};
 
 #[derive(Debug)]
 pub enum ApiError {
@@ -63,6 +63,13 @@ impl ApiError {
                 }
                 AppError::NotFound { what } => (S::NOT_FOUND, "not_found", format!("{what} not found"), Value::Null),
                 AppError::Conflict { code, message } => (S::CONFLICT, code, message.clone(), Value::Null),
+                AppError::Rejected { kind, code, message, details } => {
+                    let status = match kind {
+                        Rejection::Conflict => S::CONFLICT,
+                        Rejection::Invalid => S::UNPROCESSABLE_ENTITY,
+                    };
+                    (status, code, message.clone(), details.clone())
+                }
                 AppError::Unauthenticated(message) => (S::UNAUTHORIZED, "unauthenticated", message.clone(), Value::Null),
                 AppError::Forbidden(message) => (S::FORBIDDEN, "forbidden", message.clone(), Value::Null),
                 AppError::Internal(_) => {

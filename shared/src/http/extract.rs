@@ -52,8 +52,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let message = err.inner().to_string();
-        // serde names an unknown field only in its message: lift it into the path.
-        let field = match message.strip_prefix("unknown field `").and_then(|rest| rest.split('`').next()) {
+        // serde names an unknown or missing field only in its message: lift it into the path.
+        let named = message.strip_prefix("unknown field `").or_else(|| message.strip_prefix("missing field `"));
+        let field = match named.and_then(|rest| rest.split('`').next()) {
             Some(unknown) if path == "." => unknown.to_owned(),
             Some(unknown) if !path.ends_with(unknown) => format!("{path}.{unknown}"),
             _ => path,

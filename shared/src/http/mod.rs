@@ -2,15 +2,23 @@
 //! route's function only ever receives its own route) and by the local host. The route table
 //! and the OpenAPI document both come from the same `routes!` list below.
 
+pub mod appointments;
+pub mod availability;
 pub mod catalog;
+pub mod clients;
 pub mod documents;
 pub mod error;
 pub mod esign;
 pub mod extract;
+pub mod local;
+pub mod payments;
+pub mod policies;
 pub mod public;
+pub mod screening;
 pub mod team;
 pub mod templates;
 pub mod tenants;
+pub mod webhooks;
 
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
@@ -71,6 +79,24 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(team::list, team::create))
         .routes(routes!(team::get, team::replace, team::remove))
         .routes(routes!(public::catalog))
+        .routes(routes!(availability::staff))
+        .routes(routes!(availability::public))
+        .routes(routes!(availability::explain))
+        .routes(routes!(policies::get, policies::put))
+        .routes(routes!(appointments::list, appointments::book))
+        .routes(routes!(appointments::get, appointments::change))
+        .routes(routes!(appointments::fee_preview))
+        .routes(routes!(appointments::book_public))
+        .routes(routes!(clients::list, clients::create))
+        .routes(routes!(clients::get, clients::update))
+        .routes(routes!(clients::timeline))
+        .routes(routes!(clients::get_medical, clients::put_medical))
+        .routes(routes!(screening::assess))
+        .routes(routes!(payments::deposit_intent))
+        .routes(routes!(payments::finalize))
+        .routes(routes!(payments::refund))
+        .routes(routes!(payments::list))
+        .routes(routes!(webhooks::stripe))
         .routes(routes!(templates::list, templates::create))
         .routes(routes!(templates::get))
         .routes(routes!(documents::generate))
@@ -127,6 +153,17 @@ pub fn route_table() -> Vec<Route> {
 pub fn router(app: Arc<App>) -> Router {
     parts()
         .0
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(app.clone(), request_context))
+        .with_state(app)
+}
+
+/// Only `/webhooks/stripe`, for the `stripe_webhook` Lambda: the rest of the API stays out of
+/// its binary.
+pub fn webhook_router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/webhooks/stripe", axum::routing::post(webhooks::stripe))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(app.clone(), request_context))

@@ -82,7 +82,12 @@ pub struct PublicPractitioner {
     responses((status = 200, body = PublicCatalog), (status = 404, body = ErrorEnvelope)))]
 pub async fn catalog(State(app): State<Arc<App>>, path: PathParams) -> ApiResult<Json<PublicCatalog>> {
     let slug: Slug = path.id("tenant_slug", "clinic")?;
-    let tenant_id = tenants::tenant_by_slug(&app.store, &slug).await?;
+    Ok(Json(load(&app, &slug).await?))
+}
+
+/// The public catalog of the clinic with this slug (what its site is rendered from).
+pub async fn load(app: &App, slug: &Slug) -> crate::error::AppResult<PublicCatalog> {
+    let tenant_id = tenants::tenant_by_slug(&app.store, slug).await?;
     let (tenant, brand, catalog) = tokio::try_join!(
         tenants::tenant(&app.store, &tenant_id),
         tenants::brand(&app.store, &tenant_id),
@@ -136,11 +141,11 @@ pub async fn catalog(State(app): State<Arc<App>>, path: PathParams) -> ApiResult
             }
         })
         .collect();
-    Ok(Json(PublicCatalog {
+    Ok(PublicCatalog {
         clinic: PublicClinic { name: tenant.name, slug: tenant.slug, currency: tenant.currency },
         brand: PublicBrand { theme: brand.input.theme, tokens: brand.tokens, logo_url: brand.input.logo_url, seo: brand.input.seo },
         locations,
         services,
         practitioners,
-    }))
+    })
 }

@@ -1,9 +1,17 @@
 //! Application operations: what a request does, over the store, with every race decided by a
 //! conditional write. Handlers, the demo seed and tests all call these.
 
+pub mod appointments;
+pub mod availability;
 pub mod catalog;
+pub mod clients;
 pub mod documents;
 pub mod esign;
+pub mod medical;
+pub mod payments;
+pub mod policies;
+pub mod screening;
+pub mod stripe_events;
 pub mod team;
 pub mod templates;
 pub mod tenants;

@@ -85,6 +85,16 @@ pub async fn tenant_by_slug(store: &Store, slug: &crate::domain::values::Slug) -
     claim.map(|c| c.tenant_id).ok_or(AppError::NotFound { what: "clinic" })
 }
 
+/// The tenant whose brand claims this host (custom domain or platform subdomain).
+pub async fn tenant_by_host(store: &Store, host: &Hostname) -> AppResult<TenantId> {
+    #[derive(serde::Deserialize)]
+    struct HostClaim {
+        tenant_id: TenantId,
+    }
+    let claim: Option<HostClaim> = store.get(&keys::host(host)).await?;
+    claim.map(|c| c.tenant_id).ok_or(AppError::NotFound { what: "clinic" })
+}
+
 pub async fn brand(store: &Store, tenant: &TenantId) -> AppResult<Brand> {
     store.get(&keys::brand(tenant)).await?.ok_or(AppError::NotFound { what: "brand" })
 }

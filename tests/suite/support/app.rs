@@ -6,13 +6,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use mas_render::{KrillaRenderer, worker};
-use mas_shared::adapters::{ChannelQueue, DirBlobs, SqliteTable};
+use mas_shared::adapters::{ChannelQueue, DirBlobs, InProcessEvents, SimulatedGateway, SqliteTable};
 use mas_shared::app::{App, AuthMode, Config};
 use mas_shared::auth::{LocalIssuer, StaffClaims};
 use mas_shared::domain::team::Member;
 use mas_shared::ids::TenantId;
 use mas_shared::links::LinkSigner;
-use mas_shared::ports::{Clock, SystemClock};
+use mas_shared::ports::{Clock, SystemClock, Table};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -21,6 +21,8 @@ pub const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret";
 pub struct TestApp {
     pub base: String,
     pub app: Arc<App>,
+    /// Every domain event the app published.
+    pub events: Arc<InProcessEvents>,
     client: reqwest::Client,
     _dir: tempfile::TempDir,
 }
@@ -34,39 +36,72 @@ pub struct Clinic {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with_clock(Arc::new(SystemClock)).await
+    spawn_app_with(None, Arc::new(SystemClock)).await
 }
 
 /// The app on a clock the test controls (to let signing links expire).
 pub async fn spawn_app_with_clock(clock: Arc<dyn Clock>) -> TestApp {
+    spawn_app_with(None, clock).await
+}
+
+/// The router over `table` (a fresh SQLite file when `None`) and `clock`.
+pub async fn spawn_app_with(table: Option<Arc<dyn Table>>, clock: Arc<dyn Clock>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let table = SqliteTable::open(&dir.path().join("table.sqlite3")).expect("sqlite table");
+    let table = match table {
+        Some(table) => table,
+        None => Arc::new(SqliteTable::open(&dir.path().join("table.sqlite3")).expect("sqlite table")),
+    };
+    let events = Arc::new(InProcessEvents::new());
+    let app = App::new(
+        table,
+        clock,
+        AuthMode::Local(Box::new(LocalIssuer::new(TEST_SECRET))),
+        Config { site_domain: "sites.test".into() },
+    )
+    .with_events(events.clone());
+    serve(app, events, dir).await
+}
+
+/// Serves `app` as the local host does (the API, the local pay route, PDFs as files at signed
+/// URLs, global templates seeded, the render worker on an in-process queue) on a loopback port.
+pub async fn serve(app: App, events: Arc<InProcessEvents>, dir: tempfile::TempDir) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let clock = app.store.clock.clone();
     let links = Arc::new(LinkSigner::new(b"test-link-secret"));
-    let blobs = Arc::new(DirBlobs::new(dir.path().join("blobs"), base.clone(), links.clone(), clock.clone()));
+    let blobs = Arc::new(DirBlobs::new(dir.path().join("blobs"), base.clone(), links.clone(), clock));
     let (queue, receiver) = ChannelQueue::new();
-    let app = Arc::new(
-        App::new(
-            Arc::new(table),
-            clock,
-            AuthMode::Local(Box::new(LocalIssuer::new(TEST_SECRET))),
-            Config { site_domain: "sites.test".into() },
-        )
-        .with_dir_blobs(blobs.clone())
-        .with_queue(Arc::new(queue))
-        .with_links(links)
-        .with_public_url(base.clone()),
-    );
+    let app = Arc::new(app.with_dir_blobs(blobs.clone()).with_queue(Arc::new(queue)).with_links(links).with_public_url(base.clone()));
     mas_shared::ops::templates::seed_global(&app.store).await.expect("global templates seeded");
     worker::spawn_local(app.clone(), Arc::new(KrillaRenderer::new()), receiver);
-    let router = mas_shared::http::router(app.clone()).merge(blobs.router());
+    let router = mas_shared::http::local::router(app.clone()).merge(blobs.router());
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, service).await.expect("serve") });
-    TestApp { base, app, client: reqwest::Client::new(), _dir: dir }
+    TestApp { base, app, events, client: reqwest::Client::new(), _dir: dir }
 }
 
 impl TestApp {
+    /// The simulated payment gateway (the default adapter of a test app).
+    pub fn gateway(&self) -> &SimulatedGateway {
+        self.app.simulated.as_deref().expect("the test app runs the simulated gateway")
+    }
+
+    /// How many domain events of `kind` were published.
+    pub fn published(&self, kind: &str) -> usize {
+        self.events.published().iter().filter(|e| e.kind == kind).count()
+    }
+
+    /// Posts raw bytes with extra headers; the status and the JSON body.
+    pub async fn post_raw(&self, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (StatusCode, Value) {
+        let mut request = self.client.post(format!("{}{path}", self.base)).body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self.client.request(method, format!("{}{path}", self.base));
@@ -92,6 +127,36 @@ impl TestApp {
 
     pub async fn put(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call("PUT", path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call("PATCH", path, Some(token), Some(body)).await
+    }
+
+    /// A request with extra headers, answering the status, the headers and the JSON body.
+    pub async fn send_with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let headers = response.headers().clone();
+        (status, headers, response.json().await.unwrap_or(Value::Null))
     }
 
     pub async fn delete(&self, path: &str, token: &str) -> (StatusCode, Value) {
@@ -227,4 +292,21 @@ pub async fn wait_for_pdf(app: &TestApp, token: &str, document_id: &str, field: 
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     panic!("{field} of {document_id} was not rendered within 20 s");
+}
+
+pub fn client_body(first: &str, last: &str, email: Option<&str>) -> Value {
+    let mut body = json!({"first_name": first, "last_name": last});
+    if let Some(email) = email {
+        body["email"] = json!(email);
+    }
+    body
+}
+
+/// A questionnaire answered "no" throughout, with no free text.
+pub fn medical_body() -> Value {
+    json!({
+        "pregnant_or_breastfeeding": false, "anticoagulants": false, "bleeding_disorder": false,
+        "lidocaine_allergy": false, "isotretinoin_last_6_months": false,
+        "active_skin_infection_at_site": false, "autoimmune_disease": false
+    })
 }

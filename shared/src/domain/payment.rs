@@ -1,0 +1,631 @@
+//! Payments towards appointments (the deposit, then the balance) and what the gateway tells us
+//! about them afterwards. A payment's facts only grow — money captured, refunds, a dispute that
+//! closes — so applying the gateway's news in any order, any number of times, ends in one state:
+//! a late `processing` never undoes `succeeded`, and a refund total never shrinks.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::values::{Currency, MinorUnits, Money, ParseError};
+use crate::error::{AppError, AppResult, Rejection};
+use crate::ids::{AppointmentId, ClientId, PaymentId};
+
+macro_rules! stripe_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+        #[serde(try_from = "String", into = "String")]
+        #[schema(value_type = String, example = json!(concat!($prefix, "3PxYzAbCdEfGh1234567890")))]
+        pub struct $name(String);
+
+        impl $name {
+            pub const PREFIX: &'static str = $prefix;
+
+            /// The prefix, then 1–200 ASCII letters, digits or underscores (Stripe's ids, and
+            /// the simulated gateway's).
+            pub fn parse(raw: &str) -> Result<Self, ParseError> {
+                match raw.strip_prefix($prefix) {
+                    Some(body)
+                        if (1..=200).contains(&body.len())
+                            && body.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
+                    {
+                        Ok($name(raw.to_owned()))
+                    }
+                    _ => Err(ParseError(format!("must be a Stripe id starting with `{}`", $prefix))),
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = ParseError;
+            fn try_from(raw: String) -> Result<Self, ParseError> {
+                $name::parse(&raw)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = ParseError;
+            fn from_str(raw: &str) -> Result<Self, ParseError> {
+                $name::parse(raw)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+stripe_id!(
+    /// A PaymentIntent.
+    IntentId,
+    "pi_"
+);
+stripe_id!(
+    /// A Stripe customer (a client who agreed to keep a card on file).
+    CustomerId,
+    "cus_"
+);
+
+/// The secret the browser confirms a PaymentIntent with. Never logged (its `Debug` is redacted),
+/// never stored: it is read back from the gateway when asked for again.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(value_type = String, example = "pi_3PxYz_secret_abc")]
+pub struct ClientSecret(pub String);
+
+impl fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ClientSecret(…)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentKind {
+    /// Paid online by the client to confirm a booking.
+    Deposit,
+    /// What is left of the price, collected by staff.
+    Balance,
+}
+
+impl PaymentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentKind::Deposit => "deposit",
+            PaymentKind::Balance => "balance",
+        }
+    }
+}
+
+/// How staff collect the balance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CollectionMethod {
+    /// At the desk: the card reader or the desk's checkout confirms the intent.
+    InPerson,
+    /// The client gets a link to pay.
+    EmailLink,
+    /// Charged now to the card the client agreed to keep on file.
+    Immediate,
+}
+
+/// A PaymentIntent's status as the gateway reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IntentStatus {
+    RequiresPaymentMethod,
+    RequiresConfirmation,
+    RequiresAction,
+    Processing,
+    RequiresCapture,
+    Succeeded,
+    Canceled,
+}
+
+impl IntentStatus {
+    pub fn parse(raw: &str) -> Result<IntentStatus, ParseError> {
+        Ok(match raw {
+            "requires_payment_method" => IntentStatus::RequiresPaymentMethod,
+            "requires_confirmation" => IntentStatus::RequiresConfirmation,
+            "requires_action" => IntentStatus::RequiresAction,
+            "processing" => IntentStatus::Processing,
+            "requires_capture" => IntentStatus::RequiresCapture,
+            "succeeded" => IntentStatus::Succeeded,
+            "canceled" => IntentStatus::Canceled,
+            other => return Err(ParseError(format!("unknown PaymentIntent status `{other}`"))),
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IntentStatus::RequiresPaymentMethod => "requires_payment_method",
+            IntentStatus::RequiresConfirmation => "requires_confirmation",
+            IntentStatus::RequiresAction => "requires_action",
+            IntentStatus::Processing => "processing",
+            IntentStatus::RequiresCapture => "requires_capture",
+            IntentStatus::Succeeded => "succeeded",
+            IntentStatus::Canceled => "canceled",
+        }
+    }
+
+    /// Stripe never moves an intent out of these.
+    fn is_terminal(self) -> bool {
+        matches!(self, IntentStatus::Succeeded | IntentStatus::Canceled)
+    }
+}
+
+/// A payment's status, derived from its facts (see [`Payment::derive_status`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    /// Waiting for the payer (a card, 3-D Secure, the desk's reader).
+    RequiresAction,
+    Processing,
+    Succeeded,
+    /// The last attempt failed, or the intent was cancelled.
+    Failed,
+    Refunded,
+    PartialRefund,
+    Disputed,
+}
+
+impl PaymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PaymentStatus::RequiresAction => "requires_action",
+            PaymentStatus::Processing => "processing",
+            PaymentStatus::Succeeded => "succeeded",
+            PaymentStatus::Failed => "failed",
+            PaymentStatus::Refunded => "refunded",
+            PaymentStatus::PartialRefund => "partial_refund",
+            PaymentStatus::Disputed => "disputed",
+        }
+    }
+}
+
+/// Why money went back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundKind {
+    /// Staff asked for it.
+    Requested,
+    /// A cancellation or no-show: the policy's fee is kept, the rest of the deposit returned.
+    FeeSettlement,
+    /// The booking it paid for does not exist (its time was taken after the hold ran out, or it
+    /// was cancelled before the payment arrived): money is never kept for nothing.
+    Automatic,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RefundRecord {
+    /// Our key for this refund, also the gateway's idempotency key: a retry never refunds twice.
+    pub key: String,
+    /// The gateway's refund id (`re_…`).
+    pub gateway_refund_id: String,
+    pub amount: MinorUnits,
+    pub kind: RefundKind,
+    pub reason: String,
+    /// A member id or `system`.
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A refund asked of the gateway and not yet confirmed by it; its amount is not refundable again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PendingRefund {
+    pub key: String,
+    pub amount: MinorUnits,
+    pub kind: RefundKind,
+    pub reason: String,
+    pub by: String,
+    pub requested_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Dispute {
+    /// The gateway's dispute id (`dp_…`).
+    pub id: String,
+    /// Stripe's dispute status: `needs_response`, `under_review`, `won`, `lost`…
+    pub status: String,
+    pub amount: MinorUnits,
+}
+
+impl Dispute {
+    pub fn is_closed(&self) -> bool {
+        matches!(self.status.as_str(), "won" | "lost" | "warning_closed" | "prevented")
+    }
+
+    /// Whether the money stays with the clinic after all.
+    fn clinic_kept_the_money(&self) -> bool {
+        matches!(self.status.as_str(), "won" | "warning_closed" | "prevented")
+    }
+}
+
+/// What the gateway says a PaymentIntent is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntentSnapshot {
+    pub status: IntentStatus,
+    pub amount: i64,
+    /// What it has collected (some gateways omit it; a succeeded intent collected its amount).
+    pub amount_received: Option<i64>,
+    pub customer: Option<CustomerId>,
+    pub payment_method: Option<String>,
+    /// The last attempt's failure, for people (never card details).
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Payment {
+    pub id: PaymentId,
+    pub appointment_id: AppointmentId,
+    pub client_id: ClientId,
+    pub kind: PaymentKind,
+    /// For a balance: how staff collect it.
+    pub collection_method: Option<CollectionMethod>,
+    pub intent_id: IntentId,
+    /// What is asked for.
+    pub amount: Money,
+    /// What the gateway collected (minor units of `amount.currency`).
+    pub captured: MinorUnits,
+    /// What went back, whoever refunded it (here, or in Stripe's dashboard).
+    pub refunded: MinorUnits,
+    pub status: PaymentStatus,
+    pub intent_status: IntentStatus,
+    pub failure: Option<String>,
+    pub refunds: Vec<RefundRecord>,
+    pub pending_refund: Option<PendingRefund>,
+    pub dispute: Option<Dispute>,
+    /// The client agreed to keep the card on file for later charges.
+    pub save_payment_method: bool,
+    pub customer_id: Option<CustomerId>,
+    /// The card kept on file (only when `save_payment_method`).
+    pub payment_method_id: Option<String>,
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What one observation changed, for the side effects that follow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Observed {
+    pub changed: bool,
+    /// Money arrived for the first time.
+    pub newly_succeeded: bool,
+    /// An attempt failed, or the intent was cancelled, before any money arrived.
+    pub newly_failed: bool,
+    pub refunded_more: bool,
+    pub newly_disputed: bool,
+    pub dispute_closed: bool,
+}
+
+impl Payment {
+    pub fn currency(&self) -> &Currency {
+        &self.amount.currency
+    }
+
+    /// The status its facts add up to: an open dispute first; then, once money arrived, how
+    /// much of it went back; before that, where the intent stands.
+    pub fn derive_status(&self) -> PaymentStatus {
+        if self.dispute.as_ref().is_some_and(|d| !d.clinic_kept_the_money()) {
+            return PaymentStatus::Disputed;
+        }
+        let (captured, refunded) = (self.captured.get(), self.refunded.get());
+        if captured > 0 {
+            return if refunded >= captured {
+                PaymentStatus::Refunded
+            } else if refunded > 0 {
+                PaymentStatus::PartialRefund
+            } else {
+                PaymentStatus::Succeeded
+            };
+        }
+        match self.intent_status {
+            IntentStatus::Processing => PaymentStatus::Processing,
+            IntentStatus::Canceled => PaymentStatus::Failed,
+            IntentStatus::RequiresPaymentMethod if self.failure.is_some() => PaymentStatus::Failed,
+            _ => PaymentStatus::RequiresAction,
+        }
+    }
+
+    /// Takes in what the gateway says the intent is now. Money collected never decreases, and a
+    /// terminal status (succeeded, canceled) is never left, whatever order the news comes in.
+    pub fn observe_intent(&mut self, intent: &IntentSnapshot) -> Observed {
+        let before = self.clone();
+        let received = match (intent.status, intent.amount_received) {
+            (_, Some(received)) if received > 0 => received,
+            (IntentStatus::Succeeded, _) => intent.amount,
+            _ => 0,
+        };
+        if received > self.captured.get() {
+            self.captured =
+                MinorUnits::new(received.min(self.amount.amount_minor.get())).unwrap_or(self.amount.amount_minor);
+        }
+        if !self.intent_status.is_terminal() {
+            self.intent_status = intent.status;
+            self.failure = match intent.status {
+                IntentStatus::RequiresPaymentMethod | IntentStatus::Canceled => {
+                    intent.last_error.clone().or(self.failure.take())
+                }
+                _ => None,
+            };
+            if intent.status == IntentStatus::Canceled && self.failure.is_none() {
+                self.failure = Some("canceled".into());
+            }
+        }
+        if self.save_payment_method {
+            if self.customer_id.is_none() {
+                self.customer_id = intent.customer.clone();
+            }
+            if intent.payment_method.is_some() && self.captured.get() > 0 {
+                self.payment_method_id = intent.payment_method.clone();
+            }
+        }
+        self.finish(&before)
+    }
+
+    /// Takes in a charge as the gateway reports it: what it collected and its refunded total
+    /// (a `charge.refunded` may arrive before the intent's `succeeded`).
+    pub fn observe_charge(&mut self, captured: i64, refunded_total: i64) -> Observed {
+        let before = self.clone();
+        if captured > self.captured.get() {
+            self.captured =
+                MinorUnits::new(captured.min(self.amount.amount_minor.get())).unwrap_or(self.amount.amount_minor);
+        }
+        let total = refunded_total.clamp(0, self.captured.get());
+        if total > self.refunded.get() {
+            self.refunded = MinorUnits::new(total).unwrap_or(self.refunded);
+        }
+        self.finish(&before)
+    }
+
+    /// Takes in a dispute; a closed dispute never reopens when older news arrives late.
+    pub fn observe_dispute(&mut self, dispute: Dispute) -> Observed {
+        let before = self.clone();
+        let keep_current =
+            self.dispute.as_ref().is_some_and(|d| d.id == dispute.id && d.is_closed() && !dispute.is_closed());
+        if !keep_current {
+            self.dispute = Some(dispute);
+        }
+        self.finish(&before)
+    }
+
+    /// Records a refund the gateway confirmed (once per key) and clears its reservation.
+    pub fn record_refund(&mut self, refund: RefundRecord) -> Observed {
+        let before = self.clone();
+        if self.pending_refund.as_ref().is_some_and(|p| p.key == refund.key) {
+            self.pending_refund = None;
+        }
+        if !self.refunds.iter().any(|r| r.key == refund.key) {
+            self.refunds.push(refund);
+            // Stripe's own total (from `charge.refunded`) may already include this refund, so the
+            // larger of the two is the truth, never their sum.
+            let ours: i64 = self.refunds.iter().map(|r| r.amount.get()).sum();
+            let total = ours.max(self.refunded.get()).min(self.captured.get());
+            self.refunded = MinorUnits::new(total).unwrap_or(self.refunded);
+        }
+        self.finish(&before)
+    }
+
+    fn finish(&mut self, before: &Payment) -> Observed {
+        self.status = self.derive_status();
+        let was_closed = before.dispute.as_ref().is_some_and(Dispute::is_closed);
+        Observed {
+            changed: self != before,
+            newly_succeeded: before.captured.get() == 0 && self.captured.get() > 0,
+            newly_failed: self.captured.get() == 0
+                && self.status == PaymentStatus::Failed
+                && (before.status != PaymentStatus::Failed || before.failure != self.failure),
+            refunded_more: self.refunded > before.refunded,
+            newly_disputed: before.dispute.is_none() && self.dispute.is_some(),
+            // Also when the first news of a dispute is its closing (events come in any order).
+            dispute_closed: !was_closed && self.dispute.as_ref().is_some_and(Dispute::is_closed),
+        }
+    }
+
+    /// What can still be refunded: collected, less refunded, less a refund in flight.
+    pub fn refundable(&self) -> i64 {
+        let pending = self.pending_refund.as_ref().map_or(0, |p| p.amount.get());
+        (self.captured.get() - self.refunded.get() - pending).max(0)
+    }
+
+    /// The amount a refund request may take (all that is refundable when `amount` is absent);
+    /// never more than was collected and not yet given back.
+    pub fn check_refund(&self, amount: Option<MinorUnits>) -> AppResult<MinorUnits> {
+        let details = serde_json::json!({
+            "captured": self.captured.get(),
+            "refunded": self.refunded.get(),
+            "refundable": self.refundable(),
+            "currency": self.currency(),
+        });
+        let refuse = |code: &'static str, message: &str| AppError::Rejected {
+            kind: Rejection::Invalid,
+            code,
+            message: message.into(),
+            details: details.clone(),
+        };
+        if self.captured.get() == 0 {
+            return Err(refuse(
+                "nothing_captured",
+                "this payment has not collected any money, so nothing can be refunded",
+            ));
+        }
+        let refundable = self.refundable();
+        let wanted = amount.map_or(refundable, MinorUnits::get);
+        if refundable == 0 {
+            return Err(refuse("nothing_to_refund", "everything this payment collected has already been refunded"));
+        }
+        if wanted == 0 {
+            return Err(AppError::invalid("out_of_range", "amount", "a refund must be at least one minor unit"));
+        }
+        if wanted > refundable {
+            return Err(refuse(
+                "refund_exceeds_captured",
+                "a refund may not exceed what was collected and not yet refunded",
+            ));
+        }
+        Ok(MinorUnits::new(wanted).expect("within what was captured"))
+    }
+}
+
+/// `4000` GBP → `GBP 40.00` (every supported currency has two minor digits).
+pub fn money_text(amount: i64, currency: &Currency) -> String {
+    format!("{currency} {}.{:02}", amount / 100, amount % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payment(amount: i64) -> Payment {
+        let now = Utc::now();
+        Payment {
+            id: PaymentId::new(),
+            appointment_id: AppointmentId::new(),
+            client_id: ClientId::new(),
+            kind: PaymentKind::Deposit,
+            collection_method: None,
+            intent_id: IntentId::parse("pi_test1").unwrap(),
+            amount: Money { amount_minor: MinorUnits::new(amount).unwrap(), currency: Currency::gbp() },
+            captured: MinorUnits::new(0).unwrap(),
+            refunded: MinorUnits::new(0).unwrap(),
+            status: PaymentStatus::RequiresAction,
+            intent_status: IntentStatus::RequiresPaymentMethod,
+            failure: None,
+            refunds: vec![],
+            pending_refund: None,
+            dispute: None,
+            save_payment_method: false,
+            customer_id: None,
+            payment_method_id: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn snapshot(status: IntentStatus, received: Option<i64>) -> IntentSnapshot {
+        IntentSnapshot {
+            status,
+            amount: 4000,
+            amount_received: received,
+            customer: None,
+            payment_method: None,
+            last_error: None,
+        }
+    }
+
+    #[test]
+    fn a_late_processing_never_downgrades_a_succeeded_payment() {
+        let mut p = payment(4000);
+        let first = p.observe_intent(&snapshot(IntentStatus::Succeeded, Some(4000)));
+        assert!(first.newly_succeeded && first.changed);
+        let late = p.observe_intent(&snapshot(IntentStatus::Processing, Some(0)));
+        assert!(!late.changed, "{p:?}");
+        assert_eq!((p.status, p.captured.get()), (PaymentStatus::Succeeded, 4000));
+        assert!(!p.observe_intent(&snapshot(IntentStatus::Succeeded, Some(4000))).newly_succeeded, "once only");
+    }
+
+    fn dispute(status: &str) -> Dispute {
+        Dispute { id: "dp_1".into(), status: status.into(), amount: MinorUnits::new(2500).unwrap() }
+    }
+
+    #[test]
+    fn news_in_any_order_ends_in_the_same_payment() {
+        let news: [fn(&mut Payment); 5] = [
+            |p| {
+                p.observe_intent(&snapshot(IntentStatus::Processing, None));
+            },
+            |p| {
+                p.observe_intent(&snapshot(IntentStatus::Succeeded, None));
+            },
+            |p| {
+                p.observe_charge(4000, 1500);
+            },
+            |p| {
+                p.observe_dispute(dispute("needs_response"));
+            },
+            |p| {
+                p.observe_dispute(dispute("won"));
+            },
+        ];
+        let orders = [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 0, 4, 1, 3], [1, 4, 0, 3, 2]];
+        let mut ends = Vec::new();
+        for order in orders {
+            let mut p = payment(4000);
+            for i in order {
+                news[i](&mut p);
+            }
+            ends.push((p.status, p.captured, p.refunded, p.dispute.clone()));
+        }
+        assert!(ends.iter().all(|e| e == &ends[0]), "{ends:?}");
+        assert_eq!(ends[0].0, PaymentStatus::PartialRefund);
+    }
+
+    #[test]
+    fn a_refund_may_not_exceed_what_was_captured_and_not_yet_refunded() {
+        let mut p = payment(4000);
+        assert!(matches!(p.check_refund(None), Err(AppError::Rejected { code: "nothing_captured", .. })));
+        p.observe_intent(&snapshot(IntentStatus::Succeeded, Some(4000)));
+        assert_eq!(p.check_refund(None).unwrap().get(), 4000);
+        let record = |key: &str, amount| RefundRecord {
+            key: key.into(),
+            gateway_refund_id: format!("re_{key}"),
+            amount: MinorUnits::new(amount).unwrap(),
+            kind: RefundKind::Requested,
+            reason: "asked".into(),
+            by: "mem_1".into(),
+            at: Utc::now(),
+        };
+        p.record_refund(record("a", 1000));
+        assert_eq!(p.status, PaymentStatus::PartialRefund);
+        assert!(matches!(
+            p.check_refund(Some(MinorUnits::new(3001).unwrap())),
+            Err(AppError::Rejected { code: "refund_exceeds_captured", .. })
+        ));
+        p.record_refund(record("a", 1000));
+        assert_eq!(p.refunded.get(), 1000, "the same refund recorded twice counts once");
+        // Stripe's charge.refunded already counted it: the larger total wins, never the sum.
+        p.observe_charge(4000, 1000);
+        assert_eq!(p.refunded.get(), 1000);
+        p.record_refund(record("b", 3000));
+        assert_eq!((p.status, p.refundable()), (PaymentStatus::Refunded, 0));
+        assert!(matches!(p.check_refund(None), Err(AppError::Rejected { code: "nothing_to_refund", .. })));
+    }
+
+    #[test]
+    fn a_failed_attempt_is_failed_until_money_arrives_and_a_closed_dispute_never_reopens() {
+        let mut p = payment(4000);
+        let mut failed = snapshot(IntentStatus::RequiresPaymentMethod, None);
+        failed.last_error = Some("card_declined".into());
+        assert!(p.observe_intent(&failed).newly_failed);
+        assert_eq!(p.status, PaymentStatus::Failed);
+        assert!(p.observe_intent(&snapshot(IntentStatus::Succeeded, Some(4000))).newly_succeeded);
+        let lost = Dispute { id: "dp_1".into(), status: "lost".into(), amount: MinorUnits::new(4000).unwrap() };
+        p.observe_dispute(lost.clone());
+        let late = p.observe_dispute(Dispute { status: "needs_response".into(), ..lost });
+        assert!(!late.changed);
+        assert_eq!(p.status, PaymentStatus::Disputed);
+    }
+
+    #[test]
+    fn money_reads_as_currency_and_two_digits() {
+        assert_eq!(money_text(4000, &Currency::gbp()), "GBP 40.00");
+        assert_eq!(money_text(5, &Currency::gbp()), "GBP 0.05");
+    }
+}

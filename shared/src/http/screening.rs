@@ -1,0 +1,40 @@
+//! Screening a treatment against a client's answers, for staff taking a booking. Nothing is
+//! stored; the answers come with the request.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::error::{ApiResult, ErrorEnvelope};
+use super::extract::{Actor, JsonBody};
+use crate::app::App;
+use crate::domain::medical::MedicalAnswers;
+use crate::domain::screening::RiskAssessment;
+use crate::domain::team::Permission;
+use crate::ids::ServiceId;
+use crate::ops::screening as ops;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssessRequest {
+    pub service_id: ServiceId,
+    pub answers: MedicalAnswers,
+}
+
+/// The risk assessment of a service for these answers. Open to everyone who books (the caller
+/// already holds the answers it sends, and nothing stored is read but the service).
+#[utoipa::path(post, path = "/v1/screening/assess", tag = "screening", operation_id = "assess_screening",
+    security(("staff_jwt" = [])), request_body = AssessRequest,
+    responses((status = 200, body = RiskAssessment), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope)))]
+pub async fn assess(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    JsonBody(request): JsonBody<AssessRequest>,
+) -> ApiResult<Json<RiskAssessment>> {
+    actor.require(Permission::BookingWriteOwn)?;
+    Ok(Json(ops::assess_service(&app.store, &actor.tenant_id, &request.service_id, &request.answers).await?))
+}

@@ -1,0 +1,91 @@
+//! A clinic's public website, rendered from its brand and public catalog into static files:
+//! landing, services (list and one page each), the booking wizard, privacy and terms, one CSS
+//! file built from the theme tokens and one small script for the wizard. Pure: no I/O here.
+
+mod pages;
+pub mod serve;
+
+use crate::http::public::PublicCatalog;
+
+/// The script every booking page loads (the wizard); kept small and framework-free.
+pub const SCRIPT: &str = include_str!("site.js");
+const STYLES: &str = include_str!("site.css");
+
+/// How the rendered pages reach the API.
+#[derive(Debug, Clone, Default)]
+pub struct SiteOptions {
+    /// Prefix for API calls from the browser (`https://api.example.com`); empty: same origin.
+    pub api_base: String,
+}
+
+/// One rendered file, named relative to the tenant's site root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteFile {
+    pub path: String,
+    pub content_type: &'static str,
+    pub body: String,
+}
+
+impl SiteFile {
+    fn html(path: impl Into<String>, body: String) -> SiteFile {
+        SiteFile { path: path.into(), content_type: "text/html; charset=utf-8", body }
+    }
+}
+
+/// Every file of the clinic's site. All pages sit in one folder and link to each other
+/// relatively, so the same files work under `/sites/{slug}/` and at the root of a custom domain.
+pub fn render(catalog: &PublicCatalog, options: &SiteOptions) -> Vec<SiteFile> {
+    let mut files = vec![
+        SiteFile::html("index.html", pages::landing(catalog, options)),
+        SiteFile::html("services.html", pages::services(catalog, options)),
+        SiteFile::html("book.html", pages::book(catalog, options)),
+        SiteFile::html("privacy.html", pages::privacy(catalog, options)),
+        SiteFile::html("terms.html", pages::terms(catalog, options)),
+        SiteFile { path: "site.css".into(), content_type: "text/css; charset=utf-8", body: stylesheet(catalog) },
+        SiteFile { path: "site.js".into(), content_type: "text/javascript; charset=utf-8", body: SCRIPT.to_owned() },
+    ];
+    for service in &catalog.services {
+        files.push(SiteFile::html(pages::service_file(service), pages::service(catalog, options, service)));
+    }
+    files
+}
+
+/// The theme tokens as CSS custom properties, then the shared rules that read them.
+pub fn stylesheet(catalog: &PublicCatalog) -> String {
+    let t = &catalog.brand.tokens;
+    let hex = |c: crate::domain::values::Color| format!("#{:02x}{:02x}{:02x}", c.r, c.g, c.b);
+    format!(
+        ":root{{--bg:{};--surface:{};--text:{};--muted:{};--primary:{};--on-primary:{};--accent:{};\
+         --font-heading:{};--font-body:{};--radius:{}px;color-scheme:{}}}\n{STYLES}",
+        hex(t.background),
+        hex(t.surface),
+        hex(t.text),
+        hex(t.muted_text),
+        hex(t.primary),
+        hex(t.on_primary),
+        hex(t.accent),
+        t.font_heading,
+        t.font_body,
+        t.radius_px,
+        if t.background.luminance() < 0.2 { "dark" } else { "light" },
+    )
+}
+
+/// Text made safe for HTML element content and quoted attribute values.
+pub fn escape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,69 @@
+//! Serving tenant sites from the local host, rendered on request: `/sites/{slug}/…`, and the
+//! root of any host a brand claims (its custom domain or platform subdomain). Not API routes:
+//! they are not in the OpenAPI route table, and on AWS S3 + CloudFront serve the same files.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+
+use super::{SiteOptions, render};
+use crate::app::App;
+use crate::domain::values::{Hostname, Slug};
+use crate::error::AppError;
+
+/// `/sites/{slug}`, `/sites/{slug}/` and `/sites/{slug}/{file}`.
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/sites/{slug}", get(|Path(slug): Path<String>| async move { Redirect::permanent(&format!("/sites/{slug}/")) }))
+        .route("/sites/{slug}/", get(|State(app): State<Arc<App>>, Path(slug): Path<String>| async move { file(&app, &slug, "index.html").await }))
+        .route("/sites/{slug}/{file}", get(|State(app): State<Arc<App>>, Path((slug, name)): Path<(String, String)>| async move { file(&app, &slug, &name).await }))
+        .with_state(app)
+}
+
+/// One file of a tenant's site, rendered from its current brand and catalog.
+pub async fn file(app: &App, slug: &str, name: &str) -> Response {
+    let Ok(slug) = Slug::parse(slug) else { return not_found() };
+    let catalog = match crate::http::public::load(app, &slug).await {
+        Ok(catalog) => catalog,
+        Err(AppError::NotFound { .. }) => return not_found(),
+        Err(err) => {
+            tracing::error!(error = %err, "rendering a site");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "the site could not be rendered").into_response();
+        }
+    };
+    let name = if name.is_empty() { "index.html" } else { name };
+    match render(&catalog, &SiteOptions::default()).into_iter().find(|f| f.path == name) {
+        Some(f) => ([(header::CONTENT_TYPE, f.content_type), (header::CACHE_CONTROL, "no-cache")], f.body).into_response(),
+        None => not_found(),
+    }
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "page not found").into_response()
+}
+
+/// Middleware for the local host: a GET whose `Host` is claimed by a brand, for a path outside
+/// the API, is answered with that tenant's site; everything else goes on to the API router.
+pub async fn by_host(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let api_path = path.starts_with("/v1/") || path == "/health" || path == "/openapi.json" || path.starts_with("/sites/")
+        || path.starts_with("/local-blobs/");
+    if req.method() != axum::http::Method::GET || api_path {
+        return next.run(req).await;
+    }
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let host = host.rsplit_once(':').map_or(host, |(h, port)| if port.chars().all(|c| c.is_ascii_digit()) { h } else { host });
+    if host == "localhost" || host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return next.run(req).await;
+    }
+    let Ok(hostname) = Hostname::parse(&host.to_ascii_lowercase()) else { return next.run(req).await };
+    let Ok(tenant_id) = crate::ops::tenants::tenant_by_host(&app.store, &hostname).await else { return next.run(req).await };
+    let Ok(tenant) = crate::ops::tenants::tenant(&app.store, &tenant_id).await else { return next.run(req).await };
+    let name = path.trim_start_matches('/').to_owned();
+    file(&app, tenant.slug.as_str(), &name).await
+}

@@ -1,0 +1,76 @@
+use super::*;
+use crate::domain::tenant::{BrandInput, ThemePreset};
+use crate::http::public::{PublicBrand, PublicClinic, PublicService};
+
+fn catalog(theme: ThemePreset) -> PublicCatalog {
+    let brand = BrandInput { theme, ..BrandInput::default() };
+    let service: PublicService = PublicService {
+        id: crate::ids::ServiceId::parse("svc_01jd0000000000000000000000").unwrap(),
+        name: crate::domain::values::Name::parse("Lips <&> \"more\"").unwrap(),
+        slug: None,
+        category: crate::domain::values::Slug::parse("injectables").unwrap(),
+        description: serde_json::from_value(serde_json::json!("Soft & natural")).unwrap(),
+        duration_minutes: crate::domain::values::Minutes::new(45, 5, 600).unwrap(),
+        price: serde_json::from_value(serde_json::json!({"amount_minor": 28050})).unwrap(),
+        deposit: None,
+        location_ids: vec![],
+    };
+    PublicCatalog {
+        clinic: PublicClinic {
+            name: crate::domain::values::Name::parse("Glow </script> Clinic").unwrap(),
+            slug: crate::domain::values::Slug::parse("glow").unwrap(),
+            currency: Default::default(),
+        },
+        brand: PublicBrand { theme, tokens: brand.tokens(), logo_url: None, seo: Default::default() },
+        locations: vec![],
+        services: vec![service],
+        practitioners: vec![],
+    }
+}
+
+#[test]
+fn every_page_has_the_landmarks_a_screen_reader_needs() {
+    for file in render(&catalog(ThemePreset::IvoryMinimal), &SiteOptions::default()) {
+        if file.content_type.starts_with("text/html") {
+            for needle in [r#"<html lang="en">"#, "<header", r#"<main id="main""#, "<footer", r#"<nav aria-label="Main">"#, r#"class="skip""#, "<h1"] {
+                assert!(file.body.contains(needle), "{} lacks {needle}", file.path);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_theme_tokens_become_css_custom_properties() {
+    let css = stylesheet(&catalog(ThemePreset::LuxuryNoir));
+    assert!(css.starts_with(":root{--bg:#0f0f10;--surface:#1c1c1f;--text:#f5f1e8;"), "{css}");
+    assert!(css.contains("--radius:2px") && css.contains("color-scheme:dark"));
+    assert!(css.contains("prefers-reduced-motion"));
+}
+
+#[test]
+fn clinic_text_is_escaped_in_pages_and_in_the_data_island() {
+    let files = render(&catalog(ThemePreset::ChampagneClassic), &SiteOptions::default());
+    let landing = &files.iter().find(|f| f.path == "index.html").unwrap().body;
+    assert!(landing.contains("Glow &lt;/script&gt; Clinic") && landing.contains("Lips &lt;&amp;&gt; &quot;more&quot;"));
+    let book = &files.iter().find(|f| f.path == "book.html").unwrap().body;
+    assert_eq!(book.matches("</script>").count(), 2, "only the script tag and the data island close");
+    assert!(book.contains("£280.50"));
+}
+
+#[test]
+fn the_booking_page_asks_all_seven_screening_questions() {
+    let book = pages::book(&catalog(ThemePreset::IvoryMinimal), &SiteOptions::default());
+    let answers: crate::domain::medical::MedicalAnswers = serde_json::from_value(serde_json::Value::Object(
+        pages::SCREENING_QUESTIONS.iter().map(|(f, _)| (f.to_string(), serde_json::json!(false))).collect(),
+    ))
+    .expect("the questions are exactly the answer fields");
+    assert!(!answers.pregnant_or_breastfeeding);
+    for (field, _) in pages::SCREENING_QUESTIONS {
+        assert!(book.contains(&format!(r#"name="{field}" value="yes""#)), "{field}");
+    }
+}
+
+#[test]
+fn the_script_stays_well_under_the_budget() {
+    assert!(SCRIPT.len() < 20_000, "site.js is {} bytes", SCRIPT.len());
+}

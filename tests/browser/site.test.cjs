@@ -1,0 +1,280 @@
+// End-to-end tests of a clinic's site in headless Chromium (Debian's, through playwright-core),
+// against the real local host on a free port with a fresh data directory:
+//   - a visitor books a treatment through the wizard and sees the BK- confirmation
+//   - a visitor whose answers need a consultation is offered the consultation service
+//   - every page, in each of the three themes, has no serious or critical axe-core violations
+//   - screenshots: the landing page in each theme, the wizard at 390×844 (tests/browser/screenshots/)
+//   - page weight: HTML+CSS+JS gzipped, per page
+//
+// Environment: MAS_LOCAL_BIN (the `local` binary), CHROMIUM (default /usr/bin/chromium).
+'use strict';
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const zlib = require('node:zlib');
+const assert = require('node:assert/strict');
+const { chromium } = require('playwright-core');
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+const LOCAL_BIN = process.env.MAS_LOCAL_BIN || path.join(process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache/mas/target'), 'debug/local');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = path.join(__dirname, 'screenshots');
+const SLUG = 'demo-clinic';
+const THEMES = ['champagne_classic', 'luxury_noir', 'ivory_minimal'];
+
+const failures = [];
+async function test(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    console.log(`ok    ${name} (${Date.now() - started} ms)`);
+  } catch (err) {
+    failures.push(name);
+    console.log(`FAIL  ${name}\n      ${String(err && err.stack || err).split('\n').join('\n      ')}`);
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
+}
+
+// Starts the local host and waits for its welcome text: the base URL and the owner token.
+async function startLocal(dataDir) {
+  const port = await freePort();
+  const child = spawn(LOCAL_BIN, [], {
+    env: { ...process.env, MAS_ADDR: `127.0.0.1:${port}`, MAS_DATA_DIR: dataDir, RUST_LOG: 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => { err += d; });
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('local host did not start in 60 s\n' + out + err)), 60000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const listening = out.match(/listening on (http:\/\/\S+)/);
+      const token = out.match(/export TOKEN=(\S+)/);
+      if (listening && token) { clearTimeout(timer); resolve({ base: listening[1], token: token[1] }); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`local host exited with ${code}\n${out}${err}`)); });
+  });
+  return { child, ...(await ready) };
+}
+
+async function api(base, method, url, token, body) {
+  const res = await fetch(base + url, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`${method} ${url} → ${res.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+async function axe(page) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+function describe(violations) {
+  return violations.map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`).join('\n');
+}
+
+async function main() {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mas-browser-data-'));
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mas-browser-profile-'));
+  const local = await startLocal(dataDir);
+  const site = `${local.base}/sites/${SLUG}/`;
+  console.log(`local host ${local.base}; site ${site}`);
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync'],
+      viewport: { width: 1280, height: 900 },
+      // The visitor is in New York; the demo clinic's first location is in London.
+      timezoneId: 'America/New_York',
+      locale: 'en-GB',
+    });
+    const page = context.pages()[0] || await context.newPage();
+    page.on('pageerror', (err) => failures.push(`page error: ${err.message}`));
+    const catalog = await api(local.base, 'GET', `/v1/public/${SLUG}/catalog`);
+    const service = (name) => catalog.services.find((s) => s.name === name);
+    const london = catalog.locations.find((l) => l.timezone === 'Europe/London');
+
+    await test('a visitor books a treatment through the wizard and sees the BK- number', async () => {
+      const hydra = service('HydraFacial Deluxe');
+      await page.goto(site);
+      await page.getByRole('link', { name: 'Book an appointment' }).click();
+      await page.locator(`input[name=service][value="${hydra.id}"]`).check();
+      await page.locator(`input[name=location][value="${london.id}"]`).check();
+      await page.getByRole('button', { name: 'Continue' }).first().press('Enter');
+      await page.locator('#step-time h2').waitFor();
+      await assert.doesNotReject(page.waitForFunction(() => document.activeElement && document.activeElement.id === 'h-time'));
+      const note = await page.locator('#tz-note').textContent();
+      assert.match(note, /Europe\/London/);
+      assert.match(note, /America\/New_York/);
+      await page.locator('input[name=day]').first().check();
+      await page.locator('input[name=time]').first().check();
+      await page.locator('#form-time button[type=submit]').click();
+      await page.getByLabel('First name').fill('Ada');
+      await page.getByLabel('Last name').fill('Lovelace');
+      await page.getByLabel('Email').fill('ada.browser@example.test');
+      for (const input of await page.locator('.yesno input[value=no]').all()) await input.check();
+      await page.getByLabel(/I agree/).check();
+      await page.getByRole('button', { name: 'Book appointment' }).click();
+      const number = await page.locator('#confirmation-number').textContent({ timeout: 15000 });
+      assert.match(number, /^BK-\d{8}$/);
+      assert.equal(await page.locator('#step-done').isVisible(), true);
+      console.log(`      booked ${number}; status text: ${await page.locator('#status').textContent()}`);
+      // HydraFacial asks a deposit: pay it through the simulated gateway (signed webhook).
+      assert.equal(await page.locator('#deposit').isVisible(), true);
+      await page.getByRole('button', { name: /Pay the .* deposit/ }).click();
+      await page.getByRole('heading', { name: 'Deposit paid' }).waitFor({ timeout: 15000 });
+      assert.match(await page.locator('#status').textContent(), /confirmed/);
+      const today = new Date().toISOString().slice(0, 10);
+      const later = new Date(Date.now() + 60 * 86400e3).toISOString().slice(0, 10);
+      const appointments = await api(local.base, 'GET', `/v1/appointments?from=${today}&to=${later}`, local.token);
+      const mine = appointments.find((a) => a.confirmation_number === number.trim());
+      assert.equal(mine && mine.status, 'scheduled', 'the signed webhook confirmed the booking');
+      console.log(`      paid the deposit; status text: ${await page.locator('#status').textContent()}`);
+    });
+
+    await test('a treatment that needs a consultation offers the consultation service instead', async () => {
+      const toxin = service('Anti-wrinkle, three areas');
+      const consultation = service('Consultation');
+      await page.goto(`${site}book.html?service=${toxin.id}`);
+      assert.equal(await page.locator(`input[name=service][value="${toxin.id}"]`).isChecked(), true);
+      await page.locator(`input[name=location][value="${london.id}"]`).check();
+      await page.locator('#form-service button[type=submit]').click();
+      await page.locator('input[name=day]').first().check();
+      await page.locator('input[name=time]').first().check();
+      await page.locator('#form-time button[type=submit]').click();
+      await page.getByLabel('First name').fill('Grace');
+      await page.getByLabel('Last name').fill('Hopper');
+      await page.getByLabel('Email').fill('grace.browser@example.test');
+      for (const input of await page.locator('.yesno input[value=no]').all()) await input.check();
+      await page.locator('input[name=pregnant_or_breastfeeding][value=yes]').check();
+      await page.getByLabel(/I agree/).check();
+      await page.getByRole('button', { name: 'Book appointment' }).click();
+      const link = page.locator('#details-error a');
+      await link.waitFor();
+      assert.equal(await link.getAttribute('href'), `book.html?service=${consultation.id}`);
+      assert.match(await page.locator('#details-error').textContent(), /consultation/i);
+    });
+
+    await test('the wizard works at a phone-sized viewport (screenshots)', async () => {
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.goto(`${site}book.html`);
+      await page.screenshot({ path: path.join(SHOTS, 'wizard-phone-1-treatment.png') });
+      await page.locator(`input[name=service][value="${service('Lip filler 1ml').id}"]`).check();
+      await page.locator('#form-service button[type=submit]').click();
+      await page.locator('input[name=day]').first().check();
+      await page.locator('input[name=time]').nth(1).check();
+      await page.screenshot({ path: path.join(SHOTS, 'wizard-phone-2-time.png') });
+      await page.locator('#form-time button[type=submit]').click();
+      await page.getByLabel('First name').fill('Mary');
+      await page.getByLabel('Last name').fill('Somerville');
+      await page.getByLabel('Email').fill('mary.browser@example.test');
+      for (const input of await page.locator('.yesno input[value=no]').all()) await input.check();
+      await page.getByLabel(/I agree/).check();
+      await page.screenshot({ path: path.join(SHOTS, 'wizard-phone-3-details.png'), fullPage: true });
+      await page.getByRole('button', { name: 'Book appointment' }).click();
+      await page.locator('#confirmation-number').waitFor();
+      await page.screenshot({ path: path.join(SHOTS, 'wizard-phone-4-confirmation.png') });
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 390, `the page scrolls sideways on a phone (${width}px wide)`);
+      await page.setViewportSize({ width: 1280, height: 900 });
+    });
+
+    const pages = ['index.html', 'services.html', 'book.html', 'privacy.html', 'terms.html'];
+    const html = await (await fetch(site)).text();
+    for (const m of (await (await fetch(site + 'services.html')).text()).matchAll(/href="(service-[^"]+\.html)"/g)) {
+      if (!pages.includes(m[1])) pages.push(m[1]);
+    }
+    assert.ok(html.includes('site.css'));
+
+    for (const theme of THEMES) {
+      await test(`theme ${theme}: every page passes axe-core (no serious or critical violations)`, async () => {
+        await api(local.base, 'PUT', '/v1/brand', local.token, {
+          theme, subdomain: 'demo',
+          seo: { title: 'Demo Aesthetics Clinic — London & New York', description: 'Doctor-led injectables, skin and laser treatments.' },
+        });
+        const problems = [];
+        for (const file of pages) {
+          await page.goto(site + file);
+          if (file === 'index.html') await page.screenshot({ path: path.join(SHOTS, `landing-${theme}.png`), fullPage: true });
+          const bad = await axe(page);
+          if (bad.length) problems.push(`${file}:\n${describe(bad)}`);
+        }
+        // The wizard's later steps, too, once filled in by script.
+        await page.goto(site + 'book.html');
+        await page.locator('input[name=service]').nth(3).check();
+        await page.locator('input[name=location]:not([disabled])').first().check();
+        await page.locator('#form-service button[type=submit]').click();
+        await page.locator('input[name=day]').first().check();
+        let bad = await axe(page);
+        if (bad.length) problems.push(`book.html (time step):\n${describe(bad)}`);
+        await page.locator('input[name=time]').first().check();
+        await page.locator('#form-time button[type=submit]').click();
+        bad = await axe(page);
+        if (bad.length) problems.push(`book.html (details step):\n${describe(bad)}`);
+        assert.equal(problems.length, 0, problems.join('\n'));
+        console.log(`      ${pages.length} pages + 2 wizard steps checked`);
+      });
+    }
+
+    await test('page weight (HTML+CSS+JS, gzipped) is reported for every page', async () => {
+      const gz = (s) => zlib.gzipSync(Buffer.from(s), { level: 9 }).length;
+      const css = gz(await (await fetch(site + 'site.css')).text());
+      const js = gz(await (await fetch(site + 'site.js')).text());
+      console.log('      page                                   html    css     js  total (bytes, gzip -9)');
+      for (const file of pages) {
+        const body = await (await fetch(site + file)).text();
+        const h = gz(body);
+        const j = body.includes('site.js') ? js : 0;
+        console.log(`      ${file.padEnd(36)} ${String(h).padStart(6)} ${String(css).padStart(6)} ${String(j).padStart(6)} ${String(h + css + j).padStart(6)}`);
+      }
+      assert.ok(js < 50 * 1024, `JS budget: ${js} bytes`);
+    });
+
+    await test('the site also answers on the host the brand claims', async () => {
+      // fetch() replaces a Host header with the URL's; node:http sends the one given.
+      const { status, body } = await new Promise((resolve, reject) => {
+        const url = new URL(local.base);
+        require('node:http').get({ host: url.hostname, port: url.port, path: '/', headers: { host: `demo.sites.localhost:${url.port}` } }, (res) => {
+          let text = '';
+          res.on('data', (d) => { text += d; });
+          res.on('end', () => resolve({ status: res.statusCode, body: text }));
+        }).on('error', reject);
+      });
+      assert.equal(status, 200, body.slice(0, 200));
+      assert.match(body, /Demo Aesthetics Clinic/);
+    });
+  } finally {
+    if (context) await context.close();
+    local.child.kill('SIGTERM');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(profile, { recursive: true, force: true });
+  }
+  console.log(`screenshots in ${SHOTS}`);
+  if (failures.length) {
+    console.log(`\n${failures.length} failed:\n  ${failures.join('\n  ')}`);
+    process.exit(1);
+  }
+  console.log('\nall browser tests passed');
+}
+
+main().catch((err) => { console.error(err); process.exit(1); });

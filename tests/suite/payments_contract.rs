@@ -1,0 +1,219 @@
+//! The payments port's contract: the same assertions against the Stripe adapter (async-stripe
+//! talking to localstripe, which `scripts/test` starts) and the simulated gateway. What only the
+//! client can do (pay with a card, keep a card on file) is each peer's own step.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use mas_shared::adapters::simulated::Outcome;
+use mas_shared::adapters::{SimulatedGateway, StripeGateway};
+use mas_shared::domain::payment::{CustomerId, IntentId, IntentStatus};
+use mas_shared::domain::values::{Currency, MinorUnits};
+use mas_shared::domain::webhook::WebhookSecret;
+use mas_shared::ports::SystemClock;
+use mas_shared::ports::payments::{IntentRequest, Payments, PaymentsError, RefundRequest};
+use serde_json::Value;
+
+use crate::support::localstripe;
+
+enum Peer {
+    Localstripe { url: String, http: reqwest::Client },
+    Simulated(Arc<SimulatedGateway>),
+}
+
+/// localstripe's test cards (Stripe's test numbers).
+const CARD_OK: &str = "4242424242424242";
+const CARD_DECLINED_WHEN_CHARGED: &str = "4000000000000341";
+
+impl Peer {
+    async fn localstripe_call(&self, path: &str, form: &[(&str, &str)]) -> Value {
+        let Peer::Localstripe { url, http } = self else { unreachable!() };
+        // Test values only (ids, card numbers): nothing that needs escaping.
+        let body: Vec<String> = form.iter().map(|(name, value)| format!("{name}={value}")).collect();
+        let response = http
+            .post(format!("{url}/v1{path}"))
+            .basic_auth("sk_test_contract", Some(""))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.join("&"))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert!(status.is_success(), "localstripe {path}: {status} {body}");
+        body
+    }
+
+    async fn card(&self, number: &str) -> String {
+        let card = [
+            ("type", "card"),
+            ("card[number]", number),
+            ("card[exp_month]", "12"),
+            ("card[exp_year]", "2030"),
+            ("card[cvc]", "123"),
+        ];
+        self.localstripe_call("/payment_methods", &card).await["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The client pays with a card that succeeds (what Stripe.js does in the browser).
+    async fn pay(&self, id: &IntentId) {
+        match self {
+            Peer::Simulated(gateway) => drop(gateway.pay(id, Outcome::Succeed).unwrap()),
+            Peer::Localstripe { .. } => {
+                let card = self.card(CARD_OK).await;
+                self.localstripe_call(&format!("/payment_intents/{id}"), &[("payment_method", &card)]).await;
+                self.localstripe_call(&format!("/payment_intents/{id}/confirm"), &[]).await;
+            }
+        }
+    }
+
+    /// A card the customer keeps on file; `declines` makes charging it fail.
+    async fn saved_card(&self, gateway: &dyn Payments, customer: &CustomerId, declines: bool) -> String {
+        match self {
+            Peer::Simulated(_) if declines => "pm_never_saved".into(),
+            Peer::Simulated(simulated) => {
+                let mut request = intent("save-card", 100);
+                request.customer = Some(customer.clone());
+                request.save_for_later = true;
+                let id = gateway.create_intent(request).await.unwrap().id;
+                simulated.pay(&id, Outcome::Succeed).unwrap().snapshot.payment_method.unwrap()
+            }
+            Peer::Localstripe { .. } => {
+                let card = self.card(if declines { CARD_DECLINED_WHEN_CHARGED } else { CARD_OK }).await;
+                self.localstripe_call(&format!("/payment_methods/{card}/attach"), &[("customer", customer.as_str())])
+                    .await;
+                card
+            }
+        }
+    }
+
+    /// localstripe ignores `Idempotency-Key` and does not cap refunds at the charge (Stripe does
+    /// both, and so does the simulated gateway); those assertions run where the peer can answer.
+    fn behaves_like_stripe_in_full(&self) -> bool {
+        matches!(self, Peer::Simulated(_))
+    }
+}
+
+fn intent(key: &str, amount: i64) -> IntentRequest {
+    IntentRequest {
+        amount: MinorUnits::new(amount).unwrap(),
+        currency: Currency::gbp(),
+        metadata: BTreeMap::from([
+            ("tenant_id".into(), "ten_contract".into()),
+            ("payment_id".into(), format!("pay_{key}")),
+        ]),
+        idempotency_key: format!("{key}-{}", ulid::Ulid::new()),
+        customer: None,
+        save_for_later: false,
+        charge_saved_method: None,
+    }
+}
+
+fn refund(intent: &IntentId, amount: i64) -> RefundRequest {
+    RefundRequest {
+        intent: intent.clone(),
+        amount: MinorUnits::new(amount).unwrap(),
+        idempotency_key: format!("refund-{}", ulid::Ulid::new()),
+        metadata: BTreeMap::from([("reason".into(), "contract".into())]),
+    }
+}
+
+async fn an_intent_is_created_paid_and_refunded_in_part_then_in_full(gateway: Arc<dyn Payments>, peer: Peer) {
+    let request = intent("deposit", 4000);
+    let created = gateway.create_intent(request.clone()).await.unwrap();
+    assert!(created.id.as_str().starts_with("pi_"));
+    assert!(created.client_secret.as_ref().is_some_and(|s| s.0.starts_with(created.id.as_str())), "{created:?}");
+    assert_eq!(
+        (created.snapshot.status, created.snapshot.amount, created.currency.as_str()),
+        (IntentStatus::RequiresPaymentMethod, 4000, "GBP")
+    );
+    assert_eq!(created.metadata.get("payment_id").map(String::as_str), Some("pay_deposit"));
+    if peer.behaves_like_stripe_in_full() {
+        let again = gateway.create_intent(request).await.unwrap();
+        assert_eq!(again.id, created.id, "the same idempotency key gives the same intent");
+    }
+    let early = gateway.refund(refund(&created.id, 100)).await;
+    assert!(matches!(early, Err(PaymentsError::Refused(_))), "nothing to refund before payment: {early:?}");
+
+    peer.pay(&created.id).await;
+    let paid = gateway.retrieve_intent(&created.id).await.unwrap();
+    assert_eq!(paid.snapshot.status, IntentStatus::Succeeded);
+    assert!(paid.snapshot.amount_received.is_none_or(|received| received == 4000), "{paid:?}");
+
+    let partial = refund(&created.id, 1000);
+    let first = gateway.refund(partial.clone()).await.unwrap();
+    assert!(first.id.starts_with("re_") && first.amount == 1000 && first.status == "succeeded", "{first:?}");
+    if peer.behaves_like_stripe_in_full() {
+        assert_eq!(gateway.refund(partial).await.unwrap().id, first.id, "the same key never refunds twice");
+        let too_much = gateway.refund(refund(&created.id, 3001)).await;
+        assert!(matches!(too_much, Err(PaymentsError::Refused(_))), "{too_much:?}");
+    }
+    let rest = gateway.refund(refund(&created.id, 3000)).await.unwrap();
+    assert_eq!(rest.amount, 3000);
+
+    let missing = gateway.retrieve_intent(&IntentId::parse("pi_doesnotexist000").unwrap()).await;
+    assert_eq!(missing.unwrap_err(), PaymentsError::NotFound);
+}
+
+async fn a_card_kept_on_file_is_charged_at_once_and_a_declined_one_says_so(gateway: Arc<dyn Payments>, peer: Peer) {
+    let customer = gateway.create_customer(&format!("customer-{}", ulid::Ulid::new())).await.unwrap();
+    assert!(customer.as_str().starts_with("cus_"));
+    let card = peer.saved_card(gateway.as_ref(), &customer, false).await;
+    let mut balance = intent("balance", 16000);
+    balance.customer = Some(customer.clone());
+    balance.charge_saved_method = Some(card);
+    let charged = gateway.create_intent(balance).await.unwrap();
+    assert_eq!(charged.snapshot.status, IntentStatus::Succeeded, "{charged:?}");
+
+    let declining = peer.saved_card(gateway.as_ref(), &customer, true).await;
+    let mut balance = intent("balance-declined", 16000);
+    balance.customer = Some(customer);
+    balance.charge_saved_method = Some(declining);
+    let declined = gateway.create_intent(balance).await;
+    assert!(matches!(declined, Err(PaymentsError::Declined(_))), "{declined:?}");
+}
+
+fn simulated() -> (Arc<dyn Payments>, Peer) {
+    let gateway = Arc::new(SimulatedGateway::new(
+        WebhookSecret::new("whsec_contract_secret_0000").unwrap(),
+        Arc::new(SystemClock),
+    ));
+    (gateway.clone(), Peer::Simulated(gateway))
+}
+
+fn stripe(test: &str) -> Option<(Arc<dyn Payments>, Peer)> {
+    let url = localstripe::localstripe(test)?;
+    let gateway = StripeGateway::new("sk_test_contract", Some(&url)).expect("a Stripe client");
+    Some((
+        Arc::new(gateway),
+        Peer::Localstripe { url: url.trim_end_matches('/').to_owned(), http: reqwest::Client::new() },
+    ))
+}
+
+macro_rules! payments_contract {
+    ($($case:ident),*) => {
+        mod contract {
+            $(
+                pub mod $case {
+                    #[tokio::test]
+                    async fn on_the_simulated_gateway() {
+                        let (gateway, peer) = super::super::simulated();
+                        super::super::$case(gateway, peer).await;
+                    }
+
+                    #[tokio::test]
+                    async fn on_stripe_through_localstripe() {
+                        if let Some((gateway, peer)) = super::super::stripe(stringify!($case)) {
+                            super::super::$case(gateway, peer).await;
+                        }
+                    }
+                }
+            )*
+        }
+    };
+}
+
+payments_contract!(
+    an_intent_is_created_paid_and_refunded_in_part_then_in_full,
+    a_card_kept_on_file_is_charged_at_once_and_a_declined_one_says_so
+);
