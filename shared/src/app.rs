@@ -8,6 +8,10 @@
 //! | `MAS_AUTH` | `api_gateway` (trust the authorizer's claims) or `local` (verify tokens here) | `api_gateway` on Lambda, else `local` |
 //! | `MAS_JWT_SECRET` | local token secret | generated once into the data directory |
 //! | `MAS_SITE_DOMAIN` | parent domain of tenant subdomains | `sites.localhost` |
+//! | `DOCUMENTS_BUCKET` | the S3 bucket for rendered PDFs | unset: files under `$MAS_DATA_DIR/blobs` |
+//! | `RENDER_QUEUE_URL` | the SQS queue of the render worker | unset: the host supplies a queue (the local host runs the worker in-process) |
+//! | `MAS_LINK_SECRET` | HMAC secret of e-sign and local download links | generated once into the data directory; on Lambda, set only on the e-sign functions |
+//! | `MAS_PUBLIC_URL` | the base URL links point at | `http://$MAS_ADDR` locally; on Lambda the request's own domain |
 //! | `MAS_KMS_KEY_ID` | KMS key that wraps tenants' clinical data keys; required on Lambda | unset |
 //! | `MAS_KEK` | without KMS, off Lambda: base64 of a 32-byte key-encryption key | a fixed development key |
 //! | `MAS_PAYMENTS` | `stripe`, `simulated` (the local gateway that posts signed webhooks back) or `none` (a function that moves no money) | `none` on Lambda, else `simulated` |
@@ -23,16 +27,18 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::adapters::{
-    DynamoTable, EventBridgeEvents, InProcessEvents, KmsKeyWrapper, LocalKeyWrapper, SimulatedGateway, SqliteTable,
-    StripeGateway,
+    DirBlobs, DynamoTable, EventBridgeEvents, InProcessEvents, KmsKeyWrapper, LocalKeyWrapper, S3Blobs, SimulatedGateway, SqliteTable,
+    SqsQueue, StripeGateway, Unconfigured,
 };
 use crate::auth::LocalIssuer;
 use crate::crypto::Keyring;
 use crate::domain::webhook::WebhookSecret;
 use crate::error::AppError;
+use crate::links::LinkSigner;
 use crate::ops::payments::Ports;
 use crate::ports::{
-    Clock, Events, GatewayRefund, Intent, IntentRequest, KeyWrapper, Payments, PaymentsError, RefundRequest, SystemClock, Table,
+    Blobs, Clock, Events, GatewayRefund, Intent, IntentRequest, KeyWrapper, Payments, PaymentsError, Queue, RefundRequest, SystemClock,
+    Table,
 };
 use crate::store::Store;
 
@@ -63,6 +69,13 @@ pub struct App {
     pub webhook_secret: WebhookSecret,
     /// The simulated gateway when it is the payments adapter (the local host's pay endpoint).
     pub simulated: Option<Arc<SimulatedGateway>>,
+    pub blobs: Arc<dyn Blobs>,
+    pub queue: Arc<dyn Queue>,
+    pub links: Arc<LinkSigner>,
+    /// The base URL of links we hand out; `None`: the request's own host.
+    pub public_url: Option<String>,
+    /// Set when blobs are files: the host serves their signed URLs (`DirBlobs::router`).
+    pub local_blobs: Option<Arc<DirBlobs>>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -73,7 +86,8 @@ impl App {
     /// An app whose data keys are wrapped by the local development key, on the simulated
     /// payment gateway (with the public development secret) and an in-process bus (tests,
     /// embedded use); `with_key_wrapper`, `with_payments`, `with_simulated_payments` and
-    /// `with_events` choose others.
+    /// `with_events` choose others. No blobs or queue (they fail when used) and a random link
+    /// secret; `with_blobs`, `with_dir_blobs`, `with_queue` and `with_links` supply them.
     pub fn new(table: Arc<dyn Table>, clock: Arc<dyn Clock>, auth: AuthMode, config: Config) -> App {
         let keyring = Arc::new(Keyring::new(Arc::new(LocalKeyWrapper::dev())));
         let secret = WebhookSecret::new(DEV_WEBHOOK_SECRET).expect("the development secret is long enough");
@@ -87,6 +101,11 @@ impl App {
             events: Arc::new(InProcessEvents::new()),
             webhook_secret: secret,
             simulated: Some(simulated),
+            blobs: Arc::new(Unconfigured),
+            queue: Arc::new(Unconfigured),
+            links: Arc::new(LinkSigner::random()),
+            public_url: None,
+            local_blobs: None,
         }
     }
 
@@ -121,6 +140,33 @@ impl App {
         self
     }
 
+    /// Blobs as files, served by this process at their signed URLs.
+    pub fn with_dir_blobs(mut self, blobs: Arc<DirBlobs>) -> App {
+        self.blobs = blobs.clone();
+        self.local_blobs = Some(blobs);
+        self
+    }
+
+    pub fn with_blobs(mut self, blobs: Arc<dyn Blobs>) -> App {
+        self.blobs = blobs;
+        self
+    }
+
+    pub fn with_queue(mut self, queue: Arc<dyn Queue>) -> App {
+        self.queue = queue;
+        self
+    }
+
+    pub fn with_links(mut self, links: Arc<LinkSigner>) -> App {
+        self.links = links;
+        self
+    }
+
+    pub fn with_public_url(mut self, url: impl Into<String>) -> App {
+        self.public_url = Some(url.into().trim_end_matches('/').to_owned());
+        self
+    }
+
     pub async fn from_env() -> Result<App, AppError> {
         let on_lambda = env("AWS_LAMBDA_FUNCTION_NAME").is_some();
         let table_kind = env("MAS_TABLE").unwrap_or_else(|| {
@@ -151,7 +197,7 @@ impl App {
         };
         let auth = match env("MAS_AUTH").as_deref().unwrap_or(if on_lambda { "api_gateway" } else { "local" }) {
             "api_gateway" => AuthMode::ApiGateway,
-            "local" => AuthMode::Local(Box::new(LocalIssuer::new(&local_secret(&data_dir)?))),
+            "local" => AuthMode::Local(Box::new(LocalIssuer::new(&local_secret(&data_dir, "MAS_JWT_SECRET", "jwt-secret")?))),
             other => return Err(AppError::Internal(format!("MAS_AUTH must be api_gateway or local, not {other}"))),
         };
         let config = Config { site_domain: env("MAS_SITE_DOMAIN").unwrap_or_else(|| "sites.localhost".into()) };
@@ -164,7 +210,8 @@ impl App {
                 Arc::new(LocalKeyWrapper::dev())
             }
         };
-        let app = App::new(table, Arc::new(SystemClock), auth, config).with_key_wrapper(wrapper);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let app = App::new(table, clock.clone(), auth, config).with_key_wrapper(wrapper);
         let app = match env("MAS_PAYMENTS").as_deref().unwrap_or(if on_lambda { "none" } else { "simulated" }) {
             "stripe" => {
                 let key = env("STRIPE_SECRET_KEY").ok_or_else(|| AppError::Internal("MAS_PAYMENTS=stripe needs STRIPE_SECRET_KEY".into()))?;
@@ -188,14 +235,43 @@ impl App {
             }
             other => return Err(AppError::Internal(format!("MAS_PAYMENTS must be stripe, simulated or none, not {other}"))),
         };
-        match (events_kind.as_str(), &aws) {
+        let app = match (events_kind.as_str(), &aws) {
             ("eventbridge", Some(aws)) => {
                 let bus = env("EVENT_BUS_NAME").ok_or_else(|| AppError::Internal("MAS_EVENTS=eventbridge needs EVENT_BUS_NAME".into()))?;
-                Ok(app.with_events(Arc::new(EventBridgeEvents::new(aws_sdk_eventbridge::Client::new(aws), bus))))
+                app.with_events(Arc::new(EventBridgeEvents::new(aws_sdk_eventbridge::Client::new(aws), bus)))
             }
-            ("in_process", _) => Ok(app),
-            (other, _) => Err(AppError::Internal(format!("MAS_EVENTS must be eventbridge or in_process, not {other}"))),
-        }
+            ("in_process", _) => app,
+            (other, _) => return Err(AppError::Internal(format!("MAS_EVENTS must be eventbridge or in_process, not {other}"))),
+        };
+        // On Lambda only the functions that issue or check links get the secret; elsewhere a random
+        // one makes any link check fail closed.
+        let links = Arc::new(match (on_lambda, env("MAS_LINK_SECRET")) {
+            (true, Some(secret)) => LinkSigner::new(secret.as_bytes()),
+            (true, None) => LinkSigner::random(),
+            (false, _) => LinkSigner::new(&local_secret(&data_dir, "MAS_LINK_SECRET", "link-secret")?),
+        });
+        let public_url = env("MAS_PUBLIC_URL")
+            .or_else(|| (!on_lambda).then(|| format!("http://{}", env("MAS_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into()))));
+        let queue: Arc<dyn Queue> = match SqsQueue::from_env().await {
+            Some(sqs) => Arc::new(sqs),
+            None => Arc::new(Unconfigured),
+        };
+        let mut app = app.with_queue(queue).with_links(links.clone());
+        app = match env("DOCUMENTS_BUCKET") {
+            Some(bucket) => {
+                let blobs = S3Blobs::from_env(bucket).await;
+                if !on_lambda && env("AWS_ENDPOINT_URL").is_some() {
+                    blobs.create_bucket_if_missing().await.map_err(|e| AppError::Internal(e.to_string()))?;
+                }
+                app.with_blobs(Arc::new(blobs))
+            }
+            None => {
+                let base = public_url.clone().unwrap_or_default();
+                app.with_dir_blobs(Arc::new(DirBlobs::new(data_dir.join("blobs"), base, links, clock)))
+            }
+        };
+        app.public_url = public_url;
+        Ok(app)
     }
 }
 
@@ -221,13 +297,13 @@ pub fn choose_key_wrapper(on_lambda: bool, kms_key_id: Option<String>, kek: Opti
     }
 }
 
-/// The local signing secret: `MAS_JWT_SECRET`, or one generated on first start and kept in the
-/// data directory so tokens survive restarts.
-fn local_secret(data_dir: &Path) -> Result<Vec<u8>, AppError> {
-    if let Some(secret) = env("MAS_JWT_SECRET") {
+/// A local secret: the variable `var`, or one generated on first start and kept in the data
+/// directory (as `file`) so tokens and links survive restarts.
+fn local_secret(data_dir: &Path, var: &str, file: &str) -> Result<Vec<u8>, AppError> {
+    if let Some(secret) = env(var) {
         return Ok(secret.into_bytes());
     }
-    stored_secret(data_dir, "jwt-secret", "")
+    stored_secret(data_dir, file, "")
 }
 
 /// A random secret generated on first start and kept in the data directory under `name`.

@@ -8,6 +8,10 @@ pub enum AppError {
     /// Input that parsed but breaks a rule (422). `field` is a JSON path such as `opening_hours[2]`.
     #[error("{message}")]
     Invalid { code: &'static str, field: Option<String>, message: String },
+    /// Input that parsed but lacks required parts (422), each named in `missing`: unfilled
+    /// placeholders, a mandatory clause.
+    #[error("{message}")]
+    Missing { code: &'static str, message: String, missing: Vec<String> },
     /// Missing, or belonging to another tenant (404): the two are indistinguishable on purpose.
     #[error("{what} not found")]
     NotFound { what: &'static str },

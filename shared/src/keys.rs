@@ -4,9 +4,13 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::documents::{Jurisdiction, SemVer, Sha256Hex, TemplateKind, Variant};
 use crate::domain::values::{Email, Hostname, Phone, Slug};
-use crate::ids::{AppointmentId, AuditId, ClientId, PaymentId, PractitionerId, ResourceId, TenantId, TimelineId};
-use crate::ports::Key;
+use crate::ids::{
+    AppointmentId, AuditId, ClientId, DocumentId, PaymentId, PractitionerId, ResourceId, SigningSessionId, TemplateId, TenantId,
+    TimelineId,
+};
+use crate::ports::{BlobKey, Key};
 
 pub fn tenant_pk(tenant: &TenantId) -> String {
     format!("TENANT#{tenant}")
@@ -157,6 +161,63 @@ pub fn client_timeline(tenant: &TenantId, client: &ClientId, at: DateTime<Utc>, 
     Key::new(client_pk(tenant, client), format!("{TIMELINE_PREFIX}{}#{id}", at.format("%Y-%m-%dT%H:%M:%S%.3fZ")))
 }
 
+/// The partition of the platform's global templates, which clinics copy and adapt.
+pub const GLOBAL_PK: &str = "GLOBAL";
+
+/// The partition holding a template owner's versions: a clinic's, or the platform's (`None`).
+pub fn templates_pk(owner: Option<&TenantId>) -> String {
+    owner.map_or_else(|| GLOBAL_PK.to_owned(), tenant_pk)
+}
+
+pub const TEMPLATE_PREFIX: &str = "TPL#";
+
+/// The sort-key prefix of a kind's templates in one jurisdiction (every topic and version).
+pub fn templates_prefix(kind: TemplateKind, jurisdiction: &Jurisdiction) -> String {
+    format!("{TEMPLATE_PREFIX}{}#{jurisdiction}#", kind.as_str())
+}
+
+/// One published template version, written once with "not exists": `TPL#{kind}#{jurisdiction}#{topic}#{version}`.
+pub fn template(owner: Option<&TenantId>, kind: TemplateKind, jurisdiction: &Jurisdiction, topic: &Slug, version: SemVer) -> Key {
+    Key::new(templates_pk(owner), format!("{}{topic}#{}", templates_prefix(kind, jurisdiction), version.sort_key()))
+}
+
+/// A template id → the key of its version (so `GET /v1/templates/{id}` is two reads, not a scan).
+pub fn template_ref(owner: Option<&TenantId>, id: &TemplateId) -> Key {
+    Key::new(templates_pk(owner), format!("TPLID#{id}"))
+}
+
+/// A document, in its client's partition (so one Query reads the client file).
+pub fn document(tenant: &TenantId, client: &ClientId, document: &DocumentId) -> Key {
+    Key::new(client_pk(tenant, client), format!("DOC#{document}"))
+}
+
+/// A rendered PDF of a document, written once per variant.
+pub fn rendition(tenant: &TenantId, client: &ClientId, document: &DocumentId, variant: Variant) -> Key {
+    Key::new(client_pk(tenant, client), format!("DOC#{document}#PDF#{}", variant.as_str()))
+}
+
+/// A document id → its client, so routes that name only the document find it.
+pub fn document_ref(tenant: &TenantId, document: &DocumentId) -> Key {
+    Key::new(tenant_pk(tenant), format!("DOCREF#{document}"))
+}
+
+pub fn signing_session(tenant: &TenantId, session: &SigningSessionId) -> Key {
+    Key::new(format!("{}#SIG#{session}", tenant_pk(tenant)), "SIG")
+}
+
+/// A stamp or a PDF's file hash → the document it belongs to. Platform-wide and public by design:
+/// anyone holding a PDF may ask whether it is ours.
+pub fn stamp(hash: &Sha256Hex) -> Key {
+    Key::new(format!("STAMP#{hash}"), "STAMP")
+}
+
+/// Where a rendered PDF is stored, under the tenant's prefix. Named by its own hash, so a
+/// repeated render never overwrites the file a stored hash describes.
+pub fn document_pdf(tenant: &TenantId, document: &DocumentId, variant: Variant, file: &Sha256Hex) -> BlobKey {
+    BlobKey::parse(&format!("tenants/{tenant}/documents/{document}/{}-{file}.pdf", variant.as_str()))
+        .expect("ids and hex digests are valid key segments")
+}
+
 /// Whose calendar a busy item or claim cell belongs to.
 #[derive(Debug, Clone, Copy)]
 pub enum CalendarOwner<'a> {
@@ -296,6 +357,11 @@ mod tests {
             member(&t, "mem_1"),
             member_email(&t, &email),
             audit(&t, Utc::now(), &AuditId::new()),
+            document(&t, &ClientId::new(), &DocumentId::new()),
+            rendition(&t, &ClientId::new(), &DocumentId::new(), Variant::Signed),
+            document_ref(&t, &DocumentId::new()),
+            signing_session(&t, &SigningSessionId::new()),
+            template_ref(Some(&t), &TemplateId::new()),
             client(&t, &ClientId::parse("cli_1").unwrap()),
             client_email(&t, &email),
             client_phone(&t, &Phone::parse("+447700900123").unwrap(), &ClientId::parse("cli_1").unwrap()),

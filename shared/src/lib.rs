@@ -12,6 +12,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod keys;
+pub mod links;
 pub mod ops;
 pub mod ports;
 pub mod site;

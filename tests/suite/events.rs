@@ -28,6 +28,12 @@ const FIXTURES: &[(&str, &str, &str, Caller)] = &[
     ("get-public-catalog.json", "GET", "/v1/public/demo-clinic/catalog", Caller::Anyone),
     ("post-stripe-webhook.json", "POST", "/webhooks/stripe", Caller::Anyone),
     ("get-public-availability.json", "GET", "/v1/public/demo-clinic/availability", Caller::Anyone),
+    (
+        "esign-open.json",
+        "POST",
+        "/v1/esign/ten_demo.sig_demo.1767346404.0000000000000000000000000000000000000000000000000000000000000000/open",
+        Caller::Anyone,
+    ),
 ];
 
 #[test]

@@ -123,6 +123,81 @@ async fn claims_naming_another_tenant_find_none_of_the_demo_clinics_data() {
 }
 
 #[tokio::test]
+async fn the_esign_open_event_records_the_source_ip_and_user_agent_api_gateway_saw() {
+    use mas_shared::ops::{documents, esign};
+    let host = lambda_host().await;
+    let (queue, _receiver) = mas_shared::adapters::ChannelQueue::new();
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = mas_shared::adapters::DirBlobs::new(dir.path(), "http://unused", host.app.links.clone(), host.app.store.clock.clone());
+    mas_shared::ops::templates::seed_global(&host.app.store).await.unwrap();
+    let audit = mas_shared::store::AuditContext {
+        tenant_id: host.demo.tenant_id.clone(),
+        actor: host.demo.owner.id.to_string(),
+        role: Some(host.demo.owner.input.role),
+        request_id: mas_shared::ids::RequestId::new(),
+    };
+    let input = serde_json::from_value(crate::support::app::generate_body("cli_lambda", "Ann Lambda")).unwrap();
+    let view = documents::generate(&host.app.store, &queue, &audit, input).await.unwrap();
+    let message = documents::RenderMessage {
+        tenant_id: host.demo.tenant_id.clone(),
+        client_id: view.document.client_id.clone(),
+        document_id: view.document.id.clone(),
+        variant: mas_shared::domain::documents::Variant::Generated,
+    };
+    documents::render(&host.app.store, &blobs, Arc::new(mas_render::KrillaRenderer::new()), &message).await.unwrap();
+    let (session, token) = esign::open(&host.app.store, &host.app.links, &audit, &view.document.id, Default::default()).await.unwrap();
+
+    let mut event = host.event("esign-open.json");
+    let path = format!("/v1/esign/{token}/open");
+    event["rawPath"] = path.clone().into();
+    event["requestContext"]["http"]["path"] = path.into();
+    event["pathParameters"]["token"] = token.into();
+    let (status, body) = host.invoke(&event).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "opened");
+    let stored: mas_shared::domain::esign::SigningSession =
+        host.app.store.get(&mas_shared::keys::signing_session(&host.demo.tenant_id, &session.id)).await.unwrap().unwrap();
+    let opened = stored.events.last().unwrap();
+    assert_eq!(opened.ip.as_deref(), Some("198.51.100.23"));
+    assert!(opened.user_agent.as_deref().unwrap().contains("iPhone"));
+}
+
+#[tokio::test]
+async fn an_sqs_render_batch_renders_the_good_message_and_reports_only_the_poison_one() {
+    use mas_shared::ops::documents;
+    let host = lambda_host().await;
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = Arc::new(mas_shared::adapters::DirBlobs::new(dir.path(), "http://unused", host.app.links.clone(), host.app.store.clock.clone()));
+    let (queue, _receiver) = mas_shared::adapters::ChannelQueue::new();
+    mas_shared::ops::templates::seed_global(&host.app.store).await.unwrap();
+    let audit = mas_shared::store::AuditContext {
+        tenant_id: host.demo.tenant_id.clone(),
+        actor: host.demo.owner.id.to_string(),
+        role: Some(host.demo.owner.input.role),
+        request_id: mas_shared::ids::RequestId::new(),
+    };
+    let input = serde_json::from_value(crate::support::app::generate_body("cli_lambda", "Ann Lambda")).unwrap();
+    let view = documents::generate(&host.app.store, &queue, &audit, input).await.unwrap();
+
+    let path = crate::repo_root().join("events/sqs/render-batch.json");
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let message = serde_json::json!({
+        "tenant_id": host.demo.tenant_id, "client_id": view.document.client_id, "document_id": view.document.id, "variant": "generated"
+    });
+    event["Records"][0]["body"] = message.to_string().into();
+    let event: mas_render::worker::SqsEvent = serde_json::from_value(event).unwrap();
+    let app = Arc::new(
+        App::new(host.app.store.table.clone(), host.app.store.clock.clone(), AuthMode::ApiGateway, Config { site_domain: "sites.test".into() })
+            .with_blobs(blobs),
+    );
+    let response = mas_render::worker::handle_batch(&app, Arc::new(mas_render::KrillaRenderer::new()), event).await;
+    let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert_eq!(failed, ["9f8e7d6c-2222-4b5a-9c8d-7e6f5a4b3c2d"]);
+    let rendered = documents::load(&app.store, &host.demo.tenant_id, &view.document.id).await.unwrap();
+    assert!(rendered.pdf.is_some_and(|pdf| pdf.size_bytes > 10_000));
+}
+
+#[tokio::test]
 async fn the_public_availability_event_offers_the_demo_clinics_week_in_london_and_the_visitors_zone() {
     use mas_shared::domain::catalog::{LocationInput, ServiceInput};
     let host = lambda_host().await;

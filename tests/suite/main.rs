@@ -1,8 +1,10 @@
 //! One test binary for every black-box, contract, handler and template test (one link, not many).
 
 mod api;
+mod blob_queue_contract;
 mod booking;
 mod clients;
+mod documents;
 mod events;
 mod events_contract;
 mod handlers;

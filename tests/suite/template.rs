@@ -13,9 +13,9 @@ use mas_shared::http::route_table;
 /// Routes whose functions need no table access at all.
 const ROUTES_WITHOUT_TABLE: [(&str, &str); 2] = [("GET", "/health"), ("GET", "/openapi.json")];
 
-/// Routes that are not GETs but change nothing (they compute from the body), so they get read
-/// access only and write no audit record.
-const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 1] = [("POST", "/v1/screening/assess")];
+/// Routes that are not GETs but change nothing (they compute from the body; an uploaded PDF is
+/// checked, not stored), so they get read access only and write no audit record.
+const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 2] = [("POST", "/v1/screening/assess"), ("POST", "/v1/documents/verify")];
 
 #[test]
 fn every_route_has_exactly_one_function_and_the_template_serves_no_other_route() {
@@ -212,6 +212,87 @@ fn reading_routes_cannot_write_and_mutating_routes_can_append_to_the_audit_log_b
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_render_worker_is_its_own_binary_fed_by_a_queue_that_redrives_to_a_dead_letter_queue() {
+    let template = template();
+    let workers: Vec<(&str, &Value)> = resources_of_type(&template, "AWS::Serverless::Function")
+        .into_iter()
+        .filter(|(_, f)| f["Metadata"]["Binary"].as_str() == Some("render"))
+        .collect();
+    assert_eq!(workers.len(), 1, "one function runs the render binary");
+    let (id, worker) = workers[0];
+    assert!(worker["Properties"]["Events"].as_mapping().unwrap().values().all(|e| e["Type"].as_str() == Some("SQS")), "{id}: SQS only");
+    let event = worker["Properties"]["Events"].as_mapping().unwrap().values().next().unwrap();
+    let queue_id = match &event["Properties"]["Queue"] {
+        Value::Tagged(tagged) if tagged.tag == "GetAtt" => tagged.value.as_str().unwrap().split('.').next().unwrap().to_owned(),
+        other => panic!("the queue is not a !GetAtt: {other:?}"),
+    };
+    let failures = &event["Properties"]["FunctionResponseTypes"];
+    assert!(failures.as_sequence().is_some_and(|t| t.iter().any(|v| v.as_str() == Some("ReportBatchItemFailures"))), "partial batch responses");
+    let queue = &template["Resources"][queue_id.as_str()];
+    assert_eq!(queue["Type"].as_str(), Some("AWS::SQS::Queue"));
+    let timeout = worker["Properties"]["Timeout"].as_u64().unwrap_or(10);
+    assert!(queue["Properties"]["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout, "visibility timeout ≥ 6 × function timeout");
+    let redrive = &queue["Properties"]["RedrivePolicy"];
+    assert!(redrive["maxReceiveCount"].as_u64().is_some_and(|n| (1..=10).contains(&n)));
+    assert!(mentions(&redrive["deadLetterTargetArn"], "RenderDeadLetterQueue"));
+    for api in api_events(&template) {
+        assert_ne!(template["Resources"][api.function]["Metadata"]["Binary"].as_str(), Some("render"), "{}: an API route runs the renderer", api.function);
+    }
+}
+
+#[test]
+fn the_documents_bucket_is_private_encrypted_kept_and_only_the_render_worker_may_write_to_it() {
+    let template = template();
+    let buckets = resources_of_type(&template, "AWS::S3::Bucket");
+    assert_eq!(buckets.len(), 1);
+    let (bucket_id, bucket) = buckets[0];
+    let properties = &bucket["Properties"];
+    let block = &properties["PublicAccessBlockConfiguration"];
+    for setting in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"] {
+        assert_eq!(block[setting].as_bool(), Some(true), "{setting}");
+    }
+    assert!(properties["BucketEncryption"]["ServerSideEncryptionConfiguration"].as_sequence().is_some_and(|s| !s.is_empty()));
+    assert_eq!(properties["VersioningConfiguration"]["Status"].as_str(), Some("Enabled"));
+    assert_eq!(bucket["DeletionPolicy"].as_str(), Some("Retain"));
+
+    let mut writers = Vec::new();
+    for (id, function) in resources_of_type(&template, "AWS::Serverless::Function") {
+        let text = serde_yaml::to_string(&function["Properties"]["Policies"]).unwrap();
+        let managed: Vec<String> = match &function["Properties"]["Policies"] {
+            Value::Sequence(items) => items.iter().filter_map(ref_target).map(|target| serde_yaml::to_string(&template["Resources"][target]).unwrap()).collect(),
+            _ => Vec::new(),
+        };
+        let all = std::iter::once(text).chain(managed).collect::<String>();
+        if all.contains("s3:PutObject") || all.contains("s3:*") {
+            writers.push(id);
+        }
+        assert!(!all.contains("s3:DeleteObject"), "{id} may delete documents");
+    }
+    assert_eq!(writers, ["RenderFunction"], "only the render worker writes PDFs (bucket {bucket_id})");
+}
+
+#[test]
+fn only_the_e_sign_functions_receive_the_link_secret() {
+    let template = template();
+    let mut holders: Vec<String> = Vec::new();
+    for (id, function) in resources_of_type(&template, "AWS::Serverless::Function") {
+        if !function["Properties"]["Environment"]["Variables"]["MAS_LINK_SECRET"].is_null() {
+            holders.push(id.to_owned());
+        }
+    }
+    assert!(template["Globals"]["Function"]["Environment"]["Variables"]["MAS_LINK_SECRET"].is_null(), "not in Globals");
+    let expected: Vec<String> = api_events(&template)
+        .into_iter()
+        .filter(|e| e.path.starts_with("/v1/esign/") || e.path.ends_with("/esign"))
+        .map(|e| e.function.to_owned())
+        .collect();
+    let (mut holders, mut expected) = (holders, expected);
+    holders.sort();
+    expected.sort();
+    assert_eq!(holders, expected);
 }
 
 #[test]

@@ -30,6 +30,8 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
         ("resources", _) => resource_body(location_id),
         ("team", _) => json!({"email": "intruder@b.test", "name": "Intruder", "role": "support"}),
         ("brand", _) => json!({"theme": "luxury_noir"}),
+        ("templates", _) => template_body("1.0.0"),
+        ("documents", _) if path.ends_with("/generate") => generate_body(&mas_shared::ids::ClientId::new().to_string(), "B client"),
         ("policies", _) => json!({"hold_minutes": 20}),
         ("appointments", _) if method == "PATCH" => json!({"action": "cancel"}),
         ("payments", _) => json!({"amount": 100, "reason": "intruder"}),
@@ -76,6 +78,12 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     assert_eq!((status, paid["webhook"]["status"].as_u64()), (StatusCode::OK, Some(200)), "{paid}");
     let payment_id = intent["payment_id"].as_str().unwrap().to_owned();
     let finalize = json!({"appointment_id": appointment_id, "collection_method": "in_person"});
+    let (_, template) = app.post("/v1/templates", &a.token, template_body("1.0.0")).await;
+    let a_client = mas_shared::ids::ClientId::parse(&client_id).unwrap();
+    let (_, document) = app.post("/v1/documents/generate", &a.token, generate_body(a_client.as_str(), "A-secret-client")).await;
+    let document_id = document["id"].as_str().unwrap().to_owned();
+    // Let A's PDF render first, so nothing of A's is being written while B probes.
+    wait_for_pdf(&app, &a.token, &document_id, "pdf").await;
 
     let id_of = |collection: &str| -> String {
         match collection {
@@ -84,6 +92,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "services" => service["id"].as_str().unwrap().to_owned(),
             "practitioners" => practitioner["id"].as_str().unwrap().to_owned(),
             "team" => member_id.clone(),
+            "templates" => template["id"].as_str().unwrap().to_owned(),
+            "documents" => document_id.clone(),
             "appointments" => appointment_id.clone(),
             "clients" => client_id.clone(),
             "payments" => payment_id.clone(),
@@ -102,6 +112,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         "A-secret-location".into(),
         "A-secret-service".into(),
         "owner@clinic-a.test".into(),
+        id_of("templates"),
+        document_id.clone(),
         client_id.clone(),
         "A-secret-client".into(),
         "a-client@secret.test".into(),
@@ -111,11 +123,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     ];
 
     let partition = mas_shared::ports::Query::partition(mas_shared::keys::tenant_pk(&a.tenant_id));
+    let client_partition = mas_shared::ports::Query::partition(mas_shared::keys::client_pk(&a.tenant_id, &a_client));
     let before = app.app.store.table.query_all(&partition).await.unwrap();
-    let client_partition = mas_shared::ports::Query::partition(mas_shared::keys::client_pk(
-        &a.tenant_id,
-        &mas_shared::ids::ClientId::parse(&client_id).unwrap(),
-    ));
     let client_before = app.app.store.table.query_all(&client_partition).await.unwrap();
     let appointment_partition = mas_shared::ports::Query::partition(mas_shared::keys::appointment_pk(
         &a.tenant_id,
@@ -162,7 +171,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         }
         checked += 1;
     }
-    assert!(checked >= 40, "only {checked} routes checked");
+    assert!(checked >= 48, "only {checked} routes checked");
     let after = app.app.store.table.query_all(&partition).await.unwrap();
     assert_eq!(before, after, "clinic A's items changed");
     let client_after = app.app.store.table.query_all(&client_partition).await.unwrap();

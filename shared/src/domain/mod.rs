@@ -3,10 +3,12 @@
 pub mod appointment;
 pub mod availability;
 pub mod catalog;
+pub mod clients;
+pub mod documents;
+pub mod esign;
+pub mod medical;
 pub mod payment;
 pub mod policy;
-pub mod clients;
-pub mod medical;
 pub mod schedule;
 pub mod screening;
 pub mod team;

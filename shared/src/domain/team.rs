@@ -39,6 +39,10 @@ pub enum Permission {
     /// Take payments and issue refunds.
     PaymentsWrite,
     TemplatesWrite,
+    /// Read clients' documents (consent forms hold health declarations).
+    DocumentsRead,
+    /// Generate documents, open e-sign sessions, void unsigned documents.
+    DocumentsWrite,
     AnalyticsFull,
     /// Counts without money (practitioners, front desk, support).
     AnalyticsLimited,
@@ -46,12 +50,12 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 16] = {
+    pub const ALL: [Permission; 18] = {
         use Permission::*;
         [
             CatalogRead, CatalogWrite, BrandWrite, TeamRead, TeamWrite, BookingRead, BookingWrite, BookingWriteOwn,
-            ClinicalRead, ClinicalWrite, PaymentsRead, PaymentsWrite, TemplatesWrite, AnalyticsFull, AnalyticsLimited,
-            AuditRead,
+            ClinicalRead, ClinicalWrite, PaymentsRead, PaymentsWrite, TemplatesWrite, DocumentsRead, DocumentsWrite,
+            AnalyticsFull, AnalyticsLimited, AuditRead,
         ]
     };
 }
@@ -72,6 +76,9 @@ impl Role {
             BookingWrite => matches!(self, Owner | Manager | FrontDesk),
             BookingWriteOwn => matches!(self, Owner | Manager | FrontDesk | Practitioner),
             ClinicalRead | ClinicalWrite => matches!(self, Owner | Manager | Practitioner),
+            // Front desk prepares consent forms and sends them for signature; finance and
+            // support never see them (they hold health declarations).
+            DocumentsRead | DocumentsWrite => matches!(self, Owner | Manager | Practitioner | FrontDesk),
             PaymentsRead => matches!(self, Owner | Manager | Finance | FrontDesk | Support),
             PaymentsWrite | AnalyticsFull => matches!(self, Owner | Manager | Finance),
             AnalyticsLimited => true,
@@ -137,5 +144,12 @@ mod tests {
         let managers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(CatalogWrite)).collect();
         assert_eq!(managers, vec![Owner, Manager]);
         assert_eq!(Role::ALL.into_iter().filter(|r| r.allows(TemplatesWrite)).count(), 2);
+    }
+
+    #[test]
+    fn documents_are_handled_by_clinical_staff_and_the_front_desk_never_by_finance_or_support() {
+        let handlers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(DocumentsWrite)).collect();
+        assert_eq!(handlers, vec![Owner, Manager, Practitioner, FrontDesk]);
+        assert!(!Finance.allows(DocumentsRead) && !Support.allows(DocumentsRead));
     }
 }

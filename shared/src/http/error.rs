@@ -58,6 +58,9 @@ impl ApiError {
                 AppError::Invalid { code, field, message } => {
                     (S::UNPROCESSABLE_ENTITY, code, message.clone(), json!({ "field": field }))
                 }
+                AppError::Missing { code, message, missing } => {
+                    (S::UNPROCESSABLE_ENTITY, code, message.clone(), json!({ "missing": missing }))
+                }
                 AppError::NotFound { what } => (S::NOT_FOUND, "not_found", format!("{what} not found"), Value::Null),
                 AppError::Conflict { code, message } => (S::CONFLICT, code, message.clone(), Value::Null),
                 AppError::Rejected { kind, code, message, details } => {

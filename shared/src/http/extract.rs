@@ -23,10 +23,10 @@ use crate::store::AuditContext;
 /// The most bytes a request body may carry.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// A JSON body parsed into `T`.
-pub struct JsonBody<T>(pub T);
+/// A JSON body parsed into `T`, of at most `LIMIT` bytes.
+pub struct JsonBody<T, const LIMIT: usize = BODY_LIMIT>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+impl<S: Send + Sync, T: DeserializeOwned, const LIMIT: usize> FromRequest<S> for JsonBody<T, LIMIT> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
@@ -39,9 +39,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
-            .await
-            .map_err(|_| ApiError::TooLarge { limit: BODY_LIMIT })?;
+        let bytes =
+            axum::body::to_bytes(req.into_body(), LIMIT).await.map_err(|_| ApiError::TooLarge { limit: LIMIT })?;
         parse_json(&bytes).map(JsonBody)
     }
 }
@@ -155,5 +154,78 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryArgs<T> {
         serde_path_to_error::deserialize(deserializer)
             .map(QueryArgs)
             .map_err(|err| ApiError::InvalidField { field: err.path().to_string(), message: err.inner().to_string() })
+    }
+}
+
+/// A raw body of one media type (an uploaded PDF), of at most `LIMIT` bytes.
+pub struct RawBody<const LIMIT: usize>(pub axum::body::Bytes);
+
+/// The media type `RawBody` accepts.
+pub const PDF: &str = "application/pdf";
+
+impl<S: Send + Sync, const LIMIT: usize> FromRequest<S> for RawBody<LIMIT> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let is_pdf = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|mime| mime.trim().eq_ignore_ascii_case(PDF));
+        if !is_pdf {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes =
+            axum::body::to_bytes(req.into_body(), LIMIT).await.map_err(|_| ApiError::TooLarge { limit: LIMIT })?;
+        Ok(RawBody(bytes))
+    }
+}
+
+/// Where a request came from, for audit trails: the client IP API Gateway saw (locally the
+/// socket's peer) and the user agent. Either may be missing.
+pub struct RequestOrigin(pub crate::domain::esign::Origin);
+
+impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        use lambda_http::request::RequestContext;
+        let lambda_ip = match parts.extensions.get::<RequestContext>() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => ctx.http.source_ip.clone(),
+            _ => None,
+        };
+        let socket_ip = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|info| info.0.ip().to_string());
+        let user_agent = parts
+            .headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|ua| ua.chars().filter(|c| !c.is_control()).take(300).collect());
+        Ok(RequestOrigin(crate::domain::esign::Origin { ip: lambda_ip.or(socket_ip), user_agent }))
+    }
+}
+
+/// The base URL links in a response should use: the configured public URL, else the domain API
+/// Gateway was called on (https), else the Host header (http, the local host).
+pub struct PublicBase(pub String);
+
+impl FromRequestParts<Arc<App>> for PublicBase {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, ApiError> {
+        use lambda_http::request::RequestContext;
+        if let Some(url) = &app.public_url {
+            return Ok(PublicBase(url.clone()));
+        }
+        if let Some(RequestContext::ApiGatewayV2(ctx)) = parts.extensions.get::<RequestContext>()
+            && let Some(domain) = &ctx.domain_name
+        {
+            return Ok(PublicBase(format!("https://{domain}")));
+        }
+        let host = parts.headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("127.0.0.1");
+        Ok(PublicBase(format!("http://{host}")))
     }
 }

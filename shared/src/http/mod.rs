@@ -6,7 +6,9 @@ pub mod appointments;
 pub mod availability;
 pub mod catalog;
 pub mod clients;
+pub mod documents;
 pub mod error;
+pub mod esign;
 pub mod extract;
 pub mod local;
 pub mod payments;
@@ -14,6 +16,7 @@ pub mod policies;
 pub mod public;
 pub mod screening;
 pub mod team;
+pub mod templates;
 pub mod tenants;
 pub mod webhooks;
 
@@ -94,6 +97,17 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(payments::refund))
         .routes(routes!(payments::list))
         .routes(routes!(webhooks::stripe))
+        .routes(routes!(templates::list, templates::create))
+        .routes(routes!(templates::get))
+        .routes(routes!(documents::generate))
+        .routes(routes!(documents::get, documents::void))
+        .routes(routes!(documents::pdf))
+        .routes(routes!(documents::open_esign))
+        .routes(routes!(documents::verify_hash, documents::verify_pdf))
+        .routes(routes!(esign::page))
+        .routes(routes!(esign::open))
+        .routes(routes!(esign::sign))
+        .routes(routes!(esign::decline))
         .split_for_parts()
 }
 

@@ -1,14 +1,20 @@
 //! Ports: the narrow traits the domain needs from the outside world. Each has an AWS (or Stripe)
 //! adapter and an embedded adapter in `crate::adapters`, and one contract suite run against both.
 
+pub mod blobs;
 pub mod clock;
 pub mod crypto;
 pub mod events;
 pub mod payments;
+pub mod queue;
+pub mod renderer;
 pub mod table;
 
+pub use blobs::{BlobError, BlobKey, Blobs};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use crypto::{CryptoError, DataKey, GeneratedKey, KeyWrapper};
 pub use events::{DomainEvent, Events, EventsError};
 pub use payments::{GatewayRefund, Intent, IntentRequest, Payments, PaymentsError, RefundRequest};
+pub use queue::{Queue, QueueError, QueueName};
+pub use renderer::Renderer;
 pub use table::{Condition, Index, Item, Key, Page, Query, SortKey, Table, TableError, Write};

@@ -51,7 +51,8 @@ fn not_found() -> Response {
 /// the API, is answered with that tenant's site; everything else goes on to the API router.
 pub async fn by_host(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
-    let api_path = path.starts_with("/v1/") || path == "/health" || path == "/openapi.json" || path.starts_with("/sites/");
+    let api_path = path.starts_with("/v1/") || path == "/health" || path == "/openapi.json" || path.starts_with("/sites/")
+        || path.starts_with("/local-blobs/");
     if req.method() != axum::http::Method::GET || api_path {
         return next.run(req).await;
     }

@@ -1,12 +1,17 @@
-//! `spawn_app`: the real router on a loopback port over a fresh SQLite file, per test.
+//! `spawn_app`: the real router on a loopback port over a fresh SQLite file, per test, set up as
+//! the local host is: global templates seeded, PDFs as files served at signed URLs, and the render
+//! worker draining an in-process queue.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use mas_shared::adapters::{InProcessEvents, SimulatedGateway, SqliteTable};
+use mas_render::{KrillaRenderer, worker};
+use mas_shared::adapters::{ChannelQueue, DirBlobs, InProcessEvents, SimulatedGateway, SqliteTable};
 use mas_shared::app::{App, AuthMode, Config};
 use mas_shared::auth::{LocalIssuer, StaffClaims};
 use mas_shared::domain::team::Member;
 use mas_shared::ids::TenantId;
+use mas_shared::links::LinkSigner;
 use mas_shared::ports::{Clock, SystemClock, Table};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -34,6 +39,11 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(None, Arc::new(SystemClock)).await
 }
 
+/// The app on a clock the test controls (to let signing links expire).
+pub async fn spawn_app_with_clock(clock: Arc<dyn Clock>) -> TestApp {
+    spawn_app_with(None, clock).await
+}
+
 /// The router over `table` (a fresh SQLite file when `None`) and `clock`.
 pub async fn spawn_app_with(table: Option<Arc<dyn Table>>, clock: Arc<dyn Clock>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -52,13 +62,21 @@ pub async fn spawn_app_with(table: Option<Arc<dyn Table>>, clock: Arc<dyn Clock>
     serve(app, events, dir).await
 }
 
-/// Serves `app` as the local host does (the API and the local pay route) on a loopback port.
+/// Serves `app` as the local host does (the API, the local pay route, PDFs as files at signed
+/// URLs, global templates seeded, the render worker on an in-process queue) on a loopback port.
 pub async fn serve(app: App, events: Arc<InProcessEvents>, dir: tempfile::TempDir) -> TestApp {
-    let app = Arc::new(app);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let router = mas_shared::http::local::router(app.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await.expect("serve") });
+    let clock = app.store.clock.clone();
+    let links = Arc::new(LinkSigner::new(b"test-link-secret"));
+    let blobs = Arc::new(DirBlobs::new(dir.path().join("blobs"), base.clone(), links.clone(), clock));
+    let (queue, receiver) = ChannelQueue::new();
+    let app = Arc::new(app.with_dir_blobs(blobs.clone()).with_queue(Arc::new(queue)).with_links(links).with_public_url(base.clone()));
+    mas_shared::ops::templates::seed_global(&app.store).await.expect("global templates seeded");
+    worker::spawn_local(app.clone(), Arc::new(KrillaRenderer::new()), receiver);
+    let router = mas_shared::http::local::router(app.clone()).merge(blobs.router());
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await.expect("serve") });
     TestApp { base, app, events, client: reqwest::Client::new(), _dir: dir }
 }
 
@@ -156,6 +174,22 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
+    /// GETs an absolute URL (a presigned download) and returns its bytes.
+    pub async fn download(&self, url: &str) -> (StatusCode, Vec<u8>) {
+        let response = self.client.get(url).send().await.expect("request sent");
+        (response.status(), response.bytes().await.unwrap_or_default().to_vec())
+    }
+
+    /// POSTs raw bytes without a token (public routes) and returns the JSON answer.
+    pub async fn post_bytes(&self, path: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        self.raw("POST", path, None, content_type, body).await
+    }
+
+    pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
+        let response = self.client.get(format!("{}{path}", self.base)).send().await.expect("request sent");
+        (response.status(), response.text().await.unwrap_or_default())
+    }
+
     pub async fn sign_up(&self, slug: &str) -> Clinic {
         let (status, body) = self
             .call(
@@ -220,6 +254,44 @@ pub fn resource_body(location_id: &str) -> Value {
 
 pub fn exception_body() -> Value {
     json!({"kind": "time_off", "starts_at": "2026-12-24T09:00:00Z", "ends_at": "2026-12-27T09:00:00Z"})
+}
+
+/// A generate request for an anti-wrinkle consent with every placeholder filled.
+pub fn generate_body(client_id: &str, client_name: &str) -> Value {
+    json!({
+        "kind": "consent", "topic": "anti-wrinkle", "client_id": client_id,
+        "context": {
+            "client": {"name": client_name},
+            "treatment": {"name": "Azzalure, 50 Speywood units", "area": "forehead, frown lines and crow's feet"},
+            "practitioner": {"name": "Dr Ada Okafor"}
+        }
+    })
+}
+
+/// A clinic's own consent template, complete (for publishing and the tenancy matrix).
+pub fn template_body(version: &str) -> Value {
+    json!({
+        "kind": "consent", "jurisdiction": "UK", "topic": "skin-booster", "name": "Consent to skin boosters",
+        "version": version, "effective_from": "2025-01-01",
+        "blocks": [
+            {"key": "treatment", "title": "Treatment", "body": "I, {{client.name}}, consent to {{treatment.name}}."},
+            {"key": "risks", "title": "Risks", "body": "Redness and small bumps for a day or two."}
+        ],
+        "mandatory_blocks": ["treatment", "risks"]
+    })
+}
+
+/// Polls a document until its PDF (`pdf` or `signed_pdf`) is rendered; panics after 20 s.
+pub async fn wait_for_pdf(app: &TestApp, token: &str, document_id: &str, field: &str) -> Value {
+    for _ in 0..400 {
+        let (status, document) = app.get(&format!("/v1/documents/{document_id}"), token).await;
+        assert_eq!(status, StatusCode::OK, "{document}");
+        if !document[field].is_null() {
+            return document;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{field} of {document_id} was not rendered within 20 s");
 }
 
 pub fn client_body(first: &str, last: &str, email: Option<&str>) -> Value {

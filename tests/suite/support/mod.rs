@@ -3,3 +3,4 @@
 pub mod app;
 pub mod aws;
 pub mod localstripe;
+pub mod pdf;

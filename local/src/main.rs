@@ -1,0 +1,94 @@
+//! The local host: every route from the same router, on embedded adapters (or on AWS-compatible
+//! endpoints when `AWS_ENDPOINT_URL` is set), seeded with the platform's global templates and the
+//! demo clinic. The render worker runs in this process, draining an in-process queue; rendered
+//! PDFs are files under `$MAS_DATA_DIR/blobs`, served at signed `/local-blobs/…` URLs. With the
+//! simulated gateway, also `/local/pay/{intent_id}`, which pays an intent and posts the signed
+//! webhook.
+//!
+//! Each clinic's site is served at `/sites/{tenant_slug}/` and at the root of any host its brand
+//! claims (rendered on request; not API routes, so not in the OpenAPI document).
+//!
+//! `local [--no-seed]`; `local --openapi` prints the OpenAPI document and exits;
+//! `local --seed-only` seeds the global templates (and the demo clinic unless `--no-seed`) into
+//! the configured table and exits (the one-off that seeds them on AWS; see README).
+//! `MAS_ADDR` sets the address (default 127.0.0.1:3000).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use mas_render::{KrillaRenderer, worker};
+use mas_shared::adapters::ChannelQueue;
+use mas_shared::app::{App, AuthMode};
+use mas_shared::auth::StaffClaims;
+use mas_shared::ops::templates;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let flag = |name: &str| std::env::args().any(|a| a == name);
+    if flag("--openapi") {
+        println!("{}", mas_shared::http::openapi().to_pretty_json()?);
+        return Ok(());
+    }
+    mas_functions::init_tracing(false);
+    let (queue, receiver) = ChannelQueue::new();
+    // Always the in-process queue here: nothing else would consume a render queue locally.
+    let app = Arc::new(App::from_env().await?.with_queue(Arc::new(queue)));
+    let seeded = templates::seed_global(&app.store).await?;
+    if flag("--seed-only") {
+        println!("global templates: {seeded} written ({} in the seed)", templates::global_seed()?.len());
+        if !flag("--no-seed") {
+            let demo = mas_shared::demo::seed(&app.store, &app.config.site_domain).await?;
+            println!("demo clinic: {}", demo.tenant_id);
+        }
+        return Ok(());
+    }
+    let _worker = worker::spawn_local(app.clone(), Arc::new(KrillaRenderer::new()), receiver);
+    let addr = std::env::var("MAS_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    if !flag("--no-seed") {
+        let demo = mas_shared::demo::seed(&app.store, &app.config.site_domain).await?;
+        print_welcome(&app, &base, &demo, seeded);
+    }
+    println!("listening on {base}");
+    let mut router = mas_shared::http::local::router(app.clone()).merge(mas_shared::site::serve::router(app.clone()));
+    if let Some(blobs) = &app.local_blobs {
+        router = router.merge(blobs.clone().router());
+    }
+    let router = router.layer(axum::middleware::from_fn_with_state(app, mas_shared::site::serve::by_host));
+    // The peer address stands in for API Gateway's source IP on e-sign audit trails.
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown()).await?;
+    Ok(())
+}
+
+fn print_welcome(app: &App, base: &str, demo: &mas_shared::demo::DemoClinic, templates_written: usize) {
+    let slug = mas_shared::demo::DEMO_SLUG;
+    println!();
+    println!("Master Aesthetics Suite — local host");
+    println!("  demo clinic {}: {}", if demo.created { "created" } else { "found" }, demo.tenant_id);
+    println!("  global templates: {templates_written} newly seeded");
+    println!("  clinic website  {base}/sites/{slug}/   (book an appointment: {base}/sites/{slug}/book.html)");
+    println!("  health          {base}/health");
+    println!("  public catalog  {base}/v1/public/{slug}/catalog");
+    println!("  OpenAPI         {base}/openapi.json");
+    println!("  payments        {} (pay an intent at {base}/local/pay/{{intent_id}})", app.payments.name());
+    if let AuthMode::Local(issuer) = &app.auth {
+        let claims = StaffClaims {
+            sub: demo.owner.id.to_string(),
+            email: demo.owner.input.email.clone(),
+            tenant_id: demo.tenant_id.clone(),
+            member_id: demo.owner.id.clone(),
+        };
+        let token = issuer.issue(&claims, app.store.clock.now());
+        println!("  owner token (12 h), try:");
+        println!("    export TOKEN={token}");
+        println!("    curl -H \"Authorization: Bearer $TOKEN\" {base}/v1/services");
+        println!("    curl -H \"Authorization: Bearer $TOKEN\" {base}/v1/templates?kind=consent");
+    }
+    println!();
+}
+
+async fn shutdown() {
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,22 @@
+//! The `render` Lambda: SQS batches from the render queue in, PDFs in S3 out (worker.rs).
+
+use std::sync::Arc;
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use mas_render::KrillaRenderer;
+use mas_render::worker::{self, SqsEvent};
+use mas_shared::app::App;
+use mas_shared::ports::Renderer;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    mas_functions::init_tracing(true);
+    let app = Arc::new(App::from_env().await?);
+    // Fonts are parsed once per cold start.
+    let renderer: Arc<dyn Renderer> = Arc::new(KrillaRenderer::new());
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let (app, renderer) = (app.clone(), renderer.clone());
+        async move { Ok::<_, lambda_runtime::Error>(worker::handle_batch(&app, renderer, event.payload).await) }
+    }))
+    .await
+}

@@ -1,0 +1,53 @@
+//! SQS queue adapter: one queue URL per `QueueName`, from the environment (`RENDER_QUEUE_URL`).
+//! Visibility timeouts and redrive to a dead-letter queue are the queues' own settings
+//! (template.yaml).
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use aws_config::BehaviorVersion;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::DisplayErrorContext;
+use serde_json::Value;
+
+use crate::ports::{Queue, QueueError, QueueName};
+
+#[derive(Debug, Clone)]
+pub struct SqsQueue {
+    client: Client,
+    urls: BTreeMap<QueueName, String>,
+}
+
+impl SqsQueue {
+    pub fn new(client: Client, urls: BTreeMap<QueueName, String>) -> Self {
+        SqsQueue { client, urls }
+    }
+
+    /// Queues whose URL variable is set; `None` when none is.
+    pub async fn from_env() -> Option<Self> {
+        let urls: BTreeMap<QueueName, String> = QueueName::ALL
+            .into_iter()
+            .filter_map(|q| std::env::var(q.url_variable()).ok().filter(|u| !u.is_empty()).map(|u| (q, u)))
+            .collect();
+        if urls.is_empty() {
+            return None;
+        }
+        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        Some(SqsQueue::new(Client::new(&config), urls))
+    }
+}
+
+#[async_trait]
+impl Queue for SqsQueue {
+    async fn send(&self, queue: QueueName, body: Value) -> Result<(), QueueError> {
+        let url = self.urls.get(&queue).ok_or(QueueError::NotConfigured(queue.as_str()))?;
+        self.client
+            .send_message()
+            .queue_url(url)
+            .message_body(body.to_string())
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| QueueError::Unavailable(DisplayErrorContext(e).to_string()))
+    }
+}

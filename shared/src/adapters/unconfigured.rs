@@ -1,0 +1,31 @@
+//! Stand-ins for ports a process was not given: every call fails, saying what is missing.
+//! (`App::new` starts with these; hosts that serve documents replace them.)
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use crate::ports::{BlobError, BlobKey, Blobs, Queue, QueueError, QueueName};
+
+pub struct Unconfigured;
+
+#[async_trait]
+impl Blobs for Unconfigured {
+    async fn put(&self, _: &BlobKey, _: Vec<u8>, _: &str) -> Result<(), BlobError> {
+        Err(BlobError::Unavailable("no blob store is configured in this process".into()))
+    }
+    async fn get(&self, _: &BlobKey) -> Result<Option<Vec<u8>>, BlobError> {
+        Err(BlobError::Unavailable("no blob store is configured in this process".into()))
+    }
+    async fn presign(&self, _: &BlobKey, _: Duration) -> Result<String, BlobError> {
+        Err(BlobError::Unavailable("no blob store is configured in this process".into()))
+    }
+}
+
+#[async_trait]
+impl Queue for Unconfigured {
+    async fn send(&self, queue: QueueName, _: Value) -> Result<(), QueueError> {
+        Err(QueueError::NotConfigured(queue.as_str()))
+    }
+}

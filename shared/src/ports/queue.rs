@@ -1,0 +1,45 @@
+//! The queue port: fire-and-forget messages to the workers (SQS on AWS; an in-process channel in
+//! the local host, drained by a tokio task). Delivery is at least once: every worker is idempotent.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// The queues the platform sends to. Each has one worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum QueueName {
+    /// PDF rendering of generated and signed documents (the `render` Lambda).
+    Render,
+}
+
+impl QueueName {
+    pub const ALL: [QueueName; 1] = [QueueName::Render];
+
+    /// The environment variable holding the queue's URL on AWS.
+    pub fn url_variable(self) -> &'static str {
+        match self {
+            QueueName::Render => "RENDER_QUEUE_URL",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueName::Render => "render",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum QueueError {
+    /// No URL or consumer is configured for this queue in this process.
+    #[error("queue {0} is not configured")]
+    NotConfigured(&'static str),
+    /// The backend refused or failed; the message is for logs only.
+    #[error("queue unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Enqueues one JSON message; returns once the queue has accepted it.
+    async fn send(&self, queue: QueueName, body: Value) -> Result<(), QueueError>;
+}

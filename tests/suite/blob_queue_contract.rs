@@ -1,0 +1,244 @@
+//! The blob and queue ports' contracts: the same cases against the embedded adapters (files
+//! served at signed URLs; an in-process channel) and the AWS ones (S3 and SQS on moto).
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mas_shared::adapters::{ChannelQueue, DirBlobs, S3Blobs, SqsQueue};
+use mas_shared::links::LinkSigner;
+use mas_shared::ports::{BlobKey, Blobs, FixedClock, Queue, QueueName};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::support::aws;
+
+// ---- blobs ---------------------------------------------------------------------------------
+
+struct BlobFixture {
+    blobs: Arc<dyn Blobs>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn fresh_dir_blobs(_test: &str) -> Option<BlobFixture> {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let clock = Arc::new(FixedClock::new(chrono::Utc::now()));
+    let blobs = Arc::new(DirBlobs::new(dir.path().join("blobs"), base, Arc::new(LinkSigner::random()), clock));
+    let router = blobs.clone().router().into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    Some(BlobFixture { blobs, _dir: Some(dir) })
+}
+
+async fn fresh_s3_bucket(test: &str) -> Option<BlobFixture> {
+    let config = aws::moto(test).await?;
+    let s3 = aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build();
+    let bucket = format!("contract-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let blobs = S3Blobs::new(aws_sdk_s3::Client::from_conf(s3), bucket);
+    blobs.create_bucket_if_missing().await.expect("a bucket on moto");
+    Some(BlobFixture { blobs: Arc::new(blobs), _dir: None })
+}
+
+macro_rules! blob_contract {
+    ($($case:ident),* $(,)?) => {
+        mod dir_blobs {
+            $(#[tokio::test]
+            async fn $case() {
+                if let Some(f) = super::fresh_dir_blobs(stringify!($case)).await { super::$case(f.blobs.clone()).await; }
+            })*
+        }
+        mod s3_blobs {
+            $(#[tokio::test]
+            async fn $case() {
+                if let Some(f) = super::fresh_s3_bucket(stringify!($case)).await { super::$case(f.blobs.clone()).await; }
+            })*
+        }
+    };
+}
+
+blob_contract!(
+    a_blob_reads_back_exactly_as_it_was_put,
+    a_missing_blob_is_none,
+    a_put_replaces_the_blob_under_the_same_key,
+    a_presigned_url_downloads_the_blob_without_credentials,
+);
+
+fn key(name: &str) -> BlobKey {
+    BlobKey::parse(&format!("tenants/ten_a/documents/doc_1/{name}")).unwrap()
+}
+
+async fn a_blob_reads_back_exactly_as_it_was_put(blobs: Arc<dyn Blobs>) {
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    blobs.put(&key("a.pdf"), bytes.clone(), "application/pdf").await.unwrap();
+    assert_eq!(blobs.get(&key("a.pdf")).await.unwrap(), Some(bytes));
+}
+
+async fn a_missing_blob_is_none(blobs: Arc<dyn Blobs>) {
+    assert_eq!(blobs.get(&key("nothing.pdf")).await.unwrap(), None);
+}
+
+async fn a_put_replaces_the_blob_under_the_same_key(blobs: Arc<dyn Blobs>) {
+    blobs.put(&key("b.pdf"), b"first".to_vec(), "application/pdf").await.unwrap();
+    blobs.put(&key("b.pdf"), b"second".to_vec(), "application/pdf").await.unwrap();
+    assert_eq!(blobs.get(&key("b.pdf")).await.unwrap(), Some(b"second".to_vec()));
+}
+
+async fn a_presigned_url_downloads_the_blob_without_credentials(blobs: Arc<dyn Blobs>) {
+    blobs.put(&key("c.pdf"), b"%PDF-1.7 test".to_vec(), "application/pdf").await.unwrap();
+    let url = blobs.presign(&key("c.pdf"), Duration::from_secs(300)).await.unwrap();
+    let response = reqwest::get(&url).await.unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK, "{url}");
+    assert_eq!(response.bytes().await.unwrap().as_ref(), b"%PDF-1.7 test");
+}
+
+/// Embedded only: moto does not check S3 presigned signatures or expiry (AWS does).
+mod dir_blob_links {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_edited_or_expired_local_link_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let clock = Arc::new(FixedClock::new(chrono::Utc::now()));
+        let blobs = Arc::new(DirBlobs::new(dir.path(), base, Arc::new(LinkSigner::random()), clock.clone()));
+        let router = blobs.clone().router();
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        blobs.put(&key("d.pdf"), b"secret".to_vec(), "application/pdf").await.unwrap();
+        blobs.put(&key("e.pdf"), b"other".to_vec(), "application/pdf").await.unwrap();
+        let url = blobs.presign(&key("d.pdf"), Duration::from_secs(60)).await.unwrap();
+        assert_eq!(reqwest::get(&url).await.unwrap().status(), reqwest::StatusCode::OK);
+        let other_file = url.replace("d.pdf", "e.pdf");
+        assert_eq!(reqwest::get(&other_file).await.unwrap().status(), reqwest::StatusCode::FORBIDDEN);
+        // Sent raw: an HTTP client would normalize the `..` away before sending it.
+        let climbing = url.replace("documents/doc_1/d.pdf", "documents/doc_1/../doc_1/d.pdf");
+        assert!(!raw_get(&climbing).await.starts_with("HTTP/1.1 200"), "a path with `..` was served");
+        clock.advance(chrono::Duration::seconds(61));
+        assert_eq!(reqwest::get(&url).await.unwrap().status(), reqwest::StatusCode::FORBIDDEN);
+    }
+}
+
+/// GETs a URL exactly as written (no path normalization) and returns the status line.
+async fn raw_get(url: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_at(rest.find('/').unwrap());
+    let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap_or_default();
+    response.lines().next().unwrap_or_default().to_owned()
+}
+
+// ---- queue ---------------------------------------------------------------------------------
+
+/// A queue and a way to receive what reached it (within a few seconds).
+struct QueueFixture {
+    queue: Arc<dyn Queue>,
+    receive: Receiver,
+}
+
+enum Receiver {
+    Channel(Mutex<tokio::sync::mpsc::UnboundedReceiver<mas_shared::adapters::channel_queue::Message>>),
+    Sqs { client: aws_sdk_sqs::Client, url: String },
+}
+
+impl Receiver {
+    async fn take(&self, count: usize) -> Vec<Value> {
+        let mut received = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while received.len() < count && tokio::time::Instant::now() < deadline {
+            match self {
+                Receiver::Channel(rx) => {
+                    let next = tokio::time::timeout(Duration::from_millis(200), rx.lock().await.recv()).await;
+                    if let Ok(Some((QueueName::Render, body))) = next {
+                        received.push(body);
+                    }
+                }
+                Receiver::Sqs { client, url } => {
+                    let out = client
+                        .receive_message()
+                        .queue_url(url)
+                        .max_number_of_messages(10)
+                        .wait_time_seconds(1)
+                        .send()
+                        .await
+                        .unwrap();
+                    for message in out.messages() {
+                        received.push(serde_json::from_str(message.body().unwrap()).unwrap());
+                        client
+                            .delete_message()
+                            .queue_url(url)
+                            .receipt_handle(message.receipt_handle().unwrap())
+                            .send()
+                            .await
+                            .unwrap();
+                    }
+                }
+            }
+        }
+        received
+    }
+}
+
+async fn fresh_channel(_test: &str) -> Option<QueueFixture> {
+    let (queue, receiver) = ChannelQueue::new();
+    Some(QueueFixture { queue: Arc::new(queue), receive: Receiver::Channel(Mutex::new(receiver)) })
+}
+
+async fn fresh_sqs_queue(test: &str) -> Option<QueueFixture> {
+    let config = aws::moto(test).await?;
+    let client = aws_sdk_sqs::Client::new(&config);
+    let name = format!("contract-{}", ulid::Ulid::new());
+    let url = client.create_queue().queue_name(name).send().await.unwrap().queue_url().unwrap().to_owned();
+    let queue = SqsQueue::new(client.clone(), [(QueueName::Render, url.clone())].into());
+    Some(QueueFixture { queue: Arc::new(queue), receive: Receiver::Sqs { client, url } })
+}
+
+macro_rules! queue_contract {
+    ($($case:ident),* $(,)?) => {
+        mod channel_queue {
+            $(#[tokio::test]
+            async fn $case() {
+                if let Some(f) = super::fresh_channel(stringify!($case)).await { super::$case(f).await; }
+            })*
+        }
+        mod sqs_queue {
+            $(#[tokio::test]
+            async fn $case() {
+                if let Some(f) = super::fresh_sqs_queue(stringify!($case)).await { super::$case(f).await; }
+            })*
+        }
+    };
+}
+
+queue_contract!(a_sent_message_arrives_with_its_body, every_message_of_a_burst_arrives);
+
+async fn a_sent_message_arrives_with_its_body(f: QueueFixture) {
+    let body = json!({"tenant_id": "ten_a", "document_id": "doc_1", "variant": "generated", "note": "Zoë £€"});
+    f.queue.send(QueueName::Render, body.clone()).await.unwrap();
+    assert_eq!(f.receive.take(1).await, vec![body]);
+}
+
+async fn every_message_of_a_burst_arrives(f: QueueFixture) {
+    for i in 0..12 {
+        f.queue.send(QueueName::Render, json!({ "n": i })).await.unwrap();
+    }
+    let received: BTreeSet<i64> = f.receive.take(12).await.iter().map(|v| v["n"].as_i64().unwrap()).collect();
+    assert_eq!(received, (0..12).collect());
+}
+
+#[tokio::test]
+async fn a_queue_without_a_url_says_so() {
+    let queue = SqsQueue::new(
+        aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::Config::builder().behavior_version_latest().build()),
+        Default::default(),
+    );
+    let err = queue.send(QueueName::Render, json!({})).await.unwrap_err();
+    assert_eq!(err, mas_shared::ports::QueueError::NotConfigured("render"));
+}
