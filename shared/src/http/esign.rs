@@ -18,6 +18,7 @@ use crate::domain::documents::{DocumentStatus, Variant};
 use crate::domain::esign::{SessionStatus, SignInput, SigningSession};
 use crate::ids::DocumentId;
 use crate::ops::{documents as docs, esign as ops, tenants};
+use crate::site::escape;
 
 /// A signature PNG in a data URL is at most 96 KB (128 KB as base64) plus the name.
 pub const SIGN_LIMIT: usize = 160 * 1024;
@@ -150,21 +151,6 @@ struct PageModel<'a> {
     nonce: &'a str,
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn render_page(m: &PageModel<'_>) -> String {
     let blocks: String = m

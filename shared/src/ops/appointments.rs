@@ -835,10 +835,6 @@ fn consultation_service<'a>(catalog: &'a crate::ops::catalog::Catalog, named: Op
     }
 }
 
-/// Hours in an appointment's own zone, for messages.
-pub fn describe(appointment: &Appointment) -> String {
-    format!("{} at {}", appointment.confirmation_number, appointment.local_start.format("%Y-%m-%d %H:%M %:z"))
-}
 
 #[cfg(test)]
 mod tests {
