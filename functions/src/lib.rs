@@ -1,4 +1,6 @@
-//! What every binary shares: logging set-up.
+//! What every binary shares: logging set-up; and the queue workers' batch handling.
+
+pub mod site_publish;
 
 /// JSON logs on Lambda (CloudWatch parses them), readable lines locally. `RUST_LOG` filters.
 pub fn init_tracing(json: bool) {

@@ -1,6 +1,7 @@
 //! The local host: every route from the same router, on embedded adapters (or on AWS-compatible
 //! endpoints when `AWS_ENDPOINT_URL` is set), seeded with the platform's global templates and the
-//! demo clinic. The render worker runs in this process, draining an in-process queue; rendered
+//! demo clinic. The render and site publish workers run in this process, draining an in-process
+//! queue (published sites land under `$MAS_DATA_DIR/blobs/sites/`); rendered
 //! PDFs are files under `$MAS_DATA_DIR/blobs`, served at signed `/local-blobs/…` URLs. With the
 //! simulated gateway, also `/local/pay/{intent_id}`, which pays an intent and posts the signed
 //! webhook.
@@ -17,10 +18,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use mas_render::{KrillaRenderer, worker};
-use mas_shared::adapters::ChannelQueue;
+use mas_shared::adapters::{ChannelQueue, InProcessEvents};
 use mas_shared::app::{App, AuthMode};
 use mas_shared::auth::StaffClaims;
-use mas_shared::ops::templates;
+use mas_shared::ops::{site, templates};
+use mas_shared::ports::{Queue, QueueName};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,8 +33,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     mas_functions::init_tracing(false);
     let (queue, receiver) = ChannelQueue::new();
-    // Always the in-process queue here: nothing else would consume a render queue locally.
-    let app = Arc::new(App::from_env().await?.with_queue(Arc::new(queue)));
+    let queue: Arc<dyn Queue> = Arc::new(queue);
+    // Always the in-process queue here: nothing else would consume the queues locally. The bus
+    // routes `site.changed` to the site publish queue, as the rule in template.yaml does.
+    let events = InProcessEvents::new().route(site::SITE_CHANGED, QueueName::SitePublish, queue.clone());
+    let app = Arc::new(App::from_env().await?.with_queue(queue).with_events(Arc::new(events)));
     let seeded = templates::seed_global(&app.store).await?;
     if flag("--seed-only") {
         println!("global templates: {seeded} written ({} in the seed)", templates::global_seed()?.len());
@@ -42,7 +47,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         return Ok(());
     }
-    let _worker = worker::spawn_local(app.clone(), Arc::new(KrillaRenderer::new()), receiver);
+    // The render and site publish workers, in-process.
+    let _workers = worker::spawn_local(app.clone(), Arc::new(KrillaRenderer::new()), receiver);
     let addr = std::env::var("MAS_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let base = format!("http://{}", listener.local_addr()?);

@@ -20,6 +20,9 @@
 //! | `STRIPE_API_BASE` | another Stripe endpoint (localstripe) | Stripe's |
 //! | `MAS_EVENTS` | `eventbridge` or `in_process` | `eventbridge` on Lambda, else `in_process` |
 //! | `EVENT_BUS_NAME` | the EventBridge bus; required with `eventbridge` | unset |
+//! | `SITE_BUCKET` | the S3 bucket tenant sites are published to | unset: the documents' blob store (`sites/…` keys) |
+//! | `SITE_DISTRIBUTION_ID` | the CloudFront distribution in front of `SITE_BUCKET` | unset: invalidations are only logged |
+//! | `MAS_SITE_API_BASE` | the API's base URL, written into published pages (sites and API are different hosts on AWS) | empty: same origin |
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -27,7 +30,7 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::adapters::{
-    DirBlobs, DynamoTable, EventBridgeEvents, InProcessEvents, KmsKeyWrapper, LocalKeyWrapper, S3Blobs, SimulatedGateway, SqliteTable,
+    CloudFrontCdn, DirBlobs, DynamoTable, LogCdn, EventBridgeEvents, InProcessEvents, KmsKeyWrapper, LocalKeyWrapper, S3Blobs, SimulatedGateway, SqliteTable,
     SqsQueue, StripeGateway, Unconfigured,
 };
 use crate::auth::LocalIssuer;
@@ -37,7 +40,7 @@ use crate::error::AppError;
 use crate::links::LinkSigner;
 use crate::ops::payments::Ports;
 use crate::ports::{
-    Blobs, Clock, Events, GatewayRefund, Intent, IntentRequest, KeyWrapper, Payments, PaymentsError, Queue, RefundRequest, SystemClock,
+    Blobs, Cdn, Clock, Events, GatewayRefund, Intent, IntentRequest, KeyWrapper, Payments, PaymentsError, Queue, RefundRequest, SystemClock,
     Table,
 };
 use crate::store::Store;
@@ -76,6 +79,12 @@ pub struct App {
     pub public_url: Option<String>,
     /// Set when blobs are files: the host serves their signed URLs (`DirBlobs::router`).
     pub local_blobs: Option<Arc<DirBlobs>>,
+    /// Where published tenant sites go (`sites/{slug}/…`); `None`: `blobs`.
+    pub site_blobs: Option<Arc<dyn Blobs>>,
+    /// Drops the CDN's cached copies of a site after it is published.
+    pub cdn: Arc<dyn Cdn>,
+    /// The API's base URL as published pages call it; empty: the site's own origin.
+    pub site_api_base: String,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -106,7 +115,25 @@ impl App {
             links: Arc::new(LinkSigner::random()),
             public_url: None,
             local_blobs: None,
+            site_blobs: None,
+            cdn: Arc::new(LogCdn::new()),
+            site_api_base: String::new(),
         }
+    }
+
+    /// The blob store tenant sites are published to.
+    pub fn site_blobs(&self) -> &dyn Blobs {
+        self.site_blobs.as_deref().unwrap_or(self.blobs.as_ref())
+    }
+
+    pub fn with_site_blobs(mut self, blobs: Arc<dyn Blobs>) -> App {
+        self.site_blobs = Some(blobs);
+        self
+    }
+
+    pub fn with_cdn(mut self, cdn: Arc<dyn Cdn>) -> App {
+        self.cdn = cdn;
+        self
     }
 
     pub fn with_payments(mut self, payments: Arc<dyn Payments>, webhook_secret: WebhookSecret) -> App {
@@ -270,6 +297,18 @@ impl App {
                 app.with_dir_blobs(Arc::new(DirBlobs::new(data_dir.join("blobs"), base, links, clock)))
             }
         };
+        if let Some(bucket) = env("SITE_BUCKET") {
+            let blobs = S3Blobs::from_env(bucket).await;
+            if !on_lambda && env("AWS_ENDPOINT_URL").is_some() {
+                blobs.create_bucket_if_missing().await.map_err(|e| AppError::Internal(e.to_string()))?;
+            }
+            app = app.with_site_blobs(Arc::new(blobs));
+        }
+        if let Some(distribution) = env("SITE_DISTRIBUTION_ID") {
+            let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+            app = app.with_cdn(Arc::new(CloudFrontCdn::new(aws_sdk_cloudfront::Client::new(&config), distribution)));
+        }
+        app.site_api_base = env("MAS_SITE_API_BASE").unwrap_or_default().trim_end_matches('/').to_owned();
         app.public_url = public_url;
         Ok(app)
     }

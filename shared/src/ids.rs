@@ -91,6 +91,7 @@ id_type!(DocumentId, "doc_");
 id_type!(TemplateId, "tpl_");
 id_type!(SigningSessionId, "sig_");
 id_type!(PaymentId, "pay_");
+id_type!(PublishId, "pub_");
 id_type!(
     /// A domain event (`booking.confirmed`, `payment.succeeded`…); derived from what happened, so
     /// a retry publishes the same id and consumers can drop the repeat.

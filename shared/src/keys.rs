@@ -218,6 +218,22 @@ pub fn document_pdf(tenant: &TenantId, document: &DocumentId, variant: Variant, 
         .expect("ids and hex digests are valid key segments")
 }
 
+/// The tenant's published site: the current version, its content hash and when it went out.
+pub fn site_publication(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "SITE")
+}
+
+/// One file of a published site, under the clinic's slug: the same path the local host serves
+/// (`/sites/{slug}/{file}`), and the one the CloudFront Function rewrites a host's requests to.
+pub fn site_file(slug: &Slug, file: &str) -> Result<BlobKey, crate::ports::BlobError> {
+    BlobKey::parse(&format!("sites/{slug}/{file}"))
+}
+
+/// A portal sign-in link's token, by the SHA-256 of the token (the token itself is never stored).
+pub fn portal_token(tenant: &TenantId, token_hash: &str) -> Key {
+    Key::new(format!("{}#PORTAL#{token_hash}", tenant_pk(tenant)), "PORTAL_TOKEN")
+}
+
 /// Whose calendar a busy item or claim cell belongs to.
 #[derive(Debug, Clone, Copy)]
 pub enum CalendarOwner<'a> {

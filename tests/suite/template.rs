@@ -247,7 +247,8 @@ fn the_render_worker_is_its_own_binary_fed_by_a_queue_that_redrives_to_a_dead_le
 fn the_documents_bucket_is_private_encrypted_kept_and_only_the_render_worker_may_write_to_it() {
     let template = template();
     let buckets = resources_of_type(&template, "AWS::S3::Bucket");
-    assert_eq!(buckets.len(), 1);
+    let ids: Vec<&str> = buckets.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, ["DocumentsBucket", "SiteBucket"], "two buckets: documents and tenant sites");
     let (bucket_id, bucket) = buckets[0];
     let properties = &bucket["Properties"];
     let block = &properties["PublicAccessBlockConfiguration"];
@@ -266,7 +267,7 @@ fn the_documents_bucket_is_private_encrypted_kept_and_only_the_render_worker_may
             _ => Vec::new(),
         };
         let all = std::iter::once(text).chain(managed).collect::<String>();
-        if all.contains("s3:PutObject") || all.contains("s3:*") {
+        if (all.contains("s3:PutObject") || all.contains("s3:*")) && all.contains(bucket_id) {
             writers.push(id);
         }
         assert!(!all.contains("s3:DeleteObject"), "{id} may delete documents");
@@ -366,8 +367,19 @@ const MONEY_ROUTES: [(&str, &str); 5] = [
     ("POST", "/webhooks/stripe"),
 ];
 
-/// Routes that announce what they did as domain events.
-const PUBLISHING_ROUTES: [(&str, &str); 4] = [
+/// Routes that announce what they did as domain events (brand and catalog changes announce
+/// `site.changed`, which republishes the clinic's site).
+const PUBLISHING_ROUTES: [(&str, &str); 14] = [
+    ("PUT", "/v1/brand"),
+    ("POST", "/v1/locations"),
+    ("PUT", "/v1/locations/{id}"),
+    ("DELETE", "/v1/locations/{id}"),
+    ("POST", "/v1/services"),
+    ("PUT", "/v1/services/{id}"),
+    ("DELETE", "/v1/services/{id}"),
+    ("POST", "/v1/practitioners"),
+    ("PUT", "/v1/practitioners/{id}"),
+    ("DELETE", "/v1/practitioners/{id}"),
     ("POST", "/v1/payments/finalize"),
     ("POST", "/v1/payments/{id}/refund"),
     ("PATCH", "/v1/appointments/{id}"),
@@ -715,4 +727,86 @@ fn add_policy_document(document: &Value, table_id: &str, access: &mut TableAcces
             _ => {}
         }
     }
+}
+
+#[test]
+fn the_site_bucket_is_private_and_read_only_by_the_distribution_through_origin_access_control() {
+    let template = template();
+    let bucket = &template["Resources"]["SiteBucket"];
+    let block = &bucket["Properties"]["PublicAccessBlockConfiguration"];
+    for setting in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"] {
+        assert_eq!(block[setting].as_bool(), Some(true), "{setting}");
+    }
+    let policy = &template["Resources"]["SiteBucketPolicy"]["Properties"];
+    assert_eq!(ref_target(&policy["Bucket"]), Some("SiteBucket"));
+    let allows: Vec<&Value> = policy["PolicyDocument"]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|s| s["Effect"].as_str() == Some("Allow"))
+        .collect();
+    assert_eq!(allows.len(), 1, "one Allow: CloudFront reading objects");
+    let allow = allows[0];
+    assert_eq!(allow["Principal"]["Service"].as_str(), Some("cloudfront.amazonaws.com"));
+    assert_eq!(allow["Action"].as_str(), Some("s3:GetObject"));
+    let source = &allow["Condition"]["StringEquals"]["AWS:SourceArn"];
+    assert!(intrinsic_text(source).is_some_and(|t| t.contains("distribution/${SiteDistribution}")), "only this distribution: {source:?}");
+
+    let config = &template["Resources"]["SiteDistribution"]["Properties"]["DistributionConfig"];
+    let origins = config["Origins"].as_sequence().unwrap();
+    assert_eq!(origins.len(), 1);
+    assert!(mentions(&origins[0]["OriginAccessControlId"], "SiteOriginAccessControl"), "origin access control");
+    assert!(mentions(&origins[0]["DomainName"], "SiteBucket"));
+    let oac = &template["Resources"]["SiteOriginAccessControl"]["Properties"]["OriginAccessControlConfig"];
+    assert_eq!(oac["SigningBehavior"].as_str(), Some("always"));
+    assert_eq!(config["DefaultCacheBehavior"]["ViewerProtocolPolicy"].as_str(), Some("redirect-to-https"));
+    let functions = config["DefaultCacheBehavior"]["FunctionAssociations"].as_sequence().unwrap();
+    assert_eq!(functions.len(), 1);
+    assert_eq!(functions[0]["EventType"].as_str(), Some("viewer-request"));
+    assert!(mentions(&functions[0]["FunctionARN"], "SiteRouterFunction"));
+}
+
+#[test]
+fn the_site_router_function_is_infra_site_router_js_verbatim_on_cloudfront_js_2_reading_the_host_store() {
+    let template = template();
+    let function = &template["Resources"]["SiteRouterFunction"]["Properties"];
+    assert_eq!(function["FunctionConfig"]["Runtime"].as_str(), Some("cloudfront-js-2.0"));
+    let stores = function["FunctionConfig"]["KeyValueStoreAssociations"].as_sequence().unwrap();
+    assert!(mentions(&stores[0]["KeyValueStoreARN"], "SiteHosts"));
+    let code = intrinsic_text(&function["FunctionCode"]).expect("FunctionCode is a !Sub");
+    let file = std::fs::read_to_string(repo_root().join("infra/site-router.js")).unwrap();
+    assert_eq!(code.trim_end(), file.trim_end(), "template.yaml's FunctionCode differs from infra/site-router.js");
+    assert!(code.len() < 10 * 1024, "CloudFront Functions are at most 10 KB");
+}
+
+#[test]
+fn the_site_publisher_is_its_own_binary_on_a_queue_fed_by_the_publish_route_and_site_changed_events() {
+    let template = template();
+    let publishers: Vec<(&str, &Value)> = resources_of_type(&template, "AWS::Serverless::Function")
+        .into_iter()
+        .filter(|(_, f)| f["Metadata"]["Binary"].as_str() == Some("site_publish"))
+        .collect();
+    assert_eq!(publishers.len(), 1, "one function runs the site_publish binary");
+    let (id, worker) = publishers[0];
+    let event = worker["Properties"]["Events"].as_mapping().unwrap().values().next().unwrap();
+    assert_eq!(event["Type"].as_str(), Some("SQS"), "{id}");
+    assert!(mentions(&event["Properties"]["Queue"], "SitePublishQueue"));
+    let failures = &event["Properties"]["FunctionResponseTypes"];
+    assert!(failures.as_sequence().is_some_and(|t| t.iter().any(|v| v.as_str() == Some("ReportBatchItemFailures"))));
+    let queue = &template["Resources"]["SitePublishQueue"]["Properties"];
+    let timeout = worker["Properties"]["Timeout"].as_u64().unwrap();
+    assert!(queue["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout);
+    assert!(mentions(&queue["RedrivePolicy"]["deadLetterTargetArn"], "SitePublishDeadLetterQueue"));
+    let text = serde_yaml::to_string(&worker["Properties"]["Policies"]).unwrap();
+    assert!(text.contains("cloudfront:CreateInvalidation") && text.contains("SiteDistribution"), "invalidates its distribution");
+    assert!(text.contains("s3:PutObject") && text.contains("SiteBucket.Arn}/sites/*"), "writes only under sites/");
+    let variables = &worker["Properties"]["Environment"]["Variables"];
+    assert_eq!(ref_target(&variables["SITE_BUCKET"]), Some("SiteBucket"));
+    assert_eq!(ref_target(&variables["SITE_DISTRIBUTION_ID"]), Some("SiteDistribution"));
+    let rule = &template["Resources"]["SiteChangedRule"]["Properties"];
+    assert_eq!(rule["EventPattern"]["detail-type"][0].as_str(), Some(mas_shared::ops::site::SITE_CHANGED));
+    assert!(mentions(&rule["Targets"][0]["Arn"], "SitePublishQueue"));
+    let route = api_events(&template).into_iter().find(|e| e.method == "POST" && e.path == "/v1/site/publish").expect("the publish route");
+    let policies = serde_yaml::to_string(&template["Resources"][route.function]["Properties"]["Policies"]).unwrap();
+    assert!(policies.contains("SitePublishQueueSend"), "the publish route may queue a publish");
 }

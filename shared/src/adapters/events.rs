@@ -2,7 +2,7 @@
 //! events to the queues in `template.yaml`), and an in-process bus for the local host and tests
 //! that keeps what was published.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use aws_sdk_eventbridge::Client;
@@ -11,19 +11,29 @@ use aws_sdk_eventbridge::primitives::DateTime as AwsDateTime;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 use crate::ports::events::{DomainEvent, EVENT_SOURCE, Events, EventsError};
+use crate::ports::{Queue, QueueName};
 
 /// PutEvents takes at most ten entries per call.
 const PUT_EVENTS_BATCH: usize = 10;
 
 /// Keeps every published event in memory, in order, and logs its kind and id (never payloads).
+/// Routes, like the bus's rules in template.yaml, send events of a kind to a queue, wrapped as
+/// EventBridge delivers them (`source`, `detail-type`, `detail`).
 #[derive(Default)]
 pub struct InProcessEvents {
     published: Mutex<Vec<DomainEvent>>,
+    routes: Vec<(String, QueueName, Arc<dyn Queue>)>,
 }
 
 impl InProcessEvents {
     pub fn new() -> InProcessEvents {
         InProcessEvents::default()
+    }
+
+    /// Also sends every event of `kind` to `queue` (the local host's copy of a bus rule).
+    pub fn route(mut self, kind: &str, queue_name: QueueName, queue: Arc<dyn Queue>) -> InProcessEvents {
+        self.routes.push((kind.to_owned(), queue_name, queue));
+        self
     }
 
     /// Everything published so far, oldest first.
@@ -39,6 +49,12 @@ impl Events for InProcessEvents {
             tracing::info!(kind = %event.kind, event_id = %event.id, tenant_id = %event.tenant_id, "domain event");
         }
         self.published.lock().expect("events lock").extend_from_slice(events);
+        for event in events {
+            for (kind, name, queue) in self.routes.iter().filter(|(kind, _, _)| kind == &event.kind) {
+                let envelope = serde_json::json!({ "source": EVENT_SOURCE, "detail-type": kind, "detail": event });
+                queue.send(*name, envelope).await.map_err(|e| EventsError::Unavailable(e.to_string()))?;
+            }
+        }
         Ok(())
     }
 }

@@ -1,5 +1,6 @@
 //! Adapters: the AWS (or Stripe) and embedded implementations of each port.
 
+pub mod cdn;
 pub mod channel_queue;
 mod cursor;
 pub mod dir_blobs;
@@ -14,6 +15,7 @@ pub mod sqs;
 pub mod stripe;
 pub mod unconfigured;
 
+pub use cdn::{CloudFrontCdn, LogCdn};
 pub use channel_queue::ChannelQueue;
 pub use dir_blobs::DirBlobs;
 pub use dynamo::DynamoTable;

@@ -9,6 +9,7 @@ pub mod esign;
 pub mod medical;
 pub mod payment;
 pub mod policy;
+pub mod portal;
 pub mod schedule;
 pub mod screening;
 pub mod team;

@@ -15,6 +15,7 @@ pub mod payments;
 pub mod policies;
 pub mod public;
 pub mod screening;
+pub mod site;
 pub mod team;
 pub mod templates;
 pub mod tenants;
@@ -108,6 +109,7 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(esign::open))
         .routes(routes!(esign::sign))
         .routes(routes!(esign::decline))
+        .routes(routes!(site::publish))
         .split_for_parts()
 }
 

@@ -80,5 +80,7 @@ pub async fn get_brand(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<J
         (status = 422, body = ErrorEnvelope)))]
 pub async fn put_brand(State(app): State<Arc<App>>, actor: Actor, JsonBody(input): JsonBody<BrandInput>) -> ApiResult<Json<Brand>> {
     actor.require(Permission::BrandWrite)?;
-    Ok(Json(ops::put_brand(&app.store, &actor.audit(), &app.config.site_domain, input).await?))
+    let brand = ops::put_brand(&app.store, &actor.audit(), &app.config.site_domain, input).await?;
+    crate::ops::site::announce_change(&app, &actor.tenant_id, actor.request_id.as_str(), "brand").await;
+    Ok(Json(brand))
 }

@@ -11,6 +11,7 @@ pub mod medical;
 pub mod payments;
 pub mod policies;
 pub mod screening;
+pub mod site;
 pub mod stripe_events;
 pub mod team;
 pub mod templates;

@@ -2,6 +2,7 @@
 //! adapter and an embedded adapter in `crate::adapters`, and one contract suite run against both.
 
 pub mod blobs;
+pub mod cdn;
 pub mod clock;
 pub mod crypto;
 pub mod events;
@@ -11,6 +12,7 @@ pub mod renderer;
 pub mod table;
 
 pub use blobs::{BlobError, BlobKey, Blobs};
+pub use cdn::{Cdn, CdnError};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use crypto::{CryptoError, DataKey, GeneratedKey, KeyWrapper};
 pub use events::{DomainEvent, Events, EventsError};

@@ -9,21 +9,25 @@ use serde_json::Value;
 pub enum QueueName {
     /// PDF rendering of generated and signed documents (the `render` Lambda).
     Render,
+    /// Publishing a tenant's static site to the sites bucket (the `site_publish` Lambda).
+    SitePublish,
 }
 
 impl QueueName {
-    pub const ALL: [QueueName; 1] = [QueueName::Render];
+    pub const ALL: [QueueName; 2] = [QueueName::Render, QueueName::SitePublish];
 
     /// The environment variable holding the queue's URL on AWS.
     pub fn url_variable(self) -> &'static str {
         match self {
             QueueName::Render => "RENDER_QUEUE_URL",
+            QueueName::SitePublish => "SITE_PUBLISH_QUEUE_URL",
         }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             QueueName::Render => "render",
+            QueueName::SitePublish => "site_publish",
         }
     }
 }

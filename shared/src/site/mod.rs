@@ -50,6 +50,23 @@ pub fn render(catalog: &PublicCatalog, options: &SiteOptions) -> Vec<SiteFile> {
     files
 }
 
+/// SHA-256 (hex) over every file's path, content type and body, in path order: equal hashes,
+/// equal sites (the publisher skips a publish that would change nothing).
+pub fn content_hash(files: &[SiteFile]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut sorted: Vec<&SiteFile> = files.iter().collect();
+    sorted.sort_by(|a, b| a.path.cmp(&b.path));
+    let mut hasher = Sha256::new();
+    for file in sorted {
+        // Length-prefixed, so no two different file lists can produce the same stream.
+        for part in [file.path.as_bytes(), file.content_type.as_bytes(), file.body.as_bytes()] {
+            hasher.update((part.len() as u64).to_be_bytes());
+            hasher.update(part);
+        }
+    }
+    hex::encode(hasher.finalize())
+}
+
 /// The theme tokens as CSS custom properties, then the shared rules that read them.
 pub fn stylesheet(catalog: &PublicCatalog) -> String {
     let t = &catalog.brand.tokens;
