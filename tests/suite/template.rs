@@ -276,7 +276,7 @@ fn the_documents_bucket_is_private_encrypted_kept_and_only_the_render_worker_may
 }
 
 #[test]
-fn only_the_e_sign_functions_receive_the_link_secret() {
+fn only_the_e_sign_and_portal_functions_receive_the_link_secret() {
     let template = template();
     let mut holders: Vec<String> = Vec::new();
     for (id, function) in resources_of_type(&template, "AWS::Serverless::Function") {
@@ -287,7 +287,8 @@ fn only_the_e_sign_functions_receive_the_link_secret() {
     assert!(template["Globals"]["Function"]["Environment"]["Variables"]["MAS_LINK_SECRET"].is_null(), "not in Globals");
     let expected: Vec<String> = api_events(&template)
         .into_iter()
-        .filter(|e| e.path.starts_with("/v1/esign/") || e.path.ends_with("/esign"))
+        // E-sign links, and portal sessions (signed with the same secret under another purpose).
+        .filter(|e| e.path.starts_with("/v1/esign/") || e.path.ends_with("/esign") || e.path.contains("/portal/"))
         .map(|e| e.function.to_owned())
         .collect();
     let (mut holders, mut expected) = (holders, expected);
@@ -358,18 +359,20 @@ fn kms_actions(template: &Value, function: &Value, key_id: &str) -> BTreeSet<Str
 }
 
 /// Routes that move money: they call Stripe, so only their functions get its secrets.
-const MONEY_ROUTES: [(&str, &str); 5] = [
+const MONEY_ROUTES: [(&str, &str); 6] = [
     ("POST", "/v1/payments/deposit-intent"),
     ("POST", "/v1/payments/finalize"),
     ("POST", "/v1/payments/{id}/refund"),
-    // Cancelling or a no-show refunds the deposit less the policy's fee.
+    // Cancelling or a no-show refunds the deposit less the policy's fee (staff, and clients in the portal).
     ("PATCH", "/v1/appointments/{id}"),
+    ("PATCH", "/v1/portal/appointments/{id}"),
     ("POST", "/webhooks/stripe"),
 ];
 
 /// Routes that announce what they did as domain events (brand and catalog changes announce
 /// `site.changed`, which republishes the clinic's site).
-const PUBLISHING_ROUTES: [(&str, &str); 14] = [
+const PUBLISHING_ROUTES: [(&str, &str); 15] = [
+    ("PATCH", "/v1/portal/appointments/{id}"),
     ("PUT", "/v1/brand"),
     ("POST", "/v1/locations"),
     ("PUT", "/v1/locations/{id}"),

@@ -13,6 +13,7 @@ pub mod extract;
 pub mod local;
 pub mod payments;
 pub mod policies;
+pub mod portal;
 pub mod public;
 pub mod screening;
 pub mod site;
@@ -110,6 +111,13 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(esign::sign))
         .routes(routes!(esign::decline))
         .routes(routes!(site::publish))
+        .routes(routes!(portal::request_link))
+        .routes(routes!(portal::open_session))
+        .routes(routes!(portal::appointments))
+        .routes(routes!(portal::fee_preview))
+        .routes(routes!(portal::change))
+        .routes(routes!(portal::documents))
+        .routes(routes!(portal::get_preferences, portal::put_preferences))
         .split_for_parts()
 }
 

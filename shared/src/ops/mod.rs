@@ -10,6 +10,7 @@ pub mod esign;
 pub mod medical;
 pub mod payments;
 pub mod policies;
+pub mod portal;
 pub mod screening;
 pub mod site;
 pub mod stripe_events;

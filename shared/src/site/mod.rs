@@ -9,6 +9,8 @@ use crate::http::public::PublicCatalog;
 
 /// The script every booking page loads (the wizard); kept small and framework-free.
 pub const SCRIPT: &str = include_str!("site.js");
+/// The client portal's script.
+pub const PORTAL_SCRIPT: &str = include_str!("portal.js");
 const STYLES: &str = include_str!("site.css");
 
 /// How the rendered pages reach the API.
@@ -32,8 +34,10 @@ impl SiteFile {
     }
 }
 
-/// Every file of the clinic's site. All pages sit in one folder and link to each other
-/// relatively, so the same files work under `/sites/{slug}/` and at the root of a custom domain.
+/// Every file of the clinic's site: what the local host serves on request and what the publisher
+/// uploads (one renderer for both). Pages link to each other relatively (the portal, in its own
+/// folder, through `../`), so the same files work under `/sites/{slug}/` and at the root of a
+/// custom domain.
 pub fn render(catalog: &PublicCatalog, options: &SiteOptions) -> Vec<SiteFile> {
     let mut files = vec![
         SiteFile::html("index.html", pages::landing(catalog, options)),
@@ -41,8 +45,10 @@ pub fn render(catalog: &PublicCatalog, options: &SiteOptions) -> Vec<SiteFile> {
         SiteFile::html("book.html", pages::book(catalog, options)),
         SiteFile::html("privacy.html", pages::privacy(catalog, options)),
         SiteFile::html("terms.html", pages::terms(catalog, options)),
+        SiteFile::html("portal/index.html", pages::portal(catalog, options)),
         SiteFile { path: "site.css".into(), content_type: "text/css; charset=utf-8", body: stylesheet(catalog) },
         SiteFile { path: "site.js".into(), content_type: "text/javascript; charset=utf-8", body: SCRIPT.to_owned() },
+        SiteFile { path: "portal.js".into(), content_type: "text/javascript; charset=utf-8", body: PORTAL_SCRIPT.to_owned() },
     ];
     for service in &catalog.services {
         files.push(SiteFile::html(pages::service_file(service), pages::service(catalog, options, service)));

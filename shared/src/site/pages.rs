@@ -23,7 +23,10 @@ struct Page<'a> {
     /// Which nav entry is the current page.
     current: &'a str,
     body: String,
-    script: bool,
+    /// The script this page loads, if any.
+    script: Option<&'static str>,
+    /// From this page to the site root: `""`, or `"../"` for a page in a folder (`portal/`).
+    root: &'static str,
 }
 
 fn layout(catalog: &PublicCatalog, options: &SiteOptions, page: Page) -> String {
@@ -36,15 +39,16 @@ fn layout(catalog: &PublicCatalog, options: &SiteOptions, page: Page) -> String 
         Some(url) => format!(r#"<img src="{}" alt="{clinic}" height="40">"#, escape(&String::from(url.clone()))),
         None => clinic.clone(),
     };
-    let nav = [("index.html", "Home"), ("services.html", "Treatments"), ("index.html#visit", "Visit us")]
+    let root = page.root;
+    let nav = [("index.html", "Home"), ("services.html", "Treatments"), ("index.html#visit", "Visit us"), ("portal/", "My bookings")]
         .iter()
         .map(|(href, label)| {
             let current = if *href == page.current { r#" aria-current="page""# } else { "" };
-            format!(r#"<li><a href="{href}"{current}>{label}</a></li>"#)
+            format!(r#"<li><a href="{root}{href}"{current}>{label}</a></li>"#)
         })
         .collect::<String>();
     let book_current = if page.current == "book.html" { r#" aria-current="page""# } else { "" };
-    let script = if page.script { r#"<script src="site.js" defer></script>"# } else { "" };
+    let script = page.script.map(|s| format!(r#"<script src="{root}{s}" defer></script>"#)).unwrap_or_default();
     format!(
         r##"<!doctype html>
 <html lang="en">
@@ -53,15 +57,15 @@ fn layout(catalog: &PublicCatalog, options: &SiteOptions, page: Page) -> String 
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
 <meta name="description" content="{description}">
-<link rel="stylesheet" href="site.css">
+<link rel="stylesheet" href="{root}site.css">
 {script}
 </head>
 <body data-slug="{slug}" data-api="{api}">
 <a class="skip" href="#main">Skip to content</a>
 <header class="site-header">
 <div class="wrap bar">
-<a class="brand" href="index.html">{brand}</a>
-<nav aria-label="Main"><ul>{nav}<li><a class="button small" href="book.html"{book_current}>Book now</a></li></ul></nav>
+<a class="brand" href="{root}index.html">{brand}</a>
+<nav aria-label="Main"><ul>{nav}<li><a class="button small" href="{root}book.html"{book_current}>Book now</a></li></ul></nav>
 </div>
 </header>
 <main id="main" tabindex="-1">
@@ -70,7 +74,7 @@ fn layout(catalog: &PublicCatalog, options: &SiteOptions, page: Page) -> String 
 <footer class="site-footer">
 <div class="wrap">
 <p>&copy; {clinic}</p>
-<nav aria-label="Legal"><ul><li><a href="privacy.html">Privacy</a></li><li><a href="terms.html">Terms</a></li></ul></nav>
+<nav aria-label="Legal"><ul><li><a href="{root}privacy.html">Privacy</a></li><li><a href="{root}terms.html">Terms</a></li></ul></nav>
 </div>
 </footer>
 </body>
@@ -210,7 +214,7 @@ pub fn landing(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 </div></section>"#
     );
     let title = catalog.brand.seo.title.as_ref().map(|t| t.as_str().to_owned()).unwrap_or_else(|| catalog.clinic.name.as_str().to_owned());
-    layout(catalog, options, Page { title, description: None, current: "index.html", body, script: false })
+    layout(catalog, options, Page { title, description: None, current: "index.html", body, script: None, root: "" })
 }
 
 pub fn services(catalog: &PublicCatalog, options: &SiteOptions) -> String {
@@ -234,7 +238,7 @@ pub fn services(catalog: &PublicCatalog, options: &SiteOptions) -> String {
         .collect::<String>();
     let body = format!(r#"<div class="wrap page"><h1>Treatments</h1>{body}</div>"#);
     let title = format!("Treatments — {}", catalog.clinic.name.as_str());
-    layout(catalog, options, Page { title, description: None, current: "services.html", body, script: false })
+    layout(catalog, options, Page { title, description: None, current: "services.html", body, script: None, root: "" })
 }
 
 pub fn service(catalog: &PublicCatalog, options: &SiteOptions, service: &PublicService) -> String {
@@ -279,7 +283,7 @@ pub fn service(catalog: &PublicCatalog, options: &SiteOptions, service: &PublicS
     );
     let title = format!("{} — {}", service.name.as_str(), catalog.clinic.name.as_str());
     let description = (!service.description.as_str().is_empty()).then(|| service.description.as_str().to_owned());
-    layout(catalog, options, Page { title, description, current: "", body, script: false })
+    layout(catalog, options, Page { title, description, current: "", body, script: None, root: "" })
 }
 
 /// The booking wizard: the first step is server-rendered (it works as a plain form); the script
@@ -388,14 +392,14 @@ pub fn book(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 </div>"#
     );
     let title = format!("Book — {}", catalog.clinic.name.as_str());
-    layout(catalog, options, Page { title, description: None, current: "book.html", body, script: true })
+    layout(catalog, options, Page { title, description: None, current: "book.html", body, script: Some("site.js"), root: "" })
 }
 
 fn legal(catalog: &PublicCatalog, options: &SiteOptions, file: &'static str, title: &str, sections: &[(&str, String)]) -> String {
     let body = sections.iter().map(|(h, p)| format!("<h2>{h}</h2><p>{p}</p>")).collect::<String>();
     let body = format!(r#"<div class="wrap page narrow"><h1>{title}</h1>{body}</div>"#);
     let title = format!("{title} — {}", catalog.clinic.name.as_str());
-    layout(catalog, options, Page { title, description: None, current: file, body, script: false })
+    layout(catalog, options, Page { title, description: None, current: file, body, script: None, root: "" })
 }
 
 pub fn privacy(catalog: &PublicCatalog, options: &SiteOptions) -> String {
@@ -416,4 +420,67 @@ pub fn terms(catalog: &PublicCatalog, options: &SiteOptions) -> String {
         ("Changes and cancellations", "Please give us notice if you need to change or cancel; late changes may carry a fee under the policy in force when you booked.".into()),
         ("Suitability", "Your practitioner may decline or postpone a treatment that is not safe for you, and may ask you to book a consultation first.".into()),
     ])
+}
+
+/// The client portal (`portal/index.html`): sign in by emailed link, then upcoming and past
+/// appointments, changing or cancelling one with the fee shown first, documents and preferences.
+/// The shell is server-rendered; `portal.js` fills it from the portal API.
+pub fn portal(catalog: &PublicCatalog, options: &SiteOptions) -> String {
+    let data = serde_json::json!({
+        "slug": catalog.clinic.slug,
+        "services": catalog.services.iter().map(|s| serde_json::json!({ "id": s.id, "name": s.name })).collect::<Vec<_>>(),
+        "locations": catalog.locations.iter().map(|l| serde_json::json!({ "id": l.id, "name": l.name, "timezone": l.timezone })).collect::<Vec<_>>(),
+    });
+    let data = data.to_string().replace("</", "<\\/");
+    let body = format!(
+        r#"<div class="wrap page narrow">
+<h1>My bookings</h1>
+<p id="status" class="status" role="status" aria-live="polite"></p>
+<div class="error" id="portal-error" tabindex="-1" hidden></div>
+<section id="signin" aria-labelledby="h-signin">
+<h2 id="h-signin" tabindex="-1">Sign in</h2>
+<p>Enter the email you booked with. We will email you a link that signs you in; it works once, for 15 minutes.</p>
+<form id="form-link" novalidate>
+<div class="field"><label for="portal-email">Email</label><input id="portal-email" name="email" type="email" autocomplete="email" required></div>
+<p class="actions"><button type="submit" class="button">Email me a sign-in link</button></p>
+</form>
+<p id="link-sent" class="note" hidden>If that email is one we have on file, a sign-in link is on its way. Open it on this device.</p>
+</section>
+<section id="account" aria-labelledby="h-account" hidden>
+<h2 id="h-account" tabindex="-1">Welcome back</h2>
+<h3 id="h-upcoming">Upcoming appointments</h3>
+<ul id="upcoming" class="plain stack" aria-labelledby="h-upcoming"></ul>
+<h3 id="h-past">Past appointments</h3>
+<ul id="past" class="plain stack" aria-labelledby="h-past"></ul>
+<h3 id="h-documents">Documents</h3>
+<ul id="documents" class="plain stack" aria-labelledby="h-documents"></ul>
+<h3>Preferences</h3>
+<form id="form-prefs" novalidate>
+<div class="field check"><input id="marketing" name="marketing" type="checkbox"><label for="marketing">Email me news and offers from the clinic</label></div>
+<p class="note">Reminders about your appointments are sent whatever you choose here.</p>
+<p class="actions"><button type="submit" class="button ghost">Save preferences</button></p>
+</form>
+<p class="actions"><button type="button" id="sign-out" class="button ghost">Sign out</button></p>
+</section>
+<section id="change" aria-labelledby="h-change" hidden>
+<h2 id="h-change" tabindex="-1">Change your appointment</h2>
+<p id="change-summary"></p>
+<h3>Move it to another time</h3>
+<p id="reschedule-fee" class="note"></p>
+<form id="form-reschedule" novalidate>
+<div class="field"><label for="new-day">Day</label><input id="new-day" name="day" type="date" required></div>
+<fieldset class="choices times"><legend>Time <span class="note">(clinic time)</span></legend><div id="new-times"><p class="note">Choose a day first.</p></div></fieldset>
+<p class="actions"><button type="submit" class="button">Confirm new time</button></p>
+</form>
+<h3>Cancel it</h3>
+<p id="cancel-fee" class="note"></p>
+<p class="actions"><button type="button" id="cancel-appointment" class="button ghost">Cancel this appointment</button></p>
+<p class="actions"><button type="button" id="change-back" class="button ghost">Back to my bookings</button></p>
+</section>
+<noscript><p>The portal needs JavaScript. Please call us to change a booking.</p></noscript>
+<script type="application/json" id="site-data">{data}</script>
+</div>"#
+    );
+    let title = format!("My bookings — {}", catalog.clinic.name.as_str());
+    layout(catalog, options, Page { title, description: None, current: "portal/", body, script: Some("portal.js"), root: "../" })
 }

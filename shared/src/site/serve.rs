@@ -22,6 +22,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/sites/{slug}", get(|Path(slug): Path<String>| async move { Redirect::permanent(&format!("/sites/{slug}/")) }))
         .route("/sites/{slug}/", get(|State(app): State<Arc<App>>, Path(slug): Path<String>| async move { file(&app, &slug, "index.html").await }))
         .route("/sites/{slug}/{file}", get(|State(app): State<Arc<App>>, Path((slug, name)): Path<(String, String)>| async move { file(&app, &slug, &name).await }))
+        // The portal is a folder, as on CloudFront: `portal` redirects to `portal/`.
+        .route("/sites/{slug}/portal/", get(|State(app): State<Arc<App>>, Path(slug): Path<String>| async move { file(&app, &slug, "portal/index.html").await }))
         .with_state(app)
 }
 
@@ -36,9 +38,14 @@ pub async fn file(app: &App, slug: &str, name: &str) -> Response {
             return (StatusCode::INTERNAL_SERVER_ERROR, "the site could not be rendered").into_response();
         }
     };
-    let name = if name.is_empty() { "index.html" } else { name };
+    let name = if name.is_empty() { "index.html".to_owned() } else if name.ends_with('/') { format!("{name}index.html") } else { name.to_owned() };
+    let name = name.as_str();
     match render(&catalog, &SiteOptions::default()).into_iter().find(|f| f.path == name) {
         Some(f) => ([(header::CONTENT_TYPE, f.content_type), (header::CACHE_CONTROL, "no-cache")], f.body).into_response(),
+        // A folder asked for without its slash (`portal`): as the CloudFront Function does.
+        None if !name.contains('.') && render(&catalog, &SiteOptions::default()).iter().any(|f| f.path.starts_with(&format!("{name}/"))) => {
+            Redirect::permanent(&format!("{name}/")).into_response()
+        }
         None => not_found(),
     }
 }

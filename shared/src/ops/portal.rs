@@ -1,0 +1,325 @@
+//! The client portal: sign-in by emailed link (a one-time token, stored only as its hash and
+//! consumed with a conditional delete, so of two uses one wins), a signed session scoped to one
+//! client, and what that client may see and do: their appointments (reschedule and cancel within
+//! the policy, through the same operations staff use), their documents and their preferences.
+//! Another client's ids are simply not found.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+
+use crate::app::App;
+use crate::domain::appointment::{AppointmentAction, AppointmentStatus};
+use crate::domain::documents::Document;
+use crate::domain::policy::{FeeAction, FeePreview};
+use crate::domain::portal::{self, PortalSession};
+use crate::domain::values::{Email, Slug};
+use crate::error::{AppError, AppResult};
+use crate::ids::{AppointmentId, ClientId, LocationId, RequestId, ServiceId, TenantId};
+use crate::keys;
+use crate::ops::appointments::{self, Change, Scope};
+use crate::ops::catalog::Catalog;
+use crate::ops::{clients, tenants};
+use crate::ports::{Condition, Query, SortKey, Write};
+use crate::store::{AuditContext, Plan, from_item, to_item};
+
+/// The stored half of a sign-in link (`TENANT#t#PORTAL#{sha256}` / `PORTAL_TOKEN`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LinkRecord {
+    client_id: ClientId,
+    expires_at: DateTime<Utc>,
+    /// DynamoDB's TTL removes links nobody used.
+    ttl: i64,
+}
+
+fn client_audit(tenant: &TenantId, client: &ClientId) -> AuditContext {
+    AuditContext { tenant_id: tenant.clone(), actor: format!("client:{client}"), role: None, request_id: RequestId::new() }
+}
+
+/// Asks for a sign-in link. The answer is the same whether or not the email is a client's; for a
+/// client, a link valid for 15 minutes is stored (as a hash) and sent to them.
+pub async fn request_link(app: &App, slug: &Slug, email: &Email) -> AppResult<()> {
+    let tenant = tenants::tenant(&app.store, &tenants::tenant_by_slug(&app.store, slug).await?).await?;
+    let Some(client_id) = clients::email_owner(&app.store, &tenant.id, email).await? else {
+        tracing::info!(tenant_id = %tenant.id, "portal link asked for an email that is not a client's");
+        return Ok(());
+    };
+    let token = portal::new_link_token();
+    let expires_at = app.store.clock.now() + portal::LINK_LIFETIME;
+    let record = LinkRecord { client_id: client_id.clone(), expires_at, ttl: expires_at.timestamp() + 86_400 };
+    let mut plan = Plan::new();
+    let key = keys::portal_token(&tenant.id, &portal::token_hash(&token));
+    plan.push(Write::put_new(to_item(&key, "portal_link", &record)?), AppError::Internal("a portal token collided".into()));
+    plan.commit(&app.store, &client_audit(&tenant.id, &client_id), "portal.link_issued", client_id.as_str()).await?;
+    let url = format!("{}#token={token}", portal_url(app, &tenant.slug));
+    send_portal_link(app, &tenant.id, &client_id, &url, expires_at).await
+}
+
+/// Where the portal page is: under the local host's `/sites/{slug}/`, or on the clinic's site.
+fn portal_url(app: &App, slug: &Slug) -> String {
+    match &app.public_url {
+        Some(base) => format!("{base}/sites/{slug}/portal/"),
+        None => format!("https://{slug}.{}/portal/", app.config.site_domain),
+    }
+}
+
+/// SENDING THE LINK — the one place the portal hands a link to the notifications engine.
+/// `TODO(notifications)`: becomes `ops::notifications::send_notice(&app.notifier(), tenant, client,
+/// Notice::PortalLink { url, expires_at })` once that lands on main. Until then the link is
+/// not delivered anywhere (and never logged: it is a credential).
+async fn send_portal_link(_app: &App, tenant: &TenantId, client: &ClientId, _url: &str, expires_at: DateTime<Utc>) -> AppResult<()> {
+    tracing::warn!(tenant_id = %tenant, client_id = %client, %expires_at, "portal link issued but not sent: the notifications engine is not merged yet");
+    Ok(())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionIssued {
+    /// The bearer for `/v1/portal/…`.
+    pub session: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Exchanges a sign-in link's token for a portal session. A token works once: consuming it is a
+/// delete conditional on it still being there, so of two simultaneous uses exactly one wins.
+pub async fn open_session(app: &App, slug: &Slug, token: &str) -> AppResult<SessionIssued> {
+    let refused = || AppError::Unauthenticated("this sign-in link is not valid any more; ask for a new one".into());
+    let tenant_id = tenants::tenant_by_slug(&app.store, slug).await?;
+    if !portal::plausible_token(token) {
+        return Err(refused());
+    }
+    let key = keys::portal_token(&tenant_id, &portal::token_hash(token));
+    let Some(record) = app.store.get::<LinkRecord>(&key).await? else { return Err(refused()) };
+    let now = app.store.clock.now();
+    if record.expires_at <= now {
+        return Err(refused());
+    }
+    let mut plan = Plan::new();
+    plan.push(Write::delete_if(key, Condition::Exists), refused());
+    plan.commit(&app.store, &client_audit(&tenant_id, &record.client_id), "portal.signed_in", record.client_id.as_str()).await?;
+    let session = PortalSession::new(tenant_id, record.client_id, now);
+    Ok(SessionIssued { session: session.encode(&app.links), expires_at: session.expires_at })
+}
+
+/// The session a bearer carries, or 401.
+pub fn session(app: &App, bearer: Option<&str>) -> AppResult<PortalSession> {
+    let unauthenticated = || AppError::Unauthenticated("sign in to the portal again".into());
+    let bearer = bearer.ok_or_else(unauthenticated)?;
+    PortalSession::decode(&app.links, bearer, app.store.clock.now()).ok_or_else(unauthenticated)
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PortalAppointment {
+    pub id: AppointmentId,
+    pub confirmation_number: String,
+    pub status: AppointmentStatus,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// The clinic's zone for this appointment (IANA).
+    pub timezone: String,
+    pub service_id: ServiceId,
+    pub service_name: String,
+    pub location_id: LocationId,
+    pub location_name: String,
+    pub practitioner_name: String,
+    /// Whether the client may still reschedule or cancel it (policy permitting).
+    pub can_change: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortalAppointments {
+    pub first_name: String,
+    /// Soonest first.
+    pub upcoming: Vec<PortalAppointment>,
+    /// Most recent first.
+    pub past: Vec<PortalAppointment>,
+}
+
+/// The client's appointments, found through their timeline (every booking and change writes an
+/// entry there naming the appointment).
+pub async fn appointments(app: &App, session: &PortalSession) -> AppResult<PortalAppointments> {
+    let (t, c) = (&session.tenant_id, &session.client_id);
+    let client = clients::get(&app.store, t, c).await?;
+    let query = Query::partition(keys::client_pk(t, c)).sk(SortKey::BeginsWith(keys::TIMELINE_PREFIX.into()));
+    let entries: Vec<crate::store::TimelineEntry> =
+        app.store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
+    let ids: BTreeSet<String> =
+        entries.into_iter().filter(|e| e.kind.starts_with("appointment.")).filter_map(|e| e.ref_id).collect();
+    let catalog = Catalog::load(&app.store, t).await?;
+    let now = app.store.clock.now();
+    let (mut upcoming, mut past) = (Vec::new(), Vec::new());
+    for id in ids {
+        let Ok(id) = AppointmentId::parse(&id) else { continue };
+        let appointment = match appointments::get(&app.store, t, &id).await {
+            Ok(a) => a,
+            Err(AppError::NotFound { .. }) => continue,
+            Err(err) => return Err(err),
+        };
+        if &appointment.client_id != c {
+            continue;
+        }
+        let name_of = |found: Option<String>| found.unwrap_or_default();
+        let view = PortalAppointment {
+            can_change: appointment.start > now
+                && matches!(appointment.status, AppointmentStatus::Scheduled | AppointmentStatus::PendingDeposit),
+            id: appointment.id.clone(),
+            confirmation_number: appointment.confirmation_number.clone(),
+            status: appointment.status,
+            start: appointment.start,
+            end: appointment.end,
+            timezone: appointment.timezone.tz().name().to_owned(),
+            service_name: name_of(catalog.services.iter().find(|s| s.id == appointment.service_id).map(|s| s.data.name.as_str().to_owned())),
+            location_name: name_of(catalog.locations.iter().find(|l| l.id == appointment.location_id).map(|l| l.data.name.as_str().to_owned())),
+            practitioner_name: name_of(
+                catalog.practitioners.iter().find(|p| p.id == appointment.practitioner_id).map(|p| p.data.display_name.as_str().to_owned()),
+            ),
+            service_id: appointment.service_id,
+            location_id: appointment.location_id,
+        };
+        let active = !matches!(view.status, AppointmentStatus::Cancelled | AppointmentStatus::NoShow | AppointmentStatus::Completed);
+        if view.start > now && active { upcoming.push(view) } else { past.push(view) }
+    }
+    upcoming.sort_by_key(|a| a.start);
+    past.sort_by_key(|a| std::cmp::Reverse(a.start));
+    Ok(PortalAppointments { first_name: client.data.first_name.as_str().to_owned(), upcoming, past })
+}
+
+/// One of the client's own appointments; anyone else's is not found.
+async fn own_appointment(app: &App, session: &PortalSession, id: &AppointmentId) -> AppResult<crate::domain::appointment::Appointment> {
+    let appointment = appointments::get(&app.store, &session.tenant_id, id).await?;
+    if appointment.client_id != session.client_id {
+        return Err(AppError::NotFound { what: "appointment" });
+    }
+    Ok(appointment)
+}
+
+/// What cancelling or moving the appointment now would cost, by the policy it was booked under.
+pub async fn fee_preview(app: &App, session: &PortalSession, id: &AppointmentId, action: FeeAction) -> AppResult<FeePreview> {
+    if action == FeeAction::NoShow {
+        return Err(AppError::invalid("not_a_client_action", "action", "must be cancel or reschedule"));
+    }
+    own_appointment(app, session, id).await?;
+    appointments::fee_preview(&app.store, &session.tenant_id, id, action).await
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalChange {
+    /// `reschedule` or `cancel`.
+    pub action: String,
+    /// For `reschedule`: the new start (one of the public availability's `start`s).
+    #[serde(default)]
+    pub start: Option<DateTime<Utc>>,
+}
+
+/// Reschedules or cancels the client's own appointment, only where the policy lets a client do
+/// it (staff may still act outside it); the same operation staff use does the work, so fees,
+/// refunds and the calendar move exactly as they would for staff.
+pub async fn change(app: &App, session: &PortalSession, id: &AppointmentId, request: PortalChange) -> AppResult<PortalAppointment> {
+    let (action, fee_action) = match request.action.as_str() {
+        "reschedule" => (AppointmentAction::Reschedule, FeeAction::Reschedule),
+        "cancel" => (AppointmentAction::Cancel, FeeAction::Cancel),
+        _ => return Err(AppError::invalid("not_a_client_action", "action", "must be reschedule or cancel")),
+    };
+    let current = own_appointment(app, session, id).await?;
+    if current.start <= app.store.clock.now() {
+        return Err(AppError::conflict("already_started", "this appointment has started; please call the clinic"));
+    }
+    let preview = appointments::fee_preview(&app.store, &session.tenant_id, id, fee_action).await?;
+    if let Some(refusal) = preview.refusal {
+        return Err(AppError::Rejected {
+            kind: crate::error::Rejection::Conflict,
+            code: refusal,
+            message: "the clinic's policy does not allow this online; please call the clinic".into(),
+            details: json!({ "window_hours": preview.window_hours }),
+        });
+    }
+    let tenant = tenants::tenant(&app.store, &session.tenant_id).await?;
+    let audit = client_audit(&session.tenant_id, &session.client_id);
+    let change = Change {
+        action,
+        start: request.start,
+        practitioner_id: None,
+        reason: Some("changed by the client in the portal".into()),
+        expected_version: Some(current.version),
+    };
+    appointments::change(app.ports(), &audit, &tenant, id, &Scope::Any, change).await?;
+    let listed = appointments(app, session).await?;
+    listed
+        .upcoming
+        .into_iter()
+        .chain(listed.past)
+        .find(|a| &a.id == id)
+        .ok_or(AppError::NotFound { what: "appointment" })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortalDocument {
+    pub id: crate::ids::DocumentId,
+    pub title: String,
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    /// A short-lived link to the PDF (the signed one when signed), once rendered.
+    pub download_url: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortalDocuments {
+    pub documents: Vec<PortalDocument>,
+}
+
+/// The client's documents, newest first, with download links.
+pub async fn documents(app: &App, session: &PortalSession) -> AppResult<PortalDocuments> {
+    let (t, c) = (&session.tenant_id, &session.client_id);
+    let query = Query::partition(keys::client_pk(t, c)).sk(SortKey::BeginsWith("DOC#".into()));
+    let mut documents = Vec::new();
+    for item in app.store.table.query_all(&query).await? {
+        // Renditions share the prefix (`DOC#{id}#PDF#…`); only the documents themselves.
+        if item.get("entity_type").and_then(|v| v.as_str()) != Some("document") {
+            continue;
+        }
+        let document: Document = from_item(item)?;
+        if &document.client_id != c {
+            continue;
+        }
+        let link = crate::ops::documents::pdf_link(&app.store, app.blobs.as_ref(), t, &document.id, None).await.ok();
+        documents.push(PortalDocument {
+            title: format!("{} — {}", title_case(document.kind.as_str()), document.topic.as_str().replace('-', " ")),
+            status: serde_json::to_value(document.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            created_at: document.created_at,
+            download_url: link.map(|l| l.url),
+            id: document.id,
+        });
+    }
+    documents.sort_by_key(|d| std::cmp::Reverse(d.created_at));
+    Ok(PortalDocuments { documents })
+}
+
+fn title_case(raw: &str) -> String {
+    let mut chars = raw.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PortalPreferences {
+    /// Agreed to receive marketing; appointment reminders do not depend on it.
+    pub marketing_consent: bool,
+}
+
+pub async fn preferences(app: &App, session: &PortalSession) -> AppResult<PortalPreferences> {
+    let client = clients::get(&app.store, &session.tenant_id, &session.client_id).await?;
+    Ok(PortalPreferences { marketing_consent: client.data.marketing_consent })
+}
+
+/// Saves the client's choices through the same update staff use (versioned, audited).
+pub async fn set_preferences(app: &App, session: &PortalSession, wanted: PortalPreferences) -> AppResult<PortalPreferences> {
+    let client = clients::get(&app.store, &session.tenant_id, &session.client_id).await?;
+    let patch = serde_json::from_value(json!({ "version": client.version, "marketing_consent": wanted.marketing_consent }))
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let audit = client_audit(&session.tenant_id, &session.client_id);
+    let updated = clients::update(&app.store, &audit, &session.client_id, patch).await?;
+    Ok(PortalPreferences { marketing_consent: updated.data.marketing_consent })
+}

@@ -1,0 +1,219 @@
+// The client portal: sign in by emailed link, then bookings, documents and preferences. Plain
+// DOM, no framework. The session (a signed bearer for this client only) lives in sessionStorage;
+// the link's token travels in the URL fragment, so it never reaches a server log.
+(() => {
+  'use strict';
+  const $ = (sel) => document.querySelector(sel);
+  const data = JSON.parse($('#site-data').textContent);
+  const base = document.body.dataset.api || '';
+  const publicApi = base + '/v1/public/' + encodeURIComponent(data.slug);
+  const key = 'mas-portal-' + data.slug;
+  const reduceMotion = matchMedia('(prefers-reduced-motion: reduce)').matches;
+  const state = { session: sessionStorage.getItem(key), appointment: null, previews: {} };
+  const status = (text) => { $('#status').textContent = text; };
+  const el = (tag, attrs = {}, ...children) => {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      if (k === 'text') node.textContent = v; else node.setAttribute(k, v);
+    }
+    for (const c of children) node.append(c);
+    return node;
+  };
+  const when = (iso, tz) => new Intl.DateTimeFormat('en-GB', { timeZone: tz, weekday: 'long', day: 'numeric', month: 'long', year: 'numeric', hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+  const time = (iso, tz) => new Intl.DateTimeFormat('en-GB', { timeZone: tz, hour: '2-digit', minute: '2-digit' }).format(new Date(iso));
+  const money = (m) => new Intl.NumberFormat('en-GB', { style: 'currency', currency: m.currency }).format(m.amount_minor / 100);
+
+  function show(id) {
+    for (const s of ['signin', 'account', 'change']) $('#' + s).hidden = s !== id;
+    const heading = $('#' + id + ' h2');
+    heading.focus({ preventScroll: true });
+    heading.scrollIntoView({ behavior: reduceMotion ? 'auto' : 'smooth', block: 'start' });
+  }
+
+  function problem(message) {
+    const box = $('#portal-error');
+    box.textContent = message;
+    box.hidden = false;
+    box.setAttribute('role', 'alert');
+    box.focus();
+  }
+
+  async function call(method, path, body, authed = true) {
+    const headers = { 'content-type': 'application/json' };
+    if (authed) headers.authorization = 'Bearer ' + state.session;
+    const res = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
+    const json = await res.json().catch(() => ({}));
+    if (res.status === 401 && authed) {
+      signOut();
+      throw new Error('Your session has ended. Please sign in again.');
+    }
+    if (!res.ok) throw new Error(json.error ? json.error.message : res.statusText);
+    return json;
+  }
+
+  function signOut() {
+    state.session = null;
+    sessionStorage.removeItem(key);
+    show('signin');
+  }
+
+  $('#form-link').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    const email = e.target.email.value.trim();
+    if (!email) return problem('Please enter your email.');
+    $('#portal-error').hidden = true;
+    try {
+      await call('POST', publicApi + '/portal/link', { email }, false);
+      $('#link-sent').hidden = false;
+      status('If that email is on file, a sign-in link is on its way.');
+    } catch (err) { problem(err.message); }
+  });
+
+  $('#sign-out').addEventListener('click', () => { signOut(); status('You are signed out.'); });
+
+  async function signInFromLink() {
+    const token = new URLSearchParams(location.hash.slice(1)).get('token');
+    if (!token) return false;
+    history.replaceState(null, '', location.pathname + location.search);
+    try {
+      const answer = await call('POST', publicApi + '/portal/session', { token }, false);
+      state.session = answer.session;
+      sessionStorage.setItem(key, answer.session);
+      return true;
+    } catch (err) {
+      problem('That sign-in link has expired or was already used. Ask for a new one below.');
+      return false;
+    }
+  }
+
+  function appointmentItem(a, upcoming) {
+    const item = el('li', {},
+      el('p', {}, el('strong', { text: a.service_name })),
+      el('p', { class: 'when', text: when(a.start, a.timezone) + ' (' + a.timezone + ')' }),
+      el('p', { class: 'meta', text: a.location_name + ' · ' + a.confirmation_number + ' · ' + a.status.replace(/_/g, ' ') }));
+    if (upcoming && a.can_change) {
+      const button = el('button', { type: 'button', class: 'button small', text: 'Change or cancel' });
+      button.setAttribute('aria-label', 'Change or cancel ' + a.service_name + ' on ' + when(a.start, a.timezone));
+      button.addEventListener('click', () => openChange(a));
+      item.append(el('p', { class: 'actions' }, button));
+    }
+    return item;
+  }
+
+  async function loadAccount() {
+    status('Loading your bookings…');
+    const [appointments, documents, prefs] = await Promise.all([
+      call('GET', base + '/v1/portal/appointments'),
+      call('GET', base + '/v1/portal/documents'),
+      call('GET', base + '/v1/portal/preferences'),
+    ]);
+    $('#h-account').textContent = 'Welcome back, ' + appointments.first_name;
+    const fill = (list, items, upcoming, empty) => {
+      list.replaceChildren(...items.map((a) => appointmentItem(a, upcoming)));
+      if (!items.length) list.append(el('li', { text: empty }));
+    };
+    fill($('#upcoming'), appointments.upcoming, true, 'No upcoming appointments.');
+    fill($('#past'), appointments.past, false, 'No past appointments yet.');
+    $('#documents').replaceChildren(...documents.documents.map((d) => {
+      const item = el('li', {}, el('p', {}, el('strong', { text: d.title })), el('p', { class: 'meta', text: d.status }));
+      if (d.download_url) item.append(el('p', {}, el('a', { href: d.download_url, text: 'Download ' + d.title + ' (PDF)' })));
+      return item;
+    }));
+    if (!documents.documents.length) $('#documents').append(el('li', { text: 'No documents yet.' }));
+    $('#marketing').checked = prefs.marketing_consent;
+    status('');
+  }
+
+  $('#form-prefs').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    try {
+      await call('PUT', base + '/v1/portal/preferences', { marketing_consent: $('#marketing').checked });
+      status('Preferences saved.');
+    } catch (err) { problem(err.message); }
+  });
+
+  function feeText(p, verb) {
+    if (!p.allowed) {
+      return p.refusal === 'inside_reschedule_window'
+        ? 'It is too close to your appointment to ' + verb + ' online (the clinic asks for ' + p.window_hours + ' hours). Please call us.'
+        : 'This appointment cannot be changed online. Please call us.';
+    }
+    if (p.fee.amount_minor === 0) return 'No fee to ' + verb + ' now.' + (p.refund.amount_minor ? ' Your deposit of ' + money(p.deposit_paid) + ' is refunded.' : '');
+    let text = 'A fee of ' + money(p.fee) + ' applies if you ' + verb + ' now';
+    if (p.kept_from_deposit.amount_minor) text += ' (' + money(p.kept_from_deposit) + ' kept from your deposit)';
+    if (p.still_owed.amount_minor) text += '; ' + money(p.still_owed) + ' would still be owed';
+    return text + '.';
+  }
+
+  async function openChange(a) {
+    state.appointment = a;
+    $('#change-summary').textContent = a.service_name + ', ' + when(a.start, a.timezone) + ' at ' + a.location_name + ' (' + a.confirmation_number + ')';
+    $('#new-times').replaceChildren(el('p', { class: 'note', text: 'Choose a day first.' }));
+    $('#new-day').value = '';
+    $('#new-day').min = new Intl.DateTimeFormat('en-CA', { timeZone: a.timezone }).format(new Date());
+    show('change');
+    status('Checking the clinic\u2019s policy…');
+    try {
+      const id = encodeURIComponent(a.id);
+      const [move, cancel] = await Promise.all(['reschedule', 'cancel'].map((action) =>
+        call('GET', base + '/v1/portal/appointments/' + id + '/fee-preview?action=' + action)));
+      state.previews = { move, cancel };
+      $('#reschedule-fee').textContent = feeText(move, 'reschedule');
+      $('#cancel-fee').textContent = feeText(cancel, 'cancel');
+      $('#form-reschedule').hidden = !move.allowed;
+      status('');
+    } catch (err) { problem(err.message); }
+  }
+
+  $('#change-back').addEventListener('click', () => show('account'));
+
+  $('#new-day').addEventListener('change', async (e) => {
+    const a = state.appointment;
+    const day = e.target.value;
+    if (!day) return;
+    const q = new URLSearchParams({ location_id: a.location_id, service_id: a.service_id, from: day, to: day });
+    status('Looking for free times…');
+    try {
+      const res = await fetch(publicApi + '/availability?' + q);
+      const body = await res.json();
+      if (!res.ok) throw new Error(body.error ? body.error.message : res.statusText);
+      const slots = body.slots.filter((s) => s.start !== a.start);
+      $('#new-times').replaceChildren(...slots.map((s) => el('label', { class: 'choice' },
+        el('input', { type: 'radio', name: 'start', value: s.start, required: '' }),
+        el('span', { text: time(s.start, a.timezone) }))));
+      if (!slots.length) $('#new-times').append(el('p', { class: 'note', text: 'No free times that day.' }));
+      status(slots.length + (slots.length === 1 ? ' free time.' : ' free times.'));
+    } catch (err) { problem('We could not load times: ' + err.message); }
+  });
+
+  async function change(body, done) {
+    try {
+      const moved = await call('PATCH', base + '/v1/portal/appointments/' + encodeURIComponent(state.appointment.id), body);
+      await loadAccount();
+      show('account');
+      status(done(moved));
+    } catch (err) { problem(err.message); }
+  }
+
+  $('#form-reschedule').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const chosen = e.target.querySelector('input[name=start]:checked');
+    if (!chosen) return problem('Please choose a new day and time.');
+    change({ action: 'reschedule', start: chosen.value }, (a) => 'Done: your appointment is now on ' + when(a.start, a.timezone) + '.');
+  });
+
+  $('#cancel-appointment').addEventListener('click', () => {
+    const fee = state.previews.cancel ? feeText(state.previews.cancel, 'cancel') : '';
+    if (!confirm('Cancel this appointment? ' + fee)) return;
+    change({ action: 'cancel' }, () => 'Your appointment is cancelled.');
+  });
+
+  (async () => {
+    await signInFromLink();
+    if (!state.session) return show('signin');
+    try {
+      await loadAccount();
+      show('account');
+    } catch (err) { problem(err.message); }
+  })();
+})();
