@@ -31,7 +31,8 @@ use crate::store::{AuditContext, Plan, from_item, to_item};
 struct LinkRecord {
     client_id: ClientId,
     expires_at: DateTime<Utc>,
-    /// DynamoDB's TTL removes links nobody used.
+    /// DynamoDB's TTL removes links nobody used (`from_item` drops it when reading).
+    #[serde(default)]
     ttl: i64,
 }
 
@@ -47,15 +48,22 @@ pub async fn request_link(app: &App, slug: &Slug, email: &Email) -> AppResult<()
         tracing::info!(tenant_id = %tenant.id, "portal link asked for an email that is not a client's");
         return Ok(());
     };
+    let (token, expires_at) = issue_link(app, &tenant.id, &client_id).await?;
+    let url = format!("{}#token={token}", portal_url(app, &tenant.slug));
+    send_portal_link(app, &tenant.id, &client_id, &url, expires_at).await
+}
+
+/// Stores a new sign-in token for the client (its hash only) and returns the token itself, which
+/// exists nowhere else, and when it expires.
+pub async fn issue_link(app: &App, tenant: &TenantId, client_id: &ClientId) -> AppResult<(String, DateTime<Utc>)> {
     let token = portal::new_link_token();
     let expires_at = app.store.clock.now() + portal::LINK_LIFETIME;
     let record = LinkRecord { client_id: client_id.clone(), expires_at, ttl: expires_at.timestamp() + 86_400 };
     let mut plan = Plan::new();
-    let key = keys::portal_token(&tenant.id, &portal::token_hash(&token));
+    let key = keys::portal_token(tenant, &portal::token_hash(&token));
     plan.push(Write::put_new(to_item(&key, "portal_link", &record)?), AppError::Internal("a portal token collided".into()));
-    plan.commit(&app.store, &client_audit(&tenant.id, &client_id), "portal.link_issued", client_id.as_str()).await?;
-    let url = format!("{}#token={token}", portal_url(app, &tenant.slug));
-    send_portal_link(app, &tenant.id, &client_id, &url, expires_at).await
+    plan.commit(&app.store, &client_audit(tenant, client_id), "portal.link_issued", client_id.as_str()).await?;
+    Ok((token, expires_at))
 }
 
 /// Where the portal page is: under the local host's `/sites/{slug}/`, or on the clinic's site.
