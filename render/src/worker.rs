@@ -48,6 +48,10 @@ pub fn spawn_local(
                         }
                     });
                 }
+                other => {
+                    let app = app.clone();
+                    tokio::spawn(async move { mas_shared::workers::run_local(&app, other, body).await });
+                }
             }
         }
     })

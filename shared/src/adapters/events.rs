@@ -94,3 +94,36 @@ impl Events for EventBridgeEvents {
         Ok(())
     }
 }
+
+/// The local bus with the rules of `template.yaml`: publishes to `inner` (which keeps the
+/// events), then puts each event a rule matches on that rule's queue, in the body an
+/// EventBridge rule would deliver.
+pub struct RoutedEvents {
+    inner: std::sync::Arc<dyn Events>,
+    queue: std::sync::Arc<dyn crate::ports::Queue>,
+}
+
+impl RoutedEvents {
+    pub fn new(inner: std::sync::Arc<dyn Events>, queue: std::sync::Arc<dyn crate::ports::Queue>) -> RoutedEvents {
+        RoutedEvents { inner, queue }
+    }
+}
+
+/// Which queue each event kind goes to (template.yaml's `NotifyRule` lists the same kinds).
+pub fn route(kind: &str) -> Option<crate::ports::QueueName> {
+    crate::ops::notifications::plan::SUBSCRIBED.contains(&kind).then_some(crate::ports::QueueName::Notify)
+}
+
+#[async_trait]
+impl Events for RoutedEvents {
+    async fn publish(&self, events: &[DomainEvent]) -> Result<(), EventsError> {
+        self.inner.publish(events).await?;
+        for event in events {
+            if let Some(queue) = route(&event.kind) {
+                let body = crate::ops::notifications::plan::Work::event_body(event);
+                self.queue.send(queue, body).await.map_err(|e| EventsError::Unavailable(e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -9,21 +9,26 @@ use serde_json::Value;
 pub enum QueueName {
     /// PDF rendering of generated and signed documents (the `render` Lambda).
     Render,
+    /// Messages to clients: domain events from the bus and due reminders from the sweep (the
+    /// `notifications` Lambda).
+    Notify,
 }
 
 impl QueueName {
-    pub const ALL: [QueueName; 1] = [QueueName::Render];
+    pub const ALL: [QueueName; 2] = [QueueName::Render, QueueName::Notify];
 
     /// The environment variable holding the queue's URL on AWS.
     pub fn url_variable(self) -> &'static str {
         match self {
             QueueName::Render => "RENDER_QUEUE_URL",
+            QueueName::Notify => "NOTIFY_QUEUE_URL",
         }
     }
 
     pub fn as_str(self) -> &'static str {
         match self {
             QueueName::Render => "render",
+            QueueName::Notify => "notify",
         }
     }
 }
@@ -42,4 +47,13 @@ pub enum QueueError {
 pub trait Queue: Send + Sync {
     /// Enqueues one JSON message; returns once the queue has accepted it.
     async fn send(&self, queue: QueueName, body: Value) -> Result<(), QueueError>;
+
+    /// Enqueues many messages (SQS sends ten per request); all or an error, after which some may
+    /// have gone (workers are idempotent).
+    async fn send_batch(&self, queue: QueueName, bodies: Vec<Value>) -> Result<(), QueueError> {
+        for body in bodies {
+            self.send(queue, body).await?;
+        }
+        Ok(())
+    }
 }
