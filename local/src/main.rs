@@ -18,11 +18,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use mas_render::{KrillaRenderer, worker};
-use mas_shared::adapters::{ChannelQueue, InProcessEvents};
+use mas_shared::adapters::ChannelQueue;
 use mas_shared::app::{App, AuthMode};
 use mas_shared::auth::StaffClaims;
-use mas_shared::ops::{site, templates};
-use mas_shared::ports::{Queue, QueueName};
+use mas_shared::ops::templates;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,11 +32,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     mas_functions::init_tracing(false);
     let (queue, receiver) = ChannelQueue::new();
-    let queue: Arc<dyn Queue> = Arc::new(queue);
-    // Always the in-process queue here: nothing else would consume the queues locally. The bus
-    // routes `site.changed` to the site publish queue, as the rule in template.yaml does.
-    let events = InProcessEvents::new().route(site::SITE_CHANGED, QueueName::SitePublish, queue.clone());
-    let app = Arc::new(App::from_env().await?.with_queue(queue).with_events(Arc::new(events)));
+    // Always the in-process queue here: nothing else would consume the queues locally. Events are
+    // routed to queues as template.yaml's rules do (notifications; site.changed to the publisher).
+    let app = Arc::new(App::from_env().await?.with_queue(Arc::new(queue)).with_local_event_routing());
     let seeded = templates::seed_global(&app.store).await?;
     if flag("--seed-only") {
         println!("global templates: {seeded} written ({} in the seed)", templates::global_seed()?.len());
@@ -47,8 +44,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         return Ok(());
     }
-    // The render and site publish workers, in-process.
-    let _workers = worker::spawn_local(app.clone(), Arc::new(KrillaRenderer::new()), receiver);
+    let _worker = worker::spawn_local(app.clone(), Arc::new(KrillaRenderer::new()), receiver);
+    let _sweep = spawn_sweep(app.clone());
     let addr = std::env::var("MAS_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -78,6 +75,7 @@ fn print_welcome(app: &App, base: &str, demo: &mas_shared::demo::DemoClinic, tem
     println!("  health          {base}/health");
     println!("  public catalog  {base}/v1/public/{slug}/catalog");
     println!("  OpenAPI         {base}/openapi.json");
+    println!("  outbox          {base}/local/outbox   (every email and text the host sent)");
     println!("  payments        {} (pay an intent at {base}/local/pay/{{intent_id}})", app.payments.name());
     if let AuthMode::Local(issuer) = &app.auth {
         let claims = StaffClaims {
@@ -93,6 +91,22 @@ fn print_welcome(app: &App, base: &str, demo: &mas_shared::demo::DemoClinic, tem
         println!("    curl -H \"Authorization: Bearer $TOKEN\" {base}/v1/templates?kind=consent");
     }
     println!();
+}
+
+/// The reminder sweep on a timer, as the EventBridge schedule runs it on AWS (every 30 s here,
+/// so a demo's reminders show up promptly; `POST /local/sweep` runs it at once).
+fn spawn_sweep(app: Arc<App>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            every.tick().await;
+            match mas_shared::ops::notifications::plan::sweep(&app.notifier()).await {
+                Ok(report) if report.enqueued > 0 => tracing::info!(enqueued = report.enqueued, reads = report.reads, "sweep"),
+                Ok(_) => {}
+                Err(err) => tracing::error!(%err, "sweep failed"),
+            }
+        }
+    })
 }
 
 async fn shutdown() {

@@ -30,9 +30,8 @@ pub async fn handle(app: &App, renderer: Arc<dyn Renderer>, body: &serde_json::V
     Ok(rendered)
 }
 
-/// Drains the in-process queue (local host and tests), each message on its own task: renders
-/// here, site publishes through `mas_functions::site_publish`. Ends when every sender (the app's
-/// queue) is gone.
+/// Drains the in-process queue, rendering each message on its own task. Ends when every sender
+/// (the app's queue) is gone.
 pub fn spawn_local(
     app: Arc<App>,
     renderer: Arc<dyn Renderer>,
@@ -49,15 +48,9 @@ pub fn spawn_local(
                         }
                     });
                 }
-                // The site publisher has no renderer of its own to wait for; it shares this
-                // in-process consumer so the local host and tests drain one queue.
-                QueueName::SitePublish => {
+                other => {
                     let app = app.clone();
-                    tokio::spawn(async move {
-                        if let Err(err) = mas_functions::site_publish::handle(&app, &body).await {
-                            tracing::error!(%err, "site publish failed");
-                        }
-                    });
+                    tokio::spawn(async move { mas_shared::workers::run_local(&app, other, body).await });
                 }
             }
         }

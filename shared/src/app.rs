@@ -23,6 +23,12 @@
 //! | `SITE_BUCKET` | the S3 bucket tenant sites are published to | unset: the documents' blob store (`sites/…` keys) |
 //! | `SITE_DISTRIBUTION_ID` | the CloudFront distribution in front of `SITE_BUCKET` | unset: invalidations are only logged |
 //! | `MAS_SITE_API_BASE` | the API's base URL, written into published pages (sites and API are different hosts on AWS) | empty: same origin |
+//! | `MAS_MAIL` | `ses` (email by SES v2, SMS by Twilio) or `outbox` (both as files under `$MAS_DATA_DIR/outbox`) | `ses` on Lambda, else `outbox` |
+//! | `MAIL_FROM` | the verified address clinics' mail is sent from | `bookings@mail.localhost` |
+//! | `SES_CONFIGURATION_SET` | SES configuration set (bounce and complaint events) | unset |
+//! | `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`, `TWILIO_FROM` | Twilio account, auth token (also verifies inbound webhooks) and sender (number or `MG…` service) | unset: SMS fail as unconfigured |
+//! | `TWILIO_API_BASE` | another Twilio endpoint (a test's capture server) | Twilio's |
+//! | `NOTIFY_QUEUE_URL` | the notifications worker's SQS queue | unset: the host supplies a queue |
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,9 +36,11 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::adapters::{
-    CloudFrontCdn, DirBlobs, DynamoTable, LogCdn, EventBridgeEvents, InProcessEvents, KmsKeyWrapper, LocalKeyWrapper, S3Blobs, SimulatedGateway, SqliteTable,
-    SqsQueue, StripeGateway, Unconfigured,
+    CloudFrontCdn, DirBlobs, DynamoTable, EventBridgeEvents, InProcessEvents, KmsKeyWrapper, LocalKeyWrapper, LogCdn, Outbox, S3Blobs,
+    SesMailer, SimulatedGateway, SqliteTable, SqsQueue, StripeGateway, TwilioSms, Unconfigured,
 };
+use crate::ops::notifications::Notifier;
+use crate::ports::{Mailer, SmsSender};
 use crate::auth::LocalIssuer;
 use crate::crypto::Keyring;
 use crate::domain::webhook::WebhookSecret;
@@ -85,6 +93,14 @@ pub struct App {
     pub cdn: Arc<dyn Cdn>,
     /// The API's base URL as published pages call it; empty: the site's own origin.
     pub site_api_base: String,
+    pub mailer: Arc<dyn Mailer>,
+    pub sms: Arc<dyn SmsSender>,
+    /// The address clinics' mail is sent from (their name is the display name).
+    pub mail_from: String,
+    /// Set when messages go to the outbox: the local host lists it.
+    pub outbox: Option<Arc<Outbox>>,
+    /// Verifies `X-Twilio-Signature` on `/webhooks/twilio` (the account's auth token).
+    pub twilio_auth_token: Option<String>,
 }
 
 fn env(name: &str) -> Option<String> {
@@ -101,13 +117,14 @@ impl App {
         let keyring = Arc::new(Keyring::new(Arc::new(LocalKeyWrapper::dev())));
         let secret = WebhookSecret::new(DEV_WEBHOOK_SECRET).expect("the development secret is long enough");
         let simulated = Arc::new(SimulatedGateway::new(secret.clone(), clock.clone()));
+        let events: Arc<dyn Events> = Arc::new(InProcessEvents::new());
         App {
-            store: Store::new(table, clock),
+            store: Store::new(table, clock).with_events(events.clone()),
             auth,
             config,
             keyring,
             payments: simulated.clone(),
-            events: Arc::new(InProcessEvents::new()),
+            events,
             webhook_secret: secret,
             simulated: Some(simulated),
             blobs: Arc::new(Unconfigured),
@@ -118,6 +135,11 @@ impl App {
             site_blobs: None,
             cdn: Arc::new(LogCdn::new()),
             site_api_base: String::new(),
+            mailer: Arc::new(Unconfigured),
+            sms: Arc::new(Unconfigured),
+            mail_from: "bookings@mail.localhost".into(),
+            outbox: None,
+            twilio_auth_token: None,
         }
     }
 
@@ -153,8 +175,44 @@ impl App {
     }
 
     pub fn with_events(mut self, events: Arc<dyn Events>) -> App {
+        self.store = self.store.with_events(events.clone());
         self.events = events;
         self
+    }
+
+    /// Routes published events to this app's queue as template.yaml's rules do on AWS (the
+    /// local host and tests, after `with_queue`).
+    pub fn with_local_event_routing(self) -> App {
+        let routed = Arc::new(crate::adapters::events::RoutedEvents::new(self.events.clone(), self.queue.clone()));
+        self.with_events(routed)
+    }
+
+    /// Email and SMS both to the outbox (the local host and tests).
+    pub fn with_outbox(mut self, outbox: Arc<Outbox>) -> App {
+        self.mailer = outbox.clone();
+        self.sms = outbox.clone();
+        self.outbox = Some(outbox);
+        self
+    }
+
+    pub fn with_messaging(mut self, mailer: Arc<dyn Mailer>, sms: Arc<dyn SmsSender>) -> App {
+        self.mailer = mailer;
+        self.sms = sms;
+        self
+    }
+
+    /// What the messaging code works with.
+    pub fn notifier(&self) -> Notifier {
+        Notifier {
+            store: self.store.clone(),
+            mailer: self.mailer.clone(),
+            sms: self.sms.clone(),
+            queue: self.queue.clone(),
+            events: self.events.clone(),
+            mail_from: self.mail_from.clone(),
+            links: self.links.clone(),
+            public_url: self.public_url.clone(),
+        }
     }
 
     /// The ports money moves through.
@@ -310,6 +368,25 @@ impl App {
         }
         app.site_api_base = env("MAS_SITE_API_BASE").unwrap_or_default().trim_end_matches('/').to_owned();
         app.public_url = public_url;
+        app.mail_from = env("MAIL_FROM").unwrap_or_else(|| "bookings@mail.localhost".into());
+        app.twilio_auth_token = env("TWILIO_AUTH_TOKEN");
+        let outbox = || Outbox::new(data_dir.join("outbox")).map(Arc::new).map_err(|e| AppError::Internal(format!("outbox: {e}")));
+        let app = match env("MAS_MAIL").as_deref().unwrap_or(if on_lambda { "ses" } else { "outbox" }) {
+            "outbox" => app.with_outbox(outbox()?),
+            "ses" => {
+                let aws = aws_config::defaults(BehaviorVersion::latest()).load().await;
+                let mailer = Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(&aws), env("SES_CONFIGURATION_SET")));
+                let sms: Arc<dyn SmsSender> = match (env("TWILIO_ACCOUNT_SID"), env("TWILIO_AUTH_TOKEN"), env("TWILIO_FROM")) {
+                    (Some(sid), Some(token), Some(from)) => {
+                        let base = env("TWILIO_API_BASE").unwrap_or_else(|| crate::adapters::twilio::TWILIO_API.into());
+                        Arc::new(TwilioSms::new(&base, &sid, &token, &from))
+                    }
+                    _ => Arc::new(Unconfigured),
+                };
+                app.with_messaging(mailer, sms)
+            }
+            other => return Err(AppError::Internal(format!("MAS_MAIL must be ses or outbox, not {other}"))),
+        };
         Ok(app)
     }
 }

@@ -93,6 +93,11 @@ id_type!(SigningSessionId, "sig_");
 id_type!(PaymentId, "pay_");
 id_type!(PublishId, "pub_");
 id_type!(
+    /// A message to a client on one channel; derived from what it is about, so a repeat is recognised.
+    MessageId,
+    "msg_"
+);
+id_type!(
     /// A domain event (`booking.confirmed`, `payment.succeeded`…); derived from what happened, so
     /// a retry publishes the same id and consumers can drop the repeat.
     DomainEventId,

@@ -16,6 +16,57 @@ pub fn tenant_pk(tenant: &TenantId) -> String {
     format!("TENANT#{tenant}")
 }
 
+/// A tenant's reminder cadence and quiet hours.
+pub fn notification_settings(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "NOTIFY#SETTINGS")
+}
+
+/// A client's channel preferences (consent per channel and purpose).
+pub fn preferences(tenant: &TenantId, client: &ClientId) -> Key {
+    Key::new(client_pk(tenant, client), "PREFS")
+}
+
+/// One message on one channel (its delivery record, which is also its send-once claim).
+pub fn message(tenant: &TenantId, id: &crate::ids::MessageId) -> Key {
+    Key::new(format!("{}#MSG#{id}", tenant_pk(tenant)), "MSG")
+}
+
+/// GSI1 partition listing a client's messages by time.
+pub fn client_messages(tenant: &TenantId, client: &ClientId) -> String {
+    format!("{}#MSGS", client_pk(tenant, client))
+}
+
+/// The partition of the reminders planned for one subject (an appointment, a signing session).
+pub fn reminder_plan(tenant: &TenantId, subject: &str) -> String {
+    format!("{}#PLAN#{subject}", tenant_pk(tenant))
+}
+
+pub fn reminder(tenant: &TenantId, subject: &str, kind: &str) -> Key {
+    Key::new(reminder_plan(tenant, subject), format!("DUE#{kind}"))
+}
+
+/// How many GSI1 partitions each hour of due reminders is spread over (write throughput per
+/// partition; the sweep reads them all).
+pub const DUE_SHARDS: u32 = 4;
+
+/// GSI1 partition of reminders due in the UTC hour of `at`, shard `shard`.
+pub fn due_bucket(at: DateTime<Utc>, shard: u32) -> String {
+    format!("DUE#{}#{shard}", at.format("%Y-%m-%dT%H"))
+}
+
+/// Who last received an SMS from a given number of ours: where an inbound reply belongs.
+pub fn sms_peer(phone: &str) -> Key {
+    Key::new(format!("SMSPEER#{phone}"), "PEER")
+}
+
+/// A domain event committed with its change and not yet known to be on the bus.
+pub fn event_outbox(tenant: &TenantId, event: &crate::ids::DomainEventId) -> Key {
+    Key::new(format!("{}#OUTBOX", tenant_pk(tenant)), event.to_string())
+}
+
+/// GSI1 partition of unpublished events (one: a backlog here is an incident, not a workload).
+pub const EVENT_OUTBOX_INDEX: &str = "OUTBOX";
+
 pub fn tenant_profile(tenant: &TenantId) -> Key {
     Key::new(tenant_pk(tenant), "PROFILE")
 }

@@ -17,3 +17,4 @@ pub mod ops;
 pub mod ports;
 pub mod site;
 pub mod store;
+pub mod workers;

@@ -50,11 +50,19 @@ pub struct AuditContext {
 pub struct Store {
     pub table: Arc<dyn Table>,
     pub clock: Arc<dyn Clock>,
+    /// Where events announced by committed plans are published (see `Plan::announce`).
+    pub events: Arc<dyn crate::ports::Events>,
 }
 
 impl Store {
+    /// A store whose announced events are kept in process (`with_events` chooses the bus).
     pub fn new(table: Arc<dyn Table>, clock: Arc<dyn Clock>) -> Self {
-        Store { table, clock }
+        Store { table, clock, events: Arc::new(crate::adapters::InProcessEvents::new()) }
+    }
+
+    pub fn with_events(mut self, events: Arc<dyn crate::ports::Events>) -> Self {
+        self.events = events;
+        self
     }
 
     pub async fn get<T: DeserializeOwned>(&self, key: &Key) -> AppResult<Option<T>> {
@@ -95,6 +103,7 @@ impl Store {
 pub struct Plan {
     writes: Vec<Write>,
     on_fail: Vec<AppError>,
+    events: Vec<crate::ports::DomainEvent>,
 }
 
 impl Plan {
@@ -111,6 +120,15 @@ impl Plan {
     pub fn append(&mut self, other: Plan) {
         self.writes.extend(other.writes);
         self.on_fail.extend(other.on_fail);
+        self.events.extend(other.events);
+    }
+
+    /// Announces `event` with this change: stored in the same transaction (the events outbox)
+    /// and published once it commits.
+    pub fn announce(&mut self, event: crate::ports::DomainEvent) -> AppResult<()> {
+        crate::ops::notifications::events_outbox::announce(self, &event)?;
+        self.events.push(event);
+        Ok(())
     }
 
     /// How many writes are planned (the audit record is one more).
@@ -133,7 +151,9 @@ impl Plan {
                     AppError::Internal("the audit record's key was already taken".into())
                 }
             })
-        })
+        })?;
+        crate::ops::notifications::events_outbox::flush(store, store.events.as_ref(), &self.events).await;
+        Ok(())
     }
 }
 

@@ -35,6 +35,17 @@ async fn asking_for_a_link_answers_the_same_for_a_client_and_a_stranger_and_issu
     assert_eq!(known, stranger, "the answer must not tell a client from a stranger");
     let actions = audit_actions(&app, &s.clinic.tenant_id).await;
     assert_eq!(actions.iter().filter(|a| *a == "portal.link_issued").count(), 1, "{actions:?}");
+    // The client's link is in the outbox (email), and it signs them in once.
+    let (status, outbox) = app.call("GET", "/local/outbox.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let mails: Vec<&Value> = outbox.as_array().unwrap().iter().filter(|m| m["to"] == "ada.lovelace@clients.test").collect();
+    assert_eq!(mails.len(), 1, "{outbox}");
+    assert!(!outbox.to_string().contains("nobody@clients.test"), "nothing is sent to a stranger");
+    let text = mails[0]["text"].as_str().unwrap();
+    let token = text.split("#token=").nth(1).expect("the link in the mail").split(|c: char| c.is_whitespace()).next().unwrap();
+    assert!(text.contains("/sites/portal-link/portal/#token="), "{text}");
+    let (status, _) = app.call("POST", "/v1/public/portal-link/portal/session", None, Some(json!({"token": token}))).await;
+    assert_eq!(status, StatusCode::OK);
     let (status, _) = app.call("POST", path, None, Some(json!({"email": "not an email"}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, _) = app.call("POST", "/v1/public/no-such-clinic/portal/link", None, Some(json!({"email": "a@b.test"}))).await;
@@ -158,18 +169,23 @@ async fn a_client_reschedules_within_the_policy_after_seeing_the_fee_and_cannot_
 }
 
 #[tokio::test]
-async fn a_client_reads_and_changes_their_marketing_consent_and_lists_their_documents() {
+async fn a_client_reads_and_changes_their_message_preferences_and_lists_their_documents() {
     let (app, _) = fixed_app().await;
     let s = setup(&app, "portal-prefs").await;
     let session = sign_in(&app, &s.clinic.tenant_id, "portal-prefs", &s.client_id).await;
     let (status, prefs) = app.get("/v1/portal/preferences", &session).await;
-    assert_eq!((status, prefs["marketing_consent"].as_bool()), (StatusCode::OK, Some(false)));
-    let (status, prefs) = app.put("/v1/portal/preferences", &session, json!({"marketing_consent": true})).await;
-    assert_eq!((status, prefs["marketing_consent"].as_bool()), (StatusCode::OK, Some(true)));
-    let (_, client) = app.get(&format!("/v1/clients/{}", s.client_id), &s.clinic.token).await;
-    assert_eq!(client["marketing_consent"], true, "staff see the client's choice");
-    let (status, _) = app.put("/v1/portal/preferences", &session, json!({"marketing_consent": true, "email": "x@y.test"})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "only preferences can be changed here");
+    assert_eq!(status, StatusCode::OK, "{prefs}");
+    assert_eq!((prefs["email"]["transactional"].as_bool(), prefs["email"]["marketing"].as_bool()), (Some(true), Some(false)));
+    let wanted = json!({"email": {"transactional": true, "marketing": true}, "sms": {"transactional": false, "marketing": false}});
+    let (status, prefs) = app.put("/v1/portal/preferences", &session, wanted.clone()).await;
+    assert_eq!((status, &prefs), (StatusCode::OK, &wanted));
+    // The same record staff read (the notifications engine's), changed by the client.
+    let (_, staff_view) = app.get(&format!("/v1/clients/{}/preferences", s.client_id), &s.clinic.token).await;
+    assert_eq!(staff_view, wanted);
+    let (_, timeline) = app.get(&format!("/v1/clients/{}/timeline", s.client_id), &s.clinic.token).await;
+    assert!(timeline.to_string().contains("changed by the client in the portal"), "{timeline}");
+    let (status, _) = app.put("/v1/portal/preferences", &session, json!({"email": {"transactional": true, "marketing": true}})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "both channels are required");
 
     let (status, documents) = app.get("/v1/portal/documents", &session).await;
     assert_eq!((status, documents["documents"].as_array().map(Vec::len)), (StatusCode::OK, Some(0)));

@@ -2,7 +2,7 @@
 //! events to the queues in `template.yaml`), and an in-process bus for the local host and tests
 //! that keeps what was published.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 use aws_sdk_eventbridge::Client;
@@ -11,29 +11,19 @@ use aws_sdk_eventbridge::primitives::DateTime as AwsDateTime;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
 use crate::ports::events::{DomainEvent, EVENT_SOURCE, Events, EventsError};
-use crate::ports::{Queue, QueueName};
 
 /// PutEvents takes at most ten entries per call.
 const PUT_EVENTS_BATCH: usize = 10;
 
 /// Keeps every published event in memory, in order, and logs its kind and id (never payloads).
-/// Routes, like the bus's rules in template.yaml, send events of a kind to a queue, wrapped as
-/// EventBridge delivers them (`source`, `detail-type`, `detail`).
 #[derive(Default)]
 pub struct InProcessEvents {
     published: Mutex<Vec<DomainEvent>>,
-    routes: Vec<(String, QueueName, Arc<dyn Queue>)>,
 }
 
 impl InProcessEvents {
     pub fn new() -> InProcessEvents {
         InProcessEvents::default()
-    }
-
-    /// Also sends every event of `kind` to `queue` (the local host's copy of a bus rule).
-    pub fn route(mut self, kind: &str, queue_name: QueueName, queue: Arc<dyn Queue>) -> InProcessEvents {
-        self.routes.push((kind.to_owned(), queue_name, queue));
-        self
     }
 
     /// Everything published so far, oldest first.
@@ -49,12 +39,6 @@ impl Events for InProcessEvents {
             tracing::info!(kind = %event.kind, event_id = %event.id, tenant_id = %event.tenant_id, "domain event");
         }
         self.published.lock().expect("events lock").extend_from_slice(events);
-        for event in events {
-            for (kind, name, queue) in self.routes.iter().filter(|(kind, _, _)| kind == &event.kind) {
-                let envelope = serde_json::json!({ "source": EVENT_SOURCE, "detail-type": kind, "detail": event });
-                queue.send(*name, envelope).await.map_err(|e| EventsError::Unavailable(e.to_string()))?;
-            }
-        }
         Ok(())
     }
 }
@@ -105,6 +89,43 @@ impl Events for EventBridgeEvents {
                     answer.failed_entry_count(),
                     batch.len()
                 )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The local bus with the rules of `template.yaml`: publishes to `inner` (which keeps the
+/// events), then puts each event a rule matches on that rule's queue, in the body an
+/// EventBridge rule would deliver.
+pub struct RoutedEvents {
+    inner: std::sync::Arc<dyn Events>,
+    queue: std::sync::Arc<dyn crate::ports::Queue>,
+}
+
+impl RoutedEvents {
+    pub fn new(inner: std::sync::Arc<dyn Events>, queue: std::sync::Arc<dyn crate::ports::Queue>) -> RoutedEvents {
+        RoutedEvents { inner, queue }
+    }
+}
+
+/// Which queue each event kind goes to (template.yaml's `NotifyRule` lists the same kinds, and
+/// `SiteChangedRule` sends `site.changed` to the site publisher).
+pub fn route(kind: &str) -> Option<crate::ports::QueueName> {
+    if kind == crate::ops::site::SITE_CHANGED {
+        return Some(crate::ports::QueueName::SitePublish);
+    }
+    crate::ops::notifications::plan::SUBSCRIBED.contains(&kind).then_some(crate::ports::QueueName::Notify)
+}
+
+#[async_trait]
+impl Events for RoutedEvents {
+    async fn publish(&self, events: &[DomainEvent]) -> Result<(), EventsError> {
+        self.inner.publish(events).await?;
+        for event in events {
+            if let Some(queue) = route(&event.kind) {
+                let body = crate::ops::notifications::plan::Work::event_body(event);
+                self.queue.send(queue, body).await.map_err(|e| EventsError::Unavailable(e.to_string()))?;
             }
         }
         Ok(())

@@ -50,4 +50,34 @@ impl Queue for SqsQueue {
             .map(drop)
             .map_err(|e| QueueError::Unavailable(DisplayErrorContext(e).to_string()))
     }
+
+    async fn send_batch(&self, queue: QueueName, bodies: Vec<Value>) -> Result<(), QueueError> {
+        let url = self.urls.get(&queue).ok_or(QueueError::NotConfigured(queue.as_str()))?;
+        // SendMessageBatch takes ten entries per request.
+        for chunk in bodies.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, body)| {
+                    aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body.to_string())
+                        .build()
+                        .map_err(|e| QueueError::Unavailable(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let answer = self
+                .client
+                .send_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| QueueError::Unavailable(DisplayErrorContext(e).to_string()))?;
+            if !answer.failed().is_empty() {
+                return Err(QueueError::Unavailable(format!("{} of {} messages refused", answer.failed().len(), chunk.len())));
+            }
+        }
+        Ok(())
+    }
 }

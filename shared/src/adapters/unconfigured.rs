@@ -29,3 +29,17 @@ impl Queue for Unconfigured {
         Err(QueueError::NotConfigured(queue.as_str()))
     }
 }
+
+#[async_trait]
+impl crate::ports::Mailer for Unconfigured {
+    async fn send_email(&self, _: &crate::ports::OutgoingEmail) -> Result<crate::ports::Accepted, crate::ports::SendError> {
+        Err(crate::ports::SendError::Unavailable("no mailer is configured in this process".into()))
+    }
+}
+
+#[async_trait]
+impl crate::ports::SmsSender for Unconfigured {
+    async fn send_sms(&self, _: &crate::ports::OutgoingSms) -> Result<crate::ports::Accepted, crate::ports::SendError> {
+        Err(crate::ports::SendError::Unavailable("no SMS sender is configured in this process".into()))
+    }
+}

@@ -252,6 +252,9 @@ pub struct Appointment {
     pub screening: Option<ScreeningSummary>,
     pub notes: Option<Text>,
     pub history: Vec<StatusChange>,
+    /// When the client confirmed they will come (a `C` reply to a reminder); cleared by a move.
+    #[serde(default)]
+    pub attendance_confirmed_at: Option<DateTime<Utc>>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -24,7 +24,72 @@ use crate::error::AppError;
 /// The whole API plus the local-only routes (when the simulated gateway is the adapter).
 pub fn router(app: Arc<App>) -> Router {
     let local = Router::new().route("/local/pay/{intent_id}", get(page).post(pay)).with_state(app.clone());
-    if app.simulated.is_some() { super::router(app).merge(local) } else { super::router(app) }
+    let messages = Router::new()
+        .route("/local/outbox", get(outbox_page))
+        .route("/local/outbox.json", get(outbox_json))
+        .route("/local/sweep", axum::routing::post(sweep_now))
+        .with_state(app.clone());
+    let api = super::router(app.clone()).merge(messages);
+    if app.simulated.is_some() { api.merge(local) } else { api }
+}
+
+fn outbox(app: &App) -> ApiResult<Vec<crate::adapters::outbox::OutboxEntry>> {
+    let outbox = app.outbox.as_ref().ok_or(ApiError::RouteNotFound)?;
+    outbox.list().map_err(|e| AppError::Internal(format!("outbox: {e}")).into())
+}
+
+/// `GET /local/outbox.json`: every message the host "sent", newest first.
+async fn outbox_json(State(app): State<Arc<App>>) -> ApiResult<Response> {
+    Ok(axum::Json(outbox(&app)?).into_response())
+}
+
+/// `GET /local/outbox`: the same as a page, with each email's HTML as it would arrive.
+async fn outbox_page(State(app): State<Arc<App>>) -> ApiResult<Html<String>> {
+    use crate::domain::notifications::html_escape;
+    let entries = outbox(&app)?;
+    let mut rows = String::new();
+    for entry in &entries {
+        let body = match &entry.html {
+            // The email's own HTML, sandboxed so its links open but nothing runs.
+            Some(html) => format!("<iframe sandbox=\"allow-popups allow-top-navigation-by-user-activation\" title=\"{}\" srcdoc=\"{}\"></iframe>", html_escape(entry.subject.as_deref().unwrap_or("email")), html_escape(html)),
+            None => format!("<p class=\"sms\">{}</p>", linkify(&html_escape(&entry.text))),
+        };
+        rows.push_str(&format!(
+            "<article><h2>{} to {}</h2><p class=\"meta\">{} · {}</p>{}{}</article>",
+            html_escape(&entry.channel),
+            html_escape(&entry.to),
+            html_escape(&entry.written_at.to_rfc3339()),
+            html_escape(&entry.message_id),
+            entry.subject.as_deref().map(|s| format!("<p><strong>{}</strong></p>", html_escape(s))).unwrap_or_default(),
+            body
+        ));
+    }
+    if entries.is_empty() {
+        rows.push_str("<p>No messages yet. Book an appointment on the demo site and they appear here.</p>");
+    }
+    Ok(Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Outbox</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:760px;margin:2rem auto;padding:0 1rem;color:#1f1f1f}}article{{border:1px solid #ccc;border-radius:8px;padding:1rem;margin:1rem 0}}\
+         iframe{{width:100%;height:260px;border:1px solid #ddd}}.meta{{color:#555;font-size:.85rem}}</style></head>\
+         <body><main><h1>Outbox ({} messages)</h1><p>Emails and texts this local host sent; files in {}.</p>{rows}</main></body></html>",
+        entries.len(),
+        html_escape(&app.outbox.as_ref().map(|o| o.dir().display().to_string()).unwrap_or_default()),
+    )))
+}
+
+/// Makes `http(s)://…` in already-escaped text clickable.
+fn linkify(escaped: &str) -> String {
+    escaped
+        .split(' ')
+        .map(|word| if word.starts_with("http://") || word.starts_with("https://") { format!("<a href=\"{word}\">{word}</a>") } else { word.to_owned() })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `POST /local/sweep`: runs the reminder sweep now (the host also runs it on a timer).
+async fn sweep_now(State(app): State<Arc<App>>) -> ApiResult<Response> {
+    let report = crate::ops::notifications::plan::sweep(&app.notifier()).await?;
+    Ok(axum::Json(report).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -11,6 +11,7 @@ pub mod error;
 pub mod esign;
 pub mod extract;
 pub mod local;
+pub mod notifications;
 pub mod payments;
 pub mod policies;
 pub mod portal;
@@ -118,6 +119,11 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(portal::change))
         .routes(routes!(portal::documents))
         .routes(routes!(portal::get_preferences, portal::put_preferences))
+        .routes(routes!(notifications::get_preferences, notifications::put_preferences))
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::get_settings, notifications::put_settings))
+        .routes(routes!(notifications::twilio_inbound))
+        .routes(routes!(notifications::twilio_status))
         .split_for_parts()
 }
 
@@ -163,6 +169,17 @@ pub fn route_table() -> Vec<Route> {
 pub fn router(app: Arc<App>) -> Router {
     parts()
         .0
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn_with_state(app.clone(), request_context))
+        .with_state(app)
+}
+
+/// Only `/webhooks/twilio` and its status callback, for the `twilio_webhook` Lambda.
+pub fn twilio_router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/webhooks/twilio", axum::routing::post(notifications::twilio_inbound))
+        .route("/webhooks/twilio/status", axum::routing::post(notifications::twilio_status))
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(app.clone(), request_context))

@@ -17,7 +17,8 @@ use crate::domain::policy::{FeeAction, FeePreview};
 use crate::domain::portal::PortalSession;
 use crate::domain::values::{Email, Slug};
 use crate::ids::AppointmentId;
-use crate::ops::portal::{self as ops, PortalAppointment, PortalAppointments, PortalChange, PortalDocuments, PortalPreferences, SessionIssued};
+use crate::ops::portal::{self as ops, PortalAppointment, PortalAppointments, PortalChange, PortalDocuments, SessionIssued};
+use crate::domain::notifications::Preferences;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -111,15 +112,15 @@ pub async fn documents(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiRe
 }
 
 #[utoipa::path(get, path = "/v1/portal/preferences", operation_id = "portal_get_preferences", tag = "portal",
-    responses((status = 200, body = PortalPreferences), (status = 401, body = ErrorEnvelope)))]
-pub async fn get_preferences(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Json<PortalPreferences>> {
+    responses((status = 200, body = Preferences), (status = 401, body = ErrorEnvelope)))]
+pub async fn get_preferences(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Json<Preferences>> {
     let session = session(&app, &headers)?;
     Ok(Json(ops::preferences(&app, &session).await?))
 }
 
-#[utoipa::path(put, path = "/v1/portal/preferences", operation_id = "portal_put_preferences", tag = "portal", request_body = PortalPreferences,
-    responses((status = 200, body = PortalPreferences), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-pub async fn put_preferences(State(app): State<Arc<App>>, headers: HeaderMap, JsonBody(body): JsonBody<PortalPreferences>) -> ApiResult<Json<PortalPreferences>> {
+#[utoipa::path(put, path = "/v1/portal/preferences", operation_id = "portal_put_preferences", tag = "portal", request_body = Preferences,
+    responses((status = 200, body = Preferences), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn put_preferences(State(app): State<Arc<App>>, headers: HeaderMap, JsonBody(body): JsonBody<Preferences>) -> ApiResult<Json<Preferences>> {
     let session = session(&app, &headers)?;
     Ok(Json(ops::set_preferences(&app, &session, body).await?))
 }

@@ -29,7 +29,7 @@ use crate::ops::catalog::{add_reference_checks, reference};
 use crate::ops::payments::{self, Ports};
 use crate::ops::policies;
 use crate::ports::table::{GSI1PK, GSI1SK, TTL};
-use crate::ports::{Condition, Item, Key, Query, SortKey, Write};
+use crate::ports::{Condition, DomainEvent, Item, Key, Query, SortKey, Write};
 use crate::store::{AuditContext, Plan, Store, TimelineEntry, from_item, to_item};
 
 /// Cells and busy items are kept this long after the time they cover, then expire.
@@ -221,6 +221,7 @@ fn new_appointment(
         source: request.source,
         screening: request.screening.clone(),
         notes: request.notes.clone(),
+        attendance_confirmed_at: None,
         history: vec![StatusChange {
             at: now,
             action: "book".into(),
@@ -289,6 +290,12 @@ async fn commit_new(
         plan.push(Write::put_new(item), AppError::conflict("idempotency_replay", "this request is already being handled"));
     }
     check_size(&plan)?;
+    plan.announce(booking_event(t, "booking.created", appointment, now))?;
+    if appointment.status == AppointmentStatus::Scheduled {
+        // No deposit to wait for: it is confirmed as it is made (a deposit confirms it later,
+        // with the payment).
+        plan.announce(DomainEvent::new(t, "booking.confirmed", appointment.id.as_str(), now, booking_event(t, "", appointment, now).payload))?;
+    }
     plan.commit(store, audit, "appointment.booked", appointment.id.as_str()).await
 }
 
@@ -591,6 +598,9 @@ async fn try_change(
     if let Some(deposit) = &settlement {
         plan.push(payments::versioned_put(t, deposit)?, stale());
     }
+    if let Some(kind) = event_kind(change.action) {
+        plan.announce(booking_event(t, kind, &next, now))?;
+    }
     plan.commit(store, audit, &format!("appointment.{}", change.action.as_str()), id.as_str()).await?;
     Ok((next, settlement))
 }
@@ -666,6 +676,56 @@ fn advanced(current: &Appointment, to: AppointmentStatus, action: &str, by: &str
     next.updated_at = now;
     next.history.push(StatusChange { at: now, action: action.into(), from: Some(current.status), to, by: by.into(), note });
     next
+}
+
+/// Records that the client confirmed attendance (once; later confirmations change nothing).
+pub async fn confirm_attendance(store: &Store, audit: &AuditContext, id: &AppointmentId) -> AppResult<Appointment> {
+    let t = &audit.tenant_id;
+    let current = get(store, t, id).await?;
+    if current.attendance_confirmed_at.is_some() || current.status != AppointmentStatus::Scheduled {
+        return Ok(current);
+    }
+    let now = store.clock.now();
+    let mut next = current.clone();
+    next.attendance_confirmed_at = Some(now);
+    next.version += 1;
+    next.updated_at = now;
+    let mut plan = Plan::new();
+    let (write, failure) = versioned_write(t, &next, current.version)?;
+    plan.push(write, failure);
+    let summary = format!("Client confirmed attendance for {}", next.confirmation_number);
+    let entry = TimelineEntry::new(&next.client_id, now, "appointment.attendance_confirmed", summary, Some(id.to_string()), &audit.actor);
+    plan.push(entry.write(t)?, AppError::conflict("id_taken", "an id clash; try again"));
+    plan.commit(store, audit, "appointment.attendance_confirmed", id.as_str()).await?;
+    Ok(next)
+}
+
+/// The event a state-machine action announces.
+fn event_kind(action: AppointmentAction) -> Option<&'static str> {
+    match action {
+        AppointmentAction::Cancel => Some("booking.cancelled"),
+        AppointmentAction::Complete => Some("booking.completed"),
+        AppointmentAction::NoShow => Some("booking.no_show"),
+        AppointmentAction::CheckIn => Some("booking.checked_in"),
+        AppointmentAction::Start => Some("booking.started"),
+        // A move goes through `reschedule`, which announces `booking.rescheduled`.
+        AppointmentAction::Reschedule => None,
+    }
+}
+
+/// The event announcing a booking change, with ids only; `subject` makes each occurrence's id.
+pub fn booking_event(t: &TenantId, kind: &str, appointment: &Appointment, now: DateTime<Utc>) -> DomainEvent {
+    let payload = serde_json::json!({
+        "appointment_id": appointment.id,
+        "client_id": appointment.client_id,
+        "confirmation_number": appointment.confirmation_number,
+        "status": appointment.status,
+        "start": appointment.start,
+        "location_id": appointment.location_id,
+        "service_id": appointment.service_id,
+        "practitioner_id": appointment.practitioner_id,
+    });
+    DomainEvent::new(t, kind, &format!("{}@v{}", appointment.id, appointment.version), now, payload)
 }
 
 /// The put of `next`, on condition that the stored appointment is still `current_version`.
@@ -749,6 +809,7 @@ async fn reschedule(
     next.end = start + duration;
     next.local_start = start.with_timezone(&current.timezone.tz()).fixed_offset();
     next.practitioner_id = practitioner_id;
+    next.attendance_confirmed_at = None;
     if next.status == AppointmentStatus::PendingDeposit {
         next.hold_expires_at = Some(now + hold_length(policy));
     }
@@ -779,6 +840,7 @@ async fn reschedule(
     let entry = TimelineEntry::new(&next.client_id, now, "appointment.reschedule", summary, Some(next.id.to_string()), &audit.actor);
     plan.push(entry.write(t)?, AppError::conflict("id_taken", "an id clash; try again"));
     check_size(&plan)?;
+    plan.announce(booking_event(t, "booking.rescheduled", &next, now))?;
     plan.commit(store, audit, "appointment.reschedule", next.id.as_str()).await?;
     Ok(next)
 }

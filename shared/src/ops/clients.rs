@@ -171,6 +171,8 @@ async fn insert(store: &Store, audit: &AuditContext, input: ClientInput) -> AppR
     }
     let entry = TimelineEntry::new(&client.id, now, "client.created", "Client record created", None, &audit.actor);
     plan.push(entry.write(tenant)?, id_clash());
+    let payload = serde_json::json!({ "client_id": client.id, "marketing_consent": client.data.marketing_consent });
+    plan.announce(crate::ports::DomainEvent::new(tenant, "client.created", client.id.as_str(), now, payload))?;
     plan.commit(store, audit, "client.created", client.id.as_str()).await?;
     Ok(client)
 }

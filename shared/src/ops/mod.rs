@@ -8,6 +8,7 @@ pub mod clients;
 pub mod documents;
 pub mod esign;
 pub mod medical;
+pub mod notifications;
 pub mod payments;
 pub mod policies;
 pub mod portal;

@@ -14,6 +14,8 @@ use utoipa::ToSchema;
 use crate::app::App;
 use crate::domain::appointment::{AppointmentAction, AppointmentStatus};
 use crate::domain::documents::Document;
+use crate::domain::notifications::Preferences;
+use crate::ops::notifications::Notice;
 use crate::domain::policy::{FeeAction, FeePreview};
 use crate::domain::portal::{self, PortalSession};
 use crate::domain::values::{Email, Slug};
@@ -74,13 +76,11 @@ fn portal_url(app: &App, slug: &Slug) -> String {
     }
 }
 
-/// SENDING THE LINK — the one place the portal hands a link to the notifications engine.
-/// `TODO(notifications)`: becomes `ops::notifications::send_notice(&app.notifier(), tenant, client,
-/// Notice::PortalLink { url, expires_at })` once that lands on main. Until then the link is
-/// not delivered anywhere (and never logged: it is a credential).
-async fn send_portal_link(_app: &App, tenant: &TenantId, client: &ClientId, _url: &str, expires_at: DateTime<Utc>) -> AppResult<()> {
-    tracing::warn!(tenant_id = %tenant, client_id = %client, %expires_at, "portal link issued but not sent: the notifications engine is not merged yet");
-    Ok(())
+/// The link goes by email through the notifications engine (the outbox locally, SES on AWS). It
+/// is never logged: it is a credential.
+async fn send_portal_link(app: &App, tenant: &TenantId, client: &ClientId, url: &str, expires_at: DateTime<Utc>) -> AppResult<()> {
+    let notice = Notice::PortalLink { url: url.to_owned(), expires_at };
+    crate::ops::notifications::send_notice(&app.notifier(), tenant, client, notice).await.map(drop)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -310,24 +310,14 @@ fn title_case(raw: &str) -> String {
     chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PortalPreferences {
-    /// Agreed to receive marketing; appointment reminders do not depend on it.
-    pub marketing_consent: bool,
+/// The client's consent per channel (booking messages, marketing): the same record staff read
+/// and change at `/v1/clients/{id}/preferences`.
+pub async fn preferences(app: &App, session: &PortalSession) -> AppResult<Preferences> {
+    crate::ops::notifications::preferences(&app.store, &session.tenant_id, &session.client_id).await
 }
 
-pub async fn preferences(app: &App, session: &PortalSession) -> AppResult<PortalPreferences> {
-    let client = clients::get(&app.store, &session.tenant_id, &session.client_id).await?;
-    Ok(PortalPreferences { marketing_consent: client.data.marketing_consent })
-}
-
-/// Saves the client's choices through the same update staff use (versioned, audited).
-pub async fn set_preferences(app: &App, session: &PortalSession, wanted: PortalPreferences) -> AppResult<PortalPreferences> {
-    let client = clients::get(&app.store, &session.tenant_id, &session.client_id).await?;
-    let patch = serde_json::from_value(json!({ "version": client.version, "marketing_consent": wanted.marketing_consent }))
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+/// Saves the client's own choices, on their timeline as changed by the client.
+pub async fn set_preferences(app: &App, session: &PortalSession, wanted: Preferences) -> AppResult<Preferences> {
     let audit = client_audit(&session.tenant_id, &session.client_id);
-    let updated = clients::update(&app.store, &audit, &session.client_id, patch).await?;
-    Ok(PortalPreferences { marketing_consent: updated.data.marketing_consent })
+    crate::ops::notifications::set_preferences(&app.store, &audit, &session.client_id, wanted, "changed by the client in the portal").await
 }

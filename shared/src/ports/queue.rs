@@ -11,16 +11,20 @@ pub enum QueueName {
     Render,
     /// Publishing a tenant's static site to the sites bucket (the `site_publish` Lambda).
     SitePublish,
+    /// Messages to clients: domain events from the bus and due reminders from the sweep (the
+    /// `notifications` Lambda).
+    Notify,
 }
 
 impl QueueName {
-    pub const ALL: [QueueName; 2] = [QueueName::Render, QueueName::SitePublish];
+    pub const ALL: [QueueName; 3] = [QueueName::Render, QueueName::SitePublish, QueueName::Notify];
 
     /// The environment variable holding the queue's URL on AWS.
     pub fn url_variable(self) -> &'static str {
         match self {
             QueueName::Render => "RENDER_QUEUE_URL",
             QueueName::SitePublish => "SITE_PUBLISH_QUEUE_URL",
+            QueueName::Notify => "NOTIFY_QUEUE_URL",
         }
     }
 
@@ -28,6 +32,7 @@ impl QueueName {
         match self {
             QueueName::Render => "render",
             QueueName::SitePublish => "site_publish",
+            QueueName::Notify => "notify",
         }
     }
 }
@@ -46,4 +51,13 @@ pub enum QueueError {
 pub trait Queue: Send + Sync {
     /// Enqueues one JSON message; returns once the queue has accepted it.
     async fn send(&self, queue: QueueName, body: Value) -> Result<(), QueueError>;
+
+    /// Enqueues many messages (SQS sends ten per request); all or an error, after which some may
+    /// have gone (workers are idempotent).
+    async fn send_batch(&self, queue: QueueName, bodies: Vec<Value>) -> Result<(), QueueError> {
+        for body in bodies {
+            self.send(queue, body).await?;
+        }
+        Ok(())
+    }
 }

@@ -456,8 +456,14 @@ pub fn portal(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 <ul id="documents" class="plain stack" aria-labelledby="h-documents"></ul>
 <h3>Preferences</h3>
 <form id="form-prefs" novalidate>
-<div class="field check"><input id="marketing" name="marketing" type="checkbox"><label for="marketing">Email me news and offers from the clinic</label></div>
-<p class="note">Reminders about your appointments are sent whatever you choose here.</p>
+<fieldset class="choices"><legend>Messages about my appointments</legend>
+<div class="field check"><input id="email-transactional" type="checkbox"><label for="email-transactional">By email</label></div>
+<div class="field check"><input id="sms-transactional" type="checkbox"><label for="sms-transactional">By text message</label></div>
+</fieldset>
+<fieldset class="choices"><legend>News and offers from the clinic</legend>
+<div class="field check"><input id="email-marketing" type="checkbox"><label for="email-marketing">By email</label></div>
+<div class="field check"><input id="sms-marketing" type="checkbox"><label for="sms-marketing">By text message</label></div>
+</fieldset>
 <p class="actions"><button type="submit" class="button ghost">Save preferences</button></p>
 </form>
 <p class="actions"><button type="button" id="sign-out" class="button ghost">Sign out</button></p>

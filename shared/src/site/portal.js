@@ -120,14 +120,17 @@
       return item;
     }));
     if (!documents.documents.length) $('#documents').append(el('li', { text: 'No documents yet.' }));
-    $('#marketing').checked = prefs.marketing_consent;
+    for (const channel of ['email', 'sms']) {
+      for (const purpose of ['transactional', 'marketing']) $('#' + channel + '-' + purpose).checked = prefs[channel][purpose];
+    }
     status('');
   }
 
   $('#form-prefs').addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
-      await call('PUT', base + '/v1/portal/preferences', { marketing_consent: $('#marketing').checked });
+      const consent = (channel) => ({ transactional: $('#' + channel + '-transactional').checked, marketing: $('#' + channel + '-marketing').checked });
+      await call('PUT', base + '/v1/portal/preferences', { email: consent('email'), sms: consent('sms') });
       status('Preferences saved.');
     } catch (err) { problem(err.message); }
   });

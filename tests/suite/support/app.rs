@@ -71,7 +71,15 @@ pub async fn serve(app: App, events: Arc<InProcessEvents>, dir: tempfile::TempDi
     let links = Arc::new(LinkSigner::new(b"test-link-secret"));
     let blobs = Arc::new(DirBlobs::new(dir.path().join("blobs"), base.clone(), links.clone(), clock));
     let (queue, receiver) = ChannelQueue::new();
-    let app = Arc::new(app.with_dir_blobs(blobs.clone()).with_queue(Arc::new(queue)).with_links(links).with_public_url(base.clone()));
+    let outbox = Arc::new(mas_shared::adapters::Outbox::new(dir.path().join("outbox")).expect("outbox"));
+    let app = Arc::new(
+        app.with_dir_blobs(blobs.clone())
+            .with_queue(Arc::new(queue))
+            .with_local_event_routing()
+            .with_outbox(outbox)
+            .with_links(links)
+            .with_public_url(base.clone()),
+    );
     mas_shared::ops::templates::seed_global(&app.store).await.expect("global templates seeded");
     worker::spawn_local(app.clone(), Arc::new(KrillaRenderer::new()), receiver);
     let router = mas_shared::http::local::router(app.clone()).merge(blobs.router());
