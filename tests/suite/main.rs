@@ -11,6 +11,7 @@ mod handlers;
 mod key_wrapper_contract;
 mod payments;
 mod payments_contract;
+mod reminders;
 mod site;
 mod support;
 mod table_contract;
