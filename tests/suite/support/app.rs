@@ -17,6 +17,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 pub const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret";
+/// The Twilio auth token test apps verify `X-Twilio-Signature` with.
+pub const TWILIO_TOKEN: &str = "twilio-test-auth-token";
 
 pub struct TestApp {
     pub base: String,
@@ -87,7 +89,8 @@ async fn serve_with(app: App, events: Arc<InProcessEvents>, dir: tempfile::TempD
     let blobs = Arc::new(DirBlobs::new(dir.path().join("blobs"), base.clone(), links.clone(), clock));
     let (queue, receiver) = ChannelQueue::new();
     let outbox = Arc::new(mas_shared::adapters::Outbox::new(dir.path().join("outbox")).expect("outbox"));
-    let app = app.with_dir_blobs(blobs.clone()).with_queue(Arc::new(queue));
+    let mut app = app.with_dir_blobs(blobs.clone()).with_queue(Arc::new(queue));
+    app.twilio_auth_token = Some(TWILIO_TOKEN.into());
     let app = if route_events { app.with_local_event_routing() } else { app };
     let app = Arc::new(app.with_outbox(outbox).with_links(links).with_public_url(base.clone()));
     mas_shared::ops::templates::seed_global(&app.store).await.expect("global templates seeded");
