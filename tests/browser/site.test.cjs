@@ -1,9 +1,12 @@
 // End-to-end tests of a clinic's site in headless Chromium (Debian's, through playwright-core),
 // against the real local host on a free port with a fresh data directory:
 //   - a visitor books a treatment through the wizard and sees the BK- confirmation
+//   - then signs in to the portal through the emailed link (read from /local/outbox.json), sees the
+//     appointment, opens the reschedule step, sees the fee preview, confirms and sees the new time
 //   - a visitor whose answers need a consultation is offered the consultation service
 //   - every page, in each of the three themes, has no serious or critical axe-core violations
-//   - screenshots: the landing page in each theme, the wizard at 390×844 (tests/browser/screenshots/)
+//   - screenshots: the landing page in each theme, the wizard and the portal at 390×844
+//     (tests/browser/screenshots/)
 //   - page weight: HTML+CSS+JS gzipped, per page
 //
 // Environment: MAS_LOCAL_BIN (the `local` binary), CHROMIUM (default /usr/bin/chromium).
@@ -110,6 +113,7 @@ async function main() {
     });
     const page = context.pages()[0] || await context.newPage();
     page.on('pageerror', (err) => failures.push(`page error: ${err.message}`));
+    let booked = null;
     const catalog = await api(local.base, 'GET', `/v1/public/${SLUG}/catalog`);
     const service = (name) => catalog.services.find((s) => s.name === name);
     const london = catalog.locations.find((l) => l.timezone === 'Europe/London');
@@ -126,7 +130,8 @@ async function main() {
       const note = await page.locator('#tz-note').textContent();
       assert.match(note, /Europe\/London/);
       assert.match(note, /America\/New_York/);
-      await page.locator('input[name=day]').first().check();
+      // A few days ahead, so the portal test below can move it outside the 24-hour window.
+      await page.locator('input[name=day]').nth(3).check();
       await page.locator('input[name=time]').first().check();
       await page.locator('#form-time button[type=submit]').click();
       await page.getByLabel('First name').fill('Ada');
@@ -150,6 +155,64 @@ async function main() {
       const mine = appointments.find((a) => a.confirmation_number === number.trim());
       assert.equal(mine && mine.status, 'scheduled', 'the signed webhook confirmed the booking');
       console.log(`      paid the deposit; status text: ${await page.locator('#status').textContent()}`);
+      booked = { number: number.trim(), id: mine.id, start: mine.start };
+    });
+
+    await test('the visitor signs in to the portal by the emailed link and reschedules after seeing the fee', async () => {
+      assert.ok(booked, 'the booking test booked first');
+      await page.goto(site + 'portal/');
+      await page.getByLabel('Email').fill('ada.browser@example.test');
+      await page.getByRole('button', { name: 'Email me a sign-in link' }).click();
+      await page.locator('#link-sent').waitFor();
+      // The link, from the outbox (newest first), as the client would open it from their email.
+      const outbox = await api(local.base, 'GET', '/local/outbox.json');
+      const mail = outbox.find((m) => m.to === 'ada.browser@example.test' && /#token=/.test(m.text));
+      assert.ok(mail, 'a sign-in email in the outbox');
+      assert.equal(mail.channel, 'email');
+      const link = mail.text.match(/https?:\/\/\S+#token=[A-Za-z0-9_-]+/)[0];
+      await page.goto(link);
+      await page.locator('#account').waitFor();
+      assert.equal(new URL(page.url()).hash, '', 'the token leaves the address bar');
+      const item = page.locator('#upcoming li', { hasText: booked.number });
+      await item.waitFor();
+      const axeAccount = await axe(page);
+      assert.equal(axeAccount.length, 0, describe(axeAccount));
+      await item.getByRole('button', { name: /Change or cancel/ }).click();
+      await page.locator('#change').waitFor();
+      await page.waitForFunction(() => document.querySelector('#reschedule-fee').textContent.length > 0);
+      const fee = await page.locator('#reschedule-fee').textContent();
+      assert.match(fee, /No fee to reschedule/, fee);
+      console.log(`      fee preview: ${fee} / cancel: ${await page.locator('#cancel-fee').textContent()}`);
+      // The next day with free times after the booked one.
+      const day = new Date(booked.start);
+      let times = 0;
+      for (let i = 1; i <= 7 && times === 0; i++) {
+        day.setUTCDate(day.getUTCDate() + 1);
+        await page.fill('#new-day', day.toISOString().slice(0, 10));
+        await page.waitForFunction(() => !/Looking/.test(document.querySelector('#status').textContent));
+        times = await page.locator('#new-times input[name=start]').count();
+      }
+      assert.ok(times > 0, 'a day with free times within a week');
+      const axeChange = await axe(page);
+      assert.equal(axeChange.length, 0, describe(axeChange));
+      const chosen = page.locator('#new-times input[name=start]').first();
+      const newStart = await chosen.getAttribute('value');
+      await chosen.check();
+      await page.getByRole('button', { name: 'Confirm new time' }).click();
+      await page.waitForFunction(() => /^Done: your appointment is now on/.test(document.querySelector('#status').textContent));
+      const status = await page.locator('#status').textContent();
+      console.log(`      ${status}`);
+      const moved = await api(local.base, 'GET', `/v1/appointments/${booked.id}`, local.token);
+      assert.equal(new Date(moved.start).toISOString(), new Date(newStart).toISOString(), 'staff see the new time');
+      const shown = await page.locator('#upcoming li', { hasText: booked.number }).locator('.when').textContent();
+      assert.ok(status.includes(shown.replace(/ \(.*\)$/, '')), `the list shows the new time: ${shown}`);
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.locator('#h-account').scrollIntoViewIfNeeded();
+      await page.screenshot({ path: path.join(SHOTS, 'portal-phone.png'), fullPage: true });
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(width <= 390, `the portal scrolls sideways on a phone (${width}px wide)`);
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.getByRole('button', { name: 'Sign out' }).click();
     });
 
     await test('a treatment that needs a consultation offers the consultation service instead', async () => {
@@ -199,7 +262,7 @@ async function main() {
       await page.setViewportSize({ width: 1280, height: 900 });
     });
 
-    const pages = ['index.html', 'services.html', 'book.html', 'privacy.html', 'terms.html'];
+    const pages = ['index.html', 'services.html', 'book.html', 'portal/', 'privacy.html', 'terms.html'];
     const html = await (await fetch(site)).text();
     for (const m of (await (await fetch(site + 'services.html')).text()).matchAll(/href="(service-[^"]+\.html)"/g)) {
       if (!pages.includes(m[1])) pages.push(m[1]);
@@ -240,14 +303,26 @@ async function main() {
       const gz = (s) => zlib.gzipSync(Buffer.from(s), { level: 9 }).length;
       const css = gz(await (await fetch(site + 'site.css')).text());
       const js = gz(await (await fetch(site + 'site.js')).text());
+      const portalJs = gz(await (await fetch(site + 'portal.js')).text());
       console.log('      page                                   html    css     js  total (bytes, gzip -9)');
       for (const file of pages) {
         const body = await (await fetch(site + file)).text();
         const h = gz(body);
-        const j = body.includes('site.js') ? js : 0;
+        const j = (body.includes('site.js') ? js : 0) + (body.includes('portal.js') ? portalJs : 0);
         console.log(`      ${file.padEnd(36)} ${String(h).padStart(6)} ${String(css).padStart(6)} ${String(j).padStart(6)} ${String(h + css + j).padStart(6)}`);
       }
-      assert.ok(js < 50 * 1024, `JS budget: ${js} bytes`);
+      assert.ok(js + portalJs < 50 * 1024, `JS budget: ${js + portalJs} bytes for both scripts`);
+    });
+
+    await test('POST /v1/site/publish writes the same files the host serves (local blobs)', async () => {
+      const accepted = await api(local.base, 'POST', '/v1/site/publish', local.token);
+      assert.match(accepted.publish_id, /^pub_/);
+      const published = path.join(dataDir, 'blobs', 'sites', SLUG);
+      for (let i = 0; i < 100 && !fs.existsSync(path.join(published, 'portal', 'index.html')); i++) await new Promise((r) => setTimeout(r, 100));
+      for (const file of ['index.html', 'portal/index.html', 'book.html', 'site.css', 'portal.js']) {
+        const served = await (await fetch(site + file)).text();
+        assert.equal(fs.readFileSync(path.join(published, file), 'utf8'), served, `${file} as published`);
+      }
     });
 
     await test('the site also answers on the host the brand claims', async () => {

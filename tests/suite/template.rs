@@ -290,6 +290,8 @@ fn only_the_e_sign_and_portal_functions_receive_the_link_secret() {
         // E-sign links, and portal sessions (signed with the same secret under another purpose).
         .filter(|e| e.path.starts_with("/v1/esign/") || e.path.ends_with("/esign") || e.path.contains("/portal/"))
         .map(|e| e.function.to_owned())
+        // The notifications worker puts signing links in requests and reminders.
+        .chain(["NotificationsFunction".to_owned()])
         .collect();
     let (mut holders, mut expected) = (holders, expected);
     holders.sort();
@@ -371,7 +373,10 @@ const MONEY_ROUTES: [(&str, &str); 6] = [
 
 /// Routes that announce what they did as domain events (brand and catalog changes announce
 /// `site.changed`, which republishes the clinic's site).
-const PUBLISHING_ROUTES: [(&str, &str); 15] = [
+const PUBLISHING_ROUTES: [(&str, &str); 18] = [
+    ("POST", "/v1/appointments"),
+    ("POST", "/v1/public/{tenant_slug}/appointments"),
+    ("POST", "/v1/clients"),
     ("PATCH", "/v1/portal/appointments/{id}"),
     ("PUT", "/v1/brand"),
     ("POST", "/v1/locations"),
@@ -444,7 +449,13 @@ fn the_stripe_webhook_runs_its_own_binary_and_parks_failing_events_in_a_dead_let
     let webhook = events.iter().find(|e| e.path == "/webhooks/stripe").expect("a webhook function").function;
     for event in &events {
         let binary = template["Resources"][event.function]["Metadata"]["Binary"].as_str();
-        let expected = if event.function == webhook { "stripe_webhook" } else { "api" };
+        let expected = if event.function == webhook {
+            "stripe_webhook"
+        } else if event.path.starts_with("/webhooks/twilio") {
+            "twilio_webhook"
+        } else {
+            "api"
+        };
         assert_eq!(binary, Some(expected), "{}", event.function);
     }
     let function = &template["Resources"][webhook]["Properties"];
@@ -812,4 +823,27 @@ fn the_site_publisher_is_its_own_binary_on_a_queue_fed_by_the_publish_route_and_
     let route = api_events(&template).into_iter().find(|e| e.method == "POST" && e.path == "/v1/site/publish").expect("the publish route");
     let policies = serde_yaml::to_string(&template["Resources"][route.function]["Properties"]["Policies"]).unwrap();
     assert!(policies.contains("SitePublishQueueSend"), "the publish route may queue a publish");
+}
+
+#[test]
+fn the_notify_rule_routes_exactly_the_subscribed_kinds_to_a_queue_with_a_dead_letter_queue_and_a_sweep_schedule() {
+    let template = template();
+    let rule = &template["Resources"]["NotifyRule"]["Properties"];
+    let mut kinds: Vec<String> =
+        rule["EventPattern"]["detail-type"].as_sequence().unwrap().iter().map(|k| k.as_str().unwrap().to_owned()).collect();
+    kinds.sort();
+    let mut subscribed: Vec<String> = mas_shared::ops::notifications::plan::SUBSCRIBED.iter().map(|k| k.to_string()).collect();
+    subscribed.sort();
+    assert_eq!(kinds, subscribed);
+    assert!(mentions(&rule["Targets"][0]["Arn"], "NotifyQueue"));
+    let queue = &template["Resources"]["NotifyQueue"]["Properties"];
+    assert!(mentions(&queue["RedrivePolicy"]["deadLetterTargetArn"], "NotifyDeadLetterQueue"));
+    assert_eq!(queue["RedrivePolicy"]["maxReceiveCount"].as_u64(), Some(5));
+    let worker = &template["Resources"]["NotificationsFunction"];
+    assert_eq!(worker["Metadata"]["Binary"].as_str(), Some("notifications"));
+    let source = &worker["Properties"]["Events"]["Queue"]["Properties"];
+    assert_eq!(source["FunctionResponseTypes"][0].as_str(), Some("ReportBatchItemFailures"));
+    let sweep = &template["Resources"]["ReminderSweepFunction"];
+    assert_eq!(sweep["Metadata"]["Binary"].as_str(), Some("reminder_sweep"));
+    assert_eq!(sweep["Properties"]["Events"]["Every5Minutes"]["Properties"]["ScheduleExpression"].as_str(), Some("rate(5 minutes)"));
 }

@@ -21,6 +21,10 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
     Some(match (collection, path.ends_with("/exceptions")) {
         ("practitioners", true) => exception_body(),
         ("clients", _) if path.ends_with("/medical") => medical_body(),
+        ("clients", _) if path.ends_with("/preferences") => {
+            json!({"email": {"transactional": true, "marketing": true}, "sms": {"transactional": false, "marketing": false}})
+        }
+        ("notification-settings", _) => serde_json::to_value(mas_shared::domain::notifications::NotificationSettings::default()).unwrap(),
         ("clients", _) if method == "PATCH" => json!({"version": 1, "first_name": "Intruder"}),
         ("clients", _) => client_body("Intruder", "B", Some("intruder@b.test")),
         ("screening", _) => json!({"service_id": own.service_id, "answers": medical_body()}),
@@ -142,6 +146,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         let names_a = route.path.starts_with("/v1/availability")
             || (route.path == "/v1/appointments" && route.method == "POST")
             || route.path == "/v1/payments"
+            || route.path == "/v1/notifications"
             || route.path == "/v1/payments/finalize";
         let aims_at_a = route.path.contains('{') || names_a;
         let collection = route.path.split('/').nth(2).unwrap_or_default().to_owned();
@@ -150,6 +155,9 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             .replace("{id}", &if route.path.contains('{') { id_of(&collection) } else { String::new() })
             .replace("{exception_id}", exception["id"].as_str().unwrap());
         path.push_str(&query_for(&route.path, &location_id, service["id"].as_str().unwrap(), &monday, &appointment_id));
+        if route.path == "/v1/notifications" {
+            path.push_str(&format!("?client_id={client_id}"));
+        }
         let body = match route.path.as_str() {
             "/v1/payments/finalize" => Some(finalize.clone()),
             _ if names_a && route.method != "GET" => Some(booking.clone()),
@@ -171,7 +179,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         }
         checked += 1;
     }
-    assert!(checked >= 60, "only {checked} routes checked");
+    assert!(checked >= 65, "only {checked} routes checked");
     let after = app.app.store.table.query_all(&partition).await.unwrap();
     assert_eq!(before, after, "clinic A's items changed");
     let client_after = app.app.store.table.query_all(&client_partition).await.unwrap();

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::app::App;
 use crate::error::{AppError, AppResult};
-use crate::ids::{PublishId, RequestId, TenantId};
+use crate::ids::{PublishId, TenantId};
 use crate::keys;
 use crate::ports::{Condition, DomainEvent, QueueName, Write};
 use crate::site::{self, SiteOptions};
@@ -141,13 +141,16 @@ pub async fn publish(app: &App, request: &PublishRequest) -> AppResult<Published
         Some(c) => Condition::equals("version", c.version),
         None => Condition::NotExists,
     };
-    let mut plan = Plan::new();
-    plan.push(
-        Write::put_if(to_item(&key, "site_publication", &publication)?, condition),
-        AppError::conflict("concurrent_publish", "another publish of this site finished first; this one will be retried"),
-    );
-    let audit = AuditContext { tenant_id: tenant.id.clone(), actor: "system".into(), role: None, request_id: RequestId::new() };
-    plan.commit(&app.store, &audit, "site.published", request.publish_id.as_str()).await?;
+    // No audit record here: the publisher is the system, and every publish follows a change or a
+    // request that was audited when it was made (`site.publish_requested`, the catalog's own).
+    let write = Write::put_if(to_item(&key, "site_publication", &publication)?, condition);
+    match app.store.table.transact(vec![write]).await {
+        Ok(()) => {}
+        Err(crate::ports::TableError::ConditionFailed { .. }) => {
+            return Err(AppError::conflict("concurrent_publish", "another publish of this site finished first; this one will be retried"));
+        }
+        Err(other) => return Err(other.into()),
+    }
     tracing::info!(tenant_id = %tenant.id, version, files = publication.files.len(), "site published");
     Ok(Published::New(publication))
 }

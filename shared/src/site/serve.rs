@@ -16,7 +16,7 @@ use crate::app::App;
 use crate::domain::values::{Hostname, Slug};
 use crate::error::AppError;
 
-/// `/sites/{slug}`, `/sites/{slug}/` and `/sites/{slug}/{file}`.
+/// `/sites/{slug}`, `/sites/{slug}/`, `/sites/{slug}/{file}` and the portal's folder.
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/sites/{slug}", get(|Path(slug): Path<String>| async move { Redirect::permanent(&format!("/sites/{slug}/")) }))
@@ -24,6 +24,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/sites/{slug}/{file}", get(|State(app): State<Arc<App>>, Path((slug, name)): Path<(String, String)>| async move { file(&app, &slug, &name).await }))
         // The portal is a folder, as on CloudFront: `portal` redirects to `portal/`.
         .route("/sites/{slug}/portal/", get(|State(app): State<Arc<App>>, Path(slug): Path<String>| async move { file(&app, &slug, "portal/index.html").await }))
+        .route("/sites/{slug}/portal/{file}", get(|State(app): State<Arc<App>>, Path((slug, name)): Path<(String, String)>| async move { file(&app, &slug, &format!("portal/{name}")).await }))
         .with_state(app)
 }
 

@@ -17,6 +17,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 pub const TEST_SECRET: &[u8] = b"test-secret-test-secret-test-secret";
+/// The Twilio auth token test apps verify `X-Twilio-Signature` with.
+pub const TWILIO_TOKEN: &str = "twilio-test-auth-token";
 
 pub struct TestApp {
     pub base: String,
@@ -65,6 +67,21 @@ pub async fn spawn_app_with(table: Option<Arc<dyn Table>>, clock: Arc<dyn Clock>
 /// Serves `app` as the local host does (the API, the local pay route, PDFs as files at signed
 /// URLs, global templates seeded, the render worker on an in-process queue) on a loopback port.
 pub async fn serve(app: App, events: Arc<InProcessEvents>, dir: tempfile::TempDir) -> TestApp {
+    serve_with(app, events, dir, true).await
+}
+
+/// The app on `clock` whose events are only recorded, not routed to its workers: the test
+/// delivers them itself (duplicated, reordered, after a crash).
+pub async fn spawn_app_without_bus(clock: Arc<dyn Clock>) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let table = Arc::new(SqliteTable::open(&dir.path().join("table.sqlite3")).expect("sqlite table"));
+    let events = Arc::new(InProcessEvents::new());
+    let app = App::new(table, clock, AuthMode::Local(Box::new(LocalIssuer::new(TEST_SECRET))), Config { site_domain: "sites.test".into() })
+        .with_events(events.clone());
+    serve_with(app, events, dir, false).await
+}
+
+async fn serve_with(app: App, events: Arc<InProcessEvents>, dir: tempfile::TempDir, route_events: bool) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let clock = app.store.clock.clone();
@@ -72,14 +89,10 @@ pub async fn serve(app: App, events: Arc<InProcessEvents>, dir: tempfile::TempDi
     let blobs = Arc::new(DirBlobs::new(dir.path().join("blobs"), base.clone(), links.clone(), clock));
     let (queue, receiver) = ChannelQueue::new();
     let outbox = Arc::new(mas_shared::adapters::Outbox::new(dir.path().join("outbox")).expect("outbox"));
-    let app = Arc::new(
-        app.with_dir_blobs(blobs.clone())
-            .with_queue(Arc::new(queue))
-            .with_local_event_routing()
-            .with_outbox(outbox)
-            .with_links(links)
-            .with_public_url(base.clone()),
-    );
+    let mut app = app.with_dir_blobs(blobs.clone()).with_queue(Arc::new(queue));
+    app.twilio_auth_token = Some(TWILIO_TOKEN.into());
+    let app = if route_events { app.with_local_event_routing() } else { app };
+    let app = Arc::new(app.with_outbox(outbox).with_links(links).with_public_url(base.clone()));
     mas_shared::ops::templates::seed_global(&app.store).await.expect("global templates seeded");
     worker::spawn_local(app.clone(), Arc::new(KrillaRenderer::new()), receiver);
     let router = mas_shared::http::local::router(app.clone()).merge(blobs.router());

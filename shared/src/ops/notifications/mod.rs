@@ -233,6 +233,11 @@ pub async fn deliver(n: &Notifier, delivery: &Delivery) -> AppResult<Vec<Outcome
             Err(crate::ports::TableError::ConditionFailed { .. }) => {
                 let stored: Option<MessageRecord> = n.store.get(&keys::message(t, &id)).await?;
                 let status = stored.map_or(MessageStatus::Sending, |r| r.status);
+                if status == MessageStatus::Sending {
+                    // Another sender holds it (or crashed holding it): try again once its lease
+                    // has run out, rather than assume it went.
+                    unavailable = Some(format!("{} on {} is being sent by another worker", delivery.kind.as_str(), channel.as_str()));
+                }
                 outcomes.push(Outcome { channel, status, reason: None, first_time: false });
                 continue;
             }
@@ -301,7 +306,7 @@ pub async fn deliver(n: &Notifier, delivery: &Delivery) -> AppResult<Vec<Outcome
         }
     }
     match unavailable {
-        Some(reason) => Err(AppError::Internal(format!("a message provider is unavailable: {reason}"))),
+        Some(reason) => Err(AppError::Internal(format!("not every channel is done: {reason}"))),
         None => Ok(outcomes),
     }
 }
