@@ -161,7 +161,7 @@ async function main() {
     await test('the visitor signs in to the portal by the emailed link and reschedules after seeing the fee', async () => {
       assert.ok(booked, 'the booking test booked first');
       await page.goto(site + 'portal/');
-      await page.getByLabel('Email').fill('ada.browser@example.test');
+      await page.getByLabel('Email', { exact: true }).fill('ada.browser@example.test');
       await page.getByRole('button', { name: 'Email me a sign-in link' }).click();
       await page.locator('#link-sent').waitFor();
       // The link, from the outbox (newest first), as the client would open it from their email.
@@ -171,7 +171,9 @@ async function main() {
       assert.equal(mail.channel, 'email');
       const link = mail.text.match(/https?:\/\/\S+#token=[A-Za-z0-9_-]+/)[0];
       await page.goto(link);
-      await page.locator('#account').waitFor();
+      await page.locator('#account').waitFor({ timeout: 10000 }).catch(async (err) => {
+        throw new Error(`${err.message}\nportal error: ${await page.locator('#portal-error').textContent()}`);
+      });
       assert.equal(new URL(page.url()).hash, '', 'the token leaves the address bar');
       const item = page.locator('#upcoming li', { hasText: booked.number });
       await item.waitFor();

@@ -141,11 +141,13 @@
         ? 'It is too close to your appointment to ' + verb + ' online (the clinic asks for ' + p.window_hours + ' hours). Please call us.'
         : 'This appointment cannot be changed online. Please call us.';
     }
-    if (p.fee.amount_minor === 0) return 'No fee to ' + verb + ' now.' + (p.refund.amount_minor ? ' Your deposit of ' + money(p.deposit_paid) + ' is refunded.' : '');
+    // Only cancelling returns the deposit; a moved booking keeps it.
+    const refund = verb === 'cancel' && p.refund.amount_minor ? ' Your deposit of ' + money(p.refund) + ' is refunded.' : '';
+    if (p.fee.amount_minor === 0) return 'No fee to ' + verb + ' now.' + refund;
     let text = 'A fee of ' + money(p.fee) + ' applies if you ' + verb + ' now';
     if (p.kept_from_deposit.amount_minor) text += ' (' + money(p.kept_from_deposit) + ' kept from your deposit)';
     if (p.still_owed.amount_minor) text += '; ' + money(p.still_owed) + ' would still be owed';
-    return text + '.';
+    return text + '.' + refund;
   }
 
   async function openChange(a) {
@@ -211,12 +213,16 @@
     change({ action: 'cancel' }, () => 'Your appointment is cancelled.');
   });
 
-  (async () => {
+  async function start() {
     await signInFromLink();
     if (!state.session) return show('signin');
     try {
       await loadAccount();
+      $('#portal-error').hidden = true;
       show('account');
     } catch (err) { problem(err.message); }
-  })();
+  }
+  // A link opened in a tab already showing the portal changes only the fragment.
+  addEventListener('hashchange', () => { if (/token=/.test(location.hash)) start(); });
+  start();
 })();
