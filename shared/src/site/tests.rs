@@ -74,3 +74,37 @@ fn the_booking_page_asks_all_seven_screening_questions() {
 fn the_script_stays_well_under_the_budget() {
     assert!(SCRIPT.len() < 20_000, "site.js is {} bytes", SCRIPT.len());
 }
+
+#[test]
+fn the_portal_links_back_to_the_site_root_from_its_folder() {
+    let files = render(&catalog(ThemePreset::LuxuryNoir), &SiteOptions::default());
+    let portal = files.iter().find(|f| f.path == "portal/index.html").expect("the portal is rendered");
+    for needle in [r#"href="../site.css""#, r#"src="../portal.js""#, r#"href="../book.html""#, r#"href="../index.html""#] {
+        assert!(portal.body.contains(needle), "portal lacks {needle}");
+    }
+    assert!(portal.body.contains(r#"<label for="portal-email">Email</label>"#));
+    let landing = files.iter().find(|f| f.path == "index.html").unwrap();
+    assert!(landing.body.contains(r#"href="portal/""#), "the site links to the portal");
+    assert!(files.iter().any(|f| f.path == "portal.js"));
+}
+
+#[test]
+fn the_content_hash_names_the_whole_site_and_changes_with_any_byte_or_name() {
+    let files = render(&catalog(ThemePreset::IvoryMinimal), &SiteOptions::default());
+    let hash = content_hash(&files);
+    let mut reversed = files.clone();
+    reversed.reverse();
+    assert_eq!(content_hash(&reversed), hash, "order does not matter");
+    let mut edited = files.clone();
+    edited[0].body.push(' ');
+    assert_ne!(content_hash(&edited), hash);
+    let mut renamed = files.clone();
+    renamed[0].path = "other.html".into();
+    assert_ne!(content_hash(&renamed), hash);
+    assert_ne!(content_hash(&render(&catalog(ThemePreset::LuxuryNoir), &SiteOptions::default())), hash, "another theme");
+}
+
+#[test]
+fn both_scripts_together_stay_well_under_the_budget() {
+    assert!(SCRIPT.len() + PORTAL_SCRIPT.len() < 40_000, "site.js + portal.js are {} bytes", SCRIPT.len() + PORTAL_SCRIPT.len());
+}
