@@ -15,7 +15,10 @@ pub async fn handle(app: &App, queue: QueueName, body: &Value) -> AppResult<()> 
         QueueName::Notify => crate::ops::notifications::plan::handle(&app.notifier(), body).await,
         QueueName::SitePublish => {
             let request = crate::ops::site::PublishRequest::from_message(body)?;
-            crate::ops::site::publish(app, &request).await.map(drop)
+            let published = crate::ops::site::publish(app, &request).await?;
+            let p = published.publication();
+            tracing::info!(tenant_id = %request.tenant_id, version = p.version, unchanged = matches!(published, crate::ops::site::Published::Unchanged(_)), "site publish done");
+            Ok(())
         }
         other => Err(AppError::Internal(format!("queue {} has no worker in this crate", other.as_str()))),
     }

@@ -54,8 +54,11 @@ impl Outbox {
     }
 
     fn write(&self, mut entry: OutboxEntry, eml: Option<Vec<u8>>) -> Result<Accepted, SendError> {
-        // ULIDs sort by time, so file names list in the order messages were written.
-        let stem = format!("{}-{}", ulid::Ulid::new().to_string().to_lowercase(), entry.channel);
+        // Monotonic ULIDs sort by time even within one millisecond (plain ones do not), so file
+        // names list in the order messages were written.
+        static IDS: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+        let id = IDS.lock().expect("id lock").generate().unwrap_or_else(|_| ulid::Ulid::new());
+        let stem = format!("{}-{}", id.to_string().to_lowercase(), entry.channel);
         entry.file = format!("{stem}.json");
         let io = |e: std::io::Error| SendError::Unavailable(format!("outbox: {e}"));
         if let Some(eml) = eml {
