@@ -288,8 +288,9 @@ fn only_the_e_sign_functions_receive_the_link_secret() {
         .into_iter()
         .filter(|e| e.path.starts_with("/v1/esign/") || e.path.ends_with("/esign"))
         .map(|e| e.function.to_owned())
-        // The notifications worker puts signing links in requests and reminders.
-        .chain(["NotificationsFunction".to_owned()])
+        // The notifications worker puts signing links in requests and reminders, and signs
+        // unsubscribe links, which the unsubscribe routes check.
+        .chain(["NotificationsFunction".to_owned(), "UnsubscribeFunction".to_owned(), "UnsubscribePageFunction".to_owned()])
         .collect();
     let (mut holders, mut expected) = (holders, expected);
     holders.sort();
