@@ -217,7 +217,7 @@ macro_rules! queue_contract {
     };
 }
 
-queue_contract!(a_sent_message_arrives_with_its_body, every_message_of_a_burst_arrives);
+queue_contract!(a_sent_message_arrives_with_its_body, every_message_of_a_burst_arrives, a_batch_of_twenty_five_arrives_whole);
 
 async fn a_sent_message_arrives_with_its_body(f: QueueFixture) {
     let body = json!({"tenant_id": "ten_a", "document_id": "doc_1", "variant": "generated", "note": "Zoë £€"});
@@ -231,6 +231,14 @@ async fn every_message_of_a_burst_arrives(f: QueueFixture) {
     }
     let received: BTreeSet<i64> = f.receive.take(12).await.iter().map(|v| v["n"].as_i64().unwrap()).collect();
     assert_eq!(received, (0..12).collect());
+}
+
+async fn a_batch_of_twenty_five_arrives_whole(f: QueueFixture) {
+    // Three SendMessageBatch calls on SQS (ten, ten, five), sent concurrently.
+    let bodies: Vec<serde_json::Value> = (0..25).map(|i| json!({ "n": i })).collect();
+    f.queue.send_batch(QueueName::Render, bodies).await.unwrap();
+    let received: BTreeSet<i64> = f.receive.take(25).await.iter().map(|v| v["n"].as_i64().unwrap()).collect();
+    assert_eq!(received, (0..25).collect());
 }
 
 #[tokio::test]

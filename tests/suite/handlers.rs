@@ -252,3 +252,73 @@ async fn the_stripe_webhook_event_verifies_over_the_bytes_api_gateway_delivers_t
     let (status, _) = host.invoke_webhook(&host.event("get-me.json")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn an_sqs_notify_batch_sends_the_confirmation_of_the_event_and_reports_only_the_poison_message() {
+    use mas_shared::ops::{appointments, clients};
+    let host = lambda_host().await;
+    let store = &host.app.store;
+    let t = &host.demo.tenant_id;
+    let audit = mas_shared::store::AuditContext {
+        tenant_id: t.clone(),
+        actor: host.demo.owner.id.to_string(),
+        role: Some(host.demo.owner.input.role),
+        request_id: mas_shared::ids::RequestId::new(),
+    };
+    let input = serde_json::from_value(serde_json::json!({"first_name": "Sqs", "last_name": "Client", "email": "sqs@clients.test"})).unwrap();
+    let client = clients::create(store, &audit, input).await.unwrap();
+    // A free start from the public availability of the demo's consultation, then a booking.
+    let locations = mas_shared::ops::catalog::list::<mas_shared::domain::catalog::LocationInput>(store, t, false).await.unwrap();
+    let services = mas_shared::ops::catalog::list::<mas_shared::domain::catalog::ServiceInput>(store, t, false).await.unwrap();
+    let consultation = services.iter().find(|s| s.data.name.as_str() == "Consultation").unwrap();
+    let london = locations.iter().find(|l| l.data.timezone.tz() == chrono_tz::Europe::London).unwrap();
+    let from = chrono::Utc::now().date_naive() + chrono::Duration::days(7);
+    let event = host
+        .event("get-public-availability.json")
+        .to_string()
+        .replace("LOCATION_ID", london.id.as_str())
+        .replace("SERVICE_ID", consultation.id.as_str())
+        .replace("FROM_DATE", &from.to_string())
+        .replace("TO_DATE", &(from + chrono::Duration::days(6)).to_string());
+    let (_, slots) = host.invoke(&serde_json::from_str(&event).unwrap()).await;
+    let start: chrono::DateTime<chrono::Utc> = slots["slots"][0]["start"].as_str().unwrap().parse().unwrap();
+    let tenant = mas_shared::ops::tenants::tenant(store, t).await.unwrap();
+    let request = appointments::BookingRequest {
+        location_id: london.id.clone(),
+        service_id: consultation.id.clone(),
+        start,
+        practitioner_id: None,
+        client_id: client.id.clone(),
+        source: mas_shared::domain::appointment::BookingSource::Staff,
+        screening: None,
+        notes: None,
+    };
+    let booked = appointments::book(store, &audit, &tenant, request, None).await.unwrap();
+
+    // The fixture as the queue delivers it: the bus's envelope of this booking's confirmation.
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = Arc::new(mas_shared::adapters::Outbox::new(dir.path()).unwrap());
+    let app = App::new(store.table.clone(), store.clock.clone(), AuthMode::ApiGateway, Config { site_domain: "sites.test".into() })
+        .with_outbox(outbox.clone());
+    let confirmed = mas_shared::ops::appointments::booking_event(t, "booking.confirmed", &booked, chrono::Utc::now());
+    let path = crate::repo_root().join("events/sqs/notify-batch.json");
+    let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let body = event["Records"][0]["body"].as_str().unwrap().replace("\"DETAIL\"", &serde_json::to_string(&confirmed).unwrap());
+    event["Records"][0]["body"] = body.into();
+    let records: Vec<(String, String)> = event["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["messageId"].as_str().unwrap().to_owned(), r["body"].as_str().unwrap().to_owned()))
+        .collect();
+    let failed = mas_shared::workers::batch(records, |body| {
+        let app = &app;
+        async move { mas_shared::workers::handle(app, mas_shared::ports::QueueName::Notify, &body).await }
+    })
+    .await;
+    assert_eq!(failed, ["6d5c4b3a-4444-4e3f-9a2b-1c0d9e8f7a6b"]);
+    let sent = outbox.list().unwrap();
+    assert_eq!(sent.len(), 1, "email only: the client gave no phone");
+    assert!(sent[0].subject.as_deref().unwrap().starts_with("Your Consultation is booked"), "{:?}", sent[0].subject);
+    assert!(sent[0].text.contains(&booked.confirmation_number));
+}

@@ -127,3 +127,34 @@ async fn staff_set_preferences_and_a_bad_body_is_refused_with_422() {
     let (status, _) = app.get("/v1/clients/cli_nobody/preferences", &clinic.token).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_signed_unsubscribe_link_turns_marketing_off_in_one_click_and_a_forged_one_is_not_found() {
+    let app = spawn_app().await;
+    let clinic = app.sign_up("unsub-clinic").await;
+    let mut body = client_body("Ada", "Byron", Some("ada.byron@clients.test"));
+    body["marketing_consent"] = json!(true);
+    let (_, client) = app.post("/v1/clients", &clinic.token, body).await;
+    let id = mas_shared::ids::ClientId::parse(client["id"].as_str().unwrap()).unwrap();
+    let url = mas_shared::ops::notifications::unsubscribe_url(&app.app.notifier(), &app.base, &clinic.tenant_id, &id);
+    let path = url.strip_prefix(&app.base).unwrap().to_owned();
+    let (_, prefs) = app.get(&format!("/v1/clients/{id}/preferences"), &clinic.token).await;
+    assert_eq!((prefs["email"]["marketing"].as_bool(), prefs["sms"]["marketing"].as_bool()), (Some(true), Some(true)));
+
+    let forged = format!("{}x", &path[..path.len() - 1]);
+    let (status, _) = app.post_bytes(&forged, "application/x-www-form-urlencoded", b"List-Unsubscribe=One-Click".to_vec()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.get_text(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, unchanged) = app.get(&format!("/v1/clients/{id}/preferences"), &clinic.token).await;
+    assert_eq!(unchanged, prefs, "a GET changes nothing");
+    let (status, _) = app.post_bytes(&path, "application/x-www-form-urlencoded", b"List-Unsubscribe=One-Click".to_vec()).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, prefs) = app.get(&format!("/v1/clients/{id}/preferences"), &clinic.token).await;
+    assert_eq!(prefs, json!({"email": {"transactional": true, "marketing": false}, "sms": {"transactional": true, "marketing": false}}));
+    // Opening the link (GET) only asks: link scanners cannot unsubscribe anyone.
+    let (status, page) = app.get_text(&path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<form method=\"post\""), "{page}");
+    assert_eq!(app.get_text(&forged).await.0, StatusCode::NOT_FOUND);
+}

@@ -290,8 +290,9 @@ fn only_the_e_sign_and_portal_functions_receive_the_link_secret() {
         // E-sign links, and portal sessions (signed with the same secret under another purpose).
         .filter(|e| e.path.starts_with("/v1/esign/") || e.path.ends_with("/esign") || e.path.contains("/portal/"))
         .map(|e| e.function.to_owned())
-        // The notifications worker puts signing links in requests and reminders.
-        .chain(["NotificationsFunction".to_owned()])
+        // The notifications worker puts signing links in requests and reminders, and signs
+        // unsubscribe links, which the unsubscribe routes check.
+        .chain(["NotificationsFunction".to_owned(), "UnsubscribeFunction".to_owned(), "UnsubscribePageFunction".to_owned()])
         .collect();
     let (mut holders, mut expected) = (holders, expected);
     holders.sort();

@@ -124,6 +124,7 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(notifications::get_settings, notifications::put_settings))
         .routes(routes!(notifications::twilio_inbound))
         .routes(routes!(notifications::twilio_status))
+        .routes(routes!(notifications::unsubscribe, notifications::unsubscribe_page))
         .split_for_parts()
 }
 

@@ -171,3 +171,37 @@ pub async fn twilio_status(
     ops::delivery_report(&app.store, &args.message, field(&params, "MessageStatus"), error).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The one-click unsubscribe of marketing mail (RFC 8058: mail clients POST
+/// `List-Unsubscribe=One-Click`; a person clicking the link GETs it). Booking messages continue.
+#[utoipa::path(post, path = "/v1/unsubscribe/{token}", tag = "notifications", operation_id = "unsubscribe",
+    params(("token" = String, Path, description = "from the `List-Unsubscribe` header")),
+    responses((status = 200, description = "unsubscribed from marketing (or already)", content_type = "text/html"),
+        (status = 404, description = "not a link we issued", body = ErrorEnvelope)))]
+pub async fn unsubscribe(State(app): State<Arc<App>>, path: PathParams) -> ApiResult<Response> {
+    ops::unsubscribe(&app.notifier(), path.get("token").unwrap_or_default()).await?;
+    let page = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+        <title>Unsubscribed</title></head><body><main><h1>You are unsubscribed</h1>\
+        <p>You will get no more offers by email or text. Messages about your bookings continue.</p></main></body></html>";
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
+}
+
+/// For a person who clicks the link: a page with one button that POSTs it. A GET changes
+/// nothing, so link scanners that prefetch mail links cannot unsubscribe anyone.
+#[utoipa::path(get, path = "/v1/unsubscribe/{token}", tag = "notifications", operation_id = "unsubscribe_page",
+    params(("token" = String, Path)),
+    responses((status = 200, description = "a confirmation page", content_type = "text/html"),
+        (status = 404, description = "not a link we issued", body = ErrorEnvelope)))]
+pub async fn unsubscribe_page(State(app): State<Arc<App>>, path: PathParams) -> ApiResult<Response> {
+    let token = path.get("token").unwrap_or_default();
+    ops::check_unsubscribe(&app.notifier(), token)?;
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
+         <title>Unsubscribe</title></head><body><main><h1>Stop offers from this clinic?</h1>\
+         <p>Messages about your bookings continue.</p>\
+         <form method=\"post\" action=\"{}\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
+         <button type=\"submit\">Unsubscribe</button></form></main></body></html>",
+        html_escape(token)
+    );
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response())
+}

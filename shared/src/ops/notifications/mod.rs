@@ -71,7 +71,8 @@ pub enum MessageStatus {
     Sent,
     /// The provider reported it reached the handset or mailbox.
     Delivered,
-    /// The provider reported it could not be delivered.
+    /// The provider reported it could not be delivered, or we could not render it (a template
+    /// variable missing): `reason` says which.
     Failed,
     /// Refused for this address for good (invalid, unsubscribed at the provider).
     Undeliverable,
@@ -216,14 +217,19 @@ pub async fn deliver(n: &Notifier, delivery: &Delivery) -> AppResult<Vec<Outcome
             lease_until: (now + Duration::seconds(LEASE_SECONDS)).timestamp(),
         };
         if let Some(reason) = skip {
-            record.status = MessageStatus::Skipped;
+            // A template gap is a failure someone must see; a missing consent or address is not.
+            record.status = if rendered.is_err() && prefs.allows(channel, delivery.kind.purpose()) && address.is_some() {
+                MessageStatus::Failed
+            } else {
+                MessageStatus::Skipped
+            };
             record.reason = Some(reason.clone());
             record.lease_until = FOREVER;
             let first_time = finish(n, t, &record, None, true).await?;
             if rendered.is_err() && first_time {
                 tracing::error!(tenant_id = %t, message_id = %id, %reason, "message not sent");
             }
-            outcomes.push(Outcome { channel, status: MessageStatus::Skipped, reason: Some(reason), first_time });
+            outcomes.push(Outcome { channel, status: record.status, reason: Some(reason), first_time });
             continue;
         }
         // The claim: only if nobody has it, or its holder's lease ran out.
@@ -257,7 +263,7 @@ pub async fn deliver(n: &Notifier, delivery: &Delivery) -> AppResult<Vec<Outcome
                     text: rendered.text.clone(),
                     html: rendered.html.clone(),
                     list_unsubscribe: (delivery.kind.purpose() == Purpose::Marketing)
-                        .then(|| n.public_url.as_ref().map(|base| format!("{base}/v1/public/{}/unsubscribe?client={}", tenant.slug, client.id)))
+                        .then(|| n.public_url.as_ref().map(|base| unsubscribe_url(n, base, t, &client.id)))
                         .flatten(),
                 };
                 n.mailer.send_email(&email).await
@@ -316,6 +322,41 @@ fn purpose_words(purpose: Purpose) -> &'static str {
         Purpose::Transactional => "booking messages",
         Purpose::Marketing => "marketing",
     }
+}
+
+const UNSUBSCRIBE: &str = "unsubscribe";
+
+/// The one-click unsubscribe link of a client's marketing mail: signed, so nobody can
+/// unsubscribe someone else by guessing ids.
+pub fn unsubscribe_url(n: &Notifier, base: &str, tenant: &TenantId, client: &ClientId) -> String {
+    let payload = format!("{tenant}.{client}");
+    format!("{base}/v1/unsubscribe/{payload}.{}", n.links.sign(UNSUBSCRIBE, &payload))
+}
+
+/// The client a signed unsubscribe link (`tenant.client.sig`) names, if we issued it.
+pub fn check_unsubscribe(n: &Notifier, token: &str) -> AppResult<(TenantId, ClientId)> {
+    let not_found = || AppError::NotFound { what: "unsubscribe link" };
+    let parts: Vec<&str> = token.split('.').collect();
+    let [tenant, client, signature] = parts.as_slice() else { return Err(not_found()) };
+    if !n.links.verify(UNSUBSCRIBE, &format!("{tenant}.{client}"), signature) {
+        return Err(not_found());
+    }
+    Ok((TenantId::parse(tenant).map_err(|_| not_found())?, ClientId::parse(client).map_err(|_| not_found())?))
+}
+
+/// Turns marketing off on every channel for the client a signed link names.
+pub async fn unsubscribe(n: &Notifier, token: &str) -> AppResult<()> {
+    let (tenant, client) = check_unsubscribe(n, token)?;
+    let current = preferences(&n.store, &tenant, &client).await?;
+    if !current.email.marketing && !current.sms.marketing {
+        return Ok(());
+    }
+    let next = Preferences {
+        email: notifications::ChannelConsent { marketing: false, ..current.email },
+        sms: notifications::ChannelConsent { marketing: false, ..current.sms },
+    };
+    let audit = AuditContext { tenant_id: tenant, actor: "client".into(), role: None, request_id: crate::ids::RequestId::new() };
+    set_preferences(&n.store, &audit, &client, next, "changed by the unsubscribe link").await.map(drop)
 }
 
 /// Where an inbound SMS from a phone belongs: the clinic and client that last texted it.

@@ -224,6 +224,14 @@ pub async fn replan(n: &Notifier, t: &TenantId, appointment: &Appointment) -> Ap
     Ok(())
 }
 
+/// Stores many planned reminders (a hundred per transaction): imports and benchmarks.
+pub async fn plan_all(n: &Notifier, items: &[DueItem]) -> AppResult<()> {
+    for chunk in items.chunks(crate::ports::table::MAX_TRANSACTION_WRITES) {
+        n.store.table.transact(chunk.iter().map(due_write).collect::<AppResult<_>>()?).await?;
+    }
+    Ok(())
+}
+
 /// Plans one reminder for a subject that is not a booking (a signature reminder).
 pub async fn plan_one(n: &Notifier, item: DueItem) -> AppResult<()> {
     n.store.table.transact(vec![due_write(&item)?]).await?;
