@@ -242,6 +242,11 @@ pub fn document(tenant: &TenantId, client: &ClientId, document: &DocumentId) -> 
     Key::new(client_pk(tenant, client), format!("DOC#{document}"))
 }
 
+/// The document's latest signing session (`{session_id}`), so the client's portal can offer its link.
+pub fn document_signing(tenant: &TenantId, client: &ClientId, document: &DocumentId) -> Key {
+    Key::new(client_pk(tenant, client), format!("DOC#{document}#SIG"))
+}
+
 /// A rendered PDF of a document, written once per variant.
 pub fn rendition(tenant: &TenantId, client: &ClientId, document: &DocumentId, variant: Variant) -> Key {
     Key::new(client_pk(tenant, client), format!("DOC#{document}#PDF#{}", variant.as_str()))

@@ -199,4 +199,11 @@ async fn a_client_reads_and_changes_their_message_preferences_and_lists_their_do
     let (status, pdf) = app.download(url).await;
     assert_eq!(status, StatusCode::OK);
     assert!(pdf.starts_with(b"%PDF"));
+    assert!(documents["documents"][0]["sign_url"].is_null(), "no signing link before staff open a session");
+
+    // Staff open an e-sign session: the portal offers the same signing page, until it is signed.
+    let (status, esign) = app.post(&format!("/v1/documents/{}/esign", document["id"].as_str().unwrap()), &s.clinic.token, json!({})).await;
+    assert_eq!(status, StatusCode::CREATED, "{esign}");
+    let (_, documents) = app.get("/v1/portal/documents", &session).await;
+    assert_eq!(documents["documents"][0]["sign_url"], esign["sign_url"], "{documents}");
 }

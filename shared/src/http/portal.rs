@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiResult, ErrorEnvelope};
-use super::extract::{JsonBody, PathParams, QueryArgs};
+use super::extract::{JsonBody, PathParams, PublicBase, QueryArgs};
 use crate::app::App;
 use crate::domain::policy::{FeeAction, FeePreview};
 use crate::domain::portal::PortalSession;
@@ -106,9 +106,9 @@ pub async fn change(State(app): State<Arc<App>>, headers: HeaderMap, path: PathP
 /// The client's documents, with download links.
 #[utoipa::path(get, path = "/v1/portal/documents", tag = "portal",
     responses((status = 200, body = PortalDocuments), (status = 401, body = ErrorEnvelope)))]
-pub async fn documents(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Json<PortalDocuments>> {
+pub async fn documents(State(app): State<Arc<App>>, headers: HeaderMap, PublicBase(base): PublicBase) -> ApiResult<Json<PortalDocuments>> {
     let session = session(&app, &headers)?;
-    Ok(Json(ops::documents(&app, &session).await?))
+    Ok(Json(ops::documents(&app, &session, &base).await?))
 }
 
 #[utoipa::path(get, path = "/v1/portal/preferences", operation_id = "portal_get_preferences", tag = "portal",

@@ -109,6 +109,12 @@ pub async fn open(
         ),
         AppError::conflict("concurrent_update", "the document changed (it may have just been signed); reload it"),
     );
+    // The latest session for the document, where the client's portal finds its link.
+    let pointer = serde_json::json!({ "session_id": session.id });
+    plan.push(
+        Write::put(to_item(&keys::document_signing(&audit.tenant_id, &document.client_id, &document.id), "signing_pointer", &pointer)?),
+        AppError::Internal("an unconditional put failed".into()),
+    );
     plan.commit(store, audit, "esign.session_opened", session.id.as_str()).await?;
     let token = token(links, &session);
     Ok((session, token))

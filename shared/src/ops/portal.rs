@@ -271,6 +271,8 @@ pub struct PortalDocument {
     pub created_at: DateTime<Utc>,
     /// A short-lived link to the PDF (the signed one when signed), once rendered.
     pub download_url: Option<String>,
+    /// The signing page, while an e-sign session for it is open.
+    pub sign_url: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -278,8 +280,9 @@ pub struct PortalDocuments {
     pub documents: Vec<PortalDocument>,
 }
 
-/// The client's documents, newest first, with download links.
-pub async fn documents(app: &App, session: &PortalSession) -> AppResult<PortalDocuments> {
+/// The client's documents, newest first, with download links, and signing links where staff
+/// opened an e-sign session that is still open (`base`: where `/v1/esign/{token}` is served).
+pub async fn documents(app: &App, session: &PortalSession, base: &str) -> AppResult<PortalDocuments> {
     let (t, c) = (&session.tenant_id, &session.client_id);
     let query = Query::partition(keys::client_pk(t, c)).sk(SortKey::BeginsWith("DOC#".into()));
     let mut documents = Vec::new();
@@ -293,7 +296,9 @@ pub async fn documents(app: &App, session: &PortalSession) -> AppResult<PortalDo
             continue;
         }
         let link = crate::ops::documents::pdf_link(&app.store, app.blobs.as_ref(), t, &document.id, None).await.ok();
+        let sign_url = signing_link(app, t, &document).await?.map(|token| format!("{base}/v1/esign/{token}"));
         documents.push(PortalDocument {
+            sign_url,
             title: format!("{} — {}", title_case(document.kind.as_str()), document.topic.as_str().replace('-', " ")),
             status: serde_json::to_value(document.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
             created_at: document.created_at,
@@ -303,6 +308,25 @@ pub async fn documents(app: &App, session: &PortalSession) -> AppResult<PortalDo
     }
     documents.sort_by_key(|d| std::cmp::Reverse(d.created_at));
     Ok(PortalDocuments { documents })
+}
+
+/// The signing token of the document's latest session, if that session is still open.
+async fn signing_link(app: &App, tenant: &TenantId, document: &Document) -> AppResult<Option<String>> {
+    #[derive(Deserialize)]
+    struct Pointer {
+        session_id: crate::ids::SigningSessionId,
+    }
+    if document.status != crate::domain::documents::DocumentStatus::Generated {
+        return Ok(None);
+    }
+    let Some(pointer) = app.store.get::<Pointer>(&keys::document_signing(tenant, &document.client_id, &document.id)).await? else {
+        return Ok(None);
+    };
+    let Some(signing) = app.store.get::<crate::domain::esign::SigningSession>(&keys::signing_session(tenant, &pointer.session_id)).await? else {
+        return Ok(None);
+    };
+    let open = signing.client_id == document.client_id && signing.current_status(app.store.clock.now()).is_open();
+    Ok(open.then(|| crate::ops::esign::token(&app.links, &signing)))
 }
 
 fn title_case(raw: &str) -> String {

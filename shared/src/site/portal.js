@@ -117,6 +117,7 @@
     $('#documents').replaceChildren(...documents.documents.map((d) => {
       const item = el('li', {}, el('p', {}, el('strong', { text: d.title })), el('p', { class: 'meta', text: d.status }));
       if (d.download_url) item.append(el('p', {}, el('a', { href: d.download_url, text: 'Download ' + d.title + ' (PDF)' })));
+      if (d.sign_url) item.append(el('p', {}, el('a', { class: 'button small', href: d.sign_url, text: 'Read and sign ' + d.title })));
       return item;
     }));
     if (!documents.documents.length) $('#documents').append(el('li', { text: 'No documents yet.' }));
