@@ -1,6 +1,7 @@
 //! What every binary shares: logging set-up; and the queue workers' batch handling.
 
 pub mod site_publish;
+pub mod sqs;
 
 /// JSON logs on Lambda (CloudWatch parses them), readable lines locally. `RUST_LOG` filters.
 pub fn init_tracing(json: bool) {

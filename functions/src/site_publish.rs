@@ -3,7 +3,7 @@
 //! `site_publish` Lambda runs it per SQS record; the local host runs the same handler in-process
 //! (`mas_shared::workers`).
 
-pub use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+pub use crate::sqs::{SqsBatchResponse, SqsEvent};
 
 use mas_shared::app::App;
 use mas_shared::error::AppResult;
@@ -16,19 +16,7 @@ pub async fn handle(app: &App, body: &serde_json::Value) -> AppResult<Published>
     site::publish(app, &request).await
 }
 
-/// One SQS batch: the records that failed are reported so SQS retries only them (and moves them
-/// to the dead-letter queue after five receives).
+/// One SQS batch, failures reported per record (`crate::sqs`).
 pub async fn handle_batch(app: &App, event: SqsEvent) -> SqsBatchResponse {
-    let records = event.records.into_iter().map(|r| (r.message_id.unwrap_or_default(), r.body.unwrap_or_default())).collect();
-    let failed = mas_shared::workers::batch(records, |body| async move { handle(app, &body).await.map(drop) }).await;
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failed
-        .into_iter()
-        .map(|id| {
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            failure
-        })
-        .collect();
-    response
+    crate::sqs::handle_batch(event, |body| async move { handle(app, &body).await.map(drop) }).await
 }

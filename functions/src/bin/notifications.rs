@@ -4,38 +4,24 @@
 
 use std::sync::Arc;
 
-use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use lambda_runtime::{LambdaEvent, service_fn};
+use mas_functions::sqs::{self, SqsEvent};
 use mas_shared::app::App;
 use mas_shared::ports::QueueName;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     mas_functions::init_tracing(true);
+    // Built once per cold start: the table, SES and Twilio clients are reused.
     let app = Arc::new(App::from_env().await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let app = app.clone();
         async move {
-            let records = event
-                .payload
-                .records
-                .into_iter()
-                .map(|r| (r.message_id.unwrap_or_default(), r.body.unwrap_or_default()))
-                .collect();
-            let failed = mas_shared::workers::batch(records, |body| {
-                let app = app.clone();
-                async move { mas_shared::workers::handle(&app, QueueName::Notify, &body).await }
+            let app = &app;
+            let response = sqs::handle_batch(event.payload, |body| async move {
+                mas_shared::workers::handle(app, QueueName::Notify, &body).await
             })
             .await;
-            let mut response = SqsBatchResponse::default();
-            response.batch_item_failures = failed
-                .into_iter()
-                .map(|id| {
-                    let mut failure = BatchItemFailure::default();
-                    failure.item_identifier = id;
-                    failure
-                })
-                .collect();
             Ok::<_, lambda_runtime::Error>(response)
         }
     }))
