@@ -269,6 +269,28 @@ pub fn appointment(tenant: &TenantId, appointment: &AppointmentId) -> Key {
     Key::new(appointment_pk(tenant, appointment), "APPT")
 }
 
+/// Claims the automatic document of one kind and topic for an appointment (holds the document's
+/// id): written with `attribute_not_exists` with the document, so a redelivered
+/// `booking.confirmed` finds it taken and creates nothing.
+pub fn booking_document(
+    tenant: &TenantId,
+    appointment: &AppointmentId,
+    kind: crate::domain::documents::TemplateKind,
+    topic: &crate::domain::values::Slug,
+) -> Key {
+    Key::new(appointment_pk(tenant, appointment), format!("DOC#{}#{topic}", kind.as_str()))
+}
+
+/// Records once that an automatic document could not be generated (and why).
+pub fn booking_document_skipped(
+    tenant: &TenantId,
+    appointment: &AppointmentId,
+    kind: crate::domain::documents::TemplateKind,
+    topic: &crate::domain::values::Slug,
+) -> Key {
+    Key::new(appointment_pk(tenant, appointment), format!("DOCSKIP#{}#{topic}", kind.as_str()))
+}
+
 pub const PAYMENT_PREFIX: &str = "PAY#";
 
 /// One payment towards an appointment (its deposit, or the balance).

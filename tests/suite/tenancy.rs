@@ -10,6 +10,7 @@ use crate::support::app::*;
 struct Own<'a> {
     location_id: &'a str,
     service_id: &'a str,
+    client_id: &'a str,
 }
 
 fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
@@ -31,7 +32,7 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
         ("team", _) => json!({"email": "intruder@b.test", "name": "Intruder", "role": "support"}),
         ("brand", _) => json!({"theme": "luxury_noir"}),
         ("templates", _) => template_body("1.0.0"),
-        ("documents", _) if path.ends_with("/generate") => generate_body(&mas_shared::ids::ClientId::new().to_string(), "B client"),
+        ("documents", _) if path.ends_with("/generate") => generate_body(own.client_id, "B client"),
         ("policies", _) => json!({"hold_minutes": 20}),
         ("appointments", _) if method == "PATCH" => json!({"action": "cancel"}),
         ("payments", _) => json!({"amount": 100, "reason": "intruder"}),
@@ -134,7 +135,27 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let (_, b_location) = app.post("/v1/locations", &b.token, location_body("B location")).await;
     let b_location_id = b_location["id"].as_str().unwrap();
     let (_, b_service) = app.post("/v1/services", &b.token, service_body("B service")).await;
-    let own = Own { location_id: b_location_id, service_id: b_service["id"].as_str().unwrap() };
+    let (_, b_client) = app.post("/v1/clients", &b.token, client_body("B", "Client", None)).await;
+    let own = Own {
+        location_id: b_location_id,
+        service_id: b_service["id"].as_str().unwrap(),
+        client_id: b_client["id"].as_str().unwrap(),
+    };
+    // A document is generated from the client's record: B naming A's client (or A's appointment)
+    // in a body gets a refusal that says nothing of A's data.
+    for body in [
+        generate_body(&client_id, "B client"),
+        {
+            let mut body = generate_body(own.client_id, "B client");
+            body["appointment_id"] = json!(appointment_id);
+            body
+        },
+    ] {
+        let (status, err) = app.post("/v1/documents/generate", &b.token, body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+        assert_eq!(err["error"]["code"], "unknown_reference");
+        assert!(!secrets.iter().any(|s| err.to_string().contains(s.as_str())), "{err}");
+    }
 
     let mut checked = 0;
     for route in mas_shared::http::route_table().into_iter().filter(|r| !r.public) {
