@@ -20,6 +20,11 @@ pub fn tenant_profile(tenant: &TenantId) -> Key {
     Key::new(tenant_pk(tenant), "PROFILE")
 }
 
+/// The clinic's logo for PDFs (bytes and description), beside the brand.
+pub fn brand_logo(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "LOGO")
+}
+
 pub fn brand(tenant: &TenantId) -> Key {
     Key::new(tenant_pk(tenant), "BRAND")
 }

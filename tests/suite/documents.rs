@@ -682,3 +682,48 @@ async fn a_booked_treatment_without_a_template_in_force_is_recorded_once_and_the
     assert!(documents.is_empty());
     assert_eq!(app.published("document.generation_skipped"), 4);
 }
+
+const LOGO_PNG: &[u8] = include_bytes!("../../shared/testdata/python.png");
+const LOGO_JPEG: &[u8] = include_bytes!("../../shared/testdata/python.jpg");
+
+#[tokio::test]
+async fn a_clinic_uploads_its_logo_once_and_every_page_of_its_pdfs_carries_it() {
+    let app = spawn_app().await;
+    let clinic = app.sign_up("glow").await;
+
+    // Only images, decoded whole, small, and only by those who may change the brand.
+    let (status, _) = app.raw("PUT", "/v1/brand/logo", Some(&clinic.token), "image/svg+xml", b"<svg/>".to_vec()).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let truncated = LOGO_PNG[..800].to_vec(); // inside the pixel data (IDAT)
+    let (status, err) = app.raw("PUT", "/v1/brand/logo", Some(&clinic.token), "image/png", truncated).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_image")), "{err}");
+    let (status, _) = app.raw("PUT", "/v1/brand/logo", Some(&clinic.token), "image/png", vec![0; 200 * 1024]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (practitioner, _) = app.member_token(&clinic, "practitioner").await;
+    let (status, _) = app.raw("PUT", "/v1/brand/logo", Some(&practitioner), "image/png", LOGO_PNG.to_vec()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, logo) = app.raw("PUT", "/v1/brand/logo", Some(&clinic.token), "image/jpeg", LOGO_JPEG.to_vec()).await;
+    assert_eq!(status, StatusCode::OK, "{logo}");
+    let (status, logo) = app.raw("PUT", "/v1/brand/logo", Some(&clinic.token), "image/png", LOGO_PNG.to_vec()).await;
+    assert_eq!(status, StatusCode::OK, "{logo}");
+    assert_eq!((logo["format"].as_str(), logo["width"].as_u64(), logo["height"].as_u64()), (Some("png"), Some(16), Some(16)));
+    assert_eq!(logo["sha256"], Sha256Hex::of(LOGO_PNG).as_str());
+
+    let (document, bytes) = generated(&app, &clinic).await;
+    assert!(document["pdf"]["stamp"].is_string());
+    let (_, verified) = app.post_bytes("/v1/documents/verify", "application/pdf", bytes.clone()).await;
+    assert_eq!(verified["valid"], true, "{verified}");
+    if !pdf::available("golden consent with a logo") {
+        return;
+    }
+    let flat = pdf::text(&bytes).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains(CLIENT_NAME) && flat.contains("Clinic glow"), "{flat}");
+    assert!(flat.contains(&format!("Stamp {}", document["pdf"]["stamp"].as_str().unwrap())));
+    let pages = pdf::pages(&bytes) as u32;
+    let images = pdf::images(&bytes);
+    let logos: Vec<&(u32, u32, u32)> = images.iter().filter(|(_, w, h)| (*w, *h) == (16, 16)).collect();
+    assert_eq!(logos.len() as u32, pages, "the logo on every page: {images:?}");
+    let png = pdf::page_png(&bytes, 1, &pdf::golden_dir().join("consent-with-logo-page-1.png"));
+    println!("page 1 with the logo: {}", png.display());
+}

@@ -367,7 +367,10 @@ const MONEY_ROUTES: [(&str, &str); 5] = [
 ];
 
 /// Routes that announce what they did as domain events.
-const PUBLISHING_ROUTES: [(&str, &str); 4] = [
+const PUBLISHING_ROUTES: [(&str, &str); 7] = [
+    ("POST", "/v1/documents/generate"),
+    ("POST", "/v1/documents/{id}/esign"),
+    ("POST", "/v1/esign/{token}/sign"),
     ("POST", "/v1/payments/finalize"),
     ("POST", "/v1/payments/{id}/refund"),
     ("PATCH", "/v1/appointments/{id}"),

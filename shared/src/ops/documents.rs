@@ -22,7 +22,7 @@ use crate::domain::values::{Color, Slug};
 use crate::error::{AppError, AppResult};
 use crate::ids::{AppointmentId, ClientId, DocumentId, TenantId};
 use crate::keys;
-use crate::ports::renderer::{RenderAuditRow, RenderBlock, RenderColors, RenderJob, RenderSignature};
+use crate::ports::renderer::{RenderAuditRow, RenderBlock, RenderColors, RenderJob, RenderLogo, RenderSignature};
 use crate::ports::events::DomainEvent;
 use crate::ports::{Blobs, Condition, Events, Key, Queue, QueueName, Renderer, Write};
 use crate::store::{AuditContext, Plan, Store, TimelineEntry, from_item, to_item};
@@ -610,7 +610,12 @@ pub async fn render(
     if message.variant == Variant::Signed && document.signature.is_none() {
         return Err(AppError::conflict("not_signed", "the document has no signature to render"));
     }
-    let (clinic, brand) = tokio::try_join!(tenants::tenant(store, tenant), tenants::brand(store, tenant))?;
+    let (clinic, brand, logo) =
+        tokio::try_join!(tenants::tenant(store, tenant), tenants::brand(store, tenant), tenants::logo(store, tenant))?;
+    let logo = match logo {
+        Some(logo) => Some(RenderLogo { format: logo.info.format, bytes: logo.bytes()? }),
+        None => None,
+    };
     let signature = match (&document.signature, message.variant) {
         (Some(signature), Variant::Signed) => {
             let session: SigningSession = store
@@ -630,6 +635,7 @@ pub async fn render(
         stamp: Sha256Hex::placeholder().to_string(),
         footer_note: FOOTER_NOTE.into(),
         signature,
+        logo,
     };
     let draft = run(renderer.clone(), job.clone()).await?;
     let rendered_sha256 = Sha256Hex::of(&draft);
