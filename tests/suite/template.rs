@@ -257,6 +257,15 @@ fn the_documents_bucket_is_private_encrypted_kept_and_only_the_render_worker_may
     assert!(properties["BucketEncryption"]["ServerSideEncryptionConfiguration"].as_sequence().is_some_and(|s| !s.is_empty()));
     assert_eq!(properties["VersioningConfiguration"]["Status"].as_str(), Some("Enabled"));
     assert_eq!(bucket["DeletionPolicy"].as_str(), Some("Retain"));
+    // Seven years of write-once PDFs; nobody can shorten it on prod.
+    assert_eq!(properties["ObjectLockEnabled"].as_bool(), Some(true));
+    let lock = &properties["ObjectLockConfiguration"];
+    assert_eq!(lock["ObjectLockEnabled"].as_str(), Some("Enabled"));
+    let retention = &lock["Rule"]["DefaultRetention"];
+    assert_eq!(retention["Years"].as_u64(), Some(7));
+    let mode = serde_yaml::to_string(&retention["Mode"]).unwrap();
+    assert!(mode.contains("IsProd") && mode.contains("COMPLIANCE"), "COMPLIANCE on prod: {mode}");
+    assert!(!mode.contains("BypassGovernanceRetention"));
 
     let mut writers = Vec::new();
     for (id, function) in resources_of_type(&template, "AWS::Serverless::Function") {
@@ -270,6 +279,7 @@ fn the_documents_bucket_is_private_encrypted_kept_and_only_the_render_worker_may
             writers.push(id);
         }
         assert!(!all.contains("s3:DeleteObject"), "{id} may delete documents");
+        assert!(!all.contains("BypassGovernanceRetention") && !all.contains("s3:PutObjectRetention"), "{id} may shorten retention");
     }
     assert_eq!(writers, ["RenderFunction"], "only the render worker writes PDFs (bucket {bucket_id})");
 }
