@@ -24,8 +24,10 @@ use crate::ops::esign::{self, OpenInput};
 /// The largest PDF accepted for verification.
 pub const VERIFY_LIMIT: usize = 4 * 1024 * 1024;
 
-/// Generates a document from the template in force and queues its PDF. 422 names a missing
-/// mandatory clause or every unfilled placeholder (`details.missing`).
+/// Generates a document from the template in force for a client of the clinic (and optionally
+/// one of their appointments), queues its PDF and publishes `document.generated`. 422 names a
+/// missing mandatory clause or every unfilled placeholder (`details.missing`), or an unknown
+/// `client_id`/`appointment_id`.
 #[utoipa::path(post, path = "/v1/documents/generate", tag = "documents", operation_id = "generate_document",
     security(("staff_jwt" = [])), request_body = GenerateInput,
     responses((status = 201, body = DocumentView), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]

@@ -45,8 +45,11 @@ pub struct GenerateInput {
     /// The day whose template is in force; defaults to today in the clinic's time zone.
     #[serde(default)]
     pub on: Option<NaiveDate>,
-    /// Values for the placeholders, as nested objects: `{"client": {"name": "…"}}`. `clinic.*`
-    /// and `document.*` are filled by the platform.
+    /// Values for the placeholders, as nested objects: `{"treatment": {"area": "…"}}`. `clinic.*`
+    /// and `document.*` are filled by the platform, and `client.*` (name, first_name, last_name,
+    /// date_of_birth) from the client's record, overriding the context; with `appointment_id`,
+    /// `practitioner.name` and `appointment.*` (date, time, timezone, location) from the booking,
+    /// and `treatment.name` from its service unless given here.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub context: serde_json::Map<String, Value>,
