@@ -339,6 +339,12 @@ async fn a_client_signs_through_the_link_and_the_signed_pdf_carries_the_signatur
     let (document, unsigned) = generated(&app, &clinic).await;
     let id = document["id"].as_str().unwrap().to_owned();
     let path = signing_path(&app, &clinic, &id, json!({"expires_in_hours": 24})).await;
+    // The event's session rebuilds the very link staff were given (the token is not on the bus).
+    let requested = app.events.published().into_iter().find(|e| e.kind == "document.signature_requested").unwrap();
+    assert!(!requested.payload.to_string().contains(path.trim_start_matches("/v1/esign/")));
+    let session_id = mas_shared::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
+    let (_, token) = mas_shared::ops::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await.unwrap();
+    assert_eq!(format!("/v1/esign/{token}"), path);
 
     let (status, page) = app.get_text(&path).await;
     assert_eq!(status, StatusCode::OK);
@@ -403,6 +409,9 @@ async fn a_client_signs_through_the_link_and_the_signed_pdf_carries_the_signatur
     // Notifications send the link from `document.signature_requested`; `document.signed` follows.
     let published = app.events.published();
     let requested = published.iter().find(|e| e.kind == "document.signature_requested").expect("signature requested");
+    let session_id = mas_shared::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
+    let after_signing = mas_shared::ops::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await;
+    assert!(matches!(after_signing, Err(mas_shared::error::AppError::Conflict { code: "already_signed", .. })), "nothing to remind");
     let keys: Vec<&String> = requested.payload.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["client_id", "document_id", "expires_at", "session_id"]);
     assert_eq!(requested.payload["document_id"], json!(id));
@@ -474,6 +483,12 @@ async fn an_expired_link_cannot_sign_409_and_its_page_says_so() {
     let id = document["id"].as_str().unwrap().to_owned();
     let path = signing_path(&app, &clinic, &id, json!({"expires_in_hours": 1})).await;
     clock.advance(chrono::Duration::minutes(61));
+
+    // Notifications would rebuild the link from the event to remind the client: not once expired.
+    let requested = app.events.published().into_iter().find(|e| e.kind == "document.signature_requested").unwrap();
+    let session_id = mas_shared::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
+    let expired = mas_shared::ops::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await;
+    assert!(matches!(expired, Err(mas_shared::error::AppError::Conflict { code: "session_expired", .. })), "{expired:?}");
 
     let (status, err) = app.call("POST", &format!("{path}/sign"), None, Some(signature_body("Ann"))).await;
     assert_eq!(status, StatusCode::CONFLICT, "{err}");

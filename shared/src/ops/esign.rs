@@ -125,6 +125,29 @@ pub async fn open(
     Ok((session, token))
 }
 
+/// For the consumer of `document.signature_requested` (notifications) and its reminders: the
+/// session and its link token (the page is `/v1/esign/{token}`), while it can still be signed.
+/// A session that is signed, declined or expired is 409 (nothing to send); another clinic's or an
+/// unknown one is 404. Read only.
+pub async fn link_token(
+    store: &Store,
+    links: &LinkSigner,
+    tenant: &TenantId,
+    session_id: &SigningSessionId,
+) -> AppResult<(SigningSession, String)> {
+    let mut session = load_session(store, tenant, session_id).await?;
+    session.status = session.current_status(store.clock.now());
+    match session.status {
+        SessionStatus::Created | SessionStatus::Sent | SessionStatus::Opened => {
+            let token = token(links, &session);
+            Ok((session, token))
+        }
+        SessionStatus::Signed => Err(AppError::conflict("already_signed", "this document has already been signed")),
+        SessionStatus::Declined => Err(AppError::conflict("session_declined", "this signing request was declined")),
+        SessionStatus::Expired => Err(AppError::conflict("session_expired", "this signing link has expired")),
+    }
+}
+
 async fn load_session(store: &Store, tenant: &TenantId, id: &SigningSessionId) -> AppResult<SigningSession> {
     store.get(&keys::signing_session(tenant, id)).await?.ok_or(AppError::NotFound { what: "signing link" })
 }
