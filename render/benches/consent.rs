@@ -36,6 +36,7 @@ fn consent() -> RenderJob {
         stamp: Sha256Hex::placeholder().to_string(),
         footer_note: mas_shared::ops::documents::FOOTER_NOTE.into(),
         signature: None,
+        logo: None,
     }
 }
 

@@ -13,6 +13,7 @@ use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::text::{Font, TextDirection};
+use mas_shared::domain::logo::LogoFormat;
 use mas_shared::domain::values::Color;
 use mas_shared::ports::Renderer;
 use mas_shared::ports::renderer::{RenderJob, RenderSignature};
@@ -243,6 +244,19 @@ impl KrillaRenderer {
             Metadata::new().title(job.title.clone()).creator("Master Aesthetics Suite".into()).language("en-GB".into()),
         );
         let total = pages.len();
+        let logo = match &job.logo {
+            Some(logo) => {
+                let data = logo.bytes.clone().into();
+                let image = match logo.format {
+                    LogoFormat::Png => Image::from_png(data, true),
+                    LogoFormat::Jpeg => Image::from_jpeg(data, true),
+                };
+                let image = image.map_err(|e| format!("logo image: {e}"))?;
+                let size = logo_size(image.size()).ok_or("bad logo size")?;
+                Some((image, size))
+            }
+            None => None,
+        };
         let image = match &job.signature {
             Some(signature) => {
                 Some(Image::from_png(signature.png.clone().into(), true).map_err(|e| format!("signature image: {e}"))?)
@@ -259,8 +273,16 @@ impl KrillaRenderer {
             band.push_rect(Rect::from_xywh(0.0, 0.0, WIDTH, BAND).ok_or("bad band")?);
             surface.draw_path(&band.finish().ok_or("bad band")?);
             fill(&mut surface, c.on_primary);
-            let clinic = self.fonts.truncate(true, &job.clinic_name, 12.0, CONTENT_WIDTH);
+            // The logo sits at the right of the band; the clinic's name gives it room.
+            let logo_room = logo.as_ref().map_or(0.0, |(_, size)| size.width() + 12.0);
+            let clinic = self.fonts.truncate(true, &job.clinic_name, 12.0, CONTENT_WIDTH - logo_room);
             self.text(&mut surface, MARGIN, 13.0, true, 12.0, &clinic);
+            if let Some((image, size)) = &logo {
+                let top = (BAND - size.height()) / 2.0;
+                surface.push_transform(&Transform::from_translate(WIDTH - MARGIN - size.width(), top));
+                surface.draw_image(image.clone(), *size);
+                surface.pop();
+            }
 
             for op in ops {
                 match op {
@@ -300,6 +322,15 @@ impl KrillaRenderer {
         let baseline = top + size * self.fonts.ascent(bold);
         surface.draw_text(Point::from_xy(x, baseline), font, size, text, false, TextDirection::Auto);
     }
+}
+
+/// The logo's drawn size: 28 pt high (the band is 40), at most 160 pt wide, aspect kept.
+fn logo_size((width, height): (u32, u32)) -> Option<Size> {
+    const MAX_HEIGHT: f32 = 28.0;
+    const MAX_WIDTH: f32 = 160.0;
+    let (w, h) = (width as f32, height as f32);
+    let scale = (MAX_HEIGHT / h).min(MAX_WIDTH / w);
+    Size::from_wh(w * scale, h * scale)
 }
 
 fn krilla_color(c: Color) -> rgb::Color {

@@ -33,6 +33,7 @@ pub fn job(blocks: usize) -> RenderJob {
         stamp: "0".repeat(64),
         footer_note: "Check it at /v1/documents/verify".into(),
         signature: None,
+        logo: None,
     }
 }
 
@@ -84,4 +85,25 @@ fn a_word_wider_than_the_line_is_broken_inside_and_nothing_is_lost() {
     assert!(lines.len() > 2);
     assert!(lines.iter().all(|l| fonts.width(false, l, 10.0) <= 200.0));
     assert_eq!(lines.concat().replace(' ', ""), format!("Stamp{hash}end"));
+}
+
+#[test]
+fn a_clinics_png_or_jpeg_logo_is_drawn_and_a_file_that_is_no_image_fails_the_render() {
+    use mas_shared::domain::logo::LogoFormat;
+    use mas_shared::ports::renderer::RenderLogo;
+    let renderer = KrillaRenderer::new();
+    let plain = renderer.render(&job(2)).unwrap();
+    for (format, bytes) in [
+        (LogoFormat::Png, &include_bytes!("../../shared/testdata/python.png")[..]),
+        (LogoFormat::Jpeg, &include_bytes!("../../shared/testdata/python.jpg")[..]),
+    ] {
+        let mut with_logo = job(2);
+        with_logo.logo = Some(RenderLogo { format, bytes: bytes.to_vec() });
+        let pdf = renderer.render(&with_logo).unwrap();
+        assert_ne!(pdf, plain, "{format:?}");
+        assert_eq!(pdf, renderer.render(&with_logo).unwrap(), "still deterministic");
+    }
+    let mut broken = job(2);
+    broken.logo = Some(RenderLogo { format: LogoFormat::Png, bytes: b"not a png".to_vec() });
+    assert!(renderer.render(&broken).is_err());
 }

@@ -71,6 +71,11 @@ pub fn tenant_profile(tenant: &TenantId) -> Key {
     Key::new(tenant_pk(tenant), "PROFILE")
 }
 
+/// The clinic's logo for PDFs (bytes and description), beside the brand.
+pub fn brand_logo(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "LOGO")
+}
+
 pub fn brand(tenant: &TenantId) -> Key {
     Key::new(tenant_pk(tenant), "BRAND")
 }
@@ -339,6 +344,28 @@ pub fn appointment_pk(tenant: &TenantId, appointment: &AppointmentId) -> String 
 
 pub fn appointment(tenant: &TenantId, appointment: &AppointmentId) -> Key {
     Key::new(appointment_pk(tenant, appointment), "APPT")
+}
+
+/// Claims the automatic document of one kind and topic for an appointment (holds the document's
+/// id): written with `attribute_not_exists` with the document, so a redelivered
+/// `booking.confirmed` finds it taken and creates nothing.
+pub fn booking_document(
+    tenant: &TenantId,
+    appointment: &AppointmentId,
+    kind: crate::domain::documents::TemplateKind,
+    topic: &crate::domain::values::Slug,
+) -> Key {
+    Key::new(appointment_pk(tenant, appointment), format!("DOC#{}#{topic}", kind.as_str()))
+}
+
+/// Records once that an automatic document could not be generated (and why).
+pub fn booking_document_skipped(
+    tenant: &TenantId,
+    appointment: &AppointmentId,
+    kind: crate::domain::documents::TemplateKind,
+    topic: &crate::domain::values::Slug,
+) -> Key {
+    Key::new(appointment_pk(tenant, appointment), format!("DOCSKIP#{}#{topic}", kind.as_str()))
 }
 
 pub const PAYMENT_PREFIX: &str = "PAY#";

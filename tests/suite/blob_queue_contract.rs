@@ -250,3 +250,35 @@ async fn a_queue_without_a_url_says_so() {
     let err = queue.send(QueueName::Render, json!({})).await.unwrap_err();
     assert_eq!(err, mas_shared::ports::QueueError::NotConfigured("render"));
 }
+
+/// The documents bucket as template.yaml makes it (versioned, Object Lock with a default
+/// retention): a PDF stored through the adapter is kept under that retention, and deleting its
+/// version is refused.
+#[tokio::test]
+async fn a_pdf_put_into_the_object_locked_documents_bucket_is_retained_and_its_version_cannot_be_deleted() {
+    use aws_sdk_s3::types::{DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode, ObjectLockRule};
+    let Some(config) = aws::moto("object-locked documents bucket").await else { return };
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+    let bucket = format!("locked-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
+        .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
+        .build();
+    s3.create_bucket().bucket(&bucket).create_bucket_configuration(location).object_lock_enabled_for_bucket(true).send().await.unwrap();
+    let rule = ObjectLockRule::builder()
+        .default_retention(DefaultRetention::builder().mode(ObjectLockRetentionMode::Compliance).years(7).build())
+        .build();
+    let lock = ObjectLockConfiguration::builder().object_lock_enabled(ObjectLockEnabled::Enabled).rule(rule).build();
+    s3.put_object_lock_configuration().bucket(&bucket).object_lock_configuration(lock).send().await.unwrap();
+
+    let blobs = S3Blobs::new(s3.clone(), bucket.clone());
+    let key = mas_shared::ports::BlobKey::parse("tenants/ten_a/documents/doc_a/generated-abc.pdf").unwrap();
+    blobs.put(&key, b"%PDF-1.7 locked".to_vec(), "application/pdf").await.expect("stored under Object Lock");
+    assert_eq!(blobs.get(&key).await.unwrap().as_deref(), Some(&b"%PDF-1.7 locked"[..]));
+    let head = s3.head_object().bucket(&bucket).key(key.as_str()).send().await.unwrap();
+    assert_eq!(head.object_lock_mode(), Some(&aws_sdk_s3::types::ObjectLockMode::Compliance));
+    let until = head.object_lock_retain_until_date().expect("a retention date");
+    assert!(until.secs() > chrono::Utc::now().timestamp() + 6 * 365 * 86_400, "about seven years");
+    let version = head.version_id().expect("versioned").to_owned();
+    let deleted = s3.delete_object().bucket(&bucket).key(key.as_str()).version_id(version).send().await;
+    assert!(deleted.is_err(), "a locked version cannot be deleted");
+}

@@ -12,8 +12,11 @@ use serde_json::{Value, json};
 use crate::support::app::*;
 use crate::support::pdf;
 
-fn client() -> String {
-    ClientId::new().to_string()
+/// Adds the test client (named `CLIENT_NAME` on their record) and returns their id.
+async fn client(app: &TestApp, clinic: &Clinic) -> String {
+    let (status, client) = app.post("/v1/clients", &clinic.token, client_body("Zoë", "Ó Briain-Łukasiewicz", None)).await;
+    assert_eq!(status, StatusCode::CREATED, "{client}");
+    client["id"].as_str().unwrap().to_owned()
 }
 
 const CLIENT_NAME: &str = "Zoë Ó Briain-Łukasiewicz";
@@ -21,7 +24,7 @@ const CLIENT_NAME: &str = "Zoë Ó Briain-Łukasiewicz";
 /// Generates an anti-wrinkle consent and waits for its PDF; returns the document and the PDF bytes.
 async fn generated(app: &TestApp, clinic: &Clinic) -> (Value, Vec<u8>) {
     let (status, document) =
-        app.post("/v1/documents/generate", &clinic.token, generate_body(&client(), CLIENT_NAME)).await;
+        app.post("/v1/documents/generate", &clinic.token, generate_body(&client(app, clinic).await, CLIENT_NAME)).await;
     assert_eq!(status, StatusCode::CREATED, "{document}");
     assert_eq!(document["status"], "generated");
     let id = document["id"].as_str().unwrap().to_owned();
@@ -168,8 +171,13 @@ async fn a_generated_consent_pdf_read_by_poppler_shows_the_client_every_mandator
     let timeline = mas_shared::ports::Query::partition(mas_shared::keys::client_pk(&clinic.tenant_id, &client_id))
         .sk(mas_shared::ports::SortKey::BeginsWith(mas_shared::keys::TIMELINE_PREFIX.into()));
     let entries = app.app.store.table.query_all(&timeline).await.unwrap();
-    assert_eq!(entries.len(), 1);
-    assert_eq!(entries[0]["kind"], "document.generated");
+    let kinds: Vec<&Value> = entries.iter().map(|e| &e["kind"]).filter(|k| k.as_str().unwrap().starts_with("document.")).collect();
+    assert_eq!(kinds, [&json!("document.generated")]);
+    let generated_events = app.events.published();
+    let event = generated_events.iter().find(|e| e.kind == "document.generated").expect("document.generated published");
+    assert_eq!(event.payload["document_id"], document["id"]);
+    assert_eq!(event.payload["kind"], "consent");
+    assert!(!event.payload.to_string().contains("Zoë"), "ids only: {}", event.payload);
 
     if !pdf::available("golden consent") {
         return;
@@ -209,7 +217,7 @@ async fn a_generated_consent_pdf_read_by_poppler_shows_the_client_every_mandator
 async fn unfilled_placeholders_are_422_naming_every_one_and_nothing_is_stored() {
     let app = spawn_app().await;
     let clinic = app.sign_up("glow").await;
-    let mut body = generate_body(&client(), CLIENT_NAME);
+    let mut body = generate_body(&client(&app, &clinic).await, CLIENT_NAME);
     body["context"] = json!({"client": {"name": "Ann"}, "treatment": {"name": ""}});
     let (status, err) = app.post("/v1/documents/generate", &clinic.token, body).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
@@ -224,7 +232,7 @@ async fn unfilled_placeholders_are_422_naming_every_one_and_nothing_is_stored() 
 async fn leaving_out_a_mandatory_clause_is_422_naming_it_while_an_optional_one_may_go() {
     let app = spawn_app().await;
     let clinic = app.sign_up("glow").await;
-    let mut body = generate_body(&client(), CLIENT_NAME);
+    let mut body = generate_body(&client(&app, &clinic).await, CLIENT_NAME);
     body["exclude_blocks"] = json!(["photographs", "risks"]);
     let (status, err) = app.post("/v1/documents/generate", &clinic.token, body.clone()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
@@ -237,7 +245,7 @@ async fn leaving_out_a_mandatory_clause_is_422_naming_it_while_an_optional_one_m
     assert_eq!(status, StatusCode::CREATED, "{document}");
     assert!(document["content"]["blocks"].as_array().unwrap().iter().all(|b| b["key"] != "photographs"));
 
-    let mut ambiguous = generate_body(&client(), CLIENT_NAME);
+    let mut ambiguous = generate_body(&client(&app, &clinic).await, CLIENT_NAME);
     ambiguous.as_object_mut().unwrap().remove("topic");
     let (status, err) = app.post("/v1/documents/generate", &clinic.token, ambiguous).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -275,7 +283,7 @@ async fn a_clinic_copy_lacking_a_clause_the_platform_made_mandatory_later_is_ref
     let newer = input.into_template(TemplateId::new(), None, None, &[], approval).unwrap();
     mas_shared::ops::templates::publish_global(&app.app.store, &newer).await.unwrap();
     // THEN generating from the clinic's copy is refused, naming the clause
-    let (status, err) = app.post("/v1/documents/generate", &clinic.token, generate_body(&client(), CLIENT_NAME)).await;
+    let (status, err) = app.post("/v1/documents/generate", &clinic.token, generate_body(&client(&app, &clinic).await, CLIENT_NAME)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
     assert_eq!(err["error"]["code"], "mandatory_clause_missing");
     assert_eq!(err["error"]["details"]["missing"], json!(["remote-prescribing"]));
@@ -331,6 +339,12 @@ async fn a_client_signs_through_the_link_and_the_signed_pdf_carries_the_signatur
     let (document, unsigned) = generated(&app, &clinic).await;
     let id = document["id"].as_str().unwrap().to_owned();
     let path = signing_path(&app, &clinic, &id, json!({"expires_in_hours": 24})).await;
+    // The event's session rebuilds the very link staff were given (the token is not on the bus).
+    let requested = app.events.published().into_iter().find(|e| e.kind == "document.signature_requested").unwrap();
+    assert!(!requested.payload.to_string().contains(path.trim_start_matches("/v1/esign/")));
+    let session_id = mas_shared::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
+    let (_, token) = mas_shared::ops::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await.unwrap();
+    assert_eq!(format!("/v1/esign/{token}"), path);
 
     let (status, page) = app.get_text(&path).await;
     assert_eq!(status, StatusCode::OK);
@@ -379,9 +393,34 @@ async fn a_client_signs_through_the_link_and_the_signed_pdf_carries_the_signatur
     let client_id = ClientId::parse(document["client_id"].as_str().unwrap()).unwrap();
     let timeline = mas_shared::ports::Query::partition(mas_shared::keys::client_pk(&clinic.tenant_id, &client_id))
         .sk(mas_shared::ports::SortKey::BeginsWith(mas_shared::keys::TIMELINE_PREFIX.into()));
-    let kinds: Vec<Value> =
-        app.app.store.table.query_all(&timeline).await.unwrap().into_iter().map(|e| e["kind"].clone()).collect();
+    let kinds: Vec<Value> = app
+        .app
+        .store
+        .table
+        .query_all(&timeline)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e["kind"].clone())
+        .filter(|k| k.as_str().unwrap().starts_with("document."))
+        .collect();
     assert_eq!(kinds, [json!("document.generated"), json!("document.signed")]);
+
+    // Notifications send the link from `document.signature_requested`; `document.signed` follows.
+    let published = app.events.published();
+    let requested = published.iter().find(|e| e.kind == "document.signature_requested").expect("signature requested");
+    let session_id = mas_shared::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
+    let after_signing = mas_shared::ops::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await;
+    assert!(matches!(after_signing, Err(mas_shared::error::AppError::Conflict { code: "already_signed", .. })), "nothing to remind");
+    let keys: Vec<&String> = requested.payload.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["client_id", "document_id", "expires_at", "session_id"]);
+    assert_eq!(requested.payload["document_id"], json!(id));
+    let signed_event = published.iter().find(|e| e.kind == "document.signed").expect("document.signed published");
+    assert_eq!(signed_event.payload["document_id"], json!(id));
+    assert_eq!(signed_event.payload["session_id"], requested.payload["session_id"]);
+    for event in [requested, signed_event] {
+        assert!(!event.payload.to_string().contains("Zoë") && !event.payload.to_string().contains("127.0.0.1"), "ids only");
+    }
 
     if !pdf::available("golden signed consent") {
         return;
@@ -429,7 +468,7 @@ async fn signing_again_is_409_and_a_signed_document_cannot_be_deleted_by_any_rol
     for role in ["owner", "manager", "practitioner", "front_desk", "finance", "support"] {
         let token = if role == "owner" { clinic.token.clone() } else { app.member_token(&clinic, role).await.0 };
         let (status, err) = app.delete(&format!("/v1/documents/{id}"), &token).await;
-        assert!(status == StatusCode::CONFLICT || status == StatusCode::FORBIDDEN, "{role}: {status} {err}");
+        assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("document_locked")), "{role}: {err}");
     }
     let (_, still) = app.get(&format!("/v1/documents/{id}"), &clinic.token).await;
     assert_eq!((still["status"].clone(), still["signature"]["typed_name"].clone()), (json!("signed"), json!("Ann")));
@@ -444,6 +483,12 @@ async fn an_expired_link_cannot_sign_409_and_its_page_says_so() {
     let id = document["id"].as_str().unwrap().to_owned();
     let path = signing_path(&app, &clinic, &id, json!({"expires_in_hours": 1})).await;
     clock.advance(chrono::Duration::minutes(61));
+
+    // Notifications would rebuild the link from the event to remind the client: not once expired.
+    let requested = app.events.published().into_iter().find(|e| e.kind == "document.signature_requested").unwrap();
+    let session_id = mas_shared::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
+    let expired = mas_shared::ops::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await;
+    assert!(matches!(expired, Err(mas_shared::error::AppError::Conflict { code: "session_expired", .. })), "{expired:?}");
 
     let (status, err) = app.call("POST", &format!("{path}/sign"), None, Some(signature_body("Ann"))).await;
     assert_eq!(status, StatusCode::CONFLICT, "{err}");
@@ -484,14 +529,14 @@ async fn only_clinical_staff_and_the_front_desk_handle_documents_and_voiding_kee
     let clinic = app.sign_up("glow").await;
     let (front_desk, _) = app.member_token(&clinic, "front_desk").await;
     let (status, document) =
-        app.post("/v1/documents/generate", &front_desk, generate_body(&client(), "Ann Other")).await;
+        app.post("/v1/documents/generate", &front_desk, generate_body(&client(&app, &clinic).await, "Ann Other")).await;
     assert_eq!(status, StatusCode::CREATED, "{document}");
     let id = document["id"].as_str().unwrap().to_owned();
     for role in ["finance", "support"] {
         let (token, _) = app.member_token(&clinic, role).await;
         assert_eq!(app.get(&format!("/v1/documents/{id}"), &token).await.0, StatusCode::FORBIDDEN, "{role}");
         assert_eq!(
-            app.post("/v1/documents/generate", &token, generate_body(&client(), "X")).await.0,
+            app.post("/v1/documents/generate", &token, generate_body(&ClientId::new().to_string(), "X")).await.0,
             StatusCode::FORBIDDEN
         );
     }
@@ -504,4 +549,204 @@ async fn only_clinical_staff_and_the_front_desk_handle_documents_and_voiding_kee
     let (status, err) = app.post(&format!("/v1/documents/{id}/esign"), &clinic.token, json!({})).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(err["error"]["code"], "document_voided");
+}
+
+#[tokio::test]
+async fn a_document_for_an_appointment_takes_the_client_from_their_record_and_the_rest_from_the_booking() {
+    use crate::booking::{booking, fixed_app, setup, tuesday};
+    let (app, _clock) = fixed_app().await;
+    let s = setup(&app, "records").await;
+    let t = &s.clinic.token;
+    let (status, appointment) = app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), Some(&s.practitioners[1]))).await;
+    assert_eq!(status, StatusCode::CREATED, "{appointment}");
+    let mut template = template_body("1.0.0");
+    template["blocks"][0]["body"] = json!(
+        "I, {{client.name}}, born {{client.date_of_birth}}, consent to {{treatment.name}} by {{practitioner.name}} \
+         on {{appointment.date}} at {{appointment.time}} ({{appointment.timezone}}) at {{appointment.location}}."
+    );
+    assert_eq!(app.post("/v1/templates", t, template).await.0, StatusCode::CREATED);
+    let body = json!({
+        "kind": "consent", "topic": "skin-booster", "client_id": s.client_id, "appointment_id": appointment["id"],
+        "context": {"client": {"name": "Somebody Else", "date_of_birth": "1 January 2001"},
+                    "practitioner": {"name": "Dr Nobody"}}
+    });
+
+    // GIVEN a client record without a date of birth THEN the caller's date is not used: 422 names it
+    let (status, err) = app.post("/v1/documents/generate", t, body.clone()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    assert_eq!(err["error"]["details"]["missing"], json!(["client.date_of_birth"]));
+
+    // WHEN the record has it THEN every identity and booking fact comes from the records
+    let (_, client) = app.get(&format!("/v1/clients/{}", s.client_id), t).await;
+    let patch = json!({"version": client["version"], "date_of_birth": "1990-04-21"});
+    let (status, patched) = app.patch(&format!("/v1/clients/{}", s.client_id), t, patch).await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    let (status, document) = app.post("/v1/documents/generate", t, body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{document}");
+    assert_eq!(document["client_name"], "Ada Lovelace");
+    assert_eq!(document["appointment_id"], appointment["id"]);
+    assert_eq!(
+        document["content"]["blocks"][0]["body"],
+        "I, Ada Lovelace, born 21 April 1990, consent to Anti-wrinkle by Dr Two on 2 March 2027 at 10:00 \
+         (Europe/London) at Mayfair."
+    );
+
+    // Another client's appointment, or an unknown client, is refused.
+    let other = crate::booking::create_client(&app, &s.clinic, "Grace", "Hopper").await;
+    let mut mismatched = body.clone();
+    mismatched["client_id"] = json!(other);
+    let (status, err) = app.post("/v1/documents/generate", t, mismatched).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("client_mismatch")), "{err}");
+    let (status, err) = app.post("/v1/documents/generate", t, generate_body(&ClientId::new().to_string(), "X")).await;
+    assert_eq!((status, err["error"]["details"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("client_id")), "{err}");
+}
+
+#[tokio::test]
+async fn a_confirmed_booking_gets_one_consent_and_one_aftercare_however_often_the_event_is_delivered() {
+    use mas_shared::ids::AppointmentId;
+    use mas_shared::ops::documents::generate_for_confirmed_booking;
+    use crate::booking::{booking, fixed_app, setup, tuesday};
+    let (app, _clock) = fixed_app().await;
+    let s = setup(&app, "auto").await;
+    let t = &s.clinic.token;
+    let (status, appointment) = app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), None)).await;
+    assert_eq!(status, StatusCode::CREATED, "{appointment}");
+    let id = AppointmentId::parse(appointment["id"].as_str().unwrap()).unwrap();
+    let tenant = &s.clinic.tenant_id;
+    let a = &app.app;
+    let deliver = || generate_for_confirmed_booking(&a.store, a.queue.as_ref(), a.events.as_ref(), tenant, &id);
+
+    // Two deliveries at once, then a third after the PDFs exist.
+    let (first, second) = tokio::join!(deliver(), deliver());
+    let (first, second) = (first.unwrap(), second.unwrap());
+    let ids = |docs: &[mas_shared::domain::documents::Document]| {
+        let mut ids: Vec<String> = docs.iter().map(|d| format!("{}:{}", d.kind.as_str(), d.id)).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(first.len(), 2, "a consent and an aftercare form");
+    assert_eq!(ids(&first), ids(&second), "the repeat returns the same documents");
+    for document in &first {
+        assert_eq!(document.topic.as_str(), "anti-wrinkle");
+        assert_eq!(document.client_name, "Ada Lovelace");
+        assert_eq!(document.appointment_id.as_ref(), Some(&id));
+        wait_for_pdf(&app, t, document.id.as_str(), "pdf").await;
+    }
+    let third = deliver().await.unwrap();
+    assert_eq!(ids(&third), ids(&first));
+
+    let refs = mas_shared::ports::Query::partition(mas_shared::keys::tenant_pk(tenant))
+        .sk(mas_shared::ports::SortKey::BeginsWith("DOCREF#".into()));
+    assert_eq!(app.app.store.table.query_all(&refs).await.unwrap().len(), 2, "nothing new was created");
+    let consent = first.iter().find(|d| d.kind.as_str() == "consent").unwrap();
+    let treatment = &consent.content.blocks.iter().find(|b| b.key.as_str() == "treatment").unwrap().body;
+    assert!(treatment.contains("Anti-wrinkle") && treatment.contains("agreed with the practitioner"), "{treatment}");
+
+    // Repeats of `document.generated` carry the same event id, so consumers see two events.
+    let generated: Vec<_> = app.events.published().into_iter().filter(|e| e.kind == "document.generated").collect();
+    let mut event_ids: Vec<String> = generated.iter().map(|e| e.id.to_string()).collect();
+    event_ids.sort();
+    event_ids.dedup();
+    assert_eq!(event_ids.len(), 2, "{generated:?}");
+    for event in &generated {
+        let keys: Vec<&String> = event.payload.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["appointment_id", "client_id", "document_id", "kind", "topic"]);
+        assert!(!event.payload.to_string().contains("Lovelace"));
+    }
+}
+
+#[tokio::test]
+async fn a_booked_treatment_without_a_template_in_force_is_recorded_once_and_the_call_still_succeeds() {
+    use mas_shared::ids::AppointmentId;
+    use mas_shared::ops::documents::generate_for_confirmed_booking;
+    use crate::booking::{booking, fixed_app, setup, tuesday};
+    let (app, _clock) = fixed_app().await;
+    let s = setup(&app, "untemplated").await;
+    let t = &s.clinic.token;
+    let (status, service) = app
+        .post("/v1/services", t, json!({"name": "Microneedling", "category": "injectables", "duration_minutes": 30,
+            "price": {"amount_minor": 15000}, "clinical_tags": ["microneedling"]}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{service}");
+    let (status, consultation) = app
+        .post("/v1/services", t, json!({"name": "Consultation", "category": "injectables", "duration_minutes": 30,
+            "price": {"amount_minor": 0}, "clinical_tags": ["lidocaine"]}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{consultation}");
+    let tenant = &s.clinic.tenant_id;
+    let a = &app.app;
+
+    let (_, booked) = app.post("/v1/appointments", t, booking(&s, service["id"].as_str().unwrap(), tuesday(10, 0), None)).await;
+    let id = AppointmentId::parse(booked["id"].as_str().unwrap()).unwrap();
+    for _ in 0..2 {
+        let documents = generate_for_confirmed_booking(&a.store, a.queue.as_ref(), a.events.as_ref(), tenant, &id).await.unwrap();
+        assert!(documents.is_empty());
+    }
+    app.settle(&[tenant]).await;
+    let skipped: Vec<_> = app.events.published().into_iter().filter(|e| e.kind == "document.generation_skipped").collect();
+    // Published on each delivery (these two, and the worker's on `booking.confirmed`), with
+    // stable ids: one per (appointment, kind, topic).
+    assert!(skipped.len() >= 4, "published on each delivery: {skipped:?}");
+    let mut ids: Vec<String> = skipped.iter().map(|e| e.id.to_string()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 2, "{skipped:?}");
+    assert_eq!(skipped[0].payload["code"], "no_template_in_force");
+    assert_eq!(skipped[0].payload["topic"], "microneedling");
+    let (_, timeline) = app.get(&format!("/v1/clients/{}/timeline", s.client_id), t).await;
+    let noted = timeline.to_string().matches("document.generation_skipped").count();
+    assert_eq!(noted, 2, "once per form, however often delivered: {timeline}");
+
+    // A service that needs no consent generates nothing and records nothing.
+    let (_, plain) = app.post("/v1/appointments", t, booking(&s, consultation["id"].as_str().unwrap(), tuesday(12, 0), None)).await;
+    let plain = AppointmentId::parse(plain["id"].as_str().unwrap()).unwrap();
+    let documents = generate_for_confirmed_booking(&a.store, a.queue.as_ref(), a.events.as_ref(), tenant, &plain).await.unwrap();
+    assert!(documents.is_empty());
+    app.settle(&[tenant]).await;
+    assert_eq!(app.published("document.generation_skipped"), skipped.len(), "nothing more was skipped");
+}
+
+const LOGO_PNG: &[u8] = include_bytes!("../../shared/testdata/python.png");
+const LOGO_JPEG: &[u8] = include_bytes!("../../shared/testdata/python.jpg");
+
+#[tokio::test]
+async fn a_clinic_uploads_its_logo_once_and_every_page_of_its_pdfs_carries_it() {
+    let app = spawn_app().await;
+    let clinic = app.sign_up("glow").await;
+
+    // Only images, decoded whole, small, and only by those who may change the brand.
+    let (status, _) = app.raw("PUT", "/v1/brand/logo", Some(&clinic.token), "image/svg+xml", b"<svg/>".to_vec()).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let truncated = LOGO_PNG[..800].to_vec(); // inside the pixel data (IDAT)
+    let (status, err) = app.raw("PUT", "/v1/brand/logo", Some(&clinic.token), "image/png", truncated).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_image")), "{err}");
+    let (status, _) = app.raw("PUT", "/v1/brand/logo", Some(&clinic.token), "image/png", vec![0; 200 * 1024]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let (practitioner, _) = app.member_token(&clinic, "practitioner").await;
+    let (status, _) = app.raw("PUT", "/v1/brand/logo", Some(&practitioner), "image/png", LOGO_PNG.to_vec()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let (status, logo) = app.raw("PUT", "/v1/brand/logo", Some(&clinic.token), "image/jpeg", LOGO_JPEG.to_vec()).await;
+    assert_eq!(status, StatusCode::OK, "{logo}");
+    let (status, logo) = app.raw("PUT", "/v1/brand/logo", Some(&clinic.token), "image/png", LOGO_PNG.to_vec()).await;
+    assert_eq!(status, StatusCode::OK, "{logo}");
+    assert_eq!((logo["format"].as_str(), logo["width"].as_u64(), logo["height"].as_u64()), (Some("png"), Some(16), Some(16)));
+    assert_eq!(logo["sha256"], Sha256Hex::of(LOGO_PNG).as_str());
+
+    let (document, bytes) = generated(&app, &clinic).await;
+    assert!(document["pdf"]["stamp"].is_string());
+    let (_, verified) = app.post_bytes("/v1/documents/verify", "application/pdf", bytes.clone()).await;
+    assert_eq!(verified["valid"], true, "{verified}");
+    if !pdf::available("golden consent with a logo") {
+        return;
+    }
+    let flat = pdf::text(&bytes).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains(CLIENT_NAME) && flat.contains("Clinic glow"), "{flat}");
+    assert!(flat.contains(&format!("Stamp {}", document["pdf"]["stamp"].as_str().unwrap())));
+    let pages = pdf::pages(&bytes) as u32;
+    let images = pdf::images(&bytes);
+    let logos: Vec<&(u32, u32, u32)> = images.iter().filter(|(_, w, h)| (*w, *h) == (16, 16)).collect();
+    assert_eq!(logos.len() as u32, pages, "the logo on every page: {images:?}");
+    let png = pdf::page_png(&bytes, 1, &pdf::golden_dir().join("consent-with-logo-page-1.png"));
+    println!("page 1 with the logo: {}", png.display());
 }

@@ -136,8 +136,8 @@ async fn the_esign_open_event_records_the_source_ip_and_user_agent_api_gateway_s
         role: Some(host.demo.owner.input.role),
         request_id: mas_shared::ids::RequestId::new(),
     };
-    let input = serde_json::from_value(crate::support::app::generate_body("cli_lambda", "Ann Lambda")).unwrap();
-    let view = documents::generate(&host.app.store, &queue, &audit, input).await.unwrap();
+    let input = serde_json::from_value(crate::support::app::generate_body(lambda_client(&host.app.store, &audit).await.as_str(), "Ann Lambda")).unwrap();
+    let view = documents::generate(&host.app.store, &queue, host.app.events.as_ref(), &audit, input).await.unwrap();
     let message = documents::RenderMessage {
         tenant_id: host.demo.tenant_id.clone(),
         client_id: view.document.client_id.clone(),
@@ -145,7 +145,7 @@ async fn the_esign_open_event_records_the_source_ip_and_user_agent_api_gateway_s
         variant: mas_shared::domain::documents::Variant::Generated,
     };
     documents::render(&host.app.store, &blobs, Arc::new(mas_render::KrillaRenderer::new()), &message).await.unwrap();
-    let (session, token) = esign::open(&host.app.store, &host.app.links, &audit, &view.document.id, Default::default()).await.unwrap();
+    let (session, token) = esign::open(&host.app.store, &host.app.links, host.app.events.as_ref(), &audit, &view.document.id, Default::default()).await.unwrap();
 
     let mut event = host.event("esign-open.json");
     let path = format!("/v1/esign/{token}/open");
@@ -176,8 +176,8 @@ async fn an_sqs_render_batch_renders_the_good_message_and_reports_only_the_poiso
         role: Some(host.demo.owner.input.role),
         request_id: mas_shared::ids::RequestId::new(),
     };
-    let input = serde_json::from_value(crate::support::app::generate_body("cli_lambda", "Ann Lambda")).unwrap();
-    let view = documents::generate(&host.app.store, &queue, &audit, input).await.unwrap();
+    let input = serde_json::from_value(crate::support::app::generate_body(lambda_client(&host.app.store, &audit).await.as_str(), "Ann Lambda")).unwrap();
+    let view = documents::generate(&host.app.store, &queue, host.app.events.as_ref(), &audit, input).await.unwrap();
 
     let path = crate::repo_root().join("events/sqs/render-batch.json");
     let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -321,4 +321,10 @@ async fn an_sqs_notify_batch_sends_the_confirmation_of_the_event_and_reports_onl
     assert_eq!(sent.len(), 1, "email only: the client gave no phone");
     assert!(sent[0].subject.as_deref().unwrap().starts_with("Your Consultation is booked"), "{:?}", sent[0].subject);
     assert!(sent[0].text.contains(&booked.confirmation_number));
+}
+
+/// A client of the demo clinic (documents are generated from the client's record).
+async fn lambda_client(store: &mas_shared::store::Store, audit: &mas_shared::store::AuditContext) -> mas_shared::ids::ClientId {
+    let input = serde_json::from_value(serde_json::json!({"first_name": "Ann", "last_name": "Lambda"})).unwrap();
+    mas_shared::ops::clients::create(store, audit, input).await.unwrap().id
 }

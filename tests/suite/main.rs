@@ -19,6 +19,7 @@ mod sms_inbound;
 mod support;
 mod table_contract;
 mod template;
+mod workflows;
 mod tenancy;
 
 use std::path::{Path, PathBuf};

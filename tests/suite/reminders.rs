@@ -66,8 +66,10 @@ struct Jobs(Mutex<Vec<Value>>);
 
 #[async_trait]
 impl Queue for Jobs {
-    async fn send(&self, _: QueueName, body: Value) -> Result<(), QueueError> {
-        self.0.lock().unwrap().push(body);
+    async fn send(&self, queue: QueueName, body: Value) -> Result<(), QueueError> {
+        if queue == QueueName::Notify {
+            self.0.lock().unwrap().push(body);
+        }
         Ok(())
     }
 }

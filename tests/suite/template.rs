@@ -258,6 +258,15 @@ fn the_documents_bucket_is_private_encrypted_kept_and_only_the_render_worker_may
     assert!(properties["BucketEncryption"]["ServerSideEncryptionConfiguration"].as_sequence().is_some_and(|s| !s.is_empty()));
     assert_eq!(properties["VersioningConfiguration"]["Status"].as_str(), Some("Enabled"));
     assert_eq!(bucket["DeletionPolicy"].as_str(), Some("Retain"));
+    // Seven years of write-once PDFs; nobody can shorten it on prod.
+    assert_eq!(properties["ObjectLockEnabled"].as_bool(), Some(true));
+    let lock = &properties["ObjectLockConfiguration"];
+    assert_eq!(lock["ObjectLockEnabled"].as_str(), Some("Enabled"));
+    let retention = &lock["Rule"]["DefaultRetention"];
+    assert_eq!(retention["Years"].as_u64(), Some(7));
+    let mode = serde_yaml::to_string(&retention["Mode"]).unwrap();
+    assert!(mode.contains("IsProd") && mode.contains("COMPLIANCE"), "COMPLIANCE on prod: {mode}");
+    assert!(!mode.contains("BypassGovernanceRetention"));
 
     let mut writers = Vec::new();
     for (id, function) in resources_of_type(&template, "AWS::Serverless::Function") {
@@ -271,6 +280,7 @@ fn the_documents_bucket_is_private_encrypted_kept_and_only_the_render_worker_may
             writers.push(id);
         }
         assert!(!all.contains("s3:DeleteObject"), "{id} may delete documents");
+        assert!(!all.contains("BypassGovernanceRetention") && !all.contains("s3:PutObjectRetention"), "{id} may shorten retention");
     }
     assert_eq!(writers, ["RenderFunction"], "only the render worker writes PDFs (bucket {bucket_id})");
 }
@@ -374,7 +384,7 @@ const MONEY_ROUTES: [(&str, &str); 6] = [
 
 /// Routes that announce what they did as domain events (brand and catalog changes announce
 /// `site.changed`, which republishes the clinic's site).
-const PUBLISHING_ROUTES: [(&str, &str); 18] = [
+const PUBLISHING_ROUTES: [(&str, &str); 21] = [
     ("POST", "/v1/appointments"),
     ("POST", "/v1/public/{tenant_slug}/appointments"),
     ("POST", "/v1/clients"),
@@ -389,6 +399,9 @@ const PUBLISHING_ROUTES: [(&str, &str); 18] = [
     ("POST", "/v1/practitioners"),
     ("PUT", "/v1/practitioners/{id}"),
     ("DELETE", "/v1/practitioners/{id}"),
+    ("POST", "/v1/documents/generate"),
+    ("POST", "/v1/documents/{id}/esign"),
+    ("POST", "/v1/esign/{token}/sign"),
     ("POST", "/v1/payments/finalize"),
     ("POST", "/v1/payments/{id}/refund"),
     ("PATCH", "/v1/appointments/{id}"),

@@ -10,6 +10,7 @@ use crate::support::app::*;
 struct Own<'a> {
     location_id: &'a str,
     service_id: &'a str,
+    client_id: &'a str,
 }
 
 fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
@@ -35,7 +36,7 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
         ("team", _) => json!({"email": "intruder@b.test", "name": "Intruder", "role": "support"}),
         ("brand", _) => json!({"theme": "luxury_noir"}),
         ("templates", _) => template_body("1.0.0"),
-        ("documents", _) if path.ends_with("/generate") => generate_body(&mas_shared::ids::ClientId::new().to_string(), "B client"),
+        ("documents", _) if path.ends_with("/generate") => generate_body(own.client_id, "B client"),
         ("policies", _) => json!({"hold_minutes": 20}),
         ("appointments", _) if method == "PATCH" => json!({"action": "cancel"}),
         ("payments", _) => json!({"amount": 100, "reason": "intruder"}),
@@ -126,6 +127,9 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         intent["intent_id"].as_str().unwrap().to_owned(),
     ];
 
+    // A's bookings set off background work (messages, consent forms, renders): let it finish,
+    // so that any change to A's items after this point is B's doing.
+    app.settle(&[&a.tenant_id, &b.tenant_id]).await;
     let partition = mas_shared::ports::Query::partition(mas_shared::keys::tenant_pk(&a.tenant_id));
     let client_partition = mas_shared::ports::Query::partition(mas_shared::keys::client_pk(&a.tenant_id, &a_client));
     let before = app.app.store.table.query_all(&partition).await.unwrap();
@@ -138,7 +142,27 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let (_, b_location) = app.post("/v1/locations", &b.token, location_body("B location")).await;
     let b_location_id = b_location["id"].as_str().unwrap();
     let (_, b_service) = app.post("/v1/services", &b.token, service_body("B service")).await;
-    let own = Own { location_id: b_location_id, service_id: b_service["id"].as_str().unwrap() };
+    let (_, b_client) = app.post("/v1/clients", &b.token, client_body("B", "Client", None)).await;
+    let own = Own {
+        location_id: b_location_id,
+        service_id: b_service["id"].as_str().unwrap(),
+        client_id: b_client["id"].as_str().unwrap(),
+    };
+    // A document is generated from the client's record: B naming A's client (or A's appointment)
+    // in a body gets a refusal that says nothing of A's data.
+    for body in [
+        generate_body(&client_id, "B client"),
+        {
+            let mut body = generate_body(own.client_id, "B client");
+            body["appointment_id"] = json!(appointment_id);
+            body
+        },
+    ] {
+        let (status, err) = app.post("/v1/documents/generate", &b.token, body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+        assert_eq!(err["error"]["code"], "unknown_reference");
+        assert!(!secrets.iter().any(|s| err.to_string().contains(s.as_str())), "{err}");
+    }
 
     let mut checked = 0;
     for route in mas_shared::http::route_table().into_iter().filter(|r| !r.public) {
@@ -163,7 +187,12 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             _ if names_a && route.method != "GET" => Some(booking.clone()),
             _ => body_for(route.method, &route.path, &own),
         };
-        let (status, response) = app.call(route.method, &path, Some(&b.token), body).await;
+        let (status, response) = if route.path == "/v1/brand/logo" {
+            let png = include_bytes!("../../shared/testdata/python.png").to_vec();
+            app.raw(route.method, &path, Some(&b.token), "image/png", png).await
+        } else {
+            app.call(route.method, &path, Some(&b.token), body).await
+        };
         let text = response.to_string();
         for secret in &secrets {
             assert!(!text.contains(secret.as_str()), "{} {path} leaked `{secret}`: {text}", route.method);
@@ -179,7 +208,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         }
         checked += 1;
     }
-    assert!(checked >= 65, "only {checked} routes checked");
+    assert!(checked >= 66, "only {checked} routes checked");
     let after = app.app.store.table.query_all(&partition).await.unwrap();
     assert_eq!(before, after, "clinic A's items changed");
     let client_after = app.app.store.table.query_all(&client_partition).await.unwrap();

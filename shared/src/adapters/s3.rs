@@ -66,6 +66,10 @@ impl Blobs for S3Blobs {
             .bucket(&self.bucket)
             .key(key.as_str())
             .content_type(content_type)
+            // The documents bucket has Object Lock, and S3 refuses an upload into a retention
+            // period without an integrity checksum; the SDK sends CRC32 by default, pinned here so
+            // a change of client settings cannot drop it.
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Crc32)
             .body(ByteStream::from(bytes))
             .send()
             .await

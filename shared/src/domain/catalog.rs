@@ -141,6 +141,23 @@ pub struct ServiceInput {
     pub clinical_tags: Vec<ClinicalTag>,
 }
 
+/// The template topic (as the platform's seed templates name them) a clinical tag needs, given
+/// all of a service's tags.
+fn consent_topic(tag: ClinicalTag, all: &[ClinicalTag]) -> Option<&'static str> {
+    match tag {
+        ClinicalTag::Toxin => Some("anti-wrinkle"),
+        ClinicalTag::Filler => Some("dermal-filler"),
+        ClinicalTag::Peel => Some("chemical-peel"),
+        ClinicalTag::Laser => Some("laser"),
+        ClinicalTag::Microneedling => Some("microneedling"),
+        // An injectable that is neither toxin nor filler (a skin booster) still needs consent.
+        ClinicalTag::Injectable if !all.iter().any(|t| matches!(t, ClinicalTag::Toxin | ClinicalTag::Filler)) => {
+            Some("injectable")
+        }
+        ClinicalTag::Injectable | ClinicalTag::Lidocaine => None,
+    }
+}
+
 fn zero_minutes() -> Minutes {
     Minutes::new(0, 0, 0).expect("zero is in range")
 }
@@ -184,6 +201,23 @@ impl ServiceInput {
     /// The tags screening uses: the service's own, or those its category implies.
     pub fn effective_clinical_tags(&self) -> Vec<ClinicalTag> {
         if self.clinical_tags.is_empty() { ClinicalTag::for_category(&self.category) } else { self.clinical_tags.clone() }
+    }
+
+    /// The consent (and aftercare) template topics a booking of this service needs, one per
+    /// treatment it combines; empty when it needs no consent. Derived from the clinical tags (the
+    /// service's own, or its category's) so a clinic marks a treatment once, for screening and
+    /// consent alike. Filler wins over toxin's generic `injectable`; lidocaine alone is a property
+    /// of a product, not a treatment, and needs no form of its own.
+    pub fn consent_topics(&self) -> Vec<Slug> {
+        let tags = self.effective_clinical_tags();
+        let mut topics: Vec<&str> = tags.iter().filter_map(|tag| consent_topic(*tag, &tags)).collect();
+        topics.dedup();
+        topics.into_iter().map(|t| Slug::parse(t).expect("topic slugs are valid")).collect()
+    }
+
+    /// Whether a confirmed booking of this service generates its consent and aftercare forms.
+    pub fn consent_required(&self) -> bool {
+        !self.consent_topics().is_empty()
     }
 
     /// The slug to store: the one given, or one made from the name.
@@ -361,6 +395,19 @@ mod tests {
         let twice = service(json!({"clinical_tags": ["peel", "peel"]})).unwrap();
         assert!(matches!(twice.check(), Err(AppError::Invalid { code: "duplicate_entry", .. })));
         assert!(service(json!({"clinical_tags": ["tattoo"]})).is_err());
+    }
+
+    #[test]
+    fn a_treatment_needs_one_consent_per_treatment_it_combines_and_a_consultation_needs_none() {
+        let topics = |extra| service(extra).unwrap().consent_topics().iter().map(|t| t.to_string()).collect::<Vec<_>>();
+        assert_eq!(topics(json!({})), ["anti-wrinkle"], "from the injectables category");
+        assert_eq!(topics(json!({"clinical_tags": ["injectable", "filler", "lidocaine"]})), ["dermal-filler"]);
+        assert_eq!(topics(json!({"clinical_tags": ["toxin", "filler"]})), ["anti-wrinkle", "dermal-filler"]);
+        assert_eq!(topics(json!({"clinical_tags": ["injectable"]})), ["injectable"], "a skin booster");
+        assert!(topics(json!({"clinical_tags": ["lidocaine"]})).is_empty());
+        let consultation = service(json!({"category": "consultation"})).unwrap();
+        assert!(!consultation.consent_required());
+        assert!(service(json!({"category": "laser"})).unwrap().consent_required());
     }
 
     #[test]

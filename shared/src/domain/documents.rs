@@ -804,10 +804,122 @@ pub fn platform_context(clinic_name: &str, day: NaiveDate, document: &DocumentId
     ])
 }
 
+/// The client as their record has them: generation never trusts a caller for who the client is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientFacts {
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: Option<NaiveDate>,
+}
+
+impl ClientFacts {
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.first_name.trim(), self.last_name.trim()).trim().to_owned()
+    }
+}
+
+/// The booking a document is about, as the appointment and the catalog have it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookingFacts {
+    pub service_name: String,
+    pub practitioner_name: String,
+    pub location_name: String,
+    /// The start on the location's wall clock.
+    pub local_start: DateTime<chrono_tz::Tz>,
+}
+
+fn object_at<'a>(context: &'a mut serde_json::Map<String, Value>, name: &str) -> &'a mut serde_json::Map<String, Value> {
+    let slot = context.entry(name.to_owned()).or_insert_with(|| Value::Object(Default::default()));
+    if !slot.is_object() {
+        *slot = Value::Object(Default::default());
+    }
+    slot.as_object_mut().expect("made an object above")
+}
+
+/// Lays the records over the caller's context. Who the client is (`client.*`), who treats them
+/// (`practitioner.name`) and when and where (`appointment.*`) come from the records and override
+/// the context; `treatment.name` defaults to the service's name, which the context may refine
+/// (the product and dose are the practitioner's to state). A date of birth the record lacks is
+/// removed, so a template that needs it names it as unfilled rather than printing a guess.
+pub fn apply_records(
+    context: &mut serde_json::Map<String, Value>,
+    client: &ClientFacts,
+    booking: Option<&BookingFacts>,
+) {
+    let entry = object_at(context, "client");
+    entry.insert("name".into(), Value::String(client.full_name()));
+    entry.insert("first_name".into(), Value::String(client.first_name.clone()));
+    entry.insert("last_name".into(), Value::String(client.last_name.clone()));
+    match client.date_of_birth {
+        Some(born) => entry.insert("date_of_birth".into(), Value::String(born.format("%-d %B %Y").to_string())),
+        None => entry.remove("date_of_birth"),
+    };
+    let Some(booking) = booking else { return };
+    object_at(context, "practitioner").insert("name".into(), Value::String(booking.practitioner_name.clone()));
+    let appointment = object_at(context, "appointment");
+    appointment.insert("date".into(), Value::String(booking.local_start.format("%-d %B %Y").to_string()));
+    appointment.insert("time".into(), Value::String(booking.local_start.format("%H:%M").to_string()));
+    appointment.insert("timezone".into(), Value::String(booking.local_start.timezone().name().to_owned()));
+    appointment.insert("location".into(), Value::String(booking.location_name.clone()));
+    let treatment = object_at(context, "treatment");
+    let named = treatment.get("name").and_then(Value::as_str).is_some_and(|n| !n.trim().is_empty());
+    if !named {
+        treatment.insert("name".into(), Value::String(booking.service_name.clone()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn ann() -> ClientFacts {
+        ClientFacts { first_name: "Zoë".into(), last_name: "Ó Briain".into(), date_of_birth: NaiveDate::from_ymd_opt(1990, 4, 21) }
+    }
+
+    fn booking() -> BookingFacts {
+        use chrono::TimeZone as _;
+        BookingFacts {
+            service_name: "Anti-wrinkle, three areas".into(),
+            practitioner_name: "Dr Ada Okafor".into(),
+            location_name: "Mayfair".into(),
+            // 09:30 UTC on a summer day is 10:30 in London (BST).
+            local_start: Utc.with_ymd_and_hms(2026, 7, 1, 9, 30, 0).unwrap().with_timezone(&chrono_tz::Europe::London),
+        }
+    }
+
+    #[test]
+    fn the_clients_record_overrides_whatever_the_caller_says_about_who_the_client_is() {
+        let mut context = object(json!({
+            "client": {"name": "Somebody Else", "date_of_birth": "1 January 2000", "preferred": "Zo"},
+            "treatment": {"area": "forehead"}
+        }));
+        apply_records(&mut context, &ann(), None);
+        assert_eq!(context["client"]["name"], "Zoë Ó Briain");
+        assert_eq!(context["client"]["date_of_birth"], "21 April 1990");
+        assert_eq!(context["client"]["preferred"], "Zo", "other values of the caller stay");
+        assert_eq!(context["treatment"]["area"], "forehead");
+
+        let unknown_birthday = ClientFacts { date_of_birth: None, ..ann() };
+        apply_records(&mut context, &unknown_birthday, None);
+        assert!(context["client"].get("date_of_birth").is_none(), "never a date the record does not have");
+    }
+
+    #[test]
+    fn a_booking_fills_the_practitioner_and_the_local_date_and_time_while_the_context_may_name_the_product() {
+        let mut context = object(json!({"practitioner": {"name": "Not them"}, "client": "not an object"}));
+        apply_records(&mut context, &ann(), Some(&booking()));
+        assert_eq!(context["practitioner"]["name"], "Dr Ada Okafor");
+        assert_eq!(context["treatment"]["name"], "Anti-wrinkle, three areas");
+        assert_eq!(context["appointment"]["date"], "1 July 2026");
+        assert_eq!(context["appointment"]["time"], "10:30", "the location's wall clock, not UTC");
+        assert_eq!(context["appointment"]["timezone"], "Europe/London");
+        assert_eq!(context["client"]["name"], "Zoë Ó Briain");
+
+        let mut refined = object(json!({"treatment": {"name": "Azzalure, 50 Speywood units"}}));
+        apply_records(&mut refined, &ann(), Some(&booking()));
+        assert_eq!(refined["treatment"]["name"], "Azzalure, 50 Speywood units");
+    }
 
     fn template(blocks: Value, mandatory: &[&str]) -> Template {
         let input: TemplateInput = serde_json::from_value(json!({

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod clients;
 pub mod documents;
 pub mod esign;
+pub mod logo;
 pub mod medical;
 pub mod notifications;
 pub mod payment;

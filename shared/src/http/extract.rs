@@ -182,6 +182,26 @@ impl<S: Send + Sync, const LIMIT: usize> FromRequest<S> for RawBody<LIMIT> {
     }
 }
 
+/// An uploaded image (PNG or JPEG, by its `Content-Type`) of at most `LIMIT` bytes.
+pub struct ImageBody<const LIMIT: usize>(pub crate::domain::logo::LogoFormat, pub axum::body::Bytes);
+
+impl<S: Send + Sync, const LIMIT: usize> FromRequest<S> for ImageBody<LIMIT> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let format = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .and_then(crate::domain::logo::LogoFormat::from_media_type)
+            .ok_or(ApiError::UnsupportedMediaType)?;
+        let bytes =
+            axum::body::to_bytes(req.into_body(), LIMIT).await.map_err(|_| ApiError::TooLarge { limit: LIMIT })?;
+        Ok(ImageBody(format, bytes))
+    }
+}
+
 /// Where a request came from, for audit trails: the client IP API Gateway saw (locally the
 /// socket's peer) and the user agent. Either may be missing.
 pub struct RequestOrigin(pub crate::domain::esign::Origin);

@@ -9,9 +9,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::error::{ApiResult, ErrorEnvelope};
-use super::extract::{Actor, JsonBody};
+use super::extract::{Actor, ImageBody, JsonBody};
 use crate::app::{App, AuthMode};
 use crate::auth::StaffClaims;
+use crate::domain::logo::{LOGO_MAX_BYTES, LogoInfo};
 use crate::domain::team::{Member, Permission};
 use crate::domain::tenant::{Brand, BrandInput, SignupInput, Tenant};
 use crate::ids::RequestId;
@@ -83,4 +84,20 @@ pub async fn put_brand(State(app): State<Arc<App>>, actor: Actor, JsonBody(input
     let brand = ops::put_brand(&app.store, &actor.audit(), &app.config.site_domain, input).await?;
     crate::ops::site::announce_change(&app, &actor.tenant_id, actor.request_id.as_str(), "brand").await;
     Ok(Json(brand))
+}
+
+/// Uploads the clinic's logo for its PDFs: a PNG or JPEG (`Content-Type: image/png` or
+/// `image/jpeg`) of at most 128 KB and 2,000 pixels a side, decoded before it is accepted. It
+/// replaces any earlier logo; documents rendered from then on carry it in their header.
+#[utoipa::path(put, path = "/v1/brand/logo", tag = "brand", operation_id = "put_brand_logo", security(("staff_jwt" = [])),
+    request_body(content = String, content_type = "image/png", description = "The image file, as bytes (PNG or JPEG)"),
+    responses((status = 200, body = LogoInfo), (status = 403, body = ErrorEnvelope), (status = 413, body = ErrorEnvelope),
+        (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn put_logo(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    ImageBody(format, bytes): ImageBody<LOGO_MAX_BYTES>,
+) -> ApiResult<Json<LogoInfo>> {
+    actor.require(Permission::BrandWrite)?;
+    Ok(Json(ops::put_logo(&app.store, &actor.audit(), format, &bytes).await?))
 }

@@ -9,18 +9,22 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::{templates, tenants};
+use super::payments::publish;
+use super::{appointments, catalog, clients, templates, tenants};
+use crate::domain::appointment::{Appointment, AppointmentStatus};
+use crate::domain::catalog::{LocationInput, PractitionerInput, ServiceInput};
 use crate::domain::documents::{
-    self, Document, DocumentStatus, Jurisdiction, MergedContent, Rendition, Sha256Hex, StampRecord, Template,
-    TemplateKind, TemplateRef, Variant,
+    self, BookingFacts, ClientFacts, Document, DocumentStatus, Jurisdiction, MergedContent, Rendition, Sha256Hex,
+    StampRecord, Template, TemplateKind, TemplateRef, Variant,
 };
 use crate::domain::esign::SigningSession;
 use crate::domain::values::{Color, Slug};
 use crate::error::{AppError, AppResult};
 use crate::ids::{AppointmentId, ClientId, DocumentId, TenantId};
 use crate::keys;
-use crate::ports::renderer::{RenderAuditRow, RenderBlock, RenderColors, RenderJob, RenderSignature};
-use crate::ports::{Blobs, Condition, Key, Queue, QueueName, Renderer, Write};
+use crate::ports::renderer::{RenderAuditRow, RenderBlock, RenderColors, RenderJob, RenderLogo, RenderSignature};
+use crate::ports::events::DomainEvent;
+use crate::ports::{Blobs, Condition, Events, Key, Queue, QueueName, Renderer, Write};
 use crate::store::{AuditContext, Plan, Store, TimelineEntry, from_item, to_item};
 
 /// Asking for a document to be generated.
@@ -41,8 +45,11 @@ pub struct GenerateInput {
     /// The day whose template is in force; defaults to today in the clinic's time zone.
     #[serde(default)]
     pub on: Option<NaiveDate>,
-    /// Values for the placeholders, as nested objects: `{"client": {"name": "…"}}`. `clinic.*`
-    /// and `document.*` are filled by the platform.
+    /// Values for the placeholders, as nested objects: `{"treatment": {"area": "…"}}`. `clinic.*`
+    /// and `document.*` are filled by the platform, and `client.*` (name, first_name, last_name,
+    /// date_of_birth) from the client's record, overriding the context; with `appointment_id`,
+    /// `practitioner.name` and `appointment.*` (date, time, timezone, location) from the booking,
+    /// and `treatment.name` from its service unless given here.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub context: serde_json::Map<String, Value>,
@@ -115,18 +122,74 @@ pub fn choose_template<'a>(
     }
 }
 
-/// Generates a document from the template in force and queues its render. The client's name and
-/// details come from the context for now.
-// TODO(integration): when bookings land, `booking.confirmed` for a service that needs consent
-// calls this for its consent (and aftercare) form, and both `document.generated` here and
-// `document.signed` (ops::esign::sign) are published as domain events once the events port
-// exists; today they are timeline entries and audit records.
+/// Generates a document from the template in force, queues its render and publishes
+/// `document.generated`. Who the client is comes from their record, and with `appointment_id`
+/// the practitioner, treatment and local date and time come from the appointment and the
+/// catalog (`documents::apply_records`); the context fills the rest.
 pub async fn generate(
     store: &Store,
     queue: &dyn Queue,
+    events: &dyn Events,
     audit: &AuditContext,
     input: GenerateInput,
 ) -> AppResult<DocumentView> {
+    let document = create(store, audit, &input, None).await?;
+    announce(queue, events, &document).await?;
+    Ok(DocumentView { document, pdf: None, signed_pdf: None })
+}
+
+/// Reads what the records say about the client and the booking.
+async fn record_facts(
+    store: &Store,
+    tenant: &TenantId,
+    input: &GenerateInput,
+) -> AppResult<(ClientFacts, Option<BookingFacts>)> {
+    let client = clients::get(store, tenant, &input.client_id).await.map_err(|e| match e {
+        AppError::NotFound { .. } => AppError::invalid("unknown_reference", "client_id", "refers to no client of this clinic"),
+        other => other,
+    })?;
+    let facts = ClientFacts {
+        first_name: client.data.first_name.to_string(),
+        last_name: client.data.last_name.to_string(),
+        date_of_birth: client.data.date_of_birth,
+    };
+    let Some(appointment_id) = &input.appointment_id else { return Ok((facts, None)) };
+    let appointment = appointments::get(store, tenant, appointment_id).await.map_err(|e| match e {
+        AppError::NotFound { .. } => {
+            AppError::invalid("unknown_reference", "appointment_id", "refers to no appointment of this clinic")
+        }
+        other => other,
+    })?;
+    if appointment.client_id != input.client_id {
+        return Err(AppError::invalid("client_mismatch", "appointment_id", "the appointment is another client's"));
+    }
+    // Archived entries are still read: the booking was made with them.
+    let (service, practitioner, location) = tokio::try_join!(
+        catalog::get::<ServiceInput>(store, tenant, &appointment.service_id),
+        catalog::get::<PractitionerInput>(store, tenant, &appointment.practitioner_id),
+        catalog::get::<LocationInput>(store, tenant, &appointment.location_id),
+    )?;
+    let booking = BookingFacts {
+        service_name: service.data.name.to_string(),
+        practitioner_name: practitioner.data.display_name.to_string(),
+        location_name: location.data.name.to_string(),
+        local_start: appointment.start.with_timezone(&appointment.timezone.tz()),
+    };
+    Ok((facts, Some(booking)))
+}
+
+fn already_generated() -> AppError {
+    AppError::conflict("already_generated", "this appointment's document of that kind was generated before")
+}
+
+/// Stores a new document (and its reference, timeline entry and audit record; with `claim`, the
+/// claim item too, all in one transaction) without queueing or announcing it.
+async fn create(
+    store: &Store,
+    audit: &AuditContext,
+    input: &GenerateInput,
+    claim: Option<Key>,
+) -> AppResult<Document> {
     let tenant_id = &audit.tenant_id;
     let tenant = tenants::tenant(store, tenant_id).await?;
     let jurisdiction = input.jurisdiction.clone().unwrap_or_else(|| Jurisdiction::for_country(tenant.country.as_str()));
@@ -146,28 +209,14 @@ pub async fn generate(
             _ => Vec::new(),
         };
     documents::check_context(&input.context)?;
-    // TODO(integration): read the client record (`TENANT#t#CLIENT#c` / `PROFILE`) for the name,
-    // date of birth and contact details, and add a Check that it exists to the plan below; until
-    // the clients module lands they come from `context.client`.
-    // TODO(integration): with appointments, fill `treatment.*` and `practitioner.*` from the
-    // appointment and its service when `appointment_id` is given.
+    let (client, booking) = record_facts(store, tenant_id, input).await?;
     let id = DocumentId::new();
     let mut context = input.context.clone();
+    documents::apply_records(&mut context, &client, booking.as_ref());
     for (name, value) in documents::platform_context(tenant.name.as_str(), day, &id) {
         context.insert(name.to_owned(), value);
     }
     let content = documents::merge(template, &also_mandatory, &input.exclude_blocks, &context)?;
-    let client_name = context
-        .get("client")
-        .and_then(|c| c.get("name"))
-        .and_then(Value::as_str)
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty())
-        .ok_or_else(|| AppError::Missing {
-            code: "unfilled_placeholders",
-            message: "the context has no value for `client.name`".into(),
-            missing: vec!["client.name".into()],
-        })?;
     let document = Document {
         id: id.clone(),
         tenant_id: tenant_id.clone(),
@@ -184,7 +233,7 @@ pub async fn generate(
         },
         content_sha256: Sha256Hex::of(&content.canonical()),
         content,
-        client_name,
+        client_name: client.full_name(),
         status: DocumentStatus::Generated,
         locked: false,
         signature: None,
@@ -195,6 +244,10 @@ pub async fn generate(
     };
     let clash = || AppError::conflict("id_taken", "an id clash; try again");
     let mut plan = Plan::new();
+    if let Some(claim) = claim {
+        let record = BookingDocumentClaim { document_id: id.clone(), client_id: document.client_id.clone() };
+        plan.push(Write::put_new(to_item(&claim, "booking_document", &record)?), already_generated());
+    }
     plan.push(
         Write::put_new(to_item(&keys::document(tenant_id, &document.client_id, &id), "document", &document)?),
         clash(),
@@ -207,8 +260,179 @@ pub async fn generate(
         TimelineEntry::new(&document.client_id, now, "document.generated", summary, Some(id.to_string()), &audit.actor);
     plan.push(entry.write(tenant_id)?, clash());
     plan.commit(store, audit, "document.generated", id.as_str()).await?;
-    enqueue_render(queue, &document, Variant::Generated).await?;
-    Ok(DocumentView { document, pdf: None, signed_pdf: None })
+    Ok(document)
+}
+
+/// Ids only: a document's events never carry personal or clinical data.
+pub fn event_payload(document: &Document) -> Value {
+    json!({
+        "document_id": document.id,
+        "client_id": document.client_id,
+        "appointment_id": document.appointment_id,
+        "kind": document.kind,
+        "topic": document.topic,
+    })
+}
+
+/// Queues the render and publishes `document.generated`. Both are safe to repeat (the worker
+/// renders once; the event's id is the document's), so a redelivery may run this again.
+async fn announce(queue: &dyn Queue, events: &dyn Events, document: &Document) -> AppResult<()> {
+    enqueue_render(queue, document, Variant::Generated).await?;
+    let event = DomainEvent::new(
+        &document.tenant_id,
+        "document.generated",
+        document.id.as_str(),
+        document.created_at,
+        event_payload(document),
+    );
+    publish(events, &[event]).await
+}
+
+/// What an appointment's automatic-document claim holds.
+#[derive(Debug, Serialize, Deserialize)]
+struct BookingDocumentClaim {
+    document_id: DocumentId,
+    client_id: ClientId,
+}
+
+/// What `treatment.area` says on a form generated from a booking: nobody has stated the areas
+/// yet, and the mandatory treatment clause must not be left blank or guessed.
+pub const AREA_AGREED_AT_CONSULTATION: &str = "the areas agreed with the practitioner at the consultation before treatment";
+
+/// The kinds of form a confirmed booking of a treatment that needs consent generates.
+pub const BOOKING_KINDS: [TemplateKind; 2] = [TemplateKind::Consent, TemplateKind::Aftercare];
+
+/// For the `booking.confirmed` consumer: generates the consent and aftercare forms of a booked
+/// treatment that needs consent (`ServiceInput::consent_topics`; one pair per treatment it
+/// combines) from the templates in force for the clinic's jurisdiction today. Idempotent under
+/// at-least-once delivery: each (appointment, kind, topic) is claimed by a conditional write in the
+/// document's own transaction, so a repeat creates nothing and returns the same documents (queueing
+/// a render still missing and re-publishing `document.generated`, whose id is stable).
+///
+/// A form that cannot be generated (no template in force, an unfilled placeholder) does not fail
+/// the call: it is left out of the result, written once to the client's timeline as
+/// `document.generation_skipped` with the reason, logged, and published as
+/// `document.generation_skipped` {appointment_id, client_id, kind, topic, code}. Storage or queue
+/// failures are errors, to be retried by redelivery. A cancelled appointment, or a service that
+/// needs no consent, gives no documents.
+pub async fn generate_for_confirmed_booking(
+    store: &Store,
+    queue: &dyn Queue,
+    events: &dyn Events,
+    tenant: &TenantId,
+    appointment_id: &AppointmentId,
+) -> AppResult<Vec<Document>> {
+    let appointment = appointments::get(store, tenant, appointment_id).await?;
+    if matches!(appointment.status, AppointmentStatus::Cancelled | AppointmentStatus::PendingDeposit) {
+        return Ok(Vec::new());
+    }
+    let service = catalog::get::<ServiceInput>(store, tenant, &appointment.service_id).await?;
+    let audit = AuditContext {
+        tenant_id: tenant.clone(),
+        actor: "system".into(),
+        role: None,
+        request_id: crate::ids::RequestId::new(),
+    };
+    let mut documents = Vec::new();
+    for topic in service.data.consent_topics() {
+        for kind in BOOKING_KINDS {
+            let claim = keys::booking_document(tenant, appointment_id, kind, &topic);
+            let input = GenerateInput {
+                kind,
+                client_id: appointment.client_id.clone(),
+                appointment_id: Some(appointment_id.clone()),
+                topic: Some(topic.clone()),
+                jurisdiction: None,
+                on: None,
+                context: json!({ "treatment": { "area": AREA_AGREED_AT_CONSULTATION } })
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default(),
+                exclude_blocks: Vec::new(),
+            };
+            match create(store, &audit, &input, Some(claim.clone())).await {
+                Ok(document) => {
+                    announce(queue, events, &document).await?;
+                    documents.push(document);
+                }
+                Err(AppError::Conflict { code: "already_generated", .. }) => {
+                    let record: BookingDocumentClaim = store
+                        .get(&claim)
+                        .await?
+                        .ok_or_else(|| AppError::Internal(format!("claim {claim:?} vanished")))?;
+                    let view = load_in(store, tenant, &record.client_id, &record.document_id)
+                        .await?
+                        .ok_or_else(|| AppError::Internal(format!("claimed document {} is missing", record.document_id)))?;
+                    if view.pdf.is_none() {
+                        announce(queue, events, &view.document).await?;
+                    } else {
+                        let event = DomainEvent::new(
+                            tenant,
+                            "document.generated",
+                            view.document.id.as_str(),
+                            view.document.created_at,
+                            event_payload(&view.document),
+                        );
+                        publish(events, &[event]).await?;
+                    }
+                    documents.push(view.document);
+                }
+                Err(err @ (AppError::Invalid { .. } | AppError::Missing { .. })) => {
+                    skipped(store, events, &audit, &appointment, kind, &topic, &err).await?;
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+    Ok(documents)
+}
+
+/// Records once (timeline and audit) and announces that an automatic form was not generated.
+async fn skipped(
+    store: &Store,
+    events: &dyn Events,
+    audit: &AuditContext,
+    appointment: &Appointment,
+    kind: TemplateKind,
+    topic: &Slug,
+    err: &AppError,
+) -> AppResult<()> {
+    let code = match err {
+        AppError::Invalid { code, .. } | AppError::Missing { code, .. } => *code,
+        _ => "failed",
+    };
+    let tenant = &audit.tenant_id;
+    tracing::warn!(tenant_id = %tenant, appointment_id = %appointment.id, kind = kind.as_str(), %topic, code,
+        "automatic document not generated");
+    let now = store.clock.now();
+    let subject = format!("{}#{}#{topic}", appointment.id, kind.as_str());
+    let mut plan = Plan::new();
+    let marker = keys::booking_document_skipped(tenant, &appointment.id, kind, topic);
+    let record = json!({ "code": code, "reason": err.to_string(), "at": now });
+    let recorded = || AppError::conflict("already_recorded", "recorded by an earlier delivery");
+    plan.push(Write::put_new(to_item(&marker, "booking_document_skipped", &record)?), recorded());
+    let summary = format!("{} {} form not generated for the booking: {err}", topic, kind.as_str());
+    let entry = TimelineEntry::new(
+        &appointment.client_id,
+        now,
+        "document.generation_skipped",
+        summary,
+        Some(appointment.id.to_string()),
+        &audit.actor,
+    );
+    plan.push(entry.write(tenant)?, recorded());
+    match plan.commit(store, audit, "document.generation_skipped", &subject).await {
+        Ok(()) | Err(AppError::Conflict { code: "already_recorded", .. }) => {}
+        Err(other) => return Err(other),
+    }
+    let payload = json!({
+        "appointment_id": appointment.id,
+        "client_id": appointment.client_id,
+        "kind": kind,
+        "topic": topic,
+        "code": code,
+    });
+    publish(events, &[DomainEvent::new(tenant, "document.generation_skipped", &subject, now, payload)]).await
 }
 
 pub async fn enqueue_render(queue: &dyn Queue, document: &Document, variant: Variant) -> AppResult<()> {
@@ -261,16 +485,27 @@ async fn load_in(
     Ok(view.map(|document| DocumentView { document, pdf, signed_pdf }))
 }
 
+fn locked() -> AppError {
+    AppError::conflict("document_locked", "a signed document is a legal record: it cannot be deleted or changed by any role")
+}
+
+/// For a caller whose role may not void documents: a signed document's answer is still 409, the
+/// same for every role, so the rule reads as what it is (nobody may delete it), not as a missing
+/// permission. Anything else keeps the caller's own refusal.
+pub async fn refuse_void(store: &Store, tenant: &TenantId, id: &DocumentId, refusal: AppError) -> AppError {
+    match load(store, tenant, id).await {
+        Ok(view) if view.document.locked => locked(),
+        _ => refusal,
+    }
+}
+
 /// Voids an unsigned document: it stays stored (and verifiable, as voided) for the retention
 /// period. A signed document is a legal record: no role may delete or void it.
 pub async fn void(store: &Store, audit: &AuditContext, id: &DocumentId) -> AppResult<DocumentView> {
     let mut view = load(store, &audit.tenant_id, id).await?;
     let current = view.document.clone();
     if current.locked {
-        return Err(AppError::conflict(
-            "document_locked",
-            "a signed document is a legal record: it cannot be deleted or changed by any role",
-        ));
+        return Err(locked());
     }
     if current.status == DocumentStatus::Voided {
         return Ok(view);
@@ -378,7 +613,12 @@ pub async fn render(
     if message.variant == Variant::Signed && document.signature.is_none() {
         return Err(AppError::conflict("not_signed", "the document has no signature to render"));
     }
-    let (clinic, brand) = tokio::try_join!(tenants::tenant(store, tenant), tenants::brand(store, tenant))?;
+    let (clinic, brand, logo) =
+        tokio::try_join!(tenants::tenant(store, tenant), tenants::brand(store, tenant), tenants::logo(store, tenant))?;
+    let logo = match logo {
+        Some(logo) => Some(RenderLogo { format: logo.info.format, bytes: logo.bytes()? }),
+        None => None,
+    };
     let signature = match (&document.signature, message.variant) {
         (Some(signature), Variant::Signed) => {
             let session: SigningSession = store
@@ -398,6 +638,7 @@ pub async fn render(
         stamp: Sha256Hex::placeholder().to_string(),
         footer_note: FOOTER_NOTE.into(),
         signature,
+        logo,
     };
     let draft = run(renderer.clone(), job.clone()).await?;
     let rendered_sha256 = Sha256Hex::of(&draft);

@@ -3,16 +3,18 @@
 //! transaction that closes the session, so two signatures can never both land.
 
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::ToSchema;
 
 use super::documents::{self as docs, DocumentView};
+use super::payments::publish;
 use crate::domain::documents::{Document, DocumentStatus, SignatureRecord, Variant};
 use crate::domain::esign::{Origin, SessionEvent, SessionStatus, SignInput, SigningSession};
 use crate::error::{AppError, AppResult};
 use crate::ids::{RequestId, SigningSessionId, TenantId};
 use crate::keys;
 use crate::links::LinkSigner;
-use crate::ports::{Condition, Queue, Write};
+use crate::ports::{Condition, DomainEvent, Events, Queue, Write};
 use crate::store::{AuditContext, Plan, Store, TimelineEntry, to_item};
 
 const PURPOSE: &str = "esign";
@@ -58,6 +60,7 @@ fn session_changed() -> AppError {
 pub async fn open(
     store: &Store,
     links: &LinkSigner,
+    events: &dyn Events,
     audit: &AuditContext,
     document_id: &crate::ids::DocumentId,
     input: OpenInput,
@@ -83,9 +86,8 @@ pub async fn open(
         tenant_id: audit.tenant_id.clone(),
         document_id: document.id.clone(),
         client_id: document.client_id.clone(),
-        // The link goes back to the caller, who hands it to the client.
-        // TODO(integration): send it by email/SMS when the messaging port lands, and remind the
-        // client before `expires_at` through the reminder sweep.
+        // The link goes back to the caller; `document.signature_requested` lets notifications
+        // send it to the client and remind them before `expires_at`.
         status: SessionStatus::Sent,
         created_at: now,
         expires_at: now + chrono::Duration::hours(i64::from(hours)),
@@ -117,7 +119,39 @@ pub async fn open(
     );
     plan.commit(store, audit, "esign.session_opened", session.id.as_str()).await?;
     let token = token(links, &session);
+    // Ids only: the consumer builds the link from the session (it never travels on the bus).
+    let payload = json!({
+        "document_id": session.document_id,
+        "session_id": session.id,
+        "client_id": session.client_id,
+        "expires_at": session.expires_at,
+    });
+    let event = DomainEvent::new(&audit.tenant_id, "document.signature_requested", session.id.as_str(), now, payload);
+    publish(events, &[event]).await?;
     Ok((session, token))
+}
+
+/// For the consumer of `document.signature_requested` (notifications) and its reminders: the
+/// session and its link token (the page is `/v1/esign/{token}`), while it can still be signed.
+/// A session that is signed, declined or expired is 409 (nothing to send); another clinic's or an
+/// unknown one is 404. Read only.
+pub async fn link_token(
+    store: &Store,
+    links: &LinkSigner,
+    tenant: &TenantId,
+    session_id: &SigningSessionId,
+) -> AppResult<(SigningSession, String)> {
+    let mut session = load_session(store, tenant, session_id).await?;
+    session.status = session.current_status(store.clock.now());
+    match session.status {
+        SessionStatus::Created | SessionStatus::Sent | SessionStatus::Opened => {
+            let token = token(links, &session);
+            Ok((session, token))
+        }
+        SessionStatus::Signed => Err(AppError::conflict("already_signed", "this document has already been signed")),
+        SessionStatus::Declined => Err(AppError::conflict("session_declined", "this signing request was declined")),
+        SessionStatus::Expired => Err(AppError::conflict("session_expired", "this signing link has expired")),
+    }
 }
 
 async fn load_session(store: &Store, tenant: &TenantId, id: &SigningSessionId) -> AppResult<SigningSession> {
@@ -222,6 +256,7 @@ pub async fn decline(store: &Store, links: &LinkSigner, raw_token: &str, origin:
 pub async fn sign(
     store: &Store,
     queue: &dyn Queue,
+    events: &dyn Events,
     links: &LinkSigner,
     raw_token: &str,
     origin: &Origin,
@@ -285,5 +320,12 @@ pub async fn sign(
     plan.push(entry.write(&tenant)?, already());
     plan.commit(store, &client_audit(&tenant), "document.signed", current.id.as_str()).await?;
     docs::enqueue_render(queue, &locked, Variant::Signed).await?;
+    let mut payload = docs::event_payload(&locked);
+    payload["session_id"] = json!(id);
+    // The signature is committed: a retry by the client would only meet `already_signed`, so a
+    // bus failure is logged (for replay from the audit record) rather than shown to them.
+    if let Err(err) = publish(events, &[DomainEvent::new(&tenant, "document.signed", locked.id.as_str(), now, payload)]).await {
+        tracing::error!(tenant_id = %tenant, document_id = %locked.id, error = %err, "document.signed not published");
+    }
     Ok(DocumentView { document: locked, pdf: view.pdf, signed_pdf: None })
 }

@@ -2,6 +2,7 @@
 
 use serde_json::json;
 
+use crate::domain::logo::{LogoFormat, LogoInfo, StoredLogo, stored_logo};
 use crate::domain::team::{Member, MemberInput, Role};
 use crate::domain::tenant::{Brand, BrandInput, SignupInput, Tenant};
 use crate::domain::values::Hostname;
@@ -11,6 +12,21 @@ use crate::keys;
 use crate::ports::table::{GSI1PK, GSI1SK};
 use crate::ports::{Condition, Write};
 use crate::store::{AuditContext, Plan, Store, to_item};
+
+/// Stores the clinic's logo for its PDFs, replacing any earlier one; the image is decoded first
+/// (`domain::logo::check_logo`). Documents rendered from now on carry it.
+pub async fn put_logo(store: &Store, audit: &AuditContext, format: LogoFormat, bytes: &[u8]) -> AppResult<LogoInfo> {
+    let logo = stored_logo(format, bytes, store.clock.now(), &audit.actor)?;
+    let mut plan = Plan::new();
+    plan.push(Write::put(to_item(&keys::brand_logo(&audit.tenant_id), "logo", &logo)?), AppError::Internal("logo not stored".into()));
+    plan.commit(store, audit, "brand.logo_uploaded", logo.info.sha256.as_str()).await?;
+    Ok(logo.info)
+}
+
+/// The clinic's logo, if it uploaded one.
+pub async fn logo(store: &Store, tenant: &TenantId) -> AppResult<Option<StoredLogo>> {
+    store.get(&keys::brand_logo(tenant)).await
+}
 
 pub struct SignedUp {
     pub tenant: Tenant,

@@ -21,6 +21,15 @@ pub struct RenderJob {
     pub footer_note: String,
     /// Present on the signed variant: the signature block and the audit page.
     pub signature: Option<RenderSignature>,
+    /// The clinic's logo, drawn at the right of every page's header band.
+    pub logo: Option<RenderLogo>,
+}
+
+/// An image already checked by decoding (`domain::logo::check_logo`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderLogo {
+    pub format: crate::domain::logo::LogoFormat,
+    pub bytes: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]

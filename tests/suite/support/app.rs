@@ -102,6 +102,34 @@ async fn serve_with(app: App, events: Arc<InProcessEvents>, dir: tempfile::TempD
 }
 
 impl TestApp {
+    /// Waits until the work the app does in the background (its workers: messages, documents,
+    /// renders, site publishes) has stopped changing anything for a moment: the events it
+    /// published, the outbox and `tenants`' audit records of this month (every commit writes one).
+    pub async fn settle(&self, tenants: &[&TenantId]) {
+        let mut last = None;
+        let mut quiet = 0;
+        for _ in 0..100 {
+            let mut print = vec![self.events.published().len()];
+            print.push(self.app.outbox.as_ref().map_or(0, |o| o.list().map(|l| l.len()).unwrap_or(0)));
+            let month = self.app.store.clock.now().format("%Y-%m").to_string();
+            for tenant in tenants {
+                let query = mas_shared::ports::Query::partition(mas_shared::keys::audit_month_pk(tenant, &month));
+                print.push(self.app.store.table.query_all(&query).await.unwrap().len());
+            }
+            if last.as_ref() == Some(&print) {
+                quiet += 1;
+                if quiet == 3 {
+                    return;
+                }
+            } else {
+                quiet = 0;
+            }
+            last = Some(print);
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the app's background work did not settle within 10 s");
+    }
+
     /// The simulated payment gateway (the default adapter of a test app).
     pub fn gateway(&self) -> &SimulatedGateway {
         self.app.simulated.as_deref().expect("the test app runs the simulated gateway")

@@ -58,6 +58,26 @@ pub fn golden_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("golden")
 }
 
+/// The images drawn in the PDF as `pdfimages -list` sees them (alpha masks left out): (page,
+/// width, height) of each.
+pub fn images(bytes: &[u8]) -> Vec<(u32, u32, u32)> {
+    let (_dir, path) = scratch(bytes);
+    let output = Command::new("pdfimages").arg("-list").arg(&path).output().expect("pdfimages runs");
+    assert!(output.status.success(), "pdfimages failed: {}", String::from_utf8_lossy(&output.stderr));
+    // Two header lines, then `page num type width height …`.
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .skip(2)
+        .filter_map(|line| {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.get(2) != Some(&"image") {
+                return None;
+            }
+            Some((cols.first()?.parse().ok()?, cols.get(3)?.parse().ok()?, cols.get(4)?.parse().ok()?))
+        })
+        .collect()
+}
+
 /// The number of pages, as pdfinfo reads it.
 pub fn pages(bytes: &[u8]) -> usize {
     let (_dir, path) = scratch(bytes);

@@ -1,4 +1,5 @@
-//! From domain events to messages: a booking's notices go at once; its reminders become due
+//! From domain events to messages (and, for a confirmed booking, its consent forms): a booking's
+//! notices go at once; its reminders become due
 //! items (sparse, on GSI1 hour buckets) that the sweep enqueues when their time comes. Every
 //! step is idempotent and reads the appointment as it is now, so duplicated or reordered events
 //! converge on the same plan.
@@ -122,6 +123,10 @@ pub async fn on_event(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
             let Some(id) = appointment_id() else { return Err(AppError::Internal(format!("{} without appointment_id", event.kind))) };
             let appointment = appointments::get(&n.store, t, &id).await?;
             replan(n, t, &appointment).await?;
+            if event.kind == "booking.confirmed" {
+                // Its consent and aftercare forms (idempotent per appointment, kind and topic).
+                crate::ops::documents::generate_for_confirmed_booking(&n.store, n.queue.as_ref(), n.events.as_ref(), t, &id).await?;
+            }
             let notice = match event.kind.as_str() {
                 "booking.confirmed" => Some((MessageKind::Confirmation, booking_subject(&appointment))),
                 "booking.rescheduled" => Some((MessageKind::RescheduleNotice, booking_subject(&appointment))),
