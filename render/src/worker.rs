@@ -2,7 +2,7 @@
 //! `render` Lambda runs it per SQS record; the local host runs it on a tokio task that drains the
 //! in-process queue.
 
-pub use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+pub use mas_functions::sqs::{SqsBatchResponse, SqsEvent};
 
 use std::sync::Arc;
 
@@ -60,22 +60,9 @@ pub fn spawn_local(
 /// One SQS batch (the `render` Lambda): each record rendered; the ones that failed are reported
 /// so SQS retries only them (and moves them to the dead-letter queue after five receives).
 pub async fn handle_batch(app: &App, renderer: Arc<dyn Renderer>, event: SqsEvent) -> SqsBatchResponse {
-    let mut failures = Vec::new();
-    for record in event.records {
-        let id = record.message_id.clone().unwrap_or_default();
-        let body = record.body.as_deref().unwrap_or_default();
-        let outcome = match serde_json::from_str(body) {
-            Ok(value) => handle(app, renderer.clone(), &value).await.map(drop),
-            Err(err) => Err(AppError::Internal(format!("not JSON: {err}"))),
-        };
-        if let Err(err) = outcome {
-            tracing::error!(message_id = %id, %err, "render failed; SQS will retry it");
-            let mut failure = BatchItemFailure::default();
-            failure.item_identifier = id;
-            failures.push(failure);
-        }
-    }
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failures;
-    response
+    mas_functions::sqs::handle_batch(event, |body| {
+        let renderer = renderer.clone();
+        async move { handle(app, renderer, &body).await.map(drop) }
+    })
+    .await
 }
