@@ -295,6 +295,11 @@ pub fn portal_token(tenant: &TenantId, token_hash: &str) -> Key {
     Key::new(format!("{}#PORTAL#{token_hash}", tenant_pk(tenant)), "PORTAL_TOKEN")
 }
 
+/// When a client may next be emailed a portal sign-in link (the link route's throttle).
+pub fn portal_link_throttle(tenant: &TenantId, client: &ClientId) -> Key {
+    Key::new(client_pk(tenant, client), "PORTAL_THROTTLE")
+}
+
 /// Whose calendar a busy item or claim cell belongs to.
 #[derive(Debug, Clone, Copy)]
 pub enum CalendarOwner<'a> {

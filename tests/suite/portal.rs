@@ -207,3 +207,25 @@ async fn a_client_reads_and_changes_their_message_preferences_and_lists_their_do
     let (_, documents) = app.get("/v1/portal/documents", &session).await;
     assert_eq!(documents["documents"][0]["sign_url"], esign["sign_url"], "{documents}");
 }
+
+#[tokio::test]
+async fn asking_for_links_again_and_again_emails_the_client_at_most_once_a_minute_and_answers_the_same() {
+    let (app, clock) = fixed_app().await;
+    let s = setup(&app, "portal-throttle").await;
+    let path = "/v1/public/portal-throttle/portal/link";
+    let ask = || app.call("POST", path, None, Some(json!({"email": "ada.lovelace@clients.test"})));
+    let answers = futures_join(ask(), ask(), ask()).await;
+    assert!(answers.iter().all(|a| a.0 == StatusCode::ACCEPTED && *a == answers[0]), "{answers:?}");
+    let mails = |outbox: Value| outbox.as_array().unwrap().iter().filter(|m| m["to"] == "ada.lovelace@clients.test").count();
+    assert_eq!(mails(app.call("GET", "/local/outbox.json", None, None).await.1), 1, "three asks at once, one email");
+    clock.advance(Duration::seconds(61));
+    assert_eq!(ask().await.0, StatusCode::ACCEPTED);
+    assert_eq!(mails(app.call("GET", "/local/outbox.json", None, None).await.1), 2, "a minute later, another");
+    let actions = audit_actions(&app, &s.clinic.tenant_id).await;
+    assert_eq!(actions.iter().filter(|a| *a == "portal.link_issued").count(), 2);
+}
+
+async fn futures_join<F: std::future::Future>(a: F, b: F, c: F) -> Vec<F::Output> {
+    let (a, b, c) = tokio::join!(a, b, c);
+    vec![a, b, c]
+}

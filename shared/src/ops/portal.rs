@@ -50,9 +50,29 @@ pub async fn request_link(app: &App, slug: &Slug, email: &Email) -> AppResult<()
         tracing::info!(tenant_id = %tenant.id, "portal link asked for an email that is not a client's");
         return Ok(());
     };
+    if !throttle_allows(app, &tenant.id, &client_id).await? {
+        tracing::info!(tenant_id = %tenant.id, "portal link asked again within a minute; not sent");
+        return Ok(());
+    }
     let (token, expires_at) = issue_link(app, &tenant.id, &client_id).await?;
     let url = format!("{}#token={token}", portal_url(app, &tenant.slug));
     send_portal_link(app, &tenant.id, &client_id, &url, expires_at).await
+}
+
+/// At most one emailed link per client per minute, however many ask at once: a put conditional
+/// on the previous window having ended (so nobody can make the clinic flood a client's inbox).
+const LINK_THROTTLE_SECONDS: i64 = 60;
+
+async fn throttle_allows(app: &App, tenant: &TenantId, client: &ClientId) -> AppResult<bool> {
+    let now = app.store.clock.now().timestamp();
+    let until = now + LINK_THROTTLE_SECONDS;
+    let item = to_item(&keys::portal_link_throttle(tenant, client), "portal_throttle", &serde_json::json!({ "until": until, "ttl": until + 86_400 }))?;
+    let write = Write::put_if(item, Condition::AbsentOrExpired { attr: "until".into(), before: now });
+    match app.store.table.transact(vec![write]).await {
+        Ok(()) => Ok(true),
+        Err(crate::ports::TableError::ConditionFailed { .. }) => Ok(false),
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// Stores a new sign-in token for the client (its hash only) and returns the token itself, which
