@@ -100,7 +100,12 @@ fn portal_url(app: &App, slug: &Slug) -> String {
 /// is never logged: it is a credential.
 async fn send_portal_link(app: &App, tenant: &TenantId, client: &ClientId, url: &str, expires_at: DateTime<Utc>) -> AppResult<()> {
     let notice = Notice::PortalLink { url: url.to_owned(), expires_at };
-    crate::ops::notifications::send_notice(&app.notifier(), tenant, client, notice).await.map(drop)
+    // A failure is logged, not answered: the answer must stay the one a stranger gets (the
+    // client may ask again after the throttle's minute).
+    if let Err(err) = crate::ops::notifications::send_notice(&app.notifier(), tenant, client, notice).await {
+        tracing::error!(tenant_id = %tenant, %err, "the portal link could not be sent");
+    }
+    Ok(())
 }
 
 #[derive(Debug, Serialize, ToSchema)]
