@@ -407,3 +407,25 @@ async fn quiet_hours_from_the_clinics_settings_move_a_check_in_and_an_undelivera
     assert!(statuses.iter().all(|s| *s == "undeliverable"), "{statuses:?}");
     w.assert_each_sent_once();
 }
+
+#[tokio::test]
+async fn a_sweep_that_runs_hours_late_records_the_stale_reminder_as_skipped_instead_of_sending_it() {
+    let start = local("Europe/London", 2026, 6, 10, 11, 0);
+    let mut w = world("Europe/London", start - Duration::days(3)).await;
+    let appointment = w.book(start).await;
+    w.deliver_events().await;
+    let prep = w.planned(&appointment).await.into_iter().find(|d| d.kind.as_str() == "prep_48h").unwrap();
+    assert_eq!(prep.useful_until, prep.due_at + Duration::hours(3));
+    // The schedule was down: the next sweep runs 3 hours and a minute after the guide was due.
+    w.clock.set(prep.due_at + Duration::hours(3) + Duration::minutes(1));
+    w.sweep_and_handle_twice().await;
+    let log = w.log().await;
+    assert!(log.contains(&row("prep_48h", "email", "skipped", "2026-06-08 14:01 +01:00")), "{log:#?}");
+    assert!(!w.planned(&appointment).await.iter().any(|d| d.kind.as_str() == "prep_48h"), "dropped from the plan");
+    let sent = w.providers.sent.lock().unwrap().len();
+    assert_eq!(sent, 2, "only the confirmation (email and text) went");
+    let client = mas_shared::ids::ClientId::parse(&w.client_id).unwrap();
+    let records = notifications::messages(&w.app.app.store, &w.tenant, &client, 50).await.unwrap();
+    let skipped = records.iter().find(|r| r.kind.map(|k| k.as_str()) == Some("prep_48h")).unwrap();
+    assert!(skipped.reason.as_deref().unwrap().starts_with("too late"), "{skipped:?}");
+}

@@ -460,8 +460,11 @@ pub struct Planned {
 
 /// Before the visit, a reminder must land at least this long before the start.
 const LAST_USEFUL_BEFORE_START: i64 = 30;
-/// After the visit, a message may run this late (quiet hours, a slow sweep).
+/// After the visit, quiet hours may push a message this far past its time.
 const AFTER_END_GRACE_HOURS: i64 = 12;
+/// However useful it would still be, a message is never sent more than this late (the sweep
+/// looks this far back): a late sweep does not send a burst of stale messages.
+pub const MAX_LATENESS_HOURS: i64 = 3;
 
 /// The reminders of a visit from `start` to `end` in `zone`, as of `now`: those whose time has
 /// passed are skipped; one in quiet hours moves to their end, or is dropped if by then it is
@@ -477,14 +480,15 @@ pub fn plan(start: DateTime<Utc>, end: DateTime<Utc>, zone: Tz, settings: &Notif
         if nominal < now {
             continue;
         }
-        let useful_until = match step.anchor {
+        let limit = match step.anchor {
             Anchor::Start => start - Duration::minutes(LAST_USEFUL_BEFORE_START),
             Anchor::End => nominal + Duration::hours(AFTER_END_GRACE_HOURS),
         };
         let due_at = settings.quiet_hours.next_allowed(nominal, zone);
-        if due_at > useful_until {
+        if due_at > limit {
             continue;
         }
+        let useful_until = limit.min(due_at + Duration::hours(MAX_LATENESS_HOURS));
         out.push(Planned { kind: step.kind, channels: step.channels.clone(), due_at, useful_until });
     }
     out.sort_by_key(|p| (p.due_at, p.kind));

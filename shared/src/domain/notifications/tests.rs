@@ -186,3 +186,16 @@ fn settings_with_a_notice_in_the_cadence_or_a_wrong_sided_offset_are_refused() {
     assert!(settings.check().is_err());
     assert!(NotificationSettings::default().check().is_ok());
 }
+
+#[test]
+fn no_planned_message_may_be_sent_more_than_three_hours_late_or_after_its_limit() {
+    let london: Tz = "Europe/London".parse().unwrap();
+    let start = at(london, 2026, 6, 10, 15, 0);
+    for planned in plan(start, start + Duration::hours(1), london, &NotificationSettings::default(), start - Duration::days(3)) {
+        assert!(planned.useful_until <= planned.due_at + Duration::hours(MAX_LATENESS_HOURS), "{planned:?}");
+        assert!(planned.useful_until >= planned.due_at, "{planned:?}");
+        if planned.due_at < start {
+            assert!(planned.useful_until <= start - Duration::minutes(30), "{planned:?}");
+        }
+    }
+}

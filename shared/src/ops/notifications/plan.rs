@@ -44,6 +44,9 @@ fn shard(tenant: &TenantId, subject: &str) -> u32 {
 fn due_write(item: &DueItem) -> AppResult<Write> {
     let key = keys::reminder(&item.tenant_id, &item.subject, item.kind.as_str());
     let mut stored = to_item(&key, "reminder", item)?;
+    // One the sweep never saw (it was down longer than its look-back) expires a week after it
+    // stopped being useful, rather than stay forever.
+    stored.insert(crate::ports::table::TTL.into(), (item.useful_until + Duration::days(7)).timestamp().into());
     stored.insert(GSI1PK.into(), keys::due_bucket(item.due_at, shard(&item.tenant_id, &item.subject)).into());
     stored.insert(
         GSI1SK.into(),
@@ -337,9 +340,9 @@ pub struct SweepReport {
     pub enqueued: usize,
 }
 
-/// How far back the sweep looks: a reminder more than this late is past its use anyway, and the
-/// sender drops it.
-pub const SWEEP_LOOKBACK_HOURS: i64 = 3;
+/// How far back the sweep looks: no reminder is useful more than this late (its `useful_until`
+/// says so), and the sender drops one that is.
+pub const SWEEP_LOOKBACK_HOURS: i64 = notifications::MAX_LATENESS_HOURS;
 const SWEEP_PAGE: u32 = 1000;
 
 /// Enqueues every reminder due by `now` (from the hour buckets of the lookback window).
