@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod html;
 pub mod http;
 pub mod ids;
 pub mod keys;

@@ -208,7 +208,7 @@ pub fn render(kind: MessageKind, vars: &Variables) -> Result<Rendered, MissingVa
     let mut missing = Vec::new();
     let subject = fill(template.subject, vars, &mut missing, |s| s.to_owned());
     let text = fill(template.body, vars, &mut missing, |s| s.to_owned());
-    let body_html = fill(template.body, vars, &mut missing, html_escape);
+    let body_html = fill(template.body, vars, &mut missing, crate::html::escape);
     let sms = fill(template.sms, vars, &mut missing, |s| s.to_owned());
     let color = vars.get("brand.color").cloned().unwrap_or_else(|| "#1f1f1f".into());
     if !missing.is_empty() {
@@ -221,7 +221,7 @@ pub fn render(kind: MessageKind, vars: &Variables) -> Result<Rendered, MissingVa
         "<!doctype html><html><body style=\"font-family:Helvetica,Arial,sans-serif;color:#1f1f1f;margin:0;padding:24px\">\
          <div style=\"border-top:4px solid {color};padding-top:16px;max-width:560px\">\
          <h1 style=\"font-size:18px;color:{color}\">{}</h1>{paragraphs}</div></body></html>",
-        html_escape(vars.get("clinic.name").map(String::as_str).unwrap_or_default()),
+        crate::html::escape(vars.get("clinic.name").map(String::as_str).unwrap_or_default()),
     );
     Ok(Rendered { subject, text, html, sms })
 }
@@ -247,20 +247,6 @@ fn fill(template: &str, vars: &Variables, missing: &mut Vec<String>, escape: imp
     out
 }
 
-pub fn html_escape(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// An instant as a client reads it: on the location's wall clock, with the zone's abbreviation
 /// (`Tuesday 24 March 2026 at 14:30 GMT`).

@@ -45,7 +45,7 @@ async fn outbox_json(State(app): State<Arc<App>>) -> ApiResult<Response> {
 
 /// `GET /local/outbox`: the same as a page, with each email's HTML as it would arrive.
 async fn outbox_page(State(app): State<Arc<App>>) -> ApiResult<Html<String>> {
-    use crate::domain::notifications::html_escape;
+    use crate::html::escape as html_escape;
     let entries = outbox(&app)?;
     let mut rows = String::new();
     for entry in &entries {
