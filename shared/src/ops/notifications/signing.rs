@@ -11,8 +11,9 @@ use crate::domain::notifications::{self, Channel, MessageKind, Variables};
 use crate::error::{AppError, AppResult};
 use crate::ids::{ClientId, SigningSessionId, TenantId};
 
-/// The session and its variables while it can still be signed; `None` once it is over.
-async fn open_session(n: &Notifier, t: &TenantId, id: &str) -> AppResult<Option<(SigningSession, Variables)>> {
+/// The session, its variables and the clinic's zone while it can still be signed; `None` once
+/// it is over.
+async fn open_session(n: &Notifier, t: &TenantId, id: &str) -> AppResult<Option<(SigningSession, Variables, chrono_tz::Tz)>> {
     let id = SigningSessionId::parse(id).map_err(|e| AppError::Internal(e.0))?;
     let (session, token) = match crate::ops::esign::link_token(&n.store, &n.links, t, &id).await {
         Ok(found) => found,
@@ -26,12 +27,12 @@ async fn open_session(n: &Notifier, t: &TenantId, id: &str) -> AppResult<Option<
     vars.insert("document.title".into(), view.document.content.title.clone());
     vars.insert("link".into(), format!("{base}/v1/esign/{token}"));
     vars.insert("link.expires".into(), notifications::local_when(session.expires_at, zone));
-    Ok(Some((session, vars)))
+    Ok(Some((session, vars, zone)))
 }
 
 /// Sends the signing link of session `id` and plans its reminder.
 pub async fn notify_signer(n: &Notifier, t: &TenantId, id: &str, client: &ClientId) -> AppResult<()> {
-    let Some((session, vars)) = open_session(n, t, id).await? else { return Ok(()) };
+    let Some((session, vars, zone)) = open_session(n, t, id).await? else { return Ok(()) };
     let delivery = Delivery {
         tenant: t.clone(),
         client: client.clone(),
@@ -43,7 +44,6 @@ pub async fn notify_signer(n: &Notifier, t: &TenantId, id: &str, client: &Client
     deliver(n, &delivery).await?;
     let now = n.store.clock.now();
     let settings = super::settings(&n.store, t).await?;
-    let zone = crate::ops::tenants::tenant(&n.store, t).await?.timezone.tz();
     let nominal = (session.created_at + Duration::hours(24)).min(session.expires_at - Duration::hours(12));
     let due_at = settings.quiet_hours.next_allowed(nominal.max(now), zone);
     let useful_until = session.expires_at - Duration::hours(1);
@@ -65,7 +65,7 @@ pub async fn notify_signer(n: &Notifier, t: &TenantId, id: &str, client: &Client
 
 /// The reminder of a signing session, or `None` when it is signed, declined or expired.
 pub async fn reminder_delivery(n: &Notifier, t: &TenantId, item: &DueItem) -> AppResult<Option<Delivery>> {
-    let Some((_, vars)) = open_session(n, t, &item.subject).await? else { return Ok(None) };
+    let Some((_, vars, _)) = open_session(n, t, &item.subject).await? else { return Ok(None) };
     Ok(Some(Delivery {
         tenant: t.clone(),
         client: item.client_id.clone(),
