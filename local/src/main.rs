@@ -14,6 +14,8 @@
 //! the configured table and exits (the one-off that seeds them on AWS; see README).
 //! `MAS_ADDR` sets the address (default 127.0.0.1:3000).
 
+mod staff_app;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -54,7 +56,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         print_welcome(&app, &base, &demo, seeded);
     }
     println!("listening on {base}");
-    let mut router = mas_shared::http::local::router(app.clone()).merge(mas_shared::site::serve::router(app.clone()));
+    let mut router = mas_shared::http::local::router(app.clone())
+        .merge(mas_shared::site::serve::router(app.clone()))
+        .merge(staff_app::router(staff_app::dir()));
     if let Some(blobs) = &app.local_blobs {
         router = router.merge(blobs.clone().router());
     }
