@@ -12,105 +12,26 @@
 // Environment: MAS_LOCAL_BIN (the `local` binary), CHROMIUM (default /usr/bin/chromium).
 'use strict';
 
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
-const os = require('node:os');
 const path = require('node:path');
 const zlib = require('node:zlib');
 const assert = require('node:assert/strict');
-const { chromium } = require('playwright-core');
-const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const { SHOTS, failures, test, finish, startLocal, api, launch, axe, describe } = require('./harness.cjs');
 
-const LOCAL_BIN = process.env.MAS_LOCAL_BIN || path.join(process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache/mas/target'), 'debug/local');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const SHOTS = path.join(__dirname, 'screenshots');
 const SLUG = 'demo-clinic';
 const THEMES = ['champagne_classic', 'luxury_noir', 'ivory_minimal'];
 
-const failures = [];
-async function test(name, fn) {
-  const started = Date.now();
-  try {
-    await fn();
-    console.log(`ok    ${name} (${Date.now() - started} ms)`);
-  } catch (err) {
-    failures.push(name);
-    console.log(`FAIL  ${name}\n      ${String(err && err.stack || err).split('\n').join('\n      ')}`);
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
-  });
-}
-
-// Starts the local host and waits for its welcome text: the base URL and the owner token.
-async function startLocal(dataDir) {
-  const port = await freePort();
-  const child = spawn(LOCAL_BIN, [], {
-    env: { ...process.env, MAS_ADDR: `127.0.0.1:${port}`, MAS_DATA_DIR: dataDir, RUST_LOG: 'warn' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stderr.on('data', (d) => { err += d; });
-  const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('local host did not start in 60 s\n' + out + err)), 60000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const listening = out.match(/listening on (http:\/\/\S+)/);
-      const token = out.match(/export TOKEN=(\S+)/);
-      if (listening && token) { clearTimeout(timer); resolve({ base: listening[1], token: token[1] }); }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`local host exited with ${code}\n${out}${err}`)); });
-  });
-  return { child, ...(await ready) };
-}
-
-async function api(base, method, url, token, body) {
-  const res = await fetch(base + url, {
-    method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`${method} ${url} → ${res.status} ${JSON.stringify(json)}`);
-  return json;
-}
-
-async function axe(page) {
-  await page.addScriptTag({ content: axeSource });
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-}
-
-function describe(violations) {
-  return violations.map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`).join('\n');
-}
-
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mas-browser-data-'));
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mas-browser-profile-'));
-  const local = await startLocal(dataDir);
+  const local = await startLocal();
+  const dataDir = local.dataDir;
   const site = `${local.base}/sites/${SLUG}/`;
   console.log(`local host ${local.base}; site ${site}`);
-  let context;
+  let browser;
   try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 900 },
-      // The visitor is in New York; the demo clinic's first location is in London.
-      timezoneId: 'America/New_York',
-      locale: 'en-GB',
-    });
+    // The visitor is in New York; the demo clinic's first location is in London.
+    browser = await launch({ timezoneId: 'America/New_York' });
+    const { context } = browser;
     const page = context.pages()[0] || await context.newPage();
     page.on('pageerror', (err) => failures.push(`page error: ${err.message}`));
     let booked = null;
@@ -341,17 +262,11 @@ async function main() {
       assert.match(body, /Demo Aesthetics Clinic/);
     });
   } finally {
-    if (context) await context.close();
-    local.child.kill('SIGTERM');
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    fs.rmSync(profile, { recursive: true, force: true });
+    if (browser) await browser.close();
+    local.stop();
   }
   console.log(`screenshots in ${SHOTS}`);
-  if (failures.length) {
-    console.log(`\n${failures.length} failed:\n  ${failures.join('\n  ')}`);
-    process.exit(1);
-  }
-  console.log('\nall browser tests passed');
+  finish('site');
 }
 
 main().catch((err) => { console.error(err); process.exit(1); });

@@ -1,0 +1,125 @@
+// What every browser test file shares: a tiny runner (`test`, `finish`), the local host on a free
+// port with a fresh data directory, JSON API calls, Debian's Chromium through playwright-core,
+// and axe-core. Environment: MAS_LOCAL_BIN (the `local` binary), CHROMIUM (default
+// /usr/bin/chromium), MAS_APP_DIR (the built back office; default app/dist).
+'use strict';
+
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { chromium } = require('playwright-core');
+
+const LOCAL_BIN = process.env.MAS_LOCAL_BIN || path.join(process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache/mas/target'), 'debug/local');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const SHOTS = path.join(__dirname, 'screenshots');
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+const failures = [];
+
+/** Runs one named test; a failure is recorded and the next test still runs. */
+async function test(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    console.log(`ok    ${name} (${Date.now() - started} ms)`);
+  } catch (err) {
+    failures.push(name);
+    console.log(`FAIL  ${name}\n      ${String(err && err.stack || err).split('\n').join('\n      ')}`);
+  }
+}
+
+/** Prints the closing line and exits non-zero when any test failed. */
+function finish(label) {
+  if (failures.length) {
+    console.log(`\n${failures.length} failed:\n  ${failures.join('\n  ')}`);
+    process.exit(1);
+  }
+  console.log(`\nall ${label} tests passed`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
+}
+
+/**
+ * Starts the local host on a fresh data directory and waits for its welcome text. Resolves to
+ * { child, base, token, dataDir, welcome, stop() }: `token` is the demo owner's, `welcome` all
+ * it printed (the demo sign-ins are there too).
+ */
+async function startLocal(extraEnv = {}) {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mas-browser-data-'));
+  const port = await freePort();
+  const appDir = process.env.MAS_APP_DIR || path.join(__dirname, '..', '..', 'app', 'dist');
+  const child = spawn(LOCAL_BIN, [], {
+    env: { ...process.env, MAS_ADDR: `127.0.0.1:${port}`, MAS_DATA_DIR: dataDir, MAS_APP_DIR: appDir, RUST_LOG: 'warn', ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => { err += d; });
+  const ready = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('local host did not start in 60 s\n' + out + err)), 60000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const listening = out.match(/listening on (http:\/\/\S+)/);
+      const token = out.match(/export TOKEN=(\S+)/);
+      if (listening && token) { clearTimeout(timer); resolve({ base: listening[1], token: token[1] }); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`local host exited with ${code}\n${out}${err}`)); });
+  });
+  const started = await ready;
+  return {
+    child, dataDir, welcome: out, ...started,
+    stop() { child.kill('SIGTERM'); fs.rmSync(dataDir, { recursive: true, force: true }); },
+  };
+}
+
+/** A JSON API call; throws with the status and body unless it answers 2xx. */
+async function api(base, method, url, token, body) {
+  const res = await fetch(base + url, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  const json = text ? JSON.parse(text) : null;
+  if (!res.ok) throw new Error(`${method} ${url} → ${res.status} ${text}`);
+  return json;
+}
+
+/** Debian's Chromium, headless, in a fresh profile; `close()` removes the profile too. */
+async function launch(options = {}) {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mas-browser-profile-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 900 },
+    locale: 'en-GB',
+    ...options,
+  });
+  return {
+    context,
+    async close() { await context.close(); fs.rmSync(profile, { recursive: true, force: true }); },
+  };
+}
+
+/** axe-core's serious and critical violations on the page as it is now. */
+async function axe(page) {
+  await page.addScriptTag({ content: axeSource });
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+function describe(violations) {
+  return violations.map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`).join('\n');
+}
+
+module.exports = { SHOTS, failures, test, finish, freePort, startLocal, api, launch, axe, describe };
