@@ -3,7 +3,7 @@
 
 use crate::ports::TableError;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
     /// Input that parsed but breaks a rule (422). `field` is a JSON path such as `opening_hours[2]`.
     #[error("{message}")]

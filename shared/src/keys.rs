@@ -231,6 +231,14 @@ pub fn medical(tenant: &TenantId, client: &ClientId, version: u32) -> Key {
     Key::new(client_pk(tenant, client), format!("{MEDICAL_PREFIX}v{version:06}"))
 }
 
+/// Screening answers a visitor submitted online (`MEDSUB#{time}#{id}`), kept beside the
+/// clinic's versions, never among them (their prefix is not `MED#`).
+pub fn medical_submission(tenant: &TenantId, client: &ClientId, at: DateTime<Utc>, id: &str) -> Key {
+    Key::new(client_pk(tenant, client), format!("{MEDICAL_SUBMISSION_PREFIX}{}#{id}", at.format("%Y%m%dT%H%M%S%.3fZ")))
+}
+
+pub const MEDICAL_SUBMISSION_PREFIX: &str = "MEDSUB#";
+
 /// A tenant's data key for clinical fields, stored wrapped by the key wrapper (never in clear).
 pub fn data_key(tenant: &TenantId) -> Key {
     Key::new(tenant_pk(tenant), "DATAKEY")

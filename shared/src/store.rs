@@ -79,27 +79,35 @@ impl Store {
         entity_id: &str,
         mut writes: Vec<Write>,
     ) -> Result<(), CommitError> {
-        let at = self.clock.now();
-        let id = AuditId::new();
-        let record = json!({
-            "id": id,
-            "tenant_id": audit.tenant_id,
-            "actor": audit.actor,
-            "role": audit.role,
-            "action": action,
-            "entity_id": entity_id,
-            "request_id": audit.request_id,
-            "at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        });
-        let item = to_item(&keys::audit(&audit.tenant_id, at, &id), "audit", &record)?;
-        writes.push(Write::put_new(item));
+        writes.push(Write::put_new(audit_item(audit, action, entity_id, self.clock.now())?));
         self.table.transact(writes).await.map_err(CommitError::Table)
     }
 }
 
+/// One audit record: who (`audit`) did `action` to `entity_id` at `at`.
+fn audit_item(
+    audit: &AuditContext,
+    action: &str,
+    entity_id: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Item> {
+    let id = AuditId::new();
+    let record = json!({
+        "id": id,
+        "tenant_id": audit.tenant_id,
+        "actor": audit.actor,
+        "role": audit.role,
+        "action": action,
+        "entity_id": entity_id,
+        "request_id": audit.request_id,
+        "at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    });
+    to_item(&keys::audit(&audit.tenant_id, at, &id), "audit", &record)
+}
+
 /// A transaction being planned: each write with what the failure of its condition would mean,
 /// so the caller's rule — not the table's index — comes back when a condition fails.
-#[derive(Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Plan {
     writes: Vec<Write>,
     on_fail: Vec<AppError>,
@@ -129,6 +137,19 @@ impl Plan {
         crate::ops::notifications::events_outbox::announce(self, &event)?;
         self.events.push(event);
         Ok(())
+    }
+
+    /// One more audit record in this transaction, for a change that rides in another's commit
+    /// (a client created by the booking that needs them).
+    pub fn audit_also(&mut self, store: &Store, audit: &AuditContext, action: &str, entity_id: &str) -> AppResult<()> {
+        let item = audit_item(audit, action, entity_id, store.clock.now())?;
+        self.push(Write::put_new(item), AppError::Internal("an audit record's key was already taken".into()));
+        Ok(())
+    }
+
+    /// Whether any planned write is to `key` (a transaction may touch an item only once).
+    pub fn writes_key(&self, key: &Key) -> bool {
+        self.writes.iter().any(|w| w.key().as_ref() == Some(key))
     }
 
     /// How many writes are planned (the audit record is one more).

@@ -28,18 +28,21 @@ fn token_of(link: &str) -> String {
 }
 
 async fn sign_in(app: &TestApp, clinic: &str, email: &str, password: &str) -> (StatusCode, Value) {
-    app.call("POST", "/v1/auth/sign-in", None, Some(json!({"clinic": clinic, "email": email, "password": password}))).await
+    app.call("POST", "/v1/auth/sign-in", None, Some(json!({"clinic": clinic, "email": email, "password": password})))
+        .await
 }
 
 /// Invites a member with `role` and accepts the invitation with `PASSWORD`; their email and session.
 async fn invited_member(app: &TestApp, clinic: &Clinic, role: &str) -> (String, Value) {
-    let email = format!("{}-{}@{}.test", role.replace('_', "-"), &ulid::Ulid::new().to_string()[20..], clinic.slug).to_lowercase();
+    let email = format!("{}-{}@{}.test", role.replace('_', "-"), &ulid::Ulid::new().to_string()[20..], clinic.slug)
+        .to_lowercase();
     let (status, member) =
         app.post("/v1/team", &clinic.token, json!({"email": email, "name": "New Starter", "role": role})).await;
     assert_eq!(status, StatusCode::CREATED, "{member}");
     let token = token_of(&emailed_link(app, &email, "accept-invite").await);
-    let (status, session) =
-        app.call("POST", "/v1/auth/invitations/accept", None, Some(json!({"token": token, "password": PASSWORD}))).await;
+    let (status, session) = app
+        .call("POST", "/v1/auth/invitations/accept", None, Some(json!({"token": token, "password": PASSWORD})))
+        .await;
     assert_eq!(status, StatusCode::OK, "{session}");
     (email, session)
 }
@@ -78,8 +81,9 @@ async fn a_member_invited_by_the_owner_chooses_a_password_from_the_emailed_link_
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{weak}");
     assert_eq!(weak["error"]["details"]["field"], "password");
 
-    let (status, session) =
-        app.call("POST", "/v1/auth/invitations/accept", None, Some(json!({"token": token, "password": PASSWORD}))).await;
+    let (status, session) = app
+        .call("POST", "/v1/auth/invitations/accept", None, Some(json!({"token": token, "password": PASSWORD})))
+        .await;
     assert_eq!(status, StatusCode::OK, "{session}");
     assert_eq!(session["member"]["email"], email);
     assert_eq!(session["tenant"]["slug"], "invites");
@@ -89,8 +93,9 @@ async fn a_member_invited_by_the_owner_chooses_a_password_from_the_emailed_link_
     assert_eq!(me["member"]["role"], "front_desk");
 
     // The link worked once.
-    let (status, again) =
-        app.call("POST", "/v1/auth/invitations/accept", None, Some(json!({"token": token, "password": PASSWORD}))).await;
+    let (status, again) = app
+        .call("POST", "/v1/auth/invitations/accept", None, Some(json!({"token": token, "password": PASSWORD})))
+        .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{again}");
     let (status, signed_in) = sign_in(&app, "invites", email, PASSWORD).await;
     assert_eq!(status, StatusCode::OK, "{signed_in}");
@@ -262,7 +267,8 @@ async fn with_two_step_on_an_owner_needs_the_authenticator_code_to_sign_in() {
     let (status, signed_in) = app.call("POST", "/v1/auth/sign-in", None, Some(body(&secret.code_at(now())))).await;
     assert_eq!(status, StatusCode::OK, "{signed_in}");
     // Without the password, a right code gets nowhere and says nothing of two-step.
-    let no_password = json!({"clinic": "twostep", "email": email, "password": "wrong password!", "code": secret.code_at(now())});
+    let no_password =
+        json!({"clinic": "twostep", "email": email, "password": "wrong password!", "code": secret.code_at(now())});
     let (status, body) = app.call("POST", "/v1/auth/sign-in", None, Some(no_password)).await;
     assert_eq!((status, body["error"]["code"].clone()), (StatusCode::UNAUTHORIZED, json!("invalid_credentials")));
 

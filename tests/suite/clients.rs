@@ -234,7 +234,7 @@ async fn each_medical_save_is_a_new_version_and_the_latest_is_returned() {
     let (_, created) = app.post("/v1/clients", &clinic.token, client_body("Jane", "Smith", None)).await;
     let path = format!("/v1/clients/{}/medical", id(&created));
     let (status, empty) = app.get(&path, &clinic.token).await;
-    assert_eq!((status, empty), (StatusCode::OK, json!({"latest": null, "versions": []})));
+    assert_eq!((status, empty), (StatusCode::OK, json!({"latest": null, "versions": [], "submissions": []})));
 
     let (status, first) = app.put(&path, &clinic.token, medical_body()).await;
     assert_eq!((status, first["version"].as_u64()), (StatusCode::OK, Some(1)), "{first}");
@@ -414,7 +414,7 @@ fn details(first: &str, email: Option<&str>) -> ClientInput {
 }
 
 #[tokio::test]
-async fn booking_resolves_an_existing_email_to_its_client_without_changing_it() {
+async fn a_public_booking_uses_an_existing_email_as_stored_and_plans_a_new_client_without_writing_it() {
     let app = spawn_app().await;
     let clinic = app.sign_up("glow").await;
     let (_, existing) =
@@ -422,45 +422,39 @@ async fn booking_resolves_an_existing_email_to_its_client_without_changing_it() 
     let store = &app.app.store;
     let audit = booking_audit(&clinic.tenant_id);
 
-    let resolved =
-        ops::resolve_for_booking(store, &audit, &clinic.tenant_id, details("Mallory", Some("JANE@example.com")))
-            .await
-            .unwrap();
+    let (resolved, plan) =
+        ops::for_public_booking(store, &audit, details("Mallory", Some("JANE@example.com"))).await.unwrap();
     assert_eq!(resolved.as_str(), id(&existing));
+    assert!(plan.is_none(), "nothing to write for an existing client");
     let stored = ops::get(store, &clinic.tenant_id, &resolved).await.unwrap();
     assert_eq!((stored.data.first_name.as_str(), stored.version), ("Jane", 1), "an anonymous caller changed nothing");
 
-    let new = ops::resolve_for_booking(store, &audit, &clinic.tenant_id, details("Nina", Some("nina@example.com")))
-        .await
-        .unwrap();
-    assert_eq!(ops::get(store, &clinic.tenant_id, &new).await.unwrap().data.first_name.as_str(), "Nina");
-    let again = ops::resolve_for_booking(store, &audit, &clinic.tenant_id, details("Nina", Some("nina@example.com")))
-        .await
-        .unwrap();
-    assert_eq!(again, new);
+    let (new, plan) = ops::for_public_booking(store, &audit, details("Nina", Some("nina@example.com"))).await.unwrap();
+    assert!(plan.is_some_and(|p| !p.is_empty()), "a new client is planned");
+    assert!(ops::get(store, &clinic.tenant_id, &new).await.is_err(), "and not written until the booking commits");
 
-    let err = ops::resolve_for_booking(store, &audit, &clinic.tenant_id, details("Anon", None)).await.unwrap_err();
+    let err = ops::for_public_booking(store, &audit, details("Anon", None)).await.unwrap_err();
     assert!(matches!(err, mas_shared::error::AppError::Invalid { code: "email_required", .. }), "{err:?}");
     let unknown = ops::get(store, &clinic.tenant_id, &ClientId::new()).await.unwrap_err();
     assert!(matches!(unknown, mas_shared::error::AppError::NotFound { what: "client" }));
 }
 
 #[tokio::test]
-async fn two_first_bookings_with_one_email_at_once_resolve_to_one_client() {
-    let app = spawn_app().await;
-    let clinic = app.sign_up("glow").await;
-    let store = &app.app.store;
-    let audit = booking_audit(&clinic.tenant_id);
+async fn two_first_bookings_with_one_email_at_once_make_one_client() {
+    use crate::booking::{answers, fixed_app, public_booking, setup, tuesday};
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "twins").await;
+    let path = "/v1/public/twins/appointments";
     let results = futures_join_all((0..5).map(|i| {
-        ops::resolve_for_booking(
-            store,
-            &audit,
-            &clinic.tenant_id,
-            details(&format!("Twin{i}"), Some("twins@example.com")),
-        )
+        app.call("POST", path, None, Some(public_booking(&s, tuesday(10 + i, 0), "twins@example.com", answers())))
     }))
     .await;
-    let ids: std::collections::BTreeSet<ClientId> = results.into_iter().map(|r| r.unwrap()).collect();
-    assert_eq!(ids.len(), 1, "{ids:?}");
-    assert_eq!(names(&app.get("/v1/clients", &clinic.token).await.1).len(), 1);
+    let mut clients = std::collections::BTreeSet::new();
+    for (status, body) in results {
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        clients.insert(body["client_id"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(clients.len(), 1, "{clients:?}");
+    let found = app.get("/v1/clients?q=twins@example.com", &s.clinic.token).await.1;
+    assert_eq!(names(&found).len(), 1, "{found}");
 }

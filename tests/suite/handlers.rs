@@ -146,7 +146,7 @@ async fn the_esign_open_event_records_the_source_ip_and_user_agent_api_gateway_s
         "Ann Lambda",
     ))
     .unwrap();
-    let view = documents::generate(&host.app.store, &queue, host.app.events.as_ref(), &audit, input).await.unwrap();
+    let view = documents::generate(&host.app.store, &queue, &audit, input).await.unwrap();
     let message = documents::RenderMessage {
         tenant_id: host.demo.tenant_id.clone(),
         client_id: view.document.client_id.clone(),
@@ -154,16 +154,8 @@ async fn the_esign_open_event_records_the_source_ip_and_user_agent_api_gateway_s
         variant: mas_shared::domain::documents::Variant::Generated,
     };
     documents::render(&host.app.store, &blobs, Arc::new(mas_render::KrillaRenderer::new()), &message).await.unwrap();
-    let (session, token) = esign::open(
-        &host.app.store,
-        &host.app.links,
-        host.app.events.as_ref(),
-        &audit,
-        &view.document.id,
-        Default::default(),
-    )
-    .await
-    .unwrap();
+    let (session, token) =
+        esign::open(&host.app.store, &host.app.links, &audit, &view.document.id, Default::default()).await.unwrap();
 
     let mut event = host.event("esign-open.json");
     let path = format!("/v1/esign/{token}/open");
@@ -209,7 +201,7 @@ async fn an_sqs_render_batch_renders_the_good_message_and_reports_only_the_poiso
         "Ann Lambda",
     ))
     .unwrap();
-    let view = documents::generate(&host.app.store, &queue, host.app.events.as_ref(), &audit, input).await.unwrap();
+    let view = documents::generate(&host.app.store, &queue, &audit, input).await.unwrap();
 
     let path = crate::repo_root().join("events/sqs/render-batch.json");
     let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -339,6 +331,7 @@ async fn an_sqs_notify_batch_sends_the_confirmation_of_the_event_and_reports_onl
         source: mas_shared::domain::appointment::BookingSource::Staff,
         screening: None,
         notes: None,
+        prepared: None,
     };
     let booked = appointments::book(store, &audit, &tenant, request, None).await.unwrap();
 

@@ -21,6 +21,7 @@ mod support;
 mod table_contract;
 mod template;
 mod tenancy;
+mod trust;
 mod workflows;
 
 use std::path::{Path, PathBuf};

@@ -36,6 +36,26 @@ pub struct MedicalAnswers {
 }
 
 impl MedicalAnswers {
+    /// The answers to screen on when two sources disagree (what the clinic recorded and what a
+    /// visitor submitted): a "yes" in either is a yes, and free text from either counts.
+    pub fn stricter(&self, other: &MedicalAnswers) -> MedicalAnswers {
+        let note = |a: &Option<ClinicalNote>, b: &Option<ClinicalNote>| {
+            a.clone().filter(|n| !n.as_str().is_empty()).or_else(|| b.clone())
+        };
+        MedicalAnswers {
+            pregnant_or_breastfeeding: self.pregnant_or_breastfeeding || other.pregnant_or_breastfeeding,
+            anticoagulants: self.anticoagulants || other.anticoagulants,
+            bleeding_disorder: self.bleeding_disorder || other.bleeding_disorder,
+            lidocaine_allergy: self.lidocaine_allergy || other.lidocaine_allergy,
+            isotretinoin_last_6_months: self.isotretinoin_last_6_months || other.isotretinoin_last_6_months,
+            active_skin_infection_at_site: self.active_skin_infection_at_site || other.active_skin_infection_at_site,
+            autoimmune_disease: self.autoimmune_disease || other.autoimmune_disease,
+            allergies: note(&self.allergies, &other.allergies),
+            medications: note(&self.medications, &other.medications),
+            conditions: note(&self.conditions, &other.conditions),
+        }
+    }
+
     /// True when any free-text answer says something.
     pub fn declares_anything_in_free_text(&self) -> bool {
         [&self.allergies, &self.medications, &self.conditions]
@@ -116,6 +136,17 @@ pub struct MedicalFile {
     pub latest: Option<MedicalRecord>,
     /// Newest first.
     pub versions: Vec<MedicalVersion>,
+    /// Answers visitors gave when booking online, newest first: for a clinician to review and,
+    /// if right, record as a version. They never replace what the clinic recorded.
+    pub submissions: Vec<MedicalSubmission>,
+}
+
+/// Screening answers given on the public booking page, kept apart from the clinic's record.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct MedicalSubmission {
+    pub id: String,
+    pub submitted_at: DateTime<Utc>,
+    pub answers: MedicalAnswers,
 }
 
 #[cfg(test)]

@@ -102,6 +102,7 @@ pub async fn book(
             source: BookingSource::Staff,
             screening,
             notes: input.notes.clone(),
+            prepared: None,
         })
     };
     idempotent(&app, &tenant, &audit, &headers, &input, prepare).await
@@ -126,8 +127,11 @@ pub struct PublicBookingInput {
 }
 
 /// Books from the clinic's public site: screening first (a treatment that needs a consultation
-/// is refused with 422 `consultation_required` naming the consultation service), then the
-/// client, then the same booking transaction staff use.
+/// is refused with 422 `consultation_required` naming the consultation service), then the same
+/// booking transaction staff use, which also creates the client when new and keeps the
+/// visitor's answers as a submission for clinician review: a refused booking writes nothing.
+/// An existing client (same email) is screened on the stricter of what the clinic recorded and
+/// what the visitor answered, and nothing of theirs changes.
 #[utoipa::path(post, path = "/v1/public/{tenant_slug}/appointments", tag = "public", operation_id = "book_public_appointment",
     params(("tenant_slug" = String, Path),
         ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first response")),
@@ -143,22 +147,61 @@ pub async fn book_public(
 ) -> ApiResult<Response> {
     let tenant = public_tenant(&app, &path).await?;
     let audit = AuditContext { tenant_id: tenant.id.clone(), actor: "client".into(), role: None, request_id };
-    let prepare = async {
-        let screening = ops::screen(&app.store, &tenant, &input.service_id, &input.screening, false).await?;
-        let client_id = clients::resolve_for_booking(&app.store, &audit, &tenant.id, input.client.clone()).await?;
-        medical::record(&app.store, &app.keyring, &audit, &client_id, input.screening.clone()).await?;
-        Ok(BookingRequest {
-            location_id: input.location_id.clone(),
-            service_id: input.service_id.clone(),
-            start: input.start.with_timezone(&Utc),
-            practitioner_id: input.practitioner_id.clone(),
-            client_id,
-            source: BookingSource::Online,
-            screening: Some(screening),
-            notes: input.notes.clone(),
-        })
+    // Two first bookings with one new email race for the client's email claim: the loser
+    // finds the winner's client on a second try.
+    let mut tries = 2;
+    loop {
+        tries -= 1;
+        let prepare = prepare_public_booking(&app, &tenant, &audit, &input);
+        match idempotent(&app, &tenant, &audit, &headers, &input, prepare).await {
+            Err(ApiError::App(AppError::Conflict { code: clients::CLIENT_EXISTS, .. })) if tries > 0 => continue,
+            other => return other,
+        }
+    }
+}
+
+async fn prepare_public_booking(
+    app: &App,
+    tenant: &Tenant,
+    audit: &AuditContext,
+    input: &PublicBookingInput,
+) -> AppResult<BookingRequest> {
+    let submitted = ops::screen(&app.store, tenant, &input.service_id, &input.screening, false).await?;
+    let (client_id, new_client) = clients::for_public_booking(&app.store, audit, input.client.clone()).await?;
+    let recorded = match new_client {
+        Some(_) => None,
+        None => medical::latest(&app.store, &app.keyring, &tenant.id, &client_id).await?.map(|r| r.answers),
     };
-    idempotent(&app, &tenant, &audit, &headers, &input, prepare).await
+    let screening = match recorded {
+        None => submitted,
+        // What the clinic recorded still counts, whatever a visitor now answers. The refusal
+        // says no more than the visitor's own answers would: never the recorded flags.
+        Some(recorded) => {
+            ops::screen(&app.store, tenant, &input.service_id, &recorded.stricter(&input.screening), false)
+                .await
+                .map_err(|err| match err {
+                    AppError::Rejected { kind, code, message, details } => {
+                        let keep = ["consultation_service_id", "consultation_service_name"];
+                        let details = keep.iter().map(|k| ((*k).to_owned(), details[*k].clone())).collect();
+                        AppError::Rejected { kind, code, message, details: serde_json::Value::Object(details) }
+                    }
+                    other => other,
+                })?
+        }
+    };
+    let mut prepared = new_client.unwrap_or_default();
+    prepared.append(medical::submission_plan(&app.store, &app.keyring, audit, &client_id, &input.screening).await?);
+    Ok(BookingRequest {
+        location_id: input.location_id.clone(),
+        service_id: input.service_id.clone(),
+        start: input.start.with_timezone(&Utc),
+        practitioner_id: input.practitioner_id.clone(),
+        client_id,
+        source: BookingSource::Online,
+        screening: Some(screening),
+        notes: input.notes.clone(),
+        prepared: Some(prepared),
+    })
 }
 
 /// Runs a booking once per `Idempotency-Key`: a repeat with the same body gets the stored first

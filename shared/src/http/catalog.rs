@@ -27,15 +27,6 @@ pub struct ListParams {
     pub include_archived: bool,
 }
 
-/// What the clinic's site shows changed: the bus routes this to the site publisher. (Rooms and
-/// devices are not on the site.)
-async fn site_changed(app: &App, actor: &Actor, what: &str) {
-    if what == "resources" {
-        return;
-    }
-    crate::ops::site::announce_change(app, &actor.tenant_id, actor.request_id.as_str(), what).await;
-}
-
 macro_rules! catalog_routes {
     ($module:ident, $input:ty, $id:ty, $tag:literal, $collection:literal, $item:literal) => {
         pub mod $module {
@@ -63,9 +54,7 @@ macro_rules! catalog_routes {
                 JsonBody(input): JsonBody<$input>,
             ) -> ApiResult<(StatusCode, Json<Entity>)> {
                 actor.require(Permission::CatalogWrite)?;
-                let created = ops::create(&app.store, &actor.audit(), input).await?;
-                site_changed(&app, &actor, stringify!($module)).await;
-                Ok((StatusCode::CREATED, Json(created)))
+                Ok((StatusCode::CREATED, Json(ops::create(&app.store, &actor.audit(), input).await?)))
             }
 
             #[utoipa::path(get, path = $item, tag = $tag, operation_id = concat!("get_", stringify!($module)), security(("staff_jwt" = [])), params(("id" = String, Path)),
@@ -88,9 +77,7 @@ macro_rules! catalog_routes {
             ) -> ApiResult<Json<Entity>> {
                 actor.require(Permission::CatalogWrite)?;
                 let id: $id = path.id("id", <$input as ops::Entry>::NAME)?;
-                let replaced = ops::replace(&app.store, &actor.audit(), &id, input).await?;
-                site_changed(&app, &actor, stringify!($module)).await;
-                Ok(Json(replaced))
+                Ok(Json(ops::replace(&app.store, &actor.audit(), &id, input).await?))
             }
 
             /// Archives: hidden and unbookable, kept for the history that refers to it.
@@ -99,9 +86,7 @@ macro_rules! catalog_routes {
             pub async fn archive(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Entity>> {
                 actor.require(Permission::CatalogWrite)?;
                 let id: $id = path.id("id", <$input as ops::Entry>::NAME)?;
-                let archived = ops::archive::<$input>(&app.store, &actor.audit(), &id).await?;
-                site_changed(&app, &actor, stringify!($module)).await;
-                Ok(Json(archived))
+                Ok(Json(ops::archive::<$input>(&app.store, &actor.audit(), &id).await?))
             }
         }
     };

@@ -37,7 +37,7 @@ pub async fn generate(
     JsonBody(input): JsonBody<GenerateInput>,
 ) -> ApiResult<(StatusCode, Json<DocumentView>)> {
     actor.require(Permission::DocumentsWrite)?;
-    let view = ops::generate(&app.store, app.queue.as_ref(), app.events.as_ref(), &actor.audit(), input).await?;
+    let view = ops::generate(&app.store, app.queue.as_ref(), &actor.audit(), input).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -109,7 +109,7 @@ pub async fn open_esign(
 ) -> ApiResult<(StatusCode, Json<EsignLink>)> {
     actor.require(Permission::DocumentsWrite)?;
     let id: DocumentId = path.id("id", "document")?;
-    let (session, token) = esign::open(&app.store, &app.links, app.events.as_ref(), &actor.audit(), &id, input).await?;
+    let (session, token) = esign::open(&app.store, &app.links, &actor.audit(), &id, input).await?;
     let link = EsignLink { sign_url: format!("{base}/v1/esign/{token}"), expires_at: session.expires_at, session };
     Ok((StatusCode::CREATED, Json(link)))
 }

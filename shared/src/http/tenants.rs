@@ -91,7 +91,6 @@ pub async fn put_brand(
 ) -> ApiResult<Json<Brand>> {
     actor.require(Permission::BrandWrite)?;
     let brand = ops::put_brand(&app.store, &actor.audit(), &app.config.site_domain, input).await?;
-    crate::ops::site::announce_change(&app, &actor.tenant_id, actor.request_id.as_str(), "brand").await;
     Ok(Json(brand))
 }
 

@@ -53,6 +53,9 @@ pub struct BookingRequest {
     pub source: BookingSource,
     pub screening: Option<ScreeningSummary>,
     pub notes: Option<Text>,
+    /// Writes the booking carries in its own transaction (a public booking's new client and
+    /// screening submission), so that a refused booking leaves none of them behind.
+    pub prepared: Option<Plan>,
 }
 
 /// A request's `Idempotency-Key` and the hash of what it asked, stored with the first response.
@@ -119,7 +122,7 @@ async fn try_book(
         let mut tries_left = 3;
         loop {
             let appointment = new_appointment(&calendar, request, practitioner_id, deposit.clone(), store.clock.now())?;
-            match commit_new(store, audit, &calendar, &appointment, idempotency).await {
+            match commit_new(store, audit, &calendar, &appointment, request.prepared.as_ref(), idempotency).await {
                 Ok(()) => return Ok(appointment),
                 Err(AppError::Conflict { code: "confirmation_taken", .. }) if tries_left > 0 => tries_left -= 1,
                 Err(err @ AppError::Conflict { code: "slot_taken" | "resource_taken", .. }) => {
@@ -258,11 +261,12 @@ async fn commit_new(
     audit: &AuditContext,
     calendar: &Calendar,
     appointment: &Appointment,
+    prepared: Option<&Plan>,
     idempotency: Option<&Idempotency>,
 ) -> AppResult<()> {
     let t = &audit.tenant_id;
     let now = store.clock.now();
-    let mut plan = Plan::new();
+    let mut plan = prepared.cloned().unwrap_or_default();
     plan.push(
         Write::put_new(appointment_item(t, appointment)?),
         AppError::conflict("id_taken", "an id clash; try again"),
@@ -282,10 +286,13 @@ async fn commit_new(
     references
         .extend(appointment.resources.iter().map(|u| reference("resources", CatalogKind::Resource, &u.resource_id)));
     add_reference_checks(&mut plan, t, references);
-    plan.push(
-        Write::check(client_key(t, &appointment.client_id), Condition::Exists),
-        AppError::NotFound { what: "client" },
-    );
+    // A client created in this same transaction needs no check (an item is touched once).
+    if !plan.writes_key(&client_key(t, &appointment.client_id)) {
+        plan.push(
+            Write::check(client_key(t, &appointment.client_id), Condition::Exists),
+            AppError::NotFound { what: "client" },
+        );
+    }
     let summary =
         format!("Booked {} for {}", calendar.service.data.name, appointment.local_start.format("%a %-d %b %Y %H:%M"));
     let entry = TimelineEntry::new(
@@ -887,6 +894,7 @@ async fn reschedule(
         source: current.source,
         screening: None,
         notes: None,
+        prepared: None,
     };
     let mut calendar = Calendar::load(store, tenant, window_around(&request, start)).await?;
     // Its own time does not stand in its way.

@@ -248,8 +248,22 @@ pub async fn create<E: Entry>(store: &Store, audit: &AuditContext, mut entry: E)
         plan.push(Write::put_new(claim_item), taken);
     }
     add_reference_checks(&mut plan, tenant, record.data.references());
+    announce_site_change::<E>(&mut plan, audit, store.clock.now())?;
     plan.commit(store, audit, &format!("{}.created", E::NAME), &id).await?;
     Ok(record)
+}
+
+/// What the clinic's site shows changed (rooms and devices are not on it): `site.changed` rides
+/// in the change's transaction, and the bus routes it to the site publisher.
+fn announce_site_change<E: Entry>(
+    plan: &mut Plan,
+    audit: &AuditContext,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    if E::KIND == CatalogKind::Resource {
+        return Ok(());
+    }
+    plan.announce(crate::ops::site::change_event(&audit.tenant_id, audit.request_id.as_str(), E::NAME, at))
 }
 
 pub async fn replace<E: Entry>(
@@ -282,6 +296,7 @@ pub async fn replace<E: Entry>(
         plan.push(Write::put_new(claim_item), claim_taken(new));
     }
     add_reference_checks(&mut plan, tenant, record.data.references());
+    announce_site_change::<E>(&mut plan, audit, store.clock.now())?;
     plan.commit(store, audit, &format!("{}.updated", E::NAME), &id_text).await?;
     Ok(record)
 }
@@ -305,6 +320,7 @@ pub async fn archive<E: Entry>(store: &Store, audit: &AuditContext, id: &E::Id) 
     for claim in current.data.claims(tenant) {
         plan.push(Write::delete_if(claim.key, Condition::equals("owner_id", id_text.as_str())), concurrent::<E>());
     }
+    announce_site_change::<E>(&mut plan, audit, store.clock.now())?;
     plan.commit(store, audit, &format!("{}.archived", E::NAME), &id_text).await?;
     Ok(record)
 }

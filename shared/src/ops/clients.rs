@@ -32,7 +32,7 @@ use crate::ports::table::{GSI1PK, GSI1SK};
 use crate::ports::{Condition, Item, Key, Page, Query, SortKey, TableError, Write};
 use crate::store::{AuditContext, Plan, Store, TimelineEntry, from_item, to_item};
 
-const CLIENT_EXISTS: &str = "client_exists";
+pub const CLIENT_EXISTS: &str = "client_exists";
 
 /// One page of a list, and the cursor for the next page when there may be one.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -152,6 +152,14 @@ pub async fn create(store: &Store, audit: &AuditContext, input: ClientInput) -> 
 
 /// `create`, with a clash on the email claim left as a plain `client_exists` conflict.
 async fn insert(store: &Store, audit: &AuditContext, input: ClientInput) -> AppResult<Client> {
+    let (client, plan) = insert_plan(store, audit, input)?;
+    plan.commit(store, audit, "client.created", client.id.as_str()).await?;
+    Ok(client)
+}
+
+/// The writes that create a client (record, email and phone claims, timeline, event), for a
+/// transaction of the caller's; a clash on the email claim is `client_exists`.
+fn insert_plan(store: &Store, audit: &AuditContext, input: ClientInput) -> AppResult<(Client, Plan)> {
     let now = store.clock.now();
     input.check(now.date_naive())?;
     let tenant = &audit.tenant_id;
@@ -173,8 +181,7 @@ async fn insert(store: &Store, audit: &AuditContext, input: ClientInput) -> AppR
     plan.push(entry.write(tenant)?, id_clash());
     let payload = serde_json::json!({ "client_id": client.id, "marketing_consent": client.data.marketing_consent });
     plan.announce(crate::ports::DomainEvent::new(tenant, "client.created", client.id.as_str(), now, payload))?;
-    plan.commit(store, audit, "client.created", client.id.as_str()).await?;
-    Ok(client)
+    Ok((client, plan))
 }
 
 /// Applies a partial update made against `patch.version`. A stale version is a 409
@@ -229,31 +236,24 @@ pub async fn update(store: &Store, audit: &AuditContext, id: &ClientId, patch: C
 /// able to change a client record — or a new client made from `details`. Two first bookings
 /// with one email at once: the email claim lets one create, and the other returns its id.
 /// The email is required here (422 `email_required`).
-pub async fn resolve_for_booking(
+/// The client a public booking is for, and the writes that create them when new, to commit in
+/// the booking's own transaction (so a refused booking leaves no client behind). An existing
+/// client with this email is used as stored: nothing of theirs changes from the public site.
+pub async fn for_public_booking(
     store: &Store,
     audit: &AuditContext,
-    tenant: &TenantId,
     details: ClientInput,
-) -> AppResult<ClientId> {
-    if &audit.tenant_id != tenant {
-        return Err(AppError::Internal("resolve_for_booking: the audit context is for another tenant".into()));
-    }
+) -> AppResult<(ClientId, Option<Plan>)> {
     let email = details
         .email
         .clone()
         .ok_or_else(|| AppError::invalid("email_required", "email", "an email is needed to book"))?;
-    if let Some(owner) = email_owner(store, tenant, &email).await? {
-        return Ok(owner);
+    if let Some(owner) = email_owner(store, &audit.tenant_id, &email).await? {
+        return Ok((owner, None));
     }
-    match insert(store, audit, details).await {
-        Ok(client) => Ok(client.id),
-        Err(AppError::Conflict { code: CLIENT_EXISTS, .. }) => {
-            email_owner(store, tenant, &email).await?.ok_or_else(|| {
-                AppError::conflict("concurrent_update", "the clients changed while this was being saved; try again")
-            })
-        }
-        Err(err) => Err(err),
-    }
+    let (client, mut plan) = insert_plan(store, audit, details)?;
+    plan.audit_also(store, audit, "client.created", client.id.as_str())?;
+    Ok((client.id, Some(plan)))
 }
 
 /// Lists or searches the tenant's clients (see the module notes for how each search works).

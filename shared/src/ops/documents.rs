@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::ToSchema;
 
-use super::payments::publish;
 use super::{appointments, catalog, clients, templates, tenants};
 use crate::domain::appointment::{Appointment, AppointmentStatus};
 use crate::domain::catalog::{LocationInput, PractitionerInput, ServiceInput};
@@ -24,7 +23,7 @@ use crate::ids::{AppointmentId, ClientId, DocumentId, TenantId};
 use crate::keys;
 use crate::ports::events::DomainEvent;
 use crate::ports::renderer::{RenderAuditRow, RenderBlock, RenderColors, RenderJob, RenderLogo, RenderSignature};
-use crate::ports::{Blobs, Condition, Events, Key, Queue, QueueName, Renderer, Write};
+use crate::ports::{Blobs, Condition, Key, Queue, QueueName, Renderer, Write};
 use crate::store::{AuditContext, Plan, Store, TimelineEntry, from_item, to_item};
 
 /// Asking for a document to be generated.
@@ -122,19 +121,18 @@ pub fn choose_template<'a>(
     }
 }
 
-/// Generates a document from the template in force, queues its render and publishes
-/// `document.generated`. Who the client is comes from their record, and with `appointment_id`
+/// Generates a document from the template in force, announces `document.generated` in the same
+/// transaction, and queues its render. Who the client is comes from their record, and with `appointment_id`
 /// the practitioner, treatment and local date and time come from the appointment and the
 /// catalog (`documents::apply_records`); the context fills the rest.
 pub async fn generate(
     store: &Store,
     queue: &dyn Queue,
-    events: &dyn Events,
     audit: &AuditContext,
     input: GenerateInput,
 ) -> AppResult<DocumentView> {
     let document = create(store, audit, &input, None).await?;
-    announce(queue, events, &document).await?;
+    announce(queue, &document).await?;
     Ok(DocumentView { document, pdf: None, signed_pdf: None })
 }
 
@@ -256,6 +254,7 @@ async fn create(store: &Store, audit: &AuditContext, input: &GenerateInput, clai
     let entry =
         TimelineEntry::new(&document.client_id, now, "document.generated", summary, Some(id.to_string()), &audit.actor);
     plan.push(entry.write(tenant_id)?, clash());
+    plan.announce(DomainEvent::new(tenant_id, "document.generated", id.as_str(), now, event_payload(&document)))?;
     plan.commit(store, audit, "document.generated", id.as_str()).await?;
     Ok(document)
 }
@@ -271,18 +270,10 @@ pub fn event_payload(document: &Document) -> Value {
     })
 }
 
-/// Queues the render and publishes `document.generated`. Both are safe to repeat (the worker
-/// renders once; the event's id is the document's), so a redelivery may run this again.
-async fn announce(queue: &dyn Queue, events: &dyn Events, document: &Document) -> AppResult<()> {
-    enqueue_render(queue, document, Variant::Generated).await?;
-    let event = DomainEvent::new(
-        &document.tenant_id,
-        "document.generated",
-        document.id.as_str(),
-        document.created_at,
-        event_payload(document),
-    );
-    publish(events, &[event]).await
+/// Queues the render of a generated document. Safe to repeat (the worker renders once), so a
+/// redelivery may run this again; `document.generated` rode in the generating transaction.
+async fn announce(queue: &dyn Queue, document: &Document) -> AppResult<()> {
+    enqueue_render(queue, document, Variant::Generated).await
 }
 
 /// What an appointment's automatic-document claim holds.
@@ -316,7 +307,6 @@ pub const BOOKING_KINDS: [TemplateKind; 2] = [TemplateKind::Consent, TemplateKin
 pub async fn generate_for_confirmed_booking(
     store: &Store,
     queue: &dyn Queue,
-    events: &dyn Events,
     tenant: &TenantId,
     appointment_id: &AppointmentId,
 ) -> AppResult<Vec<Document>> {
@@ -350,7 +340,7 @@ pub async fn generate_for_confirmed_booking(
             };
             match create(store, &audit, &input, Some(claim.clone())).await {
                 Ok(document) => {
-                    announce(queue, events, &document).await?;
+                    announce(queue, &document).await?;
                     documents.push(document);
                 }
                 Err(AppError::Conflict { code: "already_generated", .. }) => {
@@ -363,21 +353,12 @@ pub async fn generate_for_confirmed_booking(
                             AppError::Internal(format!("claimed document {} is missing", record.document_id))
                         })?;
                     if view.pdf.is_none() {
-                        announce(queue, events, &view.document).await?;
-                    } else {
-                        let event = DomainEvent::new(
-                            tenant,
-                            "document.generated",
-                            view.document.id.as_str(),
-                            view.document.created_at,
-                            event_payload(&view.document),
-                        );
-                        publish(events, &[event]).await?;
+                        announce(queue, &view.document).await?;
                     }
                     documents.push(view.document);
                 }
                 Err(err @ (AppError::Invalid { .. } | AppError::Missing { .. })) => {
-                    skipped(store, events, &audit, &appointment, kind, &topic, &err).await?;
+                    skipped(store, &audit, &appointment, kind, &topic, &err).await?;
                 }
                 Err(err) => return Err(err),
             }
@@ -389,7 +370,6 @@ pub async fn generate_for_confirmed_booking(
 /// Records once (timeline and audit) and announces that an automatic form was not generated.
 async fn skipped(
     store: &Store,
-    events: &dyn Events,
     audit: &AuditContext,
     appointment: &Appointment,
     kind: TemplateKind,
@@ -420,10 +400,6 @@ async fn skipped(
         &audit.actor,
     );
     plan.push(entry.write(tenant)?, recorded());
-    match plan.commit(store, audit, "document.generation_skipped", &subject).await {
-        Ok(()) | Err(AppError::Conflict { code: "already_recorded", .. }) => {}
-        Err(other) => return Err(other),
-    }
     let payload = json!({
         "appointment_id": appointment.id,
         "client_id": appointment.client_id,
@@ -431,7 +407,11 @@ async fn skipped(
         "topic": topic,
         "code": code,
     });
-    publish(events, &[DomainEvent::new(tenant, "document.generation_skipped", &subject, now, payload)]).await
+    plan.announce(DomainEvent::new(tenant, "document.generation_skipped", &subject, now, payload))?;
+    match plan.commit(store, audit, "document.generation_skipped", &subject).await {
+        Ok(()) | Err(AppError::Conflict { code: "already_recorded", .. }) => Ok(()),
+        Err(other) => Err(other),
+    }
 }
 
 pub async fn enqueue_render(queue: &dyn Queue, document: &Document, variant: Variant) -> AppResult<()> {

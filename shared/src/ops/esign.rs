@@ -7,14 +7,13 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::documents::{self as docs, DocumentView};
-use super::payments::publish;
 use crate::domain::documents::{Document, DocumentStatus, SignatureRecord, Variant};
 use crate::domain::esign::{Origin, SessionEvent, SessionStatus, SignInput, SigningSession};
 use crate::error::{AppError, AppResult};
 use crate::ids::{RequestId, SigningSessionId, TenantId};
 use crate::keys;
 use crate::links::LinkSigner;
-use crate::ports::{Condition, DomainEvent, Events, Queue, Write};
+use crate::ports::{Condition, DomainEvent, Queue, Write};
 use crate::store::{AuditContext, Plan, Store, TimelineEntry, to_item};
 
 const PURPOSE: &str = "esign";
@@ -60,7 +59,6 @@ fn session_changed() -> AppError {
 pub async fn open(
     store: &Store,
     links: &LinkSigner,
-    events: &dyn Events,
     audit: &AuditContext,
     document_id: &crate::ids::DocumentId,
     input: OpenInput,
@@ -121,8 +119,6 @@ pub async fn open(
         )?),
         AppError::Internal("an unconditional put failed".into()),
     );
-    plan.commit(store, audit, "esign.session_opened", session.id.as_str()).await?;
-    let token = token(links, &session);
     // Ids only: the consumer builds the link from the session (it never travels on the bus).
     let payload = json!({
         "document_id": session.document_id,
@@ -130,8 +126,15 @@ pub async fn open(
         "client_id": session.client_id,
         "expires_at": session.expires_at,
     });
-    let event = DomainEvent::new(&audit.tenant_id, "document.signature_requested", session.id.as_str(), now, payload);
-    publish(events, &[event]).await?;
+    plan.announce(DomainEvent::new(
+        &audit.tenant_id,
+        "document.signature_requested",
+        session.id.as_str(),
+        now,
+        payload,
+    ))?;
+    plan.commit(store, audit, "esign.session_opened", session.id.as_str()).await?;
+    let token = token(links, &session);
     Ok((session, token))
 }
 
@@ -260,7 +263,6 @@ pub async fn decline(store: &Store, links: &LinkSigner, raw_token: &str, origin:
 pub async fn sign(
     store: &Store,
     queue: &dyn Queue,
-    events: &dyn Events,
     links: &LinkSigner,
     raw_token: &str,
     origin: &Origin,
@@ -322,16 +324,10 @@ pub async fn sign(
     let entry =
         TimelineEntry::new(&current.client_id, now, "document.signed", summary, Some(current.id.to_string()), "client");
     plan.push(entry.write(&tenant)?, already());
-    plan.commit(store, &client_audit(&tenant), "document.signed", current.id.as_str()).await?;
-    docs::enqueue_render(queue, &locked, Variant::Signed).await?;
     let mut payload = docs::event_payload(&locked);
     payload["session_id"] = json!(id);
-    // The signature is committed: a retry by the client would only meet `already_signed`, so a
-    // bus failure is logged (for replay from the audit record) rather than shown to them.
-    if let Err(err) =
-        publish(events, &[DomainEvent::new(&tenant, "document.signed", locked.id.as_str(), now, payload)]).await
-    {
-        tracing::error!(tenant_id = %tenant, document_id = %locked.id, error = %err, "document.signed not published");
-    }
+    plan.announce(DomainEvent::new(&tenant, "document.signed", locked.id.as_str(), now, payload))?;
+    plan.commit(store, &client_audit(&tenant), "document.signed", current.id.as_str()).await?;
+    docs::enqueue_render(queue, &locked, Variant::Signed).await?;
     Ok(DocumentView { document: locked, pdf: view.pdf, signed_pdf: None })
 }

@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::crypto::{Keyring, Sealed};
-use crate::domain::medical::{MedicalAnswers, MedicalFile, MedicalRecord, MedicalVersion};
+use crate::domain::medical::{MedicalAnswers, MedicalFile, MedicalRecord, MedicalSubmission, MedicalVersion};
 use crate::error::{AppError, AppResult};
 use crate::ids::{ClientId, TenantId};
 use crate::keys;
@@ -111,7 +111,78 @@ pub async fn file(store: &Store, keyring: &Keyring, tenant: &TenantId, client: &
         Some(newest) => Some(open(store, keyring, tenant, newest).await?),
         None => None,
     };
-    Ok(MedicalFile { latest, versions })
+    let submissions = submissions(store, keyring, tenant, client).await?;
+    Ok(MedicalFile { latest, versions, submissions })
+}
+
+/// Answers a visitor submitted, as stored: when in clear, the answers sealed.
+#[derive(Serialize, Deserialize)]
+struct StoredSubmission {
+    client_id: ClientId,
+    id: String,
+    submitted_at: chrono::DateTime<chrono::Utc>,
+    answers_sealed: Sealed,
+}
+
+fn submission_associated_data(tenant: &TenantId, client: &ClientId, id: &str) -> String {
+    format!("mas:medical-submission:v1:{tenant}:{client}:{id}")
+}
+
+/// The writes that keep screening answers a visitor gave online as a submission for clinician
+/// review (sealed like versions), for the caller's transaction: the booking that carries them.
+/// Nothing is written here (but the tenant's data key, the first time one is needed).
+pub async fn submission_plan(
+    store: &Store,
+    keyring: &Keyring,
+    audit: &AuditContext,
+    client: &ClientId,
+    answers: &MedicalAnswers,
+) -> AppResult<Plan> {
+    let tenant = &audit.tenant_id;
+    let key = keyring.for_writing(store, audit).await?;
+    let now = store.clock.now();
+    let id = ulid::Ulid::new().to_string().to_lowercase();
+    let sealed = Sealed::seal(&key, &submission_associated_data(tenant, client, &id), answers)?;
+    let stored =
+        StoredSubmission { client_id: client.clone(), id: id.clone(), submitted_at: now, answers_sealed: sealed };
+    let mut plan = Plan::new();
+    let id_clash = || AppError::conflict("id_taken", "an id clash; try again");
+    plan.push(
+        Write::put_new(to_item(&keys::medical_submission(tenant, client, now, &id), "medical_submission", &stored)?),
+        id_clash(),
+    );
+    let summary = "Screening answers submitted online, for clinician review";
+    let entry = TimelineEntry::new(client, now, "medical.submitted", summary, None, &audit.actor);
+    plan.push(entry.write(tenant)?, id_clash());
+    Ok(plan)
+}
+
+/// A client's online submissions, decrypted, newest first.
+pub async fn submissions(
+    store: &Store,
+    keyring: &Keyring,
+    tenant: &TenantId,
+    client: &ClientId,
+) -> AppResult<Vec<MedicalSubmission>> {
+    let query = Query::partition(keys::client_pk(tenant, client))
+        .sk(SortKey::BeginsWith(keys::MEDICAL_SUBMISSION_PREFIX.into()))
+        .descending();
+    let items = store.table.query_all(&query).await?;
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let key = keyring
+        .existing(store, tenant)
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("tenant {tenant} has medical submissions but no data key")))?;
+    items
+        .into_iter()
+        .map(|item| {
+            let stored: StoredSubmission = from_item(item)?;
+            let answers = stored.answers_sealed.open(&key, &submission_associated_data(tenant, client, &stored.id))?;
+            Ok(MedicalSubmission { id: stored.id, submitted_at: stored.submitted_at, answers })
+        })
+        .collect()
 }
 
 #[cfg(test)]

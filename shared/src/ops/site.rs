@@ -92,14 +92,11 @@ pub async fn request_publish(app: &App, audit: &AuditContext) -> AppResult<Publi
     Ok(publish_id)
 }
 
-/// Announces that what a tenant's site shows changed (brand, catalog). `subject` names the change
-/// (a request id), so a retried announcement is the same event. A failure is logged, not
-/// returned: the change itself is committed, and the next publish will carry it.
-pub async fn announce_change(app: &App, tenant: &TenantId, subject: &str, reason: &str) {
-    let event = DomainEvent::new(tenant, SITE_CHANGED, subject, app.store.clock.now(), json!({ "reason": reason }));
-    if let Err(err) = app.events.publish(&[event]).await {
-        tracing::error!(tenant_id = %tenant, %err, "site.changed not published; the site will be republished on the next change");
-    }
+/// The event that says what a tenant's site shows changed (brand, catalog), announced in the
+/// change's own transaction (the events outbox). `subject` names the change (a request id), so
+/// a retried announcement is the same event.
+pub fn change_event(tenant: &TenantId, subject: &str, reason: &str, at: chrono::DateTime<chrono::Utc>) -> DomainEvent {
+    DomainEvent::new(tenant, SITE_CHANGED, subject, at, json!({ "reason": reason }))
 }
 
 /// Renders and publishes the tenant's whole site. Idempotent: when the rendered files are the

@@ -158,6 +158,7 @@ pub async fn put_brand(store: &Store, audit: &AuditContext, site_domain: &str, i
             AppError::Conflict { code: "host_taken", message: format!("that {field} is used by another clinic") },
         );
     }
+    plan.announce(crate::ops::site::change_event(t, audit.request_id.as_str(), "brand", store.clock.now()))?;
     plan.commit(store, audit, "brand.updated", t.as_str()).await?;
     Ok(next)
 }

@@ -129,14 +129,7 @@ pub async fn on_event(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
             replan(n, t, &appointment).await?;
             if event.kind == "booking.confirmed" {
                 // Its consent and aftercare forms (idempotent per appointment, kind and topic).
-                crate::ops::documents::generate_for_confirmed_booking(
-                    &n.store,
-                    n.queue.as_ref(),
-                    n.events.as_ref(),
-                    t,
-                    &id,
-                )
-                .await?;
+                crate::ops::documents::generate_for_confirmed_booking(&n.store, n.queue.as_ref(), t, &id).await?;
             }
             let notice = match event.kind.as_str() {
                 "booking.confirmed" => Some((MessageKind::Confirmation, booking_subject(&appointment))),
