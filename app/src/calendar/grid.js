@@ -1,0 +1,38 @@
+// A Preact wrapper around @event-calendar/core's resource time grid: created once on mount,
+// destroyed on unmount; changed options are passed through setOption. Callbacks are read
+// through a ref so a re-render never re-registers them.
+import { useEffect, useRef } from 'preact/hooks';
+import { createCalendar, destroyCalendar, ResourceTimeGrid, Interaction } from '@event-calendar/core';
+import { html } from './html.js';
+
+const CALLBACKS = ['dateClick', 'eventClick', 'eventDrop', 'eventDidMount', 'eventContent', 'datesSet'];
+
+export function ResourceGrid({ options, callbacks, calendarRef, label }) {
+  const host = useRef(null);
+  const calendar = useRef(null);
+  const latest = useRef(callbacks);
+  const applied = useRef({});
+  latest.current = callbacks;
+
+  useEffect(() => {
+    const relayed = Object.fromEntries(CALLBACKS.map((name) => [name, (...args) => latest.current[name]?.(...args)]));
+    calendar.current = createCalendar(host.current, [ResourceTimeGrid, Interaction], { ...options, ...relayed });
+    applied.current = { ...options };
+    if (calendarRef) calendarRef.current = calendar.current;
+    return () => {
+      if (calendarRef) calendarRef.current = null;
+      destroyCalendar(calendar.current);
+      calendar.current = null;
+    };
+  }, []);
+
+  useEffect(() => {
+    if (!calendar.current) return;
+    for (const [name, value] of Object.entries(options)) {
+      if (applied.current[name] !== value) calendar.current.setOption(name, value);
+    }
+    applied.current = { ...options };
+  });
+
+  return html`<div class="mas-grid" ref=${host} role="region" aria-label=${label}></div>`;
+}
