@@ -43,7 +43,9 @@ async function start() {
   const api = apiWith(token);
   try {
     const me = await api('GET', '/v1/me');
-    render(html`<${CalendarScreen} api=${api} me=${me} />`, root);
+    // ?date=YYYY-MM-DD&view=week open the calendar there (the tests use them).
+    const query = new URLSearchParams(window.location.search);
+    render(html`<${CalendarScreen} api=${api} me=${me} initialDate=${query.get('date')} initialView=${query.get('view') || 'day'} />`, root);
   } catch (error) {
     render(html`<p role="alert">Could not read who you are: ${error.message}</p>`, root);
   }

@@ -2,6 +2,10 @@
 // destroyed on unmount; changed options are passed through setOption. Callbacks are read
 // through a ref so a re-render never re-registers them.
 import { useEffect, useRef } from 'preact/hooks';
+// Svelte ≥ 5.60 (locked here) expects each compiled component to import this module, which
+// sets up its DOM accessors; @event-calendar/core 5.15's dist was compiled before that, so
+// without it the calendar throws `invalid_bundler_config` on mount.
+import 'svelte/internal/init-operations';
 import { createCalendar, destroyCalendar, ResourceTimeGrid, Interaction } from '@event-calendar/core';
 import { html } from './html.js';
 

@@ -26,11 +26,21 @@ function nextFiveMinutes(timeZone) {
   return wallClock(Math.ceil(now / 300000) * 300000, timeZone).slice(0, 16);
 }
 
-export function LocationCalendar({ api, me, catalog, location, locations, onLocation, clients, announce }) {
+/**
+ * The calendar's `timeZone`: events come as the location's wall clock, so this offset only
+ * places "now" and "today". @event-calendar/core 5.15 treats a zero offset as "the browser's
+ * clock" (`offset ? … : 0` in createDate), so zero is given as one minute east: the now line
+ * is a minute early, invisible on a 15-minute grid, instead of hours off.
+ */
+function nowOffset(timeZone) {
+  return offsetText(offsetMinutes(Date.now(), timeZone) || 1);
+}
+
+export function LocationCalendar({ api, me, catalog, location, locations, onLocation, clients, announce, initialView, initialDate }) {
   const timeZone = location.timezone;
   const narrow = useNarrow();
   const calendar = useRef(null);
-  const [view, setView] = useState('day');
+  const [view, setView] = useState(initialView);
   const [range, setRange] = useState(null);
   const [title, setTitle] = useState('');
   const [data, setData] = useState({ appointments: [], exceptions: [] });
@@ -74,13 +84,12 @@ export function LocationCalendar({ api, me, catalog, location, locations, onLoca
   ], [data, showClosed, columnIds, names]);
 
   const span = useMemo(() => openingSpan(location), [location]);
-  const initialDate = useRef(wallClock(Date.now(), timeZone).slice(0, 10));
+  const firstDate = useRef(initialDate || wallClock(Date.now(), timeZone).slice(0, 10));
   const shownView = narrow ? 'day' : view;
   const options = useMemo(() => ({
     view: VIEWS[shownView],
-    date: initialDate.current,
-    // Events come as the location's wall clock; the offset only places "now" and "today".
-    timeZone: offsetText(offsetMinutes(Date.now(), timeZone)),
+    date: firstDate.current,
+    timeZone: nowOffset(timeZone),
     locale: 'en-GB',
     firstDay: 1,
     headerToolbar: { start: '', center: '', end: '' },

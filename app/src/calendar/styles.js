@@ -32,6 +32,7 @@ const CSS = `
 .mas-check{display:inline-flex;gap:.4rem;align-items:center}
 .mas-hint{color:var(--mas-muted);font-weight:400;font-size:.9em}
 .mas-grid{border:1px solid var(--mas-line);border-radius:6px;overflow:hidden;background:#fff}
+.mas-grid .ec-toolbar{display:none}
 .mas-calendar-screen .ec{--ec-today-bg-color:#fffbea;--ec-bg-event-opacity:1}
 .mas-calendar-screen .ec-event{cursor:pointer;font-size:.8rem;line-height:1.25}
 .mas-calendar-screen .ec-event-body{display:flex;flex-direction:column;overflow:hidden}
