@@ -50,15 +50,16 @@ async function openCalendar(context, base, session, query = '') {
   page.on('pageerror', (err) => failures.push(`page error: ${err.message}`));
   await page.addInitScript((value) => sessionStorage.setItem('mas.session', value), JSON.stringify(session));
   await page.goto(`${base}/app/calendar-dev/index.html${query}`);
-  await page.locator('.ec-col-head').first().waitFor();
+  await page.getByLabel('Location').selectOption({ label: 'Marylebone' });
+  await page.locator('.ec-col-head', { hasText: 'Treatment room 1' }).first().waitFor();
   return page;
 }
 
-/** A point inside the grid: the column headed `column`, five minutes past the `time` line. */
+/** A point inside the grid: the column headed `column`, just below the `time` line (its label sits on the line). */
 async function slotPoint(page, column, time) {
   const head = await page.locator('.ec-col-head', { hasText: column }).first().boundingBox();
-  const slot = await page.locator('.ec-slot', { has: page.locator('time', { hasText: new RegExp(`^${time}$`) }) }).first().boundingBox();
-  return { x: head.x + head.width / 2, y: slot.y + 5 };
+  const label = await page.locator('.ec-slot time', { hasText: new RegExp(`^${time}$`) }).first().boundingBox();
+  return { x: head.x + head.width / 2, y: label.y + label.height / 2 + 8 };
 }
 
 const card = (page, id) => page.locator(`.ec-event[data-appointment-id="${id}"]`);

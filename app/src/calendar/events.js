@@ -69,16 +69,11 @@ export function eventContent({ event, timeText }) {
   }
   if (!props.appointment) return undefined;
   const hold = props.holdUntil ? `<span class="mas-hold">Hold until ${escapeHtml(props.holdUntil)}</span>` : '';
+  // The status is said (not only coloured) for screen readers; the card's name is its text.
   return {
     html: `<span class="mas-card-time">${escapeHtml(timeText)}</span>`
       + `<span class="mas-card-client">${escapeHtml(props.clientName)}</span>`
-      + `<span class="mas-card-service">${escapeHtml(props.serviceName)}</span>${hold}`,
+      + `<span class="mas-card-service">${escapeHtml(props.serviceName)}</span>${hold}`
+      + `<span class="mas-visually-hidden">, ${escapeHtml(props.statusLabel)}</span>`,
   };
-}
-
-/** What a screen reader hears on a focused card. */
-export function eventLabel(event, timeText) {
-  const p = event.extendedProps || {};
-  const hold = p.holdUntil ? `, held until ${p.holdUntil}` : '';
-  return `${timeText}: ${p.clientName}, ${p.serviceName}, ${p.statusLabel}${hold}. Press Enter for details.`;
 }

@@ -9,6 +9,25 @@ import 'svelte/internal/init-operations';
 import { createCalendar, destroyCalendar, ResourceTimeGrid, Interaction } from '@event-calendar/core';
 import { html } from './html.js';
 
+/**
+ * The library marks its grid up as an ARIA table whose rows lack cells, which assistive
+ * technology reads as a broken table; its layout roles are dropped so the bookings (buttons
+ * named by their text) and the region's label carry the meaning instead.
+ */
+const TABLE_ATTRIBUTES = ['role', 'aria-colindex', 'aria-rowindex', 'aria-colcount', 'aria-rowcount', 'aria-colspan'];
+const TABLE_ROLES = ['table', 'rowgroup', 'row', 'columnheader', 'rowheader', 'cell', 'gridcell'];
+const TABLE_MARKUP = [...TABLE_ROLES.map((role) => `[role=${role}]`), ...TABLE_ATTRIBUTES.slice(1).map((a) => `[${a}]`)].join(',');
+
+function stripTable(el) {
+  if (TABLE_ROLES.includes(el.getAttribute('role'))) el.removeAttribute('role');
+  for (const name of TABLE_ATTRIBUTES.slice(1)) el.removeAttribute(name);
+}
+
+function dropLayoutRoles(root) {
+  if (root.matches?.(TABLE_MARKUP)) stripTable(root);
+  root.querySelectorAll?.(TABLE_MARKUP).forEach(stripTable);
+}
+
 const CALLBACKS = ['dateClick', 'eventClick', 'eventDrop', 'eventDidMount', 'eventContent', 'datesSet'];
 
 export function ResourceGrid({ options, callbacks, calendarRef, label }) {
@@ -22,8 +41,17 @@ export function ResourceGrid({ options, callbacks, calendarRef, label }) {
     const relayed = Object.fromEntries(CALLBACKS.map((name) => [name, (...args) => latest.current[name]?.(...args)]));
     calendar.current = createCalendar(host.current, [ResourceTimeGrid, Interaction], { ...options, ...relayed });
     applied.current = { ...options };
+    dropLayoutRoles(host.current);
+    const observer = new MutationObserver((records) => {
+      for (const record of records) {
+        if (record.type === 'attributes') dropLayoutRoles(record.target);
+        else record.addedNodes.forEach((node) => node.nodeType === 1 && dropLayoutRoles(node));
+      }
+    });
+    observer.observe(host.current, { childList: true, subtree: true, attributes: true, attributeFilter: TABLE_ATTRIBUTES });
     if (calendarRef) calendarRef.current = calendar.current;
     return () => {
+      observer.disconnect();
       if (calendarRef) calendarRef.current = null;
       destroyCalendar(calendar.current);
       calendar.current = null;

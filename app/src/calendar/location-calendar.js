@@ -11,7 +11,7 @@ import { MoveDialog } from './move-dialog.js';
 import { AppointmentDrawer } from './drawer.js';
 import { columnsAt, openingSpan } from './columns.js';
 import { loadWindow } from './data.js';
-import { bookingEvents, shadeEvents, eventContent, eventLabel } from './events.js';
+import { bookingEvents, shadeEvents, eventContent } from './events.js';
 import { wallClock, instantOf, rfc3339In, wallOfLocalDate, offsetMinutes, offsetText, dateTimeIn } from './zone.js';
 import { has } from './status.js';
 import { reasonOf } from './dialog.js';
@@ -19,6 +19,14 @@ import { useNarrow } from './narrow.js';
 
 const VIEWS = { day: 'resourceTimeGridDay', week: 'resourceTimeGridWeek' };
 const TIME_FORMAT = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
+
+const SLOT_MINUTES = 15;
+
+/** A clicked time ('YYYY-MM-DDTHH:MM…', snapped to 5 minutes for dragging) down to its slot's start. */
+function slotStart(wall) {
+  const minutes = Number(wall.slice(14, 16));
+  return `${wall.slice(0, 14)}${String(minutes - (minutes % SLOT_MINUTES)).padStart(2, '0')}`;
+}
 
 /** The next five-minute mark on the location's clock, as 'YYYY-MM-DDTHH:MM'. */
 function nextFiveMinutes(timeZone) {
@@ -101,7 +109,7 @@ export function LocationCalendar({ api, me, catalog, location, locations, onLoca
     allDaySlot: false,
     nowIndicator: true,
     datesAboveResources: shownView === 'week',
-    slotDuration: '00:15:00',
+    slotDuration: `00:${SLOT_MINUTES}:00`,
     snapDuration: '00:05:00',
     slotMinTime: span.slotMinTime,
     slotMaxTime: span.slotMaxTime,
@@ -125,7 +133,7 @@ export function LocationCalendar({ api, me, catalog, location, locations, onLoca
     dateClick(info) {
       if (!canBook) return;
       setBooking({
-        start: info.dateStr.slice(0, 16),
+        start: slotStart(info.dateStr),
         practitionerId: practitionerColumn(info.resource) ? info.resource.id : '',
         newClient: false,
       });
@@ -133,10 +141,8 @@ export function LocationCalendar({ api, me, catalog, location, locations, onLoca
     eventClick(info) {
       if (info.event.extendedProps?.appointment) setOpenId(info.event.id);
     },
-    eventDidMount({ event, el, timeText }) {
-      if (!event.extendedProps?.appointment) return;
-      el.dataset.appointmentId = event.id;
-      el.setAttribute('aria-label', eventLabel(event, timeText));
+    eventDidMount({ event, el }) {
+      if (event.extendedProps?.appointment) el.dataset.appointmentId = event.id;
     },
     eventContent,
     eventDrop(info) {

@@ -40,6 +40,7 @@ const CSS = `
 .mas-card-client{font-weight:700;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .mas-card-service{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .mas-hold{font-style:italic}
+.mas-visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 ${statusRules}
 .ec-event.mas-status-cancelled .mas-card-client,.ec-event.mas-status-no_show .mas-card-client{text-decoration:line-through}
 .mas-calendar-screen .ec-bg-event.mas-shade-time-off{background:repeating-linear-gradient(135deg,#eceff3 0 6px,#dfe3e9 6px 12px)}
