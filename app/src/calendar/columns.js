@@ -11,13 +11,19 @@ export function resourcesAt(location, resources) {
   return resources.filter((r) => live(r) && r.location_id === location.id);
 }
 
+/** "Dr Ada Okafor" → "Ada": a week's narrow columns have room for a first name. */
+function shortName(displayName) {
+  const words = displayName.split(/\s+/).filter((w) => !/^(dr|mr|mrs|ms|miss|prof)\.?$/i.test(w));
+  return words[0] || displayName;
+}
+
 export function columnsAt(location, practitioners, resources) {
   return [
     ...practitionersAt(location, practitioners).map((p) => ({
-      id: p.id, title: p.display_name, extendedProps: { kind: 'practitioner', subtitle: p.title || 'Practitioner' },
+      id: p.id, title: p.display_name, extendedProps: { kind: 'practitioner', short: shortName(p.display_name) },
     })),
     ...resourcesAt(location, resources).map((r) => ({
-      id: r.id, title: r.name, extendedProps: { kind: r.kind, subtitle: r.kind === 'device' ? 'Device' : 'Room' },
+      id: r.id, title: r.name, extendedProps: { kind: r.kind, short: r.name.replace(/\s*\(.*\)\s*$/, '') },
     })),
   ];
 }
@@ -45,4 +51,13 @@ export function openingSpan(location) {
     slotMinTime: clockOf(Math.max(0, Math.floor(opens / 60) * 60 - 60)),
     slotMaxTime: clockOf(Math.min(1440, Math.ceil(closes / 60) * 60 + 60)),
   };
+}
+
+const WEEKDAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+
+/** Weekdays (0 = Sunday) the location never opens, left out of the week view. */
+export function closedWeekdays(location) {
+  const open = new Set((location.opening_hours || []).map((h) => h.day));
+  if (open.size === 0) return [];
+  return WEEKDAYS.map((day, index) => (open.has(day) ? -1 : index)).filter((index) => index >= 0);
 }

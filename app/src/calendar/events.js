@@ -61,19 +61,30 @@ export function shadeEvents({ exceptions, location, columns, timeZone }) {
 
 const escapeHtml = (text) => String(text ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** The card's inside: time, client, service, and a hold's expiry. */
-export function eventContent({ event, timeText }) {
+const span = (className, text) => `<span class="${className}">${escapeHtml(text)}</span>`;
+
+/**
+ * The card's inside: time, client, service, and a hold's expiry; in a week's narrow columns only
+ * the client shows and the rest is there for screen readers. The status is always said, not
+ * only coloured; the card's accessible name is its text.
+ */
+export function eventContent({ event, timeText, view }) {
   const props = event.extendedProps || {};
-  if (event.display === 'background') {
-    return { html: `<span class="mas-shade-label">${escapeHtml(props.label)}</span>` };
-  }
+  if (event.display === 'background') return { html: span('mas-shade-label', props.label) };
   if (!props.appointment) return undefined;
-  const hold = props.holdUntil ? `<span class="mas-hold">Hold until ${escapeHtml(props.holdUntil)}</span>` : '';
-  // The status is said (not only coloured) for screen readers; the card's name is its text.
+  const compact = view.type === 'resourceTimeGridWeek';
+  const seen = (className) => (compact ? 'mas-visually-hidden' : className);
+  const hold = props.holdUntil ? span(seen('mas-hold'), `Hold until ${props.holdUntil}`) : '';
   return {
-    html: `<span class="mas-card-time">${escapeHtml(timeText)}</span>`
-      + `<span class="mas-card-client">${escapeHtml(props.clientName)}</span>`
-      + `<span class="mas-card-service">${escapeHtml(props.serviceName)}</span>${hold}`
-      + `<span class="mas-visually-hidden">, ${escapeHtml(props.statusLabel)}</span>`,
+    html: span(seen('mas-card-time'), timeText) + span('mas-card-client', props.clientName)
+      + span(seen('mas-card-service'), props.serviceName) + hold
+      + span('mas-visually-hidden', `, ${props.statusLabel}`),
   };
+}
+
+/** Column headings: full names in a day; first names (the full one for screen readers) in a week. */
+export function columnLabel(compact) {
+  return ({ resource }) => (compact
+    ? { html: `<span aria-hidden="true" title="${escapeHtml(resource.title)}">${escapeHtml(resource.extendedProps.short)}</span>${span('mas-visually-hidden', resource.title)}` }
+    : resource.title);
 }

@@ -23,9 +23,19 @@ function stripTable(el) {
   for (const name of TABLE_ATTRIBUTES.slice(1)) el.removeAttribute(name);
 }
 
-function dropLayoutRoles(root) {
+/** The scrolling time grid takes focus, so a keyboard can scroll it even where it holds no booking. */
+function focusableScroller(el) {
+  if (el.getAttribute('tabindex') === '0') return;
+  el.setAttribute('tabindex', '0');
+  el.setAttribute('role', 'group');
+  el.setAttribute('aria-label', 'Time grid (scroll with the arrow keys)');
+}
+
+function adjustMarkup(root) {
   if (root.matches?.(TABLE_MARKUP)) stripTable(root);
   root.querySelectorAll?.(TABLE_MARKUP).forEach(stripTable);
+  if (root.matches?.('.ec-main')) focusableScroller(root);
+  root.querySelectorAll?.('.ec-main').forEach(focusableScroller);
 }
 
 const CALLBACKS = ['dateClick', 'eventClick', 'eventDrop', 'eventDidMount', 'eventContent', 'datesSet'];
@@ -41,11 +51,11 @@ export function ResourceGrid({ options, callbacks, calendarRef, label }) {
     const relayed = Object.fromEntries(CALLBACKS.map((name) => [name, (...args) => latest.current[name]?.(...args)]));
     calendar.current = createCalendar(host.current, [ResourceTimeGrid, Interaction], { ...options, ...relayed });
     applied.current = { ...options };
-    dropLayoutRoles(host.current);
+    adjustMarkup(host.current);
     const observer = new MutationObserver((records) => {
       for (const record of records) {
-        if (record.type === 'attributes') dropLayoutRoles(record.target);
-        else record.addedNodes.forEach((node) => node.nodeType === 1 && dropLayoutRoles(node));
+        if (record.type === 'attributes') adjustMarkup(record.target);
+        else record.addedNodes.forEach((node) => node.nodeType === 1 && adjustMarkup(node));
       }
     });
     observer.observe(host.current, { childList: true, subtree: true, attributes: true, attributeFilter: TABLE_ATTRIBUTES });

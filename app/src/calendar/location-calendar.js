@@ -9,9 +9,9 @@ import { Legend } from './legend.js';
 import { BookingDialog } from './booking-dialog.js';
 import { MoveDialog } from './move-dialog.js';
 import { AppointmentDrawer } from './drawer.js';
-import { columnsAt, openingSpan } from './columns.js';
+import { columnsAt, openingSpan, closedWeekdays } from './columns.js';
 import { loadWindow } from './data.js';
-import { bookingEvents, shadeEvents, eventContent } from './events.js';
+import { bookingEvents, shadeEvents, eventContent, columnLabel } from './events.js';
 import { wallClock, instantOf, rfc3339In, wallOfLocalDate, offsetMinutes, offsetText, dateTimeIn } from './zone.js';
 import { has } from './status.js';
 import { reasonOf } from './dialog.js';
@@ -21,6 +21,7 @@ const VIEWS = { day: 'resourceTimeGridDay', week: 'resourceTimeGridWeek' };
 const TIME_FORMAT = { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' };
 
 const SLOT_MINUTES = 15;
+const NO_DAYS = [];
 
 /** A clicked time ('YYYY-MM-DDTHH:MM…', snapped to 5 minutes for dragging) down to its slot's start. */
 function slotStart(wall) {
@@ -60,8 +61,9 @@ export function LocationCalendar({ api, me, catalog, location, locations, onLoca
   const [loadError, setLoadError] = useState('');
 
   const columns = useMemo(() => columnsAt(location, catalog.practitioners, catalog.resources), [location, catalog]);
-  const [focusColumn, setFocusColumn] = useState(() => me.member.practitioner_id && columns.some((c) => c.id === me.member.practitioner_id)
-    ? me.member.practitioner_id : columns[0]?.id || '');
+  // '' shows every column; a phone-narrow screen shows one (the member's own, else the first).
+  const [focusColumn, setFocusColumn] = useState('');
+  const ownColumn = columns.some((c) => c.id === me.member.practitioner_id) ? me.member.practitioner_id : columns[0]?.id || '';
   const practitionerIds = useMemo(() => columns.filter((c) => c.extendedProps.kind === 'practitioner').map((c) => c.id), [columns]);
   const canBook = has(me, 'booking_write') || (has(me, 'booking_write_own') && !!me.member.practitioner_id);
 
@@ -84,7 +86,8 @@ export function LocationCalendar({ api, me, catalog, location, locations, onLoca
     return () => { current = false; };
   }, [range, reloads, location, practitionerIds]);
 
-  const shownColumns = useMemo(() => (narrow ? columns.filter((c) => c.id === focusColumn) : columns), [narrow, columns, focusColumn]);
+  const singleColumn = focusColumn || (narrow ? ownColumn : '');
+  const shownColumns = useMemo(() => (singleColumn ? columns.filter((c) => c.id === singleColumn) : columns), [columns, singleColumn]);
   const columnIds = useMemo(() => new Set(columns.map((c) => c.id)), [columns]);
   const events = useMemo(() => [
     ...bookingEvents(data.appointments, { timeZone, columnIds, names, me, showClosed }),
@@ -92,6 +95,7 @@ export function LocationCalendar({ api, me, catalog, location, locations, onLoca
   ], [data, showClosed, columnIds, names]);
 
   const span = useMemo(() => openingSpan(location), [location]);
+  const closedDays = useMemo(() => closedWeekdays(location), [location]);
   const firstDate = useRef(initialDate || wallClock(Date.now(), timeZone).slice(0, 10));
   const shownView = narrow ? 'day' : view;
   const options = useMemo(() => ({
@@ -102,6 +106,9 @@ export function LocationCalendar({ api, me, catalog, location, locations, onLoca
     firstDay: 1,
     headerToolbar: { start: '', center: '', end: '' },
     resources: shownColumns,
+    resourceLabelContent: columnLabel(shownView === 'week' && !singleColumn),
+    // A day view still shows a closed day ("Today" on a Sunday is that Sunday).
+    hiddenDays: shownView === 'week' ? closedDays : NO_DAYS,
     events,
     editable: true,
     eventDurationEditable: false,
@@ -118,7 +125,7 @@ export function LocationCalendar({ api, me, catalog, location, locations, onLoca
     slotLabelFormat: TIME_FORMAT,
     eventTimeFormat: TIME_FORMAT,
     dayHeaderFormat: { weekday: 'short', day: 'numeric', month: 'short' },
-  }), [shownView, shownColumns, events, span, narrow]);
+  }), [shownView, shownColumns, events, span, narrow, singleColumn, closedDays]);
 
   const byId = (id) => data.appointments.find((a) => a.id === id);
   const practitionerColumn = (resource) => resource && resource.extendedProps?.kind === 'practitioner';
@@ -197,7 +204,7 @@ export function LocationCalendar({ api, me, catalog, location, locations, onLoca
     <div class="mas-calendar">
       <${Toolbar} title=${title} locations=${locations} locationId=${location.id} onLocation=${onLocation}
         view=${shownView} onView=${setView} narrow=${narrow} onStep=${step} onToday=${today} timeZone=${timeZone}
-        columns=${columns} focusColumn=${focusColumn} onFocusColumn=${setFocusColumn}
+        columns=${columns} focusColumn=${singleColumn} onFocusColumn=${setFocusColumn}
         showClosed=${showClosed} onShowClosed=${setShowClosed}
         canBook=${canBook} onNewBooking=${() => newBooking(false)} onWalkIn=${() => newBooking(true)} />
       ${loadError && html`<p class="mas-problem" role="alert">${loadError}</p>`}

@@ -26,7 +26,8 @@ const CSS = `
 .mas-button:disabled{opacity:.6;cursor:progress}
 .mas-button:focus-visible,.mas-calendar-screen select:focus-visible,.mas-calendar-screen input:focus-visible,.mas-dialog :focus-visible,
 .mas-calendar-screen .ec-event:focus-visible{outline:3px solid var(--mas-accent);outline-offset:2px}
-.mas-field{display:flex;flex-direction:column;gap:.2rem;font-weight:600;font-size:.9rem;flex:1 1 12rem}
+.mas-field{display:flex;flex-direction:column;gap:.2rem;font-weight:600;font-size:.9rem}
+.mas-row>.mas-field{flex:1 1 12rem}
 .mas-field.mas-inline{flex-direction:row;align-items:center;gap:.5rem;flex:0 0 auto}
 .mas-field input,.mas-field select,.mas-field textarea{font:inherit;font-weight:400;padding:.35rem .5rem;border:1px solid #8792a0;border-radius:6px;min-height:2.25rem;box-sizing:border-box;max-width:100%}
 .mas-check{display:inline-flex;gap:.4rem;align-items:center}
@@ -35,10 +36,11 @@ const CSS = `
 .mas-grid .ec-toolbar{display:none}
 .mas-calendar-screen .ec{--ec-today-bg-color:#fffbea;--ec-bg-event-opacity:1}
 .mas-calendar-screen .ec-event{cursor:pointer;font-size:.8rem;line-height:1.25}
-.mas-calendar-screen .ec-event-body{display:flex;flex-direction:column;overflow:hidden}
+.mas-calendar-screen .ec-event-body{display:flex;flex-flow:row wrap;align-content:flex-start;column-gap:.4em;overflow:hidden}
 .mas-card-time{font-weight:600;font-variant-numeric:tabular-nums}
 .mas-card-client{font-weight:700;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .mas-card-service{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.mas-calendar-screen .ec-col-head span{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .mas-hold{font-style:italic}
 .mas-visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 ${statusRules}

@@ -21,9 +21,10 @@ export function Toolbar({
             <button type="button" class="mas-button" aria-pressed=${view === 'day'} onClick=${() => onView('day')}>Day</button>
             <button type="button" class="mas-button" aria-pressed=${view === 'week'} onClick=${() => onView('week')}>Week</button>
           </div>`}
-        ${narrow && columns.length > 0 && html`
+        ${columns.length > 1 && html`
           <label class="mas-field mas-inline">Column
             <select value=${focusColumn} onChange=${(e) => onFocusColumn(e.currentTarget.value)}>
+              ${!narrow && html`<option value="">All columns</option>`}
               ${columns.map((c) => html`<option key=${c.id} value=${c.id}>${c.title}</option>`)}
             </select>
           </label>`}
