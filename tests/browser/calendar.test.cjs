@@ -215,6 +215,19 @@ async function main() {
       await page.close();
     });
 
+    await test('a practitioner\'s time off is shaded in her column', async () => {
+      await api(base, 'POST', `/v1/practitioners/${grace.id}/exceptions`, ownerToken, {
+        kind: 'time_off', starts_at: londonInstant(thursday, '17:00'), ends_at: londonInstant(thursday, '19:00'), note: 'Training',
+      });
+      const page = await openCalendar(context, base, desk, dayQuery(thursday));
+      const shade = page.locator('.ec-bg-event.mas-shade-time-off', { hasText: 'Time off: Training' });
+      await shade.waitFor();
+      const column = await page.locator('.ec-col-head', { hasText: 'Grace Lim' }).boundingBox();
+      const box = await shade.boundingBox();
+      assert.ok(box.x >= column.x - 1 && box.x + box.width <= column.x + column.width + 1, 'the shading sits in Grace Lim\'s column');
+      await page.close();
+    });
+
     await test('the calendar has no serious or critical axe-core violations, at 1440×900 and 390×844 (screenshots)', async () => {
       const page = await openCalendar(context, base, desk, dayQuery(monday));
       await page.getByText('Wendy Walkin').first().waitFor();

@@ -17,12 +17,14 @@ function shortName(displayName) {
   return words[0] || displayName;
 }
 
+const byText = (key) => (a, b) => a[key].localeCompare(b[key]);
+
 export function columnsAt(location, practitioners, resources) {
   return [
-    ...practitionersAt(location, practitioners).map((p) => ({
+    ...practitionersAt(location, practitioners).sort(byText('display_name')).map((p) => ({
       id: p.id, title: p.display_name, extendedProps: { kind: 'practitioner', short: shortName(p.display_name) },
     })),
-    ...resourcesAt(location, resources).map((r) => ({
+    ...resourcesAt(location, resources).sort(byText('name')).map((r) => ({
       id: r.id, title: r.name, extendedProps: { kind: r.kind, short: r.name.replace(/\s*\(.*\)\s*$/, '') },
     })),
   ];
