@@ -215,6 +215,24 @@ async function main() {
       await page.close();
     });
 
+    await test('a booking held for its deposit shows the hold\'s expiry, in its practitioner\'s and its room\'s columns', async () => {
+      const lipFiller = services.find((s) => s.name === 'Lip filler 1ml');
+      const client = await api(base, 'POST', '/v1/clients', ownerToken, { first_name: 'Hilda', last_name: 'Held' });
+      const noes = Object.fromEntries(['pregnant_or_breastfeeding', 'anticoagulants', 'bleeding_disorder', 'lidocaine_allergy',
+        'isotretinoin_last_6_months', 'active_skin_infection_at_site', 'autoimmune_disease'].map((k) => [k, false]));
+      const held = await api(base, 'POST', '/v1/appointments', ownerToken, {
+        location_id: london.id, service_id: lipFiller.id, practitioner_id: adaProfile.id, client_id: client.id,
+        start: londonInstant(monday, '12:00'), screening: noes,
+      });
+      assert.equal(held.status, 'pending_deposit');
+      const page = await openCalendar(context, base, desk, dayQuery(monday));
+      const cards = card(page, held.id);
+      await cards.first().waitFor();
+      assert.equal(await cards.count(), 2, 'one card in Dr Ada Okafor\'s column, one in Treatment room 1\'s');
+      assert.match(await cards.first().innerText(), new RegExp(`Hold until ${londonWall(held.hold_expires_at)}`));
+      await page.close();
+    });
+
     await test('a practitioner\'s time off is shaded in her column', async () => {
       await api(base, 'POST', `/v1/practitioners/${grace.id}/exceptions`, ownerToken, {
         kind: 'time_off', starts_at: londonInstant(thursday, '17:00'), ends_at: londonInstant(thursday, '19:00'), note: 'Training',
