@@ -1,0 +1,105 @@
+// Booking a free time: who (search or quick-create), with whom, which service (the ones the
+// chosen practitioner performs here), when (the location's wall clock), and the screening
+// questions when the service is clinical. The server decides; its refusal is shown as said.
+import { useState } from 'preact/hooks';
+import { html } from './html.js';
+import { Dialog, reasonOf } from './dialog.js';
+import { ClientPicker, resolveClient } from './client-picker.js';
+import { ScreeningQuestions, needsScreening, blankAnswers, allAnswered } from './screening.js';
+import { practitionersAt, servicesFor } from './columns.js';
+import { instantOf, rfc3339In, zoneLabel } from './zone.js';
+import { has } from './status.js';
+
+/** `start` is a wall clock 'YYYY-MM-DDTHH:MM' in the location's zone; `practitionerId` may be ''. */
+export function BookingDialog({ api, me, catalog, location, timeZone, initial, onClose, onBooked }) {
+  const ownOnly = !has(me, 'booking_write');
+  const practitioners = practitionersAt(location, catalog.practitioners)
+    .filter((p) => !ownOnly || p.id === me.member.practitioner_id);
+  const [practitionerId, setPractitionerId] = useState(ownOnly ? (me.member.practitioner_id || '') : initial.practitionerId);
+  const practitioner = practitioners.find((p) => p.id === practitionerId) || null;
+  const services = servicesFor(practitioner, location, catalog.services);
+  const [serviceId, setServiceId] = useState(services[0]?.id || '');
+  const service = services.find((s) => s.id === serviceId) || null;
+  const [start, setStart] = useState(initial.start);
+  const [client, setClient] = useState({ mode: initial.newClient ? 'new' : 'existing', client: null, first_name: '', last_name: '', phone: '', email: '' });
+  const [answers, setAnswers] = useState(blankAnswers);
+  const [notes, setNotes] = useState('');
+  const [acknowledgeRisk, setAcknowledgeRisk] = useState(false);
+  const [problem, setProblem] = useState(null);
+  const [busy, setBusy] = useState(false);
+
+  const choosePractitioner = (id) => {
+    setPractitionerId(id);
+    const next = servicesFor(practitioners.find((p) => p.id === id) || null, location, catalog.services);
+    if (!next.some((s) => s.id === serviceId)) setServiceId(next[0]?.id || '');
+  };
+
+  const submit = async (event) => {
+    event.preventDefault();
+    if (!service) { setProblem({ message: 'Choose a service' }); return; }
+    if (needsScreening(service) && !allAnswered(answers)) { setProblem({ message: 'Answer every screening question' }); return; }
+    setBusy(true);
+    setProblem(null);
+    try {
+      const chosen = await resolveClient(api, client);
+      const body = {
+        location_id: location.id,
+        service_id: service.id,
+        start: rfc3339In(instantOf(start, timeZone), timeZone),
+        client_id: chosen.id,
+      };
+      if (practitionerId) body.practitioner_id = practitionerId;
+      if (needsScreening(service)) body.screening = answers;
+      if (acknowledgeRisk) body.acknowledge_risk = true;
+      if (notes.trim()) body.notes = notes.trim();
+      const appointment = await api('POST', '/v1/appointments', body);
+      onBooked(appointment, chosen);
+    } catch (error) {
+      setProblem({ message: reasonOf(error), code: error?.body?.error?.code, details: error?.body?.error?.details });
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const consultationId = problem?.code === 'consultation_required' ? problem.details?.consultation_service_id : null;
+  const offerConsultation = consultationId && consultationId !== serviceId && services.some((s) => s.id === consultationId);
+
+  return html`
+    <${Dialog} title="New booking" onClose=${onClose} wide>
+      <form class="mas-form" onSubmit=${submit}>
+        <${ClientPicker} api=${api} value=${client} onChange=${setClient} />
+        <div class="mas-row">
+          <label class="mas-field">Practitioner
+            <select value=${practitionerId} onChange=${(e) => choosePractitioner(e.currentTarget.value)} disabled=${ownOnly}>
+              ${!ownOnly && html`<option value="">Anyone available</option>`}
+              ${practitioners.map((p) => html`<option key=${p.id} value=${p.id}>${p.display_name}</option>`)}
+            </select>
+          </label>
+          <label class="mas-field">Service
+            <select value=${serviceId} onChange=${(e) => setServiceId(e.currentTarget.value)} required>
+              ${services.map((s) => html`<option key=${s.id} value=${s.id}>${s.name} (${s.duration_minutes} min)</option>`)}
+            </select>
+          </label>
+        </div>
+        <label class="mas-field">Start (${zoneLabel(timeZone)})
+          <input type="datetime-local" step="300" required value=${start} onInput=${(e) => setStart(e.currentTarget.value)} />
+        </label>
+        ${needsScreening(service) && html`<${ScreeningQuestions} answers=${answers} onChange=${setAnswers} />`}
+        <label class="mas-field">Notes (optional, not clinical)
+          <textarea rows="2" value=${notes} onInput=${(e) => setNotes(e.currentTarget.value)}></textarea>
+        </label>
+        ${problem && html`
+          <div class="mas-problem" role="alert">
+            <p>${problem.message}</p>
+            ${offerConsultation && html`<button type="button" class="mas-button" onClick=${() => { setServiceId(consultationId); setProblem(null); }}>Book the consultation instead</button>`}
+            ${problem.code === 'consultation_required' && has(me, 'clinical_write') && html`
+              <label><input type="checkbox" checked=${acknowledgeRisk} onChange=${(e) => setAcknowledgeRisk(e.currentTarget.checked)} />
+                I am a clinician, have reviewed the risk and book anyway</label>`}
+          </div>`}
+        <div class="mas-actions">
+          <button type="button" class="mas-button" onClick=${onClose}>Cancel</button>
+          <button type="submit" class="mas-button mas-primary" disabled=${busy}>${busy ? 'Booking…' : 'Book'}</button>
+        </div>
+      </form>
+    <//>`;
+}

@@ -1,0 +1,288 @@
+// End-to-end tests of the back office's calendar (app/src/calendar) in headless Chromium against
+// the real local host, signed in through POST /v1/auth/sign-in as the demo accounts. The browser
+// sits in America/New_York; the clinic's London location must still show London's clock.
+// Until the shell routes to the calendar, the tests open its development page
+// (/app/calendar-dev/index.html, built by app/src/calendar/build-dev.mjs).
+//
+// Environment: MAS_LOCAL_BIN (the `local` binary), MAS_APP_DIR (the built back office), CHROMIUM.
+'use strict';
+
+const fs = require('node:fs');
+const path = require('node:path');
+const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
+const { SHOTS, failures, test, finish, startLocal, api, launch, axe, describe } = require('./harness.cjs');
+
+const CLINIC = 'demo-clinic';
+const PASSWORD = 'demo-password';
+const LONDON = 'Europe/London';
+const APP_DIR = process.env.MAS_APP_DIR || path.join(__dirname, '..', '..', 'app', 'dist');
+
+/** A wall clock in London as an RFC 3339 instant (UTC). */
+function londonInstant(date, time) {
+  const guess = Date.parse(`${date}T${time}:00Z`);
+  const wall = new Intl.DateTimeFormat('en-GB', { timeZone: LONDON, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(guess);
+  const [h, m] = wall.split(':').map(Number);
+  const [th, tm] = time.split(':').map(Number);
+  return new Date(guess - ((h * 60 + m) - (th * 60 + tm)) * 60000).toISOString();
+}
+
+function londonWall(instant) {
+  return new Intl.DateTimeFormat('en-GB', { timeZone: LONDON, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(instant));
+}
+
+/** The first Monday at least three days ahead in London (outside a 24-hour fee window), and that week's Thursday. */
+function testDays() {
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: LONDON }).format(new Date());
+  let day = new Date(`${today}T12:00:00Z`);
+  day = new Date(day.getTime() + 3 * 86400e3);
+  while (day.getUTCDay() !== 1) day = new Date(day.getTime() + 86400e3);
+  const iso = (d) => d.toISOString().slice(0, 10);
+  return { monday: iso(day), thursday: iso(new Date(day.getTime() + 3 * 86400e3)) };
+}
+
+async function signIn(base, email) {
+  return api(base, 'POST', '/v1/auth/sign-in', null, { clinic: CLINIC, email, password: PASSWORD });
+}
+
+async function openCalendar(context, base, session, query = '') {
+  const page = await context.newPage();
+  page.on('pageerror', (err) => failures.push(`page error: ${err.message}`));
+  await page.addInitScript((value) => sessionStorage.setItem('mas.session', value), JSON.stringify(session));
+  await page.goto(`${base}/app/calendar-dev/index.html${query}`);
+  await page.getByLabel('Location').selectOption({ label: 'Marylebone' });
+  await page.locator('.ec-col-head', { hasText: 'Treatment room 1' }).first().waitFor();
+  return page;
+}
+
+/** A point inside the grid: the column headed `column`, just below the `time` line (its label sits on the line). */
+async function slotPoint(page, column, time) {
+  const head = await page.locator('.ec-col-head', { hasText: column }).first().boundingBox();
+  const label = await page.locator('.ec-slot time', { hasText: new RegExp(`^${time}$`) }).first().boundingBox();
+  return { x: head.x + head.width / 2, y: label.y + label.height / 2 + 8 };
+}
+
+const card = (page, id) => page.locator(`.ec-event[data-appointment-id="${id}"]`);
+
+async function main() {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  execFileSync(process.execPath, [path.join(__dirname, '..', '..', 'app', 'src', 'calendar', 'build-dev.mjs'), APP_DIR], { stdio: 'inherit' });
+  const local = await startLocal();
+  const { base, token: ownerToken } = local;
+  console.log(`local host ${base}`);
+  let browser;
+  try {
+    const desk = await signIn(base, 'desk@demo-clinic.test');
+    const ada = await signIn(base, 'ada@demo-clinic.test');
+    const [locations, practitioners, services] = await Promise.all(['/v1/locations', '/v1/practitioners', '/v1/services']
+      .map((p) => api(base, 'GET', p, ownerToken)));
+    const london = locations.find((l) => l.timezone === LONDON);
+    const adaProfile = practitioners.find((p) => p.display_name === 'Dr Ada Okafor');
+    const grace = practitioners.find((p) => p.display_name === 'Grace Lim');
+    const consultation = services.find((s) => s.name === 'Consultation');
+    const { monday, thursday } = testDays();
+    const dayQuery = (date) => `?date=${date}`;
+    const dayRange = (date) => `from=${londonInstant(date, '00:00')}&to=${londonInstant(date, '23:59')}`;
+    const appointmentsOn = (date) => api(base, 'GET', `/v1/appointments?${dayRange(date)}&location_id=${london.id}`, ownerToken);
+    let clientCount = 0;
+    const book = async (practitioner, date, time) => {
+      clientCount += 1;
+      const client = await api(base, 'POST', '/v1/clients', ownerToken, { first_name: 'Fixture', last_name: `Client${clientCount}` });
+      return api(base, 'POST', '/v1/appointments', ownerToken, {
+        location_id: london.id, service_id: consultation.id, practitioner_id: practitioner.id,
+        client_id: client.id, start: londonInstant(date, time),
+      });
+    };
+
+    browser = await launch({ timezoneId: 'America/New_York', viewport: { width: 1440, height: 900 } });
+    const { context } = browser;
+
+    await test('the front desk books a walk-in by clicking a free time (client quick-created), and it appears in the practitioner\'s column', async () => {
+      const page = await openCalendar(context, base, desk, dayQuery(monday));
+      const point = await slotPoint(page, 'Dr Ada Okafor', '10:00');
+      await page.mouse.click(point.x, point.y);
+      const dialog = page.getByRole('dialog', { name: 'New booking' });
+      await dialog.waitFor();
+      await dialog.getByLabel('New client').check();
+      await dialog.getByLabel('First name').fill('Wendy');
+      await dialog.getByLabel('Last name').fill('Walkin');
+      assert.equal(await dialog.getByLabel('Practitioner').inputValue(), adaProfile.id);
+      await dialog.getByLabel('Service').selectOption({ label: 'Anti-wrinkle, three areas (30 min)' });
+      // A clinical treatment asks the screening questions.
+      const noes = dialog.getByRole('radio', { name: 'No' });
+      assert.equal(await noes.count(), 7);
+      for (const no of await noes.all()) await no.check();
+      assert.match(await dialog.getByLabel(/^Start/).inputValue(), new RegExp(`^${monday}T10:00`));
+      await dialog.getByRole('button', { name: 'Book', exact: true }).click();
+      await page.getByTestId('live').filter({ hasText: /Booked Wendy Walkin/ }).waitFor();
+      const booked = (await appointmentsOn(monday)).find((a) => a.practitioner_id === adaProfile.id && londonWall(a.start) === '10:00');
+      assert.ok(booked, 'the API has the booking at 10:00 London with Dr Ada Okafor');
+      const client = await api(base, 'GET', `/v1/clients/${booked.client_id}`, ownerToken);
+      assert.equal(`${client.first_name} ${client.last_name}`, 'Wendy Walkin');
+      const shown = card(page, booked.id).first();
+      await shown.waitFor();
+      const column = await page.locator('.ec-col-head', { hasText: 'Dr Ada Okafor' }).boundingBox();
+      const box = await shown.boundingBox();
+      assert.ok(box.x >= column.x - 1 && box.x + box.width <= column.x + column.width + 1, 'the card sits in Dr Ada Okafor\'s column');
+      assert.match(await shown.innerText(), /Wendy Walkin/);
+      await page.close();
+    });
+
+    await test('the front desk moves a booking by drag after seeing the fee preview; a drag onto a taken time is refused and the card goes back with the reason', async () => {
+      const moving = await book(grace, thursday, '11:00');
+      const blocker = await book(grace, thursday, '14:00');
+      const page = await openCalendar(context, base, desk, dayQuery(thursday));
+      const shown = card(page, moving.id);
+      await shown.waitFor();
+      const drag = async (from, to) => {
+        const start = await slotPoint(page, 'Grace Lim', from);
+        const end = await slotPoint(page, 'Grace Lim', to);
+        const box = await shown.boundingBox();
+        const grab = { x: box.x + box.width / 2, y: box.y + 6 };
+        await page.mouse.move(grab.x, grab.y);
+        await page.mouse.down();
+        await page.mouse.move(grab.x, grab.y + 10, { steps: 3 });
+        await page.mouse.move(grab.x, grab.y + (end.y - start.y), { steps: 10 });
+        await page.mouse.up();
+      };
+      await drag('11:00', '12:00');
+      const dialog = page.getByRole('dialog', { name: 'Move this booking?' });
+      await dialog.waitFor();
+      await dialog.getByTestId('fee-preview').waitFor();
+      assert.match(await dialog.getByTestId('fee-preview').innerText(), /fee/i);
+      assert.match(await dialog.innerText(), /12:00/);
+      await dialog.getByRole('button', { name: 'Move booking' }).click();
+      await page.getByTestId('live').filter({ hasText: /Moved/ }).waitFor();
+      let stored = await api(base, 'GET', `/v1/appointments/${moving.id}`, ownerToken);
+      assert.equal(londonWall(stored.start), '12:00', 'the API shows the new start');
+
+      await page.waitForTimeout(300);
+      const before = await shown.boundingBox();
+      await drag('12:00', '14:00');
+      await dialog.waitFor();
+      await dialog.getByTestId('fee-preview').waitFor();
+      await dialog.getByRole('button', { name: 'Move booking' }).click();
+      const live = page.getByTestId('live').filter({ hasText: /Not moved:/ });
+      await live.waitFor();
+      console.log(`      refused: ${await live.innerText()}`);
+      stored = await api(base, 'GET', `/v1/appointments/${moving.id}`, ownerToken);
+      assert.equal(londonWall(stored.start), '12:00', 'the server kept the booking where it was');
+      await page.waitForTimeout(300);
+      const after = await shown.boundingBox();
+      assert.ok(Math.abs(after.y - before.y) < 2, `the card went back (${before.y} → ${after.y})`);
+      assert.ok(blocker.id);
+      await page.close();
+    });
+
+    await test('the front desk checks a client in from the drawer; Dr Ada Okafor completes her own booking and has no buttons on another practitioner\'s', async () => {
+      const visit = await book(adaProfile, monday, '15:00');
+      const other = await book(grace, thursday, '16:00');
+      const deskPage = await openCalendar(context, base, desk, dayQuery(monday));
+      // The keyboard way in: focus the card and press Enter.
+      await card(deskPage, visit.id).first().focus();
+      await deskPage.keyboard.press('Enter');
+      const drawer = deskPage.getByRole('dialog');
+      await drawer.getByRole('button', { name: 'Check in' }).click();
+      await drawer.getByTestId('status').filter({ hasText: 'Checked in' }).waitFor();
+      assert.equal((await api(base, 'GET', `/v1/appointments/${visit.id}`, ownerToken)).status, 'checked_in');
+      await deskPage.close();
+
+      const adaPage = await openCalendar(context, base, ada, dayQuery(monday));
+      await card(adaPage, visit.id).first().click();
+      const adaDrawer = adaPage.getByRole('dialog');
+      await adaDrawer.getByRole('button', { name: 'Start treatment' }).click();
+      await adaDrawer.getByRole('button', { name: 'Complete' }).click();
+      await adaDrawer.getByTestId('status').filter({ hasText: 'Completed' }).waitFor();
+      assert.equal((await api(base, 'GET', `/v1/appointments/${visit.id}`, ownerToken)).status, 'completed');
+      assert.equal(await adaDrawer.getByText('Deposit', { exact: true }).count(), 0, 'a practitioner does not see payments');
+      await adaPage.close();
+
+      const otherPage = await openCalendar(context, base, ada, dayQuery(thursday));
+      await card(otherPage, other.id).first().click();
+      const otherDrawer = otherPage.getByRole('dialog');
+      await otherDrawer.getByTestId('status').waitFor();
+      assert.equal(await otherDrawer.getByRole('button', { name: /Check in|Start|Complete|no-show|Cancel booking/ }).count(), 0);
+      await otherPage.close();
+    });
+
+    await test('the London calendar opened from a browser in America/New_York shows London wall-clock times', async () => {
+      const early = await book(adaProfile, monday, '09:30');
+      const page = await openCalendar(context, base, desk, dayQuery(monday));
+      assert.equal(await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone), 'America/New_York');
+      assert.match(await page.getByTestId('zone').innerText(), /Europe\/London/);
+      const time = await card(page, early.id).first().locator('.mas-card-time').innerText();
+      assert.match(time, /^09:30/);
+      await page.close();
+    });
+
+    await test('a booking held for its deposit shows the hold\'s expiry, in its practitioner\'s and its room\'s columns', async () => {
+      const lipFiller = services.find((s) => s.name === 'Lip filler 1ml');
+      const client = await api(base, 'POST', '/v1/clients', ownerToken, { first_name: 'Hilda', last_name: 'Held' });
+      const noes = Object.fromEntries(['pregnant_or_breastfeeding', 'anticoagulants', 'bleeding_disorder', 'lidocaine_allergy',
+        'isotretinoin_last_6_months', 'active_skin_infection_at_site', 'autoimmune_disease'].map((k) => [k, false]));
+      const held = await api(base, 'POST', '/v1/appointments', ownerToken, {
+        location_id: london.id, service_id: lipFiller.id, practitioner_id: adaProfile.id, client_id: client.id,
+        start: londonInstant(monday, '12:00'), screening: noes,
+      });
+      assert.equal(held.status, 'pending_deposit');
+      const page = await openCalendar(context, base, desk, dayQuery(monday));
+      const cards = card(page, held.id);
+      await cards.first().waitFor();
+      assert.equal(await cards.count(), 2, 'one card in Dr Ada Okafor\'s column, one in Treatment room 1\'s');
+      assert.match(await cards.first().innerText(), new RegExp(`Hold until ${londonWall(held.hold_expires_at)}`));
+      await page.close();
+    });
+
+    await test('a practitioner\'s time off is shaded in her column', async () => {
+      await api(base, 'POST', `/v1/practitioners/${grace.id}/exceptions`, ownerToken, {
+        kind: 'time_off', starts_at: londonInstant(thursday, '17:00'), ends_at: londonInstant(thursday, '19:00'), note: 'Training',
+      });
+      const page = await openCalendar(context, base, desk, dayQuery(thursday));
+      const shade = page.locator('.ec-bg-event.mas-shade-time-off', { hasText: 'Time off: Training' });
+      await shade.waitFor();
+      const column = await page.locator('.ec-col-head', { hasText: 'Grace Lim' }).boundingBox();
+      const box = await shade.boundingBox();
+      assert.ok(box.x >= column.x - 1 && box.x + box.width <= column.x + column.width + 1, 'the shading sits in Grace Lim\'s column');
+      await page.close();
+    });
+
+    await test('the calendar has no serious or critical axe-core violations, at 1440×900 and 390×844 (screenshots)', async () => {
+      const page = await openCalendar(context, base, desk, dayQuery(monday));
+      await page.getByText('Wendy Walkin').first().waitFor();
+      let violations = await axe(page);
+      assert.equal(violations.length, 0, describe(violations));
+      await page.screenshot({ path: path.join(SHOTS, 'calendar-day-1440.png') });
+      await page.getByRole('button', { name: 'Week', exact: true }).click();
+      await page.waitForTimeout(500);
+      await page.screenshot({ path: path.join(SHOTS, 'calendar-week-1440.png') });
+      await card(page, (await appointmentsOn(monday))[0].id).first().click();
+      await page.getByRole('dialog').waitFor();
+      violations = await axe(page);
+      assert.equal(violations.length, 0, describe(violations));
+      await page.screenshot({ path: path.join(SHOTS, 'calendar-drawer-1440.png') });
+      await page.keyboard.press('Escape');
+      const point = await slotPoint(page, 'Grace Lim', '16:00');
+      await page.close();
+
+      const phone = await openCalendar(context, base, desk, dayQuery(monday));
+      await phone.setViewportSize({ width: 390, height: 844 });
+      await phone.getByLabel('Column').waitFor();
+      violations = await axe(phone);
+      assert.equal(violations.length, 0, describe(violations));
+      await phone.screenshot({ path: path.join(SHOTS, 'calendar-day-390.png'), fullPage: true });
+      await phone.getByRole('button', { name: 'Walk-in' }).click();
+      await phone.getByRole('dialog', { name: 'New booking' }).waitFor();
+      violations = await axe(phone);
+      assert.equal(violations.length, 0, describe(violations));
+      await phone.screenshot({ path: path.join(SHOTS, 'calendar-booking-390.png') });
+      assert.ok(point);
+      await phone.close();
+    });
+  } finally {
+    if (browser) await browser.close();
+    local.stop();
+  }
+  finish('calendar');
+}
+
+main().catch((err) => { console.error(err); process.exit(1); });
