@@ -250,6 +250,7 @@ pub struct Appointment {
     /// The policy version this appointment was booked under; its fees follow it.
     pub policy_version: u32,
     pub source: BookingSource,
+    /// The screening outcome (health data): answered only to roles that read clinical records.
     pub screening: Option<ScreeningSummary>,
     pub notes: Option<Text>,
     pub history: Vec<StatusChange>,

@@ -249,6 +249,23 @@ fn fill(template: &str, vars: &Variables, missing: &mut Vec<String>, escape: imp
 
 /// An instant as a client reads it: on the location's wall clock, with the zone's abbreviation
 /// (`Tuesday 24 March 2026 at 14:30 GMT`).
+/// A message as it may be kept where staff read it (the message log, the timeline): every link
+/// replaced by `[link]`. A signing or sign-in link is a credential of the client's; whoever can
+/// read the log must not be able to open it.
+pub fn redact_links(text: &str) -> String {
+    text.split_inclusive(char::is_whitespace)
+        .map(|word| {
+            let bare = word.trim_end();
+            let lower = bare.to_ascii_lowercase();
+            if lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("www.") {
+                format!("[link]{}", &word[bare.len()..])
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect()
+}
+
 pub fn local_when(at: DateTime<Utc>, zone: Tz) -> String {
     at.with_timezone(&zone).format("%A %-d %B %Y at %H:%M %Z").to_string()
 }

@@ -294,7 +294,17 @@ pub async fn list(
     let (from, to) = (query.from.start(tenant.timezone), query.to.end(tenant.timezone));
     let filter =
         ListFilter { practitioner_id: query.practitioner_id, location_id: query.location_id, status: query.status };
-    Ok(Json(ops::list(&app.store, &tenant.id, from, to, &filter).await?))
+    let appointments = ops::list(&app.store, &tenant.id, from, to, &filter).await?;
+    Ok(Json(appointments.into_iter().map(|a| for_role(&actor, a)).collect()))
+}
+
+/// An appointment as `actor` may see it: the screening outcome is health data, shown only to
+/// roles that read clinical records (not front desk, finance or support).
+fn for_role(actor: &Actor, mut appointment: Appointment) -> Appointment {
+    if !actor.member.input.role.allows(Permission::ClinicalRead) {
+        appointment.screening = None;
+    }
+    appointment
 }
 
 #[utoipa::path(get, path = "/v1/appointments/{id}", operation_id = "get_appointment", tag = "appointments", security(("staff_jwt" = [])), params(("id" = String, Path)),
@@ -302,7 +312,7 @@ pub async fn list(
 pub async fn get(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Appointment>> {
     actor.require(Permission::BookingRead)?;
     let id: AppointmentId = path.id("id", "appointment")?;
-    Ok(Json(ops::get(&app.store, &actor.tenant_id, &id).await?))
+    Ok(Json(for_role(&actor, ops::get(&app.store, &actor.tenant_id, &id).await?)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -352,7 +362,8 @@ pub async fn change(
         reason: input.reason.map(|r| r.to_string()),
         expected_version: input.version,
     };
-    Ok(Json(ops::change(app.ports(), &actor.audit(), &tenant, &id, &scope, change).await?))
+    let changed = ops::change(app.ports(), &actor.audit(), &tenant, &id, &scope, change).await?;
+    Ok(Json(for_role(&actor, changed)))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

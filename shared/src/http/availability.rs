@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -33,16 +33,28 @@ pub enum TimeArg {
     Instant(DateTime<FixedOffset>),
 }
 
+/// The years a time argument may name: far enough for any booking window, and far from the
+/// calendar's ends, where adding a day would overflow.
+const YEARS: std::ops::RangeInclusive<i32> = 2000..=2200;
+
 impl TryFrom<String> for TimeArg {
     type Error = String;
     fn try_from(raw: String) -> Result<Self, String> {
-        if let Ok(day) = NaiveDate::parse_from_str(&raw, "%Y-%m-%d") {
-            return Ok(TimeArg::Day(day));
+        let arg = match NaiveDate::parse_from_str(&raw, "%Y-%m-%d") {
+            Ok(day) => TimeArg::Day(day),
+            // A `+` offset sent unencoded arrives as a space.
+            Err(_) => DateTime::parse_from_rfc3339(&raw.replace(' ', "+"))
+                .map(TimeArg::Instant)
+                .map_err(|_| "must be a date (2026-12-01) or an RFC 3339 time (2026-12-01T09:00:00Z)".to_owned())?,
+        };
+        let year = match &arg {
+            TimeArg::Day(day) => day.year(),
+            TimeArg::Instant(at) => at.year(),
+        };
+        if !YEARS.contains(&year) {
+            return Err(format!("must be in the years {} to {}", YEARS.start(), YEARS.end()));
         }
-        // A `+` offset sent unencoded arrives as a space.
-        DateTime::parse_from_rfc3339(&raw.replace(' ', "+"))
-            .map(TimeArg::Instant)
-            .map_err(|_| "must be a date (2026-12-01) or an RFC 3339 time (2026-12-01T09:00:00Z)".to_owned())
+        Ok(arg)
     }
 }
 

@@ -208,7 +208,8 @@ pub async fn deliver(n: &Notifier, delivery: &Delivery) -> AppResult<Vec<Outcome
         };
         let summary = match (&rendered, channel) {
             (Ok(r), Channel::Email) => r.subject.clone(),
-            (Ok(r), Channel::Sms) => r.sms.clone(),
+            // Staff read this (the message log, the timeline): no link of the client's in it.
+            (Ok(r), Channel::Sms) => crate::domain::notifications::redact_links(&r.sms),
             (Err(_), _) => delivery.kind.as_str().replace('_', " "),
         };
         let now = n.store.clock.now();
