@@ -23,6 +23,13 @@ export function label(snake) {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
+const CHANNELS = { email: 'Email', sms: 'Text' };
+
+/** A message channel as staff say it. */
+export function channel(name) {
+  return CHANNELS[name] || label(name);
+}
+
 export function browserTimeZone() {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'Europe/London';
 }

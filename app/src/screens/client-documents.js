@@ -19,7 +19,7 @@ export function ClientDocuments({ me, client, timeline }) {
   const [adding, setAdding] = useState(false);
   return html`<${Panel} id="h-documents" title="Documents" wide>
     <${Loaded} state=${state}>${(docs) => (docs.length === 0 ? html`<p class="muted">No documents yet.</p>` : html`<ul class="plain-list docs">
-      ${docs.map((d) => html`<li>
+      ${docs.map((d) => html`<li class="split">
         <span><strong>${d.content.title}</strong> · <${StatusBadge} status=${d.status} />
           ${d.signature && html`<span class="muted"> signed by ${d.signature.typed_name} on ${dateTime(d.signature.signed_at)}</span>`}</span>
         <${DocumentActions} doc=${d} canSend=${mayWrite} />

@@ -8,7 +8,7 @@ import { useLoad } from '../ui/async.js';
 import { Loaded, PageTitle } from '../ui/bits.js';
 import { StatusBadge } from '../ui/status.js';
 import { catalog } from '../lookups.js';
-import { clientName, dateTime, money, label } from '../format.js';
+import { clientName, dateTime, money, label, channel } from '../format.js';
 import { timelineOf, appointmentsOf } from '../documents-of.js';
 import { ClientDocuments } from './client-documents.js';
 import { MedicalHistory } from './client-medical.js';
@@ -80,7 +80,7 @@ function Messages({ client }) {
   const state = useLoad(() => api.get(`/v1/notifications?client_id=${client.id}&limit=50`), [client.id]);
   return html`<${Panel} id="h-messages" title="Messages">
     <${Loaded} state=${state}>${(messages) => (messages.length === 0 ? html`<p class="muted">No messages yet.</p>` : html`<ul class="plain-list">
-      ${messages.map((m) => html`<li>${label(m.channel)} · ${m.summary} · <${StatusBadge} status=${m.status} />
+      ${messages.map((m) => html`<li>${channel(m.channel)} · ${m.summary} · <${StatusBadge} status=${m.status} />
         ${m.reason && html`<span class="muted"> (${m.reason})</span>`}<span class="muted"> · ${dateTime(m.created_at)}</span></li>`)}
     </ul>`)}</${Loaded}>
   </${Panel}>`;

@@ -94,7 +94,7 @@ function Generate({ me }) {
     <${ClientPicker} onPick=${setClient} />
     ${client && html`<p>For <strong>${client.first_name} ${client.last_name}</strong></p>
       <${GenerateDocumentForm} clientId=${client.id} onGenerated=${(d) => setMade([d, ...made])} />`}
-    ${made.length > 0 && html`<ul class="plain-list docs">${made.map((d) => html`<li>
+    ${made.length > 0 && html`<ul class="plain-list docs">${made.map((d) => html`<li class="split">
       <span><strong>${d.content.title}</strong> for ${d.client_name} · <${StatusBadge} status=${d.status} /> <span class="muted">${dateTime(d.created_at)}</span></span>
       <${DocumentActions} doc=${d} canSend=${can(me, 'documents_write')} />
     </li>`)}</ul>`}

@@ -5,7 +5,7 @@ import { Field } from '../ui/form.js';
 export function PasswordFields({ form, name = 'password' }) {
   return html`
     <${Field} form=${form} name=${name} label="New password" type="password" autocomplete="new-password"
-      hint="At least 10 characters; a phrase of a few words works well" required />
+      hint="A long phrase of a few words works well; short or common passwords are refused" required />
     <${Field} form=${form} name="confirm" label="Repeat the password" type="password" autocomplete="new-password" required />`;
 }
 

@@ -8,7 +8,7 @@ import { useLoad } from '../ui/async.js';
 import { Loaded, PageTitle } from '../ui/bits.js';
 import { StatusBadge } from '../ui/status.js';
 import { catalog, clients } from '../lookups.js';
-import { dayIn, time, money, clientName, label } from '../format.js';
+import { dayIn, time, money, clientName, label, channel } from '../format.js';
 import { documentsOf } from '../documents-of.js';
 
 const ARRIVING = ['scheduled', 'checked_in'];
@@ -86,7 +86,7 @@ function Arrivals({ data, me, onChanged }) {
   };
   return html`<${Card} id="h-arrivals" title="Arrivals">
     ${arriving.length === 0 ? html`<p class="muted">Nobody else is expected today.</p>` : html`<ul class="plain-list">
-      ${arriving.map((a) => html`<li class="arrival">
+      ${arriving.map((a) => html`<li class="arrival split">
         <span><strong>${time(a.start, a.timezone)}</strong> ${who(data, a)} · <${StatusBadge} status=${a.status} /></span>
         ${mayAct && a.status === 'scheduled' && html`<button type="button" class="secondary small" onClick=${() => checkIn(a)}>Check in</button>`}
       </li>`)}
@@ -119,7 +119,7 @@ function UnpaidBalances({ data }) {
   }, [due.map((a) => a.id).join()]);
   return html`<${Card} id="h-balances" title="Unpaid balances">
     <${Loaded} state=${state}>${(rows) => (rows.length === 0 ? html`<p class="muted">Nothing is owed for today.</p>` : html`<ul class="plain-list">
-      ${rows.map(({ appointment: a, paid, owed }) => html`<li class="balance">
+      ${rows.map(({ appointment: a, paid, owed }) => html`<li class="balance split">
         <span>${who(data, a)} · ${time(a.start, a.timezone)}</span>
         <span><strong>${money({ amount_minor: owed, currency: a.price.currency })}</strong> due
           <span class="muted">(paid ${money({ amount_minor: paid, currency: a.price.currency })} of ${money(a.price)})</span></span>
@@ -137,7 +137,7 @@ function FailedMessages({ data }) {
   return html`<${Card} id="h-messages" title="Messages that failed">
     <${Loaded} state=${state}>${(messages) => (messages.length === 0 ? html`<p class="muted">No failed messages for today's clients.</p>` : html`<ul class="plain-list">
       ${messages.map((m) => html`<li><a href=${`#/clients/${m.client_id}`}>${clientName(data.clients.get(m.client_id)) || 'Client'}</a> ·
-        ${label(m.channel)} ${label(m.kind || 'message')}: <span class="muted">${m.reason || label(m.status)}</span></li>`)}
+        ${channel(m.channel)} ${label(m.kind || 'message')}: <span class="muted">${m.reason || label(m.status)}</span></li>`)}
     </ul>`)}</${Loaded}>
   </${Card}>`;
 }
