@@ -11,7 +11,9 @@
 'use strict';
 
 const fs = require('node:fs');
+const os = require('node:os');
 const path = require('node:path');
+const { execFileSync } = require('node:child_process');
 const assert = require('node:assert/strict');
 const { SHOTS, failures, test, finish, startLocal, api, launch, axe, describe } = require('./harness.cjs');
 
@@ -90,8 +92,35 @@ async function bookAndPay(base) {
   return appointment;
 }
 
+/**
+ * The calendar screen comes from another branch: the app must build without app/src/calendar/
+ * (the route then says so) and bundle it when it is there. Built from a copy, so the real
+ * source tree is never touched.
+ */
+async function buildsWithAndWithoutCalendar() {
+  const appDir = path.join(__dirname, '..', '..', 'app');
+  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'mas-app-build-'));
+  try {
+    fs.cpSync(path.join(appDir, 'src'), path.join(copy, 'src'), { recursive: true });
+    fs.rmSync(path.join(copy, 'src', 'calendar'), { recursive: true, force: true });
+    fs.copyFileSync(path.join(appDir, 'build.mjs'), path.join(copy, 'build.mjs'));
+    fs.symlinkSync(path.join(appDir, 'node_modules'), path.join(copy, 'node_modules'));
+    const build = (out) => {
+      execFileSync(process.execPath, ['build.mjs'], { cwd: copy, env: { ...process.env, MAS_APP_OUT: path.join(copy, out) }, stdio: 'pipe' });
+      return fs.readFileSync(path.join(copy, out, 'app.js'), 'utf8');
+    };
+    assert.match(build('without'), /not part of this build yet/);
+    fs.mkdirSync(path.join(copy, 'src', 'calendar'));
+    fs.writeFileSync(path.join(copy, 'src', 'calendar', 'index.js'), 'export function CalendarScreen() { return "calendar-module-bundled"; }\n');
+    assert.match(build('with'), /calendar-module-bundled/);
+  } finally {
+    fs.rmSync(copy, { recursive: true, force: true });
+  }
+}
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
+  await test('the app builds without the calendar module (the route says so) and bundles it when present', buildsWithAndWithoutCalendar);
   const zone = midMorningZone();
   const local = await startLocal();
   const base = local.base;
@@ -257,7 +286,7 @@ async function main() {
       await owner.getByLabel('Name', { exact: true }).fill('Theo Newman');
       await owner.getByLabel('Email').fill('theo@demo-clinic.test');
       await owner.getByLabel('Role', { exact: true }).selectOption('front_desk');
-      await owner.getByRole('button', { name: 'Send invitation' }).click();
+      await owner.getByRole('button', { name: 'Send invitation', exact: true }).click();
       await owner.getByText('Invitation sent to theo@demo-clinic.test').waitFor();
       await owner.locator('table.team td', { hasText: 'theo@demo-clinic.test' }).waitFor();
       await owner.close();

@@ -37,7 +37,7 @@ export function ThemeForm({ brand, onSaved, submitLabel = 'Save' }) {
     setSaved(true);
     onSaved?.(result);
   }, event);
-  return html`<form onSubmit=${submit}>
+  return html`<form novalidate onSubmit=${submit}>
     <${FormMessage} form=${form} />
     <fieldset class="choices">
       <legend>Theme of your website</legend>
@@ -62,7 +62,7 @@ export function DomainForm({ brand, onSaved }) {
     setSaved(true);
     onSaved?.(result);
   }, event);
-  return html`<form onSubmit=${submit}>
+  return html`<form novalidate onSubmit=${submit}>
     <${FormMessage} form=${form} />
     <${Field} form=${form} name="subdomain" label="Subdomain" hint="Your site also answers at this name under the platform's domain" />
     <${Field} form=${form} name="domain" label="Custom domain" hint="e.g. www.glowclinic.co.uk; point its DNS at the platform first" />
@@ -86,7 +86,7 @@ export function LogoForm({ onSaved, submitLabel = 'Upload logo' }) {
     setSaved(info);
     onSaved?.(info);
   }, event);
-  return html`<form onSubmit=${submit}>
+  return html`<form novalidate onSubmit=${submit}>
     <${FormMessage} form=${form} />
     <${Field} form=${form} name="logo" label="Logo file" type="file" accept="image/png,image/jpeg"
       hint="PNG or JPEG, at most 128 KB; it heads your consent forms and documents"

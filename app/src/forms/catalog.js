@@ -23,7 +23,7 @@ export function LocationForm({ timezone, onCreated, submitLabel = 'Save location
     const location = await api.post('/v1/locations', body);
     onCreated(location);
   }, event);
-  return html`<form onSubmit=${submit}>
+  return html`<form novalidate onSubmit=${submit}>
     <${FormMessage} form=${form} />
     <${Field} form=${form} name="name" label="Location name" hint="e.g. Bath, Milsom Street" required />
     <${Field} form=${form} name="timezone" label="Time zone" options=${timeZoneOptions(timezone)}
@@ -81,7 +81,7 @@ export function ServiceForm({ currency, onCreated }) {
     onCreated(service);
   }, event);
   const v = form.values;
-  return html`<form onSubmit=${submit} aria-label="Add a service">
+  return html`<form novalidate onSubmit=${submit} aria-label="Add a service">
     <${FormMessage} form=${form} />
     <div class="row">
       <${Field} form=${form} name="name" label="Treatment name" required />
@@ -120,7 +120,7 @@ export function PractitionerForm({ location, categories, onCreated, submitLabel 
     onCreated(practitioner);
   }, event);
   const toggle = (value, on) => setChosen((old) => (on ? [...old, value] : old.filter((c) => c !== value)));
-  return html`<form onSubmit=${submit}>
+  return html`<form novalidate onSubmit=${submit}>
     <${FormMessage} form=${form} />
     <${Field} form=${form} name="display_name" label="Name as clients see it" hint="e.g. Dr Sam Patel" required />
     <${Field} form=${form} name="title" label="Title (optional)" hint="e.g. Aesthetic doctor" />

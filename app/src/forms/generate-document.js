@@ -46,7 +46,7 @@ export function GenerateDocumentForm({ clientId, appointments = [], onGenerated 
       throw err;
     }
   }, event);
-  return html`<form onSubmit=${submit} aria-label="Generate a document">
+  return html`<form novalidate onSubmit=${submit} aria-label="Generate a document">
     <${FormMessage} form=${form} />
     <div class="row">
       <${Field} form=${form} name="kind" label="Kind" options=${KINDS} />

@@ -17,7 +17,7 @@ export function InviteForm({ me, onInvited }) {
     form.setValues(blank);
     onInvited?.(member);
   }, event);
-  return html`<form onSubmit=${submit} class="inline-form" aria-label="Invite a team member">
+  return html`<form novalidate onSubmit=${submit} class="inline-form" aria-label="Invite a team member">
     <${FormMessage} form=${form} />
     <${Field} form=${form} name="name" label="Name" autocomplete="off" required />
     <${Field} form=${form} name="email" label="Email" type="email" autocomplete="off" required />

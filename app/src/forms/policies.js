@@ -54,7 +54,7 @@ export function PolicyForm({ policies, onSaved, submitLabel = 'Publish policy' }
     setSaved(result);
     onSaved?.(result);
   }, event);
-  return html`<form onSubmit=${submit}>
+  return html`<form novalidate onSubmit=${submit}>
     <${FormMessage} form=${form} />
     <fieldset>
       <legend>Deposit when a client books online</legend>

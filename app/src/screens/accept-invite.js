@@ -24,12 +24,12 @@ export function AcceptInvite({ route, onSignedIn }) {
   return html`<${CardPage} title="Join your clinic">
     <${Loaded} state=${preview} what="Checking your invitation">${(invite) => html`
       <p id="invite-summary"><strong>${invite.clinic.name}</strong> invited <strong>${invite.email}</strong> as ${roleLabel(invite.role)}.</p>
-      <form onSubmit=${submit}>
+      <form novalidate onSubmit=${submit}>
         <${FormMessage} form=${form} />
         <${PasswordFields} form=${form} />
         <button type="submit" class="primary" disabled=${form.busy}>Set password and sign in</button>
       </form>`}
     </${Loaded}>
-    ${preview.error && html`<p>This invitation link has been used or has expired. Ask your clinic to send a new one.</p>`}
+    ${preview.error?.status === 404 && html`<p>This invitation link has been used or has expired. Ask your clinic to send a new one.</p>`}
   </${CardPage}>`;
 }

@@ -2,6 +2,7 @@
 // fetches what it may not read: documents (documents_read), medical history (clinical_read),
 // payments (payments_read).
 import { html } from '../html.js';
+import { ScrollTable } from '../ui/scroll-table.js';
 import { api } from '../api.js';
 import { can } from '../permissions.js';
 import { useLoad } from '../ui/async.js';
@@ -53,7 +54,7 @@ function Appointments({ data, me }) {
   const clinical = can(me, 'clinical_read');
   const { services, locations } = data.lookups;
   return html`<${Panel} id="h-appointments" title="Appointments" wide>
-    ${data.appointments.length === 0 ? html`<p class="muted">No appointments yet.</p>` : html`<div class="table-wrap"><table>
+    ${data.appointments.length === 0 ? html`<p class="muted">No appointments yet.</p>` : html`<${ScrollTable} label="Appointments"><table>
       <thead><tr><th scope="col">When</th><th scope="col">Treatment</th><th scope="col">Where</th><th scope="col">Status</th><th scope="col">Price</th>
         ${clinical && html`<th scope="col">Screening</th>`}</tr></thead>
       <tbody>${data.appointments.map((a) => html`<tr>
@@ -61,7 +62,7 @@ function Appointments({ data, me }) {
         <td><${StatusBadge} status=${a.status} /></td><td>${money(a.price)}</td>
         ${clinical && html`<td data-screening>${a.screening ? `${label(a.screening.outcome)}${a.screening.flag_codes.length ? `: ${a.screening.flag_codes.map(label).join(', ')}` : ''}` : '—'}</td>`}
       </tr>`)}</tbody>
-    </table></div>`}
+    </table></${ScrollTable}>`}
   </${Panel}>`;
 }
 

@@ -29,7 +29,7 @@ function PreferencesForm({ prefs, client, editable }) {
     setSaved(true);
   }, event);
   const box = (name, text) => html`<${Field} form=${form} name=${name} label=${text} type="checkbox" disabled=${!editable} />`;
-  return html`<form onSubmit=${submit}>
+  return html`<form novalidate onSubmit=${submit}>
     <${FormMessage} form=${form} />
     <fieldset><legend>Email</legend>${box('email.transactional', 'Booking messages by email')}${box('email.marketing', 'Marketing by email')}</fieldset>
     <fieldset><legend>Text messages</legend>${box('sms.transactional', 'Booking messages by text')}${box('sms.marketing', 'Marketing by text')}</fieldset>

@@ -1,6 +1,7 @@
 // Clients: search by name, email or phone (GET /v1/clients?q=), page on, and add a client.
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
+import { ScrollTable } from '../ui/scroll-table.js';
 import { api } from '../api.js';
 import { can } from '../permissions.js';
 import { navigate } from '../router.js';
@@ -30,12 +31,12 @@ export function Clients({ me }) {
     </div>
     ${adding && html`<${NewClient} onCreated=${(c) => navigate(`/clients/${c.id}`)} />`}
     <${Loaded} state=${list} what="Loading clients">${(page) => html`
-      ${page.items.length === 0 ? html`<p class="muted">No clients match.</p>` : html`<div class="table-wrap"><table class="clients">
+      ${page.items.length === 0 ? html`<p class="muted">No clients match.</p>` : html`<${ScrollTable} label="Clients"><table class="clients">
         <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Phone</th></tr></thead>
         <tbody>${page.items.map((c) => html`<tr>
           <td><a href=${`#/clients/${c.id}`}>${clientName(c)}</a></td><td>${c.email || ''}</td><td>${c.phone || ''}</td>
         </tr>`)}</tbody>
-      </table></div>`}
+      </table></${ScrollTable}>`}
       <div class="actions">
         ${cursor && html`<button type="button" class="secondary" onClick=${() => setCursor(null)}>First page</button>`}
         ${page.next_cursor && html`<button type="button" class="secondary" onClick=${() => setCursor(page.next_cursor)}>Next page</button>`}
@@ -54,7 +55,7 @@ function NewClient({ onCreated }) {
     });
     onCreated(created);
   }, event);
-  return html`<form class="card" onSubmit=${submit} aria-labelledby="h-new-client">
+  return html`<form novalidate class="card" onSubmit=${submit} aria-labelledby="h-new-client">
     <h2 id="h-new-client">New client</h2>
     <${FormMessage} form=${form} />
     <div class="row">

@@ -14,7 +14,7 @@ export function DevToken({ onSignedIn }) {
     navigate('/today');
   }, event);
   return html`<${CardPage} title="Developer sign-in" sub="Paste a staff token from the local host">
-    <form onSubmit=${submit}>
+    <form novalidate onSubmit=${submit}>
       <${Field} form=${form} name="token" label="Staff token" multiline required />
       <button type="submit" class="primary">Use this token</button>
     </form>

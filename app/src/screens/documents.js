@@ -3,6 +3,7 @@
 // (documents_write), and checking whether a PDF is an unaltered document of ours.
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
+import { ScrollTable } from '../ui/scroll-table.js';
 import { api } from '../api.js';
 import { can } from '../permissions.js';
 import { useLoad } from '../ui/async.js';
@@ -31,13 +32,13 @@ function Templates() {
   const state = useLoad(() => api.get('/v1/templates'));
   return html`<section class="card panel wide" aria-labelledby="h-templates">
     <h2 id="h-templates">Templates</h2>
-    <${Loaded} state=${state}>${(list) => html`<div class="table-wrap"><table>
+    <${Loaded} state=${state}>${(list) => html`<${ScrollTable} label="Templates"><table>
       <thead><tr><th scope="col">Title</th><th scope="col">Kind</th><th scope="col">Topic</th><th scope="col">Version</th><th scope="col">From</th><th scope="col">Owner</th></tr></thead>
       <tbody>${list.map((t) => html`<tr>
         <td><a href=${`#/documents/templates/${t.id}`}>${t.name}</a></td><td>${label(t.kind)}</td><td>${label(t.topic)}</td>
         <td>${t.version}</td><td>${t.effective_from}</td><td>${t.tenant_id ? 'Your clinic' : 'Platform'} · ${t.jurisdiction}</td>
       </tr>`)}</tbody>
-    </table></div>`}</${Loaded}>
+    </table></${ScrollTable}>`}</${Loaded}>
   </section>`;
 }
 
@@ -68,7 +69,7 @@ function CloneTemplate({ template, timeZone }) {
   }, event);
   return html`<details class="card">
     <summary>Use this template for your clinic</summary>
-    <form onSubmit=${submit}>
+    <form novalidate onSubmit=${submit}>
       <${FormMessage} form=${form} />
       <div class="row">
         <${Field} form=${form} name="name" label="Title" required />

@@ -17,7 +17,7 @@ export function ForgotPassword() {
   return html`<${CardPage} title="Reset your password">
     ${sent
       ? html`<${Notice}>If that account exists, we have emailed a link to reset its password. It works once.</${Notice}>`
-      : html`<form onSubmit=${submit}>
+      : html`<form novalidate onSubmit=${submit}>
           <${FormMessage} form=${form} />
           <${Field} form=${form} name="clinic" label="Clinic" autocomplete="organization" required />
           <${Field} form=${form} name="email" label="Email" type="email" autocomplete="username" required />
@@ -39,7 +39,7 @@ export function ResetPassword({ route }) {
   return html`<${CardPage} title="Choose a new password">
     ${done
       ? html`<${Notice}>Your password is changed, and every other session has ended. <a href="#/sign-in">Sign in</a>.</${Notice}>`
-      : html`<form onSubmit=${submit}>
+      : html`<form novalidate onSubmit=${submit}>
           <${FormMessage} form=${form} />
           <${PasswordFields} form=${form} />
           <button type="submit" class="primary" disabled=${form.busy}>Save the new password</button>

@@ -41,7 +41,7 @@ export function SignIn({ onSignedIn }) {
   }
 
   return html`<${CardPage} title="Sign in" sub="Staff sign-in for your clinic">
-    <form onSubmit=${submit} novalidate>
+    <form novalidate onSubmit=${submit}>
       ${(problem || form.message) && html`<p class="notice notice-error" role="alert" id="sign-in-error">${problem || form.message}</p>`}
       <${Field} form=${form} name="clinic" label="Clinic" hint="Your clinic's web address name, e.g. demo-clinic" autocomplete="organization" required />
       <${Field} form=${form} name="email" label="Email" type="email" autocomplete="username" required />

@@ -2,6 +2,7 @@
 // unpaid balances and failed messages only for the roles allowed to see them (a section the
 // role may not see is not mounted, so it never fetches).
 import { html } from '../html.js';
+import { ScrollTable } from '../ui/scroll-table.js';
 import { api } from '../api.js';
 import { can } from '../permissions.js';
 import { useLoad } from '../ui/async.js';
@@ -61,7 +62,7 @@ function Bookings({ data, me }) {
     ${[...byLocation].map(([locationId, list]) => {
       const place = data.locations.get(locationId);
       return html`<h3>${place?.name || 'Location'}</h3>
-        <div class="table-wrap"><table class="bookings">
+        <${ScrollTable} label=${`Bookings at ${place?.name || 'this location'}`}><table class="bookings">
           <thead><tr><th scope="col">Time</th><th scope="col">Client</th><th scope="col">Treatment</th><th scope="col">With</th><th scope="col">Status</th>
             ${clinical && html`<th scope="col">Screening</th>`}</tr></thead>
           <tbody>${list.map((a) => html`<tr data-confirmation=${a.confirmation_number}>
@@ -72,7 +73,7 @@ function Bookings({ data, me }) {
             <td><${StatusBadge} status=${a.status} /></td>
             ${clinical && html`<td data-screening>${a.screening ? label(a.screening.outcome) : '—'}</td>`}
           </tr>`)}</tbody>
-        </table></div>`;
+        </table></${ScrollTable}>`;
     })}
   </${Card}>`;
 }

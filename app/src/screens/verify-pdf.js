@@ -14,7 +14,7 @@ export function VerifyPdf() {
   }, event);
   return html`<section class="card panel" aria-labelledby="h-verify">
     <h2 id="h-verify">Verify a PDF</h2>
-    <form onSubmit=${submit}>
+    <form novalidate onSubmit=${submit}>
       <${FormMessage} form=${form} />
       <${Field} form=${form} name="pdf" label="PDF file" type="file" accept="application/pdf"
         onInput=${(e) => { form.set('file', e.currentTarget.files[0] || null); setResult(null); }} />

@@ -33,7 +33,7 @@ export function SignupStep({ onDone }) {
     startSession(answer.session || { access_token: answer.token });
     onDone({ tenant: answer.tenant });
   }, event);
-  return html`<form onSubmit=${submit}>
+  return html`<form novalidate onSubmit=${submit}>
     <${FormMessage} form=${form} />
     <fieldset>
       <legend>Your clinic</legend>

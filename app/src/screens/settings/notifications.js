@@ -2,6 +2,7 @@
 // notices, and quiet hours (GET/PUT /v1/notification-settings).
 import { useState } from 'preact/hooks';
 import { html } from '../../html.js';
+import { ScrollTable } from '../../ui/scroll-table.js';
 import { api } from '../../api.js';
 import { useLoad } from '../../ui/async.js';
 import { Loaded, Notice } from '../../ui/bits.js';
@@ -43,10 +44,10 @@ function SettingsForm({ settings }) {
     });
     setSaved(true);
   }, event);
-  return html`<form onSubmit=${submit}>
+  return html`<form novalidate onSubmit=${submit}>
     <${FormMessage} form=${form} />
     <h3>Reminder plan</h3>
-    <div class="table-wrap"><table>
+    <${ScrollTable} label="Reminder plan"><table>
       <thead><tr><th scope="col">Message</th><th scope="col">Hours from the ${'appointment'}</th><th scope="col">When</th><th scope="col">Channels</th></tr></thead>
       <tbody>${steps.map((s, i) => html`<tr>
         <th scope="row">${label(s.kind)}</th>
@@ -56,7 +57,7 @@ function SettingsForm({ settings }) {
         <td class="muted">${when(s)}</td>
         <td><${ChannelBoxes} legend=${`${label(s.kind)} channels`} chosen=${s.channels} idPrefix=${`step${i}`} onChange=${(channels) => updateStep(i, { channels })} /></td>
       </tr>`)}</tbody>
-    </table></div>
+    </table></${ScrollTable}>
     <${ChannelBoxes} legend="Confirmations, changes and receipts are sent by" chosen=${notices} idPrefix="notice" onChange=${setNotices} />
     <h3>Quiet hours</h3>
     <p class="muted">No text or email is sent between these times in the location's zone; it waits until they end.</p>

@@ -25,12 +25,12 @@ export function Security() {
   return html`<div>
     ${status && html`<${Notice}>${status}</${Notice}>`}
     <h3>Turn on two-factor sign-in</h3>
-    ${!setup ? html`<form onSubmit=${begin}>
+    ${!setup ? html`<form novalidate onSubmit=${begin}>
         <${FormMessage} form=${start} />
         <p>After your password you will also enter a 6-digit code from an authenticator app.</p>
         <button type="submit" class="primary" disabled=${start.busy}>Set up an authenticator app</button>
       </form>`
-      : html`<form onSubmit=${confirmCode}>
+      : html`<form novalidate onSubmit=${confirmCode}>
         <${FormMessage} form=${enable} />
         <p>In your authenticator app, add an account with this key, or open the link on the phone that has the app:</p>
         <p><label for="mfa-secret">Key</label><input id="mfa-secret" class="copy mono" readonly value=${setup.secret} /></p>
@@ -39,7 +39,7 @@ export function Security() {
         <button type="submit" class="primary" disabled=${enable.busy}>Turn on</button>
       </form>`}
     <h3>Turn off two-factor sign-in</h3>
-    <form onSubmit=${turnOff}>
+    <form novalidate onSubmit=${turnOff}>
       <${FormMessage} form=${disable} />
       <${Field} form=${disable} name="code" label="Current code from the app" inputmode="numeric" autocomplete="one-time-code" required />
       <button type="submit" class="secondary" disabled=${disable.busy}>Turn off</button>

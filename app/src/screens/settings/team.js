@@ -1,6 +1,7 @@
 // The team: who works here, invitations (send, resend), role changes and removal.
 import { useState } from 'preact/hooks';
 import { html } from '../../html.js';
+import { ScrollTable } from '../../ui/scroll-table.js';
 import { api } from '../../api.js';
 import { can, roleLabel } from '../../permissions.js';
 import { useLoad } from '../../ui/async.js';
@@ -29,7 +30,7 @@ export function Team({ me }) {
     ${notice && html`<${Notice}>${notice}</${Notice}>`}
     <${ErrorText} error=${error} />
     <h3>Members</h3>
-    <${Loaded} state=${state}>${(members) => html`<div class="table-wrap"><table class="team">
+    <${Loaded} state=${state}>${(members) => html`<${ScrollTable} label="Team members"><table class="team">
       <thead><tr><th scope="col">Name</th><th scope="col">Email</th><th scope="col">Role</th>${manage && html`<th scope="col">Actions</th>`}</tr></thead>
       <tbody>${members.map((m) => {
         const self = m.id === me.member.id;
@@ -48,6 +49,6 @@ export function Team({ me }) {
               && act(() => api.del(`/v1/team/${m.id}`), `${m.name} was removed.`)()}>Remove</button>`}</td>`}
         </tr>`;
       })}</tbody>
-    </table></div>`}</${Loaded}>
+    </table></${ScrollTable}>`}</${Loaded}>
   </div>`;
 }
