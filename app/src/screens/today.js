@@ -86,7 +86,7 @@ function Arrivals({ data, me, onChanged }) {
     onChanged();
   };
   return html`<${Card} id="h-arrivals" title="Arrivals">
-    ${arriving.length === 0 ? html`<p class="muted">Nobody else is expected today.</p>` : html`<ul class="plain-list">
+    ${arriving.length === 0 ? html`<p class="muted">No more arrivals expected today.</p>` : html`<ul class="plain-list">
       ${arriving.map((a) => html`<li class="arrival split">
         <span><strong>${time(a.start, a.timezone)}</strong> ${who(data, a)} · <${StatusBadge} status=${a.status} /></span>
         ${mayAct && a.status === 'scheduled' && html`<button type="button" class="secondary small" onClick=${() => checkIn(a)}>Check in</button>`}

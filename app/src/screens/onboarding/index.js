@@ -66,7 +66,7 @@ function ServicesStep({ tenant, onDone }) {
   return html`<div>
     <p>Add the treatments clients can book. You can add more later.</p>
     <${ServiceForm} currency=${tenant.currency || 'GBP'} onCreated=${(s) => setServices((old) => [...old, s])} />
-    ${services.length > 0 && html`<section aria-labelledby="added-services">
+    ${services.length > 0 && html`<section class="added" aria-labelledby="added-services">
       <h2 id="added-services">Added</h2>
       <ul class="plain-list" id="service-list">
         ${services.map((s) => html`<li><strong>${s.name}</strong> · ${label(s.category)} · ${s.duration_minutes} min · ${money(s.price)}</li>`)}

@@ -23,8 +23,8 @@ function when(step) {
   return `${hours % 24 === 0 ? `${hours / 24} day(s)` : `${hours} hour(s)`} ${step.offset_minutes < 0 ? 'before the start' : `after the ${step.anchor}`}`;
 }
 
-function ChannelBoxes({ legend, chosen, onChange, idPrefix }) {
-  return html`<fieldset class="channels"><legend>${legend}</legend>
+function ChannelBoxes({ legend, chosen, onChange, idPrefix, quiet }) {
+  return html`<fieldset class="channels"><legend class=${quiet ? 'sr-only' : undefined}>${legend}</legend>
     ${CHANNELS.map((c) => html`<span class="field-check">
       <input type="checkbox" id=${`${idPrefix}-${c}`} checked=${chosen.includes(c)}
         onChange=${(e) => onChange(e.currentTarget.checked ? [...chosen, c] : chosen.filter((x) => x !== c))} />
@@ -55,7 +55,7 @@ function SettingsForm({ settings }) {
           onInput=${(e) => updateStep(i, { offset_minutes: Math.round(Number(e.currentTarget.value) * 60) })} />
           ${errorFor(form.errors, `steps[${i}]`) && html`<p class="field-error">${errorFor(form.errors, `steps[${i}]`)}</p>`}</td>
         <td class="muted">${when(s)}</td>
-        <td><${ChannelBoxes} legend=${`${label(s.kind)} channels`} chosen=${s.channels} idPrefix=${`step${i}`} onChange=${(channels) => updateStep(i, { channels })} /></td>
+        <td><${ChannelBoxes} legend=${`${label(s.kind)} channels`} chosen=${s.channels} idPrefix=${`step${i}`} quiet onChange=${(channels) => updateStep(i, { channels })} /></td>
       </tr>`)}</tbody>
     </table></${ScrollTable}>
     <${ChannelBoxes} legend="Confirmations, changes and receipts are sent by" chosen=${notices} idPrefix="notice" onChange=${setNotices} />
