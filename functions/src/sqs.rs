@@ -11,7 +11,8 @@ where
     F: Fn(serde_json::Value) -> Fut,
     Fut: Future<Output = AppResult<()>>,
 {
-    let records = event.records.into_iter().map(|r| (r.message_id.unwrap_or_default(), r.body.unwrap_or_default())).collect();
+    let records =
+        event.records.into_iter().map(|r| (r.message_id.unwrap_or_default(), r.body.unwrap_or_default())).collect();
     let failed = mas_shared::workers::batch(records, work).await;
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failed

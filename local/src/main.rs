@@ -53,6 +53,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base = format!("http://{}", listener.local_addr()?);
     if !flag("--no-seed") {
         let demo = mas_shared::demo::seed(&app.store, &app.config.site_domain).await?;
+        mas_shared::demo::seed_accounts(&app, &demo).await?;
         print_welcome(&app, &base, &demo, seeded);
     }
     println!("listening on {base}");
@@ -75,6 +76,13 @@ fn print_welcome(app: &App, base: &str, demo: &mas_shared::demo::DemoClinic, tem
     println!("Master Aesthetics Suite — local host");
     println!("  demo clinic {}: {}", if demo.created { "created" } else { "found" }, demo.tenant_id);
     println!("  global templates: {templates_written} newly seeded");
+    println!(
+        "  clinic desk     {base}/app/   (the back office) — sign in to clinic `{slug}` with password `{}` as:",
+        mas_shared::demo::DEMO_PASSWORD
+    );
+    for (email, _, role) in mas_shared::demo::DEMO_ACCOUNTS {
+        println!("                    {email:<28} ({role:?})");
+    }
     println!("  clinic website  {base}/sites/{slug}/   (book an appointment: {base}/sites/{slug}/book.html)");
     println!("  health          {base}/health");
     println!("  public catalog  {base}/v1/public/{slug}/catalog");
@@ -82,12 +90,7 @@ fn print_welcome(app: &App, base: &str, demo: &mas_shared::demo::DemoClinic, tem
     println!("  outbox          {base}/local/outbox   (every email and text the host sent)");
     println!("  payments        {} (pay an intent at {base}/local/pay/{{intent_id}})", app.payments.name());
     if let AuthMode::Local(issuer) = &app.auth {
-        let claims = StaffClaims {
-            sub: demo.owner.id.to_string(),
-            email: demo.owner.input.email.clone(),
-            tenant_id: demo.tenant_id.clone(),
-            member_id: demo.owner.id.clone(),
-        };
+        let claims = StaffClaims::for_member(&demo.tenant_id, &demo.owner);
         let token = issuer.issue(&claims, app.store.clock.now());
         println!("  owner token (12 h), try:");
         println!("    export TOKEN={token}");
@@ -105,7 +108,9 @@ fn spawn_sweep(app: Arc<App>) -> tokio::task::JoinHandle<()> {
         loop {
             every.tick().await;
             match mas_shared::ops::notifications::plan::sweep(&app.notifier()).await {
-                Ok(report) if report.enqueued > 0 => tracing::info!(enqueued = report.enqueued, reads = report.reads, "sweep"),
+                Ok(report) if report.enqueued > 0 => {
+                    tracing::info!(enqueued = report.enqueued, reads = report.reads, "sweep")
+                }
                 Ok(_) => {}
                 Err(err) => tracing::error!(%err, "sweep failed"),
             }

@@ -65,6 +65,7 @@ fn content_type(file: &str) -> &'static str {
 }
 
 fn not_built(dir: &Path) -> Response {
-    let message = format!("the back office is not built at {}: run scripts/build-app (scripts/dev does)", dir.display());
+    let message =
+        format!("the back office is not built at {}: run scripts/build-app (scripts/dev does)", dir.display());
     (StatusCode::SERVICE_UNAVAILABLE, message).into_response()
 }

@@ -28,6 +28,7 @@
 //! | `SES_CONFIGURATION_SET` | SES configuration set (bounce and complaint events) | unset |
 //! | `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`, `TWILIO_FROM` | Twilio account, auth token (also verifies inbound webhooks) and sender (number or `MG…` service) | unset: SMS fail as unconfigured |
 //! | `TWILIO_API_BASE` | another Twilio endpoint (a test's capture server) | Twilio's |
+//! | `MAS_APP_URL` | where the back office is served (links in invitation and password reset emails) | `/app/` on the API's own host |
 //! | `NOTIFY_QUEUE_URL` | the notifications worker's SQS queue | unset: the host supplies a queue |
 
 use std::path::{Path, PathBuf};
@@ -36,21 +37,22 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::adapters::{
-    CloudFrontCdn, DirBlobs, DynamoTable, EventBridgeEvents, InProcessEvents, KmsKeyWrapper, LocalKeyWrapper, LogCdn, Outbox, S3Blobs,
-    SesMailer, SimulatedGateway, SqliteTable, SqsQueue, StripeGateway, TwilioSms, Unconfigured,
+    CloudFrontCdn, DirBlobs, DynamoTable, EventBridgeEvents, InProcessEvents, KmsKeyWrapper, LocalIdentity,
+    LocalKeyWrapper, LogCdn, Outbox, S3Blobs, SesMailer, SimulatedGateway, SqliteTable, SqsQueue, StripeGateway,
+    TwilioSms, Unconfigured,
 };
-use crate::ops::notifications::Notifier;
-use crate::ports::{Mailer, SmsSender};
 use crate::auth::LocalIssuer;
 use crate::crypto::Keyring;
 use crate::domain::webhook::WebhookSecret;
 use crate::error::AppError;
 use crate::links::LinkSigner;
+use crate::ops::notifications::Notifier;
 use crate::ops::payments::Ports;
 use crate::ports::{
-    Blobs, Cdn, Clock, Events, GatewayRefund, Intent, IntentRequest, KeyWrapper, Payments, PaymentsError, Queue, RefundRequest, SystemClock,
-    Table,
+    Blobs, Cdn, Clock, Events, GatewayRefund, Identity, Intent, IntentRequest, KeyWrapper, Payments, PaymentsError,
+    Queue, RefundRequest, SystemClock, Table,
 };
+use crate::ports::{Mailer, SmsSender};
 use crate::store::Store;
 
 /// The signing secret of a development or test host's simulated gateway: public, so never the
@@ -60,8 +62,8 @@ pub const DEV_WEBHOOK_SECRET: &str = "whsec_local_development_only_not_a_real_se
 pub enum AuthMode {
     /// On Lambda: API Gateway verified the JWT; claims come from the request context.
     ApiGateway,
-    /// Locally: the host verifies bearer tokens itself. (Boxed: the keys are large.)
-    Local(Box<LocalIssuer>),
+    /// Locally: the host verifies bearer tokens itself (and the embedded identity signs them).
+    Local(Arc<LocalIssuer>),
 }
 
 pub struct Config {
@@ -71,6 +73,10 @@ pub struct Config {
 pub struct App {
     pub store: Store,
     pub auth: AuthMode,
+    /// Staff passwords and sessions: the embedded adapter with local auth; Cognito on AWS.
+    pub identity: Arc<dyn Identity>,
+    /// Where the back office is served (`MAS_APP_URL`); `None`: `/app/` on the API's host.
+    pub app_url: Option<String>,
     pub config: Config,
     /// Tenants' data keys for clinical fields.
     pub keyring: Arc<Keyring>,
@@ -118,9 +124,15 @@ impl App {
         let secret = WebhookSecret::new(DEV_WEBHOOK_SECRET).expect("the development secret is long enough");
         let simulated = Arc::new(SimulatedGateway::new(secret.clone(), clock.clone()));
         let events: Arc<dyn Events> = Arc::new(InProcessEvents::new());
+        let identity: Arc<dyn Identity> = match &auth {
+            AuthMode::Local(issuer) => Arc::new(LocalIdentity::new(table.clone(), clock.clone(), issuer.clone())),
+            AuthMode::ApiGateway => Arc::new(Unconfigured),
+        };
         App {
             store: Store::new(table, clock).with_events(events.clone()),
             auth,
+            identity,
+            app_url: None,
             config,
             keyring,
             payments: simulated.clone(),
@@ -259,14 +271,13 @@ impl App {
         });
         let data_dir = PathBuf::from(env("MAS_DATA_DIR").unwrap_or_else(|| ".data".into()));
         let key_choice = choose_key_wrapper(on_lambda, env("MAS_KMS_KEY_ID"), env("MAS_KEK"))?;
-        let events_kind = env("MAS_EVENTS").unwrap_or_else(|| if on_lambda { "eventbridge".into() } else { "in_process".into() });
+        let events_kind =
+            env("MAS_EVENTS").unwrap_or_else(|| if on_lambda { "eventbridge".into() } else { "in_process".into() });
         // One AWS configuration for every client (`AWS_ENDPOINT_URL` and friends select emulators).
-        let needs_aws = table_kind == "dynamodb" || matches!(key_choice, KeyChoice::Kms(_)) || events_kind == "eventbridge";
-        let aws: Option<SdkConfig> = if needs_aws {
-            Some(aws_config::defaults(BehaviorVersion::latest()).load().await)
-        } else {
-            None
-        };
+        let needs_aws =
+            table_kind == "dynamodb" || matches!(key_choice, KeyChoice::Kms(_)) || events_kind == "eventbridge";
+        let aws: Option<SdkConfig> =
+            if needs_aws { Some(aws_config::defaults(BehaviorVersion::latest()).load().await) } else { None };
         let table: Arc<dyn Table> = match (table_kind.as_str(), &aws) {
             ("dynamodb", Some(aws)) => {
                 let client = aws_sdk_dynamodb::Client::new(aws);
@@ -282,7 +293,11 @@ impl App {
         };
         let auth = match env("MAS_AUTH").as_deref().unwrap_or(if on_lambda { "api_gateway" } else { "local" }) {
             "api_gateway" => AuthMode::ApiGateway,
-            "local" => AuthMode::Local(Box::new(LocalIssuer::new(&local_secret(&data_dir, "MAS_JWT_SECRET", "jwt-secret")?))),
+            "local" => AuthMode::Local(std::sync::Arc::new(LocalIssuer::new(&local_secret(
+                &data_dir,
+                "MAS_JWT_SECRET",
+                "jwt-secret",
+            )?))),
             other => return Err(AppError::Internal(format!("MAS_AUTH must be api_gateway or local, not {other}"))),
         };
         let config = Config { site_domain: env("MAS_SITE_DOMAIN").unwrap_or_else(|| "sites.localhost".into()) };
@@ -299,17 +314,21 @@ impl App {
         let app = App::new(table, clock.clone(), auth, config).with_key_wrapper(wrapper);
         let app = match env("MAS_PAYMENTS").as_deref().unwrap_or(if on_lambda { "none" } else { "simulated" }) {
             "stripe" => {
-                let key = env("STRIPE_SECRET_KEY").ok_or_else(|| AppError::Internal("MAS_PAYMENTS=stripe needs STRIPE_SECRET_KEY".into()))?;
+                let key = env("STRIPE_SECRET_KEY")
+                    .ok_or_else(|| AppError::Internal("MAS_PAYMENTS=stripe needs STRIPE_SECRET_KEY".into()))?;
                 let secret = env("STRIPE_WEBHOOK_SECRET")
                     .ok_or_else(|| AppError::Internal("MAS_PAYMENTS=stripe needs STRIPE_WEBHOOK_SECRET".into()))?;
                 let secret = WebhookSecret::new(secret).map_err(AppError::Internal)?;
-                let gateway = StripeGateway::new(&key, env("STRIPE_API_BASE").as_deref()).map_err(|e| AppError::Internal(e.to_string()))?;
+                let gateway = StripeGateway::new(&key, env("STRIPE_API_BASE").as_deref())
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
                 app.with_payments(Arc::new(gateway), secret)
             }
             "simulated" => {
                 let secret = match env("STRIPE_WEBHOOK_SECRET") {
                     Some(secret) => secret,
-                    None => String::from_utf8_lossy(&stored_secret(&data_dir, "webhook-secret", "whsec_")?).into_owned(),
+                    None => {
+                        String::from_utf8_lossy(&stored_secret(&data_dir, "webhook-secret", "whsec_")?).into_owned()
+                    }
                 };
                 app.with_simulated_payments(WebhookSecret::new(secret).map_err(AppError::Internal)?)
             }
@@ -318,15 +337,20 @@ impl App {
                 let unused = String::from_utf8_lossy(&random_secret("whsec_")).into_owned();
                 app.with_payments(Arc::new(NoPayments), WebhookSecret::new(unused).map_err(AppError::Internal)?)
             }
-            other => return Err(AppError::Internal(format!("MAS_PAYMENTS must be stripe, simulated or none, not {other}"))),
+            other => {
+                return Err(AppError::Internal(format!("MAS_PAYMENTS must be stripe, simulated or none, not {other}")));
+            }
         };
         let app = match (events_kind.as_str(), &aws) {
             ("eventbridge", Some(aws)) => {
-                let bus = env("EVENT_BUS_NAME").ok_or_else(|| AppError::Internal("MAS_EVENTS=eventbridge needs EVENT_BUS_NAME".into()))?;
+                let bus = env("EVENT_BUS_NAME")
+                    .ok_or_else(|| AppError::Internal("MAS_EVENTS=eventbridge needs EVENT_BUS_NAME".into()))?;
                 app.with_events(Arc::new(EventBridgeEvents::new(aws_sdk_eventbridge::Client::new(aws), bus)))
             }
             ("in_process", _) => app,
-            (other, _) => return Err(AppError::Internal(format!("MAS_EVENTS must be eventbridge or in_process, not {other}"))),
+            (other, _) => {
+                return Err(AppError::Internal(format!("MAS_EVENTS must be eventbridge or in_process, not {other}")));
+            }
         };
         // On Lambda only the functions that issue or check links get the secret; elsewhere a random
         // one makes any link check fail closed.
@@ -335,8 +359,9 @@ impl App {
             (true, None) => LinkSigner::random(),
             (false, _) => LinkSigner::new(&local_secret(&data_dir, "MAS_LINK_SECRET", "link-secret")?),
         });
-        let public_url = env("MAS_PUBLIC_URL")
-            .or_else(|| (!on_lambda).then(|| format!("http://{}", env("MAS_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into()))));
+        let public_url = env("MAS_PUBLIC_URL").or_else(|| {
+            (!on_lambda).then(|| format!("http://{}", env("MAS_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into())))
+        });
         let queue: Arc<dyn Queue> = match SqsQueue::from_env().await {
             Some(sqs) => Arc::new(sqs),
             None => Arc::new(Unconfigured),
@@ -366,23 +391,28 @@ impl App {
             let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
             app = app.with_cdn(Arc::new(CloudFrontCdn::new(aws_sdk_cloudfront::Client::new(&config), distribution)));
         }
+        app.app_url = env("MAS_APP_URL");
         app.site_api_base = env("MAS_SITE_API_BASE").unwrap_or_default().trim_end_matches('/').to_owned();
         app.public_url = public_url;
         app.mail_from = env("MAIL_FROM").unwrap_or_else(|| "bookings@mail.localhost".into());
         app.twilio_auth_token = env("TWILIO_AUTH_TOKEN");
-        let outbox = || Outbox::new(data_dir.join("outbox")).map(Arc::new).map_err(|e| AppError::Internal(format!("outbox: {e}")));
+        let outbox = || {
+            Outbox::new(data_dir.join("outbox")).map(Arc::new).map_err(|e| AppError::Internal(format!("outbox: {e}")))
+        };
         let app = match env("MAS_MAIL").as_deref().unwrap_or(if on_lambda { "ses" } else { "outbox" }) {
             "outbox" => app.with_outbox(outbox()?),
             "ses" => {
                 let aws = aws_config::defaults(BehaviorVersion::latest()).load().await;
                 let mailer = Arc::new(SesMailer::new(aws_sdk_sesv2::Client::new(&aws), env("SES_CONFIGURATION_SET")));
-                let sms: Arc<dyn SmsSender> = match (env("TWILIO_ACCOUNT_SID"), env("TWILIO_AUTH_TOKEN"), env("TWILIO_FROM")) {
-                    (Some(sid), Some(token), Some(from)) => {
-                        let base = env("TWILIO_API_BASE").unwrap_or_else(|| crate::adapters::twilio::TWILIO_API.into());
-                        Arc::new(TwilioSms::new(&base, &sid, &token, &from))
-                    }
-                    _ => Arc::new(Unconfigured),
-                };
+                let sms: Arc<dyn SmsSender> =
+                    match (env("TWILIO_ACCOUNT_SID"), env("TWILIO_AUTH_TOKEN"), env("TWILIO_FROM")) {
+                        (Some(sid), Some(token), Some(from)) => {
+                            let base =
+                                env("TWILIO_API_BASE").unwrap_or_else(|| crate::adapters::twilio::TWILIO_API.into());
+                            Arc::new(TwilioSms::new(&base, &sid, &token, &from))
+                        }
+                        _ => Arc::new(Unconfigured),
+                    };
                 app.with_messaging(mailer, sms)
             }
             other => return Err(AppError::Internal(format!("MAS_MAIL must be ses or outbox, not {other}"))),
@@ -402,12 +432,16 @@ pub enum KeyChoice {
 /// KMS when `MAS_KMS_KEY_ID` is set; otherwise `MAS_KEK`, or the development key — except on
 /// Lambda, which refuses to start without KMS rather than protect real clinical data with a
 /// key from an environment variable.
-pub fn choose_key_wrapper(on_lambda: bool, kms_key_id: Option<String>, kek: Option<String>) -> Result<KeyChoice, AppError> {
+pub fn choose_key_wrapper(
+    on_lambda: bool,
+    kms_key_id: Option<String>,
+    kek: Option<String>,
+) -> Result<KeyChoice, AppError> {
     match (kms_key_id, kek) {
         (Some(key_id), _) => Ok(KeyChoice::Kms(key_id)),
-        (None, _) if on_lambda => {
-            Err(AppError::Internal("MAS_KMS_KEY_ID must be set on Lambda: clinical data keys are wrapped by KMS there".into()))
-        }
+        (None, _) if on_lambda => Err(AppError::Internal(
+            "MAS_KMS_KEY_ID must be set on Lambda: clinical data keys are wrapped by KMS there".into(),
+        )),
         (None, Some(kek)) => LocalKeyWrapper::from_base64(&kek).map(KeyChoice::Local).map_err(AppError::Internal),
         (None, None) => Ok(KeyChoice::Dev),
     }
@@ -438,7 +472,8 @@ fn stored_secret(data_dir: &Path, name: &str, prefix: &str) -> Result<Vec<u8>, A
 fn random_secret(prefix: &str) -> Vec<u8> {
     use rand::Rng;
     let mut rng = rand::rng();
-    let body: String = (0..48).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)])).collect();
+    let body: String =
+        (0..48).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)])).collect();
     format!("{prefix}{body}").into_bytes()
 }
 
@@ -481,7 +516,9 @@ mod tests {
         let kek = Some("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".to_owned());
         assert!(choose_key_wrapper(true, None, None).is_err());
         assert!(choose_key_wrapper(true, None, kek.clone()).is_err());
-        assert!(matches!(choose_key_wrapper(true, Some("alias/mas".into()), None), Ok(KeyChoice::Kms(id)) if id == "alias/mas"));
+        assert!(
+            matches!(choose_key_wrapper(true, Some("alias/mas".into()), None), Ok(KeyChoice::Kms(id)) if id == "alias/mas")
+        );
         assert!(matches!(choose_key_wrapper(false, None, kek), Ok(KeyChoice::Local(_))));
         assert!(matches!(choose_key_wrapper(false, None, None), Ok(KeyChoice::Dev)));
         assert!(choose_key_wrapper(false, None, Some("short".into())).is_err());

@@ -18,6 +18,9 @@ pub struct StaffClaims {
     pub email: Email,
     pub tenant_id: TenantId,
     pub member_id: MemberId,
+    /// The member's `auth_epoch` when the token was issued; a token from an earlier epoch (a
+    /// password reset or "sign out everywhere" since) is refused.
+    pub auth_epoch: u32,
 }
 
 impl StaffClaims {
@@ -32,7 +35,19 @@ impl StaffClaims {
             email: Email::parse(get("email")?).map_err(|_| bad("email"))?,
             tenant_id: TenantId::parse(get("tenant_id")?).map_err(|_| bad("tenant_id"))?,
             member_id: MemberId::parse(get("member_id")?).map_err(|_| bad("member_id"))?,
+            auth_epoch: get("auth_epoch")?.parse().map_err(|_| bad("auth_epoch"))?,
         })
+    }
+
+    /// The claims of a token for `member` of `tenant`, issued now.
+    pub fn for_member(tenant: &TenantId, member: &crate::domain::team::Member) -> StaffClaims {
+        StaffClaims {
+            sub: member.id.to_string(),
+            email: member.input.email.clone(),
+            tenant_id: tenant.clone(),
+            member_id: member.id.clone(),
+            auth_epoch: member.auth_epoch,
+        }
     }
 }
 
@@ -42,6 +57,7 @@ struct TokenClaims {
     email: String,
     tenant_id: String,
     member_id: String,
+    auth_epoch: u32,
     iss: String,
     aud: String,
     iat: i64,
@@ -58,6 +74,8 @@ pub struct LocalIssuer {
 
 pub const LOCAL_ISSUER: &str = "mas-local";
 pub const LOCAL_AUDIENCE: &str = "mas-api";
+/// What `issue` gives: a long-lived token for curl and tests (the welcome text prints one).
+/// Signed-in sessions get short ones (`issue_for`).
 const TOKEN_LIFETIME_SECONDS: i64 = 12 * 3600;
 
 impl LocalIssuer {
@@ -66,19 +84,29 @@ impl LocalIssuer {
         validation.set_issuer(&[LOCAL_ISSUER]);
         validation.set_audience(&[LOCAL_AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
-        LocalIssuer { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
+        LocalIssuer {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        }
     }
 
     pub fn issue(&self, claims: &StaffClaims, now: chrono::DateTime<chrono::Utc>) -> String {
+        self.issue_for(claims, now, TOKEN_LIFETIME_SECONDS)
+    }
+
+    /// A token that lives `lifetime_seconds`.
+    pub fn issue_for(&self, claims: &StaffClaims, now: chrono::DateTime<chrono::Utc>, lifetime_seconds: i64) -> String {
         let token = TokenClaims {
             sub: claims.sub.clone(),
             email: claims.email.to_string(),
             tenant_id: claims.tenant_id.to_string(),
             member_id: claims.member_id.to_string(),
+            auth_epoch: claims.auth_epoch,
             iss: LOCAL_ISSUER.into(),
             aud: LOCAL_AUDIENCE.into(),
             iat: now.timestamp(),
-            exp: now.timestamp() + TOKEN_LIFETIME_SECONDS,
+            exp: now.timestamp() + lifetime_seconds,
             token_use: "id".into(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &token, &self.encoding).expect("HS256 signing cannot fail")
@@ -93,6 +121,7 @@ impl LocalIssuer {
             ("email".to_owned(), c.email),
             ("tenant_id".to_owned(), c.tenant_id),
             ("member_id".to_owned(), c.member_id),
+            ("auth_epoch".to_owned(), c.auth_epoch.to_string()),
         ]);
         StaffClaims::from_map(&map)
     }
@@ -108,6 +137,7 @@ mod tests {
             email: Email::parse("owner@clinic.test").unwrap(),
             tenant_id: TenantId::parse("ten_a").unwrap(),
             member_id: MemberId::parse("mem_1").unwrap(),
+            auth_epoch: 3,
         }
     }
 

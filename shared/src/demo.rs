@@ -45,7 +45,8 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
     }));
     let signed_up = tenants::sign_up(store, RequestId::new(), signup).await?;
     let tenant_id = signed_up.tenant.id.clone();
-    let audit = AuditContext { tenant_id: tenant_id.clone(), actor: "system".into(), role: None, request_id: RequestId::new() };
+    let audit =
+        AuditContext { tenant_id: tenant_id.clone(), actor: "system".into(), role: None, request_id: RequestId::new() };
 
     let brand: BrandInput = parse(json!({
         "theme": "champagne_classic",
@@ -56,36 +57,54 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
     tenants::put_brand(store, &audit, site_domain, brand).await?;
 
     let weekdays = |start: &str, end: &str| -> Value {
-        json!(["monday", "tuesday", "wednesday", "thursday", "friday"]
-            .iter()
-            .map(|d| json!({"day": d, "start": start, "end": end}))
-            .collect::<Vec<_>>())
+        json!(
+            ["monday", "tuesday", "wednesday", "thursday", "friday"]
+                .iter()
+                .map(|d| json!({"day": d, "start": start, "end": end}))
+                .collect::<Vec<_>>()
+        )
     };
     let mut london_hours = weekdays("09:00", "19:00");
     london_hours.as_array_mut().unwrap().push(json!({"day": "saturday", "start": "10:00", "end": "16:00"}));
-    let london = catalog::create::<LocationInput>(store, &audit, parse(json!({
-        "name": "Marylebone", "timezone": "Europe/London",
-        "address": {"line1": "12 Harley Street", "city": "London", "postcode": "W1G 9PF", "country": "GB"},
-        "phone": "+44 20 7946 0000", "email": "london@demo-clinic.test",
-        "opening_hours": london_hours,
-        "closures": [{"from": "2026-12-25", "to": "2026-12-26", "reason": "Christmas"}]
-    })))
+    let london = catalog::create::<LocationInput>(
+        store,
+        &audit,
+        parse(json!({
+            "name": "Marylebone", "timezone": "Europe/London",
+            "address": {"line1": "12 Harley Street", "city": "London", "postcode": "W1G 9PF", "country": "GB"},
+            "phone": "+44 20 7946 0000", "email": "london@demo-clinic.test",
+            "opening_hours": london_hours,
+            "closures": [{"from": "2026-12-25", "to": "2026-12-26", "reason": "Christmas"}]
+        })),
+    )
     .await?;
-    let new_york = catalog::create::<LocationInput>(store, &audit, parse(json!({
-        "name": "Upper East Side", "timezone": "America/New_York",
-        "address": {"line1": "800 Madison Avenue", "city": "New York", "postcode": "10065", "country": "US"},
-        "phone": "+1 212 555 0100",
-        "opening_hours": weekdays("10:00", "18:00")
-    })))
+    let new_york = catalog::create::<LocationInput>(
+        store,
+        &audit,
+        parse(json!({
+            "name": "Upper East Side", "timezone": "America/New_York",
+            "address": {"line1": "800 Madison Avenue", "city": "New York", "postcode": "10065", "country": "US"},
+            "phone": "+1 212 555 0100",
+            "opening_hours": weekdays("10:00", "18:00")
+        })),
+    )
     .await?;
 
-    let room = catalog::create::<ResourceInput>(store, &audit, parse(json!({
-        "name": "Treatment room 1", "kind": "room", "location_id": london.id, "capacity": 1
-    })))
+    let room = catalog::create::<ResourceInput>(
+        store,
+        &audit,
+        parse(json!({
+            "name": "Treatment room 1", "kind": "room", "location_id": london.id, "capacity": 1
+        })),
+    )
     .await?;
-    catalog::create::<ResourceInput>(store, &audit, parse(json!({
-        "name": "Laser (Candela GentleMax)", "kind": "device", "location_id": london.id, "capacity": 1
-    })))
+    catalog::create::<ResourceInput>(
+        store,
+        &audit,
+        parse(json!({
+            "name": "Laser (Candela GentleMax)", "kind": "device", "location_id": london.id, "capacity": 1
+        })),
+    )
     .await?;
 
     let services = [
@@ -131,4 +150,54 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
         catalog::create::<PractitionerInput>(store, &audit, parse(practitioner)).await?;
     }
     Ok(DemoClinic { tenant_id, owner: signed_up.owner, created: true })
+}
+
+/// The password of every demo account: public, like the demo clinic itself.
+pub const DEMO_PASSWORD: &str = "demo-password";
+
+/// The demo clinic's staff sign-ins, one per role a newcomer wants to try: (email, name, role).
+pub const DEMO_ACCOUNTS: [(&str, &str, crate::domain::team::Role); 4] = [
+    (DEMO_OWNER_EMAIL, "Olivia Owner", crate::domain::team::Role::Owner),
+    ("desk@demo-clinic.test", "Dan Desk", crate::domain::team::Role::FrontDesk),
+    ("ada@demo-clinic.test", "Dr Ada Okafor", crate::domain::team::Role::Practitioner),
+    ("finance@demo-clinic.test", "Fay Finance", crate::domain::team::Role::Finance),
+];
+
+/// Gives the demo clinic its staff accounts, each with `DEMO_PASSWORD` (the practitioner linked
+/// to Dr Ada Okafor's calendar). Idempotent: a member already there keeps their password.
+pub async fn seed_accounts(app: &crate::app::App, demo: &DemoClinic) -> AppResult<()> {
+    use crate::domain::auth::Password;
+    use crate::domain::team::{MemberInput, Role};
+    let store = &app.store;
+    let audit = AuditContext {
+        tenant_id: demo.tenant_id.clone(),
+        actor: "system".into(),
+        role: None,
+        request_id: RequestId::new(),
+    };
+    let members = team::list(store, &demo.tenant_id).await?;
+    let practitioners = catalog::list::<PractitionerInput>(store, &demo.tenant_id, false).await?;
+    let password = Password::parse(DEMO_PASSWORD).expect("the demo password is long enough");
+    for (email, name, role) in DEMO_ACCOUNTS {
+        let member = match members.iter().find(|m| m.input.email.as_str() == email) {
+            Some(member) => member.clone(),
+            None => {
+                let practitioner_id = (role == Role::Practitioner)
+                    .then(|| {
+                        practitioners
+                            .iter()
+                            .find(|p| p.data.email.as_ref().is_some_and(|e| e.as_str() == email))
+                            .map(|p| p.id.clone())
+                    })
+                    .flatten();
+                let input: MemberInput =
+                    parse(json!({ "email": email, "name": name, "role": role, "practitioner_id": practitioner_id }));
+                team::create(store, &audit, Role::Owner, input).await?
+            }
+        };
+        if store.table.get(&crate::keys::credential(&demo.tenant_id, &member.id)).await?.is_none() {
+            crate::ops::auth::set_password(app, &demo.tenant_id, &member, &password).await?;
+        }
+    }
+    Ok(())
 }

@@ -25,6 +25,13 @@ pub enum AppError {
     /// No valid credentials (401).
     #[error("{0}")]
     Unauthenticated(String),
+    /// A sign-in or session refused, with a code the caller acts on (401): `invalid_credentials`,
+    /// `mfa_required`, `session_ended`.
+    #[error("{message}")]
+    SignInRefused { code: &'static str, message: String },
+    /// Too many attempts; try again after `retry_after_seconds` (429 with `Retry-After`).
+    #[error("too many attempts; try again in {retry_after_seconds} s")]
+    Limited { code: &'static str, retry_after_seconds: i64 },
     /// Valid credentials without the permission (403).
     #[error("{0}")]
     Forbidden(String),

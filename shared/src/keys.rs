@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use crate::domain::documents::{Jurisdiction, SemVer, Sha256Hex, TemplateKind, Variant};
 use crate::domain::values::{Email, Hostname, Phone, Slug};
 use crate::ids::{
-    AppointmentId, AuditId, ClientId, DocumentId, PaymentId, PractitionerId, ResourceId, SigningSessionId, TemplateId, TenantId,
-    TimelineId,
+    AppointmentId, AuditId, ClientId, DocumentId, PaymentId, PractitionerId, ResourceId, SigningSessionId, TemplateId,
+    TenantId, TimelineId,
 };
 use crate::ports::{BlobKey, Key};
 
@@ -156,6 +156,32 @@ pub fn owner_count(tenant: &TenantId) -> Key {
     Key::new(tenant_pk(tenant), "OWNERS")
 }
 
+/// A member's sign-in record: the local identity's password hash, and the two-step secret.
+pub fn credential(tenant: &TenantId, member: &crate::ids::MemberId) -> Key {
+    Key::new(tenant_pk(tenant), format!("CRED#{member}"))
+}
+
+/// A staff refresh session of the local identity (the token names tenant and session).
+pub fn staff_session(tenant: &TenantId, session: &str) -> Key {
+    Key::new(format!("{}#SESSION#{session}", tenant_pk(tenant)), "SESSION")
+}
+
+/// A single-use staff link (an invitation or a password reset), by the SHA-256 of its token:
+/// the link alone must lead to its clinic, so the key is not under a tenant.
+pub fn staff_link(token_hash: &str) -> Key {
+    Key::new(format!("STAFFLINK#{token_hash}"), "LINK")
+}
+
+/// Failed sign-ins for one email at one clinic (the email hashed: no address in a key).
+pub fn sign_in_failures_account(tenant: &TenantId, email_hash: &str) -> Key {
+    Key::new(format!("{}#SIGNIN#{email_hash}", tenant_pk(tenant)), "FAILURES")
+}
+
+/// Failed sign-ins from one client address, across clinics.
+pub fn sign_in_failures_address(address: &str) -> Key {
+    Key::new(format!("SIGNIN#ADDR#{address}"), "FAILURES")
+}
+
 /// GSI1 on a member item: the tenants a person belongs to (read when issuing tokens).
 pub fn user_tenants_gsi(email: &Email, tenant: &TenantId) -> (String, String) {
     (format!("USER#{email}"), tenant_pk(tenant))
@@ -233,7 +259,13 @@ pub fn templates_prefix(kind: TemplateKind, jurisdiction: &Jurisdiction) -> Stri
 }
 
 /// One published template version, written once with "not exists": `TPL#{kind}#{jurisdiction}#{topic}#{version}`.
-pub fn template(owner: Option<&TenantId>, kind: TemplateKind, jurisdiction: &Jurisdiction, topic: &Slug, version: SemVer) -> Key {
+pub fn template(
+    owner: Option<&TenantId>,
+    kind: TemplateKind,
+    jurisdiction: &Jurisdiction,
+    topic: &Slug,
+    version: SemVer,
+) -> Key {
     Key::new(templates_pk(owner), format!("{}{topic}#{}", templates_prefix(kind, jurisdiction), version.sort_key()))
 }
 
@@ -486,7 +518,11 @@ mod tests {
         assert!(!exception.sk.starts_with(CatalogKind::Practitioner.prefix()));
         assert!(!"SVCSLUG#x".starts_with(CatalogKind::Service.prefix()));
         assert!(!"MEMBER_EMAIL#x".starts_with(MEMBER_PREFIX));
-        assert!(!client_email(&TenantId::parse("ten_a").unwrap(), &Email::parse("a@b.co").unwrap()).sk.starts_with(MEMBER_PREFIX));
+        assert!(
+            !client_email(&TenantId::parse("ten_a").unwrap(), &Email::parse("a@b.co").unwrap())
+                .sk
+                .starts_with(MEMBER_PREFIX)
+        );
     }
 
     #[test]
@@ -496,6 +532,8 @@ mod tests {
         assert_eq!(medical(&t, &c, 1).sk, "MED#v000001");
         assert!(!medical(&t, &c, 1).sk.starts_with(TIMELINE_PREFIX));
         // `#` sorts before letters, so `jane` lists before `janet` whatever their ids.
-        assert!(clients_gsi(&t, "smith jane", &ClientId::parse("cli_z").unwrap()).1 < clients_gsi(&t, "smith janet", &c).1);
+        assert!(
+            clients_gsi(&t, "smith jane", &ClientId::parse("cli_z").unwrap()).1 < clients_gsi(&t, "smith janet", &c).1
+        );
     }
 }

@@ -67,12 +67,7 @@ async fn requests_without_or_with_a_forged_token_are_401() {
     let other_secret = mas_shared::auth::LocalIssuer::new(b"another-secret-another-secret-12");
     let me: mas_shared::domain::team::Member =
         serde_json::from_value(app.get("/v1/me", &clinic.token).await.1["member"].clone()).unwrap();
-    let claims = mas_shared::auth::StaffClaims {
-        sub: me.id.to_string(),
-        email: me.input.email.clone(),
-        tenant_id: clinic.tenant_id.clone(),
-        member_id: me.id.clone(),
-    };
+    let claims = mas_shared::auth::StaffClaims::for_member(&clinic.tenant_id, &me);
     let foreign = other_secret.issue(&claims, chrono::Utc::now());
     assert_eq!(app.get("/v1/me", &foreign).await.0, StatusCode::UNAUTHORIZED);
 }
@@ -121,19 +116,71 @@ async fn bad_values_are_422_naming_the_field() {
     let app = spawn_app().await;
     let clinic = app.sign_up("glow").await;
     let cases: Vec<(&str, Value, &str)> = vec![
-        ("/v1/locations", { let mut b = location_body("X"); b["timezone"] = json!("Europe/Atlantis"); b }, "timezone"),
-        ("/v1/locations", {
-            let mut b = location_body("X");
-            b["opening_hours"] = json!([{"day": "monday", "start": "09:00", "end": "13:00"},
+        (
+            "/v1/locations",
+            {
+                let mut b = location_body("X");
+                b["timezone"] = json!("Europe/Atlantis");
+                b
+            },
+            "timezone",
+        ),
+        (
+            "/v1/locations",
+            {
+                let mut b = location_body("X");
+                b["opening_hours"] = json!([{"day": "monday", "start": "09:00", "end": "13:00"},
                                         {"day": "monday", "start": "12:00", "end": "17:00"}]);
-            b
-        }, "opening_hours[1]"),
-        ("/v1/services", { let mut b = service_body("Xeomin"); b["duration_minutes"] = json!(-30); b }, "duration_minutes"),
-        ("/v1/services", { let mut b = service_body("Xeomin"); b["price"] = json!({"amount_minor": -100}); b }, "price.amount_minor"),
-        ("/v1/services", { let mut b = service_body("Xeomin"); b["price"] = json!({"amount_minor": 10.5}); b }, "price.amount_minor"),
-        ("/v1/services", { let mut b = service_body("Xeomin"); b["required_resources"] = json!(["res_missing"]); b }, "required_resources[0]"),
+                b
+            },
+            "opening_hours[1]",
+        ),
+        (
+            "/v1/services",
+            {
+                let mut b = service_body("Xeomin");
+                b["duration_minutes"] = json!(-30);
+                b
+            },
+            "duration_minutes",
+        ),
+        (
+            "/v1/services",
+            {
+                let mut b = service_body("Xeomin");
+                b["price"] = json!({"amount_minor": -100});
+                b
+            },
+            "price.amount_minor",
+        ),
+        (
+            "/v1/services",
+            {
+                let mut b = service_body("Xeomin");
+                b["price"] = json!({"amount_minor": 10.5});
+                b
+            },
+            "price.amount_minor",
+        ),
+        (
+            "/v1/services",
+            {
+                let mut b = service_body("Xeomin");
+                b["required_resources"] = json!(["res_missing"]);
+                b
+            },
+            "required_resources[0]",
+        ),
         ("/v1/practitioners", practitioner_body("loc_missing"), "working_rules[0].location_id"),
-        ("/v1/resources", { let mut b = resource_body("loc_x"); b["capacity"] = json!(0); b }, "capacity"),
+        (
+            "/v1/resources",
+            {
+                let mut b = resource_body("loc_x");
+                b["capacity"] = json!(0);
+                b
+            },
+            "capacity",
+        ),
     ];
     for (path, body, field) in cases {
         let (status, err) = app.post(path, &clinic.token, body).await;
@@ -228,10 +275,14 @@ async fn roles_get_403_for_what_the_matrix_denies() {
     assert_eq!(app.post("/v1/services", &front_desk, service_body("Anti-wrinkle")).await.0, StatusCode::FORBIDDEN);
     assert_eq!(app.post("/v1/services", &practitioner, service_body("Anti-wrinkle")).await.0, StatusCode::FORBIDDEN);
     assert_eq!(app.put("/v1/brand", &support, json!({})).await.0, StatusCode::FORBIDDEN);
-    assert_eq!(app.post("/v1/team", &support, json!({"email": "s@x.test", "name": "S", "role": "support"})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.post("/v1/team", &support, json!({"email": "s@x.test", "name": "S", "role": "support"})).await.0,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(app.get("/v1/services", &support).await.0, StatusCode::OK, "support may read");
     assert_eq!(app.post("/v1/services", &manager, service_body("Anti-wrinkle")).await.0, StatusCode::CREATED);
-    let (status, err) = app.post("/v1/team", &manager, json!({"email": "o2@x.test", "name": "O", "role": "owner"})).await;
+    let (status, err) =
+        app.post("/v1/team", &manager, json!({"email": "o2@x.test", "name": "O", "role": "owner"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "only owners make owners: {err}");
 }
 
@@ -257,14 +308,18 @@ async fn the_brand_refuses_unreadable_colours_and_a_domain_another_clinic_holds(
     let app = spawn_app().await;
     let glow = app.sign_up("glow").await;
     let radiance = app.sign_up("radiance").await;
-    let (status, brand) = app.put("/v1/brand", &glow.token, json!({"theme": "luxury_noir", "domain": "www.glow.example"})).await;
+    let (status, brand) =
+        app.put("/v1/brand", &glow.token, json!({"theme": "luxury_noir", "domain": "www.glow.example"})).await;
     assert_eq!(status, StatusCode::OK, "{brand}");
     assert_eq!(brand["tokens"]["background"], "#0f0f10");
     let (status, err) = app.put("/v1/brand", &radiance.token, json!({"domain": "www.glow.example"})).await;
     assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("host_taken")));
     let pale = json!({"overrides": {"text": "#eeeeee"}});
     let (status, err) = app.put("/v1/brand", &radiance.token, pale).await;
-    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("insufficient_contrast")));
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("insufficient_contrast"))
+    );
     // Glow moves to a new domain; the old one is free for Radiance.
     assert_eq!(app.put("/v1/brand", &glow.token, json!({"domain": "glow.example"})).await.0, StatusCode::OK);
     assert_eq!(app.put("/v1/brand", &radiance.token, json!({"domain": "www.glow.example"})).await.0, StatusCode::OK);
@@ -283,7 +338,8 @@ async fn the_public_catalog_shows_active_services_and_no_private_data() {
 
     let (status, catalog) = app.call("GET", "/v1/public/glow/catalog", None, None).await;
     assert_eq!(status, StatusCode::OK, "{catalog}");
-    let names: Vec<&str> = catalog["services"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        catalog["services"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["Lip filler"]);
     assert_eq!(catalog["practitioners"][0]["display_name"], "Dr Test");
     let text = catalog.to_string();

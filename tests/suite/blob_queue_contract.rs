@@ -217,7 +217,11 @@ macro_rules! queue_contract {
     };
 }
 
-queue_contract!(a_sent_message_arrives_with_its_body, every_message_of_a_burst_arrives, a_batch_of_twenty_five_arrives_whole);
+queue_contract!(
+    a_sent_message_arrives_with_its_body,
+    every_message_of_a_burst_arrives,
+    a_batch_of_twenty_five_arrives_whole
+);
 
 async fn a_sent_message_arrives_with_its_body(f: QueueFixture) {
     let body = json!({"tenant_id": "ten_a", "document_id": "doc_1", "variant": "generated", "note": "Zoë £€"});
@@ -256,14 +260,22 @@ async fn a_queue_without_a_url_says_so() {
 /// version is refused.
 #[tokio::test]
 async fn a_pdf_put_into_the_object_locked_documents_bucket_is_retained_and_its_version_cannot_be_deleted() {
-    use aws_sdk_s3::types::{DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode, ObjectLockRule};
+    use aws_sdk_s3::types::{
+        DefaultRetention, ObjectLockConfiguration, ObjectLockEnabled, ObjectLockRetentionMode, ObjectLockRule,
+    };
     let Some(config) = aws::moto("object-locked documents bucket").await else { return };
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
     let bucket = format!("locked-{}", ulid::Ulid::new().to_string().to_lowercase());
     let location = aws_sdk_s3::types::CreateBucketConfiguration::builder()
         .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::EuWest1)
         .build();
-    s3.create_bucket().bucket(&bucket).create_bucket_configuration(location).object_lock_enabled_for_bucket(true).send().await.unwrap();
+    s3.create_bucket()
+        .bucket(&bucket)
+        .create_bucket_configuration(location)
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .unwrap();
     let rule = ObjectLockRule::builder()
         .default_retention(DefaultRetention::builder().mode(ObjectLockRetentionMode::Compliance).years(7).build())
         .build();

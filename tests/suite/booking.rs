@@ -51,16 +51,25 @@ pub async fn setup(app: &TestApp, slug: &str) -> Setup {
     let (status, location) = app.post("/v1/locations", t, location).await;
     assert_eq!(status, StatusCode::CREATED, "{location}");
     let location_id = location["id"].as_str().unwrap().to_owned();
-    let (_, room) = app.post("/v1/resources", t, json!({"name": "Laser room", "kind": "room", "location_id": location_id})).await;
+    let (_, room) =
+        app.post("/v1/resources", t, json!({"name": "Laser room", "kind": "room", "location_id": location_id})).await;
     let room_id = room["id"].as_str().unwrap().to_owned();
     let (status, service) = app
-        .post("/v1/services", t, json!({"name": "Anti-wrinkle", "category": "injectables", "duration_minutes": 30,
-            "buffer_before_minutes": 5, "buffer_after_minutes": 10, "price": {"amount_minor": 20000}}))
+        .post(
+            "/v1/services",
+            t,
+            json!({"name": "Anti-wrinkle", "category": "injectables", "duration_minutes": 30,
+            "buffer_before_minutes": 5, "buffer_after_minutes": 10, "price": {"amount_minor": 20000}}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{service}");
     let (status, room_service) = app
-        .post("/v1/services", t, json!({"name": "Laser", "category": "injectables", "duration_minutes": 45,
-            "price": {"amount_minor": 30000}, "required_resources": [room_id]}))
+        .post(
+            "/v1/services",
+            t,
+            json!({"name": "Laser", "category": "injectables", "duration_minutes": 45,
+            "price": {"amount_minor": 30000}, "required_resources": [room_id]}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{room_service}");
     let mut practitioners = Vec::new();
@@ -70,7 +79,11 @@ pub async fn setup(app: &TestApp, slug: &str) -> Setup {
             .map(|d| json!({"location_id": location_id, "day": d, "start": "09:00", "end": "17:00"}))
             .collect();
         let (status, p) = app
-            .post("/v1/practitioners", t, json!({"display_name": name, "specialties": ["injectables"], "working_rules": rules}))
+            .post(
+                "/v1/practitioners",
+                t,
+                json!({"display_name": name, "specialties": ["injectables"], "working_rules": rules}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{p}");
         practitioners.push(p["id"].as_str().unwrap().to_owned());
@@ -96,7 +109,8 @@ pub async fn create_client(app: &TestApp, clinic: &Clinic, first: &str, last: &s
 }
 
 pub fn booking(s: &Setup, service_id: &str, start: DateTime<Utc>, practitioner: Option<&str>) -> Value {
-    let mut body = json!({"location_id": s.location_id, "service_id": service_id, "start": iso(start), "client_id": s.client_id});
+    let mut body =
+        json!({"location_id": s.location_id, "service_id": service_id, "start": iso(start), "client_id": s.client_id});
     if let Some(p) = practitioner {
         body["practitioner_id"] = json!(p);
     }
@@ -120,7 +134,8 @@ async fn starts(app: &TestApp, s: &Setup, service_id: &str, extra: &str) -> Vec<
         .unwrap()
         .iter()
         .map(|slot| {
-            let ids = slot["practitioner_ids"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_owned()).collect();
+            let ids =
+                slot["practitioner_ids"].as_array().unwrap().iter().map(|p| p.as_str().unwrap().to_owned()).collect();
             (slot["start"].as_str().unwrap().to_owned(), ids)
         })
         .collect()
@@ -177,7 +192,8 @@ async fn availability_refuses_windows_it_cannot_answer_with_the_parameter_named(
     }
     let (status, _) = app.get(&format!("{base}&from=2027-03-02"), &s.clinic.token).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "`to` is required");
-    let unknown = format!("/v1/availability?location_id=loc_nope&service_id={}&from=2027-03-02&to=2027-03-02", s.service_id);
+    let unknown =
+        format!("/v1/availability?location_id=loc_nope&service_id={}&from=2027-03-02&to=2027-03-02", s.service_id);
     assert_eq!(app.get(&unknown, &s.clinic.token).await.0, StatusCode::NOT_FOUND);
 }
 
@@ -186,7 +202,8 @@ async fn a_booking_takes_its_time_and_buffers_from_availability_and_explain_says
     let (app, _) = fixed_app().await;
     let s = setup(&app, "takes-time").await;
     let p1 = s.practitioners[0].clone();
-    let (status, appt) = app.post("/v1/appointments", &s.clinic.token, booking(&s, &s.service_id, tuesday(10, 0), Some(&p1))).await;
+    let (status, appt) =
+        app.post("/v1/appointments", &s.clinic.token, booking(&s, &s.service_id, tuesday(10, 0), Some(&p1))).await;
     assert_eq!(status, StatusCode::CREATED, "{appt}");
     assert_eq!(appt["status"], "scheduled");
     assert!(appt["confirmation_number"].as_str().unwrap().starts_with("BK-"));
@@ -200,7 +217,10 @@ async fn a_booking_takes_its_time_and_buffers_from_availability_and_explain_says
         assert!(!at(&all, blocked).unwrap().contains(&p1), "{blocked}");
     }
     assert!(at(&all, tuesday(9, 15)).unwrap().contains(&p1), "09:15 ends 09:55 with its clean-down");
-    assert!(at(&all, tuesday(10, 45)).unwrap().contains(&p1), "its set-up starts at 10:40, as the other clean-down ends");
+    assert!(
+        at(&all, tuesday(10, 45)).unwrap().contains(&p1),
+        "its set-up starts at 10:40, as the other clean-down ends"
+    );
     assert_eq!(at(&all, tuesday(10, 0)).unwrap().len(), 2, "the others are still free");
 
     let explain = format!(
@@ -244,14 +264,16 @@ async fn booking_with_anyone_picks_a_free_practitioner_until_none_is_left() {
     let s = setup(&app, "anyone").await;
     let mut taken = Vec::new();
     for _ in 0..3 {
-        let (status, appt) = app.post("/v1/appointments", &s.clinic.token, booking(&s, &s.service_id, tuesday(11, 0), None)).await;
+        let (status, appt) =
+            app.post("/v1/appointments", &s.clinic.token, booking(&s, &s.service_id, tuesday(11, 0), None)).await;
         assert_eq!(status, StatusCode::CREATED, "{appt}");
         taken.push(appt["practitioner_id"].as_str().unwrap().to_owned());
     }
     taken.sort();
     taken.dedup();
     assert_eq!(taken.len(), 3, "three different practitioners");
-    let (status, body) = app.post("/v1/appointments", &s.clinic.token, booking(&s, &s.service_id, tuesday(11, 0), None)).await;
+    let (status, body) =
+        app.post("/v1/appointments", &s.clinic.token, booking(&s, &s.service_id, tuesday(11, 0), None)).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("slot_taken")), "{body}");
 }
 
@@ -259,16 +281,31 @@ async fn booking_with_anyone_picks_a_free_practitioner_until_none_is_left() {
 async fn a_room_of_capacity_one_is_never_booked_twice_at_once() {
     let (app, _) = fixed_app().await;
     let s = setup(&app, "one-room").await;
-    let (status, first) =
-        app.post("/v1/appointments", &s.clinic.token, booking(&s, &s.room_service_id, tuesday(12, 0), Some(&s.practitioners[0]))).await;
+    let (status, first) = app
+        .post(
+            "/v1/appointments",
+            &s.clinic.token,
+            booking(&s, &s.room_service_id, tuesday(12, 0), Some(&s.practitioners[0])),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     assert_eq!(first["resources"], json!([{"resource_id": s.room_id, "unit": 0}]));
-    let (status, body) =
-        app.post("/v1/appointments", &s.clinic.token, booking(&s, &s.room_service_id, tuesday(12, 15), Some(&s.practitioners[1]))).await;
+    let (status, body) = app
+        .post(
+            "/v1/appointments",
+            &s.clinic.token,
+            booking(&s, &s.room_service_id, tuesday(12, 15), Some(&s.practitioners[1])),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["error"]["details"]["reasons"][0]["code"], "resource_taken");
-    let (status, _) =
-        app.post("/v1/appointments", &s.clinic.token, booking(&s, &s.room_service_id, tuesday(12, 45), Some(&s.practitioners[1]))).await;
+    let (status, _) = app
+        .post(
+            "/v1/appointments",
+            &s.clinic.token,
+            booking(&s, &s.room_service_id, tuesday(12, 45), Some(&s.practitioners[1])),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
 }
 
@@ -283,7 +320,11 @@ async fn the_lifecycle_runs_from_booked_to_completed_and_every_illegal_move_is_r
 
     for illegal in ["start", "complete"] {
         let (status, body) = app.patch(&path, t, act(illegal)).await;
-        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("illegal_transition")), "{illegal}");
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("illegal_transition")),
+            "{illegal}"
+        );
     }
     let (status, body) = app.patch(&path, t, act("no_show")).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("too_early")), "{body}");
@@ -304,7 +345,8 @@ async fn the_lifecycle_runs_from_booked_to_completed_and_every_illegal_move_is_r
         assert_eq!(answer["error"]["code"], "illegal_transition");
     }
     let (_, done) = app.get(&path, t).await;
-    let actions: Vec<&str> = done["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> =
+        done["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
     assert_eq!(actions, ["book", "check_in", "start", "complete"]);
 }
 
@@ -352,7 +394,8 @@ async fn rescheduling_moves_the_claim_in_one_step_and_refuses_a_taken_time() {
     // Nothing else moved.
     let (_, unchanged) = app.get(&format!("/v1/appointments/{}", other["id"].as_str().unwrap()), t).await;
     assert_eq!(unchanged["start"], "2027-03-02T15:00:00Z");
-    let (status, body) = app.patch(&path, t, json!({"action": "reschedule", "start": iso(tuesday(14, 0)), "version": 1})).await;
+    let (status, body) =
+        app.patch(&path, t, json!({"action": "reschedule", "start": iso(tuesday(14, 0)), "version": 1})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("stale_version")));
 }
 
@@ -388,21 +431,29 @@ async fn a_practitioner_may_act_only_on_their_own_appointments() {
     let s = setup(&app, "own-only").await;
     let t = &s.clinic.token;
     let (_, member) = app
-        .post("/v1/team", t, json!({"email": "one@own-only.test", "name": "Dr One", "role": "practitioner",
-            "practitioner_id": s.practitioners[0]}))
+        .post(
+            "/v1/team",
+            t,
+            json!({"email": "one@own-only.test", "name": "Dr One", "role": "practitioner",
+            "practitioner_id": s.practitioners[0]}),
+        )
         .await;
     let member: mas_shared::domain::team::Member = serde_json::from_value(member).unwrap();
     let dr_one = app.token_for(&s.clinic.tenant_id, &member);
-    let (_, mine) = app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), Some(&s.practitioners[0]))).await;
-    let (_, theirs) = app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), Some(&s.practitioners[1]))).await;
+    let (_, mine) =
+        app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), Some(&s.practitioners[0]))).await;
+    let (_, theirs) =
+        app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), Some(&s.practitioners[1]))).await;
     clock.set(tuesday(9, 55));
     let check_in = json!({"action": "check_in"});
-    let (status, _) = app.patch(&format!("/v1/appointments/{}", theirs["id"].as_str().unwrap()), &dr_one, check_in.clone()).await;
+    let (status, _) =
+        app.patch(&format!("/v1/appointments/{}", theirs["id"].as_str().unwrap()), &dr_one, check_in.clone()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = app.patch(&format!("/v1/appointments/{}", mine["id"].as_str().unwrap()), &dr_one, check_in).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) =
-        app.post("/v1/appointments", &dr_one, booking(&s, &s.service_id, tuesday(14, 0), Some(&s.practitioners[1]))).await;
+    let (status, _) = app
+        .post("/v1/appointments", &dr_one, booking(&s, &s.service_id, tuesday(14, 0), Some(&s.practitioners[1])))
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "nor book a colleague");
     let (status, own) = app.post("/v1/appointments", &dr_one, booking(&s, &s.service_id, tuesday(14, 0), None)).await;
     assert_eq!((status, own["practitioner_id"].as_str()), (StatusCode::CREATED, Some(s.practitioners[0].as_str())));
@@ -414,8 +465,12 @@ async fn a_deposit_policy_holds_the_time_until_the_hold_expires_and_then_frees_i
     let s = setup(&app, "holds").await;
     let t = &s.clinic.token;
     let (status, policy) = app
-        .put("/v1/policies", t, json!({"deposit": {"kind": "percent", "percent": 20}, "hold_minutes": 10,
-            "cancellation_window_hours": 48, "cancellation_fee_percent": 50}))
+        .put(
+            "/v1/policies",
+            t,
+            json!({"deposit": {"kind": "percent", "percent": 20}, "hold_minutes": 10,
+            "cancellation_window_hours": 48, "cancellation_fee_percent": 50}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{policy}");
     assert_eq!(policy["version"], 1);
@@ -447,12 +502,21 @@ async fn fees_follow_the_policy_version_the_appointment_was_booked_under() {
     let (app, clock) = fixed_app().await;
     let s = setup(&app, "fees").await;
     let t = &s.clinic.token;
-    app.put("/v1/policies", t, json!({"cancellation_window_hours": 48, "cancellation_fee_percent": 50, "no_show_fee_percent": 100})).await;
+    app.put(
+        "/v1/policies",
+        t,
+        json!({"cancellation_window_hours": 48, "cancellation_fee_percent": 50, "no_show_fee_percent": 100}),
+    )
+    .await;
     let (_, appt) = app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), None)).await;
-    let (status, _) = app.put("/v1/policies", t, json!({"cancellation_window_hours": 2, "cancellation_fee_percent": 10})).await;
+    let (status, _) =
+        app.put("/v1/policies", t, json!({"cancellation_window_hours": 2, "cancellation_fee_percent": 10})).await;
     assert_eq!(status, StatusCode::CREATED);
     let (_, policies) = app.get("/v1/policies", t).await;
-    assert_eq!((policies["in_force"]["version"].as_u64(), policies["versions"].as_array().unwrap().len()), (Some(2), 2));
+    assert_eq!(
+        (policies["in_force"]["version"].as_u64(), policies["versions"].as_array().unwrap().len()),
+        (Some(2), 2)
+    );
 
     let preview = format!("/v1/appointments/{}/fee-preview?action=cancel", appt["id"].as_str().unwrap());
     let (status, fee) = app.get(&preview, t).await;
@@ -465,7 +529,10 @@ async fn fees_follow_the_policy_version_the_appointment_was_booked_under() {
     let (status, _) = app.get(&preview.replace("cancel", "refund"), t).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, bad) = app.put("/v1/policies", t, json!({"effective_from": "2020-01-01"})).await;
-    assert_eq!((status, bad["error"]["details"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("effective_from")));
+    assert_eq!(
+        (status, bad["error"]["details"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("effective_from"))
+    );
 }
 
 #[tokio::test]
@@ -474,13 +541,16 @@ async fn appointments_list_by_window_and_filters() {
     let s = setup(&app, "listing").await;
     let t = &s.clinic.token;
     for (h, p) in [(10, 0), (11, 1), (12, 0)] {
-        let (status, _) = app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(h, 0), Some(&s.practitioners[p]))).await;
+        let (status, _) =
+            app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(h, 0), Some(&s.practitioners[p]))).await;
         assert_eq!(status, StatusCode::CREATED);
     }
     let (_, all) = app.get("/v1/appointments?from=2027-03-02&to=2027-03-02", t).await;
     let times: Vec<&str> = all.as_array().unwrap().iter().map(|a| a["start"].as_str().unwrap()).collect();
     assert_eq!(times, ["2027-03-02T10:00:00Z", "2027-03-02T11:00:00Z", "2027-03-02T12:00:00Z"]);
-    let (_, one) = app.get(&format!("/v1/appointments?from=2027-03-02&to=2027-03-02&practitioner_id={}", s.practitioners[1]), t).await;
+    let (_, one) = app
+        .get(&format!("/v1/appointments?from=2027-03-02&to=2027-03-02&practitioner_id={}", s.practitioners[1]), t)
+        .await;
     assert_eq!(one.as_array().unwrap().len(), 1);
     let (_, none) = app.get("/v1/appointments?from=2027-03-03&to=2027-03-09", t).await;
     assert_eq!(none, json!([]));
@@ -549,7 +619,9 @@ async fn two_hundred_random_bookings(app: TestApp) {
         while let Some(done) = tasks.join_next().await {
             let (status, body) = done.unwrap();
             assert!(
-                status == StatusCode::CREATED || status == StatusCode::CONFLICT || status == StatusCode::UNPROCESSABLE_ENTITY,
+                status == StatusCode::CREATED
+                    || status == StatusCode::CONFLICT
+                    || status == StatusCode::UNPROCESSABLE_ENTITY,
                 "{status}: {body}"
             );
             created += usize::from(status == StatusCode::CREATED);
@@ -621,7 +693,8 @@ async fn a_visitor_books_from_the_public_site_and_becomes_a_client_with_their_an
     let (app, _) = fixed_app().await;
     let s = setup(&app, "public-book").await;
     let path = "/v1/public/public-book/appointments";
-    let (status, appt) = app.call("POST", path, None, Some(public_booking(&s, tuesday(10, 0), "grace@visitors.test", answers()))).await;
+    let (status, appt) =
+        app.call("POST", path, None, Some(public_booking(&s, tuesday(10, 0), "grace@visitors.test", answers()))).await;
     assert_eq!(status, StatusCode::CREATED, "{appt}");
     assert_eq!((appt["source"].as_str(), appt["screening"]["outcome"].as_str()), (Some("online"), Some("low")));
     let client_id = appt["client_id"].as_str().unwrap();
@@ -647,13 +720,22 @@ async fn a_screening_that_needs_a_consultation_is_refused_naming_the_consultatio
     let (app, _) = fixed_app().await;
     let s = setup(&app, "risk-gate").await;
     let (_, consultation) = app
-        .post("/v1/services", &s.clinic.token, json!({"name": "Consultation", "category": "consultation",
-            "duration_minutes": 20, "price": {"amount_minor": 0}}))
+        .post(
+            "/v1/services",
+            &s.clinic.token,
+            json!({"name": "Consultation", "category": "consultation",
+            "duration_minutes": 20, "price": {"amount_minor": 0}}),
+        )
         .await;
     let mut pregnant = answers();
     pregnant["pregnant_or_breastfeeding"] = json!(true);
     let (status, body) = app
-        .call("POST", "/v1/public/risk-gate/appointments", None, Some(public_booking(&s, tuesday(10, 0), "p@visitors.test", pregnant.clone())))
+        .call(
+            "POST",
+            "/v1/public/risk-gate/appointments",
+            None,
+            Some(public_booking(&s, tuesday(10, 0), "p@visitors.test", pregnant.clone())),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(body["error"]["code"], "consultation_required");
@@ -668,7 +750,10 @@ async fn a_screening_that_needs_a_consultation_is_refused_naming_the_consultatio
     assert_eq!(status, StatusCode::OK);
     let body = booking(&s, &s.service_id, tuesday(11, 0), None);
     let (status, refused) = app.post("/v1/appointments", &s.clinic.token, body.clone()).await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("consultation_required")));
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("consultation_required"))
+    );
     let (front_desk, _) = app.member_token(&s.clinic, "front_desk").await;
     let mut acknowledged = body;
     acknowledged["acknowledge_risk"] = json!(true);
@@ -683,11 +768,16 @@ async fn a_public_booking_needs_every_screening_answer_and_an_email() {
     let (app, _) = fixed_app().await;
     let s = setup(&app, "public-bad").await;
     let path = "/v1/public/public-bad/appointments";
-    let (status, body) = app.call("POST", path, None, Some(public_booking(&s, tuesday(10, 0), "x@visitors.test", json!({})))).await;
+    let (status, body) =
+        app.call("POST", path, None, Some(public_booking(&s, tuesday(10, 0), "x@visitors.test", json!({})))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body["error"]["details"]["field"].as_str().unwrap().starts_with("screening"), "{body}");
     let mut no_email = public_booking(&s, tuesday(10, 0), "x@visitors.test", answers());
     no_email["client"].as_object_mut().unwrap().remove("email");
     let (status, body) = app.call("POST", path, None, Some(no_email)).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("email_required")), "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("email_required")),
+        "{body}"
+    );
 }

@@ -14,7 +14,8 @@ use crate::support::pdf;
 
 /// Adds the test client (named `CLIENT_NAME` on their record) and returns their id.
 async fn client(app: &TestApp, clinic: &Clinic) -> String {
-    let (status, client) = app.post("/v1/clients", &clinic.token, client_body("Zoë", "Ó Briain-Łukasiewicz", None)).await;
+    let (status, client) =
+        app.post("/v1/clients", &clinic.token, client_body("Zoë", "Ó Briain-Łukasiewicz", None)).await;
     assert_eq!(status, StatusCode::CREATED, "{client}");
     client["id"].as_str().unwrap().to_owned()
 }
@@ -171,7 +172,8 @@ async fn a_generated_consent_pdf_read_by_poppler_shows_the_client_every_mandator
     let timeline = mas_shared::ports::Query::partition(mas_shared::keys::client_pk(&clinic.tenant_id, &client_id))
         .sk(mas_shared::ports::SortKey::BeginsWith(mas_shared::keys::TIMELINE_PREFIX.into()));
     let entries = app.app.store.table.query_all(&timeline).await.unwrap();
-    let kinds: Vec<&Value> = entries.iter().map(|e| &e["kind"]).filter(|k| k.as_str().unwrap().starts_with("document.")).collect();
+    let kinds: Vec<&Value> =
+        entries.iter().map(|e| &e["kind"]).filter(|k| k.as_str().unwrap().starts_with("document.")).collect();
     assert_eq!(kinds, [&json!("document.generated")]);
     let generated_events = app.events.published();
     let event = generated_events.iter().find(|e| e.kind == "document.generated").expect("document.generated published");
@@ -283,7 +285,9 @@ async fn a_clinic_copy_lacking_a_clause_the_platform_made_mandatory_later_is_ref
     let newer = input.into_template(TemplateId::new(), None, None, &[], approval).unwrap();
     mas_shared::ops::templates::publish_global(&app.app.store, &newer).await.unwrap();
     // THEN generating from the clinic's copy is refused, naming the clause
-    let (status, err) = app.post("/v1/documents/generate", &clinic.token, generate_body(&client(&app, &clinic).await, CLIENT_NAME)).await;
+    let (status, err) = app
+        .post("/v1/documents/generate", &clinic.token, generate_body(&client(&app, &clinic).await, CLIENT_NAME))
+        .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
     assert_eq!(err["error"]["code"], "mandatory_clause_missing");
     assert_eq!(err["error"]["details"]["missing"], json!(["remote-prescribing"]));
@@ -342,8 +346,11 @@ async fn a_client_signs_through_the_link_and_the_signed_pdf_carries_the_signatur
     // The event's session rebuilds the very link staff were given (the token is not on the bus).
     let requested = app.events.published().into_iter().find(|e| e.kind == "document.signature_requested").unwrap();
     assert!(!requested.payload.to_string().contains(path.trim_start_matches("/v1/esign/")));
-    let session_id = mas_shared::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
-    let (_, token) = mas_shared::ops::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await.unwrap();
+    let session_id =
+        mas_shared::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
+    let (_, token) = mas_shared::ops::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id)
+        .await
+        .unwrap();
     assert_eq!(format!("/v1/esign/{token}"), path);
 
     let (status, page) = app.get_text(&path).await;
@@ -409,9 +416,14 @@ async fn a_client_signs_through_the_link_and_the_signed_pdf_carries_the_signatur
     // Notifications send the link from `document.signature_requested`; `document.signed` follows.
     let published = app.events.published();
     let requested = published.iter().find(|e| e.kind == "document.signature_requested").expect("signature requested");
-    let session_id = mas_shared::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
-    let after_signing = mas_shared::ops::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await;
-    assert!(matches!(after_signing, Err(mas_shared::error::AppError::Conflict { code: "already_signed", .. })), "nothing to remind");
+    let session_id =
+        mas_shared::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
+    let after_signing =
+        mas_shared::ops::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await;
+    assert!(
+        matches!(after_signing, Err(mas_shared::error::AppError::Conflict { code: "already_signed", .. })),
+        "nothing to remind"
+    );
     let keys: Vec<&String> = requested.payload.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["client_id", "document_id", "expires_at", "session_id"]);
     assert_eq!(requested.payload["document_id"], json!(id));
@@ -419,7 +431,10 @@ async fn a_client_signs_through_the_link_and_the_signed_pdf_carries_the_signatur
     assert_eq!(signed_event.payload["document_id"], json!(id));
     assert_eq!(signed_event.payload["session_id"], requested.payload["session_id"]);
     for event in [requested, signed_event] {
-        assert!(!event.payload.to_string().contains("Zoë") && !event.payload.to_string().contains("127.0.0.1"), "ids only");
+        assert!(
+            !event.payload.to_string().contains("Zoë") && !event.payload.to_string().contains("127.0.0.1"),
+            "ids only"
+        );
     }
 
     if !pdf::available("golden signed consent") {
@@ -468,7 +483,11 @@ async fn signing_again_is_409_and_a_signed_document_cannot_be_deleted_by_any_rol
     for role in ["owner", "manager", "practitioner", "front_desk", "finance", "support"] {
         let token = if role == "owner" { clinic.token.clone() } else { app.member_token(&clinic, role).await.0 };
         let (status, err) = app.delete(&format!("/v1/documents/{id}"), &token).await;
-        assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("document_locked")), "{role}: {err}");
+        assert_eq!(
+            (status, err["error"]["code"].as_str()),
+            (StatusCode::CONFLICT, Some("document_locked")),
+            "{role}: {err}"
+        );
     }
     let (_, still) = app.get(&format!("/v1/documents/{id}"), &clinic.token).await;
     assert_eq!((still["status"].clone(), still["signature"]["typed_name"].clone()), (json!("signed"), json!("Ann")));
@@ -486,9 +505,14 @@ async fn an_expired_link_cannot_sign_409_and_its_page_says_so() {
 
     // Notifications would rebuild the link from the event to remind the client: not once expired.
     let requested = app.events.published().into_iter().find(|e| e.kind == "document.signature_requested").unwrap();
-    let session_id = mas_shared::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
-    let expired = mas_shared::ops::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await;
-    assert!(matches!(expired, Err(mas_shared::error::AppError::Conflict { code: "session_expired", .. })), "{expired:?}");
+    let session_id =
+        mas_shared::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
+    let expired =
+        mas_shared::ops::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await;
+    assert!(
+        matches!(expired, Err(mas_shared::error::AppError::Conflict { code: "session_expired", .. })),
+        "{expired:?}"
+    );
 
     let (status, err) = app.call("POST", &format!("{path}/sign"), None, Some(signature_body("Ann"))).await;
     assert_eq!(status, StatusCode::CONFLICT, "{err}");
@@ -557,7 +581,8 @@ async fn a_document_for_an_appointment_takes_the_client_from_their_record_and_th
     let (app, _clock) = fixed_app().await;
     let s = setup(&app, "records").await;
     let t = &s.clinic.token;
-    let (status, appointment) = app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), Some(&s.practitioners[1]))).await;
+    let (status, appointment) =
+        app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), Some(&s.practitioners[1]))).await;
     assert_eq!(status, StatusCode::CREATED, "{appointment}");
     let mut template = template_body("1.0.0");
     template["blocks"][0]["body"] = json!(
@@ -596,16 +621,24 @@ async fn a_document_for_an_appointment_takes_the_client_from_their_record_and_th
     let mut mismatched = body.clone();
     mismatched["client_id"] = json!(other);
     let (status, err) = app.post("/v1/documents/generate", t, mismatched).await;
-    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("client_mismatch")), "{err}");
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("client_mismatch")),
+        "{err}"
+    );
     let (status, err) = app.post("/v1/documents/generate", t, generate_body(&ClientId::new().to_string(), "X")).await;
-    assert_eq!((status, err["error"]["details"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("client_id")), "{err}");
+    assert_eq!(
+        (status, err["error"]["details"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("client_id")),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn a_confirmed_booking_gets_one_consent_and_one_aftercare_however_often_the_event_is_delivered() {
+    use crate::booking::{booking, fixed_app, setup, tuesday};
     use mas_shared::ids::AppointmentId;
     use mas_shared::ops::documents::generate_for_confirmed_booking;
-    use crate::booking::{booking, fixed_app, setup, tuesday};
     let (app, _clock) = fixed_app().await;
     let s = setup(&app, "auto").await;
     let t = &s.clinic.token;
@@ -657,33 +690,44 @@ async fn a_confirmed_booking_gets_one_consent_and_one_aftercare_however_often_th
 
 #[tokio::test]
 async fn a_booked_treatment_without_a_template_in_force_is_recorded_once_and_the_call_still_succeeds() {
+    use crate::booking::{booking, fixed_app, setup, tuesday};
     use mas_shared::ids::AppointmentId;
     use mas_shared::ops::documents::generate_for_confirmed_booking;
-    use crate::booking::{booking, fixed_app, setup, tuesday};
     let (app, _clock) = fixed_app().await;
     let s = setup(&app, "untemplated").await;
     let t = &s.clinic.token;
     let (status, service) = app
-        .post("/v1/services", t, json!({"name": "Microneedling", "category": "injectables", "duration_minutes": 30,
-            "price": {"amount_minor": 15000}, "clinical_tags": ["microneedling"]}))
+        .post(
+            "/v1/services",
+            t,
+            json!({"name": "Microneedling", "category": "injectables", "duration_minutes": 30,
+            "price": {"amount_minor": 15000}, "clinical_tags": ["microneedling"]}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{service}");
     let (status, consultation) = app
-        .post("/v1/services", t, json!({"name": "Consultation", "category": "injectables", "duration_minutes": 30,
-            "price": {"amount_minor": 0}, "clinical_tags": ["lidocaine"]}))
+        .post(
+            "/v1/services",
+            t,
+            json!({"name": "Consultation", "category": "injectables", "duration_minutes": 30,
+            "price": {"amount_minor": 0}, "clinical_tags": ["lidocaine"]}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{consultation}");
     let tenant = &s.clinic.tenant_id;
     let a = &app.app;
 
-    let (_, booked) = app.post("/v1/appointments", t, booking(&s, service["id"].as_str().unwrap(), tuesday(10, 0), None)).await;
+    let (_, booked) =
+        app.post("/v1/appointments", t, booking(&s, service["id"].as_str().unwrap(), tuesday(10, 0), None)).await;
     let id = AppointmentId::parse(booked["id"].as_str().unwrap()).unwrap();
     for _ in 0..2 {
-        let documents = generate_for_confirmed_booking(&a.store, a.queue.as_ref(), a.events.as_ref(), tenant, &id).await.unwrap();
+        let documents =
+            generate_for_confirmed_booking(&a.store, a.queue.as_ref(), a.events.as_ref(), tenant, &id).await.unwrap();
         assert!(documents.is_empty());
     }
     app.settle(&[tenant]).await;
-    let skipped: Vec<_> = app.events.published().into_iter().filter(|e| e.kind == "document.generation_skipped").collect();
+    let skipped: Vec<_> =
+        app.events.published().into_iter().filter(|e| e.kind == "document.generation_skipped").collect();
     // Published on each delivery (these two, and the worker's on `booking.confirmed`), with
     // stable ids: one per (appointment, kind, topic).
     assert!(skipped.len() >= 4, "published on each delivery: {skipped:?}");
@@ -698,9 +742,11 @@ async fn a_booked_treatment_without_a_template_in_force_is_recorded_once_and_the
     assert_eq!(noted, 2, "once per form, however often delivered: {timeline}");
 
     // A service that needs no consent generates nothing and records nothing.
-    let (_, plain) = app.post("/v1/appointments", t, booking(&s, consultation["id"].as_str().unwrap(), tuesday(12, 0), None)).await;
+    let (_, plain) =
+        app.post("/v1/appointments", t, booking(&s, consultation["id"].as_str().unwrap(), tuesday(12, 0), None)).await;
     let plain = AppointmentId::parse(plain["id"].as_str().unwrap()).unwrap();
-    let documents = generate_for_confirmed_booking(&a.store, a.queue.as_ref(), a.events.as_ref(), tenant, &plain).await.unwrap();
+    let documents =
+        generate_for_confirmed_booking(&a.store, a.queue.as_ref(), a.events.as_ref(), tenant, &plain).await.unwrap();
     assert!(documents.is_empty());
     app.settle(&[tenant]).await;
     assert_eq!(app.published("document.generation_skipped"), skipped.len(), "nothing more was skipped");
@@ -719,7 +765,11 @@ async fn a_clinic_uploads_its_logo_once_and_every_page_of_its_pdfs_carries_it() 
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let truncated = LOGO_PNG[..800].to_vec(); // inside the pixel data (IDAT)
     let (status, err) = app.raw("PUT", "/v1/brand/logo", Some(&clinic.token), "image/png", truncated).await;
-    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_image")), "{err}");
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_image")),
+        "{err}"
+    );
     let (status, _) = app.raw("PUT", "/v1/brand/logo", Some(&clinic.token), "image/png", vec![0; 200 * 1024]).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     let (practitioner, _) = app.member_token(&clinic, "practitioner").await;
@@ -730,7 +780,10 @@ async fn a_clinic_uploads_its_logo_once_and_every_page_of_its_pdfs_carries_it() 
     assert_eq!(status, StatusCode::OK, "{logo}");
     let (status, logo) = app.raw("PUT", "/v1/brand/logo", Some(&clinic.token), "image/png", LOGO_PNG.to_vec()).await;
     assert_eq!(status, StatusCode::OK, "{logo}");
-    assert_eq!((logo["format"].as_str(), logo["width"].as_u64(), logo["height"].as_u64()), (Some("png"), Some(16), Some(16)));
+    assert_eq!(
+        (logo["format"].as_str(), logo["width"].as_u64(), logo["height"].as_u64()),
+        (Some("png"), Some(16), Some(16))
+    );
     assert_eq!(logo["sha256"], Sha256Hex::of(LOGO_PNG).as_str());
 
     let (document, bytes) = generated(&app, &clinic).await;

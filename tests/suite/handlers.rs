@@ -128,7 +128,12 @@ async fn the_esign_open_event_records_the_source_ip_and_user_agent_api_gateway_s
     let host = lambda_host().await;
     let (queue, _receiver) = mas_shared::adapters::ChannelQueue::new();
     let dir = tempfile::tempdir().unwrap();
-    let blobs = mas_shared::adapters::DirBlobs::new(dir.path(), "http://unused", host.app.links.clone(), host.app.store.clock.clone());
+    let blobs = mas_shared::adapters::DirBlobs::new(
+        dir.path(),
+        "http://unused",
+        host.app.links.clone(),
+        host.app.store.clock.clone(),
+    );
     mas_shared::ops::templates::seed_global(&host.app.store).await.unwrap();
     let audit = mas_shared::store::AuditContext {
         tenant_id: host.demo.tenant_id.clone(),
@@ -136,7 +141,11 @@ async fn the_esign_open_event_records_the_source_ip_and_user_agent_api_gateway_s
         role: Some(host.demo.owner.input.role),
         request_id: mas_shared::ids::RequestId::new(),
     };
-    let input = serde_json::from_value(crate::support::app::generate_body(lambda_client(&host.app.store, &audit).await.as_str(), "Ann Lambda")).unwrap();
+    let input = serde_json::from_value(crate::support::app::generate_body(
+        lambda_client(&host.app.store, &audit).await.as_str(),
+        "Ann Lambda",
+    ))
+    .unwrap();
     let view = documents::generate(&host.app.store, &queue, host.app.events.as_ref(), &audit, input).await.unwrap();
     let message = documents::RenderMessage {
         tenant_id: host.demo.tenant_id.clone(),
@@ -145,7 +154,16 @@ async fn the_esign_open_event_records_the_source_ip_and_user_agent_api_gateway_s
         variant: mas_shared::domain::documents::Variant::Generated,
     };
     documents::render(&host.app.store, &blobs, Arc::new(mas_render::KrillaRenderer::new()), &message).await.unwrap();
-    let (session, token) = esign::open(&host.app.store, &host.app.links, host.app.events.as_ref(), &audit, &view.document.id, Default::default()).await.unwrap();
+    let (session, token) = esign::open(
+        &host.app.store,
+        &host.app.links,
+        host.app.events.as_ref(),
+        &audit,
+        &view.document.id,
+        Default::default(),
+    )
+    .await
+    .unwrap();
 
     let mut event = host.event("esign-open.json");
     let path = format!("/v1/esign/{token}/open");
@@ -155,8 +173,13 @@ async fn the_esign_open_event_records_the_source_ip_and_user_agent_api_gateway_s
     let (status, body) = host.invoke(&event).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "opened");
-    let stored: mas_shared::domain::esign::SigningSession =
-        host.app.store.get(&mas_shared::keys::signing_session(&host.demo.tenant_id, &session.id)).await.unwrap().unwrap();
+    let stored: mas_shared::domain::esign::SigningSession = host
+        .app
+        .store
+        .get(&mas_shared::keys::signing_session(&host.demo.tenant_id, &session.id))
+        .await
+        .unwrap()
+        .unwrap();
     let opened = stored.events.last().unwrap();
     assert_eq!(opened.ip.as_deref(), Some("198.51.100.23"));
     assert!(opened.user_agent.as_deref().unwrap().contains("iPhone"));
@@ -167,7 +190,12 @@ async fn an_sqs_render_batch_renders_the_good_message_and_reports_only_the_poiso
     use mas_shared::ops::documents;
     let host = lambda_host().await;
     let dir = tempfile::tempdir().unwrap();
-    let blobs = Arc::new(mas_shared::adapters::DirBlobs::new(dir.path(), "http://unused", host.app.links.clone(), host.app.store.clock.clone()));
+    let blobs = Arc::new(mas_shared::adapters::DirBlobs::new(
+        dir.path(),
+        "http://unused",
+        host.app.links.clone(),
+        host.app.store.clock.clone(),
+    ));
     let (queue, _receiver) = mas_shared::adapters::ChannelQueue::new();
     mas_shared::ops::templates::seed_global(&host.app.store).await.unwrap();
     let audit = mas_shared::store::AuditContext {
@@ -176,7 +204,11 @@ async fn an_sqs_render_batch_renders_the_good_message_and_reports_only_the_poiso
         role: Some(host.demo.owner.input.role),
         request_id: mas_shared::ids::RequestId::new(),
     };
-    let input = serde_json::from_value(crate::support::app::generate_body(lambda_client(&host.app.store, &audit).await.as_str(), "Ann Lambda")).unwrap();
+    let input = serde_json::from_value(crate::support::app::generate_body(
+        lambda_client(&host.app.store, &audit).await.as_str(),
+        "Ann Lambda",
+    ))
+    .unwrap();
     let view = documents::generate(&host.app.store, &queue, host.app.events.as_ref(), &audit, input).await.unwrap();
 
     let path = crate::repo_root().join("events/sqs/render-batch.json");
@@ -187,8 +219,13 @@ async fn an_sqs_render_batch_renders_the_good_message_and_reports_only_the_poiso
     event["Records"][0]["body"] = message.to_string().into();
     let event: mas_render::worker::SqsEvent = serde_json::from_value(event).unwrap();
     let app = Arc::new(
-        App::new(host.app.store.table.clone(), host.app.store.clock.clone(), AuthMode::ApiGateway, Config { site_domain: "sites.test".into() })
-            .with_blobs(blobs),
+        App::new(
+            host.app.store.table.clone(),
+            host.app.store.clock.clone(),
+            AuthMode::ApiGateway,
+            Config { site_domain: "sites.test".into() },
+        )
+        .with_blobs(blobs),
     );
     let response = mas_render::worker::handle_batch(&app, Arc::new(mas_render::KrillaRenderer::new()), event).await;
     let failed: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
@@ -203,7 +240,8 @@ async fn the_public_availability_event_offers_the_demo_clinics_week_in_london_an
     let host = lambda_host().await;
     let store = &host.app.store;
     let locations = mas_shared::ops::catalog::list::<LocationInput>(store, &host.demo.tenant_id, false).await.unwrap();
-    let london = locations.iter().find(|l| l.data.timezone.tz() == chrono_tz::Europe::London).expect("the London location");
+    let london =
+        locations.iter().find(|l| l.data.timezone.tz() == chrono_tz::Europe::London).expect("the London location");
     let services = mas_shared::ops::catalog::list::<ServiceInput>(store, &host.demo.tenant_id, false).await.unwrap();
     let service = services.iter().find(|s| s.data.category.to_string() == "injectables").unwrap();
     let from = chrono::Utc::now().date_naive() + chrono::Duration::days(7);
@@ -247,7 +285,11 @@ async fn the_stripe_webhook_event_verifies_over_the_bytes_api_gateway_delivers_t
     assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("duplicate")), "{body}");
     // The fixture's own signature is of nothing: refused, as any forgery is.
     let (status, body) = host.invoke_webhook(&host.event("post-stripe-webhook.json")).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("signature_mismatch")), "{body}");
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("signature_mismatch")),
+        "{body}"
+    );
     // The webhook's binary serves nothing else.
     let (status, _) = host.invoke_webhook(&host.event("get-me.json")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -265,11 +307,16 @@ async fn an_sqs_notify_batch_sends_the_confirmation_of_the_event_and_reports_onl
         role: Some(host.demo.owner.input.role),
         request_id: mas_shared::ids::RequestId::new(),
     };
-    let input = serde_json::from_value(serde_json::json!({"first_name": "Sqs", "last_name": "Client", "email": "sqs@clients.test"})).unwrap();
+    let input = serde_json::from_value(
+        serde_json::json!({"first_name": "Sqs", "last_name": "Client", "email": "sqs@clients.test"}),
+    )
+    .unwrap();
     let client = clients::create(store, &audit, input).await.unwrap();
     // A free start from the public availability of the demo's consultation, then a booking.
-    let locations = mas_shared::ops::catalog::list::<mas_shared::domain::catalog::LocationInput>(store, t, false).await.unwrap();
-    let services = mas_shared::ops::catalog::list::<mas_shared::domain::catalog::ServiceInput>(store, t, false).await.unwrap();
+    let locations =
+        mas_shared::ops::catalog::list::<mas_shared::domain::catalog::LocationInput>(store, t, false).await.unwrap();
+    let services =
+        mas_shared::ops::catalog::list::<mas_shared::domain::catalog::ServiceInput>(store, t, false).await.unwrap();
     let consultation = services.iter().find(|s| s.data.name.as_str() == "Consultation").unwrap();
     let london = locations.iter().find(|l| l.data.timezone.tz() == chrono_tz::Europe::London).unwrap();
     let from = chrono::Utc::now().date_naive() + chrono::Duration::days(7);
@@ -298,12 +345,20 @@ async fn an_sqs_notify_batch_sends_the_confirmation_of_the_event_and_reports_onl
     // The fixture as the queue delivers it: the bus's envelope of this booking's confirmation.
     let dir = tempfile::tempdir().unwrap();
     let outbox = Arc::new(mas_shared::adapters::Outbox::new(dir.path()).unwrap());
-    let app = App::new(store.table.clone(), store.clock.clone(), AuthMode::ApiGateway, Config { site_domain: "sites.test".into() })
-        .with_outbox(outbox.clone());
+    let app = App::new(
+        store.table.clone(),
+        store.clock.clone(),
+        AuthMode::ApiGateway,
+        Config { site_domain: "sites.test".into() },
+    )
+    .with_outbox(outbox.clone());
     let confirmed = mas_shared::ops::appointments::booking_event(t, "booking.confirmed", &booked, chrono::Utc::now());
     let path = crate::repo_root().join("events/sqs/notify-batch.json");
     let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let body = event["Records"][0]["body"].as_str().unwrap().replace("\"DETAIL\"", &serde_json::to_string(&confirmed).unwrap());
+    let body = event["Records"][0]["body"]
+        .as_str()
+        .unwrap()
+        .replace("\"DETAIL\"", &serde_json::to_string(&confirmed).unwrap());
     event["Records"][0]["body"] = body.into();
     let records: Vec<(String, String)> = event["Records"]
         .as_array()
@@ -324,7 +379,10 @@ async fn an_sqs_notify_batch_sends_the_confirmation_of_the_event_and_reports_onl
 }
 
 /// A client of the demo clinic (documents are generated from the client's record).
-async fn lambda_client(store: &mas_shared::store::Store, audit: &mas_shared::store::AuditContext) -> mas_shared::ids::ClientId {
+async fn lambda_client(
+    store: &mas_shared::store::Store,
+    audit: &mas_shared::store::AuditContext,
+) -> mas_shared::ids::ClientId {
     let input = serde_json::from_value(serde_json::json!({"first_name": "Ann", "last_name": "Lambda"})).unwrap();
     mas_shared::ops::clients::create(store, audit, input).await.unwrap().id
 }

@@ -9,8 +9,8 @@ mod events;
 mod events_contract;
 mod handlers;
 mod key_wrapper_contract;
-mod payments;
 mod messaging_contract;
+mod payments;
 mod payments_contract;
 mod portal;
 mod reminders;
@@ -19,8 +19,8 @@ mod sms_inbound;
 mod support;
 mod table_contract;
 mod template;
-mod workflows;
 mod tenancy;
+mod workflows;
 
 use std::path::{Path, PathBuf};
 

@@ -40,7 +40,9 @@ async fn ses_sends_from_a_verified_sender_and_an_unverified_one_is_refused_for_g
     let accepted = mailer.send_email(&email(&sender)).await.expect("sent");
     assert!(!accepted.provider_id.is_empty());
     match mailer.send_email(&email("stranger@elsewhere.test")).await {
-        Err(SendError::Undeliverable(reason)) => assert!(reason.contains("authority") || reason.contains("Rejected"), "{reason}"),
+        Err(SendError::Undeliverable(reason)) => {
+            assert!(reason.contains("authority") || reason.contains("Rejected"), "{reason}")
+        }
         other => panic!("an unverified sender must be refused for good, got {other:?}"),
     }
 }
@@ -49,7 +51,13 @@ async fn queue_with_dlq(sqs: &aws_sdk_sqs::Client, name: &str, max_receives: u32
     let arn_of = |url: String| {
         let sqs = sqs.clone();
         async move {
-            let answer = sqs.get_queue_attributes().queue_url(&url).attribute_names(QueueAttributeName::QueueArn).send().await.unwrap();
+            let answer = sqs
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(QueueAttributeName::QueueArn)
+                .send()
+                .await
+                .unwrap();
             answer.attributes().unwrap()[&QueueAttributeName::QueueArn].clone()
         }
     };
@@ -71,7 +79,8 @@ async fn queue_with_dlq(sqs: &aws_sdk_sqs::Client, name: &str, max_receives: u32
 }
 
 #[tokio::test]
-async fn the_notify_rule_delivers_subscribed_events_to_the_queue_and_a_poison_message_is_dead_lettered_while_its_batch_is_done() {
+async fn the_notify_rule_delivers_subscribed_events_to_the_queue_and_a_poison_message_is_dead_lettered_while_its_batch_is_done()
+ {
     let Some(config) = aws::moto("EventBridge rule to SQS with a DLQ").await else { return };
     let name = format!("notify-{}", ulid::Ulid::new().to_string().to_lowercase());
     let bridge = aws_sdk_eventbridge::Client::new(&config);
@@ -89,11 +98,24 @@ async fn the_notify_rule_delivers_subscribed_events_to_the_queue_and_a_poison_me
     let events: Vec<DomainEvent> = ["booking.confirmed", "client.created", "booking.cancelled", "booking.confirmed"]
         .iter()
         .enumerate()
-        .map(|(n, kind)| DomainEvent::new(&tenant, kind, &format!("apt_{n}"), at, json!({"appointment_id": format!("apt_{n}"), "n": n})))
+        .map(|(n, kind)| {
+            DomainEvent::new(
+                &tenant,
+                kind,
+                &format!("apt_{n}"),
+                at,
+                json!({"appointment_id": format!("apt_{n}"), "n": n}),
+            )
+        })
         .collect();
     EventBridgeEvents::new(bridge, &name).publish(&events).await.unwrap();
     // And one message no worker can read, in the same queue.
-    sqs.send_message().queue_url(&queue).message_body("{\"job\":\"due\",\"tenant_id\":\"nobody\"}").send().await.unwrap();
+    sqs.send_message()
+        .queue_url(&queue)
+        .message_body("{\"job\":\"due\",\"tenant_id\":\"nobody\"}")
+        .send()
+        .await
+        .unwrap();
 
     // The worker loop as Lambda runs it: receive a batch, report failures, delete the rest.
     let handled: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -103,8 +125,11 @@ async fn the_notify_rule_delivers_subscribed_events_to_the_queue_and_a_poison_me
         if batch.messages().is_empty() {
             break;
         }
-        let records: Vec<(String, String)> =
-            batch.messages().iter().map(|m| (m.message_id().unwrap().to_owned(), m.body().unwrap().to_owned())).collect();
+        let records: Vec<(String, String)> = batch
+            .messages()
+            .iter()
+            .map(|m| (m.message_id().unwrap().to_owned(), m.body().unwrap().to_owned()))
+            .collect();
         let failed = mas_shared::workers::batch(records, |body| {
             let handled = &handled;
             async move {
@@ -121,13 +146,22 @@ async fn the_notify_rule_delivers_subscribed_events_to_the_queue_and_a_poison_me
         receives_of_poison += failed.len();
         for message in batch.messages() {
             if !failed.contains(&message.message_id().unwrap().to_owned()) {
-                sqs.delete_message().queue_url(&queue).receipt_handle(message.receipt_handle().unwrap()).send().await.unwrap();
+                sqs.delete_message()
+                    .queue_url(&queue)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
             }
         }
     }
     let mut kinds = handled.into_inner().unwrap();
     kinds.sort();
-    assert_eq!(kinds, ["booking.cancelled", "booking.confirmed", "booking.confirmed"], "client.created is not routed; each event handled once");
+    assert_eq!(
+        kinds,
+        ["booking.cancelled", "booking.confirmed", "booking.confirmed"],
+        "client.created is not routed; each event handled once"
+    );
     assert_eq!(receives_of_poison, 3, "the poison message was tried maxReceiveCount times");
     let dead = sqs.receive_message().queue_url(&dlq).max_number_of_messages(10).send().await.unwrap();
     let bodies: Vec<Value> = dead.messages().iter().map(|m| serde_json::from_str(m.body().unwrap()).unwrap()).collect();
@@ -144,9 +178,14 @@ async fn messages_endpoint(State(seen): State<Captured>, headers: HeaderMap, bod
     seen.0.lock().unwrap().push((auth, form.clone()));
     let to = form.iter().find(|(k, _)| k == "To").map(|(_, v)| v.clone()).unwrap_or_default();
     match to.as_str() {
-        "+15005550001" => (StatusCode::BAD_REQUEST, json!({"code": 21211, "message": "The 'To' number is not valid.", "status": 400}).to_string()),
+        "+15005550001" => (
+            StatusCode::BAD_REQUEST,
+            json!({"code": 21211, "message": "The 'To' number is not valid.", "status": 400}).to_string(),
+        ),
         "+15005550009" => (StatusCode::SERVICE_UNAVAILABLE, "{}".into()),
-        _ => (StatusCode::CREATED, json!({"sid": "SM0123456789abcdef0123456789abcdef", "status": "queued"}).to_string()),
+        _ => {
+            (StatusCode::CREATED, json!({"sid": "SM0123456789abcdef0123456789abcdef", "status": "queued"}).to_string())
+        }
     }
 }
 
@@ -169,7 +208,9 @@ async fn twilio_gets_one_authenticated_form_post_per_text_and_its_refusals_are_t
     };
     let accepted = twilio.send_sms(&sms("+447700900123")).await.unwrap();
     assert_eq!(accepted.provider_id, "SM0123456789abcdef0123456789abcdef");
-    assert!(matches!(twilio.send_sms(&sms("+15005550001")).await, Err(SendError::Undeliverable(r)) if r.contains("21211")));
+    assert!(
+        matches!(twilio.send_sms(&sms("+15005550001")).await, Err(SendError::Undeliverable(r)) if r.contains("21211"))
+    );
     assert!(matches!(twilio.send_sms(&sms("+15005550009")).await, Err(SendError::Unavailable(_))));
 
     let seen = seen.0.lock().unwrap().clone();

@@ -556,7 +556,7 @@ async fn an_event_that_keeps_failing_is_parked_for_the_dead_letter_queue_instead
     let mas = mas_shared::app::App::new(
         table,
         Arc::new(FixedClock::new(now())),
-        mas_shared::app::AuthMode::Local(Box::new(mas_shared::auth::LocalIssuer::new(TEST_SECRET))),
+        mas_shared::app::AuthMode::Local(std::sync::Arc::new(mas_shared::auth::LocalIssuer::new(TEST_SECRET))),
         mas_shared::app::Config { site_domain: "sites.test".into() },
     )
     .with_events(Arc::new(FailingConfirmations(inner.clone())));

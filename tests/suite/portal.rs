@@ -13,7 +13,8 @@ use mas_shared::ids::{ClientId, TenantId};
 async fn sign_in(app: &TestApp, tenant: &TenantId, slug: &str, client: &str) -> String {
     let client = ClientId::parse(client).unwrap();
     let (token, _) = mas_shared::ops::portal::issue_link(&app.app, tenant, &client).await.unwrap();
-    let (status, session) = app.call("POST", &format!("/v1/public/{slug}/portal/session"), None, Some(json!({"token": token}))).await;
+    let (status, session) =
+        app.call("POST", &format!("/v1/public/{slug}/portal/session"), None, Some(json!({"token": token}))).await;
     assert_eq!(status, StatusCode::OK, "{session}");
     session["session"].as_str().unwrap().to_owned()
 }
@@ -21,7 +22,15 @@ async fn sign_in(app: &TestApp, tenant: &TenantId, slug: &str, client: &str) -> 
 async fn audit_actions(app: &TestApp, tenant: &TenantId) -> Vec<String> {
     let month = app.app.store.clock.now().format("%Y-%m").to_string();
     let query = mas_shared::ports::Query::partition(mas_shared::keys::audit_month_pk(tenant, &month));
-    app.app.store.table.query_all(&query).await.unwrap().iter().map(|i| i["action"].as_str().unwrap_or_default().to_owned()).collect()
+    app.app
+        .store
+        .table
+        .query_all(&query)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i["action"].as_str().unwrap_or_default().to_owned())
+        .collect()
 }
 
 #[tokio::test]
@@ -38,17 +47,21 @@ async fn asking_for_a_link_answers_the_same_for_a_client_and_a_stranger_and_issu
     // The client's link is in the outbox (email), and it signs them in once.
     let (status, outbox) = app.call("GET", "/local/outbox.json", None, None).await;
     assert_eq!(status, StatusCode::OK);
-    let mails: Vec<&Value> = outbox.as_array().unwrap().iter().filter(|m| m["to"] == "ada.lovelace@clients.test").collect();
+    let mails: Vec<&Value> =
+        outbox.as_array().unwrap().iter().filter(|m| m["to"] == "ada.lovelace@clients.test").collect();
     assert_eq!(mails.len(), 1, "{outbox}");
     assert!(!outbox.to_string().contains("nobody@clients.test"), "nothing is sent to a stranger");
     let text = mails[0]["text"].as_str().unwrap();
-    let token = text.split("#token=").nth(1).expect("the link in the mail").split(|c: char| c.is_whitespace()).next().unwrap();
+    let token =
+        text.split("#token=").nth(1).expect("the link in the mail").split(|c: char| c.is_whitespace()).next().unwrap();
     assert!(text.contains("/sites/portal-link/portal/#token="), "{text}");
-    let (status, _) = app.call("POST", "/v1/public/portal-link/portal/session", None, Some(json!({"token": token}))).await;
+    let (status, _) =
+        app.call("POST", "/v1/public/portal-link/portal/session", None, Some(json!({"token": token}))).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app.call("POST", path, None, Some(json!({"email": "not an email"}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (status, _) = app.call("POST", "/v1/public/no-such-clinic/portal/link", None, Some(json!({"email": "a@b.test"}))).await;
+    let (status, _) =
+        app.call("POST", "/v1/public/no-such-clinic/portal/link", None, Some(json!({"email": "a@b.test"}))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -62,7 +75,10 @@ async fn a_link_works_once_even_when_used_twice_at_the_same_moment_and_not_after
     // Two simultaneous uses: exactly one session.
     let (token, _) = mas_shared::ops::portal::issue_link(&app.app, &s.clinic.tenant_id, &client).await.unwrap();
     let body = json!({"token": token});
-    let (a, b) = tokio::join!(app.call("POST", path, None, Some(body.clone())), app.call("POST", path, None, Some(body.clone())));
+    let (a, b) = tokio::join!(
+        app.call("POST", path, None, Some(body.clone())),
+        app.call("POST", path, None, Some(body.clone()))
+    );
     let mut statuses = [a.0, b.0];
     statuses.sort();
     assert_eq!(statuses, [StatusCode::OK, StatusCode::UNAUTHORIZED], "{a:?} {b:?}");
@@ -79,7 +95,9 @@ async fn a_link_works_once_even_when_used_twice_at_the_same_moment_and_not_after
     // Another clinic's slug does not open this clinic's link.
     let other = app.sign_up("portal-other").await;
     let (token, _) = mas_shared::ops::portal::issue_link(&app.app, &s.clinic.tenant_id, &client).await.unwrap();
-    let (status, _) = app.call("POST", &format!("/v1/public/{}/portal/session", other.slug), None, Some(json!({"token": token}))).await;
+    let (status, _) = app
+        .call("POST", &format!("/v1/public/{}/portal/session", other.slug), None, Some(json!({"token": token})))
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
@@ -88,9 +106,11 @@ async fn a_portal_session_sees_only_its_clients_data_and_opens_no_staff_route() 
     let (app, _) = fixed_app().await;
     let s = setup(&app, "portal-scope").await;
     let book = "/v1/public/portal-scope/appointments";
-    let (status, mine) = app.call("POST", book, None, Some(public_booking(&s, tuesday(10, 0), "grace@visitors.test", answers()))).await;
+    let (status, mine) =
+        app.call("POST", book, None, Some(public_booking(&s, tuesday(10, 0), "grace@visitors.test", answers()))).await;
     assert_eq!(status, StatusCode::CREATED, "{mine}");
-    let (status, theirs) = app.call("POST", book, None, Some(public_booking(&s, tuesday(11, 0), "eve@visitors.test", answers()))).await;
+    let (status, theirs) =
+        app.call("POST", book, None, Some(public_booking(&s, tuesday(11, 0), "eve@visitors.test", answers()))).await;
     assert_eq!(status, StatusCode::CREATED, "{theirs}");
     let session = sign_in(&app, &s.clinic.tenant_id, "portal-scope", mine["client_id"].as_str().unwrap()).await;
 
@@ -105,7 +125,8 @@ async fn a_portal_session_sees_only_its_clients_data_and_opens_no_staff_route() 
     let other = theirs["id"].as_str().unwrap();
     let (status, _) = app.get(&format!("/v1/portal/appointments/{other}/fee-preview?action=cancel"), &session).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _) = app.patch(&format!("/v1/portal/appointments/{other}"), &session, json!({"action": "cancel"})).await;
+    let (status, _) =
+        app.patch(&format!("/v1/portal/appointments/{other}"), &session, json!({"action": "cancel"})).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, still) = app.get(&format!("/v1/appointments/{other}"), &s.clinic.token).await;
     assert_eq!(still["status"], theirs["status"], "the other client's booking is untouched");
@@ -128,39 +149,63 @@ async fn a_portal_session_sees_only_its_clients_data_and_opens_no_staff_route() 
 async fn a_client_reschedules_within_the_policy_after_seeing_the_fee_and_cannot_inside_its_window() {
     let (app, clock) = fixed_app().await;
     let s = setup(&app, "portal-move").await;
-    let (status, booked) =
-        app.call("POST", "/v1/public/portal-move/appointments", None, Some(public_booking(&s, tuesday(10, 0), "grace@visitors.test", answers()))).await;
+    let (status, booked) = app
+        .call(
+            "POST",
+            "/v1/public/portal-move/appointments",
+            None,
+            Some(public_booking(&s, tuesday(10, 0), "grace@visitors.test", answers())),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{booked}");
     let id = booked["id"].as_str().unwrap();
     let session = sign_in(&app, &s.clinic.tenant_id, "portal-move", booked["client_id"].as_str().unwrap()).await;
 
     // The fee preview first: 26 hours ahead, outside the default 24-hour window, so no fee.
-    let (status, preview) = app.get(&format!("/v1/portal/appointments/{id}/fee-preview?action=reschedule"), &session).await;
+    let (status, preview) =
+        app.get(&format!("/v1/portal/appointments/{id}/fee-preview?action=reschedule"), &session).await;
     assert_eq!(status, StatusCode::OK, "{preview}");
     assert_eq!((preview["allowed"].as_bool(), preview["fee"]["amount_minor"].as_i64()), (Some(true), Some(0)));
     let (status, _) = app.get(&format!("/v1/portal/appointments/{id}/fee-preview?action=no_show"), &session).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "no-shows are not the client's to record");
 
     // Then the move, to a free time.
-    let (status, moved) = app.patch(&format!("/v1/portal/appointments/{id}"), &session, json!({"action": "reschedule", "start": iso(tuesday(14, 0))})).await;
+    let (status, moved) = app
+        .patch(
+            &format!("/v1/portal/appointments/{id}"),
+            &session,
+            json!({"action": "reschedule", "start": iso(tuesday(14, 0))}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{moved}");
     assert_eq!(moved["start"], iso(tuesday(14, 0)));
     let (_, staff_view) = app.get(&format!("/v1/appointments/{id}"), &s.clinic.token).await;
     assert_eq!(staff_view["start"], iso(tuesday(14, 0)), "staff see the new time");
-    let (_, timeline) = app.get(&format!("/v1/clients/{}/timeline", booked["client_id"].as_str().unwrap()), &s.clinic.token).await;
-    assert!(timeline.to_string().contains(&format!("client:{}", booked["client_id"].as_str().unwrap())), "the client is the actor: {timeline}");
+    let (_, timeline) =
+        app.get(&format!("/v1/clients/{}/timeline", booked["client_id"].as_str().unwrap()), &s.clinic.token).await;
+    assert!(
+        timeline.to_string().contains(&format!("client:{}", booked["client_id"].as_str().unwrap())),
+        "the client is the actor: {timeline}"
+    );
 
     // Inside the window the portal refuses (staff may still move it).
     clock.advance(Duration::hours(20));
     let (status, _) = app.get("/v1/portal/appointments", &session).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a session lasts two hours");
     let session = sign_in(&app, &s.clinic.tenant_id, "portal-move", booked["client_id"].as_str().unwrap()).await;
-    let (status, refused) = app.patch(&format!("/v1/portal/appointments/{id}"), &session, json!({"action": "reschedule", "start": iso(tuesday(15, 0))})).await;
+    let (status, refused) = app
+        .patch(
+            &format!("/v1/portal/appointments/{id}"),
+            &session,
+            json!({"action": "reschedule", "start": iso(tuesday(15, 0))}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{refused}");
     assert_eq!(refused["error"]["code"], "inside_reschedule_window");
 
     // Cancelling is allowed (the fee, if any, applies); the appointment moves to the past list.
-    let (status, cancelled) = app.patch(&format!("/v1/portal/appointments/{id}"), &session, json!({"action": "cancel"})).await;
+    let (status, cancelled) =
+        app.patch(&format!("/v1/portal/appointments/{id}"), &session, json!({"action": "cancel"})).await;
     assert_eq!(status, StatusCode::OK, "{cancelled}");
     assert_eq!(cancelled["status"], "cancelled");
     let (_, listed) = app.get("/v1/portal/appointments", &session).await;
@@ -175,7 +220,10 @@ async fn a_client_reads_and_changes_their_message_preferences_and_lists_their_do
     let session = sign_in(&app, &s.clinic.tenant_id, "portal-prefs", &s.client_id).await;
     let (status, prefs) = app.get("/v1/portal/preferences", &session).await;
     assert_eq!(status, StatusCode::OK, "{prefs}");
-    assert_eq!((prefs["email"]["transactional"].as_bool(), prefs["email"]["marketing"].as_bool()), (Some(true), Some(false)));
+    assert_eq!(
+        (prefs["email"]["transactional"].as_bool(), prefs["email"]["marketing"].as_bool()),
+        (Some(true), Some(false))
+    );
     let wanted = json!({"email": {"transactional": true, "marketing": true}, "sms": {"transactional": false, "marketing": false}});
     let (status, prefs) = app.put("/v1/portal/preferences", &session, wanted.clone()).await;
     assert_eq!((status, &prefs), (StatusCode::OK, &wanted));
@@ -184,7 +232,8 @@ async fn a_client_reads_and_changes_their_message_preferences_and_lists_their_do
     assert_eq!(staff_view, wanted);
     let (_, timeline) = app.get(&format!("/v1/clients/{}/timeline", s.client_id), &s.clinic.token).await;
     assert!(timeline.to_string().contains("changed by the client in the portal"), "{timeline}");
-    let (status, _) = app.put("/v1/portal/preferences", &session, json!({"email": {"transactional": true, "marketing": true}})).await;
+    let (status, _) =
+        app.put("/v1/portal/preferences", &session, json!({"email": {"transactional": true, "marketing": true}})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "both channels are required");
 
     let (status, documents) = app.get("/v1/portal/documents", &session).await;
@@ -202,7 +251,9 @@ async fn a_client_reads_and_changes_their_message_preferences_and_lists_their_do
     assert!(documents["documents"][0]["sign_url"].is_null(), "no signing link before staff open a session");
 
     // Staff open an e-sign session: the portal offers the same signing page, until it is signed.
-    let (status, esign) = app.post(&format!("/v1/documents/{}/esign", document["id"].as_str().unwrap()), &s.clinic.token, json!({})).await;
+    let (status, esign) = app
+        .post(&format!("/v1/documents/{}/esign", document["id"].as_str().unwrap()), &s.clinic.token, json!({}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{esign}");
     let (_, documents) = app.get("/v1/portal/documents", &session).await;
     assert_eq!(documents["documents"][0]["sign_url"], esign["sign_url"], "{documents}");
@@ -216,7 +267,8 @@ async fn asking_for_links_again_and_again_emails_the_client_at_most_once_a_minut
     let ask = || app.call("POST", path, None, Some(json!({"email": "ada.lovelace@clients.test"})));
     let answers = futures_join(ask(), ask(), ask()).await;
     assert!(answers.iter().all(|a| a.0 == StatusCode::ACCEPTED && *a == answers[0]), "{answers:?}");
-    let mails = |outbox: Value| outbox.as_array().unwrap().iter().filter(|m| m["to"] == "ada.lovelace@clients.test").count();
+    let mails =
+        |outbox: Value| outbox.as_array().unwrap().iter().filter(|m| m["to"] == "ada.lovelace@clients.test").count();
     assert_eq!(mails(app.call("GET", "/local/outbox.json", None, None).await.1), 1, "three asks at once, one email");
     clock.advance(Duration::seconds(61));
     assert_eq!(ask().await.0, StatusCode::ACCEPTED);

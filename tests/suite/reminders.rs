@@ -105,6 +105,7 @@ async fn world(zone: &str, now: DateTime<Utc>) -> World {
         email: mas_shared::domain::values::Email::parse(&format!("owner@{slug}.test")).unwrap(),
         tenant_id: clinic.tenant_id.clone(),
         member_id: mas_shared::ids::MemberId::parse(&clinic.owner_id).unwrap(),
+        auth_epoch: 0,
     };
     clinic.token = mas_shared::auth::LocalIssuer::new(TEST_SECRET).issue(&claims, Utc::now());
     let t = &clinic.token;
@@ -115,9 +116,22 @@ async fn world(zone: &str, now: DateTime<Utc>) -> World {
     let (status, location) = app.post("/v1/locations", t, location).await;
     assert_eq!(status, StatusCode::CREATED, "{location}");
     let location_id = location["id"].as_str().unwrap().to_owned();
-    let (_, service) = app.post("/v1/services", t, json!({"name": "Skin peel", "category": "peels", "duration_minutes": 60, "price": {"amount_minor": 9000}})).await;
-    let rules: Vec<Value> = DAYS.iter().map(|d| json!({"location_id": location_id, "day": d, "start": "07:00", "end": "22:00"})).collect();
-    let (status, p) = app.post("/v1/practitioners", t, json!({"display_name": "Dr Rowe", "specialties": ["peels"], "working_rules": rules})).await;
+    let (_, service) = app
+        .post(
+            "/v1/services",
+            t,
+            json!({"name": "Skin peel", "category": "peels", "duration_minutes": 60, "price": {"amount_minor": 9000}}),
+        )
+        .await;
+    let rules: Vec<Value> =
+        DAYS.iter().map(|d| json!({"location_id": location_id, "day": d, "start": "07:00", "end": "22:00"})).collect();
+    let (status, p) = app
+        .post(
+            "/v1/practitioners",
+            t,
+            json!({"display_name": "Dr Rowe", "specialties": ["peels"], "working_rules": rules}),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{p}");
     let (status, client) = app
         .post("/v1/clients", t, json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@clients.test", "phone": "+447700900123"}))
@@ -146,7 +160,10 @@ async fn world(zone: &str, now: DateTime<Utc>) -> World {
 
 fn local(zone: &str, y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
     let zone: Tz = zone.parse().unwrap();
-    zone.from_local_datetime(&NaiveDate::from_ymd_opt(y, mo, d).unwrap().and_hms_opt(h, mi, 0).unwrap()).single().unwrap().with_timezone(&Utc)
+    zone.from_local_datetime(&NaiveDate::from_ymd_opt(y, mo, d).unwrap().and_hms_opt(h, mi, 0).unwrap())
+        .single()
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 impl World {
@@ -207,7 +224,8 @@ impl World {
     /// The log as `(kind, channel, status, local time)`, oldest first.
     async fn log(&self) -> Vec<(String, String, String, String)> {
         let client = mas_shared::ids::ClientId::parse(&self.client_id).unwrap();
-        let mut records: Vec<MessageRecord> = notifications::messages(&self.app.app.store, &self.tenant, &client, 200).await.unwrap();
+        let mut records: Vec<MessageRecord> =
+            notifications::messages(&self.app.app.store, &self.tenant, &client, 200).await.unwrap();
         records.sort_by_key(|r| (r.updated_at, r.kind, r.channel));
         records
             .into_iter()
@@ -234,7 +252,8 @@ fn row(kind: &str, channel: &str, status: &str, at: &str) -> (String, String, St
 }
 
 #[tokio::test]
-async fn a_london_visit_across_the_autumn_clock_change_booked_three_days_ahead_gets_every_message_once_on_the_wall_clock() {
+async fn a_london_visit_across_the_autumn_clock_change_booked_three_days_ahead_gets_every_message_once_on_the_wall_clock()
+ {
     let start = local("Europe/London", 2026, 10, 26, 14, 0);
     let mut w = world("Europe/London", start - Duration::days(3)).await;
     let appointment = w.book(start).await;
@@ -268,7 +287,8 @@ async fn a_new_york_visit_after_the_spring_clock_change_booked_thirty_hours_ahea
     let appointment = w.book(start).await;
     w.deliver_events().await;
     w.run_schedule(&appointment).await;
-    let kinds: Vec<(String, String, String)> = w.log().await.into_iter().filter(|r| r.2 == "sent").map(|r| (r.0, r.1, r.3)).collect();
+    let kinds: Vec<(String, String, String)> =
+        w.log().await.into_iter().filter(|r| r.2 == "sent").map(|r| (r.0, r.1, r.3)).collect();
     assert_eq!(
         kinds,
         vec![
@@ -292,7 +312,8 @@ async fn a_lord_howe_visit_booked_ninety_minutes_ahead_gets_its_confirmation_and
     let appointment = w.book(start).await;
     w.deliver_events().await;
     w.run_schedule(&appointment).await;
-    let sent: Vec<(String, String, String)> = w.log().await.into_iter().filter(|r| r.2 == "sent").map(|r| (r.0, r.1, r.3)).collect();
+    let sent: Vec<(String, String, String)> =
+        w.log().await.into_iter().filter(|r| r.2 == "sent").map(|r| (r.0, r.1, r.3)).collect();
     assert_eq!(
         sent,
         vec![
@@ -314,8 +335,14 @@ async fn a_rescheduled_visit_is_reminded_for_its_new_time_only_and_a_cancelled_o
     // The day after booking, it moves two days later, to 11:00.
     w.clock.advance(Duration::days(1));
     let new_start = local("Europe/London", 2026, 6, 12, 11, 0);
-    let (status, body) =
-        w.app.patch(&format!("/v1/appointments/{moved}"), &w.token, json!({"action": "reschedule", "start": new_start.to_rfc3339()})).await;
+    let (status, body) = w
+        .app
+        .patch(
+            &format!("/v1/appointments/{moved}"),
+            &w.token,
+            json!({"action": "reschedule", "start": new_start.to_rfc3339()}),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     w.deliver_events().await;
     let kept: Vec<(String, String)> = w
@@ -326,14 +353,24 @@ async fn a_rescheduled_visit_is_reminded_for_its_new_time_only_and_a_cancelled_o
         .collect();
     assert_eq!(
         kept,
-        [("prep_48h", "06-10 11:00"), ("reminder_24h", "06-11 11:00"), ("check_in_2h", "06-12 09:00"), ("aftercare", "06-13 12:00"),
-         ("follow_up", "06-19 12:00"), ("rebook", "07-12 12:00")]
-            .map(|(k, t)| (k.to_owned(), t.to_owned()))
+        [
+            ("prep_48h", "06-10 11:00"),
+            ("reminder_24h", "06-11 11:00"),
+            ("check_in_2h", "06-12 09:00"),
+            ("aftercare", "06-13 12:00"),
+            ("follow_up", "06-19 12:00"),
+            ("rebook", "07-12 12:00")
+        ]
+        .map(|(k, t)| (k.to_owned(), t.to_owned()))
     );
     w.run_schedule(&moved).await;
     let log = w.log().await;
     assert!(log.contains(&row("reschedule_notice", "email", "sent", "2026-06-07 15:00 +01:00")), "{log:#?}");
-    assert_eq!(log.iter().filter(|r| r.0 == "reminder_24h").count(), 2, "email and sms, for the new time only: {log:#?}");
+    assert_eq!(
+        log.iter().filter(|r| r.0 == "reminder_24h").count(),
+        2,
+        "email and sms, for the new time only: {log:#?}"
+    );
     assert!(log.contains(&row("reminder_24h", "sms", "sent", "2026-06-11 11:00 +01:00")));
     w.assert_each_sent_once();
 
@@ -342,11 +379,13 @@ async fn a_rescheduled_visit_is_reminded_for_its_new_time_only_and_a_cancelled_o
     let cancelled = w.book(later).await;
     w.deliver_events().await;
     assert_eq!(w.planned(&cancelled).await.len(), 6);
-    let (status, body) = w.app.patch(&format!("/v1/appointments/{cancelled}"), &w.token, json!({"action": "cancel"})).await;
+    let (status, body) =
+        w.app.patch(&format!("/v1/appointments/{cancelled}"), &w.token, json!({"action": "cancel"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     w.deliver_events().await;
     assert!(w.planned(&cancelled).await.is_empty());
-    let notices: Vec<String> = w.log().await.into_iter().filter(|r| r.0 == "cancellation_notice").map(|r| r.1).collect();
+    let notices: Vec<String> =
+        w.log().await.into_iter().filter(|r| r.0 == "cancellation_notice").map(|r| r.1).collect();
     assert_eq!(notices, ["email", "sms"]);
     w.assert_each_sent_once();
 }
@@ -378,7 +417,8 @@ async fn a_sender_that_crashed_holding_a_reminder_leaves_it_to_the_retry_which_s
     // After the lease (SQS makes it visible again later than that), it goes, once.
     w.clock.advance(Duration::minutes(3));
     w.sweep_and_handle_twice().await;
-    let prep_sends: Vec<String> = w.providers.sent.lock().unwrap().iter().filter(|(m, _)| *m == id.to_string()).map(|(m, _)| m.clone()).collect();
+    let prep_sends: Vec<String> =
+        w.providers.sent.lock().unwrap().iter().filter(|(m, _)| *m == id.to_string()).map(|(m, _)| m.clone()).collect();
     assert_eq!(prep_sends.len(), 1);
     assert!(!w.planned(&appointment).await.iter().any(|d| d.kind == kind));
     w.assert_each_sent_once();
@@ -388,7 +428,8 @@ async fn a_sender_that_crashed_holding_a_reminder_leaves_it_to_the_retry_which_s
 async fn quiet_hours_from_the_clinics_settings_move_a_check_in_and_an_undeliverable_number_is_recorded_not_retried() {
     let start = local("Europe/London", 2026, 6, 10, 9, 30);
     let mut w = world("Europe/London", start - Duration::days(3)).await;
-    let mut settings = serde_json::to_value(mas_shared::domain::notifications::NotificationSettings::default()).unwrap();
+    let mut settings =
+        serde_json::to_value(mas_shared::domain::notifications::NotificationSettings::default()).unwrap();
     settings["quiet_hours"] = json!({"start": "20:00:00", "end": "09:00:00"});
     let (status, body) = w.app.put("/v1/notification-settings", &w.token, settings).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -403,7 +444,13 @@ async fn quiet_hours_from_the_clinics_settings_move_a_check_in_and_an_undelivera
     assert_eq!(status, StatusCode::OK);
     let refused = messages.as_array().unwrap().iter().find(|m| m["kind"] == "check_in_2h").unwrap();
     assert!(refused["reason"].as_str().unwrap().contains("does not exist"), "{refused}");
-    let statuses: Vec<&str> = messages.as_array().unwrap().iter().filter(|m| m["channel"] == "sms").map(|m| m["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["channel"] == "sms")
+        .map(|m| m["status"].as_str().unwrap())
+        .collect();
     assert!(statuses.iter().all(|s| *s == "undeliverable"), "{statuses:?}");
     w.assert_each_sent_once();
 }

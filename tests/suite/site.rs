@@ -60,9 +60,12 @@ mod publish {
         let table = Arc::new(SqliteTable::open(&dir.path().join("table.sqlite3")).unwrap());
         let events = Arc::new(InProcessEvents::new());
         let cdn = Arc::new(LogCdn::new());
-        let app = App::new(table, Arc::new(SystemClock), AuthMode::Local(Box::new(LocalIssuer::new(TEST_SECRET))), Config {
-            site_domain: "sites.test".into(),
-        })
+        let app = App::new(
+            table,
+            Arc::new(SystemClock),
+            AuthMode::Local(std::sync::Arc::new(LocalIssuer::new(TEST_SECRET))),
+            Config { site_domain: "sites.test".into() },
+        )
         .with_events(events.clone())
         .with_cdn(cdn.clone());
         (serve(app, events, dir).await, cdn)
@@ -83,17 +86,38 @@ mod publish {
         let Published::New(publication) = &first else { panic!("the first publish writes: {first:?}") };
         assert_eq!(publication.version, 1);
         assert_eq!(publication.prefix, "sites/demo-clinic/");
-        let catalog = mas_shared::http::public::load(&app.app, &mas_shared::domain::values::Slug::parse("demo-clinic").unwrap()).await.unwrap();
+        let catalog =
+            mas_shared::http::public::load(&app.app, &mas_shared::domain::values::Slug::parse("demo-clinic").unwrap())
+                .await
+                .unwrap();
         let files = mas_shared::site::render(&catalog, &Default::default());
         let names: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
-        for page in ["index.html", "services.html", "book.html", "portal/index.html", "privacy.html", "terms.html", "site.css", "site.js"] {
+        for page in [
+            "index.html",
+            "services.html",
+            "book.html",
+            "portal/index.html",
+            "privacy.html",
+            "terms.html",
+            "site.css",
+            "site.js",
+        ] {
             assert!(names.contains(&page), "{page} is not rendered: {names:?}");
         }
-        assert_eq!(names.iter().filter(|n| n.starts_with("service-")).count(), catalog.services.len(), "one page per service");
+        assert_eq!(
+            names.iter().filter(|n| n.starts_with("service-")).count(),
+            catalog.services.len(),
+            "one page per service"
+        );
         for file in &files {
             let key = mas_shared::keys::site_file(&catalog.clinic.slug, &file.path).unwrap();
             let stored = app.app.site_blobs().get(&key).await.unwrap();
-            assert_eq!(stored.as_deref(), Some(file.body.as_bytes()), "{} differs from what the host serves", file.path);
+            assert_eq!(
+                stored.as_deref(),
+                Some(file.body.as_bytes()),
+                "{} differs from what the host serves",
+                file.path
+            );
             // And the local host serves the same bytes for it.
             let served = mas_shared::site::serve::file(&app.app, "demo-clinic", &file.path).await;
             let served = axum::body::to_bytes(served.into_body(), 1 << 22).await.unwrap();
@@ -104,7 +128,12 @@ mod publish {
         assert_eq!(cdn.requests()[0].0, vec!["/sites/demo-clinic/*".to_owned()]);
 
         // WHEN it is published again with nothing changed (a redelivered message, or a second request)
-        let again = site::publish(&app.app, &PublishRequest { tenant_id: demo.tenant_id.clone(), publish_id: PublishId::new() }).await.unwrap();
+        let again = site::publish(
+            &app.app,
+            &PublishRequest { tenant_id: demo.tenant_id.clone(), publish_id: PublishId::new() },
+        )
+        .await
+        .unwrap();
 
         // THEN nothing is written or invalidated and the version stays
         let Published::Unchanged(same) = again else { panic!("a repeat publish changes nothing: {again:?}") };

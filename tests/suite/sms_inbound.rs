@@ -7,7 +7,12 @@ use serde_json::{Value, json};
 use crate::booking::{booking, now, setup, tuesday};
 use crate::support::app::*;
 
-async fn post_twilio(app: &TestApp, path: &str, form: &[(&str, &str)], signature: Option<String>) -> (StatusCode, String) {
+async fn post_twilio(
+    app: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+    signature: Option<String>,
+) -> (StatusCode, String) {
     let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
     let mut request = reqwest::Client::new()
         .post(format!("{}{path}", app.base))
@@ -43,7 +48,9 @@ async fn texts_from_clients_confirm_stop_restart_and_ask_for_help_and_forged_one
     let s = setup(&app, "sms-clinic").await;
     let t = &s.clinic.token;
     let phone = "+447700900555";
-    let (status, _) = app.call("PATCH", &format!("/v1/clients/{}", s.client_id), Some(t), Some(json!({"version": 1, "phone": phone}))).await;
+    let (status, _) = app
+        .call("PATCH", &format!("/v1/clients/{}", s.client_id), Some(t), Some(json!({"version": 1, "phone": phone})))
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (status, appointment) = app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(11, 0), None)).await;
     assert_eq!(status, StatusCode::CREATED, "{appointment}");
@@ -57,19 +64,24 @@ async fn texts_from_clients_confirm_stop_restart_and_ask_for_help_and_forged_one
     assert_eq!(post_twilio(&app, "/webhooks/twilio", &stop, Some("Zm9yZ2Vk".into())).await.0, StatusCode::FORBIDDEN);
     let mut tampered = stop;
     tampered[2] = ("Body", "START");
-    assert_eq!(post_twilio(&app, "/webhooks/twilio", &tampered, Some(sign(&app, "/webhooks/twilio", &stop))).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        post_twilio(&app, "/webhooks/twilio", &tampered, Some(sign(&app, "/webhooks/twilio", &stop))).await.0,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(app.get(&format!("/v1/clients/{}/timeline", s.client_id), t).await.1, timeline_before);
 
     // C confirms attendance.
     let confirm = [("From", phone), ("To", "+447700900000"), ("Body", " c "), ("MessageSid", "SM2")];
-    let (status, twiml) = post_twilio(&app, "/webhooks/twilio", &confirm, Some(sign(&app, "/webhooks/twilio", &confirm))).await;
+    let (status, twiml) =
+        post_twilio(&app, "/webhooks/twilio", &confirm, Some(sign(&app, "/webhooks/twilio", &confirm))).await;
     assert_eq!(status, StatusCode::OK);
     assert!(twiml.contains("<Message>") && twiml.contains("confirmed"), "{twiml}");
     let (_, stored) = app.get(&format!("/v1/appointments/{}", appointment["id"].as_str().unwrap()), t).await;
     assert!(stored["attendance_confirmed_at"].is_string(), "{stored}");
 
     // STOP turns SMS off; the same delivery again changes nothing more; START turns it back on.
-    let (status, twiml) = post_twilio(&app, "/webhooks/twilio", &stop, Some(sign(&app, "/webhooks/twilio", &stop))).await;
+    let (status, twiml) =
+        post_twilio(&app, "/webhooks/twilio", &stop, Some(sign(&app, "/webhooks/twilio", &stop))).await;
     assert_eq!(status, StatusCode::OK);
     assert!(twiml.contains("START"), "{twiml}");
     let (_, prefs) = app.get(&format!("/v1/clients/{}/preferences", s.client_id), t).await;
@@ -85,7 +97,8 @@ async fn texts_from_clients_confirm_stop_restart_and_ask_for_help_and_forged_one
     let (_, twiml) = post_twilio(&app, "/webhooks/twilio", &help, Some(sign(&app, "/webhooks/twilio", &help))).await;
     assert!(twiml.contains("Clinic sms-clinic: for help"), "{twiml}");
     let stranger = [("From", "+15550001111"), ("To", "+447700900000"), ("Body", "STOP"), ("MessageSid", "SM5")];
-    let (status, twiml) = post_twilio(&app, "/webhooks/twilio", &stranger, Some(sign(&app, "/webhooks/twilio", &stranger))).await;
+    let (status, twiml) =
+        post_twilio(&app, "/webhooks/twilio", &stranger, Some(sign(&app, "/webhooks/twilio", &stranger))).await;
     assert_eq!((status, twiml.contains("<Response/>")), (StatusCode::OK, true));
 
     // Every text in and out is on the log, and the timeline.
@@ -95,7 +108,12 @@ async fn texts_from_clients_confirm_stop_restart_and_ask_for_help_and_forged_one
     assert_eq!(inbound, 4, "{log}");
     let (_, timeline) = app.get(&format!("/v1/clients/{}/timeline?limit=100", s.client_id), t).await;
     let kinds: Vec<&str> = timeline["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
-    assert!(kinds.contains(&"message.received") && kinds.contains(&"message.sent") && kinds.contains(&"preferences.updated"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"message.received")
+            && kinds.contains(&"message.sent")
+            && kinds.contains(&"preferences.updated"),
+        "{kinds:?}"
+    );
 
     // A delivery report moves the text to delivered.
     let sent = log.as_array().unwrap().iter().find(|m| m["direction"] == "outbound" && m["channel"] == "sms").unwrap();
@@ -114,10 +132,14 @@ async fn texts_from_clients_confirm_stop_restart_and_ask_for_help_and_forged_one
 async fn staff_set_preferences_and_a_bad_body_is_refused_with_422() {
     let app = spawn_app().await;
     let clinic = app.sign_up("prefs-clinic").await;
-    let (_, client) = app.post("/v1/clients", &clinic.token, client_body("Grace", "Hopper", Some("grace@clients.test"))).await;
+    let (_, client) =
+        app.post("/v1/clients", &clinic.token, client_body("Grace", "Hopper", Some("grace@clients.test"))).await;
     let id = client["id"].as_str().unwrap();
     let (_, prefs) = app.get(&format!("/v1/clients/{id}/preferences"), &clinic.token).await;
-    assert_eq!(prefs, json!({"email": {"transactional": true, "marketing": false}, "sms": {"transactional": true, "marketing": false}}));
+    assert_eq!(
+        prefs,
+        json!({"email": {"transactional": true, "marketing": false}, "sms": {"transactional": true, "marketing": false}})
+    );
     let wanted = json!({"email": {"transactional": true, "marketing": true}, "sms": {"transactional": false, "marketing": false}});
     let (status, saved) = app.put(&format!("/v1/clients/{id}/preferences"), &clinic.token, wanted.clone()).await;
     assert_eq!((status, saved), (StatusCode::OK, wanted.clone()));
@@ -142,16 +164,21 @@ async fn the_signed_unsubscribe_link_turns_marketing_off_in_one_click_and_a_forg
     assert_eq!((prefs["email"]["marketing"].as_bool(), prefs["sms"]["marketing"].as_bool()), (Some(true), Some(true)));
 
     let forged = format!("{}x", &path[..path.len() - 1]);
-    let (status, _) = app.post_bytes(&forged, "application/x-www-form-urlencoded", b"List-Unsubscribe=One-Click".to_vec()).await;
+    let (status, _) =
+        app.post_bytes(&forged, "application/x-www-form-urlencoded", b"List-Unsubscribe=One-Click".to_vec()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = app.get_text(&path).await;
     assert_eq!(status, StatusCode::OK);
     let (_, unchanged) = app.get(&format!("/v1/clients/{id}/preferences"), &clinic.token).await;
     assert_eq!(unchanged, prefs, "a GET changes nothing");
-    let (status, _) = app.post_bytes(&path, "application/x-www-form-urlencoded", b"List-Unsubscribe=One-Click".to_vec()).await;
+    let (status, _) =
+        app.post_bytes(&path, "application/x-www-form-urlencoded", b"List-Unsubscribe=One-Click".to_vec()).await;
     assert_eq!(status, StatusCode::OK);
     let (_, prefs) = app.get(&format!("/v1/clients/{id}/preferences"), &clinic.token).await;
-    assert_eq!(prefs, json!({"email": {"transactional": true, "marketing": false}, "sms": {"transactional": true, "marketing": false}}));
+    assert_eq!(
+        prefs,
+        json!({"email": {"transactional": true, "marketing": false}, "sms": {"transactional": true, "marketing": false}})
+    );
     // Opening the link (GET) only asks: link scanners cannot unsubscribe anyone.
     let (status, page) = app.get_text(&path).await;
     assert_eq!(status, StatusCode::OK);

@@ -9,13 +9,13 @@ use serde_yaml::{Mapping, Value};
 use crate::repo_root;
 use mas_shared::http::route_table;
 
-
 /// Routes whose functions need no table access at all.
 const ROUTES_WITHOUT_TABLE: [(&str, &str); 2] = [("GET", "/health"), ("GET", "/openapi.json")];
 
 /// Routes that are not GETs but change nothing (they compute from the body; an uploaded PDF is
 /// checked, not stored), so they get read access only and write no audit record.
-const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 2] = [("POST", "/v1/screening/assess"), ("POST", "/v1/documents/verify")];
+const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 2] =
+    [("POST", "/v1/screening/assess"), ("POST", "/v1/documents/verify")];
 
 #[test]
 fn every_route_has_exactly_one_function_and_the_template_serves_no_other_route() {
@@ -199,8 +199,8 @@ fn reading_routes_cannot_write_and_mutating_routes_can_append_to_the_audit_log_b
             .into_iter()
             .filter(|action| access.allows(action))
             .collect::<Vec<_>>();
-        let only_reads =
-            event.method == "GET" || NON_GET_ROUTES_THAT_ONLY_READ.contains(&(event.method.as_str(), event.path.as_str()));
+        let only_reads = event.method == "GET"
+            || NON_GET_ROUTES_THAT_ONLY_READ.contains(&(event.method.as_str(), event.path.as_str()));
         if only_reads && !writes.is_empty() {
             problems.push(format!("{route} only reads but may {writes:?}"));
         }
@@ -223,23 +223,39 @@ fn the_render_worker_is_its_own_binary_fed_by_a_queue_that_redrives_to_a_dead_le
         .collect();
     assert_eq!(workers.len(), 1, "one function runs the render binary");
     let (id, worker) = workers[0];
-    assert!(worker["Properties"]["Events"].as_mapping().unwrap().values().all(|e| e["Type"].as_str() == Some("SQS")), "{id}: SQS only");
+    assert!(
+        worker["Properties"]["Events"].as_mapping().unwrap().values().all(|e| e["Type"].as_str() == Some("SQS")),
+        "{id}: SQS only"
+    );
     let event = worker["Properties"]["Events"].as_mapping().unwrap().values().next().unwrap();
     let queue_id = match &event["Properties"]["Queue"] {
-        Value::Tagged(tagged) if tagged.tag == "GetAtt" => tagged.value.as_str().unwrap().split('.').next().unwrap().to_owned(),
+        Value::Tagged(tagged) if tagged.tag == "GetAtt" => {
+            tagged.value.as_str().unwrap().split('.').next().unwrap().to_owned()
+        }
         other => panic!("the queue is not a !GetAtt: {other:?}"),
     };
     let failures = &event["Properties"]["FunctionResponseTypes"];
-    assert!(failures.as_sequence().is_some_and(|t| t.iter().any(|v| v.as_str() == Some("ReportBatchItemFailures"))), "partial batch responses");
+    assert!(
+        failures.as_sequence().is_some_and(|t| t.iter().any(|v| v.as_str() == Some("ReportBatchItemFailures"))),
+        "partial batch responses"
+    );
     let queue = &template["Resources"][queue_id.as_str()];
     assert_eq!(queue["Type"].as_str(), Some("AWS::SQS::Queue"));
     let timeout = worker["Properties"]["Timeout"].as_u64().unwrap_or(10);
-    assert!(queue["Properties"]["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout, "visibility timeout ≥ 6 × function timeout");
+    assert!(
+        queue["Properties"]["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout,
+        "visibility timeout ≥ 6 × function timeout"
+    );
     let redrive = &queue["Properties"]["RedrivePolicy"];
     assert!(redrive["maxReceiveCount"].as_u64().is_some_and(|n| (1..=10).contains(&n)));
     assert!(mentions(&redrive["deadLetterTargetArn"], "RenderDeadLetterQueue"));
     for api in api_events(&template) {
-        assert_ne!(template["Resources"][api.function]["Metadata"]["Binary"].as_str(), Some("render"), "{}: an API route runs the renderer", api.function);
+        assert_ne!(
+            template["Resources"][api.function]["Metadata"]["Binary"].as_str(),
+            Some("render"),
+            "{}: an API route runs the renderer",
+            api.function
+        );
     }
 }
 
@@ -255,7 +271,11 @@ fn the_documents_bucket_is_private_encrypted_kept_and_only_the_render_worker_may
     for setting in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"] {
         assert_eq!(block[setting].as_bool(), Some(true), "{setting}");
     }
-    assert!(properties["BucketEncryption"]["ServerSideEncryptionConfiguration"].as_sequence().is_some_and(|s| !s.is_empty()));
+    assert!(
+        properties["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+            .as_sequence()
+            .is_some_and(|s| !s.is_empty())
+    );
     assert_eq!(properties["VersioningConfiguration"]["Status"].as_str(), Some("Enabled"));
     assert_eq!(bucket["DeletionPolicy"].as_str(), Some("Retain"));
     // Seven years of write-once PDFs; nobody can shorten it on prod.
@@ -272,7 +292,11 @@ fn the_documents_bucket_is_private_encrypted_kept_and_only_the_render_worker_may
     for (id, function) in resources_of_type(&template, "AWS::Serverless::Function") {
         let text = serde_yaml::to_string(&function["Properties"]["Policies"]).unwrap();
         let managed: Vec<String> = match &function["Properties"]["Policies"] {
-            Value::Sequence(items) => items.iter().filter_map(ref_target).map(|target| serde_yaml::to_string(&template["Resources"][target]).unwrap()).collect(),
+            Value::Sequence(items) => items
+                .iter()
+                .filter_map(ref_target)
+                .map(|target| serde_yaml::to_string(&template["Resources"][target]).unwrap())
+                .collect(),
             _ => Vec::new(),
         };
         let all = std::iter::once(text).chain(managed).collect::<String>();
@@ -280,7 +304,10 @@ fn the_documents_bucket_is_private_encrypted_kept_and_only_the_render_worker_may
             writers.push(id);
         }
         assert!(!all.contains("s3:DeleteObject"), "{id} may delete documents");
-        assert!(!all.contains("BypassGovernanceRetention") && !all.contains("s3:PutObjectRetention"), "{id} may shorten retention");
+        assert!(
+            !all.contains("BypassGovernanceRetention") && !all.contains("s3:PutObjectRetention"),
+            "{id} may shorten retention"
+        );
     }
     assert_eq!(writers, ["RenderFunction"], "only the render worker writes PDFs (bucket {bucket_id})");
 }
@@ -302,7 +329,11 @@ fn only_the_e_sign_and_portal_functions_receive_the_link_secret() {
         .map(|e| e.function.to_owned())
         // The notifications worker puts signing links in requests and reminders, and signs
         // unsubscribe links, which the unsubscribe routes check.
-        .chain(["NotificationsFunction".to_owned(), "UnsubscribeFunction".to_owned(), "UnsubscribePageFunction".to_owned()])
+        .chain([
+            "NotificationsFunction".to_owned(),
+            "UnsubscribeFunction".to_owned(),
+            "UnsubscribePageFunction".to_owned(),
+        ])
         .collect();
     let (mut holders, mut expected) = (holders, expected);
     holders.sort();
@@ -415,7 +446,10 @@ fn routes(list: &[(&str, &str)]) -> BTreeSet<(String, String)> {
 #[test]
 fn only_the_routes_that_move_money_get_the_stripe_secrets_and_those_come_from_no_echo_parameters() {
     let template = template();
-    assert!(template["Globals"]["Function"]["Environment"]["Variables"]["STRIPE_SECRET_KEY"].is_null(), "not in Globals");
+    assert!(
+        template["Globals"]["Function"]["Environment"]["Variables"]["STRIPE_SECRET_KEY"].is_null(),
+        "not in Globals"
+    );
     let mut with_secrets = BTreeSet::new();
     for event in api_events(&template) {
         let variables = &template["Resources"][event.function]["Properties"]["Environment"]["Variables"];
@@ -425,7 +459,8 @@ fn only_the_routes_that_move_money_get_the_stripe_secrets_and_those_come_from_no
         with_secrets.insert((event.method.clone(), event.path.clone()));
         assert_eq!(variables["MAS_PAYMENTS"].as_str(), Some("stripe"), "{}", event.function);
         for name in ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"] {
-            let parameter = ref_target(&variables[name]).unwrap_or_else(|| panic!("{}: {name} is not a !Ref", event.function));
+            let parameter =
+                ref_target(&variables[name]).unwrap_or_else(|| panic!("{}: {name} is not a !Ref", event.function));
             let declared = &template["Parameters"][parameter];
             assert_eq!(declared["NoEcho"].as_bool(), Some(true), "{parameter} must be NoEcho");
             assert!(declared["Default"].is_null(), "{parameter} must have no default: secrets come at deploy time");
@@ -434,9 +469,9 @@ fn only_the_routes_that_move_money_get_the_stripe_secrets_and_those_come_from_no
     assert_eq!(with_secrets, routes(&MONEY_ROUTES));
     let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
     for prefix in ["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"] {
-        let literal = text.match_indices(prefix).any(|(at, _)| {
-            text[at + prefix.len()..].chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-        });
+        let literal = text
+            .match_indices(prefix)
+            .any(|(at, _)| text[at + prefix.len()..].chars().next().is_some_and(|c| c.is_ascii_alphanumeric()));
         assert!(!literal, "template.yaml holds what looks like a Stripe secret ({prefix}…)");
     }
 }
@@ -475,20 +510,31 @@ fn the_stripe_webhook_runs_its_own_binary_and_parks_failing_events_in_a_dead_let
     let function = &template["Resources"][webhook]["Properties"];
     assert_eq!(function["DeadLetterQueue"]["Type"].as_str(), Some("SQS"));
     let queues = resources_of_type(&template, "AWS::SQS::Queue");
-    let (dlq, _) = *queues.iter().find(|(id, _)| mentions(&function["DeadLetterQueue"]["TargetArn"], id)).expect("the DLQ is a queue here");
+    let (dlq, _) = *queues
+        .iter()
+        .find(|(id, _)| mentions(&function["DeadLetterQueue"]["TargetArn"], id))
+        .expect("the DLQ is a queue here");
     assert!(function["EventInvokeConfig"]["MaximumRetryAttempts"].as_u64().is_some_and(|n| n <= 2));
     // Parked events reach the same queue through the bus.
     let rules = resources_of_type(&template, "AWS::Events::Rule");
     let parked = rules.iter().find(|(_, rule)| {
         let pattern = &rule["Properties"]["EventPattern"];
-        pattern["detail-type"].as_sequence().is_some_and(|kinds| kinds.iter().any(|k| k.as_str() == Some("stripe.webhook_parked")))
+        pattern["detail-type"]
+            .as_sequence()
+            .is_some_and(|kinds| kinds.iter().any(|k| k.as_str() == Some("stripe.webhook_parked")))
             && pattern["source"].as_sequence().is_some_and(|sources| sources.iter().any(|s| s.as_str() == Some("mas")))
     });
     let (rule_id, rule) = parked.expect("a rule for stripe.webhook_parked");
-    assert!(rule["Properties"]["Targets"].as_sequence().unwrap().iter().any(|t| mentions(&t["Arn"], dlq)), "{rule_id} targets {dlq}");
+    assert!(
+        rule["Properties"]["Targets"].as_sequence().unwrap().iter().any(|t| mentions(&t["Arn"], dlq)),
+        "{rule_id} targets {dlq}"
+    );
     let policies = resources_of_type(&template, "AWS::SQS::QueuePolicy");
     assert!(
-        policies.iter().any(|(_, p)| mentions(&p["Properties"]["Queues"], dlq) && mentions(&p["Properties"]["PolicyDocument"], rule_id)),
+        policies
+            .iter()
+            .any(|(_, p)| mentions(&p["Properties"]["Queues"], dlq)
+                && mentions(&p["Properties"]["PolicyDocument"], rule_id)),
         "the bus may send to {dlq} for {rule_id} only"
     );
 }
@@ -515,7 +561,9 @@ fn may_put_events(template: &Value, function: &Value, bus: &str) -> bool {
                 Value::Sequence(items) => items.iter().filter_map(Value::as_str).collect(),
                 _ => Vec::new(),
             };
-            statement["Effect"].as_str() == Some("Allow") && actions.contains(&"events:PutEvents") && mentions(&statement["Resource"], bus)
+            statement["Effect"].as_str() == Some("Allow")
+                && actions.contains(&"events:PutEvents")
+                && mentions(&statement["Resource"], bus)
         })
     })
 }
@@ -778,7 +826,10 @@ fn the_site_bucket_is_private_and_read_only_by_the_distribution_through_origin_a
     assert_eq!(allow["Principal"]["Service"].as_str(), Some("cloudfront.amazonaws.com"));
     assert_eq!(allow["Action"].as_str(), Some("s3:GetObject"));
     let source = &allow["Condition"]["StringEquals"]["AWS:SourceArn"];
-    assert!(intrinsic_text(source).is_some_and(|t| t.contains("distribution/${SiteDistribution}")), "only this distribution: {source:?}");
+    assert!(
+        intrinsic_text(source).is_some_and(|t| t.contains("distribution/${SiteDistribution}")),
+        "only this distribution: {source:?}"
+    );
 
     let config = &template["Resources"]["SiteDistribution"]["Properties"]["DistributionConfig"];
     let origins = config["Origins"].as_sequence().unwrap();
@@ -826,7 +877,10 @@ fn the_site_publisher_is_its_own_binary_on_a_queue_fed_by_the_publish_route_and_
     assert!(queue["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout);
     assert!(mentions(&queue["RedrivePolicy"]["deadLetterTargetArn"], "SitePublishDeadLetterQueue"));
     let text = serde_yaml::to_string(&worker["Properties"]["Policies"]).unwrap();
-    assert!(text.contains("cloudfront:CreateInvalidation") && text.contains("SiteDistribution"), "invalidates its distribution");
+    assert!(
+        text.contains("cloudfront:CreateInvalidation") && text.contains("SiteDistribution"),
+        "invalidates its distribution"
+    );
     assert!(text.contains("s3:PutObject") && text.contains("SiteBucket.Arn}/sites/*"), "writes only under sites/");
     let variables = &worker["Properties"]["Environment"]["Variables"];
     assert_eq!(ref_target(&variables["SITE_BUCKET"]), Some("SiteBucket"));
@@ -834,7 +888,10 @@ fn the_site_publisher_is_its_own_binary_on_a_queue_fed_by_the_publish_route_and_
     let rule = &template["Resources"]["SiteChangedRule"]["Properties"];
     assert_eq!(rule["EventPattern"]["detail-type"][0].as_str(), Some(mas_shared::ops::site::SITE_CHANGED));
     assert!(mentions(&rule["Targets"][0]["Arn"], "SitePublishQueue"));
-    let route = api_events(&template).into_iter().find(|e| e.method == "POST" && e.path == "/v1/site/publish").expect("the publish route");
+    let route = api_events(&template)
+        .into_iter()
+        .find(|e| e.method == "POST" && e.path == "/v1/site/publish")
+        .expect("the publish route");
     let policies = serde_yaml::to_string(&template["Resources"][route.function]["Properties"]["Policies"]).unwrap();
     assert!(policies.contains("SitePublishQueueSend"), "the publish route may queue a publish");
 }
@@ -843,10 +900,15 @@ fn the_site_publisher_is_its_own_binary_on_a_queue_fed_by_the_publish_route_and_
 fn the_notify_rule_routes_exactly_the_subscribed_kinds_to_a_queue_with_a_dead_letter_queue_and_a_sweep_schedule() {
     let template = template();
     let rule = &template["Resources"]["NotifyRule"]["Properties"];
-    let mut kinds: Vec<String> =
-        rule["EventPattern"]["detail-type"].as_sequence().unwrap().iter().map(|k| k.as_str().unwrap().to_owned()).collect();
+    let mut kinds: Vec<String> = rule["EventPattern"]["detail-type"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap().to_owned())
+        .collect();
     kinds.sort();
-    let mut subscribed: Vec<String> = mas_shared::ops::notifications::plan::SUBSCRIBED.iter().map(|k| k.to_string()).collect();
+    let mut subscribed: Vec<String> =
+        mas_shared::ops::notifications::plan::SUBSCRIBED.iter().map(|k| k.to_string()).collect();
     subscribed.sort();
     assert_eq!(kinds, subscribed);
     assert!(mentions(&rule["Targets"][0]["Arn"], "NotifyQueue"));
@@ -859,5 +921,8 @@ fn the_notify_rule_routes_exactly_the_subscribed_kinds_to_a_queue_with_a_dead_le
     assert_eq!(source["FunctionResponseTypes"][0].as_str(), Some("ReportBatchItemFailures"));
     let sweep = &template["Resources"]["ReminderSweepFunction"];
     assert_eq!(sweep["Metadata"]["Binary"].as_str(), Some("reminder_sweep"));
-    assert_eq!(sweep["Properties"]["Events"]["Every5Minutes"]["Properties"]["ScheduleExpression"].as_str(), Some("rate(5 minutes)"));
+    assert_eq!(
+        sweep["Properties"]["Events"]["Every5Minutes"]["Properties"]["ScheduleExpression"].as_str(),
+        Some("rate(5 minutes)")
+    );
 }

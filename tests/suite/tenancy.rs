@@ -25,7 +25,9 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
         ("clients", _) if path.ends_with("/preferences") => {
             json!({"email": {"transactional": true, "marketing": true}, "sms": {"transactional": false, "marketing": false}})
         }
-        ("notification-settings", _) => serde_json::to_value(mas_shared::domain::notifications::NotificationSettings::default()).unwrap(),
+        ("notification-settings", _) => {
+            serde_json::to_value(mas_shared::domain::notifications::NotificationSettings::default()).unwrap()
+        }
         ("clients", _) if method == "PATCH" => json!({"version": 1, "first_name": "Intruder"}),
         ("clients", _) => client_body("Intruder", "B", Some("intruder@b.test")),
         ("screening", _) => json!({"service_id": own.service_id, "answers": medical_body()}),
@@ -60,7 +62,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let exceptions = format!("/v1/practitioners/{}/exceptions", practitioner["id"].as_str().unwrap());
     let (_, exception) = app.post(&exceptions, &a.token, exception_body()).await;
     let (_, member_id) = app.member_token(&a, "manager").await;
-    let (_, client) = app.post("/v1/clients", &a.token, client_body("A-secret-client", "Doe", Some("a-client@secret.test"))).await;
+    let (_, client) =
+        app.post("/v1/clients", &a.token, client_body("A-secret-client", "Doe", Some("a-client@secret.test"))).await;
     let client_id = client["id"].as_str().unwrap().to_owned();
     let mut answers = medical_body();
     answers["medications"] = json!("A-secret-medication");
@@ -79,13 +82,15 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         "confirmation_number": appointment["confirmation_number"]});
     let (status, intent) = app.call("POST", "/v1/payments/deposit-intent", None, Some(deposit)).await;
     assert_eq!(status, StatusCode::CREATED, "{intent}");
-    let (status, paid) = app.call("POST", &format!("/local/pay/{}", intent["intent_id"].as_str().unwrap()), None, None).await;
+    let (status, paid) =
+        app.call("POST", &format!("/local/pay/{}", intent["intent_id"].as_str().unwrap()), None, None).await;
     assert_eq!((status, paid["webhook"]["status"].as_u64()), (StatusCode::OK, Some(200)), "{paid}");
     let payment_id = intent["payment_id"].as_str().unwrap().to_owned();
     let finalize = json!({"appointment_id": appointment_id, "collection_method": "in_person"});
     let (_, template) = app.post("/v1/templates", &a.token, template_body("1.0.0")).await;
     let a_client = mas_shared::ids::ClientId::parse(&client_id).unwrap();
-    let (_, document) = app.post("/v1/documents/generate", &a.token, generate_body(a_client.as_str(), "A-secret-client")).await;
+    let (_, document) =
+        app.post("/v1/documents/generate", &a.token, generate_body(a_client.as_str(), "A-secret-client")).await;
     let document_id = document["id"].as_str().unwrap().to_owned();
     // Let A's PDF render first, so nothing of A's is being written while B probes.
     wait_for_pdf(&app, &a.token, &document_id, "pdf").await;
@@ -150,14 +155,11 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     };
     // A document is generated from the client's record: B naming A's client (or A's appointment)
     // in a body gets a refusal that says nothing of A's data.
-    for body in [
-        generate_body(&client_id, "B client"),
-        {
-            let mut body = generate_body(own.client_id, "B client");
-            body["appointment_id"] = json!(appointment_id);
-            body
-        },
-    ] {
+    for body in [generate_body(&client_id, "B client"), {
+        let mut body = generate_body(own.client_id, "B client");
+        body["appointment_id"] = json!(appointment_id);
+        body
+    }] {
         let (status, err) = app.post("/v1/documents/generate", &b.token, body).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
         assert_eq!(err["error"]["code"], "unknown_reference");
@@ -223,7 +225,9 @@ fn query_for(path: &str, location_id: &str, service_id: &str, day: &str, appoint
         "/v1/payments" => format!("?appointment_id={appointment_id}"),
         "/v1/appointments" => format!("?from={day}&to={day}"),
         "/v1/availability" => format!("?location_id={location_id}&service_id={service_id}&from={day}&to={day}"),
-        "/v1/availability/explain" => format!("?location_id={location_id}&service_id={service_id}&start={day}T10:00:00Z"),
+        "/v1/availability/explain" => {
+            format!("?location_id={location_id}&service_id={service_id}&start={day}T10:00:00Z")
+        }
         "/v1/appointments/{id}/fee-preview" => "?action=cancel".into(),
         _ => String::new(),
     }

@@ -13,12 +13,19 @@ async fn outbox(app: &TestApp) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn a_confirmed_booking_gets_its_consent_from_the_worker_and_the_signing_link_reaches_the_client_by_email_and_text() {
+async fn a_confirmed_booking_gets_its_consent_from_the_worker_and_the_signing_link_reaches_the_client_by_email_and_text()
+ {
     let (app, _clock) = fixed_app().await;
     let s = setup(&app, "flows").await;
     let t = &s.clinic.token;
-    let (status, _) =
-        app.call("PATCH", &format!("/v1/clients/{}", s.client_id), Some(t), Some(json!({"version": 1, "phone": "+447700900777"}))).await;
+    let (status, _) = app
+        .call(
+            "PATCH",
+            &format!("/v1/clients/{}", s.client_id),
+            Some(t),
+            Some(json!({"version": 1, "phone": "+447700900777"})),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     let (status, appointment) = app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), None)).await;
     assert_eq!(status, StatusCode::CREATED, "{appointment}");
@@ -44,7 +51,11 @@ async fn a_confirmed_booking_gets_its_consent_from_the_worker_and_the_signing_li
     assert_eq!(status, StatusCode::CREATED, "{opened}");
     let mut requests = Vec::new();
     for _ in 0..200 {
-        requests = outbox(&app).await.into_iter().filter(|m| m["text"].as_str().unwrap_or_default().contains("/v1/esign/")).collect();
+        requests = outbox(&app)
+            .await
+            .into_iter()
+            .filter(|m| m["text"].as_str().unwrap_or_default().contains("/v1/esign/"))
+            .collect();
         if requests.len() >= 2 {
             break;
         }

@@ -162,11 +162,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let outbox = Outbox::new(dir.path()).unwrap();
         outbox.send_email(&email(None)).await.unwrap();
-        let sms = OutgoingSms { message_id: "msg_2".into(), to: "+447700900123".into(), body: "Hi".into(), status_callback: None };
+        let sms = OutgoingSms {
+            message_id: "msg_2".into(),
+            to: "+447700900123".into(),
+            body: "Hi".into(),
+            status_callback: None,
+        };
         outbox.send_sms(&sms).await.unwrap();
         let listed = outbox.list().unwrap();
         assert_eq!(listed.iter().map(|e| e.channel.as_str()).collect::<Vec<_>>(), ["sms", "email"]);
-        let emls = std::fs::read_dir(dir.path()).unwrap().filter(|f| f.as_ref().unwrap().path().extension().unwrap() == "eml").count();
+        let emls = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|f| f.as_ref().unwrap().path().extension().unwrap() == "eml")
+            .count();
         assert_eq!(emls, 1);
     }
 }

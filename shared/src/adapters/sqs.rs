@@ -58,7 +58,11 @@ impl Queue for SqsQueue {
         let mut in_flight = tokio::task::JoinSet::new();
         for chunk in bodies.chunks(10) {
             if in_flight.len() >= 16 {
-                in_flight.join_next().await.expect("a task is in flight").map_err(|e| QueueError::Unavailable(e.to_string()))??;
+                in_flight
+                    .join_next()
+                    .await
+                    .expect("a task is in flight")
+                    .map_err(|e| QueueError::Unavailable(e.to_string()))??;
             }
             let entries = chunk
                 .iter()

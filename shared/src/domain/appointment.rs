@@ -164,7 +164,8 @@ mod tests {
     fn only_the_listed_moves_are_legal() {
         use AppointmentAction as A;
         use AppointmentStatus as S;
-        let statuses = [S::PendingDeposit, S::Scheduled, S::CheckedIn, S::InProgress, S::Completed, S::Cancelled, S::NoShow];
+        let statuses =
+            [S::PendingDeposit, S::Scheduled, S::CheckedIn, S::InProgress, S::Completed, S::Cancelled, S::NoShow];
         let actions = [A::Reschedule, A::Cancel, A::CheckIn, A::Start, A::Complete, A::NoShow];
         let legal: Vec<(S, A)> = statuses
             .iter()
@@ -272,7 +273,12 @@ impl Appointment {
     }
 }
 
-pub fn occupied_span(start: DateTime<Utc>, end: DateTime<Utc>, before: u32, after: u32) -> (DateTime<Utc>, DateTime<Utc>) {
+pub fn occupied_span(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    before: u32,
+    after: u32,
+) -> (DateTime<Utc>, DateTime<Utc>) {
     (start - chrono::Duration::minutes(i64::from(before)), end + chrono::Duration::minutes(i64::from(after)))
 }
 
@@ -286,7 +292,9 @@ impl ConfirmationNumber {
     pub fn parse(raw: &str) -> Result<ConfirmationNumber, super::values::ParseError> {
         let raw = raw.trim().to_uppercase();
         match raw.strip_prefix("BK-") {
-            Some(digits) if digits.len() == 8 && digits.chars().all(|c| c.is_ascii_digit()) => Ok(ConfirmationNumber(raw)),
+            Some(digits) if digits.len() == 8 && digits.chars().all(|c| c.is_ascii_digit()) => {
+                Ok(ConfirmationNumber(raw))
+            }
             _ => Err(super::values::ParseError("must be a confirmation number such as BK-04821937".into())),
         }
     }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::schedule::{Closure, DayHours, LocalTime, Weekday, check_closures, check_weekly};
 use super::screening::ClinicalTag;
-use super::values::{CountryCode, Email, Minutes, MinorUnits, Money, Name, Phone, Slug, Text, TimeZone};
+use super::values::{CountryCode, Email, MinorUnits, Minutes, Money, Name, Phone, Slug, Text, TimeZone};
 use crate::error::{AppError, AppResult};
 use crate::ids::{LocationId, PractitionerId, ResourceId};
 
@@ -94,7 +94,8 @@ impl LocationInput {
         }
         check_weekly(&self.opening_hours)
             .map_err(|e| AppError::invalid(e.code, format!("opening_hours[{}]", e.index), e.message))?;
-        check_closures(&self.closures).map_err(|e| AppError::invalid(e.code, format!("closures[{}]", e.index), e.message))
+        check_closures(&self.closures)
+            .map_err(|e| AppError::invalid(e.code, format!("closures[{}]", e.index), e.message))
     }
 }
 
@@ -183,7 +184,11 @@ impl ServiceInput {
                 return Err(AppError::invalid("out_of_range", "deposit.percent", "must be 0–100"));
             }
             Some(DepositRule::Fixed { amount_minor }) if *amount_minor > self.price.amount_minor => {
-                return Err(AppError::invalid("deposit_above_price", "deposit.amount_minor", "a deposit cannot exceed the price"));
+                return Err(AppError::invalid(
+                    "deposit_above_price",
+                    "deposit.amount_minor",
+                    "a deposit cannot exceed the price",
+                ));
             }
             _ => {}
         }
@@ -200,7 +205,11 @@ impl ServiceInput {
 
     /// The tags screening uses: the service's own, or those its category implies.
     pub fn effective_clinical_tags(&self) -> Vec<ClinicalTag> {
-        if self.clinical_tags.is_empty() { ClinicalTag::for_category(&self.category) } else { self.clinical_tags.clone() }
+        if self.clinical_tags.is_empty() {
+            ClinicalTag::for_category(&self.category)
+        } else {
+            self.clinical_tags.clone()
+        }
     }
 
     /// The consent (and aftercare) template topics a booking of this service needs, one per
@@ -224,8 +233,9 @@ impl ServiceInput {
     pub fn slug_or_derived(&self) -> AppResult<Slug> {
         match &self.slug {
             Some(slug) => Ok(slug.clone()),
-            None => Slug::from_name(self.name.as_str())
-                .map_err(|_| AppError::invalid("slug_required", "slug", "give a slug: none can be made from this name")),
+            None => Slug::from_name(self.name.as_str()).map_err(|_| {
+                AppError::invalid("slug_required", "slug", "give a slug: none can be made from this name")
+            }),
         }
     }
 }
@@ -436,7 +446,9 @@ mod tests {
         }))
         .unwrap();
         let err = practitioner.check().unwrap_err();
-        assert!(matches!(err, AppError::Invalid { code: "overlapping_rules", field: Some(f), .. } if f == "working_rules[1]"));
+        assert!(
+            matches!(err, AppError::Invalid { code: "overlapping_rules", field: Some(f), .. } if f == "working_rules[1]")
+        );
     }
 
     #[test]

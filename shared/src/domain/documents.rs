@@ -828,7 +828,10 @@ pub struct BookingFacts {
     pub local_start: DateTime<chrono_tz::Tz>,
 }
 
-fn object_at<'a>(context: &'a mut serde_json::Map<String, Value>, name: &str) -> &'a mut serde_json::Map<String, Value> {
+fn object_at<'a>(
+    context: &'a mut serde_json::Map<String, Value>,
+    name: &str,
+) -> &'a mut serde_json::Map<String, Value> {
     let slot = context.entry(name.to_owned()).or_insert_with(|| Value::Object(Default::default()));
     if !slot.is_object() {
         *slot = Value::Object(Default::default());
@@ -874,7 +877,11 @@ mod tests {
     use serde_json::json;
 
     fn ann() -> ClientFacts {
-        ClientFacts { first_name: "Zoë".into(), last_name: "Ó Briain".into(), date_of_birth: NaiveDate::from_ymd_opt(1990, 4, 21) }
+        ClientFacts {
+            first_name: "Zoë".into(),
+            last_name: "Ó Briain".into(),
+            date_of_birth: NaiveDate::from_ymd_opt(1990, 4, 21),
+        }
     }
 
     fn booking() -> BookingFacts {

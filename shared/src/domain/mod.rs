@@ -1,6 +1,7 @@
 //! The domain: pure types and rules, no I/O and no AWS types.
 
 pub mod appointment;
+pub mod auth;
 pub mod availability;
 pub mod catalog;
 pub mod clients;

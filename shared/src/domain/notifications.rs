@@ -247,7 +247,6 @@ fn fill(template: &str, vars: &Variables, missing: &mut Vec<String>, escape: imp
     out
 }
 
-
 /// An instant as a client reads it: on the location's wall clock, with the zone's abbreviation
 /// (`Tuesday 24 March 2026 at 14:30 GMT`).
 pub fn local_when(at: DateTime<Utc>, zone: Tz) -> String {
@@ -333,7 +332,11 @@ impl QuietHours {
         if !self.contains(local.time()) {
             return at;
         }
-        let day = if self.start > self.end && local.time() >= self.start { local.date().succ_opt().unwrap_or(local.date()) } else { local.date() };
+        let day = if self.start > self.end && local.time() >= self.start {
+            local.date().succ_opt().unwrap_or(local.date())
+        } else {
+            local.date()
+        };
         resolve(day.and_time(self.end), zone).max(at)
     }
 }
@@ -382,7 +385,12 @@ pub struct NotificationSettings {
 impl Default for NotificationSettings {
     fn default() -> Self {
         use Channel::{Email, Sms};
-        let step = |kind, anchor, offset_minutes, channels: &[Channel]| CadenceStep { kind, anchor, offset_minutes, channels: channels.to_vec() };
+        let step = |kind, anchor, offset_minutes, channels: &[Channel]| CadenceStep {
+            kind,
+            anchor,
+            offset_minutes,
+            channels: channels.to_vec(),
+        };
         NotificationSettings {
             steps: vec![
                 step(MessageKind::Prep48h, Anchor::Start, -2 * 1440, &[Email]),
@@ -455,7 +463,13 @@ pub const MAX_LATENESS_HOURS: i64 = 3;
 /// The reminders of a visit from `start` to `end` in `zone`, as of `now`: those whose time has
 /// passed are skipped; one in quiet hours moves to their end, or is dropped if by then it is
 /// no longer useful.
-pub fn plan(start: DateTime<Utc>, end: DateTime<Utc>, zone: Tz, settings: &NotificationSettings, now: DateTime<Utc>) -> Vec<Planned> {
+pub fn plan(
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    zone: Tz,
+    settings: &NotificationSettings,
+    now: DateTime<Utc>,
+) -> Vec<Planned> {
     let mut out = Vec::new();
     for step in &settings.steps {
         let anchor = match step.anchor {

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::availability::BookingRules;
 use super::catalog::DepositRule;
-use super::values::{Money, MinorUnits};
+use super::values::{MinorUnits, Money};
 use crate::error::{AppError, AppResult};
 use crate::ids::ServiceId;
 
@@ -69,9 +69,10 @@ impl PolicyInput {
         {
             return Err(AppError::invalid("out_of_range", "deposit.percent", "must be 0–100"));
         }
-        for (field, percent) in
-            [("cancellation_fee_percent", self.cancellation_fee_percent), ("no_show_fee_percent", self.no_show_fee_percent)]
-        {
+        for (field, percent) in [
+            ("cancellation_fee_percent", self.cancellation_fee_percent),
+            ("no_show_fee_percent", self.no_show_fee_percent),
+        ] {
             if percent > 100 {
                 return Err(AppError::invalid("out_of_range", field, "must be 0–100"));
             }
@@ -286,13 +287,18 @@ mod tests {
 
     #[test]
     fn cancelling_inside_the_window_keeps_the_fee_from_the_deposit_and_refunds_the_rest() {
-        let p = policy(PolicyInput { cancellation_window_hours: 48, cancellation_fee_percent: 25, ..Default::default() });
+        let p =
+            policy(PolicyInput { cancellation_window_hours: 48, cancellation_fee_percent: 25, ..Default::default() });
         let start = Utc.with_ymd_and_hms(2026, 12, 10, 10, 0, 0).unwrap();
         let terms = BookingTerms { start, price: money(20000), deposit_paid: money(8000) };
         let inside = p.fee_preview(FeeAction::Cancel, &terms, start - chrono::Duration::hours(47));
         assert!(inside.within_window && inside.allowed);
         assert_eq!(
-            (inside.fee.amount_minor.get(), inside.kept_from_deposit.amount_minor.get(), inside.refund.amount_minor.get()),
+            (
+                inside.fee.amount_minor.get(),
+                inside.kept_from_deposit.amount_minor.get(),
+                inside.refund.amount_minor.get()
+            ),
             (5000, 5000, 3000)
         );
         let outside = p.fee_preview(FeeAction::Cancel, &terms, start - chrono::Duration::hours(49));
@@ -307,7 +313,10 @@ mod tests {
         let start = Utc.with_ymd_and_hms(2026, 12, 10, 10, 0, 0).unwrap();
         let terms = BookingTerms { start, price: money(20000), deposit_paid: money(5000) };
         let preview = p.fee_preview(FeeAction::NoShow, &terms, start + chrono::Duration::minutes(30));
-        assert_eq!((preview.kept_from_deposit.amount_minor.get(), preview.still_owed.amount_minor.get()), (5000, 15000));
+        assert_eq!(
+            (preview.kept_from_deposit.amount_minor.get(), preview.still_owed.amount_minor.get()),
+            (5000, 15000)
+        );
         assert_eq!(preview.refund.amount_minor.get(), 0);
         let early = p.fee_preview(FeeAction::NoShow, &terms, start - chrono::Duration::minutes(30));
         assert_eq!(early.refusal, Some("not_started_yet"));
@@ -344,7 +353,8 @@ mod tests {
         let bad = PolicyInput { cancellation_fee_percent: 120, ..Default::default() };
         let Err(AppError::Invalid { field, .. }) = bad.check() else { panic!() };
         assert_eq!(field.as_deref(), Some("cancellation_fee_percent"));
-        let grid = PolicyInput { booking: BookingRules { grid_minutes: 7, ..Default::default() }, ..Default::default() };
+        let grid =
+            PolicyInput { booking: BookingRules { grid_minutes: 7, ..Default::default() }, ..Default::default() };
         let Err(AppError::Invalid { field, .. }) = grid.check() else { panic!() };
         assert_eq!(field.as_deref(), Some("booking.grid_minutes"));
     }

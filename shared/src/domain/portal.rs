@@ -64,7 +64,11 @@ impl PortalSession {
         if expires_at <= now {
             return None;
         }
-        Some(PortalSession { tenant_id: TenantId::parse(tenant).ok()?, client_id: ClientId::parse(client).ok()?, expires_at })
+        Some(PortalSession {
+            tenant_id: TenantId::parse(tenant).ok()?,
+            client_id: ClientId::parse(client).ok()?,
+            expires_at,
+        })
     }
 }
 
@@ -81,10 +85,13 @@ mod tests {
         let links = LinkSigner::new(b"secret");
         let now = Utc::now();
         let bearer = session(now).encode(&links);
-        assert_eq!(PortalSession::decode(&links, &bearer, now), Some(session(now)).map(|mut s| {
-            s.expires_at = DateTime::from_timestamp(s.expires_at.timestamp(), 0).unwrap();
-            s
-        }));
+        assert_eq!(
+            PortalSession::decode(&links, &bearer, now),
+            Some(session(now)).map(|mut s| {
+                s.expires_at = DateTime::from_timestamp(s.expires_at.timestamp(), 0).unwrap();
+                s
+            })
+        );
         assert_eq!(PortalSession::decode(&links, &bearer, now + SESSION_LIFETIME), None, "expired");
         assert_eq!(PortalSession::decode(&LinkSigner::new(b"other"), &bearer, now), None, "another secret");
         let edited = bearer.replacen("cli_b", "cli_c", 1);

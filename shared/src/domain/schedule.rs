@@ -94,14 +94,25 @@ pub fn check_weekly<'a>(spans: impl IntoIterator<Item = &'a DayHours>) -> Result
             return Err(RuleError {
                 index,
                 code: "empty_time_range",
-                message: format!("{:?} starts at {} but ends at {}", span.day, String::from(span.start), String::from(span.end)),
+                message: format!(
+                    "{:?} starts at {} but ends at {}",
+                    span.day,
+                    String::from(span.start),
+                    String::from(span.end)
+                ),
             });
         }
-        if spans[..index].iter().any(|other| other.day == span.day && other.start < span.end && span.start < other.end) {
+        if spans[..index].iter().any(|other| other.day == span.day && other.start < span.end && span.start < other.end)
+        {
             return Err(RuleError {
                 index,
                 code: "overlapping_rules",
-                message: format!("{:?} {}–{} overlaps an earlier rule", span.day, String::from(span.start), String::from(span.end)),
+                message: format!(
+                    "{:?} {}–{} overlaps an earlier rule",
+                    span.day,
+                    String::from(span.start),
+                    String::from(span.end)
+                ),
             });
         }
     }
@@ -121,10 +132,18 @@ pub struct Closure {
 pub fn check_closures(closures: &[Closure]) -> Result<(), RuleError> {
     for (index, closure) in closures.iter().enumerate() {
         if closure.from > closure.to {
-            return Err(RuleError { index, code: "empty_date_range", message: "a closure must end on or after its first day".into() });
+            return Err(RuleError {
+                index,
+                code: "empty_date_range",
+                message: "a closure must end on or after its first day".into(),
+            });
         }
         if (closure.to - closure.from).num_days() > 366 {
-            return Err(RuleError { index, code: "date_range_too_long", message: "a closure may last at most a year".into() });
+            return Err(RuleError {
+                index,
+                code: "date_range_too_long",
+                message: "a closure may last at most a year".into(),
+            });
         }
     }
     Ok(())

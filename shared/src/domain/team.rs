@@ -53,15 +53,31 @@ impl Permission {
     pub const ALL: [Permission; 18] = {
         use Permission::*;
         [
-            CatalogRead, CatalogWrite, BrandWrite, TeamRead, TeamWrite, BookingRead, BookingWrite, BookingWriteOwn,
-            ClinicalRead, ClinicalWrite, PaymentsRead, PaymentsWrite, TemplatesWrite, DocumentsRead, DocumentsWrite,
-            AnalyticsFull, AnalyticsLimited, AuditRead,
+            CatalogRead,
+            CatalogWrite,
+            BrandWrite,
+            TeamRead,
+            TeamWrite,
+            BookingRead,
+            BookingWrite,
+            BookingWriteOwn,
+            ClinicalRead,
+            ClinicalWrite,
+            PaymentsRead,
+            PaymentsWrite,
+            TemplatesWrite,
+            DocumentsRead,
+            DocumentsWrite,
+            AnalyticsFull,
+            AnalyticsLimited,
+            AuditRead,
         ]
     };
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [Role::Owner, Role::Manager, Role::Practitioner, Role::FrontDesk, Role::Finance, Role::Support];
+    pub const ALL: [Role; 6] =
+        [Role::Owner, Role::Manager, Role::Practitioner, Role::FrontDesk, Role::Finance, Role::Support];
 
     /// The permission matrix (DESIGN.md §6): services CRUD owner/manager; booking
     /// owner/manager/practitioner (own)/front desk; clinical owner/manager/practitioner;
@@ -106,6 +122,10 @@ pub struct Member {
     #[serde(flatten)]
     pub input: MemberInput,
     pub version: u64,
+    /// Bumped when all the member's sessions end (a password reset, "sign out everywhere"):
+    /// tokens carry the epoch they were issued in, and older ones are refused.
+    #[serde(default)]
+    pub auth_epoch: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -118,7 +138,16 @@ mod tests {
 
     #[test]
     fn support_reads_but_never_writes_and_never_sees_clinical_data() {
-        for write in [CatalogWrite, BrandWrite, TeamWrite, BookingWrite, BookingWriteOwn, ClinicalWrite, PaymentsWrite, TemplatesWrite] {
+        for write in [
+            CatalogWrite,
+            BrandWrite,
+            TeamWrite,
+            BookingWrite,
+            BookingWriteOwn,
+            ClinicalWrite,
+            PaymentsWrite,
+            TemplatesWrite,
+        ] {
             assert!(!Support.allows(write), "{write:?}");
         }
         assert!(Support.allows(CatalogRead) && Support.allows(BookingRead));

@@ -41,6 +41,9 @@ pub struct SignupInput {
 pub struct OwnerInput {
     pub email: Email,
     pub name: Name,
+    /// The owner's password (10–128 characters): given, the answer carries a signed-in session.
+    #[serde(default)]
+    pub password: Option<super::auth::Password>,
 }
 
 fn default_country() -> CountryCode {
@@ -306,13 +309,17 @@ mod tests {
         )
         .unwrap();
         let err = brand.check().unwrap_err();
-        assert!(matches!(err, AppError::Invalid { code: "insufficient_contrast", field: Some(f), .. } if f == "overrides.text"));
+        assert!(
+            matches!(err, AppError::Invalid { code: "insufficient_contrast", field: Some(f), .. } if f == "overrides.text")
+        );
     }
 
     #[test]
     fn a_logo_must_be_served_over_https() {
         assert!(serde_json::from_str::<BrandInput>(r#"{"logo_url": "http://example.com/a.png"}"#).is_err());
         assert!(serde_json::from_str::<BrandInput>(r#"{"logo_url": "https://example.com/a.png"}"#).is_ok());
-        assert!(serde_json::from_str::<BrandInput>(r#"{"overrides": {"font_body": "x; } body { color: red"}}"#).is_err());
+        assert!(
+            serde_json::from_str::<BrandInput>(r#"{"overrides": {"font_body": "x; } body { color: red"}}"#).is_err()
+        );
     }
 }

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::{Extension, Json};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -16,9 +16,9 @@ use super::availability::{TimeArg, public_tenant};
 use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use crate::app::App;
+use crate::domain::appointment::{Appointment, AppointmentAction, AppointmentStatus, BookingSource};
 use crate::domain::clients::ClientInput;
 use crate::domain::medical::MedicalAnswers;
-use crate::domain::appointment::{Appointment, AppointmentAction, AppointmentStatus, BookingSource};
 use crate::domain::policy::{FeeAction, FeePreview};
 use crate::domain::team::Permission;
 use crate::domain::tenant::Tenant;
@@ -54,7 +54,12 @@ pub struct StaffBookingInput {
     params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first response")),
     responses((status = 201, body = Appointment), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-pub async fn book(State(app): State<Arc<App>>, actor: Actor, headers: HeaderMap, JsonBody(input): JsonBody<StaffBookingInput>) -> ApiResult<Response> {
+pub async fn book(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<StaffBookingInput>,
+) -> ApiResult<Response> {
     actor.require(Permission::BookingWriteOwn)?;
     let mut practitioner_id = input.practitioner_id.clone();
     if !actor.member.input.role.allows(Permission::BookingWrite) {
@@ -83,7 +88,9 @@ pub async fn book(State(app): State<Arc<App>>, actor: Actor, headers: HeaderMap,
             None => medical::latest(&app.store, &app.keyring, &tenant.id, &input.client_id).await?.map(|r| r.answers),
         };
         let screening = match answers {
-            Some(answers) => Some(ops::screen(&app.store, &tenant, &input.service_id, &answers, input.acknowledge_risk).await?),
+            Some(answers) => {
+                Some(ops::screen(&app.store, &tenant, &input.service_id, &answers, input.acknowledge_risk).await?)
+            }
             None => None,
         };
         Ok(BookingRequest {
@@ -234,11 +241,16 @@ pub struct ListQuery {
 
 #[utoipa::path(get, path = "/v1/appointments", operation_id = "list_appointments", tag = "appointments", security(("staff_jwt" = [])), params(ListQuery),
     responses((status = 200, body = Vec<Appointment>), (status = 422, body = ErrorEnvelope)))]
-pub async fn list(State(app): State<Arc<App>>, actor: Actor, QueryArgs(query): QueryArgs<ListQuery>) -> ApiResult<Json<Vec<Appointment>>> {
+pub async fn list(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    QueryArgs(query): QueryArgs<ListQuery>,
+) -> ApiResult<Json<Vec<Appointment>>> {
     actor.require(Permission::BookingRead)?;
     let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
     let (from, to) = (query.from.start(tenant.timezone), query.to.end(tenant.timezone));
-    let filter = ListFilter { practitioner_id: query.practitioner_id, location_id: query.location_id, status: query.status };
+    let filter =
+        ListFilter { practitioner_id: query.practitioner_id, location_id: query.location_id, status: query.status };
     Ok(Json(ops::list(&app.store, &tenant.id, from, to, &filter).await?))
 }
 
@@ -268,7 +280,12 @@ pub struct ChangeInput {
     request_body = ChangeInput,
     responses((status = 200, body = Appointment), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-pub async fn change(State(app): State<Arc<App>>, actor: Actor, path: PathParams, JsonBody(input): JsonBody<ChangeInput>) -> ApiResult<Json<Appointment>> {
+pub async fn change(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+    JsonBody(input): JsonBody<ChangeInput>,
+) -> ApiResult<Json<Appointment>> {
     actor.require(Permission::BookingWriteOwn)?;
     let id: AppointmentId = path.id("id", "appointment")?;
     let scope = if actor.member.input.role.allows(Permission::BookingWrite) {
@@ -277,7 +294,12 @@ pub async fn change(State(app): State<Arc<App>>, actor: Actor, path: PathParams,
         Scope::OnlyPractitioner(actor.member.input.practitioner_id.clone())
     };
     if input.action != AppointmentAction::Reschedule && (input.start.is_some() || input.practitioner_id.is_some()) {
-        return Err(AppError::invalid("only_for_reschedule", "start", "`start` and `practitioner_id` go with `reschedule` only").into());
+        return Err(AppError::invalid(
+            "only_for_reschedule",
+            "start",
+            "`start` and `practitioner_id` go with `reschedule` only",
+        )
+        .into());
     }
     let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
     let change = Change {
@@ -300,7 +322,12 @@ pub struct FeePreviewQuery {
 #[utoipa::path(get, path = "/v1/appointments/{id}/fee-preview", operation_id = "preview_appointment_fee", tag = "appointments", security(("staff_jwt" = [])),
     params(("id" = String, Path), FeePreviewQuery),
     responses((status = 200, body = FeePreview), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-pub async fn fee_preview(State(app): State<Arc<App>>, actor: Actor, path: PathParams, QueryArgs(query): QueryArgs<FeePreviewQuery>) -> ApiResult<Json<FeePreview>> {
+pub async fn fee_preview(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+    QueryArgs(query): QueryArgs<FeePreviewQuery>,
+) -> ApiResult<Json<FeePreview>> {
     actor.require(Permission::BookingRead)?;
     let id: AppointmentId = path.id("id", "appointment")?;
     Ok(Json(ops::fee_preview(&app.store, &actor.tenant_id, &id, query.action).await?))

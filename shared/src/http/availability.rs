@@ -105,7 +105,11 @@ pub struct SlotView {
 
 #[utoipa::path(get, path = "/v1/availability", operation_id = "get_availability", tag = "availability", security(("staff_jwt" = [])), params(AvailabilityQuery),
     responses((status = 200, body = Availability), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-pub async fn staff(State(app): State<Arc<App>>, actor: Actor, QueryArgs(query): QueryArgs<AvailabilityQuery>) -> ApiResult<Json<Availability>> {
+pub async fn staff(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    QueryArgs(query): QueryArgs<AvailabilityQuery>,
+) -> ApiResult<Json<Availability>> {
     actor.require(Permission::BookingRead)?;
     let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
     Ok(Json(availability(&app, &tenant, query).await?))
@@ -114,7 +118,11 @@ pub async fn staff(State(app): State<Arc<App>>, actor: Actor, QueryArgs(query): 
 /// The same answer for a clinic's public site, without signing in.
 #[utoipa::path(get, path = "/v1/public/{tenant_slug}/availability", operation_id = "get_public_availability", tag = "public", params(("tenant_slug" = String, Path), AvailabilityQuery),
     responses((status = 200, body = Availability), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-pub async fn public(State(app): State<Arc<App>>, path: PathParams, QueryArgs(query): QueryArgs<AvailabilityQuery>) -> ApiResult<Json<Availability>> {
+pub async fn public(
+    State(app): State<Arc<App>>,
+    path: PathParams,
+    QueryArgs(query): QueryArgs<AvailabilityQuery>,
+) -> ApiResult<Json<Availability>> {
     let tenant = public_tenant(&app, &path).await?;
     Ok(Json(availability(&app, &tenant, query).await?))
 }
@@ -126,7 +134,9 @@ pub async fn public_tenant(app: &App, path: &PathParams) -> AppResult<Tenant> {
 }
 
 async fn availability(app: &App, tenant: &Tenant, query: AvailabilityQuery) -> AppResult<Availability> {
-    let location = crate::ops::catalog::get::<crate::domain::catalog::LocationInput>(&app.store, &tenant.id, &query.location_id).await?;
+    let location =
+        crate::ops::catalog::get::<crate::domain::catalog::LocationInput>(&app.store, &tenant.id, &query.location_id)
+            .await?;
     let zone = location.data.timezone;
     let (from, to) = (query.from.start(zone), query.to.end(zone));
     if to <= from {
@@ -190,7 +200,11 @@ pub struct ExplainView {
 /// Why one start can or cannot be booked: for support staff answering "why can't I book 10:15?".
 #[utoipa::path(get, path = "/v1/availability/explain", operation_id = "explain_availability", tag = "availability", security(("staff_jwt" = [])), params(ExplainQuery),
     responses((status = 200, body = ExplainView), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-pub async fn explain(State(app): State<Arc<App>>, actor: Actor, QueryArgs(query): QueryArgs<ExplainQuery>) -> ApiResult<Json<ExplainView>> {
+pub async fn explain(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    QueryArgs(query): QueryArgs<ExplainQuery>,
+) -> ApiResult<Json<ExplainView>> {
     actor.require(Permission::BookingRead)?;
     let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
     let start = query.start.with_timezone(&Utc);

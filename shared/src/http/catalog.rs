@@ -107,8 +107,22 @@ macro_rules! catalog_routes {
     };
 }
 
-catalog_routes!(locations, crate::domain::catalog::LocationInput, crate::ids::LocationId, "locations", "/v1/locations", "/v1/locations/{id}");
-catalog_routes!(services, crate::domain::catalog::ServiceInput, crate::ids::ServiceId, "services", "/v1/services", "/v1/services/{id}");
+catalog_routes!(
+    locations,
+    crate::domain::catalog::LocationInput,
+    crate::ids::LocationId,
+    "locations",
+    "/v1/locations",
+    "/v1/locations/{id}"
+);
+catalog_routes!(
+    services,
+    crate::domain::catalog::ServiceInput,
+    crate::ids::ServiceId,
+    "services",
+    "/v1/services",
+    "/v1/services/{id}"
+);
 catalog_routes!(
     practitioners,
     crate::domain::catalog::PractitionerInput,
@@ -117,12 +131,23 @@ catalog_routes!(
     "/v1/practitioners",
     "/v1/practitioners/{id}"
 );
-catalog_routes!(resources, crate::domain::catalog::ResourceInput, crate::ids::ResourceId, "resources", "/v1/resources", "/v1/resources/{id}");
+catalog_routes!(
+    resources,
+    crate::domain::catalog::ResourceInput,
+    crate::ids::ResourceId,
+    "resources",
+    "/v1/resources",
+    "/v1/resources/{id}"
+);
 
 #[utoipa::path(get, path = "/v1/practitioners/{id}/exceptions", tag = "practitioners", security(("staff_jwt" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Vec<PractitionerException>), (status = 404, body = ErrorEnvelope)))]
-pub async fn list_exceptions(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Vec<PractitionerException>>> {
+pub async fn list_exceptions(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+) -> ApiResult<Json<Vec<PractitionerException>>> {
     actor.require(Permission::CatalogRead)?;
     let practitioner: PractitionerId = path.id("id", "practitioner")?;
     Ok(Json(ops::list_exceptions(&app.store, &actor.tenant_id, &practitioner).await?))

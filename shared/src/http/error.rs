@@ -13,11 +13,19 @@ use crate::error::{AppError, Rejection};
 pub enum ApiError {
     App(AppError),
     /// The request could not be read at all (400).
-    Malformed { code: &'static str, message: String },
+    Malformed {
+        code: &'static str,
+        message: String,
+    },
     /// A field failed to parse (422), named by its JSON path.
-    InvalidField { field: String, message: String },
+    InvalidField {
+        field: String,
+        message: String,
+    },
     /// The body is larger than we accept (413).
-    TooLarge { limit: usize },
+    TooLarge {
+        limit: usize,
+    },
     UnsupportedMediaType,
     RouteNotFound,
     MethodNotAllowed,
@@ -70,26 +78,47 @@ impl ApiError {
                     };
                     (status, code, message.clone(), details.clone())
                 }
-                AppError::Unauthenticated(message) => (S::UNAUTHORIZED, "unauthenticated", message.clone(), Value::Null),
-                AppError::Forbidden(message) => (S::FORBIDDEN, "forbidden", message.clone(), Value::Null),
-                AppError::Internal(_) => {
-                    (S::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side; it has been logged".into(), Value::Null)
+                AppError::Unauthenticated(message) => {
+                    (S::UNAUTHORIZED, "unauthenticated", message.clone(), Value::Null)
                 }
+                AppError::SignInRefused { code, message } => (S::UNAUTHORIZED, code, message.clone(), Value::Null),
+                AppError::Limited { code, retry_after_seconds } => (
+                    S::TOO_MANY_REQUESTS,
+                    code,
+                    format!("too many attempts; try again in {retry_after_seconds} seconds"),
+                    json!({ "retry_after_seconds": retry_after_seconds }),
+                ),
+                AppError::Forbidden(message) => (S::FORBIDDEN, "forbidden", message.clone(), Value::Null),
+                AppError::Internal(_) => (
+                    S::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "something went wrong on our side; it has been logged".into(),
+                    Value::Null,
+                ),
             },
             ApiError::Malformed { code, message } => (S::BAD_REQUEST, code, message.clone(), Value::Null),
             ApiError::InvalidField { field, message } => {
                 (S::UNPROCESSABLE_ENTITY, "invalid_field", format!("{field}: {message}"), json!({ "field": field }))
             }
-            ApiError::TooLarge { limit } => {
-                (S::PAYLOAD_TOO_LARGE, "body_too_large", format!("the body must be at most {limit} bytes"), json!({ "limit": limit }))
-            }
-            ApiError::UnsupportedMediaType => {
-                (S::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send JSON with Content-Type: application/json".into(), Value::Null)
-            }
+            ApiError::TooLarge { limit } => (
+                S::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+                format!("the body must be at most {limit} bytes"),
+                json!({ "limit": limit }),
+            ),
+            ApiError::UnsupportedMediaType => (
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send JSON with Content-Type: application/json".into(),
+                Value::Null,
+            ),
             ApiError::RouteNotFound => (S::NOT_FOUND, "route_not_found", "no such route".into(), Value::Null),
-            ApiError::MethodNotAllowed => {
-                (S::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method".into(), Value::Null)
-            }
+            ApiError::MethodNotAllowed => (
+                S::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method".into(),
+                Value::Null,
+            ),
         }
     }
 }
@@ -99,9 +128,19 @@ impl IntoResponse for ApiError {
         if let ApiError::App(AppError::Internal(cause)) = &self {
             tracing::error!(%cause, "request failed");
         }
+        let retry_after = match &self {
+            ApiError::App(AppError::Limited { retry_after_seconds, .. }) => {
+                Some(retry_after_seconds.max(&1).to_string())
+            }
+            _ => None,
+        };
         let (status, code, message, details) = self.parts();
         let body = ErrorEnvelope { error: ErrorBody { code: code.to_owned(), message, details } };
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(seconds) = retry_after.and_then(|s| axum::http::HeaderValue::from_str(&s).ok()) {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds);
+        }
+        response
     }
 }
 

@@ -118,7 +118,8 @@ pub async fn sign(
     RequestOrigin(origin): RequestOrigin,
     JsonBody(input): JsonBody<SignInput, SIGN_LIMIT>,
 ) -> ApiResult<Json<Signed>> {
-    let view = ops::sign(&app.store, app.queue.as_ref(), app.events.as_ref(), &app.links, token(&path), &origin, input).await?;
+    let view = ops::sign(&app.store, app.queue.as_ref(), app.events.as_ref(), &app.links, token(&path), &origin, input)
+        .await?;
     Ok(Json(Signed {
         document_id: view.document.id.clone(),
         status: view.document.status,
@@ -150,7 +151,6 @@ struct PageModel<'a> {
     on_primary: String,
     nonce: &'a str,
 }
-
 
 fn render_page(m: &PageModel<'_>) -> String {
     let blocks: String = m

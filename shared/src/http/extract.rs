@@ -7,8 +7,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
-use axum::http::request::Parts;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -47,8 +47,10 @@ impl<S: Send + Sync, T: DeserializeOwned, const LIMIT: usize> FromRequest<S> for
 
 /// 400 when the bytes are not JSON; 422 naming the field when the JSON does not fit `T`.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value = serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::Malformed { code: "malformed_json", message: format!("the body is not valid JSON: {e}") })?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|e| ApiError::Malformed {
+        code: "malformed_json",
+        message: format!("the body is not valid JSON: {e}"),
+    })?;
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
         let message = err.inner().to_string();
@@ -137,6 +139,11 @@ impl FromRequestParts<Arc<App>> for Actor {
         let member = member
             .filter(|m| m.input.email == claims.email)
             .ok_or_else(|| AppError::Unauthenticated("this account is no longer a member of the clinic".into()))?;
+        // A password reset or "sign out everywhere" moved the member to a later epoch: tokens
+        // issued before it stop working now, not when they expire.
+        if member.auth_epoch != claims.auth_epoch {
+            return Err(AppError::Unauthenticated("this session has ended; sign in again".into()).into());
+        }
         let request_id = parts.extensions.get::<RequestId>().cloned().unwrap_or_default();
         Ok(Actor { member, tenant_id: claims.tenant_id, request_id })
     }

@@ -51,7 +51,11 @@ async fn outbox_page(State(app): State<Arc<App>>) -> ApiResult<Html<String>> {
     for entry in &entries {
         let body = match &entry.html {
             // The email's own HTML, sandboxed so its links open but nothing runs.
-            Some(html) => format!("<iframe sandbox=\"allow-popups allow-top-navigation-by-user-activation\" title=\"{}\" srcdoc=\"{}\"></iframe>", html_escape(entry.subject.as_deref().unwrap_or("email")), html_escape(html)),
+            Some(html) => format!(
+                "<iframe sandbox=\"allow-popups allow-top-navigation-by-user-activation\" title=\"{}\" srcdoc=\"{}\"></iframe>",
+                html_escape(entry.subject.as_deref().unwrap_or("email")),
+                html_escape(html)
+            ),
             None => format!("<p class=\"sms\">{}</p>", linkify(&html_escape(&entry.text))),
         };
         rows.push_str(&format!(
@@ -81,7 +85,13 @@ async fn outbox_page(State(app): State<Arc<App>>) -> ApiResult<Html<String>> {
 fn linkify(escaped: &str) -> String {
     escaped
         .split(' ')
-        .map(|word| if word.starts_with("http://") || word.starts_with("https://") { format!("<a href=\"{word}\">{word}</a>") } else { word.to_owned() })
+        .map(|word| {
+            if word.starts_with("http://") || word.starts_with("https://") {
+                format!("<a href=\"{word}\">{word}</a>")
+            } else {
+                word.to_owned()
+            }
+        })
         .collect::<Vec<_>>()
         .join(" ")
 }

@@ -3,6 +3,7 @@
 //! and the OpenAPI document both come from the same `routes!` list below.
 
 pub mod appointments;
+pub mod auth;
 pub mod availability;
 pub mod catalog;
 pub mod clients;
@@ -82,6 +83,18 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(catalog::resources::get, catalog::resources::replace, catalog::resources::archive))
         .routes(routes!(team::list, team::create))
         .routes(routes!(team::get, team::replace, team::remove))
+        .routes(routes!(team::resend_invitation))
+        .routes(routes!(auth::sign_in))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::sign_out))
+        .routes(routes!(auth::sign_out_everywhere))
+        .routes(routes!(auth::preview_invitation))
+        .routes(routes!(auth::accept_invitation))
+        .routes(routes!(auth::request_password_reset))
+        .routes(routes!(auth::confirm_password_reset))
+        .routes(routes!(auth::start_two_step))
+        .routes(routes!(auth::enable_two_step))
+        .routes(routes!(auth::disable_two_step))
         .routes(routes!(public::catalog))
         .routes(routes!(availability::staff))
         .routes(routes!(availability::public))
@@ -235,7 +248,11 @@ async fn request_context(State(app): State<Arc<App>>, mut req: Request, next: Ne
     let started = Instant::now();
     let response = next.run(req).instrument(span.clone()).await;
     span.in_scope(|| {
-        tracing::info!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "handled");
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "handled"
+        );
     });
     response
 }

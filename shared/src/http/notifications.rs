@@ -16,15 +16,19 @@ use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use crate::app::App;
 use crate::domain::notifications::{NotificationSettings, Preferences};
-use crate::html::escape as html_escape;
 use crate::domain::team::Permission;
+use crate::html::escape as html_escape;
 use crate::ids::ClientId;
 use crate::ops::notifications::{self as ops, MessageRecord};
 
 #[utoipa::path(get, path = "/v1/clients/{id}/preferences", tag = "notifications", operation_id = "get_preferences",
     security(("staff_jwt" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Preferences), (status = 404, body = ErrorEnvelope)))]
-pub async fn get_preferences(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Preferences>> {
+pub async fn get_preferences(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+) -> ApiResult<Json<Preferences>> {
     actor.require(Permission::BookingRead)?;
     let id: ClientId = path.id("id", "client")?;
     Ok(Json(ops::preferences(&app.store, &actor.tenant_id, &id).await?))
@@ -61,9 +65,14 @@ pub struct LogParams {
 #[utoipa::path(get, path = "/v1/notifications", tag = "notifications", operation_id = "list_notifications",
     security(("staff_jwt" = [])), params(LogParams),
     responses((status = 200, body = [MessageRecord]), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-pub async fn list(State(app): State<Arc<App>>, actor: Actor, QueryArgs(args): QueryArgs<LogParams>) -> ApiResult<Json<Vec<MessageRecord>>> {
+pub async fn list(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    QueryArgs(args): QueryArgs<LogParams>,
+) -> ApiResult<Json<Vec<MessageRecord>>> {
     actor.require(Permission::BookingRead)?;
-    let client = ClientId::parse(&args.client_id).map_err(|e| crate::error::AppError::invalid("invalid_id", "client_id", e.0))?;
+    let client = ClientId::parse(&args.client_id)
+        .map_err(|e| crate::error::AppError::invalid("invalid_id", "client_id", e.0))?;
     let limit = args.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(crate::error::AppError::invalid("out_of_range", "limit", "must be 1–200").into());
@@ -104,7 +113,12 @@ fn called_url(app: &App, headers: &HeaderMap, uri: &axum::http::Uri) -> String {
 }
 
 /// Checks the signature; the form's fields on success, 403 with nothing written otherwise.
-fn verified_form(app: &App, headers: &HeaderMap, uri: &axum::http::Uri, body: &[u8]) -> ApiResult<Vec<(String, String)>> {
+fn verified_form(
+    app: &App,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+    body: &[u8],
+) -> ApiResult<Vec<(String, String)>> {
     let forbidden = || ApiError::from(crate::error::AppError::Forbidden("the request is not signed by Twilio".into()));
     let Some(token) = &app.twilio_auth_token else { return Err(forbidden()) };
     let params: Vec<(String, String)> = form_urlencoded::parse(body).into_owned().collect();
@@ -121,7 +135,10 @@ fn field<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
 
 fn twiml(reply: Option<String>) -> Response {
     let body = match reply {
-        Some(text) => format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>{}</Message></Response>", html_escape(&text)),
+        Some(text) => format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response><Message>{}</Message></Response>",
+            html_escape(&text)
+        ),
         None => "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>".to_owned(),
     };
     ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
@@ -133,7 +150,12 @@ fn twiml(reply: Option<String>) -> Response {
     request_body(content = String, description = "Twilio's form fields (`From`, `Body`, `MessageSid`…)", content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "TwiML: the reply, if any", content_type = "text/xml"),
         (status = 403, description = "a missing or wrong signature; nothing is written", body = ErrorEnvelope)))]
-pub async fn twilio_inbound(State(app): State<Arc<App>>, headers: HeaderMap, uri: axum::http::Uri, body: Bytes) -> ApiResult<Response> {
+pub async fn twilio_inbound(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    uri: axum::http::Uri,
+    body: Bytes,
+) -> ApiResult<Response> {
     let params = verified_form(&app, &headers, &uri, &body)?;
     let sms = ops::inbound::InboundSms {
         from: field(&params, "From").to_owned(),

@@ -38,7 +38,11 @@ pub async fn get(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<Json<Po
 #[utoipa::path(put, path = "/v1/policies", operation_id = "publish_policy", tag = "policies", security(("staff_jwt" = [])), request_body = PolicyInput,
     responses((status = 201, body = Policy), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
-pub async fn put(State(app): State<Arc<App>>, actor: Actor, JsonBody(input): JsonBody<PolicyInput>) -> ApiResult<(StatusCode, Json<Policy>)> {
+pub async fn put(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    JsonBody(input): JsonBody<PolicyInput>,
+) -> ApiResult<(StatusCode, Json<Policy>)> {
     actor.require(Permission::CatalogWrite)?;
     let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
     Ok((StatusCode::CREATED, Json(ops::publish(&app.store, &actor.audit(), tenant.timezone, input).await?)))

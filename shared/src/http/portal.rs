@@ -13,12 +13,14 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiResult, ErrorEnvelope};
 use super::extract::{JsonBody, PathParams, PublicBase, QueryArgs};
 use crate::app::App;
+use crate::domain::notifications::Preferences;
 use crate::domain::policy::{FeeAction, FeePreview};
 use crate::domain::portal::PortalSession;
 use crate::domain::values::{Email, Slug};
 use crate::ids::AppointmentId;
-use crate::ops::portal::{self as ops, PortalAppointment, PortalAppointments, PortalChange, PortalDocuments, SessionIssued};
-use crate::domain::notifications::Preferences;
+use crate::ops::portal::{
+    self as ops, PortalAppointment, PortalAppointments, PortalChange, PortalDocuments, SessionIssued,
+};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -36,7 +38,11 @@ pub struct LinkAccepted {
 #[utoipa::path(post, path = "/v1/public/{tenant_slug}/portal/link", tag = "portal", params(("tenant_slug" = String, Path)),
     request_body = LinkRequest,
     responses((status = 202, body = LinkAccepted), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-pub async fn request_link(State(app): State<Arc<App>>, path: PathParams, JsonBody(body): JsonBody<LinkRequest>) -> ApiResult<(StatusCode, Json<LinkAccepted>)> {
+pub async fn request_link(
+    State(app): State<Arc<App>>,
+    path: PathParams,
+    JsonBody(body): JsonBody<LinkRequest>,
+) -> ApiResult<(StatusCode, Json<LinkAccepted>)> {
     let slug: Slug = path.id("tenant_slug", "clinic")?;
     ops::request_link(&app, &slug, &body.email).await?;
     Ok((StatusCode::ACCEPTED, Json(LinkAccepted { status: "sent_if_known" })))
@@ -52,7 +58,11 @@ pub struct SessionRequest {
 #[utoipa::path(post, path = "/v1/public/{tenant_slug}/portal/session", tag = "portal", params(("tenant_slug" = String, Path)),
     request_body = SessionRequest,
     responses((status = 200, body = SessionIssued), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-pub async fn open_session(State(app): State<Arc<App>>, path: PathParams, JsonBody(body): JsonBody<SessionRequest>) -> ApiResult<Json<SessionIssued>> {
+pub async fn open_session(
+    State(app): State<Arc<App>>,
+    path: PathParams,
+    JsonBody(body): JsonBody<SessionRequest>,
+) -> ApiResult<Json<SessionIssued>> {
     let slug: Slug = path.id("tenant_slug", "clinic")?;
     Ok(Json(ops::open_session(&app, &slug, &body.token).await?))
 }
@@ -86,7 +96,12 @@ pub struct PortalFeeQuery {
 #[utoipa::path(get, path = "/v1/portal/appointments/{id}/fee-preview", operation_id = "portal_fee_preview", tag = "portal",
     params(("id" = String, Path), PortalFeeQuery),
     responses((status = 200, body = FeePreview), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-pub async fn fee_preview(State(app): State<Arc<App>>, headers: HeaderMap, path: PathParams, QueryArgs(query): QueryArgs<PortalFeeQuery>) -> ApiResult<Json<FeePreview>> {
+pub async fn fee_preview(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    path: PathParams,
+    QueryArgs(query): QueryArgs<PortalFeeQuery>,
+) -> ApiResult<Json<FeePreview>> {
     let session = session(&app, &headers)?;
     let id: AppointmentId = path.id("id", "appointment")?;
     Ok(Json(ops::fee_preview(&app, &session, &id, query.action).await?))
@@ -97,7 +112,12 @@ pub async fn fee_preview(State(app): State<Arc<App>>, headers: HeaderMap, path: 
     params(("id" = String, Path)), request_body = PortalChange,
     responses((status = 200, body = PortalAppointment), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-pub async fn change(State(app): State<Arc<App>>, headers: HeaderMap, path: PathParams, JsonBody(body): JsonBody<PortalChange>) -> ApiResult<Json<PortalAppointment>> {
+pub async fn change(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    path: PathParams,
+    JsonBody(body): JsonBody<PortalChange>,
+) -> ApiResult<Json<PortalAppointment>> {
     let session = session(&app, &headers)?;
     let id: AppointmentId = path.id("id", "appointment")?;
     Ok(Json(ops::change(&app, &session, &id, body).await?))
@@ -106,7 +126,11 @@ pub async fn change(State(app): State<Arc<App>>, headers: HeaderMap, path: PathP
 /// The client's documents, with download links.
 #[utoipa::path(get, path = "/v1/portal/documents", tag = "portal",
     responses((status = 200, body = PortalDocuments), (status = 401, body = ErrorEnvelope)))]
-pub async fn documents(State(app): State<Arc<App>>, headers: HeaderMap, PublicBase(base): PublicBase) -> ApiResult<Json<PortalDocuments>> {
+pub async fn documents(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    PublicBase(base): PublicBase,
+) -> ApiResult<Json<PortalDocuments>> {
     let session = session(&app, &headers)?;
     Ok(Json(ops::documents(&app, &session, &base).await?))
 }
@@ -120,7 +144,11 @@ pub async fn get_preferences(State(app): State<Arc<App>>, headers: HeaderMap) ->
 
 #[utoipa::path(put, path = "/v1/portal/preferences", operation_id = "portal_put_preferences", tag = "portal", request_body = Preferences,
     responses((status = 200, body = Preferences), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
-pub async fn put_preferences(State(app): State<Arc<App>>, headers: HeaderMap, JsonBody(body): JsonBody<Preferences>) -> ApiResult<Json<Preferences>> {
+pub async fn put_preferences(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<Preferences>,
+) -> ApiResult<Json<Preferences>> {
     let session = session(&app, &headers)?;
     Ok(Json(ops::set_preferences(&app, &session, body).await?))
 }

@@ -143,7 +143,12 @@ pub async fn load(app: &App, slug: &Slug) -> crate::error::AppResult<PublicCatal
         .collect();
     Ok(PublicCatalog {
         clinic: PublicClinic { name: tenant.name, slug: tenant.slug, currency: tenant.currency },
-        brand: PublicBrand { theme: brand.input.theme, tokens: brand.tokens, logo_url: brand.input.logo_url, seo: brand.input.seo },
+        brand: PublicBrand {
+            theme: brand.input.theme,
+            tokens: brand.tokens,
+            logo_url: brand.input.logo_url,
+            seo: brand.input.seo,
+        },
         locations,
         services,
         practitioners,

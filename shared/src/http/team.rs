@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::error::{ApiResult, ErrorEnvelope};
-use super::extract::{Actor, JsonBody, PathParams};
+use super::extract::{Actor, JsonBody, PathParams, PublicBase};
 use crate::app::App;
 use crate::domain::team::{Member, MemberInput, Permission};
 use crate::ids::MemberId;
@@ -20,16 +20,41 @@ pub async fn list(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<Json<V
     Ok(Json(ops::list(&app.store, &actor.tenant_id).await?))
 }
 
+/// Adds a member and emails them an invitation to choose a password (7 days, single use).
 #[utoipa::path(post, path = "/v1/team", tag = "team", security(("staff_jwt" = [])), request_body = MemberInput,
     responses((status = 201, body = Member), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
 pub async fn create(
     State(app): State<Arc<App>>,
     actor: Actor,
+    PublicBase(base): PublicBase,
     JsonBody(input): JsonBody<MemberInput>,
 ) -> ApiResult<(StatusCode, Json<Member>)> {
     actor.require(Permission::TeamWrite)?;
-    Ok((StatusCode::CREATED, Json(ops::create(&app.store, &actor.audit(), actor.member.input.role, input).await?)))
+    let member = ops::create(&app.store, &actor.audit(), actor.member.input.role, input).await?;
+    crate::ops::auth::invite(&app, &actor.audit(), &base, &member).await?;
+    Ok((StatusCode::CREATED, Json(member)))
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct InvitationSent {
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Emails the member a new invitation (an earlier one still works until it expires).
+#[utoipa::path(post, path = "/v1/team/{id}/invitation", tag = "team", security(("staff_jwt" = [])), params(("id" = String, Path)),
+    responses((status = 202, body = InvitationSent), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn resend_invitation(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    PublicBase(base): PublicBase,
+    path: PathParams,
+) -> ApiResult<(StatusCode, Json<InvitationSent>)> {
+    actor.require(Permission::TeamWrite)?;
+    let id: MemberId = path.id("id", "team member")?;
+    let member = ops::get(&app.store, &actor.tenant_id, &id).await?;
+    let expires_at = crate::ops::auth::invite(&app, &actor.audit(), &base, &member).await?;
+    Ok((StatusCode::ACCEPTED, Json(InvitationSent { expires_at })))
 }
 
 #[utoipa::path(get, path = "/v1/team/{id}", tag = "team", security(("staff_jwt" = [])), params(("id" = String, Path)),
@@ -62,6 +87,7 @@ pub async fn replace(
 pub async fn remove(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<StatusCode> {
     actor.require(Permission::TeamWrite)?;
     let id: MemberId = path.id("id", "team member")?;
-    ops::remove(&app.store, &actor.audit(), actor.member.input.role, &id).await?;
+    let removed = ops::remove(&app.store, &actor.audit(), actor.member.input.role, &id).await?;
+    crate::ops::auth::forget(&app, &actor.tenant_id, &removed).await?;
     Ok(StatusCode::NO_CONTENT)
 }

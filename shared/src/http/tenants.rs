@@ -22,10 +22,12 @@ use crate::ops::tenants as ops;
 pub struct SignupResponse {
     pub tenant: Tenant,
     pub owner: Member,
-    /// A staff token for the owner, issued only by the local host; on AWS the owner signs in
-    /// through the Cognito user pool.
+    /// A long-lived staff token for the owner (curl, tests), issued only by the local host.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
+    /// The owner signed in, when the signup gave `owner.password`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<crate::ops::auth::Session>,
 }
 
 #[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = SignupInput,
@@ -36,21 +38,24 @@ pub async fn sign_up(
     Extension(request_id): Extension<RequestId>,
     JsonBody(input): JsonBody<SignupInput>,
 ) -> ApiResult<(StatusCode, Json<SignupResponse>)> {
+    let password = input.owner.password.clone();
     let signed_up = ops::sign_up(&app.store, request_id, input).await?;
     let token = match &app.auth {
         AuthMode::Local(issuer) => Some(issuer.issue(&owner_claims(&signed_up), app.store.clock.now())),
         AuthMode::ApiGateway => None,
     };
-    Ok((StatusCode::CREATED, Json(SignupResponse { tenant: signed_up.tenant, owner: signed_up.owner, token })))
+    let session = match &password {
+        Some(password) => {
+            crate::ops::auth::set_password(&app, &signed_up.tenant.id, &signed_up.owner, password).await?;
+            Some(crate::ops::auth::session_for(&app, &signed_up.tenant.id, signed_up.owner.clone(), password).await?)
+        }
+        None => None,
+    };
+    Ok((StatusCode::CREATED, Json(SignupResponse { tenant: signed_up.tenant, owner: signed_up.owner, token, session })))
 }
 
 fn owner_claims(signed_up: &ops::SignedUp) -> StaffClaims {
-    StaffClaims {
-        sub: signed_up.owner.id.to_string(),
-        email: signed_up.owner.input.email.clone(),
-        tenant_id: signed_up.tenant.id.clone(),
-        member_id: signed_up.owner.id.clone(),
-    }
+    StaffClaims::for_member(&signed_up.tenant.id, &signed_up.owner)
 }
 
 #[derive(Serialize, ToSchema)]
@@ -79,7 +84,11 @@ pub async fn get_brand(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<J
 #[utoipa::path(put, path = "/v1/brand", tag = "brand", security(("staff_jwt" = [])), request_body = BrandInput,
     responses((status = 200, body = Brand), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
-pub async fn put_brand(State(app): State<Arc<App>>, actor: Actor, JsonBody(input): JsonBody<BrandInput>) -> ApiResult<Json<Brand>> {
+pub async fn put_brand(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    JsonBody(input): JsonBody<BrandInput>,
+) -> ApiResult<Json<Brand>> {
     actor.require(Permission::BrandWrite)?;
     let brand = ops::put_brand(&app.store, &actor.audit(), &app.config.site_domain, input).await?;
     crate::ops::site::announce_change(&app, &actor.tenant_id, actor.request_id.as_str(), "brand").await;

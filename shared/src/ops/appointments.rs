@@ -17,10 +17,10 @@ use crate::domain::appointment::{
 use crate::domain::availability::{BusyKind, Explanation, ReasonCode};
 use crate::domain::medical::MedicalAnswers;
 use crate::domain::payment::Payment;
-use crate::domain::screening;
 use crate::domain::policy::{BookingTerms, FeeAction, FeePreview, Policy};
+use crate::domain::screening;
 use crate::domain::tenant::Tenant;
-use crate::domain::values::{Money, MinorUnits, Text};
+use crate::domain::values::{MinorUnits, Money, Text};
 use crate::error::{AppError, AppResult, Rejection};
 use crate::ids::{AppointmentId, ClientId, LocationId, PractitionerId, ServiceId, TenantId};
 use crate::keys::{self, CalendarOwner, CatalogKind};
@@ -112,7 +112,8 @@ async fn try_book(
     if !explanation.bookable {
         return Err(refusal(&explanation));
     }
-    let deposit = calendar.policy.deposit_for(calendar.service.data.price.clone(), calendar.service.data.deposit.clone());
+    let deposit =
+        calendar.policy.deposit_for(calendar.service.data.price.clone(), calendar.service.data.deposit.clone());
     let mut last = AppError::conflict("slot_taken", "that time has just been taken; choose another");
     for practitioner_id in explanation.practitioner_ids.iter().take(CANDIDATE_TRIES) {
         let mut tries_left = 3;
@@ -151,7 +152,8 @@ fn refusal(explanation: &Explanation) -> AppError {
     let taken = |code: &ReasonCode| {
         matches!(code, ReasonCode::Busy | ReasonCode::Buffer | ReasonCode::Hold | ReasonCode::ResourceTaken)
     };
-    let shared: Vec<&ReasonCode> = explanation.reasons.iter().filter(|r| r.practitioner_id.is_none()).map(|r| &r.code).collect();
+    let shared: Vec<&ReasonCode> =
+        explanation.reasons.iter().filter(|r| r.practitioner_id.is_none()).map(|r| &r.code).collect();
     let someone_only_taken = || {
         let mut by_practitioner: std::collections::BTreeMap<&PractitionerId, bool> = Default::default();
         for reason in &explanation.reasons {
@@ -161,11 +163,7 @@ fn refusal(explanation: &Explanation) -> AppError {
         }
         by_practitioner.values().any(|only_taken| *only_taken)
     };
-    let is_taken = if shared.is_empty() {
-        someone_only_taken()
-    } else {
-        shared.iter().all(|code| taken(code))
-    };
+    let is_taken = if shared.is_empty() { someone_only_taken() } else { shared.iter().all(|code| taken(code)) };
     let details = json!({ "reasons": explanation.reasons });
     if is_taken {
         AppError::Rejected {
@@ -175,7 +173,12 @@ fn refusal(explanation: &Explanation) -> AppError {
             details,
         }
     } else {
-        AppError::Rejected { kind: Rejection::Invalid, code: "not_bookable", message: "that time cannot be booked".into(), details }
+        AppError::Rejected {
+            kind: Rejection::Invalid,
+            code: "not_bookable",
+            message: "that time cannot be booked".into(),
+            details,
+        }
     }
 }
 
@@ -216,7 +219,10 @@ fn new_appointment(
         hold_expires_at: needs_deposit.then(|| now + hold_length(&calendar.policy)),
         price: service.price.clone(),
         deposit,
-        deposit_paid: Money { amount_minor: MinorUnits::new(0).expect("zero"), currency: service.price.currency.clone() },
+        deposit_paid: Money {
+            amount_minor: MinorUnits::new(0).expect("zero"),
+            currency: service.price.currency.clone(),
+        },
         policy_version: calendar.policy.version,
         source: request.source,
         screening: request.screening.clone(),
@@ -257,7 +263,10 @@ async fn commit_new(
     let t = &audit.tenant_id;
     let now = store.clock.now();
     let mut plan = Plan::new();
-    plan.push(Write::put_new(appointment_item(t, appointment)?), AppError::conflict("id_taken", "an id clash; try again"));
+    plan.push(
+        Write::put_new(appointment_item(t, appointment)?),
+        AppError::conflict("id_taken", "an id clash; try again"),
+    );
     let number = to_item(
         &keys::confirmation_number(t, &appointment.confirmation_number),
         "claim",
@@ -270,14 +279,23 @@ async fn commit_new(
         reference("service_id", CatalogKind::Service, &appointment.service_id),
         reference("practitioner_id", CatalogKind::Practitioner, &appointment.practitioner_id),
     ];
-    references.extend(appointment.resources.iter().map(|u| reference("resources", CatalogKind::Resource, &u.resource_id)));
+    references
+        .extend(appointment.resources.iter().map(|u| reference("resources", CatalogKind::Resource, &u.resource_id)));
     add_reference_checks(&mut plan, t, references);
     plan.push(
         Write::check(client_key(t, &appointment.client_id), Condition::Exists),
         AppError::NotFound { what: "client" },
     );
-    let summary = format!("Booked {} for {}", calendar.service.data.name, appointment.local_start.format("%a %-d %b %Y %H:%M"));
-    let entry = TimelineEntry::new(&appointment.client_id, now, "appointment.booked", summary, Some(appointment.id.to_string()), &audit.actor);
+    let summary =
+        format!("Booked {} for {}", calendar.service.data.name, appointment.local_start.format("%a %-d %b %Y %H:%M"));
+    let entry = TimelineEntry::new(
+        &appointment.client_id,
+        now,
+        "appointment.booked",
+        summary,
+        Some(appointment.id.to_string()),
+        &audit.actor,
+    );
     plan.push(entry.write(t)?, AppError::conflict("id_taken", "an id clash; try again"));
     if let Some(idem) = idempotency {
         let response = StoredResponse {
@@ -287,14 +305,23 @@ async fn commit_new(
         };
         let mut item = to_item(&keys::idempotency(t, &idem.key), "idempotency", &response)?;
         item.insert(TTL.into(), (now + Duration::days(1)).timestamp().into());
-        plan.push(Write::put_new(item), AppError::conflict("idempotency_replay", "this request is already being handled"));
+        plan.push(
+            Write::put_new(item),
+            AppError::conflict("idempotency_replay", "this request is already being handled"),
+        );
     }
     check_size(&plan)?;
     plan.announce(booking_event(t, "booking.created", appointment, now))?;
     if appointment.status == AppointmentStatus::Scheduled {
         // No deposit to wait for: it is confirmed as it is made (a deposit confirms it later,
         // with the payment).
-        plan.announce(DomainEvent::new(t, "booking.confirmed", appointment.id.as_str(), now, booking_event(t, "", appointment, now).payload))?;
+        plan.announce(DomainEvent::new(
+            t,
+            "booking.confirmed",
+            appointment.id.as_str(),
+            now,
+            booking_event(t, "", appointment, now).payload,
+        ))?;
     }
     plan.commit(store, audit, "appointment.booked", appointment.id.as_str()).await
 }
@@ -408,7 +435,13 @@ async fn cells_still_mine(store: &Store, tenant: &TenantId, appointment: &Appoin
 }
 
 /// Releases what an appointment holds: its busy items, and those of its cells it still owns.
-fn release_calendar(plan: &mut Plan, tenant: &TenantId, appointment: &Appointment, mine: &HashSet<Key>, keep: &HashSet<Key>) {
+fn release_calendar(
+    plan: &mut Plan,
+    tenant: &TenantId,
+    appointment: &Appointment,
+    mine: &HashSet<Key>,
+    keep: &HashSet<Key>,
+) {
     let record = busy_record(appointment);
     for (owner, _) in owners(appointment) {
         plan.push(
@@ -516,12 +549,21 @@ pub struct Change {
 /// Moves an appointment through its lifecycle. Cancelling it or recording a no-show settles its
 /// deposit by the policy it was booked under: the fee is kept, the rest of the deposit is
 /// reserved for a refund in the same transaction and refunded through the gateway after it.
-pub async fn change(ports: Ports<'_>, audit: &AuditContext, tenant: &Tenant, id: &AppointmentId, scope: &Scope, change: Change) -> AppResult<Appointment> {
+pub async fn change(
+    ports: Ports<'_>,
+    audit: &AuditContext,
+    tenant: &Tenant,
+    id: &AppointmentId,
+    scope: &Scope,
+    change: Change,
+) -> AppResult<Appointment> {
     let mut attempt = 0;
     let (appointment, settlement) = loop {
         attempt += 1;
         match try_change(ports.store, audit, tenant, id, scope, &change).await {
-            Err(AppError::Conflict { code: "concurrent_update", .. }) if attempt < CONTENTION_RETRIES => back_off(attempt).await,
+            Err(AppError::Conflict { code: "concurrent_update", .. }) if attempt < CONTENTION_RETRIES => {
+                back_off(attempt).await
+            }
             other => break other?,
         }
     };
@@ -562,17 +604,22 @@ async fn try_change(
     let mut note = change.reason.clone();
     let mut plan = Plan::new();
     let mut settlement: Option<Payment> = None;
-    let stale = || AppError::conflict("concurrent_update", "the appointment changed while this was being saved; try again");
+    let stale =
+        || AppError::conflict("concurrent_update", "the appointment changed while this was being saved; try again");
     match change.action {
         AppointmentAction::Reschedule => {
-            let start = change.start.ok_or_else(|| AppError::invalid("required", "start", "a new start is required"))?;
-            let moved = reschedule(store, audit, tenant, current, start, change.practitioner_id.clone(), &policy).await?;
+            let start =
+                change.start.ok_or_else(|| AppError::invalid("required", "start", "a new start is required"))?;
+            let moved =
+                reschedule(store, audit, tenant, current, start, change.practitioner_id.clone(), &policy).await?;
             return Ok((moved, None));
         }
         AppointmentAction::Cancel => {
             let preview = policy.fee_preview(FeeAction::Cancel, &terms(&current), now);
             note = Some(fee_note(&preview, note));
-            settlement = payments::plan_fee_settlement(store, t, &current, "cancel", &preview.kept_from_deposit, &audit.actor).await?;
+            settlement =
+                payments::plan_fee_settlement(store, t, &current, "cancel", &preview.kept_from_deposit, &audit.actor)
+                    .await?;
             let mine = cells_still_mine(store, t, &current).await?;
             release_calendar(&mut plan, t, &current, &mine, &HashSet::new());
         }
@@ -582,7 +629,9 @@ async fn try_change(
                 return Err(AppError::conflict("too_early", "a no-show can be recorded only after the start time"));
             }
             note = Some(fee_note(&preview, note));
-            settlement = payments::plan_fee_settlement(store, t, &current, "no_show", &preview.kept_from_deposit, &audit.actor).await?;
+            settlement =
+                payments::plan_fee_settlement(store, t, &current, "no_show", &preview.kept_from_deposit, &audit.actor)
+                    .await?;
         }
         AppointmentAction::CheckIn | AppointmentAction::Start | AppointmentAction::Complete => {}
     }
@@ -593,7 +642,14 @@ async fn try_change(
     let (write, failure) = versioned_write(t, &next, current.version)?;
     plan.push(write, failure);
     let summary = format!("Appointment {} ({})", next_status.as_str().replace('_', " "), next.confirmation_number);
-    let entry = TimelineEntry::new(&next.client_id, now, &format!("appointment.{}", change.action.as_str()), summary, Some(id.to_string()), &audit.actor);
+    let entry = TimelineEntry::new(
+        &next.client_id,
+        now,
+        &format!("appointment.{}", change.action.as_str()),
+        summary,
+        Some(id.to_string()),
+        &audit.actor,
+    );
     plan.push(entry.write(t)?, stale());
     if let Some(deposit) = &settlement {
         plan.push(payments::versioned_put(t, deposit)?, stale());
@@ -633,7 +689,14 @@ pub async fn confirm_deposit(
     plan.push(write, failure);
     claim_calendar(&mut plan, t, &next, &mine, now)?;
     let summary = format!("Booking {} confirmed: deposit paid", next.confirmation_number);
-    let entry = TimelineEntry::new(&next.client_id, now, "appointment.confirmed", summary, Some(next.id.to_string()), &audit.actor);
+    let entry = TimelineEntry::new(
+        &next.client_id,
+        now,
+        "appointment.confirmed",
+        summary,
+        Some(next.id.to_string()),
+        &audit.actor,
+    );
     plan.push(entry.write(t)?, AppError::conflict("id_taken", "an id clash; try again"));
     check_size(&plan)?;
     plan.commit(store, audit, "appointment.confirmed", next.id.as_str()).await?;
@@ -655,26 +718,48 @@ pub async fn cancel_lost_hold(
     }
     let now = store.clock.now();
     let mine = cells_still_mine(store, t, current).await?;
-    let mut next = advanced(current, AppointmentStatus::Cancelled, "cancel", &audit.actor, Some(reason.to_owned()), now);
+    let mut next =
+        advanced(current, AppointmentStatus::Cancelled, "cancel", &audit.actor, Some(reason.to_owned()), now);
     next.hold_expires_at = None;
     let mut plan = extra;
     let (write, failure) = versioned_write(t, &next, current.version)?;
     plan.push(write, failure);
     release_calendar(&mut plan, t, current, &mine, &HashSet::new());
     let summary = format!("Booking {} cancelled: {reason}", next.confirmation_number);
-    let entry = TimelineEntry::new(&next.client_id, now, "appointment.cancel", summary, Some(next.id.to_string()), &audit.actor);
+    let entry = TimelineEntry::new(
+        &next.client_id,
+        now,
+        "appointment.cancel",
+        summary,
+        Some(next.id.to_string()),
+        &audit.actor,
+    );
     plan.push(entry.write(t)?, AppError::conflict("id_taken", "an id clash; try again"));
     plan.commit(store, audit, "appointment.cancelled", next.id.as_str()).await?;
     Ok(next)
 }
 
 /// The next version of `current`, moved to `to` by `action`, with the move in its history.
-fn advanced(current: &Appointment, to: AppointmentStatus, action: &str, by: &str, note: Option<String>, now: DateTime<Utc>) -> Appointment {
+fn advanced(
+    current: &Appointment,
+    to: AppointmentStatus,
+    action: &str,
+    by: &str,
+    note: Option<String>,
+    now: DateTime<Utc>,
+) -> Appointment {
     let mut next = current.clone();
     next.status = to;
     next.version += 1;
     next.updated_at = now;
-    next.history.push(StatusChange { at: now, action: action.into(), from: Some(current.status), to, by: by.into(), note });
+    next.history.push(StatusChange {
+        at: now,
+        action: action.into(),
+        from: Some(current.status),
+        to,
+        by: by.into(),
+        note,
+    });
     next
 }
 
@@ -694,7 +779,14 @@ pub async fn confirm_attendance(store: &Store, audit: &AuditContext, id: &Appoin
     let (write, failure) = versioned_write(t, &next, current.version)?;
     plan.push(write, failure);
     let summary = format!("Client confirmed attendance for {}", next.confirmation_number);
-    let entry = TimelineEntry::new(&next.client_id, now, "appointment.attendance_confirmed", summary, Some(id.to_string()), &audit.actor);
+    let entry = TimelineEntry::new(
+        &next.client_id,
+        now,
+        "appointment.attendance_confirmed",
+        summary,
+        Some(id.to_string()),
+        &audit.actor,
+    );
     plan.push(entry.write(t)?, AppError::conflict("id_taken", "an id clash; try again"));
     plan.commit(store, audit, "appointment.attendance_confirmed", id.as_str()).await?;
     Ok(next)
@@ -753,11 +845,20 @@ fn fee_note(preview: &FeePreview, reason: Option<String>) -> String {
 }
 
 fn terms(appointment: &Appointment) -> BookingTerms {
-    BookingTerms { start: appointment.start, price: appointment.price.clone(), deposit_paid: appointment.deposit_paid.clone() }
+    BookingTerms {
+        start: appointment.start,
+        price: appointment.price.clone(),
+        deposit_paid: appointment.deposit_paid.clone(),
+    }
 }
 
 /// What an action would cost now, under the version the appointment was booked with.
-pub async fn fee_preview(store: &Store, tenant: &TenantId, id: &AppointmentId, action: FeeAction) -> AppResult<FeePreview> {
+pub async fn fee_preview(
+    store: &Store,
+    tenant: &TenantId,
+    id: &AppointmentId,
+    action: FeeAction,
+) -> AppResult<FeePreview> {
     let appointment = get(store, tenant, id).await?;
     let policy = policies::version(store, tenant, appointment.policy_version).await?;
     Ok(policy.fee_preview(action, &terms(&appointment), store.clock.now()))
@@ -798,8 +899,12 @@ async fn reschedule(
     let note = format!("from {}", current.local_start.to_rfc3339());
     let mut next = advanced(&current, current.status, "reschedule", &audit.actor, Some(note), now);
     let duration = current.end - current.start;
-    let (from, until) =
-        appointment::occupied_span(start, start + duration, current.buffer_before_minutes, current.buffer_after_minutes);
+    let (from, until) = appointment::occupied_span(
+        start,
+        start + duration,
+        current.buffer_before_minutes,
+        current.buffer_after_minutes,
+    );
     let (claim_from, claim_until) = appointment::claimed_span(from, until);
     next.resources = calendar.free_units(claim_from, claim_until).map_err(|resource| AppError::Conflict {
         code: "resource_taken",
@@ -822,7 +927,8 @@ async fn reschedule(
     // Busy items are keyed by start: the old ones go unless the new ones replace them in place.
     let old_busy: HashSet<Key> =
         owners(&current).into_iter().map(|(o, _)| keys::busy(t, o, busy_record(&current).start, &current.id)).collect();
-    let new_busy: HashSet<Key> = owners(&next).into_iter().map(|(o, _)| keys::busy(t, o, busy_record(&next).start, &next.id)).collect();
+    let new_busy: HashSet<Key> =
+        owners(&next).into_iter().map(|(o, _)| keys::busy(t, o, busy_record(&next).start, &next.id)).collect();
     for key in old_busy.difference(&new_busy) {
         plan.push(Write::delete(key.clone()), AppError::Internal("a busy delete has no condition".into()));
     }
@@ -837,7 +943,14 @@ async fn reschedule(
     references.extend(next.resources.iter().map(|u| reference("resources", CatalogKind::Resource, &u.resource_id)));
     add_reference_checks(&mut plan, t, references);
     let summary = format!("Moved {} to {}", next.confirmation_number, next.local_start.format("%a %-d %b %Y %H:%M"));
-    let entry = TimelineEntry::new(&next.client_id, now, "appointment.reschedule", summary, Some(next.id.to_string()), &audit.actor);
+    let entry = TimelineEntry::new(
+        &next.client_id,
+        now,
+        "appointment.reschedule",
+        summary,
+        Some(next.id.to_string()),
+        &audit.actor,
+    );
     plan.push(entry.write(t)?, AppError::conflict("id_taken", "an id clash; try again"));
     check_size(&plan)?;
     plan.announce(booking_event(t, "booking.rescheduled", &next, now))?;
@@ -857,7 +970,8 @@ pub async fn screen(
     acknowledged_by_clinician: bool,
 ) -> AppResult<ScreeningSummary> {
     let catalog = crate::ops::catalog::Catalog::load(store, &tenant.id).await?;
-    let service = catalog.services.iter().find(|s| &s.id == service_id).ok_or(AppError::NotFound { what: "service" })?;
+    let service =
+        catalog.services.iter().find(|s| &s.id == service_id).ok_or(AppError::NotFound { what: "service" })?;
     let assessment = screening::assess(&service.data.effective_clinical_tags(), answers);
     if assessment.consultation_required && !acknowledged_by_clinician {
         let policy = policies::in_force(store, &tenant.id, tenant.timezone, store.clock.now()).await?;
@@ -867,7 +981,9 @@ pub async fn screen(
             code: "consultation_required",
             message: match consultation {
                 Some(c) => format!("this treatment needs a consultation first: please book \"{}\"", c.data.name),
-                None => "this treatment needs a consultation with a practitioner first; please contact the clinic".into(),
+                None => {
+                    "this treatment needs a consultation with a practitioner first; please contact the clinic".into()
+                }
             },
             details: json!({
                 "consultation_service_id": consultation.map(|c| &c.id),
@@ -889,14 +1005,16 @@ pub async fn screen(
 
 /// The clinic's consultation service: the one its policy names, else an active service in the
 /// `consultation` category.
-fn consultation_service<'a>(catalog: &'a crate::ops::catalog::Catalog, named: Option<&ServiceId>) -> Option<&'a crate::domain::catalog::Service> {
+fn consultation_service<'a>(
+    catalog: &'a crate::ops::catalog::Catalog,
+    named: Option<&ServiceId>,
+) -> Option<&'a crate::domain::catalog::Service> {
     let live = |s: &&crate::domain::catalog::Service| !s.archived && s.data.active;
     match named {
         Some(id) => catalog.services.iter().filter(live).find(|s| &s.id == id),
         None => catalog.services.iter().filter(live).find(|s| s.data.category.to_string() == "consultation"),
     }
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -74,8 +74,10 @@ pub struct Calendar {
 impl Calendar {
     pub async fn load(store: &Store, tenant: &Tenant, request: Request) -> AppResult<Calendar> {
         let now = store.clock.now();
-        let (catalog, policy) =
-            tokio::try_join!(Catalog::load(store, &tenant.id), policies::in_force(store, &tenant.id, tenant.timezone, now))?;
+        let (catalog, policy) = tokio::try_join!(
+            Catalog::load(store, &tenant.id),
+            policies::in_force(store, &tenant.id, tenant.timezone, now)
+        )?;
         let location = catalog
             .locations
             .iter()
@@ -138,7 +140,8 @@ impl Calendar {
     /// For each required resource, the lowest unit free over `[start, end)` (a claimed span), or
     /// the resource that has none.
     pub fn free_units(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<ResourceUnit>, ResourceId> {
-        let live: Vec<&BusyRecord> = self.records.iter().filter(|r| r.is_live(self.now) && r.overlaps(start, end)).collect();
+        let live: Vec<&BusyRecord> =
+            self.records.iter().filter(|r| r.is_live(self.now) && r.overlaps(start, end)).collect();
         let mut chosen = Vec::new();
         for resource_id in &self.service.data.required_resources {
             let capacity = self.catalog.resources.iter().find(|r| &r.id == resource_id).map_or(0, |r| r.data.capacity);

@@ -123,7 +123,9 @@ impl Entry for PractitionerInput {
         self.working_rules
             .iter()
             .enumerate()
-            .map(|(i, rule)| reference(format!("working_rules[{i}].location_id"), CatalogKind::Location, &rule.location_id))
+            .map(|(i, rule)| {
+                reference(format!("working_rules[{i}].location_id"), CatalogKind::Location, &rule.location_id)
+            })
             .collect()
     }
 }
@@ -183,7 +185,11 @@ fn not_found<E: Entry>() -> AppError {
     AppError::NotFound { what: E::NAME }
 }
 
-pub async fn list<E: Entry>(store: &Store, tenant: &TenantId, include_archived: bool) -> AppResult<Vec<Record<E::Id, E>>> {
+pub async fn list<E: Entry>(
+    store: &Store,
+    tenant: &TenantId,
+    include_archived: bool,
+) -> AppResult<Vec<Record<E::Id, E>>> {
     let query = Query::partition(keys::tenant_pk(tenant)).sk(SortKey::BeginsWith(E::KIND.prefix().into()));
     let items = store.table.query_all(&query).await?;
     let records: Vec<Record<E::Id, E>> = items.into_iter().map(from_item).collect::<AppResult<_>>()?;
@@ -196,19 +202,30 @@ pub async fn get<E: Entry>(store: &Store, tenant: &TenantId, id: &E::Id) -> AppR
 
 /// Adds a check per referenced entity (once per entity) that it exists and is not archived at
 /// the moment of writing; its failure names the field that held the reference.
-pub(crate) fn add_reference_checks(plan: &mut Plan, tenant: &TenantId, references: impl IntoIterator<Item = Reference>) {
+pub(crate) fn add_reference_checks(
+    plan: &mut Plan,
+    tenant: &TenantId,
+    references: impl IntoIterator<Item = Reference>,
+) {
     let mut seen = BTreeSet::new();
     for r in references {
         let key = keys::catalog_item(tenant, r.kind, &r.id);
         if seen.insert(key.clone()) {
-            let stale = AppError::invalid("unknown_reference", r.field, "refers to something that does not exist or is archived");
+            let stale = AppError::invalid(
+                "unknown_reference",
+                r.field,
+                "refers to something that does not exist or is archived",
+            );
             plan.push(Write::check(key, Condition::equals("archived", false)), stale);
         }
     }
 }
 
 fn concurrent<E: Entry>() -> AppError {
-    AppError::conflict("concurrent_update", format!("the {} changed while this was being saved; reload and try again", E::NAME))
+    AppError::conflict(
+        "concurrent_update",
+        format!("the {} changed while this was being saved; reload and try again", E::NAME),
+    )
 }
 
 fn claim_taken(claim: &Claim) -> AppError {
@@ -218,7 +235,8 @@ fn claim_taken(claim: &Claim) -> AppError {
 pub async fn create<E: Entry>(store: &Store, audit: &AuditContext, mut entry: E) -> AppResult<Record<E::Id, E>> {
     entry.normalize()?;
     let now = store.clock.now();
-    let record = Record { id: E::Id::default(), version: 1, created_at: now, updated_at: now, archived: false, data: entry };
+    let record =
+        Record { id: E::Id::default(), version: 1, created_at: now, updated_at: now, archived: false, data: entry };
     let tenant = &audit.tenant_id;
     let id = record.id.to_string();
     let mut plan = Plan::new();
@@ -234,7 +252,12 @@ pub async fn create<E: Entry>(store: &Store, audit: &AuditContext, mut entry: E)
     Ok(record)
 }
 
-pub async fn replace<E: Entry>(store: &Store, audit: &AuditContext, id: &E::Id, mut entry: E) -> AppResult<Record<E::Id, E>> {
+pub async fn replace<E: Entry>(
+    store: &Store,
+    audit: &AuditContext,
+    id: &E::Id,
+    mut entry: E,
+) -> AppResult<Record<E::Id, E>> {
     entry.normalize()?;
     let tenant = &audit.tenant_id;
     let current: Record<E::Id, E> = get(store, tenant, id).await?;
@@ -249,7 +272,10 @@ pub async fn replace<E: Entry>(store: &Store, audit: &AuditContext, id: &E::Id, 
     let old_claims = current.data.claims(tenant);
     let new_claims = record.data.claims(tenant);
     for old in old_claims.iter().filter(|old| !new_claims.iter().any(|new| new.key == old.key)) {
-        plan.push(Write::delete_if(old.key.clone(), Condition::equals("owner_id", id_text.as_str())), concurrent::<E>());
+        plan.push(
+            Write::delete_if(old.key.clone(), Condition::equals("owner_id", id_text.as_str())),
+            concurrent::<E>(),
+        );
     }
     for new in new_claims.iter().filter(|new| !old_claims.iter().any(|old| old.key == new.key)) {
         let claim_item = to_item(&new.key, "claim", &json!({ "owner_id": id_text }))?;
@@ -270,7 +296,8 @@ pub async fn archive<E: Entry>(store: &Store, audit: &AuditContext, id: &E::Id) 
     if let Some(why) = E::in_use(id, &Catalog::load(store, tenant).await?) {
         return Err(AppError::conflict("in_use", why));
     }
-    let record = Record { version: current.version + 1, updated_at: store.clock.now(), archived: true, ..current.clone() };
+    let record =
+        Record { version: current.version + 1, updated_at: store.clock.now(), archived: true, ..current.clone() };
     let id_text = id.to_string();
     let mut plan = Plan::new();
     let item = to_item(&keys::catalog_item(tenant, E::KIND, &id_text), E::NAME, &record)?;
@@ -282,10 +309,15 @@ pub async fn archive<E: Entry>(store: &Store, audit: &AuditContext, id: &E::Id) 
     Ok(record)
 }
 
-pub async fn list_exceptions(store: &Store, tenant: &TenantId, practitioner: &PractitionerId) -> AppResult<Vec<PractitionerException>> {
+pub async fn list_exceptions(
+    store: &Store,
+    tenant: &TenantId,
+    practitioner: &PractitionerId,
+) -> AppResult<Vec<PractitionerException>> {
     get::<PractitionerInput>(store, tenant, practitioner).await?;
     let prefix = keys::practitioner_exceptions_prefix(practitioner.as_str());
-    let items = store.table.query_all(&Query::partition(keys::tenant_pk(tenant)).sk(SortKey::BeginsWith(prefix))).await?;
+    let items =
+        store.table.query_all(&Query::partition(keys::tenant_pk(tenant)).sk(SortKey::BeginsWith(prefix))).await?;
     items.into_iter().map(from_item).collect()
 }
 
@@ -298,14 +330,18 @@ pub async fn add_exception(
     input.check()?;
     let tenant = &audit.tenant_id;
     let now = store.clock.now();
-    let record = Record { id: ExceptionId::new(), version: 1, created_at: now, updated_at: now, archived: false, data: input };
+    let record =
+        Record { id: ExceptionId::new(), version: 1, created_at: now, updated_at: now, archived: false, data: input };
     let key = keys::practitioner_exception(tenant, practitioner.as_str(), record.id.as_str());
     let exception = PractitionerException { practitioner_id: practitioner.clone(), record };
     let item = to_item(&key, "practitioner_exception", &exception)?;
     let mut plan = Plan::new();
     plan.push(Write::put_new(item), AppError::conflict("id_taken", "an id clash; try again"));
     let practitioner_key = keys::catalog_item(tenant, CatalogKind::Practitioner, practitioner.as_str());
-    plan.push(Write::check(practitioner_key, Condition::equals("archived", false)), AppError::NotFound { what: "practitioner" });
+    plan.push(
+        Write::check(practitioner_key, Condition::equals("archived", false)),
+        AppError::NotFound { what: "practitioner" },
+    );
     if let Some(location) = &exception.record.data.location_id {
         add_reference_checks(&mut plan, tenant, [reference("location_id", CatalogKind::Location, location)]);
     }

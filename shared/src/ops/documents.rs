@@ -22,8 +22,8 @@ use crate::domain::values::{Color, Slug};
 use crate::error::{AppError, AppResult};
 use crate::ids::{AppointmentId, ClientId, DocumentId, TenantId};
 use crate::keys;
-use crate::ports::renderer::{RenderAuditRow, RenderBlock, RenderColors, RenderJob, RenderLogo, RenderSignature};
 use crate::ports::events::DomainEvent;
+use crate::ports::renderer::{RenderAuditRow, RenderBlock, RenderColors, RenderJob, RenderLogo, RenderSignature};
 use crate::ports::{Blobs, Condition, Events, Key, Queue, QueueName, Renderer, Write};
 use crate::store::{AuditContext, Plan, Store, TimelineEntry, from_item, to_item};
 
@@ -145,7 +145,9 @@ async fn record_facts(
     input: &GenerateInput,
 ) -> AppResult<(ClientFacts, Option<BookingFacts>)> {
     let client = clients::get(store, tenant, &input.client_id).await.map_err(|e| match e {
-        AppError::NotFound { .. } => AppError::invalid("unknown_reference", "client_id", "refers to no client of this clinic"),
+        AppError::NotFound { .. } => {
+            AppError::invalid("unknown_reference", "client_id", "refers to no client of this clinic")
+        }
         other => other,
     })?;
     let facts = ClientFacts {
@@ -184,12 +186,7 @@ fn already_generated() -> AppError {
 
 /// Stores a new document (and its reference, timeline entry and audit record; with `claim`, the
 /// claim item too, all in one transaction) without queueing or announcing it.
-async fn create(
-    store: &Store,
-    audit: &AuditContext,
-    input: &GenerateInput,
-    claim: Option<Key>,
-) -> AppResult<Document> {
+async fn create(store: &Store, audit: &AuditContext, input: &GenerateInput, claim: Option<Key>) -> AppResult<Document> {
     let tenant_id = &audit.tenant_id;
     let tenant = tenants::tenant(store, tenant_id).await?;
     let jurisdiction = input.jurisdiction.clone().unwrap_or_else(|| Jurisdiction::for_country(tenant.country.as_str()));
@@ -297,7 +294,8 @@ struct BookingDocumentClaim {
 
 /// What `treatment.area` says on a form generated from a booking: nobody has stated the areas
 /// yet, and the mandatory treatment clause must not be left blank or guessed.
-pub const AREA_AGREED_AT_CONSULTATION: &str = "the areas agreed with the practitioner at the consultation before treatment";
+pub const AREA_AGREED_AT_CONSULTATION: &str =
+    "the areas agreed with the practitioner at the consultation before treatment";
 
 /// The kinds of form a confirmed booking of a treatment that needs consent generates.
 pub const BOOKING_KINDS: [TemplateKind; 2] = [TemplateKind::Consent, TemplateKind::Aftercare];
@@ -360,9 +358,10 @@ pub async fn generate_for_confirmed_booking(
                         .get(&claim)
                         .await?
                         .ok_or_else(|| AppError::Internal(format!("claim {claim:?} vanished")))?;
-                    let view = load_in(store, tenant, &record.client_id, &record.document_id)
-                        .await?
-                        .ok_or_else(|| AppError::Internal(format!("claimed document {} is missing", record.document_id)))?;
+                    let view =
+                        load_in(store, tenant, &record.client_id, &record.document_id).await?.ok_or_else(|| {
+                            AppError::Internal(format!("claimed document {} is missing", record.document_id))
+                        })?;
                     if view.pdf.is_none() {
                         announce(queue, events, &view.document).await?;
                     } else {
@@ -486,7 +485,10 @@ async fn load_in(
 }
 
 fn locked() -> AppError {
-    AppError::conflict("document_locked", "a signed document is a legal record: it cannot be deleted or changed by any role")
+    AppError::conflict(
+        "document_locked",
+        "a signed document is a legal record: it cannot be deleted or changed by any role",
+    )
 }
 
 /// For a caller whose role may not void documents: a signed document's answer is still 409, the

@@ -114,7 +114,11 @@ pub async fn open(
     // The latest session for the document, where the client's portal finds its link.
     let pointer = serde_json::json!({ "session_id": session.id });
     plan.push(
-        Write::put(to_item(&keys::document_signing(&audit.tenant_id, &document.client_id, &document.id), "signing_pointer", &pointer)?),
+        Write::put(to_item(
+            &keys::document_signing(&audit.tenant_id, &document.client_id, &document.id),
+            "signing_pointer",
+            &pointer,
+        )?),
         AppError::Internal("an unconditional put failed".into()),
     );
     plan.commit(store, audit, "esign.session_opened", session.id.as_str()).await?;
@@ -324,7 +328,9 @@ pub async fn sign(
     payload["session_id"] = json!(id);
     // The signature is committed: a retry by the client would only meet `already_signed`, so a
     // bus failure is logged (for replay from the audit record) rather than shown to them.
-    if let Err(err) = publish(events, &[DomainEvent::new(&tenant, "document.signed", locked.id.as_str(), now, payload)]).await {
+    if let Err(err) =
+        publish(events, &[DomainEvent::new(&tenant, "document.signed", locked.id.as_str(), now, payload)]).await
+    {
         tracing::error!(tenant_id = %tenant, document_id = %locked.id, error = %err, "document.signed not published");
     }
     Ok(DocumentView { document: locked, pdf: view.pdf, signed_pdf: None })

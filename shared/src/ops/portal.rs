@@ -15,7 +15,6 @@ use crate::app::App;
 use crate::domain::appointment::{AppointmentAction, AppointmentStatus};
 use crate::domain::documents::Document;
 use crate::domain::notifications::Preferences;
-use crate::ops::notifications::Notice;
 use crate::domain::policy::{FeeAction, FeePreview};
 use crate::domain::portal::{self, PortalSession};
 use crate::domain::values::{Email, Slug};
@@ -24,6 +23,7 @@ use crate::ids::{AppointmentId, ClientId, LocationId, RequestId, ServiceId, Tena
 use crate::keys;
 use crate::ops::appointments::{self, Change, Scope};
 use crate::ops::catalog::Catalog;
+use crate::ops::notifications::Notice;
 use crate::ops::{clients, tenants};
 use crate::ports::{Condition, Query, SortKey, Write};
 use crate::store::{AuditContext, Plan, from_item, to_item};
@@ -39,7 +39,12 @@ struct LinkRecord {
 }
 
 fn client_audit(tenant: &TenantId, client: &ClientId) -> AuditContext {
-    AuditContext { tenant_id: tenant.clone(), actor: format!("client:{client}"), role: None, request_id: RequestId::new() }
+    AuditContext {
+        tenant_id: tenant.clone(),
+        actor: format!("client:{client}"),
+        role: None,
+        request_id: RequestId::new(),
+    }
 }
 
 /// Asks for a sign-in link. The answer is the same whether or not the email is a client's; for a
@@ -66,7 +71,11 @@ const LINK_THROTTLE_SECONDS: i64 = 60;
 async fn throttle_allows(app: &App, tenant: &TenantId, client: &ClientId) -> AppResult<bool> {
     let now = app.store.clock.now().timestamp();
     let until = now + LINK_THROTTLE_SECONDS;
-    let item = to_item(&keys::portal_link_throttle(tenant, client), "portal_throttle", &serde_json::json!({ "until": until, "ttl": until + 86_400 }))?;
+    let item = to_item(
+        &keys::portal_link_throttle(tenant, client),
+        "portal_throttle",
+        &serde_json::json!({ "until": until, "ttl": until + 86_400 }),
+    )?;
     let write = Write::put_if(item, Condition::AbsentOrExpired { attr: "until".into(), before: now });
     match app.store.table.transact(vec![write]).await {
         Ok(()) => Ok(true),
@@ -83,7 +92,10 @@ pub async fn issue_link(app: &App, tenant: &TenantId, client_id: &ClientId) -> A
     let record = LinkRecord { client_id: client_id.clone(), expires_at, ttl: expires_at.timestamp() + 86_400 };
     let mut plan = Plan::new();
     let key = keys::portal_token(tenant, &portal::token_hash(&token));
-    plan.push(Write::put_new(to_item(&key, "portal_link", &record)?), AppError::Internal("a portal token collided".into()));
+    plan.push(
+        Write::put_new(to_item(&key, "portal_link", &record)?),
+        AppError::Internal("a portal token collided".into()),
+    );
     plan.commit(&app.store, &client_audit(tenant, client_id), "portal.link_issued", client_id.as_str()).await?;
     Ok((token, expires_at))
 }
@@ -98,7 +110,13 @@ fn portal_url(app: &App, slug: &Slug) -> String {
 
 /// The link goes by email through the notifications engine (the outbox locally, SES on AWS). It
 /// is never logged: it is a credential.
-async fn send_portal_link(app: &App, tenant: &TenantId, client: &ClientId, url: &str, expires_at: DateTime<Utc>) -> AppResult<()> {
+async fn send_portal_link(
+    app: &App,
+    tenant: &TenantId,
+    client: &ClientId,
+    url: &str,
+    expires_at: DateTime<Utc>,
+) -> AppResult<()> {
     let notice = Notice::PortalLink { url: url.to_owned(), expires_at };
     // A failure is logged, not answered: the answer must stay the one a stranger gets (the
     // client may ask again after the throttle's minute).
@@ -131,7 +149,13 @@ pub async fn open_session(app: &App, slug: &Slug, token: &str) -> AppResult<Sess
     }
     let mut plan = Plan::new();
     plan.push(Write::delete_if(key, Condition::Exists), refused());
-    plan.commit(&app.store, &client_audit(&tenant_id, &record.client_id), "portal.signed_in", record.client_id.as_str()).await?;
+    plan.commit(
+        &app.store,
+        &client_audit(&tenant_id, &record.client_id),
+        "portal.signed_in",
+        record.client_id.as_str(),
+    )
+    .await?;
     let session = PortalSession::new(tenant_id, record.client_id, now);
     Ok(SessionIssued { session: session.encode(&app.links), expires_at: session.expires_at })
 }
@@ -203,15 +227,34 @@ pub async fn appointments(app: &App, session: &PortalSession) -> AppResult<Porta
             start: appointment.start,
             end: appointment.end,
             timezone: appointment.timezone.tz().name().to_owned(),
-            service_name: name_of(catalog.services.iter().find(|s| s.id == appointment.service_id).map(|s| s.data.name.as_str().to_owned())),
-            location_name: name_of(catalog.locations.iter().find(|l| l.id == appointment.location_id).map(|l| l.data.name.as_str().to_owned())),
+            service_name: name_of(
+                catalog
+                    .services
+                    .iter()
+                    .find(|s| s.id == appointment.service_id)
+                    .map(|s| s.data.name.as_str().to_owned()),
+            ),
+            location_name: name_of(
+                catalog
+                    .locations
+                    .iter()
+                    .find(|l| l.id == appointment.location_id)
+                    .map(|l| l.data.name.as_str().to_owned()),
+            ),
             practitioner_name: name_of(
-                catalog.practitioners.iter().find(|p| p.id == appointment.practitioner_id).map(|p| p.data.display_name.as_str().to_owned()),
+                catalog
+                    .practitioners
+                    .iter()
+                    .find(|p| p.id == appointment.practitioner_id)
+                    .map(|p| p.data.display_name.as_str().to_owned()),
             ),
             service_id: appointment.service_id,
             location_id: appointment.location_id,
         };
-        let active = !matches!(view.status, AppointmentStatus::Cancelled | AppointmentStatus::NoShow | AppointmentStatus::Completed);
+        let active = !matches!(
+            view.status,
+            AppointmentStatus::Cancelled | AppointmentStatus::NoShow | AppointmentStatus::Completed
+        );
         if view.start > now && active { upcoming.push(view) } else { past.push(view) }
     }
     upcoming.sort_by_key(|a| a.start);
@@ -220,7 +263,11 @@ pub async fn appointments(app: &App, session: &PortalSession) -> AppResult<Porta
 }
 
 /// One of the client's own appointments; anyone else's is not found.
-async fn own_appointment(app: &App, session: &PortalSession, id: &AppointmentId) -> AppResult<crate::domain::appointment::Appointment> {
+async fn own_appointment(
+    app: &App,
+    session: &PortalSession,
+    id: &AppointmentId,
+) -> AppResult<crate::domain::appointment::Appointment> {
     let appointment = appointments::get(&app.store, &session.tenant_id, id).await?;
     if appointment.client_id != session.client_id {
         return Err(AppError::NotFound { what: "appointment" });
@@ -229,7 +276,12 @@ async fn own_appointment(app: &App, session: &PortalSession, id: &AppointmentId)
 }
 
 /// What cancelling or moving the appointment now would cost, by the policy it was booked under.
-pub async fn fee_preview(app: &App, session: &PortalSession, id: &AppointmentId, action: FeeAction) -> AppResult<FeePreview> {
+pub async fn fee_preview(
+    app: &App,
+    session: &PortalSession,
+    id: &AppointmentId,
+    action: FeeAction,
+) -> AppResult<FeePreview> {
     if action == FeeAction::NoShow {
         return Err(AppError::invalid("not_a_client_action", "action", "must be cancel or reschedule"));
     }
@@ -250,7 +302,12 @@ pub struct PortalChange {
 /// Reschedules or cancels the client's own appointment, only where the policy lets a client do
 /// it (staff may still act outside it); the same operation staff use does the work, so fees,
 /// refunds and the calendar move exactly as they would for staff.
-pub async fn change(app: &App, session: &PortalSession, id: &AppointmentId, request: PortalChange) -> AppResult<PortalAppointment> {
+pub async fn change(
+    app: &App,
+    session: &PortalSession,
+    id: &AppointmentId,
+    request: PortalChange,
+) -> AppResult<PortalAppointment> {
     let (action, fee_action) = match request.action.as_str() {
         "reschedule" => (AppointmentAction::Reschedule, FeeAction::Reschedule),
         "cancel" => (AppointmentAction::Cancel, FeeAction::Cancel),
@@ -325,7 +382,10 @@ pub async fn documents(app: &App, session: &PortalSession, base: &str) -> AppRes
         documents.push(PortalDocument {
             sign_url,
             title: format!("{} — {}", title_case(document.kind.as_str()), document.topic.as_str().replace('-', " ")),
-            status: serde_json::to_value(document.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+            status: serde_json::to_value(document.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
             created_at: document.created_at,
             download_url: link.map(|l| l.url),
             id: document.id,
@@ -344,10 +404,16 @@ async fn signing_link(app: &App, tenant: &TenantId, document: &Document) -> AppR
     if document.status != crate::domain::documents::DocumentStatus::Generated {
         return Ok(None);
     }
-    let Some(pointer) = app.store.get::<Pointer>(&keys::document_signing(tenant, &document.client_id, &document.id)).await? else {
+    let Some(pointer) =
+        app.store.get::<Pointer>(&keys::document_signing(tenant, &document.client_id, &document.id)).await?
+    else {
         return Ok(None);
     };
-    let Some(signing) = app.store.get::<crate::domain::esign::SigningSession>(&keys::signing_session(tenant, &pointer.session_id)).await? else {
+    let Some(signing) = app
+        .store
+        .get::<crate::domain::esign::SigningSession>(&keys::signing_session(tenant, &pointer.session_id))
+        .await?
+    else {
         return Ok(None);
     };
     let open = signing.client_id == document.client_id && signing.current_status(app.store.clock.now()).is_open();
@@ -368,5 +434,12 @@ pub async fn preferences(app: &App, session: &PortalSession) -> AppResult<Prefer
 /// Saves the client's own choices, on their timeline as changed by the client.
 pub async fn set_preferences(app: &App, session: &PortalSession, wanted: Preferences) -> AppResult<Preferences> {
     let audit = client_audit(&session.tenant_id, &session.client_id);
-    crate::ops::notifications::set_preferences(&app.store, &audit, &session.client_id, wanted, "changed by the client in the portal").await
+    crate::ops::notifications::set_preferences(
+        &app.store,
+        &audit,
+        &session.client_id,
+        wanted,
+        "changed by the client in the portal",
+    )
+    .await
 }

@@ -40,8 +40,9 @@ impl PublishRequest {
                 return Err(AppError::Internal(format!("the site publish queue got a {} event", event.kind)));
             }
             // One publish per event id: a redelivered event is the same publish.
-            let publish_id = PublishId::parse(&format!("{}{}", PublishId::PREFIX, event.id.as_str().trim_start_matches("dev_")))
-                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let publish_id =
+                PublishId::parse(&format!("{}{}", PublishId::PREFIX, event.id.as_str().trim_start_matches("dev_")))
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
             return Ok(PublishRequest { tenant_id: event.tenant_id, publish_id });
         }
         serde_json::from_value(body.clone()).map_err(|e| AppError::Internal(format!("unreadable publish request: {e}")))
@@ -83,8 +84,9 @@ impl Published {
 /// Queues a publish of the tenant's site (the worker does it), with an audit record of who asked.
 pub async fn request_publish(app: &App, audit: &AuditContext) -> AppResult<PublishId> {
     let publish_id = PublishId::new();
-    let body = serde_json::to_value(PublishRequest { tenant_id: audit.tenant_id.clone(), publish_id: publish_id.clone() })
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let body =
+        serde_json::to_value(PublishRequest { tenant_id: audit.tenant_id.clone(), publish_id: publish_id.clone() })
+            .map_err(|e| AppError::Internal(e.to_string()))?;
     Plan::new().commit(&app.store, audit, "site.publish_requested", publish_id.as_str()).await?;
     app.queue.send(QueueName::SitePublish, body).await.map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(publish_id)
@@ -115,7 +117,10 @@ pub async fn publish(app: &App, request: &PublishRequest) -> AppResult<Published
     let blobs = app.site_blobs();
     for file in &files {
         let blob = keys::site_file(&tenant.slug, &file.path).map_err(|e| AppError::Internal(e.to_string()))?;
-        blobs.put(&blob, file.body.as_bytes().to_vec(), file.content_type).await.map_err(|e| AppError::Internal(e.to_string()))?;
+        blobs
+            .put(&blob, file.body.as_bytes().to_vec(), file.content_type)
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
     }
     let version = current.as_ref().map_or(1, |c| c.version + 1);
     let prefix = format!("sites/{}/", tenant.slug);
@@ -147,7 +152,10 @@ pub async fn publish(app: &App, request: &PublishRequest) -> AppResult<Published
     match app.store.table.transact(vec![write]).await {
         Ok(()) => {}
         Err(crate::ports::TableError::ConditionFailed { .. }) => {
-            return Err(AppError::conflict("concurrent_publish", "another publish of this site finished first; this one will be retried"));
+            return Err(AppError::conflict(
+                "concurrent_publish",
+                "another publish of this site finished first; this one will be retried",
+            ));
         }
         Err(other) => return Err(other.into()),
     }

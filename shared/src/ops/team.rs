@@ -63,7 +63,10 @@ async fn owner_count(store: &Store, tenant: &TenantId) -> AppResult<i64> {
 async fn one_owner_fewer(store: &Store, tenant: &TenantId) -> AppResult<(Write, AppError)> {
     let count = owner_count(store, tenant).await?;
     if count <= 1 {
-        return Err(AppError::conflict("last_owner", "a clinic needs at least one owner; make someone else owner first"));
+        return Err(AppError::conflict(
+            "last_owner",
+            "a clinic needs at least one owner; make someone else owner first",
+        ));
     }
     let item = to_item(&keys::owner_count(tenant), "counter", &json!({ "count": count - 1 }))?;
     Ok((Write::put_if(item, Condition::equals("count", count)), concurrent()))
@@ -84,7 +87,11 @@ fn concurrent() -> AppError {
 }
 
 fn email_claim(tenant: &TenantId, member: &Member) -> AppResult<Write> {
-    Ok(Write::put_new(to_item(&keys::member_email(tenant, &member.input.email), "claim", &json!({ "owner_id": member.id }))?))
+    Ok(Write::put_new(to_item(
+        &keys::member_email(tenant, &member.input.email),
+        "claim",
+        &json!({ "owner_id": member.id }),
+    )?))
 }
 
 fn email_taken() -> AppError {
@@ -96,7 +103,7 @@ pub async fn create(store: &Store, audit: &AuditContext, acting: Role, input: Me
     check_owner_rule(acting, &[input.role])?;
     let t = &audit.tenant_id;
     let now = store.clock.now();
-    let member = Member { id: MemberId::new(), input, version: 1, created_at: now, updated_at: now };
+    let member = Member { id: MemberId::new(), input, version: 1, auth_epoch: 0, created_at: now, updated_at: now };
     let mut plan = Plan::new();
     plan.push(Write::put_new(member_item(t, &member)?), AppError::conflict("id_taken", "an id clash; try again"));
     plan.push(email_claim(t, &member)?, email_taken());
@@ -108,7 +115,13 @@ pub async fn create(store: &Store, audit: &AuditContext, acting: Role, input: Me
     Ok(member)
 }
 
-pub async fn replace(store: &Store, audit: &AuditContext, acting: Role, id: &MemberId, input: MemberInput) -> AppResult<Member> {
+pub async fn replace(
+    store: &Store,
+    audit: &AuditContext,
+    acting: Role,
+    id: &MemberId,
+    input: MemberInput,
+) -> AppResult<Member> {
     check_input(&input)?;
     let t = &audit.tenant_id;
     let current = get(store, t, id).await?;
@@ -134,17 +147,22 @@ pub async fn replace(store: &Store, audit: &AuditContext, acting: Role, id: &Mem
     Ok(next)
 }
 
-pub async fn remove(store: &Store, audit: &AuditContext, acting: Role, id: &MemberId) -> AppResult<()> {
+/// Removes the member and returns who they were (their sign-in is forgotten by the caller).
+pub async fn remove(store: &Store, audit: &AuditContext, acting: Role, id: &MemberId) -> AppResult<Member> {
     let t = &audit.tenant_id;
     let current = get(store, t, id).await?;
     check_owner_rule(acting, &[current.input.role])?;
     let mut plan = Plan::new();
-    plan.push(Write::delete_if(keys::member(t, id.as_str()), Condition::equals("version", current.version)), concurrent());
+    plan.push(
+        Write::delete_if(keys::member(t, id.as_str()), Condition::equals("version", current.version)),
+        concurrent(),
+    );
     let email = keys::member_email(t, &current.input.email);
     plan.push(Write::delete_if(email, Condition::equals("owner_id", id.as_str())), concurrent());
     if current.input.role == Role::Owner {
         let (write, failure) = one_owner_fewer(store, t).await?;
         plan.push(write, failure);
     }
-    plan.commit(store, audit, "member.deleted", id.as_str()).await
+    plan.commit(store, audit, "member.deleted", id.as_str()).await?;
+    Ok(current)
 }

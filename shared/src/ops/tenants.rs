@@ -18,7 +18,10 @@ use crate::store::{AuditContext, Plan, Store, to_item};
 pub async fn put_logo(store: &Store, audit: &AuditContext, format: LogoFormat, bytes: &[u8]) -> AppResult<LogoInfo> {
     let logo = stored_logo(format, bytes, store.clock.now(), &audit.actor)?;
     let mut plan = Plan::new();
-    plan.push(Write::put(to_item(&keys::brand_logo(&audit.tenant_id), "logo", &logo)?), AppError::Internal("logo not stored".into()));
+    plan.push(
+        Write::put(to_item(&keys::brand_logo(&audit.tenant_id), "logo", &logo)?),
+        AppError::Internal("logo not stored".into()),
+    );
     plan.commit(store, audit, "brand.logo_uploaded", logo.info.sha256.as_str()).await?;
     Ok(logo.info)
 }
@@ -55,6 +58,7 @@ pub async fn sign_up(store: &Store, request_id: RequestId, input: SignupInput) -
             practitioner_id: None,
         },
         version: 1,
+        auth_epoch: 0,
         created_at: now,
         updated_at: now,
     };
@@ -136,15 +140,23 @@ pub async fn put_brand(store: &Store, audit: &AuditContext, site_domain: &str, i
     let old_hosts = hosts(&current.input, site_domain)?;
     let new_hosts = hosts(&input, site_domain)?;
     let next = Brand { tokens: input.tokens(), input, version: current.version + 1, updated_at: store.clock.now() };
-    let stale = || AppError::conflict("concurrent_update", "the brand changed while this was being saved; reload and try again");
+    let stale = || {
+        AppError::conflict("concurrent_update", "the brand changed while this was being saved; reload and try again")
+    };
     let mut plan = Plan::new();
-    plan.push(Write::put_if(to_item(&keys::brand(t), "brand", &next)?, Condition::equals("version", current.version)), stale());
+    plan.push(
+        Write::put_if(to_item(&keys::brand(t), "brand", &next)?, Condition::equals("version", current.version)),
+        stale(),
+    );
     for (host, _) in old_hosts.iter().filter(|(h, _)| !new_hosts.iter().any(|(n, _)| n == h)) {
         plan.push(Write::delete_if(keys::host(host), Condition::equals("tenant_id", t.as_str())), stale());
     }
     for (host, field) in new_hosts.iter().filter(|(h, _)| !old_hosts.iter().any(|(o, _)| o == h)) {
         let claim = Write::put_new(to_item(&keys::host(host), "claim", &json!({ "tenant_id": t }))?);
-        plan.push(claim, AppError::Conflict { code: "host_taken", message: format!("that {field} is used by another clinic") });
+        plan.push(
+            claim,
+            AppError::Conflict { code: "host_taken", message: format!("that {field} is used by another clinic") },
+        );
     }
     plan.commit(store, audit, "brand.updated", t.as_str()).await?;
     Ok(next)

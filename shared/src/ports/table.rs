@@ -112,9 +112,15 @@ pub enum Condition {
     NotExists,
     Exists,
     /// The item exists and `attr` equals `value` (optimistic versions, status guards).
-    Equals { attr: String, value: Value },
+    Equals {
+        attr: String,
+        value: Value,
+    },
     /// The item does not exist, or its numeric `attr` is below `before` (an expired hold).
-    AbsentOrExpired { attr: String, before: i64 },
+    AbsentOrExpired {
+        attr: String,
+        before: i64,
+    },
 }
 
 impl Condition {
@@ -162,7 +168,10 @@ fn is_before(at: &Value, before: i64) -> bool {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Write {
     /// Replace the whole item.
-    Put { item: Item, condition: Option<Condition> },
+    Put {
+        item: Item,
+        condition: Option<Condition>,
+    },
     /// Change some attributes, creating the item if absent (as DynamoDB's UpdateItem does).
     /// `add` adds to numeric attributes, treating a missing one as 0.
     Update {
@@ -172,9 +181,15 @@ pub enum Write {
         remove: Vec<String>,
         condition: Option<Condition>,
     },
-    Delete { key: Key, condition: Option<Condition> },
+    Delete {
+        key: Key,
+        condition: Option<Condition>,
+    },
     /// Writes nothing; fails the transaction unless the condition holds.
-    Check { key: Key, condition: Condition },
+    Check {
+        key: Key,
+        condition: Condition,
+    },
 }
 
 impl Write {

@@ -48,7 +48,11 @@ pub fn render(catalog: &PublicCatalog, options: &SiteOptions) -> Vec<SiteFile> {
         SiteFile::html("portal/index.html", pages::portal(catalog, options)),
         SiteFile { path: "site.css".into(), content_type: "text/css; charset=utf-8", body: stylesheet(catalog) },
         SiteFile { path: "site.js".into(), content_type: "text/javascript; charset=utf-8", body: SCRIPT.to_owned() },
-        SiteFile { path: "portal.js".into(), content_type: "text/javascript; charset=utf-8", body: PORTAL_SCRIPT.to_owned() },
+        SiteFile {
+            path: "portal.js".into(),
+            content_type: "text/javascript; charset=utf-8",
+            body: PORTAL_SCRIPT.to_owned(),
+        },
     ];
     for service in &catalog.services {
         files.push(SiteFile::html(pages::service_file(service), pages::service(catalog, options, service)));

@@ -40,13 +40,18 @@ fn layout(catalog: &PublicCatalog, options: &SiteOptions, page: Page) -> String 
         None => clinic.clone(),
     };
     let root = page.root;
-    let nav = [("index.html", "Home"), ("services.html", "Treatments"), ("index.html#visit", "Visit us"), ("portal/", "My bookings")]
-        .iter()
-        .map(|(href, label)| {
-            let current = if *href == page.current { r#" aria-current="page""# } else { "" };
-            format!(r#"<li><a href="{root}{href}"{current}>{label}</a></li>"#)
-        })
-        .collect::<String>();
+    let nav = [
+        ("index.html", "Home"),
+        ("services.html", "Treatments"),
+        ("index.html#visit", "Visit us"),
+        ("portal/", "My bookings"),
+    ]
+    .iter()
+    .map(|(href, label)| {
+        let current = if *href == page.current { r#" aria-current="page""# } else { "" };
+        format!(r#"<li><a href="{root}{href}"{current}>{label}</a></li>"#)
+    })
+    .collect::<String>();
     let book_current = if page.current == "book.html" { r#" aria-current="page""# } else { "" };
     let script = page.script.map(|s| format!(r#"<script src="{root}{s}" defer></script>"#)).unwrap_or_default();
     format!(
@@ -177,8 +182,10 @@ pub fn landing(catalog: &PublicCatalog, options: &SiteOptions) -> String {
         .practitioners
         .iter()
         .map(|p| {
-            let title = p.title.as_ref().map(|t| format!(r#"<p class="meta">{}</p>"#, escape(t.as_str()))).unwrap_or_default();
-            let bio = if p.bio.as_str().is_empty() { String::new() } else { format!("<p>{}</p>", escape(p.bio.as_str())) };
+            let title =
+                p.title.as_ref().map(|t| format!(r#"<p class="meta">{}</p>"#, escape(t.as_str()))).unwrap_or_default();
+            let bio =
+                if p.bio.as_str().is_empty() { String::new() } else { format!("<p>{}</p>", escape(p.bio.as_str())) };
             format!(r#"<li class="card"><h3>{}</h3>{title}{bio}</li>"#, escape(p.display_name.as_str()))
         })
         .collect::<String>();
@@ -213,7 +220,13 @@ pub fn landing(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 <p><a class="button" href="book.html">Book online</a></p>
 </div></section>"#
     );
-    let title = catalog.brand.seo.title.as_ref().map(|t| t.as_str().to_owned()).unwrap_or_else(|| catalog.clinic.name.as_str().to_owned());
+    let title = catalog
+        .brand
+        .seo
+        .title
+        .as_ref()
+        .map(|t| t.as_str().to_owned())
+        .unwrap_or_else(|| catalog.clinic.name.as_str().to_owned());
     layout(catalog, options, Page { title, description: None, current: "index.html", body, script: None, root: "" })
 }
 
@@ -265,8 +278,11 @@ pub fn service(catalog: &PublicCatalog, options: &SiteOptions, service: &PublicS
         .filter(|p| p.specialties.contains(&service.category))
         .map(|p| format!("<li>{}</li>", escape(p.display_name.as_str())))
         .collect::<String>();
-    let practitioners =
-        if practitioners.is_empty() { String::new() } else { format!(r#"<h2>Who treats you</h2><ul class="plain">{practitioners}</ul>"#) };
+    let practitioners = if practitioners.is_empty() {
+        String::new()
+    } else {
+        format!(r#"<h2>Who treats you</h2><ul class="plain">{practitioners}</ul>"#)
+    };
     let body = format!(
         r#"<div class="wrap page narrow">
 <p><a href="services.html">All treatments</a></p>
@@ -392,10 +408,20 @@ pub fn book(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 </div>"#
     );
     let title = format!("Book — {}", catalog.clinic.name.as_str());
-    layout(catalog, options, Page { title, description: None, current: "book.html", body, script: Some("site.js"), root: "" })
+    layout(
+        catalog,
+        options,
+        Page { title, description: None, current: "book.html", body, script: Some("site.js"), root: "" },
+    )
 }
 
-fn legal(catalog: &PublicCatalog, options: &SiteOptions, file: &'static str, title: &str, sections: &[(&str, String)]) -> String {
+fn legal(
+    catalog: &PublicCatalog,
+    options: &SiteOptions,
+    file: &'static str,
+    title: &str,
+    sections: &[(&str, String)],
+) -> String {
     let body = sections.iter().map(|(h, p)| format!("<h2>{h}</h2><p>{p}</p>")).collect::<String>();
     let body = format!(r#"<div class="wrap page narrow"><h1>{title}</h1>{body}</div>"#);
     let title = format!("{title} — {}", catalog.clinic.name.as_str());
@@ -488,5 +514,9 @@ pub fn portal(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 </div>"#
     );
     let title = format!("My bookings — {}", catalog.clinic.name.as_str());
-    layout(catalog, options, Page { title, description: None, current: "portal/", body, script: Some("portal.js"), root: "../" })
+    layout(
+        catalog,
+        options,
+        Page { title, description: None, current: "portal/", body, script: Some("portal.js"), root: "../" },
+    )
 }

@@ -32,7 +32,15 @@ fn catalog(theme: ThemePreset) -> PublicCatalog {
 fn every_page_has_the_landmarks_a_screen_reader_needs() {
     for file in render(&catalog(ThemePreset::IvoryMinimal), &SiteOptions::default()) {
         if file.content_type.starts_with("text/html") {
-            for needle in [r#"<html lang="en">"#, "<header", r#"<main id="main""#, "<footer", r#"<nav aria-label="Main">"#, r#"class="skip""#, "<h1"] {
+            for needle in [
+                r#"<html lang="en">"#,
+                "<header",
+                r#"<main id="main""#,
+                "<footer",
+                r#"<nav aria-label="Main">"#,
+                r#"class="skip""#,
+                "<h1",
+            ] {
                 assert!(file.body.contains(needle), "{} lacks {needle}", file.path);
             }
         }
@@ -79,7 +87,9 @@ fn the_script_stays_well_under_the_budget() {
 fn the_portal_links_back_to_the_site_root_from_its_folder() {
     let files = render(&catalog(ThemePreset::LuxuryNoir), &SiteOptions::default());
     let portal = files.iter().find(|f| f.path == "portal/index.html").expect("the portal is rendered");
-    for needle in [r#"href="../site.css""#, r#"src="../portal.js""#, r#"href="../book.html""#, r#"href="../index.html""#] {
+    for needle in
+        [r#"href="../site.css""#, r#"src="../portal.js""#, r#"href="../book.html""#, r#"href="../index.html""#]
+    {
         assert!(portal.body.contains(needle), "portal lacks {needle}");
     }
     assert!(portal.body.contains(r#"<label for="portal-email">Email</label>"#));
@@ -101,10 +111,18 @@ fn the_content_hash_names_the_whole_site_and_changes_with_any_byte_or_name() {
     let mut renamed = files.clone();
     renamed[0].path = "other.html".into();
     assert_ne!(content_hash(&renamed), hash);
-    assert_ne!(content_hash(&render(&catalog(ThemePreset::LuxuryNoir), &SiteOptions::default())), hash, "another theme");
+    assert_ne!(
+        content_hash(&render(&catalog(ThemePreset::LuxuryNoir), &SiteOptions::default())),
+        hash,
+        "another theme"
+    );
 }
 
 #[test]
 fn both_scripts_together_stay_well_under_the_budget() {
-    assert!(SCRIPT.len() + PORTAL_SCRIPT.len() < 40_000, "site.js + portal.js are {} bytes", SCRIPT.len() + PORTAL_SCRIPT.len());
+    assert!(
+        SCRIPT.len() + PORTAL_SCRIPT.len() < 40_000,
+        "site.js + portal.js are {} bytes",
+        SCRIPT.len() + PORTAL_SCRIPT.len()
+    );
 }

@@ -57,7 +57,7 @@ pub async fn spawn_app_with(table: Option<Arc<dyn Table>>, clock: Arc<dyn Clock>
     let app = App::new(
         table,
         clock,
-        AuthMode::Local(Box::new(LocalIssuer::new(TEST_SECRET))),
+        AuthMode::Local(std::sync::Arc::new(LocalIssuer::new(TEST_SECRET))),
         Config { site_domain: "sites.test".into() },
     )
     .with_events(events.clone());
@@ -76,8 +76,13 @@ pub async fn spawn_app_without_bus(clock: Arc<dyn Clock>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let table = Arc::new(SqliteTable::open(&dir.path().join("table.sqlite3")).expect("sqlite table"));
     let events = Arc::new(InProcessEvents::new());
-    let app = App::new(table, clock, AuthMode::Local(Box::new(LocalIssuer::new(TEST_SECRET))), Config { site_domain: "sites.test".into() })
-        .with_events(events.clone());
+    let app = App::new(
+        table,
+        clock,
+        AuthMode::Local(std::sync::Arc::new(LocalIssuer::new(TEST_SECRET))),
+        Config { site_domain: "sites.test".into() },
+    )
+    .with_events(events.clone());
     serve_with(app, events, dir, false).await
 }
 
@@ -151,7 +156,13 @@ impl TestApp {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
@@ -212,9 +223,17 @@ impl TestApp {
         self.call("DELETE", path, Some(token), None).await
     }
 
-    pub async fn raw(&self, method: &str, path: &str, token: Option<&str>, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut request = self.client.request(method, format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        let mut request =
+            self.client.request(method, format!("{}{path}", self.base)).header("content-type", content_type).body(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -262,20 +281,16 @@ impl TestApp {
     pub async fn member_token(&self, clinic: &Clinic, role: &str) -> (String, String) {
         let unique = mas_shared::ids::RequestId::new().as_str()[4..].to_owned();
         let email = format!("{}-{unique}@{}.test", role.replace('_', "-"), clinic.slug);
-        let (status, member) =
-            self.post("/v1/team", &clinic.token, json!({"email": email, "name": format!("A {role}"), "role": role})).await;
+        let (status, member) = self
+            .post("/v1/team", &clinic.token, json!({"email": email, "name": format!("A {role}"), "role": role}))
+            .await;
         assert_eq!(status, StatusCode::CREATED, "{member}");
         let member: Member = serde_json::from_value(member).unwrap();
         (self.token_for(&clinic.tenant_id, &member), member.id.to_string())
     }
 
     pub fn token_for(&self, tenant: &TenantId, member: &Member) -> String {
-        let claims = StaffClaims {
-            sub: member.id.to_string(),
-            email: member.input.email.clone(),
-            tenant_id: tenant.clone(),
-            member_id: member.id.clone(),
-        };
+        let claims = StaffClaims::for_member(tenant, member);
         LocalIssuer::new(TEST_SECRET).issue(&claims, chrono::Utc::now())
     }
 }

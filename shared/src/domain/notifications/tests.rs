@@ -47,11 +47,14 @@ fn a_new_york_visit_after_the_spring_clock_change_is_reminded_at_local_times() {
     let start = at(new_york, 2026, 3, 9, 10, 30);
     let now = start - Duration::days(3);
     let plan = local_plan(start, 45, new_york, now);
-    assert_eq!(&plan[..3], &[
-        ("prep_48h", "2026-03-07 10:30 -05:00".to_string()),
-        ("reminder_24h", "2026-03-08 10:30 -04:00".to_string()),
-        ("check_in_2h", "2026-03-09 08:30 -04:00".to_string()),
-    ]);
+    assert_eq!(
+        &plan[..3],
+        &[
+            ("prep_48h", "2026-03-07 10:30 -05:00".to_string()),
+            ("reminder_24h", "2026-03-08 10:30 -04:00".to_string()),
+            ("check_in_2h", "2026-03-09 08:30 -04:00".to_string()),
+        ]
+    );
     assert_eq!(plan[3], ("aftercare", "2026-03-10 11:15 -04:00".to_string()));
 }
 
@@ -62,19 +65,23 @@ fn lord_howe_half_hour_clock_change_is_respected() {
     let start = at(lord_howe, 2026, 10, 5, 9, 0);
     let now = start - Duration::days(3);
     let plan = local_plan(start, 60, lord_howe, now);
-    assert_eq!(&plan[..3], &[
-        ("prep_48h", "2026-10-03 09:00 +10:30".to_string()),
-        ("reminder_24h", "2026-10-04 09:00 +11:00".to_string()),
-        // 07:00 is quiet: moved to 08:00, still an hour before the visit.
-        ("check_in_2h", "2026-10-05 08:00 +11:00".to_string()),
-    ]);
+    assert_eq!(
+        &plan[..3],
+        &[
+            ("prep_48h", "2026-10-03 09:00 +10:30".to_string()),
+            ("reminder_24h", "2026-10-04 09:00 +11:00".to_string()),
+            // 07:00 is quiet: moved to 08:00, still an hour before the visit.
+            ("check_in_2h", "2026-10-05 08:00 +11:00".to_string()),
+        ]
+    );
 }
 
 #[test]
 fn booked_thirty_hours_ahead_skips_the_preparation_guide_and_keeps_the_rest() {
     let london: Tz = "Europe/London".parse().unwrap();
     let start = at(london, 2026, 6, 10, 15, 0);
-    let kinds: Vec<_> = local_plan(start, 60, london, start - Duration::hours(30)).into_iter().map(|(k, _)| k).collect();
+    let kinds: Vec<_> =
+        local_plan(start, 60, london, start - Duration::hours(30)).into_iter().map(|(k, _)| k).collect();
     assert_eq!(kinds, ["reminder_24h", "check_in_2h", "aftercare", "follow_up", "rebook"]);
 }
 
@@ -82,7 +89,8 @@ fn booked_thirty_hours_ahead_skips_the_preparation_guide_and_keeps_the_rest() {
 fn booked_ninety_minutes_ahead_sends_no_reminder_before_the_visit() {
     let london: Tz = "Europe/London".parse().unwrap();
     let start = at(london, 2026, 6, 10, 15, 0);
-    let kinds: Vec<_> = local_plan(start, 60, london, start - Duration::minutes(90)).into_iter().map(|(k, _)| k).collect();
+    let kinds: Vec<_> =
+        local_plan(start, 60, london, start - Duration::minutes(90)).into_iter().map(|(k, _)| k).collect();
     assert_eq!(kinds, ["aftercare", "follow_up", "rebook"]);
 }
 
@@ -191,7 +199,9 @@ fn settings_with_a_notice_in_the_cadence_or_a_wrong_sided_offset_are_refused() {
 fn no_planned_message_may_be_sent_more_than_three_hours_late_or_after_its_limit() {
     let london: Tz = "Europe/London".parse().unwrap();
     let start = at(london, 2026, 6, 10, 15, 0);
-    for planned in plan(start, start + Duration::hours(1), london, &NotificationSettings::default(), start - Duration::days(3)) {
+    for planned in
+        plan(start, start + Duration::hours(1), london, &NotificationSettings::default(), start - Duration::days(3))
+    {
         assert!(planned.useful_until <= planned.due_at + Duration::hours(MAX_LATENESS_HOURS), "{planned:?}");
         assert!(planned.useful_until >= planned.due_at, "{planned:?}");
         if planned.due_at < start {

@@ -79,7 +79,13 @@ pub async fn on_inbound(n: &Notifier, sms: &InboundSms) -> AppResult<Option<Stri
                 .locations
                 .iter()
                 .filter(|l| !l.archived)
-                .find_map(|l| l.data.phone.as_ref().map(|p| format!("call {p}")).or_else(|| l.data.email.as_ref().map(|e| format!("email {e}"))))
+                .find_map(|l| {
+                    l.data
+                        .phone
+                        .as_ref()
+                        .map(|p| format!("call {p}"))
+                        .or_else(|| l.data.email.as_ref().map(|e| format!("email {e}")))
+                })
                 .unwrap_or_else(|| "reply to this number".into());
             Ok(Some(format!("{clinic}: for help {contact}. Reply STOP to opt out.")))
         }

@@ -139,7 +139,12 @@ fn record_item(tenant: &TenantId, record: &MessageRecord) -> AppResult<crate::po
 }
 
 fn system_audit(tenant: &TenantId) -> AuditContext {
-    AuditContext { tenant_id: tenant.clone(), actor: "system".into(), role: None, request_id: crate::ids::RequestId::new() }
+    AuditContext {
+        tenant_id: tenant.clone(),
+        actor: "system".into(),
+        role: None,
+        request_id: crate::ids::RequestId::new(),
+    }
 }
 
 /// Everything one message needs to be sent: who, what, about what, on which channels.
@@ -188,9 +193,16 @@ pub async fn deliver(n: &Notifier, delivery: &Delivery) -> AppResult<Vec<Outcome
             Channel::Sms => client.data.phone.as_ref().map(|p| p.to_string()),
         };
         let skip = if !prefs.allows(channel, delivery.kind.purpose()) {
-            Some(format!("the client has not agreed to {} by {}", purpose_words(delivery.kind.purpose()), channel.as_str()))
+            Some(format!(
+                "the client has not agreed to {} by {}",
+                purpose_words(delivery.kind.purpose()),
+                channel.as_str()
+            ))
         } else if address.is_none() {
-            Some(format!("no {} on the client record", if channel == Channel::Email { "email address" } else { "phone number" }))
+            Some(format!(
+                "no {} on the client record",
+                if channel == Channel::Email { "email address" } else { "phone number" }
+            ))
         } else {
             rendered.as_ref().err().map(|missing| missing.to_string())
         };
@@ -218,7 +230,8 @@ pub async fn deliver(n: &Notifier, delivery: &Delivery) -> AppResult<Vec<Outcome
         };
         if let Some(reason) = skip {
             // A template gap is a failure someone must see; a missing consent or address is not.
-            record.status = if rendered.is_err() && prefs.allows(channel, delivery.kind.purpose()) && address.is_some() {
+            record.status = if rendered.is_err() && prefs.allows(channel, delivery.kind.purpose()) && address.is_some()
+            {
                 MessageStatus::Failed
             } else {
                 MessageStatus::Skipped
@@ -233,7 +246,10 @@ pub async fn deliver(n: &Notifier, delivery: &Delivery) -> AppResult<Vec<Outcome
             continue;
         }
         // The claim: only if nobody has it, or its holder's lease ran out.
-        let claim = Write::put_if(record_item(t, &record)?, Condition::AbsentOrExpired { attr: "lease_until".into(), before: now.timestamp() });
+        let claim = Write::put_if(
+            record_item(t, &record)?,
+            Condition::AbsentOrExpired { attr: "lease_until".into(), before: now.timestamp() },
+        );
         match n.store.table.transact(vec![claim]).await {
             Ok(()) => {}
             Err(crate::ports::TableError::ConditionFailed { .. }) => {
@@ -242,7 +258,11 @@ pub async fn deliver(n: &Notifier, delivery: &Delivery) -> AppResult<Vec<Outcome
                 if status == MessageStatus::Sending {
                     // Another sender holds it (or crashed holding it): try again once its lease
                     // has run out, rather than assume it went.
-                    unavailable = Some(format!("{} on {} is being sent by another worker", delivery.kind.as_str(), channel.as_str()));
+                    unavailable = Some(format!(
+                        "{} on {} is being sent by another worker",
+                        delivery.kind.as_str(),
+                        channel.as_str()
+                    ));
                 }
                 outcomes.push(Outcome { channel, status, reason: None, first_time: false });
                 continue;
@@ -273,7 +293,10 @@ pub async fn deliver(n: &Notifier, delivery: &Delivery) -> AppResult<Vec<Outcome
                     message_id: id.to_string(),
                     to: to.clone(),
                     body: rendered.sms.clone(),
-                    status_callback: n.public_url.as_ref().map(|base| format!("{base}/webhooks/twilio/status?message={t}.{id}")),
+                    status_callback: n
+                        .public_url
+                        .as_ref()
+                        .map(|base| format!("{base}/webhooks/twilio/status?message={t}.{id}")),
                 };
                 n.sms.send_sms(&sms).await
             }
@@ -299,7 +322,12 @@ pub async fn deliver(n: &Notifier, delivery: &Delivery) -> AppResult<Vec<Outcome
                 record.reason = Some(reason.clone());
                 record.lease_until = FOREVER;
                 finish(n, t, &record, None, false).await?;
-                outcomes.push(Outcome { channel, status: MessageStatus::Undeliverable, reason: Some(reason), first_time: true });
+                outcomes.push(Outcome {
+                    channel,
+                    status: MessageStatus::Undeliverable,
+                    reason: Some(reason),
+                    first_time: true,
+                });
             }
             Err(SendError::Unavailable(reason)) => {
                 // Give the claim back at once so the retry need not wait for the lease.
@@ -355,7 +383,12 @@ pub async fn unsubscribe(n: &Notifier, token: &str) -> AppResult<()> {
         email: notifications::ChannelConsent { marketing: false, ..current.email },
         sms: notifications::ChannelConsent { marketing: false, ..current.sms },
     };
-    let audit = AuditContext { tenant_id: tenant, actor: "client".into(), role: None, request_id: crate::ids::RequestId::new() };
+    let audit = AuditContext {
+        tenant_id: tenant,
+        actor: "client".into(),
+        role: None,
+        request_id: crate::ids::RequestId::new(),
+    };
     set_preferences(&n.store, &audit, &client, next, "changed by the unsubscribe link").await.map(drop)
 }
 
@@ -371,7 +404,13 @@ pub struct SmsPeer {
 /// Writes a finished record, its timeline line and (for an SMS) the reply pointer in one
 /// transaction. For a skip (`only_if_new`), nothing is written when the record exists; the
 /// answer says whether this call wrote it.
-async fn finish(n: &Notifier, t: &TenantId, record: &MessageRecord, peer: Option<(String, SmsPeer)>, only_if_new: bool) -> AppResult<bool> {
+async fn finish(
+    n: &Notifier,
+    t: &TenantId,
+    record: &MessageRecord,
+    peer: Option<(String, SmsPeer)>,
+    only_if_new: bool,
+) -> AppResult<bool> {
     let mut plan = Plan::new();
     let item = record_item(t, record)?;
     if only_if_new {
@@ -380,12 +419,25 @@ async fn finish(n: &Notifier, t: &TenantId, record: &MessageRecord, peer: Option
         plan.push(Write::put(item), AppError::Internal("an unconditional put failed".into()));
     }
     let line = format!("{} {} {}", record.channel.as_str(), record.status.as_str(), record.summary);
-    let entry = TimelineEntry::new(&record.client_id, record.updated_at, &format!("message.{}", record.status.as_str()), line, Some(record.id.to_string()), "system");
+    let entry = TimelineEntry::new(
+        &record.client_id,
+        record.updated_at,
+        &format!("message.{}", record.status.as_str()),
+        line,
+        Some(record.id.to_string()),
+        "system",
+    );
     plan.push(entry.write(t)?, AppError::conflict("id_taken", "an id clash; try again"));
     if let Some((phone, peer)) = peer {
-        plan.push(Write::put(to_item(&keys::sms_peer(&phone), "sms_peer", &peer)?), AppError::Internal("an unconditional put failed".into()));
+        plan.push(
+            Write::put(to_item(&keys::sms_peer(&phone), "sms_peer", &peer)?),
+            AppError::Internal("an unconditional put failed".into()),
+        );
     }
-    match plan.commit(&n.store, &system_audit(t), &format!("message.{}", record.status.as_str()), record.id.as_str()).await {
+    match plan
+        .commit(&n.store, &system_audit(t), &format!("message.{}", record.status.as_str()), record.id.as_str())
+        .await
+    {
         Ok(()) => Ok(true),
         Err(AppError::Conflict { code: "message_exists", .. }) => Ok(false),
         Err(other) => Err(other),
@@ -393,7 +445,12 @@ async fn finish(n: &Notifier, t: &TenantId, record: &MessageRecord, peer: Option
 }
 
 /// Sends `notice` to a client now (it is its own subject: a sign-in link is never sent twice).
-pub async fn send_notice(n: &Notifier, tenant: &TenantId, client: &ClientId, notice: Notice) -> AppResult<Vec<Outcome>> {
+pub async fn send_notice(
+    n: &Notifier,
+    tenant: &TenantId,
+    client: &ClientId,
+    notice: Notice,
+) -> AppResult<Vec<Outcome>> {
     let zone = crate::ops::tenants::tenant(&n.store, tenant).await?.timezone.tz();
     let mut vars = Variables::new();
     let (kind, subject, channels) = match &notice {
@@ -431,13 +488,22 @@ struct StoredPreferences {
 }
 
 /// Replaces the client's preferences (with a timeline line saying what changed and who did it).
-pub async fn set_preferences(store: &Store, audit: &AuditContext, client: &ClientId, next: Preferences, how: &str) -> AppResult<Preferences> {
+pub async fn set_preferences(
+    store: &Store,
+    audit: &AuditContext,
+    client: &ClientId,
+    next: Preferences,
+    how: &str,
+) -> AppResult<Preferences> {
     let t = &audit.tenant_id;
     clients::get(store, t, client).await?;
     let now = store.clock.now();
     let stored = StoredPreferences { preferences: next, updated_at: now, updated_by: audit.actor.clone() };
     let mut plan = Plan::new();
-    plan.push(Write::put(to_item(&keys::preferences(t, client), "preferences", &stored)?), AppError::Internal("an unconditional put failed".into()));
+    plan.push(
+        Write::put(to_item(&keys::preferences(t, client), "preferences", &stored)?),
+        AppError::Internal("an unconditional put failed".into()),
+    );
     let summary = format!(
         "Preferences {how}: email {}/{}, sms {}/{} (booking/marketing)",
         on_off(next.email.transactional),
@@ -460,7 +526,11 @@ pub async fn settings(store: &Store, tenant: &TenantId) -> AppResult<Notificatio
     Ok(store.get(&keys::notification_settings(tenant)).await?.unwrap_or_default())
 }
 
-pub async fn set_settings(store: &Store, audit: &AuditContext, settings: NotificationSettings) -> AppResult<NotificationSettings> {
+pub async fn set_settings(
+    store: &Store,
+    audit: &AuditContext,
+    settings: NotificationSettings,
+) -> AppResult<NotificationSettings> {
     settings.check().map_err(|message| AppError::invalid("invalid_settings", "steps", message))?;
     let mut plan = Plan::new();
     plan.push(
@@ -472,7 +542,12 @@ pub async fn set_settings(store: &Store, audit: &AuditContext, settings: Notific
 }
 
 /// A client's messages, newest first.
-pub async fn messages(store: &Store, tenant: &TenantId, client: &ClientId, limit: u32) -> AppResult<Vec<MessageRecord>> {
+pub async fn messages(
+    store: &Store,
+    tenant: &TenantId,
+    client: &ClientId,
+    limit: u32,
+) -> AppResult<Vec<MessageRecord>> {
     clients::get(store, tenant, client).await?;
     let query = Query::gsi1(keys::client_messages(tenant, client)).descending().limit(limit);
     let page = store.table.query(&query).await?;

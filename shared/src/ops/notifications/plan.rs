@@ -118,17 +118,25 @@ pub async fn handle(n: &Notifier, body: &Value) -> AppResult<()> {
 
 pub async fn on_event(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
     let t = &event.tenant_id;
-    let appointment_id = || {
-        event.payload.get("appointment_id").and_then(Value::as_str).and_then(|s| AppointmentId::parse(s).ok())
-    };
+    let appointment_id =
+        || event.payload.get("appointment_id").and_then(Value::as_str).and_then(|s| AppointmentId::parse(s).ok());
     match event.kind.as_str() {
         "booking.confirmed" | "booking.rescheduled" | "booking.cancelled" | "booking.completed" | "booking.no_show" => {
-            let Some(id) = appointment_id() else { return Err(AppError::Internal(format!("{} without appointment_id", event.kind))) };
+            let Some(id) = appointment_id() else {
+                return Err(AppError::Internal(format!("{} without appointment_id", event.kind)));
+            };
             let appointment = appointments::get(&n.store, t, &id).await?;
             replan(n, t, &appointment).await?;
             if event.kind == "booking.confirmed" {
                 // Its consent and aftercare forms (idempotent per appointment, kind and topic).
-                crate::ops::documents::generate_for_confirmed_booking(&n.store, n.queue.as_ref(), n.events.as_ref(), t, &id).await?;
+                crate::ops::documents::generate_for_confirmed_booking(
+                    &n.store,
+                    n.queue.as_ref(),
+                    n.events.as_ref(),
+                    t,
+                    &id,
+                )
+                .await?;
             }
             let notice = match event.kind.as_str() {
                 "booking.confirmed" => Some((MessageKind::Confirmation, booking_subject(&appointment))),
@@ -139,7 +147,18 @@ pub async fn on_event(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
             if let Some((kind, subject)) = notice {
                 let (vars, _) = booking_vars(n, t, &appointment).await?;
                 let channels = settings(&n.store, t).await?.notice_channels;
-                deliver(n, &Delivery { tenant: t.clone(), client: appointment.client_id.clone(), kind, subject, channels, vars }).await?;
+                deliver(
+                    n,
+                    &Delivery {
+                        tenant: t.clone(),
+                        client: appointment.client_id.clone(),
+                        kind,
+                        subject,
+                        channels,
+                        vars,
+                    },
+                )
+                .await?;
             }
             Ok(())
         }
@@ -181,7 +200,13 @@ pub fn booking_subject(appointment: &Appointment) -> String {
 
 /// Statuses whose reminders still stand.
 fn keeps_reminders(status: AppointmentStatus) -> bool {
-    matches!(status, AppointmentStatus::Scheduled | AppointmentStatus::CheckedIn | AppointmentStatus::InProgress | AppointmentStatus::Completed)
+    matches!(
+        status,
+        AppointmentStatus::Scheduled
+            | AppointmentStatus::CheckedIn
+            | AppointmentStatus::InProgress
+            | AppointmentStatus::Completed
+    )
 }
 
 /// Makes the stored reminders of `appointment` what its current state calls for: planned from
@@ -284,7 +309,14 @@ pub async fn deliver_due(n: &Notifier, t: &TenantId, subject: &str, kind: Messag
                 return forget(n, remove()).await;
             }
             let (vars, _) = booking_vars(n, t, &appointment).await?;
-            Delivery { tenant: t.clone(), client: item.client_id.clone(), kind, subject: booking_subject(&appointment), channels: item.channels.clone(), vars }
+            Delivery {
+                tenant: t.clone(),
+                client: item.client_id.clone(),
+                kind,
+                subject: booking_subject(&appointment),
+                channels: item.channels.clone(),
+                vars,
+            }
         }
         None => match super::signing::reminder_delivery(n, t, &item).await? {
             Some(delivery) => delivery,
@@ -312,7 +344,11 @@ async fn skip_late(n: &Notifier, item: &DueItem) -> AppResult<()> {
             subject: subject.clone(),
             to: None,
             status: super::MessageStatus::Skipped,
-            reason: Some(format!("too late: it was due at {} and useful until {}", item.due_at.to_rfc3339(), item.useful_until.to_rfc3339())),
+            reason: Some(format!(
+                "too late: it was due at {} and useful until {}",
+                item.due_at.to_rfc3339(),
+                item.useful_until.to_rfc3339()
+            )),
             summary: item.kind.as_str().replace('_', " "),
             provider_id: None,
             created_at: now,

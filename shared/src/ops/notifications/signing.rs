@@ -13,7 +13,11 @@ use crate::ids::{ClientId, SigningSessionId, TenantId};
 
 /// The session, its variables and the clinic's zone while it can still be signed; `None` once
 /// it is over.
-async fn open_session(n: &Notifier, t: &TenantId, id: &str) -> AppResult<Option<(SigningSession, Variables, chrono_tz::Tz)>> {
+async fn open_session(
+    n: &Notifier,
+    t: &TenantId,
+    id: &str,
+) -> AppResult<Option<(SigningSession, Variables, chrono_tz::Tz)>> {
     let id = SigningSessionId::parse(id).map_err(|e| AppError::Internal(e.0))?;
     let (session, token) = match crate::ops::esign::link_token(&n.store, &n.links, t, &id).await {
         Ok(found) => found,
