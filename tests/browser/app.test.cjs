@@ -14,6 +14,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { execFileSync } = require('node:child_process');
+const crypto = require('node:crypto');
 const assert = require('node:assert/strict');
 const { SHOTS, failures, test, finish, startLocal, api, launch, axe, describe } = require('./harness.cjs');
 
@@ -31,6 +32,18 @@ function midMorningZone() {
     'Asia/Karachi', 'Asia/Dhaka', 'Asia/Bangkok', 'Asia/Singapore', 'Asia/Tokyo', 'Australia/Brisbane', 'Pacific/Noumea', 'Pacific/Auckland'];
   const hour = (zone) => Number(new Intl.DateTimeFormat('en-GB', { hour: '2-digit', hourCycle: 'h23', timeZone: zone }).format(new Date()));
   return zones.find((z) => hour(z) >= 8 && hour(z) <= 14) || 'Europe/London';
+}
+
+/** The RFC 6238 code (SHA-1, 6 digits, 30 s) an authenticator app shows for a base32 secret. */
+function totp(secret, at = Date.now()) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const bits = [...secret.replace(/=+$/, '').toUpperCase()].map((c) => alphabet.indexOf(c).toString(2).padStart(5, '0')).join('');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 30000)));
+  const mac = crypto.createHmac('sha1', key).update(counter).digest();
+  const offset = mac[19] & 15;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1e6).padStart(6, '0');
 }
 
 function dayIn(zone) {
@@ -356,6 +369,30 @@ async function main() {
       await page.getByRole('button', { name: 'Menu' }).click();
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Clients' }).waitFor();
       await check(page, 'menu-open-390');
+      await page.close();
+    });
+
+    await test('an owner turns on two-factor sign-in, signs out, and signs in again with a code from the app', async () => {
+      const page = await fresh();
+      await signIn(page, base, 'gloria@glow.test', 'a calm clinic password', 'glow-clinic');
+      await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
+      await page.goto(`${base}/app/#/settings/security`);
+      await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
+      const secret = await page.getByLabel('Key').inputValue();
+      assert.match(await page.getByLabel('Set-up link (otpauth)').inputValue(), /^otpauth:\/\/totp\//);
+      await check(page, 'settings-security-setup');
+      await page.getByLabel('Code from the app', { exact: true }).fill(totp(secret));
+      await page.getByRole('button', { name: 'Turn on' }).click();
+      await page.getByText('Two-factor sign-in is on').waitFor();
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('mas.session')), null, 'signing out forgets the session');
+      await signIn(page, base, 'gloria@glow.test', 'a calm clinic password', 'glow-clinic');
+      await page.getByLabel('Authentication code').waitFor();
+      await check(page, 'sign-in-code');
+      await page.getByLabel('Authentication code').fill(totp(secret));
+      await page.getByRole('button', { name: 'Verify and sign in' }).click();
+      await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
       await page.close();
     });
 

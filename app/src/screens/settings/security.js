@@ -38,11 +38,11 @@ export function Security() {
         <${Field} form=${enable} name="code" label="Code from the app" inputmode="numeric" autocomplete="one-time-code" required />
         <button type="submit" class="primary" disabled=${enable.busy}>Turn on</button>
       </form>`}
-    <h3>Turn off two-factor sign-in</h3>
+    ${!setup && html`<h3>Turn off two-factor sign-in</h3>
     <form novalidate onSubmit=${turnOff}>
       <${FormMessage} form=${disable} />
       <${Field} form=${disable} name="code" label="Current code from the app" inputmode="numeric" autocomplete="one-time-code" required />
       <button type="submit" class="secondary" disabled=${disable.busy}>Turn off</button>
-    </form>
+    </form>`}
   </div>`;
 }
