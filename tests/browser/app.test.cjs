@@ -319,6 +319,46 @@ async function main() {
       await theo.close();
     });
 
+    await test('the front desk generates a consent for a client, is asked only for the missing details, sends it for signature, and a PDF verifies', async () => {
+      const page = await fresh();
+      const requested = [];
+      page.on('request', (r) => requested.push(new URL(r.url()).pathname));
+      await signIn(page, base, 'desk@demo-clinic.test');
+      await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
+      await page.getByRole('link', { name: 'Documents' }).click();
+      await page.getByLabel('Client', { exact: true }).fill('Ledger');
+      await page.getByRole('button', { name: /Fiona Ledger/ }).click();
+      await page.getByLabel('Template', { exact: true }).selectOption('anti-wrinkle');
+      await page.getByRole('button', { name: 'Generate' }).click();
+      await page.getByLabel('Treatment area').waitFor();
+      await check(page, 'documents-generate-missing');
+      await page.getByLabel('Treatment name').fill('Azzalure 50 units');
+      await page.getByLabel('Treatment area').fill('forehead');
+      await page.getByLabel('Practitioner name').fill('Dr Ada Okafor');
+      await page.getByRole('button', { name: 'Generate' }).click();
+      const made = page.locator('section[aria-labelledby=h-generate] .docs li').first();
+      await made.getByText('Generated').waitFor();
+      await made.getByRole('button', { name: 'Send for signature' }).click({ timeout: 60000 });
+      assert.match(await made.getByLabel('Signing link for the client').inputValue(), /\/v1\/esign\//);
+      await made.getByRole('button', { name: 'PDF link' }).click();
+      const pdfUrl = await made.getByRole('link', { name: 'Download PDF' }).getAttribute('href');
+      const pdf = Buffer.from(await (await fetch(pdfUrl)).arrayBuffer());
+      await page.getByLabel('PDF file').setInputFiles({ name: 'consent.pdf', mimeType: 'application/pdf', buffer: pdf });
+      await page.getByRole('button', { name: 'Verify' }).click();
+      await page.locator('#verify-result').waitFor();
+      assert.match(await page.locator('#verify-result').textContent(), /^Genuine/);
+      await check(page, 'documents-after');
+      // The front desk has no clinical access: the client's file shows no medical history.
+      await page.goto(`${base}/app/#/clients`);
+      await page.getByLabel('Search clients').fill('Ledger');
+      await page.getByRole('link', { name: 'Fiona Ledger' }).click();
+      await page.locator('#h-documents').waitFor();
+      await page.locator('section[aria-labelledby=h-documents]').getByText('Consent to anti-wrinkle', { exact: false }).first().waitFor();
+      assert.equal(await page.locator('#h-medical').count(), 0);
+      assert.deepEqual(requested.filter((p) => p.endsWith('/medical')), []);
+      await page.close();
+    });
+
     await test('every screen passes axe-core and is photographed at 1440×900 and 390×844', async () => {
       const page = await fresh();
       const checkBoth = async (name) => {

@@ -41,7 +41,7 @@ export function GenerateDocumentForm({ clientId, appointments = [], onGenerated 
     } catch (err) {
       if (err.code === 'unfilled_placeholders' && Array.isArray(err.details?.missing)) {
         setAsked(err.details.missing);
-        throw Object.assign(new Error('Fill in the details below to complete the document.'), {});
+        throw new Error('Fill in the details below to complete the document.');
       }
       throw err;
     }
@@ -49,8 +49,10 @@ export function GenerateDocumentForm({ clientId, appointments = [], onGenerated 
   return html`<form novalidate onSubmit=${submit} aria-label="Generate a document">
     <${FormMessage} form=${form} />
     <div class="row">
-      <${Field} form=${form} name="kind" label="Kind" options=${KINDS} />
-      <${Field} form=${form} name="topic" label="Template" options=${[{ value: '', label: topics.length ? 'Choose…' : 'None available' }, ...topics.map((t) => ({ value: t, label: label(t) }))]} />
+      <${Field} form=${form} name="kind" label="Kind" options=${KINDS}
+        onInput=${(e) => { form.setValues((old) => ({ ...old, kind: e.currentTarget.value, topic: '' })); setAsked([]); }} />
+      <${Field} form=${form} name="topic" label="Template" value=${form.values.topic || topics[0] || ''}
+        options=${topics.length ? topics.map((t) => ({ value: t, label: label(t) })) : [{ value: '', label: 'None in force' }]} />
       ${appointments.length > 0 && html`<${Field} form=${form} name="appointment_id" label="For appointment (optional)"
         options=${[{ value: '', label: 'None' }, ...appointments.map((a) => ({ value: a.id, label: `${a.confirmation_number} · ${a.start.slice(0, 10)}` }))]} />`}
     </div>

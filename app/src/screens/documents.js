@@ -32,7 +32,7 @@ function Templates() {
   const state = useLoad(() => api.get('/v1/templates'));
   return html`<section class="card panel wide" aria-labelledby="h-templates">
     <h2 id="h-templates">Templates</h2>
-    <${Loaded} state=${state}>${(list) => html`<${ScrollTable} label="Templates"><table>
+    <${Loaded} state=${state}>${(list) => html`<${ScrollTable} label="Templates in force, scrollable"><table>
       <thead><tr><th scope="col">Title</th><th scope="col">Kind</th><th scope="col">Topic</th><th scope="col">Version</th><th scope="col">From</th><th scope="col">Owner</th></tr></thead>
       <tbody>${list.map((t) => html`<tr>
         <td><a href=${`#/documents/templates/${t.id}`}>${t.name}</a></td><td>${label(t.kind)}</td><td>${label(t.topic)}</td>
