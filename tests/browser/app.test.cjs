@@ -141,6 +141,9 @@ async function main() {
   const hasSignIn = await fetch(`${base}/v1/auth/sign-in`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
     .then((r) => r.status !== 404 || r.json().then((b) => b.error.code !== 'route_not_found'));
   if (!hasSignIn) console.log('      note: this local host has no sign-in API yet; the tests that need it will fail');
+  // Fiona books HydraFacial on the demo site and pays its deposit: a client with a screening
+  // outcome, a payment, and (after the front desk's test) a consent form and a signing request.
+  const fiona = await bookAndPay(base);
   let browser;
   try {
     browser = await launch({ timezoneId: zone, viewport: WIDE });
@@ -256,69 +259,6 @@ async function main() {
       await page.close();
     });
 
-    await test('a finance member signs in and sees payments but never fetches or sees medical data or documents', async () => {
-      const appointment = await bookAndPay(base);
-      const page = await fresh();
-      const requested = [];
-      page.on('request', (r) => requested.push(new URL(r.url()).pathname));
-      await signIn(page, base, 'finance@demo-clinic.test');
-      await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
-      await page.getByRole('heading', { name: 'Unpaid balances' }).waitFor();
-      const nav = await page.getByRole('navigation', { name: 'Main' }).textContent();
-      assert.doesNotMatch(nav, /Documents/);
-      await page.getByRole('link', { name: 'Clients' }).click();
-      await page.getByLabel('Search clients').fill('Ledger');
-      await page.getByRole('link', { name: 'Fiona Ledger' }).click();
-      const payments = page.locator('section[aria-labelledby=h-payments]');
-      await payments.getByText(/Deposit/).waitFor({ timeout: 10000 });
-      assert.match(await payments.textContent(), /Succeeded/);
-      await page.locator('#h-timeline').waitFor();
-      // Straight to a screen the role does not include: refused without a fetch.
-      await page.goto(`${base}/app/#/documents`);
-      await page.getByRole('heading', { name: 'Not available' }).waitFor();
-      const text = await page.locator('body').textContent();
-      const owner = await api(base, 'GET', `/v1/appointments/${appointment.id}`, local.token);
-      assert.ok(owner.screening, 'the booking carries a screening outcome (which finance must not see)');
-      await page.goBack();
-      await page.locator('#h-appointments').waitFor();
-      const file = await page.locator('main').textContent();
-      assert.doesNotMatch(file, /Screening|Medical history/);
-      assert.equal(await page.locator('[data-screening]').count(), 0);
-      assert.doesNotMatch(text, /Medical history/);
-      const forbidden = requested.filter((p) => /\/medical|\/documents|\/timeline.*document/.test(p));
-      assert.deepEqual(forbidden, [], `finance fetched ${forbidden.join(', ')}`);
-      await check(page, 'finance-client-file');
-      await page.close();
-    });
-
-    await test('a new team member invited by the owner signs in from the invite email link, sets a password and lands on Today', async () => {
-      const owner = await fresh();
-      await signIn(owner, base, 'owner@demo-clinic.test');
-      await owner.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
-      await owner.goto(`${base}/app/#/settings/team`);
-      await owner.getByLabel('Name', { exact: true }).fill('Theo Newman');
-      await owner.getByLabel('Email').fill('theo@demo-clinic.test');
-      await owner.getByLabel('Role', { exact: true }).selectOption('front_desk');
-      await owner.getByRole('button', { name: 'Send invitation', exact: true }).click();
-      await owner.getByText('Invitation sent to theo@demo-clinic.test').waitFor();
-      await owner.locator('table.team td', { hasText: 'theo@demo-clinic.test' }).waitFor();
-      await owner.close();
-
-      const mail = await newestMail(base, 'theo@demo-clinic.test', /accept-invite\?token=/);
-      const link = mail.text.match(/https?:\/\/\S+#\/accept-invite\?token=[A-Za-z0-9._~-]+/)[0];
-      const theo = await fresh();
-      await theo.goto(link);
-      await theo.locator('#invite-summary').waitFor();
-      assert.match(await theo.locator('#invite-summary').textContent(), /theo@demo-clinic\.test/);
-      await check(theo, 'accept-invite');
-      await theo.getByLabel('New password').fill('theo has a long password');
-      await theo.getByLabel('Repeat the password').fill('theo has a long password');
-      await theo.getByRole('button', { name: 'Set password and sign in' }).click();
-      await theo.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
-      assert.match(await theo.locator('.who').textContent(), /Theo Newman/);
-      await theo.close();
-    });
-
     await test('the front desk generates a consent for a client, is asked only for the missing details, sends it for signature, and a PDF verifies', async () => {
       const page = await fresh();
       const requested = [];
@@ -357,6 +297,70 @@ async function main() {
       assert.equal(await page.locator('#h-medical').count(), 0);
       assert.deepEqual(requested.filter((p) => p.endsWith('/medical')), []);
       await page.close();
+    });
+
+    await test('a finance member signs in and sees payments but never fetches or sees medical data or documents', async () => {
+      const appointment = fiona;
+      const page = await fresh();
+      const requested = [];
+      page.on('request', (r) => requested.push(new URL(r.url()).pathname));
+      await signIn(page, base, 'finance@demo-clinic.test');
+      await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
+      await page.getByRole('heading', { name: 'Unpaid balances' }).waitFor();
+      const nav = await page.getByRole('navigation', { name: 'Main' }).textContent();
+      assert.doesNotMatch(nav, /Documents/);
+      await page.getByRole('link', { name: 'Clients' }).click();
+      await page.getByLabel('Search clients').fill('Ledger');
+      await page.getByRole('link', { name: 'Fiona Ledger' }).click();
+      const payments = page.locator('section[aria-labelledby=h-payments]');
+      await payments.getByText(/Deposit/).waitFor({ timeout: 10000 });
+      assert.match(await payments.textContent(), /Succeeded/);
+      await page.locator('#h-timeline').waitFor();
+      // Straight to a screen the role does not include: refused without a fetch.
+      await page.goto(`${base}/app/#/documents`);
+      await page.getByRole('heading', { name: 'Not available' }).waitFor();
+      const text = await page.locator('body').textContent();
+      const owner = await api(base, 'GET', `/v1/appointments/${appointment.id}`, local.token);
+      assert.ok(owner.screening, 'the booking carries a screening outcome (which finance must not see)');
+      await page.goBack();
+      await page.locator('#h-appointments').waitFor();
+      const file = await page.locator('main').textContent();
+      assert.doesNotMatch(file, /Screening|Medical history/);
+      assert.doesNotMatch(file, /Please sign|Consent to|esign/i, 'no consent form or signing request is named to finance');
+      assert.equal(await page.locator('[data-screening]').count(), 0);
+      assert.doesNotMatch(text, /Medical history/);
+      const forbidden = requested.filter((p) => /\/medical|\/documents|\/timeline.*document/.test(p));
+      assert.deepEqual(forbidden, [], `finance fetched ${forbidden.join(', ')}`);
+      await check(page, 'finance-client-file');
+      await page.close();
+    });
+
+    await test('a new team member invited by the owner signs in from the invite email link, sets a password and lands on Today', async () => {
+      const owner = await fresh();
+      await signIn(owner, base, 'owner@demo-clinic.test');
+      await owner.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
+      await owner.goto(`${base}/app/#/settings/team`);
+      await owner.getByLabel('Name', { exact: true }).fill('Theo Newman');
+      await owner.getByLabel('Email').fill('theo@demo-clinic.test');
+      await owner.getByLabel('Role', { exact: true }).selectOption('front_desk');
+      await owner.getByRole('button', { name: 'Send invitation', exact: true }).click();
+      await owner.getByText('Invitation sent to theo@demo-clinic.test').waitFor();
+      await owner.locator('table.team td', { hasText: 'theo@demo-clinic.test' }).waitFor();
+      await owner.close();
+
+      const mail = await newestMail(base, 'theo@demo-clinic.test', /accept-invite\?token=/);
+      const link = mail.text.match(/https?:\/\/\S+#\/accept-invite\?token=[A-Za-z0-9._~-]+/)[0];
+      const theo = await fresh();
+      await theo.goto(link);
+      await theo.locator('#invite-summary').waitFor();
+      assert.match(await theo.locator('#invite-summary').textContent(), /theo@demo-clinic\.test/);
+      await check(theo, 'accept-invite');
+      await theo.getByLabel('New password').fill('theo has a long password');
+      await theo.getByLabel('Repeat the password').fill('theo has a long password');
+      await theo.getByRole('button', { name: 'Set password and sign in' }).click();
+      await theo.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
+      assert.match(await theo.locator('.who').textContent(), /Theo Newman/);
+      await theo.close();
     });
 
     await test('every screen passes axe-core and is photographed at 1440×900 and 390×844', async () => {

@@ -11,14 +11,15 @@ import { StatusBadge } from '../ui/status.js';
 import { catalog } from '../lookups.js';
 import { clientName, dateTime, money, label, channel } from '../format.js';
 import { timelineOf, appointmentsOf } from '../documents-of.js';
+import { messagesOf } from '../messages.js';
 import { ClientDocuments } from './client-documents.js';
 import { MedicalHistory } from './client-medical.js';
 import { Preferences } from './client-preferences.js';
 
 export function ClientFile({ me, id }) {
   const state = useLoad(async () => {
-    const [client, timeline, lookups] = await Promise.all([api.get(`/v1/clients/${id}`), timelineOf(id), catalog()]);
-    return { client, timeline, lookups, appointments: await appointmentsOf(timeline) };
+    const [client, timeline, lookups, messages] = await Promise.all([api.get(`/v1/clients/${id}`), timelineOf(id), catalog(), messagesOf(me, id)]);
+    return { client, timeline, lookups, messages, appointments: await appointmentsOf(timeline) };
   }, [id]);
   return html`<${Loaded} state=${state} what="Loading the client's file">${(data) => html`<section class="client-file">
     <${PageTitle} sub=${[data.client.email, data.client.phone].filter(Boolean).join(' · ')}>${clientName(data.client)}</${PageTitle}>
@@ -29,9 +30,9 @@ export function ClientFile({ me, id }) {
       ${can(me, 'payments_read') && html`<${Payments} appointments=${data.appointments} />`}
       ${can(me, 'documents_read') && html`<${ClientDocuments} me=${me} client=${data.client} timeline=${data.timeline} />`}
       ${can(me, 'clinical_read') && html`<${MedicalHistory} client=${data.client} appointments=${data.appointments} />`}
-      <${Messages} client=${data.client} />
+      <${Messages} messages=${data.messages.visible} />
       <${Preferences} me=${me} client=${data.client} />
-      <${Timeline} me=${me} timeline=${data.timeline} />
+      <${Timeline} me=${me} timeline=${data.timeline} hiddenMessages=${data.messages.hiddenIds} />
     </div>
   </section>`}</${Loaded}>`;
 }
@@ -77,20 +78,20 @@ function Payments({ appointments }) {
   </${Panel}>`;
 }
 
-function Messages({ client }) {
-  const state = useLoad(() => api.get(`/v1/notifications?client_id=${client.id}&limit=50`), [client.id]);
+function Messages({ messages }) {
   return html`<${Panel} id="h-messages" title="Messages">
-    <${Loaded} state=${state}>${(messages) => (messages.length === 0 ? html`<p class="muted">No messages yet.</p>` : html`<ul class="plain-list">
+    ${messages.length === 0 ? html`<p class="muted">No messages yet.</p>` : html`<ul class="plain-list">
       ${messages.map((m) => html`<li>${channel(m.channel)} · ${m.summary} · <${StatusBadge} status=${m.status} />
         ${m.reason && html`<span class="muted"> (${m.reason})</span>`}<span class="muted"> · ${dateTime(m.created_at)}</span></li>`)}
-    </ul>`)}</${Loaded}>
+    </ul>`}
   </${Panel}>`;
 }
 
-/** The record's history; document and medical entries only for roles that may read those. */
-function Timeline({ me, timeline }) {
+/** The record's history; document, signing-message and medical entries only for roles that may read those. */
+function Timeline({ me, timeline, hiddenMessages }) {
   const hidden = [!can(me, 'documents_read') && 'document.', !can(me, 'clinical_read') && 'medical.'].filter(Boolean);
-  const items = timeline.items.filter((e) => !hidden.some((prefix) => e.kind.startsWith(prefix)));
+  const items = timeline.items.filter((e) => !hidden.some((prefix) => e.kind.startsWith(prefix))
+    && !(e.kind.startsWith('message.') && hiddenMessages.has(e.ref_id)));
   return html`<${Panel} id="h-timeline" title="Timeline" wide>
     <ol class="timeline">${items.map((e) => html`<li><time datetime=${e.at}>${dateTime(e.at)}</time> ${e.summary}</li>`)}</ol>
   </${Panel}>`;

@@ -11,6 +11,7 @@ import { StatusBadge } from '../ui/status.js';
 import { catalog, clients } from '../lookups.js';
 import { dayIn, time, money, clientName, label, channel } from '../format.js';
 import { documentsOf } from '../documents-of.js';
+import { messagesOf } from '../messages.js';
 
 const ARRIVING = ['scheduled', 'checked_in'];
 
@@ -32,7 +33,7 @@ export function Today({ me }) {
         <${Arrivals} data=${data} me=${me} onChanged=${state.reload} />
         ${can(me, 'documents_read') && html`<${UnsignedConsents} data=${data} />`}
         ${can(me, 'payments_read') && html`<${UnpaidBalances} data=${data} />`}
-        <${FailedMessages} data=${data} />
+        <${FailedMessages} data=${data} me=${me} />
       </div>`}
     </${Loaded}>
   </section>`;
@@ -129,11 +130,11 @@ function UnpaidBalances({ data }) {
   </${Card}>`;
 }
 
-function FailedMessages({ data }) {
+function FailedMessages({ data, me }) {
   const ids = [...new Set(data.appointments.map((a) => a.client_id))];
   const state = useLoad(async () => {
-    const logs = await Promise.all(ids.map((id) => api.get(`/v1/notifications?client_id=${id}&limit=50`)));
-    return logs.flat().filter((m) => m.status === 'failed' || m.status === 'undeliverable');
+    const logs = await Promise.all(ids.map((id) => messagesOf(me, id)));
+    return logs.flatMap((log) => log.visible).filter((m) => m.status === 'failed' || m.status === 'undeliverable');
   }, [ids.join()]);
   return html`<${Card} id="h-messages" title="Messages that failed">
     <${Loaded} state=${state}>${(messages) => (messages.length === 0 ? html`<p class="muted">No failed messages for today's clients.</p>` : html`<ul class="plain-list">
