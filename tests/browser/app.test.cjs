@@ -363,6 +363,42 @@ async function main() {
       await theo.close();
     });
 
+    await test('the session refreshes before its token expires and once on a 401, and a refused refresh signs out', async () => {
+      const page = await fresh();
+      const refreshes = [];
+      page.on('request', (r) => { if (new URL(r.url()).pathname === '/v1/auth/refresh') refreshes.push(r); });
+      await signIn(page, base, 'desk@demo-clinic.test');
+      await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
+      const stored = () => page.evaluate(() => JSON.parse(sessionStorage.getItem('mas.session')));
+      const first = await stored();
+      // About to expire: a reload plans the refresh a few seconds out, before the token lapses.
+      await page.evaluate(() => {
+        const s = JSON.parse(sessionStorage.getItem('mas.session'));
+        sessionStorage.setItem('mas.session', JSON.stringify({ ...s, expires_at: Date.now() + 1000 }));
+      });
+      await page.reload();
+      await page.waitForFunction((old) => JSON.parse(sessionStorage.getItem('mas.session')).refresh_token !== old, first.refresh_token, { timeout: 15000 });
+      assert.equal(refreshes.length, 1);
+      // A token the server refuses: one refresh, then the request is retried and the screen loads.
+      await page.evaluate(() => {
+        const s = JSON.parse(sessionStorage.getItem('mas.session'));
+        sessionStorage.setItem('mas.session', JSON.stringify({ ...s, access_token: 'not-a-token' }));
+      });
+      await page.getByRole('link', { name: 'Clients' }).click();
+      await page.getByRole('heading', { name: 'Clients', level: 1 }).waitFor();
+      await page.getByRole('link', { name: 'Fiona Ledger' }).waitFor();
+      assert.equal(refreshes.length, 2);
+      // Both refused: the app signs out to the sign-in screen and forgets the session.
+      await page.evaluate(() => {
+        const s = JSON.parse(sessionStorage.getItem('mas.session'));
+        sessionStorage.setItem('mas.session', JSON.stringify({ ...s, access_token: 'not-a-token', refresh_token: 'spent' }));
+      });
+      await page.reload();
+      await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('mas.session')), null);
+      await page.close();
+    });
+
     await test('every screen passes axe-core and is photographed at 1440×900 and 390×844', async () => {
       const page = await fresh();
       const checkBoth = async (name) => {
