@@ -399,6 +399,72 @@ async function main() {
       await page.close();
     });
 
+    await test('an owner saves the brand, web address, policy and reminder settings, and manages an invitee', async () => {
+      const page = await fresh();
+      await signIn(page, base, 'owner@demo-clinic.test');
+      await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
+      await page.goto(`${base}/app/#/settings/brand`);
+      await page.getByLabel(/Champagne classic/).check();
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      await page.getByText('Saved. Your site is republished with it.').waitFor();
+      await page.goto(`${base}/app/#/settings/domain`);
+      await page.getByLabel('Subdomain').fill('demo-desk');
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      await page.getByText('Saved.', { exact: true }).waitFor();
+      const brand = await api(base, 'GET', '/v1/brand', local.token);
+      assert.equal(brand.theme, 'champagne_classic', 'the web address form kept the theme');
+      assert.equal(brand.subdomain, 'demo-desk');
+      await page.goto(`${base}/app/#/settings/policies`);
+      await page.getByLabel('Deposit', { exact: true }).selectOption('percent');
+      await page.getByLabel('Percent of the price').fill('25');
+      await page.getByRole('button', { name: 'Publish policy' }).click();
+      await page.getByText(/Policy version \d+ published/).waitFor();
+      assert.deepEqual((await api(base, 'GET', '/v1/policies', local.token)).in_force.deposit, { kind: 'percent', percent: 25 });
+      await page.goto(`${base}/app/#/settings/notifications`);
+      await page.getByLabel('From').fill('20:30');
+      await page.getByRole('button', { name: 'Save reminders' }).click();
+      await page.getByText('Saved. New bookings follow this plan.').waitFor();
+      assert.match((await api(base, 'GET', '/v1/notification-settings', local.token)).quiet_hours.start, /^20:30/);
+      await page.goto(`${base}/app/#/settings/team`);
+      await page.getByLabel('Name', { exact: true }).fill('Rita Temp');
+      await page.getByLabel('Email').fill('rita@demo-clinic.test');
+      await page.getByRole('button', { name: 'Send invitation', exact: true }).click();
+      const row = page.locator('table.team tr', { hasText: 'rita@demo-clinic.test' });
+      await row.waitFor();
+      await row.getByRole('button', { name: 'Resend invitation' }).click();
+      await page.getByText('Invitation sent again to rita@demo-clinic.test.').waitFor();
+      await row.getByLabel('Role of Rita Temp').selectOption('support');
+      await page.getByText('Rita Temp is now Support.').waitFor();
+      page.once('dialog', (dialog) => dialog.accept());
+      await row.getByRole('button', { name: 'Remove' }).click();
+      await page.getByText('Rita Temp was removed.').waitFor();
+      assert.equal(await page.locator('table.team tr', { hasText: 'rita@demo-clinic.test' }).count(), 0);
+      await page.close();
+    });
+
+    await test('a member resets a forgotten password from the emailed link and signs in with the new one', async () => {
+      const page = await fresh();
+      await page.goto(`${base}/app/#/sign-in`);
+      await page.getByRole('link', { name: 'Forgot your password?' }).click();
+      await page.getByLabel('Clinic').fill(DEMO);
+      await page.getByLabel('Email').fill('theo@demo-clinic.test');
+      await page.getByRole('button', { name: 'Email me a link' }).click();
+      await page.getByText(/If that account exists/).waitFor();
+      const mail = await newestMail(base, 'theo@demo-clinic.test', /reset-password\?token=/);
+      await page.goto(mail.text.match(/https?:\/\/\S+#\/reset-password\?token=[A-Za-z0-9._~-]+/)[0]);
+      await page.getByLabel('New password').fill('short');
+      await page.getByLabel('Repeat the password').fill('short');
+      await page.getByRole('button', { name: 'Save the new password' }).click();
+      await page.locator('.has-error .field-error, [role=alert]').first().waitFor();
+      await page.getByLabel('New password').fill('theo chose another long one');
+      await page.getByLabel('Repeat the password').fill('theo chose another long one');
+      await page.getByRole('button', { name: 'Save the new password' }).click();
+      await page.getByText(/Your password is changed/).waitFor();
+      await signIn(page, base, 'theo@demo-clinic.test', 'theo chose another long one');
+      await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
+      await page.close();
+    });
+
     await test('every screen passes axe-core and is photographed at 1440×900 and 390×844', async () => {
       const page = await fresh();
       const checkBoth = async (name) => {
