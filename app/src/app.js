@@ -53,17 +53,17 @@ export function App() {
   const screen = route.parts[0] || '';
   const Public = PUBLIC[screen];
   if (Public) return html`<${Public} route=${route} onSignedIn=${signedIn} me=${me} />`;
-  if (!sessionKey) {
-    navigate('/sign-in');
-    return null;
-  }
+  if (!sessionKey) return html`<${Redirect} to="/sign-in" />`;
   if (meError) return html`<main class="centered"><${ErrorText} error=${meError} /><a href="#/sign-in">Sign in again</a></main>`;
   if (!me) return html`<main class="centered"><${Loading} /></main>`;
-  if (!screen) {
-    navigate('/today');
-    return null;
-  }
+  if (!screen) return html`<${Redirect} to="/today" />`;
   return html`<${Shell} me=${me} route=${route}>${page(screen, route, me)}</${Shell}>`;
+}
+
+/** Moves to another route after this render (navigating during a render would re-enter it). */
+function Redirect({ to }) {
+  useEffect(() => navigate(to), [to]);
+  return null;
 }
 
 function page(screen, route, me) {

@@ -2,12 +2,13 @@
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api } from '../api.js';
-import { useLoad } from '../ui/async.js';
+import { useLoad, useDebounced } from '../ui/async.js';
 import { clientName } from '../format.js';
 
 export function ClientPicker({ onPick }) {
   const [query, setQuery] = useState('');
-  const found = useLoad(() => (query.trim().length < 2 ? [] : api.get(`/v1/clients?q=${encodeURIComponent(query.trim())}&limit=8`).then((p) => p.items)), [query]);
+  const search = useDebounced(query.trim());
+  const found = useLoad(() => (search.length < 2 ? [] : api.get(`/v1/clients?q=${encodeURIComponent(search)}&limit=8`).then((p) => p.items)), [search]);
   return html`<div class="picker">
     <label for="pick-client">Client</label>
     <input id="pick-client" type="search" value=${query} placeholder="Type a name, email or phone" onInput=${(e) => setQuery(e.currentTarget.value)} />

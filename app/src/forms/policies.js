@@ -36,6 +36,9 @@ export function PolicyForm({ policies, onSaved, submitLabel = 'Publish policy' }
     no_show_fee_percent: String(current.no_show_fee_percent),
     reschedule_allowed: current.reschedule_allowed,
     reschedule_window_hours: String(current.reschedule_window_hours),
+    'booking.grid_minutes': String(current.booking.grid_minutes),
+    'booking.min_notice_minutes': String(current.booking.min_notice_minutes),
+    'booking.max_advance_days': String(current.booking.max_advance_days),
   });
   const [saved, setSaved] = useState(null);
   const v = form.values;
@@ -49,6 +52,12 @@ export function PolicyForm({ policies, onSaved, submitLabel = 'Publish policy' }
       no_show_fee_percent: Number(values.no_show_fee_percent),
       reschedule_allowed: Boolean(values.reschedule_allowed),
       reschedule_window_hours: Number(values.reschedule_window_hours),
+      booking: {
+        ...current.booking,
+        grid_minutes: Number(values['booking.grid_minutes']),
+        min_notice_minutes: Number(values['booking.min_notice_minutes']),
+        max_advance_days: Number(values['booking.max_advance_days']),
+      },
     };
     const result = await api.put('/v1/policies', body);
     setSaved(result);
@@ -56,6 +65,14 @@ export function PolicyForm({ policies, onSaved, submitLabel = 'Publish policy' }
   }, event);
   return html`<form novalidate onSubmit=${submit}>
     <${FormMessage} form=${form} />
+    <fieldset>
+      <legend>Online booking</legend>
+      <div class="row">
+        <${Field} form=${form} name="booking.grid_minutes" label="Start times every (minutes)" type="number" min="5" step="5" />
+        <${Field} form=${form} name="booking.min_notice_minutes" label="Minimum notice (minutes)" type="number" min="0" />
+        <${Field} form=${form} name="booking.max_advance_days" label="Bookable up to (days ahead)" type="number" min="1" />
+      </div>
+    </fieldset>
     <fieldset>
       <legend>Deposit when a client books online</legend>
       <${Field} form=${form} name="deposit_kind" label="Deposit" options=${DEPOSIT_KINDS} />

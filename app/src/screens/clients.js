@@ -5,7 +5,7 @@ import { ScrollTable } from '../ui/scroll-table.js';
 import { api } from '../api.js';
 import { can } from '../permissions.js';
 import { navigate } from '../router.js';
-import { useLoad } from '../ui/async.js';
+import { useLoad, useDebounced } from '../ui/async.js';
 import { Loaded, PageTitle } from '../ui/bits.js';
 import { useForm, Field, FormMessage } from '../ui/form.js';
 import { clientName } from '../format.js';
@@ -14,8 +14,9 @@ export function Clients({ me }) {
   const [query, setQuery] = useState('');
   const [cursor, setCursor] = useState(null);
   const [adding, setAdding] = useState(false);
+  const search = useDebounced(query.trim());
   const params = new URLSearchParams({ limit: '25' });
-  if (query.trim()) params.set('q', query.trim());
+  if (search) params.set('q', search);
   if (cursor) params.set('cursor', cursor);
   const list = useLoad(() => api.get(`/v1/clients?${params}`), [params.toString()]);
   return html`<section>

@@ -17,3 +17,13 @@ export function useLoad(fn, deps = []) {
   useEffect(run, [run]);
   return { ...state, reload: run };
 }
+
+/** `value`, once it has stopped changing for `ms` (search boxes: one request per pause, not per key). */
+export function useDebounced(value, ms = 250) {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
