@@ -5,6 +5,7 @@ import { loadSession, saveSession, clearSession } from './session.js';
 
 const base = (document.querySelector('meta[name="mas-api-base"]')?.content || '').replace(/\/$/, '');
 const signedOutListeners = new Set();
+const changedListeners = new Set();
 let refreshing = null;
 let refreshTimer = null;
 
@@ -29,6 +30,16 @@ export class ApiError extends Error {
 export function onSignedOut(listener) {
   signedOutListeners.add(listener);
   return () => signedOutListeners.delete(listener);
+}
+
+/** Called when the session ends or another member's begins (caches of the last one's reads go). */
+export function onSessionChanged(listener) {
+  changedListeners.add(listener);
+  return () => changedListeners.delete(listener);
+}
+
+function memberOf(session) {
+  return session ? `${session.tenant?.id || ''}/${session.member?.id || session.access_token}` : null;
 }
 
 export function apiUrl(path) {
@@ -82,7 +93,9 @@ export function refreshSession() {
 
 /** Stores a session and plans its refresh a minute before the access token expires. */
 export function startSession(session) {
+  const before = memberOf(loadSession());
   const stored = saveSession(session);
+  if (before !== memberOf(stored)) for (const listener of changedListeners) listener();
   clearTimeout(refreshTimer);
   if (stored.refresh_token && stored.expires_at) {
     const wait = Math.max(5000, stored.expires_at - Date.now() - 60000);
@@ -95,6 +108,7 @@ export function startSession(session) {
 export function endSession() {
   clearTimeout(refreshTimer);
   clearSession();
+  for (const listener of changedListeners) listener();
   for (const listener of signedOutListeners) listener();
 }
 

@@ -1,9 +1,9 @@
 // Reads that many screens share (locations, services, practitioners, a client's name), fetched
-// once per session and forgotten at sign-out.
-import { api, onSignedOut } from './api.js';
+// once per session and forgotten when the session ends or changes hands.
+import { api, onSessionChanged } from './api.js';
 
 const cache = new Map();
-onSignedOut(() => cache.clear());
+onSessionChanged(() => cache.clear());
 
 function once(path) {
   if (!cache.has(path)) cache.set(path, api.get(path).catch((err) => { cache.delete(path); throw err; }));

@@ -2,8 +2,7 @@
 // below 900 px), and sign-out.
 import { useState } from 'preact/hooks';
 import { html } from './html.js';
-import { navigation } from './permissions.js';
-import { roleLabel } from './permissions.js';
+import { navigation, roleLabel } from './permissions.js';
 import { signOut } from './api.js';
 
 export function Shell({ me, route, children }) {

@@ -256,6 +256,8 @@ async function main() {
       assert.match(await row.textContent(), /Vera Visitor/);
       assert.match(await row.textContent(), /Signature facial/);
       console.log(`      ${number} is on Glow Clinic's Today screen`);
+      await page.waitForLoadState('networkidle');
+      await check(page, 'today-with-booking');
       await page.close();
     });
 

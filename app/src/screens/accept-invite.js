@@ -4,7 +4,7 @@ import { html } from '../html.js';
 import { api, startSession } from '../api.js';
 import { navigate } from '../router.js';
 import { useLoad } from '../ui/async.js';
-import { useForm, Field, FormMessage } from '../ui/form.js';
+import { useForm, FormMessage } from '../ui/form.js';
 import { Loaded } from '../ui/bits.js';
 import { CardPage } from '../ui/card-page.js';
 import { roleLabel } from '../permissions.js';

@@ -123,7 +123,7 @@ function UnpaidBalances({ data }) {
     <${Loaded} state=${state}>${(rows) => (rows.length === 0 ? html`<p class="muted">Nothing is owed for today.</p>` : html`<ul class="plain-list">
       ${rows.map(({ appointment: a, paid, owed }) => html`<li class="balance split">
         <span>${who(data, a)} · ${time(a.start, a.timezone)}</span>
-        <span><strong>${money({ amount_minor: owed, currency: a.price.currency })}</strong> due
+        <span><strong>${money({ amount_minor: owed, currency: a.price.currency })}</strong> due${' '}
           <span class="muted">(paid ${money({ amount_minor: paid, currency: a.price.currency })} of ${money(a.price)})</span></span>
       </li>`)}
     </ul>`)}</${Loaded}>
