@@ -1,12 +1,15 @@
 // The signed-in frame: the clinic's name, the navigation this member may use (a menu button
 // below 900 px), and sign-out.
-import { useState } from 'preact/hooks';
+import { useEffect, useErrorBoundary, useState } from 'preact/hooks';
 import { html } from './html.js';
 import { navigation, roleLabel } from './permissions.js';
 import { signOut } from './api.js';
 
 export function Shell({ me, route, children }) {
   const [open, setOpen] = useState(false);
+  // A screen that fails to render leaves the frame and navigation usable.
+  const [failure, retry] = useErrorBoundary();
+  useEffect(() => { if (failure) retry(); }, [route.path]);
   const current = `/${route.parts[0] || ''}`;
   return html`<div class="shell">
     <a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main')?.focus(); }}>Skip to content</a>
@@ -26,6 +29,9 @@ export function Shell({ me, route, children }) {
         <button type="button" class="link-button" onClick=${() => signOut()}>Sign out</button>
       </div>
     </nav>
-    <main id="main" tabindex="-1">${children}</main>
+    <main id="main" tabindex="-1">${failure
+      ? html`<section role="alert"><h1>Something went wrong</h1><p>This screen could not be shown (${failure.message}).</p>
+          <button type="button" class="primary" onClick=${retry}>Try again</button></section>`
+      : children}</main>
   </div>`;
 }
