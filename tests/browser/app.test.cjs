@@ -258,6 +258,10 @@ async function main() {
       console.log(`      ${number} is on Glow Clinic's Today screen`);
       await page.waitForLoadState('networkidle');
       await check(page, 'today-with-booking');
+      const arrival = page.locator('#h-arrivals-panel li', { hasText: 'Vera Visitor' });
+      await arrival.getByRole('button', { name: 'Check in' }).click();
+      await arrival.getByText('Checked in').waitFor();
+      await row.getByText('Checked in').waitFor();
       await page.close();
     });
 
@@ -276,6 +280,11 @@ async function main() {
       await check(page, 'clients-new');
       await page.getByRole('button', { name: 'Save client' }).click();
       await page.getByRole('heading', { name: 'Nora Newcombe', level: 1 }).waitFor();
+      await page.getByRole('button', { name: 'Edit profile' }).click();
+      await page.getByLabel('Mobile phone').fill('+44 7700 900123');
+      await page.getByRole('button', { name: 'Save changes' }).click();
+      // The phone is stored in international form, however it was typed.
+      await page.locator('section[aria-labelledby=h-profile] dl').getByText(/\+44 ?7700 ?900123/).waitFor();
       await page.getByRole('link', { name: 'Documents' }).click();
       await page.getByLabel('Client', { exact: true }).fill('Ledger');
       await page.getByRole('button', { name: /Fiona Ledger/ }).click();

@@ -1,6 +1,7 @@
 // One client's file. Every section is mounted only for a role allowed to see it, so a role never
 // fetches what it may not read: documents (documents_read), medical history (clinical_read),
 // payments (payments_read).
+import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { ScrollTable } from '../ui/scroll-table.js';
 import { api } from '../api.js';
@@ -15,6 +16,7 @@ import { messagesOf } from '../messages.js';
 import { ClientDocuments } from './client-documents.js';
 import { MedicalHistory } from './client-medical.js';
 import { Preferences } from './client-preferences.js';
+import { ClientForm } from '../forms/client.js';
 
 export function ClientFile({ me, id }) {
   const state = useLoad(async () => {
@@ -25,7 +27,7 @@ export function ClientFile({ me, id }) {
     <${PageTitle} sub=${[data.client.email, data.client.phone].filter(Boolean).join(' · ')}>${clientName(data.client)}</${PageTitle}>
     <p><a href="#/clients">← All clients</a></p>
     <div class="grid">
-      <${Profile} client=${data.client} />
+      <${Profile} me=${me} client=${data.client} />
       <${Appointments} data=${data} me=${me} />
       ${can(me, 'payments_read') && html`<${Payments} appointments=${data.appointments} />`}
       ${can(me, 'documents_read') && html`<${ClientDocuments} me=${me} client=${data.client} timeline=${data.timeline} />`}
@@ -41,13 +43,18 @@ export function Panel({ id, title, children, wide }) {
   return html`<section class=${`card panel${wide ? ' wide' : ''}`} aria-labelledby=${id}><h2 id=${id}>${title}</h2>${children}</section>`;
 }
 
-function Profile({ client }) {
+function Profile({ me, client: initial }) {
+  const [client, setClient] = useState(initial);
+  const [editing, setEditing] = useState(false);
   const rows = [
     ['Email', client.email], ['Phone', client.phone], ['Date of birth', client.date_of_birth],
     ['Marketing', client.marketing_consent ? 'Agreed' : 'Not agreed'], ['Notes', client.notes],
   ];
   return html`<${Panel} id="h-profile" title="Profile">
-    <dl class="facts">${rows.filter(([, v]) => v).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>
+    ${editing
+      ? html`<${ClientForm} client=${client} submitLabel="Save changes" onSaved=${(saved) => { setClient(saved); setEditing(false); }} />`
+      : html`<dl class="facts">${rows.filter(([, v]) => v).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>
+        ${can(me, 'booking_write_own') && html`<button type="button" class="secondary small" onClick=${() => setEditing(true)}>Edit profile</button>`}`}
   </${Panel}>`;
 }
 

@@ -7,7 +7,7 @@ import { can } from '../permissions.js';
 import { navigate } from '../router.js';
 import { useLoad, useDebounced } from '../ui/async.js';
 import { Loaded, PageTitle } from '../ui/bits.js';
-import { useForm, Field, FormMessage } from '../ui/form.js';
+import { ClientForm } from '../forms/client.js';
 import { clientName } from '../format.js';
 
 export function Clients({ me }) {
@@ -47,29 +47,8 @@ export function Clients({ me }) {
 }
 
 function NewClient({ onCreated }) {
-  const form = useForm({ first_name: '', last_name: '', email: '', phone: '', date_of_birth: '', notes: '', marketing_consent: false });
-  const submit = (event) => form.submit(async (v) => {
-    const optional = (text) => text.trim() || null;
-    const created = await api.post('/v1/clients', {
-      first_name: v.first_name.trim(), last_name: v.last_name.trim(), email: optional(v.email), phone: optional(v.phone),
-      date_of_birth: optional(v.date_of_birth), notes: optional(v.notes), marketing_consent: v.marketing_consent,
-    });
-    onCreated(created);
-  }, event);
-  return html`<form novalidate class="card" onSubmit=${submit} aria-labelledby="h-new-client">
+  return html`<section class="card" aria-labelledby="h-new-client">
     <h2 id="h-new-client">New client</h2>
-    <${FormMessage} form=${form} />
-    <div class="row">
-      <${Field} form=${form} name="first_name" label="First name" required />
-      <${Field} form=${form} name="last_name" label="Last name" required />
-    </div>
-    <div class="row">
-      <${Field} form=${form} name="email" label="Email" type="email" />
-      <${Field} form=${form} name="phone" label="Mobile phone" type="tel" hint="With country code, e.g. +44 7700 900123" />
-      <${Field} form=${form} name="date_of_birth" label="Date of birth" type="date" />
-    </div>
-    <${Field} form=${form} name="notes" label="Notes (not clinical)" multiline hint="Preferences, access needs" />
-    <${Field} form=${form} name="marketing_consent" label="Agrees to marketing messages" type="checkbox" />
-    <button type="submit" class="primary" disabled=${form.busy}>Save client</button>
-  </form>`;
+    <${ClientForm} onSaved=${onCreated} />
+  </section>`;
 }

@@ -1,12 +1,13 @@
 // Today: the day's bookings per location and arrivals for everyone; unsigned consents,
 // unpaid balances and failed messages only for the roles allowed to see them (a section the
 // role may not see is not mounted, so it never fetches).
+import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { ScrollTable } from '../ui/scroll-table.js';
 import { api } from '../api.js';
 import { can } from '../permissions.js';
 import { useLoad } from '../ui/async.js';
-import { Loaded, PageTitle } from '../ui/bits.js';
+import { Loaded, PageTitle, ErrorText } from '../ui/bits.js';
 import { StatusBadge } from '../ui/status.js';
 import { catalog, clients } from '../lookups.js';
 import { dayIn, time, money, clientName, label, channel } from '../format.js';
@@ -82,11 +83,14 @@ function Bookings({ data, me }) {
 function Arrivals({ data, me, onChanged }) {
   const arriving = data.appointments.filter((a) => ARRIVING.includes(a.status));
   const mayAct = can(me, 'booking_write_own');
+  const [error, setError] = useState(null);
   const checkIn = async (a) => {
-    await api.patch(`/v1/appointments/${a.id}`, { action: 'check_in', version: a.version }).catch((err) => alert(err.message));
+    setError(null);
+    await api.patch(`/v1/appointments/${a.id}`, { action: 'check_in', version: a.version }).catch(setError);
     onChanged();
   };
   return html`<${Card} id="h-arrivals" title="Arrivals">
+    <${ErrorText} error=${error} />
     ${arriving.length === 0 ? html`<p class="muted">No more arrivals expected today.</p>` : html`<ul class="plain-list">
       ${arriving.map((a) => html`<li class="arrival split">
         <span><strong>${time(a.start, a.timezone)}</strong> ${who(data, a)} · <${StatusBadge} status=${a.status} /></span>
