@@ -78,8 +78,7 @@ function Payments({ appointments }) {
   const state = useLoad(async () => (await Promise.all(appointments.map((a) => api.get(`/v1/payments?appointment_id=${a.id}`)))).flat(), [appointments.map((a) => a.id).join()]);
   return html`<${Panel} id="h-payments" title="Payments">
     <${Loaded} state=${state}>${(payments) => (payments.length === 0 ? html`<p class="muted">No payments yet.</p>` : html`<ul class="plain-list">
-      ${payments.map((p) => html`<li><strong>${money({ amount_minor: p.captured, currency: p.amount.currency })}</strong> ${label(p.kind)}
-        · <${StatusBadge} status=${p.status} />${p.refunded > 0 ? html` · refunded ${money({ amount_minor: p.refunded, currency: p.amount.currency })}` : ''}
+      ${payments.map((p) => html`<li><strong>${money({ amount_minor: p.captured, currency: p.amount.currency })}</strong> ${label(p.kind)} · <${StatusBadge} status=${p.status} />${p.refunded > 0 ? html` · refunded ${money({ amount_minor: p.refunded, currency: p.amount.currency })}` : ''}
         <span class="muted"> · ${dateTime(p.created_at)}</span></li>`)}
     </ul>`)}</${Loaded}>
   </${Panel}>`;
