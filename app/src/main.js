@@ -1,6 +1,6 @@
-// The back office's entry point (skeleton; the shell, screens and calendar grow from here).
-import { h, render } from 'preact';
-import htm from 'htm';
+// The back office's entry point.
+import { render } from 'preact';
+import { html } from './html.js';
+import { App } from './app.js';
 
-const html = htm.bind(h);
-render(html`<main><h1>Clinic desk</h1></main>`, document.getElementById('app'));
+render(html`<${App} />`, document.getElementById('app'));

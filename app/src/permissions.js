@@ -1,0 +1,47 @@
+// What the signed-in member may do, from GET /v1/me's `permissions` (snake_case names of the
+// domain's Permission). Screens ask `can(me, …)` before they render a section, so a section a
+// role may not see is never mounted and never fetches.
+export function can(me, permission) {
+  return Boolean(me && me.permissions && me.permissions.includes(permission));
+}
+
+/** Owners and managers manage their own two-factor sign-in. */
+export function canManageMfa(me) {
+  return ['owner', 'manager'].includes(me?.member?.role);
+}
+
+/** The main navigation, filtered for this member. */
+export function navigation(me) {
+  return [
+    { path: '/today', label: 'Today', show: true },
+    { path: '/calendar', label: 'Calendar', show: can(me, 'booking_read') },
+    { path: '/clients', label: 'Clients', show: can(me, 'booking_read') },
+    { path: '/documents', label: 'Documents', show: can(me, 'documents_read') },
+    { path: '/settings', label: 'Settings', show: true },
+  ].filter((item) => item.show);
+}
+
+/** The settings sections this member may open. */
+export function settingsSections(me) {
+  return [
+    { path: 'brand', label: 'Brand', show: can(me, 'brand_write') },
+    { path: 'domain', label: 'Domain', show: can(me, 'brand_write') },
+    { path: 'policies', label: 'Policies', show: can(me, 'catalog_write') },
+    { path: 'notifications', label: 'Reminders', show: can(me, 'brand_write') },
+    { path: 'team', label: 'Team', show: can(me, 'team_read') },
+    { path: 'security', label: 'Sign-in security', show: canManageMfa(me) },
+  ].filter((item) => item.show);
+}
+
+export const ROLES = [
+  { value: 'owner', label: 'Owner' },
+  { value: 'manager', label: 'Manager' },
+  { value: 'practitioner', label: 'Practitioner' },
+  { value: 'front_desk', label: 'Front desk' },
+  { value: 'finance', label: 'Finance' },
+  { value: 'support', label: 'Support' },
+];
+
+export function roleLabel(role) {
+  return ROLES.find((r) => r.value === role)?.label || role;
+}

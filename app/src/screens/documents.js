@@ -1,0 +1,103 @@
+// Documents: the templates in force (the platform's and the clinic's own), a template's text,
+// adapting one for the clinic (templates_write), generating a document for a client
+// (documents_write), and checking whether a PDF is an unaltered document of ours.
+import { useState } from 'preact/hooks';
+import { html } from '../html.js';
+import { ScrollTable } from '../ui/scroll-table.js';
+import { api } from '../api.js';
+import { can } from '../permissions.js';
+import { useLoad } from '../ui/async.js';
+import { Loaded, PageTitle, Notice } from '../ui/bits.js';
+import { useForm, Field, FormMessage } from '../ui/form.js';
+import { GenerateDocumentForm } from '../forms/generate-document.js';
+import { ClientPicker } from '../forms/client-picker.js';
+import { DocumentActions } from '../ui/doc-actions.js';
+import { StatusBadge } from '../ui/status.js';
+import { label, dayIn, dateTime } from '../format.js';
+import { VerifyPdf } from './verify-pdf.js';
+
+export function Documents({ me, route }) {
+  if (route.parts[1] === 'templates' && route.parts[2]) return html`<${TemplateView} me=${me} id=${route.parts[2]} />`;
+  return html`<section>
+    <${PageTitle}>Documents</${PageTitle}>
+    <div class="grid">
+      <${Templates} />
+      ${can(me, 'documents_write') && html`<${Generate} me=${me} />`}
+      <${VerifyPdf} />
+    </div>
+  </section>`;
+}
+
+function Templates() {
+  const state = useLoad(() => api.get('/v1/templates'));
+  return html`<section class="card panel wide" aria-labelledby="h-templates">
+    <h2 id="h-templates">Templates</h2>
+    <${Loaded} state=${state}>${(list) => html`<${ScrollTable} label="Templates in force, scrollable"><table>
+      <thead><tr><th scope="col">Title</th><th scope="col">Kind</th><th scope="col">Topic</th><th scope="col">Version</th><th scope="col">From</th><th scope="col">Owner</th></tr></thead>
+      <tbody>${list.map((t) => html`<tr>
+        <td><a href=${`#/documents/templates/${t.id}`}>${t.name}</a></td><td>${label(t.kind)}</td><td>${label(t.topic)}</td>
+        <td>${t.version}</td><td>${t.effective_from}</td><td>${t.tenant_id ? 'Your clinic' : 'Platform'} · ${t.jurisdiction}</td>
+      </tr>`)}</tbody>
+    </table></${ScrollTable}>`}</${Loaded}>
+  </section>`;
+}
+
+function TemplateView({ me, id }) {
+  const state = useLoad(() => api.get(`/v1/templates/${id}`), [id]);
+  return html`<${Loaded} state=${state}>${(t) => html`<section>
+    <${PageTitle} sub=${`${label(t.kind)} · ${label(t.topic)} · version ${t.version} · ${t.jurisdiction} · ${t.tenant_id ? 'your clinic' : 'platform'}`}>${t.name}</${PageTitle}>
+    <p><a href="#/documents">← Documents</a></p>
+    ${can(me, 'templates_write') && html`<${CloneTemplate} template=${t} timeZone=${me.tenant.timezone} />`}
+    <article class="card template-text">
+      ${t.blocks.map((b) => html`<section aria-labelledby=${`b-${b.key}`}>
+        <h2 id=${`b-${b.key}`}>${b.title}${t.mandatory_blocks.includes(b.key) && html` <span class="badge">Required</span>`}</h2>
+        ${String(b.body).split(/\n\s*\n/).map((p) => html`<p>${p}</p>`)}
+      </section>`)}
+    </article>
+  </section>`}</${Loaded}>`;
+}
+
+/** Publishes the clinic's own version based on this one (POST /v1/templates with `based_on`). */
+function CloneTemplate({ template, timeZone }) {
+  const form = useForm({ name: template.name, version: template.tenant_id ? bump(template.version) : '1.0.0', effective_from: dayIn(timeZone) });
+  const [made, setMade] = useState(null);
+  const submit = (event) => form.submit(async (v) => {
+    setMade(await api.post('/v1/templates', {
+      kind: template.kind, jurisdiction: template.jurisdiction, topic: template.topic, name: v.name.trim(),
+      version: v.version.trim(), effective_from: v.effective_from, based_on: template.id,
+    }));
+  }, event);
+  return html`<details class="card">
+    <summary>Use this template for your clinic</summary>
+    <form novalidate onSubmit=${submit}>
+      <${FormMessage} form=${form} />
+      <div class="row">
+        <${Field} form=${form} name="name" label="Title" required />
+        <${Field} form=${form} name="version" label="Version" hint="e.g. 1.0.0" required />
+        <${Field} form=${form} name="effective_from" label="In force from" type="date" required />
+      </div>
+      ${made && html`<${Notice}>Published as your clinic's version ${made.version}. <a href=${`#/documents/templates/${made.id}`}>Open it</a></${Notice}>`}
+      <button type="submit" class="primary" disabled=${form.busy}>Publish for my clinic</button>
+    </form>
+  </details>`;
+}
+
+function bump(version) {
+  const [major, minor] = String(version).split('.').map(Number);
+  return `${major}.${(minor || 0) + 1}.0`;
+}
+
+function Generate({ me }) {
+  const [client, setClient] = useState(null);
+  const [made, setMade] = useState([]);
+  return html`<section class="card panel" aria-labelledby="h-generate">
+    <h2 id="h-generate">Generate for a client</h2>
+    <${ClientPicker} onPick=${setClient} />
+    ${client && html`<p>For <strong>${client.first_name} ${client.last_name}</strong></p>
+      <${GenerateDocumentForm} clientId=${client.id} onGenerated=${(d) => setMade([d, ...made])} />`}
+    ${made.length > 0 && html`<ul class="plain-list docs">${made.map((d) => html`<li class="split">
+      <span><strong>${d.content.title}</strong> for ${d.client_name} · <${StatusBadge} status=${d.status} /> <span class="muted">${dateTime(d.created_at)}</span></span>
+      <${DocumentActions} doc=${d} canSend=${can(me, 'documents_write')} />
+    </li>`)}</ul>`}
+  </section>`;
+}
