@@ -465,8 +465,18 @@ fn stored_secret(data_dir: &Path, name: &str, prefix: &str) -> Result<Vec<u8>, A
     }
     std::fs::create_dir_all(data_dir).map_err(io)?;
     let secret = random_secret(prefix);
-    std::fs::write(&path, &secret).map_err(io)?;
+    write_private(&path, &secret).map_err(io)?;
     Ok(secret)
+}
+
+/// Writes a file only its owner can read (0600 on Unix): it holds a secret.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
 }
 
 fn random_secret(prefix: &str) -> Vec<u8> {
@@ -510,6 +520,17 @@ fn not_configured() -> PaymentsError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_generated_local_secret_is_readable_by_its_owner_only_and_kept_across_starts() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let first = stored_secret(dir.path(), "jwt-secret", "").unwrap();
+        let mode = std::fs::metadata(dir.path().join("jwt-secret")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        assert_eq!(stored_secret(dir.path(), "jwt-secret", "").unwrap(), first);
+    }
 
     #[test]
     fn lambda_refuses_to_start_without_a_kms_key_even_with_a_local_kek() {

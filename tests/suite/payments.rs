@@ -799,3 +799,18 @@ async fn five_hundred_shuffled_duplicated_and_forged_events_leave_every_booking_
     }
     assert_eq!(gateway.refunds().len(), 10, "only the dashboard's refunds: nothing was refunded automatically");
 }
+
+#[tokio::test]
+async fn the_local_pay_route_posts_its_webhook_to_this_host_whatever_host_the_caller_names() {
+    let (app, _) = fixed_app().await;
+    let s = clinic(&app, "host-pay", deposit_policy()).await;
+    let booked = book(&app, &s, tuesday(10, 0), 0).await;
+    let intent = deposit_intent(&app, &s, &booked).await;
+    let path = format!("/local/pay/{}", intent["intent_id"].as_str().unwrap());
+    let (status, _, paid) = app
+        .send_with_headers("POST", &path, None, &[("Host", "attacker.test:9")], Some(json!({"outcome": "succeed"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    assert_eq!(paid["webhook"]["status"], 200, "delivered to this host, not the named one: {paid}");
+    assert_eq!(appointment(&app, &s, &booked["id"]).await["status"], "scheduled");
+}

@@ -52,7 +52,9 @@ impl SqliteTable {
         let conn = Connection::open(path).map_err(sql_error)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_error)?;
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0)).map_err(sql_error)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(sql_error)?;
+        // FULL: a commit is on disk when it returns (NORMAL in WAL mode may lose the last
+        // commits on power loss, and a booking the client saw confirmed must not vanish).
+        conn.pragma_update(None, "synchronous", "FULL").map_err(sql_error)?;
         SqliteTable::with_schema(conn)
     }
 

@@ -7,8 +7,6 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::http::header::HOST;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -21,7 +19,9 @@ use crate::app::App;
 use crate::domain::payment::{IntentId, IntentStatus};
 use crate::error::AppError;
 
-/// The whole API plus the local-only routes (when the simulated gateway is the adapter).
+/// The whole API plus the local-only routes (when the simulated gateway is the adapter). The
+/// local-only routes answer only callers on this machine: they read every message the host sent
+/// and pay intents, so a host bound to a public address must not offer them to the network.
 pub fn router(app: Arc<App>) -> Router {
     let local = Router::new().route("/local/pay/{intent_id}", get(page).post(pay)).with_state(app.clone());
     let messages = Router::new()
@@ -29,8 +29,18 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/local/outbox.json", get(outbox_json))
         .route("/local/sweep", axum::routing::post(sweep_now))
         .with_state(app.clone());
-    let api = super::router(app.clone()).merge(messages);
-    if app.simulated.is_some() { api.merge(local) } else { api }
+    let local_only = if app.simulated.is_some() { messages.merge(local) } else { messages };
+    super::router(app.clone()).merge(local_only.layer(axum::middleware::from_fn(only_from_this_machine)))
+}
+
+/// 404 (as if the route did not exist) unless the peer is a loopback address.
+async fn only_from_this_machine(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    if peer.is_some_and(|ip| ip.is_loopback()) {
+        next.run(request).await
+    } else {
+        ApiError::RouteNotFound.into_response()
+    }
 }
 
 fn outbox(app: &App) -> ApiResult<Vec<crate::adapters::outbox::OutboxEntry>> {
@@ -109,7 +119,7 @@ struct PayInput {
 }
 
 /// `POST /local/pay/{intent_id}` with `{"outcome":"succeed"|"fail"}` (succeed when absent).
-async fn pay(State(app): State<Arc<App>>, path: PathParams, headers: HeaderMap, body: Bytes) -> ApiResult<Response> {
+async fn pay(State(app): State<Arc<App>>, path: PathParams, body: Bytes) -> ApiResult<Response> {
     let gateway = app.simulated.clone().ok_or(ApiError::RouteNotFound)?;
     let id: IntentId = path.id("intent_id", "payment intent")?;
     let input: PayInput = if body.is_empty() { PayInput::default() } else { parse_json(&body)? };
@@ -118,12 +128,12 @@ async fn pay(State(app): State<Arc<App>>, path: PathParams, headers: HeaderMap, 
         IntentStatus::Succeeded => "payment_intent.succeeded",
         _ => "payment_intent.payment_failed",
     };
-    // This host received the request, so its webhook route is at the same address.
-    let host = headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:3000");
-    let delivery = gateway
-        .deliver(&format!("http://{host}/webhooks/stripe"), event_type, &intent)
-        .await
-        .map_err(AppError::from)?;
+    // The webhook goes to this host's own address, never to one a request's `Host` names (which
+    // would make the gateway post signed events wherever a caller likes).
+    let base =
+        app.public_url.as_deref().ok_or_else(|| AppError::Internal("the local host has no public URL".into()))?;
+    let delivery =
+        gateway.deliver(&format!("{base}/webhooks/stripe"), event_type, &intent).await.map_err(AppError::from)?;
     let answer = json!({
         "intent_id": intent.id,
         "status": intent.snapshot.status,

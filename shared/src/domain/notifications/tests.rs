@@ -213,7 +213,8 @@ fn no_planned_message_may_be_sent_more_than_three_hours_late_or_after_its_limit(
 #[test]
 fn links_are_redacted_from_what_staff_read_and_the_words_around_them_stay() {
     use super::redact_links;
-    let text = "Glow Clinic: please sign your consent form https://glow.test/v1/esign/abc.def?x=1 before Tuesday.\nThanks";
+    let text =
+        "Glow Clinic: please sign your consent form https://glow.test/v1/esign/abc.def?x=1 before Tuesday.\nThanks";
     assert_eq!(redact_links(text), "Glow Clinic: please sign your consent form [link] before Tuesday.\nThanks");
     assert_eq!(redact_links("HTTP://A.TEST/x and www.b.test"), "[link] and [link]");
     assert_eq!(redact_links("no links here"), "no links here");
