@@ -77,6 +77,8 @@ pub struct App {
     pub identity: Arc<dyn Identity>,
     /// Where the back office is served (`MAS_APP_URL`); `None`: `/app/` on the API's host.
     pub app_url: Option<String>,
+    /// How often public routes may be called per address, phone and clinic.
+    pub limits: crate::ops::limits::Limits,
     pub config: Config,
     /// Tenants' data keys for clinical fields.
     pub keyring: Arc<Keyring>,
@@ -133,6 +135,7 @@ impl App {
             auth,
             identity,
             app_url: None,
+            limits: Default::default(),
             config,
             keyring,
             payments: simulated.clone(),

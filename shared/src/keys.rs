@@ -239,6 +239,16 @@ pub fn medical_submission(tenant: &TenantId, client: &ClientId, at: DateTime<Utc
 
 pub const MEDICAL_SUBMISSION_PREFIX: &str = "MEDSUB#";
 
+/// A rate limit's token bucket, by what it limits (`booking#addr#{ip}`, `booking#phone#{e164}`…).
+pub fn limit_bucket(scope: &str) -> Key {
+    Key::new(format!("LIMIT#{scope}"), "BUCKET")
+}
+
+/// How many texts a tenant sent on the UTC day of `at` (its daily SMS budget).
+pub fn sms_budget(tenant: &TenantId, at: DateTime<Utc>) -> Key {
+    Key::new(tenant_pk(tenant), format!("SMSBUDGET#{}", at.format("%Y-%m-%d")))
+}
+
 /// A tenant's data key for clinical fields, stored wrapped by the key wrapper (never in clear).
 pub fn data_key(tenant: &TenantId) -> Key {
     Key::new(tenant_pk(tenant), "DATAKEY")

@@ -144,3 +144,109 @@ impl StatusAndBody for (StatusCode, reqwest::header::HeaderMap, Value) {
         (self.0, self.2)
     }
 }
+
+/// `booking::setup`'s world on a fixed clock, with `limits` for public routes.
+async fn app_with_limits(limits: mas_shared::ops::limits::Limits) -> crate::support::app::TestApp {
+    use std::sync::Arc;
+
+    use mas_shared::adapters::{InProcessEvents, SqliteTable};
+    use mas_shared::app::{App, AuthMode, Config};
+    use mas_shared::auth::LocalIssuer;
+    let dir = tempfile::tempdir().unwrap();
+    let table = Arc::new(SqliteTable::open(&dir.path().join("table.sqlite3")).unwrap());
+    let events = Arc::new(InProcessEvents::new());
+    let clock = Arc::new(mas_shared::ports::FixedClock::new(crate::booking::now()));
+    let mut app = App::new(
+        table,
+        clock,
+        AuthMode::Local(Arc::new(LocalIssuer::new(crate::support::app::TEST_SECRET))),
+        Config { site_domain: "sites.test".into() },
+    )
+    .with_events(events.clone());
+    app.limits = limits;
+    crate::support::app::serve(app, events, dir).await
+}
+
+fn with_phone(mut body: Value, phone: &str) -> Value {
+    body["client"]["phone"] = json!(phone);
+    body
+}
+
+#[tokio::test]
+async fn a_public_booking_with_a_number_in_a_country_the_clinic_does_not_text_is_refused_and_writes_nothing() {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "countries").await;
+    let email = "abroad@visitors.test";
+    let body = with_phone(public_booking(&s, tuesday(10, 0), email, answers()), "+1 212 555 0123");
+    let (status, refused) = app.call("POST", "/v1/public/countries/appointments", None, Some(body)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["code"], "phone_country_not_texted");
+    assert_eq!(refused["error"]["details"]["field"], "client.phone");
+    assert_eq!(app.get(&format!("/v1/clients?q={email}"), &s.clinic.token).await.1["items"], json!([]));
+
+    // A clinic that texts the United States takes it.
+    let mut settings = app.get("/v1/notification-settings", &s.clinic.token).await.1;
+    settings["sms_countries"] = json!(["GB", "US"]);
+    assert_eq!(app.put("/v1/notification-settings", &s.clinic.token, settings).await.0, StatusCode::OK);
+    let body = with_phone(public_booking(&s, tuesday(10, 0), email, answers()), "+1 212 555 0123");
+    let (status, booked) = app.call("POST", "/v1/public/countries/appointments", None, Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+}
+
+#[tokio::test]
+async fn public_bookings_are_limited_per_phone_number_and_per_address_with_retry_after() {
+    use mas_shared::domain::limits::Bucket;
+    let limits = mas_shared::ops::limits::Limits {
+        booking_per_phone: Bucket { capacity: 2, refill_seconds: 1800 },
+        booking_per_address: Bucket { capacity: 4, refill_seconds: 900 },
+        ..Default::default()
+    };
+    let app = app_with_limits(limits).await;
+    let s = setup(&app, "limits").await;
+    let path = "/v1/public/limits/appointments";
+    let book = |hour: u32, email: &str, phone: &str| {
+        let body = with_phone(public_booking(&s, tuesday(hour, 0), email, answers()), phone);
+        app.send_with_headers("POST", path, None, &[], Some(body))
+    };
+    for hour in [10, 11] {
+        let (status, _, body) = book(hour, "pumped@visitors.test", "+44 7700 900123").await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, headers, refused) = book(12, "pumped@visitors.test", "+44 7700 900123").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{refused}");
+    assert_eq!(refused["error"]["code"], "rate_limited");
+    assert_eq!(headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1800"), "one token back in 30 minutes");
+
+    // Other numbers from the same address: the address's own limit (4 an hour, one spent on the
+    // refused try) lets one more through, then ends it.
+    let (status, _, body) = book(13, "other@visitors.test", "+44 7700 900456").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, headers, body) = book(14, "third@visitors.test", "+44 7700 900789").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("900"));
+}
+
+#[tokio::test]
+async fn the_daily_sms_budget_stops_texts_and_the_message_log_says_why() {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "budget").await;
+    let t = &s.clinic.token;
+    let mut settings = app.get("/v1/notification-settings", t).await.1;
+    settings["sms_daily_budget"] = json!(1);
+    assert_eq!(app.put("/v1/notification-settings", t, settings).await.0, StatusCode::OK);
+    let mut clients = Vec::new();
+    for (hour, phone) in [(10, "+44 7700 900111"), (12, "+44 7700 900222")] {
+        let email = format!("budget{hour}@visitors.test");
+        let body = with_phone(public_booking(&s, tuesday(hour, 0), &email, answers()), phone);
+        let (status, booked) = app.call("POST", "/v1/public/budget/appointments", None, Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{booked}");
+        clients.push(booked["client_id"].as_str().unwrap().to_owned());
+        app.settle(&[&s.clinic.tenant_id]).await;
+    }
+    let sms_of = |log: &Value| log.as_array().unwrap().iter().find(|m| m["channel"] == "sms").cloned().unwrap();
+    let first = sms_of(&app.get(&format!("/v1/notifications?client_id={}", clients[0]), t).await.1);
+    assert_eq!(first["status"], "sent", "{first}");
+    let second = sms_of(&app.get(&format!("/v1/notifications?client_id={}", clients[1]), t).await.1);
+    assert_eq!(second["status"], "skipped", "{second}");
+    assert!(second["reason"].as_str().unwrap().contains("daily SMS budget (1)"), "{second}");
+}

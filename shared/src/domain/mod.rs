@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod clients;
 pub mod documents;
 pub mod esign;
+pub mod limits;
 pub mod logo;
 pub mod medical;
 pub mod notifications;

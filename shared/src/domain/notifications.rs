@@ -397,6 +397,42 @@ pub struct NotificationSettings {
     pub quiet_hours: QuietHours,
     /// Channels of the immediate notices (confirmation, reschedule, cancellation, receipt).
     pub notice_channels: Vec<Channel>,
+    /// Countries whose numbers the clinic texts (ISO codes); empty: the clinic's own country.
+    /// A text to any other number is skipped, and the public site refuses such a number.
+    #[serde(default)]
+    pub sms_countries: Vec<super::values::CountryCode>,
+    /// The most texts the clinic sends in a day (UTC): a ceiling on what abuse could cost.
+    #[serde(default = "default_sms_daily_budget")]
+    pub sms_daily_budget: u32,
+}
+
+fn default_sms_daily_budget() -> u32 {
+    500
+}
+
+impl NotificationSettings {
+    pub const MAX_SMS_DAILY_BUDGET: u32 = 100_000;
+
+    /// Whether the clinic (in `home` country) texts `phone` (E.164): its calling code is one of
+    /// the texted countries'.
+    pub fn texts_to(&self, home: &str, phone: &str) -> bool {
+        use super::limits::{country_calling_code, phone_calling_code};
+        let Some(code) = phone_calling_code(phone) else { return false };
+        if self.sms_countries.is_empty() {
+            country_calling_code(home) == Some(code)
+        } else {
+            self.sms_countries.iter().any(|c| country_calling_code(c.as_str()) == Some(code))
+        }
+    }
+
+    /// The countries texted, for messages.
+    pub fn sms_country_list(&self, home: &str) -> String {
+        if self.sms_countries.is_empty() {
+            home.to_owned()
+        } else {
+            self.sms_countries.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ")
+        }
+    }
 }
 
 impl Default for NotificationSettings {
@@ -419,6 +455,8 @@ impl Default for NotificationSettings {
             ],
             quiet_hours: QuietHours::default(),
             notice_channels: vec![Email, Sms],
+            sms_countries: Vec::new(),
+            sms_daily_budget: default_sms_daily_budget(),
         }
     }
 }
@@ -454,6 +492,17 @@ impl NotificationSettings {
             if step.channels.is_empty() {
                 return Err(format!("{}: at least one channel", step.kind.as_str()));
             }
+        }
+        if self.sms_daily_budget > Self::MAX_SMS_DAILY_BUDGET {
+            return Err(format!("sms_daily_budget: at most {}", Self::MAX_SMS_DAILY_BUDGET));
+        }
+        if self.sms_countries.len() > 50 {
+            return Err("sms_countries: at most 50".into());
+        }
+        if let Some(unknown) =
+            self.sms_countries.iter().find(|c| super::limits::country_calling_code(c.as_str()).is_none())
+        {
+            return Err(format!("sms_countries: {} has no telephone numbering plan", unknown.as_str()));
         }
         Ok(())
     }

@@ -142,10 +142,12 @@ pub async fn book_public(
     State(app): State<Arc<App>>,
     path: PathParams,
     Extension(request_id): Extension<RequestId>,
+    super::extract::RequestOrigin(origin): super::extract::RequestOrigin,
     headers: HeaderMap,
     JsonBody(input): JsonBody<PublicBookingInput>,
 ) -> ApiResult<Response> {
     let tenant = public_tenant(&app, &path).await?;
+    check_public_booking_limits(&app, &tenant, origin.ip.as_deref(), &input).await?;
     let audit = AuditContext { tenant_id: tenant.id.clone(), actor: "client".into(), role: None, request_id };
     // Two first bookings with one new email race for the client's email claim: the loser
     // finds the winner's client on a second try.
@@ -158,6 +160,39 @@ pub async fn book_public(
             other => return other,
         }
     }
+}
+
+/// What a public booking may cost the clinic (each one may text a number): a number in a country
+/// the clinic does not text is refused (422), and bookings per address, per phone number and per
+/// clinic are limited (429 with `Retry-After`), before anything is read or written.
+async fn check_public_booking_limits(
+    app: &App,
+    tenant: &Tenant,
+    address: Option<&str>,
+    input: &PublicBookingInput,
+) -> AppResult<()> {
+    use crate::ops::limits::{take, take_for_address};
+    if let Some(phone) = &input.client.phone {
+        let settings = crate::ops::notifications::settings(&app.store, &tenant.id).await?;
+        let home = tenant.country.as_str();
+        if !settings.texts_to(home, phone.as_str()) {
+            return Err(AppError::invalid(
+                "phone_country_not_texted",
+                "client.phone",
+                format!(
+                    "the clinic texts only numbers in {}; leave the phone out or give one from there",
+                    settings.sms_country_list(home)
+                ),
+            ));
+        }
+    }
+    let limits = &app.limits;
+    take_for_address(&app.store, "booking", address, limits.booking_per_address).await?;
+    take(&app.store, &format!("booking#clinic#{}", tenant.id), limits.booking_per_clinic).await?;
+    if let Some(phone) = &input.client.phone {
+        take(&app.store, &format!("booking#phone#{phone}"), limits.booking_per_phone).await?;
+    }
+    Ok(())
 }
 
 async fn prepare_public_booking(

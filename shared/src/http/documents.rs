@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiResult, ErrorEnvelope};
-use super::extract::{Actor, JsonBody, PathParams, PublicBase, QueryArgs, RawBody};
+use super::extract::{Actor, JsonBody, PathParams, PublicBase, QueryArgs, RawBody, RequestOrigin};
 use crate::app::App;
 use crate::domain::documents::{Sha256Hex, Variant};
 use crate::domain::esign::SigningSession;
@@ -129,8 +129,11 @@ pub struct VerifyParams {
     responses((status = 200, body = Verification), (status = 422, body = ErrorEnvelope)))]
 pub async fn verify_hash(
     State(app): State<Arc<App>>,
+    RequestOrigin(origin): RequestOrigin,
     QueryArgs(args): QueryArgs<VerifyParams>,
 ) -> ApiResult<Json<Verification>> {
+    let limit = app.limits.verify_per_address;
+    crate::ops::limits::take_for_address(&app.store, "verify", origin.ip.as_deref(), limit).await?;
     Ok(Json(ops::verify_hash(&app.store, &args.hash, false).await?))
 }
 
@@ -141,7 +144,10 @@ pub async fn verify_hash(
     responses((status = 200, body = Verification), (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope)))]
 pub async fn verify_pdf(
     State(app): State<Arc<App>>,
+    RequestOrigin(origin): RequestOrigin,
     RawBody(bytes): RawBody<VERIFY_LIMIT>,
 ) -> ApiResult<Json<Verification>> {
+    let limit = app.limits.verify_per_address;
+    crate::ops::limits::take_for_address(&app.store, "verify", origin.ip.as_deref(), limit).await?;
     Ok(Json(ops::verify_pdf(&app.store, &bytes).await?))
 }

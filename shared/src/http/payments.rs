@@ -61,8 +61,11 @@ pub struct DepositIntent {
 pub async fn deposit_intent(
     State(app): State<Arc<App>>,
     Extension(request_id): Extension<RequestId>,
+    super::extract::RequestOrigin(origin): super::extract::RequestOrigin,
     JsonBody(input): JsonBody<DepositIntentInput>,
 ) -> ApiResult<(StatusCode, Json<DepositIntent>)> {
+    let limit = app.limits.deposit_intent_per_address;
+    crate::ops::limits::take_for_address(&app.store, "deposit", origin.ip.as_deref(), limit).await?;
     let tenant_id = tenants::tenant_by_slug(&app.store, &input.tenant_slug).await?;
     let audit = AuditContext { tenant_id, actor: "client".into(), role: None, request_id };
     let intent = ops::deposit_intent(

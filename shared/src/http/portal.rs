@@ -41,8 +41,11 @@ pub struct LinkAccepted {
 pub async fn request_link(
     State(app): State<Arc<App>>,
     path: PathParams,
+    super::extract::RequestOrigin(origin): super::extract::RequestOrigin,
     JsonBody(body): JsonBody<LinkRequest>,
 ) -> ApiResult<(StatusCode, Json<LinkAccepted>)> {
+    let limit = app.limits.portal_link_per_address;
+    crate::ops::limits::take_for_address(&app.store, "portal-link", origin.ip.as_deref(), limit).await?;
     let slug: Slug = path.id("tenant_slug", "clinic")?;
     ops::request_link(&app, &slug, &body.email).await?;
     Ok((StatusCode::ACCEPTED, Json(LinkAccepted { status: "sent_if_known" })))

@@ -32,12 +32,15 @@ pub struct SignupResponse {
 
 #[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = SignupInput,
     responses((status = 201, body = SignupResponse), (status = 400, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
-        (status = 422, body = ErrorEnvelope)))]
+        (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 pub async fn sign_up(
     State(app): State<Arc<App>>,
     Extension(request_id): Extension<RequestId>,
+    super::extract::RequestOrigin(origin): super::extract::RequestOrigin,
     JsonBody(input): JsonBody<SignupInput>,
 ) -> ApiResult<(StatusCode, Json<SignupResponse>)> {
+    let limit = app.limits.signup_per_address;
+    crate::ops::limits::take_for_address(&app.store, "signup", origin.ip.as_deref(), limit).await?;
     let password = input.owner.password.clone();
     let signed_up = ops::sign_up(&app.store, request_id, input).await?;
     let token = match &app.auth {

@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod clients;
 pub mod documents;
 pub mod esign;
+pub mod limits;
 pub mod medical;
 pub mod notifications;
 pub mod payments;

@@ -176,6 +176,7 @@ pub async fn deliver(n: &Notifier, delivery: &Delivery) -> AppResult<Vec<Outcome
     let tenant = crate::ops::tenants::tenant(&n.store, t).await?;
     let client = clients::get(&n.store, t, &delivery.client).await?;
     let prefs = preferences(&n.store, t, &delivery.client).await?;
+    let settings = settings(&n.store, t).await?;
     let brand = crate::ops::tenants::brand(&n.store, t).await.ok();
     let mut vars = delivery.vars.clone();
     vars.insert("clinic.name".into(), tenant.name.to_string());
@@ -192,7 +193,11 @@ pub async fn deliver(n: &Notifier, delivery: &Delivery) -> AppResult<Vec<Outcome
             Channel::Email => client.data.email.as_ref().map(|e| e.to_string()),
             Channel::Sms => client.data.phone.as_ref().map(|p| p.to_string()),
         };
-        let skip = if !prefs.allows(channel, delivery.kind.purpose()) {
+        let home = tenant.country.as_str();
+        let skip = if channel == Channel::Sms && address.as_deref().is_some_and(|phone| !settings.texts_to(home, phone))
+        {
+            Some(format!("the clinic texts only numbers in {}", settings.sms_country_list(home)))
+        } else if !prefs.allows(channel, delivery.kind.purpose()) {
             Some(format!(
                 "the client has not agreed to {} by {}",
                 purpose_words(delivery.kind.purpose()),
@@ -269,6 +274,20 @@ pub async fn deliver(n: &Notifier, delivery: &Delivery) -> AppResult<Vec<Outcome
                 continue;
             }
             Err(other) => return Err(other.into()),
+        }
+        // The day's SMS budget, counted only once the claim is ours (so a duplicate never spends it).
+        if channel == Channel::Sms
+            && !crate::ops::limits::spend_sms_budget(&n.store, t, settings.sms_daily_budget).await?
+        {
+            let reason = format!("the clinic's daily SMS budget ({}) is spent", settings.sms_daily_budget);
+            // The alert: one error line per refused text (a log metric filter on AWS pages someone).
+            tracing::error!(tenant_id = %t, message_id = %id, budget = settings.sms_daily_budget, "sms_budget_reached");
+            record.status = MessageStatus::Skipped;
+            record.reason = Some(reason.clone());
+            record.lease_until = FOREVER;
+            let first_time = finish(n, t, &record, None, false).await?;
+            outcomes.push(Outcome { channel, status: record.status, reason: Some(reason), first_time });
+            continue;
         }
         let rendered = rendered.as_ref().expect("a render failure is skipped above");
         let to = address.expect("a missing address is skipped above");
