@@ -39,9 +39,9 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::adapters::{
-    CloudFrontCdn, CognitoIdentity, DirBlobs, DynamoTable, EventBridgeEvents, InProcessEvents, KmsKeyWrapper, LocalIdentity,
-    LocalKeyWrapper, LogCdn, Outbox, S3Blobs, SesMailer, SimulatedGateway, SqliteTable, SqsQueue, StripeGateway,
-    TwilioSms, Unconfigured,
+    CloudFrontCdn, CognitoIdentity, DirBlobs, DynamoTable, EventBridgeEvents, InProcessEvents, KmsKeyWrapper,
+    LocalIdentity, LocalKeyWrapper, LogCdn, Outbox, S3Blobs, SesMailer, SimulatedGateway, SqliteTable, SqsQueue,
+    StripeGateway, TwilioSms, Unconfigured,
 };
 use crate::auth::LocalIssuer;
 use crate::crypto::Keyring;
@@ -437,7 +437,8 @@ impl App {
 pub async fn table_from_env() -> Result<Arc<dyn Table>, AppError> {
     let on_lambda = env("AWS_LAMBDA_FUNCTION_NAME").is_some();
     let kind = table_kind(on_lambda);
-    let aws = if kind == "dynamodb" { Some(aws_config::defaults(BehaviorVersion::latest()).load().await) } else { None };
+    let aws =
+        if kind == "dynamodb" { Some(aws_config::defaults(BehaviorVersion::latest()).load().await) } else { None };
     open_table(&kind, aws.as_ref(), on_lambda, &data_dir()).await
 }
 

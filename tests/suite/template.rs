@@ -14,13 +14,15 @@ use mas_shared::http::route_table;
 const ROUTES_WITHOUT_TABLE: [(&str, &str); 3] =
     [("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/v1/auth/sign-out")];
 
-/// Routes that are not GETs but change nothing (they compute from the body; an uploaded PDF is
-/// checked, not stored; on AWS a refresh is Cognito's and a read of the member; an invitation
-/// preview reads the link), so they get read access only and write no audit record.
-const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 4] = [
+/// Routes that are not GETs but change nothing in the table (they compute from the body; an
+/// uploaded PDF is checked, not stored; on AWS sessions are Cognito's, so a refresh reads the
+/// member and a sign-out touches no item; an invitation preview reads the link), so they get
+/// read access at most and write no audit record.
+const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 5] = [
     ("POST", "/v1/screening/assess"),
     ("POST", "/v1/documents/verify"),
     ("POST", "/v1/auth/refresh"),
+    ("POST", "/v1/auth/sign-out"),
     ("POST", "/v1/auth/invitations/preview"),
 ];
 
@@ -271,7 +273,7 @@ fn the_documents_bucket_is_private_encrypted_kept_and_only_the_render_worker_may
     let template = template();
     let buckets = resources_of_type(&template, "AWS::S3::Bucket");
     let ids: Vec<&str> = buckets.iter().map(|(id, _)| *id).collect();
-    assert_eq!(ids, ["DocumentsBucket", "SiteBucket"], "two buckets: documents and tenant sites");
+    assert_eq!(ids, ["DocumentsBucket", "SiteBucket", "AppBucket"], "buckets: documents, tenant sites, back office");
     let (bucket_id, bucket) = buckets[0];
     let properties = &bucket["Properties"];
     let block = &properties["PublicAccessBlockConfiguration"];
@@ -1057,8 +1059,7 @@ fn only_the_routes_that_manage_staff_users_may_call_cognito_admin_actions_and_ea
         })
         .collect();
     assert_eq!(granted, expected, "Cognito admin actions by route");
-    let needing_the_pool: BTreeSet<(String, String)> =
-        expected.into_keys().chain(routes(&APP_CLIENT_ROUTES)).collect();
+    let needing_the_pool: BTreeSet<(String, String)> = expected.into_keys().chain(routes(&APP_CLIENT_ROUTES)).collect();
     assert_eq!(configured, needing_the_pool, "routes given COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID");
     assert!(template["Globals"]["Function"]["Environment"]["Variables"]["COGNITO_USER_POOL_ID"].is_null());
 }
@@ -1070,7 +1071,9 @@ fn the_routes_that_email_staff_links_may_send_mail_and_know_where_the_back_offic
         .into_iter()
         .find(|(_, d)| d["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]["FunctionAssociations"].is_null())
         .expect("the back office's distribution runs no site router");
-    for (method, path) in [("POST", "/v1/team"), ("POST", "/v1/team/{id}/invitation"), ("POST", "/v1/auth/password-reset")] {
+    for (method, path) in
+        [("POST", "/v1/team"), ("POST", "/v1/team/{id}/invitation"), ("POST", "/v1/auth/password-reset")]
+    {
         let event = api_events(&template).into_iter().find(|e| e.method == method && e.path == path).unwrap();
         let function = &template["Resources"][event.function]["Properties"];
         let app_url = &function["Environment"]["Variables"]["MAS_APP_URL"];
@@ -1080,6 +1083,14 @@ fn the_routes_that_email_staff_links_may_send_mail_and_know_where_the_back_offic
         assert!(policies.contains("ses:SendRawEmail"), "{method} {path} sends the email itself");
     }
     let config = &template["Resources"][distribution_id]["Properties"]["DistributionConfig"];
+    let (bucket_id, bucket) = resources_of_type(&template, "AWS::S3::Bucket")
+        .into_iter()
+        .find(|(id, _)| mentions(&config["Origins"], id))
+        .expect("the back office's files are in a bucket of this stack");
+    let block = &bucket["Properties"]["PublicAccessBlockConfiguration"];
+    for setting in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"] {
+        assert_eq!(block[setting].as_bool(), Some(true), "{bucket_id}: {setting}");
+    }
     let fallbacks = config["CustomErrorResponses"].as_sequence().expect("the single-page app's fallback");
     assert!(fallbacks.iter().all(|f| f["ResponsePagePath"].as_str() == Some("/app/index.html")));
     assert!(template["Outputs"]["AppUrl"]["Value"] != Value::Null);

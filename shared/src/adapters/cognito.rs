@@ -12,7 +12,9 @@
 
 use aws_sdk_cognitoidentityprovider::Client;
 use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, AuthenticationResultType, MessageActionType};
+use aws_sdk_cognitoidentityprovider::types::{
+    AttributeType, AuthFlowType, AuthenticationResultType, MessageActionType,
+};
 use base64::Engine;
 use serde_json::Value;
 
@@ -82,7 +84,11 @@ impl CognitoIdentity {
             .map_err(Failure::from)
     }
 
-    async fn initiate(&self, flow: AuthFlowType, parameters: &[(&str, &str)]) -> Result<AuthenticationResultType, Failure> {
+    async fn initiate(
+        &self,
+        flow: AuthFlowType,
+        parameters: &[(&str, &str)],
+    ) -> Result<AuthenticationResultType, Failure> {
         let mut request = self.client.initiate_auth().client_id(&self.client_id).auth_flow(flow);
         for (name, value) in parameters {
             request = request.auth_parameters(*name, *value);
@@ -90,7 +96,9 @@ impl CognitoIdentity {
         let answer = request.send().await.map_err(Failure::from)?;
         // A challenge instead of tokens (NEW_PASSWORD_REQUIRED: a user whose password was never
         // set) is, for us, a password that does not open the account.
-        answer.authentication_result.ok_or(Failure { code: Some("ChallengeInsteadOfTokens".into()), message: String::new() })
+        answer
+            .authentication_result
+            .ok_or(Failure { code: Some("ChallengeInsteadOfTokens".into()), message: String::new() })
     }
 }
 
@@ -208,8 +216,17 @@ impl Identity for CognitoIdentity {
     }
 
     async fn sign_in(&self, account: &Account, password: &str) -> Result<IssuedTokens, IdentityError> {
+        // No password we set looks like this; Cognito would call it a bad parameter, not a
+        // wrong password.
+        let length = password.chars().count();
+        if length == 0 || length > Password::MAX_CHARS {
+            return Err(IdentityError::WrongPassword);
+        }
         let result = self
-            .initiate(AuthFlowType::UserPasswordAuth, &[("USERNAME", account.member_id.as_str()), ("PASSWORD", password)])
+            .initiate(
+                AuthFlowType::UserPasswordAuth,
+                &[("USERNAME", account.member_id.as_str()), ("PASSWORD", password)],
+            )
             .await
             .map_err(Failure::for_sign_in)?;
         issued(&result, None)
@@ -220,6 +237,9 @@ impl Identity for CognitoIdentity {
         refresh_token: &str,
         current: &(dyn CurrentAccount + Sync),
     ) -> Result<(Account, IssuedTokens), IdentityError> {
+        if refresh_token.is_empty() {
+            return Err(IdentityError::SessionEnded);
+        }
         let result = self
             .initiate(AuthFlowType::RefreshTokenAuth, &[("REFRESH_TOKEN", refresh_token)])
             .await
@@ -242,6 +262,9 @@ impl Identity for CognitoIdentity {
     }
 
     async fn sign_out(&self, refresh_token: &str) -> Result<(), IdentityError> {
+        if refresh_token.is_empty() {
+            return Ok(());
+        }
         let revoked = self.client.revoke_token().client_id(&self.client_id).token(refresh_token).send().await;
         match revoked.map_err(Failure::from) {
             // Not a refresh token of this client: nothing to end.
@@ -295,7 +318,10 @@ mod tests {
     fn without_the_triggers_claims_a_token_names_its_account_by_the_custom_attributes() {
         let token = jwt(serde_json::json!({"custom:tenant_id": "ten_attr", "custom:member_id": "mem_attr"}));
         let named = token_account(&token).unwrap();
-        assert_eq!((named.tenant_id.as_str(), named.member_id.as_str(), named.auth_epoch), ("ten_attr", "mem_attr", None));
+        assert_eq!(
+            (named.tenant_id.as_str(), named.member_id.as_str(), named.auth_epoch),
+            ("ten_attr", "mem_attr", None)
+        );
         assert_eq!(token_account("not-a-jwt"), None);
         assert_eq!(token_account(&jwt(serde_json::json!({"sub": "x"}))), None);
     }
