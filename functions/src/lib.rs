@@ -1,5 +1,7 @@
-//! What every binary shares: logging set-up; and the queue workers' batch handling.
+//! What every binary shares: logging set-up; the queue workers' batch handling; the Cognito
+//! trigger's event handling.
 
+pub mod pre_token;
 pub mod site_publish;
 pub mod sqs;
 

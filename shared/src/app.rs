@@ -28,6 +28,8 @@
 //! | `SES_CONFIGURATION_SET` | SES configuration set (bounce and complaint events) | unset |
 //! | `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`, `TWILIO_FROM` | Twilio account, auth token (also verifies inbound webhooks) and sender (number or `MG…` service) | unset: SMS fail as unconfigured |
 //! | `TWILIO_API_BASE` | another Twilio endpoint (a test's capture server) | Twilio's |
+//! | `MAS_IDENTITY` | staff passwords and sessions: `cognito` (a Cognito user pool), `local` (the embedded adapter; with `MAS_AUTH=local`, which verifies its tokens) or `none` (a function that signs nobody in) | `cognito` on a Lambda with `COGNITO_USER_POOL_ID`, `none` on one without, else `local` |
+//! | `COGNITO_USER_POOL_ID`, `COGNITO_CLIENT_ID` | the staff user pool and its app client (the JWT authorizer's audience); required with `cognito` | unset |
 //! | `MAS_APP_URL` | where the back office is served (links in invitation and password reset emails) | `/app/` on the API's own host |
 //! | `NOTIFY_QUEUE_URL` | the notifications worker's SQS queue | unset: the host supplies a queue |
 
@@ -37,9 +39,9 @@ use std::sync::Arc;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::adapters::{
-    CloudFrontCdn, DirBlobs, DynamoTable, EventBridgeEvents, InProcessEvents, KmsKeyWrapper, LocalIdentity,
-    LocalKeyWrapper, LogCdn, Outbox, S3Blobs, SesMailer, SimulatedGateway, SqliteTable, SqsQueue, StripeGateway,
-    TwilioSms, Unconfigured,
+    CloudFrontCdn, CognitoIdentity, DirBlobs, DynamoTable, EventBridgeEvents, InProcessEvents, KmsKeyWrapper,
+    LocalIdentity, LocalKeyWrapper, LogCdn, Outbox, S3Blobs, SesMailer, SimulatedGateway, SqliteTable, SqsQueue,
+    StripeGateway, TwilioSms, Unconfigured,
 };
 use crate::auth::LocalIssuer;
 use crate::crypto::Keyring;
@@ -267,33 +269,27 @@ impl App {
         self
     }
 
+    pub fn with_identity(mut self, identity: Arc<dyn Identity>) -> App {
+        self.identity = identity;
+        self
+    }
+
     pub async fn from_env() -> Result<App, AppError> {
         let on_lambda = env("AWS_LAMBDA_FUNCTION_NAME").is_some();
-        let table_kind = env("MAS_TABLE").unwrap_or_else(|| {
-            if on_lambda || env("AWS_ENDPOINT_URL").is_some() { "dynamodb".into() } else { "sqlite".into() }
-        });
-        let data_dir = PathBuf::from(env("MAS_DATA_DIR").unwrap_or_else(|| ".data".into()));
+        let table_kind = table_kind(on_lambda);
+        let data_dir = data_dir();
         let key_choice = choose_key_wrapper(on_lambda, env("MAS_KMS_KEY_ID"), env("MAS_KEK"))?;
         let events_kind =
             env("MAS_EVENTS").unwrap_or_else(|| if on_lambda { "eventbridge".into() } else { "in_process".into() });
+        let identity_kind = identity_kind(on_lambda);
         // One AWS configuration for every client (`AWS_ENDPOINT_URL` and friends select emulators).
-        let needs_aws =
-            table_kind == "dynamodb" || matches!(key_choice, KeyChoice::Kms(_)) || events_kind == "eventbridge";
+        let needs_aws = table_kind == "dynamodb"
+            || matches!(key_choice, KeyChoice::Kms(_))
+            || events_kind == "eventbridge"
+            || identity_kind == "cognito";
         let aws: Option<SdkConfig> =
             if needs_aws { Some(aws_config::defaults(BehaviorVersion::latest()).load().await) } else { None };
-        let table: Arc<dyn Table> = match (table_kind.as_str(), &aws) {
-            ("dynamodb", Some(aws)) => {
-                let client = aws_sdk_dynamodb::Client::new(aws);
-                let table = DynamoTable::new(client, env("TABLE_NAME").unwrap_or_else(|| "mas-local".into()));
-                if !on_lambda {
-                    // An emulator starts empty; on AWS the stack owns the table.
-                    table.create_table_if_missing().await?;
-                }
-                Arc::new(table)
-            }
-            ("sqlite", _) => Arc::new(SqliteTable::open(&data_dir.join("table.sqlite3"))?),
-            (other, _) => return Err(AppError::Internal(format!("MAS_TABLE must be sqlite or dynamodb, not {other}"))),
-        };
+        let table = open_table(&table_kind, aws.as_ref(), on_lambda, &data_dir).await?;
         let auth = match env("MAS_AUTH").as_deref().unwrap_or(if on_lambda { "api_gateway" } else { "local" }) {
             "api_gateway" => AuthMode::ApiGateway,
             "local" => AuthMode::Local(std::sync::Arc::new(LocalIssuer::new(&local_secret(
@@ -353,6 +349,22 @@ impl App {
             ("in_process", _) => app,
             (other, _) => {
                 return Err(AppError::Internal(format!("MAS_EVENTS must be eventbridge or in_process, not {other}")));
+            }
+        };
+        let app = match (identity_kind.as_str(), &aws) {
+            ("cognito", Some(aws)) => {
+                let needs = |name: &str| {
+                    env(name).ok_or_else(|| AppError::Internal(format!("MAS_IDENTITY=cognito needs {name}")))
+                };
+                let (pool, client) = (needs("COGNITO_USER_POOL_ID")?, needs("COGNITO_CLIENT_ID")?);
+                let cognito = aws_sdk_cognitoidentityprovider::Client::new(aws);
+                app.with_identity(Arc::new(CognitoIdentity::new(cognito, pool, client)))
+            }
+            // The embedded adapter `App::new` chose for local auth (none with api_gateway).
+            ("local", _) => app,
+            ("none", _) => app.with_identity(Arc::new(Unconfigured)),
+            (other, _) => {
+                return Err(AppError::Internal(format!("MAS_IDENTITY must be cognito, local or none, not {other}")));
             }
         };
         // On Lambda only the functions that issue or check links get the secret; elsewhere a random
@@ -421,6 +433,56 @@ impl App {
             other => return Err(AppError::Internal(format!("MAS_MAIL must be ses or outbox, not {other}"))),
         };
         Ok(app)
+    }
+}
+
+/// The table alone, for a function that needs nothing else (the pre-token-generation trigger).
+pub async fn table_from_env() -> Result<Arc<dyn Table>, AppError> {
+    let on_lambda = env("AWS_LAMBDA_FUNCTION_NAME").is_some();
+    let kind = table_kind(on_lambda);
+    let aws =
+        if kind == "dynamodb" { Some(aws_config::defaults(BehaviorVersion::latest()).load().await) } else { None };
+    open_table(&kind, aws.as_ref(), on_lambda, &data_dir()).await
+}
+
+fn table_kind(on_lambda: bool) -> String {
+    env("MAS_TABLE").unwrap_or_else(|| {
+        if on_lambda || env("AWS_ENDPOINT_URL").is_some() { "dynamodb".into() } else { "sqlite".into() }
+    })
+}
+
+/// `MAS_IDENTITY`, defaulted: Cognito on a Lambda that was given a pool, no sign-in on one that
+/// was not (it signs nobody in), the embedded adapter elsewhere.
+fn identity_kind(on_lambda: bool) -> String {
+    env("MAS_IDENTITY").unwrap_or_else(|| match (on_lambda, env("COGNITO_USER_POOL_ID")) {
+        (true, Some(_)) => "cognito".into(),
+        (true, None) => "none".into(),
+        (false, _) => "local".into(),
+    })
+}
+
+fn data_dir() -> PathBuf {
+    PathBuf::from(env("MAS_DATA_DIR").unwrap_or_else(|| ".data".into()))
+}
+
+async fn open_table(
+    kind: &str,
+    aws: Option<&SdkConfig>,
+    on_lambda: bool,
+    data_dir: &Path,
+) -> Result<Arc<dyn Table>, AppError> {
+    match (kind, aws) {
+        ("dynamodb", Some(aws)) => {
+            let client = aws_sdk_dynamodb::Client::new(aws);
+            let table = DynamoTable::new(client, env("TABLE_NAME").unwrap_or_else(|| "mas-local".into()));
+            if !on_lambda {
+                // An emulator starts empty; on AWS the stack owns the table.
+                table.create_table_if_missing().await?;
+            }
+            Ok(Arc::new(table))
+        }
+        ("sqlite", _) => Ok(Arc::new(SqliteTable::open(&data_dir.join("table.sqlite3"))?)),
+        (other, _) => Err(AppError::Internal(format!("MAS_TABLE must be sqlite or dynamodb, not {other}"))),
     }
 }
 

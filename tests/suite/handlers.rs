@@ -379,3 +379,80 @@ async fn lambda_client(
     let input = serde_json::from_value(serde_json::json!({"first_name": "Ann", "last_name": "Lambda"})).unwrap();
     mas_shared::ops::clients::create(store, audit, input).await.unwrap().id
 }
+
+impl LambdaHost {
+    /// The Cognito trigger's fixture, with the user's attributes pointed at `member`.
+    fn pre_token_event(&self, member: &mas_shared::domain::team::Member) -> mas_functions::pre_token::PreTokenEvent {
+        let path = crate::repo_root().join("events/cognito/pre-token-generation.json");
+        let mut event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        event["userName"] = member.id.to_string().into();
+        let attributes = &mut event["request"]["userAttributes"];
+        attributes["email"] = member.input.email.to_string().into();
+        attributes["custom:tenant_id"] = self.demo.tenant_id.to_string().into();
+        attributes["custom:member_id"] = member.id.to_string().into();
+        serde_json::from_value(event).expect("a pre-token-generation event")
+    }
+
+    fn owner_audit(&self) -> mas_shared::store::AuditContext {
+        mas_shared::store::AuditContext {
+            tenant_id: self.demo.tenant_id.clone(),
+            actor: self.demo.owner.id.to_string(),
+            role: Some(self.demo.owner.input.role),
+            request_id: mas_shared::ids::RequestId::new(),
+        }
+    }
+
+    async fn new_front_desk_member(&self) -> mas_shared::domain::team::Member {
+        let input = serde_json::from_value(serde_json::json!({
+            "email": format!("desk-{}@demo-clinic.test", ulid::Ulid::new().to_string().to_lowercase()),
+            "name": "Dee Desk",
+            "role": "front_desk",
+        }))
+        .unwrap();
+        let owner = mas_shared::domain::team::Role::Owner;
+        mas_shared::ops::team::create(&self.app.store, &self.owner_audit(), owner, input).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn the_pre_token_event_answers_the_members_tenant_id_role_and_auth_epoch_as_string_claims() {
+    let host = lambda_host().await;
+    let member = host.new_front_desk_member().await;
+    let answered = mas_functions::pre_token::handle(&host.app.store, host.pre_token_event(&member)).await.unwrap();
+    // What Cognito reads back: the V1 answer, on the event it sent.
+    let answer = serde_json::to_value(&answered).unwrap();
+    let claims = &answer["response"]["claimsOverrideDetails"]["claimsToAddOrOverride"];
+    assert_eq!(
+        claims,
+        &serde_json::json!({
+            "tenant_id": host.demo.tenant_id.to_string(),
+            "member_id": member.id.to_string(),
+            "role": "front_desk",
+            "auth_epoch": member.auth_epoch.to_string(),
+        })
+    );
+    assert_eq!(answer["request"]["userAttributes"]["custom:member_id"], member.id.to_string());
+    // And a token carrying them reads as our claims (API Gateway passes every claim as a string).
+    let mut token_claims: std::collections::HashMap<String, String> = serde_json::from_value(claims.clone()).unwrap();
+    token_claims.insert("sub".into(), "76a2f2e4-5f11-4f38-bc0a-2f1d4b8e8c51".into());
+    token_claims.insert("email".into(), member.input.email.to_string());
+    let staff = mas_shared::auth::StaffClaims::from_map(&token_claims).unwrap();
+    assert_eq!((staff.member_id, staff.auth_epoch), (member.id.clone(), member.auth_epoch));
+}
+
+#[tokio::test]
+async fn the_pre_token_event_of_a_removed_member_or_a_changed_email_is_refused() {
+    let host = lambda_host().await;
+    let member = host.new_front_desk_member().await;
+    let mut other_email = host.pre_token_event(&member);
+    other_email.request.user_attributes.insert("email".into(), "someone-else@demo-clinic.test".into());
+    assert!(mas_functions::pre_token::handle(&host.app.store, other_email).await.is_err());
+
+    let owner = mas_shared::domain::team::Role::Owner;
+    mas_shared::ops::team::remove(&host.app.store, &host.owner_audit(), owner, &member.id).await.unwrap();
+    let refused = mas_functions::pre_token::handle(&host.app.store, host.pre_token_event(&member)).await;
+    assert!(
+        matches!(refused, Err(mas_shared::error::AppError::Unauthenticated(_))),
+        "a removed member must get no token: {refused:?}"
+    );
+}

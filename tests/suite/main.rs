@@ -9,6 +9,7 @@ mod documents;
 mod events;
 mod events_contract;
 mod handlers;
+mod identity_contract;
 mod key_wrapper_contract;
 mod messaging_contract;
 mod payments;

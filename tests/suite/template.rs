@@ -9,13 +9,22 @@ use serde_yaml::{Mapping, Value};
 use crate::repo_root;
 use mas_shared::http::route_table;
 
-/// Routes whose functions need no table access at all.
-const ROUTES_WITHOUT_TABLE: [(&str, &str); 2] = [("GET", "/health"), ("GET", "/openapi.json")];
+/// Routes whose functions need no table access at all (signing one session out is Cognito's
+/// RevokeToken alone).
+const ROUTES_WITHOUT_TABLE: [(&str, &str); 3] =
+    [("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/v1/auth/sign-out")];
 
-/// Routes that are not GETs but change nothing (they compute from the body; an uploaded PDF is
-/// checked, not stored), so they get read access only and write no audit record.
-const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 2] =
-    [("POST", "/v1/screening/assess"), ("POST", "/v1/documents/verify")];
+/// Routes that are not GETs but change nothing in the table (they compute from the body; an
+/// uploaded PDF is checked, not stored; on AWS sessions are Cognito's, so a refresh reads the
+/// member and a sign-out touches no item; an invitation preview reads the link), so they get
+/// read access at most and write no audit record.
+const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 5] = [
+    ("POST", "/v1/screening/assess"),
+    ("POST", "/v1/documents/verify"),
+    ("POST", "/v1/auth/refresh"),
+    ("POST", "/v1/auth/sign-out"),
+    ("POST", "/v1/auth/invitations/preview"),
+];
 
 #[test]
 fn every_route_has_exactly_one_function_and_the_template_serves_no_other_route() {
@@ -264,7 +273,7 @@ fn the_documents_bucket_is_private_encrypted_kept_and_only_the_render_worker_may
     let template = template();
     let buckets = resources_of_type(&template, "AWS::S3::Bucket");
     let ids: Vec<&str> = buckets.iter().map(|(id, _)| *id).collect();
-    assert_eq!(ids, ["DocumentsBucket", "SiteBucket"], "two buckets: documents and tenant sites");
+    assert_eq!(ids, ["DocumentsBucket", "SiteBucket", "AppBucket"], "buckets: documents, tenant sites, back office");
     let (bucket_id, bucket) = buckets[0];
     let properties = &bucket["Properties"];
     let block = &properties["PublicAccessBlockConfiguration"];
@@ -372,6 +381,12 @@ fn only_the_medical_and_booking_routes_may_use_the_clinical_key_which_is_rotated
 
 /// The `kms:` actions a function's policies allow on the KMS key `key_id`.
 fn kms_actions(template: &Value, function: &Value, key_id: &str) -> BTreeSet<String> {
+    actions_on(template, function, key_id, "kms:")
+}
+
+/// The actions of one service (`prefix`, such as `kms:`) a function's policies (inline, or
+/// managed policies of this template) allow on resource `resource_id`.
+fn actions_on(template: &Value, function: &Value, resource_id: &str, prefix: &str) -> BTreeSet<String> {
     let policies = match &function["Properties"]["Policies"] {
         Value::Sequence(items) => items.iter().collect(),
         Value::Null => Vec::new(),
@@ -388,7 +403,7 @@ fn kms_actions(template: &Value, function: &Value, key_id: &str) -> BTreeSet<Str
             single => vec![single],
         };
         for statement in statements {
-            if statement["Effect"].as_str() != Some("Allow") || !mentions(&statement["Resource"], key_id) {
+            if statement["Effect"].as_str() != Some("Allow") || !mentions(&statement["Resource"], resource_id) {
                 continue;
             }
             let granted: Vec<&str> = match &statement["Action"] {
@@ -396,7 +411,7 @@ fn kms_actions(template: &Value, function: &Value, key_id: &str) -> BTreeSet<Str
                 Value::Sequence(items) => items.iter().filter_map(Value::as_str).collect(),
                 _ => Vec::new(),
             };
-            actions.extend(granted.into_iter().filter(|a| a.starts_with("kms:")).map(str::to_owned));
+            actions.extend(granted.into_iter().filter(|a| a.starts_with(prefix)).map(str::to_owned));
         }
     }
     actions
@@ -925,4 +940,158 @@ fn the_notify_rule_routes_exactly_the_subscribed_kinds_to_a_queue_with_a_dead_le
         sweep["Properties"]["Events"]["Every5Minutes"]["Properties"]["ScheduleExpression"].as_str(),
         Some("rate(5 minutes)")
     );
+}
+
+// ---- staff identity: the Cognito user pool, its trigger, and who may manage its users -----------
+
+#[test]
+fn the_user_pool_names_users_by_member_id_keeps_tenant_and_member_immutable_and_runs_the_pre_token_binary_as_its_v1_trigger()
+ {
+    let template = template();
+    let pools = resources_of_type(&template, "AWS::Cognito::UserPool");
+    assert_eq!(pools.len(), 1, "one staff user pool");
+    let (pool_id, pool) = pools[0];
+    let properties = &pool["Properties"];
+    // The username is the member id: an email may belong to members of two clinics.
+    assert!(properties["UsernameAttributes"].is_null() && properties["AliasAttributes"].is_null());
+    let schema = properties["Schema"].as_sequence().expect("a schema");
+    for name in ["tenant_id", "member_id"] {
+        let attribute = schema.iter().find(|a| a["Name"].as_str() == Some(name)).unwrap_or_else(|| panic!("{name}"));
+        assert_eq!(attribute["Mutable"].as_bool(), Some(false), "custom:{name} is set once, by the API");
+    }
+    assert_eq!(properties["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"].as_bool(), Some(true));
+    // Two-step sign-in is ours (ops::auth): a Cognito challenge would stop USER_PASSWORD_AUTH.
+    assert_eq!(properties["MfaConfiguration"].as_str(), Some("OFF"));
+    // Cognito must accept every password the domain does (10 characters, no classes).
+    let policy = &properties["Policies"]["PasswordPolicy"];
+    assert_eq!(policy["MinimumLength"].as_u64(), Some(mas_shared::domain::auth::Password::MIN_CHARS as u64));
+    for class in ["RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"] {
+        assert_eq!(policy[class].as_bool(), Some(false), "{class}");
+    }
+
+    let trigger = &properties["LambdaConfig"]["PreTokenGenerationConfig"];
+    assert_eq!(trigger["LambdaVersion"].as_str(), Some("V1_0"), "the answer's shape (mas_functions::pre_token)");
+    let function_id = resources_of_type(&template, "AWS::Serverless::Function")
+        .into_iter()
+        .find(|(id, _)| mentions(&trigger["LambdaArn"], id))
+        .map(|(id, _)| id)
+        .expect("the trigger is one of our functions");
+    let function = &template["Resources"][function_id];
+    assert_eq!(function["Metadata"]["Binary"].as_str(), Some("pre_token"));
+    let (table_id, _) = the_table(&template);
+    let access = table_access(&template, function, table_id);
+    assert!(access.allows("GetItem") && !access.allows("PutItem"), "the trigger only reads members: {access:?}");
+    assert!(function["Properties"]["Events"].is_null(), "Cognito invokes the trigger, nothing else");
+
+    let permissions: Vec<&Value> = resources_of_type(&template, "AWS::Lambda::Permission")
+        .into_iter()
+        .map(|(_, permission)| &permission["Properties"])
+        .filter(|p| mentions(&p["FunctionName"], function_id))
+        .collect();
+    assert_eq!(permissions.len(), 1, "one permission lets Cognito invoke the trigger");
+    assert_eq!(permissions[0]["Principal"].as_str(), Some("cognito-idp.amazonaws.com"));
+    assert!(mentions(&permissions[0]["SourceArn"], pool_id), "only this pool may invoke it");
+}
+
+#[test]
+fn the_app_client_signs_in_by_password_without_a_secret_with_fifteen_minute_tokens_that_can_be_revoked() {
+    let template = template();
+    let clients = resources_of_type(&template, "AWS::Cognito::UserPoolClient");
+    assert_eq!(clients.len(), 1, "one app client");
+    let client = &clients[0].1["Properties"];
+    let flows: BTreeSet<&str> =
+        client["ExplicitAuthFlows"].as_sequence().unwrap().iter().filter_map(Value::as_str).collect();
+    assert_eq!(flows, BTreeSet::from(["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]));
+    assert_eq!(client["GenerateSecret"].as_bool(), Some(false));
+    assert_eq!(client["EnableTokenRevocation"].as_bool(), Some(true));
+    assert_eq!((client["IdTokenValidity"].as_u64(), client["AccessTokenValidity"].as_u64()), (Some(15), Some(15)));
+    assert_eq!(client["RefreshTokenValidity"].as_u64(), Some(30));
+    assert_eq!(client["TokenValidityUnits"]["IdToken"].as_str(), Some("minutes"));
+    assert_eq!(client["TokenValidityUnits"]["RefreshToken"].as_str(), Some("days"));
+    let writable = serde_yaml::to_string(&client["WriteAttributes"]).unwrap();
+    assert!(!writable.contains("custom:"), "users may not write their tenant or member: {writable}");
+}
+
+/// Routes whose functions manage staff users, and the Cognito admin actions each needs.
+const STAFF_USER_ROUTES: [(&str, &str, &[&str]); 7] = [
+    // Sign-up sets the first owner's password; accepting an invitation and confirming a reset
+    // set one too (making the user if the pool never saw them) and end earlier sessions.
+    ("POST", "/v1/tenants", &["AdminCreateUser", "AdminSetUserPassword", "AdminUserGlobalSignOut"]),
+    ("POST", "/v1/auth/invitations/accept", &["AdminCreateUser", "AdminSetUserPassword", "AdminUserGlobalSignOut"]),
+    ("POST", "/v1/auth/password-reset/confirm", &["AdminCreateUser", "AdminSetUserPassword", "AdminUserGlobalSignOut"]),
+    ("POST", "/v1/team", &["AdminCreateUser"]),
+    ("POST", "/v1/team/{id}/invitation", &["AdminCreateUser"]),
+    ("DELETE", "/v1/team/{id}", &["AdminDeleteUser"]),
+    ("POST", "/v1/auth/sign-out-everywhere", &["AdminUserGlobalSignOut"]),
+];
+
+/// Routes that reach Cognito with the app client only (InitiateAuth, RevokeToken: no IAM).
+const APP_CLIENT_ROUTES: [(&str, &str); 3] =
+    [("POST", "/v1/auth/sign-in"), ("POST", "/v1/auth/refresh"), ("POST", "/v1/auth/sign-out")];
+
+#[test]
+fn only_the_routes_that_manage_staff_users_may_call_cognito_admin_actions_and_each_only_those_it_needs_on_the_pool() {
+    let template = template();
+    let (pool_id, _) = resources_of_type(&template, "AWS::Cognito::UserPool")[0];
+    let mut granted = BTreeMap::new();
+    let mut configured = BTreeSet::new();
+    for event in api_events(&template) {
+        let function = &template["Resources"][event.function];
+        let actions = actions_on(&template, function, pool_id, "cognito-idp:");
+        if !actions.is_empty() {
+            granted.insert((event.method.clone(), event.path.clone()), actions);
+        }
+        let variables = &function["Properties"]["Environment"]["Variables"];
+        if !variables["COGNITO_USER_POOL_ID"].is_null() {
+            assert!(mentions(&variables["COGNITO_USER_POOL_ID"], pool_id), "{}", event.function);
+            assert!(!variables["COGNITO_CLIENT_ID"].is_null(), "{}: the client goes with the pool", event.function);
+            configured.insert((event.method.clone(), event.path.clone()));
+        }
+        // No function may act on users anywhere else (a wildcard, another pool).
+        let text = serde_yaml::to_string(&function["Properties"]["Policies"]).unwrap();
+        assert!(!text.contains("cognito-idp:*"), "{}", event.function);
+    }
+    let expected: BTreeMap<(String, String), BTreeSet<String>> = STAFF_USER_ROUTES
+        .iter()
+        .map(|(method, path, actions)| {
+            let actions = actions.iter().map(|a| format!("cognito-idp:{a}")).collect();
+            ((method.to_string(), path.to_string()), actions)
+        })
+        .collect();
+    assert_eq!(granted, expected, "Cognito admin actions by route");
+    let needing_the_pool: BTreeSet<(String, String)> = expected.into_keys().chain(routes(&APP_CLIENT_ROUTES)).collect();
+    assert_eq!(configured, needing_the_pool, "routes given COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID");
+    assert!(template["Globals"]["Function"]["Environment"]["Variables"]["COGNITO_USER_POOL_ID"].is_null());
+}
+
+#[test]
+fn the_routes_that_email_staff_links_may_send_mail_and_know_where_the_back_office_is() {
+    let template = template();
+    let (distribution_id, _) = resources_of_type(&template, "AWS::CloudFront::Distribution")
+        .into_iter()
+        .find(|(_, d)| d["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]["FunctionAssociations"].is_null())
+        .expect("the back office's distribution runs no site router");
+    for (method, path) in
+        [("POST", "/v1/team"), ("POST", "/v1/team/{id}/invitation"), ("POST", "/v1/auth/password-reset")]
+    {
+        let event = api_events(&template).into_iter().find(|e| e.method == method && e.path == path).unwrap();
+        let function = &template["Resources"][event.function]["Properties"];
+        let app_url = &function["Environment"]["Variables"]["MAS_APP_URL"];
+        assert!(mentions(app_url, distribution_id), "{method} {path}: MAS_APP_URL is the back office's distribution");
+        assert!(intrinsic_text(app_url).is_some_and(|url| url.ends_with("/app/")), "{method} {path}");
+        let policies = serde_yaml::to_string(&function["Policies"]).unwrap();
+        assert!(policies.contains("ses:SendRawEmail"), "{method} {path} sends the email itself");
+    }
+    let config = &template["Resources"][distribution_id]["Properties"]["DistributionConfig"];
+    let (bucket_id, bucket) = resources_of_type(&template, "AWS::S3::Bucket")
+        .into_iter()
+        .find(|(id, _)| mentions(&config["Origins"], id))
+        .expect("the back office's files are in a bucket of this stack");
+    let block = &bucket["Properties"]["PublicAccessBlockConfiguration"];
+    for setting in ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"] {
+        assert_eq!(block[setting].as_bool(), Some(true), "{bucket_id}: {setting}");
+    }
+    let fallbacks = config["CustomErrorResponses"].as_sequence().expect("the single-page app's fallback");
+    assert!(fallbacks.iter().all(|f| f["ResponsePagePath"].as_str() == Some("/app/index.html")));
+    assert!(template["Outputs"]["AppUrl"]["Value"] != Value::Null);
 }

@@ -2,6 +2,7 @@
 
 pub mod cdn;
 pub mod channel_queue;
+pub mod cognito;
 mod cursor;
 pub mod dir_blobs;
 pub mod dynamo;
@@ -21,6 +22,7 @@ pub mod unconfigured;
 
 pub use cdn::{CloudFrontCdn, LogCdn};
 pub use channel_queue::ChannelQueue;
+pub use cognito::CognitoIdentity;
 pub use dir_blobs::DirBlobs;
 pub use dynamo::DynamoTable;
 pub use events::{EventBridgeEvents, InProcessEvents};

@@ -579,6 +579,38 @@ pub async fn session_for(app: &App, tenant: &TenantId, member: Member, password:
     session(app, tenant, member, tokens).await
 }
 
+// ---- the Cognito pre-token-generation trigger ----
+
+/// The claims Cognito's pre-token-generation trigger adds to a member's ID token, read from the
+/// member as the table has them now: `tenant_id`, `member_id`, `role` and `auth_epoch`, all
+/// strings (as API Gateway hands claims on, `StaffClaims::from_map`). `attributes` are the
+/// Cognito user's (`email`, `custom:tenant_id`, `custom:member_id`).
+///
+/// A removed member, or one whose email is no longer the user's, is an error: the trigger fails
+/// and Cognito refuses the sign-in or refresh.
+pub async fn pre_token_claims(
+    store: &Store,
+    attributes: &std::collections::HashMap<String, String>,
+) -> AppResult<std::collections::BTreeMap<String, String>> {
+    let refused = || AppError::Unauthenticated("this account is no longer a member of the clinic".into());
+    let attribute = |name: &str| attributes.get(name).map(String::as_str).ok_or_else(refused);
+    let tenant = TenantId::parse(attribute("custom:tenant_id")?).map_err(|_| refused())?;
+    let member_id = MemberId::parse(attribute("custom:member_id")?).map_err(|_| refused())?;
+    let email = Email::parse(attribute("email")?).map_err(|_| refused())?;
+    let member: Member = store.get(&keys::member(&tenant, member_id.as_str())).await?.ok_or_else(refused)?;
+    if member.input.email != email {
+        return Err(refused());
+    }
+    // The role as the API writes it (`front_desk`).
+    let role = json!(member.input.role).as_str().map(str::to_owned).ok_or_else(refused)?;
+    Ok(std::collections::BTreeMap::from([
+        ("tenant_id".to_owned(), tenant.to_string()),
+        ("member_id".to_owned(), member.id.to_string()),
+        ("role".to_owned(), role),
+        ("auth_epoch".to_owned(), member.auth_epoch.to_string()),
+    ]))
+}
+
 // ---- two-step sign-in (TOTP) ----
 
 #[derive(Serialize, Deserialize, Default)]

@@ -1,0 +1,25 @@
+//! The `pre_token` Lambda: Cognito's pre-token-generation trigger (`mas_functions::pre_token`).
+//! It reads members and nothing else, so it builds only the table.
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use mas_functions::pre_token::{self, PreTokenEvent};
+use mas_shared::ports::SystemClock;
+use mas_shared::store::Store;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    mas_functions::init_tracing(true);
+    // Built once per cold start: the DynamoDB client is reused.
+    let store = Store::new(mas_shared::app::table_from_env().await?, std::sync::Arc::new(SystemClock));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<PreTokenEvent>| {
+        let store = store.clone();
+        async move {
+            pre_token::handle(&store, event.payload).await.map_err(|err| {
+                // Cognito shows the sign-in a generic refusal; the reason stays in our logs.
+                tracing::warn!(%err, "pre-token-generation refused");
+                lambda_runtime::Error::from(err.to_string())
+            })
+        }
+    }))
+    .await
+}
