@@ -122,6 +122,7 @@ async function main() {
       await desk.getByLabel('Location').waitFor();
       assert.equal(calendarChunks.length, 1, 'opening the calendar fetches its chunk once');
       assert.match(calendarChunks[0], /^\/app\/chunks\//);
+      assert.equal(await desk.evaluate(() => document.activeElement?.id), 'mas-calendar-heading', 'the screen\'s heading has focus, as on every screen');
 
       // The walk-in: a click on a free time in Dr Ada Okafor's column, the client quick-created.
       await openCalendar(desk, base, monday);
@@ -223,6 +224,16 @@ async function main() {
       await othersDrawer.getByTestId('status').waitFor();
       assert.equal(await othersDrawer.getByRole('button', { name: /Check in|Start|Complete|no-show|Cancel booking/ }).count(), 0);
       await ada.close();
+    });
+
+    await test('when the calendar\'s chunk cannot be fetched, the route says so and the shell stays usable', async () => {
+      const page = await signedInTab('desk@demo-clinic.test');
+      await page.route(/\/chunks\/calendar-[^/]*\.js$/, (route) => route.abort());
+      await page.goto(`${base}/app/#/calendar?date=${monday}`);
+      await page.getByRole('alert').filter({ hasText: /The calendar could not be loaded/ }).waitFor();
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Today' }).click();
+      await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
+      await page.close();
     });
 
     await test('the London calendar opened from a browser in America/New_York shows London wall-clock times', async () => {
