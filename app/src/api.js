@@ -17,6 +17,8 @@ export class ApiError extends Error {
     this.status = status;
     this.code = error.code || 'unknown';
     this.details = error.details || null;
+    // The envelope as answered, for code that reads it whole (the calendar screen's contract).
+    this.body = envelope || null;
     this.retryAfter = retryAfter;
   }
 
@@ -140,6 +142,8 @@ export const api = {
   put: (path, body, options) => request('PUT', path, { ...options, body }),
   patch: (path, body, options) => request('PATCH', path, { ...options, body }),
   del: (path, options) => request('DELETE', path, options),
+  /** Any method: the calendar screen's `api(method, path, body?)` contract. */
+  request: (method, path, body) => request(method, path, { body }),
   /** A public route: no token sent, no refresh attempted. */
   public: (method, path, body) => request(method, path, { body, auth: false }),
 };

@@ -71,7 +71,7 @@ function page(screen, route, me) {
     case 'today':
       return html`<${Today} me=${me} />`;
     case 'calendar':
-      return can(me, 'booking_read') ? html`<${CalendarSlot} api=${api} me=${me} />` : html`<${NotAllowed} />`;
+      return can(me, 'booking_read') ? html`<${CalendarSlot} me=${me} route=${route} />` : html`<${NotAllowed} />`;
     case 'clients':
       if (!can(me, 'booking_read')) return html`<${NotAllowed} />`;
       return route.parts[1] ? html`<${ClientFile} me=${me} id=${route.parts[1]} key=${route.parts[1]} />` : html`<${Clients} me=${me} route=${route} />`;

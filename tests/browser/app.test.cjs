@@ -11,15 +11,13 @@
 'use strict';
 
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
-const { execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const assert = require('node:assert/strict');
-const { SHOTS, failures, test, finish, startLocal, api, launch, axe, describe } = require('./harness.cjs');
-
-const DEMO = 'demo-clinic';
-const PASSWORD = 'demo-password';
+const {
+  SHOTS, DEMO_CLINIC: DEMO, failures, test, finish, startLocal, api, newestMail, launch,
+  signInThroughApp, inviteThroughTeamSettings, invitationLink, acceptInvitation, axe, describe,
+} = require('./harness.cjs');
 const WIDE = { width: 1440, height: 900 };
 const PHONE = { width: 390, height: 844 };
 // A 1×1 PNG: a logo small enough for the 128 KB limit.
@@ -57,30 +55,12 @@ async function check(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `app-${name}.png`), fullPage: true });
 }
 
-async function signIn(page, base, email, password = PASSWORD, clinic = DEMO) {
-  await page.goto(`${base}/app/#/sign-in`);
-  await page.getByLabel('Clinic').fill(clinic);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
-
 /** Signs in with a staff token, for screens that do not depend on the sign-in API. */
 async function useToken(page, base, token) {
   await page.goto(`${base}/app/#/dev-token`);
   await page.getByLabel('Staff token').fill(token);
   await page.getByRole('button', { name: 'Use this token' }).click();
   await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
-}
-
-async function newestMail(base, to, pattern) {
-  for (let i = 0; i < 20; i++) {
-    const outbox = await api(base, 'GET', '/local/outbox.json');
-    const mail = outbox.find((m) => m.to === to && pattern.test(m.text || ''));
-    if (mail) return mail;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`no email to ${to} matching ${pattern}`);
 }
 
 /** Books HydraFacial (which asks a deposit) on the demo site by API and pays the deposit. */
@@ -105,35 +85,8 @@ async function bookAndPay(base) {
   return appointment;
 }
 
-/**
- * The calendar screen comes from another branch: the app must build without app/src/calendar/
- * (the route then says so) and bundle it when it is there. Built from a copy, so the real
- * source tree is never touched.
- */
-async function buildsWithAndWithoutCalendar() {
-  const appDir = path.join(__dirname, '..', '..', 'app');
-  const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'mas-app-build-'));
-  try {
-    fs.cpSync(path.join(appDir, 'src'), path.join(copy, 'src'), { recursive: true });
-    fs.rmSync(path.join(copy, 'src', 'calendar'), { recursive: true, force: true });
-    fs.copyFileSync(path.join(appDir, 'build.mjs'), path.join(copy, 'build.mjs'));
-    fs.symlinkSync(path.join(appDir, 'node_modules'), path.join(copy, 'node_modules'));
-    const build = (out) => {
-      execFileSync(process.execPath, ['build.mjs'], { cwd: copy, env: { ...process.env, MAS_APP_OUT: path.join(copy, out) }, stdio: 'pipe' });
-      return fs.readFileSync(path.join(copy, out, 'app.js'), 'utf8');
-    };
-    assert.match(build('without'), /not part of this build yet/);
-    fs.mkdirSync(path.join(copy, 'src', 'calendar'));
-    fs.writeFileSync(path.join(copy, 'src', 'calendar', 'index.js'), 'export function CalendarScreen() { return "calendar-module-bundled"; }\n');
-    assert.match(build('with'), /calendar-module-bundled/);
-  } finally {
-    fs.rmSync(copy, { recursive: true, force: true });
-  }
-}
-
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
-  await test('the app builds without the calendar module (the route says so) and bundles it when present', buildsWithAndWithoutCalendar);
   const zone = midMorningZone();
   const local = await startLocal();
   const base = local.base;
@@ -269,7 +222,7 @@ async function main() {
       const page = await fresh();
       const requested = [];
       page.on('request', (r) => requested.push(new URL(r.url()).pathname));
-      await signIn(page, base, 'desk@demo-clinic.test');
+      await signInThroughApp(page, base, 'desk@demo-clinic.test');
       await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
       // A new client, added at the desk, opens on their file.
       await page.getByRole('link', { name: 'Clients' }).click();
@@ -324,7 +277,7 @@ async function main() {
       const page = await fresh();
       const requested = [];
       page.on('request', (r) => requested.push(new URL(r.url()).pathname));
-      await signIn(page, base, 'finance@demo-clinic.test');
+      await signInThroughApp(page, base, 'finance@demo-clinic.test');
       await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
       await page.getByRole('heading', { name: 'Unpaid balances' }).waitFor();
       const nav = await page.getByRole('navigation', { name: 'Main' }).textContent();
@@ -357,28 +310,17 @@ async function main() {
 
     await test('a new team member invited by the owner signs in from the invite email link, sets a password and lands on Today', async () => {
       const owner = await fresh();
-      await signIn(owner, base, 'owner@demo-clinic.test');
+      await signInThroughApp(owner, base, 'owner@demo-clinic.test');
       await owner.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
-      await owner.goto(`${base}/app/#/settings/team`);
-      await owner.getByLabel('Name', { exact: true }).fill('Theo Newman');
-      await owner.getByLabel('Email').fill('theo@demo-clinic.test');
-      await owner.getByLabel('Role', { exact: true }).selectOption('front_desk');
-      await owner.getByRole('button', { name: 'Send invitation', exact: true }).click();
-      await owner.getByText('Invitation sent to theo@demo-clinic.test').waitFor();
-      await owner.locator('table.team td', { hasText: 'theo@demo-clinic.test' }).waitFor();
+      await inviteThroughTeamSettings(owner, base, { name: 'Theo Newman', email: 'theo@demo-clinic.test', role: 'front_desk' });
       await owner.close();
 
-      const mail = await newestMail(base, 'theo@demo-clinic.test', /accept-invite\?token=/);
-      const link = mail.text.match(/https?:\/\/\S+#\/accept-invite\?token=[A-Za-z0-9._~-]+/)[0];
       const theo = await fresh();
-      await theo.goto(link);
+      await theo.goto(await invitationLink(base, 'theo@demo-clinic.test'));
       await theo.locator('#invite-summary').waitFor();
       assert.match(await theo.locator('#invite-summary').textContent(), /theo@demo-clinic\.test/);
       await check(theo, 'accept-invite');
-      await theo.getByLabel('New password').fill('theo has a long password');
-      await theo.getByLabel('Repeat the password').fill('theo has a long password');
-      await theo.getByRole('button', { name: 'Set password and sign in' }).click();
-      await theo.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
+      await acceptInvitation(theo, 'theo has a long password');
       assert.match(await theo.locator('.who').textContent(), /Theo Newman/);
       await theo.close();
     });
@@ -387,7 +329,7 @@ async function main() {
       const page = await fresh();
       const refreshes = [];
       page.on('request', (r) => { if (new URL(r.url()).pathname === '/v1/auth/refresh') refreshes.push(r); });
-      await signIn(page, base, 'desk@demo-clinic.test');
+      await signInThroughApp(page, base, 'desk@demo-clinic.test');
       await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
       const stored = () => page.evaluate(() => JSON.parse(sessionStorage.getItem('mas.session')));
       const first = await stored();
@@ -421,7 +363,7 @@ async function main() {
 
     await test('an owner saves the brand, web address, policy and reminder settings, and manages an invitee', async () => {
       const page = await fresh();
-      await signIn(page, base, 'owner@demo-clinic.test');
+      await signInThroughApp(page, base, 'owner@demo-clinic.test');
       await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
       await page.goto(`${base}/app/#/settings/brand`);
       await page.getByLabel(/Champagne classic/).check();
@@ -480,7 +422,7 @@ async function main() {
       await page.getByLabel('Repeat the password').fill('theo chose another long one');
       await page.getByRole('button', { name: 'Save the new password' }).click();
       await page.getByText(/Your password is changed/).waitFor();
-      await signIn(page, base, 'theo@demo-clinic.test', 'theo chose another long one');
+      await signInThroughApp(page, base, 'theo@demo-clinic.test', 'theo chose another long one');
       await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
       await page.close();
     });
@@ -542,7 +484,7 @@ async function main() {
 
     await test('an owner turns on two-factor sign-in, signs out, and signs in again with a code from the app', async () => {
       const page = await fresh();
-      await signIn(page, base, 'gloria@glow.test', 'a calm clinic password', 'glow-clinic');
+      await signInThroughApp(page, base, 'gloria@glow.test', 'a calm clinic password', 'glow-clinic');
       await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
       await page.goto(`${base}/app/#/settings/security`);
       await page.getByRole('button', { name: 'Set up an authenticator app' }).click();
@@ -555,7 +497,7 @@ async function main() {
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
       assert.equal(await page.evaluate(() => sessionStorage.getItem('mas.session')), null, 'signing out forgets the session');
-      await signIn(page, base, 'gloria@glow.test', 'a calm clinic password', 'glow-clinic');
+      await signInThroughApp(page, base, 'gloria@glow.test', 'a calm clinic password', 'glow-clinic');
       await page.getByLabel('Authentication code').waitFor();
       await check(page, 'sign-in-code');
       await page.getByLabel('Authentication code').fill(totp(secret));
@@ -567,7 +509,7 @@ async function main() {
     await test('a wrong password answers the same as an unknown email, and the sixth wrong try says to wait', async () => {
       const page = await fresh();
       const attempt = async (email, password) => {
-        await signIn(page, base, email, password);
+        await signInThroughApp(page, base, email, password);
         const box = page.locator('#sign-in-error');
         await box.waitFor();
         return (await box.textContent()).trim();

@@ -1,6 +1,6 @@
 // What every browser test file shares: a tiny runner (`test`, `finish`), the local host on a free
-// port with a fresh data directory, JSON API calls, Debian's Chromium through playwright-core,
-// and axe-core. Environment: MAS_LOCAL_BIN (the `local` binary), CHROMIUM (default
+// port with a fresh data directory, JSON API calls, the local outbox, Debian's Chromium through
+// playwright-core, the back office's sign-in and invitation screens, and axe-core. Environment: MAS_LOCAL_BIN (the `local` binary), CHROMIUM (default
 // /usr/bin/chromium), MAS_APP_DIR (the built back office; default app/dist).
 'use strict';
 
@@ -17,6 +17,9 @@ const SHOTS = path.join(__dirname, 'screenshots');
 const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 const failures = [];
+// The local host's seeded clinic: owner@, desk@, ada@ and finance@demo-clinic.test share this password.
+const DEMO_CLINIC = 'demo-clinic';
+const DEMO_PASSWORD = 'demo-password';
 
 /** Runs one named test; a failure is recorded and the next test still runs. */
 async function test(name, fn) {
@@ -93,6 +96,51 @@ async function api(base, method, url, token, body) {
   return json;
 }
 
+/** The newest email to `to` whose text matches `pattern` in the local outbox (waits up to 5 s). */
+async function newestMail(base, to, pattern) {
+  for (let i = 0; i < 20; i++) {
+    const outbox = await api(base, 'GET', '/local/outbox.json');
+    const mail = outbox.find((m) => m.to === to && pattern.test(m.text || ''));
+    if (mail) return mail;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`no email to ${to} matching ${pattern}`);
+}
+
+/** Fills and submits the back office's sign-in screen (the caller waits for what should follow). */
+async function signInThroughApp(page, base, email, password = DEMO_PASSWORD, clinic = DEMO_CLINIC) {
+  await page.goto(`${base}/app/#/sign-in`);
+  await page.getByLabel('Clinic').fill(clinic);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** On a page signed in as an owner: invites someone from Settings → Team and waits until they are listed. */
+async function inviteThroughTeamSettings(page, base, { name, email, role }) {
+  await page.goto(`${base}/app/#/settings/team`);
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Role', { exact: true }).selectOption(role);
+  await page.getByRole('button', { name: 'Send invitation', exact: true }).click();
+  await page.getByText(`Invitation sent to ${email}`).waitFor();
+  await page.locator('table.team td', { hasText: email }).waitFor();
+}
+
+/** The accept-invite link in the newest invitation emailed to `email`. */
+async function invitationLink(base, email) {
+  const mail = await newestMail(base, email, /accept-invite\?token=/);
+  return mail.text.match(/https?:\/\/\S+#\/accept-invite\?token=[A-Za-z0-9._~-]+/)[0];
+}
+
+/** On the accept-invite screen: chooses the password and waits for the app to land on Today. */
+async function acceptInvitation(page, password) {
+  await page.getByLabel('New password').fill(password);
+  await page.getByLabel('Repeat the password').fill(password);
+  await page.getByRole('button', { name: 'Set password and sign in' }).click();
+  await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
+}
+
 /** Debian's Chromium, headless, in a fresh profile; `close()` removes the profile too. */
 async function launch(options = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mas-browser-profile-'));
@@ -122,4 +170,7 @@ function describe(violations) {
   return violations.map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`).join('\n');
 }
 
-module.exports = { SHOTS, failures, test, finish, freePort, startLocal, api, launch, axe, describe };
+module.exports = {
+  SHOTS, DEMO_CLINIC, DEMO_PASSWORD, failures, test, finish, freePort, startLocal, api, newestMail, launch,
+  signInThroughApp, inviteThroughTeamSettings, invitationLink, acceptInvitation, axe, describe,
+};

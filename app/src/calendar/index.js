@@ -3,7 +3,7 @@
 // (the error envelope); `me` is GET /v1/me's answer. Optional: `initialView` ('day', the
 // default, or 'week'; phone-narrow screens always show a day) and `initialDate` ('YYYY-MM-DD'
 // in the location's zone; default today there).
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { html } from './html.js';
 import { loadCatalog, clientDirectory } from './data.js';
 import { LocationCalendar } from './location-calendar.js';
@@ -32,6 +32,10 @@ export function CalendarScreen({ api, me, initialView = 'day', initialDate = nul
   const [locationId, setLocationId] = useState('');
   const [message, setMessage] = useState({ text: '', n: 0 });
   const clients = useMemo(() => clientDirectory(api), [api]);
+  // Like every screen of the shell, the heading takes focus on opening so it is announced (the
+  // shell's loading heading, which had it, is gone by now).
+  const heading = useRef(null);
+  useEffect(() => heading.current?.focus(), []);
 
   useEffect(() => {
     let current = true;
@@ -52,7 +56,7 @@ export function CalendarScreen({ api, me, initialView = 'day', initialDate = nul
 
   return html`
     <section class="mas-calendar-screen" aria-labelledby="mas-calendar-heading">
-      <h1 id="mas-calendar-heading" class="mas-heading">Calendar</h1>
+      <h1 id="mas-calendar-heading" class="mas-heading" tabindex="-1" ref=${heading}>Calendar</h1>
       <p class="mas-live" role="status" aria-live="polite" data-testid="live"><span key=${message.n}>${message.text}</span></p>
       ${error && html`<p class="mas-problem" role="alert">The calendar could not be loaded: ${error}</p>`}
       ${!catalog && !error && html`<p role="status">Loading the calendar…</p>`}

@@ -8,8 +8,8 @@ const statusRules = STATUSES.map((s) => `.ec-event.mas-status-${s.status}{border
 
 const CSS = `
 .mas-calendar-screen{--mas-ink:#1d232b;--mas-muted:#4a5563;--mas-line:#c9d0d8;--mas-accent:#1a56db;--mas-danger:#a3212f;
-  color:var(--mas-ink);padding:0 1rem 1.5rem;max-width:100%;box-sizing:border-box}
-.mas-heading{font-size:1.4rem;margin:.75rem 0 .25rem}
+  color:var(--mas-ink);max-width:100%;box-sizing:border-box}
+.mas-heading{margin:0}
 .mas-live{min-height:1.5em;margin:.25rem 0;font-weight:600;color:#0b3d79}
 .mas-toolbar{display:flex;flex-direction:column;gap:.5rem;margin-bottom:.5rem}
 .mas-toolbar-row{display:flex;flex-wrap:wrap;align-items:center;gap:.5rem 1rem}
@@ -70,6 +70,7 @@ ${statusRules}
 .mas-yesno{display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center}
 .mas-yesno>span{flex:1 1 18rem}
 .mas-actions{display:flex;justify-content:flex-end;gap:.5rem;flex-wrap:wrap;margin-top:.5rem}
+.mas-dialog .mas-actions{position:sticky;bottom:0;background:#fff;padding:.5rem 0}
 .mas-actions-start{justify-content:flex-start}
 .mas-problem{color:var(--mas-danger,#a3212f);font-weight:600}
 .mas-problem p{margin:.25rem 0}
@@ -82,7 +83,6 @@ ${statusRules}
 .mas-badge{display:inline-block;padding:.1rem .5rem;border:1px solid;border-radius:999px;font-weight:700;font-size:.85rem}
 .mas-empty{padding:1rem;border:1px dashed var(--mas-line);border-radius:6px}
 @media (max-width:700px){
-  .mas-calendar-screen{padding:0 .5rem 1rem}
   .mas-toolbar-end{margin-left:0}
   .mas-details div{grid-template-columns:1fr}
 }`;
