@@ -3,7 +3,7 @@
 // screen and its Svelte runtime are fetched only when #/calendar is opened).
 // `node build.mjs --watch` rebuilds on change.
 import * as esbuild from 'esbuild';
-import { copyFile, mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -34,4 +34,8 @@ if (process.argv.includes('--watch')) {
 } else {
   await esbuild.build(options);
 }
-await copyFile(path.join(here, 'src/index.html'), path.join(out, 'index.html'));
+// The API's address goes into index.html (`MAS_API_BASE`, e.g. the stack's ApiUrl, when the app is
+// served from its own distribution); unset, the app calls its own origin (the local host).
+const apiBase = (process.env.MAS_API_BASE || '').replace(/"/g, '');
+const page = await readFile(path.join(here, 'src/index.html'), 'utf8');
+await writeFile(path.join(out, 'index.html'), page.replace('<meta name="mas-api-base" content="">', `<meta name="mas-api-base" content="${apiBase}">`));
