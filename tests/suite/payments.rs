@@ -616,7 +616,11 @@ fn dispute(intent: &str, status: &str) -> Value {
 /// each status change, domain event and refund happens once, and no forgery gets in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn five_hundred_shuffled_duplicated_and_forged_events_leave_every_booking_right_with_each_effect_once() {
-    let (app, _) = fixed_app().await;
+    // A hundred deposit intents from one address: past the per-address limit, which is not what
+    // this test is about.
+    let generous = mas_shared::domain::limits::Bucket { capacity: 10_000, refill_seconds: 1 };
+    let limits = mas_shared::ops::limits::Limits { deposit_intent_per_address: generous, ..Default::default() };
+    let app = spawn_app_with_limits(Arc::new(mas_shared::ports::FixedClock::new(now())), limits).await;
     let app = Arc::new(app);
     let s = clinic(&app, "chaos", json!({"deposit": {"kind": "percent", "percent": 20}, "hold_minutes": 1440})).await;
     let mut booked = Vec::new();

@@ -1,6 +1,9 @@
 //! Issue 13's trust findings, each reproduced as an attacker would and shown fixed: black-box
 //! over HTTP against the same router the local host serves.
 
+use std::sync::Arc;
+
+use mas_shared::ports::FixedClock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -107,64 +110,19 @@ async fn a_refused_public_booking_leaves_no_client_and_no_answers_behind() {
     assert_eq!(file["submissions"], json!([]), "{file}");
 
     // The same visitor at a free time becomes a client once, with one submission.
-    let (status, booked) = app
-        .send_with_headers(
-            "POST",
-            path,
-            None,
-            &[("Idempotency-Key", "retry-1")],
-            Some(public_booking(&s, tuesday(12, 0), email, answers())),
-        )
-        .await
-        .into_status_and_body();
+    let book_once = || async {
+        let body = Some(public_booking(&s, tuesday(12, 0), email, answers()));
+        let (status, _, body) =
+            app.send_with_headers("POST", path, None, &[("Idempotency-Key", "retry-1")], body).await;
+        (status, body)
+    };
+    let (status, booked) = book_once().await;
     assert_eq!(status, StatusCode::CREATED, "{booked}");
-    let (status, replay) = app
-        .send_with_headers(
-            "POST",
-            path,
-            None,
-            &[("Idempotency-Key", "retry-1")],
-            Some(public_booking(&s, tuesday(12, 0), email, answers())),
-        )
-        .await
-        .into_status_and_body();
+    let (status, replay) = book_once().await;
     assert_eq!((status, &replay["id"]), (StatusCode::CREATED, &booked["id"]));
     let client = booked["client_id"].as_str().unwrap();
     let file = medical_file(&app, t, client).await;
     assert_eq!(file["submissions"].as_array().unwrap().len(), 1, "the retry ran nothing twice: {file}");
-}
-
-/// `(status, headers, body)` → `(status, body)`.
-trait StatusAndBody {
-    fn into_status_and_body(self) -> (StatusCode, Value);
-}
-
-impl StatusAndBody for (StatusCode, reqwest::header::HeaderMap, Value) {
-    fn into_status_and_body(self) -> (StatusCode, Value) {
-        (self.0, self.2)
-    }
-}
-
-/// `booking::setup`'s world on a fixed clock, with `limits` for public routes.
-async fn app_with_limits(limits: mas_shared::ops::limits::Limits) -> crate::support::app::TestApp {
-    use std::sync::Arc;
-
-    use mas_shared::adapters::{InProcessEvents, SqliteTable};
-    use mas_shared::app::{App, AuthMode, Config};
-    use mas_shared::auth::LocalIssuer;
-    let dir = tempfile::tempdir().unwrap();
-    let table = Arc::new(SqliteTable::open(&dir.path().join("table.sqlite3")).unwrap());
-    let events = Arc::new(InProcessEvents::new());
-    let clock = Arc::new(mas_shared::ports::FixedClock::new(crate::booking::now()));
-    let mut app = App::new(
-        table,
-        clock,
-        AuthMode::Local(Arc::new(LocalIssuer::new(crate::support::app::TEST_SECRET))),
-        Config { site_domain: "sites.test".into() },
-    )
-    .with_events(events.clone());
-    app.limits = limits;
-    crate::support::app::serve(app, events, dir).await
 }
 
 fn with_phone(mut body: Value, phone: &str) -> Value {
@@ -201,7 +159,8 @@ async fn public_bookings_are_limited_per_phone_number_and_per_address_with_retry
         booking_per_address: Bucket { capacity: 4, refill_seconds: 900 },
         ..Default::default()
     };
-    let app = app_with_limits(limits).await;
+    let app =
+        crate::support::app::spawn_app_with_limits(Arc::new(FixedClock::new(crate::booking::now())), limits).await;
     let s = setup(&app, "limits").await;
     let path = "/v1/public/limits/appointments";
     let book = |hour: u32, email: &str, phone: &str| {

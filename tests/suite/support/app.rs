@@ -41,6 +41,23 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(None, Arc::new(SystemClock)).await
 }
 
+/// The app on `clock` with `limits` on its public routes (tighter to see them bite, or looser
+/// for a load that is not what the test is about).
+pub async fn spawn_app_with_limits(clock: Arc<dyn Clock>, limits: mas_shared::ops::limits::Limits) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let table = Arc::new(SqliteTable::open(&dir.path().join("table.sqlite3")).expect("sqlite table"));
+    let events = Arc::new(InProcessEvents::new());
+    let mut app = App::new(
+        table,
+        clock,
+        AuthMode::Local(std::sync::Arc::new(LocalIssuer::new(TEST_SECRET))),
+        Config { site_domain: "sites.test".into() },
+    )
+    .with_events(events.clone());
+    app.limits = limits;
+    serve(app, events, dir).await
+}
+
 /// The app on a clock the test controls (to let signing links expire).
 pub async fn spawn_app_with_clock(clock: Arc<dyn Clock>) -> TestApp {
     spawn_app_with(None, clock).await
