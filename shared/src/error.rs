@@ -32,6 +32,9 @@ pub enum AppError {
     /// Too many attempts; try again after `retry_after_seconds` (429 with `Retry-After`).
     #[error("too many attempts; try again in {retry_after_seconds} s")]
     Limited { code: &'static str, retry_after_seconds: i64 },
+    /// A backend is saturated for a moment (503 with `Retry-After`): nothing was changed.
+    #[error("busy: {0}")]
+    Busy(String),
     /// Valid credentials without the permission (403).
     #[error("{0}")]
     Forbidden(String),
@@ -64,6 +67,7 @@ impl From<TableError> for AppError {
             TableError::Contention => {
                 AppError::conflict("concurrent_update", "another change was being saved at the same moment; try again")
             }
+            TableError::Throttled(why) => AppError::Busy(why),
             other => AppError::Internal(other.to_string()),
         }
     }

@@ -507,6 +507,9 @@ fn cancellation(reasons: &[CancellationReason]) -> TableError {
     if code("TransactionConflict").is_some() {
         return TableError::Contention;
     }
+    if code("ThrottlingError").is_some() || code("ProvisionedThroughputExceeded").is_some() {
+        return TableError::Throttled("transaction cancelled: throttled".into());
+    }
     let described: Vec<String> = reasons
         .iter()
         .enumerate()
@@ -529,6 +532,9 @@ where
         Some("ConditionalCheckFailedException") => TableError::ConditionFailed { index: 0 },
         Some("TransactionConflictException") => TableError::Contention,
         Some("ValidationException") => TableError::Invalid(err.message().unwrap_or("refused by DynamoDB").to_owned()),
+        Some("ProvisionedThroughputExceededException" | "ThrottlingException" | "RequestLimitExceeded") => {
+            TableError::Throttled(DisplayErrorContext(&err).to_string())
+        }
         _ => TableError::Unavailable(DisplayErrorContext(&err).to_string()),
     }
 }
@@ -666,7 +672,7 @@ mod tests {
     fn a_conflict_is_contention_and_other_cancellations_are_not_conditions() {
         assert_eq!(cancellation(&reasons(&["None", "TransactionConflict"])), TableError::Contention);
         assert!(matches!(cancellation(&reasons(&["ValidationError", "None"])), TableError::Invalid(_)));
-        assert!(matches!(cancellation(&reasons(&["ThrottlingError"])), TableError::Unavailable(_)));
+        assert!(matches!(cancellation(&reasons(&["ThrottlingError"])), TableError::Throttled(_)));
         assert!(matches!(cancellation(&[]), TableError::Unavailable(_)));
     }
 

@@ -88,6 +88,12 @@ impl ApiError {
                     format!("too many attempts; try again in {retry_after_seconds} seconds"),
                     json!({ "retry_after_seconds": retry_after_seconds }),
                 ),
+                AppError::Busy(_) => (
+                    S::SERVICE_UNAVAILABLE,
+                    "busy",
+                    format!("the service is busy; try again in {BUSY_RETRY_SECONDS} seconds"),
+                    json!({ "retry_after_seconds": BUSY_RETRY_SECONDS }),
+                ),
                 AppError::Forbidden(message) => (S::FORBIDDEN, "forbidden", message.clone(), Value::Null),
                 AppError::Internal(_) => (
                     S::INTERNAL_SERVER_ERROR,
@@ -132,6 +138,10 @@ impl IntoResponse for ApiError {
             ApiError::App(AppError::Limited { retry_after_seconds, .. }) => {
                 Some(retry_after_seconds.max(&1).to_string())
             }
+            ApiError::App(AppError::Busy(cause)) => {
+                tracing::warn!(%cause, "throttled");
+                Some(BUSY_RETRY_SECONDS.to_string())
+            }
             _ => None,
         };
         let (status, code, message, details) = self.parts();
@@ -145,3 +155,29 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// How long a throttled caller is asked to wait (the SDK has already retried with backoff).
+const BUSY_RETRY_SECONDS: i64 = 2;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_throttled_table_answers_503_with_retry_after_and_no_internals() {
+        let throttled = crate::ports::TableError::Throttled("ProvisionedThroughputExceeded on mas".into());
+        let (_, _, message, _) = ApiError::from(throttled.clone()).parts();
+        assert!(!message.contains("ProvisionedThroughput"), "{message}");
+        let response = ApiError::from(throttled).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get(axum::http::header::RETRY_AFTER).unwrap(), "2");
+    }
+
+    #[test]
+    fn too_many_attempts_answers_429_with_the_wait() {
+        let limited = AppError::Limited { code: "rate_limited", retry_after_seconds: 90 };
+        let response = ApiError::from(limited).into_response();
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers().get(axum::http::header::RETRY_AFTER).unwrap(), "90");
+    }
+}

@@ -235,7 +235,7 @@ impl Write {
     }
 }
 
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum TableError {
     /// The condition of write number `index` (0-based, in the order given) did not hold; nothing
     /// in the transaction was written.
@@ -245,6 +245,10 @@ pub enum TableError {
     /// caller may retry.
     #[error("transaction conflict")]
     Contention,
+    /// The backend is throttling (DynamoDB's capacity or request limits), after the SDK's own
+    /// retries (the one retry layer for this): the caller should come back shortly.
+    #[error("table throttled: {0}")]
+    Throttled(String),
     /// The request itself is wrong (no PK/SK, the same key twice, too many writes, bad cursor).
     #[error("invalid table request: {0}")]
     Invalid(String),
