@@ -34,6 +34,10 @@ async function main() {
     const { context } = browser;
     const page = context.pages()[0] || await context.newPage();
     page.on('pageerror', (err) => failures.push(`page error: ${err.message}`));
+    // The pages run under their Content Security Policy: anything it refuses is a failure.
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' && /Content Security Policy/.test(msg.text())) failures.push(`CSP refused: ${msg.text()}`);
+    });
     let booked = null;
     const catalog = await api(local.base, 'GET', `/v1/public/${SLUG}/catalog`);
     const service = (name) => catalog.services.find((s) => s.name === name);

@@ -1095,3 +1095,26 @@ fn the_routes_that_email_staff_links_may_send_mail_and_know_where_the_back_offic
     assert!(fallbacks.iter().all(|f| f["ResponsePagePath"].as_str() == Some("/app/index.html")));
     assert!(template["Outputs"]["AppUrl"]["Value"] != Value::Null);
 }
+
+#[test]
+fn site_pages_get_the_same_security_headers_from_cloudfront_as_from_the_local_host() {
+    let template = template();
+    let policy = &resources(&template)["SiteSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"];
+    let config = &policy["SecurityHeadersConfig"];
+    let api = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}";
+    let ours: std::collections::HashMap<&str, String> = mas_shared::site::security_headers(api).into_iter().collect();
+    let csp = intrinsic_text(&config["ContentSecurityPolicy"]["ContentSecurityPolicy"]).expect("a CSP text");
+    assert_eq!(csp, ours["content-security-policy"]);
+    let hsts = &config["StrictTransportSecurity"];
+    let hsts_text = format!(
+        "max-age={}{}",
+        hsts["AccessControlMaxAgeSec"].as_u64().unwrap(),
+        if hsts["IncludeSubdomains"].as_bool() == Some(true) { "; includeSubDomains" } else { "" }
+    );
+    assert_eq!(hsts_text, ours["strict-transport-security"]);
+    assert_eq!(config["FrameOptions"]["FrameOption"].as_str(), Some(ours["x-frame-options"].as_str()));
+    assert_eq!(config["ReferrerPolicy"]["ReferrerPolicy"].as_str(), Some(ours["referrer-policy"].as_str()));
+    assert!(config["ContentTypeOptions"]["Override"].as_bool() == Some(true));
+    let distribution = &resources(&template)["SiteDistribution"]["Properties"]["DistributionConfig"];
+    assert!(mentions(&distribution["DefaultCacheBehavior"]["ResponseHeadersPolicyId"], "SiteSecurityHeaders"));
+}

@@ -100,5 +100,44 @@ pub fn stylesheet(catalog: &PublicCatalog) -> String {
 
 pub use crate::html::escape;
 
+/// JSON for a `<script type="application/json">` data island: `<`, `>` and `&` as `\u003c`,
+/// `\u003e`, `\u0026` (so no `</script>` or `<!--` can end or bend the element, whatever a clinic
+/// names its treatments), and U+2028/U+2029 escaped for older JavaScript parsers. Still valid
+/// JSON, read back unchanged by `JSON.parse`.
+pub fn script_json(value: &serde_json::Value) -> String {
+    let mut out = String::new();
+    for c in value.to_string().chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The security headers every page of a tenant site is served with, here and (the same text) by
+/// CloudFront's response headers policy in template.yaml. `api_origin` is where pages call the
+/// API (empty: the site's own origin). No inline script or style runs: the pages need none.
+pub fn security_headers(api_origin: &str) -> [(&'static str, String); 5] {
+    let connect = if api_origin.is_empty() { "'self'".to_owned() } else { format!("'self' {api_origin}") };
+    [
+        (
+            "content-security-policy",
+            format!(
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src {connect}; \
+                 frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+            ),
+        ),
+        ("strict-transport-security", "max-age=63072000; includeSubDomains".to_owned()),
+        ("x-content-type-options", "nosniff".to_owned()),
+        ("x-frame-options", "DENY".to_owned()),
+        ("referrer-policy", "strict-origin-when-cross-origin".to_owned()),
+    ]
+}
+
 #[cfg(test)]
 mod tests;

@@ -350,8 +350,7 @@ pub fn book(catalog: &PublicCatalog, options: &SiteOptions) -> String {
         })).collect::<Vec<_>>(),
         "currency": catalog.clinic.currency,
     });
-    // `</` cannot appear inside the data island's JSON.
-    let data = data.to_string().replace("</", "<\\/");
+    let data = super::script_json(&data);
     let body = format!(
         r#"<div class="wrap page narrow">
 <h1>Book an appointment</h1>
@@ -457,7 +456,7 @@ pub fn portal(catalog: &PublicCatalog, options: &SiteOptions) -> String {
         "services": catalog.services.iter().map(|s| serde_json::json!({ "id": s.id, "name": s.name })).collect::<Vec<_>>(),
         "locations": catalog.locations.iter().map(|l| serde_json::json!({ "id": l.id, "name": l.name, "timezone": l.timezone })).collect::<Vec<_>>(),
     });
-    let data = data.to_string().replace("</", "<\\/");
+    let data = super::script_json(&data);
     let body = format!(
         r#"<div class="wrap page narrow">
 <h1>My bookings</h1>

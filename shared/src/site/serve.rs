@@ -72,7 +72,14 @@ pub async fn file(app: &App, slug: &str, name: &str) -> Response {
     let name = name.as_str();
     match render(&catalog, &SiteOptions::default()).into_iter().find(|f| f.path == name) {
         Some(f) => {
-            ([(header::CONTENT_TYPE, f.content_type), (header::CACHE_CONTROL, "no-cache")], f.body).into_response()
+            let mut response =
+                ([(header::CONTENT_TYPE, f.content_type), (header::CACHE_CONTROL, "no-cache")], f.body).into_response();
+            for (name, value) in super::security_headers(&app.site_api_base) {
+                if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+                    response.headers_mut().insert(name, value);
+                }
+            }
+            response
         }
         // A folder asked for without its slash (`portal`): as the CloudFront Function does.
         None if !name.contains('.')

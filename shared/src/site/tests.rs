@@ -126,3 +126,22 @@ fn both_scripts_together_stay_well_under_the_budget() {
         SCRIPT.len() + PORTAL_SCRIPT.len()
     );
 }
+
+#[test]
+fn json_in_a_data_island_cannot_close_its_script_and_reads_back_unchanged() {
+    let hostile = serde_json::json!({"name": "Botox</script><script>alert(1)</script> & <!-- \u{2028}\u{2029}"});
+    let island = super::script_json(&hostile);
+    for bad in ["<", ">", "&", "\u{2028}", "\u{2029}"] {
+        assert!(!island.contains(bad), "{bad:?} in {island}");
+    }
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&island).unwrap(), hostile);
+}
+
+#[test]
+fn site_pages_forbid_framing_inline_script_and_calls_to_other_origins_than_the_api() {
+    let headers = super::security_headers("https://api.example.test");
+    let csp = &headers.iter().find(|(name, _)| *name == "content-security-policy").unwrap().1;
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self';"), "{csp}");
+    assert!(csp.contains("connect-src 'self' https://api.example.test;"), "{csp}");
+    assert!(headers.iter().any(|(name, value)| *name == "strict-transport-security" && value.contains("max-age=")));
+}
