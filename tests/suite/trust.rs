@@ -209,3 +209,22 @@ async fn the_daily_sms_budget_stops_texts_and_the_message_log_says_why() {
     assert_eq!(second["status"], "skipped", "{second}");
     assert!(second["reason"].as_str().unwrap().contains("daily SMS budget (1)"), "{second}");
 }
+
+#[tokio::test]
+async fn a_role_that_may_not_act_hears_403_before_anything_about_its_body() {
+    let app = crate::support::app::spawn_app().await;
+    let clinic = app.sign_up("role-first").await;
+    let (support, _) = app.member_token(&clinic, "support").await;
+    for (path, body) in [
+        ("/v1/services", json!({})),
+        ("/v1/services", json!({"name": 7})),
+        ("/v1/team", json!({"email": "not an email"})),
+        ("/v1/clients", json!({"first_name": ""})),
+    ] {
+        let (status, answer) = app.post(path, &support, body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {answer}");
+    }
+    // The same bodies from a role that may act are 422, naming the field.
+    let (status, answer) = app.post("/v1/services", &clinic.token, json!({"name": 7})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+}

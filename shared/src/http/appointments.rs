@@ -58,9 +58,11 @@ pub async fn book(
     State(app): State<Arc<App>>,
     actor: Actor,
     headers: HeaderMap,
-    JsonBody(input): JsonBody<StaffBookingInput>,
+    input: Result<JsonBody<StaffBookingInput>, ApiError>,
 ) -> ApiResult<Response> {
     actor.require(Permission::BookingWriteOwn)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
     let mut practitioner_id = input.practitioner_id.clone();
     if !actor.member.input.role.allows(Permission::BookingWrite) {
         let own = actor.member.input.practitioner_id.clone().ok_or_else(|| {
@@ -372,9 +374,11 @@ pub async fn change(
     State(app): State<Arc<App>>,
     actor: Actor,
     path: PathParams,
-    JsonBody(input): JsonBody<ChangeInput>,
+    input: Result<JsonBody<ChangeInput>, ApiError>,
 ) -> ApiResult<Json<Appointment>> {
     actor.require(Permission::BookingWriteOwn)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
     let id: AppointmentId = path.id("id", "appointment")?;
     let scope = if actor.member.input.role.allows(Permission::BookingWrite) {
         Scope::Any

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::error::{ApiResult, ErrorEnvelope};
+use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use crate::app::App;
 use crate::domain::catalog::{ExceptionInput, PractitionerException, Record};
@@ -51,9 +51,11 @@ macro_rules! catalog_routes {
             pub async fn create(
                 State(app): State<Arc<App>>,
                 actor: Actor,
-                JsonBody(input): JsonBody<$input>,
+                input: Result<JsonBody<$input>, ApiError>,
             ) -> ApiResult<(StatusCode, Json<Entity>)> {
                 actor.require(Permission::CatalogWrite)?;
+                // The role first: a caller who may not do this learns nothing from the body's errors.
+                let JsonBody(input) = input?;
                 Ok((StatusCode::CREATED, Json(ops::create(&app.store, &actor.audit(), input).await?)))
             }
 
@@ -73,9 +75,11 @@ macro_rules! catalog_routes {
                 State(app): State<Arc<App>>,
                 actor: Actor,
                 path: PathParams,
-                JsonBody(input): JsonBody<$input>,
+                input: Result<JsonBody<$input>, ApiError>,
             ) -> ApiResult<Json<Entity>> {
                 actor.require(Permission::CatalogWrite)?;
+                // The role first: a caller who may not do this learns nothing from the body's errors.
+                let JsonBody(input) = input?;
                 let id: $id = path.id("id", <$input as ops::Entry>::NAME)?;
                 Ok(Json(ops::replace(&app.store, &actor.audit(), &id, input).await?))
             }
@@ -145,9 +149,11 @@ pub async fn add_exception(
     State(app): State<Arc<App>>,
     actor: Actor,
     path: PathParams,
-    JsonBody(input): JsonBody<ExceptionInput>,
+    input: Result<JsonBody<ExceptionInput>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<PractitionerException>)> {
     actor.require(Permission::CatalogWrite)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
     let practitioner: PractitionerId = path.id("id", "practitioner")?;
     Ok((StatusCode::CREATED, Json(ops::add_exception(&app.store, &actor.audit(), &practitioner, input).await?)))
 }

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::error::{ApiResult, ErrorEnvelope};
+use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use crate::app::App;
 use crate::domain::clients::{Client, ClientInput, ClientPatch, ClientQuery};
@@ -64,9 +64,11 @@ pub async fn list(
 pub async fn create(
     State(app): State<Arc<App>>,
     actor: Actor,
-    JsonBody(input): JsonBody<ClientInput>,
+    input: Result<JsonBody<ClientInput>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<Client>)> {
     actor.require(Permission::BookingWriteOwn)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
     Ok((StatusCode::CREATED, Json(ops::create(&app.store, &actor.audit(), input).await?)))
 }
 
@@ -89,9 +91,11 @@ pub async fn update(
     State(app): State<Arc<App>>,
     actor: Actor,
     path: PathParams,
-    JsonBody(patch): JsonBody<ClientPatch>,
+    patch: Result<JsonBody<ClientPatch>, ApiError>,
 ) -> ApiResult<Json<Client>> {
     actor.require(Permission::BookingWriteOwn)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(patch) = patch?;
     let id: ClientId = path.id("id", "client")?;
     Ok(Json(ops::update(&app.store, &actor.audit(), &id, patch).await?))
 }
@@ -131,9 +135,11 @@ pub async fn put_medical(
     State(app): State<Arc<App>>,
     actor: Actor,
     path: PathParams,
-    JsonBody(answers): JsonBody<MedicalAnswers>,
+    answers: Result<JsonBody<MedicalAnswers>, ApiError>,
 ) -> ApiResult<Json<MedicalRecord>> {
     actor.require(Permission::ClinicalWrite)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(answers) = answers?;
     let id: ClientId = path.id("id", "client")?;
     Ok(Json(medical::record(&app.store, &app.keyring, &actor.audit(), &id, answers).await?))
 }

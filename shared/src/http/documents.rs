@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiResult, ErrorEnvelope};
+use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, PublicBase, QueryArgs, RawBody, RequestOrigin};
 use crate::app::App;
 use crate::domain::documents::{Sha256Hex, Variant};
@@ -34,9 +34,11 @@ pub const VERIFY_LIMIT: usize = 4 * 1024 * 1024;
 pub async fn generate(
     State(app): State<Arc<App>>,
     actor: Actor,
-    JsonBody(input): JsonBody<GenerateInput>,
+    input: Result<JsonBody<GenerateInput>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<DocumentView>)> {
     actor.require(Permission::DocumentsWrite)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
     let view = ops::generate(&app.store, app.queue.as_ref(), &actor.audit(), input).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
@@ -105,9 +107,11 @@ pub async fn open_esign(
     actor: Actor,
     path: PathParams,
     PublicBase(base): PublicBase,
-    JsonBody(input): JsonBody<OpenInput>,
+    input: Result<JsonBody<OpenInput>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<EsignLink>)> {
     actor.require(Permission::DocumentsWrite)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
     let id: DocumentId = path.id("id", "document")?;
     let (session, token) = esign::open(&app.store, &app.links, &actor.audit(), &id, input).await?;
     let link = EsignLink { sign_url: format!("{base}/v1/esign/{token}"), expires_at: session.expires_at, session };

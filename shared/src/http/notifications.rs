@@ -44,9 +44,11 @@ pub async fn put_preferences(
     State(app): State<Arc<App>>,
     actor: Actor,
     path: PathParams,
-    JsonBody(input): JsonBody<Preferences>,
+    input: Result<JsonBody<Preferences>, ApiError>,
 ) -> ApiResult<Json<Preferences>> {
     actor.require(Permission::BookingWriteOwn)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
     let id: ClientId = path.id("id", "client")?;
     Ok(Json(ops::set_preferences(&app.store, &actor.audit(), &id, input, "changed by staff").await?))
 }
@@ -95,9 +97,11 @@ pub async fn get_settings(State(app): State<Arc<App>>, actor: Actor) -> ApiResul
 pub async fn put_settings(
     State(app): State<Arc<App>>,
     actor: Actor,
-    JsonBody(input): JsonBody<NotificationSettings>,
+    input: Result<JsonBody<NotificationSettings>, ApiError>,
 ) -> ApiResult<Json<NotificationSettings>> {
     actor.require(Permission::BrandWrite)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
     Ok(Json(ops::set_settings(&app.store, &actor.audit(), input).await?))
 }
 

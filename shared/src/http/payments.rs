@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::error::{ApiResult, ErrorEnvelope};
+use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use crate::app::App;
 use crate::domain::appointment::ConfirmationNumber;
@@ -113,9 +113,11 @@ pub struct Finalized {
 pub async fn finalize(
     State(app): State<Arc<App>>,
     actor: Actor,
-    JsonBody(input): JsonBody<FinalizeInput>,
+    input: Result<JsonBody<FinalizeInput>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<Finalized>)> {
     actor.require(Permission::PaymentsWrite)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
     let done = ops::finalize(app.ports(), &actor.audit(), &input.appointment_id, input.collection_method).await?;
     Ok((StatusCode::CREATED, Json(Finalized { payment: done.payment, client_secret: done.client_secret })))
 }
@@ -139,9 +141,11 @@ pub async fn refund(
     State(app): State<Arc<App>>,
     actor: Actor,
     path: PathParams,
-    JsonBody(input): JsonBody<RefundInput>,
+    input: Result<JsonBody<RefundInput>, ApiError>,
 ) -> ApiResult<Json<Payment>> {
     actor.require(Permission::PaymentsWrite)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
     let id: PaymentId = path.id("id", "payment")?;
     if input.reason.as_str().is_empty() {
         return Err(crate::error::AppError::invalid("required", "reason", "say why the money goes back").into());

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::error::{ApiResult, ErrorEnvelope};
+use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody};
 use crate::app::App;
 use crate::domain::policy::{Policy, PolicyInput};
@@ -41,9 +41,11 @@ pub async fn get(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<Json<Po
 pub async fn put(
     State(app): State<Arc<App>>,
     actor: Actor,
-    JsonBody(input): JsonBody<PolicyInput>,
+    input: Result<JsonBody<PolicyInput>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<Policy>)> {
     actor.require(Permission::CatalogWrite)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
     let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
     Ok((StatusCode::CREATED, Json(ops::publish(&app.store, &actor.audit(), tenant.timezone, input).await?)))
 }

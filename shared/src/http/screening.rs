@@ -8,7 +8,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::error::{ApiResult, ErrorEnvelope};
+use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody};
 use crate::app::App;
 use crate::domain::medical::MedicalAnswers;
@@ -33,8 +33,10 @@ pub struct AssessRequest {
 pub async fn assess(
     State(app): State<Arc<App>>,
     actor: Actor,
-    JsonBody(request): JsonBody<AssessRequest>,
+    request: Result<JsonBody<AssessRequest>, ApiError>,
 ) -> ApiResult<Json<RiskAssessment>> {
     actor.require(Permission::BookingWriteOwn)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(request) = request?;
     Ok(Json(ops::assess_service(&app.store, &actor.tenant_id, &request.service_id, &request.answers).await?))
 }

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::error::{ApiResult, ErrorEnvelope};
+use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, PublicBase};
 use crate::app::App;
 use crate::domain::team::{Member, MemberInput, Permission};
@@ -28,9 +28,11 @@ pub async fn create(
     State(app): State<Arc<App>>,
     actor: Actor,
     PublicBase(base): PublicBase,
-    JsonBody(input): JsonBody<MemberInput>,
+    input: Result<JsonBody<MemberInput>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<Member>)> {
     actor.require(Permission::TeamWrite)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
     let member = ops::create(&app.store, &actor.audit(), actor.member.input.role, input).await?;
     crate::ops::auth::invite(&app, &actor.audit(), &base, &member).await?;
     Ok((StatusCode::CREATED, Json(member)))
@@ -73,9 +75,11 @@ pub async fn replace(
     State(app): State<Arc<App>>,
     actor: Actor,
     path: PathParams,
-    JsonBody(input): JsonBody<MemberInput>,
+    input: Result<JsonBody<MemberInput>, ApiError>,
 ) -> ApiResult<Json<Member>> {
     actor.require(Permission::TeamWrite)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
     let id: MemberId = path.id("id", "team member")?;
     Ok(Json(ops::replace(&app.store, &actor.audit(), actor.member.input.role, &id, input).await?))
 }

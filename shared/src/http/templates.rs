@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::error::{ApiResult, ErrorEnvelope};
+use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use crate::app::App;
 use crate::domain::documents::{Jurisdiction, Template, TemplateInput, TemplateKind};
@@ -54,9 +54,11 @@ pub async fn list(
 pub async fn create(
     State(app): State<Arc<App>>,
     actor: Actor,
-    JsonBody(input): JsonBody<TemplateInput>,
+    input: Result<JsonBody<TemplateInput>, ApiError>,
 ) -> ApiResult<(StatusCode, Json<Template>)> {
     actor.require(Permission::TemplatesWrite)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
     let template = ops::publish(&app.store, &actor.audit(), actor.member.input.name.as_str(), input).await?;
     Ok((StatusCode::CREATED, Json(template)))
 }

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::error::{ApiResult, ErrorEnvelope};
+use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, ImageBody, JsonBody};
 use crate::app::{App, AuthMode};
 use crate::auth::StaffClaims;
@@ -90,9 +90,11 @@ pub async fn get_brand(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<J
 pub async fn put_brand(
     State(app): State<Arc<App>>,
     actor: Actor,
-    JsonBody(input): JsonBody<BrandInput>,
+    input: Result<JsonBody<BrandInput>, ApiError>,
 ) -> ApiResult<Json<Brand>> {
     actor.require(Permission::BrandWrite)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
     let brand = ops::put_brand(&app.store, &actor.audit(), &app.config.site_domain, input).await?;
     Ok(Json(brand))
 }
