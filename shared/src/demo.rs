@@ -43,7 +43,7 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
         "owner": { "email": DEMO_OWNER_EMAIL, "name": "Olivia Owner" },
         "country": "GB", "currency": "GBP", "timezone": "Europe/London"
     }));
-    let signed_up = tenants::sign_up(store, RequestId::new(), signup).await?;
+    let signed_up = tenants::sign_up(store, RequestId::new(), site_domain, signup).await?;
     let tenant_id = signed_up.tenant.id.clone();
     let audit =
         AuditContext { tenant_id: tenant_id.clone(), actor: "system".into(), role: None, request_id: RequestId::new() };

@@ -137,6 +137,19 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     app.settle(&[&a.tenant_id, &b.tenant_id]).await;
     let partition = mas_shared::ports::Query::partition(mas_shared::keys::tenant_pk(&a.tenant_id));
     let client_partition = mas_shared::ports::Query::partition(mas_shared::keys::client_pk(&a.tenant_id, &a_client));
+    // Renders write no audit record, so `settle` cannot see them: wait until every document of
+    // A's client has its PDF (a busy machine renders slowly).
+    for _ in 0..200 {
+        let items = app.app.store.table.query_all(&client_partition).await.unwrap();
+        let sk = |item: &mas_shared::ports::Item| item["SK"].as_str().unwrap_or_default().to_owned();
+        let documents = items.iter().map(sk).filter(|k| k.starts_with("DOC#") && k.matches('#').count() == 1).count();
+        let rendered = items.iter().map(sk).filter(|k| k.starts_with("DOC#") && k.ends_with("#PDF#generated")).count();
+        if documents == rendered {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    app.settle(&[&a.tenant_id, &b.tenant_id]).await;
     let before = app.app.store.table.query_all(&partition).await.unwrap();
     let client_before = app.app.store.table.query_all(&client_partition).await.unwrap();
     let appointment_partition = mas_shared::ports::Query::partition(mas_shared::keys::appointment_pk(

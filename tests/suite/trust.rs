@@ -228,3 +228,36 @@ async fn a_role_that_may_not_act_hears_403_before_anything_about_its_body() {
     let (status, answer) = app.post("/v1/services", &clinic.token, json!({"name": 7})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
 }
+
+#[tokio::test]
+async fn no_clinic_can_claim_another_clinics_address_or_a_name_the_platform_keeps() {
+    let app = crate::support::app::spawn_app().await;
+    let glow = app.sign_up("glow").await;
+    let radiance = app.sign_up("radiance").await;
+    // Radiance cannot answer at glow.{site domain}: it is Glow's by its slug.
+    let (status, err) = app.put("/v1/brand", &radiance.token, json!({"subdomain": "glow"})).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("host_taken")), "{err}");
+    // Nor reach it as a "custom domain" under the platform's domain.
+    let (status, err) = app.put("/v1/brand", &radiance.token, json!({"domain": "glow.sites.test"})).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("domain_is_platforms"))
+    );
+    // Glow may name its own slug as its subdomain.
+    assert_eq!(app.put("/v1/brand", &glow.token, json!({"subdomain": "glow"})).await.0, StatusCode::OK);
+    // A subdomain Radiance holds cannot become a new clinic's slug.
+    assert_eq!(app.put("/v1/brand", &radiance.token, json!({"subdomain": "radiant"})).await.0, StatusCode::OK);
+    let signup = |slug: &str| json!({"name": "Copycat", "slug": slug, "owner": {"email": "c@copy.test", "name": "C"}});
+    let (status, err) = app.call("POST", "/v1/tenants", None, Some(signup("radiant"))).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("slug_taken")), "{err}");
+    // Names the platform keeps are nobody's.
+    for reserved in ["www", "api", "app"] {
+        let (status, err) = app.call("POST", "/v1/tenants", None, Some(signup(reserved))).await;
+        assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("slug_reserved")));
+        let (status, err) = app.put("/v1/brand", &glow.token, json!({"subdomain": reserved})).await;
+        assert_eq!(
+            (status, err["error"]["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("subdomain_reserved"))
+        );
+    }
+}

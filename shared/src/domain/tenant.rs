@@ -21,6 +21,52 @@ pub struct Tenant {
     pub created_at: DateTime<Utc>,
 }
 
+/// Names the platform keeps for itself: no clinic's slug or subdomain may be one (each becomes
+/// `{name}.{SiteDomain}`, and these are, or may become, the platform's own hosts).
+pub const RESERVED_NAMES: &[&str] = &[
+    "www",
+    "api",
+    "app",
+    "apps",
+    "admin",
+    "auth",
+    "login",
+    "account",
+    "accounts",
+    "mail",
+    "email",
+    "smtp",
+    "imap",
+    "static",
+    "assets",
+    "cdn",
+    "media",
+    "files",
+    "sites",
+    "site",
+    "portal",
+    "status",
+    "help",
+    "support",
+    "docs",
+    "blog",
+    "news",
+    "dashboard",
+    "billing",
+    "pay",
+    "payments",
+    "m",
+    "mobile",
+    "dev",
+    "test",
+    "staging",
+    "demo-api",
+];
+
+pub fn is_reserved_name(name: &str) -> bool {
+    RESERVED_NAMES.contains(&name)
+}
+
 /// Signing up a clinic: the tenant and its first owner.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -254,6 +300,13 @@ impl BrandInput {
 
     /// Refuses a brand whose text would be hard to read (WCAG 2.2 AA, 4.5:1 for normal text).
     pub fn check(&self) -> AppResult<()> {
+        if let Some(sub) = self.subdomain.as_ref().filter(|s| is_reserved_name(s.as_str())) {
+            return Err(AppError::invalid(
+                "subdomain_reserved",
+                "subdomain",
+                format!("`{sub}` is kept for the platform"),
+            ));
+        }
         if self.overrides.radius_px.is_some_and(|r| r > 32) {
             return Err(AppError::invalid("out_of_range", "overrides.radius_px", "must be 0–32"));
         }

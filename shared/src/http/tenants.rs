@@ -42,7 +42,7 @@ pub async fn sign_up(
     let limit = app.limits.signup_per_address;
     crate::ops::limits::take_for_address(&app.store, "signup", origin.ip.as_deref(), limit).await?;
     let password = input.owner.password.clone();
-    let signed_up = ops::sign_up(&app.store, request_id, input).await?;
+    let signed_up = ops::sign_up(&app.store, request_id, &app.config.site_domain, input).await?;
     let token = match &app.auth {
         AuthMode::Local(issuer) => Some(issuer.issue(&owner_claims(&signed_up), app.store.clock.now())),
         AuthMode::ApiGateway => None,

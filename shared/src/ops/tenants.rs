@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::domain::logo::{LogoFormat, LogoInfo, StoredLogo, stored_logo};
 use crate::domain::team::{Member, MemberInput, Role};
 use crate::domain::tenant::{Brand, BrandInput, SignupInput, Tenant};
-use crate::domain::values::Hostname;
+use crate::domain::values::{Hostname, Slug};
 use crate::error::{AppError, AppResult};
 use crate::ids::{MemberId, RequestId, TenantId};
 use crate::keys;
@@ -36,8 +36,21 @@ pub struct SignedUp {
     pub owner: Member,
 }
 
-/// Creates the tenant, its default brand and its first owner in one transaction.
-pub async fn sign_up(store: &Store, request_id: RequestId, input: SignupInput) -> AppResult<SignedUp> {
+/// Creates the tenant, its default brand and its first owner in one transaction. The slug's
+/// platform host (`{slug}.{site_domain}`, where CloudFront serves the site) is claimed in the
+/// same transaction, in the namespace subdomains and custom domains share, so no other clinic
+/// can take it as a subdomain and no clinic can sign up as another's subdomain.
+pub async fn sign_up(
+    store: &Store,
+    request_id: RequestId,
+    site_domain: &str,
+    input: SignupInput,
+) -> AppResult<SignedUp> {
+    if crate::domain::tenant::is_reserved_name(input.slug.as_str()) {
+        return Err(AppError::invalid("slug_reserved", "slug", format!("`{}` is kept for the platform", input.slug)));
+    }
+    let slug_host = Hostname::parse(&format!("{}.{site_domain}", input.slug))
+        .map_err(|e| AppError::invalid("invalid_slug", "slug", e.0))?;
     let now = store.clock.now();
     let tenant = Tenant {
         id: TenantId::new(),
@@ -72,6 +85,10 @@ pub async fn sign_up(store: &Store, request_id: RequestId, input: SignupInput) -
         AppError::conflict("slug_taken", "that clinic address is taken; choose another slug"),
     );
     plan.push(Write::put_new(to_item(&keys::tenant_profile(t), "tenant", &tenant)?), id_clash());
+    plan.push(
+        Write::put_new(to_item(&keys::host(&slug_host), "claim", &json!({ "tenant_id": t, "by": "slug" }))?),
+        AppError::conflict("slug_taken", "that clinic address is taken; choose another slug"),
+    );
     plan.push(Write::put_new(to_item(&keys::brand(t), "brand", &brand)?), id_clash());
     plan.push(Write::put_new(member_item(t, &owner)?), id_clash());
     let email = to_item(&keys::member_email(t, &owner.input.email), "claim", &json!({ "owner_id": owner.id }))?;
@@ -120,12 +137,21 @@ pub async fn brand(store: &Store, tenant: &TenantId) -> AppResult<Brand> {
 }
 
 /// The host names a brand claims: its custom domain and its platform subdomain.
-fn hosts(brand: &BrandInput, site_domain: &str) -> AppResult<Vec<(Hostname, &'static str)>> {
+fn hosts(brand: &BrandInput, site_domain: &str, own_slug: &Slug) -> AppResult<Vec<(Hostname, &'static str)>> {
     let mut hosts = Vec::new();
     if let Some(domain) = &brand.domain {
+        let platforms = domain.as_str() == site_domain || domain.as_str().ends_with(&format!(".{site_domain}"));
+        if platforms {
+            return Err(AppError::invalid(
+                "domain_is_platforms",
+                "domain",
+                "a name under the platform's domain is a subdomain: set `subdomain`",
+            ));
+        }
         hosts.push((domain.clone(), "domain"));
     }
-    if let Some(sub) = &brand.subdomain {
+    // The clinic's own slug is its host already (claimed at signup).
+    if let Some(sub) = brand.subdomain.as_ref().filter(|s| *s != own_slug) {
         let host = Hostname::parse(&format!("{sub}.{site_domain}"))
             .map_err(|e| AppError::invalid("invalid_subdomain", "subdomain", e.0))?;
         hosts.push((host, "subdomain"));
@@ -137,8 +163,9 @@ pub async fn put_brand(store: &Store, audit: &AuditContext, site_domain: &str, i
     input.check()?;
     let t = &audit.tenant_id;
     let current = brand(store, t).await?;
-    let old_hosts = hosts(&current.input, site_domain)?;
-    let new_hosts = hosts(&input, site_domain)?;
+    let slug = tenant(store, t).await?.slug;
+    let old_hosts = hosts(&current.input, site_domain, &slug)?;
+    let new_hosts = hosts(&input, site_domain, &slug)?;
     let next = Brand { tokens: input.tokens(), input, version: current.version + 1, updated_at: store.clock.now() };
     let stale = || {
         AppError::conflict("concurrent_update", "the brand changed while this was being saved; reload and try again")
