@@ -261,3 +261,43 @@ async fn no_clinic_can_claim_another_clinics_address_or_a_name_the_platform_keep
         );
     }
 }
+
+#[tokio::test]
+async fn the_owner_reads_the_audit_log_filtered_and_as_csv_and_other_roles_cannot() {
+    let app = crate::support::app::spawn_app().await;
+    let clinic = app.sign_up("audited").await;
+    let (_, client) = app
+        .post(
+            "/v1/clients",
+            &clinic.token,
+            json!({"first_name": "Ada", "last_name": "Audit", "email": "ada@audit.test"}),
+        )
+        .await;
+    let (status, page) = app.get("/v1/audit", &clinic.token).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let actions: Vec<&str> = page["items"].as_array().unwrap().iter().map(|r| r["action"].as_str().unwrap()).collect();
+    assert_eq!(actions.first(), Some(&"client.created"), "newest first: {actions:?}");
+    assert!(actions.contains(&"tenant.created"), "{actions:?}");
+    let (_, only_clients) = app.get("/v1/audit?action=client.", &clinic.token).await;
+    let items = only_clients["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{only_clients}");
+    assert_eq!(
+        (items[0]["actor"].as_str(), items[0]["entity_id"].as_str()),
+        (Some(clinic.owner_id.as_str()), client["id"].as_str())
+    );
+    assert_eq!(items[0]["role"], "owner");
+
+    let (status, csv) = app.get_text_with_token("/v1/audit?action=client.&format=csv", &clinic.token).await;
+    assert_eq!(status, StatusCode::OK);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "at,actor,role,action,entity_id,request_id,id");
+    assert_eq!(lines.len(), 2, "{csv}");
+    assert!(lines[1].contains("\"client.created\""), "{csv}");
+
+    let (status, _) = app.get("/v1/audit?month=2026-13", &clinic.token).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    for role in ["support", "finance", "practitioner", "front_desk"] {
+        let (token, _) = app.member_token(&clinic, role).await;
+        assert_eq!(app.get("/v1/audit", &token).await.0, StatusCode::FORBIDDEN, "{role}");
+    }
+}

@@ -3,6 +3,7 @@
 //! and the OpenAPI document both come from the same `routes!` list below.
 
 pub mod appointments;
+pub mod audit;
 pub mod auth;
 pub mod availability;
 pub mod catalog;
@@ -84,6 +85,7 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(team::list, team::create))
         .routes(routes!(team::get, team::replace, team::remove))
         .routes(routes!(team::resend_invitation))
+        .routes(routes!(audit::list))
         .routes(routes!(auth::sign_in))
         .routes(routes!(auth::refresh))
         .routes(routes!(auth::sign_out))

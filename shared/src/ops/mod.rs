@@ -2,6 +2,7 @@
 //! conditional write. Handlers, the demo seed and tests all call these.
 
 pub mod appointments;
+pub mod audit;
 pub mod auth;
 pub mod availability;
 pub mod catalog;

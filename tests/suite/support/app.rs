@@ -270,6 +270,13 @@ impl TestApp {
         self.raw("POST", path, None, content_type, body).await
     }
 
+    /// A GET with a staff token, answering the body as text (CSV, HTML).
+    pub async fn get_text_with_token(&self, path: &str, token: &str) -> (StatusCode, String) {
+        let response =
+            self.client.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.expect("request sent");
+        (response.status(), response.text().await.unwrap_or_default())
+    }
+
     pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
         let response = self.client.get(format!("{}{path}", self.base)).send().await.expect("request sent");
         (response.status(), response.text().await.unwrap_or_default())
