@@ -168,9 +168,12 @@ async fn the_notify_rule_delivers_subscribed_events_to_the_queue_and_a_poison_me
     assert_eq!(bodies, [json!({"job": "due", "tenant_id": "nobody"})]);
 }
 
+/// One request the capture server saw: its basic-auth header and its form fields.
+type CapturedForm = (String, Vec<(String, String)>);
+
 /// What the capture server saw: each form, with its basic-auth header.
 #[derive(Default, Clone)]
-struct Captured(Arc<Mutex<Vec<(String, Vec<(String, String)>)>>>);
+struct Captured(Arc<Mutex<Vec<CapturedForm>>>);
 
 async fn messages_endpoint(State(seen): State<Captured>, headers: HeaderMap, body: String) -> (StatusCode, String) {
     let form: Vec<(String, String)> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();

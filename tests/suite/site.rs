@@ -203,7 +203,7 @@ async fn the_local_bus_routes_site_changed_to_the_site_publish_queue_as_eventbri
     let bus = RoutedEvents::new(Arc::new(InProcessEvents::new()), Arc::new(queue));
     let tenant = mas_shared::ids::TenantId::parse("ten_a").unwrap();
     let changed = DomainEvent::new(&tenant, "site.changed", "req_1", chrono::Utc::now(), json!({"reason": "brand"}));
-    bus.publish(&[changed.clone()]).await.unwrap();
+    bus.publish(std::slice::from_ref(&changed)).await.unwrap();
     let (name, body) = receiver.try_recv().unwrap();
     assert_eq!(name, QueueName::SitePublish);
     assert_eq!(body["detail-type"], "site.changed");

@@ -239,7 +239,7 @@ pub async fn replan(n: &Notifier, t: &TenantId, appointment: &Appointment) -> Ap
             useful_until: planned.useful_until,
             planned_start: Some(appointment.start),
         };
-        if stored.iter().any(|s| *s == item) {
+        if stored.contains(&item) {
             continue;
         }
         writes.push(due_write(&item)?);
