@@ -55,14 +55,6 @@ async function check(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `app-${name}.png`), fullPage: true });
 }
 
-/** Signs in with a staff token, for screens that do not depend on the sign-in API. */
-async function useToken(page, base, token) {
-  await page.goto(`${base}/app/#/dev-token`);
-  await page.getByLabel('Staff token').fill(token);
-  await page.getByRole('button', { name: 'Use this token' }).click();
-  await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
-}
-
 /** Books HydraFacial (which asks a deposit) on the demo site by API and pays the deposit. */
 async function bookAndPay(base) {
   const catalog = await api(base, 'GET', `/v1/public/${DEMO}/catalog`);
@@ -442,7 +434,6 @@ async function main() {
         ['sign-in', '#/sign-in', 'Sign in'],
         ['forgot-password', '#/forgot-password', 'Reset your password'],
         ['reset-password', '#/reset-password?token=x', 'Choose a new password'],
-        ['dev-token', '#/dev-token', 'Developer sign-in'],
         ['onboarding', '#/onboarding', 'Create your clinic: Your clinic'],
         ['accept-invite-used', '#/accept-invite?token=used-or-unknown', 'Join your clinic'],
       ]) {
@@ -450,7 +441,8 @@ async function main() {
         await page.getByRole('heading', { name: ready, level: 1 }).waitFor();
         await checkBoth(name);
       }
-      await useToken(page, base, local.token);
+      await signInThroughApp(page, base, 'owner@demo-clinic.test');
+      await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
       const client = (await api(base, 'GET', '/v1/clients?q=Ledger', local.token)).items[0];
       const template = (await api(base, 'GET', '/v1/templates?kind=consent', local.token))[0];
       const screens = [
