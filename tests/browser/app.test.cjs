@@ -332,21 +332,21 @@ async function main() {
         assert.equal(await fieldset.getByLabel('Text').isEditable(), false, `${block.key} is read-only`);
         assert.equal(await fieldset.getByRole('button').count(), 0, `${block.key} has no remove button`);
       }
-      // The API's refusal shows under the text it names.
-      await group(reworded).getByLabel('Text').fill('Hello {{Client}}');
-      await editor.getByRole('button', { name: 'Approve and publish' }).click();
-      await group(reworded).locator('.field-error').getByText(/malformed placeholder/).waitFor();
-      assert.match(await editor.getByRole('alert').textContent(), new RegExp(`^${reworded.title}, text: has a malformed placeholder`));
-      const wording = 'At {{clinic.name}} the practitioner explains each step before the peel is applied.\n\nThe peel is neutralised and the skin cooled before you leave.';
-      await group(reworded).getByLabel('Text').fill(wording);
       await group(removed).getByRole('button', { name: 'Remove block' }).click();
       await group(removed).getByRole('button', { name: 'Put back' }).click();
       assert.equal(await group(removed).getByLabel('Text').inputValue(), removed.body, 'put back as it was');
       await group(removed).getByRole('button', { name: 'Remove block' }).click();
       await group(removed).getByText('Removed: not in this version.').waitFor();
+      // The API's refusal shows under the text it names.
+      await group(reworded).getByLabel('Text').fill('Hello {{Client}}');
+      await editor.getByRole('button', { name: 'Approve and publish' }).click();
+      await group(reworded).locator('.field-error').getByText(/malformed placeholder/).waitFor();
+      assert.match(await editor.getByRole('alert').textContent(), new RegExp(`^${reworded.title}, text: has a malformed placeholder`));
+      await checkBothSizes(page, 'template-editor');
+      const wording = 'At {{clinic.name}} the practitioner explains each step before the peel is applied.\n\nThe peel is neutralised and the skin cooled before you leave.';
+      await group(reworded).getByLabel('Text').fill(wording);
       assert.equal(await editor.getByLabel('Version').inputValue(), '1.0.0');
       assert.equal(await editor.getByLabel('In force from').inputValue(), today);
-      await checkBothSizes(page, 'template-editor');
       await editor.getByRole('button', { name: 'Approve and publish' }).click();
       await editor.getByText(/Approved and published: your clinic's version 1\.0\.0/).waitFor();
 

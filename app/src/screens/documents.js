@@ -69,13 +69,17 @@ function CloneTemplate({ template, me }) {
   const [made, setMade] = useState(null);
   const change = (key, patch) => setBlocks((old) => old.map((b) => (b.key === key ? { ...b, ...patch } : b)));
   const kept = blocks.filter((b) => !b.removed);
-  const submit = (event) => form.submit(async (v) => {
-    setMade(await api.post('/v1/templates', {
-      kind: template.kind, jurisdiction: template.jurisdiction, topic: template.topic, name: v.name.trim(),
-      version: v.version.trim(), effective_from: v.effective_from, based_on: template.id,
-      blocks: kept.map(({ key, title, body }) => ({ key, title, body })),
-    }).catch((err) => { throw namingTheBlock(err, kept); }));
-  }, event);
+  const submit = async (event) => {
+    let aboutBlock = null;
+    await form.submit(async (v) => {
+      setMade(await api.post('/v1/templates', {
+        kind: template.kind, jurisdiction: template.jurisdiction, topic: template.topic, name: v.name.trim(),
+        version: v.version.trim(), effective_from: v.effective_from, based_on: template.id,
+        blocks: kept.map(({ key, title, body }) => ({ key, title, body })),
+      }).catch((err) => { aboutBlock = blockError(err, kept); throw err; }));
+    }, event);
+    if (aboutBlock) form.setMessage(aboutBlock);
+  };
   return html`<details class="card">
     <summary>Use this template for your clinic</summary>
     <form novalidate onSubmit=${submit} class="template-editor">
@@ -118,18 +122,22 @@ function BlockEditor({ form, block, at, required, original, onChange }) {
   return html`<fieldset>${legend}
     <${Field} form=${form} name=${`blocks[${at}].title`} label="Heading" value=${block.title} onInput=${edit('title')} readOnly=${required} />
     <${Field} form=${form} name=${`blocks[${at}].body`} label="Text" value=${block.body} onInput=${edit('body')} readOnly=${required} multiline
-      hint=${required ? 'Required: it cannot be changed or removed.' : undefined} />
+ />
     ${!required && html`<div><button type="button" class="secondary" onClick=${() => onChange({ removed: true })}>Remove block</button></div>`}
   </fieldset>`;
 }
 
-/** The API names a block by its place in the request (`blocks[1].body: …`); the message says which block. */
-function namingTheBlock(err, sent) {
+/**
+ * The API names a block by its place in the request (`blocks[1].body: has a malformed…`). Under
+ * the block's field the place is noise, so it is cut from `err`; the form's message, far from
+ * the field, says which block instead (returned; null for an error about no block).
+ */
+function blockError(err, sent) {
   const [, at, part] = /^blocks\[(\d+)\]\.(title|body)$/.exec(err.field || '') || [];
-  if (sent[at] && err.message.startsWith(`${err.field}: `)) {
-    err.message = `${sent[at].title}, ${part === 'title' ? 'heading' : 'text'}: ${err.message.slice(err.field.length + 2)}`;
-  }
-  return err;
+  if (!sent[at] || !err.message.startsWith(`${err.field}: `)) return null;
+  const problem = err.message.slice(err.field.length + 2);
+  err.message = problem.charAt(0).toUpperCase() + problem.slice(1);
+  return `${sent[at].title}, ${part === 'title' ? 'heading' : 'text'}: ${problem}`;
 }
 
 function bump(version) {
