@@ -2,6 +2,8 @@
 //   - an owner onboards a new clinic through the wizard, publishes, a visitor books on the
 //     published site, and the booking shows on the owner's Today screen
 //   - a finance member sees payments and never fetches (or sees) medical data or documents
+//   - an owner publishes the clinic's version of a platform consent with optional blocks reworded
+//     and removed (required ones cannot be), and a consent generated from it has that wording
 //   - a member invited by the owner accepts from the emailed link and lands on Today
 //   - a wrong password answers like an unknown email; the sixth wrong try says to wait
 //   - every screen has no serious or critical axe-core violation, and is photographed at
