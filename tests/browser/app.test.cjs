@@ -335,6 +335,7 @@ async function main() {
         assert.equal(await fieldset.getByRole('button').count(), 0, `${block.key} has no remove button`);
       }
       await group(removed).getByRole('button', { name: 'Remove block' }).click();
+      assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Put back', 'focus stays on the block');
       await group(removed).getByRole('button', { name: 'Put back' }).click();
       assert.equal(await group(removed).getByLabel('Text').inputValue(), removed.body, 'put back as it was');
       await group(removed).getByRole('button', { name: 'Remove block' }).click();

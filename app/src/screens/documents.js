@@ -2,7 +2,7 @@
 // adapting one for the clinic (templates_write: rewording or removing its optional blocks),
 // generating a document for a client (documents_write), and checking whether a PDF is an
 // unaltered document of ours.
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { ScrollTable } from '../ui/scroll-table.js';
 import { api } from '../api.js';
@@ -111,19 +111,24 @@ function CloneTemplate({ template, me }) {
  * API error naming `blocks[at].body` lands under its text.
  */
 function BlockEditor({ form, block, at, required, original, onChange }) {
+  // Removing or putting back swaps the button pressed for the other one: focus follows it, so
+  // a keyboard user stays on the block instead of being dropped at the top of the page.
+  const toggle = useRef(null);
+  const toggled = useRef(false);
+  useEffect(() => { if (toggled.current) toggle.current?.focus(); }, [block.removed]);
+  const setRemoved = (removed) => () => { toggled.current = true; onChange({ removed }); };
   const legend = html`<legend>${original.title}${required && html` <span class="badge">Required</span>`}</legend>`;
   if (block.removed) {
     return html`<fieldset class="block-removed">${legend}
       <p class="muted">Removed: not in this version.</p>
-      <div><button type="button" class="secondary" onClick=${() => onChange({ removed: false })}>Put back</button></div>
+      <div><button type="button" class="secondary" ref=${toggle} onClick=${setRemoved(false)}>Put back</button></div>
     </fieldset>`;
   }
   const edit = (field) => (event) => onChange({ [field]: event.currentTarget.value });
   return html`<fieldset>${legend}
     <${Field} form=${form} name=${`blocks[${at}].title`} label="Heading" value=${block.title} onInput=${edit('title')} readOnly=${required} />
-    <${Field} form=${form} name=${`blocks[${at}].body`} label="Text" value=${block.body} onInput=${edit('body')} readOnly=${required} multiline
- />
-    ${!required && html`<div><button type="button" class="secondary" onClick=${() => onChange({ removed: true })}>Remove block</button></div>`}
+    <${Field} form=${form} name=${`blocks[${at}].body`} label="Text" value=${block.body} onInput=${edit('body')} readOnly=${required} multiline />
+    ${!required && html`<div><button type="button" class="secondary" ref=${toggle} onClick=${setRemoved(true)}>Remove block</button></div>`}
   </fieldset>`;
 }
 
