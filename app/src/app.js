@@ -9,7 +9,6 @@ import { can } from './permissions.js';
 import { Shell } from './shell.js';
 import { Loading, ErrorText } from './ui/bits.js';
 import { SignIn } from './screens/sign-in.js';
-import { DevToken } from './screens/dev-token.js';
 import { AcceptInvite } from './screens/accept-invite.js';
 import { ForgotPassword, ResetPassword } from './screens/password.js';
 import { Onboarding } from './screens/onboarding/index.js';
@@ -23,7 +22,6 @@ import { NotAllowed } from './screens/not-allowed.js';
 
 const PUBLIC = {
   'sign-in': SignIn,
-  'dev-token': DevToken,
   'accept-invite': AcceptInvite,
   'forgot-password': ForgotPassword,
   'reset-password': ResetPassword,

@@ -2,6 +2,8 @@
 //   - an owner onboards a new clinic through the wizard, publishes, a visitor books on the
 //     published site, and the booking shows on the owner's Today screen
 //   - a finance member sees payments and never fetches (or sees) medical data or documents
+//   - an owner publishes the clinic's version of a platform consent with optional blocks reworded
+//     and removed (required ones cannot be), and a consent generated from it has that wording
 //   - a member invited by the owner accepts from the emailed link and lands on Today
 //   - a wrong password answers like an unknown email; the sixth wrong try says to wait
 //   - every screen has no serious or critical axe-core violation, and is photographed at
@@ -55,12 +57,15 @@ async function check(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `app-${name}.png`), fullPage: true });
 }
 
-/** Signs in with a staff token, for screens that do not depend on the sign-in API. */
-async function useToken(page, base, token) {
-  await page.goto(`${base}/app/#/dev-token`);
-  await page.getByLabel('Staff token').fill(token);
-  await page.getByRole('button', { name: 'Use this token' }).click();
-  await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
+/** `check` at 1440×900 and at 390×844, where the page must not scroll sideways. */
+async function checkBothSizes(page, name) {
+  await page.setViewportSize(WIDE);
+  await check(page, `${name}-1440`);
+  await page.setViewportSize(PHONE);
+  await check(page, `${name}-390`);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= PHONE.width, `${name} scrolls sideways on a phone (${width}px wide)`);
+  await page.setViewportSize(WIDE);
 }
 
 /** Books HydraFacial (which asks a deposit) on the demo site by API and pays the deposit. */
@@ -308,6 +313,70 @@ async function main() {
       await page.close();
     });
 
+    await test("an owner publishes the clinic's version of a platform consent with one optional block reworded and another removed, and documents generated from it say so", async () => {
+      const page = await fresh();
+      await signInThroughApp(page, base, 'owner@demo-clinic.test');
+      await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
+      const owner = await api(base, 'GET', '/v1/me', local.token);
+      const today = dayIn(owner.tenant.timezone);
+      const consents = await api(base, 'GET', '/v1/templates?kind=consent', local.token);
+      const platform = consents.find((t) => !t.tenant_id && t.topic === 'chemical-peel');
+      const required = platform.blocks.filter((b) => platform.mandatory_blocks.includes(b.key));
+      const [reworded, removed] = platform.blocks.filter((b) => !platform.mandatory_blocks.includes(b.key));
+      await page.goto(`${base}/app/#/documents`);
+      await page.getByRole('link', { name: platform.name }).click();
+      await page.getByText('Use this template for your clinic').click();
+      const editor = page.locator('form.template-editor');
+      const group = (block) => editor.getByRole('group', { name: block.title, exact: true });
+      // A required block cannot be reworded, and there is no way to leave it out.
+      for (const block of required) {
+        const fieldset = editor.getByRole('group', { name: `${block.title} Required`, exact: true });
+        assert.equal(await fieldset.getByLabel('Text').isEditable(), false, `${block.key} is read-only`);
+        assert.equal(await fieldset.getByRole('button').count(), 0, `${block.key} has no remove button`);
+      }
+      await group(removed).getByRole('button', { name: 'Remove block' }).click();
+      assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Put back', 'focus stays on the block');
+      await group(removed).getByRole('button', { name: 'Put back' }).click();
+      assert.equal(await group(removed).getByLabel('Text').inputValue(), removed.body, 'put back as it was');
+      await group(removed).getByRole('button', { name: 'Remove block' }).click();
+      await group(removed).getByText('Removed: not in this version.').waitFor();
+      // The API's refusal shows under the text it names.
+      await group(reworded).getByLabel('Text').fill('Hello {{Client}}');
+      await editor.getByRole('button', { name: 'Approve and publish' }).click();
+      await group(reworded).locator('.field-error').getByText(/malformed placeholder/).waitFor();
+      assert.match(await editor.getByRole('alert').textContent(), new RegExp(`^${reworded.title}, text: has a malformed placeholder`));
+      await checkBothSizes(page, 'template-editor');
+      const wording = 'At {{clinic.name}} the practitioner explains each step before the peel is applied.\n\nThe peel is neutralised and the skin cooled before you leave.';
+      await group(reworded).getByLabel('Text').fill(wording);
+      assert.equal(await editor.getByLabel('Version').inputValue(), '1.0.0');
+      assert.equal(await editor.getByLabel('In force from').inputValue(), today);
+      await editor.getByRole('button', { name: 'Approve and publish' }).click();
+      await editor.getByText(/Approved and published: your clinic's version 1\.0\.0/).waitFor();
+
+      await page.goto(`${base}/app/#/documents`);
+      const row = page.locator('tr', { hasText: platform.name }).filter({ hasText: 'Your clinic' });
+      await row.waitFor();
+      assert.match(await row.textContent(), /1\.0\.0/);
+      const client = (await api(base, 'GET', '/v1/clients?q=Ledger', local.token)).items[0];
+      const doc = await api(base, 'POST', '/v1/documents/generate', local.token, {
+        kind: 'consent', topic: 'chemical-peel', client_id: client.id,
+        context: { treatment: { name: 'Glycolic peel', area: 'face' }, practitioner: { name: 'Dr Ada Okafor' } },
+      });
+      assert.deepEqual([doc.template.global, doc.template.version], [false, '1.0.0'], 'made from the clinic\'s version');
+      const text = doc.content.blocks.find((b) => b.key === reworded.key).body;
+      assert.match(text, new RegExp(`^At ${owner.tenant.name} the practitioner explains each step`));
+      assert.match(text, /The peel is neutralised/);
+      assert.ok(!doc.content.blocks.some((b) => b.key === removed.key), 'the removed block is not in the document');
+      assert.ok(!JSON.stringify(doc.content).includes(removed.body));
+      // The API refuses a version without a required block, whoever builds the request.
+      const blocks = platform.blocks.filter((b) => b.key !== required[0].key).map(({ key, title, body }) => ({ key, title, body }));
+      await assert.rejects(api(base, 'POST', '/v1/templates', local.token, {
+        kind: 'consent', jurisdiction: platform.jurisdiction, topic: platform.topic, name: platform.name,
+        version: '1.1.0', effective_from: today, based_on: platform.id, blocks,
+      }), /→ 422 .*mandatory_block_missing/);
+      await page.close();
+    });
+
     await test('a new team member invited by the owner signs in from the invite email link, sets a password and lands on Today', async () => {
       const owner = await fresh();
       await signInThroughApp(owner, base, 'owner@demo-clinic.test');
@@ -429,28 +498,19 @@ async function main() {
 
     await test('every screen passes axe-core and is photographed at 1440×900 and 390×844', async () => {
       const page = await fresh();
-      const checkBoth = async (name) => {
-        await page.setViewportSize(WIDE);
-        await check(page, `${name}-1440`);
-        await page.setViewportSize(PHONE);
-        await check(page, `${name}-390`);
-        const width = await page.evaluate(() => document.documentElement.scrollWidth);
-        assert.ok(width <= PHONE.width, `${name} scrolls sideways on a phone (${width}px wide)`);
-        await page.setViewportSize(WIDE);
-      };
       for (const [name, hash, ready] of [
         ['sign-in', '#/sign-in', 'Sign in'],
         ['forgot-password', '#/forgot-password', 'Reset your password'],
         ['reset-password', '#/reset-password?token=x', 'Choose a new password'],
-        ['dev-token', '#/dev-token', 'Developer sign-in'],
         ['onboarding', '#/onboarding', 'Create your clinic: Your clinic'],
         ['accept-invite-used', '#/accept-invite?token=used-or-unknown', 'Join your clinic'],
       ]) {
         await page.goto(`${base}/app/${hash}`);
         await page.getByRole('heading', { name: ready, level: 1 }).waitFor();
-        await checkBoth(name);
+        await checkBothSizes(page, name);
       }
-      await useToken(page, base, local.token);
+      await signInThroughApp(page, base, 'owner@demo-clinic.test');
+      await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
       const client = (await api(base, 'GET', '/v1/clients?q=Ledger', local.token)).items[0];
       const template = (await api(base, 'GET', '/v1/templates?kind=consent', local.token))[0];
       const screens = [
@@ -472,7 +532,7 @@ async function main() {
         await page.getByRole('heading', { name: ready, level: 1 }).waitFor();
         await page.waitForFunction(() => !document.querySelector('[role=status].muted')?.textContent.endsWith('…') || document.title, null, { timeout: 5000 });
         await page.waitForLoadState('networkidle');
-        await checkBoth(name);
+        await checkBothSizes(page, name);
       }
       // The phone menu opens and shows the navigation.
       await page.setViewportSize(PHONE);
