@@ -5,7 +5,7 @@ import { Field } from '../ui/form.js';
 export function PasswordFields({ form, name = 'password' }) {
   return html`
     <${Field} form=${form} name=${name} label="New password" type="password" autocomplete="new-password"
-      hint="10 to 128 characters; a phrase of a few words works well" required />
+      hint="10 to 128 characters, no space at either end; a phrase of a few words works well" required />
     <${Field} form=${form} name="confirm" label="Repeat the password" type="password" autocomplete="new-password" required />`;
 }
 

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use super::values::ParseError;
 use crate::ids::TenantId;
 
-/// A password a member chose: 10 to 128 characters, not only spaces. Length is what makes a
+/// A password a member chose: 10 to 128 characters, not only spaces, none at either end. Length is what makes a
 /// password strong (NIST SP 800-63B); we impose no composition rules.
 #[derive(Clone, Deserialize, ToSchema)]
 #[serde(try_from = "String")]
@@ -35,6 +35,10 @@ impl Password {
         }
         if raw.trim().is_empty() {
             return Err(ParseError("must not be only spaces".into()));
+        }
+        // Cognito refuses these, and a space typed at either end is rarely meant.
+        if raw.trim() != raw {
+            return Err(ParseError("must not begin or end with a space".into()));
         }
         Ok(Password(raw.to_owned()))
     }
@@ -231,6 +235,8 @@ mod tests {
         assert!(Password::parse(&"x".repeat(129)).is_err());
         assert!(Password::parse("ten chars!").is_ok());
         assert!(Password::parse("éééééééééé").is_ok(), "counted in characters, not bytes");
+        assert!(Password::parse(" leading space").is_err() && Password::parse("trailing space ").is_err());
+        assert!(Password::parse("spaces inside are fine").is_ok());
     }
 
     #[test]
