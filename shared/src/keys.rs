@@ -161,6 +161,11 @@ pub fn credential(tenant: &TenantId, member: &crate::ids::MemberId) -> Key {
     Key::new(tenant_pk(tenant), format!("CRED#{member}"))
 }
 
+/// When a member may next be emailed a password reset link (one a minute).
+pub fn password_reset_throttle(tenant: &TenantId, member: &crate::ids::MemberId) -> Key {
+    Key::new(tenant_pk(tenant), format!("RESET_THROTTLE#{member}"))
+}
+
 /// A staff refresh session of the local identity (the token names tenant and session).
 pub fn staff_session(tenant: &TenantId, session: &str) -> Key {
     Key::new(format!("{}#SESSION#{session}", tenant_pk(tenant)), "SESSION")

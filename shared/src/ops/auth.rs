@@ -483,12 +483,7 @@ pub async fn accept_invitation(
     request_id: RequestId,
 ) -> AppResult<Session> {
     let (tenant, member) = spend_link_for_password(app, token, LinkPurpose::Invitation, password, request_id).await?;
-    let tokens = app.identity.sign_in(&account(&tenant, &member), password_text(password)).await.map_err(provider)?;
-    session(app, &tenant, member, tokens).await
-}
-
-fn password_text(password: &Password) -> &str {
-    password.as_str()
+    session_for(app, &tenant, member, password).await
 }
 
 /// Emails a reset link (an hour, single use) when the email is a member's; the answer is the
@@ -541,7 +536,7 @@ pub async fn request_password_reset(
 
 async fn reset_throttle_allows(store: &Store, tenant: &TenantId, member: &MemberId) -> AppResult<bool> {
     let now = store.clock.now().timestamp();
-    let key = Key::new(keys::credential(tenant, member).pk, format!("RESET_THROTTLE#{member}"));
+    let key = keys::password_reset_throttle(tenant, member);
     let item = to_item(&key, "reset_throttle", &json!({ "until": now + 60, "ttl": now + 86_400 }))?;
     match store
         .table
@@ -573,9 +568,9 @@ pub async fn set_password(app: &App, tenant: &TenantId, member: &Member, passwor
     app.identity.set_password(&account, password).await.map_err(provider)
 }
 
-/// Signs a member in with a password just set (signup answers with a session).
+/// Signs a member in with a password just set (an accepted invitation; a signup).
 pub async fn session_for(app: &App, tenant: &TenantId, member: Member, password: &Password) -> AppResult<Session> {
-    let tokens = app.identity.sign_in(&account(tenant, &member), password_text(password)).await.map_err(provider)?;
+    let tokens = app.identity.sign_in(&account(tenant, &member), password.as_str()).await.map_err(provider)?;
     session(app, tenant, member, tokens).await
 }
 
