@@ -239,6 +239,8 @@ async function main() {
       await page.getByRole('button', { name: 'Save client' }).click();
       await page.getByRole('heading', { name: 'Nora Newcombe', level: 1 }).waitFor();
       await page.getByRole('button', { name: 'Edit profile' }).click();
+      // The email is how the client signs in to the portal: the front desk may not change it.
+      assert.equal(await page.getByLabel('Email', { exact: true }).isEditable(), false, 'the sign-in email is read-only at the desk');
       await page.getByLabel('Mobile phone').fill('+44 7700 900123');
       await page.getByRole('button', { name: 'Save changes' }).click();
       // The phone is stored in international form, however it was typed.

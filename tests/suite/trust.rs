@@ -301,3 +301,29 @@ async fn the_owner_reads_the_audit_log_filtered_and_as_csv_and_other_roles_canno
         assert_eq!(app.get("/v1/audit", &token).await.0, StatusCode::FORBIDDEN, "{role}");
     }
 }
+
+#[tokio::test]
+async fn only_clinical_staff_change_a_clients_sign_in_email_and_the_old_address_is_told() {
+    let app = crate::support::app::spawn_app().await;
+    let clinic = app.sign_up("contacts").await;
+    let (_, client) = app
+        .post("/v1/clients", &clinic.token, json!({"first_name": "Ada", "last_name": "Moved", "email": "ada@old.test"}))
+        .await;
+    let path = format!("/v1/clients/{}", client["id"].as_str().unwrap());
+    let (desk, _) = app.member_token(&clinic, "front_desk").await;
+    let (status, refused) = app.patch(&path, &desk, json!({"version": 1, "email": "mallory@evil.test"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    // Front desk still keeps other details up to date.
+    let (status, _) = app.patch(&path, &desk, json!({"version": 1, "last_name": "Moved-Twice"})).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, changed) = app.patch(&path, &clinic.token, json!({"version": 2, "email": "ada@new.test"})).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    let (_, outbox) = app.call("GET", "/local/outbox.json", None, None).await;
+    let notice =
+        outbox.as_array().unwrap().iter().find(|m| m["to"] == "ada@old.test").expect("the old address is told");
+    let text = notice["text"].as_str().unwrap();
+    assert!(text.contains("a***@new.test") && !text.contains("ada@new.test"), "{text}");
+    let (_, audit) = app.get("/v1/audit?action=client.updated", &clinic.token).await;
+    assert_eq!(audit["items"].as_array().unwrap().len(), 2, "both changes are in the audit log: {audit}");
+}

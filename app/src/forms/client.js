@@ -6,7 +6,11 @@ import { useForm, Field, FormMessage } from '../ui/form.js';
 
 const optional = (text) => (text || '').trim() || null;
 
-export function ClientForm({ client, onSaved, submitLabel = 'Save client' }) {
+/**
+ * `emailLocked`: the email is how the client signs in to the portal, and only clinical roles may
+ * change it on an existing client (the API refuses others); shown read-only for the rest.
+ */
+export function ClientForm({ client, onSaved, submitLabel = 'Save client', emailLocked = false }) {
   const form = useForm({
     first_name: client?.first_name || '', last_name: client?.last_name || '', email: client?.email || '', phone: client?.phone || '',
     date_of_birth: client?.date_of_birth || '', notes: client?.notes || '', marketing_consent: Boolean(client?.marketing_consent),
@@ -28,7 +32,9 @@ export function ClientForm({ client, onSaved, submitLabel = 'Save client' }) {
       <${Field} form=${form} name="last_name" label="Last name" required />
     </div>
     <div class="row">
-      <${Field} form=${form} name="email" label="Email" type="email" />
+      ${emailLocked && client
+        ? html`<${Field} form=${form} name="email" label="Email" type="email" readOnly hint="The client signs in with it: clinical staff change it" />`
+        : html`<${Field} form=${form} name="email" label="Email" type="email" />`}
       <${Field} form=${form} name="phone" label="Mobile phone" type="tel" hint="With country code, e.g. +44 7700 900123" />
       <${Field} form=${form} name="date_of_birth" label="Date of birth" type="date" />
     </div>

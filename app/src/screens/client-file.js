@@ -52,7 +52,8 @@ function Profile({ me, client: initial }) {
   ];
   return html`<${Panel} id="h-profile" title="Profile">
     ${editing
-      ? html`<${ClientForm} client=${client} submitLabel="Save changes" onSaved=${(saved) => { setClient(saved); setEditing(false); }} />`
+      ? html`<${ClientForm} client=${client} submitLabel="Save changes" emailLocked=${!can(me, 'clinical_write')}
+          onSaved=${(saved) => { setClient(saved); setEditing(false); }} />`
       : html`<dl class="facts">${rows.filter(([, v]) => v).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>
         ${can(me, 'booking_write_own') && html`<button type="button" class="secondary small" onClick=${() => setEditing(true)}>Edit profile</button>`}`}
   </${Panel}>`;

@@ -97,7 +97,12 @@ pub async fn update(
     // The role first: a caller who may not do this learns nothing from the body's errors.
     let JsonBody(patch) = patch?;
     let id: ClientId = path.id("id", "client")?;
-    Ok(Json(ops::update(&app.store, &actor.audit(), &id, patch).await?))
+    let clinical = actor.member.input.role.allows(Permission::ClinicalWrite);
+    let updated = ops::update(&app.store, &actor.audit(), &id, patch, clinical).await?;
+    if let Some(old) = &updated.previous_email {
+        crate::ops::notifications::tell_old_address(&app, &actor.tenant_id, old, &updated.client).await;
+    }
+    Ok(Json(updated.client))
 }
 
 #[utoipa::path(get, path = "/v1/clients/{id}/timeline", tag = "clients", operation_id = "get_client_timeline",

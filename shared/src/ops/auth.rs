@@ -22,7 +22,7 @@ use crate::error::{AppError, AppResult};
 use crate::ids::{MemberId, RequestId, TenantId};
 use crate::keys;
 use crate::ports::identity::{Account, CurrentAccount, IdentityError, IssuedTokens};
-use crate::ports::{Condition, Key, OutgoingEmail, TableError, Write};
+use crate::ports::{Condition, Key, TableError, Write};
 use crate::store::{AuditContext, Plan, Store, from_item, to_item};
 
 use super::tenants;
@@ -357,36 +357,6 @@ async fn find_link(store: &Store, token: &str, purpose: LinkPurpose) -> AppResul
     link.filter(|l| l.purpose == purpose && l.expires_at > store.clock.now()).ok_or(not_found)
 }
 
-/// The mail a member gets: from the platform's sender, in the clinic's name.
-async fn send_staff_mail(
-    app: &App,
-    tenant: &Tenant,
-    to: &Email,
-    subject: String,
-    lines: &[String],
-    url: &str,
-) -> AppResult<()> {
-    use crate::html::escape;
-    let text = format!("{}\n\n{url}\n", lines.join("\n\n"));
-    let paragraphs: String = lines.iter().map(|l| format!("<p>{}</p>", escape(l))).collect();
-    let html = format!(
-        "<!doctype html><html><body style=\"font-family:sans-serif\">{paragraphs}<p><a href=\"{0}\">{0}</a></p></body></html>",
-        escape(url)
-    );
-    let email = OutgoingEmail {
-        message_id: format!("staff-{}", ulid::Ulid::new().to_string().to_lowercase()),
-        from_name: tenant.name.to_string(),
-        from_address: app.mail_from.clone(),
-        reply_to: None,
-        to: to.to_string(),
-        subject,
-        text,
-        html,
-        list_unsubscribe: None,
-    };
-    app.mailer.send_email(&email).await.map(|_| ()).map_err(|e| AppError::Internal(format!("staff mail: {e}")))
-}
-
 fn role_name(role: Role) -> &'static str {
     match role {
         Role::Owner => "an owner",
@@ -411,8 +381,15 @@ pub async fn invite(app: &App, audit: &AuditContext, base: &str, member: &Member
         format!("{} has invited you to its clinic desk as {}.", tenant.name, role_name(member.input.role)),
         format!("Open this link within {INVITATION_DAYS} days to choose your password (it works once):"),
     ];
-    send_staff_mail(app, &tenant, &member.input.email, format!("Your invitation to {}", tenant.name), &lines, &url)
-        .await?;
+    crate::ops::notifications::send_plain_mail(
+        app,
+        &tenant,
+        &member.input.email,
+        format!("Your invitation to {}", tenant.name),
+        &lines,
+        Some(&url),
+    )
+    .await?;
     Ok(expires_at)
 }
 
@@ -519,13 +496,13 @@ pub async fn request_password_reset(
         ),
     ];
     // A send failure is logged, not answered: the answer must stay the one a stranger gets.
-    if let Err(err) = send_staff_mail(
+    if let Err(err) = crate::ops::notifications::send_plain_mail(
         app,
         &tenant,
         &member.input.email,
         format!("Reset your password for {}", tenant.name),
         &lines,
-        &url,
+        Some(&url),
     )
     .await
     {

@@ -186,7 +186,16 @@ fn insert_plan(store: &Store, audit: &AuditContext, input: ClientInput) -> AppRe
 
 /// Applies a partial update made against `patch.version`. A stale version is a 409
 /// `stale_version`; changing the email moves its claim in the same transaction.
-pub async fn update(store: &Store, audit: &AuditContext, id: &ClientId, patch: ClientPatch) -> AppResult<Client> {
+///
+/// The email is how a client signs in to the portal: only callers that `may_change_sign_in`
+/// (clinical roles) change it, and the caller tells the old address (`Updated::previous_email`).
+pub async fn update(
+    store: &Store,
+    audit: &AuditContext,
+    id: &ClientId,
+    patch: ClientPatch,
+    may_change_sign_in: bool,
+) -> AppResult<Updated> {
     let tenant = &audit.tenant_id;
     let current = get(store, tenant, id).await?;
     if patch.version != current.version {
@@ -194,7 +203,12 @@ pub async fn update(store: &Store, audit: &AuditContext, id: &ClientId, patch: C
     }
     let (data, changed) = patch.apply(&current.data);
     if changed.is_empty() {
-        return Ok(current);
+        return Ok(Updated { client: current, previous_email: None });
+    }
+    if data.email != current.data.email && !may_change_sign_in {
+        return Err(AppError::Forbidden(
+            "the email is how the client signs in to the portal: only clinical staff may change it".into(),
+        ));
     }
     let now = store.clock.now();
     data.check(now.date_naive())?;
@@ -222,13 +236,20 @@ pub async fn update(store: &Store, audit: &AuditContext, id: &ClientId, patch: C
     let summary = format!("Details updated: {}", changed.join(", "));
     let entry = TimelineEntry::new(id, now, "client.updated", summary, None, &audit.actor);
     plan.push(entry.write(tenant)?, AppError::conflict("id_taken", "an id clash; try again"));
+    let previous_email = current.data.email.clone().filter(|_| next.data.email != current.data.email);
     match plan.commit(store, audit, "client.updated", id.as_str()).await {
-        Ok(()) => Ok(next),
+        Ok(()) => Ok(Updated { client: next, previous_email }),
         Err(AppError::Conflict { code: CLIENT_EXISTS, .. }) => {
             Err(exists_error(store, tenant, next.data.email.as_ref()).await)
         }
         Err(err) => Err(err),
     }
+}
+
+/// A client after an update, and the address they signed in with before, when it changed.
+pub struct Updated {
+    pub client: Client,
+    pub previous_email: Option<Email>,
 }
 
 /// The client a booking from the public site is for: the existing client with that email —

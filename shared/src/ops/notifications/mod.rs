@@ -601,3 +601,71 @@ pub async fn delivery_report(store: &Store, reference: &str, status: &str, error
 
 #[cfg(test)]
 mod tests;
+
+/// A plain email from the platform's sender in the clinic's name, outside the message log: a
+/// staff invitation or reset (the link is a credential: never logged), or a notice to an address
+/// that is no longer the client's.
+pub async fn send_plain_mail(
+    app: &crate::app::App,
+    tenant: &crate::domain::tenant::Tenant,
+    to: &crate::domain::values::Email,
+    subject: String,
+    lines: &[String],
+    link: Option<&str>,
+) -> AppResult<()> {
+    use crate::html::escape;
+    let link_text = link.map(|url| format!("\n\n{url}")).unwrap_or_default();
+    let text = format!("{}{link_text}\n", lines.join("\n\n"));
+    let paragraphs: String = lines.iter().map(|l| format!("<p>{}</p>", escape(l))).collect();
+    let link_html = link.map(|url| format!("<p><a href=\"{0}\">{0}</a></p>", escape(url))).unwrap_or_default();
+    let html =
+        format!("<!doctype html><html><body style=\"font-family:sans-serif\">{paragraphs}{link_html}</body></html>");
+    let email = OutgoingEmail {
+        message_id: format!("plain-{}", ulid::Ulid::new().to_string().to_lowercase()),
+        from_name: tenant.name.to_string(),
+        from_address: app.mail_from.clone(),
+        reply_to: None,
+        to: to.to_string(),
+        subject,
+        text,
+        html,
+        list_unsubscribe: None,
+    };
+    app.mailer.send_email(&email).await.map(|_| ()).map_err(|e| AppError::Internal(format!("plain mail: {e}")))
+}
+
+/// Tells the address a client signed in with that it no longer is theirs (an account taken over
+/// by changing its email is then noticed). The new address is shown masked. A failure is logged:
+/// the change itself is committed and audited.
+pub async fn tell_old_address(
+    app: &crate::app::App,
+    tenant: &TenantId,
+    old: &crate::domain::values::Email,
+    client: &crate::domain::clients::Client,
+) {
+    let told = async {
+        let tenant = crate::ops::tenants::tenant(&app.store, tenant).await?;
+        let masked = client.data.email.as_ref().map_or_else(|| "no address".to_owned(), |e| mask_email(e.as_str()));
+        let lines = [
+            format!("Hello {},", client.data.first_name),
+            format!(
+                "The email address {} keeps for you was changed from this one to {masked}. Your bookings and sign-in links now go there.",
+                tenant.name
+            ),
+            format!("If you did not ask for this, please contact {} straight away.", tenant.name),
+        ];
+        send_plain_mail(app, &tenant, old, format!("Your email address at {} was changed", tenant.name), &lines, None)
+            .await
+    };
+    if let Err(err) = told.await {
+        tracing::error!(tenant_id = %tenant, %err, "the old address could not be told of the change");
+    }
+}
+
+/// `ada.lovelace@example.com` → `a***@example.com`.
+fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => format!("{}***@{domain}", local.chars().next().unwrap_or('*')),
+        None => "***".into(),
+    }
+}
