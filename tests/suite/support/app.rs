@@ -41,19 +41,31 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(None, Arc::new(SystemClock)).await
 }
 
-/// The app on `clock` with `limits` on its public routes (tighter to see them bite, or looser
-/// for a load that is not what the test is about).
-pub async fn spawn_app_with_limits(clock: Arc<dyn Clock>, limits: mas_shared::ops::limits::Limits) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let table = Arc::new(SqliteTable::open(&dir.path().join("table.sqlite3")).expect("sqlite table"));
+/// An app as tests run it (local staff tokens, `sites.test`) over `table` (a fresh SQLite file
+/// in `dir` when `None`) on `clock`, recording every event it publishes.
+fn test_app(
+    dir: &tempfile::TempDir,
+    table: Option<Arc<dyn Table>>,
+    clock: Arc<dyn Clock>,
+) -> (App, Arc<InProcessEvents>) {
+    let table =
+        table.unwrap_or_else(|| Arc::new(SqliteTable::open(&dir.path().join("table.sqlite3")).expect("sqlite table")));
     let events = Arc::new(InProcessEvents::new());
-    let mut app = App::new(
+    let app = App::new(
         table,
         clock,
         AuthMode::Local(std::sync::Arc::new(LocalIssuer::new(TEST_SECRET))),
         Config { site_domain: "sites.test".into() },
     )
     .with_events(events.clone());
+    (app, events)
+}
+
+/// The app on `clock` with `limits` on its public routes (tighter to see them bite, or looser
+/// for a load that is not what the test is about).
+pub async fn spawn_app_with_limits(clock: Arc<dyn Clock>, limits: mas_shared::ops::limits::Limits) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut app, events) = test_app(&dir, None, clock);
     app.limits = limits;
     serve(app, events, dir).await
 }
@@ -66,18 +78,7 @@ pub async fn spawn_app_with_clock(clock: Arc<dyn Clock>) -> TestApp {
 /// The router over `table` (a fresh SQLite file when `None`) and `clock`.
 pub async fn spawn_app_with(table: Option<Arc<dyn Table>>, clock: Arc<dyn Clock>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let table = match table {
-        Some(table) => table,
-        None => Arc::new(SqliteTable::open(&dir.path().join("table.sqlite3")).expect("sqlite table")),
-    };
-    let events = Arc::new(InProcessEvents::new());
-    let app = App::new(
-        table,
-        clock,
-        AuthMode::Local(std::sync::Arc::new(LocalIssuer::new(TEST_SECRET))),
-        Config { site_domain: "sites.test".into() },
-    )
-    .with_events(events.clone());
+    let (app, events) = test_app(&dir, table, clock);
     serve(app, events, dir).await
 }
 
@@ -91,15 +92,7 @@ pub async fn serve(app: App, events: Arc<InProcessEvents>, dir: tempfile::TempDi
 /// delivers them itself (duplicated, reordered, after a crash).
 pub async fn spawn_app_without_bus(clock: Arc<dyn Clock>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let table = Arc::new(SqliteTable::open(&dir.path().join("table.sqlite3")).expect("sqlite table"));
-    let events = Arc::new(InProcessEvents::new());
-    let app = App::new(
-        table,
-        clock,
-        AuthMode::Local(std::sync::Arc::new(LocalIssuer::new(TEST_SECRET))),
-        Config { site_domain: "sites.test".into() },
-    )
-    .with_events(events.clone());
+    let (app, events) = test_app(&dir, None, clock);
     serve_with(app, events, dir, false).await
 }
 
