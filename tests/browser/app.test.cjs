@@ -556,6 +556,9 @@ async function main() {
       await page.getByLabel('Code from the app', { exact: true }).fill(totp(secret));
       await page.getByRole('button', { name: 'Turn on' }).click();
       await page.getByText('Two-factor sign-in is on').waitFor();
+      // Now only turning it off is offered.
+      await page.getByRole('heading', { name: 'Turn off two-factor sign-in' }).waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Set up an authenticator app' }).count(), 0);
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByRole('heading', { name: 'Sign in', level: 1 }).waitFor();
       assert.equal(await page.evaluate(() => sessionStorage.getItem('mas.session')), null, 'signing out forgets the session');
@@ -565,6 +568,9 @@ async function main() {
       await page.getByLabel('Authentication code').fill(totp(secret));
       await page.getByRole('button', { name: 'Verify and sign in' }).click();
       await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
+      // The settings know it is on (GET /v1/me says so).
+      await page.goto(`${base}/app/#/settings/security`);
+      await page.getByRole('heading', { name: 'Turn off two-factor sign-in' }).waitFor();
       await page.close();
     });
 

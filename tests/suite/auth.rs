@@ -255,8 +255,10 @@ async fn with_two_step_on_an_owner_needs_the_authenticator_code_to_sign_in() {
     let now = || chrono::Utc::now().timestamp() as u64;
     let (status, wrong) = app.post("/v1/auth/mfa/enable", access(&session), json!({"code": "000000"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{wrong}");
+    assert_eq!(app.get("/v1/me", access(&session)).await.1["two_step_enabled"], false);
     let (status, _) = app.post("/v1/auth/mfa/enable", access(&session), json!({"code": secret.code_at(now())})).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(app.get("/v1/me", access(&session)).await.1["two_step_enabled"], true);
 
     let (status, refused) = sign_in(&app, "twostep", &email, PASSWORD).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{refused}");

@@ -66,6 +66,8 @@ pub struct MeResponse {
     pub tenant: Tenant,
     pub member: Member,
     pub permissions: Vec<Permission>,
+    /// Whether signing in asks this member for an authenticator code.
+    pub two_step_enabled: bool,
 }
 
 #[utoipa::path(get, path = "/v1/me", tag = "tenants", security(("staff_jwt" = [])),
@@ -74,7 +76,8 @@ pub async fn me(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<Json<MeR
     let tenant = ops::tenant(&app.store, &actor.tenant_id).await?;
     let role = actor.member.input.role;
     let permissions = Permission::ALL.into_iter().filter(|p| role.allows(*p)).collect();
-    Ok(Json(MeResponse { tenant, member: actor.member, permissions }))
+    let two_step_enabled = crate::ops::auth::two_step_enabled(&app.store, &actor.tenant_id, &actor.member.id).await?;
+    Ok(Json(MeResponse { tenant, member: actor.member, permissions, two_step_enabled }))
 }
 
 #[utoipa::path(get, path = "/v1/brand", tag = "brand", security(("staff_jwt" = [])),

@@ -601,6 +601,11 @@ async fn two_step(store: &Store, tenant: &TenantId, member: &MemberId) -> AppRes
         .unwrap_or_default())
 }
 
+/// Whether the member turned two-step sign-in on.
+pub async fn two_step_enabled(store: &Store, tenant: &TenantId, member: &MemberId) -> AppResult<bool> {
+    Ok(two_step_secret(store, tenant, member).await?.is_some())
+}
+
 async fn two_step_secret(store: &Store, tenant: &TenantId, member: &MemberId) -> AppResult<Option<TotpSecret>> {
     Ok(two_step(store, tenant, member).await?.totp)
 }

@@ -1,6 +1,7 @@
 // Two-factor sign-in for owners and managers: set up (secret and otpauth URI to add to an
-// authenticator app), confirm with a code to turn it on, or turn it off with a code.
-import { useState } from 'preact/hooks';
+// authenticator app), confirm with a code to turn it on, or turn it off with a code. Which of
+// the two is offered follows `two_step_enabled` from GET /v1/me.
+import { useEffect, useState } from 'preact/hooks';
 import { html } from '../../html.js';
 import { api } from '../../api.js';
 import { Notice } from '../../ui/bits.js';
@@ -9,6 +10,8 @@ import { useForm, Field, FormMessage } from '../../ui/form.js';
 export function Security() {
   const [setup, setSetup] = useState(null);
   const [status, setStatus] = useState(null);
+  const [enabled, setEnabled] = useState(null);
+  useEffect(() => { api.get('/v1/me').then((me) => setEnabled(Boolean(me.two_step_enabled)), () => setEnabled(false)); }, []);
   const start = useForm({});
   const enable = useForm({ code: '' });
   const disable = useForm({ code: '' });
@@ -16,16 +19,19 @@ export function Security() {
   const confirmCode = (event) => enable.submit(async (v) => {
     await api.post('/v1/auth/mfa/enable', { code: v.code.trim() });
     setSetup(null);
+    setEnabled(true);
     setStatus('Two-factor sign-in is on. You will be asked for a code when you sign in.');
   }, event);
   const turnOff = (event) => disable.submit(async (v) => {
     await api.post('/v1/auth/mfa/disable', { code: v.code.trim() });
+    setEnabled(false);
     setStatus('Two-factor sign-in is off.');
   }, event);
+  if (enabled === null) return html`<p class="muted" role="status">Loading…</p>`;
   return html`<div>
     ${status && html`<${Notice}>${status}</${Notice}>`}
-    <h3>Turn on two-factor sign-in</h3>
-    ${!setup ? html`<form novalidate onSubmit=${begin}>
+    ${!enabled && html`<h3>Turn on two-factor sign-in</h3>`}
+    ${enabled ? null : !setup ? html`<form novalidate onSubmit=${begin}>
         <${FormMessage} form=${start} />
         <p>After your password you will also enter a 6-digit code from an authenticator app.</p>
         <button type="submit" class="primary" disabled=${start.busy}>Set up an authenticator app</button>
@@ -38,7 +44,7 @@ export function Security() {
         <${Field} form=${enable} name="code" label="Code from the app" inputmode="numeric" autocomplete="one-time-code" required />
         <button type="submit" class="primary" disabled=${enable.busy}>Turn on</button>
       </form>`}
-    ${!setup && html`<h3>Turn off two-factor sign-in</h3>
+    ${enabled && html`<h3>Turn off two-factor sign-in</h3>
     <form novalidate onSubmit=${turnOff}>
       <${FormMessage} form=${disable} />
       <${Field} form=${disable} name="code" label="Current code from the app" inputmode="numeric" autocomplete="one-time-code" required />
