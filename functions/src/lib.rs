@@ -1,6 +1,8 @@
-//! What every binary shares: logging set-up; the queue workers' batch handling; the Cognito
+//! What every binary shares: its configuration (`config`: one AWS configuration, only the
+//! adapters it uses); logging set-up; the queue workers' batch handling; the Cognito
 //! trigger's event handling.
 
+pub mod config;
 pub mod pre_token;
 pub mod site_publish;
 pub mod sqs;

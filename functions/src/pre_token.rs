@@ -9,13 +9,13 @@
 pub use aws_lambda_events::event::cognito::CognitoEventUserPoolsPreTokenGen as PreTokenEvent;
 
 use aws_lambda_events::event::cognito::ClaimsOverrideDetails;
-use mas_shared::error::AppResult;
-use mas_shared::store::Store;
+use mas_domain::error::AppResult;
+use mas_store::Store;
 
 /// Answers the event with our claims added (Cognito takes the whole event back). An error makes
 /// Cognito refuse the sign-in.
 pub async fn handle(store: &Store, mut event: PreTokenEvent) -> AppResult<PreTokenEvent> {
-    let claims = mas_shared::ops::auth::pre_token_claims(store, &event.request.user_attributes).await?;
+    let claims = mas_usecases::auth::pre_token_claims(store, &event.request.user_attributes).await?;
     let mut details = ClaimsOverrideDetails::default();
     details.claims_to_add_or_override = claims.into_iter().collect();
     event.response.claims_override_details = Some(details);

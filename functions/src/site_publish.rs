@@ -1,13 +1,13 @@
 //! The site publish worker: one queue message (a `POST /v1/site/publish` request or a
 //! `site.changed` event routed by the bus) in, one published site out (`ops::site::publish`). The
 //! `site_publish` Lambda runs it per SQS record; the local host runs the same handler in-process
-//! (`mas_shared::workers`).
+//! (`mas_usecases::workers`).
 
 pub use crate::sqs::{SqsBatchResponse, SqsEvent};
 
-use mas_shared::app::App;
-use mas_shared::error::AppResult;
-use mas_shared::ops::site::{self, PublishRequest, Published};
+use mas_domain::error::AppResult;
+use mas_usecases::app::App;
+use mas_usecases::site::{self, PublishRequest, Published};
 
 /// Publishes what one message asks for. Running it twice for one message is harmless: the
 /// second run finds the site unchanged.

@@ -4,7 +4,7 @@
 use std::future::Future;
 
 pub use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use mas_shared::error::AppResult;
+use mas_domain::error::AppResult;
 
 pub async fn handle_batch<F, Fut>(event: SqsEvent, work: F) -> SqsBatchResponse
 where
@@ -13,7 +13,7 @@ where
 {
     let records =
         event.records.into_iter().map(|r| (r.message_id.unwrap_or_default(), r.body.unwrap_or_default())).collect();
-    let failed = mas_shared::workers::batch(records, work).await;
+    let failed = mas_usecases::workers::batch(records, work).await;
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failed
         .into_iter()

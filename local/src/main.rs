@@ -14,73 +14,74 @@
 //! the configured table and exits (the one-off that seeds them on AWS; see README).
 //! `MAS_ADDR` sets the address (default 127.0.0.1:3000).
 
-mod staff_app;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use mas_render::{KrillaRenderer, worker};
-use mas_shared::adapters::ChannelQueue;
-use mas_shared::app::{App, AuthMode};
-use mas_shared::auth::StaffClaims;
-use mas_shared::ops::templates;
+use mas_embedded::ChannelQueue;
+use mas_render::KrillaRenderer;
+use mas_usecases::app::{App, AuthMode};
+use mas_usecases::templates;
+use mas_usecases::tokens::StaffClaims;
+
+use mas_local::{config, local_routes, staff_app};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let flag = |name: &str| std::env::args().any(|a| a == name);
     if flag("--openapi") {
-        println!("{}", mas_shared::http::openapi().to_pretty_json()?);
+        println!("{}", mas_http::openapi().to_pretty_json()?);
         return Ok(());
     }
     mas_functions::init_tracing(false);
     let (queue, receiver) = ChannelQueue::new();
     // Always the in-process queue here: nothing else would consume the queues locally. Events are
     // routed to queues as template.yaml's rules do (notifications; site.changed to the publisher).
-    let app = Arc::new(App::from_env().await?.with_queue(Arc::new(queue)).with_local_event_routing());
+    let host = Arc::new(config::from_env(Arc::new(queue)).await?);
+    let app = host.app.clone();
     let seeded = templates::seed_global(&app.store).await?;
     if flag("--seed-only") {
         println!("global templates: {seeded} written ({} in the seed)", templates::global_seed()?.len());
         if !flag("--no-seed") {
-            let demo = mas_shared::demo::seed(&app.store, &app.config.site_domain).await?;
+            let demo = mas_usecases::demo::seed(&app.store, &app.config.site_domain).await?;
             println!("demo clinic: {}", demo.tenant_id);
         }
         return Ok(());
     }
-    let _worker = worker::spawn_local(app.clone(), Arc::new(KrillaRenderer::new()), receiver);
+    let _worker = mas_local::spawn_workers(app.clone(), Arc::new(KrillaRenderer::new()), receiver);
     let _sweep = spawn_sweep(app.clone());
     let addr = std::env::var("MAS_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     let base = format!("http://{}", listener.local_addr()?);
     if !flag("--no-seed") {
-        let demo = mas_shared::demo::seed(&app.store, &app.config.site_domain).await?;
-        mas_shared::demo::seed_accounts(&app, &demo).await?;
+        let demo = mas_usecases::demo::seed(&app.store, &app.config.site_domain).await?;
+        mas_usecases::demo::seed_accounts(&app, &demo).await?;
         print_welcome(&app, &base, &demo, seeded);
     }
     println!("listening on {base}");
-    let mut router = mas_shared::http::local::router(app.clone())
-        .merge(mas_shared::site::serve::router(app.clone()))
+    let mut router = local_routes::router(host.clone())
+        .merge(mas_http::serve_site::router(app.clone()))
         .merge(staff_app::router(staff_app::dir()));
-    if let Some(blobs) = &app.local_blobs {
+    if let Some(blobs) = &host.blobs {
         router = router.merge(blobs.clone().router());
     }
-    let router = router.layer(axum::middleware::from_fn_with_state(app, mas_shared::site::serve::by_host));
+    let router = router.layer(axum::middleware::from_fn_with_state(app, mas_http::serve_site::by_host));
     // The peer address stands in for API Gateway's source IP on e-sign audit trails.
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, service).with_graceful_shutdown(shutdown()).await?;
     Ok(())
 }
 
-fn print_welcome(app: &App, base: &str, demo: &mas_shared::demo::DemoClinic, templates_written: usize) {
-    let slug = mas_shared::demo::DEMO_SLUG;
+fn print_welcome(app: &App, base: &str, demo: &mas_usecases::demo::DemoClinic, templates_written: usize) {
+    let slug = mas_usecases::demo::DEMO_SLUG;
     println!();
     println!("Master Aesthetics Suite — local host");
     println!("  demo clinic {}: {}", if demo.created { "created" } else { "found" }, demo.tenant_id);
     println!("  global templates: {templates_written} newly seeded");
     println!(
         "  clinic desk     {base}/app/   (the back office) — sign in to clinic `{slug}` with password `{}` as:",
-        mas_shared::demo::DEMO_PASSWORD
+        mas_usecases::demo::DEMO_PASSWORD
     );
-    for (email, _, role) in mas_shared::demo::DEMO_ACCOUNTS {
+    for (email, _, role) in mas_usecases::demo::DEMO_ACCOUNTS {
         println!("                    {email:<28} ({role:?})");
     }
     println!("  clinic website  {base}/sites/{slug}/   (book an appointment: {base}/sites/{slug}/book.html)");
@@ -107,7 +108,7 @@ fn spawn_sweep(app: Arc<App>) -> tokio::task::JoinHandle<()> {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
         loop {
             every.tick().await;
-            match mas_shared::ops::notifications::plan::sweep(&app.notifier()).await {
+            match mas_usecases::notifications::plan::sweep(&app.notifier()).await {
                 Ok(report) if report.enqueued > 0 => {
                     tracing::info!(enqueued = report.enqueued, reads = report.reads, "sweep")
                 }

@@ -6,15 +6,15 @@ use std::hint::black_box;
 
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
+use mas_domain::documents::{self, Sha256Hex};
+use mas_domain::values::Color;
+use mas_ports::Renderer;
+use mas_ports::renderer::{RenderAuditRow, RenderBlock, RenderColors, RenderJob, RenderSignature};
 use mas_render::KrillaRenderer;
-use mas_shared::domain::documents::{self, Sha256Hex};
-use mas_shared::domain::values::Color;
-use mas_shared::ports::Renderer;
-use mas_shared::ports::renderer::{RenderAuditRow, RenderBlock, RenderColors, RenderJob, RenderSignature};
 use serde_json::json;
 
 fn consent() -> RenderJob {
-    let seed = mas_shared::ops::templates::global_seed().unwrap();
+    let seed = mas_usecases::templates::global_seed().unwrap();
     let template = seed.iter().find(|t| t.topic.as_str() == "anti-wrinkle" && t.kind.as_str() == "consent").unwrap();
     let context = json!({
         "client": {"name": "Zoë Ó Briain-Łukasiewicz"}, "clinic": {"name": "Demo Aesthetics Clinic"},
@@ -34,7 +34,7 @@ fn consent() -> RenderJob {
         subtitle: vec!["Client: Zoë Ó Briain-Łukasiewicz".into(), "Issued: 21 November 2026".into()],
         blocks: merged.blocks.iter().map(|b| RenderBlock { title: b.title.clone(), body: b.body.clone() }).collect(),
         stamp: Sha256Hex::placeholder().to_string(),
-        footer_note: mas_shared::ops::documents::FOOTER_NOTE.into(),
+        footer_note: mas_usecases::documents::FOOTER_NOTE.into(),
         signature: None,
         logo: None,
     }

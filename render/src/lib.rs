@@ -13,10 +13,10 @@ use krilla::metadata::Metadata;
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::text::{Font, TextDirection};
-use mas_shared::domain::logo::LogoFormat;
-use mas_shared::domain::values::Color;
-use mas_shared::ports::Renderer;
-use mas_shared::ports::renderer::{RenderJob, RenderSignature};
+use mas_domain::logo::LogoFormat;
+use mas_domain::values::Color;
+use mas_ports::Renderer;
+use mas_ports::renderer::{RenderJob, RenderSignature};
 
 use text::Fonts;
 

@@ -1,7 +1,7 @@
 use chrono::Utc;
-use mas_shared::domain::values::Color;
-use mas_shared::ports::Renderer;
-use mas_shared::ports::renderer::{RenderAuditRow, RenderBlock, RenderColors, RenderJob, RenderSignature};
+use mas_domain::values::Color;
+use mas_ports::Renderer;
+use mas_ports::renderer::{RenderAuditRow, RenderBlock, RenderColors, RenderJob, RenderSignature};
 
 use super::KrillaRenderer;
 
@@ -89,13 +89,13 @@ fn a_word_wider_than_the_line_is_broken_inside_and_nothing_is_lost() {
 
 #[test]
 fn a_clinics_png_or_jpeg_logo_is_drawn_and_a_file_that_is_no_image_fails_the_render() {
-    use mas_shared::domain::logo::LogoFormat;
-    use mas_shared::ports::renderer::RenderLogo;
+    use mas_domain::logo::LogoFormat;
+    use mas_ports::renderer::RenderLogo;
     let renderer = KrillaRenderer::new();
     let plain = renderer.render(&job(2)).unwrap();
     for (format, bytes) in [
-        (LogoFormat::Png, &include_bytes!("../../shared/testdata/python.png")[..]),
-        (LogoFormat::Jpeg, &include_bytes!("../../shared/testdata/python.jpg")[..]),
+        (LogoFormat::Png, &include_bytes!("../../shared/domain/testdata/python.png")[..]),
+        (LogoFormat::Jpeg, &include_bytes!("../../shared/domain/testdata/python.jpg")[..]),
     ] {
         let mut with_logo = job(2);
         with_logo.logo = Some(RenderLogo { format, bytes: bytes.to_vec() });

@@ -6,13 +6,10 @@ pub use mas_functions::sqs::{SqsBatchResponse, SqsEvent};
 
 use std::sync::Arc;
 
-use mas_shared::adapters::channel_queue::Message;
-use mas_shared::app::App;
-use mas_shared::error::{AppError, AppResult};
-use mas_shared::ops::documents::{self, RenderMessage, Rendered};
-use mas_shared::ports::{QueueName, Renderer};
-use tokio::sync::mpsc::UnboundedReceiver;
-use tokio::task::JoinHandle;
+use mas_domain::error::{AppError, AppResult};
+use mas_ports::Renderer;
+use mas_usecases::app::App;
+use mas_usecases::documents::{self, RenderMessage, Rendered};
 
 /// Renders what one message asks for. Running it twice for one message is harmless.
 pub async fn handle(app: &App, renderer: Arc<dyn Renderer>, body: &serde_json::Value) -> AppResult<Rendered> {
@@ -28,33 +25,6 @@ pub async fn handle(app: &App, renderer: Arc<dyn Renderer>, body: &serde_json::V
         }
     }
     Ok(rendered)
-}
-
-/// Drains the in-process queue, rendering each message on its own task. Ends when every sender
-/// (the app's queue) is gone.
-pub fn spawn_local(
-    app: Arc<App>,
-    renderer: Arc<dyn Renderer>,
-    mut receiver: UnboundedReceiver<Message>,
-) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        while let Some((queue, body)) = receiver.recv().await {
-            match queue {
-                QueueName::Render => {
-                    let (app, renderer) = (app.clone(), renderer.clone());
-                    tokio::spawn(async move {
-                        if let Err(err) = handle(&app, renderer, &body).await {
-                            tracing::error!(%err, "render failed");
-                        }
-                    });
-                }
-                other => {
-                    let app = app.clone();
-                    tokio::spawn(async move { mas_shared::workers::run_local(&app, other, body).await });
-                }
-            }
-        }
-    })
 }
 
 /// One SQS batch (the `render` Lambda): each record rendered; the ones that failed are reported

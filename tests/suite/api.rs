@@ -19,7 +19,7 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
     let (status, doc) = app.call("GET", "/openapi.json", None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
-    let routes = mas_shared::http::route_table();
+    let routes = mas_http::route_table();
     for route in &routes {
         let operation = &doc["paths"][&route.path][route.method.to_lowercase()];
         assert!(operation.is_object(), "{} {} missing from the document", route.method, route.path);
@@ -64,10 +64,10 @@ async fn requests_without_or_with_a_forged_token_are_401() {
     assert_eq!(err["error"]["code"], "unauthenticated");
     let forged = format!("{}x", clinic.token);
     assert_eq!(app.get("/v1/locations", &forged).await.0, StatusCode::UNAUTHORIZED);
-    let other_secret = mas_shared::auth::LocalIssuer::new(b"another-secret-another-secret-12");
-    let me: mas_shared::domain::team::Member =
+    let other_secret = mas_usecases::tokens::LocalIssuer::new(b"another-secret-another-secret-12");
+    let me: mas_domain::team::Member =
         serde_json::from_value(app.get("/v1/me", &clinic.token).await.1["member"].clone()).unwrap();
-    let claims = mas_shared::auth::StaffClaims::for_member(&clinic.tenant_id, &me);
+    let claims = mas_usecases::tokens::StaffClaims::for_member(&clinic.tenant_id, &me);
     let foreign = other_secret.issue(&claims, chrono::Utc::now());
     assert_eq!(app.get("/v1/me", &foreign).await.0, StatusCode::UNAUTHORIZED);
 }
@@ -359,7 +359,7 @@ async fn every_mutation_leaves_an_audit_record_with_actor_and_request_id() {
     app.post("/v1/locations", &clinic.token, json!({"name": "x"})).await;
 
     let month = chrono::Utc::now().format("%Y-%m").to_string();
-    let query = mas_shared::ports::Query::partition(mas_shared::keys::audit_month_pk(&clinic.tenant_id, &month));
+    let query = mas_ports::Query::partition(mas_store::keys::audit_month_pk(&clinic.tenant_id, &month));
     let records = app.app.store.table.query_all(&query).await.unwrap();
     let actions: Vec<&str> = records.iter().map(|r| r["action"].as_str().unwrap()).collect();
     assert_eq!(actions, vec!["tenant.created", "location.created", "location.updated", "location.archived"]);

@@ -6,9 +6,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mas_shared::adapters::{ChannelQueue, DirBlobs, S3Blobs, SqsQueue};
-use mas_shared::links::LinkSigner;
-use mas_shared::ports::{BlobKey, Blobs, FixedClock, Queue, QueueName};
+use mas_domain::links::LinkSigner;
+use mas_embedded::ChannelQueue;
+use mas_embedded::DirBlobs;
+use mas_ports::{BlobKey, Blobs, FixedClock, Queue, QueueName};
+use mas_s3::S3Blobs;
+use mas_sqs::SqsQueue;
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
@@ -144,7 +147,7 @@ struct QueueFixture {
 }
 
 enum Receiver {
-    Channel(Mutex<tokio::sync::mpsc::UnboundedReceiver<mas_shared::adapters::channel_queue::Message>>),
+    Channel(Mutex<tokio::sync::mpsc::UnboundedReceiver<mas_embedded::channel_queue::Message>>),
     Sqs { client: aws_sdk_sqs::Client, url: String },
 }
 
@@ -252,7 +255,7 @@ async fn a_queue_without_a_url_says_so() {
         Default::default(),
     );
     let err = queue.send(QueueName::Render, json!({})).await.unwrap_err();
-    assert_eq!(err, mas_shared::ports::QueueError::NotConfigured("render"));
+    assert_eq!(err, mas_ports::QueueError::NotConfigured("render"));
 }
 
 /// The documents bucket as template.yaml makes it (versioned, Object Lock with a default
@@ -283,7 +286,7 @@ async fn a_pdf_put_into_the_object_locked_documents_bucket_is_retained_and_its_v
     s3.put_object_lock_configuration().bucket(&bucket).object_lock_configuration(lock).send().await.unwrap();
 
     let blobs = S3Blobs::new(s3.clone(), bucket.clone());
-    let key = mas_shared::ports::BlobKey::parse("tenants/ten_a/documents/doc_a/generated-abc.pdf").unwrap();
+    let key = mas_ports::BlobKey::parse("tenants/ten_a/documents/doc_a/generated-abc.pdf").unwrap();
     blobs.put(&key, b"%PDF-1.7 locked".to_vec(), "application/pdf").await.expect("stored under Object Lock");
     assert_eq!(blobs.get(&key).await.unwrap().as_deref(), Some(&b"%PDF-1.7 locked"[..]));
     let head = s3.head_object().bucket(&bucket).key(key.as_str()).send().await.unwrap();

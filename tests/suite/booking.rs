@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use mas_shared::adapters::DynamoTable;
-use mas_shared::ports::{FixedClock, Table};
+use mas_dynamodb::DynamoTable;
+use mas_ports::{FixedClock, Table};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -438,7 +438,7 @@ async fn a_practitioner_may_act_only_on_their_own_appointments() {
             "practitioner_id": s.practitioners[0]}),
         )
         .await;
-    let member: mas_shared::domain::team::Member = serde_json::from_value(member).unwrap();
+    let member: mas_domain::team::Member = serde_json::from_value(member).unwrap();
     let dr_one = app.token_for(&s.clinic.tenant_id, &member);
     let (_, mine) =
         app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), Some(&s.practitioners[0]))).await;

@@ -1,10 +1,10 @@
 //! Black-box tests of clients, their timeline, medical questionnaires (encrypted at rest) and
 //! screening, against the real router on loopback (SQLite per test).
 
-use mas_shared::domain::clients::ClientInput;
-use mas_shared::ids::{ClientId, RequestId};
-use mas_shared::ops::clients as ops;
-use mas_shared::store::AuditContext;
+use mas_domain::clients::ClientInput;
+use mas_domain::ids::{ClientId, RequestId};
+use mas_store::AuditContext;
+use mas_usecases::clients as ops;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -220,7 +220,7 @@ async fn the_timeline_lists_each_change_newest_first_and_pages() {
     assert_eq!(rest["items"].as_array().unwrap().len(), 1);
 
     let month = chrono::Utc::now().format("%Y-%m").to_string();
-    let query = mas_shared::ports::Query::partition(mas_shared::keys::audit_month_pk(&clinic.tenant_id, &month));
+    let query = mas_ports::Query::partition(mas_store::keys::audit_month_pk(&clinic.tenant_id, &month));
     let audit = app.app.store.table.query_all(&query).await.unwrap();
     let mut actions: Vec<&str> = audit.iter().map(|r| r["action"].as_str().unwrap()).collect();
     actions.sort();
@@ -336,8 +336,8 @@ async fn medical_answers_are_encrypted_at_rest() {
     assert_eq!(status, StatusCode::OK);
 
     let client = ClientId::parse(&id(&created)).unwrap();
-    let partition = mas_shared::ports::Query::partition(mas_shared::keys::client_pk(&clinic.tenant_id, &client));
-    let tenant = mas_shared::ports::Query::partition(mas_shared::keys::tenant_pk(&clinic.tenant_id));
+    let partition = mas_ports::Query::partition(mas_store::keys::client_pk(&clinic.tenant_id, &client));
+    let tenant = mas_ports::Query::partition(mas_store::keys::tenant_pk(&clinic.tenant_id));
     let mut items = app.app.store.table.query_all(&partition).await.unwrap();
     items.extend(app.app.store.table.query_all(&tenant).await.unwrap());
     let stored = serde_json::to_string(&items).unwrap();
@@ -388,7 +388,7 @@ async fn screening_flags_a_lidocaine_allergy_for_lip_filler_and_stores_nothing()
     assert_eq!(assessment["outcome"], "contraindicated");
     assert_eq!(assessment["consultation_required"], true);
     assert_eq!(assessment["flags"][0]["code"], "lidocaine_allergy_with_lidocaine");
-    assert_eq!(assessment["rules_version"], mas_shared::domain::screening::RULES_VERSION);
+    assert_eq!(assessment["rules_version"], mas_domain::screening::RULES_VERSION);
 
     // Without tags of its own a service takes its category's: injectables → injectable, toxin.
     let (_, toxin) = app.post("/v1/services", &clinic.token, service_body("Anti-wrinkle")).await;
@@ -405,7 +405,7 @@ async fn screening_flags_a_lidocaine_allergy_for_lip_filler_and_stores_nothing()
     assert_eq!(app.post("/v1/screening/assess", &support, request).await.0, StatusCode::FORBIDDEN);
 }
 
-fn booking_audit(tenant: &mas_shared::ids::TenantId) -> AuditContext {
+fn booking_audit(tenant: &mas_domain::ids::TenantId) -> AuditContext {
     AuditContext { tenant_id: tenant.clone(), actor: "client".into(), role: None, request_id: RequestId::new() }
 }
 
@@ -434,9 +434,9 @@ async fn a_public_booking_uses_an_existing_email_as_stored_and_plans_a_new_clien
     assert!(ops::get(store, &clinic.tenant_id, &new).await.is_err(), "and not written until the booking commits");
 
     let err = ops::for_public_booking(store, &audit, details("Anon", None)).await.unwrap_err();
-    assert!(matches!(err, mas_shared::error::AppError::Invalid { code: "email_required", .. }), "{err:?}");
+    assert!(matches!(err, mas_domain::error::AppError::Invalid { code: "email_required", .. }), "{err:?}");
     let unknown = ops::get(store, &clinic.tenant_id, &ClientId::new()).await.unwrap_err();
-    assert!(matches!(unknown, mas_shared::error::AppError::NotFound { what: "client" }));
+    assert!(matches!(unknown, mas_domain::error::AppError::NotFound { what: "client" }));
 }
 
 #[tokio::test]

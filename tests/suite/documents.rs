@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use mas_shared::domain::documents::{Approval, Sha256Hex, TemplateInput};
-use mas_shared::ids::{ClientId, TemplateId};
-use mas_shared::ports::FixedClock;
+use mas_domain::documents::{Approval, Sha256Hex, TemplateInput};
+use mas_domain::ids::{ClientId, TemplateId};
+use mas_ports::FixedClock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -169,8 +169,8 @@ async fn a_generated_consent_pdf_read_by_poppler_shows_the_client_every_mandator
 
     // The client's timeline records it.
     let client_id = ClientId::parse(document["client_id"].as_str().unwrap()).unwrap();
-    let timeline = mas_shared::ports::Query::partition(mas_shared::keys::client_pk(&clinic.tenant_id, &client_id))
-        .sk(mas_shared::ports::SortKey::BeginsWith(mas_shared::keys::TIMELINE_PREFIX.into()));
+    let timeline = mas_ports::Query::partition(mas_store::keys::client_pk(&clinic.tenant_id, &client_id))
+        .sk(mas_ports::SortKey::BeginsWith(mas_store::keys::TIMELINE_PREFIX.into()));
     let entries = app.app.store.table.query_all(&timeline).await.unwrap();
     let kinds: Vec<&Value> =
         entries.iter().map(|e| &e["kind"]).filter(|k| k.as_str().unwrap().starts_with("document.")).collect();
@@ -225,8 +225,8 @@ async fn unfilled_placeholders_are_422_naming_every_one_and_nothing_is_stored() 
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
     assert_eq!(err["error"]["code"], "unfilled_placeholders");
     assert_eq!(err["error"]["details"]["missing"], json!(["practitioner.name", "treatment.area", "treatment.name"]));
-    let refs = mas_shared::ports::Query::partition(mas_shared::keys::tenant_pk(&clinic.tenant_id))
-        .sk(mas_shared::ports::SortKey::BeginsWith("DOCREF#".into()));
+    let refs = mas_ports::Query::partition(mas_store::keys::tenant_pk(&clinic.tenant_id))
+        .sk(mas_ports::SortKey::BeginsWith("DOCREF#".into()));
     assert!(app.app.store.table.query_all(&refs).await.unwrap().is_empty());
 }
 
@@ -266,10 +266,9 @@ async fn a_clinic_copy_lacking_a_clause_the_platform_made_mandatory_later_is_ref
     });
     assert_eq!(app.post("/v1/templates", &clinic.token, copy).await.0, StatusCode::CREATED);
     // WHEN the platform publishes 1.1.0 with a new mandatory clause
-    let base =
-        mas_shared::ops::templates::get(&app.app.store, &clinic.tenant_id, &TemplateId::parse(&base_id).unwrap())
-            .await
-            .unwrap();
+    let base = mas_usecases::templates::get(&app.app.store, &clinic.tenant_id, &TemplateId::parse(&base_id).unwrap())
+        .await
+        .unwrap();
     let mut blocks = serde_json::to_value(&base.blocks).unwrap();
     blocks.as_array_mut().unwrap().push(
         json!({"key": "remote-prescribing", "title": "No remote prescribing", "body": "Never prescribed remotely."}),
@@ -283,7 +282,7 @@ async fn a_clinic_copy_lacking_a_clause_the_platform_made_mandatory_later_is_ref
     .unwrap();
     let approval = Approval { by: "platform".into(), name: "Platform".into(), role: None, at: chrono::Utc::now() };
     let newer = input.into_template(TemplateId::new(), None, None, &[], approval).unwrap();
-    mas_shared::ops::templates::publish_global(&app.app.store, &newer).await.unwrap();
+    mas_usecases::templates::publish_global(&app.app.store, &newer).await.unwrap();
     // THEN generating from the clinic's copy is refused, naming the clause
     let (status, err) = app
         .post("/v1/documents/generate", &clinic.token, generate_body(&client(&app, &clinic).await, CLIENT_NAME))
@@ -347,10 +346,9 @@ async fn a_client_signs_through_the_link_and_the_signed_pdf_carries_the_signatur
     let requested = app.events.published().into_iter().find(|e| e.kind == "document.signature_requested").unwrap();
     assert!(!requested.payload.to_string().contains(path.trim_start_matches("/v1/esign/")));
     let session_id =
-        mas_shared::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
-    let (_, token) = mas_shared::ops::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id)
-        .await
-        .unwrap();
+        mas_domain::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
+    let (_, token) =
+        mas_usecases::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await.unwrap();
     assert_eq!(format!("/v1/esign/{token}"), path);
 
     let (status, page) = app.get_text(&path).await;
@@ -398,8 +396,8 @@ async fn a_client_signs_through_the_link_and_the_signed_pdf_carries_the_signatur
     assert_eq!(refused["valid"], false, "{refused}");
 
     let client_id = ClientId::parse(document["client_id"].as_str().unwrap()).unwrap();
-    let timeline = mas_shared::ports::Query::partition(mas_shared::keys::client_pk(&clinic.tenant_id, &client_id))
-        .sk(mas_shared::ports::SortKey::BeginsWith(mas_shared::keys::TIMELINE_PREFIX.into()));
+    let timeline = mas_ports::Query::partition(mas_store::keys::client_pk(&clinic.tenant_id, &client_id))
+        .sk(mas_ports::SortKey::BeginsWith(mas_store::keys::TIMELINE_PREFIX.into()));
     let kinds: Vec<Value> = app
         .app
         .store
@@ -417,11 +415,11 @@ async fn a_client_signs_through_the_link_and_the_signed_pdf_carries_the_signatur
     let published = app.events.published();
     let requested = published.iter().find(|e| e.kind == "document.signature_requested").expect("signature requested");
     let session_id =
-        mas_shared::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
+        mas_domain::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
     let after_signing =
-        mas_shared::ops::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await;
+        mas_usecases::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await;
     assert!(
-        matches!(after_signing, Err(mas_shared::error::AppError::Conflict { code: "already_signed", .. })),
+        matches!(after_signing, Err(mas_domain::error::AppError::Conflict { code: "already_signed", .. })),
         "nothing to remind"
     );
     let keys: Vec<&String> = requested.payload.as_object().unwrap().keys().collect();
@@ -506,11 +504,10 @@ async fn an_expired_link_cannot_sign_409_and_its_page_says_so() {
     // Notifications would rebuild the link from the event to remind the client: not once expired.
     let requested = app.events.published().into_iter().find(|e| e.kind == "document.signature_requested").unwrap();
     let session_id =
-        mas_shared::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
-    let expired =
-        mas_shared::ops::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await;
+        mas_domain::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
+    let expired = mas_usecases::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await;
     assert!(
-        matches!(expired, Err(mas_shared::error::AppError::Conflict { code: "session_expired", .. })),
+        matches!(expired, Err(mas_domain::error::AppError::Conflict { code: "session_expired", .. })),
         "{expired:?}"
     );
 
@@ -637,8 +634,8 @@ async fn a_document_for_an_appointment_takes_the_client_from_their_record_and_th
 #[tokio::test]
 async fn a_confirmed_booking_gets_one_consent_and_one_aftercare_however_often_the_event_is_delivered() {
     use crate::booking::{booking, fixed_app, setup, tuesday};
-    use mas_shared::ids::AppointmentId;
-    use mas_shared::ops::documents::generate_for_confirmed_booking;
+    use mas_domain::ids::AppointmentId;
+    use mas_usecases::documents::generate_for_confirmed_booking;
     let (app, _clock) = fixed_app().await;
     let s = setup(&app, "auto").await;
     let t = &s.clinic.token;
@@ -652,7 +649,7 @@ async fn a_confirmed_booking_gets_one_consent_and_one_aftercare_however_often_th
     // Two deliveries at once, then a third after the PDFs exist.
     let (first, second) = tokio::join!(deliver(), deliver());
     let (first, second) = (first.unwrap(), second.unwrap());
-    let ids = |docs: &[mas_shared::domain::documents::Document]| {
+    let ids = |docs: &[mas_domain::documents::Document]| {
         let mut ids: Vec<String> = docs.iter().map(|d| format!("{}:{}", d.kind.as_str(), d.id)).collect();
         ids.sort();
         ids
@@ -668,8 +665,8 @@ async fn a_confirmed_booking_gets_one_consent_and_one_aftercare_however_often_th
     let third = deliver().await.unwrap();
     assert_eq!(ids(&third), ids(&first));
 
-    let refs = mas_shared::ports::Query::partition(mas_shared::keys::tenant_pk(tenant))
-        .sk(mas_shared::ports::SortKey::BeginsWith("DOCREF#".into()));
+    let refs = mas_ports::Query::partition(mas_store::keys::tenant_pk(tenant))
+        .sk(mas_ports::SortKey::BeginsWith("DOCREF#".into()));
     assert_eq!(app.app.store.table.query_all(&refs).await.unwrap().len(), 2, "nothing new was created");
     let consent = first.iter().find(|d| d.kind.as_str() == "consent").unwrap();
     let treatment = &consent.content.blocks.iter().find(|b| b.key.as_str() == "treatment").unwrap().body;
@@ -691,8 +688,8 @@ async fn a_confirmed_booking_gets_one_consent_and_one_aftercare_however_often_th
 #[tokio::test]
 async fn a_booked_treatment_without_a_template_in_force_is_recorded_once_and_the_call_still_succeeds() {
     use crate::booking::{booking, fixed_app, setup, tuesday};
-    use mas_shared::ids::AppointmentId;
-    use mas_shared::ops::documents::generate_for_confirmed_booking;
+    use mas_domain::ids::AppointmentId;
+    use mas_usecases::documents::generate_for_confirmed_booking;
     let (app, _clock) = fixed_app().await;
     let s = setup(&app, "untemplated").await;
     let t = &s.clinic.token;
@@ -750,8 +747,8 @@ async fn a_booked_treatment_without_a_template_in_force_is_recorded_once_and_the
     assert_eq!(app.published("document.generation_skipped"), skipped.len(), "nothing more was skipped");
 }
 
-const LOGO_PNG: &[u8] = include_bytes!("../../shared/testdata/python.png");
-const LOGO_JPEG: &[u8] = include_bytes!("../../shared/testdata/python.jpg");
+const LOGO_PNG: &[u8] = include_bytes!("../../shared/domain/testdata/python.png");
+const LOGO_JPEG: &[u8] = include_bytes!("../../shared/domain/testdata/python.jpg");
 
 #[tokio::test]
 async fn a_clinic_uploads_its_logo_once_and_every_page_of_its_pdfs_carries_it() {

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use chrono::{TimeZone, Utc};
-use mas_shared::adapters::{EventBridgeEvents, InProcessEvents};
-use mas_shared::ids::TenantId;
-use mas_shared::ports::events::{DomainEvent, EVENT_SOURCE, Events};
+use mas_domain::ids::TenantId;
+use mas_embedded::InProcessEvents;
+use mas_eventbridge::EventBridgeEvents;
+use mas_ports::events::{DomainEvent, EVENT_SOURCE, Events};
 use serde_json::{Value, json};
 
 use crate::support::aws;

@@ -4,10 +4,10 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use mas_shared::adapters::SqliteTable;
-use mas_shared::app::{App, AuthMode, Config};
-use mas_shared::demo::{self, DemoClinic};
-use mas_shared::ports::SystemClock;
+use mas_embedded::SqliteTable;
+use mas_ports::SystemClock;
+use mas_usecases::app::{App, AuthMode, Config};
+use mas_usecases::demo::{self, DemoClinic};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -22,12 +22,13 @@ struct LambdaHost {
 async fn lambda_host() -> LambdaHost {
     let dir = tempfile::tempdir().unwrap();
     let table = SqliteTable::open(&dir.path().join("table.sqlite3")).unwrap();
-    let app = Arc::new(App::new(
+    let (app, _) = mas_local::embedded_app(
         Arc::new(table),
         Arc::new(SystemClock),
         AuthMode::ApiGateway,
         Config { site_domain: "sites.test".into() },
-    ));
+    );
+    let app = Arc::new(app);
     let demo = demo::seed(&app.store, "sites.test").await.unwrap();
     LambdaHost { app, demo, _dir: dir }
 }
@@ -45,12 +46,12 @@ impl LambdaHost {
     }
 
     async fn invoke(&self, event: &Value) -> (StatusCode, Value) {
-        self.invoke_on(mas_shared::http::router(self.app.clone()), event).await
+        self.invoke_on(mas_http::router(self.app.clone()), event).await
     }
 
     /// As the `stripe_webhook` Lambda does: only the webhook's router.
     async fn invoke_webhook(&self, event: &Value) -> (StatusCode, Value) {
-        self.invoke_on(mas_shared::http::webhook_router(self.app.clone()), event).await
+        self.invoke_on(mas_http::webhook_router(self.app.clone()), event).await
     }
 
     async fn invoke_on(&self, router: axum::Router, event: &Value) -> (StatusCode, Value) {
@@ -85,13 +86,10 @@ async fn the_create_location_event_stores_a_location_for_the_claims_tenant() {
     let host = lambda_host().await;
     let (status, body) = host.invoke(&host.event("create-location.json")).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    let stored = mas_shared::ops::catalog::list::<mas_shared::domain::catalog::LocationInput>(
-        &host.app.store,
-        &host.demo.tenant_id,
-        false,
-    )
-    .await
-    .unwrap();
+    let stored =
+        mas_usecases::catalog::list::<mas_domain::catalog::LocationInput>(&host.app.store, &host.demo.tenant_id, false)
+            .await
+            .unwrap();
     assert!(stored.iter().any(|l| l.id.as_str() == body["id"].as_str().unwrap()));
 }
 
@@ -124,22 +122,18 @@ async fn claims_naming_another_tenant_find_none_of_the_demo_clinics_data() {
 
 #[tokio::test]
 async fn the_esign_open_event_records_the_source_ip_and_user_agent_api_gateway_saw() {
-    use mas_shared::ops::{documents, esign};
+    use mas_usecases::{documents, esign};
     let host = lambda_host().await;
-    let (queue, _receiver) = mas_shared::adapters::ChannelQueue::new();
+    let (queue, _receiver) = mas_embedded::ChannelQueue::new();
     let dir = tempfile::tempdir().unwrap();
-    let blobs = mas_shared::adapters::DirBlobs::new(
-        dir.path(),
-        "http://unused",
-        host.app.links.clone(),
-        host.app.store.clock.clone(),
-    );
-    mas_shared::ops::templates::seed_global(&host.app.store).await.unwrap();
-    let audit = mas_shared::store::AuditContext {
+    let blobs =
+        mas_embedded::DirBlobs::new(dir.path(), "http://unused", host.app.links.clone(), host.app.store.clock.clone());
+    mas_usecases::templates::seed_global(&host.app.store).await.unwrap();
+    let audit = mas_store::AuditContext {
         tenant_id: host.demo.tenant_id.clone(),
         actor: host.demo.owner.id.to_string(),
         role: Some(host.demo.owner.input.role),
-        request_id: mas_shared::ids::RequestId::new(),
+        request_id: mas_domain::ids::RequestId::new(),
     };
     let input = serde_json::from_value(crate::support::app::generate_body(
         lambda_client(&host.app.store, &audit).await.as_str(),
@@ -151,7 +145,7 @@ async fn the_esign_open_event_records_the_source_ip_and_user_agent_api_gateway_s
         tenant_id: host.demo.tenant_id.clone(),
         client_id: view.document.client_id.clone(),
         document_id: view.document.id.clone(),
-        variant: mas_shared::domain::documents::Variant::Generated,
+        variant: mas_domain::documents::Variant::Generated,
     };
     documents::render(&host.app.store, &blobs, Arc::new(mas_render::KrillaRenderer::new()), &message).await.unwrap();
     let (session, token) =
@@ -165,10 +159,10 @@ async fn the_esign_open_event_records_the_source_ip_and_user_agent_api_gateway_s
     let (status, body) = host.invoke(&event).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["status"], "opened");
-    let stored: mas_shared::domain::esign::SigningSession = host
+    let stored: mas_domain::esign::SigningSession = host
         .app
         .store
-        .get(&mas_shared::keys::signing_session(&host.demo.tenant_id, &session.id))
+        .get(&mas_store::keys::signing_session(&host.demo.tenant_id, &session.id))
         .await
         .unwrap()
         .unwrap();
@@ -179,22 +173,22 @@ async fn the_esign_open_event_records_the_source_ip_and_user_agent_api_gateway_s
 
 #[tokio::test]
 async fn an_sqs_render_batch_renders_the_good_message_and_reports_only_the_poison_one() {
-    use mas_shared::ops::documents;
+    use mas_usecases::documents;
     let host = lambda_host().await;
     let dir = tempfile::tempdir().unwrap();
-    let blobs = Arc::new(mas_shared::adapters::DirBlobs::new(
+    let blobs = Arc::new(mas_embedded::DirBlobs::new(
         dir.path(),
         "http://unused",
         host.app.links.clone(),
         host.app.store.clock.clone(),
     ));
-    let (queue, _receiver) = mas_shared::adapters::ChannelQueue::new();
-    mas_shared::ops::templates::seed_global(&host.app.store).await.unwrap();
-    let audit = mas_shared::store::AuditContext {
+    let (queue, _receiver) = mas_embedded::ChannelQueue::new();
+    mas_usecases::templates::seed_global(&host.app.store).await.unwrap();
+    let audit = mas_store::AuditContext {
         tenant_id: host.demo.tenant_id.clone(),
         actor: host.demo.owner.id.to_string(),
         role: Some(host.demo.owner.input.role),
-        request_id: mas_shared::ids::RequestId::new(),
+        request_id: mas_domain::ids::RequestId::new(),
     };
     let input = serde_json::from_value(crate::support::app::generate_body(
         lambda_client(&host.app.store, &audit).await.as_str(),
@@ -211,12 +205,13 @@ async fn an_sqs_render_batch_renders_the_good_message_and_reports_only_the_poiso
     event["Records"][0]["body"] = message.to_string().into();
     let event: mas_render::worker::SqsEvent = serde_json::from_value(event).unwrap();
     let app = Arc::new(
-        App::new(
+        mas_local::embedded_app(
             host.app.store.table.clone(),
             host.app.store.clock.clone(),
             AuthMode::ApiGateway,
             Config { site_domain: "sites.test".into() },
         )
+        .0
         .with_blobs(blobs),
     );
     let response = mas_render::worker::handle_batch(&app, Arc::new(mas_render::KrillaRenderer::new()), event).await;
@@ -228,13 +223,13 @@ async fn an_sqs_render_batch_renders_the_good_message_and_reports_only_the_poiso
 
 #[tokio::test]
 async fn the_public_availability_event_offers_the_demo_clinics_week_in_london_and_the_visitors_zone() {
-    use mas_shared::domain::catalog::{LocationInput, ServiceInput};
+    use mas_domain::catalog::{LocationInput, ServiceInput};
     let host = lambda_host().await;
     let store = &host.app.store;
-    let locations = mas_shared::ops::catalog::list::<LocationInput>(store, &host.demo.tenant_id, false).await.unwrap();
+    let locations = mas_usecases::catalog::list::<LocationInput>(store, &host.demo.tenant_id, false).await.unwrap();
     let london =
         locations.iter().find(|l| l.data.timezone.tz() == chrono_tz::Europe::London).expect("the London location");
-    let services = mas_shared::ops::catalog::list::<ServiceInput>(store, &host.demo.tenant_id, false).await.unwrap();
+    let services = mas_usecases::catalog::list::<ServiceInput>(store, &host.demo.tenant_id, false).await.unwrap();
     let service = services.iter().find(|s| s.data.category.to_string() == "injectables").unwrap();
     let from = chrono::Utc::now().date_naive() + chrono::Duration::days(7);
     let event = host
@@ -289,15 +284,15 @@ async fn the_stripe_webhook_event_verifies_over_the_bytes_api_gateway_delivers_t
 
 #[tokio::test]
 async fn an_sqs_notify_batch_sends_the_confirmation_of_the_event_and_reports_only_the_poison_message() {
-    use mas_shared::ops::{appointments, clients};
+    use mas_usecases::{appointments, clients};
     let host = lambda_host().await;
     let store = &host.app.store;
     let t = &host.demo.tenant_id;
-    let audit = mas_shared::store::AuditContext {
+    let audit = mas_store::AuditContext {
         tenant_id: t.clone(),
         actor: host.demo.owner.id.to_string(),
         role: Some(host.demo.owner.input.role),
-        request_id: mas_shared::ids::RequestId::new(),
+        request_id: mas_domain::ids::RequestId::new(),
     };
     let input = serde_json::from_value(
         serde_json::json!({"first_name": "Sqs", "last_name": "Client", "email": "sqs@clients.test"}),
@@ -305,10 +300,8 @@ async fn an_sqs_notify_batch_sends_the_confirmation_of_the_event_and_reports_onl
     .unwrap();
     let client = clients::create(store, &audit, input).await.unwrap();
     // A free start from the public availability of the demo's consultation, then a booking.
-    let locations =
-        mas_shared::ops::catalog::list::<mas_shared::domain::catalog::LocationInput>(store, t, false).await.unwrap();
-    let services =
-        mas_shared::ops::catalog::list::<mas_shared::domain::catalog::ServiceInput>(store, t, false).await.unwrap();
+    let locations = mas_usecases::catalog::list::<mas_domain::catalog::LocationInput>(store, t, false).await.unwrap();
+    let services = mas_usecases::catalog::list::<mas_domain::catalog::ServiceInput>(store, t, false).await.unwrap();
     let consultation = services.iter().find(|s| s.data.name.as_str() == "Consultation").unwrap();
     let london = locations.iter().find(|l| l.data.timezone.tz() == chrono_tz::Europe::London).unwrap();
     let from = chrono::Utc::now().date_naive() + chrono::Duration::days(7);
@@ -321,14 +314,14 @@ async fn an_sqs_notify_batch_sends_the_confirmation_of_the_event_and_reports_onl
         .replace("TO_DATE", &(from + chrono::Duration::days(6)).to_string());
     let (_, slots) = host.invoke(&serde_json::from_str(&event).unwrap()).await;
     let start: chrono::DateTime<chrono::Utc> = slots["slots"][0]["start"].as_str().unwrap().parse().unwrap();
-    let tenant = mas_shared::ops::tenants::tenant(store, t).await.unwrap();
+    let tenant = mas_usecases::tenants::tenant(store, t).await.unwrap();
     let request = appointments::BookingRequest {
         location_id: london.id.clone(),
         service_id: consultation.id.clone(),
         start,
         practitioner_id: None,
         client_id: client.id.clone(),
-        source: mas_shared::domain::appointment::BookingSource::Staff,
+        source: mas_domain::appointment::BookingSource::Staff,
         screening: None,
         notes: None,
         prepared: None,
@@ -337,15 +330,16 @@ async fn an_sqs_notify_batch_sends_the_confirmation_of_the_event_and_reports_onl
 
     // The fixture as the queue delivers it: the bus's envelope of this booking's confirmation.
     let dir = tempfile::tempdir().unwrap();
-    let outbox = Arc::new(mas_shared::adapters::Outbox::new(dir.path()).unwrap());
-    let app = App::new(
+    let outbox = Arc::new(mas_embedded::Outbox::new(dir.path()).unwrap());
+    let app = mas_local::embedded_app(
         store.table.clone(),
         store.clock.clone(),
         AuthMode::ApiGateway,
         Config { site_domain: "sites.test".into() },
     )
-    .with_outbox(outbox.clone());
-    let confirmed = mas_shared::ops::appointments::booking_event(t, "booking.confirmed", &booked, chrono::Utc::now());
+    .0
+    .with_messaging(outbox.clone(), outbox.clone());
+    let confirmed = mas_usecases::appointments::booking_event(t, "booking.confirmed", &booked, chrono::Utc::now());
     let path = crate::repo_root().join("events/sqs/notify-batch.json");
     let mut event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let body = event["Records"][0]["body"]
@@ -359,9 +353,9 @@ async fn an_sqs_notify_batch_sends_the_confirmation_of_the_event_and_reports_onl
         .iter()
         .map(|r| (r["messageId"].as_str().unwrap().to_owned(), r["body"].as_str().unwrap().to_owned()))
         .collect();
-    let failed = mas_shared::workers::batch(records, |body| {
+    let failed = mas_usecases::workers::batch(records, |body| {
         let app = &app;
-        async move { mas_shared::workers::handle(app, mas_shared::ports::QueueName::Notify, &body).await }
+        async move { mas_usecases::workers::handle(app, mas_ports::QueueName::Notify, &body).await }
     })
     .await;
     assert_eq!(failed, ["6d5c4b3a-4444-4e3f-9a2b-1c0d9e8f7a6b"]);
@@ -372,17 +366,14 @@ async fn an_sqs_notify_batch_sends_the_confirmation_of_the_event_and_reports_onl
 }
 
 /// A client of the demo clinic (documents are generated from the client's record).
-async fn lambda_client(
-    store: &mas_shared::store::Store,
-    audit: &mas_shared::store::AuditContext,
-) -> mas_shared::ids::ClientId {
+async fn lambda_client(store: &mas_store::Store, audit: &mas_store::AuditContext) -> mas_domain::ids::ClientId {
     let input = serde_json::from_value(serde_json::json!({"first_name": "Ann", "last_name": "Lambda"})).unwrap();
-    mas_shared::ops::clients::create(store, audit, input).await.unwrap().id
+    mas_usecases::clients::create(store, audit, input).await.unwrap().id
 }
 
 impl LambdaHost {
     /// The Cognito trigger's fixture, with the user's attributes pointed at `member`.
-    fn pre_token_event(&self, member: &mas_shared::domain::team::Member) -> mas_functions::pre_token::PreTokenEvent {
+    fn pre_token_event(&self, member: &mas_domain::team::Member) -> mas_functions::pre_token::PreTokenEvent {
         let path = crate::repo_root().join("events/cognito/pre-token-generation.json");
         let mut event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         event["userName"] = member.id.to_string().into();
@@ -393,24 +384,24 @@ impl LambdaHost {
         serde_json::from_value(event).expect("a pre-token-generation event")
     }
 
-    fn owner_audit(&self) -> mas_shared::store::AuditContext {
-        mas_shared::store::AuditContext {
+    fn owner_audit(&self) -> mas_store::AuditContext {
+        mas_store::AuditContext {
             tenant_id: self.demo.tenant_id.clone(),
             actor: self.demo.owner.id.to_string(),
             role: Some(self.demo.owner.input.role),
-            request_id: mas_shared::ids::RequestId::new(),
+            request_id: mas_domain::ids::RequestId::new(),
         }
     }
 
-    async fn new_front_desk_member(&self) -> mas_shared::domain::team::Member {
+    async fn new_front_desk_member(&self) -> mas_domain::team::Member {
         let input = serde_json::from_value(serde_json::json!({
             "email": format!("desk-{}@demo-clinic.test", ulid::Ulid::new().to_string().to_lowercase()),
             "name": "Dee Desk",
             "role": "front_desk",
         }))
         .unwrap();
-        let owner = mas_shared::domain::team::Role::Owner;
-        mas_shared::ops::team::create(&self.app.store, &self.owner_audit(), owner, input).await.unwrap()
+        let owner = mas_domain::team::Role::Owner;
+        mas_usecases::team::create(&self.app.store, &self.owner_audit(), owner, input).await.unwrap()
     }
 }
 
@@ -436,7 +427,7 @@ async fn the_pre_token_event_answers_the_members_tenant_id_role_and_auth_epoch_a
     let mut token_claims: std::collections::HashMap<String, String> = serde_json::from_value(claims.clone()).unwrap();
     token_claims.insert("sub".into(), "76a2f2e4-5f11-4f38-bc0a-2f1d4b8e8c51".into());
     token_claims.insert("email".into(), member.input.email.to_string());
-    let staff = mas_shared::auth::StaffClaims::from_map(&token_claims).unwrap();
+    let staff = mas_usecases::tokens::StaffClaims::from_map(&token_claims).unwrap();
     assert_eq!((staff.member_id, staff.auth_epoch), (member.id.clone(), member.auth_epoch));
 }
 
@@ -448,11 +439,11 @@ async fn the_pre_token_event_of_a_removed_member_or_a_changed_email_is_refused()
     other_email.request.user_attributes.insert("email".into(), "someone-else@demo-clinic.test".into());
     assert!(mas_functions::pre_token::handle(&host.app.store, other_email).await.is_err());
 
-    let owner = mas_shared::domain::team::Role::Owner;
-    mas_shared::ops::team::remove(&host.app.store, &host.owner_audit(), owner, &member.id).await.unwrap();
+    let owner = mas_domain::team::Role::Owner;
+    mas_usecases::team::remove(&host.app.store, &host.owner_audit(), owner, &member.id).await.unwrap();
     let refused = mas_functions::pre_token::handle(&host.app.store, host.pre_token_event(&member)).await;
     assert!(
-        matches!(refused, Err(mas_shared::error::AppError::Unauthenticated(_))),
+        matches!(refused, Err(mas_domain::error::AppError::Unauthenticated(_))),
         "a removed member must get no token: {refused:?}"
     );
 }

@@ -17,14 +17,16 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_cognitoidentityprovider::types::{AttributeDataType, ExplicitAuthFlowsType, SchemaAttributeType};
-use mas_shared::adapters::cognito::token_account;
-use mas_shared::adapters::{CognitoIdentity, LocalIdentity, SqliteTable};
-use mas_shared::auth::LocalIssuer;
-use mas_shared::domain::auth::Password;
-use mas_shared::domain::values::Email;
-use mas_shared::ids::{MemberId, TenantId};
-use mas_shared::ports::SystemClock;
-use mas_shared::ports::identity::{Account, CurrentAccount, Identity, IdentityError, IssuedTokens};
+use mas_cognito::CognitoIdentity;
+use mas_cognito::token_account;
+use mas_domain::auth::Password;
+use mas_domain::ids::{MemberId, TenantId};
+use mas_domain::values::Email;
+use mas_embedded::SqliteTable;
+use mas_ports::SystemClock;
+use mas_ports::identity::{Account, CurrentAccount, Identity, IdentityError, IssuedTokens};
+use mas_usecases::local_identity::LocalIdentity;
+use mas_usecases::tokens::LocalIssuer;
 
 use crate::support::aws;
 

@@ -3,9 +3,10 @@
 
 use std::sync::Arc;
 
-use mas_shared::adapters::{KmsKeyWrapper, LocalKeyWrapper};
-use mas_shared::ids::TenantId;
-use mas_shared::ports::{CryptoError, DataKey, KeyWrapper};
+use mas_domain::ids::TenantId;
+use mas_embedded::LocalKeyWrapper;
+use mas_kms::KmsKeyWrapper;
+use mas_ports::{CryptoError, DataKey, KeyWrapper};
 
 use crate::support::aws;
 

@@ -6,12 +6,14 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_sqs::types::QueueAttributeName;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use mas_shared::adapters::{EventBridgeEvents, SesMailer, TwilioSms};
-use mas_shared::error::AppError;
-use mas_shared::ids::TenantId;
-use mas_shared::ops::notifications::plan::{SUBSCRIBED, Work};
-use mas_shared::ports::events::{DomainEvent, EVENT_SOURCE, Events};
-use mas_shared::ports::messages::{Mailer, OutgoingEmail, OutgoingSms, SendError, SmsSender};
+use mas_domain::error::AppError;
+use mas_domain::ids::TenantId;
+use mas_eventbridge::EventBridgeEvents;
+use mas_ports::events::{DomainEvent, EVENT_SOURCE, Events};
+use mas_ports::messages::{Mailer, OutgoingEmail, OutgoingSms, SendError, SmsSender};
+use mas_ses::SesMailer;
+use mas_twilio::TwilioSms;
+use mas_usecases::notifications::plan::{SUBSCRIBED, Work};
 use serde_json::{Value, json};
 
 use crate::support::aws;
@@ -130,7 +132,7 @@ async fn the_notify_rule_delivers_subscribed_events_to_the_queue_and_a_poison_me
             .iter()
             .map(|m| (m.message_id().unwrap().to_owned(), m.body().unwrap().to_owned()))
             .collect();
-        let failed = mas_shared::workers::batch(records, |body| {
+        let failed = mas_usecases::workers::batch(records, |body| {
             let handled = &handled;
             async move {
                 match Work::parse(&body)? {

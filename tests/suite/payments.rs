@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
-use mas_shared::adapters::InProcessEvents;
-use mas_shared::adapters::simulated::{Outcome, intent_json};
-use mas_shared::domain::payment::IntentId;
-use mas_shared::domain::values::MinorUnits;
-use mas_shared::domain::webhook::WebhookSecret;
-use mas_shared::ports::events::{DomainEvent, Events, EventsError};
-use mas_shared::ports::payments::{Payments, RefundRequest};
-use mas_shared::ports::{FixedClock, Query, SortKey};
+use mas_domain::payment::IntentId;
+use mas_domain::values::MinorUnits;
+use mas_domain::webhook::WebhookSecret;
+use mas_embedded::InProcessEvents;
+use mas_embedded::simulated::{Outcome, intent_json};
+use mas_ports::events::{DomainEvent, Events, EventsError};
+use mas_ports::payments::{Payments, RefundRequest};
+use mas_ports::{FixedClock, Query, SortKey};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use reqwest::StatusCode;
@@ -88,21 +88,21 @@ async fn paid_booking(app: &TestApp, s: &Setup, start: chrono::DateTime<Utc>, pr
 }
 
 async fn timeline_kinds(app: &TestApp, s: &Setup, client_id: &Value) -> Vec<String> {
-    let client = mas_shared::ids::ClientId::parse(client_id.as_str().unwrap()).unwrap();
-    let query = Query::partition(mas_shared::keys::client_pk(&s.clinic.tenant_id, &client))
-        .sk(SortKey::BeginsWith(mas_shared::keys::TIMELINE_PREFIX.into()));
+    let client = mas_domain::ids::ClientId::parse(client_id.as_str().unwrap()).unwrap();
+    let query = Query::partition(mas_store::keys::client_pk(&s.clinic.tenant_id, &client))
+        .sk(SortKey::BeginsWith(mas_store::keys::TIMELINE_PREFIX.into()));
     let items = app.app.store.table.query_all(&query).await.unwrap();
     items.iter().map(|i| i["kind"].as_str().unwrap().to_owned()).collect()
 }
 
 async fn audit_actions(app: &TestApp, s: &Setup) -> Vec<String> {
-    let query = Query::partition(mas_shared::keys::audit_month_pk(&s.clinic.tenant_id, "2027-03"));
+    let query = Query::partition(mas_store::keys::audit_month_pk(&s.clinic.tenant_id, "2027-03"));
     let items = app.app.store.table.query_all(&query).await.unwrap();
     items.iter().map(|i| i["action"].as_str().unwrap().to_owned()).collect()
 }
 
-async fn event_record(app: &TestApp, event_id: &str) -> Option<mas_shared::ports::Item> {
-    app.app.store.table.get(&mas_shared::keys::stripe_event(event_id)).await.unwrap()
+async fn event_record(app: &TestApp, event_id: &str) -> Option<mas_ports::Item> {
+    app.app.store.table.get(&mas_store::keys::stripe_event(event_id)).await.unwrap()
 }
 
 fn signed(secret: &WebhookSecret, at: i64, body: &Value) -> (Vec<u8>, String) {
@@ -551,16 +551,11 @@ impl Events for FailingConfirmations {
 #[tokio::test]
 async fn an_event_that_keeps_failing_is_parked_for_the_dead_letter_queue_instead_of_retried_forever() {
     let dir = tempfile::tempdir().unwrap();
-    let table = Arc::new(mas_shared::adapters::SqliteTable::open(&dir.path().join("t.sqlite3")).unwrap());
+    let table = Arc::new(mas_embedded::SqliteTable::open(&dir.path().join("t.sqlite3")).unwrap());
     let inner = Arc::new(InProcessEvents::new());
-    let mas = mas_shared::app::App::new(
-        table,
-        Arc::new(FixedClock::new(now())),
-        mas_shared::app::AuthMode::Local(std::sync::Arc::new(mas_shared::auth::LocalIssuer::new(TEST_SECRET))),
-        mas_shared::app::Config { site_domain: "sites.test".into() },
-    )
-    .with_events(Arc::new(FailingConfirmations(inner.clone())));
-    let app = serve(mas, inner.clone(), dir).await;
+    let (mas, gateway) = crate::support::app::test_parts(table, Arc::new(FixedClock::new(now())));
+    let mas = mas.with_events(Arc::new(FailingConfirmations(inner.clone())));
+    let app = serve(mas, gateway, inner.clone(), dir).await;
     let s = clinic(&app, "parked", deposit_policy()).await;
     let booked = book(&app, &s, tuesday(10, 0), 0).await;
     let intent = deposit_intent(&app, &s, &booked).await;
@@ -568,7 +563,7 @@ async fn an_event_that_keeps_failing_is_parked_for_the_dead_letter_queue_instead
     let paid = app.gateway().pay(&id, Outcome::Succeed).unwrap();
     let (event_id, body, signature) = app.gateway().signed_event("payment_intent.succeeded", &paid);
 
-    for attempt in 1..=mas_shared::ops::stripe_events::MAX_ATTEMPTS {
+    for attempt in 1..=mas_usecases::stripe_events::MAX_ATTEMPTS {
         let (status, answer) = post_webhook(&app, body.clone(), Some(&signature)).await;
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "attempt {attempt}: {answer}");
     }
@@ -618,9 +613,9 @@ fn dispute(intent: &str, status: &str) -> Value {
 async fn five_hundred_shuffled_duplicated_and_forged_events_leave_every_booking_right_with_each_effect_once() {
     // A hundred deposit intents from one address: past the per-address limit, which is not what
     // this test is about.
-    let generous = mas_shared::domain::limits::Bucket { capacity: 10_000, refill_seconds: 1 };
-    let limits = mas_shared::ops::limits::Limits { deposit_intent_per_address: generous, ..Default::default() };
-    let app = spawn_app_with_limits(Arc::new(mas_shared::ports::FixedClock::new(now())), limits).await;
+    let generous = mas_domain::limits::Bucket { capacity: 10_000, refill_seconds: 1 };
+    let limits = mas_usecases::limits::Limits { deposit_intent_per_address: generous, ..Default::default() };
+    let app = spawn_app_with_limits(Arc::new(mas_ports::FixedClock::new(now())), limits).await;
     let app = Arc::new(app);
     let s = clinic(&app, "chaos", json!({"deposit": {"kind": "percent", "percent": 20}, "hold_minutes": 1440})).await;
     let mut booked = Vec::new();

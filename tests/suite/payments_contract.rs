@@ -5,13 +5,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use mas_shared::adapters::simulated::Outcome;
-use mas_shared::adapters::{SimulatedGateway, StripeGateway};
-use mas_shared::domain::payment::{CustomerId, IntentId, IntentStatus};
-use mas_shared::domain::values::{Currency, MinorUnits};
-use mas_shared::domain::webhook::WebhookSecret;
-use mas_shared::ports::SystemClock;
-use mas_shared::ports::payments::{IntentRequest, Payments, PaymentsError, RefundRequest};
+use mas_domain::payment::{CustomerId, IntentId, IntentStatus};
+use mas_domain::values::{Currency, MinorUnits};
+use mas_domain::webhook::WebhookSecret;
+use mas_embedded::SimulatedGateway;
+use mas_embedded::simulated::Outcome;
+use mas_ports::SystemClock;
+use mas_ports::payments::{IntentRequest, Payments, PaymentsError, RefundRequest};
+use mas_stripe::StripeGateway;
 use serde_json::Value;
 
 use crate::support::localstripe;

@@ -7,12 +7,12 @@ use serde_json::{Value, json};
 
 use crate::booking::{answers, fixed_app, iso, public_booking, setup, tuesday};
 use crate::support::app::TestApp;
-use mas_shared::ids::{ClientId, TenantId};
+use mas_domain::ids::{ClientId, TenantId};
 
 /// A signed-in portal session for `client`, through a link issued as `POST …/portal/link` does.
 async fn sign_in(app: &TestApp, tenant: &TenantId, slug: &str, client: &str) -> String {
     let client = ClientId::parse(client).unwrap();
-    let (token, _) = mas_shared::ops::portal::issue_link(&app.app, tenant, &client).await.unwrap();
+    let (token, _) = mas_usecases::portal::issue_link(&app.app, tenant, &client).await.unwrap();
     let (status, session) =
         app.call("POST", &format!("/v1/public/{slug}/portal/session"), None, Some(json!({"token": token}))).await;
     assert_eq!(status, StatusCode::OK, "{session}");
@@ -21,7 +21,7 @@ async fn sign_in(app: &TestApp, tenant: &TenantId, slug: &str, client: &str) -> 
 
 async fn audit_actions(app: &TestApp, tenant: &TenantId) -> Vec<String> {
     let month = app.app.store.clock.now().format("%Y-%m").to_string();
-    let query = mas_shared::ports::Query::partition(mas_shared::keys::audit_month_pk(tenant, &month));
+    let query = mas_ports::Query::partition(mas_store::keys::audit_month_pk(tenant, &month));
     app.app
         .store
         .table
@@ -73,7 +73,7 @@ async fn a_link_works_once_even_when_used_twice_at_the_same_moment_and_not_after
     let path = "/v1/public/portal-once/portal/session";
 
     // Two simultaneous uses: exactly one session.
-    let (token, _) = mas_shared::ops::portal::issue_link(&app.app, &s.clinic.tenant_id, &client).await.unwrap();
+    let (token, _) = mas_usecases::portal::issue_link(&app.app, &s.clinic.tenant_id, &client).await.unwrap();
     let body = json!({"token": token});
     let (a, b) = tokio::join!(
         app.call("POST", path, None, Some(body.clone())),
@@ -86,7 +86,7 @@ async fn a_link_works_once_even_when_used_twice_at_the_same_moment_and_not_after
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a third use");
 
     // A link 15 minutes old is refused; a forged one too.
-    let (token, _) = mas_shared::ops::portal::issue_link(&app.app, &s.clinic.tenant_id, &client).await.unwrap();
+    let (token, _) = mas_usecases::portal::issue_link(&app.app, &s.clinic.tenant_id, &client).await.unwrap();
     clock.advance(Duration::minutes(15));
     let (status, _) = app.call("POST", path, None, Some(json!({"token": token}))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -94,7 +94,7 @@ async fn a_link_works_once_even_when_used_twice_at_the_same_moment_and_not_after
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     // Another clinic's slug does not open this clinic's link.
     let other = app.sign_up("portal-other").await;
-    let (token, _) = mas_shared::ops::portal::issue_link(&app.app, &s.clinic.tenant_id, &client).await.unwrap();
+    let (token, _) = mas_usecases::portal::issue_link(&app.app, &s.clinic.tenant_id, &client).await.unwrap();
     let (status, _) = app
         .call("POST", &format!("/v1/public/{}/portal/session", other.slug), None, Some(json!({"token": token})))
         .await;

@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, TimeZone as _, Utc};
 use chrono_tz::Tz;
-use mas_shared::ops::notifications::plan::{self, Work};
-use mas_shared::ops::notifications::{self, MessageRecord, Notifier};
-use mas_shared::ports::messages::{Accepted, Mailer, OutgoingEmail, OutgoingSms, SendError, SmsSender};
-use mas_shared::ports::{Clock, FixedClock, Query, Queue, QueueError, QueueName};
+use mas_ports::messages::{Accepted, Mailer, OutgoingEmail, OutgoingSms, SendError, SmsSender};
+use mas_ports::{Clock, FixedClock, Query, Queue, QueueError, QueueName};
+use mas_usecases::notifications::plan::{self, Work};
+use mas_usecases::notifications::{self, MessageRecord, Notifier};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -81,7 +81,7 @@ struct World {
     jobs: Arc<Jobs>,
     notifier: Notifier,
     token: String,
-    tenant: mas_shared::ids::TenantId,
+    tenant: mas_domain::ids::TenantId,
     location_id: String,
     service_id: String,
     client_id: String,
@@ -100,14 +100,14 @@ async fn world(zone: &str, now: DateTime<Utc>) -> World {
     let slug = format!("r-{}", &ulid::Ulid::new().to_string().to_lowercase()[16..]);
     let mut clinic = app.sign_up(&slug).await;
     // The app's clock may be far from today: a token minted now outlives the test.
-    let claims = mas_shared::auth::StaffClaims {
+    let claims = mas_usecases::tokens::StaffClaims {
         sub: clinic.owner_id.clone(),
-        email: mas_shared::domain::values::Email::parse(&format!("owner@{slug}.test")).unwrap(),
+        email: mas_domain::values::Email::parse(&format!("owner@{slug}.test")).unwrap(),
         tenant_id: clinic.tenant_id.clone(),
-        member_id: mas_shared::ids::MemberId::parse(&clinic.owner_id).unwrap(),
+        member_id: mas_domain::ids::MemberId::parse(&clinic.owner_id).unwrap(),
         auth_epoch: 0,
     };
-    clinic.token = mas_shared::auth::LocalIssuer::new(TEST_SECRET).issue(&claims, Utc::now());
+    clinic.token = mas_usecases::tokens::LocalIssuer::new(TEST_SECRET).issue(&claims, Utc::now());
     let t = &clinic.token;
     let hours: Vec<Value> = DAYS.iter().map(|d| json!({"day": d, "start": "07:00", "end": "22:00"})).collect();
     let mut location = location_body("Harbour");
@@ -179,7 +179,7 @@ impl World {
     async fn deliver_events(&mut self) {
         let events = self.app.events.published();
         for event in &events[self.delivered..] {
-            if mas_shared::adapters::events::route(&event.kind).is_some() {
+            if mas_usecases::routing::route(&event.kind).is_some() {
                 for _ in 0..2 {
                     plan::handle(&self.notifier, &Work::event_body(event)).await.unwrap();
                 }
@@ -190,9 +190,9 @@ impl World {
 
     /// The reminders still planned, soonest first.
     async fn planned(&self, appointment: &str) -> Vec<plan::DueItem> {
-        let query = Query::partition(mas_shared::keys::reminder_plan(&self.tenant, appointment));
+        let query = Query::partition(mas_store::keys::reminder_plan(&self.tenant, appointment));
         let items = self.app.app.store.table.query_all(&query).await.unwrap();
-        let mut due: Vec<plan::DueItem> = items.into_iter().map(|i| mas_shared::store::from_item(i).unwrap()).collect();
+        let mut due: Vec<plan::DueItem> = items.into_iter().map(|i| mas_store::from_item(i).unwrap()).collect();
         due.sort_by_key(|d| d.due_at);
         due
     }
@@ -223,7 +223,7 @@ impl World {
 
     /// The log as `(kind, channel, status, local time)`, oldest first.
     async fn log(&self) -> Vec<(String, String, String, String)> {
-        let client = mas_shared::ids::ClientId::parse(&self.client_id).unwrap();
+        let client = mas_domain::ids::ClientId::parse(&self.client_id).unwrap();
         let mut records: Vec<MessageRecord> =
             notifications::messages(&self.app.app.store, &self.tenant, &client, 200).await.unwrap();
         records.sort_by_key(|r| (r.updated_at, r.kind, r.channel));
@@ -400,14 +400,14 @@ async fn a_sender_that_crashed_holding_a_reminder_leaves_it_to_the_retry_which_s
     w.clock.set(prep.due_at);
     // A sender claimed the email and died before sending: its record says `sending`, leased.
     let subject = format!("{appointment}@{}", start.timestamp());
-    let kind = mas_shared::domain::notifications::MessageKind::Prep48h;
-    let channel = mas_shared::domain::notifications::Channel::Email;
+    let kind = mas_domain::notifications::MessageKind::Prep48h;
+    let channel = mas_domain::notifications::Channel::Email;
     let id = notifications::message_id(&w.tenant, &subject, kind, channel);
     let claim = json!({"id": id, "client_id": w.client_id, "kind": "prep_48h", "channel": "email", "direction": "outbound",
         "subject": subject, "to": "ada@clients.test", "status": "sending", "reason": null, "summary": "prep",
         "provider_id": null, "created_at": prep.due_at, "updated_at": prep.due_at, "lease_until": prep.due_at.timestamp() + 60});
-    let item = mas_shared::store::to_item(&mas_shared::keys::message(&w.tenant, &id), "message", &claim).unwrap();
-    w.app.app.store.table.transact(vec![mas_shared::ports::Write::put(item)]).await.unwrap();
+    let item = mas_store::to_item(&mas_store::keys::message(&w.tenant, &id), "message", &claim).unwrap();
+    w.app.app.store.table.transact(vec![mas_ports::Write::put(item)]).await.unwrap();
     // While the lease holds, the retry neither sends nor gives the reminder up.
     plan::sweep(&w.notifier).await.unwrap();
     let jobs: Vec<Value> = std::mem::take(&mut *w.jobs.0.lock().unwrap());
@@ -428,8 +428,7 @@ async fn a_sender_that_crashed_holding_a_reminder_leaves_it_to_the_retry_which_s
 async fn quiet_hours_from_the_clinics_settings_move_a_check_in_and_an_undeliverable_number_is_recorded_not_retried() {
     let start = local("Europe/London", 2026, 6, 10, 9, 30);
     let mut w = world("Europe/London", start - Duration::days(3)).await;
-    let mut settings =
-        serde_json::to_value(mas_shared::domain::notifications::NotificationSettings::default()).unwrap();
+    let mut settings = serde_json::to_value(mas_domain::notifications::NotificationSettings::default()).unwrap();
     settings["quiet_hours"] = json!({"start": "20:00:00", "end": "09:00:00"});
     let (status, body) = w.app.put("/v1/notification-settings", &w.token, settings).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -471,7 +470,7 @@ async fn a_sweep_that_runs_hours_late_records_the_stale_reminder_as_skipped_inst
     assert!(!w.planned(&appointment).await.iter().any(|d| d.kind.as_str() == "prep_48h"), "dropped from the plan");
     let sent = w.providers.sent.lock().unwrap().len();
     assert_eq!(sent, 2, "only the confirmation (email and text) went");
-    let client = mas_shared::ids::ClientId::parse(&w.client_id).unwrap();
+    let client = mas_domain::ids::ClientId::parse(&w.client_id).unwrap();
     let records = notifications::messages(&w.app.app.store, &w.tenant, &client, 50).await.unwrap();
     let skipped = records.iter().find(|r| r.kind.map(|k| k.as_str()) == Some("prep_48h")).unwrap();
     assert!(skipped.reason.as_deref().unwrap().starts_with("too late"), "{skipped:?}");

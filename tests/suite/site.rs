@@ -16,8 +16,8 @@ async fn a_clinic_site_is_rendered_from_its_current_catalog() {
     assert_eq!(status, 201, "{created}");
 
     // WHEN its landing page and the service's page are asked for
-    let landing = mas_shared::site::serve::file(&app.app, "glow", "index.html").await;
-    let service = mas_shared::site::serve::file(&app.app, "glow", "service-profhilo.html").await;
+    let landing = mas_http::serve_site::file(&app.app, "glow", "index.html").await;
+    let service = mas_http::serve_site::file(&app.app, "glow", "service-profhilo.html").await;
 
     // THEN both show the service, escaped
     assert_eq!(landing.status(), 200);
@@ -30,29 +30,29 @@ async fn a_clinic_site_is_rendered_from_its_current_catalog() {
 async fn an_unknown_clinic_or_page_is_not_found() {
     let app = spawn_app().await;
     app.sign_up("glow").await;
-    assert_eq!(mas_shared::site::serve::file(&app.app, "nobody", "index.html").await.status(), 404);
-    assert_eq!(mas_shared::site::serve::file(&app.app, "glow", "../secrets").await.status(), 404);
+    assert_eq!(mas_http::serve_site::file(&app.app, "nobody", "index.html").await.status(), 404);
+    assert_eq!(mas_http::serve_site::file(&app.app, "glow", "../secrets").await.status(), 404);
 }
 
 #[test]
 fn site_routes_are_not_api_routes() {
-    assert!(mas_shared::http::route_table().iter().all(|r| !r.path.starts_with("/sites")));
+    assert!(mas_http::route_table().iter().all(|r| !r.path.starts_with("/sites")));
 }
 
 mod publish {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use mas_shared::adapters::{InProcessEvents, LogCdn, SqliteTable};
-    use mas_shared::app::{App, AuthMode, Config};
-    use mas_shared::auth::LocalIssuer;
-    use mas_shared::ids::PublishId;
-    use mas_shared::ops::site::{self, PublishRequest, Published};
-    use mas_shared::ports::SystemClock;
+    use mas_domain::ids::PublishId;
+    use mas_embedded::InProcessEvents;
+    use mas_embedded::SqliteTable;
+    use mas_ports::LogCdn;
+    use mas_ports::SystemClock;
+    use mas_usecases::site::{self, PublishRequest, Published};
     use reqwest::StatusCode;
     use serde_json::json;
 
-    use crate::support::app::{TEST_SECRET, TestApp, serve};
+    use crate::support::app::{TestApp, serve};
 
     /// The test host with a CDN whose invalidations the test reads back.
     async fn app_with_cdn() -> (TestApp, Arc<LogCdn>) {
@@ -60,15 +60,9 @@ mod publish {
         let table = Arc::new(SqliteTable::open(&dir.path().join("table.sqlite3")).unwrap());
         let events = Arc::new(InProcessEvents::new());
         let cdn = Arc::new(LogCdn::new());
-        let app = App::new(
-            table,
-            Arc::new(SystemClock),
-            AuthMode::Local(std::sync::Arc::new(LocalIssuer::new(TEST_SECRET))),
-            Config { site_domain: "sites.test".into() },
-        )
-        .with_events(events.clone())
-        .with_cdn(cdn.clone());
-        (serve(app, events, dir).await, cdn)
+        let (app, gateway) = crate::support::app::test_parts(table, Arc::new(SystemClock));
+        let app = app.with_events(events.clone()).with_cdn(cdn.clone());
+        (serve(app, gateway, events, dir).await, cdn)
     }
 
     #[tokio::test]
@@ -77,8 +71,8 @@ mod publish {
         let (app, cdn) = app_with_cdn().await;
         // (seeded through a store whose `site.changed` events no worker hears, so that the
         // publish below is the first)
-        let quiet = mas_shared::store::Store::new(app.app.store.table.clone(), app.app.store.clock.clone());
-        let demo = mas_shared::demo::seed(&quiet, "sites.test").await.unwrap();
+        let quiet = mas_store::Store::new(app.app.store.table.clone(), app.app.store.clock.clone());
+        let demo = mas_usecases::demo::seed(&quiet, "sites.test").await.unwrap();
         let request = PublishRequest { tenant_id: demo.tenant_id.clone(), publish_id: PublishId::new() };
 
         // WHEN its site is published
@@ -90,10 +84,10 @@ mod publish {
         assert_eq!(publication.version, 1);
         assert_eq!(publication.prefix, "sites/demo-clinic/");
         let catalog =
-            mas_shared::http::public::load(&app.app, &mas_shared::domain::values::Slug::parse("demo-clinic").unwrap())
+            mas_usecases::public_catalog::load(&app.app, &mas_domain::values::Slug::parse("demo-clinic").unwrap())
                 .await
                 .unwrap();
-        let files = mas_shared::site::render(&catalog, &Default::default());
+        let files = mas_site::render(&catalog, &Default::default());
         let names: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
         for page in [
             "index.html",
@@ -113,7 +107,7 @@ mod publish {
             "one page per service"
         );
         for file in &files {
-            let key = mas_shared::keys::site_file(&catalog.clinic.slug, &file.path).unwrap();
+            let key = mas_store::keys::site_file(&catalog.clinic.slug, &file.path).unwrap();
             let stored = app.app.site_blobs().get(&key).await.unwrap();
             assert_eq!(
                 stored.as_deref(),
@@ -122,7 +116,7 @@ mod publish {
                 file.path
             );
             // And the local host serves the same bytes for it.
-            let served = mas_shared::site::serve::file(&app.app, "demo-clinic", &file.path).await;
+            let served = mas_http::serve_site::file(&app.app, "demo-clinic", &file.path).await;
             let served = axum::body::to_bytes(served.into_body(), 1 << 22).await.unwrap();
             assert_eq!(served.as_ref(), file.body.as_bytes(), "{}", file.path);
         }
@@ -178,7 +172,7 @@ mod publish {
         assert!(matches!(repeat, Published::Unchanged(_)));
     }
 
-    async fn wait_for_version(app: &TestApp, tenant: &mas_shared::ids::TenantId, version: u64) -> site::Publication {
+    async fn wait_for_version(app: &TestApp, tenant: &mas_domain::ids::TenantId, version: u64) -> site::Publication {
         for _ in 0..100 {
             if let Some(p) = site::publication(&app.app, tenant).await.unwrap()
                 && p.version >= version
@@ -195,18 +189,19 @@ mod publish {
 async fn the_local_bus_routes_site_changed_to_the_site_publish_queue_as_eventbridge_would() {
     use std::sync::Arc;
 
-    use mas_shared::adapters::events::RoutedEvents;
-    use mas_shared::adapters::{ChannelQueue, InProcessEvents};
-    use mas_shared::ports::{DomainEvent, Events, QueueName};
+    use mas_embedded::ChannelQueue;
+    use mas_embedded::InProcessEvents;
+    use mas_ports::{DomainEvent, Events, QueueName};
+    use mas_usecases::routing::RoutedEvents;
 
     let (queue, mut receiver) = ChannelQueue::new();
     let bus = RoutedEvents::new(Arc::new(InProcessEvents::new()), Arc::new(queue));
-    let tenant = mas_shared::ids::TenantId::parse("ten_a").unwrap();
+    let tenant = mas_domain::ids::TenantId::parse("ten_a").unwrap();
     let changed = DomainEvent::new(&tenant, "site.changed", "req_1", chrono::Utc::now(), json!({"reason": "brand"}));
     bus.publish(std::slice::from_ref(&changed)).await.unwrap();
     let (name, body) = receiver.try_recv().unwrap();
     assert_eq!(name, QueueName::SitePublish);
     assert_eq!(body["detail-type"], "site.changed");
-    assert_eq!(mas_shared::ops::site::PublishRequest::from_message(&body).unwrap().tenant_id, tenant);
+    assert_eq!(mas_usecases::site::PublishRequest::from_message(&body).unwrap().tenant_id, tenant);
     assert!(receiver.try_recv().is_err(), "sent once, to one queue");
 }

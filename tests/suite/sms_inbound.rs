@@ -27,7 +27,7 @@ async fn post_twilio(
 
 fn sign(app: &TestApp, path: &str, form: &[(&str, &str)]) -> String {
     let params: Vec<(String, String)> = form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    mas_shared::domain::twilio::signature(TWILIO_TOKEN, &format!("{}{path}", app.base), &params)
+    mas_domain::twilio::signature(TWILIO_TOKEN, &format!("{}{path}", app.base), &params)
 }
 
 /// Waits for the outbox to hold a text to `phone` (the worker runs beside the test).
@@ -157,8 +157,8 @@ async fn the_signed_unsubscribe_link_turns_marketing_off_in_one_click_and_a_forg
     let mut body = client_body("Ada", "Byron", Some("ada.byron@clients.test"));
     body["marketing_consent"] = json!(true);
     let (_, client) = app.post("/v1/clients", &clinic.token, body).await;
-    let id = mas_shared::ids::ClientId::parse(client["id"].as_str().unwrap()).unwrap();
-    let url = mas_shared::ops::notifications::unsubscribe_url(&app.app.notifier(), &app.base, &clinic.tenant_id, &id);
+    let id = mas_domain::ids::ClientId::parse(client["id"].as_str().unwrap()).unwrap();
+    let url = mas_usecases::notifications::unsubscribe_url(&app.app.notifier(), &app.base, &clinic.tenant_id, &id);
     let path = url.strip_prefix(&app.base).unwrap().to_owned();
     let (_, prefs) = app.get(&format!("/v1/clients/{id}/preferences"), &clinic.token).await;
     assert_eq!((prefs["email"]["marketing"].as_bool(), prefs["sms"]["marketing"].as_bool()), (Some(true), Some(true)));

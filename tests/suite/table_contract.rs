@@ -7,8 +7,9 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use mas_shared::adapters::{DynamoTable, SqliteTable};
-use mas_shared::ports::{Condition, Item, Key, Page, Query, SortKey, Table, TableError, Write};
+use mas_dynamodb::DynamoTable;
+use mas_embedded::SqliteTable;
+use mas_ports::{Condition, Item, Key, Page, Query, SortKey, Table, TableError, Write};
 use serde_json::{Value, json};
 
 use crate::support::aws;
@@ -110,7 +111,7 @@ contract!(
 /// Not part of the port, but what every DynamoDB case above stands on.
 mod dynamodb_setup {
     use aws_sdk_dynamodb::types::{ProjectionType, TimeToLiveStatus};
-    use mas_shared::adapters::DynamoTable;
+    use mas_dynamodb::DynamoTable;
 
     use crate::support::aws;
 

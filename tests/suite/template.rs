@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_yaml::{Mapping, Value};
 
 use crate::repo_root;
-use mas_shared::http::route_table;
+use mas_http::route_table;
 
 /// Routes whose functions need no table access at all (signing one session out is Cognito's
 /// RevokeToken alone).
@@ -901,7 +901,7 @@ fn the_site_publisher_is_its_own_binary_on_a_queue_fed_by_the_publish_route_and_
     assert_eq!(ref_target(&variables["SITE_BUCKET"]), Some("SiteBucket"));
     assert_eq!(ref_target(&variables["SITE_DISTRIBUTION_ID"]), Some("SiteDistribution"));
     let rule = &template["Resources"]["SiteChangedRule"]["Properties"];
-    assert_eq!(rule["EventPattern"]["detail-type"][0].as_str(), Some(mas_shared::ops::site::SITE_CHANGED));
+    assert_eq!(rule["EventPattern"]["detail-type"][0].as_str(), Some(mas_usecases::site::SITE_CHANGED));
     assert!(mentions(&rule["Targets"][0]["Arn"], "SitePublishQueue"));
     let route = api_events(&template)
         .into_iter()
@@ -923,7 +923,7 @@ fn the_notify_rule_routes_exactly_the_subscribed_kinds_to_a_queue_with_a_dead_le
         .collect();
     kinds.sort();
     let mut subscribed: Vec<String> =
-        mas_shared::ops::notifications::plan::SUBSCRIBED.iter().map(|k| k.to_string()).collect();
+        mas_usecases::notifications::plan::SUBSCRIBED.iter().map(|k| k.to_string()).collect();
     subscribed.sort();
     assert_eq!(kinds, subscribed);
     assert!(mentions(&rule["Targets"][0]["Arn"], "NotifyQueue"));
@@ -964,7 +964,7 @@ fn the_user_pool_names_users_by_member_id_keeps_tenant_and_member_immutable_and_
     assert_eq!(properties["MfaConfiguration"].as_str(), Some("OFF"));
     // Cognito must accept every password the domain does (10 characters, no classes).
     let policy = &properties["Policies"]["PasswordPolicy"];
-    assert_eq!(policy["MinimumLength"].as_u64(), Some(mas_shared::domain::auth::Password::MIN_CHARS as u64));
+    assert_eq!(policy["MinimumLength"].as_u64(), Some(mas_domain::auth::Password::MIN_CHARS as u64));
     for class in ["RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"] {
         assert_eq!(policy[class].as_bool(), Some(false), "{class}");
     }
@@ -1102,7 +1102,7 @@ fn site_pages_get_the_same_security_headers_from_cloudfront_as_from_the_local_ho
     let policy = &resources(&template)["SiteSecurityHeaders"]["Properties"]["ResponseHeadersPolicyConfig"];
     let config = &policy["SecurityHeadersConfig"];
     let api = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}";
-    let ours: std::collections::HashMap<&str, String> = mas_shared::site::security_headers(api).into_iter().collect();
+    let ours: std::collections::HashMap<&str, String> = mas_site::security_headers(api).into_iter().collect();
     let csp = intrinsic_text(&config["ContentSecurityPolicy"]["ContentSecurityPolicy"]).expect("a CSP text");
     assert_eq!(csp, ours["content-security-policy"]);
     let hsts = &config["StrictTransportSecurity"];

@@ -26,7 +26,7 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
             json!({"email": {"transactional": true, "marketing": true}, "sms": {"transactional": false, "marketing": false}})
         }
         ("notification-settings", _) => {
-            serde_json::to_value(mas_shared::domain::notifications::NotificationSettings::default()).unwrap()
+            serde_json::to_value(mas_domain::notifications::NotificationSettings::default()).unwrap()
         }
         ("clients", _) if method == "PATCH" => json!({"version": 1, "first_name": "Intruder"}),
         ("clients", _) => client_body("Intruder", "B", Some("intruder@b.test")),
@@ -88,7 +88,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let payment_id = intent["payment_id"].as_str().unwrap().to_owned();
     let finalize = json!({"appointment_id": appointment_id, "collection_method": "in_person"});
     let (_, template) = app.post("/v1/templates", &a.token, template_body("1.0.0")).await;
-    let a_client = mas_shared::ids::ClientId::parse(&client_id).unwrap();
+    let a_client = mas_domain::ids::ClientId::parse(&client_id).unwrap();
     let (_, document) =
         app.post("/v1/documents/generate", &a.token, generate_body(a_client.as_str(), "A-secret-client")).await;
     let document_id = document["id"].as_str().unwrap().to_owned();
@@ -135,13 +135,13 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     // A's bookings set off background work (messages, consent forms, renders): let it finish,
     // so that any change to A's items after this point is B's doing.
     app.settle(&[&a.tenant_id, &b.tenant_id]).await;
-    let partition = mas_shared::ports::Query::partition(mas_shared::keys::tenant_pk(&a.tenant_id));
-    let client_partition = mas_shared::ports::Query::partition(mas_shared::keys::client_pk(&a.tenant_id, &a_client));
+    let partition = mas_ports::Query::partition(mas_store::keys::tenant_pk(&a.tenant_id));
+    let client_partition = mas_ports::Query::partition(mas_store::keys::client_pk(&a.tenant_id, &a_client));
     // Renders write no audit record, so `settle` cannot see them: wait until every document of
     // A's client has its PDF (a busy machine renders slowly).
     for _ in 0..200 {
         let items = app.app.store.table.query_all(&client_partition).await.unwrap();
-        let sk = |item: &mas_shared::ports::Item| item["SK"].as_str().unwrap_or_default().to_owned();
+        let sk = |item: &mas_ports::Item| item["SK"].as_str().unwrap_or_default().to_owned();
         let documents = items.iter().map(sk).filter(|k| k.starts_with("DOC#") && k.matches('#').count() == 1).count();
         let rendered = items.iter().map(sk).filter(|k| k.starts_with("DOC#") && k.ends_with("#PDF#generated")).count();
         if documents == rendered {
@@ -152,9 +152,9 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     app.settle(&[&a.tenant_id, &b.tenant_id]).await;
     let before = app.app.store.table.query_all(&partition).await.unwrap();
     let client_before = app.app.store.table.query_all(&client_partition).await.unwrap();
-    let appointment_partition = mas_shared::ports::Query::partition(mas_shared::keys::appointment_pk(
+    let appointment_partition = mas_ports::Query::partition(mas_store::keys::appointment_pk(
         &a.tenant_id,
-        &mas_shared::ids::AppointmentId::parse(&appointment_id).unwrap(),
+        &mas_domain::ids::AppointmentId::parse(&appointment_id).unwrap(),
     ));
     let appointment_before = app.app.store.table.query_all(&appointment_partition).await.unwrap();
     let (_, b_location) = app.post("/v1/locations", &b.token, location_body("B location")).await;
@@ -182,7 +182,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let mut checked = 0;
     // The `/v1/auth/` staff routes name no id: they act on the caller's own sign-in (and one ends
     // the caller's sessions); tests/suite/auth.rs covers them.
-    let routes = mas_shared::http::route_table().into_iter().filter(|r| !r.public && !r.path.starts_with("/v1/auth/"));
+    let routes = mas_http::route_table().into_iter().filter(|r| !r.public && !r.path.starts_with("/v1/auth/"));
     for route in routes {
         // Routes that name A's ids in their query or body rather than their path.
         let names_a = route.path.starts_with("/v1/availability")
@@ -206,7 +206,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             _ => body_for(route.method, &route.path, &own),
         };
         let (status, response) = if route.path == "/v1/brand/logo" {
-            let png = include_bytes!("../../shared/testdata/python.png").to_vec();
+            let png = include_bytes!("../../shared/domain/testdata/python.png").to_vec();
             app.raw(route.method, &path, Some(&b.token), "image/png", png).await
         } else {
             app.call(route.method, &path, Some(&b.token), body).await

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use mas_shared::ports::FixedClock;
+use mas_ports::FixedClock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -153,8 +153,8 @@ async fn a_public_booking_with_a_number_in_a_country_the_clinic_does_not_text_is
 
 #[tokio::test]
 async fn public_bookings_are_limited_per_phone_number_and_per_address_with_retry_after() {
-    use mas_shared::domain::limits::Bucket;
-    let limits = mas_shared::ops::limits::Limits {
+    use mas_domain::limits::Bucket;
+    let limits = mas_usecases::limits::Limits {
         booking_per_phone: Bucket { capacity: 2, refill_seconds: 1800 },
         booking_per_address: Bucket { capacity: 4, refill_seconds: 900 },
         ..Default::default()

@@ -74,7 +74,7 @@ async fn a_confirmed_booking_gets_its_consent_from_the_worker_and_the_signing_li
     assert!(page.contains("Ada Lovelace") || page.contains("sign"), "the signing page");
     // Its reminder is planned (a day on, or half a day before the link expires).
     let session = opened["session"]["id"].as_str().unwrap();
-    let plan = mas_shared::ports::Query::partition(mas_shared::keys::reminder_plan(&s.clinic.tenant_id, session));
+    let plan = mas_ports::Query::partition(mas_store::keys::reminder_plan(&s.clinic.tenant_id, session));
     let items = app.app.store.table.query_all(&plan).await.unwrap();
     assert_eq!(items.len(), 1, "one signature reminder planned");
     // The link mailed is the link staff were given.

@@ -3,12 +3,18 @@
 
 use std::sync::Arc;
 
-use mas_shared::app::App;
+use mas_functions::config;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     mas_functions::init_tracing(true);
-    // Built once per cold start; the SDK client and its connection pool are reused.
-    let app = Arc::new(App::from_env().await?);
-    lambda_http::run(mas_shared::http::router(app)).await
+    // Built once per cold start; the SDK clients and their connection pools are reused. Each
+    // route's function gets the variables of what it uses (Stripe, Cognito, link secret).
+    let aws = config::aws().await;
+    let mut app = config::payments(config::base(&aws)?)?.with_identity(config::identity(&aws));
+    if let Some(blobs) = config::documents(&aws) {
+        app = app.with_blobs(blobs);
+    }
+    let app = Arc::new(config::messaging(app, &aws)?);
+    lambda_http::run(mas_http::router(app)).await
 }

@@ -5,21 +5,22 @@
 use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
+use mas_functions::config;
 use mas_functions::sqs::{self, SqsEvent};
-use mas_shared::app::App;
-use mas_shared::ports::QueueName;
+use mas_ports::QueueName;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     mas_functions::init_tracing(true);
     // Built once per cold start: the table, SES and Twilio clients are reused.
-    let app = Arc::new(App::from_env().await?);
+    let aws = config::aws().await;
+    let app = Arc::new(config::messaging(config::base(&aws)?, &aws)?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let app = app.clone();
         async move {
             let app = &app;
             let response = sqs::handle_batch(event.payload, |body| async move {
-                mas_shared::workers::handle(app, QueueName::Notify, &body).await
+                mas_usecases::workers::handle(app, QueueName::Notify, &body).await
             })
             .await;
             Ok::<_, lambda_runtime::Error>(response)

@@ -3,14 +3,16 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use mas_functions::pre_token::{self, PreTokenEvent};
-use mas_shared::ports::SystemClock;
-use mas_shared::store::Store;
+use mas_ports::SystemClock;
+use mas_store::Store;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     mas_functions::init_tracing(true);
     // Built once per cold start: the DynamoDB client is reused.
-    let store = Store::new(mas_shared::app::table_from_env().await?, std::sync::Arc::new(SystemClock));
+    // The table alone (no bus: the trigger only reads).
+    let aws = mas_functions::config::aws().await;
+    let store = Store::new(mas_functions::config::table(&aws), std::sync::Arc::new(SystemClock));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<PreTokenEvent>| {
         let store = store.clone();
         async move {

@@ -4,16 +4,17 @@
 use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
-use mas_shared::app::App;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     mas_functions::init_tracing(true);
-    let app = Arc::new(App::from_env().await?);
+    // The table, the bus (events left in the outbox) and the notify queue: nothing else.
+    let aws = mas_functions::config::aws().await;
+    let app = Arc::new(mas_functions::config::base(&aws)?);
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
         let app = app.clone();
         async move {
-            let report = mas_shared::ops::notifications::plan::sweep(&app.notifier()).await?;
+            let report = mas_usecases::notifications::plan::sweep(&app.notifier()).await?;
             tracing::info!(enqueued = report.enqueued, reads = report.reads, "sweep");
             Ok::<_, lambda_runtime::Error>(serde_json::json!({ "enqueued": report.enqueued, "reads": report.reads }))
         }

@@ -4,14 +4,15 @@
 use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
+use mas_functions::config;
 use mas_functions::site_publish::{self, SqsEvent};
-use mas_shared::app::App;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     mas_functions::init_tracing(true);
     // Built once per cold start: the table, S3 and CloudFront clients are reused.
-    let app = Arc::new(App::from_env().await?);
+    let aws = config::aws().await;
+    let app = Arc::new(config::site_publishing(config::base(&aws)?, &aws)?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let app = app.clone();
         async move { Ok::<_, lambda_runtime::Error>(site_publish::handle_batch(&app, event.payload).await) }

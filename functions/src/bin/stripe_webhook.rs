@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
-use mas_shared::app::App;
+use mas_functions::config;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     mas_functions::init_tracing(true);
     // Built once per cold start: the table, Stripe and EventBridge clients are reused.
-    let app = Arc::new(App::from_env().await?);
-    lambda_http::run(mas_shared::http::webhook_router(app)).await
+    let aws = config::aws().await;
+    let (gateway, secret) = config::stripe()?;
+    let app = Arc::new(config::base(&aws)?.with_payments(gateway, secret));
+    lambda_http::run(mas_http::webhook_router(app)).await
 }

@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
-use mas_shared::app::App;
+use mas_functions::config;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     mas_functions::init_tracing(true);
-    let app = Arc::new(App::from_env().await?);
-    lambda_http::run(mas_shared::http::twilio_router(app)).await
+    // The table, the bus and the queues; the auth token (verifying signatures) is read by `base`.
+    let aws = config::aws().await;
+    let app = Arc::new(config::base(&aws)?);
+    lambda_http::run(mas_http::twilio_router(app)).await
 }

@@ -3,15 +3,20 @@
 use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
+use mas_functions::config;
+use mas_ports::Renderer;
 use mas_render::KrillaRenderer;
 use mas_render::worker::{self, SqsEvent};
-use mas_shared::app::App;
-use mas_shared::ports::Renderer;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     mas_functions::init_tracing(true);
-    let app = Arc::new(App::from_env().await?);
+    let aws = config::aws().await;
+    let mut app = config::base(&aws)?;
+    if let Some(blobs) = config::documents(&aws) {
+        app = app.with_blobs(blobs);
+    }
+    let app = Arc::new(app);
     // Fonts are parsed once per cold start.
     let renderer: Arc<dyn Renderer> = Arc::new(KrillaRenderer::new());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {

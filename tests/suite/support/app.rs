@@ -5,14 +5,19 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use mas_render::{KrillaRenderer, worker};
-use mas_shared::adapters::{ChannelQueue, DirBlobs, InProcessEvents, SimulatedGateway, SqliteTable};
-use mas_shared::app::{App, AuthMode, Config};
-use mas_shared::auth::{LocalIssuer, StaffClaims};
-use mas_shared::domain::team::Member;
-use mas_shared::ids::TenantId;
-use mas_shared::links::LinkSigner;
-use mas_shared::ports::{Clock, SystemClock, Table};
+use mas_domain::ids::TenantId;
+use mas_domain::links::LinkSigner;
+use mas_domain::team::Member;
+use mas_embedded::ChannelQueue;
+use mas_embedded::DirBlobs;
+use mas_embedded::InProcessEvents;
+use mas_embedded::SimulatedGateway;
+use mas_embedded::SqliteTable;
+use mas_local::LocalHost;
+use mas_ports::{Clock, SystemClock, Table};
+use mas_render::KrillaRenderer;
+use mas_usecases::app::{App, AuthMode, Config};
+use mas_usecases::tokens::{LocalIssuer, StaffClaims};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -23,6 +28,8 @@ pub const TWILIO_TOKEN: &str = "twilio-test-auth-token";
 pub struct TestApp {
     pub base: String,
     pub app: Arc<App>,
+    /// The app and the embedded adapters beside it, as the local host serves them.
+    pub host: Arc<LocalHost>,
     /// Every domain event the app published.
     pub events: Arc<InProcessEvents>,
     client: reqwest::Client,
@@ -47,27 +54,31 @@ fn test_app(
     dir: &tempfile::TempDir,
     table: Option<Arc<dyn Table>>,
     clock: Arc<dyn Clock>,
-) -> (App, Arc<InProcessEvents>) {
+) -> (App, Arc<SimulatedGateway>, Arc<InProcessEvents>) {
     let table =
         table.unwrap_or_else(|| Arc::new(SqliteTable::open(&dir.path().join("table.sqlite3")).expect("sqlite table")));
     let events = Arc::new(InProcessEvents::new());
-    let app = App::new(
+    let (app, gateway) = test_parts(table, clock);
+    (app.with_events(events.clone()), gateway, events)
+}
+
+/// An app as tests run it (local staff tokens, `sites.test`, the simulated gateway) over `table`.
+pub fn test_parts(table: Arc<dyn Table>, clock: Arc<dyn Clock>) -> (App, Arc<SimulatedGateway>) {
+    mas_local::embedded_app(
         table,
         clock,
         AuthMode::Local(std::sync::Arc::new(LocalIssuer::new(TEST_SECRET))),
         Config { site_domain: "sites.test".into() },
     )
-    .with_events(events.clone());
-    (app, events)
 }
 
 /// The app on `clock` with `limits` on its public routes (tighter to see them bite, or looser
 /// for a load that is not what the test is about).
-pub async fn spawn_app_with_limits(clock: Arc<dyn Clock>, limits: mas_shared::ops::limits::Limits) -> TestApp {
+pub async fn spawn_app_with_limits(clock: Arc<dyn Clock>, limits: mas_usecases::limits::Limits) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (mut app, events) = test_app(&dir, None, clock);
+    let (mut app, gateway, events) = test_app(&dir, None, clock);
     app.limits = limits;
-    serve(app, events, dir).await
+    serve(app, gateway, events, dir).await
 }
 
 /// The app on a clock the test controls (to let signing links expire).
@@ -78,42 +89,60 @@ pub async fn spawn_app_with_clock(clock: Arc<dyn Clock>) -> TestApp {
 /// The router over `table` (a fresh SQLite file when `None`) and `clock`.
 pub async fn spawn_app_with(table: Option<Arc<dyn Table>>, clock: Arc<dyn Clock>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (app, events) = test_app(&dir, table, clock);
-    serve(app, events, dir).await
+    let (app, gateway, events) = test_app(&dir, table, clock);
+    serve(app, gateway, events, dir).await
 }
 
 /// Serves `app` as the local host does (the API, the local pay route, PDFs as files at signed
 /// URLs, global templates seeded, the render worker on an in-process queue) on a loopback port.
-pub async fn serve(app: App, events: Arc<InProcessEvents>, dir: tempfile::TempDir) -> TestApp {
-    serve_with(app, events, dir, true).await
+pub async fn serve(
+    app: App,
+    gateway: Arc<SimulatedGateway>,
+    events: Arc<InProcessEvents>,
+    dir: tempfile::TempDir,
+) -> TestApp {
+    serve_with(app, gateway, events, dir, true).await
 }
 
 /// The app on `clock` whose events are only recorded, not routed to its workers: the test
 /// delivers them itself (duplicated, reordered, after a crash).
 pub async fn spawn_app_without_bus(clock: Arc<dyn Clock>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let (app, events) = test_app(&dir, None, clock);
-    serve_with(app, events, dir, false).await
+    let (app, gateway, events) = test_app(&dir, None, clock);
+    serve_with(app, gateway, events, dir, false).await
 }
 
-async fn serve_with(app: App, events: Arc<InProcessEvents>, dir: tempfile::TempDir, route_events: bool) -> TestApp {
+async fn serve_with(
+    app: App,
+    gateway: Arc<SimulatedGateway>,
+    events: Arc<InProcessEvents>,
+    dir: tempfile::TempDir,
+    route_events: bool,
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let clock = app.store.clock.clone();
     let links = Arc::new(LinkSigner::new(b"test-link-secret"));
     let blobs = Arc::new(DirBlobs::new(dir.path().join("blobs"), base.clone(), links.clone(), clock));
     let (queue, receiver) = ChannelQueue::new();
-    let outbox = Arc::new(mas_shared::adapters::Outbox::new(dir.path().join("outbox")).expect("outbox"));
-    let mut app = app.with_dir_blobs(blobs.clone()).with_queue(Arc::new(queue));
+    let outbox = Arc::new(mas_embedded::Outbox::new(dir.path().join("outbox")).expect("outbox"));
+    let mut app = app.with_blobs(blobs.clone()).with_queue(Arc::new(queue));
     app.twilio_auth_token = Some(TWILIO_TOKEN.into());
     let app = if route_events { app.with_local_event_routing() } else { app };
-    let app = Arc::new(app.with_outbox(outbox).with_links(links).with_public_url(base.clone()));
-    mas_shared::ops::templates::seed_global(&app.store).await.expect("global templates seeded");
-    worker::spawn_local(app.clone(), Arc::new(KrillaRenderer::new()), receiver);
-    let router = mas_shared::http::local::router(app.clone()).merge(blobs.router());
+    let app =
+        Arc::new(app.with_messaging(outbox.clone(), outbox.clone()).with_links(links).with_public_url(base.clone()));
+    mas_usecases::templates::seed_global(&app.store).await.expect("global templates seeded");
+    mas_local::spawn_workers(app.clone(), Arc::new(KrillaRenderer::new()), receiver);
+    let host = Arc::new(LocalHost {
+        app: app.clone(),
+        simulated: Some(gateway),
+        outbox: Some(outbox),
+        blobs: Some(blobs.clone()),
+    });
+    let router = mas_local::local_routes::router(host.clone()).merge(blobs.router());
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(async move { axum::serve(listener, service).await.expect("serve") });
-    TestApp { base, app, events, client: reqwest::Client::new(), _dir: dir }
+    TestApp { base, app, host, events, client: reqwest::Client::new(), _dir: dir }
 }
 
 impl TestApp {
@@ -125,10 +154,10 @@ impl TestApp {
         let mut quiet = 0;
         for _ in 0..100 {
             let mut print = vec![self.events.published().len()];
-            print.push(self.app.outbox.as_ref().map_or(0, |o| o.list().map(|l| l.len()).unwrap_or(0)));
+            print.push(self.host.outbox.as_ref().map_or(0, |o| o.list().map(|l| l.len()).unwrap_or(0)));
             let month = self.app.store.clock.now().format("%Y-%m").to_string();
             for tenant in tenants {
-                let query = mas_shared::ports::Query::partition(mas_shared::keys::audit_month_pk(tenant, &month));
+                let query = mas_ports::Query::partition(mas_store::keys::audit_month_pk(tenant, &month));
                 print.push(self.app.store.table.query_all(&query).await.unwrap().len());
             }
             if last.as_ref() == Some(&print) {
@@ -147,7 +176,7 @@ impl TestApp {
 
     /// The simulated payment gateway (the default adapter of a test app).
     pub fn gateway(&self) -> &SimulatedGateway {
-        self.app.simulated.as_deref().expect("the test app runs the simulated gateway")
+        self.host.simulated.as_deref().expect("the test app runs the simulated gateway")
     }
 
     /// How many domain events of `kind` were published.
@@ -296,7 +325,7 @@ impl TestApp {
 
     /// Adds a member with `role` through the API and returns a token for them.
     pub async fn member_token(&self, clinic: &Clinic, role: &str) -> (String, String) {
-        let unique = mas_shared::ids::RequestId::new().as_str()[4..].to_owned();
+        let unique = mas_domain::ids::RequestId::new().as_str()[4..].to_owned();
         let email = format!("{}-{unique}@{}.test", role.replace('_', "-"), clinic.slug);
         let (status, member) = self
             .post("/v1/team", &clinic.token, json!({"email": email, "name": format!("A {role}"), "role": role}))

@@ -1,0 +1,163 @@
+//! Routes only the local host serves (never deployed, not in the route table): paying an intent
+//! of the simulated gateway, as Stripe.js would in the browser. Paying posts the signed
+//! `payment_intent.succeeded` (or `payment_failed`) webhook to this host's `/webhooks/stripe`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+use serde_json::json;
+
+use mas_domain::error::AppError;
+use mas_domain::payment::{IntentId, IntentStatus};
+use mas_embedded::simulated::Outcome;
+use mas_http::error::{ApiError, ApiResult};
+use mas_http::extract::{PathParams, parse_json};
+
+use crate::LocalHost;
+
+/// The whole API plus the local-only routes (when the simulated gateway is the adapter). The
+/// local-only routes answer only callers on this machine: they read every message the host sent
+/// and pay intents, so a host bound to a public address must not offer them to the network.
+pub fn router(host: Arc<LocalHost>) -> Router {
+    let local = Router::new().route("/local/pay/{intent_id}", get(page).post(pay)).with_state(host.clone());
+    let messages = Router::new()
+        .route("/local/outbox", get(outbox_page))
+        .route("/local/outbox.json", get(outbox_json))
+        .route("/local/sweep", axum::routing::post(sweep_now))
+        .with_state(host.clone());
+    let local_only = if host.simulated.is_some() { messages.merge(local) } else { messages };
+    mas_http::router(host.app.clone()).merge(local_only.layer(axum::middleware::from_fn(only_from_this_machine)))
+}
+
+/// 404 (as if the route did not exist) unless the peer is a loopback address.
+async fn only_from_this_machine(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    if peer.is_some_and(|ip| ip.is_loopback()) {
+        next.run(request).await
+    } else {
+        ApiError::RouteNotFound.into_response()
+    }
+}
+
+fn outbox(host: &LocalHost) -> ApiResult<Vec<mas_embedded::outbox::OutboxEntry>> {
+    let outbox = host.outbox.as_ref().ok_or(ApiError::RouteNotFound)?;
+    outbox.list().map_err(|e| AppError::Internal(format!("outbox: {e}")).into())
+}
+
+/// `GET /local/outbox.json`: every message the host "sent", newest first.
+async fn outbox_json(State(host): State<Arc<LocalHost>>) -> ApiResult<Response> {
+    Ok(axum::Json(outbox(&host)?).into_response())
+}
+
+/// `GET /local/outbox`: the same as a page, with each email's HTML as it would arrive.
+async fn outbox_page(State(host): State<Arc<LocalHost>>) -> ApiResult<Html<String>> {
+    use mas_domain::html::escape as html_escape;
+    let entries = outbox(&host)?;
+    let mut rows = String::new();
+    for entry in &entries {
+        let body = match &entry.html {
+            // The email's own HTML, sandboxed so its links open but nothing runs.
+            Some(html) => format!(
+                "<iframe sandbox=\"allow-popups allow-top-navigation-by-user-activation\" title=\"{}\" srcdoc=\"{}\"></iframe>",
+                html_escape(entry.subject.as_deref().unwrap_or("email")),
+                html_escape(html)
+            ),
+            None => format!("<p class=\"sms\">{}</p>", linkify(&html_escape(&entry.text))),
+        };
+        rows.push_str(&format!(
+            "<article><h2>{} to {}</h2><p class=\"meta\">{} · {}</p>{}{}</article>",
+            html_escape(&entry.channel),
+            html_escape(&entry.to),
+            html_escape(&entry.written_at.to_rfc3339()),
+            html_escape(&entry.message_id),
+            entry.subject.as_deref().map(|s| format!("<p><strong>{}</strong></p>", html_escape(s))).unwrap_or_default(),
+            body
+        ));
+    }
+    if entries.is_empty() {
+        rows.push_str("<p>No messages yet. Book an appointment on the demo site and they appear here.</p>");
+    }
+    Ok(Html(format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\"><title>Outbox</title>\
+         <style>body{{font-family:system-ui,sans-serif;max-width:760px;margin:2rem auto;padding:0 1rem;color:#1f1f1f}}article{{border:1px solid #ccc;border-radius:8px;padding:1rem;margin:1rem 0}}\
+         iframe{{width:100%;height:260px;border:1px solid #ddd}}.meta{{color:#555;font-size:.85rem}}</style></head>\
+         <body><main><h1>Outbox ({} messages)</h1><p>Emails and texts this local host sent; files in {}.</p>{rows}</main></body></html>",
+        entries.len(),
+        html_escape(&host.outbox.as_ref().map(|o| o.dir().display().to_string()).unwrap_or_default()),
+    )))
+}
+
+/// Makes `http(s)://…` in already-escaped text clickable.
+fn linkify(escaped: &str) -> String {
+    escaped
+        .split(' ')
+        .map(|word| {
+            if word.starts_with("http://") || word.starts_with("https://") {
+                format!("<a href=\"{word}\">{word}</a>")
+            } else {
+                word.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `POST /local/sweep`: runs the reminder sweep now (the host also runs it on a timer).
+async fn sweep_now(State(host): State<Arc<LocalHost>>) -> ApiResult<Response> {
+    let report = mas_usecases::notifications::plan::sweep(&host.app.notifier()).await?;
+    Ok(axum::Json(report).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PayInput {
+    outcome: Option<Outcome>,
+}
+
+/// `POST /local/pay/{intent_id}` with `{"outcome":"succeed"|"fail"}` (succeed when absent).
+async fn pay(State(host): State<Arc<LocalHost>>, path: PathParams, body: Bytes) -> ApiResult<Response> {
+    let gateway = host.simulated.clone().ok_or(ApiError::RouteNotFound)?;
+    let id: IntentId = path.id("intent_id", "payment intent")?;
+    let input: PayInput = if body.is_empty() { PayInput::default() } else { parse_json(&body)? };
+    let intent = gateway.pay(&id, input.outcome.unwrap_or(Outcome::Succeed)).map_err(AppError::from)?;
+    let event_type = match intent.snapshot.status {
+        IntentStatus::Succeeded => "payment_intent.succeeded",
+        _ => "payment_intent.payment_failed",
+    };
+    // The webhook goes to this host's own address, never to one a request's `Host` names (which
+    // would make the gateway post signed events wherever a caller likes).
+    let base =
+        host.app.public_url.as_deref().ok_or_else(|| AppError::Internal("the local host has no public URL".into()))?;
+    let delivery =
+        gateway.deliver(&format!("{base}/webhooks/stripe"), event_type, &intent).await.map_err(AppError::from)?;
+    let answer = json!({
+        "intent_id": intent.id,
+        "status": intent.snapshot.status,
+        "webhook": { "event_id": delivery.event_id, "type": delivery.event_type, "status": delivery.status },
+    });
+    Ok(axum::Json(answer).into_response())
+}
+
+/// A page with the two buttons a test card offers.
+async fn page(path: PathParams) -> ApiResult<Html<String>> {
+    let id: IntentId = path.id("intent_id", "payment intent")?;
+    Ok(Html(format!(
+        r#"<!doctype html><html lang="en"><meta charset="utf-8"><title>Pay {id} (simulated)</title>
+<body style="font-family:system-ui;max-width:32rem;margin:3rem auto">
+<h1>Simulated payment</h1><p>Intent <code>{id}</code>. Nothing real is charged.</p>
+<button onclick="pay('succeed')">Pay (test card succeeds)</button>
+<button onclick="pay('fail')">Decline (card_declined)</button>
+<pre id="out"></pre>
+<script>
+async function pay(outcome) {{
+  const r = await fetch(location.pathname, {{method: 'POST', headers: {{'content-type': 'application/json'}}, body: JSON.stringify({{outcome}})}});
+  document.getElementById('out').textContent = r.status + ' ' + await r.text();
+}}
+</script></body></html>"#
+    )))
+}

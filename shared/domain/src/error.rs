@@ -1,0 +1,62 @@
+//! The application error: what went wrong in domain or storage terms. `http::error` is the one
+//! place these become HTTP statuses.
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AppError {
+    /// Input that parsed but breaks a rule (422). `field` is a JSON path such as `opening_hours[2]`.
+    #[error("{message}")]
+    Invalid { code: &'static str, field: Option<String>, message: String },
+    /// Input that parsed but lacks required parts (422), each named in `missing`: unfilled
+    /// placeholders, a mandatory clause.
+    #[error("{message}")]
+    Missing { code: &'static str, message: String, missing: Vec<String> },
+    /// Missing, or belonging to another tenant (404): the two are indistinguishable on purpose.
+    #[error("{what} not found")]
+    NotFound { what: &'static str },
+    /// The request clashes with stored state (409): a taken slug, a stale version, a claimed slot.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    /// A refusal the caller can act on, with structured details (the engine's reasons, the
+    /// service to book instead): a clash with stored state, or a rule the input breaks.
+    #[error("{message}")]
+    Rejected { kind: Rejection, code: &'static str, message: String, details: serde_json::Value },
+    /// No valid credentials (401).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A sign-in or session refused, with a code the caller acts on (401): `invalid_credentials`,
+    /// `mfa_required`, `session_ended`.
+    #[error("{message}")]
+    SignInRefused { code: &'static str, message: String },
+    /// Too many attempts; try again after `retry_after_seconds` (429 with `Retry-After`).
+    #[error("too many attempts; try again in {retry_after_seconds} s")]
+    Limited { code: &'static str, retry_after_seconds: i64 },
+    /// A backend is saturated for a moment (503 with `Retry-After`): nothing was changed.
+    #[error("busy: {0}")]
+    Busy(String),
+    /// Valid credentials without the permission (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Storage or configuration failure (500); the detail goes to logs only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// Like `Conflict` (409).
+    Conflict,
+    /// Like `Invalid` (422).
+    Invalid,
+}
+
+impl AppError {
+    pub fn invalid(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Invalid { code, field: Some(field.into()), message: message.into() }
+    }
+
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        AppError::Conflict { code, message: message.into() }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,427 @@
+//! Appointment routes: book (staff, and the public site), list, read, change through the state
+//! machine, and preview a fee. Booking honours `Idempotency-Key`: a retry gets the first answer.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use chrono::{DateTime, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+
+use super::availability::{TimeArg, public_tenant};
+use super::error::{ApiError, ApiResult, ErrorEnvelope};
+use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
+use mas_domain::appointment::{Appointment, AppointmentAction, AppointmentStatus, BookingSource};
+use mas_domain::clients::ClientInput;
+use mas_domain::error::{AppError, AppResult};
+use mas_domain::ids::{AppointmentId, ClientId, LocationId, PractitionerId, RequestId, ServiceId};
+use mas_domain::medical::MedicalAnswers;
+use mas_domain::policy::{FeeAction, FeePreview};
+use mas_domain::team::Permission;
+use mas_domain::tenant::Tenant;
+use mas_domain::values::Text;
+use mas_store::AuditContext;
+use mas_usecases::app::App;
+use mas_usecases::appointments::{self as ops, BookingRequest, Change, Idempotency, ListFilter, Scope};
+use mas_usecases::{clients, medical, tenants};
+
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaffBookingInput {
+    pub location_id: LocationId,
+    pub service_id: ServiceId,
+    /// An RFC 3339 time on the availability grid.
+    pub start: DateTime<FixedOffset>,
+    /// Anyone who can take it, when absent (practitioners always book themselves).
+    pub practitioner_id: Option<PractitionerId>,
+    pub client_id: ClientId,
+    pub notes: Option<Text>,
+    /// Screening answers taken now; when absent, the client's latest recorded questionnaire is
+    /// used (if any). Recorded as a new questionnaire version when the caller may write clinical data.
+    pub screening: Option<MedicalAnswers>,
+    /// A clinician (clinical write permission) books despite a "consultation required" outcome.
+    #[serde(default)]
+    pub acknowledge_risk: bool,
+}
+
+#[utoipa::path(post, path = "/v1/appointments", operation_id = "book_appointment", tag = "appointments", security(("staff_jwt" = [])), request_body = StaffBookingInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first response")),
+    responses((status = 201, body = Appointment), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn book(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    headers: HeaderMap,
+    input: Result<JsonBody<StaffBookingInput>, ApiError>,
+) -> ApiResult<Response> {
+    actor.require(Permission::BookingWriteOwn)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
+    let mut practitioner_id = input.practitioner_id.clone();
+    if !actor.member.input.role.allows(Permission::BookingWrite) {
+        let own = actor.member.input.practitioner_id.clone().ok_or_else(|| {
+            AppError::Forbidden("this account is not linked to a practitioner profile, so it cannot book".into())
+        })?;
+        if practitioner_id.as_ref().is_some_and(|p| p != &own) {
+            return Err(AppError::Forbidden("practitioners may book only themselves".into()).into());
+        }
+        practitioner_id = Some(own);
+    }
+    let clinician = actor.member.input.role.allows(Permission::ClinicalWrite);
+    if input.acknowledge_risk && !clinician {
+        return Err(AppError::Forbidden("only a clinician may book despite the screening outcome".into()).into());
+    }
+    let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
+    let audit = actor.audit();
+    let prepare = async {
+        let answers = match &input.screening {
+            Some(answers) => {
+                if clinician {
+                    medical::record(&app.store, &app.keyring, &audit, &input.client_id, answers.clone()).await?;
+                }
+                Some(answers.clone())
+            }
+            None => medical::latest(&app.store, &app.keyring, &tenant.id, &input.client_id).await?.map(|r| r.answers),
+        };
+        let screening = match answers {
+            Some(answers) => {
+                Some(ops::screen(&app.store, &tenant, &input.service_id, &answers, input.acknowledge_risk).await?)
+            }
+            None => None,
+        };
+        Ok(BookingRequest {
+            location_id: input.location_id.clone(),
+            service_id: input.service_id.clone(),
+            start: input.start.with_timezone(&Utc),
+            practitioner_id,
+            client_id: input.client_id.clone(),
+            source: BookingSource::Staff,
+            screening,
+            notes: input.notes.clone(),
+            prepared: None,
+        })
+    };
+    idempotent(&app, &tenant, &audit, &headers, &input, prepare).await
+}
+
+/// What a visitor sends from the clinic's site: who they are, their screening answers, and the
+/// time they chose.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublicBookingInput {
+    pub location_id: LocationId,
+    pub service_id: ServiceId,
+    /// An RFC 3339 time offered by the availability route.
+    pub start: DateTime<FixedOffset>,
+    pub practitioner_id: Option<PractitionerId>,
+    /// An existing client with this email is reused as stored (their details are not changed
+    /// from the public site); otherwise a client is made from these details.
+    pub client: ClientInput,
+    /// Every question answered; kept encrypted as a new version of the client's questionnaire.
+    pub screening: MedicalAnswers,
+    pub notes: Option<Text>,
+}
+
+/// Books from the clinic's public site: screening first (a treatment that needs a consultation
+/// is refused with 422 `consultation_required` naming the consultation service), then the same
+/// booking transaction staff use, which also creates the client when new and keeps the
+/// visitor's answers as a submission for clinician review: a refused booking writes nothing.
+/// An existing client (same email) is screened on the stricter of what the clinic recorded and
+/// what the visitor answered, and nothing of theirs changes.
+#[utoipa::path(post, path = "/v1/public/{tenant_slug}/appointments", tag = "public", operation_id = "book_public_appointment",
+    params(("tenant_slug" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first response")),
+    request_body = PublicBookingInput,
+    responses((status = 201, body = Appointment), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope)))]
+pub async fn book_public(
+    State(app): State<Arc<App>>,
+    path: PathParams,
+    Extension(request_id): Extension<RequestId>,
+    super::extract::RequestOrigin(origin): super::extract::RequestOrigin,
+    headers: HeaderMap,
+    JsonBody(input): JsonBody<PublicBookingInput>,
+) -> ApiResult<Response> {
+    let tenant = public_tenant(&app, &path).await?;
+    check_public_booking_limits(&app, &tenant, origin.ip.as_deref(), &input).await?;
+    let audit = AuditContext { tenant_id: tenant.id.clone(), actor: "client".into(), role: None, request_id };
+    // Two first bookings with one new email race for the client's email claim: the loser
+    // finds the winner's client on a second try.
+    let mut tries = 2;
+    loop {
+        tries -= 1;
+        let prepare = prepare_public_booking(&app, &tenant, &audit, &input);
+        match idempotent(&app, &tenant, &audit, &headers, &input, prepare).await {
+            Err(ApiError::App(AppError::Conflict { code: clients::CLIENT_EXISTS, .. })) if tries > 0 => continue,
+            other => return other,
+        }
+    }
+}
+
+/// What a public booking may cost the clinic (each one may text a number): a number in a country
+/// the clinic does not text is refused (422), and bookings per address, per phone number and per
+/// clinic are limited (429 with `Retry-After`), before anything is read or written.
+async fn check_public_booking_limits(
+    app: &App,
+    tenant: &Tenant,
+    address: Option<&str>,
+    input: &PublicBookingInput,
+) -> AppResult<()> {
+    use mas_usecases::limits::{take, take_for_address};
+    if let Some(phone) = &input.client.phone {
+        let settings = mas_usecases::notifications::settings(&app.store, &tenant.id).await?;
+        let home = tenant.country.as_str();
+        if !settings.texts_to(home, phone.as_str()) {
+            return Err(AppError::invalid(
+                "phone_country_not_texted",
+                "client.phone",
+                format!(
+                    "the clinic texts only numbers in {}; leave the phone out or give one from there",
+                    settings.sms_country_list(home)
+                ),
+            ));
+        }
+    }
+    let limits = &app.limits;
+    take_for_address(&app.store, "booking", address, limits.booking_per_address).await?;
+    take(&app.store, &format!("booking#clinic#{}", tenant.id), limits.booking_per_clinic).await?;
+    if let Some(phone) = &input.client.phone {
+        take(&app.store, &format!("booking#phone#{phone}"), limits.booking_per_phone).await?;
+    }
+    Ok(())
+}
+
+async fn prepare_public_booking(
+    app: &App,
+    tenant: &Tenant,
+    audit: &AuditContext,
+    input: &PublicBookingInput,
+) -> AppResult<BookingRequest> {
+    let submitted = ops::screen(&app.store, tenant, &input.service_id, &input.screening, false).await?;
+    let (client_id, new_client) = clients::for_public_booking(&app.store, audit, input.client.clone()).await?;
+    let recorded = match new_client {
+        Some(_) => None,
+        None => medical::latest(&app.store, &app.keyring, &tenant.id, &client_id).await?.map(|r| r.answers),
+    };
+    let screening = match recorded {
+        None => submitted,
+        // What the clinic recorded still counts, whatever a visitor now answers. The refusal
+        // says no more than the visitor's own answers would: never the recorded flags.
+        Some(recorded) => {
+            ops::screen(&app.store, tenant, &input.service_id, &recorded.stricter(&input.screening), false)
+                .await
+                .map_err(|err| match err {
+                    AppError::Rejected { kind, code, message, details } => {
+                        let keep = ["consultation_service_id", "consultation_service_name"];
+                        let details = keep.iter().map(|k| ((*k).to_owned(), details[*k].clone())).collect();
+                        AppError::Rejected { kind, code, message, details: serde_json::Value::Object(details) }
+                    }
+                    other => other,
+                })?
+        }
+    };
+    let mut prepared = new_client.unwrap_or_default();
+    prepared.append(medical::submission_plan(&app.store, &app.keyring, audit, &client_id, &input.screening).await?);
+    Ok(BookingRequest {
+        location_id: input.location_id.clone(),
+        service_id: input.service_id.clone(),
+        start: input.start.with_timezone(&Utc),
+        practitioner_id: input.practitioner_id.clone(),
+        client_id,
+        source: BookingSource::Online,
+        screening: Some(screening),
+        notes: input.notes.clone(),
+        prepared: Some(prepared),
+    })
+}
+
+/// Runs a booking once per `Idempotency-Key`: a repeat with the same body gets the stored first
+/// response (with `Idempotent-Replayed: true`); the same key with another body is refused.
+pub async fn idempotent(
+    app: &App,
+    tenant: &Tenant,
+    audit: &AuditContext,
+    headers: &HeaderMap,
+    input: &impl Serialize,
+    prepare: impl Future<Output = AppResult<BookingRequest>>,
+) -> ApiResult<Response> {
+    let key = idempotency_key(headers)?;
+    let idempotency = match key {
+        None => None,
+        Some(key) => {
+            let body = serde_json::to_vec(input).map_err(|e| AppError::Internal(e.to_string()))?;
+            let request_hash: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
+            if let Some(replay) = replay(app, tenant, &key, &request_hash).await? {
+                return Ok(replay);
+            }
+            Some(Idempotency { key, request_hash })
+        }
+    };
+    let request = prepare.await?;
+    match ops::book(&app.store, audit, tenant, request, idempotency.as_ref()).await {
+        Ok(appointment) => Ok((StatusCode::CREATED, Json(appointment)).into_response()),
+        Err(AppError::Conflict { code: "idempotency_replay", .. }) => {
+            let idem = idempotency.expect("only an idempotent request is replayed");
+            replay(app, tenant, &idem.key, &idem.request_hash)
+                .await?
+                .ok_or_else(|| AppError::Internal("an idempotency record vanished".into()).into())
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(raw) = headers.get(IDEMPOTENCY_HEADER) else { return Ok(None) };
+    let key = raw.to_str().unwrap_or_default().trim();
+    let valid = (1..=255).contains(&key.len()) && key.chars().all(|c| c.is_ascii_graphic());
+    if !valid {
+        return Err(ApiError::Malformed {
+            code: "invalid_idempotency_key",
+            message: "Idempotency-Key must be 1–255 visible ASCII characters".into(),
+        });
+    }
+    Ok(Some(key.to_owned()))
+}
+
+async fn replay(app: &App, tenant: &Tenant, key: &str, request_hash: &str) -> AppResult<Option<Response>> {
+    let Some(stored) = ops::stored_response(&app.store, &tenant.id, key).await? else { return Ok(None) };
+    if stored.request_hash != request_hash {
+        return Err(AppError::invalid(
+            "idempotency_key_reused",
+            "Idempotency-Key",
+            "this key was used for a different request; use a new key for a new booking",
+        ));
+    }
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+    let mut response = (status, Json(stored.body)).into_response();
+    response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    Ok(Some(response))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// A date (that day's start, UTC) or an RFC 3339 time.
+    #[param(value_type = String)]
+    pub from: TimeArg,
+    /// A date (the end of that day, UTC) or an RFC 3339 time; at most 93 days after `from`.
+    #[param(value_type = String)]
+    pub to: TimeArg,
+    pub practitioner_id: Option<PractitionerId>,
+    pub location_id: Option<LocationId>,
+    pub status: Option<AppointmentStatus>,
+}
+
+#[utoipa::path(get, path = "/v1/appointments", operation_id = "list_appointments", tag = "appointments", security(("staff_jwt" = [])), params(ListQuery),
+    responses((status = 200, body = Vec<Appointment>), (status = 422, body = ErrorEnvelope)))]
+pub async fn list(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    QueryArgs(query): QueryArgs<ListQuery>,
+) -> ApiResult<Json<Vec<Appointment>>> {
+    actor.require(Permission::BookingRead)?;
+    let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
+    let (from, to) = (query.from.start(tenant.timezone), query.to.end(tenant.timezone));
+    let filter =
+        ListFilter { practitioner_id: query.practitioner_id, location_id: query.location_id, status: query.status };
+    let appointments = ops::list(&app.store, &tenant.id, from, to, &filter).await?;
+    Ok(Json(appointments.into_iter().map(|a| for_role(&actor, a)).collect()))
+}
+
+/// An appointment as `actor` may see it: the screening outcome is health data, shown only to
+/// roles that read clinical records (not front desk, finance or support).
+fn for_role(actor: &Actor, mut appointment: Appointment) -> Appointment {
+    if !actor.member.input.role.allows(Permission::ClinicalRead) {
+        appointment.screening = None;
+    }
+    appointment
+}
+
+#[utoipa::path(get, path = "/v1/appointments/{id}", operation_id = "get_appointment", tag = "appointments", security(("staff_jwt" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = Appointment), (status = 404, body = ErrorEnvelope)))]
+pub async fn get(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Appointment>> {
+    actor.require(Permission::BookingRead)?;
+    let id: AppointmentId = path.id("id", "appointment")?;
+    Ok(Json(for_role(&actor, ops::get(&app.store, &actor.tenant_id, &id).await?)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeInput {
+    pub action: AppointmentAction,
+    /// For `reschedule`: the new start (RFC 3339).
+    pub start: Option<DateTime<FixedOffset>>,
+    /// For `reschedule`: another practitioner (default: the same one).
+    pub practitioner_id: Option<PractitionerId>,
+    /// Why (kept in the appointment's history).
+    pub reason: Option<Text>,
+    /// Apply only if the appointment is still at this version.
+    pub version: Option<u64>,
+}
+
+#[utoipa::path(patch, path = "/v1/appointments/{id}", operation_id = "change_appointment", tag = "appointments", security(("staff_jwt" = [])), params(("id" = String, Path)),
+    request_body = ChangeInput,
+    responses((status = 200, body = Appointment), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn change(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+    input: Result<JsonBody<ChangeInput>, ApiError>,
+) -> ApiResult<Json<Appointment>> {
+    actor.require(Permission::BookingWriteOwn)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
+    let id: AppointmentId = path.id("id", "appointment")?;
+    let scope = if actor.member.input.role.allows(Permission::BookingWrite) {
+        Scope::Any
+    } else {
+        Scope::OnlyPractitioner(actor.member.input.practitioner_id.clone())
+    };
+    if input.action != AppointmentAction::Reschedule && (input.start.is_some() || input.practitioner_id.is_some()) {
+        return Err(AppError::invalid(
+            "only_for_reschedule",
+            "start",
+            "`start` and `practitioner_id` go with `reschedule` only",
+        )
+        .into());
+    }
+    let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
+    let change = Change {
+        action: input.action,
+        start: input.start.map(|s| s.with_timezone(&Utc)),
+        practitioner_id: input.practitioner_id,
+        reason: input.reason.map(|r| r.to_string()),
+        expected_version: input.version,
+    };
+    let changed = ops::change(app.ports(), &actor.audit(), &tenant, &id, &scope, change).await?;
+    Ok(Json(for_role(&actor, changed)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct FeePreviewQuery {
+    pub action: FeeAction,
+}
+
+#[utoipa::path(get, path = "/v1/appointments/{id}/fee-preview", operation_id = "preview_appointment_fee", tag = "appointments", security(("staff_jwt" = [])),
+    params(("id" = String, Path), FeePreviewQuery),
+    responses((status = 200, body = FeePreview), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn fee_preview(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+    QueryArgs(query): QueryArgs<FeePreviewQuery>,
+) -> ApiResult<Json<FeePreview>> {
+    actor.require(Permission::BookingRead)?;
+    let id: AppointmentId = path.id("id", "appointment")?;
+    Ok(Json(ops::fee_preview(&app.store, &actor.tenant_id, &id, query.action).await?))
+}

@@ -1,0 +1,177 @@
+//! Payment routes: the deposit intent the booking wizard asks for right after booking (public:
+//! the booking's id and confirmation number prove it is the caller's), the balance, refunds, and
+//! an appointment's payments for staff.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ApiResult, ErrorEnvelope};
+use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
+use mas_domain::appointment::ConfirmationNumber;
+use mas_domain::ids::{AppointmentId, PaymentId, RequestId};
+use mas_domain::payment::{ClientSecret, CollectionMethod, IntentId, Payment, PaymentStatus, RefundKind};
+use mas_domain::team::Permission;
+use mas_domain::values::{MinorUnits, Money, Slug, Text};
+use mas_store::AuditContext;
+use mas_usecases::app::App;
+use mas_usecases::payments::{self as ops, RefundAsk};
+use mas_usecases::{appointments, tenants};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DepositIntentInput {
+    /// The clinic's public handle (as in `/v1/public/{tenant_slug}/…`).
+    pub tenant_slug: Slug,
+    pub appointment_id: AppointmentId,
+    /// From the booking's answer: with the appointment id it proves the booking is the caller's.
+    pub confirmation_number: ConfirmationNumber,
+    /// The client agrees to keep the card on file for the balance.
+    #[serde(default)]
+    pub save_payment_method: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepositIntent {
+    pub payment_id: PaymentId,
+    pub intent_id: IntentId,
+    /// For Stripe.js to confirm the payment in the browser; absent once it has been paid.
+    pub client_secret: Option<ClientSecret>,
+    pub status: PaymentStatus,
+    /// What to pay now.
+    pub deposit: Money,
+    /// The booking's full price.
+    pub total: Money,
+    /// Pay before this, or the time held for the booking is released.
+    pub hold_expires_at: Option<DateTime<Utc>>,
+}
+
+/// The deposit of a booking waiting for it. Anonymous: the booking's id and confirmation number
+/// (both only in the booking's own answer) stand in for a login, and a wrong pair is simply not
+/// found. Asking again returns the same intent.
+#[utoipa::path(post, path = "/v1/payments/deposit-intent", tag = "payments", operation_id = "create_deposit_intent", request_body = DepositIntentInput,
+    responses((status = 201, body = DepositIntent), (status = 404, body = ErrorEnvelope),
+        (status = 409, description = "`not_pending_deposit`, `hold_expired` or `no_deposit_due`", body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope)))]
+pub async fn deposit_intent(
+    State(app): State<Arc<App>>,
+    Extension(request_id): Extension<RequestId>,
+    super::extract::RequestOrigin(origin): super::extract::RequestOrigin,
+    JsonBody(input): JsonBody<DepositIntentInput>,
+) -> ApiResult<(StatusCode, Json<DepositIntent>)> {
+    let limit = app.limits.deposit_intent_per_address;
+    mas_usecases::limits::take_for_address(&app.store, "deposit", origin.ip.as_deref(), limit).await?;
+    let tenant_id = tenants::tenant_by_slug(&app.store, &input.tenant_slug).await?;
+    let audit = AuditContext { tenant_id, actor: "client".into(), role: None, request_id };
+    let intent = ops::deposit_intent(
+        app.ports(),
+        &audit,
+        &input.appointment_id,
+        input.confirmation_number.as_str(),
+        input.save_payment_method,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(DepositIntent {
+            payment_id: intent.payment.id,
+            intent_id: intent.payment.intent_id,
+            client_secret: intent.client_secret,
+            status: intent.payment.status,
+            deposit: intent.deposit,
+            total: intent.total,
+            hold_expires_at: intent.hold_expires_at,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FinalizeInput {
+    pub appointment_id: AppointmentId,
+    pub collection_method: CollectionMethod,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Finalized {
+    pub payment: Payment,
+    /// For the desk's checkout or the payment link page to confirm; absent when already paid.
+    pub client_secret: Option<ClientSecret>,
+}
+
+/// Asks for the balance (the price less what earlier payments kept): at the desk, by a link
+/// sent to the client, or at once from the card the client agreed to keep on file.
+#[utoipa::path(post, path = "/v1/payments/finalize", tag = "payments", operation_id = "finalize_payment", security(("staff_jwt" = [])), request_body = FinalizeInput,
+    responses((status = 201, body = Finalized), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 409, description = "`not_finalizable` or `nothing_due`", body = ErrorEnvelope),
+        (status = 422, description = "`no_saved_payment_method`, `payment_declined`", body = ErrorEnvelope)))]
+pub async fn finalize(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    input: Result<JsonBody<FinalizeInput>, ApiError>,
+) -> ApiResult<(StatusCode, Json<Finalized>)> {
+    actor.require(Permission::PaymentsWrite)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
+    let done = ops::finalize(app.ports(), &actor.audit(), &input.appointment_id, input.collection_method).await?;
+    Ok((StatusCode::CREATED, Json(Finalized { payment: done.payment, client_secret: done.client_secret })))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundInput {
+    /// Minor units; everything still refundable when absent.
+    pub amount: Option<MinorUnits>,
+    /// Why (kept on the payment, the audit log and the client's timeline).
+    pub reason: Text,
+}
+
+/// Refunds part or all of a payment; never more than it collected and has not yet given back.
+#[utoipa::path(post, path = "/v1/payments/{id}/refund", tag = "payments", operation_id = "refund_payment", security(("staff_jwt" = [])),
+    params(("id" = String, Path)), request_body = RefundInput,
+    responses((status = 200, body = Payment), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope),
+        (status = 422, description = "`refund_exceeds_captured`, `nothing_to_refund`, `nothing_captured`", body = ErrorEnvelope)))]
+pub async fn refund(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+    input: Result<JsonBody<RefundInput>, ApiError>,
+) -> ApiResult<Json<Payment>> {
+    actor.require(Permission::PaymentsWrite)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
+    let id: PaymentId = path.id("id", "payment")?;
+    if input.reason.as_str().is_empty() {
+        return Err(mas_domain::error::AppError::invalid("required", "reason", "say why the money goes back").into());
+    }
+    let ask =
+        RefundAsk { amount: input.amount, reason: input.reason.to_string(), kind: RefundKind::Requested, key: None };
+    Ok(Json(ops::refund(app.ports(), &actor.audit(), &id, ask).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub appointment_id: AppointmentId,
+}
+
+/// An appointment's payments, oldest first.
+#[utoipa::path(get, path = "/v1/payments", tag = "payments", operation_id = "list_payments", security(("staff_jwt" = [])), params(ListQuery),
+    responses((status = 200, body = Vec<Payment>), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn list(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    QueryArgs(query): QueryArgs<ListQuery>,
+) -> ApiResult<Json<Vec<Payment>>> {
+    actor.require(Permission::PaymentsRead)?;
+    // Another clinic's appointment is not found, rather than an empty list.
+    appointments::get(&app.store, &actor.tenant_id, &query.appointment_id).await?;
+    Ok(Json(ops::for_appointment(&app.store, &actor.tenant_id, &query.appointment_id).await?))
+}

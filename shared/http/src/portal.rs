@@ -1,0 +1,157 @@
+//! The client portal's routes. Signing in is public (`/v1/public/{slug}/portal/…`); the rest
+//! (`/v1/portal/…`) carry the portal session as `Authorization: Bearer …`, checked here (no staff
+//! JWT authorizer on AWS, and a portal session is never a staff token: staff routes verify JWTs).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiResult, ErrorEnvelope};
+use super::extract::{JsonBody, PathParams, PublicBase, QueryArgs};
+use mas_domain::ids::AppointmentId;
+use mas_domain::notifications::Preferences;
+use mas_domain::policy::{FeeAction, FeePreview};
+use mas_domain::portal::PortalSession;
+use mas_domain::values::{Email, Slug};
+use mas_usecases::app::App;
+use mas_usecases::portal::{
+    self as ops, PortalAppointment, PortalAppointments, PortalChange, PortalDocuments, SessionIssued,
+};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    pub email: Email,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LinkAccepted {
+    /// Always the same, whether or not the email is a client's.
+    pub status: &'static str,
+}
+
+/// Emails a sign-in link to a client of the clinic. Answers 202 the same way for any email.
+#[utoipa::path(post, path = "/v1/public/{tenant_slug}/portal/link", tag = "portal", params(("tenant_slug" = String, Path)),
+    request_body = LinkRequest,
+    responses((status = 202, body = LinkAccepted), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn request_link(
+    State(app): State<Arc<App>>,
+    path: PathParams,
+    super::extract::RequestOrigin(origin): super::extract::RequestOrigin,
+    JsonBody(body): JsonBody<LinkRequest>,
+) -> ApiResult<(StatusCode, Json<LinkAccepted>)> {
+    let limit = app.limits.portal_link_per_address;
+    mas_usecases::limits::take_for_address(&app.store, "portal-link", origin.ip.as_deref(), limit).await?;
+    let slug: Slug = path.id("tenant_slug", "clinic")?;
+    ops::request_link(&app, &slug, &body.email).await?;
+    Ok((StatusCode::ACCEPTED, Json(LinkAccepted { status: "sent_if_known" })))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionRequest {
+    pub token: String,
+}
+
+/// Exchanges a sign-in link's token (once) for a portal session.
+#[utoipa::path(post, path = "/v1/public/{tenant_slug}/portal/session", tag = "portal", params(("tenant_slug" = String, Path)),
+    request_body = SessionRequest,
+    responses((status = 200, body = SessionIssued), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn open_session(
+    State(app): State<Arc<App>>,
+    path: PathParams,
+    JsonBody(body): JsonBody<SessionRequest>,
+) -> ApiResult<Json<SessionIssued>> {
+    let slug: Slug = path.id("tenant_slug", "clinic")?;
+    Ok(Json(ops::open_session(&app, &slug, &body.token).await?))
+}
+
+fn session(app: &App, headers: &HeaderMap) -> ApiResult<PortalSession> {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    Ok(ops::session(app, bearer)?)
+}
+
+/// The signed-in client's upcoming and past appointments.
+#[utoipa::path(get, path = "/v1/portal/appointments", tag = "portal",
+    responses((status = 200, body = PortalAppointments), (status = 401, body = ErrorEnvelope)))]
+pub async fn appointments(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Json<PortalAppointments>> {
+    let session = session(&app, &headers)?;
+    Ok(Json(ops::appointments(&app, &session).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PortalFeeQuery {
+    /// `cancel` or `reschedule`.
+    pub action: FeeAction,
+}
+
+/// What cancelling or rescheduling one of the client's appointments would cost now.
+#[utoipa::path(get, path = "/v1/portal/appointments/{id}/fee-preview", operation_id = "portal_fee_preview", tag = "portal",
+    params(("id" = String, Path), PortalFeeQuery),
+    responses((status = 200, body = FeePreview), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn fee_preview(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    path: PathParams,
+    QueryArgs(query): QueryArgs<PortalFeeQuery>,
+) -> ApiResult<Json<FeePreview>> {
+    let session = session(&app, &headers)?;
+    let id: AppointmentId = path.id("id", "appointment")?;
+    Ok(Json(ops::fee_preview(&app, &session, &id, query.action).await?))
+}
+
+/// Reschedules or cancels one of the client's appointments, within the clinic's policy.
+#[utoipa::path(patch, path = "/v1/portal/appointments/{id}", operation_id = "portal_change_appointment", tag = "portal",
+    params(("id" = String, Path)), request_body = PortalChange,
+    responses((status = 200, body = PortalAppointment), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn change(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    path: PathParams,
+    JsonBody(body): JsonBody<PortalChange>,
+) -> ApiResult<Json<PortalAppointment>> {
+    let session = session(&app, &headers)?;
+    let id: AppointmentId = path.id("id", "appointment")?;
+    Ok(Json(ops::change(&app, &session, &id, body).await?))
+}
+
+/// The client's documents, with download links.
+#[utoipa::path(get, path = "/v1/portal/documents", tag = "portal",
+    responses((status = 200, body = PortalDocuments), (status = 401, body = ErrorEnvelope)))]
+pub async fn documents(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    PublicBase(base): PublicBase,
+) -> ApiResult<Json<PortalDocuments>> {
+    let session = session(&app, &headers)?;
+    Ok(Json(ops::documents(&app, &session, &base).await?))
+}
+
+#[utoipa::path(get, path = "/v1/portal/preferences", operation_id = "portal_get_preferences", tag = "portal",
+    responses((status = 200, body = Preferences), (status = 401, body = ErrorEnvelope)))]
+pub async fn get_preferences(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Json<Preferences>> {
+    let session = session(&app, &headers)?;
+    Ok(Json(ops::preferences(&app, &session).await?))
+}
+
+#[utoipa::path(put, path = "/v1/portal/preferences", operation_id = "portal_put_preferences", tag = "portal", request_body = Preferences,
+    responses((status = 200, body = Preferences), (status = 401, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn put_preferences(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<Preferences>,
+) -> ApiResult<Json<Preferences>> {
+    let session = session(&app, &headers)?;
+    Ok(Json(ops::set_preferences(&app, &session, body).await?))
+}

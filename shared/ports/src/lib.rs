@@ -1,0 +1,29 @@
+//! Ports: the narrow traits the domain needs from the outside world. Each has an AWS (or Stripe)
+//! adapter in its own crate (`shared/adapters/*`) and an embedded one in `mas-embedded`, and one contract suite run against both.
+
+pub mod blobs;
+pub mod cdn;
+pub mod clock;
+pub mod crypto;
+pub mod cursor;
+pub mod events;
+pub mod identity;
+pub mod messages;
+pub mod payments;
+pub mod queue;
+pub mod renderer;
+pub mod table;
+pub mod unconfigured;
+
+pub use blobs::{BlobError, BlobKey, Blobs};
+pub use cdn::{Cdn, CdnError, LogCdn};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use crypto::{CryptoError, DataKey, GeneratedKey, KeyWrapper};
+pub use events::{DomainEvent, Events, EventsError};
+pub use identity::{Identity, IdentityError};
+pub use messages::{Accepted, Mailer, OutgoingEmail, OutgoingSms, SendError, SmsSender};
+pub use payments::{GatewayRefund, Intent, IntentRequest, Payments, PaymentsError, RefundRequest};
+pub use queue::{Queue, QueueError, QueueName};
+pub use renderer::Renderer;
+pub use table::{Condition, Index, Item, Key, Page, Query, SortKey, Table, TableError, Write};
+pub use unconfigured::Unconfigured;

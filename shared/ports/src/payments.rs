@@ -1,0 +1,147 @@
+//! The payments port: PaymentIntents, refunds and customers at the payment gateway. The Stripe
+//! adapter talks to Stripe (or localstripe); the simulated gateway behaves like Stripe's test
+//! mode on the local host and confirms intents by posting signed webhooks back to us.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+use mas_domain::payment::{ClientSecret, CustomerId, IntentId, IntentSnapshot};
+use mas_domain::values::{Currency, MinorUnits};
+
+/// What a new PaymentIntent asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntentRequest {
+    pub amount: MinorUnits,
+    pub currency: Currency,
+    /// Ids that tie the intent back to us (`tenant_id`, `appointment_id`, `payment_id`, `kind`).
+    pub metadata: BTreeMap<String, String>,
+    /// The same key gives the same intent: a retried request never creates a second one.
+    pub idempotency_key: String,
+    pub customer: Option<CustomerId>,
+    /// Keep the card on the customer for later charges (the client agreed).
+    pub save_for_later: bool,
+    /// Charge this saved card now, without the client present (`off_session`, confirmed at once).
+    pub charge_saved_method: Option<String>,
+}
+
+/// A PaymentIntent as the gateway reports it now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intent {
+    pub id: IntentId,
+    pub client_secret: Option<ClientSecret>,
+    pub currency: String,
+    pub snapshot: IntentSnapshot,
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefundRequest {
+    pub intent: IntentId,
+    pub amount: MinorUnits,
+    /// The gateway's idempotency key: a retry of the same refund never refunds twice.
+    pub idempotency_key: String,
+    pub metadata: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatewayRefund {
+    /// `re_…`
+    pub id: String,
+    pub amount: i64,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PaymentsError {
+    /// The card was declined or needs the client (an off-session charge that needs 3-D Secure).
+    #[error("the payment was declined: {0}")]
+    Declined(String),
+    /// The gateway refused the request as such (an amount above what is refundable…).
+    #[error("the payment gateway refused the request: {0}")]
+    Refused(String),
+    #[error("no such object at the payment gateway")]
+    NotFound,
+    /// The gateway could not be reached or failed; safe to retry with the same idempotency key.
+    #[error("the payment gateway is unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[async_trait]
+pub trait Payments: Send + Sync {
+    /// `stripe` or `simulated`, for logs and the health of the local host.
+    fn name(&self) -> &'static str;
+    /// A customer to keep a card on (one per client: the key makes a retry return the same one).
+    async fn create_customer(&self, idempotency_key: &str) -> Result<CustomerId, PaymentsError>;
+    async fn create_intent(&self, request: IntentRequest) -> Result<Intent, PaymentsError>;
+    async fn retrieve_intent(&self, id: &IntentId) -> Result<Intent, PaymentsError>;
+    async fn refund(&self, request: RefundRequest) -> Result<GatewayRefund, PaymentsError>;
+}
+
+impl From<PaymentsError> for mas_domain::error::AppError {
+    fn from(err: PaymentsError) -> Self {
+        use mas_domain::error::{AppError, Rejection};
+        match err {
+            PaymentsError::Declined(why) => AppError::Rejected {
+                kind: Rejection::Invalid,
+                code: "payment_declined",
+                message: "the card was declined or needs the client to confirm the payment".into(),
+                details: serde_json::json!({ "reason": why }),
+            },
+            PaymentsError::Refused(why) => AppError::Rejected {
+                kind: Rejection::Invalid,
+                code: "payment_refused",
+                message: "the payment gateway refused the request".into(),
+                details: serde_json::json!({ "reason": why }),
+            },
+            PaymentsError::NotFound => AppError::NotFound { what: "payment intent" },
+            PaymentsError::Unavailable(why) => AppError::Internal(format!("payment gateway: {why}")),
+        }
+    }
+}
+
+/// An id in a Stripe field that holds either the id or the expanded object.
+pub fn stripe_ref(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(id) => Some(id.clone()),
+        serde_json::Value::Object(object) => object.get("id").and_then(|id| id.as_str()).map(str::to_owned),
+        _ => None,
+    }
+}
+
+impl Intent {
+    /// Reads a PaymentIntent object as Stripe (or localstripe, or our simulated gateway) sends
+    /// it, tolerating the fields older API versions and emulators leave out.
+    pub fn from_stripe_json(object: &serde_json::Value) -> Result<Intent, String> {
+        use mas_domain::payment::IntentStatus;
+        let text = |name: &str| object.get(name).and_then(|v| v.as_str());
+        let id = IntentId::parse(text("id").ok_or("a PaymentIntent without an id")?).map_err(|e| e.0)?;
+        let status = IntentStatus::parse(text("status").ok_or("a PaymentIntent without a status")?).map_err(|e| e.0)?;
+        let amount = object.get("amount").and_then(|v| v.as_i64()).ok_or("a PaymentIntent without an amount")?;
+        let error = object.get("last_payment_error").filter(|e| e.is_object());
+        let last_error = error.and_then(|e| {
+            ["decline_code", "code", "type"]
+                .iter()
+                .find_map(|field| e.get(*field).and_then(|v| v.as_str()).map(str::to_owned))
+        });
+        let metadata = object
+            .get("metadata")
+            .and_then(|m| m.as_object())
+            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+            .unwrap_or_default();
+        Ok(Intent {
+            id,
+            client_secret: text("client_secret").map(|s| ClientSecret(s.to_owned())),
+            currency: text("currency").unwrap_or_default().to_uppercase(),
+            snapshot: IntentSnapshot {
+                status,
+                amount,
+                amount_received: object.get("amount_received").and_then(|v| v.as_i64()),
+                customer: object.get("customer").and_then(stripe_ref).and_then(|c| CustomerId::parse(&c).ok()),
+                payment_method: object.get("payment_method").and_then(stripe_ref),
+                last_error,
+            },
+            metadata,
+        })
+    }
+}

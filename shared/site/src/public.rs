@@ -1,0 +1,70 @@
+//! What a tenant's site shows: the public catalog (also the body of
+//! `GET /v1/public/{tenant_slug}/catalog`).
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use mas_domain::catalog::{Address, DepositRule};
+use mas_domain::ids::{LocationId, PractitionerId, ServiceId};
+use mas_domain::schedule::{Closure, DayHours};
+use mas_domain::tenant::{HttpsUrl, Seo, ThemePreset, ThemeTokens};
+use mas_domain::values::{Currency, Minutes, Money, Name, Phone, Slug, Text, TimeZone};
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicCatalog {
+    pub clinic: PublicClinic,
+    pub brand: PublicBrand,
+    pub locations: Vec<PublicLocation>,
+    pub services: Vec<PublicService>,
+    pub practitioners: Vec<PublicPractitioner>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicClinic {
+    pub name: Name,
+    pub slug: Slug,
+    pub currency: Currency,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicBrand {
+    pub theme: ThemePreset,
+    pub tokens: ThemeTokens,
+    pub logo_url: Option<HttpsUrl>,
+    pub seo: Seo,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicLocation {
+    pub id: LocationId,
+    pub name: Name,
+    pub timezone: TimeZone,
+    pub address: Address,
+    pub phone: Option<Phone>,
+    pub opening_hours: Vec<DayHours>,
+    pub closures: Vec<Closure>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicService {
+    pub id: ServiceId,
+    pub name: Name,
+    pub slug: Option<Slug>,
+    pub category: Slug,
+    pub description: Text,
+    pub duration_minutes: Minutes,
+    pub price: Money,
+    pub deposit: Option<DepositRule>,
+    /// Empty: offered at every location.
+    pub location_ids: Vec<LocationId>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PublicPractitioner {
+    pub id: PractitionerId,
+    pub display_name: Name,
+    pub title: Option<Name>,
+    pub bio: Text,
+    pub specialties: Vec<Slug>,
+    pub location_ids: Vec<LocationId>,
+}

@@ -1,0 +1,562 @@
+//! Every table key is built here and nowhere else (see `infra/access-patterns.md`). Every
+//! tenant-owned key starts with `TENANT#{tenant_id}`, so a tenant's data is only reachable
+//! through keys made from its own id.
+
+use chrono::{DateTime, Utc};
+
+use mas_domain::documents::{Jurisdiction, SemVer, Sha256Hex, TemplateKind, Variant};
+use mas_domain::ids::{
+    AppointmentId, AuditId, ClientId, DocumentId, PaymentId, PractitionerId, ResourceId, SigningSessionId, TemplateId,
+    TenantId, TimelineId,
+};
+use mas_domain::values::{Email, Hostname, Phone, Slug};
+use mas_ports::{BlobKey, Key};
+
+pub fn tenant_pk(tenant: &TenantId) -> String {
+    format!("TENANT#{tenant}")
+}
+
+/// A tenant's reminder cadence and quiet hours.
+pub fn notification_settings(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "NOTIFY#SETTINGS")
+}
+
+/// A client's channel preferences (consent per channel and purpose).
+pub fn preferences(tenant: &TenantId, client: &ClientId) -> Key {
+    Key::new(client_pk(tenant, client), "PREFS")
+}
+
+/// One message on one channel (its delivery record, which is also its send-once claim).
+pub fn message(tenant: &TenantId, id: &mas_domain::ids::MessageId) -> Key {
+    Key::new(format!("{}#MSG#{id}", tenant_pk(tenant)), "MSG")
+}
+
+/// GSI1 partition listing a client's messages by time.
+pub fn client_messages(tenant: &TenantId, client: &ClientId) -> String {
+    format!("{}#MSGS", client_pk(tenant, client))
+}
+
+/// The partition of the reminders planned for one subject (an appointment, a signing session).
+pub fn reminder_plan(tenant: &TenantId, subject: &str) -> String {
+    format!("{}#PLAN#{subject}", tenant_pk(tenant))
+}
+
+pub fn reminder(tenant: &TenantId, subject: &str, kind: &str) -> Key {
+    Key::new(reminder_plan(tenant, subject), format!("DUE#{kind}"))
+}
+
+/// How many GSI1 partitions each hour of due reminders is spread over (write throughput per
+/// partition; the sweep reads them all).
+pub const DUE_SHARDS: u32 = 4;
+
+/// GSI1 partition of reminders due in the UTC hour of `at`, shard `shard`.
+pub fn due_bucket(at: DateTime<Utc>, shard: u32) -> String {
+    format!("DUE#{}#{shard}", at.format("%Y-%m-%dT%H"))
+}
+
+/// Who last received an SMS from a given number of ours: where an inbound reply belongs.
+pub fn sms_peer(phone: &str) -> Key {
+    Key::new(format!("SMSPEER#{phone}"), "PEER")
+}
+
+/// A domain event committed with its change and not yet known to be on the bus.
+pub fn event_outbox(tenant: &TenantId, event: &mas_domain::ids::DomainEventId) -> Key {
+    Key::new(format!("{}#OUTBOX", tenant_pk(tenant)), event.to_string())
+}
+
+/// GSI1 partition of unpublished events (one: a backlog here is an incident, not a workload).
+pub const EVENT_OUTBOX_INDEX: &str = "OUTBOX";
+
+pub fn tenant_profile(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "PROFILE")
+}
+
+/// The clinic's logo for PDFs (bytes and description), beside the brand.
+pub fn brand_logo(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "LOGO")
+}
+
+pub fn brand(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "BRAND")
+}
+
+/// Claims a tenant slug platform-wide; holds the tenant id.
+pub fn tenant_slug(slug: &Slug) -> Key {
+    Key::new(format!("TENANT_SLUG#{slug}"), "SLUG")
+}
+
+/// Claims a host name (custom domain or platform subdomain) for one tenant's site.
+pub fn host(host: &Hostname) -> Key {
+    Key::new(format!("HOST#{host}"), "HOST")
+}
+
+/// Catalog entities share the `CAT#` prefix, so one Query reads a tenant's whole catalog.
+pub const CATALOG_PREFIX: &str = "CAT#";
+
+/// The kinds of catalog entity and their sort-key prefixes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogKind {
+    Location,
+    Service,
+    Practitioner,
+    PractitionerException,
+    Resource,
+}
+
+impl CatalogKind {
+    pub fn prefix(self) -> &'static str {
+        match self {
+            CatalogKind::Location => "CAT#LOC#",
+            CatalogKind::Service => "CAT#SVC#",
+            CatalogKind::Practitioner => "CAT#PRAC#",
+            CatalogKind::PractitionerException => "CAT#PRACEXC#",
+            CatalogKind::Resource => "CAT#RES#",
+        }
+    }
+
+    /// The kind an item's sort key names, if it is a catalog item.
+    pub fn of_sort_key(sk: &str) -> Option<CatalogKind> {
+        [Self::Location, Self::Service, Self::Practitioner, Self::PractitionerException, Self::Resource]
+            .into_iter()
+            .find(|kind| sk.starts_with(kind.prefix()))
+    }
+}
+
+pub fn catalog_item(tenant: &TenantId, kind: CatalogKind, id: &str) -> Key {
+    Key::new(tenant_pk(tenant), format!("{}{id}", kind.prefix()))
+}
+
+/// A practitioner's exceptions sort under the practitioner, so one prefix lists them.
+pub fn practitioner_exceptions_prefix(practitioner: &str) -> String {
+    format!("{}{practitioner}#", CatalogKind::PractitionerException.prefix())
+}
+
+pub fn practitioner_exception(tenant: &TenantId, practitioner: &str, exception: &str) -> Key {
+    Key::new(tenant_pk(tenant), format!("{}{exception}", practitioner_exceptions_prefix(practitioner)))
+}
+
+/// Claims a service slug within a tenant; holds the service id.
+pub fn service_slug(tenant: &TenantId, slug: &Slug) -> Key {
+    Key::new(tenant_pk(tenant), format!("SVCSLUG#{slug}"))
+}
+
+pub const MEMBER_PREFIX: &str = "MEMBER#";
+
+pub fn member(tenant: &TenantId, member: &str) -> Key {
+    Key::new(tenant_pk(tenant), format!("{MEMBER_PREFIX}{member}"))
+}
+
+/// Claims an email within a tenant's team; holds the member id.
+pub fn member_email(tenant: &TenantId, email: &Email) -> Key {
+    Key::new(tenant_pk(tenant), format!("MEMBER_EMAIL#{email}"))
+}
+
+/// How many owners a tenant has; decremented only with a condition, so the last owner stays.
+pub fn owner_count(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "OWNERS")
+}
+
+/// A member's sign-in record: the local identity's password hash, and the two-step secret.
+pub fn credential(tenant: &TenantId, member: &mas_domain::ids::MemberId) -> Key {
+    Key::new(tenant_pk(tenant), format!("CRED#{member}"))
+}
+
+/// When a member may next be emailed a password reset link (one a minute).
+pub fn password_reset_throttle(tenant: &TenantId, member: &mas_domain::ids::MemberId) -> Key {
+    Key::new(tenant_pk(tenant), format!("RESET_THROTTLE#{member}"))
+}
+
+/// A staff refresh session of the local identity (the token names tenant and session).
+pub fn staff_session(tenant: &TenantId, session: &str) -> Key {
+    Key::new(format!("{}#SESSION#{session}", tenant_pk(tenant)), "SESSION")
+}
+
+/// A single-use staff link (an invitation or a password reset), by the SHA-256 of its token:
+/// the link alone must lead to its clinic, so the key is not under a tenant.
+pub fn staff_link(token_hash: &str) -> Key {
+    Key::new(format!("STAFFLINK#{token_hash}"), "LINK")
+}
+
+/// Failed sign-ins for one email at one clinic (the email hashed: no address in a key).
+pub fn sign_in_failures_account(tenant: &TenantId, email_hash: &str) -> Key {
+    Key::new(format!("{}#SIGNIN#{email_hash}", tenant_pk(tenant)), "FAILURES")
+}
+
+/// Failed sign-ins from one client address, across clinics.
+pub fn sign_in_failures_address(address: &str) -> Key {
+    Key::new(format!("SIGNIN#ADDR#{address}"), "FAILURES")
+}
+
+/// GSI1 on a member item: the tenants a person belongs to (read when issuing tokens).
+pub fn user_tenants_gsi(email: &Email, tenant: &TenantId) -> (String, String) {
+    (format!("USER#{email}"), tenant_pk(tenant))
+}
+
+/// A client's partition: the client item (`CLIENT`), medical versions (`MED#…`) and the
+/// timeline (`TL#…`), so one Query reads a client's history.
+pub fn client_pk(tenant: &TenantId, client: &ClientId) -> String {
+    format!("{}#CLIENT#{client}", tenant_pk(tenant))
+}
+
+/// The client item itself.
+pub fn client(tenant: &TenantId, client: &ClientId) -> Key {
+    Key::new(client_pk(tenant, client), "CLIENT")
+}
+
+/// GSI1 on a client item: a tenant's clients sorted by normalized `last first` (see
+/// `domain::clients::sort_name`), so a prefix of the sort key is a name search and the whole
+/// partition is the client list.
+pub fn clients_gsi(tenant: &TenantId, sort_name: &str, client: &ClientId) -> (String, String) {
+    (clients_gsi_pk(tenant), format!("{sort_name}#{client}"))
+}
+
+pub fn clients_gsi_pk(tenant: &TenantId) -> String {
+    format!("{}#CLIENTS", tenant_pk(tenant))
+}
+
+/// Claims an email among a tenant's clients; holds the client id (`owner_id`).
+pub fn client_email(tenant: &TenantId, email: &Email) -> Key {
+    Key::new(tenant_pk(tenant), format!("CLIENT_EMAIL#{email}"))
+}
+
+/// Indexes a client by phone. Phones are not unique (families share one), so the client id is
+/// part of the key and `client_phone_prefix` lists every client with that number.
+pub fn client_phone(tenant: &TenantId, phone: &Phone, client: &ClientId) -> Key {
+    Key::new(tenant_pk(tenant), format!("{}{client}", client_phone_prefix(phone)))
+}
+
+pub fn client_phone_prefix(phone: &Phone) -> String {
+    format!("CLIENT_PHONE#{phone}#")
+}
+
+pub const MEDICAL_PREFIX: &str = "MED#";
+
+/// One version of a client's medical questionnaire (`MED#v000001`); versions are never overwritten.
+pub fn medical(tenant: &TenantId, client: &ClientId, version: u32) -> Key {
+    Key::new(client_pk(tenant, client), format!("{MEDICAL_PREFIX}v{version:06}"))
+}
+
+/// Screening answers a visitor submitted online (`MEDSUB#{time}#{id}`), kept beside the
+/// clinic's versions, never among them (their prefix is not `MED#`).
+pub fn medical_submission(tenant: &TenantId, client: &ClientId, at: DateTime<Utc>, id: &str) -> Key {
+    Key::new(client_pk(tenant, client), format!("{MEDICAL_SUBMISSION_PREFIX}{}#{id}", at.format("%Y%m%dT%H%M%S%.3fZ")))
+}
+
+pub const MEDICAL_SUBMISSION_PREFIX: &str = "MEDSUB#";
+
+/// A rate limit's token bucket, by what it limits (`booking#addr#{ip}`, `booking#phone#{e164}`…).
+pub fn limit_bucket(scope: &str) -> Key {
+    Key::new(format!("LIMIT#{scope}"), "BUCKET")
+}
+
+/// How many texts a tenant sent on the UTC day of `at` (its daily SMS budget).
+pub fn sms_budget(tenant: &TenantId, at: DateTime<Utc>) -> Key {
+    Key::new(tenant_pk(tenant), format!("SMSBUDGET#{}", at.format("%Y-%m-%d")))
+}
+
+/// A tenant's data key for clinical fields, stored wrapped by the key wrapper (never in clear).
+pub fn data_key(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "DATAKEY")
+}
+
+pub const TIMELINE_PREFIX: &str = "TL#";
+
+/// One entry on a client's timeline, sorted by time.
+pub fn client_timeline(tenant: &TenantId, client: &ClientId, at: DateTime<Utc>, id: &TimelineId) -> Key {
+    Key::new(client_pk(tenant, client), format!("{TIMELINE_PREFIX}{}#{id}", at.format("%Y-%m-%dT%H:%M:%S%.3fZ")))
+}
+
+/// The partition of the platform's global templates, which clinics copy and adapt.
+pub const GLOBAL_PK: &str = "GLOBAL";
+
+/// The partition holding a template owner's versions: a clinic's, or the platform's (`None`).
+pub fn templates_pk(owner: Option<&TenantId>) -> String {
+    owner.map_or_else(|| GLOBAL_PK.to_owned(), tenant_pk)
+}
+
+pub const TEMPLATE_PREFIX: &str = "TPL#";
+
+/// The sort-key prefix of a kind's templates in one jurisdiction (every topic and version).
+pub fn templates_prefix(kind: TemplateKind, jurisdiction: &Jurisdiction) -> String {
+    format!("{TEMPLATE_PREFIX}{}#{jurisdiction}#", kind.as_str())
+}
+
+/// One published template version, written once with "not exists": `TPL#{kind}#{jurisdiction}#{topic}#{version}`.
+pub fn template(
+    owner: Option<&TenantId>,
+    kind: TemplateKind,
+    jurisdiction: &Jurisdiction,
+    topic: &Slug,
+    version: SemVer,
+) -> Key {
+    Key::new(templates_pk(owner), format!("{}{topic}#{}", templates_prefix(kind, jurisdiction), version.sort_key()))
+}
+
+/// A template id → the key of its version (so `GET /v1/templates/{id}` is two reads, not a scan).
+pub fn template_ref(owner: Option<&TenantId>, id: &TemplateId) -> Key {
+    Key::new(templates_pk(owner), format!("TPLID#{id}"))
+}
+
+/// A document, in its client's partition (so one Query reads the client file).
+pub fn document(tenant: &TenantId, client: &ClientId, document: &DocumentId) -> Key {
+    Key::new(client_pk(tenant, client), format!("DOC#{document}"))
+}
+
+/// The document's latest signing session (`{session_id}`), so the client's portal can offer its link.
+pub fn document_signing(tenant: &TenantId, client: &ClientId, document: &DocumentId) -> Key {
+    Key::new(client_pk(tenant, client), format!("DOC#{document}#SIG"))
+}
+
+/// A rendered PDF of a document, written once per variant.
+pub fn rendition(tenant: &TenantId, client: &ClientId, document: &DocumentId, variant: Variant) -> Key {
+    Key::new(client_pk(tenant, client), format!("DOC#{document}#PDF#{}", variant.as_str()))
+}
+
+/// A document id → its client, so routes that name only the document find it.
+pub fn document_ref(tenant: &TenantId, document: &DocumentId) -> Key {
+    Key::new(tenant_pk(tenant), format!("DOCREF#{document}"))
+}
+
+pub fn signing_session(tenant: &TenantId, session: &SigningSessionId) -> Key {
+    Key::new(format!("{}#SIG#{session}", tenant_pk(tenant)), "SIG")
+}
+
+/// A stamp or a PDF's file hash → the document it belongs to. Platform-wide and public by design:
+/// anyone holding a PDF may ask whether it is ours.
+pub fn stamp(hash: &Sha256Hex) -> Key {
+    Key::new(format!("STAMP#{hash}"), "STAMP")
+}
+
+/// Where a rendered PDF is stored, under the tenant's prefix. Named by its own hash, so a
+/// repeated render never overwrites the file a stored hash describes.
+pub fn document_pdf(tenant: &TenantId, document: &DocumentId, variant: Variant, file: &Sha256Hex) -> BlobKey {
+    BlobKey::parse(&format!("tenants/{tenant}/documents/{document}/{}-{file}.pdf", variant.as_str()))
+        .expect("ids and hex digests are valid key segments")
+}
+
+/// The tenant's published site: the current version, its content hash and when it went out.
+pub fn site_publication(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "SITE")
+}
+
+/// One file of a published site, under the clinic's slug: the same path the local host serves
+/// (`/sites/{slug}/{file}`), and the one the CloudFront Function rewrites a host's requests to.
+pub fn site_file(slug: &Slug, file: &str) -> Result<BlobKey, mas_ports::BlobError> {
+    BlobKey::parse(&format!("sites/{slug}/{file}"))
+}
+
+/// A portal sign-in link's token, by the SHA-256 of the token (the token itself is never stored).
+pub fn portal_token(tenant: &TenantId, token_hash: &str) -> Key {
+    Key::new(format!("{}#PORTAL#{token_hash}", tenant_pk(tenant)), "PORTAL_TOKEN")
+}
+
+/// When a client may next be emailed a portal sign-in link (the link route's throttle).
+pub fn portal_link_throttle(tenant: &TenantId, client: &ClientId) -> Key {
+    Key::new(client_pk(tenant, client), "PORTAL_THROTTLE")
+}
+
+/// Whose calendar a busy item or claim cell belongs to.
+#[derive(Debug, Clone, Copy)]
+pub enum CalendarOwner<'a> {
+    Practitioner(&'a PractitionerId),
+    Resource(&'a ResourceId),
+}
+
+/// A practitioner's or resource's calendar for one UTC month: busy items (`BUSY#{start}#{appt}`,
+/// read by availability with one sort-key range per month) and claim cells (`LOCK#…`).
+pub fn calendar_pk(tenant: &TenantId, owner: CalendarOwner, at: DateTime<Utc>) -> String {
+    let month = at.format("%Y-%m");
+    match owner {
+        CalendarOwner::Practitioner(p) => format!("{}#PRAC#{p}#{month}", tenant_pk(tenant)),
+        CalendarOwner::Resource(r) => format!("{}#RES#{r}#{month}", tenant_pk(tenant)),
+    }
+}
+
+pub const BUSY_PREFIX: &str = "BUSY#";
+
+/// Minute-precision UTC time that sorts as text.
+fn sortable(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%MZ").to_string()
+}
+
+/// The sort key bounding busy items that start at `at` (use with `Between`).
+pub fn busy_sk_bound(at: DateTime<Utc>) -> String {
+    format!("{BUSY_PREFIX}{}", sortable(at))
+}
+
+pub fn busy(tenant: &TenantId, owner: CalendarOwner, start: DateTime<Utc>, appointment: &AppointmentId) -> Key {
+    Key::new(calendar_pk(tenant, owner, start), format!("{BUSY_PREFIX}{}#{appointment}", sortable(start)))
+}
+
+/// One claim cell; a resource's cells are per unit, so a room of capacity 2 has two of each.
+pub fn claim_cell(tenant: &TenantId, owner: CalendarOwner, cell: DateTime<Utc>, unit: u32) -> Key {
+    let sk = match owner {
+        CalendarOwner::Practitioner(_) => format!("LOCK#{}", sortable(cell)),
+        CalendarOwner::Resource(_) => format!("LOCK#{}#{unit}", sortable(cell)),
+    };
+    Key::new(calendar_pk(tenant, owner, cell), sk)
+}
+
+/// An appointment's partition: the appointment (`APPT`) and its payments (`PAY#…`).
+pub fn appointment_pk(tenant: &TenantId, appointment: &AppointmentId) -> String {
+    format!("{}#APPT#{appointment}", tenant_pk(tenant))
+}
+
+pub fn appointment(tenant: &TenantId, appointment: &AppointmentId) -> Key {
+    Key::new(appointment_pk(tenant, appointment), "APPT")
+}
+
+/// Claims the automatic document of one kind and topic for an appointment (holds the document's
+/// id): written with `attribute_not_exists` with the document, so a redelivered
+/// `booking.confirmed` finds it taken and creates nothing.
+pub fn booking_document(
+    tenant: &TenantId,
+    appointment: &AppointmentId,
+    kind: mas_domain::documents::TemplateKind,
+    topic: &mas_domain::values::Slug,
+) -> Key {
+    Key::new(appointment_pk(tenant, appointment), format!("DOC#{}#{topic}", kind.as_str()))
+}
+
+/// Records once that an automatic document could not be generated (and why).
+pub fn booking_document_skipped(
+    tenant: &TenantId,
+    appointment: &AppointmentId,
+    kind: mas_domain::documents::TemplateKind,
+    topic: &mas_domain::values::Slug,
+) -> Key {
+    Key::new(appointment_pk(tenant, appointment), format!("DOCSKIP#{}#{topic}", kind.as_str()))
+}
+
+pub const PAYMENT_PREFIX: &str = "PAY#";
+
+/// One payment towards an appointment (its deposit, or the balance).
+pub fn payment(tenant: &TenantId, appointment: &AppointmentId, payment: &PaymentId) -> Key {
+    Key::new(appointment_pk(tenant, appointment), format!("{PAYMENT_PREFIX}{payment}"))
+}
+
+/// Finds a payment's appointment from the payment id alone; holds the appointment id.
+pub fn payment_ref(tenant: &TenantId, payment: &PaymentId) -> Key {
+    Key::new(format!("{}#PAY#{payment}", tenant_pk(tenant)), "REF")
+}
+
+/// A Stripe PaymentIntent → the tenant, appointment and payment it pays (platform-wide: Stripe
+/// names the intent, not the tenant).
+pub fn stripe_intent(intent: &str) -> Key {
+    Key::new(format!("STRIPE#PI#{intent}"), "REF")
+}
+
+/// A Stripe event we have received: deduplication, and the effects still to carry out (`ttl`).
+pub fn stripe_event(event: &str) -> Key {
+    Key::new(format!("STRIPE#EVT#{event}"), "EVT")
+}
+
+/// The Stripe customer of a client who agreed to keep a card on file.
+pub fn stripe_customer(tenant: &TenantId, client: &ClientId) -> Key {
+    Key::new(client_pk(tenant, client), "STRIPE_CUSTOMER")
+}
+
+/// GSI1 on an appointment: a tenant's appointments by UTC month of their start, sorted by start.
+pub fn appointments_by_start_gsi(tenant: &TenantId, start: DateTime<Utc>, id: &AppointmentId) -> (String, String) {
+    (appointments_month_gsi_pk(tenant, start), format!("{}#{id}", sortable(start)))
+}
+
+pub fn appointments_month_gsi_pk(tenant: &TenantId, month_of: DateTime<Utc>) -> String {
+    format!("{}#APPTS#{}", tenant_pk(tenant), month_of.format("%Y-%m"))
+}
+
+/// The GSI1 sort-key bound for appointments starting at `at`.
+pub fn appointments_sk_bound(at: DateTime<Utc>) -> String {
+    sortable(at)
+}
+
+/// Claims a confirmation number within a tenant; holds the appointment id.
+pub fn confirmation_number(tenant: &TenantId, number: &str) -> Key {
+    Key::new(tenant_pk(tenant), format!("BKNUM#{number}"))
+}
+
+/// The first response to a request with this `Idempotency-Key` (expires after a day).
+pub fn idempotency(tenant: &TenantId, key: &str) -> Key {
+    Key::new(format!("{}#IDEM#{key}", tenant_pk(tenant)), "IDEM")
+}
+
+pub const POLICY_PREFIX: &str = "POLICY#";
+
+pub fn policy(tenant: &TenantId, version: u32) -> Key {
+    Key::new(tenant_pk(tenant), format!("{POLICY_PREFIX}{version:06}"))
+}
+
+/// The audit log partition of one month, append-only.
+pub fn audit(tenant: &TenantId, at: DateTime<Utc>, id: &AuditId) -> Key {
+    Key::new(
+        format!("{}#AUDIT#{}", tenant_pk(tenant), at.format("%Y-%m")),
+        format!("{}#{id}", at.format("%Y-%m-%dT%H:%M:%S%.3fZ")),
+    )
+}
+
+pub fn audit_month_pk(tenant: &TenantId, year_month: &str) -> String {
+    format!("{}#AUDIT#{year_month}", tenant_pk(tenant))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_tenant_owned_key_starts_with_the_tenant_partition() {
+        let t = TenantId::parse("ten_abc").unwrap();
+        let slug = Slug::parse("lip-filler").unwrap();
+        let email = Email::parse("a@b.co").unwrap();
+        for key in [
+            tenant_profile(&t),
+            brand(&t),
+            catalog_item(&t, CatalogKind::Service, "svc_1"),
+            practitioner_exception(&t, "prc_1", "exc_1"),
+            service_slug(&t, &slug),
+            member(&t, "mem_1"),
+            member_email(&t, &email),
+            audit(&t, Utc::now(), &AuditId::new()),
+            document(&t, &ClientId::new(), &DocumentId::new()),
+            rendition(&t, &ClientId::new(), &DocumentId::new(), Variant::Signed),
+            document_ref(&t, &DocumentId::new()),
+            signing_session(&t, &SigningSessionId::new()),
+            template_ref(Some(&t), &TemplateId::new()),
+            client(&t, &ClientId::parse("cli_1").unwrap()),
+            client_email(&t, &email),
+            client_phone(&t, &Phone::parse("+447700900123").unwrap(), &ClientId::parse("cli_1").unwrap()),
+            medical(&t, &ClientId::parse("cli_1").unwrap(), 1),
+            data_key(&t),
+            payment(&t, &AppointmentId::new(), &PaymentId::new()),
+            payment_ref(&t, &PaymentId::new()),
+            stripe_customer(&t, &ClientId::new()),
+        ] {
+            assert!(key.pk.starts_with("TENANT#ten_abc"), "{key:?}");
+        }
+    }
+
+    #[test]
+    fn catalog_prefixes_do_not_capture_each_other() {
+        let exception = practitioner_exception(&TenantId::parse("ten_a").unwrap(), "prc_1", "exc_1");
+        assert_eq!(CatalogKind::of_sort_key(&exception.sk), Some(CatalogKind::PractitionerException));
+        assert!(!exception.sk.starts_with(CatalogKind::Practitioner.prefix()));
+        assert!(!"SVCSLUG#x".starts_with(CatalogKind::Service.prefix()));
+        assert!(!"MEMBER_EMAIL#x".starts_with(MEMBER_PREFIX));
+        assert!(
+            !client_email(&TenantId::parse("ten_a").unwrap(), &Email::parse("a@b.co").unwrap())
+                .sk
+                .starts_with(MEMBER_PREFIX)
+        );
+    }
+
+    #[test]
+    fn medical_versions_sort_in_order_and_stay_apart_from_the_timeline() {
+        let (t, c) = (TenantId::parse("ten_a").unwrap(), ClientId::parse("cli_1").unwrap());
+        assert!(medical(&t, &c, 9).sk < medical(&t, &c, 10).sk);
+        assert_eq!(medical(&t, &c, 1).sk, "MED#v000001");
+        assert!(!medical(&t, &c, 1).sk.starts_with(TIMELINE_PREFIX));
+        // `#` sorts before letters, so `jane` lists before `janet` whatever their ids.
+        assert!(
+            clients_gsi(&t, "smith jane", &ClientId::parse("cli_z").unwrap()).1 < clients_gsi(&t, "smith janet", &c).1
+        );
+    }
+}

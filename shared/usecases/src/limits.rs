@@ -1,0 +1,115 @@
+//! Abuse limits held in the table, so they hold across every Lambda at once: token buckets taken
+//! with a write conditional on the state read (a lost race reads again), and the daily SMS
+//! budget counted with a conditional add. A refusal is 429 with `Retry-After`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use mas_domain::error::{AppError, AppResult};
+use mas_domain::ids::TenantId;
+use mas_domain::limits::{Bucket, BucketState};
+use mas_ports::{Condition, TableError, Write};
+use mas_store::keys;
+use mas_store::{Store, from_item, to_item};
+
+/// The limits public routes apply per caller. Defaults suit a clinic's real traffic; tests set
+/// tighter ones to see them bite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Public bookings from one client address (across clinics).
+    pub booking_per_address: Bucket,
+    /// Public bookings naming one phone number (each may text it).
+    pub booking_per_phone: Bucket,
+    /// Public bookings at one clinic, from anyone.
+    pub booking_per_clinic: Bucket,
+    /// Clinic signups from one address.
+    pub signup_per_address: Bucket,
+    /// Portal sign-in links asked for from one address.
+    pub portal_link_per_address: Bucket,
+    /// Deposit intents asked for from one address.
+    pub deposit_intent_per_address: Bucket,
+    /// Document verifications from one address.
+    pub verify_per_address: Bucket,
+}
+
+const fn per_hour(n: u32) -> Bucket {
+    Bucket { capacity: n, refill_seconds: 3600 / n }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            booking_per_address: per_hour(20),
+            booking_per_phone: per_hour(5),
+            booking_per_clinic: per_hour(600),
+            signup_per_address: per_hour(10),
+            portal_link_per_address: per_hour(30),
+            deposit_intent_per_address: per_hour(60),
+            verify_per_address: per_hour(120),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredBucket {
+    #[serde(flatten)]
+    state: BucketState,
+    /// Bumped by every take: the condition that makes concurrent takes count each.
+    n: u64,
+    #[serde(default)]
+    ttl: i64,
+}
+
+/// Takes one token from the bucket named `scope`, or refuses with 429 and how long to wait.
+pub async fn take(store: &Store, scope: &str, bucket: Bucket) -> AppResult<()> {
+    let key = keys::limit_bucket(scope);
+    for _ in 0..5 {
+        let now = store.clock.now().timestamp();
+        let stored: Option<StoredBucket> = store.table.get(&key).await?.map(from_item).transpose()?;
+        let state = bucket.take(stored.as_ref().map(|s| s.state), now);
+        let next = match state {
+            Ok(state) => state,
+            Err(wait) => return Err(AppError::Limited { code: "rate_limited", retry_after_seconds: wait }),
+        };
+        let n = stored.as_ref().map_or(0, |s| s.n) + 1;
+        let item =
+            to_item(&key, "limit_bucket", &StoredBucket { state: next, n, ttl: now + bucket.refills_within() + 60 })?;
+        let condition = match &stored {
+            None => Condition::NotExists,
+            Some(s) => Condition::equals("n", s.n),
+        };
+        match store.table.transact(vec![Write::put_if(item, condition)]).await {
+            Ok(()) => return Ok(()),
+            Err(TableError::ConditionFailed { .. }) => continue,
+            Err(other) => return Err(other.into()),
+        }
+    }
+    Err(AppError::Limited { code: "rate_limited", retry_after_seconds: 1 })
+}
+
+/// Counts one text against the clinic's daily budget: false (nothing counted) once `budget`
+/// texts went today. An add conditional on the count being below the budget, so concurrent
+/// senders never overshoot it.
+pub async fn spend_sms_budget(store: &Store, tenant: &TenantId, budget: u32) -> AppResult<bool> {
+    let now = store.clock.now();
+    let key = keys::sms_budget(tenant, now);
+    let mut set = mas_ports::Item::new();
+    set.insert("ttl".into(), json!(now.timestamp() + 3 * 86_400));
+    let write = Write::Update {
+        key,
+        set,
+        add: [("count".to_owned(), 1)].into(),
+        remove: vec![],
+        condition: Some(Condition::AbsentOrExpired { attr: "count".into(), before: i64::from(budget) }),
+    };
+    match store.table.transact(vec![write]).await {
+        Ok(()) => Ok(true),
+        Err(TableError::ConditionFailed { .. }) => Ok(false),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Takes one of `what`'s tokens for the caller's address (`None`: all unknown callers share one).
+pub async fn take_for_address(store: &Store, what: &str, address: Option<&str>, bucket: Bucket) -> AppResult<()> {
+    take(store, &format!("{what}#addr#{}", address.unwrap_or("unknown")), bucket).await
+}

@@ -1,0 +1,42 @@
+//! The local bus with the rules of `template.yaml`: which queue each event kind goes to, for the
+//! local host and tests (on AWS, EventBridge rules do this routing).
+
+use async_trait::async_trait;
+use mas_ports::events::{DomainEvent, Events, EventsError};
+
+/// The local bus with the rules of `template.yaml`: publishes to `inner` (which keeps the
+/// events), then puts each event a rule matches on that rule's queue, in the body an
+/// EventBridge rule would deliver.
+pub struct RoutedEvents {
+    inner: std::sync::Arc<dyn Events>,
+    queue: std::sync::Arc<dyn mas_ports::Queue>,
+}
+
+impl RoutedEvents {
+    pub fn new(inner: std::sync::Arc<dyn Events>, queue: std::sync::Arc<dyn mas_ports::Queue>) -> RoutedEvents {
+        RoutedEvents { inner, queue }
+    }
+}
+
+/// Which queue each event kind goes to (template.yaml's `NotifyRule` lists the same kinds, and
+/// `SiteChangedRule` sends `site.changed` to the site publisher).
+pub fn route(kind: &str) -> Option<mas_ports::QueueName> {
+    if kind == crate::site::SITE_CHANGED {
+        return Some(mas_ports::QueueName::SitePublish);
+    }
+    crate::notifications::plan::SUBSCRIBED.contains(&kind).then_some(mas_ports::QueueName::Notify)
+}
+
+#[async_trait]
+impl Events for RoutedEvents {
+    async fn publish(&self, events: &[DomainEvent]) -> Result<(), EventsError> {
+        self.inner.publish(events).await?;
+        for event in events {
+            if let Some(queue) = route(&event.kind) {
+                let body = crate::notifications::plan::Work::event_body(event);
+                self.queue.send(queue, body).await.map_err(|e| EventsError::Unavailable(e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+}

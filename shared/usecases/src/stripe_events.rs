@@ -1,0 +1,528 @@
+//! Stripe's webhook events, applied so that duplicates, retries, concurrency and any order end in
+//! the same state, with every side effect (a status change, a domain event, a refund) once.
+//!
+//! - **Dedupe.** Each event id is claimed with a conditional write on `STRIPE#EVT#{id}` before
+//!   anything happens; a delivery of an event that is done answers 200 and does nothing, and one
+//!   that arrives while another delivery of it is being processed answers 409 (Stripe retries).
+//! - **Order.** Payment-intent events are not trusted for the intent's state: it is re-read from
+//!   the gateway, and a payment's facts only grow (`domain::payment`), so a late `processing`
+//!   never undoes `succeeded`.
+//! - **Effects, once.** The state change and the effects it calls for (domain events, an
+//!   automatic refund) are committed together: the effects are written onto the event's record
+//!   in the same transaction. They are carried out after it, then the record is marked done; a
+//!   retry after a crash finds them there and carries them out again, which their stable ids and
+//!   the refund's idempotency key make harmless.
+//! - **No loop.** An event that fails [`MAX_ATTEMPTS`] times is parked: published as
+//!   `stripe.webhook_parked`, which the bus routes to the webhook dead-letter queue, and answered
+//!   200 so Stripe stops retrying.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::appointments;
+use crate::payments::{self, IntentRef, Ports, RefundAsk};
+use mas_domain::appointment::{Appointment, AppointmentStatus};
+use mas_domain::error::{AppError, AppResult};
+use mas_domain::ids::{PaymentId, RequestId, TenantId};
+use mas_domain::payment::{Dispute, IntentId, Observed, Payment, PaymentKind, RefundKind, money_text};
+use mas_domain::values::{MinorUnits, Money};
+use mas_ports::events::DomainEvent;
+use mas_ports::payments::{Intent, PaymentsError, stripe_ref};
+use mas_ports::table::TTL;
+use mas_ports::{Condition, TableError, Write};
+use mas_store::keys;
+use mas_store::{AuditContext, Plan, to_item};
+
+/// Failed deliveries of one event before it is parked.
+pub const MAX_ATTEMPTS: u32 = 5;
+/// How long one delivery may hold an event before another may take it over.
+const LEASE: Duration = Duration::seconds(60);
+/// How long an event id is remembered (Stripe retries for up to three days).
+const REMEMBER: Duration = Duration::days(30);
+
+/// The event types we act on; any other is answered 200 and ignored, with nothing written.
+pub const HANDLED: &[&str] = &[
+    "payment_intent.succeeded",
+    "payment_intent.payment_failed",
+    "payment_intent.canceled",
+    "payment_intent.processing",
+    "payment_intent.requires_action",
+    "payment_intent.amount_capturable_updated",
+    "charge.refunded",
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.closed",
+];
+
+/// A verified event, as far as we read it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub id: String,
+    pub kind: String,
+    pub object: Value,
+}
+
+impl Received {
+    /// Reads Stripe's event envelope (`id`, `type`, `data.object`).
+    pub fn parse(body: &[u8]) -> Result<Received, String> {
+        let value: Value = serde_json::from_slice(body).map_err(|e| format!("the body is not JSON: {e}"))?;
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+        let id = text(value.get("id")).filter(|id| {
+            id.starts_with("evt_") && id.len() <= 255 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        let id = id.ok_or("the event has no `evt_…` id")?;
+        let kind = text(value.get("type")).ok_or("the event has no type")?;
+        let object =
+            value.pointer("/data/object").cloned().filter(Value::is_object).ok_or("the event has no data.object")?;
+        Ok(Received { id, kind, object })
+    }
+}
+
+/// What became of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    Applied,
+    /// Already done (or parked): nothing was done again.
+    Duplicate,
+    /// A type we do not act on, or an object that is not ours.
+    Ignored,
+    /// Another delivery of the same event is being processed; try later.
+    InFlight,
+    /// Failed too often: handed to the dead-letter queue.
+    Parked,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RecordStatus {
+    Processing,
+    Failed,
+    Done,
+    Parked,
+}
+
+/// Something the event's state change calls for, carried out after it is committed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+enum Effect {
+    Publish { event: DomainEvent },
+    Refund { tenant_id: TenantId, payment_id: PaymentId, reason: String, key: String },
+}
+
+/// `STRIPE#EVT#{id}`: the event's claim, and its effects once its state change is committed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct EventRecord {
+    event_id: String,
+    event_type: String,
+    status: RecordStatus,
+    attempts: u32,
+    lease_until: DateTime<Utc>,
+    effects: Option<Vec<Effect>>,
+    received_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl EventRecord {
+    fn write(&self, condition: Option<Condition>) -> AppResult<Write> {
+        let mut item = to_item(&keys::stripe_event(&self.event_id), "stripe_event", self)?;
+        item.insert(TTL.into(), (self.received_at + REMEMBER).timestamp().into());
+        Ok(match condition {
+            Some(condition) => Write::put_if(item, condition),
+            None => Write::put(item),
+        })
+    }
+
+    /// Still ours: nobody took the event over since we claimed it.
+    fn mine(&self) -> Condition {
+        Condition::equals("attempts", self.attempts)
+    }
+}
+
+fn taken_over() -> AppError {
+    AppError::conflict("event_taken_over", "another delivery of this event took it over")
+}
+
+/// Handles one verified event.
+pub async fn handle(ports: Ports<'_>, request_id: &RequestId, event: Received) -> AppResult<Handled> {
+    if !HANDLED.contains(&event.kind.as_str()) {
+        return Ok(Handled::Ignored);
+    }
+    let mut record = match claim(ports, &event).await? {
+        Claim::Mine(record) => record,
+        Claim::Done => return Ok(Handled::Duplicate),
+        Claim::InFlight => return Ok(Handled::InFlight),
+        Claim::Exhausted(record) => return park(ports, record, &event).await,
+    };
+    match process(ports, request_id, &event, &mut record).await {
+        Ok(handled) => Ok(handled),
+        Err(err) => {
+            // Let the next delivery try at once rather than wait out the lease.
+            let now = ports.store.clock.now();
+            let released =
+                EventRecord { status: RecordStatus::Failed, lease_until: now, updated_at: now, ..record.clone() };
+            if let Ok(write) = released.write(Some(record.mine())) {
+                let _ = ports.store.table.transact(vec![write]).await;
+            }
+            Err(err)
+        }
+    }
+}
+
+async fn process(
+    ports: Ports<'_>,
+    request_id: &RequestId,
+    event: &Received,
+    record: &mut EventRecord,
+) -> AppResult<Handled> {
+    let effects = match record.effects.clone() {
+        Some(effects) => effects,
+        None => {
+            let effects = apply(ports, request_id, event, record).await?;
+            record.effects = Some(effects.clone());
+            effects
+        }
+    };
+    for effect in &effects {
+        carry_out(ports, request_id, effect).await?;
+    }
+    let now = ports.store.clock.now();
+    let done = EventRecord { status: RecordStatus::Done, updated_at: now, ..record.clone() };
+    match ports.store.table.transact(vec![done.write(Some(record.mine()))?]).await {
+        Ok(()) | Err(TableError::ConditionFailed { .. }) => Ok(Handled::Applied),
+        Err(other) => Err(other.into()),
+    }
+}
+
+enum Claim {
+    Mine(EventRecord),
+    Done,
+    InFlight,
+    Exhausted(EventRecord),
+}
+
+/// Claims the event for this delivery: new, or failed before, or abandoned (its lease ran out).
+async fn claim(ports: Ports<'_>, event: &Received) -> AppResult<Claim> {
+    let now = ports.store.clock.now();
+    let existing: Option<EventRecord> = ports.store.get(&keys::stripe_event(&event.id)).await?;
+    let (record, condition) = match existing {
+        None => {
+            let record = EventRecord {
+                event_id: event.id.clone(),
+                event_type: event.kind.clone(),
+                status: RecordStatus::Processing,
+                attempts: 1,
+                lease_until: now + LEASE,
+                effects: None,
+                received_at: now,
+                updated_at: now,
+            };
+            (record, Condition::NotExists)
+        }
+        Some(record) if matches!(record.status, RecordStatus::Done | RecordStatus::Parked) => return Ok(Claim::Done),
+        Some(record) if record.status == RecordStatus::Processing && record.lease_until > now => {
+            return Ok(Claim::InFlight);
+        }
+        Some(record) if record.attempts >= MAX_ATTEMPTS => return Ok(Claim::Exhausted(record)),
+        Some(previous) => {
+            let condition = previous.mine();
+            let record = EventRecord {
+                status: RecordStatus::Processing,
+                attempts: previous.attempts + 1,
+                lease_until: now + LEASE,
+                updated_at: now,
+                ..previous
+            };
+            (record, condition)
+        }
+    };
+    match ports.store.table.transact(vec![record.write(Some(condition))?]).await {
+        Ok(()) => Ok(Claim::Mine(record)),
+        Err(TableError::ConditionFailed { .. } | TableError::Contention) => Ok(Claim::InFlight),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Hands an event that keeps failing to the dead-letter queue (through the bus) and stops.
+async fn park(ports: Ports<'_>, record: EventRecord, event: &Received) -> AppResult<Handled> {
+    let now = ports.store.clock.now();
+    let platform = TenantId::parse("ten_platform").expect("a tenant id");
+    let parked = DomainEvent::new(
+        &platform,
+        "stripe.webhook_parked",
+        &event.id,
+        now,
+        json!({ "stripe_event_id": event.id, "type": event.kind, "attempts": record.attempts, "object": event.object }),
+    );
+    payments::publish(ports.events, &[parked]).await?;
+    tracing::error!(stripe_event_id = %event.id, attempts = record.attempts, "webhook event parked in the dead-letter queue");
+    let done = EventRecord { status: RecordStatus::Parked, updated_at: now, ..record.clone() };
+    let _ = ports.store.table.transact(vec![done.write(Some(record.mine()))?]).await;
+    Ok(Handled::Parked)
+}
+
+async fn carry_out(ports: Ports<'_>, request_id: &RequestId, effect: &Effect) -> AppResult<()> {
+    match effect {
+        Effect::Publish { event } => payments::publish(ports.events, std::slice::from_ref(event)).await,
+        Effect::Refund { tenant_id, payment_id, reason, key } => {
+            let audit = system_audit(tenant_id, request_id);
+            let ask =
+                RefundAsk { amount: None, reason: reason.clone(), kind: RefundKind::Automatic, key: Some(key.clone()) };
+            match payments::refund(ports, &audit, payment_id, ask).await {
+                // Someone refunded it all already: nothing is kept either way.
+                Ok(_) | Err(AppError::Rejected { code: "nothing_to_refund", .. }) => Ok(()),
+                Err(other) => Err(other),
+            }
+        }
+    }
+}
+
+fn system_audit(tenant: &TenantId, request_id: &RequestId) -> AuditContext {
+    AuditContext { tenant_id: tenant.clone(), actor: "stripe".into(), role: None, request_id: request_id.clone() }
+}
+
+/// What the event says happened, as a change to the payment it concerns.
+enum News {
+    Intent(Intent),
+    Charge { captured: i64, refunded: i64 },
+    Dispute(Dispute),
+}
+
+/// Decides and commits the event's state change; returns the effects it calls for.
+async fn apply(
+    ports: Ports<'_>,
+    request_id: &RequestId,
+    event: &Received,
+    record: &EventRecord,
+) -> AppResult<Vec<Effect>> {
+    let object = &event.object;
+    let intent_id = if event.kind.starts_with("payment_intent.") {
+        object.get("id").and_then(stripe_ref)
+    } else {
+        object.get("payment_intent").and_then(stripe_ref)
+    };
+    let Some(intent_id) = intent_id.and_then(|id| IntentId::parse(&id).ok()) else {
+        tracing::info!(stripe_event_id = %event.id, "event names no payment intent of ours");
+        return Ok(Vec::new());
+    };
+    let Some(reference) = ports.store.get::<IntentRef>(&keys::stripe_intent(intent_id.as_str())).await? else {
+        tracing::info!(stripe_event_id = %event.id, "event about a payment intent we did not create");
+        return Ok(Vec::new());
+    };
+    let news = if event.kind.starts_with("payment_intent.") {
+        // The event may be old news: the intent as it is now is the truth.
+        match ports.payments.retrieve_intent(&intent_id).await {
+            Ok(intent) => News::Intent(intent),
+            Err(PaymentsError::NotFound) => News::Intent(
+                Intent::from_stripe_json(object).map_err(|e| AppError::Internal(format!("unreadable intent: {e}")))?,
+            ),
+            Err(other) => return Err(other.into()),
+        }
+    } else if event.kind == "charge.refunded" {
+        let number = |name: &str| object.get(name).and_then(Value::as_i64).unwrap_or(0);
+        let captured = if object.get("captured").and_then(Value::as_bool) == Some(false) {
+            0
+        } else {
+            number("amount_captured").max(number("amount"))
+        };
+        News::Charge { captured, refunded: number("amount_refunded") }
+    } else {
+        let amount = object.get("amount").and_then(Value::as_i64).unwrap_or(0).max(0);
+        News::Dispute(Dispute {
+            id: object.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            status: object.get("status").and_then(Value::as_str).unwrap_or("needs_response").to_owned(),
+            amount: MinorUnits::new(amount.min(MinorUnits::MAX)).map_err(|e| AppError::Internal(e.0))?,
+        })
+    };
+    let audit = system_audit(&reference.tenant_id, request_id);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match try_apply(ports, &audit, &reference, &news, record).await {
+            Err(AppError::Conflict { code: "concurrent_update", .. }) if attempt < payments::CONTENTION_RETRIES => {
+                let jitter = rand::random_range(5..20 * attempt as u64);
+                tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn try_apply(
+    ports: Ports<'_>,
+    audit: &AuditContext,
+    reference: &IntentRef,
+    news: &News,
+    record: &EventRecord,
+) -> AppResult<Vec<Effect>> {
+    let (store, t) = (ports.store, &reference.tenant_id);
+    let current = payments::get(store, t, &reference.appointment_id, &reference.payment_id).await?;
+    let mut next = current.clone();
+    let observed = match news {
+        News::Intent(intent) => next.observe_intent(&intent.snapshot),
+        News::Charge { captured, refunded } => next.observe_charge(*captured, *refunded),
+        News::Dispute(dispute) => next.observe_dispute(dispute.clone()),
+    };
+    if !observed.changed {
+        return Ok(Vec::new());
+    }
+    let now = store.clock.now();
+    next.version += 1;
+    next.updated_at = now;
+    let mut plan = Plan::new();
+    plan.push(payments::versioned_put(t, &next)?, payments::stale());
+    let mut effects = payment_effects(t, &current, &next, &observed, now);
+    for (kind, summary) in timeline_lines(&next, &observed) {
+        plan.push(payments::timeline(&next, now, kind, summary, &audit.actor).write(t)?, payments::stale());
+    }
+    let deposit_arrived = observed.newly_succeeded && next.kind == PaymentKind::Deposit;
+    if !deposit_arrived {
+        push_record(&mut plan, record, &effects)?;
+        plan.commit(store, audit, "payment.updated", next.id.as_str()).await?;
+        return Ok(effects);
+    }
+    let appointment = appointments::get(store, t, &next.appointment_id).await?;
+    let paid = Money { amount_minor: next.captured, currency: next.currency().clone() };
+    if appointment.status == AppointmentStatus::PendingDeposit {
+        let mut confirmed = effects.clone();
+        confirmed.push(publish(
+            t,
+            "booking.confirmed",
+            appointment.id.as_str(),
+            now,
+            booking_payload(&appointment, &next),
+        ));
+        let mut with_confirmation = Plan::new();
+        with_confirmation.push(payments::versioned_put(t, &next)?, payments::stale());
+        for (kind, summary) in timeline_lines(&next, &observed) {
+            with_confirmation
+                .push(payments::timeline(&next, now, kind, summary, &audit.actor).write(t)?, payments::stale());
+        }
+        push_record(&mut with_confirmation, record, &confirmed)?;
+        match appointments::confirm_deposit(store, audit, &appointment, paid, with_confirmation).await {
+            Ok(_) => return Ok(confirmed),
+            Err(AppError::Conflict { code: "slot_taken" | "resource_taken", .. }) => {
+                // The hold ran out and someone else booked the time: the booking cannot stand,
+                // so it is cancelled and the money goes back.
+                let reason = "the time was booked by someone else after the hold expired";
+                effects.push(publish(
+                    t,
+                    "booking.cancelled",
+                    appointment.id.as_str(),
+                    now,
+                    booking_payload(&appointment, &next),
+                ));
+                effects.push(auto_refund(t, &next, reason));
+                push_record(&mut plan, record, &effects)?;
+                appointments::cancel_lost_hold(store, audit, &appointment, reason, plan).await?;
+                return Ok(effects);
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    // The booking is gone (cancelled) or already paid for: this money is not for anything.
+    let reason = format!("the booking was {} when the deposit arrived", appointment.status.as_str().replace('_', " "));
+    effects.push(auto_refund(t, &next, &reason));
+    push_record(&mut plan, record, &effects)?;
+    plan.commit(store, audit, "payment.updated", next.id.as_str()).await?;
+    Ok(effects)
+}
+
+fn push_record(plan: &mut Plan, record: &EventRecord, effects: &[Effect]) -> AppResult<()> {
+    let with_effects = EventRecord { effects: Some(effects.to_vec()), ..record.clone() };
+    plan.push(with_effects.write(Some(record.mine()))?, taken_over());
+    Ok(())
+}
+
+fn publish(tenant: &TenantId, kind: &str, subject: &str, at: DateTime<Utc>, payload: Value) -> Effect {
+    Effect::Publish { event: DomainEvent::new(tenant, kind, subject, at, payload) }
+}
+
+fn auto_refund(tenant: &TenantId, payment: &Payment, reason: &str) -> Effect {
+    Effect::Refund {
+        tenant_id: tenant.clone(),
+        payment_id: payment.id.clone(),
+        reason: reason.to_owned(),
+        key: format!("auto-{}", payment.id),
+    }
+}
+
+fn booking_payload(appointment: &Appointment, payment: &Payment) -> Value {
+    json!({
+        "appointment_id": appointment.id,
+        "client_id": appointment.client_id,
+        "confirmation_number": appointment.confirmation_number,
+        "start": appointment.start,
+        "location_id": appointment.location_id,
+        "service_id": appointment.service_id,
+        "practitioner_id": appointment.practitioner_id,
+        "payment_id": payment.id,
+    })
+}
+
+/// The domain events a payment's change announces, each with an id fixed by what happened.
+fn payment_effects(
+    t: &TenantId,
+    before: &Payment,
+    after: &Payment,
+    observed: &Observed,
+    now: DateTime<Utc>,
+) -> Vec<Effect> {
+    let payload = payments::event_payload(after);
+    let mut effects = Vec::new();
+    if observed.newly_succeeded {
+        effects.push(publish(t, "payment.succeeded", after.id.as_str(), now, payload.clone()));
+    }
+    if observed.newly_failed {
+        effects.push(publish(t, "payment.failed", &format!("{}@v{}", after.id, after.version), now, payload.clone()));
+    }
+    // Our own refunds announce themselves once recorded; a rise in the total that a refund of
+    // ours in flight explains is that refund, not another one.
+    let explained =
+        after.pending_refund.as_ref().is_some_and(|p| after.refunded.get() - before.refunded.get() == p.amount.get());
+    if observed.refunded_more && !explained {
+        effects.push(publish(
+            t,
+            "payment.refunded",
+            &format!("{}@refunded{}", after.id, after.refunded.get()),
+            now,
+            payload.clone(),
+        ));
+    }
+    if let Some(dispute) = &after.dispute {
+        if observed.newly_disputed {
+            effects.push(publish(t, "payment.disputed", &dispute.id, now, payload.clone()));
+        }
+        if observed.dispute_closed {
+            effects.push(publish(t, "payment.dispute_closed", &dispute.id, now, payload));
+        }
+    }
+    effects
+}
+
+fn timeline_lines(payment: &Payment, observed: &Observed) -> Vec<(&'static str, String)> {
+    let text = |amount: i64| money_text(amount, payment.currency());
+    let kind = payment.kind.as_str();
+    let mut lines = Vec::new();
+    if observed.newly_succeeded {
+        lines.push(("payment.succeeded", format!("{} {kind} paid", text(payment.captured.get()))));
+    }
+    if observed.newly_failed {
+        let why = payment.failure.clone().unwrap_or_else(|| "declined".into());
+        lines.push((
+            "payment.failed",
+            format!("{} {kind} payment failed ({why})", text(payment.amount.amount_minor.get())),
+        ));
+    }
+    if observed.refunded_more && payment.pending_refund.is_none() {
+        lines.push(("payment.refunded", format!("{} refunded in total", text(payment.refunded.get()))));
+    }
+    if observed.newly_disputed {
+        lines.push(("payment.disputed", format!("The {kind} payment is disputed by the card holder")));
+    }
+    if observed.dispute_closed {
+        let status = payment.dispute.as_ref().map_or("closed", |d| d.status.as_str());
+        lines.push(("payment.dispute_closed", format!("The dispute over the {kind} payment closed ({status})")));
+    }
+    lines
+}

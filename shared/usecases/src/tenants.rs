@@ -1,0 +1,191 @@
+//! Signing up a clinic, and its brand (with the host names its site answers on).
+
+use serde_json::json;
+
+use mas_domain::error::{AppError, AppResult};
+use mas_domain::ids::{MemberId, RequestId, TenantId};
+use mas_domain::logo::{LogoFormat, LogoInfo, StoredLogo, stored_logo};
+use mas_domain::team::{Member, MemberInput, Role};
+use mas_domain::tenant::{Brand, BrandInput, SignupInput, Tenant};
+use mas_domain::values::{Hostname, Slug};
+use mas_ports::table::{GSI1PK, GSI1SK};
+use mas_ports::{Condition, Write};
+use mas_store::keys;
+use mas_store::{AuditContext, Plan, Store, to_item};
+
+/// Stores the clinic's logo for its PDFs, replacing any earlier one; the image is decoded first
+/// (`domain::logo::check_logo`). Documents rendered from now on carry it.
+pub async fn put_logo(store: &Store, audit: &AuditContext, format: LogoFormat, bytes: &[u8]) -> AppResult<LogoInfo> {
+    let logo = stored_logo(format, bytes, store.clock.now(), &audit.actor)?;
+    let mut plan = Plan::new();
+    plan.push(
+        Write::put(to_item(&keys::brand_logo(&audit.tenant_id), "logo", &logo)?),
+        AppError::Internal("logo not stored".into()),
+    );
+    plan.commit(store, audit, "brand.logo_uploaded", logo.info.sha256.as_str()).await?;
+    Ok(logo.info)
+}
+
+/// The clinic's logo, if it uploaded one.
+pub async fn logo(store: &Store, tenant: &TenantId) -> AppResult<Option<StoredLogo>> {
+    store.get(&keys::brand_logo(tenant)).await
+}
+
+pub struct SignedUp {
+    pub tenant: Tenant,
+    pub owner: Member,
+}
+
+/// Creates the tenant, its default brand and its first owner in one transaction. The slug's
+/// platform host (`{slug}.{site_domain}`, where CloudFront serves the site) is claimed in the
+/// same transaction, in the namespace subdomains and custom domains share, so no other clinic
+/// can take it as a subdomain and no clinic can sign up as another's subdomain.
+pub async fn sign_up(
+    store: &Store,
+    request_id: RequestId,
+    site_domain: &str,
+    input: SignupInput,
+) -> AppResult<SignedUp> {
+    if mas_domain::tenant::is_reserved_name(input.slug.as_str()) {
+        return Err(AppError::invalid("slug_reserved", "slug", format!("`{}` is kept for the platform", input.slug)));
+    }
+    let slug_host = Hostname::parse(&format!("{}.{site_domain}", input.slug))
+        .map_err(|e| AppError::invalid("invalid_slug", "slug", e.0))?;
+    let now = store.clock.now();
+    let tenant = Tenant {
+        id: TenantId::new(),
+        slug: input.slug,
+        name: input.name,
+        country: input.country,
+        currency: input.currency,
+        timezone: input.timezone,
+        created_at: now,
+    };
+    let owner = Member {
+        id: MemberId::new(),
+        input: MemberInput {
+            email: input.owner.email,
+            name: input.owner.name,
+            role: Role::Owner,
+            location_ids: Vec::new(),
+            practitioner_id: None,
+        },
+        version: 1,
+        auth_epoch: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    let brand_input = BrandInput::default();
+    let brand = Brand { tokens: brand_input.tokens(), input: brand_input, version: 1, updated_at: now };
+    let t = &tenant.id;
+    let id_clash = || AppError::conflict("id_taken", "an id clash; try again");
+    let mut plan = Plan::new();
+    plan.push(
+        Write::put_new(to_item(&keys::tenant_slug(&tenant.slug), "claim", &json!({ "tenant_id": t }))?),
+        AppError::conflict("slug_taken", "that clinic address is taken; choose another slug"),
+    );
+    plan.push(Write::put_new(to_item(&keys::tenant_profile(t), "tenant", &tenant)?), id_clash());
+    plan.push(
+        Write::put_new(to_item(&keys::host(&slug_host), "claim", &json!({ "tenant_id": t, "by": "slug" }))?),
+        AppError::conflict("slug_taken", "that clinic address is taken; choose another slug"),
+    );
+    plan.push(Write::put_new(to_item(&keys::brand(t), "brand", &brand)?), id_clash());
+    plan.push(Write::put_new(member_item(t, &owner)?), id_clash());
+    let email = to_item(&keys::member_email(t, &owner.input.email), "claim", &json!({ "owner_id": owner.id }))?;
+    plan.push(Write::put_new(email), id_clash());
+    plan.push(Write::put_new(to_item(&keys::owner_count(t), "counter", &json!({ "count": 1 }))?), id_clash());
+    let audit = AuditContext { tenant_id: t.clone(), actor: "signup".into(), role: None, request_id };
+    plan.commit(store, &audit, "tenant.created", t.as_str()).await?;
+    Ok(SignedUp { tenant, owner })
+}
+
+/// A member's item, on GSI1 under the person's email so their tenants can be listed.
+pub fn member_item(tenant: &TenantId, member: &Member) -> AppResult<mas_ports::Item> {
+    let mut item = to_item(&keys::member(tenant, member.id.as_str()), "member", member)?;
+    let (gsi_pk, gsi_sk) = keys::user_tenants_gsi(&member.input.email, tenant);
+    item.insert(GSI1PK.into(), gsi_pk.into());
+    item.insert(GSI1SK.into(), gsi_sk.into());
+    Ok(item)
+}
+
+pub async fn tenant(store: &Store, tenant: &TenantId) -> AppResult<Tenant> {
+    store.get(&keys::tenant_profile(tenant)).await?.ok_or(AppError::NotFound { what: "tenant" })
+}
+
+/// The tenant id a public slug names.
+pub async fn tenant_by_slug(store: &Store, slug: &mas_domain::values::Slug) -> AppResult<TenantId> {
+    #[derive(serde::Deserialize)]
+    struct SlugClaim {
+        tenant_id: TenantId,
+    }
+    let claim: Option<SlugClaim> = store.get(&keys::tenant_slug(slug)).await?;
+    claim.map(|c| c.tenant_id).ok_or(AppError::NotFound { what: "clinic" })
+}
+
+/// The tenant whose brand claims this host (custom domain or platform subdomain).
+pub async fn tenant_by_host(store: &Store, host: &Hostname) -> AppResult<TenantId> {
+    #[derive(serde::Deserialize)]
+    struct HostClaim {
+        tenant_id: TenantId,
+    }
+    let claim: Option<HostClaim> = store.get(&keys::host(host)).await?;
+    claim.map(|c| c.tenant_id).ok_or(AppError::NotFound { what: "clinic" })
+}
+
+pub async fn brand(store: &Store, tenant: &TenantId) -> AppResult<Brand> {
+    store.get(&keys::brand(tenant)).await?.ok_or(AppError::NotFound { what: "brand" })
+}
+
+/// The host names a brand claims: its custom domain and its platform subdomain.
+fn hosts(brand: &BrandInput, site_domain: &str, own_slug: &Slug) -> AppResult<Vec<(Hostname, &'static str)>> {
+    let mut hosts = Vec::new();
+    if let Some(domain) = &brand.domain {
+        let platforms = domain.as_str() == site_domain || domain.as_str().ends_with(&format!(".{site_domain}"));
+        if platforms {
+            return Err(AppError::invalid(
+                "domain_is_platforms",
+                "domain",
+                "a name under the platform's domain is a subdomain: set `subdomain`",
+            ));
+        }
+        hosts.push((domain.clone(), "domain"));
+    }
+    // The clinic's own slug is its host already (claimed at signup).
+    if let Some(sub) = brand.subdomain.as_ref().filter(|s| *s != own_slug) {
+        let host = Hostname::parse(&format!("{sub}.{site_domain}"))
+            .map_err(|e| AppError::invalid("invalid_subdomain", "subdomain", e.0))?;
+        hosts.push((host, "subdomain"));
+    }
+    Ok(hosts)
+}
+
+pub async fn put_brand(store: &Store, audit: &AuditContext, site_domain: &str, input: BrandInput) -> AppResult<Brand> {
+    input.check()?;
+    let t = &audit.tenant_id;
+    let current = brand(store, t).await?;
+    let slug = tenant(store, t).await?.slug;
+    let old_hosts = hosts(&current.input, site_domain, &slug)?;
+    let new_hosts = hosts(&input, site_domain, &slug)?;
+    let next = Brand { tokens: input.tokens(), input, version: current.version + 1, updated_at: store.clock.now() };
+    let stale = || {
+        AppError::conflict("concurrent_update", "the brand changed while this was being saved; reload and try again")
+    };
+    let mut plan = Plan::new();
+    plan.push(
+        Write::put_if(to_item(&keys::brand(t), "brand", &next)?, Condition::equals("version", current.version)),
+        stale(),
+    );
+    for (host, _) in old_hosts.iter().filter(|(h, _)| !new_hosts.iter().any(|(n, _)| n == h)) {
+        plan.push(Write::delete_if(keys::host(host), Condition::equals("tenant_id", t.as_str())), stale());
+    }
+    for (host, field) in new_hosts.iter().filter(|(h, _)| !old_hosts.iter().any(|(o, _)| o == h)) {
+        let claim = Write::put_new(to_item(&keys::host(host), "claim", &json!({ "tenant_id": t }))?);
+        plan.push(
+            claim,
+            AppError::Conflict { code: "host_taken", message: format!("that {field} is used by another clinic") },
+        );
+    }
+    plan.announce(crate::site::change_event(t, audit.request_id.as_str(), "brand", store.clock.now()))?;
+    plan.commit(store, audit, "brand.updated", t.as_str()).await?;
+    Ok(next)
+}
