@@ -1,9 +1,17 @@
-//! `template.yaml` against the route table: one function per route and no others, public routes
-//! (and only those) outside the JWT authorizer, every function built by cargo-lambda, the table's
-//! keys and protections, and table permissions that match what each route does.
+//! `template.yaml` and the nested stacks it names (`infra/stacks/*.yaml`), read as one deployment,
+//! against the route table: one function per route and no others, public routes (and only those)
+//! outside the JWT authorizer, every function built by cargo-lambda, the table's keys and
+//! protections, and table permissions that match what each route does; and the nested stacks
+//! themselves: each one named once by the root, which passes exactly the parameters it declares.
+//!
+//! Most tests read [`template()`]: the root's resources and every nested stack's in one template,
+//! with a nested stack's parameters replaced by what the root passes for them and each template's
+//! Globals applied to its functions (see [`Stacks::merged`]).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
 
+use serde_yaml::value::TaggedValue;
 use serde_yaml::{Mapping, Value};
 
 use crate::repo_root;
@@ -35,20 +43,20 @@ fn every_route_has_exactly_one_function_and_the_template_serves_no_other_route()
     assert_eq!(expected.len(), routes.len(), "the route table lists a route twice");
 
     let mut served: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
-    let mut events_per_function: BTreeMap<&str, usize> = BTreeMap::new();
-    for event in api_events(&template) {
-        served.entry((event.method.clone(), event.path.clone())).or_default().push(event.function);
-        *events_per_function.entry(event.function).or_default() += 1;
+    let mut routes_per_function: BTreeMap<&str, usize> = BTreeMap::new();
+    for route in api_routes(&template) {
+        served.entry((route.method.clone(), route.path.clone())).or_default().push(route.function);
+        *routes_per_function.entry(route.function).or_default() += 1;
     }
     let actual: BTreeSet<(String, String)> = served.keys().cloned().collect();
     let missing: Vec<_> = expected.difference(&actual).collect();
     let extra: Vec<_> = actual.difference(&expected).collect();
     let shared_routes: Vec<_> = served.iter().filter(|(_, functions)| functions.len() > 1).collect();
-    let multi_route_functions: Vec<_> = events_per_function.iter().filter(|(_, n)| **n > 1).collect();
+    let multi_route_functions: Vec<_> = routes_per_function.iter().filter(|(_, n)| **n > 1).collect();
 
     assert!(
         missing.is_empty() && extra.is_empty() && shared_routes.is_empty() && multi_route_functions.is_empty(),
-        "routes with no function in template.yaml: {missing:?}\n\
+        "routes with no function in template.yaml or its nested stacks: {missing:?}\n\
          template routes missing from the route table: {extra:?}\n\
          routes served by more than one function: {shared_routes:?}\n\
          functions serving more than one route: {multi_route_functions:?}"
@@ -63,55 +71,152 @@ fn public_routes_and_only_those_opt_out_of_the_jwt_authorizer() {
         .filter(|route| route.public)
         .map(|route| (route.method.to_owned(), route.path))
         .collect();
-    let events = api_events(&template);
-    let actual: BTreeSet<(String, String)> = events
+    let routes = api_routes(&template);
+    // API Gateway takes a route without AuthorizationType as NONE: such a route is public too.
+    let actual: BTreeSet<(String, String)> = routes
         .iter()
-        .filter(|event| event.authorizer.as_deref() == Some("NONE"))
-        .map(|event| (event.method.clone(), event.path.clone()))
+        .filter(|route| route.authorization.unwrap_or("NONE") == "NONE")
+        .map(|route| (route.method.clone(), route.path.clone()))
         .collect();
-    assert_eq!(actual, expected, "routes with `Auth: {{ Authorizer: NONE }}` differ from the public routes");
+    assert_eq!(actual, expected, "routes with `AuthorizationType: NONE` differ from the public routes");
 
-    let overridden: Vec<_> = events
+    let unclear: Vec<_> = routes
         .iter()
-        .filter(|event| event.authorizer.as_deref().is_some_and(|name| name != "NONE"))
-        .map(|event| event.function)
+        .filter(|route| !matches!(route.authorization, Some("NONE" | "JWT")))
+        .map(|route| (route.route, route.authorization))
         .collect();
-    assert!(overridden.is_empty(), "only NONE may override the default authorizer: {overridden:?}");
+    assert!(unclear.is_empty(), "every route says `AuthorizationType: JWT` or `NONE`: {unclear:?}");
+    let public_with_authorizer: Vec<_> = routes
+        .iter()
+        .filter(|route| route.authorization == Some("NONE") && !route.authorizer_id.is_null())
+        .map(|route| route.route)
+        .collect();
+    assert!(public_with_authorizer.is_empty(), "public routes name no authorizer: {public_with_authorizer:?}");
 }
 
 #[test]
-fn every_api_event_is_on_the_http_api_whose_default_authorizer_checks_cognito_jwts() {
+fn every_route_is_on_the_one_http_api_and_every_protected_route_checks_cognito_jwts() {
     let template = template();
-    let apis = resources_of_type(&template, "AWS::Serverless::HttpApi");
-    assert_eq!(apis.len(), 1, "expected one AWS::Serverless::HttpApi, found {apis:?}");
+    // SAM's APIs always carry an OpenAPI body, and API Gateway does not combine a body with the
+    // AWS::ApiGatewayV2::Route resources of the nested stacks (an update of the body may delete
+    // them); a SAM HttpApi event without one of them lands on an implicit API with no authorizer.
+    for sam_api in ["AWS::Serverless::HttpApi", "AWS::Serverless::Api"] {
+        let found = resources_of_type(&template, sam_api);
+        assert!(found.is_empty(), "routes are ApiGatewayV2 resources, not a {sam_api}: {found:?}");
+    }
+    let sam_events: Vec<_> = resources_of_type(&template, "AWS::Serverless::Function")
+        .into_iter()
+        .filter(|(_, function)| {
+            function["Properties"]["Events"].as_mapping().is_some_and(|events| {
+                events.values().any(|event| matches!(event["Type"].as_str(), Some("HttpApi" | "Api")))
+            })
+        })
+        .map(|(id, _)| id)
+        .collect();
+    assert!(sam_events.is_empty(), "functions with SAM HttpApi/Api events: {sam_events:?}");
+
+    let apis = resources_of_type(&template, "AWS::ApiGatewayV2::Api");
+    assert_eq!(apis.len(), 1, "expected one AWS::ApiGatewayV2::Api, found {apis:?}");
     let (api_id, api) = apis[0];
-    let auth = &api["Properties"]["Auth"];
-    let default = auth["DefaultAuthorizer"].as_str().expect("the HTTP API has a DefaultAuthorizer");
-    let authorizer = &auth["Authorizers"][default];
-    assert_eq!(authorizer["IdentitySource"].as_str(), Some("$request.header.Authorization"));
+    assert_eq!(api["Properties"]["ProtocolType"].as_str(), Some("HTTP"), "{api_id} is an HTTP API");
+    for body in ["Body", "BodyS3Location"] {
+        assert!(api["Properties"][body].is_null(), "{api_id} has a {body}: its routes are Route resources");
+    }
+
+    let stages = resources_of_type(&template, "AWS::ApiGatewayV2::Stage");
+    assert_eq!(stages.len(), 1, "one stage: {stages:?}");
+    let stage = &stages[0].1["Properties"];
+    assert!(mentions(&stage["ApiId"], api_id));
+    assert_eq!(stage["StageName"].as_str(), Some("$default"));
+    // Without it, routes added by a nested stack would wait for a deployment nobody makes.
+    assert_eq!(stage["AutoDeploy"].as_bool(), Some(true), "the stage deploys every change");
+
+    let authorizers = resources_of_type(&template, "AWS::ApiGatewayV2::Authorizer");
+    assert_eq!(authorizers.len(), 1, "expected one authorizer, found {authorizers:?}");
+    let (authorizer_id, authorizer) = authorizers[0];
+    let authorizer = &authorizer["Properties"];
+    assert!(mentions(&authorizer["ApiId"], api_id), "{authorizer_id} is on {api_id}");
+    assert_eq!(authorizer["AuthorizerType"].as_str(), Some("JWT"));
+    assert_eq!(authorizer["IdentitySource"], serde_yaml::from_str::<Value>("[$request.header.Authorization]").unwrap());
     let jwt = &authorizer["JwtConfiguration"];
-    let issuer = intrinsic_text(&jwt["issuer"]).expect("the JWT authorizer has an issuer");
+    let (pool_id, _) = resources_of_type(&template, "AWS::Cognito::UserPool")[0];
+    let issuer = intrinsic_text(&jwt["Issuer"]).expect("the JWT authorizer has an issuer");
     assert!(
-        issuer.starts_with("https://cognito-idp.${AWS::Region}.amazonaws.com/"),
+        issuer.starts_with("https://cognito-idp.${AWS::Region}.amazonaws.com/") && mentions(&jwt["Issuer"], pool_id),
         "issuer {issuer} is not the stack's Cognito user pool"
     );
-    let audience = jwt["audience"].as_sequence().expect("the JWT authorizer has an audience list");
-    assert!(!audience.is_empty(), "the JWT authorizer's audience is empty");
+    let (client_id, _) = resources_of_type(&template, "AWS::Cognito::UserPoolClient")[0];
+    let audience = jwt["Audience"].as_sequence().expect("the JWT authorizer has an audience list");
+    assert!(
+        !audience.is_empty() && audience.iter().all(|a| mentions(a, client_id)),
+        "the JWT authorizer's audience is the app client: {audience:?}"
+    );
 
-    // An HttpApi event without ApiId lands on SAM's implicit API, which has no authorizer at all.
-    let elsewhere: Vec<_> = api_events(&template)
-        .into_iter()
-        .filter(|event| ref_target(event.api_id) != Some(api_id))
-        .map(|event| event.function)
-        .collect();
-    assert!(elsewhere.is_empty(), "events not attached with `ApiId: !Ref {api_id}`: {elsewhere:?}");
+    let mut problems = Vec::new();
+    for route in api_routes(&template) {
+        let integration = &route.integration["Properties"];
+        if !mentions(route.api_id, api_id) || !mentions(&integration["ApiId"], api_id) {
+            problems.push(format!("{} or its integration is not on {api_id}", route.route));
+        }
+        if integration["IntegrationType"].as_str() != Some("AWS_PROXY")
+            || integration["PayloadFormatVersion"].as_str() != Some("2.0")
+        {
+            problems.push(format!("{}: not a Lambda proxy integration with payload format 2.0", route.route));
+        }
+        if route.authorization == Some("JWT") && !mentions(route.authorizer_id, authorizer_id) {
+            problems.push(format!("{} is JWT but its AuthorizerId is not {authorizer_id}", route.route));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_api_may_invoke_each_route_function_for_its_own_route_only() {
+    let template = template();
+    let (api_id, _) = resources_of_type(&template, "AWS::ApiGatewayV2::Api")[0];
+    let permissions = resources_of_type(&template, "AWS::Lambda::Permission");
+    let mut problems = Vec::new();
+    for route in api_routes(&template) {
+        let own: Vec<&Value> = permissions
+            .iter()
+            .map(|(_, permission)| &permission["Properties"])
+            .filter(|permission| mentions(&permission["FunctionName"], route.function))
+            .collect();
+        // Path parameters are wildcards in the source ARN, as SAM writes them.
+        let path = route
+            .path
+            .split('/')
+            .map(|segment| if segment.starts_with('{') { "*" } else { segment })
+            .collect::<Vec<_>>()
+            .join("/");
+        let expected = format!(
+            "arn:${{AWS::Partition}}:execute-api:${{AWS::Region}}:${{AWS::AccountId}}:${{{api_id}}}/*/{}{path}",
+            route.method
+        );
+        match own.as_slice() {
+            [permission] => {
+                let source = intrinsic_text(&permission["SourceArn"]);
+                if permission["Action"].as_str() != Some("lambda:InvokeFunction")
+                    || permission["Principal"].as_str() != Some("apigateway.amazonaws.com")
+                    || source != Some(expected.as_str())
+                {
+                    problems.push(format!(
+                        "{}: expected API Gateway to invoke it for {expected}, found {permission:?}",
+                        route.function
+                    ));
+                }
+            }
+            _ => problems.push(format!("{}: {} invoke permissions, expected one", route.function, own.len())),
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]
 fn every_function_is_built_by_cargo_lambda_from_a_named_binary() {
     let template = template();
     let functions = resources_of_type(&template, "AWS::Serverless::Function");
-    assert!(!functions.is_empty(), "template.yaml declares no functions");
+    assert!(!functions.is_empty(), "the templates declare no functions");
     let wrong: Vec<_> = functions
         .iter()
         .filter(|(_, function)| {
@@ -128,18 +233,21 @@ fn every_function_is_built_by_cargo_lambda_from_a_named_binary() {
 }
 
 #[test]
-fn functions_run_a_bootstrap_binary_on_provided_al2023_arm64() {
+fn functions_run_a_bootstrap_binary_on_provided_al2023_arm64_built_from_the_workspace_root() {
     let template = template();
-    let globals = &template["Globals"]["Function"];
     for (id, function) in resources_of_type(&template, "AWS::Serverless::Function") {
-        let property = |name: &str| {
-            let own = &function["Properties"][name];
-            if own.is_null() { globals[name].clone() } else { own.clone() }
-        };
+        // With its template's Globals applied, and CodeUri taken from its template's folder.
+        let property = |name: &str| &function["Properties"][name];
         assert_eq!(property("Runtime").as_str(), Some("provided.al2023"), "{id}: Runtime");
         assert_eq!(property("Handler").as_str(), Some("bootstrap"), "{id}: Handler");
-        assert_eq!(property("Architectures"), serde_yaml::from_str::<Value>("[arm64]").unwrap(), "{id}: Architectures");
+        assert_eq!(
+            property("Architectures"),
+            &serde_yaml::from_str::<Value>("[arm64]").unwrap(),
+            "{id}: Architectures"
+        );
+        assert_eq!(property("CodeUri").as_str(), Some("."), "{id}: CodeUri is not the workspace (Cargo.toml) root");
     }
+    assert!(repo_root().join("Cargo.toml").is_file());
 }
 
 #[test]
@@ -180,7 +288,7 @@ fn every_route_except_health_and_openapi_has_a_policy_on_the_table_and_those_two
     let template = template();
     let (table_id, _) = the_table(&template);
     let mut problems = Vec::new();
-    for event in api_events(&template) {
+    for event in api_routes(&template) {
         let access = table_access(&template, &template["Resources"][event.function], table_id);
         let needs_table = !ROUTES_WITHOUT_TABLE.contains(&(event.method.as_str(), event.path.as_str()));
         if needs_table && !access.references_table {
@@ -201,7 +309,7 @@ fn reading_routes_cannot_write_and_mutating_routes_can_append_to_the_audit_log_b
     let template = template();
     let (table_id, _) = the_table(&template);
     let mut problems = Vec::new();
-    for event in api_events(&template) {
+    for event in api_routes(&template) {
         let access = table_access(&template, &template["Resources"][event.function], table_id);
         let route = format!("{} {} ({})", event.method, event.path, event.function);
         let writes = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"]
@@ -258,7 +366,7 @@ fn the_render_worker_is_its_own_binary_fed_by_a_queue_that_redrives_to_a_dead_le
     let redrive = &queue["Properties"]["RedrivePolicy"];
     assert!(redrive["maxReceiveCount"].as_u64().is_some_and(|n| (1..=10).contains(&n)));
     assert!(mentions(&redrive["deadLetterTargetArn"], "RenderDeadLetterQueue"));
-    for api in api_events(&template) {
+    for api in api_routes(&template) {
         assert_ne!(
             template["Resources"][api.function]["Metadata"]["Binary"].as_str(),
             Some("render"),
@@ -330,8 +438,10 @@ fn only_the_e_sign_and_portal_functions_receive_the_link_secret() {
             holders.push(id.to_owned());
         }
     }
-    assert!(template["Globals"]["Function"]["Environment"]["Variables"]["MAS_LINK_SECRET"].is_null(), "not in Globals");
-    let expected: Vec<String> = api_events(&template)
+    for (file, variables) in global_variables() {
+        assert!(variables["MAS_LINK_SECRET"].is_null(), "not in the Globals of {file}");
+    }
+    let expected: Vec<String> = api_routes(&template)
         .into_iter()
         // E-sign links, and portal sessions (signed with the same secret under another purpose).
         .filter(|e| e.path.starts_with("/v1/esign/") || e.path.ends_with("/esign") || e.path.contains("/portal/"))
@@ -361,7 +471,7 @@ fn only_the_medical_and_booking_routes_may_use_the_clinical_key_which_is_rotated
     assert_eq!(key["UpdateReplacePolicy"].as_str(), Some("Retain"));
 
     let mut users = BTreeMap::new();
-    for event in api_events(&template) {
+    for event in api_routes(&template) {
         let actions = kms_actions(&template, &template["Resources"][event.function], key_id);
         if !actions.is_empty() {
             users.insert((event.method.clone(), event.path.clone()), actions);
@@ -461,12 +571,13 @@ fn routes(list: &[(&str, &str)]) -> BTreeSet<(String, String)> {
 #[test]
 fn only_the_routes_that_move_money_get_the_stripe_secrets_and_those_come_from_no_echo_parameters() {
     let template = template();
-    assert!(
-        template["Globals"]["Function"]["Environment"]["Variables"]["STRIPE_SECRET_KEY"].is_null(),
-        "not in Globals"
-    );
+    for (file, variables) in global_variables() {
+        for name in ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "MAS_PAYMENTS"] {
+            assert!(variables[name].is_null(), "{name} is not in the Globals of {file}");
+        }
+    }
     let mut with_secrets = BTreeSet::new();
-    for event in api_events(&template) {
+    for event in api_routes(&template) {
         let variables = &template["Resources"][event.function]["Properties"]["Environment"]["Variables"];
         if variables["STRIPE_SECRET_KEY"].is_null() && variables["STRIPE_WEBHOOK_SECRET"].is_null() {
             continue;
@@ -482,12 +593,14 @@ fn only_the_routes_that_move_money_get_the_stripe_secrets_and_those_come_from_no
         }
     }
     assert_eq!(with_secrets, routes(&MONEY_ROUTES));
-    let text = std::fs::read_to_string(repo_root().join("template.yaml")).unwrap();
-    for prefix in ["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"] {
-        let literal = text
-            .match_indices(prefix)
-            .any(|(at, _)| text[at + prefix.len()..].chars().next().is_some_and(|c| c.is_ascii_alphanumeric()));
-        assert!(!literal, "template.yaml holds what looks like a Stripe secret ({prefix}…)");
+    for file in stacks().files() {
+        let text = std::fs::read_to_string(repo_root().join(&file.path)).unwrap();
+        for prefix in ["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"] {
+            let literal = text
+                .match_indices(prefix)
+                .any(|(at, _)| text[at + prefix.len()..].chars().next().is_some_and(|c| c.is_ascii_alphanumeric()));
+            assert!(!literal, "{} holds what looks like a Stripe secret ({prefix}…)", file.path.display());
+        }
     }
 }
 
@@ -497,8 +610,11 @@ fn routes_that_announce_domain_events_and_only_those_may_put_them_on_the_bus() {
     let buses = resources_of_type(&template, "AWS::Events::EventBus");
     assert_eq!(buses.len(), 1, "one event bus");
     let bus = buses[0].0;
-    assert_eq!(ref_target(&template["Globals"]["Function"]["Environment"]["Variables"]["EVENT_BUS_NAME"]), Some(bus));
-    let publishers: BTreeSet<(String, String)> = api_events(&template)
+    for (id, function) in resources_of_type(&template, "AWS::Serverless::Function") {
+        let variable = &function["Properties"]["Environment"]["Variables"]["EVENT_BUS_NAME"];
+        assert_eq!(ref_target(variable), Some(bus), "{id}: EVENT_BUS_NAME");
+    }
+    let publishers: BTreeSet<(String, String)> = api_routes(&template)
         .into_iter()
         .filter(|event| may_put_events(&template, &template["Resources"][event.function], bus))
         .map(|event| (event.method, event.path))
@@ -509,7 +625,7 @@ fn routes_that_announce_domain_events_and_only_those_may_put_them_on_the_bus() {
 #[test]
 fn the_stripe_webhook_runs_its_own_binary_and_parks_failing_events_in_a_dead_letter_queue() {
     let template = template();
-    let events = api_events(&template);
+    let events = api_routes(&template);
     let webhook = events.iter().find(|e| e.path == "/webhooks/stripe").expect("a webhook function").function;
     for event in &events {
         let binary = template["Resources"][event.function]["Metadata"]["Binary"].as_str();
@@ -583,16 +699,259 @@ fn may_put_events(template: &Value, function: &Value, bus: &str) -> bool {
     })
 }
 
-// ---- reading the template ---------------------------------------------------------------------
+// ---- reading the templates: the root and its nested stacks --------------------------------------
 
+/// The folder of the nested templates, relative to the repository root.
+const NESTED_STACKS_DIR: &str = "infra/stacks";
+
+/// One template file.
+struct TemplateFile {
+    /// Relative to the repository root.
+    path: PathBuf,
+    template: Value,
+}
+
+impl TemplateFile {
+    fn read(path: &Path) -> TemplateFile {
+        let full = repo_root().join(path);
+        let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("reading {}: {e}", full.display()));
+        let template = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", full.display()));
+        TemplateFile { path: path.to_owned(), template }
+    }
+
+    /// The folder paths in this template are relative to (CodeUri, Location), from the repository root.
+    fn folder(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new(""))
+    }
+}
+
+/// `template.yaml` and the nested stacks it names: `AWS::Serverless::Application` resources whose
+/// `Location` is a local template (what `sam build` and `sam package` follow).
+struct Stacks {
+    root: TemplateFile,
+    /// The logical id of each nested stack in the root, and its template.
+    nested: Vec<(String, TemplateFile)>,
+}
+
+fn stacks() -> Stacks {
+    let root = TemplateFile::read(Path::new("template.yaml"));
+    let nested = resources_of_type(&root.template, "AWS::Serverless::Application")
+        .into_iter()
+        .map(|(id, application)| {
+            let location = application["Properties"]["Location"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{id}: Location is not a path to a template in this repository"));
+            let path = normalize(&root.folder().join(location))
+                .unwrap_or_else(|| panic!("{id}: Location {location} is outside the repository"));
+            assert!(repo_root().join(&path).is_file(), "{id}: Location {location} is not a file");
+            (id.to_owned(), TemplateFile::read(&path))
+        })
+        .collect();
+    Stacks { root, nested }
+}
+
+impl Stacks {
+    fn files(&self) -> impl Iterator<Item = &TemplateFile> {
+        std::iter::once(&self.root).chain(self.nested.iter().map(|(_, file)| file))
+    }
+
+    /// The parameters the root passes to its nested stack `id`.
+    fn arguments(&self, id: &str) -> &Mapping {
+        static EMPTY: std::sync::OnceLock<Mapping> = std::sync::OnceLock::new();
+        self.root.template["Resources"][id]["Properties"]["Parameters"]
+            .as_mapping()
+            .unwrap_or_else(|| EMPTY.get_or_init(Mapping::new))
+    }
+
+    /// A nested template with every use of a parameter the root passes replaced by the root's
+    /// value for it: what CloudFormation evaluates, in the root's terms.
+    fn resolved(&self, id: &str, file: &TemplateFile) -> Value {
+        let declared = file.template["Parameters"].as_mapping().cloned().unwrap_or_default();
+        let arguments: BTreeMap<&str, &Value> = self
+            .arguments(id)
+            .iter()
+            .filter(|(name, _)| declared.contains_key(*name))
+            .map(|(name, value)| (name.as_str().expect("parameter names are strings"), value))
+            .collect();
+        substitute(&file.template, &arguments)
+    }
+
+    /// Every stack's resources in one template, as the tests read the deployment: the root's
+    /// `Parameters` and `Outputs`; the root's resources and each nested stack's with its
+    /// parameters resolved (see [`Stacks::resolved`]); each function with its own template's
+    /// Globals applied as SAM applies them, and its CodeUri taken relative to the repository root.
+    /// No logical id may be in two templates (the tests find resources by id).
+    fn merged(&self) -> Value {
+        let mut resources = Mapping::new();
+        let mut origin: BTreeMap<String, PathBuf> = BTreeMap::new();
+        let templates = std::iter::once((self.root.template.clone(), &self.root))
+            .chain(self.nested.iter().map(|(id, file)| (self.resolved(id, file), file)));
+        for (template, file) in templates {
+            let globals = &template["Globals"]["Function"];
+            for (id, resource) in template["Resources"].as_mapping().expect("a template has Resources") {
+                let name = id.as_str().expect("logical ids are strings").to_owned();
+                if let Some(first) = origin.insert(name.clone(), file.path.clone()) {
+                    panic!("{name} is in both {} and {}", first.display(), file.path.display());
+                }
+                let mut resource = resource.clone();
+                if resource["Type"].as_str() == Some("AWS::Serverless::Function") {
+                    let mut properties = with_globals(globals, &resource["Properties"]);
+                    if let Some(code) = properties.get("CodeUri").and_then(Value::as_str) {
+                        let code = normalize(&file.folder().join(code))
+                            .unwrap_or_else(|| panic!("{name}: CodeUri {code} is outside the repository"));
+                        let code = if code.as_os_str().is_empty() { ".".into() } else { code.display().to_string() };
+                        properties["CodeUri"] = Value::String(code);
+                    }
+                    resource["Properties"] = properties;
+                }
+                resources.insert(id.clone(), resource);
+            }
+        }
+        let mut merged = Mapping::new();
+        merged.insert("Parameters".into(), self.root.template["Parameters"].clone());
+        merged.insert("Resources".into(), Value::Mapping(resources));
+        merged.insert("Outputs".into(), self.root.template["Outputs"].clone());
+        Value::Mapping(merged)
+    }
+}
+
+/// The deployment as one template ([`Stacks::merged`]).
 fn template() -> Value {
-    let path = repo_root().join("template.yaml");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("parsing {}: {e}", path.display()))
+    stacks().merged()
+}
+
+/// The `Environment.Variables` of the function Globals of every template, by file.
+fn global_variables() -> Vec<(String, Value)> {
+    stacks()
+        .files()
+        .map(|file| {
+            let variables = file.template["Globals"]["Function"]["Environment"]["Variables"].clone();
+            (file.path.display().to_string(), variables)
+        })
+        .collect()
+}
+
+/// `path` with `.` and `..` taken away (lexically), or None when it leaves the repository.
+fn normalize(path: &Path) -> Option<PathBuf> {
+    let mut parts: Vec<&std::ffi::OsStr> = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => parts.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(parts.iter().collect())
+}
+
+/// A function's properties with its template's `Globals.Function` applied as SAM applies them:
+/// maps merge (the function's own entries win), lists add up, anything else the function sets
+/// replaces the global value.
+fn with_globals(globals: &Value, own: &Value) -> Value {
+    match (globals, own) {
+        (Value::Mapping(globals), Value::Mapping(own)) => {
+            let mut merged = globals.clone();
+            for (key, value) in own {
+                let value = match globals.get(key) {
+                    Some(global) => with_globals(global, value),
+                    None => value.clone(),
+                };
+                merged.insert(key.clone(), value);
+            }
+            Value::Mapping(merged)
+        }
+        (Value::Sequence(globals), Value::Sequence(own)) => {
+            Value::Sequence(globals.iter().chain(own).cloned().collect())
+        }
+        (_, Value::Null) => globals.clone(),
+        (_, own) => own.clone(),
+    }
+}
+
+/// `value` with `!Ref P` replaced by `arguments[P]`, and `${P}` in `!Sub` texts by that value
+/// written as a `!Sub` variable (`${Id}`, `${Id.Attribute}`) or text.
+fn substitute(value: &Value, arguments: &BTreeMap<&str, &Value>) -> Value {
+    let argument = |target: &Value| target.as_str().and_then(|name| arguments.get(name)).map(|v| (*v).clone());
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => argument(&tagged.value).unwrap_or_else(|| value.clone()),
+        Value::Tagged(tagged) if tagged.tag == "Sub" => Value::Tagged(Box::new(TaggedValue {
+            tag: tagged.tag.clone(),
+            value: substitute_sub(&tagged.value, arguments),
+        })),
+        Value::Tagged(tagged) => Value::Tagged(Box::new(TaggedValue {
+            tag: tagged.tag.clone(),
+            value: substitute(&tagged.value, arguments),
+        })),
+        Value::Mapping(mapping) if mapping.len() == 1 && mapping.contains_key("Ref") => {
+            argument(&mapping["Ref"]).unwrap_or_else(|| value.clone())
+        }
+        Value::Mapping(mapping) if mapping.len() == 1 && mapping.contains_key("Fn::Sub") => {
+            let mut replaced = Mapping::new();
+            replaced.insert("Fn::Sub".into(), substitute_sub(&mapping["Fn::Sub"], arguments));
+            Value::Mapping(replaced)
+        }
+        Value::Mapping(mapping) => {
+            Value::Mapping(mapping.iter().map(|(key, inner)| (key.clone(), substitute(inner, arguments))).collect())
+        }
+        Value::Sequence(items) => Value::Sequence(items.iter().map(|item| substitute(item, arguments)).collect()),
+        other => other.clone(),
+    }
+}
+
+/// The argument of a `!Sub` (a text, or a text and its own variables) with parameters replaced.
+fn substitute_sub(sub: &Value, arguments: &BTreeMap<&str, &Value>) -> Value {
+    let (text, variables) = match sub {
+        Value::Sequence(parts) => (parts.first().and_then(Value::as_str), parts.get(1)),
+        other => (other.as_str(), None),
+    };
+    let text = text.expect("a !Sub has a text");
+    let own = |name: &str| variables.and_then(Value::as_mapping).is_some_and(|v| v.contains_key(name));
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("${") {
+        out.push_str(&rest[..at]);
+        let end = rest[at..].find('}').map(|i| at + i).expect("an unclosed ${ in a !Sub");
+        let name = &rest[at + 2..end];
+        match arguments.get(name) {
+            Some(argument) if !own(name) => out.push_str(&sub_variable(argument)),
+            _ => out.push_str(&rest[at..=end]),
+        }
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    match variables {
+        Some(variables) => Value::Sequence(vec![Value::String(out), substitute(variables, arguments)]),
+        None => Value::String(out),
+    }
+}
+
+/// A parameter's value as it reads inside a `!Sub` text.
+fn sub_variable(argument: &Value) -> String {
+    if let Some(target) = ref_target(argument) {
+        return format!("${{{target}}}");
+    }
+    match argument {
+        Value::String(text) => text.clone(),
+        Value::Tagged(tagged) if tagged.tag == "GetAtt" => match &tagged.value {
+            Value::String(dotted) => format!("${{{dotted}}}"),
+            Value::Sequence(parts) => format!(
+                "${{{}}}",
+                parts.iter().map(|p| p.as_str().expect("GetAtt parts are strings")).collect::<Vec<_>>().join(".")
+            ),
+            other => panic!("cannot write !GetAtt {other:?} into a !Sub"),
+        },
+        Value::Tagged(tagged) if tagged.tag == "Sub" && tagged.value.is_string() => {
+            tagged.value.as_str().unwrap().to_owned()
+        }
+        other => panic!("cannot write {other:?} into a !Sub"),
+    }
 }
 
 fn resources(template: &Value) -> &Mapping {
-    template["Resources"].as_mapping().expect("template.yaml has Resources")
+    template["Resources"].as_mapping().expect("the template has Resources")
 }
 
 fn resources_of_type<'t>(template: &'t Value, resource_type: &str) -> Vec<(&'t str, &'t Value)> {
@@ -618,34 +977,59 @@ fn key_schema(schema: &Value) -> Vec<(&str, &str)> {
         .collect()
 }
 
-/// One `Type: HttpApi` event of a function.
-struct ApiEvent<'t> {
+/// One route of the HTTP API: an `AWS::ApiGatewayV2::Route`, the integration it targets and the
+/// function that integration invokes.
+struct ApiRoute<'t> {
+    route: &'t str,
     function: &'t str,
     method: String,
     path: String,
-    authorizer: Option<String>,
+    /// `AuthorizationType` as written (API Gateway's default is `NONE`).
+    authorization: Option<&'t str>,
+    authorizer_id: &'t Value,
     api_id: &'t Value,
+    integration: &'t Value,
 }
 
-fn api_events(template: &Value) -> Vec<ApiEvent<'_>> {
-    let mut events = Vec::new();
-    for (function, resource) in resources_of_type(template, "AWS::Serverless::Function") {
-        let Some(declared) = resource["Properties"]["Events"].as_mapping() else {
-            continue;
+/// Every route, panicking on one that does not lead to exactly one function of the template.
+fn api_routes(template: &Value) -> Vec<ApiRoute<'_>> {
+    let functions = resources_of_type(template, "AWS::Serverless::Function");
+    let mut routes = Vec::new();
+    for (route, resource) in resources_of_type(template, "AWS::ApiGatewayV2::Route") {
+        let properties = &resource["Properties"];
+        let key = properties["RouteKey"].as_str().unwrap_or_else(|| panic!("{route}: RouteKey is not a text"));
+        // `$default` is the catch-all route, which no route of the table matches.
+        let (method, path) = key.split_once(' ').unwrap_or(("ANY", key));
+        let integration_id = intrinsic_text(&properties["Target"])
+            .and_then(|target| target.strip_prefix("integrations/${"))
+            .and_then(|target| target.strip_suffix('}'))
+            .unwrap_or_else(|| panic!("{route}: Target is not !Sub \"integrations/${{SomeIntegration}}\""));
+        let integration = &template["Resources"][integration_id];
+        assert_eq!(
+            integration["Type"].as_str(),
+            Some("AWS::ApiGatewayV2::Integration"),
+            "{route}: its target {integration_id} is not an integration of the same templates"
+        );
+        let invoked: Vec<&str> = functions
+            .iter()
+            .filter(|(id, _)| mentions(&integration["Properties"]["IntegrationUri"], id))
+            .map(|(id, _)| *id)
+            .collect();
+        let &[function] = invoked.as_slice() else {
+            panic!("{route}: {integration_id} invokes {invoked:?}, not one function of the templates");
         };
-        for event in declared.values().filter(|event| event["Type"].as_str() == Some("HttpApi")) {
-            let properties = &event["Properties"];
-            events.push(ApiEvent {
-                function,
-                // SAM's default for a missing Method/Path is the catch-all route, which no route matches.
-                method: properties["Method"].as_str().unwrap_or("ANY").to_uppercase(),
-                path: properties["Path"].as_str().unwrap_or("$default").to_owned(),
-                authorizer: properties["Auth"]["Authorizer"].as_str().map(str::to_owned),
-                api_id: &properties["ApiId"],
-            });
-        }
+        routes.push(ApiRoute {
+            route,
+            function,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            authorization: properties["AuthorizationType"].as_str(),
+            authorizer_id: &properties["AuthorizerId"],
+            api_id: &properties["ApiId"],
+            integration,
+        });
     }
-    events
+    routes
 }
 
 /// The logical id in `!Ref Id` or `{ Ref: Id }`.
@@ -903,7 +1287,7 @@ fn the_site_publisher_is_its_own_binary_on_a_queue_fed_by_the_publish_route_and_
     let rule = &template["Resources"]["SiteChangedRule"]["Properties"];
     assert_eq!(rule["EventPattern"]["detail-type"][0].as_str(), Some(mas_usecases::site::SITE_CHANGED));
     assert!(mentions(&rule["Targets"][0]["Arn"], "SitePublishQueue"));
-    let route = api_events(&template)
+    let route = api_routes(&template)
         .into_iter()
         .find(|e| e.method == "POST" && e.path == "/v1/site/publish")
         .expect("the publish route");
@@ -1035,7 +1419,7 @@ fn only_the_routes_that_manage_staff_users_may_call_cognito_admin_actions_and_ea
     let (pool_id, _) = resources_of_type(&template, "AWS::Cognito::UserPool")[0];
     let mut granted = BTreeMap::new();
     let mut configured = BTreeSet::new();
-    for event in api_events(&template) {
+    for event in api_routes(&template) {
         let function = &template["Resources"][event.function];
         let actions = actions_on(&template, function, pool_id, "cognito-idp:");
         if !actions.is_empty() {
@@ -1061,7 +1445,9 @@ fn only_the_routes_that_manage_staff_users_may_call_cognito_admin_actions_and_ea
     assert_eq!(granted, expected, "Cognito admin actions by route");
     let needing_the_pool: BTreeSet<(String, String)> = expected.into_keys().chain(routes(&APP_CLIENT_ROUTES)).collect();
     assert_eq!(configured, needing_the_pool, "routes given COGNITO_USER_POOL_ID and COGNITO_CLIENT_ID");
-    assert!(template["Globals"]["Function"]["Environment"]["Variables"]["COGNITO_USER_POOL_ID"].is_null());
+    for (file, variables) in global_variables() {
+        assert!(variables["COGNITO_USER_POOL_ID"].is_null(), "not in the Globals of {file}");
+    }
 }
 
 #[test]
@@ -1074,7 +1460,7 @@ fn the_routes_that_email_staff_links_may_send_mail_and_know_where_the_back_offic
     for (method, path) in
         [("POST", "/v1/team"), ("POST", "/v1/team/{id}/invitation"), ("POST", "/v1/auth/password-reset")]
     {
-        let event = api_events(&template).into_iter().find(|e| e.method == method && e.path == path).unwrap();
+        let event = api_routes(&template).into_iter().find(|e| e.method == method && e.path == path).unwrap();
         let function = &template["Resources"][event.function]["Properties"];
         let app_url = &function["Environment"]["Variables"]["MAS_APP_URL"];
         assert!(mentions(app_url, distribution_id), "{method} {path}: MAS_APP_URL is the back office's distribution");
@@ -1117,4 +1503,168 @@ fn site_pages_get_the_same_security_headers_from_cloudfront_as_from_the_local_ho
     assert!(config["ContentTypeOptions"]["Override"].as_bool() == Some(true));
     let distribution = &resources(&template)["SiteDistribution"]["Properties"]["DistributionConfig"];
     assert!(mentions(&distribution["DefaultCacheBehavior"]["ResponseHeadersPolicyId"], "SiteSecurityHeaders"));
+}
+
+// ---- the nested stacks: named by the root, given what they declare ------------------------------
+
+#[test]
+fn every_nested_stack_is_a_sam_template_in_infra_stacks_and_the_root_names_each_once() {
+    let stacks = stacks();
+    assert!(!stacks.nested.is_empty(), "template.yaml names no nested stacks");
+    let other = resources_of_type(&stacks.root.template, "AWS::CloudFormation::Stack");
+    assert!(
+        other.is_empty(),
+        "nested stacks are AWS::Serverless::Application resources (these tests read them): {other:?}"
+    );
+    let mut named = BTreeSet::new();
+    for (id, file) in &stacks.nested {
+        let path = file.path.display();
+        assert_eq!(file.folder(), Path::new(NESTED_STACKS_DIR), "{id}: {path} is not in {NESTED_STACKS_DIR}/");
+        assert!(named.insert(file.path.clone()), "{id}: {path} is named twice");
+        assert_eq!(file.template["Transform"].as_str(), Some("AWS::Serverless-2016-10-31"), "{path} is a SAM template");
+        for kind in ["AWS::Serverless::Application", "AWS::CloudFormation::Stack"] {
+            let deeper = resources_of_type(&file.template, kind);
+            assert!(deeper.is_empty(), "{path}: one level of nesting (what these tests read), found {deeper:?}");
+        }
+    }
+    let folder = repo_root().join(NESTED_STACKS_DIR);
+    let on_disk: BTreeSet<PathBuf> = std::fs::read_dir(&folder)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", folder.display()))
+        .map(|entry| entry.unwrap().file_name())
+        .filter(|name| name.to_str().is_some_and(|name| name.ends_with(".yaml") || name.ends_with(".yml")))
+        .map(|name| Path::new(NESTED_STACKS_DIR).join(name))
+        .collect();
+    assert_eq!(named, on_disk, "templates the root names (left) and templates in {NESTED_STACKS_DIR}/ (right)");
+}
+
+#[test]
+fn the_root_passes_each_nested_stack_exactly_the_parameters_it_declares_and_secrets_stay_no_echo() {
+    let stacks = stacks();
+    let root = &stacks.root.template;
+    let root_names: BTreeSet<&str> = [&root["Parameters"], &root["Resources"]]
+        .into_iter()
+        .filter_map(Value::as_mapping)
+        .flat_map(|mapping| mapping.keys().filter_map(Value::as_str))
+        .collect();
+    for (id, file) in &stacks.nested {
+        let path = file.path.display();
+        let parameters = file.template["Parameters"].as_mapping().cloned().unwrap_or_default();
+        let declared: BTreeSet<&str> = parameters.keys().filter_map(Value::as_str).collect();
+        let arguments = stacks.arguments(id);
+        let passed: BTreeSet<&str> = arguments.keys().filter_map(Value::as_str).collect();
+        assert_eq!(passed, declared, "{id}: parameters the root passes (left) and {path} declares (right)");
+        for (name, parameter) in &parameters {
+            let name = name.as_str().unwrap();
+            assert!(
+                parameter["Default"].is_null(),
+                "{path}: {name} has a default, which could hide a missing argument"
+            );
+            let argument = &arguments[name];
+            let unknown: Vec<String> = referenced_names(argument)
+                .into_iter()
+                .filter(|target| !root_names.contains(target.as_str()) && !target.starts_with("AWS::"))
+                .collect();
+            assert!(unknown.is_empty(), "{id}: {name} is passed {unknown:?}, which template.yaml does not have");
+            // A nested stack shows its parameters like any stack: a secret must stay hidden there too.
+            let secret =
+                referenced_names(argument).iter().any(|source| root["Parameters"][source.as_str()]["NoEcho"] == true);
+            if secret {
+                assert_eq!(parameter["NoEcho"].as_bool(), Some(true), "{path}: {name} carries a NoEcho parameter");
+            }
+        }
+    }
+}
+
+#[test]
+fn every_template_refers_only_to_its_own_parameters_and_resources() {
+    // What makes reading the nested stacks as one template (Stacks::merged) sound: a name in a
+    // nested template means its own parameter or resource, never one of another template.
+    for file in stacks().files() {
+        let template = &file.template;
+        let known: BTreeSet<&str> = [&template["Parameters"], &template["Resources"]]
+            .into_iter()
+            .filter_map(Value::as_mapping)
+            .flat_map(|mapping| mapping.keys().filter_map(Value::as_str))
+            .collect();
+        let used: BTreeSet<String> = ["Globals", "Resources", "Outputs"]
+            .into_iter()
+            .flat_map(|section| referenced_names(&template[section]))
+            .collect();
+        let unknown: Vec<&String> =
+            used.iter().filter(|name| !known.contains(name.as_str()) && !name.starts_with("AWS::")).collect();
+        assert!(unknown.is_empty(), "{} refers to what it does not declare: {unknown:?}", file.path.display());
+    }
+}
+
+#[test]
+fn every_nested_stack_repeats_the_root_globals_with_the_roots_values() {
+    let stacks = stacks();
+    let comparable = |globals: &Value, folder: &Path| {
+        let mut globals = globals.clone();
+        // CodeUri is relative to each template's folder: compare where it points.
+        let code = globals["Function"]["CodeUri"].as_str().map(|code| normalize(&folder.join(code)));
+        globals["Function"]["CodeUri"] = Value::String(format!("{code:?}"));
+        globals
+    };
+    let root = comparable(&stacks.root.template["Globals"], stacks.root.folder());
+    assert!(!root["Function"]["Environment"]["Variables"].is_null(), "the root has function Globals");
+    for (id, file) in &stacks.nested {
+        let nested = comparable(&stacks.resolved(id, file)["Globals"], file.folder());
+        assert_eq!(nested, root, "{}: Globals (with the root's values for its parameters)", file.path.display());
+    }
+}
+
+/// The logical ids and parameters a value names through Ref, GetAtt or Sub, at any depth.
+fn referenced_names(value: &Value) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    collect_names(value, &mut names);
+    names
+}
+
+fn collect_names(value: &Value, names: &mut BTreeSet<String>) {
+    let target = |target: &Value, names: &mut BTreeSet<String>| match target {
+        Value::String(text) => {
+            names.insert(text.split('.').next().unwrap_or(text).to_owned());
+        }
+        Value::Sequence(parts) => names.extend(parts.first().and_then(Value::as_str).map(str::to_owned)),
+        _ => {}
+    };
+    let sub = |argument: &Value, names: &mut BTreeSet<String>| {
+        let own = match argument {
+            Value::Sequence(parts) => parts.get(1).and_then(Value::as_mapping).cloned().unwrap_or_default(),
+            _ => Mapping::new(),
+        };
+        let mut rest = sub_template(argument).unwrap_or_default();
+        while let Some(at) = rest.find("${") {
+            let end = rest[at..].find('}').map_or(rest.len(), |i| at + i);
+            let variable = &rest[at + 2..end];
+            let name = variable.split('.').next().unwrap_or(variable);
+            if !variable.starts_with('!') && !own.contains_key(name) {
+                names.insert(name.to_owned());
+            }
+            rest = &rest[(end + 1).min(rest.len())..];
+        }
+    };
+    match value {
+        Value::Tagged(tagged) => {
+            match tagged.tag.to_string().trim_start_matches('!') {
+                "Ref" | "GetAtt" => target(&tagged.value, names),
+                "Sub" => sub(&tagged.value, names),
+                _ => {}
+            }
+            collect_names(&tagged.value, names);
+        }
+        Value::Mapping(mapping) => {
+            for (key, inner) in mapping {
+                match key.as_str() {
+                    Some("Ref" | "Fn::GetAtt") => target(inner, names),
+                    Some("Fn::Sub") => sub(inner, names),
+                    _ => {}
+                }
+                collect_names(inner, names);
+            }
+        }
+        Value::Sequence(items) => items.iter().for_each(|item| collect_names(item, names)),
+        _ => {}
+    }
 }
