@@ -222,13 +222,13 @@ fn every_function_is_built_by_cargo_lambda_from_a_named_binary() {
         .filter(|(_, function)| {
             let metadata = &function["Metadata"];
             metadata["BuildMethod"].as_str() != Some("rust-cargolambda")
-                || metadata["Binary"].as_str().is_none_or(str::is_empty)
+                || metadata["BuildProperties"]["Binary"].as_str().is_none_or(str::is_empty)
         })
         .map(|(id, _)| *id)
         .collect();
     assert!(
         wrong.is_empty(),
-        "functions without `Metadata: {{ BuildMethod: rust-cargolambda, Binary: … }}`: {wrong:?}"
+        "functions without `Metadata: {{ BuildMethod: rust-cargolambda, BuildProperties: {{ Binary: … }} }}`: {wrong:?}"
     );
 }
 
@@ -336,7 +336,7 @@ fn the_render_worker_is_its_own_binary_fed_by_a_queue_that_redrives_to_a_dead_le
     let template = template();
     let workers: Vec<(&str, &Value)> = resources_of_type(&template, "AWS::Serverless::Function")
         .into_iter()
-        .filter(|(_, f)| f["Metadata"]["Binary"].as_str() == Some("render"))
+        .filter(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"].as_str() == Some("render"))
         .collect();
     assert_eq!(workers.len(), 1, "one function runs the render binary");
     let (id, worker) = workers[0];
@@ -368,7 +368,7 @@ fn the_render_worker_is_its_own_binary_fed_by_a_queue_that_redrives_to_a_dead_le
     assert!(mentions(&redrive["deadLetterTargetArn"], "RenderDeadLetterQueue"));
     for api in api_routes(&template) {
         assert_ne!(
-            template["Resources"][api.function]["Metadata"]["Binary"].as_str(),
+            template["Resources"][api.function]["Metadata"]["BuildProperties"]["Binary"].as_str(),
             Some("render"),
             "{}: an API route runs the renderer",
             api.function
@@ -628,7 +628,7 @@ fn the_stripe_webhook_runs_its_own_binary_and_parks_failing_events_in_a_dead_let
     let events = api_routes(&template);
     let webhook = events.iter().find(|e| e.path == "/webhooks/stripe").expect("a webhook function").function;
     for event in &events {
-        let binary = template["Resources"][event.function]["Metadata"]["Binary"].as_str();
+        let binary = template["Resources"][event.function]["Metadata"]["BuildProperties"]["Binary"].as_str();
         let expected = if event.function == webhook {
             "stripe_webhook"
         } else if event.path.starts_with("/webhooks/twilio") {
@@ -1262,7 +1262,7 @@ fn the_site_publisher_is_its_own_binary_on_a_queue_fed_by_the_publish_route_and_
     let template = template();
     let publishers: Vec<(&str, &Value)> = resources_of_type(&template, "AWS::Serverless::Function")
         .into_iter()
-        .filter(|(_, f)| f["Metadata"]["Binary"].as_str() == Some("site_publish"))
+        .filter(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"].as_str() == Some("site_publish"))
         .collect();
     assert_eq!(publishers.len(), 1, "one function runs the site_publish binary");
     let (id, worker) = publishers[0];
@@ -1315,11 +1315,11 @@ fn the_notify_rule_routes_exactly_the_subscribed_kinds_to_a_queue_with_a_dead_le
     assert!(mentions(&queue["RedrivePolicy"]["deadLetterTargetArn"], "NotifyDeadLetterQueue"));
     assert_eq!(queue["RedrivePolicy"]["maxReceiveCount"].as_u64(), Some(5));
     let worker = &template["Resources"]["NotificationsFunction"];
-    assert_eq!(worker["Metadata"]["Binary"].as_str(), Some("notifications"));
+    assert_eq!(worker["Metadata"]["BuildProperties"]["Binary"].as_str(), Some("notifications"));
     let source = &worker["Properties"]["Events"]["Queue"]["Properties"];
     assert_eq!(source["FunctionResponseTypes"][0].as_str(), Some("ReportBatchItemFailures"));
     let sweep = &template["Resources"]["ReminderSweepFunction"];
-    assert_eq!(sweep["Metadata"]["Binary"].as_str(), Some("reminder_sweep"));
+    assert_eq!(sweep["Metadata"]["BuildProperties"]["Binary"].as_str(), Some("reminder_sweep"));
     assert_eq!(
         sweep["Properties"]["Events"]["Every5Minutes"]["Properties"]["ScheduleExpression"].as_str(),
         Some("rate(5 minutes)")
@@ -1361,7 +1361,7 @@ fn the_user_pool_names_users_by_member_id_keeps_tenant_and_member_immutable_and_
         .map(|(id, _)| id)
         .expect("the trigger is one of our functions");
     let function = &template["Resources"][function_id];
-    assert_eq!(function["Metadata"]["Binary"].as_str(), Some("pre_token"));
+    assert_eq!(function["Metadata"]["BuildProperties"]["Binary"].as_str(), Some("pre_token"));
     let (table_id, _) = the_table(&template);
     let access = table_access(&template, function, table_id);
     assert!(access.allows("GetItem") && !access.allows("PutItem"), "the trigger only reads members: {access:?}");
