@@ -49,7 +49,21 @@ pub enum Rejection {
     Invalid,
 }
 
+/// The conflict code of a change that met another at the same moment (a cancelled transaction,
+/// or a version that moved on since it was read): the same change from a fresh read may succeed.
+pub const CONCURRENT_UPDATE: &str = "concurrent_update";
+
 impl AppError {
+    /// Contention: worth retrying from a fresh read (`mas_store::retry::on_contention`).
+    pub fn is_contention(&self) -> bool {
+        matches!(self, AppError::Conflict { code: CONCURRENT_UPDATE, .. })
+    }
+
+    /// A conflict saying the change met another; see `CONCURRENT_UPDATE`.
+    pub fn contention(message: impl Into<String>) -> Self {
+        AppError::conflict(CONCURRENT_UPDATE, message)
+    }
+
     pub fn invalid(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::Invalid { code, field: Some(field.into()), message: message.into() }
     }

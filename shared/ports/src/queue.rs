@@ -2,6 +2,7 @@
 //! the local host, drained by a tokio task). Delivery is at least once: every worker is idempotent.
 
 use async_trait::async_trait;
+use serde::Serialize;
 use serde_json::Value;
 
 /// The queues the platform sends to. Each has one worker.
@@ -60,4 +61,28 @@ pub trait Queue: Send + Sync {
         }
         Ok(())
     }
+}
+
+/// A message of one queue: its type names the queue, so a sender cannot put it on another, and
+/// each queue carries the one shape its worker reads.
+pub trait QueueMessage: Serialize + Sync {
+    const QUEUE: QueueName;
+}
+
+impl dyn Queue + '_ {
+    /// Enqueues a typed message on its queue.
+    pub async fn enqueue<M: QueueMessage>(&self, message: &M) -> Result<(), QueueError> {
+        self.send(M::QUEUE, body(message)?).await
+    }
+
+    /// Enqueues typed messages on their queue (in batches where the adapter can).
+    pub async fn enqueue_all<M: QueueMessage>(&self, messages: &[M]) -> Result<(), QueueError> {
+        let bodies = messages.iter().map(body).collect::<Result<Vec<_>, _>>()?;
+        self.send_batch(M::QUEUE, bodies).await
+    }
+}
+
+fn body<M: Serialize>(message: &M) -> Result<Value, QueueError> {
+    serde_json::to_value(message)
+        .map_err(|e| QueueError::Unavailable(format!("a message that does not serialize: {e}")))
 }

@@ -402,10 +402,9 @@ pub trait Table: Send + Sync {
 impl From<TableError> for mas_domain::error::AppError {
     fn from(err: TableError) -> Self {
         match err {
-            TableError::Contention => mas_domain::error::AppError::conflict(
-                "concurrent_update",
-                "another change was being saved at the same moment; try again",
-            ),
+            TableError::Contention => {
+                mas_domain::error::AppError::contention("another change was being saved at the same moment; try again")
+            }
             TableError::Throttled(why) => mas_domain::error::AppError::Busy(why),
             other => mas_domain::error::AppError::Internal(other.to_string()),
         }

@@ -4,6 +4,7 @@
 pub mod crypto;
 pub mod events_outbox;
 pub mod keys;
+pub mod retry;
 
 use std::sync::Arc;
 

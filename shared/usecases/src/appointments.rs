@@ -30,7 +30,7 @@ use mas_domain::values::{MinorUnits, Money, Text};
 use mas_ports::table::{GSI1PK, GSI1SK, TTL};
 use mas_ports::{Condition, DomainEvent, Item, Key, Query, SortKey, Write};
 use mas_store::keys::{self, CalendarOwner, CatalogKind};
-use mas_store::{AuditContext, Plan, Store, TimelineEntry, from_item, to_item};
+use mas_store::{AuditContext, Plan, Store, TimelineEntry, from_item, retry, to_item};
 
 /// Cells and busy items are kept this long after the time they cover, then expire.
 const CALENDAR_RETENTION: Duration = Duration::days(30);
@@ -86,21 +86,7 @@ pub async fn book(
     request: BookingRequest,
     idempotency: Option<&Idempotency>,
 ) -> AppResult<Appointment> {
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match try_book(store, audit, tenant, &request, idempotency).await {
-            Err(AppError::Conflict { code: "concurrent_update", .. }) if attempt < CONTENTION_RETRIES => {
-                back_off(attempt).await;
-            }
-            other => return other,
-        }
-    }
-}
-
-async fn back_off(attempt: usize) {
-    let jitter = rand::rng().random_range(5..25 * attempt as u64);
-    tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
+    retry::on_contention(CONTENTION_RETRIES, || try_book(store, audit, tenant, &request, idempotency)).await
 }
 
 async fn try_book(
@@ -459,7 +445,7 @@ fn release_calendar(
     for key in cell_keys(tenant, appointment).into_iter().filter(|k| mine.contains(k) && !keep.contains(k)) {
         plan.push(
             Write::delete_if(key, Condition::equals("appointment_id", appointment.id.as_str())),
-            AppError::conflict("concurrent_update", "the calendar changed while this was being saved; try again"),
+            AppError::contention("the calendar changed while this was being saved; try again"),
         );
     }
 }
@@ -564,16 +550,8 @@ pub async fn change(
     scope: &Scope,
     change: Change,
 ) -> AppResult<Appointment> {
-    let mut attempt = 0;
-    let (appointment, settlement) = loop {
-        attempt += 1;
-        match try_change(ports.store, audit, tenant, id, scope, &change).await {
-            Err(AppError::Conflict { code: "concurrent_update", .. }) if attempt < CONTENTION_RETRIES => {
-                back_off(attempt).await
-            }
-            other => break other?,
-        }
-    };
+    let (appointment, settlement) =
+        retry::on_contention(CONTENTION_RETRIES, || try_change(ports.store, audit, tenant, id, scope, &change)).await?;
     if let Some(deposit) = settlement {
         // The cancellation stands whatever the gateway says; a refund it could not make stays
         // reserved on the payment, and the next refund of that payment completes it.
@@ -611,8 +589,7 @@ async fn try_change(
     let mut note = change.reason.clone();
     let mut plan = Plan::new();
     let mut settlement: Option<Payment> = None;
-    let stale =
-        || AppError::conflict("concurrent_update", "the appointment changed while this was being saved; try again");
+    let stale = || AppError::contention("the appointment changed while this was being saved; try again");
     match change.action {
         AppointmentAction::Reschedule => {
             let start =
@@ -831,7 +808,7 @@ pub fn booking_event(t: &TenantId, kind: &str, appointment: &Appointment, now: D
 fn versioned_write(tenant: &TenantId, next: &Appointment, current_version: u64) -> AppResult<(Write, AppError)> {
     Ok((
         Write::put_if(appointment_item(tenant, next)?, Condition::equals("version", current_version)),
-        AppError::conflict("concurrent_update", "the appointment changed while this was being saved; try again"),
+        AppError::contention("the appointment changed while this was being saved; try again"),
     ))
 }
 
@@ -943,7 +920,7 @@ async fn reschedule(
     for key in cell_keys(t, &current).into_iter().filter(|k| mine.contains(k) && !new_cells.contains(k)) {
         plan.push(
             Write::delete_if(key, Condition::equals("appointment_id", current.id.as_str())),
-            AppError::conflict("concurrent_update", "the calendar changed while this was being saved; try again"),
+            AppError::contention("the calendar changed while this was being saved; try again"),
         );
     }
     claim_calendar(&mut plan, t, &next, &mine, now)?;

@@ -132,7 +132,7 @@ async fn note_failure(store: &Store, key: &Key, backoff: Backoff, now: i64) -> A
             Err(other) => return Err(other.into()),
         }
     }
-    Err(AppError::conflict("concurrent_update", "too many sign-ins at the same moment; try again"))
+    Err(AppError::contention("too many sign-ins at the same moment; try again"))
 }
 
 async fn clear_failures(store: &Store, key: &Key) -> AppResult<()> {
@@ -272,7 +272,7 @@ async fn end_all_sessions(
         updated_at: app.store.clock.now(),
         ..member.clone()
     };
-    let stale = AppError::conflict("concurrent_update", "the member changed at the same moment; try again");
+    let stale = AppError::contention("the member changed at the same moment; try again");
     plan.push(Write::put_if(tenants::member_item(t, &next)?, Condition::equals("version", member.version)), stale);
     plan.commit(&app.store, audit, action, member.id.as_str()).await?;
     app.identity.revoke_all(&account(t, &next)).await.map_err(provider)?;

@@ -222,10 +222,7 @@ pub(crate) fn add_reference_checks(
 }
 
 fn concurrent<E: Entry>() -> AppError {
-    AppError::conflict(
-        "concurrent_update",
-        format!("the {} changed while this was being saved; reload and try again", E::NAME),
-    )
+    AppError::contention(format!("the {} changed while this was being saved; reload and try again", E::NAME))
 }
 
 fn claim_taken(claim: &Claim) -> AppError {

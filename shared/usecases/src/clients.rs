@@ -118,9 +118,7 @@ async fn exists_error(store: &Store, tenant: &TenantId, email: Option<&Email>) -
             message: "a client with this email already exists".into(),
             details: json!({ "client_id": owner }),
         },
-        Ok(None) => {
-            AppError::conflict("concurrent_update", "the clients changed while this was being saved; try again")
-        }
+        Ok(None) => AppError::contention("the clients changed while this was being saved; try again"),
         Err(err) => err,
     }
 }

@@ -21,6 +21,7 @@ use mas_domain::esign::SigningSession;
 use mas_domain::ids::{AppointmentId, ClientId, DocumentId, TenantId};
 use mas_domain::values::{Color, Slug};
 use mas_ports::events::DomainEvent;
+use mas_ports::queue::QueueMessage;
 use mas_ports::renderer::{RenderAuditRow, RenderBlock, RenderColors, RenderJob, RenderLogo, RenderSignature};
 use mas_ports::{Blobs, Condition, Key, Queue, QueueName, Renderer, Write};
 use mas_store::keys;
@@ -65,6 +66,10 @@ pub struct RenderMessage {
     pub client_id: ClientId,
     pub document_id: DocumentId,
     pub variant: Variant,
+}
+
+impl QueueMessage for RenderMessage {
+    const QUEUE: QueueName = QueueName::Render;
 }
 
 /// A document with its PDFs so far.
@@ -422,11 +427,7 @@ pub async fn enqueue_render(queue: &dyn Queue, document: &Document, variant: Var
         variant,
     };
     // The document is stored either way; if this fails its PDF stays pending (see README).
-    let body = serde_json::to_value(&message).map_err(|e| AppError::Internal(e.to_string()))?;
-    queue
-        .send(QueueName::Render, body)
-        .await
-        .map_err(|e| AppError::Internal(format!("render not queued for {}: {e}", document.id)))
+    queue.enqueue(&message).await.map_err(|e| AppError::Internal(format!("render not queued for {}: {e}", document.id)))
 }
 
 #[derive(Deserialize)]
@@ -497,7 +498,7 @@ pub async fn void(store: &Store, audit: &AuditContext, id: &DocumentId) -> AppRe
     let item = to_item(&keys::document(&audit.tenant_id, &current.client_id, id), "document", &next)?;
     plan.push(
         Write::put_if(item, Condition::equals("version", current.version)),
-        AppError::conflict("concurrent_update", "the document changed (it may have just been signed); reload it"),
+        AppError::contention("the document changed (it may have just been signed); reload it"),
     );
     plan.commit(store, audit, "document.voided", id.as_str()).await?;
     view.document = next;

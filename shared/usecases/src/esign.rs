@@ -107,7 +107,7 @@ pub async fn open(
             keys::document(&audit.tenant_id, &document.client_id, &document.id),
             Condition::equals("version", document.version),
         ),
-        AppError::conflict("concurrent_update", "the document changed (it may have just been signed); reload it"),
+        AppError::contention("the document changed (it may have just been signed); reload it"),
     );
     // The latest session for the document, where the client's portal finds its link.
     let pointer = serde_json::json!({ "session_id": session.id });

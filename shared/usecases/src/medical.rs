@@ -67,10 +67,7 @@ pub async fn record(
     let mut plan = Plan::new();
     plan.push(
         Write::put_new(item),
-        AppError::conflict(
-            "concurrent_update",
-            "another version of the questionnaire was saved at the same moment; reload and try again",
-        ),
+        AppError::contention("another version of the questionnaire was saved at the same moment; reload and try again"),
     );
     plan.push(Write::check(keys::client(tenant, client), Condition::Exists), AppError::NotFound { what: "client" });
     let summary = format!("Medical questionnaire recorded (version {version})");

@@ -26,10 +26,10 @@ use mas_domain::payment::{
 };
 use mas_domain::values::{MinorUnits, Money};
 use mas_ports::events::DomainEvent;
-use mas_ports::payments::{IntentRequest, RefundRequest};
+use mas_ports::payments::{GatewayRefund, IntentRequest, RefundRequest};
 use mas_ports::{Condition, Events, Item, Payments, PaymentsError, Query, SortKey, Write};
 use mas_store::keys;
-use mas_store::{AuditContext, Plan, Store, TimelineEntry, from_item, to_item};
+use mas_store::{AuditContext, Plan, Store, TimelineEntry, from_item, retry, to_item};
 
 /// The ports money moves through.
 #[derive(Clone, Copy)]
@@ -61,7 +61,7 @@ pub fn versioned_put(tenant: &TenantId, next: &Payment) -> AppResult<Write> {
 }
 
 pub fn stale() -> AppError {
-    AppError::conflict("concurrent_update", "the payment changed while this was being saved; try again")
+    AppError::contention("the payment changed while this was being saved; try again")
 }
 
 pub async fn get(store: &Store, tenant: &TenantId, appointment: &AppointmentId, id: &PaymentId) -> AppResult<Payment> {
@@ -316,7 +316,7 @@ pub async fn deposit_intent(
     push_new_payment(&mut plan, t, &payment)?;
     plan.push(
         Write::check(keys::appointment(t, &appointment.id), Condition::equals("version", appointment.version)),
-        AppError::conflict("concurrent_update", "the booking changed while its deposit was being requested; try again"),
+        AppError::contention("the booking changed while its deposit was being requested; try again"),
     );
     let summary = format!("Deposit of {} requested", money_text(payment.amount.amount_minor.get(), payment.currency()));
     plan.push(timeline(&payment, now, "payment.requested", summary, &audit.actor).write(t)?, stale());
@@ -411,17 +411,15 @@ pub async fn finalize(
     let mut plan = Plan::new();
     push_new_payment(&mut plan, t, &payment)?;
     plan.push(timeline(&payment, now, "payment.requested", summary, &audit.actor).write(t)?, stale());
-    plan.commit(store, audit, "payment.created", payment.id.as_str()).await?;
-    let mut events = Vec::new();
     if payment.captured.get() > 0 {
-        events.push(DomainEvent::new(t, "payment.succeeded", payment.id.as_str(), now, event_payload(&payment)));
+        plan.announce(DomainEvent::new(t, "payment.succeeded", payment.id.as_str(), now, event_payload(&payment)))?;
     }
     if method == CollectionMethod::EmailLink {
         let mut payload = event_payload(&payment);
         payload["intent_id"] = json!(payment.intent_id);
-        events.push(DomainEvent::new(t, "payment.link_requested", payment.id.as_str(), now, payload));
+        plan.announce(DomainEvent::new(t, "payment.link_requested", payment.id.as_str(), now, payload))?;
     }
-    publish(ports.events, &events).await?;
+    plan.commit(store, audit, "payment.created", payment.id.as_str()).await?;
     let client_secret = if payment.captured.get() > 0 { None } else { intent.client_secret };
     Ok(Finalized { payment, client_secret })
 }
@@ -444,51 +442,69 @@ pub async fn refund(
     payment_id: &PaymentId,
     ask: RefundAsk,
 ) -> AppResult<Payment> {
-    let (store, t) = (ports.store, &audit.tenant_id);
     let key = ask.key.clone().unwrap_or_else(|| format!("rfd-{}", ulid::Ulid::new().to_string().to_lowercase()));
-    let mut attempt = 0;
-    let reserved = loop {
-        attempt += 1;
-        let payment = find(store, t, payment_id).await?;
-        if payment.refunds.iter().any(|r| r.key == key) {
-            return Ok(payment);
-        }
-        if let Some(pending) = &payment.pending_refund {
-            if pending.key == key {
-                break payment;
+    let reserved = retry::on_contention(CONTENTION_RETRIES, || reserve_refund(ports, audit, payment_id, &key, &ask))
+        .await
+        .map_err(|err| {
+            if err.is_contention() {
+                AppError::conflict("refund_in_progress", "another refund of this payment is being made; try again")
+            } else {
+                err
             }
-            // An earlier refund was interrupted: finish it (same key, so never twice) first.
-            complete_pending(ports, audit, payment).await?;
-            if attempt < CONTENTION_RETRIES {
-                continue;
-            }
-            return Err(AppError::conflict(
-                "refund_in_progress",
-                "another refund of this payment is being made; try again",
-            ));
+        })?;
+    match reserved {
+        Reservation::Done(payment) => Ok(payment),
+        Reservation::Reserved(payment) => complete_pending(ports, audit, payment).await,
+    }
+}
+
+/// A refund's reservation on its payment.
+enum Reservation {
+    /// The refund with this key is already made.
+    Done(Payment),
+    /// The payment holds the reservation: the gateway may be asked.
+    Reserved(Payment),
+}
+
+/// One attempt at reserving the refund `key` on the payment (so it is asked of the gateway once,
+/// under that key, however many times this runs). An earlier refund that was interrupted is
+/// finished first (same key, so never twice) and the reservation tried again.
+async fn reserve_refund(
+    ports: Ports<'_>,
+    audit: &AuditContext,
+    payment_id: &PaymentId,
+    key: &str,
+    ask: &RefundAsk,
+) -> AppResult<Reservation> {
+    let (store, t) = (ports.store, &audit.tenant_id);
+    let payment = find(store, t, payment_id).await?;
+    if payment.refunds.iter().any(|r| r.key == key) {
+        return Ok(Reservation::Done(payment));
+    }
+    if let Some(pending) = &payment.pending_refund {
+        if pending.key == key {
+            return Ok(Reservation::Reserved(payment));
         }
-        let amount = payment.check_refund(ask.amount)?;
-        let now = store.clock.now();
-        let mut next = payment.clone();
-        next.pending_refund = Some(PendingRefund {
-            key: key.clone(),
-            amount,
-            kind: ask.kind,
-            reason: ask.reason.clone(),
-            by: audit.actor.clone(),
-            requested_at: now,
-        });
-        next.version += 1;
-        next.updated_at = now;
-        let mut plan = Plan::new();
-        plan.push(versioned_put(t, &next)?, stale());
-        match plan.commit(store, audit, "payment.refund_requested", next.id.as_str()).await {
-            Ok(()) => break next,
-            Err(AppError::Conflict { code: "concurrent_update", .. }) if attempt < CONTENTION_RETRIES => continue,
-            Err(other) => return Err(other),
-        }
-    };
-    complete_pending(ports, audit, reserved).await
+        complete_pending(ports, audit, payment).await?;
+        return Err(AppError::contention("an earlier refund of this payment was being finished"));
+    }
+    let amount = payment.check_refund(ask.amount)?;
+    let now = store.clock.now();
+    let mut next = payment.clone();
+    next.pending_refund = Some(PendingRefund {
+        key: key.to_owned(),
+        amount,
+        kind: ask.kind,
+        reason: ask.reason.clone(),
+        by: audit.actor.clone(),
+        requested_at: now,
+    });
+    next.version += 1;
+    next.updated_at = now;
+    let mut plan = Plan::new();
+    plan.push(versioned_put(t, &next)?, stale());
+    plan.commit(store, audit, "payment.refund_requested", next.id.as_str()).await?;
+    Ok(Reservation::Reserved(next))
 }
 
 /// Carries out a payment's reserved refund: asks the gateway (under the reservation's key) and
@@ -508,66 +524,67 @@ pub async fn complete_pending(ports: Ports<'_>, audit: &AuditContext, payment: P
         ]),
     };
     let answer = ports.payments.refund(request).await;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let current = find(store, t, &payment.id).await?;
-        if current.pending_refund.as_ref().is_none_or(|p| p.key != pending.key) {
-            return match &answer {
-                Ok(_) => Ok(current),
-                Err(err) => Err(err.clone().into()),
-            };
-        }
-        let now = store.clock.now();
-        let mut next = current.clone();
-        let (action, entry) = match &answer {
-            Ok(refund) => {
-                next.record_refund(RefundRecord {
-                    key: pending.key.clone(),
-                    gateway_refund_id: refund.id.clone(),
-                    amount: pending.amount,
-                    kind: pending.kind,
-                    reason: pending.reason.clone(),
-                    by: pending.by.clone(),
-                    at: now,
-                });
-                let text = money_text(pending.amount.get(), next.currency());
-                let summary = match pending.kind {
-                    RefundKind::Automatic => format!("{text} refunded automatically: {}", pending.reason),
-                    _ => format!("{text} refunded ({})", pending.reason),
-                };
-                ("payment.refunded", Some(timeline(&next, now, "payment.refunded", summary, &pending.by)))
-            }
-            Err(PaymentsError::Unavailable(why)) => {
-                tracing::error!(payment_id = %payment.id, %why, "refund left pending: the gateway could not be reached");
-                return Err(AppError::Internal(format!("refund pending: {why}")));
-            }
-            Err(_) => {
-                next.pending_refund = None;
-                ("payment.refund_released", None)
-            }
-        };
-        next.version += 1;
-        next.updated_at = now;
-        let mut plan = Plan::new();
-        plan.push(versioned_put(t, &next)?, stale());
-        if let Some(entry) = entry {
-            plan.push(entry.write(t)?, stale());
-        }
-        match plan.commit(store, audit, action, next.id.as_str()).await {
-            Ok(()) => {}
-            Err(AppError::Conflict { code: "concurrent_update", .. }) if attempt < CONTENTION_RETRIES => continue,
-            Err(other) => return Err(other),
-        }
-        return match answer {
-            Ok(_) => {
-                let event = DomainEvent::new(t, "payment.refunded", &pending.key, now, refund_payload(&next, &pending));
-                publish(ports.events, &[event]).await?;
-                Ok(next)
-            }
-            Err(err) => Err(err.into()),
-        };
+    let recorded =
+        retry::on_contention(CONTENTION_RETRIES, || record_refund_answer(store, audit, &payment.id, &pending, &answer))
+            .await?;
+    match answer {
+        Ok(_) => Ok(recorded),
+        Err(err) => Err(err.into()),
     }
+}
+
+/// One attempt at recording the gateway's answer to the reserved refund `pending` (unless
+/// another run recorded it): the refund with its timeline entry and `payment.refunded` event,
+/// or the reservation released. A gateway that could not be reached leaves the reservation.
+async fn record_refund_answer(
+    store: &Store,
+    audit: &AuditContext,
+    payment_id: &PaymentId,
+    pending: &PendingRefund,
+    answer: &Result<GatewayRefund, PaymentsError>,
+) -> AppResult<Payment> {
+    let t = &audit.tenant_id;
+    let current = find(store, t, payment_id).await?;
+    if current.pending_refund.as_ref().is_none_or(|p| p.key != pending.key) {
+        return Ok(current);
+    }
+    let now = store.clock.now();
+    let mut next = current.clone();
+    let mut plan = Plan::new();
+    let action = match answer {
+        Ok(refund) => {
+            next.record_refund(RefundRecord {
+                key: pending.key.clone(),
+                gateway_refund_id: refund.id.clone(),
+                amount: pending.amount,
+                kind: pending.kind,
+                reason: pending.reason.clone(),
+                by: pending.by.clone(),
+                at: now,
+            });
+            let text = money_text(pending.amount.get(), next.currency());
+            let summary = match pending.kind {
+                RefundKind::Automatic => format!("{text} refunded automatically: {}", pending.reason),
+                _ => format!("{text} refunded ({})", pending.reason),
+            };
+            plan.push(timeline(&next, now, "payment.refunded", summary, &pending.by).write(t)?, stale());
+            plan.announce(DomainEvent::new(t, "payment.refunded", &pending.key, now, refund_payload(&next, pending)))?;
+            "payment.refunded"
+        }
+        Err(PaymentsError::Unavailable(why)) => {
+            tracing::error!(payment_id = %payment_id, %why, "refund left pending: the gateway could not be reached");
+            return Err(AppError::Internal(format!("refund pending: {why}")));
+        }
+        Err(_) => {
+            next.pending_refund = None;
+            "payment.refund_released"
+        }
+    };
+    next.version += 1;
+    next.updated_at = now;
+    plan.push(versioned_put(t, &next)?, stale());
+    plan.commit(store, audit, action, next.id.as_str()).await?;
+    Ok(next)
 }
 
 fn refund_payload(payment: &Payment, pending: &PendingRefund) -> serde_json::Value {

@@ -56,10 +56,7 @@ pub async fn publish(store: &Store, audit: &AuditContext, timezone: TimeZone, in
     let mut plan = Plan::new();
     plan.push(
         Write::put_new(to_item(&keys::policy(&audit.tenant_id, number), "policy", &policy)?),
-        AppError::conflict(
-            "concurrent_update",
-            "another policy version was published at the same moment; reload and try again",
-        ),
+        AppError::contention("another policy version was published at the same moment; reload and try again"),
     );
     plan.commit(store, audit, "policy.published", &format!("policy-v{number}")).await?;
     Ok(policy)

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use crate::app::App;
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{PublishId, TenantId};
+use mas_ports::queue::QueueMessage;
 use mas_ports::{Condition, DomainEvent, QueueName, Write};
 use mas_site::SiteOptions;
 use mas_store::keys;
@@ -27,6 +28,10 @@ pub const SITE_CHANGED: &str = "site.changed";
 pub struct PublishRequest {
     pub tenant_id: TenantId,
     pub publish_id: PublishId,
+}
+
+impl QueueMessage for PublishRequest {
+    const QUEUE: QueueName = QueueName::SitePublish;
 }
 
 impl PublishRequest {
@@ -84,11 +89,9 @@ impl Published {
 /// Queues a publish of the tenant's site (the worker does it), with an audit record of who asked.
 pub async fn request_publish(app: &App, audit: &AuditContext) -> AppResult<PublishId> {
     let publish_id = PublishId::new();
-    let body =
-        serde_json::to_value(PublishRequest { tenant_id: audit.tenant_id.clone(), publish_id: publish_id.clone() })
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+    let request = PublishRequest { tenant_id: audit.tenant_id.clone(), publish_id: publish_id.clone() };
     Plan::new().commit(&app.store, audit, "site.publish_requested", publish_id.as_str()).await?;
-    app.queue.send(QueueName::SitePublish, body).await.map_err(|e| AppError::Internal(e.to_string()))?;
+    app.queue.enqueue(&request).await.map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(publish_id)
 }
 

@@ -32,7 +32,7 @@ use mas_ports::payments::{Intent, PaymentsError, stripe_ref};
 use mas_ports::table::TTL;
 use mas_ports::{Condition, TableError, Write};
 use mas_store::keys;
-use mas_store::{AuditContext, Plan, to_item};
+use mas_store::{AuditContext, Plan, retry, to_item};
 
 /// Failed deliveries of one event before it is parked.
 pub const MAX_ATTEMPTS: u32 = 5;
@@ -335,17 +335,7 @@ async fn apply(
         })
     };
     let audit = system_audit(&reference.tenant_id, request_id);
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match try_apply(ports, &audit, &reference, &news, record).await {
-            Err(AppError::Conflict { code: "concurrent_update", .. }) if attempt < payments::CONTENTION_RETRIES => {
-                let jitter = rand::random_range(5..20 * attempt as u64);
-                tokio::time::sleep(std::time::Duration::from_millis(jitter)).await;
-            }
-            other => return other,
-        }
-    }
+    retry::on_contention(payments::CONTENTION_RETRIES, || try_apply(ports, &audit, &reference, &news, record)).await
 }
 
 async fn try_apply(

@@ -83,7 +83,7 @@ fn one_owner_more(tenant: &TenantId) -> Write {
 }
 
 fn concurrent() -> AppError {
-    AppError::conflict("concurrent_update", "the team changed while this was being saved; reload and try again")
+    AppError::contention("the team changed while this was being saved; reload and try again")
 }
 
 fn email_claim(tenant: &TenantId, member: &Member) -> AppResult<Write> {

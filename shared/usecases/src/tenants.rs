@@ -167,9 +167,7 @@ pub async fn put_brand(store: &Store, audit: &AuditContext, site_domain: &str, i
     let old_hosts = hosts(&current.input, site_domain, &slug)?;
     let new_hosts = hosts(&input, site_domain, &slug)?;
     let next = Brand { tokens: input.tokens(), input, version: current.version + 1, updated_at: store.clock.now() };
-    let stale = || {
-        AppError::conflict("concurrent_update", "the brand changed while this was being saved; reload and try again")
-    };
+    let stale = || AppError::contention("the brand changed while this was being saved; reload and try again");
     let mut plan = Plan::new();
     plan.push(
         Write::put_if(to_item(&keys::brand(t), "brand", &next)?, Condition::equals("version", current.version)),

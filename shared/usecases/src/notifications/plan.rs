@@ -16,6 +16,7 @@ use mas_domain::appointment::{Appointment, AppointmentStatus};
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{AppointmentId, ClientId, TenantId};
 use mas_domain::notifications::{self, Channel, MessageKind, Planned, Variables};
+use mas_ports::queue::QueueMessage;
 use mas_ports::table::{GSI1PK, GSI1SK};
 use mas_ports::{DomainEvent, Query, QueueName, SortKey, Write};
 use mas_store::keys;
@@ -55,6 +56,19 @@ fn due_write(item: &DueItem) -> AppResult<Write> {
     Ok(Write::put(stored))
 }
 
+/// A due reminder as the sweep puts it on the notify queue (`Work::parse` reads it back).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DueJob {
+    job: &'static str,
+    pub tenant_id: TenantId,
+    pub subject: String,
+    pub kind: MessageKind,
+}
+
+impl QueueMessage for DueJob {
+    const QUEUE: QueueName = QueueName::Notify;
+}
+
 /// What a worker message asks for: a domain event from the bus, or a due reminder from the sweep.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Work {
@@ -79,8 +93,8 @@ impl Work {
         }
     }
 
-    pub fn due_job(item: &DueItem) -> Value {
-        json!({ "job": "due", "tenant_id": item.tenant_id, "subject": item.subject, "kind": item.kind.as_str() })
+    pub fn due_job(item: &DueItem) -> DueJob {
+        DueJob { job: "due", tenant_id: item.tenant_id.clone(), subject: item.subject.clone(), kind: item.kind }
     }
 
     /// The body an EventBridge rule puts on the queue (the local bus sends the same).
@@ -396,7 +410,7 @@ pub async fn sweep(n: &Notifier) -> AppResult<SweepReport> {
                     jobs.push(Work::due_job(&item));
                 }
                 report.enqueued += jobs.len();
-                n.queue.send_batch(QueueName::Notify, jobs).await.map_err(|e| AppError::Internal(e.to_string()))?;
+                n.queue.enqueue_all(&jobs).await.map_err(|e| AppError::Internal(e.to_string()))?;
                 match page.cursor {
                     Some(next) => cursor = Some(next),
                     None => break,
@@ -407,4 +421,23 @@ pub async fn sweep(n: &Notifier) -> AppResult<SweepReport> {
     }
     report.reads += mas_store::events_outbox::republish(&n.store, n.events.as_ref(), now).await?;
     Ok(report)
+}
+
+#[cfg(test)]
+mod due_job_tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_due_job_reads_back_as_the_reminder_the_sweep_queued() {
+        let tenant_id = TenantId::parse("ten_glow").unwrap();
+        for kind in MessageKind::ALL {
+            let job = DueJob { job: "due", tenant_id: tenant_id.clone(), subject: "apt_1".into(), kind };
+            let body = serde_json::to_value(&job).unwrap();
+            assert_eq!(
+                Work::parse(&body).unwrap(),
+                Work::Due { tenant_id: tenant_id.clone(), subject: "apt_1".into(), kind },
+                "{body}"
+            );
+        }
+    }
 }
