@@ -172,3 +172,14 @@ pub fn site_publishing(app: App, aws: &SdkConfig) -> Result<App, AppError> {
     }
     Ok(app)
 }
+
+/// Opens the table's connection during init (one read of a key that never exists): the TLS
+/// handshake and the credentials lookup happen before the first event, not during it. A failure
+/// is only logged; the first request will meet it properly.
+pub async fn warm(table: &dyn Table) {
+    let started = std::time::Instant::now();
+    match table.get(&mas_ports::Key::new("WARM", "WARM")).await {
+        Ok(_) => tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "table connection warmed in init"),
+        Err(err) => tracing::warn!(%err, "warming the table connection failed"),
+    }
+}

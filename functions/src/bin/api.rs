@@ -16,5 +16,6 @@ async fn main() -> Result<(), lambda_http::Error> {
         app = app.with_blobs(blobs);
     }
     let app = Arc::new(config::messaging(app, &aws)?);
+    mas_functions::config::warm(app.store.table.as_ref()).await;
     lambda_http::run(mas_http::router(app)).await
 }

@@ -15,6 +15,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Built once per cold start: the table, SES and Twilio clients are reused.
     let aws = config::aws().await;
     let app = Arc::new(config::messaging(config::base(&aws)?, &aws)?);
+    mas_functions::config::warm(app.store.table.as_ref()).await;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let app = app.clone();
         async move {

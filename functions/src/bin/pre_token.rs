@@ -13,6 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // The table alone (no bus: the trigger only reads).
     let aws = mas_functions::config::aws().await;
     let store = Store::new(mas_functions::config::table(&aws), std::sync::Arc::new(SystemClock));
+    mas_functions::config::warm(store.table.as_ref()).await;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<PreTokenEvent>| {
         let store = store.clone();
         async move {

@@ -11,6 +11,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // The table, the bus (events left in the outbox) and the notify queue: nothing else.
     let aws = mas_functions::config::aws().await;
     let app = Arc::new(mas_functions::config::base(&aws)?);
+    mas_functions::config::warm(app.store.table.as_ref()).await;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
         let app = app.clone();
         async move {

@@ -13,6 +13,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Built once per cold start: the table, S3 and CloudFront clients are reused.
     let aws = config::aws().await;
     let app = Arc::new(config::site_publishing(config::base(&aws)?, &aws)?);
+    mas_functions::config::warm(app.store.table.as_ref()).await;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let app = app.clone();
         async move { Ok::<_, lambda_runtime::Error>(site_publish::handle_batch(&app, event.payload).await) }

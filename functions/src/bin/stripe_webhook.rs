@@ -12,5 +12,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     let aws = config::aws().await;
     let (gateway, secret) = config::stripe()?;
     let app = Arc::new(config::base(&aws)?.with_payments(gateway, secret));
+    mas_functions::config::warm(app.store.table.as_ref()).await;
     lambda_http::run(mas_http::webhook_router(app)).await
 }

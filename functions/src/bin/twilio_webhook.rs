@@ -11,5 +11,6 @@ async fn main() -> Result<(), lambda_http::Error> {
     // The table, the bus and the queues; the auth token (verifying signatures) is read by `base`.
     let aws = config::aws().await;
     let app = Arc::new(config::base(&aws)?);
+    mas_functions::config::warm(app.store.table.as_ref()).await;
     lambda_http::run(mas_http::twilio_router(app)).await
 }

@@ -17,6 +17,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         app = app.with_blobs(blobs);
     }
     let app = Arc::new(app);
+    config::warm(app.store.table.as_ref()).await;
     // Fonts are parsed once per cold start.
     let renderer: Arc<dyn Renderer> = Arc::new(KrillaRenderer::new());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
