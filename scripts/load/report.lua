@@ -33,4 +33,8 @@ function done(summary, latency, requests)
   end
   local errors = summary.errors
   io.write(string.format("socket errors connect %d read %d write %d timeout %d\n", errors.connect, errors.read, errors.write, errors.timeout))
+  -- One line for scripts/load.sh's summary: req/s, p50, p95, p99 (ms), socket errors.
+  io.write(string.format("summary %.1f %.3f %.3f %.3f %d\n", summary.requests / seconds, latency:percentile(50) / 1000,
+    latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    errors.connect + errors.read + errors.write + errors.timeout))
 end
