@@ -1,10 +1,11 @@
 """AWS resources and events for scripts/coldstart-report, on a moto server (run with the venv's
 Python: it needs boto3, which moto brings).
 
-    python coldstart-fixtures.py resources ENDPOINT ENV_OUT
+    python coldstart-fixtures.py resources ENDPOINT ENV_OUT [NAME=VALUE ...]
         Creates what template.yaml's Globals point every function at — a KMS key, an EventBridge
         bus, the render, site publish and notify SQS queues, the documents and sites buckets —
-        and writes ENV_OUT: the Globals' environment (TABLE_NAME, MAS_KMS_KEY_ID, EVENT_BUS_NAME,
+        and one Secrets Manager secret per NAME=VALUE, named mas-bench/NAME (functions get
+        NAME_ARN=mas-bench/NAME and read it at init, as on Lambda); and writes ENV_OUT: the Globals' environment (TABLE_NAME, MAS_KMS_KEY_ID, EVENT_BUS_NAME,
         DOCUMENTS_BUCKET, the queue URLs, …) plus AWS_ENDPOINT_URL=ENDPOINT and SITE_BUCKET (for
         site_publish). The table itself is created and seeded by the local host's `--seed-only`.
 
@@ -54,7 +55,11 @@ def ulid() -> str:
     return "".join(CROCKFORD[(value >> shift) & 31] for shift in range(125, -1, -5))
 
 
-def resources(endpoint: str, env_out: Path) -> None:
+def resources(endpoint: str, env_out: Path, secret_values: list[str]) -> None:
+    manager = client("secretsmanager", endpoint)
+    for pair in secret_values:
+        name, _, value = pair.partition("=")
+        manager.create_secret(Name=f"{PREFIX}/{name}", SecretString=value)
     key = client("kms", endpoint).create_key(Description=f"{PREFIX} clinical data keys")["KeyMetadata"]["Arn"]
     client("events", endpoint).create_event_bus(Name=f"{PREFIX}-bus")
     sqs = client("sqs", endpoint)
@@ -168,8 +173,8 @@ def events(endpoint: str, table: str, events_dir: Path, out: Path, stripe_secret
 
 def main() -> None:
     match sys.argv[1:]:
-        case ["resources", endpoint, env_out]:
-            resources(endpoint, Path(env_out))
+        case ["resources", endpoint, env_out, *secret_values]:
+            resources(endpoint, Path(env_out), secret_values)
         case ["events", endpoint, table, events_dir, out, stripe_secret, twilio_token]:
             events(endpoint, table, Path(events_dir), Path(out), stripe_secret, twilio_token)
         case _:

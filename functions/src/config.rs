@@ -12,16 +12,22 @@
 //! | `SITE_BUCKET`, `SITE_DISTRIBUTION_ID` | where tenant sites are published, and the CloudFront distribution in front | `site_publishing` |
 //! | `MAS_SITE_API_BASE` | the API's base URL written into published pages | `base` |
 //! | `MAS_SITE_DOMAIN` | parent domain of tenant subdomains | `base` |
-//! | `MAS_LINK_SECRET` | HMAC secret of e-sign and portal links; only on the functions that issue or check them | `base` |
+//! | `MAS_LINK_SECRET_ARN` | the secret (Secrets Manager) holding the HMAC key of e-sign and portal links; only on the functions that issue or check them | `secrets`, `base` |
 //! | `MAS_PUBLIC_URL` | the base URL links point at; unset: the request's own host | `base` |
+//! | `MAS_DNS`, `MAS_DOH_URL` | `doh`: TXT lookups (custom domain proofs) over DNS-over-HTTPS, at `MAS_DOH_URL` (default Cloudflare's); unset: none | `dns` |
 //! | `MAS_APP_URL` | where the back office is served (links in invitation and reset emails) | `base` |
 //! | `MAS_PAYMENTS` | `stripe` on the functions that move money; otherwise none | `payments` |
-//! | `STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`, `STRIPE_API_BASE` | Stripe's API key, the webhook signing secret, another endpoint | `payments` |
+//! | `STRIPE_SECRET_KEY_ARN`, `STRIPE_WEBHOOK_SECRET_ARN`, `STRIPE_API_BASE` | the secrets holding Stripe's API key and the webhook signing secret; another endpoint | `secrets`, `payments` |
 //! | `COGNITO_USER_POOL_ID`, `COGNITO_CLIENT_ID` | the staff user pool and app client; without them nobody signs in here | `identity` |
 //! | `MAS_MAIL` | `ses` (email by SES v2, SMS by Twilio) or `none` | `messaging` |
 //! | `MAIL_FROM`, `SES_CONFIGURATION_SET` | the verified sender; the SES configuration set | `messaging` |
-//! | `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN`, `TWILIO_FROM`, `TWILIO_API_BASE` | Twilio's account, token (also verifies inbound webhooks), sender, endpoint | `messaging`, `base` |
+//! | `TWILIO_ACCOUNT_SID`, `TWILIO_AUTH_TOKEN_ARN`, `TWILIO_FROM`, `TWILIO_API_BASE` | Twilio's account, the secret holding its token (also verifies inbound webhooks), sender, endpoint | `secrets`, `messaging`, `base` |
+//!
+//! Secrets are never environment variables on Lambda: `{NAME}_ARN` names the secret and
+//! `Secrets::load` reads them all once during init. Off Lambda (a developer running a binary by
+//! hand) `{NAME}` itself may hold the value; on Lambda that is refused at start.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -38,6 +44,63 @@ pub fn env(name: &str) -> Option<String> {
 
 fn required(name: &str, why: &str) -> Result<String, AppError> {
     env(name).ok_or_else(|| AppError::Internal(format!("{name} must be set: {why}")))
+}
+
+/// The secrets a function may be given, by the name the code reads them by.
+pub const SECRET_NAMES: [&str; 4] =
+    ["MAS_LINK_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN"];
+
+/// The function's secrets, read once during init.
+#[derive(Default)]
+pub struct Secrets(HashMap<&'static str, String>);
+
+impl Secrets {
+    /// Reads every secret whose `{NAME}_ARN` is set from Secrets Manager, all at once. A function
+    /// given no ARN makes no call.
+    pub async fn load(aws: &SdkConfig) -> Result<Secrets, AppError> {
+        let (wanted, mut values) = secret_sources(env, env("AWS_LAMBDA_FUNCTION_NAME").is_some())?;
+        if !wanted.is_empty() {
+            let client = aws_sdk_secretsmanager::Client::new(aws);
+            values.extend(mas_secretsmanager::read_all(&client, &wanted).await?);
+        }
+        Ok(Secrets(values))
+    }
+
+    /// Values given directly in the environment (`{NAME}`), for the local host off Lambda.
+    pub fn from_env() -> Secrets {
+        Secrets(SECRET_NAMES.into_iter().filter_map(|name| env(name).map(|value| (name, value))).collect())
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    fn required(&self, name: &str, why: &str) -> Result<&str, AppError> {
+        self.get(name).ok_or_else(|| AppError::Internal(format!("{name}_ARN must be set: {why}")))
+    }
+}
+
+/// Where each secret comes from: the ARNs to read, and the values given directly (only off
+/// Lambda). Pure, so the rule is tested without AWS.
+fn secret_sources(
+    var: impl Fn(&str) -> Option<String>,
+    on_lambda: bool,
+) -> Result<(Vec<mas_secretsmanager::SecretRef>, HashMap<&'static str, String>), AppError> {
+    let mut wanted = Vec::new();
+    let mut values = HashMap::new();
+    for name in SECRET_NAMES {
+        if let Some(arn) = var(&format!("{name}_ARN")) {
+            wanted.push(mas_secretsmanager::SecretRef { name, arn });
+        } else if let Some(value) = var(name) {
+            if on_lambda {
+                return Err(AppError::Internal(format!(
+                    "{name} is a plain environment variable; on Lambda set {name}_ARN to its secret in Secrets Manager"
+                )));
+            }
+            values.insert(name, value);
+        }
+    }
+    Ok((wanted, values))
 }
 
 /// The process's one AWS configuration (region, credentials, `AWS_ENDPOINT_URL` for emulators),
@@ -77,17 +140,17 @@ pub fn documents(aws: &SdkConfig) -> Option<Arc<mas_s3::S3Blobs>> {
     env("DOCUMENTS_BUCKET").map(|bucket| Arc::new(mas_s3::S3Blobs::from_config(aws, bucket)))
 }
 
-/// The base every function shares: the table, tenants' data keys, the bus and the queues, with
-/// the settings read from the environment. The table alone is `table`.
-pub fn base(aws: &SdkConfig) -> Result<App, AppError> {
+/// The base every function shares: the table, tenants' data keys and the bus, with the settings
+/// read from the environment. The table alone is `table`; the functions that send to queues add
+/// `queue` (the others then link no SQS client).
+pub fn base(aws: &SdkConfig, secrets: &Secrets) -> Result<App, AppError> {
     let config = Config { site_domain: env("MAS_SITE_DOMAIN").unwrap_or_else(|| "sites.localhost".into()) };
     let mut app = App::new(table(aws), Arc::new(SystemClock), AuthMode::ApiGateway, config)
         .with_key_wrapper(key_wrapper(aws)?)
-        .with_events(events(aws)?)
-        .with_queue(queue(aws));
+        .with_events(events(aws)?);
     // Only the functions that issue or check links get the secret; elsewhere a random one makes
     // any link check fail closed.
-    app = app.with_links(Arc::new(match env("MAS_LINK_SECRET") {
+    app = app.with_links(Arc::new(match secrets.get("MAS_LINK_SECRET") {
         Some(secret) => LinkSigner::new(secret.as_bytes()),
         None => LinkSigner::random(),
     }));
@@ -97,16 +160,16 @@ pub fn base(aws: &SdkConfig) -> Result<App, AppError> {
     app.app_url = env("MAS_APP_URL");
     app.site_api_base = env("MAS_SITE_API_BASE").unwrap_or_default().trim_end_matches('/').to_owned();
     app.mail_from = env("MAIL_FROM").unwrap_or_else(|| "bookings@mail.localhost".into());
-    app.twilio_auth_token = env("TWILIO_AUTH_TOKEN");
+    app.twilio_auth_token = secrets.get("TWILIO_AUTH_TOKEN").map(str::to_owned);
     Ok(app)
 }
 
 /// Stripe, on the functions whose template sets `MAS_PAYMENTS=stripe`; others move no money
 /// (their gateway is unconfigured, and the webhook secret a random one).
-pub fn payments(app: App) -> Result<App, AppError> {
+pub fn payments(app: App, secrets: &Secrets) -> Result<App, AppError> {
     match env("MAS_PAYMENTS").as_deref() {
         Some("stripe") => {
-            let (gateway, secret) = stripe()?;
+            let (gateway, secret) = stripe(secrets)?;
             Ok(app.with_payments(gateway, secret))
         }
         None | Some("none") => Ok(app),
@@ -114,15 +177,28 @@ pub fn payments(app: App) -> Result<App, AppError> {
     }
 }
 
-/// The Stripe gateway and the webhook signing secret (`STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`,
-/// `STRIPE_API_BASE`).
-pub fn stripe() -> Result<(Arc<dyn Payments>, WebhookSecret), AppError> {
-    let key = required("STRIPE_SECRET_KEY", "MAS_PAYMENTS=stripe")?;
-    let secret =
-        WebhookSecret::new(required("STRIPE_WEBHOOK_SECRET", "MAS_PAYMENTS=stripe")?).map_err(AppError::Internal)?;
-    let gateway = mas_stripe::StripeGateway::new(&key, env("STRIPE_API_BASE").as_deref())
+/// The Stripe gateway and the webhook signing secret (the secrets `STRIPE_SECRET_KEY` and
+/// `STRIPE_WEBHOOK_SECRET`; `STRIPE_API_BASE`).
+pub fn stripe(secrets: &Secrets) -> Result<(Arc<dyn Payments>, WebhookSecret), AppError> {
+    let key = secrets.required("STRIPE_SECRET_KEY", "this function moves money through Stripe")?;
+    let secret = secrets.required("STRIPE_WEBHOOK_SECRET", "this function checks Stripe's signatures")?;
+    let secret = WebhookSecret::new(secret.to_owned()).map_err(AppError::Internal)?;
+    let gateway = mas_stripe::StripeGateway::new(key, env("STRIPE_API_BASE").as_deref())
         .map_err(|e| AppError::Internal(e.to_string()))?;
     Ok((Arc::new(gateway), secret))
+}
+
+/// The TXT resolver that proves custom domains (`MAS_DNS=doh`, only on the function that verifies
+/// them); elsewhere lookups fail as unconfigured.
+pub fn dns(app: App) -> Result<App, AppError> {
+    match env("MAS_DNS").as_deref() {
+        Some("doh") => {
+            let endpoint = env("MAS_DOH_URL").unwrap_or_else(|| mas_doh::CLOUDFLARE.into());
+            Ok(app.with_dns(Arc::new(mas_doh::DohResolver::new(&endpoint))))
+        }
+        None | Some("none") => Ok(app),
+        Some(other) => Err(AppError::Internal(format!("MAS_DNS must be doh or none, not {other}"))),
+    }
 }
 
 /// Staff sign-in by the Cognito user pool (`COGNITO_USER_POOL_ID`, `COGNITO_CLIENT_ID`); a
@@ -137,12 +213,12 @@ pub fn identity(aws: &SdkConfig) -> Arc<dyn Identity> {
 }
 
 /// Email by SES v2 and SMS by Twilio (`MAS_MAIL=ses`, the default); `MAS_MAIL=none`: neither.
-pub fn messaging(app: App, aws: &SdkConfig) -> Result<App, AppError> {
+pub fn messaging(app: App, aws: &SdkConfig, secrets: &Secrets) -> Result<App, AppError> {
     match env("MAS_MAIL").as_deref().unwrap_or("ses") {
         "ses" => {
             let mailer =
                 Arc::new(mas_ses::SesMailer::new(aws_sdk_sesv2::Client::new(aws), env("SES_CONFIGURATION_SET")));
-            Ok(app.with_messaging(mailer, twilio()))
+            Ok(app.with_messaging(mailer, twilio(secrets)))
         }
         "none" => Ok(app),
         other => Err(AppError::Internal(format!("MAS_MAIL must be ses or none on Lambda, not {other}"))),
@@ -151,11 +227,11 @@ pub fn messaging(app: App, aws: &SdkConfig) -> Result<App, AppError> {
 
 /// Twilio's REST API, when its account, token and sender are set; otherwise texts fail as
 /// unconfigured.
-pub fn twilio() -> Arc<dyn SmsSender> {
-    match (env("TWILIO_ACCOUNT_SID"), env("TWILIO_AUTH_TOKEN"), env("TWILIO_FROM")) {
+pub fn twilio(secrets: &Secrets) -> Arc<dyn SmsSender> {
+    match (env("TWILIO_ACCOUNT_SID"), secrets.get("TWILIO_AUTH_TOKEN"), env("TWILIO_FROM")) {
         (Some(sid), Some(token), Some(from)) => {
             let base = env("TWILIO_API_BASE").unwrap_or_else(|| mas_twilio::TWILIO_API.into());
-            Arc::new(mas_twilio::TwilioSms::new(&base, &sid, &token, &from))
+            Arc::new(mas_twilio::TwilioSms::new(&base, &sid, token, &from))
         }
         _ => Arc::new(Unconfigured),
     }
@@ -173,6 +249,18 @@ pub fn site_publishing(app: App, aws: &SdkConfig) -> Result<App, AppError> {
     Ok(app)
 }
 
+/// What every API route's function has: the base, staff sign-in, the queues, the documents
+/// bucket, email and texts, and the DNS check when its template asks for it. Payments are added
+/// by `api_payments` alone (the routes that move money), so `api` links no Stripe client.
+pub fn api(aws: &SdkConfig, secrets: &Secrets) -> Result<App, AppError> {
+    let mut app = base(aws, secrets)?.with_identity(identity(aws)).with_queue(queue(aws));
+    app = dns(app)?;
+    if let Some(blobs) = documents(aws) {
+        app = app.with_blobs(blobs);
+    }
+    messaging(app, aws, secrets)
+}
+
 /// Opens the table's connection during init (one read of a key that never exists): the TLS
 /// handshake and the credentials lookup happen before the first event, not during it. A failure
 /// is only logged; the first request will meet it properly.
@@ -181,5 +269,43 @@ pub async fn warm(table: &dyn Table) {
     match table.get(&mas_ports::Key::new("WARM", "WARM")).await {
         Ok(_) => tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "table connection warmed in init"),
         Err(err) => tracing::warn!(%err, "warming the table connection failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn on_lambda_secrets_are_read_from_the_arns_the_template_gives() {
+        let arn = "arn:aws:secretsmanager:eu-west-2:1:secret:stripe";
+        let (wanted, values) = secret_sources(vars(&[("STRIPE_SECRET_KEY_ARN", arn)]), true).unwrap();
+        assert_eq!(wanted.len(), 1);
+        assert_eq!((wanted[0].name, wanted[0].arn.as_str()), ("STRIPE_SECRET_KEY", arn));
+        assert!(values.is_empty());
+    }
+
+    #[test]
+    fn on_lambda_a_secret_in_a_plain_environment_variable_stops_the_function() {
+        let err = secret_sources(vars(&[("TWILIO_AUTH_TOKEN", "token")]), true).expect_err("refused");
+        assert!(err.to_string().contains("TWILIO_AUTH_TOKEN_ARN"), "{err}");
+    }
+
+    #[test]
+    fn off_lambda_a_value_may_be_given_directly_and_an_arn_still_wins() {
+        let given = vars(&[
+            ("MAS_LINK_SECRET", "local"),
+            ("STRIPE_WEBHOOK_SECRET", "whsec_x"),
+            ("STRIPE_WEBHOOK_SECRET_ARN", "arn"),
+        ]);
+        let (wanted, values) = secret_sources(given, false).unwrap();
+        assert_eq!(values.get("MAS_LINK_SECRET").map(String::as_str), Some("local"));
+        assert!(!values.contains_key("STRIPE_WEBHOOK_SECRET"));
+        assert_eq!(wanted.iter().map(|w| w.name).collect::<Vec<_>>(), ["STRIPE_WEBHOOK_SECRET"]);
     }
 }

@@ -95,7 +95,7 @@ pub async fn from_env(queue: Arc<dyn Queue>) -> Result<LocalHost, AppError> {
     let mut simulated = None;
     app = match env("MAS_PAYMENTS").as_deref().unwrap_or("simulated") {
         "stripe" => {
-            let (gateway, secret) = lambda::stripe()?;
+            let (gateway, secret) = lambda::stripe(&lambda::Secrets::from_env())?;
             app.with_payments(gateway, secret)
         }
         "simulated" => {
@@ -165,11 +165,20 @@ pub async fn from_env(queue: Arc<dyn Queue>) -> Result<LocalHost, AppError> {
             outbox = Some(files.clone());
             app.with_messaging(files.clone(), files)
         }
-        "ses" => lambda::messaging(app, aws_config()?)?,
+        "ses" => lambda::messaging(app, aws_config()?, &lambda::Secrets::from_env())?,
         other => return Err(AppError::Internal(format!("MAS_MAIL must be ses or outbox, not {other}"))),
     };
+    // TXT records a developer publishes through `/local/dns/{name}`; `MAS_DNS=doh` asks real DNS.
+    let mut dns = None;
+    app = if env("MAS_DNS").is_some() {
+        lambda::dns(app)?
+    } else {
+        let records = Arc::new(mas_ports::RecordedTxt::new());
+        dns = Some(records.clone());
+        app.with_dns(records)
+    };
     let app = app.with_queue(queue).with_local_event_routing();
-    Ok(LocalHost { app: Arc::new(app), simulated, outbox, blobs: dir_blobs })
+    Ok(LocalHost { app: Arc::new(app), simulated, outbox, blobs: dir_blobs, dns })
 }
 
 fn data_dir() -> PathBuf {

@@ -26,6 +26,8 @@ pub struct LocalHost {
     pub outbox: Option<Arc<Outbox>>,
     /// Blobs as files, served by this process at their signed URLs.
     pub blobs: Option<Arc<DirBlobs>>,
+    /// TXT records set by hand (`PUT /local/dns/{name}`), when they are the DNS adapter.
+    pub dns: Option<Arc<mas_ports::RecordedTxt>>,
 }
 
 /// An app for development and tests: data keys wrapped by the public development key, the

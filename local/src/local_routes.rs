@@ -29,6 +29,7 @@ pub fn router(host: Arc<LocalHost>) -> Router {
         .route("/local/outbox", get(outbox_page))
         .route("/local/outbox.json", get(outbox_json))
         .route("/local/sweep", axum::routing::post(sweep_now))
+        .route("/local/dns/{name}", get(dns_records).put(set_dns_records))
         .with_state(host.clone());
     let local_only = if host.simulated.is_some() { messages.merge(local) } else { messages };
     mas_http::router(host.app.clone()).merge(local_only.layer(axum::middleware::from_fn(only_from_this_machine)))
@@ -111,6 +112,33 @@ fn linkify(escaped: &str) -> String {
 async fn sweep_now(State(host): State<Arc<LocalHost>>) -> ApiResult<Response> {
     let report = mas_usecases::notifications::plan::sweep(&host.app.notifier()).await?;
     Ok(axum::Json(report).into_response())
+}
+
+#[derive(Debug, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+struct TxtRecords {
+    txt: Vec<String>,
+}
+
+fn recorded_dns(host: &LocalHost) -> ApiResult<&mas_ports::RecordedTxt> {
+    host.dns.as_deref().ok_or(ApiError::RouteNotFound)
+}
+
+/// `PUT /local/dns/{name}` with `{"txt": ["mas-verify=…"]}`: publishes TXT records at `name` in
+/// the local DNS (what a clinic does at its DNS provider to prove a custom domain); `[]` removes.
+async fn set_dns_records(State(host): State<Arc<LocalHost>>, path: PathParams, body: Bytes) -> ApiResult<Response> {
+    let name = path.get("name").unwrap_or_default().to_owned();
+    let records: TxtRecords = parse_json(&body)?;
+    recorded_dns(&host)?.set(&name, records.txt);
+    Ok(axum::http::StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /local/dns/{name}`: the TXT records at `name` in the local DNS.
+async fn dns_records(State(host): State<Arc<LocalHost>>, path: PathParams) -> ApiResult<Response> {
+    use mas_ports::TxtResolver;
+    let name = path.get("name").unwrap_or_default().to_owned();
+    let txt = recorded_dns(&host)?.txt(&name).await.map_err(|e| AppError::Internal(e.to_string()))?;
+    Ok(axum::Json(TxtRecords { txt }).into_response())
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -447,6 +447,18 @@ async function main() {
       const brand = await api(base, 'GET', '/v1/brand', local.token);
       assert.equal(brand.theme, 'champagne_classic', 'the web address form kept the theme');
       assert.equal(brand.subdomain, 'demo-desk');
+      // A custom domain: the TXT record to publish, then a check once it is published.
+      await page.getByLabel('Custom domain').fill('www.demo-desk.test');
+      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      const proof = page.getByRole('form', { name: 'Verify your domain' });
+      await proof.getByText('_mas-verify.www.demo-desk.test').waitFor();
+      await proof.getByRole('button', { name: 'Check now' }).click();
+      await proof.getByText(/No TXT record/i).waitFor();
+      const pending = (await api(base, 'GET', '/v1/brand', local.token)).domain_verification;
+      assert.equal(pending.verified_at ?? null, null);
+      await api(base, 'PUT', `/local/dns/${pending.record_name}`, null, { txt: [pending.record_value] });
+      await proof.getByRole('button', { name: 'Check now' }).click();
+      await page.getByText('www.demo-desk.test is verified: your site answers on it.').waitFor();
       await page.goto(`${base}/app/#/settings/policies`);
       await page.getByLabel('Deposit', { exact: true }).selectOption('percent');
       await page.getByLabel('Percent of the price').fill('25');

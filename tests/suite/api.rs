@@ -304,15 +304,15 @@ async fn removing_a_member_revokes_their_token_and_the_last_owner_stays() {
 }
 
 #[tokio::test]
-async fn the_brand_refuses_unreadable_colours_and_a_domain_another_clinic_holds() {
+async fn the_brand_refuses_unreadable_colours_and_a_subdomain_another_clinic_holds() {
     let app = spawn_app().await;
     let glow = app.sign_up("glow").await;
     let radiance = app.sign_up("radiance").await;
     let (status, brand) =
-        app.put("/v1/brand", &glow.token, json!({"theme": "luxury_noir", "domain": "www.glow.example"})).await;
+        app.put("/v1/brand", &glow.token, json!({"theme": "luxury_noir", "subdomain": "glowing"})).await;
     assert_eq!(status, StatusCode::OK, "{brand}");
     assert_eq!(brand["tokens"]["background"], "#0f0f10");
-    let (status, err) = app.put("/v1/brand", &radiance.token, json!({"domain": "www.glow.example"})).await;
+    let (status, err) = app.put("/v1/brand", &radiance.token, json!({"subdomain": "glowing"})).await;
     assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("host_taken")));
     let pale = json!({"overrides": {"text": "#eeeeee"}});
     let (status, err) = app.put("/v1/brand", &radiance.token, pale).await;
@@ -320,9 +320,9 @@ async fn the_brand_refuses_unreadable_colours_and_a_domain_another_clinic_holds(
         (status, err["error"]["code"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("insufficient_contrast"))
     );
-    // Glow moves to a new domain; the old one is free for Radiance.
-    assert_eq!(app.put("/v1/brand", &glow.token, json!({"domain": "glow.example"})).await.0, StatusCode::OK);
-    assert_eq!(app.put("/v1/brand", &radiance.token, json!({"domain": "www.glow.example"})).await.0, StatusCode::OK);
+    // Glow moves to a new subdomain; the old one is free for Radiance.
+    assert_eq!(app.put("/v1/brand", &glow.token, json!({"subdomain": "glow-soho"})).await.0, StatusCode::OK);
+    assert_eq!(app.put("/v1/brand", &radiance.token, json!({"subdomain": "glowing"})).await.0, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -434,12 +434,12 @@ fn only_the_e_sign_and_portal_functions_receive_the_link_secret() {
     let template = template();
     let mut holders: Vec<String> = Vec::new();
     for (id, function) in resources_of_type(&template, "AWS::Serverless::Function") {
-        if !function["Properties"]["Environment"]["Variables"]["MAS_LINK_SECRET"].is_null() {
+        if !function["Properties"]["Environment"]["Variables"]["MAS_LINK_SECRET_ARN"].is_null() {
             holders.push(id.to_owned());
         }
     }
     for (file, variables) in global_variables() {
-        assert!(variables["MAS_LINK_SECRET"].is_null(), "not in the Globals of {file}");
+        assert!(variables["MAS_LINK_SECRET_ARN"].is_null(), "not in the Globals of {file}");
     }
     let expected: Vec<String> = api_routes(&template)
         .into_iter()
@@ -458,6 +458,73 @@ fn only_the_e_sign_and_portal_functions_receive_the_link_secret() {
     holders.sort();
     expected.sort();
     assert_eq!(holders, expected);
+}
+
+#[test]
+fn no_function_holds_a_secret_in_its_environment_and_each_may_read_only_the_secrets_it_is_given() {
+    // A value in `Environment` (even from a dynamic reference) shows in the console and in
+    // GetFunctionConfiguration; an ARN does not, and IAM decides who may read it.
+    const SECRETS: [&str; 4] = ["MAS_LINK_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN"];
+    let template = template();
+    for file in stacks().files() {
+        let text = std::fs::read_to_string(repo_root().join(&file.path)).unwrap();
+        assert!(
+            !text.contains("resolve:secretsmanager"),
+            "{}: a dynamic reference puts the value in the configuration",
+            file.path.display()
+        );
+    }
+    // Which secrets each managed policy lets a function read.
+    let readable = |policy: &Value| -> BTreeSet<String> {
+        let Some(id) = ref_target(policy) else { return BTreeSet::new() };
+        let statements = &template["Resources"][id]["Properties"]["PolicyDocument"]["Statement"];
+        let mut secrets = BTreeSet::new();
+        for statement in statements.as_sequence().into_iter().flatten() {
+            let actions = &statement["Action"];
+            let reads = actions.as_str() == Some("secretsmanager:GetSecretValue")
+                || actions
+                    .as_sequence()
+                    .is_some_and(|a| a.iter().any(|x| x.as_str() == Some("secretsmanager:GetSecretValue")));
+            if !reads {
+                continue;
+            }
+            let resources = match &statement["Resource"] {
+                Value::Sequence(list) => list.clone(),
+                other => vec![other.clone()],
+            };
+            secrets.extend(resources.iter().filter_map(ref_target).map(str::to_owned));
+        }
+        secrets
+    };
+    let mut checked = 0;
+    for (id, function) in resources_of_type(&template, "AWS::Serverless::Function") {
+        let variables = &function["Properties"]["Environment"]["Variables"];
+        let mut given = BTreeSet::new();
+        for name in SECRETS {
+            assert!(variables[name].is_null(), "{id}: {name} is a plain environment variable");
+            if let Some(secret) = ref_target(&variables[format!("{name}_ARN").as_str()]) {
+                assert_eq!(
+                    template["Resources"][secret]["Type"].as_str(),
+                    Some("AWS::SecretsManager::Secret"),
+                    "{id}: {name}_ARN names {secret}, which is not a secret"
+                );
+                given.insert(secret.to_owned());
+            }
+        }
+        let policies = function["Properties"]["Policies"].as_sequence().cloned().unwrap_or_default();
+        let may_read: BTreeSet<String> = policies.iter().flat_map(readable).collect();
+        assert!(given.is_subset(&may_read), "{id}: given {given:?} but may read only {may_read:?}");
+        // A policy may grant a pair (both Stripe secrets) where a function uses one, never more.
+        for secret in &may_read {
+            let family = |s: &str| s.starts_with("Stripe");
+            assert!(
+                given.contains(secret) || given.iter().any(|g| family(g) && family(secret)),
+                "{id} may read {secret}, which it is not given"
+            );
+        }
+        checked += usize::from(!given.is_empty());
+    }
+    assert!(checked >= 10, "expected the link, Stripe and Twilio holders, found {checked}");
 }
 
 #[test]
@@ -540,8 +607,9 @@ const MONEY_ROUTES: [(&str, &str); 6] = [
 
 /// Routes that announce what they did as domain events (brand and catalog changes announce
 /// `site.changed`, which republishes the clinic's site).
-const PUBLISHING_ROUTES: [(&str, &str); 21] = [
+const PUBLISHING_ROUTES: [(&str, &str); 22] = [
     ("POST", "/v1/appointments"),
+    ("POST", "/v1/brand/domain/verify"),
     ("POST", "/v1/public/{tenant_slug}/appointments"),
     ("POST", "/v1/clients"),
     ("PATCH", "/v1/portal/appointments/{id}"),
@@ -569,7 +637,8 @@ fn routes(list: &[(&str, &str)]) -> BTreeSet<(String, String)> {
 }
 
 #[test]
-fn only_the_routes_that_move_money_get_the_stripe_secrets_and_those_come_from_no_echo_parameters() {
+fn only_the_routes_that_move_money_get_the_stripe_secrets_and_those_come_from_no_echo_parameters_by_way_of_secrets_manager()
+ {
     let template = template();
     for (file, variables) in global_variables() {
         for name in ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "MAS_PAYMENTS"] {
@@ -579,14 +648,16 @@ fn only_the_routes_that_move_money_get_the_stripe_secrets_and_those_come_from_no
     let mut with_secrets = BTreeSet::new();
     for event in api_routes(&template) {
         let variables = &template["Resources"][event.function]["Properties"]["Environment"]["Variables"];
-        if variables["STRIPE_SECRET_KEY"].is_null() && variables["STRIPE_WEBHOOK_SECRET"].is_null() {
+        if variables["STRIPE_SECRET_KEY_ARN"].is_null() && variables["STRIPE_WEBHOOK_SECRET_ARN"].is_null() {
             continue;
         }
         with_secrets.insert((event.method.clone(), event.path.clone()));
         assert_eq!(variables["MAS_PAYMENTS"].as_str(), Some("stripe"), "{}", event.function);
-        for name in ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"] {
-            let parameter =
+        for name in ["STRIPE_SECRET_KEY_ARN", "STRIPE_WEBHOOK_SECRET_ARN"] {
+            let secret =
                 ref_target(&variables[name]).unwrap_or_else(|| panic!("{}: {name} is not a !Ref", event.function));
+            let secret_string = &template["Resources"][secret]["Properties"]["SecretString"];
+            let parameter = ref_target(secret_string).unwrap_or_else(|| panic!("{secret}: its value is not a !Ref"));
             let declared = &template["Parameters"][parameter];
             assert_eq!(declared["NoEcho"].as_bool(), Some(true), "{parameter} must be NoEcho");
             assert!(declared["Default"].is_null(), "{parameter} must have no default: secrets come at deploy time");
@@ -633,6 +704,12 @@ fn the_stripe_webhook_runs_its_own_binary_and_parks_failing_events_in_a_dead_let
             "stripe_webhook"
         } else if event.path.starts_with("/webhooks/twilio") {
             "twilio_webhook"
+        } else if template["Resources"][event.function]["Properties"]["Environment"]["Variables"]["MAS_PAYMENTS"]
+            .as_str()
+            == Some("stripe")
+        {
+            // Only the routes that move money link Stripe.
+            "api_payments"
         } else {
             "api"
         };

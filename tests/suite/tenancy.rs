@@ -51,6 +51,11 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let app = spawn_app().await;
     let a = app.sign_up("clinic-a").await;
     let b = app.sign_up("clinic-b").await;
+    // B's custom domain waits for its proof, which B has published (so B's own check succeeds).
+    let (_, b_brand) = app.put("/v1/brand", &b.token, json!({"domain": "www.clinic-b.example"})).await;
+    let proof = &b_brand["domain_verification"];
+    let record = (proof["record_name"].as_str().unwrap(), proof["record_value"].as_str().unwrap().to_owned());
+    app.host.dns.as_ref().expect("recorded DNS").set(record.0, vec![record.1]);
 
     let (_, location) = app.post("/v1/locations", &a.token, location_body("A-secret-location")).await;
     let location_id = location["id"].as_str().unwrap().to_owned();

@@ -327,3 +327,82 @@ async fn only_clinical_staff_change_a_clients_sign_in_email_and_the_old_address_
     let (_, audit) = app.get("/v1/audit?action=client.updated", &clinic.token).await;
     assert_eq!(audit["items"].as_array().unwrap().len(), 2, "both changes are in the audit log: {audit}");
 }
+
+#[tokio::test]
+async fn a_custom_domain_answers_only_after_its_txt_record_proves_the_clinic_controls_it() {
+    use mas_domain::values::Hostname;
+    use mas_usecases::tenants::tenant_by_host;
+    let app = crate::support::app::spawn_app().await;
+    let glow = app.sign_up("glow").await;
+    let radiance = app.sign_up("radiance").await;
+    let dns = app.host.dns.clone().expect("the test host's DNS is recorded");
+    let host = Hostname::parse("www.glow.example").unwrap();
+    let answers_for = || async { tenant_by_host(&app.app.store, &host).await.ok() };
+    let verify = |token: String| {
+        let app = &app;
+        async move { app.post("/v1/brand/domain/verify", &token, json!({})).await }
+    };
+
+    // Radiance names Glow's domain first: pending, it holds nothing and serves nothing.
+    let (status, squatter) = app.put("/v1/brand", &radiance.token, json!({"domain": "www.glow.example"})).await;
+    assert_eq!(status, StatusCode::OK, "{squatter}");
+    assert_eq!(squatter["domain_verification"]["record_name"], "_mas-verify.www.glow.example");
+    assert!(squatter["domain_verification"]["verified_at"].is_null(), "{squatter}");
+    assert_eq!(answers_for().await, None);
+    // So Glow is not kept out of its own domain; it gets its own token.
+    let (status, brand) = app.put("/v1/brand", &glow.token, json!({"domain": "www.glow.example"})).await;
+    assert_eq!(status, StatusCode::OK, "{brand}");
+    let glow_record = brand["domain_verification"]["record_value"].as_str().unwrap().to_owned();
+    let radiance_record = squatter["domain_verification"]["record_value"].as_str().unwrap().to_owned();
+    assert_ne!(glow_record, radiance_record);
+
+    // Before the record is published: 422 naming what to publish, and still nothing answers.
+    let (status, err) = verify(glow.token.clone()).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("domain_not_verified"))
+    );
+    assert!(err["error"]["message"].as_str().unwrap().contains(&glow_record), "{err}");
+    assert_eq!(answers_for().await, None);
+
+    // Glow publishes its token at its DNS provider; Radiance's is not there.
+    dns.set("_mas-verify.www.glow.example", vec![glow_record.clone()]);
+    let (status, err) = verify(radiance.token.clone()).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("domain_not_verified"))
+    );
+    let (status, verified) = verify(glow.token.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{verified}");
+    assert!(verified["domain_verification"]["verified_at"].is_string(), "{verified}");
+    assert_eq!(answers_for().await, Some(glow.tenant_id.clone()));
+    // Asking again changes nothing; nor does a new theme on the same domain.
+    assert_eq!(verify(glow.token.clone()).await.1["version"], verified["version"]);
+    let (_, themed) =
+        app.put("/v1/brand", &glow.token, json!({"domain": "www.glow.example", "theme": "luxury_noir"})).await;
+    assert!(themed["domain_verification"]["verified_at"].is_string(), "{themed}");
+    assert_eq!(answers_for().await, Some(glow.tenant_id.clone()));
+
+    // Even if the domain's owner publishes Radiance's token too, the first proven claim stands.
+    dns.set("_mas-verify.www.glow.example", vec![glow_record.clone(), radiance_record.clone()]);
+    let (status, err) = verify(radiance.token.clone()).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("host_taken")), "{err}");
+    assert_eq!(answers_for().await, Some(glow.tenant_id.clone()));
+
+    // Glow moves to another domain: the old one is released, the new one starts pending.
+    let (_, moved) = app.put("/v1/brand", &glow.token, json!({"domain": "glow.example"})).await;
+    assert!(moved["domain_verification"]["verified_at"].is_null(), "{moved}");
+    assert_eq!(answers_for().await, None);
+    let (status, _) = verify(radiance.token.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answers_for().await, Some(radiance.tenant_id.clone()));
+
+    // A clinic with no domain waiting has nothing to verify.
+    let (status, err) = verify(app.sign_up("plain").await.token).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("no_domain_to_verify"))
+    );
+    let audit = app.get("/v1/audit?action=brand.domain_verified", &glow.token).await.1;
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(1), "{audit}");
+}

@@ -57,9 +57,11 @@ export function DomainForm({ brand, onSaved }) {
   const input = brandInput(brand);
   const form = useForm({ subdomain: input.subdomain || '', domain: input.domain || '' });
   const [saved, setSaved] = useState(false);
+  const [current, setCurrent] = useState(brand);
   const submit = (event) => form.submit(async (v) => {
     const result = await saveBrand(() => ({ subdomain: v.subdomain.trim() || null, domain: v.domain.trim() || null }));
     setSaved(true);
+    setCurrent(result);
     onSaved?.(result);
   }, event);
   return html`<form novalidate onSubmit=${submit}>
@@ -68,6 +70,26 @@ export function DomainForm({ brand, onSaved }) {
     <${Field} form=${form} name="domain" label="Custom domain" hint="e.g. www.glowclinic.co.uk; point its DNS at the platform first" />
     ${saved && html`<${Notice}>Saved.</${Notice}>`}
     <button type="submit" class="primary" disabled=${form.busy}>Save</button>
+  </form>
+  ${current?.domain_verification && html`<${DomainProof} proof=${current.domain_verification} onVerified=${setCurrent} />`}`;
+}
+
+/** A custom domain answers only once its TXT record is seen: what to publish, and a check. */
+function DomainProof({ proof, onVerified }) {
+  const form = useForm({});
+  const check = (event) => form.submit(async () => onVerified(await api.post('/v1/brand/domain/verify', {})), event);
+  if (proof.verified_at) {
+    return html`<${Notice}>${proof.domain} is verified: your site answers on it.</${Notice}>`;
+  }
+  return html`<form novalidate onSubmit=${check} class="domain-proof" aria-label="Verify your domain">
+    <h3>Verify ${proof.domain}</h3>
+    <p>Your site answers on this domain once you prove it is yours. At your DNS provider, add a TXT record:</p>
+    <dl>
+      <dt>Name</dt><dd><code>${proof.record_name}</code></dd>
+      <dt>Value</dt><dd><code>${proof.record_value}</code></dd>
+    </dl>
+    <${FormMessage} form=${form} />
+    <button type="submit" disabled=${form.busy}>Check now</button>
   </form>`;
 }
 

@@ -1,5 +1,6 @@
-//! The `api` Lambda: the whole HTTP router. Every API route's function runs this binary and
-//! API Gateway only ever sends it its own route.
+//! The `api` Lambda: the whole HTTP router. Every API route's function runs this binary (or
+//! `api_payments`, for the routes that move money) and API Gateway only ever sends it its own
+//! route.
 
 use std::sync::Arc;
 
@@ -9,13 +10,10 @@ use mas_functions::config;
 async fn main() -> Result<(), lambda_http::Error> {
     mas_functions::init_tracing(true);
     // Built once per cold start; the SDK clients and their connection pools are reused. Each
-    // route's function gets the variables of what it uses (Stripe, Cognito, link secret).
+    // route's function gets the variables of what it uses (Cognito, link secret).
     let aws = config::aws().await;
-    let mut app = config::payments(config::base(&aws)?)?.with_identity(config::identity(&aws));
-    if let Some(blobs) = config::documents(&aws) {
-        app = app.with_blobs(blobs);
-    }
-    let app = Arc::new(config::messaging(app, &aws)?);
-    mas_functions::config::warm(app.store.table.as_ref()).await;
+    let secrets = config::Secrets::load(&aws).await?;
+    let app = Arc::new(config::api(&aws, &secrets)?);
+    config::warm(app.store.table.as_ref()).await;
     lambda_http::run(mas_http::router(app)).await
 }

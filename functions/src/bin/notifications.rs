@@ -14,7 +14,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     mas_functions::init_tracing(true);
     // Built once per cold start: the table, SES and Twilio clients are reused.
     let aws = config::aws().await;
-    let app = Arc::new(config::messaging(config::base(&aws)?, &aws)?);
+    let secrets = config::Secrets::load(&aws).await?;
+    // The queue: a confirmed booking's consent forms go to the render queue.
+    let app = config::base(&aws, &secrets)?.with_queue(config::queue(&aws));
+    let app = Arc::new(config::messaging(app, &aws, &secrets)?);
     mas_functions::config::warm(app.store.table.as_ref()).await;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let app = app.clone();

@@ -10,7 +10,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     mas_functions::init_tracing(true);
     // The table, the bus (events left in the outbox) and the notify queue: nothing else.
     let aws = mas_functions::config::aws().await;
-    let app = Arc::new(mas_functions::config::base(&aws)?);
+    // Given no secrets: it queues reminders, the notifications function writes their links.
+    let no_secrets = mas_functions::config::Secrets::default();
+    // The queue: due reminders go to the notify queue.
+    let app = mas_functions::config::base(&aws, &no_secrets)?.with_queue(mas_functions::config::queue(&aws));
+    let app = Arc::new(app);
     mas_functions::config::warm(app.store.table.as_ref()).await;
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
         let app = app.clone();

@@ -12,7 +12,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     mas_functions::init_tracing(true);
     // Built once per cold start: the table, S3 and CloudFront clients are reused.
     let aws = config::aws().await;
-    let app = Arc::new(config::site_publishing(config::base(&aws)?, &aws)?);
+    // Given no secrets: published pages hold no signed links.
+    let app = Arc::new(config::site_publishing(config::base(&aws, &config::Secrets::default())?, &aws)?);
     mas_functions::config::warm(app.store.table.as_ref()).await;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let app = app.clone();

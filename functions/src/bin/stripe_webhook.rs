@@ -10,8 +10,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     mas_functions::init_tracing(true);
     // Built once per cold start: the table, Stripe and EventBridge clients are reused.
     let aws = config::aws().await;
-    let (gateway, secret) = config::stripe()?;
-    let app = Arc::new(config::base(&aws)?.with_payments(gateway, secret));
+    let secrets = config::Secrets::load(&aws).await?;
+    let (gateway, secret) = config::stripe(&secrets)?;
+    let app = Arc::new(config::base(&aws, &secrets)?.with_payments(gateway, secret));
     mas_functions::config::warm(app.store.table.as_ref()).await;
     lambda_http::run(mas_http::webhook_router(app)).await
 }

@@ -12,7 +12,8 @@ use mas_render::worker::{self, SqsEvent};
 async fn main() -> Result<(), lambda_runtime::Error> {
     mas_functions::init_tracing(true);
     let aws = config::aws().await;
-    let mut app = config::base(&aws)?;
+    // Given no secrets: it issues and checks no links (and so links no Secrets Manager client).
+    let mut app = config::base(&aws, &config::Secrets::default())?;
     if let Some(blobs) = config::documents(&aws) {
         app = app.with_blobs(blobs);
     }

@@ -340,13 +340,69 @@ pub struct Brand {
     pub input: BrandInput,
     /// The resolved tokens (preset plus overrides), for the site renderer and the API's readers.
     pub tokens: ThemeTokens,
+    /// The custom domain's proof of control: until its TXT record is seen the site does not
+    /// answer on the domain and no other clinic is kept from it. Absent without a domain, and on
+    /// brands whose domain was claimed before proofs existed (their claim stands).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain_verification: Option<DomainVerification>,
     pub version: u64,
     pub updated_at: DateTime<Utc>,
+}
+
+/// What proves a clinic controls its custom domain: a TXT record named `record_name` whose text
+/// is `record_value` (a token only this brand was given). A clinic cannot take a domain whose DNS
+/// it does not control, and a pending domain holds nothing, so nobody can squat another's domain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DomainVerification {
+    pub domain: Hostname,
+    /// `_mas-verify.{domain}`.
+    pub record_name: String,
+    /// `mas-verify={token}`.
+    pub record_value: String,
+    /// When the record was seen and the domain claimed; absent while pending.
+    #[serde(default)]
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+impl DomainVerification {
+    /// The label under the domain where the TXT record goes.
+    pub const RECORD_LABEL: &str = "_mas-verify";
+
+    /// A pending proof for `domain`; `token` must be unguessable (it is what only the brand knows).
+    pub fn pending(domain: Hostname, token: &str) -> DomainVerification {
+        DomainVerification {
+            record_name: format!("{}.{domain}", Self::RECORD_LABEL),
+            record_value: format!("mas-verify={token}"),
+            domain,
+            verified_at: None,
+        }
+    }
+
+    pub fn is_verified(&self) -> bool {
+        self.verified_at.is_some()
+    }
+
+    /// Whether the TXT strings found at `record_name` hold the expected value (resolvers may
+    /// split or quote long strings; ours is short, so a whole-string match after trimming quotes).
+    pub fn is_proven_by(&self, texts: &[String]) -> bool {
+        texts.iter().any(|text| text.trim().trim_matches('"') == self.record_value)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_domain_is_proven_only_by_its_own_token_at_its_own_record() {
+        let proof = DomainVerification::pending(Hostname::parse("www.glow.example").unwrap(), "t0k3n");
+        assert_eq!(proof.record_name, "_mas-verify.www.glow.example");
+        assert!(!proof.is_verified());
+        assert!(proof.is_proven_by(&["v=spf1 -all".into(), "\"mas-verify=t0k3n\"".into()]));
+        assert!(!proof.is_proven_by(&["mas-verify=other".into()]));
+        assert!(!proof.is_proven_by(&["mas-verify=t0k3n-and-more".into()]));
+        assert!(!proof.is_proven_by(&[]));
+    }
 
     #[test]
     fn every_preset_meets_wcag_aa_contrast() {

@@ -73,6 +73,7 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(tenants::me))
         .routes(routes!(tenants::get_brand, tenants::put_brand))
         .routes(routes!(tenants::put_logo))
+        .routes(routes!(tenants::verify_domain))
         .routes(routes!(catalog::locations::list, catalog::locations::create))
         .routes(routes!(catalog::locations::get, catalog::locations::replace, catalog::locations::archive))
         .routes(routes!(catalog::services::list, catalog::services::create))

@@ -102,6 +102,19 @@ pub async fn put_brand(
     Ok(Json(brand))
 }
 
+/// Looks for the custom domain's TXT record (`domain_verification.record_name` holding
+/// `record_value`, both in the brand) and, when found, claims the domain: the site answers on it
+/// from then on. Until then the domain is pending and holds nothing. Already proven: the brand.
+#[utoipa::path(post, path = "/v1/brand/domain/verify", tag = "brand", operation_id = "verify_brand_domain",
+    security(("staff_jwt" = [])),
+    responses((status = 200, body = Brand), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope, description = "no domain is pending, or its TXT record is not there yet (`domain_not_verified`)"),
+        (status = 503, body = ErrorEnvelope, description = "the DNS lookup failed; `Retry-After` says when to try again")))]
+pub async fn verify_domain(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<Json<Brand>> {
+    actor.require(Permission::BrandWrite)?;
+    Ok(Json(ops::verify_domain(&app.store, app.dns.as_ref(), &actor.audit()).await?))
+}
+
 /// Uploads the clinic's logo for its PDFs: a PNG or JPEG (`Content-Type: image/png` or
 /// `image/jpeg`) of at most 128 KB and 2,000 pixels a side, decoded before it is accepted. It
 /// replaces any earlier logo; documents rendered from then on carry it in their header.

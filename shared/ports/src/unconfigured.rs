@@ -143,3 +143,13 @@ impl crate::Events for Unconfigured {
         Err(crate::EventsError::Unavailable(not_configured("event bus")))
     }
 }
+
+#[async_trait]
+impl crate::TxtResolver for Unconfigured {
+    fn name(&self) -> &'static str {
+        "unconfigured"
+    }
+    async fn txt(&self, _: &str) -> Result<Vec<String>, crate::DnsError> {
+        Err(crate::DnsError::Unavailable("no DNS resolver is configured in this process".into()))
+    }
+}

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use mas_domain::links::LinkSigner;
 use mas_domain::webhook::WebhookSecret;
 use mas_ports::{
-    Blobs, Cdn, Clock, Events, Identity, KeyWrapper, LogCdn, Mailer, Payments, Queue, SmsSender, Table, Unconfigured,
+    Blobs, Cdn, Clock, Events, Identity, KeyWrapper, LogCdn, Mailer, Payments, Queue, SmsSender, Table, TxtResolver,
+    Unconfigured,
 };
 use mas_store::Store;
 use mas_store::crypto::Keyring;
@@ -62,6 +63,8 @@ pub struct App {
     pub mail_from: String,
     /// Verifies `X-Twilio-Signature` on `/webhooks/twilio` (the account's auth token).
     pub twilio_auth_token: Option<String>,
+    /// TXT lookups that prove a clinic controls its custom domain.
+    pub dns: Arc<dyn TxtResolver>,
 }
 
 impl App {
@@ -94,9 +97,10 @@ impl App {
             cdn: Arc::new(LogCdn::new()),
             site_api_base: String::new(),
             mailer: unconfigured.clone(),
-            sms: unconfigured,
+            sms: unconfigured.clone(),
             mail_from: "bookings@mail.localhost".into(),
             twilio_auth_token: None,
+            dns: unconfigured,
         }
     }
 
@@ -107,6 +111,11 @@ impl App {
 
     pub fn with_site_blobs(mut self, blobs: Arc<dyn Blobs>) -> App {
         self.site_blobs = Some(blobs);
+        self
+    }
+
+    pub fn with_dns(mut self, dns: Arc<dyn TxtResolver>) -> App {
+        self.dns = dns;
         self
     }
 

@@ -6,10 +6,10 @@ use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{MemberId, RequestId, TenantId};
 use mas_domain::logo::{LogoFormat, LogoInfo, StoredLogo, stored_logo};
 use mas_domain::team::{Member, MemberInput, Role};
-use mas_domain::tenant::{Brand, BrandInput, SignupInput, Tenant};
+use mas_domain::tenant::{Brand, BrandInput, DomainVerification, SignupInput, Tenant};
 use mas_domain::values::{Hostname, Slug};
 use mas_ports::table::{GSI1PK, GSI1SK};
-use mas_ports::{Condition, Write};
+use mas_ports::{Condition, TxtResolver, Write};
 use mas_store::keys;
 use mas_store::{AuditContext, Plan, Store, to_item};
 
@@ -76,7 +76,13 @@ pub async fn sign_up(
         updated_at: now,
     };
     let brand_input = BrandInput::default();
-    let brand = Brand { tokens: brand_input.tokens(), input: brand_input, version: 1, updated_at: now };
+    let brand = Brand {
+        tokens: brand_input.tokens(),
+        input: brand_input,
+        domain_verification: None,
+        version: 1,
+        updated_at: now,
+    };
     let t = &tenant.id;
     let id_clash = || AppError::conflict("id_taken", "an id clash; try again");
     let mut plan = Plan::new();
@@ -159,14 +165,43 @@ fn hosts(brand: &BrandInput, site_domain: &str, own_slug: &Slug) -> AppResult<Ve
     Ok(hosts)
 }
 
+/// The hosts a brand holds a claim on: `hosts`, less a custom domain not yet proven (a pending
+/// domain holds nothing, so nobody can keep a clinic from its own domain by naming it first).
+fn claimed_hosts(brand: &Brand, site_domain: &str, own_slug: &Slug) -> AppResult<Vec<(Hostname, &'static str)>> {
+    let proven = brand.domain_verification.as_ref().is_none_or(DomainVerification::is_verified);
+    let mut hosts = hosts(&brand.input, site_domain, own_slug)?;
+    hosts.retain(|(_, field)| *field != "domain" || proven);
+    Ok(hosts)
+}
+
+/// The proof the next brand needs: kept while the domain stays the same, a new token for a new
+/// domain (even one this clinic proved before: control may have changed hands), none without one.
+fn next_verification(current: &Brand, input: &BrandInput) -> Option<DomainVerification> {
+    match &input.domain {
+        Some(domain) if current.input.domain.as_ref() == Some(domain) => current.domain_verification.clone(),
+        Some(domain) => {
+            let token: [u8; 16] = rand::random();
+            let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
+            Some(DomainVerification::pending(domain.clone(), &token))
+        }
+        None => None,
+    }
+}
+
 pub async fn put_brand(store: &Store, audit: &AuditContext, site_domain: &str, input: BrandInput) -> AppResult<Brand> {
     input.check()?;
     let t = &audit.tenant_id;
     let current = brand(store, t).await?;
     let slug = tenant(store, t).await?.slug;
-    let old_hosts = hosts(&current.input, site_domain, &slug)?;
-    let new_hosts = hosts(&input, site_domain, &slug)?;
-    let next = Brand { tokens: input.tokens(), input, version: current.version + 1, updated_at: store.clock.now() };
+    let next = Brand {
+        tokens: input.tokens(),
+        domain_verification: next_verification(&current, &input),
+        input,
+        version: current.version + 1,
+        updated_at: store.clock.now(),
+    };
+    let old_hosts = claimed_hosts(&current, site_domain, &slug)?;
+    let new_hosts = claimed_hosts(&next, site_domain, &slug)?;
     let stale = || AppError::contention("the brand changed while this was being saved; reload and try again");
     let mut plan = Plan::new();
     plan.push(
@@ -185,5 +220,58 @@ pub async fn put_brand(store: &Store, audit: &AuditContext, site_domain: &str, i
     }
     plan.announce(crate::site::change_event(t, audit.request_id.as_str(), "brand", store.clock.now()))?;
     plan.commit(store, audit, "brand.updated", t.as_str()).await?;
+    Ok(next)
+}
+
+/// Looks for the brand's TXT record and, when it holds the token, claims the custom domain: the
+/// site answers on it from then on. Proven already: the brand as it is. The claim is a put that
+/// fails if the name is held, so of two clinics that both show a token (the domain's owner gave
+/// both), the first to verify keeps it (409 for the other).
+pub async fn verify_domain(store: &Store, dns: &dyn TxtResolver, audit: &AuditContext) -> AppResult<Brand> {
+    let t = &audit.tenant_id;
+    let current = brand(store, t).await?;
+    let Some(proof) = current.domain_verification.clone() else {
+        return Err(AppError::invalid(
+            "no_domain_to_verify",
+            "domain",
+            "the brand has no custom domain waiting for verification",
+        ));
+    };
+    if proof.is_verified() {
+        return Ok(current);
+    }
+    let texts = dns.txt(&proof.record_name).await.map_err(|e| {
+        tracing::warn!(error = %e, name = %proof.record_name, "TXT lookup failed");
+        AppError::Busy("the DNS lookup failed; try again in a minute".into())
+    })?;
+    if !proof.is_proven_by(&texts) {
+        return Err(AppError::invalid(
+            "domain_not_verified",
+            "domain",
+            format!(
+                "no TXT record `{}` with the text `{}` was found; add it at your DNS provider (changes can take a while to show)",
+                proof.record_name, proof.record_value
+            ),
+        ));
+    }
+    let now = store.clock.now();
+    let next = Brand {
+        domain_verification: Some(DomainVerification { verified_at: Some(now), ..proof.clone() }),
+        version: current.version + 1,
+        updated_at: now,
+        ..current.clone()
+    };
+    let stale = AppError::contention("the brand changed while its domain was being verified; reload and try again");
+    let mut plan = Plan::new();
+    plan.push(
+        Write::put_if(to_item(&keys::brand(t), "brand", &next)?, Condition::equals("version", current.version)),
+        stale,
+    );
+    plan.push(
+        Write::put_new(to_item(&keys::host(&proof.domain), "claim", &json!({ "tenant_id": t }))?),
+        AppError::Conflict { code: "host_taken", message: "that domain is used by another clinic".into() },
+    );
+    plan.announce(crate::site::change_event(t, audit.request_id.as_str(), "brand", now))?;
+    plan.commit(store, audit, "brand.domain_verified", t.as_str()).await?;
     Ok(next)
 }

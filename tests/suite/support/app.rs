@@ -128,6 +128,8 @@ async fn serve_with(
     let outbox = Arc::new(mas_embedded::Outbox::new(dir.path().join("outbox")).expect("outbox"));
     let mut app = app.with_blobs(blobs.clone()).with_queue(Arc::new(queue));
     app.twilio_auth_token = Some(TWILIO_TOKEN.into());
+    let dns = Arc::new(mas_ports::RecordedTxt::new());
+    let app = app.with_dns(dns.clone());
     let app = if route_events { app.with_local_event_routing() } else { app };
     let app =
         Arc::new(app.with_messaging(outbox.clone(), outbox.clone()).with_links(links).with_public_url(base.clone()));
@@ -138,6 +140,7 @@ async fn serve_with(
         simulated: Some(gateway),
         outbox: Some(outbox),
         blobs: Some(blobs.clone()),
+        dns: Some(dns),
     });
     let router = mas_local::local_routes::router(host.clone()).merge(blobs.router());
     let service = router.into_make_service_with_connect_info::<SocketAddr>();
