@@ -9,6 +9,10 @@
 #
 #   scripts/load.sh [DURATION (default 20s)] [CONNECTIONS (default 16)]
 #
+# LOAD_NO_BUILD=1 uses the binaries already in the target directory. The local host runs with
+# MAS_LIMITS=load-test (its abuse limits out of reach; each booking still takes its buckets), so
+# the run measures the booking transaction, not the 429 path.
+#
 # Builds the `local` binary (package mas-local) and `hello_http` (package mas-hello) in release
 # (target dir RELEASE_TARGET_DIR, default ~/.cache/mas/release-target), starts the local host on
 # a fresh SQLite data dir with the demo clinic and the hello server beside it, and installs wrk
@@ -30,7 +34,9 @@ if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian package)"
   apt-get install -y wrk >/dev/null
 fi
-cargo build --release --locked -p "$LOCAL_PACKAGE" --bin "$LOCAL_BIN" -p "$HELLO_PACKAGE" --bin "$HELLO_BIN"
+if [[ ${LOAD_NO_BUILD:-0} != 1 ]]; then
+  cargo build --release --locked -p "$LOCAL_PACKAGE" --bin "$LOCAL_BIN" -p "$HELLO_PACKAGE" --bin "$HELLO_BIN"
+fi
 
 DATA=$(mktemp -d "${TMPDIR:-/tmp}/mas-load.XXXXXX")
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -38,7 +44,7 @@ PORT=$(free_port)
 HELLO_PORT=$(free_port)
 BASE="http://127.0.0.1:$PORT"
 HELLO="http://127.0.0.1:$HELLO_PORT"
-MAS_DATA_DIR="$DATA" MAS_ADDR="127.0.0.1:$PORT" RUST_LOG="${RUST_LOG:-warn}" \
+MAS_LIMITS=load-test MAS_DATA_DIR="$DATA" MAS_ADDR="127.0.0.1:$PORT" RUST_LOG="${RUST_LOG:-warn}" \
   "$CARGO_TARGET_DIR/release/$LOCAL_BIN" >"$DATA/local.log" 2>&1 &
 SERVER=$!
 MAS_ADDR="127.0.0.1:$HELLO_PORT" RUST_LOG="${RUST_LOG:-warn}" \

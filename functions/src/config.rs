@@ -249,16 +249,27 @@ pub fn site_publishing(app: App, aws: &SdkConfig) -> Result<App, AppError> {
     Ok(app)
 }
 
-/// What every API route's function has: the base, staff sign-in, the queues, the documents
-/// bucket, email and texts, and the DNS check when its template asks for it. Payments are added
-/// by `api_payments` alone (the routes that move money), so `api` links no Stripe client.
+/// What every API route's function has: the base, the queues and the documents bucket.
+fn api_core(aws: &SdkConfig, secrets: &Secrets) -> Result<App, AppError> {
+    let app = base(aws, secrets)?.with_queue(queue(aws));
+    Ok(match documents(aws) {
+        Some(blobs) => app.with_blobs(blobs),
+        None => app,
+    })
+}
+
+/// The `api` binary's app: the core, staff sign-in, email and texts, and the DNS check when its
+/// template asks for it. No payments: `api` links no Stripe client.
 pub fn api(aws: &SdkConfig, secrets: &Secrets) -> Result<App, AppError> {
-    let mut app = base(aws, secrets)?.with_identity(identity(aws)).with_queue(queue(aws));
-    app = dns(app)?;
-    if let Some(blobs) = documents(aws) {
-        app = app.with_blobs(blobs);
-    }
+    let app = dns(api_core(aws, secrets)?.with_identity(identity(aws)))?;
     messaging(app, aws, secrets)
+}
+
+/// The `api_payments` binary's app: the core and Stripe. The routes that move money sign nobody
+/// in (the authorizer checked the token) and send no mail themselves (their events reach the
+/// notifications function), so it links no Cognito, SES or Twilio client.
+pub fn api_payments(aws: &SdkConfig, secrets: &Secrets) -> Result<App, AppError> {
+    payments(api_core(aws, secrets)?, secrets)
 }
 
 /// Opens the table's connection during init (one read of a key that never exists): the TLS

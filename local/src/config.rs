@@ -177,6 +177,14 @@ pub async fn from_env(queue: Arc<dyn Queue>) -> Result<LocalHost, AppError> {
         dns = Some(records.clone());
         app.with_dns(records)
     };
+    match env("MAS_LIMITS").as_deref() {
+        None | Some("default") => {}
+        Some("load-test") => {
+            tracing::warn!("MAS_LIMITS=load-test: abuse limits are out of reach (load runs only)");
+            app.limits = mas_usecases::limits::Limits::load_test();
+        }
+        Some(other) => return Err(AppError::Internal(format!("MAS_LIMITS must be default or load-test, not {other}"))),
+    }
     let app = app.with_queue(queue).with_local_event_routing();
     Ok(LocalHost { app: Arc::new(app), simulated, outbox, blobs: dir_blobs, dns })
 }

@@ -50,6 +50,24 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Buckets no load run empties (a million tokens, one more a second), for `scripts/load.sh`
+    /// on the local host (`MAS_LIMITS=load-test`): every take still reads and writes its bucket,
+    /// as in production, but none refuses.
+    pub fn load_test() -> Limits {
+        const WIDE: Bucket = Bucket { capacity: 1_000_000, refill_seconds: 1 };
+        Limits {
+            booking_per_address: WIDE,
+            booking_per_phone: WIDE,
+            booking_per_clinic: WIDE,
+            signup_per_address: WIDE,
+            portal_link_per_address: WIDE,
+            deposit_intent_per_address: WIDE,
+            verify_per_address: WIDE,
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct StoredBucket {
     #[serde(flatten)]
