@@ -8,6 +8,7 @@ mod clients;
 mod documents;
 mod events;
 mod events_contract;
+mod gdpr;
 mod handlers;
 mod identity_contract;
 mod key_wrapper_contract;
