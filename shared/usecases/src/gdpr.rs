@@ -399,10 +399,10 @@ async fn clean_up(store: &Store, tenant: &TenantId, client: &ClientId, erasure: 
         if key.sk == "CLIENT" || is_retained(&key.sk) {
             continue;
         }
-        if kind.as_deref() == Some("signing_pointer") {
-            if let Some(pointer) = store.get::<SigningPointer>(key).await? {
-                deletes.push(keys::signing_session(tenant, &pointer.session_id));
-            }
+        if kind.as_deref() == Some("signing_pointer")
+            && let Some(pointer) = store.get::<SigningPointer>(key).await?
+        {
+            deletes.push(keys::signing_session(tenant, &pointer.session_id));
         }
         deletes.push(key.clone());
     }
