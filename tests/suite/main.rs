@@ -9,6 +9,7 @@ mod dns_contract;
 mod documents;
 mod events;
 mod events_contract;
+mod gdpr;
 mod handlers;
 mod identity_contract;
 mod key_wrapper_contract;

@@ -22,6 +22,7 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
     Some(match (collection, path.ends_with("/exceptions")) {
         ("practitioners", true) => exception_body(),
         ("clients", _) if path.ends_with("/medical") => medical_body(),
+        ("clients", _) if path.ends_with("/erase") => json!({"confirmation": "intruder@b.test"}),
         ("clients", _) if path.ends_with("/preferences") => {
             json!({"email": {"transactional": true, "marketing": true}, "sms": {"transactional": false, "marketing": false}})
         }

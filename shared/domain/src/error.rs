@@ -13,6 +13,9 @@ pub enum AppError {
     /// Missing, or belonging to another tenant (404): the two are indistinguishable on purpose.
     #[error("{what} not found")]
     NotFound { what: &'static str },
+    /// It existed and was removed for good (410): an erased client. Says nothing about what it was.
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     /// The request clashes with stored state (409): a taken slug, a stale version, a claimed slot.
     #[error("{message}")]
     Conflict { code: &'static str, message: String },

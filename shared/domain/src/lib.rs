@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod clients;
 pub mod documents;
 pub mod esign;
+pub mod gdpr;
 pub mod limits;
 pub mod logo;
 pub mod medical;

@@ -47,10 +47,15 @@ pub enum Permission {
     /// Counts without money (practitioners, front desk, support).
     AnalyticsLimited,
     AuditRead,
+    /// Export everything the clinic holds about a client (their data subject access request):
+    /// health data included, so owners and managers, and every export is audited.
+    ClientExport,
+    /// Erase a client for good (crypto-shredding): owners only.
+    ClientErase,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 18] = {
+    pub const ALL: [Permission; 20] = {
         use Permission::*;
         [
             CatalogRead,
@@ -71,6 +76,8 @@ impl Permission {
             AnalyticsFull,
             AnalyticsLimited,
             AuditRead,
+            ClientExport,
+            ClientErase,
         ]
     };
 }
@@ -88,7 +95,10 @@ impl Role {
         use Role::*;
         match permission {
             CatalogRead | TeamRead | BookingRead => true,
-            CatalogWrite | BrandWrite | TeamWrite | TemplatesWrite | AuditRead => matches!(self, Owner | Manager),
+            CatalogWrite | BrandWrite | TeamWrite | TemplatesWrite | AuditRead | ClientExport => {
+                matches!(self, Owner | Manager)
+            }
+            ClientErase => matches!(self, Owner),
             BookingWrite => matches!(self, Owner | Manager | FrontDesk),
             BookingWriteOwn => matches!(self, Owner | Manager | FrontDesk | Practitioner),
             ClinicalRead | ClinicalWrite => matches!(self, Owner | Manager | Practitioner),
@@ -180,5 +190,13 @@ mod tests {
         let handlers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(DocumentsWrite)).collect();
         assert_eq!(handlers, vec![Owner, Manager, Practitioner, FrontDesk]);
         assert!(!Finance.allows(DocumentsRead) && !Support.allows(DocumentsRead));
+    }
+
+    #[test]
+    fn owners_and_managers_export_a_client_and_only_owners_erase_one() {
+        let exporters: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(ClientExport)).collect();
+        assert_eq!(exporters, vec![Owner, Manager]);
+        let erasers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(ClientErase)).collect();
+        assert_eq!(erasers, vec![Owner]);
     }
 }

@@ -1,5 +1,6 @@
-//! Client routes: the client file (details, timeline) for anyone who books, and the medical
-//! questionnaire for clinical roles only.
+//! Client routes: the client file (details, timeline) for anyone who books, the medical
+//! questionnaire for clinical roles only, and the client's rights over their data: the export
+//! (owners and managers) and the erasure (owners).
 
 use std::sync::Arc;
 
@@ -12,11 +13,13 @@ use utoipa::IntoParams;
 use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use mas_domain::clients::{Client, ClientInput, ClientPatch, ClientQuery};
+use mas_domain::gdpr::{EraseRequest, Erasure};
 use mas_domain::ids::ClientId;
 use mas_domain::medical::{MedicalAnswers, MedicalFile, MedicalRecord};
 use mas_domain::team::Permission;
 use mas_usecases::app::App;
 use mas_usecases::clients::{self as ops, ClientPage, TimelinePage};
+use mas_usecases::gdpr::{self, ClientExport};
 use mas_usecases::medical;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -147,4 +150,42 @@ pub async fn put_medical(
     let JsonBody(answers) = answers?;
     let id: ClientId = path.id("id", "client")?;
     Ok(Json(medical::record(&app.store, &app.keyring, &actor.audit(), &id, answers).await?))
+}
+
+/// Everything the clinic holds about the client, for their data subject access request: the
+/// record, every questionnaire version and online submission (decrypted), appointments,
+/// payments, documents with 15-minute links to their PDFs, messages (links redacted), the
+/// timeline and their message preferences. Health data: owners and managers only, and every
+/// export is in the audit log (`client.exported`).
+#[utoipa::path(get, path = "/v1/clients/{id}/export", tag = "clients", operation_id = "export_client",
+    security(("staff_jwt" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = ClientExport), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 410, description = "`client_erased`", body = ErrorEnvelope)))]
+pub async fn export(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<ClientExport>> {
+    actor.require(Permission::ClientExport)?;
+    let id: ClientId = path.id("id", "client")?;
+    Ok(Json(gdpr::export(&app, &actor.audit(), &id).await?))
+}
+
+/// Erases the client for good: their data key is deleted (whatever was sealed under it,
+/// backups included, no longer opens), their record becomes a tombstone (reads answer 410) and
+/// the rest of their data is deleted, but signed documents, kept under their legal retention,
+/// and past appointments and payments, kept for the accounts under the client's id only.
+/// Refused while an appointment is to come. Asking again answers the same record.
+#[utoipa::path(post, path = "/v1/clients/{id}/erase", tag = "clients", operation_id = "erase_client",
+    security(("staff_jwt" = [])), params(("id" = String, Path)), request_body = EraseRequest,
+    responses((status = 200, body = Erasure), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 409, description = "`future_appointments` (`details.appointment_ids`), or the client changed meanwhile", body = ErrorEnvelope),
+        (status = 422, description = "`confirmation_mismatch`: nothing was changed", body = ErrorEnvelope)))]
+pub async fn erase(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+    request: Result<JsonBody<EraseRequest>, ApiError>,
+) -> ApiResult<Json<Erasure>> {
+    actor.require(Permission::ClientErase)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(request) = request?;
+    let id: ClientId = path.id("id", "client")?;
+    Ok(Json(gdpr::erase(&app, &actor.audit(), &id, request).await?))
 }

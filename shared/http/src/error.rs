@@ -71,6 +71,7 @@ impl ApiError {
                 }
                 AppError::NotFound { what } => (S::NOT_FOUND, "not_found", format!("{what} not found"), Value::Null),
                 AppError::Conflict { code, message } => (S::CONFLICT, code, message.clone(), Value::Null),
+                AppError::Gone { code, message } => (S::GONE, code, message.clone(), Value::Null),
                 AppError::Rejected { kind, code, message, details } => {
                     let status = match kind {
                         Rejection::Conflict => S::CONFLICT,

@@ -112,6 +112,8 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(clients::get, clients::update))
         .routes(routes!(clients::timeline))
         .routes(routes!(clients::get_medical, clients::put_medical))
+        .routes(routes!(clients::export))
+        .routes(routes!(clients::erase))
         .routes(routes!(screening::assess))
         .routes(routes!(payments::deposit_intent))
         .routes(routes!(payments::finalize))

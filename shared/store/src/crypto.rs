@@ -1,8 +1,22 @@
-//! Field-level envelope encryption for clinical data. Each tenant has one AES-256 data key,
-//! made on first use and stored only wrapped (`keys::data_key`, through the `KeyWrapper` port);
-//! fields are sealed with AES-256-GCM under it before their item reaches the table, with
-//! associated data that names what the field belongs to, so a ciphertext copied elsewhere does
-//! not open.
+//! Field-level envelope encryption for clinical data, in two levels:
+//!
+//! - each tenant has one AES-256 data key, made on first use and stored only wrapped
+//!   (`keys::data_key`, through the `KeyWrapper` port: KMS on AWS, the local KEK here);
+//! - each client has their own AES-256 data key (`keys::client_data_key`, in the client's
+//!   partition), stored only wrapped by the tenant's key (AES-256-GCM, associated data naming
+//!   tenant and client). A client's health data is sealed under it, so erasing a client is
+//!   deleting that one item: every ciphertext sealed under it — in the table, in its backups,
+//!   in any copy — stops opening (crypto-shredding).
+//!
+//! Why the client key is wrapped by the tenant's key rather than by KMS directly: one KMS call
+//! per tenant (cached) instead of one per client read, and the erasure needs no KMS permission;
+//! the tenant key stays bound to its tenant by KMS's encryption context as before.
+//!
+//! Fields are sealed with AES-256-GCM before their item reaches the table, with associated data
+//! that names what the field belongs to, so a ciphertext copied elsewhere does not open. A
+//! sealed value names the key that sealed it (`key`: `client`, or absent for the tenant's key,
+//! which is how every value sealed before client keys existed is stored), so old values keep
+//! opening and new ones go under the client's key.
 //!
 //! AES-256-GCM comes from RustCrypto's `aes-gcm`: pure Rust (no C toolchain in the Lambda
 //! cross-build), independently audited (NCC Group, 2020), constant-time with the AES and
@@ -24,25 +38,46 @@ use zeroize::Zeroizing;
 use crate::keys;
 use crate::{AuditContext, Plan, Store, to_item};
 use mas_domain::error::{AppError, AppResult};
-use mas_domain::ids::TenantId;
+use mas_domain::ids::{ClientId, TenantId};
 pub use mas_ports::crypto::{decrypt, encrypt};
 use mas_ports::{CryptoError, DataKey, KeyWrapper, Write};
 
-/// A sealed field as stored: the algorithm and `nonce ‖ ciphertext ‖ tag` in base64.
+/// Whose data key sealed a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyScope {
+    /// The tenant's key: every value sealed before client keys existed (they carry no `key`).
+    #[default]
+    Tenant,
+    /// The client's own key, which erasing the client deletes.
+    Client,
+}
+
+impl KeyScope {
+    fn is_tenant(&self) -> bool {
+        *self == KeyScope::Tenant
+    }
+}
+
+/// A sealed field as stored: the algorithm, whose key sealed it, and `nonce ‖ ciphertext ‖ tag`
+/// in base64. `key` is left out for the tenant's key, so the items written before client keys
+/// read (and would be written) exactly as they were.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sealed {
     pub alg: String,
+    #[serde(default, skip_serializing_if = "KeyScope::is_tenant")]
+    pub key: KeyScope,
     pub data: String,
 }
 
 const ALG: &str = "A256GCM";
 
 impl Sealed {
-    /// Seals a value's JSON.
-    pub fn seal<T: Serialize>(key: &DataKey, aad: &str, value: &T) -> AppResult<Sealed> {
+    /// Seals a value's JSON under `key`, which is `scope`'s.
+    pub fn seal<T: Serialize>(key: &DataKey, scope: KeyScope, aad: &str, value: &T) -> AppResult<Sealed> {
         let plaintext = Zeroizing::new(serde_json::to_vec(value).map_err(|e| AppError::Internal(e.to_string()))?);
         let data = encrypt(key, aad.as_bytes(), &plaintext).map_err(crypto_failure)?;
-        Ok(Sealed { alg: ALG.into(), data: STANDARD.encode(data) })
+        Ok(Sealed { alg: ALG.into(), key: scope, data: STANDARD.encode(data) })
     }
 
     /// Opens a sealed value; a field that does not open (moved, altered, another key) is an
@@ -161,6 +196,112 @@ impl Keyring {
     }
 }
 
+/// A client's data key as stored: wrapped (AES-256-GCM) by the tenant's data key.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredClientKey {
+    alg: String,
+    wrapped: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What a client's wrapped key is bound to: moved to another client or tenant, it does not open.
+fn client_key_aad(tenant: &TenantId, client: &ClientId) -> String {
+    format!("mas:client-key:v1:{tenant}:{client}")
+}
+
+/// Why a value sealed under a client's key no longer opens.
+pub fn client_key_gone(client: &ClientId) -> AppError {
+    AppError::Internal(format!(
+        "client {client}'s data key is gone (erased): what was sealed under it cannot be opened"
+    ))
+}
+
+impl Keyring {
+    /// The client's data key, or `None` if they have none (never had sealed data, or were
+    /// erased). Not cached, unlike tenants' keys: one read of the client's partition per use, so
+    /// an erasure takes effect in every process at once.
+    pub async fn client_key(&self, store: &Store, tenant: &TenantId, client: &ClientId) -> AppResult<Option<DataKey>> {
+        let Some(stored) = store.get::<StoredClientKey>(&keys::client_data_key(tenant, client)).await? else {
+            return Ok(None);
+        };
+        if stored.alg != ALG {
+            return Err(AppError::Internal(format!("client key wrapped with unknown algorithm {}", stored.alg)));
+        }
+        let tenant_key = self.existing(store, tenant).await?.ok_or_else(|| {
+            AppError::Internal(format!("client {client} has a data key but tenant {tenant} has none"))
+        })?;
+        let wrapped = STANDARD
+            .decode(&stored.wrapped)
+            .map_err(|_| AppError::Internal("wrapped client key is not base64".into()))?;
+        let bytes =
+            decrypt(&tenant_key, client_key_aad(tenant, client).as_bytes(), &wrapped).map_err(crypto_failure)?;
+        DataKey::from_slice(&bytes).map(Some).map_err(crypto_failure)
+    }
+
+    /// The key to seal the client's data with: theirs, or a new one together with the write
+    /// that stores it (wrapped), which the caller commits in the same transaction as the first
+    /// value sealed under it — so a key exists exactly when something sealed under it does, and
+    /// of two first writes at once one commits and the other meets its not-exists condition.
+    pub async fn client_key_for_writing(
+        &self,
+        store: &Store,
+        audit: &AuditContext,
+        client: &ClientId,
+    ) -> AppResult<(DataKey, Option<Write>)> {
+        let tenant = &audit.tenant_id;
+        if let Some(key) = self.client_key(store, tenant, client).await? {
+            return Ok((key, None));
+        }
+        let tenant_key = self.for_writing(store, audit).await?;
+        let key = DataKey::random().map_err(crypto_failure)?;
+        let wrapped =
+            encrypt(&tenant_key, client_key_aad(tenant, client).as_bytes(), key.as_bytes()).map_err(crypto_failure)?;
+        let stored =
+            StoredClientKey { alg: ALG.into(), wrapped: STANDARD.encode(wrapped), created_at: store.clock.now() };
+        let item = to_item(&keys::client_data_key(tenant, client), "client_data_key", &stored)?;
+        Ok((key, Some(Write::put_new(item))))
+    }
+
+    /// Opens values sealed for one client, each under the key it names (the tenant's or the
+    /// client's), reading each key at most once.
+    pub fn opener<'a>(&'a self, store: &'a Store, tenant: &'a TenantId, client: &'a ClientId) -> Opener<'a> {
+        Opener { keyring: self, store, tenant, client, tenant_key: None, client_key: None }
+    }
+}
+
+/// See `Keyring::opener`.
+pub struct Opener<'a> {
+    keyring: &'a Keyring,
+    store: &'a Store,
+    tenant: &'a TenantId,
+    client: &'a ClientId,
+    tenant_key: Option<Arc<DataKey>>,
+    client_key: Option<DataKey>,
+}
+
+impl Opener<'_> {
+    pub async fn open<T: serde::de::DeserializeOwned>(&mut self, sealed: &Sealed, aad: &str) -> AppResult<T> {
+        match sealed.key {
+            KeyScope::Tenant => {
+                if self.tenant_key.is_none() {
+                    let key = self.keyring.existing(self.store, self.tenant).await?.ok_or_else(|| {
+                        AppError::Internal(format!("tenant {} has sealed data but no data key", self.tenant))
+                    })?;
+                    self.tenant_key = Some(key);
+                }
+                sealed.open(self.tenant_key.as_deref().expect("just read"), aad)
+            }
+            KeyScope::Client => {
+                if self.client_key.is_none() {
+                    let key = self.keyring.client_key(self.store, self.tenant, self.client).await?;
+                    self.client_key = Some(key.ok_or_else(|| client_key_gone(self.client))?);
+                }
+                sealed.open(self.client_key.as_ref().expect("just read"), aad)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,7 +312,8 @@ mod tests {
 
     #[test]
     fn a_sealed_value_opens_only_with_its_key_and_its_associated_data() {
-        let sealed = Sealed::seal(&key(1), "tenant-a:client-1:v1", &json!({"secret": "warfarin"})).unwrap();
+        let sealed =
+            Sealed::seal(&key(1), KeyScope::Client, "tenant-a:client-1:v1", &json!({"secret": "warfarin"})).unwrap();
         assert!(!sealed.data.contains("warfarin"));
         let opened: serde_json::Value = sealed.open(&key(1), "tenant-a:client-1:v1").unwrap();
         assert_eq!(opened["secret"], "warfarin");
@@ -188,5 +330,19 @@ mod tests {
         *altered.last_mut().unwrap() ^= 1;
         assert_eq!(decrypt(&key(1), b"ad", &altered).unwrap_err(), CryptoError::Rejected);
         assert_eq!(decrypt(&key(1), b"ad", &first[..10]).unwrap_err(), CryptoError::Rejected);
+    }
+
+    #[test]
+    fn a_value_sealed_before_client_keys_reads_as_the_tenants_and_a_new_one_names_the_client_key() {
+        // Exactly what medical items held before this change: no `key` field.
+        let old: Sealed = serde_json::from_value(json!({"alg": "A256GCM", "data": "AAAA"})).unwrap();
+        assert_eq!(old.key, KeyScope::Tenant);
+        assert_eq!(
+            serde_json::to_value(&old).unwrap(),
+            json!({"alg": "A256GCM", "data": "AAAA"}),
+            "written back as it was"
+        );
+        let new = Sealed::seal(&key(1), KeyScope::Client, "ad", &json!(1)).unwrap();
+        assert_eq!(serde_json::to_value(&new).unwrap()["key"], "client");
     }
 }

@@ -259,6 +259,12 @@ pub fn data_key(tenant: &TenantId) -> Key {
     Key::new(tenant_pk(tenant), "DATAKEY")
 }
 
+/// A client's own data key, wrapped by the tenant's (`crypto::Keyring::client_key`): deleting
+/// it is what makes everything sealed for the client unreadable when they are erased.
+pub fn client_data_key(tenant: &TenantId, client: &ClientId) -> Key {
+    Key::new(client_pk(tenant, client), "DATAKEY")
+}
+
 pub const TIMELINE_PREFIX: &str = "TL#";
 
 /// One entry on a client's timeline, sorted by time.
@@ -526,6 +532,7 @@ mod tests {
             client_phone(&t, &Phone::parse("+447700900123").unwrap(), &ClientId::parse("cli_1").unwrap()),
             medical(&t, &ClientId::parse("cli_1").unwrap(), 1),
             data_key(&t),
+            client_data_key(&t, &ClientId::new()),
             payment(&t, &AppointmentId::new(), &PaymentId::new()),
             payment_ref(&t, &PaymentId::new()),
             stripe_customer(&t, &ClientId::new()),

@@ -82,22 +82,36 @@ impl Store {
         audit: &AuditContext,
         action: &str,
         entity_id: &str,
+        writes: Vec<Write>,
+    ) -> Result<(), CommitError> {
+        self.commit_detailed(audit, action, entity_id, None, writes).await
+    }
+
+    /// `commit`, with `details` on the audit record: what a record of the action must say
+    /// beyond who and which entity (an erasure: what was kept, and why).
+    pub async fn commit_detailed(
+        &self,
+        audit: &AuditContext,
+        action: &str,
+        entity_id: &str,
+        details: Option<Value>,
         mut writes: Vec<Write>,
     ) -> Result<(), CommitError> {
-        writes.push(Write::put_new(audit_item(audit, action, entity_id, self.clock.now())?));
+        writes.push(Write::put_new(audit_item(audit, action, entity_id, self.clock.now(), details)?));
         self.table.transact(writes).await.map_err(CommitError::Table)
     }
 }
 
-/// One audit record: who (`audit`) did `action` to `entity_id` at `at`.
+/// One audit record: who (`audit`) did `action` to `entity_id` at `at`, and `details` if any.
 fn audit_item(
     audit: &AuditContext,
     action: &str,
     entity_id: &str,
     at: chrono::DateTime<chrono::Utc>,
+    details: Option<Value>,
 ) -> AppResult<Item> {
     let id = AuditId::new();
-    let record = json!({
+    let mut record = json!({
         "id": id,
         "tenant_id": audit.tenant_id,
         "actor": audit.actor,
@@ -107,6 +121,9 @@ fn audit_item(
         "request_id": audit.request_id,
         "at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     });
+    if let Some(details) = details {
+        record["details"] = details;
+    }
     to_item(&keys::audit(&audit.tenant_id, at, &id), "audit", &record)
 }
 
@@ -147,7 +164,7 @@ impl Plan {
     /// One more audit record in this transaction, for a change that rides in another's commit
     /// (a client created by the booking that needs them).
     pub fn audit_also(&mut self, store: &Store, audit: &AuditContext, action: &str, entity_id: &str) -> AppResult<()> {
-        let item = audit_item(audit, action, entity_id, store.clock.now())?;
+        let item = audit_item(audit, action, entity_id, store.clock.now(), None)?;
         self.push(Write::put_new(item), AppError::Internal("an audit record's key was already taken".into()));
         Ok(())
     }
@@ -168,8 +185,20 @@ impl Plan {
 
     /// Commits the writes and their audit record (`action` on `entity_id`) atomically.
     pub async fn commit(self, store: &Store, audit: &AuditContext, action: &str, entity_id: &str) -> AppResult<()> {
+        self.commit_detailed(store, audit, action, entity_id, None).await
+    }
+
+    /// `commit`, with `details` on the audit record (see `Store::commit_detailed`).
+    pub async fn commit_detailed(
+        self,
+        store: &Store,
+        audit: &AuditContext,
+        action: &str,
+        entity_id: &str,
+        details: Option<Value>,
+    ) -> AppResult<()> {
         let mut on_fail = self.on_fail;
-        store.commit(audit, action, entity_id, self.writes).await.map_err(|err| {
+        store.commit_detailed(audit, action, entity_id, details, self.writes).await.map_err(|err| {
             err.on_condition(|index| {
                 if index < on_fail.len() {
                     on_fail.swap_remove(index)

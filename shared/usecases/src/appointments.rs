@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::availability::{self, BusyRecord, Calendar};
 use crate::catalog::{add_reference_checks, reference};
+use crate::clients;
 use crate::payments::{self, Ports};
 use crate::policies;
 use mas_domain::appointment::{
@@ -274,10 +275,8 @@ async fn commit_new(
     add_reference_checks(&mut plan, t, references);
     // A client created in this same transaction needs no check (an item is touched once).
     if !plan.writes_key(&client_key(t, &appointment.client_id)) {
-        plan.push(
-            Write::check(client_key(t, &appointment.client_id), Condition::Exists),
-            AppError::NotFound { what: "client" },
-        );
+        // Not only present: not being erased either (`clients::live_check`).
+        plan.push(clients::live_check(t, &appointment.client_id), AppError::NotFound { what: "client" });
     }
     let summary =
         format!("Booked {} for {}", calendar.service.data.name, appointment.local_start.format("%a %-d %b %Y %H:%M"));
@@ -336,7 +335,7 @@ fn client_key(tenant: &TenantId, client: &ClientId) -> Key {
     Key::new(keys::client_pk(tenant, client), "CLIENT")
 }
 
-fn appointment_item(tenant: &TenantId, appointment: &Appointment) -> AppResult<Item> {
+pub fn appointment_item(tenant: &TenantId, appointment: &Appointment) -> AppResult<Item> {
     let mut item = to_item(&keys::appointment(tenant, &appointment.id), "appointment", appointment)?;
     let (pk, sk) = keys::appointments_by_start_gsi(tenant, appointment.start, &appointment.id);
     item.insert(GSI1PK.into(), pk.into());

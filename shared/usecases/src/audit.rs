@@ -23,6 +23,11 @@ pub struct AuditRecord {
     pub entity_id: String,
     pub request_id: String,
     pub at: DateTime<Utc>,
+    /// What the action's record says beyond who and which entity (`client.erased`: what was
+    /// kept and why); absent for most actions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<serde_json::Value>,
 }
 
 /// What to keep; all given must match.
@@ -107,6 +112,7 @@ mod tests {
             entity_id: "cli_1".into(),
             request_id: "req_1".into(),
             at: DateTime::parse_from_rfc3339("2026-12-06T10:00:00Z").unwrap().with_timezone(&Utc),
+            details: None,
         }
     }
 

@@ -123,15 +123,45 @@ async fn exists_error(store: &Store, tenant: &TenantId, email: Option<&Email>) -
     }
 }
 
-pub async fn get(store: &Store, tenant: &TenantId, id: &ClientId) -> AppResult<Client> {
-    store.get(&keys::client(tenant, id)).await?.ok_or_else(not_found)
+/// What an erased client's item holds instead of the client (`mas_usecases::gdpr`).
+pub const ERASED_ENTITY: &str = "client_erased";
+
+/// The answer for a client who was erased, or whose erasure is under way: 410, saying nothing
+/// of who they were.
+pub fn erased() -> AppError {
+    AppError::Gone { code: "client_erased", message: "this client's data was erased".into() }
 }
 
-/// The clients among `ids` that exist, in the order given (unknown ids are left out).
+/// The client in a stored item: `None` for an erased client, or one being erased (erasure
+/// archives the client first; clients are archived for nothing else).
+fn live(item: Item) -> AppResult<Option<Client>> {
+    if item.get(mas_store::ENTITY_TYPE).and_then(|v| v.as_str()) == Some(ERASED_ENTITY) {
+        return Ok(None);
+    }
+    let client: Client = from_item(item)?;
+    Ok((!client.archived).then_some(client))
+}
+
+pub async fn get(store: &Store, tenant: &TenantId, id: &ClientId) -> AppResult<Client> {
+    let item = store.table.get(&keys::client(tenant, id)).await?.ok_or_else(not_found)?;
+    live(item)?.ok_or_else(erased)
+}
+
+/// The check a write about a client makes in its own transaction: the client exists and is not
+/// being erased (erasure archives the client before it looks for what stops it, then replaces
+/// the item with a tombstone that has no `archived`), so a booking or a questionnaire racing an
+/// erasure is refused by the table rather than left behind under a deleted key.
+pub fn live_check(tenant: &TenantId, client: &ClientId) -> Write {
+    Write::check(keys::client(tenant, client), Condition::equals("archived", false))
+}
+
+/// The clients among `ids` that exist, in the order given (unknown and erased ids are left out).
 pub async fn get_many(store: &Store, tenant: &TenantId, ids: &[ClientId]) -> AppResult<Vec<Client>> {
     let keys: Vec<Key> = ids.iter().map(|id| keys::client(tenant, id)).collect();
-    let mut found: Vec<Client> =
-        store.table.batch_get(&keys).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
+    let mut found = Vec::new();
+    for item in store.table.batch_get(&keys).await? {
+        found.extend(live(item)?);
+    }
     found.sort_by_key(|client| ids.iter().position(|id| id == &client.id));
     Ok(found)
 }

@@ -12,6 +12,7 @@ pub mod clients;
 pub mod demo;
 pub mod documents;
 pub mod esign;
+pub mod gdpr;
 pub mod limits;
 pub mod local_identity;
 pub mod medical;

@@ -173,7 +173,11 @@ pub struct Outcome {
 pub async fn deliver(n: &Notifier, delivery: &Delivery) -> AppResult<Vec<Outcome>> {
     let t = &delivery.tenant;
     let tenant = crate::tenants::tenant(&n.store, t).await?;
-    let client = clients::get(&n.store, t, &delivery.client).await?;
+    let client = match clients::get(&n.store, t, &delivery.client).await {
+        // An erased client is sent nothing, and there is nothing to retry.
+        Err(AppError::Gone { .. }) => return Ok(Vec::new()),
+        other => other?,
+    };
     let prefs = preferences(&n.store, t, &delivery.client).await?;
     let settings = settings(&n.store, t).await?;
     let brand = crate::tenants::brand(&n.store, t).await.ok();
