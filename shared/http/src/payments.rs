@@ -171,7 +171,8 @@ pub async fn list(
     QueryArgs(query): QueryArgs<ListQuery>,
 ) -> ApiResult<Json<Vec<Payment>>> {
     actor.require(Permission::PaymentsRead)?;
-    // Another clinic's appointment is not found, rather than an empty list.
-    appointments::get(&app.store, &actor.tenant_id, &query.appointment_id).await?;
+    // Another clinic's appointment (or one at a location of the clinic outside the member's) is
+    // not found, rather than an empty list.
+    appointments::get_within(&app.store, &actor.tenant_id, &actor.reach(), &query.appointment_id).await?;
     Ok(Json(ops::for_appointment(&app.store, &actor.tenant_id, &query.appointment_id).await?))
 }
