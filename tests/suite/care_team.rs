@@ -326,6 +326,18 @@ async fn a_member_restricted_to_one_location_neither_sees_nor_changes_appointmen
     let (_, still) = app.get(&there_path, t).await;
     assert_eq!(still["status"], there["status"], "untouched: {still}");
 
+    // Nor do its payments reach a finance member of the first location.
+    let (finance, _) = member(&app, &s, "finance", "Fay Finance", json!({"location_ids": [s.location_id]})).await;
+    let there_id = there["id"].as_str().unwrap();
+    assert_eq!(
+        status_of(&app, &format!("/v1/payments?appointment_id={there_id}"), &finance).await,
+        StatusCode::NOT_FOUND
+    );
+    let finalize = json!({"appointment_id": there_id, "collection_method": "in_person"});
+    assert_eq!(app.post("/v1/payments/finalize", &finance, finalize).await.0, StatusCode::NOT_FOUND);
+    let here_id = here["id"].as_str().unwrap();
+    assert_eq!(status_of(&app, &format!("/v1/payments?appointment_id={here_id}"), &finance).await, StatusCode::OK);
+
     let (_, calendar) = app.get("/v1/appointments?from=2027-03-02&to=2027-03-02", t).await;
     assert_eq!(ids(&calendar).len(), 2, "the owner sees both: {calendar}");
 }

@@ -40,6 +40,21 @@ pub async fn generate(
     // The role first: a caller who may not do this learns nothing from the body's errors.
     let JsonBody(input) = input?;
     actor.admit_client(&app, &input.client_id).await?;
+    if let Some(appointment) = &input.appointment_id {
+        // An appointment at a location outside the member's is as unknown as one that is not.
+        let reach = actor.reach();
+        match mas_usecases::appointments::get_within(&app.store, &actor.tenant_id, &reach, appointment).await {
+            Err(AppError::NotFound { .. }) => {
+                return Err(AppError::invalid(
+                    "unknown_reference",
+                    "appointment_id",
+                    "refers to no appointment of this clinic",
+                )
+                .into());
+            }
+            other => other?,
+        };
+    }
     let view = ops::generate(&app.store, app.queue.as_ref(), &actor.audit(), input).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
