@@ -68,7 +68,10 @@ impl ClientScope {
     pub fn admits(&self, links: &[CareLink]) -> bool {
         match self {
             ClientScope::Clinic => true,
-            ClientScope::CareTeam { .. } => links.iter().any(|link| self.wanted_links().contains(link)),
+            ClientScope::CareTeam { .. } => {
+                let wanted = self.wanted_links();
+                links.iter().any(|link| wanted.contains(link))
+            }
         }
     }
 
