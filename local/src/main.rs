@@ -55,6 +55,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !flag("--no-seed") {
         let demo = mas_usecases::demo::seed(&app.store, &app.config.site_domain).await?;
         mas_usecases::demo::seed_accounts(&app, &demo).await?;
+        if !demo.created {
+            mas_usecases::demo::link_care_teams(&app.store, &demo).await?;
+        }
         print_welcome(&app, &base, &demo, seeded);
     }
     println!("listening on {base}");

@@ -318,7 +318,11 @@ async fn front_desk_finance_and_support_get_403_on_medical_data_and_practitioner
     assert_eq!(app.post("/v1/clients", &front_desk, client_body("Walk", "In", None)).await.0, StatusCode::CREATED);
     let (support, _) = app.member_token(&clinic, "support").await;
     assert_eq!(app.post("/v1/clients", &support, client_body("No", "Way", None)).await.0, StatusCode::FORBIDDEN);
-    let (practitioner, _) = app.member_token(&clinic, "practitioner").await;
+    // A practitioner reads and writes it once the client is in her care team (shared with her).
+    let (practitioner, practitioner_id) = app.member_token(&clinic, "practitioner").await;
+    assert_eq!(app.get(&path, &practitioner).await.0, StatusCode::NOT_FOUND, "not in her care team yet");
+    let share = format!("/v1/clients/{}/care-team/{practitioner_id}", id(&created));
+    assert_eq!(app.put(&share, &clinic.token, json!({})).await.0, StatusCode::OK);
     assert_eq!(app.put(&path, &practitioner, medical_body()).await.0, StatusCode::OK);
     assert_eq!(app.get(&path, &practitioner).await.1["latest"]["version"], 2);
 }

@@ -4,6 +4,7 @@ mod api;
 mod auth;
 mod blob_queue_contract;
 mod booking;
+mod care_team;
 mod clients;
 mod dns_contract;
 mod documents;

@@ -20,6 +20,7 @@ pub mod notifications;
 pub mod payment;
 pub mod policy;
 pub mod portal;
+pub mod reach;
 pub mod schedule;
 pub mod screening;
 pub mod team;

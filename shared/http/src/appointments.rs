@@ -77,6 +77,8 @@ pub async fn book(
     if input.acknowledge_risk && !clinician {
         return Err(AppError::Forbidden("only a clinician may book despite the screening outcome".into()).into());
     }
+    // Before anything is written (a clinician's answers are recorded while preparing).
+    ops::check_booking(&app.store, &actor.tenant_id, &actor.reach(), &input.location_id, &input.client_id).await?;
     let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
     let audit = actor.audit();
     let prepare = async {
@@ -331,7 +333,7 @@ pub async fn list(
     let (from, to) = (query.from.start(tenant.timezone), query.to.end(tenant.timezone));
     let filter =
         ListFilter { practitioner_id: query.practitioner_id, location_id: query.location_id, status: query.status };
-    let appointments = ops::list(&app.store, &tenant.id, from, to, &filter).await?;
+    let appointments = ops::list(&app.store, &tenant.id, &actor.reach(), from, to, &filter).await?;
     Ok(Json(appointments.into_iter().map(|a| for_role(&actor, a)).collect()))
 }
 
@@ -349,7 +351,7 @@ fn for_role(actor: &Actor, mut appointment: Appointment) -> Appointment {
 pub async fn get(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Appointment>> {
     actor.require(Permission::BookingRead)?;
     let id: AppointmentId = path.id("id", "appointment")?;
-    Ok(Json(for_role(&actor, ops::get(&app.store, &actor.tenant_id, &id).await?)))
+    Ok(Json(for_role(&actor, ops::get_within(&app.store, &actor.tenant_id, &actor.reach(), &id).await?)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -380,11 +382,7 @@ pub async fn change(
     // The role first: a caller who may not do this learns nothing from the body's errors.
     let JsonBody(input) = input?;
     let id: AppointmentId = path.id("id", "appointment")?;
-    let scope = if actor.member.input.role.allows(Permission::BookingWrite) {
-        Scope::Any
-    } else {
-        Scope::OnlyPractitioner(actor.member.input.practitioner_id.clone())
-    };
+    let scope = Scope::of(&actor.member);
     if input.action != AppointmentAction::Reschedule && (input.start.is_some() || input.practitioner_id.is_some()) {
         return Err(AppError::invalid(
             "only_for_reschedule",
@@ -423,5 +421,5 @@ pub async fn fee_preview(
 ) -> ApiResult<Json<FeePreview>> {
     actor.require(Permission::BookingRead)?;
     let id: AppointmentId = path.id("id", "appointment")?;
-    Ok(Json(ops::fee_preview(&app.store, &actor.tenant_id, &id, query.action).await?))
+    Ok(Json(ops::fee_preview(&app.store, &actor.tenant_id, &actor.reach(), &id, query.action).await?))
 }

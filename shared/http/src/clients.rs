@@ -1,6 +1,8 @@
 //! Client routes: the client file (details, timeline) for anyone who books, the medical
 //! questionnaire for clinical roles only, and the client's rights over their data: the export
-//! (owners and managers) and the erasure (owners).
+//! (owners and managers) and the erasure (owners). A practitioner reaches only her care team
+//! (clients booked with her or shared with her: `mas_domain::reach`); any other client is 404, as
+//! if it did not exist. Owners and managers share a client with a member, or end the share.
 
 use std::sync::Arc;
 
@@ -14,10 +16,11 @@ use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use mas_domain::clients::{Client, ClientInput, ClientPatch, ClientQuery};
 use mas_domain::gdpr::{EraseRequest, Erasure};
-use mas_domain::ids::ClientId;
+use mas_domain::ids::{ClientId, MemberId};
 use mas_domain::medical::{MedicalAnswers, MedicalFile, MedicalRecord};
 use mas_domain::team::Permission;
 use mas_usecases::app::App;
+use mas_usecases::care_team::{self, CareLinkRecord};
 use mas_usecases::clients::{self as ops, ClientPage, TimelinePage};
 use mas_usecases::gdpr::{self, ClientExport};
 use mas_usecases::medical;
@@ -56,7 +59,13 @@ pub async fn list(
     actor.require(Permission::BookingRead)?;
     let query = ClientQuery::parse(args.q.as_deref())?;
     let limit = ops::page_size(args.limit)?;
-    Ok(Json(ops::search(&app.store, &actor.tenant_id, query, limit, args.cursor).await?))
+    // A practitioner lists and searches her care team only.
+    match care_team::members_clients(&app.store, &actor.tenant_id, &actor.reach().clients).await? {
+        None => Ok(Json(ops::search(&app.store, &actor.tenant_id, query, limit, args.cursor).await?)),
+        Some(team) => {
+            Ok(Json(care_team::search(&app.store, &actor.tenant_id, &team, query, limit, args.cursor).await?))
+        }
+    }
 }
 
 #[utoipa::path(post, path = "/v1/clients", tag = "clients", operation_id = "create_client", security(("staff_jwt" = [])),
@@ -72,7 +81,8 @@ pub async fn create(
     actor.require(Permission::BookingWriteOwn)?;
     // The role first: a caller who may not do this learns nothing from the body's errors.
     let JsonBody(input) = input?;
-    Ok((StatusCode::CREATED, Json(ops::create(&app.store, &actor.audit(), input).await?)))
+    let client = ops::create_by(&app.store, &actor.audit(), input, &actor.reach().clients).await?;
+    Ok((StatusCode::CREATED, Json(client)))
 }
 
 #[utoipa::path(get, path = "/v1/clients/{id}", tag = "clients", operation_id = "get_client", security(("staff_jwt" = [])),
@@ -81,6 +91,7 @@ pub async fn create(
 pub async fn get(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Client>> {
     actor.require(Permission::BookingRead)?;
     let id: ClientId = path.id("id", "client")?;
+    actor.admit_client(&app, &id).await?;
     Ok(Json(ops::get(&app.store, &actor.tenant_id, &id).await?))
 }
 
@@ -100,6 +111,7 @@ pub async fn update(
     // The role first: a caller who may not do this learns nothing from the body's errors.
     let JsonBody(patch) = patch?;
     let id: ClientId = path.id("id", "client")?;
+    actor.admit_client(&app, &id).await?;
     let clinical = actor.member.input.role.allows(Permission::ClinicalWrite);
     let updated = ops::update(&app.store, &actor.audit(), &id, patch, clinical).await?;
     if let Some(old) = &updated.previous_email {
@@ -119,6 +131,7 @@ pub async fn timeline(
 ) -> ApiResult<Json<TimelinePage>> {
     actor.require(Permission::BookingRead)?;
     let id: ClientId = path.id("id", "client")?;
+    actor.admit_client(&app, &id).await?;
     let limit = ops::page_size(args.limit)?;
     Ok(Json(ops::timeline(&app.store, &actor.tenant_id, &id, limit, args.cursor).await?))
 }
@@ -130,6 +143,7 @@ pub async fn timeline(
 pub async fn get_medical(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<MedicalFile>> {
     actor.require(Permission::ClinicalRead)?;
     let id: ClientId = path.id("id", "client")?;
+    actor.admit_client(&app, &id).await?;
     Ok(Json(medical::file(&app.store, &app.keyring, &actor.tenant_id, &id).await?))
 }
 
@@ -149,6 +163,7 @@ pub async fn put_medical(
     // The role first: a caller who may not do this learns nothing from the body's errors.
     let JsonBody(answers) = answers?;
     let id: ClientId = path.id("id", "client")?;
+    actor.admit_client(&app, &id).await?;
     Ok(Json(medical::record(&app.store, &app.keyring, &actor.audit(), &id, answers).await?))
 }
 
@@ -188,4 +203,31 @@ pub async fn erase(
     let JsonBody(request) = request?;
     let id: ClientId = path.id("id", "client")?;
     Ok(Json(gdpr::erase(&app, &actor.audit(), &id, request).await?))
+}
+
+/// Shares a client with a team member (owners and managers): a practitioner may then read and
+/// change them as one of her care team. Sharing again changes nothing but the date.
+#[utoipa::path(put, path = "/v1/clients/{id}/care-team/{member_id}", tag = "clients", operation_id = "share_client",
+    security(("staff_jwt" = [])), params(("id" = String, Path), ("member_id" = String, Path)),
+    responses((status = 200, body = CareLinkRecord), (status = 403, body = ErrorEnvelope),
+        (status = 404, description = "no such client or team member", body = ErrorEnvelope)))]
+pub async fn share(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<CareLinkRecord>> {
+    actor.require(Permission::TeamWrite)?;
+    let id: ClientId = path.id("id", "client")?;
+    let member: MemberId = path.id("member_id", "team member")?;
+    Ok(Json(care_team::share(&app.store, &actor.audit(), &id, &member).await?))
+}
+
+/// Ends a share (owners and managers). A practitioner the client was booked with keeps them:
+/// that link records what happened and is not a share.
+#[utoipa::path(delete, path = "/v1/clients/{id}/care-team/{member_id}", tag = "clients", operation_id = "unshare_client",
+    security(("staff_jwt" = [])), params(("id" = String, Path), ("member_id" = String, Path)),
+    responses((status = 204, description = "The share ended"), (status = 403, body = ErrorEnvelope),
+        (status = 404, description = "the client is not shared with this member", body = ErrorEnvelope)))]
+pub async fn unshare(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<StatusCode> {
+    actor.require(Permission::TeamWrite)?;
+    let id: ClientId = path.id("id", "client")?;
+    let member: MemberId = path.id("member_id", "team member")?;
+    care_team::unshare(&app.store, &actor.audit(), &id, &member).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

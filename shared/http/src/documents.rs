@@ -39,6 +39,22 @@ pub async fn generate(
     actor.require(Permission::DocumentsWrite)?;
     // The role first: a caller who may not do this learns nothing from the body's errors.
     let JsonBody(input) = input?;
+    actor.admit_client(&app, &input.client_id).await?;
+    if let Some(appointment) = &input.appointment_id {
+        // An appointment at a location outside the member's is as unknown as one that is not.
+        let reach = actor.reach();
+        match mas_usecases::appointments::get_within(&app.store, &actor.tenant_id, &reach, appointment).await {
+            Err(AppError::NotFound { .. }) => {
+                return Err(AppError::invalid(
+                    "unknown_reference",
+                    "appointment_id",
+                    "refers to no appointment of this clinic",
+                )
+                .into());
+            }
+            other => other?,
+        };
+    }
     let view = ops::generate(&app.store, app.queue.as_ref(), &actor.audit(), input).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
@@ -49,6 +65,7 @@ pub async fn generate(
 pub async fn get(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<DocumentView>> {
     actor.require(Permission::DocumentsRead)?;
     let id: DocumentId = path.id("id", "document")?;
+    actor.admit_document(&app, &id).await?;
     Ok(Json(ops::load(&app.store, &actor.tenant_id, &id).await?))
 }
 
@@ -63,6 +80,7 @@ pub async fn void(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -
         let refusal = AppError::Forbidden(format!("the {:?} role may not do this", actor.member.input.role));
         return Err(ops::refuse_void(&app.store, &actor.tenant_id, &id, refusal).await.into());
     }
+    actor.admit_document(&app, &id).await?;
     Ok(Json(ops::void(&app.store, &actor.audit(), &id).await?))
 }
 
@@ -86,6 +104,7 @@ pub async fn pdf(
 ) -> ApiResult<Json<PdfLink>> {
     actor.require(Permission::DocumentsRead)?;
     let id: DocumentId = path.id("id", "document")?;
+    actor.admit_document(&app, &id).await?;
     Ok(Json(ops::pdf_link(&app.store, app.blobs.as_ref(), &actor.tenant_id, &id, args.variant).await?))
 }
 
@@ -113,6 +132,7 @@ pub async fn open_esign(
     // The role first: a caller who may not do this learns nothing from the body's errors.
     let JsonBody(input) = input?;
     let id: DocumentId = path.id("id", "document")?;
+    actor.admit_document(&app, &id).await?;
     let (session, token) = esign::open(&app.store, &app.links, &actor.audit(), &id, input).await?;
     let link = EsignLink { sign_url: format!("{base}/v1/esign/{token}"), expires_at: session.expires_at, session };
     Ok((StatusCode::CREATED, Json(link)))

@@ -13,7 +13,8 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use mas_domain::error::AppError;
-use mas_domain::ids::{RequestId, TenantId};
+use mas_domain::ids::{ClientId, DocumentId, RequestId, TenantId};
+use mas_domain::reach::Reach;
 use mas_domain::team::{Member, Permission};
 use mas_store::AuditContext;
 use mas_store::keys;
@@ -111,6 +112,25 @@ impl Actor {
             Ok(())
         } else {
             Err(AppError::Forbidden(format!("the {:?} role may not do this", self.member.input.role)).into())
+        }
+    }
+
+    /// What of the clinic this member reaches (care team, locations).
+    pub fn reach(&self) -> Reach {
+        Reach::of(&self.member)
+    }
+
+    /// A client this member may see; one out of reach is 404, as if it did not exist.
+    pub async fn admit_client(&self, app: &App, client: &ClientId) -> Result<(), ApiError> {
+        Ok(mas_usecases::care_team::admit(&app.store, &self.tenant_id, &self.reach().clients, client).await?)
+    }
+
+    /// A document of a client this member may see; out of reach is 404 `document`.
+    pub async fn admit_document(&self, app: &App, document: &DocumentId) -> Result<(), ApiError> {
+        let client = mas_usecases::documents::client_of(&app.store, &self.tenant_id, document).await?;
+        match self.admit_client(app, &client).await {
+            Err(ApiError::App(AppError::NotFound { .. })) => Err(AppError::NotFound { what: "document" }.into()),
+            other => other,
         }
     }
 

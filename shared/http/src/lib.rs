@@ -114,6 +114,7 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(clients::get_medical, clients::put_medical))
         .routes(routes!(clients::export))
         .routes(routes!(clients::erase))
+        .routes(routes!(clients::share, clients::unshare))
         .routes(routes!(screening::assess))
         .routes(routes!(payments::deposit_intent))
         .routes(routes!(payments::finalize))

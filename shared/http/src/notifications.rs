@@ -31,6 +31,7 @@ pub async fn get_preferences(
 ) -> ApiResult<Json<Preferences>> {
     actor.require(Permission::BookingRead)?;
     let id: ClientId = path.id("id", "client")?;
+    actor.admit_client(&app, &id).await?;
     Ok(Json(ops::preferences(&app.store, &actor.tenant_id, &id).await?))
 }
 
@@ -50,6 +51,7 @@ pub async fn put_preferences(
     // The role first: a caller who may not do this learns nothing from the body's errors.
     let JsonBody(input) = input?;
     let id: ClientId = path.id("id", "client")?;
+    actor.admit_client(&app, &id).await?;
     Ok(Json(ops::set_preferences(&app.store, &actor.audit(), &id, input, "changed by staff").await?))
 }
 
@@ -79,6 +81,7 @@ pub async fn list(
     if !(1..=200).contains(&limit) {
         return Err(mas_domain::error::AppError::invalid("out_of_range", "limit", "must be 1–200").into());
     }
+    actor.admit_client(&app, &client).await?;
     Ok(Json(ops::messages(&app.store, &actor.tenant_id, &client, limit).await?))
 }
 

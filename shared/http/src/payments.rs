@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use mas_domain::appointment::ConfirmationNumber;
+use mas_domain::error::AppError;
 use mas_domain::ids::{AppointmentId, PaymentId, RequestId};
 use mas_domain::payment::{ClientSecret, CollectionMethod, IntentId, Payment, PaymentStatus, RefundKind};
 use mas_domain::team::Permission;
@@ -118,6 +119,8 @@ pub async fn finalize(
     actor.require(Permission::PaymentsWrite)?;
     // The role first: a caller who may not do this learns nothing from the body's errors.
     let JsonBody(input) = input?;
+    // A member restricted to locations takes payments only for appointments there.
+    appointments::get_within(&app.store, &actor.tenant_id, &actor.reach(), &input.appointment_id).await?;
     let done = ops::finalize(app.ports(), &actor.audit(), &input.appointment_id, input.collection_method).await?;
     Ok((StatusCode::CREATED, Json(Finalized { payment: done.payment, client_secret: done.client_secret })))
 }
@@ -148,8 +151,13 @@ pub async fn refund(
     let JsonBody(input) = input?;
     let id: PaymentId = path.id("id", "payment")?;
     if input.reason.as_str().is_empty() {
-        return Err(mas_domain::error::AppError::invalid("required", "reason", "say why the money goes back").into());
+        return Err(AppError::invalid("required", "reason", "say why the money goes back").into());
     }
+    let payment = ops::find(&app.store, &actor.tenant_id, &id).await?;
+    match appointments::get_within(&app.store, &actor.tenant_id, &actor.reach(), &payment.appointment_id).await {
+        Err(AppError::NotFound { .. }) => return Err(AppError::NotFound { what: "payment" }.into()),
+        other => other?,
+    };
     let ask =
         RefundAsk { amount: input.amount, reason: input.reason.to_string(), kind: RefundKind::Requested, key: None };
     Ok(Json(ops::refund(app.ports(), &actor.audit(), &id, ask).await?))
@@ -171,7 +179,8 @@ pub async fn list(
     QueryArgs(query): QueryArgs<ListQuery>,
 ) -> ApiResult<Json<Vec<Payment>>> {
     actor.require(Permission::PaymentsRead)?;
-    // Another clinic's appointment is not found, rather than an empty list.
-    appointments::get(&app.store, &actor.tenant_id, &query.appointment_id).await?;
+    // Another clinic's appointment (or one at a location of the clinic outside the member's) is
+    // not found, rather than an empty list.
+    appointments::get_within(&app.store, &actor.tenant_id, &actor.reach(), &query.appointment_id).await?;
     Ok(Json(ops::for_appointment(&app.store, &actor.tenant_id, &query.appointment_id).await?))
 }

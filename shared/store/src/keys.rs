@@ -9,6 +9,7 @@ use mas_domain::ids::{
     AppointmentId, AuditId, ClientId, DocumentId, PaymentId, PractitionerId, ResourceId, SigningSessionId, TemplateId,
     TenantId, TimelineId,
 };
+use mas_domain::reach::CareLink;
 use mas_domain::values::{Email, Hostname, Phone, Slug};
 use mas_ports::{BlobKey, Key};
 
@@ -227,6 +228,32 @@ pub fn client_phone(tenant: &TenantId, phone: &Phone, client: &ClientId) -> Key 
 
 pub fn client_phone_prefix(phone: &Phone) -> String {
     format!("CLIENT_PHONE#{phone}#")
+}
+
+/// A client's care link, in the client's partition so that checking whether a member may see
+/// a client is one batch read of (at most) two keys: `CARE#PRAC#{p}` (booked with a
+/// practitioner, written by every booking) and `CARE#MEMBER#{m}` (shared with a member).
+pub fn care_link(tenant: &TenantId, client: &ClientId, link: &CareLink) -> Key {
+    let sk = match link {
+        CareLink::BookedWith { practitioner_id } => format!("{CARE_PREFIX}PRAC#{practitioner_id}"),
+        CareLink::SharedWith { member_id } => format!("{CARE_PREFIX}MEMBER#{member_id}"),
+    };
+    Key::new(client_pk(tenant, client), sk)
+}
+
+pub const CARE_PREFIX: &str = "CARE#";
+
+/// GSI1 on a care link: one partition per practitioner profile or member, sorted by client, so
+/// a care team is one Query per kind of link.
+pub fn care_team_gsi(tenant: &TenantId, link: &CareLink, client: &ClientId) -> (String, String) {
+    (care_team_gsi_pk(tenant, link), client.to_string())
+}
+
+pub fn care_team_gsi_pk(tenant: &TenantId, link: &CareLink) -> String {
+    match link {
+        CareLink::BookedWith { practitioner_id } => format!("{}#CARE#PRAC#{practitioner_id}", tenant_pk(tenant)),
+        CareLink::SharedWith { member_id } => format!("{}#CARE#MEMBER#{member_id}", tenant_pk(tenant)),
+    }
 }
 
 pub const MEDICAL_PREFIX: &str = "MED#";
@@ -536,6 +563,7 @@ mod tests {
             payment(&t, &AppointmentId::new(), &PaymentId::new()),
             payment_ref(&t, &PaymentId::new()),
             stripe_customer(&t, &ClientId::new()),
+            care_link(&t, &ClientId::new(), &CareLink::SharedWith { member_id: mas_domain::ids::MemberId::new() }),
         ] {
             assert!(key.pk.starts_with("TENANT#ten_abc"), "{key:?}");
         }
@@ -561,6 +589,13 @@ mod tests {
         assert!(medical(&t, &c, 9).sk < medical(&t, &c, 10).sk);
         assert_eq!(medical(&t, &c, 1).sk, "MED#v000001");
         assert!(!medical(&t, &c, 1).sk.starts_with(TIMELINE_PREFIX));
+        let link =
+            care_link(&t, &c, &CareLink::BookedWith { practitioner_id: PractitionerId::parse("prc_1").unwrap() });
+        assert!(
+            ![MEDICAL_PREFIX, TIMELINE_PREFIX, MEDICAL_SUBMISSION_PREFIX, "DOC#"]
+                .iter()
+                .any(|p| link.sk.starts_with(p))
+        );
         // `#` sorts before letters, so `jane` lists before `janet` whatever their ids.
         assert!(
             clients_gsi(&t, "smith jane", &ClientId::parse("cli_z").unwrap()).1 < clients_gsi(&t, "smith janet", &c).1

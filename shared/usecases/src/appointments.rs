@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::availability::{self, BusyRecord, Calendar};
+use crate::care_team;
 use crate::catalog::{add_reference_checks, reference};
 use crate::clients;
 use crate::payments::{self, Ports};
@@ -25,7 +26,9 @@ use mas_domain::ids::{AppointmentId, ClientId, LocationId, PractitionerId, Servi
 use mas_domain::medical::MedicalAnswers;
 use mas_domain::payment::Payment;
 use mas_domain::policy::{BookingTerms, FeeAction, FeePreview, Policy};
+use mas_domain::reach::Reach;
 use mas_domain::screening;
+use mas_domain::team::{Member, Permission};
 use mas_domain::tenant::Tenant;
 use mas_domain::values::{MinorUnits, Money, Text};
 use mas_ports::table::{GSI1PK, GSI1SK, TTL};
@@ -278,6 +281,8 @@ async fn commit_new(
         // Not only present: not being erased either (`clients::live_check`).
         plan.push(clients::live_check(t, &appointment.client_id), AppError::NotFound { what: "client" });
     }
+    // The practitioner now looks after this client (their care team), from this very commit.
+    care_team::link_booking(&mut plan, t, &appointment.client_id, &appointment.practitioner_id, now, &audit.actor)?;
     let summary =
         format!("Booked {} for {}", calendar.service.data.name, appointment.local_start.format("%a %-d %b %Y %H:%M"));
     let entry = TimelineEntry::new(
@@ -453,6 +458,41 @@ pub async fn get(store: &Store, tenant: &TenantId, id: &AppointmentId) -> AppRes
     store.get(&keys::appointment(tenant, id)).await?.ok_or(AppError::NotFound { what: "appointment" })
 }
 
+/// An appointment `reach` may see; one it may not is not found.
+pub async fn get_within(store: &Store, tenant: &TenantId, reach: &Reach, id: &AppointmentId) -> AppResult<Appointment> {
+    let appointment = get(store, tenant, id).await?;
+    admit(store, tenant, reach, &appointment).await?;
+    Ok(appointment)
+}
+
+/// Whether `reach` may see `appointment`: at one of the member's locations, and (for a
+/// practitioner) their own or one of their care team's. Out of reach is 404, as if it did not exist.
+pub async fn admit(store: &Store, tenant: &TenantId, reach: &Reach, appointment: &Appointment) -> AppResult<()> {
+    reach.locations.find(&appointment.location_id, "appointment")?;
+    if reach.clients.admits_appointment(&appointment.practitioner_id, false) {
+        return Ok(());
+    }
+    let client_admitted = care_team::reaches(store, tenant, &reach.clients, &appointment.client_id).await?;
+    if reach.clients.admits_appointment(&appointment.practitioner_id, client_admitted) {
+        Ok(())
+    } else {
+        Err(AppError::NotFound { what: "appointment" })
+    }
+}
+
+/// A staff booking `reach` may make: at one of the member's locations (403 elsewhere) and for a
+/// client they may see (404 otherwise). Checked before anything of the booking is written.
+pub async fn check_booking(
+    store: &Store,
+    tenant: &TenantId,
+    reach: &Reach,
+    location: &LocationId,
+    client: &ClientId,
+) -> AppResult<()> {
+    reach.locations.require(location)?;
+    care_team::admit(store, tenant, &reach.clients, client).await
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ListFilter {
     pub practitioner_id: Option<PractitionerId>,
@@ -460,14 +500,19 @@ pub struct ListFilter {
     pub status: Option<AppointmentStatus>,
 }
 
-/// Appointments starting in `[from, to)`, by start time.
+/// Appointments starting in `[from, to)` that `reach` may see, by start time. A filter naming a
+/// location outside the member's is refused (403); without one, only theirs are listed.
 pub async fn list(
     store: &Store,
     tenant: &TenantId,
+    reach: &Reach,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     filter: &ListFilter,
 ) -> AppResult<Vec<Appointment>> {
+    if let Some(location) = &filter.location_id {
+        reach.locations.require(location)?;
+    }
     if to <= from {
         return Err(AppError::invalid("empty_window", "to", "must be after `from`"));
     }
@@ -495,30 +540,56 @@ pub async fn list(
             break;
         }
     }
+    all.retain(|a| reach.locations.admits(&a.location_id));
+    // One read of the care team for the whole list, not one per appointment.
+    if let Some(team) = care_team::members_clients(store, tenant, &reach.clients).await? {
+        all.retain(|a| reach.clients.admits_appointment(&a.practitioner_id, team.contains(&a.client_id)));
+    }
     all.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
     Ok(all)
 }
 
-fn next_month(at: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn next_month(at: DateTime<Utc>) -> DateTime<Utc> {
     use chrono::Datelike;
     let first = at.date_naive().with_day(1).expect("day 1");
     let next = first.checked_add_months(chrono::Months::new(1)).expect("in range");
     next.and_hms_opt(0, 0, 0).expect("midnight").and_utc()
 }
 
-/// Who is acting on an appointment: practitioners may act only on their own.
+/// Who is acting on an appointment: what of the clinic they reach, and whose appointments they
+/// may change (practitioners only their own).
 #[derive(Debug, Clone)]
-pub enum Scope {
+pub struct Scope {
+    pub changes: Changes,
+    pub reach: Reach,
+}
+
+#[derive(Debug, Clone)]
+pub enum Changes {
     Any,
     OnlyPractitioner(Option<PractitionerId>),
 }
 
 impl Scope {
+    /// The clinic itself, or a client already resolved (the portal): no limit.
+    pub fn any() -> Self {
+        Scope { changes: Changes::Any, reach: Reach::whole_clinic() }
+    }
+
+    pub fn of(member: &Member) -> Self {
+        let changes = if member.input.role.allows(Permission::BookingWrite) {
+            Changes::Any
+        } else {
+            Changes::OnlyPractitioner(member.input.practitioner_id.clone())
+        };
+        Scope { changes, reach: Reach::of(member) }
+    }
+
     fn check(&self, appointment: &Appointment) -> AppResult<()> {
-        match self {
-            Scope::Any => Ok(()),
-            Scope::OnlyPractitioner(Some(me)) if me == &appointment.practitioner_id => Ok(()),
-            Scope::OnlyPractitioner(_) => {
+        match &self.changes {
+            Changes::Any => Ok(()),
+            Changes::OnlyPractitioner(Some(me)) if me == &appointment.practitioner_id => Ok(()),
+            Changes::OnlyPractitioner(_) => {
                 Err(AppError::Forbidden("practitioners may act only on their own appointments".into()))
             }
         }
@@ -570,7 +641,7 @@ async fn try_change(
     change: &Change,
 ) -> AppResult<(Appointment, Option<Payment>)> {
     let t = &tenant.id;
-    let current = get(store, t, id).await?;
+    let current = get_within(store, t, &scope.reach, id).await?;
     scope.check(&current)?;
     if let Some(expected) = change.expected_version
         && expected != current.version
@@ -839,10 +910,11 @@ fn terms(appointment: &Appointment) -> BookingTerms {
 pub async fn fee_preview(
     store: &Store,
     tenant: &TenantId,
+    reach: &Reach,
     id: &AppointmentId,
     action: FeeAction,
 ) -> AppResult<FeePreview> {
-    let appointment = get(store, tenant, id).await?;
+    let appointment = get_within(store, tenant, reach, id).await?;
     let policy = policies::version(store, tenant, appointment.policy_version).await?;
     Ok(policy.fee_preview(action, &terms(&appointment), store.clock.now()))
 }
@@ -923,6 +995,9 @@ async fn reschedule(
         );
     }
     claim_calendar(&mut plan, t, &next, &mine, now)?;
+    if next.practitioner_id != current.practitioner_id {
+        care_team::link_booking(&mut plan, t, &next.client_id, &next.practitioner_id, now, &audit.actor)?;
+    }
     let mut references = vec![reference("practitioner_id", CatalogKind::Practitioner, &next.practitioner_id)];
     references.extend(next.resources.iter().map(|u| reference("resources", CatalogKind::Resource, &u.resource_id)));
     add_reference_checks(&mut plan, t, references);

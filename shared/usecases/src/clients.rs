@@ -26,6 +26,7 @@ use mas_domain::catalog::Record;
 use mas_domain::clients::{Client, ClientInput, ClientPatch, ClientQuery};
 use mas_domain::error::{AppError, AppResult, Rejection};
 use mas_domain::ids::{ClientId, TenantId};
+use mas_domain::reach::ClientScope;
 use mas_domain::values::Email;
 use mas_ports::table::{GSI1PK, GSI1SK};
 use mas_ports::{Condition, Item, Key, Page, Query, SortKey, TableError, Write};
@@ -169,8 +170,19 @@ pub async fn get_many(store: &Store, tenant: &TenantId, ids: &[ClientId]) -> App
 /// Creates the client, its email claim, its phone index entry and its first timeline entry.
 /// An email another client holds is a 409 `client_exists` naming that client.
 pub async fn create(store: &Store, audit: &AuditContext, input: ClientInput) -> AppResult<Client> {
+    create_by(store, audit, input, &ClientScope::Clinic).await
+}
+
+/// `create`, by a member whose client scope is `creator`: a practitioner's new client joins her
+/// care team in the same transaction (whoever records a client is looking after them).
+pub async fn create_by(
+    store: &Store,
+    audit: &AuditContext,
+    input: ClientInput,
+    creator: &ClientScope,
+) -> AppResult<Client> {
     let email = input.email.clone();
-    match insert(store, audit, input).await {
+    match insert(store, audit, input, creator).await {
         Err(AppError::Conflict { code: CLIENT_EXISTS, .. }) => {
             Err(exists_error(store, &audit.tenant_id, email.as_ref()).await)
         }
@@ -179,8 +191,13 @@ pub async fn create(store: &Store, audit: &AuditContext, input: ClientInput) -> 
 }
 
 /// `create`, with a clash on the email claim left as a plain `client_exists` conflict.
-async fn insert(store: &Store, audit: &AuditContext, input: ClientInput) -> AppResult<Client> {
-    let (client, plan) = insert_plan(store, audit, input)?;
+async fn insert(store: &Store, audit: &AuditContext, input: ClientInput, creator: &ClientScope) -> AppResult<Client> {
+    let (client, mut plan) = insert_plan(store, audit, input)?;
+    if let Some(link) =
+        crate::care_team::creator_link(creator, &audit.tenant_id, &client.id, client.created_at, &audit.actor)?
+    {
+        plan.push(link, AppError::Internal("a care link put has no condition".into()));
+    }
     plan.commit(store, audit, "client.created", client.id.as_str()).await?;
     Ok(client)
 }

@@ -152,6 +152,21 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
     Ok(DemoClinic { tenant_id, owner: signed_up.owner, created: true })
 }
 
+/// Gives the demo clinic's bookings made before care teams existed their care links, so a
+/// practitioner signing in to an older local database finds her clients in her list (each start
+/// looks two years back and ahead; a link already there is left alone). Returns how many it wrote.
+pub async fn link_care_teams(store: &Store, demo: &DemoClinic) -> AppResult<usize> {
+    let audit = AuditContext {
+        tenant_id: demo.tenant_id.clone(),
+        actor: "system".into(),
+        role: None,
+        request_id: RequestId::new(),
+    };
+    let now = store.clock.now();
+    let years = chrono::Duration::days(2 * 365);
+    crate::care_team::backfill(store, &audit, now - years, now + years).await
+}
+
 /// The password of every demo account: public, like the demo clinic itself.
 pub const DEMO_PASSWORD: &str = "demo-password";
 

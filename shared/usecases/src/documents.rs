@@ -435,6 +435,12 @@ struct DocumentRef {
     client_id: ClientId,
 }
 
+/// The client a document belongs to (whose care team decides who may see it).
+pub async fn client_of(store: &Store, tenant: &TenantId, id: &DocumentId) -> AppResult<ClientId> {
+    let reference: Option<DocumentRef> = store.get(&keys::document_ref(tenant, id)).await?;
+    reference.map(|r| r.client_id).ok_or(AppError::NotFound { what: "document" })
+}
+
 /// A document of this clinic with its renditions; another clinic's id is simply not found.
 pub async fn load(store: &Store, tenant: &TenantId, id: &DocumentId) -> AppResult<DocumentView> {
     let not_found = || AppError::NotFound { what: "document" };

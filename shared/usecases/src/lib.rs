@@ -7,6 +7,7 @@ pub mod appointments;
 pub mod audit;
 pub mod auth;
 pub mod availability;
+pub mod care_team;
 pub mod catalog;
 pub mod clients;
 pub mod demo;

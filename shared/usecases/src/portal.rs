@@ -23,6 +23,7 @@ use mas_domain::ids::{AppointmentId, ClientId, LocationId, RequestId, ServiceId,
 use mas_domain::notifications::Preferences;
 use mas_domain::policy::{FeeAction, FeePreview};
 use mas_domain::portal::{self, PortalSession};
+use mas_domain::reach::Reach;
 use mas_domain::values::{Email, Slug};
 use mas_ports::{Condition, Query, SortKey, Write};
 use mas_store::keys;
@@ -286,7 +287,7 @@ pub async fn fee_preview(
         return Err(AppError::invalid("not_a_client_action", "action", "must be cancel or reschedule"));
     }
     own_appointment(app, session, id).await?;
-    appointments::fee_preview(&app.store, &session.tenant_id, id, action).await
+    appointments::fee_preview(&app.store, &session.tenant_id, &Reach::whole_clinic(), id, action).await
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -317,7 +318,8 @@ pub async fn change(
     if current.start <= app.store.clock.now() {
         return Err(AppError::conflict("already_started", "this appointment has started; please call the clinic"));
     }
-    let preview = appointments::fee_preview(&app.store, &session.tenant_id, id, fee_action).await?;
+    let preview =
+        appointments::fee_preview(&app.store, &session.tenant_id, &Reach::whole_clinic(), id, fee_action).await?;
     if let Some(refusal) = preview.refusal {
         return Err(AppError::Rejected {
             kind: mas_domain::error::Rejection::Conflict,
@@ -335,7 +337,7 @@ pub async fn change(
         reason: Some("changed by the client in the portal".into()),
         expected_version: Some(current.version),
     };
-    appointments::change(app.ports(), &audit, &tenant, id, &Scope::Any, change).await?;
+    appointments::change(app.ports(), &audit, &tenant, id, &Scope::any(), change).await?;
     let listed = appointments(app, session).await?;
     listed
         .upcoming

@@ -1,0 +1,247 @@
+//! What of the clinic a member reaches, beyond what their role allows: which clients (a
+//! practitioner only their care team) and which locations (those listed on the member, or all).
+//! Pure rules; the use cases gather the facts (care links, an appointment's location) and ask.
+//!
+//! What is out of reach is answered as if it did not exist (404): an id a member cannot reach
+//! tells them nothing. Naming a location outside one's own in a request (booking there, filtering
+//! the calendar by it) is a 403 instead: locations are the clinic's public catalog, so there is
+//! nothing to hide, and the caller learns why.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{AppError, AppResult};
+use crate::ids::{LocationId, MemberId, PractitionerId};
+use crate::team::{Member, Role};
+
+/// Why a client is in someone's care team.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CareLink {
+    /// The client has (or had) an appointment with this practitioner profile: written with
+    /// every booking, and kept when it is cancelled or moved to someone else.
+    BookedWith { practitioner_id: PractitionerId },
+    /// An owner or manager shared the client with this member (or the member created them).
+    SharedWith { member_id: MemberId },
+}
+
+/// Which of the clinic's clients a member may read or change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientScope {
+    /// Every client (owners, managers, front desk, finance, support: their role decides what
+    /// of a client they see, as before).
+    Clinic,
+    /// Only the practitioner's care team: clients booked with their practitioner profile (when
+    /// the member has one) or shared with the member.
+    CareTeam { member_id: MemberId, practitioner_id: Option<PractitionerId> },
+}
+
+impl ClientScope {
+    pub fn of(member: &Member) -> Self {
+        match member.input.role {
+            Role::Practitioner => ClientScope::CareTeam {
+                member_id: member.id.clone(),
+                practitioner_id: member.input.practitioner_id.clone(),
+            },
+            Role::Owner | Role::Manager | Role::FrontDesk | Role::Finance | Role::Support => ClientScope::Clinic,
+        }
+    }
+
+    /// The links that would put a client in this member's care team (the keys to look up).
+    /// Empty for the whole clinic: nothing needs to be read.
+    pub fn wanted_links(&self) -> Vec<CareLink> {
+        match self {
+            ClientScope::Clinic => Vec::new(),
+            ClientScope::CareTeam { member_id, practitioner_id } => {
+                let mut links = vec![CareLink::SharedWith { member_id: member_id.clone() }];
+                if let Some(p) = practitioner_id {
+                    links.push(CareLink::BookedWith { practitioner_id: p.clone() });
+                }
+                links
+            }
+        }
+    }
+
+    /// Whether a client with these care links is within reach.
+    pub fn admits(&self, links: &[CareLink]) -> bool {
+        match self {
+            ClientScope::Clinic => true,
+            ClientScope::CareTeam { .. } => {
+                let wanted = self.wanted_links();
+                links.iter().any(|link| wanted.contains(link))
+            }
+        }
+    }
+
+    /// Whether an appointment is within reach: its own practitioner always sees it (whatever
+    /// became of the care link); anyone else sees it when they may see its client.
+    pub fn admits_appointment(&self, practitioner: &PractitionerId, client_admitted: bool) -> bool {
+        match self {
+            ClientScope::Clinic => true,
+            ClientScope::CareTeam { practitioner_id, .. } => {
+                practitioner_id.as_ref() == Some(practitioner) || client_admitted
+            }
+        }
+    }
+
+    /// What to answer for a client out of reach: the same as for one that does not exist.
+    pub fn refuse() -> AppError {
+        AppError::NotFound { what: "client" }
+    }
+}
+
+/// Which locations a member works at (`MemberInput::location_ids`; empty means all).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LocationScope {
+    All,
+    Only(BTreeSet<LocationId>),
+}
+
+impl LocationScope {
+    pub fn of(member: &Member) -> Self {
+        if member.input.location_ids.is_empty() {
+            LocationScope::All
+        } else {
+            LocationScope::Only(member.input.location_ids.iter().cloned().collect())
+        }
+    }
+
+    pub fn admits(&self, location: &LocationId) -> bool {
+        match self {
+            LocationScope::All => true,
+            LocationScope::Only(mine) => mine.contains(location),
+        }
+    }
+
+    /// A request that names a location (a booking, a calendar filter): 403 outside one's own.
+    pub fn require(&self, location: &LocationId) -> AppResult<()> {
+        if self.admits(location) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("this account works only at its own locations, not at {location}")))
+        }
+    }
+
+    /// Something found at `location` (an appointment): out of reach is not found.
+    pub fn find(&self, location: &LocationId, what: &'static str) -> AppResult<()> {
+        if self.admits(location) { Ok(()) } else { Err(AppError::NotFound { what }) }
+    }
+}
+
+/// Both scopes of one member, built once per request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    pub clients: ClientScope,
+    pub locations: LocationScope,
+}
+
+impl Reach {
+    pub fn of(member: &Member) -> Self {
+        Reach { clients: ClientScope::of(member), locations: LocationScope::of(member) }
+    }
+
+    /// No limit at all (owners and managers of every location; workers and the portal, which
+    /// act for the clinic or for one client already resolved).
+    pub fn whole_clinic() -> Self {
+        Reach { clients: ClientScope::Clinic, locations: LocationScope::All }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::team::MemberInput;
+    use chrono::Utc;
+
+    fn member(role: Role, practitioner: Option<&str>, locations: &[&str]) -> Member {
+        Member {
+            id: MemberId::parse("mem_me").unwrap(),
+            input: MemberInput {
+                email: crate::values::Email::parse("me@clinic.test").unwrap(),
+                name: crate::values::Name::parse("Me").unwrap(),
+                role,
+                location_ids: locations.iter().map(|l| LocationId::parse(l).unwrap()).collect(),
+                practitioner_id: practitioner.map(|p| PractitionerId::parse(p).unwrap()),
+            },
+            version: 1,
+            auth_epoch: 0,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn booked(p: &str) -> CareLink {
+        CareLink::BookedWith { practitioner_id: PractitionerId::parse(p).unwrap() }
+    }
+
+    fn shared(m: &str) -> CareLink {
+        CareLink::SharedWith { member_id: MemberId::parse(m).unwrap() }
+    }
+
+    #[test]
+    fn a_practitioner_reaches_only_clients_booked_with_her_or_shared_with_her() {
+        let scope = ClientScope::of(&member(Role::Practitioner, Some("prc_me"), &[]));
+        assert!(!scope.admits(&[]), "a client she has never seen");
+        assert!(scope.admits(&[booked("prc_me")]));
+        assert!(scope.admits(&[shared("mem_me")]));
+        assert!(!scope.admits(&[booked("prc_other"), shared("mem_other")]), "someone else's client");
+        assert!(scope.admits(&[booked("prc_other"), shared("mem_me")]));
+    }
+
+    #[test]
+    fn a_practitioner_without_a_profile_reaches_only_what_is_shared_with_her() {
+        let scope = ClientScope::of(&member(Role::Practitioner, None, &[]));
+        assert_eq!(scope.wanted_links(), vec![shared("mem_me")]);
+        assert!(scope.admits(&[shared("mem_me")]));
+        assert!(!scope.admits(&[booked("prc_me")]));
+    }
+
+    #[test]
+    fn every_other_role_keeps_the_whole_client_list_and_needs_no_lookup() {
+        for role in [Role::Owner, Role::Manager, Role::FrontDesk, Role::Finance, Role::Support] {
+            let scope = ClientScope::of(&member(role, Some("prc_me"), &[]));
+            assert_eq!(scope, ClientScope::Clinic, "{role:?}");
+            assert!(scope.wanted_links().is_empty());
+            assert!(scope.admits(&[]));
+        }
+    }
+
+    #[test]
+    fn a_practitioner_sees_her_own_appointments_and_those_of_her_care_team() {
+        let scope = ClientScope::of(&member(Role::Practitioner, Some("prc_me"), &[]));
+        let me = PractitionerId::parse("prc_me").unwrap();
+        let other = PractitionerId::parse("prc_other").unwrap();
+        assert!(scope.admits_appointment(&me, false));
+        assert!(scope.admits_appointment(&other, true));
+        assert!(!scope.admits_appointment(&other, false));
+        assert!(ClientScope::Clinic.admits_appointment(&other, false));
+    }
+
+    #[test]
+    fn a_member_without_locations_works_everywhere() {
+        let scope = LocationScope::of(&member(Role::FrontDesk, None, &[]));
+        assert_eq!(scope, LocationScope::All);
+        assert!(scope.require(&LocationId::parse("loc_any").unwrap()).is_ok());
+    }
+
+    #[test]
+    fn a_member_restricted_to_locations_is_refused_elsewhere_and_finds_nothing_there() {
+        let scope = LocationScope::of(&member(Role::FrontDesk, None, &["loc_a", "loc_b"]));
+        let (a, c) = (LocationId::parse("loc_a").unwrap(), LocationId::parse("loc_c").unwrap());
+        assert!(scope.admits(&a) && !scope.admits(&c));
+        assert!(scope.require(&a).is_ok());
+        assert!(matches!(scope.require(&c), Err(AppError::Forbidden(_))));
+        assert!(matches!(scope.find(&c, "appointment"), Err(AppError::NotFound { what: "appointment" })));
+    }
+
+    #[test]
+    fn owners_restricted_to_a_location_are_restricted_too() {
+        // The list on the member is the rule, whatever the role: an owner of a group who runs
+        // one site is given that site.
+        let reach = Reach::of(&member(Role::Owner, None, &["loc_a"]));
+        assert_eq!(reach.clients, ClientScope::Clinic);
+        assert!(!reach.locations.admits(&LocationId::parse("loc_b").unwrap()));
+    }
+}
