@@ -9,6 +9,7 @@ pub mod auth;
 pub mod availability;
 pub mod catalog;
 pub mod clients;
+mod document;
 pub mod documents;
 pub mod error;
 pub mod esign;
@@ -66,7 +67,7 @@ impl Modify for StaffJwt {
 }
 
 fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
         .routes(routes!(openapi_json))
         .routes(routes!(tenants::sign_up))
@@ -142,7 +143,9 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(notifications::twilio_inbound))
         .routes(routes!(notifications::twilio_status))
         .routes(routes!(notifications::unsubscribe, notifications::unsubscribe_page))
-        .split_for_parts()
+        .split_for_parts();
+    document::complete(&mut doc);
+    (router, doc)
 }
 
 static OPENAPI_JSON: LazyLock<String> =
