@@ -218,12 +218,22 @@ pub fn webhook_router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-#[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, description = "The function is up")))]
-async fn health() -> impl IntoResponse {
-    axum::Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+/// What `/health` answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    #[schema(example = "ok")]
+    status: &'static str,
+    /// The API crate's version.
+    version: &'static str,
 }
 
-#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "This document")))]
+#[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, body = Health, description = "The function is up")))]
+async fn health() -> impl IntoResponse {
+    axum::Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION") })
+}
+
+#[utoipa::path(get, path = "/openapi.json", tag = "meta",
+    responses((status = 200, body = Object, content_type = "application/json", description = "This document")))]
 async fn openapi_json() -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI_JSON.as_str())
 }
