@@ -32,6 +32,56 @@ async fn the_openapi_document_is_3_1_and_describes_every_route() {
     }
     assert!(routes.len() >= 35, "expected the whole issue-2 API, found {} routes", routes.len());
     assert!(doc["components"]["securitySchemes"]["staff_jwt"].is_object());
+    for route in routes.iter().filter(|r| !r.public) {
+        let responses = &doc["paths"][&route.path][route.method.to_lowercase()]["responses"];
+        assert!(responses["401"].is_object(), "{} {} does not document 401", route.method, route.path);
+    }
+}
+
+/// The schema a `$ref` (or an array of them) points at, by component name.
+fn component<'a>(doc: &'a Value, schema: &Value) -> (&'a str, &'a Value) {
+    let reference = schema["$ref"].as_str().or(schema["items"]["$ref"].as_str()).unwrap_or_else(|| panic!("{schema}"));
+    let name = reference.strip_prefix("#/components/schemas/").unwrap();
+    let (name, schema) = doc["components"]["schemas"].as_object().unwrap().get_key_value(name).unwrap();
+    (name.as_str(), schema)
+}
+
+#[test]
+fn each_record_is_documented_as_itself_its_input_fields_and_its_own() {
+    let doc = serde_json::to_value(mas_http::openapi()).unwrap();
+    let writes = [
+        ("post", "/v1/locations", "201"),
+        ("post", "/v1/services", "201"),
+        ("post", "/v1/practitioners", "201"),
+        ("post", "/v1/resources", "201"),
+        ("post", "/v1/clients", "201"),
+        ("post", "/v1/team", "201"),
+        ("put", "/v1/brand", "200"),
+        ("put", "/v1/policies", "201"),
+    ];
+    let mut records = std::collections::BTreeSet::new();
+    for (method, path, status) in writes {
+        let operation = &doc["paths"][path][method];
+        let (input_name, input) = component(&doc, &operation["requestBody"]["content"]["application/json"]["schema"]);
+        let (record_name, record) =
+            component(&doc, &operation["responses"][status]["content"]["application/json"]["schema"]);
+        assert!(records.insert(record_name), "{method} {path} answers {record_name}, as another route does");
+        assert!(record.get("allOf").is_none(), "{record_name} is written as parts: {record}");
+        let fields = record["properties"].as_object().unwrap();
+        for field in input["properties"].as_object().unwrap().keys().map(String::as_str).chain(["version"]) {
+            assert!(fields.contains_key(field), "{record_name} ({method} {path}) lacks {input_name}'s `{field}`");
+        }
+        let (list_name, _) = match method {
+            "post" => {
+                component(&doc, &doc["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]["schema"])
+            }
+            _ => (record_name, record),
+        };
+        if path != "/v1/clients" {
+            assert_eq!(list_name, record_name, "GET {path} lists what POST answers");
+        }
+    }
+    assert!(!serde_json::to_string(&doc).unwrap().contains("allOf"), "a flattened struct is still written as parts");
 }
 
 #[tokio::test]
@@ -62,6 +112,7 @@ async fn requests_without_or_with_a_forged_token_are_401() {
     let (status, err) = app.call("GET", "/v1/locations", None, None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(err["error"]["code"], "unauthenticated");
+    assert_eq!(err["error"].get("details"), None, "an error with nothing more to say has no details: {err}");
     let forged = format!("{}x", clinic.token);
     assert_eq!(app.get("/v1/locations", &forged).await.0, StatusCode::UNAUTHORIZED);
     let other_secret = mas_usecases::tokens::LocalIssuer::new(b"another-secret-another-secret-12");

@@ -536,6 +536,24 @@ async fn fees_follow_the_policy_version_the_appointment_was_booked_under() {
 }
 
 #[tokio::test]
+async fn a_policy_version_answers_the_day_it_takes_effect_once_and_as_stored() {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "policy-day").await;
+    let t = &s.clinic.token;
+    let (status, published) = app.put("/v1/policies", t, json!({"effective_from": "2027-04-01"})).await;
+    assert_eq!(
+        (status, published["effective_from"].as_str()),
+        (StatusCode::CREATED, Some("2027-04-01")),
+        "{published}"
+    );
+    // Read back from the table: the input flattened into the version once carried a second
+    // `effective_from`, null after the round trip, and JSON readers keep the last key.
+    let (_, policies) = app.get("/v1/policies", t).await;
+    let version = policies["versions"].as_array().unwrap().iter().find(|v| v["version"] == published["version"]);
+    assert_eq!(version.unwrap()["effective_from"], "2027-04-01", "{policies}");
+}
+
+#[tokio::test]
 async fn appointments_list_by_window_and_filters() {
     let (app, _) = fixed_app().await;
     let s = setup(&app, "listing").await;

@@ -296,6 +296,11 @@ async fn the_owner_reads_the_audit_log_filtered_and_as_csv_and_other_roles_canno
 
     let (status, _) = app.get("/v1/audit?month=2026-13", &clinic.token).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // A cursor this list never handed out is the caller's mistake, not a 500.
+    for cursor in ["", "not-a-cursor", "eyJQSyI6Im90aGVyIiwiU0siOiJzIn0"] {
+        let (status, err) = app.get(&format!("/v1/audit?cursor={cursor}"), &clinic.token).await;
+        assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_cursor")));
+    }
     for role in ["support", "finance", "practitioner", "front_desk"] {
         let (token, _) = app.member_token(&clinic, role).await;
         assert_eq!(app.get("/v1/audit", &token).await.0, StatusCode::FORBIDDEN, "{role}");

@@ -12,7 +12,7 @@ use super::values::{CountryCode, Email, MinorUnits, Minutes, Money, Name, Phone,
 use crate::error::{AppError, AppResult};
 use crate::ids::{LocationId, PractitionerId, ResourceId};
 
-/// A stored catalog entity: the caller's fields plus what the server keeps.
+/// A stored entity (a catalog entry, a client): the caller's fields plus what the server keeps.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Record<I, T> {
     pub id: I,

@@ -17,6 +17,9 @@ use crate::ids::ServiceId;
 #[serde(default, deny_unknown_fields)]
 pub struct PolicyInput {
     /// The first local day this version applies to; today when absent. Never in the past.
+    // Absent from a stored version's input (its own `effective_from` says the day): flattened
+    // into `Policy`, a second `effective_from` key would follow the first and, read back, be null.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_from: Option<NaiveDate>,
     pub booking: BookingRules,
     /// How long a booking waiting for its deposit holds its time (minutes).

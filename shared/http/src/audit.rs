@@ -35,7 +35,8 @@ pub struct AuditQuery {
 
 /// The audit log, newest first: who did what to which entity, when, in which request.
 #[utoipa::path(get, path = "/v1/audit", tag = "audit", operation_id = "list_audit_records", security(("staff_jwt" = [])), params(AuditQuery),
-    responses((status = 200, body = AuditPage, description = "JSON, or text/csv with `format=csv`"),
+    responses((status = 200, description = "JSON, or CSV with `format=csv` (this page's records, a header row first)",
+            content((AuditPage = "application/json"), (String = "text/csv"))),
         (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn list(
     State(app): State<Arc<App>>,

@@ -12,8 +12,10 @@ use utoipa::IntoParams;
 
 use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
-use mas_domain::catalog::{ExceptionInput, PractitionerException, Record};
-use mas_domain::ids::{ExceptionId, PractitionerId};
+use mas_domain::catalog::{
+    ExceptionInput, LocationInput, PractitionerException, PractitionerInput, Record, ResourceInput, ServiceInput,
+};
+use mas_domain::ids::{ExceptionId, LocationId, PractitionerId, ResourceId, ServiceId};
 use mas_domain::team::Permission;
 use mas_usecases::app::App;
 use mas_usecases::catalog as ops;
@@ -28,14 +30,18 @@ pub struct ListParams {
 }
 
 macro_rules! catalog_routes {
-    ($module:ident, $input:ty, $id:ty, $tag:literal, $collection:literal, $item:literal) => {
+    ($module:ident, $input:ident, $id:ident, $tag:literal, $collection:literal, $item:literal) => {
         pub mod $module {
             use super::*;
 
+            // The record's own type in the annotations, not this alias: utoipa names a generic
+            // schema from the arguments it sees (`Record_LocationId_LocationInput`), and through
+            // an alias every record would be one `Record`. Lists are `[…]`: utoipa does not read
+            // `Vec<Record<…>>` in a response body.
             type Entity = Record<$id, $input>;
 
             #[utoipa::path(get, path = $collection, tag = $tag, operation_id = concat!("list_", stringify!($module)), security(("staff_jwt" = [])), params(ListParams),
-                responses((status = 200, body = Vec<Entity>), (status = 401, body = ErrorEnvelope)))]
+                responses((status = 200, body = [Record<$id, $input>]), (status = 401, body = ErrorEnvelope)))]
             pub async fn list(
                 State(app): State<Arc<App>>,
                 actor: Actor,
@@ -46,7 +52,7 @@ macro_rules! catalog_routes {
             }
 
             #[utoipa::path(post, path = $collection, tag = $tag, operation_id = concat!("create_", stringify!($module)), security(("staff_jwt" = [])), request_body = $input,
-                responses((status = 201, body = Entity), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+                responses((status = 201, body = Record<$id, $input>), (status = 400, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
                     (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
             pub async fn create(
                 State(app): State<Arc<App>>,
@@ -60,7 +66,7 @@ macro_rules! catalog_routes {
             }
 
             #[utoipa::path(get, path = $item, tag = $tag, operation_id = concat!("get_", stringify!($module)), security(("staff_jwt" = [])), params(("id" = String, Path)),
-                responses((status = 200, body = Entity), (status = 404, body = ErrorEnvelope)))]
+                responses((status = 200, body = Record<$id, $input>), (status = 404, body = ErrorEnvelope)))]
             pub async fn get(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Entity>> {
                 actor.require(Permission::CatalogRead)?;
                 let id: $id = path.id("id", <$input as ops::Entry>::NAME)?;
@@ -69,7 +75,7 @@ macro_rules! catalog_routes {
 
             #[utoipa::path(put, path = $item, tag = $tag, operation_id = concat!("replace_", stringify!($module)), security(("staff_jwt" = [])), params(("id" = String, Path)),
                 request_body = $input,
-                responses((status = 200, body = Entity), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+                responses((status = 200, body = Record<$id, $input>), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
                     (status = 422, body = ErrorEnvelope)))]
             pub async fn replace(
                 State(app): State<Arc<App>>,
@@ -86,7 +92,7 @@ macro_rules! catalog_routes {
 
             /// Archives: hidden and unbookable, kept for the history that refers to it.
             #[utoipa::path(delete, path = $item, tag = $tag, operation_id = concat!("archive_", stringify!($module)), security(("staff_jwt" = [])), params(("id" = String, Path)),
-                responses((status = 200, body = Entity), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+                responses((status = 200, body = Record<$id, $input>), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
             pub async fn archive(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Entity>> {
                 actor.require(Permission::CatalogWrite)?;
                 let id: $id = path.id("id", <$input as ops::Entry>::NAME)?;
@@ -96,38 +102,17 @@ macro_rules! catalog_routes {
     };
 }
 
-catalog_routes!(
-    locations,
-    mas_domain::catalog::LocationInput,
-    mas_domain::ids::LocationId,
-    "locations",
-    "/v1/locations",
-    "/v1/locations/{id}"
-);
-catalog_routes!(
-    services,
-    mas_domain::catalog::ServiceInput,
-    mas_domain::ids::ServiceId,
-    "services",
-    "/v1/services",
-    "/v1/services/{id}"
-);
+catalog_routes!(locations, LocationInput, LocationId, "locations", "/v1/locations", "/v1/locations/{id}");
+catalog_routes!(services, ServiceInput, ServiceId, "services", "/v1/services", "/v1/services/{id}");
 catalog_routes!(
     practitioners,
-    mas_domain::catalog::PractitionerInput,
-    mas_domain::ids::PractitionerId,
+    PractitionerInput,
+    PractitionerId,
     "practitioners",
     "/v1/practitioners",
     "/v1/practitioners/{id}"
 );
-catalog_routes!(
-    resources,
-    mas_domain::catalog::ResourceInput,
-    mas_domain::ids::ResourceId,
-    "resources",
-    "/v1/resources",
-    "/v1/resources/{id}"
-);
+catalog_routes!(resources, ResourceInput, ResourceId, "resources", "/v1/resources", "/v1/resources/{id}");
 
 #[utoipa::path(get, path = "/v1/practitioners/{id}/exceptions", tag = "practitioners", security(("staff_jwt" = [])),
     params(("id" = String, Path)),

@@ -14,6 +14,7 @@ use utoipa::IntoParams;
 
 use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
+use mas_domain::catalog::Record;
 use mas_domain::clients::{Client, ClientInput, ClientPatch, ClientQuery};
 use mas_domain::gdpr::{EraseRequest, Erasure};
 use mas_domain::ids::{ClientId, MemberId};
@@ -70,7 +71,7 @@ pub async fn list(
 
 #[utoipa::path(post, path = "/v1/clients", tag = "clients", operation_id = "create_client", security(("staff_jwt" = [])),
     request_body = ClientInput,
-    responses((status = 201, body = Client), (status = 403, body = ErrorEnvelope),
+    responses((status = 201, body = Record<ClientId, ClientInput>), (status = 403, body = ErrorEnvelope),
         (status = 409, description = "`client_exists`: `details.client_id` names the client with this email", body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
 pub async fn create(
@@ -87,7 +88,7 @@ pub async fn create(
 
 #[utoipa::path(get, path = "/v1/clients/{id}", tag = "clients", operation_id = "get_client", security(("staff_jwt" = [])),
     params(("id" = String, Path)),
-    responses((status = 200, body = Client), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 200, body = Record<ClientId, ClientInput>), (status = 404, body = ErrorEnvelope)))]
 pub async fn get(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Client>> {
     actor.require(Permission::BookingRead)?;
     let id: ClientId = path.id("id", "client")?;
@@ -98,7 +99,7 @@ pub async fn get(State(app): State<Arc<App>>, actor: Actor, path: PathParams) ->
 /// Changes the fields given (`null` clears an optional one); `version` must be the one read.
 #[utoipa::path(patch, path = "/v1/clients/{id}", tag = "clients", operation_id = "update_client", security(("staff_jwt" = [])),
     params(("id" = String, Path)), request_body = ClientPatch,
-    responses((status = 200, body = Client), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+    responses((status = 200, body = Record<ClientId, ClientInput>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, description = "`stale_version`, or `client_exists` for an email another client has", body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
 pub async fn update(

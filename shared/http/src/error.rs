@@ -54,8 +54,11 @@ pub struct ErrorBody {
     /// Stable, machine-readable (`slug_taken`, `invalid_field`, …).
     pub code: String,
     pub message: String,
-    #[schema(value_type = Object)]
-    pub details: Value,
+    /// What the code's documentation says it carries (`field`, `missing`, `retry_after_seconds`,
+    /// the engine's reasons…); absent when there is nothing more to say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object, required = false)]
+    pub details: Option<Value>,
 }
 
 impl ApiError {
@@ -146,6 +149,7 @@ impl IntoResponse for ApiError {
             _ => None,
         };
         let (status, code, message, details) = self.parts();
+        let details = Some(details).filter(|d| !d.is_null());
         let body = ErrorEnvelope { error: ErrorBody { code: code.to_owned(), message, details } };
         let mut response = (status, axum::Json(body)).into_response();
         if let Some(seconds) = retry_after.and_then(|s| axum::http::HeaderValue::from_str(&s).ok()) {

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod availability;
 pub mod catalog;
 pub mod clients;
+mod document;
 pub mod documents;
 pub mod error;
 pub mod esign;
@@ -66,7 +67,7 @@ impl Modify for StaffJwt {
 }
 
 fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
         .routes(routes!(openapi_json))
         .routes(routes!(tenants::sign_up))
@@ -146,7 +147,9 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(notifications::twilio_inbound))
         .routes(routes!(notifications::twilio_status))
         .routes(routes!(notifications::unsubscribe, notifications::unsubscribe_page))
-        .split_for_parts()
+        .split_for_parts();
+    document::complete(&mut doc);
+    (router, doc)
 }
 
 static OPENAPI_JSON: LazyLock<String> =
@@ -219,12 +222,22 @@ pub fn webhook_router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-#[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, description = "The function is up")))]
-async fn health() -> impl IntoResponse {
-    axum::Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+/// What `/health` answers.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    #[schema(example = "ok")]
+    status: &'static str,
+    /// The API crate's version.
+    version: &'static str,
 }
 
-#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "This document")))]
+#[utoipa::path(get, path = "/health", tag = "meta", responses((status = 200, body = Health, description = "The function is up")))]
+async fn health() -> impl IntoResponse {
+    axum::Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION") })
+}
+
+#[utoipa::path(get, path = "/openapi.json", tag = "meta",
+    responses((status = 200, body = Object, content_type = "application/json", description = "This document")))]
 async fn openapi_json() -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI_JSON.as_str())
 }

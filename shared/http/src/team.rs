@@ -13,7 +13,7 @@ use mas_domain::team::{Member, MemberInput, Permission};
 use mas_usecases::app::App;
 use mas_usecases::team as ops;
 
-#[utoipa::path(get, path = "/v1/team", tag = "team", security(("staff_jwt" = [])),
+#[utoipa::path(get, path = "/v1/team", tag = "team", operation_id = "list_members", security(("staff_jwt" = [])),
     responses((status = 200, body = Vec<Member>), (status = 401, body = ErrorEnvelope)))]
 pub async fn list(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<Json<Vec<Member>>> {
     actor.require(Permission::TeamRead)?;
@@ -21,7 +21,7 @@ pub async fn list(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<Json<V
 }
 
 /// Adds a member and emails them an invitation to choose a password (7 days, single use).
-#[utoipa::path(post, path = "/v1/team", tag = "team", security(("staff_jwt" = [])), request_body = MemberInput,
+#[utoipa::path(post, path = "/v1/team", tag = "team", operation_id = "add_member", security(("staff_jwt" = [])), request_body = MemberInput,
     responses((status = 201, body = Member), (status = 403, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
 pub async fn create(
@@ -59,7 +59,7 @@ pub async fn resend_invitation(
     Ok((StatusCode::ACCEPTED, Json(InvitationSent { expires_at })))
 }
 
-#[utoipa::path(get, path = "/v1/team/{id}", tag = "team", security(("staff_jwt" = [])), params(("id" = String, Path)),
+#[utoipa::path(get, path = "/v1/team/{id}", tag = "team", operation_id = "get_member", security(("staff_jwt" = [])), params(("id" = String, Path)),
     responses((status = 200, body = Member), (status = 404, body = ErrorEnvelope)))]
 pub async fn get(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Member>> {
     actor.require(Permission::TeamRead)?;
@@ -67,7 +67,7 @@ pub async fn get(State(app): State<Arc<App>>, actor: Actor, path: PathParams) ->
     Ok(Json(ops::get(&app.store, &actor.tenant_id, &id).await?))
 }
 
-#[utoipa::path(put, path = "/v1/team/{id}", tag = "team", security(("staff_jwt" = [])), params(("id" = String, Path)),
+#[utoipa::path(put, path = "/v1/team/{id}", tag = "team", operation_id = "replace_member", security(("staff_jwt" = [])), params(("id" = String, Path)),
     request_body = MemberInput,
     responses((status = 200, body = Member), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
@@ -85,7 +85,7 @@ pub async fn replace(
 }
 
 /// Removes the member; their tokens stop working at once.
-#[utoipa::path(delete, path = "/v1/team/{id}", tag = "team", security(("staff_jwt" = [])), params(("id" = String, Path)),
+#[utoipa::path(delete, path = "/v1/team/{id}", tag = "team", operation_id = "remove_member", security(("staff_jwt" = [])), params(("id" = String, Path)),
     responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, body = ErrorEnvelope)))]
 pub async fn remove(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<StatusCode> {

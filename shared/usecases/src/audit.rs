@@ -73,7 +73,7 @@ pub async fn list(
         return Err(AppError::invalid("invalid_month", "month", "must be a month such as 2026-12"));
     }
     let query = Query::partition(keys::audit_month_pk(tenant, month)).descending().limit(limit).after(cursor);
-    let page = store.table.query(&query).await?;
+    let page = crate::page_from_caller(store, query).await?;
     let records: Vec<AuditRecord> = page.items.into_iter().map(from_item).collect::<AppResult<_>>()?;
     Ok(AuditPage { items: records.into_iter().filter(|r| filter.keeps(r)).collect(), cursor: page.cursor })
 }

@@ -29,7 +29,7 @@ use mas_domain::ids::{ClientId, TenantId};
 use mas_domain::reach::ClientScope;
 use mas_domain::values::Email;
 use mas_ports::table::{GSI1PK, GSI1SK};
-use mas_ports::{Condition, Item, Key, Page, Query, SortKey, TableError, Write};
+use mas_ports::{Condition, Item, Key, Query, SortKey, Write};
 use mas_store::keys;
 use mas_store::{AuditContext, Plan, Store, TimelineEntry, from_item, to_item};
 
@@ -38,7 +38,8 @@ pub const CLIENT_EXISTS: &str = "client_exists";
 /// One page of a list, and the cursor for the next page when there may be one.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ClientPage {
-    pub items: Vec<Client>,
+    /// Written out rather than `Client`: utoipa names the schema from the arguments it sees.
+    pub items: Vec<Record<ClientId, ClientInput>>,
     /// Pass as `cursor` to read the next page; absent on the last one.
     pub next_cursor: Option<String>,
 }
@@ -61,18 +62,6 @@ pub fn page_size(limit: Option<u32>) -> AppResult<u32> {
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
         Some(_) => Err(AppError::invalid("out_of_range", "limit", format!("must be 1–{MAX_PAGE}"))),
     }
-}
-
-/// Runs a query whose cursor came from a caller: a cursor that does not belong to it is the
-/// caller's mistake (422), not ours.
-async fn page(store: &Store, query: Query) -> AppResult<Page> {
-    let from_caller = query.cursor.is_some();
-    store.table.query(&query).await.map_err(|err| match err {
-        TableError::Invalid(_) if from_caller => {
-            AppError::invalid("invalid_cursor", "cursor", "not a cursor this list handed out")
-        }
-        other => other.into(),
-    })
 }
 
 fn not_found() -> AppError {
@@ -357,7 +346,7 @@ pub async fn search(
     if let Some(prefix) = prefix {
         by_name = by_name.sk(SortKey::BeginsWith(prefix));
     }
-    let page = page(store, by_name).await?;
+    let page = crate::page_from_caller(store, by_name).await?;
     let items = page.items.into_iter().map(from_item).collect::<AppResult<_>>()?;
     Ok(ClientPage { items, next_cursor: page.cursor })
 }
@@ -376,7 +365,7 @@ pub async fn timeline(
         .descending()
         .limit(limit)
         .after(cursor);
-    let page = page(store, query).await?;
+    let page = crate::page_from_caller(store, query).await?;
     let items = page.items.into_iter().map(from_item).collect::<AppResult<_>>()?;
     Ok(TimelinePage { items, next_cursor: page.cursor })
 }

@@ -31,3 +31,18 @@ pub mod templates;
 pub mod tenants;
 pub mod tokens;
 pub mod workers;
+
+/// Runs a query whose cursor came from a caller (a list route's `cursor`): a cursor that does not
+/// belong to it is the caller's mistake (422 `invalid_cursor`), not ours.
+pub(crate) async fn page_from_caller(
+    store: &mas_store::Store,
+    query: mas_ports::Query,
+) -> mas_domain::error::AppResult<mas_ports::Page> {
+    let from_caller = query.cursor.is_some();
+    store.table.query(&query).await.map_err(|err| match err {
+        mas_ports::TableError::Invalid(_) if from_caller => {
+            mas_domain::error::AppError::invalid("invalid_cursor", "cursor", "not a cursor this list handed out")
+        }
+        other => other.into(),
+    })
+}

@@ -51,7 +51,9 @@ pub async fn publish(store: &Store, audit: &AuditContext, timezone: TimeZone, in
         effective_from,
         created_at: now,
         created_by: audit.actor.clone(),
-        input: PolicyInput { effective_from: Some(effective_from), ..input },
+        // The version's `effective_from` above is the day; the input keeps none, so the flattened
+        // record has the key once.
+        input: PolicyInput { effective_from: None, ..input },
     };
     let mut plan = Plan::new();
     plan.push(
