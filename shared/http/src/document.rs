@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::request_body::RequestBody;
 use utoipa::openapi::response::ResponseBuilder;
-use utoipa::openapi::schema::{AdditionalProperties, Object, Schema, SchemaType, Type};
+use utoipa::openapi::schema::{AdditionalProperties, Object, OneOfBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr};
 
 /// Completes the document the routes produced.
@@ -85,53 +85,86 @@ fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {
 /// a part that forbids unknown fields (an input type with `deny_unknown_fields`), that `allOf`
 /// would refuse the record's own fields (`id`, `version`…). Each such component becomes the one
 /// object it is: the parts' properties and required fields together, closed only if every part
-/// is closed.
+/// is closed. A flattened tagged enum (a `oneOf` part) makes it one such object per variant.
 fn flatten_records(doc: &mut OpenApi) {
     let Some(components) = doc.components.as_mut() else { return };
     let before = components.schemas.clone();
     for schema in components.schemas.values_mut() {
         if let RefOr::T(all_of @ Schema::AllOf(_)) = schema
-            && let Some(object) = one_object(all_of, &before)
+            && let Some(mut objects) = alternatives(all_of, &before)
         {
-            *all_of = Schema::Object(object);
+            *all_of = if objects.len() == 1 {
+                Schema::Object(objects.remove(0))
+            } else {
+                let mut one_of = OneOfBuilder::new();
+                for object in objects {
+                    one_of = one_of.item(Schema::Object(object));
+                }
+                Schema::OneOf(one_of.build())
+            };
         }
     }
 }
 
-/// The object `schema` describes when it is an object or an `allOf` of objects (through
-/// references to components too); `None` otherwise.
-fn one_object(schema: &Schema, components: &BTreeMap<String, RefOr<Schema>>) -> Option<Object> {
+/// The objects `schema` may be: one for an object, one per variant for a `oneOf` of objects,
+/// and for an `allOf`, every combination of its parts' alternatives merged (through references
+/// to components too); `None` when a part is not an object.
+fn alternatives(schema: &Schema, components: &BTreeMap<String, RefOr<Schema>>) -> Option<Vec<Object>> {
+    let resolve = |part: &RefOr<Schema>| match part {
+        RefOr::T(schema) => alternatives(schema, components),
+        RefOr::Ref(reference) => {
+            let name = reference.ref_location.strip_prefix("#/components/schemas/")?;
+            match components.get(name)? {
+                RefOr::T(schema) => alternatives(schema, components),
+                RefOr::Ref(_) => None,
+            }
+        }
+    };
     match schema {
-        Schema::Object(object) if object.schema_type == SchemaType::Type(Type::Object) => Some(object.clone()),
+        Schema::Object(object) if object.schema_type == SchemaType::Type(Type::Object) => Some(vec![object.clone()]),
+        Schema::OneOf(one_of) => {
+            let mut all = Vec::new();
+            for item in &one_of.items {
+                all.extend(resolve(item)?);
+            }
+            Some(all)
+        }
         Schema::AllOf(all_of) => {
-            let mut merged = Object::with_type(Type::Object);
-            let mut closed = true;
+            let mut combined = vec![(Object::with_type(Type::Object), true)];
             for part in &all_of.items {
-                let part = match part {
-                    RefOr::T(schema) => one_object(schema, components)?,
-                    RefOr::Ref(reference) => {
-                        let name = reference.ref_location.strip_prefix("#/components/schemas/")?;
-                        match components.get(name)? {
-                            RefOr::T(schema) => one_object(schema, components)?,
-                            RefOr::Ref(_) => return None,
+                let choices = resolve(part)?;
+                combined = combined
+                    .iter()
+                    .flat_map(|(merged, closed)| choices.iter().map(|choice| merge(merged, *closed, choice)))
+                    .collect();
+            }
+            Some(
+                combined
+                    .into_iter()
+                    .map(|(mut merged, closed)| {
+                        merged.description = all_of.description.clone().or(merged.description);
+                        if closed {
+                            merged.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
                         }
-                    }
-                };
-                closed &= matches!(part.additional_properties.as_deref(), Some(AdditionalProperties::FreeForm(false)));
-                merged.properties.extend(part.properties);
-                for name in part.required {
-                    if !merged.required.contains(&name) {
-                        merged.required.push(name);
-                    }
-                }
-                merged.description = merged.description.or(part.description);
-            }
-            merged.description = all_of.description.clone().or(merged.description);
-            if closed {
-                merged.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
-            }
-            Some(merged)
+                        merged
+                    })
+                    .collect(),
+            )
         }
         _ => None,
     }
+}
+
+/// `merged` with `part`'s properties and required fields added; closed while every part is.
+fn merge(merged: &Object, closed: bool, part: &Object) -> (Object, bool) {
+    let mut merged = merged.clone();
+    let closed = closed && matches!(part.additional_properties.as_deref(), Some(AdditionalProperties::FreeForm(false)));
+    merged.properties.extend(part.properties.clone());
+    for name in &part.required {
+        if !merged.required.contains(name) {
+            merged.required.push(name.clone());
+        }
+    }
+    merged.description = merged.description.or(part.description.clone());
+    (merged, closed)
 }
