@@ -66,9 +66,10 @@ impl Secrets {
         Ok(Secrets(values))
     }
 
-    /// Values given directly in the environment (`{NAME}`), for the local host off Lambda.
+    /// Values given directly in the environment (`{NAME}`), for the local host off Lambda: the
+    /// same rule as `load`, without reading any ARN.
     pub fn from_env() -> Secrets {
-        Secrets(SECRET_NAMES.into_iter().filter_map(|name| env(name).map(|value| (name, value))).collect())
+        Secrets(secret_sources(env, false).map(|(_, values)| values).unwrap_or_default())
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
