@@ -10,6 +10,7 @@ import { Shell } from './shell.js';
 import { Loading, ErrorText } from './ui/bits.js';
 import { SignIn } from './screens/sign-in.js';
 import { AcceptInvite } from './screens/accept-invite.js';
+import { VerifyEmail } from './screens/verify-email.js';
 import { ForgotPassword, ResetPassword } from './screens/password.js';
 import { Onboarding } from './screens/onboarding/index.js';
 import { Today } from './screens/today.js';
@@ -23,6 +24,7 @@ import { NotAllowed } from './screens/not-allowed.js';
 const PUBLIC = {
   'sign-in': SignIn,
   'accept-invite': AcceptInvite,
+  'verify-email': VerifyEmail,
   'forgot-password': ForgotPassword,
   'reset-password': ResetPassword,
   onboarding: Onboarding,
@@ -55,7 +57,8 @@ export function App() {
   if (meError) return html`<main class="centered"><${ErrorText} error=${meError} /><a href="#/sign-in">Sign in again</a></main>`;
   if (!me) return html`<main class="centered"><${Loading} /></main>`;
   if (!screen) return html`<${Redirect} to="/today" />`;
-  return html`<${Shell} me=${me} route=${route}>${page(screen, route, me)}</${Shell}>`;
+  const recheck = () => api.get('/v1/me').then(setMe, setMeError);
+  return html`<${Shell} me=${me} route=${route} onRecheck=${recheck}>${page(screen, route, me)}</${Shell}>`;
 }
 
 /** Moves to another route after this render (navigating during a render would re-enter it). */

@@ -4,8 +4,9 @@ import { useEffect, useErrorBoundary, useState } from 'preact/hooks';
 import { html } from './html.js';
 import { navigation, roleLabel } from './permissions.js';
 import { signOut } from './api.js';
+import { PendingVerification } from './screens/verify-email.js';
 
-export function Shell({ me, route, children }) {
+export function Shell({ me, route, onRecheck, children }) {
   const [open, setOpen] = useState(false);
   // A screen that fails to render leaves the frame and navigation usable.
   const [failure, retry] = useErrorBoundary();
@@ -29,7 +30,9 @@ export function Shell({ me, route, children }) {
         <button type="button" class="link-button" onClick=${() => signOut()}>Sign out</button>
       </div>
     </nav>
-    <main id="main" tabindex="-1">${failure
+    <main id="main" tabindex="-1">
+      ${me.tenant.status === 'pending_email_verification' && html`<${PendingVerification} me=${me} onChecked=${onRecheck} />`}
+      ${failure
       ? html`<section role="alert"><h1>Something went wrong</h1><p>This screen could not be shown (${failure.message}).</p>
           <button type="button" class="primary" onClick=${retry}>Try again</button></section>`
       : children}</main>

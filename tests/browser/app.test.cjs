@@ -18,7 +18,7 @@ const crypto = require('node:crypto');
 const assert = require('node:assert/strict');
 const {
   SHOTS, DEMO_CLINIC: DEMO, failures, test, finish, startLocal, api, newestMail, launch,
-  signInThroughApp, inviteThroughTeamSettings, invitationLink, acceptInvitation, axe, describe,
+  signInThroughApp, inviteThroughTeamSettings, invitationLink, verificationLink, acceptInvitation, axe, describe,
 } = require('./harness.cjs');
 const WIDE = { width: 1440, height: 900 };
 const PHONE = { width: 390, height: 844 };
@@ -183,11 +183,22 @@ async function main() {
       await check(page, 'onboarding-8-policies');
       await page.getByRole('button', { name: 'Save policy and continue' }).click();
 
+      // Not live until the owner opens the link emailed at signup: publishing waits for it.
+      await page.getByRole('heading', { name: /Publish$/ }).waitFor();
+      await page.locator('#pending-verification').waitFor();
+      assert.equal(await page.getByRole('button', { name: 'Publish my site' }).count(), 0);
+      assert.equal((await fetch(`${base}/v1/public/glow-clinic/catalog`)).status, 404);
+      await check(page, 'onboarding-9-pending-email');
+      await page.goto(await verificationLink(base, 'gloria@glow.test'));
+      await page.locator('#verified').waitFor();
+      assert.match(await page.locator('#verified').textContent(), /Glow Clinic is live/);
+      await check(page, 'verify-email');
+      await page.getByRole('link', { name: 'Continue setting up' }).click();
       await page.getByRole('heading', { name: /Publish$/ }).waitFor();
       await page.getByRole('button', { name: 'Publish my site' }).click();
       const link = await page.locator('#site-link').getAttribute('href', { timeout: 15000 });
       assert.equal(new URL(link).pathname, '/sites/glow-clinic/');
-      await check(page, 'onboarding-9-published');
+      await check(page, 'onboarding-10-published');
 
       // A visitor books today on the new site.
       const visitor = await fresh();

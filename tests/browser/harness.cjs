@@ -133,6 +133,12 @@ async function invitationLink(base, email) {
   return mail.text.match(/https?:\/\/\S+#\/accept-invite\?token=[A-Za-z0-9._~-]+/)[0];
 }
 
+/** The link a new clinic's owner was emailed at signup to confirm their email. */
+async function verificationLink(base, email) {
+  const mail = await newestMail(base, email, /verify-email\?token=/);
+  return mail.text.match(/https?:\/\/\S+#\/verify-email\?token=[A-Za-z0-9._~-]+/)[0];
+}
+
 /** On the accept-invite screen: chooses the password and waits for the app to land on Today. */
 async function acceptInvitation(page, password) {
   await page.getByLabel('New password').fill(password);
@@ -174,5 +180,5 @@ function describe(violations) {
 
 module.exports = {
   SHOTS, DEMO_CLINIC, DEMO_PASSWORD, failures, test, finish, freePort, startLocal, api, newestMail, launch,
-  signInThroughApp, inviteThroughTeamSettings, invitationLink, acceptInvitation, axe, describe,
+  signInThroughApp, inviteThroughTeamSettings, invitationLink, verificationLink, acceptInvitation, axe, describe,
 };

@@ -413,8 +413,10 @@ async fn every_mutation_leaves_an_audit_record_with_actor_and_request_id() {
     let query = mas_ports::Query::partition(mas_store::keys::audit_month_pk(&clinic.tenant_id, &month));
     let records = app.app.store.table.query_all(&query).await.unwrap();
     let actions: Vec<&str> = records.iter().map(|r| r["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, vec!["tenant.created", "location.created", "location.updated", "location.archived"]);
-    for record in &records[1..] {
+    let signup = ["tenant.created", "tenant.verification_sent", "tenant.went_live"];
+    let changes = ["location.created", "location.updated", "location.archived"];
+    assert_eq!(actions, [&signup[..], &changes[..]].concat());
+    for record in &records[signup.len()..] {
         assert_eq!(record["actor"], clinic.owner_id.as_str());
         assert_eq!(record["role"], "owner");
         assert!(record["request_id"].as_str().unwrap().starts_with("req_"));

@@ -8,23 +8,12 @@ use crate::support::app::{Clinic, TestApp, spawn_app, spawn_app_with_clock};
 
 const PASSWORD: &str = "a long enough password";
 
-/// The newest link in the outbox sent to `to` whose URL contains `marker`.
 async fn emailed_link(app: &TestApp, to: &str, marker: &str) -> String {
-    let (status, outbox) = app.call("GET", "/local/outbox.json", None, None).await;
-    assert_eq!(status, StatusCode::OK);
-    let mail = outbox
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["to"] == to && m["text"].as_str().unwrap_or_default().contains(marker))
-        .unwrap_or_else(|| panic!("no email to {to} with {marker}: {outbox}"));
-    let text = mail["text"].as_str().unwrap();
-    let start = text.find("http").unwrap();
-    text[start..].split_whitespace().next().unwrap().to_owned()
+    app.emailed_link(to, marker).await
 }
 
 fn token_of(link: &str) -> String {
-    link.split("token=").nth(1).expect("a token in the link").to_owned()
+    crate::support::app::link_token(link)
 }
 
 async fn sign_in(app: &TestApp, clinic: &str, email: &str, password: &str) -> (StatusCode, Value) {

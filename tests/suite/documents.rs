@@ -807,3 +807,40 @@ async fn a_clinic_uploads_its_logo_once_and_every_page_of_its_pdfs_carries_it() 
     let png = pdf::page_png(&bytes, 1, &pdf::golden_dir().join("consent-with-logo-page-1.png"));
     println!("page 1 with the logo: {}", png.display());
 }
+
+#[tokio::test]
+async fn every_read_of_a_consent_document_or_a_medical_file_is_in_the_audit_log_naming_who_read_it() {
+    let app = spawn_app().await;
+    let clinic = app.sign_up("reads-logged").await;
+    let (document, _) = generated(&app, &clinic).await;
+    let id = document["id"].as_str().unwrap();
+    let client = document["client_id"].as_str().unwrap();
+    let reads = |action: &'static str| {
+        let app = &app;
+        let token = clinic.token.clone();
+        async move {
+            let (status, page) = app.get(&format!("/v1/audit?action={action}"), &token).await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            page["items"].as_array().unwrap().clone()
+        }
+    };
+    // `generated` took one link to the PDF (and read the document while waiting for it): each
+    // read is one more record.
+    assert_eq!(reads("document.pdf_opened").await.len(), 1);
+    let before = reads("document.read").await.len();
+    assert_eq!(app.get(&format!("/v1/documents/{id}"), &clinic.token).await.0, StatusCode::OK);
+    assert_eq!(app.get(&format!("/v1/clients/{client}/medical"), &clinic.token).await.0, StatusCode::OK);
+    assert_eq!(app.get(&format!("/v1/clients/{client}/medical"), &clinic.token).await.0, StatusCode::OK);
+    let read = reads("document.read").await;
+    assert_eq!(read.len(), before + 1, "{read:?}");
+    assert_eq!((read[0]["entity_id"].as_str(), read[0]["actor"].as_str()), (Some(id), Some(clinic.owner_id.as_str())));
+    assert_eq!(read[0]["integrity"], "intact");
+    let medical = reads("medical.read").await;
+    assert_eq!(medical.len(), 2, "{medical:?}");
+    assert!(medical.iter().all(|r| r["entity_id"] == client && r["role"] == "owner"));
+
+    // A read that is refused is not a read: finance may not open medical files.
+    let (finance, _) = app.member_token(&clinic, "finance").await;
+    assert_eq!(app.get(&format!("/v1/clients/{client}/medical"), &finance).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(reads("medical.read").await.len(), 2);
+}

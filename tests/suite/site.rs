@@ -140,27 +140,37 @@ mod publish {
 
     #[tokio::test]
     async fn post_site_publish_answers_202_and_the_worker_publishes_a_brand_change_as_a_new_version() {
-        // GIVEN a clinic and a front-desk member
+        // GIVEN a clinic that has just gone live (going live publishes version 1) and a
+        // front-desk member
         let (app, cdn) = app_with_cdn().await;
         let clinic = app.sign_up("glow").await;
         let (front_desk, _) = app.member_token(&clinic, "front_desk").await;
+        let first = wait_for_version(&app, &clinic.tenant_id, 1).await;
 
-        // WHEN front desk asks for a publish THEN it is refused; the owner's is queued
+        // WHEN front desk asks for a publish THEN it is refused; the owner's is queued, and
+        // the worker finds the site as it is (still version 1, nothing invalidated again)
         let (status, _) = app.call("POST", "/v1/site/publish", Some(&front_desk), None).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         let (status, accepted) = app.call("POST", "/v1/site/publish", Some(&clinic.token), None).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
         assert!(accepted["publish_id"].as_str().unwrap().starts_with("pub_"));
-
-        // THEN the in-process worker publishes version 1
-        let first = wait_for_version(&app, &clinic.tenant_id, 1).await;
-        assert_eq!(first.publish_id.as_str(), accepted["publish_id"].as_str().unwrap());
+        let request = PublishRequest {
+            tenant_id: clinic.tenant_id.clone(),
+            publish_id: mas_domain::ids::PublishId::parse(accepted["publish_id"].as_str().unwrap()).unwrap(),
+        };
+        assert!(matches!(site::publish(&app.app, &request).await.unwrap(), Published::Unchanged(_)));
+        assert_eq!(cdn.requests().len(), 1);
 
         // WHEN the brand changes THEN `site.changed` is announced, the bus routes it to the
         // publisher (as template.yaml's rule does), and the site is version 2
         let (status, _) = app.put("/v1/brand", &clinic.token, json!({"theme": "luxury_noir"})).await;
         assert_eq!(status, StatusCode::OK);
-        let changed: Vec<_> = app.events.published().into_iter().filter(|e| e.kind == site::SITE_CHANGED).collect();
+        let changed: Vec<_> = app
+            .events
+            .published()
+            .into_iter()
+            .filter(|e| e.kind == site::SITE_CHANGED && e.payload["reason"] == "brand")
+            .collect();
         assert_eq!(changed.len(), 1);
         let second = wait_for_version(&app, &clinic.tenant_id, 2).await;
         let envelope = json!({"source": "mas", "detail-type": "site.changed", "detail": changed[0]});

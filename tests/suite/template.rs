@@ -35,7 +35,12 @@ const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 5] = [
 ];
 
 /// GET routes that read health data and so append their own record to the audit log.
-const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 1] = [("GET", "/v1/clients/{id}/export")];
+const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 4] = [
+    ("GET", "/v1/clients/{id}/export"),
+    ("GET", "/v1/clients/{id}/medical"),
+    ("GET", "/v1/documents/{id}"),
+    ("GET", "/v1/documents/{id}/pdf"),
+];
 
 #[test]
 fn every_route_has_exactly_one_function_and_the_template_serves_no_other_route() {
@@ -336,6 +341,21 @@ fn reading_routes_cannot_write_and_mutating_routes_can_append_to_the_audit_log_b
 }
 
 #[test]
+fn routes_that_read_clinical_data_may_append_each_read_to_the_audit_log_and_write_nothing_else() {
+    let template = template();
+    let (table_id, _) = the_table(&template);
+    for (method, path) in GET_ROUTES_THAT_AUDIT_THEIR_READ.into_iter().filter(|(_, p)| !p.ends_with("/export")) {
+        let event = api_routes(&template).into_iter().find(|e| e.method == method && e.path == path).unwrap();
+        let access = table_access(&template, &template["Resources"][event.function], table_id);
+        assert!(access.allows("PutItem"), "{method} {path} records its read");
+        assert!(!access.puts_anywhere, "{method} {path} may put only audit records: {access:?}");
+        for write in ["UpdateItem", "DeleteItem", "BatchWriteItem"] {
+            assert!(!access.allows(write), "{method} {path} may {write}");
+        }
+    }
+}
+
+#[test]
 fn the_render_worker_is_its_own_binary_fed_by_a_queue_that_redrives_to_a_dead_letter_queue() {
     let template = template();
     let workers: Vec<(&str, &Value)> = resources_of_type(&template, "AWS::Serverless::Function")
@@ -613,8 +633,9 @@ const MONEY_ROUTES: [(&str, &str); 6] = [
 
 /// Routes that announce what they did as domain events (brand and catalog changes announce
 /// `site.changed`, which republishes the clinic's site).
-const PUBLISHING_ROUTES: [(&str, &str); 22] = [
+const PUBLISHING_ROUTES: [(&str, &str); 23] = [
     ("POST", "/v1/appointments"),
+    ("POST", "/v1/auth/verify-email"),
     ("POST", "/v1/brand/domain/verify"),
     ("POST", "/v1/public/{tenant_slug}/appointments"),
     ("POST", "/v1/clients"),
@@ -1186,6 +1207,8 @@ struct TableAccess {
     actions: BTreeSet<String>,
     /// A Deny of UpdateItem and DeleteItem on audit-log partitions (`dynamodb:LeadingKeys`).
     audit_log_append_only: bool,
+    /// Some Allow of PutItem is not limited to audit-log partitions.
+    puts_anywhere: bool,
 }
 
 impl TableAccess {
@@ -1263,6 +1286,16 @@ fn add_policy_document(document: &Value, table_id: &str, access: &mut TableAcces
             Some("Allow") => {
                 access.references_table = true;
                 access.actions.extend(dynamodb.iter().map(|action| action.to_string()));
+                let only_audit_keys = statement["Condition"]["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]
+                    .as_sequence()
+                    .is_some_and(|patterns| {
+                        patterns
+                            .iter()
+                            .all(|p| p.as_str().is_some_and(|p| p.starts_with("TENANT#") && p.contains("#AUDIT#")))
+                    });
+                if dynamodb.iter().any(|a| *a == "PutItem" || *a == "*") && !only_audit_keys {
+                    access.puts_anywhere = true;
+                }
             }
             Some("Deny") => {
                 let leading_keys = statement["Condition"]
@@ -1540,9 +1573,13 @@ fn the_routes_that_email_staff_links_may_send_mail_and_know_where_the_back_offic
         .into_iter()
         .find(|(_, d)| d["Properties"]["DistributionConfig"]["DefaultCacheBehavior"]["FunctionAssociations"].is_null())
         .expect("the back office's distribution runs no site router");
-    for (method, path) in
-        [("POST", "/v1/team"), ("POST", "/v1/team/{id}/invitation"), ("POST", "/v1/auth/password-reset")]
-    {
+    for (method, path) in [
+        ("POST", "/v1/team"),
+        ("POST", "/v1/team/{id}/invitation"),
+        ("POST", "/v1/auth/password-reset"),
+        ("POST", "/v1/tenants"),
+        ("POST", "/v1/auth/verify-email/resend"),
+    ] {
         let event = api_routes(&template).into_iter().find(|e| e.method == method && e.path == path).unwrap();
         let function = &template["Resources"][event.function]["Properties"];
         let app_url = &function["Environment"]["Variables"]["MAS_APP_URL"];

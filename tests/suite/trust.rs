@@ -290,7 +290,7 @@ async fn the_owner_reads_the_audit_log_filtered_and_as_csv_and_other_roles_canno
     let (status, csv) = app.get_text_with_token("/v1/audit?action=client.&format=csv", &clinic.token).await;
     assert_eq!(status, StatusCode::OK);
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "at,actor,role,action,entity_id,request_id,id");
+    assert_eq!(lines[0], "at,actor,role,action,entity_id,request_id,id,integrity");
     assert_eq!(lines.len(), 2, "{csv}");
     assert!(lines[1].contains("\"client.created\""), "{csv}");
 
@@ -410,4 +410,124 @@ async fn a_custom_domain_answers_only_after_its_txt_record_proves_the_clinic_con
     );
     let audit = app.get("/v1/audit?action=brand.domain_verified", &glow.token).await.1;
     assert_eq!(audit["items"].as_array().map(Vec::len), Some(1), "{audit}");
+}
+
+#[tokio::test]
+async fn a_new_clinic_answers_nobody_in_public_until_its_owner_opens_the_emailed_link() {
+    let app = crate::support::app::spawn_app().await;
+    let fresh = app.sign_up_pending("fresh").await;
+    let public = || async { app.call("GET", "/v1/public/fresh/catalog", None, None).await.0 };
+
+    // Pending: the owner works on the clinic, but nothing public answers and nothing goes live.
+    let (status, me) = app.get("/v1/me", &fresh.token).await;
+    assert_eq!((status, me["tenant"]["status"].as_str()), (StatusCode::OK, Some("pending_email_verification")));
+    assert_eq!(public().await, StatusCode::NOT_FOUND);
+    let portal = app.call("POST", "/v1/public/fresh/portal/link", None, Some(json!({"email": "a@b.test"}))).await;
+    assert_eq!(portal.0, StatusCode::NOT_FOUND, "{}", portal.1);
+    let (status, err) = app.post("/v1/site/publish", &fresh.token, json!({})).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("clinic_not_verified")));
+    let (status, err) = app.put("/v1/brand", &fresh.token, json!({"subdomain": "fresh-too"})).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("clinic_not_verified")));
+    let host = mas_domain::values::Hostname::parse(&format!("fresh.{}", app.app.config.site_domain)).unwrap();
+    assert!(mas_usecases::tenants::tenant_by_host(&app.app.store, &host).await.is_err());
+
+    // A guessed or made-up token opens nothing.
+    let verify = |token: String| {
+        let app = &app;
+        async move { app.call("POST", "/v1/auth/verify-email", None, Some(json!({ "token": token }))).await }
+    };
+    assert_eq!(verify("a".repeat(43)).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(public().await, StatusCode::NOT_FOUND);
+
+    // Only an owner may ask for another link; asking twice within a minute sends one.
+    let (desk, _) = app.member_token(&fresh, "front_desk").await;
+    let refused = app.post("/v1/auth/verify-email/resend", &desk, json!({})).await;
+    assert_eq!(refused.0, StatusCode::FORBIDDEN, "{}", refused.1);
+    let (status, resent) = app.post("/v1/auth/verify-email/resend", &fresh.token, json!({})).await;
+    assert_eq!((status, resent["status"].as_str()), (StatusCode::ACCEPTED, Some("sent")));
+    let (status, again) = app.post("/v1/auth/verify-email/resend", &fresh.token, json!({})).await;
+    assert_eq!((status, again["status"].as_str()), (StatusCode::ACCEPTED, Some("throttled")));
+
+    // The owner opens the link: the clinic is live, its host answers, and the link is spent.
+    let link = app.emailed_link("owner@fresh.test", "verify-email").await;
+    assert!(link.contains("/app/#/verify-email?token="), "{link}");
+    let token = crate::support::app::link_token(&link);
+    let (status, tenant) = verify(token.clone()).await;
+    assert_eq!((status, tenant["status"].as_str()), (StatusCode::OK, Some("live")), "{tenant}");
+    assert_eq!(public().await, StatusCode::OK);
+    assert_eq!(mas_usecases::tenants::tenant_by_host(&app.app.store, &host).await.ok(), Some(fresh.tenant_id.clone()));
+    assert_eq!(verify(token).await.0, StatusCode::NOT_FOUND);
+    let (status, err) = app.post("/v1/auth/verify-email/resend", &fresh.token, json!({})).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("already_live")));
+    assert_eq!(app.post("/v1/site/publish", &fresh.token, json!({})).await.0, StatusCode::ACCEPTED);
+    let audit = app.get("/v1/audit?action=tenant.went_live", &fresh.token).await.1;
+    assert_eq!(audit["items"].as_array().map(Vec::len), Some(1), "{audit}");
+}
+
+/// Overwrites the newest `client.created` audit record with a PutItem that names someone else,
+/// as anyone holding the table's write permission could, and answers the table's reply.
+async fn overwrite_newest_client_record(
+    app: &crate::support::app::TestApp,
+    tenant: &mas_domain::ids::TenantId,
+) -> Result<(), mas_ports::TableError> {
+    use mas_ports::{Query, Write};
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let page = app
+        .app
+        .store
+        .table
+        .query(&Query::partition(mas_store::keys::audit_month_pk(tenant, &month)).descending())
+        .await
+        .unwrap();
+    let mut item = page.items.into_iter().find(|i| i["action"] == "client.created").expect("the record");
+    item.insert("actor".into(), json!("mem_someone_else"));
+    app.app.store.table.transact(vec![Write::put(item)]).await
+}
+
+async fn client_created_records(app: &crate::support::app::TestApp, token: &str) -> Vec<Value> {
+    let (status, page) = app.get("/v1/audit?action=client.created", token).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn an_audit_record_cannot_be_overwritten_in_the_embedded_table_even_by_a_raw_put() {
+    let app = crate::support::app::spawn_app().await;
+    let clinic = app.sign_up("append-only").await;
+    app.post("/v1/clients", &clinic.token, json!({"first_name": "Ada", "last_name": "Log", "email": "ada@log.test"}))
+        .await;
+    let refused = overwrite_newest_client_record(&app, &clinic.tenant_id).await;
+    assert!(matches!(refused, Err(mas_ports::TableError::Invalid(_))), "{refused:?}");
+    let records = client_created_records(&app, &clinic.token).await;
+    assert_eq!(
+        (records[0]["actor"].as_str(), records[0]["integrity"].as_str()),
+        (Some(clinic.owner_id.as_str()), Some("intact"))
+    );
+}
+
+#[tokio::test]
+async fn an_audit_record_overwritten_on_dynamodb_by_a_raw_put_reads_as_altered_in_the_log_and_its_csv() {
+    use mas_dynamodb::DynamoTable;
+    let Some(config) = crate::support::aws::moto("audit_overwrite").await else { return };
+    let table = DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), format!("audit-{}", ulid::Ulid::new()));
+    table.create_table_if_missing().await.expect("a table on moto");
+    let app = crate::support::app::spawn_app_with(Some(Arc::new(table)), Arc::new(mas_ports::SystemClock)).await;
+    let clinic = app.sign_up("sealed").await;
+    app.post("/v1/clients", &clinic.token, json!({"first_name": "Ada", "last_name": "Log", "email": "ada@log.test"}))
+        .await;
+    assert_eq!(client_created_records(&app, &clinic.token).await[0]["integrity"], "intact");
+
+    // DynamoDB takes the put (no IAM condition tells an overwrite from a new item) ...
+    overwrite_newest_client_record(&app, &clinic.tenant_id).await.expect("DynamoDB overwrites");
+    // ... but the record no longer matches the seal in its key, and says so wherever it is read.
+    let records = client_created_records(&app, &clinic.token).await;
+    assert_eq!(
+        (records[0]["actor"].as_str(), records[0]["integrity"].as_str()),
+        (Some("mem_someone_else"), Some("altered"))
+    );
+    let (_, csv) = app.get_text_with_token("/v1/audit?action=client.created&format=csv", &clinic.token).await;
+    assert!(csv.lines().nth(1).unwrap().ends_with("\"altered\""), "{csv}");
+    let (_, all) = app.get("/v1/audit", &clinic.token).await;
+    let altered = all["items"].as_array().unwrap().iter().filter(|r| r["integrity"] != "intact").count();
+    assert_eq!(altered, 1, "only the overwritten record: {all}");
 }

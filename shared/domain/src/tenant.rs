@@ -19,6 +19,26 @@ pub struct Tenant {
     /// The default zone for new locations.
     pub timezone: TimeZone,
     pub created_at: DateTime<Utc>,
+    /// Whether the clinic is live: a new clinic waits for its owner to confirm their email
+    /// before its site, booking and portal answer anyone. Clinics stored before the field
+    /// existed were live.
+    #[serde(default)]
+    pub status: TenantStatus,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantStatus {
+    /// Signed up; the owner has not yet opened the link emailed to them.
+    PendingEmailVerification,
+    #[default]
+    Live,
+}
+
+impl Tenant {
+    pub fn is_live(&self) -> bool {
+        self.status == TenantStatus::Live
+    }
 }
 
 /// Names the platform keeps for itself: no clinic's slug or subdomain may be one (each becomes

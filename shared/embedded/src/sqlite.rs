@@ -31,6 +31,18 @@ CREATE TABLE IF NOT EXISTS items (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk);
 CREATE INDEX IF NOT EXISTS items_ttl ON items (ttl) WHERE ttl IS NOT NULL;
+-- The audit log is append-only in storage itself: no update, delete or overwriting put of an
+-- item in an audit partition (`TENANT#t#AUDIT#month`), whoever asks. On DynamoDB, IAM forbids
+-- updates and deletes and each record's key carries its seal (mas_store::audit).
+CREATE TRIGGER IF NOT EXISTS audit_records_are_never_replaced BEFORE INSERT ON items
+    WHEN new.pk GLOB '*#AUDIT#*' AND EXISTS (SELECT 1 FROM items WHERE pk = new.pk AND sk = new.sk)
+    BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_records_are_never_updated BEFORE UPDATE ON items
+    WHEN old.pk GLOB '*#AUDIT#*'
+    BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_records_are_never_deleted BEFORE DELETE ON items
+    WHEN old.pk GLOB '*#AUDIT#*'
+    BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
 ";
 
 /// How long a write waits for another process holding the file's write lock.
@@ -306,6 +318,8 @@ fn parse_doc(doc: &str) -> Result<Item, TableError> {
 fn sql_error(err: rusqlite::Error) -> TableError {
     match err.sqlite_error_code() {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => TableError::Contention,
+        // A trigger's refusal (the audit log is append-only): the request, not the backend.
+        Some(ErrorCode::ConstraintViolation) => TableError::Invalid(format!("sqlite: {err}")),
         _ => TableError::Unavailable(format!("sqlite: {err}")),
     }
 }
@@ -338,6 +352,26 @@ mod tests {
         assert_eq!(add_to(Some(&json!(i64::MAX)), 1), Some(json!(i64::MAX as u64 + 1)));
         assert_eq!(add_to(Some(&json!(1.5)), 1), Some(json!(2.5)));
         assert_eq!(add_to(Some(&json!("1")), 1), None);
+    }
+
+    #[tokio::test]
+    async fn an_audit_record_can_be_added_but_never_overwritten_updated_or_deleted() {
+        let table = SqliteTable::open_in_memory().unwrap();
+        let key = Key::new("TENANT#t#AUDIT#2026-12", "2026-12-07T10:00:00.000Z#aud_1#ab");
+        let record = |actor: &str| item(json!({"PK": key.pk, "SK": key.sk, "actor": actor}));
+        table.transact(vec![Write::put_new(record("mem_1"))]).await.unwrap();
+        let overwrite = table.transact(vec![Write::put(record("mem_2"))]).await;
+        assert!(matches!(overwrite, Err(TableError::Invalid(_))), "{overwrite:?}");
+        let delete = table.transact(vec![Write::Delete { key: key.clone(), condition: None }]).await;
+        assert!(matches!(delete, Err(TableError::Invalid(_))), "{delete:?}");
+        assert_eq!(table.get(&key).await.unwrap().unwrap()["actor"], "mem_1");
+        // Any other item is overwritten and deleted as before.
+        let other = Key::new("TENANT#t", "CLIENT#c");
+        let client = |name: &str| item(json!({"PK": other.pk, "SK": other.sk, "name": name}));
+        table.transact(vec![Write::put(client("a"))]).await.unwrap();
+        table.transact(vec![Write::put(client("b"))]).await.unwrap();
+        table.transact(vec![Write::Delete { key: other.clone(), condition: None }]).await.unwrap();
+        assert!(table.get(&other).await.unwrap().is_none());
     }
 
     #[tokio::test]

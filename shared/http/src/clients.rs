@@ -137,7 +137,8 @@ pub async fn timeline(
     Ok(Json(ops::timeline(&app.store, &actor.tenant_id, &id, limit, args.cursor).await?))
 }
 
-/// The latest questionnaire, decrypted, and every version's who and when.
+/// The latest questionnaire, decrypted, and every version's who and when. Each read is in the
+/// audit log (`medical.read`).
 #[utoipa::path(get, path = "/v1/clients/{id}/medical", tag = "clients", operation_id = "get_client_medical",
     security(("staff_jwt" = [])), params(("id" = String, Path)),
     responses((status = 200, body = MedicalFile), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
@@ -145,7 +146,9 @@ pub async fn get_medical(State(app): State<Arc<App>>, actor: Actor, path: PathPa
     actor.require(Permission::ClinicalRead)?;
     let id: ClientId = path.id("id", "client")?;
     actor.admit_client(&app, &id).await?;
-    Ok(Json(medical::file(&app.store, &app.keyring, &actor.tenant_id, &id).await?))
+    let file = medical::file(&app.store, &app.keyring, &actor.tenant_id, &id).await?;
+    mas_usecases::audit::record_read(&app.store, &actor.audit(), "medical.read", id.as_str()).await?;
+    Ok(Json(file))
 }
 
 /// Records a new version of the questionnaire; earlier versions are kept.

@@ -66,7 +66,9 @@ pub async fn get(State(app): State<Arc<App>>, actor: Actor, path: PathParams) ->
     actor.require(Permission::DocumentsRead)?;
     let id: DocumentId = path.id("id", "document")?;
     actor.admit_document(&app, &id).await?;
-    Ok(Json(ops::load(&app.store, &actor.tenant_id, &id).await?))
+    let document = ops::load(&app.store, &actor.tenant_id, &id).await?;
+    mas_usecases::audit::record_read(&app.store, &actor.audit(), "document.read", id.as_str()).await?;
+    Ok(Json(document))
 }
 
 /// Voids an unsigned document (it is kept for the retention period). A signed document cannot be
@@ -92,7 +94,8 @@ pub struct PdfParams {
     pub variant: Option<Variant>,
 }
 
-/// A short-lived link (5 minutes) to the PDF; 409 while it is still being rendered.
+/// A short-lived link (5 minutes) to the PDF; 409 while it is still being rendered. Each link
+/// handed out is in the audit log (`document.pdf_opened`).
 #[utoipa::path(get, path = "/v1/documents/{id}/pdf", tag = "documents", operation_id = "get_document_pdf", security(("staff_jwt" = [])),
     params(("id" = String, Path), PdfParams),
     responses((status = 200, body = PdfLink), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
@@ -105,7 +108,9 @@ pub async fn pdf(
     actor.require(Permission::DocumentsRead)?;
     let id: DocumentId = path.id("id", "document")?;
     actor.admit_document(&app, &id).await?;
-    Ok(Json(ops::pdf_link(&app.store, app.blobs.as_ref(), &actor.tenant_id, &id, args.variant).await?))
+    let link = ops::pdf_link(&app.store, app.blobs.as_ref(), &actor.tenant_id, &id, args.variant).await?;
+    mas_usecases::audit::record_read(&app.store, &actor.audit(), "document.pdf_opened", id.as_str()).await?;
+    Ok(Json(link))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

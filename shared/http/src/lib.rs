@@ -71,6 +71,8 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(health))
         .routes(routes!(openapi_json))
         .routes(routes!(tenants::sign_up))
+        .routes(routes!(tenants::verify_email))
+        .routes(routes!(tenants::resend_verification))
         .routes(routes!(tenants::me))
         .routes(routes!(tenants::get_brand, tenants::put_brand))
         .routes(routes!(tenants::put_logo))

@@ -33,16 +33,30 @@ pub struct SignupResponse {
 #[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = SignupInput,
     responses((status = 201, body = SignupResponse), (status = 400, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
+/// Creates a clinic and its first owner. The clinic starts `pending_email_verification`: the
+/// owner is emailed a link (`POST /v1/auth/verify-email`) and the clinic's site, booking and
+/// portal answer nobody until it is opened. The owner can sign in and set the clinic up meanwhile.
 pub async fn sign_up(
     State(app): State<Arc<App>>,
     Extension(request_id): Extension<RequestId>,
     super::extract::RequestOrigin(origin): super::extract::RequestOrigin,
+    super::extract::PublicBase(base): super::extract::PublicBase,
     JsonBody(input): JsonBody<SignupInput>,
 ) -> ApiResult<(StatusCode, Json<SignupResponse>)> {
     let limit = app.limits.signup_per_address;
     mas_usecases::limits::take_for_address(&app.store, "signup", origin.ip.as_deref(), limit).await?;
     let password = input.owner.password.clone();
-    let signed_up = ops::sign_up(&app.store, request_id, &app.config.site_domain, input).await?;
+    let signed_up = ops::sign_up(&app.store, request_id.clone(), &app.config.site_domain, input).await?;
+    let audit = mas_store::AuditContext {
+        tenant_id: signed_up.tenant.id.clone(),
+        actor: signed_up.owner.id.to_string(),
+        role: Some(signed_up.owner.input.role),
+        request_id,
+    };
+    // The clinic exists now; a lost email is not a failed signup (the owner asks again).
+    if let Err(err) = mas_usecases::auth::send_email_verification(&app, &audit, &base, &signed_up.owner, false).await {
+        tracing::error!(tenant_id = %signed_up.tenant.id, %err, "the signup's verification email could not be sent");
+    }
     let token = match &app.auth {
         AuthMode::Local(issuer) => Some(issuer.issue(&owner_claims(&signed_up), app.store.clock.now())),
         AuthMode::ApiGateway => None,
@@ -55,6 +69,50 @@ pub async fn sign_up(
         None => None,
     };
     Ok((StatusCode::CREATED, Json(SignupResponse { tenant: signed_up.tenant, owner: signed_up.owner, token, session })))
+}
+
+#[derive(serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationToken {
+    /// The `token` of the link emailed at signup.
+    pub token: String,
+}
+
+/// Confirms a new clinic owner's email with the link sent at signup (once): the clinic goes
+/// live, and its site is published.
+#[utoipa::path(post, path = "/v1/auth/verify-email", tag = "auth", request_body = VerificationToken,
+    responses((status = 200, body = Tenant), (status = 404, body = ErrorEnvelope, description = "no such link, or it was used or has expired"),
+        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn verify_email(
+    State(app): State<Arc<App>>,
+    Extension(request_id): Extension<RequestId>,
+    JsonBody(input): JsonBody<VerificationToken>,
+) -> ApiResult<Json<Tenant>> {
+    Ok(Json(mas_usecases::auth::verify_email(&app, &input.token, request_id).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VerificationResent {
+    /// `sent`, or `throttled` when a link went out less than a minute ago.
+    #[schema(example = "sent")]
+    pub status: &'static str,
+}
+
+/// Emails the signed-in owner a new link to confirm their email (at most one a minute), while
+/// the clinic waits for it.
+#[utoipa::path(post, path = "/v1/auth/verify-email/resend", tag = "auth", security(("staff_jwt" = [])),
+    responses((status = 202, body = VerificationResent), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope, description = "the clinic is already live (`already_live`)")))]
+pub async fn resend_verification(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    super::extract::PublicBase(base): super::extract::PublicBase,
+) -> ApiResult<(StatusCode, Json<VerificationResent>)> {
+    if actor.member.input.role != mas_domain::team::Role::Owner {
+        return Err(mas_domain::error::AppError::Forbidden("only an owner confirms the clinic's email".into()).into());
+    }
+    let sent = mas_usecases::auth::send_email_verification(&app, &actor.audit(), &base, &actor.member, true).await?;
+    Ok((StatusCode::ACCEPTED, Json(VerificationResent { status: if sent { "sent" } else { "throttled" } })))
 }
 
 fn owner_claims(signed_up: &ops::SignedUp) -> StaffClaims {

@@ -519,12 +519,20 @@ pub fn policy(tenant: &TenantId, version: u32) -> Key {
     Key::new(tenant_pk(tenant), format!("{POLICY_PREFIX}{version:06}"))
 }
 
-/// The audit log partition of one month, append-only.
-pub fn audit(tenant: &TenantId, at: DateTime<Utc>, id: &AuditId) -> Key {
+/// The audit log partition of one month, append-only; the sort key ends in the record's seal
+/// (`audit::seal`), so a record can be checked against its own key.
+pub fn audit(tenant: &TenantId, at: DateTime<Utc>, id: &AuditId, seal: &str) -> Key {
     Key::new(
         format!("{}#AUDIT#{}", tenant_pk(tenant), at.format("%Y-%m")),
-        format!("{}#{id}", at.format("%Y-%m-%dT%H:%M:%S%.3fZ")),
+        format!("{}#{id}#{seal}", at.format("%Y-%m-%dT%H:%M:%S%.3fZ")),
     )
+}
+
+/// The seal an audit record's sort key ends in; `None` for records written before seals.
+pub fn audit_seal(sk: &str) -> Option<&str> {
+    let mut parts = sk.split('#');
+    let (_at, _id, seal) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(seal).filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 pub fn audit_month_pk(tenant: &TenantId, year_month: &str) -> String {
@@ -548,7 +556,7 @@ mod tests {
             service_slug(&t, &slug),
             member(&t, "mem_1"),
             member_email(&t, &email),
-            audit(&t, Utc::now(), &AuditId::new()),
+            audit(&t, Utc::now(), &AuditId::new(), "00"),
             document(&t, &ClientId::new(), &DocumentId::new()),
             rendition(&t, &ClientId::new(), &DocumentId::new(), Variant::Signed),
             document_ref(&t, &DocumentId::new()),

@@ -1,6 +1,7 @@
 //! Turning entities into items and back, and committing changes with their audit record in the
 //! same transaction, so no mutation can land without its trace.
 
+pub mod audit;
 pub mod crypto;
 pub mod events_outbox;
 pub mod keys;
@@ -10,10 +11,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use mas_domain::error::{AppError, AppResult};
-use mas_domain::ids::{AuditId, RequestId, TenantId};
+use mas_domain::ids::{RequestId, TenantId};
 use mas_domain::team::Role;
 use mas_ports::table::{GSI1PK, GSI1SK, PK, SK, TTL};
 use mas_ports::{Clock, Item, Key, Table, TableError, Write};
@@ -32,9 +33,12 @@ pub fn to_item<T: Serialize>(key: &Key, kind: &str, entity: &T) -> AppResult<Ite
     Ok(item)
 }
 
+/// The attributes the table keeps beside an entity's own (keys, index keys, expiry, kind).
+pub const STORAGE_ATTRIBUTES: [&str; 6] = [PK, SK, GSI1PK, GSI1SK, TTL, ENTITY_TYPE];
+
 /// The entity stored in an item; storage attributes are ignored.
 pub fn from_item<T: DeserializeOwned>(mut item: Item) -> AppResult<T> {
-    for attr in [PK, SK, GSI1PK, GSI1SK, TTL, ENTITY_TYPE] {
+    for attr in STORAGE_ATTRIBUTES {
         item.remove(attr);
     }
     serde_json::from_value(Value::Object(item)).map_err(|e| AppError::Internal(format!("unreadable item: {e}")))
@@ -97,34 +101,9 @@ impl Store {
         details: Option<Value>,
         mut writes: Vec<Write>,
     ) -> Result<(), CommitError> {
-        writes.push(Write::put_new(audit_item(audit, action, entity_id, self.clock.now(), details)?));
+        writes.push(Write::put_new(audit::item(audit, action, entity_id, self.clock.now(), details)?));
         self.table.transact(writes).await.map_err(CommitError::Table)
     }
-}
-
-/// One audit record: who (`audit`) did `action` to `entity_id` at `at`, and `details` if any.
-fn audit_item(
-    audit: &AuditContext,
-    action: &str,
-    entity_id: &str,
-    at: chrono::DateTime<chrono::Utc>,
-    details: Option<Value>,
-) -> AppResult<Item> {
-    let id = AuditId::new();
-    let mut record = json!({
-        "id": id,
-        "tenant_id": audit.tenant_id,
-        "actor": audit.actor,
-        "role": audit.role,
-        "action": action,
-        "entity_id": entity_id,
-        "request_id": audit.request_id,
-        "at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-    });
-    if let Some(details) = details {
-        record["details"] = details;
-    }
-    to_item(&keys::audit(&audit.tenant_id, at, &id), "audit", &record)
 }
 
 /// A transaction being planned: each write with what the failure of its condition would mean,
@@ -164,7 +143,7 @@ impl Plan {
     /// One more audit record in this transaction, for a change that rides in another's commit
     /// (a client created by the booking that needs them).
     pub fn audit_also(&mut self, store: &Store, audit: &AuditContext, action: &str, entity_id: &str) -> AppResult<()> {
-        let item = audit_item(audit, action, entity_id, store.clock.now(), None)?;
+        let item = audit::item(audit, action, entity_id, store.clock.now(), None)?;
         self.push(Write::put_new(item), AppError::Internal("an audit record's key was already taken".into()));
         Ok(())
     }

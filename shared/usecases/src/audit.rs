@@ -9,8 +9,9 @@ use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::TenantId;
 use mas_domain::team::Role;
 use mas_ports::Query;
+use mas_store::audit::{Integrity, integrity};
 use mas_store::keys;
-use mas_store::{Store, from_item};
+use mas_store::{AuditContext, Store, from_item};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AuditRecord {
@@ -28,6 +29,15 @@ pub struct AuditRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub details: Option<serde_json::Value>,
+    /// Whether the record still says what was written: checked on every read against the seal
+    /// in its key (`altered`: the stored item was overwritten after it was written).
+    #[serde(default = "unchecked")]
+    pub integrity: Integrity,
+}
+
+/// What a record read from the table is until `list` checks it.
+fn unchecked() -> Integrity {
+    Integrity::Unsealed
 }
 
 /// What to keep; all given must match.
@@ -74,14 +84,31 @@ pub async fn list(
     }
     let query = Query::partition(keys::audit_month_pk(tenant, month)).descending().limit(limit).after(cursor);
     let page = crate::page_from_caller(store, query).await?;
-    let records: Vec<AuditRecord> = page.items.into_iter().map(from_item).collect::<AppResult<_>>()?;
+    let records: Vec<AuditRecord> = page
+        .items
+        .into_iter()
+        .map(|item| {
+            let checked = integrity(&item);
+            if checked == Integrity::Altered {
+                tracing::error!(tenant_id = %tenant, "an audit record does not match its seal: it was overwritten");
+            }
+            from_item::<AuditRecord>(item).map(|record| AuditRecord { integrity: checked, ..record })
+        })
+        .collect::<AppResult<_>>()?;
     Ok(AuditPage { items: records.into_iter().filter(|r| filter.keeps(r)).collect(), cursor: page.cursor })
+}
+
+/// Records that `audit` read clinical data (`action`, e.g. `medical.read`, on `entity_id`): its
+/// own write, made before the data is answered, so a read the log cannot record is not answered
+/// (503 for the caller to retry). Reads of a client's own data by the client are not logged.
+pub async fn record_read(store: &Store, audit: &AuditContext, action: &str, entity_id: &str) -> AppResult<()> {
+    mas_store::Plan::new().commit(store, audit, action, entity_id).await
 }
 
 /// The records as CSV (RFC 4180: every field quoted, quotes doubled), with a header row.
 pub fn csv(records: &[AuditRecord]) -> String {
     let field = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
-    let mut out = String::from("at,actor,role,action,entity_id,request_id,id\r\n");
+    let mut out = String::from("at,actor,role,action,entity_id,request_id,id,integrity\r\n");
     for r in records {
         let role = r.role.map(|role| format!("{role:?}")).unwrap_or_default();
         let row = [
@@ -92,6 +119,7 @@ pub fn csv(records: &[AuditRecord]) -> String {
             r.entity_id.clone(),
             r.request_id.clone(),
             r.id.clone(),
+            format!("{:?}", r.integrity).to_lowercase(),
         ];
         out.push_str(&row.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");
@@ -113,6 +141,7 @@ mod tests {
             request_id: "req_1".into(),
             at: DateTime::parse_from_rfc3339("2026-12-06T10:00:00Z").unwrap().with_timezone(&Utc),
             details: None,
+            integrity: Integrity::Intact,
         }
     }
 
@@ -131,7 +160,7 @@ mod tests {
         let text = csv(&[record("client.updated", "mem_\"x\"")]);
         assert_eq!(
             text,
-            "at,actor,role,action,entity_id,request_id,id\r\n\"2026-12-06T10:00:00+00:00\",\"mem_\"\"x\"\"\",\"Owner\",\"client.updated\",\"cli_1\",\"req_1\",\"aud_1\"\r\n"
+            "at,actor,role,action,entity_id,request_id,id,integrity\r\n\"2026-12-06T10:00:00+00:00\",\"mem_\"\"x\"\"\",\"Owner\",\"client.updated\",\"cli_1\",\"req_1\",\"aud_1\",\"intact\"\r\n"
         );
     }
 }

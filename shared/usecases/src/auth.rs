@@ -153,7 +153,7 @@ pub async fn sign_in(
     let now = store.clock.now().timestamp();
     let address_key = keys::sign_in_failures_address(address.unwrap_or("unknown"));
     check_wait(store, &address_key, ADDRESS_BACKOFF, now).await?;
-    let tenant_id = match tenants::tenant_by_slug(store, &input.clinic).await {
+    let tenant_id = match tenants::any_tenant_by_slug(store, &input.clinic).await {
         Ok(id) => Some(id),
         Err(AppError::NotFound { .. }) => None,
         Err(other) => return Err(other),
@@ -291,6 +291,8 @@ pub async fn sign_out_everywhere(app: &App, audit: &AuditContext, member: &Membe
 enum LinkPurpose {
     Invitation,
     PasswordReset,
+    /// A new clinic's owner confirming their email, which puts the clinic live.
+    EmailVerification,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -306,6 +308,7 @@ struct StaffLink {
 
 const INVITATION_DAYS: i64 = 7;
 const RESET_MINUTES: i64 = 60;
+const VERIFICATION_DAYS: i64 = 7;
 
 /// Where the back office is: `MAS_APP_URL`, else `/app/` under `base`.
 fn app_url(app: &App, base: &str) -> String {
@@ -340,6 +343,7 @@ async fn issue_link(
     let action = match purpose {
         LinkPurpose::Invitation => "member.invited",
         LinkPurpose::PasswordReset => "member.password_reset_requested",
+        LinkPurpose::EmailVerification => "tenant.verification_sent",
     };
     plan.commit(&app.store, audit, action, member.as_str()).await?;
     Ok((token, expires_at))
@@ -470,7 +474,7 @@ pub async fn request_password_reset(
     email: &Email,
     request_id: RequestId,
 ) -> AppResult<()> {
-    let Ok(tenant_id) = tenants::tenant_by_slug(&app.store, clinic).await else { return Ok(()) };
+    let Ok(tenant_id) = tenants::any_tenant_by_slug(&app.store, clinic).await else { return Ok(()) };
     let Some(member) = member_by_email(&app.store, &tenant_id, email).await? else {
         tracing::info!(tenant_id = %tenant_id, "a password reset was asked for an email that is no member's");
         return Ok(());
@@ -534,6 +538,63 @@ pub async fn confirm_password_reset(
     let (tenant, member) =
         spend_link_for_password(app, token, LinkPurpose::PasswordReset, password, request_id).await?;
     clear_failures(&app.store, &keys::sign_in_failures_account(&tenant, &token_hash(member.input.email.as_str()))).await
+}
+
+// ---- a new clinic's owner confirms their email ----
+
+/// Emails a new clinic's owner the link that puts the clinic live (7 days, single use). Asked
+/// again (`resend`), at most once a minute: a quiet `false` otherwise. A clinic already live
+/// gets 409 `already_live`.
+pub async fn send_email_verification(
+    app: &App,
+    audit: &AuditContext,
+    base: &str,
+    owner: &Member,
+    resend: bool,
+) -> AppResult<bool> {
+    let tenant = tenants::tenant(&app.store, &audit.tenant_id).await?;
+    if tenant.is_live() {
+        return Err(AppError::conflict("already_live", "the clinic is already live"));
+    }
+    if resend && !reset_throttle_allows(&app.store, &tenant.id, &owner.id).await? {
+        return Ok(false);
+    }
+    let (token, _) =
+        issue_link(app, audit, LinkPurpose::EmailVerification, &owner.id, Duration::days(VERIFICATION_DAYS)).await?;
+    let url = format!("{}#/verify-email?token={token}", app_url(app, base));
+    let lines = [
+        format!("Hello {},", owner.input.name),
+        format!("Thank you for creating {} on Master Aesthetics Suite.", tenant.name),
+        format!(
+            "Open this link within {VERIFICATION_DAYS} days to confirm your email. Your clinic's website, online booking and client portal open to the public once you have (the link works once):"
+        ),
+    ];
+    crate::notifications::send_plain_mail(
+        app,
+        &tenant,
+        &owner.input.email,
+        format!("Confirm your email to open {}", tenant.name),
+        &lines,
+        Some(&url),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Spends an email verification link: the clinic goes live in the same transaction that
+/// deletes the link, so a link works once.
+pub async fn verify_email(app: &App, token: &str, request_id: RequestId) -> AppResult<Tenant> {
+    let link = find_link(&app.store, token, LinkPurpose::EmailVerification).await?;
+    let member: Member = app
+        .store
+        .get(&keys::member(&link.tenant_id, link.member_id.as_str()))
+        .await?
+        .ok_or(AppError::NotFound { what: "link" })?;
+    let mut plan = Plan::new();
+    let used = AppError::NotFound { what: "link (it may have been used or have expired)" };
+    plan.push(Write::delete_if(keys::staff_link(&token_hash(token)), Condition::Exists), used);
+    let audit = member_audit(&link.tenant_id, &member, request_id);
+    tenants::go_live(&app.store, &audit, &app.config.site_domain, plan).await
 }
 
 /// Sets a password directly: a clinic's first owner at signup, the demo clinic's accounts.

@@ -29,7 +29,7 @@ fn parse<T: serde::de::DeserializeOwned>(value: Value) -> T {
 
 pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
     let slug = Slug::parse(DEMO_SLUG).expect("a valid slug");
-    if let Ok(tenant_id) = tenants::tenant_by_slug(store, &slug).await {
+    if let Ok(tenant_id) = tenants::any_tenant_by_slug(store, &slug).await {
         let members = team::list(store, &tenant_id).await?;
         let owner = members
             .into_iter()
@@ -47,6 +47,8 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
     let tenant_id = signed_up.tenant.id.clone();
     let audit =
         AuditContext { tenant_id: tenant_id.clone(), actor: "system".into(), role: None, request_id: RequestId::new() };
+    // The demo's owner address is the platform's own: no email to confirm.
+    tenants::go_live(store, &audit, site_domain, mas_store::Plan::new()).await?;
 
     let brand: BrandInput = parse(json!({
         "theme": "champagne_classic",

@@ -76,18 +76,23 @@ pub enum Published {
     New(Publication),
     /// The site is already exactly this; nothing was written or invalidated.
     Unchanged(Publication),
+    /// The clinic is not live yet (its owner has not confirmed their email): nothing is
+    /// published. The change events of its set-up land here; going live publishes.
+    Withheld,
 }
 
 impl Published {
-    pub fn publication(&self) -> &Publication {
+    pub fn publication(&self) -> Option<&Publication> {
         match self {
-            Published::New(p) | Published::Unchanged(p) => p,
+            Published::New(p) | Published::Unchanged(p) => Some(p),
+            Published::Withheld => None,
         }
     }
 }
 
 /// Queues a publish of the tenant's site (the worker does it), with an audit record of who asked.
 pub async fn request_publish(app: &App, audit: &AuditContext) -> AppResult<PublishId> {
+    crate::tenants::require_live(&crate::tenants::tenant(&app.store, &audit.tenant_id).await?)?;
     let publish_id = PublishId::new();
     let request = PublishRequest { tenant_id: audit.tenant_id.clone(), publish_id: publish_id.clone() };
     Plan::new().commit(&app.store, audit, "site.publish_requested", publish_id.as_str()).await?;
@@ -106,6 +111,9 @@ pub fn change_event(tenant: &TenantId, subject: &str, reason: &str, at: chrono::
 /// ones already published, nothing is written and nothing invalidated.
 pub async fn publish(app: &App, request: &PublishRequest) -> AppResult<Published> {
     let tenant = crate::tenants::tenant(&app.store, &request.tenant_id).await?;
+    if !tenant.is_live() {
+        return Ok(Published::Withheld);
+    }
     let catalog = crate::public_catalog::load(app, &tenant.slug).await?;
     let files = mas_site::render(&catalog, &SiteOptions { api_base: app.site_api_base.clone() });
     let content_hash = mas_site::content_hash(&files);

@@ -6,7 +6,7 @@ use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{MemberId, RequestId, TenantId};
 use mas_domain::logo::{LogoFormat, LogoInfo, StoredLogo, stored_logo};
 use mas_domain::team::{Member, MemberInput, Role};
-use mas_domain::tenant::{Brand, BrandInput, DomainVerification, SignupInput, Tenant};
+use mas_domain::tenant::{Brand, BrandInput, DomainVerification, SignupInput, Tenant, TenantStatus};
 use mas_domain::values::{Hostname, Slug};
 use mas_ports::table::{GSI1PK, GSI1SK};
 use mas_ports::{Condition, TxtResolver, Write};
@@ -40,6 +40,9 @@ pub struct SignedUp {
 /// platform host (`{slug}.{site_domain}`, where CloudFront serves the site) is claimed in the
 /// same transaction, in the namespace subdomains and custom domains share, so no other clinic
 /// can take it as a subdomain and no clinic can sign up as another's subdomain.
+///
+/// The clinic starts pending (`TenantStatus::PendingEmailVerification`): both claims say so,
+/// and public lookups (`tenant_by_slug`, `tenant_by_host`) pass over it until `go_live`.
 pub async fn sign_up(
     store: &Store,
     request_id: RequestId,
@@ -60,6 +63,7 @@ pub async fn sign_up(
         currency: input.currency,
         timezone: input.timezone,
         created_at: now,
+        status: TenantStatus::PendingEmailVerification,
     };
     let owner = Member {
         id: MemberId::new(),
@@ -87,12 +91,16 @@ pub async fn sign_up(
     let id_clash = || AppError::conflict("id_taken", "an id clash; try again");
     let mut plan = Plan::new();
     plan.push(
-        Write::put_new(to_item(&keys::tenant_slug(&tenant.slug), "claim", &json!({ "tenant_id": t }))?),
+        Write::put_new(to_item(&keys::tenant_slug(&tenant.slug), "claim", &json!({ "tenant_id": t, "live": false }))?),
         AppError::conflict("slug_taken", "that clinic address is taken; choose another slug"),
     );
     plan.push(Write::put_new(to_item(&keys::tenant_profile(t), "tenant", &tenant)?), id_clash());
     plan.push(
-        Write::put_new(to_item(&keys::host(&slug_host), "claim", &json!({ "tenant_id": t, "by": "slug" }))?),
+        Write::put_new(to_item(
+            &keys::host(&slug_host),
+            "claim",
+            &json!({ "tenant_id": t, "by": "slug", "live": false }),
+        )?),
         AppError::conflict("slug_taken", "that clinic address is taken; choose another slug"),
     );
     plan.push(Write::put_new(to_item(&keys::brand(t), "brand", &brand)?), id_clash());
@@ -118,24 +126,95 @@ pub async fn tenant(store: &Store, tenant: &TenantId) -> AppResult<Tenant> {
     store.get(&keys::tenant_profile(tenant)).await?.ok_or(AppError::NotFound { what: "tenant" })
 }
 
-/// The tenant id a public slug names.
+/// A claim on a slug or a host name. `live` is false while the clinic waits for its owner's
+/// email; claims written before the field existed are live.
+#[derive(serde::Deserialize)]
+struct Claim {
+    tenant_id: TenantId,
+    #[serde(default = "claims_are_live")]
+    live: bool,
+}
+
+fn claims_are_live() -> bool {
+    true
+}
+
+fn live_only(claim: Option<Claim>) -> AppResult<TenantId> {
+    claim.filter(|c| c.live).map(|c| c.tenant_id).ok_or(AppError::NotFound { what: "clinic" })
+}
+
+/// The live clinic a public slug names: a clinic still waiting for its owner's email is not
+/// found, so its booking, portal and payments answer nobody yet.
 pub async fn tenant_by_slug(store: &Store, slug: &mas_domain::values::Slug) -> AppResult<TenantId> {
-    #[derive(serde::Deserialize)]
-    struct SlugClaim {
-        tenant_id: TenantId,
-    }
-    let claim: Option<SlugClaim> = store.get(&keys::tenant_slug(slug)).await?;
+    live_only(store.get(&keys::tenant_slug(slug)).await?)
+}
+
+/// The clinic a slug names, live or not: staff sign-in and password resets, which a new
+/// clinic's owner needs before the clinic goes live.
+pub async fn any_tenant_by_slug(store: &Store, slug: &mas_domain::values::Slug) -> AppResult<TenantId> {
+    let claim: Option<Claim> = store.get(&keys::tenant_slug(slug)).await?;
     claim.map(|c| c.tenant_id).ok_or(AppError::NotFound { what: "clinic" })
 }
 
-/// The tenant whose brand claims this host (custom domain or platform subdomain).
+/// The live clinic whose brand claims this host (custom domain or platform subdomain).
 pub async fn tenant_by_host(store: &Store, host: &Hostname) -> AppResult<TenantId> {
-    #[derive(serde::Deserialize)]
-    struct HostClaim {
-        tenant_id: TenantId,
+    live_only(store.get(&keys::host(host)).await?)
+}
+
+/// Puts a pending clinic live, in one transaction: its profile, and its slug and platform-host
+/// claims (the only claims a pending clinic holds: domains wait until it is live). Conditional
+/// on the clinic still being pending, so of two confirmations one wins. `plan` carries what
+/// must commit with it (the spent link).
+pub async fn go_live(store: &Store, audit: &AuditContext, site_domain: &str, mut plan: Plan) -> AppResult<Tenant> {
+    let mut tenant = tenant(store, &audit.tenant_id).await?;
+    if tenant.is_live() {
+        return Err(AppError::conflict("already_live", "the clinic is already live"));
     }
-    let claim: Option<HostClaim> = store.get(&keys::host(host)).await?;
-    claim.map(|c| c.tenant_id).ok_or(AppError::NotFound { what: "clinic" })
+    let t = &tenant.id;
+    tenant.status = TenantStatus::Live;
+    let not_pending = || AppError::conflict("already_live", "the clinic is already live");
+    plan.push(
+        Write::put_if(
+            to_item(&keys::tenant_profile(t), "tenant", &tenant)?,
+            Condition::equals("status", "pending_email_verification"),
+        ),
+        not_pending(),
+    );
+    plan.push(
+        Write::put_if(
+            to_item(&keys::tenant_slug(&tenant.slug), "claim", &json!({ "tenant_id": t }))?,
+            Condition::equals("tenant_id", t.as_str()),
+        ),
+        not_pending(),
+    );
+    if let Ok(slug_host) = Hostname::parse(&format!("{}.{site_domain}", tenant.slug)) {
+        let claim = store.get::<Claim>(&keys::host(&slug_host)).await?;
+        if claim.is_some_and(|c| &c.tenant_id == t) {
+            plan.push(
+                Write::put_if(
+                    to_item(&keys::host(&slug_host), "claim", &json!({ "tenant_id": t, "by": "slug" }))?,
+                    Condition::equals("tenant_id", t.as_str()),
+                ),
+                not_pending(),
+            );
+        }
+    }
+    // Going live publishes the site it was set up with (the publish worker withheld it so far).
+    plan.announce(crate::site::change_event(t, audit.request_id.as_str(), "went_live", store.clock.now()))?;
+    plan.commit(store, audit, "tenant.went_live", t.as_str()).await?;
+    Ok(tenant)
+}
+
+/// Refuses while the clinic waits for its owner's email: what would put it in front of the
+/// public (publishing its site, claiming a domain).
+pub fn require_live(tenant: &Tenant) -> AppResult<()> {
+    if tenant.is_live() {
+        return Ok(());
+    }
+    Err(AppError::conflict(
+        "clinic_not_verified",
+        "confirm the owner's email first (open the link we emailed, or ask for a new one)",
+    ))
 }
 
 pub async fn brand(store: &Store, tenant: &TenantId) -> AppResult<Brand> {
@@ -192,7 +271,8 @@ pub async fn put_brand(store: &Store, audit: &AuditContext, site_domain: &str, i
     input.check()?;
     let t = &audit.tenant_id;
     let current = brand(store, t).await?;
-    let slug = tenant(store, t).await?.slug;
+    let clinic = tenant(store, t).await?;
+    let slug = clinic.slug.clone();
     let next = Brand {
         tokens: input.tokens(),
         domain_verification: next_verification(&current, &input),
@@ -202,6 +282,10 @@ pub async fn put_brand(store: &Store, audit: &AuditContext, site_domain: &str, i
     };
     let old_hosts = claimed_hosts(&current, site_domain, &slug)?;
     let new_hosts = claimed_hosts(&next, site_domain, &slug)?;
+    let claims_new_host = new_hosts.iter().any(|(h, _)| !old_hosts.iter().any(|(o, _)| o == h));
+    if claims_new_host {
+        require_live(&clinic)?;
+    }
     let stale = || AppError::contention("the brand changed while this was being saved; reload and try again");
     let mut plan = Plan::new();
     plan.push(
@@ -229,6 +313,7 @@ pub async fn put_brand(store: &Store, audit: &AuditContext, site_domain: &str, i
 /// both), the first to verify keeps it (409 for the other).
 pub async fn verify_domain(store: &Store, dns: &dyn TxtResolver, audit: &AuditContext) -> AppResult<Brand> {
     let t = &audit.tenant_id;
+    require_live(&tenant(store, t).await?)?;
     let current = brand(store, t).await?;
     let Some(proof) = current.domain_verification.clone() else {
         return Err(AppError::invalid(

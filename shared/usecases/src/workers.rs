@@ -16,8 +16,13 @@ pub async fn handle(app: &App, queue: QueueName, body: &Value) -> AppResult<()> 
         QueueName::SitePublish => {
             let request = crate::site::PublishRequest::from_message(body)?;
             let published = crate::site::publish(app, &request).await?;
-            let p = published.publication();
-            tracing::info!(tenant_id = %request.tenant_id, version = p.version, unchanged = matches!(published, crate::site::Published::Unchanged(_)), "site publish done");
+            match published.publication() {
+                Some(p) => {
+                    let unchanged = matches!(published, crate::site::Published::Unchanged(_));
+                    tracing::info!(tenant_id = %request.tenant_id, version = p.version, unchanged, "site publish done")
+                }
+                None => tracing::info!(tenant_id = %request.tenant_id, "site publish withheld: the clinic is not live"),
+            }
             Ok(())
         }
         other => Err(AppError::Internal(format!("queue {} has no worker in this crate", other.as_str()))),

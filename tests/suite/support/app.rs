@@ -307,7 +307,32 @@ impl TestApp {
         (response.status(), response.text().await.unwrap_or_default())
     }
 
+    /// Signs a clinic up and confirms its owner's email (the link in the outbox): a live clinic.
     pub async fn sign_up(&self, slug: &str) -> Clinic {
+        let clinic = self.sign_up_pending(slug).await;
+        let token = link_token(&self.emailed_link(&format!("owner@{slug}.test"), "verify-email").await);
+        let (status, body) = self.call("POST", "/v1/auth/verify-email", None, Some(json!({ "token": token }))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        clinic
+    }
+
+    /// The newest link in the outbox sent to `to` whose URL contains `marker`.
+    pub async fn emailed_link(&self, to: &str, marker: &str) -> String {
+        let (status, outbox) = self.call("GET", "/local/outbox.json", None, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let mail = outbox
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["to"] == to && m["text"].as_str().unwrap_or_default().contains(marker))
+            .unwrap_or_else(|| panic!("no email to {to} with {marker}: {outbox}"));
+        let text = mail["text"].as_str().unwrap();
+        let start = text.find("http").unwrap();
+        text[start..].split_whitespace().next().unwrap().to_owned()
+    }
+
+    /// Signs a clinic up and leaves it waiting for its owner's email.
+    pub async fn sign_up_pending(&self, slug: &str) -> Clinic {
         let (status, body) = self
             .call(
                 "POST",
@@ -342,6 +367,11 @@ impl TestApp {
         let claims = StaffClaims::for_member(tenant, member);
         LocalIssuer::new(TEST_SECRET).issue(&claims, chrono::Utc::now())
     }
+}
+
+/// The `token` query parameter of an emailed link.
+pub fn link_token(link: &str) -> String {
+    link.split("token=").nth(1).expect("a token in the link").to_owned()
 }
 
 pub fn location_body(name: &str) -> Value {

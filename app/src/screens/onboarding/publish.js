@@ -2,13 +2,25 @@
 import { useState } from 'preact/hooks';
 import { html } from '../../html.js';
 import { api, apiUrl } from '../../api.js';
-import { ErrorText } from '../../ui/bits.js';
+import { ErrorText, Loaded } from '../../ui/bits.js';
+import { useLoad } from '../../ui/async.js';
+import { PendingVerification } from '../verify-email.js';
 
 export function siteUrl(slug) {
   return new URL(apiUrl(`/sites/${slug}/`), location.href).href;
 }
 
 export function PublishStep({ tenant, onFinished }) {
+  const me = useLoad(() => api.get('/v1/me'));
+  return html`<${Loaded} state=${me}>${(who) => who.tenant.status === 'pending_email_verification'
+    ? html`<div>
+        <${PendingVerification} me=${who} onChecked=${me.reload} />
+        <p>Publishing waits until your email is confirmed. Your set-up is saved: open the link, then come back here.</p>
+      </div>`
+    : html`<${Publish} tenant=${tenant} onFinished=${onFinished} />`}</${Loaded}>`;
+}
+
+function Publish({ tenant, onFinished }) {
   const [state, setState] = useState({ busy: false, done: false, error: null });
   async function publish() {
     setState({ busy: true, done: false, error: null });
