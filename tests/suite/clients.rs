@@ -224,7 +224,18 @@ async fn the_timeline_lists_each_change_newest_first_and_pages() {
     let audit = app.app.store.table.query_all(&query).await.unwrap();
     let mut actions: Vec<&str> = audit.iter().map(|r| r["action"].as_str().unwrap()).collect();
     actions.sort();
-    assert_eq!(actions, ["client.created", "client.updated", "data_key.created", "medical.recorded", "tenant.created"]);
+    assert_eq!(
+        actions,
+        [
+            "client.created",
+            "client.updated",
+            "data_key.created",
+            "medical.recorded",
+            "tenant.created",
+            "tenant.verification_sent",
+            "tenant.went_live"
+        ]
+    );
 }
 
 #[tokio::test]
