@@ -17,6 +17,7 @@ mod key_wrapper_contract;
 mod messaging_contract;
 mod payments;
 mod payments_contract;
+mod plans;
 mod portal;
 mod reminders;
 mod secrets_contract;

@@ -42,6 +42,14 @@ pub enum AppError {
     /// Storage or configuration failure (500); the detail goes to logs only.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A port's backend failed (500): the table, the bus, a queue, the blob store, the payment
+    /// gateway. The adapter's own error is kept as the source, for the logs (never the caller).
+    #[error("{port} failed: {source}")]
+    Backend {
+        port: &'static str,
+        #[source]
+        source: std::sync::Arc<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,6 +81,11 @@ impl AppError {
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         AppError::Conflict { code, message: message.into() }
+    }
+
+    /// Wraps a port's failure, keeping it as the source: `.map_err(AppError::backend("queue"))`.
+    pub fn backend<E: std::error::Error + Send + Sync + 'static>(port: &'static str) -> impl FnOnce(E) -> AppError {
+        move |source| AppError::Backend { port, source: std::sync::Arc::new(source) }
     }
 }
 

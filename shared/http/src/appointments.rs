@@ -268,13 +268,13 @@ pub async fn idempotent(
     let request = prepare.await?;
     match ops::book(&app.store, audit, tenant, request, idempotency.as_ref()).await {
         Ok(appointment) => Ok((StatusCode::CREATED, Json(appointment)).into_response()),
-        Err(AppError::Conflict { code: "idempotency_replay", .. }) => {
+        Err(ops::ClaimError::Replayed) => {
             let idem = idempotency.expect("only an idempotent request is replayed");
             replay(app, tenant, &idem.key, &idem.request_hash)
                 .await?
                 .ok_or_else(|| AppError::Internal("an idempotency record vanished".into()).into())
         }
-        Err(err) => Err(err.into()),
+        Err(err) => Err(AppError::from(err).into()),
     }
 }
 

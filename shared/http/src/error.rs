@@ -99,7 +99,7 @@ impl ApiError {
                     json!({ "retry_after_seconds": BUSY_RETRY_SECONDS }),
                 ),
                 AppError::Forbidden(message) => (S::FORBIDDEN, "forbidden", message.clone(), Value::Null),
-                AppError::Internal(_) => (
+                AppError::Internal(_) | AppError::Backend { .. } => (
                     S::INTERNAL_SERVER_ERROR,
                     "internal",
                     "something went wrong on our side; it has been logged".into(),
@@ -135,8 +135,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let ApiError::App(AppError::Internal(cause)) = &self {
-            tracing::error!(%cause, "request failed");
+        match &self {
+            ApiError::App(AppError::Internal(cause)) => tracing::error!(%cause, "request failed"),
+            // The whole chain: the port, the adapter's error and whatever it wraps.
+            ApiError::App(failure @ AppError::Backend { port, .. }) => {
+                let chain = error_chain(failure);
+                tracing::error!(port, cause = %chain, "request failed");
+            }
+            _ => {}
         }
         let retry_after = match &self {
             ApiError::App(AppError::Limited { retry_after_seconds, .. }) => {
@@ -185,4 +191,20 @@ mod tests {
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers().get(axum::http::header::RETRY_AFTER).unwrap(), "90");
     }
+}
+
+/// An error and its sources, outermost first (`payment gateway failed: … ← hyper: …`); a
+/// source whose text the message already holds is not said twice.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(" \u{2190} ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
 }

@@ -95,7 +95,7 @@ impl From<PaymentsError> for mas_domain::error::AppError {
                 details: serde_json::json!({ "reason": why }),
             },
             PaymentsError::NotFound => AppError::NotFound { what: "payment intent" },
-            PaymentsError::Unavailable(why) => AppError::Internal(format!("payment gateway: {why}")),
+            unavailable @ PaymentsError::Unavailable(_) => AppError::backend("payment gateway")(unavailable),
         }
     }
 }

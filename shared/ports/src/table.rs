@@ -406,7 +406,7 @@ impl From<TableError> for mas_domain::error::AppError {
                 mas_domain::error::AppError::contention("another change was being saved at the same moment; try again")
             }
             TableError::Throttled(why) => mas_domain::error::AppError::Busy(why),
-            other => mas_domain::error::AppError::Internal(other.to_string()),
+            other => mas_domain::error::AppError::backend("table")(other),
         }
     }
 }

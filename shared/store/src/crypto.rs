@@ -36,7 +36,7 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::keys;
-use crate::{AuditContext, Plan, Store, to_item};
+use crate::{AuditContext, Once, Plan, Store, to_item};
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{ClientId, TenantId};
 pub use mas_ports::crypto::{decrypt, encrypt};
@@ -182,16 +182,16 @@ impl Keyring {
             "wrapped": STANDARD.encode(&generated.wrapped),
             "created_at": store.clock.now(),
         });
-        let mut plan = Plan::new();
-        let taken = AppError::conflict("data_key_exists", "the data key was made concurrently");
+        let mut plan = Plan::<Once>::typed();
+        let taken = Once::AlreadyDone(AppError::conflict("data_key_exists", "the data key was made concurrently"));
         plan.push(Write::put_new(to_item(&keys::data_key(tenant), "data_key", &stored)?), taken);
-        match plan.commit(store, audit, "data_key.created", tenant.as_str()).await {
+        match plan.commit_as(store, audit, "data_key.created", tenant.as_str()).await {
             Ok(()) => Ok(self.remember(tenant, generated.key)),
-            Err(AppError::Conflict { code: "data_key_exists", .. }) => self
+            Err(Once::AlreadyDone(_)) => self
                 .existing(store, tenant)
                 .await?
                 .ok_or_else(|| AppError::Internal("the data key that won the race is gone".into())),
-            Err(other) => Err(other),
+            Err(Once::Failed(other)) => Err(other),
         }
     }
 }

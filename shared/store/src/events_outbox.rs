@@ -16,7 +16,7 @@ const GRACE_SECONDS: i64 = 60;
 const PAGE: u32 = 500;
 
 /// Adds `event` to `plan`, so it is stored exactly when the change is.
-pub fn announce(plan: &mut Plan, event: &DomainEvent) -> AppResult<()> {
+pub fn announce<F: From<AppError>>(plan: &mut Plan<F>, event: &DomainEvent) -> AppResult<()> {
     let mut item = to_item(&keys::event_outbox(&event.tenant_id, &event.id), "event_outbox", event)?;
     item.insert(GSI1PK.into(), keys::EVENT_OUTBOX_INDEX.into());
     item.insert(GSI1SK.into(), format!("{}#{}", event.occurred_at.to_rfc3339(), event.id).into());
@@ -37,7 +37,7 @@ pub async fn flush(store: &Store, events: &dyn Events, list: &[DomainEvent]) {
 }
 
 async fn publish_and_remove(store: &Store, events: &dyn Events, list: &[DomainEvent]) -> AppResult<()> {
-    events.publish(list).await.map_err(|e| AppError::Internal(e.to_string()))?;
+    events.publish(list).await.map_err(AppError::backend("events"))?;
     let deletes: Vec<Write> = list.iter().map(|e| Write::delete(keys::event_outbox(&e.tenant_id, &e.id))).collect();
     for chunk in deletes.chunks(MAX_TRANSACTION_WRITES) {
         store.table.transact(chunk.to_vec()).await?;

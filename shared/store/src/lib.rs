@@ -108,27 +108,81 @@ impl Store {
 
 /// A transaction being planned: each write with what the failure of its condition would mean,
 /// so the caller's rule — not the table's index — comes back when a condition fails.
-#[derive(Debug, Default, Clone)]
-pub struct Plan {
+///
+/// `F` is what a failure is. Most plans say it as the `AppError` the caller answers
+/// (`commit`); a use case that decides what to do next by which rule failed plans with its own
+/// error type (`BookingError`, `Once`) and reads it back typed from `commit_as`. `F` only needs
+/// to hold an `AppError`, for the failures every plan may meet (the store, the audit record).
+#[derive(Debug, Clone)]
+pub struct Plan<F = AppError> {
     writes: Vec<Write>,
-    on_fail: Vec<AppError>,
+    on_fail: Vec<F>,
     events: Vec<mas_ports::DomainEvent>,
 }
 
-impl Plan {
+impl<F> Default for Plan<F> {
+    fn default() -> Self {
+        Plan { writes: Vec::new(), on_fail: Vec::new(), events: Vec::new() }
+    }
+}
+
+/// What a failed write of a plan meant, for a write that makes something happen once (a
+/// payment, a message, a claim): it is already done, so the caller answers what is there. The
+/// error inside is what to answer should the caller pass it on.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Once {
+    #[error("{0}")]
+    AlreadyDone(AppError),
+    #[error(transparent)]
+    Failed(#[from] AppError),
+}
+
+impl From<Once> for AppError {
+    fn from(once: Once) -> Self {
+        match once {
+            Once::AlreadyDone(err) | Once::Failed(err) => err,
+        }
+    }
+}
+
+impl Plan<AppError> {
     pub fn new() -> Self {
         Plan::default()
     }
 
-    pub fn push(&mut self, write: Write, failure: AppError) {
+    /// Commits the writes and their audit record (`action` on `entity_id`) atomically.
+    pub async fn commit(self, store: &Store, audit: &AuditContext, action: &str, entity_id: &str) -> AppResult<()> {
+        self.commit_detailed(store, audit, action, entity_id, None).await
+    }
+
+    /// `commit`, with `details` on the audit record (see `Store::commit_detailed`).
+    pub async fn commit_detailed(
+        self,
+        store: &Store,
+        audit: &AuditContext,
+        action: &str,
+        entity_id: &str,
+        details: Option<Value>,
+    ) -> AppResult<()> {
+        self.commit_typed(store, audit, action, entity_id, details).await
+    }
+}
+
+impl<F: From<AppError>> Plan<F> {
+    /// A plan whose failures are `F` (see the type's documentation).
+    pub fn typed() -> Self {
+        Plan::default()
+    }
+
+    pub fn push(&mut self, write: Write, failure: impl Into<F>) {
         self.writes.push(write);
-        self.on_fail.push(failure);
+        self.on_fail.push(failure.into());
     }
 
     /// Adds another plan's writes (and what their failures mean) after these.
-    pub fn append(&mut self, other: Plan) {
+    pub fn append<G: Into<F>>(&mut self, other: Plan<G>) {
         self.writes.extend(other.writes);
-        self.on_fail.extend(other.on_fail);
+        self.on_fail.extend(other.on_fail.into_iter().map(Into::into));
         self.events.extend(other.events);
     }
 
@@ -162,30 +216,31 @@ impl Plan {
         self.writes.is_empty()
     }
 
-    /// Commits the writes and their audit record (`action` on `entity_id`) atomically.
-    pub async fn commit(self, store: &Store, audit: &AuditContext, action: &str, entity_id: &str) -> AppResult<()> {
-        self.commit_detailed(store, audit, action, entity_id, None).await
+    /// Commits like `commit`, answering a failed condition as the `F` pushed with its write.
+    pub async fn commit_as(self, store: &Store, audit: &AuditContext, action: &str, entity_id: &str) -> Result<(), F> {
+        self.commit_typed(store, audit, action, entity_id, None).await
     }
 
-    /// `commit`, with `details` on the audit record (see `Store::commit_detailed`).
-    pub async fn commit_detailed(
+    async fn commit_typed(
         self,
         store: &Store,
         audit: &AuditContext,
         action: &str,
         entity_id: &str,
         details: Option<Value>,
-    ) -> AppResult<()> {
+    ) -> Result<(), F> {
         let mut on_fail = self.on_fail;
-        store.commit_detailed(audit, action, entity_id, details, self.writes).await.map_err(|err| {
-            err.on_condition(|index| {
-                if index < on_fail.len() {
-                    on_fail.swap_remove(index)
-                } else {
-                    AppError::Internal("the audit record's key was already taken".into())
-                }
-            })
-        })?;
+        match store.commit_detailed(audit, action, entity_id, details, self.writes).await {
+            Ok(()) => {}
+            Err(CommitError::Table(TableError::ConditionFailed { index })) if index < on_fail.len() => {
+                return Err(on_fail.swap_remove(index));
+            }
+            Err(CommitError::Table(TableError::ConditionFailed { .. })) => {
+                return Err(AppError::Internal("the audit record's key was already taken".into()).into());
+            }
+            Err(CommitError::Table(other)) => return Err(AppError::from(other).into()),
+            Err(CommitError::App(err)) => return Err(err.into()),
+        }
         crate::events_outbox::flush(store, store.events.as_ref(), &self.events).await;
         Ok(())
     }

@@ -8,15 +8,27 @@
 use std::future::Future;
 use std::time::Duration;
 
-use mas_domain::error::AppResult;
+use mas_domain::error::AppError;
 use rand::Rng;
+
+/// An error that may say the change met another at the same moment (worth a fresh attempt).
+pub trait Contended {
+    fn is_contention(&self) -> bool;
+}
+
+impl Contended for AppError {
+    fn is_contention(&self) -> bool {
+        AppError::is_contention(self)
+    }
+}
 
 /// Runs `attempt` (one whole read-decide-write) until it does not fail with contention, at most
 /// `attempts` times in all; the last contention is returned as it is.
-pub async fn on_contention<T, F, Fut>(attempts: usize, mut attempt: F) -> AppResult<T>
+pub async fn on_contention<T, E, F, Fut>(attempts: usize, mut attempt: F) -> Result<T, E>
 where
+    E: Contended,
     F: FnMut() -> Fut,
-    Fut: Future<Output = AppResult<T>>,
+    Fut: Future<Output = Result<T, E>>,
 {
     let mut tried = 0;
     loop {
@@ -38,7 +50,7 @@ async fn pause(tried: usize) {
 mod tests {
     use std::cell::Cell;
 
-    use mas_domain::error::AppError;
+    use mas_domain::error::{AppError, AppResult};
 
     use super::*;
 

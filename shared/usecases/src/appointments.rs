@@ -89,8 +89,51 @@ pub async fn book(
     tenant: &Tenant,
     request: BookingRequest,
     idempotency: Option<&Idempotency>,
-) -> AppResult<Appointment> {
+) -> Result<Appointment, ClaimError> {
     retry::on_contention(CONTENTION_RETRIES, || try_book(store, audit, tenant, &request, idempotency)).await
+}
+
+/// Why a booking's claim on the calendar failed, where the caller decides what to try next by
+/// which rule failed: another practitioner may be free (`SlotTaken`, `ResourceTaken`), a fresh
+/// confirmation number will do (`NumberTaken`). Answered as 409 with the same codes.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClaimError {
+    /// Someone else holds one of the practitioner's cells at that time.
+    #[error("that time has just been taken; choose another")]
+    SlotTaken,
+    /// Someone else holds a cell of a room or device the booking needs.
+    #[error("{0}")]
+    ResourceTaken(String),
+    /// Another booking drew the same confirmation number.
+    #[error("confirmation number clash")]
+    NumberTaken,
+    /// A request with the same `Idempotency-Key` stored its answer first: answer that one.
+    #[error("this request is already being handled")]
+    Replayed,
+    #[error(transparent)]
+    Other(#[from] AppError),
+}
+
+impl retry::Contended for ClaimError {
+    fn is_contention(&self) -> bool {
+        matches!(self, ClaimError::Other(err) if err.is_contention())
+    }
+}
+
+impl From<ClaimError> for AppError {
+    fn from(err: ClaimError) -> Self {
+        match err {
+            ClaimError::SlotTaken => AppError::conflict("slot_taken", ClaimError::SlotTaken.to_string()),
+            ClaimError::ResourceTaken(message) => AppError::conflict("resource_taken", message),
+            ClaimError::NumberTaken => AppError::conflict("confirmation_taken", ClaimError::NumberTaken.to_string()),
+            ClaimError::Replayed => AppError::conflict("idempotency_replay", ClaimError::Replayed.to_string()),
+            ClaimError::Other(err) => err,
+        }
+    }
+}
+
+fn resource_taken(resource: impl std::fmt::Display) -> ClaimError {
+    ClaimError::ResourceTaken(format!("resource {resource} has no free unit at that time"))
 }
 
 async fn try_book(
@@ -99,24 +142,25 @@ async fn try_book(
     tenant: &Tenant,
     request: &BookingRequest,
     idempotency: Option<&Idempotency>,
-) -> AppResult<Appointment> {
+) -> Result<Appointment, ClaimError> {
     let calendar = Calendar::load(store, tenant, window_around(request, request.start)).await?;
     let explanation = calendar.explain(request.start);
     if !explanation.bookable {
-        return Err(refusal(&explanation));
+        return Err(refusal(&explanation).into());
     }
     let deposit =
         calendar.policy.deposit_for(calendar.service.data.price.clone(), calendar.service.data.deposit.clone());
-    let mut last = AppError::conflict("slot_taken", "that time has just been taken; choose another");
+    let mut last = ClaimError::SlotTaken;
     for practitioner_id in explanation.practitioner_ids.iter().take(CANDIDATE_TRIES) {
         let mut tries_left = 3;
         loop {
             let appointment = new_appointment(&calendar, request, practitioner_id, deposit.clone(), store.clock.now())?;
             match commit_new(store, audit, &calendar, &appointment, request.prepared.as_ref(), idempotency).await {
                 Ok(()) => return Ok(appointment),
-                Err(AppError::Conflict { code: "confirmation_taken", .. }) if tries_left > 0 => tries_left -= 1,
-                Err(err @ AppError::Conflict { code: "slot_taken" | "resource_taken", .. }) => {
-                    last = err;
+                Err(ClaimError::NumberTaken) if tries_left > 0 => tries_left -= 1,
+                // Taken since the calendar was read: the next practitioner may be free.
+                Err(taken @ (ClaimError::SlotTaken | ClaimError::ResourceTaken(_))) => {
+                    last = taken;
                     break;
                 }
                 Err(other) => return Err(other),
@@ -187,10 +231,7 @@ fn new_appointment(
     let (before, after) = (service.buffer_before_minutes.get(), service.buffer_after_minutes.get());
     let (occupied_from, occupied_until) = appointment::occupied_span(request.start, end, before, after);
     let (claim_from, claim_until) = appointment::claimed_span(occupied_from, occupied_until);
-    let resources = calendar.free_units(claim_from, claim_until).map_err(|resource| AppError::Conflict {
-        code: "resource_taken",
-        message: format!("resource {resource} has no free unit at that time"),
-    })?;
+    let resources = calendar.free_units(claim_from, claim_until).map_err(resource_taken)?;
     let needs_deposit = deposit.amount_minor.get() > 0;
     let status = if needs_deposit { AppointmentStatus::PendingDeposit } else { AppointmentStatus::Scheduled };
     let zone = calendar.location.data.timezone;
@@ -253,10 +294,13 @@ async fn commit_new(
     appointment: &Appointment,
     prepared: Option<&Plan>,
     idempotency: Option<&Idempotency>,
-) -> AppResult<()> {
+) -> Result<(), ClaimError> {
     let t = &audit.tenant_id;
     let now = store.clock.now();
-    let mut plan = prepared.cloned().unwrap_or_default();
+    let mut plan = Plan::<ClaimError>::typed();
+    if let Some(prepared) = prepared {
+        plan.append(prepared.clone());
+    }
     plan.push(
         Write::put_new(appointment_item(t, appointment)?),
         AppError::conflict("id_taken", "an id clash; try again"),
@@ -266,7 +310,7 @@ async fn commit_new(
         "claim",
         &json!({ "appointment_id": appointment.id }),
     )?;
-    plan.push(Write::put_new(number), AppError::conflict("confirmation_taken", "confirmation number clash"));
+    plan.push(Write::put_new(number), ClaimError::NumberTaken);
     claim_calendar(&mut plan, t, appointment, &HashSet::new(), now)?;
     let mut references = vec![
         reference("location_id", CatalogKind::Location, &appointment.location_id),
@@ -302,10 +346,7 @@ async fn commit_new(
         };
         let mut item = to_item(&keys::idempotency(t, &idem.key), "idempotency", &response)?;
         item.insert(TTL.into(), (now + Duration::days(1)).timestamp().into());
-        plan.push(
-            Write::put_new(item),
-            AppError::conflict("idempotency_replay", "this request is already being handled"),
-        );
+        plan.push(Write::put_new(item), ClaimError::Replayed);
     }
     check_size(&plan)?;
     plan.announce(booking_event(t, "booking.created", appointment, now))?;
@@ -320,11 +361,11 @@ async fn commit_new(
             booking_event(t, "", appointment, now).payload,
         ))?;
     }
-    plan.commit(store, audit, "appointment.booked", appointment.id.as_str()).await
+    plan.commit_as(store, audit, "appointment.booked", appointment.id.as_str()).await
 }
 
 /// DynamoDB takes at most 100 writes in one transaction (one is the audit record).
-fn check_size(plan: &Plan) -> AppResult<()> {
+fn check_size<F: From<AppError>>(plan: &Plan<F>) -> AppResult<()> {
     if plan.len() >= mas_ports::table::MAX_TRANSACTION_WRITES {
         return Err(AppError::invalid(
             "too_long_to_book",
@@ -383,8 +424,8 @@ fn busy_record(appointment: &Appointment) -> BusyRecord {
 /// Puts the appointment's busy items and claims its cells. A cell in `already_mine` is
 /// re-written on condition that it is still this appointment's; any other must be free or an
 /// expired hold.
-fn claim_calendar(
-    plan: &mut Plan,
+fn claim_calendar<F: From<AppError> + From<ClaimError>>(
+    plan: &mut Plan<F>,
     tenant: &TenantId,
     appointment: &Appointment,
     already_mine: &HashSet<Key>,
@@ -400,16 +441,17 @@ fn claim_calendar(
     let cell = json!({ "appointment_id": appointment.id, "hold_until": record.hold_until, "ttl": expires });
     for key in cell_keys(tenant, appointment) {
         let item = to_item(&key, "claim_cell", &cell)?;
-        let taken = if key.pk.contains("#RES#") { "resource_taken" } else { "slot_taken" };
+        let taken = if key.pk.contains("#RES#") {
+            ClaimError::ResourceTaken("a room or device has just been taken at that time; choose another".into())
+        } else {
+            ClaimError::SlotTaken
+        };
         let condition = if already_mine.contains(&key) {
             Condition::equals("appointment_id", appointment.id.as_str())
         } else {
             Condition::AbsentOrExpired { attr: "hold_until".into(), before: now.timestamp() + 1 }
         };
-        plan.push(
-            Write::put_if(item, condition),
-            AppError::Conflict { code: taken, message: "that time has just been taken; choose another".into() },
-        );
+        plan.push(Write::put_if(item, condition), taken);
     }
     Ok(())
 }
@@ -719,18 +761,19 @@ async fn try_change(
 /// writes): `pending_deposit → scheduled` (on condition of its version), `deposit_paid` set,
 /// every claim cell re-written without its hold (on condition that it is still this booking's;
 /// a cell lost after the hold expired must be free or an expired hold to be taken back) and the
-/// busy items turned into bookings. A cell someone else now holds fails with `slot_taken` or
-/// `resource_taken`, and nothing is written.
+/// busy items turned into bookings. A cell someone else now holds fails with
+/// `ClaimError::SlotTaken` or `ResourceTaken`, and nothing is written.
 pub async fn confirm_deposit(
     store: &Store,
     audit: &AuditContext,
     current: &Appointment,
     paid: Money,
     extra: Plan,
-) -> AppResult<Appointment> {
+) -> Result<Appointment, ClaimError> {
     let t = &audit.tenant_id;
     if current.status != AppointmentStatus::PendingDeposit {
-        return Err(AppError::conflict("not_pending_deposit", "the booking is no longer waiting for its deposit"));
+        let stale = AppError::conflict("not_pending_deposit", "the booking is no longer waiting for its deposit");
+        return Err(stale.into());
     }
     let now = store.clock.now();
     let mine = cells_still_mine(store, t, current).await?;
@@ -738,7 +781,8 @@ pub async fn confirm_deposit(
     let mut next = advanced(current, AppointmentStatus::Scheduled, "deposit_paid", &audit.actor, Some(note), now);
     next.hold_expires_at = None;
     next.deposit_paid = paid.clone();
-    let mut plan = extra;
+    let mut plan = Plan::<ClaimError>::typed();
+    plan.append(extra);
     let (write, failure) = versioned_write(t, &next, current.version)?;
     plan.push(write, failure);
     claim_calendar(&mut plan, t, &next, &mine, now)?;
@@ -753,7 +797,7 @@ pub async fn confirm_deposit(
     );
     plan.push(entry.write(t)?, AppError::conflict("id_taken", "an id clash; try again"));
     check_size(&plan)?;
-    plan.commit(store, audit, "appointment.confirmed", next.id.as_str()).await?;
+    plan.commit_as(store, audit, "appointment.confirmed", next.id.as_str()).await?;
     Ok(next)
 }
 
@@ -962,10 +1006,7 @@ async fn reschedule(
         current.buffer_after_minutes,
     );
     let (claim_from, claim_until) = appointment::claimed_span(from, until);
-    next.resources = calendar.free_units(claim_from, claim_until).map_err(|resource| AppError::Conflict {
-        code: "resource_taken",
-        message: format!("resource {resource} has no free unit at that time"),
-    })?;
+    next.resources = calendar.free_units(claim_from, claim_until).map_err(resource_taken)?;
     next.start = start;
     next.end = start + duration;
     next.local_start = start.with_timezone(&current.timezone.tz()).fixed_offset();

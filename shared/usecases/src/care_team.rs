@@ -55,8 +55,8 @@ pub fn link_write(tenant: &TenantId, record: &CareLinkRecord) -> AppResult<Write
 
 /// Adds to `plan` the link a booking (or a move) with `practitioner` makes, unless the plan
 /// already writes it.
-pub fn link_booking(
-    plan: &mut Plan,
+pub fn link_booking<F: From<AppError>>(
+    plan: &mut Plan<F>,
     tenant: &TenantId,
     client: &ClientId,
     practitioner: &PractitionerId,

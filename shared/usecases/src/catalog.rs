@@ -202,8 +202,8 @@ pub async fn get<E: Entry>(store: &Store, tenant: &TenantId, id: &E::Id) -> AppR
 
 /// Adds a check per referenced entity (once per entity) that it exists and is not archived at
 /// the moment of writing; its failure names the field that held the reference.
-pub(crate) fn add_reference_checks(
-    plan: &mut Plan,
+pub(crate) fn add_reference_checks<F: From<AppError>>(
+    plan: &mut Plan<F>,
     tenant: &TenantId,
     references: impl IntoIterator<Item = Reference>,
 ) {

@@ -25,7 +25,7 @@ use mas_ports::queue::QueueMessage;
 use mas_ports::renderer::{RenderAuditRow, RenderBlock, RenderColors, RenderJob, RenderLogo, RenderSignature};
 use mas_ports::{Blobs, Condition, Key, Queue, QueueName, Renderer, Write};
 use mas_store::keys;
-use mas_store::{AuditContext, Plan, Store, TimelineEntry, from_item, to_item};
+use mas_store::{AuditContext, Once, Plan, Store, TimelineEntry, from_item, to_item};
 
 /// Asking for a document to be generated.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -183,13 +183,21 @@ async fn record_facts(
     Ok((facts, Some(booking)))
 }
 
-fn already_generated() -> AppError {
-    AppError::conflict("already_generated", "this appointment's document of that kind was generated before")
+fn already_generated() -> Once {
+    Once::AlreadyDone(AppError::conflict(
+        "already_generated",
+        "this appointment's document of that kind was generated before",
+    ))
 }
 
 /// Stores a new document (and its reference, timeline entry and audit record; with `claim`, the
 /// claim item too, all in one transaction) without queueing or announcing it.
-async fn create(store: &Store, audit: &AuditContext, input: &GenerateInput, claim: Option<Key>) -> AppResult<Document> {
+async fn create(
+    store: &Store,
+    audit: &AuditContext,
+    input: &GenerateInput,
+    claim: Option<Key>,
+) -> Result<Document, Once> {
     let tenant_id = &audit.tenant_id;
     let tenant = tenants::tenant(store, tenant_id).await?;
     let jurisdiction = input.jurisdiction.clone().unwrap_or_else(|| Jurisdiction::for_country(tenant.country.as_str()));
@@ -243,7 +251,7 @@ async fn create(store: &Store, audit: &AuditContext, input: &GenerateInput, clai
         retain_until: documents::retain_until(now),
     };
     let clash = || AppError::conflict("id_taken", "an id clash; try again");
-    let mut plan = Plan::new();
+    let mut plan = Plan::<Once>::typed();
     if let Some(claim) = claim {
         let record = BookingDocumentClaim { document_id: id.clone(), client_id: document.client_id.clone() };
         plan.push(Write::put_new(to_item(&claim, "booking_document", &record)?), already_generated());
@@ -260,7 +268,7 @@ async fn create(store: &Store, audit: &AuditContext, input: &GenerateInput, clai
         TimelineEntry::new(&document.client_id, now, "document.generated", summary, Some(id.to_string()), &audit.actor);
     plan.push(entry.write(tenant_id)?, clash());
     plan.announce(DomainEvent::new(tenant_id, "document.generated", id.as_str(), now, event_payload(&document)))?;
-    plan.commit(store, audit, "document.generated", id.as_str()).await?;
+    plan.commit_as(store, audit, "document.generated", id.as_str()).await?;
     Ok(document)
 }
 
@@ -348,7 +356,7 @@ pub async fn generate_for_confirmed_booking(
                     announce(queue, &document).await?;
                     documents.push(document);
                 }
-                Err(AppError::Conflict { code: "already_generated", .. }) => {
+                Err(Once::AlreadyDone(_)) => {
                     let record: BookingDocumentClaim = store
                         .get(&claim)
                         .await?
@@ -362,10 +370,11 @@ pub async fn generate_for_confirmed_booking(
                     }
                     documents.push(view.document);
                 }
-                Err(err @ (AppError::Invalid { .. } | AppError::Missing { .. })) => {
+                // The template cannot be filled from the booking: recorded, and the booking stands.
+                Err(Once::Failed(err @ (AppError::Invalid { .. } | AppError::Missing { .. }))) => {
                     skipped(store, &audit, &appointment, kind, &topic, &err).await?;
                 }
-                Err(err) => return Err(err),
+                Err(Once::Failed(err)) => return Err(err),
             }
         }
     }
@@ -390,10 +399,10 @@ async fn skipped(
         "automatic document not generated");
     let now = store.clock.now();
     let subject = format!("{}#{}#{topic}", appointment.id, kind.as_str());
-    let mut plan = Plan::new();
+    let mut plan = Plan::<Once>::typed();
     let marker = keys::booking_document_skipped(tenant, &appointment.id, kind, topic);
     let record = json!({ "code": code, "reason": err.to_string(), "at": now });
-    let recorded = || AppError::conflict("already_recorded", "recorded by an earlier delivery");
+    let recorded = || Once::AlreadyDone(AppError::conflict("already_recorded", "recorded by an earlier delivery"));
     plan.push(Write::put_new(to_item(&marker, "booking_document_skipped", &record)?), recorded());
     let summary = format!("{} {} form not generated for the booking: {err}", topic, kind.as_str());
     let entry = TimelineEntry::new(
@@ -413,9 +422,9 @@ async fn skipped(
         "code": code,
     });
     plan.announce(DomainEvent::new(tenant, "document.generation_skipped", &subject, now, payload))?;
-    match plan.commit(store, audit, "document.generation_skipped", &subject).await {
-        Ok(()) | Err(AppError::Conflict { code: "already_recorded", .. }) => Ok(()),
-        Err(other) => Err(other),
+    match plan.commit_as(store, audit, "document.generation_skipped", &subject).await {
+        Ok(()) | Err(Once::AlreadyDone(_)) => Ok(()),
+        Err(Once::Failed(other)) => Err(other),
     }
 }
 
@@ -542,7 +551,7 @@ pub async fn pdf_link(
         return Err(AppError::conflict("pdf_not_ready", "the PDF is still being rendered; try again in a moment"));
     };
     let key = mas_ports::BlobKey::parse(&rendition.blob_key).map_err(|e| AppError::Internal(e.to_string()))?;
-    let url = blobs.presign(&key, PDF_LINK_LIFETIME).await.map_err(|e| AppError::Internal(e.to_string()))?;
+    let url = blobs.presign(&key, PDF_LINK_LIFETIME).await.map_err(AppError::backend("blobs"))?;
     let expires_at = store.clock.now() + chrono::Duration::seconds(PDF_LINK_LIFETIME.as_secs() as i64);
     Ok(PdfLink {
         url,
@@ -653,10 +662,10 @@ pub async fn render(
         blob_key: blob_key.to_string(),
         rendered_at: now,
     };
-    blobs.put(&blob_key, pdf, "application/pdf").await.map_err(|e| AppError::Internal(e.to_string()))?;
+    blobs.put(&blob_key, pdf, "application/pdf").await.map_err(AppError::backend("blobs"))?;
 
-    let already = || AppError::conflict("already_rendered", "rendered by an earlier delivery");
-    let mut plan = Plan::new();
+    let already = || Once::AlreadyDone(AppError::conflict("already_rendered", "rendered by an earlier delivery"));
+    let mut plan = Plan::<Once>::typed();
     let rendition_key = keys::rendition(tenant, &document.client_id, &document.id, message.variant);
     plan.push(Write::put_new(to_item(&rendition_key, "rendition", &rendition)?), already());
     for (hash, matched) in [(&stamp, "stamp"), (&file_sha256, "file")] {
@@ -677,16 +686,16 @@ pub async fn render(
         request_id: mas_domain::ids::RequestId::new(),
     };
     let action = format!("document.rendered.{}", message.variant.as_str());
-    match plan.commit(store, &audit, &action, document.id.as_str()).await {
+    match plan.commit_as(store, &audit, &action, document.id.as_str()).await {
         Ok(()) => Ok(Rendered::New(rendition)),
-        Err(AppError::Conflict { code: "already_rendered", .. }) => {
+        Err(Once::AlreadyDone(_)) => {
             let again = load_in(store, tenant, &message.client_id, &message.document_id).await?;
             let existing = again.and_then(|v| if message.variant == Variant::Signed { v.signed_pdf } else { v.pdf });
             existing
                 .map(Rendered::Already)
                 .ok_or_else(|| AppError::Internal("a stamp of this render is already taken".into()))
         }
-        Err(err) => Err(err),
+        Err(Once::Failed(err)) => Err(err),
     }
 }
 

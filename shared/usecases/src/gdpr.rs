@@ -189,8 +189,7 @@ pub async fn export(app: &App, audit: &AuditContext, client_id: &ClientId) -> Ap
         renditions.sort_by_key(|r| r.variant);
         for rendition in renditions {
             let key = BlobKey::parse(&rendition.blob_key).map_err(|e| AppError::Internal(e.to_string()))?;
-            let url =
-                app.blobs.presign(&key, EXPORT_LINK_LIFETIME).await.map_err(|e| AppError::Internal(e.to_string()))?;
+            let url = app.blobs.presign(&key, EXPORT_LINK_LIFETIME).await.map_err(AppError::backend("blobs"))?;
             pdfs.push(ExportedPdf {
                 variant: rendition.variant,
                 url,

@@ -29,7 +29,7 @@ use mas_ports::events::DomainEvent;
 use mas_ports::payments::{GatewayRefund, IntentRequest, RefundRequest};
 use mas_ports::{Condition, Events, Item, Payments, PaymentsError, Query, SortKey, Write};
 use mas_store::keys;
-use mas_store::{AuditContext, Plan, Store, TimelineEntry, from_item, retry, to_item};
+use mas_store::{AuditContext, Once, Plan, Store, TimelineEntry, from_item, retry, to_item};
 
 /// The ports money moves through.
 #[derive(Clone, Copy)]
@@ -93,7 +93,7 @@ pub async fn publish(events: &dyn Events, list: &[DomainEvent]) -> AppResult<()>
     if list.is_empty() {
         return Ok(());
     }
-    events.publish(list).await.map_err(|e| AppError::Internal(e.to_string()))
+    events.publish(list).await.map_err(AppError::backend("events"))
 }
 
 /// The ids and amounts a payment's domain events carry (never personal data).
@@ -167,8 +167,14 @@ fn new_payment(
 }
 
 /// Stores a new payment with the references that find it: by id, and by its intent.
-fn push_new_payment(plan: &mut Plan, tenant: &TenantId, payment: &Payment) -> AppResult<()> {
-    let exists = || AppError::conflict("payment_exists", "this payment has just been created by another request");
+fn push_new_payment<F: From<AppError> + From<Once>>(
+    plan: &mut Plan<F>,
+    tenant: &TenantId,
+    payment: &Payment,
+) -> AppResult<()> {
+    let exists = || {
+        Once::AlreadyDone(AppError::conflict("payment_exists", "this payment has just been created by another request"))
+    };
     plan.push(Write::put_new(payment_item(tenant, payment)?), exists());
     let by_id = to_item(
         &keys::payment_ref(tenant, &payment.id),
@@ -208,14 +214,14 @@ async fn customer_for(ports: Ports<'_>, audit: &AuditContext, client: &ClientId)
     }
     // The idempotency key makes a concurrent request get the same customer.
     let customer_id = ports.payments.create_customer(&format!("customer-{}-{client}", audit.tenant_id)).await?;
-    let mut plan = Plan::new();
+    let mut plan = Plan::<Once>::typed();
     plan.push(
         Write::put_new(to_item(&key, "stripe_customer", &Stored { customer_id: customer_id.clone() })?),
-        AppError::conflict("customer_exists", "stored by a concurrent request"),
+        Once::AlreadyDone(AppError::conflict("customer_exists", "stored by a concurrent request")),
     );
-    match plan.commit(ports.store, audit, "client.payment_customer_created", client.as_str()).await {
-        Ok(()) | Err(AppError::Conflict { code: "customer_exists", .. }) => Ok(customer_id),
-        Err(other) => Err(other),
+    match plan.commit_as(ports.store, audit, "client.payment_customer_created", client.as_str()).await {
+        Ok(()) | Err(Once::AlreadyDone(_)) => Ok(customer_id),
+        Err(Once::Failed(other)) => Err(other),
     }
 }
 
@@ -312,7 +318,7 @@ pub async fn deposit_intent(
         save_payment_method,
         now,
     );
-    let mut plan = Plan::new();
+    let mut plan = Plan::<Once>::typed();
     push_new_payment(&mut plan, t, &payment)?;
     plan.push(
         Write::check(keys::appointment(t, &appointment.id), Condition::equals("version", appointment.version)),
@@ -320,13 +326,14 @@ pub async fn deposit_intent(
     );
     let summary = format!("Deposit of {} requested", money_text(payment.amount.amount_minor.get(), payment.currency()));
     plan.push(timeline(&payment, now, "payment.requested", summary, &audit.actor).write(t)?, stale());
-    match plan.commit(store, audit, "payment.created", payment.id.as_str()).await {
+    match plan.commit_as(store, audit, "payment.created", payment.id.as_str()).await {
         Ok(()) => Ok(answer(payment, intent.client_secret)),
-        Err(AppError::Conflict { code: "payment_exists", .. }) => {
+        // A concurrent request for the same deposit stored it first: answer that one.
+        Err(Once::AlreadyDone(_)) => {
             let stored = get(store, t, &appointment.id, &payment.id).await?;
             Ok(answer(stored, intent.client_secret))
         }
-        Err(other) => Err(other),
+        Err(Once::Failed(other)) => Err(other),
     }
 }
 

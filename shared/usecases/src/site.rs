@@ -96,7 +96,7 @@ pub async fn request_publish(app: &App, audit: &AuditContext) -> AppResult<Publi
     let publish_id = PublishId::new();
     let request = PublishRequest { tenant_id: audit.tenant_id.clone(), publish_id: publish_id.clone() };
     Plan::new().commit(&app.store, audit, "site.publish_requested", publish_id.as_str()).await?;
-    app.queue.enqueue(&request).await.map_err(|e| AppError::Internal(e.to_string()))?;
+    app.queue.enqueue(&request).await.map_err(AppError::backend("queue"))?;
     Ok(publish_id)
 }
 
@@ -125,21 +125,15 @@ pub async fn publish(app: &App, request: &PublishRequest) -> AppResult<Published
     let blobs = app.site_blobs();
     for file in &files {
         let blob = keys::site_file(&tenant.slug, &file.path).map_err(|e| AppError::Internal(e.to_string()))?;
-        blobs
-            .put(&blob, file.body.as_bytes().to_vec(), file.content_type)
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+        blobs.put(&blob, file.body.as_bytes().to_vec(), file.content_type).await.map_err(AppError::backend("blobs"))?;
     }
     let version = current.as_ref().map_or(1, |c| c.version + 1);
     let prefix = format!("sites/{}/", tenant.slug);
     let reference = format!("{}-v{version}-{}", tenant.id, &content_hash[..16]);
     // Files first, then the CDN, then the record: a crash in between leaves the record behind,
     // so the retry writes the same files again and asks again with the same reference.
-    let invalidation_id = app
-        .cdn
-        .invalidate(&[format!("/{prefix}*")], &reference)
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let invalidation_id =
+        app.cdn.invalidate(&[format!("/{prefix}*")], &reference).await.map_err(AppError::backend("cdn"))?;
     let publication = Publication {
         version,
         content_hash,

@@ -269,9 +269,13 @@ async fn carry_out(ports: Ports<'_>, request_id: &RequestId, effect: &Effect) ->
             let ask =
                 RefundAsk { amount: None, reason: reason.clone(), kind: RefundKind::Automatic, key: Some(key.clone()) };
             match payments::refund(ports, &audit, payment_id, ask).await {
-                // Someone refunded it all already: nothing is kept either way.
-                Ok(_) | Err(AppError::Rejected { code: "nothing_to_refund", .. }) => Ok(()),
-                Err(other) => Err(other),
+                Ok(_) => Ok(()),
+                Err(err) => {
+                    // Someone refunded it all already: nothing is kept either way. Decided by
+                    // the payment as stored, not by the refusal's wording.
+                    let payment = payments::find(ports.store, tenant_id, payment_id).await?;
+                    if payment.captured.get() > 0 && payment.refundable() == 0 { Ok(()) } else { Err(err) }
+                }
             }
         }
     }
@@ -391,7 +395,7 @@ async fn try_apply(
         push_record(&mut with_confirmation, record, &confirmed)?;
         match appointments::confirm_deposit(store, audit, &appointment, paid, with_confirmation).await {
             Ok(_) => return Ok(confirmed),
-            Err(AppError::Conflict { code: "slot_taken" | "resource_taken", .. }) => {
+            Err(appointments::ClaimError::SlotTaken | appointments::ClaimError::ResourceTaken(_)) => {
                 // The hold ran out and someone else booked the time: the booking cannot stand,
                 // so it is cancelled and the money goes back.
                 let reason = "the time was booked by someone else after the hold expired";
@@ -407,7 +411,7 @@ async fn try_apply(
                 appointments::cancel_lost_hold(store, audit, &appointment, reason, plan).await?;
                 return Ok(effects);
             }
-            Err(other) => return Err(other),
+            Err(other) => return Err(other.into()),
         }
     }
     // The booking is gone (cancelled) or already paid for: this money is not for anything.

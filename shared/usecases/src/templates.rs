@@ -11,7 +11,7 @@ use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{RequestId, TemplateId, TenantId};
 use mas_ports::{Query, SortKey, Write};
 use mas_store::keys;
-use mas_store::{AuditContext, Plan, Store, from_item, to_item};
+use mas_store::{AuditContext, Once, Plan, Store, from_item, to_item};
 
 /// The audit partition for platform-level changes (global templates have no clinic).
 pub fn platform_audit() -> AuditContext {
@@ -112,22 +112,24 @@ pub fn global_of_family<'a>(
         .copied()
 }
 
-fn template_writes(plan: &mut Plan, template: &Template) -> AppResult<()> {
+/// A template's writes. Both fail only when the version (or its id) is stored already: the
+/// failure is `Once::AlreadyDone`, which seeding skips and publishing answers as 409.
+fn template_writes<F: From<AppError> + From<Once>>(plan: &mut Plan<F>, template: &Template) -> AppResult<()> {
     let owner = template.tenant_id.as_ref();
     let key = keys::template(owner, template.kind, &template.jurisdiction, &template.topic, template.version);
     let reference =
         to_item(&keys::template_ref(owner, &template.id), "template_ref", &json!({ "pk": key.pk, "sk": key.sk }))?;
     plan.push(
         Write::put_new(to_item(&key, "template", template)?),
-        AppError::conflict(
+        Once::AlreadyDone(AppError::conflict(
             "version_published",
             format!(
                 "version {} of this template is already published and never changes; publish a new version",
                 template.version
             ),
-        ),
+        )),
     );
-    plan.push(Write::put_new(reference), AppError::conflict("id_taken", "an id clash; try again"));
+    plan.push(Write::put_new(reference), Once::AlreadyDone(AppError::conflict("id_taken", "an id clash; try again")));
     Ok(())
 }
 
@@ -226,13 +228,13 @@ pub fn global_seed() -> AppResult<Vec<Template>> {
 }
 
 /// Publishes a platform (global) template version; 409 when that version exists.
-pub async fn publish_global(store: &Store, template: &Template) -> AppResult<()> {
+pub async fn publish_global(store: &Store, template: &Template) -> Result<(), Once> {
     if !template.is_global() {
-        return Err(AppError::Internal("publish_global takes global templates only".into()));
+        return Err(AppError::Internal("publish_global takes global templates only".into()).into());
     }
-    let mut plan = Plan::new();
+    let mut plan = Plan::<Once>::typed();
     template_writes(&mut plan, template)?;
-    plan.commit(store, &platform_audit(), "template.published", template.id.as_str()).await
+    plan.commit_as(store, &platform_audit(), "template.published", template.id.as_str()).await
 }
 
 /// Writes every global seed template that is not there yet; published versions are never
@@ -242,8 +244,8 @@ pub async fn seed_global(store: &Store) -> AppResult<usize> {
     for template in global_seed()? {
         match publish_global(store, &template).await {
             Ok(()) => written += 1,
-            Err(AppError::Conflict { code: "version_published" | "id_taken", .. }) => {}
-            Err(err) => return Err(err),
+            Err(Once::AlreadyDone(_)) => {}
+            Err(Once::Failed(err)) => return Err(err),
         }
     }
     Ok(written)

@@ -28,7 +28,7 @@ use mas_ports::messages::{Mailer, OutgoingEmail, OutgoingSms, SendError, SmsSend
 use mas_ports::table::{GSI1PK, GSI1SK};
 use mas_ports::{Condition, Events, Query, Queue, Write};
 use mas_store::keys;
-use mas_store::{AuditContext, Plan, Store, TimelineEntry, from_item, to_item};
+use mas_store::{AuditContext, Once, Plan, Store, TimelineEntry, from_item, to_item};
 
 /// How long a claim keeps other senders off a message.
 const LEASE_SECONDS: i64 = 60;
@@ -432,10 +432,10 @@ async fn finish(
     peer: Option<(String, SmsPeer)>,
     only_if_new: bool,
 ) -> AppResult<bool> {
-    let mut plan = Plan::new();
+    let mut plan = Plan::<Once>::typed();
     let item = record_item(t, record)?;
     if only_if_new {
-        plan.push(Write::put_new(item), AppError::conflict("message_exists", "already recorded"));
+        plan.push(Write::put_new(item), Once::AlreadyDone(AppError::conflict("message_exists", "already recorded")));
     } else {
         plan.push(Write::put(item), AppError::Internal("an unconditional put failed".into()));
     }
@@ -456,12 +456,12 @@ async fn finish(
         );
     }
     match plan
-        .commit(&n.store, &system_audit(t), &format!("message.{}", record.status.as_str()), record.id.as_str())
+        .commit_as(&n.store, &system_audit(t), &format!("message.{}", record.status.as_str()), record.id.as_str())
         .await
     {
         Ok(()) => Ok(true),
-        Err(AppError::Conflict { code: "message_exists", .. }) => Ok(false),
-        Err(other) => Err(other),
+        Err(Once::AlreadyDone(_)) => Ok(false),
+        Err(Once::Failed(other)) => Err(other),
     }
 }
 
@@ -632,7 +632,7 @@ pub async fn send_plain_mail(
         html,
         list_unsubscribe: None,
     };
-    app.mailer.send_email(&email).await.map(|_| ()).map_err(|e| AppError::Internal(format!("plain mail: {e}")))
+    app.mailer.send_email(&email).await.map(|_| ()).map_err(AppError::backend("mailer"))
 }
 
 /// Tells the address a client signed in with that it no longer is theirs (an account taken over

@@ -410,7 +410,7 @@ pub async fn sweep(n: &Notifier) -> AppResult<SweepReport> {
                     jobs.push(Work::due_job(&item));
                 }
                 report.enqueued += jobs.len();
-                n.queue.enqueue_all(&jobs).await.map_err(|e| AppError::Internal(e.to_string()))?;
+                n.queue.enqueue_all(&jobs).await.map_err(AppError::backend("queue"))?;
                 match page.cursor {
                     Some(next) => cursor = Some(next),
                     None => break,
