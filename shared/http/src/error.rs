@@ -170,6 +170,22 @@ pub type ApiResult<T> = Result<T, ApiError>;
 /// How long a throttled caller is asked to wait (the SDK has already retried with backoff).
 const BUSY_RETRY_SECONDS: i64 = 2;
 
+/// An error and its sources, outermost first (`payment gateway failed: … ← hyper: …`); a
+/// source whose text the message already holds is not said twice.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(" \u{2190} ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -191,20 +207,4 @@ mod tests {
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers().get(axum::http::header::RETRY_AFTER).unwrap(), "90");
     }
-}
-
-/// An error and its sources, outermost first (`payment gateway failed: … ← hyper: …`); a
-/// source whose text the message already holds is not said twice.
-pub fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let said = cause.to_string();
-        if !text.contains(&said) {
-            text.push_str(" \u{2190} ");
-            text.push_str(&said);
-        }
-        source = cause.source();
-    }
-    text
 }
