@@ -341,3 +341,84 @@ async fn a_member_restricted_to_one_location_neither_sees_nor_changes_appointmen
     let (_, calendar) = app.get("/v1/appointments?from=2027-03-02&to=2027-03-02", t).await;
     assert_eq!(ids(&calendar).len(), 2, "the owner sees both: {calendar}");
 }
+
+#[tokio::test]
+async fn a_member_restricted_to_one_location_is_offered_no_free_times_elsewhere() {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "one-site-slots").await;
+    let (chelsea, _) = second_location(&app, &s).await;
+    let (desk, _) = member(&app, &s, "front_desk", "Dan Desk", json!({"location_ids": [s.location_id]})).await;
+    let slots = |location: &str| {
+        format!("/v1/availability?location_id={location}&service_id={}&from=2027-03-02&to=2027-03-02", s.service_id)
+    };
+    let explain = |location: &str| {
+        format!(
+            "/v1/availability/explain?location_id={location}&service_id={}&start=2027-03-02T10:00:00Z",
+            s.service_id
+        )
+    };
+    let (status, body) = app.get(&slots(&chelsea), &desk).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "free times at another location: {body}");
+    assert_eq!(body["error"]["code"], "forbidden", "{body}");
+    assert_eq!(status_of(&app, &explain(&chelsea), &desk).await, StatusCode::FORBIDDEN, "nor why a time is not free");
+    let (status, body) = app.get(&slots(&s.location_id), &desk).await;
+    assert_eq!(status, StatusCode::OK, "at her own location: {body}");
+    assert!(!body["slots"].as_array().unwrap().is_empty(), "{body}");
+    assert_eq!(status_of(&app, &explain(&s.location_id), &desk).await, StatusCode::OK);
+    // Everyone else is offered both (empty `location_ids`: every location).
+    let (everywhere, _) = member(&app, &s, "front_desk", "Eve Everywhere", json!({"location_ids": []})).await;
+    assert_eq!(status_of(&app, &slots(&chelsea), &everywhere).await, StatusCode::OK);
+    assert_eq!(status_of(&app, &slots(&chelsea), &s.clinic.token).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_manager_restricted_to_one_location_neither_sees_nor_changes_rooms_and_hours_elsewhere() {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "one-site-rooms").await;
+    let (chelsea, dr_chelsea) = second_location(&app, &s).await;
+    let t = &s.clinic.token;
+    let (status, room) =
+        app.post("/v1/resources", t, json!({"name": "Chelsea laser", "kind": "device", "location_id": chelsea})).await;
+    assert_eq!(status, StatusCode::CREATED, "{room}");
+    let room_path = format!("/v1/resources/{}", room["id"].as_str().unwrap());
+    let (manager, _) = member(&app, &s, "manager", "Max Manager", json!({"location_ids": [s.location_id]})).await;
+
+    // Rooms and devices elsewhere are not hers to see (they are not on the clinic's site).
+    let (status, list) = app.get("/v1/resources", &manager).await;
+    assert_eq!((status, ids(&list)), (StatusCode::OK, vec![s.room_id.clone()]), "{list}");
+    assert_eq!(status_of(&app, &room_path, &manager).await, StatusCode::NOT_FOUND);
+    let (_, all) = app.get("/v1/resources", t).await;
+    assert_eq!(ids(&all).len(), 2, "the owner sees both: {all}");
+
+    // Nor to change: a room there, the location's hours, a practitioner working there.
+    let new_room = json!({"name": "Another", "kind": "room", "location_id": chelsea});
+    assert_eq!(app.post("/v1/resources", &manager, new_room).await.0, StatusCode::FORBIDDEN);
+    let here_room = json!({"name": "Here", "kind": "room", "location_id": s.location_id});
+    assert_eq!(app.post("/v1/resources", &manager, here_room).await.0, StatusCode::CREATED, "at hers");
+    let moved = json!({"name": "Laser room", "kind": "room", "location_id": chelsea});
+    let (status, body) = app.put(&format!("/v1/resources/{}", s.room_id), &manager, moved).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "nor move hers there: {body}");
+    assert_eq!(app.delete(&room_path, &manager).await.0, StatusCode::NOT_FOUND);
+    let (_, location) = app.get(&format!("/v1/locations/{chelsea}"), t).await;
+    let mut hours = location.clone();
+    for field in ["id", "version", "created_at", "updated_at", "archived"] {
+        hours.as_object_mut().unwrap().remove(field);
+    }
+    hours["name"] = json!("Chelsea (closed)");
+    let (status, body) = app.put(&format!("/v1/locations/{chelsea}"), &manager, hours.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(
+        app.post("/v1/locations", &manager, crate::support::app::location_body("Soho")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let time_off = json!({"kind": "time_off", "starts_at": iso(tuesday(9, 0)), "ends_at": iso(tuesday(17, 0))});
+    let exceptions = format!("/v1/practitioners/{dr_chelsea}/exceptions");
+    let (status, body) = app.post(&exceptions, &manager, time_off.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) =
+        app.post(&format!("/v1/practitioners/{}/exceptions", s.practitioners[0]), &manager, time_off).await;
+    assert_eq!(status, StatusCode::CREATED, "a practitioner of hers: {body}");
+    let (_, unchanged) = app.get(&format!("/v1/locations/{chelsea}"), t).await;
+    assert_eq!(unchanged, location, "untouched");
+    assert_eq!(app.put(&format!("/v1/locations/{chelsea}"), t, hours).await.0, StatusCode::OK, "the owner may");
+}

@@ -128,6 +128,58 @@ impl LocationScope {
     pub fn find(&self, location: &LocationId, what: &'static str) -> AppResult<()> {
         if self.admits(location) { Ok(()) } else { Err(AppError::NotFound { what }) }
     }
+
+    /// Whether every location of `sites` is one of this member's (something at every location,
+    /// a service offered everywhere, is only for a member of every location).
+    pub fn covers(&self, sites: &Sites) -> bool {
+        match (self, sites) {
+            (LocationScope::All, _) => true,
+            (LocationScope::Only(_), Sites::Everywhere) => false,
+            (LocationScope::Only(mine), Sites::At(theirs)) => theirs.is_subset(mine),
+        }
+    }
+
+    /// Changing something at `sites` (a room, a location's hours, a practitioner's working
+    /// rules): 403 unless all of them are this member's, as for a request naming a location.
+    pub fn require_all(&self, sites: &Sites, what: &str) -> AppResult<()> {
+        if self.covers(sites) {
+            return Ok(());
+        }
+        let elsewhere = match (self, sites) {
+            (LocationScope::Only(mine), Sites::At(theirs)) => {
+                theirs.difference(mine).map(|l| l.to_string()).collect::<Vec<_>>().join(", ")
+            }
+            _ => "every location".to_owned(),
+        };
+        Err(AppError::Forbidden(format!(
+            "this account works only at its own locations; this {what} is also at {elsewhere}"
+        )))
+    }
+}
+
+/// Where something of the catalog is: at some locations, or at every one (a service whose
+/// `location_ids` is empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sites {
+    Everywhere,
+    At(BTreeSet<LocationId>),
+}
+
+impl Sites {
+    pub fn at<'a>(locations: impl IntoIterator<Item = &'a LocationId>) -> Sites {
+        Sites::At(locations.into_iter().cloned().collect())
+    }
+
+    /// Both `self` and `other` (an entry before and after a change).
+    pub fn and(self, other: Sites) -> Sites {
+        match (self, other) {
+            (Sites::At(mut a), Sites::At(b)) => {
+                a.extend(b);
+                Sites::At(a)
+            }
+            _ => Sites::Everywhere,
+        }
+    }
 }
 
 /// Both scopes of one member, built once per request.
@@ -234,6 +286,22 @@ mod tests {
         assert!(scope.require(&a).is_ok());
         assert!(matches!(scope.require(&c), Err(AppError::Forbidden(_))));
         assert!(matches!(scope.find(&c, "appointment"), Err(AppError::NotFound { what: "appointment" })));
+    }
+
+    #[test]
+    fn a_member_changes_only_what_lies_wholly_at_her_locations() {
+        let (a, b) = (LocationId::parse("loc_a").unwrap(), LocationId::parse("loc_b").unwrap());
+        let scope = LocationScope::of(&member(Role::Manager, None, &["loc_a"]));
+        assert!(scope.covers(&Sites::at([&a])));
+        assert!(scope.covers(&Sites::at([])), "nowhere yet (a practitioner without working rules)");
+        assert!(!scope.covers(&Sites::at([&a, &b])), "partly elsewhere");
+        assert!(!scope.covers(&Sites::Everywhere), "a service offered at every location");
+        assert!(
+            matches!(scope.require_all(&Sites::at([&a, &b]), "practitioner"), Err(AppError::Forbidden(m)) if m.contains("loc_b"))
+        );
+        assert!(LocationScope::All.covers(&Sites::Everywhere));
+        assert_eq!(Sites::at([&a]).and(Sites::at([&b])), Sites::at([&a, &b]));
+        assert_eq!(Sites::at([&a]).and(Sites::Everywhere), Sites::Everywhere);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use crate::{catalog, team, tenants};
 use mas_domain::catalog::{LocationInput, PractitionerInput, ResourceInput, ServiceInput};
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{RequestId, TenantId};
+use mas_domain::reach::LocationScope;
 use mas_domain::team::Member;
 use mas_domain::tenant::{BrandInput, SignupInput};
 use mas_domain::values::Slug;
@@ -69,6 +70,7 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
     let london = catalog::create::<LocationInput>(
         store,
         &audit,
+        &LocationScope::All,
         parse(json!({
             "name": "Marylebone", "timezone": "Europe/London",
             "address": {"line1": "12 Harley Street", "city": "London", "postcode": "W1G 9PF", "country": "GB"},
@@ -81,6 +83,7 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
     let new_york = catalog::create::<LocationInput>(
         store,
         &audit,
+        &LocationScope::All,
         parse(json!({
             "name": "Upper East Side", "timezone": "America/New_York",
             "address": {"line1": "800 Madison Avenue", "city": "New York", "postcode": "10065", "country": "US"},
@@ -93,6 +96,7 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
     let room = catalog::create::<ResourceInput>(
         store,
         &audit,
+        &LocationScope::All,
         parse(json!({
             "name": "Treatment room 1", "kind": "room", "location_id": london.id, "capacity": 1
         })),
@@ -101,6 +105,7 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
     catalog::create::<ResourceInput>(
         store,
         &audit,
+        &LocationScope::All,
         parse(json!({
             "name": "Laser (Candela GentleMax)", "kind": "device", "location_id": london.id, "capacity": 1
         })),
@@ -127,7 +132,7 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
                "buffer_after_minutes": 10, "price": {"amount_minor": 12000}, "clinical_tags": ["peel"]}),
     ];
     for service in services {
-        catalog::create::<ServiceInput>(store, &audit, parse(service)).await?;
+        catalog::create::<ServiceInput>(store, &audit, &LocationScope::All, parse(service)).await?;
     }
 
     let rules = |location: &mas_domain::ids::LocationId, days: &[&str], start: &str, end: &str| -> Vec<Value> {
@@ -147,7 +152,7 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
                "working_rules": rules(&new_york.id, &["monday", "tuesday", "wednesday", "thursday"], "10:00", "18:00")}),
     ];
     for practitioner in practitioners {
-        catalog::create::<PractitionerInput>(store, &audit, parse(practitioner)).await?;
+        catalog::create::<PractitionerInput>(store, &audit, &LocationScope::All, parse(practitioner)).await?;
     }
     Ok(DemoClinic { tenant_id, owner: signed_up.owner, created: true })
 }
