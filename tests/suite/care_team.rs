@@ -422,3 +422,96 @@ async fn a_manager_restricted_to_one_location_neither_sees_nor_changes_rooms_and
     assert_eq!(unchanged, location, "untouched");
     assert_eq!(app.put(&format!("/v1/locations/{chelsea}"), t, hours).await.0, StatusCode::OK, "the owner may");
 }
+
+#[tokio::test]
+async fn clients_booked_before_care_teams_join_her_list_once_the_owner_runs_the_backfill_and_a_second_run_changes_nothing()
+ {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "backfill").await;
+    let ((dr_one, _), _) = two_practitioners(&app, &s).await;
+    let t = &s.clinic.token;
+    let (status, appt) =
+        app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), Some(&s.practitioners[0]))).await;
+    assert_eq!(status, StatusCode::CREATED, "{appt}");
+    // As the booking would have been stored before care links existed: without its link.
+    let tenant = &s.clinic.tenant_id;
+    let client = mas_domain::ids::ClientId::parse(&s.client_id).unwrap();
+    let link = mas_domain::reach::CareLink::BookedWith {
+        practitioner_id: mas_domain::ids::PractitionerId::parse(&s.practitioners[0]).unwrap(),
+    };
+    let key = mas_store::keys::care_link(tenant, &client, &link);
+    let store = &app.app.store;
+    store.table.transact(vec![mas_ports::Write::delete(key.clone())]).await.unwrap();
+    let (_, list) = app.get("/v1/clients", &dr_one).await;
+    assert_eq!(ids(&list), Vec::<String>::new(), "not in her list yet: {list}");
+
+    // Only the owner runs it.
+    let (manager, _) = member(&app, &s, "manager", "Max Manager", json!({})).await;
+    assert_eq!(app.post("/v1/care-team/backfill", &manager, json!({})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.post("/v1/care-team/backfill", &dr_one, json!({})).await.0, StatusCode::FORBIDDEN);
+
+    // The owner asks until it is done (each answer does what fits in one request).
+    let mut run = Value::Null;
+    for _ in 0..20 {
+        let (status, body) = app.post("/v1/care-team/backfill", t, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        run = body;
+        if run["status"] == "done" {
+            break;
+        }
+    }
+    assert_eq!(run["status"], "done", "{run}");
+    assert_eq!(run["links_written"], 1, "{run}");
+    assert!(store.table.get(&key).await.unwrap().is_some(), "the link is back");
+    let (_, list) = app.get("/v1/clients", &dr_one).await;
+    assert_eq!(ids(&list), vec![s.client_id.clone()], "in her list now: {list}");
+
+    // Again: the same record, and nothing written (not even an audit record).
+    let (_, audit_before) = app.get("/v1/audit", t).await;
+    let (status, again) = app.post("/v1/care-team/backfill", t, json!({})).await;
+    assert_eq!((status, &again), (StatusCode::OK, &run));
+    let (_, audit_after) = app.get("/v1/audit", t).await;
+    assert_eq!(audit_after, audit_before);
+}
+
+#[tokio::test]
+async fn a_backfill_cut_short_resumes_from_the_first_month_not_done() {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "backfill-resume").await;
+    let (status, appt) = app
+        .post(
+            "/v1/appointments",
+            &s.clinic.token,
+            booking(&s, &s.service_id, tuesday(10, 0), Some(&s.practitioners[0])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{appt}");
+    let tenant = &s.clinic.tenant_id;
+    let client = mas_domain::ids::ClientId::parse(&s.client_id).unwrap();
+    let link = mas_domain::reach::CareLink::BookedWith {
+        practitioner_id: mas_domain::ids::PractitionerId::parse(&s.practitioners[0]).unwrap(),
+    };
+    let key = mas_store::keys::care_link(tenant, &client, &link);
+    let store = &app.app.store;
+    store.table.transact(vec![mas_ports::Write::delete(key.clone())]).await.unwrap();
+    let audit = mas_store::AuditContext {
+        tenant_id: tenant.clone(),
+        actor: "system".into(),
+        role: None,
+        request_id: mas_domain::ids::RequestId::new(),
+    };
+    let signed_up = mas_usecases::tenants::tenant(store, tenant).await.unwrap().created_at;
+    let one_month = mas_usecases::care_team::Budget { time: std::time::Duration::MAX, max_months: 1 };
+    let mut months = Vec::new();
+    loop {
+        let run = mas_usecases::care_team::run_backfill(store, &audit, signed_up, one_month).await.unwrap();
+        months.push(run.next_month);
+        if run.status == mas_domain::reach::BackfillStatus::Done {
+            assert_eq!(run.links_written, 1);
+            break;
+        }
+    }
+    let distinct: std::collections::BTreeSet<_> = months.iter().collect();
+    assert_eq!(distinct.len(), months.len(), "each call went on from where the last stopped: {months:?}");
+    assert!(store.table.get(&key).await.unwrap().is_some());
+}

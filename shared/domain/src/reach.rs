@@ -201,6 +201,86 @@ impl Reach {
     }
 }
 
+/// Where a clinic's care-team backfill stands (`POST /v1/care-team/backfill`): one marker item
+/// per clinic, advanced month by month with a write conditional on its version, so a run cut
+/// short (a Lambda's timeout) goes on from the first month not done, two runs at once cannot
+/// both advance it, and once `done` nothing is read or written again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CareBackfill {
+    pub status: BackfillStatus,
+    /// The first month looked at (the clinic's signup month) and the last (five years after the
+    /// first run: bookings made before care links existed can start no later, in practice).
+    #[schema(value_type = String, format = Date)]
+    pub first_month: chrono::NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub last_month: chrono::NaiveDate,
+    /// The first month not yet done (after `last_month` once done).
+    #[schema(value_type = String, format = Date)]
+    pub next_month: chrono::NaiveDate,
+    /// Care links written so far (links already there are not counted).
+    pub links_written: u64,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Who started it.
+    pub started_by: String,
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BackfillStatus {
+    /// Months are left: ask again (each answer does as much as fits in one request).
+    Running,
+    /// Every month is done; asking again changes nothing.
+    Done,
+}
+
+/// How far ahead of the first run the backfill looks: five years of months.
+pub const BACKFILL_MONTHS_AHEAD: u32 = 60;
+
+impl CareBackfill {
+    /// A backfill starting now, from the clinic's first month.
+    pub fn start(signed_up: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>, by: &str) -> Self {
+        let first_month = month_of(signed_up.date_naive());
+        let last_month = month_of(now.date_naive()) + chrono::Months::new(BACKFILL_MONTHS_AHEAD);
+        CareBackfill {
+            status: BackfillStatus::Running,
+            first_month,
+            last_month,
+            next_month: first_month,
+            links_written: 0,
+            started_at: now,
+            finished_at: None,
+            started_by: by.to_owned(),
+            version: 1,
+        }
+    }
+
+    /// The month to do next, if any is left.
+    pub fn pending(&self) -> Option<chrono::NaiveDate> {
+        (self.status == BackfillStatus::Running && self.next_month <= self.last_month).then_some(self.next_month)
+    }
+
+    /// The marker once `next_month` is done with `written` new links.
+    pub fn advanced(&self, written: u64, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let next_month = self.next_month + chrono::Months::new(1);
+        let done = next_month > self.last_month;
+        CareBackfill {
+            status: if done { BackfillStatus::Done } else { BackfillStatus::Running },
+            next_month,
+            links_written: self.links_written + written,
+            finished_at: done.then_some(now),
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+}
+
+fn month_of(day: chrono::NaiveDate) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    day.with_day(1).expect("every month has a first day")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +382,22 @@ mod tests {
         assert!(LocationScope::All.covers(&Sites::Everywhere));
         assert_eq!(Sites::at([&a]).and(Sites::at([&b])), Sites::at([&a, &b]));
         assert_eq!(Sites::at([&a]).and(Sites::Everywhere), Sites::Everywhere);
+    }
+
+    #[test]
+    fn a_backfill_walks_every_month_from_signup_to_five_years_ahead_once() {
+        let at = |s: &str| s.parse::<chrono::DateTime<Utc>>().unwrap();
+        let mut run = CareBackfill::start(at("2025-11-20T10:00:00Z"), at("2026-01-31T23:00:00Z"), "mem_me");
+        assert_eq!(run.pending(), chrono::NaiveDate::from_ymd_opt(2025, 11, 1));
+        assert_eq!(run.last_month, chrono::NaiveDate::from_ymd_opt(2031, 1, 1).unwrap());
+        let mut months = 0;
+        while run.pending().is_some() {
+            run = run.advanced(1, at("2026-02-01T00:00:00Z"));
+            months += 1;
+        }
+        assert_eq!(months, 2 + 61, "Nov and Dec 2025, then Jan 2026 to Jan 2031");
+        assert_eq!((run.status, run.links_written, run.version), (BackfillStatus::Done, months, months + 1));
+        assert!(run.finished_at.is_some());
     }
 
     #[test]

@@ -230,6 +230,11 @@ pub fn client_phone_prefix(phone: &Phone) -> String {
     format!("CLIENT_PHONE#{phone}#")
 }
 
+/// How far the clinic's care-team backfill got (`mas_domain::reach::CareBackfill`).
+pub fn care_backfill(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "CARE_BACKFILL")
+}
+
 /// A client's care link, in the client's partition so that checking whether a member may see
 /// a client is one batch read of (at most) two keys: `CARE#PRAC#{p}` (booked with a
 /// practitioner, written by every booking) and `CARE#MEMBER#{m}` (shared with a member).
@@ -564,6 +569,7 @@ mod tests {
             payment_ref(&t, &PaymentId::new()),
             stripe_customer(&t, &ClientId::new()),
             care_link(&t, &ClientId::new(), &CareLink::SharedWith { member_id: mas_domain::ids::MemberId::new() }),
+            care_backfill(&t),
         ] {
             assert!(key.pk.starts_with("TENANT#ten_abc"), "{key:?}");
         }

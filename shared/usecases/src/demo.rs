@@ -158,18 +158,19 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
 }
 
 /// Gives the demo clinic's bookings made before care teams existed their care links, so a
-/// practitioner signing in to an older local database finds her clients in her list (each start
-/// looks two years back and ahead; a link already there is left alone). Returns how many it wrote.
-pub async fn link_care_teams(store: &Store, demo: &DemoClinic) -> AppResult<usize> {
+/// practitioner signing in to an older local database finds her clients in her list: the same
+/// recorded run as `POST /v1/care-team/backfill`, so only the first start after the upgrade
+/// does any work. Returns how many links the run has written in all.
+pub async fn link_care_teams(store: &Store, demo: &DemoClinic) -> AppResult<u64> {
     let audit = AuditContext {
         tenant_id: demo.tenant_id.clone(),
         actor: "system".into(),
         role: None,
         request_id: RequestId::new(),
     };
-    let now = store.clock.now();
-    let years = chrono::Duration::days(2 * 365);
-    crate::care_team::backfill(store, &audit, now - years, now + years).await
+    let signed_up = tenants::tenant(store, &demo.tenant_id).await?.created_at;
+    let whole = crate::care_team::Budget { time: std::time::Duration::MAX, max_months: usize::MAX };
+    Ok(crate::care_team::run_backfill(store, &audit, signed_up, whole).await?.links_written)
 }
 
 /// The password of every demo account: public, like the demo clinic itself.
