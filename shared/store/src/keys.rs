@@ -340,6 +340,23 @@ pub fn document(tenant: &TenantId, client: &ClientId, document: &DocumentId) -> 
     Key::new(client_pk(tenant, client), format!("DOC#{document}"))
 }
 
+/// Every signing session opened for a document (`{session_id}`), in the client's partition, so
+/// an erasure finds and deletes them all (the latest one alone is `document_signing`).
+pub fn document_session_ref(
+    tenant: &TenantId,
+    client: &ClientId,
+    document: &DocumentId,
+    session: &SigningSessionId,
+) -> Key {
+    Key::new(client_pk(tenant, client), format!("DOC#{document}#SESSION#{session}"))
+}
+
+/// An idempotency record that holds a response naming the client (`{key}`), in the client's
+/// partition, so an erasure finds and deletes it before its day is up.
+pub fn client_idempotency_ref(tenant: &TenantId, client: &ClientId, key: &str) -> Key {
+    Key::new(client_pk(tenant, client), format!("IDEM#{key}"))
+}
+
 /// The document's latest signing session (`{session_id}`), so the client's portal can offer its link.
 pub fn document_signing(tenant: &TenantId, client: &ClientId, document: &DocumentId) -> Key {
     Key::new(client_pk(tenant, client), format!("DOC#{document}#SIG"))
