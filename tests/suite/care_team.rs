@@ -348,3 +348,185 @@ async fn a_member_restricted_to_one_location_neither_sees_nor_changes_appointmen
     let (_, calendar) = app.get("/v1/appointments?from=2027-03-02&to=2027-03-02", t).await;
     assert_eq!(ids(&calendar).len(), 2, "the owner sees both: {calendar}");
 }
+
+#[tokio::test]
+async fn a_member_restricted_to_one_location_is_offered_no_free_times_elsewhere() {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "one-site-slots").await;
+    let (chelsea, _) = second_location(&app, &s).await;
+    let (desk, _) = member(&app, &s, "front_desk", "Dan Desk", json!({"location_ids": [s.location_id]})).await;
+    let slots = |location: &str| {
+        format!("/v1/availability?location_id={location}&service_id={}&from=2027-03-02&to=2027-03-02", s.service_id)
+    };
+    let explain = |location: &str| {
+        format!(
+            "/v1/availability/explain?location_id={location}&service_id={}&start=2027-03-02T10:00:00Z",
+            s.service_id
+        )
+    };
+    let (status, body) = app.get(&slots(&chelsea), &desk).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "free times at another location: {body}");
+    assert_eq!(body["error"]["code"], "forbidden", "{body}");
+    assert_eq!(status_of(&app, &explain(&chelsea), &desk).await, StatusCode::FORBIDDEN, "nor why a time is not free");
+    let (status, body) = app.get(&slots(&s.location_id), &desk).await;
+    assert_eq!(status, StatusCode::OK, "at her own location: {body}");
+    assert!(!body["slots"].as_array().unwrap().is_empty(), "{body}");
+    assert_eq!(status_of(&app, &explain(&s.location_id), &desk).await, StatusCode::OK);
+    // Everyone else is offered both (empty `location_ids`: every location).
+    let (everywhere, _) = member(&app, &s, "front_desk", "Eve Everywhere", json!({"location_ids": []})).await;
+    assert_eq!(status_of(&app, &slots(&chelsea), &everywhere).await, StatusCode::OK);
+    assert_eq!(status_of(&app, &slots(&chelsea), &s.clinic.token).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_manager_restricted_to_one_location_neither_sees_nor_changes_rooms_and_hours_elsewhere() {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "one-site-rooms").await;
+    let (chelsea, dr_chelsea) = second_location(&app, &s).await;
+    let t = &s.clinic.token;
+    let (status, room) =
+        app.post("/v1/resources", t, json!({"name": "Chelsea laser", "kind": "device", "location_id": chelsea})).await;
+    assert_eq!(status, StatusCode::CREATED, "{room}");
+    let room_path = format!("/v1/resources/{}", room["id"].as_str().unwrap());
+    let (manager, _) = member(&app, &s, "manager", "Max Manager", json!({"location_ids": [s.location_id]})).await;
+
+    // Rooms and devices elsewhere are not hers to see (they are not on the clinic's site).
+    let (status, list) = app.get("/v1/resources", &manager).await;
+    assert_eq!((status, ids(&list)), (StatusCode::OK, vec![s.room_id.clone()]), "{list}");
+    assert_eq!(status_of(&app, &room_path, &manager).await, StatusCode::NOT_FOUND);
+    let (_, all) = app.get("/v1/resources", t).await;
+    assert_eq!(ids(&all).len(), 2, "the owner sees both: {all}");
+
+    // Nor to change: a room there, the location's hours, a practitioner working there.
+    let new_room = json!({"name": "Another", "kind": "room", "location_id": chelsea});
+    assert_eq!(app.post("/v1/resources", &manager, new_room).await.0, StatusCode::FORBIDDEN);
+    let here_room = json!({"name": "Here", "kind": "room", "location_id": s.location_id});
+    assert_eq!(app.post("/v1/resources", &manager, here_room).await.0, StatusCode::CREATED, "at hers");
+    let moved = json!({"name": "Laser room", "kind": "room", "location_id": chelsea});
+    let (status, body) = app.put(&format!("/v1/resources/{}", s.room_id), &manager, moved).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "nor move hers there: {body}");
+    assert_eq!(app.delete(&room_path, &manager).await.0, StatusCode::NOT_FOUND);
+    let (_, location) = app.get(&format!("/v1/locations/{chelsea}"), t).await;
+    let mut hours = location.clone();
+    for field in ["id", "version", "created_at", "updated_at", "archived"] {
+        hours.as_object_mut().unwrap().remove(field);
+    }
+    hours["name"] = json!("Chelsea (closed)");
+    let (status, body) = app.put(&format!("/v1/locations/{chelsea}"), &manager, hours.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(
+        app.post("/v1/locations", &manager, crate::support::app::location_body("Soho")).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let time_off = json!({"kind": "time_off", "starts_at": iso(tuesday(9, 0)), "ends_at": iso(tuesday(17, 0))});
+    let exceptions = format!("/v1/practitioners/{dr_chelsea}/exceptions");
+    let (status, body) = app.post(&exceptions, &manager, time_off.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) =
+        app.post(&format!("/v1/practitioners/{}/exceptions", s.practitioners[0]), &manager, time_off).await;
+    assert_eq!(status, StatusCode::CREATED, "a practitioner of hers: {body}");
+    let (_, unchanged) = app.get(&format!("/v1/locations/{chelsea}"), t).await;
+    assert_eq!(unchanged, location, "untouched");
+    assert_eq!(app.put(&format!("/v1/locations/{chelsea}"), t, hours).await.0, StatusCode::OK, "the owner may");
+}
+
+#[tokio::test]
+async fn clients_booked_before_care_teams_join_her_list_once_the_owner_runs_the_backfill_and_a_second_run_changes_nothing()
+ {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "backfill").await;
+    let ((dr_one, _), _) = two_practitioners(&app, &s).await;
+    let t = &s.clinic.token;
+    let (status, appt) =
+        app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), Some(&s.practitioners[0]))).await;
+    assert_eq!(status, StatusCode::CREATED, "{appt}");
+    // As the booking would have been stored before care links existed: without its link.
+    let tenant = &s.clinic.tenant_id;
+    let client = mas_domain::ids::ClientId::parse(&s.client_id).unwrap();
+    let link = mas_domain::reach::CareLink::BookedWith {
+        practitioner_id: mas_domain::ids::PractitionerId::parse(&s.practitioners[0]).unwrap(),
+    };
+    let key = mas_store::keys::care_link(tenant, &client, &link);
+    let store = &app.app.store;
+    store.table.transact(vec![mas_ports::Write::delete(key.clone())]).await.unwrap();
+    let (_, list) = app.get("/v1/clients", &dr_one).await;
+    assert_eq!(ids(&list), Vec::<String>::new(), "not in her list yet: {list}");
+
+    // Only the owner runs it.
+    let (manager, _) = member(&app, &s, "manager", "Max Manager", json!({})).await;
+    assert_eq!(app.post("/v1/care-team/backfill", &manager, json!({})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(app.post("/v1/care-team/backfill", &dr_one, json!({})).await.0, StatusCode::FORBIDDEN);
+
+    // The owner asks until it is done (each answer does what fits in one request).
+    let mut run = Value::Null;
+    for _ in 0..20 {
+        let (status, body) = app.post("/v1/care-team/backfill", t, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        run = body;
+        if run["status"] == "done" {
+            break;
+        }
+    }
+    assert_eq!(run["status"], "done", "{run}");
+    assert_eq!(run["links_written"], 1, "{run}");
+    assert!(store.table.get(&key).await.unwrap().is_some(), "the link is back");
+    let (_, list) = app.get("/v1/clients", &dr_one).await;
+    assert_eq!(ids(&list), vec![s.client_id.clone()], "in her list now: {list}");
+
+    // Again: the same record, and nothing written (not even an audit record; the clinic's
+    // background work, a rendered PDF, may add its own meanwhile).
+    let care_records = |audit: Value| -> Vec<Value> {
+        let items = audit["items"].as_array().unwrap().clone();
+        items.into_iter().filter(|r| r["action"].as_str().unwrap().starts_with("care")).collect()
+    };
+    let before = care_records(app.get("/v1/audit", t).await.1);
+    let (status, again) = app.post("/v1/care-team/backfill", t, json!({})).await;
+    assert_eq!((status, &again), (StatusCode::OK, &run));
+    assert_eq!(care_records(app.get("/v1/audit", t).await.1), before);
+    assert_eq!(
+        store.table.get(&mas_store::keys::care_backfill(tenant)).await.unwrap().unwrap()["version"],
+        run["version"]
+    );
+}
+
+#[tokio::test]
+async fn a_backfill_cut_short_resumes_from_the_first_month_not_done() {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "backfill-resume").await;
+    let (status, appt) = app
+        .post(
+            "/v1/appointments",
+            &s.clinic.token,
+            booking(&s, &s.service_id, tuesday(10, 0), Some(&s.practitioners[0])),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{appt}");
+    let tenant = &s.clinic.tenant_id;
+    let client = mas_domain::ids::ClientId::parse(&s.client_id).unwrap();
+    let link = mas_domain::reach::CareLink::BookedWith {
+        practitioner_id: mas_domain::ids::PractitionerId::parse(&s.practitioners[0]).unwrap(),
+    };
+    let key = mas_store::keys::care_link(tenant, &client, &link);
+    let store = &app.app.store;
+    store.table.transact(vec![mas_ports::Write::delete(key.clone())]).await.unwrap();
+    let audit = mas_store::AuditContext {
+        tenant_id: tenant.clone(),
+        actor: "system".into(),
+        role: None,
+        request_id: mas_domain::ids::RequestId::new(),
+    };
+    let signed_up = mas_usecases::tenants::tenant(store, tenant).await.unwrap().created_at;
+    let one_month = mas_usecases::care_team::Budget { time: std::time::Duration::MAX, max_months: 1 };
+    let mut months = Vec::new();
+    loop {
+        let run = mas_usecases::care_team::run_backfill(store, &audit, signed_up, one_month).await.unwrap();
+        months.push(run.next_month);
+        if run.status == mas_domain::reach::BackfillStatus::Done {
+            assert_eq!(run.links_written, 1);
+            break;
+        }
+    }
+    let distinct: std::collections::BTreeSet<_> = months.iter().collect();
+    assert_eq!(distinct.len(), months.len(), "each call went on from where the last stopped: {months:?}");
+    assert!(store.table.get(&key).await.unwrap().is_some());
+}

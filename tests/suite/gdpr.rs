@@ -405,3 +405,105 @@ async fn an_update_racing_an_erasure_is_decided_by_the_clients_version() {
         }
     }
 }
+
+#[tokio::test]
+async fn erasure_deletes_the_clients_customer_and_cards_at_the_payment_gateway_once_and_after_it_commits() {
+    use crate::payments::{book, clinic, deposit_policy, intent_request, pay};
+    let (app, clock) = fixed_app().await;
+    let s = clinic(&app, "gateway-erase", deposit_policy()).await;
+    let tenant = &s.clinic.tenant_id;
+    let kept = book(&app, &s, tuesday(10, 0), 0).await;
+    let mut body = intent_request(&s, &kept);
+    body["save_payment_method"] = json!(true);
+    let (status, intent) = app.call("POST", "/v1/payments/deposit-intent", None, Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{intent}");
+    pay(&app, &intent, "succeed").await;
+    let client = ClientId::parse(&s.client_id).unwrap();
+    let stored = app.app.store.table.get(&keys::stripe_customer(tenant, &client)).await.unwrap().expect("a customer");
+    let customer = mas_domain::payment::CustomerId::parse(stored["customer_id"].as_str().unwrap()).unwrap();
+    assert!(app.gateway().has_customer(&customer));
+
+    clock.advance(Duration::days(2));
+    let (status, erasure) = erase(&app, &s.clinic.token, &s.client_id, "ada.lovelace@clients.test").await;
+    assert_eq!(status, StatusCode::OK, "{erasure}");
+    assert_eq!(erasure["removed"]["payment_customer"], true, "the record says it goes: {erasure}");
+    app.settle(&[tenant]).await;
+    assert!(!app.gateway().has_customer(&customer), "deleted at the gateway, with the card kept on it");
+    assert_eq!(app.published("client.erased"), 1);
+    let deleted = audited(&app, &s.clinic, "client.payment_customer_deleted").await;
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    assert_eq!(deleted[0]["entity_id"], s.client_id.as_str());
+
+    // Asking again, or the worker receiving the event again, deletes nothing more.
+    let (status, again) = erase(&app, &s.clinic.token, &s.client_id, "ada.lovelace@clients.test").await;
+    assert_eq!((status, &again), (StatusCode::OK, &erasure));
+    let event = app.events.published().into_iter().find(|e| e.kind == "client.erased").unwrap();
+    assert_eq!(event.payload["payment_customer_id"], customer.as_str(), "ids only: {:?}", event.payload);
+    mas_usecases::gdpr::after_erasure(&app.app, &event).await.unwrap();
+    app.settle(&[tenant]).await;
+    assert_eq!(audited(&app, &s.clinic, "client.payment_customer_deleted").await.len(), 1);
+}
+
+#[tokio::test]
+async fn the_clients_sign_in_links_portal_sessions_signing_links_and_stored_booking_answers_stop_at_erasure() {
+    let (app, clock) = fixed_app().await;
+    let s = setup(&app, "tokens-erase").await;
+    let tenant = &s.clinic.tenant_id;
+    let path = "/v1/public/tokens-erase/appointments";
+    let body = public_booking(&s, tuesday(10, 0), "grace@tokens.test", answers());
+    let (status, _, booked) =
+        app.send_with_headers("POST", path, None, &[("idempotency-key", "grace-books-once")], Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+    let client = booked["client_id"].as_str().unwrap().to_owned();
+    let client_id = ClientId::parse(&client).unwrap();
+    app.settle(&[tenant]).await;
+
+    // A portal session, a sign-in link not used yet, and two signing links (the second replaces
+    // the first as the document's latest) of an unsigned document.
+    let (token, _) = mas_usecases::portal::issue_link(&app.app, tenant, &client_id).await.unwrap();
+    let (spare, _) = mas_usecases::portal::issue_link(&app.app, tenant, &client_id).await.unwrap();
+    let session_path = "/v1/public/tokens-erase/portal/session";
+    let (status, session) = app.call("POST", session_path, None, Some(json!({"token": token}))).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let session = session["session"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/v1/portal/appointments", &session).await.0, StatusCode::OK);
+    let document = document(&app, &s.clinic, &client).await;
+    let mut signing = Vec::new();
+    for _ in 0..2 {
+        let (status, link) =
+            app.post(&format!("/v1/documents/{}/esign", id(&document)), &s.clinic.token, json!({})).await;
+        assert_eq!(status, StatusCode::CREATED, "{link}");
+        signing.push(link["sign_url"].as_str().unwrap().strip_prefix(&app.base).unwrap().to_owned());
+    }
+    assert_eq!(app.call("GET", &signing[0], None, None).await.0, StatusCode::OK, "a replaced link still opens");
+    let idempotency = keys::idempotency(tenant, "grace-books-once");
+    assert!(app.app.store.table.get(&idempotency).await.unwrap().is_some());
+
+    clock.advance(Duration::days(2));
+    let (status, erasure) = erase(&app, &s.clinic.token, &client, "grace@tokens.test").await;
+    assert_eq!(status, StatusCode::OK, "{erasure}");
+    assert_eq!(erasure["removed"]["signing_sessions"], 2, "{erasure}");
+    assert_eq!(erasure["removed"]["idempotency_records"], 1, "{erasure}");
+
+    let (status, body) = app.call("POST", session_path, None, Some(json!({"token": spare}))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a sign-in link sent before signs nobody in: {body}");
+    for route in ["/v1/portal/appointments", "/v1/portal/documents", "/v1/portal/preferences"] {
+        assert_eq!(app.get(route, &session).await.0, StatusCode::UNAUTHORIZED, "{route}: the session ends with her");
+    }
+    for link in &signing {
+        assert_eq!(app.call("GET", link, None, None).await.0, StatusCode::NOT_FOUND, "{link}");
+        assert_eq!(app.call("POST", &format!("{link}/open"), None, Some(json!({}))).await.0, StatusCode::NOT_FOUND);
+    }
+    assert_eq!(app.app.store.table.get(&idempotency).await.unwrap(), None, "her booking's stored answer is gone");
+    let sessions = app
+        .app
+        .store
+        .table
+        .query_all(&Query::partition(keys::client_pk(tenant, &client_id)))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|item| item.get("entity_type").and_then(|v| v.as_str()) != Some("client_erased"))
+        .count();
+    assert_eq!(sessions, 0, "nothing of hers is left in her partition but the tombstone");
+}

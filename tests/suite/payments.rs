@@ -23,27 +23,27 @@ use serde_json::{Value, json};
 use crate::booking::{Setup, answers, booking, fixed_app, now, public_booking, setup, tuesday};
 use crate::support::app::*;
 
-fn deposit_policy() -> Value {
+pub(crate) fn deposit_policy() -> Value {
     json!({"deposit": {"kind": "percent", "percent": 20}, "hold_minutes": 15,
            "cancellation_window_hours": 48, "cancellation_fee_percent": 10, "no_show_fee_percent": 100})
 }
 
 /// `booking::setup`'s clinic with `policy` published (the 30-minute service costs 200.00).
-async fn clinic(app: &TestApp, slug: &str, policy: Value) -> Setup {
+pub(crate) async fn clinic(app: &TestApp, slug: &str, policy: Value) -> Setup {
     let s = setup(app, slug).await;
     let (status, body) = app.put("/v1/policies", &s.clinic.token, policy).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     s
 }
 
-async fn book(app: &TestApp, s: &Setup, start: chrono::DateTime<Utc>, practitioner: usize) -> Value {
+pub(crate) async fn book(app: &TestApp, s: &Setup, start: chrono::DateTime<Utc>, practitioner: usize) -> Value {
     let body = booking(s, &s.service_id, start, Some(&s.practitioners[practitioner]));
     let (status, appointment) = app.post("/v1/appointments", &s.clinic.token, body).await;
     assert_eq!(status, StatusCode::CREATED, "{appointment}");
     appointment
 }
 
-fn intent_request(s: &Setup, appointment: &Value) -> Value {
+pub(crate) fn intent_request(s: &Setup, appointment: &Value) -> Value {
     json!({"tenant_slug": s.clinic.slug, "appointment_id": appointment["id"],
            "confirmation_number": appointment["confirmation_number"]})
 }
@@ -56,7 +56,7 @@ async fn deposit_intent(app: &TestApp, s: &Setup, appointment: &Value) -> Value 
 }
 
 /// Pays an intent on the local host's pay endpoint, which posts the signed webhook.
-async fn pay(app: &TestApp, intent: &Value, outcome: &str) -> Value {
+pub(crate) async fn pay(app: &TestApp, intent: &Value, outcome: &str) -> Value {
     let path = format!("/local/pay/{}", intent["intent_id"].as_str().unwrap());
     let (status, paid) = app.call("POST", &path, None, Some(json!({ "outcome": outcome }))).await;
     assert_eq!(status, StatusCode::OK, "{paid}");

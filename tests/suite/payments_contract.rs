@@ -174,6 +174,24 @@ async fn a_card_kept_on_file_is_charged_at_once_and_a_declined_one_says_so(gatew
     assert!(matches!(declined, Err(PaymentsError::Declined(_))), "{declined:?}");
 }
 
+async fn a_deleted_customer_is_gone_with_its_cards_and_deleting_it_again_is_not_found(
+    gateway: Arc<dyn Payments>,
+    peer: Peer,
+) {
+    let customer = gateway.create_customer(&format!("customer-{}", ulid::Ulid::new())).await.unwrap();
+    let card = peer.saved_card(gateway.as_ref(), &customer, false).await;
+    gateway.delete_customer(&customer).await.unwrap();
+    let again = gateway.delete_customer(&customer).await;
+    assert_eq!(again, Err(PaymentsError::NotFound), "a second deletion finds nothing (a caller counts it as done)");
+    let mut balance = intent("after-deletion", 16000);
+    balance.customer = Some(customer);
+    balance.charge_saved_method = Some(card);
+    let charged = gateway.create_intent(balance).await;
+    assert!(charged.is_err(), "nothing is charged to a deleted customer's card: {charged:?}");
+    let never = gateway.delete_customer(&CustomerId::parse("cus_neverexisted00").unwrap()).await;
+    assert_eq!(never, Err(PaymentsError::NotFound));
+}
+
 fn simulated() -> (Arc<dyn Payments>, Peer) {
     let gateway = Arc::new(SimulatedGateway::new(
         WebhookSecret::new("whsec_contract_secret_0000").unwrap(),
@@ -216,5 +234,6 @@ macro_rules! payments_contract {
 
 payments_contract!(
     an_intent_is_created_paid_and_refunded_in_part_then_in_full,
-    a_card_kept_on_file_is_charged_at_once_and_a_declined_one_says_so
+    a_card_kept_on_file_is_charged_at_once_and_a_declined_one_says_so,
+    a_deleted_customer_is_gone_with_its_cards_and_deleting_it_again_is_not_found
 );

@@ -17,7 +17,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let secrets = config::Secrets::load(&aws).await?;
     // The queue: a confirmed booking's consent forms go to the render queue.
     let app = config::base(&aws, &secrets)?.with_queue(config::queue(&aws));
-    let app = Arc::new(config::messaging(app, &aws, &secrets)?);
+    let app = config::messaging(app, &aws, &secrets)?;
+    // Stripe: an erased client's customer is deleted there (`client.erased`).
+    let app = Arc::new(config::payments(app, &secrets)?);
     mas_functions::config::warm(app.store.table.as_ref()).await;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let app = app.clone();

@@ -86,6 +86,20 @@ pub struct Removed {
     pub timeline_entries: usize,
     pub messages: usize,
     pub unsigned_documents: usize,
+    /// Signing sessions of unsigned documents (each holds the client's opening events: time,
+    /// IP, browser), the latest and every one it replaced. Any signing link of the client stops
+    /// working at the erasure, whatever became of its session.
+    #[serde(default)]
+    pub signing_sessions: usize,
+    /// Stored first answers of the client's bookings (idempotency records, kept a day for
+    /// retries), deleted before their day is up.
+    #[serde(default)]
+    pub idempotency_records: usize,
+    /// Whether the client had a customer (with cards on file) at the payment gateway: it is
+    /// deleted there after the erasure commits (event `client.erased`, the notifications worker,
+    /// retried until the gateway confirms; `client.payment_customer_deleted` records it).
+    #[serde(default)]
+    pub payment_customer: bool,
 }
 
 /// What an erasure did and kept: the answer to `POST /v1/clients/{id}/erase` (the same answer

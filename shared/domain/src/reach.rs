@@ -128,6 +128,58 @@ impl LocationScope {
     pub fn find(&self, location: &LocationId, what: &'static str) -> AppResult<()> {
         if self.admits(location) { Ok(()) } else { Err(AppError::NotFound { what }) }
     }
+
+    /// Whether every location of `sites` is one of this member's (something at every location,
+    /// a service offered everywhere, is only for a member of every location).
+    pub fn covers(&self, sites: &Sites) -> bool {
+        match (self, sites) {
+            (LocationScope::All, _) => true,
+            (LocationScope::Only(_), Sites::Everywhere) => false,
+            (LocationScope::Only(mine), Sites::At(theirs)) => theirs.is_subset(mine),
+        }
+    }
+
+    /// Changing something at `sites` (a room, a location's hours, a practitioner's working
+    /// rules): 403 unless all of them are this member's, as for a request naming a location.
+    pub fn require_all(&self, sites: &Sites, what: &str) -> AppResult<()> {
+        if self.covers(sites) {
+            return Ok(());
+        }
+        let elsewhere = match (self, sites) {
+            (LocationScope::Only(mine), Sites::At(theirs)) => {
+                theirs.difference(mine).map(|l| l.to_string()).collect::<Vec<_>>().join(", ")
+            }
+            _ => "every location".to_owned(),
+        };
+        Err(AppError::Forbidden(format!(
+            "this account works only at its own locations; this {what} is also at {elsewhere}"
+        )))
+    }
+}
+
+/// Where something of the catalog is: at some locations, or at every one (a service whose
+/// `location_ids` is empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sites {
+    Everywhere,
+    At(BTreeSet<LocationId>),
+}
+
+impl Sites {
+    pub fn at<'a>(locations: impl IntoIterator<Item = &'a LocationId>) -> Sites {
+        Sites::At(locations.into_iter().cloned().collect())
+    }
+
+    /// Both `self` and `other` (an entry before and after a change).
+    pub fn and(self, other: Sites) -> Sites {
+        match (self, other) {
+            (Sites::At(mut a), Sites::At(b)) => {
+                a.extend(b);
+                Sites::At(a)
+            }
+            _ => Sites::Everywhere,
+        }
+    }
 }
 
 /// Both scopes of one member, built once per request.
@@ -147,6 +199,86 @@ impl Reach {
     pub fn whole_clinic() -> Self {
         Reach { clients: ClientScope::Clinic, locations: LocationScope::All }
     }
+}
+
+/// Where a clinic's care-team backfill stands (`POST /v1/care-team/backfill`): one marker item
+/// per clinic, advanced month by month with a write conditional on its version, so a run cut
+/// short (a Lambda's timeout) goes on from the first month not done, two runs at once cannot
+/// both advance it, and once `done` nothing is read or written again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CareBackfill {
+    pub status: BackfillStatus,
+    /// The first month looked at (the clinic's signup month) and the last (five years after the
+    /// first run: bookings made before care links existed can start no later, in practice).
+    #[schema(value_type = String, format = Date)]
+    pub first_month: chrono::NaiveDate,
+    #[schema(value_type = String, format = Date)]
+    pub last_month: chrono::NaiveDate,
+    /// The first month not yet done (after `last_month` once done).
+    #[schema(value_type = String, format = Date)]
+    pub next_month: chrono::NaiveDate,
+    /// Care links written so far (links already there are not counted).
+    pub links_written: u64,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Who started it.
+    pub started_by: String,
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BackfillStatus {
+    /// Months are left: ask again (each answer does as much as fits in one request).
+    Running,
+    /// Every month is done; asking again changes nothing.
+    Done,
+}
+
+/// How far ahead of the first run the backfill looks: five years of months.
+pub const BACKFILL_MONTHS_AHEAD: u32 = 60;
+
+impl CareBackfill {
+    /// A backfill starting now, from the clinic's first month.
+    pub fn start(signed_up: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>, by: &str) -> Self {
+        let first_month = month_of(signed_up.date_naive());
+        let last_month = month_of(now.date_naive()) + chrono::Months::new(BACKFILL_MONTHS_AHEAD);
+        CareBackfill {
+            status: BackfillStatus::Running,
+            first_month,
+            last_month,
+            next_month: first_month,
+            links_written: 0,
+            started_at: now,
+            finished_at: None,
+            started_by: by.to_owned(),
+            version: 1,
+        }
+    }
+
+    /// The month to do next, if any is left.
+    pub fn pending(&self) -> Option<chrono::NaiveDate> {
+        (self.status == BackfillStatus::Running && self.next_month <= self.last_month).then_some(self.next_month)
+    }
+
+    /// The marker once `next_month` is done with `written` new links.
+    pub fn advanced(&self, written: u64, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let next_month = self.next_month + chrono::Months::new(1);
+        let done = next_month > self.last_month;
+        CareBackfill {
+            status: if done { BackfillStatus::Done } else { BackfillStatus::Running },
+            next_month,
+            links_written: self.links_written + written,
+            finished_at: done.then_some(now),
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+}
+
+fn month_of(day: chrono::NaiveDate) -> chrono::NaiveDate {
+    use chrono::Datelike;
+    day.with_day(1).expect("every month has a first day")
 }
 
 #[cfg(test)]
@@ -234,6 +366,38 @@ mod tests {
         assert!(scope.require(&a).is_ok());
         assert!(matches!(scope.require(&c), Err(AppError::Forbidden(_))));
         assert!(matches!(scope.find(&c, "appointment"), Err(AppError::NotFound { what: "appointment" })));
+    }
+
+    #[test]
+    fn a_member_changes_only_what_lies_wholly_at_her_locations() {
+        let (a, b) = (LocationId::parse("loc_a").unwrap(), LocationId::parse("loc_b").unwrap());
+        let scope = LocationScope::of(&member(Role::Manager, None, &["loc_a"]));
+        assert!(scope.covers(&Sites::at([&a])));
+        assert!(scope.covers(&Sites::at([])), "nowhere yet (a practitioner without working rules)");
+        assert!(!scope.covers(&Sites::at([&a, &b])), "partly elsewhere");
+        assert!(!scope.covers(&Sites::Everywhere), "a service offered at every location");
+        assert!(
+            matches!(scope.require_all(&Sites::at([&a, &b]), "practitioner"), Err(AppError::Forbidden(m)) if m.contains("loc_b"))
+        );
+        assert!(LocationScope::All.covers(&Sites::Everywhere));
+        assert_eq!(Sites::at([&a]).and(Sites::at([&b])), Sites::at([&a, &b]));
+        assert_eq!(Sites::at([&a]).and(Sites::Everywhere), Sites::Everywhere);
+    }
+
+    #[test]
+    fn a_backfill_walks_every_month_from_signup_to_five_years_ahead_once() {
+        let at = |s: &str| s.parse::<chrono::DateTime<Utc>>().unwrap();
+        let mut run = CareBackfill::start(at("2025-11-20T10:00:00Z"), at("2026-01-31T23:00:00Z"), "mem_me");
+        assert_eq!(run.pending(), chrono::NaiveDate::from_ymd_opt(2025, 11, 1));
+        assert_eq!(run.last_month, chrono::NaiveDate::from_ymd_opt(2031, 1, 1).unwrap());
+        let mut months = 0;
+        while run.pending().is_some() {
+            run = run.advanced(1, at("2026-02-01T00:00:00Z"));
+            months += 1;
+        }
+        assert_eq!(months, 2 + 61, "Nov and Dec 2025, then Jan 2026 to Jan 2031");
+        assert_eq!((run.status, run.links_written, run.version), (BackfillStatus::Done, months, months + 1));
+        assert!(run.finished_at.is_some());
     }
 
     #[test]

@@ -52,10 +52,12 @@ pub enum Permission {
     ClientExport,
     /// Erase a client for good (crypto-shredding): owners only.
     ClientErase,
+    /// Run the one-off care-team backfill of the clinic (`POST /v1/care-team/backfill`): owners only.
+    CareTeamBackfill,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 20] = {
+    pub const ALL: [Permission; 21] = {
         use Permission::*;
         [
             CatalogRead,
@@ -78,6 +80,7 @@ impl Permission {
             AuditRead,
             ClientExport,
             ClientErase,
+            CareTeamBackfill,
         ]
     };
 }
@@ -98,7 +101,7 @@ impl Role {
             CatalogWrite | BrandWrite | TeamWrite | TemplatesWrite | AuditRead | ClientExport => {
                 matches!(self, Owner | Manager)
             }
-            ClientErase => matches!(self, Owner),
+            ClientErase | CareTeamBackfill => matches!(self, Owner),
             BookingWrite => matches!(self, Owner | Manager | FrontDesk),
             BookingWriteOwn => matches!(self, Owner | Manager | FrontDesk | Practitioner),
             ClinicalRead | ClinicalWrite => matches!(self, Owner | Manager | Practitioner),

@@ -53,6 +53,8 @@ struct State {
     customer_keys: HashMap<String, CustomerId>,
     /// Saved cards: payment method → its customer.
     saved_methods: HashMap<String, CustomerId>,
+    /// Customers deleted (a client's erasure).
+    deleted_customers: Vec<CustomerId>,
     deliveries: Vec<Delivery>,
 }
 
@@ -171,6 +173,12 @@ impl SimulatedGateway {
     }
 
     /// Every refund made so far (any order).
+    /// Whether `customer` exists (was created and not deleted since).
+    pub fn has_customer(&self, customer: &CustomerId) -> bool {
+        let state = self.state();
+        state.customer_keys.values().any(|c| c == customer) && !state.deleted_customers.contains(customer)
+    }
+
     pub fn refunds(&self) -> Vec<GatewayRefund> {
         self.state().refund_keys.values().cloned().collect()
     }
@@ -208,6 +216,17 @@ impl Payments for SimulatedGateway {
             .entry(idempotency_key.to_owned())
             .or_insert_with(|| CustomerId::parse(&random("cus_", 14)).expect("a customer id"));
         Ok(customer.clone())
+    }
+
+    async fn delete_customer(&self, customer: &CustomerId) -> Result<(), PaymentsError> {
+        let mut state = self.state();
+        let known = state.customer_keys.values().any(|c| c == customer);
+        if !known || state.deleted_customers.contains(customer) {
+            return Err(PaymentsError::NotFound);
+        }
+        state.saved_methods.retain(|_, owner| owner != customer);
+        state.deleted_customers.push(customer.clone());
+        Ok(())
     }
 
     async fn create_intent(&self, request: IntentRequest) -> Result<Intent, PaymentsError> {

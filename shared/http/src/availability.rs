@@ -116,13 +116,16 @@ pub struct SlotView {
 }
 
 #[utoipa::path(get, path = "/v1/availability", operation_id = "get_availability", tag = "availability", security(("staff_jwt" = [])), params(AvailabilityQuery),
-    responses((status = 200, body = Availability), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = Availability), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn staff(
     State(app): State<Arc<App>>,
     actor: Actor,
     QueryArgs(query): QueryArgs<AvailabilityQuery>,
 ) -> ApiResult<Json<Availability>> {
     actor.require(Permission::BookingRead)?;
+    // Free times at a location are offered only to those who work there (403 elsewhere, as
+    // booking there or filtering the calendar by it).
+    actor.reach().locations.require(&query.location_id)?;
     let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
     Ok(Json(availability(&app, &tenant, query).await?))
 }
@@ -211,13 +214,14 @@ pub struct ExplainView {
 
 /// Why one start can or cannot be booked: for support staff answering "why can't I book 10:15?".
 #[utoipa::path(get, path = "/v1/availability/explain", operation_id = "explain_availability", tag = "availability", security(("staff_jwt" = [])), params(ExplainQuery),
-    responses((status = 200, body = ExplainView), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = ExplainView), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn explain(
     State(app): State<Arc<App>>,
     actor: Actor,
     QueryArgs(query): QueryArgs<ExplainQuery>,
 ) -> ApiResult<Json<ExplainView>> {
     actor.require(Permission::BookingRead)?;
+    actor.reach().locations.require(&query.location_id)?;
     let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
     let start = query.start.with_timezone(&Utc);
     let request = Request {

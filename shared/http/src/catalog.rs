@@ -48,7 +48,8 @@ macro_rules! catalog_routes {
                 QueryArgs(args): QueryArgs<ListParams>,
             ) -> ApiResult<Json<Vec<Entity>>> {
                 actor.require(Permission::CatalogRead)?;
-                Ok(Json(ops::list::<$input>(&app.store, &actor.tenant_id, args.include_archived).await?))
+                let scope = actor.reach().locations;
+                Ok(Json(ops::list_within::<$input>(&app.store, &actor.tenant_id, &scope, args.include_archived).await?))
             }
 
             #[utoipa::path(post, path = $collection, tag = $tag, operation_id = concat!("create_", stringify!($module)), security(("staff_jwt" = [])), request_body = $input,
@@ -62,7 +63,8 @@ macro_rules! catalog_routes {
                 actor.require(Permission::CatalogWrite)?;
                 // The role first: a caller who may not do this learns nothing from the body's errors.
                 let JsonBody(input) = input?;
-                Ok((StatusCode::CREATED, Json(ops::create(&app.store, &actor.audit(), input).await?)))
+                let scope = actor.reach().locations;
+                Ok((StatusCode::CREATED, Json(ops::create(&app.store, &actor.audit(), &scope, input).await?)))
             }
 
             #[utoipa::path(get, path = $item, tag = $tag, operation_id = concat!("get_", stringify!($module)), security(("staff_jwt" = [])), params(("id" = String, Path)),
@@ -70,12 +72,12 @@ macro_rules! catalog_routes {
             pub async fn get(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Entity>> {
                 actor.require(Permission::CatalogRead)?;
                 let id: $id = path.id("id", <$input as ops::Entry>::NAME)?;
-                Ok(Json(ops::get::<$input>(&app.store, &actor.tenant_id, &id).await?))
+                Ok(Json(ops::get_within::<$input>(&app.store, &actor.tenant_id, &actor.reach().locations, &id).await?))
             }
 
             #[utoipa::path(put, path = $item, tag = $tag, operation_id = concat!("replace_", stringify!($module)), security(("staff_jwt" = [])), params(("id" = String, Path)),
                 request_body = $input,
-                responses((status = 200, body = Record<$id, $input>), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
+                responses((status = 200, body = Record<$id, $input>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope),
                     (status = 422, body = ErrorEnvelope)))]
             pub async fn replace(
                 State(app): State<Arc<App>>,
@@ -87,16 +89,16 @@ macro_rules! catalog_routes {
                 // The role first: a caller who may not do this learns nothing from the body's errors.
                 let JsonBody(input) = input?;
                 let id: $id = path.id("id", <$input as ops::Entry>::NAME)?;
-                Ok(Json(ops::replace(&app.store, &actor.audit(), &id, input).await?))
+                Ok(Json(ops::replace(&app.store, &actor.audit(), &actor.reach().locations, &id, input).await?))
             }
 
             /// Archives: hidden and unbookable, kept for the history that refers to it.
             #[utoipa::path(delete, path = $item, tag = $tag, operation_id = concat!("archive_", stringify!($module)), security(("staff_jwt" = [])), params(("id" = String, Path)),
-                responses((status = 200, body = Record<$id, $input>), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
+                responses((status = 200, body = Record<$id, $input>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
             pub async fn archive(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Entity>> {
                 actor.require(Permission::CatalogWrite)?;
                 let id: $id = path.id("id", <$input as ops::Entry>::NAME)?;
-                Ok(Json(ops::archive::<$input>(&app.store, &actor.audit(), &id).await?))
+                Ok(Json(ops::archive::<$input>(&app.store, &actor.audit(), &actor.reach().locations, &id).await?))
             }
         }
     };
@@ -129,7 +131,8 @@ pub async fn list_exceptions(
 
 #[utoipa::path(post, path = "/v1/practitioners/{id}/exceptions", tag = "practitioners", security(("staff_jwt" = [])),
     params(("id" = String, Path)), request_body = ExceptionInput,
-    responses((status = 201, body = PractitionerException), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 201, body = PractitionerException), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 409, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn add_exception(
     State(app): State<Arc<App>>,
     actor: Actor,
@@ -140,16 +143,19 @@ pub async fn add_exception(
     // The role first: a caller who may not do this learns nothing from the body's errors.
     let JsonBody(input) = input?;
     let practitioner: PractitionerId = path.id("id", "practitioner")?;
-    Ok((StatusCode::CREATED, Json(ops::add_exception(&app.store, &actor.audit(), &practitioner, input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(ops::add_exception(&app.store, &actor.audit(), &actor.reach().locations, &practitioner, input).await?),
+    ))
 }
 
 #[utoipa::path(delete, path = "/v1/practitioners/{id}/exceptions/{exception_id}", tag = "practitioners",
     security(("staff_jwt" = [])), params(("id" = String, Path), ("exception_id" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorEnvelope)))]
+    responses((status = 204), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope), (status = 409, body = ErrorEnvelope)))]
 pub async fn remove_exception(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<StatusCode> {
     actor.require(Permission::CatalogWrite)?;
     let practitioner: PractitionerId = path.id("id", "practitioner")?;
     let exception: ExceptionId = path.id("exception_id", "exception")?;
-    ops::remove_exception(&app.store, &actor.audit(), &practitioner, &exception).await?;
+    ops::remove_exception(&app.store, &actor.audit(), &actor.reach().locations, &practitioner, &exception).await?;
     Ok(StatusCode::NO_CONTENT)
 }

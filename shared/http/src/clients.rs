@@ -19,6 +19,7 @@ use mas_domain::clients::{Client, ClientInput, ClientPatch, ClientQuery};
 use mas_domain::gdpr::{EraseRequest, Erasure};
 use mas_domain::ids::{ClientId, MemberId};
 use mas_domain::medical::{MedicalAnswers, MedicalFile, MedicalRecord};
+use mas_domain::reach::CareBackfill;
 use mas_domain::team::Permission;
 use mas_usecases::app::App;
 use mas_usecases::care_team::{self, CareLinkRecord};
@@ -234,4 +235,19 @@ pub async fn unshare(State(app): State<Arc<App>>, actor: Actor, path: PathParams
     let member: MemberId = path.id("member_id", "team member")?;
     care_team::unshare(&app.store, &actor.audit(), &id, &member).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Gives the bookings made before care teams existed their care links, once per clinic (owners):
+/// each answer does as many months as fit in one request and says where the run stands; ask
+/// again while it is `running`. Once `done`, asking again answers the same record and changes
+/// nothing. Until then a practitioner still reaches such a client by id, but not in her list.
+#[utoipa::path(post, path = "/v1/care-team/backfill", tag = "clients", operation_id = "backfill_care_teams",
+    security(("staff_jwt" = [])),
+    responses((status = 200, body = CareBackfill), (status = 403, body = ErrorEnvelope),
+        (status = 409, description = "another run advanced it at the same moment: ask again", body = ErrorEnvelope)))]
+pub async fn backfill(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<Json<CareBackfill>> {
+    actor.require(Permission::CareTeamBackfill)?;
+    let signed_up = mas_usecases::tenants::tenant(&app.store, &actor.tenant_id).await?.created_at;
+    let run = care_team::run_backfill(&app.store, &actor.audit(), signed_up, care_team::Budget::REQUEST).await?;
+    Ok(Json(run))
 }

@@ -118,6 +118,7 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(clients::export))
         .routes(routes!(clients::erase))
         .routes(routes!(clients::share, clients::unshare))
+        .routes(routes!(clients::backfill))
         .routes(routes!(screening::assess))
         .routes(routes!(payments::deposit_intent))
         .routes(routes!(payments::finalize))

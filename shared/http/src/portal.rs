@@ -70,20 +70,20 @@ pub async fn open_session(
     Ok(Json(ops::open_session(&app, &slug, &body.token).await?))
 }
 
-fn session(app: &App, headers: &HeaderMap) -> ApiResult<PortalSession> {
+async fn session(app: &App, headers: &HeaderMap) -> ApiResult<PortalSession> {
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    Ok(ops::session(app, bearer)?)
+    Ok(ops::session(app, bearer).await?)
 }
 
 /// The signed-in client's upcoming and past appointments.
 #[utoipa::path(get, path = "/v1/portal/appointments", tag = "portal",
     responses((status = 200, body = PortalAppointments), (status = 401, body = ErrorEnvelope)))]
 pub async fn appointments(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Json<PortalAppointments>> {
-    let session = session(&app, &headers)?;
+    let session = session(&app, &headers).await?;
     Ok(Json(ops::appointments(&app, &session).await?))
 }
 
@@ -105,7 +105,7 @@ pub async fn fee_preview(
     path: PathParams,
     QueryArgs(query): QueryArgs<PortalFeeQuery>,
 ) -> ApiResult<Json<FeePreview>> {
-    let session = session(&app, &headers)?;
+    let session = session(&app, &headers).await?;
     let id: AppointmentId = path.id("id", "appointment")?;
     Ok(Json(ops::fee_preview(&app, &session, &id, query.action).await?))
 }
@@ -121,7 +121,7 @@ pub async fn change(
     path: PathParams,
     JsonBody(body): JsonBody<PortalChange>,
 ) -> ApiResult<Json<PortalAppointment>> {
-    let session = session(&app, &headers)?;
+    let session = session(&app, &headers).await?;
     let id: AppointmentId = path.id("id", "appointment")?;
     Ok(Json(ops::change(&app, &session, &id, body).await?))
 }
@@ -134,14 +134,14 @@ pub async fn documents(
     headers: HeaderMap,
     PublicBase(base): PublicBase,
 ) -> ApiResult<Json<PortalDocuments>> {
-    let session = session(&app, &headers)?;
+    let session = session(&app, &headers).await?;
     Ok(Json(ops::documents(&app, &session, &base).await?))
 }
 
 #[utoipa::path(get, path = "/v1/portal/preferences", operation_id = "portal_get_preferences", tag = "portal",
     responses((status = 200, body = Preferences), (status = 401, body = ErrorEnvelope)))]
 pub async fn get_preferences(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Json<Preferences>> {
-    let session = session(&app, &headers)?;
+    let session = session(&app, &headers).await?;
     Ok(Json(ops::preferences(&app, &session).await?))
 }
 
@@ -152,6 +152,6 @@ pub async fn put_preferences(
     headers: HeaderMap,
     JsonBody(body): JsonBody<Preferences>,
 ) -> ApiResult<Json<Preferences>> {
-    let session = session(&app, &headers)?;
+    let session = session(&app, &headers).await?;
     Ok(Json(ops::set_preferences(&app, &session, body).await?))
 }

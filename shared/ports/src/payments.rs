@@ -73,6 +73,10 @@ pub trait Payments: Send + Sync {
     fn name(&self) -> &'static str;
     /// A customer to keep a card on (one per client: the key makes a retry return the same one).
     async fn create_customer(&self, idempotency_key: &str) -> Result<CustomerId, PaymentsError>;
+    /// Deletes a customer for good, with the cards kept on it (a client's erasure): no later
+    /// charge can use them. `NotFound` when there is no such customer (deleted already): a
+    /// caller that only wants it gone treats that as done.
+    async fn delete_customer(&self, customer: &CustomerId) -> Result<(), PaymentsError>;
     async fn create_intent(&self, request: IntentRequest) -> Result<Intent, PaymentsError>;
     async fn retrieve_intent(&self, id: &IntentId) -> Result<Intent, PaymentsError>;
     async fn refund(&self, request: RefundRequest) -> Result<GatewayRefund, PaymentsError>;

@@ -103,6 +103,10 @@ impl crate::Payments for Unconfigured {
         Err(crate::PaymentsError::Unavailable(not_configured("payment gateway")))
     }
 
+    async fn delete_customer(&self, _: &mas_domain::payment::CustomerId) -> Result<(), crate::PaymentsError> {
+        Err(crate::PaymentsError::Unavailable(not_configured("payment gateway")))
+    }
+
     async fn create_intent(&self, _: crate::IntentRequest) -> Result<crate::Intent, crate::PaymentsError> {
         Err(crate::PaymentsError::Unavailable(not_configured("payment gateway")))
     }

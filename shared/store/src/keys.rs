@@ -230,6 +230,11 @@ pub fn client_phone_prefix(phone: &Phone) -> String {
     format!("CLIENT_PHONE#{phone}#")
 }
 
+/// How far the clinic's care-team backfill got (`mas_domain::reach::CareBackfill`).
+pub fn care_backfill(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "CARE_BACKFILL")
+}
+
 /// A client's care link, in the client's partition so that checking whether a member may see
 /// a client is one batch read of (at most) two keys: `CARE#PRAC#{p}` (booked with a
 /// practitioner, written by every booking) and `CARE#MEMBER#{m}` (shared with a member).
@@ -333,6 +338,23 @@ pub fn template_ref(owner: Option<&TenantId>, id: &TemplateId) -> Key {
 /// A document, in its client's partition (so one Query reads the client file).
 pub fn document(tenant: &TenantId, client: &ClientId, document: &DocumentId) -> Key {
     Key::new(client_pk(tenant, client), format!("DOC#{document}"))
+}
+
+/// Every signing session opened for a document (`{session_id}`), in the client's partition, so
+/// an erasure finds and deletes them all (the latest one alone is `document_signing`).
+pub fn document_session_ref(
+    tenant: &TenantId,
+    client: &ClientId,
+    document: &DocumentId,
+    session: &SigningSessionId,
+) -> Key {
+    Key::new(client_pk(tenant, client), format!("DOC#{document}#SESSION#{session}"))
+}
+
+/// An idempotency record that holds a response naming the client (`{key}`), in the client's
+/// partition, so an erasure finds and deletes it before its day is up.
+pub fn client_idempotency_ref(tenant: &TenantId, client: &ClientId, key: &str) -> Key {
+    Key::new(client_pk(tenant, client), format!("IDEM#{key}"))
 }
 
 /// The document's latest signing session (`{session_id}`), so the client's portal can offer its link.
@@ -572,6 +594,7 @@ mod tests {
             payment_ref(&t, &PaymentId::new()),
             stripe_customer(&t, &ClientId::new()),
             care_link(&t, &ClientId::new(), &CareLink::SharedWith { member_id: mas_domain::ids::MemberId::new() }),
+            care_backfill(&t),
         ] {
             assert!(key.pk.starts_with("TENANT#ten_abc"), "{key:?}");
         }

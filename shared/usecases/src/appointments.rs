@@ -345,8 +345,18 @@ async fn commit_new(
             body: serde_json::to_value(appointment).map_err(|e| AppError::Internal(e.to_string()))?,
         };
         let mut item = to_item(&keys::idempotency(t, &idem.key), "idempotency", &response)?;
-        item.insert(TTL.into(), (now + Duration::days(1)).timestamp().into());
+        let ttl = (now + Duration::days(1)).timestamp();
+        item.insert(TTL.into(), ttl.into());
         plan.push(Write::put_new(item), ClaimError::Replayed);
+        // The stored answer names the client: the client's partition says where it is, so an
+        // erasure deletes it before its day is up.
+        let mut reference = to_item(
+            &keys::client_idempotency_ref(t, &appointment.client_id, &idem.key),
+            "idempotency_ref",
+            &serde_json::json!({ "key": idem.key }),
+        )?;
+        reference.insert(TTL.into(), ttl.into());
+        plan.push(Write::put(reference), AppError::Internal("an unconditional put failed".into()));
     }
     check_size(&plan)?;
     plan.announce(booking_event(t, "booking.created", appointment, now))?;

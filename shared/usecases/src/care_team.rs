@@ -24,7 +24,7 @@ use mas_domain::appointment::Appointment;
 use mas_domain::clients::{Client, ClientQuery};
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{AppointmentId, ClientId, MemberId, PractitionerId, TenantId};
-use mas_domain::reach::{CareLink, ClientScope};
+use mas_domain::reach::{BackfillStatus, CareBackfill, CareLink, ClientScope};
 use mas_ports::table::{GSI1PK, GSI1SK};
 use mas_ports::{Condition, Key, Query, SortKey, Write};
 use mas_store::keys;
@@ -241,36 +241,127 @@ pub fn creator_link(
 }
 
 /// Writes the `BookedWith` link of every appointment starting in `[from, to)` that lacks one:
-/// a one-off for data booked before links existed (idempotent; run it again and nothing changes).
-/// Returns how many links it wrote.
+/// for data booked before links existed (idempotent; run it again and nothing changes). Returns
+/// how many links it wrote. `run_backfill` is the resumable, recorded run of a whole clinic.
 pub async fn backfill(store: &Store, audit: &AuditContext, from: DateTime<Utc>, to: DateTime<Utc>) -> AppResult<usize> {
-    let tenant = &audit.tenant_id;
     let mut written = 0;
     let mut month = from;
     while month < to {
-        let query = Query::gsi1(keys::appointments_month_gsi_pk(tenant, month));
-        let appointments: Vec<Appointment> =
-            store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
-        let mut links: BTreeSet<(ClientId, PractitionerId)> =
-            appointments.into_iter().map(|a| (a.client_id, a.practitioner_id)).collect();
-        let keys: Vec<Key> = links
-            .iter()
-            .map(|(c, p)| keys::care_link(tenant, c, &CareLink::BookedWith { practitioner_id: p.clone() }))
-            .collect();
-        for item in store.table.batch_get(&keys).await? {
-            let record: CareLinkRecord = from_item(item)?;
-            if let CareLink::BookedWith { practitioner_id } = record.link {
-                links.remove(&(record.client_id, practitioner_id));
-            }
-        }
-        let now = store.clock.now();
-        for (client, practitioner) in links {
-            let mut plan = Plan::new();
-            link_booking(&mut plan, tenant, &client, &practitioner, now, &audit.actor)?;
-            plan.commit(store, audit, "care_link.backfilled", client.as_str()).await?;
-            written += 1;
-        }
+        written += backfill_month(store, audit, month).await?;
         month = crate::appointments::next_month(month);
     }
     Ok(written)
+}
+
+/// How many links one transaction of the backfill writes (plus its audit record).
+const BACKFILL_BATCH: usize = 25;
+
+/// The missing `BookedWith` links of the appointments starting in `month`'s UTC month. Erased
+/// clients get none (nothing is written into an erased client's partition again).
+async fn backfill_month(store: &Store, audit: &AuditContext, month: DateTime<Utc>) -> AppResult<usize> {
+    let tenant = &audit.tenant_id;
+    let query = Query::gsi1(keys::appointments_month_gsi_pk(tenant, month));
+    let appointments: Vec<Appointment> =
+        store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
+    let mut links: BTreeSet<(ClientId, PractitionerId)> =
+        appointments.into_iter().map(|a| (a.client_id, a.practitioner_id)).collect();
+    let keys: Vec<Key> = links
+        .iter()
+        .map(|(c, p)| keys::care_link(tenant, c, &CareLink::BookedWith { practitioner_id: p.clone() }))
+        .collect();
+    for item in store.table.batch_get(&keys).await? {
+        let record: CareLinkRecord = from_item(item)?;
+        if let CareLink::BookedWith { practitioner_id } = record.link {
+            links.remove(&(record.client_id, practitioner_id));
+        }
+    }
+    let clients: BTreeSet<ClientId> = links.iter().map(|(c, _)| c.clone()).collect();
+    let clients: Vec<ClientId> = clients.into_iter().collect();
+    let live: BTreeSet<ClientId> =
+        clients::get_many(store, tenant, &clients).await?.into_iter().map(|client| client.id).collect();
+    links.retain(|(client, _)| live.contains(client));
+    let links: Vec<(ClientId, PractitionerId)> = links.into_iter().collect();
+    let now = store.clock.now();
+    for batch in links.chunks(BACKFILL_BATCH) {
+        let mut plan = Plan::new();
+        for (client, practitioner) in batch {
+            link_booking(&mut plan, tenant, client, practitioner, now, &audit.actor)?;
+        }
+        let entity = month.format("%Y-%m").to_string();
+        let details = serde_json::json!({ "clients": batch.iter().map(|(c, _)| c).collect::<Vec<_>>() });
+        plan.commit_detailed(store, audit, "care_link.backfilled", &entity, Some(details)).await?;
+    }
+    Ok(links.len())
+}
+
+/// How much one request of the backfill may do: months until this much time has passed (at
+/// least one month per request), well inside an API function's timeout.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    pub time: std::time::Duration,
+    pub max_months: usize,
+}
+
+impl Budget {
+    /// What a request to the API does: five seconds of months.
+    pub const REQUEST: Budget = Budget { time: std::time::Duration::from_secs(5), max_months: usize::MAX };
+}
+
+fn backfill_raced() -> AppError {
+    AppError::contention("another run of the backfill advanced it at the same moment; ask again")
+}
+
+/// The clinic's care-team backfill, recorded and resumable (see `CareBackfill`): starts it (a
+/// put conditional on there being none), then does months within `budget`, each advancing the
+/// marker conditional on its version. Done, it answers the marker and reads nothing else.
+///
+/// Why a route for owners (`POST /v1/care-team/backfill`) rather than lazily on a list or at
+/// deploy: there is no index of every clinic to walk, the read-only GET functions must not
+/// write, and a request that checks a marker would pay for it on every list. Until it runs, a
+/// practitioner still reaches such clients by id (`booked_before_links`); the on-call engineer
+/// (or the owner) runs it once per clinic, calling again while it answers `running`.
+pub async fn run_backfill(
+    store: &Store,
+    audit: &AuditContext,
+    signed_up: DateTime<Utc>,
+    budget: Budget,
+) -> AppResult<CareBackfill> {
+    let key = keys::care_backfill(&audit.tenant_id);
+    let mut run = match store.get::<CareBackfill>(&key).await? {
+        Some(run) => run,
+        None => {
+            let run = CareBackfill::start(signed_up, store.clock.now(), &audit.actor);
+            let mut plan = Plan::new();
+            plan.push(Write::put_new(to_item(&key, "care_backfill", &run)?), backfill_raced());
+            plan.commit(store, audit, "care_team.backfill_started", audit.tenant_id.as_str()).await?;
+            run
+        }
+    };
+    let started = std::time::Instant::now();
+    let mut months = 0;
+    while let Some(month) = run.pending() {
+        if months >= budget.max_months || (months > 0 && started.elapsed() >= budget.time) {
+            break;
+        }
+        let month_start = month.and_hms_opt(0, 0, 0).expect("midnight").and_utc();
+        let written = backfill_month(store, audit, month_start).await?;
+        let next = run.advanced(written as u64, store.clock.now());
+        let write = Write::put_if(to_item(&key, "care_backfill", &next)?, Condition::equals("version", run.version));
+        if next.status == BackfillStatus::Done {
+            // The last month, with the record of the whole run.
+            let details = serde_json::to_value(&next).map_err(|e| AppError::Internal(e.to_string()))?;
+            let mut plan = Plan::new();
+            plan.push(write, backfill_raced());
+            plan.commit_detailed(store, audit, "care_team.backfill_done", audit.tenant_id.as_str(), Some(details))
+                .await?;
+        } else {
+            store.table.transact(vec![write]).await.map_err(|err| match err {
+                mas_ports::TableError::ConditionFailed { .. } => backfill_raced(),
+                other => other.into(),
+            })?;
+        }
+        run = next;
+        months += 1;
+    }
+    Ok(run)
 }

@@ -15,6 +15,7 @@ use mas_domain::catalog::{
 };
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{ExceptionId, LocationId, PractitionerId, ResourceId, ServiceId, TenantId};
+use mas_domain::reach::{LocationScope, Sites};
 use mas_ports::{Condition, Key, Query, SortKey, Write};
 use mas_store::keys::{self, CatalogKind};
 use mas_store::{AuditContext, Plan, Store, from_item, to_item};
@@ -50,6 +51,13 @@ pub trait Entry: Serialize + DeserializeOwned + Clone + Send + Sync + 'static {
     fn in_use(_id: &Self::Id, _catalog: &Catalog) -> Option<String> {
         None
     }
+    /// Where the entry is: a member restricted to locations changes it only when all of them
+    /// are hers (`LocationScope::require_all`).
+    fn sites(&self, id: &Self::Id) -> Sites;
+    /// Whether reading it is narrowed to members of its locations too. Locations, services and
+    /// practitioners are the clinic's public catalog (its site shows them): nothing to hide.
+    /// Rooms and devices are not on the site.
+    const READ_AT_SITES: bool = false;
 }
 
 pub(crate) fn reference(field: impl Into<String>, kind: CatalogKind, id: &impl ToString) -> Reference {
@@ -67,6 +75,10 @@ impl Entry for LocationInput {
 
     fn references(&self) -> Vec<Reference> {
         Vec::new()
+    }
+
+    fn sites(&self, id: &LocationId) -> Sites {
+        Sites::at([id])
     }
 
     fn in_use(id: &LocationId, catalog: &Catalog) -> Option<String> {
@@ -104,6 +116,10 @@ impl Entry for ServiceInput {
             .collect()
     }
 
+    fn sites(&self, _id: &ServiceId) -> Sites {
+        if self.location_ids.is_empty() { Sites::Everywhere } else { Sites::at(&self.location_ids) }
+    }
+
     fn claims(&self, tenant: &TenantId) -> Vec<Claim> {
         let slug = self.slug.as_ref().expect("normalize sets the slug");
         vec![Claim { key: keys::service_slug(tenant, slug), field: "slug", code: "slug_taken" }]
@@ -128,6 +144,10 @@ impl Entry for PractitionerInput {
             })
             .collect()
     }
+
+    fn sites(&self, _id: &PractitionerId) -> Sites {
+        Sites::at(self.location_ids())
+    }
 }
 
 impl Entry for ResourceInput {
@@ -142,6 +162,12 @@ impl Entry for ResourceInput {
     fn references(&self) -> Vec<Reference> {
         vec![reference("location_id", CatalogKind::Location, &self.location_id)]
     }
+
+    fn sites(&self, _id: &ResourceId) -> Sites {
+        Sites::at([&self.location_id])
+    }
+
+    const READ_AT_SITES: bool = true;
 
     fn in_use(id: &ResourceId, catalog: &Catalog) -> Option<String> {
         catalog
@@ -200,6 +226,35 @@ pub async fn get<E: Entry>(store: &Store, tenant: &TenantId, id: &E::Id) -> AppR
     store.get(&keys::catalog_item(tenant, E::KIND, &id.to_string())).await?.ok_or_else(not_found::<E>)
 }
 
+/// Whether a member of `scope` may read `record`: always, but for entries read only at their
+/// locations (`Entry::READ_AT_SITES`), where one elsewhere is as if it did not exist.
+fn readable<E: Entry>(scope: &LocationScope, record: &Record<E::Id, E>) -> bool {
+    !E::READ_AT_SITES || scope.covers(&record.data.sites(&record.id))
+}
+
+/// `list`, as a member of `scope` sees it.
+pub async fn list_within<E: Entry>(
+    store: &Store,
+    tenant: &TenantId,
+    scope: &LocationScope,
+    include_archived: bool,
+) -> AppResult<Vec<Record<E::Id, E>>> {
+    let mut records = list::<E>(store, tenant, include_archived).await?;
+    records.retain(|record| readable(scope, record));
+    Ok(records)
+}
+
+/// `get`, as a member of `scope` sees it (404 for an entry read only at other locations).
+pub async fn get_within<E: Entry>(
+    store: &Store,
+    tenant: &TenantId,
+    scope: &LocationScope,
+    id: &E::Id,
+) -> AppResult<Record<E::Id, E>> {
+    let record = get::<E>(store, tenant, id).await?;
+    if readable(scope, &record) { Ok(record) } else { Err(not_found::<E>()) }
+}
+
 /// Adds a check per referenced entity (once per entity) that it exists and is not archived at
 /// the moment of writing; its failure names the field that held the reference.
 pub(crate) fn add_reference_checks<F: From<AppError>>(
@@ -221,6 +276,10 @@ pub(crate) fn add_reference_checks<F: From<AppError>>(
     }
 }
 
+fn moved_meanwhile() -> AppError {
+    AppError::contention("the practitioner's working rules changed meanwhile; reload and try again")
+}
+
 fn concurrent<E: Entry>() -> AppError {
     AppError::contention(format!("the {} changed while this was being saved; reload and try again", E::NAME))
 }
@@ -229,11 +288,19 @@ fn claim_taken(claim: &Claim) -> AppError {
     AppError::Conflict { code: claim.code, message: format!("that {} is already in use", claim.field) }
 }
 
-pub async fn create<E: Entry>(store: &Store, audit: &AuditContext, mut entry: E) -> AppResult<Record<E::Id, E>> {
+/// Creates an entry; a member restricted to locations creates only what lies at hers (a new
+/// location is at none of them: 403).
+pub async fn create<E: Entry>(
+    store: &Store,
+    audit: &AuditContext,
+    scope: &LocationScope,
+    mut entry: E,
+) -> AppResult<Record<E::Id, E>> {
     entry.normalize()?;
     let now = store.clock.now();
     let record =
         Record { id: E::Id::default(), version: 1, created_at: now, updated_at: now, archived: false, data: entry };
+    scope.require_all(&record.data.sites(&record.id), E::NAME)?;
     let tenant = &audit.tenant_id;
     let id = record.id.to_string();
     let mut plan = Plan::new();
@@ -263,15 +330,19 @@ fn announce_site_change<E: Entry>(
     plan.announce(crate::site::change_event(&audit.tenant_id, audit.request_id.as_str(), E::NAME, at))
 }
 
+/// Replaces an entry; a member restricted to locations changes only what lies at hers, before
+/// and after (the version read is the condition, so what was checked is what is replaced).
 pub async fn replace<E: Entry>(
     store: &Store,
     audit: &AuditContext,
+    scope: &LocationScope,
     id: &E::Id,
     mut entry: E,
 ) -> AppResult<Record<E::Id, E>> {
     entry.normalize()?;
     let tenant = &audit.tenant_id;
-    let current: Record<E::Id, E> = get(store, tenant, id).await?;
+    let current: Record<E::Id, E> = get_within(store, tenant, scope, id).await?;
+    scope.require_all(&current.data.sites(id).and(entry.sites(id)), E::NAME)?;
     if current.archived {
         return Err(AppError::conflict("archived", format!("this {} is archived and cannot be changed", E::NAME)));
     }
@@ -299,9 +370,15 @@ pub async fn replace<E: Entry>(
 }
 
 /// Archives an entry: hidden from lists and the public site, kept for history, its claims freed.
-pub async fn archive<E: Entry>(store: &Store, audit: &AuditContext, id: &E::Id) -> AppResult<Record<E::Id, E>> {
+pub async fn archive<E: Entry>(
+    store: &Store,
+    audit: &AuditContext,
+    scope: &LocationScope,
+    id: &E::Id,
+) -> AppResult<Record<E::Id, E>> {
     let tenant = &audit.tenant_id;
-    let current: Record<E::Id, E> = get(store, tenant, id).await?;
+    let current: Record<E::Id, E> = get_within(store, tenant, scope, id).await?;
+    scope.require_all(&current.data.sites(id), E::NAME)?;
     if current.archived {
         return Ok(current);
     }
@@ -334,14 +411,36 @@ pub async fn list_exceptions(
     items.into_iter().map(from_item).collect()
 }
 
+/// A member restricted to locations changes the hours only of a practitioner who works only at
+/// hers, and names only her locations (the practitioner's version is the condition).
+async fn require_practitioner_sites(
+    store: &Store,
+    tenant: &TenantId,
+    scope: &LocationScope,
+    practitioner: &PractitionerId,
+    also: Option<&LocationId>,
+) -> AppResult<Option<Condition>> {
+    if *scope == LocationScope::All {
+        return Ok(None);
+    }
+    let current = get::<PractitionerInput>(store, tenant, practitioner).await?;
+    if current.archived {
+        return Err(AppError::NotFound { what: "practitioner" });
+    }
+    scope.require_all(&current.data.sites(practitioner).and(Sites::at(also)), "practitioner")?;
+    Ok(Some(Condition::equals("version", current.version)))
+}
+
 pub async fn add_exception(
     store: &Store,
     audit: &AuditContext,
+    scope: &LocationScope,
     practitioner: &PractitionerId,
     input: ExceptionInput,
 ) -> AppResult<PractitionerException> {
     input.check()?;
     let tenant = &audit.tenant_id;
+    let unchanged = require_practitioner_sites(store, tenant, scope, practitioner, input.location_id.as_ref()).await?;
     let now = store.clock.now();
     let record =
         Record { id: ExceptionId::new(), version: 1, created_at: now, updated_at: now, archived: false, data: input };
@@ -351,10 +450,14 @@ pub async fn add_exception(
     let mut plan = Plan::new();
     plan.push(Write::put_new(item), AppError::conflict("id_taken", "an id clash; try again"));
     let practitioner_key = keys::catalog_item(tenant, CatalogKind::Practitioner, practitioner.as_str());
-    plan.push(
-        Write::check(practitioner_key, Condition::equals("archived", false)),
-        AppError::NotFound { what: "practitioner" },
-    );
+    match unchanged {
+        // The version read (not archived, at her locations) is still the one stored.
+        Some(condition) => plan.push(Write::check(practitioner_key, condition), moved_meanwhile()),
+        None => plan.push(
+            Write::check(practitioner_key, Condition::equals("archived", false)),
+            AppError::NotFound { what: "practitioner" },
+        ),
+    }
     if let Some(location) = &exception.record.data.location_id {
         add_reference_checks(&mut plan, tenant, [reference("location_id", CatalogKind::Location, location)]);
     }
@@ -365,11 +468,17 @@ pub async fn add_exception(
 pub async fn remove_exception(
     store: &Store,
     audit: &AuditContext,
+    scope: &LocationScope,
     practitioner: &PractitionerId,
     exception: &ExceptionId,
 ) -> AppResult<()> {
     let key = keys::practitioner_exception(&audit.tenant_id, practitioner.as_str(), exception.as_str());
+    let unchanged = require_practitioner_sites(store, &audit.tenant_id, scope, practitioner, None).await?;
     let mut plan = Plan::new();
     plan.push(Write::delete_if(key, Condition::Exists), AppError::NotFound { what: "exception" });
+    if let Some(condition) = unchanged {
+        let practitioner_key = keys::catalog_item(&audit.tenant_id, CatalogKind::Practitioner, practitioner.as_str());
+        plan.push(Write::check(practitioner_key, condition), moved_meanwhile());
+    }
     plan.commit(store, audit, "practitioner_exception.deleted", exception.as_str()).await
 }

@@ -132,6 +132,15 @@ fn live(item: Item) -> AppResult<Option<Client>> {
     Ok((!client.archived).then_some(client))
 }
 
+/// Whether the client exists and is neither erased nor being erased: what a credential the
+/// client holds (a portal session, a signing link) needs to keep working.
+pub async fn is_live(store: &Store, tenant: &TenantId, id: &ClientId) -> AppResult<bool> {
+    match store.table.get(&keys::client(tenant, id)).await? {
+        Some(item) => Ok(live(item)?.is_some()),
+        None => Ok(false),
+    }
+}
+
 pub async fn get(store: &Store, tenant: &TenantId, id: &ClientId) -> AppResult<Client> {
     let item = store.table.get(&keys::client(tenant, id)).await?.ok_or_else(not_found)?;
     live(item)?.ok_or_else(erased)

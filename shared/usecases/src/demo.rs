@@ -8,6 +8,7 @@ use crate::{catalog, team, tenants};
 use mas_domain::catalog::{LocationInput, PractitionerInput, ResourceInput, ServiceInput};
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{RequestId, TenantId};
+use mas_domain::reach::LocationScope;
 use mas_domain::team::Member;
 use mas_domain::tenant::{BrandInput, SignupInput};
 use mas_domain::values::Slug;
@@ -71,6 +72,7 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
     let london = catalog::create::<LocationInput>(
         store,
         &audit,
+        &LocationScope::All,
         parse(json!({
             "name": "Marylebone", "timezone": "Europe/London",
             "address": {"line1": "12 Harley Street", "city": "London", "postcode": "W1G 9PF", "country": "GB"},
@@ -83,6 +85,7 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
     let new_york = catalog::create::<LocationInput>(
         store,
         &audit,
+        &LocationScope::All,
         parse(json!({
             "name": "Upper East Side", "timezone": "America/New_York",
             "address": {"line1": "800 Madison Avenue", "city": "New York", "postcode": "10065", "country": "US"},
@@ -95,6 +98,7 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
     let room = catalog::create::<ResourceInput>(
         store,
         &audit,
+        &LocationScope::All,
         parse(json!({
             "name": "Treatment room 1", "kind": "room", "location_id": london.id, "capacity": 1
         })),
@@ -103,6 +107,7 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
     catalog::create::<ResourceInput>(
         store,
         &audit,
+        &LocationScope::All,
         parse(json!({
             "name": "Laser (Candela GentleMax)", "kind": "device", "location_id": london.id, "capacity": 1
         })),
@@ -129,7 +134,7 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
                "buffer_after_minutes": 10, "price": {"amount_minor": 12000}, "clinical_tags": ["peel"]}),
     ];
     for service in services {
-        catalog::create::<ServiceInput>(store, &audit, parse(service)).await?;
+        catalog::create::<ServiceInput>(store, &audit, &LocationScope::All, parse(service)).await?;
     }
 
     let rules = |location: &mas_domain::ids::LocationId, days: &[&str], start: &str, end: &str| -> Vec<Value> {
@@ -149,24 +154,25 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
                "working_rules": rules(&new_york.id, &["monday", "tuesday", "wednesday", "thursday"], "10:00", "18:00")}),
     ];
     for practitioner in practitioners {
-        catalog::create::<PractitionerInput>(store, &audit, parse(practitioner)).await?;
+        catalog::create::<PractitionerInput>(store, &audit, &LocationScope::All, parse(practitioner)).await?;
     }
     Ok(DemoClinic { tenant_id, owner: signed_up.owner, created: true })
 }
 
 /// Gives the demo clinic's bookings made before care teams existed their care links, so a
-/// practitioner signing in to an older local database finds her clients in her list (each start
-/// looks two years back and ahead; a link already there is left alone). Returns how many it wrote.
-pub async fn link_care_teams(store: &Store, demo: &DemoClinic) -> AppResult<usize> {
+/// practitioner signing in to an older local database finds her clients in her list: the same
+/// recorded run as `POST /v1/care-team/backfill`, so only the first start after the upgrade
+/// does any work. Returns how many links the run has written in all.
+pub async fn link_care_teams(store: &Store, demo: &DemoClinic) -> AppResult<u64> {
     let audit = AuditContext {
         tenant_id: demo.tenant_id.clone(),
         actor: "system".into(),
         role: None,
         request_id: RequestId::new(),
     };
-    let now = store.clock.now();
-    let years = chrono::Duration::days(2 * 365);
-    crate::care_team::backfill(store, &audit, now - years, now + years).await
+    let signed_up = tenants::tenant(store, &demo.tenant_id).await?.created_at;
+    let whole = crate::care_team::Budget { time: std::time::Duration::MAX, max_months: usize::MAX };
+    Ok(crate::care_team::run_backfill(store, &audit, signed_up, whole).await?.links_written)
 }
 
 /// The password of every demo account: public, like the demo clinic itself.

@@ -109,6 +109,15 @@ pub async fn open(
         ),
         AppError::contention("the document changed (it may have just been signed); reload it"),
     );
+    // Every session of the document, for an erasure to find; the latest, for the portal.
+    plan.push(
+        Write::put(to_item(
+            &keys::document_session_ref(&audit.tenant_id, &document.client_id, &document.id, &session.id),
+            "signing_session_ref",
+            &serde_json::json!({ "session_id": session.id }),
+        )?),
+        AppError::Internal("an unconditional put failed".into()),
+    );
     // The latest session for the document, where the client's portal finds its link.
     let pointer = serde_json::json!({ "session_id": session.id });
     plan.push(
@@ -162,7 +171,14 @@ pub async fn link_token(
 }
 
 async fn load_session(store: &Store, tenant: &TenantId, id: &SigningSessionId) -> AppResult<SigningSession> {
-    store.get(&keys::signing_session(tenant, id)).await?.ok_or(AppError::NotFound { what: "signing link" })
+    let not_found = || AppError::NotFound { what: "signing link" };
+    let session: SigningSession = store.get(&keys::signing_session(tenant, id)).await?.ok_or_else(not_found)?;
+    // The link of an erased client (or one being erased) opens nothing, not even a document
+    // kept signed under retention; the writes below re-check it in their transactions.
+    if !crate::clients::is_live(store, tenant, &session.client_id).await? {
+        return Err(not_found());
+    }
+    Ok(session)
 }
 
 fn client_audit(tenant: &TenantId) -> AuditContext {
@@ -236,6 +252,7 @@ pub async fn mark_opened(
     let mut plan = Plan::new();
     let item = to_item(&keys::signing_session(&tenant, &id), "signing_session", &next)?;
     plan.push(Write::put_if(item, Condition::equals("version", session.version)), session_changed());
+    plan.push(crate::clients::live_check(&tenant, &session.client_id), AppError::NotFound { what: "signing link" });
     plan.commit(store, &client_audit(&tenant), "esign.opened", id.as_str()).await?;
     Ok(next)
 }
@@ -253,6 +270,7 @@ pub async fn decline(store: &Store, links: &LinkSigner, raw_token: &str, origin:
     let mut plan = Plan::new();
     let item = to_item(&keys::signing_session(&tenant, &id), "signing_session", &next)?;
     plan.push(Write::put_if(item, Condition::equals("version", session.version)), session_changed());
+    plan.push(crate::clients::live_check(&tenant, &session.client_id), AppError::NotFound { what: "signing link" });
     plan.commit(store, &client_audit(&tenant), "esign.declined", id.as_str()).await?;
     Ok(next)
 }
@@ -324,6 +342,7 @@ pub async fn sign(
     let entry =
         TimelineEntry::new(&current.client_id, now, "document.signed", summary, Some(current.id.to_string()), "client");
     plan.push(entry.write(&tenant)?, already());
+    plan.push(crate::clients::live_check(&tenant, &current.client_id), AppError::NotFound { what: "signing link" });
     let mut payload = docs::event_payload(&locked);
     payload["session_id"] = json!(id);
     plan.announce(DomainEvent::new(&tenant, "document.signed", locked.id.as_str(), now, payload))?;

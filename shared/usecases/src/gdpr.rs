@@ -18,7 +18,16 @@
 //! 7. clean-up, in batches: the client's partition (questionnaires, submissions, timeline,
 //!    preferences, unsigned documents and their renditions), their messages, the reminders
 //!    still planned after their past appointments, unsigned documents' references, stamps and
-//!    signing sessions; kept appointments lose their screening outcome and notes. Signed documents and their PDFs are left exactly as they are.
+//!    every signing session, the stored answers of their bookings (idempotency records); kept
+//!    appointments lose their screening outcome and notes. Signed documents and their PDFs are
+//!    left exactly as they are;
+//! 8. after the commit, through the events outbox: `client.erased` reaches the notifications
+//!    worker, which deletes the client's customer (and cards on file) at the payment gateway
+//!    (`after_erasure`, idempotent: a customer already gone is done).
+//!
+//! Credentials the client holds stop at step 4 whatever is left of them: a portal sign-in link
+//! (`portal::open_session`) and session (`portal::session`) and a signing link
+//! (`esign::load_session`) need a live client, read and re-checked in their own transactions.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -42,6 +51,9 @@ use mas_domain::notifications::{Preferences, redact_links};
 use mas_domain::payment::Payment;
 use mas_ports::{BlobKey, Condition, Item, Key, Query, Write};
 use mas_store::{AuditContext, ENTITY_TYPE, Plan, Store, TimelineEntry, from_item, keys, to_item};
+
+/// The event an erasure announces (ids only: the client and their gateway customer, if any).
+pub const CLIENT_ERASED: &str = "client.erased";
 
 /// The export's format, so a reader knows what it holds.
 pub const EXPORT_FORMAT: &str = "mas-client-export/1";
@@ -322,6 +334,14 @@ pub async fn erase(app: &App, audit: &AuditContext, client_id: &ClientId, reques
     };
     let message_count = messages_of(store, t, client_id).await?.len();
     let has_key = file.keys.iter().any(|(k, _)| k == &keys::client_data_key(t, client_id));
+    let retained_prefixes: Vec<String> = retained.iter().map(|d| format!("DOC#{}#", d.id)).collect();
+    let counted = |kind: &str| {
+        file.keys
+            .iter()
+            .filter(|(k, of)| of.as_deref() == Some(kind) && !retained_prefixes.iter().any(|p| k.sk.starts_with(p)))
+            .count()
+    };
+    let customer = payment_customer(store, t, client_id).await?;
     let erasure = Erasure {
         client_id: client_id.clone(),
         erased_at: now,
@@ -333,6 +353,9 @@ pub async fn erase(app: &App, audit: &AuditContext, client_id: &ClientId, reques
             timeline_entries: file.timeline.len(),
             messages: message_count,
             unsigned_documents: unsigned.len(),
+            signing_sessions: counted("signing_session_ref"),
+            idempotency_records: counted("idempotency_ref"),
+            payment_customer: customer.is_some(),
         },
         retained_documents: retained.iter().map(|d| RetainedDocument::of(d, blobs_of(&d.id))).collect(),
         kept_appointments: appointments.iter().map(|a| a.id.clone()).collect(),
@@ -368,16 +391,66 @@ pub async fn erase(app: &App, audit: &AuditContext, client_id: &ClientId, reques
     if let Some(phone) = &marked.data.phone {
         plan.push(Write::delete_if(keys::client_phone(t, phone, client_id), ours()), raced());
     }
+    // What is left to do outside our table, after this commits: ids only.
+    let payload = json!({ "client_id": client_id, "payment_customer_id": customer });
+    plan.announce(mas_ports::DomainEvent::new(t, CLIENT_ERASED, client_id.as_str(), now, payload))?;
     let details = serde_json::to_value(&erasure).map_err(|e| AppError::Internal(e.to_string()))?;
     plan.commit_detailed(store, audit, "client.erased", client_id.as_str(), Some(details)).await?;
     clean_up(store, t, client_id, &erasure).await?;
     Ok(erasure)
 }
 
-/// A document's latest signing session (`keys::document_signing`).
+/// A document's latest signing session (`keys::document_signing`), or one of all its sessions
+/// (`keys::document_session_ref`).
 #[derive(Deserialize)]
 struct SigningPointer {
     session_id: mas_domain::ids::SigningSessionId,
+}
+
+/// Where a stored booking answer is (`keys::client_idempotency_ref`).
+#[derive(Deserialize)]
+struct IdempotencyPointer {
+    key: String,
+}
+
+/// The client's customer at the payment gateway, if they kept a card on file.
+async fn payment_customer(
+    store: &Store,
+    tenant: &TenantId,
+    client: &ClientId,
+) -> AppResult<Option<mas_domain::payment::CustomerId>> {
+    #[derive(Deserialize)]
+    struct Stored {
+        customer_id: mas_domain::payment::CustomerId,
+    }
+    Ok(store.get::<Stored>(&keys::stripe_customer(tenant, client)).await?.map(|s| s.customer_id))
+}
+
+/// Step 8 (see the module notes): what an erasure leaves to do at the payment gateway, once it
+/// has committed. Run by the notifications worker for `client.erased`; a redelivery finds the
+/// customer gone and is done.
+pub async fn after_erasure(app: &App, event: &mas_ports::DomainEvent) -> AppResult<()> {
+    let field = |name: &str| event.payload.get(name).and_then(|v| v.as_str());
+    let client = field("client_id").ok_or_else(|| AppError::Internal("client.erased without client_id".into()))?;
+    let Some(customer) = field("payment_customer_id") else { return Ok(()) };
+    let customer = mas_domain::payment::CustomerId::parse(customer)
+        .map_err(|e| AppError::Internal(format!("customer: {}", e.0)))?;
+    match app.payments.delete_customer(&customer).await {
+        Ok(()) => {}
+        Err(mas_ports::PaymentsError::NotFound) => return Ok(()),
+        Err(err) => return Err(err.into()),
+    }
+    let audit = AuditContext {
+        tenant_id: event.tenant_id.clone(),
+        actor: "system".into(),
+        role: None,
+        request_id: mas_domain::ids::RequestId::new(),
+    };
+    let details = json!({ "payment_customer_id": customer, "gateway": app.payments.name() });
+    app.store
+        .commit_detailed(&audit, "client.payment_customer_deleted", client, Some(details), Vec::new())
+        .await
+        .map_err(|err| err.on_condition(|_| AppError::Internal("an audit record's key was already taken".into())))
 }
 
 /// How many deletes go in one transaction of the clean-up.
@@ -398,10 +471,15 @@ async fn clean_up(store: &Store, tenant: &TenantId, client: &ClientId, erasure: 
         if key.sk == "CLIENT" || is_retained(&key.sk) {
             continue;
         }
-        if kind.as_deref() == Some("signing_pointer")
+        if matches!(kind.as_deref(), Some("signing_pointer" | "signing_session_ref"))
             && let Some(pointer) = store.get::<SigningPointer>(key).await?
         {
             deletes.push(keys::signing_session(tenant, &pointer.session_id));
+        }
+        if kind.as_deref() == Some("idempotency_ref")
+            && let Some(pointer) = store.get::<IdempotencyPointer>(key).await?
+        {
+            deletes.push(keys::idempotency(tenant, &pointer.key));
         }
         deletes.push(key.clone());
     }
@@ -422,6 +500,10 @@ async fn clean_up(store: &Store, tenant: &TenantId, client: &ClientId, erasure: 
         let plan = Query::partition(keys::reminder_plan(tenant, id.as_str()));
         deletes.extend(store.table.query_all(&plan).await?.iter().filter_map(Key::of));
     }
+    // A transaction touches an item once (the latest pointer and a session's own reference
+    // name the same session).
+    let mut seen = BTreeSet::new();
+    deletes.retain(|key| seen.insert((key.pk.clone(), key.sk.clone())));
     for batch in deletes.chunks(CLEAN_UP_BATCH) {
         store.table.transact(batch.iter().cloned().map(Write::delete).collect()).await?;
     }

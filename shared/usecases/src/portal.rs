@@ -150,6 +150,8 @@ pub async fn open_session(app: &App, slug: &Slug, token: &str) -> AppResult<Sess
     }
     let mut plan = Plan::new();
     plan.push(Write::delete_if(key, Condition::Exists), refused());
+    // A link sent before the client was erased (or while it is) signs nobody in.
+    plan.push(clients::live_check(&tenant_id, &record.client_id), refused());
     plan.commit(
         &app.store,
         &client_audit(&tenant_id, &record.client_id),
@@ -161,11 +163,17 @@ pub async fn open_session(app: &App, slug: &Slug, token: &str) -> AppResult<Sess
     Ok(SessionIssued { session: session.encode(&app.links), expires_at: session.expires_at })
 }
 
-/// The session a bearer carries, or 401.
-pub fn session(app: &App, bearer: Option<&str>) -> AppResult<PortalSession> {
+/// The session a bearer carries, or 401: also once its client is erased (or being erased), so a
+/// session opened before the erasure stops at once rather than at its two hours' end (one read
+/// of the client per portal request).
+pub async fn session(app: &App, bearer: Option<&str>) -> AppResult<PortalSession> {
     let unauthenticated = || AppError::Unauthenticated("sign in to the portal again".into());
     let bearer = bearer.ok_or_else(unauthenticated)?;
-    PortalSession::decode(&app.links, bearer, app.store.clock.now()).ok_or_else(unauthenticated)
+    let session = PortalSession::decode(&app.links, bearer, app.store.clock.now()).ok_or_else(unauthenticated)?;
+    if !clients::is_live(&app.store, &session.tenant_id, &session.client_id).await? {
+        return Err(unauthenticated());
+    }
+    Ok(session)
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -12,7 +12,12 @@ use mas_ports::QueueName;
 /// Handles one message of `queue`.
 pub async fn handle(app: &App, queue: QueueName, body: &Value) -> AppResult<()> {
     match queue {
-        QueueName::Notify => crate::notifications::plan::handle(&app.notifier(), body).await,
+        QueueName::Notify => match crate::notifications::plan::Work::parse(body)? {
+            crate::notifications::plan::Work::Event(event) if event.kind == crate::gdpr::CLIENT_ERASED => {
+                crate::gdpr::after_erasure(app, &event).await
+            }
+            _ => crate::notifications::plan::handle(&app.notifier(), body).await,
+        },
         QueueName::SitePublish => {
             let request = crate::site::PublishRequest::from_message(body)?;
             let published = crate::site::publish(app, &request).await?;

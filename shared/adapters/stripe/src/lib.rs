@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
-use stripe_core::customer::CreateCustomer;
+use stripe_core::customer::{CreateCustomer, DeleteCustomer};
 use stripe_core::payment_intent::{CreatePaymentIntent, CreatePaymentIntentOffSession, RetrievePaymentIntent};
 use stripe_core::refund::CreateRefund;
 
@@ -100,6 +100,15 @@ impl Payments for StripeGateway {
         let answer = self.send(&CreateCustomer::new(), Some(idempotency_key)).await?;
         let id = answer.get("id").and_then(Value::as_str).unwrap_or_default();
         CustomerId::parse(id).map_err(|e| PaymentsError::Unavailable(format!("unreadable customer: {}", e.0)))
+    }
+
+    async fn delete_customer(&self, customer: &CustomerId) -> Result<(), PaymentsError> {
+        // A DELETE is idempotent at Stripe by nature (a second one is 404): no key needed.
+        let answer = self.send(&DeleteCustomer::new(customer.as_str()), None).await?;
+        match answer.get("deleted").and_then(Value::as_bool) {
+            Some(true) => Ok(()),
+            _ => Err(PaymentsError::Unavailable("Stripe did not confirm the customer's deletion".into())),
+        }
     }
 
     async fn create_intent(&self, request: IntentRequest) -> Result<Intent, PaymentsError> {

@@ -111,8 +111,9 @@ impl Work {
 }
 
 /// The event kinds the notifications worker subscribes to (template.yaml's rule says the same;
-/// a test holds them together).
-pub const SUBSCRIBED: [&str; 7] = [
+/// a test holds them together). `client.erased` is the erasure's side effect at the payment
+/// gateway (`gdpr::after_erasure`), done by the same worker and its retries.
+pub const SUBSCRIBED: [&str; 8] = [
     "booking.confirmed",
     "booking.rescheduled",
     "booking.cancelled",
@@ -120,6 +121,7 @@ pub const SUBSCRIBED: [&str; 7] = [
     "booking.no_show",
     "payment.succeeded",
     "document.signature_requested",
+    crate::gdpr::CLIENT_ERASED,
 ];
 
 /// Handles one worker message.
