@@ -93,6 +93,16 @@ id_type!(SigningSessionId, "sig_");
 id_type!(PaymentId, "pay_");
 id_type!(PublishId, "pub_");
 id_type!(
+    /// A completed sale at the desk till (immutable once recorded).
+    SaleId,
+    "sal_"
+);
+id_type!(
+    /// A correction of a sale: its void, or a refund.
+    CorrectionId,
+    "cor_"
+);
+id_type!(
     /// A message to a client on one channel; derived from what it is about, so a repeat is recognised.
     MessageId,
     "msg_"

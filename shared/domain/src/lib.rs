@@ -21,6 +21,7 @@ pub mod payment;
 pub mod policy;
 pub mod portal;
 pub mod reach;
+pub mod sale;
 pub mod schedule;
 pub mod screening;
 pub mod team;

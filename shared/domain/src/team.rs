@@ -54,10 +54,16 @@ pub enum Permission {
     ClientErase,
     /// Run the one-off care-team backfill of the clinic (`POST /v1/care-team/backfill`): owners only.
     CareTeamBackfill,
+    /// Ring up a sale at the desk till (owners, managers, front desk, finance).
+    SalesWrite,
+    /// Give a discount on a sale or a line of it: owners and managers.
+    DiscountGive,
+    /// Void a sale the day it was made: owners and managers.
+    SalesVoid,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 21] = {
+    pub const ALL: [Permission; 24] = {
         use Permission::*;
         [
             CatalogRead,
@@ -81,6 +87,9 @@ impl Permission {
             ClientExport,
             ClientErase,
             CareTeamBackfill,
+            SalesWrite,
+            DiscountGive,
+            SalesVoid,
         ]
     };
 }
@@ -111,6 +120,8 @@ impl Role {
             PaymentsRead => matches!(self, Owner | Manager | Finance | FrontDesk | Support),
             PaymentsWrite | AnalyticsFull => matches!(self, Owner | Manager | Finance),
             AnalyticsLimited => true,
+            SalesWrite => matches!(self, Owner | Manager | FrontDesk | Finance),
+            DiscountGive | SalesVoid => matches!(self, Owner | Manager),
         }
     }
 }
@@ -193,6 +204,16 @@ mod tests {
         let handlers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(DocumentsWrite)).collect();
         assert_eq!(handlers, vec![Owner, Manager, Practitioner, FrontDesk]);
         assert!(!Finance.allows(DocumentsRead) && !Support.allows(DocumentsRead));
+    }
+
+    #[test]
+    fn the_till_is_rung_by_the_desk_and_finance_but_only_owners_and_managers_discount_or_void() {
+        let tills: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(SalesWrite)).collect();
+        assert_eq!(tills, vec![Owner, Manager, FrontDesk, Finance]);
+        for permission in [DiscountGive, SalesVoid] {
+            let granted: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(permission)).collect();
+            assert_eq!(granted, vec![Owner, Manager], "{permission:?}");
+        }
     }
 
     #[test]

@@ -1,0 +1,1009 @@
+//! The desk till: an itemised sale of services and retail products, priced in integer minor
+//! units, paid by one or more tenders, numbered from the clinic's gapless invoice sequence and
+//! never changed once recorded. A void or a refund is a separate correction that names the sale.
+//!
+//! **Pricing, line by line** (every figure an `i64` of minor units; no floats):
+//!
+//! 1. `gross = unit_price × quantity`;
+//! 2. the line's own discount: a percentage of `gross` (rounded) or a fixed amount (at most `gross`);
+//! 3. the sale's discount (a percentage of, or a fixed amount up to, what the lines come to after
+//!    their own discounts) is shared among the lines in proportion to those amounts: line `i`
+//!    takes `round(D × cᵢ / base) − round(D × cᵢ₋₁ / base)`, `cᵢ` the running total up to and
+//!    including it, so the shares add up to the discount exactly and none exceeds its line;
+//! 4. `net = gross − discounts`; the tax is on `net`: exclusive, `tax = round(net × rate / 10000)`
+//!    and the line costs `net + tax`; inclusive, `tax = round(net × rate / (10000 + rate))` and
+//!    the line costs `net`;
+//! 5. tips (per practitioner, untaxed, never discounted) are added after the lines.
+//!
+//! **Rounding**: every `round` above is to the nearest minor unit, a half going to the even
+//! neighbour (banker's rounding), applied once per line per step; totals are sums of the rounded
+//! line figures, so the lines printed on an invoice always add up to its total.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{AppError, AppResult};
+use crate::ids::{AppointmentId, ClientId, CorrectionId, LocationId, PractitionerId, SaleId, ServiceId};
+use crate::payment::IntentId;
+use crate::team::{Permission, Role};
+use crate::values::{Currency, MinorUnits, Name, ParseError};
+
+/// The most lines one sale may have (each may add a check to the sale's one transaction).
+pub const MAX_LINES: usize = 40;
+/// The most tips and the most tenders one sale may have.
+pub const MAX_TIPS: usize = 10;
+pub const MAX_TENDERS: usize = 10;
+
+/// `n / d` rounded to the nearest integer, a half to the even neighbour; `n ≥ 0`, `d > 0`.
+pub fn div_round_half_even(n: i128, d: i128) -> i128 {
+    let (q, r) = (n / d, n % d);
+    match (2 * r).cmp(&d) {
+        std::cmp::Ordering::Less => q,
+        std::cmp::Ordering::Greater => q + 1,
+        std::cmp::Ordering::Equal if q % 2 == 0 => q,
+        std::cmp::Ordering::Equal => q + 1,
+    }
+}
+
+fn scaled(amount: i64, numerator: i64, denominator: i64) -> i64 {
+    div_round_half_even(i128::from(amount) * i128::from(numerator), i128::from(denominator)) as i64
+}
+
+macro_rules! bounded_number {
+    ($(#[$doc:meta])* $name:ident, $min:expr, $max:expr, $what:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+        #[serde(try_from = "i64", into = "i64")]
+        #[schema(value_type = i64)]
+        pub struct $name(u32);
+
+        impl $name {
+            pub fn new(value: i64) -> Result<Self, ParseError> {
+                if !($min..=$max).contains(&value) {
+                    return Err(ParseError(format!(concat!("must be ", $what, " from {} to {}"), $min, $max)));
+                }
+                Ok($name(value as u32))
+            }
+
+            pub fn get(self) -> i64 {
+                i64::from(self.0)
+            }
+        }
+
+        impl TryFrom<i64> for $name {
+            type Error = ParseError;
+            fn try_from(value: i64) -> Result<Self, ParseError> {
+                $name::new(value)
+            }
+        }
+
+        impl From<$name> for i64 {
+            fn from(value: $name) -> i64 {
+                value.get()
+            }
+        }
+    };
+}
+
+bounded_number!(
+    /// How many of a line: 1 to 999.
+    Quantity, 1, 999, "a whole number"
+);
+bounded_number!(
+    /// A tax rate in basis points (2000 = 20%): 0 to 10000.
+    TaxRate, 0, 10_000, "basis points"
+);
+bounded_number!(
+    /// A percentage discount in basis points (1000 = 10%): 1 to 10000.
+    Percent, 1, 10_000, "basis points"
+);
+
+macro_rules! short_text {
+    ($(#[$doc:meta])* $name:ident, $max:literal, $example:literal, $allowed:expr, $rule:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[serde(try_from = "String", into = "String")]
+        #[schema(value_type = String, example = $example)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(raw: &str) -> Result<Self, ParseError> {
+                let text = raw.trim();
+                let allowed: fn(char) -> bool = $allowed;
+                if text.is_empty() || text.chars().count() > $max || !text.chars().all(allowed) {
+                    return Err(ParseError(format!(concat!("must be 1–{} ", $rule), $max)));
+                }
+                Ok($name(text.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = ParseError;
+            fn try_from(raw: String) -> Result<Self, ParseError> {
+                $name::parse(&raw)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> String {
+                value.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+short_text!(
+    /// A retail product's stock-keeping unit.
+    Sku, 40, "SPF-50-50ML", |c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'),
+    "letters, digits, `-`, `_` or `.`"
+);
+short_text!(
+    /// Why a discount was given, a sale voided or money given back (kept on the record and the
+    /// audit log).
+    Reason, 500, "loyal client", |c| !c.is_control(), "characters with no control characters"
+);
+short_text!(
+    /// A card terminal's or a bank's reference for a payment made outside our gateway.
+    Reference, 64, "TID-4411-000123", |c| c.is_ascii_graphic() || c == ' ', "printable ASCII characters"
+);
+
+/// A clinic's invoice number: its gapless sequence, printed `INV-000123`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(try_from = "String", into = "String")]
+#[schema(value_type = String, example = "INV-000123")]
+pub struct InvoiceNumber(u64);
+
+impl InvoiceNumber {
+    pub const FIRST: InvoiceNumber = InvoiceNumber(1);
+
+    pub fn new(n: u64) -> Result<Self, ParseError> {
+        if n == 0 {
+            return Err(ParseError("invoice numbers start at 1".into()));
+        }
+        Ok(InvoiceNumber(n))
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ParseError> {
+        let digits = raw.strip_prefix("INV-").filter(|d| d.len() >= 6 && d.chars().all(|c| c.is_ascii_digit()));
+        let n = digits.and_then(|d| d.parse::<u64>().ok()).ok_or_else(|| ParseError("must look like INV-000123".into()))?;
+        InvoiceNumber::new(n)
+    }
+
+    pub fn get(self) -> u64 {
+        self.0
+    }
+
+    /// The number that follows this one.
+    pub fn next(self) -> InvoiceNumber {
+        InvoiceNumber(self.0 + 1)
+    }
+}
+
+impl fmt::Display for InvoiceNumber {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "INV-{:06}", self.0)
+    }
+}
+
+impl TryFrom<String> for InvoiceNumber {
+    type Error = ParseError;
+    fn try_from(raw: String) -> Result<Self, ParseError> {
+        InvoiceNumber::parse(&raw)
+    }
+}
+
+impl From<InvoiceNumber> for String {
+    fn from(n: InvoiceNumber) -> String {
+        n.to_string()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaxMode {
+    /// The unit price includes the tax.
+    Inclusive,
+    /// The tax is added to the unit price.
+    Exclusive,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tax {
+    pub rate_bp: TaxRate,
+    pub mode: TaxMode,
+}
+
+impl Tax {
+    pub const NONE: Tax = Tax { rate_bp: TaxRate(0), mode: TaxMode::Exclusive };
+}
+
+/// A discount on a line or on the whole sale, with why it was given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Discount {
+    /// A percentage, in basis points (1000 = 10%).
+    Percent { basis_points: Percent, reason: Reason },
+    /// A fixed amount, at most what it is taken from.
+    Fixed { amount_minor: MinorUnits, reason: Reason },
+}
+
+impl Discount {
+    /// What this discount takes from `base` (`None` when a fixed amount exceeds it).
+    fn of(&self, base: i64) -> Option<i64> {
+        match self {
+            Discount::Percent { basis_points, .. } => Some(scaled(base, basis_points.get(), 10_000)),
+            Discount::Fixed { amount_minor, .. } => (amount_minor.get() <= base).then_some(amount_minor.get()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LineKind {
+    Service,
+    Product,
+}
+
+/// One line as the till rings it up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineInput {
+    pub kind: LineKind,
+    pub name: Name,
+    /// Products only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sku: Option<Sku>,
+    /// Services only: the catalog's service, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_id: Option<ServiceId>,
+    /// Services only: the clinic's appointment this line is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appointment_id: Option<AppointmentId>,
+    /// Services only: who gave the treatment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub practitioner_id: Option<PractitionerId>,
+    #[serde(default = "one")]
+    pub quantity: Quantity,
+    pub unit_price_minor: MinorUnits,
+    /// No tax when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tax: Option<Tax>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount: Option<Discount>,
+}
+
+fn one() -> Quantity {
+    Quantity(1)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tip {
+    pub practitioner_id: PractitionerId,
+    pub amount_minor: MinorUnits,
+}
+
+/// How (part of) a sale is paid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Tender {
+    /// Notes and coins: what the client handed over; the change is worked out.
+    Cash { tendered_minor: MinorUnits },
+    /// A card payment through our gateway: an intent of this clinic that has succeeded for
+    /// exactly this amount (checked with the gateway), used by one sale only.
+    Card { amount_minor: MinorUnits, intent_id: IntentId },
+    /// A card payment on a terminal outside our gateway, by its reference.
+    CardExternal { amount_minor: MinorUnits, terminal_reference: Reference },
+    BankTransfer { amount_minor: MinorUnits, reference: Reference },
+}
+
+impl Tender {
+    /// What the client handed over with this tender (cash before change).
+    pub fn amount(&self) -> i64 {
+        match self {
+            Tender::Cash { tendered_minor } => tendered_minor.get(),
+            Tender::Card { amount_minor, .. }
+            | Tender::CardExternal { amount_minor, .. }
+            | Tender::BankTransfer { amount_minor, .. } => amount_minor.get(),
+        }
+    }
+}
+
+/// A sale as the till sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SaleInput {
+    pub location_id: LocationId,
+    #[serde(default)]
+    pub client_id: Option<ClientId>,
+    #[serde(default)]
+    pub currency: Currency,
+    pub lines: Vec<LineInput>,
+    /// A discount on the whole sale (shared among the lines, before tax).
+    #[serde(default)]
+    pub discount: Option<Discount>,
+    #[serde(default)]
+    pub tips: Vec<Tip>,
+    pub tenders: Vec<Tender>,
+}
+
+impl SaleInput {
+    pub fn gives_discount(&self) -> bool {
+        self.discount.is_some() || self.lines.iter().any(|l| l.discount.is_some())
+    }
+
+    /// A discount may be given only by a role with `Permission::DiscountGive` (403 otherwise).
+    pub fn check_discount_allowed(&self, role: Role) -> AppResult<()> {
+        if self.gives_discount() && !role.allows(Permission::DiscountGive) {
+            return Err(AppError::Forbidden(format!("the {role:?} role may not give a discount")));
+        }
+        Ok(())
+    }
+}
+
+/// A line with its figures (see the module's pricing rules).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SaleLine {
+    #[serde(flatten)]
+    pub input: LineInput,
+    /// `unit_price × quantity`.
+    pub gross_minor: i64,
+    /// The line's own discount plus its share of the sale's.
+    pub discount_minor: i64,
+    /// `gross − discount`: the amount the tax mode applies to.
+    pub net_minor: i64,
+    pub tax_minor: i64,
+    /// What the line adds to the sale (`net + tax` when exclusive, `net` when inclusive).
+    pub total_minor: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+pub struct Totals {
+    /// The lines' gross amounts.
+    pub subtotal_minor: i64,
+    pub discount_minor: i64,
+    pub tax_minor: i64,
+    pub tips_minor: i64,
+    /// What the client pays: the lines' totals plus tips.
+    pub total_minor: i64,
+    /// What the tenders handed over (cash before change).
+    pub tendered_minor: i64,
+    /// Cash given back.
+    pub change_minor: i64,
+}
+
+/// The priced lines and totals of a sale input whose tenders settle it exactly.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Priced {
+    pub lines: Vec<SaleLine>,
+    pub totals: Totals,
+}
+
+fn invalid(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> AppError {
+    AppError::invalid(code, field, message)
+}
+
+/// Prices `input` and checks its tenders against the total (see the module's rules).
+pub fn price(input: &SaleInput) -> AppResult<Priced> {
+    if input.lines.is_empty() || input.lines.len() > MAX_LINES {
+        return Err(invalid("line_count", "lines", format!("a sale has 1 to {MAX_LINES} lines")));
+    }
+    if input.tips.len() > MAX_TIPS {
+        return Err(invalid("tip_count", "tips", format!("at most {MAX_TIPS} tips")));
+    }
+    if input.tenders.len() > MAX_TENDERS {
+        return Err(invalid("tender_count", "tenders", format!("at most {MAX_TENDERS} tenders")));
+    }
+    // Gross, and what is left after each line's own discount.
+    let mut after_own = Vec::with_capacity(input.lines.len());
+    for (i, line) in input.lines.iter().enumerate() {
+        check_line_fields(i, line)?;
+        let gross = line.unit_price_minor.get() * line.quantity.get();
+        let own = match &line.discount {
+            None => 0,
+            Some(d) => d.of(gross).ok_or_else(|| {
+                invalid("discount_exceeds_line", format!("lines[{i}].discount"), "a discount cannot exceed its line")
+            })?,
+        };
+        after_own.push((gross, own));
+    }
+    let base: i64 = after_own.iter().map(|(gross, own)| gross - own).sum();
+    let sale_discount = match &input.discount {
+        None => 0,
+        Some(d) => d
+            .of(base)
+            .ok_or_else(|| invalid("discount_exceeds_sale", "discount", "a discount cannot exceed the sale"))?,
+    };
+    let mut lines = Vec::with_capacity(input.lines.len());
+    let (mut running, mut allocated) = (0i64, 0i64);
+    for (line, (gross, own)) in input.lines.iter().zip(after_own) {
+        running += gross - own;
+        let upto = if base == 0 { 0 } else { scaled(sale_discount, running, base) };
+        let share = upto - allocated;
+        allocated = upto;
+        let net = gross - own - share;
+        let tax = line.tax.unwrap_or(Tax::NONE);
+        let rate = tax.rate_bp.get();
+        let (tax_minor, total_minor) = match tax.mode {
+            TaxMode::Exclusive => {
+                let t = scaled(net, rate, 10_000);
+                (t, net + t)
+            }
+            TaxMode::Inclusive => (scaled(net, rate, 10_000 + rate), net),
+        };
+        lines.push(SaleLine {
+            input: line.clone(),
+            gross_minor: gross,
+            discount_minor: own + share,
+            net_minor: net,
+            tax_minor,
+            total_minor,
+        });
+    }
+    for (i, tip) in input.tips.iter().enumerate() {
+        if tip.amount_minor.get() == 0 {
+            return Err(invalid("zero_amount", format!("tips[{i}].amount_minor"), "a tip is more than nothing"));
+        }
+    }
+    let tips_minor: i64 = input.tips.iter().map(|t| t.amount_minor.get()).sum();
+    let total_minor = lines.iter().map(|l| l.total_minor).sum::<i64>() + tips_minor;
+    let (tendered_minor, change_minor) = settle(total_minor, &input.tenders)?;
+    let totals = Totals {
+        subtotal_minor: lines.iter().map(|l| l.gross_minor).sum(),
+        discount_minor: lines.iter().map(|l| l.discount_minor).sum(),
+        tax_minor: lines.iter().map(|l| l.tax_minor).sum(),
+        tips_minor,
+        total_minor,
+        tendered_minor,
+        change_minor,
+    };
+    Ok(Priced { lines, totals })
+}
+
+fn check_line_fields(i: usize, line: &LineInput) -> AppResult<()> {
+    let misplaced = |field: &str, kind: &str| {
+        Err(invalid("not_for_this_kind", format!("lines[{i}].{field}"), format!("only a {kind} line has a {field}")))
+    };
+    match line.kind {
+        LineKind::Service if line.sku.is_some() => misplaced("sku", "product"),
+        LineKind::Product if line.service_id.is_some() => misplaced("service_id", "service"),
+        LineKind::Product if line.appointment_id.is_some() => misplaced("appointment_id", "service"),
+        LineKind::Product if line.practitioner_id.is_some() => misplaced("practitioner_id", "service"),
+        _ => Ok(()),
+    }
+}
+
+/// What the tenders handed over and the change, when they settle `total` exactly: the
+/// non-cash tenders never exceed it, and cash may exceed what is left only by the change.
+pub fn settle(total: i64, tenders: &[Tender]) -> AppResult<(i64, i64)> {
+    let mut cash = None;
+    let mut other = 0;
+    for (i, tender) in tenders.iter().enumerate() {
+        if tender.amount() == 0 {
+            return Err(invalid("zero_amount", format!("tenders[{i}]"), "a tender is more than nothing"));
+        }
+        match tender {
+            Tender::Cash { tendered_minor } if cash.is_none() => cash = Some(tendered_minor.get()),
+            Tender::Cash { .. } => {
+                return Err(invalid("one_cash_tender", format!("tenders[{i}]"), "one cash tender per sale"));
+            }
+            _ => other += tender.amount(),
+        }
+    }
+    let does_not_sum = |message: String| invalid("tenders_do_not_sum", "tenders", message);
+    if other > total {
+        return Err(does_not_sum(format!(
+            "card and transfer tenders come to {other}, more than the total of {total}; only cash may exceed it"
+        )));
+    }
+    let due_in_cash = total - other;
+    let cash = cash.unwrap_or(0);
+    if cash < due_in_cash {
+        return Err(does_not_sum(format!("the tenders come to {}, short of the total of {total}", other + cash)));
+    }
+    if cash > 0 && due_in_cash == 0 {
+        return Err(does_not_sum("the other tenders pay it all: no cash is due".into()));
+    }
+    Ok((other + cash, cash - due_in_cash))
+}
+
+/// A completed sale, as stored and answered: never changed once recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Sale {
+    pub id: SaleId,
+    pub invoice_number: InvoiceNumber,
+    pub location_id: LocationId,
+    /// The day at the location (its time zone) the sale was made.
+    pub business_day: NaiveDate,
+    pub client_id: Option<ClientId>,
+    pub currency: Currency,
+    pub lines: Vec<SaleLine>,
+    pub discount: Option<Discount>,
+    pub tips: Vec<Tip>,
+    pub tenders: Vec<Tender>,
+    pub totals: Totals,
+    pub completed_at: DateTime<Utc>,
+    /// The member who rang it up.
+    pub completed_by: String,
+}
+
+impl Sale {
+    /// The sale made of a priced `input`.
+    pub fn new(
+        id: SaleId,
+        number: InvoiceNumber,
+        input: SaleInput,
+        priced: Priced,
+        business_day: NaiveDate,
+        at: DateTime<Utc>,
+        by: &str,
+    ) -> Sale {
+        Sale {
+            id,
+            invoice_number: number,
+            location_id: input.location_id,
+            business_day,
+            client_id: input.client_id,
+            currency: input.currency,
+            lines: priced.lines,
+            discount: input.discount,
+            tips: input.tips,
+            tenders: input.tenders,
+            totals: priced.totals,
+            completed_at: at,
+            completed_by: by.to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrectionKind {
+    Void,
+    Refund,
+}
+
+/// Where money given back goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReturnMethod {
+    Cash,
+    /// Back to the card through our gateway (the intent's refund).
+    Card,
+    /// Back on the card terminal or by bank, outside our gateway: recorded, done by staff.
+    External,
+}
+
+/// One amount given back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Return {
+    pub method: ReturnMethod,
+    pub amount_minor: i64,
+    /// The intent refunded (`card` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intent_id: Option<IntentId>,
+    /// The gateway's refund, once made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_refund_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrectionStatus {
+    /// Recorded; the gateway is being asked to refund a card.
+    Pending,
+    Completed,
+    /// The gateway refused; nothing was given back.
+    Failed,
+}
+
+/// A void or refund of a sale: a record of its own, beside the sale, which stays as it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Correction {
+    pub id: CorrectionId,
+    pub sale_id: SaleId,
+    /// 1, 2, … within the sale: claimed with the record, so two corrections never pass each other.
+    pub seq: u32,
+    pub kind: CorrectionKind,
+    pub reason: Reason,
+    pub returns: Vec<Return>,
+    pub status: CorrectionStatus,
+    pub at: DateTime<Utc>,
+    pub by: String,
+}
+
+impl Correction {
+    pub fn amount(&self) -> i64 {
+        self.returns.iter().map(|r| r.amount_minor).sum()
+    }
+}
+
+/// Where a sale stands after its corrections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SaleStatus {
+    Completed,
+    PartiallyRefunded,
+    Refunded,
+    Voided,
+}
+
+/// What counts against what may still be given back: every correction but a failed one.
+fn live(corrections: &[Correction]) -> impl Iterator<Item = &Correction> {
+    corrections.iter().filter(|c| c.status != CorrectionStatus::Failed)
+}
+
+pub fn returned(corrections: &[Correction]) -> i64 {
+    live(corrections).map(Correction::amount).sum()
+}
+
+pub fn status(sale: &Sale, corrections: &[Correction]) -> SaleStatus {
+    let done = corrections.iter().filter(|c| c.status == CorrectionStatus::Completed);
+    if done.clone().any(|c| c.kind == CorrectionKind::Void) {
+        return SaleStatus::Voided;
+    }
+    match done.map(Correction::amount).sum::<i64>() {
+        0 => SaleStatus::Completed,
+        back if back >= sale.totals.total_minor => SaleStatus::Refunded,
+        _ => SaleStatus::PartiallyRefunded,
+    }
+}
+
+/// The returns of a void: each tender's money back the way it came (cash less the change).
+/// Only on the sale's own day at its location, and only before any other correction.
+pub fn plan_void(sale: &Sale, corrections: &[Correction], today: NaiveDate) -> AppResult<Vec<Return>> {
+    if today != sale.business_day {
+        return Err(AppError::conflict(
+            "void_day_passed",
+            "a sale can be voided only on the day it was made; refund it instead",
+        ));
+    }
+    if live(corrections).next().is_some() {
+        return Err(AppError::conflict("sale_already_corrected", "this sale has a void or refund already"));
+    }
+    let returns = sale
+        .tenders
+        .iter()
+        .map(|tender| match tender {
+            Tender::Cash { tendered_minor } => Return {
+                method: ReturnMethod::Cash,
+                amount_minor: tendered_minor.get() - sale.totals.change_minor,
+                intent_id: None,
+                gateway_refund_id: None,
+            },
+            Tender::Card { amount_minor, intent_id } => Return {
+                method: ReturnMethod::Card,
+                amount_minor: amount_minor.get(),
+                intent_id: Some(intent_id.clone()),
+                gateway_refund_id: None,
+            },
+            Tender::CardExternal { amount_minor, .. } | Tender::BankTransfer { amount_minor, .. } => Return {
+                method: ReturnMethod::External,
+                amount_minor: amount_minor.get(),
+                intent_id: None,
+                gateway_refund_id: None,
+            },
+        })
+        .filter(|r| r.amount_minor > 0)
+        .collect();
+    Ok(returns)
+}
+
+/// Where a refund goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundTo {
+    Cash,
+    /// Back to the sale's gateway card payments, through the gateway.
+    Card,
+}
+
+/// The returns of a refund of `amount` (all that may still go back that way when `None`):
+/// never more than the sale took less what was given back, and to a card never more than that
+/// card paid less what went back to it.
+pub fn plan_refund(
+    sale: &Sale,
+    corrections: &[Correction],
+    to: RefundTo,
+    amount: Option<MinorUnits>,
+) -> AppResult<Vec<Return>> {
+    if live(corrections).any(|c| c.kind == CorrectionKind::Void) {
+        return Err(AppError::conflict("sale_voided", "this sale is voided"));
+    }
+    let left = sale.totals.total_minor - returned(corrections);
+    let cards: Vec<(IntentId, i64)> = sale
+        .tenders
+        .iter()
+        .filter_map(|t| match t {
+            Tender::Card { amount_minor, intent_id } => {
+                let back: i64 = live(corrections)
+                    .flat_map(|c| &c.returns)
+                    .filter(|r| r.intent_id.as_ref() == Some(intent_id))
+                    .map(|r| r.amount_minor)
+                    .sum();
+                Some((intent_id.clone(), amount_minor.get() - back))
+            }
+            _ => None,
+        })
+        .collect();
+    let possible = match to {
+        RefundTo::Cash => left,
+        RefundTo::Card if cards.is_empty() => {
+            return Err(invalid("no_card_payment", "to", "no part of this sale was paid by card through the gateway"));
+        }
+        RefundTo::Card => left.min(cards.iter().map(|(_, open)| open).sum()),
+    };
+    let amount = amount.map_or(possible, MinorUnits::get);
+    if possible <= 0 {
+        return Err(invalid("nothing_to_refund", "amount_minor", "nothing is left to give back this way"));
+    }
+    if amount == 0 {
+        return Err(invalid("zero_amount", "amount_minor", "a refund is more than nothing"));
+    }
+    if amount > possible {
+        return Err(AppError::Rejected {
+            kind: crate::error::Rejection::Invalid,
+            code: "refund_exceeds_paid",
+            message: format!("at most {possible} can go back this way"),
+            details: serde_json::json!({ "refundable_minor": possible }),
+        });
+    }
+    Ok(match to {
+        RefundTo::Cash => {
+            vec![Return { method: ReturnMethod::Cash, amount_minor: amount, intent_id: None, gateway_refund_id: None }]
+        }
+        RefundTo::Card => {
+            let mut rest = amount;
+            let mut returns = Vec::new();
+            for (intent, open) in cards {
+                let take = rest.min(open);
+                if take > 0 {
+                    returns.push(Return {
+                        method: ReturnMethod::Card,
+                        amount_minor: take,
+                        intent_id: Some(intent),
+                        gateway_refund_id: None,
+                    });
+                    rest -= take;
+                }
+            }
+            returns
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(amount: i64) -> MinorUnits {
+        MinorUnits::new(amount).unwrap()
+    }
+
+    fn line(kind: LineKind, unit: i64, quantity: i64, tax: Option<(i64, TaxMode)>) -> LineInput {
+        LineInput {
+            kind,
+            name: Name::parse("Item").unwrap(),
+            sku: None,
+            service_id: None,
+            appointment_id: None,
+            practitioner_id: None,
+            quantity: Quantity::new(quantity).unwrap(),
+            unit_price_minor: m(unit),
+            tax: tax.map(|(rate, mode)| Tax { rate_bp: TaxRate::new(rate).unwrap(), mode }),
+            discount: None,
+        }
+    }
+
+    fn cash(amount: i64) -> Tender {
+        Tender::Cash { tendered_minor: m(amount) }
+    }
+
+    fn card(amount: i64) -> Tender {
+        Tender::CardExternal { amount_minor: m(amount), terminal_reference: Reference::parse("T-1").unwrap() }
+    }
+
+    fn sale(lines: Vec<LineInput>, tenders: Vec<Tender>) -> SaleInput {
+        SaleInput {
+            location_id: LocationId::new(),
+            client_id: None,
+            currency: Currency::gbp(),
+            lines,
+            discount: None,
+            tips: vec![],
+            tenders,
+        }
+    }
+
+    fn reason() -> Reason {
+        Reason::parse("loyal client").unwrap()
+    }
+
+    #[test]
+    fn halves_round_to_the_even_neighbour_and_everything_else_to_the_nearest() {
+        assert_eq!(div_round_half_even(5, 2), 2);
+        assert_eq!(div_round_half_even(7, 2), 4);
+        assert_eq!(div_round_half_even(249, 100), 2);
+        assert_eq!(div_round_half_even(251, 100), 3);
+        assert_eq!(div_round_half_even(0, 7), 0);
+    }
+
+    #[test]
+    fn exclusive_tax_is_added_to_the_line_and_inclusive_tax_is_taken_out_of_it() {
+        let priced = price(&sale(
+            vec![
+                line(LineKind::Service, 10_000, 1, Some((2000, TaxMode::Exclusive))),
+                line(LineKind::Product, 1_299, 2, Some((2000, TaxMode::Inclusive))),
+            ],
+            vec![cash(14_598)],
+        ))
+        .unwrap();
+        assert_eq!((priced.lines[0].tax_minor, priced.lines[0].total_minor), (2_000, 12_000));
+        // 2598 × 2000 / 12000 = 433.0
+        assert_eq!((priced.lines[1].tax_minor, priced.lines[1].total_minor), (433, 2_598));
+        assert_eq!(priced.totals.total_minor, 14_598);
+        assert_eq!(priced.totals.tax_minor, 2_433);
+    }
+
+    #[test]
+    fn tax_of_exactly_half_a_penny_rounds_to_the_even_penny() {
+        // 25 × 1000 / 10000 = 2.5 → 2 ; 35 × 1000 / 10000 = 3.5 → 4
+        let priced = price(&sale(
+            vec![
+                line(LineKind::Product, 25, 1, Some((1000, TaxMode::Exclusive))),
+                line(LineKind::Product, 35, 1, Some((1000, TaxMode::Exclusive))),
+            ],
+            vec![cash(66)],
+        ))
+        .unwrap();
+        assert_eq!(priced.lines.iter().map(|l| l.tax_minor).collect::<Vec<_>>(), vec![2, 4]);
+        assert_eq!(priced.totals.total_minor, 66);
+    }
+
+    #[test]
+    fn a_sale_discount_is_shared_in_proportion_and_adds_up_to_the_discount_exactly() {
+        let mut input = sale(
+            vec![
+                line(LineKind::Product, 333, 1, None),
+                line(LineKind::Product, 333, 1, None),
+                line(LineKind::Product, 334, 1, None),
+            ],
+            vec![cash(900)],
+        );
+        input.discount = Some(Discount::Fixed { amount_minor: m(100), reason: reason() });
+        let priced = price(&input).unwrap();
+        let shares: Vec<i64> = priced.lines.iter().map(|l| l.discount_minor).collect();
+        assert_eq!(shares.iter().sum::<i64>(), 100);
+        // Running totals 333, 666, 1000 → round(33.3) = 33, round(66.6) = 67, 100: shares 33, 34, 33.
+        assert_eq!(shares, vec![33, 34, 33]);
+        assert_eq!(priced.totals.total_minor, 900);
+    }
+
+    #[test]
+    fn a_discount_comes_off_before_the_tax_is_worked_out() {
+        let mut l = line(LineKind::Service, 10_000, 1, Some((2000, TaxMode::Exclusive)));
+        l.discount = Some(Discount::Percent { basis_points: Percent::new(1000).unwrap(), reason: reason() });
+        let priced = price(&sale(vec![l], vec![cash(10_800)])).unwrap();
+        let line = &priced.lines[0];
+        assert_eq!((line.discount_minor, line.net_minor, line.tax_minor, line.total_minor), (1_000, 9_000, 1_800, 10_800));
+    }
+
+    #[test]
+    fn a_fixed_discount_larger_than_its_line_is_refused() {
+        let mut l = line(LineKind::Product, 500, 1, None);
+        l.discount = Some(Discount::Fixed { amount_minor: m(501), reason: reason() });
+        let err = price(&sale(vec![l], vec![cash(0)])).unwrap_err();
+        assert!(matches!(err, AppError::Invalid { code: "discount_exceeds_line", .. }), "{err:?}");
+    }
+
+    #[test]
+    fn cash_may_exceed_the_total_only_by_the_change() {
+        let input = sale(vec![line(LineKind::Product, 1_250, 1, None)], vec![card(1_000), cash(500)]);
+        let priced = price(&input).unwrap();
+        assert_eq!((priced.totals.tendered_minor, priced.totals.change_minor), (1_500, 250));
+    }
+
+    #[test]
+    fn tenders_short_of_the_total_or_card_beyond_it_are_refused() {
+        for tenders in [vec![card(999)], vec![card(1_001)], vec![card(1_000), cash(1)], vec![cash(500), card(400)]] {
+            let err = price(&sale(vec![line(LineKind::Product, 1_000, 1, None)], tenders.clone())).unwrap_err();
+            assert!(matches!(err, AppError::Invalid { code: "tenders_do_not_sum", .. }), "{tenders:?}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn tips_are_added_untaxed_after_the_lines() {
+        let mut input =
+            sale(vec![line(LineKind::Service, 10_000, 1, Some((2000, TaxMode::Inclusive)))], vec![card(10_500)]);
+        input.tips = vec![Tip { practitioner_id: PractitionerId::new(), amount_minor: m(500) }];
+        let priced = price(&input).unwrap();
+        assert_eq!((priced.totals.tips_minor, priced.totals.total_minor, priced.totals.tax_minor), (500, 10_500, 1_667));
+    }
+
+    #[test]
+    fn a_product_line_cannot_name_an_appointment() {
+        let mut l = line(LineKind::Product, 100, 1, None);
+        l.appointment_id = Some(AppointmentId::new());
+        let err = price(&sale(vec![l], vec![cash(100)])).unwrap_err();
+        assert!(matches!(err, AppError::Invalid { code: "not_for_this_kind", .. }), "{err:?}");
+    }
+
+    #[test]
+    fn only_owners_and_managers_may_give_a_discount() {
+        let mut input = sale(vec![line(LineKind::Product, 100, 1, None)], vec![cash(90)]);
+        input.discount = Some(Discount::Fixed { amount_minor: m(10), reason: reason() });
+        assert!(input.check_discount_allowed(Role::FrontDesk).is_err());
+        assert!(input.check_discount_allowed(Role::Finance).is_err());
+        assert!(input.check_discount_allowed(Role::Manager).is_ok());
+    }
+
+    #[test]
+    fn invoice_numbers_print_with_six_digits_and_read_back() {
+        let n = InvoiceNumber::new(123).unwrap();
+        assert_eq!(n.to_string(), "INV-000123");
+        assert_eq!(InvoiceNumber::parse("INV-000123").unwrap(), n);
+        assert_eq!(InvoiceNumber::new(1_234_567).unwrap().to_string(), "INV-1234567");
+        assert!(InvoiceNumber::parse("INV-12").is_err() && InvoiceNumber::new(0).is_err());
+    }
+
+    #[test]
+    fn tenders_read_from_json_by_their_method_and_refuse_unknown_fields() {
+        let tender: Tender = serde_json::from_str(r#"{"method":"cash","tendered_minor":500}"#).unwrap();
+        assert_eq!(tender, cash(500));
+        assert!(serde_json::from_str::<Tender>(r#"{"method":"cash","tendered_minor":5,"x":1}"#).is_err());
+    }
+
+    fn completed(tenders: Vec<Tender>) -> Sale {
+        let input = sale(vec![line(LineKind::Product, 1_000, 1, None)], tenders);
+        let priced = price(&input).unwrap();
+        let day = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
+        Sale::new(SaleId::new(), InvoiceNumber::FIRST, input, priced, day, Utc::now(), "mem_x")
+    }
+
+    #[test]
+    fn a_void_gives_each_tender_back_the_way_it_came_and_only_on_the_day() {
+        let intent = IntentId::parse("pi_test").unwrap();
+        let s = completed(vec![Tender::Card { amount_minor: m(600), intent_id: intent.clone() }, cash(500)]);
+        let returns = plan_void(&s, &[], s.business_day).unwrap();
+        assert_eq!(returns.iter().map(|r| (r.method, r.amount_minor)).collect::<Vec<_>>(), vec![
+            (ReturnMethod::Card, 600),
+            (ReturnMethod::Cash, 400)
+        ]);
+        let err = plan_void(&s, &[], s.business_day.succ_opt().unwrap()).unwrap_err();
+        assert!(matches!(err, AppError::Conflict { code: "void_day_passed", .. }));
+    }
+
+    #[test]
+    fn refunds_never_give_back_more_than_was_paid() {
+        let s = completed(vec![cash(1_000)]);
+        let first = plan_refund(&s, &[], RefundTo::Cash, Some(m(700))).unwrap();
+        let done = Correction {
+            id: CorrectionId::new(),
+            sale_id: s.id.clone(),
+            seq: 1,
+            kind: CorrectionKind::Refund,
+            reason: reason(),
+            returns: first,
+            status: CorrectionStatus::Completed,
+            at: Utc::now(),
+            by: "mem_x".into(),
+        };
+        assert!(plan_refund(&s, std::slice::from_ref(&done), RefundTo::Cash, Some(m(301))).is_err());
+        assert_eq!(plan_refund(&s, &[done.clone()], RefundTo::Cash, None).unwrap()[0].amount_minor, 300);
+        assert!(plan_refund(&s, &[done], RefundTo::Card, None).is_err(), "no card paid for it");
+    }
+}
