@@ -27,6 +27,7 @@ mod support;
 mod table_contract;
 mod template;
 mod tenancy;
+mod till;
 mod trust;
 mod workflows;
 

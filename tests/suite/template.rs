@@ -621,8 +621,12 @@ fn actions_on(template: &Value, function: &Value, resource_id: &str, prefix: &st
 }
 
 /// Routes that move money: they call Stripe, so only their functions get its secrets.
-const MONEY_ROUTES: [(&str, &str); 6] = [
+const MONEY_ROUTES: [(&str, &str); 9] = [
     ("POST", "/v1/payments/deposit-intent"),
+    // The till checks a card payment with the gateway, and refunds cards through it.
+    ("POST", "/v1/sales"),
+    ("POST", "/v1/sales/{id}/void"),
+    ("POST", "/v1/sales/{id}/refund"),
     ("POST", "/v1/payments/finalize"),
     ("POST", "/v1/payments/{id}/refund"),
     // Cancelling or a no-show refunds the deposit less the policy's fee (staff, and clients in the portal).
@@ -633,7 +637,10 @@ const MONEY_ROUTES: [(&str, &str); 6] = [
 
 /// Routes that announce what they did as domain events (brand and catalog changes announce
 /// `site.changed`, which republishes the clinic's site).
-const PUBLISHING_ROUTES: [(&str, &str); 23] = [
+const PUBLISHING_ROUTES: [(&str, &str); 26] = [
+    ("POST", "/v1/sales"),
+    ("POST", "/v1/sales/{id}/void"),
+    ("POST", "/v1/sales/{id}/refund"),
     ("POST", "/v1/appointments"),
     ("POST", "/v1/auth/verify-email"),
     ("POST", "/v1/brand/domain/verify"),

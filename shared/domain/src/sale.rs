@@ -178,7 +178,8 @@ impl InvoiceNumber {
 
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let digits = raw.strip_prefix("INV-").filter(|d| d.len() >= 6 && d.chars().all(|c| c.is_ascii_digit()));
-        let n = digits.and_then(|d| d.parse::<u64>().ok()).ok_or_else(|| ParseError("must look like INV-000123".into()))?;
+        let n =
+            digits.and_then(|d| d.parse::<u64>().ok()).ok_or_else(|| ParseError("must look like INV-000123".into()))?;
         InvoiceNumber::new(n)
     }
 
@@ -302,13 +303,24 @@ pub struct Tip {
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Tender {
     /// Notes and coins: what the client handed over; the change is worked out.
-    Cash { tendered_minor: MinorUnits },
+    Cash {
+        tendered_minor: MinorUnits,
+    },
     /// A card payment through our gateway: an intent of this clinic that has succeeded for
     /// exactly this amount (checked with the gateway), used by one sale only.
-    Card { amount_minor: MinorUnits, intent_id: IntentId },
+    Card {
+        amount_minor: MinorUnits,
+        intent_id: IntentId,
+    },
     /// A card payment on a terminal outside our gateway, by its reference.
-    CardExternal { amount_minor: MinorUnits, terminal_reference: Reference },
-    BankTransfer { amount_minor: MinorUnits, reference: Reference },
+    CardExternal {
+        amount_minor: MinorUnits,
+        terminal_reference: Reference,
+    },
+    BankTransfer {
+        amount_minor: MinorUnits,
+        reference: Reference,
+    },
 }
 
 impl Tender {
@@ -899,7 +911,10 @@ mod tests {
         l.discount = Some(Discount::Percent { basis_points: Percent::new(1000).unwrap(), reason: reason() });
         let priced = price(&sale(vec![l], vec![cash(10_800)])).unwrap();
         let line = &priced.lines[0];
-        assert_eq!((line.discount_minor, line.net_minor, line.tax_minor, line.total_minor), (1_000, 9_000, 1_800, 10_800));
+        assert_eq!(
+            (line.discount_minor, line.net_minor, line.tax_minor, line.total_minor),
+            (1_000, 9_000, 1_800, 10_800)
+        );
     }
 
     #[test]
@@ -931,7 +946,10 @@ mod tests {
             sale(vec![line(LineKind::Service, 10_000, 1, Some((2000, TaxMode::Inclusive)))], vec![card(10_500)]);
         input.tips = vec![Tip { practitioner_id: PractitionerId::new(), amount_minor: m(500) }];
         let priced = price(&input).unwrap();
-        assert_eq!((priced.totals.tips_minor, priced.totals.total_minor, priced.totals.tax_minor), (500, 10_500, 1_667));
+        assert_eq!(
+            (priced.totals.tips_minor, priced.totals.total_minor, priced.totals.tax_minor),
+            (500, 10_500, 1_667)
+        );
     }
 
     #[test]
@@ -979,10 +997,10 @@ mod tests {
         let intent = IntentId::parse("pi_test").unwrap();
         let s = completed(vec![Tender::Card { amount_minor: m(600), intent_id: intent.clone() }, cash(500)]);
         let returns = plan_void(&s, &[], s.business_day).unwrap();
-        assert_eq!(returns.iter().map(|r| (r.method, r.amount_minor)).collect::<Vec<_>>(), vec![
-            (ReturnMethod::Card, 600),
-            (ReturnMethod::Cash, 400)
-        ]);
+        assert_eq!(
+            returns.iter().map(|r| (r.method, r.amount_minor)).collect::<Vec<_>>(),
+            vec![(ReturnMethod::Card, 600), (ReturnMethod::Cash, 400)]
+        );
         let err = plan_void(&s, &[], s.business_day.succ_opt().unwrap()).unwrap_err();
         assert!(matches!(err, AppError::Conflict { code: "void_day_passed", .. }));
     }

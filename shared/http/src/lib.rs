@@ -19,6 +19,7 @@ pub mod payments;
 pub mod policies;
 pub mod portal;
 pub mod public;
+pub mod sales;
 pub mod screening;
 pub mod serve_site;
 pub mod site;
@@ -124,6 +125,10 @@ fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
         .routes(routes!(payments::finalize))
         .routes(routes!(payments::refund))
         .routes(routes!(payments::list))
+        .routes(routes!(sales::list, sales::complete))
+        .routes(routes!(sales::get))
+        .routes(routes!(sales::void))
+        .routes(routes!(sales::refund))
         .routes(routes!(webhooks::stripe))
         .routes(routes!(templates::list, templates::create))
         .routes(routes!(templates::get))

@@ -2,14 +2,15 @@
 //! tenant-owned key starts with `TENANT#{tenant_id}`, so a tenant's data is only reachable
 //! through keys made from its own id.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use mas_domain::documents::{Jurisdiction, SemVer, Sha256Hex, TemplateKind, Variant};
 use mas_domain::ids::{
-    AppointmentId, AuditId, ClientId, DocumentId, PaymentId, PractitionerId, ResourceId, SigningSessionId, TemplateId,
-    TenantId, TimelineId,
+    AppointmentId, AuditId, ClientId, DocumentId, LocationId, PaymentId, PractitionerId, ResourceId, SaleId,
+    SigningSessionId, TemplateId, TenantId, TimelineId,
 };
 use mas_domain::reach::CareLink;
+use mas_domain::sale::InvoiceNumber;
 use mas_domain::values::{Email, Hostname, Phone, Slug};
 use mas_ports::{BlobKey, Key};
 
@@ -533,6 +534,53 @@ pub fn confirmation_number(tenant: &TenantId, number: &str) -> Key {
 /// The first response to a request with this `Idempotency-Key` (expires after a day).
 pub fn idempotency(tenant: &TenantId, key: &str) -> Key {
     Key::new(format!("{}#IDEM#{key}", tenant_pk(tenant)), "IDEM")
+}
+
+/// The clinic's invoice counter: `last`, the number of the latest sale (absent before the first).
+/// Each sale takes the next number with a write conditional on `last`, in the sale's transaction.
+pub fn invoice_counter(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "INVOICE#COUNTER")
+}
+
+/// Claims one invoice number within a tenant; holds the sale id.
+pub fn invoice_number(tenant: &TenantId, number: InvoiceNumber) -> Key {
+    Key::new(tenant_pk(tenant), format!("INVOICE#{number}"))
+}
+
+pub fn sale_pk(tenant: &TenantId, sale: &SaleId) -> String {
+    format!("{}#SALE#{sale}", tenant_pk(tenant))
+}
+
+/// A completed sale (written once, never changed).
+pub fn sale(tenant: &TenantId, sale: &SaleId) -> Key {
+    Key::new(sale_pk(tenant, sale), "SALE")
+}
+
+pub const CORRECTION_PREFIX: &str = "COR#";
+
+/// The `seq`th correction (void or refund) of a sale, beside it.
+pub fn sale_correction(tenant: &TenantId, sale: &SaleId, seq: u32) -> Key {
+    Key::new(sale_pk(tenant, sale), format!("{CORRECTION_PREFIX}{seq:04}"))
+}
+
+/// GSI1 on a sale: a location's sales of one local day, by invoice number.
+pub fn sales_by_day_gsi(
+    tenant: &TenantId,
+    location: &LocationId,
+    day: NaiveDate,
+    number: InvoiceNumber,
+) -> (String, String) {
+    (sales_day_gsi_pk(tenant, location, day), format!("{:012}", number.get()))
+}
+
+pub fn sales_day_gsi_pk(tenant: &TenantId, location: &LocationId, day: NaiveDate) -> String {
+    format!("{}#SALES#{location}#{day}", tenant_pk(tenant))
+}
+
+/// A Stripe PaymentIntent a sale was paid with (platform-wide, like `stripe_intent`): one sale per
+/// intent; holds the tenant and sale.
+pub fn stripe_intent_sale(intent: &str) -> Key {
+    Key::new(format!("STRIPE#PI#{intent}"), "SALE")
 }
 
 pub const POLICY_PREFIX: &str = "POLICY#";

@@ -23,6 +23,7 @@ pub mod policies;
 pub mod portal;
 pub mod public_catalog;
 pub mod routing;
+pub mod sales;
 pub mod screening;
 pub mod site;
 pub mod stripe_events;

@@ -1,0 +1,145 @@
+//! The desk till's routes: complete a sale, read one, list a location's day, void and refund.
+//! The role is checked before the body is read (403 before 422).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::{ApiError, ApiResult, ErrorEnvelope};
+use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
+use mas_domain::error::AppError;
+use mas_domain::ids::{LocationId, SaleId};
+use mas_domain::sale::{Reason, RefundTo, Sale, SaleInput};
+use mas_domain::team::Permission;
+use mas_domain::values::MinorUnits;
+use mas_usecases::app::App;
+use mas_usecases::sales::{self as ops, SaleView};
+
+/// A sale outside the member's locations is not found, as if it did not exist.
+async fn view_within(app: &App, actor: &Actor, id: &SaleId) -> Result<SaleView, ApiError> {
+    let view = ops::view(&app.store, &actor.tenant_id, id).await?;
+    if !actor.reach().locations.admits(&view.sale.location_id) {
+        return Err(AppError::NotFound { what: "sale" }.into());
+    }
+    Ok(view)
+}
+
+/// Rings up a sale: its lines are priced (tax per line, banker's rounding), its tenders must
+/// settle the total exactly (cash may exceed it only by the change), and it takes the clinic's
+/// next invoice number in the same transaction. A discount needs an owner or a manager.
+#[utoipa::path(post, path = "/v1/sales", tag = "sales", operation_id = "complete_sale", security(("staff_jwt" = [])), request_body = SaleInput,
+    responses((status = 201, body = Sale),
+        (status = 403, description = "the role may not ring up sales, or give the discount asked for, or work at this location", body = ErrorEnvelope),
+        (status = 409, description = "`concurrent_update`: the till was too busy to number it; try again", body = ErrorEnvelope),
+        (status = 422, description = "`tenders_do_not_sum`, `discount_exceeds_line`, `discount_exceeds_sale`, `unknown_reference`, `card_payment_mismatch`, `intent_already_used`…", body = ErrorEnvelope)))]
+pub async fn complete(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    input: Result<JsonBody<SaleInput>, ApiError>,
+) -> ApiResult<(StatusCode, Json<Sale>)> {
+    actor.require(Permission::SalesWrite)?;
+    // The role first: a caller who may not do this learns nothing from the body's errors.
+    let JsonBody(input) = input?;
+    actor.reach().locations.require(&input.location_id)?;
+    let sale = ops::complete(app.ports(), &actor.audit(), actor.member.input.role, input).await?;
+    Ok((StatusCode::CREATED, Json(sale)))
+}
+
+/// A sale as it was recorded, with its voids and refunds and where it stands.
+#[utoipa::path(get, path = "/v1/sales/{id}", tag = "sales", operation_id = "get_sale", security(("staff_jwt" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = SaleView), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn get(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<SaleView>> {
+    actor.require(Permission::PaymentsRead)?;
+    let id: SaleId = path.id("id", "sale")?;
+    Ok(Json(view_within(&app, &actor, &id).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// The local day at the location (YYYY-MM-DD).
+    #[param(value_type = String, format = Date)]
+    pub day: NaiveDate,
+    pub location_id: LocationId,
+}
+
+/// A location's sales of one local day, by invoice number (as recorded; read one for its
+/// corrections).
+#[utoipa::path(get, path = "/v1/sales", tag = "sales", operation_id = "list_sales", security(("staff_jwt" = [])), params(ListQuery),
+    responses((status = 200, body = Vec<Sale>), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn list(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    QueryArgs(query): QueryArgs<ListQuery>,
+) -> ApiResult<Json<Vec<Sale>>> {
+    actor.require(Permission::PaymentsRead)?;
+    actor.reach().locations.require(&query.location_id)?;
+    Ok(Json(ops::list(&app.store, &actor.tenant_id, &query.location_id, query.day).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoidInput {
+    /// Why (kept on the correction and the audit log).
+    pub reason: Reason,
+}
+
+/// Voids a sale on the day it was made (at its location): every tender's money goes back the
+/// way it came (gateway cards through the gateway). The sale stays as recorded; the void is a
+/// correction beside it.
+#[utoipa::path(post, path = "/v1/sales/{id}/void", tag = "sales", operation_id = "void_sale", security(("staff_jwt" = [])),
+    params(("id" = String, Path)), request_body = VoidInput,
+    responses((status = 201, body = SaleView), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 409, description = "`void_day_passed`, `sale_already_corrected`, `concurrent_update`", body = ErrorEnvelope),
+        (status = 422, description = "`payment_refused`, `payment_declined`: the gateway refused the card refund", body = ErrorEnvelope)))]
+pub async fn void(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+    input: Result<JsonBody<VoidInput>, ApiError>,
+) -> ApiResult<(StatusCode, Json<SaleView>)> {
+    actor.require(Permission::SalesVoid)?;
+    let JsonBody(input) = input?;
+    let id: SaleId = path.id("id", "sale")?;
+    view_within(&app, &actor, &id).await?;
+    Ok((StatusCode::CREATED, Json(ops::void(app.ports(), &actor.audit(), &id, input.reason).await?)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundInput {
+    /// Cash from the till, or back to the sale's gateway card payments.
+    pub to: RefundTo,
+    /// Minor units; all that may still go back that way when absent.
+    #[serde(default)]
+    pub amount_minor: Option<MinorUnits>,
+    /// Why (kept on the correction and the audit log).
+    pub reason: Reason,
+}
+
+/// Gives back part or all of what a sale took: never more than it took less what went back.
+#[utoipa::path(post, path = "/v1/sales/{id}/refund", tag = "sales", operation_id = "refund_sale", security(("staff_jwt" = [])),
+    params(("id" = String, Path)), request_body = RefundInput,
+    responses((status = 201, body = SaleView), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 409, description = "`sale_voided`, `concurrent_update`", body = ErrorEnvelope),
+        (status = 422, description = "`refund_exceeds_paid`, `nothing_to_refund`, `no_card_payment`, `payment_refused`", body = ErrorEnvelope)))]
+pub async fn refund(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+    input: Result<JsonBody<RefundInput>, ApiError>,
+) -> ApiResult<(StatusCode, Json<SaleView>)> {
+    actor.require(Permission::PaymentsWrite)?;
+    let JsonBody(input) = input?;
+    let id: SaleId = path.id("id", "sale")?;
+    view_within(&app, &actor, &id).await?;
+    let view = ops::refund(app.ports(), &actor.audit(), &id, input.to, input.amount_minor, input.reason).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
