@@ -1021,7 +1021,7 @@ mod tests {
             by: "mem_x".into(),
         };
         assert!(plan_refund(&s, std::slice::from_ref(&done), RefundTo::Cash, Some(m(301))).is_err());
-        assert_eq!(plan_refund(&s, &[done.clone()], RefundTo::Cash, None).unwrap()[0].amount_minor, 300);
+        assert_eq!(plan_refund(&s, std::slice::from_ref(&done), RefundTo::Cash, None).unwrap()[0].amount_minor, 300);
         assert!(plan_refund(&s, &[done], RefundTo::Card, None).is_err(), "no card paid for it");
     }
 }
