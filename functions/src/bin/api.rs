@@ -1,6 +1,6 @@
-//! The `api` Lambda: the whole HTTP router. Every API route's function runs this binary (or
-//! `api_payments`, for the routes that move money) and API Gateway only ever sends it its own
-//! route.
+//! The `api` Lambda: every route of the table's `Core` group. Every API route's function runs
+//! this binary (or `api_payments`, for the routes that move money) and API Gateway only ever
+//! sends it its own route.
 
 use std::sync::Arc;
 
@@ -15,5 +15,5 @@ async fn main() -> Result<(), lambda_http::Error> {
     let secrets = config::Secrets::load(&aws).await?;
     let app = Arc::new(config::api(&aws, &secrets)?);
     config::warm(app.store.table.as_ref()).await;
-    lambda_http::run(mas_http::router(app)).await
+    lambda_http::run(mas_http::serve::<mas_http::Core>(app)).await
 }
