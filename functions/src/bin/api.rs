@@ -5,15 +5,20 @@
 use std::sync::Arc;
 
 use mas_functions::config;
+use mas_functions::init::{InitTimer, Step};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
+    let mut init = InitTimer::start();
     mas_functions::init_tracing(true);
+    init.step(Step::Tracing);
     // Built once per cold start; the SDK clients and their connection pools are reused. Each
     // route's function gets the variables of what it uses (Cognito, link secret).
-    let aws = config::aws().await;
-    let secrets = config::Secrets::load(&aws).await?;
-    let app = Arc::new(config::api(&aws, &secrets)?);
-    config::warm(app.store.table.as_ref()).await;
-    lambda_http::run(mas_http::serve::<mas_http::Core>(app)).await
+    let (aws, table, secrets) = config::start_with_secrets(&mut init).await?;
+    let app = Arc::new(config::api(table, &aws, &secrets)?);
+    init.step(Step::Clients);
+    let router = mas_http::serve::<mas_http::Core>(app);
+    init.step(Step::Router);
+    init.log();
+    lambda_http::run(router).await
 }

@@ -6,13 +6,18 @@
 use std::sync::Arc;
 
 use mas_functions::config;
+use mas_functions::init::{InitTimer, Step};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
+    let mut init = InitTimer::start();
     mas_functions::init_tracing(true);
-    let aws = config::aws().await;
-    let secrets = config::Secrets::load(&aws).await?;
-    let app = Arc::new(config::api_payments(&aws, &secrets)?);
-    config::warm(app.store.table.as_ref()).await;
-    lambda_http::run(mas_http::serve::<mas_http::Money>(app)).await
+    init.step(Step::Tracing);
+    let (aws, table, secrets) = config::start_with_secrets(&mut init).await?;
+    let app = Arc::new(config::api_payments(table, &aws, &secrets)?);
+    init.step(Step::Clients);
+    let router = mas_http::serve::<mas_http::Money>(app);
+    init.step(Step::Router);
+    init.log();
+    lambda_http::run(router).await
 }
