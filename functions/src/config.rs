@@ -29,6 +29,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use mas_domain::error::AppError;
@@ -36,6 +37,8 @@ use mas_domain::links::LinkSigner;
 use mas_domain::webhook::WebhookSecret;
 use mas_ports::{Events, Identity, KeyWrapper, Payments, Queue, SmsSender, SystemClock, Table, Unconfigured};
 use mas_usecases::app::{App, AuthMode, Config};
+
+use crate::init::{InitTimer, Step};
 
 /// A variable, unset when empty.
 pub fn env(name: &str) -> Option<String> {
@@ -141,12 +144,12 @@ pub fn documents(aws: &SdkConfig) -> Option<Arc<mas_s3::S3Blobs>> {
     env("DOCUMENTS_BUCKET").map(|bucket| Arc::new(mas_s3::S3Blobs::from_config(aws, bucket)))
 }
 
-/// The base every function shares: the table, tenants' data keys and the bus, with the settings
-/// read from the environment. The table alone is `table`; the functions that send to queues add
-/// `queue` (the others then link no SQS client).
-pub fn base(aws: &SdkConfig, secrets: &Secrets) -> Result<App, AppError> {
+/// The base every function shares: the table (from `start`), tenants' data keys and the bus,
+/// with the settings read from the environment. The functions that send to queues add `queue`
+/// (the others then link no SQS client).
+pub fn base(table: Arc<dyn Table>, aws: &SdkConfig, secrets: &Secrets) -> Result<App, AppError> {
     let config = Config { site_domain: env("MAS_SITE_DOMAIN").unwrap_or_else(|| "sites.localhost".into()) };
-    let mut app = App::new(table(aws), Arc::new(SystemClock), AuthMode::ApiGateway, config)
+    let mut app = App::new(table, Arc::new(SystemClock), AuthMode::ApiGateway, config)
         .with_key_wrapper(key_wrapper(aws)?)
         .with_events(events(aws)?);
     // Only the functions that issue or check links get the secret; elsewhere a random one makes
@@ -251,8 +254,8 @@ pub fn site_publishing(app: App, aws: &SdkConfig) -> Result<App, AppError> {
 }
 
 /// What every API route's function has: the base, the queues and the documents bucket.
-fn api_core(aws: &SdkConfig, secrets: &Secrets) -> Result<App, AppError> {
-    let app = base(aws, secrets)?.with_queue(queue(aws));
+fn api_core(table: Arc<dyn Table>, aws: &SdkConfig, secrets: &Secrets) -> Result<App, AppError> {
+    let app = base(table, aws, secrets)?.with_queue(queue(aws));
     Ok(match documents(aws) {
         Some(blobs) => app.with_blobs(blobs),
         None => app,
@@ -261,26 +264,56 @@ fn api_core(aws: &SdkConfig, secrets: &Secrets) -> Result<App, AppError> {
 
 /// The `api` binary's app: the core, staff sign-in, email and texts, and the DNS check when its
 /// template asks for it. No payments: `api` links no Stripe client.
-pub fn api(aws: &SdkConfig, secrets: &Secrets) -> Result<App, AppError> {
-    let app = dns(api_core(aws, secrets)?.with_identity(identity(aws)))?;
+pub fn api(table: Arc<dyn Table>, aws: &SdkConfig, secrets: &Secrets) -> Result<App, AppError> {
+    let app = dns(api_core(table, aws, secrets)?.with_identity(identity(aws)))?;
     messaging(app, aws, secrets)
 }
 
 /// The `api_payments` binary's app: the core and Stripe. The routes that move money sign nobody
 /// in (the authorizer checked the token) and send no mail themselves (their events reach the
 /// notifications function), so it links no Cognito, SES or Twilio client.
-pub fn api_payments(aws: &SdkConfig, secrets: &Secrets) -> Result<App, AppError> {
-    payments(api_core(aws, secrets)?, secrets)
+pub fn api_payments(table: Arc<dyn Table>, aws: &SdkConfig, secrets: &Secrets) -> Result<App, AppError> {
+    payments(api_core(table, aws, secrets)?, secrets)
+}
+
+/// What a function given no secrets starts with: the AWS configuration and the table, its
+/// connection opened (`warm`). Each step is timed on `init`.
+pub async fn start(init: &mut InitTimer) -> (SdkConfig, Arc<dyn Table>) {
+    let aws = init.time(Step::AwsConfig, self::aws()).await;
+    let table = self::table(&aws);
+    init.step(Step::Clients);
+    init.time(Step::Warm, warm(table.as_ref())).await;
+    (aws, table)
+}
+
+/// `start`, and the function's secrets read from Secrets Manager at the same time as the table's
+/// connection is opened (neither waits for the other, so the two round trips overlap).
+pub async fn start_with_secrets(init: &mut InitTimer) -> Result<(SdkConfig, Arc<dyn Table>, Secrets), AppError> {
+    let aws = init.time(Step::AwsConfig, self::aws()).await;
+    let table = self::table(&aws);
+    init.step(Step::Clients);
+    let read = async {
+        let started = Instant::now();
+        (Secrets::load(&aws).await, started.elapsed())
+    };
+    let warmed = async {
+        let started = Instant::now();
+        warm(table.as_ref()).await;
+        started.elapsed()
+    };
+    let ((secrets, read), warmed) = tokio::join!(read, warmed);
+    init.record(Step::Secrets, read);
+    init.record(Step::Warm, warmed);
+    init.step(Step::SecretsAndWarm);
+    Ok((aws, table, secrets?))
 }
 
 /// Opens the table's connection during init (one read of a key that never exists): the TLS
 /// handshake and the credentials lookup happen before the first event, not during it. A failure
 /// is only logged; the first request will meet it properly.
 pub async fn warm(table: &dyn Table) {
-    let started = std::time::Instant::now();
-    match table.get(&mas_ports::Key::new("WARM", "WARM")).await {
-        Ok(_) => tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "table connection warmed in init"),
-        Err(err) => tracing::warn!(%err, "warming the table connection failed"),
+    if let Err(err) = table.get(&mas_ports::Key::new("WARM", "WARM")).await {
+        tracing::warn!(%err, "warming the table connection failed");
     }
 }
 

@@ -3,6 +3,7 @@
 //! trigger's event handling.
 
 pub mod config;
+pub mod init;
 pub mod pre_token;
 pub mod site_publish;
 pub mod sqs;

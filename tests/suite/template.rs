@@ -781,6 +781,38 @@ fn the_stripe_webhook_runs_its_own_binary_and_parks_failing_events_in_a_dead_let
     );
 }
 
+#[test]
+fn each_route_function_runs_the_binary_that_mounts_the_route_group_holding_its_route() {
+    use mas_http::{Core, Money, StripeWebhook, TwilioWebhook, route_table_of};
+    let template = template();
+    let groups = [
+        ("api", route_table_of::<Core>()),
+        ("api_payments", route_table_of::<Money>()),
+        ("stripe_webhook", route_table_of::<StripeWebhook>()),
+        ("twilio_webhook", route_table_of::<TwilioWebhook>()),
+    ];
+    // The groups split the table: every route in exactly one.
+    let mut grouped: Vec<_> = groups.iter().flat_map(|(_, routes)| routes.iter().cloned()).collect();
+    grouped.sort();
+    assert_eq!(grouped, route_table(), "the route groups hold each route of the table once");
+    for event in api_routes(&template) {
+        let binary = template["Resources"][event.function]["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{}: no Binary", event.function));
+        let (_, routes) = groups
+            .iter()
+            .find(|(name, _)| *name == binary)
+            .unwrap_or_else(|| panic!("{}: {binary} serves no route group", event.function));
+        assert!(
+            routes.iter().any(|route| route.method == event.method && route.path == event.path),
+            "{}: {} {} is not in the route group {binary} mounts",
+            event.function,
+            event.method,
+            event.path
+        );
+    }
+}
+
 /// Whether a function's policies allow `events:PutEvents` on the bus `bus`.
 fn may_put_events(template: &Value, function: &Value, bus: &str) -> bool {
     let policies = match &function["Properties"]["Policies"] {

@@ -43,6 +43,12 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
         ("policies", _) => json!({"hold_minutes": 20}),
         ("appointments", _) if method == "PATCH" => json!({"action": "cancel"}),
         ("payments", _) => json!({"amount": 100, "reason": "intruder"}),
+        ("sales", _) if path.ends_with("/void") => json!({"reason": "intruder"}),
+        ("sales", _) if path.ends_with("/refund") => json!({"to": "cash", "reason": "intruder"}),
+        ("sales", _) => json!({"location_id": location_id, "client_id": own.client_id, "lines": [
+            {"kind": "product", "name": "B product", "quantity": 1, "unit_price_minor": 500,
+             "tax": {"rate_bp": 0, "mode": "inclusive"}}],
+            "tenders": [{"method": "cash", "tendered_minor": 500}]}),
         _ => json!({}),
     })
 }
@@ -98,6 +104,14 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let (_, document) =
         app.post("/v1/documents/generate", &a.token, generate_body(a_client.as_str(), "A-secret-client")).await;
     let document_id = document["id"].as_str().unwrap().to_owned();
+    // A sells at its desk, so B has a sale to aim at (void, refund, read).
+    let sale = json!({"location_id": location_id, "client_id": client_id, "lines": [
+        {"kind": "product", "name": "A-secret-product", "quantity": 1, "unit_price_minor": 1000,
+         "tax": {"rate_bp": 0, "mode": "inclusive"}}],
+        "tenders": [{"method": "cash", "tendered_minor": 1000}]});
+    let (status, sale) = app.post("/v1/sales", &a.token, sale).await;
+    assert_eq!(status, StatusCode::CREATED, "{sale}");
+    let sale_id = sale["id"].as_str().unwrap().to_owned();
     // Let A's PDF render first, so nothing of A's is being written while B probes.
     wait_for_pdf(&app, &a.token, &document_id, "pdf").await;
 
@@ -113,6 +127,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "appointments" => appointment_id.clone(),
             "clients" => client_id.clone(),
             "payments" => payment_id.clone(),
+            "sales" => sale_id.clone(),
             other => panic!("the matrix does not know the collection `{other}`; add it"),
         }
     };
@@ -195,7 +210,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             || (route.path == "/v1/appointments" && route.method == "POST")
             || route.path == "/v1/payments"
             || route.path == "/v1/notifications"
-            || route.path == "/v1/payments/finalize";
+            || route.path == "/v1/payments/finalize"
+            || (route.path == "/v1/sales" && route.method == "GET");
         let aims_at_a = route.path.contains('{') || names_a;
         let collection = route.path.split('/').nth(2).unwrap_or_default().to_owned();
         let mut path = route
@@ -245,6 +261,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
 fn query_for(path: &str, location_id: &str, service_id: &str, day: &str, appointment_id: &str) -> String {
     match path {
         "/v1/payments" => format!("?appointment_id={appointment_id}"),
+        "/v1/sales" => format!("?day={}&location_id={location_id}", chrono::Utc::now().date_naive()),
         "/v1/appointments" => format!("?from={day}&to={day}"),
         "/v1/availability" => format!("?location_id={location_id}&service_id={service_id}&from={day}&to={day}"),
         "/v1/availability/explain" => {

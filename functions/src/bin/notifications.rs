@@ -6,21 +6,24 @@ use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use mas_functions::config;
+use mas_functions::init::{InitTimer, Step};
 use mas_functions::sqs::{self, SqsEvent};
 use mas_ports::QueueName;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
+    let mut init = InitTimer::start();
     mas_functions::init_tracing(true);
+    init.step(Step::Tracing);
     // Built once per cold start: the table, SES and Twilio clients are reused.
-    let aws = config::aws().await;
-    let secrets = config::Secrets::load(&aws).await?;
+    let (aws, table, secrets) = config::start_with_secrets(&mut init).await?;
     // The queue: a confirmed booking's consent forms go to the render queue.
-    let app = config::base(&aws, &secrets)?.with_queue(config::queue(&aws));
+    let app = config::base(table, &aws, &secrets)?.with_queue(config::queue(&aws));
     let app = config::messaging(app, &aws, &secrets)?;
     // Stripe: an erased client's customer is deleted there (`client.erased`).
     let app = Arc::new(config::payments(app, &secrets)?);
-    mas_functions::config::warm(app.store.table.as_ref()).await;
+    init.step(Step::Clients);
+    init.log();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let app = app.clone();
         async move {

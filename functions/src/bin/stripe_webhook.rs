@@ -4,15 +4,20 @@
 use std::sync::Arc;
 
 use mas_functions::config;
+use mas_functions::init::{InitTimer, Step};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
+    let mut init = InitTimer::start();
     mas_functions::init_tracing(true);
+    init.step(Step::Tracing);
     // Built once per cold start: the table, Stripe and EventBridge clients are reused.
-    let aws = config::aws().await;
-    let secrets = config::Secrets::load(&aws).await?;
+    let (aws, table, secrets) = config::start_with_secrets(&mut init).await?;
     let (gateway, secret) = config::stripe(&secrets)?;
-    let app = Arc::new(config::base(&aws, &secrets)?.with_payments(gateway, secret));
-    mas_functions::config::warm(app.store.table.as_ref()).await;
-    lambda_http::run(mas_http::webhook_router(app)).await
+    let app = Arc::new(config::base(table, &aws, &secrets)?.with_payments(gateway, secret));
+    init.step(Step::Clients);
+    let router = mas_http::webhook_router(app);
+    init.step(Step::Router);
+    init.log();
+    lambda_http::run(router).await
 }

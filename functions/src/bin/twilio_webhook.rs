@@ -4,14 +4,19 @@
 use std::sync::Arc;
 
 use mas_functions::config;
+use mas_functions::init::{InitTimer, Step};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
+    let mut init = InitTimer::start();
     mas_functions::init_tracing(true);
+    init.step(Step::Tracing);
     // The table and the bus; the auth token (verifying signatures) is read by `base`.
-    let aws = config::aws().await;
-    let secrets = config::Secrets::load(&aws).await?;
-    let app = Arc::new(config::base(&aws, &secrets)?);
-    mas_functions::config::warm(app.store.table.as_ref()).await;
-    lambda_http::run(mas_http::twilio_router(app)).await
+    let (aws, table, secrets) = config::start_with_secrets(&mut init).await?;
+    let app = Arc::new(config::base(table, &aws, &secrets)?);
+    init.step(Step::Clients);
+    let router = mas_http::twilio_router(app);
+    init.step(Step::Router);
+    init.log();
+    lambda_http::run(router).await
 }

@@ -1,7 +1,9 @@
-//! The HTTP API: one router for every route, mounted whole by the `api` Lambda binary (each
-//! route's function only ever receives its own route) and by the local host. No adapters here:
-//! handlers reach the outside world only through the ports in `App`. The route table
-//! and the OpenAPI document both come from the same `routes!` list below.
+//! The HTTP API: one route table, grouped by what a route's function needs ([`Core`] for the
+//! `api` binary, [`Money`] for `api_payments`, each webhook's own); each Lambda binary mounts its
+//! group (each route's function only ever receives its own route) and the local host mounts them
+//! all. No adapters here: handlers reach the outside world only through the ports in `App`. The
+//! routers, the route table and the OpenAPI document all come from the same `route_group!` lists
+//! below.
 
 pub mod appointments;
 pub mod audit;
@@ -67,97 +69,194 @@ impl Modify for StaffJwt {
     }
 }
 
-fn parts() -> (Router<Arc<App>>, OpenApiDoc) {
-    let (router, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(health))
-        .routes(routes!(openapi_json))
-        .routes(routes!(tenants::sign_up))
-        .routes(routes!(tenants::verify_email))
-        .routes(routes!(tenants::resend_verification))
-        .routes(routes!(tenants::me))
-        .routes(routes!(tenants::get_brand, tenants::put_brand))
-        .routes(routes!(tenants::put_logo))
-        .routes(routes!(tenants::verify_domain))
-        .routes(routes!(catalog::locations::list, catalog::locations::create))
-        .routes(routes!(catalog::locations::get, catalog::locations::replace, catalog::locations::archive))
-        .routes(routes!(catalog::services::list, catalog::services::create))
-        .routes(routes!(catalog::services::get, catalog::services::replace, catalog::services::archive))
-        .routes(routes!(catalog::practitioners::list, catalog::practitioners::create))
-        .routes(routes!(catalog::practitioners::get, catalog::practitioners::replace, catalog::practitioners::archive))
-        .routes(routes!(catalog::list_exceptions, catalog::add_exception))
-        .routes(routes!(catalog::remove_exception))
-        .routes(routes!(catalog::resources::list, catalog::resources::create))
-        .routes(routes!(catalog::resources::get, catalog::resources::replace, catalog::resources::archive))
-        .routes(routes!(team::list, team::create))
-        .routes(routes!(team::get, team::replace, team::remove))
-        .routes(routes!(team::resend_invitation))
-        .routes(routes!(audit::list))
-        .routes(routes!(auth::sign_in))
-        .routes(routes!(auth::refresh))
-        .routes(routes!(auth::sign_out))
-        .routes(routes!(auth::sign_out_everywhere))
-        .routes(routes!(auth::preview_invitation))
-        .routes(routes!(auth::accept_invitation))
-        .routes(routes!(auth::request_password_reset))
-        .routes(routes!(auth::confirm_password_reset))
-        .routes(routes!(auth::start_two_step))
-        .routes(routes!(auth::enable_two_step))
-        .routes(routes!(auth::disable_two_step))
-        .routes(routes!(public::catalog))
-        .routes(routes!(availability::staff))
-        .routes(routes!(availability::public))
-        .routes(routes!(availability::explain))
-        .routes(routes!(policies::get, policies::put))
-        .routes(routes!(appointments::list, appointments::book))
-        .routes(routes!(appointments::get, appointments::change))
-        .routes(routes!(appointments::fee_preview))
-        .routes(routes!(appointments::book_public))
-        .routes(routes!(clients::list, clients::create))
-        .routes(routes!(clients::get, clients::update))
-        .routes(routes!(clients::timeline))
-        .routes(routes!(clients::get_medical, clients::put_medical))
-        .routes(routes!(clients::export))
-        .routes(routes!(clients::erase))
-        .routes(routes!(clients::share, clients::unshare))
-        .routes(routes!(clients::backfill))
-        .routes(routes!(screening::assess))
-        .routes(routes!(payments::deposit_intent))
-        .routes(routes!(payments::finalize))
-        .routes(routes!(payments::refund))
-        .routes(routes!(payments::list))
-        .routes(routes!(sales::list, sales::complete))
-        .routes(routes!(sales::get))
-        .routes(routes!(sales::void))
-        .routes(routes!(sales::refund))
-        .routes(routes!(webhooks::stripe))
-        .routes(routes!(templates::list, templates::create))
-        .routes(routes!(templates::get))
-        .routes(routes!(documents::generate))
-        .routes(routes!(documents::get, documents::void))
-        .routes(routes!(documents::pdf))
-        .routes(routes!(documents::open_esign))
-        .routes(routes!(documents::verify_hash, documents::verify_pdf))
-        .routes(routes!(esign::page))
-        .routes(routes!(esign::open))
-        .routes(routes!(esign::sign))
-        .routes(routes!(esign::decline))
-        .routes(routes!(site::publish))
-        .routes(routes!(portal::request_link))
-        .routes(routes!(portal::open_session))
-        .routes(routes!(portal::appointments))
-        .routes(routes!(portal::fee_preview))
-        .routes(routes!(portal::change))
-        .routes(routes!(portal::documents))
-        .routes(routes!(portal::get_preferences, portal::put_preferences))
-        .routes(routes!(notifications::get_preferences, notifications::put_preferences))
-        .routes(routes!(notifications::list))
-        .routes(routes!(notifications::get_settings, notifications::put_settings))
-        .routes(routes!(notifications::twilio_inbound))
-        .routes(routes!(notifications::twilio_status))
-        .routes(routes!(notifications::unsubscribe, notifications::unsubscribe_page))
-        .split_for_parts();
+/// One route table, grouped by what a route's function needs; each Lambda binary mounts only its
+/// group, the local host all of them. A group is written once and becomes a [`Group`] with two
+/// ways of mounting it: with each route's OpenAPI operation and schemas (`documented`: the
+/// document, the route table) and without (`plain`: what the binaries serve, so a function
+/// neither builds the document at init nor links the operations and schemas of routes it does not
+/// serve). Both read each route's method and path off its `#[utoipa::path]`, so they cannot differ.
+macro_rules! route_group {
+    ($(#[$meta:meta])* $group:ident { $( [$($($segment:ident)::+),+] )* }) => {
+        $(#[$meta])*
+        pub struct $group;
+
+        impl Group for $group {
+            fn documented(router: OpenApiRouter<Arc<App>>) -> OpenApiRouter<Arc<App>> {
+                router $( .routes(routes!($($($segment)::+),+)) )*
+            }
+
+            fn plain(router: Router<Arc<App>>) -> Router<Arc<App>> {
+                let router = router;
+                $( $( let router = route_group!(@plain router; [] $($segment)+); )+ )*
+                router
+            }
+        }
+    };
+    // `a::b::handler` → `mount::<a::b::__path_handler, _, _>(router, a::b::handler)`
+    (@plain $router:ident; [$($prefix:ident)*] $handler:ident) => {
+        utoipa_axum::paste! { mount::<$($prefix::)* [<__path_ $handler>], _, _>($router, $($prefix::)* $handler) }
+    };
+    (@plain $router:ident; [$($prefix:ident)*] $head:ident $($rest:ident)+) => {
+        route_group!(@plain $router; [$($prefix)* $head] $($rest)+)
+    };
+}
+
+/// Some of the route table: the routes one kind of function serves.
+pub trait Group {
+    /// Adds the group's routes with their OpenAPI operations and schemas.
+    fn documented(router: OpenApiRouter<Arc<App>>) -> OpenApiRouter<Arc<App>>;
+    /// Adds the group's routes alone: method, path and handler.
+    fn plain(router: Router<Arc<App>>) -> Router<Arc<App>>;
+}
+
+/// One handler at the path and methods its `#[utoipa::path]` declares (`P` is the struct the
+/// attribute generates). Routes on one path merge into one method router.
+fn mount<P, H, T>(router: Router<Arc<App>>, handler: H) -> Router<Arc<App>>
+where
+    P: utoipa::Path,
+    H: axum::handler::Handler<T, Arc<App>>,
+    T: 'static,
+{
+    use utoipa_axum::PathItemExt;
+    let methods = P::methods().iter().fold(axum::routing::MethodRouter::new(), |methods, method| {
+        methods.on(method.to_method_filter(), handler.clone())
+    });
+    router.route(&P::path(), methods)
+}
+
+route_group!(
+    /// Every route but those below: the `api` binary.
+    Core {
+        [health]
+        [openapi_json]
+        [tenants::sign_up]
+        [tenants::verify_email]
+        [tenants::resend_verification]
+        [tenants::me]
+        [tenants::get_brand, tenants::put_brand]
+        [tenants::put_logo]
+        [tenants::verify_domain]
+        [catalog::locations::list, catalog::locations::create]
+        [catalog::locations::get, catalog::locations::replace, catalog::locations::archive]
+        [catalog::services::list, catalog::services::create]
+        [catalog::services::get, catalog::services::replace, catalog::services::archive]
+        [catalog::practitioners::list, catalog::practitioners::create]
+        [catalog::practitioners::get, catalog::practitioners::replace, catalog::practitioners::archive]
+        [catalog::list_exceptions, catalog::add_exception]
+        [catalog::remove_exception]
+        [catalog::resources::list, catalog::resources::create]
+        [catalog::resources::get, catalog::resources::replace, catalog::resources::archive]
+        [team::list, team::create]
+        [team::get, team::replace, team::remove]
+        [team::resend_invitation]
+        [audit::list]
+        [auth::sign_in]
+        [auth::refresh]
+        [auth::sign_out]
+        [auth::sign_out_everywhere]
+        [auth::preview_invitation]
+        [auth::accept_invitation]
+        [auth::request_password_reset]
+        [auth::confirm_password_reset]
+        [auth::start_two_step]
+        [auth::enable_two_step]
+        [auth::disable_two_step]
+        [public::catalog]
+        [availability::staff]
+        [availability::public]
+        [availability::explain]
+        [policies::get, policies::put]
+        [appointments::list, appointments::book]
+        [appointments::get]
+        [appointments::fee_preview]
+        [appointments::book_public]
+        [clients::list, clients::create]
+        [clients::get, clients::update]
+        [clients::timeline]
+        [clients::get_medical, clients::put_medical]
+        [clients::export]
+        [clients::erase]
+        [clients::share, clients::unshare]
+        [clients::backfill]
+        [screening::assess]
+        [payments::list]
+        [sales::list]
+        [sales::get]
+        [templates::list, templates::create]
+        [templates::get]
+        [documents::generate]
+        [documents::get, documents::void]
+        [documents::pdf]
+        [documents::open_esign]
+        [documents::verify_hash, documents::verify_pdf]
+        [esign::page]
+        [esign::open]
+        [esign::sign]
+        [esign::decline]
+        [site::publish]
+        [portal::request_link]
+        [portal::open_session]
+        [portal::appointments]
+        [portal::fee_preview]
+        [portal::documents]
+        [portal::get_preferences, portal::put_preferences]
+        [notifications::get_preferences, notifications::put_preferences]
+        [notifications::list]
+        [notifications::get_settings, notifications::put_settings]
+        [notifications::unsubscribe, notifications::unsubscribe_page]
+    }
+);
+
+route_group!(
+    /// The routes that move money (Stripe): the `api_payments` binary. Changing an appointment
+    /// (staff or a client in the portal) may refund a deposit less the policy's fee.
+    Money {
+        [payments::deposit_intent]
+        [payments::finalize]
+        [payments::refund]
+        [appointments::change]
+        [portal::change]
+        [sales::complete]
+        [sales::void]
+        [sales::refund]
+    }
+);
+
+route_group!(
+    /// Stripe's webhook: the `stripe_webhook` binary.
+    StripeWebhook {
+        [webhooks::stripe]
+    }
+);
+
+route_group!(
+    /// Twilio's inbound messages and delivery reports: the `twilio_webhook` binary.
+    TwilioWebhook {
+        [notifications::twilio_inbound]
+        [notifications::twilio_status]
+    }
+);
+
+/// Every group: the local host, the document and the route table.
+pub struct All;
+
+impl Group for All {
+    fn documented(router: OpenApiRouter<Arc<App>>) -> OpenApiRouter<Arc<App>> {
+        let router = Core::documented(router);
+        let router = Money::documented(router);
+        TwilioWebhook::documented(StripeWebhook::documented(router))
+    }
+
+    fn plain(router: Router<Arc<App>>) -> Router<Arc<App>> {
+        TwilioWebhook::plain(StripeWebhook::plain(Money::plain(Core::plain(router))))
+    }
+}
+
+/// The OpenAPI document of a group's routes.
+fn document_of<G: Group>() -> OpenApiDoc {
+    let (_, mut doc) = G::documented(OpenApiRouter::with_openapi(ApiDoc::openapi())).split_for_parts();
     document::complete(&mut doc);
-    (router, doc)
+    doc
 }
 
 static OPENAPI_JSON: LazyLock<String> =
@@ -165,7 +264,7 @@ static OPENAPI_JSON: LazyLock<String> =
 
 /// The OpenAPI 3.1 document of every route, generated from the handlers.
 pub fn openapi() -> OpenApiDoc {
-    parts().1
+    document_of::<All>()
 }
 
 /// One route: what `template.yaml` must list as one function with one HttpApi event.
@@ -177,9 +276,15 @@ pub struct Route {
     pub public: bool,
 }
 
+/// Every route.
 pub fn route_table() -> Vec<Route> {
+    route_table_of::<All>()
+}
+
+/// A group's routes (which binary serves which route: `tests/suite/template.rs`).
+pub fn route_table_of<G: Group>() -> Vec<Route> {
     let mut routes = Vec::new();
-    for (path, item) in openapi().paths.paths {
+    for (path, item) in document_of::<G>().paths.paths {
         let operations = [
             ("GET", &item.get),
             ("POST", &item.post),
@@ -198,10 +303,15 @@ pub fn route_table() -> Vec<Route> {
     routes
 }
 
-/// The router with every route and the request-context layer, ready to serve.
+/// The router with every route and the request-context layer, ready to serve (the local host).
 pub fn router(app: Arc<App>) -> Router {
-    parts()
-        .0
+    serve::<All>(app)
+}
+
+/// A group's routes and the request-context layer: what one kind of Lambda function serves
+/// (`api`: [`Core`], `api_payments`: [`Money`], the webhooks theirs).
+pub fn serve<G: Group>(app: Arc<App>) -> Router {
+    G::plain(Router::new())
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(app.clone(), request_context))
@@ -210,24 +320,13 @@ pub fn router(app: Arc<App>) -> Router {
 
 /// Only `/webhooks/twilio` and its status callback, for the `twilio_webhook` Lambda.
 pub fn twilio_router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/webhooks/twilio", axum::routing::post(notifications::twilio_inbound))
-        .route("/webhooks/twilio/status", axum::routing::post(notifications::twilio_status))
-        .fallback(|| async { ApiError::RouteNotFound })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(middleware::from_fn_with_state(app.clone(), request_context))
-        .with_state(app)
+    serve::<TwilioWebhook>(app)
 }
 
 /// Only `/webhooks/stripe`, for the `stripe_webhook` Lambda: the rest of the API stays out of
 /// its binary.
 pub fn webhook_router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/webhooks/stripe", axum::routing::post(webhooks::stripe))
-        .fallback(|| async { ApiError::RouteNotFound })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(middleware::from_fn_with_state(app.clone(), request_context))
-        .with_state(app)
+    serve::<StripeWebhook>(app)
 }
 
 /// What `/health` answers.

@@ -73,7 +73,8 @@ pub struct ListQuery {
 /// A location's sales of one local day, by invoice number (as recorded; read one for its
 /// corrections).
 #[utoipa::path(get, path = "/v1/sales", tag = "sales", operation_id = "list_sales", security(("staff_jwt" = [])), params(ListQuery),
-    responses((status = 200, body = Vec<Sale>), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = Vec<Sale>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 422, body = ErrorEnvelope)))]
 pub async fn list(
     State(app): State<Arc<App>>,
     actor: Actor,

@@ -257,7 +257,9 @@ pub async fn view(store: &Store, tenant: &TenantId, id: &SaleId) -> AppResult<Sa
 }
 
 /// A location's sales of one local day, by invoice number.
+/// A location of another clinic, or none, is 404 like any id the caller cannot reach.
 pub async fn list(store: &Store, tenant: &TenantId, location: &LocationId, day: NaiveDate) -> AppResult<Vec<Sale>> {
+    catalog::get::<LocationInput>(store, tenant, location).await?;
     let query = Query::gsi1(keys::sales_day_gsi_pk(tenant, location, day));
     store.table.query_all(&query).await?.into_iter().map(from_item).collect()
 }
