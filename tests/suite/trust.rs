@@ -531,3 +531,35 @@ async fn an_audit_record_overwritten_on_dynamodb_by_a_raw_put_reads_as_altered_i
     let altered = all["items"].as_array().unwrap().iter().filter(|r| r["integrity"] != "intact").count();
     assert_eq!(altered, 1, "only the overwritten record: {all}");
 }
+
+#[tokio::test]
+async fn a_calendar_read_that_shows_screening_outcomes_is_in_the_audit_log_and_one_that_hides_them_is_not() {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "screening-reads").await;
+    let path = "/v1/public/screening-reads/appointments";
+    let (status, appt) =
+        app.call("POST", path, None, Some(public_booking(&s, tuesday(10, 0), "ada@reads.test", answers()))).await;
+    assert_eq!(status, StatusCode::CREATED, "{appt}");
+    let id = appt["id"].as_str().unwrap();
+    let reads = || async {
+        let (_, page) = app.get("/v1/audit?action=appointment.screening_read", &s.clinic.token).await;
+        page["items"].as_array().unwrap().clone()
+    };
+
+    // Front desk sees the booking without its outcome: nothing clinical was read.
+    let (desk, _) = app.member_token(&s.clinic, "front_desk").await;
+    let (_, listed) = app.get("/v1/appointments?from=2027-03-02&to=2027-03-02", &desk).await;
+    assert!(listed[0]["screening"].is_null(), "{listed}");
+    assert_eq!(app.get(&format!("/v1/appointments/{id}"), &desk).await.0, StatusCode::OK);
+    assert!(reads().await.is_empty());
+
+    // The owner (a clinical role) sees it: each read is recorded, naming what it showed.
+    let (_, listed) = app.get("/v1/appointments?from=2027-03-02&to=2027-03-02", &s.clinic.token).await;
+    assert_eq!(listed[0]["screening"]["outcome"], "low");
+    let (_, one) = app.get(&format!("/v1/appointments/{id}"), &s.clinic.token).await;
+    assert_eq!(one["screening"]["outcome"], "low");
+    let records = reads().await;
+    assert_eq!(records.len(), 2, "{records:?}");
+    assert_eq!(records[0]["entity_id"], id);
+    assert_eq!(records[1]["details"]["appointment_ids"], json!([id]));
+}

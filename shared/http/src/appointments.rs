@@ -334,11 +334,23 @@ pub async fn list(
     let filter =
         ListFilter { practitioner_id: query.practitioner_id, location_id: query.location_id, status: query.status };
     let appointments = ops::list(&app.store, &tenant.id, &actor.reach(), from, to, &filter).await?;
-    Ok(Json(appointments.into_iter().map(|a| for_role(&actor, a)).collect()))
+    let shown: Vec<Appointment> = appointments.into_iter().map(|a| for_role(&actor, a)).collect();
+    let screened: Vec<&AppointmentId> = shown.iter().filter(|a| a.screening.is_some()).map(|a| &a.id).collect();
+    if !screened.is_empty() {
+        let details = serde_json::json!({ "appointment_ids": screened });
+        let audit = actor.audit();
+        mas_usecases::audit::record_read_detailed(&app.store, &audit, SCREENING_READ, "appointments", Some(details))
+            .await?;
+    }
+    Ok(Json(shown))
 }
 
+/// The audit action of a read that showed screening outcomes (health data).
+const SCREENING_READ: &str = "appointment.screening_read";
+
 /// An appointment as `actor` may see it: the screening outcome is health data, shown only to
-/// roles that read clinical records (not front desk, finance or support).
+/// roles that read clinical records (not front desk, finance or support), and each read that
+/// shows one is in the audit log (`appointment.screening_read`).
 fn for_role(actor: &Actor, mut appointment: Appointment) -> Appointment {
     if !actor.member.input.role.allows(Permission::ClinicalRead) {
         appointment.screening = None;
@@ -351,7 +363,11 @@ fn for_role(actor: &Actor, mut appointment: Appointment) -> Appointment {
 pub async fn get(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Appointment>> {
     actor.require(Permission::BookingRead)?;
     let id: AppointmentId = path.id("id", "appointment")?;
-    Ok(Json(for_role(&actor, ops::get_within(&app.store, &actor.tenant_id, &actor.reach(), &id).await?)))
+    let shown = for_role(&actor, ops::get_within(&app.store, &actor.tenant_id, &actor.reach(), &id).await?);
+    if shown.screening.is_some() {
+        mas_usecases::audit::record_read(&app.store, &actor.audit(), SCREENING_READ, id.as_str()).await?;
+    }
+    Ok(Json(shown))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

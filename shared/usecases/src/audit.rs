@@ -102,7 +102,18 @@ pub async fn list(
 /// own write, made before the data is answered, so a read the log cannot record is not answered
 /// (503 for the caller to retry). Reads of a client's own data by the client are not logged.
 pub async fn record_read(store: &Store, audit: &AuditContext, action: &str, entity_id: &str) -> AppResult<()> {
-    mas_store::Plan::new().commit(store, audit, action, entity_id).await
+    record_read_detailed(store, audit, action, entity_id, None).await
+}
+
+/// `record_read`, with what the read covered (a calendar's appointment ids).
+pub async fn record_read_detailed(
+    store: &Store,
+    audit: &AuditContext,
+    action: &str,
+    entity_id: &str,
+    details: Option<serde_json::Value>,
+) -> AppResult<()> {
+    mas_store::Plan::new().commit_detailed(store, audit, action, entity_id, details).await
 }
 
 /// The records as CSV (RFC 4180: every field quoted, quotes doubled), with a header row.
