@@ -14,7 +14,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let aws = config::aws().await;
     // Given no secrets: it issues and checks no links (and so links no Secrets Manager client).
     let mut app = config::base(&aws, &config::Secrets::default())?;
-    if let Some(blobs) = config::documents(&aws) {
+    if let Some(blobs) = config::documents(&aws)? {
         app = app.with_blobs(blobs);
     }
     let app = Arc::new(app);

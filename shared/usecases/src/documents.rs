@@ -23,7 +23,7 @@ use mas_domain::values::{Color, Slug};
 use mas_ports::events::DomainEvent;
 use mas_ports::queue::QueueMessage;
 use mas_ports::renderer::{RenderAuditRow, RenderBlock, RenderColors, RenderJob, RenderLogo, RenderSignature};
-use mas_ports::{Blobs, Condition, Key, Queue, QueueName, Renderer, Write};
+use mas_ports::{Blobs, Condition, Key, Queue, QueueName, Renderer, Retention, Write};
 use mas_store::keys;
 use mas_store::{AuditContext, Once, Plan, Store, TimelineEntry, from_item, to_item};
 
@@ -662,7 +662,7 @@ pub async fn render(
         blob_key: blob_key.to_string(),
         rendered_at: now,
     };
-    blobs.put(&blob_key, pdf, "application/pdf").await.map_err(AppError::backend("blobs"))?;
+    blobs.put(&blob_key, pdf, "application/pdf", Retention::Default).await.map_err(AppError::backend("blobs"))?;
 
     let already = || Once::AlreadyDone(AppError::conflict("already_rendered", "rendered by an earlier delivery"));
     let mut plan = Plan::<Once>::typed();
