@@ -139,9 +139,19 @@ pub fn queue(aws: &SdkConfig) -> Arc<dyn Queue> {
     }
 }
 
-/// The documents bucket (`DOCUMENTS_BUCKET`); unset: blobs fail as unconfigured.
-pub fn documents(aws: &SdkConfig) -> Option<Arc<mas_s3::S3Blobs>> {
-    env("DOCUMENTS_BUCKET").map(|bucket| Arc::new(mas_s3::S3Blobs::from_config(aws, bucket)))
+/// The documents bucket (`DOCUMENTS_BUCKET`); unset: blobs fail as unconfigured. A retention
+/// this process sets is in `DOCUMENTS_LOCK_MODE` (the bucket's: `COMPLIANCE` on prod,
+/// `GOVERNANCE` elsewhere; unset: `COMPLIANCE`).
+pub fn documents(aws: &SdkConfig) -> Result<Option<Arc<mas_s3::S3Blobs>>, AppError> {
+    let Some(bucket) = env("DOCUMENTS_BUCKET") else { return Ok(None) };
+    let blobs = mas_s3::S3Blobs::from_config(aws, bucket);
+    let blobs = match env("DOCUMENTS_LOCK_MODE") {
+        Some(mode) => {
+            blobs.with_lock_mode(&mode).map_err(|e| AppError::Internal(format!("DOCUMENTS_LOCK_MODE: {e}")))?
+        }
+        None => blobs,
+    };
+    Ok(Some(Arc::new(blobs)))
 }
 
 /// The base every function shares: the table (from `start`), tenants' data keys and the bus,
@@ -256,7 +266,7 @@ pub fn site_publishing(app: App, aws: &SdkConfig) -> Result<App, AppError> {
 /// What every API route's function has: the base, the queues and the documents bucket.
 fn api_core(table: Arc<dyn Table>, aws: &SdkConfig, secrets: &Secrets) -> Result<App, AppError> {
     let app = base(table, aws, secrets)?.with_queue(queue(aws));
-    Ok(match documents(aws) {
+    Ok(match documents(aws)? {
         Some(blobs) => app.with_blobs(blobs),
         None => app,
     })

@@ -132,14 +132,24 @@ pub async fn from_env(queue: Arc<dyn Queue>) -> Result<LocalHost, AppError> {
     let mut dir_blobs = None;
     app = match env("DOCUMENTS_BUCKET") {
         Some(bucket) => {
-            let blobs = mas_s3::S3Blobs::from_config(aws_config()?, bucket);
+            // As template.yaml makes it on a stage other than prod: Object Lock, seven years,
+            // GOVERNANCE (an emulator's bucket can be emptied).
+            let blobs = mas_s3::S3Blobs::from_config(aws_config()?, bucket)
+                .with_lock_mode(env("DOCUMENTS_LOCK_MODE").as_deref().unwrap_or("GOVERNANCE"))
+                .map_err(|e| AppError::Internal(format!("DOCUMENTS_LOCK_MODE: {e}")))?;
             if emulator {
-                blobs.create_bucket_if_missing().await.map_err(|e| AppError::Internal(e.to_string()))?;
+                blobs
+                    .create_locked_bucket_if_missing(mas_domain::documents::RETENTION_YEARS as i32)
+                    .await
+                    .map_err(|e| AppError::Internal(e.to_string()))?;
             }
             app.with_blobs(Arc::new(blobs))
         }
         None => {
-            let blobs = Arc::new(DirBlobs::new(data_dir.join("blobs"), public_url, links, clock));
+            let blobs = Arc::new(
+                DirBlobs::new(data_dir.join("blobs"), public_url, links, clock)
+                    .with_default_retention(documents_lock()),
+            );
             dir_blobs = Some(blobs.clone());
             app.with_blobs(blobs)
         }
@@ -257,6 +267,11 @@ fn random_secret(prefix: &str) -> Vec<u8> {
     let body: String =
         (0..48).map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.random_range(0..36)])).collect();
     format!("{prefix}{body}").into_bytes()
+}
+
+/// What the documents bucket's Object Lock rule keeps a PDF stored without a retention of its own.
+pub fn documents_lock() -> chrono::Duration {
+    chrono::Duration::days(365 * i64::from(mas_domain::documents::RETENTION_YEARS))
 }
 
 #[cfg(test)]

@@ -118,6 +118,11 @@ fn spawn_sweep(app: Arc<App>) -> tokio::task::JoinHandle<()> {
                 Ok(_) => {}
                 Err(err) => tracing::error!(%err, "sweep failed"),
             }
+            match mas_usecases::gdpr::delete_due_pdfs(&app.store, app.blobs.as_ref()).await {
+                Ok(pdfs) if pdfs != Default::default() => tracing::info!(?pdfs, "due PDFs"),
+                Ok(_) => {}
+                Err(err) => tracing::error!(%err, "due PDF deletions failed"),
+            }
         }
     })
 }

@@ -7,7 +7,7 @@ use chrono::Duration;
 use mas_domain::documents::Sha256Hex;
 use mas_domain::ids::{ClientId, TenantId};
 use mas_domain::medical::MedicalAnswers;
-use mas_ports::{Item, Query};
+use mas_ports::{Clock, Item, Query};
 use mas_store::crypto::Sealed;
 use mas_store::keys;
 use reqwest::StatusCode;
@@ -237,7 +237,12 @@ async fn signed_consent_documents_survive_erasure_under_their_retention_and_unsi
     expected.sort();
     assert_eq!(blobs, expected);
     assert_eq!(erasure["removed"]["unsigned_documents"], 1);
-    assert_eq!(erasure["unreferenced_pdfs"], json!([unsigned["pdf"]["blob_key"]]));
+    // Rendered just now, the unsigned PDF is still under its day's lock: left to the sweep.
+    assert_eq!(erasure["deleted_pdfs"], json!([]), "{erasure}");
+    let scheduled = erasure["scheduled_pdf_deletions"].as_array().unwrap();
+    assert_eq!(scheduled.len(), 1, "{erasure}");
+    assert_eq!(scheduled[0]["blob_key"], unsigned["pdf"]["blob_key"]);
+    assert_eq!(erasure["unreferenced_pdfs"], json!([]), "nothing is left behind for good");
     assert!(erasure["basis"].as_str().unwrap().contains("retain_until"));
 
     // The signed record is whole: readable by id, its signed PDF downloads and still verifies.
@@ -265,6 +270,77 @@ async fn signed_consent_documents_survive_erasure_under_their_retention_and_unsi
         .call("GET", &format!("/v1/documents/verify?hash={}", unsigned["pdf"]["stamp"].as_str().unwrap()), None, None)
         .await;
     assert_eq!(verified["valid"], false, "{verified}");
+}
+
+/// The blob store holds a file under `key` (read behind the API: the link routes need a record).
+async fn stored(app: &TestApp, key: &Value) -> bool {
+    let key = mas_ports::BlobKey::parse(key.as_str().unwrap()).unwrap();
+    app.app.blobs.get(&key).await.unwrap().is_some()
+}
+
+async fn sweep_now(app: &TestApp) -> Value {
+    let (status, report) = app.call("POST", "/local/sweep", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    report
+}
+
+#[tokio::test]
+async fn erasure_deletes_unsigned_pdfs_at_once_or_once_their_day_is_over_and_keeps_signed_ones_seven_years() {
+    let (app, clock) = fixed_app().await;
+    let clinic = app.sign_up("pdf-erase").await;
+    let client = client(&app, &clinic, "jane@pdf-erase.test").await;
+    let old = document(&app, &clinic, &client).await;
+    clock.advance(Duration::days(2));
+    let signed = document(&app, &clinic, &client).await;
+    let signed = sign(&app, &clinic, &id(&signed)).await;
+    let fresh = document(&app, &clinic, &client).await;
+
+    // Signing keeps the PDF the client signed as long as the signed one: seven years from now.
+    let seven_years = clock.now() + Duration::days(7 * 365 - 2);
+    for pdf in [&signed["pdf"]["blob_key"], &signed["signed_pdf"]["blob_key"]] {
+        let key = mas_ports::BlobKey::parse(pdf.as_str().unwrap()).unwrap();
+        let until = app.app.blobs.retained_until(&key).await.unwrap().unwrap();
+        assert!(until > seven_years, "{pdf} kept until {until}");
+    }
+    assert_eq!(signed["retain_until"], json!(mas_domain::documents::retain_until(clock.now())), "from signing");
+
+    let (status, erasure) = erase(&app, &clinic.token, &client, "jane@pdf-erase.test").await;
+    assert_eq!(status, StatusCode::OK, "{erasure}");
+    // Rendered two days ago, its lock is over: deleted now. Rendered today: once its day is over.
+    assert_eq!(erasure["deleted_pdfs"], json!([old["pdf"]["blob_key"]]), "{erasure}");
+    let scheduled = &erasure["scheduled_pdf_deletions"];
+    assert_eq!(scheduled.as_array().map(Vec::len), Some(1), "{erasure}");
+    assert_eq!(scheduled[0]["blob_key"], fresh["pdf"]["blob_key"]);
+    let after: chrono::DateTime<chrono::Utc> = serde_json::from_value(scheduled[0]["after"].clone()).unwrap();
+    assert!(after > clock.now() && after <= clock.now() + Duration::days(1), "{after}");
+    assert_eq!(erasure["unreferenced_pdfs"], json!([]));
+    assert!(!stored(&app, &old["pdf"]["blob_key"]).await, "the old unsigned PDF is gone");
+    assert!(stored(&app, &fresh["pdf"]["blob_key"]).await, "locked for its day");
+
+    // Before its lock has passed, the sweep leaves it.
+    assert_eq!(sweep_now(&app).await["pdfs"]["deleted"], 0);
+    assert!(stored(&app, &fresh["pdf"]["blob_key"]).await);
+
+    clock.advance(Duration::hours(25));
+    assert_eq!(sweep_now(&app).await["pdfs"]["deleted"], 1);
+    assert!(!stored(&app, &fresh["pdf"]["blob_key"]).await, "deleted once its day was over");
+    let deleted = audited(&app, &clinic, "client.pdf_deleted").await;
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    assert_eq!(deleted[0]["entity_id"], json!(client));
+    assert_eq!(deleted[0]["details"]["blob_key"], fresh["pdf"]["blob_key"]);
+    assert_eq!(sweep_now(&app).await["pdfs"]["deleted"], 0, "done once");
+
+    // The signed record stays whole for staff, by document id: both PDFs download.
+    for variant in ["generated", "signed"] {
+        let (status, link) =
+            app.get(&format!("/v1/documents/{}/pdf?variant={variant}", id(&signed)), &clinic.token).await;
+        assert_eq!(status, StatusCode::OK, "{link}");
+        let (status, bytes) = app.download(link["url"].as_str().unwrap()).await;
+        assert!(status.is_success() && bytes.starts_with(b"%PDF-"), "{variant}: {status}");
+    }
+    // A repeat of the erasure answers the same record.
+    let (status, again) = erase(&app, &clinic.token, &client, "jane@pdf-erase.test").await;
+    assert_eq!((status, &again), (StatusCode::OK, &erasure));
 }
 
 #[tokio::test]

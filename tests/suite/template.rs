@@ -443,16 +443,41 @@ fn the_documents_bucket_is_private_encrypted_kept_and_only_the_render_worker_may
             _ => Vec::new(),
         };
         let all = std::iter::once(text).chain(managed).collect::<String>();
-        if (all.contains("s3:PutObject") || all.contains("s3:*")) && all.contains(bucket_id) {
+        if (all.contains("s3:PutObject\n") || all.contains("s3:PutObject\"") || all.contains("s3:*"))
+            && all.contains(bucket_id)
+        {
             writers.push(id);
         }
-        assert!(!all.contains("s3:DeleteObject"), "{id} may delete documents");
-        assert!(
-            !all.contains("BypassGovernanceRetention") && !all.contains("s3:PutObjectRetention"),
-            "{id} may shorten retention"
-        );
+        assert!(!all.contains("s3:*") && !all.contains("s3:Delete*"), "{id} has a wildcard on S3");
+        assert!(!all.contains("BypassGovernanceRetention"), "{id} may shorten retention");
+        assert!(!all.contains("ObjectLockConfiguration"), "{id} may change the bucket's lock");
     }
     assert_eq!(writers, ["RenderFunction"], "only the render worker writes PDFs (bucket {bucket_id})");
+}
+
+/// Per-object retention: who may set or extend a PDF's lock, and who may delete a PDF (each
+/// version, refused by S3 while locked).
+#[test]
+fn only_the_render_worker_and_signing_set_pdf_retention_and_only_erasure_and_the_sweep_delete_pdfs() {
+    let template = template();
+    let mut retainers = BTreeSet::new();
+    let mut deleters = BTreeSet::new();
+    for (id, function) in resources_of_type(&template, "AWS::Serverless::Function") {
+        let actions = actions_on(&template, function, "DocumentsBucket", "s3:");
+        if actions.contains("s3:PutObjectRetention") {
+            retainers.insert(id);
+        }
+        if actions.contains("s3:DeleteObjectVersion") || actions.contains("s3:DeleteObject") {
+            deleters.insert(id);
+            assert!(!actions.contains("s3:DeleteObject"), "{id}: a delete without a version only hides a PDF");
+        }
+    }
+    assert_eq!(retainers, BTreeSet::from(["EsignSignFunction", "RenderFunction"]));
+    assert_eq!(deleters, BTreeSet::from(["EraseClientFunction", "ReminderSweepFunction"]));
+    // The locks the renderer sets are in the bucket's mode: COMPLIANCE on prod.
+    let render = &template["Resources"]["RenderFunction"];
+    let mode = serde_yaml::to_string(&render["Properties"]["Environment"]["Variables"]["DOCUMENTS_LOCK_MODE"]).unwrap();
+    assert!(mode.contains("IsProd") && mode.contains("COMPLIANCE") && mode.contains("GOVERNANCE"), "{mode}");
 }
 
 #[test]

@@ -18,7 +18,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let (aws, table) = config::start(&mut init).await;
     let no_secrets = config::Secrets::default();
     let mut app = config::base(table, &aws, &no_secrets)?;
-    if let Some(blobs) = config::documents(&aws) {
+    if let Some(blobs) = config::documents(&aws)? {
         app = app.with_blobs(blobs);
     }
     let app = Arc::new(app);

@@ -672,6 +672,27 @@ pub fn retain_until(created: DateTime<Utc>) -> NaiveDate {
     day.checked_add_months(Months::new(12 * RETENTION_YEARS)).unwrap_or(day)
 }
 
+/// How long the PDF of a document nobody has signed is kept write-once: one day. An unsigned
+/// document records no act of the client, so its PDF must be deletable when the client is
+/// erased, but not at once: the render is delivered at least once (a duplicate delivery can
+/// store the same file again, as a new version, after a delete that listed the versions), and an
+/// erasure deletes at once only PDFs whose lock has passed, scheduling the rest for when it
+/// does. One day is far beyond the life of any delivery of a render message (five receives,
+/// three minutes apart, each at most the function's 30 s), so a scheduled delete comes after
+/// the last of them and takes every version.
+pub const UNSIGNED_PDF_RETENTION: chrono::Duration = chrono::Duration::days(1);
+
+/// Until when a PDF stored at `now` of `document` is kept write-once: a signed document's
+/// (both its PDFs) to the end of its `retain_until` day, an unsigned one's `UNSIGNED_PDF_RETENTION`.
+pub fn pdf_retained_until(document: &Document, now: DateTime<Utc>) -> DateTime<Utc> {
+    if document.locked { end_of(document.retain_until) } else { now + UNSIGNED_PDF_RETENTION }
+}
+
+/// The first instant after `day` (UTC): a record kept "until" a date is kept through it.
+pub fn end_of(day: NaiveDate) -> DateTime<Utc> {
+    day.succ_opt().unwrap_or(day).and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DocumentStatus {
@@ -1055,5 +1076,14 @@ mod tests {
     fn consent_records_are_kept_seven_years() {
         let created = DateTime::parse_from_rfc3339("2026-02-28T10:00:00Z").unwrap().with_timezone(&Utc);
         assert_eq!(retain_until(created), NaiveDate::from_ymd_opt(2033, 2, 28).unwrap());
+    }
+
+    #[test]
+    fn an_unsigned_pdf_is_kept_a_day_and_a_record_kept_until_a_date_is_kept_through_it() {
+        assert_eq!(
+            end_of(NaiveDate::from_ymd_opt(2034, 3, 1).unwrap()),
+            DateTime::parse_from_rfc3339("2034-03-02T00:00:00Z").unwrap().with_timezone(&Utc)
+        );
+        assert_eq!(UNSIGNED_PDF_RETENTION, chrono::Duration::hours(24));
     }
 }

@@ -102,6 +102,13 @@ pub struct Removed {
     pub payment_customer: bool,
 }
 
+/// A PDF an erasure could not delete yet: its lock lasts until `after`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ScheduledPdfDeletion {
+    pub blob_key: String,
+    pub after: DateTime<Utc>,
+}
+
 /// What an erasure did and kept: the answer to `POST /v1/clients/{id}/erase` (the same answer
 /// however often it is asked), the `client.erased` audit record's details and what the client's
 /// item holds afterwards. Names the client only by id.
@@ -117,9 +124,17 @@ pub struct Erasure {
     /// Past appointments (and their payments) kept for the clinic's accounts, naming the client
     /// only by id; their screening outcome and notes were cleared.
     pub kept_appointments: Vec<AppointmentId>,
-    /// PDFs of unsigned documents: their records were deleted, but the files stay in the
-    /// documents bucket, unreferenced, until its object lock (write-once, seven years) ends:
-    /// no role can delete a locked object sooner.
+    /// PDFs of unsigned documents deleted by the erasure (every stored version of each).
+    #[serde(default)]
+    pub deleted_pdfs: Vec<String>,
+    /// PDFs of unsigned documents still under their lock at the erasure (rendered less than a
+    /// day before, or stored before PDFs had a retention of their own: seven years): the sweep
+    /// deletes each once `after` has passed, and audits it as `client.pdf_deleted`.
+    #[serde(default)]
+    pub scheduled_pdf_deletions: Vec<ScheduledPdfDeletion>,
+    /// Erasures made before PDFs had a retention of their own listed here the PDFs they left in
+    /// the bucket, unreferenced, under its seven-year lock. Empty since.
+    #[serde(default)]
     pub unreferenced_pdfs: Vec<String>,
     /// Why what is kept is kept.
     pub basis: String,

@@ -118,7 +118,8 @@ pub async fn sign(
     RequestOrigin(origin): RequestOrigin,
     JsonBody(input): JsonBody<SignInput, SIGN_LIMIT>,
 ) -> ApiResult<Json<Signed>> {
-    let view = ops::sign(&app.store, app.queue.as_ref(), &app.links, token(&path), &origin, input).await?;
+    let view =
+        ops::sign(&app.store, app.queue.as_ref(), app.blobs.as_ref(), &app.links, token(&path), &origin, input).await?;
     Ok(Json(Signed {
         document_id: view.document.id.clone(),
         status: view.document.status,

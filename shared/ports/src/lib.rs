@@ -16,7 +16,7 @@ pub mod renderer;
 pub mod table;
 pub mod unconfigured;
 
-pub use blobs::{BlobError, BlobKey, Blobs};
+pub use blobs::{BlobError, BlobKey, Blobs, Retention};
 pub use cdn::{Cdn, CdnError, LogCdn};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use crypto::{CryptoError, DataKey, GeneratedKey, KeyWrapper};

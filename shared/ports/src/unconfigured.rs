@@ -6,13 +6,24 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use crate::{BlobError, BlobKey, Blobs, Queue, QueueError, QueueName};
+use chrono::{DateTime, Utc};
+
+use crate::{BlobError, BlobKey, Blobs, Queue, QueueError, QueueName, Retention};
 
 pub struct Unconfigured;
 
 #[async_trait]
 impl Blobs for Unconfigured {
-    async fn put(&self, _: &BlobKey, _: Vec<u8>, _: &str) -> Result<(), BlobError> {
+    async fn put(&self, _: &BlobKey, _: Vec<u8>, _: &str, _: Retention) -> Result<(), BlobError> {
+        Err(BlobError::Unavailable("no blob store is configured in this process".into()))
+    }
+    async fn retained_until(&self, _: &BlobKey) -> Result<Option<DateTime<Utc>>, BlobError> {
+        Err(BlobError::Unavailable("no blob store is configured in this process".into()))
+    }
+    async fn extend_retention(&self, _: &BlobKey, _: DateTime<Utc>) -> Result<(), BlobError> {
+        Err(BlobError::Unavailable("no blob store is configured in this process".into()))
+    }
+    async fn delete(&self, _: &BlobKey) -> Result<(), BlobError> {
         Err(BlobError::Unavailable("no blob store is configured in this process".into()))
     }
     async fn get(&self, _: &BlobKey) -> Result<Option<Vec<u8>>, BlobError> {

@@ -69,6 +69,22 @@ pub fn event_outbox(tenant: &TenantId, event: &mas_domain::ids::DomainEventId) -
 /// GSI1 partition of unpublished events (one: a backlog here is an incident, not a workload).
 pub const EVENT_OUTBOX_INDEX: &str = "OUTBOX";
 
+/// A PDF an erasure left to delete once its lock has passed (`pdf.delete_due`); the blob key
+/// names it, so scheduling it again replaces it.
+pub fn pdf_delete_due(tenant: &TenantId, blob_key: &str) -> Key {
+    Key::new(format!("{}#PDF_DELETE", tenant_pk(tenant)), format!("KEY#{blob_key}"))
+}
+
+/// GSI1 partition of the PDFs due to be deleted, sorted by when (one: erasures are rare, and
+/// each item goes once its PDF is gone).
+pub const PDF_DELETE_INDEX: &str = "PDF_DELETE_DUE";
+
+/// GSI1 sort key of a PDF due for deletion: `after` in whole seconds (one fixed width, so the
+/// text sorts as the time does), then the key.
+pub fn pdf_delete_due_sk(after: DateTime<Utc>, blob_key: &str) -> String {
+    format!("{}#{blob_key}", after.format("%Y-%m-%dT%H:%M:%SZ"))
+}
+
 pub fn tenant_profile(tenant: &TenantId) -> Key {
     Key::new(tenant_pk(tenant), "PROFILE")
 }

@@ -23,7 +23,7 @@ use mas_domain::values::{Color, Slug};
 use mas_ports::events::DomainEvent;
 use mas_ports::queue::QueueMessage;
 use mas_ports::renderer::{RenderAuditRow, RenderBlock, RenderColors, RenderJob, RenderLogo, RenderSignature};
-use mas_ports::{Blobs, Condition, Key, Queue, QueueName, Renderer, Write};
+use mas_ports::{Blobs, Condition, Key, Queue, QueueName, Renderer, Retention, Write};
 use mas_store::keys;
 use mas_store::{AuditContext, Once, Plan, Store, TimelineEntry, from_item, to_item};
 
@@ -662,7 +662,17 @@ pub async fn render(
         blob_key: blob_key.to_string(),
         rendered_at: now,
     };
-    blobs.put(&blob_key, pdf, "application/pdf").await.map_err(AppError::backend("blobs"))?;
+    // Kept a day while unsigned (`documents::UNSIGNED_PDF_RETENTION`: an erasure may delete it
+    // after), seven years from signing once signed; the generated PDF of a signed document is
+    // extended to the same date here too, so a failed extension at signing is retried with this
+    // message (extending is idempotent and never shortens).
+    let until = documents::pdf_retained_until(document, now);
+    if message.variant == Variant::Signed
+        && let Some(generated) = &view.pdf
+    {
+        extend(blobs, &generated.blob_key, until).await?;
+    }
+    blobs.put(&blob_key, pdf, "application/pdf", Retention::Until(until)).await.map_err(AppError::backend("blobs"))?;
 
     let already = || Once::AlreadyDone(AppError::conflict("already_rendered", "rendered by an earlier delivery"));
     let mut plan = Plan::<Once>::typed();
@@ -697,6 +707,12 @@ pub async fn render(
         }
         Err(Once::Failed(err)) => Err(err),
     }
+}
+
+/// Keeps a stored PDF at least until `until` (a signed document's retention).
+pub async fn extend(blobs: &dyn Blobs, blob_key: &str, until: DateTime<Utc>) -> AppResult<()> {
+    let key = mas_ports::BlobKey::parse(blob_key).map_err(|e| AppError::Internal(e.to_string()))?;
+    blobs.extend_retention(&key, until).await.map_err(AppError::backend("blobs"))
 }
 
 async fn run(renderer: Arc<dyn Renderer>, job: RenderJob) -> AppResult<Vec<u8>> {

@@ -12,7 +12,7 @@ use mas_domain::error::{AppError, AppResult};
 use mas_domain::esign::{Origin, SessionEvent, SessionStatus, SignInput, SigningSession};
 use mas_domain::ids::{RequestId, SigningSessionId, TenantId};
 use mas_domain::links::LinkSigner;
-use mas_ports::{Condition, DomainEvent, Queue, Write};
+use mas_ports::{Blobs, Condition, DomainEvent, Queue, Write};
 use mas_store::keys;
 use mas_store::{AuditContext, Plan, Store, TimelineEntry, to_item};
 
@@ -281,6 +281,7 @@ pub async fn decline(store: &Store, links: &LinkSigner, raw_token: &str, origin:
 pub async fn sign(
     store: &Store,
     queue: &dyn Queue,
+    blobs: &dyn Blobs,
     links: &LinkSigner,
     raw_token: &str,
     origin: &Origin,
@@ -325,6 +326,8 @@ pub async fn sign(
         locked: true,
         signature: Some(signature),
         version: current.version + 1,
+        // Seven years from signing: the consent is the act kept as evidence.
+        retain_until: current.retain_until.max(mas_domain::documents::retain_until(now)),
         ..current.clone()
     };
     let already = || AppError::conflict("already_signed", "this document has just been signed");
@@ -347,6 +350,15 @@ pub async fn sign(
     payload["session_id"] = json!(id);
     plan.announce(DomainEvent::new(&tenant, "document.signed", locked.id.as_str(), now, payload))?;
     plan.commit(store, &client_audit(&tenant), "document.signed", current.id.as_str()).await?;
+    // The PDF the client signed was stored for a day (unsigned); it is kept as long as the
+    // signed record from now on. A failure here is not the client's: the signature stands, and
+    // the signed PDF's render extends it again, retried by its queue.
+    if let Some(generated) = &view.pdf {
+        let until = mas_domain::documents::pdf_retained_until(&locked, now);
+        if let Err(err) = docs::extend(blobs, &generated.blob_key, until).await {
+            tracing::warn!(%err, document_id = %locked.id, "generated PDF's retention not extended; the signed render will");
+        }
+    }
     docs::enqueue_render(queue, &locked, Variant::Signed).await?;
     Ok(DocumentView { document: locked, pdf: view.pdf, signed_pdf: None })
 }

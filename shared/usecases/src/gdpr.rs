@@ -44,12 +44,13 @@ use mas_domain::appointment::Appointment;
 use mas_domain::clients::Client;
 use mas_domain::documents::{Document, Rendition, Variant};
 use mas_domain::error::{AppError, AppResult, Rejection};
-use mas_domain::gdpr::{self, EraseRequest, Erasure, Removed, RetainedDocument};
+use mas_domain::gdpr::{self, EraseRequest, Erasure, Removed, RetainedDocument, ScheduledPdfDeletion};
 use mas_domain::ids::{AppointmentId, ClientId, DocumentId, TenantId};
 use mas_domain::medical::{MedicalRecord, MedicalSubmission};
 use mas_domain::notifications::{Preferences, redact_links};
 use mas_domain::payment::Payment;
-use mas_ports::{BlobKey, Condition, Item, Key, Query, Write};
+use mas_ports::table::{GSI1PK, GSI1SK};
+use mas_ports::{BlobError, BlobKey, Blobs, Condition, Item, Key, Query, SortKey, Write};
 use mas_store::{AuditContext, ENTITY_TYPE, Plan, Store, TimelineEntry, from_item, keys, to_item};
 
 /// The event an erasure announces (ids only: the client and their gateway customer, if any).
@@ -332,6 +333,11 @@ pub async fn erase(app: &App, audit: &AuditContext, client_id: &ClientId, reques
     let blobs_of = |document: &DocumentId| -> Vec<String> {
         file.renditions.iter().filter(|r| &r.document_id == document).map(|r| r.blob_key.clone()).collect()
     };
+    // The unsigned documents' PDFs go now, from here on the erasure is decided (a repeat after a
+    // crash finds them gone: done). Those still locked are scheduled before the record says so.
+    let unsigned_pdfs: Vec<String> = unsigned.iter().flat_map(|d| blobs_of(&d.id)).collect();
+    let pdfs = delete_pdfs(app.blobs.as_ref(), &unsigned_pdfs).await?;
+    schedule_pdf_deletions(store, t, client_id, &pdfs.scheduled).await?;
     let message_count = messages_of(store, t, client_id).await?.len();
     let has_key = file.keys.iter().any(|(k, _)| k == &keys::client_data_key(t, client_id));
     let retained_prefixes: Vec<String> = retained.iter().map(|d| format!("DOC#{}#", d.id)).collect();
@@ -359,7 +365,9 @@ pub async fn erase(app: &App, audit: &AuditContext, client_id: &ClientId, reques
         },
         retained_documents: retained.iter().map(|d| RetainedDocument::of(d, blobs_of(&d.id))).collect(),
         kept_appointments: appointments.iter().map(|a| a.id.clone()).collect(),
-        unreferenced_pdfs: unsigned.iter().flat_map(|d| blobs_of(&d.id)).collect(),
+        deleted_pdfs: pdfs.deleted,
+        scheduled_pdf_deletions: pdfs.scheduled,
+        unreferenced_pdfs: Vec::new(),
         basis: gdpr::RETENTION_BASIS.into(),
     };
 
@@ -451,6 +459,143 @@ pub async fn after_erasure(app: &App, event: &mas_ports::DomainEvent) -> AppResu
         .commit_detailed(&audit, "client.payment_customer_deleted", client, Some(details), Vec::new())
         .await
         .map_err(|err| err.on_condition(|_| AppError::Internal("an audit record's key was already taken".into())))
+}
+
+/// What became of the PDFs of an erased client's unsigned documents.
+struct PdfDeletions {
+    deleted: Vec<String>,
+    scheduled: Vec<ScheduledPdfDeletion>,
+}
+
+/// Deletes each PDF (every version); one still under its lock is left for later, with the date
+/// its lock passes. Any other failure stops the erasure (the client stays archived; a repeat
+/// goes on from there).
+async fn delete_pdfs(blobs: &dyn Blobs, keys: &[String]) -> AppResult<PdfDeletions> {
+    let mut outcome = PdfDeletions { deleted: Vec::new(), scheduled: Vec::new() };
+    for raw in keys {
+        let key = BlobKey::parse(raw).map_err(|e| AppError::Internal(e.to_string()))?;
+        match blobs.delete(&key).await {
+            Ok(()) => outcome.deleted.push(raw.clone()),
+            Err(BlobError::Locked { until, .. }) => {
+                outcome.scheduled.push(ScheduledPdfDeletion { blob_key: raw.clone(), after: until })
+            }
+            Err(other) => return Err(AppError::backend("blobs")(other)),
+        }
+    }
+    Ok(outcome)
+}
+
+/// A PDF left to the sweep (`pdf.delete_due`): who it was of (for the audit record) and when.
+#[derive(Debug, Serialize, Deserialize)]
+struct PdfDeleteDue {
+    tenant_id: TenantId,
+    client_id: ClientId,
+    blob_key: String,
+    after: DateTime<Utc>,
+}
+
+fn pdf_delete_due_item(due: &PdfDeleteDue) -> AppResult<Item> {
+    let mut item = to_item(&keys::pdf_delete_due(&due.tenant_id, &due.blob_key), "pdf_delete_due", due)?;
+    item.insert(GSI1PK.into(), keys::PDF_DELETE_INDEX.into());
+    item.insert(GSI1SK.into(), keys::pdf_delete_due_sk(due.after, &due.blob_key).into());
+    Ok(item)
+}
+
+/// Writes one `pdf.delete_due` item per PDF (a put: scheduling again replaces it).
+async fn schedule_pdf_deletions(
+    store: &Store,
+    tenant: &TenantId,
+    client: &ClientId,
+    scheduled: &[ScheduledPdfDeletion],
+) -> AppResult<()> {
+    let mut writes = Vec::with_capacity(scheduled.len());
+    for pdf in scheduled {
+        let due = PdfDeleteDue {
+            tenant_id: tenant.clone(),
+            client_id: client.clone(),
+            blob_key: pdf.blob_key.clone(),
+            after: pdf.after,
+        };
+        writes.push(Write::put(pdf_delete_due_item(&due)?));
+    }
+    for batch in writes.chunks(CLEAN_UP_BATCH) {
+        store.table.transact(batch.to_vec()).await?;
+    }
+    Ok(())
+}
+
+/// What one pass over the PDFs due for deletion did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PdfSweep {
+    pub deleted: usize,
+    /// Still locked (a version stored later): scheduled again for when that lock passes.
+    pub rescheduled: usize,
+    /// The store failed: left for the next sweep.
+    pub failed: usize,
+}
+
+const PDF_SWEEP_PAGE: u32 = 100;
+
+/// For the sweep (on its schedule, beside the reminders): deletes the PDFs erasures left to
+/// delete whose lock has passed, each audited as `client.pdf_deleted` (ids and the key) in the
+/// write that removes its `pdf.delete_due` item. Safe to run twice at once: deleting what is
+/// gone is done, and the second audit record has its own id.
+pub async fn delete_due_pdfs(store: &Store, blobs: &dyn Blobs) -> AppResult<PdfSweep> {
+    let now = store.clock.now();
+    let upper = format!("{}~", keys::pdf_delete_due_sk(now, ""));
+    let mut sweep = PdfSweep::default();
+    let mut cursor = None;
+    loop {
+        let query = Query::gsi1(keys::PDF_DELETE_INDEX)
+            .sk(SortKey::Le(upper.clone()))
+            .limit(PDF_SWEEP_PAGE)
+            .after(cursor.take());
+        let page = store.table.query(&query).await?;
+        for item in page.items {
+            let due: PdfDeleteDue = from_item(item)?;
+            let marker = keys::pdf_delete_due(&due.tenant_id, &due.blob_key);
+            let key = BlobKey::parse(&due.blob_key).map_err(|e| AppError::Internal(e.to_string()))?;
+            match blobs.delete(&key).await {
+                Ok(()) => {
+                    let audit = AuditContext {
+                        tenant_id: due.tenant_id.clone(),
+                        actor: "system".into(),
+                        role: None,
+                        request_id: mas_domain::ids::RequestId::new(),
+                    };
+                    let details = json!({ "blob_key": due.blob_key, "scheduled_after": due.after });
+                    store
+                        .commit_detailed(
+                            &audit,
+                            "client.pdf_deleted",
+                            due.client_id.as_str(),
+                            Some(details),
+                            vec![Write::delete(marker)],
+                        )
+                        .await
+                        .map_err(|err| {
+                            err.on_condition(|_| AppError::Internal("an audit record's key was already taken".into()))
+                        })?;
+                    sweep.deleted += 1;
+                }
+                Err(BlobError::Locked { until, .. }) => {
+                    // A clock behind the store's would find it locked again at once: a minute on.
+                    let after = until.max(now + chrono::Duration::minutes(1));
+                    let again = PdfDeleteDue { after, ..due };
+                    store.table.transact(vec![Write::put(pdf_delete_due_item(&again)?)]).await?;
+                    sweep.rescheduled += 1;
+                }
+                Err(err) => {
+                    tracing::warn!(%err, tenant_id = %due.tenant_id, "a due PDF deletion failed; the next sweep tries again");
+                    sweep.failed += 1;
+                }
+            }
+        }
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(sweep),
+        }
+    }
 }
 
 /// How many deletes go in one transaction of the clean-up.

@@ -125,7 +125,11 @@ pub async fn publish(app: &App, request: &PublishRequest) -> AppResult<Published
     let blobs = app.site_blobs();
     for file in &files {
         let blob = keys::site_file(&tenant.slug, &file.path).map_err(|e| AppError::Internal(e.to_string()))?;
-        blobs.put(&blob, file.body.as_bytes().to_vec(), file.content_type).await.map_err(AppError::backend("blobs"))?;
+        // The sites bucket has no Object Lock: a page is replaced at the next publish.
+        blobs
+            .put(&blob, file.body.as_bytes().to_vec(), file.content_type, mas_ports::Retention::Default)
+            .await
+            .map_err(AppError::backend("blobs"))?;
     }
     let version = current.as_ref().map_or(1, |c| c.version + 1);
     let prefix = format!("sites/{}/", tenant.slug);

@@ -123,7 +123,11 @@ async fn serve_with(
     let base = format!("http://{}", listener.local_addr().unwrap());
     let clock = app.store.clock.clone();
     let links = Arc::new(LinkSigner::new(b"test-link-secret"));
-    let blobs = Arc::new(DirBlobs::new(dir.path().join("blobs"), base.clone(), links.clone(), clock));
+    // Like the documents bucket: what is stored without a retention of its own is kept seven years.
+    let blobs = Arc::new(
+        DirBlobs::new(dir.path().join("blobs"), base.clone(), links.clone(), clock)
+            .with_default_retention(mas_local::config::documents_lock()),
+    );
     let (queue, receiver) = ChannelQueue::new();
     let outbox = Arc::new(mas_embedded::Outbox::new(dir.path().join("outbox")).expect("outbox"));
     let mut app = app.with_blobs(blobs.clone()).with_queue(Arc::new(queue));
