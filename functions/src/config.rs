@@ -191,6 +191,22 @@ pub fn payments(app: App, secrets: &Secrets) -> Result<App, AppError> {
     }
 }
 
+/// For a function that only deletes customers at Stripe (the notifications worker, after an
+/// erasure): `mas-stripe-customers` over the HTTPS client it links anyway, not the generated
+/// Stripe client, and no webhook secret. `MAS_PAYMENTS` as for `payments`.
+pub fn customer_deletion(app: App, secrets: &Secrets) -> Result<App, AppError> {
+    match env("MAS_PAYMENTS").as_deref() {
+        Some("stripe") => {
+            let key = secrets.required("STRIPE_SECRET_KEY", "this function deletes customers at Stripe")?;
+            let gateway = mas_stripe_customers::StripeCustomers::new(key, env("STRIPE_API_BASE").as_deref())
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            Ok(app.with_payments_gateway(Arc::new(gateway)))
+        }
+        None | Some("none") => Ok(app),
+        Some(other) => Err(AppError::Internal(format!("MAS_PAYMENTS must be stripe or none on Lambda, not {other}"))),
+    }
+}
+
 /// The Stripe gateway and the webhook signing secret (the secrets `STRIPE_SECRET_KEY` and
 /// `STRIPE_WEBHOOK_SECRET`; `STRIPE_API_BASE`).
 pub fn stripe(secrets: &Secrets) -> Result<(Arc<dyn Payments>, WebhookSecret), AppError> {

@@ -237,3 +237,19 @@ payments_contract!(
     a_card_kept_on_file_is_charged_at_once_and_a_declined_one_says_so,
     a_deleted_customer_is_gone_with_its_cards_and_deleting_it_again_is_not_found
 );
+
+/// The notifications worker's gateway (`mas-stripe-customers`) deletes what the full adapter
+/// made, answers `NotFound` the second time, and moves no money.
+#[tokio::test]
+async fn the_customer_deletion_adapter_deletes_a_customer_once_and_does_nothing_else() {
+    let Some((full, _)) = stripe("customer_deletion_adapter") else { return };
+    let url = localstripe::localstripe("customer_deletion_adapter").expect("localstripe");
+    let eraser = mas_stripe_customers::StripeCustomers::new("sk_test_contract", Some(&url)).unwrap();
+    let customer = full.create_customer(&format!("customer-{}", ulid::Ulid::new())).await.unwrap();
+    eraser.delete_customer(&customer).await.unwrap();
+    assert_eq!(eraser.delete_customer(&customer).await, Err(PaymentsError::NotFound));
+    assert_eq!(full.delete_customer(&customer).await, Err(PaymentsError::NotFound), "gone for the full adapter too");
+    let refused = eraser.create_intent(intent("not-here", 1000)).await;
+    assert!(matches!(refused, Err(PaymentsError::Unavailable(_))), "{refused:?}");
+    assert!(eraser.create_customer("k").await.is_err());
+}

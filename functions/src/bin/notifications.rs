@@ -20,8 +20,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // The queue: a confirmed booking's consent forms go to the render queue.
     let app = config::base(table, &aws, &secrets)?.with_queue(config::queue(&aws));
     let app = config::messaging(app, &aws, &secrets)?;
-    // Stripe: an erased client's customer is deleted there (`client.erased`).
-    let app = Arc::new(config::payments(app, &secrets)?);
+    // Stripe: an erased client's customer is deleted there (`client.erased`), and nothing else.
+    let app = Arc::new(config::customer_deletion(app, &secrets)?);
     init.step(Step::Clients);
     init.log();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
