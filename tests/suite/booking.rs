@@ -4,13 +4,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use mas_dynamodb::DynamoTable;
-use mas_ports::{FixedClock, Table};
+use mas_ports::FixedClock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::app::*;
-use crate::support::aws;
 
 /// Monday 1 March 2027, 08:00 UTC (London is on GMT until 28 March).
 pub fn now() -> DateTime<Utc> {
@@ -579,11 +577,7 @@ async fn appointments_list_by_window_and_filters() {
 // ---- Races, on both adapters ----------------------------------------------------------------
 
 async fn dynamodb_app(test: &str) -> Option<TestApp> {
-    let config = aws::moto(test).await?;
-    let table = DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), format!("booking-{}", ulid::Ulid::new()));
-    table.create_table_if_missing().await.expect("a table on moto");
-    let table: Arc<dyn Table> = Arc::new(table);
-    Some(spawn_app_with(Some(table), Arc::new(FixedClock::new(now()))).await)
+    spawn_app_on_moto(test, Arc::new(FixedClock::new(now()))).await
 }
 
 async fn sqlite_app(_test: &str) -> Option<TestApp> {

@@ -8,16 +8,14 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use mas_domain::values::{Currency, MinorUnits};
-use mas_dynamodb::DynamoTable;
 use mas_embedded::simulated::Outcome;
 use mas_ports::payments::IntentRequest;
-use mas_ports::{FixedClock, Query, Table};
+use mas_ports::{FixedClock, Query};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::booking::{Setup, fixed_app, now, setup};
 use crate::support::app::*;
-use crate::support::aws;
 
 /// 100.00 + 20% VAT on top (120.00), and two 12.99 products with 20% VAT inside (25.98, of
 /// which 4.33 tax): 145.98 in all.
@@ -297,11 +295,7 @@ async fn concurrent_sales(app: TestApp, n: u32) {
 }
 
 async fn dynamodb_app(test: &str) -> Option<TestApp> {
-    let config = aws::moto(test).await?;
-    let table = DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), format!("till-{}", ulid::Ulid::new()));
-    table.create_table_if_missing().await.expect("a table on moto");
-    let table: Arc<dyn Table> = Arc::new(table);
-    Some(spawn_app_with(Some(table), Arc::new(FixedClock::new(now()))).await)
+    spawn_app_on_moto(test, Arc::new(FixedClock::new(now()))).await
 }
 
 mod concurrent_sales_number_one_to_n_with_no_gap_and_no_duplicate {

@@ -507,11 +507,8 @@ async fn an_audit_record_cannot_be_overwritten_in_the_embedded_table_even_by_a_r
 
 #[tokio::test]
 async fn an_audit_record_overwritten_on_dynamodb_by_a_raw_put_reads_as_altered_in_the_log_and_its_csv() {
-    use mas_dynamodb::DynamoTable;
-    let Some(config) = crate::support::aws::moto("audit_overwrite").await else { return };
-    let table = DynamoTable::new(aws_sdk_dynamodb::Client::new(&config), format!("audit-{}", ulid::Ulid::new()));
-    table.create_table_if_missing().await.expect("a table on moto");
-    let app = crate::support::app::spawn_app_with(Some(Arc::new(table)), Arc::new(mas_ports::SystemClock)).await;
+    let clock = Arc::new(mas_ports::SystemClock);
+    let Some(app) = crate::support::app::spawn_app_on_moto("audit_overwrite", clock).await else { return };
     let clinic = app.sign_up("sealed").await;
     app.post("/v1/clients", &clinic.token, json!({"first_name": "Ada", "last_name": "Log", "email": "ada@log.test"}))
         .await;

@@ -119,29 +119,9 @@ macro_rules! short_text {
                 Ok($name(text.to_owned()))
             }
 
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
         }
 
-        impl TryFrom<String> for $name {
-            type Error = ParseError;
-            fn try_from(raw: String) -> Result<Self, ParseError> {
-                $name::parse(&raw)
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(value: $name) -> String {
-                value.0
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
+        crate::values::string_value!($name);
     };
 }
 

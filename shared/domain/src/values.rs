@@ -2,9 +2,6 @@
 //! deserialize through `TryFrom<String>`, so a bad value in a request body is refused with the
 //! field's path before any handler code runs.
 
-use std::fmt;
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -32,12 +29,12 @@ macro_rules! string_value {
                 value.0
             }
         }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(&self.0)
             }
         }
-        impl FromStr for $name {
+        impl std::str::FromStr for $name {
             type Err = ParseError;
             fn from_str(raw: &str) -> Result<Self, ParseError> {
                 $name::parse(raw)
@@ -50,6 +47,7 @@ macro_rules! string_value {
         }
     };
 }
+pub(crate) use string_value;
 
 /// A URL-safe identifier chosen by people: lowercase letters, digits and single hyphens, 2–63
 /// characters, starting with a letter (tenant slugs, service slugs, categories).

@@ -47,14 +47,12 @@ pub async fn sign_up(
     mas_usecases::limits::take_for_address(&app.store, "signup", origin.ip.as_deref(), limit).await?;
     let password = input.owner.password.clone();
     let signed_up = ops::sign_up(&app.store, request_id.clone(), &app.config.site_domain, input).await?;
-    let audit = mas_store::AuditContext {
-        tenant_id: signed_up.tenant.id.clone(),
-        actor: signed_up.owner.id.to_string(),
-        role: Some(signed_up.owner.input.role),
-        request_id,
-    };
+    let audit = mas_usecases::auth::member_audit(&signed_up.tenant.id, &signed_up.owner, request_id);
     // The clinic exists now; a lost email is not a failed signup (the owner asks again).
-    if let Err(err) = mas_usecases::auth::send_email_verification(&app, &audit, &base, &signed_up.owner, false).await {
+    if let Err(err) =
+        mas_usecases::auth::send_email_verification(&app, &audit, &base, &signed_up.tenant, &signed_up.owner, false)
+            .await
+    {
         tracing::error!(tenant_id = %signed_up.tenant.id, %err, "the signup's verification email could not be sent");
     }
     let token = match &app.auth {
@@ -111,7 +109,9 @@ pub async fn resend_verification(
     if actor.member.input.role != mas_domain::team::Role::Owner {
         return Err(mas_domain::error::AppError::Forbidden("only an owner confirms the clinic's email".into()).into());
     }
-    let sent = mas_usecases::auth::send_email_verification(&app, &actor.audit(), &base, &actor.member, true).await?;
+    let tenant = ops::tenant(&app.store, &actor.tenant_id).await?;
+    let sent =
+        mas_usecases::auth::send_email_verification(&app, &actor.audit(), &base, &tenant, &actor.member, true).await?;
     Ok((StatusCode::ACCEPTED, Json(VerificationResent { status: if sent { "sent" } else { "throttled" } })))
 }
 

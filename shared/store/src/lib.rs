@@ -145,6 +145,11 @@ impl From<Once> for AppError {
     }
 }
 
+/// An audit record's put-new failed: its id (a fresh ULID) was taken. Never expected.
+fn audit_key_taken() -> AppError {
+    AppError::Internal("an audit record's key was already taken".into())
+}
+
 impl Plan<AppError> {
     pub fn new() -> Self {
         Plan::default()
@@ -198,7 +203,7 @@ impl<F: From<AppError>> Plan<F> {
     /// (a client created by the booking that needs them).
     pub fn audit_also(&mut self, store: &Store, audit: &AuditContext, action: &str, entity_id: &str) -> AppResult<()> {
         let item = audit::item(audit, action, entity_id, store.clock.now(), None)?;
-        self.push(Write::put_new(item), AppError::Internal("an audit record's key was already taken".into()));
+        self.push(Write::put_new(item), audit_key_taken());
         Ok(())
     }
 
@@ -236,7 +241,7 @@ impl<F: From<AppError>> Plan<F> {
                 return Err(on_fail.swap_remove(index));
             }
             Err(CommitError::Table(TableError::ConditionFailed { .. })) => {
-                return Err(AppError::Internal("the audit record's key was already taken".into()).into());
+                return Err(audit_key_taken().into());
             }
             Err(CommitError::Table(other)) => return Err(AppError::from(other).into()),
             Err(CommitError::App(err)) => return Err(err.into()),

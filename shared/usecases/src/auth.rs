@@ -222,7 +222,8 @@ async fn session(app: &App, tenant: &TenantId, member: Member, tokens: IssuedTok
     })
 }
 
-fn member_audit(tenant: &TenantId, member: &Member, request_id: RequestId) -> AuditContext {
+/// What a member does on their own behalf, for the audit log.
+pub fn member_audit(tenant: &TenantId, member: &Member, request_id: RequestId) -> AuditContext {
     AuditContext { tenant_id: tenant.clone(), actor: member.id.to_string(), role: Some(member.input.role), request_id }
 }
 
@@ -375,23 +376,43 @@ fn role_name(role: Role) -> &'static str {
 pub async fn invite(app: &App, audit: &AuditContext, base: &str, member: &Member) -> AppResult<DateTime<Utc>> {
     let tenant = tenants::tenant(&app.store, &audit.tenant_id).await?;
     app.identity.register(&account(&tenant.id, member)).await.map_err(provider)?;
-    let (token, expires_at) =
-        issue_link(app, audit, LinkPurpose::Invitation, &member.id, Duration::days(INVITATION_DAYS)).await?;
-    let url = format!("{}#/accept-invite?token={token}", app_url(app, base));
-    let lines = [
-        format!("Hello {},", member.input.name),
-        format!("{} has invited you to its clinic desk as {}.", tenant.name, role_name(member.input.role)),
-        format!("Open this link within {INVITATION_DAYS} days to choose your password (it works once):"),
-    ];
-    crate::notifications::send_plain_mail(
-        app,
-        &tenant,
-        &member.input.email,
-        format!("Your invitation to {}", tenant.name),
-        &lines,
-        Some(&url),
-    )
-    .await?;
+    let link = LinkMail {
+        purpose: LinkPurpose::Invitation,
+        lifetime: Duration::days(INVITATION_DAYS),
+        screen: "accept-invite",
+        subject: format!("Your invitation to {}", tenant.name),
+        lines: [
+            format!("Hello {},", member.input.name),
+            format!("{} has invited you to its clinic desk as {}.", tenant.name, role_name(member.input.role)),
+            format!("Open this link within {INVITATION_DAYS} days to choose your password (it works once):"),
+        ],
+    };
+    email_link(app, audit, base, &tenant, member, link).await
+}
+
+/// A single-use link emailed to a member: what it is for, how long it lives, the back office's
+/// screen that spends it (`#/{screen}?token=`), and what the email says before the link.
+struct LinkMail {
+    purpose: LinkPurpose,
+    lifetime: Duration,
+    screen: &'static str,
+    subject: String,
+    lines: [String; 3],
+}
+
+/// Issues `link` for `member` and emails it to them; answers when it expires.
+async fn email_link(
+    app: &App,
+    audit: &AuditContext,
+    base: &str,
+    tenant: &Tenant,
+    member: &Member,
+    link: LinkMail,
+) -> AppResult<DateTime<Utc>> {
+    let (token, expires_at) = issue_link(app, audit, link.purpose, &member.id, link.lifetime).await?;
+    let url = format!("{}#/{}?token={token}", app_url(app, base), link.screen);
+    crate::notifications::send_plain_mail(app, tenant, &member.input.email, link.subject, &link.lines, Some(&url))
+        .await?;
     Ok(expires_at)
 }
 
@@ -479,7 +500,7 @@ pub async fn request_password_reset(
         tracing::info!(tenant_id = %tenant_id, "a password reset was asked for an email that is no member's");
         return Ok(());
     };
-    if !reset_throttle_allows(&app.store, &tenant_id, &member.id).await? {
+    if !link_throttle_allows(&app.store, &tenant_id, &member.id).await? {
         return Ok(());
     }
     let tenant = tenants::tenant(&app.store, &tenant_id).await?;
@@ -513,7 +534,8 @@ pub async fn request_password_reset(
     Ok(())
 }
 
-async fn reset_throttle_allows(store: &Store, tenant: &TenantId, member: &MemberId) -> AppResult<bool> {
+/// At most one emailed link (a password reset, a new email confirmation) per member a minute.
+async fn link_throttle_allows(store: &Store, tenant: &TenantId, member: &MemberId) -> AppResult<bool> {
     let now = store.clock.now().timestamp();
     let key = keys::password_reset_throttle(tenant, member);
     let item = to_item(&key, "reset_throttle", &json!({ "until": now + 60, "ttl": now + 86_400 }))?;
@@ -549,35 +571,30 @@ pub async fn send_email_verification(
     app: &App,
     audit: &AuditContext,
     base: &str,
+    tenant: &Tenant,
     owner: &Member,
     resend: bool,
 ) -> AppResult<bool> {
-    let tenant = tenants::tenant(&app.store, &audit.tenant_id).await?;
     if tenant.is_live() {
         return Err(AppError::conflict("already_live", "the clinic is already live"));
     }
-    if resend && !reset_throttle_allows(&app.store, &tenant.id, &owner.id).await? {
+    if resend && !link_throttle_allows(&app.store, &tenant.id, &owner.id).await? {
         return Ok(false);
     }
-    let (token, _) =
-        issue_link(app, audit, LinkPurpose::EmailVerification, &owner.id, Duration::days(VERIFICATION_DAYS)).await?;
-    let url = format!("{}#/verify-email?token={token}", app_url(app, base));
-    let lines = [
-        format!("Hello {},", owner.input.name),
-        format!("Thank you for creating {} on Master Aesthetics Suite.", tenant.name),
-        format!(
-            "Open this link within {VERIFICATION_DAYS} days to confirm your email. Your clinic's website, online booking and client portal open to the public once you have (the link works once):"
-        ),
-    ];
-    crate::notifications::send_plain_mail(
-        app,
-        &tenant,
-        &owner.input.email,
-        format!("Confirm your email to open {}", tenant.name),
-        &lines,
-        Some(&url),
-    )
-    .await?;
+    let link = LinkMail {
+        purpose: LinkPurpose::EmailVerification,
+        lifetime: Duration::days(VERIFICATION_DAYS),
+        screen: "verify-email",
+        subject: format!("Confirm your email to open {}", tenant.name),
+        lines: [
+            format!("Hello {},", owner.input.name),
+            format!("Thank you for creating {} on Master Aesthetics Suite.", tenant.name),
+            format!(
+                "Open this link within {VERIFICATION_DAYS} days to confirm your email. Your clinic's website, online booking and client portal open to the public once you have (the link works once):"
+            ),
+        ],
+    };
+    email_link(app, audit, base, tenant, owner, link).await?;
     Ok(true)
 }
 

@@ -87,6 +87,16 @@ pub async fn spawn_app_with_clock(clock: Arc<dyn Clock>) -> TestApp {
 }
 
 /// The router over `table` (a fresh SQLite file when `None`) and `clock`.
+/// The local host's app on a fresh DynamoDB table on moto (named after `test`), or `None` when
+/// AWS tests are skipped knowingly (`support::aws::moto`).
+pub async fn spawn_app_on_moto(test: &str, clock: Arc<dyn Clock>) -> Option<TestApp> {
+    let config = crate::support::aws::moto(test).await?;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let table = mas_dynamodb::DynamoTable::new(client, format!("{test}-{}", ulid::Ulid::new()));
+    table.create_table_if_missing().await.expect("a table on moto");
+    Some(spawn_app_with(Some(Arc::new(table)), clock).await)
+}
+
 pub async fn spawn_app_with(table: Option<Arc<dyn Table>>, clock: Arc<dyn Clock>) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let (app, gateway, events) = test_app(&dir, table, clock);
