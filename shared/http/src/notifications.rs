@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
@@ -152,10 +152,34 @@ fn twiml(reply: Option<String>) -> Response {
     ([(header::CONTENT_TYPE, "text/xml; charset=utf-8")], body).into_response()
 }
 
+/// The fields of Twilio's inbound-message form that we read (Twilio sends more; the signature
+/// covers them all). Documentation only: the handler reads the raw form, since the signature
+/// must be checked over exactly what was sent.
+#[allow(dead_code, non_snake_case)]
+#[derive(ToSchema)]
+pub struct TwilioSmsForm {
+    /// The sender, E.164.
+    From: Option<String>,
+    /// The text.
+    Body: Option<String>,
+    /// Twilio's id of the message.
+    MessageSid: Option<String>,
+}
+
+/// The fields of Twilio's delivery report that we read.
+#[allow(dead_code, non_snake_case)]
+#[derive(ToSchema)]
+pub struct TwilioStatusForm {
+    /// `queued`, `sent`, `delivered`, `undelivered`, `failed`…
+    MessageStatus: Option<String>,
+    /// Twilio's error code when it failed.
+    ErrorCode: Option<String>,
+}
+
 /// A text from a client: applies `C`, `STOP`, `START` or `HELP` and answers in TwiML.
 #[utoipa::path(post, path = "/webhooks/twilio", tag = "webhooks", operation_id = "receive_twilio_sms",
     params(("X-Twilio-Signature" = String, Header, description = "HMAC-SHA1 of the URL and sorted parameters, base64")),
-    request_body(content = String, description = "Twilio's form fields (`From`, `Body`, `MessageSid`…)", content_type = "application/x-www-form-urlencoded"),
+    request_body(content = TwilioSmsForm, description = "Twilio's form fields", content_type = "application/x-www-form-urlencoded"),
     responses((status = 200, description = "TwiML: the reply, if any", content_type = "text/xml"),
         (status = 403, description = "a missing or wrong signature; nothing is written", body = ErrorEnvelope)))]
 pub async fn twilio_inbound(
@@ -187,7 +211,7 @@ pub struct StatusParams {
 /// Twilio's delivery report for one of our texts.
 #[utoipa::path(post, path = "/webhooks/twilio/status", tag = "webhooks", operation_id = "receive_twilio_status",
     params(StatusParams, ("X-Twilio-Signature" = String, Header, description = "as on /webhooks/twilio")),
-    request_body(content = String, description = "`MessageStatus`, `ErrorCode`…", content_type = "application/x-www-form-urlencoded"),
+    request_body(content = TwilioStatusForm, description = "Twilio's delivery report", content_type = "application/x-www-form-urlencoded"),
     responses((status = 204, description = "recorded (or not ours: ignored)"),
         (status = 403, description = "a missing or wrong signature; nothing is written", body = ErrorEnvelope)))]
 pub async fn twilio_status(
