@@ -195,7 +195,7 @@ pub async fn from_env(queue: Arc<dyn Queue>) -> Result<LocalHost, AppError> {
         }
         Some(other) => return Err(AppError::Internal(format!("MAS_LIMITS must be default or load-test, not {other}"))),
     }
-    let app = app.with_queue(queue).with_local_event_routing();
+    let app = mas_usecases::routing::route_locally(app.with_queue(queue));
     Ok(LocalHost { app: Arc::new(app), simulated, outbox, blobs: dir_blobs, dns })
 }
 

@@ -111,7 +111,8 @@ fn linkify(escaped: &str) -> String {
 /// `POST /local/sweep`: runs the sweep now (the host also runs it on a timer): due reminders,
 /// and the PDFs erasures left to delete once their lock has passed.
 async fn sweep_now(State(host): State<Arc<LocalHost>>) -> ApiResult<Response> {
-    let report = mas_usecases::notifications::plan::sweep(&host.app.notifier()).await?;
+    let report =
+        mas_usecases::notifications::plan::sweep(&mas_usecases::notifications::Notifier::of(&host.app)).await?;
     let pdfs = mas_usecases::gdpr::delete_due_pdfs(&host.app.store, host.app.blobs.as_ref()).await?;
     let mut body = serde_json::to_value(report).map_err(|e| AppError::Internal(e.to_string()))?;
     body["pdfs"] = serde_json::to_value(pdfs).map_err(|e| AppError::Internal(e.to_string()))?;

@@ -111,7 +111,7 @@ fn spawn_sweep(app: Arc<App>) -> tokio::task::JoinHandle<()> {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
         loop {
             every.tick().await;
-            match mas_usecases::notifications::plan::sweep(&app.notifier()).await {
+            match mas_usecases::notifications::plan::sweep(&mas_usecases::notifications::Notifier::of(&app)).await {
                 Ok(report) if report.enqueued > 0 => {
                     tracing::info!(enqueued = report.enqueued, reads = report.reads, "sweep")
                 }

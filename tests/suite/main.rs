@@ -1,6 +1,7 @@
 //! One test binary for every black-box, contract, handler and template test (one link, not many).
 
 mod api;
+mod architecture;
 mod auth;
 mod blob_queue_contract;
 mod booking;

@@ -140,7 +140,7 @@ async fn world(zone: &str, now: DateTime<Utc>) -> World {
     let providers = Arc::new(Providers::default());
     *providers.clock.lock().unwrap() = Some(clock.clone());
     let jobs = Arc::new(Jobs::default());
-    let base = app.app.notifier();
+    let base = mas_usecases::notifications::Notifier::of(&app.app);
     let notifier = Notifier { mailer: providers.clone(), sms: providers.clone(), queue: jobs.clone(), ..base };
     World {
         tenant: clinic.tenant_id.clone(),

@@ -158,7 +158,12 @@ async fn the_signed_unsubscribe_link_turns_marketing_off_in_one_click_and_a_forg
     body["marketing_consent"] = json!(true);
     let (_, client) = app.post("/v1/clients", &clinic.token, body).await;
     let id = mas_domain::ids::ClientId::parse(client["id"].as_str().unwrap()).unwrap();
-    let url = mas_usecases::notifications::unsubscribe_url(&app.app.notifier(), &app.base, &clinic.tenant_id, &id);
+    let url = mas_usecases::notifications::unsubscribe_url(
+        &mas_usecases::notifications::Notifier::of(&app.app),
+        &app.base,
+        &clinic.tenant_id,
+        &id,
+    );
     let path = url.strip_prefix(&app.base).unwrap().to_owned();
     let (_, prefs) = app.get(&format!("/v1/clients/{id}/preferences"), &clinic.token).await;
     assert_eq!((prefs["email"]["marketing"].as_bool(), prefs["sms"]["marketing"].as_bool()), (Some(true), Some(true)));

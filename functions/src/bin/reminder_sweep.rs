@@ -29,7 +29,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
         let app = app.clone();
         async move {
-            let report = mas_usecases::notifications::plan::sweep(&app.notifier()).await?;
+            let report =
+                mas_usecases::notifications::plan::sweep(&mas_usecases::notifications::Notifier::of(&app)).await?;
             let pdfs = mas_usecases::gdpr::delete_due_pdfs(&app.store, app.blobs.as_ref()).await?;
             tracing::info!(
                 enqueued = report.enqueued,

@@ -415,7 +415,8 @@ pub async fn change(
         reason: input.reason.map(|r| r.to_string()),
         expected_version: input.version,
     };
-    let changed = ops::change(app.ports(), &actor.audit(), &tenant, &id, &scope, change).await?;
+    let changed =
+        ops::change(mas_usecases::payments::Ports::of(&app), &actor.audit(), &tenant, &id, &scope, change).await?;
     Ok(Json(for_role(&actor, changed)))
 }
 

@@ -197,7 +197,7 @@ pub async fn twilio_inbound(
     if sms.from.is_empty() || sms.provider_id.is_empty() {
         return Ok(twiml(None));
     }
-    let reply = ops::inbound::on_inbound(&app.notifier(), &sms).await?;
+    let reply = ops::inbound::on_inbound(&mas_usecases::notifications::Notifier::of(&app), &sms).await?;
     Ok(twiml(reply))
 }
 
@@ -234,7 +234,7 @@ pub async fn twilio_status(
     responses((status = 200, description = "unsubscribed from marketing (or already)", content_type = "text/html"),
         (status = 404, description = "not a link we issued", body = ErrorEnvelope)))]
 pub async fn unsubscribe(State(app): State<Arc<App>>, path: PathParams) -> ApiResult<Response> {
-    ops::unsubscribe(&app.notifier(), path.get("token").unwrap_or_default()).await?;
+    ops::unsubscribe(&mas_usecases::notifications::Notifier::of(&app), path.get("token").unwrap_or_default()).await?;
     let page = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
         <title>Unsubscribed</title></head><body><main><h1>You are unsubscribed</h1>\
         <p>You will get no more offers by email or text. Messages about your bookings continue.</p></main></body></html>";
@@ -249,7 +249,7 @@ pub async fn unsubscribe(State(app): State<Arc<App>>, path: PathParams) -> ApiRe
         (status = 404, description = "not a link we issued", body = ErrorEnvelope)))]
 pub async fn unsubscribe_page(State(app): State<Arc<App>>, path: PathParams) -> ApiResult<Response> {
     let token = path.get("token").unwrap_or_default();
-    ops::check_unsubscribe(&app.notifier(), token)?;
+    ops::check_unsubscribe(&mas_usecases::notifications::Notifier::of(&app), token)?;
     let page = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
          <title>Unsubscribe</title></head><body><main><h1>Stop offers from this clinic?</h1>\

@@ -70,7 +70,7 @@ pub async fn deposit_intent(
     let tenant_id = tenants::tenant_by_slug(&app.store, &input.tenant_slug).await?;
     let audit = AuditContext { tenant_id, actor: "client".into(), role: None, request_id };
     let intent = ops::deposit_intent(
-        app.ports(),
+        mas_usecases::payments::Ports::of(&app),
         &audit,
         &input.appointment_id,
         input.confirmation_number.as_str(),
@@ -121,7 +121,13 @@ pub async fn finalize(
     let JsonBody(input) = input?;
     // A member restricted to locations takes payments only for appointments there.
     appointments::get_within(&app.store, &actor.tenant_id, &actor.reach(), &input.appointment_id).await?;
-    let done = ops::finalize(app.ports(), &actor.audit(), &input.appointment_id, input.collection_method).await?;
+    let done = ops::finalize(
+        mas_usecases::payments::Ports::of(&app),
+        &actor.audit(),
+        &input.appointment_id,
+        input.collection_method,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(Finalized { payment: done.payment, client_secret: done.client_secret })))
 }
 
@@ -160,7 +166,7 @@ pub async fn refund(
     };
     let ask =
         RefundAsk { amount: input.amount, reason: input.reason.to_string(), kind: RefundKind::Requested, key: None };
-    Ok(Json(ops::refund(app.ports(), &actor.audit(), &id, ask).await?))
+    Ok(Json(ops::refund(mas_usecases::payments::Ports::of(&app), &actor.audit(), &id, ask).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -46,7 +46,8 @@ pub async fn complete(
     // The role first: a caller who may not do this learns nothing from the body's errors.
     let JsonBody(input) = input?;
     actor.reach().locations.require(&input.location_id)?;
-    let sale = ops::complete(app.ports(), &actor.audit(), actor.member.input.role, input).await?;
+    let sale =
+        ops::complete(mas_usecases::payments::Ports::of(&app), &actor.audit(), actor.member.input.role, input).await?;
     Ok((StatusCode::CREATED, Json(sale)))
 }
 
@@ -110,7 +111,10 @@ pub async fn void(
     let JsonBody(input) = input?;
     let id: SaleId = path.id("id", "sale")?;
     view_within(&app, &actor, &id).await?;
-    Ok((StatusCode::CREATED, Json(ops::void(app.ports(), &actor.audit(), &id, input.reason).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(ops::void(mas_usecases::payments::Ports::of(&app), &actor.audit(), &id, input.reason).await?),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -141,6 +145,14 @@ pub async fn refund(
     let JsonBody(input) = input?;
     let id: SaleId = path.id("id", "sale")?;
     view_within(&app, &actor, &id).await?;
-    let view = ops::refund(app.ports(), &actor.audit(), &id, input.to, input.amount_minor, input.reason).await?;
+    let view = ops::refund(
+        mas_usecases::payments::Ports::of(&app),
+        &actor.audit(),
+        &id,
+        input.to,
+        input.amount_minor,
+        input.reason,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(view)))
 }

@@ -47,7 +47,7 @@ pub async fn stripe(
         .verify(signature, &body, app.store.clock.now().timestamp())
         .map_err(|err| ApiError::Malformed { code: err.code(), message: err.to_string() })?;
     let event = Received::parse(&body).map_err(|message| ApiError::Malformed { code: "malformed_event", message })?;
-    let outcome = match stripe_events::handle(app.ports(), &request_id, event).await? {
+    let outcome = match stripe_events::handle(mas_usecases::payments::Ports::of(&app), &request_id, event).await? {
         Handled::Applied => "applied",
         Handled::Duplicate => "duplicate",
         Handled::Ignored => "ignored",

@@ -528,6 +528,15 @@ pub fn stripe_customer(tenant: &TenantId, client: &ClientId) -> Key {
     Key::new(client_pk(tenant, client), "STRIPE_CUSTOMER")
 }
 
+/// The first instant of the UTC month after `at`'s: walks month partitions (calendars, the
+/// appointments index) one at a time.
+pub fn next_month(at: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::Datelike;
+    let first = at.date_naive().with_day(1).expect("day 1");
+    let next = first.checked_add_months(chrono::Months::new(1)).expect("in range");
+    next.and_hms_opt(0, 0, 0).expect("midnight").and_utc()
+}
+
 /// GSI1 on an appointment: a tenant's appointments by UTC month of their start, sorted by start.
 pub fn appointments_by_start_gsi(tenant: &TenantId, start: DateTime<Utc>, id: &AppointmentId) -> (String, String) {
     (appointments_month_gsi_pk(tenant, start), format!("{}#{id}", sortable(start)))

@@ -73,7 +73,7 @@ fn main() {
         let clock = Arc::new(FixedClock::new(now));
         let queue = Arc::new(CountingQueue::default());
         let app = App::new(table.clone(), clock, AuthMode::ApiGateway, Config { site_domain: "sites.test".into() });
-        let notifier = mas_usecases::notifications::Notifier { queue: queue.clone(), ..app.notifier() };
+        let notifier = mas_usecases::notifications::Notifier { queue: queue.clone(), ..mas_usecases::notifications::Notifier::of(&app) };
 
         // Due over the last three hours, each tenant's reminders spread through the window.
         let mut items = Vec::with_capacity(tenants * per_tenant);

@@ -4,7 +4,11 @@
 
 use serde_json::{Value, json};
 
-use crate::{catalog, team, tenants};
+use mas_catalog::catalog;
+
+use mas_accounts::team;
+
+use mas_accounts::tenants;
 use mas_domain::catalog::{LocationInput, PractitionerInput, ResourceInput, ServiceInput};
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{RequestId, TenantId};
@@ -171,8 +175,8 @@ pub async fn link_care_teams(store: &Store, demo: &DemoClinic) -> AppResult<u64>
         request_id: RequestId::new(),
     };
     let signed_up = tenants::tenant(store, &demo.tenant_id).await?.created_at;
-    let whole = crate::care_team::Budget { time: std::time::Duration::MAX, max_months: usize::MAX };
-    Ok(crate::care_team::run_backfill(store, &audit, signed_up, whole).await?.links_written)
+    let whole = mas_clients::care_team::Budget { time: std::time::Duration::MAX, max_months: usize::MAX };
+    Ok(mas_clients::care_team::run_backfill(store, &audit, signed_up, whole).await?.links_written)
 }
 
 /// The password of every demo account: public, like the demo clinic itself.
@@ -188,7 +192,7 @@ pub const DEMO_ACCOUNTS: [(&str, &str, mas_domain::team::Role); 4] = [
 
 /// Gives the demo clinic its staff accounts, each with `DEMO_PASSWORD` (the practitioner linked
 /// to Dr Ada Okafor's calendar). Idempotent: a member already there keeps their password.
-pub async fn seed_accounts(app: &crate::app::App, demo: &DemoClinic) -> AppResult<()> {
+pub async fn seed_accounts(app: &mas_context::app::App, demo: &DemoClinic) -> AppResult<()> {
     use mas_domain::auth::Password;
     use mas_domain::team::{MemberInput, Role};
     let store = &app.store;
@@ -219,7 +223,7 @@ pub async fn seed_accounts(app: &crate::app::App, demo: &DemoClinic) -> AppResul
             }
         };
         if store.table.get(&mas_store::keys::credential(&demo.tenant_id, &member.id)).await?.is_none() {
-            crate::auth::set_password(app, &demo.tenant_id, &member, &password).await?;
+            mas_staff_auth::auth::set_password(app, &demo.tenant_id, &member, &password).await?;
         }
     }
     Ok(())

@@ -18,13 +18,20 @@ impl RoutedEvents {
     }
 }
 
+/// `app` with its events routed to its queue as template.yaml's rules do on AWS (the local host
+/// and tests, after `with_queue`).
+pub fn route_locally(app: mas_context::app::App) -> mas_context::app::App {
+    let routed = std::sync::Arc::new(RoutedEvents::new(app.events.clone(), app.queue.clone()));
+    app.with_events(routed)
+}
+
 /// Which queue each event kind goes to (template.yaml's `NotifyRule` lists the same kinds, and
 /// `SiteChangedRule` sends `site.changed` to the site publisher).
 pub fn route(kind: &str) -> Option<mas_ports::QueueName> {
-    if kind == crate::site::SITE_CHANGED {
+    if kind == mas_context::announcements::SITE_CHANGED {
         return Some(mas_ports::QueueName::SitePublish);
     }
-    crate::notifications::plan::SUBSCRIBED.contains(&kind).then_some(mas_ports::QueueName::Notify)
+    mas_messaging::notifications::plan::SUBSCRIBED.contains(&kind).then_some(mas_ports::QueueName::Notify)
 }
 
 #[async_trait]
@@ -33,7 +40,7 @@ impl Events for RoutedEvents {
         self.inner.publish(events).await?;
         for event in events {
             if let Some(queue) = route(&event.kind) {
-                let body = crate::notifications::plan::Work::event_body(event);
+                let body = mas_messaging::notifications::plan::Work::event_body(event);
                 self.queue.send(queue, body).await.map_err(|e| EventsError::Unavailable(e.to_string()))?;
             }
         }

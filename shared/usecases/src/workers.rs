@@ -5,25 +5,29 @@ use std::future::Future;
 
 use serde_json::Value;
 
-use crate::app::App;
+use mas_context::app::App;
 use mas_domain::error::{AppError, AppResult};
 use mas_ports::QueueName;
 
 /// Handles one message of `queue`.
 pub async fn handle(app: &App, queue: QueueName, body: &Value) -> AppResult<()> {
     match queue {
-        QueueName::Notify => match crate::notifications::plan::Work::parse(body)? {
-            crate::notifications::plan::Work::Event(event) if event.kind == crate::gdpr::CLIENT_ERASED => {
-                crate::gdpr::after_erasure(app, &event).await
+        QueueName::Notify => match mas_messaging::notifications::plan::Work::parse(body)? {
+            mas_messaging::notifications::plan::Work::Event(event)
+                if event.kind == mas_context::announcements::CLIENT_ERASED =>
+            {
+                mas_privacy::gdpr::after_erasure(app, &event).await
             }
-            _ => crate::notifications::plan::handle(&app.notifier(), body).await,
+            _ => {
+                mas_messaging::notifications::plan::handle(&mas_messaging::notifications::Notifier::of(app), body).await
+            }
         },
         QueueName::SitePublish => {
-            let request = crate::site::PublishRequest::from_message(body)?;
-            let published = crate::site::publish(app, &request).await?;
+            let request = mas_publishing::site::PublishRequest::from_message(body)?;
+            let published = mas_publishing::site::publish(app, &request).await?;
             match published.publication() {
                 Some(p) => {
-                    let unchanged = matches!(published, crate::site::Published::Unchanged(_));
+                    let unchanged = matches!(published, mas_publishing::site::Published::Unchanged(_));
                     tracing::info!(tenant_id = %request.tenant_id, version = p.version, unchanged, "site publish done")
                 }
                 None => tracing::info!(tenant_id = %request.tenant_id, "site publish withheld: the clinic is not live"),

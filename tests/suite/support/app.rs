@@ -144,7 +144,7 @@ async fn serve_with(
     app.twilio_auth_token = Some(TWILIO_TOKEN.into());
     let dns = Arc::new(mas_ports::RecordedTxt::new());
     let app = app.with_dns(dns.clone());
-    let app = if route_events { app.with_local_event_routing() } else { app };
+    let app = if route_events { mas_usecases::routing::route_locally(app) } else { app };
     let app =
         Arc::new(app.with_messaging(outbox.clone(), outbox.clone()).with_links(links).with_public_url(base.clone()));
     mas_usecases::templates::seed_global(&app.store).await.expect("global templates seeded");

@@ -1,0 +1,8 @@
+//! Appointments (holds, claims, moves, cancellations), deposits and payments, Stripe's events, and the till's sales.
+//! (A capability of the use cases; `mas-usecases` re-exports every module.)
+
+pub mod appointments;
+pub mod payments;
+pub mod records;
+pub mod sales;
+pub mod stripe_events;

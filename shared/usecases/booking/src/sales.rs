@@ -1,0 +1,414 @@
+//! The desk till: completing a sale, reading and listing sales, and correcting one (a void the
+//! same day, or a refund). A sale is written once, in one transaction with the clinic's next
+//! invoice number, its audit record and its `sale.completed` event; it is never changed after.
+//!
+//! **Gapless numbering.** The counter item (`keys::invoice_counter`) holds the latest number.
+//! A sale reads it (`n`), then writes in one transaction: the counter as `n + 1` on condition
+//! it still holds `n` (or, for the first sale, that it does not exist), the claim of number
+//! `n + 1`, and the sale. Two sales that read the same `n` cannot both commit; the loser's
+//! transaction writes nothing, and it re-reads and tries again (`retry::on_contention`). So
+//! every committed sale has a number, and the numbers run 1, 2, 3… with no gap (nothing takes a
+//! number without committing its sale) and no duplicate.
+//!
+//! **Corrections.** A void or refund is its own item beside the sale (`COR#0001`, …), claimed
+//! with "not exists" on the next sequence number, so two corrections decided from the same read
+//! never both commit (the loser re-reads and re-checks what may still go back). Money back to a
+//! card goes through the payments port's refund, asked after the correction is recorded as
+//! pending (its key is the gateway's idempotency key) and recorded completed after.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::payments::Ports;
+use mas_catalog::catalog::{self, Reference};
+use mas_domain::catalog::LocationInput;
+use mas_domain::error::{AppError, AppResult};
+use mas_domain::ids::{CorrectionId, LocationId, SaleId, TenantId};
+use mas_domain::payment::IntentStatus;
+use mas_domain::sale::{
+    self, Correction, CorrectionKind, CorrectionStatus, InvoiceNumber, Priced, Reason, RefundTo, Return, ReturnMethod,
+    Sale, SaleInput, SaleStatus, Tender,
+};
+use mas_domain::team::Role;
+use mas_domain::values::MinorUnits;
+use mas_ports::events::DomainEvent;
+use mas_ports::payments::RefundRequest;
+use mas_ports::table::{GSI1PK, GSI1SK, SK};
+use mas_ports::{Condition, PaymentsError, Query, Write};
+use mas_store::keys::{self, CatalogKind};
+use mas_store::{AuditContext, Plan, Store, from_item, retry, to_item};
+
+/// How often a sale is re-decided from a fresh read when another took the number it read. Each
+/// round of racing sales lets at least one through, so this bounds the burst one clinic's till
+/// absorbs at once (the 50-at-once test needs far fewer rounds in practice).
+pub const SALE_RETRIES: usize = 100;
+/// How often a correction is re-decided when another correction of the same sale won.
+pub const CORRECTION_RETRIES: usize = 8;
+
+/// A sale with what happened to it since.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SaleView {
+    /// The sale as it was recorded (never changed).
+    pub sale: Sale,
+    pub status: SaleStatus,
+    /// Given back by voids and refunds that are not failed (pending ones included).
+    pub returned_minor: i64,
+    pub corrections: Vec<Correction>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Counter {
+    last: u64,
+}
+
+fn number_taken() -> AppError {
+    AppError::contention("another sale took this invoice number at the same moment; try again")
+}
+
+/// Completes a sale rung up by a member with `role`: priced, its references and card payments
+/// checked, numbered and stored with its audit record and `sale.completed` event.
+pub async fn complete(ports: Ports<'_>, audit: &AuditContext, role: Role, input: SaleInput) -> AppResult<Sale> {
+    input.check_discount_allowed(role)?;
+    let priced = sale::price(&input)?;
+    let (store, t) = (ports.store, &audit.tenant_id);
+    let location = match catalog::get::<LocationInput>(store, t, &input.location_id).await {
+        Err(AppError::NotFound { .. }) => None,
+        other => Some(other?),
+    }
+    .filter(|l| !l.archived)
+    .ok_or_else(|| AppError::invalid("unknown_reference", "location_id", "no such location at this clinic"))?;
+    check_card_tenders(ports, t, &input).await?;
+    let now = store.clock.now();
+    let business_day = now.with_timezone(&location.data.timezone.tz()).date_naive();
+    let id = SaleId::new();
+    retry::on_contention(SALE_RETRIES, || try_complete(store, audit, &id, &input, &priced, business_day)).await
+}
+
+/// One attempt: read the counter, write the sale with the next number on condition the counter
+/// has not moved.
+async fn try_complete(
+    store: &Store,
+    audit: &AuditContext,
+    id: &SaleId,
+    input: &SaleInput,
+    priced: &Priced,
+    business_day: NaiveDate,
+) -> AppResult<Sale> {
+    let t = &audit.tenant_id;
+    let counter_key = keys::invoice_counter(t);
+    let last = store.get::<Counter>(&counter_key).await?.map_or(0, |c| c.last);
+    let number = InvoiceNumber::new(last + 1).map_err(|e| AppError::Internal(e.0))?;
+    let now = store.clock.now();
+    let sale = Sale::new(id.clone(), number, input.clone(), priced.clone(), business_day, now, &audit.actor);
+
+    let mut plan = Plan::new();
+    let counter = to_item(&counter_key, "invoice_counter", &Counter { last: number.get() })?;
+    let counter_write =
+        if last == 0 { Write::put_new(counter) } else { Write::put_if(counter, Condition::equals("last", last)) };
+    plan.push(counter_write, number_taken());
+    let claim = to_item(&keys::invoice_number(t, number), "invoice_number", &json!({ "sale_id": sale.id }))?;
+    plan.push(Write::put_new(claim), number_taken());
+    let mut item = to_item(&keys::sale(t, &sale.id), "sale", &sale)?;
+    let (gsi_pk, gsi_sk) = keys::sales_by_day_gsi(t, &sale.location_id, business_day, number);
+    item.insert(GSI1PK.into(), gsi_pk.into());
+    item.insert(GSI1SK.into(), gsi_sk.into());
+    plan.push(Write::put_new(item), AppError::Internal("a sale id was taken twice".into()));
+    push_reference_checks(&mut plan, t, input)?;
+    plan.announce(DomainEvent::new(t, "sale.completed", sale.id.as_str(), now, event_payload(&sale)))?;
+    plan.commit(store, audit, "sale.completed", sale.id.as_str()).await?;
+    Ok(sale)
+}
+
+/// Checks, inside the sale's transaction, that what it names exists: its location, the
+/// catalog entries (not archived), the appointments, and that each gateway card payment is no
+/// booking's and no other sale's.
+fn push_reference_checks(plan: &mut Plan, t: &TenantId, input: &SaleInput) -> AppResult<()> {
+    let mut references =
+        vec![Reference { field: "location_id".into(), kind: CatalogKind::Location, id: input.location_id.to_string() }];
+    let mut appointments = BTreeSet::new();
+    for (i, line) in input.lines.iter().enumerate() {
+        if let Some(service) = &line.service_id {
+            references.push(Reference {
+                field: format!("lines[{i}].service_id"),
+                kind: CatalogKind::Service,
+                id: service.to_string(),
+            });
+        }
+        if let Some(practitioner) = &line.practitioner_id {
+            references.push(Reference {
+                field: format!("lines[{i}].practitioner_id"),
+                kind: CatalogKind::Practitioner,
+                id: practitioner.to_string(),
+            });
+        }
+        if let Some(appointment) = &line.appointment_id
+            && appointments.insert(appointment.clone())
+        {
+            plan.push(
+                Write::check(keys::appointment(t, appointment), Condition::Exists),
+                AppError::invalid("unknown_reference", format!("lines[{i}].appointment_id"), "no such appointment"),
+            );
+        }
+    }
+    for (i, tip) in input.tips.iter().enumerate() {
+        references.push(Reference {
+            field: format!("tips[{i}].practitioner_id"),
+            kind: CatalogKind::Practitioner,
+            id: tip.practitioner_id.to_string(),
+        });
+    }
+    catalog::add_reference_checks(plan, t, references);
+    for (i, tender) in input.tenders.iter().enumerate() {
+        let Tender::Card { intent_id, .. } = tender else { continue };
+        let used = || {
+            AppError::invalid(
+                "intent_already_used",
+                format!("tenders[{i}].intent_id"),
+                "this card payment paid for something else",
+            )
+        };
+        plan.push(Write::check(keys::stripe_intent(intent_id.as_str()), Condition::NotExists), used());
+        let claim = json!({ "tenant_id": t, "intent_id": intent_id });
+        plan.push(
+            Write::put_new(to_item(&keys::stripe_intent_sale(intent_id.as_str()), "intent_sale", &claim)?),
+            used(),
+        );
+    }
+    Ok(())
+}
+
+/// Each gateway card tender must be an intent of this clinic that has succeeded for exactly
+/// its amount, in the sale's currency.
+async fn check_card_tenders(ports: Ports<'_>, t: &TenantId, input: &SaleInput) -> AppResult<()> {
+    let mut seen = BTreeSet::new();
+    for (i, tender) in input.tenders.iter().enumerate() {
+        let Tender::Card { amount_minor, intent_id } = tender else { continue };
+        let field = format!("tenders[{i}].intent_id");
+        if !seen.insert(intent_id.clone()) {
+            return Err(AppError::invalid("intent_already_used", field, "the same card payment is named twice"));
+        }
+        let intent = match ports.payments.retrieve_intent(intent_id).await {
+            Err(PaymentsError::NotFound) => None,
+            other => Some(other?),
+        }
+        .filter(|intent| intent.metadata.get("tenant_id").map(String::as_str) == Some(t.as_str()))
+        .ok_or_else(|| {
+            AppError::invalid("unknown_card_payment", field.clone(), "no such card payment at this clinic")
+        })?;
+        let received = intent.snapshot.amount_received.unwrap_or(intent.snapshot.amount);
+        if intent.snapshot.status != IntentStatus::Succeeded
+            || received != amount_minor.get()
+            || intent.currency != input.currency.as_str()
+        {
+            return Err(AppError::invalid(
+                "card_payment_mismatch",
+                field,
+                format!(
+                    "the card payment must have succeeded for exactly {} {}",
+                    amount_minor.get(),
+                    input.currency.as_str()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn event_payload(sale: &Sale) -> serde_json::Value {
+    json!({
+        "sale_id": sale.id,
+        "invoice_number": sale.invoice_number,
+        "location_id": sale.location_id,
+        "client_id": sale.client_id,
+        "business_day": sale.business_day,
+        "total_minor": sale.totals.total_minor,
+        "tax_minor": sale.totals.tax_minor,
+        "currency": sale.currency,
+    })
+}
+
+pub async fn get(store: &Store, tenant: &TenantId, id: &SaleId) -> AppResult<Sale> {
+    store.get(&keys::sale(tenant, id)).await?.ok_or(AppError::NotFound { what: "sale" })
+}
+
+/// A sale with its corrections, read with one query of its partition.
+pub async fn view(store: &Store, tenant: &TenantId, id: &SaleId) -> AppResult<SaleView> {
+    let items = store.table.query_all(&Query::partition(keys::sale_pk(tenant, id))).await?;
+    let (mut found, mut corrections) = (None, Vec::new());
+    for item in items {
+        let sk = item.get(SK).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+        if sk == "SALE" {
+            found = Some(from_item::<Sale>(item)?);
+        } else if sk.starts_with(keys::CORRECTION_PREFIX) {
+            corrections.push(from_item::<Correction>(item)?);
+        }
+    }
+    let sale = found.ok_or(AppError::NotFound { what: "sale" })?;
+    corrections.sort_by_key(|c| c.seq);
+    Ok(SaleView {
+        status: sale::status(&sale, &corrections),
+        returned_minor: sale::returned(&corrections),
+        sale,
+        corrections,
+    })
+}
+
+/// A location's sales of one local day, by invoice number.
+/// A location of another clinic, or none, is 404 like any id the caller cannot reach.
+pub async fn list(store: &Store, tenant: &TenantId, location: &LocationId, day: NaiveDate) -> AppResult<Vec<Sale>> {
+    catalog::get::<LocationInput>(store, tenant, location).await?;
+    let query = Query::gsi1(keys::sales_day_gsi_pk(tenant, location, day));
+    store.table.query_all(&query).await?.into_iter().map(from_item).collect()
+}
+
+/// Voids a sale on its own day at its location: every tender's money back the way it came.
+pub async fn void(ports: Ports<'_>, audit: &AuditContext, id: &SaleId, reason: Reason) -> AppResult<SaleView> {
+    let store = ports.store;
+    let sale = get(store, &audit.tenant_id, id).await?;
+    let location = catalog::get::<LocationInput>(store, &audit.tenant_id, &sale.location_id).await?;
+    let today = store.clock.now().with_timezone(&location.data.timezone.tz()).date_naive();
+    correct(ports, audit, id, CorrectionKind::Void, reason, |sale, corrections| {
+        sale::plan_void(sale, corrections, today)
+    })
+    .await
+}
+
+/// Gives back part or all of what a sale took, in cash or to its gateway card payments.
+pub async fn refund(
+    ports: Ports<'_>,
+    audit: &AuditContext,
+    id: &SaleId,
+    to: RefundTo,
+    amount: Option<MinorUnits>,
+    reason: Reason,
+) -> AppResult<SaleView> {
+    correct(ports, audit, id, CorrectionKind::Refund, reason, |sale, corrections| {
+        sale::plan_refund(sale, corrections, to, amount)
+    })
+    .await
+}
+
+fn action(kind: CorrectionKind, status: CorrectionStatus) -> &'static str {
+    match (kind, status) {
+        (CorrectionKind::Void, CorrectionStatus::Pending) => "sale.void_requested",
+        (CorrectionKind::Void, CorrectionStatus::Completed) => "sale.voided",
+        (CorrectionKind::Refund, CorrectionStatus::Pending) => "sale.refund_requested",
+        (CorrectionKind::Refund, CorrectionStatus::Completed) => "sale.refunded",
+        (_, CorrectionStatus::Failed) => "sale.correction_failed",
+    }
+}
+
+async fn correct(
+    ports: Ports<'_>,
+    audit: &AuditContext,
+    id: &SaleId,
+    kind: CorrectionKind,
+    reason: Reason,
+    decide: impl Fn(&Sale, &[Correction]) -> AppResult<Vec<Return>>,
+) -> AppResult<SaleView> {
+    let store = ports.store;
+    let t = &audit.tenant_id;
+    let recorded = retry::on_contention(CORRECTION_RETRIES, || async {
+        let current = view(store, t, id).await?;
+        let returns = decide(&current.sale, &current.corrections)?;
+        let needs_gateway = returns.iter().any(|r| r.method == ReturnMethod::Card);
+        let correction = Correction {
+            id: CorrectionId::new(),
+            sale_id: id.clone(),
+            seq: current.corrections.len() as u32 + 1,
+            kind,
+            reason: reason.clone(),
+            returns,
+            status: if needs_gateway { CorrectionStatus::Pending } else { CorrectionStatus::Completed },
+            at: store.clock.now(),
+            by: audit.actor.clone(),
+        };
+        let mut plan = Plan::new();
+        let item = to_item(&keys::sale_correction(t, id, correction.seq), "sale_correction", &correction)?;
+        plan.push(
+            Write::put_new(item),
+            AppError::contention("another correction of this sale was saved at the same moment; try again"),
+        );
+        if correction.status == CorrectionStatus::Completed {
+            announce_correction(&mut plan, t, &current.sale, &correction)?;
+        }
+        plan.commit(store, audit, action(kind, correction.status), correction.id.as_str()).await?;
+        Ok::<_, AppError>(correction)
+    })
+    .await?;
+    if recorded.status == CorrectionStatus::Pending {
+        refund_cards(ports, audit, recorded).await?;
+    }
+    view(store, t, id).await
+}
+
+fn announce_correction(plan: &mut Plan, t: &TenantId, sale: &Sale, correction: &Correction) -> AppResult<()> {
+    let kind = match correction.kind {
+        CorrectionKind::Void => "sale.voided",
+        CorrectionKind::Refund => "sale.refunded",
+    };
+    let payload = json!({
+        "sale_id": sale.id,
+        "invoice_number": sale.invoice_number,
+        "correction_id": correction.id,
+        "amount_minor": correction.amount(),
+        "currency": sale.currency,
+    });
+    plan.announce(DomainEvent::new(t, kind, correction.id.as_str(), correction.at, payload))
+}
+
+/// Asks the gateway for a pending correction's card refunds (each under its own key, so a
+/// retry never refunds twice) and records the outcome: completed, or failed when the gateway
+/// refused the first of them. A gateway that cannot be reached leaves it pending.
+async fn refund_cards(ports: Ports<'_>, audit: &AuditContext, pending: Correction) -> AppResult<()> {
+    let (store, t) = (ports.store, &audit.tenant_id);
+    let mut done = pending.clone();
+    let mut refusal = None;
+    for (i, back) in done.returns.iter_mut().enumerate() {
+        let Some(intent) = back.intent_id.clone() else { continue };
+        let request = RefundRequest {
+            intent,
+            amount: MinorUnits::new(back.amount_minor).map_err(|e| AppError::Internal(e.0))?,
+            idempotency_key: format!("{}-{i}", pending.id),
+            metadata: BTreeMap::from([
+                ("tenant_id".to_owned(), t.to_string()),
+                ("sale_id".to_owned(), pending.sale_id.to_string()),
+                ("correction_id".to_owned(), pending.id.to_string()),
+            ]),
+        };
+        match ports.payments.refund(request).await {
+            Ok(refund) => back.gateway_refund_id = Some(refund.id),
+            Err(err @ PaymentsError::Unavailable(_)) => {
+                tracing::error!(correction_id = %pending.id, %err, "sale refund left pending");
+                return Err(err.into());
+            }
+            Err(err) if i == 0 => {
+                refusal = Some(err);
+                break;
+            }
+            Err(err) => {
+                tracing::error!(correction_id = %pending.id, %err, "sale refund refused part-way; left pending");
+                return Err(err.into());
+            }
+        }
+    }
+    done.status = if refusal.is_some() { CorrectionStatus::Failed } else { CorrectionStatus::Completed };
+    let mut plan = Plan::new();
+    let item = to_item(&keys::sale_correction(t, &done.sale_id, done.seq), "sale_correction", &done)?;
+    plan.push(
+        Write::put_if(item, Condition::equals("status", "pending")),
+        AppError::conflict("correction_recorded", "this correction was recorded by another request"),
+    );
+    if done.status == CorrectionStatus::Completed {
+        let sale = get(store, t, &done.sale_id).await?;
+        announce_correction(&mut plan, t, &sale, &done)?;
+    }
+    plan.commit(store, audit, action(done.kind, done.status), done.id.as_str()).await?;
+    match refusal {
+        Some(err) => Err(err.into()),
+        None => Ok(()),
+    }
+}

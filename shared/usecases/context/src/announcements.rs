@@ -1,0 +1,20 @@
+//! The kinds of domain events one capability announces and another acts on, here so neither
+//! depends on the other: brand and catalog changes ask the site to publish; an erasure tells
+//! messaging to forget the client at the payment provider.
+
+use chrono::{DateTime, Utc};
+use mas_domain::ids::TenantId;
+use mas_ports::DomainEvent;
+use serde_json::json;
+
+/// Brand and catalog changes; the bus routes it to the site publish queue (template.yaml
+/// `SiteChangedRule`).
+pub const SITE_CHANGED: &str = "site.changed";
+
+/// A client was erased (GDPR); notifications deletes what the payment provider holds.
+pub const CLIENT_ERASED: &str = "client.erased";
+
+/// The `site.changed` event for `tenant`: `reason` says what changed (`brand`, a catalog kind…).
+pub fn change_event(tenant: &TenantId, subject: &str, reason: &str, at: DateTime<Utc>) -> DomainEvent {
+    DomainEvent::new(tenant, SITE_CHANGED, subject, at, json!({ "reason": reason }))
+}
