@@ -49,7 +49,7 @@ function lineDetail(line, practitioners) {
 }
 
 /** A sale's lines and totals as the server priced them (shared by the till's receipt and the sale's page). */
-export function SaleFigures({ sale, practitioners }) {
+export function SaleFigures({ sale, practitioners, recorded }) {
   const c = sale.currency;
   const t = sale.totals;
   return html`<div class="sale-figures">
@@ -65,14 +65,14 @@ export function SaleFigures({ sale, practitioners }) {
       </tr>`)}</tbody>
     </table></${ScrollTable}>
     ${sale.discount && html`<p class="muted">Discount on the whole sale: ${sale.discount.kind === 'percent' ? `${sale.discount.basis_points / 100}%` : amount(sale.discount.amount_minor, c)} (${sale.discount.reason})</p>`}
-    <${Totals} totals=${t} currency=${c} />
+    <${Totals} totals=${t} currency=${c} recorded=${recorded} />
     ${sale.tips.length > 0 && html`<p>Tips: ${sale.tips.map((tip) => `${practitioners?.get(tip.practitioner_id)?.display_name || 'Practitioner'} ${amount(tip.amount_minor, c)}`).join(', ')}</p>`}
     <p>Paid by: ${paidBy(sale)}</p>
   </div>`;
 }
 
 /** The server's totals: a quote's while ringing up, a sale's once it is recorded. */
-export function Totals({ totals: t, currency: c, due }) {
+export function Totals({ totals: t, currency: c, due, recorded = false }) {
   const rows = [
     ['Subtotal', amount(t.subtotal_minor, c)],
     t.discount_minor ? ['Discounts', `−${amount(t.discount_minor, c)}`] : null,
@@ -84,7 +84,7 @@ export function Totals({ totals: t, currency: c, due }) {
     <dt class="grand">Total</dt><dd class="grand" data-total>${amount(t.total_minor, c)}</dd>
     <dt>Paid</dt><dd data-paid>${amount(t.tendered_minor, c)}</dd>
     ${due !== undefined && html`<dt>Still due</dt><dd data-due>${amount(due, c)}</dd>`}
-    ${t.change_minor > 0 && html`<dt class="grand">Change to give</dt><dd class="grand" data-change>${amount(t.change_minor, c)}</dd>`}
+    ${t.change_minor > 0 && html`<dt class="grand">${recorded ? 'Change given' : 'Change to give'}</dt><dd class="grand" data-change>${amount(t.change_minor, c)}</dd>`}
   </dl>`;
 }
 
@@ -112,7 +112,11 @@ function SalesOfDay({ lookups }) {
   if (!locations.length) return html`<p class="muted">This clinic has no location yet.</p>`;
   return html`<div class="toolbar">
       ${locations.length > 1 && html`<${Field} name="location" label="Location" value=${locationId}
-        options=${locations.map((l) => ({ value: l.id, label: l.name }))} onInput=${(e) => setLocationId(e.currentTarget.value)} />`}
+        options=${locations.map((l) => ({ value: l.id, label: l.name }))} onInput=${(e) => {
+          const id = e.currentTarget.value;
+          setLocationId(id);
+          setDay(dayIn(lookups.locations.get(id)?.timezone || 'Europe/London'));
+        }} />`}
       <${Field} name="day" label="Day" type="date" value=${day} onInput=${(e) => e.currentTarget.value && setDay(e.currentTarget.value)} />
     </div>
     <${Loaded} state=${state} what="Loading the day's sales">${(data) => (data.sales.length === 0
@@ -151,28 +155,28 @@ function SalePage({ me, data }) {
     <${PageTitle} sub=${`${location?.name || 'Location'} · ${dateTime(sale.completed_at, location?.timezone)}${data.client ? ` · ${clientName(data.client)}` : ''}`}>Sale ${sale.invoice_number}</${PageTitle}>
     <${TillNav} current="sales" />
     <p><a href="#/sales">← The day's sales</a></p>
-    ${done && html`<${Notice} kind="success">${done}</${Notice}>`}
+    ${done && html`<div class="page-notice"><${Notice} kind="success">${done}</${Notice}></div>`}
     <div class="grid">
       <section class="card panel wide" aria-labelledby="h-sale">
         <h2 id="h-sale">${sale.invoice_number} <${StatusBadge} status=${view.status} /></h2>
-        <${SaleFigures} sale=${sale} practitioners=${data.lookups.practitioners} />
+        <${SaleFigures} sale=${sale} practitioners=${data.lookups.practitioners} recorded />
         ${view.returned_minor > 0 && html`<p><strong>Given back: ${amount(view.returned_minor, sale.currency)}</strong></p>`}
       </section>
-      ${view.corrections.length > 0 && html`<${Corrections} view=${view} />`}
+      ${view.corrections.length > 0 && html`<${Corrections} view=${view} timeZone=${location?.timezone} />`}
       ${can(me, 'payments_write') && view.status !== 'voided' && view.status !== 'refunded' && html`<${RefundForm} view=${view} onDone=${changed} />`}
       ${can(me, 'sales_void') && view.status === 'completed' && view.corrections.length === 0 && html`<${VoidForm} view=${view} onDone=${changed} />`}
     </div>
   </section>`;
 }
 
-function Corrections({ view }) {
+function Corrections({ view, timeZone }) {
   const c = view.sale.currency;
   return html`<section class="card panel" aria-labelledby="h-corrections">
     <h2 id="h-corrections">Voids and refunds</h2>
     <ul class="plain-list">${view.corrections.map((cor) => html`<li data-correction=${cor.kind}>
       <strong>${label(cor.kind)} ${amount(cor.returns.reduce((sum, r) => sum + r.amount_minor, 0), c)}</strong> <${StatusBadge} status=${cor.status} />
       <br />${cor.returns.map((r) => `${label(r.method)} ${amount(r.amount_minor, c)}`).join(', ')} · “${cor.reason}”
-      <span class="muted"> · ${dateTime(cor.at)}</span>
+      <span class="muted"> · ${dateTime(cor.at, timeZone)}</span>
     </li>`)}</ul>
   </section>`;
 }

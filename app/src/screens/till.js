@@ -175,7 +175,11 @@ function Register({ me, lookups, onNew }) {
   const forQuote = build(sale, mayDiscount, true);
   const quote = useQuote(forQuote.body, forQuote.problems, !done);
 
-  const update = (fn) => setSale((old) => fn(old));
+  // An edit after a refusal clears its messages: the quote says at once what still stands in the way.
+  const update = (fn) => {
+    setSale((old) => fn(old));
+    if (message) { setErrors({}); setMessage(null); }
+  };
   const setLine = (lineKey, fields) => update((s) => ({ ...s, lines: s.lines.map((l) => (l.key === lineKey ? { ...l, ...fields } : l)) }));
   const setListItem = (list, itemKey, fields) => update((s) => ({ ...s, [list]: s[list].map((x) => (x.key === itemKey ? { ...x, ...fields } : x)) }));
   const removeFrom = (list, itemKey) => update((s) => ({ ...s, [list]: s[list].filter((x) => x.key !== itemKey) }));
