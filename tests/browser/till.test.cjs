@@ -197,6 +197,10 @@ async function main() {
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Till' }).click();
       await page.getByRole('heading', { name: 'Till', level: 1 }).waitFor();
       await page.getByLabel('Location').selectOption({ label: 'Marylebone' });
+      // A walk-in who is already a client: found by surname.
+      await page.getByLabel('Client', { exact: true }).fill('Ledger');
+      await page.getByRole('button', { name: /Tilly Ledger/ }).click();
+      await page.getByText('Client: Tilly Ledger').waitFor();
       await page.getByRole('button', { name: 'Add a product' }).click();
       const line = page.getByRole('group', { name: /^Line 1/ });
       await line.getByLabel('Product').fill('SPF 50 sunscreen');
@@ -214,6 +218,9 @@ async function main() {
       await page.getByRole('button', { name: 'Complete sale' }).click();
       assert.equal((await page.locator('#invoice-number').textContent()).trim(), 'INV-000002');
       await page.getByText('No change to give.').waitFor();
+      const walkIn = (await api(base, 'GET', `/v1/sales?day=${dayIn('Europe/London')}&location_id=${(await api(base, 'GET', '/v1/locations', token)).find((l) => l.name === 'Marylebone').id}`, token))[0];
+      assert.deepEqual([walkIn.client_id, walkIn.lines[0].sku, walkIn.lines[0].quantity, walkIn.totals.tax_minor, walkIn.tenders[0].method],
+        [booked.client.id, 'SPF-50-50ML', 2, 433, 'bank_transfer']);
       // The desk may not void.
       await page.getByRole('link', { name: 'Open the sale' }).click();
       await page.getByRole('heading', { name: 'Sale INV-000002', level: 1 }).waitFor();

@@ -188,8 +188,7 @@ function Register({ me, lookups, onNew }) {
     ...s, tenders: [...s.tenders, { key: nextKey(), method, amount: method !== 'cash' && due > 0 ? minorInput(due) : '', reference: '' }],
   }));
 
-  const complete = async (event) => {
-    event.preventDefault();
+  const complete = async () => {
     setErrors({});
     setMessage(null);
     if (Object.keys(problems).length) {
@@ -211,7 +210,9 @@ function Register({ me, lookups, onNew }) {
   if (done) return html`<${Receipt} sale=${done} lookups=${lookups} client=${sale.client} onNew=${onNew} />`;
   const form = (name, ...alternatives) => only(errors, name, ...alternatives);
   const location = lookups.locations.get(sale.location_id);
-  return html`<form class="till-form" novalidate onSubmit=${complete}>
+  // Not a <form>: the new-client form nests inside it, and Enter in a search box must not ring
+  // up the sale. "Complete sale" is the only way to submit.
+  return html`<div class="till-form">
     <div class="till-grid">
       <div class="till-main">
         <section class="card" aria-labelledby="h-for">
@@ -285,10 +286,10 @@ function Register({ me, lookups, onNew }) {
         <h2 id="h-totals">Totals</h2>
         <${QuoteView} quote=${quote} currency=${sale.currency} hasLines=${sale.lines.length > 0} problems=${forQuote.problems} />
         ${message && html`<p class="notice notice-error" role="alert" id="till-error">${message}</p>`}
-        <button type="submit" class="primary" disabled=${busy || sale.lines.length === 0}>${busy ? 'Completing…' : 'Complete sale'}</button>
+        <button type="button" class="primary" onClick=${complete} disabled=${busy || sale.lines.length === 0}>${busy ? 'Completing…' : 'Complete sale'}</button>
       </aside>
     </div>
-  </form>`;
+  </div>`;
 }
 
 /** The server's quote of the sale as typed: asked a moment after the typing stops. */
