@@ -19,6 +19,8 @@ import { ClientFile } from './screens/client-file.js';
 import { Documents } from './screens/documents.js';
 import { Settings } from './screens/settings/index.js';
 import { CalendarSlot } from './calendar-slot.js';
+import { Till } from './screens/till.js';
+import { Sales, SaleDetail } from './screens/sales.js';
 import { NotAllowed } from './screens/not-allowed.js';
 
 const PUBLIC = {
@@ -78,6 +80,11 @@ function page(screen, route, me) {
       return route.parts[1] ? html`<${ClientFile} me=${me} id=${route.parts[1]} key=${route.parts[1]} />` : html`<${Clients} me=${me} route=${route} />`;
     case 'documents':
       return can(me, 'documents_read') ? html`<${Documents} me=${me} route=${route} />` : html`<${NotAllowed} />`;
+    case 'till':
+      return can(me, 'sales_write') ? html`<${Till} me=${me} />` : html`<${NotAllowed} />`;
+    case 'sales':
+      if (!can(me, 'payments_read')) return html`<${NotAllowed} />`;
+      return route.parts[1] ? html`<${SaleDetail} me=${me} id=${route.parts[1]} key=${route.parts[1]} />` : html`<${Sales} me=${me} route=${route} />`;
     case 'settings':
       return html`<${Settings} me=${me} route=${route} />`;
     default:

@@ -37,3 +37,27 @@ export function browserTimeZone() {
 export function clientName(client) {
   return client ? `${client.first_name} ${client.last_name}` : '';
 }
+
+/**
+ * An amount typed at the desk ("12", "12.5", "12.50", "1,250.00") in minor units of a
+ * two-decimal currency, read digit by digit (no floating point); null when it is not one.
+ */
+export function toMinor(text) {
+  const clean = String(text ?? '').trim().replace(/[,\s]/g, '').replace(/^[£$€]/, '');
+  const match = /^(\d{1,9})(?:\.(\d{0,2}))?$/.exec(clean);
+  if (!match) return null;
+  return Number(match[1]) * 100 + Number((match[2] || '').padEnd(2, '0'));
+}
+
+/** Minor units as the desk types them ("12.50"), for prefilling an amount field. */
+export function minorInput(minor) {
+  const n = Math.max(0, Math.trunc(minor || 0));
+  return `${Math.trunc(n / 100)}.${String(n % 100).padStart(2, '0')}`;
+}
+
+/** A percentage typed at the desk ("10", "12.5") in basis points; null when it is not one. */
+export function toBasisPoints(text) {
+  const match = /^(\d{1,3})(?:\.(\d{0,2}))?$/.exec(String(text ?? '').trim().replace(/%$/, ''));
+  if (!match) return null;
+  return Number(match[1]) * 100 + Number((match[2] || '').padEnd(2, '0'));
+}

@@ -17,6 +17,9 @@ export function navigation(me) {
     { path: '/calendar', label: 'Calendar', show: can(me, 'booking_read') },
     { path: '/clients', label: 'Clients', show: can(me, 'booking_read') },
     { path: '/documents', label: 'Documents', show: can(me, 'documents_read') },
+    // The desk till and the day's sales behind it (a sale's detail needs payments_read, which
+    // every role that rings up sales has).
+    { path: '/till', label: 'Till', show: can(me, 'sales_write'), also: ['/sales'] },
     { path: '/settings', label: 'Settings', show: true },
   ].filter((item) => item.show);
 }

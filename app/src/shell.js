@@ -22,7 +22,7 @@ export function Shell({ me, route, onRecheck, children }) {
     <nav id="main-nav" class=${`sidenav${open ? ' open' : ''}`} aria-label="Main">
       <ul>
         ${navigation(me).map((item) => html`<li>
-          <a href=${`#${item.path}`} aria-current=${current === item.path ? 'page' : undefined} onClick=${() => setOpen(false)}>${item.label}</a>
+          <a href=${`#${item.path}`} aria-current=${current === item.path || item.also?.includes(current) ? 'page' : undefined} onClick=${() => setOpen(false)}>${item.label}</a>
         </li>`)}
       </ul>
       <div class="who">

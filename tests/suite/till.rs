@@ -1,7 +1,7 @@
 //! The desk till, black-box over HTTP: mixed tenders with change, tax inclusive and exclusive
 //! against figures worked by hand, who may discount, tenders that do not sum, gapless invoice
-//! numbers under 50 concurrent sales (on SQLite and on DynamoDB), and voids and refunds that
-//! leave the sale as it was.
+//! numbers under 50 concurrent sales (on SQLite and on DynamoDB), voids and refunds that
+//! leave the sale as it was, and quotes that price a sale without writing it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -197,6 +197,49 @@ async fn tenders_that_do_not_sum_are_refused_and_write_nothing() {
         (sale["invoice_number"].as_str(), sale["totals"]["change_minor"].as_i64()),
         (Some("INV-000001"), Some(2))
     );
+}
+
+#[tokio::test]
+async fn a_quote_prices_the_sale_as_it_stands_writes_nothing_and_keeps_the_same_permissions() {
+    let (app, _clock) = fixed_app().await;
+    let s = setup(&app, "till-quote").await;
+    let (desk, _) = app.member_token(&s.clinic, "front_desk").await;
+    let (practitioner, _) = app.member_token(&s.clinic, "practitioner").await;
+    let before = audit_actions(&app, &s).await.len();
+
+    // No tenders yet: the figures, and all of it still due.
+    let (status, quote) = app.post("/v1/sales?quote=true", &desk, sale_body(&s, lines(&s), json!([]))).await;
+    assert_eq!(status, StatusCode::OK, "{quote}");
+    assert_eq!(
+        (quote["totals"]["total_minor"].as_i64(), quote["totals"]["tax_minor"].as_i64()),
+        (Some(14_598), Some(2_433))
+    );
+    assert_eq!((quote["due_minor"].as_i64(), quote["settled"].as_bool()), (Some(14_598), Some(false)));
+    assert_eq!(quote["lines"][1]["tax_minor"], 433);
+
+    // Card and cash over the total: settled, with the change the sale would give.
+    let tenders = json!([{"method": "card_external", "amount_minor": 10000, "terminal_reference": "T-1"},
+                         {"method": "cash", "tendered_minor": 5000}]);
+    let (status, quote) = app.post("/v1/sales?quote=true", &desk, sale_body(&s, lines(&s), tenders.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{quote}");
+    assert_eq!((quote["totals"]["change_minor"].as_i64(), quote["due_minor"].as_i64()), (Some(402), Some(0)));
+    assert_eq!(quote["settled"], true);
+
+    // The same permissions as ringing it up: no till role, or a discount the role may not give.
+    let (status, body) = app.post("/v1/sales?quote=true", &practitioner, sale_body(&s, lines(&s), json!([]))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let mut discounted = sale_body(&s, lines(&s), json!([]));
+    discounted["discount"] = json!({"kind": "fixed", "amount_minor": 500, "reason": "loyal client"});
+    let (status, body) = app.post("/v1/sales?quote=true", &desk, discounted.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = app.post("/v1/sales?quote=true", &s.clinic.token, discounted).await;
+    assert_eq!((status, body["totals"]["discount_minor"].as_i64()), (StatusCode::OK, Some(500)), "{body}");
+
+    // Nothing was written: no audit record, no event, no number used up.
+    assert_eq!(audit_actions(&app, &s).await.len(), before);
+    assert_eq!(app.published("sale.completed"), 0);
+    let sale = ring_up(&app, &desk, sale_body(&s, lines(&s), tenders)).await;
+    assert_eq!(sale["invoice_number"], "INV-000001");
 }
 
 #[tokio::test]

@@ -391,6 +391,48 @@ fn invalid(code: &'static str, field: impl Into<String>, message: impl Into<Stri
 
 /// Prices `input` and checks its tenders against the total (see the module's rules).
 pub fn price(input: &SaleInput) -> AppResult<Priced> {
+    let mut priced = price_lines(input)?;
+    let (tendered_minor, change_minor) = settle(priced.totals.total_minor, &input.tenders)?;
+    priced.totals.tendered_minor = tendered_minor;
+    priced.totals.change_minor = change_minor;
+    Ok(priced)
+}
+
+/// What the till shows before it takes payment: `input` priced as `price` would, its tenders
+/// compared with the total but not required to settle it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Quote {
+    pub lines: Vec<SaleLine>,
+    /// As a sale's; `tendered_minor` is what the tenders so far come to, and `change_minor` the
+    /// change once they settle the sale (0 until then).
+    pub totals: Totals,
+    /// What is still to be paid after the tenders so far (0 once they cover the total).
+    pub due_minor: i64,
+    /// Whether these tenders settle the sale as they are (otherwise completing it answers 422).
+    pub settled: bool,
+}
+
+/// Prices `input` (the same lines, discounts, tax and tips as `price`) without requiring its
+/// tenders to settle it.
+pub fn quote(input: &SaleInput) -> AppResult<Quote> {
+    let Priced { lines, mut totals } = price_lines(input)?;
+    let handed: i64 = input.tenders.iter().map(Tender::amount).sum();
+    let settled = match settle(totals.total_minor, &input.tenders) {
+        Ok((tendered, change)) => {
+            (totals.tendered_minor, totals.change_minor) = (tendered, change);
+            true
+        }
+        Err(_) => {
+            totals.tendered_minor = handed;
+            false
+        }
+    };
+    Ok(Quote { lines, due_minor: (totals.total_minor - handed).max(0), totals, settled })
+}
+
+/// The lines and totals of `input`, its tenders not yet compared with them (`tendered_minor`
+/// and `change_minor` are 0).
+fn price_lines(input: &SaleInput) -> AppResult<Priced> {
     if input.lines.is_empty() || input.lines.len() > MAX_LINES {
         return Err(invalid("line_count", "lines", format!("a sale has 1 to {MAX_LINES} lines")));
     }
@@ -453,15 +495,14 @@ pub fn price(input: &SaleInput) -> AppResult<Priced> {
     }
     let tips_minor: i64 = input.tips.iter().map(|t| t.amount_minor.get()).sum();
     let total_minor = lines.iter().map(|l| l.total_minor).sum::<i64>() + tips_minor;
-    let (tendered_minor, change_minor) = settle(total_minor, &input.tenders)?;
     let totals = Totals {
         subtotal_minor: lines.iter().map(|l| l.gross_minor).sum(),
         discount_minor: lines.iter().map(|l| l.discount_minor).sum(),
         tax_minor: lines.iter().map(|l| l.tax_minor).sum(),
         tips_minor,
         total_minor,
-        tendered_minor,
-        change_minor,
+        tendered_minor: 0,
+        change_minor: 0,
     };
     Ok(Priced { lines, totals })
 }
@@ -918,6 +959,28 @@ mod tests {
             let err = price(&sale(vec![line(LineKind::Product, 1_000, 1, None)], tenders.clone())).unwrap_err();
             assert!(matches!(err, AppError::Invalid { code: "tenders_do_not_sum", .. }), "{tenders:?}: {err:?}");
         }
+    }
+
+    #[test]
+    fn a_quote_prices_as_the_sale_would_and_says_what_is_still_due() {
+        let lines = vec![line(LineKind::Product, 1_250, 1, Some((2000, TaxMode::Exclusive)))];
+        let none = quote(&sale(lines.clone(), vec![])).unwrap();
+        assert_eq!(
+            (none.totals.total_minor, none.totals.tax_minor, none.due_minor, none.settled),
+            (1_500, 250, 1_500, false)
+        );
+        let part = quote(&sale(lines.clone(), vec![card(1_000)])).unwrap();
+        assert_eq!((part.totals.tendered_minor, part.due_minor, part.settled), (1_000, 500, false));
+        let over = quote(&sale(lines.clone(), vec![card(1_000), cash(2_000)])).unwrap();
+        assert_eq!(
+            (over.totals.tendered_minor, over.totals.change_minor, over.due_minor, over.settled),
+            (3_000, 1_500, 0, true)
+        );
+        let priced = price(&sale(lines.clone(), vec![card(1_000), cash(2_000)])).unwrap();
+        assert_eq!((priced.lines, priced.totals), (over.lines, over.totals));
+        // A card beyond the total never settles it, and the quote says so without refusing.
+        let beyond = quote(&sale(lines, vec![card(1_600)])).unwrap();
+        assert_eq!((beyond.totals.change_minor, beyond.due_minor, beyond.settled), (0, 0, false));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -14,7 +15,7 @@ use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use mas_domain::error::AppError;
 use mas_domain::ids::{LocationId, SaleId};
-use mas_domain::sale::{Reason, RefundTo, Sale, SaleInput};
+use mas_domain::sale::{self, Quote, Reason, RefundTo, Sale, SaleInput};
 use mas_domain::team::Permission;
 use mas_domain::values::MinorUnits;
 use mas_usecases::app::App;
@@ -29,26 +30,46 @@ async fn view_within(app: &App, actor: &Actor, id: &SaleId) -> Result<SaleView, 
     Ok(view)
 }
 
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteQuery {
+    /// `true`: price the sale and answer its quote (200), writing nothing; the tenders need not
+    /// settle it yet.
+    #[serde(default)]
+    pub quote: bool,
+}
+
 /// Rings up a sale: its lines are priced (tax per line, banker's rounding), its tenders must
 /// settle the total exactly (cash may exceed it only by the change), and it takes the clinic's
 /// next invoice number in the same transaction. A discount needs an owner or a manager.
+/// With `quote=true` nothing is written: the answer is the sale's figures as they stand (the
+/// till shows them before it takes payment), with what is still due.
 #[utoipa::path(post, path = "/v1/sales", tag = "sales", operation_id = "complete_sale", security(("staff_jwt" = [])), request_body = SaleInput,
+    params(CompleteQuery),
     responses((status = 201, body = Sale),
+        (status = 200, description = "with `quote=true`: the priced lines and totals; nothing is written", body = Quote),
         (status = 403, description = "the role may not ring up sales, or give the discount asked for, or work at this location", body = ErrorEnvelope),
         (status = 409, description = "`concurrent_update`: the till was too busy to number it; try again", body = ErrorEnvelope),
         (status = 422, description = "`tenders_do_not_sum`, `discount_exceeds_line`, `discount_exceeds_sale`, `unknown_reference`, `card_payment_mismatch`, `intent_already_used`…", body = ErrorEnvelope)))]
 pub async fn complete(
     State(app): State<Arc<App>>,
     actor: Actor,
+    query: Result<QueryArgs<CompleteQuery>, ApiError>,
     input: Result<JsonBody<SaleInput>, ApiError>,
-) -> ApiResult<(StatusCode, Json<Sale>)> {
+) -> ApiResult<Response> {
     actor.require(Permission::SalesWrite)?;
     // The role first: a caller who may not do this learns nothing from the body's errors.
+    let QueryArgs(query) = query?;
     let JsonBody(input) = input?;
     actor.reach().locations.require(&input.location_id)?;
+    if query.quote {
+        input.check_discount_allowed(actor.member.input.role)?;
+        return Ok(Json(sale::quote(&input)?).into_response());
+    }
     let sale =
         ops::complete(mas_usecases::payments::Ports::of(&app), &actor.audit(), actor.member.input.role, input).await?;
-    Ok((StatusCode::CREATED, Json(sale)))
+    Ok((StatusCode::CREATED, Json(sale)).into_response())
 }
 
 /// A sale as it was recorded, with its voids and refunds and where it stands.

@@ -1,0 +1,486 @@
+// The desk till (#/till): ring up a sale for one of today's appointments (its service, price,
+// practitioner and client filled in) or a walk-in, with service and product lines, discounts on
+// a line or the whole sale (only for roles with discount_give; each needs a reason), tips per
+// practitioner, and tenders — cash (what was handed over; the change is the server's), card on
+// the desk's terminal (its reference), bank transfer, or a mix.
+//
+// Money is never worked out here: as the sale is rung up the server prices it
+// (`POST /v1/sales?quote=true`, nothing written) and its figures are shown; completing it
+// (`POST /v1/sales`) answers the recorded sale with its invoice number and change. A refusal
+// keeps everything typed and shows the API's message under the field it names.
+import { useEffect, useState } from 'preact/hooks';
+import { html } from '../html.js';
+import { api } from '../api.js';
+import { can } from '../permissions.js';
+import { useLoad } from '../ui/async.js';
+import { Loaded, PageTitle, Loading } from '../ui/bits.js';
+import { Field } from '../ui/form.js';
+import { ClientPicker } from '../forms/client-picker.js';
+import { ClientForm } from '../forms/client.js';
+import { catalog, client as clientById, clients as clientsById } from '../lookups.js';
+import { money, time, dayIn, label, clientName, toMinor, minorInput, toBasisPoints } from '../format.js';
+import { TillNav, SaleFigures, Totals, amount } from './sales.js';
+
+const TAXES = [
+  { value: 'none', label: 'No tax' },
+  { value: '2000:inclusive', label: 'VAT 20% included' },
+  { value: '2000:exclusive', label: 'VAT 20% added' },
+  { value: '500:inclusive', label: 'VAT 5% included' },
+  { value: '500:exclusive', label: 'VAT 5% added' },
+  { value: 'other', label: 'Another rate…' },
+];
+const DISCOUNTS = [
+  { value: 'none', label: 'No discount' },
+  { value: 'percent', label: 'Percentage' },
+  { value: 'fixed', label: 'Fixed amount' },
+];
+const METHODS = { cash: 'Cash', card_external: 'Card (terminal)', bank_transfer: 'Bank transfer' };
+// Appointments a sale can be for: not cancelled, not a no-show, not still waiting for a deposit.
+const SELLABLE = ['scheduled', 'checked_in', 'in_progress', 'completed'];
+
+let lastKey = 0;
+const nextKey = () => ++lastKey;
+
+/** UK clinics price VAT in; elsewhere the desk picks the tax. */
+const defaultTax = (currency) => (currency === 'GBP' ? '2000:inclusive' : 'none');
+
+function newLine(kind, currency, fields = {}) {
+  return {
+    key: nextKey(), kind, name: '', sku: '', service_id: '', appointment_id: '', practitioner_id: '', quantity: '1', price: '',
+    tax: defaultTax(currency), tax_rate: '', tax_mode: 'inclusive', discount: noDiscount(), ...fields,
+  };
+}
+
+function noDiscount() {
+  return { kind: 'none', value: '', reason: '' };
+}
+
+function emptySale(locationId, currency) {
+  return { location_id: locationId, appointment_id: '', client: null, currency, lines: [], discount: noDiscount(), tips: [], tenders: [] };
+}
+
+// ---- From what is typed to the API's SaleInput (parsing only: amounts to minor units) ----
+
+function buildDiscount(d, path, problems) {
+  if (d.kind === 'percent') {
+    const bp = toBasisPoints(d.value);
+    if (bp === null) problems[path] = 'Enter a percentage, like 10 or 12.5.';
+    return { kind: 'percent', basis_points: bp ?? 0, reason: d.reason };
+  }
+  const minor = toMinor(d.value);
+  if (minor === null) problems[path] = 'Enter an amount, like 10.00.';
+  return { kind: 'fixed', amount_minor: minor ?? 0, reason: d.reason };
+}
+
+function buildTax(line, path, problems) {
+  if (line.tax === 'none') return undefined;
+  if (line.tax === 'other') {
+    const rate = toBasisPoints(line.tax_rate);
+    if (rate === null) problems[`${path}.tax`] = 'Enter a tax rate, like 8.875.';
+    return { rate_bp: rate ?? 0, mode: line.tax_mode };
+  }
+  const [rate, mode] = line.tax.split(':');
+  return { rate_bp: Number(rate), mode };
+}
+
+function buildLine(line, i, problems, mayDiscount) {
+  const path = `lines[${i}]`;
+  const out = { kind: line.kind, name: line.name.trim() };
+  if (line.kind === 'product') {
+    if (line.sku.trim()) out.sku = line.sku.trim();
+  } else {
+    if (line.service_id) out.service_id = line.service_id;
+    if (line.appointment_id) out.appointment_id = line.appointment_id;
+    if (line.practitioner_id) out.practitioner_id = line.practitioner_id;
+  }
+  const quantity = line.quantity.trim();
+  if (!/^\d{1,4}$/.test(quantity)) problems[`${path}.quantity`] = 'Enter a whole number.';
+  out.quantity = Number(quantity) || 0;
+  const price = toMinor(line.price);
+  if (price === null) problems[`${path}.unit_price_minor`] = 'Enter a price, like 120.00.';
+  out.unit_price_minor = price ?? 0;
+  const tax = buildTax(line, path, problems);
+  if (tax) out.tax = tax;
+  if (mayDiscount && line.discount.kind !== 'none') out.discount = buildDiscount(line.discount, `${path}.discount`, problems);
+  return out;
+}
+
+function buildTender(tender, i, problems) {
+  const minor = toMinor(tender.amount);
+  if (minor === null) problems[`tenders[${i}]`] = 'Enter an amount, like 50.00.';
+  const value = minor ?? 0;
+  if (tender.method === 'cash') return { method: 'cash', tendered_minor: value };
+  if (tender.method === 'card_external') return { method: 'card_external', amount_minor: value, terminal_reference: tender.reference.trim() };
+  return { method: 'bank_transfer', amount_minor: value, reference: tender.reference.trim() };
+}
+
+/**
+ * The request body, and what could not be read as a number (field path → message). For a quote,
+ * tips and payments whose amount is still empty are left out (the quote says what is still due).
+ */
+function build(sale, mayDiscount, forQuote = false) {
+  const problems = {};
+  const typed = (item) => !forQuote || item.amount.trim() !== '';
+  const body = {
+    location_id: sale.location_id,
+    currency: sale.currency,
+    lines: sale.lines.map((l, i) => buildLine(l, i, problems, mayDiscount)),
+    tips: sale.tips.filter(typed).map((tip, i) => {
+      const minor = toMinor(tip.amount);
+      if (minor === null) problems[`tips[${i}].amount_minor`] = 'Enter an amount, like 5.00.';
+      return { practitioner_id: tip.practitioner_id, amount_minor: minor ?? 0 };
+    }),
+    tenders: sale.tenders.filter(typed).map((t, i) => buildTender(t, i, problems)),
+  };
+  if (sale.client) body.client_id = sale.client.id;
+  if (mayDiscount && sale.discount.kind !== 'none') body.discount = buildDiscount(sale.discount, 'discount', problems);
+  return { body, problems };
+}
+
+/** The errors for a field: the one the API names exactly (or one of `alternatives`). */
+function only(errors, name, ...alternatives) {
+  const found = [name, ...alternatives].find((n) => errors[n]);
+  return { errors: found ? { [name]: errors[found] } : {} };
+}
+
+// ---- The screen ----
+
+async function loadTill() {
+  const lookups = await catalog();
+  return lookups;
+}
+
+export function Till({ me }) {
+  const state = useLoad(loadTill, []);
+  const [round, setRound] = useState(0);
+  return html`<section class="till">
+    <${PageTitle} sub="Ring up a sale: the clinic's server prices it and numbers the invoice.">Till</${PageTitle}>
+    <${TillNav} current="till" />
+    <${Loaded} state=${state} what="Opening the till">${(lookups) => (lookups.locations.size === 0
+      ? html`<p class="muted">This clinic has no location yet: add one in Settings first.</p>`
+      : html`<${Register} key=${round} me=${me} lookups=${lookups} onNew=${() => setRound(round + 1)} />`)}</${Loaded}>
+  </section>`;
+}
+
+function Register({ me, lookups, onNew }) {
+  const mayDiscount = can(me, 'discount_give');
+  const locations = [...lookups.locations.values()];
+  const firstCurrency = [...lookups.services.values()][0]?.price?.currency || 'GBP';
+  const [sale, setSale] = useState(() => emptySale(locations[0].id, firstCurrency));
+  const [errors, setErrors] = useState({});
+  const [message, setMessage] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [done, setDone] = useState(null);
+  const { body, problems } = build(sale, mayDiscount);
+  const forQuote = build(sale, mayDiscount, true);
+  const quote = useQuote(forQuote.body, forQuote.problems, !done);
+
+  // An edit after a refusal clears its messages: the quote says at once what still stands in the way.
+  const update = (fn) => {
+    setSale((old) => fn(old));
+    if (message) { setErrors({}); setMessage(null); }
+  };
+  const setLine = (lineKey, fields) => update((s) => ({ ...s, lines: s.lines.map((l) => (l.key === lineKey ? { ...l, ...fields } : l)) }));
+  const setListItem = (list, itemKey, fields) => update((s) => ({ ...s, [list]: s[list].map((x) => (x.key === itemKey ? { ...x, ...fields } : x)) }));
+  const removeFrom = (list, itemKey) => update((s) => ({ ...s, [list]: s[list].filter((x) => x.key !== itemKey) }));
+  const due = quote.current && quote.data ? quote.data.due_minor : 0;
+  const addTender = (method) => update((s) => ({
+    ...s, tenders: [...s.tenders, { key: nextKey(), method, amount: method !== 'cash' && due > 0 ? minorInput(due) : '', reference: '' }],
+  }));
+
+  const complete = async () => {
+    setErrors({});
+    setMessage(null);
+    if (Object.keys(problems).length) {
+      setErrors(problems);
+      setMessage('Some amounts could not be read: see the fields marked below.');
+      return;
+    }
+    setBusy(true);
+    try {
+      setDone(await api.post('/v1/sales', body));
+    } catch (err) {
+      if (err.field) setErrors({ [err.field]: err.message });
+      setMessage(err.message || String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (done) return html`<${Receipt} sale=${done} lookups=${lookups} client=${sale.client} onNew=${onNew} />`;
+  const form = (name, ...alternatives) => only(errors, name, ...alternatives);
+  const location = lookups.locations.get(sale.location_id);
+  // Not a <form>: the new-client form nests inside it, and Enter in a search box must not ring
+  // up the sale. "Complete sale" is the only way to submit.
+  return html`<div class="till-form">
+    <div class="till-grid">
+      <div class="till-main">
+        <section class="card" aria-labelledby="h-for">
+          <h2 id="h-for">Who the sale is for</h2>
+          ${locations.length > 1 && html`<${Field} form=${form('location_id')} name="location_id" label="Location" value=${sale.location_id}
+            options=${locations.map((l) => ({ value: l.id, label: l.name }))}
+            onInput=${(e) => { const id = e.currentTarget.value; update((s) => ({ ...s, location_id: id, appointment_id: '' })); }} />`}
+          <${TodaysAppointments} me=${me} location=${location} lookups=${lookups} chosen=${sale.appointment_id}
+            onPick=${(appointment, person) => update((s) => pickAppointment(s, appointment, person, lookups))}
+            onWalkIn=${() => update((s) => ({ ...s, appointment_id: '', lines: s.lines.filter((l) => !l.appointment_id) }))} />
+          <${ClientChoice} me=${me} sale=${sale} error=${errors.client_id}
+            onChange=${(person) => update((s) => ({ ...s, client: person }))} />
+        </section>
+
+        <section class="card" aria-labelledby="h-items">
+          <h2 id="h-items">Items</h2>
+          ${sale.lines.length === 0 && html`<p class="muted">Pick an appointment above, or add a service or a product.</p>`}
+          ${errors.lines && html`<p class="field-error">${errors.lines}</p>`}
+          ${sale.lines.map((line, i) => html`<${LineEditor} key=${line.key} line=${line} index=${i} lookups=${lookups} form=${form}
+            currency=${sale.currency} mayDiscount=${mayDiscount} priced=${quote.current ? quote.data?.lines[i] : null}
+            onChange=${(fields) => setLine(line.key, fields)} onRemove=${() => removeFrom('lines', line.key)} />`)}
+          <div class="actions">
+            <button type="button" class="secondary" onClick=${() => update((s) => ({ ...s, lines: [...s.lines, newLine('service', s.currency)] }))}>Add a service</button>
+            <button type="button" class="secondary" onClick=${() => update((s) => ({ ...s, lines: [...s.lines, newLine('product', s.currency)] }))}>Add a product</button>
+          </div>
+        </section>
+
+        ${mayDiscount && html`<section class="card" aria-labelledby="h-sale-discount">
+          <h2 id="h-sale-discount">Discount on the whole sale</h2>
+          <${DiscountFields} discount=${sale.discount} path="discount" form=${form} currency=${sale.currency} what="the whole sale"
+            onChange=${(d) => update((s) => ({ ...s, discount: { ...s.discount, ...d } }))} />
+        </section>`}
+
+        <section class="card" aria-labelledby="h-tips">
+          <h2 id="h-tips">Tips</h2>
+          ${sale.tips.length === 0 && html`<p class="muted">No tips. Tips go to a practitioner and are not taxed.</p>`}
+          ${errors.tips && html`<p class="field-error">${errors.tips}</p>`}
+          ${sale.tips.map((tip, i) => html`<fieldset key=${tip.key} class="tip">
+            <legend>Tip ${i + 1}</legend>
+            <div class="row">
+              <${Field} form=${form(`tips[${i}].practitioner_id`)} name=${`tips[${i}].practitioner_id`} label="Tip for" value=${tip.practitioner_id}
+                options=${[{ value: '', label: 'Choose a practitioner' }, ...[...lookups.practitioners.values()].map((p) => ({ value: p.id, label: p.display_name }))]}
+                onInput=${(e) => setListItem('tips', tip.key, { practitioner_id: e.currentTarget.value })} />
+              <${Field} form=${form(`tips[${i}].amount_minor`, `tips[${i}]`)} name=${`tips[${i}].amount_minor`} label=${`Tip amount (${sale.currency})`}
+                inputmode="decimal" value=${tip.amount} onInput=${(e) => setListItem('tips', tip.key, { amount: e.currentTarget.value })} />
+            </div>
+            <button type="button" class="link-button" onClick=${() => removeFrom('tips', tip.key)}>Remove this tip</button>
+          </fieldset>`)}
+          <div class="actions">
+            <button type="button" class="secondary" onClick=${() => update((s) => ({
+              ...s, tips: [...s.tips, { key: nextKey(), practitioner_id: s.lines.find((l) => l.practitioner_id)?.practitioner_id || '', amount: '' }],
+            }))}>Add a tip</button>
+          </div>
+        </section>
+
+        <section class="card" aria-labelledby="h-payment">
+          <h2 id="h-payment">Payment</h2>
+          ${sale.tenders.length === 0 && html`<p class="muted">Add how the client pays: one way, or several that together make the total.</p>`}
+          ${errors.tenders && html`<p class="field-error" id="tenders-error">${errors.tenders}</p>`}
+          ${sale.tenders.map((tender, i) => html`<${TenderEditor} key=${tender.key} tender=${tender} index=${i} form=${form} currency=${sale.currency}
+            onChange=${(fields) => setListItem('tenders', tender.key, fields)} onRemove=${() => removeFrom('tenders', tender.key)} />`)}
+          <div class="actions">
+            <button type="button" class="secondary" onClick=${() => addTender('cash')}>Add cash</button>
+            <button type="button" class="secondary" onClick=${() => addTender('card_external')}>Add card</button>
+            <button type="button" class="secondary" onClick=${() => addTender('bank_transfer')}>Add bank transfer</button>
+          </div>
+        </section>
+      </div>
+
+      <aside class="card till-summary" aria-labelledby="h-totals">
+        <h2 id="h-totals">Totals</h2>
+        <${QuoteView} quote=${quote} currency=${sale.currency} hasLines=${sale.lines.length > 0} problems=${forQuote.problems} />
+        ${message && html`<p class="notice notice-error" role="alert" id="till-error">${message}</p>`}
+        <button type="button" class="primary" onClick=${complete} disabled=${busy || sale.lines.length === 0}>${busy ? 'Completing…' : 'Complete sale'}</button>
+      </aside>
+    </div>
+  </div>`;
+}
+
+/** The server's quote of the sale as typed: asked a moment after the typing stops. */
+function useQuote(body, problems, active) {
+  const wanted = JSON.stringify(body);
+  const ready = active && body.lines.length > 0 && Object.keys(problems).length === 0;
+  const [quote, setQuote] = useState({ data: null, error: null, for: null });
+  useEffect(() => {
+    if (!ready) return undefined;
+    let live = true;
+    const timer = setTimeout(() => {
+      api.post('/v1/sales?quote=true', JSON.parse(wanted)).then(
+        (data) => live && setQuote({ data, error: null, for: wanted }),
+        (error) => live && setQuote({ data: null, error, for: wanted }),
+      );
+    }, 250);
+    return () => { live = false; clearTimeout(timer); };
+  }, [wanted, ready]);
+  return { ...quote, ready, current: ready && quote.for === wanted };
+}
+
+function QuoteView({ quote, currency, hasLines, problems }) {
+  if (!hasLines) return html`<p class="muted">Nothing rung up yet.</p>`;
+  if (!quote.ready) {
+    const first = Object.values(problems)[0];
+    return html`<p class="muted" role="status">${first ? `Waiting for a number: ${first}` : 'Waiting…'}</p>`;
+  }
+  if (!quote.current) return html`<div aria-busy="true">${quote.data ? html`<${Totals} totals=${quote.data.totals} currency=${currency} due=${quote.data.due_minor} />` : ''}<${Loading} what="Pricing" /></div>`;
+  if (quote.error) return html`<p class="notice notice-info" role="status" id="quote-problem">Not priced yet: ${quote.error.message}</p>`;
+  const q = quote.data;
+  return html`<div role="status" aria-live="polite" id="quote">
+    <${Totals} totals=${q.totals} currency=${currency} due=${q.due_minor} />
+    <p class="muted small-text">${q.settled ? 'The payment settles the sale.' : q.due_minor > 0 ? `Still to take: ${amount(q.due_minor, currency)}.` : 'Card and transfer payments cannot exceed the total; only cash can, by the change.'}</p>
+  </div>`;
+}
+
+function pickAppointment(sale, appointment, person, lookups) {
+  const service = lookups.services.get(appointment.service_id);
+  const currency = appointment.price?.currency || sale.currency;
+  const line = newLine('service', currency, {
+    name: service?.name || 'Treatment', service_id: appointment.service_id, appointment_id: appointment.id,
+    practitioner_id: appointment.practitioner_id || '', price: minorInput(appointment.price?.amount_minor ?? service?.price?.amount_minor ?? 0),
+  });
+  return {
+    ...sale, appointment_id: appointment.id, client: person || sale.client, currency, location_id: appointment.location_id,
+    lines: [line, ...sale.lines.filter((l) => !l.appointment_id)],
+  };
+}
+
+/** Dates a day either side of `day` (YYYY-MM-DD), which cover a location's whole day in any zone. */
+function around(day) {
+  const at = Date.parse(`${day}T12:00:00Z`);
+  const iso = (ms) => new Date(ms).toISOString().slice(0, 10);
+  return { from: iso(at - 86400e3), to: iso(at + 86400e3) };
+}
+
+function TodaysAppointments({ me, location, lookups, chosen, onPick, onWalkIn }) {
+  // Today at the location, in its own zone (the API reads bare dates in the clinic's zone, so ask
+  // a day either side and keep the location's today).
+  const day = dayIn(location.timezone);
+  const state = useLoad(async () => {
+    const { from, to } = around(day);
+    const list = await api.get(`/v1/appointments?from=${from}&to=${to}&location_id=${location.id}`);
+    const sellable = list.filter((a) => SELLABLE.includes(a.status) && dayIn(location.timezone, new Date(a.start)) === day)
+      .sort((a, b) => a.start.localeCompare(b.start));
+    return { appointments: sellable, clients: await clientsById(sellable.map((a) => a.client_id)) };
+  }, [location.id, day]);
+  const [paid, setPaid] = useState(null);
+  const pick = async (a, people) => {
+    onPick(a, people.get(a.client_id));
+    setPaid(null);
+    if (can(me, 'payments_read')) {
+      const payments = await api.get(`/v1/payments?appointment_id=${a.id}`).catch(() => []);
+      const taken = payments.reduce((sum, p) => sum + p.captured - p.refunded, 0);
+      if (taken > 0) setPaid({ id: a.id, text: `${money({ amount_minor: taken, currency: a.price.currency })} was paid before on this booking (${payments.map((p) => label(p.kind)).join(', ')}). The till does not take it off: this sale is what is paid now.` });
+    }
+  };
+  return html`<fieldset class="appointment-choice">
+    <legend>Today's appointment${location ? ` at ${location.name}` : ''}</legend>
+    <${Loaded} state=${state} what="Loading today's appointments">${(data) => html`
+      <div class="choices-list">
+        <label class="choice-line"><input type="radio" name="appointment" value="" checked=${!chosen} onChange=${() => { setPaid(null); onWalkIn(); }} />
+          Walk-in (no appointment)</label>
+        ${data.appointments.map((a) => html`<label class="choice-line">
+          <input type="radio" name="appointment" value=${a.id} checked=${chosen === a.id} onChange=${() => pick(a, data.clients)} />
+          <span><strong>${time(a.start, a.timezone)}</strong> ${clientName(data.clients.get(a.client_id)) || 'Client'} · ${lookups.services.get(a.service_id)?.name || 'Treatment'}
+            ${a.practitioner_id && ` · ${lookups.practitioners.get(a.practitioner_id)?.display_name || ''}`} · ${money(a.price)}</span>
+        </label>`)}
+      </div>
+      ${data.appointments.length === 0 && html`<p class="muted">No appointments to charge for today at this location.</p>`}`}
+    </${Loaded}>
+    ${paid && paid.id === chosen && html`<p class="notice notice-info">${paid.text}</p>`}
+  </fieldset>`;
+}
+
+function ClientChoice({ me, sale, error, onChange }) {
+  const [adding, setAdding] = useState(false);
+  if (sale.appointment_id && sale.client) {
+    return html`<p>Client: <strong>${clientName(sale.client)}</strong></p>`;
+  }
+  return html`<div class="client-choice">
+    ${sale.client
+      ? html`<p>Client: <strong>${clientName(sale.client)}</strong>${' '}
+          <button type="button" class="link-button" onClick=${() => onChange(null)}>No client</button></p>`
+      : html`<p class="muted">A walk-in sale may name a client, or none.</p>
+        <${ClientPicker} onPick=${(c) => onChange(c)} />
+        ${can(me, 'booking_write_own') && html`<button type="button" class="link-button" aria-expanded=${adding ? 'true' : 'false'} onClick=${() => setAdding(!adding)}>New client</button>`}
+        ${adding && html`<div class="card nested"><${ClientForm} submitLabel="Add client" onSaved=${(c) => { setAdding(false); onChange(c); }} /></div>`}`}
+    ${error && html`<p class="field-error">${error}</p>`}
+  </div>`;
+}
+
+function LineEditor({ line, index, lookups, form, currency, mayDiscount, priced, onChange, onRemove }) {
+  const path = `lines[${index}]`;
+  const services = [...lookups.services.values()].filter((s) => s.active !== false);
+  const practitioners = [...lookups.practitioners.values()];
+  const pickService = (id) => {
+    const service = lookups.services.get(id);
+    onChange(service ? { service_id: id, name: service.name, price: minorInput(service.price.amount_minor) } : { service_id: '' });
+  };
+  const input = (name) => (e) => onChange({ [name]: e.currentTarget.value });
+  return html`<fieldset class="sale-line" data-line=${index}>
+    <legend>Line ${index + 1}: ${line.kind === 'service' ? 'service' : 'product'}${line.appointment_id ? ' (appointment)' : ''}</legend>
+    ${line.kind === 'service' && !line.appointment_id && html`<${Field} name=${`${path}.service_id`} form=${form(`${path}.service_id`)} label="Treatment"
+      value=${line.service_id} onInput=${(e) => pickService(e.currentTarget.value)}
+      options=${[{ value: '', label: 'Other (type its name)' }, ...services.map((s) => ({ value: s.id, label: `${s.name} · ${money(s.price)}` }))]} />`}
+    <div class="row">
+      <${Field} name=${`${path}.name`} form=${form(`${path}.name`)} label=${line.kind === 'service' ? 'Name on the invoice' : 'Product'} value=${line.name} onInput=${input('name')} />
+      ${line.kind === 'product' && html`<${Field} name=${`${path}.sku`} form=${form(`${path}.sku`)} label="SKU (optional)" value=${line.sku} onInput=${input('sku')} />`}
+      ${line.kind === 'service' && html`<${Field} name=${`${path}.practitioner_id`} form=${form(`${path}.practitioner_id`)} label="Practitioner" value=${line.practitioner_id}
+        onInput=${input('practitioner_id')} options=${[{ value: '', label: 'Not named' }, ...practitioners.map((p) => ({ value: p.id, label: p.display_name }))]} />`}
+    </div>
+    <div class="row">
+      <${Field} name=${`${path}.quantity`} form=${form(`${path}.quantity`)} label="Quantity" inputmode="numeric" value=${line.quantity} onInput=${input('quantity')} />
+      <${Field} name=${`${path}.unit_price_minor`} form=${form(`${path}.unit_price_minor`)} label=${`Unit price (${currency})`} inputmode="decimal" value=${line.price} onInput=${input('price')} />
+      <${Field} name=${`${path}.tax`} form=${form(`${path}.tax`)} label="Tax" value=${line.tax} options=${TAXES} onInput=${input('tax')} />
+    </div>
+    ${line.tax === 'other' && html`<div class="row">
+      <${Field} name=${`${path}.tax.rate_bp`} form=${form(`${path}.tax.rate_bp`)} label="Tax rate (%)" inputmode="decimal" value=${line.tax_rate} onInput=${input('tax_rate')} />
+      <${Field} name=${`${path}.tax.mode`} label="The price" value=${line.tax_mode} onInput=${input('tax_mode')}
+        options=${[{ value: 'inclusive', label: 'includes the tax' }, { value: 'exclusive', label: 'has the tax added' }]} />
+    </div>`}
+    ${mayDiscount && html`<${DiscountFields} discount=${line.discount} path=${`${path}.discount`} form=${form} currency=${currency} what="this line"
+      onChange=${(d) => onChange({ discount: { ...line.discount, ...d } })} />`}
+    <div class="split line-foot">
+      <span class="muted" data-line-figures>${priced ? `${amount(priced.total_minor, currency)}${priced.discount_minor ? ` after ${amount(priced.discount_minor, currency)} off` : ''}, tax ${amount(priced.tax_minor, currency)}` : ''}</span>
+      <button type="button" class="link-button" onClick=${onRemove}>Remove line ${index + 1}</button>
+    </div>
+  </fieldset>`;
+}
+
+function DiscountFields({ discount, path, form, currency, what, onChange }) {
+  return html`<div class="row discount">
+    <${Field} name=${`${path}.kind`} label=${`Discount on ${what}`} value=${discount.kind} options=${DISCOUNTS} onInput=${(e) => onChange({ kind: e.currentTarget.value })} />
+    ${discount.kind !== 'none' && html`
+      <${Field} name=${path} form=${form(path, `${path}.basis_points`, `${path}.amount_minor`)} inputmode="decimal"
+        label=${discount.kind === 'percent' ? 'Discount (%)' : `Discount (${currency})`} value=${discount.value} onInput=${(e) => onChange({ value: e.currentTarget.value })} />
+      <${Field} name=${`${path}.reason`} form=${form(`${path}.reason`)} label="Reason for the discount" value=${discount.reason}
+        onInput=${(e) => onChange({ reason: e.currentTarget.value })} hint="Required: kept on the invoice and the audit log." />`}
+  </div>`;
+}
+
+function TenderEditor({ tender, index, form, currency, onChange, onRemove }) {
+  const path = `tenders[${index}]`;
+  const cash = tender.method === 'cash';
+  const referenceName = tender.method === 'card_external' ? `${path}.terminal_reference` : `${path}.reference`;
+  return html`<fieldset class="tender" data-tender=${tender.method}>
+    <legend>${METHODS[tender.method]}</legend>
+    <div class="row">
+      <${Field} name=${path} form=${form(path, `${path}.tendered_minor`, `${path}.amount_minor`)} inputmode="decimal"
+        label=${cash ? `Cash handed over (${currency})` : `${METHODS[tender.method]} amount (${currency})`} value=${tender.amount}
+        onInput=${(e) => onChange({ amount: e.currentTarget.value })} hint=${cash ? 'What the client gave: the change is worked out.' : undefined} />
+      ${!cash && html`<${Field} name=${referenceName} form=${form(referenceName)} value=${tender.reference}
+        label=${tender.method === 'card_external' ? 'Terminal reference' : 'Transfer reference'} onInput=${(e) => onChange({ reference: e.currentTarget.value })} />`}
+    </div>
+    <button type="button" class="link-button" onClick=${onRemove}>Remove this payment</button>
+  </fieldset>`;
+}
+
+function Receipt({ sale, lookups, client, onNew }) {
+  const location = lookups.locations.get(sale.location_id);
+  return html`<section class="card receipt" aria-labelledby="h-receipt">
+    <h2 id="h-receipt">Sale completed: <span id="invoice-number">${sale.invoice_number}</span></h2>
+    <p class="muted">${location?.name || ''} · ${time(sale.completed_at, location?.timezone)}${client ? ` · ${clientName(client)}` : ''}</p>
+    ${sale.totals.change_minor > 0
+      ? html`<p class="change-due" role="status">Give <strong id="change-due">${amount(sale.totals.change_minor, sale.currency)}</strong> in change.</p>`
+      : html`<p role="status">No change to give.</p>`}
+    <${SaleFigures} sale=${sale} practitioners=${lookups.practitioners} />
+    <div class="actions">
+      <a class="button secondary" href=${`#/sales/${sale.id}`}>Open the sale</a>
+      <button type="button" class="primary" onClick=${onNew}>Start a new sale</button>
+    </div>
+  </section>`;
+}
