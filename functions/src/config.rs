@@ -110,7 +110,54 @@ fn secret_sources(
 /// The process's one AWS configuration (region, credentials, `AWS_ENDPOINT_URL` for emulators),
 /// shared by every client it builds.
 pub async fn aws() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    let loader = aws_config::defaults(BehaviorVersion::latest());
+    match aws_trust() {
+        AwsTrust::Platform => loader,
+        // rustls with aws-lc, as aws-config's default client.
+        AwsTrust::AmazonRoots => loader.http_client(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+                .tls_context(amazon_roots())
+                .build_https(),
+        ),
+    }
+    .load()
+    .await
+}
+
+/// The roots that sign AWS service endpoints: Amazon Trust Services' four and the Starfield
+/// Services root that cross-signs them, and DigiCert's two global roots for endpoints not yet
+/// moved to Amazon's (copied from Debian's `ca-certificates`). Not tried against AWS from here
+/// (no network): if an endpoint ever fails its handshake, `SSL_CERT_FILE` restores the platform's
+/// store without a rebuild.
+const AWS_ENDPOINT_ROOTS: &str = include_str!("roots/aws-endpoints.pem");
+
+/// Which roots the SDK's HTTPS client trusts.
+#[derive(Debug, PartialEq)]
+enum AwsTrust {
+    /// The seven roots above, compiled in: nothing to read at start. The platform's store costs a
+    /// scan of its certificate directory and a parse of ~140 roots on every cold start
+    /// (README: Benchmarks, ~14 ms).
+    AmazonRoots,
+    /// The platform's store, when the environment names one (`SSL_CERT_FILE`, `SSL_CERT_DIR`):
+    /// an operator's way to trust something else (a TLS-intercepting proxy, an emulator).
+    Platform,
+}
+
+fn aws_trust() -> AwsTrust {
+    trust_from(env("SSL_CERT_FILE").is_some() || env("SSL_CERT_DIR").is_some())
+}
+
+fn trust_from(platform_store_named: bool) -> AwsTrust {
+    if platform_store_named { AwsTrust::Platform } else { AwsTrust::AmazonRoots }
+}
+
+/// A TLS context trusting only those.
+fn amazon_roots() -> aws_smithy_http_client::tls::TlsContext {
+    use aws_smithy_http_client::tls::{TlsContext, TrustStore};
+    let trust = TrustStore::empty().with_pem_certificate(AWS_ENDPOINT_ROOTS.as_bytes());
+    TlsContext::builder().with_trust_store(trust).build().expect("a TLS context from a trust store")
 }
 
 /// The DynamoDB table (`TABLE_NAME`).
@@ -350,6 +397,16 @@ mod tests {
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn the_sdk_trusts_the_compiled_in_amazon_roots_unless_the_environment_names_a_store() {
+        assert_eq!(trust_from(false), AwsTrust::AmazonRoots);
+        assert_eq!(trust_from(true), AwsTrust::Platform);
+        assert_eq!(AWS_ENDPOINT_ROOTS.matches("-----BEGIN CERTIFICATE-----").count(), 7);
+        assert_eq!(AWS_ENDPOINT_ROOTS.matches("-----END CERTIFICATE-----").count(), 7);
+        // The context holds the PEM as given; rustls parses it when the client first connects.
+        let _context = amazon_roots();
     }
 
     #[test]

@@ -175,7 +175,7 @@ async fn check_public_booking_limits(
     address: Option<&str>,
     input: &PublicBookingInput,
 ) -> AppResult<()> {
-    use mas_usecases::limits::{take, take_for_address};
+    use mas_usecases::limits::{take, take_for_address, take_from_window};
     if let Some(phone) = &input.client.phone {
         let settings = mas_usecases::notifications::settings(&app.store, &tenant.id).await?;
         let home = tenant.country.as_str();
@@ -192,7 +192,7 @@ async fn check_public_booking_limits(
     }
     let limits = &app.limits;
     take_for_address(&app.store, "booking", address, limits.booking_per_address).await?;
-    take(&app.store, &format!("booking#clinic#{}", tenant.id), limits.booking_per_clinic).await?;
+    take_from_window(&app.store, &format!("booking#clinic#{}", tenant.id), limits.booking_per_clinic).await?;
     if let Some(phone) = &input.client.phone {
         take(&app.store, &format!("booking#phone#{phone}"), limits.booking_per_phone).await?;
     }

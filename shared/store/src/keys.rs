@@ -298,6 +298,11 @@ pub fn limit_bucket(scope: &str) -> Key {
     Key::new(format!("LIMIT#{scope}"), "BUCKET")
 }
 
+/// A fixed-window limit's counter for window `index` of `scope` (`limits::take_from_window`).
+pub fn limit_window(scope: &str, index: i64) -> Key {
+    Key::new(format!("LIMIT#{scope}"), format!("WINDOW#{index}"))
+}
+
 /// How many texts a tenant sent on the UTC day of `at` (its daily SMS budget).
 pub fn sms_budget(tenant: &TenantId, at: DateTime<Utc>) -> Key {
     Key::new(tenant_pk(tenant), format!("SMSBUDGET#{}", at.format("%Y-%m-%d")))
