@@ -69,10 +69,10 @@
       const id = 'mas-sim-' + (++counter);
       const field = (name, label, attrs) => {
         const input = el('input', { id: id + '-' + name, name: 'card-' + name, type: 'text', inputmode: 'numeric', spellcheck: 'false', ...attrs });
-        input.style.width = '100%';
-        input.style.boxSizing = 'border-box';
-        const wrap = el('div', {}, el('label', { for: input.id, text: label }), input);
+        // The site's own field styles (Stripe's iframe takes them from `appearance`).
+        const wrap = el('div', { class: 'field' }, el('label', { for: input.id, text: label }), input);
         wrap.style.flex = '1 1 8rem';
+        wrap.style.marginBottom = '0';
         return { wrap, input };
       };
       const number = field('number', 'Card number', { autocomplete: 'cc-number', placeholder: '1234 1234 1234 1234', maxlength: '23' });
@@ -170,7 +170,6 @@
         el('h2', { id: heading, text: 'Confirm your payment' }),
         el('p', { text: `Your bank asks you to confirm a payment of ${money(intent.amount, intent.currency)} (3-D Secure, simulated test page).` }),
         el('p', {}, complete, ' ', failIt));
-      dialog.style.maxWidth = '28rem';
       const done = (ok) => { dialog.close(); dialog.remove(); resolve(ok); };
       complete.addEventListener('click', () => done(true));
       failIt.addEventListener('click', () => done(false));
