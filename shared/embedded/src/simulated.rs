@@ -77,7 +77,7 @@ fn luhn(digits: &str) -> bool {
         .enumerate()
         .map(|(i, d)| if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// The message Stripe gives a visitor for a failure code (what Stripe.js's `error.message` says).
