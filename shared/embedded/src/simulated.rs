@@ -421,3 +421,22 @@ impl Payments for SimulatedGateway {
         Ok(refund)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stripes_test_cards_do_what_stripes_test_mode_does() {
+        assert_eq!(test_card("4242 4242 4242 4242"), Some(TestCard::Succeeds));
+        assert_eq!(test_card("4000-0000-0000-0002"), Some(TestCard::Declined("card_declined")));
+        assert_eq!(test_card("4000000000009995"), Some(TestCard::Declined("insufficient_funds")));
+        assert_eq!(test_card("4000 0027 6000 3184"), Some(TestCard::ThreeDSecure));
+        // A real card number (valid check digit) is declined in test mode; a mistyped one is no card.
+        assert_eq!(test_card("4111 1111 1111 1111"), Some(TestCard::Declined("card_declined")));
+        assert_eq!(test_card("4242 4242 4242 4241"), None);
+        assert_eq!(test_card("4242"), None);
+        assert_eq!(failure_message(AUTHENTICATION_FAILURE), failure_message("payment_intent_authentication_failure"));
+        assert_eq!(failure_message("card_declined"), "Your card was declined.");
+    }
+}

@@ -173,3 +173,26 @@ impl Payments for StripeGateway {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browsers_get_stripe_js_and_the_publishable_key_and_never_a_secret_key() {
+        let gateway = StripeGateway::new("sk_test_abc", None).unwrap();
+        assert_eq!(gateway.browser_checkout(), None, "no publishable key: no card on a site");
+        for wrong in ["sk_test_abc", "rk_live_abc", "pk_test_", "pk_test_a b", "whsec_abc"] {
+            let gateway = StripeGateway::new("sk_test_abc", None).unwrap();
+            assert!(gateway.with_publishable_key(wrong).is_err(), "{wrong}");
+        }
+        let gateway = StripeGateway::new("sk_test_abc", None).unwrap().with_publishable_key(" pk_test_51Abc ").unwrap();
+        assert_eq!(
+            gateway.browser_checkout(),
+            Some(BrowserCheckout {
+                publishable_key: "pk_test_51Abc".into(),
+                js_url: "https://js.stripe.com/v3/".into()
+            })
+        );
+    }
+}
