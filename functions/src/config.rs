@@ -18,6 +18,7 @@
 //! | `MAS_APP_URL` | where the back office is served (links in invitation and reset emails) | `base` |
 //! | `MAS_PAYMENTS` | `stripe` on the functions that move money; otherwise none | `payments` |
 //! | `STRIPE_SECRET_KEY_ARN`, `STRIPE_WEBHOOK_SECRET_ARN`, `STRIPE_API_BASE` | the secrets holding Stripe's API key and the webhook signing secret; another endpoint | `secrets`, `payments` |
+//! | `STRIPE_PUBLISHABLE_KEY` | the account's publishable key (`pk_…`, public: not a secret), for the sites' Payment Element; only on the functions that answer card intents to browsers | `payments` |
 //! | `COGNITO_USER_POOL_ID`, `COGNITO_CLIENT_ID` | the staff user pool and app client; without them nobody signs in here | `identity` |
 //! | `MAS_MAIL` | `ses` (email by SES v2, SMS by Twilio) or `none` | `messaging` |
 //! | `MAIL_FROM`, `SES_CONFIGURATION_SET` | the verified sender; the SES configuration set | `messaging` |
@@ -255,13 +256,19 @@ pub fn customer_deletion(app: App, secrets: &Secrets) -> Result<App, AppError> {
 }
 
 /// The Stripe gateway and the webhook signing secret (the secrets `STRIPE_SECRET_KEY` and
-/// `STRIPE_WEBHOOK_SECRET`; `STRIPE_API_BASE`).
+/// `STRIPE_WEBHOOK_SECRET`; `STRIPE_API_BASE`), with the publishable key `STRIPE_PUBLISHABLE_KEY`
+/// when the function has one (those answering card intents to the sites' Payment Element).
 pub fn stripe(secrets: &Secrets) -> Result<(Arc<dyn Payments>, WebhookSecret), AppError> {
     let key = secrets.required("STRIPE_SECRET_KEY", "this function moves money through Stripe")?;
     let secret = secrets.required("STRIPE_WEBHOOK_SECRET", "this function checks Stripe's signatures")?;
     let secret = WebhookSecret::new(secret.to_owned()).map_err(AppError::Internal)?;
-    let gateway = mas_stripe::StripeGateway::new(key, env("STRIPE_API_BASE").as_deref())
+    let mut gateway = mas_stripe::StripeGateway::new(key, env("STRIPE_API_BASE").as_deref())
         .map_err(|e| AppError::Internal(e.to_string()))?;
+    if let Some(publishable) = env("STRIPE_PUBLISHABLE_KEY") {
+        gateway = gateway
+            .with_publishable_key(&publishable)
+            .map_err(|e| AppError::Internal(format!("STRIPE_PUBLISHABLE_KEY: {e}")))?;
+    }
     Ok((Arc::new(gateway), secret))
 }
 

@@ -52,6 +52,21 @@ pub struct GatewayRefund {
     pub status: String,
 }
 
+/// What a browser needs to confirm an intent itself with Stripe.js: where to load Stripe.js from
+/// and the publishable key to start it with. Both are public (Stripe.js is a public script, and a
+/// publishable key can only confirm what a client secret names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserCheckout {
+    /// `pk_live_…` or `pk_test_…`.
+    pub publishable_key: String,
+    /// `https://js.stripe.com/v3/` for Stripe; the simulated gateway's shim is a path on the local
+    /// host (`/local/stripe.js`), relative to the API's origin.
+    pub js_url: String,
+}
+
+/// Where Stripe.js is served from: Stripe asks that it is always loaded from there, never bundled.
+pub const STRIPE_JS_URL: &str = "https://js.stripe.com/v3/";
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PaymentsError {
     /// The card was declined or needs the client (an off-session charge that needs 3-D Secure).
@@ -71,6 +86,11 @@ pub enum PaymentsError {
 pub trait Payments: Send + Sync {
     /// `stripe` or `simulated`, for logs and the health of the local host.
     fn name(&self) -> &'static str;
+    /// How a client's browser pays an intent of this gateway (the Payment Element), or `None`
+    /// when this gateway was given no publishable key: then no card can be taken on a site.
+    fn browser_checkout(&self) -> Option<BrowserCheckout> {
+        None
+    }
     /// A customer to keep a card on (one per client: the key makes a retry return the same one).
     async fn create_customer(&self, idempotency_key: &str) -> Result<CustomerId, PaymentsError>;
     /// Deletes a customer for good, with the cards kept on it (a client's erasure): no later

@@ -15,13 +15,17 @@ use stripe_core::payment_intent::{CreatePaymentIntent, CreatePaymentIntentOffSes
 use stripe_core::refund::CreateRefund;
 
 use mas_domain::payment::{CustomerId, IntentId};
-use mas_ports::payments::{GatewayRefund, Intent, IntentRequest, Payments, PaymentsError, RefundRequest};
+use mas_ports::payments::{
+    BrowserCheckout, GatewayRefund, Intent, IntentRequest, Payments, PaymentsError, RefundRequest, STRIPE_JS_URL,
+};
 
 /// Each attempt's budget: a webhook or a refund must not wait on Stripe for long.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 pub struct StripeGateway {
     client: Client,
+    /// For the sites' Payment Element (`STRIPE_PUBLISHABLE_KEY`); none: no card on a site.
+    publishable_key: Option<String>,
 }
 
 impl StripeGateway {
@@ -35,7 +39,23 @@ impl StripeGateway {
             builder = builder.url(base);
         }
         let client = builder.build().map_err(|e| PaymentsError::Unavailable(format!("Stripe client: {e}")))?;
-        Ok(StripeGateway { client })
+        Ok(StripeGateway { client, publishable_key: None })
+    }
+
+    /// The account's publishable key (`pk_live_…`/`pk_test_…`), which the sites' Payment
+    /// Element starts Stripe.js with; anything else is refused, so a secret key put here by
+    /// mistake never reaches a browser.
+    pub fn with_publishable_key(mut self, key: &str) -> Result<StripeGateway, PaymentsError> {
+        let key = key.trim();
+        let well_formed = ["pk_live_", "pk_test_"].iter().any(|prefix| {
+            key.strip_prefix(prefix)
+                .is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+        });
+        if !well_formed {
+            return Err(PaymentsError::Refused("a Stripe publishable key starts pk_live_ or pk_test_".into()));
+        }
+        self.publishable_key = Some(key.to_owned());
+        Ok(self)
     }
 
     /// Sends one request (with `key` as its idempotency key) and reads the answer as JSON.
@@ -96,6 +116,11 @@ impl Payments for StripeGateway {
         "stripe"
     }
 
+    fn browser_checkout(&self) -> Option<BrowserCheckout> {
+        let publishable_key = self.publishable_key.clone()?;
+        Some(BrowserCheckout { publishable_key, js_url: STRIPE_JS_URL.to_owned() })
+    }
+
     async fn create_customer(&self, idempotency_key: &str) -> Result<CustomerId, PaymentsError> {
         let answer = self.send(&CreateCustomer::new(), Some(idempotency_key)).await?;
         let id = answer.get("id").and_then(Value::as_str).unwrap_or_default();
@@ -146,5 +171,28 @@ impl Payments for StripeGateway {
             amount: answer.get("amount").and_then(Value::as_i64).unwrap_or(request.amount.get()),
             status: answer.get("status").and_then(Value::as_str).unwrap_or("succeeded").to_owned(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browsers_get_stripe_js_and_the_publishable_key_and_never_a_secret_key() {
+        let gateway = StripeGateway::new("sk_test_abc", None).unwrap();
+        assert_eq!(gateway.browser_checkout(), None, "no publishable key: no card on a site");
+        for wrong in ["sk_test_abc", "rk_live_abc", "pk_test_", "pk_test_a b", "whsec_abc"] {
+            let gateway = StripeGateway::new("sk_test_abc", None).unwrap();
+            assert!(gateway.with_publishable_key(wrong).is_err(), "{wrong}");
+        }
+        let gateway = StripeGateway::new("sk_test_abc", None).unwrap().with_publishable_key(" pk_test_51Abc ").unwrap();
+        assert_eq!(
+            gateway.browser_checkout(),
+            Some(BrowserCheckout {
+                publishable_key: "pk_test_51Abc".into(),
+                js_url: "https://js.stripe.com/v3/".into()
+            })
+        );
     }
 }
