@@ -24,7 +24,10 @@ use crate::LocalHost;
 /// local-only routes answer only callers on this machine: they read every message the host sent
 /// and pay intents, so a host bound to a public address must not offer them to the network.
 pub fn router(host: Arc<LocalHost>) -> Router {
-    let local = Router::new().route("/local/pay/{intent_id}", get(page).post(pay)).with_state(host.clone());
+    let local = Router::new()
+        .route("/local/pay/{intent_id}", get(page).post(pay))
+        .merge(crate::local_checkout::routes())
+        .with_state(host.clone());
     let messages = Router::new()
         .route("/local/outbox", get(outbox_page))
         .route("/local/outbox.json", get(outbox_json))
