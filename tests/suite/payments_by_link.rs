@@ -23,6 +23,33 @@ async fn fixed_app() -> (TestApp, Arc<FixedClock>) {
     crate::booking::fixed_app().await
 }
 
+/// Waits (up to 20 s) until the background work (the notify worker: fees, links, messages) has
+/// brought `check` about, then lets the rest settle; a busy machine may take a while.
+async fn eventually<F, Fut>(app: &TestApp, s: &Setup, what: &str, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if check().await {
+            app.settle(&[&s.clinic.tenant_id]).await;
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{what} did not happen within 20 s");
+}
+
+/// The status of the client's `n`th payment link (oldest first), when there is one.
+async fn link_status(app: &TestApp, s: &Setup, n: usize) -> Option<String> {
+    balance(app, s).await["links"][n]["status"].as_str().map(str::to_owned)
+}
+
+/// The status of the client's first fee above a deposit.
+async fn fee_status(app: &TestApp, s: &Setup) -> Option<String> {
+    balance(app, s).await["fees"][0]["status"].as_str().map(str::to_owned)
+}
+
 fn finalize(appointment: &Value, method: &str) -> Value {
     json!({"appointment_id": appointment["id"], "collection_method": method})
 }
@@ -86,7 +113,7 @@ async fn a_balance_link_is_created_sent_paid_and_settles_the_appointment_once_wi
     assert_eq!((asked["payment"].is_null(), asked["link"]["status"].as_str()), (true, Some("requested")), "{asked}");
     assert_eq!(asked["link"]["amount"]["amount_minor"], 16000);
     assert!(asked["link"].get("url").is_none(), "the link's address is the client's: {asked}");
-    app.settle(&[&s.clinic.tenant_id]).await;
+    eventually(&app, &s, "the link sent", || async { link_status(&app, &s, 0).await.as_deref() == Some("sent") }).await;
 
     // Made and sent by email (the client has no phone: no text), and only then said to be sent.
     let sent = links_sent(&app);
@@ -115,7 +142,7 @@ async fn a_balance_link_is_created_sent_paid_and_settles_the_appointment_once_wi
     for webhook in paid["webhooks"].as_array().unwrap() {
         assert_eq!(webhook["status"], 200, "{paid}");
     }
-    app.settle(&[&s.clinic.tenant_id]).await;
+    eventually(&app, &s, "the link paid", || async { link_status(&app, &s, 0).await.as_deref() == Some("paid") }).await;
     let balances = of_kind(&payments_of(&app, &s, &booked["id"]).await, "balance");
     assert_eq!(balances.len(), 1, "{balances:?}");
     let payment = balances[0].clone();
@@ -158,7 +185,7 @@ async fn an_expired_link_says_so_is_marked_expired_unpaid_and_a_new_one_can_be_a
     let (booked, _) = paid_booking(&app, &s, tuesday(10, 0), 0).await;
     let (status, asked) = app.post("/v1/payments/finalize", &s.clinic.token, finalize(&booked, "email_link")).await;
     assert_eq!(status, StatusCode::CREATED, "{asked}");
-    app.settle(&[&s.clinic.tenant_id]).await;
+    eventually(&app, &s, "the link sent", || async { link_status(&app, &s, 0).await.as_deref() == Some("sent") }).await;
     let (_, page) = links_sent(&app)[0].clone();
 
     clock.advance(Duration::hours(25));
@@ -167,7 +194,8 @@ async fn an_expired_link_says_so_is_marked_expired_unpaid_and_a_new_one_can_be_a
     assert!(shown.as_str().unwrap().contains("expired"), "{shown}");
     let (status, body) = app.call("POST", &page, None, Some(json!({"outcome": "succeed"}))).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::GONE, Some("link_expired")), "{body}");
-    app.settle(&[&s.clinic.tenant_id]).await;
+    eventually(&app, &s, "the link expired", || async { link_status(&app, &s, 0).await.as_deref() == Some("expired") })
+        .await;
     let links = balance(&app, &s).await["links"].clone();
     assert_eq!(links[0]["status"], "expired", "{links}");
     assert!(timeline_kinds(&app, &s, &booked["client_id"]).await.contains(&"payment.link_expired".to_owned()));
@@ -176,7 +204,8 @@ async fn an_expired_link_says_so_is_marked_expired_unpaid_and_a_new_one_can_be_a
     let (status, renewed) = app.post("/v1/payments/finalize", &s.clinic.token, finalize(&booked, "email_link")).await;
     assert_eq!(status, StatusCode::CREATED, "{renewed}");
     assert_ne!(renewed["link"]["id"], asked["link"]["id"], "a new link");
-    app.settle(&[&s.clinic.tenant_id]).await;
+    eventually(&app, &s, "the new link sent", || async { link_status(&app, &s, 1).await.as_deref() == Some("sent") })
+        .await;
     assert_eq!(links_sent(&app).len(), 2);
 }
 
@@ -194,7 +223,8 @@ async fn a_no_show_above_the_deposit_is_charged_off_session_to_the_card_the_clie
 
     clock.set(tuesday(10, 30));
     no_show(&app, &s, &booked).await;
-    app.settle(&[&s.clinic.tenant_id]).await;
+    eventually(&app, &s, "the fee charged", || async { fee_status(&app, &s).await.as_deref() == Some("charged") })
+        .await;
 
     // The deposit (40.00) is kept; the 160.00 above it is charged to the same card, once.
     let payments = payments_of(&app, &s, &booked["id"]).await;
@@ -223,7 +253,7 @@ async fn a_declined_card_becomes_an_unpaid_balance_on_the_client_with_a_link_sen
 
     clock.set(tuesday(10, 30));
     no_show(&app, &s, &booked).await;
-    app.settle(&[&s.clinic.tenant_id]).await;
+    eventually(&app, &s, "the link sent", || async { link_status(&app, &s, 0).await.as_deref() == Some("sent") }).await;
 
     assert!(of_kind(&payments_of(&app, &s, &booked["id"]).await, "fee").is_empty(), "nothing was charged");
     let owed = balance(&app, &s).await;
@@ -242,7 +272,7 @@ async fn a_declined_card_becomes_an_unpaid_balance_on_the_client_with_a_link_sen
     let (_, page) = links_sent(&app)[0].clone();
     let (status, paid) = app.call("POST", &page, None, Some(json!({"outcome": "succeed"}))).await;
     assert_eq!(status, StatusCode::OK, "{paid}");
-    app.settle(&[&s.clinic.tenant_id]).await;
+    eventually(&app, &s, "the fee paid", || async { fee_status(&app, &s).await.as_deref() == Some("paid") }).await;
     let owed = balance(&app, &s).await;
     assert_eq!((owed["owed"]["amount_minor"].as_i64(), owed["fees"][0]["status"].as_str()), (Some(0), Some("paid")));
     assert_eq!(owed["links"][0]["status"], "paid");
@@ -265,7 +295,7 @@ async fn without_consent_no_card_is_charged_for_a_fee_and_the_client_gets_a_paym
 
     clock.set(tuesday(10, 30));
     no_show(&app, &s, &booked).await;
-    app.settle(&[&s.clinic.tenant_id]).await;
+    eventually(&app, &s, "the link sent", || async { link_status(&app, &s, 0).await.as_deref() == Some("sent") }).await;
 
     let intents = app.gateway().intents();
     assert_eq!(intents.len(), 1, "only the deposit's intent: no charge was tried {intents:?}");
@@ -319,4 +349,38 @@ async fn a_retried_or_concurrent_fee_charge_charges_the_card_once() {
     let audit = audit_actions(&app, &s).await;
     assert_eq!(audit.iter().filter(|a| *a == "payment.fee_charged").count(), 1, "{audit:?}");
     assert_eq!(balance(&app, &s).await["fees"][0]["status"], "charged");
+}
+
+#[tokio::test]
+async fn a_link_asked_for_in_quiet_hours_goes_by_email_at_once_and_by_text_when_they_end() {
+    let (app, clock) = fixed_app().await;
+    let s = clinic(&app, "link-quiet", deposit_policy()).await;
+    let (status, body) = app
+        .patch(
+            &format!("/v1/clients/{}", s.client_id),
+            &s.clinic.token,
+            json!({"version": 1, "phone": "+44 7700 900123"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (booked, _) = paid_booking(&app, &s, tuesday(10, 0), 0).await;
+    app.settle(&[&s.clinic.tenant_id]).await;
+
+    // 22:00 in London: inside the clinic's quiet hours (21:00–08:00).
+    clock.set(now() + Duration::hours(14));
+    let (status, _) = app.post("/v1/payments/finalize", &s.clinic.token, finalize(&booked, "email_link")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    eventually(&app, &s, "the link sent", || async { link_status(&app, &s, 0).await.as_deref() == Some("sent") }).await;
+    let channels: Vec<String> = links_sent(&app).into_iter().map(|(channel, _)| channel).collect();
+    assert_eq!(channels, ["email"], "the text waits for the morning");
+    assert_eq!(balance(&app, &s).await["links"][0]["status"], "sent");
+
+    clock.set(tuesday(8, 1));
+    let (status, swept) = app.call("POST", "/local/sweep", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{swept}");
+    eventually(&app, &s, "the text sent", || async { links_sent(&app).iter().any(|(channel, _)| channel == "sms") })
+        .await;
+    let sent = links_sent(&app);
+    assert_eq!(sent.iter().filter(|(channel, _)| channel == "sms").count(), 1, "{sent:?}");
+    assert_eq!(sent[0].1, sent[1].1, "the same page by text and by email");
 }

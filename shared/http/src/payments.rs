@@ -228,6 +228,8 @@ pub async fn client_balance(
     actor.require(Permission::PaymentsRead)?;
     let id: mas_domain::ids::ClientId = path.id("id", "client")?;
     actor.admit_client(&app, &id).await?;
+    // Another clinic's client (or none) is not found, rather than an empty balance.
+    mas_usecases::clients::get(&app.store, &actor.tenant_id, &id).await?;
     let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
     let fees = mas_usecases::fees::for_client(&app.store, &tenant.id, &id).await?;
     let links = mas_usecases::paylinks::for_client(&app.store, &tenant.id, &id).await?;
