@@ -239,13 +239,17 @@ pub fn payments(app: App, secrets: &Secrets) -> Result<App, AppError> {
     }
 }
 
-/// For a function that only deletes customers at Stripe (the notifications worker, after an
-/// erasure): `mas-stripe-customers` over the HTTPS client it links anyway, not the generated
-/// Stripe client, and no webhook secret. `MAS_PAYMENTS` as for `payments`.
+/// For the notifications worker's calls to Stripe (an erased client's customer deleted, an agreed
+/// fee charged off-session, a payment link's hosted page made): `mas-stripe-customers` over the
+/// HTTPS client it links anyway, not the generated Stripe client, and no webhook secret.
+/// `MAS_PAYMENTS` as for `payments`.
 pub fn customer_deletion(app: App, secrets: &Secrets) -> Result<App, AppError> {
     match env("MAS_PAYMENTS").as_deref() {
         Some("stripe") => {
-            let key = secrets.required("STRIPE_SECRET_KEY", "this function deletes customers at Stripe")?;
+            let key = secrets.required(
+                "STRIPE_SECRET_KEY",
+                "this function deletes customers, charges agreed fees and makes payment links at Stripe",
+            )?;
             let gateway = mas_stripe_customers::StripeCustomers::new(key, env("STRIPE_API_BASE").as_deref())
                 .map_err(|e| AppError::Internal(e.to_string()))?;
             Ok(app.with_payments_gateway(Arc::new(gateway)))

@@ -32,6 +32,7 @@ pub fn router(host: Arc<LocalHost>) -> Router {
         .route("/local/pay/{intent_id}/confirm", axum::routing::post(confirm_card))
         .route("/local/pay/{intent_id}/authenticate", axum::routing::post(authenticate))
         .route(mas_embedded::simulated::SHIM_PATH, get(stripe_shim))
+        .merge(crate::local_checkout::routes())
         .with_state(host.clone());
     let messages = Router::new()
         .route("/local/outbox", get(outbox_page))

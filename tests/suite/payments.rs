@@ -48,7 +48,7 @@ pub(crate) fn intent_request(s: &Setup, appointment: &Value) -> Value {
            "confirmation_number": appointment["confirmation_number"]})
 }
 
-async fn deposit_intent(app: &TestApp, s: &Setup, appointment: &Value) -> Value {
+pub(crate) async fn deposit_intent(app: &TestApp, s: &Setup, appointment: &Value) -> Value {
     let (status, intent) =
         app.call("POST", "/v1/payments/deposit-intent", None, Some(intent_request(s, appointment))).await;
     assert_eq!(status, StatusCode::CREATED, "{intent}");
@@ -64,13 +64,13 @@ pub(crate) async fn pay(app: &TestApp, intent: &Value, outcome: &str) -> Value {
     paid
 }
 
-async fn appointment(app: &TestApp, s: &Setup, id: &Value) -> Value {
+pub(crate) async fn appointment(app: &TestApp, s: &Setup, id: &Value) -> Value {
     let (status, body) = app.get(&format!("/v1/appointments/{}", id.as_str().unwrap()), &s.clinic.token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
 
-async fn payments_of(app: &TestApp, s: &Setup, appointment_id: &Value) -> Vec<Value> {
+pub(crate) async fn payments_of(app: &TestApp, s: &Setup, appointment_id: &Value) -> Vec<Value> {
     let path = format!("/v1/payments?appointment_id={}", appointment_id.as_str().unwrap());
     let (status, body) = app.get(&path, &s.clinic.token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -78,7 +78,12 @@ async fn payments_of(app: &TestApp, s: &Setup, appointment_id: &Value) -> Vec<Va
 }
 
 /// A booking with its deposit paid through the simulated gateway and the real webhook.
-async fn paid_booking(app: &TestApp, s: &Setup, start: chrono::DateTime<Utc>, practitioner: usize) -> (Value, Value) {
+pub(crate) async fn paid_booking(
+    app: &TestApp,
+    s: &Setup,
+    start: chrono::DateTime<Utc>,
+    practitioner: usize,
+) -> (Value, Value) {
     let booked = book(app, s, start, practitioner).await;
     let intent = deposit_intent(app, s, &booked).await;
     pay(app, &intent, "succeed").await;
@@ -87,7 +92,7 @@ async fn paid_booking(app: &TestApp, s: &Setup, start: chrono::DateTime<Utc>, pr
     (appointment(app, s, &booked["id"]).await, payment)
 }
 
-async fn timeline_kinds(app: &TestApp, s: &Setup, client_id: &Value) -> Vec<String> {
+pub(crate) async fn timeline_kinds(app: &TestApp, s: &Setup, client_id: &Value) -> Vec<String> {
     let client = mas_domain::ids::ClientId::parse(client_id.as_str().unwrap()).unwrap();
     let query = Query::partition(mas_store::keys::client_pk(&s.clinic.tenant_id, &client))
         .sk(SortKey::BeginsWith(mas_store::keys::TIMELINE_PREFIX.into()));
@@ -95,7 +100,7 @@ async fn timeline_kinds(app: &TestApp, s: &Setup, client_id: &Value) -> Vec<Stri
     items.iter().map(|i| i["kind"].as_str().unwrap().to_owned()).collect()
 }
 
-async fn audit_actions(app: &TestApp, s: &Setup) -> Vec<String> {
+pub(crate) async fn audit_actions(app: &TestApp, s: &Setup) -> Vec<String> {
     let query = Query::partition(mas_store::keys::audit_month_pk(&s.clinic.tenant_id, "2027-03"));
     let items = app.app.store.table.query_all(&query).await.unwrap();
     items.iter().map(|i| i["action"].as_str().unwrap().to_owned()).collect()
@@ -111,7 +116,7 @@ fn signed(secret: &WebhookSecret, at: i64, body: &Value) -> (Vec<u8>, String) {
     (bytes, signature)
 }
 
-async fn post_webhook(app: &TestApp, body: Vec<u8>, signature: Option<&str>) -> (StatusCode, Value) {
+pub(crate) async fn post_webhook(app: &TestApp, body: Vec<u8>, signature: Option<&str>) -> (StatusCode, Value) {
     let mut headers = vec![("content-type", "application/json")];
     if let Some(signature) = signature {
         headers.push(("stripe-signature", signature));

@@ -22,6 +22,10 @@ use mas_ports::payments::{
     BrowserCheckout, GatewayRefund, Intent, IntentRequest, Payments, PaymentsError, RefundRequest,
 };
 
+#[path = "simulated_checkout.rs"]
+mod checkout;
+pub use checkout::{CheckoutPage, CheckoutPaid, session_json};
+
 /// What paying an intent on the local host does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -125,6 +129,10 @@ struct State {
     /// Customers deleted (a client's erasure).
     deleted_customers: Vec<CustomerId>,
     deliveries: Vec<Delivery>,
+    /// Hosted payment pages (Checkout Sessions).
+    checkout: checkout::Sessions,
+    /// Saved cards that decline an off-session charge, with the decline code.
+    declining: HashMap<String, String>,
 }
 
 pub struct SimulatedGateway {
@@ -298,6 +306,17 @@ impl SimulatedGateway {
     pub fn refunds(&self) -> Vec<GatewayRefund> {
         self.state().refund_keys.values().cloned().collect()
     }
+
+    /// From now on, charging the saved card `method` off-session is declined with `code`
+    /// (`insufficient_funds`, or `authentication_required` for a card that needs 3-D Secure).
+    pub fn decline_saved_card(&self, method: &str, code: &str) {
+        self.state().declining.insert(method.to_owned(), code.to_owned());
+    }
+
+    /// Every intent the gateway holds (any order).
+    pub fn intents(&self) -> Vec<Intent> {
+        self.state().intents.values().map(|sim| sim.intent.clone()).collect()
+    }
 }
 
 /// The intent as Stripe's API shows it.
@@ -375,6 +394,9 @@ impl Payments for SimulatedGateway {
             if state.saved_methods.get(method) != request.customer.as_ref() {
                 return Err(PaymentsError::Declined("no such saved card for this customer".into()));
             }
+            if let Some(code) = state.declining.get(method) {
+                return Err(PaymentsError::Declined(code.clone()));
+            }
             snapshot.status = IntentStatus::Succeeded;
             snapshot.amount_received = Some(request.amount.get());
             snapshot.payment_method = Some(method.clone());
@@ -419,6 +441,17 @@ impl Payments for SimulatedGateway {
         let refund = GatewayRefund { id: random("re_", 24), amount: request.amount.get(), status: "succeeded".into() };
         state.refund_keys.insert(request.idempotency_key, refund.clone());
         Ok(refund)
+    }
+
+    async fn create_payment_link(
+        &self,
+        request: mas_ports::PaymentLinkRequest,
+    ) -> Result<mas_ports::PaymentLink, PaymentsError> {
+        self.create_session(request)
+    }
+
+    async fn retrieve_payment_link(&self, id: &str) -> Result<mas_ports::PaymentLink, PaymentsError> {
+        self.retrieve_session(id)
     }
 }
 

@@ -16,7 +16,9 @@ use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use mas_domain::appointment::{AppointmentStatus, ConfirmationNumber};
 use mas_domain::error::AppError;
 use mas_domain::ids::{AppointmentId, PaymentId, RequestId};
-use mas_domain::payment::{ClientSecret, CollectionMethod, IntentId, Payment, PaymentKind, PaymentStatus, RefundKind};
+use mas_domain::payment::{
+    ClientSecret, CollectionMethod, FeeCharge, IntentId, PayLink, Payment, PaymentKind, PaymentStatus, RefundKind,
+};
 use mas_domain::team::Permission;
 use mas_domain::values::{MinorUnits, Money, Slug, Text};
 use mas_store::{AuditContext, keys};
@@ -169,16 +171,22 @@ pub struct FinalizeInput {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Finalized {
-    pub payment: Payment,
-    /// For the desk's checkout or the payment link page to confirm; absent when already paid.
+    /// The balance's payment (in person, or charged to the card on file); absent for a link,
+    /// whose payment is made when the client pays on its page.
+    pub payment: Option<Payment>,
+    /// For `email_link`: the link asked for (its page is made and sent by the messaging worker;
+    /// `status` says when it was sent). Its address is the client's and is never answered.
+    pub link: Option<PayLink>,
+    /// For the desk's checkout to confirm; absent when already paid, and for a link.
     pub client_secret: Option<ClientSecret>,
 }
 
 /// Asks for the balance (the price less what earlier payments kept): at the desk, by a link
-/// sent to the client, or at once from the card the client agreed to keep on file.
+/// sent to the client (the same link while it is open), or at once from the card the client
+/// agreed to keep on file.
 #[utoipa::path(post, path = "/v1/payments/finalize", tag = "payments", operation_id = "finalize_payment", security(("staff_jwt" = [])), request_body = FinalizeInput,
     responses((status = 201, body = Finalized), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-        (status = 409, description = "`not_finalizable` or `nothing_due`", body = ErrorEnvelope),
+        (status = 409, description = "`not_finalizable`, `nothing_due` or `payment_link_open`", body = ErrorEnvelope),
         (status = 422, description = "`no_saved_payment_method`, `payment_declined`", body = ErrorEnvelope)))]
 pub async fn finalize(
     State(app): State<Arc<App>>,
@@ -197,7 +205,14 @@ pub async fn finalize(
         input.collection_method,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(Finalized { payment: done.payment, client_secret: done.client_secret })))
+    Ok((
+        StatusCode::CREATED,
+        Json(Finalized {
+            payment: done.payment,
+            link: done.link.map(PayLink::redacted),
+            client_secret: done.client_secret,
+        }),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -258,4 +273,42 @@ pub async fn list(
     // not found, rather than an empty list.
     appointments::get_within(&app.store, &actor.tenant_id, &actor.reach(), &query.appointment_id).await?;
     Ok(Json(ops::for_appointment(&app.store, &actor.tenant_id, &query.appointment_id).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientBalance {
+    /// What the client owes now: fees above a deposit that no card on file paid.
+    pub owed: Money,
+    /// Every fee above a deposit of theirs (charged, owed or paid), oldest first.
+    pub fees: Vec<FeeCharge>,
+    /// Every payment link of theirs (balances and fees), oldest first, without their addresses.
+    pub links: Vec<PayLink>,
+}
+
+/// What a client owes, and the payment links they were sent (or could not be sent).
+#[utoipa::path(get, path = "/v1/clients/{id}/balance", tag = "payments", operation_id = "get_client_balance",
+    security(("staff_jwt" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = ClientBalance), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn client_balance(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+) -> ApiResult<Json<ClientBalance>> {
+    actor.require(Permission::PaymentsRead)?;
+    let id: mas_domain::ids::ClientId = path.id("id", "client")?;
+    actor.admit_client(&app, &id).await?;
+    // Another clinic's client (or none) is not found, rather than an empty balance.
+    mas_usecases::clients::get(&app.store, &actor.tenant_id, &id).await?;
+    let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
+    let fees = mas_usecases::fees::for_client(&app.store, &tenant.id, &id).await?;
+    let links = mas_usecases::paylinks::for_client(&app.store, &tenant.id, &id).await?;
+    let owed: i64 = fees.iter().filter(|f| f.outstanding()).map(|f| f.amount.amount_minor.get()).sum();
+    Ok(Json(ClientBalance {
+        owed: Money {
+            amount_minor: MinorUnits::new(owed).map_err(|e| AppError::Internal(e.0))?,
+            currency: tenant.currency.clone(),
+        },
+        fees,
+        links: links.into_iter().map(PayLink::redacted).collect(),
+    }))
 }

@@ -11,6 +11,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::fees;
 use crate::payments::{self, Ports};
 use mas_catalog::availability::{self, BusyRecord, Calendar};
 use mas_catalog::catalog::{add_reference_checks, reference};
@@ -60,6 +61,9 @@ pub struct BookingRequest {
     /// Writes the booking carries in its own transaction (a public booking's new client and
     /// screening submission), so that a refused booking leaves none of them behind.
     pub prepared: Option<Plan>,
+    /// The client agrees that the card they pay with may be kept and charged for the part of a
+    /// fee the deposit does not cover (the policy's `card_on_file_terms`, stored with the booking).
+    pub card_on_file_consent: bool,
 }
 
 /// A request's `Idempotency-Key` and the hash of what it asked, stored with the first response.
@@ -262,6 +266,11 @@ fn new_appointment(
         screening: request.screening.clone(),
         notes: request.notes.clone(),
         attendance_confirmed_at: None,
+        card_on_file_consent: request.card_on_file_consent.then(|| appointment::CardOnFileConsent {
+            agreed_at: now,
+            policy_version: calendar.policy.version,
+            terms: calendar.policy.card_on_file_terms(),
+        }),
         history: vec![StatusChange {
             at: now,
             action: "book".into(),
@@ -717,6 +726,7 @@ async fn try_change(
             settlement =
                 payments::plan_fee_settlement(store, t, &current, "cancel", &preview.kept_from_deposit, &audit.actor)
                     .await?;
+            fees::plan_fee(&mut plan, t, &current, &preview, now)?;
             let mine = cells_still_mine(store, t, &current).await?;
             release_calendar(&mut plan, t, &current, &mine, &HashSet::new());
         }
@@ -729,6 +739,7 @@ async fn try_change(
             settlement =
                 payments::plan_fee_settlement(store, t, &current, "no_show", &preview.kept_from_deposit, &audit.actor)
                     .await?;
+            fees::plan_fee(&mut plan, t, &current, &preview, now)?;
         }
         AppointmentAction::CheckIn | AppointmentAction::Start | AppointmentAction::Complete => {}
     }
@@ -988,6 +999,7 @@ async fn reschedule(
         screening: None,
         notes: None,
         prepared: None,
+        card_on_file_consent: false,
     };
     let mut calendar = Calendar::load(store, tenant, window_around(&request, start)).await?;
     // Its own time does not stand in its way.
