@@ -189,7 +189,7 @@ async function main() {
       assert.match(await item.textContent(), /Balance due/);
       const violations = await axe(page);
       assert.equal(violations.length, 0, describe(violations));
-      const pay = item.getByRole('link', { name: /Pay the balance/ });
+      const pay = item.getByRole('link', { name: /^Pay .*, the balance for / });
       assert.match(await pay.getAttribute('href'), /\/local\/checkout\/cs_/, 'the link\'s own page');
       await pay.click();
       await page.getByRole('heading', { name: 'Simulated payment page' }).waitFor();

@@ -116,7 +116,7 @@
     if (!paid && !b.pay_url) item.append(el('p', { class: 'meta', text: LINK_STATE[b.status] || b.status }));
     if (b.pay_url) {
       const pay = el('a', { class: 'button small', href: b.pay_url, text: 'Pay ' + amount });
-      pay.setAttribute('aria-label', 'Pay the ' + what.toLowerCase() + ' of ' + amount + ' for ' + b.service_name);
+      pay.setAttribute('aria-label', 'Pay ' + amount + ', the ' + what.toLowerCase() + ' for ' + b.service_name);
       item.append(el('p', { class: 'actions' }, pay));
     }
     return item;
