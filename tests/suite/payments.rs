@@ -78,7 +78,12 @@ async fn payments_of(app: &TestApp, s: &Setup, appointment_id: &Value) -> Vec<Va
 }
 
 /// A booking with its deposit paid through the simulated gateway and the real webhook.
-async fn paid_booking(app: &TestApp, s: &Setup, start: chrono::DateTime<Utc>, practitioner: usize) -> (Value, Value) {
+pub(crate) async fn paid_booking(
+    app: &TestApp,
+    s: &Setup,
+    start: chrono::DateTime<Utc>,
+    practitioner: usize,
+) -> (Value, Value) {
     let booked = book(app, s, start, practitioner).await;
     let intent = deposit_intent(app, s, &booked).await;
     pay(app, &intent, "succeed").await;

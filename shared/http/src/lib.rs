@@ -16,6 +16,7 @@ pub mod documents;
 pub mod error;
 pub mod esign;
 pub mod extract;
+pub mod idempotency;
 pub mod notifications;
 pub mod payments;
 pub mod policies;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -13,11 +13,13 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
+use super::idempotency::{self, Begun};
 use mas_domain::error::AppError;
 use mas_domain::ids::{LocationId, SaleId};
 use mas_domain::sale::{self, Quote, Reason, RefundTo, Sale, SaleInput};
 use mas_domain::team::Permission;
 use mas_domain::values::MinorUnits;
+use mas_store::Once;
 use mas_usecases::app::App;
 use mas_usecases::sales::{self as ops, SaleView};
 
@@ -46,7 +48,8 @@ pub struct CompleteQuery {
 /// With `quote=true` nothing is written: the answer is the sale's figures as they stand (the
 /// till shows them before it takes payment), with what is still due.
 #[utoipa::path(post, path = "/v1/sales", tag = "sales", operation_id = "complete_sale", security(("staff_jwt" = [])), request_body = SaleInput,
-    params(CompleteQuery),
+    params(CompleteQuery,
+        ("Idempotency-Key" = Option<String>, Header, description = "One key per attempt at ringing up a sale: a retry with the same key and body answers the sale recorded first (`Idempotent-Replayed: true`) and writes nothing; the same key with another body is 422 `idempotency_key_reused`")),
     responses((status = 201, body = Sale),
         (status = 200, description = "with `quote=true`: the priced lines and totals; nothing is written", body = Quote),
         (status = 403, description = "the role may not ring up sales, or give the discount asked for, or work at this location", body = ErrorEnvelope),
@@ -55,6 +58,7 @@ pub struct CompleteQuery {
 pub async fn complete(
     State(app): State<Arc<App>>,
     actor: Actor,
+    headers: HeaderMap,
     query: Result<QueryArgs<CompleteQuery>, ApiError>,
     input: Result<JsonBody<SaleInput>, ApiError>,
 ) -> ApiResult<Response> {
@@ -67,9 +71,18 @@ pub async fn complete(
         input.check_discount_allowed(actor.member.input.role)?;
         return Ok(Json(sale::quote(&input)?).into_response());
     }
-    let sale =
-        ops::complete(mas_usecases::payments::Ports::of(&app), &actor.audit(), actor.member.input.role, input).await?;
-    Ok((StatusCode::CREATED, Json(sale)).into_response())
+    let idempotency = match idempotency::begin(&app.store, &actor.tenant_id, &headers, &input).await? {
+        Begun::Replay(response) => return Ok(response),
+        Begun::Fresh(idempotency) => idempotency,
+    };
+    let ports = mas_usecases::payments::Ports::of(&app);
+    match ops::complete(ports, &actor.audit(), actor.member.input.role, input, idempotency.as_ref()).await {
+        Ok(sale) => Ok((StatusCode::CREATED, Json(sale)).into_response()),
+        Err(Once::AlreadyDone(_)) => {
+            idempotency::replay_committed(&app.store, &actor.tenant_id, idempotency.as_ref()).await
+        }
+        Err(Once::Failed(err)) => Err(err.into()),
+    }
 }
 
 /// A sale as it was recorded, with its voids and refunds and where it stands.
