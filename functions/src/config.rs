@@ -18,6 +18,7 @@
 //! | `MAS_APP_URL` | where the back office is served (links in invitation and reset emails) | `base` |
 //! | `MAS_PAYMENTS` | `stripe` on the functions that move money; otherwise none | `payments` |
 //! | `STRIPE_SECRET_KEY_ARN`, `STRIPE_WEBHOOK_SECRET_ARN`, `STRIPE_API_BASE` | the secrets holding Stripe's API key and the webhook signing secret; another endpoint | `secrets`, `payments` |
+//! | `STRIPE_PUBLISHABLE_KEY` | the account's publishable key (`pk_…`, public: not a secret), for the sites' Payment Element; only on the functions that answer card intents to browsers | `payments` |
 //! | `COGNITO_USER_POOL_ID`, `COGNITO_CLIENT_ID` | the staff user pool and app client; without them nobody signs in here | `identity` |
 //! | `MAS_MAIL` | `ses` (email by SES v2, SMS by Twilio) or `none` | `messaging` |
 //! | `MAIL_FROM`, `SES_CONFIGURATION_SET` | the verified sender; the SES configuration set | `messaging` |
@@ -110,7 +111,54 @@ fn secret_sources(
 /// The process's one AWS configuration (region, credentials, `AWS_ENDPOINT_URL` for emulators),
 /// shared by every client it builds.
 pub async fn aws() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    let loader = aws_config::defaults(BehaviorVersion::latest());
+    match aws_trust() {
+        AwsTrust::Platform => loader,
+        // rustls with aws-lc, as aws-config's default client.
+        AwsTrust::AmazonRoots => loader.http_client(
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+                .tls_context(amazon_roots())
+                .build_https(),
+        ),
+    }
+    .load()
+    .await
+}
+
+/// The roots that sign AWS service endpoints: Amazon Trust Services' four and the Starfield
+/// Services root that cross-signs them, and DigiCert's two global roots for endpoints not yet
+/// moved to Amazon's (copied from Debian's `ca-certificates`). Not tried against AWS from here
+/// (no network): if an endpoint ever fails its handshake, `SSL_CERT_FILE` restores the platform's
+/// store without a rebuild.
+const AWS_ENDPOINT_ROOTS: &str = include_str!("roots/aws-endpoints.pem");
+
+/// Which roots the SDK's HTTPS client trusts.
+#[derive(Debug, PartialEq)]
+enum AwsTrust {
+    /// The seven roots above, compiled in: nothing to read at start. The platform's store costs a
+    /// scan of its certificate directory and a parse of ~140 roots on every cold start
+    /// (README: Benchmarks, ~14 ms).
+    AmazonRoots,
+    /// The platform's store, when the environment names one (`SSL_CERT_FILE`, `SSL_CERT_DIR`):
+    /// an operator's way to trust something else (a TLS-intercepting proxy, an emulator).
+    Platform,
+}
+
+fn aws_trust() -> AwsTrust {
+    trust_from(env("SSL_CERT_FILE").is_some() || env("SSL_CERT_DIR").is_some())
+}
+
+fn trust_from(platform_store_named: bool) -> AwsTrust {
+    if platform_store_named { AwsTrust::Platform } else { AwsTrust::AmazonRoots }
+}
+
+/// A TLS context trusting only those.
+fn amazon_roots() -> aws_smithy_http_client::tls::TlsContext {
+    use aws_smithy_http_client::tls::{TlsContext, TrustStore};
+    let trust = TrustStore::empty().with_pem_certificate(AWS_ENDPOINT_ROOTS.as_bytes());
+    TlsContext::builder().with_trust_store(trust).build().expect("a TLS context from a trust store")
 }
 
 /// The DynamoDB table (`TABLE_NAME`).
@@ -191,13 +239,17 @@ pub fn payments(app: App, secrets: &Secrets) -> Result<App, AppError> {
     }
 }
 
-/// For a function that only deletes customers at Stripe (the notifications worker, after an
-/// erasure): `mas-stripe-customers` over the HTTPS client it links anyway, not the generated
-/// Stripe client, and no webhook secret. `MAS_PAYMENTS` as for `payments`.
+/// For the notifications worker's calls to Stripe (an erased client's customer deleted, an agreed
+/// fee charged off-session, a payment link's hosted page made): `mas-stripe-customers` over the
+/// HTTPS client it links anyway, not the generated Stripe client, and no webhook secret.
+/// `MAS_PAYMENTS` as for `payments`.
 pub fn customer_deletion(app: App, secrets: &Secrets) -> Result<App, AppError> {
     match env("MAS_PAYMENTS").as_deref() {
         Some("stripe") => {
-            let key = secrets.required("STRIPE_SECRET_KEY", "this function deletes customers at Stripe")?;
+            let key = secrets.required(
+                "STRIPE_SECRET_KEY",
+                "this function deletes customers, charges agreed fees and makes payment links at Stripe",
+            )?;
             let gateway = mas_stripe_customers::StripeCustomers::new(key, env("STRIPE_API_BASE").as_deref())
                 .map_err(|e| AppError::Internal(e.to_string()))?;
             Ok(app.with_payments_gateway(Arc::new(gateway)))
@@ -208,13 +260,19 @@ pub fn customer_deletion(app: App, secrets: &Secrets) -> Result<App, AppError> {
 }
 
 /// The Stripe gateway and the webhook signing secret (the secrets `STRIPE_SECRET_KEY` and
-/// `STRIPE_WEBHOOK_SECRET`; `STRIPE_API_BASE`).
+/// `STRIPE_WEBHOOK_SECRET`; `STRIPE_API_BASE`), with the publishable key `STRIPE_PUBLISHABLE_KEY`
+/// when the function has one (those answering card intents to the sites' Payment Element).
 pub fn stripe(secrets: &Secrets) -> Result<(Arc<dyn Payments>, WebhookSecret), AppError> {
     let key = secrets.required("STRIPE_SECRET_KEY", "this function moves money through Stripe")?;
     let secret = secrets.required("STRIPE_WEBHOOK_SECRET", "this function checks Stripe's signatures")?;
     let secret = WebhookSecret::new(secret.to_owned()).map_err(AppError::Internal)?;
-    let gateway = mas_stripe::StripeGateway::new(key, env("STRIPE_API_BASE").as_deref())
+    let mut gateway = mas_stripe::StripeGateway::new(key, env("STRIPE_API_BASE").as_deref())
         .map_err(|e| AppError::Internal(e.to_string()))?;
+    if let Some(publishable) = env("STRIPE_PUBLISHABLE_KEY") {
+        gateway = gateway
+            .with_publishable_key(&publishable)
+            .map_err(|e| AppError::Internal(format!("STRIPE_PUBLISHABLE_KEY: {e}")))?;
+    }
     Ok((Arc::new(gateway), secret))
 }
 
@@ -350,6 +408,16 @@ mod tests {
     fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn the_sdk_trusts_the_compiled_in_amazon_roots_unless_the_environment_names_a_store() {
+        assert_eq!(trust_from(false), AwsTrust::AmazonRoots);
+        assert_eq!(trust_from(true), AwsTrust::Platform);
+        assert_eq!(AWS_ENDPOINT_ROOTS.matches("-----BEGIN CERTIFICATE-----").count(), 7);
+        assert_eq!(AWS_ENDPOINT_ROOTS.matches("-----END CERTIFICATE-----").count(), 7);
+        // The context holds the PEM as given; rustls parses it when the client first connects.
+        let _context = amazon_roots();
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //! | `MAS_KEK` | without KMS: base64 of a 32-byte key-encryption key | the public development key |
 //! | `MAS_PAYMENTS` | `simulated`, `stripe` or `none` | `simulated` |
 //! | `STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`, `STRIPE_API_BASE` | Stripe (or localstripe) with `stripe`; the simulated gateway's secret | the secret: generated once |
+//! | `STRIPE_PUBLISHABLE_KEY` | with `stripe`: the publishable key the sites' Payment Element starts Stripe.js with | unset (the simulated gateway answers its own, and its shim `/local/stripe.js`) |
 //! | `MAS_EVENTS` | `in_process` or `eventbridge` (`EVENT_BUS_NAME`) | `in_process` |
 //! | `SITE_BUCKET`, `SITE_DISTRIBUTION_ID` | where sites are published, and the distribution to invalidate | unset: the documents' store, logged invalidations |
 //! | `MAS_SITE_API_BASE` | the API's base URL written into published pages | empty: same origin |

@@ -3,6 +3,7 @@
 //! binary and the black-box tests serve the same thing.
 
 pub mod config;
+pub mod local_checkout;
 pub mod local_routes;
 pub mod staff_app;
 

@@ -1,6 +1,9 @@
 //! Routes only the local host serves (never deployed, not in the route table): paying an intent
-//! of the simulated gateway, as Stripe.js would in the browser. Paying posts the signed
-//! `payment_intent.succeeded` (or `payment_failed`) webhook to this host's `/webhooks/stripe`.
+//! of the simulated gateway, as Stripe.js would in the browser — by hand (`/local/pay/{id}`), or
+//! through the Stripe.js shim the sites load from `/local/stripe.js` (the Payment Element's card
+//! form, Stripe's test cards, the 3-D Secure challenge). Paying posts the signed
+//! `payment_intent.succeeded` (or `payment_failed`, `requires_action`) webhook to this host's
+//! `/webhooks/stripe`.
 
 use std::sync::Arc;
 
@@ -14,7 +17,7 @@ use serde_json::json;
 
 use mas_domain::error::AppError;
 use mas_domain::payment::{IntentId, IntentStatus};
-use mas_embedded::simulated::Outcome;
+use mas_embedded::simulated::{AUTHENTICATION_FAILURE, Outcome, SimulatedGateway, failure_message, intent_json};
 use mas_http::error::{ApiError, ApiResult};
 use mas_http::extract::{PathParams, parse_json};
 
@@ -24,7 +27,13 @@ use crate::LocalHost;
 /// local-only routes answer only callers on this machine: they read every message the host sent
 /// and pay intents, so a host bound to a public address must not offer them to the network.
 pub fn router(host: Arc<LocalHost>) -> Router {
-    let local = Router::new().route("/local/pay/{intent_id}", get(page).post(pay)).with_state(host.clone());
+    let local = Router::new()
+        .route("/local/pay/{intent_id}", get(page).post(pay))
+        .route("/local/pay/{intent_id}/confirm", axum::routing::post(confirm_card))
+        .route("/local/pay/{intent_id}/authenticate", axum::routing::post(authenticate))
+        .route(mas_embedded::simulated::SHIM_PATH, get(stripe_shim))
+        .merge(crate::local_checkout::routes())
+        .with_state(host.clone());
     let messages = Router::new()
         .route("/local/outbox", get(outbox_page))
         .route("/local/outbox.json", get(outbox_json))
@@ -152,22 +161,14 @@ struct PayInput {
     outcome: Option<Outcome>,
 }
 
-/// `POST /local/pay/{intent_id}` with `{"outcome":"succeed"|"fail"}` (succeed when absent).
+/// `POST /local/pay/{intent_id}` with `{"outcome":"succeed"|"fail"|"requires_action"}` (succeed
+/// when absent).
 async fn pay(State(host): State<Arc<LocalHost>>, path: PathParams, body: Bytes) -> ApiResult<Response> {
     let gateway = host.simulated.clone().ok_or(ApiError::RouteNotFound)?;
     let id: IntentId = path.id("intent_id", "payment intent")?;
     let input: PayInput = if body.is_empty() { PayInput::default() } else { parse_json(&body)? };
     let intent = gateway.pay(&id, input.outcome.unwrap_or(Outcome::Succeed)).map_err(AppError::from)?;
-    let event_type = match intent.snapshot.status {
-        IntentStatus::Succeeded => "payment_intent.succeeded",
-        _ => "payment_intent.payment_failed",
-    };
-    // The webhook goes to this host's own address, never to one a request's `Host` names (which
-    // would make the gateway post signed events wherever a caller likes).
-    let base =
-        host.app.public_url.as_deref().ok_or_else(|| AppError::Internal("the local host has no public URL".into()))?;
-    let delivery =
-        gateway.deliver(&format!("{base}/webhooks/stripe"), event_type, &intent).await.map_err(AppError::from)?;
+    let delivery = post_webhook(&host, &gateway, &intent).await?;
     let answer = json!({
         "intent_id": intent.id,
         "status": intent.snapshot.status,
@@ -194,3 +195,95 @@ async function pay(outcome) {{
 </script></body></html>"#
     )))
 }
+
+/// Posts the event Stripe would send about `intent` now to this host's `/webhooks/stripe`, signed.
+async fn post_webhook(
+    host: &LocalHost,
+    gateway: &SimulatedGateway,
+    intent: &mas_ports::Intent,
+) -> ApiResult<mas_embedded::simulated::Delivery> {
+    let event_type = match intent.snapshot.status {
+        IntentStatus::Succeeded => "payment_intent.succeeded",
+        IntentStatus::RequiresAction => "payment_intent.requires_action",
+        IntentStatus::Processing => "payment_intent.processing",
+        _ => "payment_intent.payment_failed",
+    };
+    // The webhook goes to this host's own address, never to one a request's `Host` names (which
+    // would make the gateway post signed events wherever a caller likes).
+    let base =
+        host.app.public_url.as_deref().ok_or_else(|| AppError::Internal("the local host has no public URL".into()))?;
+    Ok(gateway.deliver(&format!("{base}/webhooks/stripe"), event_type, intent).await.map_err(AppError::from)?)
+}
+
+/// What the shim's calls answer: the intent as Stripe's API shows it and, when the attempt
+/// failed, the error Stripe.js would give (`type`, `code`, `message`).
+fn shim_answer(intent: &mas_ports::Intent) -> Response {
+    let mut answer = json!({ "payment_intent": intent_json(intent) });
+    if let (IntentStatus::RequiresPaymentMethod, Some(code)) = (intent.snapshot.status, &intent.snapshot.last_error) {
+        let kind = if code == AUTHENTICATION_FAILURE { "invalid_request_error" } else { "card_error" };
+        answer["error"] = json!({ "type": kind, "code": code, "message": failure_message(code) });
+    }
+    axum::Json(answer).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfirmInput {
+    client_secret: String,
+    /// Only the number decides, as with Stripe's test cards; expiry and CVC are checked by the shim.
+    card_number: String,
+}
+
+/// `POST /local/pay/{intent_id}/confirm` with `{"client_secret","card_number"}`: what the
+/// shim's `confirmPayment` sends. `4242 4242 4242 4242` pays, `4000 0000 0000 0002` is declined,
+/// `4000 0027 6000 3184` waits for 3-D Secure (`requires_action`); the event follows at once.
+async fn confirm_card(State(host): State<Arc<LocalHost>>, path: PathParams, body: Bytes) -> ApiResult<Response> {
+    let gateway = host.simulated.clone().ok_or(ApiError::RouteNotFound)?;
+    let id: IntentId = path.id("intent_id", "payment intent")?;
+    let input: ConfirmInput = parse_json(&body)?;
+    let intent = gateway.confirm_card(&id, &input.client_secret, &input.card_number).map_err(AppError::from)?;
+    post_webhook(&host, &gateway, &intent).await?;
+    Ok(shim_answer(&intent))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Challenge {
+    Complete,
+    Fail,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthenticateInput {
+    client_secret: String,
+    outcome: Challenge,
+}
+
+/// `POST /local/pay/{intent_id}/authenticate` with `{"client_secret","outcome":"complete"|"fail"}`:
+/// the shim's 3-D Secure challenge, answered.
+async fn authenticate(State(host): State<Arc<LocalHost>>, path: PathParams, body: Bytes) -> ApiResult<Response> {
+    let gateway = host.simulated.clone().ok_or(ApiError::RouteNotFound)?;
+    let id: IntentId = path.id("intent_id", "payment intent")?;
+    let input: AuthenticateInput = parse_json(&body)?;
+    let complete = matches!(input.outcome, Challenge::Complete);
+    let intent = gateway.authenticate(&id, &input.client_secret, complete).map_err(AppError::from)?;
+    post_webhook(&host, &gateway, &intent).await?;
+    Ok(shim_answer(&intent))
+}
+
+/// `GET /local/stripe.js`: the Stripe.js shim the simulated gateway's intents name as `js_url`.
+async fn stripe_shim() -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "no-cache"),
+        ],
+        STRIPE_SHIM,
+    )
+        .into_response()
+}
+
+/// The shim: `Stripe(key)`, `elements({clientSecret})`, `create('payment')`, `mount`,
+/// `confirmPayment({elements, redirect, confirmParams})`, `retrievePaymentIntent`.
+const STRIPE_SHIM: &str = include_str!("stripe_shim.js");

@@ -1,6 +1,7 @@
 // End-to-end tests of a clinic's site in headless Chromium (Debian's, through playwright-core),
 // against the real local host on a free port with a fresh data directory:
-//   - a visitor books a treatment through the wizard and sees the BK- confirmation
+//   - a visitor books a treatment through the wizard, sees the BK- confirmation and pays the
+//     deposit with a test card (card payments in depth: payments.test.cjs)
 //   - then signs in to the portal through the emailed link (read from /local/outbox.json), sees the
 //     appointment, opens the reschedule step, sees the fee preview, confirms and sees the new time
 //   - a visitor whose answers need a consultation is offered the consultation service
@@ -69,9 +70,15 @@ async function main() {
       assert.match(number, /^BK-\d{8}$/);
       assert.equal(await page.locator('#step-done').isVisible(), true);
       console.log(`      booked ${number}; status text: ${await page.locator('#status').textContent()}`);
-      // HydraFacial asks a deposit: pay it through the simulated gateway (signed webhook).
+      // HydraFacial asks a deposit: pay it with a test card in the Payment Element (the local
+      // host's Stripe.js shim; the simulated gateway posts the signed webhook). More in
+      // payments.test.cjs.
       assert.equal(await page.locator('#deposit').isVisible(), true);
       await page.getByRole('button', { name: /Pay the .* deposit/ }).click();
+      await page.getByLabel('Card number').fill('4242 4242 4242 4242');
+      await page.getByLabel(/Expiry/).fill('12 / 34');
+      await page.getByLabel('Security code').fill('123');
+      await page.locator('#deposit').getByRole('button', { name: /^Pay £/ }).click();
       await page.getByRole('heading', { name: 'Deposit paid' }).waitFor({ timeout: 15000 });
       assert.match(await page.locator('#status').textContent(), /confirmed/);
       const today = new Date().toISOString().slice(0, 10);
@@ -238,7 +245,11 @@ async function main() {
         const j = (body.includes('site.js') ? js : 0) + (body.includes('portal.js') ? portalJs : 0);
         console.log(`      ${file.padEnd(36)} ${String(h).padStart(6)} ${String(css).padStart(6)} ${String(j).padStart(6)} ${String(h + css + j).padStart(6)}`);
       }
+      // The pay step (pay.js, then Stripe.js from js_url) loads only when a visitor pays.
+      const payJs = gz(await (await fetch(site + 'pay.js')).text());
+      console.log(`      ${'+ the pay step (pay.js, on demand)'.padEnd(36)} ${''.padStart(6)} ${''.padStart(6)} ${String(payJs).padStart(6)}`);
       assert.ok(js + portalJs < 50 * 1024, `JS budget: ${js + portalJs} bytes for both scripts`);
+      assert.ok(payJs < 5 * 1024, `pay.js: ${payJs} bytes gzipped`);
     });
 
     await test('POST /v1/site/publish writes the same files the host serves (local blobs)', async () => {

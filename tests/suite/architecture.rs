@@ -77,7 +77,7 @@ fn each_capability_crate_uses_only_the_capabilities_below_it_and_no_adapter() {
                 "{name} depends on {dep}, which is not below it in the architecture"
             );
         }
-        for dep in mine.iter().filter(|d| is_adapter_dependency(d)) {
+        if let Some(dep) = mine.iter().find(|d| is_adapter_dependency(d)) {
             panic!("{name} depends on {dep}: use cases reach the world through ports only");
         }
     }

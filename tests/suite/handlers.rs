@@ -325,6 +325,7 @@ async fn an_sqs_notify_batch_sends_the_confirmation_of_the_event_and_reports_onl
         screening: None,
         notes: None,
         prepared: None,
+        card_on_file_consent: false,
     };
     let booked = appointments::book(store, &audit, &tenant, request, None).await.unwrap();
 

@@ -17,6 +17,7 @@ mod identity_contract;
 mod key_wrapper_contract;
 mod messaging_contract;
 mod payments;
+mod payments_by_link;
 mod payments_contract;
 mod plans;
 mod portal;

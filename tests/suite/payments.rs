@@ -48,7 +48,7 @@ pub(crate) fn intent_request(s: &Setup, appointment: &Value) -> Value {
            "confirmation_number": appointment["confirmation_number"]})
 }
 
-async fn deposit_intent(app: &TestApp, s: &Setup, appointment: &Value) -> Value {
+pub(crate) async fn deposit_intent(app: &TestApp, s: &Setup, appointment: &Value) -> Value {
     let (status, intent) =
         app.call("POST", "/v1/payments/deposit-intent", None, Some(intent_request(s, appointment))).await;
     assert_eq!(status, StatusCode::CREATED, "{intent}");
@@ -64,13 +64,13 @@ pub(crate) async fn pay(app: &TestApp, intent: &Value, outcome: &str) -> Value {
     paid
 }
 
-async fn appointment(app: &TestApp, s: &Setup, id: &Value) -> Value {
+pub(crate) async fn appointment(app: &TestApp, s: &Setup, id: &Value) -> Value {
     let (status, body) = app.get(&format!("/v1/appointments/{}", id.as_str().unwrap()), &s.clinic.token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
 
-async fn payments_of(app: &TestApp, s: &Setup, appointment_id: &Value) -> Vec<Value> {
+pub(crate) async fn payments_of(app: &TestApp, s: &Setup, appointment_id: &Value) -> Vec<Value> {
     let path = format!("/v1/payments?appointment_id={}", appointment_id.as_str().unwrap());
     let (status, body) = app.get(&path, &s.clinic.token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -92,7 +92,7 @@ pub(crate) async fn paid_booking(
     (appointment(app, s, &booked["id"]).await, payment)
 }
 
-async fn timeline_kinds(app: &TestApp, s: &Setup, client_id: &Value) -> Vec<String> {
+pub(crate) async fn timeline_kinds(app: &TestApp, s: &Setup, client_id: &Value) -> Vec<String> {
     let client = mas_domain::ids::ClientId::parse(client_id.as_str().unwrap()).unwrap();
     let query = Query::partition(mas_store::keys::client_pk(&s.clinic.tenant_id, &client))
         .sk(SortKey::BeginsWith(mas_store::keys::TIMELINE_PREFIX.into()));
@@ -100,7 +100,7 @@ async fn timeline_kinds(app: &TestApp, s: &Setup, client_id: &Value) -> Vec<Stri
     items.iter().map(|i| i["kind"].as_str().unwrap().to_owned()).collect()
 }
 
-async fn audit_actions(app: &TestApp, s: &Setup) -> Vec<String> {
+pub(crate) async fn audit_actions(app: &TestApp, s: &Setup) -> Vec<String> {
     let query = Query::partition(mas_store::keys::audit_month_pk(&s.clinic.tenant_id, "2027-03"));
     let items = app.app.store.table.query_all(&query).await.unwrap();
     items.iter().map(|i| i["action"].as_str().unwrap().to_owned()).collect()
@@ -116,7 +116,7 @@ fn signed(secret: &WebhookSecret, at: i64, body: &Value) -> (Vec<u8>, String) {
     (bytes, signature)
 }
 
-async fn post_webhook(app: &TestApp, body: Vec<u8>, signature: Option<&str>) -> (StatusCode, Value) {
+pub(crate) async fn post_webhook(app: &TestApp, body: Vec<u8>, signature: Option<&str>) -> (StatusCode, Value) {
     let mut headers = vec![("content-type", "application/json")];
     if let Some(signature) = signature {
         headers.push(("stripe-signature", signature));
@@ -817,4 +817,139 @@ async fn the_local_pay_route_posts_its_webhook_to_this_host_whatever_host_the_ca
     assert_eq!(status, StatusCode::OK, "{paid}");
     assert_eq!(paid["webhook"]["status"], 200, "delivered to this host, not the named one: {paid}");
     assert_eq!(appointment(&app, &s, &booked["id"]).await["status"], "scheduled");
+}
+
+/// A portal session for `client`, through a link issued as `POST …/portal/link` does.
+async fn portal_session(app: &TestApp, s: &Setup, client: &Value) -> String {
+    let client = mas_domain::ids::ClientId::parse(client.as_str().unwrap()).unwrap();
+    let (token, _) = mas_usecases::portal::issue_link(&app.app, &s.clinic.tenant_id, &client).await.unwrap();
+    let path = format!("/v1/public/{}/portal/session", s.clinic.slug);
+    let (status, session) = app.call("POST", &path, None, Some(json!({ "token": token }))).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    session["session"].as_str().unwrap().to_owned()
+}
+
+/// What the Stripe.js shim's `confirmPayment` (then its 3-D Secure dialog) sends.
+async fn shim_call(app: &TestApp, intent: &Value, step: &str, body: Value) -> (StatusCode, Value) {
+    let path = format!("/local/pay/{}/{step}", intent["intent_id"].as_str().unwrap());
+    app.call("POST", &path, None, Some(body)).await
+}
+
+#[tokio::test]
+async fn a_sites_payment_element_gets_stripe_js_from_the_intent_pays_by_test_card_and_3ds_and_waits_on_the_deposit_status()
+ {
+    let (app, _) = fixed_app().await;
+    let s = clinic(&app, "card-site", deposit_policy()).await;
+    let visitor = public_booking(&s, tuesday(10, 0), "ada@visitors.test", answers());
+    let (status, booked) = app.call("POST", "/v1/public/card-site/appointments", None, Some(visitor)).await;
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+    let intent = deposit_intent(&app, &s, &booked).await;
+    // The simulated gateway names the local host's Stripe.js shim and a test publishable key.
+    assert_eq!(intent["js_url"], "/local/stripe.js", "{intent}");
+    assert!(intent["publishable_key"].as_str().unwrap().starts_with("pk_test_"), "{intent}");
+    let (status, shim) = app.get_text("/local/stripe.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(shim.contains("window.Stripe") && shim.contains("confirmPayment"));
+
+    let pair = intent_request(&s, &booked);
+    let deposit_status = |body: Value| app.call("POST", "/v1/payments/deposit-status", None, Some(body));
+    let (status, waiting) = deposit_status(pair.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{waiting}");
+    assert_eq!((&waiting["appointment_status"], &waiting["paid"]), (&json!("pending_deposit"), &json!(false)));
+    let mut wrong = pair.clone();
+    wrong["confirmation_number"] = json!("BK-00000000");
+    assert_eq!(deposit_status(wrong).await.0, StatusCode::NOT_FOUND, "a wrong pair is simply not found");
+
+    let secret = intent["client_secret"].clone();
+    let card = |number: &str| json!({ "client_secret": secret, "card_number": number });
+    let (status, _) = shim_call(
+        &app,
+        &intent,
+        "confirm",
+        json!({ "client_secret": "pi_x_secret_y", "card_number": "4242424242424242" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "another intent's secret pays nothing");
+    let (status, declined) = shim_call(&app, &intent, "confirm", card("4000 0000 0000 0002")).await;
+    assert_eq!(status, StatusCode::OK, "{declined}");
+    assert_eq!(declined["error"]["code"], "card_declined");
+    assert_eq!(declined["payment_intent"]["status"], "requires_payment_method");
+    let (_, after_decline) = deposit_status(pair.clone()).await;
+    assert_eq!(
+        (&after_decline["failure"], &after_decline["paid"]),
+        (&json!("card_declined"), &json!(false)),
+        "the webhook recorded it"
+    );
+
+    let (_, challenged) = shim_call(&app, &intent, "confirm", card("4000 0027 6000 3184")).await;
+    assert_eq!(challenged["payment_intent"]["status"], "requires_action", "{challenged}");
+    assert_eq!(challenged["payment_intent"]["next_action"]["type"], "use_stripe_sdk");
+    let (_, failed) =
+        shim_call(&app, &intent, "authenticate", json!({ "client_secret": secret, "outcome": "fail" })).await;
+    assert_eq!(failed["error"]["code"], "payment_intent_authentication_failure", "{failed}");
+    let (status, _) =
+        shim_call(&app, &intent, "authenticate", json!({ "client_secret": secret, "outcome": "complete" })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "no challenge is waiting any more");
+    shim_call(&app, &intent, "confirm", card("4000002760003184")).await;
+    let (_, paid) =
+        shim_call(&app, &intent, "authenticate", json!({ "client_secret": secret, "outcome": "complete" })).await;
+    assert_eq!(paid["payment_intent"]["status"], "succeeded", "{paid}");
+    assert!(paid.get("error").is_none());
+
+    let (_, settled) = deposit_status(pair).await;
+    assert_eq!((&settled["appointment_status"], &settled["paid"]), (&json!("scheduled"), &json!(true)), "{settled}");
+    assert_eq!(settled["payment_status"], "succeeded");
+    assert_eq!(appointment(&app, &s, &booked["id"]).await["status"], "scheduled");
+}
+
+#[tokio::test]
+async fn the_portal_pays_a_balance_the_clinic_asked_for_by_link_and_only_the_clients_own() {
+    let (app, _) = fixed_app().await;
+    let s = clinic(&app, "card-portal", deposit_policy()).await;
+    let (booked, _) = paid_booking(&app, &s, tuesday(10, 0), 0).await;
+    // Another client, booked on the site, deposit paid.
+    let visitor = public_booking(&s, tuesday(11, 0), "eve@visitors.test", answers());
+    let (status, other) = app.call("POST", "/v1/public/card-portal/appointments", None, Some(visitor)).await;
+    assert_eq!(status, StatusCode::CREATED, "{other}");
+    pay(&app, &deposit_intent(&app, &s, &other).await, "succeed").await;
+    assert_ne!(other["client_id"], booked["client_id"]);
+    let session = portal_session(&app, &s, &booked["client_id"]).await;
+    let (status, none) = app.get("/v1/portal/balances", &session).await;
+    assert_eq!(status, StatusCode::OK, "{none}");
+    assert_eq!(none["balances"], json!([]), "nothing asked yet");
+
+    // Asked at the desk: not the portal's to take.
+    let ask = |a: &Value, method: &str| json!({ "appointment_id": a["id"], "collection_method": method });
+    let (status, desk) = app.post("/v1/payments/finalize", &s.clinic.token, ask(&other, "in_person")).await;
+    assert_eq!(status, StatusCode::CREATED, "{desk}");
+    let (status, linked) = app.post("/v1/payments/finalize", &s.clinic.token, ask(&booked, "email_link")).await;
+    assert_eq!(status, StatusCode::CREATED, "{linked}");
+    let id = linked["payment"]["id"].as_str().unwrap();
+    let (_, listed) = app.get("/v1/portal/balances", &session).await;
+    let balances = listed["balances"].as_array().unwrap();
+    assert_eq!(balances.len(), 1, "{listed}");
+    assert_eq!((&balances[0]["payment_id"], &balances[0]["status"]), (&json!(id), &json!("requires_action")));
+    assert_eq!(balances[0]["amount"]["amount_minor"], 16000, "the price less the deposit");
+    assert_eq!(balances[0]["confirmation_number"], booked["confirmation_number"]);
+
+    let (status, _) = app.call("POST", &format!("/v1/portal/balances/{id}/intent"), None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let desk_id = desk["payment"]["id"].as_str().unwrap();
+    let (status, _) = app.post(&format!("/v1/portal/balances/{desk_id}/intent"), &session, json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another client's balance, asked at the desk");
+    let stranger = portal_session(&app, &s, &other["client_id"]).await;
+    let (status, _) = app.post(&format!("/v1/portal/balances/{id}/intent"), &stranger, json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another client's session");
+
+    let (status, intent) = app.post(&format!("/v1/portal/balances/{id}/intent"), &session, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{intent}");
+    assert_eq!(intent["js_url"], "/local/stripe.js");
+    assert_eq!(intent["amount"]["amount_minor"], 16000);
+    let card = json!({ "client_secret": intent["client_secret"], "card_number": "4242 4242 4242 4242" });
+    let (_, paid) = shim_call(&app, &intent, "confirm", card).await;
+    assert_eq!(paid["payment_intent"]["status"], "succeeded", "{paid}");
+    let (_, listed) = app.get("/v1/portal/balances", &session).await;
+    assert_eq!(listed["balances"][0]["status"], "succeeded", "the webhook recorded it: {listed}");
+    let (status, again) = app.post(&format!("/v1/portal/balances/{id}/intent"), &session, json!({})).await;
+    assert_eq!((status, &again["error"]["code"]), (StatusCode::CONFLICT, &json!("already_paid")));
 }

@@ -26,8 +26,12 @@ const ROUTES_WITHOUT_TABLE: [(&str, &str); 3] =
 /// uploaded PDF is checked, not stored; on AWS sessions are Cognito's, so a refresh reads the
 /// member and a sign-out touches no item; an invitation preview reads the link), so they get
 /// read access at most and write no audit record.
-const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 5] = [
+const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 7] = [
     ("POST", "/v1/screening/assess"),
+    // A POST so that the booking's id and confirmation number stay out of URLs and logs.
+    ("POST", "/v1/payments/deposit-status"),
+    // Reads the intent's client secret back from Stripe for the portal's Payment Element.
+    ("POST", "/v1/portal/balances/{id}/intent"),
     ("POST", "/v1/documents/verify"),
     ("POST", "/v1/auth/refresh"),
     ("POST", "/v1/auth/sign-out"),
@@ -648,8 +652,10 @@ fn actions_on(template: &Value, function: &Value, resource_id: &str, prefix: &st
 }
 
 /// Routes that move money: they call Stripe, so only their functions get its secrets.
-const MONEY_ROUTES: [(&str, &str); 9] = [
+const MONEY_ROUTES: [(&str, &str); 10] = [
     ("POST", "/v1/payments/deposit-intent"),
+    // A balance's client secret comes from Stripe.
+    ("POST", "/v1/portal/balances/{id}/intent"),
     // The till checks a card payment with the gateway, and refunds cards through it.
     ("POST", "/v1/sales"),
     ("POST", "/v1/sales/{id}/void"),
@@ -734,6 +740,40 @@ fn only_the_routes_that_move_money_get_the_stripe_secrets_and_those_come_from_no
             assert!(!literal, "{} holds what looks like a Stripe secret ({prefix}…)", file.path.display());
         }
     }
+}
+
+#[test]
+fn the_routes_that_answer_card_intents_to_browsers_and_only_those_get_the_publishable_key_from_its_parameter() {
+    let template = template();
+    for (file, variables) in global_variables() {
+        assert!(
+            variables["STRIPE_PUBLISHABLE_KEY"].is_null(),
+            "STRIPE_PUBLISHABLE_KEY is not in the Globals of {file}"
+        );
+    }
+    let parameter = &template["Parameters"]["StripePublishableKey"];
+    assert!(parameter["Default"].is_null(), "the publishable key is given at deploy time, with the secret key");
+    assert!(parameter["NoEcho"].is_null(), "a publishable key is public: it is sent to every visitor who pays");
+    let mut holders = BTreeSet::new();
+    for event in api_routes(&template) {
+        let variables = &template["Resources"][event.function]["Properties"]["Environment"]["Variables"];
+        let key = &variables["STRIPE_PUBLISHABLE_KEY"];
+        if key.is_null() {
+            continue;
+        }
+        assert_eq!(ref_target(key), Some("StripePublishableKey"), "{}: the parameter, as given", event.function);
+        assert_eq!(
+            variables["MAS_PAYMENTS"].as_str(),
+            Some("stripe"),
+            "{}: the key goes with the Stripe gateway",
+            event.function
+        );
+        holders.insert((event.method.clone(), event.path.clone()));
+    }
+    assert_eq!(
+        holders,
+        routes(&[("POST", "/v1/payments/deposit-intent"), ("POST", "/v1/portal/balances/{id}/intent")])
+    );
 }
 
 #[test]

@@ -186,6 +186,31 @@ async fn public_bookings_are_limited_per_phone_number_and_per_address_with_retry
 }
 
 #[tokio::test]
+async fn a_clinics_booking_window_lets_exactly_its_allowance_of_simultaneous_visitors_through_and_then_says_when_it_reopens()
+ {
+    use mas_domain::limits::Window;
+    let limits =
+        mas_usecases::limits::Limits { booking_per_clinic: Window { max: 4, seconds: 3600 }, ..Default::default() };
+    // 08:00 UTC on the fixed clock: the hour's window reopens in 3600 s.
+    let app =
+        crate::support::app::spawn_app_with_limits(Arc::new(FixedClock::new(crate::booking::now())), limits).await;
+    let s = setup(&app, "window").await;
+    let path = "/v1/public/window/appointments";
+    let attempts = (0..7u32).map(|i| {
+        let body = public_booking(&s, tuesday(10 + i, 0), &format!("visitor{i}@visitors.test"), answers());
+        app.send_with_headers("POST", path, None, &[], Some(body))
+    });
+    let answers = crate::clients::futures_join_all(attempts).await;
+    let created = answers.iter().filter(|(status, _, _)| *status == StatusCode::CREATED).count();
+    let refused: Vec<_> = answers.iter().filter(|(status, _, _)| *status == StatusCode::TOO_MANY_REQUESTS).collect();
+    assert_eq!((created, refused.len()), (4, 3), "{answers:?}");
+    for (_, headers, body) in refused {
+        assert_eq!(body["error"]["code"], "rate_limited");
+        assert_eq!(headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("3600"));
+    }
+}
+
+#[tokio::test]
 async fn the_daily_sms_budget_stops_texts_and_the_message_log_says_why() {
     let (app, _) = fixed_app().await;
     let s = setup(&app, "budget").await;

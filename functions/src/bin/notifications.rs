@@ -20,7 +20,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // The queue: a confirmed booking's consent forms go to the render queue.
     let app = config::base(table, &aws, &secrets)?.with_queue(config::queue(&aws));
     let app = config::messaging(app, &aws, &secrets)?;
-    // Stripe: an erased client's customer is deleted there (`client.erased`), and nothing else.
+    // Stripe: an erased client's customer is deleted there (`client.erased`), an agreed fee is
+    // charged off-session (`payment.fee_due`) and a payment link's page made
+    // (`payment.link_requested`); no refunds, no client-confirmed intents.
     let app = Arc::new(config::customer_deletion(app, &secrets)?);
     init.step(Step::Clients);
     init.log();

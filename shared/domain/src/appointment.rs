@@ -257,9 +257,23 @@ pub struct Appointment {
     /// When the client confirmed they will come (a `C` reply to a reminder); cleared by a move.
     #[serde(default)]
     pub attendance_confirmed_at: Option<DateTime<Utc>>,
+    /// The client agreed at booking that the clinic may charge the card they pay with for the
+    /// part of a fee the deposit does not cover; absent: they did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_on_file_consent: Option<CardOnFileConsent>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// What a client agreed to about keeping their card for fees, as it was shown to them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CardOnFileConsent {
+    pub agreed_at: DateTime<Utc>,
+    /// The policy version whose fees it covers (the appointment's).
+    pub policy_version: u32,
+    /// The words agreed to (`Policy::card_on_file_terms`).
+    pub terms: String,
 }
 
 impl Appointment {

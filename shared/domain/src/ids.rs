@@ -91,6 +91,12 @@ id_type!(DocumentId, "doc_");
 id_type!(TemplateId, "tpl_");
 id_type!(SigningSessionId, "sig_");
 id_type!(PaymentId, "pay_");
+id_type!(
+    /// A link sent to a client to pay an amount on a hosted page (a balance, or a fee); derived
+    /// from what it asks for, so a repeat request names the same link.
+    PayLinkId,
+    "lnk_"
+);
 id_type!(PublishId, "pub_");
 id_type!(
     /// A completed sale at the desk till (immutable once recorded).

@@ -34,6 +34,28 @@ impl Bucket {
     }
 }
 
+/// At most `max` takes in each `seconds`-long window (windows start at whole multiples of
+/// `seconds` since the epoch). Coarser than a bucket (a burst may straddle two windows), but a
+/// take is one conditional add with no read first, so a limit many callers hit at once (a
+/// clinic's public bookings) never turns their races into refusals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub max: u32,
+    pub seconds: u32,
+}
+
+impl Window {
+    /// The window `now` (epoch seconds) falls in.
+    pub fn index(&self, now: i64) -> i64 {
+        now.div_euclid(i64::from(self.seconds.max(1)))
+    }
+
+    /// When the window `now` falls in ends (epoch seconds).
+    pub fn ends(&self, now: i64) -> i64 {
+        (self.index(now) + 1) * i64::from(self.seconds.max(1))
+    }
+}
+
 /// A phone number's international calling code (`+44…` → 44), libphonenumber's reading (the
 /// `phonenumber` crate); `None` when it is no number at all. The code, not the region, is what an
 /// SMS costs by: Guernsey and Jersey share the UK's +44.
@@ -51,6 +73,13 @@ mod tests {
     use super::*;
 
     const FIVE_AN_HOUR: Bucket = Bucket { capacity: 5, refill_seconds: 720 };
+
+    #[test]
+    fn a_window_ends_at_the_next_whole_multiple_of_its_length() {
+        let hour = Window { max: 600, seconds: 3600 };
+        assert_eq!((hour.index(7_199), hour.ends(7_199)), (1, 7_200));
+        assert_eq!((hour.index(7_200), hour.ends(7_200)), (2, 10_800));
+    }
 
     #[test]
     fn a_full_bucket_gives_its_capacity_at_once_then_asks_to_wait_for_the_next_token() {

@@ -56,10 +56,12 @@ pub enum MessageKind {
     PortalLink,
     SignatureRequest,
     SignatureReminder,
+    /// A link to pay a balance or a fee on a hosted page.
+    PaymentLink,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 13] = [
+    pub const ALL: [MessageKind; 14] = [
         MessageKind::Confirmation,
         MessageKind::Prep48h,
         MessageKind::Reminder24h,
@@ -73,6 +75,7 @@ impl MessageKind {
         MessageKind::PortalLink,
         MessageKind::SignatureRequest,
         MessageKind::SignatureReminder,
+        MessageKind::PaymentLink,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -90,6 +93,7 @@ impl MessageKind {
             MessageKind::PortalLink => "portal_link",
             MessageKind::SignatureRequest => "signature_request",
             MessageKind::SignatureReminder => "signature_reminder",
+            MessageKind::PaymentLink => "payment_link",
         }
     }
 
@@ -118,7 +122,7 @@ struct Template {
 }
 
 /// In `MessageKind` order.
-const TEMPLATES: [Template; 13] = [
+const TEMPLATES: [Template; 14] = [
     Template {
         subject: "Your {{service.name}} is booked: {{appointment.when}}",
         body: "Hello {{client.first_name}},\n\nYour {{service.name}} at {{clinic.name}} is booked for {{appointment.when}} at {{location.name}}.\n\nYour booking number is {{appointment.number}}. Keep it for any question about this visit.",
@@ -183,6 +187,11 @@ const TEMPLATES: [Template; 13] = [
         subject: "Reminder: please sign {{document.title}}",
         body: "Hello {{client.first_name}},\n\n{{document.title}} is still waiting for your signature: {{link}}\n\nThe link expires at {{link.expires}}.",
         sms: "{{clinic.name}}: {{document.title}} still needs your signature: {{link}}",
+    },
+    Template {
+        subject: "Payment link: {{payment.amount}} to {{clinic.name}}",
+        body: "Hello {{client.first_name}},\n\n{{payment.for}}: {{payment.amount}}. You can pay it securely online here: {{link}}\n\nThe link works until {{link.expires}}. If you have already paid, please ignore this message.",
+        sms: "{{clinic.name}}: {{payment.for}}, {{payment.amount}}. Pay online until {{link.expires}}: {{link}}",
     },
 ];
 

@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 
 use super::values::{Currency, MinorUnits, Money, ParseError};
 use crate::error::{AppError, AppResult, Rejection};
-use crate::ids::{AppointmentId, ClientId, PaymentId, SaleId};
+use crate::ids::{AppointmentId, ClientId, PayLinkId, PaymentId, SaleId};
+use crate::policy::FeeAction;
 
 macro_rules! stripe_id {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
@@ -102,6 +103,9 @@ pub enum PaymentKind {
     Deposit,
     /// What is left of the price, collected by staff.
     Balance,
+    /// The part of a late-cancellation or no-show fee the deposit did not cover: charged to the
+    /// card the client agreed to keep for fees, or paid through a link.
+    Fee,
 }
 
 impl PaymentKind {
@@ -109,6 +113,7 @@ impl PaymentKind {
         match self {
             PaymentKind::Deposit => "deposit",
             PaymentKind::Balance => "balance",
+            PaymentKind::Fee => "fee",
         }
     }
 }
@@ -300,6 +305,9 @@ pub struct Payment {
     /// is no longer refundable here (refund the sale instead) nor counted by another sale.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_to_sale: Option<AppliedToSale>,
+    /// The payment link this money came through (its hosted page made the intent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_id: Option<PayLinkId>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -543,6 +551,193 @@ impl Payment {
     }
 }
 
+/// What a payment link asks the client to pay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkPurpose {
+    /// What is left of an appointment's price (the desk's "email the client a link").
+    Balance,
+    /// A fee the deposit did not cover and no card on file paid.
+    Fee,
+}
+
+/// Where a payment link stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkStatus {
+    /// Asked for; its hosted page may not exist yet and nothing has reached the client.
+    Requested,
+    /// The link reached the client on at least one channel.
+    Sent,
+    /// It could not be sent on any channel (`not_sent_reason` says why); it can still be paid.
+    NotSent,
+    /// Paid: the money is the payment `payment_id`.
+    Paid,
+    /// Its hosted page expired unpaid.
+    Expired,
+}
+
+impl LinkStatus {
+    /// Still payable (and worth sending).
+    pub fn is_open(self) -> bool {
+        matches!(self, LinkStatus::Requested | LinkStatus::Sent | LinkStatus::NotSent)
+    }
+}
+
+/// A request that the client pay `amount` on a hosted payment page (Stripe Checkout; the local
+/// host's simulated page). Its money, once paid, is the payment `payment_id` (made when the
+/// gateway reports the page paid, since the page makes its own intent).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PayLink {
+    pub id: PayLinkId,
+    pub client_id: ClientId,
+    pub appointment_id: AppointmentId,
+    pub purpose: LinkPurpose,
+    /// For a fee: what it is the fee of.
+    pub fee_action: Option<FeeAction>,
+    pub amount: Money,
+    /// The payment its money becomes.
+    pub payment_id: PaymentId,
+    pub status: LinkStatus,
+    /// The gateway's hosted page (`cs_…`), once made.
+    pub session_id: Option<String>,
+    /// The page's address: the client's to open (never answered to staff or logged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub url: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub sent_at: Option<DateTime<Utc>>,
+    /// Why no channel took it (no address, no consent…).
+    pub not_sent_reason: Option<String>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The body of an appointment id (after `apt_`), for ids derived from it.
+fn body(appointment: &AppointmentId) -> &str {
+    &appointment.as_str()[AppointmentId::PREFIX.len()..]
+}
+
+fn derived<T>(parse: fn(&str) -> Result<T, ParseError>, raw: String) -> T {
+    parse(&raw).unwrap_or_else(|e| panic!("a derived id is valid ({raw}): {}", e.0))
+}
+
+/// The `n`th balance link of an appointment (a new one only once the last expired).
+pub fn balance_link_id(appointment: &AppointmentId, n: usize) -> PayLinkId {
+    derived(PayLinkId::parse, format!("{}{}b{n}", PayLinkId::PREFIX, body(appointment)))
+}
+
+/// The link of the fee an appointment's `action` left unpaid (one per appointment and action).
+pub fn fee_link_id(appointment: &AppointmentId, action: FeeAction) -> PayLinkId {
+    derived(PayLinkId::parse, format!("{}{}f{}", PayLinkId::PREFIX, body(appointment), action.code()))
+}
+
+/// The off-session charge of an appointment's fee (one per appointment and action).
+pub fn fee_payment_id(appointment: &AppointmentId, action: FeeAction) -> PaymentId {
+    derived(PaymentId::parse, format!("{}{}f{}", PaymentId::PREFIX, body(appointment), action.code()))
+}
+
+impl PayLink {
+    /// A link just asked for: the payment its money becomes is derived from it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn requested(
+        id: PayLinkId,
+        client_id: ClientId,
+        appointment_id: AppointmentId,
+        purpose: LinkPurpose,
+        fee_action: Option<FeeAction>,
+        amount: Money,
+        now: DateTime<Utc>,
+    ) -> PayLink {
+        let rest = &id.as_str()[PayLinkId::PREFIX.len() + body(&appointment_id).len()..];
+        let payment_id = derived(PaymentId::parse, format!("{}{}l{rest}", PaymentId::PREFIX, body(&appointment_id)));
+        PayLink {
+            id,
+            client_id,
+            appointment_id,
+            purpose,
+            fee_action,
+            amount,
+            payment_id,
+            status: LinkStatus::Requested,
+            session_id: None,
+            url: None,
+            expires_at: None,
+            sent_at: None,
+            not_sent_reason: None,
+            paid_at: None,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// What the client is asked to pay for, in words (`the balance`, `the no-show fee`).
+    pub fn what(&self) -> &'static str {
+        match (self.purpose, self.fee_action) {
+            (LinkPurpose::Balance, _) => "the balance",
+            (LinkPurpose::Fee, Some(FeeAction::NoShow)) => "the missed-appointment fee",
+            (LinkPurpose::Fee, Some(FeeAction::Cancel)) => "the late-cancellation fee",
+            (LinkPurpose::Fee, _) => "the fee",
+        }
+    }
+
+    /// The link as staff see it: without its address (the client's to open).
+    pub fn redacted(mut self) -> PayLink {
+        self.url = None;
+        self
+    }
+}
+
+/// Where a fee above the deposit stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FeeStatus {
+    /// Decided with the cancellation or no-show; not yet charged.
+    Due,
+    /// Charged off-session to the card the client agreed to keep for fees.
+    Charged,
+    /// Owed by the client: no consent, no card on file, or the card was declined; a payment link
+    /// was asked for.
+    Unpaid,
+    /// Paid through its payment link.
+    Paid,
+}
+
+/// The part of a late-cancellation or no-show fee the deposit did not cover, one per appointment
+/// and action: charged once to the card on file when the client agreed to that at booking,
+/// otherwise an unpaid balance on the client with a payment link.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FeeCharge {
+    pub appointment_id: AppointmentId,
+    pub client_id: ClientId,
+    pub action: FeeAction,
+    /// What is charged: the fee less what the deposit kept.
+    pub amount: Money,
+    /// The whole fee the policy asked for.
+    pub fee: Money,
+    pub policy_version: u32,
+    pub status: FeeStatus,
+    /// The payment that paid it (the off-session charge, or its link's payment).
+    pub payment_id: Option<PaymentId>,
+    /// The link asked for when it is unpaid.
+    pub link_id: Option<PayLinkId>,
+    /// Why it is unpaid: `no_consent`, `no_saved_card`, or the gateway's decline.
+    pub reason: Option<String>,
+    pub version: u64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl FeeCharge {
+    /// Still owed by the client.
+    pub fn outstanding(&self) -> bool {
+        matches!(self.status, FeeStatus::Due | FeeStatus::Unpaid)
+    }
+}
+
 /// `4000` GBP → `GBP 40.00` (every supported currency has two minor digits).
 pub fn money_text(amount: i64, currency: &Currency) -> String {
     format!("{currency} {}.{:02}", amount / 100, amount % 100)
@@ -574,6 +769,7 @@ mod tests {
             customer_id: None,
             payment_method_id: None,
             applied_to_sale: None,
+            link_id: None,
             version: 1,
             created_at: now,
             updated_at: now,

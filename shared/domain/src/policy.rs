@@ -201,6 +201,21 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// What a client agrees to when they let the clinic keep their card for fees (shown with the
+    /// choice at booking, and stored with the appointment when they agree): the fees of this
+    /// version that a deposit may not cover.
+    pub fn card_on_file_terms(&self) -> String {
+        let p = &self.input;
+        format!(
+            "I agree that the clinic may keep the card I pay with on file and charge it, without asking me again, \
+             for the part of a fee its policy sets that my deposit does not cover: {}% of the price for cancelling \
+             {} hours or less before the appointment, and {}% of the price if I do not come. (Policy version {}.)",
+            p.cancellation_fee_percent, p.cancellation_window_hours, p.no_show_fee_percent, self.version
+        )
+    }
+}
+
 /// The money facts of one appointment that the fee rules read.
 #[derive(Debug, Clone)]
 pub struct BookingTerms {
@@ -225,6 +240,25 @@ pub enum FeeAction {
     Cancel,
     Reschedule,
     NoShow,
+}
+
+impl FeeAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeeAction::Cancel => "cancel",
+            FeeAction::Reschedule => "reschedule",
+            FeeAction::NoShow => "no_show",
+        }
+    }
+
+    /// One letter, for ids derived from an appointment and an action.
+    pub fn code(self) -> char {
+        match self {
+            FeeAction::Cancel => 'c',
+            FeeAction::Reschedule => 'r',
+            FeeAction::NoShow => 'n',
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]

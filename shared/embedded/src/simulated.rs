@@ -1,9 +1,11 @@
 //! A simulated payment gateway for the local host, behaving like Stripe's test mode: intents
 //! with `pi_…` ids and client secrets, idempotency keys, refunds never above what was collected,
-//! customers and saved cards. Paying an intent (the local host's `/local/pay/{intent_id}`)
-//! posts a `payment_intent.succeeded` (or `payment_failed`) event, signed with the webhook
-//! secret exactly as Stripe signs it, to our own `/webhooks/stripe` — so the real verification
-//! and processing path runs locally too. State lives in memory: a restart forgets intents.
+//! customers and saved cards. Paying an intent (the local host's `/local/pay/{intent_id}`, or its
+//! Stripe.js shim's card form with Stripe's test card numbers and 3-D Secure challenge) posts a
+//! `payment_intent.succeeded` (or `payment_failed`, `requires_action`) event, signed with the
+//! webhook secret exactly as Stripe signs it, to our own `/webhooks/stripe` — so the real
+//! verification and processing path runs locally too. State lives in memory: a restart forgets
+//! intents.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,7 +18,13 @@ use serde_json::{Value, json};
 use mas_domain::payment::{ClientSecret, CustomerId, IntentId, IntentSnapshot, IntentStatus};
 use mas_domain::webhook::WebhookSecret;
 use mas_ports::Clock;
-use mas_ports::payments::{GatewayRefund, Intent, IntentRequest, Payments, PaymentsError, RefundRequest};
+use mas_ports::payments::{
+    BrowserCheckout, GatewayRefund, Intent, IntentRequest, Payments, PaymentsError, RefundRequest,
+};
+
+#[path = "simulated_checkout.rs"]
+mod checkout;
+pub use checkout::{CheckoutPage, CheckoutPaid, session_json};
 
 /// What paying an intent on the local host does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -25,7 +33,72 @@ pub enum Outcome {
     Succeed,
     /// The card is declined (`card_declined`); the intent can be paid again.
     Fail,
+    /// The bank asks the client to authenticate (3-D Secure): the intent waits in
+    /// `requires_action` until the challenge is completed (then it succeeds) or failed.
+    RequiresAction,
 }
+
+/// The publishable key the simulated gateway gives browsers: any `pk_test_…` would do, since
+/// the shim (`/local/stripe.js`) only checks its shape, as Stripe.js does.
+pub const SIMULATED_PUBLISHABLE_KEY: &str = "pk_test_simulatedLocalGateway";
+/// Where the local host serves its Stripe.js shim, on the API's origin.
+pub const SHIM_PATH: &str = "/local/stripe.js";
+
+/// What one of Stripe's test card numbers does in test mode (the subset the shim offers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestCard {
+    Succeeds,
+    /// Declined, with this decline code.
+    Declined(&'static str),
+    /// Asks for 3-D Secure authentication on every payment.
+    ThreeDSecure,
+}
+
+/// The card a number stands for in Stripe's test mode: `None` when it is no card number at all
+/// (wrong length or check digit). Numbers that are not test cards are declined, as Stripe's test
+/// mode declines real cards.
+pub fn test_card(number: &str) -> Option<TestCard> {
+    let digits: String = number.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+    if !(12..=19).contains(&digits.len()) || !digits.chars().all(|c| c.is_ascii_digit()) || !luhn(&digits) {
+        return None;
+    }
+    Some(match digits.as_str() {
+        "4242424242424242" | "5555555555554444" | "4000056655665556" | "378282246310005" => TestCard::Succeeds,
+        "4000000000000002" => TestCard::Declined("card_declined"),
+        "4000000000009995" => TestCard::Declined("insufficient_funds"),
+        "4000000000000069" => TestCard::Declined("expired_card"),
+        "4000000000000127" => TestCard::Declined("incorrect_cvc"),
+        "4000002760003184" | "4000002500003155" | "4000000000003220" => TestCard::ThreeDSecure,
+        _ => TestCard::Declined("card_declined"),
+    })
+}
+
+fn luhn(digits: &str) -> bool {
+    let sum: u32 = digits
+        .chars()
+        .rev()
+        .filter_map(|c| c.to_digit(10))
+        .enumerate()
+        .map(|(i, d)| if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// The message Stripe gives a visitor for a failure code (what Stripe.js's `error.message` says).
+pub fn failure_message(code: &str) -> &'static str {
+    match code {
+        "insufficient_funds" => "Your card has insufficient funds.",
+        "expired_card" => "Your card has expired.",
+        "incorrect_cvc" => "Your card's security code is incorrect.",
+        AUTHENTICATION_FAILURE => {
+            "We are unable to authenticate your payment method. Please choose a different payment method and try again."
+        }
+        _ => "Your card was declined.",
+    }
+}
+
+/// Stripe's code for a failed 3-D Secure challenge.
+pub const AUTHENTICATION_FAILURE: &str = "payment_intent_authentication_failure";
 
 /// One webhook the gateway posted, kept so a test can replay it byte for byte.
 #[derive(Debug, Clone)]
@@ -56,6 +129,10 @@ struct State {
     /// Customers deleted (a client's erasure).
     deleted_customers: Vec<CustomerId>,
     deliveries: Vec<Delivery>,
+    /// Hosted payment pages (Checkout Sessions).
+    checkout: checkout::Sessions,
+    /// Saved cards that decline an off-session charge, with the decline code.
+    declining: HashMap<String, String>,
 }
 
 pub struct SimulatedGateway {
@@ -81,6 +158,48 @@ impl SimulatedGateway {
 
     /// The client pays (or fails to pay) an intent, as Stripe.js would; nothing is posted yet.
     pub fn pay(&self, id: &IntentId, outcome: Outcome) -> Result<Intent, PaymentsError> {
+        self.settle(id, outcome, "card_declined")
+    }
+
+    /// What Stripe.js's `confirmPayment` does with a card in the Payment Element: the client
+    /// secret must be the intent's, and the card number decides, as Stripe's test cards do.
+    /// Nothing is posted yet.
+    pub fn confirm_card(&self, id: &IntentId, client_secret: &str, number: &str) -> Result<Intent, PaymentsError> {
+        self.check_secret(id, client_secret)?;
+        match test_card(number) {
+            None => Err(PaymentsError::Refused("incorrect_number: the card number is not a valid card number".into())),
+            Some(TestCard::Succeeds) => self.settle(id, Outcome::Succeed, ""),
+            Some(TestCard::Declined(code)) => self.settle(id, Outcome::Fail, code),
+            Some(TestCard::ThreeDSecure) => self.settle(id, Outcome::RequiresAction, ""),
+        }
+    }
+
+    /// The client completes (or fails) the 3-D Secure challenge of an intent in
+    /// `requires_action`. Nothing is posted yet.
+    pub fn authenticate(&self, id: &IntentId, client_secret: &str, complete: bool) -> Result<Intent, PaymentsError> {
+        self.check_secret(id, client_secret)?;
+        let status = self.state().intents.get(id.as_str()).map(|sim| sim.intent.snapshot.status);
+        if status != Some(IntentStatus::RequiresAction) {
+            return Err(PaymentsError::Refused("this PaymentIntent is not waiting for authentication".into()));
+        }
+        if complete {
+            self.settle(id, Outcome::Succeed, "")
+        } else {
+            self.settle(id, Outcome::Fail, AUTHENTICATION_FAILURE)
+        }
+    }
+
+    /// As Stripe answers a publishable-key request naming an intent by a secret that is not its own.
+    fn check_secret(&self, id: &IntentId, client_secret: &str) -> Result<(), PaymentsError> {
+        let state = self.state();
+        let sim = state.intents.get(id.as_str()).ok_or(PaymentsError::NotFound)?;
+        match &sim.intent.client_secret {
+            Some(secret) if secret.0 == client_secret => Ok(()),
+            _ => Err(PaymentsError::Refused("the client_secret does not match this PaymentIntent".into())),
+        }
+    }
+
+    fn settle(&self, id: &IntentId, outcome: Outcome, failure_code: &str) -> Result<Intent, PaymentsError> {
         let mut state = self.state();
         let sim = state.intents.get_mut(id.as_str()).ok_or(PaymentsError::NotFound)?;
         let payable = matches!(
@@ -111,7 +230,12 @@ impl SimulatedGateway {
             }
             Outcome::Fail => {
                 snapshot.status = IntentStatus::RequiresPaymentMethod;
-                snapshot.last_error = Some("card_declined".into());
+                snapshot.last_error = Some(failure_code.to_owned());
+                Ok(sim.intent.clone())
+            }
+            Outcome::RequiresAction => {
+                snapshot.status = IntentStatus::RequiresAction;
+                snapshot.last_error = None;
                 Ok(sim.intent.clone())
             }
         }
@@ -182,6 +306,17 @@ impl SimulatedGateway {
     pub fn refunds(&self) -> Vec<GatewayRefund> {
         self.state().refund_keys.values().cloned().collect()
     }
+
+    /// From now on, charging the saved card `method` off-session is declined with `code`
+    /// (`insufficient_funds`, or `authentication_required` for a card that needs 3-D Secure).
+    pub fn decline_saved_card(&self, method: &str, code: &str) {
+        self.state().declining.insert(method.to_owned(), code.to_owned());
+    }
+
+    /// Every intent the gateway holds (any order).
+    pub fn intents(&self) -> Vec<Intent> {
+        self.state().intents.values().map(|sim| sim.intent.clone()).collect()
+    }
 }
 
 /// The intent as Stripe's API shows it.
@@ -197,7 +332,11 @@ pub fn intent_json(intent: &Intent) -> Value {
         "client_secret": intent.client_secret.as_ref().map(|c| c.0.clone()),
         "customer": s.customer,
         "payment_method": s.payment_method,
-        "last_payment_error": s.last_error.as_ref().map(|code| json!({ "type": "card_error", "code": code })),
+        "last_payment_error": s.last_error.as_ref().map(|code| {
+            let kind = if code == AUTHENTICATION_FAILURE { "invalid_request_error" } else { "card_error" };
+            json!({ "type": kind, "code": code, "message": failure_message(code) })
+        }),
+        "next_action": (s.status == IntentStatus::RequiresAction).then(|| json!({ "type": "use_stripe_sdk" })),
         "livemode": false,
         "metadata": intent.metadata,
     })
@@ -207,6 +346,10 @@ pub fn intent_json(intent: &Intent) -> Value {
 impl Payments for SimulatedGateway {
     fn name(&self) -> &'static str {
         "simulated"
+    }
+
+    fn browser_checkout(&self) -> Option<BrowserCheckout> {
+        Some(BrowserCheckout { publishable_key: SIMULATED_PUBLISHABLE_KEY.into(), js_url: SHIM_PATH.into() })
     }
 
     async fn create_customer(&self, idempotency_key: &str) -> Result<CustomerId, PaymentsError> {
@@ -250,6 +393,9 @@ impl Payments for SimulatedGateway {
             // Off-session: the saved card of this customer is charged at once.
             if state.saved_methods.get(method) != request.customer.as_ref() {
                 return Err(PaymentsError::Declined("no such saved card for this customer".into()));
+            }
+            if let Some(code) = state.declining.get(method) {
+                return Err(PaymentsError::Declined(code.clone()));
             }
             snapshot.status = IntentStatus::Succeeded;
             snapshot.amount_received = Some(request.amount.get());
@@ -295,5 +441,35 @@ impl Payments for SimulatedGateway {
         let refund = GatewayRefund { id: random("re_", 24), amount: request.amount.get(), status: "succeeded".into() };
         state.refund_keys.insert(request.idempotency_key, refund.clone());
         Ok(refund)
+    }
+
+    async fn create_payment_link(
+        &self,
+        request: mas_ports::PaymentLinkRequest,
+    ) -> Result<mas_ports::PaymentLink, PaymentsError> {
+        self.create_session(request)
+    }
+
+    async fn retrieve_payment_link(&self, id: &str) -> Result<mas_ports::PaymentLink, PaymentsError> {
+        self.retrieve_session(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stripes_test_cards_do_what_stripes_test_mode_does() {
+        assert_eq!(test_card("4242 4242 4242 4242"), Some(TestCard::Succeeds));
+        assert_eq!(test_card("4000-0000-0000-0002"), Some(TestCard::Declined("card_declined")));
+        assert_eq!(test_card("4000000000009995"), Some(TestCard::Declined("insufficient_funds")));
+        assert_eq!(test_card("4000 0027 6000 3184"), Some(TestCard::ThreeDSecure));
+        // A real card number (valid check digit) is declined in test mode; a mistyped one is no card.
+        assert_eq!(test_card("4111 1111 1111 1111"), Some(TestCard::Declined("card_declined")));
+        assert_eq!(test_card("4242 4242 4242 4241"), None);
+        assert_eq!(test_card("4242"), None);
+        assert_eq!(failure_message(AUTHENTICATION_FAILURE), failure_message("payment_intent_authentication_failure"));
+        assert_eq!(failure_message("card_declined"), "Your card was declined.");
     }
 }

@@ -45,6 +45,12 @@ pub struct StaffBookingInput {
     /// A clinician (clinical write permission) books despite a "consultation required" outcome.
     #[serde(default)]
     pub acknowledge_risk: bool,
+    /// The client agrees to the policy's `card_on_file_terms` (`GET /v1/policies`): the card they
+    /// pay the deposit with is kept and charged, without asking again, for the part of a late
+    /// cancellation or no-show fee the deposit does not cover. Stored with the appointment, with
+    /// the words agreed to; without it such a fee becomes an unpaid balance with a payment link.
+    #[serde(default)]
+    pub card_on_file_consent: bool,
 }
 
 #[utoipa::path(post, path = "/v1/appointments", operation_id = "book_appointment", tag = "appointments", security(("staff_jwt" = [])), request_body = StaffBookingInput,
@@ -104,6 +110,7 @@ pub async fn book(
             screening,
             notes: input.notes.clone(),
             prepared: None,
+            card_on_file_consent: input.card_on_file_consent,
         })
     };
     idempotent(&app, &tenant, &audit, &headers, &input, prepare).await
@@ -125,6 +132,12 @@ pub struct PublicBookingInput {
     /// Every question answered; kept encrypted as a new version of the client's questionnaire.
     pub screening: MedicalAnswers,
     pub notes: Option<Text>,
+    /// The visitor ticked the clinic's `card_on_file_terms` (`GET /v1/public/{tenant_slug}/policy`,
+    /// shown beside the box): the card they pay the deposit with is kept and charged, without
+    /// asking again, for the part of a late cancellation or no-show fee the deposit does not
+    /// cover. Stored with the appointment, with the words agreed to.
+    #[serde(default)]
+    pub card_on_file_consent: bool,
 }
 
 /// Books from the clinic's public site: screening first (a treatment that needs a consultation
@@ -172,7 +185,7 @@ async fn check_public_booking_limits(
     address: Option<&str>,
     input: &PublicBookingInput,
 ) -> AppResult<()> {
-    use mas_usecases::limits::{take, take_for_address};
+    use mas_usecases::limits::{take, take_for_address, take_from_window};
     if let Some(phone) = &input.client.phone {
         let settings = mas_usecases::notifications::settings(&app.store, &tenant.id).await?;
         let home = tenant.country.as_str();
@@ -189,7 +202,7 @@ async fn check_public_booking_limits(
     }
     let limits = &app.limits;
     take_for_address(&app.store, "booking", address, limits.booking_per_address).await?;
-    take(&app.store, &format!("booking#clinic#{}", tenant.id), limits.booking_per_clinic).await?;
+    take_from_window(&app.store, &format!("booking#clinic#{}", tenant.id), limits.booking_per_clinic).await?;
     if let Some(phone) = &input.client.phone {
         take(&app.store, &format!("booking#phone#{phone}"), limits.booking_per_phone).await?;
     }
@@ -237,6 +250,7 @@ async fn prepare_public_booking(
         screening: Some(screening),
         notes: input.notes.clone(),
         prepared: Some(prepared),
+        card_on_file_consent: input.card_on_file_consent,
     })
 }
 

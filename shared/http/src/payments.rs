@@ -13,13 +13,15 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
-use mas_domain::appointment::ConfirmationNumber;
+use mas_domain::appointment::{AppointmentStatus, ConfirmationNumber};
 use mas_domain::error::AppError;
 use mas_domain::ids::{AppointmentId, PaymentId, RequestId};
-use mas_domain::payment::{ClientSecret, CollectionMethod, IntentId, Payment, PaymentStatus, RefundKind};
+use mas_domain::payment::{
+    ClientSecret, CollectionMethod, FeeCharge, IntentId, PayLink, Payment, PaymentKind, PaymentStatus, RefundKind,
+};
 use mas_domain::team::Permission;
 use mas_domain::values::{MinorUnits, Money, Slug, Text};
-use mas_store::AuditContext;
+use mas_store::{AuditContext, keys};
 use mas_usecases::app::App;
 use mas_usecases::payments::{self as ops, RefundAsk};
 use mas_usecases::{appointments, tenants};
@@ -50,6 +52,13 @@ pub struct DepositIntent {
     pub total: Money,
     /// Pay before this, or the time held for the booking is released.
     pub hold_expires_at: Option<DateTime<Utc>>,
+    /// The key to start Stripe.js with (`Stripe(publishable_key)`, then
+    /// `elements({clientSecret})` and the Payment Element); absent when card payments are not
+    /// set up for browsers.
+    pub publishable_key: Option<String>,
+    /// Where to load Stripe.js from: `https://js.stripe.com/v3/`, or on the local host the
+    /// simulated gateway's shim, a path on the API's origin (`/local/stripe.js`).
+    pub js_url: Option<String>,
 }
 
 /// The deposit of a booking waiting for it. Anonymous: the booking's id and confirmation number
@@ -77,6 +86,7 @@ pub async fn deposit_intent(
         input.save_payment_method,
     )
     .await?;
+    let checkout = app.payments.browser_checkout();
     Ok((
         StatusCode::CREATED,
         Json(DepositIntent {
@@ -87,8 +97,69 @@ pub async fn deposit_intent(
             deposit: intent.deposit,
             total: intent.total,
             hold_expires_at: intent.hold_expires_at,
+            publishable_key: checkout.as_ref().map(|c| c.publishable_key.clone()),
+            js_url: checkout.map(|c| c.js_url),
         }),
     ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DepositStatusInput {
+    /// The clinic's public handle (as in `/v1/public/{tenant_slug}/…`).
+    pub tenant_slug: Slug,
+    pub appointment_id: AppointmentId,
+    /// From the booking's answer: with the appointment id it proves the booking is the caller's.
+    pub confirmation_number: ConfirmationNumber,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DepositStatus {
+    /// `pending_deposit` until the deposit confirms the booking (`scheduled`); `cancelled` when
+    /// the hold ran out and the time was taken before the money arrived (it is then refunded).
+    pub appointment_status: AppointmentStatus,
+    /// The deposit's payment, once it was asked for.
+    pub payment_status: Option<PaymentStatus>,
+    /// What the gateway said about the last failed attempt (`card_declined`…), while unpaid.
+    pub failure: Option<String>,
+    /// The deposit has been collected (the gateway's webhook recorded it).
+    pub paid: bool,
+}
+
+/// Where a booking's deposit stands, for the booking wizard to wait on after the card was
+/// confirmed in the browser (the webhook, not the browser, records the payment). Anonymous, as
+/// the deposit intent: the booking's id and confirmation number prove it is the caller's. Reads
+/// only (a POST so that the pair stays out of URLs and logs).
+#[utoipa::path(post, path = "/v1/payments/deposit-status", tag = "payments", operation_id = "get_deposit_status", request_body = DepositStatusInput,
+    responses((status = 200, body = DepositStatus), (status = 404, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+pub async fn deposit_status(
+    State(app): State<Arc<App>>,
+    JsonBody(input): JsonBody<DepositStatusInput>,
+) -> ApiResult<Json<DepositStatus>> {
+    #[derive(Deserialize)]
+    struct NumberClaim {
+        appointment_id: AppointmentId,
+    }
+    let tenant_id = tenants::tenant_by_slug(&app.store, &input.tenant_slug).await?;
+    let claim: Option<NumberClaim> =
+        app.store.get(&keys::confirmation_number(&tenant_id, input.confirmation_number.as_str())).await?;
+    if claim.is_none_or(|c| c.appointment_id != input.appointment_id) {
+        return Err(AppError::NotFound { what: "appointment" }.into());
+    }
+    let appointment = appointments::get(&app.store, &tenant_id, &input.appointment_id).await?;
+    let deposits: Vec<Payment> = ops::for_appointment(&app.store, &tenant_id, &input.appointment_id)
+        .await?
+        .into_iter()
+        .filter(|p| p.kind == PaymentKind::Deposit)
+        .collect();
+    let paid = deposits.iter().any(|p| p.captured.get() > 0);
+    let last = deposits.last();
+    Ok(Json(DepositStatus {
+        appointment_status: appointment.status,
+        payment_status: last.map(|p| p.status),
+        failure: last.filter(|_| !paid).and_then(|p| p.failure.clone()),
+        paid,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -100,16 +171,22 @@ pub struct FinalizeInput {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Finalized {
-    pub payment: Payment,
-    /// For the desk's checkout or the payment link page to confirm; absent when already paid.
+    /// The balance's payment (in person, or charged to the card on file); absent for a link,
+    /// whose payment is made when the client pays on its page.
+    pub payment: Option<Payment>,
+    /// For `email_link`: the link asked for (its page is made and sent by the messaging worker;
+    /// `status` says when it was sent). Its address is the client's and is never answered.
+    pub link: Option<PayLink>,
+    /// For the desk's checkout to confirm; absent when already paid, and for a link.
     pub client_secret: Option<ClientSecret>,
 }
 
 /// Asks for the balance (the price less what earlier payments kept): at the desk, by a link
-/// sent to the client, or at once from the card the client agreed to keep on file.
+/// sent to the client (the same link while it is open), or at once from the card the client
+/// agreed to keep on file.
 #[utoipa::path(post, path = "/v1/payments/finalize", tag = "payments", operation_id = "finalize_payment", security(("staff_jwt" = [])), request_body = FinalizeInput,
     responses((status = 201, body = Finalized), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-        (status = 409, description = "`not_finalizable` or `nothing_due`", body = ErrorEnvelope),
+        (status = 409, description = "`not_finalizable`, `nothing_due` or `payment_link_open`", body = ErrorEnvelope),
         (status = 422, description = "`no_saved_payment_method`, `payment_declined`", body = ErrorEnvelope)))]
 pub async fn finalize(
     State(app): State<Arc<App>>,
@@ -128,7 +205,14 @@ pub async fn finalize(
         input.collection_method,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(Finalized { payment: done.payment, client_secret: done.client_secret })))
+    Ok((
+        StatusCode::CREATED,
+        Json(Finalized {
+            payment: done.payment,
+            link: done.link.map(PayLink::redacted),
+            client_secret: done.client_secret,
+        }),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -189,4 +273,42 @@ pub async fn list(
     // not found, rather than an empty list.
     appointments::get_within(&app.store, &actor.tenant_id, &actor.reach(), &query.appointment_id).await?;
     Ok(Json(ops::for_appointment(&app.store, &actor.tenant_id, &query.appointment_id).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClientBalance {
+    /// What the client owes now: fees above a deposit that no card on file paid.
+    pub owed: Money,
+    /// Every fee above a deposit of theirs (charged, owed or paid), oldest first.
+    pub fees: Vec<FeeCharge>,
+    /// Every payment link of theirs (balances and fees), oldest first, without their addresses.
+    pub links: Vec<PayLink>,
+}
+
+/// What a client owes, and the payment links they were sent (or could not be sent).
+#[utoipa::path(get, path = "/v1/clients/{id}/balance", tag = "payments", operation_id = "get_client_balance",
+    security(("staff_jwt" = [])), params(("id" = String, Path)),
+    responses((status = 200, body = ClientBalance), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
+pub async fn client_balance(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+) -> ApiResult<Json<ClientBalance>> {
+    actor.require(Permission::PaymentsRead)?;
+    let id: mas_domain::ids::ClientId = path.id("id", "client")?;
+    actor.admit_client(&app, &id).await?;
+    // Another clinic's client (or none) is not found, rather than an empty balance.
+    mas_usecases::clients::get(&app.store, &actor.tenant_id, &id).await?;
+    let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
+    let fees = mas_usecases::fees::for_client(&app.store, &tenant.id, &id).await?;
+    let links = mas_usecases::paylinks::for_client(&app.store, &tenant.id, &id).await?;
+    let owed: i64 = fees.iter().filter(|f| f.outstanding()).map(|f| f.amount.amount_minor.get()).sum();
+    Ok(Json(ClientBalance {
+        owed: Money {
+            amount_minor: MinorUnits::new(owed).map_err(|e| AppError::Internal(e.0))?,
+            currency: tenant.currency.clone(),
+        },
+        fees,
+        links: links.into_iter().map(PayLink::redacted).collect(),
+    }))
 }

@@ -103,7 +103,10 @@ pub async fn by_host(State(app): State<Arc<App>>, req: Request, next: Next) -> R
         || path == "/health"
         || path == "/openapi.json"
         || path.starts_with("/sites/")
-        || path.starts_with("/local-blobs/");
+        || path.starts_with("/local-blobs/")
+        // The local host's own pages and files (its Stripe.js shim, which a site on a claimed
+        // host loads from its own origin).
+        || path.starts_with("/local/");
     if req.method() != axum::http::Method::GET || api_path {
         return next.run(req).await;
     }

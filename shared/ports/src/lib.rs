@@ -24,7 +24,10 @@ pub use dns::{DnsError, RecordedTxt, TxtResolver};
 pub use events::{DomainEvent, Events, EventsError};
 pub use identity::{Identity, IdentityError};
 pub use messages::{Accepted, Mailer, OutgoingEmail, OutgoingSms, SendError, SmsSender};
-pub use payments::{GatewayRefund, Intent, IntentRequest, Payments, PaymentsError, RefundRequest};
+pub use payments::{
+    BrowserCheckout, GatewayRefund, Intent, IntentRequest, PaymentLink, PaymentLinkRequest, PaymentLinkStatus, Payments,
+    PaymentsError, RefundRequest,
+};
 pub use queue::{Queue, QueueError, QueueName};
 pub use renderer::Renderer;
 pub use table::{Condition, Index, Item, Key, Page, Query, SortKey, Table, TableError, Write};

@@ -35,6 +35,86 @@ pub struct Intent {
     pub metadata: BTreeMap<String, String>,
 }
 
+/// A hosted payment page the client opens from a link (Stripe Checkout in `payment` mode): it
+/// collects `amount` once, and the intent it makes carries `metadata`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentLinkRequest {
+    pub amount: MinorUnits,
+    pub currency: Currency,
+    /// The one line the page shows (`Balance for Profhilo, BK-12345678`).
+    pub description: String,
+    /// Ids that tie the page and its intent back to us (`tenant_id`, `client_id`, `link_id`, …).
+    pub metadata: BTreeMap<String, String>,
+    /// The same key gives the same page: a retried worker never makes a second one.
+    pub idempotency_key: String,
+    /// The client's customer, when they have one (their saved cards are offered).
+    pub customer: Option<CustomerId>,
+    /// Where the page sends the client after paying, and when they go back.
+    pub success_url: String,
+    pub cancel_url: String,
+    /// When the page stops taking payment (Stripe: 30 minutes to 24 hours ahead).
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Where a hosted payment page stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentLinkStatus {
+    /// It takes payment.
+    Open,
+    /// It was paid (`paid` is then true) or completed without money arriving yet.
+    Complete,
+    Expired,
+}
+
+/// A hosted payment page as the gateway reports it now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentLink {
+    /// `cs_…`
+    pub id: String,
+    /// Where the client pays; absent once the page is complete or expired.
+    pub url: Option<String>,
+    pub status: PaymentLinkStatus,
+    /// The money arrived (Checkout's `payment_status` is `paid`).
+    pub paid: bool,
+    /// The intent the page made; Stripe makes it only when the client pays.
+    pub payment_intent: Option<IntentId>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl PaymentLink {
+    /// Reads a Checkout Session object as Stripe (or the simulated gateway) sends it.
+    pub fn from_stripe_json(object: &serde_json::Value) -> Result<PaymentLink, String> {
+        let text = |name: &str| object.get(name).and_then(|v| v.as_str());
+        let id = text("id").filter(|id| id.starts_with("cs_")).ok_or("a Checkout Session without a `cs_` id")?;
+        let status = match text("status") {
+            Some("open") => PaymentLinkStatus::Open,
+            Some("complete") => PaymentLinkStatus::Complete,
+            Some("expired") => PaymentLinkStatus::Expired,
+            other => return Err(format!("unknown Checkout Session status {other:?}")),
+        };
+        let expires_at = object
+            .get("expires_at")
+            .and_then(|v| v.as_i64())
+            .and_then(|at| chrono::DateTime::from_timestamp(at, 0))
+            .ok_or("a Checkout Session without expires_at")?;
+        let metadata = object
+            .get("metadata")
+            .and_then(|m| m.as_object())
+            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+            .unwrap_or_default();
+        Ok(PaymentLink {
+            id: id.to_owned(),
+            url: text("url").map(str::to_owned),
+            status,
+            paid: text("payment_status") == Some("paid"),
+            payment_intent: object.get("payment_intent").and_then(stripe_ref).and_then(|id| IntentId::parse(&id).ok()),
+            expires_at,
+            metadata,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RefundRequest {
     pub intent: IntentId,
@@ -51,6 +131,21 @@ pub struct GatewayRefund {
     pub amount: i64,
     pub status: String,
 }
+
+/// What a browser needs to confirm an intent itself with Stripe.js: where to load Stripe.js from
+/// and the publishable key to start it with. Both are public (Stripe.js is a public script, and a
+/// publishable key can only confirm what a client secret names).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserCheckout {
+    /// `pk_live_…` or `pk_test_…`.
+    pub publishable_key: String,
+    /// `https://js.stripe.com/v3/` for Stripe; the simulated gateway's shim is a path on the local
+    /// host (`/local/stripe.js`), relative to the API's origin.
+    pub js_url: String,
+}
+
+/// Where Stripe.js is served from: Stripe asks that it is always loaded from there, never bundled.
+pub const STRIPE_JS_URL: &str = "https://js.stripe.com/v3/";
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PaymentsError {
@@ -71,6 +166,11 @@ pub enum PaymentsError {
 pub trait Payments: Send + Sync {
     /// `stripe` or `simulated`, for logs and the health of the local host.
     fn name(&self) -> &'static str;
+    /// How a client's browser pays an intent of this gateway (the Payment Element), or `None`
+    /// when this gateway was given no publishable key: then no card can be taken on a site.
+    fn browser_checkout(&self) -> Option<BrowserCheckout> {
+        None
+    }
     /// A customer to keep a card on (one per client: the key makes a retry return the same one).
     async fn create_customer(&self, idempotency_key: &str) -> Result<CustomerId, PaymentsError>;
     /// Deletes a customer for good, with the cards kept on it (a client's erasure): no later
@@ -80,6 +180,10 @@ pub trait Payments: Send + Sync {
     async fn create_intent(&self, request: IntentRequest) -> Result<Intent, PaymentsError>;
     async fn retrieve_intent(&self, id: &IntentId) -> Result<Intent, PaymentsError>;
     async fn refund(&self, request: RefundRequest) -> Result<GatewayRefund, PaymentsError>;
+    /// A hosted page where the client pays (the same key returns the same page).
+    async fn create_payment_link(&self, request: PaymentLinkRequest) -> Result<PaymentLink, PaymentsError>;
+    /// A hosted page as it stands now (`NotFound` for a page that is not this gateway's).
+    async fn retrieve_payment_link(&self, id: &str) -> Result<PaymentLink, PaymentsError>;
 }
 
 impl From<PaymentsError> for mas_domain::error::AppError {

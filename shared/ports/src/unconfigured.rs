@@ -129,6 +129,17 @@ impl crate::Payments for Unconfigured {
     async fn refund(&self, _: crate::RefundRequest) -> Result<crate::GatewayRefund, crate::PaymentsError> {
         Err(crate::PaymentsError::Unavailable(not_configured("payment gateway")))
     }
+
+    async fn create_payment_link(
+        &self,
+        _: crate::PaymentLinkRequest,
+    ) -> Result<crate::PaymentLink, crate::PaymentsError> {
+        Err(crate::PaymentsError::Unavailable(not_configured("payment gateway")))
+    }
+
+    async fn retrieve_payment_link(&self, _: &str) -> Result<crate::PaymentLink, crate::PaymentsError> {
+        Err(crate::PaymentsError::Unavailable(not_configured("payment gateway")))
+    }
 }
 
 /// A process that holds no clinical data: opening a tenant's data key fails.

@@ -11,6 +11,8 @@ pub use public::{PublicBrand, PublicCatalog, PublicClinic, PublicLocation, Publi
 pub const SCRIPT: &str = include_str!("site.js");
 /// The client portal's script.
 pub const PORTAL_SCRIPT: &str = include_str!("portal.js");
+/// The pay step (Stripe's Payment Element) of both: loaded by them only when a visitor pays.
+pub const PAY_SCRIPT: &str = include_str!("pay.js");
 const STYLES: &str = include_str!("site.css");
 
 /// How the rendered pages reach the API.
@@ -53,6 +55,7 @@ pub fn render(catalog: &PublicCatalog, options: &SiteOptions) -> Vec<SiteFile> {
             content_type: "text/javascript; charset=utf-8",
             body: PORTAL_SCRIPT.to_owned(),
         },
+        SiteFile { path: "pay.js".into(), content_type: "text/javascript; charset=utf-8", body: PAY_SCRIPT.to_owned() },
     ];
     for service in &catalog.services {
         files.push(SiteFile::html(pages::service_file(service), pages::service(catalog, options, service)));
@@ -100,6 +103,9 @@ pub fn stylesheet(catalog: &PublicCatalog) -> String {
 
 pub use mas_domain::html::escape;
 
+/// Where Stripe.js and its iframes come from (Stripe's Content Security Policy guidance).
+const STRIPE_JS: &str = "https://js.stripe.com https://*.js.stripe.com";
+
 /// JSON for a `<script type="application/json">` data island: `<`, `>` and `&` as `\u003c`,
 /// `\u003e`, `\u0026` (so no `</script>` or `<!--` can end or bend the element, whatever a clinic
 /// names its treatments), and U+2028/U+2029 escaped for older JavaScript parsers. Still valid
@@ -122,13 +128,17 @@ pub fn script_json(value: &serde_json::Value) -> String {
 /// The security headers every page of a tenant site is served with, here and (the same text) by
 /// CloudFront's response headers policy in template.yaml. `api_origin` is where pages call the
 /// API (empty: the site's own origin). No inline script or style runs: the pages need none.
+/// Stripe.js (the pay step's Payment Element) is the one script from elsewhere: its origins are
+/// allowed as Stripe documents them — the script, its iframes (the element, 3-D Secure) and
+/// its API.
 pub fn security_headers(api_origin: &str) -> [(&'static str, String); 5] {
     let connect = if api_origin.is_empty() { "'self'".to_owned() } else { format!("'self' {api_origin}") };
     [
         (
             "content-security-policy",
             format!(
-                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src {connect}; \
+                "default-src 'self'; script-src 'self' {STRIPE_JS}; style-src 'self'; img-src 'self' data:; \
+                 connect-src {connect} https://api.stripe.com; frame-src {STRIPE_JS} https://hooks.stripe.com; \
                  frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
             ),
         ),

@@ -473,6 +473,10 @@ pub fn portal(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 </section>
 <section id="account" aria-labelledby="h-account" hidden>
 <h2 id="h-account" tabindex="-1">Welcome back</h2>
+<div id="balances-box" hidden>
+<h3 id="h-balances">Payments</h3>
+<ul id="balances" class="plain stack" aria-labelledby="h-balances"></ul>
+</div>
 <h3 id="h-upcoming">Upcoming appointments</h3>
 <ul id="upcoming" class="plain stack" aria-labelledby="h-upcoming"></ul>
 <h3 id="h-past">Past appointments</h3>

@@ -100,13 +100,76 @@
     return item;
   }
 
+  // Balances the clinic asked to be paid online: the same pay step as the booking wizard's
+  // deposit (pay.js, loaded only when the client chooses to pay; it loads Stripe.js).
+  const payScript = new URL('pay.js', document.currentScript ? document.currentScript.src : location.href).href;
+  const payKey = 'mas-portal-pay-' + data.slug;
+  let payLoaded = null;
+  function loadPay() {
+    payLoaded = payLoaded || new Promise((resolve, reject) => {
+      const s = el('script', { src: payScript });
+      s.onload = () => resolve(window.masPay);
+      s.onerror = () => { payLoaded = null; s.remove(); reject(new Error('the payment step could not be loaded')); };
+      document.head.append(s);
+    });
+    return payLoaded;
+  }
+  const paidYet = (id) => async () => {
+    const { balances } = await call('GET', base + '/v1/portal/balances');
+    const b = balances.find((x) => x.payment_id === id);
+    return b && !['requires_action', 'processing', 'failed'].includes(b.status) ? 'paid' : 'pending';
+  };
+  async function afterPayment(id, amount, outcome) {
+    sessionStorage.removeItem(payKey);
+    await loadAccount().catch(() => {});
+    status(outcome === 'paid' ? 'Thank you: your payment of ' + amount + ' is received.'
+      : 'Your bank has accepted the payment; the clinic is confirming it.');
+  }
+
+  function balanceItem(b) {
+    const amount = money(b.amount);
+    const due = ['requires_action', 'failed'].includes(b.status);
+    const item = el('li', {},
+      el('p', {}, el('strong', { text: (due ? 'Balance due: ' : 'Balance paid: ') + amount })),
+      el('p', { class: 'meta', text: b.service_name + ', ' + when(b.start, b.timezone) + ' · ' + b.confirmation_number }));
+    if (!due) return item;
+    const box = el('div', {});
+    const button = el('button', { type: 'button', class: 'button small', text: 'Pay ' + amount });
+    button.setAttribute('aria-label', 'Pay the balance of ' + amount + ' for ' + b.service_name);
+    button.addEventListener('click', async () => {
+      button.disabled = true;
+      status('Preparing the secure payment form…');
+      try {
+        const intent = await call('POST', base + '/v1/portal/balances/' + encodeURIComponent(b.payment_id) + '/intent');
+        const masPay = await loadPay();
+        sessionStorage.setItem(payKey, JSON.stringify({ id: b.payment_id, amount }));
+        button.hidden = true;
+        status('');
+        await masPay.mount({
+          box, intent, api: base, label: 'Pay ' + amount,
+          returnUrl: location.origin + location.pathname,
+          status, settled: paidYet(b.payment_id), done: (outcome) => afterPayment(b.payment_id, amount, outcome),
+        });
+      } catch (err) {
+        button.hidden = false;
+        button.disabled = false;
+        problem('Sorry, ' + err.message + '.');
+      }
+    });
+    item.append(el('p', { class: 'actions' }, button), box);
+    return item;
+  }
+
   async function loadAccount() {
     status('Loading your bookings…');
-    const [appointments, documents, prefs] = await Promise.all([
+    const [appointments, documents, prefs, balances] = await Promise.all([
       call('GET', base + '/v1/portal/appointments'),
       call('GET', base + '/v1/portal/documents'),
       call('GET', base + '/v1/portal/preferences'),
+      call('GET', base + '/v1/portal/balances'),
     ]);
+    $('#balances').replaceChildren(...balances.balances.map(balanceItem));
+    $('#balances-box').hidden = !balances.balances.length;
     $('#h-account').textContent = 'Welcome back, ' + appointments.first_name;
     const fill = (list, items, upcoming, empty) => {
       list.replaceChildren(...items.map((a) => appointmentItem(a, upcoming)));
@@ -217,11 +280,24 @@
   async function start() {
     await signInFromLink();
     if (!state.session) return show('signin');
+    // Back from a payment method that left the page (Stripe adds these to the return_url).
+    const back = new URLSearchParams(location.search);
+    const landed = back.get('redirect_status');
+    if (landed) history.replaceState(null, '', location.pathname + location.hash);
     try {
       await loadAccount();
       $('#portal-error').hidden = true;
       show('account');
-    } catch (err) { problem(err.message); }
+    } catch (err) { return problem(err.message); }
+    const saved = JSON.parse(sessionStorage.getItem(payKey) || 'null');
+    if (!landed || !saved) return;
+    if (!['succeeded', 'processing'].includes(landed)) {
+      sessionStorage.removeItem(payKey);
+      return problem('Your payment of ' + saved.amount + ' was not completed. Please try again.');
+    }
+    status('Confirming your payment…');
+    const masPay = await loadPay();
+    afterPayment(saved.id, saved.amount, await masPay.settle(paidYet(saved.id)));
   }
   // A link opened in a tab already showing the portal changes only the fragment.
   addEventListener('hashchange', () => { if (/token=/.test(location.hash)) start(); });

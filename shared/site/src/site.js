@@ -206,55 +206,112 @@
 
   for (const back of document.querySelectorAll('[data-back]')) back.addEventListener('click', () => show(back.dataset.back));
 
-  // Step 4: the confirmation number, and the deposit hook.
-  function confirmed(appt) {
-    const tz = appt.timezone || state.location.timezone;
+  // Step 4: the confirmation number and, when the clinic asks one, the deposit.
+  const base = document.body.dataset.api || '';
+  const payKey = 'mas-pay-' + data.slug;
+  const payScript = new URL('pay.js', document.currentScript ? document.currentScript.src : location.href).href;
+  let payLoaded = null;
+  // pay.js (and through it Stripe.js) loads only at the pay step.
+  function loadPay() {
+    payLoaded = payLoaded || new Promise((resolve, reject) => {
+      const s = el('script', { src: payScript });
+      s.onload = () => resolve(window.masPay);
+      s.onerror = () => { payLoaded = null; s.remove(); reject(new Error('the payment step could not be loaded')); };
+      document.head.append(s);
+    });
+    return payLoaded;
+  }
+
+  function confirmed(appt, names = { service: state.service.name, location: state.location.name, tz: state.location.timezone }, landed) {
+    const tz = appt.timezone || names.tz;
     $('#confirmation').replaceChildren(el('div', { class: 'confirm' },
       el('p', { text: 'Your confirmation number' }),
       el('p', { class: 'number', id: 'confirmation-number', text: appt.confirmation_number }),
-      el('p', { text: `${state.service.name} at ${state.location.name}` }),
+      el('p', { text: `${names.service} at ${names.location}` }),
       el('p', { text: longWhen(appt.start, tz) + ` (${tz})` })));
-    const deposit = $('#deposit');
-    if (appt.status === 'pending_deposit') {
-      // The pay step: a deposit intent for this booking (its id and BK- number prove it is the
-      // visitor's), then the payment. A published site on AWS defines window.masDeposit (Stripe
-      // Elements); the local host's simulated gateway pays a test card and posts the signed
-      // webhook, so the booking is confirmed through the same path as in production.
-      const amount = new Intl.NumberFormat('en-GB', { style: 'currency', currency: appt.deposit.currency || data.currency }).format(appt.deposit.amount_minor / 100);
-      const pay = el('button', { type: 'button', class: 'button', id: 'pay-deposit', text: `Pay the ${amount} deposit` });
-      const payStatus = el('p', { id: 'deposit-status' });
-      deposit.replaceChildren(el('h3', { text: 'Deposit due' }),
-        el('p', { text: `A deposit of ${amount} secures this time. We hold it for you until ${longWhen(appt.hold_expires_at, tz)}.` }),
-        pay, payStatus);
-      deposit.hidden = false;
-      $('#h-done').textContent = 'Your time is held';
-      pay.addEventListener('click', async () => {
-        pay.disabled = true;
-        payStatus.textContent = 'Paying…';
-        const base = document.body.dataset.api || '';
-        try {
-          const res = await fetch(base + '/v1/payments/deposit-intent', {
-            method: 'POST', headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ tenant_slug: data.slug, appointment_id: appt.id, confirmation_number: appt.confirmation_number }),
-          });
-          const intent = await res.json();
-          if (!res.ok) throw new Error(intent.error ? intent.error.message : 'the deposit could not be started');
-          if (typeof window.masDeposit === 'function') return window.masDeposit(appt, deposit, intent);
-          const paid = await fetch(base + '/local/pay/' + encodeURIComponent(intent.intent_id), {
-            method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"outcome":"succeed"}',
-          });
-          const answer = await paid.json();
-          if (!paid.ok || answer.status !== 'succeeded') throw new Error('the payment did not go through');
-          deposit.replaceChildren(el('h3', { text: 'Deposit paid' }), el('p', { text: `Thank you: ${amount} received. Your booking is confirmed.` }));
-          $('#h-done').textContent = 'You are booked';
-          status('Deposit paid. Your booking ' + appt.confirmation_number + ' is confirmed.');
-        } catch (err) {
-          payStatus.textContent = 'Sorry, ' + err.message + '. Please try again.';
-          pay.disabled = false;
-        }
-      });
-    }
+    if (appt.status === 'pending_deposit') depositStep(appt, names, tz, landed);
     show('step-done');
     status('Booked. Your confirmation number is ' + appt.confirmation_number + '.');
+  }
+
+  // The deposit: an intent for this booking (its id and BK- number prove it is the visitor's),
+  // then the Payment Element (pay.js); the webhook confirms the booking, which we wait to see.
+  function depositStep(appt, names, tz, landed) {
+    const deposit = $('#deposit');
+    const amount = new Intl.NumberFormat('en-GB', { style: 'currency', currency: appt.deposit.currency || data.currency }).format(appt.deposit.amount_minor / 100);
+    const pay = el('button', { type: 'button', class: 'button', id: 'pay-deposit', text: `Pay the ${amount} deposit` });
+    const payBox = el('div', { id: 'pay-box' });
+    const payStatus = el('p', { id: 'deposit-status' });
+    deposit.replaceChildren(el('h3', { text: 'Deposit due' }),
+      el('p', { text: `A deposit of ${amount} secures this time. We hold it for you until ${longWhen(appt.hold_expires_at, tz)}.` }),
+      pay, payBox, payStatus);
+    deposit.hidden = false;
+    $('#h-done').textContent = 'Your time is held';
+    const pair = { tenant_slug: data.slug, appointment_id: appt.id, confirmation_number: appt.confirmation_number };
+    const post = async (path) => {
+      const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(pair) });
+      const body = await res.json();
+      if (!res.ok) throw new Error(body.error ? body.error.message : 'the deposit could not be started');
+      return body;
+    };
+    const settled = async () => {
+      const s = await post('/v1/payments/deposit-status');
+      if (s.appointment_status === 'cancelled') return 'released';
+      return s.paid ? 'paid' : 'pending';
+    };
+    const done = (outcome) => {
+      sessionStorage.removeItem(payKey);
+      if (outcome === 'paid') {
+        deposit.replaceChildren(el('h3', { text: 'Deposit paid' }), el('p', { text: `Thank you: ${amount} received. Your booking is confirmed.` }));
+        $('#h-done').textContent = 'You are booked';
+        status('Deposit paid. Your booking ' + appt.confirmation_number + ' is confirmed.');
+      } else if (outcome === 'released') {
+        deposit.replaceChildren(el('h3', { text: 'Your time was released' }), el('p', { text: `Your payment arrived after the time we held had been given to someone else, so the booking is cancelled and your ${amount} is refunded. Please book another time.` }));
+        $('#h-done').textContent = 'Please book again';
+        status('The time was released; your deposit is refunded.');
+      } else {
+        deposit.replaceChildren(el('h3', { text: 'Payment received' }), el('p', { text: 'Your bank has accepted the payment; the clinic is confirming it. We will email you once your booking is confirmed.' }));
+        status('Payment received. We will email you the confirmation.');
+      }
+    };
+    const start = async (note) => {
+      pay.disabled = true;
+      payStatus.textContent = 'Preparing the secure payment form…';
+      try {
+        const intent = await post('/v1/payments/deposit-intent');
+        const masPay = await loadPay();
+        // Kept for the visitor's return from a payment method that leaves the page.
+        sessionStorage.setItem(payKey, JSON.stringify({ appt, names }));
+        pay.hidden = true;
+        payStatus.textContent = '';
+        await masPay.mount({
+          box: payBox, intent, api: base, label: `Pay ${amount}`,
+          returnUrl: location.origin + location.pathname,
+          status: (text) => { payStatus.textContent = text; },
+          settled, done,
+        });
+        if (note) payBox.prepend(el('p', { class: 'error', role: 'alert', text: note }));
+      } catch (err) {
+        pay.hidden = false;
+        payStatus.textContent = 'Sorry, ' + err.message + '. Please try again.';
+        pay.disabled = false;
+      }
+    };
+    pay.addEventListener('click', () => start());
+    if (landed === 'failed') start('Your payment was not completed. Please try again.');
+    else if (landed) {
+      pay.hidden = true;
+      payStatus.textContent = 'Confirming your payment…';
+      loadPay().then((masPay) => masPay.settle(settled)).then(done, () => { pay.hidden = false; });
+    }
+  }
+
+  // Back from a payment method that left the page (Stripe adds these to the return_url).
+  const back = new URLSearchParams(location.search);
+  if (back.has('redirect_status')) {
+    const saved = JSON.parse(sessionStorage.getItem(payKey) || 'null');
+    history.replaceState(null, '', location.pathname);
+    const ok = ['succeeded', 'processing'].includes(back.get('redirect_status'));
+    if (saved && saved.appt) confirmed(saved.appt, saved.names, ok ? 'returned' : 'failed');
   }
 })();

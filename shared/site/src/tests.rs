@@ -141,7 +141,35 @@ fn json_in_a_data_island_cannot_close_its_script_and_reads_back_unchanged() {
 fn site_pages_forbid_framing_inline_script_and_calls_to_other_origins_than_the_api() {
     let headers = super::security_headers("https://api.example.test");
     let csp = &headers.iter().find(|(name, _)| *name == "content-security-policy").unwrap().1;
-    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self';"), "{csp}");
-    assert!(csp.contains("connect-src 'self' https://api.example.test;"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"), "{csp}");
+    // Scripts from the site itself and Stripe.js (the pay step's Payment Element) only.
+    assert!(csp.contains("script-src 'self' https://js.stripe.com https://*.js.stripe.com;"), "{csp}");
+    assert!(csp.contains("connect-src 'self' https://api.example.test https://api.stripe.com;"), "{csp}");
+    assert!(csp.contains("frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com;"), "{csp}");
     assert!(headers.iter().any(|(name, value)| *name == "strict-transport-security" && value.contains("max-age=")));
+}
+
+#[test]
+fn the_pay_step_is_its_own_file_that_no_page_loads_until_a_visitor_pays() {
+    let files = render(&catalog(ThemePreset::ChampagneClassic), &SiteOptions::default());
+    let pay = files.iter().find(|f| f.path == "pay.js").expect("pay.js is rendered and published with the site");
+    assert_eq!(pay.body, PAY_SCRIPT);
+    for page in files.iter().filter(|f| f.path.ends_with(".html")) {
+        assert!(!page.body.contains("pay.js"), "{} loads the pay step up front", page.path);
+        assert!(!page.body.to_lowercase().contains("stripe"), "{} loads Stripe up front", page.path);
+    }
+    // Where Stripe.js comes from is the API's answer (`js_url`), never written into the scripts.
+    for script in [SCRIPT, PORTAL_SCRIPT, PAY_SCRIPT] {
+        assert!(!script.contains("js.stripe.com"), "a script names Stripe.js itself");
+    }
+    for call in
+        ["elements({ clientSecret", "create('payment'", "confirmPayment(", "redirect: 'if_required'", "return_url"]
+    {
+        assert!(PAY_SCRIPT.contains(call), "pay.js does not call {call}");
+    }
+    assert!(
+        SCRIPT.contains("pay.js") && PORTAL_SCRIPT.contains("pay.js"),
+        "both the wizard and the portal pay through pay.js"
+    );
+    assert!(PAY_SCRIPT.len() < 10_000, "pay.js is {} bytes", PAY_SCRIPT.len());
 }

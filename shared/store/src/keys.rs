@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use mas_domain::documents::{Jurisdiction, SemVer, Sha256Hex, TemplateKind, Variant};
 use mas_domain::ids::{
-    AppointmentId, AuditId, ClientId, DocumentId, LocationId, PaymentId, PractitionerId, ResourceId, SaleId,
+    AppointmentId, AuditId, ClientId, DocumentId, LocationId, PayLinkId, PaymentId, PractitionerId, ResourceId, SaleId,
     SigningSessionId, TemplateId, TenantId, TimelineId,
 };
 use mas_domain::reach::CareLink;
@@ -298,6 +298,11 @@ pub fn limit_bucket(scope: &str) -> Key {
     Key::new(format!("LIMIT#{scope}"), "BUCKET")
 }
 
+/// A fixed-window limit's counter for window `index` of `scope` (`limits::take_from_window`).
+pub fn limit_window(scope: &str, index: i64) -> Key {
+    Key::new(format!("LIMIT#{scope}"), format!("WINDOW#{index}"))
+}
+
 /// How many texts a tenant sent on the UTC day of `at` (its daily SMS budget).
 pub fn sms_budget(tenant: &TenantId, at: DateTime<Utc>) -> Key {
     Key::new(tenant_pk(tenant), format!("SMSBUDGET#{}", at.format("%Y-%m-%d")))
@@ -521,6 +526,28 @@ pub fn stripe_intent(intent: &str) -> Key {
 /// A Stripe event we have received: deduplication, and the effects still to carry out (`ttl`).
 pub fn stripe_event(event: &str) -> Key {
     Key::new(format!("STRIPE#EVT#{event}"), "EVT")
+}
+
+/// A Stripe Checkout Session (a payment link's hosted page) → the tenant, client and link it is
+/// for (platform-wide, like `stripe_intent`).
+pub fn stripe_session(session: &str) -> Key {
+    Key::new(format!("STRIPE#CS#{session}"), "REF")
+}
+
+pub const PAY_LINK_PREFIX: &str = "PAYLINK#";
+
+/// A payment link sent (or to be sent) to a client: in the client's partition, so their open
+/// links and what they owe are one query.
+pub fn pay_link(tenant: &TenantId, client: &ClientId, link: &PayLinkId) -> Key {
+    Key::new(client_pk(tenant, client), format!("{PAY_LINK_PREFIX}{link}"))
+}
+
+pub const FEE_PREFIX: &str = "FEE#";
+
+/// The fee above the deposit of one appointment and action (`cancel`, `no_show`), in the
+/// client's partition: charged, or owed by the client.
+pub fn fee_charge(tenant: &TenantId, client: &ClientId, appointment: &AppointmentId, action: &str) -> Key {
+    Key::new(client_pk(tenant, client), format!("{FEE_PREFIX}{appointment}#{action}"))
 }
 
 /// The Stripe customer of a client who agreed to keep a card on file.

@@ -18,6 +18,14 @@ pub async fn handle(app: &App, queue: QueueName, body: &Value) -> AppResult<()> 
             {
                 mas_privacy::gdpr::after_erasure(app, &event).await
             }
+            mas_messaging::notifications::plan::Work::Event(event) if event.kind == mas_booking::fees::FEE_DUE => {
+                mas_booking::fees::on_fee_due(mas_booking::payments::Ports::of(app), &event).await
+            }
+            mas_messaging::notifications::plan::Work::Event(event)
+                if event.kind == mas_context::announcements::PAYMENT_LINK_REQUESTED =>
+            {
+                mas_messaging::notifications::paylink::on_requested(app, &event).await
+            }
             _ => {
                 mas_messaging::notifications::plan::handle(&mas_messaging::notifications::Notifier::of(app), body).await
             }

@@ -1,14 +1,18 @@
-//! The payments port for a function that only ever deletes customers (the notifications worker,
-//! after an erasure): one `DELETE /v1/customers/{id}` over the HTTPS client the function already
-//! links, instead of the generated Stripe client (about 3 MB of the zip). Every other payments
-//! call fails as unavailable here, by design: money moves only in the functions given the full
-//! adapter (`mas-stripe`).
+//! The payments port of the notifications worker, over the HTTPS client the function already
+//! links instead of the generated Stripe client (about 3 MB of the zip): `DELETE
+//! /v1/customers/{id}` after an erasure, `POST /v1/checkout/sessions` for a payment link (the page
+//! moves money only when the client pays on it), and `POST /v1/payment_intents` confirmed
+//! off-session with a saved card, for a fee the client agreed at booking to have charged to it.
+//! Every other call — customers, refunds, intents a client confirms — fails as unavailable here,
+//! by design: those stay in the functions given the full adapter (`mas-stripe`).
 
 use async_trait::async_trait;
 use serde_json::Value;
 
 use mas_domain::payment::{CustomerId, IntentId};
-use mas_ports::{GatewayRefund, Intent, IntentRequest, Payments, PaymentsError, RefundRequest};
+use mas_ports::{
+    GatewayRefund, Intent, IntentRequest, PaymentLink, PaymentLinkRequest, Payments, PaymentsError, RefundRequest,
+};
 
 const STRIPE_API: &str = "https://api.stripe.com";
 
@@ -25,6 +29,49 @@ impl StripeCustomers {
         let base = base.unwrap_or(STRIPE_API).trim_end_matches('/').to_owned();
         Ok(StripeCustomers { http, key: key.to_owned(), base })
     }
+}
+
+impl StripeCustomers {
+    /// Posts a form (with `key` as Stripe's idempotency key) or gets `path`; the answer's JSON,
+    /// or the error Stripe's error object says.
+    async fn call(&self, path: &str, form: Option<(&[(String, String)], &str)>) -> Result<Value, PaymentsError> {
+        let url = format!("{}/v1{path}", self.base);
+        let request = match form {
+            Some((fields, key)) => self.http.post(url).header("idempotency-key", key).form(fields),
+            None => self.http.get(url),
+        };
+        let response = request
+            .basic_auth(&self.key, None::<&str>)
+            .send()
+            .await
+            .map_err(|e| PaymentsError::Unavailable(format!("Stripe: {e}")))?;
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if (200..300).contains(&status) {
+            return Ok(body);
+        }
+        Err(classify(status, &body))
+    }
+}
+
+/// Card problems (`card_error`, or 402) are declines; other 4xx refusals; 404 not found;
+/// anything else may pass with time (as the full adapter reads Stripe's errors).
+fn classify(status: u16, body: &Value) -> PaymentsError {
+    let error = body.get("error");
+    let field = |name: &str| error.and_then(|e| e.get(name)).and_then(Value::as_str).map(str::to_owned);
+    let why = field("message").or_else(|| field("type")).unwrap_or_else(|| format!("HTTP {status}"));
+    match (field("type").as_deref(), status) {
+        (Some("card_error"), _) | (_, 402) => {
+            PaymentsError::Declined(field("decline_code").or(field("code")).unwrap_or(why))
+        }
+        (_, 404) => PaymentsError::NotFound,
+        (_, 400..=499) if status != 429 => PaymentsError::Refused(why),
+        _ => PaymentsError::Unavailable(format!("Stripe answered {status}: {why}")),
+    }
+}
+
+fn metadata_fields(prefix: &str, metadata: &std::collections::BTreeMap<String, String>) -> Vec<(String, String)> {
+    metadata.iter().map(|(k, v)| (format!("{prefix}[{k}]"), v.clone())).collect()
 }
 
 fn not_here() -> PaymentsError {
@@ -60,8 +107,23 @@ impl Payments for StripeCustomers {
         }
     }
 
-    async fn create_intent(&self, _: IntentRequest) -> Result<Intent, PaymentsError> {
-        Err(not_here())
+    /// Only an off-session charge of a saved card (an agreed fee); anything else is not here.
+    async fn create_intent(&self, request: IntentRequest) -> Result<Intent, PaymentsError> {
+        let (Some(method), Some(customer)) = (&request.charge_saved_method, &request.customer) else {
+            return Err(not_here());
+        };
+        let mut fields = vec![
+            ("amount".to_owned(), request.amount.get().to_string()),
+            ("currency".to_owned(), request.currency.as_str().to_lowercase()),
+            ("customer".to_owned(), customer.as_str().to_owned()),
+            ("payment_method".to_owned(), method.clone()),
+            ("confirm".to_owned(), "true".to_owned()),
+            ("off_session".to_owned(), "true".to_owned()),
+        ];
+        fields.extend(metadata_fields("metadata", &request.metadata));
+        let answer = self.call("/payment_intents", Some((&fields, &request.idempotency_key))).await?;
+        Intent::from_stripe_json(&answer)
+            .map_err(|e| PaymentsError::Unavailable(format!("unreadable PaymentIntent: {e}")))
     }
 
     async fn retrieve_intent(&self, _: &IntentId) -> Result<Intent, PaymentsError> {
@@ -70,5 +132,36 @@ impl Payments for StripeCustomers {
 
     async fn refund(&self, _: RefundRequest) -> Result<GatewayRefund, PaymentsError> {
         Err(not_here())
+    }
+
+    async fn create_payment_link(&self, request: PaymentLinkRequest) -> Result<PaymentLink, PaymentsError> {
+        let mut fields = vec![
+            ("mode".to_owned(), "payment".to_owned()),
+            ("line_items[0][quantity]".to_owned(), "1".to_owned()),
+            ("line_items[0][price_data][currency]".to_owned(), request.currency.as_str().to_lowercase()),
+            ("line_items[0][price_data][unit_amount]".to_owned(), request.amount.get().to_string()),
+            ("line_items[0][price_data][product_data][name]".to_owned(), request.description.clone()),
+            ("success_url".to_owned(), request.success_url.clone()),
+            ("cancel_url".to_owned(), request.cancel_url.clone()),
+            ("expires_at".to_owned(), request.expires_at.timestamp().to_string()),
+            ("payment_intent_data[description]".to_owned(), request.description.clone()),
+        ];
+        if let Some(customer) = &request.customer {
+            fields.push(("customer".to_owned(), customer.as_str().to_owned()));
+        }
+        fields.extend(metadata_fields("metadata", &request.metadata));
+        fields.extend(metadata_fields("payment_intent_data[metadata]", &request.metadata));
+        let answer = self.call("/checkout/sessions", Some((&fields, &request.idempotency_key))).await?;
+        PaymentLink::from_stripe_json(&answer)
+            .map_err(|e| PaymentsError::Unavailable(format!("unreadable Checkout Session: {e}")))
+    }
+
+    async fn retrieve_payment_link(&self, id: &str) -> Result<PaymentLink, PaymentsError> {
+        if !(id.starts_with("cs_") && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) {
+            return Err(PaymentsError::NotFound);
+        }
+        let answer = self.call(&format!("/checkout/sessions/{id}"), None).await?;
+        PaymentLink::from_stripe_json(&answer)
+            .map_err(|e| PaymentsError::Unavailable(format!("unreadable Checkout Session: {e}")))
     }
 }

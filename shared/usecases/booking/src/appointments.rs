@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde_json::{Value, json};
 
+use crate::fees;
 use crate::payments::{self, Ports};
 use mas_catalog::availability::{self, BusyRecord, Calendar};
 use mas_catalog::catalog::{add_reference_checks, reference};
@@ -59,6 +60,9 @@ pub struct BookingRequest {
     /// Writes the booking carries in its own transaction (a public booking's new client and
     /// screening submission), so that a refused booking leaves none of them behind.
     pub prepared: Option<Plan>,
+    /// The client agrees that the card they pay with may be kept and charged for the part of a
+    /// fee the deposit does not cover (the policy's `card_on_file_terms`, stored with the booking).
+    pub card_on_file_consent: bool,
 }
 
 pub use mas_store::idempotency::{Idempotency, StoredResponse};
@@ -248,6 +252,11 @@ fn new_appointment(
         screening: request.screening.clone(),
         notes: request.notes.clone(),
         attendance_confirmed_at: None,
+        card_on_file_consent: request.card_on_file_consent.then(|| appointment::CardOnFileConsent {
+            agreed_at: now,
+            policy_version: calendar.policy.version,
+            terms: calendar.policy.card_on_file_terms(),
+        }),
         history: vec![StatusChange {
             at: now,
             action: "book".into(),
@@ -686,6 +695,7 @@ async fn try_change(
             settlement =
                 payments::plan_fee_settlement(store, t, &current, "cancel", &preview.kept_from_deposit, &audit.actor)
                     .await?;
+            fees::plan_fee(&mut plan, t, &current, &preview, now)?;
             let mine = cells_still_mine(store, t, &current).await?;
             release_calendar(&mut plan, t, &current, &mine, &HashSet::new());
         }
@@ -698,6 +708,7 @@ async fn try_change(
             settlement =
                 payments::plan_fee_settlement(store, t, &current, "no_show", &preview.kept_from_deposit, &audit.actor)
                     .await?;
+            fees::plan_fee(&mut plan, t, &current, &preview, now)?;
         }
         AppointmentAction::CheckIn | AppointmentAction::Start | AppointmentAction::Complete => {}
     }
@@ -957,6 +968,7 @@ async fn reschedule(
         screening: None,
         notes: None,
         prepared: None,
+        card_on_file_consent: false,
     };
     let mut calendar = Calendar::load(store, tenant, window_around(&request, start)).await?;
     // Its own time does not stand in its way.

@@ -1,7 +1,10 @@
-//! Appointments (holds, claims, moves, cancellations), deposits and payments, Stripe's events, and the till's sales.
+//! Appointments (holds, claims, moves, cancellations), deposits and payments, fees above the
+//! deposit, payment links, Stripe's events, and the till's sales.
 //! (A capability of the use cases; `mas-usecases` re-exports every module.)
 
 pub mod appointments;
+pub mod fees;
+pub mod paylinks;
 pub mod payments;
 pub mod records;
 pub mod sales;

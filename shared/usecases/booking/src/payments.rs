@@ -19,10 +19,10 @@ use serde_json::json;
 use crate::records;
 use mas_domain::appointment::{Appointment, AppointmentStatus};
 use mas_domain::error::{AppError, AppResult};
-use mas_domain::ids::{AppointmentId, ClientId, PaymentId, TenantId};
+use mas_domain::ids::{AppointmentId, ClientId, PayLinkId, PaymentId, TenantId};
 use mas_domain::payment::{
-    ClientSecret, CollectionMethod, CustomerId, IntentStatus, Payment, PaymentKind, PaymentStatus, PendingRefund,
-    RefundKind, RefundRecord, money_text,
+    ClientSecret, CollectionMethod, CustomerId, IntentStatus, LinkPurpose, PayLink, Payment, PaymentKind,
+    PaymentStatus, PendingRefund, RefundKind, RefundRecord, balance_link_id, money_text,
 };
 use mas_domain::values::{MinorUnits, Money};
 use mas_ports::events::DomainEvent;
@@ -122,7 +122,7 @@ pub fn timeline(payment: &Payment, at: DateTime<Utc>, kind: &str, summary: Strin
     TimelineEntry::new(&payment.client_id, at, kind, summary, Some(payment.id.to_string()), actor)
 }
 
-fn metadata(
+pub(crate) fn metadata(
     tenant: &TenantId,
     appointment: &AppointmentId,
     payment: &PaymentId,
@@ -136,7 +136,7 @@ fn metadata(
     ])
 }
 
-fn new_payment(
+pub(crate) fn new_payment(
     id: PaymentId,
     appointment: &Appointment,
     kind: PaymentKind,
@@ -166,6 +166,7 @@ fn new_payment(
         customer_id: None,
         payment_method_id: None,
         applied_to_sale: None,
+        link_id: None,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -175,7 +176,7 @@ fn new_payment(
 }
 
 /// Stores a new payment with the references that find it: by id, and by its intent.
-fn push_new_payment<F: From<AppError> + From<Once>>(
+pub(crate) fn push_new_payment<F: From<AppError> + From<Once>>(
     plan: &mut Plan<F>,
     tenant: &TenantId,
     payment: &Payment,
@@ -303,6 +304,8 @@ pub async fn deposit_intent(
     // send the gateway identical requests under one idempotency key.
     let id = PaymentId::parse(&format!("pay_{}d{}", &appointment.id.as_str()[4..], earlier.len() + 1))
         .map_err(|e| AppError::Internal(e.0))?;
+    // A client who agreed at booking to keep their card for fees keeps the card they pay with.
+    let save_payment_method = save_payment_method || appointment.card_on_file_consent.is_some();
     let customer =
         if save_payment_method { Some(customer_for(ports, audit, &appointment.client_id).await?) } else { None };
     let intent = ports
@@ -345,11 +348,39 @@ pub async fn deposit_intent(
     }
 }
 
-/// A balance payment and, while the payer still has to act, its client secret.
+/// A balance asked for: a payment (and, while the payer still has to act, its client secret), or
+/// for a link, the link (its payment is made when the client pays on its page).
 #[derive(Debug, Clone)]
 pub struct Finalized {
-    pub payment: Payment,
+    pub payment: Option<Payment>,
+    pub link: Option<PayLink>,
     pub client_secret: Option<ClientSecret>,
+}
+
+/// The `payment.link_requested` event of a link just asked for: the messaging worker makes its
+/// page and sends it (ids and the amount only).
+pub fn link_requested_event(tenant: &TenantId, link: &PayLink, now: DateTime<Utc>) -> DomainEvent {
+    let payload = json!({
+        "link_id": link.id,
+        "client_id": link.client_id,
+        "appointment_id": link.appointment_id,
+        "purpose": link.purpose,
+        "fee_action": link.fee_action,
+        "amount_minor": link.amount.amount_minor,
+        "currency": link.amount.currency,
+    });
+    DomainEvent::new(tenant, mas_context::announcements::PAYMENT_LINK_REQUESTED, link.id.as_str(), now, payload)
+}
+
+/// The balance links of an appointment, oldest first.
+async fn balance_links(store: &Store, t: &TenantId, appointment: &Appointment) -> AppResult<Vec<PayLink>> {
+    let body = &appointment.id.as_str()[AppointmentId::PREFIX.len()..];
+    let prefix = format!("{}{}{body}b", keys::PAY_LINK_PREFIX, PayLinkId::PREFIX);
+    let query = Query::partition(keys::client_pk(t, &appointment.client_id)).sk(SortKey::BeginsWith(prefix));
+    let mut links: Vec<PayLink> =
+        store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
+    links.sort_by_key(|l| (l.created_at, l.id.to_string()));
+    Ok(links)
 }
 
 /// Asks for what is left of the price after what the appointment's payments kept: at the desk,
@@ -375,12 +406,31 @@ pub async fn finalize(
     });
     if let Some(waiting) = waiting {
         let secret = client_secret(ports.payments, waiting).await?;
-        return Ok(Finalized { payment: waiting.clone(), client_secret: secret });
+        return Ok(Finalized { payment: Some(waiting.clone()), link: None, client_secret: secret });
+    }
+    let now = store.clock.now();
+    let links = balance_links(store, t, &appointment).await?;
+    let open = links.iter().rev().find(|l| l.status.is_open() && l.expires_at.is_none_or(|at| at > now));
+    if let Some(open) = open {
+        if method == CollectionMethod::EmailLink {
+            return Ok(Finalized { payment: None, link: Some(open.clone()), client_secret: None });
+        }
+        return Err(AppError::conflict(
+            "payment_link_open",
+            "a payment link for this balance is open: wait until it is paid or expires",
+        ));
     }
     let kept: i64 = payments.iter().map(|p| p.captured.get() - p.refunded.get()).sum();
     let remainder = appointment.price.amount_minor.get() - kept;
     if remainder <= 0 {
         return Err(AppError::conflict("nothing_due", "the price of this appointment has been paid in full"));
+    }
+    let amount = Money {
+        amount_minor: MinorUnits::new(remainder).map_err(|e| AppError::Internal(e.0))?,
+        currency: appointment.price.currency.clone(),
+    };
+    if method == CollectionMethod::EmailLink {
+        return request_balance_link(store, audit, &appointment, amount, links.len() + 1).await;
     }
     let saved = payments.iter().rev().find_map(|p| Some((p.customer_id.clone()?, p.payment_method_id.clone()?)));
     let (customer, saved_method) = match (method, saved) {
@@ -394,12 +444,7 @@ pub async fn finalize(
         (CollectionMethod::Immediate, Some((customer, method))) => (Some(customer), Some(method)),
         _ => (None, None),
     };
-    let now = store.clock.now();
     let id = PaymentId::new();
-    let amount = Money {
-        amount_minor: MinorUnits::new(remainder).map_err(|e| AppError::Internal(e.0))?,
-        currency: appointment.price.currency.clone(),
-    };
     let intent = ports
         .payments
         .create_intent(IntentRequest {
@@ -416,12 +461,11 @@ pub async fn finalize(
     payment.collection_method = Some(method);
     let text = money_text(payment.amount.amount_minor.get(), payment.currency());
     let summary = match method {
-        CollectionMethod::InPerson => format!("Balance of {text} to be paid at the desk"),
-        CollectionMethod::EmailLink => format!("Balance of {text}: payment link sent"),
         CollectionMethod::Immediate if payment.captured.get() > 0 => {
             format!("Balance of {text} paid with the card on file")
         }
         CollectionMethod::Immediate => format!("Balance of {text} charged to the card on file"),
+        _ => format!("Balance of {text} to be paid at the desk"),
     };
     let mut plan = Plan::new();
     push_new_payment(&mut plan, t, &payment)?;
@@ -429,14 +473,58 @@ pub async fn finalize(
     if payment.captured.get() > 0 {
         plan.announce(DomainEvent::new(t, "payment.succeeded", payment.id.as_str(), now, event_payload(&payment)))?;
     }
-    if method == CollectionMethod::EmailLink {
-        let mut payload = event_payload(&payment);
-        payload["intent_id"] = json!(payment.intent_id);
-        plan.announce(DomainEvent::new(t, "payment.link_requested", payment.id.as_str(), now, payload))?;
-    }
     plan.commit(store, audit, "payment.created", payment.id.as_str()).await?;
     let client_secret = if payment.captured.get() > 0 { None } else { intent.client_secret };
-    Ok(Finalized { payment, client_secret })
+    Ok(Finalized { payment: Some(payment), link: None, client_secret })
+}
+
+/// The balance by a link: the link is stored and `payment.link_requested` announced in one
+/// transaction; the messaging worker makes its page and sends it. Its timeline line says it was
+/// asked for; only the worker says it was sent, once it was.
+async fn request_balance_link(
+    store: &Store,
+    audit: &AuditContext,
+    appointment: &Appointment,
+    amount: Money,
+    n: usize,
+) -> AppResult<Finalized> {
+    let t = &audit.tenant_id;
+    let now = store.clock.now();
+    let id = balance_link_id(&appointment.id, n);
+    let link = PayLink::requested(
+        id,
+        appointment.client_id.clone(),
+        appointment.id.clone(),
+        LinkPurpose::Balance,
+        None,
+        amount,
+        now,
+    );
+    let mut plan = Plan::<Once>::typed();
+    plan.push(
+        Write::put_new(to_item(&keys::pay_link(t, &link.client_id, &link.id), "pay_link", &link)?),
+        Once::AlreadyDone(AppError::conflict("link_exists", "asked for by another request")),
+    );
+    let text = money_text(link.amount.amount_minor.get(), &link.amount.currency);
+    let summary = format!("Balance of {text}: payment link requested");
+    let entry = TimelineEntry::new(
+        &link.client_id,
+        now,
+        "payment.link_requested",
+        summary,
+        Some(link.id.to_string()),
+        &audit.actor,
+    );
+    plan.push(entry.write(t)?, stale());
+    plan.announce(link_requested_event(t, &link, now))?;
+    match plan.commit_as(store, audit, "payment.link_requested", link.id.as_str()).await {
+        Ok(()) => Ok(Finalized { payment: None, link: Some(link), client_secret: None }),
+        Err(Once::AlreadyDone(_)) => {
+            let stored = store.get(&keys::pay_link(t, &link.client_id, &link.id)).await?;
+            Ok(Finalized { payment: None, link: stored, client_secret: None })
+        }
+        Err(Once::Failed(other)) => Err(other),
+    }
 }
 
 /// A refund asked for.

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::appointments;
+use crate::paylinks::{self, LinkRef};
 use crate::payments::{self, IntentRef, Ports, RefundAsk};
 use mas_domain::appointment::{Appointment, AppointmentStatus};
 use mas_domain::error::{AppError, AppResult};
@@ -53,6 +54,10 @@ pub const HANDLED: &[&str] = &[
     "charge.dispute.created",
     "charge.dispute.updated",
     "charge.dispute.closed",
+    // A payment link's hosted page (Checkout Session): paid, or expired unpaid.
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.expired",
 ];
 
 /// A verified event, as far as we read it.
@@ -300,6 +305,9 @@ async fn apply(
     record: &EventRecord,
 ) -> AppResult<Vec<Effect>> {
     let object = &event.object;
+    if event.kind.starts_with("checkout.session.") {
+        return apply_session(ports, request_id, event, record).await;
+    }
     let intent_id = if event.kind.starts_with("payment_intent.") {
         object.get("id").and_then(stripe_ref)
     } else {
@@ -309,9 +317,23 @@ async fn apply(
         tracing::info!(stripe_event_id = %event.id, "event names no payment intent of ours");
         return Ok(Vec::new());
     };
-    let Some(reference) = ports.store.get::<IntentRef>(&keys::stripe_intent(intent_id.as_str())).await? else {
-        tracing::info!(stripe_event_id = %event.id, "event about a payment intent we did not create");
-        return Ok(Vec::new());
+    let reference = match ports.store.get::<IntentRef>(&keys::stripe_intent(intent_id.as_str())).await? {
+        Some(reference) => reference,
+        // A payment link's page makes its intent when the client pays, so its news may come
+        // before the page's: the intent (re-read from the gateway) names the link in its metadata.
+        None if event.kind == "payment_intent.succeeded" => {
+            match adopt_by_metadata(ports, request_id, &intent_id).await? {
+                Some(reference) => reference,
+                None => {
+                    tracing::info!(stripe_event_id = %event.id, "event about a payment intent we did not create");
+                    return Ok(Vec::new());
+                }
+            }
+        }
+        None => {
+            tracing::info!(stripe_event_id = %event.id, "event about a payment intent we did not create");
+            return Ok(Vec::new());
+        }
     };
     let news = if event.kind.starts_with("payment_intent.") {
         // The event may be old news: the intent as it is now is the truth.
@@ -370,6 +392,9 @@ async fn try_apply(
         plan.push(payments::timeline(&next, now, kind, summary, &audit.actor).write(t)?, payments::stale());
     }
     let deposit_arrived = observed.newly_succeeded && next.kind == PaymentKind::Deposit;
+    if observed.newly_succeeded && next.link_id.is_some() {
+        paylinks::push_paid(store, t, &mut plan, &next, now).await?;
+    }
     if !deposit_arrived {
         push_record(&mut plan, record, &effects)?;
         plan.commit(store, audit, "payment.updated", next.id.as_str()).await?;
@@ -420,6 +445,78 @@ async fn try_apply(
     push_record(&mut plan, record, &effects)?;
     plan.commit(store, audit, "payment.updated", next.id.as_str()).await?;
     Ok(effects)
+}
+
+/// The payment of the link whose page made `intent`, made once, if the intent (as the gateway
+/// reports it) names a link of ours.
+async fn adopt_by_metadata(
+    ports: Ports<'_>,
+    request_id: &RequestId,
+    intent_id: &IntentId,
+) -> AppResult<Option<IntentRef>> {
+    let intent = match ports.payments.retrieve_intent(intent_id).await {
+        Ok(intent) => intent,
+        Err(PaymentsError::NotFound) => return Ok(None),
+        Err(other) => return Err(other.into()),
+    };
+    let Some(reference) = paylinks::from_metadata(ports.store, &intent.metadata).await? else { return Ok(None) };
+    paylinks::adopt(ports.store, &system_audit(&reference.tenant_id, request_id), &reference, intent_id).await
+}
+
+/// A payment link's hosted page: paid (its intent is adopted as the link's payment and applied
+/// as any intent's news), or expired unpaid. The page is re-read from the gateway: the event's
+/// copy may be old news.
+async fn apply_session(
+    ports: Ports<'_>,
+    request_id: &RequestId,
+    event: &Received,
+    record: &EventRecord,
+) -> AppResult<Vec<Effect>> {
+    let Some(id) = event.object.get("id").and_then(Value::as_str).filter(|id| id.starts_with("cs_")) else {
+        return Ok(Vec::new());
+    };
+    let Some(reference) = paylinks::session_ref(ports.store, id).await? else {
+        tracing::info!(stripe_event_id = %event.id, "event about a hosted page we did not make");
+        return Ok(Vec::new());
+    };
+    let page = match ports.payments.retrieve_payment_link(id).await {
+        Ok(page) => page,
+        Err(PaymentsError::NotFound) => mas_ports::PaymentLink::from_stripe_json(&event.object)
+            .map_err(|e| AppError::Internal(format!("unreadable Checkout Session: {e}")))?,
+        Err(other) => return Err(other.into()),
+    };
+    let audit = system_audit(&reference.tenant_id, request_id);
+    match (page.status, page.paid, page.payment_intent) {
+        (mas_ports::PaymentLinkStatus::Complete, true, Some(intent_id)) => {
+            let Some(intent_ref) = paylinks::adopt(ports.store, &audit, &reference, &intent_id).await? else {
+                return Ok(Vec::new());
+            };
+            let intent = ports.payments.retrieve_intent(&intent_id).await?;
+            let news = News::Intent(intent);
+            retry::on_contention(payments::CONTENTION_RETRIES, || try_apply(ports, &audit, &intent_ref, &news, record))
+                .await
+        }
+        (mas_ports::PaymentLinkStatus::Expired, _, _) => {
+            retry::on_contention(payments::CONTENTION_RETRIES, || expire(ports, &audit, &reference, record)).await
+        }
+        // Completed while the money is still on its way (a bank debit): its intent's news follows.
+        _ => Ok(Vec::new()),
+    }
+}
+
+async fn expire(
+    ports: Ports<'_>,
+    audit: &AuditContext,
+    reference: &LinkRef,
+    record: &EventRecord,
+) -> AppResult<Vec<Effect>> {
+    let now = ports.store.clock.now();
+    let Some(mut plan) = paylinks::plan_expiry(ports.store, reference, now, &audit.actor).await? else {
+        return Ok(Vec::new());
+    };
+    push_record(&mut plan, record, &[])?;
+    plan.commit(ports.store, audit, "payment.link_expired", reference.link_id.as_str()).await?;
+    Ok(Vec::new())
 }
 
 fn push_record(plan: &mut Plan, record: &EventRecord, effects: &[Effect]) -> AppResult<()> {

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::TenantId;
-use mas_domain::limits::{Bucket, BucketState};
+use mas_domain::limits::{Bucket, BucketState, Window};
 use mas_ports::{Condition, TableError, Write};
 use mas_store::keys;
 use mas_store::{Store, from_item, to_item};
@@ -20,8 +20,9 @@ pub struct Limits {
     pub booking_per_address: Bucket,
     /// Public bookings naming one phone number (each may text it).
     pub booking_per_phone: Bucket,
-    /// Public bookings at one clinic, from anyone.
-    pub booking_per_clinic: Bucket,
+    /// Public bookings at one clinic, from anyone: a window, since every visitor of a busy
+    /// clinic takes from it at once.
+    pub booking_per_clinic: Window,
     /// Clinic signups from one address.
     pub signup_per_address: Bucket,
     /// Portal sign-in links asked for from one address.
@@ -41,7 +42,7 @@ impl Default for Limits {
         Limits {
             booking_per_address: per_hour(20),
             booking_per_phone: per_hour(5),
-            booking_per_clinic: per_hour(600),
+            booking_per_clinic: Window { max: 600, seconds: 3600 },
             signup_per_address: per_hour(10),
             portal_link_per_address: per_hour(30),
             deposit_intent_per_address: per_hour(60),
@@ -59,7 +60,7 @@ impl Limits {
         Limits {
             booking_per_address: WIDE,
             booking_per_phone: WIDE,
-            booking_per_clinic: WIDE,
+            booking_per_clinic: Window { max: u32::MAX, seconds: 1 },
             signup_per_address: WIDE,
             portal_link_per_address: WIDE,
             deposit_intent_per_address: WIDE,
@@ -105,20 +106,37 @@ pub async fn take(store: &Store, scope: &str, bucket: Bucket) -> AppResult<()> {
     Err(AppError::Limited { code: "rate_limited", retry_after_seconds: 1 })
 }
 
+/// Takes one of `window`'s allowance for `scope`: one conditional add to the current window's
+/// counter, no read first, so concurrent takers all succeed until it is spent (the table
+/// serialises the adds), then 429 until the window ends.
+pub async fn take_from_window(store: &Store, scope: &str, window: Window) -> AppResult<()> {
+    let now = store.clock.now().timestamp();
+    let key = keys::limit_window(scope, window.index(now));
+    if add_below(store, key, window.max, window.ends(now) + 60).await? {
+        Ok(())
+    } else {
+        Err(AppError::Limited { code: "rate_limited", retry_after_seconds: (window.ends(now) - now).max(1) })
+    }
+}
+
 /// Counts one text against the clinic's daily budget: false (nothing counted) once `budget`
-/// texts went today. An add conditional on the count being below the budget, so concurrent
-/// senders never overshoot it.
+/// texts went today, so concurrent senders never overshoot it.
 pub async fn spend_sms_budget(store: &Store, tenant: &TenantId, budget: u32) -> AppResult<bool> {
     let now = store.clock.now();
-    let key = keys::sms_budget(tenant, now);
+    add_below(store, keys::sms_budget(tenant, now), budget, now.timestamp() + 3 * 86_400).await
+}
+
+/// Adds one to the `count` of `key` on condition that it is below `max` (an absent item counts
+/// 0); false, with nothing written, when it is not. The item expires at `ttl`.
+async fn add_below(store: &Store, key: mas_ports::Key, max: u32, ttl: i64) -> AppResult<bool> {
     let mut set = mas_ports::Item::new();
-    set.insert("ttl".into(), json!(now.timestamp() + 3 * 86_400));
+    set.insert("ttl".into(), json!(ttl));
     let write = Write::Update {
         key,
         set,
         add: [("count".to_owned(), 1)].into(),
         remove: vec![],
-        condition: Some(Condition::AbsentOrExpired { attr: "count".into(), before: i64::from(budget) }),
+        condition: Some(Condition::AbsentOrExpired { attr: "count".into(), before: i64::from(max) }),
     };
     match store.table.transact(vec![write]).await {
         Ok(()) => Ok(true),

@@ -123,7 +123,7 @@ async fn send_portal_link(
     // A failure is logged, not answered: the answer must stay the one a stranger gets (the
     // client may ask again after the throttle's minute).
     if let Err(err) = mas_messaging::notifications::send_notice(
-        &mas_messaging::notifications::Notifier::of(&app),
+        &mas_messaging::notifications::Notifier::of(app),
         tenant,
         client,
         notice,
@@ -353,7 +353,7 @@ pub async fn change(
         reason: Some("changed by the client in the portal".into()),
         expected_version: Some(current.version),
     };
-    appointments::change(mas_booking::payments::Ports::of(&app), &audit, &tenant, id, &Scope::any(), change).await?;
+    appointments::change(mas_booking::payments::Ports::of(app), &audit, &tenant, id, &Scope::any(), change).await?;
     let listed = appointments(app, session).await?;
     listed
         .upcoming

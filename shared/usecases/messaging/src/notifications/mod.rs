@@ -9,6 +9,7 @@
 //! the mark is the one window left: the retry after the lease would send it again.)
 
 pub mod inbound;
+pub mod paylink;
 pub mod plan;
 pub mod signing;
 

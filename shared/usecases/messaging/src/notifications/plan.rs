@@ -112,8 +112,10 @@ impl Work {
 
 /// The event kinds the notifications worker subscribes to (template.yaml's rule says the same;
 /// a test holds them together). `client.erased` is the erasure's side effect at the payment
-/// gateway (`gdpr::after_erasure`), done by the same worker and its retries.
-pub const SUBSCRIBED: [&str; 8] = [
+/// gateway (`gdpr::after_erasure`), done by the same worker and its retries; `payment.fee_due`
+/// charges a fee above the deposit (`booking::fees`), and `payment.link_requested` makes and
+/// sends a payment link (`paylink`), both with their retries.
+pub const SUBSCRIBED: [&str; 10] = [
     "booking.confirmed",
     "booking.rescheduled",
     "booking.cancelled",
@@ -122,6 +124,8 @@ pub const SUBSCRIBED: [&str; 8] = [
     "payment.succeeded",
     "document.signature_requested",
     mas_context::announcements::CLIENT_ERASED,
+    mas_booking::fees::FEE_DUE,
+    mas_context::announcements::PAYMENT_LINK_REQUESTED,
 ];
 
 /// Handles one worker message.
@@ -326,6 +330,10 @@ pub async fn deliver_due(n: &Notifier, t: &TenantId, subject: &str, kind: Messag
                 channels: item.channels.clone(),
                 vars,
             }
+        }
+        None if kind == MessageKind::PaymentLink => {
+            super::paylink::send_due(n, t, &item).await?;
+            return forget(n, remove()).await;
         }
         None => match super::signing::reminder_delivery(n, t, &item).await? {
             Some(delivery) => delivery,

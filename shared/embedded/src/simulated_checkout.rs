@@ -1,0 +1,255 @@
+//! The simulated gateway's hosted payment pages, as Stripe Checkout in `payment` mode behaves: a
+//! `cs_…` session with an expiry (30 minutes to 24 hours ahead), the same page for the same
+//! idempotency key, and no intent until the client pays — then an intent carrying the session's
+//! `payment_intent_data` metadata, and the session `complete`. The page is served by the host its
+//! return URLs name (the local host's `/local/checkout/{id}`); paying it posts the signed
+//! `payment_intent.succeeded` and `checkout.session.completed` webhooks, as Stripe does.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{Value, json};
+
+use super::{Delivery, SimIntent, SimulatedGateway, random};
+use mas_domain::payment::{ClientSecret, CustomerId, IntentId, IntentSnapshot, IntentStatus};
+use mas_ports::payments::{Intent, PaymentLink, PaymentLinkRequest, PaymentLinkStatus, PaymentsError};
+
+#[derive(Debug, Clone)]
+pub(super) struct SimSession {
+    link: PaymentLink,
+    amount: i64,
+    currency: String,
+    description: String,
+    customer: Option<CustomerId>,
+    /// `checkout.session.expired` was announced (once).
+    expiry_announced: bool,
+}
+
+#[derive(Default)]
+pub(super) struct Sessions {
+    by_id: HashMap<String, SimSession>,
+    /// Idempotency key → the session it made.
+    keys: HashMap<String, String>,
+}
+
+/// A hosted page as the local page shows it.
+#[derive(Debug, Clone)]
+pub struct CheckoutPage {
+    pub link: PaymentLink,
+    pub amount: i64,
+    pub currency: String,
+    pub description: String,
+}
+
+/// What paying a hosted page did.
+#[derive(Debug, Clone)]
+pub struct CheckoutPaid {
+    pub session: Value,
+    pub intent: Intent,
+}
+
+/// `https://host:port` of `url`.
+fn origin(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(slash) => &url[..after_scheme + slash],
+        None => url,
+    }
+}
+
+/// The session as Stripe's API shows it.
+pub fn session_json(page: &CheckoutPage) -> Value {
+    let link = &page.link;
+    let status = match link.status {
+        PaymentLinkStatus::Open => "open",
+        PaymentLinkStatus::Complete => "complete",
+        PaymentLinkStatus::Expired => "expired",
+    };
+    json!({
+        "id": link.id,
+        "object": "checkout.session",
+        "mode": "payment",
+        "status": status,
+        "payment_status": if link.paid { "paid" } else { "unpaid" },
+        "amount_total": page.amount,
+        "currency": page.currency.to_lowercase(),
+        "payment_intent": link.payment_intent,
+        "url": link.url,
+        "expires_at": link.expires_at.timestamp(),
+        "metadata": link.metadata,
+        "livemode": false,
+    })
+}
+
+impl SimSession {
+    /// Its state at `now`: an open page past its expiry is expired.
+    fn at(&mut self, now: DateTime<Utc>) -> &mut SimSession {
+        if self.link.status == PaymentLinkStatus::Open && now >= self.link.expires_at {
+            self.link.status = PaymentLinkStatus::Expired;
+            self.link.url = None;
+        }
+        self
+    }
+
+    fn page(&self) -> CheckoutPage {
+        CheckoutPage {
+            link: self.link.clone(),
+            amount: self.amount,
+            currency: self.currency.clone(),
+            description: self.description.clone(),
+        }
+    }
+}
+
+impl SimulatedGateway {
+    pub(super) fn create_session(&self, request: PaymentLinkRequest) -> Result<PaymentLink, PaymentsError> {
+        let now = self.clock.now();
+        let mut state = self.state();
+        if let Some(id) = state.checkout.keys.get(&request.idempotency_key).cloned() {
+            return Ok(state.checkout.by_id.get_mut(&id).expect("a keyed session").at(now).link.clone());
+        }
+        if request.amount.get() < 30 {
+            return Err(PaymentsError::Refused("amount must be at least 30 minor units".into()));
+        }
+        let ahead = request.expires_at - now;
+        if ahead < Duration::minutes(30) || ahead > Duration::hours(24) {
+            return Err(PaymentsError::Refused("expires_at must be 30 minutes to 24 hours from now".into()));
+        }
+        let id = random("cs_test_", 40);
+        let link = PaymentLink {
+            url: Some(format!("{}/local/checkout/{id}", origin(&request.success_url))),
+            id: id.clone(),
+            status: PaymentLinkStatus::Open,
+            paid: false,
+            payment_intent: None,
+            expires_at: request.expires_at,
+            metadata: request.metadata.clone(),
+        };
+        let session = SimSession {
+            link: link.clone(),
+            amount: request.amount.get(),
+            currency: request.currency.to_string(),
+            description: request.description.clone(),
+            customer: request.customer.clone(),
+            expiry_announced: false,
+        };
+        state.checkout.keys.insert(request.idempotency_key, id.clone());
+        state.checkout.by_id.insert(id, session);
+        Ok(link)
+    }
+
+    pub(super) fn retrieve_session(&self, id: &str) -> Result<PaymentLink, PaymentsError> {
+        let now = self.clock.now();
+        let mut state = self.state();
+        let session = state.checkout.by_id.get_mut(id).ok_or(PaymentsError::NotFound)?;
+        Ok(session.at(now).link.clone())
+    }
+
+    /// A hosted page as it stands now.
+    pub fn checkout_page(&self, id: &str) -> Option<CheckoutPage> {
+        let now = self.clock.now();
+        self.state().checkout.by_id.get_mut(id).map(|s| s.at(now).page())
+    }
+
+    /// The client pays on the hosted page (nothing is posted yet). An expired or already paid
+    /// page refuses; a declined card leaves the page open to try again, as Checkout does.
+    pub fn pay_checkout(&self, id: &str, outcome: super::Outcome) -> Result<CheckoutPaid, PaymentsError> {
+        let now = self.clock.now();
+        let mut state = self.state();
+        let session = state.checkout.by_id.get_mut(id).ok_or(PaymentsError::NotFound)?.at(now);
+        match session.link.status {
+            PaymentLinkStatus::Expired => return Err(PaymentsError::Refused("this payment link has expired".into())),
+            PaymentLinkStatus::Complete => {
+                return Err(PaymentsError::Refused("this payment link has already been paid".into()));
+            }
+            PaymentLinkStatus::Open => {}
+        }
+        if outcome == super::Outcome::Fail {
+            return Err(PaymentsError::Declined("card_declined".into()));
+        }
+        let intent_id = IntentId::parse(&random("pi_", 24)).expect("an intent id");
+        let intent = Intent {
+            client_secret: Some(ClientSecret(format!("{intent_id}_secret_{}", random("", 16)))),
+            id: intent_id.clone(),
+            currency: session.currency.to_uppercase(),
+            snapshot: IntentSnapshot {
+                status: IntentStatus::Succeeded,
+                amount: session.amount,
+                amount_received: Some(session.amount),
+                customer: session.customer.clone(),
+                payment_method: Some(random("pm_", 24)),
+                last_error: None,
+            },
+            metadata: session.link.metadata.clone(),
+        };
+        session.link.status = PaymentLinkStatus::Complete;
+        session.link.paid = true;
+        session.link.url = None;
+        session.link.payment_intent = Some(intent_id.clone());
+        let page = session.page();
+        state
+            .intents
+            .insert(intent_id.to_string(), SimIntent { intent: intent.clone(), save_for_later: false, refunded: 0 });
+        Ok(CheckoutPaid { session: session_json(&page), intent })
+    }
+
+    /// The session of an expired page, the first time it is asked for (to announce
+    /// `checkout.session.expired` once, as Stripe does when a page expires).
+    pub fn take_expiry(&self, id: &str) -> Option<Value> {
+        let now = self.clock.now();
+        let mut state = self.state();
+        let session = state.checkout.by_id.get_mut(id)?.at(now);
+        if session.link.status != PaymentLinkStatus::Expired || session.expiry_announced {
+            return None;
+        }
+        session.expiry_announced = true;
+        Some(session_json(&session.page()))
+    }
+
+    /// A Stripe-shaped event about any object (a Checkout Session), and its signature header.
+    pub fn signed_object_event(&self, event_type: &str, object: Value) -> (String, Vec<u8>, String) {
+        let event_id = random("evt_", 24);
+        let now = self.clock.now().timestamp();
+        let body = json!({
+            "id": event_id,
+            "object": "event",
+            "api_version": "2025-09-30.clover",
+            "created": now,
+            "livemode": false,
+            "type": event_type,
+            "data": { "object": object },
+        });
+        let body = serde_json::to_vec(&body).expect("an event serializes");
+        let signature = self.secret.sign(now, &body);
+        (event_id, body, signature)
+    }
+
+    /// Posts `event_type` about `object` to `url` (our `/webhooks/stripe`), signed.
+    pub async fn deliver_object(&self, url: &str, event_type: &str, object: Value) -> Result<Delivery, PaymentsError> {
+        let (event_id, body, signature) = self.signed_object_event(event_type, object);
+        let response = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header("stripe-signature", &signature)
+            .body(body.clone())
+            .send()
+            .await
+            .map_err(|e| PaymentsError::Unavailable(format!("posting the webhook to {url}: {e}")))?;
+        let delivery =
+            Delivery { event_id, event_type: event_type.into(), body, signature, status: response.status().as_u16() };
+        self.state().deliveries.push(delivery.clone());
+        Ok(delivery)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_is_served_by_the_host_of_its_return_urls() {
+        assert_eq!(origin("http://127.0.0.1:3000/sites/glow/?paid"), "http://127.0.0.1:3000");
+        assert_eq!(origin("https://glow.example"), "https://glow.example");
+    }
+}
