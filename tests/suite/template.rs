@@ -1518,6 +1518,23 @@ fn the_site_publisher_is_its_own_binary_on_a_queue_fed_by_the_publish_route_and_
 }
 
 #[test]
+fn the_receipt_rule_routes_a_sales_events_to_the_render_queue_whose_worker_may_announce_the_receipt() {
+    let template = template();
+    let rule = &template["Resources"]["ReceiptRule"]["Properties"];
+    let kinds: Vec<&str> =
+        rule["EventPattern"]["detail-type"].as_sequence().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+    assert_eq!(kinds, mas_usecases::receipts::RENDERED_ON.to_vec());
+    assert!(mentions(&rule["Targets"][0]["Arn"], "RenderQueue"));
+    for kind in mas_usecases::receipts::RENDERED_ON {
+        assert_eq!(mas_usecases::routing::route(kind), Some(mas_ports::QueueName::Render), "{kind} locally too");
+    }
+    let policy = &template["Resources"]["RenderQueuePolicy"]["Properties"];
+    assert!(mentions(&policy["Queues"], "RenderQueue") && mentions(&policy["PolicyDocument"], "ReceiptRule"));
+    let render = serde_yaml::to_string(&template["Resources"]["RenderFunction"]["Properties"]["Policies"]).unwrap();
+    assert!(render.contains("EventsPublish"), "the render worker announces receipt.issued");
+}
+
+#[test]
 fn the_notify_rule_routes_exactly_the_subscribed_kinds_to_a_queue_with_a_dead_letter_queue_and_a_sweep_schedule() {
     let template = template();
     let rule = &template["Resources"]["NotifyRule"]["Properties"];

@@ -19,7 +19,7 @@ use crate::support::app::*;
 
 /// 100.00 + 20% VAT on top (120.00), and two 12.99 products with 20% VAT inside (25.98, of
 /// which 4.33 tax): 145.98 in all.
-fn lines(s: &Setup) -> Value {
+pub fn lines(s: &Setup) -> Value {
     json!([
         {"kind": "service", "name": "Anti-wrinkle", "service_id": s.service_id, "practitioner_id": s.practitioners[0],
          "unit_price_minor": 10000, "tax": {"rate_bp": 2000, "mode": "exclusive"}},
@@ -28,7 +28,7 @@ fn lines(s: &Setup) -> Value {
     ])
 }
 
-fn sale_body(s: &Setup, lines: Value, tenders: Value) -> Value {
+pub fn sale_body(s: &Setup, lines: Value, tenders: Value) -> Value {
     json!({"location_id": s.location_id, "client_id": s.client_id, "lines": lines, "tenders": tenders})
 }
 
@@ -56,7 +56,7 @@ async fn paid_intent(app: &TestApp, s: &Setup, amount: i64) -> String {
     intent.id.to_string()
 }
 
-async fn ring_up(app: &TestApp, token: &str, body: Value) -> Value {
+pub async fn ring_up(app: &TestApp, token: &str, body: Value) -> Value {
     let (status, sale) = app.post("/v1/sales", token, body).await;
     assert_eq!(status, StatusCode::CREATED, "{sale}");
     sale

@@ -37,7 +37,7 @@ use mas_domain::values::MinorUnits;
 use mas_ports::events::DomainEvent;
 use mas_ports::payments::RefundRequest;
 use mas_ports::table::{GSI1PK, GSI1SK, SK};
-use mas_ports::{Condition, PaymentsError, Query, Write};
+use mas_ports::{Condition, Item, PaymentsError, Query, Write};
 use mas_store::idempotency::Idempotency;
 use mas_store::keys::{self, CatalogKind};
 use mas_store::{AuditContext, Once, Plan, Store, from_item, retry, to_item};
@@ -135,6 +135,7 @@ async fn try_complete(
     plan.push(Write::put_new(item), AppError::Internal("a sale id was taken twice".into()));
     push_reference_checks(&mut plan, t, input)?;
     push_deposits(&mut plan, store, t, &sale).await?;
+    crate::cash_up::push_open_day(&mut plan, t, &sale.location_id, business_day);
     plan.announce(DomainEvent::new(t, "sale.completed", sale.id.as_str(), now, event_payload(&sale)))?;
     plan.commit_as(store, audit, "sale.completed", sale.id.as_str()).await?;
     Ok(sale)
@@ -371,6 +372,8 @@ async fn correct(
 ) -> AppResult<SaleView> {
     let store = ports.store;
     let t = &audit.tenant_id;
+    let sale = get(store, t, id).await?;
+    let location = catalog::get::<LocationInput>(store, t, &sale.location_id).await?;
     let recorded = retry::on_contention(CORRECTION_RETRIES, || async {
         let current = view(store, t, id).await?;
         let returns = decide(&current.sale, &current.corrections)?;
@@ -387,11 +390,13 @@ async fn correct(
             by: audit.actor.clone(),
         };
         let mut plan = Plan::new();
-        let item = to_item(&keys::sale_correction(t, id, correction.seq), "sale_correction", &correction)?;
+        let item = correction_item(t, &current.sale, &location.data, &correction)?;
         plan.push(
             Write::put_new(item),
             AppError::contention("another correction of this sale was saved at the same moment; try again"),
         );
+        let day = correction.at.with_timezone(&location.data.timezone.tz()).date_naive();
+        crate::cash_up::push_open_day(&mut plan, t, &current.sale.location_id, day);
         for back in correction.returns.iter().filter(|r| r.method == ReturnMethod::Deposit) {
             // Released in the same transaction: the deposit may count towards another sale.
             let Some(payment_id) = &back.payment_id else { continue };
@@ -411,6 +416,16 @@ async fn correct(
         refund_cards(ports, audit, recorded).await?;
     }
     view(store, t, id).await
+}
+
+/// A correction's item, on GSI1 by its location's local day: the daily close counts money given
+/// back on the day it went.
+fn correction_item(t: &TenantId, sale: &Sale, location: &LocationInput, correction: &Correction) -> AppResult<Item> {
+    let day = correction.at.with_timezone(&location.timezone.tz()).date_naive();
+    let mut item = to_item(&keys::sale_correction(t, &sale.id, correction.seq), "sale_correction", correction)?;
+    item.insert(GSI1PK.into(), keys::sale_corrections_day_gsi_pk(t, &sale.location_id, day).into());
+    item.insert(GSI1SK.into(), format!("{}#{}", correction.at.to_rfc3339(), correction.id).into());
+    Ok(item)
 }
 
 fn announce_correction(plan: &mut Plan, t: &TenantId, sale: &Sale, correction: &Correction) -> AppResult<()> {
@@ -464,14 +479,15 @@ async fn refund_cards(ports: Ports<'_>, audit: &AuditContext, pending: Correctio
         }
     }
     done.status = if refusal.is_some() { CorrectionStatus::Failed } else { CorrectionStatus::Completed };
+    let sale = get(store, t, &done.sale_id).await?;
+    let location = catalog::get::<LocationInput>(store, t, &sale.location_id).await?;
     let mut plan = Plan::new();
-    let item = to_item(&keys::sale_correction(t, &done.sale_id, done.seq), "sale_correction", &done)?;
+    let item = correction_item(t, &sale, &location.data, &done)?;
     plan.push(
         Write::put_if(item, Condition::equals("status", "pending")),
         AppError::conflict("correction_recorded", "this correction was recorded by another request"),
     );
     if done.status == CorrectionStatus::Completed {
-        let sale = get(store, t, &done.sale_id).await?;
         announce_correction(&mut plan, t, &sale, &done)?;
     }
     plan.commit(store, audit, action(done.kind, done.status), done.id.as_str()).await?;
