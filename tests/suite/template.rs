@@ -38,14 +38,16 @@ const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 7] = [
     ("POST", "/v1/auth/invitations/preview"),
 ];
 
-/// GET routes that read health data and so append their own record to the audit log.
-const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 6] = [
+/// GET routes that read health data, or hand out a client's financial documents (receipts),
+/// and so append their own record to the audit log.
+const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 7] = [
     ("GET", "/v1/clients/{id}/export"),
     ("GET", "/v1/appointments"),
     ("GET", "/v1/appointments/{id}"),
     ("GET", "/v1/clients/{id}/medical"),
     ("GET", "/v1/documents/{id}"),
     ("GET", "/v1/documents/{id}/pdf"),
+    ("GET", "/v1/sales/{id}/receipts"),
 ];
 
 #[test]

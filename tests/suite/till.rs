@@ -1,6 +1,6 @@
 //! The desk till, black-box over HTTP: mixed tenders with change, tax inclusive and exclusive
 //! against figures worked by hand, who may discount, tenders that do not sum, gapless invoice
-//! numbers under 50 concurrent sales (on SQLite and on DynamoDB), voids and refunds that
+//! numbers under 50 concurrent sales (on SQLite and on DynamoDB) each on its own receipt, voids and refunds that
 //! leave the sale as it was, and quotes that price a sale without writing it.
 
 use std::collections::BTreeMap;
@@ -476,6 +476,14 @@ async fn concurrent_sales(app: TestApp, n: u32) {
     let (_, day) = app.get(&format!("/v1/sales?day=2027-03-01&location_id={}", s.location_id), &s.clinic.token).await;
     let listed: Vec<&str> = day.as_array().unwrap().iter().map(|s| s["invoice_number"].as_str().unwrap()).collect();
     assert_eq!(listed, expected.iter().map(String::as_str).collect::<Vec<_>>(), "listed by number");
+    // Each sale's receipt carries its own number, each with its own stamp.
+    let mut stamps = std::collections::BTreeSet::new();
+    for sale in day.as_array().unwrap() {
+        let receipt = crate::receipts::receipts(&app, &s.clinic.token, sale, 1).await.remove(0);
+        assert_eq!(receipt["number"], sale["invoice_number"], "{receipt}");
+        stamps.insert(receipt["stamp"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(stamps.len(), n as usize, "no two receipts share a stamp");
 }
 
 async fn dynamodb_app(test: &str) -> Option<TestApp> {

@@ -190,9 +190,9 @@ async fn the_close_is_read_by_payments_readers_made_by_till_roles_and_reopened_b
     assert_eq!(app.delete(&read, &s.clinic.token).await.0, StatusCode::NO_CONTENT);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sales_racing_the_close_are_either_in_its_figures_or_refused() {
-    let (app, _clock) = fixed_app().await;
+/// Twelve sales and a close at the same moment: whatever order they land in, the close's
+/// figures hold every sale recorded, and a sale it beat is refused.
+async fn sales_racing_the_close(app: TestApp) {
     let s = setup(&app, "close-race").await;
     let app = Arc::new(app);
     let mut sales = tokio::task::JoinSet::new();
@@ -225,4 +225,22 @@ async fn sales_racing_the_close_are_either_in_its_figures_or_refused() {
     let taken: i64 = listed.iter().map(|sale| sale["totals"]["total_minor"].as_i64().unwrap()).sum();
     assert_eq!(up["summary"]["sales"]["count"].as_u64(), Some(listed.len() as u64), "{up}");
     assert_eq!(up["expected_minor"].as_i64(), Some(taken), "every sale recorded is in the close: {up}");
+}
+
+mod sales_racing_the_close_are_either_in_its_figures_or_refused {
+    use std::sync::Arc;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn on_sqlite() {
+        super::sales_racing_the_close(super::fixed_app().await.0).await;
+    }
+
+    /// The same writes on DynamoDB (moto): the check on the close, the day's change count.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn on_dynamodb() {
+        let clock = Arc::new(mas_ports::FixedClock::new(crate::booking::now()));
+        if let Some(app) = crate::support::app::spawn_app_on_moto("till_close_race", clock).await {
+            super::sales_racing_the_close(app).await;
+        }
+    }
 }
