@@ -225,7 +225,6 @@ route_group!(
         [payments::refund]
         [appointments::change]
         [portal::change]
-        [portal::balance_intent]
         [sales::complete]
         [sales::void]
         [sales::refund]
