@@ -8,10 +8,10 @@ pub use mas_functions::sqs::{SqsBatchResponse, SqsEvent};
 use std::sync::Arc;
 
 use mas_domain::error::{AppError, AppResult};
-use mas_ports::Renderer;
-use mas_usecases::app::App;
 use mas_domain::receipt::Receipt;
 use mas_ports::DomainEvent;
+use mas_ports::Renderer;
+use mas_usecases::app::App;
 use mas_usecases::documents::{self, RenderMessage, Rendered};
 use mas_usecases::receipts;
 

@@ -69,9 +69,14 @@ async fn a_sale_gets_a_stamped_receipt_pdf_that_verifies_is_emailed_to_its_clien
     assert_eq!(receipt["file_sha256"].as_str().unwrap(), mas_domain::documents::Sha256Hex::of(&bytes).as_str());
     if pdf::available("receipt") {
         let text = pdf::text(&bytes);
-        for expected in
-            ["Receipt INV-000001", "Client: Ada Lovelace", "Anti-wrinkle", "SPF 50", "Total: GBP 145.98", "Change given: GBP 4.02"]
-        {
+        for expected in [
+            "Receipt INV-000001",
+            "Client: Ada Lovelace",
+            "Anti-wrinkle",
+            "SPF 50",
+            "Total: GBP 145.98",
+            "Change given: GBP 4.02",
+        ] {
             assert!(text.contains(expected), "`{expected}` in {text}");
         }
         assert!(text.replace(['\n', ' '], "").contains(stamp), "the stamp is printed: {text}");
@@ -99,7 +104,10 @@ async fn a_sale_gets_a_stamped_receipt_pdf_that_verifies_is_emailed_to_its_clien
         mails = outbox(&app)
             .await
             .into_iter()
-            .filter(|m| m["to"] == "ada.lovelace@clients.test" && m["subject"].as_str().unwrap_or_default().contains("INV-000001"))
+            .filter(|m| {
+                m["to"] == "ada.lovelace@clients.test"
+                    && m["subject"].as_str().unwrap_or_default().contains("INV-000001")
+            })
             .collect();
         if !mails.is_empty() {
             break;
@@ -127,8 +135,16 @@ async fn a_sale_gets_a_stamped_receipt_pdf_that_verifies_is_emailed_to_its_clien
     // Staff reading the links is audited; the issue is too.
     let month = app.app.store.clock.now().format("%Y-%m").to_string();
     let query = mas_ports::Query::partition(mas_store::keys::audit_month_pk(&s.clinic.tenant_id, &month));
-    let actions: Vec<String> = app.app.store.table.query_all(&query).await.unwrap().iter()
-        .map(|i| i["action"].as_str().unwrap().to_owned()).collect();
+    let actions: Vec<String> = app
+        .app
+        .store
+        .table
+        .query_all(&query)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i["action"].as_str().unwrap().to_owned())
+        .collect();
     for action in ["sale.receipt_issued", "sale.receipts_opened"] {
         assert!(actions.contains(&action.to_owned()), "{action} in {actions:?}");
     }
@@ -151,8 +167,9 @@ async fn a_void_and_a_refund_each_get_a_credit_note_and_the_receipt_stays_as_iss
     let path = |sale: &Value, what: &str| format!("/v1/sales/{}/{what}", sale["id"].as_str().unwrap());
     let (status, view) = app.post(&path(&voided, "void"), &manager, json!({"reason": "wrong client"})).await;
     assert_eq!(status, StatusCode::CREATED, "{view}");
-    let (status, view) =
-        app.post(&path(&refunded, "refund"), &manager, json!({"to": "cash", "amount_minor": 2000, "reason": "goodwill"})).await;
+    let (status, view) = app
+        .post(&path(&refunded, "refund"), &manager, json!({"to": "cash", "amount_minor": 2000, "reason": "goodwill"}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{view}");
 
     let of_void = receipts(&app, &s.clinic.token, &voided, 2).await;
@@ -163,11 +180,16 @@ async fn a_void_and_a_refund_each_get_a_credit_note_and_the_receipt_stays_as_iss
     assert_eq!((note["kind"].as_str(), note["number"].as_str()), (Some("credit_note"), Some("INV-000001-C1")));
     assert_eq!(note["amount_minor"], 14_598);
     let of_refund = receipts(&app, &s.clinic.token, &refunded, 2).await;
-    assert_eq!((of_refund[1]["number"].as_str(), of_refund[1]["amount_minor"].as_i64()), (Some("INV-000002-C1"), Some(2_000)));
+    assert_eq!(
+        (of_refund[1]["number"].as_str(), of_refund[1]["amount_minor"].as_i64()),
+        (Some("INV-000002-C1"), Some(2_000))
+    );
     let bytes = pdf_of(&app, note).await;
     if pdf::available("credit note") {
         let text = pdf::text(&bytes);
-        for expected in ["Credit note INV-000001-C1", "Void of invoice INV-000001", "Reason: wrong client", "In cash: GBP 145.98"] {
+        for expected in
+            ["Credit note INV-000001-C1", "Void of invoice INV-000001", "Reason: wrong client", "In cash: GBP 145.98"]
+        {
             assert!(text.contains(expected), "`{expected}` in {text}");
         }
         let text = pdf::text(&pdf_of(&app, &of_refund[1]).await);
@@ -179,7 +201,9 @@ async fn a_void_and_a_refund_each_get_a_credit_note_and_the_receipt_stays_as_iss
 
     // The client of the voided sale hears of both; the walk-in's receipts go to nobody.
     app.settle(&[&s.clinic.tenant_id]).await;
-    let subjects: Vec<String> = outbox(&app).await.iter()
+    let subjects: Vec<String> = outbox(&app)
+        .await
+        .iter()
         .filter(|m| m["to"] == "ada.lovelace@clients.test")
         .filter_map(|m| m["subject"].as_str().map(str::to_owned))
         .filter(|subject| subject.contains("INV-"))

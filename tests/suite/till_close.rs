@@ -42,8 +42,9 @@ async fn a_day_of_sales(app: &TestApp, s: &Setup) -> (Value, Value, Value) {
     )
     .await;
     let path = |sale: &Value, what: &str| format!("/v1/sales/{}/{what}", sale["id"].as_str().unwrap());
-    let (status, body) =
-        app.post(&path(&card, "refund"), &s.clinic.token, json!({"to": "cash", "amount_minor": 1000, "reason": "r"})).await;
+    let (status, body) = app
+        .post(&path(&card, "refund"), &s.clinic.token, json!({"to": "cash", "amount_minor": 1000, "reason": "r"}))
+        .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, body) = app.post(&path(&voided, "void"), &s.clinic.token, json!({"reason": "wrong"})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -60,9 +61,15 @@ async fn a_day_closes_once_with_the_cash_counted_against_what_is_expected_until_
     assert_eq!(status, StatusCode::OK, "{day}");
     let summary = &day["summary"];
     assert!(day["close"].is_null(), "{day}");
-    assert_eq!((summary["sales"]["count"].as_i64(), summary["sales"]["amount_minor"].as_i64()), (Some(3), Some(19_298)));
+    assert_eq!(
+        (summary["sales"]["count"].as_i64(), summary["sales"]["amount_minor"].as_i64()),
+        (Some(3), Some(19_298))
+    );
     assert_eq!((summary["voids"]["count"].as_i64(), summary["voids"]["amount_minor"].as_i64()), (Some(1), Some(1_200)));
-    assert_eq!((summary["refunds"]["count"].as_i64(), summary["refunds"]["amount_minor"].as_i64()), (Some(1), Some(1_000)));
+    assert_eq!(
+        (summary["refunds"]["count"].as_i64(), summary["refunds"]["amount_minor"].as_i64()),
+        (Some(1), Some(1_000))
+    );
     // Cash: 150.98 + 12.00 kept (the change went back at once), less 12.00 voided and 10.00 refunded.
     let cash = method(summary, "cash");
     assert_eq!((cash["taken_minor"].as_i64(), cash["returned_minor"].as_i64()), (Some(16_298), Some(2_200)));
@@ -92,8 +99,9 @@ async fn a_day_closes_once_with_the_cash_counted_against_what_is_expected_until_
     let path = |sale: &Value, what: &str| format!("/v1/sales/{}/{what}", sale["id"].as_str().unwrap());
     let (status, body) = app.post(&path(&tipped, "void"), &s.clinic.token, json!({"reason": "late"})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("day_closed")), "{body}");
-    let (status, body) =
-        app.post(&path(&card, "refund"), &s.clinic.token, json!({"to": "cash", "amount_minor": 100, "reason": "r"})).await;
+    let (status, body) = app
+        .post(&path(&card, "refund"), &s.clinic.token, json!({"to": "cash", "amount_minor": 100, "reason": "r"}))
+        .await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("day_closed")), "{body}");
     let (_, closed) = app.get(&format!("/v1/sales/close?{}", day_query(&s)), &desk).await;
     assert_eq!(closed["close"], up);
@@ -108,7 +116,10 @@ async fn a_day_closes_once_with_the_cash_counted_against_what_is_expected_until_
         rows.iter().find(|r| r.starts_with(start)).unwrap_or_else(|| panic!("no row `{start}` in {csv}"))
     };
     assert!(row("\"sale\",\"INV-000001\"").contains("\"cash\",\"150.98\",\"GBP\",\"24.33\",\"5.00\""), "{csv}");
-    assert!(row("\"sale\",\"INV-000002\"").contains("\"card_external\",\"30.00\",\"GBP\",\"0.00\",\"0.00\",\"T-1\""), "{csv}");
+    assert!(
+        row("\"sale\",\"INV-000002\"").contains("\"card_external\",\"30.00\",\"GBP\",\"0.00\",\"0.00\",\"T-1\""),
+        "{csv}"
+    );
     assert!(row("\"void\",\"INV-000003\"").contains("\"cash\",\"-12.00\""), "{csv}");
     assert!(row("\"refund\",\"INV-000002\"").contains("\"cash\",\"-10.00\""), "{csv}");
     assert!(row("\"total\",\"\",\"\",\"cash\"").contains("\"140.98\""), "{csv}");
@@ -131,12 +142,23 @@ async fn a_day_closes_once_with_the_cash_counted_against_what_is_expected_until_
     ring_up(&app, &s.clinic.token, cash_sale).await;
     let (status, again) = app.post("/v1/sales/close", &desk, count).await;
     assert_eq!(status, StatusCode::CREATED, "{again}");
-    assert_eq!((again["summary"]["sales"]["count"].as_i64(), again["difference_minor"].as_i64()), (Some(4), Some(-548)));
+    assert_eq!(
+        (again["summary"]["sales"]["count"].as_i64(), again["difference_minor"].as_i64()),
+        (Some(4), Some(-548))
+    );
 
     let month = app.app.store.clock.now().format("%Y-%m").to_string();
     let query = mas_ports::Query::partition(mas_store::keys::audit_month_pk(&s.clinic.tenant_id, &month));
-    let actions: Vec<String> =
-        app.app.store.table.query_all(&query).await.unwrap().iter().map(|i| i["action"].as_str().unwrap().to_owned()).collect();
+    let actions: Vec<String> = app
+        .app
+        .store
+        .table
+        .query_all(&query)
+        .await
+        .unwrap()
+        .iter()
+        .map(|i| i["action"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(actions.iter().filter(|a| *a == "till.closed").count(), 2, "{actions:?}");
     assert_eq!(actions.iter().filter(|a| *a == "till.reopened").count(), 1, "{actions:?}");
 }
@@ -167,7 +189,8 @@ async fn the_close_is_read_by_payments_readers_made_by_till_roles_and_reopened_b
 
     // What a close needs: a count (by denomination or a total, not both), a day that has begun.
     let finance = token("finance").await;
-    let (status, body) = app.post("/v1/sales/close", &finance, json!({"location_id": s.location_id, "date": DAY})).await;
+    let (status, body) =
+        app.post("/v1/sales/close", &finance, json!({"location_id": s.location_id, "date": DAY})).await;
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("count_required")));
     let both = json!({"location_id": s.location_id, "date": DAY, "counted_minor": 100,
         "denominations": [{"value_minor": 100, "count": 1}]});

@@ -151,8 +151,10 @@ pub fn summarize(
         .collect();
     summary.net_takings_minor = summary.by_method.iter().map(|m| m.net_minor).sum();
     summary.expected_cash_minor = summary.by_method[0].net_minor;
-    summary.tips =
-        tips.into_iter().map(|(practitioner_id, amount_minor)| PractitionerTips { practitioner_id, amount_minor }).collect();
+    summary.tips = tips
+        .into_iter()
+        .map(|(practitioner_id, amount_minor)| PractitionerTips { practitioner_id, amount_minor })
+        .collect();
     summary
 }
 
@@ -332,7 +334,10 @@ mod tests {
             10_000,
             vec![
                 Tender::Deposit { amount_minor: m(4_000), payment_id: crate::ids::PaymentId::new() },
-                Tender::CardExternal { amount_minor: m(6_500), terminal_reference: sale::Reference::parse("T").unwrap() },
+                Tender::CardExternal {
+                    amount_minor: m(6_500),
+                    terminal_reference: sale::Reference::parse("T").unwrap(),
+                },
             ],
             vec![Tip { practitioner_id: p.clone(), amount_minor: m(500) }],
         );
@@ -364,11 +369,18 @@ mod tests {
         assert_eq!(deposit.taken_minor, 4_000);
         assert_eq!((summary.sales.count, summary.sales.amount_minor), (3, 1_250 + 10_500 + 3_000));
         assert_eq!((summary.voids.count, summary.refunds.amount_minor), (1, 1_000));
-        assert_eq!(summary.tips, vec![PractitionerTips { practitioner_id: p, amount_minor: 500 }], "not the voided sale's");
+        assert_eq!(
+            summary.tips,
+            vec![PractitionerTips { practitioner_id: p, amount_minor: 500 }],
+            "not the voided sale's"
+        );
         let input = CloseInput {
             location_id: location,
             date: summary.day,
-            denominations: vec![Denomination { value_minor: m(2_000), count: 2 }, Denomination { value_minor: m(50), count: 3 }],
+            denominations: vec![
+                Denomination { value_minor: m(2_000), count: 2 },
+                Denomination { value_minor: m(50), count: 3 },
+            ],
             counted_minor: None,
             float_minor: Some(m(5_000)),
             note: None,
@@ -396,6 +408,9 @@ mod tests {
 
     #[test]
     fn money_in_major_units_keeps_the_sign_and_two_digits() {
-        assert_eq!((major(1234), major(-5), major(0), major(100)), ("12.34".into(), "-0.05".into(), "0.00".into(), "1.00".into()));
+        assert_eq!(
+            (major(1234), major(-5), major(0), major(100)),
+            ("12.34".into(), "-0.05".into(), "0.00".into(), "1.00".into())
+        );
     }
 }

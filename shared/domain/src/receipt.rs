@@ -248,8 +248,12 @@ pub fn content(sale: &Sale, correction: Option<&Correction>, facts: &ReceiptFact
     };
     let number = number(sale.invoice_number, correction.seq);
     let what = match correction.kind {
-        CorrectionKind::Void => format!("Void of invoice {invoice}: the sale is cancelled and every payment given back."),
-        CorrectionKind::Refund => format!("Refund against invoice {invoice} (total {}).", money(sale.totals.total_minor)),
+        CorrectionKind::Void => {
+            format!("Void of invoice {invoice}: the sale is cancelled and every payment given back.")
+        }
+        CorrectionKind::Refund => {
+            format!("Refund against invoice {invoice} (total {}).", money(sale.totals.total_minor))
+        }
     };
     let back: Vec<String> = correction
         .returns
@@ -268,10 +272,7 @@ pub fn content(sale: &Sale, correction: Option<&Correction>, facts: &ReceiptFact
         title: format!("Credit note {number}"),
         subtitle,
         blocks: vec![
-            ReceiptBlock {
-                title: "What it corrects".into(),
-                body: format!("{what}\n\nReason: {}", correction.reason),
-            },
+            ReceiptBlock { title: "What it corrects".into(), body: format!("{what}\n\nReason: {}", correction.reason) },
             ReceiptBlock {
                 title: "Given back".into(),
                 body: format!("{}\nTotal credited: {}", back.join("\n"), money(correction.amount())),

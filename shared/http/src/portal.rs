@@ -20,10 +20,10 @@ use mas_domain::policy::{FeeAction, FeePreview};
 use mas_domain::portal::PortalSession;
 use mas_domain::values::{Email, Money, Slug};
 use mas_usecases::app::App;
-use mas_usecases::receipts::ReceiptLink;
 use mas_usecases::portal::{
     self as ops, PortalAppointment, PortalAppointments, PortalChange, PortalDocuments, SessionIssued,
 };
+use mas_usecases::receipts::ReceiptLink;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

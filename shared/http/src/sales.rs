@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use super::idempotency::{self, Begun};
+use mas_domain::cash_up::{CashUp, CloseInput};
 use mas_domain::error::AppError;
 use mas_domain::ids::{LocationId, SaleId};
 use mas_domain::sale::{self, Quote, Reason, RefundTo, Sale, SaleInput};
@@ -21,7 +22,6 @@ use mas_domain::team::Permission;
 use mas_domain::values::MinorUnits;
 use mas_store::Once;
 use mas_usecases::app::App;
-use mas_domain::cash_up::{CashUp, CloseInput};
 use mas_usecases::cash_up::{self, DayClose};
 use mas_usecases::receipts::ReceiptLink;
 use mas_usecases::sales::{self as ops, SaleView};
@@ -201,7 +201,11 @@ pub async fn refund(
 #[utoipa::path(get, path = "/v1/sales/{id}/receipts", tag = "sales", operation_id = "list_sale_receipts", security(("staff_jwt" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Vec<ReceiptLink>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-pub async fn receipts(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Vec<ReceiptLink>>> {
+pub async fn receipts(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+) -> ApiResult<Json<Vec<ReceiptLink>>> {
     actor.require(Permission::PaymentsRead)?;
     let id: SaleId = path.id("id", "sale")?;
     view_within(&app, &actor, &id).await?;

@@ -38,17 +38,15 @@ pub async fn stored(store: &Store, tenant: &TenantId, key: &str) -> AppResult<Op
 }
 
 impl Idempotency {
-    /// Adds to `plan` the response `status`/`body` as this key's first, written only if no
+    /// Adds to `plan` the response `(status, body)` as this key's first, written only if no
     /// request with the key committed before (`replayed` is the plan's failure then). A response
     /// that names `client` is also referenced from the client's partition, so an erasure
     /// deletes it before its day is up.
     pub fn record<F: From<AppError>>(
         &self,
         plan: &mut Plan<F>,
-        tenant: &TenantId,
-        client: Option<&ClientId>,
-        status: u16,
-        body: &impl Serialize,
+        (tenant, client): (&TenantId, Option<&ClientId>),
+        (status, body): (u16, &impl Serialize),
         now: DateTime<Utc>,
         replayed: impl Into<F>,
     ) -> AppResult<()> {

@@ -334,7 +334,7 @@ async fn commit_new(
     );
     plan.push(entry.write(t)?, AppError::conflict("id_taken", "an id clash; try again"));
     if let Some(idem) = idempotency {
-        idem.record(&mut plan, t, Some(&appointment.client_id), 201, appointment, now, ClaimError::Replayed)?;
+        idem.record(&mut plan, (t, Some(&appointment.client_id)), (201, appointment), now, ClaimError::Replayed)?;
     }
     check_size(&plan)?;
     plan.announce(booking_event(t, "booking.created", appointment, now))?;

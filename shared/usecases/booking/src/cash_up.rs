@@ -84,7 +84,8 @@ async fn read(store: &Store, t: &TenantId, location: &LocationId, day: NaiveDate
     // Another clinic's location, or none, is 404 like any id the caller cannot reach.
     let sales = sales::list(store, t, location, day).await?;
     let query = Query::gsi1(keys::sale_corrections_day_gsi_pk(t, location, day));
-    let made: Vec<Correction> = store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
+    let made: Vec<Correction> =
+        store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
     let mut corrections = Vec::with_capacity(made.len());
     for correction in made {
         let sale = match sales.iter().find(|s| s.id == correction.sale_id) {
@@ -128,7 +129,11 @@ pub async fn close(store: &Store, audit: &AuditContext, input: CloseInput) -> Ap
     let location = catalog::get::<LocationInput>(store, t, &input.location_id).await?;
     let today = store.clock.now().with_timezone(&location.data.timezone.tz()).date_naive();
     if input.date > today {
-        return Err(AppError::invalid("day_not_started", "date", format!("{} has not begun at this location yet", input.date)));
+        return Err(AppError::invalid(
+            "day_not_started",
+            "date",
+            format!("{} has not begun at this location yet", input.date),
+        ));
     }
     retry::on_contention(CLOSE_RETRIES, || try_close(store, audit, &input)).await
 }
@@ -181,7 +186,8 @@ pub async fn reopen(store: &Store, audit: &AuditContext, location: &LocationId, 
 /// units with its currency (`12.34`, `GBP`).
 pub async fn csv(store: &Store, t: &TenantId, location: &LocationId, date: NaiveDate) -> AppResult<String> {
     let Day { summary, close, sales, corrections } = read(store, t, location, date).await?;
-    let header = ["record", "invoice_number", "at", "method", "amount", "currency", "tax", "tips", "reference", "by", "note"];
+    let header =
+        ["record", "invoice_number", "at", "method", "amount", "currency", "tax", "tips", "reference", "by", "note"];
     let c = summary.currency.to_string();
     let mut rows: Vec<Vec<String>> = Vec::new();
     for sale in &sales {
@@ -189,13 +195,18 @@ pub async fn csv(store: &Store, t: &TenantId, location: &LocationId, date: Naive
             let (amount, reference) = match tender {
                 Tender::Cash { tendered_minor } => (tendered_minor.get() - sale.totals.change_minor, String::new()),
                 Tender::Card { amount_minor, intent_id } => (amount_minor.get(), intent_id.to_string()),
-                Tender::CardExternal { amount_minor, terminal_reference } => (amount_minor.get(), terminal_reference.to_string()),
+                Tender::CardExternal { amount_minor, terminal_reference } => {
+                    (amount_minor.get(), terminal_reference.to_string())
+                }
                 Tender::BankTransfer { amount_minor, reference } => (amount_minor.get(), reference.to_string()),
                 Tender::Deposit { amount_minor, payment_id } => (amount_minor.get(), payment_id.to_string()),
             };
             // The sale's tax and tips once, on its first tender's row.
-            let (tax, tips) =
-                if i == 0 { (major(sale.totals.tax_minor), major(sale.totals.tips_minor)) } else { (String::new(), String::new()) };
+            let (tax, tips) = if i == 0 {
+                (major(sale.totals.tax_minor), major(sale.totals.tips_minor))
+            } else {
+                (String::new(), String::new())
+            };
             rows.push(vec![
                 "sale".into(),
                 sale.invoice_number.to_string(),
@@ -274,7 +285,13 @@ pub async fn csv(store: &Store, t: &TenantId, location: &LocationId, date: Naive
     if let Some(up) = &close {
         let note = up.note.as_ref().map(|n| text_cell(n.as_str())).unwrap_or_default();
         rows.push(total("float", "cash", up.float_minor, String::new(), String::new()));
-        rows.push(total("expected_in_drawer", "cash", up.expected_minor, String::new(), "the float and the expected cash".into()));
+        rows.push(total(
+            "expected_in_drawer",
+            "cash",
+            up.expected_minor,
+            String::new(),
+            "the float and the expected cash".into(),
+        ));
         let mut counted = total("counted_cash", "cash", up.counted_minor, String::new(), String::new());
         (counted[2], counted[9]) = (up.closed_at.to_rfc3339(), text_cell(&up.closed_by));
         rows.push(counted);

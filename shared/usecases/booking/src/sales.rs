@@ -120,7 +120,7 @@ async fn try_complete(
     // First, so that a request with the same key that committed first is what this one meets.
     if let Some(idem) = idempotency {
         let replayed = Once::AlreadyDone(AppError::conflict("idempotency_replay", "this sale was recorded already"));
-        idem.record(&mut plan, t, sale.client_id.as_ref(), 201, &sale, now, replayed)?;
+        idem.record(&mut plan, (t, sale.client_id.as_ref()), (201, &sale), now, replayed)?;
     }
     let counter = to_item(&counter_key, "invoice_counter", &Counter { last: number.get() })?;
     let counter_write =

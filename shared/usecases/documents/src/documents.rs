@@ -843,7 +843,9 @@ pub async fn verify_hash(store: &Store, hash: &Sha256Hex, only_files: bool) -> A
         }
     }
     let record: Option<StampRecord> = match item {
-        Some(item) if item.get(mas_store::ENTITY_TYPE).and_then(Value::as_str) != Some(crate::receipts::RECEIPT_STAMP) => {
+        Some(item)
+            if item.get(mas_store::ENTITY_TYPE).and_then(Value::as_str) != Some(crate::receipts::RECEIPT_STAMP) =>
+        {
             Some(from_item(item)?)
         }
         _ => None,

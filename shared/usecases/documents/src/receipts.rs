@@ -67,7 +67,8 @@ pub async fn on_event(
     event: &DomainEvent,
 ) -> AppResult<Receipt> {
     let field = |name: &str| event.payload.get(name).and_then(Value::as_str).unwrap_or_default().to_owned();
-    let sale_id = SaleId::parse(&field("sale_id")).map_err(|e| AppError::Internal(format!("{}: {}", event.kind, e.0)))?;
+    let sale_id =
+        SaleId::parse(&field("sale_id")).map_err(|e| AppError::Internal(format!("{}: {}", event.kind, e.0)))?;
     let seq = match event.kind.as_str() {
         "sale.completed" => 0,
         "sale.voided" | "sale.refunded" => {
@@ -203,8 +204,10 @@ pub const RECEIPT_STAMP: &str = "receipt_stamp";
 
 /// What the receipt prints about the clinic, the location, the client and the practitioners.
 async fn facts(store: &Store, tenant: &TenantId, sale: &mas_domain::sale::Sale) -> AppResult<ReceiptFacts> {
-    let (clinic, location) =
-        tokio::try_join!(tenants::tenant(store, tenant), catalog::get::<LocationInput>(store, tenant, &sale.location_id))?;
+    let (clinic, location) = tokio::try_join!(
+        tenants::tenant(store, tenant),
+        catalog::get::<LocationInput>(store, tenant, &sale.location_id)
+    )?;
     let client_name = match &sale.client_id {
         None => None,
         Some(id) => match clients::get(store, tenant, id).await {
@@ -226,11 +229,16 @@ async fn facts(store: &Store, tenant: &TenantId, sale: &mas_domain::sale::Sale) 
         }
     }
     let a = &location.data.address;
-    let address = [Some(a.line1.to_string()), a.line2.as_ref().map(ToString::to_string), Some(a.city.to_string()), Some(a.postcode.to_string())]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(", ");
+    let address = [
+        Some(a.line1.to_string()),
+        a.line2.as_ref().map(ToString::to_string),
+        Some(a.city.to_string()),
+        Some(a.postcode.to_string()),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(", ");
     let local = sale.completed_at.with_timezone(&location.data.timezone.tz());
     Ok(ReceiptFacts {
         clinic_name: clinic.name.to_string(),
