@@ -347,7 +347,7 @@ mod tests {
             vec![Tender::Cash { tendered_minor: m(3_500) }],
             vec![Tip { practitioner_id: p.clone(), amount_minor: m(500) }],
         );
-        let void = correction(&voided, CorrectionKind::Void, vec![Return::new(ReturnMethod::Cash, 3_000)]);
+        let void = correction(&voided, CorrectionKind::Void, vec![Return::new(ReturnMethod::Cash, 3_500)]);
         let refund = correction(&mixed, CorrectionKind::Refund, vec![Return::new(ReturnMethod::Cash, 1_000)]);
         let of_sales = BTreeMap::from([(voided.id.to_string(), vec![void.clone()])]);
         let day = DayCorrection { sale: &voided, correction: &void };
@@ -362,12 +362,13 @@ mod tests {
             &[day, day_refund],
         );
         let cash = &summary.by_method[0];
-        // 12.50 + 30.00 kept in cash (change given back at once); 30.00 voided and 10.00 refunded.
-        assert_eq!((cash.taken_minor, cash.returned_minor, cash.net_minor), (4_250, 4_000, 250));
+        // 12.50 + 35.00 (with its tip) kept in cash, the change given back at once; 35.00 voided
+        // and 10.00 refunded.
+        assert_eq!((cash.taken_minor, cash.returned_minor, cash.net_minor), (4_750, 4_500, 250));
         assert_eq!(summary.expected_cash_minor, 250);
         let deposit = summary.by_method.iter().find(|m| m.method == "deposit").unwrap();
         assert_eq!(deposit.taken_minor, 4_000);
-        assert_eq!((summary.sales.count, summary.sales.amount_minor), (3, 1_250 + 10_500 + 3_000));
+        assert_eq!((summary.sales.count, summary.sales.amount_minor), (3, 1_250 + 10_500 + 3_500));
         assert_eq!((summary.voids.count, summary.refunds.amount_minor), (1, 1_000));
         assert_eq!(
             summary.tips,
