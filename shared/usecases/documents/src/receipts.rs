@@ -110,7 +110,7 @@ pub async fn issue(
                 .ok_or_else(|| AppError::Internal(format!("sale {sale_id} has no correction {seq}")))?,
         ),
     };
-    let facts = facts(store, tenant, sale).await?;
+    let (facts, client_erased) = facts(store, tenant, sale).await?;
     let content = receipt::content(sale, correction, &facts);
     let (brand, logo) = tokio::try_join!(tenants::brand(store, tenant), tenants::logo(store, tenant))?;
     let logo = match logo {
@@ -173,7 +173,8 @@ pub async fn issue(
         };
         plan.push(Write::put_new(to_item(&keys::stamp(hash), RECEIPT_STAMP, &record)?), already());
     }
-    if let Some(client) = &issued.client_id {
+    // An erased client's file stays empty: the receipt is kept beside the sale only.
+    if let Some(client) = issued.client_id.as_ref().filter(|_| !client_erased) {
         let copy = to_item(&keys::client_receipt(tenant, client, sale_id, seq), "receipt", &issued)?;
         plan.push(Write::put(copy), AppError::Internal("an unconditional put failed".into()));
     }
@@ -199,11 +200,19 @@ pub async fn issue(
     }
 }
 
+/// What a receipt names a client erased since the sale.
+const ERASED: &str = "(record erased)";
+
 /// The `entity_type` of a receipt's stamp lookup (documents' are `stamp`).
 pub const RECEIPT_STAMP: &str = "receipt_stamp";
 
 /// What the receipt prints about the clinic, the location, the client and the practitioners.
-async fn facts(store: &Store, tenant: &TenantId, sale: &mas_domain::sale::Sale) -> AppResult<ReceiptFacts> {
+/// And whether the sale's client has been erased since.
+async fn facts(
+    store: &Store,
+    tenant: &TenantId,
+    sale: &mas_domain::sale::Sale,
+) -> AppResult<(ReceiptFacts, bool)> {
     let (clinic, location) = tokio::try_join!(
         tenants::tenant(store, tenant),
         catalog::get::<LocationInput>(store, tenant, &sale.location_id)
@@ -213,7 +222,7 @@ async fn facts(store: &Store, tenant: &TenantId, sale: &mas_domain::sale::Sale) 
         Some(id) => match clients::get(store, tenant, id).await {
             Ok(client) => Some(format!("{} {}", client.data.first_name, client.data.last_name)),
             // Erased since: the receipt is a financial record and names nobody now.
-            Err(AppError::Gone { .. }) => Some("(record erased)".into()),
+            Err(AppError::Gone { .. }) => Some(ERASED.into()),
             Err(err) => return Err(err),
         },
     };
@@ -223,9 +232,12 @@ async fn facts(store: &Store, tenant: &TenantId, sale: &mas_domain::sale::Sale) 
     ids.dedup();
     let mut practitioners = Vec::new();
     for id in ids {
-        // Archived since is still named: they gave the treatment.
-        if let Ok(p) = catalog::get::<PractitionerInput>(store, tenant, &id).await {
-            practitioners.push((id.to_string(), p.data.display_name.to_string()));
+        // Archived since is still named: they gave the treatment. A read that fails is not
+        // printed as "a practitioner" for seven years: the render is retried instead.
+        match catalog::get::<PractitionerInput>(store, tenant, &id).await {
+            Ok(p) => practitioners.push((id.to_string(), p.data.display_name.to_string())),
+            Err(AppError::NotFound { .. }) => {}
+            Err(err) => return Err(err),
         }
     }
     let a = &location.data.address;
@@ -240,14 +252,16 @@ async fn facts(store: &Store, tenant: &TenantId, sale: &mas_domain::sale::Sale) 
     .collect::<Vec<_>>()
     .join(", ");
     let local = sale.completed_at.with_timezone(&location.data.timezone.tz());
-    Ok(ReceiptFacts {
+    let erased = client_name.as_deref() == Some(ERASED);
+    let facts = ReceiptFacts {
         clinic_name: clinic.name.to_string(),
         location_name: location.data.name.to_string(),
         location_address: address,
         local_time: local.format("%-d %B %Y, %H:%M").to_string(),
         client_name,
         practitioners,
-    })
+    };
+    Ok((facts, erased))
 }
 
 async fn run(renderer: Arc<dyn Renderer>, job: RenderJob) -> AppResult<Vec<u8>> {
