@@ -208,11 +208,7 @@ pub const RECEIPT_STAMP: &str = "receipt_stamp";
 
 /// What the receipt prints about the clinic, the location, the client and the practitioners.
 /// And whether the sale's client has been erased since.
-async fn facts(
-    store: &Store,
-    tenant: &TenantId,
-    sale: &mas_domain::sale::Sale,
-) -> AppResult<(ReceiptFacts, bool)> {
+async fn facts(store: &Store, tenant: &TenantId, sale: &mas_domain::sale::Sale) -> AppResult<(ReceiptFacts, bool)> {
     let (clinic, location) = tokio::try_join!(
         tenants::tenant(store, tenant),
         catalog::get::<LocationInput>(store, tenant, &sale.location_id)
