@@ -48,8 +48,10 @@ export function apiUrl(path) {
   return base + path;
 }
 
-async function send(method, path, { body, contentType, auth = true, token } = {}) {
+async function send(method, path, { body, contentType, auth = true, token, idempotencyKey, as } = {}) {
   const headers = {};
+  // Routes that create something once (a sale, a booking) answer a retry with this key the first answer.
+  if (idempotencyKey) headers['idempotency-key'] = idempotencyKey;
   const bearer = token || (auth ? loadSession()?.access_token : null);
   if (bearer) headers.authorization = `Bearer ${bearer}`;
   let payload;
@@ -67,6 +69,8 @@ async function send(method, path, { body, contentType, auth = true, token } = {}
     throw new ApiError(0, null);
   }
   const text = await res.text();
+  // A file the route answers (a CSV export): its text as it came.
+  if (as === 'text' && res.ok) return text;
   let json = null;
   try {
     json = text ? JSON.parse(text) : null;

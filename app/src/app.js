@@ -21,6 +21,7 @@ import { Settings } from './screens/settings/index.js';
 import { CalendarSlot } from './calendar-slot.js';
 import { Till } from './screens/till.js';
 import { Sales, SaleDetail } from './screens/sales.js';
+import { Close } from './screens/close.js';
 import { NotAllowed } from './screens/not-allowed.js';
 
 const PUBLIC = {
@@ -85,6 +86,8 @@ function page(screen, route, me) {
     case 'sales':
       if (!can(me, 'payments_read')) return html`<${NotAllowed} />`;
       return route.parts[1] ? html`<${SaleDetail} me=${me} id=${route.parts[1]} key=${route.parts[1]} />` : html`<${Sales} me=${me} route=${route} />`;
+    case 'close':
+      return can(me, 'payments_read') ? html`<${Close} me=${me} />` : html`<${NotAllowed} />`;
     case 'settings':
       return html`<${Settings} me=${me} route=${route} />`;
     default:

@@ -1,18 +1,37 @@
 //! The render worker: one queue message in, one stored PDF (and its stamp lookups) out. The
 //! `render` Lambda runs it per SQS record; the local host runs it on a tokio task that drains the
-//! in-process queue.
+//! in-process queue. A message is a document's render (`RenderMessage`), or a sale's event the
+//! bus routed here (`receipts::RENDERED_ON`: its receipt or credit note).
 
 pub use mas_functions::sqs::{SqsBatchResponse, SqsEvent};
 
 use std::sync::Arc;
 
 use mas_domain::error::{AppError, AppResult};
+use mas_domain::receipt::Receipt;
+use mas_ports::DomainEvent;
 use mas_ports::Renderer;
 use mas_usecases::app::App;
 use mas_usecases::documents::{self, RenderMessage, Rendered};
+use mas_usecases::receipts;
+
+/// What one message made.
+#[derive(Debug)]
+pub enum Made {
+    Document(Rendered),
+    Receipt(Receipt),
+}
 
 /// Renders what one message asks for. Running it twice for one message is harmless.
-pub async fn handle(app: &App, renderer: Arc<dyn Renderer>, body: &serde_json::Value) -> AppResult<Rendered> {
+pub async fn handle(app: &App, renderer: Arc<dyn Renderer>, body: &serde_json::Value) -> AppResult<Made> {
+    if let Some(detail) = body.get("detail") {
+        // An EventBridge event, as SQS delivers it (the local bus sends the same body).
+        let event: DomainEvent =
+            serde_json::from_value(detail.clone()).map_err(|e| AppError::Internal(format!("unreadable event: {e}")))?;
+        let issued = receipts::on_event(&app.store, app.blobs.as_ref(), renderer, &event).await?;
+        tracing::info!(sale_id = %issued.sale_id, number = %issued.number, size_bytes = issued.size_bytes, "receipt issued");
+        return Ok(Made::Receipt(issued));
+    }
     let message: RenderMessage = serde_json::from_value(body.clone())
         .map_err(|e| AppError::Internal(format!("unreadable render message: {e}")))?;
     let rendered = documents::render(&app.store, app.blobs.as_ref(), renderer, &message).await?;
@@ -24,7 +43,7 @@ pub async fn handle(app: &App, renderer: Arc<dyn Renderer>, body: &serde_json::V
             tracing::info!(document_id = %r.document_id, variant = r.variant.as_str(), "already rendered")
         }
     }
-    Ok(rendered)
+    Ok(Made::Document(rendered))
 }
 
 /// One SQS batch (the `render` Lambda): each record rendered; the ones that failed are reported

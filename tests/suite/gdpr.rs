@@ -566,7 +566,7 @@ async fn the_clients_sign_in_links_portal_sessions_signing_links_and_stored_book
 
     let (status, body) = app.call("POST", session_path, None, Some(json!({"token": spare}))).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a sign-in link sent before signs nobody in: {body}");
-    for route in ["/v1/portal/appointments", "/v1/portal/documents", "/v1/portal/preferences"] {
+    for route in ["/v1/portal/appointments", "/v1/portal/documents", "/v1/portal/preferences", "/v1/portal/receipts"] {
         assert_eq!(app.get(route, &session).await.0, StatusCode::UNAUTHORIZED, "{route}: the session ends with her");
     }
     for link in &signing {

@@ -21,6 +21,7 @@ mod payments_by_link;
 mod payments_contract;
 mod plans;
 mod portal;
+mod receipts;
 mod reminders;
 mod secrets_contract;
 mod site;
@@ -30,6 +31,7 @@ mod table_contract;
 mod template;
 mod tenancy;
 mod till;
+mod till_close;
 mod trust;
 mod workflows;
 

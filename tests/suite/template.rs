@@ -36,14 +36,16 @@ const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 6] = [
     ("POST", "/v1/auth/invitations/preview"),
 ];
 
-/// GET routes that read health data and so append their own record to the audit log.
-const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 6] = [
+/// GET routes that read health data, or hand out a client's financial documents (receipts),
+/// and so append their own record to the audit log.
+const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 7] = [
     ("GET", "/v1/clients/{id}/export"),
     ("GET", "/v1/appointments"),
     ("GET", "/v1/appointments/{id}"),
     ("GET", "/v1/clients/{id}/medical"),
     ("GET", "/v1/documents/{id}"),
     ("GET", "/v1/documents/{id}/pdf"),
+    ("GET", "/v1/sales/{id}/receipts"),
 ];
 
 #[test]
@@ -1508,6 +1510,23 @@ fn the_site_publisher_is_its_own_binary_on_a_queue_fed_by_the_publish_route_and_
         .expect("the publish route");
     let policies = serde_yaml::to_string(&template["Resources"][route.function]["Properties"]["Policies"]).unwrap();
     assert!(policies.contains("SitePublishQueueSend"), "the publish route may queue a publish");
+}
+
+#[test]
+fn the_receipt_rule_routes_a_sales_events_to_the_render_queue_whose_worker_may_announce_the_receipt() {
+    let template = template();
+    let rule = &template["Resources"]["ReceiptRule"]["Properties"];
+    let kinds: Vec<&str> =
+        rule["EventPattern"]["detail-type"].as_sequence().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+    assert_eq!(kinds, mas_usecases::receipts::RENDERED_ON.to_vec());
+    assert!(mentions(&rule["Targets"][0]["Arn"], "RenderQueue"));
+    for kind in mas_usecases::receipts::RENDERED_ON {
+        assert_eq!(mas_usecases::routing::route(kind), Some(mas_ports::QueueName::Render), "{kind} locally too");
+    }
+    let policy = &template["Resources"]["RenderQueuePolicy"]["Properties"];
+    assert!(mentions(&policy["Queues"], "RenderQueue") && mentions(&policy["PolicyDocument"], "ReceiptRule"));
+    let render = serde_yaml::to_string(&template["Resources"]["RenderFunction"]["Properties"]["Policies"]).unwrap();
+    assert!(render.contains("EventsPublish"), "the render worker announces receipt.issued");
 }
 
 #[test]

@@ -159,13 +159,15 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let partition = mas_ports::Query::partition(mas_store::keys::tenant_pk(&a.tenant_id));
     let client_partition = mas_ports::Query::partition(mas_store::keys::client_pk(&a.tenant_id, &a_client));
     // Renders write no audit record, so `settle` cannot see them: wait until every document of
-    // A's client has its PDF (a busy machine renders slowly).
+    // A's client has its PDF, and A's sale its receipt (a busy machine renders slowly).
     for _ in 0..200 {
         let items = app.app.store.table.query_all(&client_partition).await.unwrap();
         let sk = |item: &mas_ports::Item| item["SK"].as_str().unwrap_or_default().to_owned();
         let documents = items.iter().map(sk).filter(|k| k.starts_with("DOC#") && k.matches('#').count() == 1).count();
         let rendered = items.iter().map(sk).filter(|k| k.starts_with("DOC#") && k.ends_with("#PDF#generated")).count();
-        if documents == rendered {
+        // A's sale's receipt is rendered in the background too (its copy in the client's file).
+        let receipts = items.iter().map(sk).filter(|k| k.starts_with(mas_store::keys::RECEIPT_PREFIX)).count();
+        if documents == rendered && receipts == 1 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -211,7 +213,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             || route.path == "/v1/payments"
             || route.path == "/v1/notifications"
             || route.path == "/v1/payments/finalize"
-            || (route.path == "/v1/sales" && route.method == "GET");
+            || (route.path == "/v1/sales" && route.method == "GET")
+            || route.path.starts_with("/v1/sales/close");
         let aims_at_a = route.path.contains('{') || names_a;
         let collection = route.path.split('/').nth(2).unwrap_or_default().to_owned();
         let mut path = route
@@ -225,6 +228,10 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         }
         let body = match route.path.as_str() {
             "/v1/payments/finalize" => Some(finalize.clone()),
+            // Closing A's location's day.
+            "/v1/sales/close" if route.method == "POST" => {
+                Some(json!({"location_id": location_id, "date": chrono::Utc::now().date_naive(), "counted_minor": 0}))
+            }
             _ if names_a && route.method != "GET" => Some(booking.clone()),
             _ => body_for(route.method, &route.path, &own),
         };
@@ -263,6 +270,9 @@ fn query_for(method: &str, path: &str, location_id: &str, service_id: &str, day:
     match path {
         "/v1/payments" => format!("?appointment_id={appointment_id}"),
         "/v1/sales" if method == "GET" => format!("?day={}&location_id={location_id}", chrono::Utc::now().date_naive()),
+        "/v1/sales/close" | "/v1/sales/close.csv" if method != "POST" => {
+            format!("?location_id={location_id}&date={}", chrono::Utc::now().date_naive())
+        }
         "/v1/appointments" => format!("?from={day}&to={day}"),
         "/v1/availability" => format!("?location_id={location_id}&service_id={service_id}&from={day}&to={day}"),
         "/v1/availability/explain" => {

@@ -1,6 +1,6 @@
 //! The desk till, black-box over HTTP: mixed tenders with change, tax inclusive and exclusive
 //! against figures worked by hand, who may discount, tenders that do not sum, gapless invoice
-//! numbers under 50 concurrent sales (on SQLite and on DynamoDB), voids and refunds that
+//! numbers under 50 concurrent sales (on SQLite and on DynamoDB) each on its own receipt, voids and refunds that
 //! leave the sale as it was, and quotes that price a sale without writing it.
 
 use std::collections::BTreeMap;
@@ -19,7 +19,7 @@ use crate::support::app::*;
 
 /// 100.00 + 20% VAT on top (120.00), and two 12.99 products with 20% VAT inside (25.98, of
 /// which 4.33 tax): 145.98 in all.
-fn lines(s: &Setup) -> Value {
+pub fn lines(s: &Setup) -> Value {
     json!([
         {"kind": "service", "name": "Anti-wrinkle", "service_id": s.service_id, "practitioner_id": s.practitioners[0],
          "unit_price_minor": 10000, "tax": {"rate_bp": 2000, "mode": "exclusive"}},
@@ -28,7 +28,7 @@ fn lines(s: &Setup) -> Value {
     ])
 }
 
-fn sale_body(s: &Setup, lines: Value, tenders: Value) -> Value {
+pub fn sale_body(s: &Setup, lines: Value, tenders: Value) -> Value {
     json!({"location_id": s.location_id, "client_id": s.client_id, "lines": lines, "tenders": tenders})
 }
 
@@ -56,7 +56,7 @@ async fn paid_intent(app: &TestApp, s: &Setup, amount: i64) -> String {
     intent.id.to_string()
 }
 
-async fn ring_up(app: &TestApp, token: &str, body: Value) -> Value {
+pub async fn ring_up(app: &TestApp, token: &str, body: Value) -> Value {
     let (status, sale) = app.post("/v1/sales", token, body).await;
     assert_eq!(status, StatusCode::CREATED, "{sale}");
     sale
@@ -311,6 +311,147 @@ async fn a_void_and_a_refund_are_recorded_beside_the_sale_which_stays_as_it_was(
     assert_eq!((app.published("sale.refunded"), app.published("sale.voided")), (2, 1));
 }
 
+#[tokio::test]
+async fn a_retried_sale_with_the_same_idempotency_key_is_answered_again_and_recorded_once() {
+    let (app, _clock) = fixed_app().await;
+    let s = setup(&app, "till-retry").await;
+    let token = Some(s.clinic.token.as_str());
+    let body = sale_body(&s, lines(&s), json!([{"method": "cash", "tendered_minor": 15000}]));
+    let key = [("Idempotency-Key", "till-attempt-1")];
+
+    let (status, headers, first) = app.send_with_headers("POST", "/v1/sales", token, &key, Some(body.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert!(headers.get("idempotent-replayed").is_none());
+    let audited = audit_actions(&app, &s).await.len();
+
+    // The till lost the answer and sends the same sale again: the same sale, nothing written.
+    let (status, headers, again) = app.send_with_headers("POST", "/v1/sales", token, &key, Some(body.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_eq!(headers.get("idempotent-replayed").unwrap(), "true");
+    assert_eq!(again, first, "the first sale, not a second one");
+    assert_eq!(audit_actions(&app, &s).await.len(), audited, "nothing was written");
+    assert_eq!(app.published("sale.completed"), 1);
+    let (_, day) = app.get(&format!("/v1/sales?day=2027-03-01&location_id={}", s.location_id), &s.clinic.token).await;
+    assert_eq!(day.as_array().unwrap().len(), 1);
+
+    // The same key for another sale is refused, clearly, and writes nothing.
+    let other = sale_body(&s, lines(&s), json!([{"method": "cash", "tendered_minor": 20000}]));
+    let (status, _, refused) = app.send_with_headers("POST", "/v1/sales", token, &key, Some(other.clone())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["error"]["code"], "idempotency_key_reused");
+    assert_eq!(audit_actions(&app, &s).await.len(), audited);
+
+    // Two attempts with one key at the same moment: one sale between them, both answered it.
+    let app = Arc::new(app);
+    let both = [("Idempotency-Key", "till-attempt-2")];
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..2 {
+        let (app, token, body) = (app.clone(), s.clinic.token.clone(), other.clone());
+        tasks.spawn(async move { app.send_with_headers("POST", "/v1/sales", Some(&token), &both, Some(body)).await });
+    }
+    let mut answers = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (status, _, sale) = done.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{sale}");
+        answers.push(sale);
+    }
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0]["invoice_number"], "INV-000002");
+    assert_eq!(app.published("sale.completed"), 2);
+}
+
+/// A sale for the booking whose 40.00 deposit (20% of 200.00) was paid online.
+fn deposit_sale(s: &Setup, appointment: &Value, payment: &Value, deposit: i64, cash: i64) -> Value {
+    json!({"location_id": s.location_id, "client_id": s.client_id, "lines": [
+        {"kind": "service", "name": "Anti-wrinkle", "service_id": s.service_id, "appointment_id": appointment["id"],
+         "unit_price_minor": 20000}],
+        "tenders": [{"method": "deposit", "amount_minor": deposit, "payment_id": payment["id"]},
+                    {"method": "cash", "tendered_minor": cash}]})
+}
+
+async fn payment(app: &TestApp, s: &Setup, appointment: &Value) -> Value {
+    let path = format!("/v1/payments?appointment_id={}", appointment["id"].as_str().unwrap());
+    let (status, list) = app.get(&path, &s.clinic.token).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list[0].clone()
+}
+
+#[tokio::test]
+async fn a_deposit_paid_online_counts_towards_one_sale_never_beyond_what_it_holds() {
+    let (app, _clock) = fixed_app().await;
+    let s = crate::payments::clinic(&app, "till-deposit", crate::payments::deposit_policy()).await;
+    let (appointment, paid) = crate::payments::paid_booking(&app, &s, crate::booking::tuesday(10, 0), 0).await;
+    assert_eq!(paid["captured"], 4000, "{paid}");
+    let t = &s.clinic.token;
+
+    // More than the deposit holds, or the deposit for a sale that names no client: refused.
+    let (status, body) = app.post("/v1/sales", t, deposit_sale(&s, &appointment, &paid, 4001, 15999)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        (body["error"]["code"].as_str(), body["error"]["details"]["available_minor"].as_i64()),
+        (Some("deposit_exceeds_paid"), Some(4000))
+    );
+    let mut anonymous = deposit_sale(&s, &appointment, &paid, 4000, 16000);
+    anonymous.as_object_mut().unwrap().remove("client_id");
+    let (status, body) = app.post("/v1/sales", t, anonymous).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("deposit_client_mismatch"))
+    );
+
+    // The deposit pays 40.00 of the 200.00; the desk takes the other 160.00.
+    let sale = ring_up(&app, t, deposit_sale(&s, &appointment, &paid, 4000, 16000)).await;
+    assert_eq!(
+        (sale["totals"]["total_minor"].as_i64(), sale["totals"]["change_minor"].as_i64()),
+        (Some(20_000), Some(0))
+    );
+    assert_eq!(sale["tenders"][0], json!({"method": "deposit", "amount_minor": 4000, "payment_id": paid["id"]}));
+    let held = payment(&app, &s, &appointment).await;
+    assert_eq!(held["applied_to_sale"]["sale_id"], sale["id"], "{held}");
+    assert_eq!(held["applied_to_sale"]["amount"], 4000);
+
+    // Counted once: not by a second sale, and no longer refundable on its own.
+    let (status, body) = app.post("/v1/sales", t, deposit_sale(&s, &appointment, &paid, 4000, 16000)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("deposit_already_applied")),
+        "{body}"
+    );
+    let refund = format!("/v1/payments/{}/refund", paid["id"].as_str().unwrap());
+    let (status, body) = app.post(&refund, t, json!({"reason": "double"})).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("nothing_to_refund")));
+
+    // A void gives the deposit back to the booking (no money moves) and a new sale may count it.
+    let (status, view) = app
+        .post(&format!("/v1/sales/{}/void", sale["id"].as_str().unwrap()), t, json!({"reason": "wrong price"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{view}");
+    assert_eq!(
+        view["corrections"][0]["returns"],
+        json!([{"method": "deposit", "amount_minor": 4000, "payment_id": paid["id"]},
+               {"method": "cash", "amount_minor": 16000}])
+    );
+    assert!(payment(&app, &s, &appointment).await.get("applied_to_sale").is_none());
+
+    // Two sales counting it at the same moment: one is recorded, the other refused.
+    let app = Arc::new(app);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..2 {
+        let (app, token, body) = (app.clone(), t.clone(), deposit_sale(&s, &appointment, &paid, 4000, 16000));
+        tasks.spawn(async move { app.post("/v1/sales", &token, body).await });
+    }
+    let mut statuses = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (status, body) = done.unwrap();
+        statuses.push((status, body["error"]["code"].as_str().map(str::to_owned)));
+    }
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        vec![(StatusCode::CREATED, None), (StatusCode::CONFLICT, Some("deposit_already_applied".to_owned()))]
+    );
+}
+
 // ---- Gapless numbers under concurrency, on both adapters ----------------------------------
 
 /// `n` sales at the same moment: invoice numbers 1..n, no gap, no duplicate.
@@ -335,6 +476,14 @@ async fn concurrent_sales(app: TestApp, n: u32) {
     let (_, day) = app.get(&format!("/v1/sales?day=2027-03-01&location_id={}", s.location_id), &s.clinic.token).await;
     let listed: Vec<&str> = day.as_array().unwrap().iter().map(|s| s["invoice_number"].as_str().unwrap()).collect();
     assert_eq!(listed, expected.iter().map(String::as_str).collect::<Vec<_>>(), "listed by number");
+    // Each sale's receipt carries its own number, each with its own stamp.
+    let mut stamps = std::collections::BTreeSet::new();
+    for sale in day.as_array().unwrap() {
+        let receipt = crate::receipts::receipts(&app, &s.clinic.token, sale, 1).await.remove(0);
+        assert_eq!(receipt["number"], sale["invoice_number"], "{receipt}");
+        stamps.insert(receipt["stamp"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(stamps.len(), n as usize, "no two receipts share a stamp");
 }
 
 async fn dynamodb_app(test: &str) -> Option<TestApp> {

@@ -14,18 +14,19 @@ import { Field } from '../ui/form.js';
 import { catalog, client as clientById, clients } from '../lookups.js';
 import { money, time, dateTime, dayIn, label, clientName, toMinor } from '../format.js';
 
-const METHODS = { cash: 'Cash', card: 'Card (online)', card_external: 'Card (terminal)', bank_transfer: 'Bank transfer' };
+const METHODS = { cash: 'Cash', card: 'Card (online)', card_external: 'Card (terminal)', bank_transfer: 'Bank transfer', deposit: 'Deposit paid online' };
 
 /** A minor-unit amount in the sale's currency. */
 export function amount(minor, currency) {
   return money({ amount_minor: minor, currency });
 }
 
-/** The till's two views: ringing up a sale and the day's sales. */
+/** The till's views: ringing up a sale, the day's sales, and closing the day. */
 export function TillNav({ current }) {
   return html`<nav aria-label="Till" class="subnav"><ul>
     <li><a href="#/till" aria-current=${current === 'till' ? 'page' : undefined}>New sale</a></li>
     <li><a href="#/sales" aria-current=${current === 'sales' ? 'page' : undefined}>Sales</a></li>
+    <li><a href="#/close" aria-current=${current === 'close' ? 'page' : undefined}>Close the day</a></li>
   </ul></nav>`;
 }
 
@@ -163,9 +164,37 @@ function SalePage({ me, data }) {
         ${view.returned_minor > 0 && html`<p><strong>Given back: ${amount(view.returned_minor, sale.currency)}</strong></p>`}
       </section>
       ${view.corrections.length > 0 && html`<${Corrections} view=${view} timeZone=${location?.timezone} />`}
+      <${Receipts} sale=${sale} timeZone=${location?.timezone} />
       ${can(me, 'payments_write') && view.status !== 'voided' && view.status !== 'refunded' && html`<${RefundForm} view=${view} onDone=${changed} />`}
       ${can(me, 'sales_void') && view.status === 'completed' && view.corrections.length === 0 && html`<${VoidForm} view=${view} onDone=${changed} />`}
     </div>
+  </section>`;
+}
+
+/** The sale's receipt and credit notes (PDFs): links asked for on demand, as each ask is audited. */
+function Receipts({ sale, timeZone }) {
+  const [receipts, setReceipts] = useState(null);
+  const [error, setError] = useState(null);
+  const ask = async () => {
+    setError(null);
+    try {
+      setReceipts(await api.get(`/v1/sales/${sale.id}/receipts`));
+    } catch (err) {
+      setError(err.message || String(err));
+    }
+  };
+  return html`<section class="card panel" aria-labelledby="h-receipts">
+    <h2 id="h-receipts">Receipt</h2>
+    ${receipts === null
+      ? html`<p class="muted">The receipt is a stamped PDF, emailed to the client when they have an email; voids and refunds each add a credit note.</p>
+        <button type="button" class="secondary" onClick=${ask}>Show the receipt PDFs</button>`
+      : receipts.length === 0
+        ? html`<p role="status">The receipt is still being prepared. <button type="button" class="link-button" onClick=${ask}>Look again</button></p>`
+        : html`<ul class="plain-list" id="receipt-links">${receipts.map((r) => html`<li>
+            <a href=${r.url} target="_blank" rel="noopener">${r.kind === 'receipt' ? 'Receipt' : 'Credit note'} ${r.number} (PDF)</a>
+            <span class="muted"> · ${amount(r.amount_minor, r.currency)} · ${dateTime(r.issued_at, timeZone)}</span></li>`)}</ul>
+          <p class="muted small-text">Links work for five minutes.</p>`}
+    ${error && html`<p class="field-error" role="alert">${error}</p>`}
   </section>`;
 }
 

@@ -8,6 +8,11 @@
 // (`POST /v1/sales?quote=true`, nothing written) and its figures are shown; completing it
 // (`POST /v1/sales`) answers the recorded sale with its invoice number and change. A refusal
 // keeps everything typed and shows the API's message under the field it names.
+//
+// Each attempt at ringing up a sale carries an Idempotency-Key, kept while the sale is sent
+// again unchanged (a retry after a lost answer gets the sale recorded the first time, never a
+// second charge) and replaced once what is sent changes. A booking's deposit paid online is
+// taken off as a "deposit" tender (the server counts it towards one sale only).
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api } from '../api.js';
@@ -34,12 +39,25 @@ const DISCOUNTS = [
   { value: 'percent', label: 'Percentage' },
   { value: 'fixed', label: 'Fixed amount' },
 ];
-const METHODS = { cash: 'Cash', card_external: 'Card (terminal)', bank_transfer: 'Bank transfer' };
+const METHODS = { cash: 'Cash', card_external: 'Card (terminal)', bank_transfer: 'Bank transfer', deposit: 'Deposit paid online' };
 // Appointments a sale can be for: not cancelled, not a no-show, not still waiting for a deposit.
 const SELLABLE = ['scheduled', 'checked_in', 'in_progress', 'completed'];
 
 let lastKey = 0;
 const nextKey = () => ++lastKey;
+
+/** A fresh key for one attempt at ringing up a sale. */
+function newIdempotencyKey() {
+  if (globalThis.crypto?.randomUUID) return `till-${globalThis.crypto.randomUUID()}`;
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  return `till-${[...bytes].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/** What of a booking's deposit paid online a sale may still count (none when a sale counts it already). */
+function depositLeft(payment) {
+  if (payment.kind !== 'deposit' || payment.applied_to_sale) return 0;
+  return Math.max(0, payment.captured - payment.refunded - (payment.pending_refund?.amount || 0));
+}
 
 /** UK clinics price VAT in; elsewhere the desk picks the tax. */
 const defaultTax = (currency) => (currency === 'GBP' ? '2000:inclusive' : 'none');
@@ -111,6 +129,7 @@ function buildTender(tender, i, problems) {
   const value = minor ?? 0;
   if (tender.method === 'cash') return { method: 'cash', tendered_minor: value };
   if (tender.method === 'card_external') return { method: 'card_external', amount_minor: value, terminal_reference: tender.reference.trim() };
+  if (tender.method === 'deposit') return { method: 'deposit', amount_minor: value, payment_id: tender.payment_id };
   return { method: 'bank_transfer', amount_minor: value, reference: tender.reference.trim() };
 }
 
@@ -171,6 +190,8 @@ function Register({ me, lookups, onNew }) {
   const [message, setMessage] = useState(null);
   const [busy, setBusy] = useState(false);
   const [done, setDone] = useState(null);
+  // The Idempotency-Key of this attempt and the body it was sent with.
+  const [attempt, setAttempt] = useState(null);
   const { body, problems } = build(sale, mayDiscount);
   const forQuote = build(sale, mayDiscount, true);
   const quote = useQuote(forQuote.body, forQuote.problems, !done);
@@ -197,8 +218,11 @@ function Register({ me, lookups, onNew }) {
       return;
     }
     setBusy(true);
+    const sent = JSON.stringify(body);
+    const key = attempt && attempt.body === sent ? attempt.key : newIdempotencyKey();
+    setAttempt({ key, body: sent });
     try {
-      setDone(await api.post('/v1/sales', body));
+      setDone(await api.post('/v1/sales', body, { idempotencyKey: key }));
     } catch (err) {
       if (err.field) setErrors({ [err.field]: err.message });
       setMessage(err.message || String(err));
@@ -221,8 +245,8 @@ function Register({ me, lookups, onNew }) {
             options=${locations.map((l) => ({ value: l.id, label: l.name }))}
             onInput=${(e) => { const id = e.currentTarget.value; update((s) => ({ ...s, location_id: id, appointment_id: '' })); }} />`}
           <${TodaysAppointments} me=${me} location=${location} lookups=${lookups} chosen=${sale.appointment_id}
-            onPick=${(appointment, person) => update((s) => pickAppointment(s, appointment, person, lookups))}
-            onWalkIn=${() => update((s) => ({ ...s, appointment_id: '', lines: s.lines.filter((l) => !l.appointment_id) }))} />
+            onPick=${(appointment, person, deposit) => update((s) => pickAppointment(s, appointment, person, lookups, deposit))}
+            onWalkIn=${() => update((s) => ({ ...s, appointment_id: '', lines: s.lines.filter((l) => !l.appointment_id), tenders: s.tenders.filter((t) => t.method !== 'deposit') }))} />
           <${ClientChoice} me=${me} sale=${sale} error=${errors.client_id}
             onChange=${(person) => update((s) => ({ ...s, client: person }))} />
         </section>
@@ -326,16 +350,18 @@ function QuoteView({ quote, currency, hasLines, problems }) {
   </div>`;
 }
 
-function pickAppointment(sale, appointment, person, lookups) {
+function pickAppointment(sale, appointment, person, lookups, deposit) {
   const service = lookups.services.get(appointment.service_id);
   const currency = appointment.price?.currency || sale.currency;
   const line = newLine('service', currency, {
     name: service?.name || 'Treatment', service_id: appointment.service_id, appointment_id: appointment.id,
     practitioner_id: appointment.practitioner_id || '', price: minorInput(appointment.price?.amount_minor ?? service?.price?.amount_minor ?? 0),
   });
+  const tenders = sale.tenders.filter((t) => t.method !== 'deposit');
+  if (deposit) tenders.unshift({ key: nextKey(), method: 'deposit', amount: minorInput(depositLeft(deposit)), payment_id: deposit.id, reference: '' });
   return {
     ...sale, appointment_id: appointment.id, client: person || sale.client, currency, location_id: appointment.location_id,
-    lines: [line, ...sale.lines.filter((l) => !l.appointment_id)],
+    lines: [line, ...sale.lines.filter((l) => !l.appointment_id)], tenders,
   };
 }
 
@@ -359,13 +385,17 @@ function TodaysAppointments({ me, location, lookups, chosen, onPick, onWalkIn })
   }, [location.id, day]);
   const [paid, setPaid] = useState(null);
   const pick = async (a, people) => {
-    onPick(a, people.get(a.client_id));
     setPaid(null);
-    if (can(me, 'payments_read')) {
-      const payments = await api.get(`/v1/payments?appointment_id=${a.id}`).catch(() => []);
-      const taken = payments.reduce((sum, p) => sum + p.captured - p.refunded, 0);
-      if (taken > 0) setPaid({ id: a.id, text: `${money({ amount_minor: taken, currency: a.price.currency })} was paid before on this booking (${payments.map((p) => label(p.kind)).join(', ')}). The till does not take it off: this sale is what is paid now.` });
-    }
+    const payments = can(me, 'payments_read') ? await api.get(`/v1/payments?appointment_id=${a.id}`).catch(() => []) : [];
+    const deposit = payments.find((p) => depositLeft(p) > 0);
+    onPick(a, people.get(a.client_id), deposit);
+    const counted = payments.find((p) => p.kind === 'deposit' && p.applied_to_sale);
+    const others = payments.filter((p) => p.kind !== 'deposit' && p.captured - p.refunded > 0);
+    const notes = [];
+    if (deposit) notes.push(`The deposit of ${money({ amount_minor: depositLeft(deposit), currency: deposit.amount.currency })} paid online is taken off below.`);
+    if (counted) notes.push(`Its deposit of ${money({ amount_minor: counted.applied_to_sale.amount, currency: counted.amount.currency })} already counts towards another sale.`);
+    if (others.length) notes.push(`${money({ amount_minor: others.reduce((sum, p) => sum + p.captured - p.refunded, 0), currency: a.price.currency })} more was paid before on this booking (${others.map((p) => label(p.kind)).join(', ')}): the till does not take it off.`);
+    if (notes.length) setPaid({ id: a.id, text: notes.join(' ') });
   };
   return html`<fieldset class="appointment-choice">
     <legend>Today's appointment${location ? ` at ${location.name}` : ''}</legend>
@@ -455,6 +485,15 @@ function DiscountFields({ discount, path, form, currency, what, onChange }) {
 function TenderEditor({ tender, index, form, currency, onChange, onRemove }) {
   const path = `tenders[${index}]`;
   const cash = tender.method === 'cash';
+  if (tender.method === 'deposit') {
+    return html`<fieldset class="tender" data-tender="deposit">
+      <legend>${METHODS.deposit}</legend>
+      <${Field} name=${path} form=${form(path, `${path}.amount_minor`, `${path}.payment_id`)} inputmode="decimal"
+        label=${`Deposit taken off (${currency})`} value=${tender.amount} onInput=${(e) => onChange({ amount: e.currentTarget.value })}
+        hint="Paid online when the client booked: at most what the deposit holds." />
+      <button type="button" class="link-button" onClick=${onRemove}>Remove this payment</button>
+    </fieldset>`;
+  }
   const referenceName = tender.method === 'card_external' ? `${path}.terminal_reference` : `${path}.reference`;
   return html`<fieldset class="tender" data-tender=${tender.method}>
     <legend>${METHODS[tender.method]}</legend>

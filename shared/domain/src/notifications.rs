@@ -58,10 +58,12 @@ pub enum MessageKind {
     SignatureReminder,
     /// A link to pay a balance or a fee on a hosted page.
     PaymentLink,
+    /// A desk sale's receipt or a credit note of its void or refund (email only).
+    Receipt,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 14] = [
+    pub const ALL: [MessageKind; 15] = [
         MessageKind::Confirmation,
         MessageKind::Prep48h,
         MessageKind::Reminder24h,
@@ -76,6 +78,7 @@ impl MessageKind {
         MessageKind::SignatureRequest,
         MessageKind::SignatureReminder,
         MessageKind::PaymentLink,
+        MessageKind::Receipt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -94,6 +97,7 @@ impl MessageKind {
             MessageKind::SignatureRequest => "signature_request",
             MessageKind::SignatureReminder => "signature_reminder",
             MessageKind::PaymentLink => "payment_link",
+            MessageKind::Receipt => "receipt",
         }
     }
 
@@ -122,7 +126,7 @@ struct Template {
 }
 
 /// In `MessageKind` order.
-const TEMPLATES: [Template; 14] = [
+const TEMPLATES: [Template; 15] = [
     Template {
         subject: "Your {{service.name}} is booked: {{appointment.when}}",
         body: "Hello {{client.first_name}},\n\nYour {{service.name}} at {{clinic.name}} is booked for {{appointment.when}} at {{location.name}}.\n\nYour booking number is {{appointment.number}}. Keep it for any question about this visit.",
@@ -192,6 +196,11 @@ const TEMPLATES: [Template; 14] = [
         subject: "Payment link: {{payment.amount}} to {{clinic.name}}",
         body: "Hello {{client.first_name}},\n\n{{payment.for}}: {{payment.amount}}. You can pay it securely online here: {{link}}\n\nThe link works until {{link.expires}}. If you have already paid, please ignore this message.",
         sms: "{{clinic.name}}: {{payment.for}}, {{payment.amount}}. Pay online until {{link.expires}}: {{link}}",
+    },
+    Template {
+        subject: "Your {{receipt.title}} {{receipt.number}} from {{clinic.name}}",
+        body: "Hello {{client.first_name}},\n\nThank you for visiting {{clinic.name}}. Your {{receipt.title}} {{receipt.number}} ({{receipt.amount}}) is ready: download it from your client portal, where every receipt of yours is kept: {{portal.url}}\n\nIts stamp, to check it is ours and unaltered: {{receipt.stamp}}",
+        sms: "{{clinic.name}}: your {{receipt.title}} {{receipt.number}} ({{receipt.amount}}) is in your email.",
     },
 ];
 

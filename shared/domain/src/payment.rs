@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::values::{Currency, MinorUnits, Money, ParseError};
 use crate::error::{AppError, AppResult, Rejection};
-use crate::ids::{AppointmentId, ClientId, PayLinkId, PaymentId};
+use crate::ids::{AppointmentId, ClientId, PayLinkId, PaymentId, SaleId};
 use crate::policy::FeeAction;
 
 macro_rules! stripe_id {
@@ -301,12 +301,24 @@ pub struct Payment {
     pub customer_id: Option<CustomerId>,
     /// The card kept on file (only when `save_payment_method`).
     pub payment_method_id: Option<String>,
+    /// A deposit the desk till counted towards a sale: that much of it pays for the sale, so it
+    /// is no longer refundable here (refund the sale instead) nor counted by another sale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_to_sale: Option<AppliedToSale>,
     /// The payment link this money came through (its hosted page made the intent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_id: Option<PayLinkId>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// Part of a deposit counted towards a sale (`sale::Tender::Deposit`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AppliedToSale {
+    pub sale_id: SaleId,
+    pub amount: MinorUnits,
+    pub at: DateTime<Utc>,
 }
 
 /// What one observation changed, for the side effects that follow it.
@@ -446,10 +458,58 @@ impl Payment {
         }
     }
 
-    /// What can still be refunded: collected, less refunded, less a refund in flight.
+    /// What can still be refunded: collected, less refunded, less a refund in flight, less what
+    /// a sale counted of it.
     pub fn refundable(&self) -> i64 {
         let pending = self.pending_refund.as_ref().map_or(0, |p| p.amount.get());
-        (self.captured.get() - self.refunded.get() - pending).max(0)
+        let applied = self.applied_to_sale.as_ref().map_or(0, |a| a.amount.get());
+        (self.captured.get() - self.refunded.get() - pending - applied).max(0)
+    }
+
+    /// Counts `amount` of this deposit towards `sale`: only a deposit, only once (a second sale
+    /// is refused: 409 `deposit_already_applied`), never more than it collected and still holds
+    /// (422 `deposit_exceeds_paid`, with what is available). The caller writes it versioned.
+    pub fn apply_to_sale(
+        &mut self,
+        sale: &SaleId,
+        amount: MinorUnits,
+        at: DateTime<Utc>,
+        field: &str,
+    ) -> AppResult<()> {
+        if self.kind != PaymentKind::Deposit {
+            return Err(AppError::invalid("not_a_deposit", field, "this payment is not a booking's deposit"));
+        }
+        if self.applied_to_sale.is_some() {
+            return Err(AppError::conflict(
+                "deposit_already_applied",
+                "this deposit already counts towards another sale (void that sale to use it here)",
+            ));
+        }
+        let available = self.refundable();
+        if amount.get() == 0 || amount.get() > available {
+            return Err(AppError::Rejected {
+                kind: Rejection::Invalid,
+                code: "deposit_exceeds_paid",
+                message: format!("at most {available} of this deposit was paid and is still held"),
+                details: serde_json::json!({ "field": field, "available_minor": available }),
+            });
+        }
+        self.applied_to_sale = Some(AppliedToSale { sale_id: sale.clone(), amount, at });
+        self.version += 1;
+        self.updated_at = at;
+        Ok(())
+    }
+
+    /// Releases the deposit from `sale` (its void): it may count towards another sale. False
+    /// when it does not count towards that sale.
+    pub fn release_from_sale(&mut self, sale: &SaleId, at: DateTime<Utc>) -> bool {
+        if self.applied_to_sale.as_ref().is_none_or(|a| &a.sale_id != sale) {
+            return false;
+        }
+        self.applied_to_sale = None;
+        self.version += 1;
+        self.updated_at = at;
+        true
     }
 
     /// The amount a refund request may take (all that is refundable when `amount` is absent);
@@ -708,6 +768,7 @@ mod tests {
             save_payment_method: false,
             customer_id: None,
             payment_method_id: None,
+            applied_to_sale: None,
             link_id: None,
             version: 1,
             created_at: now,

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
-use crate::ids::{AppointmentId, ClientId, CorrectionId, LocationId, PractitionerId, SaleId, ServiceId};
+use crate::ids::{AppointmentId, ClientId, CorrectionId, LocationId, PaymentId, PractitionerId, SaleId, ServiceId};
 use crate::payment::IntentId;
 use crate::team::{Permission, Role};
 use crate::values::{Currency, MinorUnits, Name, ParseError};
@@ -301,6 +301,12 @@ pub enum Tender {
         amount_minor: MinorUnits,
         reference: Reference,
     },
+    /// A booking's deposit the client paid online: counted towards this sale, at most what it
+    /// collected and still holds, by one sale only (the payment records which).
+    Deposit {
+        amount_minor: MinorUnits,
+        payment_id: PaymentId,
+    },
 }
 
 impl Tender {
@@ -310,7 +316,19 @@ impl Tender {
             Tender::Cash { tendered_minor } => tendered_minor.get(),
             Tender::Card { amount_minor, .. }
             | Tender::CardExternal { amount_minor, .. }
-            | Tender::BankTransfer { amount_minor, .. } => amount_minor.get(),
+            | Tender::BankTransfer { amount_minor, .. }
+            | Tender::Deposit { amount_minor, .. } => amount_minor.get(),
+        }
+    }
+
+    /// The tender's method as the API names it (`cash`, `card`, `card_external`, …).
+    pub fn method(&self) -> &'static str {
+        match self {
+            Tender::Cash { .. } => "cash",
+            Tender::Card { .. } => "card",
+            Tender::CardExternal { .. } => "card_external",
+            Tender::BankTransfer { .. } => "bank_transfer",
+            Tender::Deposit { .. } => "deposit",
         }
     }
 }
@@ -619,6 +637,9 @@ pub enum ReturnMethod {
     Card,
     /// Back on the card terminal or by bank, outside our gateway: recorded, done by staff.
     External,
+    /// Released to the booking's deposit (a void): no money moves, and the deposit may count
+    /// towards another sale.
+    Deposit,
 }
 
 /// One amount given back.
@@ -632,6 +653,9 @@ pub struct Return {
     /// The gateway's refund, once made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gateway_refund_id: Option<String>,
+    /// The deposit released (`deposit` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<PaymentId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -642,6 +666,12 @@ pub enum CorrectionStatus {
     Completed,
     /// The gateway refused; nothing was given back.
     Failed,
+}
+
+impl Return {
+    pub fn new(method: ReturnMethod, amount_minor: i64) -> Return {
+        Return { method, amount_minor, intent_id: None, gateway_refund_id: None, payment_id: None }
+    }
 }
 
 /// A void or refund of a sale: a record of its own, beside the sale, which stays as it was.
@@ -712,23 +742,18 @@ pub fn plan_void(sale: &Sale, corrections: &[Correction], today: NaiveDate) -> A
         .tenders
         .iter()
         .map(|tender| match tender {
-            Tender::Cash { tendered_minor } => Return {
-                method: ReturnMethod::Cash,
-                amount_minor: tendered_minor.get() - sale.totals.change_minor,
-                intent_id: None,
-                gateway_refund_id: None,
-            },
-            Tender::Card { amount_minor, intent_id } => Return {
-                method: ReturnMethod::Card,
-                amount_minor: amount_minor.get(),
-                intent_id: Some(intent_id.clone()),
-                gateway_refund_id: None,
-            },
-            Tender::CardExternal { amount_minor, .. } | Tender::BankTransfer { amount_minor, .. } => Return {
-                method: ReturnMethod::External,
-                amount_minor: amount_minor.get(),
-                intent_id: None,
-                gateway_refund_id: None,
+            Tender::Cash { tendered_minor } => {
+                Return::new(ReturnMethod::Cash, tendered_minor.get() - sale.totals.change_minor)
+            }
+            Tender::Card { amount_minor, intent_id } => {
+                Return { intent_id: Some(intent_id.clone()), ..Return::new(ReturnMethod::Card, amount_minor.get()) }
+            }
+            Tender::CardExternal { amount_minor, .. } | Tender::BankTransfer { amount_minor, .. } => {
+                Return::new(ReturnMethod::External, amount_minor.get())
+            }
+            Tender::Deposit { amount_minor, payment_id } => Return {
+                payment_id: Some(payment_id.clone()),
+                ..Return::new(ReturnMethod::Deposit, amount_minor.get())
             },
         })
         .filter(|r| r.amount_minor > 0)
@@ -796,21 +821,14 @@ pub fn plan_refund(
         });
     }
     Ok(match to {
-        RefundTo::Cash => {
-            vec![Return { method: ReturnMethod::Cash, amount_minor: amount, intent_id: None, gateway_refund_id: None }]
-        }
+        RefundTo::Cash => vec![Return::new(ReturnMethod::Cash, amount)],
         RefundTo::Card => {
             let mut rest = amount;
             let mut returns = Vec::new();
             for (intent, open) in cards {
                 let take = rest.min(open);
                 if take > 0 {
-                    returns.push(Return {
-                        method: ReturnMethod::Card,
-                        amount_minor: take,
-                        intent_id: Some(intent),
-                        gateway_refund_id: None,
-                    });
+                    returns.push(Return { intent_id: Some(intent), ..Return::new(ReturnMethod::Card, take) });
                     rest -= take;
                 }
             }

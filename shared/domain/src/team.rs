@@ -60,10 +60,12 @@ pub enum Permission {
     DiscountGive,
     /// Void a sale the day it was made: owners and managers.
     SalesVoid,
+    /// Reopen a location's till after its day was closed (cashed up): owners only.
+    TillReopen,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 24] = {
+    pub const ALL: [Permission; 25] = {
         use Permission::*;
         [
             CatalogRead,
@@ -90,6 +92,7 @@ impl Permission {
             SalesWrite,
             DiscountGive,
             SalesVoid,
+            TillReopen,
         ]
     };
 }
@@ -110,7 +113,7 @@ impl Role {
             CatalogWrite | BrandWrite | TeamWrite | TemplatesWrite | AuditRead | ClientExport => {
                 matches!(self, Owner | Manager)
             }
-            ClientErase | CareTeamBackfill => matches!(self, Owner),
+            ClientErase | CareTeamBackfill | TillReopen => matches!(self, Owner),
             BookingWrite => matches!(self, Owner | Manager | FrontDesk),
             BookingWriteOwn => matches!(self, Owner | Manager | FrontDesk | Practitioner),
             ClinicalRead | ClinicalWrite => matches!(self, Owner | Manager | Practitioner),
@@ -176,6 +179,16 @@ mod tests {
         }
         assert!(Support.allows(CatalogRead) && Support.allows(BookingRead));
         assert!(!Support.allows(ClinicalRead));
+    }
+
+    #[test]
+    fn the_till_is_closed_by_its_roles_its_takings_read_by_payments_readers_and_reopened_by_owners() {
+        let closers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(SalesWrite)).collect();
+        assert_eq!(closers, vec![Owner, Manager, FrontDesk, Finance]);
+        let readers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(PaymentsRead)).collect();
+        assert_eq!(readers, vec![Owner, Manager, FrontDesk, Finance, Support]);
+        let reopeners: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(TillReopen)).collect();
+        assert_eq!(reopeners, vec![Owner]);
     }
 
     #[test]

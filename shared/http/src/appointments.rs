@@ -4,12 +4,11 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use super::availability::{TimeArg, public_tenant};
@@ -26,10 +25,8 @@ use mas_domain::tenant::Tenant;
 use mas_domain::values::Text;
 use mas_store::AuditContext;
 use mas_usecases::app::App;
-use mas_usecases::appointments::{self as ops, BookingRequest, Change, Idempotency, ListFilter, Scope};
+use mas_usecases::appointments::{self as ops, BookingRequest, Change, ListFilter, Scope};
 use mas_usecases::{clients, medical, tenants};
-
-pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -257,8 +254,8 @@ async fn prepare_public_booking(
     })
 }
 
-/// Runs a booking once per `Idempotency-Key`: a repeat with the same body gets the stored first
-/// response (with `Idempotent-Replayed: true`); the same key with another body is refused.
+/// Runs a booking once per `Idempotency-Key` (`super::idempotency`): a repeat with the same
+/// body gets the stored first response; the same key with another body is refused.
 pub async fn idempotent(
     app: &App,
     tenant: &Tenant,
@@ -267,57 +264,18 @@ pub async fn idempotent(
     input: &impl Serialize,
     prepare: impl Future<Output = AppResult<BookingRequest>>,
 ) -> ApiResult<Response> {
-    let key = idempotency_key(headers)?;
-    let idempotency = match key {
-        None => None,
-        Some(key) => {
-            let body = serde_json::to_vec(input).map_err(|e| AppError::Internal(e.to_string()))?;
-            let request_hash: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
-            if let Some(replay) = replay(app, tenant, &key, &request_hash).await? {
-                return Ok(replay);
-            }
-            Some(Idempotency { key, request_hash })
-        }
+    let idempotency = match super::idempotency::begin(&app.store, &tenant.id, headers, input).await? {
+        super::idempotency::Begun::Replay(response) => return Ok(response),
+        super::idempotency::Begun::Fresh(idempotency) => idempotency,
     };
     let request = prepare.await?;
     match ops::book(&app.store, audit, tenant, request, idempotency.as_ref()).await {
         Ok(appointment) => Ok((StatusCode::CREATED, Json(appointment)).into_response()),
         Err(ops::ClaimError::Replayed) => {
-            let idem = idempotency.expect("only an idempotent request is replayed");
-            replay(app, tenant, &idem.key, &idem.request_hash)
-                .await?
-                .ok_or_else(|| AppError::Internal("an idempotency record vanished".into()).into())
+            super::idempotency::replay_committed(&app.store, &tenant.id, idempotency.as_ref()).await
         }
         Err(err) => Err(AppError::from(err).into()),
     }
-}
-
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(raw) = headers.get(IDEMPOTENCY_HEADER) else { return Ok(None) };
-    let key = raw.to_str().unwrap_or_default().trim();
-    let valid = (1..=255).contains(&key.len()) && key.chars().all(|c| c.is_ascii_graphic());
-    if !valid {
-        return Err(ApiError::Malformed {
-            code: "invalid_idempotency_key",
-            message: "Idempotency-Key must be 1–255 visible ASCII characters".into(),
-        });
-    }
-    Ok(Some(key.to_owned()))
-}
-
-async fn replay(app: &App, tenant: &Tenant, key: &str, request_hash: &str) -> AppResult<Option<Response>> {
-    let Some(stored) = ops::stored_response(&app.store, &tenant.id, key).await? else { return Ok(None) };
-    if stored.request_hash != request_hash {
-        return Err(AppError::invalid(
-            "idempotency_key_reused",
-            "Idempotency-Key",
-            "this key was used for a different request; use a new key for a new booking",
-        ));
-    }
-    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
-    let mut response = (status, Json(stored.body)).into_response();
-    response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-    Ok(Some(response))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -16,6 +16,7 @@ pub mod documents;
 pub mod error;
 pub mod esign;
 pub mod extract;
+pub mod idempotency;
 pub mod notifications;
 pub mod payments;
 pub mod policies;
@@ -185,6 +186,9 @@ route_group!(
         [payments::client_balance]
         [sales::list]
         [sales::get]
+        [sales::receipts]
+        [sales::day_close, sales::close, sales::reopen]
+        [sales::close_csv]
         [templates::list, templates::create]
         [templates::get]
         [documents::generate]
@@ -202,6 +206,7 @@ route_group!(
         [portal::appointments]
         [portal::fee_preview]
         [portal::documents]
+        [portal::receipts]
         [portal::get_preferences, portal::put_preferences]
         [portal::balances]
         [notifications::get_preferences, notifications::put_preferences]

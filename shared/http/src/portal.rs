@@ -23,6 +23,7 @@ use mas_usecases::app::App;
 use mas_usecases::portal::{
     self as ops, PortalAppointment, PortalAppointments, PortalChange, PortalDocuments, SessionIssued,
 };
+use mas_usecases::receipts::ReceiptLink;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -138,6 +139,15 @@ pub async fn documents(
 ) -> ApiResult<Json<PortalDocuments>> {
     let session = session(&app, &headers).await?;
     Ok(Json(ops::documents(&app, &session, &base).await?))
+}
+
+/// The client's receipts and credit notes from the clinic's till, newest first, with download
+/// links (5 minutes).
+#[utoipa::path(get, path = "/v1/portal/receipts", tag = "portal", operation_id = "portal_receipts",
+    responses((status = 200, body = Vec<ReceiptLink>), (status = 401, body = ErrorEnvelope)))]
+pub async fn receipts(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Json<Vec<ReceiptLink>>> {
+    let session = session(&app, &headers).await?;
+    Ok(Json(ops::receipts(&app, &session).await?))
 }
 
 #[utoipa::path(get, path = "/v1/portal/preferences", operation_id = "portal_get_preferences", tag = "portal",

@@ -483,6 +483,8 @@ pub fn portal(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 <ul id="past" class="plain stack" aria-labelledby="h-past"></ul>
 <h3 id="h-documents">Documents</h3>
 <ul id="documents" class="plain stack" aria-labelledby="h-documents"></ul>
+<h3 id="h-receipts">Receipts</h3>
+<ul id="receipts" class="plain stack" aria-labelledby="h-receipts"></ul>
 <h3>Preferences</h3>
 <form id="form-prefs" novalidate>
 <fieldset class="choices"><legend>Messages about my appointments</legend>

@@ -124,11 +124,12 @@
 
   async function loadAccount() {
     status('Loading your bookings…');
-    const [appointments, documents, prefs, balances] = await Promise.all([
+    const [appointments, documents, prefs, balances, receipts] = await Promise.all([
       call('GET', base + '/v1/portal/appointments'),
       call('GET', base + '/v1/portal/documents'),
       call('GET', base + '/v1/portal/preferences'),
       call('GET', base + '/v1/portal/balances'),
+      call('GET', base + '/v1/portal/receipts'),
     ]);
     $('#balances').replaceChildren(...balances.balances.map(balanceItem));
     $('#balances-box').hidden = !balances.balances.length;
@@ -146,6 +147,14 @@
       return item;
     }));
     if (!documents.documents.length) $('#documents').append(el('li', { text: 'No documents yet.' }));
+    // Receipts of the clinic's till, and credit notes of their voids and refunds.
+    $('#receipts').replaceChildren(...receipts.map((r) => {
+      const title = (r.kind === 'receipt' ? 'Receipt ' : 'Credit note ') + r.number;
+      return el('li', {}, el('p', {}, el('strong', { text: title })),
+        el('p', { class: 'meta', text: money({ amount_minor: r.amount_minor, currency: r.currency }) + ' · ' + when(r.issued_at) }),
+        el('p', {}, el('a', { href: r.url, text: 'Download ' + title + ' (PDF)' })));
+    }));
+    if (!receipts.length) $('#receipts').append(el('li', { text: 'No receipts yet.' }));
     for (const channel of ['email', 'sms']) {
       for (const purpose of ['transactional', 'marketing']) $('#' + channel + '-' + purpose).checked = prefs[channel][purpose];
     }

@@ -629,6 +629,42 @@ pub fn sales_day_gsi_pk(tenant: &TenantId, location: &LocationId, day: NaiveDate
     format!("{}#SALES#{location}#{day}", tenant_pk(tenant))
 }
 
+/// GSI1 on a correction: a location's voids and refunds made on one local day (the daily close
+/// counts money given back on the day it went, whatever day the sale was).
+pub fn sale_corrections_day_gsi_pk(tenant: &TenantId, location: &LocationId, day: NaiveDate) -> String {
+    format!("{}#SALECOR#{location}#{day}", tenant_pk(tenant))
+}
+
+pub const RECEIPT_PREFIX: &str = "RECEIPT#";
+
+/// A sale's receipt (`seq` 0) or the credit note of its correction `seq`, beside the sale.
+pub fn receipt(tenant: &TenantId, sale: &SaleId, seq: u32) -> Key {
+    Key::new(sale_pk(tenant, sale), format!("{RECEIPT_PREFIX}{seq:04}"))
+}
+
+/// The same receipt in its client's partition, so the portal lists a client's receipts.
+pub fn client_receipt(tenant: &TenantId, client: &ClientId, sale: &SaleId, seq: u32) -> Key {
+    Key::new(client_pk(tenant, client), format!("{RECEIPT_PREFIX}{sale}#{seq:04}"))
+}
+
+/// Where a receipt's PDF is stored: named by its number and its own hash.
+pub fn receipt_pdf(tenant: &TenantId, sale: &SaleId, number: &str, file: &Sha256Hex) -> BlobKey {
+    BlobKey::parse(&format!("tenants/{tenant}/receipts/{sale}/{number}-{file}.pdf"))
+        .expect("ids, invoice numbers and hex digests are valid key segments")
+}
+
+/// A location's cash-up of one local day (written once; a reopening deletes it).
+pub fn till_close(tenant: &TenantId, location: &LocationId, day: NaiveDate) -> Key {
+    Key::new(tenant_pk(tenant), format!("CLOSE#{location}#{day}"))
+}
+
+/// How many sales, voids and refunds a location's local day has had (`changes`, added to in
+/// each one's transaction): a close commits on condition it has not moved since the close read
+/// the day, so what it closes on is all there was.
+pub fn till_day(tenant: &TenantId, location: &LocationId, day: NaiveDate) -> Key {
+    Key::new(tenant_pk(tenant), format!("TILLDAY#{location}#{day}"))
+}
+
 /// A Stripe PaymentIntent a sale was paid with (platform-wide, like `stripe_intent`): one sale per
 /// intent; holds the tenant and sale.
 pub fn stripe_intent_sale(intent: &str) -> Key {

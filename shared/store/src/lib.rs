@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod crypto;
 pub mod events_outbox;
+pub mod idempotency;
 pub mod keys;
 pub mod retry;
 

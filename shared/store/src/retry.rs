@@ -22,6 +22,13 @@ impl Contended for AppError {
     }
 }
 
+/// Only a failure can be contention: what is already done stays done.
+impl Contended for crate::Once {
+    fn is_contention(&self) -> bool {
+        matches!(self, crate::Once::Failed(err) if err.is_contention())
+    }
+}
+
 /// Runs `attempt` (one whole read-decide-write) until it does not fail with contention, at most
 /// `attempts` times in all; the last contention is returned as it is.
 pub async fn on_contention<T, E, F, Fut>(attempts: usize, mut attempt: F) -> Result<T, E>

@@ -12,11 +12,11 @@
 //! ```
 
 pub use mas_accounts::{audit, team, tenants};
-pub use mas_booking::{appointments, fees, paylinks, payments, sales, stripe_events};
+pub use mas_booking::{appointments, cash_up, fees, paylinks, payments, sales, stripe_events};
 pub use mas_catalog::{availability, catalog, policies, screening};
 pub use mas_clients::{care_team, clients, medical};
 pub use mas_context::{announcements, app, limits, local_identity, paging, tokens};
-pub use mas_documents::{documents, esign, templates};
+pub use mas_documents::{documents, esign, receipts, templates};
 pub use mas_messaging::notifications;
 pub use mas_portal::portal;
 pub use mas_privacy::gdpr;

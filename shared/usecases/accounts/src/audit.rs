@@ -118,24 +118,22 @@ pub async fn record_read_detailed(
 
 /// The records as CSV (RFC 4180: every field quoted, quotes doubled), with a header row.
 pub fn csv(records: &[AuditRecord]) -> String {
-    let field = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
-    let mut out = String::from("at,actor,role,action,entity_id,request_id,id,integrity\r\n");
-    for r in records {
-        let role = r.role.map(|role| format!("{role:?}")).unwrap_or_default();
-        let row = [
-            r.at.to_rfc3339(),
-            r.actor.clone(),
-            role,
-            r.action.clone(),
-            r.entity_id.clone(),
-            r.request_id.clone(),
-            r.id.clone(),
-            format!("{:?}", r.integrity).to_lowercase(),
-        ];
-        out.push_str(&row.iter().map(|f| field(f)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
-    }
-    out
+    let header = ["at", "actor", "role", "action", "entity_id", "request_id", "id", "integrity"];
+    mas_domain::csv::write(
+        &header,
+        records.iter().map(|r| {
+            vec![
+                r.at.to_rfc3339(),
+                r.actor.clone(),
+                r.role.map(|role| format!("{role:?}")).unwrap_or_default(),
+                r.action.clone(),
+                r.entity_id.clone(),
+                r.request_id.clone(),
+                r.id.clone(),
+                format!("{:?}", r.integrity).to_lowercase(),
+            ]
+        }),
+    )
 }
 
 #[cfg(test)]

@@ -8,7 +8,6 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::fees;
@@ -66,23 +65,10 @@ pub struct BookingRequest {
     pub card_on_file_consent: bool,
 }
 
-/// A request's `Idempotency-Key` and the hash of what it asked, stored with the first response.
-#[derive(Debug, Clone)]
-pub struct Idempotency {
-    pub key: String,
-    pub request_hash: String,
-}
-
-/// The first response to an idempotent request.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StoredResponse {
-    pub request_hash: String,
-    pub status: u16,
-    pub body: Value,
-}
+pub use mas_store::idempotency::{Idempotency, StoredResponse};
 
 pub async fn stored_response(store: &Store, tenant: &TenantId, key: &str) -> AppResult<Option<StoredResponse>> {
-    store.get(&keys::idempotency(tenant, key)).await
+    mas_store::idempotency::stored(store, tenant, key).await
 }
 
 /// Books, or explains why not: 422 `not_bookable` (closed, too soon, not offered…) or 409
@@ -348,24 +334,7 @@ async fn commit_new(
     );
     plan.push(entry.write(t)?, AppError::conflict("id_taken", "an id clash; try again"));
     if let Some(idem) = idempotency {
-        let response = StoredResponse {
-            request_hash: idem.request_hash.clone(),
-            status: 201,
-            body: serde_json::to_value(appointment).map_err(|e| AppError::Internal(e.to_string()))?,
-        };
-        let mut item = to_item(&keys::idempotency(t, &idem.key), "idempotency", &response)?;
-        let ttl = (now + Duration::days(1)).timestamp();
-        item.insert(TTL.into(), ttl.into());
-        plan.push(Write::put_new(item), ClaimError::Replayed);
-        // The stored answer names the client: the client's partition says where it is, so an
-        // erasure deletes it before its day is up.
-        let mut reference = to_item(
-            &keys::client_idempotency_ref(t, &appointment.client_id, &idem.key),
-            "idempotency_ref",
-            &serde_json::json!({ "key": idem.key }),
-        )?;
-        reference.insert(TTL.into(), ttl.into());
-        plan.push(Write::put(reference), AppError::Internal("an unconditional put failed".into()));
+        idem.record(&mut plan, (t, Some(&appointment.client_id)), (201, appointment), now, ClaimError::Replayed)?;
     }
     check_size(&plan)?;
     plan.announce(booking_event(t, "booking.created", appointment, now))?;

@@ -266,6 +266,7 @@ pub async fn adopt(
         save_payment_method: false,
         customer_id: None,
         payment_method_id: None,
+        applied_to_sale: None,
         link_id: Some(link.id.clone()),
         version: 1,
         created_at: now,

@@ -165,6 +165,7 @@ pub(crate) fn new_payment(
         save_payment_method,
         customer_id: None,
         payment_method_id: None,
+        applied_to_sale: None,
         link_id: None,
         version: 1,
         created_at: now,

@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::payments::Ports;
+use crate::payments::{self, Ports};
 use mas_catalog::catalog::{self, Reference};
 use mas_domain::catalog::LocationInput;
 use mas_domain::error::{AppError, AppResult};
@@ -37,9 +37,10 @@ use mas_domain::values::MinorUnits;
 use mas_ports::events::DomainEvent;
 use mas_ports::payments::RefundRequest;
 use mas_ports::table::{GSI1PK, GSI1SK, SK};
-use mas_ports::{Condition, PaymentsError, Query, Write};
+use mas_ports::{Condition, Item, PaymentsError, Query, Write};
+use mas_store::idempotency::Idempotency;
 use mas_store::keys::{self, CatalogKind};
-use mas_store::{AuditContext, Plan, Store, from_item, retry, to_item};
+use mas_store::{AuditContext, Once, Plan, Store, from_item, retry, to_item};
 
 /// How often a sale is re-decided from a fresh read when another took the number it read. Each
 /// round of racing sales lets at least one through, so this bounds the burst one clinic's till
@@ -69,8 +70,17 @@ fn number_taken() -> AppError {
 }
 
 /// Completes a sale rung up by a member with `role`: priced, its references and card payments
-/// checked, numbered and stored with its audit record and `sale.completed` event.
-pub async fn complete(ports: Ports<'_>, audit: &AuditContext, role: Role, input: SaleInput) -> AppResult<Sale> {
+/// checked, numbered and stored with its audit record and `sale.completed` event. With an
+/// `Idempotency-Key`, the sale is stored as the key's first response in the same transaction:
+/// a request with the same key that committed first makes this one `Once::AlreadyDone`, having
+/// written nothing (the caller answers the stored sale).
+pub async fn complete(
+    ports: Ports<'_>,
+    audit: &AuditContext,
+    role: Role,
+    input: SaleInput,
+    idempotency: Option<&Idempotency>,
+) -> Result<Sale, Once> {
     input.check_discount_allowed(role)?;
     let priced = sale::price(&input)?;
     let (store, t) = (ports.store, &audit.tenant_id);
@@ -84,7 +94,8 @@ pub async fn complete(ports: Ports<'_>, audit: &AuditContext, role: Role, input:
     let now = store.clock.now();
     let business_day = now.with_timezone(&location.data.timezone.tz()).date_naive();
     let id = SaleId::new();
-    retry::on_contention(SALE_RETRIES, || try_complete(store, audit, &id, &input, &priced, business_day)).await
+    retry::on_contention(SALE_RETRIES, || try_complete(store, audit, &id, &input, &priced, business_day, idempotency))
+        .await
 }
 
 /// One attempt: read the counter, write the sale with the next number on condition the counter
@@ -96,7 +107,8 @@ async fn try_complete(
     input: &SaleInput,
     priced: &Priced,
     business_day: NaiveDate,
-) -> AppResult<Sale> {
+    idempotency: Option<&Idempotency>,
+) -> Result<Sale, Once> {
     let t = &audit.tenant_id;
     let counter_key = keys::invoice_counter(t);
     let last = store.get::<Counter>(&counter_key).await?.map_or(0, |c| c.last);
@@ -104,7 +116,12 @@ async fn try_complete(
     let now = store.clock.now();
     let sale = Sale::new(id.clone(), number, input.clone(), priced.clone(), business_day, now, &audit.actor);
 
-    let mut plan = Plan::new();
+    let mut plan = Plan::<Once>::typed();
+    // First, so that a request with the same key that committed first is what this one meets.
+    if let Some(idem) = idempotency {
+        let replayed = Once::AlreadyDone(AppError::conflict("idempotency_replay", "this sale was recorded already"));
+        idem.record(&mut plan, (t, sale.client_id.as_ref()), (201, &sale), now, replayed)?;
+    }
     let counter = to_item(&counter_key, "invoice_counter", &Counter { last: number.get() })?;
     let counter_write =
         if last == 0 { Write::put_new(counter) } else { Write::put_if(counter, Condition::equals("last", last)) };
@@ -117,15 +134,17 @@ async fn try_complete(
     item.insert(GSI1SK.into(), gsi_sk.into());
     plan.push(Write::put_new(item), AppError::Internal("a sale id was taken twice".into()));
     push_reference_checks(&mut plan, t, input)?;
+    push_deposits(&mut plan, store, t, &sale).await?;
+    crate::cash_up::push_open_day(&mut plan, t, &sale.location_id, business_day);
     plan.announce(DomainEvent::new(t, "sale.completed", sale.id.as_str(), now, event_payload(&sale)))?;
-    plan.commit(store, audit, "sale.completed", sale.id.as_str()).await?;
+    plan.commit_as(store, audit, "sale.completed", sale.id.as_str()).await?;
     Ok(sale)
 }
 
 /// Checks, inside the sale's transaction, that what it names exists: its location, the
 /// catalog entries (not archived), the appointments, and that each gateway card payment is no
 /// booking's and no other sale's.
-fn push_reference_checks(plan: &mut Plan, t: &TenantId, input: &SaleInput) -> AppResult<()> {
+fn push_reference_checks<F: From<AppError>>(plan: &mut Plan<F>, t: &TenantId, input: &SaleInput) -> AppResult<()> {
     let mut references =
         vec![Reference { field: "location_id".into(), kind: CatalogKind::Location, id: input.location_id.to_string() }];
     let mut appointments = BTreeSet::new();
@@ -176,6 +195,48 @@ fn push_reference_checks(plan: &mut Plan, t: &TenantId, input: &SaleInput) -> Ap
             Write::put_new(to_item(&keys::stripe_intent_sale(intent_id.as_str()), "intent_sale", &claim)?),
             used(),
         );
+    }
+    Ok(())
+}
+
+/// Counts each deposit tender against its payment, in the sale's transaction: the payment as
+/// read, with this sale recorded on it (`Payment::apply_to_sale`), written on condition of the
+/// version read, so a refund of the deposit or another sale counting it at the same moment
+/// makes this attempt start again from a fresh read (and the second sale is refused).
+async fn push_deposits<F: From<AppError>>(
+    plan: &mut Plan<F>,
+    store: &Store,
+    t: &TenantId,
+    sale: &Sale,
+) -> AppResult<()> {
+    let mut seen = BTreeSet::new();
+    for (i, tender) in sale.tenders.iter().enumerate() {
+        let Tender::Deposit { amount_minor, payment_id } = tender else { continue };
+        let field = format!("tenders[{i}].payment_id");
+        if !seen.insert(payment_id.clone()) {
+            return Err(AppError::invalid("deposit_already_used", field, "the same deposit is named twice"));
+        }
+        let mut payment = match payments::find(store, t, payment_id).await {
+            Err(AppError::NotFound { .. }) => None,
+            other => Some(other?),
+        }
+        .ok_or_else(|| AppError::invalid("unknown_deposit", field.clone(), "no such payment at this clinic"))?;
+        if sale.client_id.as_ref() != Some(&payment.client_id) {
+            return Err(AppError::invalid(
+                "deposit_client_mismatch",
+                field,
+                "this deposit is another client's: the sale must name the client who paid it",
+            ));
+        }
+        if payment.currency() != &sale.currency {
+            return Err(AppError::invalid(
+                "deposit_currency_mismatch",
+                field,
+                "the deposit was paid in another currency",
+            ));
+        }
+        payment.apply_to_sale(&sale.id, *amount_minor, sale.completed_at, &format!("tenders[{i}].amount_minor"))?;
+        plan.push(payments::versioned_put(t, &payment)?, payments::stale());
     }
     Ok(())
 }
@@ -311,6 +372,8 @@ async fn correct(
 ) -> AppResult<SaleView> {
     let store = ports.store;
     let t = &audit.tenant_id;
+    let sale = get(store, t, id).await?;
+    let location = catalog::get::<LocationInput>(store, t, &sale.location_id).await?;
     let recorded = retry::on_contention(CORRECTION_RETRIES, || async {
         let current = view(store, t, id).await?;
         let returns = decide(&current.sale, &current.corrections)?;
@@ -327,11 +390,21 @@ async fn correct(
             by: audit.actor.clone(),
         };
         let mut plan = Plan::new();
-        let item = to_item(&keys::sale_correction(t, id, correction.seq), "sale_correction", &correction)?;
+        let item = correction_item(t, &current.sale, &location.data, &correction)?;
         plan.push(
             Write::put_new(item),
             AppError::contention("another correction of this sale was saved at the same moment; try again"),
         );
+        let day = correction.at.with_timezone(&location.data.timezone.tz()).date_naive();
+        crate::cash_up::push_open_day(&mut plan, t, &current.sale.location_id, day);
+        for back in correction.returns.iter().filter(|r| r.method == ReturnMethod::Deposit) {
+            // Released in the same transaction: the deposit may count towards another sale.
+            let Some(payment_id) = &back.payment_id else { continue };
+            let mut payment = payments::find(store, t, payment_id).await?;
+            if payment.release_from_sale(id, correction.at) {
+                plan.push(payments::versioned_put(t, &payment)?, payments::stale());
+            }
+        }
         if correction.status == CorrectionStatus::Completed {
             announce_correction(&mut plan, t, &current.sale, &correction)?;
         }
@@ -343,6 +416,16 @@ async fn correct(
         refund_cards(ports, audit, recorded).await?;
     }
     view(store, t, id).await
+}
+
+/// A correction's item, on GSI1 by its location's local day: the daily close counts money given
+/// back on the day it went.
+fn correction_item(t: &TenantId, sale: &Sale, location: &LocationInput, correction: &Correction) -> AppResult<Item> {
+    let day = correction.at.with_timezone(&location.timezone.tz()).date_naive();
+    let mut item = to_item(&keys::sale_correction(t, &sale.id, correction.seq), "sale_correction", correction)?;
+    item.insert(GSI1PK.into(), keys::sale_corrections_day_gsi_pk(t, &sale.location_id, day).into());
+    item.insert(GSI1SK.into(), format!("{}#{}", correction.at.to_rfc3339(), correction.id).into());
+    Ok(item)
 }
 
 fn announce_correction(plan: &mut Plan, t: &TenantId, sale: &Sale, correction: &Correction) -> AppResult<()> {
@@ -396,14 +479,15 @@ async fn refund_cards(ports: Ports<'_>, audit: &AuditContext, pending: Correctio
         }
     }
     done.status = if refusal.is_some() { CorrectionStatus::Failed } else { CorrectionStatus::Completed };
+    let sale = get(store, t, &done.sale_id).await?;
+    let location = catalog::get::<LocationInput>(store, t, &sale.location_id).await?;
     let mut plan = Plan::new();
-    let item = to_item(&keys::sale_correction(t, &done.sale_id, done.seq), "sale_correction", &done)?;
+    let item = correction_item(t, &sale, &location.data, &done)?;
     plan.push(
         Write::put_if(item, Condition::equals("status", "pending")),
         AppError::conflict("correction_recorded", "this correction was recorded by another request"),
     );
     if done.status == CorrectionStatus::Completed {
-        let sale = get(store, t, &done.sale_id).await?;
         announce_correction(&mut plan, t, &sale, &done)?;
     }
     plan.commit(store, audit, action(done.kind, done.status), done.id.as_str()).await?;

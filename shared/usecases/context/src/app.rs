@@ -28,6 +28,15 @@ pub struct Config {
     pub site_domain: String,
 }
 
+/// Where a clinic's client portal page is: under the local host's `/sites/{slug}/` (when it has
+/// a public URL), or on the clinic's site.
+pub fn portal_url(public_url: Option<&str>, site_domain: &str, slug: &mas_domain::values::Slug) -> String {
+    match public_url {
+        Some(base) => format!("{base}/sites/{slug}/portal/"),
+        None => format!("https://{slug}.{site_domain}/portal/"),
+    }
+}
+
 pub struct App {
     pub store: Store,
     pub auth: AuthMode,

@@ -806,6 +806,9 @@ pub struct Verification {
     pub issued_at: Option<DateTime<Utc>>,
     pub status: Option<DocumentStatus>,
     pub signed_at: Option<DateTime<Utc>>,
+    /// A receipt or credit note of the desk till (instead of a document): its number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt_number: Option<String>,
 }
 
 impl Verification {
@@ -823,13 +826,30 @@ impl Verification {
             issued_at: None,
             status: None,
             signed_at: None,
+            receipt_number: None,
         }
     }
 }
 
 /// Looks a stamp or a file hash up. Says nothing about the client: anyone may ask.
 pub async fn verify_hash(store: &Store, hash: &Sha256Hex, only_files: bool) -> AppResult<Verification> {
-    let record: Option<StampRecord> = store.get(&keys::stamp(hash)).await?;
+    let item = store.table.get(&keys::stamp(hash)).await?;
+    if let Some(item) = &item
+        && item.get(mas_store::ENTITY_TYPE).and_then(Value::as_str) == Some(crate::receipts::RECEIPT_STAMP)
+    {
+        let record: mas_domain::receipt::ReceiptStampRecord = from_item(item.clone())?;
+        if !only_files || record.matched == "file" {
+            return verify_receipt(store, record).await;
+        }
+    }
+    let record: Option<StampRecord> = match item {
+        Some(item)
+            if item.get(mas_store::ENTITY_TYPE).and_then(Value::as_str) != Some(crate::receipts::RECEIPT_STAMP) =>
+        {
+            Some(from_item(item)?)
+        }
+        _ => None,
+    };
     let Some(record) = record.filter(|r| !only_files || r.matched == "file") else {
         return Ok(Verification::unknown(if only_files {
             "Not verified: no document we issued has exactly these bytes. The PDF was altered after we issued it, or it is not ours."
@@ -869,7 +889,26 @@ pub async fn verify_hash(store: &Store, hash: &Sha256Hex, only_files: bool) -> A
         issued_at: Some(record.issued_at),
         status: Some(document.status),
         signed_at: document.signature.map(|s| s.signed_at),
+        receipt_number: None,
     })
+}
+
+/// A receipt's or credit note's stamp: which clinic issued which number, and when (never whose).
+async fn verify_receipt(store: &Store, record: mas_domain::receipt::ReceiptStampRecord) -> AppResult<Verification> {
+    let clinic = tenants::tenant(store, &record.tenant_id).await?;
+    let title = format!("{} {}", record.kind.title(), record.number);
+    let mut verification = Verification::unknown(format!(
+        "Verified: this is {title} issued by {} on {}, unaltered.",
+        clinic.name,
+        record.issued_at.format("%-d %B %Y")
+    ));
+    verification.valid = true;
+    verification.matched = Some(record.matched);
+    verification.clinic = Some(clinic.name.to_string());
+    verification.title = Some(title);
+    verification.issued_at = Some(record.issued_at);
+    verification.receipt_number = Some(record.number);
+    Ok(verification)
 }
 
 /// Verifies an uploaded PDF by the SHA-256 of its bytes: one changed byte and it is not ours.

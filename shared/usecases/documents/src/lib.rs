@@ -3,4 +3,5 @@
 
 pub mod documents;
 pub mod esign;
+pub mod receipts;
 pub mod templates;

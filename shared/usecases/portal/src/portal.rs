@@ -104,10 +104,7 @@ pub async fn issue_link(app: &App, tenant: &TenantId, client_id: &ClientId) -> A
 
 /// Where the portal page is: under the local host's `/sites/{slug}/`, or on the clinic's site.
 fn portal_url(app: &App, slug: &Slug) -> String {
-    match &app.public_url {
-        Some(base) => format!("{base}/sites/{slug}/portal/"),
-        None => format!("https://{slug}.{}/portal/", app.config.site_domain),
-    }
+    mas_context::app::portal_url(app.public_url.as_deref(), &app.config.site_domain, slug)
 }
 
 /// The link goes by email through the notifications engine (the outbox locally, SES on AWS). It
@@ -411,6 +408,12 @@ pub async fn documents(app: &App, session: &PortalSession, base: &str) -> AppRes
     }
     documents.sort_by_key(|d| std::cmp::Reverse(d.created_at));
     Ok(PortalDocuments { documents })
+}
+
+/// The client's receipts and credit notes, newest first, with download links.
+pub async fn receipts(app: &App, session: &PortalSession) -> AppResult<Vec<mas_documents::receipts::ReceiptLink>> {
+    let issued = mas_documents::receipts::of_client(&app.store, &session.tenant_id, &session.client_id).await?;
+    mas_documents::receipts::links(&app.store, app.blobs.as_ref(), issued).await
 }
 
 /// The signing token of the document's latest session, if that session is still open.

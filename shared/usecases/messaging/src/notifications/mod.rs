@@ -51,6 +51,8 @@ pub struct Notifier {
     pub links: Arc<mas_domain::links::LinkSigner>,
     /// Base URL of our public endpoints (status callbacks, unsubscribe links); `None`: none.
     pub public_url: Option<String>,
+    /// The platform's domain for clinics' sites (where a clinic's portal is).
+    pub site_domain: String,
 }
 
 impl Notifier {
@@ -65,6 +67,7 @@ impl Notifier {
             mail_from: app.mail_from.clone(),
             links: app.links.clone(),
             public_url: app.public_url.clone(),
+            site_domain: app.config.site_domain.clone(),
         }
     }
 }

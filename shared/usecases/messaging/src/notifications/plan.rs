@@ -115,7 +115,7 @@ impl Work {
 /// gateway (`gdpr::after_erasure`), done by the same worker and its retries; `payment.fee_due`
 /// charges a fee above the deposit (`booking::fees`), and `payment.link_requested` makes and
 /// sends a payment link (`paylink`), both with their retries.
-pub const SUBSCRIBED: [&str; 10] = [
+pub const SUBSCRIBED: [&str; 11] = [
     "booking.confirmed",
     "booking.rescheduled",
     "booking.cancelled",
@@ -126,7 +126,46 @@ pub const SUBSCRIBED: [&str; 10] = [
     mas_context::announcements::CLIENT_ERASED,
     mas_booking::fees::FEE_DUE,
     mas_context::announcements::PAYMENT_LINK_REQUESTED,
+    mas_documents::receipts::RECEIPT_ISSUED,
 ];
+
+/// Emails a sale's client their receipt or credit note (transactional, email only, once per
+/// receipt): where to download it (their portal) and its stamp. A sale without a client, or a
+/// client without an email or consent, is recorded as skipped by `deliver`.
+async fn receipt_issued(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
+    let t = &event.tenant_id;
+    let field = |name: &str| event.payload.get(name).and_then(Value::as_str).map(str::to_owned);
+    let Some(client) = field("client_id") else { return Ok(()) };
+    let client = ClientId::parse(&client).map_err(|e| AppError::Internal(e.0))?;
+    let sale = mas_domain::ids::SaleId::parse(&field("sale_id").unwrap_or_default())
+        .map_err(|e| AppError::Internal(format!("receipt.issued: {}", e.0)))?;
+    let seq = event.payload.get("correction_seq").and_then(Value::as_u64).unwrap_or(0) as u32;
+    let receipt: mas_domain::receipt::Receipt = n
+        .store
+        .get(&keys::receipt(t, &sale, seq))
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("receipt {sale}#{seq} is missing")))?;
+    let tenant = mas_accounts::tenants::tenant(&n.store, t).await?;
+    let vars: Variables = [
+        ("receipt.title", receipt.kind.title().to_lowercase()),
+        ("receipt.number", receipt.number.clone()),
+        ("receipt.amount", mas_domain::payment::money_text(receipt.amount_minor, &receipt.currency)),
+        ("receipt.stamp", receipt.stamp.to_string()),
+        ("portal.url", mas_context::app::portal_url(n.public_url.as_deref(), &n.site_domain, &tenant.slug)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let delivery = Delivery {
+        tenant: t.clone(),
+        client,
+        kind: MessageKind::Receipt,
+        subject: receipt.number,
+        channels: vec![Channel::Email],
+        vars,
+    };
+    deliver(n, &delivery).await.map(drop)
+}
 
 /// Handles one worker message.
 pub async fn handle(n: &Notifier, body: &Value) -> AppResult<()> {
@@ -194,6 +233,7 @@ pub async fn on_event(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
             };
             deliver(n, &delivery).await.map(drop)
         }
+        mas_documents::receipts::RECEIPT_ISSUED => receipt_issued(n, event).await,
         "document.signature_requested" => {
             let field = |name: &str| event.payload.get(name).and_then(Value::as_str).map(str::to_owned);
             let (Some(session), Some(client)) = (field("session_id"), field("client_id")) else {
