@@ -10,6 +10,7 @@ pub mod auth;
 pub mod availability;
 pub mod catalog;
 pub mod clients;
+pub mod connect;
 pub mod documents;
 pub mod esign;
 pub mod gdpr;

@@ -60,10 +60,13 @@ pub enum Permission {
     DiscountGive,
     /// Void a sale the day it was made: owners and managers.
     SalesVoid,
+    /// Connect the clinic's own Stripe account (where its online payments go) and see where it
+    /// stands: owners only.
+    PaymentsConnect,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 24] = {
+    pub const ALL: [Permission; 25] = {
         use Permission::*;
         [
             CatalogRead,
@@ -90,6 +93,7 @@ impl Permission {
             SalesWrite,
             DiscountGive,
             SalesVoid,
+            PaymentsConnect,
         ]
     };
 }
@@ -110,7 +114,7 @@ impl Role {
             CatalogWrite | BrandWrite | TeamWrite | TemplatesWrite | AuditRead | ClientExport => {
                 matches!(self, Owner | Manager)
             }
-            ClientErase | CareTeamBackfill => matches!(self, Owner),
+            ClientErase | CareTeamBackfill | PaymentsConnect => matches!(self, Owner),
             BookingWrite => matches!(self, Owner | Manager | FrontDesk),
             BookingWriteOwn => matches!(self, Owner | Manager | FrontDesk | Practitioner),
             ClinicalRead | ClinicalWrite => matches!(self, Owner | Manager | Practitioner),
@@ -222,5 +226,11 @@ mod tests {
         assert_eq!(exporters, vec![Owner, Manager]);
         let erasers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(ClientErase)).collect();
         assert_eq!(erasers, vec![Owner]);
+    }
+
+    #[test]
+    fn only_owners_connect_the_clinics_stripe_account() {
+        let connectors: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(PaymentsConnect)).collect();
+        assert_eq!(connectors, vec![Owner]);
     }
 }

@@ -3,6 +3,7 @@
 //! (A capability of the use cases; `mas-usecases` re-exports every module.)
 
 pub mod appointments;
+pub mod connect;
 pub mod fees;
 pub mod paylinks;
 pub mod payments;
