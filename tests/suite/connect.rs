@@ -42,6 +42,11 @@ async fn status_of(app: &TestApp, token: &str) -> Value {
     body
 }
 
+/// Where `clinic`'s connection stands, as its owner sees it.
+pub(crate) async fn status(app: &TestApp, clinic: &Clinic) -> Value {
+    status_of(app, &clinic.token).await
+}
+
 /// The owner leaves the simulated onboarding form at `url` (`complete`, `pending` or `leave`).
 async fn finish(app: &TestApp, url: &Value, outcome: &str) -> (StatusCode, Value) {
     let path = url.as_str().unwrap().strip_prefix(&app.base).expect("the form is served by this host");
@@ -314,10 +319,13 @@ async fn where_a_connection_is_required_a_clinic_without_one_takes_no_online_pay
     let finalize = json!({"appointment_id": booked["id"], "collection_method": "in_person"});
     let (status, _) = app.post("/v1/payments/finalize", token, finalize.clone()).await;
     assert_eq!(status, StatusCode::CONFLICT);
-    // Stripe finishes verifying without the webhook reaching us: the owner's look heals it.
+    // Stripe finishes verifying without the webhook reaching us: the owner's next ask heals it.
     let enabled = AccountStatus { charges_enabled: true, payouts_enabled: true, details_submitted: true, ..Default::default() };
     let id = account(onboarding["status"]["account_id"].as_str().unwrap());
     app.gateway().set_account_status(&id, enabled).unwrap();
+    assert_eq!(status_of(&app, token).await["state"], "restricted", "reading changes nothing");
+    let (status, asked) = start(&app, token).await;
+    assert_eq!((status, asked["status"]["state"].as_str()), (StatusCode::OK, Some("active")), "{asked}");
     assert_eq!(status_of(&app, token).await["state"], "active");
     let (status, done) = app.post("/v1/payments/finalize", token, finalize).await;
     assert_eq!(status, StatusCode::CREATED, "{done}");

@@ -181,6 +181,7 @@ route_group!(
         [clients::backfill]
         [screening::assess]
         [payments::list]
+        [payments::connect_status]
         [payments::deposit_status]
         [payments::client_balance]
         [sales::list]
@@ -215,7 +216,7 @@ route_group!(
     /// The routes that move money (Stripe): the `api_payments` binary. Changing an appointment
     /// (staff or a client in the portal) may refund a deposit less the policy's fee.
     Money {
-        [payments::connect_status, payments::start_connect]
+        [payments::start_connect]
         [payments::deposit_intent]
         [payments::finalize]
         [payments::refund]

@@ -334,8 +334,9 @@ pub struct ConnectStatus {
     pub active_since: Option<DateTime<Utc>>,
     /// The platform's cut of each online payment, in basis points (`250` is 2.5%).
     pub application_fee_bps: u32,
-    /// Whether the clinic must be `active` to take online payments (always with Stripe; the local
-    /// host's simulated gateway charges the platform for a clinic that has not connected).
+    /// Whether the clinic must be `active` to take online payments (always on AWS, with Stripe;
+    /// the local host's simulated gateway charges the platform for a clinic that has not
+    /// connected, unless `MAS_CONNECT=required`).
     pub required: bool,
 }
 
@@ -378,8 +379,9 @@ fn settings_urls(app: &App, base: &str) -> ops_connect::ReturnUrls {
     }
 }
 
-/// Starts (or resumes) connecting the clinic's own Stripe account: the account is made once,
-/// and each call answers a fresh link to Stripe's hosted onboarding form. Owners only.
+/// Starts (or resumes) connecting the clinic's own Stripe account: the account is made once (and
+/// re-read from Stripe on later calls, its status stored), and each call answers a fresh link to
+/// Stripe's hosted onboarding form. Owners only.
 #[utoipa::path(post, path = "/v1/payments/connect", tag = "payments", operation_id = "start_payments_connect", security(("staff_jwt" = [])),
     responses((status = 200, body = ConnectOnboarding), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 pub async fn start_connect(
@@ -404,12 +406,12 @@ pub async fn start_connect(
     }))
 }
 
-/// Where the clinic's own Stripe account stands, as Stripe reports it now (re-read, so a lost
-/// webhook heals here). Owners only.
+/// Where the clinic's own Stripe account stands, as Stripe last said (its `account.updated`
+/// webhook, or the last onboarding ask, which re-reads it). Reads only. Owners only.
 #[utoipa::path(get, path = "/v1/payments/connect", tag = "payments", operation_id = "get_payments_connect", security(("staff_jwt" = [])),
     responses((status = 200, body = ConnectStatus), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 pub async fn connect_status(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<Json<ConnectStatus>> {
     actor.require(Permission::PaymentsConnect)?;
-    let connection = ops_connect::refresh(mas_usecases::payments::Ports::of(&app), &actor.audit()).await?;
+    let connection = ops_connect::connection(&app.store, &actor.tenant_id).await?;
     Ok(Json(ConnectStatus::of(&app, connection)))
 }

@@ -6,7 +6,7 @@
 //!   answers a fresh single-use link to Stripe's hosted form.
 //! - **Status** ([`observe`]): what Stripe says of the account — from the `account.updated`
 //!   webhook, tied to the clinic by the account id alone (never the event's metadata), or a fresh
-//!   read when the owner looks ([`refresh`]) — is taken in with a versioned write, its audit
+//!   read when the owner asks for an onboarding link ([`refresh`]) — is taken in with a versioned write, its audit
 //!   record and the `payments.account_updated` event. The account is always re-read, so events
 //!   in any order end in what Stripe says now.
 //! - **Charges** ([`destination`]): an online payment of a clinic whose account takes charges
@@ -97,7 +97,8 @@ pub async fn start_onboarding(
 ) -> AppResult<Onboarding> {
     let (store, t) = (ports.store, &audit.tenant_id);
     let connection = match connection(store, t).await? {
-        Some(existing) => existing,
+        // Re-read first: what Stripe says now is stored (a lost webhook heals here).
+        Some(existing) => refresh(ports, audit).await?.unwrap_or(existing),
         None => create(ports, audit, country, email).await?,
     };
     let link = ports
@@ -147,7 +148,7 @@ async fn create(ports: Ports<'_>, audit: &AuditContext, country: &str, email: Op
 }
 
 /// The clinic's connection as Stripe reports it now (a read of the account, taken in as the
-/// webhook's news would be): what the owner's status page shows, and what heals a lost webhook.
+/// webhook's news would be): each onboarding ask starts with it, so a lost webhook heals there.
 /// A gateway that cannot be reached leaves what is stored.
 pub async fn refresh(ports: Ports<'_>, audit: &AuditContext) -> AppResult<Option<Connection>> {
     let Some(stored) = connection(ports.store, &audit.tenant_id).await? else { return Ok(None) };
