@@ -246,7 +246,9 @@ pub fn refund_application_fee() -> Result<bool, AppError> {
     match env("MAS_REFUND_APPLICATION_FEE").as_deref() {
         None | Some("true") => Ok(true),
         Some("false") => Ok(false),
-        Some(other) => Err(AppError::Internal(format!("MAS_REFUND_APPLICATION_FEE must be true or false, not {other}"))),
+        Some(other) => {
+            Err(AppError::Internal(format!("MAS_REFUND_APPLICATION_FEE must be true or false, not {other}")))
+        }
     }
 }
 
@@ -259,9 +261,8 @@ pub fn payments(app: App, secrets: &Secrets) -> Result<App, AppError> {
             let app = app.with_payments(gateway, secret);
             // Only the function behind /webhooks/stripe/connect is given the Connect secret.
             match secrets.get("STRIPE_CONNECT_WEBHOOK_SECRET") {
-                Some(connect) => Ok(app.with_connect_webhook_secret(
-                    WebhookSecret::new(connect.to_owned()).map_err(AppError::Internal)?,
-                )),
+                Some(connect) => Ok(app
+                    .with_connect_webhook_secret(WebhookSecret::new(connect.to_owned()).map_err(AppError::Internal)?)),
                 None => Ok(app),
             }
         }

@@ -110,7 +110,9 @@ pub async fn from_env(queue: Arc<dyn Queue>) -> Result<LocalHost, AppError> {
             match env("MAS_CONNECT").as_deref().unwrap_or("optional") {
                 "required" => gateway.require_connected_accounts(true),
                 "optional" => {}
-                other => return Err(AppError::Internal(format!("MAS_CONNECT must be required or optional, not {other}"))),
+                other => {
+                    return Err(AppError::Internal(format!("MAS_CONNECT must be required or optional, not {other}")));
+                }
             }
             simulated = Some(gateway.clone());
             let connect_secret = gateway.connect_secret().clone();

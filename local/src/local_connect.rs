@@ -102,8 +102,10 @@ async fn finish(State(host): State<Arc<LocalHost>>, path: PathParams, body: Byte
     // The webhook goes to this host's own address, never to one a request names.
     let base =
         host.app.public_url.as_deref().ok_or_else(|| AppError::Internal("the local host has no public URL".into()))?;
-    let delivery =
-        gateway.deliver_account_updated(&format!("{base}/webhooks/stripe/connect"), &id).await.map_err(AppError::from)?;
+    let delivery = gateway
+        .deliver_account_updated(&format!("{base}/webhooks/stripe/connect"), &id)
+        .await
+        .map_err(AppError::from)?;
     let answer = json!({
         "account_id": account.id,
         "charges_enabled": account.status.charges_enabled,

@@ -196,7 +196,8 @@ async fn connect_events_are_tied_to_a_clinic_by_their_account_alone_and_any_othe
     assert!(event_record(&app, "evt_connectUnknown1").await.is_none(), "nothing is written for a stranger");
     // A dispute from A's account about B's payment: never applied across clinics.
     let b_intent = b_payment["intent_id"].as_str().unwrap();
-    let dispute = json!({"id": "dp_cross", "object": "dispute", "payment_intent": b_intent, "amount": 4000, "status": "lost"});
+    let dispute =
+        json!({"id": "dp_cross", "object": "dispute", "payment_intent": b_intent, "amount": 4000, "status": "lost"});
     let cross = connect_event("evt_connectCross1", "charge.dispute.created", &a_account, dispute);
     let (status, answer) = post_connect_webhook(&app, &secret, &cross).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
@@ -265,7 +266,10 @@ async fn a_dispute_of_a_clinics_charge_is_recorded_on_its_payment_and_timeline_a
     dispute("needs_response").await;
     let disputed = payments_of(&app, &s, &booked["id"]).await.remove(0);
     assert_eq!(disputed["status"], "disputed", "{disputed}");
-    assert_eq!((disputed["dispute"]["status"].as_str(), disputed["dispute"]["amount"].as_i64()), (Some("needs_response"), Some(4000)));
+    assert_eq!(
+        (disputed["dispute"]["status"].as_str(), disputed["dispute"]["amount"].as_i64()),
+        (Some("needs_response"), Some(4000))
+    );
     assert_eq!(disputed["destination"]["account_id"], account_id.as_str());
     // Stripe delivers it again: nothing happens twice.
     let again = app.gateway().deliveries().last().cloned().unwrap();
@@ -320,7 +324,8 @@ async fn where_a_connection_is_required_a_clinic_without_one_takes_no_online_pay
     let (status, _) = app.post("/v1/payments/finalize", token, finalize.clone()).await;
     assert_eq!(status, StatusCode::CONFLICT);
     // Stripe finishes verifying without the webhook reaching us: the owner's next ask heals it.
-    let enabled = AccountStatus { charges_enabled: true, payouts_enabled: true, details_submitted: true, ..Default::default() };
+    let enabled =
+        AccountStatus { charges_enabled: true, payouts_enabled: true, details_submitted: true, ..Default::default() };
     let id = account(onboarding["status"]["account_id"].as_str().unwrap());
     app.gateway().set_account_status(&id, enabled).unwrap();
     assert_eq!(status_of(&app, token).await["state"], "restricted", "reading changes nothing");

@@ -275,11 +275,15 @@ async fn a_clinics_account_is_made_once_onboarded_and_takes_destination_charges_
     assert!(account.id.as_str().starts_with("acct_") && !account.status.charges_enabled, "{account:?}");
     assert_eq!(gateway.create_connected_account(request).await.unwrap().id, account.id, "one account per key");
     assert_eq!(account.metadata.get("tenant_id").map(String::as_str), Some("ten_contract"));
-    let destination = ChargeDestination { account_id: account.id.clone(), application_fee: MinorUnits::new(100).unwrap() };
+    let destination =
+        ChargeDestination { account_id: account.id.clone(), application_fee: MinorUnits::new(100).unwrap() };
     let mut charge = intent("connected", 4000);
     charge.destination = Some(destination.clone());
     let early = gateway.create_intent(charge.clone()).await;
-    assert!(matches!(early, Err(PaymentsError::Refused(_))), "an account that cannot take charges takes none: {early:?}");
+    assert!(
+        matches!(early, Err(PaymentsError::Refused(_))),
+        "an account that cannot take charges takes none: {early:?}"
+    );
 
     let link = gateway
         .onboarding_link(OnboardingRequest {

@@ -221,7 +221,16 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             .path
             .replace("{id}", &if route.path.contains('{') { id_of(&collection) } else { String::new() })
             .replace("{exception_id}", exception["id"].as_str().unwrap());
-        path.push_str(&query_for(&route.path, &location_id, service["id"].as_str().unwrap(), &monday, &appointment_id));
+        if route.method == "GET" || route.path != "/v1/sales" {
+            // The sales listing's window; completing a sale takes none (only `quote`).
+            path.push_str(&query_for(
+                &route.path,
+                &location_id,
+                service["id"].as_str().unwrap(),
+                &monday,
+                &appointment_id,
+            ));
+        }
         if route.path == "/v1/notifications" {
             path.push_str(&format!("?client_id={client_id}"));
         }

@@ -23,10 +23,10 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde_json::{Value, json};
 
+use mas_domain::payment::ConnectedAccountId;
 use mas_domain::payment::{ClientSecret, CustomerId, IntentId, IntentSnapshot, IntentStatus};
 use mas_domain::webhook::WebhookSecret;
 use mas_ports::Clock;
-use mas_domain::payment::ConnectedAccountId;
 use mas_ports::payments::{
     AccountRequest, BrowserCheckout, ConnectedAccount, GatewayRefund, Intent, IntentRequest, OnboardingLink,
     OnboardingRequest, Payments, PaymentsError, RefundRequest,

@@ -175,7 +175,11 @@ impl SimulatedGateway {
 
     /// The owner leaves the onboarding form (nothing is posted yet). An expired or used link
     /// refuses, as Stripe's do: the owner asks for a new one.
-    pub fn onboard(&self, account: &ConnectedAccountId, outcome: Onboarding) -> Result<ConnectedAccount, PaymentsError> {
+    pub fn onboard(
+        &self,
+        account: &ConnectedAccountId,
+        outcome: Onboarding,
+    ) -> Result<ConnectedAccount, PaymentsError> {
         let now = self.clock.now();
         let mut state = self.state();
         let sim = state.accounts.by_id.get_mut(account.as_str()).ok_or(PaymentsError::NotFound)?;

@@ -159,7 +159,10 @@ impl crate::Payments for Unconfigured {
         Err(crate::PaymentsError::Unavailable(not_configured("payment gateway")))
     }
 
-    async fn onboarding_link(&self, _: crate::OnboardingRequest) -> Result<crate::OnboardingLink, crate::PaymentsError> {
+    async fn onboarding_link(
+        &self,
+        _: crate::OnboardingRequest,
+    ) -> Result<crate::OnboardingLink, crate::PaymentsError> {
         Err(crate::PaymentsError::Unavailable(not_configured("payment gateway")))
     }
 }

@@ -275,7 +275,10 @@ fn create_account_request(request: &AccountRequest) -> RequestBuilder {
         kind: "express",
         country: &request.country,
         email: request.email.as_deref(),
-        capabilities: Capabilities { card_payments: Requested { requested: true }, transfers: Requested { requested: true } },
+        capabilities: Capabilities {
+            card_payments: Requested { requested: true },
+            transfers: Requested { requested: true },
+        },
         metadata: &request.metadata,
     };
     RequestBuilder::new(StripeMethod::Post, "/accounts").form(&form)
@@ -302,7 +305,8 @@ fn account_link_request(request: &OnboardingRequest) -> RequestBuilder {
 }
 
 fn read_account(value: &Value) -> Result<ConnectedAccount, PaymentsError> {
-    ConnectedAccount::from_stripe_json(value).map_err(|e| PaymentsError::Unavailable(format!("unreadable Account: {e}")))
+    ConnectedAccount::from_stripe_json(value)
+        .map_err(|e| PaymentsError::Unavailable(format!("unreadable Account: {e}")))
 }
 
 fn read_intent(value: &Value) -> Result<Intent, PaymentsError> {

@@ -59,7 +59,11 @@ pub async fn tenant_of(store: &Store, account: &str) -> AppResult<Option<TenantI
 
 /// Where an online payment of `amount` by a client of `tenant` goes: the clinic's account less
 /// the platform's fee; the platform's own account (`None`) only where the gateway allows it.
-pub async fn destination(ports: Ports<'_>, tenant: &TenantId, amount: MinorUnits) -> AppResult<Option<ChargeDestination>> {
+pub async fn destination(
+    ports: Ports<'_>,
+    tenant: &TenantId,
+    amount: MinorUnits,
+) -> AppResult<Option<ChargeDestination>> {
     match connection(ports.store, tenant).await? {
         Some(c) if c.status.charges_enabled => {
             Ok(Some(ChargeDestination { account_id: c.account_id, application_fee: ports.application_fee.of(amount) }))
@@ -198,7 +202,10 @@ async fn try_observe(
     next.version += 1;
     next.updated_at = now;
     plan.push(
-        Write::put_if(to_item(&keys::connection(t), "connection", &next)?, Condition::equals("version", current.version)),
+        Write::put_if(
+            to_item(&keys::connection(t), "connection", &next)?,
+            Condition::equals("version", current.version),
+        ),
         AppError::contention("the clinic's connection changed while this was being saved; try again"),
     );
     plan.announce(account_event(t, &next, now))?;

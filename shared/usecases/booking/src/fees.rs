@@ -152,7 +152,7 @@ pub async fn settle(
 
 /// What became of the attempt to charge.
 enum Outcome {
-    Charged(mas_ports::Intent),
+    Charged(Box<mas_ports::Intent>),
     Unpaid(String),
 }
 
@@ -205,7 +205,7 @@ async fn try_settle(
             };
             match ports.payments.create_intent(request).await {
                 Ok(intent) if matches!(intent.snapshot.status, IntentStatus::Succeeded | IntentStatus::Processing) => {
-                    Outcome::Charged(intent)
+                    Outcome::Charged(Box::new(intent))
                 }
                 Ok(intent) => Outcome::Unpaid(format!(
                     "authentication_required: the card on file needs the client to confirm ({})",

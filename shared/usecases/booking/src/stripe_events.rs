@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::paylinks::{self, LinkRef};
-use crate::{appointments, connect};
 use crate::payments::{self, IntentRef, Ports, RefundAsk};
+use crate::{appointments, connect};
 use mas_domain::appointment::{Appointment, AppointmentStatus};
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{PaymentId, RequestId, TenantId};
