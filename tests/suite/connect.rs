@@ -348,3 +348,31 @@ async fn the_simulated_gateway_charges_the_platform_for_a_clinic_that_has_not_co
     assert!(payment.get("destination").is_none(), "charged to the platform: {payment}");
     assert!(app.gateway().intents().iter().all(|i| i.snapshot.destination.is_none()));
 }
+
+#[tokio::test]
+async fn a_fee_above_the_deposit_of_a_clinic_whose_account_stripe_restricted_is_owed_and_its_link_says_why_it_was_not_sent()
+ {
+    use crate::payments_by_link::{balance, consented_paid_booking, eventually, link_status, no_show};
+    let clock = Arc::new(FixedClock::new(now()));
+    let app = spawn_app_configured(clock.clone(), |app| app.application_fee = FeeRate::parse("250").unwrap()).await;
+    app.gateway().require_connected_accounts(true);
+    let s = clinic(&app, "fee-restricted", deposit_policy()).await;
+    let account_id = account(&connect(&app, &s.clinic).await);
+    let booked = consented_paid_booking(&app, &s, tuesday(10, 0)).await;
+    // Stripe restricts the account (a document past due) and says so.
+    let restricted = AccountStatus { details_submitted: true, ..Default::default() };
+    app.gateway().set_account_status(&account_id, restricted).unwrap();
+    let url = format!("{}/webhooks/stripe/connect", app.base);
+    assert_eq!(app.gateway().deliver_account_updated(&url, &account_id).await.unwrap().status, 200);
+    assert_eq!(status_of(&app, &s.clinic.token).await["state"], "restricted");
+
+    clock.set(tuesday(10, 30));
+    no_show(&app, &s, &booked).await;
+    eventually(&app, &s, "the link not sent", || async { link_status(&app, &s, 0).await.as_deref() == Some("not_sent") })
+        .await;
+    let owed = balance(&app, &s).await;
+    assert_eq!((owed["owed"]["amount_minor"].as_i64(), owed["fees"][0]["status"].as_str()), (Some(16000), Some("unpaid")));
+    assert!(owed["fees"][0]["reason"].as_str().unwrap().starts_with("not_connected"), "{owed}");
+    assert!(owed["links"][0]["not_sent_reason"].as_str().unwrap().contains("Stripe account"), "{owed}");
+    assert_eq!(app.gateway().intents().len(), 1, "only the deposit: the card on file was not charged");
+}

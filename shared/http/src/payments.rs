@@ -69,7 +69,7 @@ pub struct DepositIntent {
 /// found. Asking again returns the same intent.
 #[utoipa::path(post, path = "/v1/payments/deposit-intent", tag = "payments", operation_id = "create_deposit_intent", request_body = DepositIntentInput,
     responses((status = 201, body = DepositIntent), (status = 404, body = ErrorEnvelope),
-        (status = 409, description = "`not_pending_deposit`, `hold_expired` or `no_deposit_due`", body = ErrorEnvelope),
+        (status = 409, description = "`not_pending_deposit`, `hold_expired`, `no_deposit_due`, or `payments_not_connected` (the clinic has no connected Stripe account that takes charges)", body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
 pub async fn deposit_intent(
     State(app): State<Arc<App>>,
@@ -189,7 +189,7 @@ pub struct Finalized {
 /// agreed to keep on file.
 #[utoipa::path(post, path = "/v1/payments/finalize", tag = "payments", operation_id = "finalize_payment", security(("staff_jwt" = [])), request_body = FinalizeInput,
     responses((status = 201, body = Finalized), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-        (status = 409, description = "`not_finalizable`, `nothing_due` or `payment_link_open`", body = ErrorEnvelope),
+        (status = 409, description = "`not_finalizable`, `nothing_due`, `payment_link_open`, or `payments_not_connected` (the clinic has no connected Stripe account that takes charges)", body = ErrorEnvelope),
         (status = 422, description = "`no_saved_payment_method`, `payment_declined`", body = ErrorEnvelope)))]
 pub async fn finalize(
     State(app): State<Arc<App>>,
