@@ -368,11 +368,38 @@ async fn a_fee_above_the_deposit_of_a_clinic_whose_account_stripe_restricted_is_
 
     clock.set(tuesday(10, 30));
     no_show(&app, &s, &booked).await;
-    eventually(&app, &s, "the link not sent", || async { link_status(&app, &s, 0).await.as_deref() == Some("not_sent") })
-        .await;
+    eventually(&app, &s, "the link not sent", || async {
+        link_status(&app, &s, 0).await.as_deref() == Some("not_sent")
+    })
+    .await;
     let owed = balance(&app, &s).await;
-    assert_eq!((owed["owed"]["amount_minor"].as_i64(), owed["fees"][0]["status"].as_str()), (Some(16000), Some("unpaid")));
+    assert_eq!(
+        (owed["owed"]["amount_minor"].as_i64(), owed["fees"][0]["status"].as_str()),
+        (Some(16000), Some("unpaid"))
+    );
     assert!(owed["fees"][0]["reason"].as_str().unwrap().starts_with("not_connected"), "{owed}");
     assert!(owed["links"][0]["not_sent_reason"].as_str().unwrap().contains("Stripe account"), "{owed}");
     assert_eq!(app.gateway().intents().len(), 1, "only the deposit: the card on file was not charged");
+}
+
+#[tokio::test]
+async fn a_balance_paid_by_link_at_a_connected_clinic_goes_to_its_account_less_the_platforms_fee() {
+    use crate::payments_by_link::{eventually, link_status, links_sent};
+    let app = app_with_fee().await;
+    app.gateway().require_connected_accounts(true);
+    let s = clinic(&app, "link-connected", deposit_policy()).await;
+    let account_id = connect(&app, &s.clinic).await;
+    let (booked, deposit) = paid_booking(&app, &s, tuesday(10, 0), 0).await;
+    assert_eq!(deposit["destination"]["application_fee"], 100, "2.5% of the 40.00 deposit");
+    let ask = json!({"appointment_id": booked["id"], "collection_method": "email_link"});
+    let (status, asked) = app.post("/v1/payments/finalize", &s.clinic.token, ask).await;
+    assert_eq!(status, StatusCode::CREATED, "{asked}");
+    eventually(&app, &s, "the link sent", || async { link_status(&app, &s, 0).await.as_deref() == Some("sent") }).await;
+    let (_, page) = links_sent(&app).remove(0);
+    let (status, paid) = app.call("POST", &page, None, Some(json!({"outcome": "succeed"}))).await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    eventually(&app, &s, "the link paid", || async { link_status(&app, &s, 0).await.as_deref() == Some("paid") }).await;
+    let balance = payments_of(&app, &s, &booked["id"]).await.into_iter().find(|p| p["kind"] == "balance").unwrap();
+    assert_eq!(balance["destination"], json!({"account_id": account_id, "application_fee": 400}), "{balance}");
+    assert_eq!(app.gateway().ledger(&account(&account_id)).charged, 4000 + 16000);
 }

@@ -61,7 +61,7 @@ pub(crate) async fn balance(app: &TestApp, s: &Setup) -> Value {
 }
 
 /// The payment links the outbox holds, newest first: (channel, the hosted page's path).
-fn links_sent(app: &TestApp) -> Vec<(String, String)> {
+pub(crate) fn links_sent(app: &TestApp) -> Vec<(String, String)> {
     let entries = app.host.outbox.as_ref().unwrap().list().unwrap();
     entries
         .into_iter()
