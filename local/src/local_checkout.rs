@@ -14,7 +14,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use serde::Deserialize;
 use serde_json::json;
 
 use mas_domain::error::AppError;
@@ -27,6 +26,7 @@ use mas_http::extract::{PathParams, parse_json};
 use mas_ports::{PaymentLinkStatus, PaymentsError};
 
 use crate::LocalHost;
+use crate::local_routes::PayInput;
 
 /// The hosted page's routes (mounted only with the simulated gateway, for this machine only).
 pub fn routes() -> Router<Arc<LocalHost>> {
@@ -80,12 +80,6 @@ async function pay(outcome) {{
 <h1>Simulated payment page</h1><p>{what}</p><p>Nothing real is charged.</p>{body}</body></html>"#
     );
     Ok((status, Html(html)).into_response())
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PayInput {
-    outcome: Option<Outcome>,
 }
 
 /// `POST /local/checkout/{session_id}`: pays the page and posts the webhooks Stripe would.

@@ -157,10 +157,11 @@ async fn dns_records(State(host): State<Arc<LocalHost>>, path: PathParams) -> Ap
     Ok(axum::Json(TxtRecords { txt }).into_response())
 }
 
+/// The body of the simulated gateway's pay routes (the intent's and the hosted page's).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PayInput {
-    outcome: Option<Outcome>,
+pub(crate) struct PayInput {
+    pub(crate) outcome: Option<Outcome>,
 }
 
 /// `POST /local/pay/{intent_id}` with `{"outcome":"succeed"|"fail"|"requires_action"}` (succeed

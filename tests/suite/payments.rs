@@ -918,7 +918,7 @@ async fn the_local_pay_route_posts_its_webhook_to_this_host_whatever_host_the_ca
 }
 
 /// A portal session for `client`, through a link issued as `POST …/portal/link` does.
-async fn portal_session(app: &TestApp, s: &Setup, client: &Value) -> String {
+pub(crate) async fn portal_session(app: &TestApp, s: &Setup, client: &Value) -> String {
     let client = mas_domain::ids::ClientId::parse(client.as_str().unwrap()).unwrap();
     let (token, _) = mas_usecases::portal::issue_link(&app.app, &s.clinic.tenant_id, &client).await.unwrap();
     let path = format!("/v1/public/{}/portal/session", s.clinic.slug);
@@ -998,56 +998,4 @@ async fn a_sites_payment_element_gets_stripe_js_from_the_intent_pays_by_test_car
     assert_eq!((&settled["appointment_status"], &settled["paid"]), (&json!("scheduled"), &json!(true)), "{settled}");
     assert_eq!(settled["payment_status"], "succeeded");
     assert_eq!(appointment(&app, &s, &booked["id"]).await["status"], "scheduled");
-}
-
-#[tokio::test]
-async fn the_portal_pays_a_balance_the_clinic_asked_for_by_link_and_only_the_clients_own() {
-    let (app, _) = fixed_app().await;
-    let s = clinic(&app, "card-portal", deposit_policy()).await;
-    let (booked, _) = paid_booking(&app, &s, tuesday(10, 0), 0).await;
-    // Another client, booked on the site, deposit paid.
-    let visitor = public_booking(&s, tuesday(11, 0), "eve@visitors.test", answers());
-    let (status, other) = app.call("POST", "/v1/public/card-portal/appointments", None, Some(visitor)).await;
-    assert_eq!(status, StatusCode::CREATED, "{other}");
-    pay(&app, &deposit_intent(&app, &s, &other).await, "succeed").await;
-    assert_ne!(other["client_id"], booked["client_id"]);
-    let session = portal_session(&app, &s, &booked["client_id"]).await;
-    let (status, none) = app.get("/v1/portal/balances", &session).await;
-    assert_eq!(status, StatusCode::OK, "{none}");
-    assert_eq!(none["balances"], json!([]), "nothing asked yet");
-
-    // Asked at the desk: not the portal's to take.
-    let ask = |a: &Value, method: &str| json!({ "appointment_id": a["id"], "collection_method": method });
-    let (status, desk) = app.post("/v1/payments/finalize", &s.clinic.token, ask(&other, "in_person")).await;
-    assert_eq!(status, StatusCode::CREATED, "{desk}");
-    let (status, linked) = app.post("/v1/payments/finalize", &s.clinic.token, ask(&booked, "email_link")).await;
-    assert_eq!(status, StatusCode::CREATED, "{linked}");
-    let id = linked["payment"]["id"].as_str().unwrap();
-    let (_, listed) = app.get("/v1/portal/balances", &session).await;
-    let balances = listed["balances"].as_array().unwrap();
-    assert_eq!(balances.len(), 1, "{listed}");
-    assert_eq!((&balances[0]["payment_id"], &balances[0]["status"]), (&json!(id), &json!("requires_action")));
-    assert_eq!(balances[0]["amount"]["amount_minor"], 16000, "the price less the deposit");
-    assert_eq!(balances[0]["confirmation_number"], booked["confirmation_number"]);
-
-    let (status, _) = app.call("POST", &format!("/v1/portal/balances/{id}/intent"), None, None).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let desk_id = desk["payment"]["id"].as_str().unwrap();
-    let (status, _) = app.post(&format!("/v1/portal/balances/{desk_id}/intent"), &session, json!({})).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "another client's balance, asked at the desk");
-    let stranger = portal_session(&app, &s, &other["client_id"]).await;
-    let (status, _) = app.post(&format!("/v1/portal/balances/{id}/intent"), &stranger, json!({})).await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "another client's session");
-
-    let (status, intent) = app.post(&format!("/v1/portal/balances/{id}/intent"), &session, json!({})).await;
-    assert_eq!(status, StatusCode::OK, "{intent}");
-    assert_eq!(intent["js_url"], "/local/stripe.js");
-    assert_eq!(intent["amount"]["amount_minor"], 16000);
-    let card = json!({ "client_secret": intent["client_secret"], "card_number": "4242 4242 4242 4242" });
-    let (_, paid) = shim_call(&app, &intent, "confirm", card).await;
-    assert_eq!(paid["payment_intent"]["status"], "succeeded", "{paid}");
-    let (_, listed) = app.get("/v1/portal/balances", &session).await;
-    assert_eq!(listed["balances"][0]["status"], "succeeded", "the webhook recorded it: {listed}");
-    let (status, again) = app.post(&format!("/v1/portal/balances/{id}/intent"), &session, json!({})).await;
-    assert_eq!((status, &again["error"]["code"]), (StatusCode::CONFLICT, &json!("already_paid")));
 }

@@ -384,3 +384,46 @@ async fn a_link_asked_for_in_quiet_hours_goes_by_email_at_once_and_by_text_when_
     assert_eq!(sent.iter().filter(|(channel, _)| channel == "sms").count(), 1, "{sent:?}");
     assert_eq!(sent[0].1, sent[1].1, "the same page by text and by email");
 }
+
+#[tokio::test]
+async fn the_portal_lists_what_the_clinic_asked_a_client_to_pay_with_its_page_and_shows_it_to_nobody_else() {
+    let (app, _) = fixed_app().await;
+    let s = clinic(&app, "link-portal", deposit_policy()).await;
+    let (booked, _) = paid_booking(&app, &s, tuesday(10, 0), 0).await;
+    let visitor = crate::booking::public_booking(&s, tuesday(11, 0), "eve@visitors.test", crate::booking::answers());
+    let (status, other) = app.call("POST", "/v1/public/link-portal/appointments", None, Some(visitor)).await;
+    assert_eq!(status, StatusCode::CREATED, "{other}");
+    pay(&app, &deposit_intent(&app, &s, &other).await, "succeed").await;
+    let session = crate::payments::portal_session(&app, &s, &booked["client_id"]).await;
+    let stranger = crate::payments::portal_session(&app, &s, &other["client_id"]).await;
+    let (status, none) = app.get("/v1/portal/balances", &session).await;
+    assert_eq!((status, &none["balances"]), (StatusCode::OK, &json!([])), "nothing asked yet: {none}");
+
+    // Asked at the desk: nothing for the portal; asked by link: the client's, with its page.
+    let (status, _) = app.post("/v1/payments/finalize", &s.clinic.token, finalize(&other, "in_person")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, asked) = app.post("/v1/payments/finalize", &s.clinic.token, finalize(&booked, "email_link")).await;
+    assert_eq!(status, StatusCode::CREATED, "{asked}");
+    eventually(&app, &s, "the link sent", || async { link_status(&app, &s, 0).await.as_deref() == Some("sent") }).await;
+    let (_, listed) = app.get("/v1/portal/balances", &session).await;
+    let balances = listed["balances"].as_array().unwrap();
+    assert_eq!(balances.len(), 1, "{listed}");
+    let b = &balances[0];
+    assert_eq!((&b["link_id"], &b["status"], &b["purpose"]), (&asked["link"]["id"], &json!("sent"), &json!("balance")));
+    assert_eq!(b["amount"]["amount_minor"], 16000, "the price less the deposit");
+    assert_eq!(b["confirmation_number"], booked["confirmation_number"]);
+    let url = b["pay_url"].as_str().expect("the page, once made").to_owned();
+    let page = &url[url.find("/local/checkout/").expect("the simulated gateway's page")..];
+    assert_eq!(links_sent(&app)[0].1, page, "the same page the email links to");
+    let (_, theirs) = app.get("/v1/portal/balances", &stranger).await;
+    assert_eq!(theirs["balances"], json!([]), "another client sees nothing of it: {theirs}");
+    let (status, _) = app.call("GET", "/v1/portal/balances", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Paid on its page: listed as paid, with no page to pay again.
+    let (status, paid) = app.call("POST", page, None, Some(json!({"outcome": "succeed"}))).await;
+    assert_eq!(status, StatusCode::OK, "{paid}");
+    eventually(&app, &s, "the link paid", || async { link_status(&app, &s, 0).await.as_deref() == Some("paid") }).await;
+    let (_, listed) = app.get("/v1/portal/balances", &session).await;
+    assert_eq!((&listed["balances"][0]["status"], &listed["balances"][0]["pay_url"]), (&json!("paid"), &Value::Null));
+}

@@ -26,12 +26,10 @@ const ROUTES_WITHOUT_TABLE: [(&str, &str); 3] =
 /// uploaded PDF is checked, not stored; on AWS sessions are Cognito's, so a refresh reads the
 /// member and a sign-out touches no item; an invitation preview reads the link), so they get
 /// read access at most and write no audit record.
-const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 7] = [
+const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 6] = [
     ("POST", "/v1/screening/assess"),
     // A POST so that the booking's id and confirmation number stay out of URLs and logs.
     ("POST", "/v1/payments/deposit-status"),
-    // Reads the intent's client secret back from Stripe for the portal's Payment Element.
-    ("POST", "/v1/portal/balances/{id}/intent"),
     ("POST", "/v1/documents/verify"),
     ("POST", "/v1/auth/refresh"),
     ("POST", "/v1/auth/sign-out"),
@@ -658,12 +656,10 @@ fn actions_on(template: &Value, function: &Value, resource_id: &str, prefix: &st
 }
 
 /// Routes that move money: they call Stripe, so only their functions get its secrets.
-const MONEY_ROUTES: [(&str, &str); 12] = [
+const MONEY_ROUTES: [(&str, &str); 11] = [
     ("POST", "/v1/payments/deposit-intent"),
     // Makes (and re-reads) the clinic's connected account and its onboarding link at Stripe.
     ("POST", "/v1/payments/connect"),
-    // A balance's client secret comes from Stripe.
-    ("POST", "/v1/portal/balances/{id}/intent"),
     // The till checks a card payment with the gateway, and refunds cards through it.
     ("POST", "/v1/sales"),
     ("POST", "/v1/sales/{id}/void"),
@@ -794,10 +790,7 @@ fn the_routes_that_answer_card_intents_to_browsers_and_only_those_get_the_publis
         );
         holders.insert((event.method.clone(), event.path.clone()));
     }
-    assert_eq!(
-        holders,
-        routes(&[("POST", "/v1/payments/deposit-intent"), ("POST", "/v1/portal/balances/{id}/intent")])
-    );
+    assert_eq!(holders, routes(&[("POST", "/v1/payments/deposit-intent")]));
 }
 
 #[test]

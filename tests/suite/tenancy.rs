@@ -221,16 +221,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             .path
             .replace("{id}", &if route.path.contains('{') { id_of(&collection) } else { String::new() })
             .replace("{exception_id}", exception["id"].as_str().unwrap());
-        if route.method == "GET" || route.path != "/v1/sales" {
-            // The sales listing's window; completing a sale takes none (only `quote`).
-            path.push_str(&query_for(
-                &route.path,
-                &location_id,
-                service["id"].as_str().unwrap(),
-                &monday,
-                &appointment_id,
-            ));
-        }
+        let service_id = service["id"].as_str().unwrap();
+        path.push_str(&query_for(route.method, &route.path, &location_id, service_id, &monday, &appointment_id));
         if route.path == "/v1/notifications" {
             path.push_str(&format!("?client_id={client_id}"));
         }
@@ -270,10 +262,10 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
 }
 
 /// The query string a route needs: windows for listings, A's ids for availability and payments.
-fn query_for(path: &str, location_id: &str, service_id: &str, day: &str, appointment_id: &str) -> String {
+fn query_for(method: &str, path: &str, location_id: &str, service_id: &str, day: &str, appointment_id: &str) -> String {
     match path {
         "/v1/payments" => format!("?appointment_id={appointment_id}"),
-        "/v1/sales" => format!("?day={}&location_id={location_id}", chrono::Utc::now().date_naive()),
+        "/v1/sales" if method == "GET" => format!("?day={}&location_id={location_id}", chrono::Utc::now().date_naive()),
         "/v1/appointments" => format!("?from={day}&to={day}"),
         "/v1/availability" => format!("?location_id={location_id}&service_id={service_id}&from={day}&to={day}"),
         "/v1/availability/explain" => {

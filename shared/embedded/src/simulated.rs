@@ -315,25 +315,23 @@ impl SimulatedGateway {
 
     /// A Stripe-shaped event about `intent`, and the `Stripe-Signature` header for it.
     pub fn signed_event(&self, event_type: &str, intent: &Intent) -> (String, Vec<u8>, String) {
-        let event_id = random("evt_", 24);
-        let now = self.clock.now().timestamp();
-        let body = json!({
-            "id": event_id,
-            "object": "event",
-            "api_version": "2025-09-30.clover",
-            "created": now,
-            "livemode": false,
-            "type": event_type,
-            "data": { "object": intent_json(intent) },
-        });
-        let body = serde_json::to_vec(&body).expect("an event serializes");
-        let signature = self.secret.sign(now, &body);
-        (event_id, body, signature)
+        self.signed_object_event(event_type, intent_json(intent))
     }
 
     /// Posts `event_type` about `intent` to `url` (our `/webhooks/stripe`), signed.
     pub async fn deliver(&self, url: &str, event_type: &str, intent: &Intent) -> Result<Delivery, PaymentsError> {
-        let (event_id, body, signature) = self.signed_event(event_type, intent);
+        let signed = self.signed_event(event_type, intent);
+        self.post_signed(url, event_type, signed).await
+    }
+
+    /// Posts a signed event (its id, body and `Stripe-Signature`) as Stripe would, and keeps
+    /// the delivery for tests to replay.
+    pub(crate) async fn post_signed(
+        &self,
+        url: &str,
+        event_type: &str,
+        (event_id, body, signature): (String, Vec<u8>, String),
+    ) -> Result<Delivery, PaymentsError> {
         let response = self
             .http
             .post(url)

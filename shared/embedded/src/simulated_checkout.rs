@@ -236,20 +236,8 @@ impl SimulatedGateway {
 
     /// Posts `event_type` about `object` to `url` (our `/webhooks/stripe`), signed.
     pub async fn deliver_object(&self, url: &str, event_type: &str, object: Value) -> Result<Delivery, PaymentsError> {
-        let (event_id, body, signature) = self.signed_object_event(event_type, object);
-        let response = self
-            .http
-            .post(url)
-            .header("content-type", "application/json")
-            .header("stripe-signature", &signature)
-            .body(body.clone())
-            .send()
-            .await
-            .map_err(|e| PaymentsError::Unavailable(format!("posting the webhook to {url}: {e}")))?;
-        let delivery =
-            Delivery { event_id, event_type: event_type.into(), body, signature, status: response.status().as_u16() };
-        self.state().deliveries.push(delivery.clone());
-        Ok(delivery)
+        let signed = self.signed_object_event(event_type, object);
+        self.post_signed(url, event_type, signed).await
     }
 }
 

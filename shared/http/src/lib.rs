@@ -222,7 +222,6 @@ route_group!(
         [payments::refund]
         [appointments::change]
         [portal::change]
-        [portal::balance_intent]
         [sales::complete]
         [sales::void]
         [sales::refund]

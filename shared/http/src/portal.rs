@@ -13,17 +13,13 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiResult, ErrorEnvelope};
 use super::extract::{JsonBody, PathParams, PublicBase, QueryArgs};
 use chrono::{DateTime, Utc};
-use mas_domain::error::AppError;
-use mas_domain::ids::{AppointmentId, PaymentId};
+use mas_domain::ids::{AppointmentId, PayLinkId};
 use mas_domain::notifications::Preferences;
-use mas_domain::payment::{
-    ClientSecret, CollectionMethod, IntentId, IntentStatus, Payment, PaymentKind, PaymentStatus,
-};
+use mas_domain::payment::{LinkPurpose, LinkStatus};
 use mas_domain::policy::{FeeAction, FeePreview};
 use mas_domain::portal::PortalSession;
 use mas_domain::values::{Email, Money, Slug};
 use mas_usecases::app::App;
-use mas_usecases::payments;
 use mas_usecases::portal::{
     self as ops, PortalAppointment, PortalAppointments, PortalChange, PortalDocuments, SessionIssued,
 };
@@ -164,7 +160,8 @@ pub async fn put_preferences(
 
 #[derive(Serialize, ToSchema)]
 pub struct PortalBalance {
-    pub payment_id: PaymentId,
+    /// The payment link's id.
+    pub link_id: PayLinkId,
     pub appointment_id: AppointmentId,
     pub confirmation_number: String,
     pub service_name: String,
@@ -173,100 +170,58 @@ pub struct PortalBalance {
     pub timezone: String,
     /// What the clinic asks for.
     pub amount: Money,
-    /// `requires_action` or `failed` (the last attempt; it can be paid again): due;
-    /// `processing`; `succeeded` and after: paid.
-    pub status: PaymentStatus,
+    /// `balance` (the price less what was paid) or `fee` (a cancellation or no-show fee no card
+    /// paid).
+    pub purpose: LinkPurpose,
+    /// `requested` (its page is being made), `sent` or `not_sent`: due; `paid`; `expired`: ask
+    /// the clinic for a new one.
+    pub status: LinkStatus,
+    /// The payment page (Stripe Checkout; locally the simulated gateway's), while it can be paid
+    /// and once it is made: the same page the emailed or texted link opens.
+    pub pay_url: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct PortalBalances {
-    /// Balances the clinic asked the client to pay online (staff's "payment link"), soonest
-    /// appointment first; paid ones stay listed.
+    /// What the clinic asked the client to pay online (staff's "payment link", or a fee no card
+    /// paid), soonest appointment first; paid and expired ones stay listed.
     pub balances: Vec<PortalBalance>,
 }
 
-/// A balance the client may pay here: one the clinic asked them to pay by link, on their own
-/// appointment, whose intent was not cancelled.
-fn payable_online(payment: &Payment, session: &PortalSession) -> bool {
-    payment.client_id == session.client_id
-        && payment.kind == PaymentKind::Balance
-        && payment.collection_method == Some(CollectionMethod::EmailLink)
-        && payment.intent_status != IntentStatus::Canceled
-}
-
-/// The balances the clinic asked the signed-in client to pay online.
+/// What the clinic asked the signed-in client to pay online, each with its payment page. The
+/// portal sends the client to the link's own page rather than making a second intent for it, so
+/// a link can never be paid twice (once there and once here).
 #[utoipa::path(get, path = "/v1/portal/balances", operation_id = "portal_list_balances", tag = "portal",
     responses((status = 200, body = PortalBalances), (status = 401, body = ErrorEnvelope)))]
 pub async fn balances(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Json<PortalBalances>> {
     let session = session(&app, &headers).await?;
+    let links = mas_usecases::paylinks::for_client(&app.store, &session.tenant_id, &session.client_id).await?;
+    if links.is_empty() {
+        return Ok(Json(PortalBalances { balances: Vec::new() }));
+    }
     let appointments = ops::appointments(&app, &session).await?;
-    let mut balances = Vec::new();
-    for a in appointments.upcoming.iter().chain(&appointments.past) {
-        for payment in payments::for_appointment(&app.store, &session.tenant_id, &a.id).await? {
-            if !payable_online(&payment, &session) {
-                continue;
-            }
-            balances.push(PortalBalance {
-                payment_id: payment.id,
+    let all: Vec<&PortalAppointment> = appointments.upcoming.iter().chain(&appointments.past).collect();
+    let mut balances: Vec<PortalBalance> = links
+        .into_iter()
+        .filter_map(|link| {
+            let a = all.iter().find(|a| a.id == link.appointment_id)?;
+            let pay_url = if link.status.is_open() { link.url.clone() } else { None };
+            Some(PortalBalance {
+                link_id: link.id,
                 appointment_id: a.id.clone(),
                 confirmation_number: a.confirmation_number.clone(),
                 service_name: a.service_name.clone(),
                 start: a.start,
                 timezone: a.timezone.clone(),
-                amount: payment.amount,
-                status: payment.status,
-            });
-        }
-    }
+                amount: link.amount,
+                purpose: link.purpose,
+                status: link.status,
+                pay_url,
+                expires_at: link.expires_at,
+            })
+        })
+        .collect();
     balances.sort_by_key(|b| b.start);
     Ok(Json(PortalBalances { balances }))
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct BalanceIntent {
-    pub payment_id: PaymentId,
-    pub intent_id: IntentId,
-    /// For Stripe.js to confirm the payment in the browser.
-    pub client_secret: Option<ClientSecret>,
-    pub status: PaymentStatus,
-    pub amount: Money,
-    /// The key to start Stripe.js with; absent when card payments are not set up for browsers.
-    pub publishable_key: Option<String>,
-    /// Where to load Stripe.js from (`https://js.stripe.com/v3/`; on the local host a path on
-    /// the API's origin, the simulated gateway's shim).
-    pub js_url: Option<String>,
-}
-
-/// What the portal's Payment Element needs to take one of the client's balances: its intent's
-/// client secret and Stripe.js. Not found unless the clinic asked this client to pay it online;
-/// 409 `already_paid` once paid. Reads only (the webhook records the payment).
-#[utoipa::path(post, path = "/v1/portal/balances/{id}/intent", operation_id = "portal_balance_intent", tag = "portal",
-    params(("id" = String, Path)),
-    responses((status = 200, body = BalanceIntent), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-        (status = 409, description = "`already_paid`", body = ErrorEnvelope)))]
-pub async fn balance_intent(
-    State(app): State<Arc<App>>,
-    headers: HeaderMap,
-    path: PathParams,
-) -> ApiResult<Json<BalanceIntent>> {
-    let session = session(&app, &headers).await?;
-    let id: PaymentId = path.id("id", "payment")?;
-    let payment = payments::find(&app.store, &session.tenant_id, &id).await?;
-    if !payable_online(&payment, &session) {
-        return Err(AppError::NotFound { what: "payment" }.into());
-    }
-    if payment.captured.get() > 0 {
-        return Err(AppError::conflict("already_paid", "this balance has been paid").into());
-    }
-    let intent = app.payments.retrieve_intent(&payment.intent_id).await.map_err(AppError::from)?;
-    let checkout = app.payments.browser_checkout();
-    Ok(Json(BalanceIntent {
-        payment_id: payment.id,
-        intent_id: payment.intent_id,
-        client_secret: intent.client_secret,
-        status: payment.status,
-        amount: payment.amount,
-        publishable_key: checkout.as_ref().map(|c| c.publishable_key.clone()),
-        js_url: checkout.map(|c| c.js_url),
-    }))
 }

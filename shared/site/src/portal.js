@@ -100,63 +100,25 @@
     return item;
   }
 
-  // Balances the clinic asked to be paid online: the same pay step as the booking wizard's
-  // deposit (pay.js, loaded only when the client chooses to pay; it loads Stripe.js).
-  const payScript = new URL('pay.js', document.currentScript ? document.currentScript.src : location.href).href;
-  const payKey = 'mas-portal-pay-' + data.slug;
-  let payLoaded = null;
-  function loadPay() {
-    payLoaded = payLoaded || new Promise((resolve, reject) => {
-      const s = el('script', { src: payScript });
-      s.onload = () => resolve(window.masPay);
-      s.onerror = () => { payLoaded = null; s.remove(); reject(new Error('the payment step could not be loaded')); };
-      document.head.append(s);
-    });
-    return payLoaded;
-  }
-  const paidYet = (id) => async () => {
-    const { balances } = await call('GET', base + '/v1/portal/balances');
-    const b = balances.find((x) => x.payment_id === id);
-    return b && !['requires_action', 'processing', 'failed'].includes(b.status) ? 'paid' : 'pending';
+  // What the clinic asked to be paid online: each opens the link's own payment page (the page
+  // the emailed or texted link opens), so one link is never paid twice.
+  const LINK_STATE = {
+    requested: 'Due — your payment page is being prepared; refresh in a moment.',
+    sent: 'Due', not_sent: 'Due', paid: 'Paid', expired: 'This payment link has expired; ask the clinic for a new one.',
   };
-  async function afterPayment(id, amount, outcome) {
-    sessionStorage.removeItem(payKey);
-    await loadAccount().catch(() => {});
-    status(outcome === 'paid' ? 'Thank you: your payment of ' + amount + ' is received.'
-      : 'Your bank has accepted the payment; the clinic is confirming it.');
-  }
-
   function balanceItem(b) {
     const amount = money(b.amount);
-    const due = ['requires_action', 'failed'].includes(b.status);
+    const what = b.purpose === 'fee' ? 'Fee' : 'Balance';
+    const paid = b.status === 'paid';
     const item = el('li', {},
-      el('p', {}, el('strong', { text: (due ? 'Balance due: ' : 'Balance paid: ') + amount })),
+      el('p', {}, el('strong', { text: what + (paid ? ' paid: ' : ' due: ') + amount })),
       el('p', { class: 'meta', text: b.service_name + ', ' + when(b.start, b.timezone) + ' · ' + b.confirmation_number }));
-    if (!due) return item;
-    const box = el('div', {});
-    const button = el('button', { type: 'button', class: 'button small', text: 'Pay ' + amount });
-    button.setAttribute('aria-label', 'Pay the balance of ' + amount + ' for ' + b.service_name);
-    button.addEventListener('click', async () => {
-      button.disabled = true;
-      status('Preparing the secure payment form…');
-      try {
-        const intent = await call('POST', base + '/v1/portal/balances/' + encodeURIComponent(b.payment_id) + '/intent');
-        const masPay = await loadPay();
-        sessionStorage.setItem(payKey, JSON.stringify({ id: b.payment_id, amount }));
-        button.hidden = true;
-        status('');
-        await masPay.mount({
-          box, intent, api: base, label: 'Pay ' + amount,
-          returnUrl: location.origin + location.pathname,
-          status, settled: paidYet(b.payment_id), done: (outcome) => afterPayment(b.payment_id, amount, outcome),
-        });
-      } catch (err) {
-        button.hidden = false;
-        button.disabled = false;
-        problem('Sorry, ' + err.message + '.');
-      }
-    });
-    item.append(el('p', { class: 'actions' }, button), box);
+    if (!paid && !b.pay_url) item.append(el('p', { class: 'meta', text: LINK_STATE[b.status] || b.status }));
+    if (b.pay_url) {
+      const pay = el('a', { class: 'button small', href: b.pay_url, text: 'Pay ' + amount });
+      pay.setAttribute('aria-label', 'Pay ' + amount + ', the ' + what.toLowerCase() + ' for ' + b.service_name);
+      item.append(el('p', { class: 'actions' }, pay));
+    }
     return item;
   }
 
@@ -280,24 +242,11 @@
   async function start() {
     await signInFromLink();
     if (!state.session) return show('signin');
-    // Back from a payment method that left the page (Stripe adds these to the return_url).
-    const back = new URLSearchParams(location.search);
-    const landed = back.get('redirect_status');
-    if (landed) history.replaceState(null, '', location.pathname + location.hash);
     try {
       await loadAccount();
       $('#portal-error').hidden = true;
       show('account');
     } catch (err) { return problem(err.message); }
-    const saved = JSON.parse(sessionStorage.getItem(payKey) || 'null');
-    if (!landed || !saved) return;
-    if (!['succeeded', 'processing'].includes(landed)) {
-      sessionStorage.removeItem(payKey);
-      return problem('Your payment of ' + saved.amount + ' was not completed. Please try again.');
-    }
-    status('Confirming your payment…');
-    const masPay = await loadPay();
-    afterPayment(saved.id, saved.amount, await masPay.settle(paidYet(saved.id)));
   }
   // A link opened in a tab already showing the portal changes only the fragment.
   addEventListener('hashchange', () => { if (/token=/.test(location.hash)) start(); });

@@ -597,11 +597,6 @@ mod tests {
         assert_eq!(link.payment_intent.unwrap().as_str(), "pi_123");
         assert_eq!(link.metadata["link_id"], "lnk_1");
     }
-}
-
-#[cfg(test)]
-mod publishable_keys {
-    use super::*;
 
     #[test]
     fn browsers_get_stripe_js_and_the_publishable_key_and_never_a_secret_key() {

@@ -79,10 +79,16 @@ struct StoredBucket {
     ttl: i64,
 }
 
+/// How often one take may lose its conditional write to simultaneous takes of the same bucket
+/// before it answers 429 with `Retry-After: 1`.
+const TAKE_ATTEMPTS: usize = 32;
+
 /// Takes one token from the bucket named `scope`, or refuses with 429 and how long to wait.
 pub async fn take(store: &Store, scope: &str, bucket: Bucket) -> AppResult<()> {
     let key = keys::limit_bucket(scope);
-    for _ in 0..5 {
+    // A failed condition means another take of this bucket landed, so the attempts are bounded by
+    // the takers of one moment; a refusal below the limit would be a race decided by luck.
+    for _ in 0..TAKE_ATTEMPTS {
         let now = store.clock.now().timestamp();
         let stored: Option<StoredBucket> = store.table.get(&key).await?.map(from_item).transpose()?;
         let state = bucket.take(stored.as_ref().map(|s| s.state), now);
