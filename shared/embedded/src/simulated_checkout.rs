@@ -51,7 +51,7 @@ pub struct CheckoutPaid {
 }
 
 /// `https://host:port` of `url`.
-fn origin(url: &str) -> &str {
+pub(super) fn origin(url: &str) -> &str {
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
     match url[after_scheme..].find('/') {
         Some(slash) => &url[..after_scheme + slash],
@@ -218,9 +218,21 @@ impl SimulatedGateway {
 
     /// A Stripe-shaped event about any object (a Checkout Session), and its signature header.
     pub fn signed_object_event(&self, event_type: &str, object: Value) -> (String, Vec<u8>, String) {
+        self.sign_envelope(event_type, object, None, &self.secret)
+    }
+
+    /// Stripe's event envelope about `object` — with `account` at the top for a connected
+    /// account's event, as Stripe's Connect endpoints receive them — signed with `secret`.
+    pub(super) fn sign_envelope(
+        &self,
+        event_type: &str,
+        object: Value,
+        account: Option<&mas_domain::payment::ConnectedAccountId>,
+        secret: &mas_domain::webhook::WebhookSecret,
+    ) -> (String, Vec<u8>, String) {
         let event_id = random("evt_", 24);
         let now = self.clock.now().timestamp();
-        let body = json!({
+        let mut body = json!({
             "id": event_id,
             "object": "event",
             "api_version": "2025-09-30.clover",
@@ -229,8 +241,11 @@ impl SimulatedGateway {
             "type": event_type,
             "data": { "object": object },
         });
+        if let Some(account) = account {
+            body["account"] = json!(account);
+        }
         let body = serde_json::to_vec(&body).expect("an event serializes");
-        let signature = self.secret.sign(now, &body);
+        let signature = secret.sign(now, &body);
         (event_id, body, signature)
     }
 

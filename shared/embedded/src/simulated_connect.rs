@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
+use super::checkout::origin;
 use super::{Delivery, SimulatedGateway, random};
 use mas_domain::connect::{AccountStatus, Requirements};
 use mas_domain::payment::{ConnectedAccountId, IntentStatus};
@@ -109,15 +110,6 @@ pub fn account_json(account: &ConnectedAccount) -> Value {
         },
         "metadata": account.metadata,
     })
-}
-
-/// `https://host:port` of `url`.
-fn origin(url: &str) -> &str {
-    let after_scheme = url.find("://").map_or(0, |i| i + 3);
-    match url[after_scheme..].find('/') {
-        Some(slash) => &url[..after_scheme + slash],
-        None => url,
-    }
 }
 
 impl SimulatedGateway {
@@ -255,21 +247,7 @@ impl SimulatedGateway {
         account: &ConnectedAccountId,
         object: Value,
     ) -> (String, Vec<u8>, String) {
-        let event_id = random("evt_", 24);
-        let now = self.clock.now().timestamp();
-        let body = json!({
-            "id": event_id,
-            "object": "event",
-            "account": account,
-            "api_version": "2025-09-30.clover",
-            "created": now,
-            "livemode": false,
-            "type": event_type,
-            "data": { "object": object },
-        });
-        let body = serde_json::to_vec(&body).expect("an event serializes");
-        let signature = self.connect_secret.sign(now, &body);
-        (event_id, body, signature)
+        self.sign_envelope(event_type, object, Some(account), &self.connect_secret)
     }
 
     /// Posts `account.updated` (as the account is now) to `url`, our Connect webhook.
@@ -279,25 +257,8 @@ impl SimulatedGateway {
         account: &ConnectedAccountId,
     ) -> Result<Delivery, PaymentsError> {
         let current = self.retrieve_account(account)?;
-        let (event_id, body, signature) = self.signed_connect_event("account.updated", account, account_json(&current));
-        let response = self
-            .http
-            .post(url)
-            .header("content-type", "application/json")
-            .header("stripe-signature", &signature)
-            .body(body.clone())
-            .send()
-            .await
-            .map_err(|e| PaymentsError::Unavailable(format!("posting the webhook to {url}: {e}")))?;
-        let delivery = Delivery {
-            event_id,
-            event_type: "account.updated".into(),
-            body,
-            signature,
-            status: response.status().as_u16(),
-        };
-        self.state().deliveries.push(delivery.clone());
-        Ok(delivery)
+        let signed = self.signed_connect_event("account.updated", account, account_json(&current));
+        self.post_signed(url, "account.updated", signed).await
     }
 }
 
