@@ -380,7 +380,7 @@ async fn apply(
         // A payment link's page makes its intent when the client pays, so its news may come
         // before the page's: the intent (re-read from the gateway) names the link in its metadata.
         None if event.kind == "payment_intent.succeeded" => {
-            match adopt_by_metadata(ports, request_id, &intent_id).await? {
+            match adopt_by_metadata(ports, request_id, object, &intent_id).await? {
                 Some(reference) => reference,
                 None => {
                     tracing::info!(stripe_event_id = %event.id, "event about a payment intent we did not create");
@@ -542,12 +542,19 @@ async fn apply_account(
 }
 
 /// The payment of the link whose page made `intent`, made once, if the intent (as the gateway
-/// reports it) names a link of ours.
+/// reports it) names a link of ours. An event whose own copy names no link of ours (any other
+/// charge on the account) is passed over without asking the gateway.
 async fn adopt_by_metadata(
     ports: Ports<'_>,
     request_id: &RequestId,
+    object: &Value,
     intent_id: &IntentId,
 ) -> AppResult<Option<IntentRef>> {
+    let named: std::collections::BTreeMap<String, String> =
+        object.get("metadata").and_then(|m| serde_json::from_value(m.clone()).ok()).unwrap_or_default();
+    if paylinks::from_metadata(ports.store, &named).await?.is_none() {
+        return Ok(None);
+    }
     let intent = match ports.payments.retrieve_intent(intent_id).await {
         Ok(intent) => intent,
         Err(PaymentsError::NotFound) => return Ok(None),
