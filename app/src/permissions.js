@@ -33,6 +33,7 @@ export function settingsSections(me) {
     { path: 'notifications', label: 'Reminders', show: can(me, 'brand_write') },
     { path: 'team', label: 'Team', show: can(me, 'team_read') },
     { path: 'security', label: 'Sign-in security', show: canManageMfa(me) },
+    { path: 'payments', label: 'Online payments', show: can(me, 'payments_connect') },
   ].filter((item) => item.show);
 }
 

@@ -19,6 +19,9 @@
 //! | `MAS_PAYMENTS` | `stripe` on the functions that move money; otherwise none | `payments` |
 //! | `STRIPE_SECRET_KEY_ARN`, `STRIPE_WEBHOOK_SECRET_ARN`, `STRIPE_API_BASE` | the secrets holding Stripe's API key and the webhook signing secret; another endpoint | `secrets`, `payments` |
 //! | `STRIPE_PUBLISHABLE_KEY` | the account's publishable key (`pk_…`, public: not a secret), for the sites' Payment Element; only on the functions that answer card intents to browsers | `payments` |
+//! | `STRIPE_CONNECT_WEBHOOK_SECRET_ARN` | the secret holding the Connect endpoint's signing secret (`/webhooks/stripe/connect`); unset: Connect events fail verification | `secrets`, `payments` |
+//! | `MAS_APPLICATION_FEE_BPS` | the platform's cut of each online payment to a clinic's connected account, in basis points (`250` = 2.5%); unset: none | `base` |
+//! | `MAS_REFUND_APPLICATION_FEE` | `true` (default): a refund of a clinic's charge gives back the platform's fee in proportion; `false`: the platform keeps it | `payments` |
 //! | `COGNITO_USER_POOL_ID`, `COGNITO_CLIENT_ID` | the staff user pool and app client; without them nobody signs in here | `identity` |
 //! | `MAS_MAIL` | `ses` (email by SES v2, SMS by Twilio) or `none` | `messaging` |
 //! | `MAIL_FROM`, `SES_CONFIGURATION_SET` | the verified sender; the SES configuration set | `messaging` |
@@ -51,8 +54,13 @@ fn required(name: &str, why: &str) -> Result<String, AppError> {
 }
 
 /// The secrets a function may be given, by the name the code reads them by.
-pub const SECRET_NAMES: [&str; 4] =
-    ["MAS_LINK_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN"];
+pub const SECRET_NAMES: [&str; 5] = [
+    "MAS_LINK_SECRET",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_CONNECT_WEBHOOK_SECRET",
+    "TWILIO_AUTH_TOKEN",
+];
 
 /// The function's secrets, read once during init.
 #[derive(Default)]
@@ -223,7 +231,25 @@ pub fn base(table: Arc<dyn Table>, aws: &SdkConfig, secrets: &Secrets) -> Result
     app.site_api_base = env("MAS_SITE_API_BASE").unwrap_or_default().trim_end_matches('/').to_owned();
     app.mail_from = env("MAIL_FROM").unwrap_or_else(|| "bookings@mail.localhost".into());
     app.twilio_auth_token = secrets.get("TWILIO_AUTH_TOKEN").map(str::to_owned);
+    app.application_fee = application_fee()?;
     Ok(app)
+}
+
+/// The platform's cut of each online payment (`MAS_APPLICATION_FEE_BPS`; none when unset).
+pub fn application_fee() -> Result<mas_domain::connect::FeeRate, AppError> {
+    mas_domain::connect::FeeRate::parse(&env("MAS_APPLICATION_FEE_BPS").unwrap_or_default())
+        .map_err(|e| AppError::Internal(format!("MAS_APPLICATION_FEE_BPS: {}", e.0)))
+}
+
+/// Whether a refund of a clinic's charge gives back the platform's fee (`MAS_REFUND_APPLICATION_FEE`).
+pub fn refund_application_fee() -> Result<bool, AppError> {
+    match env("MAS_REFUND_APPLICATION_FEE").as_deref() {
+        None | Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => {
+            Err(AppError::Internal(format!("MAS_REFUND_APPLICATION_FEE must be true or false, not {other}")))
+        }
+    }
 }
 
 /// Stripe, on the functions whose template sets `MAS_PAYMENTS=stripe`; others move no money
@@ -232,7 +258,13 @@ pub fn payments(app: App, secrets: &Secrets) -> Result<App, AppError> {
     match env("MAS_PAYMENTS").as_deref() {
         Some("stripe") => {
             let (gateway, secret) = stripe(secrets)?;
-            Ok(app.with_payments(gateway, secret))
+            let app = app.with_payments(gateway, secret);
+            // Only the function behind /webhooks/stripe/connect is given the Connect secret.
+            match secrets.get("STRIPE_CONNECT_WEBHOOK_SECRET") {
+                Some(connect) => Ok(app
+                    .with_connect_webhook_secret(WebhookSecret::new(connect.to_owned()).map_err(AppError::Internal)?)),
+                None => Ok(app),
+            }
         }
         None | Some("none") => Ok(app),
         Some(other) => Err(AppError::Internal(format!("MAS_PAYMENTS must be stripe or none on Lambda, not {other}"))),
@@ -267,7 +299,8 @@ pub fn stripe(secrets: &Secrets) -> Result<(Arc<dyn Payments>, WebhookSecret), A
     let secret = secrets.required("STRIPE_WEBHOOK_SECRET", "this function checks Stripe's signatures")?;
     let secret = WebhookSecret::new(secret.to_owned()).map_err(AppError::Internal)?;
     let mut gateway = mas_stripe::StripeGateway::new(key, env("STRIPE_API_BASE").as_deref())
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .with_refund_application_fee(refund_application_fee()?);
     if let Some(publishable) = env("STRIPE_PUBLISHABLE_KEY") {
         gateway = gateway
             .with_publishable_key(&publishable)

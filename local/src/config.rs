@@ -17,6 +17,9 @@
 //! | `MAS_PAYMENTS` | `simulated`, `stripe` or `none` | `simulated` |
 //! | `STRIPE_SECRET_KEY`, `STRIPE_WEBHOOK_SECRET`, `STRIPE_API_BASE` | Stripe (or localstripe) with `stripe`; the simulated gateway's secret | the secret: generated once |
 //! | `STRIPE_PUBLISHABLE_KEY` | with `stripe`: the publishable key the sites' Payment Element starts Stripe.js with | unset (the simulated gateway answers its own, and its shim `/local/stripe.js`) |
+//! | `STRIPE_CONNECT_WEBHOOK_SECRET` | with `stripe`: the Connect endpoint's signing secret | with `simulated`: the public development Connect secret |
+//! | `MAS_CONNECT` | with `simulated`: `required` refuses online payments of a clinic without a connected account, as Stripe does | `optional` (the platform is charged) |
+//! | `MAS_APPLICATION_FEE_BPS`, `MAS_REFUND_APPLICATION_FEE` | the platform's fee on clinics' payments and whether refunds give it back, as on Lambda | none; `true` |
 //! | `MAS_EVENTS` | `in_process` or `eventbridge` (`EVENT_BUS_NAME`) | `in_process` |
 //! | `SITE_BUCKET`, `SITE_DISTRIBUTION_ID` | where sites are published, and the distribution to invalidate | unset: the documents' store, logged invalidations |
 //! | `MAS_SITE_API_BASE` | the API's base URL written into published pages | empty: same origin |
@@ -95,10 +98,7 @@ pub async fn from_env(queue: Arc<dyn Queue>) -> Result<LocalHost, AppError> {
     let mut app = App::new(table, clock.clone(), auth, config).with_key_wrapper(wrapper);
     let mut simulated = None;
     app = match env("MAS_PAYMENTS").as_deref().unwrap_or("simulated") {
-        "stripe" => {
-            let (gateway, secret) = lambda::stripe(&lambda::Secrets::from_env())?;
-            app.with_payments(gateway, secret)
-        }
+        "stripe" => lambda::payments(app, &lambda::Secrets::from_env())?,
         "simulated" => {
             let secret = match env("STRIPE_WEBHOOK_SECRET") {
                 Some(secret) => secret,
@@ -106,8 +106,17 @@ pub async fn from_env(queue: Arc<dyn Queue>) -> Result<LocalHost, AppError> {
             };
             let secret = WebhookSecret::new(secret).map_err(AppError::Internal)?;
             let gateway = Arc::new(SimulatedGateway::new(secret.clone(), clock.clone()));
+            gateway.set_refund_application_fee(lambda::refund_application_fee()?);
+            match env("MAS_CONNECT").as_deref().unwrap_or("optional") {
+                "required" => gateway.require_connected_accounts(true),
+                "optional" => {}
+                other => {
+                    return Err(AppError::Internal(format!("MAS_CONNECT must be required or optional, not {other}")));
+                }
+            }
             simulated = Some(gateway.clone());
-            app.with_payments(gateway, secret)
+            let connect_secret = gateway.connect_secret().clone();
+            app.with_payments(gateway, secret).with_connect_webhook_secret(connect_secret)
         }
         "none" => app,
         other => {
@@ -167,6 +176,7 @@ pub async fn from_env(queue: Arc<dyn Queue>) -> Result<LocalHost, AppError> {
     app.site_api_base = env("MAS_SITE_API_BASE").unwrap_or_default().trim_end_matches('/').to_owned();
     app.mail_from = env("MAIL_FROM").unwrap_or_else(|| "bookings@mail.localhost".into());
     app.twilio_auth_token = env("TWILIO_AUTH_TOKEN");
+    app.application_fee = lambda::application_fee()?;
     let mut outbox = None;
     app = match env("MAS_MAIL").as_deref().unwrap_or("outbox") {
         "outbox" => {

@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod local_checkout;
+pub mod local_connect;
 pub mod local_routes;
 pub mod staff_app;
 
@@ -32,7 +33,8 @@ pub struct LocalHost {
 }
 
 /// An app for development and tests: data keys wrapped by the public development key, the
-/// simulated gateway signing its webhooks with the public development secret. The caller adds
+/// simulated gateway signing its webhooks with the public development secrets (the platform's,
+/// and the Connect endpoint's). The caller adds
 /// the bus, queue, blobs and messaging it wants.
 pub fn embedded_app(
     table: Arc<dyn Table>,
@@ -44,7 +46,8 @@ pub fn embedded_app(
     let simulated = Arc::new(SimulatedGateway::new(secret.clone(), clock.clone()));
     let app = App::new(table, clock, auth, config)
         .with_key_wrapper(Arc::new(LocalKeyWrapper::dev()))
-        .with_payments(simulated.clone(), secret);
+        .with_payments(simulated.clone(), secret)
+        .with_connect_webhook_secret(simulated.connect_secret().clone());
     (app, simulated)
 }
 

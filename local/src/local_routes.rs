@@ -31,8 +31,10 @@ pub fn router(host: Arc<LocalHost>) -> Router {
         .route("/local/pay/{intent_id}", get(page).post(pay))
         .route("/local/pay/{intent_id}/confirm", axum::routing::post(confirm_card))
         .route("/local/pay/{intent_id}/authenticate", axum::routing::post(authenticate))
+        .route("/local/pay/{intent_id}/dispute", axum::routing::post(dispute))
         .route(mas_embedded::simulated::SHIM_PATH, get(stripe_shim))
         .merge(crate::local_checkout::routes())
+        .merge(crate::local_connect::routes())
         .with_state(host.clone());
     let messages = Router::new()
         .route("/local/outbox", get(outbox_page))
@@ -271,6 +273,35 @@ async fn authenticate(State(host): State<Arc<LocalHost>>, path: PathParams, body
     let intent = gateway.authenticate(&id, &input.client_secret, complete).map_err(AppError::from)?;
     post_webhook(&host, &gateway, &intent).await?;
     Ok(shim_answer(&intent))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisputeInput {
+    /// Stripe's dispute status: `needs_response` (opened), `under_review`, `won` or `lost` (closed).
+    status: String,
+}
+
+/// `POST /local/pay/{intent_id}/dispute` with `{"status":"needs_response"|"won"|"lost"}`: the card
+/// holder disputes a paid intent (or the dispute moves on); the signed `charge.dispute.created`
+/// (`updated`, `closed`) follows to this host's `/webhooks/stripe`, as Stripe sends a destination
+/// charge's disputes to the platform.
+async fn dispute(State(host): State<Arc<LocalHost>>, path: PathParams, body: Bytes) -> ApiResult<Response> {
+    let gateway = host.simulated.clone().ok_or(ApiError::RouteNotFound)?;
+    let id: IntentId = path.id("intent_id", "payment intent")?;
+    let input: DisputeInput = parse_json(&body)?;
+    let (event_type, object) = gateway.dispute(&id, &input.status).map_err(AppError::from)?;
+    let base =
+        host.app.public_url.as_deref().ok_or_else(|| AppError::Internal("the local host has no public URL".into()))?;
+    let delivery = gateway
+        .deliver_object(&format!("{base}/webhooks/stripe"), event_type, object.clone())
+        .await
+        .map_err(AppError::from)?;
+    let answer = json!({
+        "dispute": object,
+        "webhook": { "event_id": delivery.event_id, "type": delivery.event_type, "status": delivery.status },
+    });
+    Ok(axum::Json(answer).into_response())
 }
 
 /// `GET /local/stripe.js`: the Stripe.js shim the simulated gateway's intents name as `js_url`.

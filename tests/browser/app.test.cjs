@@ -5,6 +5,7 @@
 //   - an owner publishes the clinic's version of a platform consent with optional blocks reworded
 //     and removed (required ones cannot be), and a consent generated from it has that wording
 //   - a member invited by the owner accepts from the emailed link and lands on Today
+//   - an owner connects the clinic's Stripe account (the simulated onboarding form) and comes back connected
 //   - a wrong password answers like an unknown email; the sixth wrong try says to wait
 //   - every screen has no serious or critical axe-core violation, and is photographed at
 //     1440×900 and 390×844 into tests/browser/screenshots/ (no sideways scrolling on a phone)
@@ -498,6 +499,26 @@ async function main() {
       await page.close();
     });
 
+    await test("an owner connects the clinic's Stripe account from Online payments and comes back connected", async () => {
+      const page = await fresh();
+      await signInThroughApp(page, base, 'owner@demo-clinic.test');
+      await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
+      await page.goto(`${base}/app/#/settings/payments`);
+      await page.getByText('Not connected').waitFor();
+      await page.getByRole('button', { name: 'Connect a Stripe account' }).click();
+      // The simulated gateway's onboarding form (Stripe's hosted one on AWS), on the local host.
+      await page.getByRole('heading', { name: 'Simulated Stripe onboarding' }).waitFor();
+      assert.match(page.url(), /\/local\/connect\/acct_/);
+      await page.getByRole('button', { name: /verified at once/ }).click();
+      // Back in the back office, where Stripe's form returns the owner.
+      await page.getByText('Back from Stripe.').waitFor();
+      assert.match(page.url(), /#\/settings\/payments\?connect=return$/);
+      await page.getByText('Connected: online payments go to your Stripe account').waitFor();
+      const status = await api(base, 'GET', '/v1/payments/connect', local.token);
+      assert.equal(status.state, 'active');
+      await page.close();
+    });
+
     await test('a member resets a forgotten password from the emailed link and signs in with the new one', async () => {
       const page = await fresh();
       await page.goto(`${base}/app/#/sign-in`);
@@ -551,6 +572,7 @@ async function main() {
         ['settings-reminders', '#/settings/notifications', 'Settings'],
         ['settings-team', '#/settings/team', 'Settings'],
         ['settings-security', '#/settings/security', 'Settings'],
+        ['settings-payments', '#/settings/payments', 'Settings'],
       ];
       for (const [name, hash, ready] of screens) {
         await page.goto(`${base}/app/${hash}`);

@@ -27,6 +27,7 @@ const FIXTURES: &[(&str, &str, &str, Caller)] = &[
     ("create-location.json", "POST", "/v1/locations", Caller::Staff),
     ("get-public-catalog.json", "GET", "/v1/public/demo-clinic/catalog", Caller::Anyone),
     ("post-stripe-webhook.json", "POST", "/webhooks/stripe", Caller::Anyone),
+    ("post-stripe-connect-webhook.json", "POST", "/webhooks/stripe/connect", Caller::Anyone),
     ("get-public-availability.json", "GET", "/v1/public/demo-clinic/availability", Caller::Anyone),
     ("post-deposit-intent-unknown-booking.json", "POST", "/v1/payments/deposit-intent", Caller::Anyone),
     (

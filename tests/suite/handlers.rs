@@ -282,6 +282,29 @@ async fn the_stripe_webhook_event_verifies_over_the_bytes_api_gateway_delivers_t
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// The Connect fixture (an `account.updated` of an account that is not ours) as API Gateway
+/// delivers it, signed now with `secret`.
+fn signed_connect_webhook(host: &LambdaHost, secret: &mas_domain::webhook::WebhookSecret) -> Value {
+    let mut event = host.event("post-stripe-connect-webhook.json");
+    let body = event["body"].as_str().unwrap().to_owned();
+    event["headers"]["stripe-signature"] = secret.sign(chrono::Utc::now().timestamp(), body.as_bytes()).into();
+    event
+}
+
+#[tokio::test]
+async fn the_stripe_connect_webhook_event_is_verified_with_its_own_secret_and_an_account_not_ours_is_ignored() {
+    let host = lambda_host().await;
+    let (status, body) = host.invoke_webhook(&signed_connect_webhook(&host, &host.app.connect_webhook_secret)).await;
+    assert_eq!((status, body["outcome"].as_str()), (StatusCode::OK, Some("ignored")), "{body}");
+    let record = host.app.store.table.get(&mas_store::keys::stripe_event("evt_1FixtureConnect00000000")).await.unwrap();
+    assert!(record.is_none(), "nothing is written for an account that is not a clinic's");
+    // The platform endpoint's secret does not sign Connect events, nor the fixture's own nothing.
+    let (status, body) = host.invoke_webhook(&signed_connect_webhook(&host, &host.app.webhook_secret)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("signature_mismatch")));
+    let (status, _) = host.invoke_webhook(&host.event("post-stripe-connect-webhook.json")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
 #[tokio::test]
 async fn an_sqs_notify_batch_sends_the_confirmation_of_the_event_and_reports_only_the_poison_message() {
     use mas_usecases::{appointments, clients};

@@ -7,6 +7,7 @@ mod blob_queue_contract;
 mod booking;
 mod care_team;
 mod clients;
+mod connect;
 mod dns_contract;
 mod documents;
 mod events;

@@ -1,13 +1,15 @@
 //! Payments, black-box over HTTP on the local host with the simulated gateway: book → deposit
 //! intent → pay → the signed webhook → scheduled; replays, forgeries, the expired-hold race,
-//! refunds, fees, the balance, and a chaos run of shuffled, duplicated and forged events.
+//! refunds, fees, the balance, and a chaos run of shuffled, duplicated and forged events (the
+//! platform's and, through Stripe Connect, the clinics' accounts').
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{Duration, TimeZone, Utc};
-use mas_domain::payment::IntentId;
+use mas_domain::connect::{AccountStatus, Requirements};
+use mas_domain::payment::{ConnectedAccountId, IntentId};
 use mas_domain::values::MinorUnits;
 use mas_domain::webhook::WebhookSecret;
 use mas_embedded::InProcessEvents;
@@ -592,13 +594,18 @@ async fn an_event_that_keeps_failing_is_parked_for_the_dead_letter_queue_instead
 
 // ---- chaos ------------------------------------------------------------------------------------
 
-/// One delivery to make, and whether it must be refused.
+/// One delivery to make (to the platform's endpoint or the Connect one), and whether it must be
+/// refused.
 #[derive(Clone)]
 struct Delivery {
+    path: &'static str,
     body: Vec<u8>,
     signature: String,
     forged: bool,
 }
+
+const PLATFORM: &str = "/webhooks/stripe";
+const CONNECT: &str = "/webhooks/stripe/connect";
 
 fn charge(intent: &str, refunded: i64) -> Value {
     json!({"id": format!("ch_{}", &intent[3..]), "object": "charge", "payment_intent": intent, "amount": 4000,
@@ -609,13 +616,25 @@ fn dispute(intent: &str, status: &str) -> Value {
     json!({"id": format!("dp_{}", &intent[3..]), "object": "dispute", "payment_intent": intent, "amount": 4000, "status": status})
 }
 
-/// 100 bookings waiting for their deposits; 500 events about them (60 paid, 20 declined then
-/// paid, 10 declined then cancelled, 10 paid then partly refunded and disputed and won, plus
-/// types we ignore), 30% delivered twice, 50 more forged or stale, all shuffled and sent eight
-/// at a time, retried like Stripe retries. Every booking and payment ends where its facts say,
-/// each status change, domain event and refund happens once, and no forgery gets in.
+/// An account as Stripe sends it in `account.updated`: what the event says, which may be old news.
+fn account_object(id: &str, charges: bool, due: &[&str]) -> Value {
+    json!({"id": id, "object": "account", "charges_enabled": charges, "payouts_enabled": charges,
+           "details_submitted": true, "requirements": {"currently_due": due, "past_due": []}})
+}
+
+/// 100 bookings waiting for their deposits, at a clinic whose own Stripe account takes them
+/// (Connect); 580 events: 500 about the bookings (60 paid, 20 declined then paid, 10 declined
+/// then cancelled, 10 paid then partly refunded and disputed and won, plus types we ignore), and
+/// 80 from connected accounts — 20 `account.updated` of the clinic's account carrying states old
+/// and new, 20 of accounts that are not ours, 10 disputes opened and won from the clinic's own
+/// account, 10 from an unknown account and 10 from another clinic's account about this clinic's
+/// payments. 30% delivered twice, 60 more forged or stale, all shuffled and sent eight at a time,
+/// retried like Stripe retries. Every booking, payment and the clinic's connection end where
+/// their facts say, each status change, domain event and refund happens once, nothing is written
+/// for an unknown account, no clinic's event touches another's payment, and no forgery gets in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn five_hundred_shuffled_duplicated_and_forged_events_leave_every_booking_right_with_each_effect_once() {
+async fn five_hundred_and_eighty_shuffled_duplicated_and_forged_events_leave_every_booking_and_account_right_with_each_effect_once()
+ {
     // A hundred deposit intents from one address: past the per-address limit, which is not what
     // this test is about.
     let generous = mas_domain::limits::Bucket { capacity: 10_000, refill_seconds: 1 };
@@ -623,6 +642,11 @@ async fn five_hundred_shuffled_duplicated_and_forged_events_leave_every_booking_
     let app = spawn_app_with_limits(Arc::new(mas_ports::FixedClock::new(now())), limits).await;
     let app = Arc::new(app);
     let s = clinic(&app, "chaos", json!({"deposit": {"kind": "percent", "percent": 20}, "hold_minutes": 1440})).await;
+    let gateway = app.gateway();
+    gateway.require_connected_accounts(true);
+    let account = crate::connect::connect(&app, &s.clinic).await;
+    let other = app.sign_up("chaos-other").await;
+    let other_account = crate::connect::connect(&app, &other).await;
     let mut booked = Vec::new();
     'days: for day in 0..5 {
         for hour in 10..17 {
@@ -638,8 +662,8 @@ async fn five_hundred_shuffled_duplicated_and_forged_events_leave_every_booking_
     for appointment in &booked {
         intents.push(deposit_intent(&app, &s, appointment).await["intent_id"].as_str().unwrap().to_owned());
     }
-    let gateway = app.gateway();
     let secret = app.app.webhook_secret.clone();
+    let connect_secret = gateway.connect_secret().clone();
     let t = now().timestamp();
     let mut genuine = Vec::new();
     let mut next_id = 0;
@@ -647,7 +671,7 @@ async fn five_hundred_shuffled_duplicated_and_forged_events_leave_every_booking_
         next_id += 1;
         let body = intent_event(&format!("evt_chaos{next_id}"), event_type, object);
         let (body, signature) = signed(&secret, t, &body);
-        Delivery { body, signature, forged: false }
+        Delivery { path: PLATFORM, body, signature, forged: false }
     };
     for (i, pi) in intents.iter().enumerate() {
         let id = IntentId::parse(pi).unwrap();
@@ -713,27 +737,88 @@ async fn five_hundred_shuffled_duplicated_and_forged_events_leave_every_booking_
     }
     assert_eq!(genuine.len(), 500);
 
+    // Connect: Stripe now asks the clinic for a bank account by a deadline (it still takes
+    // charges); twenty account.updated carry that and older states, in any order.
+    let due = AccountStatus {
+        charges_enabled: true,
+        payouts_enabled: true,
+        details_submitted: true,
+        requirements: Requirements {
+            currently_due: vec!["external_account".into()],
+            current_deadline: Some(now() + Duration::days(14)),
+            ..Default::default()
+        },
+    };
+    gateway.set_account_status(&ConnectedAccountId::parse(&account).unwrap(), due.clone()).unwrap();
+    let updates_before = app.published("payments.account_updated");
+    let mut connect_event = |event_type: &str, from: &str, object: Value| {
+        next_id += 1;
+        let body = crate::connect::connect_event(&format!("evt_chaos{next_id}"), event_type, from, object);
+        let (body, signature) = signed(&connect_secret, t, &body);
+        Delivery { path: CONNECT, body, signature, forged: false }
+    };
+    let mut unknown_ids = Vec::new();
+    for k in 0..20 {
+        let object = match k % 3 {
+            0 => account_object(&account, false, &["external_account", "individual.dob.day"]),
+            1 => account_object(&account, true, &[]),
+            _ => account_object(&account, true, &["external_account"]),
+        };
+        genuine.push(connect_event("account.updated", &account, object));
+        let stranger = format!("acct_chaosUnknown{k}");
+        let delivery = connect_event("account.updated", &stranger, account_object(&stranger, true, &[]));
+        unknown_ids.push(serde_json::from_slice::<Value>(&delivery.body).unwrap()["id"].as_str().unwrap().to_owned());
+        genuine.push(delivery);
+    }
+    // Disputes from the clinic's own account (bookings 60..70, paid after a decline: opened, won).
+    for pi in &intents[60..70] {
+        genuine.push(connect_event("charge.dispute.created", &account, dispute(pi, "needs_response")));
+        genuine.push(connect_event("charge.dispute.closed", &account, dispute(pi, "won")));
+    }
+    // The same clinic's payments, "lost" in disputes from accounts that are not this clinic's.
+    for (k, pi) in intents[0..10].iter().enumerate() {
+        let delivery = connect_event("charge.dispute.closed", &format!("acct_chaosStranger{k}"), dispute(pi, "lost"));
+        unknown_ids.push(serde_json::from_slice::<Value>(&delivery.body).unwrap()["id"].as_str().unwrap().to_owned());
+        genuine.push(delivery);
+        genuine.push(connect_event("charge.dispute.created", &other_account, dispute(pi, "lost")));
+    }
+    assert_eq!(genuine.len(), 580);
+
     let mut rng = rand::rngs::StdRng::seed_from_u64(4);
     let mut deliveries = genuine.clone();
-    let mut duplicated: Vec<usize> = (0..500).collect();
+    let mut duplicated: Vec<usize> = (0..genuine.len()).collect();
     duplicated.shuffle(&mut rng);
-    deliveries.extend(duplicated[..150].iter().map(|&i| genuine[i].clone()));
+    deliveries.extend(duplicated[..174].iter().map(|&i| genuine[i].clone()));
     // Forgeries that would do harm if they got in: refunds and disputes of paid bookings, and
-    // payments of the cancelled ones.
+    // payments of the cancelled ones; an account "disabled" and a dispute "lost" on the Connect
+    // endpoint, signed with a guess or with the platform endpoint's secret.
     let impostor = WebhookSecret::new("whsec_an_attackers_guess_000").unwrap();
-    for k in 0..50 {
+    for k in 0..60 {
         let pi = &intents[rng.random_range(0..100)];
-        let object = match k % 3 {
-            0 => charge(pi, 4000),
-            1 => dispute(pi, "lost"),
-            _ => {
-                json!({"id": pi, "object": "payment_intent", "amount": 4000, "currency": "gbp", "status": "succeeded"})
-            }
+        let (path, kind, object) = match k % 5 {
+            0 => (PLATFORM, "charge.refunded", charge(pi, 4000)),
+            1 => (PLATFORM, "charge.dispute.created", dispute(pi, "lost")),
+            2 => (
+                PLATFORM,
+                "payment_intent.succeeded",
+                json!({"id": pi, "object": "payment_intent", "amount": 4000, "currency": "gbp", "status": "succeeded"}),
+            ),
+            3 => (CONNECT, "account.updated", account_object(&account, false, &["external_account"])),
+            _ => (CONNECT, "charge.dispute.created", dispute(pi, "lost")),
         };
-        let kind = ["charge.refunded", "charge.dispute.created", "payment_intent.succeeded"][k % 3];
-        let body = intent_event(&format!("evt_forged{k}"), kind, object);
-        let (body, signature) = if k % 2 == 0 { signed(&impostor, t, &body) } else { signed(&secret, t - 400, &body) };
-        deliveries.push(Delivery { body, signature, forged: true });
+        let body = if path == CONNECT {
+            crate::connect::connect_event(&format!("evt_forged{k}"), kind, &account, object)
+        } else {
+            intent_event(&format!("evt_forged{k}"), kind, object)
+        };
+        let (body, signature) = match k % 4 {
+            0 | 1 => signed(&impostor, t, &body),
+            // The platform endpoint's secret on the Connect endpoint, and the other way round.
+            2 if path == CONNECT => signed(&secret, t, &body),
+            2 => signed(&connect_secret, t, &body),
+            _ => signed(if path == CONNECT { &connect_secret } else { &secret }, t - 400, &body),
+        };
+        deliveries.push(Delivery { path, body, signature, forged: true });
     }
     deliveries.shuffle(&mut rng);
 
@@ -743,8 +828,9 @@ async fn five_hundred_shuffled_duplicated_and_forged_events_leave_every_booking_
         for delivery in batch.iter().cloned() {
             let app = app.clone();
             tasks.spawn(async move {
+                let headers = [("content-type", "application/json"), ("stripe-signature", delivery.signature.as_str())];
                 for _ in 0..200 {
-                    let (status, answer) = post_webhook(&app, delivery.body.clone(), Some(&delivery.signature)).await;
+                    let (status, answer) = app.post_raw(delivery.path, &headers, delivery.body.clone()).await;
                     match status {
                         StatusCode::OK | StatusCode::BAD_REQUEST => return (delivery.forged, status, answer),
                         // In flight elsewhere, or a failure: Stripe retries later.
@@ -764,7 +850,7 @@ async fn five_hundred_shuffled_duplicated_and_forged_events_leave_every_booking_
             }
         }
     }
-    assert_eq!(refused, 50);
+    assert_eq!(refused, 60);
 
     for (i, appointment_value) in booked.iter().enumerate() {
         let stored = appointment(&app, &s, &appointment_value["id"]).await;
@@ -783,9 +869,19 @@ async fn five_hundred_shuffled_duplicated_and_forged_events_leave_every_booking_
             (Some(payment_status), Some(refunded)),
             "payment {i}: {payment}"
         );
-        if i >= 90 {
-            assert_eq!(payment["dispute"]["status"], "won", "payment {i}");
+        assert_eq!(payment["destination"]["account_id"], account.as_str(), "payment {i} went to the clinic");
+        match i {
+            60..70 | 90.. => assert_eq!(payment["dispute"]["status"], "won", "payment {i}"),
+            _ => assert!(payment["dispute"].is_null(), "no stranger's dispute reached payment {i}: {payment}"),
         }
+    }
+    let connection = crate::connect::status(&app, &s.clinic).await;
+    assert_eq!(connection["state"], "active", "{connection}");
+    assert_eq!(connection["requirements"]["currently_due"], json!(["external_account"]), "what Stripe says now");
+    assert_eq!(app.published("payments.account_updated"), updates_before + 1, "one change, announced once");
+    assert_eq!(crate::connect::status(&app, &other).await["state"], "active", "the other clinic's is its own");
+    for id in &unknown_ids {
+        assert!(event_record(&app, id).await.is_none(), "{id}: nothing is written for an account not ours");
     }
     let published = app.events.published();
     let ids: BTreeSet<&str> = published.iter().map(|e| e.id.as_str()).collect();
@@ -795,13 +891,15 @@ async fn five_hundred_shuffled_duplicated_and_forged_events_leave_every_booking_
         ("payment.succeeded", 90),
         ("payment.failed", 10),
         ("payment.refunded", 10),
-        ("payment.disputed", 10),
-        ("payment.dispute_closed", 10),
+        ("payment.disputed", 20),
+        ("payment.dispute_closed", 20),
         ("booking.cancelled", 0),
     ] {
         assert_eq!(app.published(kind), expected, "{kind}");
     }
     assert_eq!(gateway.refunds().len(), 10, "only the dashboard's refunds: nothing was refunded automatically");
+    let ledger = gateway.ledger(&ConnectedAccountId::parse(&account).unwrap());
+    assert_eq!((ledger.charged, ledger.reversed), (90 * 4000, 10 * 1000), "{ledger:?}");
 }
 
 #[tokio::test]

@@ -25,7 +25,7 @@ async fn fixed_app() -> (TestApp, Arc<FixedClock>) {
 
 /// Waits (up to 20 s) until the background work (the notify worker: fees, links, messages) has
 /// brought `check` about, then lets the rest settle; a busy machine may take a while.
-async fn eventually<F, Fut>(app: &TestApp, s: &Setup, what: &str, check: F)
+pub(crate) async fn eventually<F, Fut>(app: &TestApp, s: &Setup, what: &str, check: F)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = bool>,
@@ -41,12 +41,12 @@ where
 }
 
 /// The status of the client's `n`th payment link (oldest first), when there is one.
-async fn link_status(app: &TestApp, s: &Setup, n: usize) -> Option<String> {
+pub(crate) async fn link_status(app: &TestApp, s: &Setup, n: usize) -> Option<String> {
     balance(app, s).await["links"][n]["status"].as_str().map(str::to_owned)
 }
 
 /// The status of the client's first fee above a deposit.
-async fn fee_status(app: &TestApp, s: &Setup) -> Option<String> {
+pub(crate) async fn fee_status(app: &TestApp, s: &Setup) -> Option<String> {
     balance(app, s).await["fees"][0]["status"].as_str().map(str::to_owned)
 }
 
@@ -54,14 +54,14 @@ fn finalize(appointment: &Value, method: &str) -> Value {
     json!({"appointment_id": appointment["id"], "collection_method": method})
 }
 
-async fn balance(app: &TestApp, s: &Setup) -> Value {
+pub(crate) async fn balance(app: &TestApp, s: &Setup) -> Value {
     let (status, body) = app.get(&format!("/v1/clients/{}/balance", s.client_id), &s.clinic.token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
 
 /// The payment links the outbox holds, newest first: (channel, the hosted page's path).
-fn links_sent(app: &TestApp) -> Vec<(String, String)> {
+pub(crate) fn links_sent(app: &TestApp) -> Vec<(String, String)> {
     let entries = app.host.outbox.as_ref().unwrap().list().unwrap();
     entries
         .into_iter()
@@ -79,7 +79,7 @@ fn links_sent(app: &TestApp) -> Vec<(String, String)> {
 
 /// A booking with the client's consent to keep their card for fees, its deposit paid (which
 /// keeps the card: the consent says so, the wizard's `save_payment_method` is not sent).
-async fn consented_paid_booking(app: &TestApp, s: &Setup, start: chrono::DateTime<chrono::Utc>) -> Value {
+pub(crate) async fn consented_paid_booking(app: &TestApp, s: &Setup, start: chrono::DateTime<chrono::Utc>) -> Value {
     let mut body = booking(s, &s.service_id, start, Some(&s.practitioners[0]));
     body["card_on_file_consent"] = json!(true);
     let (status, booked) = app.post("/v1/appointments", &s.clinic.token, body).await;
@@ -91,7 +91,7 @@ async fn consented_paid_booking(app: &TestApp, s: &Setup, start: chrono::DateTim
     appointment(app, s, &booked["id"]).await
 }
 
-async fn no_show(app: &TestApp, s: &Setup, booked: &Value) {
+pub(crate) async fn no_show(app: &TestApp, s: &Setup, booked: &Value) {
     let path = format!("/v1/appointments/{}", booked["id"].as_str().unwrap());
     let (status, body) = app.patch(&path, &s.clinic.token, json!({"action": "no_show"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -519,7 +519,13 @@ fn only_the_e_sign_and_portal_functions_receive_the_link_secret() {
 fn no_function_holds_a_secret_in_its_environment_and_each_may_read_only_the_secrets_it_is_given() {
     // A value in `Environment` (even from a dynamic reference) shows in the console and in
     // GetFunctionConfiguration; an ARN does not, and IAM decides who may read it.
-    const SECRETS: [&str; 4] = ["MAS_LINK_SECRET", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "TWILIO_AUTH_TOKEN"];
+    const SECRETS: [&str; 5] = [
+        "MAS_LINK_SECRET",
+        "STRIPE_SECRET_KEY",
+        "STRIPE_WEBHOOK_SECRET",
+        "STRIPE_CONNECT_WEBHOOK_SECRET",
+        "TWILIO_AUTH_TOKEN",
+    ];
     let template = template();
     for file in stacks().files() {
         let text = std::fs::read_to_string(repo_root().join(&file.path)).unwrap();
@@ -652,8 +658,10 @@ fn actions_on(template: &Value, function: &Value, resource_id: &str, prefix: &st
 }
 
 /// Routes that move money: they call Stripe, so only their functions get its secrets.
-const MONEY_ROUTES: [(&str, &str); 9] = [
+const MONEY_ROUTES: [(&str, &str); 11] = [
     ("POST", "/v1/payments/deposit-intent"),
+    // Makes (and re-reads) the clinic's connected account and its onboarding link at Stripe.
+    ("POST", "/v1/payments/connect"),
     // The till checks a card payment with the gateway, and refunds cards through it.
     ("POST", "/v1/sales"),
     ("POST", "/v1/sales/{id}/void"),
@@ -664,11 +672,15 @@ const MONEY_ROUTES: [(&str, &str); 9] = [
     ("PATCH", "/v1/appointments/{id}"),
     ("PATCH", "/v1/portal/appointments/{id}"),
     ("POST", "/webhooks/stripe"),
+    ("POST", "/webhooks/stripe/connect"),
 ];
 
 /// Routes that announce what they did as domain events (brand and catalog changes announce
 /// `site.changed`, which republishes the clinic's site).
-const PUBLISHING_ROUTES: [(&str, &str); 26] = [
+const PUBLISHING_ROUTES: [(&str, &str); 28] = [
+    // A connected account made or changed: payments.account_updated.
+    ("POST", "/v1/payments/connect"),
+    ("POST", "/webhooks/stripe/connect"),
     ("POST", "/v1/sales"),
     ("POST", "/v1/sales/{id}/void"),
     ("POST", "/v1/sales/{id}/refund"),
@@ -729,6 +741,18 @@ fn only_the_routes_that_move_money_get_the_stripe_secrets_and_those_come_from_no
         }
     }
     assert_eq!(with_secrets, routes(&MONEY_ROUTES));
+    // The Connect endpoint's secret goes to its webhook alone, from a NoEcho parameter.
+    let mut connect_holders = BTreeSet::new();
+    for event in api_routes(&template) {
+        let variables = &template["Resources"][event.function]["Properties"]["Environment"]["Variables"];
+        let Some(secret) = ref_target(&variables["STRIPE_CONNECT_WEBHOOK_SECRET_ARN"]) else { continue };
+        connect_holders.insert((event.method.clone(), event.path.clone()));
+        let parameter = ref_target(&template["Resources"][secret]["Properties"]["SecretString"]).unwrap();
+        assert_eq!(parameter, "StripeConnectWebhookSecret");
+        assert_eq!(template["Parameters"][parameter]["NoEcho"].as_bool(), Some(true));
+        assert!(template["Parameters"][parameter]["Default"].is_null());
+    }
+    assert_eq!(connect_holders, routes(&[("POST", "/webhooks/stripe/connect")]));
     for file in stacks().files() {
         let text = std::fs::read_to_string(repo_root().join(&file.path)).unwrap();
         for prefix in ["sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_"] {
@@ -772,6 +796,30 @@ fn the_routes_that_answer_card_intents_to_browsers_and_only_those_get_the_publis
 }
 
 #[test]
+fn the_functions_that_make_charges_get_the_platforms_application_fee_from_its_parameter() {
+    let template = template();
+    let parameter = &template["Parameters"]["ApplicationFeeBps"];
+    assert_eq!((parameter["MinValue"].as_u64(), parameter["MaxValue"].as_u64()), (Some(0), Some(10_000)));
+    let fee = |function: &Value| function["Properties"]["Environment"]["Variables"]["MAS_APPLICATION_FEE_BPS"].clone();
+    let mut holders = BTreeSet::new();
+    for event in api_routes(&template) {
+        let variable = fee(&template["Resources"][event.function]);
+        if variable.is_null() {
+            continue;
+        }
+        assert_eq!(ref_target(&variable), Some("ApplicationFeeBps"), "{}", event.function);
+        holders.insert((event.method.clone(), event.path.clone()));
+    }
+    // Deposits and balances; fees and payment links are charged by the notifications worker.
+    assert_eq!(holders, routes(&[("POST", "/v1/payments/deposit-intent"), ("POST", "/v1/payments/finalize")]));
+    let (id, worker) = resources_of_type(&template, "AWS::Serverless::Function")
+        .into_iter()
+        .find(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"].as_str() == Some("notifications"))
+        .expect("the notifications worker");
+    assert_eq!(ref_target(&fee(worker)), Some("ApplicationFeeBps"), "{id}");
+}
+
+#[test]
 fn routes_that_announce_domain_events_and_only_those_may_put_them_on_the_bus() {
     let template = template();
     let buses = resources_of_type(&template, "AWS::Events::EventBus");
@@ -794,9 +842,10 @@ fn the_stripe_webhook_runs_its_own_binary_and_parks_failing_events_in_a_dead_let
     let template = template();
     let events = api_routes(&template);
     let webhook = events.iter().find(|e| e.path == "/webhooks/stripe").expect("a webhook function").function;
+    let connect = events.iter().find(|e| e.path == "/webhooks/stripe/connect").expect("a Connect webhook").function;
     for event in &events {
         let binary = template["Resources"][event.function]["Metadata"]["BuildProperties"]["Binary"].as_str();
-        let expected = if event.function == webhook {
+        let expected = if event.function == webhook || event.function == connect {
             "stripe_webhook"
         } else if event.path.starts_with("/webhooks/twilio") {
             "twilio_webhook"
@@ -813,6 +862,8 @@ fn the_stripe_webhook_runs_its_own_binary_and_parks_failing_events_in_a_dead_let
     }
     let function = &template["Resources"][webhook]["Properties"];
     assert_eq!(function["DeadLetterQueue"]["Type"].as_str(), Some("SQS"));
+    let connect_function = &template["Resources"][connect]["Properties"];
+    assert_eq!(connect_function["DeadLetterQueue"], function["DeadLetterQueue"], "one dead-letter queue for both");
     let queues = resources_of_type(&template, "AWS::SQS::Queue");
     let (dlq, _) = *queues
         .iter()

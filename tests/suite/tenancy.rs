@@ -81,6 +81,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     answers["medications"] = json!("A-secret-medication");
     let (status, _) = app.put(&format!("/v1/clients/{client_id}/medical"), &a.token, answers).await;
     assert_eq!(status, StatusCode::OK);
+    // A connects its own Stripe account, so B has A's connection to miss (B's own is its own).
+    let a_account = crate::connect::connect(&app, &a).await;
     let monday = next_monday();
     // A asks a deposit, so its appointment has a payment for B to aim at.
     let (status, _) = app.put("/v1/policies", &a.token, json!({"deposit": {"kind": "percent", "percent": 20}})).await;
@@ -151,6 +153,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         "A-secret-medication".into(),
         payment_id.clone(),
         intent["intent_id"].as_str().unwrap().to_owned(),
+        a_account.clone(),
     ];
 
     // A's bookings set off background work (messages, consent forms, renders): let it finish,

@@ -49,6 +49,7 @@ async fn paid_intent(app: &TestApp, s: &Setup, amount: i64) -> String {
             customer: None,
             save_for_later: false,
             charge_saved_method: None,
+            destination: None,
         })
         .await
         .unwrap();

@@ -80,6 +80,8 @@ function Payments({ appointments }) {
   return html`<${Panel} id="h-payments" title="Payments">
     <${Loaded} state=${state}>${(payments) => (payments.length === 0 ? html`<p class="muted">No payments yet.</p>` : html`<ul class="plain-list">
       ${payments.map((p) => html`<li><strong>${money({ amount_minor: p.captured, currency: p.amount.currency })}</strong> ${label(p.kind)} · <${StatusBadge} status=${p.status} />${p.refunded > 0 ? html` · refunded ${money({ amount_minor: p.refunded, currency: p.amount.currency })}` : ''}
+        ${p.dispute && html`<span data-dispute> · dispute ${label(p.dispute.status)} (${money({ amount_minor: p.dispute.amount, currency: p.amount.currency })})</span>`}
+        ${p.destination && html`<span class="muted"> · platform fee ${money({ amount_minor: p.destination.application_fee, currency: p.amount.currency })}</span>`}
         <span class="muted"> · ${dateTime(p.created_at)}</span></li>`)}
     </ul>`)}</${Loaded}>
   </${Panel}>`;

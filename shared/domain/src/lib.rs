@@ -11,6 +11,7 @@ pub mod availability;
 pub mod cash_up;
 pub mod catalog;
 pub mod clients;
+pub mod connect;
 pub mod csv;
 pub mod documents;
 pub mod esign;

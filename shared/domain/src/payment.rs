@@ -82,6 +82,20 @@ stripe_id!(
     CustomerId,
     "cus_"
 );
+stripe_id!(
+    /// A clinic's own Stripe account, connected to the platform (Stripe Connect).
+    ConnectedAccountId,
+    "acct_"
+);
+
+/// Where an online payment's money went: the clinic's connected account (a destination charge),
+/// less the platform's application fee.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ChargeDestination {
+    pub account_id: ConnectedAccountId,
+    /// What the platform keeps of the charge (minor units of the payment's currency).
+    pub application_fee: MinorUnits,
+}
 
 /// The secret the browser confirms a PaymentIntent with. Never logged (its `Debug` is redacted),
 /// never stored: it is read back from the gateway when asked for again.
@@ -273,6 +287,8 @@ pub struct IntentSnapshot {
     pub payment_method: Option<String>,
     /// The last attempt's failure, for people (never card details).
     pub last_error: Option<String>,
+    /// The connected account the charge goes to, with the platform's fee (a destination charge).
+    pub destination: Option<ChargeDestination>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -308,6 +324,11 @@ pub struct Payment {
     /// The payment link this money came through (its hosted page made the intent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_id: Option<PayLinkId>,
+    /// The clinic's connected Stripe account the charge went to, and the platform's fee; absent
+    /// for a charge on the platform's own account (the simulated gateway without a connection,
+    /// payments made before Connect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<ChargeDestination>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -387,6 +408,9 @@ impl Payment {
             if intent.status == IntentStatus::Canceled && self.failure.is_none() {
                 self.failure = Some("canceled".into());
             }
+        }
+        if self.destination.is_none() {
+            self.destination = intent.destination.clone();
         }
         if self.save_payment_method {
             if self.customer_id.is_none() {
@@ -770,6 +794,7 @@ mod tests {
             payment_method_id: None,
             applied_to_sale: None,
             link_id: None,
+            destination: None,
             version: 1,
             created_at: now,
             updated_at: now,
@@ -784,7 +809,33 @@ mod tests {
             customer: None,
             payment_method: None,
             last_error: None,
+            destination: None,
         }
+    }
+
+    #[test]
+    fn the_connected_account_a_charge_went_to_is_kept_once_known_and_never_replaced() {
+        let mut p = payment(4000);
+        let destination = ChargeDestination {
+            account_id: ConnectedAccountId::parse("acct_1Clinic").unwrap(),
+            application_fee: MinorUnits::new(100).unwrap(),
+        };
+        let first = p.observe_intent(&IntentSnapshot {
+            destination: Some(destination.clone()),
+            ..snapshot(IntentStatus::RequiresPaymentMethod, None)
+        });
+        assert!(first.changed && !first.newly_succeeded);
+        let other = ChargeDestination {
+            account_id: ConnectedAccountId::parse("acct_2Other").unwrap(),
+            application_fee: MinorUnits::new(0).unwrap(),
+        };
+        let later = p.observe_intent(&IntentSnapshot {
+            destination: Some(other),
+            ..snapshot(IntentStatus::RequiresPaymentMethod, None)
+        });
+        assert!(!later.changed);
+        assert_eq!(p.destination, Some(destination));
+        assert!(ConnectedAccountId::parse("acct_").is_err() && ConnectedAccountId::parse("acc_1").is_err());
     }
 
     #[test]

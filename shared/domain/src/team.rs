@@ -62,6 +62,9 @@ pub enum Permission {
     SalesVoid,
     /// Reopen a location's till after its day was closed (cashed up): owners only.
     TillReopen,
+    /// Connect the clinic's own Stripe account (where its online payments go) and see where it
+    /// stands: owners only.
+    PaymentsConnect,
 }
 
 impl Permission {
@@ -93,6 +96,7 @@ impl Permission {
             DiscountGive,
             SalesVoid,
             TillReopen,
+            PaymentsConnect,
         ]
     };
 }
@@ -113,7 +117,7 @@ impl Role {
             CatalogWrite | BrandWrite | TeamWrite | TemplatesWrite | AuditRead | ClientExport => {
                 matches!(self, Owner | Manager)
             }
-            ClientErase | CareTeamBackfill | TillReopen => matches!(self, Owner),
+            ClientErase | CareTeamBackfill | TillReopen | PaymentsConnect => matches!(self, Owner),
             BookingWrite => matches!(self, Owner | Manager | FrontDesk),
             BookingWriteOwn => matches!(self, Owner | Manager | FrontDesk | Practitioner),
             ClinicalRead | ClinicalWrite => matches!(self, Owner | Manager | Practitioner),
@@ -235,5 +239,11 @@ mod tests {
         assert_eq!(exporters, vec![Owner, Manager]);
         let erasers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(ClientErase)).collect();
         assert_eq!(erasers, vec![Owner]);
+    }
+
+    #[test]
+    fn only_owners_connect_the_clinics_stripe_account() {
+        let connectors: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(PaymentsConnect)).collect();
+        assert_eq!(connectors, vec![Owner]);
     }
 }

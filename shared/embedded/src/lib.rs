@@ -21,3 +21,7 @@ pub use sqlite::SqliteTable;
 /// The signing secret of a development or test host's simulated gateway: public, so never the
 /// secret of a real Stripe endpoint.
 pub const DEV_WEBHOOK_SECRET: &str = "whsec_local_development_only_not_a_real_secret";
+
+/// The signing secret of the simulated gateway's Connect events (a Connect endpoint has its own
+/// secret at Stripe): public too.
+pub const DEV_CONNECT_WEBHOOK_SECRET: &str = "whsec_local_connect_development_only_not_a_real_secret";

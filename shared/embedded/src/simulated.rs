@@ -6,8 +6,16 @@
 //! webhook secret exactly as Stripe signs it, to our own `/webhooks/stripe` — so the real
 //! verification and processing path runs locally too. State lives in memory: a restart forgets
 //! intents.
+//!
+//! Stripe Connect is simulated too (`simulated_connect.rs`): clinics' connected accounts, their
+//! onboarding form on the local host and `account.updated` on our Connect webhook. Destination
+//! charges keep their account and fee, and refunds of them reverse the transfer and give back
+//! the fee in proportion (unless told to keep it). Unlike Stripe, the simulated gateway charges
+//! the platform for a clinic that has not connected (so the local demo works without
+//! onboarding), unless told to require a connection ([`SimulatedGateway::require_connected_accounts`]).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -15,16 +23,21 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde_json::{Value, json};
 
+use mas_domain::payment::ConnectedAccountId;
 use mas_domain::payment::{ClientSecret, CustomerId, IntentId, IntentSnapshot, IntentStatus};
 use mas_domain::webhook::WebhookSecret;
 use mas_ports::Clock;
 use mas_ports::payments::{
-    BrowserCheckout, GatewayRefund, Intent, IntentRequest, Payments, PaymentsError, RefundRequest,
+    AccountRequest, BrowserCheckout, ConnectedAccount, GatewayRefund, Intent, IntentRequest, OnboardingLink,
+    OnboardingRequest, Payments, PaymentsError, RefundRequest,
 };
 
 #[path = "simulated_checkout.rs"]
 mod checkout;
 pub use checkout::{CheckoutPage, CheckoutPaid, session_json};
+#[path = "simulated_connect.rs"]
+mod connect;
+pub use connect::{Ledger, Onboarding, OnboardingPage, account_json};
 
 /// What paying an intent on the local host does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -115,6 +128,14 @@ struct SimIntent {
     intent: Intent,
     save_for_later: bool,
     refunded: i64,
+    /// Of a destination charge's application fee, what refunds gave back.
+    fee_refunded: i64,
+}
+
+impl SimIntent {
+    fn new(intent: Intent, save_for_later: bool) -> SimIntent {
+        SimIntent { intent, save_for_later, refunded: 0, fee_refunded: 0 }
+    }
 }
 
 #[derive(Default)]
@@ -133,13 +154,21 @@ struct State {
     checkout: checkout::Sessions,
     /// Saved cards that decline an off-session charge, with the decline code.
     declining: HashMap<String, String>,
+    /// Clinics' connected accounts.
+    accounts: connect::Accounts,
 }
 
 pub struct SimulatedGateway {
     secret: WebhookSecret,
+    /// Signs the Connect endpoint's events (Stripe gives each endpoint its own secret).
+    connect_secret: WebhookSecret,
     clock: Arc<dyn Clock>,
     state: Mutex<State>,
     http: reqwest::Client,
+    /// Refuse to charge a clinic without a connected account, as Stripe does here.
+    require_connection: AtomicBool,
+    /// A refund of a destination charge gives back the fee in proportion.
+    refund_application_fee: AtomicBool,
 }
 
 fn random(prefix: &str, len: usize) -> String {
@@ -148,8 +177,37 @@ fn random(prefix: &str, len: usize) -> String {
 }
 
 impl SimulatedGateway {
+    /// A gateway signing platform events with `secret` and Connect events with the public
+    /// development Connect secret ([`crate::DEV_CONNECT_WEBHOOK_SECRET`]).
     pub fn new(secret: WebhookSecret, clock: Arc<dyn Clock>) -> SimulatedGateway {
-        SimulatedGateway { secret, clock, state: Mutex::new(State::default()), http: reqwest::Client::new() }
+        let connect_secret =
+            WebhookSecret::new(crate::DEV_CONNECT_WEBHOOK_SECRET).expect("the development secret is long enough");
+        SimulatedGateway {
+            secret,
+            connect_secret,
+            clock,
+            state: Mutex::new(State::default()),
+            http: reqwest::Client::new(),
+            require_connection: AtomicBool::new(false),
+            refund_application_fee: AtomicBool::new(true),
+        }
+    }
+
+    /// From now on, charge no clinic without a connected account that takes charges (as Stripe
+    /// is configured on AWS), or charge the platform for them again (`false`, the default).
+    pub fn require_connected_accounts(&self, required: bool) {
+        self.require_connection.store(required, Ordering::SeqCst);
+    }
+
+    /// Whether a refund of a destination charge gives back the platform's fee in proportion
+    /// (`true`, the default) or the platform keeps it.
+    pub fn set_refund_application_fee(&self, refund: bool) {
+        self.refund_application_fee.store(refund, Ordering::SeqCst);
+    }
+
+    /// The secret the Connect endpoint's events are signed with.
+    pub fn connect_secret(&self) -> &WebhookSecret {
+        &self.connect_secret
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -311,6 +369,46 @@ impl SimulatedGateway {
         self.state().declining.insert(method.to_owned(), code.to_owned());
     }
 
+    /// The card holder disputes a paid intent (or its dispute moves on to `status`): the event
+    /// type Stripe sends and the dispute as its API shows it. One dispute per intent (`dp_…`).
+    pub fn dispute(&self, id: &IntentId, status: &str) -> Result<(&'static str, Value), PaymentsError> {
+        const STATUSES: [&str; 8] = [
+            "warning_needs_response",
+            "warning_under_review",
+            "warning_closed",
+            "needs_response",
+            "under_review",
+            "won",
+            "lost",
+            "prevented",
+        ];
+        if !STATUSES.contains(&status) {
+            return Err(PaymentsError::Refused(format!("status must be one of {}", STATUSES.join(", "))));
+        }
+        let state = self.state();
+        let sim = state.intents.get(id.as_str()).ok_or(PaymentsError::NotFound)?;
+        if sim.intent.snapshot.status != IntentStatus::Succeeded {
+            return Err(PaymentsError::Refused("only a paid PaymentIntent can be disputed".into()));
+        }
+        let event_type = match status {
+            "needs_response" | "warning_needs_response" => "charge.dispute.created",
+            "won" | "lost" | "warning_closed" | "prevented" => "charge.dispute.closed",
+            _ => "charge.dispute.updated",
+        };
+        let body = &id.as_str()[3..];
+        let dispute = json!({
+            "id": format!("dp_{body}"),
+            "object": "dispute",
+            "charge": format!("ch_{body}"),
+            "payment_intent": id,
+            "amount": sim.intent.snapshot.amount_received.unwrap_or(sim.intent.snapshot.amount),
+            "currency": sim.intent.currency.to_lowercase(),
+            "status": status,
+            "reason": "fraudulent",
+        });
+        Ok((event_type, dispute))
+    }
+
     /// Every intent the gateway holds (any order).
     pub fn intents(&self) -> Vec<Intent> {
         self.state().intents.values().map(|sim| sim.intent.clone()).collect()
@@ -386,7 +484,20 @@ impl Payments for SimulatedGateway {
             customer: request.customer.clone(),
             payment_method: None,
             last_error: None,
+            destination: request.destination.clone(),
         };
+        if let Some(destination) = &request.destination {
+            let account = state.accounts.status(&destination.account_id);
+            if !account.is_some_and(|a| a.charges_enabled) {
+                return Err(PaymentsError::Refused(format!(
+                    "the destination account {} cannot take charges",
+                    destination.account_id
+                )));
+            }
+            if destination.application_fee.get() > request.amount.get() {
+                return Err(PaymentsError::Refused("application_fee_amount exceeds the amount".into()));
+            }
+        }
         if let Some(method) = &request.charge_saved_method {
             // Off-session: the saved card of this customer is charged at once.
             if state.saved_methods.get(method) != request.customer.as_ref() {
@@ -407,10 +518,7 @@ impl Payments for SimulatedGateway {
             metadata: request.metadata.clone(),
         };
         state.intent_keys.insert(request.idempotency_key.clone(), id.to_string());
-        state.intents.insert(
-            id.to_string(),
-            SimIntent { intent: intent.clone(), save_for_later: request.save_for_later, refunded: 0 },
-        );
+        state.intents.insert(id.to_string(), SimIntent::new(intent.clone(), request.save_for_later));
         Ok(intent)
     }
 
@@ -436,6 +544,15 @@ impl Payments for SimulatedGateway {
             )));
         }
         sim.refunded += request.amount.get();
+        // The refund follows the charge: a destination charge's transfer is reversed, and the
+        // fee given back in the refund's proportion (all of what is left of it at the last one).
+        if let Some(destination) = &sim.intent.snapshot.destination
+            && self.refund_application_fee.load(Ordering::SeqCst)
+        {
+            let fee = destination.application_fee.get();
+            let back = if sim.refunded >= received { fee } else { fee * sim.refunded / received.max(1) };
+            sim.fee_refunded = back.max(sim.fee_refunded);
+        }
         let refund = GatewayRefund { id: random("re_", 24), amount: request.amount.get(), status: "succeeded".into() };
         state.refund_keys.insert(request.idempotency_key, refund.clone());
         Ok(refund)
@@ -450,6 +567,22 @@ impl Payments for SimulatedGateway {
 
     async fn retrieve_payment_link(&self, id: &str) -> Result<mas_ports::PaymentLink, PaymentsError> {
         self.retrieve_session(id)
+    }
+
+    fn requires_connected_account(&self) -> bool {
+        self.require_connection.load(Ordering::SeqCst)
+    }
+
+    async fn create_connected_account(&self, request: AccountRequest) -> Result<ConnectedAccount, PaymentsError> {
+        self.create_account(request)
+    }
+
+    async fn retrieve_connected_account(&self, id: &ConnectedAccountId) -> Result<ConnectedAccount, PaymentsError> {
+        self.retrieve_account(id)
+    }
+
+    async fn onboarding_link(&self, request: OnboardingRequest) -> Result<OnboardingLink, PaymentsError> {
+        self.account_link(request)
     }
 }
 

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
 use super::{Delivery, SimIntent, SimulatedGateway, random};
-use mas_domain::payment::{ClientSecret, CustomerId, IntentId, IntentSnapshot, IntentStatus};
+use mas_domain::payment::{ChargeDestination, ClientSecret, CustomerId, IntentId, IntentSnapshot, IntentStatus};
 use mas_ports::payments::{Intent, PaymentLink, PaymentLinkRequest, PaymentLinkStatus, PaymentsError};
 
 #[derive(Debug, Clone)]
@@ -21,6 +21,8 @@ pub(super) struct SimSession {
     currency: String,
     description: String,
     customer: Option<CustomerId>,
+    /// Where the intent the page makes sends the money, less the platform's fee.
+    destination: Option<ChargeDestination>,
     /// `checkout.session.expired` was announced (once).
     expiry_announced: bool,
 }
@@ -49,7 +51,7 @@ pub struct CheckoutPaid {
 }
 
 /// `https://host:port` of `url`.
-fn origin(url: &str) -> &str {
+pub(super) fn origin(url: &str) -> &str {
     let after_scheme = url.find("://").map_or(0, |i| i + 3);
     match url[after_scheme..].find('/') {
         Some(slash) => &url[..after_scheme + slash],
@@ -111,6 +113,14 @@ impl SimulatedGateway {
         if request.amount.get() < 30 {
             return Err(PaymentsError::Refused("amount must be at least 30 minor units".into()));
         }
+        if let Some(destination) = &request.destination
+            && !state.accounts.status(&destination.account_id).is_some_and(|a| a.charges_enabled)
+        {
+            return Err(PaymentsError::Refused(format!(
+                "the destination account {} cannot take charges",
+                destination.account_id
+            )));
+        }
         let ahead = request.expires_at - now;
         if ahead < Duration::minutes(30) || ahead > Duration::hours(24) {
             return Err(PaymentsError::Refused("expires_at must be 30 minutes to 24 hours from now".into()));
@@ -131,6 +141,7 @@ impl SimulatedGateway {
             currency: request.currency.to_string(),
             description: request.description.clone(),
             customer: request.customer.clone(),
+            destination: request.destination.clone(),
             expiry_announced: false,
         };
         state.checkout.keys.insert(request.idempotency_key, id.clone());
@@ -179,6 +190,7 @@ impl SimulatedGateway {
                 customer: session.customer.clone(),
                 payment_method: Some(random("pm_", 24)),
                 last_error: None,
+                destination: session.destination.clone(),
             },
             metadata: session.link.metadata.clone(),
         };
@@ -187,9 +199,7 @@ impl SimulatedGateway {
         session.link.url = None;
         session.link.payment_intent = Some(intent_id.clone());
         let page = session.page();
-        state
-            .intents
-            .insert(intent_id.to_string(), SimIntent { intent: intent.clone(), save_for_later: false, refunded: 0 });
+        state.intents.insert(intent_id.to_string(), SimIntent::new(intent.clone(), false));
         Ok(CheckoutPaid { session: session_json(&page), intent })
     }
 
@@ -208,9 +218,21 @@ impl SimulatedGateway {
 
     /// A Stripe-shaped event about any object (a Checkout Session), and its signature header.
     pub fn signed_object_event(&self, event_type: &str, object: Value) -> (String, Vec<u8>, String) {
+        self.sign_envelope(event_type, object, None, &self.secret)
+    }
+
+    /// Stripe's event envelope about `object` — with `account` at the top for a connected
+    /// account's event, as Stripe's Connect endpoints receive them — signed with `secret`.
+    pub(super) fn sign_envelope(
+        &self,
+        event_type: &str,
+        object: Value,
+        account: Option<&mas_domain::payment::ConnectedAccountId>,
+        secret: &mas_domain::webhook::WebhookSecret,
+    ) -> (String, Vec<u8>, String) {
         let event_id = random("evt_", 24);
         let now = self.clock.now().timestamp();
-        let body = json!({
+        let mut body = json!({
             "id": event_id,
             "object": "event",
             "api_version": "2025-09-30.clover",
@@ -219,8 +241,11 @@ impl SimulatedGateway {
             "type": event_type,
             "data": { "object": object },
         });
+        if let Some(account) = account {
+            body["account"] = json!(account);
+        }
         let body = serde_json::to_vec(&body).expect("an event serializes");
-        let signature = self.secret.sign(now, &body);
+        let signature = secret.sign(now, &body);
         (event_id, body, signature)
     }
 

@@ -182,6 +182,7 @@ route_group!(
         [clients::backfill]
         [screening::assess]
         [payments::list]
+        [payments::connect_status]
         [payments::deposit_status]
         [payments::client_balance]
         [sales::list]
@@ -220,6 +221,7 @@ route_group!(
     /// The routes that move money (Stripe): the `api_payments` binary. Changing an appointment
     /// (staff or a client in the portal) may refund a deposit less the policy's fee.
     Money {
+        [payments::start_connect]
         [payments::deposit_intent]
         [payments::finalize]
         [payments::refund]
@@ -235,6 +237,7 @@ route_group!(
     /// Stripe's webhook: the `stripe_webhook` binary.
     StripeWebhook {
         [webhooks::stripe]
+        [webhooks::stripe_connect]
     }
 );
 
@@ -332,8 +335,8 @@ pub fn twilio_router(app: Arc<App>) -> Router {
     serve::<TwilioWebhook>(app)
 }
 
-/// Only `/webhooks/stripe`, for the `stripe_webhook` Lambda: the rest of the API stays out of
-/// its binary.
+/// Only `/webhooks/stripe` and `/webhooks/stripe/connect`, for the `stripe_webhook` Lambda: the
+/// rest of the API stays out of its binary.
 pub fn webhook_router(app: Arc<App>) -> Router {
     serve::<StripeWebhook>(app)
 }

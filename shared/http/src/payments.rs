@@ -14,15 +14,18 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use mas_domain::appointment::{AppointmentStatus, ConfirmationNumber};
+use mas_domain::connect::{ConnectState, Connection, Requirements};
 use mas_domain::error::AppError;
 use mas_domain::ids::{AppointmentId, PaymentId, RequestId};
 use mas_domain::payment::{
-    ClientSecret, CollectionMethod, FeeCharge, IntentId, PayLink, Payment, PaymentKind, PaymentStatus, RefundKind,
+    ClientSecret, CollectionMethod, ConnectedAccountId, FeeCharge, IntentId, PayLink, Payment, PaymentKind,
+    PaymentStatus, RefundKind,
 };
 use mas_domain::team::Permission;
 use mas_domain::values::{MinorUnits, Money, Slug, Text};
 use mas_store::{AuditContext, keys};
 use mas_usecases::app::App;
+use mas_usecases::connect as ops_connect;
 use mas_usecases::payments::{self as ops, RefundAsk};
 use mas_usecases::{appointments, tenants};
 
@@ -66,7 +69,7 @@ pub struct DepositIntent {
 /// found. Asking again returns the same intent.
 #[utoipa::path(post, path = "/v1/payments/deposit-intent", tag = "payments", operation_id = "create_deposit_intent", request_body = DepositIntentInput,
     responses((status = 201, body = DepositIntent), (status = 404, body = ErrorEnvelope),
-        (status = 409, description = "`not_pending_deposit`, `hold_expired` or `no_deposit_due`", body = ErrorEnvelope),
+        (status = 409, description = "`not_pending_deposit`, `hold_expired`, `no_deposit_due`, or `payments_not_connected` (the clinic has no connected Stripe account that takes charges)", body = ErrorEnvelope),
         (status = 422, body = ErrorEnvelope)))]
 pub async fn deposit_intent(
     State(app): State<Arc<App>>,
@@ -186,7 +189,7 @@ pub struct Finalized {
 /// agreed to keep on file.
 #[utoipa::path(post, path = "/v1/payments/finalize", tag = "payments", operation_id = "finalize_payment", security(("staff_jwt" = [])), request_body = FinalizeInput,
     responses((status = 201, body = Finalized), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-        (status = 409, description = "`not_finalizable`, `nothing_due` or `payment_link_open`", body = ErrorEnvelope),
+        (status = 409, description = "`not_finalizable`, `nothing_due`, `payment_link_open`, or `payments_not_connected` (the clinic has no connected Stripe account that takes charges)", body = ErrorEnvelope),
         (status = 422, description = "`no_saved_payment_method`, `payment_declined`", body = ErrorEnvelope)))]
 pub async fn finalize(
     State(app): State<Arc<App>>,
@@ -311,4 +314,104 @@ pub async fn client_balance(
         fees,
         links: links.into_iter().map(PayLink::redacted).collect(),
     }))
+}
+
+/// Where the clinic's own Stripe account stands: its online payments go there.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectStatus {
+    /// `not_connected` (onboarding not started), `onboarding` (the form is not finished),
+    /// `restricted` (Stripe does not, or no longer, let it take charges: see `requirements`) or
+    /// `active` (online payments go to it).
+    pub state: ConnectState,
+    /// The connected account (`acct_…`), once onboarding started.
+    pub account_id: Option<ConnectedAccountId>,
+    pub charges_enabled: bool,
+    pub payouts_enabled: bool,
+    pub details_submitted: bool,
+    /// What Stripe still needs, and why it disabled the account if it did.
+    pub requirements: Requirements,
+    /// When it could first take charges.
+    pub active_since: Option<DateTime<Utc>>,
+    /// The platform's cut of each online payment, in basis points (`250` is 2.5%).
+    pub application_fee_bps: u32,
+    /// Whether the clinic must be `active` to take online payments (always on AWS, with Stripe;
+    /// the local host's simulated gateway charges the platform for a clinic that has not
+    /// connected, unless `MAS_CONNECT=required`).
+    pub required: bool,
+}
+
+impl ConnectStatus {
+    fn of(app: &App, connection: Option<Connection>) -> ConnectStatus {
+        let (state, status, account_id, active_since) = match connection {
+            Some(c) => (c.state(), c.status, Some(c.account_id), c.active_since),
+            None => (ConnectState::NotConnected, Default::default(), None, None),
+        };
+        ConnectStatus {
+            state,
+            account_id,
+            charges_enabled: status.charges_enabled,
+            payouts_enabled: status.payouts_enabled,
+            details_submitted: status.details_submitted,
+            requirements: status.requirements,
+            active_since,
+            application_fee_bps: app.application_fee.get(),
+            required: app.payments.requires_connected_account(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConnectOnboarding {
+    /// Stripe's hosted onboarding form for the clinic's account: open it now (single use, it
+    /// expires within minutes; ask again for a new one). It sends the owner back to the back
+    /// office's payments settings.
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+    pub status: ConnectStatus,
+}
+
+/// Where the back office's payments settings are (Stripe's form returns the owner there).
+fn settings_urls(app: &App, base: &str) -> ops_connect::ReturnUrls {
+    let back_office = app.app_url.clone().unwrap_or_else(|| format!("{}/app/", base.trim_end_matches('/')));
+    ops_connect::ReturnUrls {
+        refresh_url: format!("{back_office}#/settings/payments?connect=refresh"),
+        return_url: format!("{back_office}#/settings/payments?connect=return"),
+    }
+}
+
+/// Starts (or resumes) connecting the clinic's own Stripe account: the account is made once (and
+/// re-read from Stripe on later calls, its status stored), and each call answers a fresh link to
+/// Stripe's hosted onboarding form. Owners only.
+#[utoipa::path(post, path = "/v1/payments/connect", tag = "payments", operation_id = "start_payments_connect", security(("staff_jwt" = [])),
+    responses((status = 200, body = ConnectOnboarding), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+pub async fn start_connect(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    super::extract::PublicBase(base): super::extract::PublicBase,
+) -> ApiResult<Json<ConnectOnboarding>> {
+    actor.require(Permission::PaymentsConnect)?;
+    let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
+    let onboarding = ops_connect::start_onboarding(
+        mas_usecases::payments::Ports::of(&app),
+        &actor.audit(),
+        tenant.country.as_str(),
+        Some(actor.member.input.email.to_string()),
+        settings_urls(&app, &base),
+    )
+    .await?;
+    Ok(Json(ConnectOnboarding {
+        url: onboarding.url,
+        expires_at: onboarding.expires_at,
+        status: ConnectStatus::of(&app, Some(onboarding.connection)),
+    }))
+}
+
+/// Where the clinic's own Stripe account stands, as Stripe last said (its `account.updated`
+/// webhook, or the last onboarding ask, which re-reads it). Reads only. Owners only.
+#[utoipa::path(get, path = "/v1/payments/connect", tag = "payments", operation_id = "get_payments_connect", security(("staff_jwt" = [])),
+    responses((status = 200, body = ConnectStatus), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+pub async fn connect_status(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<Json<ConnectStatus>> {
+    actor.require(Permission::PaymentsConnect)?;
+    let connection = ops_connect::connection(&app.store, &actor.tenant_id).await?;
+    Ok(Json(ConnectStatus::of(&app, connection)))
 }

@@ -25,8 +25,8 @@ pub use events::{DomainEvent, Events, EventsError};
 pub use identity::{Identity, IdentityError};
 pub use messages::{Accepted, Mailer, OutgoingEmail, OutgoingSms, SendError, SmsSender};
 pub use payments::{
-    BrowserCheckout, GatewayRefund, Intent, IntentRequest, PaymentLink, PaymentLinkRequest, PaymentLinkStatus,
-    Payments, PaymentsError, RefundRequest,
+    AccountRequest, BrowserCheckout, ConnectedAccount, GatewayRefund, Intent, IntentRequest, OnboardingLink,
+    OnboardingRequest, PaymentLink, PaymentLinkRequest, PaymentLinkStatus, Payments, PaymentsError, RefundRequest,
 };
 pub use queue::{Queue, QueueError, QueueName};
 pub use renderer::Renderer;

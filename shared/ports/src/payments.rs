@@ -1,12 +1,21 @@
-//! The payments port: PaymentIntents, refunds and customers at the payment gateway. The Stripe
-//! adapter talks to Stripe (or localstripe); the simulated gateway behaves like Stripe's test
-//! mode on the local host and confirms intents by posting signed webhooks back to us.
+//! The payments port: PaymentIntents, refunds and customers at the payment gateway, and the
+//! clinics' connected accounts (Stripe Connect: onboarding, status). The Stripe adapter talks to
+//! Stripe (or localstripe); the simulated gateway behaves like Stripe's test mode on the local
+//! host and confirms intents (and onboarding) by posting signed webhooks back to us.
+//!
+//! Money goes to a clinic by **destination charges**: the intent is the platform's, with
+//! `transfer_data[destination]` the clinic's account, `on_behalf_of` it (the clinic is the
+//! merchant of record) and the platform's `application_fee_amount`. A refund of such a charge
+//! takes the money back from the clinic's account (`reverse_transfer`) and, as the platform's
+//! policy says, gives back the fee in proportion (`refund_application_fee`): the adapter reads
+//! the charge and decides, so a refund "follows the charge" whoever asks for it.
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
-use mas_domain::payment::{ClientSecret, CustomerId, IntentId, IntentSnapshot};
+use mas_domain::connect::{AccountStatus, Requirements};
+use mas_domain::payment::{ChargeDestination, ClientSecret, ConnectedAccountId, CustomerId, IntentId, IntentSnapshot};
 use mas_domain::values::{Currency, MinorUnits};
 
 /// What a new PaymentIntent asks for.
@@ -23,6 +32,9 @@ pub struct IntentRequest {
     pub save_for_later: bool,
     /// Charge this saved card now, without the client present (`off_session`, confirmed at once).
     pub charge_saved_method: Option<String>,
+    /// The clinic's connected account the money goes to, less the platform's fee; `None`
+    /// charges the platform's own account (only where the gateway does not require a connection).
+    pub destination: Option<ChargeDestination>,
 }
 
 /// A PaymentIntent as the gateway reports it now.
@@ -54,6 +66,8 @@ pub struct PaymentLinkRequest {
     pub cancel_url: String,
     /// When the page stops taking payment (Stripe: 30 minutes to 24 hours ahead).
     pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// The clinic's connected account the intent the page makes pays, less the platform's fee.
+    pub destination: Option<ChargeDestination>,
 }
 
 /// Where a hosted payment page stands.
@@ -147,6 +161,86 @@ pub struct BrowserCheckout {
 /// Where Stripe.js is served from: Stripe asks that it is always loaded from there, never bundled.
 pub const STRIPE_JS_URL: &str = "https://js.stripe.com/v3/";
 
+/// A clinic's new connected account (Express: Stripe hosts its onboarding and dashboard).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountRequest {
+    /// The same key gives the same account: a retried request never makes a second one.
+    pub idempotency_key: String,
+    /// ISO 3166 country of the business (`GB`).
+    pub country: String,
+    /// Prefills Stripe's onboarding form.
+    pub email: Option<String>,
+    /// Ids that tie the account back to us (`tenant_id`); never trusted on their own.
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A connected account as the gateway reports it now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectedAccount {
+    pub id: ConnectedAccountId,
+    pub status: AccountStatus,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A single-use link to the gateway's hosted onboarding form (Stripe Account Links).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnboardingLink {
+    pub url: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Where the onboarding form sends the owner: `return_url` when they leave it (done or not),
+/// `refresh_url` when the link has expired or was used (ask for a new one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnboardingRequest {
+    pub account: ConnectedAccountId,
+    pub refresh_url: String,
+    pub return_url: String,
+}
+
+impl ConnectedAccount {
+    /// Reads an Account object as Stripe (or the simulated gateway) sends it.
+    pub fn from_stripe_json(object: &serde_json::Value) -> Result<ConnectedAccount, String> {
+        let id = object.get("id").and_then(|v| v.as_str()).ok_or("an Account without an id")?;
+        let id = ConnectedAccountId::parse(id).map_err(|e| e.0)?;
+        let flag = |name: &str| object.get(name).and_then(|v| v.as_bool()).unwrap_or(false);
+        let requirements = object.get("requirements").filter(|r| r.is_object());
+        let list = |name: &str| -> Vec<String> {
+            requirements
+                .and_then(|r| r.get(name))
+                .and_then(|v| v.as_array())
+                .map(|items| items.iter().filter_map(|i| i.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default()
+        };
+        let metadata = object
+            .get("metadata")
+            .and_then(|m| m.as_object())
+            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+            .unwrap_or_default();
+        Ok(ConnectedAccount {
+            id,
+            status: AccountStatus {
+                charges_enabled: flag("charges_enabled"),
+                payouts_enabled: flag("payouts_enabled"),
+                details_submitted: flag("details_submitted"),
+                requirements: Requirements {
+                    currently_due: list("currently_due"),
+                    past_due: list("past_due"),
+                    disabled_reason: requirements
+                        .and_then(|r| r.get("disabled_reason"))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned),
+                    current_deadline: requirements
+                        .and_then(|r| r.get("current_deadline"))
+                        .and_then(|v| v.as_i64())
+                        .and_then(|at| chrono::DateTime::from_timestamp(at, 0)),
+                },
+            },
+            metadata,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PaymentsError {
     /// The card was declined or needs the client (an off-session charge that needs 3-D Secure).
@@ -184,6 +278,16 @@ pub trait Payments: Send + Sync {
     async fn create_payment_link(&self, request: PaymentLinkRequest) -> Result<PaymentLink, PaymentsError>;
     /// A hosted page as it stands now (`NotFound` for a page that is not this gateway's).
     async fn retrieve_payment_link(&self, id: &str) -> Result<PaymentLink, PaymentsError>;
+    /// Whether online payments must go to a clinic's connected account (Stripe: always, so no
+    /// clinic's money lands in the platform's account); the simulated gateway charges the
+    /// platform for a clinic that has not connected, so the local demo works as it is.
+    fn requires_connected_account(&self) -> bool;
+    /// A new connected account for a clinic (the same key returns the same account).
+    async fn create_connected_account(&self, request: AccountRequest) -> Result<ConnectedAccount, PaymentsError>;
+    /// A connected account as it stands now (`NotFound` when it is not connected to us).
+    async fn retrieve_connected_account(&self, id: &ConnectedAccountId) -> Result<ConnectedAccount, PaymentsError>;
+    /// A fresh single-use link to the account's hosted onboarding form.
+    async fn onboarding_link(&self, request: OnboardingRequest) -> Result<OnboardingLink, PaymentsError>;
 }
 
 impl From<PaymentsError> for mas_domain::error::AppError {
@@ -206,6 +310,17 @@ impl From<PaymentsError> for mas_domain::error::AppError {
             unavailable @ PaymentsError::Unavailable(_) => AppError::backend("payment gateway")(unavailable),
         }
     }
+}
+
+/// The connected account a PaymentIntent pays (`transfer_data.destination`) and the platform's
+/// fee on it (`application_fee_amount`), if it is a destination charge.
+fn destination(object: &serde_json::Value) -> Option<ChargeDestination> {
+    let account = object.pointer("/transfer_data/destination").and_then(stripe_ref)?;
+    let fee = object.get("application_fee_amount").and_then(|v| v.as_i64()).unwrap_or(0);
+    Some(ChargeDestination {
+        account_id: ConnectedAccountId::parse(&account).ok()?,
+        application_fee: MinorUnits::new(fee).ok()?,
+    })
 }
 
 /// An id in a Stripe field that holds either the id or the expanded object.
@@ -248,6 +363,7 @@ impl Intent {
                 customer: object.get("customer").and_then(stripe_ref).and_then(|c| CustomerId::parse(&c).ok()),
                 payment_method: object.get("payment_method").and_then(stripe_ref),
                 last_error,
+                destination: destination(object),
             },
             metadata,
         })

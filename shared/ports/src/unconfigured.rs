@@ -140,6 +140,31 @@ impl crate::Payments for Unconfigured {
     async fn retrieve_payment_link(&self, _: &str) -> Result<crate::PaymentLink, crate::PaymentsError> {
         Err(crate::PaymentsError::Unavailable(not_configured("payment gateway")))
     }
+
+    fn requires_connected_account(&self) -> bool {
+        true
+    }
+
+    async fn create_connected_account(
+        &self,
+        _: crate::AccountRequest,
+    ) -> Result<crate::ConnectedAccount, crate::PaymentsError> {
+        Err(crate::PaymentsError::Unavailable(not_configured("payment gateway")))
+    }
+
+    async fn retrieve_connected_account(
+        &self,
+        _: &mas_domain::payment::ConnectedAccountId,
+    ) -> Result<crate::ConnectedAccount, crate::PaymentsError> {
+        Err(crate::PaymentsError::Unavailable(not_configured("payment gateway")))
+    }
+
+    async fn onboarding_link(
+        &self,
+        _: crate::OnboardingRequest,
+    ) -> Result<crate::OnboardingLink, crate::PaymentsError> {
+        Err(crate::PaymentsError::Unavailable(not_configured("payment gateway")))
+    }
 }
 
 /// A process that holds no clinical data: opening a tenant's data key fails.

@@ -523,6 +523,17 @@ pub fn stripe_intent(intent: &str) -> Key {
     Key::new(format!("STRIPE#PI#{intent}"), "REF")
 }
 
+/// A clinic's connected Stripe account (Stripe Connect): its id and what Stripe last said of it.
+pub fn connection(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "CONNECT")
+}
+
+/// A connected Stripe account → the tenant it belongs to (platform-wide: Stripe's Connect events
+/// name the account, and only this ties them to a clinic — never their metadata).
+pub fn stripe_account(account: &str) -> Key {
+    Key::new(format!("STRIPE#ACCT#{account}"), "REF")
+}
+
 /// A Stripe event we have received: deduplication, and the effects still to carry out (`ttl`).
 pub fn stripe_event(event: &str) -> Key {
     Key::new(format!("STRIPE#EVT#{event}"), "EVT")

@@ -81,6 +81,15 @@ pub async fn spawn_app_with_limits(clock: Arc<dyn Clock>, limits: mas_usecases::
     serve(app, gateway, events, dir).await
 }
 
+/// The app on `clock`, set up by `configure` before it serves (a platform setting such as the
+/// application fee).
+pub async fn spawn_app_configured(clock: Arc<dyn Clock>, configure: impl FnOnce(&mut App)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (mut app, gateway, events) = test_app(&dir, None, clock);
+    configure(&mut app);
+    serve(app, gateway, events, dir).await
+}
+
 /// The app on a clock the test controls (to let signing links expire).
 pub async fn spawn_app_with_clock(clock: Arc<dyn Clock>) -> TestApp {
     spawn_app_with(None, clock).await

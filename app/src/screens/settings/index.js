@@ -9,6 +9,7 @@ import { PolicyForm } from '../../forms/policies.js';
 import { NotificationSettings } from './notifications.js';
 import { Team } from './team.js';
 import { Security } from './security.js';
+import { OnlinePayments } from './payments.js';
 import { NotAllowed } from '../not-allowed.js';
 
 export function Settings({ me, route }) {
@@ -20,11 +21,11 @@ export function Settings({ me, route }) {
     <nav aria-label="Settings" class="subnav"><ul>
       ${sections.map((s) => html`<li><a href=${`#/settings/${s.path}`} aria-current=${s.path === current ? 'page' : undefined}>${s.label}</a></li>`)}
     </ul></nav>
-    ${section ? html`<div class="card settings-body" key=${current}><h2>${section.label}</h2>${body(current, me)}</div>` : html`<${NotAllowed} />`}
+    ${section ? html`<div class="card settings-body" key=${current}><h2>${section.label}</h2>${body(current, me, route)}</div>` : html`<${NotAllowed} />`}
   </section>`;
 }
 
-function body(section, me) {
+function body(section, me, route) {
   switch (section) {
     case 'brand': return html`<${Brand} />`;
     case 'domain': return html`<${WithBrand}>${(b) => html`<${DomainForm} brand=${b} />`}</${WithBrand}>`;
@@ -32,6 +33,7 @@ function body(section, me) {
     case 'notifications': return html`<${NotificationSettings} />`;
     case 'team': return html`<${Team} me=${me} />`;
     case 'security': return html`<${Security} />`;
+    case 'payments': return html`<${OnlinePayments} route=${route} />`;
     default: return null;
   }
 }

@@ -3,6 +3,13 @@
 //! Responses are read as plain JSON (`Intent::from_stripe_json`) rather than as the crate's
 //! typed objects, which require every field of the newest API version: localstripe — our test
 //! peer — and older account API versions leave some out.
+//!
+//! Stripe Connect: clinics' Express accounts (`POST /v1/accounts`), their onboarding links
+//! (`POST /v1/account_links`) and status (`GET /v1/accounts/{id}`) are forms built here (the
+//! crate's Connect builders live in a crate we do not compile). Charges are destination charges
+//! (`on_behalf_of`, `transfer_data[destination]`, `application_fee_amount`); a refund of one
+//! reverses its transfer and gives back the fee as the platform's policy says. localstripe knows
+//! none of this, so the forms are unit-tested below.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -12,13 +19,15 @@ use serde_json::Value;
 use stripe::{Client, ClientBuilder, IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_client_core::{RequestBuilder, StripeMethod};
 use stripe_core::customer::{CreateCustomer, DeleteCustomer};
-use stripe_core::payment_intent::{CreatePaymentIntent, CreatePaymentIntentOffSession, RetrievePaymentIntent};
+use stripe_core::payment_intent::{
+    CreatePaymentIntent, CreatePaymentIntentOffSession, CreatePaymentIntentTransferData, RetrievePaymentIntent,
+};
 use stripe_core::refund::CreateRefund;
 
-use mas_domain::payment::{CustomerId, IntentId};
+use mas_domain::payment::{ChargeDestination, ConnectedAccountId, CustomerId, IntentId};
 use mas_ports::payments::{
-    BrowserCheckout, GatewayRefund, Intent, IntentRequest, PaymentLink, PaymentLinkRequest, Payments, PaymentsError,
-    RefundRequest, STRIPE_JS_URL,
+    AccountRequest, BrowserCheckout, ConnectedAccount, GatewayRefund, Intent, IntentRequest, OnboardingLink,
+    OnboardingRequest, PaymentLink, PaymentLinkRequest, Payments, PaymentsError, RefundRequest, STRIPE_JS_URL,
 };
 
 /// Each attempt's budget: a webhook or a refund must not wait on Stripe for long.
@@ -28,6 +37,9 @@ pub struct StripeGateway {
     client: Client,
     /// For the sites' Payment Element (`STRIPE_PUBLISHABLE_KEY`); none: no card on a site.
     publishable_key: Option<String>,
+    /// A refund of a destination charge gives the platform's fee back in proportion
+    /// (`MAS_REFUND_APPLICATION_FEE`; yes unless set otherwise).
+    refund_application_fee: bool,
 }
 
 impl StripeGateway {
@@ -41,7 +53,14 @@ impl StripeGateway {
             builder = builder.url(base);
         }
         let client = builder.build().map_err(|e| PaymentsError::Unavailable(format!("Stripe client: {e}")))?;
-        Ok(StripeGateway { client, publishable_key: None })
+        Ok(StripeGateway { client, publishable_key: None, refund_application_fee: true })
+    }
+
+    /// Whether refunding a destination charge gives back the platform's application fee on the
+    /// part refunded (`true`, the default) or the platform keeps it (`false`).
+    pub fn with_refund_application_fee(mut self, refund: bool) -> StripeGateway {
+        self.refund_application_fee = refund;
+        self
     }
 
     /// The account's publishable key (`pk_live_…`/`pk_test_…`), which the sites' Payment
@@ -147,6 +166,12 @@ struct ProductData<'a> {
 struct IntentData<'a> {
     description: &'a str,
     metadata: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    on_behalf_of: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transfer_data: Option<TransferData<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    application_fee_amount: Option<i64>,
 }
 
 fn checkout_session(request: &PaymentLinkRequest) -> RequestBuilder {
@@ -165,9 +190,123 @@ fn checkout_session(request: &PaymentLinkRequest) -> RequestBuilder {
         expires_at: request.expires_at.timestamp(),
         customer: request.customer.as_ref().map(CustomerId::as_str),
         metadata: &request.metadata,
-        payment_intent_data: IntentData { description: &request.description, metadata: &request.metadata },
+        payment_intent_data: IntentData {
+            description: &request.description,
+            metadata: &request.metadata,
+            on_behalf_of: request.destination.as_ref().map(|d| d.account_id.as_str()),
+            transfer_data: request.destination.as_ref().map(|d| TransferData { destination: d.account_id.as_str() }),
+            application_fee_amount: request.destination.as_ref().map(|d| d.application_fee.get()),
+        },
     };
     RequestBuilder::new(StripeMethod::Post, "/checkout/sessions").form(&form)
+}
+
+/// The connected account and fee of a destination charge, as a Checkout Session passes them to
+/// the intent its page makes.
+#[derive(serde::Serialize)]
+struct TransferData<'a> {
+    destination: &'a str,
+}
+
+/// `POST /v1/payment_intents`: our ids, the customer and saved card, and for a clinic's
+/// connected account a destination charge on its behalf with the platform's fee.
+fn create_intent_request(request: &IntentRequest) -> CreatePaymentIntent {
+    let mut create = CreatePaymentIntent::new(request.amount.get(), currency(request.currency.as_str()))
+        .metadata(metadata(&request.metadata));
+    if let Some(customer) = &request.customer {
+        create = create.customer(customer.as_str());
+    }
+    if request.save_for_later {
+        create = create.setup_future_usage(stripe_shared::PaymentIntentSetupFutureUsage::OffSession);
+    }
+    if let Some(method) = &request.charge_saved_method {
+        create =
+            create.payment_method(method.as_str()).confirm(true).off_session(CreatePaymentIntentOffSession::Bool(true));
+    }
+    if let Some(ChargeDestination { account_id, application_fee }) = &request.destination {
+        create = create
+            .on_behalf_of(account_id.as_str())
+            .transfer_data(CreatePaymentIntentTransferData::new(account_id.as_str()))
+            .application_fee_amount(application_fee.get());
+    }
+    create
+}
+
+/// `POST /v1/refunds` of `request`; for a destination charge (`connected`), the transfer is
+/// reversed (the money comes back from the clinic's account) and the fee given back as `fee_back`
+/// says.
+fn create_refund_request(request: &RefundRequest, connected: bool, fee_back: bool) -> CreateRefund {
+    let mut create = CreateRefund::new()
+        .payment_intent(request.intent.as_str())
+        .amount(request.amount.get())
+        .metadata(metadata(&request.metadata));
+    if connected {
+        create = create.reverse_transfer(true).refund_application_fee(fee_back);
+    }
+    create
+}
+
+/// `POST /v1/accounts`: an Express account (Stripe hosts its onboarding and dashboard) that may
+/// take card payments on its own behalf and receive transfers.
+#[derive(serde::Serialize)]
+struct AccountForm<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    country: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<&'a str>,
+    capabilities: Capabilities,
+    metadata: &'a BTreeMap<String, String>,
+}
+
+#[derive(serde::Serialize)]
+struct Capabilities {
+    card_payments: Requested,
+    transfers: Requested,
+}
+
+#[derive(serde::Serialize)]
+struct Requested {
+    requested: bool,
+}
+
+fn create_account_request(request: &AccountRequest) -> RequestBuilder {
+    let form = AccountForm {
+        kind: "express",
+        country: &request.country,
+        email: request.email.as_deref(),
+        capabilities: Capabilities {
+            card_payments: Requested { requested: true },
+            transfers: Requested { requested: true },
+        },
+        metadata: &request.metadata,
+    };
+    RequestBuilder::new(StripeMethod::Post, "/accounts").form(&form)
+}
+
+/// `POST /v1/account_links` for the account's onboarding form.
+#[derive(serde::Serialize)]
+struct AccountLinkForm<'a> {
+    account: &'a str,
+    refresh_url: &'a str,
+    return_url: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+fn account_link_request(request: &OnboardingRequest) -> RequestBuilder {
+    let form = AccountLinkForm {
+        account: request.account.as_str(),
+        refresh_url: &request.refresh_url,
+        return_url: &request.return_url,
+        kind: "account_onboarding",
+    };
+    RequestBuilder::new(StripeMethod::Post, "/account_links").form(&form)
+}
+
+fn read_account(value: &Value) -> Result<ConnectedAccount, PaymentsError> {
+    ConnectedAccount::from_stripe_json(value)
+        .map_err(|e| PaymentsError::Unavailable(format!("unreadable Account: {e}")))
 }
 
 fn read_intent(value: &Value) -> Result<Intent, PaymentsError> {
@@ -209,21 +348,7 @@ impl Payments for StripeGateway {
     }
 
     async fn create_intent(&self, request: IntentRequest) -> Result<Intent, PaymentsError> {
-        let mut create = CreatePaymentIntent::new(request.amount.get(), currency(request.currency.as_str()))
-            .metadata(metadata(&request.metadata));
-        if let Some(customer) = &request.customer {
-            create = create.customer(customer.as_str());
-        }
-        if request.save_for_later {
-            create = create.setup_future_usage(stripe_shared::PaymentIntentSetupFutureUsage::OffSession);
-        }
-        if let Some(method) = &request.charge_saved_method {
-            create = create
-                .payment_method(method.as_str())
-                .confirm(true)
-                .off_session(CreatePaymentIntentOffSession::Bool(true));
-        }
-        let answer = self.send(&create, Some(&request.idempotency_key)).await?;
+        let answer = self.send(&create_intent_request(&request), Some(&request.idempotency_key)).await?;
         read_intent(&answer)
     }
 
@@ -233,10 +358,10 @@ impl Payments for StripeGateway {
     }
 
     async fn refund(&self, request: RefundRequest) -> Result<GatewayRefund, PaymentsError> {
-        let create = CreateRefund::new()
-            .payment_intent(request.intent.as_str())
-            .amount(request.amount.get())
-            .metadata(metadata(&request.metadata));
+        // The refund follows the charge: a destination charge's comes back from the clinic.
+        let charge = self.send(&RetrievePaymentIntent::new(request.intent.as_str()), None).await?;
+        let connected = read_intent(&charge)?.snapshot.destination.is_some();
+        let create = create_refund_request(&request, connected, self.refund_application_fee);
         let answer = self.send(&create, Some(&request.idempotency_key)).await?;
         Ok(GatewayRefund {
             id: answer.get("id").and_then(Value::as_str).unwrap_or_default().to_owned(),
@@ -260,6 +385,32 @@ impl Payments for StripeGateway {
             self.send_built(RequestBuilder::new(StripeMethod::Get, format!("/checkout/sessions/{id}")), None).await?;
         read_link(&answer)
     }
+
+    fn requires_connected_account(&self) -> bool {
+        true
+    }
+
+    async fn create_connected_account(&self, request: AccountRequest) -> Result<ConnectedAccount, PaymentsError> {
+        let answer = self.send_built(create_account_request(&request), Some(&request.idempotency_key)).await?;
+        read_account(&answer)
+    }
+
+    async fn retrieve_connected_account(&self, id: &ConnectedAccountId) -> Result<ConnectedAccount, PaymentsError> {
+        let answer = self.send_built(RequestBuilder::new(StripeMethod::Get, format!("/accounts/{id}")), None).await?;
+        read_account(&answer)
+    }
+
+    async fn onboarding_link(&self, request: OnboardingRequest) -> Result<OnboardingLink, PaymentsError> {
+        // Account Links are single-use and short-lived: each ask makes a new one.
+        let answer = self.send_built(account_link_request(&request), None).await?;
+        let url = answer.get("url").and_then(Value::as_str).filter(|u| u.starts_with("https://"));
+        let expires_at =
+            answer.get("expires_at").and_then(Value::as_i64).and_then(|at| chrono::DateTime::from_timestamp(at, 0));
+        match (url, expires_at) {
+            (Some(url), Some(expires_at)) => Ok(OnboardingLink { url: url.to_owned(), expires_at }),
+            _ => Err(PaymentsError::Unavailable("unreadable Account Link".into())),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -282,6 +433,7 @@ mod tests {
             success_url: "https://glow.example/?payment=done".into(),
             cancel_url: "https://glow.example/".into(),
             expires_at: chrono::DateTime::from_timestamp(1_900_000_000, 0).unwrap(),
+            destination: None,
         };
         let built = checkout_session(&request);
         assert!(matches!(built.method, StripeMethod::Post));
@@ -303,6 +455,136 @@ mod tests {
             assert!(fields.contains(expected), "{expected} missing from {body}");
         }
         assert!(body.contains("success_url=https"), "{body}");
+    }
+
+    /// The form as Stripe reads it, brackets unescaped, one field per entry.
+    fn fields(built: RequestBuilder) -> std::collections::BTreeSet<String> {
+        let body = built.body.expect("a form body");
+        let body = body.replace("%5B", "[").replace("%5D", "]").replace("%3A", ":").replace("%2F", "/");
+        body.split('&').map(str::to_owned).collect()
+    }
+
+    fn glow() -> ChargeDestination {
+        ChargeDestination {
+            account_id: ConnectedAccountId::parse("acct_1Glow").unwrap(),
+            application_fee: MinorUnits::new(100).unwrap(),
+        }
+    }
+
+    /// localstripe has no connected accounts (it refuses `transfer_data`), so the forms are here.
+    #[test]
+    fn a_clinics_intent_is_a_destination_charge_on_its_behalf_with_the_platforms_fee() {
+        let request = IntentRequest {
+            amount: MinorUnits::new(4000).unwrap(),
+            currency: Currency::gbp(),
+            metadata: BTreeMap::from([("tenant_id".to_owned(), "ten_1".to_owned())]),
+            idempotency_key: "pay_1-intent".into(),
+            customer: None,
+            save_for_later: false,
+            charge_saved_method: None,
+            destination: Some(glow()),
+        };
+        let form = fields(create_intent_request(&request).build());
+        for expected in [
+            "amount=4000",
+            "currency=gbp",
+            "on_behalf_of=acct_1Glow",
+            "transfer_data[destination]=acct_1Glow",
+            "application_fee_amount=100",
+            "metadata[tenant_id]=ten_1",
+        ] {
+            assert!(form.contains(expected), "{expected} missing from {form:?}");
+        }
+        let platform = fields(create_intent_request(&IntentRequest { destination: None, ..request }).build());
+        assert!(!platform.iter().any(|f| f.contains("transfer_data") || f.contains("application_fee")), "{platform:?}");
+    }
+
+    #[test]
+    fn a_refund_of_a_destination_charge_takes_the_money_back_from_the_clinic_and_the_fee_as_the_policy_says() {
+        let request = RefundRequest {
+            intent: IntentId::parse("pi_1").unwrap(),
+            amount: MinorUnits::new(1500).unwrap(),
+            idempotency_key: "rfd-1".into(),
+            metadata: BTreeMap::new(),
+        };
+        let connected = fields(create_refund_request(&request, true, true).build());
+        assert!(connected.contains("reverse_transfer=true") && connected.contains("refund_application_fee=true"));
+        assert!(connected.contains("payment_intent=pi_1") && connected.contains("amount=1500"), "{connected:?}");
+        let kept = fields(create_refund_request(&request, true, false).build());
+        assert!(kept.contains("refund_application_fee=false"), "{kept:?}");
+        let platform = fields(create_refund_request(&request, false, true).build());
+        assert!(!platform.iter().any(|f| f.contains("reverse_transfer") || f.contains("application_fee")));
+    }
+
+    #[test]
+    fn a_payment_links_intent_goes_to_the_clinics_account_with_the_fee() {
+        let request = PaymentLinkRequest {
+            amount: MinorUnits::new(16000).unwrap(),
+            currency: Currency::gbp(),
+            description: "Balance".into(),
+            metadata: BTreeMap::new(),
+            idempotency_key: "lnk_1-session".into(),
+            customer: None,
+            success_url: "https://glow.example/?payment=done".into(),
+            cancel_url: "https://glow.example/".into(),
+            expires_at: chrono::DateTime::from_timestamp(1_900_000_000, 0).unwrap(),
+            destination: Some(glow()),
+        };
+        let form = fields(checkout_session(&request));
+        for expected in [
+            "payment_intent_data[on_behalf_of]=acct_1Glow",
+            "payment_intent_data[transfer_data][destination]=acct_1Glow",
+            "payment_intent_data[application_fee_amount]=100",
+        ] {
+            assert!(form.contains(expected), "{expected} missing from {form:?}");
+        }
+    }
+
+    #[test]
+    fn a_clinics_account_is_an_express_account_onboarded_through_a_single_use_account_link() {
+        let request = AccountRequest {
+            idempotency_key: "connect-ten_1".into(),
+            country: "GB".into(),
+            email: Some("owner@glow.test".into()),
+            metadata: BTreeMap::from([("tenant_id".to_owned(), "ten_1".to_owned())]),
+        };
+        let built = create_account_request(&request);
+        assert_eq!((matches!(built.method, StripeMethod::Post), built.path.as_str()), (true, "/accounts"));
+        let form = fields(built);
+        for expected in [
+            "type=express",
+            "country=GB",
+            "capabilities[card_payments][requested]=true",
+            "capabilities[transfers][requested]=true",
+            "metadata[tenant_id]=ten_1",
+        ] {
+            assert!(form.contains(expected), "{expected} missing from {form:?}");
+        }
+        let link = account_link_request(&OnboardingRequest {
+            account: ConnectedAccountId::parse("acct_1Glow").unwrap(),
+            refresh_url: "https://app.example/#/settings/payments?connect=refresh".into(),
+            return_url: "https://app.example/#/settings/payments?connect=done".into(),
+        });
+        assert_eq!(link.path, "/account_links");
+        let form = fields(link);
+        assert!(form.contains("account=acct_1Glow") && form.contains("type=account_onboarding"), "{form:?}");
+    }
+
+    #[test]
+    fn an_account_is_read_with_what_stripe_still_needs() {
+        let account = serde_json::json!({"id": "acct_1Glow", "object": "account", "charges_enabled": false,
+            "payouts_enabled": false, "details_submitted": true, "metadata": {"tenant_id": "ten_1"},
+            "requirements": {"currently_due": ["external_account"], "past_due": [], "disabled_reason": "requirements.pending_verification",
+                             "current_deadline": 1_900_000_000}});
+        let read = read_account(&account).unwrap();
+        assert_eq!(read.id.as_str(), "acct_1Glow");
+        assert!(read.status.details_submitted && !read.status.charges_enabled);
+        assert_eq!(read.status.requirements.currently_due, ["external_account"]);
+        assert_eq!(read.status.requirements.disabled_reason.as_deref(), Some("requirements.pending_verification"));
+        assert!(read.status.requirements.current_deadline.is_some());
+        let intent = serde_json::json!({"id": "pi_1", "status": "succeeded", "amount": 4000,
+            "transfer_data": {"destination": "acct_1Glow"}, "application_fee_amount": 100});
+        assert_eq!(read_intent(&intent).unwrap().snapshot.destination, Some(glow()));
     }
 
     #[test]

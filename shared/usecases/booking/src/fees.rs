@@ -152,7 +152,7 @@ pub async fn settle(
 
 /// What became of the attempt to charge.
 enum Outcome {
-    Charged(mas_ports::Intent),
+    Charged(Box<mas_ports::Intent>),
     Unpaid(String),
 }
 
@@ -175,11 +175,21 @@ async fn try_settle(
         .rev()
         .find_map(|p| Some((p.customer_id.clone()?, p.payment_method_id.clone()?)));
     let payment_id = fee_payment_id(appointment_id, action);
+    // The clinic's connected account takes the fee; one that cannot take online payments gets
+    // the fee asked for by link, which says why it could not be sent.
+    let (online, destination) = match crate::connect::destination(ports, t, fee.amount.amount_minor).await {
+        Ok(destination) => (true, destination),
+        Err(AppError::Conflict { code: "payments_not_connected", .. }) => (false, None),
+        Err(other) => return Err(other),
+    };
     let outcome = match (&appointment.card_on_file_consent, saved) {
         (None, _) => {
             Outcome::Unpaid("no_consent: the client did not agree at booking to a card on file for fees".into())
         }
         (Some(_), None) => Outcome::Unpaid("no_saved_card: no card was kept on file with this booking".into()),
+        (Some(_), Some(_)) if !online => {
+            Outcome::Unpaid("not_connected: the clinic cannot take online payments yet".into())
+        }
         (Some(_), Some((customer, method))) => {
             let mut metadata = payments::metadata(t, appointment_id, &payment_id, PaymentKind::Fee);
             metadata.insert("fee_action".into(), action.as_str().into());
@@ -191,10 +201,11 @@ async fn try_settle(
                 customer: Some(customer),
                 save_for_later: false,
                 charge_saved_method: Some(method),
+                destination: destination.clone(),
             };
             match ports.payments.create_intent(request).await {
                 Ok(intent) if matches!(intent.snapshot.status, IntentStatus::Succeeded | IntentStatus::Processing) => {
-                    Outcome::Charged(intent)
+                    Outcome::Charged(Box::new(intent))
                 }
                 Ok(intent) => Outcome::Unpaid(format!(
                     "authentication_required: the card on file needs the client to confirm ({})",

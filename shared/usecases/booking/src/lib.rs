@@ -4,6 +4,7 @@
 
 pub mod appointments;
 pub mod cash_up;
+pub mod connect;
 pub mod fees;
 pub mod paylinks;
 pub mod payments;

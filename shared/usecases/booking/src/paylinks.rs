@@ -114,6 +114,9 @@ async fn try_prepare(
         LinkPurpose::Balance => PaymentKind::Balance,
         LinkPurpose::Fee => PaymentKind::Fee,
     };
+    // 409 `payments_not_connected` when the clinic cannot take online payments (the worker
+    // records the link as not sent, saying why).
+    let destination = crate::connect::destination(ports, t, link.amount.amount_minor).await?;
     let mut metadata = payments::metadata(t, &link.appointment_id, &link.payment_id, kind);
     metadata.insert("client_id".into(), client.to_string());
     metadata.insert("link_id".into(), link.id.to_string());
@@ -127,6 +130,7 @@ async fn try_prepare(
         success_url: success_url.to_owned(),
         cancel_url: cancel_url.to_owned(),
         expires_at: link.created_at.max(now) + LINK_LIFETIME,
+        destination,
     };
     let page = ports.payments.create_payment_link(request).await?;
     let Some(url) = page.url.clone() else {
@@ -268,6 +272,7 @@ pub async fn adopt(
         payment_method_id: None,
         applied_to_sale: None,
         link_id: Some(link.id.clone()),
+        destination: None,
         version: 1,
         created_at: now,
         updated_at: now,

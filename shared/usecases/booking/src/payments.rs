@@ -16,8 +16,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::records;
+use crate::{connect, records};
 use mas_domain::appointment::{Appointment, AppointmentStatus};
+use mas_domain::connect::FeeRate;
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{AppointmentId, ClientId, PayLinkId, PaymentId, TenantId};
 use mas_domain::payment::{
@@ -37,12 +38,19 @@ pub struct Ports<'a> {
     pub store: &'a Store,
     pub payments: &'a dyn Payments,
     pub events: &'a dyn Events,
+    /// The platform's cut of each online payment to a clinic's connected account.
+    pub application_fee: FeeRate,
 }
 
 impl<'a> Ports<'a> {
     /// The ports money moves through, from the app a host built.
     pub fn of(app: &'a mas_context::app::App) -> Ports<'a> {
-        Ports { store: &app.store, payments: app.payments.as_ref(), events: app.events.as_ref() }
+        Ports {
+            store: &app.store,
+            payments: app.payments.as_ref(),
+            events: app.events.as_ref(),
+            application_fee: app.application_fee,
+        }
     }
 }
 
@@ -167,6 +175,7 @@ pub(crate) fn new_payment(
         payment_method_id: None,
         applied_to_sale: None,
         link_id: None,
+        destination: None,
         version: 1,
         created_at: now,
         updated_at: now,
@@ -304,6 +313,8 @@ pub async fn deposit_intent(
     // send the gateway identical requests under one idempotency key.
     let id = PaymentId::parse(&format!("pay_{}d{}", &appointment.id.as_str()[4..], earlier.len() + 1))
         .map_err(|e| AppError::Internal(e.0))?;
+    // The clinic's connected account takes the money (409 when it cannot, where it must).
+    let destination = connect::destination(ports, t, appointment.deposit.amount_minor).await?;
     // A client who agreed at booking to keep their card for fees keeps the card they pay with.
     let save_payment_method = save_payment_method || appointment.card_on_file_consent.is_some();
     let customer =
@@ -318,6 +329,7 @@ pub async fn deposit_intent(
             customer,
             save_for_later: save_payment_method,
             charge_saved_method: None,
+            destination,
         })
         .await?;
     let payment = new_payment(
@@ -429,6 +441,9 @@ pub async fn finalize(
         amount_minor: MinorUnits::new(remainder).map_err(|e| AppError::Internal(e.0))?,
         currency: appointment.price.currency.clone(),
     };
+    // Online, the money goes to the clinic's connected account: a clinic that cannot take
+    // online payments is told now (409), not when the link's page is made.
+    let destination = connect::destination(ports, t, amount.amount_minor).await?;
     if method == CollectionMethod::EmailLink {
         return request_balance_link(store, audit, &appointment, amount, links.len() + 1).await;
     }
@@ -455,6 +470,7 @@ pub async fn finalize(
             customer,
             save_for_later: false,
             charge_saved_method: saved_method,
+            destination,
         })
         .await?;
     let mut payment = new_payment(id, &appointment, PaymentKind::Balance, amount, &intent, false, now);

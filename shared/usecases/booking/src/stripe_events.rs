@@ -15,14 +15,20 @@
 //! - **No loop.** An event that fails [`MAX_ATTEMPTS`] times is parked: published as
 //!   `stripe.webhook_parked`, which the bus routes to the webhook dead-letter queue, and answered
 //!   200 so Stripe stops retrying.
+//! - **Connect.** Events from clinics' connected accounts come to their own endpoint
+//!   (`/webhooks/stripe/connect`, its own signing secret) and carry the account (`"account":
+//!   "acct_…"`). They are tied to a clinic by that id alone (`STRIPE#ACCT#{acct}`), never by their
+//!   metadata: an event of an account that is not ours is answered 200 and ignored, with nothing
+//!   written. `account.updated` re-reads the account from the gateway ([`connect::observe`]);
+//!   a dispute is applied only to a payment of the account's own clinic.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::appointments;
 use crate::paylinks::{self, LinkRef};
 use crate::payments::{self, IntentRef, Ports, RefundAsk};
+use crate::{appointments, connect};
 use mas_domain::appointment::{Appointment, AppointmentStatus};
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{PaymentId, RequestId, TenantId};
@@ -60,12 +66,24 @@ pub const HANDLED: &[&str] = &[
     "checkout.session.expired",
 ];
 
+/// The Connect events we act on (from a clinic's connected account); any other is ignored.
+pub const HANDLED_CONNECT: &[&str] = &[
+    // The account's status: may it take charges, receive payouts; what Stripe still needs.
+    "account.updated",
+    // A dispute of a charge on the clinic's behalf.
+    "charge.dispute.created",
+    "charge.dispute.updated",
+    "charge.dispute.closed",
+];
+
 /// A verified event, as far as we read it.
 #[derive(Debug, Clone)]
 pub struct Received {
     pub id: String,
     pub kind: String,
     pub object: Value,
+    /// The connected account a Connect event is from (`account`), as Stripe sent it.
+    pub account: Option<String>,
 }
 
 impl Received {
@@ -80,7 +98,8 @@ impl Received {
         let kind = text(value.get("type")).ok_or("the event has no type")?;
         let object =
             value.pointer("/data/object").cloned().filter(Value::is_object).ok_or("the event has no data.object")?;
-        Ok(Received { id, kind, object })
+        let account = text(value.get("account"));
+        Ok(Received { id, kind, object, account })
     }
 }
 
@@ -148,18 +167,52 @@ fn taken_over() -> AppError {
     AppError::conflict("event_taken_over", "another delivery of this event took it over")
 }
 
-/// Handles one verified event.
+/// Whose an event is: the platform's own (`/webhooks/stripe`), or a clinic's connected account,
+/// found by the account id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Scope {
+    Platform,
+    Connected { tenant_id: TenantId, account: String },
+}
+
+/// Handles one verified event of the platform's endpoint.
 pub async fn handle(ports: Ports<'_>, request_id: &RequestId, event: Received) -> AppResult<Handled> {
     if !HANDLED.contains(&event.kind.as_str()) {
         return Ok(Handled::Ignored);
     }
+    if event.account.is_some() {
+        // Stripe sends connected accounts' events to the Connect endpoint only.
+        tracing::warn!(stripe_event_id = %event.id, "a connected account's event on the platform endpoint: ignored");
+        return Ok(Handled::Ignored);
+    }
+    run(ports, request_id, event, Scope::Platform).await
+}
+
+/// Handles one verified event of the Connect endpoint: tied to a clinic by its account id alone;
+/// an event of an account that is not ours (or of no account) is ignored, with nothing written.
+pub async fn handle_connect(ports: Ports<'_>, request_id: &RequestId, event: Received) -> AppResult<Handled> {
+    if !HANDLED_CONNECT.contains(&event.kind.as_str()) {
+        return Ok(Handled::Ignored);
+    }
+    let Some(account) = event.account.clone().filter(|a| connect::account_id(a).is_some()) else {
+        tracing::warn!(stripe_event_id = %event.id, "a Connect event without an account: ignored");
+        return Ok(Handled::Ignored);
+    };
+    let Some(tenant_id) = connect::tenant_of(ports.store, &account).await? else {
+        tracing::warn!(stripe_event_id = %event.id, %account, "a Connect event of an account that is not ours: ignored");
+        return Ok(Handled::Ignored);
+    };
+    run(ports, request_id, event, Scope::Connected { tenant_id, account }).await
+}
+
+async fn run(ports: Ports<'_>, request_id: &RequestId, event: Received, scope: Scope) -> AppResult<Handled> {
     let mut record = match claim(ports, &event).await? {
         Claim::Mine(record) => record,
         Claim::Done => return Ok(Handled::Duplicate),
         Claim::InFlight => return Ok(Handled::InFlight),
         Claim::Exhausted(record) => return park(ports, record, &event).await,
     };
-    match process(ports, request_id, &event, &mut record).await {
+    match process(ports, request_id, &event, &scope, &mut record).await {
         Ok(handled) => Ok(handled),
         Err(err) => {
             // Let the next delivery try at once rather than wait out the lease.
@@ -178,12 +231,13 @@ async fn process(
     ports: Ports<'_>,
     request_id: &RequestId,
     event: &Received,
+    scope: &Scope,
     record: &mut EventRecord,
 ) -> AppResult<Handled> {
     let effects = match record.effects.clone() {
         Some(effects) => effects,
         None => {
-            let effects = apply(ports, request_id, event, record).await?;
+            let effects = apply(ports, request_id, event, scope, record).await?;
             record.effects = Some(effects.clone());
             effects
         }
@@ -302,9 +356,13 @@ async fn apply(
     ports: Ports<'_>,
     request_id: &RequestId,
     event: &Received,
+    scope: &Scope,
     record: &EventRecord,
 ) -> AppResult<Vec<Effect>> {
     let object = &event.object;
+    if let (Scope::Connected { tenant_id, account }, "account.updated") = (scope, event.kind.as_str()) {
+        return apply_account(ports, request_id, event, tenant_id, account, record).await;
+    }
     if event.kind.starts_with("checkout.session.") {
         return apply_session(ports, request_id, event, record).await;
     }
@@ -335,6 +393,13 @@ async fn apply(
             return Ok(Vec::new());
         }
     };
+    if let Scope::Connected { tenant_id, account } = scope
+        && &reference.tenant_id != tenant_id
+    {
+        // The account is one clinic's, the payment another's: never applied across clinics.
+        tracing::warn!(stripe_event_id = %event.id, %account, "a Connect event about another clinic's payment: ignored");
+        return Ok(Vec::new());
+    }
     let news = if event.kind.starts_with("payment_intent.") {
         // The event may be old news: the intent as it is now is the truth.
         match ports.payments.retrieve_intent(&intent_id).await {
@@ -445,6 +510,35 @@ async fn try_apply(
     push_record(&mut plan, record, &effects)?;
     plan.commit(store, audit, "payment.updated", next.id.as_str()).await?;
     Ok(effects)
+}
+
+/// `account.updated` from a clinic's connected account: the account as the gateway reports it
+/// now is taken in (the event's copy may be old news), with the event's record in the same
+/// transaction.
+async fn apply_account(
+    ports: Ports<'_>,
+    request_id: &RequestId,
+    event: &Received,
+    tenant_id: &TenantId,
+    account: &str,
+    record: &EventRecord,
+) -> AppResult<Vec<Effect>> {
+    if event.object.get("id").and_then(Value::as_str) != Some(account) {
+        tracing::warn!(stripe_event_id = %event.id, %account, "account.updated about another account: ignored");
+        return Ok(Vec::new());
+    }
+    let Some(id) = connect::account_id(account) else { return Ok(Vec::new()) };
+    let current = match ports.payments.retrieve_connected_account(&id).await {
+        Ok(current) => current,
+        Err(PaymentsError::NotFound) => {
+            tracing::warn!(stripe_event_id = %event.id, %account, "the connected account is gone at the gateway: ignored");
+            return Ok(Vec::new());
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let audit = system_audit(tenant_id, request_id);
+    connect::observe(ports.store, &audit, &current, &|plan| push_record(plan, record, &[])).await?;
+    Ok(Vec::new())
 }
 
 /// The payment of the link whose page made `intent`, made once, if the intent (as the gateway

@@ -53,6 +53,12 @@ pub struct App {
     pub events: Arc<dyn Events>,
     /// Verifies `Stripe-Signature` on `/webhooks/stripe`.
     pub webhook_secret: WebhookSecret,
+    /// Verifies `Stripe-Signature` on `/webhooks/stripe/connect` (Stripe gives the Connect
+    /// endpoint a secret of its own).
+    pub connect_webhook_secret: WebhookSecret,
+    /// The platform's cut of each online payment to a clinic's connected account
+    /// (`MAS_APPLICATION_FEE_BPS`; none unless set).
+    pub application_fee: mas_domain::connect::FeeRate,
     pub blobs: Arc<dyn Blobs>,
     pub queue: Arc<dyn Queue>,
     pub links: Arc<LinkSigner>,
@@ -96,6 +102,8 @@ impl App {
             payments: unconfigured.clone(),
             events: unconfigured.clone(),
             webhook_secret: unguessable_webhook_secret(),
+            connect_webhook_secret: unguessable_webhook_secret(),
+            application_fee: Default::default(),
             blobs: unconfigured.clone(),
             queue: unconfigured.clone(),
             links: Arc::new(LinkSigner::random()),
@@ -140,6 +148,12 @@ impl App {
     pub fn with_payments(mut self, payments: Arc<dyn Payments>, webhook_secret: WebhookSecret) -> App {
         self.payments = payments;
         self.webhook_secret = webhook_secret;
+        self
+    }
+
+    /// The Connect endpoint's signing secret (`/webhooks/stripe/connect`).
+    pub fn with_connect_webhook_secret(mut self, secret: WebhookSecret) -> App {
+        self.connect_webhook_secret = secret;
         self
     }
 

@@ -49,7 +49,19 @@ pub async fn on_requested(app: &App, event: &DomainEvent) -> AppResult<()> {
     let tenant = mas_accounts::tenants::tenant(&n.store, t).await?;
     let (success, cancel) = return_urls(app, tenant.slug.as_str());
     let audit = system_audit(t);
-    let Some(link) = paylinks::prepare(Ports::of(app), &audit, &client, &link_id, &success, &cancel).await? else {
+    let prepared = match paylinks::prepare(Ports::of(app), &audit, &client, &link_id, &success, &cancel).await {
+        // The clinic cannot take online payments (no connected Stripe account that takes
+        // charges): no page can be made, so the link is not sent, and says why.
+        Err(AppError::Conflict { code: "payments_not_connected", message }) => {
+            tracing::warn!(tenant_id = %t, link_id = %link_id, "payment link not sent: the clinic is not connected");
+            if let Some(link) = paylinks::get(&n.store, t, &client, &link_id).await? {
+                paylinks::record_sending(&n.store, &audit, &link, Sending::NotSent(message)).await?;
+            }
+            return Ok(());
+        }
+        other => other?,
+    };
+    let Some(link) = prepared else {
         tracing::info!(tenant_id = %t, link_id = %link_id, "payment link not sent: it is paid, expired or gone");
         return Ok(());
     };
