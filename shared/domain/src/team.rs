@@ -68,7 +68,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 25] = {
+    pub const ALL: [Permission; 26] = {
         use Permission::*;
         [
             CatalogRead,
