@@ -14,15 +14,13 @@
 'use strict';
 
 const fs = require('node:fs');
-const path = require('node:path');
 const crypto = require('node:crypto');
 const assert = require('node:assert/strict');
 const {
   SHOTS, DEMO_CLINIC: DEMO, failures, test, finish, startLocal, api, newestMail, launch,
   signInThroughApp, inviteThroughTeamSettings, invitationLink, verificationLink, acceptInvitation, axe, describe,
+  WIDE, PHONE, dayIn, screenChecks,
 } = require('./harness.cjs');
-const WIDE = { width: 1440, height: 900 };
-const PHONE = { width: 390, height: 844 };
 // A 1×1 PNG: a logo small enough for the 128 KB limit.
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
 
@@ -47,27 +45,7 @@ function totp(secret, at = Date.now()) {
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1e6).padStart(6, '0');
 }
 
-function dayIn(zone) {
-  return new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', timeZone: zone }).format(new Date());
-}
-
-/** axe-core on the page as it is, then a screenshot at the current size. */
-async function check(page, name) {
-  const violations = await axe(page);
-  assert.equal(violations.length, 0, `${name}: ${describe(violations)}`);
-  await page.screenshot({ path: path.join(SHOTS, `app-${name}.png`), fullPage: true });
-}
-
-/** `check` at 1440×900 and at 390×844, where the page must not scroll sideways. */
-async function checkBothSizes(page, name) {
-  await page.setViewportSize(WIDE);
-  await check(page, `${name}-1440`);
-  await page.setViewportSize(PHONE);
-  await check(page, `${name}-390`);
-  const width = await page.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(width <= PHONE.width, `${name} scrolls sideways on a phone (${width}px wide)`);
-  await page.setViewportSize(WIDE);
-}
+const { check, checkBothSizes } = screenChecks('app');
 
 /** Books HydraFacial (which asks a deposit) on the demo site by API and pays the deposit. */
 async function bookAndPay(base) {

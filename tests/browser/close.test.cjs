@@ -14,32 +14,11 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const assert = require('node:assert/strict');
-const { SHOTS, failures, test, finish, startLocal, api, launch, signInThroughApp, axe, describe } = require('./harness.cjs');
+const { SHOTS, failures, test, finish, startLocal, api, launch, signInThroughApp, axe, WIDE, dayIn, screenChecks } = require('./harness.cjs');
 
-const WIDE = { width: 1440, height: 900 };
-const PHONE = { width: 390, height: 844 };
 const ZONE = 'Europe/London';
 
-function dayIn(zone) {
-  return new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', timeZone: zone }).format(new Date());
-}
-
-async function check(page, name) {
-  const violations = await axe(page);
-  assert.equal(violations.length, 0, `${name}: ${describe(violations)}`);
-  await page.screenshot({ path: path.join(SHOTS, `close-${name}.png`), fullPage: true });
-}
-
-/** `check` at 1440×900 and at 390×844, where the page must not scroll sideways. */
-async function checkBothSizes(page, name) {
-  await page.setViewportSize(WIDE);
-  await check(page, `${name}-1440`);
-  await page.setViewportSize(PHONE);
-  await check(page, `${name}-390`);
-  const width = await page.evaluate(() => document.documentElement.scrollWidth);
-  assert.ok(width <= PHONE.width, `${name} scrolls sideways on a phone (${width}px wide)`);
-  await page.setViewportSize(WIDE);
-}
+const { check, checkBothSizes } = screenChecks('close');
 
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });

@@ -178,7 +178,40 @@ function describe(violations) {
   return violations.map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`).join('\n');
 }
 
+const WIDE = { width: 1440, height: 900 };
+const PHONE = { width: 390, height: 844 };
+
+/** Today's date (YYYY-MM-DD) on the wall clock of `zone`. */
+function dayIn(zone) {
+  return new Intl.DateTimeFormat('en-CA', { year: 'numeric', month: '2-digit', day: '2-digit', timeZone: zone }).format(new Date());
+}
+
+/**
+ * A screen's checks, its screenshots named `${prefix}-${name}.png`: `check` runs axe-core on the
+ * page as it is and takes a screenshot at the current size; `checkBothSizes` does so at
+ * 1440×900 and at 390×844, where the page must not scroll sideways.
+ */
+function screenChecks(prefix) {
+  const assert = require('node:assert/strict');
+  async function check(page, name) {
+    const violations = await axe(page);
+    assert.equal(violations.length, 0, `${name}: ${describe(violations)}`);
+    await page.screenshot({ path: path.join(SHOTS, `${prefix}-${name}.png`), fullPage: true });
+  }
+  async function checkBothSizes(page, name) {
+    await page.setViewportSize(WIDE);
+    await check(page, `${name}-1440`);
+    await page.setViewportSize(PHONE);
+    await check(page, `${name}-390`);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= PHONE.width, `${name} scrolls sideways on a phone (${width}px wide)`);
+    await page.setViewportSize(WIDE);
+  }
+  return { check, checkBothSizes };
+}
+
 module.exports = {
   SHOTS, DEMO_CLINIC, DEMO_PASSWORD, failures, test, finish, freePort, startLocal, api, newestMail, launch,
   signInThroughApp, inviteThroughTeamSettings, invitationLink, verificationLink, acceptInvitation, axe, describe,
+  WIDE, PHONE, dayIn, screenChecks,
 };
