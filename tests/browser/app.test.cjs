@@ -192,7 +192,7 @@ async function main() {
       await visitor.getByLabel('Last name').fill('Visitor');
       await visitor.getByLabel('Email').fill('vera@example.test');
       for (const input of await visitor.locator('.yesno input[value=no]').all()) await input.check();
-      await visitor.getByLabel(/I agree/).check();
+      await visitor.getByLabel(/I agree to the terms/).check();
       await visitor.getByRole('button', { name: 'Book appointment' }).click();
       const number = (await visitor.locator('#confirmation-number').textContent({ timeout: 15000 })).trim();
       assert.match(number, /^BK-\d{8}$/);

@@ -24,7 +24,7 @@ const SLUG = 'demo-clinic';
 const SCREENING_NO = '.yesno input[value=no]';
 
 /** Books HydraFacial (it asks a deposit) through the wizard; resolves to the BK- number. */
-async function bookWithDeposit(page, site, catalog, email, dayIndex) {
+async function bookWithDeposit(page, site, catalog, email, dayIndex, { cardConsent = false } = {}) {
   const hydra = catalog.services.find((s) => s.name === 'HydraFacial Deluxe');
   const london = catalog.locations.find((l) => l.timezone === 'Europe/London');
   await page.goto(`${site}book.html?service=${hydra.id}`);
@@ -37,7 +37,11 @@ async function bookWithDeposit(page, site, catalog, email, dayIndex) {
   await page.getByLabel('Last name').fill('Tester');
   await page.getByLabel('Email').fill(email);
   for (const input of await page.locator(SCREENING_NO).all()) await input.check();
-  await page.getByLabel(/I agree/).check();
+  await page.getByLabel(/I agree to the terms/).check();
+  // The clinic charges fees (the demo policy), so the wizard offers the card-on-file box, unticked.
+  const consent = page.getByLabel(/keep the card I pay with on file/);
+  assert.equal(await consent.isChecked(), false, 'consent is never given by default');
+  if (cardConsent) await consent.check();
   await page.getByRole('button', { name: 'Book appointment' }).click();
   const number = (await page.locator('#confirmation-number').textContent({ timeout: 15000 })).trim();
   assert.match(number, /^BK-\d{8}$/);
@@ -90,7 +94,7 @@ async function main() {
     await test('a deposit is paid with 4242 4242 4242 4242 in the Payment Element and the booking shows as paid', async () => {
       requested.length = 0;
       for (const file of ['', 'services.html', 'portal/']) await page.goto(site + file);
-      const number = await bookWithDeposit(page, site, catalog, 'card.ok@example.test', 3);
+      const number = await bookWithDeposit(page, site, catalog, 'card.ok@example.test', 3, { cardConsent: true });
       const early = requested.filter((u) => /pay\.js|stripe/.test(u));
       assert.deepEqual(early, [], 'nothing of the pay step loads before the visitor pays');
       assert.equal(await page.evaluate(() => typeof window.Stripe), 'undefined');
@@ -106,6 +110,8 @@ async function main() {
       assert.match(await page.locator('#status').textContent(), /confirmed/);
       const mine = await staffAppointment(local, number);
       assert.equal(mine && mine.status, 'scheduled', 'the signed webhook confirmed the booking');
+      const stored = await api(local.base, 'GET', `/v1/appointments/${mine.id}`, local.token);
+      assert.match(stored.card_on_file_consent.terms, /keep the card I pay with on file/, 'the ticked box is stored with its words');
       const payments = await api(local.base, 'GET', `/v1/payments?appointment_id=${mine.id}`, local.token);
       assert.equal(payments[0].status, 'succeeded');
       paidBooking = { number, id: mine.id, email: 'card.ok@example.test' };
@@ -114,6 +120,8 @@ async function main() {
 
     await test('a declined card shows the error and the visitor pays with another card', async () => {
       const number = await bookWithDeposit(page, site, catalog, 'card.declined@example.test', 4);
+      const unticked = await api(local.base, 'GET', `/v1/appointments/${(await staffAppointment(local, number)).id}`, local.token);
+      assert.ok(!unticked.card_on_file_consent, 'no consent unless the box was ticked');
       await openPayStep(page);
       await payWith(page, '#deposit', '4000 0000 0000 0002');
       const alert = page.locator('#deposit [role=alert]');

@@ -64,7 +64,7 @@ async function main() {
       await page.getByLabel('Last name').fill('Lovelace');
       await page.getByLabel('Email').fill('ada.browser@example.test');
       for (const input of await page.locator('.yesno input[value=no]').all()) await input.check();
-      await page.getByLabel(/I agree/).check();
+      await page.getByLabel(/I agree to the terms/).check();
       await page.getByRole('button', { name: 'Book appointment' }).click();
       const number = await page.locator('#confirmation-number').textContent({ timeout: 15000 });
       assert.match(number, /^BK-\d{8}$/);
@@ -164,7 +164,7 @@ async function main() {
       await page.getByLabel('Email').fill('grace.browser@example.test');
       for (const input of await page.locator('.yesno input[value=no]').all()) await input.check();
       await page.locator('input[name=pregnant_or_breastfeeding][value=yes]').check();
-      await page.getByLabel(/I agree/).check();
+      await page.getByLabel(/I agree to the terms/).check();
       await page.getByRole('button', { name: 'Book appointment' }).click();
       const link = page.locator('#details-error a');
       await link.waitFor();
@@ -186,7 +186,7 @@ async function main() {
       await page.getByLabel('Last name').fill('Somerville');
       await page.getByLabel('Email').fill('mary.browser@example.test');
       for (const input of await page.locator('.yesno input[value=no]').all()) await input.check();
-      await page.getByLabel(/I agree/).check();
+      await page.getByLabel(/I agree to the terms/).check();
       await page.screenshot({ path: path.join(SHOTS, 'wizard-phone-3-details.png'), fullPage: true });
       await page.getByRole('button', { name: 'Book appointment' }).click();
       await page.locator('#confirmation-number').waitFor();

@@ -147,6 +147,14 @@
 
   // Step 3: details and the seven screening questions, then the booking.
   const details = $('#form-details');
+  // When the clinic charges late-cancellation or no-show fees, the visitor may agree (never by
+  // default) that the card paying the deposit pays them too; the words are the clinic's policy's.
+  fetch(api + '/policy').then((r) => (r.ok ? r.json() : null)).then((policy) => {
+    if (!policy || !(policy.cancellation_fee_percent || policy.no_show_fee_percent) || $('#card-consent')) return;
+    const input = el('input', { type: 'checkbox', id: 'card-consent', name: 'card_on_file_consent' });
+    const label = el('label', { for: 'card-consent', text: policy.card_on_file_terms });
+    details.querySelector('button[type=submit]').before(el('div', { class: 'field check' }, input, label));
+  }).catch(() => {});
   details.addEventListener('submit', async (e) => {
     e.preventDefault();
     const box = $('#details-error');
@@ -167,6 +175,7 @@
     const client = { first_name: v('first_name'), last_name: v('last_name'), email: v('email') };
     if (v('phone')) client.phone = v('phone');
     const body = { location_id: state.location.id, service_id: state.service.id, start: state.slot.start, client, screening };
+    if ($('#card-consent') && $('#card-consent').checked) body.card_on_file_consent = true;
     state.key = state.key || (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
     const button = details.querySelector('button[type=submit]');
     button.disabled = true;
