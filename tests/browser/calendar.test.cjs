@@ -140,10 +140,16 @@ async function main() {
       assert.equal(await noes.count(), 7);
       for (const no of await noes.all()) await no.check();
       assert.match(await dialog.getByLabel(/^Start/).inputValue(), new RegExp(`^${monday}T10:00`));
+      // The client agrees, at the desk, to the card being kept for fees (never ticked by default).
+      const keepCard = dialog.getByLabel(/card they pay with may be kept on file/);
+      assert.equal(await keepCard.isChecked(), false);
+      await keepCard.check();
       await dialog.getByRole('button', { name: 'Book', exact: true }).click();
       await desk.getByTestId('live').filter({ hasText: /Booked Wendy Walkin/ }).waitFor();
       const walkIn = (await appointmentsOn(monday)).find((a) => a.practitioner_id === adaProfile.id && londonWall(a.start) === '10:00');
       assert.ok(walkIn, 'the API has the booking at 10:00 London with Dr Ada Okafor');
+      const walkInStored = await api(base, 'GET', `/v1/appointments/${walkIn.id}`, ownerToken);
+      assert.match(walkInStored.card_on_file_consent.terms, /keep the card I pay with on file/, 'the consent is stored with the policy\'s words');
       const client = await api(base, 'GET', `/v1/clients/${walkIn.client_id}`, ownerToken);
       assert.equal(`${client.first_name} ${client.last_name}`, 'Wendy Walkin');
       const walkInCard = card(desk, walkIn.id).first();

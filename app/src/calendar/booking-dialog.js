@@ -25,6 +25,7 @@ export function BookingDialog({ api, me, catalog, location, timeZone, initial, o
   const [answers, setAnswers] = useState(blankAnswers);
   const [notes, setNotes] = useState('');
   const [acknowledgeRisk, setAcknowledgeRisk] = useState(false);
+  const [cardConsent, setCardConsent] = useState(false);
   const [problem, setProblem] = useState(null);
   const [busy, setBusy] = useState(false);
 
@@ -51,6 +52,7 @@ export function BookingDialog({ api, me, catalog, location, timeZone, initial, o
       if (practitionerId) body.practitioner_id = practitionerId;
       if (needsScreening(service)) body.screening = answers;
       if (acknowledgeRisk) body.acknowledge_risk = true;
+      if (cardConsent) body.card_on_file_consent = true;
       if (notes.trim()) body.notes = notes.trim();
       const appointment = await api('POST', '/v1/appointments', body);
       onBooked(appointment, chosen);
@@ -85,6 +87,8 @@ export function BookingDialog({ api, me, catalog, location, timeZone, initial, o
           <input type="datetime-local" step="300" required value=${start} onInput=${(e) => setStart(e.currentTarget.value)} />
         </label>
         ${needsScreening(service) && html`<${ScreeningQuestions} answers=${answers} onChange=${setAnswers} />`}
+        <label><input type="checkbox" checked=${cardConsent} onChange=${(e) => setCardConsent(e.currentTarget.checked)} />
+          The client agrees that the card they pay with may be kept on file and charged for the part of a late-cancellation or no-show fee their deposit does not cover (the policy's words are stored with the booking)</label>
         <label class="mas-field">Notes (optional, not clinical)
           <textarea rows="2" value=${notes} onInput=${(e) => setNotes(e.currentTarget.value)}></textarea>
         </label>
