@@ -26,7 +26,7 @@ use mas_http::extract::{PathParams, parse_json};
 use mas_ports::{PaymentLinkStatus, PaymentsError};
 
 use crate::LocalHost;
-use crate::local_routes::PayInput;
+use crate::local_routes::{PAY_BUTTONS, PayInput};
 
 /// The hosted page's routes (mounted only with the simulated gateway, for this machine only).
 pub fn routes() -> Router<Arc<LocalHost>> {
@@ -61,15 +61,7 @@ async fn page(State(host): State<Arc<LocalHost>>, path: PathParams) -> ApiResult
             StatusCode::OK,
             format!(
                 r#"<p>Pay before {}.</p>
-<button onclick="pay('succeed')">Pay (test card succeeds)</button>
-<button onclick="pay('fail')">Decline (card_declined)</button>
-<pre id="out"></pre>
-<script>
-async function pay(outcome) {{
-  const r = await fetch(location.pathname, {{method: 'POST', headers: {{'content-type': 'application/json'}}, body: JSON.stringify({{outcome}})}});
-  document.getElementById('out').textContent = r.status + ' ' + await r.text();
-}}
-</script>"#,
+{PAY_BUTTONS}"#,
                 escape(&page.link.expires_at.to_rfc3339())
             ),
         ),

@@ -187,15 +187,7 @@ async fn page(path: PathParams) -> ApiResult<Html<String>> {
         r#"<!doctype html><html lang="en"><meta charset="utf-8"><title>Pay {id} (simulated)</title>
 <body style="font-family:system-ui;max-width:32rem;margin:3rem auto">
 <h1>Simulated payment</h1><p>Intent <code>{id}</code>. Nothing real is charged.</p>
-<button onclick="pay('succeed')">Pay (test card succeeds)</button>
-<button onclick="pay('fail')">Decline (card_declined)</button>
-<pre id="out"></pre>
-<script>
-async function pay(outcome) {{
-  const r = await fetch(location.pathname, {{method: 'POST', headers: {{'content-type': 'application/json'}}, body: JSON.stringify({{outcome}})}});
-  document.getElementById('out').textContent = r.status + ' ' + await r.text();
-}}
-</script></body></html>"#
+{PAY_BUTTONS}</body></html>"#
     )))
 }
 
@@ -319,3 +311,13 @@ async fn stripe_shim() -> Response {
 /// The shim: `Stripe(key)`, `elements({clientSecret})`, `create('payment')`, `mount`,
 /// `confirmPayment({elements, redirect, confirmParams})`, `retrievePaymentIntent`.
 const STRIPE_SHIM: &str = include_str!("stripe_shim.js");
+/// The simulated pages' two test-card buttons, posting `{"outcome"}` to the page's own path.
+pub(crate) const PAY_BUTTONS: &str = r#"<button onclick="pay('succeed')">Pay (test card succeeds)</button>
+<button onclick="pay('fail')">Decline (card_declined)</button>
+<pre id="out"></pre>
+<script>
+async function pay(outcome) {
+  const r = await fetch(location.pathname, {method: 'POST', headers: {'content-type': 'application/json'}, body: JSON.stringify({outcome})});
+  document.getElementById('out').textContent = r.status + ' ' + await r.text();
+}
+</script>"#;

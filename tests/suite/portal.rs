@@ -19,7 +19,8 @@ async fn sign_in(app: &TestApp, tenant: &TenantId, slug: &str, client: &str) -> 
     session["session"].as_str().unwrap().to_owned()
 }
 
-async fn audit_actions(app: &TestApp, tenant: &TenantId) -> Vec<String> {
+/// The audit actions of the tenant's current month, oldest first.
+pub(crate) async fn audit_actions(app: &TestApp, tenant: &TenantId) -> Vec<String> {
     let month = app.app.store.clock.now().format("%Y-%m").to_string();
     let query = mas_ports::Query::partition(mas_store::keys::audit_month_pk(tenant, &month));
     app.app

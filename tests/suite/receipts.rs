@@ -133,18 +133,7 @@ async fn a_sale_gets_a_stamped_receipt_pdf_that_verifies_is_emailed_to_its_clien
     assert_eq!((status, theirs), (StatusCode::OK, json!([])), "another client's portal lists none of hers");
 
     // Staff reading the links is audited; the issue is too.
-    let month = app.app.store.clock.now().format("%Y-%m").to_string();
-    let query = mas_ports::Query::partition(mas_store::keys::audit_month_pk(&s.clinic.tenant_id, &month));
-    let actions: Vec<String> = app
-        .app
-        .store
-        .table
-        .query_all(&query)
-        .await
-        .unwrap()
-        .iter()
-        .map(|i| i["action"].as_str().unwrap().to_owned())
-        .collect();
+    let actions = crate::portal::audit_actions(&app, &s.clinic.tenant_id).await;
     for action in ["sale.receipt_issued", "sale.receipts_opened"] {
         assert!(actions.contains(&action.to_owned()), "{action} in {actions:?}");
     }

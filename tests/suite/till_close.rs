@@ -147,18 +147,7 @@ async fn a_day_closes_once_with_the_cash_counted_against_what_is_expected_until_
         (Some(4), Some(-548))
     );
 
-    let month = app.app.store.clock.now().format("%Y-%m").to_string();
-    let query = mas_ports::Query::partition(mas_store::keys::audit_month_pk(&s.clinic.tenant_id, &month));
-    let actions: Vec<String> = app
-        .app
-        .store
-        .table
-        .query_all(&query)
-        .await
-        .unwrap()
-        .iter()
-        .map(|i| i["action"].as_str().unwrap().to_owned())
-        .collect();
+    let actions = crate::portal::audit_actions(&app, &s.clinic.tenant_id).await;
     assert_eq!(actions.iter().filter(|a| *a == "till.closed").count(), 2, "{actions:?}");
     assert_eq!(actions.iter().filter(|a| *a == "till.reopened").count(), 1, "{actions:?}");
 }

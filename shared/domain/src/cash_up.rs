@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
 use crate::ids::{LocationId, PractitionerId};
-use crate::sale::{self, Correction, CorrectionKind, CorrectionStatus, Reason, ReturnMethod, Sale, Tender};
+use crate::sale::{self, Correction, CorrectionKind, CorrectionStatus, Reason, Sale, Tender};
 use crate::values::{Currency, MinorUnits};
 
 /// The tender methods, in the order a report lists them.
@@ -133,12 +133,7 @@ pub fn summarize(
         counter.count += 1;
         counter.amount_minor += correction.amount();
         for back in &correction.returns {
-            let method = match back.method {
-                ReturnMethod::Cash => "cash",
-                ReturnMethod::Card => "card",
-                ReturnMethod::External => "external",
-                ReturnMethod::Deposit => "deposit",
-            };
+            let method = back.method.as_str();
             *returned.entry(method).or_default() += back.amount_minor;
         }
     }
@@ -277,7 +272,7 @@ pub fn major(minor: i64) -> String {
 mod tests {
     use super::*;
     use crate::ids::{CorrectionId, SaleId};
-    use crate::sale::{InvoiceNumber, LineInput, LineKind, Quantity, Return, SaleInput, Tip};
+    use crate::sale::{InvoiceNumber, LineInput, LineKind, Quantity, Return, ReturnMethod, SaleInput, Tip};
     use crate::values::Name;
 
     fn m(n: i64) -> MinorUnits {

@@ -642,6 +642,18 @@ pub enum ReturnMethod {
     Deposit,
 }
 
+impl ReturnMethod {
+    /// Its wire name (as serialised).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReturnMethod::Cash => "cash",
+            ReturnMethod::Card => "card",
+            ReturnMethod::External => "external",
+            ReturnMethod::Deposit => "deposit",
+        }
+    }
+}
+
 /// One amount given back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Return {

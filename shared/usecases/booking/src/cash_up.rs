@@ -26,7 +26,7 @@ use mas_domain::catalog::{LocationInput, PractitionerInput};
 use mas_domain::csv::text_cell;
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{LocationId, TenantId};
-use mas_domain::sale::{Correction, CorrectionKind, CorrectionStatus, ReturnMethod, Sale, Tender};
+use mas_domain::sale::{Correction, CorrectionKind, CorrectionStatus, Sale, Tender};
 use mas_domain::tenant::Tenant;
 use mas_ports::{Condition, Item, Query, Write};
 use mas_store::{AuditContext, Plan, Store, from_item, keys, retry, to_item};
@@ -231,12 +231,7 @@ pub async fn csv(store: &Store, t: &TenantId, location: &LocationId, date: Naive
             CorrectionKind::Refund => "refund",
         };
         for back in &correction.returns {
-            let method = match back.method {
-                ReturnMethod::Cash => "cash",
-                ReturnMethod::Card => "card",
-                ReturnMethod::External => "external",
-                ReturnMethod::Deposit => "deposit",
-            };
+            let method = back.method.as_str();
             rows.push(vec![
                 record.into(),
                 sale.invoice_number.to_string(),

@@ -63,7 +63,17 @@ pub async fn get(store: &Store, t: &TenantId, client: &ClientId, id: &PayLinkId)
 
 /// Every payment link of the client's, oldest first.
 pub async fn for_client(store: &Store, t: &TenantId, client: &ClientId) -> AppResult<Vec<PayLink>> {
-    let query = Query::partition(keys::client_pk(t, client)).sk(SortKey::BeginsWith(keys::PAY_LINK_PREFIX.into()));
+    beginning(store, t, client, keys::PAY_LINK_PREFIX.into()).await
+}
+
+/// The client's payment links whose sort keys begin with `prefix`, oldest first.
+pub(crate) async fn beginning(
+    store: &Store,
+    t: &TenantId,
+    client: &ClientId,
+    prefix: String,
+) -> AppResult<Vec<PayLink>> {
+    let query = Query::partition(keys::client_pk(t, client)).sk(SortKey::BeginsWith(prefix));
     let mut links: Vec<PayLink> =
         store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
     links.sort_by_key(|l| (l.created_at, l.id.to_string()));

@@ -388,11 +388,7 @@ pub fn link_requested_event(tenant: &TenantId, link: &PayLink, now: DateTime<Utc
 async fn balance_links(store: &Store, t: &TenantId, appointment: &Appointment) -> AppResult<Vec<PayLink>> {
     let body = &appointment.id.as_str()[AppointmentId::PREFIX.len()..];
     let prefix = format!("{}{}{body}b", keys::PAY_LINK_PREFIX, PayLinkId::PREFIX);
-    let query = Query::partition(keys::client_pk(t, &appointment.client_id)).sk(SortKey::BeginsWith(prefix));
-    let mut links: Vec<PayLink> =
-        store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
-    links.sort_by_key(|l| (l.created_at, l.id.to_string()));
-    Ok(links)
+    crate::paylinks::beginning(store, t, &appointment.client_id, prefix).await
 }
 
 /// Asks for what is left of the price after what the appointment's payments kept: at the desk,
