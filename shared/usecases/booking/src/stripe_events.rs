@@ -378,7 +378,7 @@ async fn apply(
     let reference = match ports.store.get::<IntentRef>(&keys::stripe_intent(intent_id.as_str())).await? {
         Some(reference) => reference,
         // A payment link's page makes its intent when the client pays, so its news may come
-        // before the page's: the intent (re-read from the gateway) names the link in its metadata.
+        // before the page's: the intent names the link in its metadata.
         None if event.kind == "payment_intent.succeeded" => {
             match adopt_by_metadata(ports, request_id, object, &intent_id).await? {
                 Some(reference) => reference,
@@ -541,9 +541,10 @@ async fn apply_account(
     Ok(Vec::new())
 }
 
-/// The payment of the link whose page made `intent`, made once, if the intent (as the gateway
-/// reports it) names a link of ours. An event whose own copy names no link of ours (any other
-/// charge on the account) is passed over without asking the gateway.
+/// The payment of the link whose page made `intent`, made once, if the event's copy of the
+/// intent (signed by the gateway; metadata is set by us when the page is made) names a link of
+/// ours; any other charge on the account is passed over. The intent's state is read from the
+/// gateway once, next, as for every intent event.
 async fn adopt_by_metadata(
     ports: Ports<'_>,
     request_id: &RequestId,
@@ -552,15 +553,7 @@ async fn adopt_by_metadata(
 ) -> AppResult<Option<IntentRef>> {
     let named: std::collections::BTreeMap<String, String> =
         object.get("metadata").and_then(|m| serde_json::from_value(m.clone()).ok()).unwrap_or_default();
-    if paylinks::from_metadata(ports.store, &named).await?.is_none() {
-        return Ok(None);
-    }
-    let intent = match ports.payments.retrieve_intent(intent_id).await {
-        Ok(intent) => intent,
-        Err(PaymentsError::NotFound) => return Ok(None),
-        Err(other) => return Err(other.into()),
-    };
-    let Some(reference) = paylinks::from_metadata(ports.store, &intent.metadata).await? else { return Ok(None) };
+    let Some(reference) = paylinks::from_metadata(ports.store, &named).await? else { return Ok(None) };
     paylinks::adopt(ports.store, &system_audit(&reference.tenant_id, request_id), &reference, intent_id).await
 }
 
