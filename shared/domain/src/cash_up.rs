@@ -8,6 +8,11 @@
 //! refused) count nowhere; pending ones count (the money is promised). Cash taken is what was
 //! handed over less the change; deposits paid online are not in the drawer. Tips are owed for
 //! the day's sales not voided.
+//!
+//! **Gift cards.** Spending a gift card is its own method (`gift_card`), and so is money given
+//! back onto one. A gift card sold is a liability, not takings: the money paid for it is in its
+//! methods (the drawer holds the cash), and `gift_cards_sold` is taken off `net_takings_minor`;
+//! the takings come when the card is spent.
 
 use std::collections::BTreeMap;
 
@@ -21,13 +26,14 @@ use crate::sale::{self, Correction, CorrectionKind, CorrectionStatus, Reason, Sa
 use crate::values::{Currency, MinorUnits};
 
 /// The tender methods, in the order a report lists them.
-pub const METHODS: [&str; 6] = ["cash", "card", "card_external", "bank_transfer", "deposit", "external"];
+pub const METHODS: [&str; 7] = ["cash", "card", "card_external", "bank_transfer", "deposit", "gift_card", "external"];
 
 /// One tender method's day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct MethodTotal {
-    /// `cash`, `card`, `card_external`, `bank_transfer`, `deposit`, or `external` (money given
-    /// back on a terminal or by bank, which a correction does not split).
+    /// `cash`, `card`, `card_external`, `bank_transfer`, `deposit`, `gift_card` (spent, or given
+    /// back onto a card), or `external` (money given back on a terminal or by bank, which a
+    /// correction does not split).
     pub method: String,
     pub taken_minor: i64,
     pub returned_minor: i64,
@@ -61,7 +67,9 @@ pub struct DaySummary {
     pub refunds: Count,
     /// Every method, in `METHODS` order, zeros included.
     pub by_method: Vec<MethodTotal>,
-    /// All methods: what was taken less what went back.
+    /// Gift cards sold on the day's sales not voided: a liability, not takings.
+    pub gift_cards_sold: Count,
+    /// All methods: what was taken less what went back, less the gift cards sold.
     pub net_takings_minor: i64,
     pub tips: Vec<PractitionerTips>,
     /// Cash taken less cash given back: what the drawer should hold beyond its float.
@@ -98,6 +106,7 @@ pub fn summarize(
         voids: Count::default(),
         refunds: Count::default(),
         by_method: Vec::new(),
+        gift_cards_sold: Count::default(),
         net_takings_minor: 0,
         tips: Vec::new(),
         expected_cash_minor: 0,
@@ -119,6 +128,10 @@ pub fn summarize(
         if sale::status(s, of_sale) != sale::SaleStatus::Voided {
             for tip in &s.tips {
                 *tips.entry(tip.practitioner_id.clone()).or_default() += tip.amount_minor.get();
+            }
+            for line in s.lines.iter().filter(|l| l.input.kind == sale::LineKind::GiftCard) {
+                summary.gift_cards_sold.count += 1;
+                summary.gift_cards_sold.amount_minor += line.total_minor;
             }
         }
     }
@@ -144,7 +157,8 @@ pub fn summarize(
             MethodTotal { method: (*m).to_owned(), taken_minor: t, returned_minor: r, net_minor: t - r }
         })
         .collect();
-    summary.net_takings_minor = summary.by_method.iter().map(|m| m.net_minor).sum();
+    summary.net_takings_minor =
+        summary.by_method.iter().map(|m| m.net_minor).sum::<i64>() - summary.gift_cards_sold.amount_minor;
     summary.expected_cash_minor = summary.by_method[0].net_minor;
     summary.tips = tips
         .into_iter()
@@ -295,6 +309,7 @@ mod tests {
                 unit_price_minor: m(unit),
                 tax: None,
                 discount: None,
+                gift_card: None,
             }],
             discount: None,
             tips,
@@ -383,6 +398,58 @@ mod tests {
         };
         let up = cash_up(summary, &input, "mem_x", Utc::now()).unwrap();
         assert_eq!((up.expected_minor, up.counted_minor, up.difference_minor), (5_250, 4_150, -1_100));
+    }
+
+    #[test]
+    fn gift_cards_spent_are_their_own_method_and_gift_cards_sold_are_a_liability_not_takings() {
+        let location = LocationId::new();
+        // A £30.00 serum paid £20.00 by gift card and £10.00 in cash.
+        let spent = sale_of(
+            &location,
+            3_000,
+            vec![
+                Tender::GiftCard {
+                    amount_minor: m(2_000),
+                    code: None,
+                    gift_card_id: Some(crate::ids::GiftCardId::new()),
+                    code_last4: Some("ABCD".into()),
+                },
+                Tender::Cash { tendered_minor: m(1_000) },
+            ],
+            vec![],
+        );
+        // A £50.00 gift card sold for cash.
+        let mut input = SaleInput {
+            location_id: location.clone(),
+            client_id: None,
+            currency: Currency::gbp(),
+            lines: vec![LineInput {
+                kind: LineKind::GiftCard,
+                name: Name::parse("Gift card").unwrap(),
+                sku: None,
+                service_id: None,
+                appointment_id: None,
+                practitioner_id: None,
+                quantity: Quantity::new(1).unwrap(),
+                unit_price_minor: m(5_000),
+                tax: None,
+                discount: None,
+                gift_card: Some(crate::gift_card::Recipient { name: Name::parse("Ada").unwrap(), email: None }),
+            }],
+            discount: None,
+            tips: vec![],
+            tenders: vec![Tender::Cash { tendered_minor: m(5_000) }],
+        };
+        let priced = sale::price(&input).unwrap();
+        input.tenders = vec![Tender::Cash { tendered_minor: m(5_000) }];
+        let day = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
+        let sold = Sale::new(SaleId::new(), InvoiceNumber::FIRST, input, priced, day, Utc::now(), "mem_x");
+        let summary = summarize(&location, day, Currency::gbp(), &[spent, sold], &BTreeMap::new(), &[]);
+        let method = |name: &str| summary.by_method.iter().find(|m| m.method == name).unwrap().net_minor;
+        assert_eq!((method("gift_card"), method("cash")), (2_000, 6_000));
+        assert_eq!((summary.gift_cards_sold.count, summary.gift_cards_sold.amount_minor), (1, 5_000));
+        // The £30.00 serum is takings; the £50.00 card is not, though its cash is in the drawer.
+        assert_eq!((summary.net_takings_minor, summary.expected_cash_minor), (3_000, 6_000));
     }
 
     #[test]

@@ -109,6 +109,16 @@ id_type!(
     "cor_"
 );
 id_type!(
+    /// A gift card (its code is never its id: see `gift_card::code_hash`).
+    GiftCardId,
+    "gft_"
+);
+id_type!(
+    /// An online gift-card purchase waiting for its payment.
+    GiftOrderId,
+    "gfo_"
+);
+id_type!(
     /// A message to a client on one channel; derived from what it is about, so a repeat is recognised.
     MessageId,
     "msg_"

@@ -16,6 +16,7 @@ pub mod csv;
 pub mod documents;
 pub mod esign;
 pub mod gdpr;
+pub mod gift_card;
 pub mod limits;
 pub mod logo;
 pub mod medical;

@@ -170,6 +170,9 @@ fn tender_text(tender: &Tender, currency: &Currency) -> String {
             format!("Bank transfer ({reference}): {}", money(amount_minor.get()))
         }
         Tender::Deposit { amount_minor, .. } => format!("Deposit paid online: {}", money(amount_minor.get())),
+        Tender::GiftCard { amount_minor, code_last4, .. } => {
+            format!("Gift card …{}: {}", code_last4.as_deref().unwrap_or("????"), money(amount_minor.get()))
+        }
     }
 }
 
@@ -264,6 +267,7 @@ pub fn content(sale: &Sale, correction: Option<&Correction>, facts: &ReceiptFact
                 ReturnMethod::Card => "To the card",
                 ReturnMethod::External => "On the card terminal or by bank",
                 ReturnMethod::Deposit => "Back to the booking's deposit",
+                ReturnMethod::GiftCard => "Back onto the gift card",
             };
             format!("{how}: {}", money(r.amount_minor))
         })

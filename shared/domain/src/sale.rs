@@ -26,7 +26,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
-use crate::ids::{AppointmentId, ClientId, CorrectionId, LocationId, PaymentId, PractitionerId, SaleId, ServiceId};
+use crate::gift_card::{GiftCardCode, Recipient};
+use crate::ids::{
+    AppointmentId, ClientId, CorrectionId, GiftCardId, LocationId, PaymentId, PractitionerId, SaleId, ServiceId,
+};
 use crate::payment::IntentId;
 use crate::team::{Permission, Role};
 use crate::values::{Currency, MinorUnits, Name, ParseError};
@@ -237,6 +240,9 @@ impl Discount {
 pub enum LineKind {
     Service,
     Product,
+    /// A gift card sold (a multi-purpose voucher: untaxed, never discounted, one per line; its
+    /// `unit_price_minor` is the card's amount). Needs `gift_card`.
+    GiftCard,
 }
 
 /// One line as the till rings it up.
@@ -265,6 +271,10 @@ pub struct LineInput {
     pub tax: Option<Tax>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount: Option<Discount>,
+    /// Gift-card lines only: who the card is for (its code is emailed to them when they have an
+    /// email address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gift_card: Option<Recipient>,
 }
 
 fn one() -> Quantity {
@@ -307,6 +317,19 @@ pub enum Tender {
         amount_minor: MinorUnits,
         payment_id: PaymentId,
     },
+    /// Part or all of a gift card's balance. The till sends the `code`; the recorded sale keeps
+    /// the card's id and the code's last four symbols, never the code.
+    GiftCard {
+        amount_minor: MinorUnits,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<GiftCardCode>,
+        /// Set when the sale is recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gift_card_id: Option<GiftCardId>,
+        /// Set when the sale is recorded.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code_last4: Option<String>,
+    },
 }
 
 impl Tender {
@@ -317,7 +340,8 @@ impl Tender {
             Tender::Card { amount_minor, .. }
             | Tender::CardExternal { amount_minor, .. }
             | Tender::BankTransfer { amount_minor, .. }
-            | Tender::Deposit { amount_minor, .. } => amount_minor.get(),
+            | Tender::Deposit { amount_minor, .. }
+            | Tender::GiftCard { amount_minor, .. } => amount_minor.get(),
         }
     }
 
@@ -329,6 +353,7 @@ impl Tender {
             Tender::CardExternal { .. } => "card_external",
             Tender::BankTransfer { .. } => "bank_transfer",
             Tender::Deposit { .. } => "deposit",
+            Tender::GiftCard { .. } => "gift_card",
         }
     }
 }
@@ -379,6 +404,9 @@ pub struct SaleLine {
     pub tax_minor: i64,
     /// What the line adds to the sale (`net + tax` when exclusive, `net` when inclusive).
     pub total_minor: i64,
+    /// Gift-card lines: the card it issued (set when the sale is recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gift_card_id: Option<GiftCardId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
@@ -473,7 +501,10 @@ fn price_lines(input: &SaleInput) -> AppResult<Priced> {
         };
         after_own.push((gross, own));
     }
-    let base: i64 = after_own.iter().map(|(gross, own)| gross - own).sum();
+    // A gift card is never discounted: the sale's discount is shared among the other lines.
+    let shares = |line: &LineInput| line.kind != LineKind::GiftCard;
+    let base: i64 =
+        input.lines.iter().zip(&after_own).filter(|(l, _)| shares(l)).map(|(_, (gross, own))| gross - own).sum();
     let sale_discount = match &input.discount {
         None => 0,
         Some(d) => d
@@ -483,7 +514,9 @@ fn price_lines(input: &SaleInput) -> AppResult<Priced> {
     let mut lines = Vec::with_capacity(input.lines.len());
     let (mut running, mut allocated) = (0i64, 0i64);
     for (line, (gross, own)) in input.lines.iter().zip(after_own) {
-        running += gross - own;
+        if shares(line) {
+            running += gross - own;
+        }
         let upto = if base == 0 { 0 } else { scaled(sale_discount, running, base) };
         let share = upto - allocated;
         allocated = upto;
@@ -504,7 +537,18 @@ fn price_lines(input: &SaleInput) -> AppResult<Priced> {
             net_minor: net,
             tax_minor,
             total_minor,
+            gift_card_id: None,
         });
+    }
+    let sells_gift_card = input.lines.iter().any(|l| l.kind == LineKind::GiftCard);
+    if let Some(i) = input.tenders.iter().position(|t| matches!(t, Tender::GiftCard { .. }))
+        && sells_gift_card
+    {
+        return Err(invalid(
+            "gift_card_for_gift_card",
+            format!("tenders[{i}]"),
+            "a gift card cannot pay for another gift card",
+        ));
     }
     for (i, tip) in input.tips.iter().enumerate() {
         if tip.amount_minor.get() == 0 {
@@ -529,6 +573,31 @@ fn check_line_fields(i: usize, line: &LineInput) -> AppResult<()> {
     let misplaced = |field: &str, kind: &str| {
         Err(invalid("not_for_this_kind", format!("lines[{i}].{field}"), format!("only a {kind} line has a {field}")))
     };
+    if line.kind == LineKind::GiftCard {
+        let field = |name: &str| format!("lines[{i}].{name}");
+        if line.gift_card.is_none() {
+            return Err(invalid("gift_card_recipient_required", field("gift_card"), "who is the gift card for?"));
+        }
+        if line.sku.is_some() || line.service_id.is_some() || line.appointment_id.is_some() {
+            return Err(invalid("not_for_this_kind", field("kind"), "a gift-card line names no product or service"));
+        }
+        if line.practitioner_id.is_some() {
+            return misplaced("practitioner_id", "service");
+        }
+        if line.quantity.get() != 1 {
+            return Err(invalid("gift_card_quantity", field("quantity"), "one gift card per line"));
+        }
+        if line.tax.is_some_and(|t| t.rate_bp.get() != 0) {
+            return Err(invalid("gift_card_taxed", field("tax"), "a gift card is not taxed when sold"));
+        }
+        if line.discount.is_some() {
+            return Err(invalid("gift_card_discounted", field("discount"), "a gift card is never discounted"));
+        }
+        return crate::gift_card::check_amount(line.unit_price_minor.get(), &field("unit_price_minor"));
+    }
+    if line.gift_card.is_some() {
+        return misplaced("gift_card", "gift_card");
+    }
     match line.kind {
         LineKind::Service if line.sku.is_some() => misplaced("sku", "product"),
         LineKind::Product if line.service_id.is_some() => misplaced("service_id", "service"),
@@ -640,6 +709,8 @@ pub enum ReturnMethod {
     /// Released to the booking's deposit (a void): no money moves, and the deposit may count
     /// towards another sale.
     Deposit,
+    /// Back onto the gift card that paid (never as cash).
+    GiftCard,
 }
 
 impl ReturnMethod {
@@ -650,6 +721,7 @@ impl ReturnMethod {
             ReturnMethod::Card => "card",
             ReturnMethod::External => "external",
             ReturnMethod::Deposit => "deposit",
+            ReturnMethod::GiftCard => "gift_card",
         }
     }
 }
@@ -668,6 +740,9 @@ pub struct Return {
     /// The deposit released (`deposit` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_id: Option<PaymentId>,
+    /// The gift card credited (`gift_card` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gift_card_id: Option<GiftCardId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -682,7 +757,7 @@ pub enum CorrectionStatus {
 
 impl Return {
     pub fn new(method: ReturnMethod, amount_minor: i64) -> Return {
-        Return { method, amount_minor, intent_id: None, gateway_refund_id: None, payment_id: None }
+        Return { method, amount_minor, intent_id: None, gateway_refund_id: None, payment_id: None, gift_card_id: None }
     }
 }
 
@@ -767,6 +842,9 @@ pub fn plan_void(sale: &Sale, corrections: &[Correction], today: NaiveDate) -> A
                 payment_id: Some(payment_id.clone()),
                 ..Return::new(ReturnMethod::Deposit, amount_minor.get())
             },
+            Tender::GiftCard { amount_minor, gift_card_id, .. } => {
+                Return { gift_card_id: gift_card_id.clone(), ..Return::new(ReturnMethod::GiftCard, amount_minor.get()) }
+            }
         })
         .filter(|r| r.amount_minor > 0)
         .collect();
@@ -780,6 +858,29 @@ pub enum RefundTo {
     Cash,
     /// Back to the sale's gateway card payments, through the gateway.
     Card,
+    /// Back onto the gift cards that paid for the sale (what they paid less what went back).
+    GiftCard,
+}
+
+/// What each gift card paid for the sale less what went back to it, by card.
+fn gift_cards_open(sale: &Sale, corrections: &[Correction]) -> Vec<(GiftCardId, i64)> {
+    let mut open: Vec<(GiftCardId, i64)> = Vec::new();
+    for tender in &sale.tenders {
+        if let Tender::GiftCard { amount_minor, gift_card_id: Some(id), .. } = tender {
+            open.push((id.clone(), amount_minor.get()));
+        }
+    }
+    for back in live(corrections).flat_map(|c| &c.returns) {
+        if let Some((_, left)) = open.iter_mut().find(|(id, _)| back.gift_card_id.as_ref() == Some(id)) {
+            *left -= back.amount_minor;
+        }
+    }
+    open
+}
+
+/// What the sale's gift-card lines sold: never refunded (a void the same day voids the cards).
+pub fn gift_cards_sold(sale: &Sale) -> i64 {
+    sale.lines.iter().filter(|l| l.input.kind == LineKind::GiftCard).map(|l| l.total_minor).sum()
 }
 
 /// The returns of a refund of `amount` (all that may still go back that way when `None`):
@@ -794,7 +895,9 @@ pub fn plan_refund(
     if live(corrections).any(|c| c.kind == CorrectionKind::Void) {
         return Err(AppError::conflict("sale_voided", "this sale is voided"));
     }
-    let left = sale.totals.total_minor - returned(corrections);
+    let left = sale.totals.total_minor - gift_cards_sold(sale) - returned(corrections);
+    let gift_cards = gift_cards_open(sale, corrections);
+    let gift_open: i64 = gift_cards.iter().map(|(_, open)| open).sum();
     let cards: Vec<(IntentId, i64)> = sale
         .tenders
         .iter()
@@ -811,7 +914,12 @@ pub fn plan_refund(
         })
         .collect();
     let possible = match to {
-        RefundTo::Cash => left,
+        // What a gift card paid goes back onto it, never out of the drawer.
+        RefundTo::Cash => left - gift_open,
+        RefundTo::GiftCard if gift_cards.is_empty() => {
+            return Err(invalid("no_gift_card_payment", "to", "no part of this sale was paid by gift card"));
+        }
+        RefundTo::GiftCard => left.min(gift_open),
         RefundTo::Card if cards.is_empty() => {
             return Err(invalid("no_card_payment", "to", "no part of this sale was paid by card through the gateway"));
         }
@@ -846,6 +954,18 @@ pub fn plan_refund(
             }
             returns
         }
+        RefundTo::GiftCard => {
+            let mut rest = amount;
+            let mut returns = Vec::new();
+            for (card, open) in gift_cards {
+                let take = rest.min(open);
+                if take > 0 {
+                    returns.push(Return { gift_card_id: Some(card), ..Return::new(ReturnMethod::GiftCard, take) });
+                    rest -= take;
+                }
+            }
+            returns
+        }
     })
 }
 
@@ -869,6 +989,7 @@ mod tests {
             unit_price_minor: m(unit),
             tax: tax.map(|(rate, mode)| Tax { rate_bp: TaxRate::new(rate).unwrap(), mode }),
             discount: None,
+            gift_card: None,
         }
     }
 
@@ -1076,6 +1197,62 @@ mod tests {
         );
         let err = plan_void(&s, &[], s.business_day.succ_opt().unwrap()).unwrap_err();
         assert!(matches!(err, AppError::Conflict { code: "void_day_passed", .. }));
+    }
+
+    fn gift_card_line(amount: i64) -> LineInput {
+        LineInput {
+            gift_card: Some(Recipient { name: Name::parse("Ada").unwrap(), email: None }),
+            ..line(LineKind::GiftCard, amount, 1, None)
+        }
+    }
+
+    fn gift(amount: i64) -> Tender {
+        Tender::GiftCard {
+            amount_minor: m(amount),
+            code: None,
+            gift_card_id: Some(GiftCardId::new()),
+            code_last4: Some("ABCD".into()),
+        }
+    }
+
+    #[test]
+    fn a_gift_card_line_is_untaxed_undiscounted_and_takes_no_share_of_the_sale_discount() {
+        let mut input = sale(vec![line(LineKind::Product, 1_000, 1, None), gift_card_line(5_000)], vec![cash(5_900)]);
+        input.discount = Some(Discount::Percent { basis_points: Percent::new(1000).unwrap(), reason: reason() });
+        let priced = price(&input).unwrap();
+        assert_eq!(priced.lines.iter().map(|l| l.discount_minor).collect::<Vec<_>>(), vec![100, 0]);
+        assert_eq!(priced.totals.total_minor, 5_900);
+        let mut taxed = gift_card_line(5_000);
+        taxed.tax = Some(Tax { rate_bp: TaxRate::new(2000).unwrap(), mode: TaxMode::Inclusive });
+        let err = price(&sale(vec![taxed], vec![cash(5_000)])).unwrap_err();
+        assert!(matches!(err, AppError::Invalid { code: "gift_card_taxed", .. }), "{err:?}");
+        let mut nobody = gift_card_line(5_000);
+        nobody.gift_card = None;
+        let err = price(&sale(vec![nobody], vec![cash(5_000)])).unwrap_err();
+        assert!(matches!(err, AppError::Invalid { code: "gift_card_recipient_required", .. }), "{err:?}");
+        let err = price(&sale(vec![gift_card_line(100)], vec![cash(100)])).unwrap_err();
+        assert!(matches!(err, AppError::Invalid { code: "gift_card_amount", .. }), "{err:?}");
+        let err = price(&sale(vec![gift_card_line(5_000)], vec![gift(5_000)])).unwrap_err();
+        assert!(matches!(err, AppError::Invalid { code: "gift_card_for_gift_card", .. }), "{err:?}");
+    }
+
+    #[test]
+    fn what_a_gift_card_paid_goes_back_onto_it_and_never_out_of_the_drawer() {
+        let s = completed(vec![gift(600), cash(400)]);
+        let Tender::GiftCard { gift_card_id, .. } = &s.tenders[0] else { unreachable!() };
+        let void = plan_void(&s, &[], s.business_day).unwrap();
+        assert_eq!(void[0].gift_card_id.as_ref(), gift_card_id.as_ref());
+        assert_eq!(
+            void.iter().map(|r| (r.method, r.amount_minor)).collect::<Vec<_>>(),
+            vec![(ReturnMethod::GiftCard, 600), (ReturnMethod::Cash, 400)]
+        );
+        let err = plan_refund(&s, &[], RefundTo::Cash, Some(m(401))).unwrap_err();
+        assert!(matches!(err, AppError::Rejected { code: "refund_exceeds_paid", .. }), "{err:?}");
+        let back = plan_refund(&s, &[], RefundTo::GiftCard, None).unwrap();
+        assert_eq!((back[0].method, back[0].amount_minor), (ReturnMethod::GiftCard, 600));
+        let cash_only = completed(vec![cash(1_000)]);
+        let err = plan_refund(&cash_only, &[], RefundTo::GiftCard, None).unwrap_err();
+        assert!(matches!(err, AppError::Invalid { code: "no_gift_card_payment", .. }), "{err:?}");
     }
 
     #[test]
