@@ -13,6 +13,7 @@ mod documents;
 mod events;
 mod events_contract;
 mod gdpr;
+mod gift_cards;
 mod handlers;
 mod identity_contract;
 mod key_wrapper_contract;

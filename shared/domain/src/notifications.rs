@@ -60,10 +60,12 @@ pub enum MessageKind {
     PaymentLink,
     /// A desk sale's receipt or a credit note of its void or refund (email only).
     Receipt,
+    /// A gift card's code, to the person it is for (email only).
+    GiftCard,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 15] = [
+    pub const ALL: [MessageKind; 16] = [
         MessageKind::Confirmation,
         MessageKind::Prep48h,
         MessageKind::Reminder24h,
@@ -79,6 +81,7 @@ impl MessageKind {
         MessageKind::SignatureReminder,
         MessageKind::PaymentLink,
         MessageKind::Receipt,
+        MessageKind::GiftCard,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -98,6 +101,7 @@ impl MessageKind {
             MessageKind::SignatureReminder => "signature_reminder",
             MessageKind::PaymentLink => "payment_link",
             MessageKind::Receipt => "receipt",
+            MessageKind::GiftCard => "gift_card",
         }
     }
 
@@ -126,7 +130,7 @@ struct Template {
 }
 
 /// In `MessageKind` order.
-const TEMPLATES: [Template; 15] = [
+const TEMPLATES: [Template; 16] = [
     Template {
         subject: "Your {{service.name}} is booked: {{appointment.when}}",
         body: "Hello {{client.first_name}},\n\nYour {{service.name}} at {{clinic.name}} is booked for {{appointment.when}} at {{location.name}}.\n\nYour booking number is {{appointment.number}}. Keep it for any question about this visit.",
@@ -201,6 +205,11 @@ const TEMPLATES: [Template; 15] = [
         subject: "Your {{receipt.title}} {{receipt.number}} from {{clinic.name}}",
         body: "Hello {{client.first_name}},\n\nThank you for visiting {{clinic.name}}. Your {{receipt.title}} {{receipt.number}} ({{receipt.amount}}) is ready: download it from your client portal, where every receipt of yours is kept: {{portal.url}}\n\nIts stamp, to check it is ours and unaltered: {{receipt.stamp}}",
         sms: "{{clinic.name}}: your {{receipt.title}} {{receipt.number}} ({{receipt.amount}}) is in your email.",
+    },
+    Template {
+        subject: "A gift card of {{gift_card.amount}} for you from {{clinic.name}}",
+        body: "Hello {{client.first_name}},\n\nYou have a gift card of {{gift_card.amount}} to spend at {{clinic.name}}. Its code is:\n\n{{gift_card.code}}\n\nShow or tell it at the desk when you pay; you may spend it in part, and what is left stays on the card. {{gift_card.expiry}}\n\nKeep this code safe: whoever has it can spend the card. Your gift cards and their balances are in your client portal: {{portal.url}}",
+        sms: "{{clinic.name}}: a gift card of {{gift_card.amount}} for you is in your email.",
     },
 ];
 

@@ -65,10 +65,14 @@ pub enum Permission {
     /// Connect the clinic's own Stripe account (where its online payments go) and see where it
     /// stands: owners only.
     PaymentsConnect,
+    /// List gift cards, look one up by its code, read its history: the till's roles.
+    GiftCardsRead,
+    /// Void a gift card: owners and managers.
+    GiftCardsVoid,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 26] = {
+    pub const ALL: [Permission; 28] = {
         use Permission::*;
         [
             CatalogRead,
@@ -97,6 +101,8 @@ impl Permission {
             SalesVoid,
             TillReopen,
             PaymentsConnect,
+            GiftCardsRead,
+            GiftCardsVoid,
         ]
     };
 }
@@ -127,8 +133,8 @@ impl Role {
             PaymentsRead => matches!(self, Owner | Manager | Finance | FrontDesk | Support),
             PaymentsWrite | AnalyticsFull => matches!(self, Owner | Manager | Finance),
             AnalyticsLimited => true,
-            SalesWrite => matches!(self, Owner | Manager | FrontDesk | Finance),
-            DiscountGive | SalesVoid => matches!(self, Owner | Manager),
+            SalesWrite | GiftCardsRead => matches!(self, Owner | Manager | FrontDesk | Finance),
+            DiscountGive | SalesVoid | GiftCardsVoid => matches!(self, Owner | Manager),
         }
     }
 }
@@ -227,10 +233,16 @@ mod tests {
     fn the_till_is_rung_by_the_desk_and_finance_but_only_owners_and_managers_discount_or_void() {
         let tills: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(SalesWrite)).collect();
         assert_eq!(tills, vec![Owner, Manager, FrontDesk, Finance]);
-        for permission in [DiscountGive, SalesVoid] {
+        for permission in [DiscountGive, SalesVoid, GiftCardsVoid] {
             let granted: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(permission)).collect();
             assert_eq!(granted, vec![Owner, Manager], "{permission:?}");
         }
+    }
+
+    #[test]
+    fn gift_cards_are_looked_up_by_the_till_roles_and_never_by_practitioners_or_support() {
+        let readers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(GiftCardsRead)).collect();
+        assert_eq!(readers, vec![Owner, Manager, FrontDesk, Finance]);
     }
 
     #[test]

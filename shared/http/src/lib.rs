@@ -16,6 +16,7 @@ pub mod documents;
 pub mod error;
 pub mod esign;
 pub mod extract;
+pub mod gift_cards;
 pub mod idempotency;
 pub mod notifications;
 pub mod payments;
@@ -210,6 +211,12 @@ route_group!(
         [portal::receipts]
         [portal::get_preferences, portal::put_preferences]
         [portal::balances]
+        [portal::gift_cards]
+        [gift_cards::list]
+        [gift_cards::lookup]
+        [gift_cards::get]
+        [gift_cards::void]
+        [gift_cards::balance]
         [notifications::get_preferences, notifications::put_preferences]
         [notifications::list]
         [notifications::get_settings, notifications::put_settings]

@@ -150,6 +150,18 @@ pub async fn receipts(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiRes
     Ok(Json(ops::receipts(&app, &session).await?))
 }
 
+/// The gift cards the client bought or was given (matched by her client record, made from her
+/// email when the card was issued), newest first, with balance and expiry. Never a code.
+#[utoipa::path(get, path = "/v1/portal/gift-cards", tag = "portal", operation_id = "portal_gift_cards",
+    responses((status = 200, body = Vec<mas_domain::gift_card::GiftCard>), (status = 401, body = ErrorEnvelope)))]
+pub async fn gift_cards(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<mas_domain::gift_card::GiftCard>>> {
+    let session = session(&app, &headers).await?;
+    Ok(Json(mas_usecases::gift_cards::for_client(&app.store, &session.tenant_id, &session.client_id).await?))
+}
+
 #[utoipa::path(get, path = "/v1/portal/preferences", operation_id = "portal_get_preferences", tag = "portal",
     responses((status = 200, body = Preferences), (status = 401, body = ErrorEnvelope)))]
 pub async fn get_preferences(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Json<Preferences>> {

@@ -24,7 +24,7 @@ use mas_store::Once;
 use mas_usecases::app::App;
 use mas_usecases::cash_up::{self, DayClose};
 use mas_usecases::receipts::ReceiptLink;
-use mas_usecases::sales::{self as ops, SaleView};
+use mas_usecases::sales::{self as ops, Completed, SaleView};
 
 /// A sale outside the member's locations is not found, as if it did not exist.
 async fn view_within(app: &App, actor: &Actor, id: &SaleId) -> Result<SaleView, ApiError> {
@@ -50,14 +50,17 @@ pub struct CompleteQuery {
 /// next invoice number in the same transaction. A discount needs an owner or a manager.
 /// With `quote=true` nothing is written: the answer is the sale's figures as they stand (the
 /// till shows them before it takes payment), with what is still due.
+/// A `gift_card` tender spends part or all of a card (by its code) in the sale's transaction,
+/// never beyond its balance however many tills spend it at once; a `gift_card` line sells one,
+/// and the answer shows its code this once (`issued_gift_cards`).
 #[utoipa::path(post, path = "/v1/sales", tag = "sales", operation_id = "complete_sale", security(("staff_jwt" = [])), request_body = SaleInput,
     params(CompleteQuery,
         ("Idempotency-Key" = Option<String>, Header, description = "One key per attempt at ringing up a sale: a retry with the same key and body answers the sale recorded first (`Idempotent-Replayed: true`) and writes nothing; the same key with another body is 422 `idempotency_key_reused`")),
-    responses((status = 201, body = Sale),
+    responses((status = 201, body = Completed),
         (status = 200, description = "with `quote=true`: the priced lines and totals; nothing is written", body = Quote),
         (status = 403, description = "the role may not ring up sales, or give the discount asked for, or work at this location", body = ErrorEnvelope),
-        (status = 409, description = "`concurrent_update`: the till was too busy to number it; try again; `day_closed`: the location's day is closed", body = ErrorEnvelope),
-        (status = 422, description = "`tenders_do_not_sum`, `discount_exceeds_line`, `discount_exceeds_sale`, `unknown_reference`, `card_payment_mismatch`, `intent_already_used`…", body = ErrorEnvelope)))]
+        (status = 409, description = "`concurrent_update`: the till was too busy to number it; try again; `day_closed`: the location's day is closed; `gift_card_insufficient` (with `balance_minor`), `gift_card_expired`, `gift_card_voided`", body = ErrorEnvelope),
+        (status = 422, description = "`tenders_do_not_sum`, `discount_exceeds_line`, `discount_exceeds_sale`, `unknown_reference`, `card_payment_mismatch`, `intent_already_used`, `unknown_gift_card`, `gift_card_currency_mismatch`, `gift_card_amount`, `gift_card_taxed`…", body = ErrorEnvelope)))]
 pub async fn complete(
     State(app): State<Arc<App>>,
     actor: Actor,
@@ -80,7 +83,7 @@ pub async fn complete(
     };
     let ports = mas_usecases::payments::Ports::of(&app);
     match ops::complete(ports, &actor.audit(), actor.member.input.role, input, idempotency.as_ref()).await {
-        Ok(sale) => Ok((StatusCode::CREATED, Json(sale)).into_response()),
+        Ok(done) => Ok((StatusCode::CREATED, Json(done)).into_response()),
         Err(Once::AlreadyDone(_)) => {
             idempotency::replay_committed(&app.store, &actor.tenant_id, idempotency.as_ref()).await
         }

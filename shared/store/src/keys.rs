@@ -6,8 +6,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use mas_domain::documents::{Jurisdiction, SemVer, Sha256Hex, TemplateKind, Variant};
 use mas_domain::ids::{
-    AppointmentId, AuditId, ClientId, DocumentId, LocationId, PayLinkId, PaymentId, PractitionerId, ResourceId, SaleId,
-    SigningSessionId, TemplateId, TenantId, TimelineId,
+    AppointmentId, AuditId, ClientId, DocumentId, GiftCardId, GiftOrderId, LocationId, PayLinkId, PaymentId,
+    PractitionerId, ResourceId, SaleId, SigningSessionId, TemplateId, TenantId, TimelineId,
 };
 use mas_domain::reach::CareLink;
 use mas_domain::sale::InvoiceNumber;
@@ -680,6 +680,50 @@ pub fn till_day(tenant: &TenantId, location: &LocationId, day: NaiveDate) -> Key
 /// intent; holds the tenant and sale.
 pub fn stripe_intent_sale(intent: &str) -> Key {
     Key::new(format!("STRIPE#PI#{intent}"), "SALE")
+}
+
+pub fn gift_card_pk(tenant: &TenantId, card: &GiftCardId) -> String {
+    format!("{}#GIFT#{card}", tenant_pk(tenant))
+}
+
+/// A gift card (balance and version; never its code).
+pub fn gift_card(tenant: &TenantId, card: &GiftCardId) -> Key {
+    Key::new(gift_card_pk(tenant, card), "GIFT")
+}
+
+pub const GIFT_MOVE_PREFIX: &str = "MOVE#";
+
+/// GSI1 on a gift card: the clinic's cards by issue time.
+pub fn gift_cards_gsi_pk(tenant: &TenantId) -> String {
+    format!("{}#GIFTS", tenant_pk(tenant))
+}
+
+/// A code's hash (`gift_card::code_hash`) → its card: the only way from a code to a card.
+pub fn gift_card_code(tenant: &TenantId, hash: &str) -> Key {
+    Key::new(tenant_pk(tenant), format!("GIFTCODE#{hash}"))
+}
+
+/// A card's code sealed for the recipient's email, deleted once it went (TTL as a backstop).
+pub fn gift_card_mail_code(tenant: &TenantId, card: &GiftCardId) -> Key {
+    Key::new(gift_card_pk(tenant, card), "MAILCODE")
+}
+
+pub const GIFT_PREFIX: &str = "GIFT#";
+
+/// A card a client bought or was given, in their partition (the portal's list).
+pub fn client_gift_card(tenant: &TenantId, client: &ClientId, card: &GiftCardId) -> Key {
+    Key::new(client_pk(tenant, client), format!("{GIFT_PREFIX}{card}"))
+}
+
+/// An online gift-card purchase waiting for its payment.
+pub fn gift_order(tenant: &TenantId, order: &GiftOrderId) -> Key {
+    Key::new(format!("{}#GIFTORDER#{order}", tenant_pk(tenant)), "ORDER")
+}
+
+/// A Stripe PaymentIntent that bought a gift card online (platform-wide, like `stripe_intent`):
+/// a till sale may not count it as its card payment.
+pub fn stripe_intent_gift(intent: &str) -> Key {
+    Key::new(format!("STRIPE#PI#{intent}"), "GIFT")
 }
 
 pub const POLICY_PREFIX: &str = "POLICY#";

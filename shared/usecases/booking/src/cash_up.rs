@@ -200,6 +200,9 @@ pub async fn csv(store: &Store, t: &TenantId, location: &LocationId, date: Naive
                 }
                 Tender::BankTransfer { amount_minor, reference } => (amount_minor.get(), reference.to_string()),
                 Tender::Deposit { amount_minor, payment_id } => (amount_minor.get(), payment_id.to_string()),
+                Tender::GiftCard { amount_minor, gift_card_id, .. } => {
+                    (amount_minor.get(), gift_card_id.as_ref().map(ToString::to_string).unwrap_or_default())
+                }
             };
             // The sale's tax and tips once, on its first tender's row.
             let (tax, tips) = if i == 0 {
@@ -266,6 +269,9 @@ pub async fn csv(store: &Store, t: &TenantId, location: &LocationId, date: Naive
         let note = format!("taken {}, given back {}", major(m.taken_minor), major(m.returned_minor));
         rows.push(total("total", &m.method, m.net_minor, String::new(), note));
     }
+    let sold = &summary.gift_cards_sold;
+    let note = format!("{} sold: a liability, not takings", sold.count);
+    rows.push(total("gift_cards_sold", "", sold.amount_minor, String::new(), note));
     rows.push(total("total", "all", summary.net_takings_minor, String::new(), String::new()));
     for tip in &summary.tips {
         let name = match catalog::get::<PractitionerInput>(store, t, &tip.practitioner_id).await {

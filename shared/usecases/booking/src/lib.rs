@@ -1,11 +1,12 @@
 //! Appointments (holds, claims, moves, cancellations), deposits and payments, fees above the
-//! deposit, payment links, Stripe's events, and the till's sales.
+//! deposit, payment links, Stripe's events, the till's sales and gift cards.
 //! (A capability of the use cases; `mas-usecases` re-exports every module.)
 
 pub mod appointments;
 pub mod cash_up;
 pub mod connect;
 pub mod fees;
+pub mod gift_cards;
 pub mod paylinks;
 pub mod payments;
 pub mod records;

@@ -40,6 +40,8 @@ pub struct Ports<'a> {
     pub events: &'a dyn Events,
     /// The platform's cut of each online payment to a clinic's connected account.
     pub application_fee: FeeRate,
+    /// The clinics' data keys (a gift card's code sealed for its recipient's email).
+    pub keyring: &'a mas_store::crypto::Keyring,
 }
 
 impl<'a> Ports<'a> {
@@ -50,6 +52,7 @@ impl<'a> Ports<'a> {
             payments: app.payments.as_ref(),
             events: app.events.as_ref(),
             application_fee: app.application_fee,
+            keyring: app.keyring.as_ref(),
         }
     }
 }

@@ -10,6 +10,12 @@
 //! every committed sale has a number, and the numbers run 1, 2, 3… with no gap (nothing takes a
 //! number without committing its sale) and no duplicate.
 //!
+//! **Gift cards** (`gift_cards`). A gift-card tender's code becomes its card before the first
+//! attempt; each attempt reads the card and writes it, less the amount, on condition of the
+//! version read, beside the counter — so the sale's number and its spending of the card commit
+//! together or not at all, and two sales never spend the same money. A gift-card line issues its
+//! card (id and code fixed before the first attempt) in the same transaction.
+//!
 //! **Corrections.** A void or refund is its own item beside the sale (`COR#0001`, …), claimed
 //! with "not exists" on the next sequence number, so two corrections decided from the same read
 //! never both commit (the loser re-reads and re-checks what may still go back). Money back to a
@@ -22,10 +28,12 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::gift_cards::{self, IssuedGiftCard};
 use crate::payments::{self, Ports};
 use mas_catalog::catalog::{self, Reference};
 use mas_domain::catalog::LocationInput;
 use mas_domain::error::{AppError, AppResult};
+use mas_domain::gift_card::SoldVia;
 use mas_domain::ids::{CorrectionId, LocationId, SaleId, TenantId};
 use mas_domain::payment::IntentStatus;
 use mas_domain::sale::{
@@ -69,6 +77,17 @@ fn number_taken() -> AppError {
     AppError::contention("another sale took this invoice number at the same moment; try again")
 }
 
+/// A sale just recorded, with the gift cards it sold and their codes (shown this once).
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Completed {
+    #[serde(flatten)]
+    pub sale: Sale,
+    /// The gift cards the sale's gift-card lines issued, each with its whole code: shown in this
+    /// answer only (a replay of the request answers the sale without them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub issued_gift_cards: Vec<IssuedGiftCard>,
+}
+
 /// Completes a sale rung up by a member with `role`: priced, its references and card payments
 /// checked, numbered and stored with its audit record and `sale.completed` event. With an
 /// `Idempotency-Key`, the sale is stored as the key's first response in the same transaction:
@@ -78,11 +97,13 @@ pub async fn complete(
     ports: Ports<'_>,
     audit: &AuditContext,
     role: Role,
-    input: SaleInput,
+    mut input: SaleInput,
     idempotency: Option<&Idempotency>,
-) -> Result<Sale, Once> {
+) -> Result<Completed, Once> {
     input.check_discount_allowed(role)?;
     let priced = sale::price(&input)?;
+    gift_cards::resolve_tenders(ports.store, &audit.tenant_id, &mut input).await?;
+    let to_issue = gift_cards::cards_to_issue(&input);
     let (store, t) = (ports.store, &audit.tenant_id);
     let location = match catalog::get::<LocationInput>(store, t, &input.location_id).await {
         Err(AppError::NotFound { .. }) => None,
@@ -94,27 +115,34 @@ pub async fn complete(
     let now = store.clock.now();
     let business_day = now.with_timezone(&location.data.timezone.tz()).date_naive();
     let id = SaleId::new();
-    retry::on_contention(SALE_RETRIES, || try_complete(store, audit, &id, &input, &priced, business_day, idempotency))
-        .await
+    retry::on_contention(SALE_RETRIES, || {
+        try_complete(ports, audit, &id, &input, &priced, business_day, idempotency, &to_issue)
+    })
+    .await
 }
 
 /// One attempt: read the counter, write the sale with the next number on condition the counter
 /// has not moved.
+#[allow(clippy::too_many_arguments)]
 async fn try_complete(
-    store: &Store,
+    ports: Ports<'_>,
     audit: &AuditContext,
     id: &SaleId,
     input: &SaleInput,
     priced: &Priced,
     business_day: NaiveDate,
     idempotency: Option<&Idempotency>,
-) -> Result<Sale, Once> {
-    let t = &audit.tenant_id;
+    to_issue: &[gift_cards::ToIssue],
+) -> Result<Completed, Once> {
+    let (store, t) = (ports.store, &audit.tenant_id);
     let counter_key = keys::invoice_counter(t);
     let last = store.get::<Counter>(&counter_key).await?.map_or(0, |c| c.last);
     let number = InvoiceNumber::new(last + 1).map_err(|e| AppError::Internal(e.0))?;
     let now = store.clock.now();
-    let sale = Sale::new(id.clone(), number, input.clone(), priced.clone(), business_day, now, &audit.actor);
+    let mut sale = Sale::new(id.clone(), number, input.clone(), priced.clone(), business_day, now, &audit.actor);
+    for card in to_issue {
+        sale.lines[card.line].gift_card_id = Some(card.id.clone());
+    }
 
     let mut plan = Plan::<Once>::typed();
     // First, so that a request with the same key that committed first is what this one meets.
@@ -135,10 +163,29 @@ async fn try_complete(
     plan.push(Write::put_new(item), AppError::Internal("a sale id was taken twice".into()));
     push_reference_checks(&mut plan, t, input)?;
     push_deposits(&mut plan, store, t, &sale).await?;
+    gift_cards::push_redemptions(&mut plan, store, t, &sale).await?;
+    let mut issued = Vec::new();
+    for card in to_issue {
+        let line = &sale.lines[card.line];
+        let recipient =
+            line.input.gift_card.clone().ok_or_else(|| AppError::Internal("a gift line names nobody".into()))?;
+        let issue = gift_cards::Issue {
+            id: &card.id,
+            code: &card.code,
+            amount_minor: line.total_minor,
+            currency: sale.currency.clone(),
+            recipient,
+            buyer: sale.client_id.clone(),
+            sold_via: SoldVia::Desk { sale_id: sale.id.clone() },
+            at: now,
+        };
+        let gift_card = gift_cards::push_issue(&mut plan, store, ports.keyring, audit, issue).await?;
+        issued.push(IssuedGiftCard { gift_card, code: card.code.clone() });
+    }
     crate::cash_up::push_open_day(&mut plan, t, &sale.location_id, business_day);
     plan.announce(DomainEvent::new(t, "sale.completed", sale.id.as_str(), now, event_payload(&sale)))?;
     plan.commit_as(store, audit, "sale.completed", sale.id.as_str()).await?;
-    Ok(sale)
+    Ok(Completed { sale, issued_gift_cards: issued })
 }
 
 /// Checks, inside the sale's transaction, that what it names exists: its location, the
@@ -190,6 +237,7 @@ fn push_reference_checks<F: From<AppError>>(plan: &mut Plan<F>, t: &TenantId, in
             )
         };
         plan.push(Write::check(keys::stripe_intent(intent_id.as_str()), Condition::NotExists), used());
+        plan.push(Write::check(keys::stripe_intent_gift(intent_id.as_str()), Condition::NotExists), used());
         let claim = json!({ "tenant_id": t, "intent_id": intent_id });
         plan.push(
             Write::put_new(to_item(&keys::stripe_intent_sale(intent_id.as_str()), "intent_sale", &claim)?),
@@ -397,6 +445,17 @@ async fn correct(
         );
         let day = correction.at.with_timezone(&location.data.timezone.tz()).date_naive();
         crate::cash_up::push_open_day(&mut plan, t, &current.sale.location_id, day);
+        gift_cards::push_correction(
+            &mut plan,
+            store,
+            audit,
+            &current.sale,
+            &correction.id,
+            &correction.returns,
+            kind == CorrectionKind::Void,
+            correction.at,
+        )
+        .await?;
         for back in correction.returns.iter().filter(|r| r.method == ReturnMethod::Deposit) {
             // Released in the same transaction: the deposit may count towards another sale.
             let Some(payment_id) = &back.payment_id else { continue };

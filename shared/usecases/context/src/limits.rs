@@ -31,6 +31,9 @@ pub struct Limits {
     pub deposit_intent_per_address: Bucket,
     /// Document verifications from one address.
     pub verify_per_address: Bucket,
+    /// Gift-card balance checks and online purchases from one address (a code has 95 random
+    /// bits; this keeps anyone from even trying).
+    pub gift_card_per_address: Bucket,
 }
 
 const fn per_hour(n: u32) -> Bucket {
@@ -47,6 +50,7 @@ impl Default for Limits {
             portal_link_per_address: per_hour(30),
             deposit_intent_per_address: per_hour(60),
             verify_per_address: per_hour(120),
+            gift_card_per_address: per_hour(30),
         }
     }
 }
@@ -65,6 +69,7 @@ impl Limits {
             portal_link_per_address: WIDE,
             deposit_intent_per_address: WIDE,
             verify_per_address: WIDE,
+            gift_card_per_address: WIDE,
         }
     }
 }

@@ -53,6 +53,8 @@ pub struct Notifier {
     pub public_url: Option<String>,
     /// The platform's domain for clinics' sites (where a clinic's portal is).
     pub site_domain: String,
+    /// The clinics' data keys (a gift card's code is sealed for its email).
+    pub keyring: Arc<mas_store::crypto::Keyring>,
 }
 
 impl Notifier {
@@ -68,6 +70,7 @@ impl Notifier {
             links: app.links.clone(),
             public_url: app.public_url.clone(),
             site_domain: app.config.site_domain.clone(),
+            keyring: app.keyring.clone(),
         }
     }
 }

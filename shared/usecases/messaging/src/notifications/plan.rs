@@ -115,7 +115,7 @@ impl Work {
 /// gateway (`gdpr::after_erasure`), done by the same worker and its retries; `payment.fee_due`
 /// charges a fee above the deposit (`booking::fees`), and `payment.link_requested` makes and
 /// sends a payment link (`paylink`), both with their retries.
-pub const SUBSCRIBED: [&str; 11] = [
+pub const SUBSCRIBED: [&str; 12] = [
     "booking.confirmed",
     "booking.rescheduled",
     "booking.cancelled",
@@ -127,7 +127,46 @@ pub const SUBSCRIBED: [&str; 11] = [
     mas_booking::fees::FEE_DUE,
     mas_context::announcements::PAYMENT_LINK_REQUESTED,
     mas_documents::receipts::RECEIPT_ISSUED,
+    mas_booking::gift_cards::GIFT_CARD_ISSUED,
 ];
+
+/// Emails a gift card's code to the person it is for (transactional, email only, once per
+/// card), from the copy sealed for it, which is then deleted: from then on only its owner has
+/// the code. A card for nobody with an email is sent nothing.
+async fn gift_card_issued(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
+    use mas_booking::gift_cards;
+    let t = &event.tenant_id;
+    let id = event.payload.get("gift_card_id").and_then(Value::as_str).unwrap_or_default();
+    let id =
+        mas_domain::ids::GiftCardId::parse(id).map_err(|e| AppError::Internal(format!("gift_card.issued: {}", e.0)))?;
+    let card = gift_cards::get(&n.store, t, &id).await?;
+    let Some(client) = card.recipient_client_id.clone() else { return Ok(()) };
+    let Some(code) = gift_cards::mail_code(&n.store, &n.keyring, t, &id).await? else { return Ok(()) };
+    let tenant = mas_accounts::tenants::tenant(&n.store, t).await?;
+    let expiry = match card.expires_at {
+        Some(at) => format!("It is valid until {}.", at.format("%-d %B %Y")),
+        None => "It never expires.".to_owned(),
+    };
+    let vars: Variables = [
+        ("gift_card.amount", mas_domain::payment::money_text(card.initial_minor, &card.currency)),
+        ("gift_card.code", code),
+        ("gift_card.expiry", expiry),
+        ("portal.url", mas_context::app::portal_url(n.public_url.as_deref(), &n.site_domain, &tenant.slug)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let delivery = Delivery {
+        tenant: t.clone(),
+        client,
+        kind: MessageKind::GiftCard,
+        subject: card.id.to_string(),
+        channels: vec![Channel::Email],
+        vars,
+    };
+    deliver(n, &delivery).await?;
+    gift_cards::forget_mail_code(&n.store, t, &id).await
+}
 
 /// Emails a sale's client their receipt or credit note (transactional, email only, once per
 /// receipt): where to download it (their portal) and its stamp. A sale without a client, or a
@@ -234,6 +273,7 @@ pub async fn on_event(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
             deliver(n, &delivery).await.map(drop)
         }
         mas_documents::receipts::RECEIPT_ISSUED => receipt_issued(n, event).await,
+        mas_booking::gift_cards::GIFT_CARD_ISSUED => gift_card_issued(n, event).await,
         "document.signature_requested" => {
             let field = |name: &str| event.payload.get(name).and_then(Value::as_str).map(str::to_owned);
             let (Some(session), Some(client)) = (field("session_id"), field("client_id")) else {
