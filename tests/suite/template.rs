@@ -38,7 +38,7 @@ const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 6] = [
 
 /// GET routes that read health data, or hand out a client's financial documents (receipts),
 /// and so append their own record to the audit log.
-const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 7] = [
+const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 8] = [
     ("GET", "/v1/clients/{id}/export"),
     ("GET", "/v1/appointments"),
     ("GET", "/v1/appointments/{id}"),
@@ -46,6 +46,7 @@ const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 7] = [
     ("GET", "/v1/documents/{id}"),
     ("GET", "/v1/documents/{id}/pdf"),
     ("GET", "/v1/sales/{id}/receipts"),
+    ("GET", "/v1/gift-cards/{id}"),
 ];
 
 #[test]
@@ -589,7 +590,7 @@ fn no_function_holds_a_secret_in_its_environment_and_each_may_read_only_the_secr
 }
 
 #[test]
-fn only_the_medical_and_booking_routes_may_use_the_clinical_key_which_is_rotated_and_retained() {
+fn only_the_medical_booking_and_sale_routes_may_use_the_clinical_key_which_is_rotated_and_retained() {
     let template = template();
     let keys = resources_of_type(&template, "AWS::KMS::Key");
     assert_eq!(keys.len(), 1, "expected the one clinical data key, found {}", keys.len());
@@ -614,7 +615,9 @@ fn only_the_medical_and_booking_routes_may_use_the_clinical_key_which_is_rotated
         (("PUT".to_owned(), "/v1/clients/{id}/medical".to_owned()), make_and_decrypt.clone()),
         // Booking screens against the client's questionnaire and records answers given with it.
         (("POST".to_owned(), "/v1/appointments".to_owned()), make_and_decrypt.clone()),
-        (("POST".to_owned(), "/v1/public/{tenant_slug}/appointments".to_owned()), make_and_decrypt),
+        (("POST".to_owned(), "/v1/public/{tenant_slug}/appointments".to_owned()), make_and_decrypt.clone()),
+        // A sale that sells a gift card seals its code for the recipient's email.
+        (("POST".to_owned(), "/v1/sales".to_owned()), make_and_decrypt),
     ]);
     assert_eq!(users, expected, "routes allowed to use {key_id}, and what for");
 }

@@ -44,6 +44,7 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
         ("appointments", _) if method == "PATCH" => json!({"action": "cancel"}),
         ("payments", _) => json!({"amount": 100, "reason": "intruder"}),
         ("sales", _) if path.ends_with("/void") => json!({"reason": "intruder"}),
+        ("gift-cards", _) if path.ends_with("/void") => json!({"reason": "intruder"}),
         ("sales", _) if path.ends_with("/refund") => json!({"to": "cash", "reason": "intruder"}),
         ("sales", _) => json!({"location_id": location_id, "client_id": own.client_id, "lines": [
             {"kind": "product", "name": "B product", "quantity": 1, "unit_price_minor": 500,
@@ -106,14 +107,18 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let (_, document) =
         app.post("/v1/documents/generate", &a.token, generate_body(a_client.as_str(), "A-secret-client")).await;
     let document_id = document["id"].as_str().unwrap().to_owned();
-    // A sells at its desk, so B has a sale to aim at (void, refund, read).
+    // A sells at its desk, so B has a sale to aim at (void, refund, read), and a gift card (look
+    // up by its code, read, void).
     let sale = json!({"location_id": location_id, "client_id": client_id, "lines": [
         {"kind": "product", "name": "A-secret-product", "quantity": 1, "unit_price_minor": 1000,
-         "tax": {"rate_bp": 0, "mode": "inclusive"}}],
-        "tenders": [{"method": "cash", "tendered_minor": 1000}]});
+         "tax": {"rate_bp": 0, "mode": "inclusive"}},
+        {"kind": "gift_card", "name": "Gift card", "unit_price_minor": 2500, "gift_card": {"name": "A-secret-recipient"}}],
+        "tenders": [{"method": "cash", "tendered_minor": 3500}]});
     let (status, sale) = app.post("/v1/sales", &a.token, sale).await;
     assert_eq!(status, StatusCode::CREATED, "{sale}");
     let sale_id = sale["id"].as_str().unwrap().to_owned();
+    let gift_card_id = sale["issued_gift_cards"][0]["gift_card"]["id"].as_str().unwrap().to_owned();
+    let gift_code = sale["issued_gift_cards"][0]["code"].as_str().unwrap().to_owned();
     // Let A's PDF render first, so nothing of A's is being written while B probes.
     wait_for_pdf(&app, &a.token, &document_id, "pdf").await;
 
@@ -130,6 +135,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "clients" => client_id.clone(),
             "payments" => payment_id.clone(),
             "sales" => sale_id.clone(),
+            "gift-cards" => gift_card_id.clone(),
             other => panic!("the matrix does not know the collection `{other}`; add it"),
         }
     };
@@ -154,6 +160,9 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         payment_id.clone(),
         intent["intent_id"].as_str().unwrap().to_owned(),
         a_account.clone(),
+        gift_card_id.clone(),
+        gift_code.clone(),
+        "A-secret-recipient".into(),
     ];
 
     // A's bookings set off background work (messages, consent forms, renders): let it finish,
@@ -217,6 +226,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             || route.path == "/v1/notifications"
             || route.path == "/v1/payments/finalize"
             || (route.path == "/v1/sales" && route.method == "GET")
+            || route.path == "/v1/gift-cards/lookup"
             || route.path.starts_with("/v1/sales/close");
         let aims_at_a = route.path.contains('{') || names_a;
         let collection = route.path.split('/').nth(2).unwrap_or_default().to_owned();
@@ -231,6 +241,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         }
         let body = match route.path.as_str() {
             "/v1/payments/finalize" => Some(finalize.clone()),
+            // A's card's code: another clinic's code opens nothing here.
+            "/v1/gift-cards/lookup" => Some(json!({"code": gift_code})),
             // Closing A's location's day.
             "/v1/sales/close" if route.method == "POST" => {
                 Some(json!({"location_id": location_id, "date": chrono::Utc::now().date_naive(), "counted_minor": 0}))
