@@ -224,6 +224,95 @@ async fn unknown_mistyped_expired_and_other_clinics_codes_are_refused_clearly() 
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("gift_card_voided")));
 }
 
+fn purchase_body(slug: &str, amount: i64) -> Value {
+    json!({"tenant_slug": slug, "amount_minor": amount,
+        "buyer": {"name": "Bea Buyer", "email": "bea@gift.test"},
+        "recipient": {"name": "Ada Lovelace", "email": "ada@gift.test"}})
+}
+
+/// The code in the email sent to `to` (the grouped code on a line of its own).
+async fn emailed_code(app: &TestApp, to: &str) -> Option<String> {
+    let (_, outbox) = app.call("GET", "/local/outbox.json", None, None).await;
+    let mail = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["to"] == to && m["subject"].as_str().unwrap().contains("for you"))?;
+    mail["text"].as_str().unwrap().lines().find(|l| GiftCardCode::parse(l).is_ok()).map(str::to_owned)
+}
+
+#[tokio::test]
+async fn a_gift_card_bought_online_is_issued_once_by_the_webhook_and_its_code_emailed_to_the_recipient() {
+    let (app, _clock) = fixed_app().await;
+    let s = setup(&app, "gift-online").await;
+    let slug = s.clinic.slug.clone();
+    let buy = |body: Value| {
+        let app = &app;
+        async move { app.call("POST", "/v1/gift-cards/purchase", None, Some(body)).await }
+    };
+
+    // Out of bounds, or for nobody to email: refused before any payment is asked.
+    let (status, body) = buy(purchase_body(&slug, 100)).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("gift_card_amount")));
+    let mut nobody = purchase_body(&slug, 5_000);
+    nobody["recipient"] = json!({"name": "Ada"});
+    let (status, body) = buy(nobody).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("recipient_email_required"))
+    );
+
+    let (status, started) = buy(purchase_body(&slug, 5_000)).await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    assert_eq!(started["amount"], json!({"amount_minor": 5000, "currency": "GBP"}));
+    let status_of = || {
+        let (app, body) = (&app, json!({"tenant_slug": slug, "order_id": started["order_id"]}));
+        async move { app.call("POST", "/v1/gift-cards/purchase-status", None, Some(body)).await.1 }
+    };
+    assert_eq!(status_of().await["issued"], false);
+
+    // Paid on the simulated gateway: its signed webhook issues the card.
+    crate::payments::pay(&app, &started, "succeed").await;
+    let answer = status_of().await;
+    assert_eq!(answer["issued"], true, "{answer}");
+
+    // The same news again, as a replay and as a new event about the same intent: no second card.
+    let delivery = app.gateway().deliveries().pop().unwrap();
+    let (status, replay) = crate::payments::post_webhook(&app, delivery.body.clone(), Some(&delivery.signature)).await;
+    assert_eq!((status, replay["outcome"].as_str()), (StatusCode::OK, Some("duplicate")), "{replay}");
+    let object = json!({"id": started["intent_id"], "object": "payment_intent", "amount": 5000, "currency": "gbp",
+        "status": "succeeded"});
+    let again = crate::payments::intent_event("evt_giftagain1", "payment_intent.succeeded", object);
+    let (bytes, signature) = crate::payments::signed(&app.app.webhook_secret, now().timestamp(), &again);
+    let (status, _) = crate::payments::post_webhook(&app, bytes, Some(&signature)).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, cards) = app.get("/v1/gift-cards", &s.clinic.token).await;
+    assert_eq!(cards.as_array().unwrap().len(), 1, "{cards}");
+    assert_eq!(cards[0]["sold_via"]["channel"], "online");
+    assert_eq!(app.published("gift_card.issued"), 1);
+
+    // The code reached Ada; Bea got a confirmation without it.
+    app.settle(&[&s.clinic.tenant_id]).await;
+    let code = emailed_code(&app, "ada@gift.test").await.expect("Ada's email with the code");
+    assert_eq!(&code.replace('-', "")[16..], answer["code_last4"].as_str().unwrap());
+    let (_, outbox) = app.call("GET", "/local/outbox.json", None, None).await;
+    let confirmation =
+        outbox.as_array().unwrap().iter().find(|m| m["to"] == "bea@gift.test").expect("Bea's confirmation");
+    let text = confirmation["text"].as_str().unwrap();
+    assert!(text.contains("Ada Lovelace") && !text.contains(&code), "{text}");
+
+    // The code spends at the till; the purchase's card payment cannot also pay a sale.
+    let spent =
+        ring_up(&app, &s.clinic.token, sale(&s, json!([product(2_000)]), json!([gift_tender(2_000, &code)]))).await;
+    assert_eq!(spent["totals"]["total_minor"], 2_000);
+    let card_tender = json!([{"method": "card", "amount_minor": 5000, "intent_id": started["intent_id"]}]);
+    let (status, body) = app.post("/v1/sales", &s.clinic.token, sale(&s, json!([product(5_000)]), card_tender)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("intent_already_used"))
+    );
+}
+
 // ---- Never double-spent, on both adapters ---------------------------------------------------
 
 /// Twenty sales at once, each spending 10.00 of one 50.00 card: exactly five are recorded, the

@@ -112,7 +112,7 @@ async fn event_record(app: &TestApp, event_id: &str) -> Option<mas_ports::Item> 
     app.app.store.table.get(&mas_store::keys::stripe_event(event_id)).await.unwrap()
 }
 
-fn signed(secret: &WebhookSecret, at: i64, body: &Value) -> (Vec<u8>, String) {
+pub(crate) fn signed(secret: &WebhookSecret, at: i64, body: &Value) -> (Vec<u8>, String) {
     let bytes = serde_json::to_vec(body).unwrap();
     let signature = secret.sign(at, &bytes);
     (bytes, signature)
@@ -126,7 +126,7 @@ pub(crate) async fn post_webhook(app: &TestApp, body: Vec<u8>, signature: Option
     app.post_raw("/webhooks/stripe", &headers, body).await
 }
 
-fn intent_event(event_id: &str, event_type: &str, object: Value) -> Value {
+pub(crate) fn intent_event(event_id: &str, event_type: &str, object: Value) -> Value {
     json!({"id": event_id, "object": "event", "type": event_type, "created": now().timestamp(), "livemode": false,
            "data": {"object": object}})
 }

@@ -26,10 +26,12 @@ const ROUTES_WITHOUT_TABLE: [(&str, &str); 3] =
 /// uploaded PDF is checked, not stored; on AWS sessions are Cognito's, so a refresh reads the
 /// member and a sign-out touches no item; an invitation preview reads the link), so they get
 /// read access at most and write no audit record.
-const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 6] = [
+const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 7] = [
     ("POST", "/v1/screening/assess"),
     // A POST so that the booking's id and confirmation number stay out of URLs and logs.
     ("POST", "/v1/payments/deposit-status"),
+    // Likewise an online gift-card purchase's id.
+    ("POST", "/v1/gift-cards/purchase-status"),
     ("POST", "/v1/documents/verify"),
     ("POST", "/v1/auth/refresh"),
     ("POST", "/v1/auth/sign-out"),
@@ -617,7 +619,9 @@ fn only_the_medical_booking_and_sale_routes_may_use_the_clinical_key_which_is_ro
         (("POST".to_owned(), "/v1/appointments".to_owned()), make_and_decrypt.clone()),
         (("POST".to_owned(), "/v1/public/{tenant_slug}/appointments".to_owned()), make_and_decrypt.clone()),
         // A sale that sells a gift card seals its code for the recipient's email.
-        (("POST".to_owned(), "/v1/sales".to_owned()), make_and_decrypt),
+        (("POST".to_owned(), "/v1/sales".to_owned()), make_and_decrypt.clone()),
+        // So does the webhook that issues a gift card bought online.
+        (("POST".to_owned(), "/webhooks/stripe".to_owned()), make_and_decrypt),
     ]);
     assert_eq!(users, expected, "routes allowed to use {key_id}, and what for");
 }
@@ -661,8 +665,10 @@ fn actions_on(template: &Value, function: &Value, resource_id: &str, prefix: &st
 }
 
 /// Routes that move money: they call Stripe, so only their functions get its secrets.
-const MONEY_ROUTES: [(&str, &str); 11] = [
+const MONEY_ROUTES: [(&str, &str); 12] = [
     ("POST", "/v1/payments/deposit-intent"),
+    // A gift card bought on the clinic's site: its intent.
+    ("POST", "/v1/gift-cards/purchase"),
     // Makes (and re-reads) the clinic's connected account and its onboarding link at Stripe.
     ("POST", "/v1/payments/connect"),
     // The till checks a card payment with the gateway, and refunds cards through it.
@@ -795,7 +801,7 @@ fn the_routes_that_answer_card_intents_to_browsers_and_only_those_get_the_publis
         );
         holders.insert((event.method.clone(), event.path.clone()));
     }
-    assert_eq!(holders, routes(&[("POST", "/v1/payments/deposit-intent")]));
+    assert_eq!(holders, routes(&[("POST", "/v1/payments/deposit-intent"), ("POST", "/v1/gift-cards/purchase")]));
 }
 
 #[test]
@@ -814,7 +820,14 @@ fn the_functions_that_make_charges_get_the_platforms_application_fee_from_its_pa
         holders.insert((event.method.clone(), event.path.clone()));
     }
     // Deposits and balances; fees and payment links are charged by the notifications worker.
-    assert_eq!(holders, routes(&[("POST", "/v1/payments/deposit-intent"), ("POST", "/v1/payments/finalize")]));
+    assert_eq!(
+        holders,
+        routes(&[
+            ("POST", "/v1/payments/deposit-intent"),
+            ("POST", "/v1/payments/finalize"),
+            ("POST", "/v1/gift-cards/purchase")
+        ])
+    );
     let (id, worker) = resources_of_type(&template, "AWS::Serverless::Function")
         .into_iter()
         .find(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"].as_str() == Some("notifications"))

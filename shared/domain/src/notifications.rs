@@ -62,10 +62,12 @@ pub enum MessageKind {
     Receipt,
     /// A gift card's code, to the person it is for (email only).
     GiftCard,
+    /// To whoever bought a gift card online: it was paid and sent (never its code).
+    GiftCardPurchase,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 16] = [
+    pub const ALL: [MessageKind; 17] = [
         MessageKind::Confirmation,
         MessageKind::Prep48h,
         MessageKind::Reminder24h,
@@ -82,6 +84,7 @@ impl MessageKind {
         MessageKind::PaymentLink,
         MessageKind::Receipt,
         MessageKind::GiftCard,
+        MessageKind::GiftCardPurchase,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -102,6 +105,7 @@ impl MessageKind {
             MessageKind::PaymentLink => "payment_link",
             MessageKind::Receipt => "receipt",
             MessageKind::GiftCard => "gift_card",
+            MessageKind::GiftCardPurchase => "gift_card_purchase",
         }
     }
 
@@ -130,7 +134,7 @@ struct Template {
 }
 
 /// In `MessageKind` order.
-const TEMPLATES: [Template; 16] = [
+const TEMPLATES: [Template; 17] = [
     Template {
         subject: "Your {{service.name}} is booked: {{appointment.when}}",
         body: "Hello {{client.first_name}},\n\nYour {{service.name}} at {{clinic.name}} is booked for {{appointment.when}} at {{location.name}}.\n\nYour booking number is {{appointment.number}}. Keep it for any question about this visit.",
@@ -210,6 +214,11 @@ const TEMPLATES: [Template; 16] = [
         subject: "A gift card of {{gift_card.amount}} for you from {{clinic.name}}",
         body: "Hello {{client.first_name}},\n\nYou have a gift card of {{gift_card.amount}} to spend at {{clinic.name}}. Its code is:\n\n{{gift_card.code}}\n\nShow or tell it at the desk when you pay; you may spend it in part, and what is left stays on the card. {{gift_card.expiry}}\n\nKeep this code safe: whoever has it can spend the card. Your gift cards and their balances are in your client portal: {{portal.url}}",
         sms: "{{clinic.name}}: a gift card of {{gift_card.amount}} for you is in your email.",
+    },
+    Template {
+        subject: "Your gift card of {{gift_card.amount}} from {{clinic.name}}",
+        body: "Hello {{client.first_name}},\n\nThank you: your gift card of {{gift_card.amount}} for {{gift_card.recipient}} is paid, and its code has been emailed to them (the card ending {{gift_card.last4}}). {{gift_card.expiry}}\n\nFor your records, your purchases are in your client portal: {{portal.url}}",
+        sms: "{{clinic.name}}: your gift card of {{gift_card.amount}} for {{gift_card.recipient}} is paid and sent.",
     },
 ];
 

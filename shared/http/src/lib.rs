@@ -217,6 +217,7 @@ route_group!(
         [gift_cards::get]
         [gift_cards::void]
         [gift_cards::balance]
+        [gift_cards::purchase_status]
         [notifications::get_preferences, notifications::put_preferences]
         [notifications::list]
         [notifications::get_settings, notifications::put_settings]
@@ -237,6 +238,7 @@ route_group!(
         [sales::complete]
         [sales::void]
         [sales::refund]
+        [gift_cards::purchase]
     }
 );
 

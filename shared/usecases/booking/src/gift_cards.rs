@@ -22,7 +22,8 @@ use mas_clients::clients;
 use mas_domain::clients::ClientInput;
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::gift_card::{self, GiftCard, GiftCardCode, GiftCardStatus, Movement, MovementKind, Recipient, SoldVia};
-use mas_domain::ids::{ClientId, CorrectionId, GiftCardId, SaleId, TenantId};
+use mas_domain::ids::{ClientId, CorrectionId, GiftCardId, GiftOrderId, TenantId};
+use mas_domain::payment::IntentId;
 use mas_domain::sale::{Reason, Sale, SaleInput, Tender};
 use mas_domain::values::Name;
 use mas_ports::events::DomainEvent;
@@ -280,16 +281,10 @@ async fn recipient_client<F: From<AppError>>(
     recipient: &Recipient,
 ) -> AppResult<Option<ClientId>> {
     let Some(email) = &recipient.email else { return Ok(None) };
-    let words: Vec<&str> = recipient.name.as_str().split_whitespace().collect();
-    let (first, last) = match words.as_slice() {
-        [one] => (*one, *one),
-        [first, rest @ ..] => (*first, *rest.last().unwrap_or(first)),
-        [] => ("Gift", "Recipient"),
-    };
-    let name = |n: &str| Name::parse(n).map_err(|e| AppError::invalid("invalid_name", "gift_card.name", e.0));
+    let (first_name, last_name) = first_and_last(&recipient.name)?;
     let details = ClientInput {
-        first_name: name(first)?,
-        last_name: name(last)?,
+        first_name,
+        last_name,
         email: Some(email.clone()),
         phone: None,
         date_of_birth: None,
@@ -434,7 +429,185 @@ pub async fn push_correction(
     Ok(())
 }
 
-/// The sale's id a desk-sold card names (for the event and answers).
-pub fn sold_at_desk(sale: &SaleId) -> SoldVia {
-    SoldVia::Desk { sale_id: sale.clone() }
+// ---- Online ------------------------------------------------------------------------------
+
+/// Who buys a card online.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Buyer {
+    pub name: Name,
+    /// Where the confirmation goes (and the portal lists the card).
+    pub email: mas_domain::values::Email,
+}
+
+/// An online purchase waiting for its payment: what the webhook issues once the intent succeeded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GiftOrder {
+    pub id: GiftOrderId,
+    /// The card this purchase issues (derived from the order: a replayed event names the same).
+    pub gift_card_id: GiftCardId,
+    pub amount_minor: i64,
+    pub currency: mas_domain::values::Currency,
+    pub buyer: Buyer,
+    pub recipient: Recipient,
+    pub intent_id: IntentId,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What `STRIPE#PI#{pi}`/`GIFT` holds: whose purchase an intent pays.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderRef {
+    pub tenant_id: TenantId,
+    pub order_id: GiftOrderId,
+}
+
+/// A purchase started: the intent the buyer pays in the browser.
+#[derive(Debug, Clone)]
+pub struct Purchase {
+    pub order: GiftOrder,
+    pub client_secret: Option<mas_domain::payment::ClientSecret>,
+}
+
+/// Starts an online purchase of a card of `amount` (the clinic's currency, within the bounds):
+/// the order and the gateway's intent, whose success the webhook turns into the card. The code
+/// goes to the recipient's email, so the recipient needs one.
+pub async fn start_purchase(
+    ports: crate::payments::Ports<'_>,
+    audit: &AuditContext,
+    amount: mas_domain::values::MinorUnits,
+    buyer: Buyer,
+    recipient: Recipient,
+) -> AppResult<Purchase> {
+    let (store, t) = (ports.store, &audit.tenant_id);
+    gift_card::check_amount(amount.get(), "amount_minor")?;
+    if recipient.email.is_none() {
+        return Err(AppError::invalid(
+            "recipient_email_required",
+            "recipient.email",
+            "the code is emailed to the recipient (your own email, to give it yourself)",
+        ));
+    }
+    let tenant: mas_domain::tenant::Tenant =
+        store.get(&keys::tenant_profile(t)).await?.ok_or(AppError::NotFound { what: "tenant" })?;
+    let id = GiftOrderId::new();
+    let gift_card_id = GiftCardId::parse(&format!("gft_{}", &id.as_str()[4..])).map_err(|e| AppError::Internal(e.0))?;
+    let destination = crate::connect::destination(ports, t, amount).await?;
+    let intent = ports
+        .payments
+        .create_intent(mas_ports::payments::IntentRequest {
+            amount,
+            currency: tenant.currency.clone(),
+            metadata: std::collections::BTreeMap::from([
+                ("tenant_id".to_owned(), t.to_string()),
+                ("kind".to_owned(), "gift_card".to_owned()),
+                ("gift_order_id".to_owned(), id.to_string()),
+            ]),
+            idempotency_key: format!("{id}-intent"),
+            customer: None,
+            save_for_later: false,
+            charge_saved_method: None,
+            destination,
+        })
+        .await?;
+    let order = GiftOrder {
+        id: id.clone(),
+        gift_card_id,
+        amount_minor: amount.get(),
+        currency: tenant.currency,
+        buyer,
+        recipient,
+        intent_id: intent.id.clone(),
+        created_at: store.clock.now(),
+    };
+    let mut plan = Plan::new();
+    let taken = || AppError::conflict("id_taken", "an id clash; try again");
+    plan.push(Write::put_new(to_item(&keys::gift_order(t, &id), "gift_order", &order)?), taken());
+    let reference = OrderRef { tenant_id: t.clone(), order_id: id.clone() };
+    let item = to_item(&keys::stripe_intent_gift(intent.id.as_str()), "intent_gift", &reference)?;
+    plan.push(Write::put_new(item), taken());
+    plan.commit(store, audit, "gift_card.purchase_started", id.as_str()).await?;
+    Ok(Purchase { order, client_secret: intent.client_secret })
+}
+
+pub async fn order(store: &Store, t: &TenantId, id: &GiftOrderId) -> AppResult<GiftOrder> {
+    store.get(&keys::gift_order(t, id)).await?.ok_or(AppError::NotFound { what: "gift card purchase" })
+}
+
+/// Whether a purchase's card was issued (the webhook has recorded its payment).
+pub async fn purchase_issued(store: &Store, t: &TenantId, id: &GiftOrderId) -> AppResult<Option<GiftCard>> {
+    let order = order(store, t, id).await?;
+    store.get(&keys::gift_card(t, &order.gift_card_id)).await
+}
+
+/// The purchase an intent pays, if it is one.
+pub async fn order_of_intent(store: &Store, intent: &IntentId) -> AppResult<Option<OrderRef>> {
+    store.get(&keys::stripe_intent_gift(intent.as_str())).await
+}
+
+/// Issues the card of a paid purchase, once: called by the verified webhook with the intent as
+/// the gateway reports it now. An intent that has not succeeded for the order's amount issues
+/// nothing; a card already issued (a replayed or concurrent event) is left as it is.
+pub async fn issue_paid(
+    ports: crate::payments::Ports<'_>,
+    audit: &AuditContext,
+    reference: &OrderRef,
+    intent: &mas_ports::payments::Intent,
+) -> AppResult<Option<GiftCard>> {
+    let (store, t) = (ports.store, &reference.tenant_id);
+    let order = order(store, t, &reference.order_id).await?;
+    let received = intent.snapshot.amount_received.unwrap_or(intent.snapshot.amount);
+    if intent.snapshot.status != mas_domain::payment::IntentStatus::Succeeded
+        || received != order.amount_minor
+        || intent.currency != order.currency.as_str()
+        || intent.id != order.intent_id
+    {
+        tracing::info!(gift_order_id = %order.id, "gift card intent not (yet) paid for the order: nothing issued");
+        return Ok(None);
+    }
+    if store.get::<GiftCard>(&keys::gift_card(t, &order.gift_card_id)).await?.is_some() {
+        return Ok(None);
+    }
+    let mut plan = Plan::new();
+    let buyer_details = ClientInput {
+        first_name: first_and_last(&order.buyer.name)?.0,
+        last_name: first_and_last(&order.buyer.name)?.1,
+        email: Some(order.buyer.email.clone()),
+        phone: None,
+        date_of_birth: None,
+        notes: None,
+        marketing_consent: false,
+    };
+    let (buyer, creation) = clients::for_public_booking(store, audit, buyer_details).await?;
+    if let Some(creation) = creation {
+        plan.append(creation);
+    }
+    let code = GiftCardCode::generate();
+    let issue = Issue {
+        id: &order.gift_card_id,
+        code: &code,
+        amount_minor: order.amount_minor,
+        currency: order.currency.clone(),
+        recipient: order.recipient.clone(),
+        buyer: Some(buyer),
+        sold_via: SoldVia::Online { intent_id: order.intent_id.to_string() },
+        at: store.clock.now(),
+    };
+    let card = push_issue(&mut plan, store, ports.keyring, audit, issue).await?;
+    match plan.commit(store, audit, "gift_card.sold_online", order.id.as_str()).await {
+        Ok(()) => Ok(Some(card)),
+        // Another delivery of the news issued it at the same moment.
+        Err(AppError::Conflict { code: "gift_card_issued", .. }) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+fn first_and_last(name: &Name) -> AppResult<(Name, Name)> {
+    let words: Vec<&str> = name.as_str().split_whitespace().collect();
+    let (first, last) = match words.as_slice() {
+        [one] => (*one, *one),
+        [first, .., last] => (*first, *last),
+        [] => ("Gift", "Recipient"),
+    };
+    let parse = |n: &str| Name::parse(n).map_err(|e| AppError::invalid("invalid_name", "name", e.0));
+    Ok((parse(first)?, parse(last)?))
 }

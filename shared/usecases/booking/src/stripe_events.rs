@@ -375,6 +375,16 @@ async fn apply(
         tracing::info!(stripe_event_id = %event.id, "event names no payment intent of ours");
         return Ok(Vec::new());
     };
+    if let Some(order) = crate::gift_cards::order_of_intent(ports.store, &intent_id).await? {
+        // A gift card bought online: issued once its intent has succeeded (as the gateway says
+        // now); a replay finds it issued. Nothing else about such an intent concerns us.
+        if event.kind == "payment_intent.succeeded" && scope == &Scope::Platform {
+            let intent = ports.payments.retrieve_intent(&intent_id).await?;
+            let audit = system_audit(&order.tenant_id, request_id);
+            crate::gift_cards::issue_paid(ports, &audit, &order, &intent).await?;
+        }
+        return Ok(Vec::new());
+    }
     let reference = match ports.store.get::<IntentRef>(&keys::stripe_intent(intent_id.as_str())).await? {
         Some(reference) => reference,
         // A payment link's page makes its intent when the client pays, so its news may come

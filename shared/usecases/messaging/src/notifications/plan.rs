@@ -158,13 +158,31 @@ async fn gift_card_issued(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
     .collect();
     let delivery = Delivery {
         tenant: t.clone(),
-        client,
+        client: client.clone(),
         kind: MessageKind::GiftCard,
         subject: card.id.to_string(),
         channels: vec![Channel::Email],
-        vars,
+        vars: vars.clone(),
     };
     deliver(n, &delivery).await?;
+    // Bought online by someone else: their confirmation (never the code).
+    if let (mas_domain::gift_card::SoldVia::Online { .. }, Some(buyer)) = (&card.sold_via, &card.buyer_client_id)
+        && buyer != &client
+    {
+        let mut vars = vars;
+        vars.remove("gift_card.code");
+        vars.insert("gift_card.recipient".into(), card.recipient.name.to_string());
+        vars.insert("gift_card.last4".into(), card.code_last4.clone());
+        let confirmation = Delivery {
+            tenant: t.clone(),
+            client: buyer.clone(),
+            kind: MessageKind::GiftCardPurchase,
+            subject: card.id.to_string(),
+            channels: vec![Channel::Email],
+            vars,
+        };
+        deliver(n, &confirmation).await?;
+    }
     gift_cards::forget_mail_code(&n.store, t, &id).await
 }
 
