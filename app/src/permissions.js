@@ -19,7 +19,7 @@ export function navigation(me) {
     { path: '/documents', label: 'Documents', show: can(me, 'documents_read') },
     // The desk till and the day's sales behind it (a sale's detail needs payments_read, which
     // every role that rings up sales has).
-    { path: '/till', label: 'Till', show: can(me, 'sales_write'), also: ['/sales', '/close'] },
+    { path: '/till', label: 'Till', show: can(me, 'sales_write'), also: ['/sales', '/close', '/gift-cards'] },
     { path: '/settings', label: 'Settings', show: true },
   ].filter((item) => item.show);
 }

@@ -21,7 +21,7 @@ const DENOMINATIONS = [5000, 2000, 1000, 500, 200, 100, 50, 20, 10, 5, 2, 1];
 
 const METHOD_NAMES = {
   cash: 'Cash', card: 'Card (online)', card_external: 'Card (terminal)', bank_transfer: 'Bank transfer',
-  deposit: 'Deposits paid online', external: 'Given back on a terminal or by bank',
+  deposit: 'Deposits paid online', gift_card: 'Gift cards spent', external: 'Given back on a terminal or by bank',
 };
 
 export function Close({ me }) {
@@ -75,6 +75,7 @@ function Summary({ summary: s, practitioners }) {
       ${s.discount_minor > 0 && html`<dt>Discounts given</dt><dd>−${amount(s.discount_minor, c)}</dd>`}
       <dt>Voids</dt><dd data-voids>${s.voids.count} · ${amount(s.voids.amount_minor, c)}</dd>
       <dt>Refunds</dt><dd data-refunds>${s.refunds.count} · ${amount(s.refunds.amount_minor, c)}</dd>
+      ${s.gift_cards_sold?.count > 0 && html`<dt>Gift cards sold (a liability, not takings)</dt><dd data-gift-cards-sold>${s.gift_cards_sold.count} · −${amount(s.gift_cards_sold.amount_minor, c)}</dd>`}
       <dt class="grand">Net takings</dt><dd class="grand" data-net>${amount(s.net_takings_minor, c)}</dd>
       <dt class="grand">Cash expected</dt><dd class="grand" data-expected>${amount(s.expected_cash_minor, c)}</dd>
     </dl>

@@ -14,7 +14,7 @@ import { Field } from '../ui/form.js';
 import { catalog, client as clientById, clients } from '../lookups.js';
 import { money, time, dateTime, dayIn, label, clientName, toMinor } from '../format.js';
 
-const METHODS = { cash: 'Cash', card: 'Card (online)', card_external: 'Card (terminal)', bank_transfer: 'Bank transfer', deposit: 'Deposit paid online' };
+const METHODS = { cash: 'Cash', card: 'Card (online)', card_external: 'Card (terminal)', bank_transfer: 'Bank transfer', deposit: 'Deposit paid online', gift_card: 'Gift card' };
 
 /** A minor-unit amount in the sale's currency. */
 export function amount(minor, currency) {
@@ -27,11 +27,12 @@ export function TillNav({ current }) {
     <li><a href="#/till" aria-current=${current === 'till' ? 'page' : undefined}>New sale</a></li>
     <li><a href="#/sales" aria-current=${current === 'sales' ? 'page' : undefined}>Sales</a></li>
     <li><a href="#/close" aria-current=${current === 'close' ? 'page' : undefined}>Close the day</a></li>
+    <li><a href="#/gift-cards" aria-current=${current === 'gift-cards' ? 'page' : undefined}>Gift cards</a></li>
   </ul></nav>`;
 }
 
 function tenderText(t, currency) {
-  const reference = t.terminal_reference || t.reference || t.intent_id;
+  const reference = t.terminal_reference || t.reference || t.intent_id || (t.code_last4 && `…${t.code_last4}`);
   const paid = t.method === 'cash' ? t.tendered_minor : t.amount_minor;
   return `${METHODS[t.method] || label(t.method)} ${amount(paid, currency)}${reference ? ` (${reference})` : ''}`;
 }
@@ -232,6 +233,7 @@ function useAction() {
 
 function RefundForm({ view, onDone }) {
   const gatewayCard = view.sale.tenders.some((t) => t.method === 'card');
+  const giftCard = view.sale.tenders.some((t) => t.method === 'gift_card');
   const [to, setTo] = useState('cash');
   const [value, setValue] = useState('');
   const [reason, setReason] = useState('');
@@ -254,7 +256,7 @@ function RefundForm({ view, onDone }) {
       const back = last ? amount(last.returns.reduce((sum, r) => sum + r.amount_minor, 0), next.sale.currency) : '';
       setValue('');
       setReason('');
-      onDone(next, to === 'cash' ? `Refunded ${back}: give it back in cash.` : `Refunded ${back} to the card.`);
+      onDone(next, to === 'cash' ? `Refunded ${back}: give it back in cash.` : to === 'gift_card' ? `Refunded ${back} onto the gift card.` : `Refunded ${back} to the card.`);
     });
   };
   const form = { errors: action.errors };
@@ -263,7 +265,8 @@ function RefundForm({ view, onDone }) {
     <form novalidate onSubmit=${submit}>
       ${action.message && html`<p class="notice notice-error" role="alert">${action.message}</p>`}
       <${Field} form=${form} name="to" label="Give back" value=${to} onInput=${(e) => setTo(e.currentTarget.value)}
-        options=${[{ value: 'cash', label: 'In cash from the till' }, ...(gatewayCard ? [{ value: 'card', label: 'To the card it was paid with' }] : [])]}
+        options=${[{ value: 'cash', label: 'In cash from the till' }, ...(gatewayCard ? [{ value: 'card', label: 'To the card it was paid with' }] : []),
+          ...(giftCard ? [{ value: 'gift_card', label: 'Back onto the gift card' }] : [])]}
         hint=${gatewayCard ? undefined : 'Card-terminal and bank-transfer payments are given back in cash here.'} />
       <${Field} form=${form} name="amount_minor" label=${`Amount (${view.sale.currency})`} inputmode="decimal" value=${value}
         onInput=${(e) => setValue(e.currentTarget.value)} hint="Leave empty to give back all that is left." />

@@ -13,6 +13,10 @@
 // again unchanged (a retry after a lost answer gets the sale recorded the first time, never a
 // second charge) and replaced once what is sent changes. A booking's deposit paid online is
 // taken off as a "deposit" tender (the server counts it towards one sale only).
+//
+// Gift cards: a "gift card" line sells one (its amount, who it is for; untaxed, never
+// discounted), and the completed sale shows its code this once; a "gift card" payment takes its
+// code, shows the card's balance (`POST /v1/gift-cards/lookup`) and spends part or all of it.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api } from '../api.js';
@@ -39,7 +43,7 @@ const DISCOUNTS = [
   { value: 'percent', label: 'Percentage' },
   { value: 'fixed', label: 'Fixed amount' },
 ];
-const METHODS = { cash: 'Cash', card_external: 'Card (terminal)', bank_transfer: 'Bank transfer', deposit: 'Deposit paid online' };
+const METHODS = { cash: 'Cash', card_external: 'Card (terminal)', bank_transfer: 'Bank transfer', deposit: 'Deposit paid online', gift_card: 'Gift card' };
 // Appointments a sale can be for: not cancelled, not a no-show, not still waiting for a deposit.
 const SELLABLE = ['scheduled', 'checked_in', 'in_progress', 'completed'];
 
@@ -65,7 +69,8 @@ const defaultTax = (currency) => (currency === 'GBP' ? '2000:inclusive' : 'none'
 function newLine(kind, currency, fields = {}) {
   return {
     key: nextKey(), kind, name: '', sku: '', service_id: '', appointment_id: '', practitioner_id: '', quantity: '1', price: '',
-    tax: defaultTax(currency), tax_rate: '', tax_mode: 'inclusive', discount: noDiscount(), ...fields,
+    tax: defaultTax(currency), tax_rate: '', tax_mode: 'inclusive', discount: noDiscount(),
+    recipient_name: '', recipient_email: '', ...fields,
   };
 }
 
@@ -103,6 +108,13 @@ function buildTax(line, path, problems) {
 
 function buildLine(line, i, problems, mayDiscount) {
   const path = `lines[${i}]`;
+  if (line.kind === 'gift_card') {
+    const price = toMinor(line.price);
+    if (price === null) problems[`${path}.unit_price_minor`] = 'Enter an amount, like 50.00.';
+    const recipient = { name: line.recipient_name.trim() };
+    if (line.recipient_email.trim()) recipient.email = line.recipient_email.trim();
+    return { kind: 'gift_card', name: line.name.trim() || 'Gift card', quantity: 1, unit_price_minor: price ?? 0, gift_card: recipient };
+  }
   const out = { kind: line.kind, name: line.name.trim() };
   if (line.kind === 'product') {
     if (line.sku.trim()) out.sku = line.sku.trim();
@@ -130,6 +142,7 @@ function buildTender(tender, i, problems) {
   if (tender.method === 'cash') return { method: 'cash', tendered_minor: value };
   if (tender.method === 'card_external') return { method: 'card_external', amount_minor: value, terminal_reference: tender.reference.trim() };
   if (tender.method === 'deposit') return { method: 'deposit', amount_minor: value, payment_id: tender.payment_id };
+  if (tender.method === 'gift_card') return { method: 'gift_card', amount_minor: value, code: tender.code.trim() };
   return { method: 'bank_transfer', amount_minor: value, reference: tender.reference.trim() };
 }
 
@@ -206,7 +219,7 @@ function Register({ me, lookups, onNew }) {
   const removeFrom = (list, itemKey) => update((s) => ({ ...s, [list]: s[list].filter((x) => x.key !== itemKey) }));
   const due = quote.current && quote.data ? quote.data.due_minor : 0;
   const addTender = (method) => update((s) => ({
-    ...s, tenders: [...s.tenders, { key: nextKey(), method, amount: method !== 'cash' && due > 0 ? minorInput(due) : '', reference: '' }],
+    ...s, tenders: [...s.tenders, { key: nextKey(), method, amount: method !== 'cash' && due > 0 ? minorInput(due) : '', reference: '', code: '' }],
   }));
 
   const complete = async () => {
@@ -261,6 +274,7 @@ function Register({ me, lookups, onNew }) {
           <div class="actions">
             <button type="button" class="secondary" onClick=${() => update((s) => ({ ...s, lines: [...s.lines, newLine('service', s.currency)] }))}>Add a service</button>
             <button type="button" class="secondary" onClick=${() => update((s) => ({ ...s, lines: [...s.lines, newLine('product', s.currency)] }))}>Add a product</button>
+            <button type="button" class="secondary" onClick=${() => update((s) => ({ ...s, lines: [...s.lines, newLine('gift_card', s.currency, { name: 'Gift card', tax: 'none' })] }))}>Sell a gift card</button>
           </div>
         </section>
 
@@ -302,6 +316,7 @@ function Register({ me, lookups, onNew }) {
             <button type="button" class="secondary" onClick=${() => addTender('cash')}>Add cash</button>
             <button type="button" class="secondary" onClick=${() => addTender('card_external')}>Add card</button>
             <button type="button" class="secondary" onClick=${() => addTender('bank_transfer')}>Add bank transfer</button>
+            <button type="button" class="secondary" onClick=${() => addTender('gift_card')}>Add gift card</button>
           </div>
         </section>
       </div>
@@ -441,6 +456,22 @@ function LineEditor({ line, index, lookups, form, currency, mayDiscount, priced,
     onChange(service ? { service_id: id, name: service.name, price: minorInput(service.price.amount_minor) } : { service_id: '' });
   };
   const input = (name) => (e) => onChange({ [name]: e.currentTarget.value });
+  if (line.kind === 'gift_card') {
+    return html`<fieldset class="sale-line" data-line=${index} data-kind="gift_card">
+      <legend>Line ${index + 1}: gift card</legend>
+      <div class="row">
+        <${Field} name=${`${path}.unit_price_minor`} form=${form(`${path}.unit_price_minor`)} label=${`Gift card amount (${currency})`} inputmode="decimal"
+          value=${line.price} onInput=${input('price')} hint="Not taxed and never discounted: it is paid for when it is spent." />
+        <${Field} name=${`${path}.gift_card.name`} form=${form(`${path}.gift_card.name`, `${path}.gift_card`)} label="Who it is for" value=${line.recipient_name} onInput=${input('recipient_name')} />
+        <${Field} name=${`${path}.gift_card.email`} form=${form(`${path}.gift_card.email`)} label="Their email (optional)" type="email" value=${line.recipient_email}
+          onInput=${input('recipient_email')} hint="The code is emailed to them; it is also shown once when the sale is done." />
+      </div>
+      <div class="split line-foot">
+        <span class="muted" data-line-figures>${priced ? amount(priced.total_minor, currency) : ''}</span>
+        <button type="button" class="link-button" onClick=${onRemove}>Remove line ${index + 1}</button>
+      </div>
+    </fieldset>`;
+  }
   return html`<fieldset class="sale-line" data-line=${index}>
     <legend>Line ${index + 1}: ${line.kind === 'service' ? 'service' : 'product'}${line.appointment_id ? ' (appointment)' : ''}</legend>
     ${line.kind === 'service' && !line.appointment_id && html`<${Field} name=${`${path}.service_id`} form=${form(`${path}.service_id`)} label="Treatment"
@@ -494,6 +525,7 @@ function TenderEditor({ tender, index, form, currency, onChange, onRemove }) {
       <button type="button" class="link-button" onClick=${onRemove}>Remove this payment</button>
     </fieldset>`;
   }
+  if (tender.method === 'gift_card') return html`<${GiftCardTender} tender=${tender} path=${path} form=${form} currency=${currency} onChange=${onChange} onRemove=${onRemove} />`;
   const referenceName = tender.method === 'card_external' ? `${path}.terminal_reference` : `${path}.reference`;
   return html`<fieldset class="tender" data-tender=${tender.method}>
     <legend>${METHODS[tender.method]}</legend>
@@ -508,6 +540,39 @@ function TenderEditor({ tender, index, form, currency, onChange, onRemove }) {
   </fieldset>`;
 }
 
+/** A gift card paying: its code, its balance once looked up, and how much of it to spend. */
+function GiftCardTender({ tender, path, form, currency, onChange, onRemove }) {
+  const [card, setCard] = useState(null);
+  const [problem, setProblem] = useState(null);
+  const check = async () => {
+    setProblem(null);
+    setCard(null);
+    try {
+      const view = await api.post('/v1/gift-cards/lookup', { code: tender.code });
+      setCard(view.gift_card);
+      if (!tender.amount.trim()) onChange({ amount: minorInput(view.gift_card.balance_minor) });
+    } catch (err) {
+      setProblem(err.status === 404 ? 'No gift card of this clinic has this code.' : err.message);
+    }
+  };
+  const expired = card && card.expires_at && Date.parse(card.expires_at) <= Date.now();
+  return html`<fieldset class="tender" data-tender="gift_card">
+    <legend>${METHODS.gift_card}</legend>
+    <div class="row">
+      <${Field} name=${`${path}.code`} form=${form(`${path}.code`)} label="Gift card code" value=${tender.code} autocomplete="off"
+        onInput=${(e) => { setCard(null); onChange({ code: e.currentTarget.value }); }} hint="As printed: case, spaces and dashes do not matter." />
+      <${Field} name=${path} form=${form(path, `${path}.amount_minor`)} inputmode="decimal" label=${`Gift card amount (${currency})`} value=${tender.amount}
+        onInput=${(e) => onChange({ amount: e.currentTarget.value })} />
+    </div>
+    <div class="actions">
+      <button type="button" class="secondary" onClick=${check} disabled=${!tender.code.trim()}>Check balance</button>
+      ${card && html`<p role="status" class="gift-card-balance">Card …${card.code_last4}: <strong id=${`gift-card-balance-${card.code_last4}`}>${amount(card.balance_minor, card.currency)}</strong> left${card.status === 'voided' ? ' (voided: it cannot be spent)' : expired ? ' (expired)' : card.expires_at ? `, valid until ${card.expires_at.slice(0, 10)}` : ''}.</p>`}
+      ${problem && html`<p class="field-error" role="alert">${problem}</p>`}
+    </div>
+    <button type="button" class="link-button" onClick=${onRemove}>Remove this payment</button>
+  </fieldset>`;
+}
+
 function Receipt({ sale, lookups, client, onNew }) {
   const location = lookups.locations.get(sale.location_id);
   return html`<section class="card receipt" aria-labelledby="h-receipt">
@@ -516,6 +581,11 @@ function Receipt({ sale, lookups, client, onNew }) {
     ${sale.totals.change_minor > 0
       ? html`<p class="change-due" role="status">Give <strong id="change-due">${amount(sale.totals.change_minor, sale.currency)}</strong> in change.</p>`
       : html`<p role="status">No change to give.</p>`}
+    ${(sale.issued_gift_cards || []).map((issued) => html`<div class="notice notice-info gift-card-issued" role="status">
+      <p>Gift card of ${amount(issued.gift_card.initial_minor, issued.gift_card.currency)} for ${issued.gift_card.recipient.name}: its code is
+        <strong class="gift-card-code">${issued.code}</strong></p>
+      <p class="small-text">Shown this once: write it on the card now.${issued.gift_card.recipient.email ? ` It is also emailed to ${issued.gift_card.recipient.email}.` : ''}</p>
+    </div>`)}
     <${SaleFigures} sale=${sale} practitioners=${lookups.practitioners} />
     <div class="actions">
       <a class="button secondary" href=${`#/sales/${sale.id}`}>Open the sale</a>

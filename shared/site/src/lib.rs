@@ -11,6 +11,8 @@ pub use public::{PublicBrand, PublicCatalog, PublicClinic, PublicLocation, Publi
 pub const SCRIPT: &str = include_str!("site.js");
 /// The client portal's script.
 pub const PORTAL_SCRIPT: &str = include_str!("portal.js");
+/// The gift-card page's script (`gift-cards.html`).
+pub const GIFT_SCRIPT: &str = include_str!("gift.js");
 /// The pay step (Stripe's Payment Element) of both: loaded by them only when a visitor pays.
 pub const PAY_SCRIPT: &str = include_str!("pay.js");
 const STYLES: &str = include_str!("site.css");
@@ -48,6 +50,12 @@ pub fn render(catalog: &PublicCatalog, options: &SiteOptions) -> Vec<SiteFile> {
         SiteFile::html("privacy.html", pages::privacy(catalog, options)),
         SiteFile::html("terms.html", pages::terms(catalog, options)),
         SiteFile::html("portal/index.html", pages::portal(catalog, options)),
+        SiteFile::html("gift-cards.html", pages::gift_cards(catalog, options)),
+        SiteFile {
+            path: "gift.js".into(),
+            content_type: "text/javascript; charset=utf-8",
+            body: GIFT_SCRIPT.to_owned(),
+        },
         SiteFile { path: "site.css".into(), content_type: "text/css; charset=utf-8", body: stylesheet(catalog) },
         SiteFile { path: "site.js".into(), content_type: "text/javascript; charset=utf-8", body: SCRIPT.to_owned() },
         SiteFile {

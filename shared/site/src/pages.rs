@@ -44,6 +44,7 @@ fn layout(catalog: &PublicCatalog, options: &SiteOptions, page: Page) -> String 
         ("index.html", "Home"),
         ("services.html", "Treatments"),
         ("index.html#visit", "Visit us"),
+        ("gift-cards.html", "Gift cards"),
         ("portal/", "My bookings"),
     ]
     .iter()
@@ -445,6 +446,67 @@ pub fn terms(catalog: &PublicCatalog, options: &SiteOptions) -> String {
         ("Changes and cancellations", "Please give us notice if you need to change or cancel; late changes may carry a fee under the policy in force when you booked.".into()),
         ("Suitability", "Your practitioner may decline or postpone a treatment that is not safe for you, and may ask you to book a consultation first.".into()),
     ])
+}
+
+/// The gift-card page (`gift-cards.html`): an amount (the presets, or any within the bounds),
+/// the buyer and the recipient, then the pay step (`gift.js` and `pay.js`). Works only with
+/// JavaScript (the payment is in the browser); says so without it.
+pub fn gift_cards(catalog: &PublicCatalog, options: &SiteOptions) -> String {
+    use mas_domain::gift_card::{MAX_AMOUNT, MIN_AMOUNT, PRESET_AMOUNTS};
+    let currency = &catalog.clinic.currency;
+    let price = |minor: i64| {
+        money(&Money {
+            amount_minor: mas_domain::values::MinorUnits::new(minor).expect("a preset"),
+            currency: currency.clone(),
+        })
+    };
+    let presets = PRESET_AMOUNTS
+        .iter()
+        .enumerate()
+        .map(|(i, minor)| {
+            let checked = if i == 1 { " checked" } else { "" };
+            format!(r#"<label class="choice"><input type="radio" name="amount" value="{minor}"{checked}> <span><strong>{}</strong></span></label>"#, price(*minor))
+        })
+        .collect::<String>();
+    let island = crate::script_json(&serde_json::json!({
+        "slug": catalog.clinic.slug, "currency": currency, "min_minor": MIN_AMOUNT, "max_minor": MAX_AMOUNT,
+    }));
+    let body = format!(
+        r##"<div class="wrap page narrow">
+<h1>Gift cards</h1>
+<p>Give a treatment at {clinic}: choose an amount and who it is for. We email them the card's code; they can spend it in part, over several visits.</p>
+<form id="gift-form" novalidate>
+<div class="error" id="gift-error" tabindex="-1" hidden></div>
+<fieldset><legend>Amount</legend>
+<div class="choices">{presets}<label class="choice"><input type="radio" name="amount" value="custom"> <span><strong>Another amount</strong></span></label></div>
+<div class="field"><label for="gift-custom">Another amount ({min} to {max})</label><input id="gift-custom" name="custom" inputmode="decimal" disabled></div>
+</fieldset>
+<fieldset><legend>For</legend>
+<div class="field"><label for="recipient-name">Their name</label><input id="recipient-name" name="recipient_name" autocomplete="off" required></div>
+<div class="field"><label for="recipient-email">Their email (the code is sent here: yours, to give it yourself)</label><input id="recipient-email" name="recipient_email" type="email" autocomplete="off" required></div>
+</fieldset>
+<fieldset><legend>From</legend>
+<div class="field"><label for="buyer-name">Your name</label><input id="buyer-name" name="buyer_name" autocomplete="name" required></div>
+<div class="field"><label for="buyer-email">Your email (for the confirmation)</label><input id="buyer-email" name="buyer_email" type="email" autocomplete="email" required></div>
+</fieldset>
+<p class="actions"><button type="submit" class="button" id="gift-continue">Continue to payment</button></p>
+</form>
+<section id="gift-pay" hidden><h2>Payment</h2><p id="gift-summary"></p><div id="gift-pay-box"></div></section>
+<section id="gift-done" hidden></section>
+<p id="gift-status" role="status" aria-live="polite"></p>
+<noscript><p>Buying a gift card online needs JavaScript. Please call us, or buy one at the desk.</p></noscript>
+</div>
+<script type="application/json" id="gift-data">{island}</script>"##,
+        clinic = escape(catalog.clinic.name.as_str()),
+        min = price(MIN_AMOUNT),
+        max = price(MAX_AMOUNT),
+    );
+    let title = format!("Gift cards — {}", catalog.clinic.name.as_str());
+    layout(
+        catalog,
+        options,
+        Page { title, description: None, current: "gift-cards.html", body, script: Some("gift.js"), root: "" },
+    )
 }
 
 /// The client portal (`portal/index.html`): sign in by emailed link, then upcoming and past
