@@ -136,7 +136,7 @@ async fn a_balance_link_is_created_sent_paid_and_settles_the_appointment_once_wi
     // The client opens it and pays; the gateway posts both webhooks, signed.
     let (status, shown) = app.call("GET", &page, None, None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(shown.as_str().unwrap().contains("GBP 160.00"), "{shown}");
+    assert!(shown.as_str().unwrap().contains("£160.00"), "{shown}");
     let (status, paid) = app.call("POST", &page, None, Some(json!({"outcome": "succeed"}))).await;
     assert_eq!(status, StatusCode::OK, "{paid}");
     for webhook in paid["webhooks"].as_array().unwrap() {

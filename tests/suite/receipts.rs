@@ -74,8 +74,8 @@ async fn a_sale_gets_a_stamped_receipt_pdf_that_verifies_is_emailed_to_its_clien
             "Client: Ada Lovelace",
             "Anti-wrinkle",
             "SPF 50",
-            "Total: GBP 145.98",
-            "Change given: GBP 4.02",
+            "Total: £145.98",
+            "Change given: £4.02",
         ] {
             assert!(text.contains(expected), "`{expected}` in {text}");
         }
@@ -177,12 +177,12 @@ async fn a_void_and_a_refund_each_get_a_credit_note_and_the_receipt_stays_as_iss
     if pdf::available("credit note") {
         let text = pdf::text(&bytes);
         for expected in
-            ["Credit note INV-000001-C1", "Void of invoice INV-000001", "Reason: wrong client", "In cash: GBP 145.98"]
+            ["Credit note INV-000001-C1", "Void of invoice INV-000001", "Reason: wrong client", "In cash: £145.98"]
         {
             assert!(text.contains(expected), "`{expected}` in {text}");
         }
         let text = pdf::text(&pdf_of(&app, &of_refund[1]).await);
-        assert!(text.contains("Client: walk-in") && text.contains("Total credited: GBP 20.00"), "{text}");
+        assert!(text.contains("Client: walk-in") && text.contains("Total credited: £20.00"), "{text}");
     }
     let (_, answer) =
         app.call("GET", &format!("/v1/documents/verify?hash={}", note["stamp"].as_str().unwrap()), None, None).await;

@@ -772,9 +772,23 @@ impl FeeCharge {
     }
 }
 
-/// `4000` GBP → `GBP 40.00` (every supported currency has two minor digits).
+/// `4000` GBP → `£40.00`, as a client reads a price (every supported currency has two minor
+/// digits): the symbol where it is unambiguous in British English (£, €, $ for US dollars, and
+/// A$, NZ$, CA$ as `Intl.NumberFormat('en-GB')` writes them), the code before the figure for
+/// the rest (`CHF 12.00`); a negative amount keeps its sign in front (`-£4.02`).
 pub fn money_text(amount: i64, currency: &Currency) -> String {
-    format!("{currency} {}.{:02}", amount / 100, amount % 100)
+    let sign = if amount < 0 { "-" } else { "" };
+    let (units, cents) = (amount.unsigned_abs() / 100, amount.unsigned_abs() % 100);
+    let symbol = match currency.as_str() {
+        "GBP" => "£",
+        "EUR" => "€",
+        "USD" => "$",
+        "AUD" => "A$",
+        "NZD" => "NZ$",
+        "CAD" => "CA$",
+        code => return format!("{sign}{code} {units}.{cents:02}"),
+    };
+    format!("{sign}{symbol}{units}.{cents:02}")
 }
 
 #[cfg(test)]
@@ -943,7 +957,10 @@ mod tests {
 
     #[test]
     fn money_reads_as_currency_and_two_digits() {
-        assert_eq!(money_text(4000, &Currency::gbp()), "GBP 40.00");
-        assert_eq!(money_text(5, &Currency::gbp()), "GBP 0.05");
+        assert_eq!(money_text(4000, &Currency::gbp()), "£40.00");
+        assert_eq!(money_text(5, &Currency::gbp()), "£0.05");
+        assert_eq!(money_text(-402, &Currency::gbp()), "-£4.02");
+        assert_eq!(money_text(123456, &Currency::parse("EUR").unwrap()), "€1234.56");
+        assert_eq!(money_text(1200, &Currency::parse("CHF").unwrap()), "CHF 12.00");
     }
 }
