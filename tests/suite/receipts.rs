@@ -132,6 +132,14 @@ async fn a_sale_gets_a_stamped_receipt_pdf_that_verifies_is_emailed_to_its_clien
     let (status, theirs) = app.get("/v1/portal/receipts", &portal_session(&app, &s, &other).await).await;
     assert_eq!((status, theirs), (StatusCode::OK, json!([])), "another client's portal lists none of hers");
 
+    // Her data export carries it too, with a link to the same PDF.
+    let (status, export) = app.get(&format!("/v1/clients/{}/export", s.client_id), &s.clinic.token).await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    let exported = export["receipts"].as_array().expect("the export's receipts");
+    assert_eq!(exported.len(), 1, "{exported:?}");
+    assert_eq!((exported[0]["number"].as_str(), exported[0]["stamp"].as_str()), (Some("INV-000001"), Some(stamp)));
+    assert_eq!(pdf_of(&app, &exported[0]).await, bytes);
+
     // Staff reading the links is audited; the issue is too.
     let actions = crate::portal::audit_actions(&app, &s.clinic.tenant_id).await;
     for action in ["sale.receipt_issued", "sale.receipts_opened"] {
