@@ -8,6 +8,7 @@ pub mod links;
 pub mod appointment;
 pub mod auth;
 pub mod availability;
+pub mod business;
 pub mod cash_up;
 pub mod catalog;
 pub mod clients;

@@ -4,7 +4,7 @@ import { api } from '../../api.js';
 import { settingsSections } from '../../permissions.js';
 import { useLoad } from '../../ui/async.js';
 import { Loaded, PageTitle } from '../../ui/bits.js';
-import { ThemeForm, DomainForm, LogoForm } from '../../forms/brand.js';
+import { ThemeForm, DomainForm, LogoForm, BusinessForm } from '../../forms/brand.js';
 import { PolicyForm } from '../../forms/policies.js';
 import { NotificationSettings } from './notifications.js';
 import { Team } from './team.js';
@@ -44,7 +44,8 @@ function WithBrand({ children }) {
 }
 
 function Brand() {
-  return html`<${WithBrand}>${(b) => html`<${ThemeForm} brand=${b} />`}</${WithBrand}>
+  return html`<${WithBrand}>${(b) => html`<${ThemeForm} brand=${b} />
+    <h3>On your receipts</h3><${BusinessForm} brand=${b} />`}</${WithBrand}>
     <h3>Logo</h3><${LogoForm} />`;
 }
 

@@ -31,7 +31,7 @@ use mas_ports::renderer::{RenderBlock, RenderJob, RenderLogo};
 use mas_ports::{Blobs, Query, Renderer, Retention, SortKey, Write};
 use mas_store::{AuditContext, Once, Plan, Store, from_item, keys, to_item};
 
-use crate::documents::{PDF_LINK_LIFETIME, paper_colors};
+use crate::documents::paper_colors;
 
 /// The events whose sale gets a receipt or credit note (template.yaml's `ReceiptRule` routes
 /// the same kinds to the render queue; a test holds them together).
@@ -206,12 +206,22 @@ const ERASED: &str = "(record erased)";
 /// The `entity_type` of a receipt's stamp lookup (documents' are `stamp`).
 pub const RECEIPT_STAMP: &str = "receipt_stamp";
 
+/// The clinic's legal identity, as its brand records it (none before it has a brand).
+async fn business_details(store: &Store, tenant: &TenantId) -> AppResult<mas_domain::business::BusinessDetails> {
+    match tenants::brand(store, tenant).await {
+        Ok(brand) => Ok(brand.input.business),
+        Err(AppError::NotFound { .. }) => Ok(Default::default()),
+        Err(err) => Err(err),
+    }
+}
+
 /// What the receipt prints about the clinic, the location, the client and the practitioners.
 /// And whether the sale's client has been erased since.
 async fn facts(store: &Store, tenant: &TenantId, sale: &mas_domain::sale::Sale) -> AppResult<(ReceiptFacts, bool)> {
-    let (clinic, location) = tokio::try_join!(
+    let (clinic, location, brand) = tokio::try_join!(
         tenants::tenant(store, tenant),
-        catalog::get::<LocationInput>(store, tenant, &sale.location_id)
+        catalog::get::<LocationInput>(store, tenant, &sale.location_id),
+        business_details(store, tenant)
     )?;
     let client_name = match &sale.client_id {
         None => None,
@@ -250,6 +260,7 @@ async fn facts(store: &Store, tenant: &TenantId, sale: &mas_domain::sale::Sale) 
     let local = sale.completed_at.with_timezone(&location.data.timezone.tz());
     let erased = client_name.as_deref() == Some(ERASED);
     let facts = ReceiptFacts {
+        business_lines: brand.lines(clinic.name.as_str()),
         clinic_name: clinic.name.to_string(),
         location_name: location.data.name.to_string(),
         location_address: address,
@@ -282,13 +293,18 @@ pub async fn of_client(store: &Store, tenant: &TenantId, client: &ClientId) -> A
     Ok(receipts)
 }
 
-/// Short-lived links to `receipts`' PDFs.
-pub async fn links(store: &Store, blobs: &dyn Blobs, receipts: Vec<Receipt>) -> AppResult<Vec<ReceiptLink>> {
-    let expires_at = store.clock.now() + chrono::Duration::seconds(PDF_LINK_LIFETIME.as_secs() as i64);
+/// Links to `receipts`' PDFs, valid for `lifetime` (`PDF_LINK_LIFETIME` for a page's links).
+pub async fn links(
+    store: &Store,
+    blobs: &dyn Blobs,
+    receipts: Vec<Receipt>,
+    lifetime: std::time::Duration,
+) -> AppResult<Vec<ReceiptLink>> {
+    let expires_at = store.clock.now() + chrono::Duration::seconds(lifetime.as_secs() as i64);
     let mut links = Vec::with_capacity(receipts.len());
     for r in receipts {
         let key = mas_ports::BlobKey::parse(&r.blob_key).map_err(|e| AppError::Internal(e.to_string()))?;
-        let url = blobs.presign(&key, PDF_LINK_LIFETIME).await.map_err(AppError::backend("blobs"))?;
+        let url = blobs.presign(&key, lifetime).await.map_err(AppError::backend("blobs"))?;
         links.push(ReceiptLink {
             kind: r.kind,
             number: r.number,
