@@ -22,7 +22,7 @@ use mas_clients::clients;
 use mas_domain::clients::ClientInput;
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::gift_card::{self, GiftCard, GiftCardCode, GiftCardStatus, Movement, MovementKind, Recipient, SoldVia};
-use mas_domain::ids::{ClientId, CorrectionId, GiftCardId, GiftOrderId, TenantId};
+use mas_domain::ids::{ClientId, GiftCardId, GiftOrderId, TenantId};
 use mas_domain::payment::IntentId;
 use mas_domain::sale::{Reason, Sale, SaleInput, Tender};
 use mas_domain::values::Name;
@@ -153,7 +153,7 @@ pub async fn for_client(store: &Store, t: &TenantId, client: &ClientId) -> AppRe
     }
     let mut cards: Vec<GiftCard> =
         store.table.batch_get(&card_keys).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
-    cards.sort_by(|a, b| b.issued_at.cmp(&a.issued_at));
+    cards.sort_by_key(|c| std::cmp::Reverse(c.issued_at));
     cards.dedup_by(|a, b| a.id == b.id);
     Ok(cards)
 }
@@ -393,12 +393,12 @@ pub async fn push_correction(
     store: &Store,
     audit: &AuditContext,
     sale: &Sale,
-    correction_id: &CorrectionId,
-    returns: &[mas_domain::sale::Return],
-    voids: bool,
-    at: DateTime<Utc>,
+    correction: &mas_domain::sale::Correction,
 ) -> AppResult<()> {
     let t = &audit.tenant_id;
+    let (correction_id, at) = (&correction.id, correction.at);
+    let voids = correction.kind == mas_domain::sale::CorrectionKind::Void;
+    let returns = &correction.returns;
     for back in returns.iter().filter(|r| r.method == mas_domain::sale::ReturnMethod::GiftCard) {
         let Some(id) = &back.gift_card_id else { continue };
         let mut card = get(store, t, id).await?;

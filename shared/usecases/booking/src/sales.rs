@@ -445,17 +445,7 @@ async fn correct(
         );
         let day = correction.at.with_timezone(&location.data.timezone.tz()).date_naive();
         crate::cash_up::push_open_day(&mut plan, t, &current.sale.location_id, day);
-        gift_cards::push_correction(
-            &mut plan,
-            store,
-            audit,
-            &current.sale,
-            &correction.id,
-            &correction.returns,
-            kind == CorrectionKind::Void,
-            correction.at,
-        )
-        .await?;
+        gift_cards::push_correction(&mut plan, store, audit, &current.sale, &correction).await?;
         for back in correction.returns.iter().filter(|r| r.method == ReturnMethod::Deposit) {
             // Released in the same transaction: the deposit may count towards another sale.
             let Some(payment_id) = &back.payment_id else { continue };
