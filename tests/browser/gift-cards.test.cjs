@@ -5,7 +5,8 @@
 //   - spent in part at the back office's till: the code typed, its balance checked (£50.00),
 //     £20.00 of a £30.00 sale taken from it and £10.00 in cash; the Gift cards screen then shows
 //     £30.00 left and the history
-//   - both pages pass axe-core
+//   - the recipient's portal lists the card and what is left on it (not its code)
+//   - the site's page and the Gift cards screen pass axe-core
 //
 // Environment: MAS_LOCAL_BIN (the `local` binary), MAS_APP_DIR (the built back office), CHROMIUM.
 'use strict';
@@ -103,6 +104,20 @@ async function main() {
       await page.screenshot({ path: path.join(SHOTS, 'gift-cards-screen.png'), fullPage: true });
       const cards = await api(base, 'GET', '/v1/gift-cards', token);
       assert.equal(cards[0].balance_minor, 3000);
+      await page.getByRole('button', { name: 'Sign out' }).click();
+    });
+
+    await test("the recipient's portal lists her gift card with what is left on it, never its code", async () => {
+      await page.goto(site + 'portal/');
+      await page.getByLabel('Email', { exact: true }).fill('grace.gift@example.test');
+      await page.getByRole('button', { name: 'Email me a sign-in link' }).click();
+      await page.locator('#link-sent').waitFor();
+      const mail = await newestMail(base, 'grace.gift@example.test', /#token=/);
+      await page.goto(mail.text.match(/https?:\/\/\S+#token=[A-Za-z0-9_-]+/)[0]);
+      const card = page.locator('#gift-cards li');
+      await card.waitFor({ timeout: 10000 });
+      assert.match(await card.textContent(), /£30\.00 left of £50\.00/);
+      assert.ok(!(await page.content()).includes(code), 'the code is not on the page');
     });
   } finally {
     if (browser) await browser.close();

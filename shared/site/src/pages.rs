@@ -554,6 +554,8 @@ pub fn portal(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 <ul id="documents" class="plain stack" aria-labelledby="h-documents"></ul>
 <h3 id="h-receipts">Receipts</h3>
 <ul id="receipts" class="plain stack" aria-labelledby="h-receipts"></ul>
+<div id="gift-cards-box" hidden><h3 id="h-gift-cards">Gift cards</h3>
+<ul id="gift-cards" class="plain stack" aria-labelledby="h-gift-cards"></ul></div>
 <h3>Preferences</h3>
 <form id="form-prefs" novalidate>
 <fieldset class="choices"><legend>Messages about my appointments</legend>

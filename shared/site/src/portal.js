@@ -182,12 +182,13 @@
 
   async function loadAccount() {
     status('Loading your bookings…');
-    const [appointments, documents, prefs, balances, receipts] = await Promise.all([
+    const [appointments, documents, prefs, balances, receipts, giftCards] = await Promise.all([
       call('GET', base + '/v1/portal/appointments'),
       call('GET', base + '/v1/portal/documents'),
       call('GET', base + '/v1/portal/preferences'),
       call('GET', base + '/v1/portal/balances'),
       call('GET', base + '/v1/portal/receipts'),
+      call('GET', base + '/v1/portal/gift-cards'),
     ]);
     $('#balances').replaceChildren(...balances.balances.map(balanceItem));
     $('#balances-box').hidden = !balances.balances.length;
@@ -213,6 +214,12 @@
         el('p', {}, el('a', { href: r.url, text: 'Download ' + title + ' (PDF)' })));
     }));
     if (!receipts.length) $('#receipts').append(el('li', { text: 'No receipts yet.' }));
+    // Gift cards bought by or for her: balance and expiry (never the code).
+    $('#gift-cards').replaceChildren(...giftCards.map((c) => el('li', {},
+      el('p', {}, el('strong', { text: 'Gift card …' + c.code_last4 + ' for ' + c.recipient.name })),
+      el('p', { class: 'meta', text: money({ amount_minor: c.balance_minor, currency: c.currency }) + ' left of ' + money({ amount_minor: c.initial_minor, currency: c.currency })
+        + (c.status === 'voided' ? ' · voided' : c.expires_at ? ' · valid until ' + when(c.expires_at) : ' · never expires') }))));
+    $('#gift-cards-box').hidden = !giftCards.length;
     for (const channel of ['email', 'sms']) {
       for (const purpose of ['transactional', 'marketing']) $('#' + channel + '-' + purpose).checked = prefs[channel][purpose];
     }
