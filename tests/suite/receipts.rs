@@ -57,7 +57,8 @@ async fn a_sale_gets_a_stamped_receipt_pdf_that_verifies_is_emailed_to_its_clien
     let (app, _clock) = fixed_app().await;
     let s = setup(&app, "receipt-sale").await;
     // Who the clinic is in law goes on its receipts (a VAT invoice names the VAT number).
-    let business = json!({"legal_name": "Receipt Sale Ltd", "company_number": "sc 123456", "vat_number": "gb 123 4567 82"});
+    let business =
+        json!({"legal_name": "Receipt Sale Ltd", "company_number": "sc 123456", "vat_number": "gb 123 4567 82"});
     let (status, brand) = app.put("/v1/brand", &s.clinic.token, json!({"business": business})).await;
     assert_eq!(status, StatusCode::OK, "{brand}");
     assert_eq!(brand["business"]["vat_number"], "GB123456782", "stored as read: {brand}");

@@ -96,7 +96,7 @@ fn british_vat_body(body: &str) -> bool {
     }
     let weighted: u32 = digits[..7].iter().zip((2..=8).rev()).map(|(d, w)| d * w).sum();
     let total = weighted + digits[7] * 10 + digits[8];
-    total % 97 == 0 || (total + 55) % 97 == 0
+    total.is_multiple_of(97) || (total + 55).is_multiple_of(97)
 }
 
 /// A company registration number: 2–12 letters and digits (`09876543`, `SC123456`), upper case.
