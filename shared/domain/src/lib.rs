@@ -29,6 +29,7 @@ pub mod sale;
 pub mod schedule;
 pub mod screening;
 pub mod team;
+pub mod terminal;
 pub mod tenant;
 pub mod twilio;
 pub mod values;
