@@ -16,6 +16,7 @@ pub mod documents;
 pub mod error;
 pub mod esign;
 pub mod extract;
+pub mod desk;
 pub mod idempotency;
 pub mod notifications;
 pub mod payments;
@@ -190,6 +191,8 @@ route_group!(
         [sales::receipts]
         [sales::day_close, sales::close, sales::reopen]
         [sales::close_csv]
+        [desk::list_readers]
+        [desk::get]
         [templates::list, templates::create]
         [templates::get]
         [documents::generate]
@@ -230,6 +233,10 @@ route_group!(
         [sales::complete]
         [sales::void]
         [sales::refund]
+        [desk::register_reader]
+        [desk::remove_reader]
+        [desk::start]
+        [desk::cancel]
     }
 );
 
