@@ -41,11 +41,8 @@ struct PresentInput {
 async fn page(State(host): State<Arc<LocalHost>>, path: PathParams) -> ApiResult<Html<String>> {
     let gateway = host.simulated.clone().ok_or(ApiError::RouteNotFound)?;
     let id: ReaderId = path.id("reader", "card reader")?;
-    let reader = gateway
-        .readers()
-        .into_iter()
-        .find(|r| r.id == id)
-        .ok_or(AppError::NotFound { what: "card reader" })?;
+    let reader =
+        gateway.readers().into_iter().find(|r| r.id == id).ok_or(AppError::NotFound { what: "card reader" })?;
     let asking = match reader.action.as_ref().filter(|a| a.status == "in_progress") {
         Some(action) => {
             let amount = action
@@ -92,7 +89,8 @@ async fn present(State(host): State<Arc<LocalHost>>, path: PathParams, body: Byt
         ("terminal.reader.action_failed", "payment_intent.payment_failed")
     };
     let mut webhooks = Vec::new();
-    for (kind, object) in [(reader_event, reader_json(&presented.reader)), (intent_event, intent_json(&presented.intent))]
+    for (kind, object) in
+        [(reader_event, reader_json(&presented.reader)), (intent_event, intent_json(&presented.intent))]
     {
         let delivery = gateway.deliver_object(&url, kind, object).await.map_err(AppError::from)?;
         webhooks.push(json!({ "event_id": delivery.event_id, "type": delivery.event_type, "status": delivery.status }));

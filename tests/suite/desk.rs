@@ -57,7 +57,10 @@ async fn a_card_taken_on_a_reader_pays_one_sale_its_webhooks_replayed_change_not
     let s = setup(&app, "desk-reader").await;
     let reader = register(&app, &s, "Front desk").await;
     assert!(reader["id"].as_str().unwrap().starts_with("tmr_"), "{reader}");
-    assert_eq!((reader["label"].as_str(), reader["device_type"].as_str()), (Some("Front desk"), Some("simulated_wisepos_e")));
+    assert_eq!(
+        (reader["label"].as_str(), reader["device_type"].as_str()),
+        (Some("Front desk"), Some("simulated_wisepos_e"))
+    );
     let (desk, _) = app.member_token(&s.clinic, "front_desk").await;
     let (status, listed) = app.get("/v1/card-readers", &desk).await;
     assert_eq!((status, listed.as_array().map(Vec::len)), (StatusCode::OK, Some(1)), "{listed}");
@@ -70,7 +73,10 @@ async fn a_card_taken_on_a_reader_pays_one_sale_its_webhooks_replayed_change_not
     assert_eq!((status, busy["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("reader_busy")), "{busy}");
     // Not paid yet: no sale may name it.
     let (status, early) = app.post("/v1/sales", &desk, sale_body(&s, lines(&s), card_tender(&started))).await;
-    assert_eq!((status, early["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("card_payment_mismatch")));
+    assert_eq!(
+        (status, early["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("card_payment_mismatch"))
+    );
 
     present(&app, &reader, None).await;
     let paid = desk_payment(&app, &desk, &started["id"]).await;
@@ -90,7 +96,10 @@ async fn a_card_taken_on_a_reader_pays_one_sale_its_webhooks_replayed_change_not
     let sale = ring_up(&app, &desk, sale_body(&s, lines(&s), card_tender(&paid))).await;
     assert_eq!(sale["tenders"][0]["intent_id"], paid["intent_id"], "{sale}");
     let (status, again) = app.post("/v1/sales", &desk, sale_body(&s, lines(&s), card_tender(&paid))).await;
-    assert_eq!((status, again["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("intent_already_used")));
+    assert_eq!(
+        (status, again["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("intent_already_used"))
+    );
 
     // The reader is free again; a refund of the sale goes back to the card through the gateway.
     let (finance, _) = app.member_token(&s.clinic, "finance").await;
@@ -118,10 +127,16 @@ async fn a_declined_card_on_a_reader_says_why_pays_no_sale_and_frees_the_reader_
     let presented = present(&app, &reader, Some("4000 0000 0000 9995")).await;
     assert_eq!(presented["reader"]["action"]["failure_code"], "insufficient_funds", "{presented}");
     let declined = desk_payment(&app, &desk, &started["id"]).await;
-    assert_eq!((declined["status"].as_str(), declined["failure_code"].as_str()), (Some("declined"), Some("insufficient_funds")));
+    assert_eq!(
+        (declined["status"].as_str(), declined["failure_code"].as_str()),
+        (Some("declined"), Some("insufficient_funds"))
+    );
     assert_eq!(app.published("desk_payment.declined"), 1);
     let (status, refused) = app.post("/v1/sales", &desk, sale_body(&s, lines(&s), card_tender(&declined))).await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("card_payment_mismatch")));
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("card_payment_mismatch"))
+    );
 
     // Another try on the same reader, then the desk cancels it before any card is presented.
     let (status, retry) = app.post("/v1/desk-payments", &desk, on_reader(&s, &reader, TOTAL)).await;
@@ -181,7 +196,10 @@ async fn a_reader_of_another_clinic_or_location_is_refused_and_only_owners_and_m
     assert_eq!(status, StatusCode::FORBIDDEN);
     let bad = json!({"location_id": a.location_id, "registration_code": "not-a-reader", "label": "x"});
     let (status, refused) = app.post("/v1/card-readers", &a.clinic.token, bad).await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_registration_code")));
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_registration_code"))
+    );
 
     let (status, _) = app.delete(&path, &a.clinic.token).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -221,7 +239,9 @@ async fn a_saved_card_is_charged_at_the_desk_only_with_the_clients_consent_and_a
     // The card on file is declined, or needs the client to authenticate: said so, nothing stored.
     let deposit = crate::payments::payments_of(&app, &s, &consented["id"]).await.remove(0);
     let method = deposit["payment_method_id"].as_str().unwrap().to_owned();
-    for (code, expected) in [("insufficient_funds", "card_declined"), ("authentication_required", "authentication_required")] {
+    for (code, expected) in
+        [("insufficient_funds", "card_declined"), ("authentication_required", "authentication_required")]
+    {
         app.gateway().decline_saved_card(&method, code);
         let (status, declined) = app.post("/v1/desk-payments", &desk, saved(&consented, 2000)).await;
         assert_eq!((status, declined["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some(expected)));

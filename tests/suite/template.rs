@@ -823,7 +823,11 @@ fn the_functions_that_make_charges_get_the_platforms_application_fee_from_its_pa
     // notifications worker.
     assert_eq!(
         holders,
-        routes(&[("POST", "/v1/payments/deposit-intent"), ("POST", "/v1/payments/finalize"), ("POST", "/v1/desk-payments")])
+        routes(&[
+            ("POST", "/v1/payments/deposit-intent"),
+            ("POST", "/v1/payments/finalize"),
+            ("POST", "/v1/desk-payments")
+        ])
     );
     let (id, worker) = resources_of_type(&template, "AWS::Serverless::Function")
         .into_iter()

@@ -185,7 +185,7 @@ mod tests {
             version: 1,
             created_at: now,
             updated_at: now,
-        created_by: "mem_x".into(),
+            created_by: "mem_x".into(),
         }
     }
 

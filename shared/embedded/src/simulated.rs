@@ -23,8 +23,8 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde_json::{Value, json};
 
-use mas_domain::payment::{ConnectedAccountId, ReaderId, TerminalLocationId};
 use mas_domain::payment::{ClientSecret, CustomerId, IntentId, IntentSnapshot, IntentStatus};
+use mas_domain::payment::{ConnectedAccountId, ReaderId, TerminalLocationId};
 use mas_domain::webhook::WebhookSecret;
 use mas_ports::Clock;
 use mas_ports::payments::{
@@ -612,7 +612,11 @@ impl Payments for SimulatedGateway {
         self.create_intent(request).await
     }
 
-    async fn process_payment_intent(&self, reader: &ReaderId, intent: &IntentId) -> Result<TerminalReader, PaymentsError> {
+    async fn process_payment_intent(
+        &self,
+        reader: &ReaderId,
+        intent: &IntentId,
+    ) -> Result<TerminalReader, PaymentsError> {
         self.process(reader, intent)
     }
 

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use super::{SimulatedGateway, TestCard, failure_message, random, test_card};
 use mas_domain::payment::{IntentId, IntentStatus, ReaderId, TerminalLocationId};
 use mas_ports::payments::{
-    Intent, READER_BUSY, ReaderAction, ReaderRequest, TerminalLocationRequest, TerminalReader, PaymentsError,
+    Intent, PaymentsError, READER_BUSY, ReaderAction, ReaderRequest, TerminalLocationRequest, TerminalReader,
 };
 
 #[derive(Default)]

@@ -16,7 +16,8 @@ use async_trait::async_trait;
 
 use mas_domain::connect::{AccountStatus, Requirements};
 use mas_domain::payment::{
-    ChargeDestination, ClientSecret, ConnectedAccountId, CustomerId, IntentId, IntentSnapshot, ReaderId, TerminalLocationId,
+    ChargeDestination, ClientSecret, ConnectedAccountId, CustomerId, IntentId, IntentSnapshot, ReaderId,
+    TerminalLocationId,
 };
 use mas_domain::values::{Currency, MinorUnits};
 
@@ -408,7 +409,11 @@ pub trait Payments: Send + Sync {
     }
     /// Hands an intent to a reader, which asks for the card (`Refused` starting with
     /// [`READER_BUSY`] when it is doing something else).
-    async fn process_payment_intent(&self, reader: &ReaderId, intent: &IntentId) -> Result<TerminalReader, PaymentsError> {
+    async fn process_payment_intent(
+        &self,
+        reader: &ReaderId,
+        intent: &IntentId,
+    ) -> Result<TerminalReader, PaymentsError> {
         let _ = (reader, intent);
         Err(no_readers(self.name()))
     }

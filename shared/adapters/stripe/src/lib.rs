@@ -128,7 +128,9 @@ fn classify(err: StripeError) -> PaymentsError {
                 (_, 400..=403 | 405..=428 | 430..=499) => match api.code.as_ref().map(|c| c.as_str().to_owned()) {
                     // The reader's own refusals (`terminal_reader_busy`, `…_offline`) keep their
                     // code in front, for the desk to tell them apart.
-                    Some(code) if code.starts_with("terminal_reader") => PaymentsError::Refused(format!("{code}: {why}")),
+                    Some(code) if code.starts_with("terminal_reader") => {
+                        PaymentsError::Refused(format!("{code}: {why}"))
+                    }
                     _ => PaymentsError::Refused(why),
                 },
                 _ => PaymentsError::Unavailable(format!("Stripe answered {status}: {why}")),
@@ -535,7 +537,11 @@ impl Payments for StripeGateway {
         read_intent(&self.send_built(present_intent_request(&request), Some(&request.idempotency_key)).await?)
     }
 
-    async fn process_payment_intent(&self, reader: &ReaderId, intent: &IntentId) -> Result<TerminalReader, PaymentsError> {
+    async fn process_payment_intent(
+        &self,
+        reader: &ReaderId,
+        intent: &IntentId,
+    ) -> Result<TerminalReader, PaymentsError> {
         read_reader(&self.send_built(process_request(reader, intent), None).await?)
     }
 

@@ -38,9 +38,7 @@ use mas_domain::terminal::{
 };
 use mas_domain::values::Money;
 use mas_ports::events::DomainEvent;
-use mas_ports::payments::{
-    Intent, IntentRequest, READER_BUSY, READER_OFFLINE, ReaderRequest, TerminalLocationRequest,
-};
+use mas_ports::payments::{Intent, IntentRequest, READER_BUSY, READER_OFFLINE, ReaderRequest, TerminalLocationRequest};
 use mas_ports::{Condition, PaymentsError, Query, SortKey, Write};
 use mas_store::{AuditContext, Once, Plan, Store, from_item, keys, retry, to_item};
 
@@ -118,7 +116,10 @@ async fn terminal_location(
             city: address.city.as_str().to_owned(),
             postal_code: address.postcode.as_str().to_owned(),
             country: address.country.as_str().to_owned(),
-            metadata: BTreeMap::from([("tenant_id".to_owned(), t.to_string()), ("location_id".to_owned(), id.to_string())]),
+            metadata: BTreeMap::from([
+                ("tenant_id".to_owned(), t.to_string()),
+                ("location_id".to_owned(), id.to_string()),
+            ]),
         })
         .await?;
     let mut plan = Plan::<Once>::typed();

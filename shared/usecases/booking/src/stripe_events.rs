@@ -540,8 +540,10 @@ async fn apply_desk(
 ) -> AppResult<Vec<Effect>> {
     let intent = match ports.payments.retrieve_intent(intent_id).await {
         Ok(intent) => intent,
-        Err(PaymentsError::NotFound) if event.kind.starts_with("payment_intent.") => Intent::from_stripe_json(&event.object)
-            .map_err(|e| AppError::Internal(format!("unreadable intent: {e}")))?,
+        Err(PaymentsError::NotFound) if event.kind.starts_with("payment_intent.") => {
+            Intent::from_stripe_json(&event.object)
+                .map_err(|e| AppError::Internal(format!("unreadable intent: {e}")))?
+        }
         Err(other) => return Err(other.into()),
     };
     if intent.metadata.get("tenant_id").map(String::as_str) != Some(reference.tenant_id.as_str()) {
