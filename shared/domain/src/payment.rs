@@ -644,6 +644,10 @@ pub struct PayLink {
     /// Why no channel took it (no address, no consent…).
     pub not_sent_reason: Option<String>,
     pub paid_at: Option<DateTime<Utc>>,
+    /// The intent the client pays in the portal instead of on the hosted page (which is expired
+    /// as it is made, so the link has one way to be paid at a time).
+    #[serde(default)]
+    pub in_page_intent: Option<IntentId>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -702,10 +706,16 @@ impl PayLink {
             sent_at: None,
             not_sent_reason: None,
             paid_at: None,
+            in_page_intent: None,
             version: 1,
             created_at: now,
             updated_at: now,
         }
+    }
+
+    /// Still payable at `now`: open, and its page (if made) not past its expiry.
+    pub fn payable(&self, now: DateTime<Utc>) -> bool {
+        self.status.is_open() && self.expires_at.is_none_or(|at| at > now)
     }
 
     /// What the client is asked to pay for, in words (`the balance`, `the no-show fee`).
