@@ -248,3 +248,43 @@ async fn a_saved_card_is_charged_at_the_desk_only_with_the_clients_consent_and_a
         assert_eq!(declined["error"]["details"]["decline_code"], code, "{declined}");
     }
 }
+
+#[tokio::test]
+async fn a_saved_card_charge_retried_with_its_idempotency_key_answers_the_first_charge_and_never_charges_again() {
+    use crate::payments_by_link::consented_paid_booking;
+    let (app, _clock) = fixed_app().await;
+    let s = clinic(&app, "desk-retry", deposit_policy()).await;
+    let consented = consented_paid_booking(&app, &s, tuesday(10, 0)).await;
+    let body = json!({"method": "saved_card", "appointment_id": consented["id"], "location_id": s.location_id,
+                      "amount_minor": TOTAL});
+    let (desk, _) = app.member_token(&s.clinic, "front_desk").await;
+    let key = [("Idempotency-Key", "desk-charge-1")];
+    let intents = app.gateway().intents().len();
+
+    let (status, headers, first) =
+        app.send_with_headers("POST", "/v1/desk-payments", Some(&desk), &key, Some(body.clone())).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert!(headers.get("idempotent-replayed").is_none());
+    // The till lost the answer and asks again, twice: the first charge, nothing charged again.
+    for _ in 0..2 {
+        let (status, headers, again) =
+            app.send_with_headers("POST", "/v1/desk-payments", Some(&desk), &key, Some(body.clone())).await;
+        assert_eq!(
+            (status, headers.get("idempotent-replayed").map(|v| v.to_str().unwrap())),
+            (StatusCode::CREATED, Some("true"))
+        );
+        assert_eq!(again, first, "the first charge's answer");
+    }
+    assert_eq!(app.gateway().intents().len(), intents + 1, "one intent at the gateway");
+    assert_eq!(app.published("desk_payment.succeeded"), 1);
+
+    // The same key for another amount is refused and charges nothing.
+    let mut other = body.clone();
+    other["amount_minor"] = json!(TOTAL - 100);
+    let (status, _, refused) = app.send_with_headers("POST", "/v1/desk-payments", Some(&desk), &key, Some(other)).await;
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("idempotency_key_reused"))
+    );
+    assert_eq!(app.gateway().intents().len(), intents + 1);
+}

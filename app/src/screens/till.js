@@ -540,6 +540,8 @@ function CardTender({ tender, path, form, currency, sale, onChange, onRemove }) 
   const readers = useLoad(() => (onReader ? api.get('/v1/card-readers') : Promise.resolve([])), [onReader]);
   const here = (readers.data || []).filter((r) => r.location_id === sale.location_id);
   const [payment, setPayment] = useState(null);
+  // The Idempotency-Key of this saved-card charge and the body it was sent with.
+  const [chargeAttempt, setChargeAttempt] = useState(null);
   const [problem, setProblem] = useState(null);
   const [busy, setBusy] = useState(false);
   const readerId = tender.reader_id || here[0]?.id || '';
@@ -582,7 +584,12 @@ function CardTender({ tender, path, form, currency, sale, onChange, onRemove }) 
         ? { method: 'reader', reader_id: readerId, location_id: sale.location_id, amount_minor: minor, currency }
         : { method: 'saved_card', appointment_id: sale.appointment_id, location_id: sale.location_id, amount_minor: minor, currency };
       if (onReader && sale.client) body.client_id = sale.client.id;
-      setPayment(await api.post('/v1/desk-payments', body));
+      // A saved card is charged at once: a retry of the same charge carries the same key, so a
+      // lost answer never charges the card twice.
+      const sent = JSON.stringify(body);
+      const key = chargeAttempt && chargeAttempt.body === sent ? chargeAttempt.key : newIdempotencyKey();
+      setChargeAttempt({ key, body: sent });
+      setPayment(await api.post('/v1/desk-payments', body, onReader ? {} : { idempotencyKey: key }));
     } catch (err) {
       setProblem(err.message || String(err));
     } finally {

@@ -7,18 +7,21 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use serde::Deserialize;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams};
+use super::idempotency::{self, Begun};
 use mas_domain::error::AppError;
 use mas_domain::ids::{AppointmentId, ClientId, DeskPaymentId, LocationId};
 use mas_domain::payment::ReaderId;
 use mas_domain::team::Permission;
 use mas_domain::terminal::{CardReader, DeskPayment, ReaderLabel, RegistrationCode};
 use mas_domain::values::{Currency, MinorUnits, Money};
+use mas_store::Once;
 use mas_usecases::app::App;
 use mas_usecases::desk as ops;
 use mas_usecases::payments::Ports;
@@ -85,7 +88,7 @@ pub async fn remove_reader(State(app): State<Arc<App>>, actor: Actor, path: Path
 }
 
 /// How the till takes a card payment.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "method", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DeskPaymentInput {
     /// On a card reader at the sale's location: answered `pending` while the reader asks for the
@@ -114,6 +117,7 @@ pub enum DeskPaymentInput {
 /// what the sale's `card` tender names, for exactly its amount, once.
 #[utoipa::path(post, path = "/v1/desk-payments", tag = "desk", operation_id = "start_desk_payment", security(("staff_jwt" = [])),
     request_body = DeskPaymentInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "For `saved_card`: one key per attempt at charging the card; a retry with the same key and body answers the first charge (`Idempotent-Replayed: true`) and never charges again; the same key with another body is 422 `idempotency_key_reused`. (A reader payment cannot be taken twice: its reader is busy until it ends.)")),
     responses((status = 201, body = DeskPayment),
         (status = 403, description = "the role may not take payments at the till, or not at this location", body = ErrorEnvelope),
         (status = 409, description = "`reader_busy`: the reader is taking another payment; `reader_offline`; `payments_not_connected`", body = ErrorEnvelope),
@@ -121,11 +125,13 @@ pub enum DeskPaymentInput {
 pub async fn start(
     State(app): State<Arc<App>>,
     actor: Actor,
+    headers: HeaderMap,
     input: Result<JsonBody<DeskPaymentInput>, ApiError>,
-) -> ApiResult<(StatusCode, Json<DeskPayment>)> {
+) -> ApiResult<Response> {
     actor.require(Permission::SalesWrite)?;
     let JsonBody(input) = input?;
     let (ports, audit) = (Ports::of(&app), actor.audit());
+    let asked = input.clone();
     let payment = match input {
         DeskPaymentInput::Reader { reader_id, location_id, amount_minor, currency, client_id } => {
             actor.reach().locations.require(&location_id)?;
@@ -134,11 +140,22 @@ pub async fn start(
         }
         DeskPaymentInput::SavedCard { appointment_id, location_id, amount_minor, currency } => {
             actor.reach().locations.require(&location_id)?;
+            let idempotency = match idempotency::begin(&app.store, &actor.tenant_id, &headers, &asked).await? {
+                Begun::Replay(response) => return Ok(response),
+                Begun::Fresh(idempotency) => idempotency,
+            };
             let amount = Money { amount_minor, currency };
-            ops::charge_saved_card(ports, &audit, ops::OnSavedCard { appointment_id, location_id, amount }).await?
+            let input = ops::OnSavedCard { appointment_id, location_id, amount };
+            match ops::charge_saved_card(ports, &audit, input, idempotency.as_ref()).await {
+                Ok(payment) => payment,
+                Err(Once::AlreadyDone(_)) => {
+                    return idempotency::replay_committed(&app.store, &actor.tenant_id, idempotency.as_ref()).await;
+                }
+                Err(Once::Failed(err)) => return Err(err.into()),
+            }
         }
     };
-    Ok((StatusCode::CREATED, Json(payment)))
+    Ok((StatusCode::CREATED, Json(payment)).into_response())
 }
 
 async fn within(app: &App, actor: &Actor, id: &DeskPaymentId) -> Result<DeskPayment, ApiError> {

@@ -40,6 +40,7 @@ use mas_domain::values::Money;
 use mas_ports::events::DomainEvent;
 use mas_ports::payments::{Intent, IntentRequest, READER_BUSY, READER_OFFLINE, ReaderRequest, TerminalLocationRequest};
 use mas_ports::{Condition, PaymentsError, Query, SortKey, Write};
+use mas_store::idempotency::Idempotency;
 use mas_store::{AuditContext, Once, Plan, Store, from_item, keys, retry, to_item};
 
 /// What `STRIPE#PI#{pi}`/`DESK` holds: whose desk payment the intent is.
@@ -352,14 +353,33 @@ fn refused_card(code: &'static str, message: &str, reason: &str) -> AppError {
     }
 }
 
+/// A saved-card payment's id: derived from the request's `Idempotency-Key` when it has one, so a
+/// retry after a lost answer asks the gateway under the same idempotency key (the same intent:
+/// never a second charge) and meets the first request's records.
+pub fn saved_card_payment_id(t: &TenantId, idempotency: Option<&Idempotency>) -> DeskPaymentId {
+    let Some(idem) = idempotency else { return DeskPaymentId::new() };
+    let digest = mas_domain::documents::Sha256Hex::of(format!("{t}\n{}", idem.key).as_bytes());
+    let hex = &digest.as_str()[..32];
+    DeskPaymentId::parse(&format!("{}k{hex}", DeskPaymentId::PREFIX)).expect("a derived desk payment id is valid")
+}
+
 /// Charges the card the client agreed at booking to keep on file, off-session, now: only with
-/// that booking's recorded consent and a card kept with it (as fees are charged).
-pub async fn charge_saved_card(ports: Ports<'_>, audit: &AuditContext, input: OnSavedCard) -> AppResult<DeskPayment> {
+/// that booking's recorded consent and a card kept with it (as fees are charged). With an
+/// idempotency key the answer is stored with the charge; a request meeting one stored at the
+/// same moment is `Once::AlreadyDone` (answer the stored one).
+pub async fn charge_saved_card(
+    ports: Ports<'_>,
+    audit: &AuditContext,
+    input: OnSavedCard,
+    idempotency: Option<&Idempotency>,
+) -> Result<DeskPayment, Once> {
     let (store, t) = (ports.store, &audit.tenant_id);
     location(store, t, &input.location_id).await?;
     let appointment = match records::appointment(store, t, &input.appointment_id).await {
         Err(AppError::NotFound { .. }) => {
-            return Err(AppError::invalid("unknown_reference", "appointment_id", "no such appointment at this clinic"));
+            return Err(
+                AppError::invalid("unknown_reference", "appointment_id", "no such appointment at this clinic").into()
+            );
         }
         other => other?,
     };
@@ -368,7 +388,8 @@ pub async fn charge_saved_card(ports: Ports<'_>, audit: &AuditContext, input: On
             "no_card_on_file_consent",
             "appointment_id",
             "the client did not agree at booking to keep a card on file: take the card on a reader",
-        ));
+        )
+        .into());
     }
     let saved = payments::for_appointment(store, t, &appointment.id)
         .await?
@@ -380,10 +401,11 @@ pub async fn charge_saved_card(ports: Ports<'_>, audit: &AuditContext, input: On
             "no_saved_card",
             "appointment_id",
             "no card was kept on file with this booking: take the card on a reader",
-        ));
+        )
+        .into());
     };
     let destination = connect::destination(ports, t, input.amount.amount_minor).await?;
-    let id = DeskPaymentId::new();
+    let id = saved_card_payment_id(t, idempotency);
     let answer = ports
         .payments
         .create_intent(IntentRequest {
@@ -402,15 +424,15 @@ pub async fn charge_saved_card(ports: Ports<'_>, audit: &AuditContext, input: On
         Ok(intent) if intent.snapshot.status == IntentStatus::Succeeded => intent,
         Ok(intent) => {
             let _ = ports.payments.cancel_intent(&intent.id).await;
-            return Err(refused_card("authentication_required", needs_client, intent.snapshot.status.as_str()));
+            return Err(refused_card("authentication_required", needs_client, intent.snapshot.status.as_str()).into());
         }
         Err(PaymentsError::Declined(code)) if code.contains("authentication_required") => {
-            return Err(refused_card("authentication_required", needs_client, &code));
+            return Err(refused_card("authentication_required", needs_client, &code).into());
         }
         Err(PaymentsError::Declined(code)) => {
-            return Err(refused_card("card_declined", "the card on file was declined", &code));
+            return Err(refused_card("card_declined", "the card on file was declined", &code).into());
         }
-        Err(other) => return Err(other.into()),
+        Err(other) => return Err(AppError::from(other).into()),
     };
     let now = store.clock.now();
     let payment = DeskPayment {
@@ -427,15 +449,25 @@ pub async fn charge_saved_card(ports: Ports<'_>, audit: &AuditContext, input: On
         updated_at: now,
         created_by: audit.actor.clone(),
     };
-    let mut plan = Plan::new();
-    plan.push(Write::put_new(item(t, &payment)?), AppError::Internal("a desk payment id was taken twice".into()));
+    let mut plan = Plan::<Once>::typed();
+    let replayed = || Once::AlreadyDone(AppError::conflict("idempotency_replay", "this card was charged already"));
+    // First, so that a retry with the same key meets the first request's answer.
+    if let Some(idem) = idempotency {
+        idem.record(&mut plan, (t, payment.client_id.as_ref()), (201, &payment), now, replayed())?;
+    }
+    let taken = if idempotency.is_some() {
+        replayed()
+    } else {
+        AppError::Internal("a desk payment id was taken twice".into()).into()
+    };
+    plan.push(Write::put_new(item(t, &payment)?), taken);
     let reference = DeskRef { tenant_id: t.clone(), desk_payment_id: id.clone() };
     plan.push(
         Write::put_new(to_item(&keys::stripe_intent_desk(intent.id.as_str()), "desk_ref", &reference)?),
-        AppError::Internal("a desk intent was recorded twice".into()),
+        replayed(),
     );
     plan.announce(event(t, &payment, now))?;
-    plan.commit(store, audit, "desk_payment.saved_card_charged", id.as_str()).await?;
+    plan.commit_as(store, audit, "desk_payment.saved_card_charged", id.as_str()).await?;
     Ok(payment)
 }
 
