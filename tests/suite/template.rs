@@ -665,7 +665,13 @@ fn actions_on(template: &Value, function: &Value, resource_id: &str, prefix: &st
 }
 
 /// Routes that move money: they call Stripe, so only their functions get its secrets.
-const MONEY_ROUTES: [(&str, &str); 13] = [
+const MONEY_ROUTES: [(&str, &str); 17] = [
+    // Card readers at the desk (Stripe Terminal) and the card payments taken on them or on a
+    // client's saved card.
+    ("POST", "/v1/card-readers"),
+    ("DELETE", "/v1/card-readers/{id}"),
+    ("POST", "/v1/desk-payments"),
+    ("POST", "/v1/desk-payments/{id}/cancel"),
     ("POST", "/v1/payments/deposit-intent"),
     // A gift card bought on the clinic's site: its intent.
     ("POST", "/v1/gift-cards/purchase"),
@@ -688,7 +694,10 @@ const MONEY_ROUTES: [(&str, &str); 13] = [
 
 /// Routes that announce what they did as domain events (brand and catalog changes announce
 /// `site.changed`, which republishes the clinic's site).
-const PUBLISHING_ROUTES: [(&str, &str); 28] = [
+const PUBLISHING_ROUTES: [(&str, &str); 30] = [
+    // A desk card payment succeeded (a saved card at once; a reader's when a cancel finds it paid).
+    ("POST", "/v1/desk-payments"),
+    ("POST", "/v1/desk-payments/{id}/cancel"),
     // A connected account made or changed: payments.account_updated.
     ("POST", "/v1/payments/connect"),
     ("POST", "/webhooks/stripe/connect"),
@@ -828,13 +837,15 @@ fn the_functions_that_make_charges_get_the_platforms_application_fee_from_its_pa
         assert_eq!(ref_target(&variable), Some("ApplicationFeeBps"), "{}", event.function);
         holders.insert((event.method.clone(), event.path.clone()));
     }
-    // Deposits, balances and links paid in the portal, gift cards bought on the site; fees and
+    // Deposits, balances, links paid in the portal, the desk's card payments and gift cards bought
+    // on the site; fees and
     // payment links' pages are charged by the notifications worker.
     let charging = [
         ("POST", "/v1/payments/deposit-intent"),
         ("POST", "/v1/payments/finalize"),
         ("POST", "/v1/portal/balances/{link_id}/intent"),
         ("POST", "/v1/gift-cards/purchase"),
+        ("POST", "/v1/desk-payments"),
     ];
     assert_eq!(holders, routes(&charging));
     let (id, worker) = resources_of_type(&template, "AWS::Serverless::Function")

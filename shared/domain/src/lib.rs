@@ -32,6 +32,7 @@ pub mod schedule;
 pub mod screening;
 pub mod team;
 pub mod tenant;
+pub mod terminal;
 pub mod twilio;
 pub mod values;
 pub mod webhook;

@@ -10,6 +10,7 @@ import { NotificationSettings } from './notifications.js';
 import { Team } from './team.js';
 import { Security } from './security.js';
 import { OnlinePayments } from './payments.js';
+import { CardReaders } from './readers.js';
 import { NotAllowed } from '../not-allowed.js';
 
 export function Settings({ me, route }) {
@@ -34,6 +35,7 @@ function body(section, me, route) {
     case 'team': return html`<${Team} me=${me} />`;
     case 'security': return html`<${Security} />`;
     case 'payments': return html`<${OnlinePayments} route=${route} />`;
+    case 'readers': return html`<${CardReaders} />`;
     default: return null;
   }
 }
