@@ -37,6 +37,24 @@ impl From<AppError> for ApiError {
     }
 }
 
+/// The use cases' typed errors reach a status through `AppError`, each by its own `From` impl in
+/// its crate, so the codes and messages are given in one place.
+macro_rules! through_app_error {
+    ($($err:ty),* $(,)?) => {$(
+        impl From<$err> for ApiError {
+            fn from(err: $err) -> Self {
+                ApiError::App(err.into())
+            }
+        }
+    )*};
+}
+
+through_app_error!(
+    mas_usecases::CatalogError,
+    mas_usecases::connect::ConnectError,
+    mas_usecases::paylinks::PayLinkError
+);
+
 impl From<mas_ports::TableError> for ApiError {
     fn from(err: mas_ports::TableError) -> Self {
         ApiError::App(err.into())
