@@ -53,6 +53,7 @@ through_app_error!(
     mas_usecases::CatalogError,
     mas_usecases::limits::LimitError,
     mas_usecases::paging::PagingError,
+    mas_usecases::portal::PortalError,
     mas_usecases::connect::ConnectError,
     mas_usecases::paylinks::PayLinkError
 );
