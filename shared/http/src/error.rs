@@ -51,6 +51,7 @@ macro_rules! through_app_error {
 
 through_app_error!(
     mas_usecases::CatalogError,
+    mas_usecases::clients::ClientError,
     mas_usecases::limits::LimitError,
     mas_usecases::paging::PagingError,
     mas_usecases::portal::PortalError,

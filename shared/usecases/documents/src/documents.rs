@@ -13,7 +13,7 @@ use mas_booking::appointments;
 
 use mas_catalog::catalog;
 
-use mas_clients::clients;
+use mas_clients::clients::{self, ClientError};
 
 use crate::templates;
 
@@ -156,10 +156,10 @@ async fn record_facts(
     input: &GenerateInput,
 ) -> AppResult<(ClientFacts, Option<BookingFacts>)> {
     let client = clients::get(store, tenant, &input.client_id).await.map_err(|e| match e {
-        AppError::NotFound { .. } => {
+        ClientError::NotFound => {
             AppError::invalid("unknown_reference", "client_id", "refers to no client of this clinic")
         }
-        other => other,
+        other => other.into(),
     })?;
     let facts = ClientFacts {
         first_name: client.data.first_name.to_string(),

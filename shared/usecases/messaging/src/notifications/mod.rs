@@ -195,7 +195,7 @@ pub async fn deliver(n: &Notifier, delivery: &Delivery) -> AppResult<Vec<Outcome
     let tenant = mas_accounts::tenants::tenant(&n.store, t).await?;
     let client = match clients::get(&n.store, t, &delivery.client).await {
         // An erased client is sent nothing, and there is nothing to retry.
-        Err(AppError::Gone { .. }) => return Ok(Vec::new()),
+        Err(mas_clients::clients::ClientError::Erased) => return Ok(Vec::new()),
         other => other?,
     };
     let prefs = preferences(&n.store, t, &delivery.client).await?;

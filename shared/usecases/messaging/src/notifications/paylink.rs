@@ -43,7 +43,7 @@ pub async fn on_requested(app: &App, event: &DomainEvent) -> AppResult<()> {
     let t = &event.tenant_id;
     let n = Notifier::of(app);
     // An erased client is sent nothing (their links went with them).
-    if matches!(mas_clients::clients::get(&n.store, t, &client).await, Err(AppError::Gone { .. })) {
+    if matches!(mas_clients::clients::get(&n.store, t, &client).await, Err(mas_clients::clients::ClientError::Erased)) {
         return Ok(());
     }
     let tenant = mas_accounts::tenants::tenant(&n.store, t).await?;
