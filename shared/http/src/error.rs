@@ -51,6 +51,9 @@ macro_rules! through_app_error {
 
 through_app_error!(
     mas_usecases::CatalogError,
+    mas_usecases::audit::AuditError,
+    mas_usecases::team::TeamError,
+    mas_usecases::tenants::TenantError,
     mas_usecases::clients::ClientError,
     mas_usecases::limits::LimitError,
     mas_usecases::paging::PagingError,

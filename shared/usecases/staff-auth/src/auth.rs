@@ -618,7 +618,7 @@ pub async fn verify_email(app: &App, token: &str, request_id: RequestId) -> AppR
     let used = AppError::NotFound { what: "link (it may have been used or have expired)" };
     plan.push(Write::delete_if(keys::staff_link(&token_hash(token)), Condition::Exists), used);
     let audit = member_audit(&link.tenant_id, &member, request_id);
-    tenants::go_live(&app.store, &audit, &app.config.site_domain, plan).await
+    Ok(tenants::go_live(&app.store, &audit, &app.config.site_domain, plan).await?)
 }
 
 /// Sets a password directly: a clinic's first owner at signup, the demo clinic's accounts.
