@@ -51,6 +51,7 @@ macro_rules! through_app_error {
 
 through_app_error!(
     mas_usecases::CatalogError,
+    mas_usecases::auth::AuthError,
     mas_usecases::audit::AuditError,
     mas_usecases::team::TeamError,
     mas_usecases::tenants::TenantError,
