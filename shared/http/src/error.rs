@@ -51,6 +51,10 @@ macro_rules! through_app_error {
 
 through_app_error!(
     mas_usecases::CatalogError,
+    mas_usecases::appointments::AppointmentError,
+    mas_usecases::notifications::SettingsError,
+    mas_usecases::gdpr::ErasureError,
+    mas_usecases::esign::EsignError,
     mas_usecases::auth::AuthError,
     mas_usecases::audit::AuditError,
     mas_usecases::team::TeamError,

@@ -157,6 +157,9 @@ pub enum PortalError {
     /// 409 with the policy's own refusal code (`inside_reschedule_window`, …) and its window.
     #[error("the clinic's policy does not allow this online; please call the clinic")]
     PolicyRefuses { code: &'static str, window_hours: Option<u32> },
+    /// The change itself refused (`stale_version`, `illegal_transition`, …).
+    #[error(transparent)]
+    Change(#[from] mas_booking::appointments::AppointmentError),
     #[error(transparent)]
     Store(#[from] AppError),
 }
@@ -174,6 +177,7 @@ impl From<PortalError> for AppError {
                 message,
                 details: json!({ "window_hours": window_hours }),
             },
+            PortalError::Change(err) => err.into(),
             PortalError::Store(err) => err,
         }
     }
