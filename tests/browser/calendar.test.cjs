@@ -140,8 +140,9 @@ async function main() {
       assert.equal(await noes.count(), 7);
       for (const no of await noes.all()) await no.check();
       assert.match(await dialog.getByLabel(/^Start/).inputValue(), new RegExp(`^${monday}T10:00`));
-      // The client agrees, at the desk, to the card being kept for fees (never ticked by default).
-      const keepCard = dialog.getByLabel(/card they pay with may be kept on file/);
+      // The client agrees, at the desk, to the policy's own words on keeping the card for fees
+      // (never ticked by default).
+      const keepCard = dialog.getByLabel(/The client agrees: “I agree .*keep the card I pay with on file/);
       assert.equal(await keepCard.isChecked(), false);
       await keepCard.check();
       await dialog.getByRole('button', { name: 'Book', exact: true }).click();

@@ -8,7 +8,8 @@
 //   - a 3-D Secure card (4000 0027 6000 3184): failing the challenge shows the error; completing it pays
 //   - the return_url landing (a payment method that leaves the page): the wizard comes back and
 //     waits for the booking to be paid
-//   - the portal: a balance the clinic asked for by link opens the link's own payment page
+//   - the portal: a balance the clinic asked for by link is paid in the portal's card form (the
+//     link's emailed page stops taking payment as the form opens)
 //   - with STRIPE_TEST_PUBLISHABLE_KEY and STRIPE_TEST_SECRET_KEY (Stripe test mode; needs the
 //     internet): the same deposit through real Stripe.js; skipped, saying so, without them
 //
@@ -175,7 +176,7 @@ async function main() {
       assert.equal(new URL(page.url()).search, '', 'the intent and its secret leave the address bar');
     });
 
-    await test('the portal: a balance the clinic asked for by link opens the link\'s own payment page and then shows it paid', async () => {
+    await test('the portal: a balance the clinic asked for by link is paid in the card form, its emailed page stops, and it shows paid', async () => {
       assert.ok(paidBooking, 'the first test paid a deposit');
       const ask = () => api(local.base, 'POST', '/v1/payments/finalize', local.token,
         { appointment_id: paidBooking.id, collection_method: 'email_link' });
@@ -197,14 +198,15 @@ async function main() {
       assert.match(await item.textContent(), /Balance due/);
       const violations = await axe(page);
       assert.equal(violations.length, 0, describe(violations));
-      const pay = item.getByRole('link', { name: /^Pay .*, the balance for / });
-      assert.match(await pay.getAttribute('href'), /\/local\/checkout\/cs_/, 'the link\'s own page');
-      await pay.click();
-      await page.getByRole('heading', { name: 'Simulated payment page' }).waitFor();
-      await page.getByRole('button', { name: /Pay \(test card succeeds\)/ }).click();
-      await page.locator('#out', { hasText: /^200 / }).waitFor({ timeout: 20000 });
-      await page.goto(signIn.split('#')[0]); // the portal keeps its session for the tab
-      await page.locator('#balances li', { hasText: 'Balance paid' }).waitFor({ timeout: 20000 });
+      // Paid here, in the card form: the link's page (emailed) stops taking payment as it opens.
+      const pageUrl = (await newestMail(local.base, paidBooking.email, /\/local\/checkout\/cs_/)).text.match(/https?:\/\/\S+\/local\/checkout\/cs_\w+/)[0];
+      await item.getByRole('button', { name: /^Pay .*, the balance for / }).click();
+      await item.getByLabel('Card number').waitFor({ timeout: 10000 });
+      await payWith(page, '#balances', '4242 4242 4242 4242');
+      await page.locator('#balances li', { hasText: 'Balance paid' }).waitFor({ timeout: 30000 });
+      assert.match(await page.locator('#status').textContent(), /Thank you: .* received/);
+      const stopped = await fetch(pageUrl);
+      assert.match(await stopped.text(), /has expired/, 'the emailed page takes no second payment');
       await page.screenshot({ path: path.join(SHOTS, 'pay-portal-balance.png'), fullPage: true });
       const payments = await api(local.base, 'GET', `/v1/payments?appointment_id=${paidBooking.id}`, local.token);
       const balance = payments.find((p) => p.kind === 'balance');

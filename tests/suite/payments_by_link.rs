@@ -136,7 +136,7 @@ async fn a_balance_link_is_created_sent_paid_and_settles_the_appointment_once_wi
     // The client opens it and pays; the gateway posts both webhooks, signed.
     let (status, shown) = app.call("GET", &page, None, None).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(shown.as_str().unwrap().contains("GBP 160.00"), "{shown}");
+    assert!(shown.as_str().unwrap().contains("£160.00"), "{shown}");
     let (status, paid) = app.call("POST", &page, None, Some(json!({"outcome": "succeed"}))).await;
     assert_eq!(status, StatusCode::OK, "{paid}");
     for webhook in paid["webhooks"].as_array().unwrap() {
@@ -426,4 +426,93 @@ async fn the_portal_lists_what_the_clinic_asked_a_client_to_pay_with_its_page_an
     eventually(&app, &s, "the link paid", || async { link_status(&app, &s, 0).await.as_deref() == Some("paid") }).await;
     let (_, listed) = app.get("/v1/portal/balances", &session).await;
     assert_eq!((&listed["balances"][0]["status"], &listed["balances"][0]["pay_url"]), (&json!("paid"), &Value::Null));
+}
+
+/// The client's balances as the portal lists them.
+async fn portal_balances(app: &TestApp, session: &str) -> Vec<Value> {
+    let (status, listed) = app.get("/v1/portal/balances", session).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    listed["balances"].as_array().unwrap().clone()
+}
+
+/// A booking whose balance the desk asked for by link, sent; with the client's portal session.
+async fn link_sent(app: &TestApp, s: &Setup, slug_hour: u32) -> (Value, String) {
+    let (booked, _) = paid_booking(app, s, tuesday(slug_hour, 0), 0).await;
+    let (status, asked) = app.post("/v1/payments/finalize", &s.clinic.token, finalize(&booked, "email_link")).await;
+    assert_eq!(status, StatusCode::CREATED, "{asked}");
+    eventually(app, s, "the link sent", || async { link_status(app, s, 0).await.as_deref() == Some("sent") }).await;
+    let session = crate::payments::portal_session(app, s, &booked["client_id"]).await;
+    (booked, session)
+}
+
+#[tokio::test]
+async fn a_client_pays_a_link_in_the_portal_once_its_page_is_stopped_and_the_link_is_paid_once() {
+    let (app, _) = fixed_app().await;
+    let s = clinic(&app, "link-here", deposit_policy()).await;
+    let (booked, session) = link_sent(&app, &s, 10).await;
+    let listed = portal_balances(&app, &session).await;
+    assert_eq!(listed[0]["pay_here"], true, "{listed:?}");
+    let url = listed[0]["pay_url"].as_str().expect("its page").to_owned();
+    let page = url[url.find("/local/checkout/").unwrap()..].to_owned();
+    let intent_path = format!("/v1/portal/balances/{}/intent", listed[0]["link_id"].as_str().unwrap());
+
+    // Nobody else starts paying it: no session, or another client's.
+    let (status, _) = app.call("POST", &intent_path, None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let visitor = crate::booking::public_booking(&s, tuesday(11, 0), "ivy@visitors.test", crate::booking::answers());
+    let (_, other) = app.call("POST", "/v1/public/link-here/appointments", None, Some(visitor)).await;
+    let stranger = crate::payments::portal_session(&app, &s, &other["client_id"]).await;
+    let (status, _) = app.call("POST", &intent_path, Some(&stranger), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another client's link is not found");
+
+    let (status, intent) = app.call("POST", &intent_path, Some(&session), None).await;
+    assert_eq!(status, StatusCode::CREATED, "{intent}");
+    assert!(intent["client_secret"].as_str().is_some_and(|s| s.contains("_secret_")), "{intent}");
+    assert_eq!(
+        (intent["amount"]["amount_minor"].as_i64(), intent["js_url"].as_str()),
+        (Some(16000), Some("/local/stripe.js"))
+    );
+    let (status, again) = app.call("POST", &intent_path, Some(&session), None).await;
+    assert_eq!(
+        (status, &again["intent_id"]),
+        (StatusCode::CREATED, &intent["intent_id"]),
+        "asking again: the same intent"
+    );
+
+    // Its page is stopped (and its expiry leaves the link payable here).
+    let (status, refused) = app.call("POST", &page, None, Some(json!({"outcome": "succeed"}))).await;
+    assert_eq!(status, StatusCode::GONE, "the page takes no payment now: {refused}");
+    app.settle(&[&s.clinic.tenant_id]).await;
+    assert_eq!(link_status(&app, &s, 0).await.as_deref(), Some("sent"), "not expired by its page's expiry");
+    let listed = portal_balances(&app, &session).await;
+    assert_eq!((&listed[0]["pay_url"], &listed[0]["pay_here"]), (&Value::Null, &json!(true)), "{listed:?}");
+
+    pay(&app, &intent, "succeed").await;
+    eventually(&app, &s, "the link paid", || async { link_status(&app, &s, 0).await.as_deref() == Some("paid") }).await;
+    let balances = of_kind(&payments_of(&app, &s, &booked["id"]).await, "balance");
+    assert_eq!(balances.len(), 1, "one payment for the link: {balances:?}");
+    assert_eq!((&balances[0]["intent_id"], &balances[0]["status"]), (&intent["intent_id"], &json!("succeeded")));
+    let (status, body) = app.post("/v1/payments/finalize", &s.clinic.token, finalize(&booked, "email_link")).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("nothing_due")), "settled");
+    let listed = portal_balances(&app, &session).await;
+    assert_eq!((&listed[0]["status"], &listed[0]["pay_here"]), (&json!("paid"), &json!(false)));
+    let (status, closed) = app.call("POST", &intent_path, Some(&session), None).await;
+    assert_eq!((status, closed["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("link_closed")), "{closed}");
+}
+
+#[tokio::test]
+async fn a_link_paid_on_its_page_while_the_portal_starts_paying_it_is_not_offered_a_second_time() {
+    let (app, _) = fixed_app().await;
+    let s = clinic(&app, "link-race", deposit_policy()).await;
+    let (_, session) = link_sent(&app, &s, 10).await;
+    let listed = portal_balances(&app, &session).await;
+    let url = listed[0]["pay_url"].as_str().unwrap();
+    let session_id = &url[url.find("/local/checkout/").unwrap() + "/local/checkout/".len()..];
+    // Paid on the page a moment ago; its webhooks have not arrived yet.
+    app.gateway().pay_checkout(session_id, mas_embedded::simulated::Outcome::Succeed).expect("paid");
+    let intent_path = format!("/v1/portal/balances/{}/intent", listed[0]["link_id"].as_str().unwrap());
+    let (status, refused) = app.call("POST", &intent_path, Some(&session), None).await;
+    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("link_paid")), "{refused}");
+    let (status, again) = app.call("POST", &intent_path, Some(&session), None).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("link_paid")), "{again}");
 }

@@ -74,8 +74,8 @@ async fn a_sale_gets_a_stamped_receipt_pdf_that_verifies_is_emailed_to_its_clien
             "Client: Ada Lovelace",
             "Anti-wrinkle",
             "SPF 50",
-            "Total: GBP 145.98",
-            "Change given: GBP 4.02",
+            "Total: £145.98",
+            "Change given: £4.02",
         ] {
             assert!(text.contains(expected), "`{expected}` in {text}");
         }
@@ -132,6 +132,14 @@ async fn a_sale_gets_a_stamped_receipt_pdf_that_verifies_is_emailed_to_its_clien
     let (status, theirs) = app.get("/v1/portal/receipts", &portal_session(&app, &s, &other).await).await;
     assert_eq!((status, theirs), (StatusCode::OK, json!([])), "another client's portal lists none of hers");
 
+    // Her data export carries it too, with a link to the same PDF.
+    let (status, export) = app.get(&format!("/v1/clients/{}/export", s.client_id), &s.clinic.token).await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    let exported = export["receipts"].as_array().expect("the export's receipts");
+    assert_eq!(exported.len(), 1, "{exported:?}");
+    assert_eq!((exported[0]["number"].as_str(), exported[0]["stamp"].as_str()), (Some("INV-000001"), Some(stamp)));
+    assert_eq!(pdf_of(&app, &exported[0]).await, bytes);
+
     // Staff reading the links is audited; the issue is too.
     let actions = crate::portal::audit_actions(&app, &s.clinic.tenant_id).await;
     for action in ["sale.receipt_issued", "sale.receipts_opened"] {
@@ -177,12 +185,12 @@ async fn a_void_and_a_refund_each_get_a_credit_note_and_the_receipt_stays_as_iss
     if pdf::available("credit note") {
         let text = pdf::text(&bytes);
         for expected in
-            ["Credit note INV-000001-C1", "Void of invoice INV-000001", "Reason: wrong client", "In cash: GBP 145.98"]
+            ["Credit note INV-000001-C1", "Void of invoice INV-000001", "Reason: wrong client", "In cash: £145.98"]
         {
             assert!(text.contains(expected), "`{expected}` in {text}");
         }
         let text = pdf::text(&pdf_of(&app, &of_refund[1]).await);
-        assert!(text.contains("Client: walk-in") && text.contains("Total credited: GBP 20.00"), "{text}");
+        assert!(text.contains("Client: walk-in") && text.contains("Total credited: £20.00"), "{text}");
     }
     let (_, answer) =
         app.call("GET", &format!("/v1/documents/verify?hash={}", note["stamp"].as_str().unwrap()), None, None).await;

@@ -658,8 +658,10 @@ fn actions_on(template: &Value, function: &Value, resource_id: &str, prefix: &st
 }
 
 /// Routes that move money: they call Stripe, so only their functions get its secrets.
-const MONEY_ROUTES: [(&str, &str); 11] = [
+const MONEY_ROUTES: [(&str, &str); 12] = [
     ("POST", "/v1/payments/deposit-intent"),
+    // Makes the intent of a payment link the client pays in the portal, and stops its page.
+    ("POST", "/v1/portal/balances/{link_id}/intent"),
     // Makes (and re-reads) the clinic's connected account and its onboarding link at Stripe.
     ("POST", "/v1/payments/connect"),
     // The till checks a card payment with the gateway, and refunds cards through it.
@@ -792,7 +794,10 @@ fn the_routes_that_answer_card_intents_to_browsers_and_only_those_get_the_publis
         );
         holders.insert((event.method.clone(), event.path.clone()));
     }
-    assert_eq!(holders, routes(&[("POST", "/v1/payments/deposit-intent")]));
+    assert_eq!(
+        holders,
+        routes(&[("POST", "/v1/payments/deposit-intent"), ("POST", "/v1/portal/balances/{link_id}/intent")])
+    );
 }
 
 #[test]
@@ -810,8 +815,14 @@ fn the_functions_that_make_charges_get_the_platforms_application_fee_from_its_pa
         assert_eq!(ref_target(&variable), Some("ApplicationFeeBps"), "{}", event.function);
         holders.insert((event.method.clone(), event.path.clone()));
     }
-    // Deposits and balances; fees and payment links are charged by the notifications worker.
-    assert_eq!(holders, routes(&[("POST", "/v1/payments/deposit-intent"), ("POST", "/v1/payments/finalize")]));
+    // Deposits, balances and links paid in the portal; fees and payment links' pages are
+    // charged by the notifications worker.
+    let charging = [
+        ("POST", "/v1/payments/deposit-intent"),
+        ("POST", "/v1/payments/finalize"),
+        ("POST", "/v1/portal/balances/{link_id}/intent"),
+    ];
+    assert_eq!(holders, routes(&charging));
     let (id, worker) = resources_of_type(&template, "AWS::Serverless::Function")
         .into_iter()
         .find(|(_, f)| f["Metadata"]["BuildProperties"]["Binary"].as_str() == Some("notifications"))

@@ -1,7 +1,7 @@
 // Booking a free time: who (search or quick-create), with whom, which service (the ones the
 // chosen practitioner performs here), when (the location's wall clock), and the screening
 // questions when the service is clinical. The server decides; its refusal is shown as said.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { html } from './html.js';
 import { Dialog, reasonOf } from './dialog.js';
 import { ClientPicker, resolveClient } from './client-picker.js';
@@ -26,6 +26,17 @@ export function BookingDialog({ api, me, catalog, location, timeZone, initial, o
   const [notes, setNotes] = useState('');
   const [acknowledgeRisk, setAcknowledgeRisk] = useState(false);
   const [cardConsent, setCardConsent] = useState(false);
+  // The policy's own words, which the booking stores as what the client agreed to; asked only
+  // when the policy has a fee a card could be charged for.
+  const [cardTerms, setCardTerms] = useState(null);
+  useEffect(() => {
+    let live = true;
+    api('GET', '/v1/policies').then((p) => {
+      const fees = p.in_force && (p.in_force.cancellation_fee_percent || p.in_force.no_show_fee_percent);
+      if (live && fees) setCardTerms(p.card_on_file_terms);
+    }).catch(() => { /* without the words, no consent is asked for */ });
+    return () => { live = false; };
+  }, []);
   const [problem, setProblem] = useState(null);
   const [busy, setBusy] = useState(false);
 
@@ -52,7 +63,7 @@ export function BookingDialog({ api, me, catalog, location, timeZone, initial, o
       if (practitionerId) body.practitioner_id = practitionerId;
       if (needsScreening(service)) body.screening = answers;
       if (acknowledgeRisk) body.acknowledge_risk = true;
-      if (cardConsent) body.card_on_file_consent = true;
+      if (cardTerms && cardConsent) body.card_on_file_consent = true;
       if (notes.trim()) body.notes = notes.trim();
       const appointment = await api('POST', '/v1/appointments', body);
       onBooked(appointment, chosen);
@@ -87,8 +98,9 @@ export function BookingDialog({ api, me, catalog, location, timeZone, initial, o
           <input type="datetime-local" step="300" required value=${start} onInput=${(e) => setStart(e.currentTarget.value)} />
         </label>
         ${needsScreening(service) && html`<${ScreeningQuestions} answers=${answers} onChange=${setAnswers} />`}
-        <label><input type="checkbox" checked=${cardConsent} onChange=${(e) => setCardConsent(e.currentTarget.checked)} />
-          The client agrees that the card they pay with may be kept on file and charged for the part of a late-cancellation or no-show fee their deposit does not cover (the policy's words are stored with the booking)</label>
+        ${cardTerms && html`
+          <label><input type="checkbox" checked=${cardConsent} onChange=${(e) => setCardConsent(e.currentTarget.checked)} />
+            The client agrees: “${cardTerms}”</label>`}
         <label class="mas-field">Notes (optional, not clinical)
           <textarea rows="2" value=${notes} onInput=${(e) => setNotes(e.currentTarget.value)}></textarea>
         </label>

@@ -634,6 +634,10 @@ pub struct PayLink {
     /// Why no channel took it (no address, no consent…).
     pub not_sent_reason: Option<String>,
     pub paid_at: Option<DateTime<Utc>>,
+    /// The intent the client pays in the portal instead of on the hosted page (which is expired
+    /// as it is made, so the link has one way to be paid at a time).
+    #[serde(default)]
+    pub in_page_intent: Option<IntentId>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -692,10 +696,16 @@ impl PayLink {
             sent_at: None,
             not_sent_reason: None,
             paid_at: None,
+            in_page_intent: None,
             version: 1,
             created_at: now,
             updated_at: now,
         }
+    }
+
+    /// Still payable at `now`: open, and its page (if made) not past its expiry.
+    pub fn payable(&self, now: DateTime<Utc>) -> bool {
+        self.status.is_open() && self.expires_at.is_none_or(|at| at > now)
     }
 
     /// What the client is asked to pay for, in words (`the balance`, `the no-show fee`).
@@ -762,9 +772,23 @@ impl FeeCharge {
     }
 }
 
-/// `4000` GBP → `GBP 40.00` (every supported currency has two minor digits).
+/// `4000` GBP → `£40.00`, as a client reads a price (every supported currency has two minor
+/// digits): the symbol where it is unambiguous in British English (£, €, $ for US dollars, and
+/// A$, NZ$, CA$ as `Intl.NumberFormat('en-GB')` writes them), the code before the figure for
+/// the rest (`CHF 12.00`); a negative amount keeps its sign in front (`-£4.02`).
 pub fn money_text(amount: i64, currency: &Currency) -> String {
-    format!("{currency} {}.{:02}", amount / 100, amount % 100)
+    let sign = if amount < 0 { "-" } else { "" };
+    let (units, cents) = (amount.unsigned_abs() / 100, amount.unsigned_abs() % 100);
+    let symbol = match currency.as_str() {
+        "GBP" => "£",
+        "EUR" => "€",
+        "USD" => "$",
+        "AUD" => "A$",
+        "NZD" => "NZ$",
+        "CAD" => "CA$",
+        code => return format!("{sign}{code} {units}.{cents:02}"),
+    };
+    format!("{sign}{symbol}{units}.{cents:02}")
 }
 
 #[cfg(test)]
@@ -933,7 +957,10 @@ mod tests {
 
     #[test]
     fn money_reads_as_currency_and_two_digits() {
-        assert_eq!(money_text(4000, &Currency::gbp()), "GBP 40.00");
-        assert_eq!(money_text(5, &Currency::gbp()), "GBP 0.05");
+        assert_eq!(money_text(4000, &Currency::gbp()), "£40.00");
+        assert_eq!(money_text(5, &Currency::gbp()), "£0.05");
+        assert_eq!(money_text(-402, &Currency::gbp()), "-£4.02");
+        assert_eq!(money_text(123456, &Currency::parse("EUR").unwrap()), "€1234.56");
+        assert_eq!(money_text(1200, &Currency::parse("CHF").unwrap()), "CHF 12.00");
     }
 }

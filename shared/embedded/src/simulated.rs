@@ -569,6 +569,10 @@ impl Payments for SimulatedGateway {
         self.retrieve_session(id)
     }
 
+    async fn expire_payment_link(&self, id: &str) -> Result<mas_ports::PaymentLink, PaymentsError> {
+        self.expire_session(id)
+    }
+
     fn requires_connected_account(&self) -> bool {
         self.require_connection.load(Ordering::SeqCst)
     }

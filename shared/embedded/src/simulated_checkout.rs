@@ -156,6 +156,18 @@ impl SimulatedGateway {
         Ok(session.at(now).link.clone())
     }
 
+    /// Checkout's `expire`: an open page stops taking payment; any other is answered as it is.
+    pub(super) fn expire_session(&self, id: &str) -> Result<PaymentLink, PaymentsError> {
+        let now = self.clock.now();
+        let mut state = self.state();
+        let session = state.checkout.by_id.get_mut(id).ok_or(PaymentsError::NotFound)?.at(now);
+        if session.link.status == PaymentLinkStatus::Open {
+            session.link.status = PaymentLinkStatus::Expired;
+            session.link.url = None;
+        }
+        Ok(session.link.clone())
+    }
+
     /// A hosted page as it stands now.
     pub fn checkout_page(&self, id: &str) -> Option<CheckoutPage> {
         let now = self.clock.now();

@@ -227,6 +227,7 @@ route_group!(
         [payments::refund]
         [appointments::change]
         [portal::change]
+        [portal::pay_here]
         [sales::complete]
         [sales::void]
         [sales::refund]

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -13,12 +14,14 @@ use utoipa::{IntoParams, ToSchema};
 use super::error::{ApiResult, ErrorEnvelope};
 use super::extract::{JsonBody, PathParams, PublicBase, QueryArgs};
 use chrono::{DateTime, Utc};
+use mas_domain::ids::RequestId;
 use mas_domain::ids::{AppointmentId, PayLinkId};
 use mas_domain::notifications::Preferences;
-use mas_domain::payment::{LinkPurpose, LinkStatus};
+use mas_domain::payment::{ClientSecret, IntentId, LinkPurpose, LinkStatus};
 use mas_domain::policy::{FeeAction, FeePreview};
 use mas_domain::portal::PortalSession;
 use mas_domain::values::{Email, Money, Slug};
+use mas_store::AuditContext;
 use mas_usecases::app::App;
 use mas_usecases::portal::{
     self as ops, PortalAppointment, PortalAppointments, PortalChange, PortalDocuments, SessionIssued,
@@ -187,8 +190,11 @@ pub struct PortalBalance {
     /// the clinic for a new one.
     pub status: LinkStatus,
     /// The payment page (Stripe Checkout; locally the simulated gateway's), while it can be paid
-    /// and once it is made: the same page the emailed or texted link opens.
+    /// and once it is made: the same page the emailed or texted link opens. Absent once the
+    /// client starts paying it here (the page is stopped then).
     pub pay_url: Option<String>,
+    /// It can be paid here, with the card form (`POST /v1/portal/balances/{link_id}/intent`).
+    pub pay_here: bool,
     pub expires_at: Option<DateTime<Utc>>,
 }
 
@@ -199,9 +205,8 @@ pub struct PortalBalances {
     pub balances: Vec<PortalBalance>,
 }
 
-/// What the clinic asked the signed-in client to pay online, each with its payment page. The
-/// portal sends the client to the link's own page rather than making a second intent for it, so
-/// a link can never be paid twice (once there and once here).
+/// What the clinic asked the signed-in client to pay online, each with its payment page and
+/// whether it can be paid here (a link is paid one way at a time: see the intent route).
 #[utoipa::path(get, path = "/v1/portal/balances", operation_id = "portal_list_balances", tag = "portal",
     responses((status = 200, body = PortalBalances), (status = 401, body = ErrorEnvelope)))]
 pub async fn balances(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Json<PortalBalances>> {
@@ -211,12 +216,16 @@ pub async fn balances(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiRes
         return Ok(Json(PortalBalances { balances: Vec::new() }));
     }
     let appointments = ops::appointments(&app, &session).await?;
+    let (now, card_form) = (app.store.clock.now(), app.payments.browser_checkout().is_some());
     let all: Vec<&PortalAppointment> = appointments.upcoming.iter().chain(&appointments.past).collect();
     let mut balances: Vec<PortalBalance> = links
         .into_iter()
         .filter_map(|link| {
             let a = all.iter().find(|a| a.id == link.appointment_id)?;
-            let pay_url = if link.status.is_open() { link.url.clone() } else { None };
+            let payable = link.payable(now);
+            let pay_url = if payable { link.url.clone() } else { None };
+            // A link whose page ran out while it was being paid here: no longer payable.
+            let status = if link.status.is_open() && !payable { LinkStatus::Expired } else { link.status };
             Some(PortalBalance {
                 link_id: link.id,
                 appointment_id: a.id.clone(),
@@ -226,7 +235,8 @@ pub async fn balances(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiRes
                 timezone: a.timezone.clone(),
                 amount: link.amount,
                 purpose: link.purpose,
-                status: link.status,
+                status,
+                pay_here: payable && card_form,
                 pay_url,
                 expires_at: link.expires_at,
             })
@@ -234,4 +244,54 @@ pub async fn balances(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiRes
         .collect();
     balances.sort_by_key(|b| b.start);
     Ok(Json(PortalBalances { balances }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PortalPayIntent {
+    pub link_id: PayLinkId,
+    pub intent_id: IntentId,
+    /// For Stripe.js to confirm the payment in the browser.
+    pub client_secret: Option<ClientSecret>,
+    pub amount: Money,
+    /// The key to start Stripe.js with (`Stripe(publishable_key)`, then `elements({clientSecret})`).
+    pub publishable_key: String,
+    /// Where to load Stripe.js from: Stripe's address, or on the local host the simulated
+    /// gateway's shim (a path on the API's origin).
+    pub js_url: String,
+}
+
+/// Pays one of the client's payment links here with the card form instead of on its hosted page:
+/// the page stops taking payment first, so the link is paid one way only; asking again answers
+/// the same intent. The payment is recorded from the gateway's webhook, as the page's would be.
+#[utoipa::path(post, path = "/v1/portal/balances/{link_id}/intent", operation_id = "portal_pay_balance_here", tag = "portal",
+    params(("link_id" = String, Path)),
+    responses((status = 201, body = PortalPayIntent), (status = 401, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
+        (status = 409, description = "`link_closed` (paid or expired), `link_paid` (just paid on its page), `card_form_unavailable`, or `payments_not_connected`", body = ErrorEnvelope)))]
+pub async fn pay_here(
+    State(app): State<Arc<App>>,
+    Extension(request_id): Extension<RequestId>,
+    headers: HeaderMap,
+    path: PathParams,
+) -> ApiResult<(StatusCode, Json<PortalPayIntent>)> {
+    let session = session(&app, &headers).await?;
+    let id: PayLinkId = path.id("link_id", "payment link")?;
+    let audit = AuditContext { tenant_id: session.tenant_id.clone(), actor: "client".into(), role: None, request_id };
+    let paying =
+        mas_usecases::paylinks::pay_here(mas_usecases::payments::Ports::of(&app), &audit, &session.client_id, &id)
+            .await?;
+    let checkout = app
+        .payments
+        .browser_checkout()
+        .ok_or(mas_domain::error::AppError::Internal("the gateway stopped offering browser checkout".into()))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(PortalPayIntent {
+            link_id: paying.link.id,
+            intent_id: paying.intent.id,
+            client_secret: paying.intent.client_secret,
+            amount: paying.link.amount,
+            publishable_key: checkout.publishable_key,
+            js_url: checkout.js_url,
+        }),
+    ))
 }

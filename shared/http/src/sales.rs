@@ -210,7 +210,13 @@ pub async fn receipts(
     let id: SaleId = path.id("id", "sale")?;
     view_within(&app, &actor, &id).await?;
     let issued = mas_usecases::receipts::of_sale(&app.store, &actor.tenant_id, &id).await?;
-    let links = mas_usecases::receipts::links(&app.store, app.blobs.as_ref(), issued).await?;
+    let links = mas_usecases::receipts::links(
+        &app.store,
+        app.blobs.as_ref(),
+        issued,
+        mas_usecases::documents::PDF_LINK_LIFETIME,
+    )
+    .await?;
     mas_usecases::audit::record_read(&app.store, &actor.audit(), "sale.receipts_opened", id.as_str()).await?;
     Ok(Json(links))
 }

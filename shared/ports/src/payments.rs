@@ -278,6 +278,10 @@ pub trait Payments: Send + Sync {
     async fn create_payment_link(&self, request: PaymentLinkRequest) -> Result<PaymentLink, PaymentsError>;
     /// A hosted page as it stands now (`NotFound` for a page that is not this gateway's).
     async fn retrieve_payment_link(&self, id: &str) -> Result<PaymentLink, PaymentsError>;
+    /// Stops a hosted page taking payment (Checkout's `expire`) and answers the page as it then
+    /// stands: `Expired`, or `Complete` when the client paid it first. Expiring an expired page
+    /// answers it as it is.
+    async fn expire_payment_link(&self, id: &str) -> Result<PaymentLink, PaymentsError>;
     /// Whether online payments must go to a clinic's connected account (Stripe: always, so no
     /// clinic's money lands in the platform's account); the simulated gateway charges the
     /// platform for a clinic that has not connected, so the local demo works as it is.

@@ -141,6 +141,10 @@ impl crate::Payments for Unconfigured {
         Err(crate::PaymentsError::Unavailable(not_configured("payment gateway")))
     }
 
+    async fn expire_payment_link(&self, _: &str) -> Result<crate::PaymentLink, crate::PaymentsError> {
+        Err(crate::PaymentsError::Unavailable(not_configured("payment gateway")))
+    }
+
     fn requires_connected_account(&self) -> bool {
         true
     }

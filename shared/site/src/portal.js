@@ -100,8 +100,22 @@
     return item;
   }
 
-  // What the clinic asked to be paid online: each opens the link's own payment page (the page
-  // the emailed or texted link opens), so one link is never paid twice.
+  // pay.js (and through it Stripe.js) loads only when the client starts paying.
+  const payScript = new URL('pay.js', document.currentScript ? document.currentScript.src : location.href).href;
+  let payLoaded = null;
+  function loadPay() {
+    payLoaded = payLoaded || new Promise((resolve, reject) => {
+      const s = el('script', { src: payScript });
+      s.onload = () => resolve(window.masPay);
+      s.onerror = () => { payLoaded = null; s.remove(); reject(new Error('the payment form could not be loaded')); };
+      document.head.append(s);
+    });
+    return payLoaded;
+  }
+
+  // What the clinic asked to be paid online. Paid here with the card form (the link's page is
+  // stopped as the form opens, so a link is paid one way only), or on the link's own page where
+  // the card form is not available.
   const LINK_STATE = {
     requested: 'Due — your payment page is being prepared; refresh in a moment.',
     sent: 'Due', not_sent: 'Due', paid: 'Paid', expired: 'This payment link has expired; ask the clinic for a new one.',
@@ -113,13 +127,57 @@
     const item = el('li', {},
       el('p', {}, el('strong', { text: what + (paid ? ' paid: ' : ' due: ') + amount })),
       el('p', { class: 'meta', text: b.service_name + ', ' + when(b.start, b.timezone) + ' · ' + b.confirmation_number }));
-    if (!paid && !b.pay_url) item.append(el('p', { class: 'meta', text: LINK_STATE[b.status] || b.status }));
-    if (b.pay_url) {
+    if (!paid && !b.pay_url && !b.pay_here) item.append(el('p', { class: 'meta', text: LINK_STATE[b.status] || b.status }));
+    const label = 'Pay ' + amount + ', the ' + what.toLowerCase() + ' for ' + b.service_name;
+    if (b.pay_here) {
+      const pay = el('button', { type: 'button', class: 'button small', text: 'Pay ' + amount });
+      pay.setAttribute('aria-label', label);
+      const box = el('div', { class: 'pay-box' });
+      const payStatus = el('p', { class: 'meta', 'aria-live': 'polite' });
+      pay.addEventListener('click', () => payHere(b, { pay, box, payStatus, amount }));
+      item.append(el('p', { class: 'actions' }, pay), box, payStatus);
+    } else if (b.pay_url) {
       const pay = el('a', { class: 'button small', href: b.pay_url, text: 'Pay ' + amount });
-      pay.setAttribute('aria-label', 'Pay ' + amount + ', the ' + what.toLowerCase() + ' for ' + b.service_name);
+      pay.setAttribute('aria-label', label);
       item.append(el('p', { class: 'actions' }, pay));
     }
     return item;
+  }
+
+  async function payHere(b, ui) {
+    ui.pay.disabled = true;
+    ui.payStatus.textContent = 'Preparing the secure payment form…';
+    try {
+      const intent = await call('POST', base + '/v1/portal/balances/' + encodeURIComponent(b.link_id) + '/intent');
+      const masPay = await loadPay();
+      ui.pay.hidden = true;
+      ui.payStatus.textContent = '';
+      const settled = async () => {
+        const now = await call('GET', base + '/v1/portal/balances');
+        const mine = now.balances.find((x) => x.link_id === b.link_id);
+        return mine && mine.status === 'paid' ? 'paid' : 'pending';
+      };
+      await masPay.mount({
+        box: ui.box, intent, api: base, label: 'Pay ' + ui.amount,
+        returnUrl: location.origin + location.pathname,
+        status: (text) => { ui.payStatus.textContent = text; },
+        settled,
+        done: async (outcome) => {
+          ui.box.replaceChildren();
+          const said = outcome === 'paid'
+            ? 'Thank you: ' + ui.amount + ' received.'
+            : 'Your bank has accepted the payment; the clinic is confirming it.';
+          ui.payStatus.textContent = said;
+          // The list again (it shows the balance paid), then the word of it.
+          if (outcome === 'paid') await loadAccount().catch(() => {});
+          status(said);
+        },
+      });
+    } catch (err) {
+      ui.pay.disabled = false;
+      ui.payStatus.textContent = '';
+      problem('Sorry, the payment could not be started: ' + err.message);
+    }
   }
 
   async function loadAccount() {

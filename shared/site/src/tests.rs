@@ -168,8 +168,7 @@ fn the_pay_step_is_its_own_file_that_no_page_loads_until_a_visitor_pays() {
         assert!(PAY_SCRIPT.contains(call), "pay.js does not call {call}");
     }
     assert!(SCRIPT.contains("pay.js"), "the wizard pays deposits through pay.js");
-    // The portal sends a client to the payment link's own page (one page per link, never two
-    // ways to pay it), so it loads no card form of its own.
-    assert!(!PORTAL_SCRIPT.contains("pay.js"), "the portal makes no second way to pay a link");
+    // The portal pays a link through the same pay step (the API stops the link's page first).
+    assert!(PORTAL_SCRIPT.contains("pay.js"), "the portal pays links through pay.js");
     assert!(PAY_SCRIPT.len() < 10_000, "pay.js is {} bytes", PAY_SCRIPT.len());
 }

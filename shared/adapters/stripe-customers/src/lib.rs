@@ -194,6 +194,10 @@ impl Payments for StripeCustomers {
             .map_err(|e| PaymentsError::Unavailable(format!("unreadable Checkout Session: {e}")))
     }
 
+    async fn expire_payment_link(&self, _: &str) -> Result<PaymentLink, PaymentsError> {
+        Err(not_here())
+    }
+
     fn requires_connected_account(&self) -> bool {
         true
     }

@@ -124,6 +124,11 @@ fn classify(err: StripeError) -> PaymentsError {
     }
 }
 
+/// A Checkout Session id as Stripe makes them (anything else cannot be one, so is not asked for).
+fn is_session_id(id: &str) -> bool {
+    id.starts_with("cs_") && id.len() <= 255 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
 fn read_link(value: &Value) -> Result<PaymentLink, PaymentsError> {
     PaymentLink::from_stripe_json(value)
         .map_err(|e| PaymentsError::Unavailable(format!("unreadable Checkout Session: {e}")))
@@ -376,14 +381,25 @@ impl Payments for StripeGateway {
     }
 
     async fn retrieve_payment_link(&self, id: &str) -> Result<PaymentLink, PaymentsError> {
-        let valid =
-            id.starts_with("cs_") && id.len() <= 255 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-        if !valid {
+        if !is_session_id(id) {
             return Err(PaymentsError::NotFound);
         }
         let answer =
             self.send_built(RequestBuilder::new(StripeMethod::Get, format!("/checkout/sessions/{id}")), None).await?;
         read_link(&answer)
+    }
+
+    async fn expire_payment_link(&self, id: &str) -> Result<PaymentLink, PaymentsError> {
+        if !is_session_id(id) {
+            return Err(PaymentsError::NotFound);
+        }
+        let expire = RequestBuilder::new(StripeMethod::Post, format!("/checkout/sessions/{id}/expire"));
+        match self.send_built(expire, None).await {
+            Ok(answer) => read_link(&answer),
+            // Stripe expires only an open page: a paid or expired one is answered as it stands.
+            Err(PaymentsError::Refused(_)) => self.retrieve_payment_link(id).await,
+            Err(other) => Err(other),
+        }
     }
 
     fn requires_connected_account(&self) -> bool {

@@ -22,10 +22,10 @@ use crate::payments::{self, IntentRef, Ports};
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{ClientId, PayLinkId, TenantId};
 use mas_domain::payment::{
-    CollectionMethod, FeeStatus, IntentStatus, LinkPurpose, LinkStatus, PayLink, Payment, PaymentKind, PaymentStatus,
-    money_text,
+    CollectionMethod, CustomerId, FeeStatus, IntentStatus, LinkPurpose, LinkStatus, PayLink, Payment, PaymentKind,
+    PaymentStatus, money_text,
 };
-use mas_ports::payments::{PaymentLinkRequest, PaymentsError};
+use mas_ports::payments::{Intent, IntentRequest, PaymentLinkRequest, PaymentsError};
 use mas_ports::{Condition, Query, SortKey, Write};
 use mas_store::keys;
 use mas_store::{AuditContext, Once, Plan, Store, TimelineEntry, from_item, retry, to_item};
@@ -150,28 +150,19 @@ async fn try_prepare(
     let (store, t) = (ports.store, &audit.tenant_id);
     let Some(link) = get(store, t, client, id).await? else { return Ok(None) };
     let now = store.clock.now();
-    if !link.status.is_open() || link.expires_at.is_some_and(|at| at <= now) {
+    // Being paid in the portal: its page was stopped, and is not made again.
+    if !link.payable(now) || link.in_page_intent.is_some() {
         return Ok(None);
     }
     if link.session_id.is_some() && link.url.is_some() {
         return Ok(Some(link));
     }
     let appointment = crate::records::appointment(store, t, &link.appointment_id).await?;
-    let customer = store
-        .get::<serde_json::Value>(&keys::stripe_customer(t, client))
-        .await?
-        .and_then(|stored| stored.get("customer_id").and_then(|c| c.as_str()).map(str::to_owned))
-        .and_then(|c| mas_domain::payment::CustomerId::parse(&c).ok());
-    let kind = match link.purpose {
-        LinkPurpose::Balance => PaymentKind::Balance,
-        LinkPurpose::Fee => PaymentKind::Fee,
-    };
+    let customer = customer_of(store, t, client).await?;
     // `NotConnected` when the clinic cannot take online payments (the worker records the link
     // as not sent, saying why).
     let destination = crate::connect::destination(ports, t, link.amount.amount_minor).await?;
-    let mut metadata = payments::metadata(t, &link.appointment_id, &link.payment_id, kind);
-    metadata.insert("client_id".into(), client.to_string());
-    metadata.insert("link_id".into(), link.id.to_string());
+    let metadata = link_metadata(t, &link);
     let request = PaymentLinkRequest {
         amount: link.amount.amount_minor,
         currency: link.amount.currency.clone(),
@@ -202,6 +193,127 @@ async fn try_prepare(
     plan.push(Write::put(to_item(&keys::stripe_session(&page.id), "link_ref", &reference)?), stale());
     plan.commit(store, audit, "payment.link_created", link.id.as_str()).await?;
     Ok(Some(next))
+}
+
+/// The client's customer at the gateway, if she has one (her saved cards are offered).
+async fn customer_of(store: &Store, t: &TenantId, client: &ClientId) -> AppResult<Option<CustomerId>> {
+    Ok(store
+        .get::<serde_json::Value>(&keys::stripe_customer(t, client))
+        .await?
+        .and_then(|stored| stored.get("customer_id").and_then(|c| c.as_str()).map(str::to_owned))
+        .and_then(|c| CustomerId::parse(&c).ok()))
+}
+
+/// The ids the link's page, and any intent paying the link, carry: the webhook finds the link
+/// from them ([`from_metadata`]).
+fn link_metadata(t: &TenantId, link: &PayLink) -> std::collections::BTreeMap<String, String> {
+    let kind = match link.purpose {
+        LinkPurpose::Balance => PaymentKind::Balance,
+        LinkPurpose::Fee => PaymentKind::Fee,
+    };
+    let mut metadata = payments::metadata(t, &link.appointment_id, &link.payment_id, kind);
+    metadata.insert("client_id".into(), link.client_id.to_string());
+    metadata.insert("link_id".into(), link.id.to_string());
+    metadata
+}
+
+/// A link the client pays in the portal (the Payment Element), and its intent.
+#[derive(Debug, Clone)]
+pub struct PayingHere {
+    pub link: PayLink,
+    pub intent: Intent,
+}
+
+fn link_closed() -> AppError {
+    AppError::conflict("link_closed", "this payment link has been paid or has expired")
+}
+
+fn paid_on_page() -> AppError {
+    AppError::conflict("link_paid", "this was just paid on the link's payment page")
+}
+
+/// The client pays the link in the portal rather than on its hosted page, which stops taking
+/// payment first, so the link can be paid only one way (asking again answers the same intent):
+///
+/// 1. the link's own intent is made (idempotent on the link) and recorded on the link by a
+///    conditional write, so the worker never makes (or sends) its page again and the page's
+///    expiry no longer expires the link;
+/// 2. the page, if made, is expired at the gateway; if the client paid it first, 409 `link_paid`
+///    (its webhook settles the link) and this intent is never handed out;
+/// 3. only then is the intent adopted as the link's payment, so every event about it applies.
+///
+/// 409 `link_closed` for a paid or expired link, `card_form_unavailable` where the gateway has
+/// no browser checkout, `payments_not_connected` for a clinic that cannot take payments.
+pub async fn pay_here(
+    ports: Ports<'_>,
+    audit: &AuditContext,
+    client: &ClientId,
+    id: &PayLinkId,
+) -> AppResult<PayingHere> {
+    if ports.payments.browser_checkout().is_none() {
+        return Err(AppError::conflict(
+            "card_form_unavailable",
+            "card payments cannot be taken in the portal here; use the link's payment page",
+        ));
+    }
+    let (link, made) =
+        retry::on_contention(payments::CONTENTION_RETRIES, || with_intent(ports, audit, client, id)).await?;
+    if let Some(session) = &link.session_id {
+        let page = ports.payments.expire_payment_link(session).await?;
+        if page.status == mas_ports::PaymentLinkStatus::Complete {
+            return Err(paid_on_page());
+        }
+    }
+    let Some(intent_id) = link.in_page_intent.clone() else {
+        return Err(AppError::Internal("a link paid here without its intent".into()));
+    };
+    let reference = LinkRef { tenant_id: audit.tenant_id.clone(), client_id: client.clone(), link_id: link.id.clone() };
+    adopt(ports.store, audit, &reference, &intent_id).await?;
+    let intent = match made {
+        Some(intent) => intent,
+        None => ports.payments.retrieve_intent(&intent_id).await?,
+    };
+    Ok(PayingHere { link, intent })
+}
+
+/// The link with its in-page intent: the one it has, or one made now and recorded on it (the
+/// intent, when made here).
+async fn with_intent(
+    ports: Ports<'_>,
+    audit: &AuditContext,
+    client: &ClientId,
+    id: &PayLinkId,
+) -> AppResult<(PayLink, Option<Intent>)> {
+    let (store, t) = (ports.store, &audit.tenant_id);
+    let link = get(store, t, client, id).await?.ok_or(AppError::NotFound { what: "payment link" })?;
+    let now = store.clock.now();
+    if !link.payable(now) {
+        return Err(link_closed());
+    }
+    if link.in_page_intent.is_some() {
+        return Ok((link, None));
+    }
+    let destination = crate::connect::destination(ports, t, link.amount.amount_minor).await?;
+    let request = IntentRequest {
+        amount: link.amount.amount_minor,
+        currency: link.amount.currency.clone(),
+        metadata: link_metadata(t, &link),
+        idempotency_key: format!("{}-here", link.id),
+        customer: customer_of(store, t, client).await?,
+        save_for_later: false,
+        charge_saved_method: None,
+        destination,
+    };
+    let intent = ports.payments.create_intent(request).await?;
+    let mut next = link.clone();
+    next.in_page_intent = Some(intent.id.clone());
+    next.url = None;
+    next.version += 1;
+    next.updated_at = now;
+    let mut plan = Plan::new();
+    plan.push(versioned_put(t, &next)?, stale());
+    plan.commit(store, audit, "payment.link_paying_here", link.id.as_str()).await?;
+    Ok((next, Some(intent)))
 }
 
 fn capitalised(words: &str) -> String {
@@ -387,7 +499,8 @@ pub async fn plan_expiry(
 ) -> AppResult<Option<Plan>> {
     let t = &reference.tenant_id;
     let Some(link) = find(store, reference).await? else { return Ok(None) };
-    if !link.status.is_open() {
+    // A page stopped for the portal's payment: the link is still payable there.
+    if !link.status.is_open() || link.in_page_intent.is_some() {
         return Ok(None);
     }
     let mut next = link.clone();

@@ -31,7 +31,7 @@ use mas_ports::renderer::{RenderBlock, RenderJob, RenderLogo};
 use mas_ports::{Blobs, Query, Renderer, Retention, SortKey, Write};
 use mas_store::{AuditContext, Once, Plan, Store, from_item, keys, to_item};
 
-use crate::documents::{PDF_LINK_LIFETIME, paper_colors};
+use crate::documents::paper_colors;
 
 /// The events whose sale gets a receipt or credit note (template.yaml's `ReceiptRule` routes
 /// the same kinds to the render queue; a test holds them together).
@@ -282,13 +282,18 @@ pub async fn of_client(store: &Store, tenant: &TenantId, client: &ClientId) -> A
     Ok(receipts)
 }
 
-/// Short-lived links to `receipts`' PDFs.
-pub async fn links(store: &Store, blobs: &dyn Blobs, receipts: Vec<Receipt>) -> AppResult<Vec<ReceiptLink>> {
-    let expires_at = store.clock.now() + chrono::Duration::seconds(PDF_LINK_LIFETIME.as_secs() as i64);
+/// Links to `receipts`' PDFs, valid for `lifetime` (`PDF_LINK_LIFETIME` for a page's links).
+pub async fn links(
+    store: &Store,
+    blobs: &dyn Blobs,
+    receipts: Vec<Receipt>,
+    lifetime: std::time::Duration,
+) -> AppResult<Vec<ReceiptLink>> {
+    let expires_at = store.clock.now() + chrono::Duration::seconds(lifetime.as_secs() as i64);
     let mut links = Vec::with_capacity(receipts.len());
     for r in receipts {
         let key = mas_ports::BlobKey::parse(&r.blob_key).map_err(|e| AppError::Internal(e.to_string()))?;
-        let url = blobs.presign(&key, PDF_LINK_LIFETIME).await.map_err(AppError::backend("blobs"))?;
+        let url = blobs.presign(&key, lifetime).await.map_err(AppError::backend("blobs"))?;
         links.push(ReceiptLink {
             kind: r.kind,
             number: r.number,

@@ -452,7 +452,8 @@ pub async fn documents(app: &App, session: &PortalSession, base: &str) -> AppRes
 /// The client's receipts and credit notes, newest first, with download links.
 pub async fn receipts(app: &App, session: &PortalSession) -> AppResult<Vec<mas_documents::receipts::ReceiptLink>> {
     let issued = mas_documents::receipts::of_client(&app.store, &session.tenant_id, &session.client_id).await?;
-    mas_documents::receipts::links(&app.store, app.blobs.as_ref(), issued).await
+    mas_documents::receipts::links(&app.store, app.blobs.as_ref(), issued, mas_documents::documents::PDF_LINK_LIFETIME)
+        .await
 }
 
 /// The signing token of the document's latest session, if that session is still open.

@@ -46,6 +46,7 @@ use mas_clients::medical;
 use mas_messaging::notifications;
 
 use mas_booking::payments;
+use mas_documents::receipts::{self, ReceiptLink};
 
 use mas_accounts::tenants;
 use mas_context::app::App;
@@ -92,6 +93,9 @@ pub struct ClientExport {
     /// Newest first.
     pub appointments: Vec<Appointment>,
     pub payments: Vec<Payment>,
+    /// The receipts and credit notes of the client's sales at the desk, newest first, with
+    /// links to their PDFs (valid as long as the documents' links).
+    pub receipts: Vec<ReceiptLink>,
     pub documents: Vec<ExportedDocument>,
     /// Every email and text to or from the client, newest first; links in them are `[link]`
     /// (a signing or sign-in link is a credential, not the client's data).
@@ -203,6 +207,8 @@ pub async fn export(app: &App, audit: &AuditContext, client_id: &ClientId) -> Ap
     for appointment in &appointments {
         payments.extend(payments::for_appointment(store, t, &appointment.id).await?);
     }
+    let receipts = receipts::of_client(store, t, client_id).await?;
+    let receipts = receipts::links(store, app.blobs.as_ref(), receipts, EXPORT_LINK_LIFETIME).await?;
     let now = store.clock.now();
     let expires_at = now + chrono::Duration::seconds(EXPORT_LINK_LIFETIME.as_secs() as i64);
     let mut documents = Vec::new();
@@ -249,6 +255,7 @@ pub async fn export(app: &App, audit: &AuditContext, client_id: &ClientId) -> Ap
         medical_submissions,
         appointments,
         payments,
+        receipts,
         documents,
         messages,
         timeline: file.timeline,
