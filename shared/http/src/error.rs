@@ -51,6 +51,8 @@ macro_rules! through_app_error {
 
 through_app_error!(
     mas_usecases::CatalogError,
+    mas_usecases::templates::TemplateError,
+    mas_usecases::documents::DocumentError,
     mas_usecases::appointments::AppointmentError,
     mas_usecases::notifications::SettingsError,
     mas_usecases::gdpr::ErasureError,
