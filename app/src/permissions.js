@@ -34,6 +34,7 @@ export function settingsSections(me) {
     { path: 'team', label: 'Team', show: can(me, 'team_read') },
     { path: 'security', label: 'Sign-in security', show: canManageMfa(me) },
     { path: 'payments', label: 'Online payments', show: can(me, 'payments_connect') },
+    { path: 'readers', label: 'Card readers', show: can(me, 'catalog_write') && can(me, 'sales_write') },
   ].filter((item) => item.show);
 }
 

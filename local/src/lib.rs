@@ -5,6 +5,7 @@
 pub mod config;
 pub mod local_checkout;
 pub mod local_connect;
+pub mod local_readers;
 pub mod local_routes;
 pub mod staff_app;
 

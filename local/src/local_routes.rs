@@ -35,6 +35,7 @@ pub fn router(host: Arc<LocalHost>) -> Router {
         .route(mas_embedded::simulated::SHIM_PATH, get(stripe_shim))
         .merge(crate::local_checkout::routes())
         .merge(crate::local_connect::routes())
+        .merge(crate::local_readers::routes())
         .with_state(host.clone());
     let messages = Router::new()
         .route("/local/outbox", get(outbox_page))

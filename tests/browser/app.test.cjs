@@ -428,8 +428,18 @@ async function main() {
       await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
       await page.goto(`${base}/app/#/settings/brand`);
       await page.getByLabel(/Champagne classic/).check();
-      await page.getByRole('button', { name: 'Save', exact: true }).click();
+      await page.getByRole('button', { name: 'Save', exact: true }).first().click();
       await page.getByText('Saved. Your site is republished with it.').waitFor();
+      // Who the clinic is in law, for its receipts: a mistyped VAT number is refused at its field.
+      await page.getByLabel('Registered business name').fill('Demo Clinic Ltd');
+      await page.getByLabel('VAT registration number').fill('GB 123 4567 81');
+      await page.getByRole('button', { name: 'Save', exact: true }).nth(1).click();
+      await page.getByText(/VAT number from HMRC/).first().waitFor();
+      await page.getByLabel('VAT registration number').fill('GB 123 4567 82');
+      await page.getByRole('button', { name: 'Save', exact: true }).nth(1).click();
+      await page.getByText('Saved. New receipts carry it.').waitFor();
+      const business = (await api(base, 'GET', '/v1/brand', local.token)).business;
+      assert.deepEqual([business.legal_name, business.vat_number], ['Demo Clinic Ltd', 'GB123456782']);
       await page.goto(`${base}/app/#/settings/domain`);
       await page.getByLabel('Subdomain').fill('demo-desk');
       await page.getByRole('button', { name: 'Save', exact: true }).click();

@@ -8,6 +8,7 @@ mod booking;
 mod care_team;
 mod clients;
 mod connect;
+mod desk;
 mod dns_contract;
 mod documents;
 mod events;

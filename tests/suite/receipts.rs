@@ -56,6 +56,15 @@ async fn portal_session(app: &TestApp, s: &Setup, client: &str) -> String {
 async fn a_sale_gets_a_stamped_receipt_pdf_that_verifies_is_emailed_to_its_client_and_is_in_their_portal() {
     let (app, _clock) = fixed_app().await;
     let s = setup(&app, "receipt-sale").await;
+    // Who the clinic is in law goes on its receipts (a VAT invoice names the VAT number).
+    let business =
+        json!({"legal_name": "Receipt Sale Ltd", "company_number": "sc 123456", "vat_number": "gb 123 4567 82"});
+    let (status, brand) = app.put("/v1/brand", &s.clinic.token, json!({"business": business})).await;
+    assert_eq!(status, StatusCode::OK, "{brand}");
+    assert_eq!(brand["business"]["vat_number"], "GB123456782", "stored as read: {brand}");
+    let (status, refused) =
+        app.put("/v1/brand", &s.clinic.token, json!({"business": {"vat_number": "GB123456781"}})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a mistyped VAT number: {refused}");
     let sale =
         ring_up(&app, &s.clinic.token, sale_body(&s, lines(&s), json!([{"method": "cash", "tendered_minor": 15000}])))
             .await;
@@ -76,6 +85,8 @@ async fn a_sale_gets_a_stamped_receipt_pdf_that_verifies_is_emailed_to_its_clien
             "SPF 50",
             "Total: £145.98",
             "Change given: £4.02",
+            "Receipt Sale Ltd, company number SC123456",
+            "VAT registration number GB123456782",
         ] {
             assert!(text.contains(expected), "`{expected}` in {text}");
         }

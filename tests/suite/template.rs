@@ -658,7 +658,13 @@ fn actions_on(template: &Value, function: &Value, resource_id: &str, prefix: &st
 }
 
 /// Routes that move money: they call Stripe, so only their functions get its secrets.
-const MONEY_ROUTES: [(&str, &str); 12] = [
+const MONEY_ROUTES: [(&str, &str); 16] = [
+    // Card readers at the desk (Stripe Terminal) and the card payments taken on them or on a
+    // client's saved card.
+    ("POST", "/v1/card-readers"),
+    ("DELETE", "/v1/card-readers/{id}"),
+    ("POST", "/v1/desk-payments"),
+    ("POST", "/v1/desk-payments/{id}/cancel"),
     ("POST", "/v1/payments/deposit-intent"),
     // Makes the intent of a payment link the client pays in the portal, and stops its page.
     ("POST", "/v1/portal/balances/{link_id}/intent"),
@@ -679,7 +685,10 @@ const MONEY_ROUTES: [(&str, &str); 12] = [
 
 /// Routes that announce what they did as domain events (brand and catalog changes announce
 /// `site.changed`, which republishes the clinic's site).
-const PUBLISHING_ROUTES: [(&str, &str); 28] = [
+const PUBLISHING_ROUTES: [(&str, &str); 30] = [
+    // A desk card payment succeeded (a saved card at once; a reader's when a cancel finds it paid).
+    ("POST", "/v1/desk-payments"),
+    ("POST", "/v1/desk-payments/{id}/cancel"),
     // A connected account made or changed: payments.account_updated.
     ("POST", "/v1/payments/connect"),
     ("POST", "/webhooks/stripe/connect"),
@@ -815,12 +824,13 @@ fn the_functions_that_make_charges_get_the_platforms_application_fee_from_its_pa
         assert_eq!(ref_target(&variable), Some("ApplicationFeeBps"), "{}", event.function);
         holders.insert((event.method.clone(), event.path.clone()));
     }
-    // Deposits, balances and links paid in the portal; fees and payment links' pages are
-    // charged by the notifications worker.
+    // Deposits, balances, links paid in the portal and the desk's card payments; fees and
+    // payment links' pages are charged by the notifications worker.
     let charging = [
         ("POST", "/v1/payments/deposit-intent"),
         ("POST", "/v1/payments/finalize"),
         ("POST", "/v1/portal/balances/{link_id}/intent"),
+        ("POST", "/v1/desk-payments"),
     ];
     assert_eq!(holders, routes(&charging));
     let (id, worker) = resources_of_type(&template, "AWS::Serverless::Function")

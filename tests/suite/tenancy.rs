@@ -9,6 +9,7 @@ use crate::support::app::*;
 /// Clinic B's own ids, for routes whose bodies refer to them.
 struct Own<'a> {
     location_id: &'a str,
+    reader_id: &'a str,
     service_id: &'a str,
     client_id: &'a str,
 }
@@ -43,6 +44,11 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
         ("policies", _) => json!({"hold_minutes": 20}),
         ("appointments", _) if method == "PATCH" => json!({"action": "cancel"}),
         ("payments", _) => json!({"amount": 100, "reason": "intruder"}),
+        ("card-readers", _) => {
+            json!({"location_id": location_id, "registration_code": "simulated-wpe", "label": "B desk"})
+        }
+        ("desk-payments", _) => json!({"method": "reader", "reader_id": own.reader_id, "location_id": location_id,
+            "amount_minor": 1000}),
         ("sales", _) if path.ends_with("/void") => json!({"reason": "intruder"}),
         ("sales", _) if path.ends_with("/refund") => json!({"to": "cash", "reason": "intruder"}),
         ("sales", _) => json!({"location_id": location_id, "client_id": own.client_id, "lines": [
@@ -114,6 +120,15 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let (status, sale) = app.post("/v1/sales", &a.token, sale).await;
     assert_eq!(status, StatusCode::CREATED, "{sale}");
     let sale_id = sale["id"].as_str().unwrap().to_owned();
+    // A takes a card at its desk, so B has a reader and a desk payment to aim at.
+    let reader = json!({"location_id": location_id, "registration_code": "simulated-wpe", "label": "A-secret-reader"});
+    let (status, reader) = app.post("/v1/card-readers", &a.token, reader).await;
+    assert_eq!(status, StatusCode::CREATED, "{reader}");
+    let reader_id = reader["id"].as_str().unwrap().to_owned();
+    let card = json!({"method": "reader", "reader_id": reader_id, "location_id": location_id, "amount_minor": 1000});
+    let (status, desk_payment) = app.post("/v1/desk-payments", &a.token, card).await;
+    assert_eq!(status, StatusCode::CREATED, "{desk_payment}");
+    let desk_payment_id = desk_payment["id"].as_str().unwrap().to_owned();
     // Let A's PDF render first, so nothing of A's is being written while B probes.
     wait_for_pdf(&app, &a.token, &document_id, "pdf").await;
 
@@ -130,6 +145,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "clients" => client_id.clone(),
             "payments" => payment_id.clone(),
             "sales" => sale_id.clone(),
+            "card-readers" => reader_id.clone(),
+            "desk-payments" => desk_payment_id.clone(),
             other => panic!("the matrix does not know the collection `{other}`; add it"),
         }
     };
@@ -154,6 +171,10 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         payment_id.clone(),
         intent["intent_id"].as_str().unwrap().to_owned(),
         a_account.clone(),
+        reader_id.clone(),
+        "A-secret-reader".into(),
+        desk_payment_id.clone(),
+        desk_payment["intent_id"].as_str().unwrap().to_owned(),
     ];
 
     // A's bookings set off background work (messages, consent forms, renders): let it finish,
@@ -187,8 +208,12 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let b_location_id = b_location["id"].as_str().unwrap();
     let (_, b_service) = app.post("/v1/services", &b.token, service_body("B service")).await;
     let (_, b_client) = app.post("/v1/clients", &b.token, client_body("B", "Client", None)).await;
+    let b_reader = json!({"location_id": b_location_id, "registration_code": "simulated-wpe", "label": "B reader"});
+    let (status, b_reader) = app.post("/v1/card-readers", &b.token, b_reader).await;
+    assert_eq!(status, StatusCode::CREATED, "{b_reader}");
     let own = Own {
         location_id: b_location_id,
+        reader_id: b_reader["id"].as_str().unwrap(),
         service_id: b_service["id"].as_str().unwrap(),
         client_id: b_client["id"].as_str().unwrap(),
     };

@@ -1,5 +1,5 @@
 // The brand's forms: look (theme, search title and description), web address (subdomain,
-// custom domain) and logo. PUT /v1/brand replaces the whole input, so each form sends the
+// custom domain), logo, and who the clinic is in law (for its receipts). PUT /v1/brand replaces the whole input, so each form sends the
 // stored brand with only its own fields changed.
 import { html } from '../html.js';
 import { api } from '../api.js';
@@ -15,8 +15,8 @@ export const THEMES = [
 
 /** The writable part of a stored Brand (what PUT /v1/brand takes). */
 export function brandInput(brand) {
-  const { theme, overrides, logo_url, domain, subdomain, seo } = brand || {};
-  return { theme: theme || 'ivory_minimal', overrides: overrides || {}, logo_url: logo_url || null, domain: domain || null, subdomain: subdomain || null, seo: seo || {} };
+  const { theme, overrides, logo_url, domain, subdomain, seo, business } = brand || {};
+  return { theme: theme || 'ivory_minimal', overrides: overrides || {}, logo_url: logo_url || null, domain: domain || null, subdomain: subdomain || null, seo: seo || {}, business: business || {} };
 }
 
 async function saveBrand(change) {
@@ -50,6 +50,31 @@ export function ThemeForm({ brand, onSaved, submitLabel = 'Save' }) {
     <${Field} form=${form} name="seo.description" label="Description in search results" multiline />
     ${saved && html`<${Notice}>Saved. Your site is republished with it.</${Notice}>`}
     <button type="submit" class="primary" disabled=${form.busy}>${submitLabel}</button>
+  </form>`;
+}
+
+/** The legal name, company number and VAT number printed on receipts. */
+export function BusinessForm({ brand, onSaved }) {
+  const b = brandInput(brand).business;
+  const form = useForm({
+    'business.legal_name': b.legal_name || '', 'business.company_number': b.company_number || '', 'business.vat_number': b.vat_number || '',
+  });
+  const [saved, setSaved] = useState(false);
+  const submit = (event) => form.submit(async (v) => {
+    const value = (name) => v[`business.${name}`].trim() || null;
+    const result = await saveBrand(() => ({
+      business: { legal_name: value('legal_name'), company_number: value('company_number'), vat_number: value('vat_number') },
+    }));
+    setSaved(true);
+    onSaved?.(result);
+  }, event);
+  return html`<form novalidate onSubmit=${submit}>
+    <${FormMessage} form=${form} />
+    <${Field} form=${form} name="business.legal_name" label="Registered business name" hint="If it differs from the clinic's name, e.g. Glow Aesthetics Ltd" />
+    <${Field} form=${form} name="business.company_number" label="Company number" hint="From Companies House, e.g. 09876543" />
+    <${Field} form=${form} name="business.vat_number" label="VAT registration number" hint="With its country prefix, e.g. GB123456782; printed on every receipt" />
+    ${saved && html`<${Notice}>Saved. New receipts carry it.</${Notice}>`}
+    <button type="submit" class="primary" disabled=${form.busy}>Save</button>
   </form>`;
 }
 

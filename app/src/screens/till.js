@@ -2,7 +2,11 @@
 // practitioner and client filled in) or a walk-in, with service and product lines, discounts on
 // a line or the whole sale (only for roles with discount_give; each needs a reason), tips per
 // practitioner, and tenders — cash (what was handed over; the change is the server's), card on
-// the desk's terminal (its reference), bank transfer, or a mix.
+// the desk's terminal (its reference), bank transfer, or a mix. A card can also be taken on one
+// of the clinic's card readers ("Card (reader)": choose the reader, Charge, the status is polled
+// until the reader answers; the tender is added once approved, a decline is shown with its code,
+// and the wait can be cancelled) or, for a booking whose client agreed to keep a card on file,
+// on that card ("Saved card"): either way the sale's tender is a `card` naming the paid intent.
 //
 // Money is never worked out here: as the sale is rung up the server prices it
 // (`POST /v1/sales?quote=true`, nothing written) and its figures are shown; completing it
@@ -39,7 +43,12 @@ const DISCOUNTS = [
   { value: 'percent', label: 'Percentage' },
   { value: 'fixed', label: 'Fixed amount' },
 ];
-const METHODS = { cash: 'Cash', card_external: 'Card (terminal)', bank_transfer: 'Bank transfer', deposit: 'Deposit paid online' };
+const METHODS = {
+  cash: 'Cash', card_external: 'Card (terminal)', bank_transfer: 'Bank transfer', deposit: 'Deposit paid online',
+  card_reader: 'Card (reader)', saved_card: 'Saved card',
+};
+/** Tenders taken through the gateway here: ready once their payment succeeded. */
+const GATEWAY_CARDS = ['card_reader', 'saved_card'];
 // Appointments a sale can be for: not cancelled, not a no-show, not still waiting for a deposit.
 const SELLABLE = ['scheduled', 'checked_in', 'in_progress', 'completed'];
 
@@ -124,6 +133,10 @@ function buildLine(line, i, problems, mayDiscount) {
 }
 
 function buildTender(tender, i, problems) {
+  if (GATEWAY_CARDS.includes(tender.method)) {
+    if (!tender.intent_id) problems[`tenders[${i}]`] = 'Charge the card first: the payment is added once it is approved.';
+    return { method: 'card', amount_minor: tender.paid_minor ?? 0, intent_id: tender.intent_id || '' };
+  }
   const minor = toMinor(tender.amount);
   if (minor === null) problems[`tenders[${i}]`] = 'Enter an amount, like 50.00.';
   const value = minor ?? 0;
@@ -139,7 +152,7 @@ function buildTender(tender, i, problems) {
  */
 function build(sale, mayDiscount, forQuote = false) {
   const problems = {};
-  const typed = (item) => !forQuote || item.amount.trim() !== '';
+  const typed = (item) => !forQuote || (GATEWAY_CARDS.includes(item.method) ? Boolean(item.intent_id) : item.amount.trim() !== '');
   const body = {
     location_id: sale.location_id,
     currency: sale.currency,
@@ -296,12 +309,14 @@ function Register({ me, lookups, onNew }) {
           <h2 id="h-payment">Payment</h2>
           ${sale.tenders.length === 0 && html`<p class="muted">Add how the client pays: one way, or several that together make the total.</p>`}
           ${errors.tenders && html`<p class="field-error" id="tenders-error">${errors.tenders}</p>`}
-          ${sale.tenders.map((tender, i) => html`<${TenderEditor} key=${tender.key} tender=${tender} index=${i} form=${form} currency=${sale.currency}
+          ${sale.tenders.map((tender, i) => html`<${TenderEditor} key=${tender.key} tender=${tender} index=${i} form=${form} currency=${sale.currency} sale=${sale}
             onChange=${(fields) => setListItem('tenders', tender.key, fields)} onRemove=${() => removeFrom('tenders', tender.key)} />`)}
           <div class="actions">
             <button type="button" class="secondary" onClick=${() => addTender('cash')}>Add cash</button>
             <button type="button" class="secondary" onClick=${() => addTender('card_external')}>Add card</button>
             <button type="button" class="secondary" onClick=${() => addTender('bank_transfer')}>Add bank transfer</button>
+            <button type="button" class="secondary" onClick=${() => addTender('card_reader')}>Card (reader)</button>
+            ${sale.appointment_id && sale.card_on_file && html`<button type="button" class="secondary" onClick=${() => addTender('saved_card')}>Saved card</button>`}
           </div>
         </section>
       </div>
@@ -361,6 +376,7 @@ function pickAppointment(sale, appointment, person, lookups, deposit) {
   if (deposit) tenders.unshift({ key: nextKey(), method: 'deposit', amount: minorInput(depositLeft(deposit)), payment_id: deposit.id, reference: '' });
   return {
     ...sale, appointment_id: appointment.id, client: person || sale.client, currency, location_id: appointment.location_id,
+    card_on_file: Boolean(appointment.card_on_file_consent),
     lines: [line, ...sale.lines.filter((l) => !l.appointment_id)], tenders,
   };
 }
@@ -482,8 +498,11 @@ function DiscountFields({ discount, path, form, currency, what, onChange }) {
   </div>`;
 }
 
-function TenderEditor({ tender, index, form, currency, onChange, onRemove }) {
+function TenderEditor({ tender, index, form, currency, sale, onChange, onRemove }) {
   const path = `tenders[${index}]`;
+  if (GATEWAY_CARDS.includes(tender.method)) {
+    return html`<${CardTender} tender=${tender} path=${path} form=${form} currency=${currency} sale=${sale} onChange=${onChange} onRemove=${onRemove} />`;
+  }
   const cash = tender.method === 'cash';
   if (tender.method === 'deposit') {
     return html`<fieldset class="tender" data-tender="deposit">
@@ -505,6 +524,108 @@ function TenderEditor({ tender, index, form, currency, onChange, onRemove }) {
         label=${tender.method === 'card_external' ? 'Terminal reference' : 'Transfer reference'} onInput=${(e) => onChange({ reference: e.currentTarget.value })} />`}
     </div>
     <button type="button" class="link-button" onClick=${onRemove}>Remove this payment</button>
+  </fieldset>`;
+}
+
+/** How long the till waits between two looks at a payment on a reader. */
+const POLL_MS = 1000;
+
+/**
+ * A card taken here: on a reader (choose it, Charge, wait while the reader asks for the card) or
+ * on the saved card of the booking. Once approved the tender holds the payment's intent and
+ * amount, and can only be removed; a decline says why and lets the desk try again.
+ */
+function CardTender({ tender, path, form, currency, sale, onChange, onRemove }) {
+  const onReader = tender.method === 'card_reader';
+  const readers = useLoad(() => (onReader ? api.get('/v1/card-readers') : Promise.resolve([])), [onReader]);
+  const here = (readers.data || []).filter((r) => r.location_id === sale.location_id);
+  const [payment, setPayment] = useState(null);
+  // The Idempotency-Key of this saved-card charge and the body it was sent with.
+  const [chargeAttempt, setChargeAttempt] = useState(null);
+  const [problem, setProblem] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const readerId = tender.reader_id || here[0]?.id || '';
+  const readerLabel = here.find((r) => r.id === (payment?.reader_id || readerId))?.label || 'the reader';
+
+  // While the reader asks for the card, look again every second until it answers.
+  useEffect(() => {
+    if (!payment || payment.status !== 'pending') return undefined;
+    let live = true;
+    const timer = setTimeout(async () => {
+      try {
+        const now = await api.get(`/v1/desk-payments/${payment.id}`);
+        if (live) setPayment(now);
+      } catch (err) {
+        if (live) setPayment({ ...payment });
+      }
+    }, POLL_MS);
+    return () => { live = false; clearTimeout(timer); };
+  }, [payment]);
+  useEffect(() => {
+    if (payment?.status === 'succeeded' && !tender.intent_id) {
+      onChange({ intent_id: payment.intent_id, paid_minor: payment.amount.amount_minor });
+    }
+  }, [payment]);
+
+  if (tender.intent_id) {
+    return html`<fieldset class="tender" data-tender=${tender.method} data-paid="true">
+      <legend>${METHODS[tender.method]}</legend>
+      <p class="notice notice-success" role="status" id=${`${path}-approved`}>Approved: ${amount(tender.paid_minor, currency)} ${onReader ? `on ${readerLabel}` : 'on the card on file'}.</p>
+      <button type="button" class="link-button" onClick=${onRemove}>Remove this payment</button>
+    </fieldset>`;
+  }
+  const charge = async () => {
+    setProblem(null);
+    const minor = toMinor(tender.amount);
+    if (!minor) { setProblem('Enter the amount to charge, like 50.00.'); return; }
+    setBusy(true);
+    try {
+      const body = onReader
+        ? { method: 'reader', reader_id: readerId, location_id: sale.location_id, amount_minor: minor, currency }
+        : { method: 'saved_card', appointment_id: sale.appointment_id, location_id: sale.location_id, amount_minor: minor, currency };
+      if (onReader && sale.client) body.client_id = sale.client.id;
+      // A saved card is charged at once: a retry of the same charge carries the same key, so a
+      // lost answer never charges the card twice.
+      const sent = JSON.stringify(body);
+      const key = chargeAttempt && chargeAttempt.body === sent ? chargeAttempt.key : newIdempotencyKey();
+      setChargeAttempt({ key, body: sent });
+      setPayment(await api.post('/v1/desk-payments', body, onReader ? {} : { idempotencyKey: key }));
+    } catch (err) {
+      setProblem(err.message || String(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const cancel = async () => {
+    setProblem(null);
+    try {
+      setPayment(await api.post(`/v1/desk-payments/${payment.id}/cancel`, {}));
+    } catch (err) {
+      setProblem(err.message || String(err));
+      if (err.code === 'already_paid') setPayment(await api.get(`/v1/desk-payments/${payment.id}`));
+    }
+  };
+  const waiting = payment?.status === 'pending';
+  return html`<fieldset class="tender" data-tender=${tender.method}>
+    <legend>${METHODS[tender.method]}</legend>
+    <div class="row">
+      ${onReader && html`<${Loaded} state=${readers} what="Loading the card readers">${() => (here.length === 0
+        ? html`<p class="muted">No card reader at this location: an owner or manager registers one in Settings, Card readers.</p>`
+        : html`<${Field} name=${`${path}.reader_id`} label="Reader" value=${readerId} disabled=${waiting}
+            options=${here.map((r) => ({ value: r.id, label: r.label }))} onInput=${(e) => onChange({ reader_id: e.currentTarget.value })} />`)}</${Loaded}>`}
+      <${Field} name=${path} form=${form(path, `${path}.intent_id`, `${path}.amount_minor`)} inputmode="decimal" disabled=${waiting}
+        label=${`Amount to charge (${currency})`} value=${tender.amount} onInput=${(e) => onChange({ amount: e.currentTarget.value })} />
+    </div>
+    ${waiting && html`<p role="status" aria-live="polite" class="notice notice-info" id=${`${path}-waiting`}>Waiting for the card on ${readerLabel}…</p>`}
+    ${payment?.status === 'declined' && html`<p class="notice notice-error" role="alert" id=${`${path}-declined`}>Declined (${label(payment.failure_code || 'card_declined')}). Try another card, or another way to pay.</p>`}
+    ${payment?.status === 'canceled' && html`<p class="muted" role="status">Cancelled: nothing was charged.</p>`}
+    ${problem && html`<p class="notice notice-error" role="alert">${problem}</p>`}
+    <div class="actions">
+      ${waiting
+        ? html`<button type="button" class="secondary" onClick=${cancel}>Cancel</button>`
+        : html`<button type="button" class="primary" onClick=${charge} disabled=${busy || (onReader && !readerId)}>${onReader ? 'Charge' : 'Charge the card on file'}</button>`}
+      <button type="button" class="link-button" onClick=${onRemove} disabled=${waiting}>Remove this payment</button>
+    </div>
   </fieldset>`;
 }
 

@@ -109,6 +109,12 @@ id_type!(
     "cor_"
 );
 id_type!(
+    /// A card payment taken at the desk (on a card reader, or the client's saved card): its
+    /// intent is what the till's card tender names.
+    DeskPaymentId,
+    "dpy_"
+);
+id_type!(
     /// A message to a client on one channel; derived from what it is about, so a repeat is recognised.
     MessageId,
     "msg_"

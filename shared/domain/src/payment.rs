@@ -87,6 +87,16 @@ stripe_id!(
     ConnectedAccountId,
     "acct_"
 );
+stripe_id!(
+    /// A Stripe Terminal card reader at the desk (`tmr_…`).
+    ReaderId,
+    "tmr_"
+);
+stripe_id!(
+    /// A Stripe Terminal location (`tml_…`): where readers are registered; one per clinic location.
+    TerminalLocationId,
+    "tml_"
+);
 
 /// Where an online payment's money went: the clinic's connected account (a destination charge),
 /// less the platform's application fee.

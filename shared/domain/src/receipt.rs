@@ -127,6 +127,8 @@ pub fn canonical(sale: &Sale, correction: Option<&Correction>) -> Vec<u8> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReceiptFacts {
     pub clinic_name: String,
+    /// The clinic's legal name, company and VAT numbers as printed (`BusinessDetails::lines`).
+    pub business_lines: Vec<String>,
     pub location_name: String,
     /// The location's address, one line.
     pub location_address: String,
@@ -178,10 +180,9 @@ pub fn content(sale: &Sale, correction: Option<&Correction>, facts: &ReceiptFact
     let c = &sale.currency;
     let money = |m: i64| money_text(m, c);
     let invoice = sale.invoice_number.to_string();
-    let mut subtitle = vec![
-        format!("{}, {}", facts.location_name, facts.location_address),
-        format!("Sale of {} · invoice {invoice}", facts.local_time),
-    ];
+    let mut subtitle = facts.business_lines.clone();
+    subtitle.push(format!("{}, {}", facts.location_name, facts.location_address));
+    subtitle.push(format!("Sale of {} · invoice {invoice}", facts.local_time));
     subtitle.push(match &facts.client_name {
         Some(name) => format!("Client: {name}"),
         None => "Client: walk-in".into(),

@@ -288,6 +288,9 @@ pub struct BrandInput {
     pub subdomain: Option<Slug>,
     #[serde(default)]
     pub seo: Seo,
+    /// Who the clinic is in law: printed on its receipts and in its site's footer.
+    #[serde(default)]
+    pub business: crate::business::BusinessDetails,
 }
 
 /// Minimum WCAG 2.2 AA contrast for body text.

@@ -23,13 +23,13 @@ use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde_json::{Value, json};
 
-use mas_domain::payment::ConnectedAccountId;
 use mas_domain::payment::{ClientSecret, CustomerId, IntentId, IntentSnapshot, IntentStatus};
+use mas_domain::payment::{ConnectedAccountId, ReaderId, TerminalLocationId};
 use mas_domain::webhook::WebhookSecret;
 use mas_ports::Clock;
 use mas_ports::payments::{
     AccountRequest, BrowserCheckout, ConnectedAccount, GatewayRefund, Intent, IntentRequest, OnboardingLink,
-    OnboardingRequest, Payments, PaymentsError, RefundRequest,
+    OnboardingRequest, Payments, PaymentsError, ReaderRequest, RefundRequest, TerminalLocationRequest, TerminalReader,
 };
 
 #[path = "simulated_checkout.rs"]
@@ -38,6 +38,9 @@ pub use checkout::{CheckoutPage, CheckoutPaid, session_json};
 #[path = "simulated_connect.rs"]
 mod connect;
 pub use connect::{Ledger, Onboarding, OnboardingPage, account_json};
+#[path = "simulated_terminal.rs"]
+mod terminal;
+pub use terminal::{Presented, reader_json};
 
 /// What paying an intent on the local host does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -156,6 +159,8 @@ struct State {
     declining: HashMap<String, String>,
     /// Clinics' connected accounts.
     accounts: connect::Accounts,
+    /// Card readers (Stripe Terminal) and their locations.
+    readers: terminal::Readers,
 }
 
 pub struct SimulatedGateway {
@@ -587,6 +592,44 @@ impl Payments for SimulatedGateway {
 
     async fn onboarding_link(&self, request: OnboardingRequest) -> Result<OnboardingLink, PaymentsError> {
         self.account_link(request)
+    }
+
+    async fn create_terminal_location(
+        &self,
+        request: TerminalLocationRequest,
+    ) -> Result<TerminalLocationId, PaymentsError> {
+        Ok(self.terminal_location(request))
+    }
+
+    async fn register_reader(&self, request: ReaderRequest) -> Result<TerminalReader, PaymentsError> {
+        self.register(request)
+    }
+
+    async fn delete_reader(&self, reader: &ReaderId) -> Result<(), PaymentsError> {
+        self.unregister(reader)
+    }
+
+    async fn create_present_intent(&self, request: IntentRequest) -> Result<Intent, PaymentsError> {
+        if request.charge_saved_method.is_some() || request.save_for_later {
+            return Err(PaymentsError::Refused("a card_present intent neither saves nor charges a saved card".into()));
+        }
+        self.create_intent(request).await
+    }
+
+    async fn process_payment_intent(
+        &self,
+        reader: &ReaderId,
+        intent: &IntentId,
+    ) -> Result<TerminalReader, PaymentsError> {
+        self.process(reader, intent)
+    }
+
+    async fn cancel_reader_action(&self, reader: &ReaderId) -> Result<TerminalReader, PaymentsError> {
+        self.cancel_action(reader)
+    }
+
+    async fn cancel_intent(&self, intent: &IntentId) -> Result<Intent, PaymentsError> {
+        self.cancel(intent)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod availability;
 pub mod catalog;
 pub mod clients;
+pub mod desk;
 mod document;
 pub mod documents;
 pub mod error;
@@ -190,6 +191,8 @@ route_group!(
         [sales::receipts]
         [sales::day_close, sales::close, sales::reopen]
         [sales::close_csv]
+        [desk::list_readers]
+        [desk::get]
         [templates::list, templates::create]
         [templates::get]
         [documents::generate]
@@ -231,6 +234,10 @@ route_group!(
         [sales::complete]
         [sales::void]
         [sales::refund]
+        [desk::register_reader]
+        [desk::remove_reader]
+        [desk::start]
+        [desk::cancel]
     }
 );
 

@@ -193,7 +193,9 @@ pub struct PortalBalance {
     /// and once it is made: the same page the emailed or texted link opens. Absent once the
     /// client starts paying it here (the page is stopped then).
     pub pay_url: Option<String>,
-    /// It can be paid here, with the card form (`POST /v1/portal/balances/{link_id}/intent`).
+    /// It is still payable, so the portal offers its card form (`POST
+    /// /v1/portal/balances/{link_id}/intent`; where the gateway has no card form for browsers
+    /// that answers 409 `card_form_unavailable`, and the link's page, `pay_url`, is the way).
     pub pay_here: bool,
     pub expires_at: Option<DateTime<Utc>>,
 }
@@ -216,7 +218,7 @@ pub async fn balances(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiRes
         return Ok(Json(PortalBalances { balances: Vec::new() }));
     }
     let appointments = ops::appointments(&app, &session).await?;
-    let (now, card_form) = (app.store.clock.now(), app.payments.browser_checkout().is_some());
+    let now = app.store.clock.now();
     let all: Vec<&PortalAppointment> = appointments.upcoming.iter().chain(&appointments.past).collect();
     let mut balances: Vec<PortalBalance> = links
         .into_iter()
@@ -236,7 +238,7 @@ pub async fn balances(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiRes
                 amount: link.amount,
                 purpose: link.purpose,
                 status,
-                pay_here: payable && card_form,
+                pay_here: payable,
                 pay_url,
                 expires_at: link.expires_at,
             })

@@ -26,7 +26,8 @@ pub use identity::{Identity, IdentityError};
 pub use messages::{Accepted, Mailer, OutgoingEmail, OutgoingSms, SendError, SmsSender};
 pub use payments::{
     AccountRequest, BrowserCheckout, ConnectedAccount, GatewayRefund, Intent, IntentRequest, OnboardingLink,
-    OnboardingRequest, PaymentLink, PaymentLinkRequest, PaymentLinkStatus, Payments, PaymentsError, RefundRequest,
+    OnboardingRequest, PaymentLink, PaymentLinkRequest, PaymentLinkStatus, Payments, PaymentsError, ReaderAction,
+    ReaderRequest, RefundRequest, TerminalLocationRequest, TerminalReader,
 };
 pub use queue::{Queue, QueueError, QueueName};
 pub use renderer::Renderer;

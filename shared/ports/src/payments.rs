@@ -15,7 +15,10 @@ use std::collections::BTreeMap;
 use async_trait::async_trait;
 
 use mas_domain::connect::{AccountStatus, Requirements};
-use mas_domain::payment::{ChargeDestination, ClientSecret, ConnectedAccountId, CustomerId, IntentId, IntentSnapshot};
+use mas_domain::payment::{
+    ChargeDestination, ClientSecret, ConnectedAccountId, CustomerId, IntentId, IntentSnapshot, ReaderId,
+    TerminalLocationId,
+};
 use mas_domain::values::{Currency, MinorUnits};
 
 /// What a new PaymentIntent asks for.
@@ -241,6 +244,95 @@ impl ConnectedAccount {
     }
 }
 
+/// A place for a clinic location's card readers at the gateway (a Stripe Terminal Location).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TerminalLocationRequest {
+    /// The same key gives the same place: a retried request never makes a second one.
+    pub idempotency_key: String,
+    pub display_name: String,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub postal_code: String,
+    /// ISO 3166 country (`GB`).
+    pub country: String,
+    /// Ids that tie it back to us (`tenant_id`, `location_id`).
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// A reader to register with the code it shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReaderRequest {
+    pub registration_code: String,
+    pub label: String,
+    pub location: TerminalLocationId,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// What a reader is doing (`action` of a Stripe Terminal Reader).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReaderAction {
+    /// `process_payment_intent`, …
+    pub kind: String,
+    /// `in_progress`, `succeeded` or `failed`.
+    pub status: String,
+    pub payment_intent: Option<IntentId>,
+    pub failure_code: Option<String>,
+    pub failure_message: Option<String>,
+}
+
+/// A card reader as the gateway reports it now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TerminalReader {
+    pub id: ReaderId,
+    pub label: String,
+    pub location: Option<TerminalLocationId>,
+    pub device_type: String,
+    pub action: Option<ReaderAction>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl TerminalReader {
+    /// Reads a Terminal Reader object as Stripe (or the simulated gateway) sends it.
+    pub fn from_stripe_json(object: &serde_json::Value) -> Result<TerminalReader, String> {
+        let text = |v: &serde_json::Value, name: &str| v.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+        let id = text(object, "id").ok_or("a Reader without an id")?;
+        let id = ReaderId::parse(&id).map_err(|e| e.0)?;
+        let action = object.get("action").filter(|a| a.is_object()).map(|a| {
+            let kind = text(a, "type").unwrap_or_default();
+            ReaderAction {
+                payment_intent: a
+                    .get(&kind)
+                    .and_then(|detail| detail.get("payment_intent"))
+                    .and_then(stripe_ref)
+                    .and_then(|id| IntentId::parse(&id).ok()),
+                status: text(a, "status").unwrap_or_default(),
+                failure_code: text(a, "failure_code"),
+                failure_message: text(a, "failure_message"),
+                kind,
+            }
+        });
+        let metadata = object
+            .get("metadata")
+            .and_then(|m| m.as_object())
+            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect())
+            .unwrap_or_default();
+        Ok(TerminalReader {
+            id,
+            label: text(object, "label").unwrap_or_default(),
+            location: object.get("location").and_then(stripe_ref).and_then(|l| TerminalLocationId::parse(&l).ok()),
+            device_type: text(object, "device_type").unwrap_or_default(),
+            action,
+            metadata,
+        })
+    }
+}
+
+/// Stripe's error code for a reader already doing something (another payment on it).
+pub const READER_BUSY: &str = "terminal_reader_busy";
+/// Stripe's error code for a reader that cannot be reached.
+pub const READER_OFFLINE: &str = "terminal_reader_offline";
+
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PaymentsError {
     /// The card was declined or needs the client (an off-session charge that needs 3-D Secure).
@@ -292,6 +384,57 @@ pub trait Payments: Send + Sync {
     async fn retrieve_connected_account(&self, id: &ConnectedAccountId) -> Result<ConnectedAccount, PaymentsError>;
     /// A fresh single-use link to the account's hosted onboarding form.
     async fn onboarding_link(&self, request: OnboardingRequest) -> Result<OnboardingLink, PaymentsError>;
+
+    // Card readers at the desk (Stripe Terminal). A gateway without them refuses each call.
+
+    /// A place for a clinic location's readers (the same key returns the same place).
+    async fn create_terminal_location(
+        &self,
+        request: TerminalLocationRequest,
+    ) -> Result<TerminalLocationId, PaymentsError> {
+        let _ = request;
+        Err(no_readers(self.name()))
+    }
+    /// Registers the reader showing `registration_code` at `location`.
+    async fn register_reader(&self, request: ReaderRequest) -> Result<TerminalReader, PaymentsError> {
+        let _ = request;
+        Err(no_readers(self.name()))
+    }
+    /// Deletes a reader (`NotFound` when there is no such reader: gone already).
+    async fn delete_reader(&self, reader: &ReaderId) -> Result<(), PaymentsError> {
+        let _ = reader;
+        Err(no_readers(self.name()))
+    }
+    /// A PaymentIntent for a card presented on a reader (`payment_method_types: [card_present]`,
+    /// captured at once), with the request's metadata and destination.
+    async fn create_present_intent(&self, request: IntentRequest) -> Result<Intent, PaymentsError> {
+        let _ = request;
+        Err(no_readers(self.name()))
+    }
+    /// Hands an intent to a reader, which asks for the card (`Refused` starting with
+    /// [`READER_BUSY`] when it is doing something else).
+    async fn process_payment_intent(
+        &self,
+        reader: &ReaderId,
+        intent: &IntentId,
+    ) -> Result<TerminalReader, PaymentsError> {
+        let _ = (reader, intent);
+        Err(no_readers(self.name()))
+    }
+    /// Stops what the reader is doing (the card has not been presented yet).
+    async fn cancel_reader_action(&self, reader: &ReaderId) -> Result<TerminalReader, PaymentsError> {
+        let _ = reader;
+        Err(no_readers(self.name()))
+    }
+    /// Cancels an intent that has not succeeded (`Refused` when it has, or is cancelled).
+    async fn cancel_intent(&self, intent: &IntentId) -> Result<Intent, PaymentsError> {
+        let _ = intent;
+        Err(no_readers(self.name()))
+    }
+}
+
+fn no_readers(gateway: &str) -> PaymentsError {
+    PaymentsError::Refused(format!("card readers are not offered by the {gateway} payment gateway"))
 }
 
 impl From<PaymentsError> for mas_domain::error::AppError {

@@ -78,7 +78,7 @@ fn layout(catalog: &PublicCatalog, options: &SiteOptions, page: Page) -> String 
 </main>
 <footer class="site-footer">
 <div class="wrap">
-<p>&copy; {clinic}</p>
+<p>&copy; {clinic}</p>{legal}
 <nav aria-label="Legal"><ul><li><a href="{root}privacy.html">Privacy</a></li><li><a href="{root}terms.html">Terms</a></li></ul></nav>
 </div>
 </footer>
@@ -90,7 +90,14 @@ fn layout(catalog: &PublicCatalog, options: &SiteOptions, page: Page) -> String 
         slug = escape(catalog.clinic.slug.as_str()),
         api = escape(&options.api_base),
         body = page.body,
+        legal = legal_lines(catalog),
     )
+}
+
+/// The clinic's legal name and numbers under its name, one paragraph each (none when unset).
+fn legal_lines(catalog: &PublicCatalog) -> String {
+    let lines = catalog.brand.business.lines(catalog.clinic.name.as_str());
+    lines.iter().map(|line| format!("\n<p class=\"legal\">{}</p>", escape(line))).collect()
 }
 
 /// The file a service's page is written to.

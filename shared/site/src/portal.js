@@ -47,7 +47,11 @@
       signOut();
       throw new Error('Your session has ended. Please sign in again.');
     }
-    if (!res.ok) throw new Error(json.error ? json.error.message : res.statusText);
+    if (!res.ok) {
+      const err = new Error(json.error ? json.error.message : res.statusText);
+      err.code = json.error && json.error.code;
+      throw err;
+    }
     return json;
   }
 
@@ -174,6 +178,8 @@
         },
       });
     } catch (err) {
+      // No card form here (the gateway has none for browsers): the link's own page takes it.
+      if (err.code === 'card_form_unavailable' && b.pay_url) { location.assign(b.pay_url); return; }
       ui.pay.disabled = false;
       ui.payStatus.textContent = '';
       problem('Sorry, the payment could not be started: ' + err.message);

@@ -32,6 +32,8 @@ pub struct PublicBrand {
     pub tokens: ThemeTokens,
     pub logo_url: Option<HttpsUrl>,
     pub seo: Seo,
+    /// The clinic's legal name and numbers, for the footer (a UK company's site must show them).
+    pub business: mas_domain::business::BusinessDetails,
 }
 
 #[derive(Serialize, ToSchema)]

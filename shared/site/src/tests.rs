@@ -21,7 +21,13 @@ fn catalog(theme: ThemePreset) -> PublicCatalog {
             slug: mas_domain::values::Slug::parse("glow").unwrap(),
             currency: Default::default(),
         },
-        brand: PublicBrand { theme, tokens: brand.tokens(), logo_url: None, seo: Default::default() },
+        brand: PublicBrand {
+            theme,
+            tokens: brand.tokens(),
+            logo_url: None,
+            seo: Default::default(),
+            business: Default::default(),
+        },
         locations: vec![],
         services: vec![service],
         practitioners: vec![],
@@ -171,4 +177,22 @@ fn the_pay_step_is_its_own_file_that_no_page_loads_until_a_visitor_pays() {
     // The portal pays a link through the same pay step (the API stops the link's page first).
     assert!(PORTAL_SCRIPT.contains("pay.js"), "the portal pays links through pay.js");
     assert!(PAY_SCRIPT.len() < 10_000, "pay.js is {} bytes", PAY_SCRIPT.len());
+}
+
+#[test]
+fn the_footer_names_the_clinics_legal_name_and_numbers_when_it_has_them() {
+    use mas_domain::business::{BusinessDetails, CompanyNumber, VatNumber};
+    use mas_domain::values::Name;
+    let mut catalog = catalog(ThemePreset::ChampagneClassic);
+    let plain = render(&catalog, &SiteOptions::default());
+    let index = |files: &[SiteFile]| files.iter().find(|f| f.path == "index.html").unwrap().body.clone();
+    assert!(!index(&plain).contains(r#"class="legal""#), "nothing set, nothing printed");
+    catalog.brand.business = BusinessDetails {
+        legal_name: Some(Name::parse("Glow & Co Ltd").unwrap()),
+        company_number: Some(CompanyNumber::parse("09876543").unwrap()),
+        vat_number: Some(VatNumber::parse("GB123456782").unwrap()),
+    };
+    let page = index(&render(&catalog, &SiteOptions::default()));
+    assert!(page.contains(r#"<p class="legal">Glow &amp; Co Ltd, company number 09876543</p>"#), "{page}");
+    assert!(page.contains("VAT registration number GB123456782"));
 }

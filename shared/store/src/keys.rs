@@ -6,9 +6,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use mas_domain::documents::{Jurisdiction, SemVer, Sha256Hex, TemplateKind, Variant};
 use mas_domain::ids::{
-    AppointmentId, AuditId, ClientId, DocumentId, LocationId, PayLinkId, PaymentId, PractitionerId, ResourceId, SaleId,
-    SigningSessionId, TemplateId, TenantId, TimelineId,
+    AppointmentId, AuditId, ClientId, DeskPaymentId, DocumentId, LocationId, PayLinkId, PaymentId, PractitionerId,
+    ResourceId, SaleId, SigningSessionId, TemplateId, TenantId, TimelineId,
 };
+use mas_domain::payment::ReaderId;
 use mas_domain::reach::CareLink;
 use mas_domain::sale::InvoiceNumber;
 use mas_domain::values::{Email, Hostname, Phone, Slug};
@@ -680,6 +681,34 @@ pub fn till_day(tenant: &TenantId, location: &LocationId, day: NaiveDate) -> Key
 /// intent; holds the tenant and sale.
 pub fn stripe_intent_sale(intent: &str) -> Key {
     Key::new(format!("STRIPE#PI#{intent}"), "SALE")
+}
+
+pub const READER_PREFIX: &str = "READER#";
+
+/// A card reader of the clinic (Stripe Terminal), listed by prefix in the tenant's partition.
+pub fn card_reader(tenant: &TenantId, reader: &ReaderId) -> Key {
+    Key::new(tenant_pk(tenant), format!("{READER_PREFIX}{reader}"))
+}
+
+/// A Stripe Terminal reader → the tenant that registered it (platform-wide: one clinic per reader).
+pub fn stripe_reader(reader: &ReaderId) -> Key {
+    Key::new(format!("STRIPE#TMR#{reader}"), "REF")
+}
+
+/// The Stripe Terminal Location of one of the clinic's locations (made once, for its readers).
+pub fn terminal_location(tenant: &TenantId, location: &LocationId) -> Key {
+    Key::new(tenant_pk(tenant), format!("TERMLOC#{location}"))
+}
+
+/// A card payment taken at the desk (on a reader, or a saved card).
+pub fn desk_payment(tenant: &TenantId, payment: &DeskPaymentId) -> Key {
+    Key::new(format!("{}#DESK#{payment}", tenant_pk(tenant)), "DESK")
+}
+
+/// A Stripe PaymentIntent made at the desk → the tenant and desk payment (platform-wide, like
+/// `stripe_intent`, but its own sort key: a desk intent is no booking's, so a sale may take it).
+pub fn stripe_intent_desk(intent: &str) -> Key {
+    Key::new(format!("STRIPE#PI#{intent}"), "DESK")
 }
 
 pub const POLICY_PREFIX: &str = "POLICY#";

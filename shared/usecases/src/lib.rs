@@ -12,7 +12,7 @@
 //! ```
 
 pub use mas_accounts::{audit, team, tenants};
-pub use mas_booking::{appointments, cash_up, connect, fees, paylinks, payments, sales, stripe_events};
+pub use mas_booking::{appointments, cash_up, connect, desk, fees, paylinks, payments, sales, stripe_events};
 pub use mas_catalog::{availability, catalog, policies, screening};
 pub use mas_clients::{care_team, clients, medical};
 pub use mas_context::{announcements, app, limits, local_identity, paging, tokens};

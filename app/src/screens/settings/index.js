@@ -4,12 +4,13 @@ import { api } from '../../api.js';
 import { settingsSections } from '../../permissions.js';
 import { useLoad } from '../../ui/async.js';
 import { Loaded, PageTitle } from '../../ui/bits.js';
-import { ThemeForm, DomainForm, LogoForm } from '../../forms/brand.js';
+import { ThemeForm, DomainForm, LogoForm, BusinessForm } from '../../forms/brand.js';
 import { PolicyForm } from '../../forms/policies.js';
 import { NotificationSettings } from './notifications.js';
 import { Team } from './team.js';
 import { Security } from './security.js';
 import { OnlinePayments } from './payments.js';
+import { CardReaders } from './readers.js';
 import { NotAllowed } from '../not-allowed.js';
 
 export function Settings({ me, route }) {
@@ -34,6 +35,7 @@ function body(section, me, route) {
     case 'team': return html`<${Team} me=${me} />`;
     case 'security': return html`<${Security} />`;
     case 'payments': return html`<${OnlinePayments} route=${route} />`;
+    case 'readers': return html`<${CardReaders} />`;
     default: return null;
   }
 }
@@ -44,7 +46,8 @@ function WithBrand({ children }) {
 }
 
 function Brand() {
-  return html`<${WithBrand}>${(b) => html`<${ThemeForm} brand=${b} />`}</${WithBrand}>
+  return html`<${WithBrand}>${(b) => html`<${ThemeForm} brand=${b} />
+    <h3>On your receipts</h3><${BusinessForm} brand=${b} />`}</${WithBrand}>
     <h3>Logo</h3><${LogoForm} />`;
 }
 

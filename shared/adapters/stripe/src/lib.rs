@@ -10,6 +10,14 @@
 //! (`on_behalf_of`, `transfer_data[destination]`, `application_fee_amount`); a refund of one
 //! reverses its transfer and gives back the fee as the platform's policy says. localstripe knows
 //! none of this, so the forms are unit-tested below.
+//!
+//! Stripe Terminal (card readers at the desk): async-stripe 1.0 has the Terminal endpoints only
+//! in its generated `async-stripe-terminal` crate, which we do not compile (as for Checkout and
+//! Connect above), so Terminal Locations (`POST /v1/terminal/locations`), readers (`POST
+//! /v1/terminal/readers`, `DELETE …/{id}`), `process_payment_intent`, `cancel_action` and the
+//! `card_present` intent are forms built here on the crate's request builder, sent by the same
+//! client. localstripe has no Terminal at all: these forms are unit-tested, and the flows run on
+//! the simulated gateway; nothing here has been called against Stripe's test mode.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -24,10 +32,11 @@ use stripe_core::payment_intent::{
 };
 use stripe_core::refund::CreateRefund;
 
-use mas_domain::payment::{ChargeDestination, ConnectedAccountId, CustomerId, IntentId};
+use mas_domain::payment::{ChargeDestination, ConnectedAccountId, CustomerId, IntentId, ReaderId, TerminalLocationId};
 use mas_ports::payments::{
     AccountRequest, BrowserCheckout, ConnectedAccount, GatewayRefund, Intent, IntentRequest, OnboardingLink,
-    OnboardingRequest, PaymentLink, PaymentLinkRequest, Payments, PaymentsError, RefundRequest, STRIPE_JS_URL,
+    OnboardingRequest, PaymentLink, PaymentLinkRequest, Payments, PaymentsError, ReaderRequest, RefundRequest,
+    STRIPE_JS_URL, TerminalLocationRequest, TerminalReader,
 };
 
 /// Each attempt's budget: a webhook or a refund must not wait on Stripe for long.
@@ -116,7 +125,14 @@ fn classify(err: StripeError) -> PaymentsError {
                     PaymentsError::Declined(code.unwrap_or(why))
                 }
                 (_, 404) => PaymentsError::NotFound,
-                (_, 400..=403 | 405..=428 | 430..=499) => PaymentsError::Refused(why),
+                (_, 400..=403 | 405..=428 | 430..=499) => match api.code.as_ref().map(|c| c.as_str().to_owned()) {
+                    // The reader's own refusals (`terminal_reader_busy`, `…_offline`) keep their
+                    // code in front, for the desk to tell them apart.
+                    Some(code) if code.starts_with("terminal_reader") => {
+                        PaymentsError::Refused(format!("{code}: {why}"))
+                    }
+                    _ => PaymentsError::Refused(why),
+                },
                 _ => PaymentsError::Unavailable(format!("Stripe answered {status}: {why}")),
             }
         }
@@ -309,6 +325,104 @@ fn account_link_request(request: &OnboardingRequest) -> RequestBuilder {
     RequestBuilder::new(StripeMethod::Post, "/account_links").form(&form)
 }
 
+/// `POST /v1/terminal/locations`: the place a clinic location's readers are registered at.
+#[derive(serde::Serialize)]
+struct TerminalLocationForm<'a> {
+    display_name: &'a str,
+    address: TerminalAddress<'a>,
+    metadata: &'a BTreeMap<String, String>,
+}
+
+#[derive(serde::Serialize)]
+struct TerminalAddress<'a> {
+    line1: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line2: Option<&'a str>,
+    city: &'a str,
+    postal_code: &'a str,
+    country: &'a str,
+}
+
+fn terminal_location_request(request: &TerminalLocationRequest) -> RequestBuilder {
+    let form = TerminalLocationForm {
+        display_name: &request.display_name,
+        address: TerminalAddress {
+            line1: &request.line1,
+            line2: request.line2.as_deref(),
+            city: &request.city,
+            postal_code: &request.postal_code,
+            country: &request.country,
+        },
+        metadata: &request.metadata,
+    };
+    RequestBuilder::new(StripeMethod::Post, "/terminal/locations").form(&form)
+}
+
+/// `POST /v1/terminal/readers`: the reader showing the code, at the location.
+#[derive(serde::Serialize)]
+struct ReaderForm<'a> {
+    registration_code: &'a str,
+    label: &'a str,
+    location: &'a str,
+    metadata: &'a BTreeMap<String, String>,
+}
+
+fn register_reader_request(request: &ReaderRequest) -> RequestBuilder {
+    let form = ReaderForm {
+        registration_code: &request.registration_code,
+        label: &request.label,
+        location: request.location.as_str(),
+        metadata: &request.metadata,
+    };
+    RequestBuilder::new(StripeMethod::Post, "/terminal/readers").form(&form)
+}
+
+/// `POST /v1/payment_intents` for a card presented on a reader: `card_present`, captured at
+/// once, and for a clinic's connected account a destination charge with the platform's fee.
+#[derive(serde::Serialize)]
+struct PresentIntentForm<'a> {
+    amount: i64,
+    currency: String,
+    payment_method_types: [&'static str; 1],
+    capture_method: &'static str,
+    metadata: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    on_behalf_of: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transfer_data: Option<TransferData<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    application_fee_amount: Option<i64>,
+}
+
+fn present_intent_request(request: &IntentRequest) -> RequestBuilder {
+    let destination = request.destination.as_ref();
+    let form = PresentIntentForm {
+        amount: request.amount.get(),
+        currency: request.currency.as_str().to_lowercase(),
+        payment_method_types: ["card_present"],
+        capture_method: "automatic",
+        metadata: &request.metadata,
+        on_behalf_of: destination.map(|d| d.account_id.as_str()),
+        transfer_data: destination.map(|d| TransferData { destination: d.account_id.as_str() }),
+        application_fee_amount: destination.map(|d| d.application_fee.get()),
+    };
+    RequestBuilder::new(StripeMethod::Post, "/payment_intents").form(&form)
+}
+
+#[derive(serde::Serialize)]
+struct ProcessForm<'a> {
+    payment_intent: &'a str,
+}
+
+fn process_request(reader: &ReaderId, intent: &IntentId) -> RequestBuilder {
+    RequestBuilder::new(StripeMethod::Post, format!("/terminal/readers/{reader}/process_payment_intent"))
+        .form(&ProcessForm { payment_intent: intent.as_str() })
+}
+
+fn read_reader(value: &Value) -> Result<TerminalReader, PaymentsError> {
+    TerminalReader::from_stripe_json(value).map_err(|e| PaymentsError::Unavailable(format!("unreadable Reader: {e}")))
+}
+
 fn read_account(value: &Value) -> Result<ConnectedAccount, PaymentsError> {
     ConnectedAccount::from_stripe_json(value)
         .map_err(|e| PaymentsError::Unavailable(format!("unreadable Account: {e}")))
@@ -416,6 +530,47 @@ impl Payments for StripeGateway {
         read_account(&answer)
     }
 
+    async fn create_terminal_location(
+        &self,
+        request: TerminalLocationRequest,
+    ) -> Result<TerminalLocationId, PaymentsError> {
+        let answer = self.send_built(terminal_location_request(&request), Some(&request.idempotency_key)).await?;
+        let id = answer.get("id").and_then(Value::as_str).unwrap_or_default();
+        TerminalLocationId::parse(id).map_err(|e| PaymentsError::Unavailable(format!("unreadable Location: {}", e.0)))
+    }
+
+    async fn register_reader(&self, request: ReaderRequest) -> Result<TerminalReader, PaymentsError> {
+        // A registration code is single-use at Stripe: a retry is refused rather than doubled.
+        read_reader(&self.send_built(register_reader_request(&request), None).await?)
+    }
+
+    async fn delete_reader(&self, reader: &ReaderId) -> Result<(), PaymentsError> {
+        let path = format!("/terminal/readers/{reader}");
+        self.send_built(RequestBuilder::new(StripeMethod::Delete, path), None).await.map(drop)
+    }
+
+    async fn create_present_intent(&self, request: IntentRequest) -> Result<Intent, PaymentsError> {
+        read_intent(&self.send_built(present_intent_request(&request), Some(&request.idempotency_key)).await?)
+    }
+
+    async fn process_payment_intent(
+        &self,
+        reader: &ReaderId,
+        intent: &IntentId,
+    ) -> Result<TerminalReader, PaymentsError> {
+        read_reader(&self.send_built(process_request(reader, intent), None).await?)
+    }
+
+    async fn cancel_reader_action(&self, reader: &ReaderId) -> Result<TerminalReader, PaymentsError> {
+        let path = format!("/terminal/readers/{reader}/cancel_action");
+        read_reader(&self.send_built(RequestBuilder::new(StripeMethod::Post, path), None).await?)
+    }
+
+    async fn cancel_intent(&self, intent: &IntentId) -> Result<Intent, PaymentsError> {
+        let path = format!("/payment_intents/{intent}/cancel");
+        read_intent(&self.send_built(RequestBuilder::new(StripeMethod::Post, path), None).await?)
+    }
+
     async fn onboarding_link(&self, request: OnboardingRequest) -> Result<OnboardingLink, PaymentsError> {
         // Account Links are single-use and short-lived: each ask makes a new one.
         let answer = self.send_built(account_link_request(&request), None).await?;
@@ -513,6 +668,59 @@ mod tests {
         }
         let platform = fields(create_intent_request(&IntentRequest { destination: None, ..request }).build());
         assert!(!platform.iter().any(|f| f.contains("transfer_data") || f.contains("application_fee")), "{platform:?}");
+    }
+
+    /// localstripe has no Terminal, so the forms are here.
+    #[test]
+    fn a_desk_card_payment_is_a_card_present_destination_charge_handed_to_a_registered_reader() {
+        let request = IntentRequest {
+            amount: MinorUnits::new(14598).unwrap(),
+            currency: Currency::gbp(),
+            metadata: BTreeMap::from([("tenant_id".to_owned(), "ten_1".to_owned())]),
+            idempotency_key: "dpy_1-intent".into(),
+            customer: None,
+            save_for_later: false,
+            charge_saved_method: None,
+            destination: Some(glow()),
+        };
+        let built = present_intent_request(&request);
+        assert_eq!(built.path, "/payment_intents");
+        let form = fields(built);
+        for expected in [
+            "amount=14598",
+            "currency=gbp",
+            "payment_method_types[0]=card_present",
+            "capture_method=automatic",
+            "on_behalf_of=acct_1Glow",
+            "transfer_data[destination]=acct_1Glow",
+            "application_fee_amount=100",
+            "metadata[tenant_id]=ten_1",
+        ] {
+            assert!(form.contains(expected), "{expected} missing from {form:?}");
+        }
+        let place = TerminalLocationRequest {
+            idempotency_key: "termloc-1".into(),
+            display_name: "Mayfair".into(),
+            line1: "1 Mount Street".into(),
+            line2: None,
+            city: "London".into(),
+            postal_code: "W1K 3NB".into(),
+            country: "GB".into(),
+            metadata: BTreeMap::new(),
+        };
+        let form = fields(terminal_location_request(&place));
+        assert!(form.contains("address[country]=GB") && form.contains("display_name=Mayfair"), "{form:?}");
+        let reader = ReaderRequest {
+            registration_code: "simulated-wpe".into(),
+            label: "Front desk".into(),
+            location: TerminalLocationId::parse("tml_1").unwrap(),
+            metadata: BTreeMap::new(),
+        };
+        let form = fields(register_reader_request(&reader));
+        assert!(form.contains("registration_code=simulated-wpe") && form.contains("location=tml_1"), "{form:?}");
+        let built = process_request(&ReaderId::parse("tmr_1").unwrap(), &IntentId::parse("pi_1").unwrap());
+        assert_eq!(built.path, "/terminal/readers/tmr_1/process_payment_intent");
+        assert!(fields(built).contains("payment_intent=pi_1"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod appointments;
 pub mod cash_up;
 pub mod connect;
+pub mod desk;
 pub mod fees;
 pub mod paylinks;
 pub mod payments;

@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 
 use crate::paylinks::{self, LinkRef};
 use crate::payments::{self, IntentRef, Ports, RefundAsk};
-use crate::{appointments, connect};
+use crate::{appointments, connect, desk};
 use mas_domain::appointment::{Appointment, AppointmentStatus};
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{PaymentId, RequestId, TenantId};
@@ -64,6 +64,9 @@ pub const HANDLED: &[&str] = &[
     "checkout.session.completed",
     "checkout.session.async_payment_succeeded",
     "checkout.session.expired",
+    // A card reader at the desk finished (or failed) the payment it was handed.
+    "terminal.reader.action_succeeded",
+    "terminal.reader.action_failed",
 ];
 
 /// The Connect events we act on (from a clinic's connected account); any other is ignored.
@@ -368,6 +371,8 @@ async fn apply(
     }
     let intent_id = if event.kind.starts_with("payment_intent.") {
         object.get("id").and_then(stripe_ref)
+    } else if event.kind.starts_with("terminal.reader.") {
+        object.pointer("/action/process_payment_intent/payment_intent").and_then(stripe_ref)
     } else {
         object.get("payment_intent").and_then(stripe_ref)
     };
@@ -375,6 +380,16 @@ async fn apply(
         tracing::info!(stripe_event_id = %event.id, "event names no payment intent of ours");
         return Ok(Vec::new());
     };
+    if (event.kind.starts_with("payment_intent.") || event.kind.starts_with("terminal.reader."))
+        && *scope == Scope::Platform
+        && let Some(reference) = desk::of_intent(ports.store, intent_id.as_str()).await?
+    {
+        return apply_desk(ports, request_id, event, &reference, &intent_id, record).await;
+    }
+    if event.kind.starts_with("terminal.reader.") {
+        tracing::info!(stripe_event_id = %event.id, "a reader's event about a payment that is not the desk's");
+        return Ok(Vec::new());
+    }
     let reference = match ports.store.get::<IntentRef>(&keys::stripe_intent(intent_id.as_str())).await? {
         Some(reference) => reference,
         // A payment link's page makes its intent when the client pays, so its news may come
@@ -510,6 +525,38 @@ async fn try_apply(
     push_record(&mut plan, record, &effects)?;
     plan.commit(store, audit, "payment.updated", next.id.as_str()).await?;
     Ok(effects)
+}
+
+/// A desk payment's news (its intent's, or its reader's): the intent as the gateway reports it
+/// now is taken in (the event's copy may be old news), with the reader's failure code when the
+/// event is a failed reader action, and the event's record in the same transaction.
+async fn apply_desk(
+    ports: Ports<'_>,
+    request_id: &RequestId,
+    event: &Received,
+    reference: &desk::DeskRef,
+    intent_id: &IntentId,
+    record: &EventRecord,
+) -> AppResult<Vec<Effect>> {
+    let intent = match ports.payments.retrieve_intent(intent_id).await {
+        Ok(intent) => intent,
+        Err(PaymentsError::NotFound) if event.kind.starts_with("payment_intent.") => {
+            Intent::from_stripe_json(&event.object)
+                .map_err(|e| AppError::Internal(format!("unreadable intent: {e}")))?
+        }
+        Err(other) => return Err(other.into()),
+    };
+    if intent.metadata.get("tenant_id").map(String::as_str) != Some(reference.tenant_id.as_str()) {
+        tracing::warn!(stripe_event_id = %event.id, "a desk intent of another clinic: ignored");
+        return Ok(Vec::new());
+    }
+    let reader_failure = (event.kind == "terminal.reader.action_failed")
+        .then(|| event.object.pointer("/action/failure_code").and_then(Value::as_str))
+        .flatten();
+    let audit = system_audit(&reference.tenant_id, request_id);
+    desk::observe(ports.store, &audit, reference, &intent, reader_failure, &|plan| push_record(plan, record, &[]))
+        .await?;
+    Ok(Vec::new())
 }
 
 /// `account.updated` from a clinic's connected account: the account as the gateway reports it

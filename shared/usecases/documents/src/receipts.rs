@@ -206,12 +206,22 @@ const ERASED: &str = "(record erased)";
 /// The `entity_type` of a receipt's stamp lookup (documents' are `stamp`).
 pub const RECEIPT_STAMP: &str = "receipt_stamp";
 
+/// The clinic's legal identity, as its brand records it (none before it has a brand).
+async fn business_details(store: &Store, tenant: &TenantId) -> AppResult<mas_domain::business::BusinessDetails> {
+    match tenants::brand(store, tenant).await {
+        Ok(brand) => Ok(brand.input.business),
+        Err(AppError::NotFound { .. }) => Ok(Default::default()),
+        Err(err) => Err(err),
+    }
+}
+
 /// What the receipt prints about the clinic, the location, the client and the practitioners.
 /// And whether the sale's client has been erased since.
 async fn facts(store: &Store, tenant: &TenantId, sale: &mas_domain::sale::Sale) -> AppResult<(ReceiptFacts, bool)> {
-    let (clinic, location) = tokio::try_join!(
+    let (clinic, location, brand) = tokio::try_join!(
         tenants::tenant(store, tenant),
-        catalog::get::<LocationInput>(store, tenant, &sale.location_id)
+        catalog::get::<LocationInput>(store, tenant, &sale.location_id),
+        business_details(store, tenant)
     )?;
     let client_name = match &sale.client_id {
         None => None,
@@ -250,6 +260,7 @@ async fn facts(store: &Store, tenant: &TenantId, sale: &mas_domain::sale::Sale) 
     let local = sale.completed_at.with_timezone(&location.data.timezone.tz());
     let erased = client_name.as_deref() == Some(ERASED);
     let facts = ReceiptFacts {
+        business_lines: brand.lines(clinic.name.as_str()),
         clinic_name: clinic.name.to_string(),
         location_name: location.data.name.to_string(),
         location_address: address,

@@ -73,6 +73,7 @@ pub async fn load(app: &App, slug: &Slug) -> AppResult<PublicCatalog> {
             tokens: brand.tokens,
             logo_url: brand.input.logo_url,
             seo: brand.input.seo,
+            business: brand.input.business,
         },
         locations,
         services,
