@@ -57,6 +57,13 @@ impl From<ConnectError> for AppError {
     }
 }
 
+/// Inside a change made once, a clinic that is not connected fails it like any other refusal.
+impl From<ConnectError> for Once {
+    fn from(err: ConnectError) -> Self {
+        Once::Failed(err.into())
+    }
+}
+
 /// The clinic's connected account, if it has started onboarding.
 pub async fn connection(store: &Store, tenant: &TenantId) -> AppResult<Option<Connection>> {
     store.get(&keys::connection(tenant)).await
