@@ -13,7 +13,7 @@ use mas_usecases::site::{self, PublishRequest, Published};
 /// second run finds the site unchanged.
 pub async fn handle(app: &App, body: &serde_json::Value) -> AppResult<Published> {
     let request = PublishRequest::from_message(body)?;
-    site::publish(app, &request).await
+    Ok(site::publish(app, &request).await?)
 }
 
 /// One SQS batch, failures reported per record (`crate::sqs`).

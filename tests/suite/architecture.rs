@@ -121,3 +121,63 @@ fn sqlite_lives_only_in_the_embedded_crate() {
         }
     }
 }
+
+/// The lines of `source` before its unit tests, numbered from 1.
+fn lines_before_tests(source: &str) -> impl Iterator<Item = (usize, &str)> {
+    source.lines().enumerate().map(|(i, line)| (i + 1, line)).take_while(|(_, line)| line.trim() != "#[cfg(test)]")
+}
+
+/// Whether `line` holds a pattern that picks an `AppError` by its string code (`AppError::Conflict
+/// { code: "…", .. } =>`, `matches!(e, AppError::Invalid { code: "…", .. })`): a decision that a
+/// renamed code would silently change. Building one (`AppError::conflict("…", …)`) is not.
+fn decides_on_a_code(line: &str) -> bool {
+    let Some(at) = line.find("AppError::") else { return false };
+    let rest = &line[at..];
+    let Some(open) = rest.find("{ code:") else { return false };
+    let Some(close) = rest[open..].find('}') else { return false };
+    let fields = &rest[open..open + close];
+    let after = rest[open + close + 1..].trim_start();
+    fields.contains("..") || after.starts_with("=>") || after.starts_with(") =>") || after.starts_with("))")
+}
+
+fn rust_sources(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("a source directory") {
+        let path = entry.expect("an entry").path();
+        if path.is_dir() {
+            rust_sources(&path, found);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            found.push(path);
+        }
+    }
+}
+
+#[test]
+fn no_use_case_decides_by_matching_an_error_s_string_code() {
+    let mut sources = Vec::new();
+    rust_sources(&crate::repo_root().join("shared/usecases"), &mut sources);
+    assert!(sources.len() > 40, "the use cases' sources are found ({})", sources.len());
+    let mut offending = Vec::new();
+    for path in sources.iter().filter(|p| !p.ends_with("tests.rs")) {
+        let source = std::fs::read_to_string(path).expect("a readable source");
+        for (number, line) in lines_before_tests(&source).filter(|(_, line)| decides_on_a_code(line)) {
+            offending.push(format!("{}:{number}: {}", path.display(), line.trim()));
+        }
+    }
+    assert!(offending.is_empty(), "match on a typed variant instead:\n{}", offending.join("\n"));
+}
+
+#[test]
+fn a_pattern_on_a_code_is_told_from_building_an_error_with_one() {
+    assert!(decides_on_a_code(
+        r#"        Err(AppError::Conflict { code: "payments_not_connected", .. }) => (false, None),"#
+    ));
+    assert!(decides_on_a_code(r#"        Err(AppError::Conflict { code: "payments_not_connected", message }) => {"#));
+    assert!(decides_on_a_code(r#"    if matches!(err, AppError::Invalid { code: "email_required", .. }) {"#));
+    assert!(!decides_on_a_code(
+        r#"        AppError::Conflict { code: "host_taken", message: "that domain is taken".into() },"#
+    ));
+    assert!(!decides_on_a_code(r#"            E::SlugTaken => AppError::conflict("slug_taken", message),"#));
+    assert!(!decides_on_a_code(
+        r#"        return Err(AppError::Limited { code: "rate_limited", retry_after_seconds: 1 });"#
+    ));
+}

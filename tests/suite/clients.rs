@@ -449,9 +449,12 @@ async fn a_public_booking_uses_an_existing_email_as_stored_and_plans_a_new_clien
     assert!(ops::get(store, &clinic.tenant_id, &new).await.is_err(), "and not written until the booking commits");
 
     let err = ops::for_public_booking(store, &audit, details("Anon", None)).await.unwrap_err();
-    assert!(matches!(err, mas_domain::error::AppError::Invalid { code: "email_required", .. }), "{err:?}");
+    assert!(matches!(err, ops::ClientError::EmailRequired), "{err:?}");
+    let answered = mas_domain::error::AppError::from(err);
+    assert!(matches!(answered, mas_domain::error::AppError::Invalid { code: "email_required", .. }), "{answered:?}");
     let unknown = ops::get(store, &clinic.tenant_id, &ClientId::new()).await.unwrap_err();
-    assert!(matches!(unknown, mas_domain::error::AppError::NotFound { what: "client" }));
+    assert!(matches!(unknown, ops::ClientError::NotFound));
+    assert!(matches!(unknown.into(), mas_domain::error::AppError::NotFound { what: "client" }));
 }
 
 #[tokio::test]

@@ -418,10 +418,7 @@ async fn a_client_signs_through_the_link_and_the_signed_pdf_carries_the_signatur
         mas_domain::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
     let after_signing =
         mas_usecases::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await;
-    assert!(
-        matches!(after_signing, Err(mas_domain::error::AppError::Conflict { code: "already_signed", .. })),
-        "nothing to remind"
-    );
+    assert!(matches!(after_signing, Err(mas_usecases::esign::EsignError::AlreadySigned)), "nothing to remind");
     let keys: Vec<&String> = requested.payload.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["client_id", "document_id", "expires_at", "session_id"]);
     assert_eq!(requested.payload["document_id"], json!(id));
@@ -515,10 +512,7 @@ async fn an_expired_link_cannot_sign_409_and_its_page_says_so() {
     let session_id =
         mas_domain::ids::SigningSessionId::parse(requested.payload["session_id"].as_str().unwrap()).unwrap();
     let expired = mas_usecases::esign::link_token(&app.app.store, &app.app.links, &clinic.tenant_id, &session_id).await;
-    assert!(
-        matches!(expired, Err(mas_domain::error::AppError::Conflict { code: "session_expired", .. })),
-        "{expired:?}"
-    );
+    assert!(matches!(expired, Err(mas_usecases::esign::EsignError::Expired)), "{expired:?}");
 
     let (status, err) = app.call("POST", &format!("{path}/sign"), None, Some(signature_body("Ann"))).await;
     assert_eq!(status, StatusCode::CONFLICT, "{err}");

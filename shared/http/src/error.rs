@@ -37,6 +37,38 @@ impl From<AppError> for ApiError {
     }
 }
 
+/// The use cases' typed errors reach a status through `AppError`, each by its own `From` impl in
+/// its crate, so the codes and messages are given in one place.
+macro_rules! through_app_error {
+    ($($err:ty),* $(,)?) => {$(
+        impl From<$err> for ApiError {
+            fn from(err: $err) -> Self {
+                ApiError::App(err.into())
+            }
+        }
+    )*};
+}
+
+through_app_error!(
+    mas_usecases::CatalogError,
+    mas_usecases::templates::TemplateError,
+    mas_usecases::documents::DocumentError,
+    mas_usecases::appointments::AppointmentError,
+    mas_usecases::notifications::SettingsError,
+    mas_usecases::gdpr::ErasureError,
+    mas_usecases::esign::EsignError,
+    mas_usecases::auth::AuthError,
+    mas_usecases::audit::AuditError,
+    mas_usecases::team::TeamError,
+    mas_usecases::tenants::TenantError,
+    mas_usecases::clients::ClientError,
+    mas_usecases::limits::LimitError,
+    mas_usecases::paging::PagingError,
+    mas_usecases::portal::PortalError,
+    mas_usecases::connect::ConnectError,
+    mas_usecases::paylinks::PayLinkError
+);
+
 impl From<mas_ports::TableError> for ApiError {
     fn from(err: mas_ports::TableError) -> Self {
         ApiError::App(err.into())

@@ -25,6 +25,8 @@ pub use mas_privacy::gdpr;
 pub use mas_publishing::{public_catalog, site};
 pub use mas_staff_auth::auth;
 
+pub use mas_catalog::error::CatalogError;
+
 pub mod demo;
 pub mod routing;
 pub mod workers;

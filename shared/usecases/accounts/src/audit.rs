@@ -70,6 +70,28 @@ pub struct AuditPage {
 
 /// One page of `month`'s (`YYYY-MM`) records, newest first. Filters apply to each page read,
 /// so a page may hold fewer than `limit` records and still have a cursor.
+/// A read of the audit log refused, typed; the store's failures are kept whole as the source.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AuditError {
+    /// 422 `invalid_month` (field `month`).
+    #[error("must be a month such as 2026-12")]
+    InvalidMonth,
+    #[error(transparent)]
+    Cursor(#[from] mas_context::paging::PagingError),
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+impl From<AuditError> for AppError {
+    fn from(err: AuditError) -> Self {
+        match err {
+            AuditError::InvalidMonth => AppError::invalid("invalid_month", "month", err.to_string()),
+            AuditError::Cursor(err) => err.into(),
+            AuditError::Store(err) => err,
+        }
+    }
+}
+
 pub async fn list(
     store: &Store,
     tenant: &TenantId,
@@ -77,10 +99,10 @@ pub async fn list(
     filter: &AuditFilter,
     limit: u32,
     cursor: Option<String>,
-) -> AppResult<AuditPage> {
+) -> Result<AuditPage, AuditError> {
     let valid_month = month.len() == 7 && chrono::NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d").is_ok();
     if !valid_month {
-        return Err(AppError::invalid("invalid_month", "month", "must be a month such as 2026-12"));
+        return Err(AuditError::InvalidMonth);
     }
     let query = Query::partition(keys::audit_month_pk(tenant, month)).descending().limit(limit).after(cursor);
     let page = mas_context::paging::page_from_caller(store, query).await?;

@@ -19,14 +19,55 @@ pub async fn list(store: &Store, tenant: &TenantId) -> AppResult<Vec<Member>> {
     store.table.query_all(&query).await?.into_iter().map(from_item).collect()
 }
 
+/// The team's refusals, typed; the store's failures are kept whole as the source.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TeamError {
+    /// 403: only an owner makes, changes or removes an owner.
+    #[error("only an owner may add, change or remove an owner")]
+    OwnerOnly,
+    /// 422 `duplicate_entry` at `location_ids[index]`.
+    #[error("listed twice")]
+    LocationListedTwice { index: usize },
+    /// 422 `too_many_items` (field `location_ids`).
+    #[error("at most {MAX_LOCATIONS} entries")]
+    TooManyLocations,
+    /// 409 `last_owner`: the change would leave the clinic without an owner.
+    #[error("a clinic needs at least one owner; make someone else owner first")]
+    LastOwner,
+    /// 409 `email_taken`.
+    #[error("someone on the team already uses that email")]
+    EmailTaken,
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+impl From<TeamError> for AppError {
+    fn from(err: TeamError) -> Self {
+        let message = err.to_string();
+        match err {
+            TeamError::OwnerOnly => AppError::Forbidden(message),
+            TeamError::LocationListedTwice { index } => {
+                AppError::invalid("duplicate_entry", format!("location_ids[{index}]"), message)
+            }
+            TeamError::TooManyLocations => AppError::invalid("too_many_items", "location_ids", message),
+            TeamError::LastOwner => AppError::conflict("last_owner", message),
+            TeamError::EmailTaken => AppError::conflict("email_taken", message),
+            TeamError::Store(err) => err,
+        }
+    }
+}
+
+/// How many locations a member may be restricted to.
+const MAX_LOCATIONS: usize = 20;
+
 pub async fn get(store: &Store, tenant: &TenantId, id: &MemberId) -> AppResult<Member> {
     store.get(&keys::member(tenant, id.as_str())).await?.ok_or(AppError::NotFound { what: "team member" })
 }
 
 /// Only an owner may make, change or remove an owner.
-fn check_owner_rule(acting: Role, touched: &[Role]) -> AppResult<()> {
+fn check_owner_rule(acting: Role, touched: &[Role]) -> Result<(), TeamError> {
     if acting != Role::Owner && touched.contains(&Role::Owner) {
-        return Err(AppError::Forbidden("only an owner may add, change or remove an owner".into()));
+        return Err(TeamError::OwnerOnly);
     }
     Ok(())
 }
@@ -42,14 +83,14 @@ fn references(input: &MemberInput) -> Vec<Reference> {
     refs
 }
 
-fn check_input(input: &MemberInput) -> AppResult<()> {
+fn check_input(input: &MemberInput) -> Result<(), TeamError> {
     for (i, location) in input.location_ids.iter().enumerate() {
         if input.location_ids[..i].contains(location) {
-            return Err(AppError::invalid("duplicate_entry", format!("location_ids[{i}]"), "listed twice"));
+            return Err(TeamError::LocationListedTwice { index: i });
         }
     }
-    if input.location_ids.len() > 20 {
-        return Err(AppError::invalid("too_many_items", "location_ids", "at most 20 entries"));
+    if input.location_ids.len() > MAX_LOCATIONS {
+        return Err(TeamError::TooManyLocations);
     }
     Ok(())
 }
@@ -60,16 +101,13 @@ async fn owner_count(store: &Store, tenant: &TenantId) -> AppResult<i64> {
 }
 
 /// The write that takes one owner away, refused when it would leave none.
-async fn one_owner_fewer(store: &Store, tenant: &TenantId) -> AppResult<(Write, AppError)> {
+async fn one_owner_fewer(store: &Store, tenant: &TenantId) -> Result<(Write, TeamError), TeamError> {
     let count = owner_count(store, tenant).await?;
     if count <= 1 {
-        return Err(AppError::conflict(
-            "last_owner",
-            "a clinic needs at least one owner; make someone else owner first",
-        ));
+        return Err(TeamError::LastOwner);
     }
     let item = to_item(&keys::owner_count(tenant), "counter", &json!({ "count": count - 1 }))?;
-    Ok((Write::put_if(item, Condition::equals("count", count)), concurrent()))
+    Ok((Write::put_if(item, Condition::equals("count", count)), concurrent().into()))
 }
 
 fn one_owner_more(tenant: &TenantId) -> Write {
@@ -94,24 +132,29 @@ fn email_claim(tenant: &TenantId, member: &Member) -> AppResult<Write> {
     )?))
 }
 
-fn email_taken() -> AppError {
-    AppError::conflict("email_taken", "someone on the team already uses that email")
+fn email_taken() -> TeamError {
+    TeamError::EmailTaken
 }
 
-pub async fn create(store: &Store, audit: &AuditContext, acting: Role, input: MemberInput) -> AppResult<Member> {
+pub async fn create(
+    store: &Store,
+    audit: &AuditContext,
+    acting: Role,
+    input: MemberInput,
+) -> Result<Member, TeamError> {
     check_input(&input)?;
     check_owner_rule(acting, &[input.role])?;
     let t = &audit.tenant_id;
     let now = store.clock.now();
     let member = Member { id: MemberId::new(), input, version: 1, auth_epoch: 0, created_at: now, updated_at: now };
-    let mut plan = Plan::new();
+    let mut plan = Plan::<TeamError>::typed();
     plan.push(Write::put_new(member_item(t, &member)?), AppError::conflict("id_taken", "an id clash; try again"));
     plan.push(email_claim(t, &member)?, email_taken());
     add_reference_checks(&mut plan, t, references(&member.input));
     if member.input.role == Role::Owner {
         plan.push(one_owner_more(t), concurrent());
     }
-    plan.commit(store, audit, "member.created", member.id.as_str()).await?;
+    plan.commit_as(store, audit, "member.created", member.id.as_str()).await?;
     Ok(member)
 }
 
@@ -121,13 +164,13 @@ pub async fn replace(
     acting: Role,
     id: &MemberId,
     input: MemberInput,
-) -> AppResult<Member> {
+) -> Result<Member, TeamError> {
     check_input(&input)?;
     let t = &audit.tenant_id;
     let current = get(store, t, id).await?;
     check_owner_rule(acting, &[current.input.role, input.role])?;
     let next = Member { input, version: current.version + 1, updated_at: store.clock.now(), ..current.clone() };
-    let mut plan = Plan::new();
+    let mut plan = Plan::<TeamError>::typed();
     plan.push(Write::put_if(member_item(t, &next)?, Condition::equals("version", current.version)), concurrent());
     if next.input.email != current.input.email {
         let old: Key = keys::member_email(t, &current.input.email);
@@ -143,16 +186,16 @@ pub async fn replace(
         (false, true) => plan.push(one_owner_more(t), concurrent()),
         _ => {}
     }
-    plan.commit(store, audit, "member.updated", id.as_str()).await?;
+    plan.commit_as(store, audit, "member.updated", id.as_str()).await?;
     Ok(next)
 }
 
 /// Removes the member and returns who they were (their sign-in is forgotten by the caller).
-pub async fn remove(store: &Store, audit: &AuditContext, acting: Role, id: &MemberId) -> AppResult<Member> {
+pub async fn remove(store: &Store, audit: &AuditContext, acting: Role, id: &MemberId) -> Result<Member, TeamError> {
     let t = &audit.tenant_id;
     let current = get(store, t, id).await?;
     check_owner_rule(acting, &[current.input.role])?;
-    let mut plan = Plan::new();
+    let mut plan = Plan::<TeamError>::typed();
     plan.push(
         Write::delete_if(keys::member(t, id.as_str()), Condition::equals("version", current.version)),
         concurrent(),
@@ -163,6 +206,6 @@ pub async fn remove(store: &Store, audit: &AuditContext, acting: Role, id: &Memb
         let (write, failure) = one_owner_fewer(store, t).await?;
         plan.push(write, failure);
     }
-    plan.commit(store, audit, "member.deleted", id.as_str()).await?;
+    plan.commit_as(store, audit, "member.deleted", id.as_str()).await?;
     Ok(current)
 }

@@ -36,6 +36,66 @@ pub struct SignedUp {
     pub owner: Member,
 }
 
+/// A clinic's refusals (signing up, going live, its brand and hosts), typed; the store's failures
+/// are kept whole as the source.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TenantError {
+    /// 422 `slug_reserved` (field `slug`).
+    #[error("`{slug}` is kept for the platform")]
+    SlugReserved { slug: Slug },
+    /// 422 `invalid_slug` (field `slug`): the slug makes no host name.
+    #[error("{why}")]
+    InvalidSlug { why: String },
+    /// 409 `slug_taken`.
+    #[error("that clinic address is taken; choose another slug")]
+    SlugTaken,
+    /// 409 `already_live`.
+    #[error("the clinic is already live")]
+    AlreadyLive,
+    /// 409 `clinic_not_verified`: the owner's email is not confirmed yet.
+    #[error("confirm the owner's email first (open the link we emailed, or ask for a new one)")]
+    NotVerified,
+    /// 422 `domain_is_platforms` (field `domain`).
+    #[error("a name under the platform's domain is a subdomain: set `subdomain`")]
+    DomainIsPlatforms,
+    /// 422 `invalid_subdomain` (field `subdomain`).
+    #[error("{why}")]
+    InvalidSubdomain { why: String },
+    /// 409 `host_taken`: the host (named by its brand field, `domain` or `subdomain`) is another
+    /// clinic's.
+    #[error("that {field} is used by another clinic")]
+    HostTaken { field: &'static str },
+    /// 422 `no_domain_to_verify` (field `domain`).
+    #[error("the brand has no custom domain waiting for verification")]
+    NoDomainToVerify,
+    /// 422 `domain_not_verified` (field `domain`): the TXT record was not found.
+    #[error(
+        "no TXT record `{record_name}` with the text `{record_value}` was found; add it at your DNS provider (changes can take a while to show)"
+    )]
+    DomainNotVerified { record_name: String, record_value: String },
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+impl From<TenantError> for AppError {
+    fn from(err: TenantError) -> Self {
+        let message = err.to_string();
+        match err {
+            TenantError::SlugReserved { .. } => AppError::invalid("slug_reserved", "slug", message),
+            TenantError::InvalidSlug { .. } => AppError::invalid("invalid_slug", "slug", message),
+            TenantError::SlugTaken => AppError::conflict("slug_taken", message),
+            TenantError::AlreadyLive => AppError::conflict("already_live", message),
+            TenantError::NotVerified => AppError::conflict("clinic_not_verified", message),
+            TenantError::DomainIsPlatforms => AppError::invalid("domain_is_platforms", "domain", message),
+            TenantError::InvalidSubdomain { .. } => AppError::invalid("invalid_subdomain", "subdomain", message),
+            TenantError::HostTaken { .. } => AppError::conflict("host_taken", message),
+            TenantError::NoDomainToVerify => AppError::invalid("no_domain_to_verify", "domain", message),
+            TenantError::DomainNotVerified { .. } => AppError::invalid("domain_not_verified", "domain", message),
+            TenantError::Store(err) => err,
+        }
+    }
+}
+
 /// Creates the tenant, its default brand and its first owner in one transaction. The slug's
 /// platform host (`{slug}.{site_domain}`, where CloudFront serves the site) is claimed in the
 /// same transaction, in the namespace subdomains and custom domains share, so no other clinic
@@ -48,12 +108,12 @@ pub async fn sign_up(
     request_id: RequestId,
     site_domain: &str,
     input: SignupInput,
-) -> AppResult<SignedUp> {
+) -> Result<SignedUp, TenantError> {
     if mas_domain::tenant::is_reserved_name(input.slug.as_str()) {
-        return Err(AppError::invalid("slug_reserved", "slug", format!("`{}` is kept for the platform", input.slug)));
+        return Err(TenantError::SlugReserved { slug: input.slug });
     }
-    let slug_host = Hostname::parse(&format!("{}.{site_domain}", input.slug))
-        .map_err(|e| AppError::invalid("invalid_slug", "slug", e.0))?;
+    let slug_host =
+        Hostname::parse(&format!("{}.{site_domain}", input.slug)).map_err(|e| TenantError::InvalidSlug { why: e.0 })?;
     let now = store.clock.now();
     let tenant = Tenant {
         id: TenantId::new(),
@@ -89,10 +149,10 @@ pub async fn sign_up(
     };
     let t = &tenant.id;
     let id_clash = || AppError::conflict("id_taken", "an id clash; try again");
-    let mut plan = Plan::new();
+    let mut plan = Plan::<TenantError>::typed();
     plan.push(
         Write::put_new(to_item(&keys::tenant_slug(&tenant.slug), "claim", &json!({ "tenant_id": t, "live": false }))?),
-        AppError::conflict("slug_taken", "that clinic address is taken; choose another slug"),
+        TenantError::SlugTaken,
     );
     plan.push(Write::put_new(to_item(&keys::tenant_profile(t), "tenant", &tenant)?), id_clash());
     plan.push(
@@ -101,7 +161,7 @@ pub async fn sign_up(
             "claim",
             &json!({ "tenant_id": t, "by": "slug", "live": false }),
         )?),
-        AppError::conflict("slug_taken", "that clinic address is taken; choose another slug"),
+        TenantError::SlugTaken,
     );
     plan.push(Write::put_new(to_item(&keys::brand(t), "brand", &brand)?), id_clash());
     plan.push(Write::put_new(member_item(t, &owner)?), id_clash());
@@ -109,7 +169,7 @@ pub async fn sign_up(
     plan.push(Write::put_new(email), id_clash());
     plan.push(Write::put_new(to_item(&keys::owner_count(t), "counter", &json!({ "count": 1 }))?), id_clash());
     let audit = AuditContext { tenant_id: t.clone(), actor: "signup".into(), role: None, request_id };
-    plan.commit(store, &audit, "tenant.created", t.as_str()).await?;
+    plan.commit_as(store, &audit, "tenant.created", t.as_str()).await?;
     Ok(SignedUp { tenant, owner })
 }
 
@@ -165,14 +225,21 @@ pub async fn tenant_by_host(store: &Store, host: &Hostname) -> AppResult<TenantI
 /// claims (the only claims a pending clinic holds: domains wait until it is live). Conditional
 /// on the clinic still being pending, so of two confirmations one wins. `plan` carries what
 /// must commit with it (the spent link).
-pub async fn go_live(store: &Store, audit: &AuditContext, site_domain: &str, mut plan: Plan) -> AppResult<Tenant> {
+pub async fn go_live(
+    store: &Store,
+    audit: &AuditContext,
+    site_domain: &str,
+    also: Plan,
+) -> Result<Tenant, TenantError> {
     let mut tenant = tenant(store, &audit.tenant_id).await?;
     if tenant.is_live() {
-        return Err(AppError::conflict("already_live", "the clinic is already live"));
+        return Err(TenantError::AlreadyLive);
     }
     let t = &tenant.id;
     tenant.status = TenantStatus::Live;
-    let not_pending = || AppError::conflict("already_live", "the clinic is already live");
+    let mut plan = Plan::<TenantError>::typed();
+    plan.append(also);
+    let not_pending = || TenantError::AlreadyLive;
     plan.push(
         Write::put_if(
             to_item(&keys::tenant_profile(t), "tenant", &tenant)?,
@@ -206,20 +273,17 @@ pub async fn go_live(store: &Store, audit: &AuditContext, site_domain: &str, mut
         "went_live",
         store.clock.now(),
     ))?;
-    plan.commit(store, audit, "tenant.went_live", t.as_str()).await?;
+    plan.commit_as(store, audit, "tenant.went_live", t.as_str()).await?;
     Ok(tenant)
 }
 
 /// Refuses while the clinic waits for its owner's email: what would put it in front of the
 /// public (publishing its site, claiming a domain).
-pub fn require_live(tenant: &Tenant) -> AppResult<()> {
+pub fn require_live(tenant: &Tenant) -> Result<(), TenantError> {
     if tenant.is_live() {
         return Ok(());
     }
-    Err(AppError::conflict(
-        "clinic_not_verified",
-        "confirm the owner's email first (open the link we emailed, or ask for a new one)",
-    ))
+    Err(TenantError::NotVerified)
 }
 
 pub async fn brand(store: &Store, tenant: &TenantId) -> AppResult<Brand> {
@@ -227,23 +291,19 @@ pub async fn brand(store: &Store, tenant: &TenantId) -> AppResult<Brand> {
 }
 
 /// The host names a brand claims: its custom domain and its platform subdomain.
-fn hosts(brand: &BrandInput, site_domain: &str, own_slug: &Slug) -> AppResult<Vec<(Hostname, &'static str)>> {
+fn hosts(brand: &BrandInput, site_domain: &str, own_slug: &Slug) -> Result<Vec<(Hostname, &'static str)>, TenantError> {
     let mut hosts = Vec::new();
     if let Some(domain) = &brand.domain {
         let platforms = domain.as_str() == site_domain || domain.as_str().ends_with(&format!(".{site_domain}"));
         if platforms {
-            return Err(AppError::invalid(
-                "domain_is_platforms",
-                "domain",
-                "a name under the platform's domain is a subdomain: set `subdomain`",
-            ));
+            return Err(TenantError::DomainIsPlatforms);
         }
         hosts.push((domain.clone(), "domain"));
     }
     // The clinic's own slug is its host already (claimed at signup).
     if let Some(sub) = brand.subdomain.as_ref().filter(|s| *s != own_slug) {
-        let host = Hostname::parse(&format!("{sub}.{site_domain}"))
-            .map_err(|e| AppError::invalid("invalid_subdomain", "subdomain", e.0))?;
+        let host =
+            Hostname::parse(&format!("{sub}.{site_domain}")).map_err(|e| TenantError::InvalidSubdomain { why: e.0 })?;
         hosts.push((host, "subdomain"));
     }
     Ok(hosts)
@@ -251,7 +311,11 @@ fn hosts(brand: &BrandInput, site_domain: &str, own_slug: &Slug) -> AppResult<Ve
 
 /// The hosts a brand holds a claim on: `hosts`, less a custom domain not yet proven (a pending
 /// domain holds nothing, so nobody can keep a clinic from its own domain by naming it first).
-fn claimed_hosts(brand: &Brand, site_domain: &str, own_slug: &Slug) -> AppResult<Vec<(Hostname, &'static str)>> {
+fn claimed_hosts(
+    brand: &Brand,
+    site_domain: &str,
+    own_slug: &Slug,
+) -> Result<Vec<(Hostname, &'static str)>, TenantError> {
     let proven = brand.domain_verification.as_ref().is_none_or(DomainVerification::is_verified);
     let mut hosts = hosts(&brand.input, site_domain, own_slug)?;
     hosts.retain(|(_, field)| *field != "domain" || proven);
@@ -272,7 +336,12 @@ fn next_verification(current: &Brand, input: &BrandInput) -> Option<DomainVerifi
     }
 }
 
-pub async fn put_brand(store: &Store, audit: &AuditContext, site_domain: &str, input: BrandInput) -> AppResult<Brand> {
+pub async fn put_brand(
+    store: &Store,
+    audit: &AuditContext,
+    site_domain: &str,
+    input: BrandInput,
+) -> Result<Brand, TenantError> {
     input.check()?;
     let t = &audit.tenant_id;
     let current = brand(store, t).await?;
@@ -292,7 +361,7 @@ pub async fn put_brand(store: &Store, audit: &AuditContext, site_domain: &str, i
         require_live(&clinic)?;
     }
     let stale = || AppError::contention("the brand changed while this was being saved; reload and try again");
-    let mut plan = Plan::new();
+    let mut plan = Plan::<TenantError>::typed();
     plan.push(
         Write::put_if(to_item(&keys::brand(t), "brand", &next)?, Condition::equals("version", current.version)),
         stale(),
@@ -302,13 +371,10 @@ pub async fn put_brand(store: &Store, audit: &AuditContext, site_domain: &str, i
     }
     for (host, field) in new_hosts.iter().filter(|(h, _)| !old_hosts.iter().any(|(o, _)| o == h)) {
         let claim = Write::put_new(to_item(&keys::host(host), "claim", &json!({ "tenant_id": t }))?);
-        plan.push(
-            claim,
-            AppError::Conflict { code: "host_taken", message: format!("that {field} is used by another clinic") },
-        );
+        plan.push(claim, TenantError::HostTaken { field });
     }
     plan.announce(mas_context::announcements::change_event(t, audit.request_id.as_str(), "brand", store.clock.now()))?;
-    plan.commit(store, audit, "brand.updated", t.as_str()).await?;
+    plan.commit_as(store, audit, "brand.updated", t.as_str()).await?;
     Ok(next)
 }
 
@@ -316,16 +382,12 @@ pub async fn put_brand(store: &Store, audit: &AuditContext, site_domain: &str, i
 /// site answers on it from then on. Proven already: the brand as it is. The claim is a put that
 /// fails if the name is held, so of two clinics that both show a token (the domain's owner gave
 /// both), the first to verify keeps it (409 for the other).
-pub async fn verify_domain(store: &Store, dns: &dyn TxtResolver, audit: &AuditContext) -> AppResult<Brand> {
+pub async fn verify_domain(store: &Store, dns: &dyn TxtResolver, audit: &AuditContext) -> Result<Brand, TenantError> {
     let t = &audit.tenant_id;
     require_live(&tenant(store, t).await?)?;
     let current = brand(store, t).await?;
     let Some(proof) = current.domain_verification.clone() else {
-        return Err(AppError::invalid(
-            "no_domain_to_verify",
-            "domain",
-            "the brand has no custom domain waiting for verification",
-        ));
+        return Err(TenantError::NoDomainToVerify);
     };
     if proof.is_verified() {
         return Ok(current);
@@ -335,14 +397,10 @@ pub async fn verify_domain(store: &Store, dns: &dyn TxtResolver, audit: &AuditCo
         AppError::Busy("the DNS lookup failed; try again in a minute".into())
     })?;
     if !proof.is_proven_by(&texts) {
-        return Err(AppError::invalid(
-            "domain_not_verified",
-            "domain",
-            format!(
-                "no TXT record `{}` with the text `{}` was found; add it at your DNS provider (changes can take a while to show)",
-                proof.record_name, proof.record_value
-            ),
-        ));
+        return Err(TenantError::DomainNotVerified {
+            record_name: proof.record_name.clone(),
+            record_value: proof.record_value.clone(),
+        });
     }
     let now = store.clock.now();
     let next = Brand {
@@ -352,16 +410,16 @@ pub async fn verify_domain(store: &Store, dns: &dyn TxtResolver, audit: &AuditCo
         ..current.clone()
     };
     let stale = AppError::contention("the brand changed while its domain was being verified; reload and try again");
-    let mut plan = Plan::new();
+    let mut plan = Plan::<TenantError>::typed();
     plan.push(
         Write::put_if(to_item(&keys::brand(t), "brand", &next)?, Condition::equals("version", current.version)),
         stale,
     );
     plan.push(
         Write::put_new(to_item(&keys::host(&proof.domain), "claim", &json!({ "tenant_id": t }))?),
-        AppError::Conflict { code: "host_taken", message: "that domain is used by another clinic".into() },
+        TenantError::HostTaken { field: "domain" },
     );
     plan.announce(mas_context::announcements::change_event(t, audit.request_id.as_str(), "brand", now))?;
-    plan.commit(store, audit, "brand.domain_verified", t.as_str()).await?;
+    plan.commit_as(store, audit, "brand.domain_verified", t.as_str()).await?;
     Ok(next)
 }

@@ -110,6 +110,74 @@ impl retry::Contended for ClaimError {
     }
 }
 
+/// The refusals of listing and changing appointments, typed; the store's failures are kept
+/// whole as the source.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AppointmentError {
+    /// 422 `empty_window` (field `to`).
+    #[error("must be after `from`")]
+    EmptyWindow,
+    /// 422 `window_too_large` (field `to`).
+    #[error("at most {MAX_LIST_DAYS} days at a time")]
+    WindowTooLarge,
+    /// 403: a practitioner acts only on their own appointments.
+    #[error("practitioners may act only on their own appointments")]
+    NotTheirs,
+    /// 409 `stale_version`: the appointment changed since the caller read it.
+    #[error("the appointment changed since you read it; reload it")]
+    StaleVersion,
+    /// 409 `illegal_transition`: `action` does not apply to an appointment in `status`.
+    #[error("cannot {} an appointment that is {}", action.as_str(), status.as_str())]
+    IllegalTransition { action: AppointmentAction, status: AppointmentStatus },
+    /// 422 `required` (field `start`): a reschedule names the new start.
+    #[error("a new start is required")]
+    StartRequired,
+    /// 409 `too_early`: a no-show before the start time.
+    #[error("a no-show can be recorded only after the start time")]
+    TooEarly,
+    /// 409 `not_pending_deposit`: the booking no longer waits for its deposit.
+    #[error("the booking is no longer waiting for its deposit")]
+    NotPendingDeposit,
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+impl retry::Contended for AppointmentError {
+    fn is_contention(&self) -> bool {
+        matches!(self, AppointmentError::Store(err) if err.is_contention())
+    }
+}
+
+impl From<AppointmentError> for AppError {
+    fn from(err: AppointmentError) -> Self {
+        use AppointmentError as E;
+        let message = err.to_string();
+        match err {
+            E::EmptyWindow => AppError::invalid("empty_window", "to", message),
+            E::WindowTooLarge => AppError::invalid("window_too_large", "to", message),
+            E::NotTheirs => AppError::Forbidden(message),
+            E::StaleVersion => AppError::conflict("stale_version", message),
+            E::IllegalTransition { .. } => AppError::conflict("illegal_transition", message),
+            E::StartRequired => AppError::invalid("required", "start", message),
+            E::TooEarly => AppError::conflict("too_early", message),
+            E::NotPendingDeposit => AppError::conflict("not_pending_deposit", message),
+            E::Store(err) => err,
+        }
+    }
+}
+
+impl From<mas_ports::TableError> for AppointmentError {
+    fn from(err: mas_ports::TableError) -> Self {
+        AppointmentError::Store(err.into())
+    }
+}
+
+impl From<ClaimError> for AppointmentError {
+    fn from(err: ClaimError) -> Self {
+        AppointmentError::Store(err.into())
+    }
+}
+
 impl From<ClaimError> for AppError {
     fn from(err: ClaimError) -> Self {
         match err {
@@ -537,15 +605,15 @@ pub async fn list(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     filter: &ListFilter,
-) -> AppResult<Vec<Appointment>> {
+) -> Result<Vec<Appointment>, AppointmentError> {
     if let Some(location) = &filter.location_id {
         reach.locations.require(location)?;
     }
     if to <= from {
-        return Err(AppError::invalid("empty_window", "to", "must be after `from`"));
+        return Err(AppointmentError::EmptyWindow);
     }
     if to - from > Duration::days(MAX_LIST_DAYS) {
-        return Err(AppError::invalid("window_too_large", "to", format!("at most {MAX_LIST_DAYS} days at a time")));
+        return Err(AppointmentError::WindowTooLarge);
     }
     let range = SortKey::Between(keys::appointments_sk_bound(from), format!("{}~", keys::appointments_sk_bound(to)));
     let mut all = Vec::new();
@@ -606,13 +674,11 @@ impl Scope {
         Scope { changes, reach: Reach::of(member) }
     }
 
-    fn check(&self, appointment: &Appointment) -> AppResult<()> {
+    fn check(&self, appointment: &Appointment) -> Result<(), AppointmentError> {
         match &self.changes {
             Changes::Any => Ok(()),
             Changes::OnlyPractitioner(Some(me)) if me == &appointment.practitioner_id => Ok(()),
-            Changes::OnlyPractitioner(_) => {
-                Err(AppError::Forbidden("practitioners may act only on their own appointments".into()))
-            }
+            Changes::OnlyPractitioner(_) => Err(AppointmentError::NotTheirs),
         }
     }
 }
@@ -640,7 +706,7 @@ pub async fn change(
     id: &AppointmentId,
     scope: &Scope,
     change: Change,
-) -> AppResult<Appointment> {
+) -> Result<Appointment, AppointmentError> {
     let (appointment, settlement) =
         retry::on_contention(CONTENTION_RETRIES, || try_change(ports.store, audit, tenant, id, scope, &change)).await?;
     if let Some(deposit) = settlement {
@@ -660,20 +726,17 @@ async fn try_change(
     id: &AppointmentId,
     scope: &Scope,
     change: &Change,
-) -> AppResult<(Appointment, Option<Payment>)> {
+) -> Result<(Appointment, Option<Payment>), AppointmentError> {
     let t = &tenant.id;
     let current = get_within(store, t, &scope.reach, id).await?;
     scope.check(&current)?;
     if let Some(expected) = change.expected_version
         && expected != current.version
     {
-        return Err(AppError::conflict("stale_version", "the appointment changed since you read it; reload it"));
+        return Err(AppointmentError::StaleVersion);
     }
     let Some(next_status) = appointment::next_status(current.status, change.action) else {
-        return Err(AppError::Conflict {
-            code: "illegal_transition",
-            message: format!("cannot {} an appointment that is {}", change.action.as_str(), current.status.as_str()),
-        });
+        return Err(AppointmentError::IllegalTransition { action: change.action, status: current.status });
     };
     let now = store.clock.now();
     let policy = policies::version(store, t, current.policy_version).await?;
@@ -683,8 +746,7 @@ async fn try_change(
     let stale = || AppError::contention("the appointment changed while this was being saved; try again");
     match change.action {
         AppointmentAction::Reschedule => {
-            let start =
-                change.start.ok_or_else(|| AppError::invalid("required", "start", "a new start is required"))?;
+            let start = change.start.ok_or(AppointmentError::StartRequired)?;
             let moved =
                 reschedule(store, audit, tenant, current, start, change.practitioner_id.clone(), &policy).await?;
             return Ok((moved, None));
@@ -702,7 +764,7 @@ async fn try_change(
         AppointmentAction::NoShow => {
             let preview = policy.fee_preview(FeeAction::NoShow, &terms(&current), now);
             if preview.refusal == Some("not_started_yet") {
-                return Err(AppError::conflict("too_early", "a no-show can be recorded only after the start time"));
+                return Err(AppointmentError::TooEarly);
             }
             note = Some(fee_note(&preview, note));
             settlement =
@@ -793,7 +855,7 @@ pub async fn cancel_lost_hold(
 ) -> AppResult<Appointment> {
     let t = &audit.tenant_id;
     if current.status != AppointmentStatus::PendingDeposit {
-        return Err(AppError::conflict("not_pending_deposit", "the booking is no longer waiting for its deposit"));
+        return Err(AppointmentError::NotPendingDeposit.into());
     }
     let now = store.clock.now();
     let mine = cells_still_mine(store, t, current).await?;

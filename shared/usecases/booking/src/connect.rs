@@ -38,12 +38,29 @@ pub struct AccountRef {
     pub tenant_id: TenantId,
 }
 
-/// 409 `payments_not_connected`: a payment asked of a clinic that cannot take online payments.
-pub fn not_connected() -> AppError {
-    AppError::Conflict {
-        code: "payments_not_connected",
-        message: "this clinic has not finished connecting its Stripe account, so it cannot take online payments yet"
-            .into(),
+/// Why an online payment cannot be sent to the clinic's account.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// 409 `payments_not_connected`: a payment asked of a clinic that cannot take online payments.
+    #[error("this clinic has not finished connecting its Stripe account, so it cannot take online payments yet")]
+    NotConnected,
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+impl From<ConnectError> for AppError {
+    fn from(err: ConnectError) -> Self {
+        match err {
+            ConnectError::NotConnected => AppError::conflict("payments_not_connected", err.to_string()),
+            ConnectError::Store(err) => err,
+        }
+    }
+}
+
+/// Inside a change made once, a clinic that is not connected fails it like any other refusal.
+impl From<ConnectError> for Once {
+    fn from(err: ConnectError) -> Self {
+        Once::Failed(err.into())
     }
 }
 
@@ -63,12 +80,12 @@ pub async fn destination(
     ports: Ports<'_>,
     tenant: &TenantId,
     amount: MinorUnits,
-) -> AppResult<Option<ChargeDestination>> {
+) -> Result<Option<ChargeDestination>, ConnectError> {
     match connection(ports.store, tenant).await? {
         Some(c) if c.status.charges_enabled => {
             Ok(Some(ChargeDestination { account_id: c.account_id, application_fee: ports.application_fee.of(amount) }))
         }
-        _ if ports.payments.requires_connected_account() => Err(not_connected()),
+        _ if ports.payments.requires_connected_account() => Err(ConnectError::NotConnected),
         _ => Ok(None),
     }
 }

@@ -16,13 +16,15 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use crate::connect::ConnectError;
 use crate::payments::{self, Ports};
 use crate::records;
 use mas_domain::appointment::Appointment;
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{AppointmentId, ClientId, TenantId};
 use mas_domain::payment::{
-    FeeCharge, FeeStatus, IntentStatus, LinkPurpose, PayLink, PaymentKind, fee_link_id, fee_payment_id, money_text,
+    ChargeDestination, FeeCharge, FeeStatus, IntentStatus, LinkPurpose, PayLink, PaymentKind, fee_link_id,
+    fee_payment_id, money_text,
 };
 use mas_domain::policy::{FeeAction, FeePreview};
 use mas_ports::events::DomainEvent;
@@ -150,6 +152,18 @@ pub async fn settle(
     retry::on_contention(payments::CONTENTION_RETRIES, || try_settle(ports, audit, client, appointment, action)).await
 }
 
+/// Whether the fee can be charged online, and to which account: a clinic that is not connected
+/// (where the gateway requires it) leaves the fee unpaid, with a link; any other failure fails.
+fn online(
+    destination: Result<Option<ChargeDestination>, ConnectError>,
+) -> AppResult<(bool, Option<ChargeDestination>)> {
+    match destination {
+        Ok(destination) => Ok((true, destination)),
+        Err(ConnectError::NotConnected) => Ok((false, None)),
+        Err(ConnectError::Store(err)) => Err(err),
+    }
+}
+
 /// What became of the attempt to charge.
 enum Outcome {
     Charged(Box<mas_ports::Intent>),
@@ -177,11 +191,7 @@ async fn try_settle(
     let payment_id = fee_payment_id(appointment_id, action);
     // The clinic's connected account takes the fee; one that cannot take online payments gets
     // the fee asked for by link, which says why it could not be sent.
-    let (online, destination) = match crate::connect::destination(ports, t, fee.amount.amount_minor).await {
-        Ok(destination) => (true, destination),
-        Err(AppError::Conflict { code: "payments_not_connected", .. }) => (false, None),
-        Err(other) => return Err(other),
-    };
+    let (online, destination) = online(crate::connect::destination(ports, t, fee.amount.amount_minor).await)?;
     let outcome = match (&appointment.card_on_file_consent, saved) {
         (None, _) => {
             Outcome::Unpaid("no_consent: the client did not agree at booking to a card on file for fees".into())
@@ -287,5 +297,34 @@ async fn try_settle(
         // Another worker recorded the same answer first (the same charge, under the same key).
         Err(Once::AlreadyDone(_)) => Ok(get(store, t, client, appointment_id, action).await?),
         Err(Once::Failed(other)) => Err(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mas_domain::payment::ConnectedAccountId;
+    use mas_domain::values::MinorUnits;
+
+    #[test]
+    fn a_clinic_that_is_not_connected_leaves_the_fee_unpaid_instead_of_failing() {
+        let (charged_online, destination) = online(Err(ConnectError::NotConnected)).unwrap();
+        assert!(!charged_online);
+        assert!(destination.is_none());
+    }
+
+    #[test]
+    fn a_failure_to_read_the_connection_fails_the_settling_with_its_cause() {
+        let err = online(Err(ConnectError::Store(AppError::contention("raced")))).unwrap_err();
+        assert!(err.is_contention(), "{err:?}");
+    }
+
+    #[test]
+    fn a_connected_clinic_is_charged_online_to_its_own_account() {
+        let account = ConnectedAccountId::parse("acct_1").unwrap();
+        let to = ChargeDestination { account_id: account.clone(), application_fee: MinorUnits::new(10).unwrap() };
+        let (charged_online, destination) = online(Ok(Some(to))).unwrap();
+        assert!(charged_online);
+        assert_eq!(destination.map(|d| d.account_id), Some(account));
     }
 }

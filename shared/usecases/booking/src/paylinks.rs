@@ -17,6 +17,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::connect::ConnectError;
 use crate::payments::{self, IntentRef, Ports};
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{ClientId, PayLinkId, TenantId};
@@ -24,7 +25,7 @@ use mas_domain::payment::{
     CollectionMethod, CustomerId, FeeStatus, IntentStatus, LinkPurpose, LinkStatus, PayLink, Payment, PaymentKind,
     PaymentStatus, money_text,
 };
-use mas_ports::payments::{Intent, IntentRequest, PaymentLinkRequest};
+use mas_ports::payments::{Intent, IntentRequest, PaymentLinkRequest, PaymentsError};
 use mas_ports::{Condition, Query, SortKey, Write};
 use mas_store::keys;
 use mas_store::{AuditContext, Once, Plan, Store, TimelineEntry, from_item, retry, to_item};
@@ -80,6 +81,47 @@ pub(crate) async fn beginning(
     Ok(links)
 }
 
+/// Why a link's hosted page could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PayLinkError {
+    /// The clinic cannot take online payments (no connected account that takes charges): the
+    /// worker records the link as not sent, saying why.
+    #[error("{}", ConnectError::NotConnected)]
+    NotConnected,
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+impl From<ConnectError> for PayLinkError {
+    fn from(err: ConnectError) -> Self {
+        match err {
+            ConnectError::NotConnected => PayLinkError::NotConnected,
+            ConnectError::Store(err) => PayLinkError::Store(err),
+        }
+    }
+}
+
+impl From<PaymentsError> for PayLinkError {
+    fn from(err: PaymentsError) -> Self {
+        PayLinkError::Store(err.into())
+    }
+}
+
+impl retry::Contended for PayLinkError {
+    fn is_contention(&self) -> bool {
+        matches!(self, PayLinkError::Store(err) if err.is_contention())
+    }
+}
+
+impl From<PayLinkError> for AppError {
+    fn from(err: PayLinkError) -> Self {
+        match err {
+            PayLinkError::NotConnected => ConnectError::NotConnected.into(),
+            PayLinkError::Store(err) => err,
+        }
+    }
+}
+
 /// The link's hosted page, made once: the link with its address while it can still be paid;
 /// `None` when it is paid, expired or gone (nothing to send). `success_url` and `cancel_url` are
 /// where the page sends the client back (the clinic's site).
@@ -90,7 +132,7 @@ pub async fn prepare(
     id: &PayLinkId,
     success_url: &str,
     cancel_url: &str,
-) -> AppResult<Option<PayLink>> {
+) -> Result<Option<PayLink>, PayLinkError> {
     retry::on_contention(payments::CONTENTION_RETRIES, || {
         try_prepare(ports, audit, client, id, success_url, cancel_url)
     })
@@ -104,7 +146,7 @@ async fn try_prepare(
     id: &PayLinkId,
     success_url: &str,
     cancel_url: &str,
-) -> AppResult<Option<PayLink>> {
+) -> Result<Option<PayLink>, PayLinkError> {
     let (store, t) = (ports.store, &audit.tenant_id);
     let Some(link) = get(store, t, client, id).await? else { return Ok(None) };
     let now = store.clock.now();
@@ -117,8 +159,8 @@ async fn try_prepare(
     }
     let appointment = crate::records::appointment(store, t, &link.appointment_id).await?;
     let customer = customer_of(store, t, client).await?;
-    // 409 `payments_not_connected` when the clinic cannot take online payments (the worker
-    // records the link as not sent, saying why).
+    // `NotConnected` when the clinic cannot take online payments (the worker records the link
+    // as not sent, saying why).
     let destination = crate::connect::destination(ports, t, link.amount.amount_minor).await?;
     let metadata = link_metadata(t, &link);
     let request = PaymentLinkRequest {

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
+use crate::error::CatalogError;
 use mas_domain::catalog::{
     ExceptionInput, Location, LocationInput, Practitioner, PractitionerException, PractitionerInput, Record, Resource,
     ResourceInput, Service, ServiceInput,
@@ -31,7 +32,8 @@ pub struct Reference {
 pub struct Claim {
     pub key: Key,
     pub field: &'static str,
-    pub code: &'static str,
+    /// The refusal when another entry holds the key.
+    pub taken: CatalogError,
 }
 
 /// What each catalog entity tells the generic operations about itself.
@@ -122,7 +124,7 @@ impl Entry for ServiceInput {
 
     fn claims(&self, tenant: &TenantId) -> Vec<Claim> {
         let slug = self.slug.as_ref().expect("normalize sets the slug");
-        vec![Claim { key: keys::service_slug(tenant, slug), field: "slug", code: "slug_taken" }]
+        vec![Claim { key: keys::service_slug(tenant, slug), field: "slug", taken: CatalogError::SlugTaken }]
     }
 }
 
@@ -266,11 +268,7 @@ pub fn add_reference_checks<F: From<AppError>>(
     for r in references {
         let key = keys::catalog_item(tenant, r.kind, &r.id);
         if seen.insert(key.clone()) {
-            let stale = AppError::invalid(
-                "unknown_reference",
-                r.field,
-                "refers to something that does not exist or is archived",
-            );
+            let stale = AppError::from(CatalogError::UnknownReference { field: r.field });
             plan.push(Write::check(key, Condition::equals("archived", false)), stale);
         }
     }
@@ -284,8 +282,8 @@ fn concurrent<E: Entry>() -> AppError {
     AppError::contention(format!("the {} changed while this was being saved; reload and try again", E::NAME))
 }
 
-fn claim_taken(claim: &Claim) -> AppError {
-    AppError::Conflict { code: claim.code, message: format!("that {} is already in use", claim.field) }
+fn claim_taken(claim: &Claim) -> CatalogError {
+    claim.taken.clone()
 }
 
 /// Creates an entry; a member restricted to locations creates only what lies at hers (a new
@@ -295,7 +293,7 @@ pub async fn create<E: Entry>(
     audit: &AuditContext,
     scope: &LocationScope,
     mut entry: E,
-) -> AppResult<Record<E::Id, E>> {
+) -> Result<Record<E::Id, E>, CatalogError> {
     entry.normalize()?;
     let now = store.clock.now();
     let record =
@@ -303,7 +301,7 @@ pub async fn create<E: Entry>(
     scope.require_all(&record.data.sites(&record.id), E::NAME)?;
     let tenant = &audit.tenant_id;
     let id = record.id.to_string();
-    let mut plan = Plan::new();
+    let mut plan = Plan::<CatalogError>::typed();
     let item = to_item(&keys::catalog_item(tenant, E::KIND, &id), E::NAME, &record)?;
     plan.push(Write::put_new(item), AppError::conflict("id_taken", "an id clash; try again"));
     for claim in record.data.claims(tenant) {
@@ -313,14 +311,14 @@ pub async fn create<E: Entry>(
     }
     add_reference_checks(&mut plan, tenant, record.data.references());
     announce_site_change::<E>(&mut plan, audit, store.clock.now())?;
-    plan.commit(store, audit, &format!("{}.created", E::NAME), &id).await?;
+    plan.commit_as(store, audit, &format!("{}.created", E::NAME), &id).await?;
     Ok(record)
 }
 
 /// What the clinic's site shows changed (rooms and devices are not on it): `site.changed` rides
 /// in the change's transaction, and the bus routes it to the site publisher.
 fn announce_site_change<E: Entry>(
-    plan: &mut Plan,
+    plan: &mut Plan<CatalogError>,
     audit: &AuditContext,
     at: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
@@ -338,17 +336,17 @@ pub async fn replace<E: Entry>(
     scope: &LocationScope,
     id: &E::Id,
     mut entry: E,
-) -> AppResult<Record<E::Id, E>> {
+) -> Result<Record<E::Id, E>, CatalogError> {
     entry.normalize()?;
     let tenant = &audit.tenant_id;
     let current: Record<E::Id, E> = get_within(store, tenant, scope, id).await?;
     scope.require_all(&current.data.sites(id).and(entry.sites(id)), E::NAME)?;
     if current.archived {
-        return Err(AppError::conflict("archived", format!("this {} is archived and cannot be changed", E::NAME)));
+        return Err(CatalogError::Archived { what: E::NAME });
     }
     let record = Record { version: current.version + 1, updated_at: store.clock.now(), data: entry, ..current.clone() };
     let id_text = id.to_string();
-    let mut plan = Plan::new();
+    let mut plan = Plan::<CatalogError>::typed();
     let item = to_item(&keys::catalog_item(tenant, E::KIND, &id_text), E::NAME, &record)?;
     plan.push(Write::put_if(item, Condition::equals("version", current.version)), concurrent::<E>());
     let old_claims = current.data.claims(tenant);
@@ -365,7 +363,7 @@ pub async fn replace<E: Entry>(
     }
     add_reference_checks(&mut plan, tenant, record.data.references());
     announce_site_change::<E>(&mut plan, audit, store.clock.now())?;
-    plan.commit(store, audit, &format!("{}.updated", E::NAME), &id_text).await?;
+    plan.commit_as(store, audit, &format!("{}.updated", E::NAME), &id_text).await?;
     Ok(record)
 }
 
@@ -375,7 +373,7 @@ pub async fn archive<E: Entry>(
     audit: &AuditContext,
     scope: &LocationScope,
     id: &E::Id,
-) -> AppResult<Record<E::Id, E>> {
+) -> Result<Record<E::Id, E>, CatalogError> {
     let tenant = &audit.tenant_id;
     let current: Record<E::Id, E> = get_within(store, tenant, scope, id).await?;
     scope.require_all(&current.data.sites(id), E::NAME)?;
@@ -383,19 +381,19 @@ pub async fn archive<E: Entry>(
         return Ok(current);
     }
     if let Some(why) = E::in_use(id, &Catalog::load(store, tenant).await?) {
-        return Err(AppError::conflict("in_use", why));
+        return Err(CatalogError::InUse { why });
     }
     let record =
         Record { version: current.version + 1, updated_at: store.clock.now(), archived: true, ..current.clone() };
     let id_text = id.to_string();
-    let mut plan = Plan::new();
+    let mut plan = Plan::<CatalogError>::typed();
     let item = to_item(&keys::catalog_item(tenant, E::KIND, &id_text), E::NAME, &record)?;
     plan.push(Write::put_if(item, Condition::equals("version", current.version)), concurrent::<E>());
     for claim in current.data.claims(tenant) {
         plan.push(Write::delete_if(claim.key, Condition::equals("owner_id", id_text.as_str())), concurrent::<E>());
     }
     announce_site_change::<E>(&mut plan, audit, store.clock.now())?;
-    plan.commit(store, audit, &format!("{}.archived", E::NAME), &id_text).await?;
+    plan.commit_as(store, audit, &format!("{}.archived", E::NAME), &id_text).await?;
     Ok(record)
 }
 

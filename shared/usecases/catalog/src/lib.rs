@@ -3,5 +3,6 @@
 
 pub mod availability;
 pub mod catalog;
+pub mod error;
 pub mod policies;
 pub mod screening;

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::error::CatalogError;
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::TenantId;
 use mas_domain::policy::{Policy, PolicyInput};
@@ -36,13 +37,18 @@ pub async fn version(store: &Store, tenant: &TenantId, version: u32) -> AppResul
 
 /// Stores `input` as the next version. Two clinics' managers publishing at once cannot both take
 /// the same number: the version item is written with "not exists".
-pub async fn publish(store: &Store, audit: &AuditContext, timezone: TimeZone, input: PolicyInput) -> AppResult<Policy> {
+pub async fn publish(
+    store: &Store,
+    audit: &AuditContext,
+    timezone: TimeZone,
+    input: PolicyInput,
+) -> Result<Policy, CatalogError> {
     input.check()?;
     let now = store.clock.now();
     let today = local_day(now, timezone);
     let effective_from = input.effective_from.unwrap_or(today);
     if effective_from < today {
-        return Err(AppError::invalid("in_the_past", "effective_from", "a policy cannot take effect before today"));
+        return Err(CatalogError::PolicyInThePast);
     }
     let existing = versions(store, &audit.tenant_id).await?;
     let number = existing.iter().map(|p| p.version).max().unwrap_or(0) + 1;

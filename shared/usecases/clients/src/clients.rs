@@ -51,25 +51,90 @@ pub struct TimelinePage {
     pub next_cursor: Option<String>,
 }
 
+/// The refusals of the client record, typed; the store's failures are kept whole as the source.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ClientError {
+    /// 422 `out_of_range` (field `limit`).
+    #[error("must be 1–{MAX_PAGE}")]
+    PageSizeOutOfRange,
+    /// 409 `stale_version`: the client changed since the caller read it.
+    #[error("the client changed since it was read; reload and try again")]
+    StaleVersion,
+    /// 409 `client_exists`, naming the client that holds the email.
+    #[error("a client with this email already exists")]
+    Exists { owner: ClientId },
+    /// Inside a transaction: the email claim is held; answered as `Exists` once its owner is read.
+    #[error("taken")]
+    EmailClaimed,
+    /// 404: no such client in this clinic.
+    #[error("client not found")]
+    NotFound,
+    /// 410 `client_erased`: says nothing of who they were.
+    #[error("this client's data was erased")]
+    Erased,
+    /// 403: only clinical staff change the address a client signs in with.
+    #[error("the email is how the client signs in to the portal: only clinical staff may change it")]
+    SignInEmailForbidden,
+    /// 422 `email_required` (field `email`): a public booking needs one.
+    #[error("an email is needed to book")]
+    EmailRequired,
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+impl mas_store::retry::Contended for ClientError {
+    fn is_contention(&self) -> bool {
+        matches!(self, ClientError::Store(err) if err.is_contention())
+    }
+}
+
+impl From<ClientError> for AppError {
+    fn from(err: ClientError) -> Self {
+        let message = err.to_string();
+        match err {
+            ClientError::PageSizeOutOfRange => AppError::invalid("out_of_range", "limit", message),
+            ClientError::StaleVersion => AppError::conflict("stale_version", message),
+            ClientError::Exists { owner } => AppError::Rejected {
+                kind: Rejection::Conflict,
+                code: CLIENT_EXISTS,
+                message,
+                details: json!({ "client_id": owner }),
+            },
+            ClientError::EmailClaimed => AppError::conflict(CLIENT_EXISTS, message),
+            ClientError::NotFound => AppError::NotFound { what: "client" },
+            ClientError::Erased => AppError::Gone { code: "client_erased", message },
+            ClientError::SignInEmailForbidden => AppError::Forbidden(message),
+            ClientError::EmailRequired => AppError::invalid("email_required", "email", message),
+            ClientError::Store(err) => err,
+        }
+    }
+}
+
+impl From<mas_ports::TableError> for ClientError {
+    fn from(err: mas_ports::TableError) -> Self {
+        ClientError::Store(err.into())
+    }
+}
+
 /// How many items a page may hold, and how many when the caller does not say.
 pub const MAX_PAGE: u32 = 100;
 pub const DEFAULT_PAGE: u32 = 25;
 
 /// The page size asked for, within 1–`MAX_PAGE`.
-pub fn page_size(limit: Option<u32>) -> AppResult<u32> {
+pub fn page_size(limit: Option<u32>) -> Result<u32, ClientError> {
     match limit {
         None => Ok(DEFAULT_PAGE),
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(_) => Err(AppError::invalid("out_of_range", "limit", format!("must be 1–{MAX_PAGE}"))),
+        Some(_) => Err(ClientError::PageSizeOutOfRange),
     }
 }
 
-fn not_found() -> AppError {
-    AppError::NotFound { what: "client" }
+fn not_found() -> ClientError {
+    ClientError::NotFound
 }
 
-fn stale() -> AppError {
-    AppError::conflict("stale_version", "the client changed since it was read; reload and try again")
+fn stale() -> ClientError {
+    ClientError::StaleVersion
 }
 
 /// A claim or index entry pointing at a client.
@@ -96,20 +161,15 @@ pub async fn email_owner(store: &Store, tenant: &TenantId, email: &Email) -> App
 }
 
 /// The 409 for an email another client holds, naming that client.
-async fn exists_error(store: &Store, tenant: &TenantId, email: Option<&Email>) -> AppError {
+async fn exists_error(store: &Store, tenant: &TenantId, email: Option<&Email>) -> ClientError {
     let owner = match email {
         Some(email) => email_owner(store, tenant, email).await,
         None => Ok(None),
     };
     match owner {
-        Ok(Some(owner)) => AppError::Rejected {
-            kind: Rejection::Conflict,
-            code: CLIENT_EXISTS,
-            message: "a client with this email already exists".into(),
-            details: json!({ "client_id": owner }),
-        },
-        Ok(None) => AppError::contention("the clients changed while this was being saved; try again"),
-        Err(err) => err,
+        Ok(Some(owner)) => ClientError::Exists { owner },
+        Ok(None) => AppError::contention("the clients changed while this was being saved; try again").into(),
+        Err(err) => err.into(),
     }
 }
 
@@ -118,8 +178,8 @@ pub const ERASED_ENTITY: &str = "client_erased";
 
 /// The answer for a client who was erased, or whose erasure is under way: 410, saying nothing
 /// of who they were.
-pub fn erased() -> AppError {
-    AppError::Gone { code: "client_erased", message: "this client's data was erased".into() }
+pub fn erased() -> ClientError {
+    ClientError::Erased
 }
 
 /// The client in a stored item: `None` for an erased client, or one being erased (erasure
@@ -141,7 +201,7 @@ pub async fn is_live(store: &Store, tenant: &TenantId, id: &ClientId) -> AppResu
     }
 }
 
-pub async fn get(store: &Store, tenant: &TenantId, id: &ClientId) -> AppResult<Client> {
+pub async fn get(store: &Store, tenant: &TenantId, id: &ClientId) -> Result<Client, ClientError> {
     let item = store.table.get(&keys::client(tenant, id)).await?.ok_or_else(not_found)?;
     live(item)?.ok_or_else(erased)
 }
@@ -167,7 +227,7 @@ pub async fn get_many(store: &Store, tenant: &TenantId, ids: &[ClientId]) -> App
 
 /// Creates the client, its email claim, its phone index entry and its first timeline entry.
 /// An email another client holds is a 409 `client_exists` naming that client.
-pub async fn create(store: &Store, audit: &AuditContext, input: ClientInput) -> AppResult<Client> {
+pub async fn create(store: &Store, audit: &AuditContext, input: ClientInput) -> Result<Client, ClientError> {
     create_by(store, audit, input, &ClientScope::Clinic).await
 }
 
@@ -178,44 +238,44 @@ pub async fn create_by(
     audit: &AuditContext,
     input: ClientInput,
     creator: &ClientScope,
-) -> AppResult<Client> {
+) -> Result<Client, ClientError> {
     let email = input.email.clone();
     match insert(store, audit, input, creator).await {
-        Err(AppError::Conflict { code: CLIENT_EXISTS, .. }) => {
-            Err(exists_error(store, &audit.tenant_id, email.as_ref()).await)
-        }
+        Err(ClientError::EmailClaimed) => Err(exists_error(store, &audit.tenant_id, email.as_ref()).await),
         other => other,
     }
 }
 
 /// `create`, with a clash on the email claim left as a plain `client_exists` conflict.
-async fn insert(store: &Store, audit: &AuditContext, input: ClientInput, creator: &ClientScope) -> AppResult<Client> {
+async fn insert(
+    store: &Store,
+    audit: &AuditContext,
+    input: ClientInput,
+    creator: &ClientScope,
+) -> Result<Client, ClientError> {
     let (client, mut plan) = insert_plan(store, audit, input)?;
     if let Some(link) =
         crate::care_links::creator_link(creator, &audit.tenant_id, &client.id, client.created_at, &audit.actor)?
     {
         plan.push(link, AppError::Internal("a care link put has no condition".into()));
     }
-    plan.commit(store, audit, "client.created", client.id.as_str()).await?;
+    plan.commit_as(store, audit, "client.created", client.id.as_str()).await?;
     Ok(client)
 }
 
 /// The writes that create a client (record, email and phone claims, timeline, event), for a
 /// transaction of the caller's; a clash on the email claim is `client_exists`.
-fn insert_plan(store: &Store, audit: &AuditContext, input: ClientInput) -> AppResult<(Client, Plan)> {
+fn insert_plan(store: &Store, audit: &AuditContext, input: ClientInput) -> AppResult<(Client, Plan<ClientError>)> {
     let now = store.clock.now();
     input.check(now.date_naive())?;
     let tenant = &audit.tenant_id;
     let client =
         Record { id: ClientId::new(), version: 1, created_at: now, updated_at: now, archived: false, data: input };
     let id_clash = || AppError::conflict("id_taken", "an id clash; try again");
-    let mut plan = Plan::new();
+    let mut plan = Plan::<ClientError>::typed();
     plan.push(Write::put_new(client_item(tenant, &client)?), id_clash());
     if let Some(email) = &client.data.email {
-        plan.push(
-            claim_write(keys::client_email(tenant, email), &client.id)?,
-            AppError::conflict(CLIENT_EXISTS, "taken"),
-        );
+        plan.push(claim_write(keys::client_email(tenant, email), &client.id)?, ClientError::EmailClaimed);
     }
     if let Some(phone) = &client.data.phone {
         plan.push(claim_write(keys::client_phone(tenant, phone, &client.id), &client.id)?, id_clash());
@@ -238,7 +298,7 @@ pub async fn update(
     id: &ClientId,
     patch: ClientPatch,
     may_change_sign_in: bool,
-) -> AppResult<Updated> {
+) -> Result<Updated, ClientError> {
     let tenant = &audit.tenant_id;
     let current = get(store, tenant, id).await?;
     if patch.version != current.version {
@@ -249,14 +309,12 @@ pub async fn update(
         return Ok(Updated { client: current, previous_email: None });
     }
     if data.email != current.data.email && !may_change_sign_in {
-        return Err(AppError::Forbidden(
-            "the email is how the client signs in to the portal: only clinical staff may change it".into(),
-        ));
+        return Err(ClientError::SignInEmailForbidden);
     }
     let now = store.clock.now();
     data.check(now.date_naive())?;
     let next = Record { version: current.version + 1, updated_at: now, data, ..current.clone() };
-    let mut plan = Plan::new();
+    let mut plan = Plan::<ClientError>::typed();
     plan.push(Write::put_if(client_item(tenant, &next)?, Condition::equals("version", current.version)), stale());
     let owned_by_this_client = || Condition::equals("owner_id", id.as_str());
     if next.data.email != current.data.email {
@@ -264,7 +322,7 @@ pub async fn update(
             plan.push(Write::delete_if(keys::client_email(tenant, old), owned_by_this_client()), stale());
         }
         if let Some(new) = &next.data.email {
-            plan.push(claim_write(keys::client_email(tenant, new), id)?, AppError::conflict(CLIENT_EXISTS, "taken"));
+            plan.push(claim_write(keys::client_email(tenant, new), id)?, ClientError::EmailClaimed);
         }
     }
     if next.data.phone != current.data.phone {
@@ -280,11 +338,9 @@ pub async fn update(
     let entry = TimelineEntry::new(id, now, "client.updated", summary, None, &audit.actor);
     plan.push(entry.write(tenant)?, AppError::conflict("id_taken", "an id clash; try again"));
     let previous_email = current.data.email.clone().filter(|_| next.data.email != current.data.email);
-    match plan.commit(store, audit, "client.updated", id.as_str()).await {
+    match plan.commit_as(store, audit, "client.updated", id.as_str()).await {
         Ok(()) => Ok(Updated { client: next, previous_email }),
-        Err(AppError::Conflict { code: CLIENT_EXISTS, .. }) => {
-            Err(exists_error(store, tenant, next.data.email.as_ref()).await)
-        }
+        Err(ClientError::EmailClaimed) => Err(exists_error(store, tenant, next.data.email.as_ref()).await),
         Err(err) => Err(err),
     }
 }
@@ -307,15 +363,15 @@ pub async fn for_public_booking(
     store: &Store,
     audit: &AuditContext,
     details: ClientInput,
-) -> AppResult<(ClientId, Option<Plan>)> {
-    let email = details
-        .email
-        .clone()
-        .ok_or_else(|| AppError::invalid("email_required", "email", "an email is needed to book"))?;
+) -> Result<(ClientId, Option<Plan>), ClientError> {
+    let email = details.email.clone().ok_or(ClientError::EmailRequired)?;
     if let Some(owner) = email_owner(store, &audit.tenant_id, &email).await? {
         return Ok((owner, None));
     }
-    let (client, mut plan) = insert_plan(store, audit, details)?;
+    let (client, typed) = insert_plan(store, audit, details)?;
+    // The booking's transaction answers in its own terms: a clash on the claim is `client_exists`.
+    let mut plan = Plan::new();
+    plan.append(typed);
     plan.audit_also(store, audit, "client.created", client.id.as_str())?;
     Ok((client.id, Some(plan)))
 }

@@ -84,12 +84,39 @@ struct StoredBucket {
     ttl: i64,
 }
 
+/// A take refused: too many attempts, or the table failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum LimitError {
+    /// 429 `rate_limited` with `Retry-After`: the allowance is spent for `retry_after_seconds`.
+    #[error("too many attempts; try again in {retry_after_seconds} s")]
+    Limited { retry_after_seconds: i64 },
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+impl From<TableError> for LimitError {
+    fn from(err: TableError) -> Self {
+        LimitError::Store(err.into())
+    }
+}
+
+impl From<LimitError> for AppError {
+    fn from(err: LimitError) -> Self {
+        match err {
+            LimitError::Limited { retry_after_seconds } => {
+                AppError::Limited { code: "rate_limited", retry_after_seconds }
+            }
+            LimitError::Store(err) => err,
+        }
+    }
+}
+
 /// How often one take may lose its conditional write to simultaneous takes of the same bucket
 /// before it answers 429 with `Retry-After: 1`.
 const TAKE_ATTEMPTS: usize = 32;
 
 /// Takes one token from the bucket named `scope`, or refuses with 429 and how long to wait.
-pub async fn take(store: &Store, scope: &str, bucket: Bucket) -> AppResult<()> {
+pub async fn take(store: &Store, scope: &str, bucket: Bucket) -> Result<(), LimitError> {
     let key = keys::limit_bucket(scope);
     // A failed condition means another take of this bucket landed, so the attempts are bounded by
     // the takers of one moment; a refusal below the limit would be a race decided by luck.
@@ -99,7 +126,7 @@ pub async fn take(store: &Store, scope: &str, bucket: Bucket) -> AppResult<()> {
         let state = bucket.take(stored.as_ref().map(|s| s.state), now);
         let next = match state {
             Ok(state) => state,
-            Err(wait) => return Err(AppError::Limited { code: "rate_limited", retry_after_seconds: wait }),
+            Err(wait) => return Err(LimitError::Limited { retry_after_seconds: wait }),
         };
         let n = stored.as_ref().map_or(0, |s| s.n) + 1;
         let item =
@@ -114,19 +141,19 @@ pub async fn take(store: &Store, scope: &str, bucket: Bucket) -> AppResult<()> {
             Err(other) => return Err(other.into()),
         }
     }
-    Err(AppError::Limited { code: "rate_limited", retry_after_seconds: 1 })
+    Err(LimitError::Limited { retry_after_seconds: 1 })
 }
 
 /// Takes one of `window`'s allowance for `scope`: one conditional add to the current window's
 /// counter, no read first, so concurrent takers all succeed until it is spent (the table
 /// serialises the adds), then 429 until the window ends.
-pub async fn take_from_window(store: &Store, scope: &str, window: Window) -> AppResult<()> {
+pub async fn take_from_window(store: &Store, scope: &str, window: Window) -> Result<(), LimitError> {
     let now = store.clock.now().timestamp();
     let key = keys::limit_window(scope, window.index(now));
     if add_below(store, key, window.max, window.ends(now) + 60).await? {
         Ok(())
     } else {
-        Err(AppError::Limited { code: "rate_limited", retry_after_seconds: (window.ends(now) - now).max(1) })
+        Err(LimitError::Limited { retry_after_seconds: (window.ends(now) - now).max(1) })
     }
 }
 
@@ -157,6 +184,11 @@ async fn add_below(store: &Store, key: mas_ports::Key, max: u32, ttl: i64) -> Ap
 }
 
 /// Takes one of `what`'s tokens for the caller's address (`None`: all unknown callers share one).
-pub async fn take_for_address(store: &Store, what: &str, address: Option<&str>, bucket: Bucket) -> AppResult<()> {
+pub async fn take_for_address(
+    store: &Store,
+    what: &str,
+    address: Option<&str>,
+    bucket: Bucket,
+) -> Result<(), LimitError> {
     take(store, &format!("{what}#addr#{}", address.unwrap_or("unknown")), bucket).await
 }

@@ -13,7 +13,7 @@ use mas_booking::appointments;
 
 use mas_catalog::catalog;
 
-use mas_clients::clients;
+use mas_clients::clients::{self, ClientError};
 
 use crate::templates;
 
@@ -91,6 +91,72 @@ pub struct DocumentView {
     pub signed_pdf: Option<Rendition>,
 }
 
+/// The documents' refusals, typed; the store's and ports' failures are kept whole as the source.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DocumentError {
+    /// 422 `no_template_in_force` (field `topic` when one was named, else `kind`).
+    #[error(
+        "no {} template{} is in force for {jurisdiction} on {day}",
+        kind.as_str(),
+        topic.as_ref().map(|t| format!(" for `{t}`")).unwrap_or_default()
+    )]
+    NoTemplateInForce { kind: TemplateKind, topic: Option<Slug>, jurisdiction: Jurisdiction, day: NaiveDate },
+    /// 422 `ambiguous_template` (field `topic`): several topics are in force; the caller names one.
+    #[error(
+        "several {} templates are in force for {jurisdiction}: {}; name one in `topic`",
+        kind.as_str(),
+        topics.iter().map(Slug::as_str).collect::<Vec<_>>().join(", ")
+    )]
+    AmbiguousTemplate { kind: TemplateKind, jurisdiction: Jurisdiction, topics: Vec<Slug> },
+    /// 422 `unknown_reference` (field `client_id`).
+    #[error("refers to no client of this clinic")]
+    UnknownClient,
+    /// 422 `unknown_reference` (field `appointment_id`).
+    #[error("refers to no appointment of this clinic")]
+    UnknownAppointment,
+    /// 422 `client_mismatch` (field `appointment_id`).
+    #[error("the appointment is another client's")]
+    ClientMismatch,
+    /// 409 `document_locked`: the same answer for every role.
+    #[error("a signed document is a legal record: it cannot be deleted or changed by any role")]
+    Locked,
+    /// 409 `pdf_not_ready`.
+    #[error("the PDF is still being rendered; try again in a moment")]
+    PdfNotReady,
+    /// 409 `not_signed`: a signed rendition asked of a document without a signature.
+    #[error("the document has no signature to render")]
+    NotSigned,
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+impl From<DocumentError> for AppError {
+    fn from(err: DocumentError) -> Self {
+        use DocumentError as E;
+        let message = err.to_string();
+        match err {
+            E::NoTemplateInForce { topic, .. } => {
+                AppError::invalid("no_template_in_force", if topic.is_some() { "topic" } else { "kind" }, message)
+            }
+            E::AmbiguousTemplate { .. } => AppError::invalid("ambiguous_template", "topic", message),
+            E::UnknownClient => AppError::invalid("unknown_reference", "client_id", message),
+            E::UnknownAppointment => AppError::invalid("unknown_reference", "appointment_id", message),
+            E::ClientMismatch => AppError::invalid("client_mismatch", "appointment_id", message),
+            E::Locked => AppError::conflict("document_locked", message),
+            E::PdfNotReady => AppError::conflict("pdf_not_ready", message),
+            E::NotSigned => AppError::conflict("not_signed", message),
+            E::Store(err) => err,
+        }
+    }
+}
+
+/// Inside a write made once, a refusal is a failure like any other.
+impl From<DocumentError> for Once {
+    fn from(err: DocumentError) -> Self {
+        Once::Failed(err.into())
+    }
+}
+
 /// Picks the template in force for the request: the clinic's own versions shadow the platform's;
 /// with several topics in force the caller must name one.
 pub fn choose_template<'a>(
@@ -99,7 +165,7 @@ pub fn choose_template<'a>(
     kind: TemplateKind,
     jurisdiction: &Jurisdiction,
     day: NaiveDate,
-) -> AppResult<&'a Template> {
+) -> Result<&'a Template, DocumentError> {
     let mut topics: Vec<&Slug> = candidates.iter().map(|t| &t.topic).collect();
     topics.sort();
     topics.dedup();
@@ -113,24 +179,17 @@ pub fn choose_template<'a>(
     };
     match chosen.as_slice() {
         [(_, id)] => Ok(candidates.iter().find(|t| &t.id == id).expect("chosen from the candidates")),
-        [] => Err(AppError::invalid(
-            "no_template_in_force",
-            if topic.is_some() { "topic" } else { "kind" },
-            format!(
-                "no {} template{} is in force for {jurisdiction} on {day}",
-                kind.as_str(),
-                topic.map(|t| format!(" for `{t}`")).unwrap_or_default()
-            ),
-        )),
-        several => Err(AppError::invalid(
-            "ambiguous_template",
-            "topic",
-            format!(
-                "several {} templates are in force for {jurisdiction}: {}; name one in `topic`",
-                kind.as_str(),
-                several.iter().map(|(t, _)| t.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-        )),
+        [] => Err(DocumentError::NoTemplateInForce {
+            kind,
+            topic: topic.cloned(),
+            jurisdiction: jurisdiction.clone(),
+            day,
+        }),
+        several => Err(DocumentError::AmbiguousTemplate {
+            kind,
+            jurisdiction: jurisdiction.clone(),
+            topics: several.iter().map(|(t, _)| (*t).clone()).collect(),
+        }),
     }
 }
 
@@ -154,12 +213,10 @@ async fn record_facts(
     store: &Store,
     tenant: &TenantId,
     input: &GenerateInput,
-) -> AppResult<(ClientFacts, Option<BookingFacts>)> {
+) -> Result<(ClientFacts, Option<BookingFacts>), DocumentError> {
     let client = clients::get(store, tenant, &input.client_id).await.map_err(|e| match e {
-        AppError::NotFound { .. } => {
-            AppError::invalid("unknown_reference", "client_id", "refers to no client of this clinic")
-        }
-        other => other,
+        ClientError::NotFound => DocumentError::UnknownClient,
+        other => DocumentError::Store(other.into()),
     })?;
     let facts = ClientFacts {
         first_name: client.data.first_name.to_string(),
@@ -168,13 +225,11 @@ async fn record_facts(
     };
     let Some(appointment_id) = &input.appointment_id else { return Ok((facts, None)) };
     let appointment = appointments::get(store, tenant, appointment_id).await.map_err(|e| match e {
-        AppError::NotFound { .. } => {
-            AppError::invalid("unknown_reference", "appointment_id", "refers to no appointment of this clinic")
-        }
-        other => other,
+        AppError::NotFound { .. } => DocumentError::UnknownAppointment,
+        other => DocumentError::Store(other),
     })?;
     if appointment.client_id != input.client_id {
-        return Err(AppError::invalid("client_mismatch", "appointment_id", "the appointment is another client's"));
+        return Err(DocumentError::ClientMismatch);
     }
     // Archived entries are still read: the booking was made with them.
     let (service, practitioner, location) = tokio::try_join!(
@@ -488,11 +543,8 @@ async fn load_in(
     Ok(view.map(|document| DocumentView { document, pdf, signed_pdf }))
 }
 
-fn locked() -> AppError {
-    AppError::conflict(
-        "document_locked",
-        "a signed document is a legal record: it cannot be deleted or changed by any role",
-    )
+fn locked() -> DocumentError {
+    DocumentError::Locked
 }
 
 /// For a caller whose role may not void documents: a signed document's answer is still 409, the
@@ -500,14 +552,14 @@ fn locked() -> AppError {
 /// permission. Anything else keeps the caller's own refusal.
 pub async fn refuse_void(store: &Store, tenant: &TenantId, id: &DocumentId, refusal: AppError) -> AppError {
     match load(store, tenant, id).await {
-        Ok(view) if view.document.locked => locked(),
+        Ok(view) if view.document.locked => locked().into(),
         _ => refusal,
     }
 }
 
 /// Voids an unsigned document: it stays stored (and verifiable, as voided) for the retention
 /// period. A signed document is a legal record: no role may delete or void it.
-pub async fn void(store: &Store, audit: &AuditContext, id: &DocumentId) -> AppResult<DocumentView> {
+pub async fn void(store: &Store, audit: &AuditContext, id: &DocumentId) -> Result<DocumentView, DocumentError> {
     let mut view = load(store, &audit.tenant_id, id).await?;
     let current = view.document.clone();
     if current.locked {
@@ -548,7 +600,7 @@ pub async fn pdf_link(
     tenant: &TenantId,
     id: &DocumentId,
     variant: Option<Variant>,
-) -> AppResult<PdfLink> {
+) -> Result<PdfLink, DocumentError> {
     let view = load(store, tenant, id).await?;
     let rendition = match variant {
         Some(Variant::Generated) => view.pdf,
@@ -556,7 +608,7 @@ pub async fn pdf_link(
         None => view.signed_pdf.or(view.pdf),
     };
     let Some(rendition) = rendition else {
-        return Err(AppError::conflict("pdf_not_ready", "the PDF is still being rendered; try again in a moment"));
+        return Err(DocumentError::PdfNotReady);
     };
     let key = mas_ports::BlobKey::parse(&rendition.blob_key).map_err(|e| AppError::Internal(e.to_string()))?;
     let url = blobs.presign(&key, PDF_LINK_LIFETIME).await.map_err(AppError::backend("blobs"))?;
@@ -603,7 +655,7 @@ pub async fn render(
     blobs: &dyn Blobs,
     renderer: Arc<dyn Renderer>,
     message: &RenderMessage,
-) -> AppResult<Rendered> {
+) -> Result<Rendered, DocumentError> {
     let tenant = &message.tenant_id;
     let view = load_in(store, tenant, &message.client_id, &message.document_id)
         .await?
@@ -617,7 +669,7 @@ pub async fn render(
     }
     let document = &view.document;
     if message.variant == Variant::Signed && document.signature.is_none() {
-        return Err(AppError::conflict("not_signed", "the document has no signature to render"));
+        return Err(DocumentError::NotSigned);
     }
     let (clinic, brand, logo) =
         tokio::try_join!(tenants::tenant(store, tenant), tenants::brand(store, tenant), tenants::logo(store, tenant))?;
@@ -711,9 +763,9 @@ pub async fn render(
             let existing = again.and_then(|v| if message.variant == Variant::Signed { v.signed_pdf } else { v.pdf });
             existing
                 .map(Rendered::Already)
-                .ok_or_else(|| AppError::Internal("a stamp of this render is already taken".into()))
+                .ok_or_else(|| AppError::Internal("a stamp of this render is already taken".into()).into())
         }
-        Err(Once::Failed(err)) => Err(err),
+        Err(Once::Failed(err)) => Err(err.into()),
     }
 }
 
@@ -917,4 +969,26 @@ pub async fn verify_pdf(store: &Store, bytes: &[u8]) -> AppResult<Verification> 
         return Ok(Verification::unknown("Not verified: the upload is not a PDF file."));
     }
     verify_hash(store, &Sha256Hex::of(bytes), true).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(topic: Option<&Slug>) -> AppError {
+        let uk = Jurisdiction::parse("UK").unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        choose_template(&[], topic, TemplateKind::Consent, &uk, day).unwrap_err().into()
+    }
+
+    #[test]
+    fn no_template_in_force_names_the_topic_field_when_a_topic_was_asked_for_and_the_kind_otherwise() {
+        let laser = Slug::parse("laser").unwrap();
+        let AppError::Invalid { code, field, message } = refusal(Some(&laser)) else { panic!("422") };
+        assert_eq!((code, field.as_deref()), ("no_template_in_force", Some("topic")));
+        assert_eq!(message, "no consent template for `laser` is in force for UK on 2026-12-07");
+        let AppError::Invalid { field, message, .. } = refusal(None) else { panic!("422") };
+        assert_eq!(field.as_deref(), Some("kind"));
+        assert_eq!(message, "no consent template is in force for UK on 2026-12-07");
+    }
 }

@@ -51,8 +51,76 @@ fn event(at: chrono::DateTime<chrono::Utc>, event: SessionStatus, actor: &str, o
     SessionEvent { at, event, actor: actor.into(), ip: origin.ip.clone(), user_agent: origin.user_agent.clone() }
 }
 
-fn session_changed() -> AppError {
-    AppError::conflict("session_changed", "the signing session changed at the same moment; reload the page")
+/// E-signing's refusals, typed; the store's failures are kept whole as the source.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EsignError {
+    /// 422 `out_of_range` (field `expires_in_hours`).
+    #[error("must be 1–{MAX_HOURS}")]
+    HoursOutOfRange,
+    /// 409 `already_signed`, to the staff opening a session.
+    #[error("this document is already signed")]
+    DocumentSigned,
+    /// 409 `document_voided`, to the staff opening a session.
+    #[error("this document has been voided")]
+    DocumentVoided,
+    /// 409 `pdf_not_ready`, to the staff opening a session.
+    #[error("the PDF is still being rendered; try again in a moment")]
+    PdfRendering,
+    /// 409 `already_signed`: the session is over, signed.
+    #[error("this document has already been signed")]
+    AlreadySigned,
+    /// 409 `session_declined`: the session is over, declined.
+    #[error("this signing request was declined")]
+    Declined,
+    /// 409 `session_expired`: the session is over, expired.
+    #[error("this signing link has expired; ask the clinic for a new one")]
+    Expired,
+    /// 422 `agreement_required` (field `agree`).
+    #[error("tick the box to confirm you have read and agree")]
+    AgreementRequired,
+    /// 409 `document_voided`, to the signer.
+    #[error("the clinic has withdrawn this document")]
+    Withdrawn,
+    /// 409 `already_signed`: signed at the same moment by another request.
+    #[error("this document has just been signed")]
+    JustSigned,
+    /// 409 `pdf_not_ready`, to the signer.
+    #[error("the PDF is not ready yet")]
+    PdfNotReady,
+    /// 409 `session_changed`.
+    #[error("the signing session changed at the same moment; reload the page")]
+    SessionChanged,
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+impl EsignError {
+    /// The session is over (signed, declined or expired): nothing to send or remind.
+    pub fn session_over(&self) -> bool {
+        matches!(self, EsignError::AlreadySigned | EsignError::Declined | EsignError::Expired)
+    }
+}
+
+impl From<EsignError> for AppError {
+    fn from(err: EsignError) -> Self {
+        use EsignError as E;
+        let message = err.to_string();
+        match err {
+            E::HoursOutOfRange => AppError::invalid("out_of_range", "expires_in_hours", message),
+            E::DocumentSigned | E::AlreadySigned | E::JustSigned => AppError::conflict("already_signed", message),
+            E::DocumentVoided | E::Withdrawn => AppError::conflict("document_voided", message),
+            E::PdfRendering | E::PdfNotReady => AppError::conflict("pdf_not_ready", message),
+            E::Declined => AppError::conflict("session_declined", message),
+            E::Expired => AppError::conflict("session_expired", message),
+            E::AgreementRequired => AppError::invalid("agreement_required", "agree", message),
+            E::SessionChanged => AppError::conflict("session_changed", message),
+            E::Store(err) => err,
+        }
+    }
+}
+
+fn session_changed() -> EsignError {
+    EsignError::SessionChanged
 }
 
 /// Opens a signing session for a rendered, unsigned document and returns it with its link token.
@@ -62,20 +130,20 @@ pub async fn open(
     audit: &AuditContext,
     document_id: &mas_domain::ids::DocumentId,
     input: OpenInput,
-) -> AppResult<(SigningSession, String)> {
+) -> Result<(SigningSession, String), EsignError> {
     let hours = input.expires_in_hours.unwrap_or(DEFAULT_HOURS);
     if !(1..=MAX_HOURS).contains(&hours) {
-        return Err(AppError::invalid("out_of_range", "expires_in_hours", format!("must be 1–{MAX_HOURS}")));
+        return Err(EsignError::HoursOutOfRange);
     }
     let view = docs::load(store, &audit.tenant_id, document_id).await?;
     let document = &view.document;
     match document.status {
-        DocumentStatus::Signed => return Err(AppError::conflict("already_signed", "this document is already signed")),
-        DocumentStatus::Voided => return Err(AppError::conflict("document_voided", "this document has been voided")),
+        DocumentStatus::Signed => return Err(EsignError::DocumentSigned),
+        DocumentStatus::Voided => return Err(EsignError::DocumentVoided),
         DocumentStatus::Generated => {}
     }
     if view.pdf.is_none() {
-        return Err(AppError::conflict("pdf_not_ready", "the PDF is still being rendered; try again in a moment"));
+        return Err(EsignError::PdfRendering);
     }
     let now = store.clock.now();
     let origin = Origin::default();
@@ -156,7 +224,7 @@ pub async fn link_token(
     links: &LinkSigner,
     tenant: &TenantId,
     session_id: &SigningSessionId,
-) -> AppResult<(SigningSession, String)> {
+) -> Result<(SigningSession, String), EsignError> {
     let mut session = load_session(store, tenant, session_id).await?;
     session.status = session.current_status(store.clock.now());
     match session.status {
@@ -164,9 +232,9 @@ pub async fn link_token(
             let token = token(links, &session);
             Ok((session, token))
         }
-        SessionStatus::Signed => Err(AppError::conflict("already_signed", "this document has already been signed")),
-        SessionStatus::Declined => Err(AppError::conflict("session_declined", "this signing request was declined")),
-        SessionStatus::Expired => Err(AppError::conflict("session_expired", "this signing link has expired")),
+        SessionStatus::Signed => Err(EsignError::AlreadySigned),
+        SessionStatus::Declined => Err(EsignError::Declined),
+        SessionStatus::Expired => Err(EsignError::Expired),
     }
 }
 
@@ -186,11 +254,11 @@ fn client_audit(tenant: &TenantId) -> AuditContext {
 }
 
 /// Refuses to act on a session that is over, recording the expiry if it has just happened.
-async fn ensure_open(store: &Store, session: &SigningSession) -> AppResult<()> {
+async fn ensure_open(store: &Store, session: &SigningSession) -> Result<(), EsignError> {
     let now = store.clock.now();
     match session.current_status(now) {
-        SessionStatus::Signed => Err(AppError::conflict("already_signed", "this document has already been signed")),
-        SessionStatus::Declined => Err(AppError::conflict("session_declined", "this signing request was declined")),
+        SessionStatus::Signed => Err(EsignError::AlreadySigned),
+        SessionStatus::Declined => Err(EsignError::Declined),
         SessionStatus::Expired => {
             if session.status != SessionStatus::Expired {
                 let mut expired = session.clone();
@@ -203,15 +271,16 @@ async fn ensure_open(store: &Store, session: &SigningSession) -> AppResult<()> {
                     ip: None,
                     user_agent: None,
                 });
-                let mut plan = Plan::new();
+                let mut plan = Plan::<EsignError>::typed();
                 let item =
                     to_item(&keys::signing_session(&session.tenant_id, &session.id), "signing_session", &expired)?;
                 plan.push(Write::put_if(item, Condition::equals("version", session.version)), session_changed());
                 // Best effort: whoever wins, the session is over.
-                let _ =
-                    plan.commit(store, &client_audit(&session.tenant_id), "esign.expired", session.id.as_str()).await;
+                let _ = plan
+                    .commit_as(store, &client_audit(&session.tenant_id), "esign.expired", session.id.as_str())
+                    .await;
             }
-            Err(AppError::conflict("session_expired", "this signing link has expired; ask the clinic for a new one"))
+            Err(EsignError::Expired)
         }
         SessionStatus::Created | SessionStatus::Sent | SessionStatus::Opened => Ok(()),
     }
@@ -243,25 +312,30 @@ pub async fn mark_opened(
     links: &LinkSigner,
     raw_token: &str,
     origin: &Origin,
-) -> AppResult<SigningSession> {
+) -> Result<SigningSession, EsignError> {
     let (tenant, id) = parse_token(links, raw_token)?;
     let session = load_session(store, &tenant, &id).await?;
     ensure_open(store, &session).await?;
     let next =
         with_event(&session, SessionStatus::Opened, event(store.clock.now(), SessionStatus::Opened, "client", origin));
-    let mut plan = Plan::new();
+    let mut plan = Plan::<EsignError>::typed();
     let item = to_item(&keys::signing_session(&tenant, &id), "signing_session", &next)?;
     plan.push(Write::put_if(item, Condition::equals("version", session.version)), session_changed());
     plan.push(
         mas_clients::clients::live_check(&tenant, &session.client_id),
         AppError::NotFound { what: "signing link" },
     );
-    plan.commit(store, &client_audit(&tenant), "esign.opened", id.as_str()).await?;
+    plan.commit_as(store, &client_audit(&tenant), "esign.opened", id.as_str()).await?;
     Ok(next)
 }
 
 /// The client declines to sign; the document stays unsigned.
-pub async fn decline(store: &Store, links: &LinkSigner, raw_token: &str, origin: &Origin) -> AppResult<SigningSession> {
+pub async fn decline(
+    store: &Store,
+    links: &LinkSigner,
+    raw_token: &str,
+    origin: &Origin,
+) -> Result<SigningSession, EsignError> {
     let (tenant, id) = parse_token(links, raw_token)?;
     let session = load_session(store, &tenant, &id).await?;
     ensure_open(store, &session).await?;
@@ -270,14 +344,14 @@ pub async fn decline(store: &Store, links: &LinkSigner, raw_token: &str, origin:
         SessionStatus::Declined,
         event(store.clock.now(), SessionStatus::Declined, "client", origin),
     );
-    let mut plan = Plan::new();
+    let mut plan = Plan::<EsignError>::typed();
     let item = to_item(&keys::signing_session(&tenant, &id), "signing_session", &next)?;
     plan.push(Write::put_if(item, Condition::equals("version", session.version)), session_changed());
     plan.push(
         mas_clients::clients::live_check(&tenant, &session.client_id),
         AppError::NotFound { what: "signing link" },
     );
-    plan.commit(store, &client_audit(&tenant), "esign.declined", id.as_str()).await?;
+    plan.commit_as(store, &client_audit(&tenant), "esign.declined", id.as_str()).await?;
     Ok(next)
 }
 
@@ -292,26 +366,18 @@ pub async fn sign(
     raw_token: &str,
     origin: &Origin,
     input: SignInput,
-) -> AppResult<DocumentView> {
+) -> Result<DocumentView, EsignError> {
     let (tenant, id) = parse_token(links, raw_token)?;
     let session = load_session(store, &tenant, &id).await?;
     ensure_open(store, &session).await?;
     if !input.agree {
-        return Err(AppError::invalid(
-            "agreement_required",
-            "agree",
-            "tick the box to confirm you have read and agree",
-        ));
+        return Err(EsignError::AgreementRequired);
     }
     let view = docs::load(store, &tenant, &session.document_id).await?;
     let current = &view.document;
     match current.status {
-        DocumentStatus::Signed => {
-            return Err(AppError::conflict("already_signed", "this document has already been signed"));
-        }
-        DocumentStatus::Voided => {
-            return Err(AppError::conflict("document_voided", "the clinic has withdrawn this document"));
-        }
+        DocumentStatus::Signed => return Err(EsignError::AlreadySigned),
+        DocumentStatus::Voided => return Err(EsignError::Withdrawn),
         DocumentStatus::Generated => {}
     }
     let now = store.clock.now();
@@ -336,17 +402,14 @@ pub async fn sign(
         retain_until: current.retain_until.max(mas_domain::documents::retain_until(now)),
         ..current.clone()
     };
-    let already = || AppError::conflict("already_signed", "this document has just been signed");
-    let mut plan = Plan::new();
+    let already = || EsignError::JustSigned;
+    let mut plan = Plan::<EsignError>::typed();
     let session_item = to_item(&keys::signing_session(&tenant, &id), "signing_session", &closed)?;
     plan.push(Write::put_if(session_item, Condition::equals("version", session.version)), already());
     let document_item = to_item(&keys::document(&tenant, &current.client_id, &current.id), "document", &locked)?;
     plan.push(Write::put_if(document_item, Condition::equals("version", current.version)), already());
     let rendition = keys::rendition(&tenant, &current.client_id, &current.id, Variant::Generated);
-    plan.push(
-        Write::check(rendition, Condition::Exists),
-        AppError::conflict("pdf_not_ready", "the PDF is not ready yet"),
-    );
+    plan.push(Write::check(rendition, Condition::Exists), EsignError::PdfNotReady);
     let summary = format!("{} signed by {}", current.content.title, input.typed_name);
     let entry =
         TimelineEntry::new(&current.client_id, now, "document.signed", summary, Some(current.id.to_string()), "client");
@@ -358,7 +421,7 @@ pub async fn sign(
     let mut payload = docs::event_payload(&locked);
     payload["session_id"] = json!(id);
     plan.announce(DomainEvent::new(&tenant, "document.signed", locked.id.as_str(), now, payload))?;
-    plan.commit(store, &client_audit(&tenant), "document.signed", current.id.as_str()).await?;
+    plan.commit_as(store, &client_audit(&tenant), "document.signed", current.id.as_str()).await?;
     // The PDF the client signed was stored for a day (unsigned); it is kept as long as the
     // signed record from now on. A failure here is not the client's: the signature stands, and
     // the signed PDF's render extends it again, retried by its queue.

@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 use mas_accounts::tenants;
 use mas_booking::sales;
 use mas_catalog::catalog;
-use mas_clients::clients;
+use mas_clients::clients::{self, ClientError};
 use mas_domain::catalog::{LocationInput, PractitionerInput};
 use mas_domain::documents::Sha256Hex;
 use mas_domain::error::{AppError, AppResult};
@@ -228,8 +228,8 @@ async fn facts(store: &Store, tenant: &TenantId, sale: &mas_domain::sale::Sale) 
         Some(id) => match clients::get(store, tenant, id).await {
             Ok(client) => Some(format!("{} {}", client.data.first_name, client.data.last_name)),
             // Erased since: the receipt is a financial record and names nobody now.
-            Err(AppError::Gone { .. }) => Some(ERASED.into()),
-            Err(err) => return Err(err),
+            Err(ClientError::Erased) => Some(ERASED.into()),
+            Err(err) => return Err(err.into()),
         },
     };
     let mut ids: Vec<PractitionerId> = sale.lines.iter().filter_map(|l| l.input.practitioner_id.clone()).collect();

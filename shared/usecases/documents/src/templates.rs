@@ -133,34 +133,54 @@ fn template_writes<F: From<AppError> + From<Once>>(plan: &mut Plan<F>, template:
     Ok(())
 }
 
+/// A template version refused, typed; the store's failures are kept whole as the source.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TemplateError {
+    /// 422 `unknown_reference` (field `based_on`).
+    #[error("refers to no template this clinic can read")]
+    UnknownBase,
+    /// 422 `family_mismatch` (field `based_on`): a copy keeps the family of what it copies.
+    #[error(
+        "{base} is a {} template for {jurisdiction} ({topic}); a copy keeps its kind, jurisdiction and topic",
+        kind.as_str()
+    )]
+    FamilyMismatch { base: TemplateId, kind: TemplateKind, jurisdiction: Jurisdiction, topic: mas_domain::values::Slug },
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+impl From<TemplateError> for AppError {
+    fn from(err: TemplateError) -> Self {
+        let message = err.to_string();
+        match err {
+            TemplateError::UnknownBase => AppError::invalid("unknown_reference", "based_on", message),
+            TemplateError::FamilyMismatch { .. } => AppError::invalid("family_mismatch", "based_on", message),
+            TemplateError::Store(err) => err,
+        }
+    }
+}
+
 /// Publishes a clinic's template version, approved by the member in `audit`.
 pub async fn publish(
     store: &Store,
     audit: &AuditContext,
     approver_name: &str,
     input: TemplateInput,
-) -> AppResult<Template> {
+) -> Result<Template, TemplateError> {
     let tenant = &audit.tenant_id;
     let base = match &input.based_on {
-        Some(id) => Some(get(store, tenant, id).await.map_err(|_| {
-            AppError::invalid("unknown_reference", "based_on", "refers to no template this clinic can read")
-        })?),
+        Some(id) => Some(get(store, tenant, id).await.map_err(|_| TemplateError::UnknownBase)?),
         None => None,
     };
     if let Some(base) = &base
         && !base.same_family(input.kind, &input.jurisdiction, &input.topic)
     {
-        return Err(AppError::invalid(
-            "family_mismatch",
-            "based_on",
-            format!(
-                "{} is a {} template for {} ({}); a copy keeps its kind, jurisdiction and topic",
-                base.id,
-                base.kind.as_str(),
-                base.jurisdiction,
-                base.topic
-            ),
-        ));
+        return Err(TemplateError::FamilyMismatch {
+            base: base.id.clone(),
+            kind: base.kind,
+            jurisdiction: base.jurisdiction.clone(),
+            topic: base.topic.clone(),
+        });
     }
     let candidates = family(store, tenant, input.kind, &input.jurisdiction).await?;
     let approval =

@@ -139,10 +139,54 @@ pub struct SessionIssued {
     pub expires_at: DateTime<Utc>,
 }
 
+/// The portal's refusals, typed; the store's and the other use cases' failures are kept whole.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PortalError {
+    /// 401: the sign-in link is unknown, used or expired.
+    #[error("this sign-in link is not valid any more; ask for a new one")]
+    LinkNotValid,
+    /// 401: no session, or one that expired or whose client was erased.
+    #[error("sign in to the portal again")]
+    SignedOut,
+    /// 422 `not_a_client_action` (field `action`): what a client may do is `expected`.
+    #[error("must be {expected}")]
+    NotAClientAction { expected: &'static str },
+    /// 409 `already_started`.
+    #[error("this appointment has started; please call the clinic")]
+    AlreadyStarted,
+    /// 409 with the policy's own refusal code (`inside_reschedule_window`, …) and its window.
+    #[error("the clinic's policy does not allow this online; please call the clinic")]
+    PolicyRefuses { code: &'static str, window_hours: Option<u32> },
+    /// The change itself refused (`stale_version`, `illegal_transition`, …).
+    #[error(transparent)]
+    Change(#[from] mas_booking::appointments::AppointmentError),
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+impl From<PortalError> for AppError {
+    fn from(err: PortalError) -> Self {
+        let message = err.to_string();
+        match err {
+            PortalError::LinkNotValid | PortalError::SignedOut => AppError::Unauthenticated(message),
+            PortalError::NotAClientAction { .. } => AppError::invalid("not_a_client_action", "action", message),
+            PortalError::AlreadyStarted => AppError::conflict("already_started", message),
+            PortalError::PolicyRefuses { code, window_hours } => AppError::Rejected {
+                kind: mas_domain::error::Rejection::Conflict,
+                code,
+                message,
+                details: json!({ "window_hours": window_hours }),
+            },
+            PortalError::Change(err) => err.into(),
+            PortalError::Store(err) => err,
+        }
+    }
+}
+
 /// Exchanges a sign-in link's token for a portal session. A token works once: consuming it is a
 /// delete conditional on it still being there, so of two simultaneous uses exactly one wins.
-pub async fn open_session(app: &App, slug: &Slug, token: &str) -> AppResult<SessionIssued> {
-    let refused = || AppError::Unauthenticated("this sign-in link is not valid any more; ask for a new one".into());
+pub async fn open_session(app: &App, slug: &Slug, token: &str) -> Result<SessionIssued, PortalError> {
+    let refused = || PortalError::LinkNotValid;
     let tenant_id = tenants::tenant_by_slug(&app.store, slug).await?;
     if !portal::plausible_token(token) {
         return Err(refused());
@@ -171,8 +215,8 @@ pub async fn open_session(app: &App, slug: &Slug, token: &str) -> AppResult<Sess
 /// The session a bearer carries, or 401: also once its client is erased (or being erased), so a
 /// session opened before the erasure stops at once rather than at its two hours' end (one read
 /// of the client per portal request).
-pub async fn session(app: &App, bearer: Option<&str>) -> AppResult<PortalSession> {
-    let unauthenticated = || AppError::Unauthenticated("sign in to the portal again".into());
+pub async fn session(app: &App, bearer: Option<&str>) -> Result<PortalSession, PortalError> {
+    let unauthenticated = || PortalError::SignedOut;
     let bearer = bearer.ok_or_else(unauthenticated)?;
     let session = PortalSession::decode(&app.links, bearer, app.store.clock.now()).ok_or_else(unauthenticated)?;
     if !clients::is_live(&app.store, &session.tenant_id, &session.client_id).await? {
@@ -295,12 +339,12 @@ pub async fn fee_preview(
     session: &PortalSession,
     id: &AppointmentId,
     action: FeeAction,
-) -> AppResult<FeePreview> {
+) -> Result<FeePreview, PortalError> {
     if action == FeeAction::NoShow {
-        return Err(AppError::invalid("not_a_client_action", "action", "must be cancel or reschedule"));
+        return Err(PortalError::NotAClientAction { expected: "cancel or reschedule" });
     }
     own_appointment(app, session, id).await?;
-    appointments::fee_preview(&app.store, &session.tenant_id, &Reach::whole_clinic(), id, action).await
+    Ok(appointments::fee_preview(&app.store, &session.tenant_id, &Reach::whole_clinic(), id, action).await?)
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -321,25 +365,20 @@ pub async fn change(
     session: &PortalSession,
     id: &AppointmentId,
     request: PortalChange,
-) -> AppResult<PortalAppointment> {
+) -> Result<PortalAppointment, PortalError> {
     let (action, fee_action) = match request.action.as_str() {
         "reschedule" => (AppointmentAction::Reschedule, FeeAction::Reschedule),
         "cancel" => (AppointmentAction::Cancel, FeeAction::Cancel),
-        _ => return Err(AppError::invalid("not_a_client_action", "action", "must be reschedule or cancel")),
+        _ => return Err(PortalError::NotAClientAction { expected: "reschedule or cancel" }),
     };
     let current = own_appointment(app, session, id).await?;
     if current.start <= app.store.clock.now() {
-        return Err(AppError::conflict("already_started", "this appointment has started; please call the clinic"));
+        return Err(PortalError::AlreadyStarted);
     }
     let preview =
         appointments::fee_preview(&app.store, &session.tenant_id, &Reach::whole_clinic(), id, fee_action).await?;
     if let Some(refusal) = preview.refusal {
-        return Err(AppError::Rejected {
-            kind: mas_domain::error::Rejection::Conflict,
-            code: refusal,
-            message: "the clinic's policy does not allow this online; please call the clinic".into(),
-            details: json!({ "window_hours": preview.window_hours }),
-        });
+        return Err(PortalError::PolicyRefuses { code: refusal, window_hours: preview.window_hours });
     }
     let tenant = tenants::tenant(&app.store, &session.tenant_id).await?;
     let audit = client_audit(&session.tenant_id, &session.client_id);
@@ -357,7 +396,7 @@ pub async fn change(
         .into_iter()
         .chain(listed.past)
         .find(|a| &a.id == id)
-        .ok_or(AppError::NotFound { what: "appointment" })
+        .ok_or(AppError::NotFound { what: "appointment" }.into())
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -271,18 +271,48 @@ struct Tombstone {
     erasure: Erasure,
 }
 
-fn future_appointments(appointments: &[Appointment], now: DateTime<Utc>) -> AppResult<()> {
-    let blocking: Vec<&AppointmentId> =
-        appointments.iter().filter(|a| gdpr::blocks_erasure(a, now)).map(|a| &a.id).collect();
+/// An erasure refused, typed; the store's and the other use cases' failures are kept whole.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ErasureError {
+    /// 422 `confirmation_mismatch` (field `confirmation`).
+    #[error("type the client's email as on their record (or their id, when they have no email) to confirm")]
+    ConfirmationMismatch,
+    /// 409 `future_appointments`, naming them: they are cancelled first (fees and refunds decided).
+    #[error("the client has appointments to come: cancel them (deciding fees and refunds) before erasing")]
+    FutureAppointments { appointment_ids: Vec<AppointmentId> },
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+impl From<mas_ports::TableError> for ErasureError {
+    fn from(err: mas_ports::TableError) -> Self {
+        ErasureError::Store(err.into())
+    }
+}
+
+impl From<ErasureError> for AppError {
+    fn from(err: ErasureError) -> Self {
+        let message = err.to_string();
+        match err {
+            ErasureError::ConfirmationMismatch => AppError::invalid("confirmation_mismatch", "confirmation", message),
+            ErasureError::FutureAppointments { appointment_ids } => AppError::Rejected {
+                kind: Rejection::Conflict,
+                code: "future_appointments",
+                message,
+                details: json!({ "appointment_ids": appointment_ids }),
+            },
+            ErasureError::Store(err) => err,
+        }
+    }
+}
+
+fn future_appointments(appointments: &[Appointment], now: DateTime<Utc>) -> Result<(), ErasureError> {
+    let blocking: Vec<AppointmentId> =
+        appointments.iter().filter(|a| gdpr::blocks_erasure(a, now)).map(|a| a.id.clone()).collect();
     if blocking.is_empty() {
         return Ok(());
     }
-    Err(AppError::Rejected {
-        kind: Rejection::Conflict,
-        code: "future_appointments",
-        message: "the client has appointments to come: cancel them (deciding fees and refunds) before erasing".into(),
-        details: json!({ "appointment_ids": blocking }),
-    })
+    Err(ErasureError::FutureAppointments { appointment_ids: blocking })
 }
 
 fn raced() -> AppError {
@@ -314,7 +344,12 @@ async fn set_archived(
 
 /// Erases the client (see the module notes). Owners only (the route checks); the same answer
 /// however often it is asked.
-pub async fn erase(app: &App, audit: &AuditContext, client_id: &ClientId, request: EraseRequest) -> AppResult<Erasure> {
+pub async fn erase(
+    app: &App,
+    audit: &AuditContext,
+    client_id: &ClientId,
+    request: EraseRequest,
+) -> Result<Erasure, ErasureError> {
     let store = &app.store;
     let t = &audit.tenant_id;
     let key = keys::client(t, client_id);
@@ -326,11 +361,7 @@ pub async fn erase(app: &App, audit: &AuditContext, client_id: &ClientId, reques
     }
     let read: Client = from_item(item)?;
     if !gdpr::confirms(&request.confirmation, &read) {
-        return Err(AppError::invalid(
-            "confirmation_mismatch",
-            "confirmation",
-            "type the client's email as on their record (or their id, when they have no email) to confirm",
-        ));
+        return Err(ErasureError::ConfirmationMismatch);
     }
     let now = store.clock.now();
     let file = client_file(store, t, client_id).await?;

@@ -100,7 +100,7 @@ pub async fn request_publish(app: &App, audit: &AuditContext) -> AppResult<Publi
 
 /// Renders and publishes the tenant's whole site. Idempotent: when the rendered files are the
 /// ones already published, nothing is written and nothing invalidated.
-pub async fn publish(app: &App, request: &PublishRequest) -> AppResult<Published> {
+pub async fn publish(app: &App, request: &PublishRequest) -> Result<Published, PublishError> {
     let tenant = mas_accounts::tenants::tenant(&app.store, &request.tenant_id).await?;
     if !tenant.is_live() {
         return Ok(Published::Withheld);
@@ -149,15 +149,37 @@ pub async fn publish(app: &App, request: &PublishRequest) -> AppResult<Published
     match app.store.table.transact(vec![write]).await {
         Ok(()) => {}
         Err(mas_ports::TableError::ConditionFailed { .. }) => {
-            return Err(AppError::conflict(
-                "concurrent_publish",
-                "another publish of this site finished first; this one will be retried",
-            ));
+            return Err(PublishError::Concurrent);
         }
         Err(other) => return Err(other.into()),
     }
     tracing::info!(tenant_id = %tenant.id, version, files = publication.files.len(), "site published");
     Ok(Published::New(publication))
+}
+
+/// A publish that did not happen.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PublishError {
+    /// 409 `concurrent_publish`: another publish of the site finished first (the queue retries).
+    #[error("another publish of this site finished first; this one will be retried")]
+    Concurrent,
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+impl From<PublishError> for AppError {
+    fn from(err: PublishError) -> Self {
+        match err {
+            PublishError::Concurrent => AppError::conflict("concurrent_publish", err.to_string()),
+            PublishError::Store(err) => err,
+        }
+    }
+}
+
+impl From<mas_ports::TableError> for PublishError {
+    fn from(err: mas_ports::TableError) -> Self {
+        PublishError::Store(err.into())
+    }
 }
 
 /// The tenant's current publication, if its site was ever published.

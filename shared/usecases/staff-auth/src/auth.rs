@@ -23,7 +23,7 @@ use mas_ports::{Condition, Key, TableError, Write};
 use mas_store::keys;
 use mas_store::{AuditContext, Plan, Store, from_item, to_item};
 
-use mas_accounts::tenants;
+use mas_accounts::tenants::{self, TenantError};
 
 /// What a signed-in member holds.
 #[derive(Debug, Serialize, ToSchema)]
@@ -55,19 +55,83 @@ pub struct SignInInput {
     pub code: Option<String>,
 }
 
-fn invalid_credentials() -> AppError {
-    AppError::SignInRefused { code: "invalid_credentials", message: "the email or password is wrong".into() }
+/// Staff sign-in's refusals, typed; the store's and the identity provider's failures are kept
+/// whole as the source.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AuthError {
+    /// 401 `invalid_credentials`: a wrong password and an unknown email answer the same.
+    #[error("the email or password is wrong")]
+    InvalidCredentials,
+    /// 401 `session_ended`.
+    #[error("the session has ended; sign in again")]
+    SessionEnded,
+    /// 401 `mfa_required`: the password was right; the authenticator's code is missing or wrong.
+    #[error("enter the six-digit code from your authenticator app")]
+    CodeRequired,
+    /// 429 `too_many_attempts` with `Retry-After`.
+    #[error("too many attempts; try again in {retry_after_seconds} s")]
+    TooManyAttempts { retry_after_seconds: i64 },
+    /// 401: the account's member was removed, or their email changed (Cognito's trigger).
+    #[error("this account is no longer a member of the clinic")]
+    NoLongerMember,
+    /// 403: two-step sign-in is for owners and managers.
+    #[error("two-step sign-in is for owners and managers")]
+    TwoStepNotForRole,
+    /// 422 `invalid_code` (field `code`).
+    #[error("that code is not the current one; check the app's clock and try the next code")]
+    WrongCode,
+    /// 409 `no_pending_setup`.
+    #[error("start the setup first")]
+    NoPendingSetup,
+    /// 409 `two_step_off`.
+    #[error("two-step sign-in is not on")]
+    TwoStepOff,
+    #[error(transparent)]
+    Tenant(#[from] TenantError),
+    #[error(transparent)]
+    Store(#[from] AppError),
 }
 
-fn session_ended() -> AppError {
-    AppError::SignInRefused { code: "session_ended", message: "the session has ended; sign in again".into() }
+impl From<AuthError> for AppError {
+    fn from(err: AuthError) -> Self {
+        let message = err.to_string();
+        match err {
+            AuthError::InvalidCredentials => AppError::SignInRefused { code: "invalid_credentials", message },
+            AuthError::SessionEnded => AppError::SignInRefused { code: "session_ended", message },
+            AuthError::CodeRequired => AppError::SignInRefused { code: "mfa_required", message },
+            AuthError::TooManyAttempts { retry_after_seconds } => {
+                AppError::Limited { code: "too_many_attempts", retry_after_seconds }
+            }
+            AuthError::NoLongerMember => AppError::Unauthenticated(message),
+            AuthError::TwoStepNotForRole => AppError::Forbidden(message),
+            AuthError::WrongCode => AppError::invalid("invalid_code", "code", message),
+            AuthError::NoPendingSetup => AppError::conflict("no_pending_setup", message),
+            AuthError::TwoStepOff => AppError::conflict("two_step_off", message),
+            AuthError::Tenant(err) => err.into(),
+            AuthError::Store(err) => err,
+        }
+    }
 }
 
-fn provider(err: IdentityError) -> AppError {
+impl From<TableError> for AuthError {
+    fn from(err: TableError) -> Self {
+        AuthError::Store(err.into())
+    }
+}
+
+fn invalid_credentials() -> AuthError {
+    AuthError::InvalidCredentials
+}
+
+fn session_ended() -> AuthError {
+    AuthError::SessionEnded
+}
+
+fn provider(err: IdentityError) -> AuthError {
     match err {
         IdentityError::WrongPassword => invalid_credentials(),
         IdentityError::SessionEnded => session_ended(),
-        IdentityError::Unavailable(why) => AppError::Internal(format!("identity provider: {why}")),
+        IdentityError::Unavailable(why) => AppError::Internal(format!("identity provider: {why}")).into(),
     }
 }
 
@@ -105,11 +169,11 @@ async fn failures(store: &Store, key: &Key) -> AppResult<Option<Failures>> {
 }
 
 /// Refuses with 429 while `key`'s failures make the caller wait.
-async fn check_wait(store: &Store, key: &Key, backoff: Backoff, now: i64) -> AppResult<()> {
+async fn check_wait(store: &Store, key: &Key, backoff: Backoff, now: i64) -> Result<(), AuthError> {
     if let Some(f) = failures(store, key).await?
         && let Some(wait) = backoff.wait(f.failures, f.last_failure, now)
     {
-        return Err(AppError::Limited { code: "too_many_attempts", retry_after_seconds: wait });
+        return Err(AuthError::TooManyAttempts { retry_after_seconds: wait });
     }
     Ok(())
 }
@@ -148,7 +212,7 @@ pub async fn sign_in(
     address: Option<&str>,
     request_id: RequestId,
     input: SignInInput,
-) -> AppResult<Session> {
+) -> Result<Session, AuthError> {
     let store = &app.store;
     let now = store.clock.now().timestamp();
     let address_key = keys::sign_in_failures_address(address.unwrap_or("unknown"));
@@ -156,7 +220,7 @@ pub async fn sign_in(
     let tenant_id = match tenants::any_tenant_by_slug(store, &input.clinic).await {
         Ok(id) => Some(id),
         Err(AppError::NotFound { .. }) => None,
-        Err(other) => return Err(other),
+        Err(other) => return Err(other.into()),
     };
     let account_key = tenant_id.as_ref().map(|t| keys::sign_in_failures_account(t, &token_hash(input.email.as_str())));
     if let Some(key) = &account_key {
@@ -196,10 +260,7 @@ pub async fn sign_in(
             if input.code.is_some() {
                 failed().await?;
             }
-            return Err(AppError::SignInRefused {
-                code: "mfa_required",
-                message: "enter the six-digit code from your authenticator app".into(),
-            });
+            return Err(AuthError::CodeRequired);
         }
     }
     if let Some(key) = &account_key {
@@ -207,7 +268,7 @@ pub async fn sign_in(
     }
     let audit = member_audit(&tenant_id, &member, request_id);
     Plan::new().commit(store, &audit, "member.signed_in", member.id.as_str()).await?;
-    session(app, &tenant_id, member, tokens).await
+    Ok(session(app, &tenant_id, member, tokens).await?)
 }
 
 async fn session(app: &App, tenant: &TenantId, member: Member, tokens: IssuedTokens) -> AppResult<Session> {
@@ -243,17 +304,17 @@ impl CurrentAccount for StoredAccounts<'_> {
 }
 
 /// Spends a refresh token for a new session.
-pub async fn refresh(app: &App, refresh_token: &str) -> AppResult<Session> {
+pub async fn refresh(app: &App, refresh_token: &str) -> Result<Session, AuthError> {
     let (account, tokens) = app.identity.refresh(refresh_token, &StoredAccounts(&app.store)).await.map_err(provider)?;
     let member: Member = app
         .store
         .get(&keys::member(&account.tenant_id, account.member_id.as_str()))
         .await?
         .ok_or_else(session_ended)?;
-    session(app, &account.tenant_id, member, tokens).await
+    Ok(session(app, &account.tenant_id, member, tokens).await?)
 }
 
-pub async fn sign_out(app: &App, refresh_token: &str) -> AppResult<()> {
+pub async fn sign_out(app: &App, refresh_token: &str) -> Result<(), AuthError> {
     app.identity.sign_out(refresh_token).await.map_err(provider)
 }
 
@@ -581,9 +642,9 @@ pub async fn send_email_verification(
     tenant: &Tenant,
     owner: &Member,
     resend: bool,
-) -> AppResult<bool> {
+) -> Result<bool, AuthError> {
     if tenant.is_live() {
-        return Err(AppError::conflict("already_live", "the clinic is already live"));
+        return Err(TenantError::AlreadyLive.into());
     }
     if resend && !link_throttle_allows(&app.store, &tenant.id, &owner.id).await? {
         return Ok(false);
@@ -618,14 +679,14 @@ pub async fn verify_email(app: &App, token: &str, request_id: RequestId) -> AppR
     let used = AppError::NotFound { what: "link (it may have been used or have expired)" };
     plan.push(Write::delete_if(keys::staff_link(&token_hash(token)), Condition::Exists), used);
     let audit = member_audit(&link.tenant_id, &member, request_id);
-    tenants::go_live(&app.store, &audit, &app.config.site_domain, plan).await
+    Ok(tenants::go_live(&app.store, &audit, &app.config.site_domain, plan).await?)
 }
 
 /// Sets a password directly: a clinic's first owner at signup, the demo clinic's accounts.
 pub async fn set_password(app: &App, tenant: &TenantId, member: &Member, password: &Password) -> AppResult<()> {
     let account = account(tenant, member);
     app.identity.register(&account).await.map_err(provider)?;
-    app.identity.set_password(&account, password).await.map_err(provider)
+    Ok(app.identity.set_password(&account, password).await.map_err(provider)?)
 }
 
 /// Signs a member in with a password just set (an accepted invitation; a signup).
@@ -646,8 +707,8 @@ pub async fn session_for(app: &App, tenant: &TenantId, member: Member, password:
 pub async fn pre_token_claims(
     store: &Store,
     attributes: &std::collections::HashMap<String, String>,
-) -> AppResult<std::collections::BTreeMap<String, String>> {
-    let refused = || AppError::Unauthenticated("this account is no longer a member of the clinic".into());
+) -> Result<std::collections::BTreeMap<String, String>, AuthError> {
+    let refused = || AuthError::NoLongerMember;
     let attribute = |name: &str| attributes.get(name).map(String::as_str).ok_or_else(refused);
     let tenant = TenantId::parse(attribute("custom:tenant_id")?).map_err(|_| refused())?;
     let member_id = MemberId::parse(attribute("custom:member_id")?).map_err(|_| refused())?;
@@ -711,15 +772,15 @@ pub struct TwoStepSetup {
 }
 
 /// Only owners and managers hold two-step sign-in (they can change everything).
-fn may_use_two_step(member: &Member) -> AppResult<()> {
+fn may_use_two_step(member: &Member) -> Result<(), AuthError> {
     match member.input.role {
         Role::Owner | Role::Manager => Ok(()),
-        _ => Err(AppError::Forbidden("two-step sign-in is for owners and managers".into())),
+        _ => Err(AuthError::TwoStepNotForRole),
     }
 }
 
 /// Starts two-step sign-in: a new secret, pending until a code from it is confirmed.
-pub async fn start_two_step(app: &App, audit: &AuditContext, member: &Member) -> AppResult<TwoStepSetup> {
+pub async fn start_two_step(app: &App, audit: &AuditContext, member: &Member) -> Result<TwoStepSetup, AuthError> {
     may_use_two_step(member)?;
     let tenant = tenants::tenant(&app.store, &audit.tenant_id).await?;
     let secret = TotpSecret::generate();
@@ -735,20 +796,16 @@ pub async fn start_two_step(app: &App, audit: &AuditContext, member: &Member) ->
     Ok(TwoStepSetup { secret: secret.base32().to_owned(), otpauth_uri })
 }
 
-fn wrong_code() -> AppError {
-    AppError::invalid(
-        "invalid_code",
-        "code",
-        "that code is not the current one; check the app's clock and try the next code",
-    )
+fn wrong_code() -> AuthError {
+    AuthError::WrongCode
 }
 
 /// Turns two-step sign-in on, once a code from the pending secret is right.
-pub async fn enable_two_step(app: &App, audit: &AuditContext, member: &Member, code: &str) -> AppResult<()> {
+pub async fn enable_two_step(app: &App, audit: &AuditContext, member: &Member, code: &str) -> Result<(), AuthError> {
     may_use_two_step(member)?;
     let now = app.store.clock.now().timestamp() as u64;
     let pending = two_step(&app.store, &audit.tenant_id, &member.id).await?.totp_pending;
-    let secret = pending.ok_or_else(|| AppError::conflict("no_pending_setup", "start the setup first"))?;
+    let secret = pending.ok_or(AuthError::NoPendingSetup)?;
     if !secret.accepts(code, now) {
         return Err(wrong_code());
     }
@@ -759,14 +816,14 @@ pub async fn enable_two_step(app: &App, audit: &AuditContext, member: &Member, c
         set_two_step(&audit.tenant_id, &member.id, set, vec!["totp_pending".into()]),
         AppError::Internal("two-step not stored".into()),
     );
-    plan.commit(&app.store, audit, "member.two_step_enabled", member.id.as_str()).await
+    Ok(plan.commit(&app.store, audit, "member.two_step_enabled", member.id.as_str()).await?)
 }
 
 /// Turns two-step sign-in off, with a current code (so a stolen session alone cannot).
-pub async fn disable_two_step(app: &App, audit: &AuditContext, member: &Member, code: &str) -> AppResult<()> {
+pub async fn disable_two_step(app: &App, audit: &AuditContext, member: &Member, code: &str) -> Result<(), AuthError> {
     let now = app.store.clock.now().timestamp() as u64;
     let secret = two_step_secret(&app.store, &audit.tenant_id, &member.id).await?;
-    let secret = secret.ok_or_else(|| AppError::conflict("two_step_off", "two-step sign-in is not on"))?;
+    let secret = secret.ok_or(AuthError::TwoStepOff)?;
     if !secret.accepts(code, now) {
         return Err(wrong_code());
     }
@@ -775,7 +832,7 @@ pub async fn disable_two_step(app: &App, audit: &AuditContext, member: &Member, 
         set_two_step(&audit.tenant_id, &member.id, Default::default(), vec!["totp".into()]),
         AppError::Internal("two-step not removed".into()),
     );
-    plan.commit(&app.store, audit, "member.two_step_disabled", member.id.as_str()).await
+    Ok(plan.commit(&app.store, audit, "member.two_step_disabled", member.id.as_str()).await?)
 }
 
 /// Forgets a removed member's sign-in (provider account and two-step secret).

@@ -198,7 +198,7 @@ pub async fn deliver(n: &Notifier, delivery: &Delivery) -> AppResult<Vec<Outcome
     let tenant = mas_accounts::tenants::tenant(&n.store, t).await?;
     let client = match clients::get(&n.store, t, &delivery.client).await {
         // An erased client is sent nothing, and there is nothing to retry.
-        Err(AppError::Gone { .. }) => return Ok(Vec::new()),
+        Err(mas_clients::clients::ClientError::Erased) => return Ok(Vec::new()),
         other => other?,
     };
     let prefs = preferences(&n.store, t, &delivery.client).await?;
@@ -567,6 +567,25 @@ fn on_off(on: bool) -> &'static str {
     if on { "on" } else { "off" }
 }
 
+/// The clinic's notification settings refused, typed; the store's failures kept as the source.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SettingsError {
+    /// 422 `invalid_settings` (field `steps`), saying what is wrong.
+    #[error("{why}")]
+    Invalid { why: String },
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+impl From<SettingsError> for AppError {
+    fn from(err: SettingsError) -> Self {
+        match err {
+            SettingsError::Invalid { why } => AppError::invalid("invalid_settings", "steps", why),
+            SettingsError::Store(err) => err,
+        }
+    }
+}
+
 /// The tenant's cadence and quiet hours (the defaults until it sets its own).
 pub async fn settings(store: &Store, tenant: &TenantId) -> AppResult<NotificationSettings> {
     Ok(store.get(&keys::notification_settings(tenant)).await?.unwrap_or_default())
@@ -576,8 +595,8 @@ pub async fn set_settings(
     store: &Store,
     audit: &AuditContext,
     settings: NotificationSettings,
-) -> AppResult<NotificationSettings> {
-    settings.check().map_err(|message| AppError::invalid("invalid_settings", "steps", message))?;
+) -> Result<NotificationSettings, SettingsError> {
+    settings.check().map_err(|why| SettingsError::Invalid { why })?;
     let mut plan = Plan::new();
     plan.push(
         Write::put(to_item(&keys::notification_settings(&audit.tenant_id), "notification_settings", &settings)?),

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::plan::{DueItem, plan_one};
 use super::{Delivery, MessageStatus, Notifier, Outcome, deliver, settings};
-use mas_booking::paylinks::{self, Sending};
+use mas_booking::paylinks::{self, PayLinkError, Sending};
 use mas_booking::payments::Ports;
 use mas_context::app::App;
 use mas_domain::error::{AppError, AppResult};
@@ -43,7 +43,7 @@ pub async fn on_requested(app: &App, event: &DomainEvent) -> AppResult<()> {
     let t = &event.tenant_id;
     let n = Notifier::of(app);
     // An erased client is sent nothing (their links went with them).
-    if matches!(mas_clients::clients::get(&n.store, t, &client).await, Err(AppError::Gone { .. })) {
+    if matches!(mas_clients::clients::get(&n.store, t, &client).await, Err(mas_clients::clients::ClientError::Erased)) {
         return Ok(());
     }
     let tenant = mas_accounts::tenants::tenant(&n.store, t).await?;
@@ -52,10 +52,10 @@ pub async fn on_requested(app: &App, event: &DomainEvent) -> AppResult<()> {
     let prepared = match paylinks::prepare(Ports::of(app), &audit, &client, &link_id, &success, &cancel).await {
         // The clinic cannot take online payments (no connected Stripe account that takes
         // charges): no page can be made, so the link is not sent, and says why.
-        Err(AppError::Conflict { code: "payments_not_connected", message }) => {
+        Err(refused @ PayLinkError::NotConnected) => {
             tracing::warn!(tenant_id = %t, link_id = %link_id, "payment link not sent: the clinic is not connected");
             if let Some(link) = paylinks::get(&n.store, t, &client, &link_id).await? {
-                paylinks::record_sending(&n.store, &audit, &link, Sending::NotSent(message)).await?;
+                paylinks::record_sending(&n.store, &audit, &link, Sending::NotSent(refused.to_string())).await?;
             }
             return Ok(());
         }

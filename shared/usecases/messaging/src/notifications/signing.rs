@@ -21,8 +21,8 @@ async fn open_session(
     let id = SigningSessionId::parse(id).map_err(|e| AppError::Internal(e.0))?;
     let (session, token) = match mas_documents::esign::link_token(&n.store, &n.links, t, &id).await {
         Ok(found) => found,
-        Err(AppError::Conflict { .. }) => return Ok(None),
-        Err(other) => return Err(other),
+        Err(over) if over.session_over() => return Ok(None),
+        Err(other) => return Err(other.into()),
     };
     let view = mas_documents::documents::load(&n.store, t, &session.document_id).await?;
     let zone = mas_accounts::tenants::tenant(&n.store, t).await?.timezone.tz();
