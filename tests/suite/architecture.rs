@@ -54,10 +54,7 @@ const CAPABILITIES: &[(&str, &[&str])] = &[
         &["mas-context", "mas-catalog", "mas-clients", "mas-accounts", "mas-booking", "mas-documents", "mas-messaging"],
     ),
     // The export lists the client's receipts (mas-documents issues them).
-    (
-        "mas-privacy",
-        &["mas-context", "mas-clients", "mas-accounts", "mas-booking", "mas-documents", "mas-messaging"],
-    ),
+    ("mas-privacy", &["mas-context", "mas-clients", "mas-accounts", "mas-booking", "mas-documents", "mas-messaging"]),
     ("mas-staff-auth", &["mas-context", "mas-accounts", "mas-messaging"]),
 ];
 

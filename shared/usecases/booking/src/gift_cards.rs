@@ -595,9 +595,13 @@ pub async fn issue_paid(
     let card = push_issue(&mut plan, store, ports.keyring, audit, issue).await?;
     match plan.commit(store, audit, "gift_card.sold_online", order.id.as_str()).await {
         Ok(()) => Ok(Some(card)),
-        // Another delivery of the news issued it at the same moment.
-        Err(AppError::Conflict { code: "gift_card_issued", .. }) => Ok(None),
-        Err(other) => Err(other),
+        // Refused because another delivery of the news issued it at the same moment: the card
+        // (its id is the order's) is there now. Any other refusal stands.
+        Err(refused) => match get(store, &audit.tenant_id, &order.gift_card_id).await {
+            Ok(_) => Ok(None),
+            Err(AppError::NotFound { .. }) => Err(refused),
+            Err(other) => Err(other),
+        },
     }
 }
 
