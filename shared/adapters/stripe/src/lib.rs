@@ -187,12 +187,30 @@ struct ProductData<'a> {
 struct IntentData<'a> {
     description: &'a str,
     metadata: &'a BTreeMap<String, String>,
+    #[serde(flatten)]
+    destination: DestinationFields<'a>,
+}
+
+/// A destination charge's fields on an intent's form (none for the platform's own charge): the
+/// clinic is the merchant of record, the money goes to its account, less the platform's fee.
+#[derive(serde::Serialize)]
+struct DestinationFields<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     on_behalf_of: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     transfer_data: Option<TransferData<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     application_fee_amount: Option<i64>,
+}
+
+impl<'a> DestinationFields<'a> {
+    fn of(destination: Option<&'a ChargeDestination>) -> Self {
+        DestinationFields {
+            on_behalf_of: destination.map(|d| d.account_id.as_str()),
+            transfer_data: destination.map(|d| TransferData { destination: d.account_id.as_str() }),
+            application_fee_amount: destination.map(|d| d.application_fee.get()),
+        }
+    }
 }
 
 fn checkout_session(request: &PaymentLinkRequest) -> RequestBuilder {
@@ -214,9 +232,7 @@ fn checkout_session(request: &PaymentLinkRequest) -> RequestBuilder {
         payment_intent_data: IntentData {
             description: &request.description,
             metadata: &request.metadata,
-            on_behalf_of: request.destination.as_ref().map(|d| d.account_id.as_str()),
-            transfer_data: request.destination.as_ref().map(|d| TransferData { destination: d.account_id.as_str() }),
-            application_fee_amount: request.destination.as_ref().map(|d| d.application_fee.get()),
+            destination: DestinationFields::of(request.destination.as_ref()),
         },
     };
     RequestBuilder::new(StripeMethod::Post, "/checkout/sessions").form(&form)
@@ -386,25 +402,18 @@ struct PresentIntentForm<'a> {
     payment_method_types: [&'static str; 1],
     capture_method: &'static str,
     metadata: &'a BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    on_behalf_of: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    transfer_data: Option<TransferData<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    application_fee_amount: Option<i64>,
+    #[serde(flatten)]
+    destination: DestinationFields<'a>,
 }
 
 fn present_intent_request(request: &IntentRequest) -> RequestBuilder {
-    let destination = request.destination.as_ref();
     let form = PresentIntentForm {
         amount: request.amount.get(),
         currency: request.currency.as_str().to_lowercase(),
         payment_method_types: ["card_present"],
         capture_method: "automatic",
         metadata: &request.metadata,
-        on_behalf_of: destination.map(|d| d.account_id.as_str()),
-        transfer_data: destination.map(|d| TransferData { destination: d.account_id.as_str() }),
-        application_fee_amount: destination.map(|d| d.application_fee.get()),
+        destination: DestinationFields::of(request.destination.as_ref()),
     };
     RequestBuilder::new(StripeMethod::Post, "/payment_intents").form(&form)
 }
