@@ -20,17 +20,7 @@
     return node;
   };
   const money = (minor) => new Intl.NumberFormat('en-GB', { style: 'currency', currency: data.currency }).format(minor / 100);
-  const payScript = new URL('pay.js', document.currentScript ? document.currentScript.src : location.href).href;
-  let payLoaded = null;
-  function loadPay() {
-    payLoaded = payLoaded || new Promise((resolve, reject) => {
-      const s = el('script', { src: payScript });
-      s.onload = () => resolve(window.masPay);
-      s.onerror = () => { payLoaded = null; s.remove(); reject(new Error('the payment step could not be loaded')); };
-      document.head.append(s);
-    });
-    return payLoaded;
-  }
+  const loadPay = window.masLoadPay;
   const post = async (path, body) => {
     const res = await fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const answer = await res.json().catch(() => ({}));

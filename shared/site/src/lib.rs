@@ -8,11 +8,11 @@ pub mod public;
 pub use public::{PublicBrand, PublicCatalog, PublicClinic, PublicLocation, PublicPractitioner, PublicService};
 
 /// The script every booking page loads (the wizard); kept small and framework-free.
-pub const SCRIPT: &str = include_str!("site.js");
+pub const SCRIPT: &str = concat!(include_str!("pay-loader.js"), include_str!("site.js"));
 /// The client portal's script.
-pub const PORTAL_SCRIPT: &str = include_str!("portal.js");
+pub const PORTAL_SCRIPT: &str = concat!(include_str!("pay-loader.js"), include_str!("portal.js"));
 /// The gift-card page's script (`gift-cards.html`).
-pub const GIFT_SCRIPT: &str = include_str!("gift.js");
+pub const GIFT_SCRIPT: &str = concat!(include_str!("pay-loader.js"), include_str!("gift.js"));
 /// The pay step (Stripe's Payment Element) of both: loaded by them only when a visitor pays.
 pub const PAY_SCRIPT: &str = include_str!("pay.js");
 const STYLES: &str = include_str!("site.css");

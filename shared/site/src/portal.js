@@ -105,17 +105,7 @@
   }
 
   // pay.js (and through it Stripe.js) loads only when the client starts paying.
-  const payScript = new URL('pay.js', document.currentScript ? document.currentScript.src : location.href).href;
-  let payLoaded = null;
-  function loadPay() {
-    payLoaded = payLoaded || new Promise((resolve, reject) => {
-      const s = el('script', { src: payScript });
-      s.onload = () => resolve(window.masPay);
-      s.onerror = () => { payLoaded = null; s.remove(); reject(new Error('the payment form could not be loaded')); };
-      document.head.append(s);
-    });
-    return payLoaded;
-  }
+  const loadPay = window.masLoadPay;
 
   // What the clinic asked to be paid online. Paid here with the card form (the link's page is
   // stopped as the form opens, so a link is paid one way only), or on the link's own page where

@@ -218,18 +218,7 @@
   // Step 4: the confirmation number and, when the clinic asks one, the deposit.
   const base = document.body.dataset.api || '';
   const payKey = 'mas-pay-' + data.slug;
-  const payScript = new URL('pay.js', document.currentScript ? document.currentScript.src : location.href).href;
-  let payLoaded = null;
-  // pay.js (and through it Stripe.js) loads only at the pay step.
-  function loadPay() {
-    payLoaded = payLoaded || new Promise((resolve, reject) => {
-      const s = el('script', { src: payScript });
-      s.onload = () => resolve(window.masPay);
-      s.onerror = () => { payLoaded = null; s.remove(); reject(new Error('the payment step could not be loaded')); };
-      document.head.append(s);
-    });
-    return payLoaded;
-  }
+  const loadPay = window.masLoadPay;
 
   function confirmed(appt, names = { service: state.service.name, location: state.location.name, tz: state.location.timezone }, landed) {
     const tz = appt.timezone || names.tz;

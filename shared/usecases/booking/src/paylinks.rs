@@ -25,7 +25,7 @@ use mas_domain::payment::{
     CollectionMethod, CustomerId, FeeStatus, IntentStatus, LinkPurpose, LinkStatus, PayLink, Payment, PaymentKind,
     PaymentStatus, money_text,
 };
-use mas_ports::payments::{Intent, IntentRequest, PaymentLinkRequest, PaymentsError};
+use mas_ports::payments::{BrowserCheckout, Intent, IntentRequest, PaymentLinkRequest, PaymentsError};
 use mas_ports::{Condition, Query, SortKey, Write};
 use mas_store::keys;
 use mas_store::{AuditContext, Once, Plan, Store, TimelineEntry, from_item, retry, to_item};
@@ -222,6 +222,8 @@ fn link_metadata(t: &TenantId, link: &PayLink) -> std::collections::BTreeMap<Str
 pub struct PayingHere {
     pub link: PayLink,
     pub intent: Intent,
+    /// How the browser starts the card form for it.
+    pub checkout: BrowserCheckout,
 }
 
 fn link_closed() -> AppError {
@@ -250,12 +252,12 @@ pub async fn pay_here(
     client: &ClientId,
     id: &PayLinkId,
 ) -> AppResult<PayingHere> {
-    if ports.payments.browser_checkout().is_none() {
+    let Some(checkout) = ports.payments.browser_checkout() else {
         return Err(AppError::conflict(
             "card_form_unavailable",
             "card payments cannot be taken in the portal here; use the link's payment page",
         ));
-    }
+    };
     let (link, made) =
         retry::on_contention(payments::CONTENTION_RETRIES, || with_intent(ports, audit, client, id)).await?;
     if let Some(session) = &link.session_id {
@@ -273,7 +275,7 @@ pub async fn pay_here(
         Some(intent) => intent,
         None => ports.payments.retrieve_intent(&intent_id).await?,
     };
-    Ok(PayingHere { link, intent })
+    Ok(PayingHere { link, intent, checkout })
 }
 
 /// The link with its in-page intent: the one it has, or one made now and recorded on it (the

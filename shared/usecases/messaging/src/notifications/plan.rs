@@ -142,20 +142,20 @@ async fn gift_card_issued(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
     let card = gift_cards::get(&n.store, t, &id).await?;
     let Some(client) = card.recipient_client_id.clone() else { return Ok(()) };
     let Some(code) = gift_cards::mail_code(&n.store, &n.keyring, t, &id).await? else { return Ok(()) };
-    let tenant = mas_accounts::tenants::tenant(&n.store, t).await?;
     let expiry = match card.expires_at {
         Some(at) => format!("It is valid until {}.", at.format("%-d %B %Y")),
         None => "It never expires.".to_owned(),
     };
-    let vars: Variables = [
-        ("gift_card.amount", mas_domain::payment::money_text(card.initial_minor, &card.currency)),
-        ("gift_card.code", code),
-        ("gift_card.expiry", expiry),
-        ("portal.url", mas_context::app::portal_url(n.public_url.as_deref(), &n.site_domain, &tenant.slug)),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let vars = with_portal_url(
+        n,
+        t,
+        [
+            ("gift_card.amount", mas_domain::payment::money_text(card.initial_minor, &card.currency)),
+            ("gift_card.code", code),
+            ("gift_card.expiry", expiry),
+        ],
+    )
+    .await?;
     let delivery = Delivery {
         tenant: t.clone(),
         client: client.clone(),
@@ -186,6 +186,18 @@ async fn gift_card_issued(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
     gift_cards::forget_mail_code(&n.store, t, &id).await
 }
 
+/// A message's variables: `pairs`, and `portal.url`, the clinic's portal (where the client finds
+/// what the message is about).
+async fn with_portal_url<const N: usize>(
+    n: &Notifier,
+    t: &TenantId,
+    pairs: [(&str, String); N],
+) -> AppResult<Variables> {
+    let tenant = mas_accounts::tenants::tenant(&n.store, t).await?;
+    let portal = mas_context::app::portal_url(n.public_url.as_deref(), &n.site_domain, &tenant.slug);
+    Ok(pairs.into_iter().chain([("portal.url", portal)]).map(|(k, v)| (k.to_owned(), v)).collect())
+}
+
 /// Emails a sale's client their receipt or credit note (transactional, email only, once per
 /// receipt): where to download it (their portal) and its stamp. A sale without a client, or a
 /// client without an email or consent, is recorded as skipped by `deliver`.
@@ -202,17 +214,17 @@ async fn receipt_issued(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
         .get(&keys::receipt(t, &sale, seq))
         .await?
         .ok_or_else(|| AppError::Internal(format!("receipt {sale}#{seq} is missing")))?;
-    let tenant = mas_accounts::tenants::tenant(&n.store, t).await?;
-    let vars: Variables = [
-        ("receipt.title", receipt.kind.title().to_lowercase()),
-        ("receipt.number", receipt.number.clone()),
-        ("receipt.amount", mas_domain::payment::money_text(receipt.amount_minor, &receipt.currency)),
-        ("receipt.stamp", receipt.stamp.to_string()),
-        ("portal.url", mas_context::app::portal_url(n.public_url.as_deref(), &n.site_domain, &tenant.slug)),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect();
+    let vars = with_portal_url(
+        n,
+        t,
+        [
+            ("receipt.title", receipt.kind.title().to_lowercase()),
+            ("receipt.number", receipt.number.clone()),
+            ("receipt.amount", mas_domain::payment::money_text(receipt.amount_minor, &receipt.currency)),
+            ("receipt.stamp", receipt.stamp.to_string()),
+        ],
+    )
+    .await?;
     let delivery = Delivery {
         tenant: t.clone(),
         client,
