@@ -349,6 +349,7 @@ async fn an_sqs_notify_batch_sends_the_confirmation_of_the_event_and_reports_onl
         notes: None,
         prepared: None,
         card_on_file_consent: false,
+        offer: None,
     };
     let booked = appointments::book(store, &audit, &tenant, request, None).await.unwrap();
 

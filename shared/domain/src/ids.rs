@@ -114,6 +114,11 @@ id_type!(
     "gft_"
 );
 id_type!(
+    /// A client's place on the waitlist (`domain::waitlist`).
+    WaitlistId,
+    "wai_"
+);
+id_type!(
     /// An online gift-card purchase waiting for its payment.
     GiftOrderId,
     "gfo_"

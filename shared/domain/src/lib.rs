@@ -35,4 +35,5 @@ pub mod tenant;
 pub mod terminal;
 pub mod twilio;
 pub mod values;
+pub mod waitlist;
 pub mod webhook;

@@ -64,10 +64,12 @@ pub enum MessageKind {
     GiftCard,
     /// To whoever bought a gift card online: it was paid and sent (never its code).
     GiftCardPurchase,
+    /// A waitlisted client: a time that suits them is held for them until the link expires.
+    WaitlistOffer,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 17] = [
+    pub const ALL: [MessageKind; 18] = [
         MessageKind::Confirmation,
         MessageKind::Prep48h,
         MessageKind::Reminder24h,
@@ -85,6 +87,7 @@ impl MessageKind {
         MessageKind::Receipt,
         MessageKind::GiftCard,
         MessageKind::GiftCardPurchase,
+        MessageKind::WaitlistOffer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -106,6 +109,7 @@ impl MessageKind {
             MessageKind::Receipt => "receipt",
             MessageKind::GiftCard => "gift_card",
             MessageKind::GiftCardPurchase => "gift_card_purchase",
+            MessageKind::WaitlistOffer => "waitlist_offer",
         }
     }
 
@@ -134,7 +138,7 @@ struct Template {
 }
 
 /// In `MessageKind` order.
-const TEMPLATES: [Template; 17] = [
+const TEMPLATES: [Template; 18] = [
     Template {
         subject: "Your {{service.name}} is booked: {{appointment.when}}",
         body: "Hello {{client.first_name}},\n\nYour {{service.name}} at {{clinic.name}} is booked for {{appointment.when}} at {{location.name}}.\n\nYour booking number is {{appointment.number}}. Keep it for any question about this visit.",
@@ -219,6 +223,11 @@ const TEMPLATES: [Template; 17] = [
         subject: "Your gift card of {{gift_card.amount}} from {{clinic.name}}",
         body: "Hello {{client.first_name}},\n\nThank you: your gift card of {{gift_card.amount}} for {{gift_card.recipient}} is paid, and its code has been emailed to them (the card ending {{gift_card.last4}}). {{gift_card.expiry}}\n\nFor your records, your purchases are in your client portal: {{portal.url}}",
         sms: "{{clinic.name}}: your gift card of {{gift_card.amount}} for {{gift_card.recipient}} is paid and sent.",
+    },
+    Template {
+        subject: "A time for your {{service.name}}: {{appointment.when}}",
+        body: "Hello {{client.first_name}},\n\nA time you were waiting for has come free at {{clinic.name}}: {{service.name}} on {{appointment.when}} at {{location.name}}.\n\nWe are holding it for you until {{link.expires}}. Take it or give it back here: {{link}}\n\nIf you do nothing, it goes to the next person waiting.",
+        sms: "{{clinic.name}}: {{service.name}} {{appointment.when}} is free and held for you until {{link.expires}}. Take it: {{link}}",
     },
 ];
 

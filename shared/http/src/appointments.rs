@@ -111,6 +111,7 @@ pub async fn book(
             notes: input.notes.clone(),
             prepared: None,
             card_on_file_consent: input.card_on_file_consent,
+            offer: None,
         })
     };
     idempotent(&app, &tenant, &audit, &headers, &input, prepare).await
@@ -251,6 +252,7 @@ async fn prepare_public_booking(
         notes: input.notes.clone(),
         prepared: Some(prepared),
         card_on_file_consent: input.card_on_file_consent,
+        offer: None,
     })
 }
 

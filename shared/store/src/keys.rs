@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use mas_domain::documents::{Jurisdiction, SemVer, Sha256Hex, TemplateKind, Variant};
 use mas_domain::ids::{
     AppointmentId, AuditId, ClientId, DeskPaymentId, DocumentId, GiftCardId, GiftOrderId, LocationId, PayLinkId,
-    PaymentId, PractitionerId, ResourceId, SaleId, SigningSessionId, TemplateId, TenantId, TimelineId,
+    PaymentId, PractitionerId, ResourceId, SaleId, SigningSessionId, TemplateId, TenantId, TimelineId, WaitlistId,
 };
 use mas_domain::payment::ReaderId;
 use mas_domain::reach::CareLink;
@@ -681,6 +681,28 @@ pub fn till_day(tenant: &TenantId, location: &LocationId, day: NaiveDate) -> Key
 /// intent; holds the tenant and sale.
 pub fn stripe_intent_sale(intent: &str) -> Key {
     Key::new(format!("STRIPE#PI#{intent}"), "SALE")
+}
+
+/// A waitlist entry (`domain::waitlist`): status, window, offer and `version`.
+pub fn waitlist_entry(tenant: &TenantId, id: &WaitlistId) -> Key {
+    Key::new(format!("{}#WAIT#{id}", tenant_pk(tenant)), "ENTRY")
+}
+
+/// GSI1 on a waitlist entry: a location's waitlist.
+pub fn waitlist_gsi_pk(tenant: &TenantId, location: &LocationId) -> String {
+    format!("{}#WAITLIST#{location}", tenant_pk(tenant))
+}
+
+/// GSI1 sort key of a waitlist entry: joining order.
+pub fn waitlist_gsi_sk(created_at: DateTime<Utc>, id: &WaitlistId) -> String {
+    format!("{}#{id}", created_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true))
+}
+
+pub const WAIT_PREFIX: &str = "WAIT#";
+
+/// A client's waitlist entry, in their partition (the portal's list; erased with the client).
+pub fn client_waitlist_entry(tenant: &TenantId, client: &ClientId, id: &WaitlistId) -> Key {
+    Key::new(client_pk(tenant, client), format!("{WAIT_PREFIX}{id}"))
 }
 
 pub fn gift_card_pk(tenant: &TenantId, card: &GiftCardId) -> String {

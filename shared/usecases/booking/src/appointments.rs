@@ -63,6 +63,16 @@ pub struct BookingRequest {
     /// The client agrees that the card they pay with may be kept and charged for the part of a
     /// fee the deposit does not cover (the policy's `card_on_file_terms`, stored with the booking).
     pub card_on_file_consent: bool,
+    /// A waitlist offer (`crate::waitlist`): the booking is made with this id and held until
+    /// then (pending, whatever its deposit) for the client to accept.
+    pub offer: Option<OfferHold>,
+}
+
+/// The id and hold of a booking made as a waitlist offer.
+#[derive(Debug, Clone)]
+pub struct OfferHold {
+    pub appointment_id: AppointmentId,
+    pub until: DateTime<Utc>,
 }
 
 pub use mas_store::idempotency::{Idempotency, StoredResponse};
@@ -291,10 +301,12 @@ fn new_appointment(
     let (claim_from, claim_until) = appointment::claimed_span(occupied_from, occupied_until);
     let resources = calendar.free_units(claim_from, claim_until).map_err(resource_taken)?;
     let needs_deposit = deposit.amount_minor.get() > 0;
-    let status = if needs_deposit { AppointmentStatus::PendingDeposit } else { AppointmentStatus::Scheduled };
+    let offer_until = request.offer.as_ref().map(|o| o.until);
+    let held = needs_deposit || offer_until.is_some();
+    let status = if held { AppointmentStatus::PendingDeposit } else { AppointmentStatus::Scheduled };
     let zone = calendar.location.data.timezone;
     Ok(Appointment {
-        id: AppointmentId::new(),
+        id: request.offer.as_ref().map_or_else(AppointmentId::new, |o| o.appointment_id.clone()),
         confirmation_number: appointment::confirmation_number(rand::rng().random()),
         status,
         client_id: request.client_id.clone(),
@@ -308,7 +320,7 @@ fn new_appointment(
         timezone: zone,
         buffer_before_minutes: before,
         buffer_after_minutes: after,
-        hold_expires_at: needs_deposit.then(|| now + hold_length(&calendar.policy)),
+        hold_expires_at: offer_until.or_else(|| needs_deposit.then(|| now + hold_length(&calendar.policy))),
         price: service.price.clone(),
         deposit,
         deposit_paid: Money {
@@ -1031,6 +1043,7 @@ async fn reschedule(
         notes: None,
         prepared: None,
         card_on_file_consent: false,
+        offer: None,
     };
     let mut calendar = Calendar::load(store, tenant, window_around(&request, start)).await?;
     // Its own time does not stand in its way.
@@ -1097,7 +1110,11 @@ async fn reschedule(
     );
     plan.push(entry.write(t)?, AppError::conflict("id_taken", "an id clash; try again"));
     check_size(&plan)?;
-    plan.announce(booking_event(t, "booking.rescheduled", &next, now))?;
+    let mut moved = booking_event(t, "booking.rescheduled", &next, now);
+    // The time it gave up, for the waitlist (`crate::waitlist::freed_by`).
+    moved.payload["previous_start"] = json!(current.start);
+    moved.payload["previous_practitioner_id"] = json!(current.practitioner_id);
+    plan.announce(moved)?;
     plan.commit(store, audit, "appointment.reschedule", next.id.as_str()).await?;
     Ok(next)
 }

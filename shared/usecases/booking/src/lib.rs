@@ -13,3 +13,4 @@ pub mod payments;
 pub mod records;
 pub mod sales;
 pub mod stripe_events;
+pub mod waitlist;

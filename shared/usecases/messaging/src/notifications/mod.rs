@@ -12,6 +12,7 @@ pub mod inbound;
 pub mod paylink;
 pub mod plan;
 pub mod signing;
+pub mod waitlist;
 
 use std::sync::Arc;
 

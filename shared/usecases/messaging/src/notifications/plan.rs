@@ -115,7 +115,7 @@ impl Work {
 /// gateway (`gdpr::after_erasure`), done by the same worker and its retries; `payment.fee_due`
 /// charges a fee above the deposit (`booking::fees`), and `payment.link_requested` makes and
 /// sends a payment link (`paylink`), both with their retries.
-pub const SUBSCRIBED: [&str; 12] = [
+pub const SUBSCRIBED: [&str; 14] = [
     "booking.confirmed",
     "booking.rescheduled",
     "booking.cancelled",
@@ -128,6 +128,8 @@ pub const SUBSCRIBED: [&str; 12] = [
     mas_context::announcements::PAYMENT_LINK_REQUESTED,
     mas_documents::receipts::RECEIPT_ISSUED,
     mas_booking::gift_cards::GIFT_CARD_ISSUED,
+    mas_booking::waitlist::WAITLIST_OFFERED,
+    mas_booking::waitlist::WAITLIST_RELEASED,
 ];
 
 /// Emails a gift card's code to the person it is for (transactional, email only, once per
@@ -265,6 +267,10 @@ pub async fn on_event(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
                 "booking.cancelled" => Some((MessageKind::CancellationNotice, appointment.id.to_string())),
                 _ => None,
             };
+            if matches!(event.kind.as_str(), "booking.cancelled" | "booking.rescheduled") {
+                // Time given up: the next waiter's (before the notice, whose failure retries both).
+                super::waitlist::on_booking_event(n, event, &appointment).await?;
+            }
             if let Some((kind, subject)) = notice {
                 let (vars, _) = booking_vars(n, t, &appointment).await?;
                 let channels = settings(&n.store, t).await?.notice_channels;
@@ -304,6 +310,8 @@ pub async fn on_event(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
         }
         mas_documents::receipts::RECEIPT_ISSUED => receipt_issued(n, event).await,
         mas_booking::gift_cards::GIFT_CARD_ISSUED => gift_card_issued(n, event).await,
+        mas_booking::waitlist::WAITLIST_OFFERED => super::waitlist::on_offered(n, event).await,
+        mas_booking::waitlist::WAITLIST_RELEASED => super::waitlist::on_released(n, event).await,
         "document.signature_requested" => {
             let field = |name: &str| event.payload.get(name).and_then(Value::as_str).map(str::to_owned);
             let (Some(session), Some(client)) = (field("session_id"), field("client_id")) else {
@@ -440,6 +448,10 @@ pub async fn deliver_due(n: &Notifier, t: &TenantId, subject: &str, kind: Messag
                 channels: item.channels.clone(),
                 vars,
             }
+        }
+        None if kind == MessageKind::WaitlistOffer => {
+            super::waitlist::expire_due(n, t, &item).await?;
+            return forget(n, remove()).await;
         }
         None if kind == MessageKind::PaymentLink => {
             super::paylink::send_due(n, t, &item).await?;
