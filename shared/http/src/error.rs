@@ -66,7 +66,8 @@ through_app_error!(
     mas_usecases::paging::PagingError,
     mas_usecases::portal::PortalError,
     mas_usecases::connect::ConnectError,
-    mas_usecases::paylinks::PayLinkError
+    mas_usecases::paylinks::PayLinkError,
+    mas_usecases::waitlist::WaitlistError
 );
 
 impl From<mas_ports::TableError> for ApiError {

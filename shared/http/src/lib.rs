@@ -31,6 +31,7 @@ pub mod site;
 pub mod team;
 pub mod templates;
 pub mod tenants;
+pub mod waitlist;
 pub mod webhooks;
 
 use std::sync::{Arc, LazyLock};
@@ -221,6 +222,12 @@ route_group!(
         [gift_cards::void]
         [gift_cards::balance]
         [gift_cards::purchase_status]
+        [waitlist::list, waitlist::add]
+        [waitlist::remove]
+        [waitlist::join_public]
+        [waitlist::answer_offer]
+        [waitlist::portal_list]
+        [waitlist::portal_withdraw]
         [notifications::get_preferences, notifications::put_preferences]
         [notifications::list]
         [notifications::get_settings, notifications::put_settings]

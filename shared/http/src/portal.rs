@@ -76,7 +76,7 @@ pub async fn open_session(
     Ok(Json(ops::open_session(&app, &slug, &body.token).await?))
 }
 
-async fn session(app: &App, headers: &HeaderMap) -> ApiResult<PortalSession> {
+pub(crate) async fn session(app: &App, headers: &HeaderMap) -> ApiResult<PortalSession> {
     let bearer = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

@@ -29,6 +29,7 @@ use mas_domain::waitlist::{self, Freed, Offer, WaitStatus, WaitlistEntry, Window
 use mas_ports::table::{GSI1PK, GSI1SK, TTL};
 use mas_ports::{Condition, DomainEvent, Query, SortKey, Write};
 use mas_store::keys;
+use mas_store::retry::Contended;
 use mas_store::{AuditContext, Plan, Store, TimelineEntry, from_item, to_item};
 
 /// How long an offer holds its time (never past the time itself).
@@ -326,8 +327,10 @@ pub async fn offer_freed(
                 // may still fit elsewhere in the span.
                 Err(ClaimError::SlotTaken | ClaimError::ResourceTaken(_)) => continue,
                 // The entry changed since it was read (offered by another worker, withdrawn): read again.
-                Err(ClaimError::Other(AppError::Rejected { code: "waitlist_entry_changed", .. })) => continue 'rounds,
-                Err(ClaimError::Other(AppError::Rejected { code, .. })) => {
+                Err(ClaimError::Other(AppError::Conflict { code: "waitlist_entry_changed", .. })) => continue 'rounds,
+                // Transactions colliding (DynamoDB) past the booking's own retries: read again.
+                Err(contended) if contended.is_contention() => continue 'rounds,
+                Err(ClaimError::Other(AppError::Rejected { code, .. } | AppError::Conflict { code, .. })) => {
                     tracing::info!(tenant_id = %t, waitlist_id = %entry.id, code, "waitlist offer refused");
                     continue;
                 }
@@ -512,7 +515,7 @@ async fn give_back(
     plan.audit_also(store, audit, &format!("waitlist.{}", status.as_str()), entry.id.as_str())?;
     match appointments::cancel_lost_hold(store, audit, &appointment, reason, plan).await {
         Ok(_) => Ok(next),
-        Err(AppError::Rejected { code: "not_pending_deposit", .. }) => Err(WaitlistError::OfferGone),
+        Err(AppError::Conflict { code: "not_pending_deposit", .. }) => Err(WaitlistError::OfferGone),
         Err(other) => Err(other.into()),
     }
 }

@@ -1,0 +1,206 @@
+//! The waitlist, black-box over HTTP: a client waits for a time; a cancellation frees one; the
+//! first waiter it suits is offered it (held for her, the link by email) while the next waits;
+//! declining gives it to the next, who accepts and is booked; an answered or expired offer is
+//! gone; an offer nobody answers is released by the sweep. And the race: however many workers
+//! offer the same freed time at once, one offer holds it (on SQLite and on DynamoDB).
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use mas_domain::ids::{LocationId, PractitionerId, RequestId};
+use mas_domain::waitlist::Freed;
+use mas_ports::FixedClock;
+use mas_store::AuditContext;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::booking::{Setup, booking, create_client, fixed_app, iso, now, setup, tuesday};
+use crate::support::app::*;
+
+/// Client `first` waits for the anti-wrinkle treatment on Tuesday 09:30–11:00 (London), with
+/// `practitioner` or anyone.
+async fn wait_for(app: &TestApp, s: &Setup, first: &str, practitioner: Option<&str>) -> (String, Value) {
+    let client_id = create_client(app, &s.clinic, first, "Waiter").await;
+    let mut body = json!({"client_id": client_id, "location_id": s.location_id, "service_id": s.service_id,
+        "window": {"from_date": "2027-03-02", "to_date": "2027-03-02", "earliest": "09:30", "latest": "11:00"}});
+    if let Some(p) = practitioner {
+        body["practitioner_id"] = json!(p);
+    }
+    let (status, entry) = app.post("/v1/waitlist", &s.clinic.token, body).await;
+    assert_eq!(status, StatusCode::CREATED, "{entry}");
+    assert_eq!(entry["status"], "waiting");
+    (client_id, entry)
+}
+
+async fn entries(app: &TestApp, s: &Setup) -> Vec<Value> {
+    let path = format!("/v1/waitlist?location_id={}&all=true", s.location_id);
+    let (status, body) = app.get(&path, &s.clinic.token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body.as_array().unwrap().clone()
+}
+
+fn entry<'a>(all: &'a [Value], id: &Value) -> &'a Value {
+    all.iter().find(|e| &e["id"] == id).unwrap_or_else(|| panic!("no entry {id} in {all:?}"))
+}
+
+/// The offer token of the newest offer email to `to`.
+async fn offer_token(app: &TestApp, to: &str) -> String {
+    let link = app.emailed_link(to, "#offer=").await;
+    link.split("#offer=").nth(1).unwrap().to_owned()
+}
+
+async fn answer(app: &TestApp, s: &Setup, token: &str, answer: &str) -> (StatusCode, Value) {
+    let path = format!("/v1/public/{}/waitlist/offer", s.clinic.slug);
+    app.call("POST", &path, None, Some(json!({"token": token, "answer": answer}))).await
+}
+
+#[tokio::test]
+async fn a_cancelled_time_is_offered_to_the_first_waiter_it_suits_and_on_her_decline_to_the_next_who_books_it() {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "waitlist-flow").await;
+    let t = &s.clinic.token;
+    let p0 = s.practitioners[0].clone();
+    let (status, booked) = app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), Some(&p0))).await;
+    assert_eq!(status, StatusCode::CREATED, "{booked}");
+    // Bea joined first for Dr One; Cleo after, for anyone; Dora for Dr Two only.
+    let (_, bea) = wait_for(&app, &s, "Bea", Some(&p0)).await;
+    let (_, cleo) = wait_for(&app, &s, "Cleo", None).await;
+    let (_, dora) = wait_for(&app, &s, "Dora", Some(&s.practitioners[1])).await;
+
+    let path = format!("/v1/appointments/{}", booked["id"].as_str().unwrap());
+    let (status, body) = app.patch(&path, t, json!({"action": "cancel"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.settle(&[&s.clinic.tenant_id]).await;
+
+    let all = entries(&app, &s).await;
+    let offered = entry(&all, &bea["id"]);
+    assert_eq!(offered["status"], "offered", "{offered}");
+    assert_eq!(offered["offer"]["start"], iso(tuesday(10, 0)));
+    assert_eq!(offered["offer"]["practitioner_id"], p0.as_str());
+    assert_eq!(entry(&all, &cleo["id"])["status"], "waiting", "one time, one offer");
+    assert_eq!(entry(&all, &dora["id"])["status"], "waiting", "another practitioner's waiter is not asked");
+    // The time is held: nobody else can book it meanwhile.
+    let (status, body) = app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), Some(&p0))).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // Bea gives it back: Cleo is offered the same time.
+    let bea_token = offer_token(&app, "bea.waiter@clients.test").await;
+    let (status, body) = answer(&app, &s, &bea_token, "decline").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["entry"]["status"], "withdrawn");
+    app.settle(&[&s.clinic.tenant_id]).await;
+    let all = entries(&app, &s).await;
+    let next = entry(&all, &cleo["id"]);
+    assert_eq!(next["status"], "offered", "{next}");
+    assert_eq!(next["offer"]["start"], iso(tuesday(10, 0)));
+
+    // Bea's link is spent; Cleo takes hers and is booked.
+    assert_eq!(answer(&app, &s, &bea_token, "accept").await.0, StatusCode::CONFLICT);
+    let cleo_token = offer_token(&app, "cleo.waiter@clients.test").await;
+    let (status, body) = answer(&app, &s, &cleo_token, "accept").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["appointment"]["status"], "scheduled", "{body}");
+    assert_eq!(body["appointment"]["start"], iso(tuesday(10, 0)));
+    let (status, again) = answer(&app, &s, &cleo_token, "accept").await;
+    assert_eq!((status, again["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("offer_gone")));
+    app.settle(&[&s.clinic.tenant_id]).await;
+    let all = entries(&app, &s).await;
+    assert_eq!(entry(&all, &cleo["id"])["status"], "booked");
+    // A forged or foreign token opens nothing.
+    let forged = cleo_token.replacen('a', "b", 1);
+    assert_eq!(answer(&app, &s, &forged, "accept").await.0, StatusCode::NOT_FOUND);
+    // Her booking was confirmed like any other: the confirmation went out.
+    let (_, outbox) = app.call("GET", "/local/outbox.json", None, None).await;
+    let confirmed = outbox.as_array().unwrap().iter().any(|m| {
+        m["to"] == "cleo.waiter@clients.test" && m["subject"].as_str().unwrap_or_default().contains("is booked")
+    });
+    assert!(confirmed, "{outbox}");
+}
+
+#[tokio::test]
+async fn an_offer_nobody_answers_is_released_by_the_sweep_and_offered_to_the_next_waiter() {
+    let (app, clock) = fixed_app().await;
+    let s = setup(&app, "waitlist-expiry").await;
+    let t = &s.clinic.token;
+    let p0 = s.practitioners[0].clone();
+    let (_, booked) = app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), Some(&p0))).await;
+    let (_, first) = wait_for(&app, &s, "Eve", None).await;
+    let (_, second) = wait_for(&app, &s, "Fay", None).await;
+    let path = format!("/v1/appointments/{}", booked["id"].as_str().unwrap());
+    assert_eq!(app.patch(&path, t, json!({"action": "cancel"})).await.0, StatusCode::OK);
+    app.settle(&[&s.clinic.tenant_id]).await;
+    assert_eq!(entry(&entries(&app, &s).await, &first["id"])["status"], "offered");
+
+    clock.advance(Duration::minutes(61));
+    let (status, report) = app.call("POST", "/local/sweep", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    app.settle(&[&s.clinic.tenant_id]).await;
+    let all = entries(&app, &s).await;
+    assert_eq!(entry(&all, &first["id"])["status"], "expired");
+    let next = entry(&all, &second["id"]);
+    assert_eq!(next["status"], "offered", "{next}");
+    let token = offer_token(&app, "eve.waiter@clients.test").await;
+    let (status, body) = answer(&app, &s, &token, "accept").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("offer_gone")), "{body}");
+}
+
+// ---- One offer per freed time, on both adapters ----------------------------------------------
+
+/// Eight workers offer the same freed 45 minutes at once (as redelivered or duplicate events
+/// would): one offer is made, to the first waiter; the second still waits; one hold is booked.
+async fn concurrent_offers(app: TestApp) {
+    let s = setup(&app, "waitlist-race").await;
+    let p0 = s.practitioners[0].clone();
+    let (_, first) = wait_for(&app, &s, "Gia", Some(&p0)).await;
+    let (_, second) = wait_for(&app, &s, "Hal", None).await;
+    let tenant = mas_usecases::tenants::tenant(&app.app.store, &s.clinic.tenant_id).await.unwrap();
+    let freed = Freed {
+        location_id: LocationId::parse(&s.location_id).unwrap(),
+        practitioner_id: PractitionerId::parse(&p0).unwrap(),
+        from: tuesday(9, 55),
+        until: tuesday(10, 40),
+    };
+    let app = Arc::new(app);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (app, tenant, freed) = (app.clone(), tenant.clone(), freed.clone());
+        tasks.spawn(async move {
+            let audit = AuditContext {
+                tenant_id: tenant.id.clone(),
+                actor: "system".into(),
+                role: None,
+                request_id: RequestId::new(),
+            };
+            mas_usecases::waitlist::offer_freed(&app.app.store, &audit, &tenant, &freed).await.unwrap().len()
+        });
+    }
+    let mut offers = 0;
+    while let Some(done) = tasks.join_next().await {
+        offers += done.unwrap();
+    }
+    assert_eq!(offers, 1, "one offer in all");
+    let all = entries(&app, &s).await;
+    assert_eq!(entry(&all, &first["id"])["status"], "offered");
+    assert_eq!(entry(&all, &second["id"])["status"], "waiting");
+    let path = format!("/v1/appointments?from=2027-03-02&to=2027-03-02&practitioner_id={p0}");
+    let (status, held) = app.get(&path, &s.clinic.token).await;
+    assert_eq!(status, StatusCode::OK, "{held}");
+    assert_eq!(held.as_array().unwrap().len(), 1, "{held}");
+    assert_eq!(held[0]["status"], "pending_deposit");
+    assert_eq!(held[0]["id"], entry(&all, &first["id"])["offer"]["appointment_id"]);
+}
+
+mod eight_workers_offering_one_freed_time_at_once_offer_it_once {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn on_sqlite() {
+        super::concurrent_offers(super::fixed_app().await.0).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn on_dynamodb() {
+        let clock = std::sync::Arc::new(super::FixedClock::new(super::now()));
+        if let Some(app) = crate::support::app::spawn_app_on_moto("waitlist_race", clock).await {
+            super::concurrent_offers(app).await;
+        }
+    }
+}
