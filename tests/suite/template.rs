@@ -502,7 +502,13 @@ fn only_the_e_sign_and_portal_functions_receive_the_link_secret() {
     let expected: Vec<String> = api_routes(&template)
         .into_iter()
         // E-sign links, and portal sessions (signed with the same secret under another purpose).
-        .filter(|e| e.path.starts_with("/v1/esign/") || e.path.ends_with("/esign") || e.path.contains("/portal/"))
+        // And waitlist offer links (signed under their own purpose).
+        .filter(|e| {
+            e.path.starts_with("/v1/esign/")
+                || e.path.ends_with("/esign")
+                || e.path.contains("/portal/")
+                || e.path.ends_with("/waitlist/offer")
+        })
         .map(|e| e.function.to_owned())
         // The notifications worker puts signing links in requests and reminders, and signs
         // unsubscribe links, which the unsubscribe routes check.
@@ -694,7 +700,13 @@ const MONEY_ROUTES: [(&str, &str); 17] = [
 
 /// Routes that announce what they did as domain events (brand and catalog changes announce
 /// `site.changed`, which republishes the clinic's site).
-const PUBLISHING_ROUTES: [(&str, &str); 30] = [
+const PUBLISHING_ROUTES: [(&str, &str); 34] = [
+    // Waitlist: a new client (client.created), an offer given back (waitlist.released), an offer
+    // accepted (booking.confirmed).
+    ("POST", "/v1/public/{tenant_slug}/waitlist"),
+    ("POST", "/v1/public/{tenant_slug}/waitlist/offer"),
+    ("DELETE", "/v1/waitlist/{id}"),
+    ("DELETE", "/v1/portal/waitlist/{id}"),
     // A desk card payment succeeded (a saved card at once; a reader's when a cancel finds it paid).
     ("POST", "/v1/desk-payments"),
     ("POST", "/v1/desk-payments/{id}/cancel"),

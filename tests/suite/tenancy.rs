@@ -134,6 +134,12 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let (status, desk_payment) = app.post("/v1/desk-payments", &a.token, card).await;
     assert_eq!(status, StatusCode::CREATED, "{desk_payment}");
     let desk_payment_id = desk_payment["id"].as_str().unwrap().to_owned();
+    // A's client waits for a time, so B has a waitlist entry to aim at.
+    let wish = json!({"client_id": client_id, "location_id": location_id, "service_id": service["id"],
+        "window": {"from_date": monday, "to_date": monday}});
+    let (status, entry) = app.post("/v1/waitlist", &a.token, wish.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{entry}");
+    let waitlist_id = entry["id"].as_str().unwrap().to_owned();
     // Let A's PDF render first, so nothing of A's is being written while B probes.
     wait_for_pdf(&app, &a.token, &document_id, "pdf").await;
 
@@ -153,6 +159,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "gift-cards" => gift_card_id.clone(),
             "card-readers" => reader_id.clone(),
             "desk-payments" => desk_payment_id.clone(),
+            "waitlist" => waitlist_id.clone(),
             other => panic!("the matrix does not know the collection `{other}`; add it"),
         }
     };
@@ -184,6 +191,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         "A-secret-reader".into(),
         desk_payment_id.clone(),
         desk_payment["intent_id"].as_str().unwrap().to_owned(),
+        waitlist_id.clone(),
     ];
 
     // A's bookings set off background work (messages, consent forms, renders): let it finish,
@@ -252,6 +260,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             || route.path == "/v1/payments/finalize"
             || (route.path == "/v1/sales" && route.method == "GET")
             || route.path == "/v1/gift-cards/lookup"
+            || route.path == "/v1/waitlist"
             || route.path.starts_with("/v1/sales/close");
         let aims_at_a = route.path.contains('{') || names_a;
         let collection = route.path.split('/').nth(2).unwrap_or_default().to_owned();
@@ -268,6 +277,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "/v1/payments/finalize" => Some(finalize.clone()),
             // A's card's code: another clinic's code opens nothing here.
             "/v1/gift-cards/lookup" => Some(json!({"code": gift_code})),
+            // A's client on A's location's waitlist.
+            "/v1/waitlist" if route.method == "POST" => Some(wish.clone()),
             // Closing A's location's day.
             "/v1/sales/close" if route.method == "POST" => {
                 Some(json!({"location_id": location_id, "date": chrono::Utc::now().date_naive(), "counted_minor": 0}))
@@ -314,6 +325,7 @@ fn query_for(method: &str, path: &str, location_id: &str, service_id: &str, day:
             format!("?location_id={location_id}&date={}", chrono::Utc::now().date_naive())
         }
         "/v1/appointments" => format!("?from={day}&to={day}"),
+        "/v1/waitlist" => format!("?location_id={location_id}"),
         "/v1/availability" => format!("?location_id={location_id}&service_id={service_id}&from={day}&to={day}"),
         "/v1/availability/explain" => {
             format!("?location_id={location_id}&service_id={service_id}&start={day}T10:00:00Z")

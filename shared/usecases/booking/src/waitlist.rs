@@ -202,6 +202,8 @@ pub async fn list(
     all: bool,
 ) -> AppResult<Vec<WaitlistEntry>> {
     reach.locations.require(location)?;
+    // Another clinic's location (or none) is not found, rather than an empty list.
+    mas_catalog::catalog::get::<mas_domain::catalog::LocationInput>(store, t, location).await?;
     let mut entries = at_location(store, t, location).await?;
     entries.retain(|e| (all || e.status.is_open()) && service.is_none_or(|s| s == &e.service_id));
     if let Some(team) = care_team::members_clients(store, t, &reach.clients).await? {
@@ -327,11 +329,13 @@ pub async fn offer_freed(
                 // may still fit elsewhere in the span.
                 Err(ClaimError::SlotTaken | ClaimError::ResourceTaken(_)) => continue,
                 // The entry changed since it was read (offered by another worker, withdrawn): read again.
-                Err(ClaimError::Other(AppError::Conflict { code: "waitlist_entry_changed", .. })) => continue 'rounds,
-                // Transactions colliding (DynamoDB) past the booking's own retries: read again.
+                // The entry changed since it was read (offered by another worker, withdrawn), or
+                // transactions collided (DynamoDB) past the booking's own retries: read again.
+                Err(ClaimError::Other(AppError::Conflict { .. })) => continue 'rounds,
                 Err(contended) if contended.is_contention() => continue 'rounds,
-                Err(ClaimError::Other(AppError::Rejected { code, .. } | AppError::Conflict { code, .. })) => {
-                    tracing::info!(tenant_id = %t, waitlist_id = %entry.id, code, "waitlist offer refused");
+                // Not bookable after all (too soon, needs a room nobody has free…): not this one.
+                Err(ClaimError::Other(refused @ AppError::Rejected { .. })) => {
+                    tracing::info!(tenant_id = %t, waitlist_id = %entry.id, %refused, "waitlist offer refused");
                     continue;
                 }
                 Err(other) => return Err(other.into()),
@@ -494,6 +498,9 @@ async fn give_back(
     let t = &audit.tenant_id;
     let offer = entry.offer.as_ref().ok_or(WaitlistError::OfferGone)?;
     let appointment = appointments::get(store, t, &offer.appointment_id).await?;
+    if appointment.status != AppointmentStatus::PendingDeposit {
+        return Err(WaitlistError::OfferGone);
+    }
     let now = store.clock.now();
     let next = entry.moved(status, now);
     let (from, until) = appointment.occupied();
@@ -513,11 +520,8 @@ async fn give_back(
         json!({ "waitlist_id": next.id, "appointment_id": appointment.id, "freed": freed }),
     ))?;
     plan.audit_also(store, audit, &format!("waitlist.{}", status.as_str()), entry.id.as_str())?;
-    match appointments::cancel_lost_hold(store, audit, &appointment, reason, plan).await {
-        Ok(_) => Ok(next),
-        Err(AppError::Conflict { code: "not_pending_deposit", .. }) => Err(WaitlistError::OfferGone),
-        Err(other) => Err(other.into()),
-    }
+    appointments::cancel_lost_hold(store, audit, &appointment, reason, plan).await?;
+    Ok(next)
 }
 
 /// A waitlist event's entry id.
