@@ -385,6 +385,24 @@ pub fn book(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 <p class="error" id="time-error" hidden></p>
 <p class="actions"><button type="button" class="button ghost" data-back="step-service">Back</button> <button type="submit" class="button">Continue</button></p>
 </form>
+<p class="note">No time suits? <button type="button" class="button small ghost" id="to-waitlist">Join the waiting list</button></p>
+</section>
+<section id="step-waitlist" aria-labelledby="h-waitlist" hidden>
+<h2 id="h-waitlist" tabindex="-1">Join the waiting list</h2>
+<p class="note">Tell us when you could come. When such a time frees up, we hold it for you and send you a link to take it.</p>
+<form id="form-waitlist" novalidate>
+<div class="field"><label for="wl-from">From</label><input id="wl-from" name="from_date" type="date" required></div>
+<div class="field"><label for="wl-to">Until</label><input id="wl-to" name="to_date" type="date" required></div>
+<div class="field"><label for="wl-earliest">Not before <span class="note">(optional, clinic time)</span></label><input id="wl-earliest" name="earliest" type="time"></div>
+<div class="field"><label for="wl-latest">Not after <span class="note">(optional, clinic time)</span></label><input id="wl-latest" name="latest" type="time"></div>
+<div class="field"><label for="wl-first">First name</label><input id="wl-first" name="first_name" autocomplete="given-name" required maxlength="100"></div>
+<div class="field"><label for="wl-last">Last name</label><input id="wl-last" name="last_name" autocomplete="family-name" required maxlength="100"></div>
+<div class="field"><label for="wl-email">Email</label><input id="wl-email" name="email" type="email" autocomplete="email" required></div>
+<div class="field"><label for="wl-phone">Phone <span class="note">(optional)</span></label><input id="wl-phone" name="phone" type="tel" autocomplete="tel"></div>
+<div class="error" id="waitlist-error" tabindex="-1" hidden></div>
+<p class="actions"><button type="button" class="button ghost" data-back="step-time">Back</button> <button type="submit" class="button">Join the waiting list</button></p>
+</form>
+<p id="waitlist-done" class="note" hidden></p>
 </section>
 <section id="step-details" aria-labelledby="h-details" hidden>
 <h2 id="h-details" tabindex="-1">Your details</h2>
@@ -540,6 +558,12 @@ pub fn portal(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 </form>
 <p id="link-sent" class="note" hidden>If that email is one we have on file, a sign-in link is on its way. Open it on this device.</p>
 </section>
+<section id="offer" aria-labelledby="h-offer" hidden>
+<h2 id="h-offer" tabindex="-1">A time is held for you</h2>
+<p>A time you were waiting for has come free. Our message says which; it is held for you until the time it gives. Take it, or give it back so the next person waiting can have it.</p>
+<p class="actions"><button type="button" id="offer-accept" class="button">Take this time</button> <button type="button" id="offer-decline" class="button ghost">Give it back</button></p>
+<p id="offer-outcome" class="note" hidden></p>
+</section>
 <section id="account" aria-labelledby="h-account" hidden>
 <h2 id="h-account" tabindex="-1">Welcome back</h2>
 <div id="balances-box" hidden>
@@ -556,6 +580,8 @@ pub fn portal(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 <ul id="receipts" class="plain stack" aria-labelledby="h-receipts"></ul>
 <div id="gift-cards-box" hidden><h3 id="h-gift-cards">Gift cards</h3>
 <ul id="gift-cards" class="plain stack" aria-labelledby="h-gift-cards"></ul></div>
+<div id="waitlist-box" hidden><h3 id="h-waitlist">Waiting lists</h3>
+<ul id="waitlist" class="plain stack" aria-labelledby="h-waitlist"></ul></div>
 <h3>Preferences</h3>
 <form id="form-prefs" novalidate>
 <fieldset class="choices"><legend>Messages about my appointments</legend>

@@ -24,7 +24,7 @@
   const money = (m) => new Intl.NumberFormat('en-GB', { style: 'currency', currency: m.currency }).format(m.amount_minor / 100);
 
   function show(id) {
-    for (const s of ['signin', 'account', 'change']) $('#' + s).hidden = s !== id;
+    for (const s of ['signin', 'account', 'change', 'offer']) $('#' + s).hidden = s !== id;
     const heading = $('#' + id + ' h2');
     heading.focus({ preventScroll: true });
     heading.scrollIntoView({ behavior: reduceMotion ? 'auto' : 'smooth', block: 'start' });
@@ -178,14 +178,16 @@
 
   async function loadAccount() {
     status('Loading your bookings…');
-    const [appointments, documents, prefs, balances, receipts, giftCards] = await Promise.all([
+    const [appointments, documents, prefs, balances, receipts, giftCards, waitlist] = await Promise.all([
       call('GET', base + '/v1/portal/appointments'),
       call('GET', base + '/v1/portal/documents'),
       call('GET', base + '/v1/portal/preferences'),
       call('GET', base + '/v1/portal/balances'),
       call('GET', base + '/v1/portal/receipts'),
       call('GET', base + '/v1/portal/gift-cards'),
+      call('GET', base + '/v1/portal/waitlist'),
     ]);
+    renderWaitlist(waitlist);
     $('#balances').replaceChildren(...balances.balances.map(balanceItem));
     $('#balances-box').hidden = !balances.balances.length;
     $('#h-account').textContent = 'Welcome back, ' + appointments.first_name;
@@ -220,6 +222,28 @@
       for (const purpose of ['transactional', 'marketing']) $('#' + channel + '-' + purpose).checked = prefs[channel][purpose];
     }
     status('');
+  }
+
+  // Her places on waiting lists, and a way off them.
+  function renderWaitlist(entries) {
+    const open = entries.filter((w) => w.status === 'waiting' || w.status === 'offered');
+    $('#waitlist').replaceChildren(...open.map((w) => {
+      const service = (data.services.find((x) => x.id === w.service_id) || { name: 'Treatment' }).name;
+      const times = w.window.earliest || w.window.latest
+        ? ', ' + (w.window.earliest || '').slice(0, 5) + '–' + (w.window.latest || '').slice(0, 5) : '';
+      const leave = el('button', { type: 'button', class: 'button small ghost', text: 'Leave the waiting list for ' + service });
+      leave.addEventListener('click', async () => {
+        try {
+          await call('DELETE', base + '/v1/portal/waitlist/' + encodeURIComponent(w.id));
+          status('You left the waiting list for ' + service + '.');
+          renderWaitlist(await call('GET', base + '/v1/portal/waitlist'));
+        } catch (err) { problem(err.message); }
+      });
+      return el('li', {}, el('p', {}, el('strong', { text: service })),
+        el('p', { class: 'meta', text: w.window.from_date + ' to ' + w.window.to_date + times + ' · ' + w.status }),
+        el('p', { class: 'actions' }, leave));
+    }));
+    $('#waitlist-box').hidden = !open.length;
   }
 
   $('#form-prefs').addEventListener('submit', async (e) => {
@@ -309,7 +333,42 @@
     change({ action: 'cancel' }, () => 'Your appointment is cancelled.');
   });
 
+  // A waitlist offer's link (`#offer=…`, signed): answered without signing in.
+  function offerFromLink() {
+    const token = new URLSearchParams(location.hash.slice(1)).get('offer');
+    if (!token) return false;
+    history.replaceState(null, '', location.pathname + location.search);
+    state.offer = token;
+    $('#offer-outcome').hidden = true;
+    for (const b of ['#offer-accept', '#offer-decline']) $(b).disabled = false;
+    show('offer');
+    return true;
+  }
+
+  async function answerOffer(answer) {
+    const outcome = $('#offer-outcome');
+    for (const b of ['#offer-accept', '#offer-decline']) $(b).disabled = true;
+    try {
+      const body = await call('POST', publicApi + '/waitlist/offer', { token: state.offer, answer }, false);
+      const a = body.appointment;
+      outcome.textContent = answer === 'decline'
+        ? 'Thank you: the time goes to the next person waiting.'
+        : a.status === 'pending_deposit'
+          ? 'Sign in to pay the deposit before the hold ends (' + a.confirmation_number + ').'
+          : 'You are booked: ' + when(a.start, a.timezone) + ' (' + a.confirmation_number + '). A confirmation is on its way.';
+    } catch (err) {
+      outcome.textContent = err.code === 'offer_gone'
+        ? 'Sorry, this offer is no longer open.'
+        : 'Sorry, that did not work: ' + err.message;
+    }
+    outcome.hidden = false;
+    status(outcome.textContent);
+  }
+  $('#offer-accept').addEventListener('click', () => answerOffer('accept'));
+  $('#offer-decline').addEventListener('click', () => answerOffer('decline'));
+
   async function start() {
+    if (offerFromLink()) return;
     await signInFromLink();
     if (!state.session) return show('signin');
     try {
@@ -319,6 +378,6 @@
     } catch (err) { return problem(err.message); }
   }
   // A link opened in a tab already showing the portal changes only the fragment.
-  addEventListener('hashchange', () => { if (/token=/.test(location.hash)) start(); });
+  addEventListener('hashchange', () => { if (/(token|offer)=/.test(location.hash)) start(); });
   start();
 })();
