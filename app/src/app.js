@@ -22,6 +22,7 @@ import { CalendarSlot } from './calendar-slot.js';
 import { Till } from './screens/till.js';
 import { Sales, SaleDetail } from './screens/sales.js';
 import { GiftCards } from './screens/gift-cards.js';
+import { Waitlist } from './screens/waitlist.js';
 import { Close } from './screens/close.js';
 import { NotAllowed } from './screens/not-allowed.js';
 
@@ -87,6 +88,8 @@ function page(screen, route, me) {
     case 'sales':
       if (!can(me, 'payments_read')) return html`<${NotAllowed} />`;
       return route.parts[1] ? html`<${SaleDetail} me=${me} id=${route.parts[1]} key=${route.parts[1]} />` : html`<${Sales} me=${me} route=${route} />`;
+    case 'waitlist':
+      return can(me, 'booking_read') ? html`<${Waitlist} me=${me} />` : html`<${NotAllowed} />`;
     case 'gift-cards':
       return can(me, 'gift_cards_read') ? html`<${GiftCards} me=${me} />` : html`<${NotAllowed} />`;
     case 'close':

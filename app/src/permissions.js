@@ -16,6 +16,7 @@ export function navigation(me) {
     { path: '/today', label: 'Today', show: true },
     { path: '/calendar', label: 'Calendar', show: can(me, 'booking_read') },
     { path: '/clients', label: 'Clients', show: can(me, 'booking_read') },
+    { path: '/waitlist', label: 'Waitlist', show: can(me, 'booking_read') },
     { path: '/documents', label: 'Documents', show: can(me, 'documents_read') },
     // The desk till and the day's sales behind it (a sale's detail needs payments_read, which
     // every role that rings up sales has).
