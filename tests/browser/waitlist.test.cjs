@@ -93,7 +93,7 @@ async function main() {
       await page.getByRole('button', { name: 'Take this time' }).click();
       const outcome = page.locator('#offer-outcome');
       await outcome.waitFor();
-      assert.match(await outcome.textContent(), /You are booked|pay the deposit/);
+      assert.match(await outcome.textContent(), /You are booked|Held/);
       await page.screenshot({ path: path.join(SHOTS, 'waitlist-offer-taken.png'), fullPage: true });
       const entries = await api(base, 'GET', `/v1/waitlist?location_id=${london.id}&all=true`, token);
       assert.equal(entries.find((e) => e.offer && e.offer.start === slot.start).status, 'booked');

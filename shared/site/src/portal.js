@@ -224,24 +224,15 @@
     status('');
   }
 
-  // Her places on waiting lists, and a way off them.
+  const name = (list, id) => (list.find((x) => x.id === id) || {}).name;
+  // Her waiting lists, and a way off them.
   function renderWaitlist(entries) {
-    const open = entries.filter((w) => w.status === 'waiting' || w.status === 'offered');
+    const open = entries.filter((w) => /waiting|offered/.test(w.status));
     $('#waitlist').replaceChildren(...open.map((w) => {
-      const service = (data.services.find((x) => x.id === w.service_id) || { name: 'Treatment' }).name;
-      const times = w.window.earliest || w.window.latest
-        ? ', ' + (w.window.earliest || '').slice(0, 5) + '–' + (w.window.latest || '').slice(0, 5) : '';
-      const leave = el('button', { type: 'button', class: 'button small ghost', text: 'Leave the waiting list for ' + service });
-      leave.addEventListener('click', async () => {
-        try {
-          await call('DELETE', base + '/v1/portal/waitlist/' + encodeURIComponent(w.id));
-          status('You left the waiting list for ' + service + '.');
-          renderWaitlist(await call('GET', base + '/v1/portal/waitlist'));
-        } catch (err) { problem(err.message); }
-      });
-      return el('li', {}, el('p', {}, el('strong', { text: service })),
-        el('p', { class: 'meta', text: w.window.from_date + ' to ' + w.window.to_date + times + ' · ' + w.status }),
-        el('p', { class: 'actions' }, leave));
+      const leave = el('button', { type: 'button', class: 'button small ghost', text: 'Leave the waiting list for ' + name(data.services, w.service_id) });
+      leave.addEventListener('click', () => call('DELETE', base + '/v1/portal/waitlist/' + w.id)
+        .then(() => call('GET', base + '/v1/portal/waitlist')).then(renderWaitlist, (err) => problem(err.message)));
+      return el('li', {}, el('p', { class: 'meta', text: w.window.from_date + ' to ' + w.window.to_date + ' · ' + w.status }), leave);
     }));
     $('#waitlist-box').hidden = !open.length;
   }
@@ -333,7 +324,7 @@
     change({ action: 'cancel' }, () => 'Your appointment is cancelled.');
   });
 
-  // A waitlist offer's link (`#offer=…`, signed): answered without signing in.
+  // A waitlist offer's signed link (`#offer=…`): no sign-in needed.
   function offerFromLink() {
     const token = new URLSearchParams(location.hash.slice(1)).get('offer');
     if (!token) return false;
@@ -351,15 +342,15 @@
     try {
       const body = await call('POST', publicApi + '/waitlist/offer', { token: state.offer, answer }, false);
       const a = body.appointment;
-      outcome.textContent = answer === 'decline'
-        ? 'Thank you: the time goes to the next person waiting.'
-        : a.status === 'pending_deposit'
-          ? 'Sign in to pay the deposit before the hold ends (' + a.confirmation_number + ').'
-          : 'You are booked: ' + when(a.start, a.timezone) + ' (' + a.confirmation_number + '). A confirmation is on its way.';
+      outcome.textContent = answer === 'decline' ? 'Thank you: the time goes to the next person waiting.'
+        : (a.status === 'pending_deposit' ? 'Held' : 'You are booked') + ': ' + when(a.start, a.timezone) + ' (' + a.confirmation_number + ').';
+      if (a && a.status === 'pending_deposit') {
+        // The booking page takes the deposit (site.js reads this back).
+        sessionStorage.setItem('mas-pay-' + data.slug, JSON.stringify({ appt: a, names: { service: name(data.services, a.service_id), location: name(data.locations, a.location_id), tz: a.timezone } }));
+        outcome.append(' ', el('a', { href: '../book.html#deposit', class: 'button small', text: 'Pay the deposit' }));
+      }
     } catch (err) {
-      outcome.textContent = err.code === 'offer_gone'
-        ? 'Sorry, this offer is no longer open.'
-        : 'Sorry, that did not work: ' + err.message;
+      outcome.textContent = 'Sorry: ' + err.message;
     }
     outcome.hidden = false;
     status(outcome.textContent);

@@ -145,7 +145,7 @@
     show('step-details');
   });
 
-  // No time suits: the waiting list for this treatment and location (any practitioner).
+  // No time suits: the waiting list (any practitioner).
   const wl = $('#form-waitlist');
   $('#to-waitlist').addEventListener('click', () => {
     const from = today(state.location.timezone);
@@ -174,7 +174,7 @@
     box.hidden = true;
     wl.hidden = true;
     const done = $('#waitlist-done');
-    done.textContent = `You are on the waiting list for ${state.service.name}. We will email you when a time frees up.`;
+    done.textContent = `You are on the waiting list for ${state.service.name}. We will email you when a time is free.`;
     done.hidden = false;
     status(done.textContent);
   });
@@ -340,10 +340,10 @@
 
   // Back from a payment method that left the page (Stripe adds these to the return_url).
   const back = new URLSearchParams(location.search);
+  const saved = JSON.parse(sessionStorage.getItem(payKey) || 'null');
   if (back.has('redirect_status')) {
-    const saved = JSON.parse(sessionStorage.getItem(payKey) || 'null');
     history.replaceState(null, '', location.pathname);
     const ok = ['succeeded', 'processing'].includes(back.get('redirect_status'));
     if (saved && saved.appt) confirmed(saved.appt, saved.names, ok ? 'returned' : 'failed');
-  }
+  } else if (location.hash === '#deposit' && saved) confirmed(saved.appt, saved.names); // a waitlist offer taken
 })();

@@ -481,6 +481,14 @@ pub async fn expire(
         return Ok(None);
     }
     let appointment = appointments::get(store, t, &offer.appointment_id).await?;
+    if appointment.status == AppointmentStatus::Cancelled && entry.status == WaitStatus::Offered {
+        // The clinic cancelled the held booking itself (its time went on with the cancellation).
+        let next = entry.moved(WaitStatus::Expired, store.clock.now());
+        let mut plan = Plan::new();
+        plan.push(versioned(t, &next, entry.version)?, changed());
+        plan.commit(store, audit, "waitlist.expired", entry.id.as_str()).await?;
+        return Ok(Some(next));
+    }
     if !appointment.hold_expired(store.clock.now()) {
         return Ok(None);
     }
