@@ -382,6 +382,7 @@ async fn make_offer(
         service_id: entry.service_id.clone(),
         start,
         practitioner_id: Some(practitioner.clone()),
+        then: Vec::new(),
         client_id: entry.client_id.clone(),
         source: BookingSource::Online,
         screening: None,

@@ -160,6 +160,35 @@ impl Calendar {
     }
 }
 
+/// Bookable starts of a visit: starts of the first calendar's service from which every further
+/// service (one calendar each, loaded over the window and a day beyond) can follow at the start
+/// the one before it leaves (`appointment::next_start`). The practitioners offered are the first
+/// service's; the later ones are chosen when it is booked.
+pub fn visit_slots(first: &Calendar, rest: &[Calendar]) -> Vec<Slot> {
+    first
+        .slots()
+        .into_iter()
+        .filter(|slot| {
+            let mut previous = &first.service.data;
+            let mut end = slot.start + previous.duration_minutes.duration();
+            for next in rest {
+                let service = &next.service.data;
+                let start = mas_domain::appointment::next_start(
+                    end,
+                    previous.buffer_after_minutes.get(),
+                    service.buffer_before_minutes.get(),
+                );
+                if !next.explain(start).bookable {
+                    return false;
+                }
+                end = start + service.duration_minutes.duration();
+                previous = service;
+            }
+            true
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone)]
 enum Owner {
     Practitioner(PractitionerId),
