@@ -144,6 +144,79 @@ async fn an_offer_nobody_answers_is_released_by_the_sweep_and_offered_to_the_nex
     assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("offer_gone")), "{body}");
 }
 
+#[tokio::test]
+async fn a_moved_booking_offers_the_time_it_left_and_a_cancelled_offer_s_entry_expires() {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "waitlist-move").await;
+    let t = &s.clinic.token;
+    let p0 = s.practitioners[0].clone();
+    let (_, booked) = app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), Some(&p0))).await;
+    let (_, ida) = wait_for(&app, &s, "Ida", Some(&p0)).await;
+    let path = format!("/v1/appointments/{}", booked["id"].as_str().unwrap());
+    let (status, moved) = app.patch(&path, t, json!({"action": "reschedule", "start": iso(tuesday(14, 0))})).await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    app.settle(&[&s.clinic.tenant_id]).await;
+    let offered = entry(&entries(&app, &s).await, &ida["id"]).clone();
+    assert_eq!(offered["status"], "offered", "{offered}");
+    assert_eq!(offered["offer"]["start"], iso(tuesday(10, 0)), "the time the booking left, not its new one");
+    // The clinic cancels the held booking itself: her offer is over when its hour is.
+    let held = format!("/v1/appointments/{}", offered["offer"]["appointment_id"].as_str().unwrap());
+    assert_eq!(app.patch(&held, t, json!({"action": "cancel"})).await.0, StatusCode::OK);
+    let audit = AuditContext {
+        tenant_id: s.clinic.tenant_id.clone(),
+        actor: "system".into(),
+        role: None,
+        request_id: RequestId::new(),
+    };
+    let id = mas_domain::ids::WaitlistId::parse(ida["id"].as_str().unwrap()).unwrap();
+    let expired = mas_usecases::waitlist::expire(&app.app.store, &audit, &id).await.unwrap().expect("moved on");
+    assert_eq!(expired.status, mas_domain::waitlist::WaitStatus::Expired);
+}
+
+#[tokio::test]
+async fn a_visitor_joins_from_the_site_without_changing_a_clients_details_and_leaves_from_her_portal() {
+    let (app, _) = fixed_app().await;
+    let s = setup(&app, "waitlist-public").await;
+    let path = format!("/v1/public/{}/waitlist", s.clinic.slug);
+    let join = |first: &str| {
+        json!({"location_id": s.location_id, "service_id": s.service_id,
+            "window": {"from_date": "2027-03-02", "to_date": "2027-03-09", "earliest": "09:00"},
+            "client": {"first_name": first, "last_name": "Lovelace", "email": "ada.lovelace@clients.test"}})
+    };
+    // Ada is the clinic's client already (same email): she joins as herself, her name unchanged.
+    let (status, entry_a) = app.call("POST", &path, None, Some(join("Impostor"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{entry_a}");
+    assert_eq!(entry_a["client_id"], s.client_id.as_str());
+    let (_, client) = app.get(&format!("/v1/clients/{}", s.client_id), &s.clinic.token).await;
+    assert_eq!(client["first_name"], "Ada", "{client}");
+    // A window that runs backwards is refused on its field.
+    let mut backwards = join("Ada");
+    backwards["window"]["to_date"] = json!("2027-03-01");
+    let (status, err) = app.call("POST", &path, None, Some(backwards)).await;
+    assert_eq!(
+        (status, err["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("empty_window")),
+        "{err}"
+    );
+
+    let client = mas_domain::ids::ClientId::parse(&s.client_id).unwrap();
+    let (token, _) = mas_usecases::portal::issue_link(&app.app, &s.clinic.tenant_id, &client).await.unwrap();
+    let session_path = format!("/v1/public/{}/portal/session", s.clinic.slug);
+    let (_, session) = app.call("POST", &session_path, None, Some(json!({"token": token}))).await;
+    let bearer = session["session"].as_str().unwrap();
+    let (status, mine) = app.get("/v1/portal/waitlist", bearer).await;
+    assert_eq!(status, StatusCode::OK, "{mine}");
+    assert_eq!(mine.as_array().unwrap().len(), 1);
+    let leave = format!("/v1/portal/waitlist/{}", entry_a["id"].as_str().unwrap());
+    let (status, left) = app.delete(&leave, bearer).await;
+    assert_eq!((status, left["status"].as_str()), (StatusCode::OK, Some("withdrawn")), "{left}");
+    let (status, again) = app.delete(&leave, bearer).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("entry_closed")), "{again}");
+    // Staff no longer see her among those waiting.
+    let (_, open) = app.get(&format!("/v1/waitlist?location_id={}", s.location_id), &s.clinic.token).await;
+    assert_eq!(open, json!([]));
+}
+
 // ---- One offer per freed time, on both adapters ----------------------------------------------
 
 /// Eight workers offer the same freed 45 minutes at once (as redelivered or duplicate events
