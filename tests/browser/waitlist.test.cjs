@@ -2,7 +2,8 @@
 //   - a visitor for whom no time suits joins the waiting list from the booking wizard
 //   - the back office's Waitlist screen lists her (front desk)
 //   - a booking in her window is cancelled: the time is held for her and she is emailed a link;
-//     the link opens the portal's offer, she takes the time and is booked
+//     the link opens the portal's offer, she takes the time, pays its deposit on the booking page
+//     and is booked
 //   - the wizard's form, the Waitlist screen and the offer pass axe-core
 //
 // Environment: MAS_LOCAL_BIN (the `local` binary), MAS_APP_DIR (the built back office), CHROMIUM.
@@ -48,14 +49,15 @@ async function main() {
       await page.locator('#step-time h2').waitFor();
       await page.getByRole('button', { name: 'Join the waiting list' }).click();
       await page.getByRole('heading', { name: 'Join the waiting list' }).waitFor();
-      await page.getByLabel('First name').fill('Wanda');
-      await page.getByLabel('Last name').fill('Waiter');
-      await page.getByLabel('Email').fill(EMAIL);
+      const form = page.locator('#form-waitlist');
+      await form.getByLabel('First name').fill('Wanda');
+      await form.getByLabel('Last name').fill('Waiter');
+      await form.getByLabel('Email').fill(EMAIL);
       await noAxeViolations(page, 'the waiting-list form');
       const joined = page.waitForResponse((r) => r.url().endsWith(`/v1/public/${SLUG}/waitlist`));
-      await page.locator('#form-waitlist').getByRole('button', { name: 'Join the waiting list' }).click();
+      await form.getByRole('button', { name: 'Join the waiting list' }).click();
       assert.equal((await joined).status(), 201);
-      await page.getByText(/You are on the waiting list for HydraFacial Deluxe/).waitFor();
+      await page.locator('#waitlist-done', { hasText: /You are on the waiting list for HydraFacial Deluxe/ }).waitFor();
       await page.screenshot({ path: path.join(SHOTS, 'waitlist-joined.png'), fullPage: true });
     });
 
@@ -81,7 +83,7 @@ async function main() {
       const free = await api(base, 'GET', `/v1/public/${SLUG}/availability?${q}`);
       const slot = free.slots[0];
       assert.ok(slot, 'a free time in her window');
-      const someone = (await api(base, 'GET', '/v1/clients?limit=1', token)).items[0];
+      const someone = await api(base, 'POST', '/v1/clients', token, { first_name: 'Otto', last_name: 'Other', email: 'otto.other@example.test' });
       const booked = await api(base, 'POST', '/v1/appointments', token, {
         location_id: london.id, service_id: service.id, start: slot.start, practitioner_id: slot.practitioner_ids[0], client_id: someone.id,
       });
@@ -96,7 +98,18 @@ async function main() {
       assert.match(await outcome.textContent(), /You are booked|Held/);
       await page.screenshot({ path: path.join(SHOTS, 'waitlist-offer-taken.png'), fullPage: true });
       const entries = await api(base, 'GET', `/v1/waitlist?location_id=${london.id}&all=true`, token);
-      assert.equal(entries.find((e) => e.offer && e.offer.start === slot.start).status, 'booked');
+      const taken = entries.find((e) => e.offer && e.offer.start === slot.start);
+      assert.equal(taken.status, 'booked');
+      // The demo's HydraFacial asks a deposit: the booking page takes it, and the webhook confirms.
+      await page.getByRole('link', { name: 'Pay the deposit' }).click();
+      await page.getByRole('button', { name: /Pay the .* deposit/ }).click();
+      await page.getByLabel('Card number').fill('4242 4242 4242 4242');
+      await page.getByLabel(/Expiry/).fill('12 / 34');
+      await page.getByLabel('Security code').fill('123');
+      await page.locator('#deposit').getByRole('button', { name: /^Pay £/ }).click();
+      await page.getByRole('heading', { name: 'Deposit paid' }).waitFor({ timeout: 15000 });
+      const held = await api(base, 'GET', `/v1/appointments/${taken.offer.appointment_id}`, token);
+      assert.equal(held.status, 'scheduled', 'the deposit confirmed the booking taken from the waitlist');
     });
   } finally {
     if (browser) await browser.close();
