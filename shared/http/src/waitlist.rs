@@ -40,7 +40,8 @@ pub struct WaitlistQuery {
 /// A location's waitlist in joining order (first joined, first offered).
 #[utoipa::path(get, path = "/v1/waitlist", tag = "waitlist", operation_id = "list_waitlist", security(("staff_jwt" = [])),
     params(WaitlistQuery),
-    responses((status = 200, body = Vec<WaitlistEntry>), (status = 403, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
+    responses((status = 200, body = Vec<WaitlistEntry>), (status = 403, body = ErrorEnvelope),
+        (status = 404, description = "No such location", body = ErrorEnvelope), (status = 422, body = ErrorEnvelope)))]
 pub async fn list(
     State(app): State<Arc<App>>,
     actor: Actor,

@@ -333,6 +333,11 @@ pub async fn offer_freed(
                 // transactions collided (DynamoDB) past the booking's own retries: read again.
                 Err(ClaimError::Other(AppError::Conflict { .. })) => continue 'rounds,
                 Err(contended) if contended.is_contention() => continue 'rounds,
+                // The client is gone (erased) or a catalog item is: not this one.
+                Err(ClaimError::Other(AppError::NotFound { what })) => {
+                    tracing::info!(tenant_id = %t, waitlist_id = %entry.id, what, "waitlist entry skipped");
+                    continue;
+                }
                 // Not bookable after all (too soon, needs a room nobody has free…): not this one.
                 Err(ClaimError::Other(refused @ AppError::Rejected { .. })) => {
                     tracing::info!(tenant_id = %t, waitlist_id = %entry.id, %refused, "waitlist offer refused");
