@@ -7,6 +7,7 @@ mod blob_queue_contract;
 mod booking;
 mod care_team;
 mod clients;
+mod commissions;
 mod connect;
 mod desk;
 mod dns_contract;
@@ -36,6 +37,7 @@ mod tenancy;
 mod till;
 mod till_close;
 mod trust;
+mod visits;
 mod waitlist;
 mod workflows;
 

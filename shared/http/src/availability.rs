@@ -202,7 +202,7 @@ async fn availability(app: &App, tenant: &Tenant, query: AvailabilityQuery) -> A
             from,
             to: to + Duration::days(1),
         };
-        rest.push(Calendar::load(&app.store, tenant, request).await?);
+        rest.push(Calendar::load(&app.store, tenant, request).await?.follow_on());
     }
     let slots = if rest.is_empty() { calendar.slots() } else { visit_slots(&calendar, &rest) };
     let slots = slots

@@ -288,6 +288,9 @@ async fn plan_visit(
             to: from + Duration::days(1),
         };
         let mut calendar = Calendar::load(store, tenant, window).await?;
+        if !parts.is_empty() {
+            calendar = calendar.follow_on();
+        }
         if !own.is_empty() {
             calendar.records.retain(|r| !own.contains(&r.appointment_id));
             calendar.busy = availability::engine_busy(&calendar.records, calendar.now);

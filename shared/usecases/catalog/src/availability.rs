@@ -113,6 +113,17 @@ impl Calendar {
         Ok(Calendar { location, service, practitioners, catalog, policy, records, busy, now, request })
     }
 
+    /// This calendar for a visit's later service, which starts wherever the one before it leaves:
+    /// on the five-minute cells rather than the clinic's grid of first starts, and not stopped by
+    /// a same-day cutoff or minimum notice that let the visit's first service through.
+    pub fn follow_on(mut self) -> Calendar {
+        let rules = &mut self.policy.input.booking;
+        rules.grid_minutes = (mas_domain::appointment::CELL_SECONDS / 60) as u32;
+        rules.same_day_cutoff = None;
+        rules.min_notice_minutes = 0;
+        self
+    }
+
     pub fn input(&self) -> AvailabilityInput<'_> {
         AvailabilityInput {
             location: &self.location,
