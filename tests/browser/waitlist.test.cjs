@@ -1,8 +1,8 @@
 // The waitlist end to end in headless Chromium against the real local host:
-//   - a visitor for whom no time suits joins the waiting list from the booking wizard
+//   - a visitor for whom no time suits follows the booking wizard's link to the waiting list and joins
 //   - the back office's Waitlist screen lists her (front desk)
 //   - a booking in her window is cancelled: the time is held for her and she is emailed a link;
-//     the link opens the portal's offer, she takes the time, pays its deposit on the booking page
+//     the link opens the portal's offer, she takes the time, pays its deposit on the waiting-list page
 //     and is booked
 //   - the wizard's form, the Waitlist screen and the offer pass axe-core
 //
@@ -47,9 +47,11 @@ async function main() {
       await page.locator(`input[name=location][value="${london.id}"]`).check();
       await page.getByRole('button', { name: 'Continue' }).first().press('Enter');
       await page.locator('#step-time h2').waitFor();
-      await page.getByRole('button', { name: 'Join the waiting list' }).click();
-      await page.getByRole('heading', { name: 'Join the waiting list' }).waitFor();
+      await page.getByRole('link', { name: 'Join the waiting list' }).click();
+      await page.getByRole('heading', { name: 'Waiting list', level: 1 }).waitFor();
       const form = page.locator('#form-waitlist');
+      await form.getByLabel('Treatment').selectOption(service.id);
+      await form.getByLabel('Location').selectOption(london.id);
       await form.getByLabel('First name').fill('Wanda');
       await form.getByLabel('Last name').fill('Waiter');
       await form.getByLabel('Email').fill(EMAIL);
@@ -100,13 +102,14 @@ async function main() {
       const entries = await api(base, 'GET', `/v1/waitlist?location_id=${london.id}&all=true`, token);
       const taken = entries.find((e) => e.offer && e.offer.start === slot.start);
       assert.equal(taken.status, 'booked');
-      // The demo's HydraFacial asks a deposit: the booking page takes it, and the webhook confirms.
+      // The demo's HydraFacial asks a deposit: the waiting-list page takes it; the webhook confirms.
       await page.getByRole('link', { name: 'Pay the deposit' }).click();
-      await page.getByRole('button', { name: /Pay the .* deposit/ }).click();
+      await page.getByRole('heading', { name: 'Deposit due' }).waitFor();
+      await page.getByRole('button', { name: 'Pay the deposit' }).click();
       await page.getByLabel('Card number').fill('4242 4242 4242 4242');
       await page.getByLabel(/Expiry/).fill('12 / 34');
       await page.getByLabel('Security code').fill('123');
-      await page.locator('#deposit').getByRole('button', { name: /^Pay £/ }).click();
+      await page.locator('#wl-deposit').getByRole('button', { name: /^Pay £/ }).click();
       await page.getByRole('heading', { name: 'Deposit paid' }).waitFor({ timeout: 15000 });
       const held = await api(base, 'GET', `/v1/appointments/${taken.offer.appointment_id}`, token);
       assert.equal(held.status, 'scheduled', 'the deposit confirmed the booking taken from the waitlist');

@@ -11,6 +11,8 @@ pub use public::{PublicBrand, PublicCatalog, PublicClinic, PublicLocation, Publi
 pub const SCRIPT: &str = concat!(include_str!("pay-loader.js"), include_str!("site.js"));
 /// The client portal's script.
 pub const PORTAL_SCRIPT: &str = concat!(include_str!("pay-loader.js"), include_str!("portal.js"));
+/// The waiting list's script (`waitlist.html`).
+pub const WAITLIST_SCRIPT: &str = concat!(include_str!("pay-loader.js"), include_str!("waitlist.js"));
 /// The gift-card page's script (`gift-cards.html`).
 pub const GIFT_SCRIPT: &str = concat!(include_str!("pay-loader.js"), include_str!("gift.js"));
 /// The pay step (Stripe's Payment Element) of both: loaded by them only when a visitor pays.
@@ -51,6 +53,12 @@ pub fn render(catalog: &PublicCatalog, options: &SiteOptions) -> Vec<SiteFile> {
         SiteFile::html("terms.html", pages::terms(catalog, options)),
         SiteFile::html("portal/index.html", pages::portal(catalog, options)),
         SiteFile::html("gift-cards.html", pages::gift_cards(catalog, options)),
+        SiteFile::html("waitlist.html", pages::waitlist(catalog, options)),
+        SiteFile {
+            path: "waitlist.js".into(),
+            content_type: "text/javascript; charset=utf-8",
+            body: WAITLIST_SCRIPT.to_owned(),
+        },
         SiteFile {
             path: "gift.js".into(),
             content_type: "text/javascript; charset=utf-8",

@@ -385,24 +385,7 @@ pub fn book(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 <p class="error" id="time-error" hidden></p>
 <p class="actions"><button type="button" class="button ghost" data-back="step-service">Back</button> <button type="submit" class="button">Continue</button></p>
 </form>
-<p class="note">No time suits? <button type="button" class="button small ghost" id="to-waitlist">Join the waiting list</button></p>
-</section>
-<section id="step-waitlist" aria-labelledby="h-waitlist" hidden>
-<h2 id="h-waitlist" tabindex="-1">Join the waiting list</h2>
-<p class="note">Tell us when you could come. When such a time frees up, we hold it for you and send you a link to take it.</p>
-<form id="form-waitlist" novalidate>
-<div class="field"><label for="wl-from">From</label><input id="wl-from" name="from_date" type="date" required></div>
-<div class="field"><label for="wl-to">Until</label><input id="wl-to" name="to_date" type="date" required></div>
-<div class="field"><label for="wl-earliest">Not before <span class="note">(optional, clinic time)</span></label><input id="wl-earliest" name="earliest" type="time"></div>
-<div class="field"><label for="wl-latest">Not after <span class="note">(optional, clinic time)</span></label><input id="wl-latest" name="latest" type="time"></div>
-<div class="field"><label for="wl-first">First name</label><input id="wl-first" name="first_name" autocomplete="given-name" required maxlength="100"></div>
-<div class="field"><label for="wl-last">Last name</label><input id="wl-last" name="last_name" autocomplete="family-name" required maxlength="100"></div>
-<div class="field"><label for="wl-email">Email</label><input id="wl-email" name="email" type="email" autocomplete="email" required></div>
-<div class="field"><label for="wl-phone">Phone <span class="note">(optional)</span></label><input id="wl-phone" name="phone" type="tel" autocomplete="tel"></div>
-<div class="error" id="waitlist-error" tabindex="-1" hidden></div>
-<p class="actions"><button type="button" class="button ghost" data-back="step-time">Back</button> <button type="submit" class="button">Join the waiting list</button></p>
-</form>
-<p id="waitlist-done" class="note" hidden></p>
+<p class="note">No time suits? <a href="waitlist.html">Join the waiting list</a>: we offer you the first time that frees up.</p>
 </section>
 <section id="step-details" aria-labelledby="h-details" hidden>
 <h2 id="h-details" tabindex="-1">Your details</h2>
@@ -531,6 +514,56 @@ pub fn gift_cards(catalog: &PublicCatalog, options: &SiteOptions) -> String {
         catalog,
         options,
         Page { title, description: None, current: "gift-cards.html", body, script: Some("gift.js"), root: "" },
+    )
+}
+
+/// The waiting list (`waitlist.html`): when no time suits, a visitor names a treatment, a
+/// location, the days (and times of day, on the clinic's clock) she could come and who she is;
+/// the first time that frees up is held for her and offered by email. The page also takes the
+/// deposit of an offer she took in the portal (`#deposit`). `waitlist.js` posts the form.
+pub fn waitlist(catalog: &PublicCatalog, options: &SiteOptions) -> String {
+    let options_of = |items: Vec<(String, String)>| {
+        items
+            .into_iter()
+            .map(|(v, n)| format!(r#"<option value="{}">{}</option>"#, escape(&v), escape(&n)))
+            .collect::<String>()
+    };
+    let services = options_of(catalog.services.iter().map(|s| (s.id.to_string(), s.name.to_string())).collect());
+    let locations = options_of(catalog.locations.iter().map(|l| (l.id.to_string(), l.name.to_string())).collect());
+    let island = crate::script_json(&serde_json::json!({
+        "slug": catalog.clinic.slug,
+        "currency": catalog.clinic.currency,
+        "zones": catalog.locations.iter().map(|l| (l.id.to_string(), l.timezone)).collect::<std::collections::BTreeMap<_, _>>(),
+    }));
+    let body = format!(
+        r##"<div class="wrap page narrow">
+<h1>Waiting list</h1>
+<p id="wl-status" class="status" role="status" aria-live="polite"></p>
+<form id="form-waitlist" novalidate>
+<p>No time suits? Tell us when you could come. When such a time frees up we hold it for you and email you a link to take it.</p>
+<div class="field"><label for="wl-service">Treatment</label><select id="wl-service" name="service_id">{services}</select></div>
+<div class="field"><label for="wl-location">Location</label><select id="wl-location" name="location_id">{locations}</select></div>
+<div class="field"><label for="wl-from">From</label><input id="wl-from" name="from_date" type="date" required></div>
+<div class="field"><label for="wl-to">Until</label><input id="wl-to" name="to_date" type="date" required></div>
+<div class="field"><label for="wl-earliest">Not before <span class="note">(optional, clinic time)</span></label><input id="wl-earliest" name="earliest" type="time"></div>
+<div class="field"><label for="wl-latest">Not after <span class="note">(optional, clinic time)</span></label><input id="wl-latest" name="latest" type="time"></div>
+<div class="field"><label for="wl-first">First name</label><input id="wl-first" name="first_name" autocomplete="given-name" required maxlength="100"></div>
+<div class="field"><label for="wl-last">Last name</label><input id="wl-last" name="last_name" autocomplete="family-name" required maxlength="100"></div>
+<div class="field"><label for="wl-email">Email</label><input id="wl-email" name="email" type="email" autocomplete="email" required></div>
+<div class="field"><label for="wl-phone">Phone <span class="note">(optional)</span></label><input id="wl-phone" name="phone" type="tel" autocomplete="tel"></div>
+<div class="error" id="waitlist-error" tabindex="-1" hidden></div>
+<p class="actions"><button type="submit" class="button">Join the waiting list</button></p>
+</form>
+<section id="wl-deposit" hidden><h2>Deposit due</h2><p id="wl-summary"></p><p class="actions"><button type="button" class="button" id="wl-pay">Pay the deposit</button></p><div id="wl-pay-box"></div></section>
+<noscript><p>The waiting list needs JavaScript. Please call us.</p></noscript>
+</div>
+<script type="application/json" id="waitlist-data">{island}</script>"##
+    );
+    let title = format!("Waiting list — {}", catalog.clinic.name.as_str());
+    layout(
+        catalog,
+        options,
+        Page { title, description: None, current: "waitlist.html", body, script: Some("waitlist.js"), root: "" },
     )
 }
 

@@ -345,9 +345,9 @@
       outcome.textContent = answer === 'decline' ? 'Thank you: the time goes to the next person waiting.'
         : (a.status === 'pending_deposit' ? 'Held' : 'You are booked') + ': ' + when(a.start, a.timezone) + ' (' + a.confirmation_number + ').';
       if (a && a.status === 'pending_deposit') {
-        // The booking page takes the deposit (site.js reads this back).
-        sessionStorage.setItem('mas-pay-' + data.slug, JSON.stringify({ appt: a, names: { service: name(data.services, a.service_id), location: name(data.locations, a.location_id), tz: a.timezone } }));
-        outcome.append(' ', el('a', { href: '../book.html#deposit', class: 'button small', text: 'Pay the deposit' }));
+        // The waiting-list page takes the deposit (waitlist.js reads this back).
+        sessionStorage.setItem('mas-offer-' + data.slug, JSON.stringify({ appt: a, names: { service: name(data.services, a.service_id), location: name(data.locations, a.location_id), tz: a.timezone } }));
+        outcome.append(' ', el('a', { href: '../waitlist.html#deposit', class: 'button small', text: 'Pay the deposit' }));
       }
     } catch (err) {
       outcome.textContent = 'Sorry: ' + err.message;

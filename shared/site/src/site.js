@@ -29,7 +29,7 @@
   const addDays = (ymd, n) => { const d = new Date(ymd + 'T12:00:00Z'); d.setUTCDate(d.getUTCDate() + n); return d.toISOString().slice(0, 10); };
 
   function show(step) {
-    for (const s of ['step-service', 'step-time', 'step-details', 'step-done', 'step-waitlist']) $('#' + s).hidden = s !== step;
+    for (const s of ['step-service', 'step-time', 'step-details', 'step-done']) $('#' + s).hidden = s !== step;
     for (const li of document.querySelectorAll('.progress li')) {
       if (li.dataset.step === step) li.setAttribute('aria-current', 'step'); else li.removeAttribute('aria-current');
     }
@@ -137,7 +137,7 @@
     state.slots = days;
     if (days.size === 0) {
       status('');
-      return fail($('#time-error'), 'There are no free times in the next three weeks: join the waiting list below, or call us.');
+      return fail($('#time-error'), 'There are no free times in the next three weeks. Please call us.');
     }
     for (const day of [...days.keys()].slice(0, 14)) {
       const count = days.get(day).length;
@@ -172,40 +172,6 @@
     $('#summary').textContent = `${treatments()} at ${state.location.name}, ${longWhen(state.slot.start, state.location.timezone)} (clinic time).`;
     status('');
     show('step-details');
-  });
-
-  // No time suits: the waiting list (any practitioner).
-  const wl = $('#form-waitlist');
-  $('#to-waitlist').addEventListener('click', () => {
-    const from = today(state.location.timezone);
-    wl.from_date.value = wl.from_date.value || from;
-    wl.to_date.value = wl.to_date.value || addDays(from, 13);
-    $('#waitlist-done').hidden = true;
-    wl.hidden = false;
-    show('step-waitlist');
-  });
-  wl.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    const box = $('#waitlist-error');
-    const missing = [...wl.querySelectorAll('input[required]')].find((i) => !i.checkValidity());
-    if (missing) return fail(box, 'Please fill in: ' + wl.querySelector(`label[for="${missing.id}"]`).textContent);
-    const v = (name) => wl.elements[name].value.trim();
-    const client = { first_name: v('first_name'), last_name: v('last_name'), email: v('email') };
-    if (v('phone')) client.phone = v('phone');
-    const window = { from_date: v('from_date'), to_date: v('to_date') };
-    for (const t of ['earliest', 'latest']) if (v(t)) window[t] = v(t);
-    try {
-      const res = await fetch(api + '/waitlist', { method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ location_id: state.location.id, service_id: state.service.id, window, client }) });
-      const out = await res.json();
-      if (!res.ok) return fail(box, (out.error && out.error.message) || res.statusText);
-    } catch (err) { return fail(box, 'We could not reach the clinic. Please try again.'); }
-    box.hidden = true;
-    wl.hidden = true;
-    const done = $('#waitlist-done');
-    done.textContent = `You are on the waiting list for ${state.service.name}. We will email you when a time is free.`;
-    done.hidden = false;
-    status(done.textContent);
   });
 
   // Step 3: details and the seven screening questions, then the booking.
@@ -379,10 +345,10 @@
 
   // Back from a payment method that left the page (Stripe adds these to the return_url).
   const back = new URLSearchParams(location.search);
-  const saved = JSON.parse(sessionStorage.getItem(payKey) || 'null');
   if (back.has('redirect_status')) {
+    const saved = JSON.parse(sessionStorage.getItem(payKey) || 'null');
     history.replaceState(null, '', location.pathname);
     const ok = ['succeeded', 'processing'].includes(back.get('redirect_status'));
     if (saved && saved.appt) confirmed(saved.appt, saved.names, ok ? 'returned' : 'failed');
-  } else if (location.hash === '#deposit' && saved) confirmed(saved.appt, saved.names); // a waitlist offer taken
+  }
 })();

@@ -125,6 +125,11 @@ fn the_content_hash_names_the_whole_site_and_changes_with_any_byte_or_name() {
 }
 
 #[test]
+fn the_waiting_list_script_stays_small() {
+    assert!(WAITLIST_SCRIPT.len() < 8_000, "waitlist.js is {} bytes", WAITLIST_SCRIPT.len());
+}
+
+#[test]
 fn both_scripts_together_stay_well_under_the_budget() {
     assert!(
         SCRIPT.len() + PORTAL_SCRIPT.len() < 40_000,
