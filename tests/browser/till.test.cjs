@@ -237,6 +237,38 @@ async function main() {
       assert.equal((await api(base, 'GET', `/v1/sales/${created.id}`, token)).status, 'voided');
       await page.close();
     });
+
+    await test('the owner sets a commission rule and sees what the practitioner earned on today\'s treatment, and its CSV', async () => {
+      const page = await fresh();
+      await api(base, 'POST', '/v1/sales', token, {
+        location_id: booked.location.id,
+        lines: [{ kind: 'service', name: 'Chemical peel', service_id: booked.peel.id, practitioner_id: booked.practitioner.id, unit_price_minor: 12000 }],
+        tenders: [{ method: 'cash', tendered_minor: 12000 }],
+      });
+      await signInThroughApp(page, base, 'owner@demo-clinic.test');
+      await page.getByRole('heading', { name: 'Today', level: 1 }).waitFor();
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Commissions' }).click();
+      await page.getByRole('heading', { name: 'Commissions', level: 1 }).waitFor();
+      await page.getByRole('button', { name: 'Add a rule' }).click();
+      const rule = page.locator('#commission-rules fieldset').first();
+      assert.equal(await rule.getByLabel('Who').inputValue(), '', 'a new rule is for everyone');
+      await rule.locator('input[name=percent]').fill('10');
+      await page.getByRole('button', { name: 'Save the rules' }).click();
+      await page.getByText('Rules saved.').waitFor();
+      const day = dayIn(booked.zone);
+      await page.getByLabel('From').fill(day);
+      await page.getByLabel('To').fill(day);
+      await page.getByRole('button', { name: 'Show' }).click();
+      const row = page.locator(`#commission-report tr[data-practitioner="${booked.practitioner.id}"]`);
+      await row.waitFor();
+      assert.match(await row.locator('td.commission').textContent(), /£12\.00/, '10% of the 120.00 peel');
+      await page.getByRole('button', { name: 'Prepare the CSV' }).click();
+      const link = page.getByRole('link', { name: 'Download the CSV' });
+      await link.waitFor();
+      assert.match(await link.getAttribute('download'), /^commissions-/);
+      await check(page, 'commissions');
+      await page.close();
+    });
   } finally {
     if (browser) await browser.close();
     local.stop();
