@@ -23,6 +23,7 @@ import { Till } from './screens/till.js';
 import { Sales, SaleDetail } from './screens/sales.js';
 import { GiftCards } from './screens/gift-cards.js';
 import { Waitlist } from './screens/waitlist.js';
+import { Commissions } from './screens/commissions.js';
 import { Close } from './screens/close.js';
 import { NotAllowed } from './screens/not-allowed.js';
 
@@ -92,6 +93,8 @@ function page(screen, route, me) {
       return can(me, 'booking_read') ? html`<${Waitlist} me=${me} />` : html`<${NotAllowed} />`;
     case 'gift-cards':
       return can(me, 'gift_cards_read') ? html`<${GiftCards} me=${me} />` : html`<${NotAllowed} />`;
+    case 'commissions':
+      return can(me, 'analytics_full') ? html`<${Commissions} me=${me} />` : html`<${NotAllowed} />`;
     case 'close':
       return can(me, 'payments_read') ? html`<${Close} me=${me} />` : html`<${NotAllowed} />`;
     case 'settings':

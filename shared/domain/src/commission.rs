@@ -86,35 +86,35 @@ impl CommissionPlanInput {
             let field = |name: &str| format!("rules[{i}].rate.{name}");
             match &rule.rate {
                 Rate::Fixed { amount_minor } if !(0..=10_000_000).contains(amount_minor) => {
-                    return Err(AppError::invalid("out_of_range", &field("amount_minor"), "must be 0 to 10000000"));
+                    return Err(AppError::invalid("out_of_range", field("amount_minor"), "must be 0 to 10000000"));
                 }
                 Rate::Fixed { .. } => {}
                 Rate::Percent { tiers } => {
                     if tiers.is_empty() || tiers.len() > MAX_TIERS {
                         return Err(AppError::invalid(
                             "out_of_range",
-                            &field("tiers"),
+                            field("tiers"),
                             format!("1 to {MAX_TIERS} tiers"),
                         ));
                     }
                     if tiers[0].from_minor != 0 {
                         return Err(AppError::invalid(
                             "first_tier_not_zero",
-                            &field("tiers"),
+                            field("tiers"),
                             "the first tier starts at 0",
                         ));
                     }
                     if tiers.windows(2).any(|pair| pair[1].from_minor <= pair[0].from_minor) {
                         return Err(AppError::invalid(
                             "tiers_not_ascending",
-                            &field("tiers"),
+                            field("tiers"),
                             "each tier starts above the one before",
                         ));
                     }
                     if tiers.iter().any(|t| t.percent_bps > 10_000) {
                         return Err(AppError::invalid(
                             "out_of_range",
-                            &field("tiers"),
+                            field("tiers"),
                             "a percentage is at most 10000 basis points",
                         ));
                     }

@@ -170,7 +170,7 @@ pub async fn report(
             for sale in &sales {
                 currency.get_or_insert_with(|| sale.currency.clone());
                 for line in commissionable(sale) {
-                    let practitioner = sellers.credited(sale, &line.0).await?;
+                    let practitioner = sellers.credited(sale, line.0).await?;
                     entries.push(Entry {
                         sale: sale.id.clone(),
                         invoice: sale.invoice_number.to_string(),
@@ -178,7 +178,7 @@ pub async fn report(
                         kind: "sale",
                         description: line.1,
                         practitioner,
-                        sold: sold(&line.0, &category_of),
+                        sold: sold(line.0, &category_of),
                         contribution: Contribution { amount_minor: line.2, units: line.0.input.quantity.get() as f64 },
                     });
                 }
@@ -194,7 +194,7 @@ pub async fn report(
                     mas_domain::sale::CorrectionKind::Refund => "refund",
                 };
                 for line in commissionable(&sale) {
-                    let practitioner = sellers.credited(&sale, &line.0).await?;
+                    let practitioner = sellers.credited(&sale, line.0).await?;
                     let share = commission::refunded_share(line.2, returned, total);
                     let units = -(line.0.input.quantity.get() as f64) * returned as f64 / total.max(1) as f64;
                     entries.push(Entry {
@@ -204,7 +204,7 @@ pub async fn report(
                         kind,
                         description: line.1,
                         practitioner,
-                        sold: sold(&line.0, &category_of),
+                        sold: sold(line.0, &category_of),
                         contribution: Contribution { amount_minor: share, units },
                     });
                 }
