@@ -18,6 +18,7 @@ pub mod documents;
 pub mod esign;
 pub mod gdpr;
 pub mod gift_card;
+pub mod package;
 pub mod limits;
 pub mod logo;
 pub mod medical;
