@@ -20,6 +20,7 @@ pub mod extract;
 pub mod gift_cards;
 pub mod idempotency;
 pub mod notifications;
+pub mod packages;
 pub mod payments;
 pub mod policies;
 pub mod portal;
@@ -149,6 +150,8 @@ route_group!(
         [catalog::remove_exception]
         [catalog::resources::list, catalog::resources::create]
         [catalog::resources::get, catalog::resources::replace, catalog::resources::archive]
+        [catalog::package_templates::list, catalog::package_templates::create]
+        [catalog::package_templates::get, catalog::package_templates::replace, catalog::package_templates::archive]
         [team::list, team::create]
         [team::get, team::replace, team::remove]
         [team::resend_invitation]
@@ -215,12 +218,16 @@ route_group!(
         [portal::get_preferences, portal::put_preferences]
         [portal::balances]
         [portal::gift_cards]
+        [portal::packages]
         [gift_cards::list]
         [gift_cards::lookup]
         [gift_cards::get]
         [gift_cards::void]
         [gift_cards::balance]
         [gift_cards::purchase_status]
+        [packages::for_client]
+        [packages::get]
+        [packages::void]
         [notifications::get_preferences, notifications::put_preferences]
         [notifications::list]
         [notifications::get_settings, notifications::put_settings]

@@ -16,6 +16,11 @@
 //! together or not at all, and two sales never spend the same money. A gift-card line issues its
 //! card (id and code fixed before the first attempt) in the same transaction.
 //!
+//! **Packages** (`packages`). A package line is priced from its template before the first
+//! attempt; each attempt creates the client's package beside the counter (the template checked
+//! unchanged). A service line covered by a package session reads the package and writes it with
+//! a session more used, on condition of the version read — so the last session is used once.
+//!
 //! **Corrections.** A void or refund is its own item beside the sale (`COR#0001`, …), claimed
 //! with "not exists" on the next sequence number, so two corrections decided from the same read
 //! never both commit (the loser re-reads and re-checks what may still go back). Money back to a
@@ -29,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::gift_cards::{self, IssuedGiftCard};
+use crate::packages;
 use crate::payments::{self, Ports};
 use mas_catalog::catalog::{self, Reference};
 use mas_domain::catalog::LocationInput;
@@ -86,6 +92,9 @@ pub struct Completed {
     /// answer only (a replay of the request answers the sale without them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub issued_gift_cards: Vec<IssuedGiftCard>,
+    /// The client's packages the sale's package lines sold.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sold_packages: Vec<mas_domain::package::Package>,
 }
 
 /// Completes a sale rung up by a member with `role`: priced, its references and card payments
@@ -101,9 +110,12 @@ pub async fn complete(
     idempotency: Option<&Idempotency>,
 ) -> Result<Completed, Once> {
     input.check_discount_allowed(role)?;
+    sale::price(&input)?;
+    packages::price_from_templates(ports.store, &audit.tenant_id, &mut input).await?;
     let priced = sale::price(&input)?;
     gift_cards::resolve_tenders(ports.store, &audit.tenant_id, &mut input).await?;
     let to_issue = gift_cards::cards_to_issue(&input);
+    let to_sell = packages::packages_to_sell(&input);
     let (store, t) = (ports.store, &audit.tenant_id);
     let location = match catalog::get::<LocationInput>(store, t, &input.location_id).await {
         Err(AppError::NotFound { .. }) => None,
@@ -116,7 +128,7 @@ pub async fn complete(
     let business_day = now.with_timezone(&location.data.timezone.tz()).date_naive();
     let id = SaleId::new();
     retry::on_contention(SALE_RETRIES, || {
-        try_complete(ports, audit, &id, &input, &priced, business_day, idempotency, &to_issue)
+        try_complete(ports, audit, &id, &input, &priced, business_day, idempotency, (&to_issue, &to_sell))
     })
     .await
 }
@@ -132,7 +144,7 @@ async fn try_complete(
     priced: &Priced,
     business_day: NaiveDate,
     idempotency: Option<&Idempotency>,
-    to_issue: &[gift_cards::ToIssue],
+    (to_issue, to_sell): (&[gift_cards::ToIssue], &[packages::ToSell]),
 ) -> Result<Completed, Once> {
     let (store, t) = (ports.store, &audit.tenant_id);
     let counter_key = keys::invoice_counter(t);
@@ -142,6 +154,9 @@ async fn try_complete(
     let mut sale = Sale::new(id.clone(), number, input.clone(), priced.clone(), business_day, now, &audit.actor);
     for card in to_issue {
         sale.lines[card.line].gift_card_id = Some(card.id.clone());
+    }
+    for package in to_sell {
+        sale.lines[package.line].sold_package_id = Some(package.id.clone());
     }
 
     let mut plan = Plan::<Once>::typed();
@@ -164,6 +179,8 @@ async fn try_complete(
     push_reference_checks(&mut plan, t, input)?;
     push_deposits(&mut plan, store, t, &sale).await?;
     gift_cards::push_redemptions(&mut plan, store, t, &sale).await?;
+    packages::push_redemptions(&mut plan, store, t, &sale).await?;
+    let sold_packages = packages::push_sales(&mut plan, store, t, &sale, to_sell).await?;
     let mut issued = Vec::new();
     for card in to_issue {
         let line = &sale.lines[card.line];
@@ -185,7 +202,7 @@ async fn try_complete(
     crate::cash_up::push_open_day(&mut plan, t, &sale.location_id, business_day);
     plan.announce(DomainEvent::new(t, "sale.completed", sale.id.as_str(), now, event_payload(&sale)))?;
     plan.commit_as(store, audit, "sale.completed", sale.id.as_str()).await?;
-    Ok(Completed { sale, issued_gift_cards: issued })
+    Ok(Completed { sale, issued_gift_cards: issued, sold_packages })
 }
 
 /// Checks, inside the sale's transaction, that what it names exists: its location, the
@@ -446,6 +463,7 @@ async fn correct(
         let day = correction.at.with_timezone(&location.data.timezone.tz()).date_naive();
         crate::cash_up::push_open_day(&mut plan, t, &current.sale.location_id, day);
         gift_cards::push_correction(&mut plan, store, audit, &current.sale, &correction).await?;
+        packages::push_correction(&mut plan, store, audit, &current.sale, &correction).await?;
         for back in correction.returns.iter().filter(|r| r.method == ReturnMethod::Deposit) {
             // Released in the same transaction: the deposit may count towards another sale.
             let Some(payment_id) = &back.payment_id else { continue };
