@@ -39,7 +39,9 @@ pub struct Sessions(u32);
 impl Sessions {
     pub fn new(value: i64) -> Result<Self, ParseError> {
         if !(MIN_SESSIONS..=MAX_SESSIONS).contains(&value) {
-            return Err(ParseError(format!("must be a whole number of sessions from {MIN_SESSIONS} to {MAX_SESSIONS}")));
+            return Err(ParseError(format!(
+                "must be a whole number of sessions from {MIN_SESSIONS} to {MAX_SESSIONS}"
+            )));
         }
         Ok(Sessions(value as u32))
     }

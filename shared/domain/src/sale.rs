@@ -627,7 +627,11 @@ fn check_line_fields(i: usize, line: &LineInput) -> AppResult<()> {
             return Err(invalid("package_quantity", field("quantity"), "one package session per line"));
         }
         if line.discount.is_some() {
-            return Err(invalid("package_discounted", field("discount"), "a line covered by a package has nothing to discount"));
+            return Err(invalid(
+                "package_discounted",
+                field("discount"),
+                "a line covered by a package has nothing to discount",
+            ));
         }
     }
     if line.kind == LineKind::Package {
@@ -1031,7 +1035,11 @@ pub fn plan_refund(
         }
         let returns = package_returns(sale, corrections);
         if returns.is_empty() {
-            return Err(invalid("no_package_session", "to", "no package session covering this sale is left to give back"));
+            return Err(invalid(
+                "no_package_session",
+                "to",
+                "no package session covering this sale is left to give back",
+            ));
         }
         return Ok(returns);
     }
@@ -1410,7 +1418,8 @@ mod tests {
     #[test]
     fn a_line_a_package_covers_is_nothing_to_pay_and_untaxed_and_needs_the_client_and_its_service() {
         let (service, package) = (ServiceId::new(), PackageId::new());
-        let mut input = sale(vec![covered(&service, &package), line(LineKind::Product, 1_000, 1, None)], vec![cash(1_000)]);
+        let mut input =
+            sale(vec![covered(&service, &package), line(LineKind::Product, 1_000, 1, None)], vec![cash(1_000)]);
         input.client_id = Some(ClientId::new());
         input.discount = Some(Discount::Percent { basis_points: Percent::new(1000).unwrap(), reason: reason() });
         let priced = price(&input).unwrap();

@@ -6,8 +6,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use mas_domain::documents::{Jurisdiction, SemVer, Sha256Hex, TemplateKind, Variant};
 use mas_domain::ids::{
-    AppointmentId, AuditId, ClientId, DeskPaymentId, DocumentId, GiftCardId, GiftOrderId, LocationId, PackageId, PayLinkId,
-    PaymentId, PractitionerId, ResourceId, SaleId, SigningSessionId, TemplateId, TenantId, TimelineId,
+    AppointmentId, AuditId, ClientId, DeskPaymentId, DocumentId, GiftCardId, GiftOrderId, LocationId, PackageId,
+    PayLinkId, PaymentId, PractitionerId, ResourceId, SaleId, SigningSessionId, TemplateId, TenantId, TimelineId,
 };
 use mas_domain::payment::ReaderId;
 use mas_domain::reach::CareLink;

@@ -146,9 +146,15 @@ pub async fn price_from_templates(store: &Store, t: &TenantId, input: &mut SaleI
             other => Some(other?),
         }
         .filter(|r| !r.archived && r.data.active)
-        .ok_or_else(|| AppError::invalid("unknown_reference", field.clone(), "no such package on sale at this clinic"))?;
+        .ok_or_else(|| {
+            AppError::invalid("unknown_reference", field.clone(), "no such package on sale at this clinic")
+        })?;
         if template.data.price.currency != input.currency {
-            return Err(AppError::invalid("package_currency_mismatch", field, "this package is priced in another currency"));
+            return Err(AppError::invalid(
+                "package_currency_mismatch",
+                field,
+                "this package is priced in another currency",
+            ));
         }
         line.name = template.data.name.clone();
         line.unit_price_minor = template.data.price.amount_minor;
@@ -194,8 +200,10 @@ pub async fn push_sales<F: From<AppError>>(
             return Err(AppError::Internal("a package line without its template or client".into()));
         };
         let template = catalog::get::<PackageInput>(store, t, template_id).await?;
-        let changed = || AppError::invalid("unknown_reference", field.clone(), "the package changed meanwhile; try again");
-        if template.data.price.amount_minor != line.input.unit_price_minor || template.archived || !template.data.active {
+        let changed =
+            || AppError::invalid("unknown_reference", field.clone(), "the package changed meanwhile; try again");
+        if template.data.price.amount_minor != line.input.unit_price_minor || template.archived || !template.data.active
+        {
             return Err(changed());
         }
         plan.push(
