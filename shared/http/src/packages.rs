@@ -29,6 +29,8 @@ pub async fn for_client(State(app): State<Arc<App>>, actor: Actor, path: PathPar
     actor.require(Permission::PackagesRead)?;
     let id: ClientId = path.id("id", "client")?;
     actor.admit_client(&app, &id).await?;
+    // A client of no record here (another clinic's included) is 404, not an empty list.
+    mas_usecases::clients::get(&app.store, &actor.tenant_id, &id).await?;
     Ok(Json(ops::for_client(&app.store, &actor.tenant_id, &id).await?))
 }
 
