@@ -178,13 +178,14 @@
 
   async function loadAccount() {
     status('Loading your bookings…');
-    const [appointments, documents, prefs, balances, receipts, giftCards] = await Promise.all([
+    const [appointments, documents, prefs, balances, receipts, giftCards, packages] = await Promise.all([
       call('GET', base + '/v1/portal/appointments'),
       call('GET', base + '/v1/portal/documents'),
       call('GET', base + '/v1/portal/preferences'),
       call('GET', base + '/v1/portal/balances'),
       call('GET', base + '/v1/portal/receipts'),
       call('GET', base + '/v1/portal/gift-cards'),
+      call('GET', base + '/v1/portal/packages'),
     ]);
     $('#balances').replaceChildren(...balances.balances.map(balanceItem));
     $('#balances-box').hidden = !balances.balances.length;
@@ -216,6 +217,12 @@
       el('p', { class: 'meta', text: money({ amount_minor: c.balance_minor, currency: c.currency }) + ' left of ' + money({ amount_minor: c.initial_minor, currency: c.currency })
         + (c.status === 'voided' ? ' · voided' : c.expires_at ? ' · valid until ' + when(c.expires_at) : ' · never expires') }))));
     $('#gift-cards-box').hidden = !giftCards.length;
+    // Packages of sessions she holds: what is left and until when.
+    $('#packages').replaceChildren(...packages.map((p) => el('li', {},
+      el('p', {}, el('strong', { text: p.template.name })),
+      el('p', { class: 'meta', text: p.sessions_remaining + ' of ' + p.sessions_total + ' sessions left'
+        + (p.status === 'voided' ? ' · voided' : p.status === 'expired' ? ' · expired ' + when(p.expires_at) : ' · valid until ' + when(p.expires_at)) }))));
+    $('#packages-box').hidden = !packages.length;
     for (const channel of ['email', 'sms']) {
       for (const purpose of ['transactional', 'marketing']) $('#' + channel + '-' + purpose).checked = prefs[channel][purpose];
     }
