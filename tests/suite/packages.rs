@@ -269,6 +269,60 @@ async fn concurrent_redemptions(app: TestApp) {
     assert_eq!(redeemed, 5);
 }
 
+/// The interleaving the invoice counter does not order: a visit reads the package and prepares
+/// its redemption, a refund of an earlier visit gives a session back and commits first; the
+/// visit's write, made on condition of the version it read, is then refused (its retry reads
+/// afresh) — so the session given back is never overwritten.
+async fn a_return_between_a_visits_read_and_its_write(app: TestApp) {
+    use mas_domain::sale::{self, InvoiceNumber, Sale, SaleInput};
+    let s = setup(&app, "package-interleave").await;
+    let template = template(&app, &s, 3).await;
+    let (_, package) = sell(&app, &s, &template).await;
+    let id = package["id"].as_str().unwrap().to_owned();
+    let first = ring_up(&app, &s.clinic.token, visit(&s, &s.client_id, &s.room_service_id, &id)).await;
+
+    // The next visit reads the package (one session used) and prepares its write.
+    let input: SaleInput = serde_json::from_value(visit(&s, &s.client_id, &s.room_service_id, &id)).unwrap();
+    let priced = sale::price(&input).unwrap();
+    let day = now().date_naive();
+    let next =
+        Sale::new(mas_domain::ids::SaleId::new(), InvoiceNumber::new(99).unwrap(), input, priced, day, now(), "mem_x");
+    let (store, t) = (&app.app.store, &s.clinic.tenant_id);
+    let mut plan = mas_store::Plan::new();
+    mas_usecases::packages::push_redemptions(&mut plan, store, t, &next).await.unwrap();
+
+    // Meanwhile the first visit is refunded: its session goes back (none used).
+    let refund = format!("/v1/sales/{}/refund", first["id"].as_str().unwrap());
+    let (status, body) = app.post(&refund, &s.clinic.token, json!({"to": "package", "reason": "x"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let audit = mas_store::AuditContext {
+        tenant_id: t.clone(),
+        actor: "mem_x".into(),
+        role: None,
+        request_id: mas_domain::ids::RequestId::new(),
+    };
+    let err = plan.commit(store, &audit, "test.redeemed", "x").await.unwrap_err();
+    assert!(err.is_contention(), "{err:?}");
+    let view = package_of(&app, &s.clinic.token, &id).await;
+    assert_eq!(view["package"]["sessions_used"], 0, "the session given back stays given back: {view}");
+}
+
+mod a_session_given_back_while_a_visit_redeems_is_never_overwritten {
+    #[tokio::test]
+    async fn on_sqlite() {
+        super::a_return_between_a_visits_read_and_its_write(super::fixed_app().await.0).await;
+    }
+
+    #[tokio::test]
+    async fn on_dynamodb() {
+        let clock = std::sync::Arc::new(super::FixedClock::new(super::now()));
+        if let Some(app) = crate::support::app::spawn_app_on_moto("package_interleave", clock).await {
+            super::a_return_between_a_visits_read_and_its_write(app).await;
+        }
+    }
+}
+
 mod twelve_tills_redeeming_a_package_with_five_sessions_left_use_exactly_five {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn on_sqlite() {
