@@ -343,6 +343,7 @@ async fn an_sqs_notify_batch_sends_the_confirmation_of_the_event_and_reports_onl
         service_id: consultation.id.clone(),
         start,
         practitioner_id: None,
+        then: Vec::new(),
         client_id: client.id.clone(),
         source: mas_domain::appointment::BookingSource::Staff,
         screening: None,

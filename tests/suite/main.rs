@@ -37,6 +37,7 @@ mod tenancy;
 mod till;
 mod till_close;
 mod trust;
+mod visits;
 mod workflows;
 
 use std::path::{Path, PathBuf};

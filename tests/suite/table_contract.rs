@@ -106,6 +106,8 @@ contract!(
     concurrent_claims_of_one_key_let_exactly_one_win,
     concurrent_bookings_of_overlapping_cells_let_exactly_one_win,
     concurrent_adds_to_one_counter_are_all_counted,
+    slots_of_one_item_are_claimed_only_while_free_or_expired,
+    concurrent_claims_of_overlapping_slots_in_one_item_let_exactly_one_win,
 );
 
 /// Not part of the port, but what every DynamoDB case above stands on.
@@ -782,4 +784,83 @@ async fn concurrent_adds_to_one_counter_are_all_counted(table: Arc<dyn Table>) {
     let outcomes = race(20, &table, |_| vec![update(counter.clone(), json!({}), &[("bookings", 1)], &[])]).await;
     assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
     assert_eq!(table.get(&counter).await.unwrap().unwrap()["bookings"], 20);
+}
+
+/// A claim of slots `minutes` of one block by `owner`, each on condition that it is free.
+fn claim_slots(block: &Key, owner: &str, minutes: &[&str], hold_until: Option<i64>, now: i64) -> Write {
+    let mut set = serde_json::Map::new();
+    let mut remove = Vec::new();
+    for m in minutes {
+        set.insert(format!("c{m}"), json!(owner));
+        match hold_until {
+            Some(until) => {
+                set.insert(format!("h{m}"), json!(until));
+            }
+            None => remove.push(format!("h{m}")),
+        }
+    }
+    let conditions = minutes
+        .iter()
+        .map(|m| Condition::SlotFree { attr: format!("c{m}"), expires: format!("h{m}"), before: now })
+        .collect();
+    Write::Update {
+        key: block.clone(),
+        set,
+        add: Default::default(),
+        remove,
+        condition: Some(Condition::All(conditions)),
+    }
+}
+
+async fn slots_of_one_item_are_claimed_only_while_free_or_expired(table: Arc<dyn Table>) {
+    let block = key("TENANT#t#PRAC#p#2025-03", "CLAIM#2025-03-01T10Z");
+    table.transact(vec![claim_slots(&block, "a", &["00", "05"], Some(100), 50)]).await.unwrap();
+    // Another slot of the same item is free; a held one is not, until its hold runs out.
+    table.transact(vec![claim_slots(&block, "b", &["10"], None, 50)]).await.unwrap();
+    let refused = table.transact(vec![claim_slots(&block, "c", &["05", "15"], None, 99)]).await;
+    assert!(matches!(refused, Err(TableError::ConditionFailed { index: 0 })), "{refused:?}");
+    table.transact(vec![claim_slots(&block, "c", &["05", "15"], None, 101)]).await.unwrap();
+    // A confirmed slot (no hold) is never free.
+    let refused = table.transact(vec![claim_slots(&block, "d", &["10"], None, i64::MAX)]).await;
+    assert!(matches!(refused, Err(TableError::ConditionFailed { index: 0 })), "{refused:?}");
+    let stored = table.get(&block).await.unwrap().unwrap();
+    assert_eq!(
+        (&stored["c00"], &stored["c05"], &stored["c10"], &stored["c15"]),
+        (&json!("a"), &json!("c"), &json!("b"), &json!("c"))
+    );
+    assert_eq!(stored["h00"], 100);
+    assert!(!stored.contains_key("h05"), "the new owner's confirmed slot drops the old hold: {stored:?}");
+    // Releasing is a removal on condition that the slot is still the releaser's.
+    let release = |owner: &str| Write::Update {
+        key: block.clone(),
+        set: Default::default(),
+        add: Default::default(),
+        remove: vec!["c00".into(), "h00".into()],
+        condition: Some(Condition::All(vec![Condition::equals("c00", owner)])),
+    };
+    assert!(matches!(table.transact(vec![release("z")]).await, Err(TableError::ConditionFailed { index: 0 })));
+    table.transact(vec![release("a")]).await.unwrap();
+    let stored = table.get(&block).await.unwrap().unwrap();
+    assert!(!stored.contains_key("c00") && stored["c05"] == "c", "{stored:?}");
+}
+
+async fn concurrent_claims_of_overlapping_slots_in_one_item_let_exactly_one_win(table: Arc<dyn Table>) {
+    let block = key("TENANT#t#PRAC#p#2025-03", "CLAIM#2025-03-01T10Z");
+    // Racer n wants slots n and n+1 (of 0..=10): neighbours overlap, so at most every other wins.
+    let minutes: Vec<String> = (0..12).map(|i| format!("{:02}", i * 5)).collect();
+    let outcomes = race(10, &table, |n| {
+        let mine = [minutes[n].as_str(), minutes[n + 1].as_str()];
+        vec![claim_slots(&block, &format!("r{n}"), &mine, None, 0)]
+    })
+    .await;
+    assert!(outcomes.iter().filter(|outcome| outcome.is_err()).all(lost), "{outcomes:?}");
+    let stored = table.get(&block).await.unwrap().unwrap();
+    for n in (0..10).filter(|n| outcomes[*n].is_ok()) {
+        let owner = json!(format!("r{n}"));
+        assert_eq!((&stored[&format!("c{}", minutes[n])], &stored[&format!("c{}", minutes[n + 1])]), (&owner, &owner));
+    }
+    let won: usize = outcomes.iter().filter(|o| o.is_ok()).count();
+    let taken = stored.keys().filter(|k| k.starts_with('c')).count();
+    assert_eq!(taken, won * 2, "every winner holds both its slots and no loser holds any: {stored:?}");
+    assert!(won >= 1);
 }

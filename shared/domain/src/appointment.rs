@@ -261,6 +261,9 @@ pub struct Appointment {
     /// part of a fee the deposit does not cover; absent: they did not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub card_on_file_consent: Option<CardOnFileConsent>,
+    /// Present when this appointment is one service of a visit booked as one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visit: Option<Visit>,
     pub version: u64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -276,7 +279,51 @@ pub struct CardOnFileConsent {
     pub terms: String,
 }
 
+/// The services of a visit booked as one, in order. Each service is its own appointment (with
+/// its own practitioner, resources and state, so the desk sees who does what), and every one of
+/// them carries this whole list. The first is the visit's lead: it carries the visit's deposit
+/// and its fees, and the client's notices and reminders speak of the visit through it. A visit is
+/// booked, moved and cancelled as a unit, in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Visit {
+    pub parts: Vec<VisitPart>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct VisitPart {
+    pub appointment_id: AppointmentId,
+    pub service_id: ServiceId,
+    pub practitioner_id: PractitionerId,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl Visit {
+    pub fn lead(&self) -> Option<&AppointmentId> {
+        self.parts.first().map(|p| &p.appointment_id)
+    }
+
+    pub fn appointment_ids(&self) -> impl Iterator<Item = &AppointmentId> {
+        self.parts.iter().map(|p| &p.appointment_id)
+    }
+}
+
+/// The most services one visit may hold (a salon's longest day: colour, cut, treatment, finish…).
+pub const MAX_VISIT_SERVICES: usize = 6;
+
+/// Where the next service of a visit starts: as soon as the previous one's occupied time (its
+/// buffer after included) ends, after the next one's own buffer before, so their claims never
+/// overlap and the same practitioner can do both.
+pub fn next_start(previous_end: DateTime<Utc>, previous_buffer_after: u32, next_buffer_before: u32) -> DateTime<Utc> {
+    previous_end + chrono::Duration::minutes(i64::from(previous_buffer_after) + i64::from(next_buffer_before))
+}
+
 impl Appointment {
+    /// A single booking, or the first service of a visit: the one the client hears about.
+    pub fn is_visit_lead(&self) -> bool {
+        self.visit.as_ref().and_then(Visit::lead).is_none_or(|lead| lead == &self.id)
+    }
+
     /// The time it keeps from others, buffers included.
     pub fn occupied(&self) -> (DateTime<Utc>, DateTime<Utc>) {
         occupied_span(self.start, self.end, self.buffer_before_minutes, self.buffer_after_minutes)

@@ -14,7 +14,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::availability::{TimeArg, public_tenant};
 use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
-use mas_domain::appointment::{Appointment, AppointmentAction, AppointmentStatus, BookingSource};
+use mas_domain::appointment::{
+    Appointment, AppointmentAction, AppointmentStatus, BookingSource, MAX_VISIT_SERVICES, ScreeningSummary,
+};
 use mas_domain::clients::ClientInput;
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{AppointmentId, ClientId, LocationId, PractitionerId, RequestId, ServiceId};
@@ -25,7 +27,7 @@ use mas_domain::tenant::Tenant;
 use mas_domain::values::Text;
 use mas_store::AuditContext;
 use mas_usecases::app::App;
-use mas_usecases::appointments::{self as ops, BookingRequest, Change, ListFilter, Scope};
+use mas_usecases::appointments::{self as ops, BookingRequest, Change, ListFilter, NextService, Scope};
 use mas_usecases::{clients, medical, tenants};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -51,6 +53,43 @@ pub struct StaffBookingInput {
     /// the words agreed to; without it such a fee becomes an unpaid balance with a payment link.
     #[serde(default)]
     pub card_on_file_consent: bool,
+    /// A visit's further services, in order, each starting when the one before it ends (its
+    /// buffers kept): booked, moved and cancelled together with the first, in one transaction.
+    #[serde(default)]
+    pub then: Vec<VisitServiceInput>,
+}
+
+/// One more service of a visit.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisitServiceInput {
+    pub service_id: ServiceId,
+    /// Anyone who can take it, when absent.
+    pub practitioner_id: Option<PractitionerId>,
+}
+
+/// A visit's further services, each with its own screening outcome (`screenings` in the same
+/// order); at most `MAX_VISIT_SERVICES` in all.
+fn further_services(then: &[VisitServiceInput], screenings: Vec<Option<ScreeningSummary>>) -> Vec<NextService> {
+    then.iter()
+        .zip(screenings)
+        .map(|(next, screening)| NextService {
+            service_id: next.service_id.clone(),
+            practitioner_id: next.practitioner_id.clone(),
+            screening,
+        })
+        .collect()
+}
+
+fn check_visit_size(then: &[VisitServiceInput]) -> AppResult<()> {
+    if then.len() >= MAX_VISIT_SERVICES {
+        return Err(AppError::invalid(
+            "too_many_services",
+            "then",
+            format!("a visit holds at most {MAX_VISIT_SERVICES} services"),
+        ));
+    }
+    Ok(())
 }
 
 #[utoipa::path(post, path = "/v1/appointments", operation_id = "book_appointment", tag = "appointments", security(("staff_jwt" = [])), request_body = StaffBookingInput,
@@ -74,12 +113,16 @@ pub async fn book(
         if practitioner_id.as_ref().is_some_and(|p| p != &own) {
             return Err(AppError::Forbidden("practitioners may book only themselves".into()).into());
         }
+        if input.then.iter().any(|next| next.practitioner_id.as_ref().is_some_and(|p| p != &own)) {
+            return Err(AppError::Forbidden("practitioners may book only themselves".into()).into());
+        }
         practitioner_id = Some(own);
     }
     let clinician = actor.member.input.role.allows(Permission::ClinicalWrite);
     if input.acknowledge_risk && !clinician {
         return Err(AppError::Forbidden("only a clinician may book despite the screening outcome".into()).into());
     }
+    check_visit_size(&input.then)?;
     // Before anything is written (a clinician's answers are recorded while preparing).
     ops::check_booking(&app.store, &actor.tenant_id, &actor.reach(), &input.location_id, &input.client_id).await?;
     let tenant = tenants::tenant(&app.store, &actor.tenant_id).await?;
@@ -94,9 +137,25 @@ pub async fn book(
             }
             None => medical::latest(&app.store, &app.keyring, &tenant.id, &input.client_id).await?.map(|r| r.answers),
         };
-        let screening = match answers {
+        let mut screenings = Vec::with_capacity(input.then.len());
+        for next in &input.then {
+            screenings.push(match &answers {
+                Some(answers) => {
+                    Some(ops::screen(&app.store, &tenant, &next.service_id, answers, input.acknowledge_risk).await?)
+                }
+                None => None,
+            });
+        }
+        let mut then = further_services(&input.then, screenings);
+        if !actor.member.input.role.allows(Permission::BookingWrite) {
+            // Practitioners book every service of a visit with themselves.
+            for next in &mut then {
+                next.practitioner_id = practitioner_id.clone();
+            }
+        }
+        let screening = match &answers {
             Some(answers) => {
-                Some(ops::screen(&app.store, &tenant, &input.service_id, &answers, input.acknowledge_risk).await?)
+                Some(ops::screen(&app.store, &tenant, &input.service_id, answers, input.acknowledge_risk).await?)
             }
             None => None,
         };
@@ -105,6 +164,7 @@ pub async fn book(
             service_id: input.service_id.clone(),
             start: input.start.with_timezone(&Utc),
             practitioner_id,
+            then,
             client_id: input.client_id.clone(),
             source: BookingSource::Staff,
             screening,
@@ -138,6 +198,9 @@ pub struct PublicBookingInput {
     /// cover. Stored with the appointment, with the words agreed to.
     #[serde(default)]
     pub card_on_file_consent: bool,
+    /// A visit's further services, in order (see the staff booking's `then`).
+    #[serde(default)]
+    pub then: Vec<VisitServiceInput>,
 }
 
 /// Books from the clinic's public site: screening first (a treatment that needs a consultation
@@ -215,29 +278,22 @@ async fn prepare_public_booking(
     audit: &AuditContext,
     input: &PublicBookingInput,
 ) -> AppResult<BookingRequest> {
-    let submitted = ops::screen(&app.store, tenant, &input.service_id, &input.screening, false).await?;
+    check_visit_size(&input.then)?;
+    // Every service is screened on the visitor's answers before anything is written.
+    for service_id in std::iter::once(&input.service_id).chain(input.then.iter().map(|next| &next.service_id)) {
+        ops::screen(&app.store, tenant, service_id, &input.screening, false).await?;
+    }
     let (client_id, new_client) = clients::for_public_booking(&app.store, audit, input.client.clone()).await?;
     let recorded = match new_client {
         Some(_) => None,
         None => medical::latest(&app.store, &app.keyring, &tenant.id, &client_id).await?.map(|r| r.answers),
     };
-    let screening = match recorded {
-        None => submitted,
-        // What the clinic recorded still counts, whatever a visitor now answers. The refusal
-        // says no more than the visitor's own answers would: never the recorded flags.
-        Some(recorded) => {
-            ops::screen(&app.store, tenant, &input.service_id, &recorded.stricter(&input.screening), false)
-                .await
-                .map_err(|err| match err {
-                    AppError::Rejected { kind, code, message, details } => {
-                        let keep = ["consultation_service_id", "consultation_service_name"];
-                        let details = keep.iter().map(|k| ((*k).to_owned(), details[*k].clone())).collect();
-                        AppError::Rejected { kind, code, message, details: serde_json::Value::Object(details) }
-                    }
-                    other => other,
-                })?
-        }
-    };
+    let screening = public_screening(app, tenant, input, recorded.as_ref(), &input.service_id).await?;
+    let mut screenings = Vec::with_capacity(input.then.len());
+    for next in &input.then {
+        screenings.push(Some(public_screening(app, tenant, input, recorded.as_ref(), &next.service_id).await?));
+    }
+    let then = further_services(&input.then, screenings);
     let mut prepared = new_client.unwrap_or_default();
     prepared.append(medical::submission_plan(&app.store, &app.keyring, audit, &client_id, &input.screening).await?);
     Ok(BookingRequest {
@@ -245,12 +301,38 @@ async fn prepare_public_booking(
         service_id: input.service_id.clone(),
         start: input.start.with_timezone(&Utc),
         practitioner_id: input.practitioner_id.clone(),
+        then,
         client_id,
         source: BookingSource::Online,
         screening: Some(screening),
         notes: input.notes.clone(),
         prepared: Some(prepared),
         card_on_file_consent: input.card_on_file_consent,
+    })
+}
+
+/// One service's screening for a public booking: on the visitor's answers for a new client; for
+/// an existing one, on the stricter of what the clinic recorded and what the visitor answered,
+/// refused saying no more than the visitor's own answers would (never the recorded flags).
+async fn public_screening(
+    app: &App,
+    tenant: &Tenant,
+    input: &PublicBookingInput,
+    recorded: Option<&MedicalAnswers>,
+    service_id: &ServiceId,
+) -> AppResult<ScreeningSummary> {
+    let Some(recorded) = recorded else {
+        return ops::screen(&app.store, tenant, service_id, &input.screening, false).await;
+    };
+    ops::screen(&app.store, tenant, service_id, &recorded.stricter(&input.screening), false).await.map_err(|err| {
+        match err {
+            AppError::Rejected { kind, code, message, details } => {
+                let keep = ["consultation_service_id", "consultation_service_name"];
+                let details = keep.iter().map(|k| ((*k).to_owned(), details[*k].clone())).collect();
+                AppError::Rejected { kind, code, message, details: serde_json::Value::Object(details) }
+            }
+            other => other,
+        }
     })
 }
 

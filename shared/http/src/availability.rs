@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiResult, ErrorEnvelope};
 use super::extract::{Actor, PathParams, QueryArgs};
+use mas_domain::appointment::MAX_VISIT_SERVICES;
 use mas_domain::availability::{Reason, day_start};
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{LocationId, PractitionerId, ServiceId};
@@ -18,7 +19,7 @@ use mas_domain::team::Permission;
 use mas_domain::tenant::Tenant;
 use mas_domain::values::{Slug, TimeZone};
 use mas_usecases::app::App;
-use mas_usecases::availability::{Calendar, Request};
+use mas_usecases::availability::{Calendar, Request, visit_slots};
 use mas_usecases::tenants;
 
 /// The longest window one availability request may cover.
@@ -90,6 +91,30 @@ pub struct AvailabilityQuery {
     /// Also show each start in this IANA zone (the visitor's).
     #[param(value_type = Option<String>)]
     pub tz: Option<TimeZone>,
+    /// A visit's further services, comma-separated, in order (with anyone who can take them):
+    /// only starts from which all of them can follow one after another are offered.
+    #[param(value_type = Option<String>)]
+    pub then: Option<ServiceList>,
+}
+
+/// Service ids separated by commas, at most `MAX_VISIT_SERVICES - 1` of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "String")]
+pub struct ServiceList(pub Vec<ServiceId>);
+
+impl TryFrom<String> for ServiceList {
+    type Error = String;
+    fn try_from(raw: String) -> Result<Self, String> {
+        let ids = raw
+            .split(',')
+            .filter(|part| !part.trim().is_empty())
+            .map(|part| ServiceId::parse(part.trim()).map_err(|e| e.0))
+            .collect::<Result<Vec<_>, _>>()?;
+        if ids.len() >= MAX_VISIT_SERVICES {
+            return Err(format!("at most {} further services", MAX_VISIT_SERVICES - 1));
+        }
+        Ok(ServiceList(ids))
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -168,8 +193,19 @@ async fn availability(app: &App, tenant: &Tenant, query: AvailabilityQuery) -> A
         to,
     };
     let calendar = Calendar::load(&app.store, tenant, request).await?;
-    let slots = calendar
-        .slots()
+    let mut rest = Vec::new();
+    for service_id in query.then.iter().flat_map(|list| &list.0) {
+        let request = Request {
+            location_id: query.location_id.clone(),
+            service_id: service_id.clone(),
+            practitioner_id: None,
+            from,
+            to: to + Duration::days(1),
+        };
+        rest.push(Calendar::load(&app.store, tenant, request).await?.follow_on());
+    }
+    let slots = if rest.is_empty() { calendar.slots() } else { visit_slots(&calendar, &rest) };
+    let slots = slots
         .into_iter()
         .map(|slot| SlotView {
             start: slot.start,

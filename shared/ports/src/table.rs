@@ -121,6 +121,15 @@ pub enum Condition {
         attr: String,
         before: i64,
     },
+    /// One slot inside an item is free: the item or its `attr` is absent, or its numeric
+    /// `expires` is below `before` (a claim block's cell that nobody holds, or an expired hold).
+    SlotFree {
+        attr: String,
+        expires: String,
+        before: i64,
+    },
+    /// Every one of these holds (one write that checks several slots of one item).
+    All(Vec<Condition>),
 }
 
 impl Condition {
@@ -142,6 +151,11 @@ impl Condition {
             (Condition::AbsentOrExpired { attr, before }, Some(item)) => {
                 item.get(attr).is_some_and(|at| is_before(at, *before))
             }
+            (Condition::SlotFree { .. }, None) => true,
+            (Condition::SlotFree { attr, expires, before }, Some(item)) => {
+                item.get(attr).is_none_or(Value::is_null) || item.get(expires).is_some_and(|at| is_before(at, *before))
+            }
+            (Condition::All(all), current) => all.iter().all(|condition| condition.holds_for(current)),
         }
     }
 }
@@ -428,6 +442,21 @@ mod tests {
         assert!(!condition.holds_for(Some(&item(json!({"hold_until": 100})))));
         // A confirmed claim has no hold: it never expires.
         assert!(!condition.holds_for(Some(&item(json!({"status": "booked"})))));
+    }
+
+    #[test]
+    fn a_slot_is_free_when_its_item_or_its_attribute_is_absent_or_its_hold_ran_out() {
+        let free = Condition::SlotFree { attr: "c05".into(), expires: "h05".into(), before: 100 };
+        assert!(free.holds_for(None));
+        assert!(free.holds_for(Some(&item(json!({"c00": "apt_a"})))));
+        assert!(free.holds_for(Some(&item(json!({"c05": "apt_a", "h05": 99})))));
+        assert!(!free.holds_for(Some(&item(json!({"c05": "apt_a", "h05": 100})))));
+        // A confirmed booking's cell has no hold: it is never free.
+        assert!(!free.holds_for(Some(&item(json!({"c05": "apt_a"})))));
+        let both = Condition::All(vec![free, Condition::equals("c10", "apt_b")]);
+        assert!(both.holds_for(Some(&item(json!({"c10": "apt_b"})))));
+        assert!(!both.holds_for(Some(&item(json!({"c10": "apt_c"})))));
+        assert!(!both.holds_for(None));
     }
 
     #[test]

@@ -444,7 +444,7 @@ pub enum CalendarOwner<'a> {
 }
 
 /// A practitioner's or resource's calendar for one UTC month: busy items (`BUSY#{start}#{appt}`,
-/// read by availability with one sort-key range per month) and claim cells (`LOCK#…`).
+/// read by availability with one sort-key range per month) and claim blocks (`CLAIM#…`).
 pub fn calendar_pk(tenant: &TenantId, owner: CalendarOwner, at: DateTime<Utc>) -> String {
     let month = at.format("%Y-%m");
     match owner {
@@ -469,13 +469,17 @@ pub fn busy(tenant: &TenantId, owner: CalendarOwner, start: DateTime<Utc>, appoi
     Key::new(calendar_pk(tenant, owner, start), format!("{BUSY_PREFIX}{}#{appointment}", sortable(start)))
 }
 
-/// One claim cell; a resource's cells are per unit, so a room of capacity 2 has two of each.
-pub fn claim_cell(tenant: &TenantId, owner: CalendarOwner, cell: DateTime<Utc>, unit: u32) -> Key {
+/// The claim block holding one UTC hour of a calendar's claim cells (attributes `c{mm}`, the
+/// holder's appointment id, and `h{mm}`, a hold's expiry, per five-minute cell `mm`); a
+/// resource's blocks are per unit, so a room of capacity 2 has two of each. An hour never spans
+/// two months, so a block lives in its month's calendar partition.
+pub fn claim_block(tenant: &TenantId, owner: CalendarOwner, hour: DateTime<Utc>, unit: u32) -> Key {
+    let hour_text = hour.format("%Y-%m-%dT%HZ");
     let sk = match owner {
-        CalendarOwner::Practitioner(_) => format!("LOCK#{}", sortable(cell)),
-        CalendarOwner::Resource(_) => format!("LOCK#{}#{unit}", sortable(cell)),
+        CalendarOwner::Practitioner(_) => format!("CLAIM#{hour_text}"),
+        CalendarOwner::Resource(_) => format!("CLAIM#{hour_text}#{unit}"),
     };
-    Key::new(calendar_pk(tenant, owner, cell), sk)
+    Key::new(calendar_pk(tenant, owner, hour), sk)
 }
 
 /// An appointment's partition: the appointment (`APPT`) and its payments (`PAY#…`).

@@ -441,16 +441,28 @@ impl Expression {
 }
 
 fn condition_text(expression: &mut Expression, condition: &Condition) -> Result<String, TableError> {
-    let key = expression.name(PK);
+    // The key's name is added only where used: DynamoDB refuses a name no expression uses.
     Ok(match condition {
-        Condition::NotExists => format!("attribute_not_exists({key})"),
-        Condition::Exists => format!("attribute_exists({key})"),
+        Condition::NotExists => format!("attribute_not_exists({})", expression.name(PK)),
+        Condition::Exists => format!("attribute_exists({})", expression.name(PK)),
         Condition::Equals { attr, value } => {
+            let key = expression.name(PK);
             format!("attribute_exists({key}) AND {} = {}", expression.name(attr), expression.json(value)?)
         }
         Condition::AbsentOrExpired { attr, before } => {
+            let key = expression.name(PK);
             let before = expression.value(AttributeValue::N(before.to_string()));
             format!("attribute_not_exists({key}) OR {} < {before}", expression.name(attr))
+        }
+        Condition::SlotFree { attr, expires, before } => {
+            let before = expression.value(AttributeValue::N(before.to_string()));
+            format!("attribute_not_exists({}) OR {} < {before}", expression.name(attr), expression.name(expires))
+        }
+        // DynamoDB refuses redundant parentheses, so one condition goes as it is.
+        Condition::All(all) if all.len() == 1 => condition_text(expression, &all[0])?,
+        Condition::All(all) => {
+            let parts = all.iter().map(|c| condition_text(expression, c).map(|t| format!("({t})")));
+            parts.collect::<Result<Vec<_>, _>>()?.join(" AND ")
         }
     })
 }
@@ -591,12 +603,20 @@ mod tests {
                 "attribute_not_exists(#n0) OR #n1 < :v0",
                 vec![number("1700000000")],
             ),
+            (
+                Condition::All(vec![
+                    Condition::SlotFree { attr: "c05".into(), expires: "h05".into(), before: 9 },
+                    Condition::equals("c10", "apt_1"),
+                ]),
+                "(attribute_not_exists(#n0) OR #n1 < :v0) AND (attribute_exists(#n2) AND #n3 = :v1)",
+                vec![number("9"), text("apt_1")],
+            ),
         ];
         for (condition, wanted, values) in cases {
             let mut expression = Expression::default();
             assert_eq!(condition_text(&mut expression, &condition).unwrap(), wanted);
             assert_eq!(expression.values, values);
-            assert_eq!(expression.names[0], PK);
+            assert!(expression.names.iter().any(|name| name == PK));
         }
     }
 

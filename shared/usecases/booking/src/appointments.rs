@@ -4,12 +4,13 @@
 //! lost at a cell's condition, never by luck; under DynamoDB transaction contention the booking
 //! is re-decided from a fresh read.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::claims::{self, Claims};
 use crate::fees;
 use crate::payments::{self, Ports};
 use mas_catalog::availability::{self, BusyRecord, Calendar};
@@ -33,11 +34,9 @@ use mas_domain::tenant::Tenant;
 use mas_domain::values::{MinorUnits, Money, Text};
 use mas_ports::table::{GSI1PK, GSI1SK, TTL};
 use mas_ports::{Condition, DomainEvent, Item, Key, Query, SortKey, Write};
-use mas_store::keys::{self, CalendarOwner, CatalogKind};
+use mas_store::keys::{self, CatalogKind};
 use mas_store::{AuditContext, Plan, Store, TimelineEntry, from_item, retry, to_item};
 
-/// Cells and busy items are kept this long after the time they cover, then expire.
-const CALENDAR_RETENTION: Duration = Duration::days(30);
 /// How often a booking is re-decided when DynamoDB reports transaction contention.
 const CONTENTION_RETRIES: usize = 4;
 /// How many candidate practitioners a booking "with anyone" tries before giving up.
@@ -53,6 +52,9 @@ pub struct BookingRequest {
     pub start: DateTime<Utc>,
     /// `None`: anyone who can take it.
     pub practitioner_id: Option<PractitionerId>,
+    /// The visit's further services, in order, each starting when the one before it ends (see
+    /// `appointment::next_start`); empty for a single service.
+    pub then: Vec<NextService>,
     pub client_id: ClientId,
     pub source: BookingSource,
     pub screening: Option<ScreeningSummary>,
@@ -63,6 +65,16 @@ pub struct BookingRequest {
     /// The client agrees that the card they pay with may be kept and charged for the part of a
     /// fee the deposit does not cover (the policy's `card_on_file_terms`, stored with the booking).
     pub card_on_file_consent: bool,
+}
+
+/// One more service of a visit, after the ones before it.
+#[derive(Debug, Clone)]
+pub struct NextService {
+    pub service_id: ServiceId,
+    /// `None`: anyone who can take it.
+    pub practitioner_id: Option<PractitionerId>,
+    /// This service's own screening outcome.
+    pub screening: Option<ScreeningSummary>,
 }
 
 pub use mas_store::idempotency::{Idempotency, StoredResponse};
@@ -201,43 +213,168 @@ async fn try_book(
     request: &BookingRequest,
     idempotency: Option<&Idempotency>,
 ) -> Result<Appointment, ClaimError> {
-    let calendar = Calendar::load(store, tenant, window_around(request, request.start)).await?;
-    let explanation = calendar.explain(request.start);
-    if !explanation.bookable {
-        return Err(refusal(&explanation).into());
-    }
-    let deposit =
-        calendar.policy.deposit_for(calendar.service.data.price.clone(), calendar.service.data.deposit.clone());
+    let parts = plan_visit(store, tenant, request, &[]).await?;
+    let deposit = visit_deposit(&parts);
     let mut last = ClaimError::SlotTaken;
-    for practitioner_id in explanation.practitioner_ids.iter().take(CANDIDATE_TRIES) {
-        let mut tries_left = 3;
+    // Each try takes the next candidate of every service "with anyone" (the engine orders them).
+    let tries = parts.iter().map(|p| p.explanation.practitioner_ids.len()).max().unwrap_or(0).min(CANDIDATE_TRIES);
+    for attempt in 0..tries {
+        let mut numbers_left = 3;
         loop {
-            let appointment = new_appointment(&calendar, request, practitioner_id, deposit.clone(), store.clock.now())?;
-            match commit_new(store, audit, &calendar, &appointment, request.prepared.as_ref(), idempotency).await {
-                Ok(()) => return Ok(appointment),
-                Err(ClaimError::NumberTaken) if tries_left > 0 => tries_left -= 1,
-                // Taken since the calendar was read: the next practitioner may be free.
+            let appointments = new_visit(&parts, request, attempt, &deposit, store.clock.now())?;
+            match commit_new(store, audit, &parts, &appointments, request.prepared.as_ref(), idempotency).await {
+                Ok(()) => return Ok(appointments.into_iter().next().expect("a visit has a service")),
+                Err(ClaimError::NumberTaken) if numbers_left > 0 => numbers_left -= 1,
+                // Taken since the calendar was read: the next practitioners may be free.
                 Err(taken @ (ClaimError::SlotTaken | ClaimError::ResourceTaken(_))) => {
                     last = taken;
                     break;
                 }
-                Err(other) => return Err(other),
+                Err(other) => return Err(other.into()),
             }
         }
     }
     Err(last)
 }
 
-/// The window to load for a booking at `start`: bookings that start up to a day later may
-/// overlap its span.
-fn window_around(request: &BookingRequest, start: DateTime<Utc>) -> availability::Request {
-    availability::Request {
-        location_id: request.location_id.clone(),
-        service_id: request.service_id.clone(),
-        practitioner_id: request.practitioner_id.clone(),
-        from: start,
-        to: start + Duration::days(1),
+/// One service of a visit as the engine sees it at its start.
+struct PlannedPart {
+    calendar: Calendar,
+    explanation: Explanation,
+    start: DateTime<Utc>,
+    /// The practitioner asked for (the engine's candidates are only theirs then).
+    practitioner_id: Option<PractitionerId>,
+}
+
+impl PlannedPart {
+    fn end(&self) -> DateTime<Utc> {
+        self.start + self.calendar.service.data.duration_minutes.duration()
     }
+}
+
+/// Asks the engine about every service of the visit in turn, each at the start the one before it
+/// leaves; `own` are appointments being moved (their own time does not stand in their way). The
+/// first service that cannot be booked refuses the whole visit, naming it in the details.
+async fn plan_visit(
+    store: &Store,
+    tenant: &Tenant,
+    request: &BookingRequest,
+    own: &[AppointmentId],
+) -> Result<Vec<PlannedPart>, ClaimError> {
+    let services = std::iter::once((&request.service_id, &request.practitioner_id))
+        .chain(request.then.iter().map(|next| (&next.service_id, &next.practitioner_id)));
+    let mut parts: Vec<PlannedPart> = Vec::new();
+    for (index, (service_id, practitioner_id)) in services.enumerate() {
+        // The window opens where the previous service's occupied time ends.
+        let from = match parts.last() {
+            Some(previous) => previous.end() + buffer(previous.calendar.service.data.buffer_after_minutes.get()),
+            None => request.start,
+        };
+        let window = availability::Request {
+            location_id: request.location_id.clone(),
+            service_id: service_id.clone(),
+            practitioner_id: practitioner_id.clone(),
+            from,
+            to: from + Duration::days(1),
+        };
+        let mut calendar = Calendar::load(store, tenant, window).await?;
+        if !parts.is_empty() {
+            calendar = calendar.follow_on();
+        }
+        if !own.is_empty() {
+            calendar.records.retain(|r| !own.contains(&r.appointment_id));
+            calendar.busy = availability::engine_busy(&calendar.records, calendar.now);
+        }
+        let start = match parts.last() {
+            Some(_) => from + buffer(calendar.service.data.buffer_before_minutes.get()),
+            None => request.start,
+        };
+        let explanation = calendar.explain(start);
+        if !explanation.bookable {
+            let mut refused = refusal(&explanation);
+            if let AppError::Rejected { details, .. } = &mut refused
+                && !request.then.is_empty()
+            {
+                details["service_index"] = json!(index);
+                details["service_id"] = json!(service_id);
+                details["start"] = json!(start);
+            }
+            return Err(refused.into());
+        }
+        parts.push(PlannedPart { calendar, explanation, start, practitioner_id: practitioner_id.clone() });
+    }
+    Ok(parts)
+}
+
+fn buffer(minutes: u32) -> Duration {
+    Duration::minutes(i64::from(minutes))
+}
+
+/// The visit's deposit: what the policy asks for each service, together (carried by the lead).
+fn visit_deposit(parts: &[PlannedPart]) -> Money {
+    let each = parts.iter().map(|p| {
+        let service = &p.calendar.service.data;
+        p.calendar.policy.deposit_for(service.price.clone(), service.deposit.clone())
+    });
+    let total: i64 = each.clone().map(|m| m.amount_minor.get()).sum();
+    let currency = each.map(|m| m.currency).next().unwrap_or_default();
+    Money { amount_minor: MinorUnits::new(total).expect("a sum of deposits"), currency }
+}
+
+/// The visit's appointments for one try: every service with its `attempt`-th candidate (or its
+/// last, when it has fewer), one confirmation number, the lead carrying the deposit.
+fn new_visit(
+    parts: &[PlannedPart],
+    request: &BookingRequest,
+    attempt: usize,
+    deposit: &Money,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Appointment>> {
+    let number = appointment::confirmation_number(rand::rng().random());
+    let mut appointments = Vec::with_capacity(parts.len());
+    for (index, part) in parts.iter().enumerate() {
+        let candidates = &part.explanation.practitioner_ids;
+        let practitioner_id = candidates
+            .get(attempt)
+            .or(candidates.last())
+            .ok_or_else(|| AppError::Internal("a bookable start without a practitioner".into()))?;
+        let share = if index == 0 { deposit.clone() } else { zero(&deposit.currency) };
+        let mut next = new_appointment(&part.calendar, request, part.start, practitioner_id, share, now)?;
+        next.confirmation_number = number.clone();
+        if index > 0 {
+            next.screening = request.then[index - 1].screening.clone();
+        }
+        if deposit.amount_minor.get() > 0 {
+            next.status = AppointmentStatus::PendingDeposit;
+            next.hold_expires_at = Some(now + hold_length(&part.calendar.policy));
+            next.history[0].to = AppointmentStatus::PendingDeposit;
+        }
+        appointments.push(next);
+    }
+    let visit = (appointments.len() > 1).then(|| visit_of(&appointments));
+    for appointment in &mut appointments {
+        appointment.visit = visit.clone();
+    }
+    Ok(appointments)
+}
+
+fn visit_of(appointments: &[Appointment]) -> appointment::Visit {
+    appointment::Visit {
+        parts: appointments
+            .iter()
+            .map(|a| appointment::VisitPart {
+                appointment_id: a.id.clone(),
+                service_id: a.service_id.clone(),
+                practitioner_id: a.practitioner_id.clone(),
+                start: a.start,
+                end: a.end,
+            })
+            .collect(),
+    }
+}
+
+fn zero(currency: &mas_domain::values::Currency) -> Money {
+    Money { amount_minor: MinorUnits::new(0).expect("zero"), currency: currency.clone() }
 }
 
 /// Why a start cannot be booked, as the caller should hear it: 409 `slot_taken` when it is free
@@ -280,14 +417,15 @@ fn refusal(explanation: &Explanation) -> AppError {
 fn new_appointment(
     calendar: &Calendar,
     request: &BookingRequest,
+    start: DateTime<Utc>,
     practitioner_id: &PractitionerId,
     deposit: Money,
     now: DateTime<Utc>,
 ) -> AppResult<Appointment> {
     let service = &calendar.service.data;
-    let end = request.start + service.duration_minutes.duration();
+    let end = start + service.duration_minutes.duration();
     let (before, after) = (service.buffer_before_minutes.get(), service.buffer_after_minutes.get());
-    let (occupied_from, occupied_until) = appointment::occupied_span(request.start, end, before, after);
+    let (occupied_from, occupied_until) = appointment::occupied_span(start, end, before, after);
     let (claim_from, claim_until) = appointment::claimed_span(occupied_from, occupied_until);
     let resources = calendar.free_units(claim_from, claim_until).map_err(resource_taken)?;
     let needs_deposit = deposit.amount_minor.get() > 0;
@@ -299,22 +437,19 @@ fn new_appointment(
         status,
         client_id: request.client_id.clone(),
         location_id: request.location_id.clone(),
-        service_id: request.service_id.clone(),
+        service_id: calendar.service.id.clone(),
         practitioner_id: practitioner_id.clone(),
         resources,
-        start: request.start,
+        start,
         end,
-        local_start: request.start.with_timezone(&zone.tz()).fixed_offset(),
+        local_start: start.with_timezone(&zone.tz()).fixed_offset(),
         timezone: zone,
         buffer_before_minutes: before,
         buffer_after_minutes: after,
         hold_expires_at: needs_deposit.then(|| now + hold_length(&calendar.policy)),
         price: service.price.clone(),
         deposit,
-        deposit_paid: Money {
-            amount_minor: MinorUnits::new(0).expect("zero"),
-            currency: service.price.currency.clone(),
-        },
+        deposit_paid: zero(&service.price.currency),
         policy_version: calendar.policy.version,
         source: request.source,
         screening: request.screening.clone(),
@@ -325,6 +460,7 @@ fn new_appointment(
             policy_version: calendar.policy.version,
             terms: calendar.policy.card_on_file_terms(),
         }),
+        visit: None,
         history: vec![StatusChange {
             at: now,
             action: "book".into(),
@@ -350,74 +486,92 @@ fn actor_name(source: BookingSource) -> String {
     }
 }
 
+/// Stores a new booking (one appointment, or every service of a visit) in one transaction:
+/// the appointments, their confirmation number, their claims and busy items, the checks that
+/// what they name still exists, and the client's care team and timeline.
 async fn commit_new(
     store: &Store,
     audit: &AuditContext,
-    calendar: &Calendar,
-    appointment: &Appointment,
+    parts: &[PlannedPart],
+    appointments: &[Appointment],
     prepared: Option<&Plan>,
     idempotency: Option<&Idempotency>,
 ) -> Result<(), ClaimError> {
     let t = &audit.tenant_id;
     let now = store.clock.now();
+    let lead = &appointments[0];
     let mut plan = Plan::<ClaimError>::typed();
     if let Some(prepared) = prepared {
         plan.append(prepared.clone());
     }
-    plan.push(
-        Write::put_new(appointment_item(t, appointment)?),
-        AppError::conflict("id_taken", "an id clash; try again"),
-    );
+    for appointment in appointments {
+        plan.push(
+            Write::put_new(appointment_item(t, appointment)?),
+            AppError::conflict("id_taken", "an id clash; try again"),
+        );
+    }
     let number = to_item(
-        &keys::confirmation_number(t, &appointment.confirmation_number),
+        &keys::confirmation_number(t, &lead.confirmation_number),
         "claim",
-        &json!({ "appointment_id": appointment.id }),
+        &json!({ "appointment_id": lead.id }),
     )?;
     plan.push(Write::put_new(number), ClaimError::NumberTaken);
-    claim_calendar(&mut plan, t, appointment, &HashSet::new(), now)?;
-    let mut references = vec![
-        reference("location_id", CatalogKind::Location, &appointment.location_id),
-        reference("service_id", CatalogKind::Service, &appointment.service_id),
-        reference("practitioner_id", CatalogKind::Practitioner, &appointment.practitioner_id),
-    ];
-    references
-        .extend(appointment.resources.iter().map(|u| reference("resources", CatalogKind::Resource, &u.resource_id)));
+    let mut claims = Claims::new();
+    let mut references = vec![reference("location_id", CatalogKind::Location, &lead.location_id)];
+    for appointment in appointments {
+        claims.claim(t, appointment, &HashMap::new(), now);
+        put_busy(&mut plan, t, appointment)?;
+        references.push(reference("service_id", CatalogKind::Service, &appointment.service_id));
+        references.push(reference("practitioner_id", CatalogKind::Practitioner, &appointment.practitioner_id));
+        references.extend(
+            appointment.resources.iter().map(|u| reference("resources", CatalogKind::Resource, &u.resource_id)),
+        );
+    }
+    claims.push_into(&mut plan);
     add_reference_checks(&mut plan, t, references);
     // A client created in this same transaction needs no check (an item is touched once).
-    if !plan.writes_key(&client_key(t, &appointment.client_id)) {
+    if !plan.writes_key(&client_key(t, &lead.client_id)) {
         // Not only present: not being erased either (`clients::live_check`).
-        plan.push(clients::live_check(t, &appointment.client_id), AppError::NotFound { what: "client" });
+        plan.push(clients::live_check(t, &lead.client_id), AppError::NotFound { what: "client" });
     }
-    // The practitioner now looks after this client (their care team), from this very commit.
-    care_team::link_booking(&mut plan, t, &appointment.client_id, &appointment.practitioner_id, now, &audit.actor)?;
-    let summary =
-        format!("Booked {} for {}", calendar.service.data.name, appointment.local_start.format("%a %-d %b %Y %H:%M"));
+    for appointment in appointments {
+        // The practitioner now looks after this client (their care team), from this very commit.
+        care_team::link_booking(&mut plan, t, &appointment.client_id, &appointment.practitioner_id, now, &audit.actor)?;
+    }
+    let names: Vec<&str> = parts.iter().map(|p| p.calendar.service.data.name.as_str()).collect();
+    let summary = format!("Booked {} for {}", names.join(", then "), lead.local_start.format("%a %-d %b %Y %H:%M"));
     let entry = TimelineEntry::new(
-        &appointment.client_id,
+        &lead.client_id,
         now,
         "appointment.booked",
         summary,
-        Some(appointment.id.to_string()),
+        Some(lead.id.to_string()),
         &audit.actor,
     );
     plan.push(entry.write(t)?, AppError::conflict("id_taken", "an id clash; try again"));
     if let Some(idem) = idempotency {
-        idem.record(&mut plan, (t, Some(&appointment.client_id)), (201, appointment), now, ClaimError::Replayed)?;
+        idem.record(&mut plan, (t, Some(&lead.client_id)), (201, lead), now, ClaimError::Replayed)?;
     }
     check_size(&plan)?;
-    plan.announce(booking_event(t, "booking.created", appointment, now))?;
-    if appointment.status == AppointmentStatus::Scheduled {
-        // No deposit to wait for: it is confirmed as it is made (a deposit confirms it later,
-        // with the payment).
-        plan.announce(DomainEvent::new(
-            t,
-            "booking.confirmed",
-            appointment.id.as_str(),
-            now,
-            booking_event(t, "", appointment, now).payload,
-        ))?;
+    for appointment in appointments {
+        plan.announce(booking_event(t, "booking.created", appointment, now))?;
+        if appointment.status == AppointmentStatus::Scheduled {
+            // No deposit to wait for: it is confirmed as it is made (a deposit confirms it later,
+            // with the payment).
+            plan.announce(confirmed_event(t, appointment, now))?;
+        }
     }
-    plan.commit_as(store, audit, "appointment.booked", appointment.id.as_str()).await
+    plan.commit_as(store, audit, "appointment.booked", lead.id.as_str()).await
+}
+
+fn confirmed_event(t: &TenantId, appointment: &Appointment, now: DateTime<Utc>) -> DomainEvent {
+    DomainEvent::new(
+        t,
+        "booking.confirmed",
+        appointment.id.as_str(),
+        now,
+        booking_event(t, "", appointment, now).payload,
+    )
 }
 
 /// DynamoDB takes at most 100 writes in one transaction (one is the audit record).
@@ -445,23 +599,6 @@ pub fn appointment_item(tenant: &TenantId, appointment: &Appointment) -> AppResu
     Ok(item)
 }
 
-/// Every calendar an appointment occupies: its practitioner's, and one unit of each resource.
-fn owners(appointment: &Appointment) -> Vec<(CalendarOwner<'_>, u32)> {
-    std::iter::once((CalendarOwner::Practitioner(&appointment.practitioner_id), 0))
-        .chain(appointment.resources.iter().map(|u| (CalendarOwner::Resource(&u.resource_id), u.unit)))
-        .collect()
-}
-
-/// The claim cells an appointment needs, per calendar.
-fn cell_keys(tenant: &TenantId, appointment: &Appointment) -> Vec<Key> {
-    let (from, until) = appointment.occupied();
-    let cells = appointment::cells(from, until);
-    owners(appointment)
-        .into_iter()
-        .flat_map(|(owner, unit)| cells.iter().map(move |cell| keys::claim_cell(tenant, owner, *cell, unit)))
-        .collect()
-}
-
 fn busy_record(appointment: &Appointment) -> BusyRecord {
     let (from, until) = appointment.occupied();
     let (start, end) = appointment::claimed_span(from, until);
@@ -477,79 +614,31 @@ fn busy_record(appointment: &Appointment) -> BusyRecord {
     }
 }
 
-/// Puts the appointment's busy items and claims its cells. A cell in `already_mine` is
-/// re-written on condition that it is still this appointment's; any other must be free or an
-/// expired hold.
-fn claim_calendar<F: From<AppError> + From<ClaimError>>(
-    plan: &mut Plan<F>,
-    tenant: &TenantId,
-    appointment: &Appointment,
-    already_mine: &HashSet<Key>,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
+/// Puts the appointment's busy items (one per calendar it occupies, read by availability).
+fn put_busy<F: From<AppError>>(plan: &mut Plan<F>, tenant: &TenantId, appointment: &Appointment) -> AppResult<()> {
     let record = busy_record(appointment);
-    let expires = (record.end + CALENDAR_RETENTION).timestamp();
-    for (owner, _) in owners(appointment) {
+    let expires = (record.end + claims::RETENTION).timestamp();
+    for (owner, _) in claims::owners(appointment) {
         let mut item = to_item(&keys::busy(tenant, owner, record.start, &appointment.id), "busy", &record)?;
         item.insert(TTL.into(), expires.into());
         plan.push(Write::put(item), AppError::Internal("a busy item put has no condition".into()));
     }
-    let cell = json!({ "appointment_id": appointment.id, "hold_until": record.hold_until, "ttl": expires });
-    for key in cell_keys(tenant, appointment) {
-        let item = to_item(&key, "claim_cell", &cell)?;
-        let taken = if key.pk.contains("#RES#") {
-            ClaimError::ResourceTaken("a room or device has just been taken at that time; choose another".into())
-        } else {
-            ClaimError::SlotTaken
-        };
-        let condition = if already_mine.contains(&key) {
-            Condition::equals("appointment_id", appointment.id.as_str())
-        } else {
-            Condition::AbsentOrExpired { attr: "hold_until".into(), before: now.timestamp() + 1 }
-        };
-        plan.push(Write::put_if(item, condition), taken);
-    }
     Ok(())
 }
 
-/// The cells of `appointment` that still belong to it (an expired hold may have lost some).
-async fn cells_still_mine(store: &Store, tenant: &TenantId, appointment: &Appointment) -> AppResult<HashSet<Key>> {
-    let keys = cell_keys(tenant, appointment);
-    let mut mine = HashSet::new();
-    for chunk in keys.chunks(100) {
-        for item in store.table.batch_get(chunk).await? {
-            let owner = item.get("appointment_id").and_then(Value::as_str);
-            if owner == Some(appointment.id.as_str())
-                && let Some(key) = Key::of(&item)
-            {
-                mine.insert(key);
-            }
-        }
+/// Deletes the appointment's busy items.
+fn delete_busy<F: From<AppError>>(plan: &mut Plan<F>, tenant: &TenantId, appointment: &Appointment) {
+    for key in busy_keys(tenant, appointment) {
+        plan.push(Write::delete(key), AppError::Internal("a busy delete has no condition".into()));
     }
-    Ok(mine)
 }
 
-/// Releases what an appointment holds: its busy items, and those of its cells it still owns.
-fn release_calendar(
-    plan: &mut Plan,
-    tenant: &TenantId,
-    appointment: &Appointment,
-    mine: &HashSet<Key>,
-    keep: &HashSet<Key>,
-) {
-    let record = busy_record(appointment);
-    for (owner, _) in owners(appointment) {
-        plan.push(
-            Write::delete(keys::busy(tenant, owner, record.start, &appointment.id)),
-            AppError::Internal("a busy delete has no condition".into()),
-        );
-    }
-    for key in cell_keys(tenant, appointment).into_iter().filter(|k| mine.contains(k) && !keep.contains(k)) {
-        plan.push(
-            Write::delete_if(key, Condition::equals("appointment_id", appointment.id.as_str())),
-            AppError::contention("the calendar changed while this was being saved; try again"),
-        );
-    }
+fn busy_keys(tenant: &TenantId, appointment: &Appointment) -> HashSet<Key> {
+    let start = busy_record(appointment).start;
+    claims::owners(appointment)
+        .into_iter()
+        .map(|(owner, _)| keys::busy(tenant, owner, start, &appointment.id))
+        .collect()
 }
 
 pub use crate::records::appointment as get;
@@ -748,18 +837,50 @@ async fn try_change(
         AppointmentAction::Reschedule => {
             let start = change.start.ok_or(AppointmentError::StartRequired)?;
             let moved =
-                reschedule(store, audit, tenant, current, start, change.practitioner_id.clone(), &policy).await?;
+                reschedule(store, audit, tenant, scope, current, start, change.practitioner_id.clone(), &policy)
+                    .await?;
             return Ok((moved, None));
         }
         AppointmentAction::Cancel => {
-            let preview = policy.fee_preview(FeeAction::Cancel, &terms(&current), now);
-            note = Some(fee_note(&preview, note));
-            settlement =
-                payments::plan_fee_settlement(store, t, &current, "cancel", &preview.kept_from_deposit, &audit.actor)
-                    .await?;
-            fees::plan_fee(&mut plan, t, &current, &preview, now)?;
-            let mine = cells_still_mine(store, t, &current).await?;
-            release_calendar(&mut plan, t, &current, &mine, &HashSet::new());
+            // A visit is cancelled as a unit: every service of it that can still be cancelled.
+            let others: Vec<Appointment> = visit_appointments(store, t, &current)
+                .await?
+                .into_iter()
+                .filter(|a| a.id != current.id && appointment::next_status(a.status, change.action).is_some())
+                .collect();
+            for other in &others {
+                scope.check(other)?;
+            }
+            let all: Vec<&Appointment> = std::iter::once(&current).chain(&others).collect();
+            // The lead carries the visit's deposit, so the fee for the visit's price is settled there.
+            if let Some(lead) = all.iter().copied().find(|a| a.is_visit_lead()) {
+                let mut visit_terms = terms(lead);
+                visit_terms.price.amount_minor =
+                    MinorUnits::new(all.iter().map(|a| a.price.amount_minor.get()).sum()).expect("a sum of prices");
+                let preview = policy.fee_preview(FeeAction::Cancel, &visit_terms, now);
+                if lead.id == current.id {
+                    note = Some(fee_note(&preview, note));
+                }
+                settlement =
+                    payments::plan_fee_settlement(store, t, lead, "cancel", &preview.kept_from_deposit, &audit.actor)
+                        .await?;
+                fees::plan_fee(&mut plan, t, lead, &preview, now)?;
+            }
+            let held = claims::held(store, t, &all).await?;
+            let mut claims = Claims::new();
+            for appointment in &all {
+                claims.release(t, appointment, &held);
+                delete_busy(&mut plan, t, appointment);
+            }
+            claims.push_into(&mut plan);
+            for other in &others {
+                let reason = format!("cancelled with the visit ({})", current.confirmation_number);
+                let mut next = advanced(other, AppointmentStatus::Cancelled, "cancel", &audit.actor, Some(reason), now);
+                next.hold_expires_at = None;
+                let (write, failure) = versioned_write(t, &next, other.version)?;
+                plan.push(write, failure);
+                plan.announce(booking_event(t, "booking.cancelled", &next, now))?;
+            }
         }
         AppointmentAction::NoShow => {
             let preview = policy.fee_preview(FeeAction::NoShow, &terms(&current), now);
@@ -819,16 +940,36 @@ pub async fn confirm_deposit(
         return Err(stale.into());
     }
     let now = store.clock.now();
-    let mine = cells_still_mine(store, t, current).await?;
+    // The lead's deposit confirms the whole visit.
+    let all = visit_appointments(store, t, current).await?;
+    let waiting: Vec<&Appointment> =
+        all.iter().filter(|a| a.id == current.id || a.status == AppointmentStatus::PendingDeposit).collect();
+    let held = claims::held(store, t, &waiting).await?;
     let note = format!("deposit {} paid", mas_domain::payment::money_text(paid.amount_minor.get(), &paid.currency));
-    let mut next = advanced(current, AppointmentStatus::Scheduled, "deposit_paid", &audit.actor, Some(note), now);
-    next.hold_expires_at = None;
-    next.deposit_paid = paid.clone();
     let mut plan = Plan::<ClaimError>::typed();
     plan.append(extra);
-    let (write, failure) = versioned_write(t, &next, current.version)?;
-    plan.push(write, failure);
-    claim_calendar(&mut plan, t, &next, &mine, now)?;
+    let mut claims = Claims::new();
+    let mut confirmed = None;
+    for appointment in waiting {
+        let mut next =
+            advanced(appointment, AppointmentStatus::Scheduled, "deposit_paid", &audit.actor, Some(note.clone()), now);
+        next.hold_expires_at = None;
+        if appointment.id == current.id {
+            next.deposit_paid = paid.clone();
+        } else {
+            // The lead's confirmation is announced by the payment's own effects.
+            plan.announce(confirmed_event(t, &next, now))?;
+        }
+        let (write, failure) = versioned_write(t, &next, appointment.version)?;
+        plan.push(write, failure);
+        claims.claim(t, &next, &held, now);
+        put_busy(&mut plan, t, &next)?;
+        if appointment.id == current.id {
+            confirmed = Some(next);
+        }
+    }
+    claims.push_into(&mut plan);
+    let next = confirmed.expect("the paid appointment is confirmed");
     let summary = format!("Booking {} confirmed: deposit paid", next.confirmation_number);
     let entry = TimelineEntry::new(
         &next.client_id,
@@ -842,6 +983,16 @@ pub async fn confirm_deposit(
     check_size(&plan)?;
     plan.commit_as(store, audit, "appointment.confirmed", next.id.as_str()).await?;
     Ok(next)
+}
+
+/// The appointments of `current`'s visit in order (`current` as given), or `current` alone.
+async fn visit_appointments(store: &Store, tenant: &TenantId, current: &Appointment) -> AppResult<Vec<Appointment>> {
+    let Some(visit) = &current.visit else { return Ok(vec![current.clone()]) };
+    let mut all = Vec::with_capacity(visit.parts.len());
+    for id in visit.appointment_ids() {
+        all.push(if id == &current.id { current.clone() } else { get(store, tenant, id).await? });
+    }
+    Ok(all)
 }
 
 /// Cancels a booking waiting for its deposit whose time is gone (the hold expired and someone
@@ -858,14 +1009,29 @@ pub async fn cancel_lost_hold(
         return Err(AppointmentError::NotPendingDeposit.into());
     }
     let now = store.clock.now();
-    let mine = cells_still_mine(store, t, current).await?;
-    let mut next =
-        advanced(current, AppointmentStatus::Cancelled, "cancel", &audit.actor, Some(reason.to_owned()), now);
-    next.hold_expires_at = None;
+    let all = visit_appointments(store, t, current).await?;
+    let waiting: Vec<&Appointment> =
+        all.iter().filter(|a| a.id == current.id || a.status == AppointmentStatus::PendingDeposit).collect();
+    let held = claims::held(store, t, &waiting).await?;
     let mut plan = extra;
-    let (write, failure) = versioned_write(t, &next, current.version)?;
-    plan.push(write, failure);
-    release_calendar(&mut plan, t, current, &mine, &HashSet::new());
+    let mut claims = Claims::new();
+    let mut cancelled = None;
+    for appointment in waiting {
+        let mut next =
+            advanced(appointment, AppointmentStatus::Cancelled, "cancel", &audit.actor, Some(reason.to_owned()), now);
+        next.hold_expires_at = None;
+        let (write, failure) = versioned_write(t, &next, appointment.version)?;
+        plan.push(write, failure);
+        claims.release(t, appointment, &held);
+        delete_busy(&mut plan, t, appointment);
+        if appointment.id == current.id {
+            cancelled = Some(next);
+        } else {
+            plan.announce(booking_event(t, "booking.cancelled", &next, now))?;
+        }
+    }
+    claims.push_into(&mut plan);
+    let next = cancelled.expect("the lost hold is cancelled");
     let summary = format!("Booking {} cancelled: {reason}", next.confirmation_number);
     let entry = TimelineEntry::new(
         &next.client_id,
@@ -1006,25 +1172,51 @@ pub async fn fee_preview(
     Ok(policy.fee_preview(action, &terms(&appointment), store.clock.now()))
 }
 
-/// Moves an appointment: the new cells are claimed and the old released in one transaction, so
-/// at no moment does it hold both or neither.
+/// Moves an appointment, or the whole visit it belongs to (every service by the same amount; the
+/// one addressed may change practitioner): the new cells are claimed and the old released in one
+/// transaction, so at no moment does it hold both or neither.
 async fn reschedule(
     store: &Store,
     audit: &AuditContext,
     tenant: &Tenant,
+    scope: &Scope,
     current: Appointment,
     start: DateTime<Utc>,
     practitioner_id: Option<PractitionerId>,
     policy: &Policy,
-) -> AppResult<Appointment> {
+) -> Result<Appointment, AppointmentError> {
     let t = &tenant.id;
     let now = store.clock.now();
-    let practitioner_id = practitioner_id.unwrap_or_else(|| current.practitioner_id.clone());
+    let all = visit_appointments(store, t, &current).await?;
+    if let Some(stuck) =
+        all.iter().find(|a| appointment::next_status(a.status, AppointmentAction::Reschedule).is_none())
+    {
+        return Err(AppointmentError::IllegalTransition {
+            action: AppointmentAction::Reschedule,
+            status: stuck.status,
+        });
+    }
+    for appointment in &all {
+        scope.check(appointment)?;
+    }
+    let shift = start - current.start;
+    let practitioner_of = |a: &Appointment| match &practitioner_id {
+        Some(p) if a.id == current.id => p.clone(),
+        _ => a.practitioner_id.clone(),
+    };
     let request = BookingRequest {
         location_id: current.location_id.clone(),
-        service_id: current.service_id.clone(),
-        start,
-        practitioner_id: Some(practitioner_id.clone()),
+        service_id: all[0].service_id.clone(),
+        start: all[0].start + shift,
+        practitioner_id: Some(practitioner_of(&all[0])),
+        then: all[1..]
+            .iter()
+            .map(|a| NextService {
+                service_id: a.service_id.clone(),
+                practitioner_id: Some(practitioner_of(a)),
+                screening: None,
+            })
+            .collect(),
         client_id: current.client_id.clone(),
         source: current.source,
         screening: None,
@@ -1032,74 +1224,81 @@ async fn reschedule(
         prepared: None,
         card_on_file_consent: false,
     };
-    let mut calendar = Calendar::load(store, tenant, window_around(&request, start)).await?;
-    // Its own time does not stand in its way.
-    calendar.records.retain(|r| r.appointment_id != current.id);
-    calendar.busy = availability::engine_busy(&calendar.records, calendar.now);
-    let explanation = calendar.explain(start);
-    if !explanation.bookable {
-        return Err(refusal(&explanation));
+    let own: Vec<AppointmentId> = all.iter().map(|a| a.id.clone()).collect();
+    let parts = plan_visit(store, tenant, &request, &own).await.map_err(AppError::from)?;
+    let mut moved = Vec::with_capacity(all.len());
+    for (old, part) in all.iter().zip(&parts) {
+        let note = format!("from {}", old.local_start.to_rfc3339());
+        let mut next = advanced(old, old.status, "reschedule", &audit.actor, Some(note), now);
+        let duration = old.end - old.start;
+        let (from, until) = appointment::occupied_span(
+            part.start,
+            part.start + duration,
+            old.buffer_before_minutes,
+            old.buffer_after_minutes,
+        );
+        let (claim_from, claim_until) = appointment::claimed_span(from, until);
+        next.resources = part.calendar.free_units(claim_from, claim_until).map_err(resource_taken)?;
+        next.start = part.start;
+        next.end = part.start + duration;
+        next.local_start = part.start.with_timezone(&old.timezone.tz()).fixed_offset();
+        next.practitioner_id = part.practitioner_id.clone().unwrap_or_else(|| old.practitioner_id.clone());
+        next.attendance_confirmed_at = None;
+        if next.status == AppointmentStatus::PendingDeposit {
+            next.hold_expires_at = Some(now + hold_length(policy));
+        }
+        moved.push(next);
     }
-    let note = format!("from {}", current.local_start.to_rfc3339());
-    let mut next = advanced(&current, current.status, "reschedule", &audit.actor, Some(note), now);
-    let duration = current.end - current.start;
-    let (from, until) = appointment::occupied_span(
-        start,
-        start + duration,
-        current.buffer_before_minutes,
-        current.buffer_after_minutes,
-    );
-    let (claim_from, claim_until) = appointment::claimed_span(from, until);
-    next.resources = calendar.free_units(claim_from, claim_until).map_err(resource_taken)?;
-    next.start = start;
-    next.end = start + duration;
-    next.local_start = start.with_timezone(&current.timezone.tz()).fixed_offset();
-    next.practitioner_id = practitioner_id;
-    next.attendance_confirmed_at = None;
-    if next.status == AppointmentStatus::PendingDeposit {
-        next.hold_expires_at = Some(now + hold_length(policy));
+    if moved.len() > 1 {
+        let visit = visit_of(&moved);
+        for next in &mut moved {
+            next.visit = Some(visit.clone());
+        }
     }
 
-    let mine = cells_still_mine(store, t, &current).await?;
-    let new_cells: HashSet<Key> = cell_keys(t, &next).into_iter().collect();
+    let olds: Vec<&Appointment> = all.iter().collect();
+    let held = claims::held(store, t, &olds).await?;
     let mut plan = Plan::new();
-    let (write, failure) = versioned_write(t, &next, current.version)?;
-    plan.push(write, failure);
-    // Busy items are keyed by start: the old ones go unless the new ones replace them in place.
-    let old_busy: HashSet<Key> =
-        owners(&current).into_iter().map(|(o, _)| keys::busy(t, o, busy_record(&current).start, &current.id)).collect();
-    let new_busy: HashSet<Key> =
-        owners(&next).into_iter().map(|(o, _)| keys::busy(t, o, busy_record(&next).start, &next.id)).collect();
-    for key in old_busy.difference(&new_busy) {
-        plan.push(Write::delete(key.clone()), AppError::Internal("a busy delete has no condition".into()));
+    let mut claims = Claims::new();
+    let new_busy: HashSet<Key> = moved.iter().flat_map(|next| busy_keys(t, next)).collect();
+    let mut references = Vec::new();
+    for (old, next) in all.iter().zip(&moved) {
+        let (write, failure) = versioned_write(t, next, old.version)?;
+        plan.push(write, failure);
+        // Busy items are keyed by start: the old ones go unless the new ones replace them in place.
+        for key in busy_keys(t, old).difference(&new_busy) {
+            plan.push(Write::delete(key.clone()), AppError::Internal("a busy delete has no condition".into()));
+        }
+        put_busy(&mut plan, t, next)?;
+        claims.claim(t, next, &held, now);
+        if next.practitioner_id != old.practitioner_id {
+            care_team::link_booking(&mut plan, t, &next.client_id, &next.practitioner_id, now, &audit.actor)?;
+        }
+        references.push(reference("practitioner_id", CatalogKind::Practitioner, &next.practitioner_id));
+        references.extend(next.resources.iter().map(|u| reference("resources", CatalogKind::Resource, &u.resource_id)));
     }
-    for key in cell_keys(t, &current).into_iter().filter(|k| mine.contains(k) && !new_cells.contains(k)) {
-        plan.push(
-            Write::delete_if(key, Condition::equals("appointment_id", current.id.as_str())),
-            AppError::contention("the calendar changed while this was being saved; try again"),
-        );
+    for old in &all {
+        claims.release(t, old, &held);
     }
-    claim_calendar(&mut plan, t, &next, &mine, now)?;
-    if next.practitioner_id != current.practitioner_id {
-        care_team::link_booking(&mut plan, t, &next.client_id, &next.practitioner_id, now, &audit.actor)?;
-    }
-    let mut references = vec![reference("practitioner_id", CatalogKind::Practitioner, &next.practitioner_id)];
-    references.extend(next.resources.iter().map(|u| reference("resources", CatalogKind::Resource, &u.resource_id)));
+    claims.push_into(&mut plan);
     add_reference_checks(&mut plan, t, references);
-    let summary = format!("Moved {} to {}", next.confirmation_number, next.local_start.format("%a %-d %b %Y %H:%M"));
+    let lead = &moved[0];
+    let summary = format!("Moved {} to {}", lead.confirmation_number, lead.local_start.format("%a %-d %b %Y %H:%M"));
     let entry = TimelineEntry::new(
-        &next.client_id,
+        &lead.client_id,
         now,
         "appointment.reschedule",
         summary,
-        Some(next.id.to_string()),
+        Some(current.id.to_string()),
         &audit.actor,
     );
     plan.push(entry.write(t)?, AppError::conflict("id_taken", "an id clash; try again"));
     check_size(&plan)?;
-    plan.announce(booking_event(t, "booking.rescheduled", &next, now))?;
-    plan.commit(store, audit, "appointment.reschedule", next.id.as_str()).await?;
-    Ok(next)
+    for next in &moved {
+        plan.announce(booking_event(t, "booking.rescheduled", next, now))?;
+    }
+    plan.commit(store, audit, "appointment.reschedule", current.id.as_str()).await?;
+    Ok(moved.into_iter().find(|next| next.id == current.id).expect("the addressed appointment moved"))
 }
 
 /// The risk gate every booking of a clinical treatment passes: the service's clinical tags are

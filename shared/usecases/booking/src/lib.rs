@@ -4,6 +4,7 @@
 
 pub mod appointments;
 pub mod cash_up;
+pub mod claims;
 pub mod connect;
 pub mod desk;
 pub mod fees;

@@ -113,6 +113,17 @@ impl Calendar {
         Ok(Calendar { location, service, practitioners, catalog, policy, records, busy, now, request })
     }
 
+    /// This calendar for a visit's later service, which starts wherever the one before it leaves:
+    /// on the five-minute cells rather than the clinic's grid of first starts, and not stopped by
+    /// a same-day cutoff or minimum notice that let the visit's first service through.
+    pub fn follow_on(mut self) -> Calendar {
+        let rules = &mut self.policy.input.booking;
+        rules.grid_minutes = (mas_domain::appointment::CELL_SECONDS / 60) as u32;
+        rules.same_day_cutoff = None;
+        rules.min_notice_minutes = 0;
+        self
+    }
+
     pub fn input(&self) -> AvailabilityInput<'_> {
         AvailabilityInput {
             location: &self.location,
@@ -158,6 +169,35 @@ impl Calendar {
         }
         Ok(chosen)
     }
+}
+
+/// Bookable starts of a visit: starts of the first calendar's service from which every further
+/// service (one calendar each, loaded over the window and a day beyond) can follow at the start
+/// the one before it leaves (`appointment::next_start`). The practitioners offered are the first
+/// service's; the later ones are chosen when it is booked.
+pub fn visit_slots(first: &Calendar, rest: &[Calendar]) -> Vec<Slot> {
+    first
+        .slots()
+        .into_iter()
+        .filter(|slot| {
+            let mut previous = &first.service.data;
+            let mut end = slot.start + previous.duration_minutes.duration();
+            for next in rest {
+                let service = &next.service.data;
+                let start = mas_domain::appointment::next_start(
+                    end,
+                    previous.buffer_after_minutes.get(),
+                    service.buffer_before_minutes.get(),
+                );
+                if !next.explain(start).bookable {
+                    return false;
+                }
+                end = start + service.duration_minutes.duration();
+                previous = service;
+            }
+            true
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone)]

@@ -14,7 +14,7 @@ use mas_booking::appointments;
 use mas_catalog::catalog::Catalog;
 use mas_domain::appointment::{Appointment, AppointmentStatus};
 use mas_domain::error::{AppError, AppResult};
-use mas_domain::ids::{AppointmentId, ClientId, TenantId};
+use mas_domain::ids::{AppointmentId, ClientId, ServiceId, TenantId};
 use mas_domain::notifications::{self, Channel, MessageKind, Planned, Variables};
 use mas_ports::queue::QueueMessage;
 use mas_ports::table::{GSI1PK, GSI1SK};
@@ -254,11 +254,15 @@ pub async fn on_event(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
                 return Err(AppError::Internal(format!("{} without appointment_id", event.kind)));
             };
             let appointment = appointments::get(&n.store, t, &id).await?;
-            replan(n, t, &appointment).await?;
             if event.kind == "booking.confirmed" {
                 // Its consent and aftercare forms (idempotent per appointment, kind and topic).
                 mas_documents::documents::generate_for_confirmed_booking(&n.store, n.queue.as_ref(), t, &id).await?;
             }
+            if !appointment.is_visit_lead() {
+                // A visit's client hears once, through its lead (whose notices name every service).
+                return Ok(());
+            }
+            replan(n, t, &appointment).await?;
             let notice = match event.kind.as_str() {
                 "booking.confirmed" => Some((MessageKind::Confirmation, booking_subject(&appointment))),
                 "booking.rescheduled" => Some((MessageKind::RescheduleNotice, booking_subject(&appointment))),
@@ -398,8 +402,18 @@ pub async fn plan_one(n: &Notifier, item: DueItem) -> AppResult<()> {
 pub async fn booking_vars(n: &Notifier, t: &TenantId, appointment: &Appointment) -> AppResult<(Variables, Catalog)> {
     let catalog = Catalog::load(&n.store, t).await?;
     let mut vars = Variables::new();
-    if let Some(service) = catalog.services.iter().find(|s| s.id == appointment.service_id) {
-        vars.insert("service.name".into(), service.data.name.to_string());
+    // A visit's lead names every service of the visit, in order.
+    let service_ids: Vec<&ServiceId> = match &appointment.visit {
+        Some(visit) => visit.parts.iter().map(|p| &p.service_id).collect(),
+        None => vec![&appointment.service_id],
+    };
+    let names: Vec<String> = service_ids
+        .iter()
+        .filter_map(|id| catalog.services.iter().find(|s| &&s.id == id))
+        .map(|s| s.data.name.to_string())
+        .collect();
+    if !names.is_empty() {
+        vars.insert("service.name".into(), names.join(", then "));
     }
     if let Some(location) = catalog.locations.iter().find(|l| l.id == appointment.location_id) {
         vars.insert("location.name".into(), location.data.name.to_string());
