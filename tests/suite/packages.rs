@@ -2,7 +2,7 @@
 //! the desk as a sale's line (priced from the template, taxed when sold), a session redeemed per
 //! visit by a service line (nothing to pay, untaxed), refused when another client's, not
 //! covering, expired, voided or used up, given back by a package refund or a void (never as
-//! cash), listed on the client file and in the portal — and its last session used exactly once
+//! cash), listed on the client file, in her data export and in the portal — and its last session used exactly once
 //! when twelve tills redeem it at once (on SQLite and on DynamoDB).
 
 use std::sync::Arc;
@@ -176,6 +176,10 @@ async fn a_package_sold_at_the_desk_is_redeemed_per_visit_given_back_by_refund_o
     let (status, listed) = app.get(&format!("/v1/clients/{}/packages", s.client_id), &desk).await;
     assert_eq!(status, StatusCode::OK, "{listed}");
     assert_eq!((listed[0]["id"].as_str(), listed[0]["sessions_remaining"].as_i64()), (Some(id.as_str()), Some(3)));
+    // Her data export holds it too.
+    let (status, export) = app.get(&format!("/v1/clients/{}/export", s.client_id), token).await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    assert_eq!(export["packages"][0]["id"].as_str(), Some(id.as_str()), "{export}");
     let (support, _) = app.member_token(&s.clinic, "support").await;
     let (status, _) = app.get(&format!("/v1/clients/{}/packages", s.client_id), &support).await;
     assert_eq!(status, StatusCode::FORBIDDEN);

@@ -1072,7 +1072,8 @@ pub fn plan_refund(
             return Err(invalid("no_card_payment", "to", "no part of this sale was paid by card through the gateway"));
         }
         RefundTo::Card => left.min(cards.iter().map(|(_, open)| open).sum()),
-        RefundTo::Package => unreachable!("answered above"),
+        // Answered above: sessions, not money.
+        RefundTo::Package => 0,
     };
     let amount = amount.map_or(possible, MinorUnits::get);
     if possible <= 0 {
@@ -1115,7 +1116,7 @@ pub fn plan_refund(
             }
             returns
         }
-        RefundTo::Package => unreachable!("answered above"),
+        RefundTo::Package => package_returns(sale, corrections),
     })
 }
 
