@@ -272,6 +272,37 @@ async function main() {
       await page.close();
     });
 
+    await test('the desk books a visit of two services in one dialog and the calendar shows each as part of the visit', async () => {
+      const page = await signedInTab('desk@demo-clinic.test');
+      await openCalendar(page, base, monday);
+      const point = await slotPoint(page, 'Dr Ada Okafor', '14:00');
+      await page.mouse.click(point.x, point.y);
+      const dialog = page.getByRole('dialog', { name: 'New booking' });
+      await dialog.waitFor();
+      await dialog.getByLabel('New client').check();
+      await dialog.getByLabel('First name').fill('Vera');
+      await dialog.getByLabel('Last name').fill('Visit');
+      await dialog.getByLabel('Service').selectOption({ label: 'Anti-wrinkle, three areas (30 min)' });
+      await dialog.getByRole('button', { name: 'Add a service to this visit' }).click();
+      await dialog.getByLabel('Then (service 2 of the visit)').selectOption({ label: 'Chemical peel (40 min)' });
+      for (const no of await dialog.getByRole('radio', { name: 'No' }).all()) await no.check();
+      await dialog.getByRole('button', { name: 'Book', exact: true }).click();
+      await page.getByTestId('live').filter({ hasText: /Booked Vera Visit/ }).waitFor();
+      const visit = (await appointmentsOn(monday)).filter((a) => a.visit && londonWall(a.visit.parts[0].start) === '14:00');
+      assert.equal(visit.length, 2, 'the API has both services of the visit');
+      const [first, second] = visit.sort((a, b) => a.start.localeCompare(b.start));
+      assert.equal(first.confirmation_number, second.confirmation_number, 'one confirmation number for the visit');
+      assert.equal(londonWall(second.start), '14:40', 'the peel follows the anti-wrinkle and its 10 minutes after');
+      await card(page, second.id).first().waitFor();
+      assert.match(await card(page, first.id).first().innerText(), /Visit 1 of 2/);
+      assert.match(await card(page, second.id).first().innerText(), /Chemical peel[\s\S]*Visit 2 of 2/);
+      // Cancelling one service from its drawer cancels the visit.
+      await api(base, 'PATCH', `/v1/appointments/${second.id}`, ownerToken, { action: 'cancel' });
+      const after = await api(base, 'GET', `/v1/appointments/${first.id}`, ownerToken);
+      assert.equal(after.status, 'cancelled');
+      await page.close();
+    });
+
     await test('a practitioner\'s time off is shaded in her column', async () => {
       await api(base, 'POST', `/v1/practitioners/${grace.id}/exceptions`, ownerToken, {
         kind: 'time_off', starts_at: londonInstant(thursday, '17:00'), ends_at: londonInstant(thursday, '19:00'), note: 'Training',

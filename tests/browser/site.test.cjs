@@ -172,6 +172,41 @@ async function main() {
       assert.match(await page.locator('#details-error').textContent(), /consultation/i);
     });
 
+    await test('a visitor books a visit of two treatments, one after the other, under one BK- number', async () => {
+      const hydra = service('HydraFacial Deluxe');
+      const peel = service('Chemical peel');
+      await page.goto(`${site}book.html?service=${hydra.id}`);
+      await page.locator(`input[name=location][value="${london.id}"]`).check();
+      // The same treatment cannot follow itself; the others can be added.
+      assert.equal(await page.locator(`input[name=also][value="${hydra.id}"]`).isVisible(), false);
+      await page.locator(`input[name=also][value="${peel.id}"]`).check();
+      const asked = page.waitForRequest((r) => /\/availability\?/.test(r.url()));
+      await page.locator('#form-service button[type=submit]').click();
+      assert.equal(new URL((await asked).url()).searchParams.get('then'), peel.id, 'times are asked for the whole visit');
+      await page.locator('input[name=day]').nth(5).check();
+      await page.locator('input[name=time]').first().check();
+      await page.locator('#form-time button[type=submit]').click();
+      assert.match(await page.locator('#summary').textContent(), /HydraFacial Deluxe, then Chemical peel/);
+      await page.getByLabel('First name').fill('Vita');
+      await page.getByLabel('Last name').fill('Visit');
+      await page.getByLabel('Email').fill('vita.browser@example.test');
+      for (const input of await page.locator('.yesno input[value=no]').all()) await input.check();
+      await page.getByLabel(/I agree to the terms/).check();
+      await page.getByRole('button', { name: 'Book appointment' }).click();
+      const number = (await page.locator('#confirmation-number').textContent({ timeout: 15000 })).trim();
+      const parts = page.locator('#visit-parts li');
+      assert.equal(await parts.count(), 2);
+      assert.match(await parts.nth(1).textContent(), /Chemical peel/);
+      const today = new Date().toISOString().slice(0, 10);
+      const later = new Date(Date.now() + 60 * 86400e3).toISOString().slice(0, 10);
+      const appointments = await api(local.base, 'GET', `/v1/appointments?from=${today}&to=${later}`, local.token);
+      const visit = appointments.filter((a) => a.confirmation_number === number).sort((a, b) => a.start.localeCompare(b.start));
+      assert.equal(visit.length, 2, 'both treatments are booked under the one number');
+      // HydraFacial is 60 minutes with 15 after: the peel starts 75 minutes after it.
+      assert.equal(Date.parse(visit[1].start) - Date.parse(visit[0].start), 75 * 60000);
+      assert.equal(visit[0].status, 'pending_deposit', 'the visit is held for its deposit');
+    });
+
     await test('the wizard works at a phone-sized viewport (screenshots)', async () => {
       await page.setViewportSize({ width: 390, height: 844 });
       await page.goto(`${site}book.html`);

@@ -7,6 +7,7 @@ mod blob_queue_contract;
 mod booking;
 mod care_team;
 mod clients;
+mod commissions;
 mod connect;
 mod desk;
 mod dns_contract;

@@ -42,6 +42,8 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
         ("templates", _) => template_body("1.0.0"),
         ("documents", _) if path.ends_with("/generate") => generate_body(own.client_id, "B client"),
         ("policies", _) => json!({"hold_minutes": 20}),
+        ("commissions", _) => json!({"rules": [{"applies_to": {"kind": "all_services"},
+            "rate": {"kind": "percent", "tiers": [{"from_minor": 0, "percent_bps": 1000}]}}]}),
         ("appointments", _) if method == "PATCH" => json!({"action": "cancel"}),
         ("payments", _) => json!({"amount": 100, "reason": "intruder"}),
         ("card-readers", _) => {
@@ -272,6 +274,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             || route.path == "/v1/payments/finalize"
             || (route.path == "/v1/sales" && route.method == "GET")
             || route.path == "/v1/gift-cards/lookup"
+            || route.path == "/v1/commissions/report"
             || route.path.starts_with("/v1/sales/close");
         let aims_at_a = route.path.contains('{') || names_a;
         let collection = route.path.split('/').nth(2).unwrap_or_default().to_owned();
@@ -334,6 +337,7 @@ fn query_for(method: &str, path: &str, location_id: &str, service_id: &str, day:
             format!("?location_id={location_id}&date={}", chrono::Utc::now().date_naive())
         }
         "/v1/appointments" => format!("?from={day}&to={day}"),
+        "/v1/commissions/report" => format!("?from={day}&to={day}&location_id={location_id}"),
         "/v1/availability" => format!("?location_id={location_id}&service_id={service_id}&from={day}&to={day}"),
         "/v1/availability/explain" => {
             format!("?location_id={location_id}&service_id={service_id}&start={day}T10:00:00Z")

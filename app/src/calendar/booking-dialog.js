@@ -21,6 +21,9 @@ export function BookingDialog({ api, me, catalog, location, timeZone, initial, o
   const [serviceId, setServiceId] = useState(services[0]?.id || '');
   const service = services.find((s) => s.id === serviceId) || null;
   const [start, setStart] = useState(initial.start);
+  // A visit's further services, each after the one before it, with anyone who can take it.
+  const [then, setThen] = useState([]);
+  const further = servicesFor(null, location, catalog.services);
   const [client, setClient] = useState({ mode: initial.newClient ? 'new' : 'existing', client: null, first_name: '', last_name: '', phone: '', email: '' });
   const [answers, setAnswers] = useState(blankAnswers);
   const [notes, setNotes] = useState('');
@@ -37,6 +40,8 @@ export function BookingDialog({ api, me, catalog, location, timeZone, initial, o
     }).catch(() => { /* without the words, no consent is asked for */ });
     return () => { live = false; };
   }, []);
+  // The screening questions, when any service of the visit is clinical.
+  const screened = [service, ...then.map((id) => catalog.services.find((s) => s.id === id))].some((s) => s && needsScreening(s));
   const [problem, setProblem] = useState(null);
   const [busy, setBusy] = useState(false);
 
@@ -49,7 +54,7 @@ export function BookingDialog({ api, me, catalog, location, timeZone, initial, o
   const submit = async (event) => {
     event.preventDefault();
     if (!service) { setProblem({ message: 'Choose a service' }); return; }
-    if (needsScreening(service) && !allAnswered(answers)) { setProblem({ message: 'Answer every screening question' }); return; }
+    if (screened && !allAnswered(answers)) { setProblem({ message: 'Answer every screening question' }); return; }
     setBusy(true);
     setProblem(null);
     try {
@@ -61,7 +66,8 @@ export function BookingDialog({ api, me, catalog, location, timeZone, initial, o
         client_id: chosen.id,
       };
       if (practitionerId) body.practitioner_id = practitionerId;
-      if (needsScreening(service)) body.screening = answers;
+      if (then.length) body.then = then.map((id) => ({ service_id: id }));
+      if (screened) body.screening = answers;
       if (acknowledgeRisk) body.acknowledge_risk = true;
       if (cardTerms && cardConsent) body.card_on_file_consent = true;
       if (notes.trim()) body.notes = notes.trim();
@@ -94,10 +100,21 @@ export function BookingDialog({ api, me, catalog, location, timeZone, initial, o
             </select>
           </label>
         </div>
+        ${then.map((id, index) => html`
+          <div class="mas-row" key=${index}>
+            <label class="mas-field">Then (service ${index + 2} of the visit)
+              <select value=${id} onChange=${(e) => setThen(then.map((x, i) => (i === index ? e.currentTarget.value : x)))}>
+                ${further.map((s) => html`<option key=${s.id} value=${s.id}>${s.name} (${s.duration_minutes} min)</option>`)}
+              </select>
+            </label>
+            <button type="button" class="mas-button" onClick=${() => setThen(then.filter((_, i) => i !== index))}>Remove service ${index + 2}</button>
+          </div>`)}
+        ${then.length < 5 && further.length > 0 && html`
+          <p><button type="button" class="mas-button" onClick=${() => setThen([...then, further[0].id])}>Add a service to this visit</button></p>`}
         <label class="mas-field">Start (${zoneLabel(timeZone)})
           <input type="datetime-local" step="300" required value=${start} onInput=${(e) => setStart(e.currentTarget.value)} />
         </label>
-        ${needsScreening(service) && html`<${ScreeningQuestions} answers=${answers} onChange=${setAnswers} />`}
+        ${screened && html`<${ScreeningQuestions} answers=${answers} onChange=${setAnswers} />`}
         ${cardTerms && html`
           <label><input type="checkbox" checked=${cardConsent} onChange=${(e) => setCardConsent(e.currentTarget.checked)} />
             The client agrees: “${cardTerms}”</label>`}

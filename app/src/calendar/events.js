@@ -12,6 +12,14 @@ function columnsOf(appointment, columnIds) {
   return ids.filter((id) => columnIds.has(id));
 }
 
+/** "Visit 2 of 3" for a service of a visit booked as one (moved and cancelled together). */
+function visitPart(appointment) {
+  const parts = appointment.visit?.parts;
+  if (!parts) return null;
+  const index = parts.findIndex((p) => p.appointment_id === appointment.id);
+  return `Visit ${index + 1} of ${parts.length}`;
+}
+
 export function bookingEvents(appointments, { timeZone, columnIds, names, me, showClosed }) {
   return appointments
     .filter((a) => showClosed || !HIDDEN_BY_DEFAULT.has(a.status))
@@ -35,6 +43,7 @@ export function bookingEvents(appointments, { timeZone, columnIds, names, me, sh
           serviceName: names.service(a.service_id),
           statusLabel: style.label,
           holdUntil: a.status === 'pending_deposit' && a.hold_expires_at ? timeIn(a.hold_expires_at, timeZone) : null,
+          visitPart: visitPart(a),
         },
       };
     })
@@ -75,9 +84,10 @@ export function eventContent({ event, timeText, view }) {
   const compact = view.type === 'resourceTimeGridWeek';
   const seen = (className) => (compact ? 'mas-visually-hidden' : className);
   const hold = props.holdUntil ? span(seen('mas-hold'), `Hold until ${props.holdUntil}`) : '';
+  const visit = props.visitPart ? span(seen('mas-card-visit'), props.visitPart) : '';
   return {
     html: span(seen('mas-card-time'), timeText) + span('mas-card-client', props.clientName)
-      + span(seen('mas-card-service'), props.serviceName) + hold
+      + span(seen('mas-card-service'), props.serviceName) + visit + hold
       + span('mas-visually-hidden', `, ${props.statusLabel}`),
   };
 }

@@ -42,6 +42,7 @@ const CSS = `
 .mas-card-service{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .mas-calendar-screen .ec-col-head span{overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
 .mas-hold{font-style:italic}
+.mas-card-visit{display:block;font-size:.85em}
 .mas-visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 ${statusRules}
 .ec-event.mas-status-cancelled .mas-card-client,.ec-event.mas-status-no_show .mas-card-client{text-decoration:line-through}

@@ -12,6 +12,7 @@ pub mod business;
 pub mod cash_up;
 pub mod catalog;
 pub mod clients;
+pub mod commission;
 pub mod connect;
 pub mod csv;
 pub mod documents;

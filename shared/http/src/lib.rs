@@ -11,6 +11,7 @@ pub mod auth;
 pub mod availability;
 pub mod catalog;
 pub mod clients;
+pub mod commissions;
 pub mod desk;
 mod document;
 pub mod documents;
@@ -195,6 +196,8 @@ route_group!(
         [sales::receipts]
         [sales::day_close, sales::close, sales::reopen]
         [sales::close_csv]
+        [commissions::get_plan, commissions::save_plan]
+        [commissions::report]
         [desk::list_readers]
         [desk::get]
         [templates::list, templates::create]

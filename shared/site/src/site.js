@@ -10,7 +10,7 @@
   const api = (document.body.dataset.api || '') + '/v1/public/' + encodeURIComponent(data.slug);
   const visitorTz = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const reduceMotion = matchMedia('(prefers-reduced-motion: reduce)').matches;
-  const state = { service: null, location: null, slot: null, slots: null, key: null };
+  const state = { service: null, also: [], location: null, slot: null, slots: null, key: null };
   const status = (text) => { $('#status').textContent = text; };
 
   const byId = (list, id) => list.find((x) => x.id === id);
@@ -58,17 +58,45 @@
     }
     if (offered.length === 1) serviceForm.querySelector(`input[name=location][value="${offered[0].id}"]`).checked = true;
   }
-  serviceForm.addEventListener('change', (e) => { if (e.target.name === 'service') syncLocations(); });
+  // A visit may hold more treatments, one after another (the clinic's engine finds the times).
+  const MAX_ALSO = 5;
+  const alsoBox = el('fieldset', { class: 'choices', id: 'also-choices' },
+    el('legend', { text: 'Add to this visit (optional)' }),
+    el('p', { class: 'note', text: 'Each one follows the one before it, in this order.' }));
+  for (const service of data.services) {
+    alsoBox.append(el('label', { class: 'choice' },
+      el('input', { type: 'checkbox', name: 'also', value: service.id }),
+      el('span', {}, el('strong', { text: service.name }))));
+  }
+  if (data.services.length > 1) $('#location-choices').before(alsoBox);
+  function syncAlso() {
+    const main = serviceForm.service.value;
+    for (const input of alsoBox.querySelectorAll('input[name=also]')) {
+      const same = input.value === main;
+      input.closest('label').classList.toggle('hide', same);
+      if (same) input.checked = false;
+    }
+  }
+  serviceForm.addEventListener('change', (e) => {
+    if (e.target.name === 'service') { syncLocations(); syncAlso(); }
+    if (e.target.name === 'also') {
+      const checked = alsoBox.querySelectorAll('input[name=also]:checked');
+      if (checked.length > MAX_ALSO) { e.target.checked = false; status(`A visit holds at most ${MAX_ALSO + 1} treatments.`); }
+    }
+  });
+  const treatments = () => [state.service, ...state.also].map((s) => s.name).join(', then ');
   const wanted = new URLSearchParams(location.search).get('service');
   const preset = wanted && serviceForm.querySelector(`input[name=service][value="${CSS.escape(wanted)}"]`);
   if (preset) preset.checked = true;
   syncLocations();
+  syncAlso();
   serviceForm.addEventListener('submit', (e) => {
     e.preventDefault();
     const box = $('#service-error');
     state.service = byId(data.services, serviceForm.service.value);
     state.location = byId(data.locations, (serviceForm.querySelector('input[name=location]:checked') || {}).value);
     if (!state.service) return fail(box, 'Please choose a treatment.');
+    state.also = [...alsoBox.querySelectorAll('input[name=also]:checked')].map((i) => byId(data.services, i.value)).filter(Boolean);
     if (!state.location) return fail(box, 'Please choose a location.');
     box.hidden = true;
     loadTimes();
@@ -81,6 +109,7 @@
     const from = today(tz);
     const q = new URLSearchParams({ location_id: state.location.id, service_id: state.service.id, from, to: addDays(from, 20) });
     if (visitorTz && visitorTz !== tz) q.set('tz', visitorTz);
+    if (state.also.length) q.set('then', state.also.map((s) => s.id).join(','));
     $('#tz-note').textContent = visitorTz && visitorTz !== tz
       ? `Times are in clinic time (${tz}). Your time zone is ${visitorTz}: your local time is shown under each time.`
       : `Times are in clinic time (${tz}).`;
@@ -140,7 +169,7 @@
     $('#time-error').hidden = true;
     state.slot = { start: picked.value, local: picked.dataset.local };
     state.key = null;
-    $('#summary').textContent = `${state.service.name} at ${state.location.name}, ${longWhen(state.slot.start, state.location.timezone)} (clinic time).`;
+    $('#summary').textContent = `${treatments()} at ${state.location.name}, ${longWhen(state.slot.start, state.location.timezone)} (clinic time).`;
     status('');
     show('step-details');
   });
@@ -175,6 +204,7 @@
     const client = { first_name: v('first_name'), last_name: v('last_name'), email: v('email') };
     if (v('phone')) client.phone = v('phone');
     const body = { location_id: state.location.id, service_id: state.service.id, start: state.slot.start, client, screening };
+    if (state.also.length) body.then = state.also.map((s) => ({ service_id: s.id }));
     if ($('#card-consent') && $('#card-consent').checked) body.card_on_file_consent = true;
     state.key = state.key || (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
     const button = details.querySelector('button[type=submit]');
@@ -220,13 +250,22 @@
   const payKey = 'mas-pay-' + data.slug;
   const loadPay = window.masLoadPay;
 
-  function confirmed(appt, names = { service: state.service.name, location: state.location.name, tz: state.location.timezone }, landed) {
+  function confirmed(appt, names = { service: treatments(), location: state.location.name, tz: state.location.timezone }, landed) {
     const tz = appt.timezone || names.tz;
     $('#confirmation').replaceChildren(el('div', { class: 'confirm' },
       el('p', { text: 'Your confirmation number' }),
       el('p', { class: 'number', id: 'confirmation-number', text: appt.confirmation_number }),
       el('p', { text: `${names.service} at ${names.location}` }),
       el('p', { text: longWhen(appt.start, tz) + ` (${tz})` })));
+    if (appt.visit) {
+      // Every treatment of the visit with its own time.
+      const list = el('ol', { id: 'visit-parts' });
+      for (const part of appt.visit.parts) {
+        const service = byId(data.services, part.service_id);
+        list.append(el('li', { text: `${fmt(part.start, tz, { hour: '2-digit', minute: '2-digit' })} ${service ? service.name : ''}` }));
+      }
+      $('#confirmation .confirm').append(list);
+    }
     if (appt.status === 'pending_deposit') depositStep(appt, names, tz, landed);
     show('step-done');
     status('Booked. Your confirmation number is ' + appt.confirmation_number + '.');

@@ -230,7 +230,7 @@ async fn try_book(
                     last = taken;
                     break;
                 }
-                Err(other) => return Err(other.into()),
+                Err(other) => return Err(other),
             }
         }
     }
@@ -835,10 +835,7 @@ async fn try_change(
     let stale = || AppError::contention("the appointment changed while this was being saved; try again");
     match change.action {
         AppointmentAction::Reschedule => {
-            let start = change.start.ok_or(AppointmentError::StartRequired)?;
-            let moved =
-                reschedule(store, audit, tenant, scope, current, start, change.practitioner_id.clone(), &policy)
-                    .await?;
+            let moved = reschedule(store, audit, tenant, scope, current, change, &policy).await?;
             return Ok((moved, None));
         }
         AppointmentAction::Cancel => {
@@ -1181,10 +1178,11 @@ async fn reschedule(
     tenant: &Tenant,
     scope: &Scope,
     current: Appointment,
-    start: DateTime<Utc>,
-    practitioner_id: Option<PractitionerId>,
+    change: &Change,
     policy: &Policy,
 ) -> Result<Appointment, AppointmentError> {
+    let start = change.start.ok_or(AppointmentError::StartRequired)?;
+    let practitioner_id = &change.practitioner_id;
     let t = &tenant.id;
     let now = store.clock.now();
     let all = visit_appointments(store, t, &current).await?;
@@ -1200,7 +1198,7 @@ async fn reschedule(
         scope.check(appointment)?;
     }
     let shift = start - current.start;
-    let practitioner_of = |a: &Appointment| match &practitioner_id {
+    let practitioner_of = |a: &Appointment| match practitioner_id {
         Some(p) if a.id == current.id => p.clone(),
         _ => a.practitioner_id.clone(),
     };

@@ -80,9 +80,15 @@ async fn changes(store: &Store, t: &TenantId, location: &LocationId, day: NaiveD
     Ok(item.and_then(|i| i.get("changes").and_then(Value::as_i64)))
 }
 
-async fn read(store: &Store, t: &TenantId, location: &LocationId, day: NaiveDate) -> AppResult<Day> {
-    // Another clinic's location, or none, is 404 like any id the caller cannot reach.
-    let sales = sales::list(store, t, location, day).await?;
+/// The voids and refunds made at a location on a day, each with its sale (`sales`: the day's
+/// own, read already; an older sale is read), in the order they were made.
+pub(crate) async fn corrections_of_day(
+    store: &Store,
+    t: &TenantId,
+    location: &LocationId,
+    day: NaiveDate,
+    sales: &[Sale],
+) -> AppResult<Vec<(Sale, Correction)>> {
     let query = Query::gsi1(keys::sale_corrections_day_gsi_pk(t, location, day));
     let made: Vec<Correction> =
         store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
@@ -95,6 +101,13 @@ async fn read(store: &Store, t: &TenantId, location: &LocationId, day: NaiveDate
         corrections.push((sale, correction));
     }
     corrections.sort_by(|a, b| (a.1.at, &a.1.id).cmp(&(b.1.at, &b.1.id)));
+    Ok(corrections)
+}
+
+async fn read(store: &Store, t: &TenantId, location: &LocationId, day: NaiveDate) -> AppResult<Day> {
+    // Another clinic's location, or none, is 404 like any id the caller cannot reach.
+    let sales = sales::list(store, t, location, day).await?;
+    let corrections = corrections_of_day(store, t, location, day, &sales).await?;
     // A void is made on its sale's own day, so the day's corrections tell which of its sales
     // are voided (refunds of them, made later, change no tip).
     let mut of_sales: BTreeMap<String, Vec<Correction>> = BTreeMap::new();

@@ -5,6 +5,7 @@
 pub mod appointments;
 pub mod cash_up;
 pub mod claims;
+pub mod commissions;
 pub mod connect;
 pub mod desk;
 pub mod fees;
