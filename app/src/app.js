@@ -22,6 +22,7 @@ import { CalendarSlot } from './calendar-slot.js';
 import { Till } from './screens/till.js';
 import { Sales, SaleDetail } from './screens/sales.js';
 import { GiftCards } from './screens/gift-cards.js';
+import { Commissions } from './screens/commissions.js';
 import { Close } from './screens/close.js';
 import { NotAllowed } from './screens/not-allowed.js';
 
@@ -89,6 +90,8 @@ function page(screen, route, me) {
       return route.parts[1] ? html`<${SaleDetail} me=${me} id=${route.parts[1]} key=${route.parts[1]} />` : html`<${Sales} me=${me} route=${route} />`;
     case 'gift-cards':
       return can(me, 'gift_cards_read') ? html`<${GiftCards} me=${me} />` : html`<${NotAllowed} />`;
+    case 'commissions':
+      return can(me, 'analytics_full') ? html`<${Commissions} me=${me} />` : html`<${NotAllowed} />`;
     case 'close':
       return can(me, 'payments_read') ? html`<${Close} me=${me} />` : html`<${NotAllowed} />`;
     case 'settings':

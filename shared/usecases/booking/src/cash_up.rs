@@ -50,9 +50,30 @@ struct Day {
     corrections: Vec<(Sale, Correction)>,
 }
 
+/// The refusals of the daily close, typed; each becomes its code and status here.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CashUpError {
+    /// 409 `day_closed`: the location's day is cashed up (a sale, void, refund or second close).
+    #[error("the till of this location is closed for the day; an owner may reopen it")]
+    DayClosed,
+    /// 422 `day_not_started` (field `date`).
+    #[error("{0} has not begun at this location yet")]
+    DayNotStarted(NaiveDate),
+}
+
+impl From<CashUpError> for AppError {
+    fn from(err: CashUpError) -> Self {
+        let message = err.to_string();
+        match err {
+            CashUpError::DayClosed => AppError::conflict("day_closed", message),
+            CashUpError::DayNotStarted(_) => AppError::invalid("day_not_started", "date", message),
+        }
+    }
+}
+
 /// The refusal of a change on a closed day.
 pub fn day_closed() -> AppError {
-    AppError::conflict("day_closed", "the till of this location is closed for the day; an owner may reopen it")
+    CashUpError::DayClosed.into()
 }
 
 /// The writes, inside a sale's, void's or refund's transaction, that keep it on an open day:
@@ -142,11 +163,7 @@ pub async fn close(store: &Store, audit: &AuditContext, input: CloseInput) -> Ap
     let location = catalog::get::<LocationInput>(store, t, &input.location_id).await?;
     let today = store.clock.now().with_timezone(&location.data.timezone.tz()).date_naive();
     if input.date > today {
-        return Err(AppError::invalid(
-            "day_not_started",
-            "date",
-            format!("{} has not begun at this location yet", input.date),
-        ));
+        return Err(CashUpError::DayNotStarted(input.date).into());
     }
     retry::on_contention(CLOSE_RETRIES, || try_close(store, audit, &input)).await
 }

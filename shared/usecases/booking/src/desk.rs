@@ -43,6 +43,110 @@ use mas_ports::{Condition, PaymentsError, Query, SortKey, Write};
 use mas_store::idempotency::Idempotency;
 use mas_store::{AuditContext, Once, Plan, Store, from_item, keys, retry, to_item};
 
+/// The refusals of card payments at the desk, typed; each becomes its code and status in one
+/// place (`From<DeskError> for AppError`).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DeskError {
+    /// 422 `unknown_reference` (field `location_id`).
+    #[error("no such location at this clinic")]
+    UnknownLocation,
+    /// 422 `unknown_reference` (field `appointment_id`).
+    #[error("no such appointment at this clinic")]
+    UnknownAppointment,
+    /// 422 `unknown_reader` (field `reader_id`).
+    #[error("no such card reader at this clinic")]
+    UnknownReader,
+    /// 422 `reader_location_mismatch` (field `reader_id`).
+    #[error("this reader is at another location: choose one at the sale's location")]
+    ReaderAtAnotherLocation,
+    /// 422 `invalid_registration_code`, with the gateway's reason.
+    #[error("the gateway did not accept this registration code: check the code the reader shows")]
+    RegistrationCodeRefused { reason: String },
+    /// 409 `reader_taken`.
+    #[error("this reader is registered already")]
+    ReaderTaken,
+    /// 409 `reader_busy`.
+    #[error("this reader is taking another payment: wait for it, or cancel it")]
+    ReaderBusy,
+    /// 409 `reader_offline`.
+    #[error("the reader cannot be reached: check it is on and online, then try again")]
+    ReaderOffline,
+    /// 422 `no_card_on_file_consent` (field `appointment_id`).
+    #[error("the client did not agree at booking to keep a card on file: take the card on a reader")]
+    NoCardOnFileConsent,
+    /// 422 `no_saved_card` (field `appointment_id`).
+    #[error("no card was kept on file with this booking: take the card on a reader")]
+    NoSavedCard,
+    /// 409 `already_paid`.
+    #[error("the card paid before the payment was cancelled: add it to the sale as a card tender")]
+    AlreadyPaid,
+    /// 409 `idempotency_replay`.
+    #[error("this card was charged already")]
+    Replayed,
+    /// 409 `terminal_location_exists`: a concurrent request stored the place first.
+    #[error("stored by a concurrent request")]
+    PlaceStoredMeanwhile,
+}
+
+impl From<DeskError> for AppError {
+    fn from(err: DeskError) -> Self {
+        use DeskError as E;
+        let message = err.to_string();
+        match err {
+            E::UnknownLocation => AppError::invalid("unknown_reference", "location_id", message),
+            E::UnknownAppointment => AppError::invalid("unknown_reference", "appointment_id", message),
+            E::UnknownReader => AppError::invalid("unknown_reader", "reader_id", message),
+            E::ReaderAtAnotherLocation => AppError::invalid("reader_location_mismatch", "reader_id", message),
+            E::RegistrationCodeRefused { reason } => AppError::Rejected {
+                kind: Rejection::Invalid,
+                code: "invalid_registration_code",
+                message,
+                details: json!({ "reason": reason }),
+            },
+            E::ReaderTaken => AppError::conflict("reader_taken", message),
+            E::ReaderBusy => AppError::conflict("reader_busy", message),
+            E::ReaderOffline => AppError::conflict("reader_offline", message),
+            E::NoCardOnFileConsent => AppError::invalid("no_card_on_file_consent", "appointment_id", message),
+            E::NoSavedCard => AppError::invalid("no_saved_card", "appointment_id", message),
+            E::AlreadyPaid => AppError::conflict("already_paid", message),
+            E::Replayed => AppError::conflict("idempotency_replay", message),
+            E::PlaceStoredMeanwhile => AppError::conflict("terminal_location_exists", message),
+        }
+    }
+}
+
+impl From<DeskError> for Once {
+    fn from(err: DeskError) -> Self {
+        Once::Failed(err.into())
+    }
+}
+
+/// Why a reader did not take a payment, as recorded on it (`failure_code`).
+#[derive(Debug, Clone, Copy)]
+enum ReaderRefusal {
+    Busy,
+    Offline,
+    Other,
+}
+
+impl ReaderRefusal {
+    fn of(err: &PaymentsError) -> Self {
+        match err {
+            PaymentsError::Refused(why) if why.starts_with(READER_BUSY) => ReaderRefusal::Busy,
+            PaymentsError::Refused(why) if why.starts_with(READER_OFFLINE) => ReaderRefusal::Offline,
+            _ => ReaderRefusal::Other,
+        }
+    }
+
+    fn code(self) -> &'static str {
+        match self {
+            ReaderRefusal::Busy => "reader_busy",
+            ReaderRefusal::Offline => "reader_offline",
+            ReaderRefusal::Other => "reader_refused",
+        }
+    }
+}
+
 /// What `STRIPE#PI#{pi}`/`DESK` holds: whose desk payment the intent is.
 #[derive(Debug, Clone, serde::Serialize, Deserialize)]
 pub struct DeskRef {
@@ -86,9 +190,7 @@ pub async fn reader(store: &Store, t: &TenantId, id: &ReaderId) -> AppResult<Car
 async fn location(store: &Store, t: &TenantId, id: &LocationId) -> AppResult<LocationInput> {
     match catalog::get::<LocationInput>(store, t, id).await {
         Ok(record) if !record.archived => Ok(record.data),
-        Ok(_) | Err(AppError::NotFound { .. }) => {
-            Err(AppError::invalid("unknown_reference", "location_id", "no such location at this clinic"))
-        }
+        Ok(_) | Err(AppError::NotFound { .. }) => Err(DeskError::UnknownLocation.into()),
         Err(other) => Err(other),
     }
 }
@@ -126,7 +228,7 @@ async fn terminal_location(
     let mut plan = Plan::<Once>::typed();
     plan.push(
         Write::put_new(to_item(&key, "terminal_location", &StoredPlace { terminal_location: made.clone() })?),
-        Once::AlreadyDone(AppError::conflict("terminal_location_exists", "stored by a concurrent request")),
+        Once::AlreadyDone(DeskError::PlaceStoredMeanwhile.into()),
     );
     match plan.commit_as(store, audit, "card_reader.location_created", id.as_str()).await {
         Ok(()) | Err(Once::AlreadyDone(_)) => Ok(made),
@@ -152,12 +254,9 @@ pub async fn register_reader(ports: Ports<'_>, audit: &AuditContext, input: NewR
         })
         .await
         .map_err(|err| match err {
-            PaymentsError::Refused(why) | PaymentsError::Declined(why) => AppError::Rejected {
-                kind: Rejection::Invalid,
-                code: "invalid_registration_code",
-                message: "the gateway did not accept this registration code: check the code the reader shows".into(),
-                details: json!({ "reason": why }),
-            },
+            PaymentsError::Refused(why) | PaymentsError::Declined(why) => {
+                AppError::from(DeskError::RegistrationCodeRefused { reason: why })
+            }
             other => other.into(),
         })?;
     let now = store.clock.now();
@@ -172,7 +271,7 @@ pub async fn register_reader(ports: Ports<'_>, audit: &AuditContext, input: NewR
         created_at: now,
         created_by: audit.actor.clone(),
     };
-    let taken = || AppError::conflict("reader_taken", "this reader is registered already");
+    let taken = || AppError::from(DeskError::ReaderTaken);
     let mut plan = Plan::new();
     plan.push(Write::put_new(to_item(&keys::card_reader(t, &reader.id), "card_reader", &reader)?), taken());
     plan.push(
@@ -205,7 +304,7 @@ pub async fn remove_reader(ports: Ports<'_>, audit: &AuditContext, id: &ReaderId
 }
 
 fn busy() -> AppError {
-    AppError::conflict("reader_busy", "this reader is taking another payment: wait for it, or cancel it")
+    DeskError::ReaderBusy.into()
 }
 
 async fn active_payment(store: &Store, t: &TenantId, reader: &CardReader) -> AppResult<Option<DeskPayment>> {
@@ -248,16 +347,12 @@ pub async fn start_on_reader(ports: Ports<'_>, audit: &AuditContext, input: OnRe
     let (store, t) = (ports.store, &audit.tenant_id);
     let reader = match reader(store, t, &input.reader_id).await {
         Err(AppError::NotFound { .. }) => {
-            return Err(AppError::invalid("unknown_reader", "reader_id", "no such card reader at this clinic"));
+            return Err(DeskError::UnknownReader.into());
         }
         other => other?,
     };
     if reader.location_id != input.location_id {
-        return Err(AppError::invalid(
-            "reader_location_mismatch",
-            "reader_id",
-            "this reader is at another location: choose one at the sale's location",
-        ));
+        return Err(DeskError::ReaderAtAnotherLocation.into());
     }
     if !reader_free(active_payment(store, t, &reader).await?.as_ref()) {
         return Err(busy());
@@ -317,20 +412,14 @@ pub async fn start_on_reader(ports: Ports<'_>, audit: &AuditContext, input: OnRe
         Ok(_) => Ok(payment),
         Err(err) => {
             // The reader did not take it: the payment is cancelled, with why.
-            let code = match &err {
-                PaymentsError::Refused(why) if why.starts_with(READER_BUSY) => "reader_busy",
-                PaymentsError::Refused(why) if why.starts_with(READER_OFFLINE) => "reader_offline",
-                _ => "reader_refused",
-            };
+            let refusal = ReaderRefusal::of(&err);
             let _ = ports.payments.cancel_intent(&intent.id).await;
-            let _ = settle(store, audit, &payment.id, IntentStatus::Canceled, None, Some(code), &|_| Ok(())).await;
-            Err(match code {
-                "reader_busy" => busy(),
-                "reader_offline" => AppError::conflict(
-                    "reader_offline",
-                    "the reader cannot be reached: check it is on and online, then try again",
-                ),
-                _ => err.into(),
+            let code = Some(refusal.code());
+            let _ = settle(store, audit, &payment.id, IntentStatus::Canceled, None, code, &|_| Ok(())).await;
+            Err(match refusal {
+                ReaderRefusal::Busy => DeskError::ReaderBusy.into(),
+                ReaderRefusal::Offline => DeskError::ReaderOffline.into(),
+                ReaderRefusal::Other => err.into(),
             })
         }
     }
@@ -377,19 +466,12 @@ pub async fn charge_saved_card(
     location(store, t, &input.location_id).await?;
     let appointment = match records::appointment(store, t, &input.appointment_id).await {
         Err(AppError::NotFound { .. }) => {
-            return Err(
-                AppError::invalid("unknown_reference", "appointment_id", "no such appointment at this clinic").into()
-            );
+            return Err(DeskError::UnknownAppointment.into());
         }
         other => other?,
     };
     if appointment.card_on_file_consent.is_none() {
-        return Err(AppError::invalid(
-            "no_card_on_file_consent",
-            "appointment_id",
-            "the client did not agree at booking to keep a card on file: take the card on a reader",
-        )
-        .into());
+        return Err(DeskError::NoCardOnFileConsent.into());
     }
     let saved = payments::for_appointment(store, t, &appointment.id)
         .await?
@@ -397,12 +479,7 @@ pub async fn charge_saved_card(
         .rev()
         .find_map(|p| Some((p.customer_id.clone()?, p.payment_method_id.clone()?)));
     let Some((customer, method)) = saved else {
-        return Err(AppError::invalid(
-            "no_saved_card",
-            "appointment_id",
-            "no card was kept on file with this booking: take the card on a reader",
-        )
-        .into());
+        return Err(DeskError::NoSavedCard.into());
     };
     let destination = connect::destination(ports, t, input.amount.amount_minor).await?;
     let id = saved_card_payment_id(t, idempotency);
@@ -450,7 +527,7 @@ pub async fn charge_saved_card(
         created_by: audit.actor.clone(),
     };
     let mut plan = Plan::<Once>::typed();
-    let replayed = || Once::AlreadyDone(AppError::conflict("idempotency_replay", "this card was charged already"));
+    let replayed = || Once::AlreadyDone(DeskError::Replayed.into());
     // First, so that a retry with the same key meets the first request's answer.
     if let Some(idem) = idempotency {
         idem.record(&mut plan, (t, payment.client_id.as_ref()), (201, &payment), now, replayed())?;
@@ -477,12 +554,7 @@ pub async fn charge_saved_card(
 pub async fn cancel(ports: Ports<'_>, audit: &AuditContext, id: &DeskPaymentId) -> AppResult<DeskPayment> {
     let (store, t) = (ports.store, &audit.tenant_id);
     let current = get(store, t, id).await?;
-    let paid = || {
-        AppError::conflict(
-            "already_paid",
-            "the card paid before the payment was cancelled: add it to the sale as a card tender",
-        )
-    };
+    let paid = || AppError::from(DeskError::AlreadyPaid);
     if current.status == DeskPaymentStatus::Succeeded {
         return Err(paid());
     }

@@ -174,6 +174,50 @@ pub async fn void(store: &Store, audit: &AuditContext, id: &GiftCardId, reason: 
     .await
 }
 
+/// The refusals of selling, spending and voiding gift cards made here, typed; each becomes its
+/// code and status in one place (`From<GiftCardError> for AppError`).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum GiftCardError {
+    /// 422 `gift_card_code_required` at the tender's `code`: an id or last four sent instead.
+    #[error("send the gift card's code; its id is recorded by the till")]
+    IdInsteadOfCode { field: String },
+    /// 422 `gift_card_code_required` at the tender's `code`.
+    #[error("the gift card's code is needed")]
+    CodeMissing { field: String },
+    /// 422 `unknown_gift_card` at the tender's `code`.
+    #[error("no gift card of this clinic has this code")]
+    UnknownCode { field: String },
+    /// 422 `gift_card_named_twice` at the tender's `code`.
+    #[error("the same gift card is named twice")]
+    NamedTwice { field: String },
+    /// 409 `gift_card_issued`: issued already (a redelivered webhook, a replayed sale).
+    #[error("this gift card was issued already")]
+    Issued,
+    /// 409 `gift_card_spent`: a sale that sold a card spent or voided since cannot be voided.
+    #[error("a gift card this sale sold was spent or voided already: the sale cannot be voided")]
+    SoldCardSpent,
+    /// 422 `recipient_email_required` (field `recipient.email`).
+    #[error("the code is emailed to the recipient (your own email, to give it yourself)")]
+    RecipientEmailRequired,
+}
+
+impl From<GiftCardError> for AppError {
+    fn from(err: GiftCardError) -> Self {
+        use GiftCardError as E;
+        let message = err.to_string();
+        match err {
+            E::IdInsteadOfCode { field } | E::CodeMissing { field } => {
+                AppError::invalid("gift_card_code_required", field, message)
+            }
+            E::UnknownCode { field } => AppError::invalid("unknown_gift_card", field, message),
+            E::NamedTwice { field } => AppError::invalid("gift_card_named_twice", field, message),
+            E::Issued => AppError::conflict("gift_card_issued", message),
+            E::SoldCardSpent => AppError::conflict("gift_card_spent", message),
+            E::RecipientEmailRequired => AppError::invalid("recipient_email_required", "recipient.email", message),
+        }
+    }
+}
+
 // ---- At the till ------------------------------------------------------------------------
 
 /// Turns each gift-card tender's code into its card (id and last four symbols) and drops the
@@ -184,23 +228,19 @@ pub async fn resolve_tenders(store: &Store, t: &TenantId, input: &mut SaleInput)
         let Tender::GiftCard { code, gift_card_id, code_last4, .. } = tender else { continue };
         let field = format!("tenders[{i}].code");
         if gift_card_id.is_some() || code_last4.is_some() {
-            return Err(AppError::invalid(
-                "gift_card_code_required",
-                field,
-                "send the gift card's code; its id is recorded by the till",
-            ));
+            return Err(GiftCardError::IdInsteadOfCode { field }.into());
         }
         let Some(given) = code.take() else {
-            return Err(AppError::invalid("gift_card_code_required", field, "the gift card's code is needed"));
+            return Err(GiftCardError::CodeMissing { field }.into());
         };
         let card = match find_by_code(store, t, &given).await {
             Err(AppError::NotFound { .. }) => {
-                return Err(AppError::invalid("unknown_gift_card", field, "no gift card of this clinic has this code"));
+                return Err(GiftCardError::UnknownCode { field }.into());
             }
             other => other?,
         };
         if seen.contains(&card.id) {
-            return Err(AppError::invalid("gift_card_named_twice", field, "the same gift card is named twice"));
+            return Err(GiftCardError::NamedTwice { field }.into());
         }
         seen.push(card.id.clone());
         *gift_card_id = Some(card.id);
@@ -326,7 +366,7 @@ pub async fn push_issue<F: From<AppError>>(
         void_reason: None,
         version: 1,
     };
-    let taken = || AppError::conflict("gift_card_issued", "this gift card was issued already");
+    let taken = || AppError::from(GiftCardError::Issued);
     plan.push(Write::put_new(card_item(t, &card)?), taken());
     let code_ref = CodeRef { gift_card_id: card.id.clone() };
     let hash = gift_card::code_hash(t, issue.code);
@@ -413,10 +453,7 @@ pub async fn push_correction(
         for id in sale.lines.iter().filter_map(|l| l.gift_card_id.as_ref()) {
             let mut card = get(store, t, id).await?;
             if card.balance_minor != card.initial_minor || card.status != GiftCardStatus::Active {
-                return Err(AppError::conflict(
-                    "gift_card_spent",
-                    "a gift card this sale sold was spent or voided already: the sale cannot be voided",
-                ));
+                return Err(GiftCardError::SoldCardSpent.into());
             }
             card.void("its sale was voided")?;
             plan.push(versioned_put(t, &card)?, stale());
@@ -481,11 +518,7 @@ pub async fn start_purchase(
     let (store, t) = (ports.store, &audit.tenant_id);
     gift_card::check_amount(amount.get(), "amount_minor")?;
     if recipient.email.is_none() {
-        return Err(AppError::invalid(
-            "recipient_email_required",
-            "recipient.email",
-            "the code is emailed to the recipient (your own email, to give it yourself)",
-        ));
+        return Err(GiftCardError::RecipientEmailRequired.into());
     }
     let tenant: mas_domain::tenant::Tenant =
         store.get(&keys::tenant_profile(t)).await?.ok_or(AppError::NotFound { what: "tenant" })?;

@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::{connect, records};
 use mas_domain::appointment::{Appointment, AppointmentStatus};
 use mas_domain::connect::FeeRate;
-use mas_domain::error::{AppError, AppResult};
+use mas_domain::error::{AppError, AppResult, Rejection};
 use mas_domain::ids::{AppointmentId, ClientId, PayLinkId, PaymentId, TenantId};
 use mas_domain::payment::{
     ClientSecret, CollectionMethod, CustomerId, IntentStatus, LinkPurpose, PayLink, Payment, PaymentKind,
@@ -187,15 +187,66 @@ pub(crate) fn new_payment(
     payment
 }
 
+/// The refusals of deposits, balances and refunds, typed; each becomes its code and status in
+/// one place (`From<PaymentError> for AppError`).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PaymentError {
+    /// 409 `no_deposit_due`.
+    #[error("this booking does not ask for a deposit")]
+    NoDepositDue,
+    /// 409 `not_pending_deposit`, with the booking's status.
+    #[error("this booking is {}, not waiting for its deposit", .0.as_str())]
+    NotPendingDeposit(AppointmentStatus),
+    /// 409 `hold_expired`, with when it ran out.
+    #[error("the time held for this booking has been released; book again")]
+    HoldExpired(Option<chrono::DateTime<chrono::Utc>>),
+    /// 409 `not_finalizable`.
+    #[error("the balance of an appointment that is {} cannot be taken", .0.as_str())]
+    NotFinalizable(AppointmentStatus),
+    /// 409 `payment_link_open`.
+    #[error("a payment link for this balance is open: wait until it is paid or expires")]
+    LinkOpen,
+    /// 409 `nothing_due`.
+    #[error("the price of this appointment has been paid in full")]
+    NothingDue,
+    /// 422 `no_saved_payment_method` (field `collection_method`).
+    #[error("the client has no card on file; collect in person or by email link")]
+    NoSavedMethod,
+    /// 409 `refund_in_progress`.
+    #[error("another refund of this payment is being made; try again in a moment")]
+    RefundInProgress,
+    /// 409 `payment_exists`, `customer_exists`, `link_exists`: made by a concurrent request first.
+    #[error("made by another request at the same time")]
+    MadeMeanwhile(&'static str),
+}
+
+impl From<PaymentError> for AppError {
+    fn from(err: PaymentError) -> Self {
+        use PaymentError as E;
+        let message = err.to_string();
+        let conflict =
+            |code, details| AppError::Rejected { kind: Rejection::Conflict, code, message: message.clone(), details };
+        match err {
+            E::NoDepositDue => AppError::conflict("no_deposit_due", message),
+            E::NotPendingDeposit(status) => conflict("not_pending_deposit", json!({ "status": status })),
+            E::HoldExpired(at) => conflict("hold_expired", json!({ "hold_expires_at": at })),
+            E::NotFinalizable(_) => AppError::conflict("not_finalizable", message),
+            E::LinkOpen => AppError::conflict("payment_link_open", message),
+            E::NothingDue => AppError::conflict("nothing_due", message),
+            E::NoSavedMethod => AppError::invalid("no_saved_payment_method", "collection_method", message),
+            E::RefundInProgress => AppError::conflict("refund_in_progress", message),
+            E::MadeMeanwhile(code) => AppError::conflict(code, message),
+        }
+    }
+}
+
 /// Stores a new payment with the references that find it: by id, and by its intent.
 pub(crate) fn push_new_payment<F: From<AppError> + From<Once>>(
     plan: &mut Plan<F>,
     tenant: &TenantId,
     payment: &Payment,
 ) -> AppResult<()> {
-    let exists = || {
-        Once::AlreadyDone(AppError::conflict("payment_exists", "this payment has just been created by another request"))
-    };
+    let exists = || Once::AlreadyDone(PaymentError::MadeMeanwhile("payment_exists").into());
     plan.push(Write::put_new(payment_item(tenant, payment)?), exists());
     let by_id = to_item(
         &keys::payment_ref(tenant, &payment.id),
@@ -238,7 +289,7 @@ async fn customer_for(ports: Ports<'_>, audit: &AuditContext, client: &ClientId)
     let mut plan = Plan::<Once>::typed();
     plan.push(
         Write::put_new(to_item(&key, "stripe_customer", &Stored { customer_id: customer_id.clone() })?),
-        Once::AlreadyDone(AppError::conflict("customer_exists", "stored by a concurrent request")),
+        Once::AlreadyDone(PaymentError::MadeMeanwhile("customer_exists").into()),
     );
     match plan.commit_as(ports.store, audit, "client.payment_customer_created", client.as_str()).await {
         Ok(()) | Err(Once::AlreadyDone(_)) => Ok(customer_id),
@@ -278,23 +329,13 @@ pub async fn deposit_intent(
     let appointment = records::appointment(store, t, appointment_id).await?;
     let now = store.clock.now();
     if appointment.deposit.amount_minor.get() == 0 {
-        return Err(AppError::conflict("no_deposit_due", "this booking does not ask for a deposit"));
+        return Err(PaymentError::NoDepositDue.into());
     }
     if appointment.status != AppointmentStatus::PendingDeposit {
-        return Err(AppError::Rejected {
-            kind: mas_domain::error::Rejection::Conflict,
-            code: "not_pending_deposit",
-            message: format!("this booking is {}, not waiting for its deposit", appointment.status.as_str()),
-            details: json!({ "status": appointment.status }),
-        });
+        return Err(PaymentError::NotPendingDeposit(appointment.status).into());
     }
     if appointment.hold_expired(now) {
-        return Err(AppError::Rejected {
-            kind: mas_domain::error::Rejection::Conflict,
-            code: "hold_expired",
-            message: "the time held for this booking has been released; book again".into(),
-            details: json!({ "hold_expires_at": appointment.hold_expires_at }),
-        });
+        return Err(PaymentError::HoldExpired(appointment.hold_expires_at).into());
     }
     let earlier: Vec<Payment> = for_appointment(store, t, &appointment.id)
         .await?
@@ -406,10 +447,7 @@ pub async fn finalize(
     let appointment = records::appointment(store, t, appointment_id).await?;
     use AppointmentStatus as S;
     if !matches!(appointment.status, S::Scheduled | S::CheckedIn | S::InProgress | S::Completed) {
-        return Err(AppError::conflict(
-            "not_finalizable",
-            format!("the balance of an appointment that is {} cannot be taken", appointment.status.as_str()),
-        ));
+        return Err(PaymentError::NotFinalizable(appointment.status).into());
     }
     let payments = for_appointment(store, t, appointment_id).await?;
     let waiting = payments.iter().rev().find(|p| {
@@ -426,15 +464,12 @@ pub async fn finalize(
         if method == CollectionMethod::EmailLink {
             return Ok(Finalized { payment: None, link: Some(open.clone()), client_secret: None });
         }
-        return Err(AppError::conflict(
-            "payment_link_open",
-            "a payment link for this balance is open: wait until it is paid or expires",
-        ));
+        return Err(PaymentError::LinkOpen.into());
     }
     let kept: i64 = payments.iter().map(|p| p.captured.get() - p.refunded.get()).sum();
     let remainder = appointment.price.amount_minor.get() - kept;
     if remainder <= 0 {
-        return Err(AppError::conflict("nothing_due", "the price of this appointment has been paid in full"));
+        return Err(PaymentError::NothingDue.into());
     }
     let amount = Money {
         amount_minor: MinorUnits::new(remainder).map_err(|e| AppError::Internal(e.0))?,
@@ -449,11 +484,7 @@ pub async fn finalize(
     let saved = payments.iter().rev().find_map(|p| Some((p.customer_id.clone()?, p.payment_method_id.clone()?)));
     let (customer, saved_method) = match (method, saved) {
         (CollectionMethod::Immediate, None) => {
-            return Err(AppError::invalid(
-                "no_saved_payment_method",
-                "collection_method",
-                "the client has no card on file; collect in person or by email link",
-            ));
+            return Err(PaymentError::NoSavedMethod.into());
         }
         (CollectionMethod::Immediate, Some((customer, method))) => (Some(customer), Some(method)),
         _ => (None, None),
@@ -518,7 +549,7 @@ async fn request_balance_link(
     let mut plan = Plan::<Once>::typed();
     plan.push(
         Write::put_new(to_item(&keys::pay_link(t, &link.client_id, &link.id), "pay_link", &link)?),
-        Once::AlreadyDone(AppError::conflict("link_exists", "asked for by another request")),
+        Once::AlreadyDone(PaymentError::MadeMeanwhile("link_exists").into()),
     );
     let text = money_text(link.amount.amount_minor.get(), &link.amount.currency);
     let summary = format!("Balance of {text}: payment link requested");
@@ -563,13 +594,7 @@ pub async fn refund(
     let key = ask.key.clone().unwrap_or_else(|| format!("rfd-{}", ulid::Ulid::new().to_string().to_lowercase()));
     let reserved = retry::on_contention(CONTENTION_RETRIES, || reserve_refund(ports, audit, payment_id, &key, &ask))
         .await
-        .map_err(|err| {
-            if err.is_contention() {
-                AppError::conflict("refund_in_progress", "another refund of this payment is being made; try again")
-            } else {
-                err
-            }
-        })?;
+        .map_err(|err| if err.is_contention() { PaymentError::RefundInProgress.into() } else { err })?;
     match reserved {
         Reservation::Done(payment) => Ok(payment),
         Reservation::Reserved(payment) => complete_pending(ports, audit, payment).await,
@@ -729,10 +754,7 @@ pub async fn plan_fee_settlement(
         return Ok(None);
     };
     if deposit.pending_refund.is_some() {
-        return Err(AppError::conflict(
-            "refund_in_progress",
-            "a refund of this deposit is being made; try again in a moment",
-        ));
+        return Err(PaymentError::RefundInProgress.into());
     }
     let back = deposit.refundable() - kept.amount_minor.get();
     if back <= 0 {
