@@ -29,6 +29,47 @@ struct ClientRef {
     package_id: PackageId,
 }
 
+/// The refusals of selling and redeeming packages made here, typed; each becomes its code and
+/// status in one place (`From<PackageError> for AppError`). `field` is where the request named it.
+/// (The domain's own refusals — expired, used up, another client's — come from `domain::package`.)
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum PackageError {
+    /// 422 `unknown_reference`: no active template of this clinic.
+    #[error("no such package on sale at this clinic")]
+    UnknownTemplate { field: String },
+    /// 422 `unknown_reference`: the template changed between pricing and the sale's write.
+    #[error("the package changed meanwhile; try again")]
+    TemplateChanged { field: String },
+    /// 422 `package_currency_mismatch`.
+    #[error("this package is priced in another currency")]
+    OtherCurrency { field: String },
+    /// 422 `unknown_package`.
+    #[error("no such package at this clinic")]
+    UnknownPackage { field: String },
+    /// 409 `package_sold`: the package was created already (a replayed sale).
+    #[error("this package was sold already")]
+    Sold,
+    /// 409 `package_used`: a sale whose package was used or voided since cannot be voided.
+    #[error("a package this sale sold was used or voided already: the sale cannot be voided")]
+    SoldPackageUsed,
+}
+
+impl From<PackageError> for AppError {
+    fn from(err: PackageError) -> Self {
+        use PackageError as E;
+        let message = err.to_string();
+        match err {
+            E::UnknownTemplate { field } | E::TemplateChanged { field } => {
+                AppError::invalid("unknown_reference", field, message)
+            }
+            E::OtherCurrency { field } => AppError::invalid("package_currency_mismatch", field, message),
+            E::UnknownPackage { field } => AppError::invalid("unknown_package", field, message),
+            E::Sold => AppError::conflict("package_sold", message),
+            E::SoldPackageUsed => AppError::conflict("package_used", message),
+        }
+    }
+}
+
 /// A package with its history, newest first.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PackageView {
@@ -146,15 +187,9 @@ pub async fn price_from_templates(store: &Store, t: &TenantId, input: &mut SaleI
             other => Some(other?),
         }
         .filter(|r| !r.archived && r.data.active)
-        .ok_or_else(|| {
-            AppError::invalid("unknown_reference", field.clone(), "no such package on sale at this clinic")
-        })?;
+        .ok_or_else(|| AppError::from(PackageError::UnknownTemplate { field: field.clone() }))?;
         if template.data.price.currency != input.currency {
-            return Err(AppError::invalid(
-                "package_currency_mismatch",
-                field,
-                "this package is priced in another currency",
-            ));
+            return Err(PackageError::OtherCurrency { field }.into());
         }
         line.name = template.data.name.clone();
         line.unit_price_minor = template.data.price.amount_minor;
@@ -200,8 +235,7 @@ pub async fn push_sales<F: From<AppError>>(
             return Err(AppError::Internal("a package line without its template or client".into()));
         };
         let template = catalog::get::<PackageInput>(store, t, template_id).await?;
-        let changed =
-            || AppError::invalid("unknown_reference", field.clone(), "the package changed meanwhile; try again");
+        let changed = || AppError::from(PackageError::TemplateChanged { field: field.clone() });
         if template.data.price.amount_minor != line.input.unit_price_minor || template.archived || !template.data.active
         {
             return Err(changed());
@@ -223,7 +257,7 @@ pub async fn push_sales<F: From<AppError>>(
             sale.id.clone(),
             sale.completed_at,
         );
-        let taken = || AppError::conflict("package_sold", "this package was sold already");
+        let taken = || AppError::from(PackageError::Sold);
         plan.push(Write::put_new(package_item(t, &created)?), taken());
         let mut first = movement(
             &created,
@@ -261,7 +295,7 @@ pub async fn push_redemptions<F: From<AppError>>(
             None => {
                 let package = match get(store, t, id).await {
                     Err(AppError::NotFound { .. }) => {
-                        return Err(AppError::invalid("unknown_package", field, "no such package at this clinic"));
+                        return Err(PackageError::UnknownPackage { field }.into());
                     }
                     other => other?,
                 };
@@ -314,10 +348,7 @@ pub async fn push_correction(
         for id in sale.lines.iter().filter_map(|l| l.sold_package_id.as_ref()) {
             let mut package = get(store, t, id).await?;
             if package.sessions_used > 0 || package.status != PackageStatus::Active {
-                return Err(AppError::conflict(
-                    "package_used",
-                    "a package this sale sold was used or voided already: the sale cannot be voided",
-                ));
+                return Err(PackageError::SoldPackageUsed.into());
             }
             package.void("its sale was voided")?;
             plan.push(versioned_put(t, &package)?, stale());
