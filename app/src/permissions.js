@@ -37,6 +37,7 @@ export function settingsSections(me) {
     { path: 'security', label: 'Sign-in security', show: canManageMfa(me) },
     { path: 'payments', label: 'Online payments', show: can(me, 'payments_connect') },
     { path: 'readers', label: 'Card readers', show: can(me, 'catalog_write') && can(me, 'sales_write') },
+    { path: 'packages', label: 'Packages', show: can(me, 'catalog_write') },
   ].filter((item) => item.show);
 }
 

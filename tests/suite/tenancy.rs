@@ -53,6 +53,9 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
             "amount_minor": 1000}),
         ("sales", _) if path.ends_with("/void") => json!({"reason": "intruder"}),
         ("gift-cards", _) if path.ends_with("/void") => json!({"reason": "intruder"}),
+        ("packages", _) if path.ends_with("/void") => json!({"reason": "intruder"}),
+        ("package-templates", _) => json!({"name": "B course", "service_ids": [own.service_id], "sessions": 3,
+            "price": {"amount_minor": 30000}, "validity_months": 12}),
         ("sales", _) if path.ends_with("/refund") => json!({"to": "cash", "reason": "intruder"}),
         ("sales", _) => json!({"location_id": location_id, "client_id": own.client_id, "lines": [
             {"kind": "product", "name": "B product", "quantity": 1, "unit_price_minor": 500,
@@ -125,6 +128,18 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let (status, sale) = app.post("/v1/sales", &a.token, sale).await;
     assert_eq!(status, StatusCode::CREATED, "{sale}");
     let sale_id = sale["id"].as_str().unwrap().to_owned();
+    // A sells its client a package of sessions, so B has a template and a package to aim at.
+    let course = json!({"name": "A-secret-course", "service_ids": [service["id"]], "sessions": 6,
+        "price": {"amount_minor": 60000}, "validity_months": 12});
+    let (status, package_template) = app.post("/v1/package-templates", &a.token, course).await;
+    assert_eq!(status, StatusCode::CREATED, "{package_template}");
+    let package_template_id = package_template["id"].as_str().unwrap().to_owned();
+    let sell = json!({"location_id": location_id, "client_id": client_id, "lines": [
+        {"kind": "package", "name": "Course", "unit_price_minor": 60000, "package_template_id": package_template_id}],
+        "tenders": [{"method": "cash", "tendered_minor": 60000}]});
+    let (status, package_sale) = app.post("/v1/sales", &a.token, sell).await;
+    assert_eq!(status, StatusCode::CREATED, "{package_sale}");
+    let package_id = package_sale["sold_packages"][0]["id"].as_str().unwrap().to_owned();
     let gift_card_id = sale["issued_gift_cards"][0]["gift_card"]["id"].as_str().unwrap().to_owned();
     let gift_code = sale["issued_gift_cards"][0]["code"].as_str().unwrap().to_owned();
     // A takes a card at its desk, so B has a reader and a desk payment to aim at.
@@ -159,6 +174,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "payments" => payment_id.clone(),
             "sales" => sale_id.clone(),
             "gift-cards" => gift_card_id.clone(),
+            "package-templates" => package_template_id.clone(),
+            "packages" => package_id.clone(),
             "card-readers" => reader_id.clone(),
             "desk-payments" => desk_payment_id.clone(),
             "waitlist" => waitlist_id.clone(),
@@ -188,6 +205,9 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         a_account.clone(),
         gift_card_id.clone(),
         gift_code.clone(),
+        package_template_id.clone(),
+        package_id.clone(),
+        "A-secret-course".into(),
         "A-secret-recipient".into(),
         reader_id.clone(),
         "A-secret-reader".into(),
@@ -208,9 +228,9 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         let sk = |item: &mas_ports::Item| item["SK"].as_str().unwrap_or_default().to_owned();
         let documents = items.iter().map(sk).filter(|k| k.starts_with("DOC#") && k.matches('#').count() == 1).count();
         let rendered = items.iter().map(sk).filter(|k| k.starts_with("DOC#") && k.ends_with("#PDF#generated")).count();
-        // A's sale's receipt is rendered in the background too (its copy in the client's file).
+        // A's two sales' receipts are rendered in the background too (copies in the client's file).
         let receipts = items.iter().map(sk).filter(|k| k.starts_with(mas_store::keys::RECEIPT_PREFIX)).count();
-        if documents == rendered && receipts == 1 {
+        if documents == rendered && receipts == 2 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -1,6 +1,6 @@
 // One client's file. Every section is mounted only for a role allowed to see it, so a role never
 // fetches what it may not read: documents (documents_read), medical history (clinical_read),
-// payments (payments_read).
+// payments (payments_read), packages of sessions (packages_read; voided by packages_void).
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { ScrollTable } from '../ui/scroll-table.js';
@@ -30,6 +30,7 @@ export function ClientFile({ me, id }) {
       <${Profile} me=${me} client=${data.client} />
       <${Appointments} data=${data} me=${me} />
       ${can(me, 'payments_read') && html`<${Payments} appointments=${data.appointments} />`}
+      ${can(me, 'packages_read') && html`<${Packages} me=${me} client=${data.client} />`}
       ${can(me, 'documents_read') && html`<${ClientDocuments} me=${me} client=${data.client} timeline=${data.timeline} />`}
       ${can(me, 'clinical_read') && html`<${MedicalHistory} client=${data.client} appointments=${data.appointments} />`}
       <${Messages} messages=${data.messages.visible} />
@@ -85,6 +86,42 @@ function Payments({ appointments }) {
         <span class="muted"> · ${dateTime(p.created_at)}</span></li>`)}
     </ul>`)}</${Loaded}>
   </${Panel}>`;
+}
+
+/** The client's packages of sessions: what is left of each, until when; voided with a reason. */
+function Packages({ me, client }) {
+  const [round, setRound] = useState(0);
+  const state = useLoad(() => api.get(`/v1/clients/${client.id}/packages`), [client.id, round]);
+  return html`<${Panel} id="h-packages" title="Packages">
+    <${Loaded} state=${state} what="Loading the packages">${(packages) => (packages.length === 0 ? html`<p class="muted">No packages.</p>` : html`<ul class="plain-list" id="client-packages">
+      ${packages.map((p) => html`<li data-package=${p.id}><strong>${p.template.name}</strong>:
+        <span data-remaining>${p.sessions_remaining} of ${p.sessions_total} sessions left</span> · <${StatusBadge} status=${p.status} />
+        <span class="muted"> · valid until ${dateTime(p.expires_at)}</span>
+        ${can(me, 'packages_void') && p.status === 'active' && html`<${VoidPackage} package=${p} onDone=${() => setRound(round + 1)} />`}</li>`)}
+    </ul>`)}</${Loaded}>
+  </${Panel}>`;
+}
+
+function VoidPackage({ package: p, onDone }) {
+  const [open, setOpen] = useState(false);
+  const [reason, setReason] = useState('');
+  const [problem, setProblem] = useState(null);
+  if (!open) return html` <button type="button" class="link-button" onClick=${() => setOpen(true)}>Void…</button>`;
+  const submit = async (event) => {
+    event.preventDefault();
+    setProblem(null);
+    try {
+      await api.post(`/v1/packages/${p.id}/void`, { reason });
+      onDone();
+    } catch (err) {
+      setProblem(err.message || String(err));
+    }
+  };
+  return html`<form novalidate onSubmit=${submit} class="inline-form">
+    <label>Why is it voided? <input name="reason" value=${reason} onInput=${(e) => setReason(e.currentTarget.value)} /></label>
+    <button type="submit" class="secondary small">Void the package</button>
+    ${problem && html`<p class="notice notice-error" role="alert">${problem}</p>`}
+  </form>`;
 }
 
 function Messages({ messages }) {

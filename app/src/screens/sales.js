@@ -47,6 +47,8 @@ function lineDetail(line, practitioners) {
   if (line.sku) parts.push(line.sku);
   if (line.practitioner_id) parts.push(practitioners?.get(line.practitioner_id)?.display_name || 'Practitioner');
   if (line.discount) parts.push(`discount: ${line.discount.reason}`);
+  if (line.package_id) parts.push('covered by a package session');
+  if (line.sold_package_id) parts.push('package sold');
   return parts.join(' · ');
 }
 
@@ -234,7 +236,8 @@ function useAction() {
 function RefundForm({ view, onDone }) {
   const gatewayCard = view.sale.tenders.some((t) => t.method === 'card');
   const giftCard = view.sale.tenders.some((t) => t.method === 'gift_card');
-  const [to, setTo] = useState('cash');
+  const package_ = view.sale.lines.some((l) => l.package_id);
+  const [to, setTo] = useState(view.sale.totals.total_minor === 0 && package_ ? 'package' : 'cash');
   const [value, setValue] = useState('');
   const [reason, setReason] = useState('');
   const action = useAction();
@@ -242,7 +245,7 @@ function RefundForm({ view, onDone }) {
     event.preventDefault();
     action.run(async () => {
       const body = { to, reason };
-      if (value.trim()) {
+      if (value.trim() && to !== 'package') {
         const minor = toMinor(value);
         if (minor === null) {
           const err = new Error('Enter an amount like 25.00, or leave it empty to give back all that is left.');
@@ -256,7 +259,8 @@ function RefundForm({ view, onDone }) {
       const back = last ? amount(last.returns.reduce((sum, r) => sum + r.amount_minor, 0), next.sale.currency) : '';
       setValue('');
       setReason('');
-      onDone(next, to === 'cash' ? `Refunded ${back}: give it back in cash.` : to === 'gift_card' ? `Refunded ${back} onto the gift card.` : `Refunded ${back} to the card.`);
+      const sessions = last ? last.returns.reduce((sum, r) => sum + (r.sessions || 0), 0) : 0;
+      onDone(next, to === 'package' ? `${sessions} session(s) given back to the package.` : to === 'cash' ? `Refunded ${back}: give it back in cash.` : to === 'gift_card' ? `Refunded ${back} onto the gift card.` : `Refunded ${back} to the card.`);
     });
   };
   const form = { errors: action.errors };
@@ -266,10 +270,11 @@ function RefundForm({ view, onDone }) {
       ${action.message && html`<p class="notice notice-error" role="alert">${action.message}</p>`}
       <${Field} form=${form} name="to" label="Give back" value=${to} onInput=${(e) => setTo(e.currentTarget.value)}
         options=${[{ value: 'cash', label: 'In cash from the till' }, ...(gatewayCard ? [{ value: 'card', label: 'To the card it was paid with' }] : []),
-          ...(giftCard ? [{ value: 'gift_card', label: 'Back onto the gift card' }] : [])]}
+          ...(giftCard ? [{ value: 'gift_card', label: 'Back onto the gift card' }] : []),
+          ...(package_ ? [{ value: 'package', label: 'The package sessions, back onto the package' }] : [])]}
         hint=${gatewayCard ? undefined : 'Card-terminal and bank-transfer payments are given back in cash here.'} />
-      <${Field} form=${form} name="amount_minor" label=${`Amount (${view.sale.currency})`} inputmode="decimal" value=${value}
-        onInput=${(e) => setValue(e.currentTarget.value)} hint="Leave empty to give back all that is left." />
+      ${to !== 'package' && html`<${Field} form=${form} name="amount_minor" label=${`Amount (${view.sale.currency})`} inputmode="decimal" value=${value}
+        onInput=${(e) => setValue(e.currentTarget.value)} hint="Leave empty to give back all that is left." />`}
       <${Field} form=${form} name="reason" label="Reason for the refund" value=${reason} onInput=${(e) => setReason(e.currentTarget.value)} required />
       <button type="submit" class="primary" disabled=${action.busy}>Refund</button>
     </form>

@@ -21,6 +21,11 @@
 // Gift cards: a "gift card" line sells one (its amount, who it is for; untaxed, never
 // discounted), and the completed sale shows its code this once; a "gift card" payment takes its
 // code, shows the card's balance (`POST /v1/gift-cards/lookup`) and spends part or all of it.
+//
+// Packages: "Sell a package" adds a line for one of the catalog's package templates (priced by
+// the server from the template, taxed as the desk chooses; the sale needs a client). A service
+// line for a treatment one of the client's packages covers can be "paid by" a session of it
+// (`package_id`): the line is then nothing to pay and untaxed, and the package has a session less.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api } from '../api.js';
@@ -31,7 +36,7 @@ import { Field } from '../ui/form.js';
 import { ClientPicker } from '../forms/client-picker.js';
 import { ClientForm } from '../forms/client.js';
 import { catalog, client as clientById, clients as clientsById } from '../lookups.js';
-import { money, time, dayIn, label, clientName, toMinor, minorInput, toBasisPoints } from '../format.js';
+import { money, time, dateTime, dayIn, label, clientName, toMinor, minorInput, toBasisPoints } from '../format.js';
 import { TillNav, SaleFigures, Totals, amount } from './sales.js';
 
 const TAXES = [
@@ -79,7 +84,7 @@ function newLine(kind, currency, fields = {}) {
   return {
     key: nextKey(), kind, name: '', sku: '', service_id: '', appointment_id: '', practitioner_id: '', quantity: '1', price: '',
     tax: defaultTax(currency), tax_rate: '', tax_mode: 'inclusive', discount: noDiscount(),
-    recipient_name: '', recipient_email: '', ...fields,
+    recipient_name: '', recipient_email: '', package_template_id: '', package_id: '', ...fields,
   };
 }
 
@@ -124,7 +129,15 @@ function buildLine(line, i, problems, mayDiscount) {
     if (line.recipient_email.trim()) recipient.email = line.recipient_email.trim();
     return { kind: 'gift_card', name: line.name.trim() || 'Gift card', quantity: 1, unit_price_minor: price ?? 0, gift_card: recipient };
   }
+  if (line.kind === 'package') {
+    const out = { kind: 'package', name: line.name.trim() || 'Package', quantity: 1, unit_price_minor: toMinor(line.price) ?? 0, package_template_id: line.package_template_id };
+    const tax = buildTax(line, path, problems);
+    if (tax) out.tax = tax;
+    if (mayDiscount && line.discount.kind !== 'none') out.discount = buildDiscount(line.discount, `${path}.discount`, problems);
+    return out;
+  }
   const out = { kind: line.kind, name: line.name.trim() };
+  if (line.kind === 'service' && line.package_id) out.package_id = line.package_id;
   if (line.kind === 'product') {
     if (line.sku.trim()) out.sku = line.sku.trim();
   } else {
@@ -140,7 +153,7 @@ function buildLine(line, i, problems, mayDiscount) {
   out.unit_price_minor = price ?? 0;
   const tax = buildTax(line, path, problems);
   if (tax) out.tax = tax;
-  if (mayDiscount && line.discount.kind !== 'none') out.discount = buildDiscount(line.discount, `${path}.discount`, problems);
+  if (mayDiscount && !out.package_id && line.discount.kind !== 'none') out.discount = buildDiscount(line.discount, `${path}.discount`, problems);
   return out;
 }
 
@@ -191,8 +204,24 @@ function only(errors, name, ...alternatives) {
 // ---- The screen ----
 
 async function loadTill() {
-  const lookups = await catalog();
-  return lookups;
+  const [lookups, templates] = await Promise.all([catalog(), api.get('/v1/package-templates').catch(() => [])]);
+  return { ...lookups, packageTemplates: templates.filter((t) => t.active !== false) };
+}
+
+/** The client's packages with sessions left (none without a client or the permission). */
+function useClientPackages(me, clientId) {
+  const [packages, setPackages] = useState([]);
+  useEffect(() => {
+    setPackages([]);
+    if (!clientId || !can(me, 'packages_read')) return undefined;
+    let live = true;
+    api.get(`/v1/clients/${clientId}/packages`).then(
+      (list) => live && setPackages(list.filter((p) => p.status === 'active' && p.sessions_remaining > 0)),
+      () => {},
+    );
+    return () => { live = false; };
+  }, [clientId]);
+  return packages;
 }
 
 export function Till({ me }) {
@@ -221,6 +250,8 @@ function Register({ me, lookups, onNew }) {
   const { body, problems } = build(sale, mayDiscount);
   const forQuote = build(sale, mayDiscount, true);
   const quote = useQuote(forQuote.body, forQuote.problems, !done);
+  const clientPackages = useClientPackages(me, sale.client?.id);
+  const templates = lookups.packageTemplates || [];
 
   // An edit after a refusal clears its messages: the quote says at once what still stands in the way.
   const update = (fn) => {
@@ -282,12 +313,15 @@ function Register({ me, lookups, onNew }) {
           ${sale.lines.length === 0 && html`<p class="muted">Pick an appointment above, or add a service or a product.</p>`}
           ${errors.lines && html`<p class="field-error">${errors.lines}</p>`}
           ${sale.lines.map((line, i) => html`<${LineEditor} key=${line.key} line=${line} index=${i} lookups=${lookups} form=${form}
-            currency=${sale.currency} mayDiscount=${mayDiscount} priced=${quote.current ? quote.data?.lines[i] : null}
+            currency=${sale.currency} mayDiscount=${mayDiscount} priced=${quote.current ? quote.data?.lines[i] : null} packages=${clientPackages}
             onChange=${(fields) => setLine(line.key, fields)} onRemove=${() => removeFrom('lines', line.key)} />`)}
           <div class="actions">
             <button type="button" class="secondary" onClick=${() => update((s) => ({ ...s, lines: [...s.lines, newLine('service', s.currency)] }))}>Add a service</button>
             <button type="button" class="secondary" onClick=${() => update((s) => ({ ...s, lines: [...s.lines, newLine('product', s.currency)] }))}>Add a product</button>
             <button type="button" class="secondary" onClick=${() => update((s) => ({ ...s, lines: [...s.lines, newLine('gift_card', s.currency, { name: 'Gift card', tax: 'none' })] }))}>Sell a gift card</button>
+            ${templates.length > 0 && html`<button type="button" class="secondary" onClick=${() => update((s) => ({ ...s, lines: [...s.lines, newLine('package', s.currency, {
+              package_template_id: templates[0].id, name: templates[0].name, price: minorInput(templates[0].price.amount_minor),
+            })] }))}>Sell a package</button>`}
           </div>
         </section>
 
@@ -463,14 +497,16 @@ function ClientChoice({ me, sale, error, onChange }) {
   </div>`;
 }
 
-function LineEditor({ line, index, lookups, form, currency, mayDiscount, priced, onChange, onRemove }) {
+function LineEditor({ line, index, lookups, form, currency, mayDiscount, priced, packages, onChange, onRemove }) {
   const path = `lines[${index}]`;
   const services = [...lookups.services.values()].filter((s) => s.active !== false);
   const practitioners = [...lookups.practitioners.values()];
   const pickService = (id) => {
     const service = lookups.services.get(id);
-    onChange(service ? { service_id: id, name: service.name, price: minorInput(service.price.amount_minor) } : { service_id: '' });
+    onChange(service ? { service_id: id, name: service.name, price: minorInput(service.price.amount_minor), package_id: '' } : { service_id: '', package_id: '' });
   };
+  const covering = line.kind === 'service' && line.service_id
+    ? (packages || []).filter((p) => p.template.service_ids.includes(line.service_id)) : [];
   const input = (name) => (e) => onChange({ [name]: e.currentTarget.value });
   if (line.kind === 'gift_card') {
     return html`<fieldset class="sale-line" data-line=${index} data-kind="gift_card">
@@ -488,6 +524,29 @@ function LineEditor({ line, index, lookups, form, currency, mayDiscount, priced,
       </div>
     </fieldset>`;
   }
+  if (line.kind === 'package') {
+    const templates = lookups.packageTemplates || [];
+    const pickTemplate = (id) => {
+      const t = templates.find((x) => x.id === id);
+      if (t) onChange({ package_template_id: id, name: t.name, price: minorInput(t.price.amount_minor) });
+    };
+    return html`<fieldset class="sale-line" data-line=${index} data-kind="package">
+      <legend>Line ${index + 1}: package</legend>
+      <div class="row">
+        <${Field} name=${`${path}.package_template_id`} form=${form(`${path}.package_template_id`)} label="Package" value=${line.package_template_id}
+          onInput=${(e) => pickTemplate(e.currentTarget.value)}
+          options=${templates.map((t) => ({ value: t.id, label: `${t.name} · ${t.sessions} sessions · ${money(t.price)}` }))} />
+        <${Field} name=${`${path}.tax`} form=${form(`${path}.tax`)} label="Tax" value=${line.tax} options=${TAXES} onInput=${input('tax')}
+          hint="As the treatment it covers is taxed: paid now, so its visits are not taxed again." />
+      </div>
+      ${mayDiscount && html`<${DiscountFields} discount=${line.discount} path=${`${path}.discount`} form=${form} currency=${currency} what="this line"
+        onChange=${(d) => onChange({ discount: { ...line.discount, ...d } })} />`}
+      <div class="split line-foot">
+        <span class="muted" data-line-figures>${priced ? `${amount(priced.total_minor, currency)}, tax ${amount(priced.tax_minor, currency)}` : ''}</span>
+        <button type="button" class="link-button" onClick=${onRemove}>Remove line ${index + 1}</button>
+      </div>
+    </fieldset>`;
+  }
   return html`<fieldset class="sale-line" data-line=${index}>
     <legend>Line ${index + 1}: ${line.kind === 'service' ? 'service' : 'product'}${line.appointment_id ? ' (appointment)' : ''}</legend>
     ${line.kind === 'service' && !line.appointment_id && html`<${Field} name=${`${path}.service_id`} form=${form(`${path}.service_id`)} label="Treatment"
@@ -499,6 +558,10 @@ function LineEditor({ line, index, lookups, form, currency, mayDiscount, priced,
       ${line.kind === 'service' && html`<${Field} name=${`${path}.practitioner_id`} form=${form(`${path}.practitioner_id`)} label="Practitioner" value=${line.practitioner_id}
         onInput=${input('practitioner_id')} options=${[{ value: '', label: 'Not named' }, ...practitioners.map((p) => ({ value: p.id, label: p.display_name }))]} />`}
     </div>
+    ${(covering.length > 0 || line.package_id) && html`<${Field} name=${`${path}.package_id`} form=${form(`${path}.package_id`)} label="Paid by" value=${line.package_id}
+      onInput=${(e) => onChange({ package_id: e.currentTarget.value, quantity: e.currentTarget.value ? '1' : line.quantity })}
+      options=${[{ value: '', label: 'The client pays for it' },
+        ...covering.map((p) => ({ value: p.id, label: `A session of ${p.template.name} (${p.sessions_remaining} of ${p.sessions_total} left)` }))]} />`}
     <div class="row">
       <${Field} name=${`${path}.quantity`} form=${form(`${path}.quantity`)} label="Quantity" inputmode="numeric" value=${line.quantity} onInput=${input('quantity')} />
       <${Field} name=${`${path}.unit_price_minor`} form=${form(`${path}.unit_price_minor`)} label=${`Unit price (${currency})`} inputmode="decimal" value=${line.price} onInput=${input('price')} />
@@ -509,10 +572,10 @@ function LineEditor({ line, index, lookups, form, currency, mayDiscount, priced,
       <${Field} name=${`${path}.tax.mode`} label="The price" value=${line.tax_mode} onInput=${input('tax_mode')}
         options=${[{ value: 'inclusive', label: 'includes the tax' }, { value: 'exclusive', label: 'has the tax added' }]} />
     </div>`}
-    ${mayDiscount && html`<${DiscountFields} discount=${line.discount} path=${`${path}.discount`} form=${form} currency=${currency} what="this line"
+    ${mayDiscount && !line.package_id && html`<${DiscountFields} discount=${line.discount} path=${`${path}.discount`} form=${form} currency=${currency} what="this line"
       onChange=${(d) => onChange({ discount: { ...line.discount, ...d } })} />`}
     <div class="split line-foot">
-      <span class="muted" data-line-figures>${priced ? `${amount(priced.total_minor, currency)}${priced.discount_minor ? ` after ${amount(priced.discount_minor, currency)} off` : ''}, tax ${amount(priced.tax_minor, currency)}` : ''}</span>
+      <span class="muted" data-line-figures>${line.package_id && priced ? 'Covered by the package: nothing to pay. ' : ''}${priced ? `${amount(priced.total_minor, currency)}${priced.discount_minor ? ` after ${amount(priced.discount_minor, currency)} off` : ''}, tax ${amount(priced.tax_minor, currency)}` : ''}</span>
       <button type="button" class="link-button" onClick=${onRemove}>Remove line ${index + 1}</button>
     </div>
   </fieldset>`;
@@ -707,6 +770,8 @@ function Receipt({ sale, lookups, client, onNew }) {
         <strong class="gift-card-code">${issued.code}</strong></p>
       <p class="small-text">Shown this once: write it on the card now.${issued.gift_card.recipient.email ? ` It is also emailed to ${issued.gift_card.recipient.email}.` : ''}</p>
     </div>`)}
+    ${(sale.sold_packages || []).map((p) => html`<p class="notice notice-info package-sold" role="status">
+      ${p.template.name}: ${p.sessions_total} sessions, valid until ${dateTime(p.expires_at, location?.timezone)} — on the client's file.</p>`)}
     <${SaleFigures} sale=${sale} practitioners=${lookups.practitioners} />
     <div class="actions">
       <a class="button secondary" href=${`#/sales/${sale.id}`}>Open the sale</a>

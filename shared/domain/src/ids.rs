@@ -124,6 +124,16 @@ id_type!(
     "gfo_"
 );
 id_type!(
+    /// A package of treatment sessions in the catalog (its template: what a client buys).
+    PackageTemplateId,
+    "pkt_"
+);
+id_type!(
+    /// A client's package: sessions sold together, redeemed one per visit.
+    PackageId,
+    "pkg_"
+);
+id_type!(
     /// A card payment taken at the desk (on a card reader, or the client's saved card): its
     /// intent is what the till's card tender names.
     DeskPaymentId,

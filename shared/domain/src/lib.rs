@@ -23,6 +23,7 @@ pub mod limits;
 pub mod logo;
 pub mod medical;
 pub mod notifications;
+pub mod package;
 pub mod payment;
 pub mod policy;
 pub mod portal;

@@ -210,6 +210,9 @@ pub fn content(sale: &Sale, correction: Option<&Correction>, facts: &ReceiptFact
             if let Some(p) = &input.practitioner_id {
                 text.push_str(&format!(" · with {}", facts.practitioner(p.as_str())));
             }
+            if line.covered_by_package() {
+                text.push_str(" · covered by a package session (paid when the package was sold)");
+            }
             items.push(text);
         }
         let t = &sale.totals;
@@ -269,6 +272,9 @@ pub fn content(sale: &Sale, correction: Option<&Correction>, facts: &ReceiptFact
                 ReturnMethod::External => "On the card terminal or by bank",
                 ReturnMethod::Deposit => "Back to the booking's deposit",
                 ReturnMethod::GiftCard => "Back onto the gift card",
+                ReturnMethod::Package => {
+                    return format!("Back onto the package: {} session(s)", r.sessions.unwrap_or(0));
+                }
             };
             format!("{how}: {}", money(r.amount_minor))
         })

@@ -28,7 +28,8 @@ use utoipa::ToSchema;
 use crate::error::{AppError, AppResult};
 use crate::gift_card::{GiftCardCode, Recipient};
 use crate::ids::{
-    AppointmentId, ClientId, CorrectionId, GiftCardId, LocationId, PaymentId, PractitionerId, SaleId, ServiceId,
+    AppointmentId, ClientId, CorrectionId, GiftCardId, LocationId, PackageId, PackageTemplateId, PaymentId,
+    PractitionerId, SaleId, ServiceId,
 };
 use crate::payment::IntentId;
 use crate::team::{Permission, Role};
@@ -243,6 +244,10 @@ pub enum LineKind {
     /// A gift card sold (a multi-purpose voucher: untaxed, never discounted, one per line; its
     /// `unit_price_minor` is the card's amount). Needs `gift_card`.
     GiftCard,
+    /// A package of sessions sold (`package_template_id`; one per line, for the sale's client):
+    /// priced from the template (the till's `unit_price_minor` is replaced by the template's),
+    /// taxed as the desk taxes the service it covers, discounted like any line.
+    Package,
 }
 
 /// One line as the till rings it up.
@@ -275,6 +280,14 @@ pub struct LineInput {
     /// email address).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gift_card: Option<Recipient>,
+    /// Package lines only: the catalog's package template sold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_template_id: Option<PackageTemplateId>,
+    /// Service lines only: the client's package a session of which covers this line (one per
+    /// line): the line is then priced at nothing to pay and untaxed (its tax was due when the
+    /// package was sold), and the package has one session less.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_id: Option<PackageId>,
 }
 
 fn one() -> Quantity {
@@ -407,6 +420,16 @@ pub struct SaleLine {
     /// Gift-card lines: the card it issued (set when the sale is recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gift_card_id: Option<GiftCardId>,
+    /// Package lines: the client's package it sold (set when the sale is recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sold_package_id: Option<PackageId>,
+}
+
+impl SaleLine {
+    /// Whether a package session pays for this line (nothing to pay on it).
+    pub fn covered_by_package(&self) -> bool {
+        self.input.package_id.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
@@ -492,7 +515,8 @@ fn price_lines(input: &SaleInput) -> AppResult<Priced> {
     let mut after_own = Vec::with_capacity(input.lines.len());
     for (i, line) in input.lines.iter().enumerate() {
         check_line_fields(i, line)?;
-        let gross = line.unit_price_minor.get() * line.quantity.get();
+        // A line a package session covers was paid for when the package was sold.
+        let gross = if line.package_id.is_some() { 0 } else { line.unit_price_minor.get() * line.quantity.get() };
         let own = match &line.discount {
             None => 0,
             Some(d) => d.of(gross).ok_or_else(|| {
@@ -538,7 +562,18 @@ fn price_lines(input: &SaleInput) -> AppResult<Priced> {
             tax_minor,
             total_minor,
             gift_card_id: None,
+            sold_package_id: None,
         });
+    }
+    let with_package = input.lines.iter().position(|l| l.kind == LineKind::Package || l.package_id.is_some());
+    if let Some(i) = with_package
+        && input.client_id.is_none()
+    {
+        return Err(invalid(
+            "package_client_required",
+            format!("lines[{i}]"),
+            "a package is sold to and used by a client: name the sale's client",
+        ));
     }
     let sells_gift_card = input.lines.iter().any(|l| l.kind == LineKind::GiftCard);
     if let Some(i) = input.tenders.iter().position(|t| matches!(t, Tender::GiftCard { .. }))
@@ -573,8 +608,49 @@ fn check_line_fields(i: usize, line: &LineInput) -> AppResult<()> {
     let misplaced = |field: &str, kind: &str| {
         Err(invalid("not_for_this_kind", format!("lines[{i}].{field}"), format!("only a {kind} line has a {field}")))
     };
+    let field = |name: &str| format!("lines[{i}].{name}");
+    if line.kind != LineKind::Package && line.package_template_id.is_some() {
+        return misplaced("package_template_id", "package");
+    }
+    if line.package_id.is_some() {
+        if line.kind != LineKind::Service {
+            return misplaced("package_id", "service");
+        }
+        if line.service_id.is_none() {
+            return Err(invalid(
+                "package_needs_service",
+                field("service_id"),
+                "a line covered by a package names the catalog's service",
+            ));
+        }
+        if line.quantity.get() != 1 {
+            return Err(invalid("package_quantity", field("quantity"), "one package session per line"));
+        }
+        if line.discount.is_some() {
+            return Err(invalid(
+                "package_discounted",
+                field("discount"),
+                "a line covered by a package has nothing to discount",
+            ));
+        }
+    }
+    if line.kind == LineKind::Package {
+        if line.package_template_id.is_none() {
+            return Err(invalid("package_template_required", field("package_template_id"), "which package is sold?"));
+        }
+        if line.sku.is_some() || line.service_id.is_some() || line.appointment_id.is_some() || line.gift_card.is_some()
+        {
+            return Err(invalid("not_for_this_kind", field("kind"), "a package line names only its template"));
+        }
+        if line.practitioner_id.is_some() {
+            return misplaced("practitioner_id", "service");
+        }
+        if line.quantity.get() != 1 {
+            return Err(invalid("package_quantity", field("quantity"), "one package per line"));
+        }
+        return Ok(());
+    }
     if line.kind == LineKind::GiftCard {
-        let field = |name: &str| format!("lines[{i}].{name}");
         if line.gift_card.is_none() {
             return Err(invalid("gift_card_recipient_required", field("gift_card"), "who is the gift card for?"));
         }
@@ -711,6 +787,8 @@ pub enum ReturnMethod {
     Deposit,
     /// Back onto the gift card that paid (never as cash).
     GiftCard,
+    /// Sessions back onto the package that covered lines of the sale (no money moves).
+    Package,
 }
 
 impl ReturnMethod {
@@ -722,6 +800,7 @@ impl ReturnMethod {
             ReturnMethod::External => "external",
             ReturnMethod::Deposit => "deposit",
             ReturnMethod::GiftCard => "gift_card",
+            ReturnMethod::Package => "package",
         }
     }
 }
@@ -743,6 +822,12 @@ pub struct Return {
     /// The gift card credited (`gift_card` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gift_card_id: Option<GiftCardId>,
+    /// The package credited (`package` only; `amount_minor` is 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_id: Option<PackageId>,
+    /// The sessions put back onto it (`package` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<u32>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -757,7 +842,16 @@ pub enum CorrectionStatus {
 
 impl Return {
     pub fn new(method: ReturnMethod, amount_minor: i64) -> Return {
-        Return { method, amount_minor, intent_id: None, gateway_refund_id: None, payment_id: None, gift_card_id: None }
+        Return {
+            method,
+            amount_minor,
+            intent_id: None,
+            gateway_refund_id: None,
+            payment_id: None,
+            gift_card_id: None,
+            package_id: None,
+            sessions: None,
+        }
     }
 }
 
@@ -806,10 +900,14 @@ pub fn status(sale: &Sale, corrections: &[Correction]) -> SaleStatus {
     if done.clone().any(|c| c.kind == CorrectionKind::Void) {
         return SaleStatus::Voided;
     }
-    match done.map(Correction::amount).sum::<i64>() {
-        0 => SaleStatus::Completed,
-        back if back >= sale.totals.total_minor => SaleStatus::Refunded,
-        _ => SaleStatus::PartiallyRefunded,
+    // A refund of package sessions alone gives back no money but is a refund all the same.
+    if !done.clone().any(|c| c.kind == CorrectionKind::Refund) {
+        return SaleStatus::Completed;
+    }
+    if done.map(Correction::amount).sum::<i64>() >= sale.totals.total_minor {
+        SaleStatus::Refunded
+    } else {
+        SaleStatus::PartiallyRefunded
     }
 }
 
@@ -847,8 +945,41 @@ pub fn plan_void(sale: &Sale, corrections: &[Correction], today: NaiveDate) -> A
             }
         })
         .filter(|r| r.amount_minor > 0)
+        .chain(package_returns(sale, corrections))
         .collect();
     Ok(returns)
+}
+
+/// The sessions each package covered in the sale less what went back to it, by package.
+fn packages_open(sale: &Sale, corrections: &[Correction]) -> Vec<(PackageId, u32)> {
+    let mut open: Vec<(PackageId, u32)> = Vec::new();
+    for id in sale.lines.iter().filter_map(|l| l.input.package_id.as_ref()) {
+        match open.iter_mut().find(|(p, _)| p == id) {
+            Some((_, n)) => *n += 1,
+            None => open.push((id.clone(), 1)),
+        }
+    }
+    for back in live(corrections).flat_map(|c| &c.returns) {
+        if let Some((_, left)) = open.iter_mut().find(|(id, _)| back.package_id.as_ref() == Some(id)) {
+            *left = left.saturating_sub(back.sessions.unwrap_or(0));
+        }
+    }
+    open.retain(|(_, n)| *n > 0);
+    open
+}
+
+/// The returns that put every session the sale used (and not yet given back) onto its package.
+fn package_returns(sale: &Sale, corrections: &[Correction]) -> Vec<Return> {
+    packages_open(sale, corrections)
+        .into_iter()
+        .map(|(id, n)| Return { package_id: Some(id), sessions: Some(n), ..Return::new(ReturnMethod::Package, 0) })
+        .collect()
+}
+
+/// What the sale's package lines sold: never refunded as money (a void the same day voids the
+/// unused packages; a pro-rata refund of unused sessions is open work).
+pub fn packages_sold(sale: &Sale) -> i64 {
+    sale.lines.iter().filter(|l| l.input.kind == LineKind::Package).map(|l| l.total_minor).sum()
 }
 
 /// Where a refund goes.
@@ -860,6 +991,9 @@ pub enum RefundTo {
     Card,
     /// Back onto the gift cards that paid for the sale (what they paid less what went back).
     GiftCard,
+    /// The package sessions that covered the sale's lines, back onto their packages (no money:
+    /// `amount_minor` is not given).
+    Package,
 }
 
 /// What each gift card paid for the sale less what went back to it, by card.
@@ -895,7 +1029,21 @@ pub fn plan_refund(
     if live(corrections).any(|c| c.kind == CorrectionKind::Void) {
         return Err(AppError::conflict("sale_voided", "this sale is voided"));
     }
-    let left = sale.totals.total_minor - gift_cards_sold(sale) - returned(corrections);
+    if to == RefundTo::Package {
+        if amount.is_some() {
+            return Err(invalid("amount_not_for_sessions", "amount_minor", "sessions go back whole: give no amount"));
+        }
+        let returns = package_returns(sale, corrections);
+        if returns.is_empty() {
+            return Err(invalid(
+                "no_package_session",
+                "to",
+                "no package session covering this sale is left to give back",
+            ));
+        }
+        return Ok(returns);
+    }
+    let left = sale.totals.total_minor - gift_cards_sold(sale) - packages_sold(sale) - returned(corrections);
     let gift_cards = gift_cards_open(sale, corrections);
     let gift_open: i64 = gift_cards.iter().map(|(_, open)| open).sum();
     let cards: Vec<(IntentId, i64)> = sale
@@ -924,6 +1072,8 @@ pub fn plan_refund(
             return Err(invalid("no_card_payment", "to", "no part of this sale was paid by card through the gateway"));
         }
         RefundTo::Card => left.min(cards.iter().map(|(_, open)| open).sum()),
+        // Answered above: sessions, not money.
+        RefundTo::Package => 0,
     };
     let amount = amount.map_or(possible, MinorUnits::get);
     if possible <= 0 {
@@ -966,6 +1116,7 @@ pub fn plan_refund(
             }
             returns
         }
+        RefundTo::Package => package_returns(sale, corrections),
     })
 }
 
@@ -990,6 +1141,8 @@ mod tests {
             tax: tax.map(|(rate, mode)| Tax { rate_bp: TaxRate::new(rate).unwrap(), mode }),
             discount: None,
             gift_card: None,
+            package_template_id: None,
+            package_id: None,
         }
     }
 
@@ -1253,6 +1406,89 @@ mod tests {
         let cash_only = completed(vec![cash(1_000)]);
         let err = plan_refund(&cash_only, &[], RefundTo::GiftCard, None).unwrap_err();
         assert!(matches!(err, AppError::Invalid { code: "no_gift_card_payment", .. }), "{err:?}");
+    }
+
+    fn covered(service: &ServiceId, package: &PackageId) -> LineInput {
+        LineInput {
+            service_id: Some(service.clone()),
+            package_id: Some(package.clone()),
+            ..line(LineKind::Service, 15_000, 1, Some((2000, TaxMode::Inclusive)))
+        }
+    }
+
+    #[test]
+    fn a_line_a_package_covers_is_nothing_to_pay_and_untaxed_and_needs_the_client_and_its_service() {
+        let (service, package) = (ServiceId::new(), PackageId::new());
+        let mut input =
+            sale(vec![covered(&service, &package), line(LineKind::Product, 1_000, 1, None)], vec![cash(1_000)]);
+        input.client_id = Some(ClientId::new());
+        input.discount = Some(Discount::Percent { basis_points: Percent::new(1000).unwrap(), reason: reason() });
+        let priced = price(&input).unwrap();
+        let l = &priced.lines[0];
+        assert_eq!((l.gross_minor, l.discount_minor, l.tax_minor, l.total_minor), (0, 0, 0, 0));
+        assert_eq!((priced.totals.subtotal_minor, priced.totals.total_minor), (1_000, 900));
+        let walk_in = SaleInput { client_id: None, ..input.clone() };
+        let err = price(&walk_in).unwrap_err();
+        assert!(matches!(err, AppError::Invalid { code: "package_client_required", .. }), "{err:?}");
+        let mut no_service = input.clone();
+        no_service.lines[0].service_id = None;
+        let err = price(&no_service).unwrap_err();
+        assert!(matches!(err, AppError::Invalid { code: "package_needs_service", .. }), "{err:?}");
+        let mut two = input.clone();
+        two.lines[0].quantity = Quantity::new(2).unwrap();
+        let err = price(&two).unwrap_err();
+        assert!(matches!(err, AppError::Invalid { code: "package_quantity", .. }), "{err:?}");
+        let mut product = input;
+        product.lines[1].package_id = Some(package);
+        let err = price(&product).unwrap_err();
+        assert!(matches!(err, AppError::Invalid { code: "not_for_this_kind", .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_package_line_is_taxed_and_discounted_like_a_service_and_names_its_template() {
+        let mut l = line(LineKind::Package, 90_000, 1, Some((2000, TaxMode::Inclusive)));
+        l.package_template_id = Some(PackageTemplateId::new());
+        let mut input = sale(vec![l.clone()], vec![cash(90_000)]);
+        input.client_id = Some(ClientId::new());
+        let priced = price(&input).unwrap();
+        assert_eq!((priced.lines[0].tax_minor, priced.totals.total_minor), (15_000, 90_000));
+        let mut nameless = input.clone();
+        nameless.lines[0].package_template_id = None;
+        let err = price(&nameless).unwrap_err();
+        assert!(matches!(err, AppError::Invalid { code: "package_template_required", .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_void_or_a_package_refund_puts_the_sessions_back_once_and_never_as_money() {
+        let package = PackageId::new();
+        let mut input = sale(vec![covered(&ServiceId::new(), &package)], vec![]);
+        input.client_id = Some(ClientId::new());
+        let priced = price(&input).unwrap();
+        let day = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap();
+        let s = Sale::new(SaleId::new(), InvoiceNumber::FIRST, input, priced, day, Utc::now(), "mem_x");
+        let void = plan_void(&s, &[], day).unwrap();
+        assert_eq!(
+            void.iter().map(|r| (r.method, r.amount_minor, r.package_id.clone(), r.sessions)).collect::<Vec<_>>(),
+            vec![(ReturnMethod::Package, 0, Some(package.clone()), Some(1))]
+        );
+        let err = plan_refund(&s, &[], RefundTo::Cash, None).unwrap_err();
+        assert!(matches!(err, AppError::Invalid { code: "nothing_to_refund", .. }), "{err:?}");
+        let back = plan_refund(&s, &[], RefundTo::Package, None).unwrap();
+        assert_eq!(back, void);
+        let done = Correction {
+            id: CorrectionId::new(),
+            sale_id: s.id.clone(),
+            seq: 1,
+            kind: CorrectionKind::Refund,
+            reason: reason(),
+            returns: back,
+            status: CorrectionStatus::Completed,
+            at: Utc::now(),
+            by: "mem_x".into(),
+        };
+        assert_eq!(status(&s, std::slice::from_ref(&done)), SaleStatus::Refunded);
+        let err = plan_refund(&s, &[done], RefundTo::Package, None).unwrap_err();
+        assert!(matches!(err, AppError::Invalid { code: "no_package_session", .. }), "{err:?}");
     }
 
     #[test]

@@ -69,10 +69,15 @@ pub enum Permission {
     GiftCardsRead,
     /// Void a gift card: owners and managers.
     GiftCardsVoid,
+    /// See a client's packages of sessions and their history: the till's roles and practitioners
+    /// (who see what a visit is covered by).
+    PackagesRead,
+    /// Void a client's package: owners and managers.
+    PackagesVoid,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 28] = {
+    pub const ALL: [Permission; 30] = {
         use Permission::*;
         [
             CatalogRead,
@@ -103,6 +108,8 @@ impl Permission {
             PaymentsConnect,
             GiftCardsRead,
             GiftCardsVoid,
+            PackagesRead,
+            PackagesVoid,
         ]
     };
 }
@@ -134,7 +141,8 @@ impl Role {
             PaymentsWrite | AnalyticsFull => matches!(self, Owner | Manager | Finance),
             AnalyticsLimited => true,
             SalesWrite | GiftCardsRead => matches!(self, Owner | Manager | FrontDesk | Finance),
-            DiscountGive | SalesVoid | GiftCardsVoid => matches!(self, Owner | Manager),
+            DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid => matches!(self, Owner | Manager),
+            PackagesRead => matches!(self, Owner | Manager | FrontDesk | Finance | Practitioner),
         }
     }
 }
@@ -233,7 +241,7 @@ mod tests {
     fn the_till_is_rung_by_the_desk_and_finance_but_only_owners_and_managers_discount_or_void() {
         let tills: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(SalesWrite)).collect();
         assert_eq!(tills, vec![Owner, Manager, FrontDesk, Finance]);
-        for permission in [DiscountGive, SalesVoid, GiftCardsVoid] {
+        for permission in [DiscountGive, SalesVoid, GiftCardsVoid, PackagesVoid] {
             let granted: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(permission)).collect();
             assert_eq!(granted, vec![Owner, Manager], "{permission:?}");
         }
@@ -243,6 +251,12 @@ mod tests {
     fn gift_cards_are_looked_up_by_the_till_roles_and_never_by_practitioners_or_support() {
         let readers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(GiftCardsRead)).collect();
         assert_eq!(readers, vec![Owner, Manager, FrontDesk, Finance]);
+    }
+
+    #[test]
+    fn packages_are_seen_by_the_till_roles_and_practitioners_and_never_by_support() {
+        let readers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(PackagesRead)).collect();
+        assert_eq!(readers, vec![Owner, Manager, Practitioner, FrontDesk, Finance]);
     }
 
     #[test]

@@ -15,7 +15,8 @@ use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use mas_domain::catalog::{
     ExceptionInput, LocationInput, PractitionerException, PractitionerInput, Record, ResourceInput, ServiceInput,
 };
-use mas_domain::ids::{ExceptionId, LocationId, PractitionerId, ResourceId, ServiceId};
+use mas_domain::ids::{ExceptionId, LocationId, PackageTemplateId, PractitionerId, ResourceId, ServiceId};
+use mas_domain::package::PackageInput;
 use mas_domain::team::Permission;
 use mas_usecases::app::App;
 use mas_usecases::catalog as ops;
@@ -115,6 +116,14 @@ catalog_routes!(
     "/v1/practitioners/{id}"
 );
 catalog_routes!(resources, ResourceInput, ResourceId, "resources", "/v1/resources", "/v1/resources/{id}");
+catalog_routes!(
+    package_templates,
+    PackageInput,
+    PackageTemplateId,
+    "packages",
+    "/v1/package-templates",
+    "/v1/package-templates/{id}"
+);
 
 #[utoipa::path(get, path = "/v1/practitioners/{id}/exceptions", tag = "practitioners", security(("staff_jwt" = [])),
     params(("id" = String, Path)),

@@ -21,6 +21,7 @@ pub mod extract;
 pub mod gift_cards;
 pub mod idempotency;
 pub mod notifications;
+pub mod packages;
 pub mod payments;
 pub mod policies;
 pub mod portal;
@@ -151,6 +152,8 @@ route_group!(
         [catalog::remove_exception]
         [catalog::resources::list, catalog::resources::create]
         [catalog::resources::get, catalog::resources::replace, catalog::resources::archive]
+        [catalog::package_templates::list, catalog::package_templates::create]
+        [catalog::package_templates::get, catalog::package_templates::replace, catalog::package_templates::archive]
         [team::list, team::create]
         [team::get, team::replace, team::remove]
         [team::resend_invitation]
@@ -219,6 +222,7 @@ route_group!(
         [portal::get_preferences, portal::put_preferences]
         [portal::balances]
         [portal::gift_cards]
+        [portal::packages]
         [gift_cards::list]
         [gift_cards::lookup]
         [gift_cards::get]
@@ -231,6 +235,9 @@ route_group!(
         [waitlist::answer_offer]
         [waitlist::portal_list]
         [waitlist::portal_withdraw]
+        [packages::for_client]
+        [packages::get]
+        [packages::void]
         [notifications::get_preferences, notifications::put_preferences]
         [notifications::list]
         [notifications::get_settings, notifications::put_settings]

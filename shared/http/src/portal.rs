@@ -165,6 +165,18 @@ pub async fn gift_cards(
     Ok(Json(mas_usecases::gift_cards::for_client(&app.store, &session.tenant_id, &session.client_id).await?))
 }
 
+/// The packages of sessions the client holds, newest first: sessions remaining, expiry and
+/// status (`expired` once past its expiry).
+#[utoipa::path(get, path = "/v1/portal/packages", tag = "portal", operation_id = "portal_packages",
+    responses((status = 200, body = Vec<mas_domain::package::Package>), (status = 401, body = ErrorEnvelope)))]
+pub async fn packages(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<mas_domain::package::Package>>> {
+    let session = session(&app, &headers).await?;
+    Ok(Json(mas_usecases::packages::for_client(&app.store, &session.tenant_id, &session.client_id).await?))
+}
+
 #[utoipa::path(get, path = "/v1/portal/preferences", operation_id = "portal_get_preferences", tag = "portal",
     responses((status = 200, body = Preferences), (status = 401, body = ErrorEnvelope)))]
 pub async fn get_preferences(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Json<Preferences>> {

@@ -52,15 +52,18 @@ pub struct CompleteQuery {
 /// till shows them before it takes payment), with what is still due.
 /// A `gift_card` tender spends part or all of a card (by its code) in the sale's transaction,
 /// never beyond its balance however many tills spend it at once; a `gift_card` line sells one,
-/// and the answer shows its code this once (`issued_gift_cards`).
+/// and the answer shows its code this once (`issued_gift_cards`). A `package` line sells the
+/// client a package of sessions (priced from its template; `sold_packages`); a service line with
+/// a `package_id` is covered by a session of it (nothing to pay, untaxed), the package's last
+/// session used once however many tills redeem it at once.
 #[utoipa::path(post, path = "/v1/sales", tag = "sales", operation_id = "complete_sale", security(("staff_jwt" = [])), request_body = SaleInput,
     params(CompleteQuery,
         ("Idempotency-Key" = Option<String>, Header, description = "One key per attempt at ringing up a sale: a retry with the same key and body answers the sale recorded first (`Idempotent-Replayed: true`) and writes nothing; the same key with another body is 422 `idempotency_key_reused`")),
     responses((status = 201, body = Completed),
         (status = 200, description = "with `quote=true`: the priced lines and totals; nothing is written", body = Quote),
         (status = 403, description = "the role may not ring up sales, or give the discount asked for, or work at this location", body = ErrorEnvelope),
-        (status = 409, description = "`concurrent_update`: the till was too busy to number it; try again; `day_closed`: the location's day is closed; `gift_card_insufficient` (with `balance_minor`), `gift_card_expired`, `gift_card_voided`", body = ErrorEnvelope),
-        (status = 422, description = "`tenders_do_not_sum`, `discount_exceeds_line`, `discount_exceeds_sale`, `unknown_reference`, `card_payment_mismatch`, `intent_already_used`, `unknown_gift_card`, `gift_card_currency_mismatch`, `gift_card_amount`, `gift_card_taxed`…", body = ErrorEnvelope)))]
+        (status = 409, description = "`concurrent_update`: the till was too busy to number it; try again; `day_closed`: the location's day is closed; `gift_card_insufficient` (with `balance_minor`), `gift_card_expired`, `gift_card_voided`; `package_used_up` (with `sessions_remaining`), `package_expired`, `package_voided`", body = ErrorEnvelope),
+        (status = 422, description = "`tenders_do_not_sum`, `discount_exceeds_line`, `discount_exceeds_sale`, `unknown_reference`, `card_payment_mismatch`, `intent_already_used`, `unknown_gift_card`, `gift_card_currency_mismatch`, `gift_card_amount`, `gift_card_taxed`, `package_client_required`, `unknown_package`, `package_other_client`, `package_not_covering`, `package_needs_service`…", body = ErrorEnvelope)))]
 pub async fn complete(
     State(app): State<Arc<App>>,
     actor: Actor,
@@ -75,6 +78,9 @@ pub async fn complete(
     actor.reach().locations.require(&input.location_id)?;
     if query.quote {
         input.check_discount_allowed(actor.member.input.role)?;
+        let mut input = input;
+        sale::quote(&input)?;
+        mas_usecases::packages::price_from_templates(&app.store, &actor.tenant_id, &mut input).await?;
         return Ok(Json(sale::quote(&input)?).into_response());
     }
     let idempotency = match idempotency::begin(&app.store, &actor.tenant_id, &headers, &input).await? {
@@ -139,7 +145,7 @@ pub struct VoidInput {
 #[utoipa::path(post, path = "/v1/sales/{id}/void", tag = "sales", operation_id = "void_sale", security(("staff_jwt" = [])),
     params(("id" = String, Path)), request_body = VoidInput,
     responses((status = 201, body = SaleView), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
-        (status = 409, description = "`void_day_passed`, `sale_already_corrected`, `concurrent_update`, `day_closed`", body = ErrorEnvelope),
+        (status = 409, description = "`void_day_passed`, `sale_already_corrected`, `concurrent_update`, `day_closed`, `gift_card_spent`, `package_used`: a package it sold was used", body = ErrorEnvelope),
         (status = 422, description = "`payment_refused`, `payment_declined`: the gateway refused the card refund", body = ErrorEnvelope)))]
 pub async fn void(
     State(app): State<Arc<App>>,
@@ -160,7 +166,8 @@ pub async fn void(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefundInput {
-    /// Cash from the till, or back to the sale's gateway card payments.
+    /// Cash from the till, back to the sale's gateway card payments or gift cards, or (`package`)
+    /// the package sessions that covered its lines back onto their packages.
     pub to: RefundTo,
     /// Minor units; all that may still go back that way when absent.
     #[serde(default)]
@@ -174,7 +181,7 @@ pub struct RefundInput {
     params(("id" = String, Path)), request_body = RefundInput,
     responses((status = 201, body = SaleView), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, description = "`sale_voided`, `concurrent_update`, `day_closed`", body = ErrorEnvelope),
-        (status = 422, description = "`refund_exceeds_paid`, `nothing_to_refund`, `no_card_payment`, `payment_refused`", body = ErrorEnvelope)))]
+        (status = 422, description = "`refund_exceeds_paid`, `nothing_to_refund`, `no_card_payment`, `payment_refused`, `no_package_session`, `amount_not_for_sessions`", body = ErrorEnvelope)))]
 pub async fn refund(
     State(app): State<Arc<App>>,
     actor: Actor,

@@ -613,8 +613,8 @@ pub fn portal(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 <ul id="receipts" class="plain stack" aria-labelledby="h-receipts"></ul>
 <div id="gift-cards-box" hidden><h3 id="h-gift-cards">Gift cards</h3>
 <ul id="gift-cards" class="plain stack" aria-labelledby="h-gift-cards"></ul></div>
-<div id="waitlist-box" hidden><h3 id="h-waitlist">Waiting lists</h3>
-<ul id="waitlist" class="plain stack" aria-labelledby="h-waitlist"></ul></div>
+<div id="packages-box" hidden><h3 id="h-packages">Packages</h3>
+<ul id="packages" class="plain stack" aria-labelledby="h-packages"></ul></div>
 <h3>Preferences</h3>
 <form id="form-prefs" novalidate>
 <fieldset class="choices"><legend>Messages about my appointments</legend>

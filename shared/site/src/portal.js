@@ -178,16 +178,15 @@
 
   async function loadAccount() {
     status('Loading your bookings…');
-    const [appointments, documents, prefs, balances, receipts, giftCards, waitlist] = await Promise.all([
+    const [appointments, documents, prefs, balances, receipts, giftCards, packages] = await Promise.all([
       call('GET', base + '/v1/portal/appointments'),
       call('GET', base + '/v1/portal/documents'),
       call('GET', base + '/v1/portal/preferences'),
       call('GET', base + '/v1/portal/balances'),
       call('GET', base + '/v1/portal/receipts'),
       call('GET', base + '/v1/portal/gift-cards'),
-      call('GET', base + '/v1/portal/waitlist'),
+      call('GET', base + '/v1/portal/packages'),
     ]);
-    renderWaitlist(waitlist);
     $('#balances').replaceChildren(...balances.balances.map(balanceItem));
     $('#balances-box').hidden = !balances.balances.length;
     $('#h-account').textContent = 'Welcome back, ' + appointments.first_name;
@@ -218,6 +217,12 @@
       el('p', { class: 'meta', text: money({ amount_minor: c.balance_minor, currency: c.currency }) + ' left of ' + money({ amount_minor: c.initial_minor, currency: c.currency })
         + (c.status === 'voided' ? ' · voided' : c.expires_at ? ' · valid until ' + when(c.expires_at) : ' · never expires') }))));
     $('#gift-cards-box').hidden = !giftCards.length;
+    // Packages of sessions she holds: what is left and until when.
+    $('#packages').replaceChildren(...packages.map((p) => el('li', {},
+      el('p', {}, el('strong', { text: p.template.name })),
+      el('p', { class: 'meta', text: p.sessions_remaining + ' of ' + p.sessions_total + ' sessions left'
+        + (p.status === 'voided' ? ' · voided' : p.status === 'expired' ? ' · expired ' + when(p.expires_at) : ' · valid until ' + when(p.expires_at)) }))));
+    $('#packages-box').hidden = !packages.length;
     for (const channel of ['email', 'sms']) {
       for (const purpose of ['transactional', 'marketing']) $('#' + channel + '-' + purpose).checked = prefs[channel][purpose];
     }
@@ -225,17 +230,6 @@
   }
 
   const name = (list, id) => (list.find((x) => x.id === id) || {}).name;
-  // Her waiting lists, and a way off them.
-  function renderWaitlist(entries) {
-    const open = entries.filter((w) => /waiting|offered/.test(w.status));
-    $('#waitlist').replaceChildren(...open.map((w) => {
-      const leave = el('button', { type: 'button', class: 'button small ghost', text: 'Leave the waiting list for ' + name(data.services, w.service_id) });
-      leave.addEventListener('click', () => call('DELETE', base + '/v1/portal/waitlist/' + w.id)
-        .then(() => call('GET', base + '/v1/portal/waitlist')).then(renderWaitlist, (err) => problem(err.message)));
-      return el('li', {}, el('p', { class: 'meta', text: w.window.from_date + ' to ' + w.window.to_date + ' · ' + w.status }), leave);
-    }));
-    $('#waitlist-box').hidden = !open.length;
-  }
 
   $('#form-prefs').addEventListener('submit', async (e) => {
     e.preventDefault();

@@ -6,8 +6,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use mas_domain::documents::{Jurisdiction, SemVer, Sha256Hex, TemplateKind, Variant};
 use mas_domain::ids::{
-    AppointmentId, AuditId, ClientId, DeskPaymentId, DocumentId, GiftCardId, GiftOrderId, LocationId, PayLinkId,
-    PaymentId, PractitionerId, ResourceId, SaleId, SigningSessionId, TemplateId, TenantId, TimelineId, WaitlistId,
+    AppointmentId, AuditId, ClientId, DeskPaymentId, DocumentId, GiftCardId, GiftOrderId, LocationId, PackageId,
+    PayLinkId, PaymentId, PractitionerId, ResourceId, SaleId, SigningSessionId, TemplateId, TenantId, TimelineId,
+    WaitlistId,
 };
 use mas_domain::payment::ReaderId;
 use mas_domain::reach::CareLink;
@@ -120,6 +121,8 @@ pub enum CatalogKind {
     Practitioner,
     PractitionerException,
     Resource,
+    /// A package template (sessions of services sold together).
+    Package,
 }
 
 impl CatalogKind {
@@ -130,12 +133,13 @@ impl CatalogKind {
             CatalogKind::Practitioner => "CAT#PRAC#",
             CatalogKind::PractitionerException => "CAT#PRACEXC#",
             CatalogKind::Resource => "CAT#RES#",
+            CatalogKind::Package => "CAT#PKG#",
         }
     }
 
     /// The kind an item's sort key names, if it is a catalog item.
     pub fn of_sort_key(sk: &str) -> Option<CatalogKind> {
-        [Self::Location, Self::Service, Self::Practitioner, Self::PractitionerException, Self::Resource]
+        [Self::Location, Self::Service, Self::Practitioner, Self::PractitionerException, Self::Resource, Self::Package]
             .into_iter()
             .find(|kind| sk.starts_with(kind.prefix()))
     }
@@ -740,6 +744,24 @@ pub const GIFT_PREFIX: &str = "GIFT#";
 /// A card a client bought or was given, in their partition (the portal's list).
 pub fn client_gift_card(tenant: &TenantId, client: &ClientId, card: &GiftCardId) -> Key {
     Key::new(client_pk(tenant, client), format!("{GIFT_PREFIX}{card}"))
+}
+
+/// A client's package partition: the package and its movements.
+pub fn package_pk(tenant: &TenantId, package: &PackageId) -> String {
+    format!("{}#PKG#{package}", tenant_pk(tenant))
+}
+
+/// A client's package (sessions and version).
+pub fn package(tenant: &TenantId, package: &PackageId) -> Key {
+    Key::new(package_pk(tenant, package), "PKG")
+}
+
+pub const PACKAGE_MOVE_PREFIX: &str = "MOVE#";
+pub const PACKAGE_PREFIX: &str = "PKG#";
+
+/// A package a client holds, in her partition (the client file's and the portal's list).
+pub fn client_package(tenant: &TenantId, client: &ClientId, package: &PackageId) -> Key {
+    Key::new(client_pk(tenant, client), format!("{PACKAGE_PREFIX}{package}"))
 }
 
 /// An online gift-card purchase waiting for its payment.

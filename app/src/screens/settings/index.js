@@ -11,6 +11,7 @@ import { Team } from './team.js';
 import { Security } from './security.js';
 import { OnlinePayments } from './payments.js';
 import { CardReaders } from './readers.js';
+import { PackageTemplates } from './packages.js';
 import { NotAllowed } from '../not-allowed.js';
 
 export function Settings({ me, route }) {
@@ -36,6 +37,7 @@ function body(section, me, route) {
     case 'security': return html`<${Security} />`;
     case 'payments': return html`<${OnlinePayments} route=${route} />`;
     case 'readers': return html`<${CardReaders} />`;
+    case 'packages': return html`<${PackageTemplates} />`;
     default: return null;
   }
 }

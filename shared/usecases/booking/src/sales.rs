@@ -16,6 +16,11 @@
 //! together or not at all, and two sales never spend the same money. A gift-card line issues its
 //! card (id and code fixed before the first attempt) in the same transaction.
 //!
+//! **Packages** (`packages`). A package line is priced from its template before the first
+//! attempt; each attempt creates the client's package beside the counter (the template checked
+//! unchanged). A service line covered by a package session reads the package and writes it with
+//! a session more used, on condition of the version read — so the last session is used once.
+//!
 //! **Corrections.** A void or refund is its own item beside the sale (`COR#0001`, …), claimed
 //! with "not exists" on the next sequence number, so two corrections decided from the same read
 //! never both commit (the loser re-reads and re-checks what may still go back). Money back to a
@@ -29,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::gift_cards::{self, IssuedGiftCard};
+use crate::packages;
 use crate::payments::{self, Ports};
 use mas_catalog::catalog::{self, Reference};
 use mas_domain::catalog::LocationInput;
@@ -86,6 +92,68 @@ pub struct Completed {
     /// answer only (a replay of the request answers the sale without them).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub issued_gift_cards: Vec<IssuedGiftCard>,
+    /// The client's packages the sale's package lines sold.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sold_packages: Vec<mas_domain::package::Package>,
+}
+
+/// The refusals of ringing up and correcting a sale made here, typed; each becomes its code and
+/// status in one place (`From<SaleError> for AppError`). `field` is where the request named it.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SaleError {
+    /// 422 `unknown_reference` (field `location_id`).
+    #[error("no such location at this clinic")]
+    UnknownLocation,
+    /// 422 `unknown_reference`: a line's appointment.
+    #[error("no such appointment")]
+    UnknownAppointment { field: String },
+    /// 422 `intent_already_used`: the card payment paid for something else, or is named twice.
+    #[error("this card payment paid for something else, or is named twice")]
+    IntentUsed { field: String },
+    /// 422 `unknown_card_payment`.
+    #[error("no such card payment at this clinic")]
+    UnknownCardPayment { field: String },
+    /// 422 `card_payment_mismatch`: not succeeded, or not for exactly this amount.
+    #[error("the card payment must have succeeded for exactly {amount_minor} {currency}")]
+    CardPaymentMismatch { field: String, amount_minor: i64, currency: String },
+    /// 422 `deposit_already_used`: the same deposit named twice.
+    #[error("the same deposit is named twice")]
+    DepositNamedTwice { field: String },
+    /// 422 `unknown_deposit`.
+    #[error("no such payment at this clinic")]
+    UnknownDeposit { field: String },
+    /// 422 `deposit_client_mismatch`.
+    #[error("this deposit is another client's: the sale must name the client who paid it")]
+    DepositOtherClient { field: String },
+    /// 422 `deposit_currency_mismatch`.
+    #[error("the deposit was paid in another currency")]
+    DepositOtherCurrency { field: String },
+    /// 409 `idempotency_replay`.
+    #[error("this sale was recorded already")]
+    Replayed,
+    /// 409 `correction_recorded`: another request recorded this correction's outcome.
+    #[error("this correction was recorded by another request")]
+    CorrectionRecorded,
+}
+
+impl From<SaleError> for AppError {
+    fn from(err: SaleError) -> Self {
+        use SaleError as E;
+        let message = err.to_string();
+        match err {
+            E::UnknownLocation => AppError::invalid("unknown_reference", "location_id", message),
+            E::UnknownAppointment { field } => AppError::invalid("unknown_reference", field, message),
+            E::IntentUsed { field } => AppError::invalid("intent_already_used", field, message),
+            E::UnknownCardPayment { field } => AppError::invalid("unknown_card_payment", field, message),
+            E::CardPaymentMismatch { field, .. } => AppError::invalid("card_payment_mismatch", field, message),
+            E::DepositNamedTwice { field } => AppError::invalid("deposit_already_used", field, message),
+            E::UnknownDeposit { field } => AppError::invalid("unknown_deposit", field, message),
+            E::DepositOtherClient { field } => AppError::invalid("deposit_client_mismatch", field, message),
+            E::DepositOtherCurrency { field } => AppError::invalid("deposit_currency_mismatch", field, message),
+            E::Replayed => AppError::conflict("idempotency_replay", message),
+            E::CorrectionRecorded => AppError::conflict("correction_recorded", message),
+        }
+    }
 }
 
 /// Completes a sale rung up by a member with `role`: priced, its references and card payments
@@ -101,22 +169,25 @@ pub async fn complete(
     idempotency: Option<&Idempotency>,
 ) -> Result<Completed, Once> {
     input.check_discount_allowed(role)?;
+    sale::price(&input)?;
+    packages::price_from_templates(ports.store, &audit.tenant_id, &mut input).await?;
     let priced = sale::price(&input)?;
     gift_cards::resolve_tenders(ports.store, &audit.tenant_id, &mut input).await?;
     let to_issue = gift_cards::cards_to_issue(&input);
+    let to_sell = packages::packages_to_sell(&input);
     let (store, t) = (ports.store, &audit.tenant_id);
     let location = match catalog::get::<LocationInput>(store, t, &input.location_id).await {
         Err(AppError::NotFound { .. }) => None,
         other => Some(other?),
     }
     .filter(|l| !l.archived)
-    .ok_or_else(|| AppError::invalid("unknown_reference", "location_id", "no such location at this clinic"))?;
+    .ok_or_else(|| AppError::from(SaleError::UnknownLocation))?;
     check_card_tenders(ports, t, &input).await?;
     let now = store.clock.now();
     let business_day = now.with_timezone(&location.data.timezone.tz()).date_naive();
     let id = SaleId::new();
     retry::on_contention(SALE_RETRIES, || {
-        try_complete(ports, audit, &id, &input, &priced, business_day, idempotency, &to_issue)
+        try_complete(ports, audit, &id, &input, &priced, business_day, idempotency, (&to_issue, &to_sell))
     })
     .await
 }
@@ -132,7 +203,7 @@ async fn try_complete(
     priced: &Priced,
     business_day: NaiveDate,
     idempotency: Option<&Idempotency>,
-    to_issue: &[gift_cards::ToIssue],
+    (to_issue, to_sell): (&[gift_cards::ToIssue], &[packages::ToSell]),
 ) -> Result<Completed, Once> {
     let (store, t) = (ports.store, &audit.tenant_id);
     let counter_key = keys::invoice_counter(t);
@@ -143,11 +214,14 @@ async fn try_complete(
     for card in to_issue {
         sale.lines[card.line].gift_card_id = Some(card.id.clone());
     }
+    for package in to_sell {
+        sale.lines[package.line].sold_package_id = Some(package.id.clone());
+    }
 
     let mut plan = Plan::<Once>::typed();
     // First, so that a request with the same key that committed first is what this one meets.
     if let Some(idem) = idempotency {
-        let replayed = Once::AlreadyDone(AppError::conflict("idempotency_replay", "this sale was recorded already"));
+        let replayed = Once::AlreadyDone(SaleError::Replayed.into());
         idem.record(&mut plan, (t, sale.client_id.as_ref()), (201, &sale), now, replayed)?;
     }
     let counter = to_item(&counter_key, "invoice_counter", &Counter { last: number.get() })?;
@@ -164,6 +238,8 @@ async fn try_complete(
     push_reference_checks(&mut plan, t, input)?;
     push_deposits(&mut plan, store, t, &sale).await?;
     gift_cards::push_redemptions(&mut plan, store, t, &sale).await?;
+    packages::push_redemptions(&mut plan, store, t, &sale).await?;
+    let sold_packages = packages::push_sales(&mut plan, store, t, &sale, to_sell).await?;
     let mut issued = Vec::new();
     for card in to_issue {
         let line = &sale.lines[card.line];
@@ -185,7 +261,7 @@ async fn try_complete(
     crate::cash_up::push_open_day(&mut plan, t, &sale.location_id, business_day);
     plan.announce(DomainEvent::new(t, "sale.completed", sale.id.as_str(), now, event_payload(&sale)))?;
     plan.commit_as(store, audit, "sale.completed", sale.id.as_str()).await?;
-    Ok(Completed { sale, issued_gift_cards: issued })
+    Ok(Completed { sale, issued_gift_cards: issued, sold_packages })
 }
 
 /// Checks, inside the sale's transaction, that what it names exists: its location, the
@@ -215,7 +291,7 @@ fn push_reference_checks<F: From<AppError>>(plan: &mut Plan<F>, t: &TenantId, in
         {
             plan.push(
                 Write::check(keys::appointment(t, appointment), Condition::Exists),
-                AppError::invalid("unknown_reference", format!("lines[{i}].appointment_id"), "no such appointment"),
+                AppError::from(SaleError::UnknownAppointment { field: format!("lines[{i}].appointment_id") }),
             );
         }
     }
@@ -229,13 +305,7 @@ fn push_reference_checks<F: From<AppError>>(plan: &mut Plan<F>, t: &TenantId, in
     catalog::add_reference_checks(plan, t, references);
     for (i, tender) in input.tenders.iter().enumerate() {
         let Tender::Card { intent_id, .. } = tender else { continue };
-        let used = || {
-            AppError::invalid(
-                "intent_already_used",
-                format!("tenders[{i}].intent_id"),
-                "this card payment paid for something else",
-            )
-        };
+        let used = || AppError::from(SaleError::IntentUsed { field: format!("tenders[{i}].intent_id") });
         plan.push(Write::check(keys::stripe_intent(intent_id.as_str()), Condition::NotExists), used());
         plan.push(Write::check(keys::stripe_intent_gift(intent_id.as_str()), Condition::NotExists), used());
         let claim = json!({ "tenant_id": t, "intent_id": intent_id });
@@ -262,26 +332,18 @@ async fn push_deposits<F: From<AppError>>(
         let Tender::Deposit { amount_minor, payment_id } = tender else { continue };
         let field = format!("tenders[{i}].payment_id");
         if !seen.insert(payment_id.clone()) {
-            return Err(AppError::invalid("deposit_already_used", field, "the same deposit is named twice"));
+            return Err(SaleError::DepositNamedTwice { field }.into());
         }
         let mut payment = match payments::find(store, t, payment_id).await {
             Err(AppError::NotFound { .. }) => None,
             other => Some(other?),
         }
-        .ok_or_else(|| AppError::invalid("unknown_deposit", field.clone(), "no such payment at this clinic"))?;
+        .ok_or_else(|| AppError::from(SaleError::UnknownDeposit { field: field.clone() }))?;
         if sale.client_id.as_ref() != Some(&payment.client_id) {
-            return Err(AppError::invalid(
-                "deposit_client_mismatch",
-                field,
-                "this deposit is another client's: the sale must name the client who paid it",
-            ));
+            return Err(SaleError::DepositOtherClient { field }.into());
         }
         if payment.currency() != &sale.currency {
-            return Err(AppError::invalid(
-                "deposit_currency_mismatch",
-                field,
-                "the deposit was paid in another currency",
-            ));
+            return Err(SaleError::DepositOtherCurrency { field }.into());
         }
         payment.apply_to_sale(&sale.id, *amount_minor, sale.completed_at, &format!("tenders[{i}].amount_minor"))?;
         plan.push(payments::versioned_put(t, &payment)?, payments::stale());
@@ -297,30 +359,25 @@ async fn check_card_tenders(ports: Ports<'_>, t: &TenantId, input: &SaleInput) -
         let Tender::Card { amount_minor, intent_id } = tender else { continue };
         let field = format!("tenders[{i}].intent_id");
         if !seen.insert(intent_id.clone()) {
-            return Err(AppError::invalid("intent_already_used", field, "the same card payment is named twice"));
+            return Err(SaleError::IntentUsed { field }.into());
         }
         let intent = match ports.payments.retrieve_intent(intent_id).await {
             Err(PaymentsError::NotFound) => None,
             other => Some(other?),
         }
         .filter(|intent| intent.metadata.get("tenant_id").map(String::as_str) == Some(t.as_str()))
-        .ok_or_else(|| {
-            AppError::invalid("unknown_card_payment", field.clone(), "no such card payment at this clinic")
-        })?;
+        .ok_or_else(|| AppError::from(SaleError::UnknownCardPayment { field: field.clone() }))?;
         let received = intent.snapshot.amount_received.unwrap_or(intent.snapshot.amount);
         if intent.snapshot.status != IntentStatus::Succeeded
             || received != amount_minor.get()
             || intent.currency != input.currency.as_str()
         {
-            return Err(AppError::invalid(
-                "card_payment_mismatch",
+            return Err(SaleError::CardPaymentMismatch {
                 field,
-                format!(
-                    "the card payment must have succeeded for exactly {} {}",
-                    amount_minor.get(),
-                    input.currency.as_str()
-                ),
-            ));
+                amount_minor: amount_minor.get(),
+                currency: input.currency.as_str().to_owned(),
+            }
+            .into());
         }
     }
     Ok(())
@@ -446,6 +503,7 @@ async fn correct(
         let day = correction.at.with_timezone(&location.data.timezone.tz()).date_naive();
         crate::cash_up::push_open_day(&mut plan, t, &current.sale.location_id, day);
         gift_cards::push_correction(&mut plan, store, audit, &current.sale, &correction).await?;
+        packages::push_correction(&mut plan, store, audit, &current.sale, &correction).await?;
         for back in correction.returns.iter().filter(|r| r.method == ReturnMethod::Deposit) {
             // Released in the same transaction: the deposit may count towards another sale.
             let Some(payment_id) = &back.payment_id else { continue };
@@ -534,7 +592,7 @@ async fn refund_cards(ports: Ports<'_>, audit: &AuditContext, pending: Correctio
     let item = correction_item(t, &sale, &location.data, &done)?;
     plan.push(
         Write::put_if(item, Condition::equals("status", "pending")),
-        AppError::conflict("correction_recorded", "this correction was recorded by another request"),
+        AppError::from(SaleError::CorrectionRecorded),
     );
     if done.status == CorrectionStatus::Completed {
         announce_correction(&mut plan, t, &sale, &done)?;

@@ -15,7 +15,8 @@ use mas_domain::catalog::{
     ResourceInput, Service, ServiceInput,
 };
 use mas_domain::error::{AppError, AppResult};
-use mas_domain::ids::{ExceptionId, LocationId, PractitionerId, ResourceId, ServiceId, TenantId};
+use mas_domain::ids::{ExceptionId, LocationId, PackageTemplateId, PractitionerId, ResourceId, ServiceId, TenantId};
+use mas_domain::package::PackageInput;
 use mas_domain::reach::{LocationScope, Sites};
 use mas_ports::{Condition, Key, Query, SortKey, Write};
 use mas_store::keys::{self, CatalogKind};
@@ -180,6 +181,26 @@ impl Entry for ResourceInput {
     }
 }
 
+impl Entry for PackageInput {
+    type Id = PackageTemplateId;
+    const KIND: CatalogKind = CatalogKind::Package;
+    const NAME: &'static str = "package_template";
+
+    fn normalize(&mut self) -> AppResult<()> {
+        self.check()
+    }
+
+    /// The services it covers must exist and not be archived when it is written.
+    fn references(&self) -> Vec<Reference> {
+        let services = self.service_ids.iter().enumerate();
+        services.map(|(i, id)| reference(format!("service_ids[{i}]"), CatalogKind::Service, id)).collect()
+    }
+
+    fn sites(&self, _id: &PackageTemplateId) -> Sites {
+        Sites::Everywhere
+    }
+}
+
 /// A tenant's whole catalog, read with one Query. Archived entries are included.
 #[derive(Debug, Default)]
 pub struct Catalog {
@@ -202,7 +223,7 @@ impl Catalog {
                 Some(CatalogKind::Practitioner) => catalog.practitioners.push(from_item(item)?),
                 Some(CatalogKind::Resource) => catalog.resources.push(from_item(item)?),
                 Some(CatalogKind::PractitionerException) => catalog.exceptions.push(from_item(item)?),
-                None => {}
+                Some(CatalogKind::Package) | None => {}
             }
         }
         Ok(catalog)
@@ -322,7 +343,8 @@ fn announce_site_change<E: Entry>(
     audit: &AuditContext,
     at: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
-    if E::KIND == CatalogKind::Resource {
+    // Rooms, devices and package templates are not on the site.
+    if matches!(E::KIND, CatalogKind::Resource | CatalogKind::Package) {
         return Ok(());
     }
     plan.announce(mas_context::announcements::change_event(&audit.tenant_id, audit.request_id.as_str(), E::NAME, at))

@@ -96,6 +96,8 @@ pub struct ClientExport {
     /// The receipts and credit notes of the client's sales at the desk, newest first, with
     /// links to their PDFs (valid as long as the documents' links).
     pub receipts: Vec<ReceiptLink>,
+    /// The packages of treatment sessions she holds, newest first (sessions left, expiry).
+    pub packages: Vec<mas_domain::package::Package>,
     pub documents: Vec<ExportedDocument>,
     /// Every email and text to or from the client, newest first; links in them are `[link]`
     /// (a signing or sign-in link is a credential, not the client's data).
@@ -208,6 +210,7 @@ pub async fn export(app: &App, audit: &AuditContext, client_id: &ClientId) -> Ap
         payments.extend(payments::for_appointment(store, t, &appointment.id).await?);
     }
     let receipts = receipts::of_client(store, t, client_id).await?;
+    let packages = mas_booking::packages::for_client(store, t, client_id).await?;
     let receipts = receipts::links(store, app.blobs.as_ref(), receipts, EXPORT_LINK_LIFETIME).await?;
     let now = store.clock.now();
     let expires_at = now + chrono::Duration::seconds(EXPORT_LINK_LIFETIME.as_secs() as i64);
@@ -256,6 +259,7 @@ pub async fn export(app: &App, audit: &AuditContext, client_id: &ClientId) -> Ap
         appointments,
         payments,
         receipts,
+        packages,
         documents,
         messages,
         timeline: file.timeline,
