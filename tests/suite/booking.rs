@@ -576,11 +576,11 @@ async fn appointments_list_by_window_and_filters() {
 
 // ---- Races, on both adapters ----------------------------------------------------------------
 
-async fn dynamodb_app(test: &str) -> Option<TestApp> {
+pub(crate) async fn dynamodb_app(test: &str) -> Option<TestApp> {
     spawn_app_on_moto(test, Arc::new(FixedClock::new(now()))).await
 }
 
-async fn sqlite_app(_test: &str) -> Option<TestApp> {
+pub(crate) async fn sqlite_app(_test: &str) -> Option<TestApp> {
     Some(fixed_app().await.0)
 }
 
@@ -643,6 +643,12 @@ async fn two_hundred_random_bookings(app: TestApp) {
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), created);
     assert!(created >= 15, "a busy day still fills up: {created}");
+    assert_nobody_in_two_places(list);
+}
+
+/// No practitioner and no single-unit room in two places at once among `list` (appointments as
+/// the API answers them), buffers included.
+pub(crate) fn assert_nobody_in_two_places(list: &[Value]) {
     let span = |a: &Value| {
         let start: DateTime<Utc> = a["start"].as_str().unwrap().parse().unwrap();
         let end: DateTime<Utc> = a["end"].as_str().unwrap().parse().unwrap();
@@ -661,6 +667,8 @@ async fn two_hundred_random_bookings(app: TestApp) {
     }
 }
 
+/// One `#[tokio::test]` per case on SQLite and one on DynamoDB (moto); a case is an `async fn(TestApp)`
+/// beside the invocation.
 macro_rules! on_both_adapters {
     ($($case:ident),*) => {
         mod races {
@@ -684,6 +692,8 @@ macro_rules! on_both_adapters {
         }
     };
 }
+
+pub(crate) use on_both_adapters;
 
 on_both_adapters!(fifty_bookings_of_one_slot, two_hundred_random_bookings);
 

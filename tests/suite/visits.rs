@@ -9,7 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::booking::{Setup, fixed_app, iso, setup, tuesday};
+use crate::booking::{
+    Setup, assert_nobody_in_two_places, dynamodb_app, fixed_app, iso, on_both_adapters, setup, sqlite_app, tuesday,
+};
 use crate::payments::{appointment, deposit_intent, deposit_policy, pay};
 use crate::support::app::*;
 
@@ -273,22 +275,7 @@ async fn sixty_random_visits(app: TestApp) {
         *per_visit.entry(a["confirmation_number"].as_str().unwrap()).or_default() += 1;
     }
     assert!(per_visit.values().all(|n| *n == 2), "{per_visit:?}");
-    let span = |a: &Value| {
-        let start: DateTime<Utc> = a["start"].as_str().unwrap().parse().unwrap();
-        let end: DateTime<Utc> = a["end"].as_str().unwrap().parse().unwrap();
-        let before = Duration::minutes(a["buffer_before_minutes"].as_i64().unwrap());
-        let after = Duration::minutes(a["buffer_after_minutes"].as_i64().unwrap());
-        (start - before, end + after)
-    };
-    for (i, a) in list.iter().enumerate() {
-        for b in &list[i + 1..] {
-            let ((a0, a1), (b0, b1)) = (span(a), span(b));
-            let overlap = a0 < b1 && b0 < a1;
-            assert!(!(overlap && a["practitioner_id"] == b["practitioner_id"]), "practitioner double-booked: {a} {b}");
-            let same_room = !a["resources"].as_array().unwrap().is_empty() && a["resources"] == b["resources"];
-            assert!(!(overlap && same_room), "room double-booked: {a} {b}");
-        }
-    }
+    assert_nobody_in_two_places(&list);
 }
 
 /// Twenty visits that all need the laser room at 10:40, each with a different first practitioner
@@ -316,38 +303,6 @@ async fn twenty_visits_racing_for_one_room(app: TestApp) {
     assert_eq!(created, 1, "exactly one visit gets the room");
     let rooms = day(&app, &s).await.into_iter().filter(|a| !a["resources"].as_array().unwrap().is_empty()).count();
     assert_eq!(rooms, 1);
-}
-
-async fn dynamodb_app(test: &str) -> Option<TestApp> {
-    spawn_app_on_moto(test, Arc::new(mas_ports::FixedClock::new(crate::booking::now()))).await
-}
-
-async fn sqlite_app(_test: &str) -> Option<TestApp> {
-    Some(fixed_app().await.0)
-}
-
-macro_rules! on_both_adapters {
-    ($($case:ident),*) => {
-        mod races {
-            $(
-                pub mod $case {
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                    async fn on_sqlite() {
-                        if let Some(app) = super::super::sqlite_app(stringify!($case)).await {
-                            super::super::$case(app).await;
-                        }
-                    }
-
-                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                    async fn on_dynamodb() {
-                        if let Some(app) = super::super::dynamodb_app(stringify!($case)).await {
-                            super::super::$case(app).await;
-                        }
-                    }
-                }
-            )*
-        }
-    };
 }
 
 on_both_adapters!(sixty_random_visits, twenty_visits_racing_for_one_room);
