@@ -1092,32 +1092,30 @@ pub fn plan_refund(
     }
     Ok(match to {
         RefundTo::Cash => vec![Return::new(ReturnMethod::Cash, amount)],
-        RefundTo::Card => {
-            let mut rest = amount;
-            let mut returns = Vec::new();
-            for (intent, open) in cards {
-                let take = rest.min(open);
-                if take > 0 {
-                    returns.push(Return { intent_id: Some(intent), ..Return::new(ReturnMethod::Card, take) });
-                    rest -= take;
-                }
-            }
-            returns
-        }
-        RefundTo::GiftCard => {
-            let mut rest = amount;
-            let mut returns = Vec::new();
-            for (card, open) in gift_cards {
-                let take = rest.min(open);
-                if take > 0 {
-                    returns.push(Return { gift_card_id: Some(card), ..Return::new(ReturnMethod::GiftCard, take) });
-                    rest -= take;
-                }
-            }
-            returns
-        }
+        RefundTo::Card => spread(amount, cards, |intent, take| Return {
+            intent_id: Some(intent),
+            ..Return::new(ReturnMethod::Card, take)
+        }),
+        RefundTo::GiftCard => spread(amount, gift_cards, |card, take| Return {
+            gift_card_id: Some(card),
+            ..Return::new(ReturnMethod::GiftCard, take)
+        }),
         RefundTo::Package => package_returns(sale, corrections),
     })
+}
+
+/// `amount` given back over `sources` in order, each up to what is still open on it.
+fn spread<T>(amount: i64, sources: Vec<(T, i64)>, back: impl Fn(T, i64) -> Return) -> Vec<Return> {
+    let mut rest = amount;
+    let mut returns = Vec::new();
+    for (source, open) in sources {
+        let take = rest.min(open);
+        if take > 0 {
+            returns.push(back(source, take));
+            rest -= take;
+        }
+    }
+    returns
 }
 
 #[cfg(test)]

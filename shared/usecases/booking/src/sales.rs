@@ -426,6 +426,16 @@ pub async fn view(store: &Store, tenant: &TenantId, id: &SaleId) -> AppResult<Sa
 /// A location of another clinic, or none, is 404 like any id the caller cannot reach.
 pub async fn list(store: &Store, tenant: &TenantId, location: &LocationId, day: NaiveDate) -> AppResult<Vec<Sale>> {
     catalog::get::<LocationInput>(store, tenant, location).await?;
+    of_day(store, tenant, location, day).await
+}
+
+/// A location's sales of one local day, the location known to be this clinic's.
+pub(crate) async fn of_day(
+    store: &Store,
+    tenant: &TenantId,
+    location: &LocationId,
+    day: NaiveDate,
+) -> AppResult<Vec<Sale>> {
     let query = Query::gsi1(keys::sales_day_gsi_pk(tenant, location, day));
     store.table.query_all(&query).await?.into_iter().map(from_item).collect()
 }
