@@ -29,6 +29,7 @@ pub mod policy;
 pub mod portal;
 pub mod reach;
 pub mod receipt;
+pub mod review;
 pub mod sale;
 pub mod schedule;
 pub mod screening;

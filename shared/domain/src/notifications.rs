@@ -66,10 +66,12 @@ pub enum MessageKind {
     GiftCardPurchase,
     /// A waitlisted client: a time that suits them is held for them until the link expires.
     WaitlistOffer,
+    /// After a completed visit: a one-time link to review it (`domain::review`).
+    ReviewRequest,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 18] = [
+    pub const ALL: [MessageKind; 19] = [
         MessageKind::Confirmation,
         MessageKind::Prep48h,
         MessageKind::Reminder24h,
@@ -88,6 +90,7 @@ impl MessageKind {
         MessageKind::GiftCard,
         MessageKind::GiftCardPurchase,
         MessageKind::WaitlistOffer,
+        MessageKind::ReviewRequest,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -110,6 +113,7 @@ impl MessageKind {
             MessageKind::GiftCard => "gift_card",
             MessageKind::GiftCardPurchase => "gift_card_purchase",
             MessageKind::WaitlistOffer => "waitlist_offer",
+            MessageKind::ReviewRequest => "review_request",
         }
     }
 
@@ -138,7 +142,7 @@ struct Template {
 }
 
 /// In `MessageKind` order.
-const TEMPLATES: [Template; 18] = [
+const TEMPLATES: [Template; 19] = [
     Template {
         subject: "Your {{service.name}} is booked: {{appointment.when}}",
         body: "Hello {{client.first_name}},\n\nYour {{service.name}} at {{clinic.name}} is booked for {{appointment.when}} at {{location.name}}.\n\nYour booking number is {{appointment.number}}. Keep it for any question about this visit.",
@@ -228,6 +232,11 @@ const TEMPLATES: [Template; 18] = [
         subject: "A time for your {{service.name}}: {{appointment.when}}",
         body: "Hello {{client.first_name}},\n\nA time you were waiting for has come free at {{clinic.name}}: {{service.name}} on {{appointment.when}} at {{location.name}}.\n\nWe are holding it for you until {{link.expires}}. Take it or give it back here: {{link}}\n\nIf you do nothing, it goes to the next person waiting.",
         sms: "{{clinic.name}}: {{service.name}} {{appointment.when}} is free and held for you until {{link.expires}}. Take it: {{link}}",
+    },
+    Template {
+        subject: "How was your {{service.name}} at {{clinic.name}}?",
+        body: "Hello {{client.first_name}},\n\nThank you for visiting {{clinic.name}}. How was your {{service.name}}? Give it a rating and a few words here: {{link}}\n\nThe clinic reads every review before it appears on its website, under the name you choose (your first name and initial unless you pick another). The link works once, until {{link.expires}}.",
+        sms: "{{clinic.name}}: how was your {{service.name}}? Review it here (once, until {{link.expires}}): {{link}}",
     },
 ];
 

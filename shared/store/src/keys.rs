@@ -901,3 +901,28 @@ mod tests {
         );
     }
 }
+
+/// A clinic's reviews and review requests (`domain::review`): one partition, as reviews come a
+/// few a day; staff lists and the site read it whole (strongly consistent: a review published
+/// is on the next publish).
+pub fn reviews_pk(tenant: &TenantId) -> String {
+    format!("{}#REVIEWS", tenant_pk(tenant))
+}
+
+/// Sort-key prefix of the reviews in `reviews_pk` (the requests sort under `REQUEST#`).
+pub const REVIEW_PREFIX: &str = "REVIEW#";
+
+/// One visit's review: its key is the appointment's (one review per visit, put only if absent).
+pub fn review(tenant: &TenantId, appointment: &AppointmentId) -> Key {
+    Key::new(reviews_pk(tenant), format!("{REVIEW_PREFIX}{appointment}"))
+}
+
+/// One visit's review request (its link's expiry; gone by TTL a month after).
+pub fn review_request(tenant: &TenantId, appointment: &AppointmentId) -> Key {
+    Key::new(reviews_pk(tenant), format!("REQUEST#{appointment}"))
+}
+
+/// A clinic's review settings (whether requests are sent).
+pub fn review_settings(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "REVIEW#SETTINGS")
+}

@@ -14,6 +14,7 @@ pub mod packages;
 pub mod paylinks;
 pub mod payments;
 pub mod records;
+pub mod reviews;
 pub mod sales;
 pub mod stripe_events;
 pub mod waitlist;

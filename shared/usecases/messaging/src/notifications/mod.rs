@@ -11,6 +11,7 @@
 pub mod inbound;
 pub mod paylink;
 pub mod plan;
+pub mod reviews;
 pub mod signing;
 pub mod waitlist;
 

@@ -275,6 +275,9 @@ pub async fn on_event(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
                 // Time given up: the next waiter's (before the notice, whose failure retries both).
                 super::waitlist::on_booking_event(n, event, &appointment).await?;
             }
+            if event.kind == "booking.completed" {
+                super::reviews::on_completed(n, t, &appointment).await?;
+            }
             if let Some((kind, subject)) = notice {
                 let (vars, _) = booking_vars(n, t, &appointment).await?;
                 let channels = settings(&n.store, t).await?.notice_channels;
