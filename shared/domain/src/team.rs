@@ -74,10 +74,13 @@ pub enum Permission {
     PackagesRead,
     /// Void a client's package: owners and managers.
     PackagesVoid,
+    /// Read clients' reviews and publish, reject or answer them: owners and managers (what the
+    /// clinic's site says in public).
+    ReviewsModerate,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 30] = {
+    pub const ALL: [Permission; 31] = {
         use Permission::*;
         [
             CatalogRead,
@@ -110,6 +113,7 @@ impl Permission {
             GiftCardsVoid,
             PackagesRead,
             PackagesVoid,
+            ReviewsModerate,
         ]
     };
 }
@@ -141,7 +145,7 @@ impl Role {
             PaymentsWrite | AnalyticsFull => matches!(self, Owner | Manager | Finance),
             AnalyticsLimited => true,
             SalesWrite | GiftCardsRead => matches!(self, Owner | Manager | FrontDesk | Finance),
-            DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid => matches!(self, Owner | Manager),
+            DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid | ReviewsModerate => matches!(self, Owner | Manager),
             PackagesRead => matches!(self, Owner | Manager | FrontDesk | Finance | Practitioner),
         }
     }
@@ -241,7 +245,7 @@ mod tests {
     fn the_till_is_rung_by_the_desk_and_finance_but_only_owners_and_managers_discount_or_void() {
         let tills: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(SalesWrite)).collect();
         assert_eq!(tills, vec![Owner, Manager, FrontDesk, Finance]);
-        for permission in [DiscountGive, SalesVoid, GiftCardsVoid, PackagesVoid] {
+        for permission in [DiscountGive, SalesVoid, GiftCardsVoid, PackagesVoid, ReviewsModerate] {
             let granted: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(permission)).collect();
             assert_eq!(granted, vec![Owner, Manager], "{permission:?}");
         }

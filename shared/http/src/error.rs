@@ -67,7 +67,8 @@ through_app_error!(
     mas_usecases::portal::PortalError,
     mas_usecases::connect::ConnectError,
     mas_usecases::paylinks::PayLinkError,
-    mas_usecases::waitlist::WaitlistError
+    mas_usecases::waitlist::WaitlistError,
+    mas_usecases::reviews::ReviewsError
 );
 
 impl From<mas_ports::TableError> for ApiError {

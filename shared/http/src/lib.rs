@@ -33,6 +33,7 @@ pub mod site;
 pub mod team;
 pub mod templates;
 pub mod tenants;
+pub mod reviews;
 pub mod waitlist;
 pub mod webhooks;
 
@@ -235,6 +236,12 @@ route_group!(
         [waitlist::answer_offer]
         [waitlist::portal_list]
         [waitlist::portal_withdraw]
+        [reviews::submit]
+        [reviews::list]
+        [reviews::publish]
+        [reviews::reject]
+        [reviews::reply]
+        [reviews::get_settings, reviews::put_settings]
         [packages::for_client]
         [packages::get]
         [packages::void]

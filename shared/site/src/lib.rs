@@ -4,8 +4,11 @@
 
 mod pages;
 pub mod public;
+pub mod reviews;
 
-pub use public::{PublicBrand, PublicCatalog, PublicClinic, PublicLocation, PublicPractitioner, PublicService};
+pub use public::{
+    PublicBrand, PublicCatalog, PublicClinic, PublicLocation, PublicPractitioner, PublicReview, PublicReviews, PublicService,
+};
 
 /// The script every booking page loads (the wizard); kept small and framework-free.
 pub const SCRIPT: &str = concat!(include_str!("pay-loader.js"), include_str!("site.js"));
@@ -13,6 +16,8 @@ pub const SCRIPT: &str = concat!(include_str!("pay-loader.js"), include_str!("si
 pub const PORTAL_SCRIPT: &str = concat!(include_str!("pay-loader.js"), include_str!("portal.js"));
 /// The waiting list's script (`waitlist.html`).
 pub const WAITLIST_SCRIPT: &str = concat!(include_str!("pay-loader.js"), include_str!("waitlist.js"));
+/// The review page's script (`review.html`).
+pub const REVIEW_SCRIPT: &str = include_str!("review.js");
 /// The gift-card page's script (`gift-cards.html`).
 pub const GIFT_SCRIPT: &str = concat!(include_str!("pay-loader.js"), include_str!("gift.js"));
 /// The pay step (Stripe's Payment Element) of both: loaded by them only when a visitor pays.
@@ -54,6 +59,12 @@ pub fn render(catalog: &PublicCatalog, options: &SiteOptions) -> Vec<SiteFile> {
         SiteFile::html("portal/index.html", pages::portal(catalog, options)),
         SiteFile::html("gift-cards.html", pages::gift_cards(catalog, options)),
         SiteFile::html("waitlist.html", pages::waitlist(catalog, options)),
+        SiteFile::html("review.html", pages::review(catalog, options)),
+        SiteFile {
+            path: "review.js".into(),
+            content_type: "text/javascript; charset=utf-8",
+            body: REVIEW_SCRIPT.to_owned(),
+        },
         SiteFile {
             path: "waitlist.js".into(),
             content_type: "text/javascript; charset=utf-8",

@@ -198,6 +198,7 @@ pub fn landing(catalog: &PublicCatalog, options: &SiteOptions) -> String {
         })
         .collect::<String>();
     let locations = catalog.locations.iter().map(location_block).collect::<String>();
+    let reviews = crate::reviews::section(catalog);
     let contact = catalog
         .locations
         .iter()
@@ -218,6 +219,7 @@ pub fn landing(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 <h2 id="team-title">Our practitioners</h2>
 <ul class="grid">{practitioners}</ul>
 </div></section>
+{reviews}
 <section class="band" id="visit" aria-labelledby="visit-title"><div class="wrap">
 <h2 id="visit-title">Visit us</h2>
 <ul class="grid">{locations}</ul>
@@ -654,4 +656,11 @@ pub fn portal(catalog: &PublicCatalog, options: &SiteOptions) -> String {
         options,
         Page { title, description: None, current: "portal/", body, script: Some("portal.js"), root: "../" },
     )
+}
+
+/// The page a review link opens (`review.html`): `review.js` posts the review with the link's token.
+pub fn review(catalog: &PublicCatalog, options: &SiteOptions) -> String {
+    let title = format!("Review your visit — {}", catalog.clinic.name.as_str());
+    let body = crate::reviews::page_body(catalog);
+    layout(catalog, options, Page { title, description: None, current: "review.html", body, script: Some("review.js"), root: "" })
 }

@@ -17,6 +17,34 @@ pub struct PublicCatalog {
     pub locations: Vec<PublicLocation>,
     pub services: Vec<PublicService>,
     pub practitioners: Vec<PublicPractitioner>,
+    /// Reviews the clinic published (its site's reviews section and schema.org rating).
+    pub reviews: PublicReviews,
+}
+
+/// The published reviews: the rating over all of them, and the newest few.
+#[derive(Debug, Clone, Default, Serialize, ToSchema)]
+pub struct PublicReviews {
+    /// The average rating (1 to 5, one decimal); absent without reviews.
+    pub rating_value: Option<f64>,
+    pub review_count: usize,
+    /// The newest, at most `MAX_SHOWN`.
+    pub items: Vec<PublicReview>,
+}
+
+impl PublicReviews {
+    pub const MAX_SHOWN: usize = 20;
+}
+
+/// One published review as the site shows it: the name she chose, never her record.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicReview {
+    pub author: String,
+    pub rating: u8,
+    pub body: String,
+    pub service: String,
+    pub date_published: chrono::NaiveDate,
+    /// The clinic's public reply.
+    pub reply: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -31,6 +31,7 @@ fn catalog(theme: ThemePreset) -> PublicCatalog {
         locations: vec![],
         services: vec![service],
         practitioners: vec![],
+        reviews: Default::default(),
     }
 }
 
@@ -200,4 +201,72 @@ fn the_footer_names_the_clinics_legal_name_and_numbers_when_it_has_them() {
     let page = index(&render(&catalog, &SiteOptions::default()));
     assert!(page.contains(r#"<p class="legal">Glow &amp; Co Ltd, company number 09876543</p>"#), "{page}");
     assert!(page.contains("VAT registration number GB123456782"));
+}
+
+fn reviewed() -> PublicCatalog {
+    let mut catalog = catalog(ThemePreset::IvoryMinimal);
+    let date = chrono::NaiveDate::from_ymd_opt(2027, 3, 2).unwrap();
+    catalog.reviews = PublicReviews {
+        rating_value: Some(4.5),
+        review_count: 2,
+        items: vec![
+            PublicReview {
+                author: "Jane S.".into(),
+                rating: 5,
+                body: "Lovely </script><script>alert(1)</script> & calm".into(),
+                service: "Peel".into(),
+                date_published: date,
+                reply: Some("Thank <b>you</b>".into()),
+            },
+            PublicReview {
+                author: "Ann </script>".into(),
+                rating: 4,
+                body: "Good".into(),
+                service: "Peel".into(),
+                date_published: date,
+                reply: None,
+            },
+        ],
+    };
+    catalog
+}
+
+#[test]
+fn published_reviews_show_on_the_home_page_with_schema_org_markup_that_no_text_breaks_out_of() {
+    let files = render(&reviewed(), &SiteOptions::default());
+    let landing = &files.iter().find(|f| f.path == "index.html").unwrap().body;
+    assert!(landing.contains("Rated 4.5 out of 5 from 2 reviews"), "{landing}");
+    assert!(landing.contains("Lovely &lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; calm"));
+    assert!(landing.contains("Thank &lt;b&gt;you&lt;/b&gt;") && landing.contains(r#"aria-label="5 out of 5 stars""#));
+    // The JSON-LD ends only where it should: its own text has no `</script>` (nor `<`).
+    let start = landing.find(r#"<script type="application/ld+json">"#).expect("JSON-LD") + 35;
+    let end = start + landing[start..].find("</script>").unwrap();
+    let ld: serde_json::Value = serde_json::from_str(&landing[start..end]).expect("the JSON-LD parses whole");
+    assert_eq!(ld["@context"], "https://schema.org");
+    assert_eq!(ld["@type"], "MedicalBusiness");
+    assert_eq!(ld["name"], "Glow </script> Clinic");
+    assert_eq!(ld["aggregateRating"]["ratingValue"], 4.5);
+    assert_eq!(ld["aggregateRating"]["reviewCount"], 2);
+    assert_eq!(ld["review"][0]["author"]["name"], "Jane S.");
+    assert_eq!(ld["review"][0]["reviewRating"]["ratingValue"], 5);
+    assert_eq!(ld["review"][0]["reviewBody"], "Lovely </script><script>alert(1)</script> & calm");
+    assert_eq!(ld["review"][0]["datePublished"], "2027-03-02");
+    assert_eq!(ld["review"][1]["author"]["name"], "Ann </script>");
+    assert!(!landing[start..end].contains('<'));
+}
+
+#[test]
+fn a_clinic_without_published_reviews_shows_no_reviews_section_or_rating() {
+    let landing = pages::landing(&catalog(ThemePreset::IvoryMinimal), &SiteOptions::default());
+    assert!(!landing.contains("id=\"reviews\"") && !landing.contains("aggregateRating"));
+}
+
+#[test]
+fn the_review_page_asks_a_rating_words_and_a_name_and_loads_its_own_small_script() {
+    let files = render(&catalog(ThemePreset::IvoryMinimal), &SiteOptions::default());
+    let page = &files.iter().find(|f| f.path == "review.html").unwrap().body;
+    assert_eq!(page.matches(r#"name="rating""#).count(), 5);
+    assert!(page.contains(r#"maxlength="2000""#) && page.contains(r#"<script src="review.js" defer>"#));
+    assert!(files.iter().any(|f| f.path == "review.js"));
+    assert!(REVIEW_SCRIPT.len() < 4_000, "review.js is {} bytes", REVIEW_SCRIPT.len());
 }

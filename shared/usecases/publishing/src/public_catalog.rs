@@ -4,7 +4,9 @@
 use mas_domain::error::AppResult;
 use mas_domain::ids::LocationId;
 use mas_domain::values::Slug;
-use mas_site::{PublicBrand, PublicCatalog, PublicClinic, PublicLocation, PublicPractitioner, PublicService};
+use mas_site::{
+    PublicBrand, PublicCatalog, PublicClinic, PublicLocation, PublicPractitioner, PublicReview, PublicReviews, PublicService,
+};
 
 use mas_accounts::tenants;
 use mas_catalog::catalog::Catalog;
@@ -78,5 +80,44 @@ pub async fn load(app: &App, slug: &Slug) -> AppResult<PublicCatalog> {
         locations,
         services,
         practitioners,
+        reviews: published_reviews(app, &tenant_id).await?,
     })
+}
+
+/// The clinic's published reviews (`mas_booking::reviews` writes them; read here from their
+/// partition, strongly consistent, so a publish that follows a moderation sees it).
+async fn published_reviews(app: &App, t: &mas_domain::ids::TenantId) -> AppResult<PublicReviews> {
+    use mas_domain::review::{Review, ReviewStatus, average};
+    use mas_ports::{Query, SortKey};
+    let query = Query::partition(mas_store::keys::reviews_pk(t))
+        .sk(SortKey::BeginsWith(mas_store::keys::REVIEW_PREFIX.into()));
+    let mut published: Vec<Review> = app
+        .store
+        .table
+        .query_all(&query)
+        .await?
+        .into_iter()
+        .map(mas_store::from_item::<Review>)
+        .collect::<AppResult<Vec<_>>>()?
+        .into_iter()
+        .filter(|r| r.status == ReviewStatus::Published)
+        .collect();
+    published.sort_by(|a, b| (b.published_at, &b.id).cmp(&(a.published_at, &a.id)));
+    let (rating_value, review_count) = match average(published.iter().map(|r| r.rating)) {
+        Some((value, count)) => (Some(value), count),
+        None => (None, 0),
+    };
+    let items = published
+        .into_iter()
+        .take(PublicReviews::MAX_SHOWN)
+        .map(|r| PublicReview {
+            author: r.display_name,
+            rating: r.rating.get(),
+            body: r.text,
+            service: r.service_name,
+            date_published: r.published_at.unwrap_or(r.submitted_at).date_naive(),
+            reply: r.reply.map(|reply| reply.text),
+        })
+        .collect();
+    Ok(PublicReviews { rating_value, review_count, items })
 }
