@@ -23,6 +23,7 @@ import { Till } from './screens/till.js';
 import { Sales, SaleDetail } from './screens/sales.js';
 import { GiftCards } from './screens/gift-cards.js';
 import { Waitlist } from './screens/waitlist.js';
+import { Reviews } from './screens/reviews.js';
 import { Commissions } from './screens/commissions.js';
 import { Close } from './screens/close.js';
 import { NotAllowed } from './screens/not-allowed.js';
@@ -91,6 +92,8 @@ function page(screen, route, me) {
       return route.parts[1] ? html`<${SaleDetail} me=${me} id=${route.parts[1]} key=${route.parts[1]} />` : html`<${Sales} me=${me} route=${route} />`;
     case 'waitlist':
       return can(me, 'booking_read') ? html`<${Waitlist} me=${me} />` : html`<${NotAllowed} />`;
+    case 'reviews':
+      return can(me, 'reviews_moderate') ? html`<${Reviews} me=${me} />` : html`<${NotAllowed} />`;
     case 'gift-cards':
       return can(me, 'gift_cards_read') ? html`<${GiftCards} me=${me} />` : html`<${NotAllowed} />`;
     case 'commissions':

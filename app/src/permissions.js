@@ -22,6 +22,7 @@ export function navigation(me) {
     // every role that rings up sales has).
     { path: '/till', label: 'Till', show: can(me, 'sales_write'), also: ['/sales', '/close', '/gift-cards'] },
     { path: '/commissions', label: 'Commissions', show: can(me, 'analytics_full') },
+    { path: '/reviews', label: 'Reviews', show: can(me, 'reviews_moderate') },
     { path: '/settings', label: 'Settings', show: true },
   ].filter((item) => item.show);
 }

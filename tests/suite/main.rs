@@ -27,6 +27,7 @@ mod payments_contract;
 mod plans;
 mod portal;
 mod receipts;
+mod reviews;
 mod reminders;
 mod secrets_contract;
 mod site;

@@ -509,6 +509,8 @@ fn only_the_e_sign_and_portal_functions_receive_the_link_secret() {
                 || e.path.ends_with("/esign")
                 || e.path.contains("/portal/")
                 || e.path.ends_with("/waitlist/offer")
+                // And review links (signed under their own purpose).
+                || e.path == "/v1/public/{tenant_slug}/reviews"
         })
         .map(|e| e.function.to_owned())
         // The notifications worker puts signing links in requests and reminders, and signs
@@ -701,7 +703,11 @@ const MONEY_ROUTES: [(&str, &str); 17] = [
 
 /// Routes that announce what they did as domain events (brand and catalog changes announce
 /// `site.changed`, which republishes the clinic's site).
-const PUBLISHING_ROUTES: [(&str, &str); 34] = [
+const PUBLISHING_ROUTES: [(&str, &str); 37] = [
+    // Reviews: what the site shows changed (site.changed republishes it).
+    ("POST", "/v1/reviews/{id}/publish"),
+    ("POST", "/v1/reviews/{id}/reject"),
+    ("PUT", "/v1/reviews/{id}/reply"),
     // Waitlist: a new client (client.created), an offer given back (waitlist.released), an offer
     // accepted (booking.confirmed).
     ("POST", "/v1/public/{tenant_slug}/waitlist"),

@@ -27,6 +27,8 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
         ("clients", _) if path.ends_with("/preferences") => {
             json!({"email": {"transactional": true, "marketing": true}, "sms": {"transactional": false, "marketing": false}})
         }
+        ("review-settings", _) => json!({"send_requests": true}),
+        ("reviews", _) if path.ends_with("/reply") => json!({"text": "Intruder reply"}),
         ("notification-settings", _) => {
             serde_json::to_value(mas_domain::notifications::NotificationSettings::default()).unwrap()
         }
@@ -157,6 +159,27 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let (status, entry) = app.post("/v1/waitlist", &a.token, wish.clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{entry}");
     let waitlist_id = entry["id"].as_str().unwrap().to_owned();
+    // A's client reviewed her visit, so B has a review to aim at (written as the link's submit
+    // would: the visit cannot be completed before its time here).
+    let review = mas_domain::review::Review {
+        id: mas_domain::ids::AppointmentId::parse(&appointment_id).unwrap(),
+        client_id: mas_domain::ids::ClientId::parse(&client_id).unwrap(),
+        location_id: mas_domain::ids::LocationId::parse(&location_id).unwrap(),
+        service_name: "A-secret-service".into(),
+        rating: mas_domain::review::Rating::parse(5).unwrap(),
+        text: "A-secret-review".into(),
+        display_name: "A-secret-reviewer".into(),
+        status: mas_domain::review::ReviewStatus::Pending,
+        submitted_at: chrono::Utc::now(),
+        moderated_by: None,
+        moderated_at: None,
+        published_at: None,
+        reply: None,
+        version: 1,
+    };
+    let review_key = mas_store::keys::review(&a.tenant_id, &review.id);
+    let item = mas_store::to_item(&review_key, "review", &review).unwrap();
+    app.app.store.table.transact(vec![mas_ports::Write::put(item)]).await.unwrap();
     // Let A's PDF render first, so nothing of A's is being written while B probes.
     wait_for_pdf(&app, &a.token, &document_id, "pdf").await;
 
@@ -179,6 +202,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "card-readers" => reader_id.clone(),
             "desk-payments" => desk_payment_id.clone(),
             "waitlist" => waitlist_id.clone(),
+            "reviews" => appointment_id.clone(),
             other => panic!("the matrix does not know the collection `{other}`; add it"),
         }
     };
@@ -214,6 +238,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         desk_payment_id.clone(),
         desk_payment["intent_id"].as_str().unwrap().to_owned(),
         waitlist_id.clone(),
+        "A-secret-review".into(),
+        "A-secret-reviewer".into(),
     ];
 
     // A's bookings set off background work (messages, consent forms, renders): let it finish,
@@ -243,6 +269,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         &mas_domain::ids::AppointmentId::parse(&appointment_id).unwrap(),
     ));
     let appointment_before = app.app.store.table.query_all(&appointment_partition).await.unwrap();
+    let reviews_partition = mas_ports::Query::partition(mas_store::keys::reviews_pk(&a.tenant_id));
+    let reviews_before = app.app.store.table.query_all(&reviews_partition).await.unwrap();
     let (_, b_location) = app.post("/v1/locations", &b.token, location_body("B location")).await;
     let b_location_id = b_location["id"].as_str().unwrap();
     let (_, b_service) = app.post("/v1/services", &b.token, service_body("B service")).await;
@@ -337,6 +365,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     assert_eq!(client_before, client_after, "clinic A's client file changed");
     let appointment_after = app.app.store.table.query_all(&appointment_partition).await.unwrap();
     assert_eq!(appointment_before, appointment_after, "clinic A's appointment or payments changed");
+    let reviews_after = app.app.store.table.query_all(&reviews_partition).await.unwrap();
+    assert_eq!(reviews_before, reviews_after, "clinic A's reviews changed");
 }
 
 /// The query string a route needs: windows for listings, A's ids for availability and payments.
