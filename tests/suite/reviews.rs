@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use mas_ports::{DomainEvent, FixedClock};
+use mas_ports::{Clock, DomainEvent, FixedClock};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -41,7 +41,15 @@ async fn review_mails(app: &TestApp, to: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The token of the newest review link emailed to `to` (waiting for the worker up to 20 s: on
+/// DynamoDB it takes its time).
 async fn review_token(app: &TestApp, to: &str) -> String {
+    for _ in 0..200 {
+        if !review_mails(app, to).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let link = app.emailed_link(to, "#review=").await;
     link.split("#review=").nth(1).unwrap().to_owned()
 }
@@ -56,10 +64,29 @@ async fn reviews(app: &TestApp, s: &Setup, status: &str) -> Vec<Value> {
     body.as_array().unwrap().clone()
 }
 
+/// The site's home page as the local host serves it (rendered from what is stored now, with the
+/// same renderer the publisher uploads).
 async fn home_page(app: &TestApp, s: &Setup) -> String {
-    let (status, page) = app.get_text(&format!("/sites/{}/index.html", s.clinic.slug)).await;
-    assert_eq!(status, StatusCode::OK);
-    page
+    let page = mas_http::serve_site::file(&app.app, &s.clinic.slug, "index.html").await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let bytes = axum::body::to_bytes(page.into_body(), usize::MAX).await.unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+/// The version of the clinic's published site (the publish worker's record).
+async fn published_version(app: &TestApp, s: &Setup) -> u64 {
+    mas_usecases::site::publication(&app.app, &s.clinic.tenant_id).await.unwrap().map_or(0, |p| p.version)
+}
+
+/// Waits (up to 10 s) for the publish worker to publish a version after `version`.
+async fn published_after(app: &TestApp, s: &Setup, version: u64) -> bool {
+    for _ in 0..100 {
+        if published_version(app, s).await > version {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
 }
 
 fn json_ld(page: &str) -> Option<Value> {
@@ -111,6 +138,8 @@ async fn a_completed_visit_is_reviewed_once_from_its_link_and_shown_on_the_site_
     assert_eq!(app.post(&format!("/v1/reviews/{visit}/publish"), &desk, json!({})).await.0, StatusCode::FORBIDDEN);
 
     let changes = app.published("site.changed");
+    app.settle(&[&s.clinic.tenant_id]).await;
+    let version = published_version(&app, &s).await;
     let (status, published) = app.post(&format!("/v1/reviews/{visit}/publish"), &s.clinic.token, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{published}");
     assert_eq!((published["status"].as_str(), published["moderated_by"].as_str()), (Some("published"), Some(s.clinic.owner_id.as_str())));
@@ -119,6 +148,7 @@ async fn a_completed_visit_is_reviewed_once_from_its_link_and_shown_on_the_site_
     assert_eq!(status, StatusCode::OK, "{replied}");
     app.settle(&[&s.clinic.tenant_id]).await;
     assert_eq!(app.published("site.changed"), changes + 2, "a reply to a published review republishes");
+    assert!(published_after(&app, &s, version).await, "the publish worker published the site again");
 
     let page = home_page(&app, &s).await;
     assert!(page.contains("Calm, kind &lt;/script&gt;&lt;b&gt;and&lt;/b&gt; precise."), "{page}");
