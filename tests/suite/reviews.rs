@@ -110,7 +110,10 @@ async fn a_completed_visit_is_reviewed_once_from_its_link_and_shown_on_the_site_
     // Her full name is refused as the name shown, and that refusal spends nothing.
     let mut body = json!({"token": token, "rating": 5, "text": "Calm, kind </script><b>and</b> precise.", "display_name": "Ada Lovelace"});
     let (status, refused) = submit(&app, &slug, body.clone()).await;
-    assert_eq!((status, refused["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("full_name_shown")));
+    assert_eq!(
+        (status, refused["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("full_name_shown"))
+    );
     let (status, _) = submit(&app, &slug, json!({"token": token, "rating": 6, "text": "x"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     body.as_object_mut().unwrap().remove("display_name");
@@ -142,7 +145,10 @@ async fn a_completed_visit_is_reviewed_once_from_its_link_and_shown_on_the_site_
     let version = published_version(&app, &s).await;
     let (status, published) = app.post(&format!("/v1/reviews/{visit}/publish"), &s.clinic.token, json!({})).await;
     assert_eq!(status, StatusCode::OK, "{published}");
-    assert_eq!((published["status"].as_str(), published["moderated_by"].as_str()), (Some("published"), Some(s.clinic.owner_id.as_str())));
+    assert_eq!(
+        (published["status"].as_str(), published["moderated_by"].as_str()),
+        (Some("published"), Some(s.clinic.owner_id.as_str()))
+    );
     assert_eq!(app.published("site.changed"), changes + 1, "publishing republishes the site");
     let (status, replied) = app.put(&reply_path, &s.clinic.token, json!({"text": "Thank you, Ada & team <3"})).await;
     assert_eq!(status, StatusCode::OK, "{replied}");
@@ -156,7 +162,10 @@ async fn a_completed_visit_is_reviewed_once_from_its_link_and_shown_on_the_site_
     assert!(page.contains("Thank you, Ada &amp; team &lt;3"));
     let ld = json_ld(&page).expect("schema.org markup");
     assert_eq!((ld["@type"].as_str(), ld["name"].as_str()), (Some("MedicalBusiness"), Some("Clinic reviews-flow")));
-    assert_eq!(ld["aggregateRating"], json!({"@type": "AggregateRating", "ratingValue": 5.0, "reviewCount": 1, "bestRating": 5, "worstRating": 1}));
+    assert_eq!(
+        ld["aggregateRating"],
+        json!({"@type": "AggregateRating", "ratingValue": 5.0, "reviewCount": 1, "bestRating": 5, "worstRating": 1})
+    );
     assert_eq!(ld["review"][0]["author"], json!({"@type": "Person", "name": "Ada L."}));
     assert_eq!(ld["review"][0]["reviewBody"], "Calm, kind </script><b>and</b> precise.");
     assert_eq!(ld["review"][0]["reviewRating"]["ratingValue"], 5);
@@ -172,7 +181,8 @@ async fn a_completed_visit_is_reviewed_once_from_its_link_and_shown_on_the_site_
     assert!(reviews(&app, &s, "published").await.is_empty());
     // Each moderation is audited.
     let (_, audit) = app.get("/v1/audit?limit=100", &s.clinic.token).await;
-    let actions: Vec<&str> = audit["items"].as_array().map_or(vec![], |a| a.iter().filter_map(|e| e["action"].as_str()).collect());
+    let actions: Vec<&str> =
+        audit["items"].as_array().map_or(vec![], |a| a.iter().filter_map(|e| e["action"].as_str()).collect());
     for action in ["review.submitted", "review.published", "review.replied", "review.rejected"] {
         assert!(actions.contains(&action), "{action} in {actions:?}");
     }
@@ -218,7 +228,9 @@ async fn a_forged_foreign_or_expired_review_link_is_refused_and_makes_no_review(
     let (payload, signature) = token.rsplit_once('.').unwrap();
     let (head, expiry) = payload.rsplit_once('.').unwrap();
     let stretched = format!("{head}.{}.{signature}", expiry.parse::<i64>().unwrap() + 86_400 * 365);
-    for forged in [stretched, token.replacen("apt_", "apt_0", 1), "nonsense".into(), format!("{payload}.{}", "0".repeat(64))] {
+    for forged in
+        [stretched, token.replacen("apt_", "apt_0", 1), "nonsense".into(), format!("{payload}.{}", "0".repeat(64))]
+    {
         let (status, answer) = submit(&app, &s.clinic.slug, body(&forged)).await;
         assert_eq!((status, answer["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{forged}");
     }

@@ -193,7 +193,13 @@ impl ReviewRequest {
     ) -> ReviewRequest {
         // Whole seconds: the token carries the expiry, and must read back equal.
         let now = DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now);
-        ReviewRequest { appointment_id, client_id, location_id, sent_at: now, expires_at: now + Duration::days(REQUEST_DAYS) }
+        ReviewRequest {
+            appointment_id,
+            client_id,
+            location_id,
+            sent_at: now,
+            expires_at: now + Duration::days(REQUEST_DAYS),
+        }
     }
 }
 
@@ -279,7 +285,8 @@ pub fn read_token(
     let mut next = || parts.next().ok_or(LinkRefused::Forged);
     let tenant = TenantId::parse(next()?).map_err(|_| LinkRefused::Forged)?;
     let appointment = AppointmentId::parse(next()?).map_err(|_| LinkRefused::Forged)?;
-    let expires = next()?.parse::<i64>().ok().and_then(|s| DateTime::from_timestamp(s, 0)).ok_or(LinkRefused::Forged)?;
+    let expires =
+        next()?.parse::<i64>().ok().and_then(|s| DateTime::from_timestamp(s, 0)).ok_or(LinkRefused::Forged)?;
     if next().is_ok() {
         return Err(LinkRefused::Forged);
     }
@@ -354,7 +361,12 @@ mod tests {
         let signer = LinkSigner::new(b"secret");
         let t = TenantId::parse("ten_a").unwrap();
         let a = AppointmentId::parse("apt_b").unwrap();
-        let request = ReviewRequest::new(a.clone(), ClientId::parse("cli_c").unwrap(), LocationId::parse("loc_d").unwrap(), at("2027-03-02T10:00:00.5Z"));
+        let request = ReviewRequest::new(
+            a.clone(),
+            ClientId::parse("cli_c").unwrap(),
+            LocationId::parse("loc_d").unwrap(),
+            at("2027-03-02T10:00:00.5Z"),
+        );
         let token = token(&signer, &t, &a, request.expires_at);
         let before = at("2027-03-31T10:00:00Z");
         assert_eq!(read_token(&signer, &token, before), Ok((t.clone(), a.clone(), request.expires_at)));

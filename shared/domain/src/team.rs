@@ -145,7 +145,9 @@ impl Role {
             PaymentsWrite | AnalyticsFull => matches!(self, Owner | Manager | Finance),
             AnalyticsLimited => true,
             SalesWrite | GiftCardsRead => matches!(self, Owner | Manager | FrontDesk | Finance),
-            DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid | ReviewsModerate => matches!(self, Owner | Manager),
+            DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid | ReviewsModerate => {
+                matches!(self, Owner | Manager)
+            }
             PackagesRead => matches!(self, Owner | Manager | FrontDesk | Finance | Practitioner),
         }
     }

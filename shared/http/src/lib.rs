@@ -26,6 +26,7 @@ pub mod payments;
 pub mod policies;
 pub mod portal;
 pub mod public;
+pub mod reviews;
 pub mod sales;
 pub mod screening;
 pub mod serve_site;
@@ -33,7 +34,6 @@ pub mod site;
 pub mod team;
 pub mod templates;
 pub mod tenants;
-pub mod reviews;
 pub mod waitlist;
 pub mod webhooks;
 

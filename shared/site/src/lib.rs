@@ -7,7 +7,8 @@ pub mod public;
 pub mod reviews;
 
 pub use public::{
-    PublicBrand, PublicCatalog, PublicClinic, PublicLocation, PublicPractitioner, PublicReview, PublicReviews, PublicService,
+    PublicBrand, PublicCatalog, PublicClinic, PublicLocation, PublicPractitioner, PublicReview, PublicReviews,
+    PublicService,
 };
 
 /// The script every booking page loads (the wizard); kept small and framework-free.

@@ -662,5 +662,9 @@ pub fn portal(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 pub fn review(catalog: &PublicCatalog, options: &SiteOptions) -> String {
     let title = format!("Review your visit — {}", catalog.clinic.name.as_str());
     let body = crate::reviews::page_body(catalog);
-    layout(catalog, options, Page { title, description: None, current: "review.html", body, script: Some("review.js"), root: "" })
+    layout(
+        catalog,
+        options,
+        Page { title, description: None, current: "review.html", body, script: Some("review.js"), root: "" },
+    )
 }

@@ -21,7 +21,7 @@ use mas_domain::review::{
 use mas_ports::table::TTL;
 use mas_ports::{Condition, Query, SortKey, Write};
 use mas_store::keys;
-use mas_store::{AuditContext, Plan, Store, from_item, to_item};
+use mas_store::{AuditContext, Once, Plan, Store, from_item, to_item};
 
 /// What the site publisher is told changed.
 const SITE_REASON: &str = "reviews";
@@ -100,13 +100,13 @@ pub async fn request(
     );
     let mut item = to_item(&key, "review_request", &made)?;
     item.insert(TTL.into(), (made.expires_at + Duration::days(30)).timestamp().into());
-    let mut plan = Plan::new();
-    plan.push(Write::put_new(item), AppError::conflict("review_requested", "requested already"));
-    match plan.commit(store, audit, "review.requested", appointment.id.as_str()).await {
+    let mut plan = Plan::<Once>::typed();
+    plan.push(Write::put_new(item), Once::AlreadyDone(AppError::conflict("review_requested", "requested already")));
+    match plan.commit_as(store, audit, "review.requested", appointment.id.as_str()).await {
         Ok(()) => Ok(Some(made)),
         // Another delivery of the event made it first: that one stands.
-        Err(AppError::Conflict { code: "review_requested", .. }) => store.get(&key).await,
-        Err(other) => Err(other),
+        Err(Once::AlreadyDone(_)) => store.get(&key).await,
+        Err(Once::Failed(other)) => Err(other),
     }
 }
 
@@ -128,10 +128,8 @@ pub async fn submit(
     input: Submission,
 ) -> Result<Review, ReviewsError> {
     let t = &audit.tenant_id;
-    let request: ReviewRequest = store
-        .get(&keys::review_request(t, appointment_id))
-        .await?
-        .ok_or(AppError::NotFound { what: "review link" })?;
+    let request: ReviewRequest =
+        store.get(&keys::review_request(t, appointment_id)).await?.ok_or(AppError::NotFound { what: "review link" })?;
     let rating = Rating::parse(input.rating).map_err(ReviewsError::Invalid)?;
     let text = review::parse_text(&input.text).map_err(ReviewsError::Invalid)?;
     let client = clients::get(store, t, &request.client_id).await.map_err(AppError::from)?;

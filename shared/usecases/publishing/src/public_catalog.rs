@@ -5,7 +5,8 @@ use mas_domain::error::AppResult;
 use mas_domain::ids::LocationId;
 use mas_domain::values::Slug;
 use mas_site::{
-    PublicBrand, PublicCatalog, PublicClinic, PublicLocation, PublicPractitioner, PublicReview, PublicReviews, PublicService,
+    PublicBrand, PublicCatalog, PublicClinic, PublicLocation, PublicPractitioner, PublicReview, PublicReviews,
+    PublicService,
 };
 
 use mas_accounts::tenants;
@@ -89,8 +90,8 @@ pub async fn load(app: &App, slug: &Slug) -> AppResult<PublicCatalog> {
 async fn published_reviews(app: &App, t: &mas_domain::ids::TenantId) -> AppResult<PublicReviews> {
     use mas_domain::review::{Review, ReviewStatus, average};
     use mas_ports::{Query, SortKey};
-    let query = Query::partition(mas_store::keys::reviews_pk(t))
-        .sk(SortKey::BeginsWith(mas_store::keys::REVIEW_PREFIX.into()));
+    let query =
+        Query::partition(mas_store::keys::reviews_pk(t)).sk(SortKey::BeginsWith(mas_store::keys::REVIEW_PREFIX.into()));
     let mut published: Vec<Review> = app
         .store
         .table
