@@ -54,6 +54,17 @@ async function main() {
       const booked = await api(base, 'POST', '/v1/appointments', token, {
         location_id: london.id, service_id: service.id, start: slot.start, practitioner_id: slot.practitioner_ids[0], client_id: rita.id,
       });
+      if (booked.status === 'pending_deposit') {
+        // The demo's policy asks a deposit: paid as a test card would (the webhook confirms it).
+        const intent = await api(base, 'POST', '/v1/payments/deposit-intent', null, {
+          tenant_slug: SLUG, appointment_id: booked.id, confirmation_number: booked.confirmation_number,
+        });
+        await api(base, 'POST', `/local/pay/${intent.intent_id}`);
+        for (let i = 0; i < 40; i++) {
+          if ((await api(base, 'GET', `/v1/appointments/${booked.id}`, token)).status === 'scheduled') break;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
       for (const action of ['check_in', 'start', 'complete']) {
         await api(base, 'PATCH', `/v1/appointments/${booked.id}`, token, { action });
       }
