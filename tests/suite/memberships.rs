@@ -130,6 +130,10 @@ async fn a_membership_is_paid_monthly_credits_each_paid_month_once_and_ends_when
     assert_eq!(past_due["failed_charges"].as_array().map(Vec::len), Some(1));
     assert_eq!(credits(&app, &s).await.len(), 1);
     assert_eq!(app.published("membership.payment_failed"), 1);
+    // She is told, with the gateway's page to pay it or change her card.
+    app.settle(&[&s.clinic.tenant_id]).await;
+    let pay = app.emailed_link("ada.lovelace@clients.test", "invoice.stripe.com").await;
+    assert!(pay.starts_with("https://invoice.stripe.com/"), "{pay}");
     // The retry is paid: active again, and the new month's credits arrive (once).
     bill(&app, &subscription, "succeed").await;
     let renewed = &memberships(&app, &s).await[0];

@@ -199,6 +199,9 @@ pub struct FailedCharge {
     /// When the gateway will try again, if it will.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// The gateway's page where she pays the invoice or changes her card (https only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pay_url: Option<String>,
 }
 
 /// A client's membership.
@@ -510,7 +513,13 @@ mod tests {
     #[test]
     fn each_failed_attempt_is_kept_once() {
         let mut m = member();
-        let failure = |attempt| FailedCharge { invoice_id: "in_1".into(), attempt, at: day(30), next_attempt_at: None };
+        let failure = |attempt| FailedCharge {
+            invoice_id: "in_1".into(),
+            attempt,
+            at: day(30),
+            next_attempt_at: None,
+            pay_url: None,
+        };
         assert!(m.record_failure(failure(1)));
         assert!(!m.record_failure(failure(1)));
         assert!(m.record_failure(failure(2)));

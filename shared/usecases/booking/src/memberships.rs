@@ -35,6 +35,9 @@ use mas_ports::payments::{PaymentsError, SubscriptionPageRequest};
 use mas_ports::{Condition, Query, SortKey, Write};
 use mas_store::{AuditContext, Plan, Store, from_item, keys, retry, to_item};
 
+/// A renewal's charge failed: the member is told (dunning) by the notifications worker.
+pub const MEMBERSHIP_PAYMENT_FAILED: &str = "membership.payment_failed";
+
 /// What a platform-wide `STRIPE#CS#…` or `STRIPE#SUB#…` holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MembershipRef {
@@ -346,8 +349,14 @@ fn announce(
     }
     if let Some(failure) = failed {
         let subject = format!("{}#{}#{}", membership.id, failure.invoice_id, failure.attempt);
-        let payload = with(json!({ "attempt": failure.attempt, "next_attempt_at": failure.next_attempt_at }));
-        plan.announce(DomainEvent::new(t, "membership.payment_failed", &subject, at, payload))?;
+        let payload = with(json!({
+            "attempt": failure.attempt,
+            "next_attempt_at": failure.next_attempt_at,
+            "pay_url": failure.pay_url,
+            "amount_minor": membership.plan.price.amount_minor,
+            "currency": membership.plan.price.currency,
+        }));
+        plan.announce(DomainEvent::new(t, MEMBERSHIP_PAYMENT_FAILED, &subject, at, payload))?;
     }
     if let Some((_, to)) = observation.status_changed
         && to.is_final()

@@ -692,7 +692,12 @@ async fn apply_subscription(
                 .get("next_payment_attempt")
                 .and_then(Value::as_i64)
                 .and_then(|at| DateTime::from_timestamp(at, 0));
-            Some(FailedCharge { invoice_id, attempt, at: ports.store.clock.now(), next_attempt_at })
+            let pay_url = object
+                .get("hosted_invoice_url")
+                .and_then(Value::as_str)
+                .filter(|url| url.starts_with("https://") && url.len() <= 2048)
+                .map(str::to_owned);
+            Some(FailedCharge { invoice_id, attempt, at: ports.store.clock.now(), next_attempt_at, pay_url })
         })
         .flatten();
     memberships::follow(ports, request_id, &reference, &subscription, failure, &|plan| push_record(plan, record, &[]))
