@@ -74,13 +74,16 @@ pub enum Permission {
     PackagesRead,
     /// Void a client's package: owners and managers.
     PackagesVoid,
+    /// Start a client's membership (its sign-up page), pause, resume and cancel it: owners,
+    /// managers and the front desk (who sign clients up at the desk).
+    MembershipsWrite,
     /// Read clients' reviews and publish, reject or answer them: owners and managers (what the
     /// clinic's site says in public).
     ReviewsModerate,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 31] = {
+    pub const ALL: [Permission; 32] = {
         use Permission::*;
         [
             CatalogRead,
@@ -113,6 +116,7 @@ impl Permission {
             GiftCardsVoid,
             PackagesRead,
             PackagesVoid,
+            MembershipsWrite,
             ReviewsModerate,
         ]
     };
@@ -149,6 +153,7 @@ impl Role {
                 matches!(self, Owner | Manager)
             }
             PackagesRead => matches!(self, Owner | Manager | FrontDesk | Finance | Practitioner),
+            MembershipsWrite => matches!(self, Owner | Manager | FrontDesk),
         }
     }
 }
@@ -263,6 +268,12 @@ mod tests {
     fn packages_are_seen_by_the_till_roles_and_practitioners_and_never_by_support() {
         let readers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(PackagesRead)).collect();
         assert_eq!(readers, vec![Owner, Manager, Practitioner, FrontDesk, Finance]);
+    }
+
+    #[test]
+    fn memberships_are_started_paused_and_cancelled_by_owners_managers_and_the_desk() {
+        let writers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(MembershipsWrite)).collect();
+        assert_eq!(writers, vec![Owner, Manager, FrontDesk]);
     }
 
     #[test]
