@@ -864,6 +864,31 @@ pub fn audit_month_pk(tenant: &TenantId, year_month: &str) -> String {
     format!("{}#AUDIT#{year_month}", tenant_pk(tenant))
 }
 
+/// A clinic's reviews and review requests (`domain::review`): one partition, as reviews come a
+/// few a day; staff lists and the site read it whole (strongly consistent: a review published
+/// is on the next publish).
+pub fn reviews_pk(tenant: &TenantId) -> String {
+    format!("{}#REVIEWS", tenant_pk(tenant))
+}
+
+/// Sort-key prefix of the reviews in `reviews_pk` (the requests sort under `REQUEST#`).
+pub const REVIEW_PREFIX: &str = "REVIEW#";
+
+/// One visit's review: its key is the appointment's (one review per visit, put only if absent).
+pub fn review(tenant: &TenantId, appointment: &AppointmentId) -> Key {
+    Key::new(reviews_pk(tenant), format!("{REVIEW_PREFIX}{appointment}"))
+}
+
+/// One visit's review request (its link's expiry; gone by TTL a month after).
+pub fn review_request(tenant: &TenantId, appointment: &AppointmentId) -> Key {
+    Key::new(reviews_pk(tenant), format!("REQUEST#{appointment}"))
+}
+
+/// A clinic's review settings (whether requests are sent).
+pub fn review_settings(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "REVIEW#SETTINGS")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -935,29 +960,4 @@ mod tests {
             clients_gsi(&t, "smith jane", &ClientId::parse("cli_z").unwrap()).1 < clients_gsi(&t, "smith janet", &c).1
         );
     }
-}
-
-/// A clinic's reviews and review requests (`domain::review`): one partition, as reviews come a
-/// few a day; staff lists and the site read it whole (strongly consistent: a review published
-/// is on the next publish).
-pub fn reviews_pk(tenant: &TenantId) -> String {
-    format!("{}#REVIEWS", tenant_pk(tenant))
-}
-
-/// Sort-key prefix of the reviews in `reviews_pk` (the requests sort under `REQUEST#`).
-pub const REVIEW_PREFIX: &str = "REVIEW#";
-
-/// One visit's review: its key is the appointment's (one review per visit, put only if absent).
-pub fn review(tenant: &TenantId, appointment: &AppointmentId) -> Key {
-    Key::new(reviews_pk(tenant), format!("{REVIEW_PREFIX}{appointment}"))
-}
-
-/// One visit's review request (its link's expiry; gone by TTL a month after).
-pub fn review_request(tenant: &TenantId, appointment: &AppointmentId) -> Key {
-    Key::new(reviews_pk(tenant), format!("REQUEST#{appointment}"))
-}
-
-/// A clinic's review settings (whether requests are sent).
-pub fn review_settings(tenant: &TenantId) -> Key {
-    Key::new(tenant_pk(tenant), "REVIEW#SETTINGS")
 }
