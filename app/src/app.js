@@ -25,6 +25,7 @@ import { GiftCards } from './screens/gift-cards.js';
 import { Waitlist } from './screens/waitlist.js';
 import { Commissions } from './screens/commissions.js';
 import { Close } from './screens/close.js';
+import { Stock } from './screens/stock.js';
 import { NotAllowed } from './screens/not-allowed.js';
 
 const PUBLIC = {
@@ -95,6 +96,8 @@ function page(screen, route, me) {
       return can(me, 'gift_cards_read') ? html`<${GiftCards} me=${me} />` : html`<${NotAllowed} />`;
     case 'commissions':
       return can(me, 'analytics_full') ? html`<${Commissions} me=${me} />` : html`<${NotAllowed} />`;
+    case 'stock':
+      return can(me, 'stock_read') ? html`<${Stock} me=${me} />` : html`<${NotAllowed} />`;
     case 'close':
       return can(me, 'payments_read') ? html`<${Close} me=${me} />` : html`<${NotAllowed} />`;
     case 'settings':

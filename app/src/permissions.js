@@ -21,6 +21,7 @@ export function navigation(me) {
     // The desk till and the day's sales behind it (a sale's detail needs payments_read, which
     // every role that rings up sales has).
     { path: '/till', label: 'Till', show: can(me, 'sales_write'), also: ['/sales', '/close', '/gift-cards'] },
+    { path: '/stock', label: 'Stock', show: can(me, 'stock_read') },
     { path: '/commissions', label: 'Commissions', show: can(me, 'analytics_full') },
     { path: '/settings', label: 'Settings', show: true },
   ].filter((item) => item.show);

@@ -31,6 +31,7 @@ mod reminders;
 mod secrets_contract;
 mod site;
 mod sms_inbound;
+mod stock;
 mod support;
 mod table_contract;
 mod template;

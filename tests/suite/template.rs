@@ -701,7 +701,10 @@ const MONEY_ROUTES: [(&str, &str); 17] = [
 
 /// Routes that announce what they did as domain events (brand and catalog changes announce
 /// `site.changed`, which republishes the clinic's site).
-const PUBLISHING_ROUTES: [(&str, &str); 34] = [
+const PUBLISHING_ROUTES: [(&str, &str); 36] = [
+    // A delivery or an adjustment may take a level across its reorder level (`stock.low`).
+    ("POST", "/v1/products/{id}/receive"),
+    ("POST", "/v1/products/{id}/adjust"),
     // Waitlist: a new client (client.created), an offer given back (waitlist.released), an offer
     // accepted (booking.confirmed).
     ("POST", "/v1/public/{tenant_slug}/waitlist"),

@@ -134,6 +134,11 @@ id_type!(
     "pkg_"
 );
 id_type!(
+    /// A product in the clinic's catalog (what it sells or uses; its SKU is what tills name).
+    ProductId,
+    "prd_"
+);
+id_type!(
     /// A card payment taken at the desk (on a card reader, or the client's saved card): its
     /// intent is what the till's card tender names.
     DeskPaymentId,

@@ -32,6 +32,7 @@ pub mod receipt;
 pub mod sale;
 pub mod schedule;
 pub mod screening;
+pub mod stock;
 pub mod team;
 pub mod tenant;
 pub mod terminal;

@@ -74,10 +74,17 @@ pub enum Permission {
     PackagesRead,
     /// Void a client's package: owners and managers.
     PackagesVoid,
+    /// See stock levels, movements and the reorder list: the till's roles and practitioners
+    /// (who use the products).
+    StockRead,
+    /// Record a delivery from a supplier: owners, managers and the front desk.
+    StockReceive,
+    /// Adjust a level with a reason (a count, damaged, expired, other): owners and managers.
+    StockAdjust,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 30] = {
+    pub const ALL: [Permission; 33] = {
         use Permission::*;
         [
             CatalogRead,
@@ -110,6 +117,9 @@ impl Permission {
             GiftCardsVoid,
             PackagesRead,
             PackagesVoid,
+            StockRead,
+            StockReceive,
+            StockAdjust,
         ]
     };
 }
@@ -141,8 +151,9 @@ impl Role {
             PaymentsWrite | AnalyticsFull => matches!(self, Owner | Manager | Finance),
             AnalyticsLimited => true,
             SalesWrite | GiftCardsRead => matches!(self, Owner | Manager | FrontDesk | Finance),
-            DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid => matches!(self, Owner | Manager),
-            PackagesRead => matches!(self, Owner | Manager | FrontDesk | Finance | Practitioner),
+            DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid | StockAdjust => matches!(self, Owner | Manager),
+            PackagesRead | StockRead => matches!(self, Owner | Manager | FrontDesk | Finance | Practitioner),
+            StockReceive => matches!(self, Owner | Manager | FrontDesk),
         }
     }
 }
@@ -257,6 +268,15 @@ mod tests {
     fn packages_are_seen_by_the_till_roles_and_practitioners_and_never_by_support() {
         let readers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(PackagesRead)).collect();
         assert_eq!(readers, vec![Owner, Manager, Practitioner, FrontDesk, Finance]);
+    }
+
+    #[test]
+    fn the_desk_receives_stock_but_only_owners_and_managers_adjust_it_and_support_never_sees_it() {
+        let receivers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(StockReceive)).collect();
+        assert_eq!(receivers, vec![Owner, Manager, FrontDesk]);
+        let adjusters: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(StockAdjust)).collect();
+        assert_eq!(adjusters, vec![Owner, Manager]);
+        assert!(!Support.allows(StockRead) && Practitioner.allows(StockRead));
     }
 
     #[test]

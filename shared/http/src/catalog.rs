@@ -15,8 +15,9 @@ use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use mas_domain::catalog::{
     ExceptionInput, LocationInput, PractitionerException, PractitionerInput, Record, ResourceInput, ServiceInput,
 };
-use mas_domain::ids::{ExceptionId, LocationId, PackageTemplateId, PractitionerId, ResourceId, ServiceId};
+use mas_domain::ids::{ExceptionId, LocationId, PackageTemplateId, PractitionerId, ProductId, ResourceId, ServiceId};
 use mas_domain::package::PackageInput;
+use mas_domain::stock::ProductInput;
 use mas_domain::team::Permission;
 use mas_usecases::app::App;
 use mas_usecases::catalog as ops;
@@ -124,6 +125,8 @@ catalog_routes!(
     "/v1/package-templates",
     "/v1/package-templates/{id}"
 );
+
+catalog_routes!(products, ProductInput, ProductId, "stock", "/v1/products", "/v1/products/{id}");
 
 #[utoipa::path(get, path = "/v1/practitioners/{id}/exceptions", tag = "practitioners", security(("staff_jwt" = [])),
     params(("id" = String, Path)),

@@ -15,5 +15,6 @@ pub mod paylinks;
 pub mod payments;
 pub mod records;
 pub mod sales;
+pub mod stock;
 pub mod stripe_events;
 pub mod waitlist;

@@ -21,6 +21,10 @@
 //! unchanged). A service line covered by a package session reads the package and writes it with
 //! a session more used, on condition of the version read — so the last session is used once.
 //!
+//! **Stock** (`stock`). A product line naming a catalog product's SKU takes it off the shelf at
+//! the sale's location in the same transaction (the level on condition of its version); a void
+//! puts it back.
+//!
 //! **Corrections.** A void or refund is its own item beside the sale (`COR#0001`, …), claimed
 //! with "not exists" on the next sequence number, so two corrections decided from the same read
 //! never both commit (the loser re-reads and re-checks what may still go back). Money back to a
@@ -240,6 +244,7 @@ async fn try_complete(
     gift_cards::push_redemptions(&mut plan, store, t, &sale).await?;
     packages::push_redemptions(&mut plan, store, t, &sale).await?;
     let sold_packages = packages::push_sales(&mut plan, store, t, &sale, to_sell).await?;
+    crate::stock::push_sale(&mut plan, store, t, &sale).await?;
     let mut issued = Vec::new();
     for card in to_issue {
         let line = &sale.lines[card.line];
@@ -514,6 +519,7 @@ async fn correct(
         crate::cash_up::push_open_day(&mut plan, t, &current.sale.location_id, day);
         gift_cards::push_correction(&mut plan, store, audit, &current.sale, &correction).await?;
         packages::push_correction(&mut plan, store, audit, &current.sale, &correction).await?;
+        crate::stock::push_correction(&mut plan, store, audit, &current.sale, &correction).await?;
         for back in correction.returns.iter().filter(|r| r.method == ReturnMethod::Deposit) {
             // Released in the same transaction: the deposit may count towards another sale.
             let Some(payment_id) = &back.payment_id else { continue };

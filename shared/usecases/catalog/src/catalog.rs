@@ -15,9 +15,12 @@ use mas_domain::catalog::{
     ResourceInput, Service, ServiceInput,
 };
 use mas_domain::error::{AppError, AppResult};
-use mas_domain::ids::{ExceptionId, LocationId, PackageTemplateId, PractitionerId, ResourceId, ServiceId, TenantId};
+use mas_domain::ids::{
+    ExceptionId, LocationId, PackageTemplateId, PractitionerId, ProductId, ResourceId, ServiceId, TenantId,
+};
 use mas_domain::package::PackageInput;
 use mas_domain::reach::{LocationScope, Sites};
+use mas_domain::stock::ProductInput;
 use mas_ports::{Condition, Key, Query, SortKey, Write};
 use mas_store::keys::{self, CatalogKind};
 use mas_store::{AuditContext, Plan, Store, from_item, to_item};
@@ -201,6 +204,33 @@ impl Entry for PackageInput {
     }
 }
 
+impl Entry for ProductInput {
+    type Id = ProductId;
+    const KIND: CatalogKind = CatalogKind::Product;
+    const NAME: &'static str = "product";
+
+    fn normalize(&mut self) -> AppResult<()> {
+        self.check()
+    }
+
+    /// The locations with their own reorder rule must exist and not be archived.
+    fn references(&self) -> Vec<Reference> {
+        let rules = self.location_rules.iter().enumerate();
+        rules
+            .map(|(i, r)| reference(format!("location_rules[{i}].location_id"), CatalogKind::Location, &r.location_id))
+            .collect()
+    }
+
+    /// The SKU, unique among the clinic's products (an archived product frees it).
+    fn claims(&self, tenant: &TenantId) -> Vec<Claim> {
+        vec![Claim { key: keys::product_sku(tenant, self.sku.as_str()), field: "sku", taken: CatalogError::SkuTaken }]
+    }
+
+    fn sites(&self, _id: &ProductId) -> Sites {
+        Sites::Everywhere
+    }
+}
+
 /// A tenant's whole catalog, read with one Query. Archived entries are included.
 #[derive(Debug, Default)]
 pub struct Catalog {
@@ -223,7 +253,7 @@ impl Catalog {
                 Some(CatalogKind::Practitioner) => catalog.practitioners.push(from_item(item)?),
                 Some(CatalogKind::Resource) => catalog.resources.push(from_item(item)?),
                 Some(CatalogKind::PractitionerException) => catalog.exceptions.push(from_item(item)?),
-                Some(CatalogKind::Package) | None => {}
+                Some(CatalogKind::Package | CatalogKind::Product) | None => {}
             }
         }
         Ok(catalog)
@@ -343,8 +373,8 @@ fn announce_site_change<E: Entry>(
     audit: &AuditContext,
     at: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
-    // Rooms, devices and package templates are not on the site.
-    if matches!(E::KIND, CatalogKind::Resource | CatalogKind::Package) {
+    // Rooms, devices, package templates and products are not on the site.
+    if matches!(E::KIND, CatalogKind::Resource | CatalogKind::Package | CatalogKind::Product) {
         return Ok(());
     }
     plan.announce(mas_context::announcements::change_event(&audit.tenant_id, audit.request_id.as_str(), E::NAME, at))
