@@ -154,7 +154,7 @@ async fn stock_is_received_sold_put_back_by_a_void_used_by_a_treatment_adjusted_
     // A void puts back what its sale took, once.
     let void_path = format!("/v1/sales/{}/void", second["id"].as_str().unwrap());
     let (status, voided) = app.post(&void_path, owner, json!({"reason": "wrong item"})).await;
-    assert_eq!(status, StatusCode::OK, "{voided}");
+    assert_eq!(status, StatusCode::CREATED, "{voided}");
     assert_eq!(on_hand(&app, &s, "SPF-50").await, 3);
     let kinds: Vec<String> =
         movements(&app, &s, &cream).await.iter().map(|m| m["kind"].as_str().unwrap().to_owned()).collect();
