@@ -143,8 +143,8 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
         service_ids.push(catalog::create::<ServiceInput>(store, &audit, &LocationScope::All, parse(service)).await?.id);
     }
 
-    // Products: aftercare sold at the desk and what the injectables use, stocked in London (the
-    // sun cream close to its reorder level, so the reorder list has something on it).
+    // Products: aftercare sold at the desk and what the injectables use, stocked in Marylebone
+    // (the sun cream at its reorder level, so the reorder list has something on it).
     let products = [
         (
             json!({"sku": "SPF-50-50ML", "name": "Sun cream SPF 50, 50 ml", "category": "Aftercare", "kind": "retail",
