@@ -150,7 +150,7 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
             json!({"sku": "SPF-50-50ML", "name": "Sun cream SPF 50, 50 ml", "category": "Aftercare", "kind": "retail",
                 "retail_price": {"amount_minor": 2800}, "tax": {"rate_bp": 2000, "mode": "inclusive"},
                 "reorder_level": 4, "reorder_quantity": 12, "supplier": "Heliocare UK"}),
-            6,
+            4,
         ),
         (
             json!({"sku": "HA-SERUM-30", "name": "Hyaluronic serum, 30 ml", "category": "Aftercare", "kind": "retail",
