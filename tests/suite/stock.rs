@@ -1,7 +1,8 @@
 //! Products and stock, black-box over HTTP: products in the catalog (SKU unique), deliveries
 //! received by the desk, adjustments with a reason by managers only (never throwing away more
 //! than is held), a sale's product lines taking stock off the shelf and its void putting it back,
-//! a treatment's usage deducted once at its completion, `stock.low` announced once per crossing,
+//! a refund with the goods putting them back once, a treatment's usage deducted once at its
+//! completion, `stock.low` announced once per crossing,
 //! the reorder list in JSON and CSV — and twenty tills selling one unit of the same product at
 //! once taking the level down by exactly twenty (on SQLite and on DynamoDB).
 
@@ -163,6 +164,26 @@ async fn stock_is_received_sold_put_back_by_a_void_used_by_a_treatment_adjusted_
     assert_eq!(history[0]["sale_id"], second["id"]);
     assert_eq!(history[0]["level_after"], 3);
     assert!(history[0]["correction_id"].is_string());
+
+    // A refund gives money back and leaves the goods, unless they came back with it: then all
+    // the sale took goes back on the shelf, once.
+    let third = ring_up(&app, &desk, cream_sale(&s, 2)).await;
+    assert_eq!(on_hand(&app, &s, "SPF-50").await, 1);
+    let refund_path = format!("/v1/sales/{}/refund", third["id"].as_str().unwrap());
+    let money_only = json!({"to": "cash", "amount_minor": 1000, "reason": "scratched tube"});
+    let (status, body) = app.post(&refund_path, owner, money_only).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(on_hand(&app, &s, "SPF-50").await, 1, "the goods stayed with the client");
+    let with_goods = json!({"to": "cash", "amount_minor": 1000, "reason": "brought back", "goods_returned": true});
+    let (status, body) = app.post(&refund_path, owner, with_goods.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["corrections"][1]["goods_returned"], true, "{body}");
+    assert_eq!(on_hand(&app, &s, "SPF-50").await, 3);
+    let mut again = with_goods;
+    again["amount_minor"] = json!(500);
+    let (status, _) = app.post(&refund_path, owner, again).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(on_hand(&app, &s, "SPF-50").await, 3, "the goods came back once");
 
     // A count puts the level right, whatever it was; it rises above the level and recovers.
     let count = json!({"location_id": s.location_id, "reason": "count", "counted": 8});

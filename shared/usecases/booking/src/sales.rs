@@ -451,22 +451,24 @@ pub async fn void(ports: Ports<'_>, audit: &AuditContext, id: &SaleId, reason: R
     let sale = get(store, &audit.tenant_id, id).await?;
     let location = catalog::get::<LocationInput>(store, &audit.tenant_id, &sale.location_id).await?;
     let today = store.clock.now().with_timezone(&location.data.timezone.tz()).date_naive();
-    correct(ports, audit, id, CorrectionKind::Void, reason, |sale, corrections| {
+    correct(ports, audit, id, CorrectionKind::Void, (reason, false), |sale, corrections| {
         sale::plan_void(sale, corrections, today)
     })
     .await
 }
 
-/// Gives back part or all of what a sale took, in cash or to its gateway card payments.
+/// Gives back part or all of what a sale took, in cash or to its gateway card payments. With
+/// `goods_returned`, the sale's catalog products go back on the shelf in the same transaction
+/// (once: `stock::push_correction`).
 pub async fn refund(
     ports: Ports<'_>,
     audit: &AuditContext,
     id: &SaleId,
     to: RefundTo,
     amount: Option<MinorUnits>,
-    reason: Reason,
+    (reason, goods_returned): (Reason, bool),
 ) -> AppResult<SaleView> {
-    correct(ports, audit, id, CorrectionKind::Refund, reason, |sale, corrections| {
+    correct(ports, audit, id, CorrectionKind::Refund, (reason, goods_returned), |sale, corrections| {
         sale::plan_refund(sale, corrections, to, amount)
     })
     .await
@@ -487,7 +489,7 @@ async fn correct(
     audit: &AuditContext,
     id: &SaleId,
     kind: CorrectionKind,
-    reason: Reason,
+    (reason, goods_returned): (Reason, bool),
     decide: impl Fn(&Sale, &[Correction]) -> AppResult<Vec<Return>>,
 ) -> AppResult<SaleView> {
     let store = ports.store;
@@ -508,6 +510,7 @@ async fn correct(
             status: if needs_gateway { CorrectionStatus::Pending } else { CorrectionStatus::Completed },
             at: store.clock.now(),
             by: audit.actor.clone(),
+            goods_returned,
         };
         let mut plan = Plan::new();
         let item = correction_item(t, &current.sale, &location.data, &correction)?;

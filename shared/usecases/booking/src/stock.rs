@@ -386,8 +386,9 @@ pub async fn push_sale<F: From<AppError>>(
     Ok(())
 }
 
-/// What a void does to the stock its sale took: puts it all back on the shelf at the sale's
-/// location (`returned`), once. A refund gives money back and leaves the goods where they are.
+/// What a void, or a refund with the goods (`goods_returned`), does to the stock its sale took:
+/// puts it all back on the shelf at the sale's location (`returned`), once — a later refund or
+/// void of the same sale puts nothing back again. A refund without the goods leaves the stock.
 pub async fn push_correction(
     plan: &mut Plan,
     store: &Store,
@@ -395,7 +396,7 @@ pub async fn push_correction(
     sale: &Sale,
     correction: &Correction,
 ) -> AppResult<()> {
-    if correction.kind != CorrectionKind::Void {
+    if correction.kind != CorrectionKind::Void && !correction.goods_returned {
         return Ok(());
     }
     let t = &audit.tenant_id;
