@@ -1508,6 +1508,7 @@ mod tests {
             status: CorrectionStatus::Completed,
             at: Utc::now(),
             by: "mem_x".into(),
+            goods_returned: false,
         };
         assert!(plan_refund(&s, std::slice::from_ref(&done), RefundTo::Cash, Some(m(301))).is_err());
         assert_eq!(plan_refund(&s, std::slice::from_ref(&done), RefundTo::Cash, None).unwrap()[0].amount_minor, 300);

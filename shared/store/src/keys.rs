@@ -840,6 +840,54 @@ pub fn audit_month_pk(tenant: &TenantId, year_month: &str) -> String {
     format!("{}#AUDIT#{year_month}", tenant_pk(tenant))
 }
 
+// ---- Products and stock (`mas_booking::stock`) ------------------------------------------
+
+/// Claims a product's SKU within a tenant; holds the product id (`owner_id`): what a till's
+/// product line and a service's usage list name.
+pub fn product_sku(tenant: &TenantId, sku: &str) -> Key {
+    Key::new(tenant_pk(tenant), format!("SKU#{sku}"))
+}
+
+/// What one treatment of a service uses (its usage list).
+pub fn service_usage(tenant: &TenantId, service: &str) -> Key {
+    Key::new(tenant_pk(tenant), format!("USAGE#{service}"))
+}
+
+/// One location's stock: a level per product, each product's movements, and what each sale
+/// and treatment moved (one Query lists the levels, another a product's history).
+pub fn stock_pk(tenant: &TenantId, location: &LocationId) -> String {
+    format!("{}#STOCK#{location}", tenant_pk(tenant))
+}
+
+pub const STOCK_LEVEL_PREFIX: &str = "LEVEL#";
+pub const STOCK_MOVE_PREFIX: &str = "MOVE#";
+
+/// How many of a product a location holds (versioned: every movement is written on condition
+/// of the version it read).
+pub fn stock_level(tenant: &TenantId, location: &LocationId, product: &str) -> Key {
+    Key::new(stock_pk(tenant, location), format!("{STOCK_LEVEL_PREFIX}{product}"))
+}
+
+/// The movements of one product at one location sort under this prefix, oldest first.
+pub fn stock_moves_prefix(product: &str) -> String {
+    format!("{STOCK_MOVE_PREFIX}{product}#")
+}
+
+/// One movement (`at` and a fresh ULID keep two at the same instant apart).
+pub fn stock_movement(tenant: &TenantId, location: &LocationId, product: &str, at: &str, unique: &str) -> Key {
+    Key::new(stock_pk(tenant, location), format!("{}{at}#{unique}", stock_moves_prefix(product)))
+}
+
+/// What a sale's product lines took off the shelf, so that its void puts back exactly that, once.
+pub fn stock_of_sale(tenant: &TenantId, location: &LocationId, sale: &str) -> Key {
+    Key::new(stock_pk(tenant, location), format!("SALE#{sale}"))
+}
+
+/// That a completed appointment's usage was deducted (created with "not exists": once).
+pub fn stock_used_by(tenant: &TenantId, location: &LocationId, appointment: &str) -> Key {
+    Key::new(stock_pk(tenant, location), format!("USED#{appointment}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -911,52 +959,4 @@ mod tests {
             clients_gsi(&t, "smith jane", &ClientId::parse("cli_z").unwrap()).1 < clients_gsi(&t, "smith janet", &c).1
         );
     }
-}
-
-// ---- Products and stock (`mas_booking::stock`) ------------------------------------------
-
-/// Claims a product's SKU within a tenant; holds the product id (`owner_id`): what a till's
-/// product line and a service's usage list name.
-pub fn product_sku(tenant: &TenantId, sku: &str) -> Key {
-    Key::new(tenant_pk(tenant), format!("SKU#{sku}"))
-}
-
-/// What one treatment of a service uses (its usage list).
-pub fn service_usage(tenant: &TenantId, service: &str) -> Key {
-    Key::new(tenant_pk(tenant), format!("USAGE#{service}"))
-}
-
-/// One location's stock: a level per product, each product's movements, and what each sale
-/// and treatment moved (one Query lists the levels, another a product's history).
-pub fn stock_pk(tenant: &TenantId, location: &LocationId) -> String {
-    format!("{}#STOCK#{location}", tenant_pk(tenant))
-}
-
-pub const STOCK_LEVEL_PREFIX: &str = "LEVEL#";
-pub const STOCK_MOVE_PREFIX: &str = "MOVE#";
-
-/// How many of a product a location holds (versioned: every movement is written on condition
-/// of the version it read).
-pub fn stock_level(tenant: &TenantId, location: &LocationId, product: &str) -> Key {
-    Key::new(stock_pk(tenant, location), format!("{STOCK_LEVEL_PREFIX}{product}"))
-}
-
-/// The movements of one product at one location sort under this prefix, oldest first.
-pub fn stock_moves_prefix(product: &str) -> String {
-    format!("{STOCK_MOVE_PREFIX}{product}#")
-}
-
-/// One movement (`at` and a fresh ULID keep two at the same instant apart).
-pub fn stock_movement(tenant: &TenantId, location: &LocationId, product: &str, at: &str, unique: &str) -> Key {
-    Key::new(stock_pk(tenant, location), format!("{}{at}#{unique}", stock_moves_prefix(product)))
-}
-
-/// What a sale's product lines took off the shelf, so that its void puts back exactly that, once.
-pub fn stock_of_sale(tenant: &TenantId, location: &LocationId, sale: &str) -> Key {
-    Key::new(stock_pk(tenant, location), format!("SALE#{sale}"))
-}
-
-/// That a completed appointment's usage was deducted (created with "not exists": once).
-pub fn stock_used_by(tenant: &TenantId, location: &LocationId, appointment: &str) -> Key {
-    Key::new(stock_pk(tenant, location), format!("USED#{appointment}"))
 }
