@@ -22,6 +22,7 @@ pub mod gift_card;
 pub mod limits;
 pub mod logo;
 pub mod medical;
+pub mod membership;
 pub mod notifications;
 pub mod package;
 pub mod payment;

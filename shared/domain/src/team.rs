@@ -81,10 +81,13 @@ pub enum Permission {
     StockReceive,
     /// Adjust a level with a reason (a count, damaged, expired, other): owners and managers.
     StockAdjust,
+    /// Start a client's membership (its sign-up page), pause, resume and cancel it: owners,
+    /// managers and the front desk (who sign clients up at the desk).
+    MembershipsWrite,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 33] = {
+    pub const ALL: [Permission; 34] = {
         use Permission::*;
         [
             CatalogRead,
@@ -120,6 +123,7 @@ impl Permission {
             StockRead,
             StockReceive,
             StockAdjust,
+            MembershipsWrite,
         ]
     };
 }
@@ -153,7 +157,7 @@ impl Role {
             SalesWrite | GiftCardsRead => matches!(self, Owner | Manager | FrontDesk | Finance),
             DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid | StockAdjust => matches!(self, Owner | Manager),
             PackagesRead | StockRead => matches!(self, Owner | Manager | FrontDesk | Finance | Practitioner),
-            StockReceive => matches!(self, Owner | Manager | FrontDesk),
+            StockReceive | MembershipsWrite => matches!(self, Owner | Manager | FrontDesk),
         }
     }
 }
@@ -277,6 +281,12 @@ mod tests {
         let adjusters: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(StockAdjust)).collect();
         assert_eq!(adjusters, vec![Owner, Manager]);
         assert!(!Support.allows(StockRead) && Practitioner.allows(StockRead));
+    }
+
+    #[test]
+    fn memberships_are_started_paused_and_cancelled_by_owners_managers_and_the_desk() {
+        let writers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(MembershipsWrite)).collect();
+        assert_eq!(writers, vec![Owner, Manager, FrontDesk]);
     }
 
     #[test]

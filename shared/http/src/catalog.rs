@@ -15,7 +15,10 @@ use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use mas_domain::catalog::{
     ExceptionInput, LocationInput, PractitionerException, PractitionerInput, Record, ResourceInput, ServiceInput,
 };
-use mas_domain::ids::{ExceptionId, LocationId, PackageTemplateId, PractitionerId, ProductId, ResourceId, ServiceId};
+use mas_domain::ids::{
+    ExceptionId, LocationId, MembershipPlanId, PackageTemplateId, PractitionerId, ProductId, ResourceId, ServiceId,
+};
+use mas_domain::membership::MembershipPlanInput;
 use mas_domain::package::PackageInput;
 use mas_domain::stock::ProductInput;
 use mas_domain::team::Permission;
@@ -127,6 +130,14 @@ catalog_routes!(
 );
 
 catalog_routes!(products, ProductInput, ProductId, "stock", "/v1/products", "/v1/products/{id}");
+catalog_routes!(
+    membership_plans,
+    MembershipPlanInput,
+    MembershipPlanId,
+    "memberships",
+    "/v1/membership-plans",
+    "/v1/membership-plans/{id}"
+);
 
 #[utoipa::path(get, path = "/v1/practitioners/{id}/exceptions", tag = "practitioners", security(("staff_jwt" = [])),
     params(("id" = String, Path)),

@@ -20,6 +20,7 @@ pub mod esign;
 pub mod extract;
 pub mod gift_cards;
 pub mod idempotency;
+pub mod memberships;
 pub mod notifications;
 pub mod packages;
 pub mod payments;
@@ -155,6 +156,8 @@ route_group!(
         [catalog::resources::get, catalog::resources::replace, catalog::resources::archive]
         [catalog::package_templates::list, catalog::package_templates::create]
         [catalog::package_templates::get, catalog::package_templates::replace, catalog::package_templates::archive]
+        [catalog::membership_plans::list, catalog::membership_plans::create]
+        [catalog::membership_plans::get, catalog::membership_plans::replace, catalog::membership_plans::archive]
         [team::list, team::create]
         [team::get, team::replace, team::remove]
         [team::resend_invitation]
@@ -248,6 +251,8 @@ route_group!(
         [stock::reorder]
         [stock::reorder_csv]
         [stock::get_usage, stock::put_usage]
+        [memberships::for_client]
+        [memberships::portal_list]
         [notifications::get_preferences, notifications::put_preferences]
         [notifications::list]
         [notifications::get_settings, notifications::put_settings]
@@ -270,6 +275,9 @@ route_group!(
         [sales::void]
         [sales::refund]
         [gift_cards::purchase]
+        [memberships::start]
+        [memberships::act]
+        [memberships::portal_cancel]
         [desk::register_reader]
         [desk::remove_reader]
         [desk::start]

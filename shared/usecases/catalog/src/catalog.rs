@@ -16,8 +16,10 @@ use mas_domain::catalog::{
 };
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{
-    ExceptionId, LocationId, PackageTemplateId, PractitionerId, ProductId, ResourceId, ServiceId, TenantId,
+    ExceptionId, LocationId, MembershipPlanId, PackageTemplateId, PractitionerId, ProductId, ResourceId, ServiceId,
+    TenantId,
 };
+use mas_domain::membership::MembershipPlanInput;
 use mas_domain::package::PackageInput;
 use mas_domain::reach::{LocationScope, Sites};
 use mas_domain::stock::ProductInput;
@@ -231,6 +233,26 @@ impl Entry for ProductInput {
     }
 }
 
+impl Entry for MembershipPlanInput {
+    type Id = MembershipPlanId;
+    const KIND: CatalogKind = CatalogKind::MembershipPlan;
+    const NAME: &'static str = "membership_plan";
+
+    fn normalize(&mut self) -> AppResult<()> {
+        self.check()
+    }
+
+    /// The services its credits pay for must exist and not be archived when it is written.
+    fn references(&self) -> Vec<Reference> {
+        let services = self.service_ids.iter().enumerate();
+        services.map(|(i, id)| reference(format!("service_ids[{i}]"), CatalogKind::Service, id)).collect()
+    }
+
+    fn sites(&self, _id: &MembershipPlanId) -> Sites {
+        Sites::Everywhere
+    }
+}
+
 /// A tenant's whole catalog, read with one Query. Archived entries are included.
 #[derive(Debug, Default)]
 pub struct Catalog {
@@ -253,7 +275,7 @@ impl Catalog {
                 Some(CatalogKind::Practitioner) => catalog.practitioners.push(from_item(item)?),
                 Some(CatalogKind::Resource) => catalog.resources.push(from_item(item)?),
                 Some(CatalogKind::PractitionerException) => catalog.exceptions.push(from_item(item)?),
-                Some(CatalogKind::Package | CatalogKind::Product) | None => {}
+                Some(CatalogKind::Package | CatalogKind::Product | CatalogKind::MembershipPlan) | None => {}
             }
         }
         Ok(catalog)
@@ -373,8 +395,11 @@ fn announce_site_change<E: Entry>(
     audit: &AuditContext,
     at: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
-    // Rooms, devices, package templates and products are not on the site.
-    if matches!(E::KIND, CatalogKind::Resource | CatalogKind::Package | CatalogKind::Product) {
+    // Rooms, devices, package templates, products and membership plans are not on the site.
+    if matches!(
+        E::KIND,
+        CatalogKind::Resource | CatalogKind::Package | CatalogKind::Product | CatalogKind::MembershipPlan
+    ) {
         return Ok(());
     }
     plan.announce(mas_context::announcements::change_event(&audit.tenant_id, audit.request_id.as_str(), E::NAME, at))
