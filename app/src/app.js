@@ -26,6 +26,7 @@ import { Waitlist } from './screens/waitlist.js';
 import { Reviews } from './screens/reviews.js';
 import { Commissions } from './screens/commissions.js';
 import { Close } from './screens/close.js';
+import { Stock } from './screens/stock.js';
 import { NotAllowed } from './screens/not-allowed.js';
 
 const PUBLIC = {
@@ -98,6 +99,8 @@ function page(screen, route, me) {
       return can(me, 'gift_cards_read') ? html`<${GiftCards} me=${me} />` : html`<${NotAllowed} />`;
     case 'commissions':
       return can(me, 'analytics_full') ? html`<${Commissions} me=${me} />` : html`<${NotAllowed} />`;
+    case 'stock':
+      return can(me, 'stock_read') ? html`<${Stock} me=${me} />` : html`<${NotAllowed} />`;
     case 'close':
       return can(me, 'payments_read') ? html`<${Close} me=${me} />` : html`<${NotAllowed} />`;
     case 'settings':

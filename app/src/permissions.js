@@ -21,6 +21,7 @@ export function navigation(me) {
     // The desk till and the day's sales behind it (a sale's detail needs payments_read, which
     // every role that rings up sales has).
     { path: '/till', label: 'Till', show: can(me, 'sales_write'), also: ['/sales', '/close', '/gift-cards'] },
+    { path: '/stock', label: 'Stock', show: can(me, 'stock_read') },
     { path: '/commissions', label: 'Commissions', show: can(me, 'analytics_full') },
     { path: '/reviews', label: 'Reviews', show: can(me, 'reviews_moderate') },
     { path: '/settings', label: 'Settings', show: true },
@@ -39,6 +40,7 @@ export function settingsSections(me) {
     { path: 'payments', label: 'Online payments', show: can(me, 'payments_connect') },
     { path: 'readers', label: 'Card readers', show: can(me, 'catalog_write') && can(me, 'sales_write') },
     { path: 'packages', label: 'Packages', show: can(me, 'catalog_write') },
+    { path: 'memberships', label: 'Memberships', show: can(me, 'catalog_write') },
   ].filter((item) => item.show);
 }
 

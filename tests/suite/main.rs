@@ -33,6 +33,7 @@ mod reviews;
 mod secrets_contract;
 mod site;
 mod sms_inbound;
+mod stock;
 mod support;
 mod table_contract;
 mod template;

@@ -708,11 +708,14 @@ const MONEY_ROUTES: [(&str, &str); 20] = [
 
 /// Routes that announce what they did as domain events (brand and catalog changes announce
 /// `site.changed`, which republishes the clinic's site).
-const PUBLISHING_ROUTES: [(&str, &str); 39] = [
+const PUBLISHING_ROUTES: [(&str, &str); 41] = [
     // Reviews: what the site shows changed (site.changed republishes it).
     ("POST", "/v1/reviews/{id}/publish"),
     ("POST", "/v1/reviews/{id}/reject"),
     ("PUT", "/v1/reviews/{id}/reply"),
+    // A delivery or an adjustment may take a level across its reorder level (`stock.low`).
+    ("POST", "/v1/products/{id}/receive"),
+    ("POST", "/v1/products/{id}/adjust"),
     // A membership ended by the clinic or the client (membership.ended).
     ("POST", "/v1/memberships/{id}/actions"),
     ("POST", "/v1/portal/memberships/{id}/cancel"),

@@ -36,6 +36,7 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
         ("clients", _) if method == "PATCH" => json!({"version": 1, "first_name": "Intruder"}),
         ("clients", _) => client_body("Intruder", "B", Some("intruder@b.test")),
         ("screening", _) => json!({"service_id": own.service_id, "answers": medical_body()}),
+        ("services", _) if path.ends_with("/usage") => json!({"lines": []}),
         ("locations", _) => location_body("Intruder"),
         ("services", _) => service_body("Intruder service"),
         ("practitioners", _) => practitioner_body(location_id),
@@ -54,6 +55,12 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
         }
         ("desk-payments", _) => json!({"method": "reader", "reader_id": own.reader_id, "location_id": location_id,
             "amount_minor": 1000}),
+        ("products", _) if path.ends_with("/receive") => json!({"location_id": location_id, "quantity": 1}),
+        ("products", _) if path.ends_with("/adjust") => {
+            json!({"location_id": location_id, "reason": "count", "counted": 0})
+        }
+        ("products", _) => json!({"sku": "B-CREAM", "name": "B cream", "kind": "retail",
+            "retail_price": {"amount_minor": 500}, "reorder_level": 1, "reorder_quantity": 6}),
         ("sales", _) if path.ends_with("/void") => json!({"reason": "intruder"}),
         ("gift-cards", _) if path.ends_with("/void") => json!({"reason": "intruder"}),
         ("packages", _) if path.ends_with("/void") => json!({"reason": "intruder"}),
@@ -147,6 +154,24 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let package_id = package_sale["sold_packages"][0]["id"].as_str().unwrap().to_owned();
     let gift_card_id = sale["issued_gift_cards"][0]["gift_card"]["id"].as_str().unwrap().to_owned();
     let gift_code = sale["issued_gift_cards"][0]["code"].as_str().unwrap().to_owned();
+    // A stocks a product, sells one and says what a treatment uses, so B has a product, its
+    // movements, a location's levels and a service's usage list to aim at.
+    let cream = json!({"sku": "A-SECRET-SKU", "name": "A-secret-cream", "kind": "retail",
+        "retail_price": {"amount_minor": 1000}, "reorder_level": 5, "reorder_quantity": 6});
+    let (status, product) = app.post("/v1/products", &a.token, cream).await;
+    assert_eq!(status, StatusCode::CREATED, "{product}");
+    let product_id = product["id"].as_str().unwrap().to_owned();
+    let delivery = json!({"location_id": location_id, "quantity": 6});
+    let (status, _) = app.post(&format!("/v1/products/{product_id}/receive"), &a.token, delivery).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let sell_cream = json!({"location_id": location_id, "client_id": client_id, "lines": [{"kind": "product", "name": "Cream",
+        "sku": "A-SECRET-SKU", "unit_price_minor": 1000}], "tenders": [{"method": "cash", "tendered_minor": 1000}]});
+    let (status, _) = app.post("/v1/sales", &a.token, sell_cream).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let usage = json!({"lines": [{"sku": "A-SECRET-SKU", "quantity": 1}]});
+    let (status, _) =
+        app.put(&format!("/v1/services/{}/usage", service["id"].as_str().unwrap()), &a.token, usage).await;
+    assert_eq!(status, StatusCode::OK);
     // A's client joins a membership plan, so B has a plan and a membership to aim at.
     let club = json!({"name": "A-secret-club", "price": {"amount_minor": 4900}, "credits_per_month": 1,
         "service_ids": [service["id"]]});
@@ -218,6 +243,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "desk-payments" => desk_payment_id.clone(),
             "waitlist" => waitlist_id.clone(),
             "reviews" => appointment_id.clone(),
+            "products" => product_id.clone(),
             other => panic!("the matrix does not know the collection `{other}`; add it"),
         }
     };
@@ -258,6 +284,9 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         waitlist_id.clone(),
         "A-secret-review".into(),
         "A-secret-reviewer".into(),
+        product_id.clone(),
+        "A-SECRET-SKU".into(),
+        "A-secret-cream".into(),
     ];
 
     // A's bookings set off background work (messages, consent forms, renders): let it finish,
@@ -272,9 +301,9 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         let sk = |item: &mas_ports::Item| item["SK"].as_str().unwrap_or_default().to_owned();
         let documents = items.iter().map(sk).filter(|k| k.starts_with("DOC#") && k.matches('#').count() == 1).count();
         let rendered = items.iter().map(sk).filter(|k| k.starts_with("DOC#") && k.ends_with("#PDF#generated")).count();
-        // A's two sales' receipts are rendered in the background too (copies in the client's file).
+        // A's three sales' receipts are rendered in the background too (copies in the client's file).
         let receipts = items.iter().map(sk).filter(|k| k.starts_with(mas_store::keys::RECEIPT_PREFIX)).count();
-        if documents == rendered && receipts == 2 {
+        if documents == rendered && receipts == 3 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -289,6 +318,10 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let appointment_before = app.app.store.table.query_all(&appointment_partition).await.unwrap();
     let reviews_partition = mas_ports::Query::partition(mas_store::keys::reviews_pk(&a.tenant_id));
     let reviews_before = app.app.store.table.query_all(&reviews_partition).await.unwrap();
+    let a_location = mas_domain::ids::LocationId::parse(&location_id).unwrap();
+    let stock_partition = mas_ports::Query::partition(mas_store::keys::stock_pk(&a.tenant_id, &a_location));
+    let stock_before = app.app.store.table.query_all(&stock_partition).await.unwrap();
+    assert!(stock_before.len() >= 3, "A's level, its movements and its sale's record");
     let (_, b_location) = app.post("/v1/locations", &b.token, location_body("B location")).await;
     let b_location_id = b_location["id"].as_str().unwrap();
     let (_, b_service) = app.post("/v1/services", &b.token, service_body("B service")).await;
@@ -330,7 +363,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             || route.path == "/v1/gift-cards/lookup"
             || route.path == "/v1/waitlist"
             || route.path == "/v1/commissions/report"
-            || route.path.starts_with("/v1/sales/close");
+            || route.path.starts_with("/v1/sales/close")
+            || route.path.starts_with("/v1/stock");
         let aims_at_a = route.path.contains('{') || names_a;
         let collection = route.path.split('/').nth(2).unwrap_or_default().to_owned();
         let mut path = route
@@ -385,6 +419,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     assert_eq!(appointment_before, appointment_after, "clinic A's appointment or payments changed");
     let reviews_after = app.app.store.table.query_all(&reviews_partition).await.unwrap();
     assert_eq!(reviews_before, reviews_after, "clinic A's reviews changed");
+    let stock_after = app.app.store.table.query_all(&stock_partition).await.unwrap();
+    assert_eq!(stock_before, stock_after, "clinic A's stock changed");
 }
 
 /// The query string a route needs: windows for listings, A's ids for availability and payments.
@@ -397,6 +433,9 @@ fn query_for(method: &str, path: &str, location_id: &str, service_id: &str, day:
         }
         "/v1/appointments" => format!("?from={day}&to={day}"),
         "/v1/waitlist" => format!("?location_id={location_id}"),
+        "/v1/stock" | "/v1/stock/reorder" | "/v1/stock/reorder.csv" | "/v1/products/{id}/movements" => {
+            format!("?location_id={location_id}")
+        }
         "/v1/commissions/report" => format!("?from={day}&to={day}&location_id={location_id}"),
         "/v1/availability" => format!("?location_id={location_id}&service_id={service_id}&from={day}&to={day}"),
         "/v1/availability/explain" => {

@@ -240,11 +240,16 @@ function RefundForm({ view, onDone }) {
   const [to, setTo] = useState(view.sale.totals.total_minor === 0 && package_ ? 'package' : 'cash');
   const [value, setValue] = useState('');
   const [reason, setReason] = useState('');
+  // Products with a SKU: the client may bring them back with the refund (the stock takes them back).
+  const products = view.sale.lines.some((l) => l.kind === 'product' && l.sku);
+  const goodsBack = view.corrections.some((c) => c.goods_returned);
+  const [goods, setGoods] = useState(false);
   const action = useAction();
   const submit = (event) => {
     event.preventDefault();
     action.run(async () => {
       const body = { to, reason };
+      if (goods) body.goods_returned = true;
       if (value.trim() && to !== 'package') {
         const minor = toMinor(value);
         if (minor === null) {
@@ -276,6 +281,8 @@ function RefundForm({ view, onDone }) {
       ${to !== 'package' && html`<${Field} form=${form} name="amount_minor" label=${`Amount (${view.sale.currency})`} inputmode="decimal" value=${value}
         onInput=${(e) => setValue(e.currentTarget.value)} hint="Leave empty to give back all that is left." />`}
       <${Field} form=${form} name="reason" label="Reason for the refund" value=${reason} onInput=${(e) => setReason(e.currentTarget.value)} required />
+      ${products && !goodsBack && html`<${Field} type="checkbox" name="goods_returned" label="The products came back: put them back in stock" value=${goods}
+        onInput=${(e) => setGoods(e.currentTarget.checked)} />`}
       <button type="submit" class="primary" disabled=${action.busy}>Refund</button>
     </form>
   </section>`;

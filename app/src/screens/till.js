@@ -204,8 +204,24 @@ function only(errors, name, ...alternatives) {
 // ---- The screen ----
 
 async function loadTill() {
-  const [lookups, templates] = await Promise.all([catalog(), api.get('/v1/package-templates').catch(() => [])]);
-  return { ...lookups, packageTemplates: templates.filter((t) => t.active !== false) };
+  const [lookups, templates, products] = await Promise.all([
+    catalog(), api.get('/v1/package-templates').catch(() => []), api.get('/v1/products').catch(() => []),
+  ]);
+  return {
+    ...lookups,
+    packageTemplates: templates.filter((t) => t.active !== false),
+    // The catalog's retail products: a product line picked from it names its SKU, so the sale
+    // takes it off the location's stock.
+    products: products.filter((p) => p.active !== false && p.kind === 'retail'),
+  };
+}
+
+/** The till's tax choice for a product's catalog tax (none when it has none). */
+function taxChoice(tax) {
+  if (!tax) return { tax: 'none' };
+  const preset = `${tax.rate_bp}:${tax.mode}`;
+  if (TAXES.some((t) => t.value === preset)) return { tax: preset };
+  return { tax: 'other', tax_rate: String(tax.rate_bp / 100), tax_mode: tax.mode };
 }
 
 /** The client's packages with sessions left (none without a client or the permission). */
@@ -505,6 +521,13 @@ function LineEditor({ line, index, lookups, form, currency, mayDiscount, priced,
     const service = lookups.services.get(id);
     onChange(service ? { service_id: id, name: service.name, price: minorInput(service.price.amount_minor), package_id: '' } : { service_id: '', package_id: '' });
   };
+  const products = lookups.products || [];
+  const pickProduct = (id) => {
+    const product = products.find((p) => p.id === id);
+    onChange(product
+      ? { product_id: id, sku: product.sku, name: product.name, price: minorInput(product.retail_price.amount_minor), ...taxChoice(product.tax) }
+      : { product_id: '', sku: '' });
+  };
   const covering = line.kind === 'service' && line.service_id
     ? (packages || []).filter((p) => p.template.service_ids.includes(line.service_id)) : [];
   const input = (name) => (e) => onChange({ [name]: e.currentTarget.value });
@@ -549,6 +572,9 @@ function LineEditor({ line, index, lookups, form, currency, mayDiscount, priced,
   }
   return html`<fieldset class="sale-line" data-line=${index}>
     <legend>Line ${index + 1}: ${line.kind === 'service' ? 'service' : 'product'}${line.appointment_id ? ' (appointment)' : ''}</legend>
+    ${line.kind === 'product' && products.length > 0 && html`<${Field} name=${`${path}.product`} label="From the catalog"
+      value=${line.product_id || ''} onInput=${(e) => pickProduct(e.currentTarget.value)}
+      options=${[{ value: '', label: 'Other (type its name)' }, ...products.map((p) => ({ value: p.id, label: `${p.name} · ${p.sku} · ${money(p.retail_price)}` }))]} />`}
     ${line.kind === 'service' && !line.appointment_id && html`<${Field} name=${`${path}.service_id`} form=${form(`${path}.service_id`)} label="Treatment"
       value=${line.service_id} onInput=${(e) => pickService(e.currentTarget.value)}
       options=${[{ value: '', label: 'Other (type its name)' }, ...services.map((s) => ({ value: s.id, label: `${s.name} · ${money(s.price)}` }))]} />`}

@@ -333,6 +333,7 @@ mod tests {
             status: CorrectionStatus::Completed,
             at: Utc::now(),
             by: "mem_x".into(),
+            goods_returned: false,
         }
     }
 

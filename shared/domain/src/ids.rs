@@ -134,6 +134,11 @@ id_type!(
     "pkg_"
 );
 id_type!(
+    /// A product in the clinic's catalog (what it sells or uses; its SKU is what tills name).
+    ProductId,
+    "prd_"
+);
+id_type!(
     /// A membership plan in the catalog (a monthly subscription with credits).
     MembershipPlanId,
     "mpl_"

@@ -34,6 +34,7 @@ pub mod review;
 pub mod sale;
 pub mod schedule;
 pub mod screening;
+pub mod stock;
 pub mod team;
 pub mod tenant;
 pub mod terminal;

@@ -868,6 +868,10 @@ pub struct Correction {
     pub status: CorrectionStatus,
     pub at: DateTime<Utc>,
     pub by: String,
+    /// A refund with the goods: the sale's catalog products went back on the shelf with it (a
+    /// void always puts them back).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub goods_returned: bool,
 }
 
 impl Correction {
@@ -1483,6 +1487,7 @@ mod tests {
             status: CorrectionStatus::Completed,
             at: Utc::now(),
             by: "mem_x".into(),
+            goods_returned: false,
         };
         assert_eq!(status(&s, std::slice::from_ref(&done)), SaleStatus::Refunded);
         let err = plan_refund(&s, &[done], RefundTo::Package, None).unwrap_err();
@@ -1503,6 +1508,7 @@ mod tests {
             status: CorrectionStatus::Completed,
             at: Utc::now(),
             by: "mem_x".into(),
+            goods_returned: false,
         };
         assert!(plan_refund(&s, std::slice::from_ref(&done), RefundTo::Cash, Some(m(301))).is_err());
         assert_eq!(plan_refund(&s, std::slice::from_ref(&done), RefundTo::Cash, None).unwrap()[0].amount_minor, 300);

@@ -74,6 +74,13 @@ pub enum Permission {
     PackagesRead,
     /// Void a client's package: owners and managers.
     PackagesVoid,
+    /// See stock levels, movements and the reorder list: the till's roles and practitioners
+    /// (who use the products).
+    StockRead,
+    /// Record a delivery from a supplier: owners, managers and the front desk.
+    StockReceive,
+    /// Adjust a level with a reason (a count, damaged, expired, other): owners and managers.
+    StockAdjust,
     /// Start a client's membership (its sign-up page), pause, resume and cancel it: owners,
     /// managers and the front desk (who sign clients up at the desk).
     MembershipsWrite,
@@ -83,7 +90,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 32] = {
+    pub const ALL: [Permission; 35] = {
         use Permission::*;
         [
             CatalogRead,
@@ -116,6 +123,9 @@ impl Permission {
             GiftCardsVoid,
             PackagesRead,
             PackagesVoid,
+            StockRead,
+            StockReceive,
+            StockAdjust,
             MembershipsWrite,
             ReviewsModerate,
         ]
@@ -149,11 +159,11 @@ impl Role {
             PaymentsWrite | AnalyticsFull => matches!(self, Owner | Manager | Finance),
             AnalyticsLimited => true,
             SalesWrite | GiftCardsRead => matches!(self, Owner | Manager | FrontDesk | Finance),
-            DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid | ReviewsModerate => {
+            DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid | StockAdjust | ReviewsModerate => {
                 matches!(self, Owner | Manager)
             }
-            PackagesRead => matches!(self, Owner | Manager | FrontDesk | Finance | Practitioner),
-            MembershipsWrite => matches!(self, Owner | Manager | FrontDesk),
+            PackagesRead | StockRead => matches!(self, Owner | Manager | FrontDesk | Finance | Practitioner),
+            StockReceive | MembershipsWrite => matches!(self, Owner | Manager | FrontDesk),
         }
     }
 }
@@ -268,6 +278,15 @@ mod tests {
     fn packages_are_seen_by_the_till_roles_and_practitioners_and_never_by_support() {
         let readers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(PackagesRead)).collect();
         assert_eq!(readers, vec![Owner, Manager, Practitioner, FrontDesk, Finance]);
+    }
+
+    #[test]
+    fn the_desk_receives_stock_but_only_owners_and_managers_adjust_it_and_support_never_sees_it() {
+        let receivers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(StockReceive)).collect();
+        assert_eq!(receivers, vec![Owner, Manager, FrontDesk]);
+        let adjusters: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(StockAdjust)).collect();
+        assert_eq!(adjusters, vec![Owner, Manager]);
+        assert!(!Support.allows(StockRead) && Practitioner.allows(StockRead));
     }
 
     #[test]

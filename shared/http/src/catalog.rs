@@ -16,10 +16,11 @@ use mas_domain::catalog::{
     ExceptionInput, LocationInput, PractitionerException, PractitionerInput, Record, ResourceInput, ServiceInput,
 };
 use mas_domain::ids::{
-    ExceptionId, LocationId, MembershipPlanId, PackageTemplateId, PractitionerId, ResourceId, ServiceId,
+    ExceptionId, LocationId, MembershipPlanId, PackageTemplateId, PractitionerId, ProductId, ResourceId, ServiceId,
 };
 use mas_domain::membership::MembershipPlanInput;
 use mas_domain::package::PackageInput;
+use mas_domain::stock::ProductInput;
 use mas_domain::team::Permission;
 use mas_usecases::app::App;
 use mas_usecases::catalog as ops;
@@ -128,6 +129,7 @@ catalog_routes!(
     "/v1/package-templates/{id}"
 );
 
+catalog_routes!(products, ProductInput, ProductId, "stock", "/v1/products", "/v1/products/{id}");
 catalog_routes!(
     membership_plans,
     MembershipPlanInput,

@@ -32,6 +32,7 @@ pub mod sales;
 pub mod screening;
 pub mod serve_site;
 pub mod site;
+pub mod stock;
 pub mod team;
 pub mod templates;
 pub mod tenants;
@@ -248,6 +249,15 @@ route_group!(
         [packages::for_client]
         [packages::get]
         [packages::void]
+        [catalog::products::list, catalog::products::create]
+        [catalog::products::get, catalog::products::replace, catalog::products::archive]
+        [stock::receive]
+        [stock::adjust]
+        [stock::movements]
+        [stock::levels]
+        [stock::reorder]
+        [stock::reorder_csv]
+        [stock::get_usage, stock::put_usage]
         [memberships::for_client]
         [memberships::portal_list]
         [notifications::get_preferences, notifications::put_preferences]

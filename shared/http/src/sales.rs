@@ -174,6 +174,10 @@ pub struct RefundInput {
     pub amount_minor: Option<MinorUnits>,
     /// Why (kept on the correction and the audit log).
     pub reason: Reason,
+    /// The client brought the goods back: every catalog product the sale took goes back on the
+    /// location's shelf with this refund (once per sale; a void always puts them back).
+    #[serde(default)]
+    pub goods_returned: bool,
 }
 
 /// Gives back part or all of what a sale took: never more than it took less what went back.
@@ -198,7 +202,7 @@ pub async fn refund(
         &id,
         input.to,
         input.amount_minor,
-        input.reason,
+        (input.reason, input.goods_returned),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(view)))

@@ -617,6 +617,8 @@ pub fn portal(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 <ul id="gift-cards" class="plain stack" aria-labelledby="h-gift-cards"></ul></div>
 <div id="packages-box" hidden><h3 id="h-packages">Packages</h3>
 <ul id="packages" class="plain stack" aria-labelledby="h-packages"></ul></div>
+<div id="memberships-box" hidden><h3 id="h-memberships">Memberships</h3>
+<ul id="memberships" class="plain stack" aria-labelledby="h-memberships"></ul></div>
 <h3>Preferences</h3>
 <form id="form-prefs" novalidate>
 <fieldset class="choices"><legend>Messages about my appointments</legend>

@@ -123,6 +123,8 @@ pub enum CatalogKind {
     Resource,
     /// A package template (sessions of services sold together).
     Package,
+    /// A product (`domain::stock`): what the clinic sells over the counter or uses in treatments.
+    Product,
     /// A membership plan (a monthly subscription with credits).
     MembershipPlan,
 }
@@ -136,6 +138,7 @@ impl CatalogKind {
             CatalogKind::PractitionerException => "CAT#PRACEXC#",
             CatalogKind::Resource => "CAT#RES#",
             CatalogKind::Package => "CAT#PKG#",
+            CatalogKind::Product => "CAT#PROD#",
             CatalogKind::MembershipPlan => "CAT#MPL#",
         }
     }
@@ -149,6 +152,7 @@ impl CatalogKind {
             Self::PractitionerException,
             Self::Resource,
             Self::Package,
+            Self::Product,
             Self::MembershipPlan,
         ]
         .into_iter()
@@ -887,6 +891,54 @@ pub fn review_request(tenant: &TenantId, appointment: &AppointmentId) -> Key {
 /// A clinic's review settings (whether requests are sent).
 pub fn review_settings(tenant: &TenantId) -> Key {
     Key::new(tenant_pk(tenant), "REVIEW#SETTINGS")
+}
+
+// ---- Products and stock (`mas_booking::stock`) ------------------------------------------
+
+/// Claims a product's SKU within a tenant; holds the product id (`owner_id`): what a till's
+/// product line and a service's usage list name.
+pub fn product_sku(tenant: &TenantId, sku: &str) -> Key {
+    Key::new(tenant_pk(tenant), format!("SKU#{sku}"))
+}
+
+/// What one treatment of a service uses (its usage list).
+pub fn service_usage(tenant: &TenantId, service: &str) -> Key {
+    Key::new(tenant_pk(tenant), format!("USAGE#{service}"))
+}
+
+/// One location's stock: a level per product, each product's movements, and what each sale
+/// and treatment moved (one Query lists the levels, another a product's history).
+pub fn stock_pk(tenant: &TenantId, location: &LocationId) -> String {
+    format!("{}#STOCK#{location}", tenant_pk(tenant))
+}
+
+pub const STOCK_LEVEL_PREFIX: &str = "LEVEL#";
+pub const STOCK_MOVE_PREFIX: &str = "MOVE#";
+
+/// How many of a product a location holds (versioned: every movement is written on condition
+/// of the version it read).
+pub fn stock_level(tenant: &TenantId, location: &LocationId, product: &str) -> Key {
+    Key::new(stock_pk(tenant, location), format!("{STOCK_LEVEL_PREFIX}{product}"))
+}
+
+/// The movements of one product at one location sort under this prefix, oldest first.
+pub fn stock_moves_prefix(product: &str) -> String {
+    format!("{STOCK_MOVE_PREFIX}{product}#")
+}
+
+/// One movement (`at` and a fresh ULID keep two at the same instant apart).
+pub fn stock_movement(tenant: &TenantId, location: &LocationId, product: &str, at: &str, unique: &str) -> Key {
+    Key::new(stock_pk(tenant, location), format!("{}{at}#{unique}", stock_moves_prefix(product)))
+}
+
+/// What a sale's product lines took off the shelf, so that its void puts back exactly that, once.
+pub fn stock_of_sale(tenant: &TenantId, location: &LocationId, sale: &str) -> Key {
+    Key::new(stock_pk(tenant, location), format!("SALE#{sale}"))
+}
+
+/// That a completed appointment's usage was deducted (created with "not exists": once).
+pub fn stock_used_by(tenant: &TenantId, location: &LocationId, appointment: &str) -> Key {
+    Key::new(stock_pk(tenant, location), format!("USED#{appointment}"))
 }
 
 #[cfg(test)]

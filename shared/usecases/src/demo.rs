@@ -13,6 +13,7 @@ use mas_domain::catalog::{LocationInput, PractitionerInput, ResourceInput, Servi
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{RequestId, TenantId};
 use mas_domain::reach::LocationScope;
+use mas_domain::stock::{ProductInput, ReceiveInput, UsageInput};
 use mas_domain::team::Member;
 use mas_domain::tenant::{BrandInput, SignupInput};
 use mas_domain::values::Slug;
@@ -137,9 +138,41 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
         json!({"name": "Chemical peel", "category": "skin", "duration_minutes": 40,
                "buffer_after_minutes": 10, "price": {"amount_minor": 12000}, "clinical_tags": ["peel"]}),
     ];
+    let mut service_ids = Vec::new();
     for service in services {
-        catalog::create::<ServiceInput>(store, &audit, &LocationScope::All, parse(service)).await?;
+        service_ids.push(catalog::create::<ServiceInput>(store, &audit, &LocationScope::All, parse(service)).await?.id);
     }
+
+    // Products: aftercare sold at the desk and what the injectables use, stocked in Marylebone
+    // (the sun cream at its reorder level, so the reorder list has something on it).
+    let products = [
+        (
+            json!({"sku": "SPF-50-50ML", "name": "Sun cream SPF 50, 50 ml", "category": "Aftercare", "kind": "retail",
+                "retail_price": {"amount_minor": 2800}, "tax": {"rate_bp": 2000, "mode": "inclusive"},
+                "reorder_level": 4, "reorder_quantity": 12, "supplier": "Heliocare UK"}),
+            4,
+        ),
+        (
+            json!({"sku": "HA-SERUM-30", "name": "Hyaluronic serum, 30 ml", "category": "Aftercare", "kind": "retail",
+                "retail_price": {"amount_minor": 4500}, "tax": {"rate_bp": 2000, "mode": "inclusive"},
+                "reorder_level": 3, "reorder_quantity": 6, "supplier": "SkinCeuticals"}),
+            10,
+        ),
+        (
+            json!({"sku": "TOX-100U", "name": "Botulinum toxin, 100-unit vial", "category": "Injectables",
+                "kind": "professional_use", "retail_price": {"amount_minor": 0},
+                "reorder_level": 2, "reorder_quantity": 5, "supplier": "Medical Aesthetics Supplies"}),
+            4,
+        ),
+    ];
+    for (product, units) in products {
+        let created = catalog::create::<ProductInput>(store, &audit, &LocationScope::All, parse(product)).await?;
+        let delivery: ReceiveInput = parse(json!({"location_id": london.id, "quantity": units}));
+        mas_booking::stock::receive(store, &audit, &created.id, &delivery).await?;
+    }
+    // A treatment of anti-wrinkle uses one vial.
+    let usage: UsageInput = parse(json!({"lines": [{"sku": "TOX-100U", "quantity": 1}]}));
+    mas_booking::stock::put_usage(store, &audit, &service_ids[1], usage).await?;
 
     let rules = |location: &mas_domain::ids::LocationId, days: &[&str], start: &str, end: &str| -> Vec<Value> {
         days.iter().map(|d| json!({"location_id": location, "day": d, "start": start, "end": end})).collect()

@@ -902,7 +902,10 @@ async fn try_change(
                     .await?;
             fees::plan_fee(&mut plan, t, &current, &preview, now)?;
         }
-        AppointmentAction::CheckIn | AppointmentAction::Start | AppointmentAction::Complete => {}
+        // What the treatment used leaves the location's stock in the same transaction: once,
+        // since only one completion of this version commits (`stock::push_usage`).
+        AppointmentAction::Complete => crate::stock::push_usage(&mut plan, store, audit, &current, now).await?,
+        AppointmentAction::CheckIn | AppointmentAction::Start => {}
     }
     let mut next = advanced(&current, next_status, change.action.as_str(), &audit.actor, note, now);
     if next_status == AppointmentStatus::Cancelled {

@@ -17,5 +17,6 @@ pub mod payments;
 pub mod records;
 pub mod reviews;
 pub mod sales;
+pub mod stock;
 pub mod stripe_events;
 pub mod waitlist;

@@ -21,6 +21,10 @@
 //! unchanged). A service line covered by a package session reads the package and writes it with
 //! a session more used, on condition of the version read — so the last session is used once.
 //!
+//! **Stock** (`stock`). A product line naming a catalog product's SKU takes it off the shelf at
+//! the sale's location in the same transaction (the level on condition of its version); a void
+//! puts it back.
+//!
 //! **Corrections.** A void or refund is its own item beside the sale (`COR#0001`, …), claimed
 //! with "not exists" on the next sequence number, so two corrections decided from the same read
 //! never both commit (the loser re-reads and re-checks what may still go back). Money back to a
@@ -240,6 +244,7 @@ async fn try_complete(
     gift_cards::push_redemptions(&mut plan, store, t, &sale).await?;
     packages::push_redemptions(&mut plan, store, t, &sale).await?;
     let sold_packages = packages::push_sales(&mut plan, store, t, &sale, to_sell).await?;
+    crate::stock::push_sale(&mut plan, store, t, &sale).await?;
     let mut issued = Vec::new();
     for card in to_issue {
         let line = &sale.lines[card.line];
@@ -446,22 +451,24 @@ pub async fn void(ports: Ports<'_>, audit: &AuditContext, id: &SaleId, reason: R
     let sale = get(store, &audit.tenant_id, id).await?;
     let location = catalog::get::<LocationInput>(store, &audit.tenant_id, &sale.location_id).await?;
     let today = store.clock.now().with_timezone(&location.data.timezone.tz()).date_naive();
-    correct(ports, audit, id, CorrectionKind::Void, reason, |sale, corrections| {
+    correct(ports, audit, id, CorrectionKind::Void, (reason, false), |sale, corrections| {
         sale::plan_void(sale, corrections, today)
     })
     .await
 }
 
-/// Gives back part or all of what a sale took, in cash or to its gateway card payments.
+/// Gives back part or all of what a sale took, in cash or to its gateway card payments. With
+/// `goods_returned`, the sale's catalog products go back on the shelf in the same transaction
+/// (once: `stock::push_correction`).
 pub async fn refund(
     ports: Ports<'_>,
     audit: &AuditContext,
     id: &SaleId,
     to: RefundTo,
     amount: Option<MinorUnits>,
-    reason: Reason,
+    (reason, goods_returned): (Reason, bool),
 ) -> AppResult<SaleView> {
-    correct(ports, audit, id, CorrectionKind::Refund, reason, |sale, corrections| {
+    correct(ports, audit, id, CorrectionKind::Refund, (reason, goods_returned), |sale, corrections| {
         sale::plan_refund(sale, corrections, to, amount)
     })
     .await
@@ -482,7 +489,7 @@ async fn correct(
     audit: &AuditContext,
     id: &SaleId,
     kind: CorrectionKind,
-    reason: Reason,
+    (reason, goods_returned): (Reason, bool),
     decide: impl Fn(&Sale, &[Correction]) -> AppResult<Vec<Return>>,
 ) -> AppResult<SaleView> {
     let store = ports.store;
@@ -503,6 +510,7 @@ async fn correct(
             status: if needs_gateway { CorrectionStatus::Pending } else { CorrectionStatus::Completed },
             at: store.clock.now(),
             by: audit.actor.clone(),
+            goods_returned,
         };
         let mut plan = Plan::new();
         let item = correction_item(t, &current.sale, &location.data, &correction)?;
@@ -514,6 +522,7 @@ async fn correct(
         crate::cash_up::push_open_day(&mut plan, t, &current.sale.location_id, day);
         gift_cards::push_correction(&mut plan, store, audit, &current.sale, &correction).await?;
         packages::push_correction(&mut plan, store, audit, &current.sale, &correction).await?;
+        crate::stock::push_correction(&mut plan, store, audit, &current.sale, &correction).await?;
         for back in correction.returns.iter().filter(|r| r.method == ReturnMethod::Deposit) {
             // Released in the same transaction: the deposit may count towards another sale.
             let Some(payment_id) = &back.payment_id else { continue };

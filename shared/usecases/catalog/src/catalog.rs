@@ -16,11 +16,13 @@ use mas_domain::catalog::{
 };
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{
-    ExceptionId, LocationId, MembershipPlanId, PackageTemplateId, PractitionerId, ResourceId, ServiceId, TenantId,
+    ExceptionId, LocationId, MembershipPlanId, PackageTemplateId, PractitionerId, ProductId, ResourceId, ServiceId,
+    TenantId,
 };
 use mas_domain::membership::MembershipPlanInput;
 use mas_domain::package::PackageInput;
 use mas_domain::reach::{LocationScope, Sites};
+use mas_domain::stock::ProductInput;
 use mas_ports::{Condition, Key, Query, SortKey, Write};
 use mas_store::keys::{self, CatalogKind};
 use mas_store::{AuditContext, Plan, Store, from_item, to_item};
@@ -204,6 +206,33 @@ impl Entry for PackageInput {
     }
 }
 
+impl Entry for ProductInput {
+    type Id = ProductId;
+    const KIND: CatalogKind = CatalogKind::Product;
+    const NAME: &'static str = "product";
+
+    fn normalize(&mut self) -> AppResult<()> {
+        self.check()
+    }
+
+    /// The locations with their own reorder rule must exist and not be archived.
+    fn references(&self) -> Vec<Reference> {
+        let rules = self.location_rules.iter().enumerate();
+        rules
+            .map(|(i, r)| reference(format!("location_rules[{i}].location_id"), CatalogKind::Location, &r.location_id))
+            .collect()
+    }
+
+    /// The SKU, unique among the clinic's products (an archived product frees it).
+    fn claims(&self, tenant: &TenantId) -> Vec<Claim> {
+        vec![Claim { key: keys::product_sku(tenant, self.sku.as_str()), field: "sku", taken: CatalogError::SkuTaken }]
+    }
+
+    fn sites(&self, _id: &ProductId) -> Sites {
+        Sites::Everywhere
+    }
+}
+
 impl Entry for MembershipPlanInput {
     type Id = MembershipPlanId;
     const KIND: CatalogKind = CatalogKind::MembershipPlan;
@@ -246,7 +275,7 @@ impl Catalog {
                 Some(CatalogKind::Practitioner) => catalog.practitioners.push(from_item(item)?),
                 Some(CatalogKind::Resource) => catalog.resources.push(from_item(item)?),
                 Some(CatalogKind::PractitionerException) => catalog.exceptions.push(from_item(item)?),
-                Some(CatalogKind::Package | CatalogKind::MembershipPlan) | None => {}
+                Some(CatalogKind::Package | CatalogKind::Product | CatalogKind::MembershipPlan) | None => {}
             }
         }
         Ok(catalog)
@@ -366,8 +395,11 @@ fn announce_site_change<E: Entry>(
     audit: &AuditContext,
     at: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
-    // Rooms, devices and package templates are not on the site.
-    if matches!(E::KIND, CatalogKind::Resource | CatalogKind::Package | CatalogKind::MembershipPlan) {
+    // Rooms, devices, package templates, products and membership plans are not on the site.
+    if matches!(
+        E::KIND,
+        CatalogKind::Resource | CatalogKind::Package | CatalogKind::Product | CatalogKind::MembershipPlan
+    ) {
         return Ok(());
     }
     plan.announce(mas_context::announcements::change_event(&audit.tenant_id, audit.request_id.as_str(), E::NAME, at))

@@ -16,6 +16,9 @@ pub enum CatalogError {
     /// 409 `slug_taken`: another entry holds the slug.
     #[error("that slug is already in use")]
     SlugTaken,
+    /// 409 `sku_taken`: another product (not archived) holds the SKU.
+    #[error("another product has this SKU")]
+    SkuTaken,
     /// 409 `archived`: an archived entry is not changed.
     #[error("this {what} is archived and cannot be changed")]
     Archived { what: &'static str },
@@ -39,6 +42,7 @@ impl From<CatalogError> for AppError {
             CatalogError::PolicyInThePast => AppError::invalid("in_the_past", "effective_from", message),
             CatalogError::UnknownReference { field } => AppError::invalid("unknown_reference", field, message),
             CatalogError::SlugTaken => AppError::conflict("slug_taken", message),
+            CatalogError::SkuTaken => AppError::conflict("sku_taken", message),
             CatalogError::Archived { .. } => AppError::conflict("archived", message),
             CatalogError::InUse { .. } => AppError::conflict("in_use", message),
             CatalogError::Store(err) => err,
