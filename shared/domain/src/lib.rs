@@ -20,6 +20,7 @@ pub mod esign;
 pub mod gdpr;
 pub mod gift_card;
 pub mod limits;
+pub mod loyalty;
 pub mod logo;
 pub mod medical;
 pub mod notifications;
