@@ -74,10 +74,15 @@ pub enum Permission {
     PackagesRead,
     /// Void a client's package: owners and managers.
     PackagesVoid,
+    /// See the loyalty programme and a client's points and ledger: the till's roles and
+    /// practitioners.
+    LoyaltyRead,
+    /// Set the loyalty programme and adjust a client's points: owners and managers.
+    LoyaltyManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 30] = {
+    pub const ALL: [Permission; 32] = {
         use Permission::*;
         [
             CatalogRead,
@@ -110,6 +115,8 @@ impl Permission {
             GiftCardsVoid,
             PackagesRead,
             PackagesVoid,
+            LoyaltyRead,
+            LoyaltyManage,
         ]
     };
 }
@@ -141,8 +148,8 @@ impl Role {
             PaymentsWrite | AnalyticsFull => matches!(self, Owner | Manager | Finance),
             AnalyticsLimited => true,
             SalesWrite | GiftCardsRead => matches!(self, Owner | Manager | FrontDesk | Finance),
-            DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid => matches!(self, Owner | Manager),
-            PackagesRead => matches!(self, Owner | Manager | FrontDesk | Finance | Practitioner),
+            DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid | LoyaltyManage => matches!(self, Owner | Manager),
+            PackagesRead | LoyaltyRead => matches!(self, Owner | Manager | FrontDesk | Finance | Practitioner),
         }
     }
 }
@@ -241,7 +248,7 @@ mod tests {
     fn the_till_is_rung_by_the_desk_and_finance_but_only_owners_and_managers_discount_or_void() {
         let tills: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(SalesWrite)).collect();
         assert_eq!(tills, vec![Owner, Manager, FrontDesk, Finance]);
-        for permission in [DiscountGive, SalesVoid, GiftCardsVoid, PackagesVoid] {
+        for permission in [DiscountGive, SalesVoid, GiftCardsVoid, PackagesVoid, LoyaltyManage] {
             let granted: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(permission)).collect();
             assert_eq!(granted, vec![Owner, Manager], "{permission:?}");
         }

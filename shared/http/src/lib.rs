@@ -20,6 +20,7 @@ pub mod esign;
 pub mod extract;
 pub mod gift_cards;
 pub mod idempotency;
+pub mod loyalty;
 pub mod notifications;
 pub mod packages;
 pub mod payments;
@@ -238,6 +239,10 @@ route_group!(
         [packages::for_client]
         [packages::get]
         [packages::void]
+        [loyalty::get_programme, loyalty::save_programme]
+        [loyalty::account]
+        [loyalty::adjust]
+        [loyalty::portal]
         [notifications::get_preferences, notifications::put_preferences]
         [notifications::list]
         [notifications::get_settings, notifications::put_settings]

@@ -13,7 +13,7 @@
 
 pub use mas_accounts::{audit, team, tenants};
 pub use mas_booking::{
-    appointments, cash_up, commissions, connect, desk, fees, gift_cards, packages, paylinks, payments, sales,
+    appointments, cash_up, commissions, connect, desk, fees, gift_cards, loyalty, packages, paylinks, payments, sales,
     stripe_events, waitlist,
 };
 pub use mas_catalog::{availability, catalog, policies, screening};
