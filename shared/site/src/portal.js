@@ -178,7 +178,7 @@
 
   async function loadAccount() {
     status('Loading your bookings…');
-    const [appointments, documents, prefs, balances, receipts, giftCards, packages] = await Promise.all([
+    const [appointments, documents, prefs, balances, receipts, giftCards, packages, points] = await Promise.all([
       call('GET', base + '/v1/portal/appointments'),
       call('GET', base + '/v1/portal/documents'),
       call('GET', base + '/v1/portal/preferences'),
@@ -186,6 +186,7 @@
       call('GET', base + '/v1/portal/receipts'),
       call('GET', base + '/v1/portal/gift-cards'),
       call('GET', base + '/v1/portal/packages'),
+      call('GET', base + '/v1/portal/loyalty'),
     ]);
     $('#balances').replaceChildren(...balances.balances.map(balanceItem));
     $('#balances-box').hidden = !balances.balances.length;
@@ -223,6 +224,10 @@
       el('p', { class: 'meta', text: p.sessions_remaining + ' of ' + p.sessions_total + ' sessions left'
         + (p.status === 'voided' ? ' · voided' : p.status === 'expired' ? ' · expired ' + when(p.expires_at) : ' · valid until ' + when(p.expires_at)) }))));
     $('#packages-box').hidden = !packages.length;
+    // Loyalty points: balance, worth, tier.
+    $('#points').textContent = points.balance + ' points, worth ' + money({ amount_minor: points.value_minor, currency: points.currency })
+      + (points.tier ? ' · ' + points.tier : '') + (points.next_tier ? ' · ' + points.next_tier.points_to_go + ' more for ' + points.next_tier.name : '');
+    $('#points-box').hidden = !points.enabled && !points.balance;
     for (const channel of ['email', 'sms']) {
       for (const purpose of ['transactional', 'marketing']) $('#' + channel + '-' + purpose).checked = prefs[channel][purpose];
     }

@@ -12,6 +12,7 @@ import { Security } from './security.js';
 import { OnlinePayments } from './payments.js';
 import { CardReaders } from './readers.js';
 import { PackageTemplates } from './packages.js';
+import { LoyaltyProgramme } from './loyalty.js';
 import { NotAllowed } from '../not-allowed.js';
 
 export function Settings({ me, route }) {
@@ -38,6 +39,7 @@ function body(section, me, route) {
     case 'payments': return html`<${OnlinePayments} route=${route} />`;
     case 'readers': return html`<${CardReaders} />`;
     case 'packages': return html`<${PackageTemplates} />`;
+    case 'loyalty': return html`<${LoyaltyProgramme} />`;
     default: return null;
   }
 }

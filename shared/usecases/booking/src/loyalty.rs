@@ -5,7 +5,8 @@
 //!
 //! - **Stored** (`infra/access-patterns.md`): the programme `TENANT#t`/`LOYALTY`; the account
 //!   `TENANT#t#CLIENT#c`/`LOYALTY#ACCOUNT` and its movements beside it
-//!   (`LOYALTY#MOVE#{at}#{ulid}`), in the client's partition, so erasure deletes them with it.
+//!   (`LOYALTY#MOVE#{version}#{i}`: the account version that wrote it), in the client's
+//!   partition, so erasure deletes them with it.
 //! - **Never double-spent.** Every change of an account is the account as read with its version
 //!   one up, written on condition of the version read (or that none exists yet), in the
 //!   transaction of what changed it: of two sales that read the same balance, one commits and
@@ -149,8 +150,10 @@ fn versioned_put(t: &TenantId, next: &Account, read: u32) -> AppResult<Write> {
     Ok(if read == 0 { Write::put_new(item) } else { Write::put_if(item, Condition::equals("version", read)) })
 }
 
-fn movement_write(t: &TenantId, client: &ClientId, movement: &Movement) -> AppResult<Write> {
-    let sk = format!("{}{}#{}", keys::LOYALTY_MOVE_PREFIX, movement.at.to_rfc3339(), ulid::Ulid::new());
+/// A movement's item, keyed by the account version that wrote it and its place in that change:
+/// the ledger's order is the order the balance moved in, whatever the clocks say.
+fn movement_write(t: &TenantId, client: &ClientId, version: u32, i: usize, movement: &Movement) -> AppResult<Write> {
+    let sk = format!("{}{version:010}#{i:02}", keys::LOYALTY_MOVE_PREFIX);
     Ok(Write::put_new(to_item(&Key::new(keys::client_pk(t, client), sk), "loyalty_movement", movement)?))
 }
 
@@ -191,8 +194,8 @@ impl Change {
         }
         self.account.version = self.read + 1;
         plan.push(versioned_put(t, &self.account, self.read)?, stale());
-        for movement in &self.movements {
-            plan.push(movement_write(t, &self.account.client_id, movement)?, stale());
+        for (i, movement) in self.movements.iter().enumerate() {
+            plan.push(movement_write(t, &self.account.client_id, self.account.version, i, movement)?, stale());
         }
         Ok(())
     }
