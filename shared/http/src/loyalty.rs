@@ -64,6 +64,8 @@ pub async fn account(State(app): State<Arc<App>>, actor: Actor, path: PathParams
     actor.require(Permission::LoyaltyRead)?;
     let id: ClientId = path.id("id", "client")?;
     actor.admit_client(&app, &id).await?;
+    // A client of no record here (another clinic's included) is 404.
+    mas_usecases::clients::get(&app.store, &actor.tenant_id, &id).await?;
     let view = ops::view(&app.store, &actor.tenant_id, &id, ops::LEDGER_LIMIT).await?;
     mas_usecases::audit::record_read(&app.store, &actor.audit(), "loyalty.opened", id.as_str()).await?;
     Ok(Json(view))
@@ -96,6 +98,8 @@ pub async fn adjust(
     let JsonBody(input) = input?;
     let id: ClientId = path.id("id", "client")?;
     actor.admit_client(&app, &id).await?;
+    // A client of no record here (another clinic's included) is 404.
+    mas_usecases::clients::get(&app.store, &actor.tenant_id, &id).await?;
     Ok(Json(ops::adjust(&app.store, &actor.audit(), &id, input.points, &input.reason).await?))
 }
 
