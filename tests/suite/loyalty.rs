@@ -87,9 +87,15 @@ async fn a_client_earns_points_at_her_tier_spends_them_at_the_till_and_refunds_g
     let (status, _) = app.post(&adjust, &desk, json!({"points": 400, "reason": "welcome"})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, adjusted) = app.post(&adjust, &owner, json!({"points": 400, "reason": "welcome"})).await;
-    assert_eq!((status, adjusted["balance"].as_i64(), adjusted["earned_12m"].as_i64()), (StatusCode::OK, Some(523), Some(123)));
+    assert_eq!(
+        (status, adjusted["balance"].as_i64(), adjusted["earned_12m"].as_i64()),
+        (StatusCode::OK, Some(523), Some(123))
+    );
     let (status, refused) = app.post(&adjust, &owner, json!({"points": -1000, "reason": "oops"})).await;
-    assert_eq!((status, code(&refused), refused["error"]["details"]["balance"].as_i64()), (StatusCode::CONFLICT, "loyalty_insufficient", Some(523)));
+    assert_eq!(
+        (status, code(&refused), refused["error"]["details"]["balance"].as_i64()),
+        (StatusCode::CONFLICT, "loyalty_insufficient", Some(523))
+    );
 
     // £400 of products: 400 more, and 523 earned in twelve months makes her Silver (×1.25).
     let two = ring_up(&app, &desk, sale(&s, "product", 40_000, json!([cash(40_000)]))).await;
@@ -104,7 +110,11 @@ async fn a_client_earns_points_at_her_tier_spends_them_at_the_till_and_refunds_g
     let cases = [
         (walk_in, StatusCode::UNPROCESSABLE_ENTITY, "loyalty_client_required"),
         (sale(&s, "service", 495, json!([points(99, 495)])), StatusCode::UNPROCESSABLE_ENTITY, "loyalty_below_minimum"),
-        (sale(&s, "service", 600, json!([points(100, 600)])), StatusCode::UNPROCESSABLE_ENTITY, "loyalty_value_mismatch"),
+        (
+            sale(&s, "service", 600, json!([points(100, 600)])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "loyalty_value_mismatch",
+        ),
         (sale(&s, "service", 50_000, json!([points(10_000, 50_000)])), StatusCode::CONFLICT, "loyalty_insufficient"),
     ];
     for (body, expected, expected_code) in cases {
@@ -119,8 +129,13 @@ async fn a_client_earns_points_at_her_tier_spends_them_at_the_till_and_refunds_g
     // A refund to `loyalty` puts the 100 points back (never cash); half the cash back takes half
     // of what it earned (59).
     let refund = format!("/v1/sales/{}/refund", three["id"].as_str().unwrap());
-    let (status, refused) = app.post(&refund, &owner, json!({"to": "cash", "amount_minor": 9_501, "reason": "r"})).await;
-    assert_eq!((status, code(&refused)), (StatusCode::UNPROCESSABLE_ENTITY, "refund_exceeds_paid"), "the points' £5 never leaves the drawer");
+    let (status, refused) =
+        app.post(&refund, &owner, json!({"to": "cash", "amount_minor": 9_501, "reason": "r"})).await;
+    assert_eq!(
+        (status, code(&refused)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "refund_exceeds_paid"),
+        "the points' £5 never leaves the drawer"
+    );
     let (status, back) = app.post(&refund, &owner, json!({"to": "loyalty", "reason": "unhappy"})).await;
     assert_eq!(status, StatusCode::CREATED, "{back}");
     assert_eq!(back["corrections"][0]["returns"][0], json!({"method": "loyalty", "amount_minor": 500, "points": 100}));
@@ -184,13 +199,18 @@ async fn points_she_spent_already_are_not_taken_below_zero_by_a_later_refund() {
     let account = account(&app, &s).await;
     assert_eq!(account["balance"], 0);
     assert_eq!(account["movements"][0]["kind"], "reversed");
-    assert_eq!((account["movements"][0]["points"].as_i64(), account["movements"][0]["shortfall"].as_i64()), (Some(0), Some(200)));
+    assert_eq!(
+        (account["movements"][0]["points"].as_i64(), account["movements"][0]["shortfall"].as_i64()),
+        (Some(0), Some(200))
+    );
 }
 
 // ---- Never double-spent, on both adapters ---------------------------------------------------
 
-/// Twelve sales at once, each spending 100 of the client's 500 points: exactly five are recorded,
-/// the balance ends at 0, seven are refused with `loyalty_insufficient`.
+/// Twelve spends at once of 100 of the client's 500 points — six sales at the till and six staff
+/// adjustments of −100 (which take no invoice number, so nothing but the account's own version
+/// orders them against the sales): exactly five go through, the balance ends at 0, seven are
+/// refused with `loyalty_insufficient`.
 async fn concurrent_redemptions(app: TestApp) {
     let s = setup(&app, "loyalty-race").await;
     turn_on(&app, &s).await;
@@ -199,16 +219,20 @@ async fn concurrent_redemptions(app: TestApp) {
     assert_eq!(status, StatusCode::OK);
     let app = Arc::new(app);
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..12 {
+    for i in 0..12 {
         let (app, token) = (app.clone(), s.clinic.token.clone());
-        let body = sale(&s, "product", 500, json!([points(100, 500)]));
-        tasks.spawn(async move { app.post("/v1/sales", &token, body).await });
+        let (path, body) = if i % 2 == 0 {
+            ("/v1/sales".to_owned(), sale(&s, "product", 500, json!([points(100, 500)])))
+        } else {
+            (adjust.clone(), json!({"points": -100, "reason": "spent elsewhere"}))
+        };
+        tasks.spawn(async move { app.post(&path, &token, body).await });
     }
     let (mut recorded, mut refused) = (0, 0);
     while let Some(done) = tasks.join_next().await {
         let (status, body) = done.unwrap();
         match status {
-            StatusCode::CREATED => recorded += 1,
+            StatusCode::CREATED | StatusCode::OK => recorded += 1,
             StatusCode::CONFLICT => {
                 assert_eq!(code(&body), "loyalty_insufficient", "{body}");
                 refused += 1;
@@ -219,11 +243,15 @@ async fn concurrent_redemptions(app: TestApp) {
     assert_eq!((recorded, refused), (5, 7));
     let account = account(&app, &s).await;
     assert_eq!(account["balance"], 0, "{account}");
-    let redeemed = account["movements"].as_array().unwrap().iter().filter(|m| m["kind"] == "redeemed").count();
-    assert_eq!(redeemed, 5);
+    let spent = account["movements"].as_array().unwrap().iter().filter(|m| m["points"] == -100).count();
+    assert_eq!(spent, 5);
+    // The ledger adds up: 500 in, five times 100 out, each movement's balance after the one before.
+    let after: Vec<i64> =
+        account["movements"].as_array().unwrap().iter().map(|m| m["balance_after"].as_i64().unwrap()).collect();
+    assert_eq!(after, vec![0, 100, 200, 300, 400, 500]);
 }
 
-mod twelve_tills_spending_one_balance_at_once_spend_it_exactly_once {
+mod twelve_spends_of_one_balance_at_once_at_tills_and_by_hand_spend_it_exactly_once {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn on_sqlite() {
         super::concurrent_redemptions(super::fixed_app().await.0).await;

@@ -512,7 +512,8 @@ mod tests {
     fn gift_cards_never_earn_and_line_kinds_earn_as_the_programme_says() {
         let s = sale(vec![line(LineKind::Product, 5_000), line(LineKind::GiftCard, 5_000)], vec![cash(10_000)]);
         assert_eq!(points_for_sale(&on(), &s, 10_000), 50);
-        let no_products = ProgrammeInput { earn_on: EarnOn { services: true, products: false, packages: true }, ..on() };
+        let no_products =
+            ProgrammeInput { earn_on: EarnOn { services: true, products: false, packages: true }, ..on() };
         assert_eq!(points_for_sale(&no_products, &s, 10_000), 0);
         let off = ProgrammeInput { enabled: false, ..on() };
         assert_eq!(points_for_sale(&off, &s, 10_000), 0);

@@ -27,6 +27,9 @@ use mas_store::{AuditContext, Plan, Store, from_item, to_item};
 
 /// The most movements an account's answer lists (newest first).
 pub const LEDGER_LIMIT: u32 = 100;
+/// How often an adjustment is re-decided from a fresh read when a sale or another adjustment
+/// changed the account first (each round lets one change through).
+pub const ADJUST_RETRIES: usize = 30;
 
 /// The programme in force (off, version 0, before the first save).
 pub async fn programme(store: &Store, t: &TenantId) -> AppResult<Programme> {
@@ -224,7 +227,7 @@ pub async fn adjust(
         ));
     }
     let programme = programme(store, t).await?;
-    mas_store::retry::on_contention(crate::payments::CONTENTION_RETRIES, || async {
+    mas_store::retry::on_contention(ADJUST_RETRIES, || async {
         let now = store.clock.now();
         let mut change = change(store, t, client).await?;
         change.expire(&programme.input, now, &audit.actor);
