@@ -187,7 +187,7 @@ impl ProgrammeInput {
 }
 
 /// The programme as stored: version 0 before the first save.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Programme {
     #[serde(flatten)]
     pub input: ProgrammeInput,
@@ -196,12 +196,6 @@ pub struct Programme {
     pub updated_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub updated_by: Option<String>,
-}
-
-impl Default for Programme {
-    fn default() -> Self {
-        Programme { input: ProgrammeInput::default(), version: 0, updated_at: None, updated_by: None }
-    }
 }
 
 /// What the part of `sale` paid otherwise than by points or gift cards earns at `multiplier_bp`
@@ -293,7 +287,7 @@ fn month_of(at: DateTime<Utc>) -> String {
 /// The twelve months ending with `now`'s, oldest first.
 fn last_twelve_months(now: DateTime<Utc>) -> Vec<String> {
     let first = now.date_naive().with_day(1).expect("the first of a month");
-    (0..12u32).rev().filter_map(|back| first.checked_sub_months(Months::new(back))).map(|d| month_of_date(d)).collect()
+    (0..12u32).rev().filter_map(|back| first.checked_sub_months(Months::new(back))).map(month_of_date).collect()
 }
 
 fn month_of_date(day: chrono::NaiveDate) -> String {

@@ -829,6 +829,21 @@ pub fn audit_month_pk(tenant: &TenantId, year_month: &str) -> String {
     format!("{}#AUDIT#{year_month}", tenant_pk(tenant))
 }
 
+/// The clinic's loyalty programme (versioned).
+pub fn loyalty_programme(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "LOYALTY")
+}
+
+/// Every loyalty item of a client's partition starts with this: her account and her ledger.
+pub const LOYALTY_PREFIX: &str = "LOYALTY#";
+pub const LOYALTY_MOVE_PREFIX: &str = "LOYALTY#MOVE#";
+
+/// A client's loyalty account (balance, months earned, version), in her partition: erasure
+/// deletes it with the partition.
+pub fn loyalty_account(tenant: &TenantId, client: &ClientId) -> Key {
+    Key::new(client_pk(tenant, client), format!("{LOYALTY_PREFIX}ACCOUNT"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -902,17 +917,3 @@ mod tests {
     }
 }
 
-/// The clinic's loyalty programme (versioned).
-pub fn loyalty_programme(tenant: &TenantId) -> Key {
-    Key::new(tenant_pk(tenant), "LOYALTY")
-}
-
-/// Every loyalty item of a client's partition starts with this: her account and her ledger.
-pub const LOYALTY_PREFIX: &str = "LOYALTY#";
-pub const LOYALTY_MOVE_PREFIX: &str = "LOYALTY#MOVE#";
-
-/// A client's loyalty account (balance, months earned, version), in her partition: erasure
-/// deletes it with the partition.
-pub fn loyalty_account(tenant: &TenantId, client: &ClientId) -> Key {
-    Key::new(client_pk(tenant, client), format!("{LOYALTY_PREFIX}ACCOUNT"))
-}
