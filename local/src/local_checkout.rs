@@ -30,7 +30,9 @@ use crate::local_routes::{PAY_BUTTONS, PayInput};
 
 /// The hosted page's routes (mounted only with the simulated gateway, for this machine only).
 pub fn routes() -> Router<Arc<LocalHost>> {
-    Router::new().route("/local/checkout/{session_id}", get(page).post(pay))
+    Router::new()
+        .route("/local/checkout/{session_id}", get(page).post(pay))
+        .route("/local/subscriptions/{subscription_id}/bill", axum::routing::post(bill))
 }
 
 fn session_id(path: &PathParams) -> ApiResult<String> {
@@ -48,7 +50,8 @@ async fn page(State(host): State<Arc<LocalHost>>, path: PathParams) -> ApiResult
     let gateway = host.simulated.clone().ok_or(ApiError::RouteNotFound)?;
     let id = session_id(&path)?;
     let page = gateway.checkout_page(&id).ok_or(AppError::NotFound { what: "payment link" })?;
-    let what = format!("{}: {}", escape(&page.description), amount_text(page.amount, &page.currency));
+    let each = if page.recurring { " a month (a membership: charged again each month)" } else { "" };
+    let what = format!("{}: {}{each}", escape(&page.description), amount_text(page.amount, &page.currency));
     let (status, body) = match page.link.status {
         PaymentLinkStatus::Expired => (
             StatusCode::GONE,
@@ -92,14 +95,20 @@ async fn pay(State(host): State<Arc<LocalHost>>, path: PathParams, body: Bytes) 
                 .deliver_object(&webhook, "checkout.session.completed", paid.session)
                 .await
                 .map_err(AppError::from)?;
+            let mut webhooks = vec![
+                json!({ "event_id": intent.event_id, "type": intent.event_type, "status": intent.status }),
+                json!({ "event_id": session.event_id, "type": session.event_type, "status": session.status }),
+            ];
+            // A sign-up page's first invoice, paid, as Stripe announces it after the session.
+            if let Some(invoice) = paid.invoice {
+                let paid = gateway.deliver_object(&webhook, "invoice.paid", invoice).await.map_err(AppError::from)?;
+                webhooks.push(json!({ "event_id": paid.event_id, "type": paid.event_type, "status": paid.status }));
+            }
             let answer = json!({
                 "session_id": id,
                 "status": "complete",
                 "intent_id": paid.intent.id,
-                "webhooks": [
-                    { "event_id": intent.event_id, "type": intent.event_type, "status": intent.status },
-                    { "event_id": session.event_id, "type": session.event_type, "status": session.status },
-                ],
+                "webhooks": webhooks,
             });
             Ok(axum::Json(answer).into_response())
         }
@@ -116,4 +125,27 @@ async fn pay(State(host): State<Arc<LocalHost>>, path: PathParams, body: Bytes) 
         }
         Err(other) => Err(AppError::from(other).into()),
     }
+}
+
+/// `POST /local/subscriptions/{subscription_id}/bill` with `{"outcome":"succeed"|"fail"}`: the
+/// month ends and the simulated gateway bills the subscription (or retries its failed invoice),
+/// posting the events Stripe would (`invoice.paid` or `invoice.payment_failed`, then the
+/// subscription's own), signed, to this host's webhook.
+async fn bill(State(host): State<Arc<LocalHost>>, path: PathParams, body: Bytes) -> ApiResult<Response> {
+    let gateway = host.simulated.clone().ok_or(ApiError::RouteNotFound)?;
+    let id = path.get("subscription_id").unwrap_or_default().to_owned();
+    if !id.starts_with("sub_") || !id[4..].chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(AppError::NotFound { what: "subscription" }.into());
+    }
+    let input: PayInput = if body.is_empty() { PayInput::default() } else { parse_json(&body)? };
+    let base =
+        host.app.public_url.as_deref().ok_or_else(|| AppError::Internal("the local host has no public URL".into()))?;
+    let webhook = format!("{base}/webhooks/stripe");
+    let events = gateway.bill(&id, input.outcome.unwrap_or(Outcome::Succeed)).map_err(AppError::from)?;
+    let mut webhooks = Vec::new();
+    for (kind, object) in events {
+        let delivery = gateway.deliver_object(&webhook, kind, object).await.map_err(AppError::from)?;
+        webhooks.push(json!({ "event_id": delivery.event_id, "type": delivery.event_type, "status": delivery.status }));
+    }
+    Ok(axum::Json(json!({ "subscription_id": id, "webhooks": webhooks })).into_response())
 }

@@ -20,6 +20,7 @@ mod handlers;
 mod identity_contract;
 mod key_wrapper_contract;
 mod loyalty;
+mod memberships;
 mod messaging_contract;
 mod packages;
 mod payments;

@@ -247,6 +247,82 @@ async fn a_payment_link_is_one_hosted_page_per_key_paid_once_whose_intent_carrie
     assert_eq!(missing.unwrap_err(), PaymentsError::NotFound);
 }
 
+/// A monthly subscription (a membership) as the gateway reports it: active for a month once its
+/// first invoice is paid, set to end with its month, then cancelled at once (cancelling it again
+/// answers it as it is); pausing stops collection. Each peer starts it its own way: the
+/// simulated gateway through its sign-up page, localstripe (which has no Checkout) through its
+/// legacy Plans API with a card on the customer.
+async fn a_subscription_is_read_set_to_end_with_its_month_then_cancelled(gateway: Arc<dyn Payments>, peer: Peer) {
+    use mas_domain::membership::GatewayStatus;
+    let id = match &peer {
+        Peer::Simulated(simulated) => {
+            let request = mas_ports::payments::SubscriptionPageRequest {
+                name: "Glow club".into(),
+                amount: MinorUnits::new(4900).unwrap(),
+                currency: Currency::gbp(),
+                metadata: BTreeMap::from([("membership_id".into(), "mem_contract".into())]),
+                idempotency_key: format!("signup-{}", ulid::Ulid::new()),
+                customer: None,
+                success_url: "http://127.0.0.1:9/portal/?membership=joined".into(),
+                cancel_url: "http://127.0.0.1:9/portal/".into(),
+                expires_at: chrono::Utc::now() + chrono::Duration::hours(23),
+                destination: None,
+            };
+            let page = gateway.create_subscription_page(request).await.unwrap();
+            assert_eq!(page.subscription, None, "no subscription before the first month is paid");
+            simulated.pay_checkout(&page.id, Outcome::Succeed).unwrap();
+            gateway.retrieve_payment_link(&page.id).await.unwrap().subscription.expect("the subscription it started")
+        }
+        Peer::Localstripe { .. } => {
+            let token = peer
+                .localstripe_call(
+                    "/tokens",
+                    &[
+                        ("card[number]", CARD_OK),
+                        ("card[exp_month]", "12"),
+                        ("card[exp_year]", "2030"),
+                        ("card[cvc]", "123"),
+                    ],
+                )
+                .await;
+            let customer = peer.localstripe_call("/customers", &[("source", token["id"].as_str().unwrap())]).await;
+            let plan = peer
+                .localstripe_call(
+                    "/plans",
+                    &[("amount", "4900"), ("currency", "gbp"), ("interval", "month"), ("product[name]", "Glow club")],
+                )
+                .await;
+            let subscription = peer
+                .localstripe_call(
+                    "/subscriptions",
+                    &[("customer", customer["id"].as_str().unwrap()), ("items[0][plan]", plan["id"].as_str().unwrap())],
+                )
+                .await;
+            subscription["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let seen = gateway.retrieve_subscription(&id).await.unwrap();
+    assert_eq!(
+        (seen.id.as_str(), seen.status, seen.paused, seen.cancel_at_period_end),
+        (&*id, GatewayStatus::Active, false, false)
+    );
+    let month = seen.period.expect("the month paid for");
+    assert!((28..=31).contains(&(month.end - month.start).num_days()), "{month:?}");
+    if peer.behaves_like_stripe_in_full() {
+        // localstripe has no `pause_collection`.
+        assert!(gateway.set_subscription_paused(&id, true).await.unwrap().paused);
+        assert!(!gateway.set_subscription_paused(&id, false).await.unwrap().paused);
+    }
+    let ending = gateway.cancel_subscription(&id, true).await.unwrap();
+    assert_eq!((ending.status, ending.cancel_at_period_end), (GatewayStatus::Active, true));
+    let ended = gateway.cancel_subscription(&id, false).await.unwrap();
+    assert_eq!(ended.status, GatewayStatus::Canceled);
+    assert_eq!(gateway.cancel_subscription(&id, false).await.unwrap().status, GatewayStatus::Canceled);
+    assert_eq!(gateway.retrieve_subscription(&id).await.unwrap().status, GatewayStatus::Canceled);
+    let missing = gateway.retrieve_subscription("sub_doesnotexist").await;
+    assert_eq!(missing.unwrap_err(), PaymentsError::NotFound);
+}
+
 /// Stripe Connect: a clinic's account is made once per key, onboarded through a single-use link,
 /// then takes destination charges less the platform's fee, whose refunds come back from it with
 /// the fee in proportion.
@@ -357,7 +433,8 @@ payments_contract!(
     a_card_kept_on_file_is_charged_at_once_and_a_declined_one_says_so,
     a_deleted_customer_is_gone_with_its_cards_and_deleting_it_again_is_not_found,
     a_payment_link_is_one_hosted_page_per_key_paid_once_whose_intent_carries_our_ids,
-    a_clinics_account_is_made_once_onboarded_and_takes_destination_charges_whose_refunds_follow
+    a_clinics_account_is_made_once_onboarded_and_takes_destination_charges_whose_refunds_follow,
+    a_subscription_is_read_set_to_end_with_its_month_then_cancelled
 );
 
 /// The notifications worker's gateway charges an agreed fee to a saved card off-session (and a

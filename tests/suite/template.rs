@@ -673,7 +673,12 @@ fn actions_on(template: &Value, function: &Value, resource_id: &str, prefix: &st
 }
 
 /// Routes that move money: they call Stripe, so only their functions get its secrets.
-const MONEY_ROUTES: [(&str, &str); 17] = [
+const MONEY_ROUTES: [(&str, &str); 20] = [
+    // Memberships: the sign-up page (a subscription checkout), and pausing, resuming and
+    // cancelling the subscription (by the clinic, or by the client in the portal).
+    ("POST", "/v1/clients/{id}/memberships"),
+    ("POST", "/v1/memberships/{id}/actions"),
+    ("POST", "/v1/portal/memberships/{id}/cancel"),
     // Card readers at the desk (Stripe Terminal) and the card payments taken on them or on a
     // client's saved card.
     ("POST", "/v1/card-readers"),
@@ -702,7 +707,10 @@ const MONEY_ROUTES: [(&str, &str); 17] = [
 
 /// Routes that announce what they did as domain events (brand and catalog changes announce
 /// `site.changed`, which republishes the clinic's site).
-const PUBLISHING_ROUTES: [(&str, &str); 34] = [
+const PUBLISHING_ROUTES: [(&str, &str); 36] = [
+    // A membership ended by the clinic or the client (membership.ended).
+    ("POST", "/v1/memberships/{id}/actions"),
+    ("POST", "/v1/portal/memberships/{id}/cancel"),
     // Waitlist: a new client (client.created), an offer given back (waitlist.released), an offer
     // accepted (booking.confirmed).
     ("POST", "/v1/public/{tenant_slug}/waitlist"),
@@ -860,6 +868,8 @@ fn the_functions_that_make_charges_get_the_platforms_application_fee_from_its_pa
         ("POST", "/v1/portal/balances/{link_id}/intent"),
         ("POST", "/v1/gift-cards/purchase"),
         ("POST", "/v1/desk-payments"),
+        // A membership's monthly charges go to the clinic's account less the platform's fee.
+        ("POST", "/v1/clients/{id}/memberships"),
     ];
     assert_eq!(holders, routes(&charging));
     let (id, worker) = resources_of_type(&template, "AWS::Serverless::Function")

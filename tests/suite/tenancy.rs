@@ -23,6 +23,7 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
     Some(match (collection, path.ends_with("/exceptions")) {
         ("practitioners", true) => exception_body(),
         ("clients", _) if path.ends_with("/medical") => medical_body(),
+        ("clients", _) if path.ends_with("/memberships") => json!({"plan_id": "mpl_01j00000000000000000000000"}),
         ("clients", _) if path.ends_with("/erase") => json!({"confirmation": "intruder@b.test"}),
         ("clients", _) if path.ends_with("/preferences") => {
             json!({"email": {"transactional": true, "marketing": true}, "sms": {"transactional": false, "marketing": false}})
@@ -58,6 +59,8 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
         ("sales", _) if path.ends_with("/void") => json!({"reason": "intruder"}),
         ("gift-cards", _) if path.ends_with("/void") => json!({"reason": "intruder"}),
         ("packages", _) if path.ends_with("/void") => json!({"reason": "intruder"}),
+        ("memberships", _) => json!({"action": "pause"}),
+        ("membership-plans", _) => json!({"name": "B club", "price": {"amount_minor": 3000}}),
         ("package-templates", _) => json!({"name": "B course", "service_ids": [own.service_id], "sessions": 3,
             "price": {"amount_minor": 30000}, "validity_months": 12}),
         ("sales", _) if path.ends_with("/refund") => json!({"to": "cash", "reason": "intruder"}),
@@ -152,6 +155,16 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let package_id = package_sale["sold_packages"][0]["id"].as_str().unwrap().to_owned();
     let gift_card_id = sale["issued_gift_cards"][0]["gift_card"]["id"].as_str().unwrap().to_owned();
     let gift_code = sale["issued_gift_cards"][0]["code"].as_str().unwrap().to_owned();
+    // A's client joins a membership plan, so B has a plan and a membership to aim at.
+    let club = json!({"name": "A-secret-club", "price": {"amount_minor": 4900}, "credits_per_month": 1,
+        "service_ids": [service["id"]]});
+    let (status, membership_plan) = app.post("/v1/membership-plans", &a.token, club).await;
+    assert_eq!(status, StatusCode::CREATED, "{membership_plan}");
+    let membership_plan_id = membership_plan["id"].as_str().unwrap().to_owned();
+    let join = json!({"plan_id": membership_plan_id});
+    let (status, membership) = app.post(&format!("/v1/clients/{client_id}/memberships"), &a.token, join).await;
+    assert_eq!(status, StatusCode::CREATED, "{membership}");
+    let membership_id = membership["id"].as_str().unwrap().to_owned();
     // A takes a card at its desk, so B has a reader and a desk payment to aim at.
     let reader = json!({"location_id": location_id, "registration_code": "simulated-wpe", "label": "A-secret-reader"});
     let (status, reader) = app.post("/v1/card-readers", &a.token, reader).await;
@@ -186,6 +199,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "gift-cards" => gift_card_id.clone(),
             "package-templates" => package_template_id.clone(),
             "packages" => package_id.clone(),
+            "membership-plans" => membership_plan_id.clone(),
+            "memberships" => membership_id.clone(),
             "card-readers" => reader_id.clone(),
             "desk-payments" => desk_payment_id.clone(),
             "waitlist" => waitlist_id.clone(),
@@ -218,6 +233,9 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         package_template_id.clone(),
         package_id.clone(),
         "A-secret-course".into(),
+        membership_plan_id.clone(),
+        membership_id.clone(),
+        "A-secret-club".into(),
         "A-secret-recipient".into(),
         reader_id.clone(),
         "A-secret-reader".into(),

@@ -134,6 +134,16 @@ id_type!(
     "pkg_"
 );
 id_type!(
+    /// A membership plan in the catalog (a monthly subscription with credits).
+    MembershipPlanId,
+    "mpl_"
+);
+id_type!(
+    /// A client's membership of a plan.
+    MembershipId,
+    "mem_"
+);
+id_type!(
     /// A card payment taken at the desk (on a card reader, or the client's saved card): its
     /// intent is what the till's card tender names.
     DeskPaymentId,

@@ -23,6 +23,7 @@ pub mod limits;
 pub mod logo;
 pub mod loyalty;
 pub mod medical;
+pub mod membership;
 pub mod notifications;
 pub mod package;
 pub mod payment;

@@ -66,10 +66,12 @@ pub enum MessageKind {
     GiftCardPurchase,
     /// A waitlisted client: a time that suits them is held for them until the link expires.
     WaitlistOffer,
+    /// A member: this month's charge failed (dunning); pay or change the card on the link.
+    MembershipPaymentFailed,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 18] = [
+    pub const ALL: [MessageKind; 19] = [
         MessageKind::Confirmation,
         MessageKind::Prep48h,
         MessageKind::Reminder24h,
@@ -88,6 +90,7 @@ impl MessageKind {
         MessageKind::GiftCard,
         MessageKind::GiftCardPurchase,
         MessageKind::WaitlistOffer,
+        MessageKind::MembershipPaymentFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -110,6 +113,7 @@ impl MessageKind {
             MessageKind::GiftCard => "gift_card",
             MessageKind::GiftCardPurchase => "gift_card_purchase",
             MessageKind::WaitlistOffer => "waitlist_offer",
+            MessageKind::MembershipPaymentFailed => "membership_payment_failed",
         }
     }
 
@@ -138,7 +142,7 @@ struct Template {
 }
 
 /// In `MessageKind` order.
-const TEMPLATES: [Template; 18] = [
+const TEMPLATES: [Template; 19] = [
     Template {
         subject: "Your {{service.name}} is booked: {{appointment.when}}",
         body: "Hello {{client.first_name}},\n\nYour {{service.name}} at {{clinic.name}} is booked for {{appointment.when}} at {{location.name}}.\n\nYour booking number is {{appointment.number}}. Keep it for any question about this visit.",
@@ -228,6 +232,11 @@ const TEMPLATES: [Template; 18] = [
         subject: "A time for your {{service.name}}: {{appointment.when}}",
         body: "Hello {{client.first_name}},\n\nA time you were waiting for has come free at {{clinic.name}}: {{service.name}} on {{appointment.when}} at {{location.name}}.\n\nWe are holding it for you until {{link.expires}}. Take it or give it back here: {{link}}\n\nIf you do nothing, it goes to the next person waiting.",
         sms: "{{clinic.name}}: {{service.name}} {{appointment.when}} is free and held for you until {{link.expires}}. Take it: {{link}}",
+    },
+    Template {
+        subject: "Your {{membership.plan}} payment did not go through",
+        body: "Hello {{client.first_name}},\n\nWe could not take this month's {{membership.amount}} for your {{membership.plan}} membership at {{clinic.name}}. {{membership.retry}}\n\nYou can pay it, or change the card you pay with, here: {{link}}\n\nUntil it is paid, this month's credits wait. Your membership is in your client portal: {{portal.url}}",
+        sms: "{{clinic.name}}: this month's {{membership.plan}} payment ({{membership.amount}}) did not go through. Pay or change your card: {{link}}",
     },
 ];
 

@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult, Rejection};
-use crate::ids::{AppointmentId, ClientId, CorrectionId, PackageId, PackageTemplateId, SaleId, ServiceId};
+use crate::ids::{
+    AppointmentId, ClientId, CorrectionId, MembershipId, PackageId, PackageTemplateId, SaleId, ServiceId,
+};
 use crate::values::{Currency, Money, Name, ParseError};
 
 /// The fewest and the most sessions a package holds.
@@ -162,7 +164,12 @@ pub enum PackageStatus {
 pub struct Package {
     pub id: PackageId,
     pub client_id: ClientId,
-    pub template_id: PackageTemplateId,
+    /// The catalog's template it was sold from (none: a membership's monthly credits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<PackageTemplateId>,
+    /// The membership whose month gave these sessions as credits (`domain::membership`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership_id: Option<MembershipId>,
     /// The template as it was sold (a later change of the template changes no package).
     pub template: PackageInput,
     /// What the sale's line took for it (after discounts, with its tax).
@@ -174,8 +181,9 @@ pub struct Package {
     pub sessions_remaining: u32,
     pub sold_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    /// The sale whose line sold it.
-    pub sale_id: SaleId,
+    /// The sale whose line sold it (none: a membership's credits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sale_id: Option<SaleId>,
     /// Stored as `active` or `voided`; answered `expired` once past its expiry.
     pub status: PackageStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -201,7 +209,8 @@ impl Package {
         Package {
             id,
             client_id,
-            template_id,
+            template_id: Some(template_id),
+            membership_id: None,
             expires_at: expires_at(at, template.validity_months),
             template,
             paid_minor,
@@ -210,7 +219,39 @@ impl Package {
             sessions_used: 0,
             sessions_remaining: total,
             sold_at: at,
-            sale_id,
+            sale_id: Some(sale_id),
+            status: PackageStatus::Active,
+            void_reason: None,
+            version: 1,
+        }
+    }
+
+    /// A membership's credits for one paid month: `template` names the plan and the services
+    /// (nothing paid on the package itself: the month's charge paid for it), and the sessions
+    /// lapse when the month ends.
+    pub fn credits(
+        id: PackageId,
+        client_id: ClientId,
+        membership_id: MembershipId,
+        template: PackageInput,
+        granted_at: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Package {
+        let total = template.sessions.get();
+        Package {
+            id,
+            client_id,
+            template_id: None,
+            membership_id: Some(membership_id),
+            currency: template.price.currency.clone(),
+            template,
+            paid_minor: 0,
+            sessions_total: total,
+            sessions_used: 0,
+            sessions_remaining: total,
+            sold_at: granted_at,
+            expires_at: until,
+            sale_id: None,
             status: PackageStatus::Active,
             void_reason: None,
             version: 1,
@@ -321,6 +362,8 @@ impl Package {
 #[serde(rename_all = "snake_case")]
 pub enum MovementKind {
     Sold,
+    /// Given as a membership's credits for a paid month.
+    Credited,
     /// Used by a sale's line (a visit).
     Redeemed,
     /// Given back by a void or refund of the sale that used it.

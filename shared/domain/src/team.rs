@@ -79,10 +79,13 @@ pub enum Permission {
     LoyaltyRead,
     /// Set the loyalty programme and adjust a client's points: owners and managers.
     LoyaltyManage,
+    /// Start a client's membership (its sign-up page), pause, resume and cancel it: owners,
+    /// managers and the front desk (who sign clients up at the desk).
+    MembershipsWrite,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 32] = {
+    pub const ALL: [Permission; 33] = {
         use Permission::*;
         [
             CatalogRead,
@@ -117,6 +120,7 @@ impl Permission {
             PackagesVoid,
             LoyaltyRead,
             LoyaltyManage,
+            MembershipsWrite,
         ]
     };
 }
@@ -150,6 +154,7 @@ impl Role {
             SalesWrite | GiftCardsRead => matches!(self, Owner | Manager | FrontDesk | Finance),
             DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid | LoyaltyManage => matches!(self, Owner | Manager),
             PackagesRead | LoyaltyRead => matches!(self, Owner | Manager | FrontDesk | Finance | Practitioner),
+            MembershipsWrite => matches!(self, Owner | Manager | FrontDesk),
         }
     }
 }
@@ -264,6 +269,12 @@ mod tests {
     fn packages_are_seen_by_the_till_roles_and_practitioners_and_never_by_support() {
         let readers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(PackagesRead)).collect();
         assert_eq!(readers, vec![Owner, Manager, Practitioner, FrontDesk, Finance]);
+    }
+
+    #[test]
+    fn memberships_are_started_paused_and_cancelled_by_owners_managers_and_the_desk() {
+        let writers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(MembershipsWrite)).collect();
+        assert_eq!(writers, vec![Owner, Manager, FrontDesk]);
     }
 
     #[test]

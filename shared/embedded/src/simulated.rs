@@ -35,6 +35,8 @@ use mas_ports::payments::{
 #[path = "simulated_checkout.rs"]
 mod checkout;
 pub use checkout::{CheckoutPage, CheckoutPaid, session_json};
+#[path = "simulated_billing.rs"]
+mod billing;
 #[path = "simulated_connect.rs"]
 mod connect;
 pub use connect::{Ledger, Onboarding, OnboardingPage, account_json};
@@ -161,6 +163,8 @@ struct State {
     accounts: connect::Accounts,
     /// Card readers (Stripe Terminal) and their locations.
     readers: terminal::Readers,
+    /// Monthly subscriptions (memberships).
+    subscriptions: billing::Subscriptions,
 }
 
 pub struct SimulatedGateway {
@@ -572,6 +576,33 @@ impl Payments for SimulatedGateway {
 
     async fn retrieve_payment_link(&self, id: &str) -> Result<mas_ports::PaymentLink, PaymentsError> {
         self.retrieve_session(id)
+    }
+
+    async fn create_subscription_page(
+        &self,
+        request: mas_ports::payments::SubscriptionPageRequest,
+    ) -> Result<mas_ports::PaymentLink, PaymentsError> {
+        self.subscription_page(request)
+    }
+
+    async fn retrieve_subscription(&self, id: &str) -> Result<mas_ports::payments::Subscription, PaymentsError> {
+        self.subscription(id)
+    }
+
+    async fn set_subscription_paused(
+        &self,
+        id: &str,
+        paused: bool,
+    ) -> Result<mas_ports::payments::Subscription, PaymentsError> {
+        self.pause(id, paused)
+    }
+
+    async fn cancel_subscription(
+        &self,
+        id: &str,
+        at_period_end: bool,
+    ) -> Result<mas_ports::payments::Subscription, PaymentsError> {
+        self.end(id, at_period_end)
     }
 
     async fn expire_payment_link(&self, id: &str) -> Result<mas_ports::PaymentLink, PaymentsError> {

@@ -25,6 +25,8 @@ pub(super) struct SimSession {
     destination: Option<ChargeDestination>,
     /// `checkout.session.expired` was announced (once).
     expiry_announced: bool,
+    /// `subscription` mode: paying the page starts a monthly subscription (`simulated_billing`).
+    recurring: bool,
 }
 
 #[derive(Default)]
@@ -38,6 +40,8 @@ pub(super) struct Sessions {
 #[derive(Debug, Clone)]
 pub struct CheckoutPage {
     pub link: PaymentLink,
+    /// A sign-up page (Checkout's `subscription` mode).
+    pub recurring: bool,
     pub amount: i64,
     pub currency: String,
     pub description: String,
@@ -48,6 +52,8 @@ pub struct CheckoutPage {
 pub struct CheckoutPaid {
     pub session: Value,
     pub intent: Intent,
+    /// A sign-up page's first invoice, paid (for `invoice.paid`).
+    pub invoice: Option<Value>,
 }
 
 /// `https://host:port` of `url`.
@@ -70,7 +76,8 @@ pub fn session_json(page: &CheckoutPage) -> Value {
     json!({
         "id": link.id,
         "object": "checkout.session",
-        "mode": "payment",
+        "mode": if page.recurring { "subscription" } else { "payment" },
+        "subscription": link.subscription,
         "status": status,
         "payment_status": if link.paid { "paid" } else { "unpaid" },
         "amount_total": page.amount,
@@ -96,6 +103,7 @@ impl SimSession {
     fn page(&self) -> CheckoutPage {
         CheckoutPage {
             link: self.link.clone(),
+            recurring: self.recurring,
             amount: self.amount,
             currency: self.currency.clone(),
             description: self.description.clone(),
@@ -105,6 +113,15 @@ impl SimSession {
 
 impl SimulatedGateway {
     pub(super) fn create_session(&self, request: PaymentLinkRequest) -> Result<PaymentLink, PaymentsError> {
+        self.open_session(request, false)
+    }
+
+    /// A page in `payment` mode, or in `subscription` mode (`recurring`: its amount each month).
+    pub(super) fn open_session(
+        &self,
+        request: PaymentLinkRequest,
+        recurring: bool,
+    ) -> Result<PaymentLink, PaymentsError> {
         let now = self.clock.now();
         let mut state = self.state();
         if let Some(id) = state.checkout.keys.get(&request.idempotency_key).cloned() {
@@ -134,6 +151,7 @@ impl SimulatedGateway {
             payment_intent: None,
             expires_at: request.expires_at,
             metadata: request.metadata.clone(),
+            subscription: None,
         };
         let session = SimSession {
             link: link.clone(),
@@ -143,6 +161,7 @@ impl SimulatedGateway {
             customer: request.customer.clone(),
             destination: request.destination.clone(),
             expiry_announced: false,
+            recurring,
         };
         state.checkout.keys.insert(request.idempotency_key, id.clone());
         state.checkout.by_id.insert(id, session);
@@ -190,6 +209,14 @@ impl SimulatedGateway {
         if outcome == super::Outcome::Fail {
             return Err(PaymentsError::Declined("card_declined".into()));
         }
+        let recurring = session.recurring;
+        let seed = super::billing::Seed {
+            name: session.description.clone(),
+            amount: session.amount,
+            currency: session.currency.clone(),
+            customer: session.customer.clone(),
+            metadata: session.link.metadata.clone(),
+        };
         let intent_id = IntentId::parse(&random("pi_", 24)).expect("an intent id");
         let intent = Intent {
             client_secret: Some(ClientSecret(format!("{intent_id}_secret_{}", random("", 16)))),
@@ -204,15 +231,23 @@ impl SimulatedGateway {
                 last_error: None,
                 destination: session.destination.clone(),
             },
-            metadata: session.link.metadata.clone(),
+            // In `subscription` mode the ids ride on the subscription, not on the invoice's intent.
+            metadata: if recurring { Default::default() } else { session.link.metadata.clone() },
         };
         session.link.status = PaymentLinkStatus::Complete;
         session.link.paid = true;
         session.link.url = None;
         session.link.payment_intent = Some(intent_id.clone());
-        let page = session.page();
+        let mut invoice = None;
+        if recurring {
+            let (subscription, first) = super::billing::start(&mut state, seed, now);
+            let session = state.checkout.by_id.get_mut(id).expect("the session paid");
+            session.link.subscription = Some(subscription);
+            invoice = Some(first);
+        }
+        let page = state.checkout.by_id.get(id).expect("the session paid").page();
         state.intents.insert(intent_id.to_string(), SimIntent::new(intent.clone(), false));
-        Ok(CheckoutPaid { session: session_json(&page), intent })
+        Ok(CheckoutPaid { session: session_json(&page), intent, invoice })
     }
 
     /// The session of an expired page, the first time it is asked for (to announce

@@ -15,7 +15,10 @@ use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use mas_domain::catalog::{
     ExceptionInput, LocationInput, PractitionerException, PractitionerInput, Record, ResourceInput, ServiceInput,
 };
-use mas_domain::ids::{ExceptionId, LocationId, PackageTemplateId, PractitionerId, ResourceId, ServiceId};
+use mas_domain::ids::{
+    ExceptionId, LocationId, MembershipPlanId, PackageTemplateId, PractitionerId, ResourceId, ServiceId,
+};
+use mas_domain::membership::MembershipPlanInput;
 use mas_domain::package::PackageInput;
 use mas_domain::team::Permission;
 use mas_usecases::app::App;
@@ -123,6 +126,15 @@ catalog_routes!(
     "packages",
     "/v1/package-templates",
     "/v1/package-templates/{id}"
+);
+
+catalog_routes!(
+    membership_plans,
+    MembershipPlanInput,
+    MembershipPlanId,
+    "memberships",
+    "/v1/membership-plans",
+    "/v1/membership-plans/{id}"
 );
 
 #[utoipa::path(get, path = "/v1/practitioners/{id}/exceptions", tag = "practitioners", security(("staff_jwt" = [])),

@@ -21,6 +21,7 @@ pub mod extract;
 pub mod gift_cards;
 pub mod idempotency;
 pub mod loyalty;
+pub mod memberships;
 pub mod notifications;
 pub mod packages;
 pub mod payments;
@@ -155,6 +156,8 @@ route_group!(
         [catalog::resources::get, catalog::resources::replace, catalog::resources::archive]
         [catalog::package_templates::list, catalog::package_templates::create]
         [catalog::package_templates::get, catalog::package_templates::replace, catalog::package_templates::archive]
+        [catalog::membership_plans::list, catalog::membership_plans::create]
+        [catalog::membership_plans::get, catalog::membership_plans::replace, catalog::membership_plans::archive]
         [team::list, team::create]
         [team::get, team::replace, team::remove]
         [team::resend_invitation]
@@ -243,6 +246,8 @@ route_group!(
         [loyalty::account]
         [loyalty::adjust]
         [loyalty::portal]
+        [memberships::for_client]
+        [memberships::portal_list]
         [notifications::get_preferences, notifications::put_preferences]
         [notifications::list]
         [notifications::get_settings, notifications::put_settings]
@@ -265,6 +270,9 @@ route_group!(
         [sales::void]
         [sales::refund]
         [gift_cards::purchase]
+        [memberships::start]
+        [memberships::act]
+        [memberships::portal_cancel]
         [desk::register_reader]
         [desk::remove_reader]
         [desk::start]

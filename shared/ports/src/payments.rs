@@ -97,6 +97,8 @@ pub struct PaymentLink {
     pub payment_intent: Option<IntentId>,
     pub expires_at: chrono::DateTime<chrono::Utc>,
     pub metadata: BTreeMap<String, String>,
+    /// The subscription a sign-up page started once paid (`subscription` mode; `sub_…`).
+    pub subscription: Option<String>,
 }
 
 impl PaymentLink {
@@ -128,8 +130,77 @@ impl PaymentLink {
             payment_intent: object.get("payment_intent").and_then(stripe_ref).and_then(|id| IntentId::parse(&id).ok()),
             expires_at,
             metadata,
+            subscription: object.get("subscription").and_then(stripe_ref).filter(|id| id.starts_with("sub_")),
         })
     }
+}
+
+/// A hosted sign-up page for a monthly subscription (Stripe Checkout in `subscription` mode):
+/// the client pays the first month there, and the gateway charges her card each month after.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubscriptionPageRequest {
+    /// What the page and her statements show (the plan's name).
+    pub name: String,
+    /// What each month costs.
+    pub amount: MinorUnits,
+    pub currency: Currency,
+    /// Ids tying the page and the subscription back to us (`tenant_id`, `membership_id`).
+    pub metadata: BTreeMap<String, String>,
+    /// The same key gives the same page.
+    pub idempotency_key: String,
+    pub customer: Option<CustomerId>,
+    pub success_url: String,
+    pub cancel_url: String,
+    /// When the page stops taking payment (30 minutes to 24 hours ahead).
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// The clinic's connected account each month's charge pays (the platform's fee as a share
+    /// of the price: `application_fee_percent`).
+    pub destination: Option<ChargeDestination>,
+}
+
+/// A subscription as the gateway reports it now.
+pub type Subscription = mas_domain::membership::ObservedSubscription;
+
+/// Reads a Subscription object as Stripe (any API version: the month paid for moved from the
+/// subscription to its items in 2025) or the simulated gateway sends it.
+pub fn subscription_from_stripe_json(object: &serde_json::Value) -> Result<Subscription, String> {
+    use mas_domain::membership::{GatewayStatus, Period};
+    let id = object
+        .get("id")
+        .and_then(|v| v.as_str())
+        .filter(|id| id.starts_with("sub_"))
+        .ok_or("a Subscription without a `sub_` id")?;
+    let status = object.get("status").and_then(|v| v.as_str()).unwrap_or_default();
+    let status = GatewayStatus::parse(status).ok_or_else(|| format!("unknown Subscription status {status:?}"))?;
+    let time = |v: Option<&serde_json::Value>| {
+        v.and_then(|v| v.as_i64()).and_then(|at| chrono::DateTime::from_timestamp(at, 0))
+    };
+    let item = object.pointer("/items/data/0");
+    let start =
+        time(object.get("current_period_start")).or_else(|| time(item.and_then(|i| i.get("current_period_start"))));
+    let end = time(object.get("current_period_end")).or_else(|| time(item.and_then(|i| i.get("current_period_end"))));
+    let period = match (start, end) {
+        (Some(start), Some(end)) if end > start => Some(Period { start, end }),
+        _ => None,
+    };
+    let paused = object.get("pause_collection").is_some_and(|p| p.is_object());
+    Ok(Subscription {
+        id: id.to_owned(),
+        status,
+        period,
+        cancel_at_period_end: object.get("cancel_at_period_end").and_then(|v| v.as_bool()).unwrap_or(false),
+        paused,
+    })
+}
+
+/// The subscription an invoice is for: `subscription` before Stripe's 2025 API versions,
+/// `parent.subscription_details.subscription` since.
+pub fn invoice_subscription(invoice: &serde_json::Value) -> Option<String> {
+    invoice
+        .get("subscription")
+        .and_then(stripe_ref)
+        .or_else(|| invoice.pointer("/parent/subscription_details/subscription").and_then(stripe_ref))
+        .filter(|id| id.starts_with("sub_"))
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -431,6 +502,34 @@ pub trait Payments: Send + Sync {
         let _ = intent;
         Err(no_readers(self.name()))
     }
+
+    // Monthly subscriptions (memberships). A gateway without them refuses each call.
+
+    /// A hosted sign-up page: the client pays the first month, and the subscription starts.
+    async fn create_subscription_page(&self, request: SubscriptionPageRequest) -> Result<PaymentLink, PaymentsError> {
+        let _ = request;
+        Err(no_subscriptions(self.name()))
+    }
+    /// A subscription as it stands now (`NotFound` when it is not this gateway's).
+    async fn retrieve_subscription(&self, id: &str) -> Result<Subscription, PaymentsError> {
+        let _ = id;
+        Err(no_subscriptions(self.name()))
+    }
+    /// Pauses collection (no charge, the subscription stays) or resumes it.
+    async fn set_subscription_paused(&self, id: &str, paused: bool) -> Result<Subscription, PaymentsError> {
+        let _ = (id, paused);
+        Err(no_subscriptions(self.name()))
+    }
+    /// Cancels now, or when the month paid for ends. Cancelling a cancelled subscription
+    /// answers it as it is.
+    async fn cancel_subscription(&self, id: &str, at_period_end: bool) -> Result<Subscription, PaymentsError> {
+        let _ = (id, at_period_end);
+        Err(no_subscriptions(self.name()))
+    }
+}
+
+fn no_subscriptions(gateway: &str) -> PaymentsError {
+    PaymentsError::Refused(format!("subscriptions are not offered by the {gateway} payment gateway"))
 }
 
 fn no_readers(gateway: &str) -> PaymentsError {

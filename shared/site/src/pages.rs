@@ -616,6 +616,8 @@ pub fn portal(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 <div id="points-box" hidden><h3>Loyalty points</h3><p id="points"></p></div>
 <div id="packages-box" hidden><h3 id="h-packages">Packages</h3>
 <ul id="packages" class="plain stack" aria-labelledby="h-packages"></ul></div>
+<div id="memberships-box" hidden><h3 id="h-memberships">Memberships</h3>
+<ul id="memberships" class="plain stack" aria-labelledby="h-memberships"></ul></div>
 <h3>Preferences</h3>
 <form id="form-prefs" novalidate>
 <fieldset class="choices"><legend>Messages about my appointments</legend>

@@ -176,9 +176,31 @@
     }
   }
 
+  const MEMBERSHIP_STATUS = { pending: 'waiting for the first payment', active: 'active', past_due: 'payment failed: we will try again',
+    paused: 'paused', cancelled: 'ended', lapsed: 'never started' };
+
+  function membershipItem(m) {
+    const paid = m.current_period ? ' · paid until ' + when(m.current_period.end) : '';
+    const ending = m.cancel_at_period_end && m.status !== 'cancelled' ? ' · ends then' : '';
+    const item = el('li', { 'data-membership': m.id }, el('p', {}, el('strong', { text: m.plan.name })),
+      el('p', { class: 'meta', text: money(m.plan.price) + ' a month · ' + (MEMBERSHIP_STATUS[m.status] || m.status) + paid + ending }));
+    if (['active', 'past_due', 'paused'].includes(m.status) && !m.cancel_at_period_end) {
+      const end = el('button', { type: 'button', class: 'button small', text: 'End my membership with this month' });
+      end.addEventListener('click', async () => {
+        try {
+          await call('POST', base + '/v1/portal/memberships/' + encodeURIComponent(m.id) + '/cancel');
+          await loadAccount();
+          status('Your membership ends when the month you paid for ends.');
+        } catch (err) { problem(err.message); }
+      });
+      item.append(el('p', {}, end));
+    }
+    return item;
+  }
+
   async function loadAccount() {
     status('Loading your bookings…');
-    const [appointments, documents, prefs, balances, receipts, giftCards, packages, points] = await Promise.all([
+    const [appointments, documents, prefs, balances, receipts, giftCards, packages, points, memberships] = await Promise.all([
       call('GET', base + '/v1/portal/appointments'),
       call('GET', base + '/v1/portal/documents'),
       call('GET', base + '/v1/portal/preferences'),
@@ -187,6 +209,7 @@
       call('GET', base + '/v1/portal/gift-cards'),
       call('GET', base + '/v1/portal/packages'),
       call('GET', base + '/v1/portal/loyalty'),
+      call('GET', base + '/v1/portal/memberships'),
     ]);
     $('#balances').replaceChildren(...balances.balances.map(balanceItem));
     $('#balances-box').hidden = !balances.balances.length;
@@ -224,10 +247,12 @@
       el('p', { class: 'meta', text: p.sessions_remaining + ' of ' + p.sessions_total + ' sessions left'
         + (p.status === 'voided' ? ' · voided' : p.status === 'expired' ? ' · expired ' + when(p.expires_at) : ' · valid until ' + when(p.expires_at)) }))));
     $('#packages-box').hidden = !packages.length;
-    // Loyalty points: balance, worth, tier.
     $('#points').textContent = points.balance + ' points, worth ' + money({ amount_minor: points.value_minor, currency: points.currency })
-      + (points.tier ? ' · ' + points.tier : '') + (points.next_tier ? ' · ' + points.next_tier.points_to_go + ' more for ' + points.next_tier.name : '');
+      + (points.tier ? ' · ' + points.tier : '');
     $('#points-box').hidden = !points.enabled && !points.balance;
+    // Memberships: what she pays each month, until when it is paid; she may end one with its month.
+    $('#memberships').replaceChildren(...memberships.map(membershipItem));
+    $('#memberships-box').hidden = !memberships.length;
     for (const channel of ['email', 'sms']) {
       for (const purpose of ['transactional', 'marketing']) $('#' + channel + '-' + purpose).checked = prefs[channel][purpose];
     }

@@ -6,9 +6,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use mas_domain::documents::{Jurisdiction, SemVer, Sha256Hex, TemplateKind, Variant};
 use mas_domain::ids::{
-    AppointmentId, AuditId, ClientId, DeskPaymentId, DocumentId, GiftCardId, GiftOrderId, LocationId, PackageId,
-    PayLinkId, PaymentId, PractitionerId, ResourceId, SaleId, SigningSessionId, TemplateId, TenantId, TimelineId,
-    WaitlistId,
+    AppointmentId, AuditId, ClientId, DeskPaymentId, DocumentId, GiftCardId, GiftOrderId, LocationId, MembershipId,
+    PackageId, PayLinkId, PaymentId, PractitionerId, ResourceId, SaleId, SigningSessionId, TemplateId, TenantId,
+    TimelineId, WaitlistId,
 };
 use mas_domain::payment::ReaderId;
 use mas_domain::reach::CareLink;
@@ -123,6 +123,8 @@ pub enum CatalogKind {
     Resource,
     /// A package template (sessions of services sold together).
     Package,
+    /// A membership plan (a monthly subscription with credits).
+    MembershipPlan,
 }
 
 impl CatalogKind {
@@ -134,14 +136,23 @@ impl CatalogKind {
             CatalogKind::PractitionerException => "CAT#PRACEXC#",
             CatalogKind::Resource => "CAT#RES#",
             CatalogKind::Package => "CAT#PKG#",
+            CatalogKind::MembershipPlan => "CAT#MPL#",
         }
     }
 
     /// The kind an item's sort key names, if it is a catalog item.
     pub fn of_sort_key(sk: &str) -> Option<CatalogKind> {
-        [Self::Location, Self::Service, Self::Practitioner, Self::PractitionerException, Self::Resource, Self::Package]
-            .into_iter()
-            .find(|kind| sk.starts_with(kind.prefix()))
+        [
+            Self::Location,
+            Self::Service,
+            Self::Practitioner,
+            Self::PractitionerException,
+            Self::Resource,
+            Self::Package,
+            Self::MembershipPlan,
+        ]
+        .into_iter()
+        .find(|kind| sk.starts_with(kind.prefix()))
     }
 }
 
@@ -762,6 +773,30 @@ pub const PACKAGE_PREFIX: &str = "PKG#";
 /// A package a client holds, in her partition (the client file's and the portal's list).
 pub fn client_package(tenant: &TenantId, client: &ClientId, package: &PackageId) -> Key {
     Key::new(client_pk(tenant, client), format!("{PACKAGE_PREFIX}{package}"))
+}
+
+/// A client's membership, in its own partition.
+pub fn membership(tenant: &TenantId, membership: &MembershipId) -> Key {
+    Key::new(format!("{}#MEM#{membership}", tenant_pk(tenant)), "MEM")
+}
+
+pub const MEMBERSHIP_PREFIX: &str = "MEM#";
+
+/// A membership a client holds, in her partition (the client file's and the portal's list).
+pub fn client_membership(tenant: &TenantId, client: &ClientId, membership: &MembershipId) -> Key {
+    Key::new(client_pk(tenant, client), format!("{MEMBERSHIP_PREFIX}{membership}"))
+}
+
+/// A gateway subscription (platform-wide, like `stripe_intent`): the clinic and membership its
+/// webhooks are about.
+pub fn stripe_subscription(subscription: &str) -> Key {
+    Key::new(format!("STRIPE#SUB#{subscription}"), "MEMBERSHIP")
+}
+
+/// A membership's sign-up page (platform-wide): its `checkout.session.completed` names the
+/// subscription, tied here to the clinic and membership.
+pub fn stripe_signup(session: &str) -> Key {
+    Key::new(format!("STRIPE#CS#{session}"), "MEMBERSHIP")
 }
 
 /// An online gift-card purchase waiting for its payment.

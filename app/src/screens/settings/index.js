@@ -13,6 +13,7 @@ import { OnlinePayments } from './payments.js';
 import { CardReaders } from './readers.js';
 import { PackageTemplates } from './packages.js';
 import { LoyaltyProgramme } from './loyalty.js';
+import { MembershipPlans } from './memberships.js';
 import { NotAllowed } from '../not-allowed.js';
 
 export function Settings({ me, route }) {
@@ -40,6 +41,7 @@ function body(section, me, route) {
     case 'readers': return html`<${CardReaders} />`;
     case 'packages': return html`<${PackageTemplates} />`;
     case 'loyalty': return html`<${LoyaltyProgramme} />`;
+    case 'memberships': return html`<${MembershipPlans} />`;
     default: return null;
   }
 }

@@ -36,7 +36,8 @@ use mas_domain::payment::{ChargeDestination, ConnectedAccountId, CustomerId, Int
 use mas_ports::payments::{
     AccountRequest, BrowserCheckout, ConnectedAccount, GatewayRefund, Intent, IntentRequest, OnboardingLink,
     OnboardingRequest, PaymentLink, PaymentLinkRequest, Payments, PaymentsError, ReaderRequest, RefundRequest,
-    STRIPE_JS_URL, TerminalLocationRequest, TerminalReader,
+    STRIPE_JS_URL, Subscription, SubscriptionPageRequest, TerminalLocationRequest, TerminalReader,
+    subscription_from_stripe_json,
 };
 
 /// Each attempt's budget: a webhook or a refund must not wait on Stripe for long.
@@ -236,6 +237,137 @@ fn checkout_session(request: &PaymentLinkRequest) -> RequestBuilder {
         },
     };
     RequestBuilder::new(StripeMethod::Post, "/checkout/sessions").form(&form)
+}
+
+/// `POST /v1/checkout/sessions` in `subscription` mode: a monthly price made on the page's line
+/// (`price_data[recurring][interval]=month`, no Price object to keep in step with the plan), our
+/// ids on the session and on the subscription it starts, and for a clinic's connected account
+/// each month's charge paid to it less the platform's fee as a share of the price.
+#[derive(serde::Serialize)]
+struct SubscriptionSessionForm<'a> {
+    mode: &'static str,
+    line_items: [RecurringLineItem<'a>; 1],
+    success_url: &'a str,
+    cancel_url: &'a str,
+    expires_at: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    customer: Option<&'a str>,
+    metadata: &'a BTreeMap<String, String>,
+    subscription_data: SubscriptionData<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct RecurringLineItem<'a> {
+    quantity: u32,
+    price_data: RecurringPriceData<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct RecurringPriceData<'a> {
+    currency: String,
+    unit_amount: i64,
+    product_data: ProductData<'a>,
+    recurring: Recurring,
+}
+
+#[derive(serde::Serialize)]
+struct Recurring {
+    interval: &'static str,
+}
+
+#[derive(serde::Serialize)]
+struct SubscriptionData<'a> {
+    description: &'a str,
+    metadata: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    on_behalf_of: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transfer_data: Option<TransferData<'a>>,
+    /// Subscriptions take the platform's fee as a percentage of each invoice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    application_fee_percent: Option<String>,
+}
+
+/// The platform's fee on a destination as a percentage of `amount`, to two decimals (Stripe's
+/// precision for `application_fee_percent`).
+fn fee_percent(destination: &ChargeDestination, amount: i64) -> String {
+    let basis_points = (destination.application_fee.get() * 10_000 + amount / 2) / amount.max(1);
+    format!("{}.{:02}", basis_points / 100, basis_points % 100)
+}
+
+fn subscription_session(request: &SubscriptionPageRequest) -> RequestBuilder {
+    let destination = request.destination.as_ref();
+    let form = SubscriptionSessionForm {
+        mode: "subscription",
+        line_items: [RecurringLineItem {
+            quantity: 1,
+            price_data: RecurringPriceData {
+                currency: request.currency.as_str().to_lowercase(),
+                unit_amount: request.amount.get(),
+                product_data: ProductData { name: &request.name },
+                recurring: Recurring { interval: "month" },
+            },
+        }],
+        success_url: &request.success_url,
+        cancel_url: &request.cancel_url,
+        expires_at: request.expires_at.timestamp(),
+        customer: request.customer.as_ref().map(CustomerId::as_str),
+        metadata: &request.metadata,
+        subscription_data: SubscriptionData {
+            description: &request.name,
+            metadata: &request.metadata,
+            on_behalf_of: destination.map(|d| d.account_id.as_str()),
+            transfer_data: destination.map(|d| TransferData { destination: d.account_id.as_str() }),
+            application_fee_percent: destination.map(|d| fee_percent(d, request.amount.get())),
+        },
+    };
+    RequestBuilder::new(StripeMethod::Post, "/checkout/sessions").form(&form)
+}
+
+/// `POST /v1/subscriptions/{id}`: pause collection (`pause_collection[behavior]=void`: no
+/// invoice is charged while paused) or resume it (an empty `pause_collection`).
+fn pause_request(id: &str, paused: bool) -> RequestBuilder {
+    #[derive(serde::Serialize)]
+    struct Behavior {
+        behavior: &'static str,
+    }
+    #[derive(serde::Serialize)]
+    struct Pause {
+        pause_collection: Behavior,
+    }
+    #[derive(serde::Serialize)]
+    struct Resume {
+        pause_collection: &'static str,
+    }
+    let builder = RequestBuilder::new(StripeMethod::Post, format!("/subscriptions/{id}"));
+    if paused {
+        builder.form(&Pause { pause_collection: Behavior { behavior: "void" } })
+    } else {
+        builder.form(&Resume { pause_collection: "" })
+    }
+}
+
+/// Cancels at once (`DELETE /v1/subscriptions/{id}`) or when the month paid for ends.
+fn cancel_request(id: &str, at_period_end: bool) -> RequestBuilder {
+    if at_period_end {
+        #[derive(serde::Serialize)]
+        struct AtPeriodEnd {
+            cancel_at_period_end: bool,
+        }
+        RequestBuilder::new(StripeMethod::Post, format!("/subscriptions/{id}"))
+            .form(&AtPeriodEnd { cancel_at_period_end: true })
+    } else {
+        RequestBuilder::new(StripeMethod::Delete, format!("/subscriptions/{id}"))
+    }
+}
+
+fn is_subscription_id(id: &str) -> bool {
+    id.strip_prefix("sub_").is_some_and(|rest| !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+fn read_subscription(value: &Value) -> Result<Subscription, PaymentsError> {
+    subscription_from_stripe_json(value)
+        .map_err(|e| PaymentsError::Unavailable(format!("unreadable Subscription: {e}")))
 }
 
 /// The connected account and fee of a destination charge, as a Checkout Session passes them to
@@ -529,6 +661,39 @@ impl Payments for StripeGateway {
         true
     }
 
+    async fn create_subscription_page(&self, request: SubscriptionPageRequest) -> Result<PaymentLink, PaymentsError> {
+        let answer = self.send_built(subscription_session(&request), Some(&request.idempotency_key)).await?;
+        read_link(&answer)
+    }
+
+    async fn retrieve_subscription(&self, id: &str) -> Result<Subscription, PaymentsError> {
+        if !is_subscription_id(id) {
+            return Err(PaymentsError::NotFound);
+        }
+        let answer =
+            self.send_built(RequestBuilder::new(StripeMethod::Get, format!("/subscriptions/{id}")), None).await?;
+        read_subscription(&answer)
+    }
+
+    async fn set_subscription_paused(&self, id: &str, paused: bool) -> Result<Subscription, PaymentsError> {
+        if !is_subscription_id(id) {
+            return Err(PaymentsError::NotFound);
+        }
+        read_subscription(&self.send_built(pause_request(id, paused), None).await?)
+    }
+
+    async fn cancel_subscription(&self, id: &str, at_period_end: bool) -> Result<Subscription, PaymentsError> {
+        if !is_subscription_id(id) {
+            return Err(PaymentsError::NotFound);
+        }
+        match self.send_built(cancel_request(id, at_period_end), None).await {
+            Ok(answer) => read_subscription(&answer),
+            // Stripe refuses to cancel a cancelled subscription: answer it as it stands.
+            Err(PaymentsError::Refused(_)) => self.retrieve_subscription(id).await,
+            Err(other) => Err(other),
+        }
+    }
+
     async fn create_connected_account(&self, request: AccountRequest) -> Result<ConnectedAccount, PaymentsError> {
         let answer = self.send_built(create_account_request(&request), Some(&request.idempotency_key)).await?;
         read_account(&answer)
@@ -771,6 +936,78 @@ mod tests {
         ] {
             assert!(form.contains(expected), "{expected} missing from {form:?}");
         }
+    }
+
+    /// localstripe has no Checkout Sessions, so the sign-up page's form is checked here.
+    #[test]
+    fn a_membership_sign_up_page_is_a_monthly_checkout_session_paying_the_clinic_less_the_fee() {
+        let request = SubscriptionPageRequest {
+            name: "Glow club".into(),
+            amount: MinorUnits::new(4900).unwrap(),
+            currency: Currency::gbp(),
+            metadata: BTreeMap::from([("membership_id".to_owned(), "mem_1".to_owned())]),
+            idempotency_key: "mem_1-signup".into(),
+            customer: Some(CustomerId::parse("cus_abc").unwrap()),
+            success_url: "https://glow.example/?joined".into(),
+            cancel_url: "https://glow.example/".into(),
+            expires_at: chrono::DateTime::from_timestamp(1_900_000_000, 0).unwrap(),
+            destination: Some(glow()),
+        };
+        let form = fields(subscription_session(&request));
+        for expected in [
+            "mode=subscription",
+            "line_items[0][price_data][unit_amount]=4900",
+            "line_items[0][price_data][recurring][interval]=month",
+            "line_items[0][price_data][product_data][name]=Glow+club",
+            "customer=cus_abc",
+            "metadata[membership_id]=mem_1",
+            "subscription_data[metadata][membership_id]=mem_1",
+            "subscription_data[transfer_data][destination]=acct_1Glow",
+            "subscription_data[on_behalf_of]=acct_1Glow",
+            // £1.00 of £49.00.
+            "subscription_data[application_fee_percent]=2.04",
+        ] {
+            assert!(form.contains(expected), "{expected} missing from {form:?}");
+        }
+        assert!(!form.iter().any(|f| f.starts_with("payment_intent_data")), "{form:?}");
+    }
+
+    #[test]
+    fn pausing_voids_invoices_and_resuming_clears_the_pause() {
+        let paused = fields(pause_request("sub_1", true));
+        assert!(paused.contains("pause_collection[behavior]=void"), "{paused:?}");
+        let resumed = fields(pause_request("sub_1", false));
+        assert!(resumed.contains("pause_collection="), "{resumed:?}");
+        let at_end = cancel_request("sub_1", true);
+        assert_eq!(at_end.path, "/subscriptions/sub_1");
+        assert!(fields(at_end).contains("cancel_at_period_end=true"));
+        assert!(matches!(cancel_request("sub_1", false).method, StripeMethod::Delete));
+    }
+
+    /// Stripe's 2025+ API versions put the month paid for on the subscription's items;
+    /// localstripe (and older versions) on the subscription.
+    #[test]
+    fn a_subscription_is_read_in_either_shape() {
+        let new_shape = serde_json::json!({
+            "id": "sub_1", "status": "past_due", "cancel_at_period_end": false,
+            "pause_collection": null,
+            "items": { "data": [{ "current_period_start": 1_800_000_000, "current_period_end": 1_802_592_000 }] }
+        });
+        let read = subscription_from_stripe_json(&new_shape).unwrap();
+        assert_eq!(read.status, mas_domain::membership::GatewayStatus::PastDue);
+        assert_eq!(read.period.unwrap().start.timestamp(), 1_800_000_000);
+        assert!(!read.paused);
+        let old_shape = serde_json::json!({
+            "id": "sub_2", "status": "active", "cancel_at_period_end": true,
+            "pause_collection": { "behavior": "void" },
+            "current_period_start": 1_800_000_000, "current_period_end": 1_802_592_000
+        });
+        let read = subscription_from_stripe_json(&old_shape).unwrap();
+        assert!(read.paused && read.cancel_at_period_end);
+        assert_eq!(read.period.unwrap().end.timestamp(), 1_802_592_000);
+        let invoice = serde_json::json!({ "parent": { "subscription_details": { "subscription": "sub_3" } } });
+        assert_eq!(mas_ports::payments::invoice_subscription(&invoice).as_deref(), Some("sub_3"));
+        assert!(subscription_from_stripe_json(&serde_json::json!({"id": "sub_4", "status": "odd"})).is_err());
     }
 
     #[test]

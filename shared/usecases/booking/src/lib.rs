@@ -11,6 +11,7 @@ pub mod desk;
 pub mod fees;
 pub mod gift_cards;
 pub mod loyalty;
+pub mod memberships;
 pub mod packages;
 pub mod paylinks;
 pub mod payments;

@@ -169,6 +169,21 @@ pub async fn void(store: &Store, audit: &AuditContext, id: &PackageId, reason: &
     .await
 }
 
+/// Gives a membership's month of credits (`Package::credits`), in the caller's transaction: the
+/// package, its first movement and the client's reference.
+pub fn push_credits(plan: &mut Plan, t: &TenantId, credits: &Package, by: &str) -> AppResult<()> {
+    let taken = || AppError::conflict("package_exists", "these credits were given already");
+    plan.push(Write::put_new(package_item(t, credits)?), taken());
+    let first = movement(credits, MovementKind::Credited, i64::from(credits.sessions_total), credits.sold_at, by);
+    plan.push(movement_write(t, &first)?, taken());
+    let reference = ClientRef { package_id: credits.id.clone() };
+    plan.push(
+        Write::put_new(to_item(&keys::client_package(t, &credits.client_id, &credits.id), "package_ref", &reference)?),
+        taken(),
+    );
+    Ok(())
+}
+
 // ---- At the till ------------------------------------------------------------------------
 
 /// Prices each package line from its template: the template's name and price replace what the

@@ -275,7 +275,7 @@ async fn client_secret(payments: &dyn Payments, payment: &Payment) -> AppResult<
 }
 
 /// The gateway customer of a client who agreed to keep a card on file (one per client).
-async fn customer_for(ports: Ports<'_>, audit: &AuditContext, client: &ClientId) -> AppResult<CustomerId> {
+pub(crate) async fn customer_for(ports: Ports<'_>, audit: &AuditContext, client: &ClientId) -> AppResult<CustomerId> {
     #[derive(Serialize, Deserialize)]
     struct Stored {
         customer_id: CustomerId,

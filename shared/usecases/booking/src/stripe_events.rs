@@ -28,10 +28,11 @@ use serde_json::{Value, json};
 
 use crate::paylinks::{self, LinkRef};
 use crate::payments::{self, IntentRef, Ports, RefundAsk};
-use crate::{appointments, connect, desk};
+use crate::{appointments, connect, desk, memberships};
 use mas_domain::appointment::{Appointment, AppointmentStatus};
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{PaymentId, RequestId, TenantId};
+use mas_domain::membership::FailedCharge;
 use mas_domain::payment::{Dispute, IntentId, Observed, Payment, PaymentKind, RefundKind, money_text};
 use mas_domain::values::{MinorUnits, Money};
 use mas_ports::events::DomainEvent;
@@ -67,6 +68,12 @@ pub const HANDLED: &[&str] = &[
     // A card reader at the desk finished (or failed) the payment it was handed.
     "terminal.reader.action_succeeded",
     "terminal.reader.action_failed",
+    // Memberships' subscriptions: each month's invoice paid or failed, the subscription changed
+    // (paused, past due, set to end) or ended.
+    "invoice.paid",
+    "invoice.payment_failed",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
 ];
 
 /// The Connect events we act on (from a clinic's connected account); any other is ignored.
@@ -367,7 +374,14 @@ async fn apply(
         return apply_account(ports, request_id, event, tenant_id, account, record).await;
     }
     if event.kind.starts_with("checkout.session.") {
+        let session = object.get("id").and_then(Value::as_str).unwrap_or_default();
+        if let Some(reference) = memberships::of_signup(ports.store, session).await? {
+            return apply_signup(ports, request_id, event, &reference, record).await;
+        }
         return apply_session(ports, request_id, event, record).await;
+    }
+    if event.kind.starts_with("invoice.") || event.kind.starts_with("customer.subscription.") {
+        return apply_subscription(ports, request_id, event, record).await;
     }
     let intent_id = if event.kind.starts_with("payment_intent.") {
         object.get("id").and_then(stripe_ref)
@@ -617,6 +631,80 @@ async fn adopt_by_metadata(
 /// A payment link's hosted page: paid (its intent is adopted as the link's payment and applied
 /// as any intent's news), or expired unpaid. The page is re-read from the gateway: the event's
 /// copy may be old news.
+/// A membership's sign-up page paid (its subscription started) or expired unpaid. The page is
+/// re-read from the gateway: the event is only the news that something happened.
+async fn apply_signup(
+    ports: Ports<'_>,
+    request_id: &RequestId,
+    event: &Received,
+    reference: &memberships::MembershipRef,
+    record: &EventRecord,
+) -> AppResult<Vec<Effect>> {
+    let session = event.object.get("id").and_then(Value::as_str).unwrap_or_default();
+    let page = match ports.payments.retrieve_payment_link(session).await {
+        Ok(page) => page,
+        Err(PaymentsError::NotFound) => mas_ports::PaymentLink::from_stripe_json(&event.object)
+            .map_err(|e| AppError::Internal(format!("unreadable Checkout Session: {e}")))?,
+        Err(other) => return Err(other.into()),
+    };
+    match (page.status, page.subscription) {
+        (mas_ports::PaymentLinkStatus::Complete, Some(subscription)) => {
+            memberships::signed_up(ports, request_id, reference, &subscription, &|plan| push_record(plan, record, &[]))
+                .await?;
+        }
+        (mas_ports::PaymentLinkStatus::Expired, None) => {
+            memberships::signup_expired(ports, request_id, reference).await?;
+        }
+        _ => tracing::info!(stripe_event_id = %event.id, "a sign-up page neither paid nor expired"),
+    }
+    Ok(Vec::new())
+}
+
+/// News of a membership's subscription: an invoice (`invoice.*`, naming its subscription) or
+/// the subscription itself. A failed charge's attempt is kept as the event says it (the
+/// dunning history); everything else is re-read from the gateway.
+async fn apply_subscription(
+    ports: Ports<'_>,
+    request_id: &RequestId,
+    event: &Received,
+    record: &EventRecord,
+) -> AppResult<Vec<Effect>> {
+    let object = &event.object;
+    let subscription = if event.kind.starts_with("invoice.") {
+        mas_ports::payments::invoice_subscription(object)
+    } else {
+        object.get("id").and_then(Value::as_str).filter(|id| id.starts_with("sub_")).map(str::to_owned)
+    };
+    let Some(subscription) = subscription else {
+        tracing::info!(stripe_event_id = %event.id, "an invoice of no subscription");
+        return Ok(Vec::new());
+    };
+    let Some(reference) = memberships::of_subscription(ports.store, &subscription).await? else {
+        // Not ours, or its sign-up news has not arrived yet (which re-reads it all then).
+        tracing::info!(stripe_event_id = %event.id, "news of a subscription we do not know (yet)");
+        return Ok(Vec::new());
+    };
+    let failure = (event.kind == "invoice.payment_failed")
+        .then(|| {
+            let invoice_id = object.get("id").and_then(Value::as_str)?.to_owned();
+            let attempt = object.get("attempt_count").and_then(Value::as_u64).unwrap_or(1).clamp(1, 100) as u32;
+            let next_attempt_at = object
+                .get("next_payment_attempt")
+                .and_then(Value::as_i64)
+                .and_then(|at| DateTime::from_timestamp(at, 0));
+            let pay_url = object
+                .get("hosted_invoice_url")
+                .and_then(Value::as_str)
+                .filter(|url| url.starts_with("https://") && url.len() <= 2048)
+                .map(str::to_owned);
+            Some(FailedCharge { invoice_id, attempt, at: ports.store.clock.now(), next_attempt_at, pay_url })
+        })
+        .flatten();
+    memberships::follow(ports, request_id, &reference, &subscription, failure, &|plan| push_record(plan, record, &[]))
+        .await?;
+    Ok(Vec::new())
+}
+
 async fn apply_session(
     ports: Ports<'_>,
     request_id: &RequestId,

@@ -15,7 +15,10 @@ use mas_domain::catalog::{
     ResourceInput, Service, ServiceInput,
 };
 use mas_domain::error::{AppError, AppResult};
-use mas_domain::ids::{ExceptionId, LocationId, PackageTemplateId, PractitionerId, ResourceId, ServiceId, TenantId};
+use mas_domain::ids::{
+    ExceptionId, LocationId, MembershipPlanId, PackageTemplateId, PractitionerId, ResourceId, ServiceId, TenantId,
+};
+use mas_domain::membership::MembershipPlanInput;
 use mas_domain::package::PackageInput;
 use mas_domain::reach::{LocationScope, Sites};
 use mas_ports::{Condition, Key, Query, SortKey, Write};
@@ -201,6 +204,26 @@ impl Entry for PackageInput {
     }
 }
 
+impl Entry for MembershipPlanInput {
+    type Id = MembershipPlanId;
+    const KIND: CatalogKind = CatalogKind::MembershipPlan;
+    const NAME: &'static str = "membership_plan";
+
+    fn normalize(&mut self) -> AppResult<()> {
+        self.check()
+    }
+
+    /// The services its credits pay for must exist and not be archived when it is written.
+    fn references(&self) -> Vec<Reference> {
+        let services = self.service_ids.iter().enumerate();
+        services.map(|(i, id)| reference(format!("service_ids[{i}]"), CatalogKind::Service, id)).collect()
+    }
+
+    fn sites(&self, _id: &MembershipPlanId) -> Sites {
+        Sites::Everywhere
+    }
+}
+
 /// A tenant's whole catalog, read with one Query. Archived entries are included.
 #[derive(Debug, Default)]
 pub struct Catalog {
@@ -223,7 +246,7 @@ impl Catalog {
                 Some(CatalogKind::Practitioner) => catalog.practitioners.push(from_item(item)?),
                 Some(CatalogKind::Resource) => catalog.resources.push(from_item(item)?),
                 Some(CatalogKind::PractitionerException) => catalog.exceptions.push(from_item(item)?),
-                Some(CatalogKind::Package) | None => {}
+                Some(CatalogKind::Package | CatalogKind::MembershipPlan) | None => {}
             }
         }
         Ok(catalog)
@@ -344,7 +367,7 @@ fn announce_site_change<E: Entry>(
     at: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
     // Rooms, devices and package templates are not on the site.
-    if matches!(E::KIND, CatalogKind::Resource | CatalogKind::Package) {
+    if matches!(E::KIND, CatalogKind::Resource | CatalogKind::Package | CatalogKind::MembershipPlan) {
         return Ok(());
     }
     plan.announce(mas_context::announcements::change_event(&audit.tenant_id, audit.request_id.as_str(), E::NAME, at))

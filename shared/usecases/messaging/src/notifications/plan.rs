@@ -115,7 +115,7 @@ impl Work {
 /// gateway (`gdpr::after_erasure`), done by the same worker and its retries; `payment.fee_due`
 /// charges a fee above the deposit (`booking::fees`), and `payment.link_requested` makes and
 /// sends a payment link (`paylink`), both with their retries.
-pub const SUBSCRIBED: [&str; 14] = [
+pub const SUBSCRIBED: [&str; 15] = [
     "booking.confirmed",
     "booking.rescheduled",
     "booking.cancelled",
@@ -130,6 +130,7 @@ pub const SUBSCRIBED: [&str; 14] = [
     mas_booking::gift_cards::GIFT_CARD_ISSUED,
     mas_booking::waitlist::WAITLIST_OFFERED,
     mas_booking::waitlist::WAITLIST_RELEASED,
+    mas_booking::memberships::MEMBERSHIP_PAYMENT_FAILED,
 ];
 
 /// Emails a gift card's code to the person it is for (transactional, email only, once per
@@ -186,6 +187,44 @@ async fn gift_card_issued(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
         deliver(n, &confirmation).await?;
     }
     gift_cards::forget_mail_code(&n.store, t, &id).await
+}
+
+/// A member's renewal failed: she is told once per failed attempt (email and the clinic's notice
+/// channels), with the gateway's page to pay or change her card, and when it tries again.
+async fn membership_payment_failed(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
+    let t = &event.tenant_id;
+    let text = |name: &str| event.payload.get(name).and_then(Value::as_str).map(str::to_owned);
+    let client = text("client_id").and_then(|c| ClientId::parse(&c).ok());
+    let (Some(client), Some(link)) = (client, text("pay_url")) else {
+        // No page to send her to (the gateway gave none): the clinic's list shows the failure.
+        return Ok(());
+    };
+    let currency = text("currency").and_then(|c| mas_domain::values::Currency::parse(&c).ok()).unwrap_or_default();
+    let amount = event.payload.get("amount_minor").and_then(Value::as_i64).unwrap_or_default();
+    let retry = match event.payload.get("next_attempt_at").and_then(Value::as_str) {
+        Some(at) => format!("We will try your card again on {}.", &at[..at.len().min(10)]),
+        None => "We will not try your card again: please pay on the link below.".to_owned(),
+    };
+    let vars = with_portal_url(
+        n,
+        t,
+        [
+            ("membership.plan", text("plan").unwrap_or_default()),
+            ("membership.amount", mas_domain::payment::money_text(amount, &currency)),
+            ("membership.retry", retry),
+            ("link", link),
+        ],
+    )
+    .await?;
+    let delivery = Delivery {
+        tenant: t.clone(),
+        client,
+        kind: MessageKind::MembershipPaymentFailed,
+        subject: event.id.to_string(),
+        channels: settings(&n.store, t).await?.notice_channels,
+        vars,
+    };
+    deliver(n, &delivery).await.map(drop)
 }
 
 /// A message's variables: `pairs`, and `portal.url`, the clinic's portal (where the client finds
@@ -316,6 +355,7 @@ pub async fn on_event(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
         mas_booking::gift_cards::GIFT_CARD_ISSUED => gift_card_issued(n, event).await,
         mas_booking::waitlist::WAITLIST_OFFERED => super::waitlist::on_offered(n, event).await,
         mas_booking::waitlist::WAITLIST_RELEASED => super::waitlist::on_released(n, event).await,
+        mas_booking::memberships::MEMBERSHIP_PAYMENT_FAILED => membership_payment_failed(n, event).await,
         "document.signature_requested" => {
             let field = |name: &str| event.payload.get(name).and_then(Value::as_str).map(str::to_owned);
             let (Some(session), Some(client)) = (field("session_id"), field("client_id")) else {
