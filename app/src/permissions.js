@@ -40,6 +40,7 @@ export function settingsSections(me) {
     { path: 'payments', label: 'Online payments', show: can(me, 'payments_connect') },
     { path: 'readers', label: 'Card readers', show: can(me, 'catalog_write') && can(me, 'sales_write') },
     { path: 'packages', label: 'Packages', show: can(me, 'catalog_write') },
+    { path: 'loyalty', label: 'Loyalty', show: can(me, 'loyalty_manage') },
     { path: 'memberships', label: 'Memberships', show: can(me, 'catalog_write') },
   ].filter((item) => item.show);
 }

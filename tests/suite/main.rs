@@ -19,6 +19,7 @@ mod gift_cards;
 mod handlers;
 mod identity_contract;
 mod key_wrapper_contract;
+mod loyalty;
 mod memberships;
 mod messaging_contract;
 mod packages;

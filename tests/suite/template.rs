@@ -40,7 +40,7 @@ const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 7] = [
 
 /// GET routes that read health data, or hand out a client's financial documents (receipts),
 /// and so append their own record to the audit log.
-const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 9] = [
+const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 10] = [
     ("GET", "/v1/clients/{id}/export"),
     ("GET", "/v1/appointments"),
     ("GET", "/v1/appointments/{id}"),
@@ -50,6 +50,7 @@ const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 9] = [
     ("GET", "/v1/sales/{id}/receipts"),
     ("GET", "/v1/gift-cards/{id}"),
     ("GET", "/v1/packages/{id}"),
+    ("GET", "/v1/clients/{id}/loyalty"),
 ];
 
 #[test]

@@ -33,6 +33,10 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
         ("notification-settings", _) => {
             serde_json::to_value(mas_domain::notifications::NotificationSettings::default()).unwrap()
         }
+        ("clients", _) if path.ends_with("/loyalty/adjustments") => json!({"points": 10, "reason": "intruder"}),
+        ("loyalty", _) => json!({"enabled": true, "points_per_unit": 1,
+            "earn_on": {"services": true, "products": true, "packages": true},
+            "reward_points": 100, "reward_minor": 500, "min_redemption_points": 100}),
         ("clients", _) if method == "PATCH" => json!({"version": 1, "first_name": "Intruder"}),
         ("clients", _) => client_body("Intruder", "B", Some("intruder@b.test")),
         ("screening", _) => json!({"service_id": own.service_id, "answers": medical_body()}),
@@ -130,6 +134,12 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let (_, document) =
         app.post("/v1/documents/generate", &a.token, generate_body(a_client.as_str(), "A-secret-client")).await;
     let document_id = document["id"].as_str().unwrap().to_owned();
+    // A runs a loyalty programme, so its client's sale earns points B must not see or move.
+    let programme = json!({"enabled": true, "points_per_unit": 1,
+        "earn_on": {"services": true, "products": true, "packages": true},
+        "reward_points": 100, "reward_minor": 500, "min_redemption_points": 100});
+    let (status, programme) = app.put("/v1/loyalty/programme", &a.token, programme).await;
+    assert_eq!(status, StatusCode::OK, "{programme}");
     // A sells at its desk, so B has a sale to aim at (void, refund, read), and a gift card (look
     // up by its code, read, void).
     let sale = json!({"location_id": location_id, "client_id": client_id, "lines": [

@@ -1,7 +1,8 @@
 // One client's file. Every section is mounted only for a role allowed to see it, so a role never
 // fetches what it may not read: documents (documents_read), medical history (clinical_read),
 // payments (payments_read), packages of sessions (packages_read; voided by packages_void),
-// memberships (packages_read; started, paused and cancelled by memberships_write).
+// loyalty points (loyalty_read; adjusted by loyalty_manage), memberships (packages_read; started,
+// paused and cancelled by memberships_write).
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { ScrollTable } from '../ui/scroll-table.js';
@@ -19,6 +20,7 @@ import { Memberships } from './client-memberships.js';
 import { MedicalHistory } from './client-medical.js';
 import { Preferences } from './client-preferences.js';
 import { ClientForm } from '../forms/client.js';
+import { Loyalty } from './client-loyalty.js';
 
 export function ClientFile({ me, id }) {
   const state = useLoad(async () => {
@@ -33,6 +35,7 @@ export function ClientFile({ me, id }) {
       <${Appointments} data=${data} me=${me} />
       ${can(me, 'payments_read') && html`<${Payments} appointments=${data.appointments} />`}
       ${can(me, 'packages_read') && html`<${Packages} me=${me} client=${data.client} />`}
+      ${can(me, 'loyalty_read') && html`<${Loyalty} me=${me} client=${data.client} Panel=${Panel} />`}
       ${can(me, 'packages_read') && html`<${Memberships} me=${me} client=${data.client} />`}
       ${can(me, 'documents_read') && html`<${ClientDocuments} me=${me} client=${data.client} timeline=${data.timeline} />`}
       ${can(me, 'clinical_read') && html`<${MedicalHistory} client=${data.client} appointments=${data.appointments} />`}

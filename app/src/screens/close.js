@@ -21,7 +21,7 @@ const DENOMINATIONS = [5000, 2000, 1000, 500, 200, 100, 50, 20, 10, 5, 2, 1];
 
 const METHOD_NAMES = {
   cash: 'Cash', card: 'Card (online)', card_external: 'Card (terminal)', bank_transfer: 'Bank transfer',
-  deposit: 'Deposits paid online', gift_card: 'Gift cards spent', external: 'Given back on a terminal or by bank',
+  deposit: 'Deposits paid online', gift_card: 'Gift cards spent', loyalty: 'Loyalty points spent', external: 'Given back on a terminal or by bank',
 };
 
 export function Close({ me }) {

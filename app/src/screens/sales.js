@@ -14,7 +14,7 @@ import { Field } from '../ui/form.js';
 import { catalog, client as clientById, clients } from '../lookups.js';
 import { money, time, dateTime, dayIn, label, clientName, toMinor } from '../format.js';
 
-const METHODS = { cash: 'Cash', card: 'Card (online)', card_external: 'Card (terminal)', bank_transfer: 'Bank transfer', deposit: 'Deposit paid online', gift_card: 'Gift card' };
+const METHODS = { cash: 'Cash', card: 'Card (online)', card_external: 'Card (terminal)', bank_transfer: 'Bank transfer', deposit: 'Deposit paid online', gift_card: 'Gift card', loyalty: 'Loyalty points' };
 
 /** A minor-unit amount in the sale's currency. */
 export function amount(minor, currency) {
@@ -237,6 +237,7 @@ function RefundForm({ view, onDone }) {
   const gatewayCard = view.sale.tenders.some((t) => t.method === 'card');
   const giftCard = view.sale.tenders.some((t) => t.method === 'gift_card');
   const package_ = view.sale.lines.some((l) => l.package_id);
+  const points = view.sale.tenders.some((t) => t.method === 'loyalty');
   const [to, setTo] = useState(view.sale.totals.total_minor === 0 && package_ ? 'package' : 'cash');
   const [value, setValue] = useState('');
   const [reason, setReason] = useState('');
@@ -265,7 +266,7 @@ function RefundForm({ view, onDone }) {
       setValue('');
       setReason('');
       const sessions = last ? last.returns.reduce((sum, r) => sum + (r.sessions || 0), 0) : 0;
-      onDone(next, to === 'package' ? `${sessions} session(s) given back to the package.` : to === 'cash' ? `Refunded ${back}: give it back in cash.` : to === 'gift_card' ? `Refunded ${back} onto the gift card.` : `Refunded ${back} to the card.`);
+      onDone(next, to === 'package' ? `${sessions} session(s) given back to the package.` : to === 'cash' ? `Refunded ${back}: give it back in cash.` : to === 'gift_card' ? `Refunded ${back} onto the gift card.` : to === 'loyalty' ? `Refunded ${back} as loyalty points.` : `Refunded ${back} to the card.`);
     });
   };
   const form = { errors: action.errors };
@@ -276,7 +277,8 @@ function RefundForm({ view, onDone }) {
       <${Field} form=${form} name="to" label="Give back" value=${to} onInput=${(e) => setTo(e.currentTarget.value)}
         options=${[{ value: 'cash', label: 'In cash from the till' }, ...(gatewayCard ? [{ value: 'card', label: 'To the card it was paid with' }] : []),
           ...(giftCard ? [{ value: 'gift_card', label: 'Back onto the gift card' }] : []),
-          ...(package_ ? [{ value: 'package', label: 'The package sessions, back onto the package' }] : [])]}
+          ...(package_ ? [{ value: 'package', label: 'The package sessions, back onto the package' }] : []),
+          ...(points ? [{ value: 'loyalty', label: 'Back as loyalty points' }] : [])]}
         hint=${gatewayCard ? undefined : 'Card-terminal and bank-transfer payments are given back in cash here.'} />
       ${to !== 'package' && html`<${Field} form=${form} name="amount_minor" label=${`Amount (${view.sale.currency})`} inputmode="decimal" value=${value}
         onInput=${(e) => setValue(e.currentTarget.value)} hint="Leave empty to give back all that is left." />`}

@@ -26,6 +26,11 @@
 // the server from the template, taxed as the desk chooses; the sale needs a client). A service
 // line for a treatment one of the client's packages covers can be "paid by" a session of it
 // (`package_id`): the line is then nothing to pay and untaxed, and the package has a session less.
+//
+// Loyalty: with the clinic's programme on, the sale's client's points (balance, what they are
+// worth, tier) show under her name, and "Pay with points" adds a `loyalty` tender: the points
+// to spend and their value at the programme's rate (the server checks both). The completed sale
+// says what it earned her.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api } from '../api.js';
@@ -54,8 +59,11 @@ const DISCOUNTS = [
 ];
 const METHODS = {
   cash: 'Cash', card_external: 'Card (terminal)', bank_transfer: 'Bank transfer', deposit: 'Deposit paid online',
-  card_reader: 'Card (reader)', saved_card: 'Saved card', gift_card: 'Gift card',
+  card_reader: 'Card (reader)', saved_card: 'Saved card', gift_card: 'Gift card', loyalty: 'Loyalty points',
 };
+
+/** What `points` are worth at the programme's rate (rounded down, as the server does). */
+const pointsValue = (points, rate) => Math.floor((points * rate.reward_minor) / rate.reward_points);
 /** Tenders taken through the gateway here: ready once their payment succeeded. */
 const GATEWAY_CARDS = ['card_reader', 'saved_card'];
 // Appointments a sale can be for: not cancelled, not a no-show, not still waiting for a deposit.
@@ -158,6 +166,11 @@ function buildLine(line, i, problems, mayDiscount) {
 }
 
 function buildTender(tender, i, problems) {
+  if (tender.method === 'loyalty') {
+    const points = /^\d+$/.test(tender.amount.trim()) ? Number(tender.amount.trim()) : null;
+    if (points === null) problems[`tenders[${i}]`] = 'Enter a whole number of points.';
+    return { method: 'loyalty', points: points ?? 0, amount_minor: pointsValue(points ?? 0, tender.rate) };
+  }
   if (GATEWAY_CARDS.includes(tender.method)) {
     if (!tender.intent_id) problems[`tenders[${i}]`] = 'Charge the card first: the payment is added once it is approved.';
     return { method: 'card', amount_minor: tender.paid_minor ?? 0, intent_id: tender.intent_id || '' };
@@ -240,6 +253,19 @@ function useClientPackages(me, clientId) {
   return packages;
 }
 
+/** The sale's client's loyalty points (null without a client, the permission or the programme). */
+function useLoyalty(me, clientId) {
+  const [account, setAccount] = useState(null);
+  useEffect(() => {
+    setAccount(null);
+    if (!clientId || !can(me, 'loyalty_read')) return undefined;
+    let live = true;
+    api.get(`/v1/clients/${clientId}/loyalty`).then((found) => live && found.enabled && setAccount(found), () => {});
+    return () => { live = false; };
+  }, [clientId]);
+  return account;
+}
+
 export function Till({ me }) {
   const state = useLoad(loadTill, []);
   const [round, setRound] = useState(0);
@@ -267,6 +293,7 @@ function Register({ me, lookups, onNew }) {
   const forQuote = build(sale, mayDiscount, true);
   const quote = useQuote(forQuote.body, forQuote.problems, !done);
   const clientPackages = useClientPackages(me, sale.client?.id);
+  const loyalty = useLoyalty(me, sale.client?.id);
   const templates = lookups.packageTemplates || [];
 
   // An edit after a refusal clears its messages: the quote says at once what still stands in the way.
@@ -278,6 +305,12 @@ function Register({ me, lookups, onNew }) {
   const setListItem = (list, itemKey, fields) => update((s) => ({ ...s, [list]: s[list].map((x) => (x.key === itemKey ? { ...x, ...fields } : x)) }));
   const removeFrom = (list, itemKey) => update((s) => ({ ...s, [list]: s[list].filter((x) => x.key !== itemKey) }));
   const due = quote.current && quote.data ? quote.data.due_minor : 0;
+  const payWithPoints = () => update((s) => {
+    // As many points as the balance allows, up to what is still due.
+    const rate = { reward_points: loyalty.reward_points, reward_minor: loyalty.reward_minor };
+    const points = Math.min(loyalty.balance, Math.floor((due * rate.reward_points) / rate.reward_minor));
+    return { ...s, tenders: [...s.tenders, { key: nextKey(), method: 'loyalty', amount: String(Math.max(points, 0)), rate, reference: '', code: '' }] };
+  });
   const addTender = (method) => update((s) => ({
     ...s, tenders: [...s.tenders, { key: nextKey(), method, amount: method !== 'cash' && due > 0 ? minorInput(due) : '', reference: '', code: '' }],
   }));
@@ -321,7 +354,9 @@ function Register({ me, lookups, onNew }) {
             onPick=${(appointment, person, deposit) => update((s) => pickAppointment(s, appointment, person, lookups, deposit))}
             onWalkIn=${() => update((s) => ({ ...s, appointment_id: '', lines: s.lines.filter((l) => !l.appointment_id), tenders: s.tenders.filter((t) => t.method !== 'deposit') }))} />
           <${ClientChoice} me=${me} sale=${sale} error=${errors.client_id}
-            onChange=${(person) => update((s) => ({ ...s, client: person }))} />
+            onChange=${(person) => update((s) => ({ ...s, client: person, tenders: s.tenders.filter((t) => t.method !== 'loyalty') }))} />
+          ${loyalty && html`<p class="loyalty-balance" role="status">Loyalty: <strong id="till-loyalty-balance">${loyalty.balance} points</strong>
+            (worth ${amount(loyalty.value_minor, loyalty.currency)})${loyalty.tier ? ` · ${loyalty.tier.name}` : ''}</p>`}
         </section>
 
         <section class="card" aria-labelledby="h-items">
@@ -382,6 +417,8 @@ function Register({ me, lookups, onNew }) {
             <button type="button" class="secondary" onClick=${() => addTender('card_reader')}>Card (reader)</button>
             ${sale.appointment_id && sale.card_on_file && html`<button type="button" class="secondary" onClick=${() => addTender('saved_card')}>Saved card</button>`}
             <button type="button" class="secondary" onClick=${() => addTender('gift_card')}>Add gift card</button>
+            ${loyalty && loyalty.balance >= Math.max(loyalty.min_redemption_points, 1) && !sale.tenders.some((t) => t.method === 'loyalty')
+              && html`<button type="button" class="secondary" id="pay-with-points" onClick=${payWithPoints}>Pay with points</button>`}
           </div>
         </section>
       </div>
@@ -633,6 +670,16 @@ function TenderEditor({ tender, index, form, currency, sale, onChange, onRemove 
       <button type="button" class="link-button" onClick=${onRemove}>Remove this payment</button>
     </fieldset>`;
   }
+  if (tender.method === 'loyalty') {
+    const points = /^\d+$/.test(tender.amount.trim()) ? Number(tender.amount) : 0;
+    return html`<fieldset class="tender" data-tender="loyalty">
+      <legend>${METHODS.loyalty}</legend>
+      <${Field} name=${path} form=${form(path, `${path}.points`, `${path}.amount_minor`)} inputmode="numeric"
+        label="Points to spend" value=${tender.amount} onInput=${(e) => onChange({ amount: e.currentTarget.value })}
+        hint=${`Worth ${amount(pointsValue(points, tender.rate), currency)} (${tender.rate.reward_points} points = ${amount(tender.rate.reward_minor, currency)}).`} />
+      <button type="button" class="link-button" onClick=${onRemove}>Remove this payment</button>
+    </fieldset>`;
+  }
   if (tender.method === 'gift_card') return html`<${GiftCardTender} tender=${tender} path=${path} form=${form} currency=${currency} onChange=${onChange} onRemove=${onRemove} />`;
   const referenceName = tender.method === 'card_external' ? `${path}.terminal_reference` : `${path}.reference`;
   return html`<fieldset class="tender" data-tender=${tender.method}>
@@ -798,6 +845,8 @@ function Receipt({ sale, lookups, client, onNew }) {
     </div>`)}
     ${(sale.sold_packages || []).map((p) => html`<p class="notice notice-info package-sold" role="status">
       ${p.template.name}: ${p.sessions_total} sessions, valid until ${dateTime(p.expires_at, location?.timezone)} — on the client's file.</p>`)}
+    ${sale.points_earned > 0 && html`<p class="notice notice-info points-earned" role="status">
+      ${client ? clientName(client) : 'The client'} earned <strong id="points-earned">${sale.points_earned}</strong> loyalty points.</p>`}
     <${SaleFigures} sale=${sale} practitioners=${lookups.practitioners} />
     <div class="actions">
       <a class="button secondary" href=${`#/sales/${sale.id}`}>Open the sale</a>

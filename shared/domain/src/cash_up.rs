@@ -13,6 +13,9 @@
 //! back onto one. A gift card sold is a liability, not takings: the money paid for it is in its
 //! methods (the drawer holds the cash), and `gift_cards_sold` is taken off `net_takings_minor`;
 //! the takings come when the card is spent.
+//!
+//! **Loyalty points** spent are their own method (`loyalty`), and so are points given back by a
+//! void or refund, at their money value: not in the drawer.
 
 use std::collections::BTreeMap;
 
@@ -26,7 +29,8 @@ use crate::sale::{self, Correction, CorrectionKind, CorrectionStatus, Reason, Sa
 use crate::values::{Currency, MinorUnits};
 
 /// The tender methods, in the order a report lists them.
-pub const METHODS: [&str; 7] = ["cash", "card", "card_external", "bank_transfer", "deposit", "gift_card", "external"];
+pub const METHODS: [&str; 8] =
+    ["cash", "card", "card_external", "bank_transfer", "deposit", "gift_card", "loyalty", "external"];
 
 /// One tender method's day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -21,6 +21,7 @@ pub mod gdpr;
 pub mod gift_card;
 pub mod limits;
 pub mod logo;
+pub mod loyalty;
 pub mod medical;
 pub mod membership;
 pub mod notifications;

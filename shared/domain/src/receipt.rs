@@ -175,6 +175,9 @@ fn tender_text(tender: &Tender, currency: &Currency) -> String {
         Tender::GiftCard { amount_minor, code_last4, .. } => {
             format!("Gift card …{}: {}", code_last4.as_deref().unwrap_or("????"), money(amount_minor.get()))
         }
+        Tender::Loyalty { points, amount_minor } => {
+            format!("Loyalty points ({}): {}", points.get(), money(amount_minor.get()))
+        }
     }
 }
 
@@ -274,6 +277,9 @@ pub fn content(sale: &Sale, correction: Option<&Correction>, facts: &ReceiptFact
                 ReturnMethod::GiftCard => "Back onto the gift card",
                 ReturnMethod::Package => {
                     return format!("Back onto the package: {} session(s)", r.sessions.unwrap_or(0));
+                }
+                ReturnMethod::Loyalty => {
+                    return format!("Back as {} loyalty points: {}", r.points.unwrap_or(0), money(r.amount_minor));
                 }
             };
             format!("{how}: {}", money(r.amount_minor))

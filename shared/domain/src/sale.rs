@@ -104,6 +104,10 @@ bounded_number!(
     /// A percentage discount in basis points (1000 = 10%): 1 to 10000.
     Percent, 1, 10_000, "basis points"
 );
+bounded_number!(
+    /// Loyalty points spent as a tender: 1 to 10 000 000.
+    Points, 1, 10_000_000, "a whole number of points"
+);
 
 macro_rules! short_text {
     ($(#[$doc:meta])* $name:ident, $max:literal, $example:literal, $allowed:expr, $rule:literal) => {
@@ -343,6 +347,12 @@ pub enum Tender {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         code_last4: Option<String>,
     },
+    /// Loyalty points of the sale's client, worth `amount_minor` at the programme's value (the
+    /// till sends the value it shows; the server checks it): spent in the sale's transaction.
+    Loyalty {
+        points: Points,
+        amount_minor: MinorUnits,
+    },
 }
 
 impl Tender {
@@ -354,7 +364,8 @@ impl Tender {
             | Tender::CardExternal { amount_minor, .. }
             | Tender::BankTransfer { amount_minor, .. }
             | Tender::Deposit { amount_minor, .. }
-            | Tender::GiftCard { amount_minor, .. } => amount_minor.get(),
+            | Tender::GiftCard { amount_minor, .. }
+            | Tender::Loyalty { amount_minor, .. } => amount_minor.get(),
         }
     }
 
@@ -367,6 +378,7 @@ impl Tender {
             Tender::BankTransfer { .. } => "bank_transfer",
             Tender::Deposit { .. } => "deposit",
             Tender::GiftCard { .. } => "gift_card",
+            Tender::Loyalty { .. } => "loyalty",
         }
     }
 }
@@ -585,6 +597,7 @@ fn price_lines(input: &SaleInput) -> AppResult<Priced> {
             "a gift card cannot pay for another gift card",
         ));
     }
+    check_loyalty_tenders(input, sells_gift_card)?;
     for (i, tip) in input.tips.iter().enumerate() {
         if tip.amount_minor.get() == 0 {
             return Err(invalid("zero_amount", format!("tips[{i}].amount_minor"), "a tip is more than nothing"));
@@ -602,6 +615,26 @@ fn price_lines(input: &SaleInput) -> AppResult<Priced> {
         change_minor: 0,
     };
     Ok(Priced { lines, totals })
+}
+
+/// Points pay only for the sale's own client, once per sale, and never for a gift card.
+fn check_loyalty_tenders(input: &SaleInput, sells_gift_card: bool) -> AppResult<()> {
+    let mut loyalty = input.tenders.iter().enumerate().filter(|(_, t)| matches!(t, Tender::Loyalty { .. }));
+    let Some((i, _)) = loyalty.next() else { return Ok(()) };
+    if input.client_id.is_none() {
+        return Err(invalid(
+            "loyalty_client_required",
+            format!("tenders[{i}]"),
+            "points are the client's: name the sale's client",
+        ));
+    }
+    if sells_gift_card {
+        return Err(invalid("loyalty_for_gift_card", format!("tenders[{i}]"), "points cannot buy a gift card"));
+    }
+    if let Some((j, _)) = loyalty.next() {
+        return Err(invalid("one_loyalty_tender", format!("tenders[{j}]"), "one points tender per sale"));
+    }
+    Ok(())
 }
 
 fn check_line_fields(i: usize, line: &LineInput) -> AppResult<()> {
@@ -735,6 +768,13 @@ pub struct Sale {
     pub completed_at: DateTime<Utc>,
     /// The member who rang it up.
     pub completed_by: String,
+    /// Loyalty points the sale earned its client (set when the sale is recorded).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub points_earned: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 impl Sale {
@@ -762,6 +802,7 @@ impl Sale {
             totals: priced.totals,
             completed_at: at,
             completed_by: by.to_owned(),
+            points_earned: 0,
         }
     }
 }
@@ -789,6 +830,8 @@ pub enum ReturnMethod {
     GiftCard,
     /// Sessions back onto the package that covered lines of the sale (no money moves).
     Package,
+    /// Points back onto the client's loyalty account (never as cash).
+    Loyalty,
 }
 
 impl ReturnMethod {
@@ -801,6 +844,7 @@ impl ReturnMethod {
             ReturnMethod::Deposit => "deposit",
             ReturnMethod::GiftCard => "gift_card",
             ReturnMethod::Package => "package",
+            ReturnMethod::Loyalty => "loyalty",
         }
     }
 }
@@ -828,6 +872,9 @@ pub struct Return {
     /// The sessions put back onto it (`package` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions: Option<u32>,
+    /// The points put back onto the client's account (`loyalty` only; `amount_minor` is their value).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -851,6 +898,7 @@ impl Return {
             gift_card_id: None,
             package_id: None,
             sessions: None,
+            points: None,
         }
     }
 }
@@ -947,6 +995,9 @@ pub fn plan_void(sale: &Sale, corrections: &[Correction], today: NaiveDate) -> A
             Tender::GiftCard { amount_minor, gift_card_id, .. } => {
                 Return { gift_card_id: gift_card_id.clone(), ..Return::new(ReturnMethod::GiftCard, amount_minor.get()) }
             }
+            Tender::Loyalty { points, amount_minor } => {
+                Return { points: Some(points.get()), ..Return::new(ReturnMethod::Loyalty, amount_minor.get()) }
+            }
         })
         .filter(|r| r.amount_minor > 0)
         .chain(package_returns(sale, corrections))
@@ -998,6 +1049,22 @@ pub enum RefundTo {
     /// The package sessions that covered the sale's lines, back onto their packages (no money:
     /// `amount_minor` is not given).
     Package,
+    /// Back onto the client's loyalty account, as the points that paid (never as cash).
+    Loyalty,
+}
+
+/// What the sale's points tender paid and the points it spent, less what went back: `None`
+/// when no points paid.
+fn loyalty_open(sale: &Sale, corrections: &[Correction]) -> Option<(i64, i64)> {
+    let (mut amount, mut points) = sale.tenders.iter().find_map(|t| match t {
+        Tender::Loyalty { points, amount_minor } => Some((amount_minor.get(), points.get())),
+        _ => None,
+    })?;
+    for back in live(corrections).flat_map(|c| &c.returns).filter(|r| r.method == ReturnMethod::Loyalty) {
+        amount -= back.amount_minor;
+        points -= back.points.unwrap_or(0);
+    }
+    Some((amount, points))
 }
 
 /// What each gift card paid for the sale less what went back to it, by card.
@@ -1065,9 +1132,15 @@ pub fn plan_refund(
             _ => None,
         })
         .collect();
+    let loyalty = loyalty_open(sale, corrections);
+    let loyalty_amount_open = loyalty.map_or(0, |(amount, _)| amount);
     let possible = match to {
-        // What a gift card paid goes back onto it, never out of the drawer.
-        RefundTo::Cash => left - gift_open,
+        // What a gift card or points paid goes back onto it, never out of the drawer.
+        RefundTo::Cash => left - gift_open - loyalty_amount_open,
+        RefundTo::Loyalty if loyalty.is_none() => {
+            return Err(invalid("no_loyalty_payment", "to", "no part of this sale was paid with points"));
+        }
+        RefundTo::Loyalty => left.min(loyalty_amount_open),
         RefundTo::GiftCard if gift_cards.is_empty() => {
             return Err(invalid("no_gift_card_payment", "to", "no part of this sale was paid by gift card"));
         }
@@ -1105,6 +1178,16 @@ pub fn plan_refund(
             ..Return::new(ReturnMethod::GiftCard, take)
         }),
         RefundTo::Package => package_returns(sale, corrections),
+        RefundTo::Loyalty => {
+            let (open_amount, open_points) = loyalty.unwrap_or_default();
+            // The whole of what is open takes every point left; a part, its share rounded down.
+            let points = if amount >= open_amount {
+                open_points
+            } else {
+                (i128::from(open_points) * i128::from(amount) / i128::from(open_amount)) as i64
+            };
+            vec![Return { points: Some(points), ..Return::new(ReturnMethod::Loyalty, amount) }]
+        }
     })
 }
 

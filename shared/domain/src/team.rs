@@ -81,6 +81,11 @@ pub enum Permission {
     StockReceive,
     /// Adjust a level with a reason (a count, damaged, expired, other): owners and managers.
     StockAdjust,
+    /// See the loyalty programme and a client's points and ledger: the till's roles and
+    /// practitioners.
+    LoyaltyRead,
+    /// Set the loyalty programme and adjust a client's points: owners and managers.
+    LoyaltyManage,
     /// Start a client's membership (its sign-up page), pause, resume and cancel it: owners,
     /// managers and the front desk (who sign clients up at the desk).
     MembershipsWrite,
@@ -90,7 +95,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 35] = {
+    pub const ALL: [Permission; 37] = {
         use Permission::*;
         [
             CatalogRead,
@@ -126,6 +131,8 @@ impl Permission {
             StockRead,
             StockReceive,
             StockAdjust,
+            LoyaltyRead,
+            LoyaltyManage,
             MembershipsWrite,
             ReviewsModerate,
         ]
@@ -159,10 +166,12 @@ impl Role {
             PaymentsWrite | AnalyticsFull => matches!(self, Owner | Manager | Finance),
             AnalyticsLimited => true,
             SalesWrite | GiftCardsRead => matches!(self, Owner | Manager | FrontDesk | Finance),
-            DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid | StockAdjust | ReviewsModerate => {
+            DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid | StockAdjust | ReviewsModerate | LoyaltyManage => {
                 matches!(self, Owner | Manager)
             }
-            PackagesRead | StockRead => matches!(self, Owner | Manager | FrontDesk | Finance | Practitioner),
+            PackagesRead | StockRead | LoyaltyRead => {
+                matches!(self, Owner | Manager | FrontDesk | Finance | Practitioner)
+            }
             StockReceive | MembershipsWrite => matches!(self, Owner | Manager | FrontDesk),
         }
     }
@@ -262,7 +271,7 @@ mod tests {
     fn the_till_is_rung_by_the_desk_and_finance_but_only_owners_and_managers_discount_or_void() {
         let tills: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(SalesWrite)).collect();
         assert_eq!(tills, vec![Owner, Manager, FrontDesk, Finance]);
-        for permission in [DiscountGive, SalesVoid, GiftCardsVoid, PackagesVoid, ReviewsModerate] {
+        for permission in [DiscountGive, SalesVoid, GiftCardsVoid, PackagesVoid, ReviewsModerate, LoyaltyManage] {
             let granted: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(permission)).collect();
             assert_eq!(granted, vec![Owner, Manager], "{permission:?}");
         }

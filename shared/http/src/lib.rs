@@ -20,6 +20,7 @@ pub mod esign;
 pub mod extract;
 pub mod gift_cards;
 pub mod idempotency;
+pub mod loyalty;
 pub mod memberships;
 pub mod notifications;
 pub mod packages;
@@ -258,6 +259,10 @@ route_group!(
         [stock::reorder]
         [stock::reorder_csv]
         [stock::get_usage, stock::put_usage]
+        [loyalty::get_programme, loyalty::save_programme]
+        [loyalty::account]
+        [loyalty::adjust]
+        [loyalty::portal]
         [memberships::for_client]
         [memberships::portal_list]
         [notifications::get_preferences, notifications::put_preferences]

@@ -55,15 +55,17 @@ pub struct CompleteQuery {
 /// and the answer shows its code this once (`issued_gift_cards`). A `package` line sells the
 /// client a package of sessions (priced from its template; `sold_packages`); a service line with
 /// a `package_id` is covered by a session of it (nothing to pay, untaxed), the package's last
-/// session used once however many tills redeem it at once.
+/// session used once however many tills redeem it at once. A `loyalty` tender spends the
+/// client's points (worth the programme's value), never beyond her balance however many tills
+/// spend them at once; a sale for a client earns points (`points_earned`) while the programme is on.
 #[utoipa::path(post, path = "/v1/sales", tag = "sales", operation_id = "complete_sale", security(("staff_jwt" = [])), request_body = SaleInput,
     params(CompleteQuery,
         ("Idempotency-Key" = Option<String>, Header, description = "One key per attempt at ringing up a sale: a retry with the same key and body answers the sale recorded first (`Idempotent-Replayed: true`) and writes nothing; the same key with another body is 422 `idempotency_key_reused`")),
     responses((status = 201, body = Completed),
         (status = 200, description = "with `quote=true`: the priced lines and totals; nothing is written", body = Quote),
         (status = 403, description = "the role may not ring up sales, or give the discount asked for, or work at this location", body = ErrorEnvelope),
-        (status = 409, description = "`concurrent_update`: the till was too busy to number it; try again; `day_closed`: the location's day is closed; `gift_card_insufficient` (with `balance_minor`), `gift_card_expired`, `gift_card_voided`; `package_used_up` (with `sessions_remaining`), `package_expired`, `package_voided`", body = ErrorEnvelope),
-        (status = 422, description = "`tenders_do_not_sum`, `discount_exceeds_line`, `discount_exceeds_sale`, `unknown_reference`, `card_payment_mismatch`, `intent_already_used`, `unknown_gift_card`, `gift_card_currency_mismatch`, `gift_card_amount`, `gift_card_taxed`, `package_client_required`, `unknown_package`, `package_other_client`, `package_not_covering`, `package_needs_service`…", body = ErrorEnvelope)))]
+        (status = 409, description = "`concurrent_update`: the till was too busy to number it; try again; `day_closed`: the location's day is closed; `gift_card_insufficient` (with `balance_minor`), `gift_card_expired`, `gift_card_voided`; `package_used_up` (with `sessions_remaining`), `package_expired`, `package_voided`; `loyalty_insufficient` (with `balance`), `loyalty_off`", body = ErrorEnvelope),
+        (status = 422, description = "`tenders_do_not_sum`, `discount_exceeds_line`, `discount_exceeds_sale`, `unknown_reference`, `card_payment_mismatch`, `intent_already_used`, `unknown_gift_card`, `gift_card_currency_mismatch`, `gift_card_amount`, `gift_card_taxed`, `package_client_required`, `unknown_package`, `package_other_client`, `package_not_covering`, `package_needs_service`, `loyalty_client_required`, `loyalty_below_minimum`, `loyalty_value_mismatch` (with `value_minor`), `loyalty_for_gift_card`, `one_loyalty_tender`…", body = ErrorEnvelope)))]
 pub async fn complete(
     State(app): State<Arc<App>>,
     actor: Actor,
@@ -167,7 +169,8 @@ pub async fn void(
 #[serde(deny_unknown_fields)]
 pub struct RefundInput {
     /// Cash from the till, back to the sale's gateway card payments or gift cards, or (`package`)
-    /// the package sessions that covered its lines back onto their packages.
+    /// the package sessions that covered its lines back onto their packages, or (`loyalty`) the
+    /// points that paid back onto the client's account.
     pub to: RefundTo,
     /// Minor units; all that may still go back that way when absent.
     #[serde(default)]
@@ -185,7 +188,7 @@ pub struct RefundInput {
     params(("id" = String, Path)), request_body = RefundInput,
     responses((status = 201, body = SaleView), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, description = "`sale_voided`, `concurrent_update`, `day_closed`", body = ErrorEnvelope),
-        (status = 422, description = "`refund_exceeds_paid`, `nothing_to_refund`, `no_card_payment`, `payment_refused`, `no_package_session`, `amount_not_for_sessions`", body = ErrorEnvelope)))]
+        (status = 422, description = "`refund_exceeds_paid`, `nothing_to_refund`, `no_card_payment`, `payment_refused`, `no_package_session`, `amount_not_for_sessions`, `no_loyalty_payment`", body = ErrorEnvelope)))]
 pub async fn refund(
     State(app): State<Arc<App>>,
     actor: Actor,

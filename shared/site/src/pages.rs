@@ -615,6 +615,7 @@ pub fn portal(catalog: &PublicCatalog, options: &SiteOptions) -> String {
 <ul id="receipts" class="plain stack" aria-labelledby="h-receipts"></ul>
 <div id="gift-cards-box" hidden><h3 id="h-gift-cards">Gift cards</h3>
 <ul id="gift-cards" class="plain stack" aria-labelledby="h-gift-cards"></ul></div>
+<div id="points-box" hidden><h3>Loyalty points</h3><p id="points"></p></div>
 <div id="packages-box" hidden><h3 id="h-packages">Packages</h3>
 <ul id="packages" class="plain stack" aria-labelledby="h-packages"></ul></div>
 <div id="memberships-box" hidden><h3 id="h-memberships">Memberships</h3>

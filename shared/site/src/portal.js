@@ -200,7 +200,7 @@
 
   async function loadAccount() {
     status('Loading your bookings…');
-    const [appointments, documents, prefs, balances, receipts, giftCards, packages, memberships] = await Promise.all([
+    const [appointments, documents, prefs, balances, receipts, giftCards, packages, points, memberships] = await Promise.all([
       call('GET', base + '/v1/portal/appointments'),
       call('GET', base + '/v1/portal/documents'),
       call('GET', base + '/v1/portal/preferences'),
@@ -208,6 +208,7 @@
       call('GET', base + '/v1/portal/receipts'),
       call('GET', base + '/v1/portal/gift-cards'),
       call('GET', base + '/v1/portal/packages'),
+      call('GET', base + '/v1/portal/loyalty'),
       call('GET', base + '/v1/portal/memberships'),
     ]);
     $('#balances').replaceChildren(...balances.balances.map(balanceItem));
@@ -246,6 +247,9 @@
       el('p', { class: 'meta', text: p.sessions_remaining + ' of ' + p.sessions_total + ' sessions left'
         + (p.status === 'voided' ? ' · voided' : p.status === 'expired' ? ' · expired ' + when(p.expires_at) : ' · valid until ' + when(p.expires_at)) }))));
     $('#packages-box').hidden = !packages.length;
+    $('#points').textContent = points.balance + ' points, worth ' + money({ amount_minor: points.value_minor, currency: points.currency })
+      + (points.tier ? ' · ' + points.tier : '');
+    $('#points-box').hidden = !points.enabled && !points.balance;
     // Memberships: what she pays each month, until when it is paid; she may end one with its month.
     $('#memberships').replaceChildren(...memberships.map(membershipItem));
     $('#memberships-box').hidden = !memberships.length;

@@ -941,6 +941,23 @@ pub fn stock_used_by(tenant: &TenantId, location: &LocationId, appointment: &str
     Key::new(stock_pk(tenant, location), format!("USED#{appointment}"))
 }
 
+// ---- Loyalty (`mas_booking::loyalty`) ---------------------------------------------------
+
+/// The clinic's loyalty programme (versioned).
+pub fn loyalty_programme(tenant: &TenantId) -> Key {
+    Key::new(tenant_pk(tenant), "LOYALTY")
+}
+
+/// Every loyalty item of a client's partition starts with this: her account and her ledger.
+pub const LOYALTY_PREFIX: &str = "LOYALTY#";
+pub const LOYALTY_MOVE_PREFIX: &str = "LOYALTY#MOVE#";
+
+/// A client's loyalty account (balance, months earned, version), in her partition: erasure
+/// deletes it with the partition.
+pub fn loyalty_account(tenant: &TenantId, client: &ClientId) -> Key {
+    Key::new(client_pk(tenant, client), format!("{LOYALTY_PREFIX}ACCOUNT"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

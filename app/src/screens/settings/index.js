@@ -12,6 +12,7 @@ import { Security } from './security.js';
 import { OnlinePayments } from './payments.js';
 import { CardReaders } from './readers.js';
 import { PackageTemplates } from './packages.js';
+import { LoyaltyProgramme } from './loyalty.js';
 import { MembershipPlans } from './memberships.js';
 import { NotAllowed } from '../not-allowed.js';
 
@@ -39,6 +40,7 @@ function body(section, me, route) {
     case 'payments': return html`<${OnlinePayments} route=${route} />`;
     case 'readers': return html`<${CardReaders} />`;
     case 'packages': return html`<${PackageTemplates} />`;
+    case 'loyalty': return html`<${LoyaltyProgramme} />`;
     case 'memberships': return html`<${MembershipPlans} />`;
     default: return null;
   }

@@ -233,6 +233,7 @@ pub async fn csv(store: &Store, t: &TenantId, location: &LocationId, date: Naive
                 Tender::GiftCard { amount_minor, gift_card_id, .. } => {
                     (amount_minor.get(), gift_card_id.as_ref().map(ToString::to_string).unwrap_or_default())
                 }
+                Tender::Loyalty { amount_minor, points } => (amount_minor.get(), format!("{} points", points.get())),
             };
             // The sale's tax and tips once, on its first tender's row.
             let (tax, tips) = if i == 0 {

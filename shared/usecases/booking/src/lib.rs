@@ -10,6 +10,7 @@ pub mod connect;
 pub mod desk;
 pub mod fees;
 pub mod gift_cards;
+pub mod loyalty;
 pub mod memberships;
 pub mod packages;
 pub mod paylinks;

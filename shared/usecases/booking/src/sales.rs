@@ -24,6 +24,9 @@
 //! **Stock** (`stock`). A product line naming a catalog product's SKU takes it off the shelf at
 //! the sale's location in the same transaction (the level on condition of its version); a void
 //! puts it back.
+//! **Loyalty** (`loyalty`). Each attempt reads the client's points account, spends a points
+//! tender and adds what the sale earns, and writes it on condition of the version read, beside
+//! the counter — so two tills never spend the same points.
 //!
 //! **Corrections.** A void or refund is its own item beside the sale (`COR#0001`, …), claimed
 //! with "not exists" on the next sequence number, so two corrections decided from the same read
@@ -221,6 +224,8 @@ async fn try_complete(
     for package in to_sell {
         sale.lines[package.line].sold_package_id = Some(package.id.clone());
     }
+    // Before the sale is written: it records the points it earned.
+    let points = crate::loyalty::prepare_sale(store, t, &mut sale).await?;
 
     let mut plan = Plan::<Once>::typed();
     // First, so that a request with the same key that committed first is what this one meets.
@@ -245,6 +250,7 @@ async fn try_complete(
     packages::push_redemptions(&mut plan, store, t, &sale).await?;
     let sold_packages = packages::push_sales(&mut plan, store, t, &sale, to_sell).await?;
     crate::stock::push_sale(&mut plan, store, t, &sale).await?;
+    crate::loyalty::push_sale(&mut plan, t, points)?;
     let mut issued = Vec::new();
     for card in to_issue {
         let line = &sale.lines[card.line];
@@ -523,6 +529,8 @@ async fn correct(
         gift_cards::push_correction(&mut plan, store, audit, &current.sale, &correction).await?;
         packages::push_correction(&mut plan, store, audit, &current.sale, &correction).await?;
         crate::stock::push_correction(&mut plan, store, audit, &current.sale, &correction).await?;
+        crate::loyalty::push_correction(&mut plan, store, audit, &current.sale, &current.corrections, &correction)
+            .await?;
         for back in correction.returns.iter().filter(|r| r.method == ReturnMethod::Deposit) {
             // Released in the same transaction: the deposit may count towards another sale.
             let Some(payment_id) = &back.payment_id else { continue };
