@@ -178,3 +178,45 @@ fn a_pattern_on_a_code_is_told_from_building_an_error_with_one() {
         r#"        return Err(AppError::Limited { code: "rate_limited", retry_after_seconds: 1 });"#
     ));
 }
+
+/// The OpenAPI document names each schema after its Rust type (or its `#[schema(as = …)]`): two
+/// types of one name would silently share one schema, and the document would describe one of
+/// them wrongly (a stock movement validated as a loyalty movement). Every name is one type's.
+#[test]
+fn every_openapi_schema_name_is_one_types() {
+    let mut sources = Vec::new();
+    rust_sources(&crate::repo_root().join("shared"), &mut sources);
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    let mut clashes = Vec::new();
+    for path in &sources {
+        let source = std::fs::read_to_string(path).expect("a readable source");
+        let lines: Vec<&str> = source.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            let Some(rest) = trimmed.strip_prefix("pub struct ").or_else(|| trimmed.strip_prefix("pub enum ")) else {
+                continue;
+            };
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if name.is_empty() {
+                continue; // a macro's `$name`: each expansion is its own type
+            }
+            // The attributes right above the item.
+            let attributes: Vec<&str> =
+                lines[..i].iter().rev().take_while(|l| l.trim_start().starts_with("#[")).copied().collect();
+            if !attributes.iter().any(|a| a.contains("derive(") && a.contains("ToSchema")) {
+                continue;
+            }
+            let alias = attributes.iter().find_map(|a| {
+                let at = a.find("schema(as = ")? + "schema(as = ".len();
+                Some(a[at..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>())
+            });
+            let schema = alias.unwrap_or(name);
+            let place = format!("{}:{}", path.display(), i + 1);
+            if let Some(first) = seen.insert(schema.clone(), place.clone()) {
+                clashes.push(format!("{schema}: {first} and {place}"));
+            }
+        }
+    }
+    assert!(seen.len() > 100, "the schemas are found ({})", seen.len());
+    assert!(clashes.is_empty(), "schema names used by two types:\n{}", clashes.join("\n"));
+}

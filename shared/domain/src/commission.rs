@@ -70,6 +70,7 @@ pub enum Rate {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = CommissionTier)]
 pub struct Tier {
     /// The practitioner's total under the rule in the period from which this rate applies.
     pub from_minor: i64,

@@ -355,6 +355,7 @@ impl GiftCard {
 /// What moved a card's balance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = GiftCardMovementKind)]
 pub enum MovementKind {
     Issued,
     /// Spent as a sale's tender.
@@ -366,6 +367,7 @@ pub enum MovementKind {
 
 /// One line of a card's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = GiftCardMovement)]
 pub struct Movement {
     pub gift_card_id: GiftCardId,
     pub kind: MovementKind,

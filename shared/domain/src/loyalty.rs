@@ -63,6 +63,7 @@ pub struct EarnOn {
 /// A tier: reached by points earned in the last twelve months, earning at a multiplier.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = LoyaltyTier)]
 pub struct Tier {
     pub name: Name,
     /// Points earned in the last twelve months that reach it (more than 0).
@@ -395,6 +396,7 @@ impl Account {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = LoyaltyMovementKind)]
 pub enum MovementKind {
     /// Earned by a sale.
     Earned,
@@ -412,6 +414,7 @@ pub enum MovementKind {
 
 /// One movement of a client's points (signed: + in, − out).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = LoyaltyMovement)]
 pub struct Movement {
     pub kind: MovementKind,
     pub points: i64,

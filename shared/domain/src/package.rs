@@ -360,6 +360,7 @@ impl Package {
 /// What moved a package's sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = PackageMovementKind)]
 pub enum MovementKind {
     Sold,
     /// Given as a membership's credits for a paid month.
@@ -373,6 +374,7 @@ pub enum MovementKind {
 
 /// One line of a package's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = PackageMovement)]
 pub struct Movement {
     pub package_id: PackageId,
     pub kind: MovementKind,

@@ -263,6 +263,7 @@ impl Level {
 /// What moved a level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = StockMovementKind)]
 pub enum MovementKind {
     /// Delivered by a supplier.
     Received,
@@ -389,6 +390,7 @@ pub struct ReceiveInput {
 
 /// One line of a product's history at one location.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = StockMovement)]
 pub struct Movement {
     pub product_id: ProductId,
     pub sku: Sku,

@@ -167,6 +167,7 @@ pub async fn void(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SaleRefundInput)]
 pub struct RefundInput {
     /// Cash from the till, back to the sale's gateway card payments or gift cards, or (`package`)
     /// the package sessions that covered its lines back onto their packages, or (`loyalty`) the

@@ -130,10 +130,12 @@ fn the_waiting_list_script_stays_small() {
     assert!(WAITLIST_SCRIPT.len() < 8_000, "waitlist.js is {} bytes", WAITLIST_SCRIPT.len());
 }
 
+/// 43,000 since the portal shows memberships and loyalty points (it was 40,000); the next
+/// account box should move the portal's boxes into a script loaded on sign-in instead.
 #[test]
 fn both_scripts_together_stay_well_under_the_budget() {
     assert!(
-        SCRIPT.len() + PORTAL_SCRIPT.len() < 40_000,
+        SCRIPT.len() + PORTAL_SCRIPT.len() < 43_000,
         "site.js + portal.js are {} bytes",
         SCRIPT.len() + PORTAL_SCRIPT.len()
     );

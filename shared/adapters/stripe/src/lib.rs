@@ -33,6 +33,7 @@ use stripe_core::payment_intent::{
 use stripe_core::refund::CreateRefund;
 
 use mas_domain::payment::{ChargeDestination, ConnectedAccountId, CustomerId, IntentId, ReaderId, TerminalLocationId};
+use mas_domain::values::{Currency, MinorUnits};
 use mas_ports::payments::{
     AccountRequest, BrowserCheckout, ConnectedAccount, GatewayRefund, Intent, IntentRequest, OnboardingLink,
     OnboardingRequest, PaymentLink, PaymentLinkRequest, Payments, PaymentsError, ReaderRequest, RefundRequest,
@@ -151,10 +152,13 @@ fn read_link(value: &Value) -> Result<PaymentLink, PaymentsError> {
         .map_err(|e| PaymentsError::Unavailable(format!("unreadable Checkout Session: {e}")))
 }
 
-/// `POST /v1/checkout/sessions` in `payment` mode, as Stripe reads its form: one line for the
-/// amount, our ids on the session and on the intent it makes, the page's expiry.
+/// `POST /v1/checkout/sessions`, as Stripe reads its form: one line for the amount (a monthly
+/// price made on the line in `subscription` mode: `price_data[recurring][interval]=month`, so no
+/// Price object to keep in step with a plan), our ids on the session, the page's expiry, and
+/// what the mode passes on: `payment_intent_data` to the intent a payment page makes, or
+/// `subscription_data` to the subscription a sign-up page starts.
 #[derive(serde::Serialize)]
-struct CheckoutSessionForm<'a> {
+struct CheckoutSessionForm<'a, ModeData> {
     mode: &'static str,
     line_items: [LineItem<'a>; 1],
     success_url: &'a str,
@@ -163,7 +167,8 @@ struct CheckoutSessionForm<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     customer: Option<&'a str>,
     metadata: &'a BTreeMap<String, String>,
-    payment_intent_data: IntentData<'a>,
+    #[serde(flatten)]
+    mode_data: ModeData,
 }
 
 #[derive(serde::Serialize)]
@@ -177,11 +182,41 @@ struct PriceData<'a> {
     currency: String,
     unit_amount: i64,
     product_data: ProductData<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recurring: Option<Recurring>,
 }
 
 #[derive(serde::Serialize)]
 struct ProductData<'a> {
     name: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct Recurring {
+    interval: &'static str,
+}
+
+/// The one line of a page: `amount` of `currency`, named `name`; monthly when `recurring`.
+fn line_item<'a>(name: &'a str, amount: MinorUnits, currency: &Currency, recurring: bool) -> [LineItem<'a>; 1] {
+    [LineItem {
+        quantity: 1,
+        price_data: PriceData {
+            currency: currency.as_str().to_lowercase(),
+            unit_amount: amount.get(),
+            product_data: ProductData { name },
+            recurring: recurring.then_some(Recurring { interval: "month" }),
+        },
+    }]
+}
+
+#[derive(serde::Serialize)]
+struct PaymentMode<'a> {
+    payment_intent_data: IntentData<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct SubscriptionMode<'a> {
+    subscription_data: SubscriptionData<'a>,
 }
 
 #[derive(serde::Serialize)]
@@ -217,62 +252,21 @@ impl<'a> DestinationFields<'a> {
 fn checkout_session(request: &PaymentLinkRequest) -> RequestBuilder {
     let form = CheckoutSessionForm {
         mode: "payment",
-        line_items: [LineItem {
-            quantity: 1,
-            price_data: PriceData {
-                currency: request.currency.as_str().to_lowercase(),
-                unit_amount: request.amount.get(),
-                product_data: ProductData { name: &request.description },
-            },
-        }],
+        line_items: line_item(&request.description, request.amount, &request.currency, false),
         success_url: &request.success_url,
         cancel_url: &request.cancel_url,
         expires_at: request.expires_at.timestamp(),
         customer: request.customer.as_ref().map(CustomerId::as_str),
         metadata: &request.metadata,
-        payment_intent_data: IntentData {
-            description: &request.description,
-            metadata: &request.metadata,
-            destination: DestinationFields::of(request.destination.as_ref()),
+        mode_data: PaymentMode {
+            payment_intent_data: IntentData {
+                description: &request.description,
+                metadata: &request.metadata,
+                destination: DestinationFields::of(request.destination.as_ref()),
+            },
         },
     };
     RequestBuilder::new(StripeMethod::Post, "/checkout/sessions").form(&form)
-}
-
-/// `POST /v1/checkout/sessions` in `subscription` mode: a monthly price made on the page's line
-/// (`price_data[recurring][interval]=month`, no Price object to keep in step with the plan), our
-/// ids on the session and on the subscription it starts, and for a clinic's connected account
-/// each month's charge paid to it less the platform's fee as a share of the price.
-#[derive(serde::Serialize)]
-struct SubscriptionSessionForm<'a> {
-    mode: &'static str,
-    line_items: [RecurringLineItem<'a>; 1],
-    success_url: &'a str,
-    cancel_url: &'a str,
-    expires_at: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    customer: Option<&'a str>,
-    metadata: &'a BTreeMap<String, String>,
-    subscription_data: SubscriptionData<'a>,
-}
-
-#[derive(serde::Serialize)]
-struct RecurringLineItem<'a> {
-    quantity: u32,
-    price_data: RecurringPriceData<'a>,
-}
-
-#[derive(serde::Serialize)]
-struct RecurringPriceData<'a> {
-    currency: String,
-    unit_amount: i64,
-    product_data: ProductData<'a>,
-    recurring: Recurring,
-}
-
-#[derive(serde::Serialize)]
-struct Recurring {
-    interval: &'static str,
 }
 
 #[derive(serde::Serialize)]
@@ -297,28 +291,22 @@ fn fee_percent(destination: &ChargeDestination, amount: i64) -> String {
 
 fn subscription_session(request: &SubscriptionPageRequest) -> RequestBuilder {
     let destination = request.destination.as_ref();
-    let form = SubscriptionSessionForm {
+    let form = CheckoutSessionForm {
         mode: "subscription",
-        line_items: [RecurringLineItem {
-            quantity: 1,
-            price_data: RecurringPriceData {
-                currency: request.currency.as_str().to_lowercase(),
-                unit_amount: request.amount.get(),
-                product_data: ProductData { name: &request.name },
-                recurring: Recurring { interval: "month" },
-            },
-        }],
+        line_items: line_item(&request.name, request.amount, &request.currency, true),
         success_url: &request.success_url,
         cancel_url: &request.cancel_url,
         expires_at: request.expires_at.timestamp(),
         customer: request.customer.as_ref().map(CustomerId::as_str),
         metadata: &request.metadata,
-        subscription_data: SubscriptionData {
-            description: &request.name,
-            metadata: &request.metadata,
-            on_behalf_of: destination.map(|d| d.account_id.as_str()),
-            transfer_data: destination.map(|d| TransferData { destination: d.account_id.as_str() }),
-            application_fee_percent: destination.map(|d| fee_percent(d, request.amount.get())),
+        mode_data: SubscriptionMode {
+            subscription_data: SubscriptionData {
+                description: &request.name,
+                metadata: &request.metadata,
+                on_behalf_of: destination.map(|d| d.account_id.as_str()),
+                transfer_data: destination.map(|d| TransferData { destination: d.account_id.as_str() }),
+                application_fee_percent: destination.map(|d| fee_percent(d, request.amount.get())),
+            },
         },
     };
     RequestBuilder::new(StripeMethod::Post, "/checkout/sessions").form(&form)
