@@ -290,8 +290,8 @@ pub async fn enrol_public(
     let audit = AuditContext { tenant_id: tenant.id.clone(), actor: "student".into(), role: None, request_id };
     let base = site_base(&app, &tenant.slug);
     let urls = enrolments::ReturnUrls {
-        success: format!("{base}courses/?enrolled={cohort}"),
-        cancel: format!("{base}courses/"),
+        success: format!("{base}courses.html?enrolled={cohort}"),
+        cancel: format!("{base}courses.html"),
     };
     let ports = mas_usecases::payments::Ports::of(&app);
     let destination = |amount| async move {
