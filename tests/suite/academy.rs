@@ -105,6 +105,9 @@ async fn a_published_version_is_never_changed_by_a_later_draft_edit_and_publishi
     let stale = json!({"version": 0, "course": edited});
     let (status, _) = app.put(&format!("/v1/courses/{id}"), &clinic.token, stale).await;
     assert_eq!(status, StatusCode::CONFLICT);
+    // Publishing moved the course on (its `published_version`): its version is read again.
+    let (_, course) = app.get(&format!("/v1/courses/{id}"), &clinic.token).await;
+    assert_eq!(course["published_version"], 1);
     let (status, draft) =
         app.put(&format!("/v1/courses/{id}"), &clinic.token, json!({"version": course["version"], "course": edited})).await;
     assert_eq!(status, StatusCode::OK, "{draft}");
@@ -203,6 +206,8 @@ async fn an_unpaid_enrolment_holds_its_seat_until_its_hold_ends_and_then_the_sea
     assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("cohort_full")));
 
     clock.advance(Duration::minutes(mas_domain::academy::SEAT_HOLD_MINUTES));
+    assert_eq!(seats_left(&app, &a).await, 0, "held to its last second");
+    clock.advance(Duration::seconds(1));
     assert_eq!(seats_left(&app, &a).await, 1, "the unpaid hold ended");
     let (status, second) = enrol(&app, &a, "Bea", "bea@hold.test").await;
     assert_eq!((status, second["seat"].as_u64()), (StatusCode::CREATED, Some(1)), "{second}");

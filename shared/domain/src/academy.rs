@@ -22,8 +22,9 @@ use crate::error::{AppError, AppResult};
 use crate::ids::{CohortId, CourseId, EnrolmentId, MemberId};
 use crate::values::{Currency, Email, MinorUnits, Name, ParseError, Slug, Text};
 
-/// How long an unpaid enrolment's hosted payment page takes payment (Stripe's shortest).
-pub const PAYMENT_PAGE_MINUTES: i64 = 30;
+/// How long an unpaid enrolment's hosted payment page takes payment: Stripe's shortest (30
+/// minutes, counted when it receives the request) and a minute to spare.
+pub const PAYMENT_PAGE_MINUTES: i64 = 31;
 /// How long the seat of an unpaid enrolment is held: the page's life and a grace for the
 /// webhook that reports a payment made in its last moment.
 pub const SEAT_HOLD_MINUTES: i64 = PAYMENT_PAGE_MINUTES + 10;
@@ -379,8 +380,10 @@ pub struct SeatHold {
 impl SeatHold {
     pub const FOREVER: i64 = i64::MAX / 2;
 
+    /// Held up to and including its last second: free once `until` is in the past (the
+    /// table's condition, "absent or `until` < now", says the same).
     pub fn is_held(&self, now: DateTime<Utc>) -> bool {
-        self.until > now.timestamp()
+        self.until >= now.timestamp()
     }
 }
 
@@ -499,7 +502,7 @@ impl Enrolment {
 
     /// A pending enrolment whose hold ran out: its seat may be someone else's now.
     pub fn lapsed(&self, now: DateTime<Utc>) -> bool {
-        self.status == EnrolmentStatus::PendingPayment && self.hold_until.is_some_and(|until| until <= now)
+        self.status == EnrolmentStatus::PendingPayment && self.hold_until.is_some_and(|until| until < now)
     }
 }
 
@@ -663,7 +666,9 @@ mod tests {
             SeatHold { seat: 2, enrolment_id: enrolment.clone(), until: hold_until(at(0)).timestamp() },
         ];
         assert_eq!(free_seats(3, &holds, at(1)), vec![3]);
-        let after_hold = at(0) + Duration::minutes(SEAT_HOLD_MINUTES);
+        let last_second = at(0) + Duration::minutes(SEAT_HOLD_MINUTES);
+        assert_eq!(free_seats(3, &holds, last_second), vec![3], "held to its last second");
+        let after_hold = last_second + Duration::seconds(1);
         assert_eq!(free_seats(3, &holds, after_hold), vec![2, 3], "an unpaid hold gives its seat back");
     }
 
@@ -686,6 +691,7 @@ mod tests {
     fn a_pending_enrolment_lapses_when_its_hold_runs_out() {
         let e = pending(1000);
         assert!(!e.lapsed(at(1)));
-        assert!(e.lapsed(at(0) + Duration::minutes(SEAT_HOLD_MINUTES)));
+        assert!(!e.lapsed(at(0) + Duration::minutes(SEAT_HOLD_MINUTES)));
+        assert!(e.lapsed(at(0) + Duration::minutes(SEAT_HOLD_MINUTES) + Duration::seconds(1)));
     }
 }

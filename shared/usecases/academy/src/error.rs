@@ -32,7 +32,7 @@ pub enum AcademyError {
     #[error("this cohort is full")]
     Full,
     /// A seat was taken between reading and claiming it: try the next (never answered).
-    #[error("the seat was taken at the same moment")]
+    #[error("this cohort is full (its last seat was taken at the same moment)")]
     SeatTaken,
     /// 409 `already_enrolled`: this email holds a place in the cohort.
     #[error("this email is already enrolled on this cohort")]
