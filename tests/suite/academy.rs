@@ -34,7 +34,8 @@ struct Academy {
 /// educator of its team.
 async fn academy(app: &TestApp, slug: &str, price: i64, seats: u32) -> Academy {
     let clinic = app.sign_up(slug).await;
-    let (status, course) = app.post("/v1/courses", &clinic.token, course_body("Toxin foundations", "toxin", price)).await;
+    let (status, course) =
+        app.post("/v1/courses", &clinic.token, course_body("Toxin foundations", "toxin", price)).await;
     assert_eq!(status, StatusCode::CREATED, "{course}");
     let course_id = course["id"].as_str().unwrap().to_owned();
     let (status, version) = app.post(&format!("/v1/courses/{course_id}/publish"), &clinic.token, json!(null)).await;
@@ -76,11 +77,18 @@ async fn a_published_version_is_never_changed_by_a_later_draft_edit_and_publishi
     // The role is checked before the body: 403 for a practitioner, even with nothing valid sent.
     let (status, _) = app.post("/v1/courses", &practitioner, json!({"title": 7})).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, err) = app.post("/v1/courses", &clinic.token, json!({"title": "No modules", "slug": "empty",
-        "price_minor": 0, "modules": []})).await;
+    let (status, err) = app
+        .post(
+            "/v1/courses",
+            &clinic.token,
+            json!({"title": "No modules", "slug": "empty",
+        "price_minor": 0, "modules": []}),
+        )
+        .await;
     assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("modules_required")));
 
-    let (status, course) = app.post("/v1/courses", &clinic.token, course_body("Toxin foundations", "toxin", 45000)).await;
+    let (status, course) =
+        app.post("/v1/courses", &clinic.token, course_body("Toxin foundations", "toxin", 45000)).await;
     assert_eq!(status, StatusCode::CREATED, "{course}");
     let id = course["id"].as_str().unwrap();
     assert!(id.starts_with("crs_") && course["published_version"].is_null());
@@ -108,13 +116,17 @@ async fn a_published_version_is_never_changed_by_a_later_draft_edit_and_publishi
     // Publishing moved the course on (its `published_version`): its version is read again.
     let (_, course) = app.get(&format!("/v1/courses/{id}"), &clinic.token).await;
     assert_eq!(course["published_version"], 1);
-    let (status, draft) =
-        app.put(&format!("/v1/courses/{id}"), &clinic.token, json!({"version": course["version"], "course": edited})).await;
+    let (status, draft) = app
+        .put(&format!("/v1/courses/{id}"), &clinic.token, json!({"version": course["version"], "course": edited}))
+        .await;
     assert_eq!(status, StatusCode::OK, "{draft}");
     let (_, versions) = app.get(&format!("/v1/courses/{id}/versions"), &clinic.token).await;
     assert_eq!(versions.as_array().unwrap().len(), 1);
     assert_eq!(versions[0], first, "the published version is unchanged");
-    assert_eq!(versions[0]["content"]["modules"][0]["lessons"][0]["body"], course_body("", "x", 0)["modules"][0]["lessons"][0]["body"]);
+    assert_eq!(
+        versions[0]["content"]["modules"][0]["lessons"][0]["body"],
+        course_body("", "x", 0)["modules"][0]["lessons"][0]["body"]
+    );
 
     let (status, second) = app.post(&format!("/v1/courses/{id}/publish"), &clinic.token, json!(null)).await;
     assert_eq!((status, second["number"].as_u64()), (StatusCode::CREATED, Some(2)));
@@ -165,7 +177,10 @@ async fn a_student_pays_on_the_hosted_page_and_the_webhook_confirms_the_enrolmen
     let (front_desk, _) = app.member_token(&a.clinic, "front_desk").await;
     let desk = json!({"name": "Bea", "email": "bea@student.test"});
     let (status, bea) = app.post(&format!("/v1/cohorts/{}/enrolments", a.cohort_id), &front_desk, desk).await;
-    assert_eq!((status, bea["status"].as_str(), bea["via"].as_str()), (StatusCode::CREATED, Some("confirmed"), Some("desk")));
+    assert_eq!(
+        (status, bea["status"].as_str(), bea["via"].as_str()),
+        (StatusCode::CREATED, Some("confirmed"), Some("desk"))
+    );
     let (status, err) = enrol(&app, &a, "Cy", "cy@student.test").await;
     assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("cohort_full")));
     assert_eq!(seats_left(&app, &a).await, 0);
@@ -181,7 +196,8 @@ async fn a_student_pays_on_the_hosted_page_and_the_webhook_confirms_the_enrolmen
     let other = json!({"course_id": a.course_id, "starts_on": starts, "ends_on": starts, "seats": 3,
         "educator_id": owner["member"]["id"]});
     let (_, other) = app.post("/v1/cohorts", &a.clinic.token, other).await;
-    let (status, _) = app.get(&format!("/v1/cohorts/{}/enrolments", other["id"].as_str().unwrap()), &a.educator_token).await;
+    let (status, _) =
+        app.get(&format!("/v1/cohorts/{}/enrolments", other["id"].as_str().unwrap()), &a.educator_token).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (_, visible) = app.get("/v1/cohorts", &a.educator_token).await;
     assert_eq!(visible.as_array().unwrap().len(), 1, "{visible}");
@@ -220,8 +236,13 @@ async fn an_unpaid_enrolment_holds_its_seat_until_its_hold_ends_and_then_the_sea
     let delivery = app.gateway().deliver_object(&webhook, "checkout.session.expired", expired).await.unwrap();
     assert_eq!(delivery.status, 200);
     let (_, list) = roster(&app, &a.clinic.token, &a).await;
-    let status_of = |email: &str| list.as_array().unwrap().iter().find(|e| e["student"]["email"] == email).unwrap()["status"].clone();
-    assert_eq!((status_of("ada@hold.test"), status_of("bea@hold.test")), (json!("cancelled"), json!("pending_payment")));
+    let status_of = |email: &str| {
+        list.as_array().unwrap().iter().find(|e| e["student"]["email"] == email).unwrap()["status"].clone()
+    };
+    assert_eq!(
+        (status_of("ada@hold.test"), status_of("bea@hold.test")),
+        (json!("cancelled"), json!("pending_payment"))
+    );
     assert_eq!(seats_left(&app, &a).await, 0);
 }
 

@@ -358,7 +358,9 @@ impl Cohort {
     pub fn check_open(&self, today: NaiveDate) -> Result<(), AppError> {
         match self.status {
             CohortStatus::Open if today < self.starts_on => Ok(()),
-            CohortStatus::Open => Err(AppError::conflict("cohort_started", "this cohort has started; enrolment closed")),
+            CohortStatus::Open => {
+                Err(AppError::conflict("cohort_started", "this cohort has started; enrolment closed"))
+            }
             CohortStatus::Closed => Err(AppError::conflict("cohort_closed", "this cohort takes no more enrolments")),
             CohortStatus::Cancelled => Err(AppError::conflict("cohort_cancelled", "this cohort was cancelled")),
         }
@@ -471,10 +473,9 @@ impl Enrolment {
             EnrolmentStatus::Cancelled => {
                 Err(AppError::conflict("enrolment_cancelled", "this enrolment was cancelled; its payment is not taken"))
             }
-            EnrolmentStatus::PendingPayment if paid_minor < self.price_minor => Err(AppError::conflict(
-                "underpaid",
-                format!("{paid_minor} paid of the price of {}", self.price_minor),
-            )),
+            EnrolmentStatus::PendingPayment if paid_minor < self.price_minor => {
+                Err(AppError::conflict("underpaid", format!("{paid_minor} paid of the price of {}", self.price_minor)))
+            }
             EnrolmentStatus::PendingPayment => {
                 self.status = EnrolmentStatus::Confirmed;
                 self.paid_minor = paid_minor;
@@ -561,7 +562,8 @@ mod tests {
 
     #[test]
     fn lesson_text_never_lets_an_authors_html_through_and_renders_its_own_markup() {
-        let text = LessonText::parse("# Safety <script>\n\nInject **slowly** and *aspirate*.\n\n- one\n- <b>two</b>").unwrap();
+        let text =
+            LessonText::parse("# Safety <script>\n\nInject **slowly** and *aspirate*.\n\n- one\n- <b>two</b>").unwrap();
         let html = text.to_html();
         assert_eq!(
             html,

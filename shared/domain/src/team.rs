@@ -153,15 +153,8 @@ impl Permission {
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
-        Role::Owner,
-        Role::Manager,
-        Role::Practitioner,
-        Role::FrontDesk,
-        Role::Finance,
-        Role::Support,
-        Role::Educator,
-    ];
+    pub const ALL: [Role; 7] =
+        [Role::Owner, Role::Manager, Role::Practitioner, Role::FrontDesk, Role::Finance, Role::Support, Role::Educator];
 
     /// The permission matrix (DESIGN.md §6): services CRUD owner/manager; booking
     /// owner/manager/practitioner (own)/front desk; clinical owner/manager/practitioner;

@@ -14,7 +14,9 @@ use utoipa::ToSchema;
 use super::availability::public_tenant;
 use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams};
-use mas_domain::academy::{Cohort, CohortInput, Course, CourseInput, CourseVersion, Enrolment, EnrolmentStatus, Student};
+use mas_domain::academy::{
+    Cohort, CohortInput, Course, CourseInput, CourseVersion, Enrolment, EnrolmentStatus, Student,
+};
 use mas_domain::ids::{CohortId, CourseId, EnrolmentId, RequestId};
 use mas_domain::team::Permission;
 use mas_store::AuditContext;
@@ -224,7 +226,11 @@ pub async fn enrol_at_desk(
     params(("id" = String, Path), ("enrolment_id" = String, Path)),
     responses((status = 200, body = Enrolment), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, description = "`enrolment_cancelled`, `concurrent_update`", body = ErrorEnvelope)))]
-pub async fn cancel_enrolment(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Enrolment>> {
+pub async fn cancel_enrolment(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+) -> ApiResult<Json<Enrolment>> {
     actor.require(Permission::AcademyManage)?;
     let cohort: CohortId = path.id("id", "cohort")?;
     let id: EnrolmentId = path.id("enrolment_id", "enrolment")?;
@@ -297,8 +303,8 @@ pub async fn enrol_public(
     let destination = |amount| async move {
         mas_usecases::connect::destination(ports, &tenant.id, amount).await.map_err(mas_domain::error::AppError::from)
     };
-    let e = enrolments::enrol_online(&app.store, app.payments.as_ref(), destination, &urls, &audit, &course, &cohort, student)
-        .await?;
+    let checkout = enrolments::Checkout { payments: app.payments.as_ref(), destination, urls: &urls };
+    let e = enrolments::enrol_online(&app.store, checkout, &audit, &course, &cohort, student).await?;
     Ok((
         StatusCode::CREATED,
         Json(EnrolmentStarted {

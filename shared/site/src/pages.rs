@@ -534,7 +534,11 @@ pub fn courses(catalog: &PublicCatalog, options: &SiteOptions) -> String {
         clinic = escape(catalog.clinic.name.as_str()),
     );
     let title = format!("Courses — {}", catalog.clinic.name.as_str());
-    layout(catalog, options, Page { title, description: None, current: "courses.html", body, script: Some("courses.js"), root: "" })
+    layout(
+        catalog,
+        options,
+        Page { title, description: None, current: "courses.html", body, script: Some("courses.js"), root: "" },
+    )
 }
 
 /// The waiting list (`waitlist.html`): when no time suits, a visitor names a treatment, a

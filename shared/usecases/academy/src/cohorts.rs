@@ -65,7 +65,8 @@ pub(crate) struct SeatItem {
 /// The holds on a cohort's seats (live or expired).
 pub(crate) async fn holds(store: &Store, t: &TenantId, id: &CohortId) -> AppResult<Vec<SeatHold>> {
     let query = Query::partition(keys::cohort_pk(t, id)).sk(SortKey::BeginsWith(keys::SEAT_PREFIX.into()));
-    let items: Vec<SeatItem> = store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
+    let items: Vec<SeatItem> =
+        store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
     Ok(items.into_iter().map(|s| SeatHold { seat: s.seat, enrolment_id: s.enrolment_id, until: s.until }).collect())
 }
 

@@ -17,7 +17,8 @@ pub async fn get(store: &Store, t: &TenantId, id: &CourseId) -> AppResult<Course
 /// The clinic's courses (drafts with their newest published version), by title.
 pub async fn list(store: &Store, t: &TenantId) -> AppResult<Vec<Course>> {
     let query = Query::partition(keys::academy_pk(t)).sk(SortKey::BeginsWith(keys::COURSE_PREFIX.into()));
-    let mut courses: Vec<Course> = store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
+    let mut courses: Vec<Course> =
+        store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
     courses.sort_by(|a, b| a.draft.title.as_str().cmp(b.draft.title.as_str()));
     Ok(courses)
 }
@@ -46,7 +47,11 @@ async fn check_prerequisites(store: &Store, t: &TenantId, input: &CourseInput) -
 }
 
 fn slug_claim(t: &TenantId, course: &Course) -> AppResult<Write> {
-    let item = to_item(&keys::course_slug(t, &course.draft.slug), "course_slug", &serde_json::json!({ "course_id": course.id }))?;
+    let item = to_item(
+        &keys::course_slug(t, &course.draft.slug),
+        "course_slug",
+        &serde_json::json!({ "course_id": course.id }),
+    )?;
     Ok(Write::put_new(item))
 }
 
@@ -60,7 +65,10 @@ pub async fn create(store: &Store, audit: &AuditContext, input: CourseInput) -> 
     let course =
         Course { id: id.clone(), draft: input, published_version: None, version: 1, created_at: now, updated_at: now };
     let mut plan: Plan<AcademyError> = Plan::typed();
-    plan.push(Write::put_new(to_item(&keys::course(t, &id), "course", &course)?), AppError::conflict("id_taken", "an id clash; try again"));
+    plan.push(
+        Write::put_new(to_item(&keys::course(t, &id), "course", &course)?),
+        AppError::conflict("id_taken", "an id clash; try again"),
+    );
     plan.push(slug_claim(t, &course)?, AcademyError::SlugTaken);
     plan.commit_as(store, audit, "course.created", id.as_str()).await?;
     Ok(course)

@@ -105,7 +105,10 @@ fn seat_write(t: &TenantId, cohort: &CohortId, hold: &SeatHold, condition: Condi
 
 fn student_write(t: &TenantId, e: &Enrolment, condition: Condition) -> AppResult<Write> {
     let claim = StudentClaim { enrolment_id: e.id.clone(), until: e.hold().until };
-    Ok(Write::put_if(to_item(&keys::cohort_student(t, &e.cohort_id, &e.student.email), "cohort_student", &claim)?, condition))
+    Ok(Write::put_if(
+        to_item(&keys::cohort_student(t, &e.cohort_id, &e.student.email), "cohort_student", &claim)?,
+        condition,
+    ))
 }
 
 fn confirmed_event(t: &TenantId, e: &Enrolment, at: DateTime<Utc>) -> DomainEvent {
@@ -130,7 +133,10 @@ async fn claim(store: &Store, audit: &AuditContext, draft: Enrolment) -> AppResu
             enrolment.seat = pick(&free, &enrolment.id, attempt).ok_or(AcademyError::Full)?;
             let expired = Condition::AbsentOrExpired { attr: "until".into(), before: now.timestamp() };
             let mut plan: Plan<AcademyError> = Plan::typed();
-            plan.push(Write::check(keys::cohort(t, &cohort.id), Condition::equals("version", cohort.version)), AcademyError::Stale);
+            plan.push(
+                Write::check(keys::cohort(t, &cohort.id), Condition::equals("version", cohort.version)),
+                AcademyError::Stale,
+            );
             plan.push(seat_write(t, &cohort.id, &enrolment.hold(), expired.clone())?, AcademyError::SeatTaken);
             plan.push(student_write(t, &enrolment, expired)?, AcademyError::AlreadyEnrolled);
             plan.push(
@@ -180,10 +186,23 @@ fn new_enrolment(
 }
 
 /// Enrols a student at the desk: confirmed at once (the price is taken at the till).
-pub async fn enrol_at_desk(store: &Store, audit: &AuditContext, cohort: &CohortId, student: Student) -> AppResult<Enrolment> {
+pub async fn enrol_at_desk(
+    store: &Store,
+    audit: &AuditContext,
+    cohort: &CohortId,
+    student: Student,
+) -> AppResult<Enrolment> {
     let (cohort, price, currency, _) = cohort_and_price(store, &audit.tenant_id, None, cohort).await?;
     let draft = new_enrolment(&cohort, student, EnrolledVia::Desk, price, currency, store.clock.now());
     claim(store, audit, draft).await
+}
+
+/// How a place with a price is paid: the gateway, where the clinic's money goes for an amount,
+/// and where its hosted page sends the student back.
+pub struct Checkout<'a, D> {
+    pub payments: &'a dyn Payments,
+    pub destination: D,
+    pub urls: &'a ReturnUrls,
 }
 
 /// Enrols a student from the clinic's site. A free course is confirmed at once; otherwise the
@@ -192,9 +211,7 @@ pub async fn enrol_at_desk(store: &Store, audit: &AuditContext, cohort: &CohortI
 /// capability's rule). Deposits and instalments are a later slice.
 pub async fn enrol_online<D, Fut>(
     store: &Store,
-    payments: &dyn Payments,
-    destination: D,
-    urls: &ReturnUrls,
+    checkout: Checkout<'_, D>,
     audit: &AuditContext,
     course: &CourseId,
     cohort: &CohortId,
@@ -204,6 +221,7 @@ where
     D: FnOnce(MinorUnits) -> Fut,
     Fut: Future<Output = AppResult<Option<ChargeDestination>>>,
 {
+    let Checkout { payments, destination, urls } = checkout;
     let t = &audit.tenant_id;
     let (cohort, price, currency, title) = cohort_and_price(store, t, Some(course), cohort).await?;
     let destination = if price.get() > 0 { destination(price).await? } else { None };
@@ -245,10 +263,14 @@ where
     enrolment.checkout_session = Some(page.id.clone());
     enrolment.pay_url = page.url.clone();
     enrolment.version += 1;
-    let reference = CheckoutRef { tenant_id: t.clone(), cohort_id: cohort.id.clone(), enrolment_id: enrolment.id.clone() };
+    let reference =
+        CheckoutRef { tenant_id: t.clone(), cohort_id: cohort.id.clone(), enrolment_id: enrolment.id.clone() };
     let mut plan = Plan::new();
     plan.push(
-        Write::put_if(to_item(&keys::enrolment(t, &cohort.id, &enrolment.id), "enrolment", &enrolment)?, Condition::equals("version", before)),
+        Write::put_if(
+            to_item(&keys::enrolment(t, &cohort.id, &enrolment.id), "enrolment", &enrolment)?,
+            Condition::equals("version", before),
+        ),
         AppError::contention("the enrolment changed while its page was made"),
     );
     plan.push(
@@ -279,7 +301,12 @@ pub enum Settled {
 
 /// Settles an enrolment from its page as the gateway reports it now: paid confirms it (once),
 /// expired cancels it. Called by the verified Stripe webhook.
-pub async fn settle(store: &Store, audit: &AuditContext, reference: &CheckoutRef, page: &PaymentLink) -> AppResult<Settled> {
+pub async fn settle(
+    store: &Store,
+    audit: &AuditContext,
+    reference: &CheckoutRef,
+    page: &PaymentLink,
+) -> AppResult<Settled> {
     let t = &reference.tenant_id;
     match (page.status, page.paid) {
         (PaymentLinkStatus::Complete, true) => {
@@ -287,7 +314,9 @@ pub async fn settle(store: &Store, audit: &AuditContext, reference: &CheckoutRef
             match outcome {
                 Err(AcademyError::SeatTaken) => {
                     tracing::warn!(enrolment_id = %reference.enrolment_id, "an enrolment was paid after its seat went to another");
-                    mas_store::Plan::new().commit(store, audit, "enrolment.paid_without_seat", reference.enrolment_id.as_str()).await?;
+                    mas_store::Plan::new()
+                        .commit(store, audit, "enrolment.paid_without_seat", reference.enrolment_id.as_str())
+                        .await?;
                     Ok(Settled::SeatLost)
                 }
                 other => Ok(other?),
@@ -305,7 +334,12 @@ pub async fn settle(store: &Store, audit: &AuditContext, reference: &CheckoutRef
     }
 }
 
-async fn confirm(store: &Store, audit: &AuditContext, reference: &CheckoutRef, page: &PaymentLink) -> Result<Settled, AcademyError> {
+async fn confirm(
+    store: &Store,
+    audit: &AuditContext,
+    reference: &CheckoutRef,
+    page: &PaymentLink,
+) -> Result<Settled, AcademyError> {
     let t = &reference.tenant_id;
     let mut e = get(store, t, &reference.cohort_id, &reference.enrolment_id).await?;
     if e.checkout_session.as_deref() != Some(page.id.as_str()) {
@@ -320,7 +354,10 @@ async fn confirm(store: &Store, audit: &AuditContext, reference: &CheckoutRef, p
     let ours = Condition::equals("enrolment_id", e.id.as_str());
     let mut plan: Plan<AcademyError> = Plan::typed();
     plan.push(
-        Write::put_if(to_item(&keys::enrolment(t, &e.cohort_id, &e.id), "enrolment", &e)?, Condition::equals("version", before)),
+        Write::put_if(
+            to_item(&keys::enrolment(t, &e.cohort_id, &e.id), "enrolment", &e)?,
+            Condition::equals("version", before),
+        ),
         AcademyError::Stale,
     );
     plan.push(seat_write(t, &e.cohort_id, &e.hold(), ours.clone())?, AcademyError::SeatTaken);
@@ -347,17 +384,30 @@ pub async fn cancel(
         e.cancel(store.clock.now())?;
         let mut plan: Plan<AcademyError> = Plan::typed();
         plan.push(
-            Write::put_if(to_item(&keys::enrolment(t, cohort, id), "enrolment", &e)?, Condition::equals("version", before)),
+            Write::put_if(
+                to_item(&keys::enrolment(t, cohort, id), "enrolment", &e)?,
+                Condition::equals("version", before),
+            ),
             AcademyError::Stale,
         );
         // Given back only while they are still this enrolment's (a lapsed hold may be another's now).
         let ours = Condition::equals("enrolment_id", id.as_str());
         let seat = keys::seat(t, cohort, e.seat);
-        if store.table.get(&seat).await?.is_some_and(|s| s.get("enrolment_id").and_then(|v| v.as_str()) == Some(id.as_str())) {
+        if store
+            .table
+            .get(&seat)
+            .await?
+            .is_some_and(|s| s.get("enrolment_id").and_then(|v| v.as_str()) == Some(id.as_str()))
+        {
             plan.push(Write::delete_if(seat, ours.clone()), AcademyError::Stale);
         }
         let student = keys::cohort_student(t, cohort, &e.student.email);
-        if store.table.get(&student).await?.is_some_and(|s| s.get("enrolment_id").and_then(|v| v.as_str()) == Some(id.as_str())) {
+        if store
+            .table
+            .get(&student)
+            .await?
+            .is_some_and(|s| s.get("enrolment_id").and_then(|v| v.as_str()) == Some(id.as_str()))
+        {
             plan.push(Write::delete_if(student, ours), AcademyError::Stale);
         }
         plan.commit_as(store, audit, "enrolment.cancelled", id.as_str()).await?;
