@@ -8,6 +8,7 @@
 //! lease that runs out, so the retry sends it. (A crash after the provider accepted but before
 //! the mark is the one window left: the retry after the lease would send it again.)
 
+pub mod holds;
 pub mod inbound;
 pub mod paylink;
 pub mod plan;
