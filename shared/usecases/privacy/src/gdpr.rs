@@ -98,6 +98,12 @@ pub struct ClientExport {
     pub receipts: Vec<ReceiptLink>,
     /// The packages of treatment sessions she holds, newest first (sessions left, expiry).
     pub packages: Vec<mas_domain::package::Package>,
+    /// Her memberships (plans, state, months paid).
+    pub memberships: Vec<mas_domain::membership::Membership>,
+    /// Her loyalty points, tier and whole ledger.
+    pub loyalty: mas_booking::loyalty::AccountView,
+    /// The reviews she wrote, as the clinic holds them (published or not).
+    pub reviews: Vec<mas_domain::review::Review>,
     pub documents: Vec<ExportedDocument>,
     /// Every email and text to or from the client, newest first; links in them are `[link]`
     /// (a signing or sign-in link is a credential, not the client's data).
@@ -211,6 +217,10 @@ pub async fn export(app: &App, audit: &AuditContext, client_id: &ClientId) -> Ap
     }
     let receipts = receipts::of_client(store, t, client_id).await?;
     let packages = mas_booking::packages::for_client(store, t, client_id).await?;
+    let memberships = mas_booking::memberships::for_client(store, t, client_id).await?;
+    let loyalty = mas_booking::loyalty::full_view(store, t, client_id).await?;
+    let appointment_ids: Vec<AppointmentId> = appointments.iter().map(|a| a.id.clone()).collect();
+    let reviews = mas_booking::reviews::of_client(store, t, client_id, &appointment_ids).await?;
     let receipts = receipts::links(store, app.blobs.as_ref(), receipts, EXPORT_LINK_LIFETIME).await?;
     let now = store.clock.now();
     let expires_at = now + chrono::Duration::seconds(EXPORT_LINK_LIFETIME.as_secs() as i64);
@@ -260,6 +270,9 @@ pub async fn export(app: &App, audit: &AuditContext, client_id: &ClientId) -> Ap
         payments,
         receipts,
         packages,
+        memberships,
+        loyalty,
+        reviews,
         documents,
         messages,
         timeline: file.timeline,
