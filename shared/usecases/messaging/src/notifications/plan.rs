@@ -161,7 +161,7 @@ impl Work {
 /// gateway (`gdpr::after_erasure`), done by the same worker and its retries; `payment.fee_due`
 /// charges a fee above the deposit (`booking::fees`), and `payment.link_requested` makes and
 /// sends a payment link (`paylink`), both with their retries.
-pub const SUBSCRIBED: [&str; 16] = [
+pub const SUBSCRIBED: [&str; 17] = [
     mas_booking::appointments::BOOKING_HELD,
     "booking.confirmed",
     "booking.rescheduled",
@@ -178,6 +178,7 @@ pub const SUBSCRIBED: [&str; 16] = [
     mas_booking::waitlist::WAITLIST_OFFERED,
     mas_booking::waitlist::WAITLIST_RELEASED,
     mas_booking::memberships::MEMBERSHIP_PAYMENT_FAILED,
+    mas_booking::stock::STOCK_LOW,
 ];
 
 /// Emails a gift card's code to the person it is for (transactional, email only, once per
@@ -407,6 +408,7 @@ pub async fn on_event(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
         mas_booking::waitlist::WAITLIST_OFFERED => super::waitlist::on_offered(n, event).await,
         mas_booking::waitlist::WAITLIST_RELEASED => super::waitlist::on_released(n, event).await,
         mas_booking::memberships::MEMBERSHIP_PAYMENT_FAILED => membership_payment_failed(n, event).await,
+        mas_booking::stock::STOCK_LOW => super::stock::on_low(n, event).await,
         "document.signature_requested" => {
             let field = |name: &str| event.payload.get(name).and_then(Value::as_str).map(str::to_owned);
             let (Some(session), Some(client)) = (field("session_id"), field("client_id")) else {
