@@ -269,6 +269,7 @@ pub async fn follow(
         apply(ports.store, &audit, "membership.observed", reference, &seen, failure.clone(), record)
     })
     .await
+    .map(drop)
 }
 
 async fn apply(
@@ -279,7 +280,7 @@ async fn apply(
     seen: &ObservedSubscription,
     failure: Option<FailedCharge>,
     record: RecordPush<'_>,
-) -> AppResult<()> {
+) -> AppResult<Membership> {
     let t = &reference.tenant_id;
     let mut membership = get(store, t, &reference.membership_id).await?;
     let read = membership.version;
@@ -298,7 +299,8 @@ async fn apply(
         }
     }
     record(&mut plan)?;
-    plan.commit(store, audit, action, membership.id.as_str()).await
+    plan.commit(store, audit, action, membership.id.as_str()).await?;
+    Ok(membership)
 }
 
 /// One paid month's credits: a package of the plan's services, lapsing when the month ends.
@@ -412,9 +414,9 @@ pub async fn act(
         MembershipAction::Resume => "membership.resumed",
         MembershipAction::Cancel | MembershipAction::CancelAtPeriodEnd => "membership.cancelled",
     };
+    // What was written: the membership as the gateway now has it.
     retry::on_contention(CONTENTION_RETRIES, || {
         apply(ports.store, audit, action_name, &reference, &seen, None, &|_| Ok(()))
     })
-    .await?;
-    get(ports.store, t, id).await
+    .await
 }
