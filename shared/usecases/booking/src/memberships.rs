@@ -37,6 +37,8 @@ use mas_store::{AuditContext, Plan, Store, from_item, keys, retry, to_item};
 
 /// A renewal's charge failed: the member is told (dunning) by the notifications worker.
 pub const MEMBERSHIP_PAYMENT_FAILED: &str = "membership.payment_failed";
+/// A membership the desk started, with its sign-up page: the client is emailed the page.
+pub const MEMBERSHIP_STARTED: &str = "membership.started";
 
 /// What a platform-wide `STRIPE#CS#…` or `STRIPE#SUB#…` holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -187,6 +189,16 @@ pub async fn start(
     );
     let platform = MembershipRef { tenant_id: t.clone(), membership_id: membership.id.clone() };
     plan.push(Write::put_new(to_item(&keys::stripe_signup(&page.id), "signup_ref", &platform)?), taken());
+    let payload = json!({
+        "membership_id": membership.id,
+        "client_id": client,
+        "plan": record.data.name,
+        "amount_minor": amount,
+        "currency": tenant.currency,
+        "signup_url": page.url,
+        "expires_at": now + Duration::hours(SIGNUP_HOURS),
+    });
+    plan.announce(DomainEvent::new(t, MEMBERSHIP_STARTED, membership.id.as_str(), now, payload))?;
     plan.commit(store, audit, "membership.started", membership.id.as_str()).await?;
     Ok(membership)
 }

@@ -161,7 +161,7 @@ impl Work {
 /// gateway (`gdpr::after_erasure`), done by the same worker and its retries; `payment.fee_due`
 /// charges a fee above the deposit (`booking::fees`), and `payment.link_requested` makes and
 /// sends a payment link (`paylink`), both with their retries.
-pub const SUBSCRIBED: [&str; 17] = [
+pub const SUBSCRIBED: [&str; 18] = [
     mas_booking::appointments::BOOKING_HELD,
     "booking.confirmed",
     "booking.rescheduled",
@@ -178,6 +178,7 @@ pub const SUBSCRIBED: [&str; 17] = [
     mas_booking::waitlist::WAITLIST_OFFERED,
     mas_booking::waitlist::WAITLIST_RELEASED,
     mas_booking::memberships::MEMBERSHIP_PAYMENT_FAILED,
+    mas_booking::memberships::MEMBERSHIP_STARTED,
     mas_booking::stock::STOCK_LOW,
 ];
 
@@ -269,6 +270,41 @@ async fn membership_payment_failed(n: &Notifier, event: &DomainEvent) -> AppResu
         client,
         kind: MessageKind::MembershipPaymentFailed,
         subject: event.id.to_string(),
+        channels: settings(&n.store, t).await?.notice_channels,
+        vars,
+    };
+    deliver(n, &delivery).await.map(drop)
+}
+
+/// A membership the desk started: its sign-up page, to the client (once per membership, on
+/// the clinic's notice channels). A page the gateway gave no address for is not sent.
+async fn membership_started(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
+    let t = &event.tenant_id;
+    let text = |name: &str| event.payload.get(name).and_then(Value::as_str).map(str::to_owned);
+    let client = text("client_id").and_then(|c| ClientId::parse(&c).ok());
+    let (Some(client), Some(link)) = (client, text("signup_url")) else { return Ok(()) };
+    let currency = text("currency").and_then(|c| mas_domain::values::Currency::parse(&c).ok()).unwrap_or_default();
+    let amount = event.payload.get("amount_minor").and_then(Value::as_i64).unwrap_or_default();
+    let expires = text("expires_at")
+        .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
+        .map(|at| at.format("%-d %B %Y, %H:%M UTC").to_string())
+        .unwrap_or_default();
+    let vars = with_portal_url(
+        n,
+        t,
+        [
+            ("membership.plan", text("plan").unwrap_or_default()),
+            ("membership.amount", mas_domain::payment::money_text(amount, &currency)),
+            ("link", link),
+            ("link.expires", expires),
+        ],
+    )
+    .await?;
+    let delivery = Delivery {
+        tenant: t.clone(),
+        client,
+        kind: MessageKind::MembershipSignup,
+        subject: text("membership_id").unwrap_or_else(|| event.id.to_string()),
         channels: settings(&n.store, t).await?.notice_channels,
         vars,
     };
@@ -408,6 +444,7 @@ pub async fn on_event(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
         mas_booking::waitlist::WAITLIST_OFFERED => super::waitlist::on_offered(n, event).await,
         mas_booking::waitlist::WAITLIST_RELEASED => super::waitlist::on_released(n, event).await,
         mas_booking::memberships::MEMBERSHIP_PAYMENT_FAILED => membership_payment_failed(n, event).await,
+        mas_booking::memberships::MEMBERSHIP_STARTED => membership_started(n, event).await,
         mas_booking::stock::STOCK_LOW => super::stock::on_low(n, event).await,
         "document.signature_requested" => {
             let field = |name: &str| event.payload.get(name).and_then(Value::as_str).map(str::to_owned);
