@@ -131,14 +131,26 @@ fn summarise(programme: &ProgrammeInput, account: &Account, now: DateTime<Utc>, 
 
 /// A client's points and her ledger (the newest `limit` movements).
 pub async fn view(store: &Store, t: &TenantId, client: &ClientId, limit: u32) -> AppResult<AccountView> {
+    read_view(store, t, client, Some(limit)).await
+}
+
+/// A client's points and her whole ledger, newest first (her data export).
+pub async fn full_view(store: &Store, t: &TenantId, client: &ClientId) -> AppResult<AccountView> {
+    read_view(store, t, client, None).await
+}
+
+async fn read_view(store: &Store, t: &TenantId, client: &ClientId, limit: Option<u32>) -> AppResult<AccountView> {
     let programme = programme(store, t).await?;
     let account = account(store, t, client).await?;
     let mut view = summarise(&programme.input, &account, store.clock.now(), currency(store, t).await?);
     let query = Query::partition(keys::client_pk(t, client))
         .sk(SortKey::BeginsWith(keys::LOYALTY_MOVE_PREFIX.into()))
-        .descending()
-        .limit(limit);
-    view.movements = store.table.query(&query).await?.items.into_iter().map(from_item).collect::<AppResult<_>>()?;
+        .descending();
+    let items = match limit {
+        Some(limit) => store.table.query(&query.limit(limit)).await?.items,
+        None => store.table.query_all(&query).await?,
+    };
+    view.movements = items.into_iter().map(from_item).collect::<AppResult<_>>()?;
     Ok(view)
 }
 
