@@ -60,7 +60,7 @@ async function main() {
 
     await test("the back office's Academy screen shows the course, its cohort and her on its roster", async () => {
       await signInThroughApp(page, base, 'owner@demo-clinic.test');
-      await page.getByRole('navigation').getByRole('link', { name: 'Academy' }).click();
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Academy' }).click();
       await page.getByRole('heading', { name: 'Academy', level: 1 }).waitFor();
       await page.locator('#academy-courses').getByText(course.title).waitFor();
       await page.locator(`tr[data-cohort="${cohort.id}"]`).getByRole('button', { name: 'Roster' }).click();
