@@ -149,7 +149,8 @@ async fn stock_is_received_sold_put_back_by_a_void_used_by_a_treatment_adjusted_
         .collect();
     told.sort();
     assert_eq!(told, ["manager", "owner"], "{outbox}");
-    let notice = outbox.as_array().unwrap().iter().find(|m| m["to"] == format!("owner@{}.test", s.clinic.slug)).unwrap();
+    let notice =
+        outbox.as_array().unwrap().iter().find(|m| m["to"] == format!("owner@{}.test", s.clinic.slug)).unwrap();
     assert!(notice["text"].as_str().unwrap().contains("is down to 3"), "{notice}");
     assert!(notice["text"].as_str().unwrap().contains("Suggested order: 12."), "{notice}");
     // A product line whose SKU is no product here (a one-off item) moves no stock.

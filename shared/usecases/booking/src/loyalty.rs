@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{ClientId, TenantId};
-use mas_domain::loyalty::{self, Account, Movement, MovementKind, Programme, ProgrammeInput, Tier};
+use mas_domain::loyalty::{self, Account, LoyaltyError, Movement, MovementKind, Programme, ProgrammeInput, Tier};
 use mas_domain::sale::{Correction, CorrectionKind, CorrectionStatus, Reason, Return, ReturnMethod, Sale, Tender};
 use mas_domain::values::Currency;
 use mas_ports::{Condition, Key, Query, SortKey, Write};
@@ -47,7 +47,7 @@ pub async fn save_programme(
     input.check()?;
     let t = &audit.tenant_id;
     let current = programme(store, t).await?;
-    let stale = || AppError::conflict("stale_version", "the programme changed since you read it; reload it");
+    let stale = || AppError::from(LoyaltyError::StaleProgramme);
     if expected_version.is_some_and(|v| v != current.version) {
         return Err(stale());
     }
@@ -232,11 +232,7 @@ pub async fn adjust(
 ) -> AppResult<AccountView> {
     let t = &audit.tenant_id;
     if delta == 0 || delta.abs() > loyalty::MAX_POINTS {
-        return Err(AppError::invalid(
-            "invalid_points",
-            "points",
-            format!("a change of 1 to {} points, up or down", loyalty::MAX_POINTS),
-        ));
+        return Err(LoyaltyError::InvalidPoints.into());
     }
     let programme = programme(store, t).await?;
     mas_store::retry::on_contention(ADJUST_RETRIES, || async {

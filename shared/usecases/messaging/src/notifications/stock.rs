@@ -34,8 +34,15 @@ pub async fn on_low(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
     let (name, sku) = (field("name"), field("sku"));
     let subject = format!("Low stock at {location_name}: {name}");
     let lines = [
-        format!("{name} ({sku}) is down to {} at {location_name}; its reorder level is {}.", number("on_hand"), number("reorder_level")),
-        format!("Suggested order: {}. The reorder list in the back office (Stock) shows everything at or below its level.", number("suggested_quantity")),
+        format!(
+            "{name} ({sku}) is down to {} at {location_name}; its reorder level is {}.",
+            number("on_hand"),
+            number("reorder_level")
+        ),
+        format!(
+            "Suggested order: {}. The reorder list in the back office (Stock) shows everything at or below its level.",
+            number("suggested_quantity")
+        ),
     ];
     let members = mas_accounts::team::list(&n.store, t).await?;
     for member in members.iter().filter(|m| hears(m, &location)) {
