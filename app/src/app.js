@@ -27,6 +27,7 @@ import { Reviews } from './screens/reviews.js';
 import { Commissions } from './screens/commissions.js';
 import { Close } from './screens/close.js';
 import { Stock } from './screens/stock.js';
+import { Academy } from './screens/academy.js';
 import { NotAllowed } from './screens/not-allowed.js';
 
 const PUBLIC = {
@@ -101,6 +102,8 @@ function page(screen, route, me) {
       return can(me, 'analytics_full') ? html`<${Commissions} me=${me} />` : html`<${NotAllowed} />`;
     case 'stock':
       return can(me, 'stock_read') ? html`<${Stock} me=${me} />` : html`<${NotAllowed} />`;
+    case 'academy':
+      return can(me, 'academy_read') ? html`<${Academy} me=${me} />` : html`<${NotAllowed} />`;
     case 'close':
       return can(me, 'payments_read') ? html`<${Close} me=${me} />` : html`<${NotAllowed} />`;
     case 'settings':

@@ -24,6 +24,7 @@ export function navigation(me) {
     { path: '/stock', label: 'Stock', show: can(me, 'stock_read') },
     { path: '/commissions', label: 'Commissions', show: can(me, 'analytics_full') },
     { path: '/reviews', label: 'Reviews', show: can(me, 'reviews_moderate') },
+    { path: '/academy', label: 'Academy', show: can(me, 'academy_read') },
     { path: '/settings', label: 'Settings', show: true },
   ].filter((item) => item.show);
 }
@@ -52,6 +53,7 @@ export const ROLES = [
   { value: 'front_desk', label: 'Front desk' },
   { value: 'finance', label: 'Finance' },
   { value: 'support', label: 'Support' },
+  { value: 'educator', label: 'Educator' },
 ];
 
 export function roleLabel(role) {

@@ -45,7 +45,10 @@ const CAPABILITIES: &[(&str, &[&str])] = &[
     ("mas-catalog", &["mas-context"]),
     ("mas-clients", &["mas-context"]),
     ("mas-accounts", &["mas-context", "mas-catalog"]),
-    ("mas-booking", &["mas-context", "mas-catalog", "mas-clients"]),
+    // The academy knows only the foundation, so that Stripe's webhook (booking) settles an
+    // enrolment's payment page through it.
+    ("mas-academy", &[]),
+    ("mas-booking", &["mas-context", "mas-catalog", "mas-clients", "mas-academy"]),
     ("mas-documents", &["mas-catalog", "mas-clients", "mas-accounts", "mas-booking"]),
     ("mas-publishing", &["mas-context", "mas-catalog", "mas-accounts"]),
     ("mas-messaging", &["mas-context", "mas-catalog", "mas-clients", "mas-accounts", "mas-booking", "mas-documents"]),

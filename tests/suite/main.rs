@@ -1,5 +1,6 @@
 //! One test binary for every black-box, contract, handler and template test (one link, not many).
 
+mod academy;
 mod api;
 mod architecture;
 mod auth;

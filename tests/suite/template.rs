@@ -40,7 +40,9 @@ const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 7] = [
 
 /// GET routes that read health data, or hand out a client's financial documents (receipts),
 /// and so append their own record to the audit log.
-const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 10] = [
+const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 11] = [
+    // A cohort's roster: its students' names and emails.
+    ("GET", "/v1/cohorts/{id}/enrolments"),
     ("GET", "/v1/clients/{id}/export"),
     ("GET", "/v1/appointments"),
     ("GET", "/v1/appointments/{id}"),
@@ -675,7 +677,9 @@ fn actions_on(template: &Value, function: &Value, resource_id: &str, prefix: &st
 }
 
 /// Routes that move money: they call Stripe, so only their functions get its secrets.
-const MONEY_ROUTES: [(&str, &str); 20] = [
+const MONEY_ROUTES: [(&str, &str); 21] = [
+    // A place on a course bought on the clinic's site: its hosted payment page.
+    ("POST", "/v1/public/{tenant_slug}/courses/{course_id}/cohorts/{cohort_id}/enrol"),
     // Memberships: the sign-up page (a subscription checkout), and pausing, resuming and
     // cancelling the subscription (by the clinic, or by the client in the portal).
     ("POST", "/v1/clients/{id}/memberships"),
@@ -709,7 +713,11 @@ const MONEY_ROUTES: [(&str, &str); 20] = [
 
 /// Routes that announce what they did as domain events (brand and catalog changes announce
 /// `site.changed`, which republishes the clinic's site).
-const PUBLISHING_ROUTES: [(&str, &str); 41] = [
+const PUBLISHING_ROUTES: [(&str, &str); 43] = [
+    // An enrolment confirmed at once (at the desk, or a free course on the site):
+    // academy.enrolment_confirmed.
+    ("POST", "/v1/cohorts/{id}/enrolments"),
+    ("POST", "/v1/public/{tenant_slug}/courses/{course_id}/cohorts/{cohort_id}/enrol"),
     // Reviews: what the site shows changed (site.changed republishes it).
     ("POST", "/v1/reviews/{id}/publish"),
     ("POST", "/v1/reviews/{id}/reject"),
@@ -879,6 +887,8 @@ fn the_functions_that_make_charges_get_the_platforms_application_fee_from_its_pa
         ("POST", "/v1/desk-payments"),
         // A membership's monthly charges go to the clinic's account less the platform's fee.
         ("POST", "/v1/clients/{id}/memberships"),
+        // A place on a course, paid on its hosted page.
+        ("POST", "/v1/public/{tenant_slug}/courses/{course_id}/cohorts/{cohort_id}/enrol"),
     ];
     assert_eq!(holders, routes(&charging));
     let (id, worker) = resources_of_type(&template, "AWS::Serverless::Function")

@@ -65,6 +65,11 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
         }
         ("products", _) => json!({"sku": "B-CREAM", "name": "B cream", "kind": "retail",
             "retail_price": {"amount_minor": 500}, "reorder_level": 1, "reorder_quantity": 6}),
+        ("courses", _) if method == "PUT" => json!({"version": 1, "course": course_body("B-course")}),
+        ("courses", _) => course_body("B-course"),
+        ("cohorts", _) if path.ends_with("/enrolments") => json!({"name": "Intruder", "email": "intruder@b.test"}),
+        ("cohorts", _) if method == "PUT" => json!({"version": 1, "starts_on": "2030-01-01", "ends_on": "2030-01-02",
+            "seats": 1, "educator_id": "mem_01j00000000000000000000000", "status": "closed"}),
         ("sales", _) if path.ends_with("/void") => json!({"reason": "intruder"}),
         ("gift-cards", _) if path.ends_with("/void") => json!({"reason": "intruder"}),
         ("packages", _) if path.ends_with("/void") => json!({"reason": "intruder"}),
@@ -79,6 +84,12 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
             "tenders": [{"method": "cash", "tendered_minor": 500}]}),
         _ => json!({}),
     })
+}
+
+/// A course with one module of one lesson, free.
+fn course_body(title: &str) -> Value {
+    json!({"title": title, "slug": title.to_lowercase(), "price_minor": 0,
+        "modules": [{"title": "One", "lessons": [{"title": "Only", "body": "Text."}]}]})
 }
 
 #[tokio::test]
@@ -171,6 +182,22 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let (status, product) = app.post("/v1/products", &a.token, cream).await;
     assert_eq!(status, StatusCode::CREATED, "{product}");
     let product_id = product["id"].as_str().unwrap().to_owned();
+    // A publishes a course, runs a cohort of it and enrols a student at the desk, so B has a
+    // course, its versions, a cohort, its roster and an enrolment to aim at.
+    let (status, course) = app.post("/v1/courses", &a.token, course_body("A-secret-academy-course")).await;
+    assert_eq!(status, StatusCode::CREATED, "{course}");
+    let course_id = course["id"].as_str().unwrap().to_owned();
+    let (status, _) = app.post(&format!("/v1/courses/{course_id}/publish"), &a.token, json!(null)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let cohort_body = json!({"course_id": course_id, "starts_on": "2030-01-01", "ends_on": "2030-01-02", "seats": 3,
+        "educator_id": member_id});
+    let (status, cohort) = app.post("/v1/cohorts", &a.token, cohort_body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{cohort}");
+    let cohort_id = cohort["id"].as_str().unwrap().to_owned();
+    let student = json!({"name": "A-secret-student", "email": "a-student@secret.test"});
+    let (status, enrolment) = app.post(&format!("/v1/cohorts/{cohort_id}/enrolments"), &a.token, student).await;
+    assert_eq!(status, StatusCode::CREATED, "{enrolment}");
+    let enrolment_id = enrolment["id"].as_str().unwrap().to_owned();
     let delivery = json!({"location_id": location_id, "quantity": 6});
     let (status, _) = app.post(&format!("/v1/products/{product_id}/receive"), &a.token, delivery).await;
     assert_eq!(status, StatusCode::CREATED);
@@ -254,6 +281,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "waitlist" => waitlist_id.clone(),
             "reviews" => appointment_id.clone(),
             "products" => product_id.clone(),
+            "courses" => course_id.clone(),
+            "cohorts" => cohort_id.clone(),
             other => panic!("the matrix does not know the collection `{other}`; add it"),
         }
     };
@@ -297,6 +326,12 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         product_id.clone(),
         "A-SECRET-SKU".into(),
         "A-secret-cream".into(),
+        course_id.clone(),
+        cohort_id.clone(),
+        enrolment_id.clone(),
+        "A-secret-academy-course".into(),
+        "A-secret-student".into(),
+        "a-student@secret.test".into(),
     ];
 
     // A's bookings set off background work (messages, consent forms, renders): let it finish,
@@ -331,6 +366,12 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let a_location = mas_domain::ids::LocationId::parse(&location_id).unwrap();
     let stock_partition = mas_ports::Query::partition(mas_store::keys::stock_pk(&a.tenant_id, &a_location));
     let stock_before = app.app.store.table.query_all(&stock_partition).await.unwrap();
+    let academy_partition = mas_ports::Query::partition(mas_store::keys::academy_pk(&a.tenant_id));
+    let academy_before = app.app.store.table.query_all(&academy_partition).await.unwrap();
+    let a_cohort = mas_domain::ids::CohortId::parse(&cohort_id).unwrap();
+    let cohort_partition = mas_ports::Query::partition(mas_store::keys::cohort_pk(&a.tenant_id, &a_cohort));
+    let cohort_before = app.app.store.table.query_all(&cohort_partition).await.unwrap();
+    assert!(cohort_before.len() >= 3, "A's seat, student claim and enrolment");
     assert!(stock_before.len() >= 3, "A's level, its movements and its sale's record");
     let (_, b_location) = app.post("/v1/locations", &b.token, location_body("B location")).await;
     let b_location_id = b_location["id"].as_str().unwrap();
@@ -374,13 +415,15 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             || route.path == "/v1/waitlist"
             || route.path == "/v1/commissions/report"
             || route.path.starts_with("/v1/sales/close")
-            || route.path.starts_with("/v1/stock");
+            || route.path.starts_with("/v1/stock")
+            || (route.path == "/v1/cohorts" && route.method == "POST");
         let aims_at_a = route.path.contains('{') || names_a;
         let collection = route.path.split('/').nth(2).unwrap_or_default().to_owned();
         let mut path = route
             .path
             .replace("{id}", &if route.path.contains('{') { id_of(&collection) } else { String::new() })
-            .replace("{exception_id}", exception["id"].as_str().unwrap());
+            .replace("{exception_id}", exception["id"].as_str().unwrap())
+            .replace("{enrolment_id}", &enrolment_id);
         let service_id = service["id"].as_str().unwrap();
         path.push_str(&query_for(route.method, &route.path, &location_id, service_id, &monday, &appointment_id));
         if route.path == "/v1/notifications" {
@@ -388,6 +431,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         }
         let body = match route.path.as_str() {
             "/v1/payments/finalize" => Some(finalize.clone()),
+            // A cohort of A's course.
+            "/v1/cohorts" if route.method == "POST" => Some(cohort_body.clone()),
             // A's card's code: another clinic's code opens nothing here.
             "/v1/gift-cards/lookup" => Some(json!({"code": gift_code})),
             // A's client on A's location's waitlist.
@@ -431,6 +476,10 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     assert_eq!(reviews_before, reviews_after, "clinic A's reviews changed");
     let stock_after = app.app.store.table.query_all(&stock_partition).await.unwrap();
     assert_eq!(stock_before, stock_after, "clinic A's stock changed");
+    let academy_after = app.app.store.table.query_all(&academy_partition).await.unwrap();
+    assert_eq!(academy_before, academy_after, "clinic A's courses or cohorts changed");
+    let cohort_after = app.app.store.table.query_all(&cohort_partition).await.unwrap();
+    assert_eq!(cohort_before, cohort_after, "clinic A's cohort's seats or enrolments changed");
 }
 
 /// The query string a route needs: windows for listings, A's ids for availability and payments.

@@ -25,6 +25,15 @@ async function loadDay(timeZone) {
 }
 
 export function Today({ me }) {
+  // An educator sees no bookings: their day is the academy's.
+  if (!can(me, 'booking_read')) {
+    return html`<section class="today"><${PageTitle}>Today</${PageTitle}>
+      <p>Your courses, cohorts and rosters are in the <a href="#/academy">Academy</a>.</p></section>`;
+  }
+  return html`<${Day} me=${me} />`;
+}
+
+function Day({ me }) {
   const state = useLoad(() => loadDay(me.tenant.timezone), []);
   return html`<section class="today">
     <${PageTitle} sub=${new Intl.DateTimeFormat('en-GB', { dateStyle: 'full', timeZone: me.tenant.timezone }).format(new Date())}>Today</${PageTitle}>

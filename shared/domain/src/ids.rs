@@ -155,6 +155,21 @@ id_type!(
     "dpy_"
 );
 id_type!(
+    /// A course of the clinic's academy (its draft and published versions).
+    CourseId,
+    "crs_"
+);
+id_type!(
+    /// A run of a course version with dates, seats and an educator.
+    CohortId,
+    "coh_"
+);
+id_type!(
+    /// A student's place in a cohort.
+    EnrolmentId,
+    "enr_"
+);
+id_type!(
     /// A message to a client on one channel; derived from what it is about, so a repeat is recognised.
     MessageId,
     "msg_"

@@ -5,6 +5,7 @@ pub mod html;
 pub mod ids;
 pub mod links;
 
+pub mod academy;
 pub mod appointment;
 pub mod auth;
 pub mod availability;

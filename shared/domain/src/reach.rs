@@ -45,6 +45,8 @@ impl ClientScope {
                 member_id: member.id.clone(),
                 practitioner_id: member.input.practitioner_id.clone(),
             },
+            // An educator sees no client unless one is shared with them (none is, in this slice).
+            Role::Educator => ClientScope::CareTeam { member_id: member.id.clone(), practitioner_id: None },
             Role::Owner | Role::Manager | Role::FrontDesk | Role::Finance | Role::Support => ClientScope::Clinic,
         }
     }

@@ -17,6 +17,9 @@ pub enum Role {
     Finance,
     /// Read-only: sees what it needs to help, changes nothing, never sees clinical notes.
     Support,
+    /// Teaches the clinic's academy courses: sees the courses and their own cohorts' rosters,
+    /// nothing clinical, no bookings, no money.
+    Educator,
 }
 
 /// What a request may do. Routes name the permission they need; roles grant sets of them.
@@ -92,10 +95,17 @@ pub enum Permission {
     /// Read clients' reviews and publish, reject or answer them: owners and managers (what the
     /// clinic's site says in public).
     ReviewsModerate,
+    /// Read the academy's courses and cohorts, and the rosters of the cohorts one may see
+    /// (educators: only the cohorts they teach).
+    AcademyRead,
+    /// Write courses, publish versions, run cohorts, cancel enrolments: owners and managers.
+    AcademyManage,
+    /// Enrol a student at the desk: owners, managers and the front desk.
+    AcademyEnrol,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 37] = {
+    pub const ALL: [Permission; 40] = {
         use Permission::*;
         [
             CatalogRead,
@@ -135,13 +145,16 @@ impl Permission {
             LoyaltyManage,
             MembershipsWrite,
             ReviewsModerate,
+            AcademyRead,
+            AcademyManage,
+            AcademyEnrol,
         ]
     };
 }
 
 impl Role {
-    pub const ALL: [Role; 6] =
-        [Role::Owner, Role::Manager, Role::Practitioner, Role::FrontDesk, Role::Finance, Role::Support];
+    pub const ALL: [Role; 7] =
+        [Role::Owner, Role::Manager, Role::Practitioner, Role::FrontDesk, Role::Finance, Role::Support, Role::Educator];
 
     /// The permission matrix (DESIGN.md §6): services CRUD owner/manager; booking
     /// owner/manager/practitioner (own)/front desk; clinical owner/manager/practitioner;
@@ -151,7 +164,9 @@ impl Role {
         use Permission::*;
         use Role::*;
         match permission {
-            CatalogRead | TeamRead | BookingRead => true,
+            CatalogRead | TeamRead => true,
+            // Educators teach; the clinic's bookings and clients are none of their business.
+            BookingRead | AnalyticsLimited => !matches!(self, Educator),
             CatalogWrite | BrandWrite | TeamWrite | TemplatesWrite | AuditRead | ClientExport => {
                 matches!(self, Owner | Manager)
             }
@@ -164,7 +179,6 @@ impl Role {
             DocumentsRead | DocumentsWrite => matches!(self, Owner | Manager | Practitioner | FrontDesk),
             PaymentsRead => matches!(self, Owner | Manager | Finance | FrontDesk | Support),
             PaymentsWrite | AnalyticsFull => matches!(self, Owner | Manager | Finance),
-            AnalyticsLimited => true,
             SalesWrite | GiftCardsRead => matches!(self, Owner | Manager | FrontDesk | Finance),
             DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid | StockAdjust | ReviewsModerate | LoyaltyManage => {
                 matches!(self, Owner | Manager)
@@ -172,7 +186,9 @@ impl Role {
             PackagesRead | StockRead | LoyaltyRead => {
                 matches!(self, Owner | Manager | FrontDesk | Finance | Practitioner)
             }
-            StockReceive | MembershipsWrite => matches!(self, Owner | Manager | FrontDesk),
+            StockReceive | MembershipsWrite | AcademyEnrol => matches!(self, Owner | Manager | FrontDesk),
+            AcademyManage => matches!(self, Owner | Manager),
+            AcademyRead => matches!(self, Owner | Manager | FrontDesk | Educator),
         }
     }
 }
@@ -310,6 +326,16 @@ mod tests {
         assert_eq!(exporters, vec![Owner, Manager]);
         let erasers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(ClientErase)).collect();
         assert_eq!(erasers, vec![Owner]);
+    }
+
+    #[test]
+    fn educators_read_the_academy_and_nothing_clinical_nor_bookings_nor_money() {
+        let managers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(AcademyManage)).collect();
+        assert_eq!(managers, vec![Owner, Manager]);
+        let readers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(AcademyRead)).collect();
+        assert_eq!(readers, vec![Owner, Manager, FrontDesk, Educator]);
+        let granted: Vec<Permission> = Permission::ALL.into_iter().filter(|p| Educator.allows(*p)).collect();
+        assert_eq!(granted, vec![CatalogRead, TeamRead, AcademyRead]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! routers, the route table and the OpenAPI document all come from the same `route_group!` lists
 //! below.
 
+pub mod academy;
 pub mod appointments;
 pub mod audit;
 pub mod auth;
@@ -265,6 +266,15 @@ route_group!(
         [loyalty::portal]
         [memberships::for_client]
         [memberships::portal_list]
+        [academy::list_courses, academy::create_course]
+        [academy::get_course, academy::replace_course]
+        [academy::publish_course]
+        [academy::course_versions]
+        [academy::list_cohorts, academy::create_cohort]
+        [academy::get_cohort, academy::replace_cohort]
+        [academy::roster, academy::enrol_at_desk]
+        [academy::cancel_enrolment]
+        [academy::public_courses]
         [notifications::get_preferences, notifications::put_preferences]
         [notifications::list]
         [notifications::get_settings, notifications::put_settings]
@@ -287,6 +297,7 @@ route_group!(
         [sales::void]
         [sales::refund]
         [gift_cards::purchase]
+        [academy::enrol_public]
         [memberships::start]
         [memberships::act]
         [memberships::portal_cancel]

@@ -21,6 +21,8 @@ pub const WAITLIST_SCRIPT: &str = concat!(include_str!("pay-loader.js"), include
 pub const REVIEW_SCRIPT: &str = include_str!("review.js");
 /// The gift-card page's script (`gift-cards.html`).
 pub const GIFT_SCRIPT: &str = concat!(include_str!("pay-loader.js"), include_str!("gift.js"));
+/// The academy's page's script (`courses.html`).
+pub const COURSES_SCRIPT: &str = include_str!("courses.js");
 /// The pay step (Stripe's Payment Element) of both: loaded by them only when a visitor pays.
 pub const PAY_SCRIPT: &str = include_str!("pay.js");
 const STYLES: &str = include_str!("site.css");
@@ -61,6 +63,12 @@ pub fn render(catalog: &PublicCatalog, options: &SiteOptions) -> Vec<SiteFile> {
         SiteFile::html("gift-cards.html", pages::gift_cards(catalog, options)),
         SiteFile::html("waitlist.html", pages::waitlist(catalog, options)),
         SiteFile::html("review.html", pages::review(catalog, options)),
+        SiteFile::html("courses.html", pages::courses(catalog, options)),
+        SiteFile {
+            path: "courses.js".into(),
+            content_type: "text/javascript; charset=utf-8",
+            body: COURSES_SCRIPT.to_owned(),
+        },
         SiteFile {
             path: "review.js".into(),
             content_type: "text/javascript; charset=utf-8",

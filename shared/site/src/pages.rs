@@ -519,6 +519,28 @@ pub fn gift_cards(catalog: &PublicCatalog, options: &SiteOptions) -> String {
     )
 }
 
+/// The academy (`courses.html`): the clinic's published courses and their open cohorts, which
+/// `courses.js` reads from the API when the page opens (seats left change by the minute), each
+/// cohort with an enrol form; a place with a price goes on to its hosted payment page.
+pub fn courses(catalog: &PublicCatalog, options: &SiteOptions) -> String {
+    let body = format!(
+        r##"<div class="wrap page narrow">
+<h1>Courses</h1>
+<p>Training at {clinic}: our courses for practitioners, with the dates open for enrolment.</p>
+<p id="courses-status" role="status" aria-live="polite"></p>
+<div id="courses"><p>Loading the courses…</p></div>
+<noscript><p>Enrolling online needs JavaScript. Please call us to enrol.</p></noscript>
+</div>"##,
+        clinic = escape(catalog.clinic.name.as_str()),
+    );
+    let title = format!("Courses — {}", catalog.clinic.name.as_str());
+    layout(
+        catalog,
+        options,
+        Page { title, description: None, current: "courses.html", body, script: Some("courses.js"), root: "" },
+    )
+}
+
 /// The waiting list (`waitlist.html`): when no time suits, a visitor names a treatment, a
 /// location, the days (and times of day, on the clinic's clock) she could come and who she is;
 /// the first time that frees up is held for her and offered by email. The page also takes the

@@ -964,6 +964,74 @@ pub fn loyalty_account(tenant: &TenantId, client: &ClientId) -> Key {
     Key::new(client_pk(tenant, client), format!("{LOYALTY_PREFIX}ACCOUNT"))
 }
 
+// ---- The academy (`infra/access-patterns.md`: Academy) ----------------------------------------
+
+/// A clinic's academy: its courses' drafts (`COURSE#…`), their slugs' claims (`COURSESLUG#…`)
+/// and its cohorts (`COHORT#…`): the back office's lists and the public list are one query.
+pub fn academy_pk(tenant: &TenantId) -> String {
+    format!("{}#ACADEMY", tenant_pk(tenant))
+}
+
+pub const COURSE_PREFIX: &str = "COURSE#";
+pub const COHORT_PREFIX: &str = "COHORT#";
+
+pub fn course(tenant: &TenantId, course: &mas_domain::ids::CourseId) -> Key {
+    Key::new(academy_pk(tenant), format!("{COURSE_PREFIX}{course}"))
+}
+
+/// Claims a course's slug within the clinic (the site's `/courses/{slug}`); holds the course id.
+pub fn course_slug(tenant: &TenantId, slug: &Slug) -> Key {
+    Key::new(academy_pk(tenant), format!("COURSESLUG#{slug}"))
+}
+
+/// A course's published versions, each written once (`V#00001`…): a partition of their own, so
+/// reading the academy's lists never reads every version's lessons.
+pub fn course_versions_pk(tenant: &TenantId, course: &mas_domain::ids::CourseId) -> String {
+    format!("{}#COURSE#{course}", tenant_pk(tenant))
+}
+
+pub fn course_version(tenant: &TenantId, course: &mas_domain::ids::CourseId, number: u32) -> Key {
+    Key::new(course_versions_pk(tenant, course), format!("V#{number:05}"))
+}
+
+pub fn cohort(tenant: &TenantId, cohort: &mas_domain::ids::CohortId) -> Key {
+    Key::new(academy_pk(tenant), format!("{COHORT_PREFIX}{cohort}"))
+}
+
+/// A cohort's seats (`SEAT#0001`…), students' claims (`STUDENT#{email}`) and enrolments
+/// (`ENROL#…`): the roster and the seats left are one query.
+pub fn cohort_pk(tenant: &TenantId, cohort: &mas_domain::ids::CohortId) -> String {
+    format!("{}#COHORT#{cohort}", tenant_pk(tenant))
+}
+
+pub const SEAT_PREFIX: &str = "SEAT#";
+pub const ENROLMENT_PREFIX: &str = "ENROL#";
+
+/// One seat of a cohort: who holds it and until when (claimed on condition it is absent or its
+/// hold expired).
+pub fn seat(tenant: &TenantId, cohort: &mas_domain::ids::CohortId, number: u32) -> Key {
+    Key::new(cohort_pk(tenant, cohort), format!("{SEAT_PREFIX}{number:04}"))
+}
+
+/// A student's claim on a cohort (one enrolment per email), held like a seat.
+pub fn cohort_student(tenant: &TenantId, cohort: &mas_domain::ids::CohortId, email: &Email) -> Key {
+    Key::new(cohort_pk(tenant, cohort), format!("STUDENT#{email}"))
+}
+
+pub fn enrolment(
+    tenant: &TenantId,
+    cohort: &mas_domain::ids::CohortId,
+    enrolment: &mas_domain::ids::EnrolmentId,
+) -> Key {
+    Key::new(cohort_pk(tenant, cohort), format!("{ENROLMENT_PREFIX}{enrolment}"))
+}
+
+/// An enrolment's hosted payment page (platform-wide, like `stripe_session`): its
+/// `checkout.session.*` events name the session, tied here to the clinic and enrolment.
+pub fn stripe_enrolment(session: &str) -> Key {
+    Key::new(format!("STRIPE#CS#{session}"), "ENROL")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -193,6 +193,35 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
     for practitioner in practitioners {
         catalog::create::<PractitionerInput>(store, &audit, &LocationScope::All, parse(practitioner)).await?;
     }
+
+    // The academy: one published course and a cohort six weeks out, taught by the owner.
+    let course = mas_academy::courses::create(
+        store,
+        &audit,
+        parse(json!({
+            "title": "Foundations of anti-wrinkle injections", "slug": "toxin-foundations",
+            "summary": "A one-day course for medical professionals new to botulinum toxin: anatomy, consultation, safe technique and complications, with a practical afternoon on models.",
+            "cpd_hours": 7, "price_minor": 89500,
+            "modules": [
+                {"title": "Anatomy and assessment", "lessons": [
+                    {"title": "Muscles of the upper face", "body": "# The glabella\n\nThe **procerus** and the *corrugators* draw the brows together.\n\n- frontalis\n- orbicularis oculi"},
+                    {"title": "Consultation and consent", "body": "Assess, explain the risks, and record informed consent before any treatment."}]},
+                {"title": "Technique and safety", "lessons": [
+                    {"title": "Reconstitution and dosing", "body": "Dilute as the product's licence says; record batch and expiry."},
+                    {"title": "Complications", "body": "Ptosis, asymmetry and how to manage them."}]}],
+            "prerequisites": [{"kind": "qualification", "name": "A registered medical, dental or nursing professional"}]
+        })),
+    )
+    .await?;
+    mas_academy::courses::publish(store, &audit, &course.id).await?;
+    let starts = store.clock.now().date_naive().iter_days().nth(42).expect("a date six weeks on");
+    mas_academy::cohorts::create(
+        store,
+        &audit,
+        parse(json!({"course_id": course.id, "starts_on": starts, "ends_on": starts, "seats": 8,
+            "educator_id": signed_up.owner.id})),
+    )
+    .await?;
     Ok(DemoClinic { tenant_id, owner: signed_up.owner, created: true })
 }
 

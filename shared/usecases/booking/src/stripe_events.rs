@@ -378,6 +378,9 @@ async fn apply(
         if let Some(reference) = memberships::of_signup(ports.store, session).await? {
             return apply_signup(ports, request_id, event, &reference, record).await;
         }
+        if let Some(reference) = mas_academy::enrolments::of_session(ports.store, session).await? {
+            return apply_enrolment(ports, request_id, event, &reference).await;
+        }
         return apply_session(ports, request_id, event, record).await;
     }
     if event.kind.starts_with("invoice.") || event.kind.starts_with("customer.subscription.") {
@@ -741,6 +744,28 @@ async fn apply_session(
         // Completed while the money is still on its way (a bank debit): its intent's news follows.
         _ => Ok(Vec::new()),
     }
+}
+
+/// An academy enrolment's page: paid confirms the enrolment once (a replay finds it confirmed),
+/// expired unpaid cancels it and gives its seat back; decided by the page as the gateway
+/// reports it now.
+async fn apply_enrolment(
+    ports: Ports<'_>,
+    request_id: &RequestId,
+    event: &Received,
+    reference: &mas_academy::enrolments::CheckoutRef,
+) -> AppResult<Vec<Effect>> {
+    let id = event.object.get("id").and_then(Value::as_str).unwrap_or_default();
+    let page = match ports.payments.retrieve_payment_link(id).await {
+        Ok(page) => page,
+        Err(PaymentsError::NotFound) => mas_ports::PaymentLink::from_stripe_json(&event.object)
+            .map_err(|e| AppError::Internal(format!("unreadable Checkout Session: {e}")))?,
+        Err(other) => return Err(other.into()),
+    };
+    let audit = system_audit(&reference.tenant_id, request_id);
+    let settled = mas_academy::enrolments::settle(ports.store, &audit, reference, &page).await?;
+    tracing::info!(stripe_event_id = %event.id, enrolment_id = %reference.enrolment_id, ?settled, "enrolment page settled");
+    Ok(Vec::new())
 }
 
 async fn expire(

@@ -429,6 +429,7 @@ fn role_name(role: Role) -> &'static str {
         Role::FrontDesk => "front desk",
         Role::Finance => "finance",
         Role::Support => "support",
+        Role::Educator => "an educator",
     }
 }
 
