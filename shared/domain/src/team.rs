@@ -92,10 +92,13 @@ pub enum Permission {
     /// Read clients' reviews and publish, reject or answer them: owners and managers (what the
     /// clinic's site says in public).
     ReviewsModerate,
+    /// Register partner webhook endpoints, replay their deliveries, and make and revoke API
+    /// keys: owners and managers (a key reads clinic data from outside).
+    IntegrationsManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 37] = {
+    pub const ALL: [Permission; 38] = {
         use Permission::*;
         [
             CatalogRead,
@@ -135,6 +138,7 @@ impl Permission {
             LoyaltyManage,
             MembershipsWrite,
             ReviewsModerate,
+            IntegrationsManage,
         ]
     };
 }
@@ -166,7 +170,8 @@ impl Role {
             PaymentsWrite | AnalyticsFull => matches!(self, Owner | Manager | Finance),
             AnalyticsLimited => true,
             SalesWrite | GiftCardsRead => matches!(self, Owner | Manager | FrontDesk | Finance),
-            DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid | StockAdjust | ReviewsModerate | LoyaltyManage => {
+            DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid | StockAdjust | ReviewsModerate | LoyaltyManage
+            | IntegrationsManage => {
                 matches!(self, Owner | Manager)
             }
             PackagesRead | StockRead | LoyaltyRead => {
