@@ -1687,7 +1687,8 @@ fn the_notify_rule_routes_exactly_the_subscribed_kinds_to_a_queue_with_a_dead_le
 }
 
 #[test]
-fn the_partner_webhooks_rule_routes_exactly_the_subscribable_kinds_to_a_queue_with_a_dead_letter_queue_and_a_minutely_sweep() {
+fn the_partner_webhooks_rule_routes_exactly_the_subscribable_kinds_to_a_queue_with_a_dead_letter_queue_and_a_minutely_sweep()
+ {
     let template = template();
     let rule = &template["Resources"]["PartnerWebhooksRule"]["Properties"];
     let mut kinds: Vec<&str> =

@@ -235,11 +235,16 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
 
     // A partner webhook endpoint and an API key of A's (its secret and key are A's secrets too).
     let (status, endpoint) = app
-        .post("/v1/webhook-endpoints", &a.token, json!({"url": "https://a-secret-partner.example.com/hook", "kinds": ["booking.confirmed"]}))
+        .post(
+            "/v1/webhook-endpoints",
+            &a.token,
+            json!({"url": "https://a-secret-partner.example.com/hook", "kinds": ["booking.confirmed"]}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{endpoint}");
     let endpoint_id = endpoint["id"].as_str().unwrap().to_owned();
-    let (status, api_key) = app.post("/v1/api-keys", &a.token, json!({"name": "A-secret-key", "scopes": ["clients:read"]})).await;
+    let (status, api_key) =
+        app.post("/v1/api-keys", &a.token, json!({"name": "A-secret-key", "scopes": ["clients:read"]})).await;
     assert_eq!(status, StatusCode::CREATED, "{api_key}");
     let api_key_id = api_key["id"].as_str().unwrap().to_owned();
 
@@ -494,7 +499,8 @@ fn next_monday() -> String {
 async fn another_clinics_api_key_reads_nothing_of_this_clinic_on_any_partner_route() {
     let app = spawn_app().await;
     let a = app.sign_up("keys-tenancy-a").await;
-    let (status, client) = app.post("/v1/clients", &a.token, client_body("A-secret-keyholder", "A", Some("kh@a.test"))).await;
+    let (status, client) =
+        app.post("/v1/clients", &a.token, client_body("A-secret-keyholder", "A", Some("kh@a.test"))).await;
     assert_eq!(status, StatusCode::CREATED, "{client}");
     let client_id = client["id"].as_str().unwrap().to_owned();
     let (status, service) = app.post("/v1/services", &a.token, service_body("A-secret-keyed-service")).await;
@@ -507,10 +513,15 @@ async fn another_clinics_api_key_reads_nothing_of_this_clinic_on_any_partner_rou
     let routes: Vec<_> = mas_http::route_table().into_iter().filter(|r| r.path.starts_with("/partner/")).collect();
     assert!(routes.len() >= 3, "{routes:?}");
     for route in routes {
-        let path = route.path.replace("{id}", &client_id) + if route.path.ends_with("/appointments") { "?from=2027-01-01&to=2027-03-01" } else { "" };
+        let path = route.path.replace("{id}", &client_id)
+            + if route.path.ends_with("/appointments") { "?from=2027-01-01&to=2027-03-01" } else { "" };
         let (status, body) = app.call(route.method, &path, Some(&key), None).await;
         let text = body.to_string();
-        assert!(!text.contains("A-secret") && !text.contains(&client_id), "{} {path} leaked A's data: {text}", route.method);
+        assert!(
+            !text.contains("A-secret") && !text.contains(&client_id),
+            "{} {path} leaked A's data: {text}",
+            route.method
+        );
         assert!(status == StatusCode::NOT_FOUND || status.is_success(), "{} {path}: {status} {text}", route.method);
     }
 }

@@ -68,7 +68,10 @@ impl EventKinds {
         let mut set = BTreeSet::new();
         for kind in kinds {
             if !EVENT_KINDS.contains(&kind.as_str()) {
-                return Err(format!("`{kind}` is not an event kind partners may subscribe to ({})", EVENT_KINDS.join(", ")));
+                return Err(format!(
+                    "`{kind}` is not an event kind partners may subscribe to ({})",
+                    EVENT_KINDS.join(", ")
+                ));
             }
             set.insert(kind);
         }
@@ -319,7 +322,13 @@ pub fn delivery_id(endpoint: &WebhookEndpointId, event: &DomainEventId) -> Webho
 
 /// The JSON a partner receives: a stable envelope around the event's own payload (ids and
 /// amounts only), `created` in unix seconds as Stripe's events have it.
-pub fn envelope(event: &DomainEventId, kind: &str, occurred_at: DateTime<Utc>, tenant: &TenantId, data: &serde_json::Value) -> String {
+pub fn envelope(
+    event: &DomainEventId,
+    kind: &str,
+    occurred_at: DateTime<Utc>,
+    tenant: &TenantId,
+    data: &serde_json::Value,
+) -> String {
     serde_json::json!({
         "id": event,
         "type": kind,
@@ -332,7 +341,13 @@ pub fn envelope(event: &DomainEventId, kind: &str, occurred_at: DateTime<Utc>, t
 
 impl Delivery {
     /// A new delivery, due at once.
-    pub fn new(endpoint: &WebhookEndpointId, event: &DomainEventId, kind: &str, body: String, now: DateTime<Utc>) -> Delivery {
+    pub fn new(
+        endpoint: &WebhookEndpointId,
+        event: &DomainEventId,
+        kind: &str,
+        body: String,
+        now: DateTime<Utc>,
+    ) -> Delivery {
         Delivery {
             id: delivery_id(endpoint, event),
             endpoint_id: endpoint.clone(),
@@ -599,7 +614,13 @@ mod tests {
 
     #[test]
     fn failures_wait_one_five_thirty_minutes_two_and_six_hours_then_the_sixth_parks() {
-        let mut d = Delivery::new(&WebhookEndpointId::new(), &DomainEventId::parse("dev_1").unwrap(), "booking.confirmed", "{}".into(), at(0));
+        let mut d = Delivery::new(
+            &WebhookEndpointId::new(),
+            &DomainEventId::parse("dev_1").unwrap(),
+            "booking.confirmed",
+            "{}".into(),
+            at(0),
+        );
         let mut now = at(0);
         let mut waits = Vec::new();
         for _ in 0..MAX_FAILURES {
@@ -619,7 +640,10 @@ mod tests {
         let replayed = d.replayed(at(2000));
         assert!(replayed.is_due(at(2000)));
         let done = replayed.claimed(at(2000)).after(Outcome::of_status(204), at(2000));
-        assert_eq!((done.state, done.attempts, done.failures, done.delivered_at), (DeliveryState::Succeeded, 7, 0, Some(at(2000))));
+        assert_eq!(
+            (done.state, done.attempts, done.failures, done.delivered_at),
+            (DeliveryState::Succeeded, 7, 0, Some(at(2000)))
+        );
     }
 
     #[test]
@@ -643,7 +667,8 @@ mod tests {
     fn the_envelope_is_stable_and_its_signature_verifies_with_the_secret_shown() {
         let tenant = TenantId::parse("ten_a").unwrap();
         let event = DomainEventId::parse("dev_1").unwrap();
-        let body = envelope(&event, "booking.confirmed", at(0), &tenant, &serde_json::json!({"appointment_id": "apt_1"}));
+        let body =
+            envelope(&event, "booking.confirmed", at(0), &tenant, &serde_json::json!({"appointment_id": "apt_1"}));
         let parsed: serde_json::Value = serde_json::from_str(&body).unwrap();
         assert_eq!(parsed["type"], "booking.confirmed");
         assert_eq!(parsed["created"], 1_800_000_000);

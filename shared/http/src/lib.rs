@@ -391,10 +391,9 @@ pub fn route_table_of<G: Group>() -> Vec<Route> {
         ];
         for (method, operation) in operations {
             if let Some(operation) = operation {
-                let public = operation
-                    .security
-                    .as_ref()
-                    .is_none_or(|s| s.iter().all(|r| serde_json::to_value(r).is_ok_and(|v| v.get("staff_jwt").is_none())));
+                let public = operation.security.as_ref().is_none_or(|s| {
+                    s.iter().all(|r| serde_json::to_value(r).is_ok_and(|v| v.get("staff_jwt").is_none()))
+                });
                 routes.push(Route { method, path: path.clone(), public });
             }
         }

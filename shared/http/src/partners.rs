@@ -96,7 +96,11 @@ pub async fn remove_endpoint(State(app): State<Arc<App>>, actor: Actor, path: Pa
     security(("staff_jwt" = [])), params(("id" = String, Path)),
     responses((status = 200, body = EndpointWithSecret), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope),
         (status = 409, description = "`concurrent_update`: changed meanwhile", body = ErrorEnvelope)))]
-pub async fn roll_secret(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<EndpointWithSecret>> {
+pub async fn roll_secret(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+) -> ApiResult<Json<EndpointWithSecret>> {
     actor.require(Permission::IntegrationsManage)?;
     Ok(Json(hooks::roll_secret(&app, &actor.audit(), &endpoint_id(&path)?).await?))
 }
@@ -194,7 +198,8 @@ impl FromRequestParts<Arc<App>> for KeyCaller {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(str::trim);
-        let unauthenticated = || AppError::Unauthenticated("call with `Authorization: Bearer mas_key_…` (a live API key)".into());
+        let unauthenticated =
+            || AppError::Unauthenticated("call with `Authorization: Bearer mas_key_…` (a live API key)".into());
         let Some(presented) = presented else { return Err(unauthenticated().into()) };
         match api_keys::authenticate(&app.store, presented).await? {
             Some(caller) => Ok(KeyCaller(caller)),
@@ -230,7 +235,8 @@ pub async fn partner_appointments(
     let tenant = mas_usecases::tenants::tenant(&app.store, &caller.tenant_id).await?;
     let (from, to) = (query.from.start(tenant.timezone), query.to.end(tenant.timezone));
     let filter = mas_usecases::appointments::ListFilter { practitioner_id: None, location_id: None, status: None };
-    let list = mas_usecases::appointments::list(&app.store, &tenant.id, &Reach::whole_clinic(), from, to, &filter).await?;
+    let list =
+        mas_usecases::appointments::list(&app.store, &tenant.id, &Reach::whole_clinic(), from, to, &filter).await?;
     Ok(Json(list.into_iter().map(|a| Appointment { screening: None, ..a }).collect()))
 }
 
@@ -253,8 +259,12 @@ pub async fn partner_client(
 #[utoipa::path(get, path = "/partner/v1/services", tag = "partner", operation_id = "partner_list_services",
     security(("api_key" = [])),
     responses((status = 200, body = Vec<Service>), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
-pub async fn partner_services(State(app): State<Arc<App>>, KeyCaller(caller): KeyCaller) -> ApiResult<Json<Vec<Service>>> {
+pub async fn partner_services(
+    State(app): State<Arc<App>>,
+    KeyCaller(caller): KeyCaller,
+) -> ApiResult<Json<Vec<Service>>> {
     caller.require(Scope::CatalogRead)?;
-    let list = mas_usecases::catalog::list::<mas_domain::catalog::ServiceInput>(&app.store, &caller.tenant_id, false).await?;
+    let list =
+        mas_usecases::catalog::list::<mas_domain::catalog::ServiceInput>(&app.store, &caller.tenant_id, false).await?;
     Ok(Json(list))
 }

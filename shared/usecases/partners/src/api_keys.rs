@@ -74,7 +74,8 @@ pub async fn create(store: &Store, audit: &AuditContext, input: KeyInput) -> App
 /// The tenant's keys, revoked ones included, oldest first.
 pub async fn list(store: &Store, t: &TenantId) -> AppResult<Vec<ApiKey>> {
     let query = Query::partition(keys::tenant_pk(t)).sk(SortKey::BeginsWith(keys::API_KEY_PREFIX.into()));
-    let stored: Vec<StoredKey> = store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
+    let stored: Vec<StoredKey> =
+        store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
     Ok(stored.into_iter().map(|s| s.key).collect())
 }
 
@@ -85,10 +86,16 @@ pub async fn revoke(store: &Store, audit: &AuditContext, id: &ApiKeyId) -> AppRe
     if stored.key.revoked_at.is_some() {
         return Ok(stored.key);
     }
-    let revoked = StoredKey { key: ApiKey { revoked_at: Some(store.clock.now()), ..stored.key.clone() }, hash: stored.hash.clone() };
+    let revoked = StoredKey {
+        key: ApiKey { revoked_at: Some(store.clock.now()), ..stored.key.clone() },
+        hash: stored.hash.clone(),
+    };
     let mut plan = Plan::new();
     let item = to_item(&keys::api_key(t, id), "api_key", &revoked)?;
-    plan.push(Write::put_if(item, Condition::equals("revoked_at", serde_json::Value::Null)), AppError::contention("revoked meanwhile"));
+    plan.push(
+        Write::put_if(item, Condition::equals("revoked_at", serde_json::Value::Null)),
+        AppError::contention("revoked meanwhile"),
+    );
     plan.push(Write::delete(keys::api_key_lookup(&stored.hash)), AppError::Internal("unreachable".into()));
     plan.commit(store, audit, "api_key.revoked", id.as_str()).await?;
     Ok(revoked.key)

@@ -83,13 +83,28 @@ pub async fn create(app: &App, audit: &AuditContext, input: EndpointInput) -> Ap
     let (url, kinds, enabled, description) = checked(app, input)?;
     let t = &audit.tenant_id;
     let now = app.store.clock.now();
-    let endpoint =
-        Endpoint { id: WebhookEndpointId::new(), url, kinds, enabled, description, version: 1, created_at: now, updated_at: now };
+    let endpoint = Endpoint {
+        id: WebhookEndpointId::new(),
+        url,
+        kinds,
+        enabled,
+        description,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
     let secret = partner::new_secret();
-    let stored = StoredSecret { current: sealed(app, audit, &endpoint.id, &secret).await?, previous: None, previous_until: None };
+    let stored = StoredSecret {
+        current: sealed(app, audit, &endpoint.id, &secret).await?,
+        previous: None,
+        previous_until: None,
+    };
     let mut plan = Plan::new();
     let taken = || AppError::Internal("a new endpoint's id was taken".into());
-    plan.push(Write::put_new(to_item(&keys::webhook_endpoint(t, &endpoint.id), "webhook_endpoint", &endpoint)?), taken());
+    plan.push(
+        Write::put_new(to_item(&keys::webhook_endpoint(t, &endpoint.id), "webhook_endpoint", &endpoint)?),
+        taken(),
+    );
     plan.push(Write::put_new(to_item(&keys::webhook_secret(t, &endpoint.id), "webhook_secret", &stored)?), taken());
     plan.commit(&app.store, audit, "webhook_endpoint.created", endpoint.id.as_str()).await?;
     Ok(EndpointWithSecret { endpoint, secret: secret.expose().to_owned() })
@@ -109,11 +124,17 @@ fn changed() -> AppError {
 }
 
 /// Replaces what the clinic says about an endpoint (its secret stays).
-pub async fn replace(app: &App, audit: &AuditContext, id: &WebhookEndpointId, input: EndpointInput) -> AppResult<Endpoint> {
+pub async fn replace(
+    app: &App,
+    audit: &AuditContext,
+    id: &WebhookEndpointId,
+    input: EndpointInput,
+) -> AppResult<Endpoint> {
     let current = get(&app.store, &audit.tenant_id, id).await?;
     let (url, kinds, enabled, description) = checked(app, input)?;
     let now = app.store.clock.now();
-    let next = Endpoint { url, kinds, enabled, description, version: current.version + 1, updated_at: now, ..current.clone() };
+    let next =
+        Endpoint { url, kinds, enabled, description, version: current.version + 1, updated_at: now, ..current.clone() };
     let mut plan = Plan::new();
     let item = to_item(&keys::webhook_endpoint(&audit.tenant_id, id), "webhook_endpoint", &next)?;
     plan.push(Write::put_if(item, Condition::equals("version", current.version)), changed());
@@ -127,7 +148,10 @@ pub async fn remove(app: &App, audit: &AuditContext, id: &WebhookEndpointId) -> 
     let t = &audit.tenant_id;
     get(&app.store, t, id).await?;
     let mut plan = Plan::new();
-    plan.push(Write::delete_if(keys::webhook_endpoint(t, id), Condition::Exists), AppError::NotFound { what: "webhook endpoint" });
+    plan.push(
+        Write::delete_if(keys::webhook_endpoint(t, id), Condition::Exists),
+        AppError::NotFound { what: "webhook endpoint" },
+    );
     plan.push(Write::delete(keys::webhook_secret(t, id)), AppError::Internal("unreachable".into()));
     plan.commit(&app.store, audit, "webhook_endpoint.removed", id.as_str()).await
 }
@@ -137,7 +161,8 @@ pub async fn remove(app: &App, audit: &AuditContext, id: &WebhookEndpointId) -> 
 pub async fn roll_secret(app: &App, audit: &AuditContext, id: &WebhookEndpointId) -> AppResult<EndpointWithSecret> {
     let t = &audit.tenant_id;
     let current = get(&app.store, t, id).await?;
-    let old: StoredSecret = app.store.get(&keys::webhook_secret(t, id)).await?.ok_or(AppError::NotFound { what: "webhook endpoint" })?;
+    let old: StoredSecret =
+        app.store.get(&keys::webhook_secret(t, id)).await?.ok_or(AppError::NotFound { what: "webhook endpoint" })?;
     let now = app.store.clock.now();
     let secret = partner::new_secret();
     let stored = StoredSecret {
@@ -247,7 +272,8 @@ fn delivery_item(t: &TenantId, d: &Delivery) -> AppResult<mas_ports::Item> {
 /// The write of `next` if the stored delivery still has `read`'s attempts and state.
 fn guarded(t: &TenantId, read: &Delivery, next: &Delivery) -> AppResult<Write> {
     let state = serde_json::to_value(read.state).map_err(|e| AppError::Internal(e.to_string()))?;
-    let condition = Condition::All(vec![Condition::equals("attempts", read.attempts), Condition::equals("state", state)]);
+    let condition =
+        Condition::All(vec![Condition::equals("attempts", read.attempts), Condition::equals("state", state)]);
     Ok(Write::put_if(delivery_item(t, next)?, condition))
 }
 
@@ -321,7 +347,9 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
     let now = app.store.clock.now();
     let mut report = SweepReport::default();
     for shard in 0..keys::WEBHOOK_DUE_SHARDS {
-        let query = Query::gsi1(keys::webhook_due_pk(shard)).sk(SortKey::Lt(format!("{}~", keys::webhook_due_at(now)))).limit(100);
+        let query = Query::gsi1(keys::webhook_due_pk(shard))
+            .sk(SortKey::Lt(format!("{}~", keys::webhook_due_at(now))))
+            .limit(100);
         for item in app.store.table.query(&query).await?.items {
             let Some(t) = item.get("tenant_id").and_then(Value::as_str).and_then(|t| TenantId::parse(t).ok()) else {
                 continue;
@@ -361,17 +389,28 @@ pub async fn sweep(app: &App) -> AppResult<SweepReport> {
 }
 
 /// An endpoint's deliveries, newest first (at most `limit`).
-pub async fn deliveries(store: &Store, t: &TenantId, endpoint: &WebhookEndpointId, limit: usize) -> AppResult<Vec<Delivery>> {
+pub async fn deliveries(
+    store: &Store,
+    t: &TenantId,
+    endpoint: &WebhookEndpointId,
+    limit: usize,
+) -> AppResult<Vec<Delivery>> {
     get(store, t, endpoint).await?;
     let query = Query::partition(keys::webhook_deliveries_pk(t, endpoint));
-    let mut all: Vec<Delivery> = store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
+    let mut all: Vec<Delivery> =
+        store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
     all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
     all.truncate(limit);
     Ok(all)
 }
 
 /// Sends one delivery again now (whatever its state), and answers where it then stands.
-pub async fn replay(app: &App, audit: &AuditContext, endpoint_id: &WebhookEndpointId, id: &WebhookDeliveryId) -> AppResult<Delivery> {
+pub async fn replay(
+    app: &App,
+    audit: &AuditContext,
+    endpoint_id: &WebhookEndpointId,
+    id: &WebhookDeliveryId,
+) -> AppResult<Delivery> {
     let t = &audit.tenant_id;
     let endpoint = get(&app.store, t, endpoint_id).await?;
     let delivery: Delivery = app
@@ -405,7 +444,10 @@ pub async fn replay_parked(app: &App, audit: &AuditContext, endpoint_id: &Webhoo
     for chunk in parked.chunks(50) {
         let mut plan = Plan::new();
         for d in chunk {
-            plan.push(guarded(t, d, &d.replayed(now))?, AppError::contention("a delivery changed meanwhile; try again"));
+            plan.push(
+                guarded(t, d, &d.replayed(now))?,
+                AppError::contention("a delivery changed meanwhile; try again"),
+            );
         }
         plan.commit(&app.store, audit, "webhook_endpoint.parked_replayed", endpoint_id.as_str()).await?;
     }
