@@ -194,10 +194,10 @@ async fn signing_secrets(app: &App, t: &TenantId, id: &WebhookEndpointId) -> App
         WebhookSecret::new(raw).map_err(AppError::Internal)
     };
     let mut secrets = vec![open(&stored.current)?];
-    if let (Some(previous), Some(until)) = (&stored.previous, stored.previous_until) {
-        if until > app.store.clock.now() {
-            secrets.push(open(previous)?);
-        }
+    if let (Some(previous), Some(until)) = (&stored.previous, stored.previous_until)
+        && until > app.store.clock.now()
+    {
+        secrets.push(open(previous)?);
     }
     Ok(secrets)
 }
