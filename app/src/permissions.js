@@ -43,6 +43,7 @@ export function settingsSections(me) {
     { path: 'packages', label: 'Packages', show: can(me, 'catalog_write') },
     { path: 'loyalty', label: 'Loyalty', show: can(me, 'loyalty_manage') },
     { path: 'memberships', label: 'Memberships', show: can(me, 'catalog_write') },
+    { path: 'developers', label: 'Developers', show: can(me, 'integrations_manage') },
   ].filter((item) => item.show);
 }
 

@@ -383,7 +383,14 @@ fn api_core(table: Arc<dyn Table>, aws: &SdkConfig, secrets: &Secrets) -> Result
 /// template asks for it. No payments: `api` links no Stripe client.
 pub fn api(table: Arc<dyn Table>, aws: &SdkConfig, secrets: &Secrets) -> Result<App, AppError> {
     let app = dns(api_core(table, aws, secrets)?.with_identity(identity(aws)))?;
-    messaging(app, aws, secrets)
+    Ok(partner_webhooks(messaging(app, aws, secrets)?))
+}
+
+/// Partner webhook deliveries (the worker, and the routes that ping an endpoint or replay a
+/// delivery): HTTPS to public addresses only.
+pub fn partner_webhooks(app: App) -> App {
+    let egress = mas_domain::partner::Egress::Public;
+    app.with_webhook_poster(Arc::new(mas_outbound::HttpPoster::new(egress)), egress)
 }
 
 /// The `api_payments` binary's app: the core and Stripe. The routes that move money sign nobody

@@ -206,6 +206,13 @@ pub async fn from_env(queue: Arc<dyn Queue>) -> Result<LocalHost, AppError> {
         }
         Some(other) => return Err(AppError::Internal(format!("MAS_LIMITS must be default or load-test, not {other}"))),
     }
+    // Partner webhooks: locally an endpoint may also be plain http on loopback (a developer's
+    // receiver); `MAS_PARTNER_EGRESS=public` applies the AWS rule.
+    let egress = match env("MAS_PARTNER_EGRESS").as_deref() {
+        Some("public") => mas_domain::partner::Egress::Public,
+        _ => mas_domain::partner::Egress::AlsoLoopback,
+    };
+    app = app.with_webhook_poster(Arc::new(mas_outbound::HttpPoster::new(egress)), egress);
     let app = mas_usecases::routing::route_locally(app.with_queue(queue));
     Ok(LocalHost { app: Arc::new(app), simulated, outbox, blobs: dir_blobs, dns })
 }

@@ -121,12 +121,14 @@ fn linkify(escaped: &str) -> String {
 }
 
 /// `POST /local/sweep`: runs the sweep now (the host also runs it on a timer): due reminders,
-/// and the PDFs erasures left to delete once their lock has passed.
+/// the PDFs erasures left to delete once their lock has passed, and partner webhook retries due.
 async fn sweep_now(State(host): State<Arc<LocalHost>>) -> ApiResult<Response> {
     let report =
         mas_usecases::notifications::plan::sweep(&mas_usecases::notifications::Notifier::of(&host.app)).await?;
     let pdfs = mas_usecases::gdpr::delete_due_pdfs(&host.app.store, host.app.blobs.as_ref()).await?;
+    let webhooks = mas_usecases::partner_webhooks::sweep(&host.app).await?;
     let mut body = serde_json::to_value(report).map_err(|e| AppError::Internal(e.to_string()))?;
+    body["partner_webhooks"] = serde_json::to_value(webhooks).map_err(|e| AppError::Internal(e.to_string()))?;
     body["pdfs"] = serde_json::to_value(pdfs).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(axum::Json(body).into_response())
 }

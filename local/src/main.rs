@@ -118,6 +118,11 @@ fn spawn_sweep(app: Arc<App>) -> tokio::task::JoinHandle<()> {
                 Ok(_) => {}
                 Err(err) => tracing::error!(%err, "sweep failed"),
             }
+            match mas_usecases::partner_webhooks::sweep(&app).await {
+                Ok(report) if report.attempted + report.parked > 0 => tracing::info!(?report, "partner webhooks"),
+                Ok(_) => {}
+                Err(err) => tracing::error!(%err, "partner webhook sweep failed"),
+            }
             match mas_usecases::gdpr::delete_due_pdfs(&app.store, app.blobs.as_ref()).await {
                 Ok(pdfs) if pdfs != Default::default() => tracing::info!(?pdfs, "due PDFs"),
                 Ok(_) => {}

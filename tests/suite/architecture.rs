@@ -59,6 +59,9 @@ const CAPABILITIES: &[(&str, &[&str])] = &[
     // The export lists the client's receipts (mas-documents issues them).
     ("mas-privacy", &["mas-context", "mas-clients", "mas-accounts", "mas-booking", "mas-documents", "mas-messaging"]),
     ("mas-staff-auth", &["mas-context", "mas-accounts", "mas-messaging"]),
+    // Partner webhooks and API keys stand on the context alone (the partner routes call the
+    // other capabilities' reads from the HTTP layer).
+    ("mas-partners", &["mas-context"]),
 ];
 
 /// What every layer above the domain may use: the pure crates and the ports.

@@ -604,7 +604,7 @@ fn no_function_holds_a_secret_in_its_environment_and_each_may_read_only_the_secr
 }
 
 #[test]
-fn only_the_medical_booking_and_sale_routes_may_use_the_clinical_key_which_is_rotated_and_retained() {
+fn only_the_medical_booking_sale_and_partner_secret_routes_may_use_the_clinical_key_which_is_rotated_and_retained() {
     let template = template();
     let keys = resources_of_type(&template, "AWS::KMS::Key");
     assert_eq!(keys.len(), 1, "expected the one clinical data key, found {}", keys.len());
@@ -625,7 +625,7 @@ fn only_the_medical_booking_and_sale_routes_may_use_the_clinical_key_which_is_ro
     let expected = BTreeMap::from([
         (("GET".to_owned(), "/v1/clients/{id}/medical".to_owned()), decrypt.clone()),
         // The client's export decrypts their questionnaires; erasure needs no key at all.
-        (("GET".to_owned(), "/v1/clients/{id}/export".to_owned()), decrypt),
+        (("GET".to_owned(), "/v1/clients/{id}/export".to_owned()), decrypt.clone()),
         (("PUT".to_owned(), "/v1/clients/{id}/medical".to_owned()), make_and_decrypt.clone()),
         // Booking screens against the client's questionnaire and records answers given with it.
         (("POST".to_owned(), "/v1/appointments".to_owned()), make_and_decrypt.clone()),
@@ -633,7 +633,13 @@ fn only_the_medical_booking_and_sale_routes_may_use_the_clinical_key_which_is_ro
         // A sale that sells a gift card seals its code for the recipient's email.
         (("POST".to_owned(), "/v1/sales".to_owned()), make_and_decrypt.clone()),
         // So does the webhook that issues a gift card bought online.
-        (("POST".to_owned(), "/webhooks/stripe".to_owned()), make_and_decrypt),
+        (("POST".to_owned(), "/webhooks/stripe".to_owned()), make_and_decrypt.clone()),
+        // A partner endpoint's signing secret is sealed with the tenant's key when it is made or
+        // rolled, and opened to sign a ping or a replay.
+        (("POST".to_owned(), "/v1/webhook-endpoints".to_owned()), make_and_decrypt.clone()),
+        (("POST".to_owned(), "/v1/webhook-endpoints/{id}/roll-secret".to_owned()), make_and_decrypt),
+        (("POST".to_owned(), "/v1/webhook-endpoints/{id}/ping".to_owned()), decrypt.clone()),
+        (("POST".to_owned(), "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/replay".to_owned()), decrypt),
     ]);
     assert_eq!(users, expected, "routes allowed to use {key_id}, and what for");
 }
@@ -1688,6 +1694,35 @@ fn the_notify_rule_routes_exactly_the_subscribed_kinds_to_a_queue_with_a_dead_le
         sweep["Properties"]["Events"]["Every5Minutes"]["Properties"]["ScheduleExpression"].as_str(),
         Some("rate(5 minutes)")
     );
+}
+
+#[test]
+fn the_partner_webhooks_rule_routes_exactly_the_subscribable_kinds_to_a_queue_with_a_dead_letter_queue_and_a_minutely_sweep()
+ {
+    let template = template();
+    let rule = &template["Resources"]["PartnerWebhooksRule"]["Properties"];
+    let mut kinds: Vec<&str> =
+        rule["EventPattern"]["detail-type"].as_sequence().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+    kinds.sort();
+    let mut subscribable = mas_domain::partner::EVENT_KINDS.to_vec();
+    subscribable.sort();
+    assert_eq!(kinds, subscribable);
+    assert!(mentions(&rule["Targets"][0]["Arn"], "PartnerWebhooksQueue"));
+    let queue = &template["Resources"]["PartnerWebhooksQueue"]["Properties"];
+    assert!(mentions(&queue["RedrivePolicy"]["deadLetterTargetArn"], "PartnerWebhooksDeadLetterQueue"));
+    let worker = &template["Resources"]["PartnerWebhooksFunction"];
+    assert_eq!(worker["Metadata"]["BuildProperties"]["Binary"].as_str(), Some("partner_webhooks"));
+    let timeout = worker["Properties"]["Timeout"].as_u64().unwrap();
+    assert!(queue["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout, "visibility is six times the timeout");
+    let events = &worker["Properties"]["Events"];
+    assert_eq!(events["Queue"]["Properties"]["FunctionResponseTypes"][0].as_str(), Some("ReportBatchItemFailures"));
+    assert_eq!(events["EveryMinute"]["Properties"]["ScheduleExpression"].as_str(), Some("rate(1 minute)"));
+    let policies = resources_of_type(&template, "AWS::SQS::QueuePolicy");
+    assert!(policies.iter().any(|(_, p)| mentions(&p["Properties"]["Queues"], "PartnerWebhooksQueue")
+        && mentions(&p["Properties"]["PolicyDocument"], "PartnerWebhooksRule")));
+    // The worker writes the table and opens secrets; it publishes nothing and sends to no queue.
+    assert!(!may_put_events(&template, worker, "EventBus"));
+    assert_eq!(kms_actions(&template, worker, "ClinicalDataKey"), BTreeSet::from(["kms:Decrypt".to_owned()]));
 }
 
 // ---- staff identity: the Cognito user pool, its trigger, and who may manage its users -----------

@@ -29,6 +29,8 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
             json!({"email": {"transactional": true, "marketing": true}, "sms": {"transactional": false, "marketing": false}})
         }
         ("review-settings", _) => json!({"send_requests": true}),
+        ("webhook-endpoints", _) => json!({"url": "https://b-partner.example.com/hook", "kinds": ["sale.completed"]}),
+        ("api-keys", _) => json!({"name": "B key", "scopes": ["catalog:read"]}),
         ("reviews", _) if path.ends_with("/reply") => json!({"text": "Intruder reply"}),
         ("notification-settings", _) => {
             serde_json::to_value(mas_domain::notifications::NotificationSettings::default()).unwrap()
@@ -258,6 +260,21 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     // Let A's PDF render first, so nothing of A's is being written while B probes.
     wait_for_pdf(&app, &a.token, &document_id, "pdf").await;
 
+    // A partner webhook endpoint and an API key of A's (its secret and key are A's secrets too).
+    let (status, endpoint) = app
+        .post(
+            "/v1/webhook-endpoints",
+            &a.token,
+            json!({"url": "https://a-secret-partner.example.com/hook", "kinds": ["booking.confirmed"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{endpoint}");
+    let endpoint_id = endpoint["id"].as_str().unwrap().to_owned();
+    let (status, api_key) =
+        app.post("/v1/api-keys", &a.token, json!({"name": "A-secret-key", "scopes": ["clients:read"]})).await;
+    assert_eq!(status, StatusCode::CREATED, "{api_key}");
+    let api_key_id = api_key["id"].as_str().unwrap().to_owned();
+
     let id_of = |collection: &str| -> String {
         match collection {
             "locations" => location_id.clone(),
@@ -283,6 +300,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "products" => product_id.clone(),
             "courses" => course_id.clone(),
             "cohorts" => cohort_id.clone(),
+            "webhook-endpoints" => endpoint_id.clone(),
+            "api-keys" => api_key_id.clone(),
             other => panic!("the matrix does not know the collection `{other}`; add it"),
         }
     };
@@ -332,6 +351,13 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         "A-secret-academy-course".into(),
         "A-secret-student".into(),
         "a-student@secret.test".into(),
+        endpoint_id.clone(),
+        endpoint["secret"].as_str().unwrap().to_owned(),
+        "a-secret-partner".into(),
+        api_key_id.clone(),
+        api_key["secret"].as_str().unwrap().to_owned(),
+        api_key["prefix"].as_str().unwrap().to_owned(),
+        "A-secret-key".into(),
     ];
 
     // A's bookings set off background work (messages, consent forms, renders): let it finish,
@@ -423,7 +449,8 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             .path
             .replace("{id}", &if route.path.contains('{') { id_of(&collection) } else { String::new() })
             .replace("{exception_id}", exception["id"].as_str().unwrap())
-            .replace("{enrolment_id}", &enrolment_id);
+            .replace("{enrolment_id}", &enrolment_id)
+            .replace("{delivery_id}", "whd_0123456789abcdef0123456789abcdef");
         let service_id = service["id"].as_str().unwrap();
         path.push_str(&query_for(route.method, &route.path, &location_id, service_id, &monday, &appointment_id));
         if route.path == "/v1/notifications" {
@@ -513,4 +540,37 @@ fn next_monday() -> String {
         day += chrono::Duration::days(1);
     }
     day.to_string()
+}
+
+/// Every `/partner/` route (API keys) with clinic B's key holding every scope, aimed at clinic
+/// A's ids: nothing of A's comes back (the tenant is the key's, never the request's).
+#[tokio::test]
+async fn another_clinics_api_key_reads_nothing_of_this_clinic_on_any_partner_route() {
+    let app = spawn_app().await;
+    let a = app.sign_up("keys-tenancy-a").await;
+    let (status, client) =
+        app.post("/v1/clients", &a.token, client_body("A-secret-keyholder", "A", Some("kh@a.test"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{client}");
+    let client_id = client["id"].as_str().unwrap().to_owned();
+    let (status, service) = app.post("/v1/services", &a.token, service_body("A-secret-keyed-service")).await;
+    assert_eq!(status, StatusCode::CREATED, "{service}");
+    let b = app.sign_up("keys-tenancy-b").await;
+    let scopes = json!(["appointments:read", "clients:read", "catalog:read"]);
+    let (status, key) = app.post("/v1/api-keys", &b.token, json!({"name": "B", "scopes": scopes})).await;
+    assert_eq!(status, StatusCode::CREATED, "{key}");
+    let key = key["secret"].as_str().unwrap().to_owned();
+    let routes: Vec<_> = mas_http::route_table().into_iter().filter(|r| r.path.starts_with("/partner/")).collect();
+    assert!(routes.len() >= 3, "{routes:?}");
+    for route in routes {
+        let path = route.path.replace("{id}", &client_id)
+            + if route.path.ends_with("/appointments") { "?from=2027-01-01&to=2027-03-01" } else { "" };
+        let (status, body) = app.call(route.method, &path, Some(&key), None).await;
+        let text = body.to_string();
+        assert!(
+            !text.contains("A-secret") && !text.contains(&client_id),
+            "{} {path} leaked A's data: {text}",
+            route.method
+        );
+        assert!(status == StatusCode::NOT_FOUND || status.is_success(), "{} {path}: {status} {text}", route.method);
+    }
 }

@@ -181,6 +181,23 @@ id_type!(
     "dev_"
 );
 
+id_type!(
+    /// A partner's webhook endpoint: a URL of theirs the clinic's chosen events are POSTed to.
+    WebhookEndpointId,
+    "whe_"
+);
+id_type!(
+    /// One event's delivery to one endpoint; derived from both, so an event redelivered by the
+    /// bus makes no second delivery.
+    WebhookDeliveryId,
+    "whd_"
+);
+id_type!(
+    /// A server-to-server API key (its secret is shown once; only its hash is stored).
+    ApiKeyId,
+    "key_"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,6 +27,7 @@ pub mod medical;
 pub mod membership;
 pub mod notifications;
 pub mod package;
+pub mod partner;
 pub mod payment;
 pub mod policy;
 pub mod portal;

@@ -102,10 +102,13 @@ pub enum Permission {
     AcademyManage,
     /// Enrol a student at the desk: owners, managers and the front desk.
     AcademyEnrol,
+    /// Register partner webhook endpoints, replay their deliveries, and make and revoke API
+    /// keys: owners and managers (a key reads clinic data from outside).
+    IntegrationsManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 40] = {
+    pub const ALL: [Permission; 41] = {
         use Permission::*;
         [
             CatalogRead,
@@ -148,6 +151,7 @@ impl Permission {
             AcademyRead,
             AcademyManage,
             AcademyEnrol,
+            IntegrationsManage,
         ]
     };
 }
@@ -180,7 +184,8 @@ impl Role {
             PaymentsRead => matches!(self, Owner | Manager | Finance | FrontDesk | Support),
             PaymentsWrite | AnalyticsFull => matches!(self, Owner | Manager | Finance),
             SalesWrite | GiftCardsRead => matches!(self, Owner | Manager | FrontDesk | Finance),
-            DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid | StockAdjust | ReviewsModerate | LoyaltyManage => {
+            DiscountGive | SalesVoid | GiftCardsVoid | PackagesVoid | StockAdjust | ReviewsModerate | LoyaltyManage
+            | IntegrationsManage => {
                 matches!(self, Owner | Manager)
             }
             PackagesRead | StockRead | LoyaltyRead => {

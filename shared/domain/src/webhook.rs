@@ -24,6 +24,20 @@ impl WebhookSecret {
         Ok(WebhookSecret(secret))
     }
 
+    /// A fresh secret of 32 random bytes (`{prefix}` and 64 hex digits): the partner webhooks'
+    /// signing secrets are made here, so what we sign with and what we verify are one scheme.
+    pub fn generate(prefix: &str) -> WebhookSecret {
+        use rand::Rng;
+        let mut bytes = [0u8; 32];
+        rand::rng().fill(&mut bytes);
+        WebhookSecret(format!("{prefix}{}", hex::encode(bytes)))
+    }
+
+    /// The secret itself: to seal it at rest and to show it once to whoever made it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
     fn mac(&self, timestamp: i64, payload: &[u8]) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(self.0.as_bytes()).expect("HMAC takes a key of any length");
         mac.update(timestamp.to_string().as_bytes());

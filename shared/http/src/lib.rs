@@ -25,6 +25,7 @@ pub mod loyalty;
 pub mod memberships;
 pub mod notifications;
 pub mod packages;
+pub mod partners;
 pub mod payments;
 pub mod policies;
 pub mod portal;
@@ -77,6 +78,13 @@ impl Modify for StaffJwt {
         let components = openapi.components.get_or_insert_with(Default::default);
         let scheme = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build();
         components.add_security_scheme("staff_jwt", SecurityScheme::Http(scheme));
+        // Servers on the `/partner/v1/` routes: `Authorization: Bearer mas_key_…`.
+        let key = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .bearer_format("mas_key_…")
+            .description(Some("An API key made in Settings › Developers, with the route's scope."))
+            .build();
+        components.add_security_scheme("api_key", SecurityScheme::Http(key));
     }
 }
 
@@ -279,6 +287,18 @@ route_group!(
         [notifications::list]
         [notifications::get_settings, notifications::put_settings]
         [notifications::unsubscribe, notifications::unsubscribe_page]
+        [partners::list_endpoints, partners::create_endpoint]
+        [partners::get_endpoint, partners::replace_endpoint, partners::remove_endpoint]
+        [partners::roll_secret]
+        [partners::ping]
+        [partners::deliveries]
+        [partners::replay]
+        [partners::replay_parked]
+        [partners::list_keys, partners::create_key]
+        [partners::revoke_key]
+        [partners::partner_appointments]
+        [partners::partner_client]
+        [partners::partner_services]
     }
 );
 
@@ -359,7 +379,8 @@ pub fn openapi() -> OpenApiDoc {
 pub struct Route {
     pub method: &'static str,
     pub path: String,
-    /// No staff token needed (no JWT authorizer on AWS).
+    /// No staff token needed (no JWT authorizer on AWS): no security, or an API key's (which
+    /// the handler checks).
     pub public: bool,
 }
 
@@ -381,7 +402,9 @@ pub fn route_table_of<G: Group>() -> Vec<Route> {
         ];
         for (method, operation) in operations {
             if let Some(operation) = operation {
-                let public = operation.security.as_ref().is_none_or(|s| s.is_empty());
+                let public = operation.security.as_ref().is_none_or(|s| {
+                    s.iter().all(|r| serde_json::to_value(r).is_ok_and(|v| v.get("staff_jwt").is_none()))
+                });
                 routes.push(Route { method, path: path.clone(), public });
             }
         }

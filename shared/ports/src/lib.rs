@@ -10,6 +10,7 @@ pub mod dns;
 pub mod events;
 pub mod identity;
 pub mod messages;
+pub mod outbound;
 pub mod payments;
 pub mod queue;
 pub mod renderer;
@@ -24,6 +25,7 @@ pub use dns::{DnsError, RecordedTxt, TxtResolver};
 pub use events::{DomainEvent, Events, EventsError};
 pub use identity::{Identity, IdentityError};
 pub use messages::{Accepted, Mailer, OutgoingEmail, OutgoingSms, SendError, SmsSender};
+pub use outbound::{OutboundPost, PostError, WebhookPoster};
 pub use payments::{
     AccountRequest, BrowserCheckout, ConnectedAccount, GatewayRefund, Intent, IntentRequest, OnboardingLink,
     OnboardingRequest, PaymentLink, PaymentLinkRequest, PaymentLinkStatus, Payments, PaymentsError, ReaderAction,

@@ -15,10 +15,14 @@ pub enum QueueName {
     /// Messages to clients: domain events from the bus and due reminders from the sweep (the
     /// `notifications` Lambda).
     Notify,
+    /// Partner webhook deliveries: the events partners may subscribe to, fanned out to their
+    /// endpoints (the `partner_webhooks` Lambda).
+    PartnerWebhooks,
 }
 
 impl QueueName {
-    pub const ALL: [QueueName; 3] = [QueueName::Render, QueueName::SitePublish, QueueName::Notify];
+    pub const ALL: [QueueName; 4] =
+        [QueueName::Render, QueueName::SitePublish, QueueName::Notify, QueueName::PartnerWebhooks];
 
     /// The environment variable holding the queue's URL on AWS.
     pub fn url_variable(self) -> &'static str {
@@ -26,6 +30,7 @@ impl QueueName {
             QueueName::Render => "RENDER_QUEUE_URL",
             QueueName::SitePublish => "SITE_PUBLISH_QUEUE_URL",
             QueueName::Notify => "NOTIFY_QUEUE_URL",
+            QueueName::PartnerWebhooks => "PARTNER_WEBHOOKS_QUEUE_URL",
         }
     }
 
@@ -34,6 +39,7 @@ impl QueueName {
             QueueName::Render => "render",
             QueueName::SitePublish => "site_publish",
             QueueName::Notify => "notify",
+            QueueName::PartnerWebhooks => "partner_webhooks",
         }
     }
 }

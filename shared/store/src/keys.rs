@@ -1032,6 +1032,69 @@ pub fn stripe_enrolment(session: &str) -> Key {
     Key::new(format!("STRIPE#CS#{session}"), "ENROL")
 }
 
+// ---- Partner webhooks and API keys (`mas_partners`) --------------------------------------
+
+/// Sort-key prefix of a tenant's webhook endpoints (one Query lists them; the secrets sort
+/// under `WHSECRET#`, so a list never reads one).
+pub const WEBHOOK_ENDPOINT_PREFIX: &str = "WHEP#";
+
+pub fn webhook_endpoint(tenant: &TenantId, endpoint: &mas_domain::ids::WebhookEndpointId) -> Key {
+    Key::new(tenant_pk(tenant), format!("{WEBHOOK_ENDPOINT_PREFIX}{endpoint}"))
+}
+
+/// An endpoint's signing secret, sealed with the tenant's data key (and the previous one while
+/// a roll overlaps).
+pub fn webhook_secret(tenant: &TenantId, endpoint: &mas_domain::ids::WebhookEndpointId) -> Key {
+    Key::new(tenant_pk(tenant), format!("WHSECRET#{endpoint}"))
+}
+
+/// One endpoint's deliveries: one partition, keyed by the delivery's id (derived from the event
+/// and the endpoint), so putting it only if absent makes it once.
+pub fn webhook_delivery(
+    tenant: &TenantId,
+    endpoint: &mas_domain::ids::WebhookEndpointId,
+    delivery: &mas_domain::ids::WebhookDeliveryId,
+) -> Key {
+    Key::new(webhook_deliveries_pk(tenant, endpoint), format!("WHD#{delivery}"))
+}
+
+pub fn webhook_deliveries_pk(tenant: &TenantId, endpoint: &mas_domain::ids::WebhookEndpointId) -> String {
+    format!("{}#WHEP#{endpoint}", tenant_pk(tenant))
+}
+
+/// How many GSI1 partitions pending deliveries are spread over (the sweep reads them all).
+pub const WEBHOOK_DUE_SHARDS: u32 = 4;
+
+/// GSI1 partition and sort key of a pending delivery: due at `at` (the sweep asks for sort
+/// keys up to now). Only pending deliveries carry them (a sparse index).
+pub fn webhook_due(delivery: &mas_domain::ids::WebhookDeliveryId, at: DateTime<Utc>) -> (String, String) {
+    let shard = delivery.as_str().bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    (webhook_due_pk(shard % WEBHOOK_DUE_SHARDS), format!("{}#{delivery}", webhook_due_at(at)))
+}
+
+pub fn webhook_due_pk(shard: u32) -> String {
+    format!("WHDUE#{shard}")
+}
+
+/// A due time as the index sorts it (fixed width, so string order is time order).
+pub fn webhook_due_at(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A tenant's API key as listed (name, scopes, prefix, revoked or not; its hash, never shown).
+pub fn api_key(tenant: &TenantId, key: &mas_domain::ids::ApiKeyId) -> Key {
+    Key::new(tenant_pk(tenant), format!("{API_KEY_PREFIX}{key}"))
+}
+
+pub const API_KEY_PREFIX: &str = "APIKEY#";
+
+/// A live key by the SHA-256 of its secret: whose it is and its scopes (one read per call).
+/// Revoking deletes it; it is outside every tenant's partition because the caller's tenant is
+/// what it tells.
+pub fn api_key_lookup(hash: &str) -> Key {
+    Key::new(format!("APIKEYHASH#{hash}"), "APIKEY")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

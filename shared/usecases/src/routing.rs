@@ -38,12 +38,18 @@ pub fn route(kind: &str) -> Option<mas_ports::QueueName> {
     mas_messaging::notifications::plan::SUBSCRIBED.contains(&kind).then_some(mas_ports::QueueName::Notify)
 }
 
+/// The second rule an event may match (template.yaml's `PartnerWebhooksRule`): the kinds
+/// partners may subscribe to also go to the partner webhooks queue.
+pub fn partner_route(kind: &str) -> Option<mas_ports::QueueName> {
+    mas_domain::partner::EVENT_KINDS.contains(&kind).then_some(mas_ports::QueueName::PartnerWebhooks)
+}
+
 #[async_trait]
 impl Events for RoutedEvents {
     async fn publish(&self, events: &[DomainEvent]) -> Result<(), EventsError> {
         self.inner.publish(events).await?;
         for event in events {
-            if let Some(queue) = route(&event.kind) {
+            for queue in route(&event.kind).into_iter().chain(partner_route(&event.kind)) {
                 let body = mas_messaging::notifications::plan::Work::event_body(event);
                 self.queue.send(queue, body).await.map_err(|e| EventsError::Unavailable(e.to_string()))?;
             }

@@ -42,6 +42,14 @@ pub async fn handle(app: &App, queue: QueueName, body: &Value) -> AppResult<()> 
             }
             Ok(())
         }
+        QueueName::PartnerWebhooks => match mas_messaging::notifications::plan::Work::parse(body)? {
+            mas_messaging::notifications::plan::Work::Event(event) => {
+                let fan_out = mas_partners::webhooks::on_event(app, &event).await?;
+                tracing::info!(event_id = %event.id, created = fan_out.created, delivered = fan_out.delivered, "partner webhooks");
+                Ok(())
+            }
+            _ => Err(AppError::Internal("the partner webhooks queue carries events only".into())),
+        },
         other => Err(AppError::Internal(format!("queue {} has no worker in this crate", other.as_str()))),
     }
 }

@@ -14,6 +14,7 @@ import { CardReaders } from './readers.js';
 import { PackageTemplates } from './packages.js';
 import { LoyaltyProgramme } from './loyalty.js';
 import { MembershipPlans } from './memberships.js';
+import { Developers } from './developers.js';
 import { NotAllowed } from '../not-allowed.js';
 
 export function Settings({ me, route }) {
@@ -42,6 +43,7 @@ function body(section, me, route) {
     case 'packages': return html`<${PackageTemplates} />`;
     case 'loyalty': return html`<${LoyaltyProgramme} />`;
     case 'memberships': return html`<${MembershipPlans} />`;
+    case 'developers': return html`<${Developers} />`;
     default: return null;
   }
 }

@@ -78,6 +78,10 @@ pub struct App {
     pub twilio_auth_token: Option<String>,
     /// TXT lookups that prove a clinic controls its custom domain.
     pub dns: Arc<dyn TxtResolver>,
+    /// Sends partner webhook deliveries (`mas-outbound`).
+    pub webhook_poster: Arc<dyn mas_ports::WebhookPoster>,
+    /// Where partner endpoints may be: public `https` on AWS; also loopback `http` locally.
+    pub partner_egress: mas_domain::partner::Egress,
 }
 
 impl App {
@@ -115,7 +119,9 @@ impl App {
             sms: unconfigured.clone(),
             mail_from: "bookings@mail.localhost".into(),
             twilio_auth_token: None,
-            dns: unconfigured,
+            dns: unconfigured.clone(),
+            webhook_poster: unconfigured,
+            partner_egress: mas_domain::partner::Egress::Public,
         }
     }
 
@@ -131,6 +137,17 @@ impl App {
 
     pub fn with_dns(mut self, dns: Arc<dyn TxtResolver>) -> App {
         self.dns = dns;
+        self
+    }
+
+    /// The partner webhook sender and where its endpoints may be.
+    pub fn with_webhook_poster(
+        mut self,
+        poster: Arc<dyn mas_ports::WebhookPoster>,
+        egress: mas_domain::partner::Egress,
+    ) -> App {
+        self.webhook_poster = poster;
+        self.partner_egress = egress;
         self
     }
 
