@@ -121,7 +121,7 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
 
     let services = [
         json!({"name": "Consultation", "category": "consultation", "duration_minutes": 20,
-               "price": {"amount_minor": 0}, "deposit": {"kind": "none"},
+               "price": {"amount_minor": 0}, "deposit": {"kind": "none"}, "parallel_ok": true,
                "description": "Meet a practitioner to plan your treatment."}),
         json!({"name": "Anti-wrinkle, three areas", "category": "injectables", "duration_minutes": 30,
                "buffer_after_minutes": 10, "price": {"amount_minor": 32000},
@@ -136,7 +136,10 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
                "buffer_after_minutes": 15, "price": {"amount_minor": 19500},
                "deposit": {"kind": "percent", "percent": 20}}),
         json!({"name": "Chemical peel", "category": "skin", "duration_minutes": 40,
-               "buffer_after_minutes": 10, "price": {"amount_minor": 12000}, "clinical_tags": ["peel"]}),
+               "buffer_after_minutes": 10, "price": {"amount_minor": 12000}, "clinical_tags": ["peel"],
+               // While the peel works, another practitioner can hold the consultation for the next
+               // treatment: the pair a visit may book alongside each other.
+               "parallel_ok": true}),
     ];
     let mut service_ids = Vec::new();
     for service in services {
