@@ -23,6 +23,7 @@ mod loyalty;
 mod memberships;
 mod messaging_contract;
 mod packages;
+mod parallel_visits;
 mod payments;
 mod payments_by_link;
 mod payments_contract;

@@ -418,10 +418,18 @@ pub fn check_shape(parts: &[PartShape]) -> Result<(), ShapeError> {
 /// One practitioner for every part of a visit, from each part's candidates (in the engine's
 /// order; the `attempt`-th is preferred, or the last when there are fewer), different within each
 /// parallel group. `None` when some group cannot be staffed by distinct people.
-pub fn staff(candidates: &[Vec<PractitionerId>], with_previous: &[bool], attempt: usize) -> Option<Vec<PractitionerId>> {
+pub fn staff(
+    candidates: &[Vec<PractitionerId>],
+    with_previous: &[bool],
+    attempt: usize,
+) -> Option<Vec<PractitionerId>> {
     let preference = |list: &[PractitionerId]| -> Vec<PractitionerId> {
         let first = attempt.min(list.len().saturating_sub(1));
-        list.get(first).into_iter().chain(list.iter().enumerate().filter(|(i, _)| *i != first).map(|(_, p)| p)).cloned().collect()
+        list.get(first)
+            .into_iter()
+            .chain(list.iter().enumerate().filter(|(i, _)| *i != first).map(|(_, p)| p))
+            .cloned()
+            .collect()
     };
     let mut chosen = Vec::with_capacity(candidates.len());
     for group in parallel_groups(with_previous.iter().copied()) {

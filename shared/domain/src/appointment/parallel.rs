@@ -93,11 +93,8 @@ fn visits() -> impl Strategy<Value = (Vec<PartTiming>, Vec<Vec<PractitionerId>>,
     let one = (1u32..=24, 0u32..=6, 0u32..=6, any::<bool>(), prop::sample::subsequence(vec![0usize, 1, 2], 0..=3));
     (prop::collection::vec(one, 1..=6), 0usize..3).prop_map(|(parts, attempt)| {
         let names = [prac("a"), prac("b"), prac("c")];
-        let timings = parts
-            .iter()
-            .enumerate()
-            .map(|(i, (d, b, a, w, _))| part(d * 5, b * 5, a * 5, *w && i > 0))
-            .collect();
+        let timings =
+            parts.iter().enumerate().map(|(i, (d, b, a, w, _))| part(d * 5, b * 5, a * 5, *w && i > 0)).collect();
         let candidates = parts.iter().map(|(.., who)| who.iter().map(|i| names[*i].clone()).collect()).collect();
         (timings, candidates, attempt)
     })

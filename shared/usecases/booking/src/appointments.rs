@@ -330,7 +330,13 @@ async fn plan_visit(
             }
             return Err(refused.into());
         }
-        parts.push(PlannedPart { calendar, explanation, start, practitioner_id: practitioner_id.clone(), with_previous });
+        parts.push(PlannedPart {
+            calendar,
+            explanation,
+            start,
+            practitioner_id: practitioner_id.clone(),
+            with_previous,
+        });
     }
     let candidates: Vec<Vec<PractitionerId>> = parts.iter().map(|p| p.explanation.practitioner_ids.clone()).collect();
     let with_previous: Vec<bool> = parts.iter().map(|p| p.with_previous).collect();
@@ -351,7 +357,9 @@ fn shape_refusal(err: appointment::ShapeError) -> ClaimError {
     let message = err.to_string();
     let refused = match err {
         E::NothingBefore => AppError::invalid("not_parallel", "with_previous", message),
-        E::NotParallel { index } => AppError::invalid("not_parallel", format!("then[{}].with_previous", index - 1), message),
+        E::NotParallel { index } => {
+            AppError::invalid("not_parallel", format!("then[{}].with_previous", index - 1), message)
+        }
         E::SamePractitioner { index } => {
             AppError::invalid("same_practitioner", format!("then[{}].practitioner_id", index - 1), message)
         }
