@@ -381,10 +381,10 @@ pub enum ShapeError {
     #[error("the first service has no service before it to run alongside")]
     NothingBefore,
     /// A part asked to run alongside another where one of the two does not allow it.
-    #[error("service {index} cannot run alongside the one before it: both must allow it (`parallel_ok`)")]
+    #[error("service {} of the visit cannot run alongside the one before it: both must allow it (`parallel_ok`)", index + 1)]
     NotParallel { index: usize },
     /// One person cannot do two services at once.
-    #[error("service {index} runs alongside another with the same practitioner; one person cannot do both at once")]
+    #[error("service {} of the visit runs alongside another with the same practitioner; one person cannot do both at once", index + 1)]
     SamePractitioner { index: usize },
 }
 
