@@ -178,6 +178,13 @@ function describe(violations) {
   return violations.map((v) => `${v.impact} ${v.id}: ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`).join('\n');
 }
 
+/** Fails with axe-core's serious and critical violations on the page, naming `what`. */
+async function noAxeViolations(page, what) {
+  const assert = require('node:assert/strict');
+  const violations = await axe(page);
+  assert.deepEqual(violations, [], `${what}: ${describe(violations)}`);
+}
+
 const WIDE = { width: 1440, height: 900 };
 const PHONE = { width: 390, height: 844 };
 
@@ -212,6 +219,6 @@ function screenChecks(prefix) {
 
 module.exports = {
   SHOTS, DEMO_CLINIC, DEMO_PASSWORD, failures, test, finish, freePort, startLocal, api, newestMail, launch,
-  signInThroughApp, inviteThroughTeamSettings, invitationLink, verificationLink, acceptInvitation, axe, describe,
+  signInThroughApp, inviteThroughTeamSettings, invitationLink, verificationLink, acceptInvitation, axe, describe, noAxeViolations,
   WIDE, PHONE, dayIn, screenChecks,
 };

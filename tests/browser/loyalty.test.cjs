@@ -14,14 +14,9 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const assert = require('node:assert/strict');
-const { SHOTS, failures, test, finish, startLocal, api, newestMail, launch, signInThroughApp, axe, describe, WIDE } = require('./harness.cjs');
+const { SHOTS, failures, test, finish, startLocal, api, newestMail, launch, signInThroughApp, WIDE, noAxeViolations } = require('./harness.cjs');
 
 const SLUG = 'demo-clinic';
-
-async function noAxeViolations(page, what) {
-  const violations = await axe(page);
-  assert.deepEqual(violations, [], `${what}: ${describe(violations)}`);
-}
 
 async function pickClient(page) {
   await page.getByLabel('Client', { exact: true }).fill('Points');

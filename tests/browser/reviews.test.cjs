@@ -12,16 +12,11 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const assert = require('node:assert/strict');
-const { SHOTS, failures, test, finish, startLocal, api, newestMail, launch, signInThroughApp, axe, describe, WIDE } = require('./harness.cjs');
+const { SHOTS, failures, test, finish, startLocal, api, newestMail, launch, signInThroughApp, WIDE, noAxeViolations } = require('./harness.cjs');
 
 const SLUG = 'demo-clinic';
 const EMAIL = 'rita.reviewer@example.test';
 const WORDS = 'Gentle and precise </script><b>really</b> — I would come back.';
-
-async function noAxeViolations(page, what) {
-  const violations = await axe(page);
-  assert.deepEqual(violations, [], `${what}: ${describe(violations)}`);
-}
 
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });

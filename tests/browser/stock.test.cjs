@@ -14,14 +14,9 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const assert = require('node:assert/strict');
-const { SHOTS, failures, test, finish, startLocal, api, launch, signInThroughApp, axe, describe, WIDE } = require('./harness.cjs');
+const { SHOTS, failures, test, finish, startLocal, api, launch, signInThroughApp, WIDE, noAxeViolations } = require('./harness.cjs');
 
 const SKU = 'SPF-50-50ML';
-
-async function noAxeViolations(page, what) {
-  const violations = await axe(page);
-  assert.deepEqual(violations, [], `${what}: ${describe(violations)}`);
-}
 
 async function openStock(page, base) {
   await page.goto(`${base}/app/#/stock`);

@@ -607,22 +607,22 @@ async fn fifty_bookings_of_one_slot(app: TestApp) {
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
 
-/// 200 bookings at random grid starts with random practitioners and services, sent 25 at a time:
-/// whatever wins, no practitioner and no single-capacity room is ever in two places at once.
-async fn two_hundred_random_bookings(app: TestApp) {
+/// `n` bookings at random grid starts with random practitioners and services, sent in eight
+/// waves: whatever wins, no practitioner and no single-capacity room is ever in two places at once.
+async fn random_bookings(app: TestApp, n: usize) {
     use rand::{Rng, SeedableRng};
     let s = setup(&app, "random").await;
     let app = Arc::new(app);
     let mut rng = rand::rngs::StdRng::seed_from_u64(20270302);
     let mut bodies = Vec::new();
-    for _ in 0..200 {
+    for _ in 0..n {
         let start = tuesday(9, 15) + Duration::minutes(15 * rng.random_range(0..28));
         let service = if rng.random_bool(0.3) { &s.room_service_id } else { &s.service_id };
         let practitioner = s.practitioners[rng.random_range(0..3)].clone();
         bodies.push(booking(&s, service, start, Some(&practitioner)));
     }
     let mut created = 0;
-    for batch in bodies.chunks(25) {
+    for batch in bodies.chunks(n.div_ceil(8)) {
         let mut tasks = tokio::task::JoinSet::new();
         for body in batch {
             let (app, token, body) = (app.clone(), s.clinic.token.clone(), body.clone());
@@ -642,7 +642,8 @@ async fn two_hundred_random_bookings(app: TestApp) {
     let (_, list) = app.get("/v1/appointments?from=2027-03-02&to=2027-03-02", &s.clinic.token).await;
     let list = list.as_array().unwrap();
     assert_eq!(list.len(), created);
-    assert!(created >= 15, "a busy day still fills up: {created}");
+    // 21 of 200 and 15 of 30 in one run: which requests win depends on timing.
+    assert!(created >= (n / 3).min(15), "a busy day still fills up: {created} of {n}");
     assert_nobody_in_two_places(list);
 }
 
@@ -695,7 +696,25 @@ macro_rules! on_both_adapters {
 
 pub(crate) use on_both_adapters;
 
-on_both_adapters!(fifty_bookings_of_one_slot, two_hundred_random_bookings);
+on_both_adapters!(fifty_bookings_of_one_slot);
+
+mod random_bookings_never_put_anyone_in_two_places {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn two_hundred_on_sqlite() {
+        if let Some(app) = super::sqlite_app("random").await {
+            super::random_bookings(app, 200).await;
+        }
+    }
+
+    /// Thirty on moto, which answers one request at a time: two hundred took over six minutes
+    /// of a test run there, and the claims are the same conditional writes on both adapters.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn thirty_on_dynamodb() {
+        if let Some(app) = super::dynamodb_app("random").await {
+            super::random_bookings(app, 30).await;
+        }
+    }
+}
 
 // ---- Screening and the public site ----------------------------------------------------------
 

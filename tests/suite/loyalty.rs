@@ -182,6 +182,12 @@ async fn a_client_earns_points_at_her_tier_spends_them_at_the_till_and_refunds_g
     assert_eq!((mine["balance"].as_i64(), mine["value_minor"].as_i64()), (Some(859), Some(4_295)));
     assert_eq!(mine["next_tier"], json!({"name": "Silver", "points_to_go": 41}));
     assert!(mine["movements"][0].get("by").is_none(), "no member ids in the portal: {mine}");
+
+    // Her data export holds her points and the whole ledger.
+    let (status, export) = app.get(&format!("/v1/clients/{}/export", s.client_id), &owner).await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    assert_eq!(export["loyalty"]["balance"], 859);
+    assert_eq!(export["loyalty"]["movements"], account["movements"]);
 }
 
 #[tokio::test]

@@ -42,6 +42,17 @@ async fn join(app: &TestApp, s: &Setup, plan: &str) -> Value {
     assert_eq!(status, StatusCode::CREATED, "{pending}");
     assert_eq!(pending["status"], "pending");
     let page = pending["signup_url"].as_str().expect("a sign-up page").to_owned();
+    // The client is emailed the page (the desk may hand it over too).
+    app.settle(&[&s.clinic.tenant_id]).await;
+    let (_, outbox) = app.call("GET", "/local/outbox.json", None, None).await;
+    let invitations: Vec<&Value> = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["to"] == "ada.lovelace@clients.test" && m["text"].as_str().unwrap_or_default().contains(&page))
+        .collect();
+    assert_eq!(invitations.len(), 1, "{outbox}");
+    assert!(invitations[0]["subject"].as_str().unwrap().starts_with("Join "), "{}", invitations[0]);
     let session = page.rsplit('/').next().unwrap().to_owned();
     let (status, paid) = app.call("POST", &format!("/local/checkout/{session}"), None, None).await;
     assert_eq!(status, StatusCode::OK, "{paid}");

@@ -413,14 +413,14 @@ async fn a_sender_that_crashed_holding_a_reminder_leaves_it_to_the_retry_which_s
     let jobs: Vec<Value> = std::mem::take(&mut *w.jobs.0.lock().unwrap());
     assert_eq!(jobs.len(), 1);
     assert!(plan::handle(&w.notifier, &jobs[0]).await.is_err(), "in flight elsewhere: the queue must retry");
-    assert!(w.planned(&appointment).await.iter().any(|d| d.kind == kind), "still planned");
+    assert!(w.planned(&appointment).await.iter().any(|d| d.kind == kind.into()), "still planned");
     // After the lease (SQS makes it visible again later than that), it goes, once.
     w.clock.advance(Duration::minutes(3));
     w.sweep_and_handle_twice().await;
     let prep_sends: Vec<String> =
         w.providers.sent.lock().unwrap().iter().filter(|(m, _)| *m == id.to_string()).map(|(m, _)| m.clone()).collect();
     assert_eq!(prep_sends.len(), 1);
-    assert!(!w.planned(&appointment).await.iter().any(|d| d.kind == kind));
+    assert!(!w.planned(&appointment).await.iter().any(|d| d.kind == kind.into()));
     w.assert_each_sent_once();
 }
 

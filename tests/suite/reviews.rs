@@ -189,6 +189,43 @@ async fn a_completed_visit_is_reviewed_once_from_its_link_and_shown_on_the_site_
 }
 
 #[tokio::test]
+async fn erasing_a_client_deletes_her_reviews_and_unused_requests_and_takes_them_off_the_site() {
+    let (app, clock) = fixed_app().await;
+    let s = setup(&app, "reviews-erased").await;
+    let slug = s.clinic.slug.clone();
+    let visit = complete_visit(&app, &s, &clock, 10).await;
+    let token = review_token(&app, ADA).await;
+    let body = json!({"token": token, "rating": 4, "text": "Lovely and thorough"});
+    assert_eq!(submit(&app, &slug, body).await.0, StatusCode::CREATED);
+    let (status, _) = app.post(&format!("/v1/reviews/{visit}/publish"), &s.clinic.token, json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    // A second visit, reviewed by nobody yet: its link is still open.
+    let unused = {
+        complete_visit(&app, &s, &clock, 14).await;
+        review_token(&app, ADA).await
+    };
+    app.settle(&[&s.clinic.tenant_id]).await;
+    assert!(home_page(&app, &s).await.contains("Lovely and thorough"));
+    let changes = app.published("site.changed");
+
+    clock.set(tuesday(18, 0));
+    let path = format!("/v1/clients/{}/erase", s.client_id);
+    let (status, erasure) = app.post(&path, &s.clinic.token, json!({"confirmation": ADA})).await;
+    assert_eq!(status, StatusCode::OK, "{erasure}");
+    assert_eq!(erasure["removed"]["reviews"], 1, "{erasure}");
+    for status in ["pending", "published", "rejected"] {
+        assert!(reviews(&app, &s, status).await.is_empty(), "no {status} review of hers is left");
+    }
+    assert_eq!(app.published("site.changed"), changes + 1, "the site is published again without it");
+    let page = home_page(&app, &s).await;
+    assert!(!page.contains("Lovely and thorough") && json_ld(&page).is_none(), "{page}");
+    // Her unused link names a visit whose request is gone: it makes nothing.
+    let (status, body) = submit(&app, &slug, json!({"token": unused, "rating": 5, "text": "Hello"})).await;
+    assert_ne!(status, StatusCode::CREATED, "{body}");
+    assert!(reviews(&app, &s, "pending").await.is_empty());
+}
+
+#[tokio::test]
 async fn a_redelivered_completion_sends_nothing_twice_and_a_clinic_can_turn_requests_off() {
     let (app, clock) = fixed_app().await;
     let s = setup(&app, "reviews-once").await;

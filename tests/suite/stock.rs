@@ -3,8 +3,8 @@
 //! than is held), a sale's product lines taking stock off the shelf and its void putting it back,
 //! a refund with the goods putting them back once, a treatment's usage deducted once at its
 //! completion, `stock.low` announced once per crossing,
-//! the reorder list in JSON and CSV — and twenty tills selling one unit of the same product at
-//! once taking the level down by exactly twenty (on SQLite and on DynamoDB).
+//! the reorder list in JSON and CSV — and twenty tills (eight on moto) selling one unit of the
+//! same product at once taking the level down by exactly that many (on SQLite and on DynamoDB).
 
 use std::sync::Arc;
 
@@ -132,6 +132,27 @@ async fn stock_is_received_sold_put_back_by_a_void_used_by_a_treatment_adjusted_
     let low = app.events.published().into_iter().find(|e| e.kind == "stock.low").unwrap();
     assert_eq!((low.payload["sku"].as_str(), low.payload["on_hand"].as_i64()), (Some("SPF-50"), Some(3)));
     assert_eq!(low.payload["suggested_quantity"], 12);
+    // The owner and the manager (who order stock) are emailed once each, however often the
+    // event comes; the front desk and the practitioner are not.
+    let notifier = mas_usecases::notifications::Notifier::of(&app.app);
+    for _ in 0..2 {
+        app.settle(&[&s.clinic.tenant_id]).await;
+        mas_usecases::notifications::plan::on_event(&notifier, &low).await.unwrap();
+    }
+    let (_, outbox) = app.call("GET", "/local/outbox.json", None, None).await;
+    let mut told: Vec<String> = outbox
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["subject"].as_str().unwrap_or_default().starts_with("Low stock at"))
+        .map(|m| m["to"].as_str().unwrap().split('-').next().unwrap().split('@').next().unwrap().to_owned())
+        .collect();
+    told.sort();
+    assert_eq!(told, ["manager", "owner"], "{outbox}");
+    let notice =
+        outbox.as_array().unwrap().iter().find(|m| m["to"] == format!("owner@{}.test", s.clinic.slug)).unwrap();
+    assert!(notice["text"].as_str().unwrap().contains("is down to 3"), "{notice}");
+    assert!(notice["text"].as_str().unwrap().contains("Suggested order: 12."), "{notice}");
     // A product line whose SKU is no product here (a one-off item) moves no stock.
     let mut one_off = cream_sale(&s, 1);
     one_off["lines"][0]["sku"] = json!("ONE-OFF");
@@ -236,17 +257,17 @@ async fn stock_is_received_sold_put_back_by_a_void_used_by_a_treatment_adjusted_
 
 // ---- Never a lost update, on both adapters --------------------------------------------------
 
-/// Twenty tills each sell one unit of a product with five on the shelf, all at once: every sale
+/// `tills` tills each sell one unit of a product with five on the shelf, all at once: every sale
 /// is recorded (a till never refuses goods in the client's hand), the level falls by exactly
-/// twenty to −15, twenty `sold` movements each record a different level after them, and
-/// `stock.low` is announced once.
-async fn concurrent_sales(app: TestApp) {
+/// `tills` (twenty: to −15), as many `sold` movements each record a different level after them,
+/// and `stock.low` is announced once.
+async fn concurrent_sales(app: TestApp, tills: i64) {
     let s = setup(&app, "stock-race").await;
     let cream = create(&app, &s.clinic.token, sun_cream()).await;
     receive(&app, &s, &s.clinic.token, &cream, 5).await;
     let app = Arc::new(app);
     let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..20 {
+    for _ in 0..tills {
         let (app, token, body) = (app.clone(), s.clinic.token.clone(), cream_sale(&s, 1));
         tasks.spawn(async move { app.post("/v1/sales", &token, body).await });
     }
@@ -255,27 +276,29 @@ async fn concurrent_sales(app: TestApp) {
         assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     let level = level_of(&app, &s, "SPF-50").await;
-    assert_eq!(level["on_hand"], -15, "{level}");
-    assert_eq!(level["version"], 21, "one receipt and twenty sales");
+    assert_eq!(level["on_hand"], 5 - tills, "{level}");
+    assert_eq!(level["version"], tills + 1, "one receipt and a version per sale");
     let history = movements(&app, &s, &cream).await;
     let mut after: Vec<i64> =
         history.iter().filter(|m| m["kind"] == "sold").map(|m| m["level_after"].as_i64().unwrap()).collect();
     after.sort();
-    assert_eq!(after, (-15..=4).collect::<Vec<_>>(), "each sale saw the one before it");
+    assert_eq!(after, (5 - tills..=4).collect::<Vec<_>>(), "each sale saw the one before it");
     assert_eq!(app.published("stock.low"), 1);
 }
 
 mod twenty_tills_selling_the_same_product_at_once_lose_no_update {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn on_sqlite() {
-        super::concurrent_sales(super::fixed_app().await.0).await;
+        super::concurrent_sales(super::fixed_app().await.0, 20).await;
     }
 
+    /// Eight on moto, which answers one request at a time: every lost race retries from a fresh
+    /// read, so twenty took over a minute there; the versioned write is the same on both.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn on_dynamodb() {
         let clock = std::sync::Arc::new(super::FixedClock::new(super::now()));
         if let Some(app) = crate::support::app::spawn_app_on_moto("stock_race", clock).await {
-            super::concurrent_sales(app).await;
+            super::concurrent_sales(app, 8).await;
         }
     }
 }

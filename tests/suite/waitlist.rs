@@ -145,6 +145,50 @@ async fn an_offer_nobody_answers_is_released_by_the_sweep_and_offered_to_the_nex
 }
 
 #[tokio::test]
+async fn a_deposit_hold_that_runs_out_unpaid_is_cancelled_by_the_sweep_and_its_time_offered_to_the_waiter_once() {
+    let (app, clock) = fixed_app().await;
+    let s = setup(&app, "waitlist-lapsed-hold").await;
+    let t = &s.clinic.token;
+    let policy = json!({"deposit": {"kind": "percent", "percent": 20}, "hold_minutes": 10});
+    assert_eq!(app.put("/v1/policies", t, policy).await.0, StatusCode::CREATED);
+    let p0 = s.practitioners[0].clone();
+    let (status, held) = app.post("/v1/appointments", t, booking(&s, &s.service_id, tuesday(10, 0), Some(&p0))).await;
+    assert_eq!((status, held["status"].as_str()), (StatusCode::CREATED, Some("pending_deposit")), "{held}");
+    let (_, gia) = wait_for(&app, &s, "Gia", Some(&p0)).await;
+    let (_, hana) = wait_for(&app, &s, "Hana", Some(&p0)).await;
+    app.settle(&[&s.clinic.tenant_id]).await;
+    let sweep = || app.call("POST", "/local/sweep", None, None);
+
+    // Before its end the hold stands: nothing is released, nobody is offered.
+    clock.advance(Duration::minutes(9));
+    assert_eq!(sweep().await.0, StatusCode::OK);
+    app.settle(&[&s.clinic.tenant_id]).await;
+    let path = format!("/v1/appointments/{}", held["id"].as_str().unwrap());
+    assert_eq!(app.get(&path, t).await.1["status"], "pending_deposit");
+    assert_eq!(entry(&entries(&app, &s).await, &gia["id"])["status"], "waiting");
+
+    clock.advance(Duration::minutes(2));
+    assert_eq!(sweep().await.0, StatusCode::OK);
+    app.settle(&[&s.clinic.tenant_id]).await;
+    let (_, lapsed) = app.get(&path, t).await;
+    assert_eq!(lapsed["status"], "cancelled", "{lapsed}");
+    let history = lapsed["history"].as_array().unwrap();
+    assert_eq!(history.last().unwrap()["note"], "the deposit was not paid before the hold ran out");
+    let all = entries(&app, &s).await;
+    let offered = entry(&all, &gia["id"]);
+    assert_eq!(offered["status"], "offered", "{offered}");
+    assert_eq!(offered["offer"]["start"], iso(tuesday(10, 0)));
+    assert_eq!(entry(&all, &hana["id"])["status"], "waiting", "one freed time, one offer");
+
+    // The sweep and the worker again: nothing more is released or offered.
+    assert_eq!(sweep().await.0, StatusCode::OK);
+    app.settle(&[&s.clinic.tenant_id]).await;
+    let again = entries(&app, &s).await;
+    assert_eq!(entry(&again, &gia["id"])["offer"], offered["offer"]);
+    assert_eq!(entry(&again, &hana["id"])["status"], "waiting");
+}
+
+#[tokio::test]
 async fn a_moved_booking_offers_the_time_it_left_and_a_cancelled_offer_s_entry_expires() {
     let (app, _) = fixed_app().await;
     let s = setup(&app, "waitlist-move").await;

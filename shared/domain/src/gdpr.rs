@@ -100,6 +100,10 @@ pub struct Removed {
     /// retried until the gateway confirms; `client.payment_customer_deleted` records it).
     #[serde(default)]
     pub payment_customer: bool,
+    /// Reviews she wrote (her words and the name she chose), deleted with their requests; the
+    /// site is published again without them.
+    #[serde(default)]
+    pub reviews: usize,
 }
 
 /// A PDF an erasure could not delete yet: its lock lasts until `after`.

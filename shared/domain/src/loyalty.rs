@@ -38,7 +38,7 @@ use chrono::{DateTime, Datelike, Months, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::error::{AppError, AppResult, Rejection};
+use crate::error::{AppError, Rejection};
 use crate::ids::{ClientId, CorrectionId, SaleId};
 use crate::sale::{LineKind, Sale, Tender};
 use crate::values::Name;
@@ -110,18 +110,72 @@ impl Default for ProgrammeInput {
     }
 }
 
-fn invalid(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> AppError {
-    AppError::invalid(code, field, message)
+/// Why a loyalty change is refused, typed; `From<LoyaltyError> for AppError` gives each its code
+/// and status in one place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoyaltyError {
+    /// 422 `invalid_programme` at `field`.
+    #[error("{message}")]
+    InvalidProgramme { field: String, message: String },
+    /// 409 `stale_version`: saved over a change the caller had not seen.
+    #[error("the programme changed since you read it; reload it")]
+    StaleProgramme,
+    /// 422 `invalid_points` (field `points`): an adjustment of nothing or beyond the bounds.
+    #[error("a change of 1 to {MAX_POINTS} points, up or down")]
+    InvalidPoints,
+    /// 409 `loyalty_off`: points cannot pay while the programme is off.
+    #[error("the clinic's loyalty programme is off")]
+    Off,
+    /// 422 `loyalty_below_minimum` at the tender's `points`.
+    #[error("at least {minimum} points at a time")]
+    BelowMinimum { field: String, minimum: i64 },
+    /// 422 `loyalty_value_mismatch` (details `value_minor`): the tender's amount is not what its
+    /// points are worth.
+    #[error("{points} points are worth {value_minor}")]
+    ValueMismatch { points: i64, value_minor: i64 },
+    /// 409 `loyalty_insufficient` (details `balance`).
+    #[error("the client has {balance} points")]
+    Insufficient { balance: i64 },
+}
+
+impl From<LoyaltyError> for AppError {
+    fn from(err: LoyaltyError) -> Self {
+        use LoyaltyError as E;
+        let message = err.to_string();
+        match err {
+            E::InvalidProgramme { field, .. } => AppError::invalid("invalid_programme", field, message),
+            E::StaleProgramme => AppError::conflict("stale_version", message),
+            E::InvalidPoints => AppError::invalid("invalid_points", "points", message),
+            E::Off => AppError::conflict("loyalty_off", message),
+            E::BelowMinimum { field, .. } => AppError::invalid("loyalty_below_minimum", field, message),
+            E::ValueMismatch { value_minor, .. } => AppError::Rejected {
+                kind: Rejection::Invalid,
+                code: "loyalty_value_mismatch",
+                message,
+                details: serde_json::json!({ "value_minor": value_minor }),
+            },
+            E::Insufficient { balance } => AppError::Rejected {
+                kind: Rejection::Conflict,
+                code: "loyalty_insufficient",
+                message,
+                details: serde_json::json!({ "balance": balance }),
+            },
+        }
+    }
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> LoyaltyError {
+    LoyaltyError::InvalidProgramme { field: field.into(), message: message.into() }
 }
 
 impl ProgrammeInput {
     /// Checks the programme's bounds (422 `invalid_programme` at the field).
-    pub fn check(&self) -> AppResult<()> {
+    pub fn check(&self) -> Result<(), LoyaltyError> {
         let within = |value: i64, min: i64, max: i64, field: &str| {
             if (min..=max).contains(&value) {
                 Ok(())
             } else {
-                Err(invalid("invalid_programme", field, format!("must be from {min} to {max}")))
+                Err(invalid(field, format!("must be from {min} to {max}")))
             }
         };
         within(self.points_per_unit, 1, 100, "points_per_unit")?;
@@ -132,7 +186,7 @@ impl ProgrammeInput {
             within(months, 1, 60, "expiry_months")?;
         }
         if self.tiers.len() > MAX_TIERS {
-            return Err(invalid("invalid_programme", "tiers", format!("at most {MAX_TIERS} tiers")));
+            return Err(invalid("tiers", format!("at most {MAX_TIERS} tiers")));
         }
         let mut previous: Option<&Tier> = None;
         for (i, tier) in self.tiers.iter().enumerate() {
@@ -141,20 +195,18 @@ impl ProgrammeInput {
             if let Some(before) = previous {
                 if tier.min_points_12m <= before.min_points_12m {
                     return Err(invalid(
-                        "invalid_programme",
                         format!("tiers[{i}].min_points_12m"),
                         "tiers go up: each needs more points than the one before",
                     ));
                 }
                 if tier.multiplier_bp < before.multiplier_bp {
                     return Err(invalid(
-                        "invalid_programme",
                         format!("tiers[{i}].multiplier_bp"),
                         "a higher tier earns at least as much as the one below",
                     ));
                 }
                 if tier.name == before.name || self.tiers[..i].iter().any(|t| t.name == tier.name) {
-                    return Err(invalid("invalid_programme", format!("tiers[{i}].name"), "tier names differ"));
+                    return Err(invalid(format!("tiers[{i}].name"), "tier names differ"));
                 }
             }
             previous = Some(tier);
@@ -244,40 +296,24 @@ pub fn check_redemption(
     points: i64,
     amount_minor: i64,
     field: &str,
-) -> AppResult<()> {
+) -> Result<(), LoyaltyError> {
     if !programme.enabled {
-        return Err(AppError::conflict("loyalty_off", "the clinic's loyalty programme is off"));
+        return Err(LoyaltyError::Off);
     }
     if points < programme.min_redemption_points {
-        return Err(invalid(
-            "loyalty_below_minimum",
-            format!("{field}.points"),
-            format!("at least {} points at a time", programme.min_redemption_points),
-        ));
+        return Err(LoyaltyError::BelowMinimum {
+            field: format!("{field}.points"),
+            minimum: programme.min_redemption_points,
+        });
     }
     let value = programme.value_minor(points);
     if amount_minor != value {
-        return Err(AppError::Rejected {
-            kind: Rejection::Invalid,
-            code: "loyalty_value_mismatch",
-            message: format!("{points} points are worth {value}"),
-            details: serde_json::json!({ "value_minor": value }),
-        });
+        return Err(LoyaltyError::ValueMismatch { points, value_minor: value });
     }
     if balance < points {
-        return Err(insufficient(balance));
+        return Err(LoyaltyError::Insufficient { balance });
     }
     Ok(())
-}
-
-/// 409 `loyalty_insufficient` with the balance.
-pub fn insufficient(balance: i64) -> AppError {
-    AppError::Rejected {
-        kind: Rejection::Conflict,
-        code: "loyalty_insufficient",
-        message: format!("the client has {balance} points"),
-        details: serde_json::json!({ "balance": balance }),
-    }
 }
 
 /// A calendar month in UTC, `YYYY-MM`.
@@ -355,9 +391,9 @@ impl Account {
     }
 
     /// Spends `points` (checked by [`check_redemption`]).
-    pub fn redeem(&mut self, points: i64, at: DateTime<Utc>) -> AppResult<()> {
+    pub fn redeem(&mut self, points: i64, at: DateTime<Utc>) -> Result<(), LoyaltyError> {
         if self.balance < points {
-            return Err(insufficient(self.balance));
+            return Err(LoyaltyError::Insufficient { balance: self.balance });
         }
         self.balance -= points;
         self.last_activity_at = Some(at);
@@ -370,9 +406,9 @@ impl Account {
     }
 
     /// A staff adjustment by `delta` (never below zero: 409 `loyalty_insufficient`).
-    pub fn adjust(&mut self, delta: i64) -> AppResult<()> {
+    pub fn adjust(&mut self, delta: i64) -> Result<(), LoyaltyError> {
         if self.balance + delta < 0 {
-            return Err(insufficient(self.balance));
+            return Err(LoyaltyError::Insufficient { balance: self.balance });
         }
         self.balance += delta;
         Ok(())
@@ -552,15 +588,23 @@ mod tests {
         let odd = ProgrammeInput { reward_points: 3, reward_minor: 1, ..on() };
         assert_eq!(odd.value_minor(10), 3);
         assert!(check_redemption(&p, 500, 100, 500, "tenders[0]").is_ok());
-        let code = |r: AppResult<()>| match r.unwrap_err() {
+        assert_eq!(
+            check_redemption(&p, 500, 99, 495, "t"),
+            Err(LoyaltyError::BelowMinimum { field: "t.points".into(), minimum: 100 })
+        );
+        assert_eq!(
+            check_redemption(&p, 500, 100, 400, "t"),
+            Err(LoyaltyError::ValueMismatch { points: 100, value_minor: 500 })
+        );
+        assert_eq!(check_redemption(&p, 50, 100, 500, "t"), Err(LoyaltyError::Insufficient { balance: 50 }));
+        let off = ProgrammeInput { enabled: false, ..on() };
+        assert_eq!(check_redemption(&off, 500, 100, 500, "t"), Err(LoyaltyError::Off));
+        let code = |err: LoyaltyError| match AppError::from(err) {
             AppError::Invalid { code, .. } | AppError::Conflict { code, .. } | AppError::Rejected { code, .. } => code,
             other => panic!("{other:?}"),
         };
-        assert_eq!(code(check_redemption(&p, 500, 99, 495, "t")), "loyalty_below_minimum");
-        assert_eq!(code(check_redemption(&p, 500, 100, 400, "t")), "loyalty_value_mismatch");
-        assert_eq!(code(check_redemption(&p, 50, 100, 500, "t")), "loyalty_insufficient");
-        let off = ProgrammeInput { enabled: false, ..on() };
-        assert_eq!(code(check_redemption(&off, 500, 100, 500, "t")), "loyalty_off");
+        assert_eq!(code(LoyaltyError::Insufficient { balance: 1 }), "loyalty_insufficient");
+        assert_eq!(code(LoyaltyError::ValueMismatch { points: 1, value_minor: 5 }), "loyalty_value_mismatch");
     }
 
     #[test]

@@ -70,10 +70,12 @@ pub enum MessageKind {
     MembershipPaymentFailed,
     /// After a completed visit: a one-time link to review it (`domain::review`).
     ReviewRequest,
+    /// A membership the desk started: the page where she joins and pays the first month.
+    MembershipSignup,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 20] = [
+    pub const ALL: [MessageKind; 21] = [
         MessageKind::Confirmation,
         MessageKind::Prep48h,
         MessageKind::Reminder24h,
@@ -94,6 +96,7 @@ impl MessageKind {
         MessageKind::WaitlistOffer,
         MessageKind::MembershipPaymentFailed,
         MessageKind::ReviewRequest,
+        MessageKind::MembershipSignup,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -118,6 +121,7 @@ impl MessageKind {
             MessageKind::WaitlistOffer => "waitlist_offer",
             MessageKind::MembershipPaymentFailed => "membership_payment_failed",
             MessageKind::ReviewRequest => "review_request",
+            MessageKind::MembershipSignup => "membership_signup",
         }
     }
 
@@ -146,7 +150,7 @@ struct Template {
 }
 
 /// In `MessageKind` order.
-const TEMPLATES: [Template; 20] = [
+const TEMPLATES: [Template; 21] = [
     Template {
         subject: "Your {{service.name}} is booked: {{appointment.when}}",
         body: "Hello {{client.first_name}},\n\nYour {{service.name}} at {{clinic.name}} is booked for {{appointment.when}} at {{location.name}}.\n\nYour booking number is {{appointment.number}}. Keep it for any question about this visit.",
@@ -246,6 +250,11 @@ const TEMPLATES: [Template; 20] = [
         subject: "How was your {{service.name}} at {{clinic.name}}?",
         body: "Hello {{client.first_name}},\n\nThank you for visiting {{clinic.name}}. How was your {{service.name}}? Give it a rating and a few words here: {{link}}\n\nThe clinic reads every review before it appears on its website, under the name you choose (your first name and initial unless you pick another). The link works once, until {{link.expires}}.",
         sms: "{{clinic.name}}: how was your {{service.name}}? Review it here (once, until {{link.expires}}): {{link}}",
+    },
+    Template {
+        subject: "Join {{membership.plan}} at {{clinic.name}}",
+        body: "Hello {{client.first_name}},\n\n{{clinic.name}} has set up your {{membership.plan}} membership: {{membership.amount}} a month. To join, pay the first month on this secure page: {{link}}\n\nThe page works until {{link.expires}}; after that, ask the clinic for a new one. Once you have joined, your membership is in your client portal: {{portal.url}}",
+        sms: "{{clinic.name}}: join {{membership.plan}} ({{membership.amount}} a month) on this page until {{link.expires}}: {{link}}",
     },
 ];
 

@@ -49,6 +49,12 @@ pub fn reminder(tenant: &TenantId, subject: &str, kind: &str) -> Key {
     Key::new(reminder_plan(tenant, subject), format!("DUE#{kind}"))
 }
 
+/// A notice to one staff member about one event (a product running low), written before it is
+/// sent so a redelivered event sends it once.
+pub fn staff_notice(tenant: &TenantId, subject: &str, member: &mas_domain::ids::MemberId) -> Key {
+    Key::new(format!("{}#STAFFNOTICE", tenant_pk(tenant)), format!("{subject}#{member}"))
+}
+
 /// How many GSI1 partitions each hour of due reminders is spread over (write throughput per
 /// partition; the sweep reads them all).
 pub const DUE_SHARDS: u32 = 4;

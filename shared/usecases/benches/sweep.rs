@@ -85,7 +85,7 @@ fn main() {
                     tenant_id: tenant.clone(),
                     subject: AppointmentId::new().to_string(),
                     client_id: ClientId::new(),
-                    kind: MessageKind::Reminder24h,
+                    kind: MessageKind::Reminder24h.into(),
                     channels: vec![Channel::Email, Channel::Sms],
                     due_at,
                     useful_until: due_at + Duration::hours(12),

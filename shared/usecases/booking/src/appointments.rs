@@ -44,6 +44,10 @@ const CANDIDATE_TRIES: usize = 3;
 /// The longest window `list` reads.
 pub const MAX_LIST_DAYS: i64 = 93;
 
+/// A booking that waits for its deposit, announced with its hold's end (`hold_expires_at` on
+/// the appointment): the notifications worker plans its release for then.
+pub const BOOKING_HELD: &str = "booking.held";
+
 /// What a booking asks for, once its caller is known and its client resolved.
 #[derive(Debug, Clone)]
 pub struct BookingRequest {
@@ -239,7 +243,9 @@ async fn try_book(
             let Some(appointments) = new_visit(&parts, request, attempt, &deposit, store.clock.now())? else {
                 break;
             };
-            match commit_new(store, audit, &parts, &appointments, request.prepared.as_ref(), idempotency).await {
+            let prepared = request.prepared.as_ref();
+            let hold = if request.offer.is_some() { Hold::WaitlistOffer } else { Hold::Deposit };
+            match commit_new(store, audit, &parts, &appointments, prepared, hold, idempotency).await {
                 Ok(()) => return Ok(appointments.into_iter().next().expect("a visit has a service")),
                 Err(ClaimError::NumberTaken) if numbers_left > 0 => numbers_left -= 1,
                 // Taken since the calendar was read: the next practitioners may be free.
@@ -560,12 +566,21 @@ fn actor_name(source: BookingSource) -> String {
 /// Stores a new booking (one appointment, or every service of a visit) in one transaction:
 /// the appointments, their confirmation number, their claims and busy items, the checks that
 /// what they name still exists, and the client's care team and timeline.
+/// What a pending booking's hold is for: a deposit (released by the worker when it runs out,
+/// through `booking.held`), or a waitlist offer (released by the offer's own expiry).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hold {
+    Deposit,
+    WaitlistOffer,
+}
+
 async fn commit_new(
     store: &Store,
     audit: &AuditContext,
     parts: &[PlannedPart],
     appointments: &[Appointment],
     prepared: Option<&Plan>,
+    hold: Hold,
     idempotency: Option<&Idempotency>,
 ) -> Result<(), ClaimError> {
     let t = &audit.tenant_id;
@@ -624,6 +639,10 @@ async fn commit_new(
         idem.record(&mut plan, (t, Some(&lead.client_id)), (201, lead), now, ClaimError::Replayed)?;
     }
     check_size(&plan)?;
+    if lead.status == AppointmentStatus::PendingDeposit && hold == Hold::Deposit {
+        // The worker releases it when it runs out, so the waitlist hears of the time.
+        plan.announce(booking_event(t, BOOKING_HELD, lead, now))?;
+    }
     for appointment in appointments {
         plan.announce(booking_event(t, "booking.created", appointment, now))?;
         if appointment.status == AppointmentStatus::Scheduled {
@@ -1075,6 +1094,37 @@ pub async fn cancel_lost_hold(
     reason: &str,
     extra: Plan,
 ) -> AppResult<Appointment> {
+    // Its callers say why the time went (a refund's effects, the waitlist's release).
+    cancel_held(store, audit, current, reason, extra, false).await
+}
+
+/// A deposit hold's end (the worker's due item from `booking.held`): a booking still waiting
+/// for its deposit once its hold has run out is cancelled, and `booking.cancelled` tells the
+/// waitlist its time is free. `None` when there is nothing to release: paid, cancelled, or its
+/// hold was extended (a move restarts it) — the caller plans again for `hold_expires_at`.
+pub async fn release_expired_hold(
+    store: &Store,
+    audit: &AuditContext,
+    id: &AppointmentId,
+) -> AppResult<Option<Appointment>> {
+    let current = get(store, &audit.tenant_id, id).await?;
+    if !current.hold_expired(store.clock.now()) {
+        return Ok(None);
+    }
+    let reason = "the deposit was not paid before the hold ran out";
+    // Paid or cancelled meanwhile (a webhook, the desk): the versioned write fails as
+    // contention, and the retry from a fresh read finds nothing to release.
+    cancel_held(store, audit, &current, reason, Plan::new(), true).await.map(Some)
+}
+
+async fn cancel_held(
+    store: &Store,
+    audit: &AuditContext,
+    current: &Appointment,
+    reason: &str,
+    extra: Plan,
+    announce_current: bool,
+) -> AppResult<Appointment> {
     let t = &audit.tenant_id;
     if current.status != AppointmentStatus::PendingDeposit {
         return Err(AppointmentError::NotPendingDeposit.into());
@@ -1095,10 +1145,11 @@ pub async fn cancel_lost_hold(
         plan.push(write, failure);
         claims.release(t, appointment, &held);
         delete_busy(&mut plan, t, appointment);
+        if appointment.id != current.id || announce_current {
+            plan.announce(booking_event(t, "booking.cancelled", &next, now))?;
+        }
         if appointment.id == current.id {
             cancelled = Some(next);
-        } else {
-            plan.announce(booking_event(t, "booking.cancelled", &next, now))?;
         }
     }
     claims.push_into(&mut plan);

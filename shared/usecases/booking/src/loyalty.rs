@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{ClientId, TenantId};
-use mas_domain::loyalty::{self, Account, Movement, MovementKind, Programme, ProgrammeInput, Tier};
+use mas_domain::loyalty::{self, Account, LoyaltyError, Movement, MovementKind, Programme, ProgrammeInput, Tier};
 use mas_domain::sale::{Correction, CorrectionKind, CorrectionStatus, Reason, Return, ReturnMethod, Sale, Tender};
 use mas_domain::values::Currency;
 use mas_ports::{Condition, Key, Query, SortKey, Write};
@@ -47,7 +47,7 @@ pub async fn save_programme(
     input.check()?;
     let t = &audit.tenant_id;
     let current = programme(store, t).await?;
-    let stale = || AppError::conflict("stale_version", "the programme changed since you read it; reload it");
+    let stale = || AppError::from(LoyaltyError::StaleProgramme);
     if expected_version.is_some_and(|v| v != current.version) {
         return Err(stale());
     }
@@ -131,14 +131,26 @@ fn summarise(programme: &ProgrammeInput, account: &Account, now: DateTime<Utc>, 
 
 /// A client's points and her ledger (the newest `limit` movements).
 pub async fn view(store: &Store, t: &TenantId, client: &ClientId, limit: u32) -> AppResult<AccountView> {
+    read_view(store, t, client, Some(limit)).await
+}
+
+/// A client's points and her whole ledger, newest first (her data export).
+pub async fn full_view(store: &Store, t: &TenantId, client: &ClientId) -> AppResult<AccountView> {
+    read_view(store, t, client, None).await
+}
+
+async fn read_view(store: &Store, t: &TenantId, client: &ClientId, limit: Option<u32>) -> AppResult<AccountView> {
     let programme = programme(store, t).await?;
     let account = account(store, t, client).await?;
     let mut view = summarise(&programme.input, &account, store.clock.now(), currency(store, t).await?);
     let query = Query::partition(keys::client_pk(t, client))
         .sk(SortKey::BeginsWith(keys::LOYALTY_MOVE_PREFIX.into()))
-        .descending()
-        .limit(limit);
-    view.movements = store.table.query(&query).await?.items.into_iter().map(from_item).collect::<AppResult<_>>()?;
+        .descending();
+    let items = match limit {
+        Some(limit) => store.table.query(&query.limit(limit)).await?.items,
+        None => store.table.query_all(&query).await?,
+    };
+    view.movements = items.into_iter().map(from_item).collect::<AppResult<_>>()?;
     Ok(view)
 }
 
@@ -220,11 +232,7 @@ pub async fn adjust(
 ) -> AppResult<AccountView> {
     let t = &audit.tenant_id;
     if delta == 0 || delta.abs() > loyalty::MAX_POINTS {
-        return Err(AppError::invalid(
-            "invalid_points",
-            "points",
-            format!("a change of 1 to {} points, up or down", loyalty::MAX_POINTS),
-        ));
+        return Err(LoyaltyError::InvalidPoints.into());
     }
     let programme = programme(store, t).await?;
     mas_store::retry::on_contention(ADJUST_RETRIES, || async {

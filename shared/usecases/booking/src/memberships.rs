@@ -37,6 +37,8 @@ use mas_store::{AuditContext, Plan, Store, from_item, keys, retry, to_item};
 
 /// A renewal's charge failed: the member is told (dunning) by the notifications worker.
 pub const MEMBERSHIP_PAYMENT_FAILED: &str = "membership.payment_failed";
+/// A membership the desk started, with its sign-up page: the client is emailed the page.
+pub const MEMBERSHIP_STARTED: &str = "membership.started";
 
 /// What a platform-wide `STRIPE#CS#…` or `STRIPE#SUB#…` holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -187,6 +189,16 @@ pub async fn start(
     );
     let platform = MembershipRef { tenant_id: t.clone(), membership_id: membership.id.clone() };
     plan.push(Write::put_new(to_item(&keys::stripe_signup(&page.id), "signup_ref", &platform)?), taken());
+    let payload = json!({
+        "membership_id": membership.id,
+        "client_id": client,
+        "plan": record.data.name,
+        "amount_minor": amount,
+        "currency": tenant.currency,
+        "signup_url": page.url,
+        "expires_at": now + Duration::hours(SIGNUP_HOURS),
+    });
+    plan.announce(DomainEvent::new(t, MEMBERSHIP_STARTED, membership.id.as_str(), now, payload))?;
     plan.commit(store, audit, "membership.started", membership.id.as_str()).await?;
     Ok(membership)
 }
@@ -269,6 +281,7 @@ pub async fn follow(
         apply(ports.store, &audit, "membership.observed", reference, &seen, failure.clone(), record)
     })
     .await
+    .map(drop)
 }
 
 async fn apply(
@@ -279,7 +292,7 @@ async fn apply(
     seen: &ObservedSubscription,
     failure: Option<FailedCharge>,
     record: RecordPush<'_>,
-) -> AppResult<()> {
+) -> AppResult<Membership> {
     let t = &reference.tenant_id;
     let mut membership = get(store, t, &reference.membership_id).await?;
     let read = membership.version;
@@ -298,7 +311,8 @@ async fn apply(
         }
     }
     record(&mut plan)?;
-    plan.commit(store, audit, action, membership.id.as_str()).await
+    plan.commit(store, audit, action, membership.id.as_str()).await?;
+    Ok(membership)
 }
 
 /// One paid month's credits: a package of the plan's services, lapsing when the month ends.
@@ -412,9 +426,9 @@ pub async fn act(
         MembershipAction::Resume => "membership.resumed",
         MembershipAction::Cancel | MembershipAction::CancelAtPeriodEnd => "membership.cancelled",
     };
+    // What was written: the membership as the gateway now has it.
     retry::on_contention(CONTENTION_RETRIES, || {
         apply(ports.store, audit, action_name, &reference, &seen, None, &|_| Ok(()))
     })
-    .await?;
-    get(ports.store, t, id).await
+    .await
 }

@@ -13,7 +13,7 @@ use mas_catalog::catalog::Catalog;
 use mas_clients::clients;
 use mas_domain::appointment::{Appointment, AppointmentStatus};
 use mas_domain::error::{AppError, AppResult};
-use mas_domain::ids::{AppointmentId, TenantId};
+use mas_domain::ids::{AppointmentId, ClientId, TenantId};
 use mas_domain::reach::Reach;
 use mas_domain::review::{
     self, Rating, Reply, Review, ReviewError, ReviewRequest, ReviewSettings, ReviewStatus, default_display_name,
@@ -174,6 +174,61 @@ pub async fn submit(
     plan.push(Write::put_new(to_item(&keys::review(t, appointment_id), "review", &review)?), ReviewsError::Used);
     plan.commit_as(store, audit, "review.submitted", appointment_id.as_str()).await?;
     Ok(review)
+}
+
+/// The reviews `client` wrote about `appointments` (hers: a review's id is its visit's lead).
+pub async fn of_client(
+    store: &Store,
+    t: &TenantId,
+    client: &ClientId,
+    appointments: &[AppointmentId],
+) -> AppResult<Vec<Review>> {
+    let mut reviews = Vec::new();
+    for id in appointments {
+        if let Some(review) = store.get::<Review>(&keys::review(t, id)).await?
+            && &review.client_id == client
+        {
+            reviews.push(review);
+        }
+    }
+    Ok(reviews)
+}
+
+/// A client's erasure: her reviews go (their words and the name she chose are hers), with the
+/// requests of the same visits (an unused link stops working); the site is published again
+/// when one of them was on it. Idempotent: a repeat finds them gone.
+pub async fn erase_client(
+    store: &Store,
+    audit: &AuditContext,
+    client: &ClientId,
+    appointments: &[AppointmentId],
+) -> AppResult<usize> {
+    let t = &audit.tenant_id;
+    let reviews = of_client(store, t, client, appointments).await?;
+    let mut plan = Plan::new();
+    for review in &reviews {
+        plan.push(
+            Write::delete_if(keys::review(t, &review.id), Condition::equals("client_id", client.as_str())),
+            AppError::contention("the review changed while the client was being erased; try again"),
+        );
+    }
+    let mut requests = 0;
+    for id in appointments {
+        let key = keys::review_request(t, id);
+        if store.table.get(&key).await?.is_some() {
+            plan.push(Write::delete(key), AppError::Internal("a delete has no condition".into()));
+            requests += 1;
+        }
+    }
+    if reviews.is_empty() && requests == 0 {
+        return Ok(0);
+    }
+    let now = store.clock.now();
+    if reviews.iter().any(|r| r.status == ReviewStatus::Published) {
+        plan.announce(mas_context::announcements::change_event(t, audit.request_id.as_str(), SITE_REASON, now))?;
+    }
+    plan.commit(store, audit, "review.erased", client.as_str()).await?;
+    Ok(reviews.len())
 }
 
 /// Every review of the clinic (not the requests), newest first.

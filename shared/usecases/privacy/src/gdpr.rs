@@ -98,6 +98,12 @@ pub struct ClientExport {
     pub receipts: Vec<ReceiptLink>,
     /// The packages of treatment sessions she holds, newest first (sessions left, expiry).
     pub packages: Vec<mas_domain::package::Package>,
+    /// Her memberships (plans, state, months paid).
+    pub memberships: Vec<mas_domain::membership::Membership>,
+    /// Her loyalty points, tier and whole ledger.
+    pub loyalty: mas_booking::loyalty::AccountView,
+    /// The reviews she wrote, as the clinic holds them (published or not).
+    pub reviews: Vec<mas_domain::review::Review>,
     pub documents: Vec<ExportedDocument>,
     /// Every email and text to or from the client, newest first; links in them are `[link]`
     /// (a signing or sign-in link is a credential, not the client's data).
@@ -211,6 +217,10 @@ pub async fn export(app: &App, audit: &AuditContext, client_id: &ClientId) -> Ap
     }
     let receipts = receipts::of_client(store, t, client_id).await?;
     let packages = mas_booking::packages::for_client(store, t, client_id).await?;
+    let memberships = mas_booking::memberships::for_client(store, t, client_id).await?;
+    let loyalty = mas_booking::loyalty::full_view(store, t, client_id).await?;
+    let appointment_ids: Vec<AppointmentId> = appointments.iter().map(|a| a.id.clone()).collect();
+    let reviews = mas_booking::reviews::of_client(store, t, client_id, &appointment_ids).await?;
     let receipts = receipts::links(store, app.blobs.as_ref(), receipts, EXPORT_LINK_LIFETIME).await?;
     let now = store.clock.now();
     let expires_at = now + chrono::Duration::seconds(EXPORT_LINK_LIFETIME.as_secs() as i64);
@@ -260,6 +270,9 @@ pub async fn export(app: &App, audit: &AuditContext, client_id: &ClientId) -> Ap
         payments,
         receipts,
         packages,
+        memberships,
+        loyalty,
+        reviews,
         documents,
         messages,
         timeline: file.timeline,
@@ -360,7 +373,7 @@ pub async fn erase(
     let item = store.table.get(&key).await?.ok_or(AppError::NotFound { what: "client" })?;
     if item.get(ENTITY_TYPE).and_then(|v| v.as_str()) == Some(clients::ERASED_ENTITY) {
         let tombstone: Tombstone = from_item(item)?;
-        clean_up(store, t, client_id, &tombstone.erasure).await?;
+        clean_up(store, audit, client_id, &tombstone.erasure).await?;
         return Ok(tombstone.erasure);
     }
     let read: Client = from_item(item)?;
@@ -400,6 +413,7 @@ pub async fn erase(
             .count()
     };
     let customer = payment_customer(store, t, client_id).await?;
+    let appointments_ids: Vec<_> = appointments.iter().map(|a| a.id.clone()).collect();
     let erasure = Erasure {
         client_id: client_id.clone(),
         erased_at: now,
@@ -414,9 +428,10 @@ pub async fn erase(
             signing_sessions: counted("signing_session_ref"),
             idempotency_records: counted("idempotency_ref"),
             payment_customer: customer.is_some(),
+            reviews: mas_booking::reviews::of_client(store, t, client_id, &appointments_ids).await?.len(),
         },
         retained_documents: retained.iter().map(|d| RetainedDocument::of(d, blobs_of(&d.id))).collect(),
-        kept_appointments: appointments.iter().map(|a| a.id.clone()).collect(),
+        kept_appointments: appointments_ids,
         deleted_pdfs: pdfs.deleted,
         scheduled_pdf_deletions: pdfs.scheduled,
         unreferenced_pdfs: Vec::new(),
@@ -456,7 +471,7 @@ pub async fn erase(
     plan.announce(mas_ports::DomainEvent::new(t, CLIENT_ERASED, client_id.as_str(), now, payload))?;
     let details = serde_json::to_value(&erasure).map_err(|e| AppError::Internal(e.to_string()))?;
     plan.commit_detailed(store, audit, "client.erased", client_id.as_str(), Some(details)).await?;
-    clean_up(store, t, client_id, &erasure).await?;
+    clean_up(store, audit, client_id, &erasure).await?;
     Ok(erasure)
 }
 
@@ -659,7 +674,10 @@ const CLEAN_UP_BATCH: usize = 25;
 ///
 /// These writes carry no audit record of their own: they finish what the `client.erased`
 /// record, committed before them, describes.
-async fn clean_up(store: &Store, tenant: &TenantId, client: &ClientId, erasure: &Erasure) -> AppResult<()> {
+async fn clean_up(store: &Store, audit: &AuditContext, client: &ClientId, erasure: &Erasure) -> AppResult<()> {
+    let tenant = &audit.tenant_id;
+    // Her reviews and their requests (the site is published again without them).
+    mas_booking::reviews::erase_client(store, audit, client, &erasure.kept_appointments).await?;
     let retained: Vec<String> = erasure.retained_documents.iter().map(|d| format!("DOC#{}", d.document_id)).collect();
     let is_retained = |sk: &str| retained.iter().any(|prefix| sk == prefix || sk.starts_with(&format!("{prefix}#")));
     let file = client_file(store, tenant, client).await?;

@@ -8,11 +8,13 @@
 //! lease that runs out, so the retry sends it. (A crash after the provider accepted but before
 //! the mark is the one window left: the retry after the lease would send it again.)
 
+pub mod holds;
 pub mod inbound;
 pub mod paylink;
 pub mod plan;
 pub mod reviews;
 pub mod signing;
+pub mod stock;
 pub mod waitlist;
 
 use std::sync::Arc;
@@ -650,8 +652,8 @@ pub async fn delivery_report(store: &Store, reference: &str, status: &str, error
 mod tests;
 
 /// A plain email from the platform's sender in the clinic's name, outside the message log: a
-/// staff invitation or reset (the link is a credential: never logged), or a notice to an address
-/// that is no longer the client's.
+/// staff invitation or reset (the link is a credential: never logged), a notice to staff, or a
+/// notice to an address that is no longer the client's.
 pub async fn send_plain_mail(
     app: &mas_context::app::App,
     tenant: &mas_domain::tenant::Tenant,
@@ -660,6 +662,19 @@ pub async fn send_plain_mail(
     lines: &[String],
     link: Option<&str>,
 ) -> AppResult<()> {
+    let email = plain_email(&app.mail_from, tenant, to, subject, lines, link);
+    app.mailer.send_email(&email).await.map(|_| ()).map_err(AppError::backend("mailer"))
+}
+
+/// The plain email `send_plain_mail` sends: paragraphs, then the link on its own.
+pub fn plain_email(
+    from_address: &str,
+    tenant: &mas_domain::tenant::Tenant,
+    to: &mas_domain::values::Email,
+    subject: String,
+    lines: &[String],
+    link: Option<&str>,
+) -> OutgoingEmail {
     use mas_domain::html::escape;
     let link_text = link.map(|url| format!("\n\n{url}")).unwrap_or_default();
     let text = format!("{}{link_text}\n", lines.join("\n\n"));
@@ -667,18 +682,17 @@ pub async fn send_plain_mail(
     let link_html = link.map(|url| format!("<p><a href=\"{0}\">{0}</a></p>", escape(url))).unwrap_or_default();
     let html =
         format!("<!doctype html><html><body style=\"font-family:sans-serif\">{paragraphs}{link_html}</body></html>");
-    let email = OutgoingEmail {
+    OutgoingEmail {
         message_id: format!("plain-{}", ulid::Ulid::new().to_string().to_lowercase()),
         from_name: tenant.name.to_string(),
-        from_address: app.mail_from.clone(),
+        from_address: from_address.to_owned(),
         reply_to: None,
         to: to.to_string(),
         subject,
         text,
         html,
         list_unsubscribe: None,
-    };
-    app.mailer.send_email(&email).await.map(|_| ()).map_err(AppError::backend("mailer"))
+    }
 }
 
 /// Tells the address a client signed in with that it no longer is theirs (an account taken over

@@ -112,7 +112,7 @@ async fn send(n: &Notifier, t: &TenantId, link: &PayLink) -> AppResult<()> {
                 tenant_id: t.clone(),
                 subject: link.id.to_string(),
                 client_id: link.client_id.clone(),
-                kind: MessageKind::PaymentLink,
+                kind: MessageKind::PaymentLink.into(),
                 channels: vec![Channel::Sms],
                 due_at: quiet,
                 useful_until,

@@ -22,14 +22,60 @@ use mas_ports::{DomainEvent, Query, QueueName, SortKey, Write};
 use mas_store::keys;
 use mas_store::{from_item, to_item};
 
-/// A reminder waiting for its time.
+/// What a due item does when its time comes: send a message, or release a deposit hold that
+/// ran out (`booking.held`). Stored and queued as one name (a message kind's own, or
+/// `deposit_hold_end`), so the items planned before holds had theirs still read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum DueKind {
+    Message(MessageKind),
+    DepositHoldEnd,
+}
+
+impl DueKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DueKind::Message(kind) => kind.as_str(),
+            DueKind::DepositHoldEnd => "deposit_hold_end",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<DueKind> {
+        match raw {
+            "deposit_hold_end" => Some(DueKind::DepositHoldEnd),
+            other => MessageKind::parse(other).map(DueKind::Message),
+        }
+    }
+}
+
+impl From<MessageKind> for DueKind {
+    fn from(kind: MessageKind) -> Self {
+        DueKind::Message(kind)
+    }
+}
+
+impl From<DueKind> for String {
+    fn from(kind: DueKind) -> Self {
+        kind.as_str().to_owned()
+    }
+}
+
+impl TryFrom<String> for DueKind {
+    type Error = String;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        DueKind::parse(&raw).ok_or_else(|| format!("no due item is called {raw:?}"))
+    }
+}
+
+/// A reminder (or a hold's end) waiting for its time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DueItem {
     pub tenant_id: TenantId,
-    /// The appointment (or signing session) it is about.
+    /// The appointment (or signing session, or waitlist entry) it is about.
     pub subject: String,
     pub client_id: ClientId,
-    pub kind: MessageKind,
+    pub kind: DueKind,
     pub channels: Vec<Channel>,
     pub due_at: DateTime<Utc>,
     pub useful_until: DateTime<Utc>,
@@ -62,7 +108,7 @@ pub struct DueJob {
     job: &'static str,
     pub tenant_id: TenantId,
     pub subject: String,
-    pub kind: MessageKind,
+    pub kind: DueKind,
 }
 
 impl QueueMessage for DueJob {
@@ -73,7 +119,7 @@ impl QueueMessage for DueJob {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Work {
     Event(DomainEvent),
-    Due { tenant_id: TenantId, subject: String, kind: MessageKind },
+    Due { tenant_id: TenantId, subject: String, kind: DueKind },
 }
 
 impl Work {
@@ -85,7 +131,7 @@ impl Work {
                 .map_err(|e| AppError::Internal(format!("unreadable event: {e}")));
         }
         let field = |name: &str| body.get(name).and_then(Value::as_str).unwrap_or_default();
-        match (TenantId::parse(field("tenant_id")), MessageKind::parse(field("kind")), field("subject")) {
+        match (TenantId::parse(field("tenant_id")), DueKind::parse(field("kind")), field("subject")) {
             (Ok(tenant_id), Some(kind), subject) if !subject.is_empty() => {
                 Ok(Work::Due { tenant_id, subject: subject.to_owned(), kind })
             }
@@ -115,7 +161,8 @@ impl Work {
 /// gateway (`gdpr::after_erasure`), done by the same worker and its retries; `payment.fee_due`
 /// charges a fee above the deposit (`booking::fees`), and `payment.link_requested` makes and
 /// sends a payment link (`paylink`), both with their retries.
-pub const SUBSCRIBED: [&str; 15] = [
+pub const SUBSCRIBED: [&str; 18] = [
+    mas_booking::appointments::BOOKING_HELD,
     "booking.confirmed",
     "booking.rescheduled",
     "booking.cancelled",
@@ -131,6 +178,8 @@ pub const SUBSCRIBED: [&str; 15] = [
     mas_booking::waitlist::WAITLIST_OFFERED,
     mas_booking::waitlist::WAITLIST_RELEASED,
     mas_booking::memberships::MEMBERSHIP_PAYMENT_FAILED,
+    mas_booking::memberships::MEMBERSHIP_STARTED,
+    mas_booking::stock::STOCK_LOW,
 ];
 
 /// Emails a gift card's code to the person it is for (transactional, email only, once per
@@ -221,6 +270,41 @@ async fn membership_payment_failed(n: &Notifier, event: &DomainEvent) -> AppResu
         client,
         kind: MessageKind::MembershipPaymentFailed,
         subject: event.id.to_string(),
+        channels: settings(&n.store, t).await?.notice_channels,
+        vars,
+    };
+    deliver(n, &delivery).await.map(drop)
+}
+
+/// A membership the desk started: its sign-up page, to the client (once per membership, on
+/// the clinic's notice channels). A page the gateway gave no address for is not sent.
+async fn membership_started(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
+    let t = &event.tenant_id;
+    let text = |name: &str| event.payload.get(name).and_then(Value::as_str).map(str::to_owned);
+    let client = text("client_id").and_then(|c| ClientId::parse(&c).ok());
+    let (Some(client), Some(link)) = (client, text("signup_url")) else { return Ok(()) };
+    let currency = text("currency").and_then(|c| mas_domain::values::Currency::parse(&c).ok()).unwrap_or_default();
+    let amount = event.payload.get("amount_minor").and_then(Value::as_i64).unwrap_or_default();
+    let expires = text("expires_at")
+        .and_then(|at| DateTime::parse_from_rfc3339(&at).ok())
+        .map(|at| at.format("%-d %B %Y, %H:%M UTC").to_string())
+        .unwrap_or_default();
+    let vars = with_portal_url(
+        n,
+        t,
+        [
+            ("membership.plan", text("plan").unwrap_or_default()),
+            ("membership.amount", mas_domain::payment::money_text(amount, &currency)),
+            ("link", link),
+            ("link.expires", expires),
+        ],
+    )
+    .await?;
+    let delivery = Delivery {
+        tenant: t.clone(),
+        client,
+        kind: MessageKind::MembershipSignup,
+        subject: text("membership_id").unwrap_or_else(|| event.id.to_string()),
         channels: settings(&n.store, t).await?.notice_channels,
         vars,
     };
@@ -354,11 +438,14 @@ pub async fn on_event(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
             };
             deliver(n, &delivery).await.map(drop)
         }
+        mas_booking::appointments::BOOKING_HELD => super::holds::on_held(n, event).await,
         mas_documents::receipts::RECEIPT_ISSUED => receipt_issued(n, event).await,
         mas_booking::gift_cards::GIFT_CARD_ISSUED => gift_card_issued(n, event).await,
         mas_booking::waitlist::WAITLIST_OFFERED => super::waitlist::on_offered(n, event).await,
         mas_booking::waitlist::WAITLIST_RELEASED => super::waitlist::on_released(n, event).await,
         mas_booking::memberships::MEMBERSHIP_PAYMENT_FAILED => membership_payment_failed(n, event).await,
+        mas_booking::memberships::MEMBERSHIP_STARTED => membership_started(n, event).await,
+        mas_booking::stock::STOCK_LOW => super::stock::on_low(n, event).await,
         "document.signature_requested" => {
             let field = |name: &str| event.payload.get(name).and_then(Value::as_str).map(str::to_owned);
             let (Some(session), Some(client)) = (field("session_id"), field("client_id")) else {
@@ -409,7 +496,7 @@ pub async fn replan(n: &Notifier, t: &TenantId, appointment: &Appointment) -> Ap
         .collect::<AppResult<_>>()?;
     let mut writes = Vec::new();
     for old in &stored {
-        if old.due_at > now && !wanted.iter().any(|w| w.kind == old.kind) {
+        if old.due_at > now && !wanted.iter().any(|w| DueKind::Message(w.kind) == old.kind) {
             writes.push(Write::delete(keys::reminder(t, &subject, old.kind.as_str())));
         }
     }
@@ -418,7 +505,7 @@ pub async fn replan(n: &Notifier, t: &TenantId, appointment: &Appointment) -> Ap
             tenant_id: t.clone(),
             subject: subject.clone(),
             client_id: appointment.client_id.clone(),
-            kind: planned.kind,
+            kind: planned.kind.into(),
             channels: planned.channels,
             due_at: planned.due_at,
             useful_until: planned.useful_until,
@@ -475,7 +562,7 @@ pub async fn booking_vars(n: &Notifier, t: &TenantId, appointment: &Appointment)
 }
 
 /// Sends one due reminder if it still stands and is still useful, then removes it.
-pub async fn deliver_due(n: &Notifier, t: &TenantId, subject: &str, kind: MessageKind) -> AppResult<()> {
+pub async fn deliver_due(n: &Notifier, t: &TenantId, subject: &str, kind: DueKind) -> AppResult<()> {
     let key = keys::reminder(t, subject, kind.as_str());
     let Some(item) = n.store.get::<DueItem>(&key).await? else { return Ok(()) };
     let now = n.store.clock.now();
@@ -489,6 +576,11 @@ pub async fn deliver_due(n: &Notifier, t: &TenantId, subject: &str, kind: Messag
         skip_late(n, &item).await?;
         return forget(n, remove()).await;
     }
+    let kind = match kind {
+        DueKind::Message(kind) => kind,
+        DueKind::DepositHoldEnd if super::holds::release_due(n, t, &item).await? => return forget(n, remove()).await,
+        DueKind::DepositHoldEnd => return Ok(()),
+    };
     let delivery = match item.planned_start {
         Some(planned_start) => {
             let id = AppointmentId::parse(subject).map_err(|e| AppError::Internal(e.0))?;
@@ -525,6 +617,7 @@ pub async fn deliver_due(n: &Notifier, t: &TenantId, subject: &str, kind: Messag
 
 /// A too-late reminder is logged as skipped on each channel, so the log explains the silence.
 async fn skip_late(n: &Notifier, item: &DueItem) -> AppResult<()> {
+    let DueKind::Message(kind) = item.kind else { return Ok(()) };
     let now = n.store.clock.now();
     let subject = match item.planned_start {
         Some(start) => format!("{}@{}", item.subject, start.timestamp()),
@@ -532,9 +625,9 @@ async fn skip_late(n: &Notifier, item: &DueItem) -> AppResult<()> {
     };
     for &channel in &item.channels {
         let record = super::MessageRecord {
-            id: message_id(&item.tenant_id, &subject, item.kind, channel),
+            id: message_id(&item.tenant_id, &subject, kind, channel),
             client_id: item.client_id.clone(),
-            kind: Some(item.kind),
+            kind: Some(kind),
             channel,
             direction: "outbound".into(),
             subject: subject.clone(),
@@ -545,7 +638,7 @@ async fn skip_late(n: &Notifier, item: &DueItem) -> AppResult<()> {
                 item.due_at.to_rfc3339(),
                 item.useful_until.to_rfc3339()
             )),
-            summary: item.kind.as_str().replace('_', " "),
+            summary: kind.as_str().replace('_', " "),
             provider_id: None,
             created_at: now,
             updated_at: now,
@@ -619,7 +712,8 @@ mod due_job_tests {
     #[test]
     fn every_kind_of_due_job_reads_back_as_the_reminder_the_sweep_queued() {
         let tenant_id = TenantId::parse("ten_glow").unwrap();
-        for kind in MessageKind::ALL {
+        let kinds = MessageKind::ALL.into_iter().map(DueKind::Message).chain([DueKind::DepositHoldEnd]);
+        for kind in kinds {
             let job = DueJob { job: "due", tenant_id: tenant_id.clone(), subject: "apt_1".into(), kind };
             let body = serde_json::to_value(&job).unwrap();
             assert_eq!(

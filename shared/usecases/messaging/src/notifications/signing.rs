@@ -56,7 +56,7 @@ pub async fn notify_signer(n: &Notifier, t: &TenantId, id: &str, client: &Client
             tenant_id: t.clone(),
             subject: session.id.to_string(),
             client_id: client.clone(),
-            kind: MessageKind::SignatureReminder,
+            kind: MessageKind::SignatureReminder.into(),
             channels: vec![Channel::Email],
             due_at,
             useful_until,

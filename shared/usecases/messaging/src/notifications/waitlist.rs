@@ -61,7 +61,7 @@ pub async fn on_offered(n: &Notifier, event: &DomainEvent) -> AppResult<()> {
             tenant_id: t.clone(),
             subject: entry.id.to_string(),
             client_id: entry.client_id.clone(),
-            kind: MessageKind::WaitlistOffer,
+            kind: MessageKind::WaitlistOffer.into(),
             channels: Vec::new(),
             due_at: offer.expires_at,
             useful_until: offer.expires_at + Duration::days(7),
