@@ -207,38 +207,6 @@ async function main() {
       assert.equal(visit[0].status, 'pending_deposit', 'the visit is held for its deposit');
     });
 
-    await test('a visitor books a consultation at the same time as a peel, with two practitioners', async () => {
-      const peel = service('Chemical peel');
-      const consultation = service('Consultation');
-      await page.goto(`${site}book.html?service=${peel.id}`);
-      await page.locator(`input[name=location][value="${london.id}"]`).check();
-      await page.locator(`input[name=also][value="${consultation.id}"]`).check();
-      await page.locator(`input[name=with][value="${consultation.id}"]`).check();
-      const asked = page.waitForRequest((r) => /\/availability\?/.test(r.url()));
-      await page.locator('#form-service button[type=submit]').click();
-      assert.equal(new URL((await asked).url()).searchParams.get('then'), `@${consultation.id}`, 'times for both at once');
-      // Only Saturdays have two practitioners in London at once.
-      const day = await page.locator('input[name=day]').first().inputValue();
-      assert.equal(new Date(`${day}T12:00:00Z`).getUTCDay(), 6, `${day} is a Saturday`);
-      await page.locator('input[name=day]').first().check();
-      await page.locator('input[name=time]').first().check();
-      await page.locator('#form-time button[type=submit]').click();
-      await page.getByLabel('First name').fill('Pia');
-      await page.getByLabel('Last name').fill('Parallel');
-      await page.getByLabel('Email').fill('pia.browser@example.test');
-      for (const input of await page.locator('.yesno input[value=no]').all()) await input.check();
-      await page.getByLabel(/I agree to the terms/).check();
-      await page.getByRole('button', { name: 'Book appointment' }).click();
-      const number = (await page.locator('#confirmation-number').textContent({ timeout: 15000 })).trim();
-      const today = new Date().toISOString().slice(0, 10);
-      const later = new Date(Date.now() + 60 * 86400e3).toISOString().slice(0, 10);
-      const appointments = await api(local.base, 'GET', `/v1/appointments?from=${today}&to=${later}`, local.token);
-      const visit = appointments.filter((a) => a.confirmation_number === number);
-      assert.equal(visit.length, 2, 'both under the one number');
-      assert.equal(visit[0].start, visit[1].start, 'at the same time');
-      assert.notEqual(visit[0].practitioner_id, visit[1].practitioner_id, 'by two practitioners');
-    });
-
     await test('the wizard works at a phone-sized viewport (screenshots)', async () => {
       await page.setViewportSize({ width: 390, height: 844 });
       await page.goto(`${site}book.html`);

@@ -353,7 +353,7 @@ pub fn book(catalog: &PublicCatalog, options: &SiteOptions) -> String {
         "slug": catalog.clinic.slug,
         "services": catalog.services.iter().map(|s| serde_json::json!({
             "id": s.id, "name": s.name, "duration_minutes": s.duration_minutes.get(),
-            "price": money(&s.price), "location_ids": s.location_ids, "parallel_ok": s.parallel_ok,
+            "price": money(&s.price), "location_ids": s.location_ids,
         })).collect::<Vec<_>>(),
         "locations": catalog.locations.iter().map(|l| serde_json::json!({
             "id": l.id, "name": l.name, "timezone": l.timezone,

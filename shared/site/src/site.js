@@ -10,7 +10,7 @@
   const api = (document.body.dataset.api || '') + '/v1/public/' + encodeURIComponent(data.slug);
   const visitorTz = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const reduceMotion = matchMedia('(prefers-reduced-motion: reduce)').matches;
-  const state = { service: null, also: [], with: [], location: null, slot: null, slots: null, key: null };
+  const state = { service: null, also: [], location: null, slot: null, slots: null, key: null };
   const status = (text) => { $('#status').textContent = text; };
 
   const byId = (list, id) => list.find((x) => x.id === id);
@@ -58,8 +58,7 @@
     }
     if (offered.length === 1) serviceForm.querySelector(`input[name=location][value="${offered[0].id}"]`).checked = true;
   }
-  // A visit may hold more treatments, one after another (the clinic's engine finds the times), or
-  // at the same time as the one before when both allow it (another practitioner does it).
+  // A visit may hold more treatments, one after another (the clinic's engine finds the times).
   const MAX_ALSO = 5;
   const alsoBox = el('fieldset', { class: 'choices', id: 'also-choices' },
     el('legend', { text: 'Add to this visit (optional)' }),
@@ -67,10 +66,8 @@
   for (const service of data.services) {
     alsoBox.append(el('label', { class: 'choice' },
       el('input', { type: 'checkbox', name: 'also', value: service.id }),
-      el('span', {}, el('strong', { text: service.name })),
-      service.parallel_ok ? el('span', { class: 'note' }, el('input', { type: 'checkbox', name: 'with', value: service.id }), ' at the same time as the one before') : ''));
+      el('span', {}, el('strong', { text: service.name }))));
   }
-  const w = (s) => state.with.includes(s.id);
   if (data.services.length > 1) $('#location-choices').before(alsoBox);
   function syncAlso() {
     const main = serviceForm.service.value;
@@ -100,7 +97,6 @@
     state.location = byId(data.locations, (serviceForm.querySelector('input[name=location]:checked') || {}).value);
     if (!state.service) return fail(box, 'Please choose a treatment.');
     state.also = [...alsoBox.querySelectorAll('input[name=also]:checked')].map((i) => byId(data.services, i.value)).filter(Boolean);
-    state.with = [...alsoBox.querySelectorAll('input[name=with]:checked')].map((i) => i.value);
     if (!state.location) return fail(box, 'Please choose a location.');
     box.hidden = true;
     loadTimes();
@@ -113,7 +109,7 @@
     const from = today(tz);
     const q = new URLSearchParams({ location_id: state.location.id, service_id: state.service.id, from, to: addDays(from, 20) });
     if (visitorTz && visitorTz !== tz) q.set('tz', visitorTz);
-    if (state.also.length) q.set('then', state.also.map((s) => (w(s) ? '@' : '') + s.id).join(','));
+    if (state.also.length) q.set('then', state.also.map((s) => s.id).join(','));
     $('#tz-note').textContent = visitorTz && visitorTz !== tz
       ? `Times are in clinic time (${tz}). Your time zone is ${visitorTz}: your local time is shown under each time.`
       : `Times are in clinic time (${tz}).`;
@@ -208,7 +204,7 @@
     const client = { first_name: v('first_name'), last_name: v('last_name'), email: v('email') };
     if (v('phone')) client.phone = v('phone');
     const body = { location_id: state.location.id, service_id: state.service.id, start: state.slot.start, client, screening };
-    if (state.also.length) body.then = state.also.map((s) => ({ service_id: s.id, with_previous: w(s) }));
+    if (state.also.length) body.then = state.also.map((s) => ({ service_id: s.id }));
     if ($('#card-consent') && $('#card-consent').checked) body.card_on_file_consent = true;
     state.key = state.key || (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random());
     const button = details.querySelector('button[type=submit]');
