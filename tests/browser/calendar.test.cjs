@@ -30,14 +30,14 @@ function londonWall(instant) {
   return new Intl.DateTimeFormat('en-GB', { timeZone: LONDON, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(instant));
 }
 
-/** The first Monday at least three days ahead in London (outside a 24-hour fee window), and that week's Thursday. */
+/** The first Monday at least three days ahead in London (outside a 24-hour fee window), and that week's Thursday and Saturday. */
 function testDays() {
   const today = new Intl.DateTimeFormat('en-CA', { timeZone: LONDON }).format(new Date());
   let day = new Date(`${today}T12:00:00Z`);
   day = new Date(day.getTime() + 3 * 86400e3);
   while (day.getUTCDay() !== 1) day = new Date(day.getTime() + 86400e3);
   const iso = (d) => d.toISOString().slice(0, 10);
-  return { monday: iso(day), thursday: iso(new Date(day.getTime() + 3 * 86400e3)) };
+  return { monday: iso(day), thursday: iso(new Date(day.getTime() + 3 * 86400e3)), saturday: iso(new Date(day.getTime() + 5 * 86400e3)) };
 }
 
 /**
@@ -74,7 +74,7 @@ async function main() {
     const adaProfile = practitioners.find((p) => p.display_name === 'Dr Ada Okafor');
     const grace = practitioners.find((p) => p.display_name === 'Grace Lim');
     const consultation = services.find((s) => s.name === 'Consultation');
-    const { monday, thursday } = testDays();
+    const { monday, thursday, saturday } = testDays();
     const dayRange = (date) => `from=${londonInstant(date, '00:00')}&to=${londonInstant(date, '23:59')}`;
     const appointmentsOn = (date) => api(base, 'GET', `/v1/appointments?${dayRange(date)}&location_id=${london.id}`, ownerToken);
     let clientCount = 0;
@@ -300,6 +300,43 @@ async function main() {
       await api(base, 'PATCH', `/v1/appointments/${second.id}`, ownerToken, { action: 'cancel' });
       const after = await api(base, 'GET', `/v1/appointments/${first.id}`, ownerToken);
       assert.equal(after.status, 'cancelled');
+      await page.close();
+    });
+
+    await test('the desk books a peel with a consultation at the same time and the calendar shows them side by side', async () => {
+      // The demo's pair that may run alongside each other; on Saturdays Dr Ada Okafor and Grace Lim both work in London.
+      const page = await signedInTab('desk@demo-clinic.test');
+      await openCalendar(page, base, saturday);
+      const point = await slotPoint(page, 'Dr Ada Okafor', '11:00');
+      await page.mouse.click(point.x, point.y);
+      const dialog = page.getByRole('dialog', { name: 'New booking' });
+      await dialog.waitFor();
+      await dialog.getByLabel('New client').check();
+      await dialog.getByLabel('First name').fill('Paula');
+      await dialog.getByLabel('Last name').fill('Parallel');
+      await dialog.getByLabel('Service').selectOption({ label: 'Chemical peel (40 min)' });
+      await dialog.getByRole('button', { name: 'Add a service to this visit' }).click();
+      await dialog.getByLabel('Then (service 2 of the visit)').selectOption({ label: 'Consultation (20 min)' });
+      await dialog.getByLabel('At the same time as service 1 (by someone else)').check();
+      for (const no of await dialog.getByRole('radio', { name: 'No' }).all()) await no.check();
+      await dialog.getByRole('button', { name: 'Book', exact: true }).click();
+      await page.getByTestId('live').filter({ hasText: /Booked Paula Parallel/ }).waitFor();
+      const visit = (await appointmentsOn(saturday)).filter((a) => a.visit && londonWall(a.visit.parts[0].start) === '11:00');
+      assert.equal(visit.length, 2, 'the API has both services of the visit');
+      const peel = visit.find((a) => a.practitioner_id === adaProfile.id);
+      const talk = visit.find((a) => a.id !== peel.id);
+      assert.equal(talk.practitioner_id, grace.id, 'the consultation alongside is someone else\'s: Grace Lim\'s');
+      assert.equal(londonWall(talk.start), '11:00', 'both start together');
+      assert.equal(talk.visit.parts[1].with_previous, true);
+      await card(page, talk.id).first().waitFor();
+      const [left, right] = [await card(page, peel.id).first().boundingBox(), await card(page, talk.id).first().boundingBox()];
+      assert.ok(Math.abs(left.y - right.y) < 2, 'side by side: the same top');
+      assert.ok(right.x >= left.x + left.width - 1 || left.x >= right.x + right.width - 1, 'side by side: different columns');
+      assert.match(await card(page, talk.id).first().innerText(), /Consultation[\s\S]*Visit 2 of 2, alongside 1/);
+      await page.screenshot({ path: path.join(SHOTS, 'calendar-parallel-visit.png') });
+      // Cancelling one service cancels both.
+      await api(base, 'PATCH', `/v1/appointments/${talk.id}`, ownerToken, { action: 'cancel' });
+      assert.equal((await api(base, 'GET', `/v1/appointments/${peel.id}`, ownerToken)).status, 'cancelled');
       await page.close();
     });
 

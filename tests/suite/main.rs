@@ -24,6 +24,7 @@ mod loyalty;
 mod memberships;
 mod messaging_contract;
 mod packages;
+mod parallel_visits;
 mod partners;
 mod payments;
 mod payments_by_link;

@@ -21,8 +21,10 @@ export function BookingDialog({ api, me, catalog, location, timeZone, initial, o
   const [serviceId, setServiceId] = useState(services[0]?.id || '');
   const service = services.find((s) => s.id === serviceId) || null;
   const [start, setStart] = useState(initial.start);
-  // A visit's further services, each after the one before it, with anyone who can take it.
+  // A visit's further services, each after the one before it, with anyone who can take it, or at
+  // the same time as the one before (`alongside[i]`) when both allow it (`parallel_ok`).
   const [then, setThen] = useState([]);
+  const [alongside, setAlongside] = useState([]);
   const further = servicesFor(null, location, catalog.services);
   const [client, setClient] = useState({ mode: initial.newClient ? 'new' : 'existing', client: null, first_name: '', last_name: '', phone: '', email: '' });
   const [answers, setAnswers] = useState(blankAnswers);
@@ -44,6 +46,13 @@ export function BookingDialog({ api, me, catalog, location, timeZone, initial, o
   const screened = [service, ...then.map((id) => catalog.services.find((s) => s.id === id))].some((s) => s && needsScreening(s));
   const [problem, setProblem] = useState(null);
   const [busy, setBusy] = useState(false);
+  const serviceOf = (id) => catalog.services.find((s) => s.id === id);
+  // Service `index + 2` may run alongside the one before it when both allow it.
+  const mayRunAlongside = (index) => !!(serviceOf(then[index])?.parallel_ok && (index === 0 ? service : serviceOf(then[index - 1]))?.parallel_ok);
+  const removeService = (index) => {
+    setThen(then.filter((_, i) => i !== index));
+    setAlongside(alongside.filter((_, i) => i !== index));
+  };
 
   const choosePractitioner = (id) => {
     setPractitionerId(id);
@@ -66,7 +75,7 @@ export function BookingDialog({ api, me, catalog, location, timeZone, initial, o
         client_id: chosen.id,
       };
       if (practitionerId) body.practitioner_id = practitionerId;
-      if (then.length) body.then = then.map((id) => ({ service_id: id }));
+      if (then.length) body.then = then.map((id, i) => ({ service_id: id, with_previous: mayRunAlongside(i) && !!alongside[i] }));
       if (screened) body.screening = answers;
       if (acknowledgeRisk) body.acknowledge_risk = true;
       if (cardTerms && cardConsent) body.card_on_file_consent = true;
@@ -107,7 +116,11 @@ export function BookingDialog({ api, me, catalog, location, timeZone, initial, o
                 ${further.map((s) => html`<option key=${s.id} value=${s.id}>${s.name} (${s.duration_minutes} min)</option>`)}
               </select>
             </label>
-            <button type="button" class="mas-button" onClick=${() => setThen(then.filter((_, i) => i !== index))}>Remove service ${index + 2}</button>
+            ${mayRunAlongside(index) && html`
+              <label><input type="checkbox" checked=${!!alongside[index]}
+                onChange=${(e) => { const next = [...alongside]; next[index] = e.currentTarget.checked; setAlongside(next); }} />
+                At the same time as service ${index + 1} (by someone else)</label>`}
+            <button type="button" class="mas-button" onClick=${() => removeService(index)}>Remove service ${index + 2}</button>
           </div>`)}
         ${then.length < 5 && further.length > 0 && html`
           <p><button type="button" class="mas-button" onClick=${() => setThen([...then, further[0].id])}>Add a service to this visit</button></p>`}

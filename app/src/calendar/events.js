@@ -12,12 +12,18 @@ function columnsOf(appointment, columnIds) {
   return ids.filter((id) => columnIds.has(id));
 }
 
-/** "Visit 2 of 3" for a service of a visit booked as one (moved and cancelled together). */
+/**
+ * "Visit 2 of 3" for a service of a visit booked as one (moved and cancelled together), and
+ * "alongside 1" for one that runs at the same time as the service before it (another column).
+ */
 function visitPart(appointment) {
   const parts = appointment.visit?.parts;
   if (!parts) return null;
   const index = parts.findIndex((p) => p.appointment_id === appointment.id);
-  return `Visit ${index + 1} of ${parts.length}`;
+  let lead = index;
+  while (lead > 0 && parts[lead].with_previous) lead -= 1;
+  const also = parts.map((p, i) => i).filter((i) => i !== index && i >= lead && (i <= index || parts.slice(index + 1, i + 1).every((p) => p.with_previous)));
+  return `Visit ${index + 1} of ${parts.length}` + (also.length ? `, alongside ${also.map((i) => i + 1).join(' and ')}` : '');
 }
 
 export function bookingEvents(appointments, { timeZone, columnIds, names, me, showClosed }) {

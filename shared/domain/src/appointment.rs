@@ -296,6 +296,9 @@ pub struct VisitPart {
     pub practitioner_id: PractitionerId,
     pub start: DateTime<Utc>,
     pub end: DateTime<Utc>,
+    /// Runs alongside the part before it (same start, another practitioner) rather than after it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub with_previous: bool,
 }
 
 impl Visit {
@@ -316,6 +319,148 @@ pub const MAX_VISIT_SERVICES: usize = 6;
 /// overlap and the same practitioner can do both.
 pub fn next_start(previous_end: DateTime<Utc>, previous_buffer_after: u32, next_buffer_before: u32) -> DateTime<Utc> {
     previous_end + chrono::Duration::minutes(i64::from(previous_buffer_after) + i64::from(next_buffer_before))
+}
+
+/// How one service of a visit sits in time, for laying out the visit's itinerary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartTiming {
+    pub duration_minutes: u32,
+    pub buffer_before_minutes: u32,
+    pub buffer_after_minutes: u32,
+    /// Starts together with the part before it, rather than after it.
+    pub with_previous: bool,
+}
+
+/// The parallel groups of a visit, as index ranges: a part that runs with the previous one joins
+/// its group (the first part always opens one).
+pub fn parallel_groups(with_previous: impl IntoIterator<Item = bool>) -> Vec<std::ops::Range<usize>> {
+    let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+    for (index, joins) in with_previous.into_iter().enumerate() {
+        match groups.last_mut() {
+            Some(group) if joins => group.end = index + 1,
+            _ => groups.push(index..index + 1),
+        }
+    }
+    groups
+}
+
+/// Every part's start when the visit's first part starts at `start`. The parts of a parallel
+/// group start together; the next group starts once the latest of the group's occupied times
+/// (buffer after included) ends, after the longest buffer before among its own parts, so no
+/// part's claims overlap another's of an earlier or later group (the sequential case is
+/// [`next_start`]).
+pub fn itinerary(start: DateTime<Utc>, parts: &[PartTiming]) -> Vec<DateTime<Utc>> {
+    let minutes = |m: u32| chrono::Duration::minutes(i64::from(m));
+    let mut starts = Vec::with_capacity(parts.len());
+    let mut left: Option<DateTime<Utc>> = None;
+    for group in parallel_groups(parts.iter().map(|p| p.with_previous)) {
+        let members = &parts[group];
+        let at = match left {
+            None => start,
+            Some(left) => left + minutes(members.iter().map(|p| p.buffer_before_minutes).max().unwrap_or(0)),
+        };
+        left = members.iter().map(|p| at + minutes(p.duration_minutes + p.buffer_after_minutes)).max();
+        starts.extend(members.iter().map(|_| at));
+    }
+    starts
+}
+
+/// What a visit request asks of one part's shape.
+#[derive(Debug, Clone, Copy)]
+pub struct PartShape<'a> {
+    /// The service may run alongside another (`ServiceInput::parallel_ok`).
+    pub parallel_ok: bool,
+    pub with_previous: bool,
+    /// The practitioner named for it (`None`: anyone).
+    pub practitioner_id: Option<&'a PractitionerId>,
+}
+
+/// Why a visit's shape cannot be booked; `index` is the part's (0 is the first service).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    #[error("the first service has no service before it to run alongside")]
+    NothingBefore,
+    /// A part asked to run alongside another where one of the two does not allow it.
+    #[error("service {} of the visit cannot run alongside the one before it: both must allow it (`parallel_ok`)", index + 1)]
+    NotParallel { index: usize },
+    /// One person cannot do two services at once.
+    #[error("service {} of the visit runs alongside another with the same practitioner; one person cannot do both at once", index + 1)]
+    SamePractitioner { index: usize },
+}
+
+/// Checks a visit's shape: every parallel group is made of services that all allow it, and no
+/// practitioner is named for two parts of one group.
+pub fn check_shape(parts: &[PartShape]) -> Result<(), ShapeError> {
+    if parts.first().is_some_and(|p| p.with_previous) {
+        return Err(ShapeError::NothingBefore);
+    }
+    for group in parallel_groups(parts.iter().map(|p| p.with_previous)) {
+        if group.len() < 2 {
+            continue;
+        }
+        for index in group.clone() {
+            if !parts[index].parallel_ok {
+                // The part that asked: this one, or the next one when this is the group's first.
+                let asking = if index == group.start { index + 1 } else { index };
+                return Err(ShapeError::NotParallel { index: asking });
+            }
+        }
+        for index in group.clone() {
+            let named = parts[index].practitioner_id;
+            if named.is_some() && parts[group.start..index].iter().any(|p| p.practitioner_id == named) {
+                return Err(ShapeError::SamePractitioner { index });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One practitioner for every part of a visit, from each part's candidates (in the engine's
+/// order; the `attempt`-th is preferred, or the last when there are fewer), different within each
+/// parallel group. `None` when some group cannot be staffed by distinct people.
+pub fn staff(
+    candidates: &[Vec<PractitionerId>],
+    with_previous: &[bool],
+    attempt: usize,
+) -> Option<Vec<PractitionerId>> {
+    let preference = |list: &[PractitionerId]| -> Vec<PractitionerId> {
+        let first = attempt.min(list.len().saturating_sub(1));
+        list.get(first)
+            .into_iter()
+            .chain(list.iter().enumerate().filter(|(i, _)| *i != first).map(|(_, p)| p))
+            .cloned()
+            .collect()
+    };
+    let mut chosen = Vec::with_capacity(candidates.len());
+    for group in parallel_groups(with_previous.iter().copied()) {
+        let options: Vec<Vec<PractitionerId>> = candidates[group].iter().map(|c| preference(c)).collect();
+        if options.len() == 1 {
+            chosen.push(options[0].first()?.clone());
+            continue;
+        }
+        let mut picked = Vec::with_capacity(options.len());
+        if !assign(&options, &mut picked) {
+            return None;
+        }
+        chosen.extend(picked);
+    }
+    Some(chosen)
+}
+
+/// Backtracking: the first assignment, in preference order, of distinct practitioners.
+fn assign(options: &[Vec<PractitionerId>], picked: &mut Vec<PractitionerId>) -> bool {
+    let Some(mine) = options.get(picked.len()) else { return true };
+    for candidate in mine {
+        if picked.contains(candidate) {
+            continue;
+        }
+        picked.push(candidate.clone());
+        if assign(options, picked) {
+            return true;
+        }
+        picked.pop();
+    }
+    false
 }
 
 impl Appointment {
@@ -378,3 +523,6 @@ impl From<ConfirmationNumber> for String {
         number.0
     }
 }
+
+#[cfg(test)]
+mod parallel;

@@ -140,6 +140,10 @@ pub struct ServiceInput {
     /// category (`effective_clinical_tags`).
     #[serde(default)]
     pub clinical_tags: Vec<ClinicalTag>,
+    /// It can run alongside another service of the same visit that allows it too (colour
+    /// processing while a manicure is done), by another practitioner.
+    #[serde(default)]
+    pub parallel_ok: bool,
 }
 
 /// The template topic (as the platform's seed templates name them) a clinical tag needs, given

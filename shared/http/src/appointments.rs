@@ -54,7 +54,8 @@ pub struct StaffBookingInput {
     #[serde(default)]
     pub card_on_file_consent: bool,
     /// A visit's further services, in order, each starting when the one before it ends (its
-    /// buffers kept): booked, moved and cancelled together with the first, in one transaction.
+    /// buffers kept), or alongside it (`with_previous`): booked, moved and cancelled together
+    /// with the first, in one transaction.
     #[serde(default)]
     pub then: Vec<VisitServiceInput>,
 }
@@ -66,6 +67,12 @@ pub struct VisitServiceInput {
     pub service_id: ServiceId,
     /// Anyone who can take it, when absent.
     pub practitioner_id: Option<PractitionerId>,
+    /// Run it alongside the service before it (same start) rather than after it: both services
+    /// must allow it (`parallel_ok`, else 422 `not_parallel`), and it is done by another
+    /// practitioner (naming the same one is 422 `same_practitioner`) with its own rooms. The
+    /// next service starts when the later of the two has ended.
+    #[serde(default)]
+    pub with_previous: bool,
 }
 
 /// A visit's further services, each with its own screening outcome (`screenings` in the same
@@ -77,6 +84,7 @@ fn further_services(then: &[VisitServiceInput], screenings: Vec<Option<Screening
             service_id: next.service_id.clone(),
             practitioner_id: next.practitioner_id.clone(),
             screening,
+            with_previous: next.with_previous,
         })
         .collect()
 }

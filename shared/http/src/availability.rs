@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiResult, ErrorEnvelope};
 use super::extract::{Actor, PathParams, QueryArgs};
-use mas_domain::appointment::MAX_VISIT_SERVICES;
+use mas_domain::appointment::{MAX_VISIT_SERVICES, PartShape, check_shape};
 use mas_domain::availability::{Reason, day_start};
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{LocationId, PractitionerId, ServiceId};
@@ -92,23 +92,32 @@ pub struct AvailabilityQuery {
     #[param(value_type = Option<String>)]
     pub tz: Option<TimeZone>,
     /// A visit's further services, comma-separated, in order (with anyone who can take them):
-    /// only starts from which all of them can follow one after another are offered.
+    /// only starts from which all of them can follow one after another are offered. An id
+    /// written `@svc_…` runs alongside the service before it (see the booking's `with_previous`).
     #[param(value_type = Option<String>)]
     pub then: Option<ServiceList>,
 }
 
-/// Service ids separated by commas, at most `MAX_VISIT_SERVICES - 1` of them.
+/// Service ids separated by commas, each with whether it runs alongside the one before it (an
+/// `@` before the id), at most `MAX_VISIT_SERVICES - 1` of them.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(try_from = "String")]
-pub struct ServiceList(pub Vec<ServiceId>);
+pub struct ServiceList(pub Vec<(ServiceId, bool)>);
 
 impl TryFrom<String> for ServiceList {
     type Error = String;
     fn try_from(raw: String) -> Result<Self, String> {
         let ids = raw
             .split(',')
-            .filter(|part| !part.trim().is_empty())
-            .map(|part| ServiceId::parse(part.trim()).map_err(|e| e.0))
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+            .map(|part| {
+                let (id, with_previous) = match part.strip_prefix('@') {
+                    Some(id) => (id.trim(), true),
+                    None => (part, false),
+                };
+                ServiceId::parse(id).map(|id| (id, with_previous)).map_err(|e| e.0)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if ids.len() >= MAX_VISIT_SERVICES {
             return Err(format!("at most {} further services", MAX_VISIT_SERVICES - 1));
@@ -167,6 +176,20 @@ pub async fn public(
     Ok(Json(availability(&app, &tenant, query).await?))
 }
 
+/// A visit asked for with services alongside each other that do not allow it: 422, as booking it
+/// would be.
+fn check_parallel(first: &Calendar, rest: &[(Calendar, bool)]) -> AppResult<()> {
+    let shapes: Vec<PartShape> = std::iter::once((first, false))
+        .chain(rest.iter().map(|(c, with)| (c, *with)))
+        .map(|(calendar, with_previous)| PartShape {
+            parallel_ok: calendar.service.data.parallel_ok,
+            with_previous,
+            practitioner_id: None,
+        })
+        .collect();
+    check_shape(&shapes).map_err(|err| AppError::invalid("not_parallel", "then", err.to_string()))
+}
+
 pub async fn public_tenant(app: &App, path: &PathParams) -> AppResult<Tenant> {
     let slug: Slug = path.id("tenant_slug", "clinic").map_err(|_| AppError::NotFound { what: "clinic" })?;
     let id = tenants::tenant_by_slug(&app.store, &slug).await?;
@@ -194,7 +217,7 @@ async fn availability(app: &App, tenant: &Tenant, query: AvailabilityQuery) -> A
     };
     let calendar = Calendar::load(&app.store, tenant, request).await?;
     let mut rest = Vec::new();
-    for service_id in query.then.iter().flat_map(|list| &list.0) {
+    for (service_id, with_previous) in query.then.iter().flat_map(|list| &list.0) {
         let request = Request {
             location_id: query.location_id.clone(),
             service_id: service_id.clone(),
@@ -202,8 +225,9 @@ async fn availability(app: &App, tenant: &Tenant, query: AvailabilityQuery) -> A
             from,
             to: to + Duration::days(1),
         };
-        rest.push(Calendar::load(&app.store, tenant, request).await?.follow_on());
+        rest.push((Calendar::load(&app.store, tenant, request).await?.follow_on(), *with_previous));
     }
+    check_parallel(&calendar, &rest)?;
     let slots = if rest.is_empty() { calendar.slots() } else { visit_slots(&calendar, &rest) };
     let slots = slots
         .into_iter()

@@ -87,6 +87,8 @@ pub struct PublicService {
     pub deposit: Option<DepositRule>,
     /// Empty: offered at every location.
     pub location_ids: Vec<LocationId>,
+    /// It may run alongside another treatment of a visit that allows it too.
+    pub parallel_ok: bool,
 }
 
 #[derive(Serialize, ToSchema)]

@@ -14,6 +14,7 @@ fn catalog(theme: ThemePreset) -> PublicCatalog {
         price: serde_json::from_value(serde_json::json!({"amount_minor": 28050})).unwrap(),
         deposit: None,
         location_ids: vec![],
+        parallel_ok: false,
     };
     PublicCatalog {
         clinic: PublicClinic {

@@ -121,7 +121,7 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
 
     let services = [
         json!({"name": "Consultation", "category": "consultation", "duration_minutes": 20,
-               "price": {"amount_minor": 0}, "deposit": {"kind": "none"},
+               "price": {"amount_minor": 0}, "deposit": {"kind": "none"}, "parallel_ok": true,
                "description": "Meet a practitioner to plan your treatment."}),
         json!({"name": "Anti-wrinkle, three areas", "category": "injectables", "duration_minutes": 30,
                "buffer_after_minutes": 10, "price": {"amount_minor": 32000},
@@ -136,7 +136,10 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
                "buffer_after_minutes": 15, "price": {"amount_minor": 19500},
                "deposit": {"kind": "percent", "percent": 20}}),
         json!({"name": "Chemical peel", "category": "skin", "duration_minutes": 40,
-               "buffer_after_minutes": 10, "price": {"amount_minor": 12000}, "clinical_tags": ["peel"]}),
+               "buffer_after_minutes": 10, "price": {"amount_minor": 12000}, "clinical_tags": ["peel"],
+               // While the peel works, another practitioner can hold the consultation for the next
+               // treatment: the pair a visit may book alongside each other.
+               "parallel_ok": true}),
     ];
     let mut service_ids = Vec::new();
     for service in services {
@@ -179,13 +182,16 @@ pub async fn seed(store: &Store, site_domain: &str) -> AppResult<DemoClinic> {
     };
     let mut ada_rules = rules(&london.id, &["monday", "tuesday", "wednesday"], "09:00", "17:30");
     ada_rules.extend(rules(&london.id, &["saturday"], "10:00", "14:00"));
+    // Saturday mornings both are in London: a peel with Ada and a consultation alongside it with Grace.
+    let mut grace_rules = rules(&london.id, &["thursday", "friday"], "10:00", "19:00");
+    grace_rules.extend(rules(&london.id, &["saturday"], "10:00", "14:00"));
     let practitioners = [
         json!({"display_name": "Dr Ada Okafor", "title": "Aesthetic Doctor", "email": "ada@demo-clinic.test",
                "bio": "GMC-registered doctor specialising in natural-looking injectables.",
                "specialties": ["consultation", "injectables", "skin"], "working_rules": ada_rules}),
         json!({"display_name": "Grace Lim", "title": "Advanced Aesthetic Nurse Practitioner",
                "specialties": ["consultation", "injectables"],
-               "working_rules": rules(&london.id, &["thursday", "friday"], "10:00", "19:00")}),
+               "working_rules": grace_rules}),
         json!({"display_name": "Maya Russo", "title": "Skin Therapist",
                "specialties": ["consultation", "skin"],
                "working_rules": rules(&new_york.id, &["monday", "tuesday", "wednesday", "thursday"], "10:00", "18:00")}),

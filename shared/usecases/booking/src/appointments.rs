@@ -57,7 +57,7 @@ pub struct BookingRequest {
     /// `None`: anyone who can take it.
     pub practitioner_id: Option<PractitionerId>,
     /// The visit's further services, in order, each starting when the one before it ends (see
-    /// `appointment::next_start`); empty for a single service.
+    /// `appointment::itinerary`), or with it when it runs alongside; empty for a single service.
     pub then: Vec<NextService>,
     pub client_id: ClientId,
     pub source: BookingSource,
@@ -89,6 +89,9 @@ pub struct NextService {
     pub practitioner_id: Option<PractitionerId>,
     /// This service's own screening outcome.
     pub screening: Option<ScreeningSummary>,
+    /// It runs alongside the service before it (same start, another practitioner, its own
+    /// rooms) rather than after it; both services must allow it (`parallel_ok`).
+    pub with_previous: bool,
 }
 
 pub use mas_store::idempotency::{Idempotency, StoredResponse};
@@ -235,7 +238,11 @@ async fn try_book(
     for attempt in 0..tries {
         let mut numbers_left = 3;
         loop {
-            let appointments = new_visit(&parts, request, attempt, &deposit, store.clock.now())?;
+            // A later try whose candidates cannot staff the parts alongside each other is skipped
+            // (the first one can: `plan_visit` checked).
+            let Some(appointments) = new_visit(&parts, request, attempt, &deposit, store.clock.now())? else {
+                break;
+            };
             let prepared = request.prepared.as_ref();
             let hold = if request.offer.is_some() { Hold::WaitlistOffer } else { Hold::Deposit };
             match commit_new(store, audit, &parts, &appointments, prepared, hold, idempotency).await {
@@ -260,51 +267,63 @@ struct PlannedPart {
     start: DateTime<Utc>,
     /// The practitioner asked for (the engine's candidates are only theirs then).
     practitioner_id: Option<PractitionerId>,
+    /// It runs alongside the part before it.
+    with_previous: bool,
 }
 
-impl PlannedPart {
-    fn end(&self) -> DateTime<Utc> {
-        self.start + self.calendar.service.data.duration_minutes.duration()
-    }
-}
-
-/// Asks the engine about every service of the visit in turn, each at the start the one before it
-/// leaves; `own` are appointments being moved (their own time does not stand in their way). The
-/// first service that cannot be booked refuses the whole visit, naming it in the details.
+/// Asks the engine about every service of the visit at the start its itinerary gives it
+/// (`appointment::itinerary`: one after another, or alongside the one before); `own` are
+/// appointments being moved (their own time does not stand in their way). The visit's shape is
+/// checked first (422: a service alongside another that does not allow it, or one practitioner
+/// named for two services at once); the first service that cannot be booked refuses the whole
+/// visit, naming it in the details, as does a group alongside each other that no distinct
+/// practitioners or rooms can take.
 async fn plan_visit(
     store: &Store,
     tenant: &Tenant,
     request: &BookingRequest,
     own: &[AppointmentId],
 ) -> Result<Vec<PlannedPart>, ClaimError> {
-    let services = std::iter::once((&request.service_id, &request.practitioner_id))
-        .chain(request.then.iter().map(|next| (&next.service_id, &next.practitioner_id)));
-    let mut parts: Vec<PlannedPart> = Vec::new();
-    for (index, (service_id, practitioner_id)) in services.enumerate() {
-        // The window opens where the previous service's occupied time ends.
-        let from = match parts.last() {
-            Some(previous) => previous.end() + buffer(previous.calendar.service.data.buffer_after_minutes.get()),
-            None => request.start,
-        };
+    let services: Vec<(&ServiceId, &Option<PractitionerId>, bool)> =
+        std::iter::once((&request.service_id, &request.practitioner_id, false))
+            .chain(request.then.iter().map(|next| (&next.service_id, &next.practitioner_id, next.with_previous)))
+            .collect();
+    // Every busy item a service could meet lies within a day per service of the visit's start.
+    let window_end = request.start + Duration::days(i64::try_from(services.len()).unwrap_or(1));
+    let mut calendars = Vec::with_capacity(services.len());
+    for (index, (service_id, practitioner_id, _)) in services.iter().enumerate() {
         let window = availability::Request {
             location_id: request.location_id.clone(),
-            service_id: service_id.clone(),
-            practitioner_id: practitioner_id.clone(),
-            from,
-            to: from + Duration::days(1),
+            service_id: (*service_id).clone(),
+            practitioner_id: (*practitioner_id).clone(),
+            from: request.start,
+            to: window_end,
         };
         let mut calendar = Calendar::load(store, tenant, window).await?;
-        if !parts.is_empty() {
+        if index > 0 {
             calendar = calendar.follow_on();
         }
         if !own.is_empty() {
             calendar.records.retain(|r| !own.contains(&r.appointment_id));
             calendar.busy = availability::engine_busy(&calendar.records, calendar.now);
         }
-        let start = match parts.last() {
-            Some(_) => from + buffer(calendar.service.data.buffer_before_minutes.get()),
-            None => request.start,
-        };
+        calendars.push(calendar);
+    }
+    let shapes: Vec<appointment::PartShape> = calendars
+        .iter()
+        .zip(&services)
+        .map(|(calendar, (_, practitioner_id, with_previous))| appointment::PartShape {
+            parallel_ok: calendar.service.data.parallel_ok,
+            with_previous: *with_previous,
+            practitioner_id: practitioner_id.as_ref(),
+        })
+        .collect();
+    appointment::check_shape(&shapes).map_err(shape_refusal)?;
+    let legs: Vec<availability::Leg> = calendars.iter().zip(&services).map(|(c, (.., with))| (c, *with)).collect();
+    let starts = availability::visit_starts(&legs, request.start);
+    let mut parts: Vec<PlannedPart> = Vec::with_capacity(services.len());
+    for (index, (calendar, start)) in calendars.into_iter().zip(starts).enumerate() {
+        let (service_id, practitioner_id, with_previous) = services[index];
         let explanation = calendar.explain(start);
         if !explanation.bookable {
             let mut refused = refusal(&explanation);
@@ -317,13 +336,41 @@ async fn plan_visit(
             }
             return Err(refused.into());
         }
-        parts.push(PlannedPart { calendar, explanation, start, practitioner_id: practitioner_id.clone() });
+        parts.push(PlannedPart {
+            calendar,
+            explanation,
+            start,
+            practitioner_id: practitioner_id.clone(),
+            with_previous,
+        });
+    }
+    let candidates: Vec<Vec<PractitionerId>> = parts.iter().map(|p| p.explanation.practitioner_ids.clone()).collect();
+    let with_previous: Vec<bool> = parts.iter().map(|p| p.with_previous).collect();
+    if appointment::staff(&candidates, &with_previous, 0).is_none() {
+        return Err(ClaimError::Other(AppError::Rejected {
+            kind: Rejection::Conflict,
+            code: "slot_taken",
+            message: "no two practitioners are free together for the services that run alongside each other".into(),
+            details: json!({ "practitioner_ids": candidates }),
+        }));
     }
     Ok(parts)
 }
 
-fn buffer(minutes: u32) -> Duration {
-    Duration::minutes(i64::from(minutes))
+/// A visit's shape refused, as 422 on the `then` entry that asked for it.
+fn shape_refusal(err: appointment::ShapeError) -> ClaimError {
+    use appointment::ShapeError as E;
+    let message = err.to_string();
+    let refused = match err {
+        E::NothingBefore => AppError::invalid("not_parallel", "with_previous", message),
+        E::NotParallel { index } => {
+            AppError::invalid("not_parallel", format!("then[{}].with_previous", index - 1), message)
+        }
+        E::SamePractitioner { index } => {
+            AppError::invalid("same_practitioner", format!("then[{}].practitioner_id", index - 1), message)
+        }
+    };
+    refused.into()
 }
 
 /// The visit's deposit: what the policy asks for each service, together (carried by the lead).
@@ -338,24 +385,31 @@ fn visit_deposit(parts: &[PlannedPart]) -> Money {
 }
 
 /// The visit's appointments for one try: every service with its `attempt`-th candidate (or its
-/// last, when it has fewer), one confirmation number, the lead carrying the deposit.
+/// last, when it has fewer; distinct among services alongside each other), rooms none of which
+/// two of its services hold at once, one confirmation number, the lead carrying the deposit.
+/// `None` when this try's candidates cannot staff the services alongside each other.
 fn new_visit(
     parts: &[PlannedPart],
     request: &BookingRequest,
     attempt: usize,
     deposit: &Money,
     now: DateTime<Utc>,
-) -> AppResult<Vec<Appointment>> {
+) -> Result<Option<Vec<Appointment>>, ClaimError> {
+    let candidates: Vec<Vec<PractitionerId>> = parts.iter().map(|p| p.explanation.practitioner_ids.clone()).collect();
+    let with_previous: Vec<bool> = parts.iter().map(|p| p.with_previous).collect();
+    if candidates.iter().any(Vec::is_empty) {
+        return Err(AppError::Internal("a bookable start without a practitioner".into()).into());
+    }
+    let Some(staffed) = appointment::staff(&candidates, &with_previous, attempt) else { return Ok(None) };
+    let legs: Vec<availability::Leg> = parts.iter().map(|p| (&p.calendar, p.with_previous)).collect();
+    let starts: Vec<DateTime<Utc>> = parts.iter().map(|p| p.start).collect();
+    let units = availability::visit_units(&legs, &starts).map_err(resource_taken)?;
     let number = appointment::confirmation_number(rand::rng().random());
     let mut appointments = Vec::with_capacity(parts.len());
-    for (index, part) in parts.iter().enumerate() {
-        let candidates = &part.explanation.practitioner_ids;
-        let practitioner_id = candidates
-            .get(attempt)
-            .or(candidates.last())
-            .ok_or_else(|| AppError::Internal("a bookable start without a practitioner".into()))?;
+    for (index, ((part, practitioner_id), resources)) in parts.iter().zip(&staffed).zip(units).enumerate() {
         let share = if index == 0 { deposit.clone() } else { zero(&deposit.currency) };
         let mut next = new_appointment(&part.calendar, request, part.start, practitioner_id, share, now)?;
+        next.resources = resources;
         next.confirmation_number = number.clone();
         if index > 0 {
             next.screening = request.then[index - 1].screening.clone();
@@ -367,18 +421,23 @@ fn new_visit(
         }
         appointments.push(next);
     }
-    let visit = (appointments.len() > 1).then(|| visit_of(&appointments));
+    let shape: Vec<bool> = parts.iter().map(|p| p.with_previous).collect();
+    let visit = (appointments.len() > 1).then(|| visit_of(&appointments, &shape));
     for appointment in &mut appointments {
         appointment.visit = visit.clone();
     }
-    Ok(appointments)
+    Ok(Some(appointments))
 }
 
-fn visit_of(appointments: &[Appointment]) -> appointment::Visit {
+/// The visit's itinerary as every one of its appointments carries it; `with_previous` says
+/// which run alongside the one before.
+fn visit_of(appointments: &[Appointment], with_previous: &[bool]) -> appointment::Visit {
     appointment::Visit {
         parts: appointments
             .iter()
-            .map(|a| appointment::VisitPart {
+            .zip(with_previous)
+            .map(|(a, with_previous)| appointment::VisitPart {
+                with_previous: *with_previous,
                 appointment_id: a.id.clone(),
                 service_id: a.service_id.clone(),
                 practitioner_id: a.practitioner_id.clone(),
@@ -1264,6 +1323,14 @@ async fn reschedule(
         scope.check(appointment)?;
     }
     let shift = start - current.start;
+    // The move keeps the visit's shape: what ran alongside still does.
+    let shape: Vec<bool> = match &current.visit {
+        Some(visit) => all
+            .iter()
+            .map(|a| visit.parts.iter().find(|p| p.appointment_id == a.id).is_some_and(|p| p.with_previous))
+            .collect(),
+        None => vec![false; all.len()],
+    };
     let practitioner_of = |a: &Appointment| match practitioner_id {
         Some(p) if a.id == current.id => p.clone(),
         _ => a.practitioner_id.clone(),
@@ -1275,10 +1342,12 @@ async fn reschedule(
         practitioner_id: Some(practitioner_of(&all[0])),
         then: all[1..]
             .iter()
-            .map(|a| NextService {
+            .zip(&shape[1..])
+            .map(|(a, with_previous)| NextService {
                 service_id: a.service_id.clone(),
                 practitioner_id: Some(practitioner_of(a)),
                 screening: None,
+                with_previous: *with_previous,
             })
             .collect(),
         client_id: current.client_id.clone(),
@@ -1291,19 +1360,15 @@ async fn reschedule(
     };
     let own: Vec<AppointmentId> = all.iter().map(|a| a.id.clone()).collect();
     let parts = plan_visit(store, tenant, &request, &own).await.map_err(AppError::from)?;
+    let legs: Vec<availability::Leg> = parts.iter().map(|p| (&p.calendar, p.with_previous)).collect();
+    let starts: Vec<DateTime<Utc>> = parts.iter().map(|p| p.start).collect();
+    let units = availability::visit_units(&legs, &starts).map_err(resource_taken).map_err(AppError::from)?;
     let mut moved = Vec::with_capacity(all.len());
-    for (old, part) in all.iter().zip(&parts) {
+    for ((old, part), resources) in all.iter().zip(&parts).zip(units) {
         let note = format!("from {}", old.local_start.to_rfc3339());
         let mut next = advanced(old, old.status, "reschedule", &audit.actor, Some(note), now);
         let duration = old.end - old.start;
-        let (from, until) = appointment::occupied_span(
-            part.start,
-            part.start + duration,
-            old.buffer_before_minutes,
-            old.buffer_after_minutes,
-        );
-        let (claim_from, claim_until) = appointment::claimed_span(from, until);
-        next.resources = part.calendar.free_units(claim_from, claim_until).map_err(resource_taken)?;
+        next.resources = resources;
         next.start = part.start;
         next.end = part.start + duration;
         next.local_start = part.start.with_timezone(&old.timezone.tz()).fixed_offset();
@@ -1315,7 +1380,7 @@ async fn reschedule(
         moved.push(next);
     }
     if moved.len() > 1 {
-        let visit = visit_of(&moved);
+        let visit = visit_of(&moved, &shape);
         for next in &mut moved {
             next.visit = Some(visit.clone());
         }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::Catalog;
 use crate::policies;
-use mas_domain::appointment::ResourceUnit;
+use mas_domain::appointment::{self, PartTiming, ResourceUnit};
 use mas_domain::availability::{self, AvailabilityInput, Busy, BusyKind, Explanation, Slot};
 use mas_domain::catalog::{Location, Practitioner, Service};
 use mas_domain::error::{AppError, AppResult};
@@ -151,17 +151,26 @@ impl Calendar {
     /// For each required resource, the lowest unit free over `[start, end)` (a claimed span), or
     /// the resource that has none.
     pub fn free_units(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> Result<Vec<ResourceUnit>, ResourceId> {
+        self.free_units_besides(start, end, &[])
+    }
+
+    /// As `free_units`, also leaving the units that `besides` (a visit's own parts, not yet
+    /// stored) hold over times overlapping `[start, end)`.
+    pub fn free_units_besides(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        besides: &[OwnClaim],
+    ) -> Result<Vec<ResourceUnit>, ResourceId> {
         let live: Vec<&BusyRecord> =
             self.records.iter().filter(|r| r.is_live(self.now) && r.overlaps(start, end)).collect();
+        let own = besides.iter().filter(|c| c.start < end && start < c.end).flat_map(|c| c.resources.iter());
+        let taken_units: Vec<&ResourceUnit> = live.iter().flat_map(|r| r.resources.iter()).chain(own).collect();
         let mut chosen = Vec::new();
         for resource_id in &self.service.data.required_resources {
             let capacity = self.catalog.resources.iter().find(|r| &r.id == resource_id).map_or(0, |r| r.data.capacity);
-            let taken: HashSet<u32> = live
-                .iter()
-                .flat_map(|r| r.resources.iter())
-                .filter(|u| &u.resource_id == resource_id)
-                .map(|u| u.unit)
-                .collect();
+            let taken: HashSet<u32> =
+                taken_units.iter().filter(|u| &u.resource_id == resource_id).map(|u| u.unit).collect();
             match (0..capacity).find(|unit| !taken.contains(unit)) {
                 Some(unit) => chosen.push(ResourceUnit { resource_id: resource_id.clone(), unit }),
                 None => return Err(resource_id.clone()),
@@ -169,33 +178,83 @@ impl Calendar {
         }
         Ok(chosen)
     }
+
+    /// How this calendar's service sits in a visit's itinerary.
+    pub fn timing(&self, with_previous: bool) -> PartTiming {
+        let service = &self.service.data;
+        PartTiming {
+            duration_minutes: service.duration_minutes.get(),
+            buffer_before_minutes: service.buffer_before_minutes.get(),
+            buffer_after_minutes: service.buffer_after_minutes.get(),
+            with_previous,
+        }
+    }
+
+    /// The claimed span of this calendar's service started at `start`, buffers included.
+    pub fn claimed_at(&self, start: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+        let service = &self.service.data;
+        let (from, until) = appointment::occupied_span(
+            start,
+            start + service.duration_minutes.duration(),
+            service.buffer_before_minutes.get(),
+            service.buffer_after_minutes.get(),
+        );
+        appointment::claimed_span(from, until)
+    }
+}
+
+/// The resource units a visit's own earlier part holds over its claimed span.
+#[derive(Debug, Clone)]
+pub struct OwnClaim {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub resources: Vec<ResourceUnit>,
+}
+
+/// One service of a visit: its calendar, and whether it runs alongside the one before it.
+pub type Leg<'a> = (&'a Calendar, bool);
+
+/// Every part's start when the visit starts at `start` (`appointment::itinerary`).
+pub fn visit_starts(legs: &[Leg], start: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let timings: Vec<PartTiming> = legs.iter().map(|(calendar, with)| calendar.timing(*with)).collect();
+    appointment::itinerary(start, &timings)
+}
+
+/// A unit of every required resource for every part at its start, none shared by two parts
+/// whose claimed spans overlap (parts alongside each other), or the resource that has none.
+pub fn visit_units(legs: &[Leg], starts: &[DateTime<Utc>]) -> Result<Vec<Vec<ResourceUnit>>, ResourceId> {
+    let mut own: Vec<OwnClaim> = Vec::with_capacity(legs.len());
+    for ((calendar, _), start) in legs.iter().zip(starts) {
+        let (from, until) = calendar.claimed_at(*start);
+        let resources = calendar.free_units_besides(from, until, &own)?;
+        own.push(OwnClaim { start: from, end: until, resources });
+    }
+    Ok(own.into_iter().map(|claim| claim.resources).collect())
 }
 
 /// Bookable starts of a visit: starts of the first calendar's service from which every further
-/// service (one calendar each, loaded over the window and a day beyond) can follow at the start
-/// the one before it leaves (`appointment::next_start`). The practitioners offered are the first
-/// service's; the later ones are chosen when it is booked.
-pub fn visit_slots(first: &Calendar, rest: &[Calendar]) -> Vec<Slot> {
+/// service (one calendar each, loaded over the window and a day beyond, with whether it runs
+/// alongside the one before it) can be booked where the itinerary puts it
+/// (`appointment::itinerary`), the parts alongside each other with different practitioners and
+/// rooms enough for all. The practitioners offered are the first service's; the later ones are
+/// chosen when it is booked.
+pub fn visit_slots(first: &Calendar, rest: &[(Calendar, bool)]) -> Vec<Slot> {
+    let legs: Vec<Leg> = std::iter::once((first, false)).chain(rest.iter().map(|(c, with)| (c, *with))).collect();
+    let with_previous: Vec<bool> = legs.iter().map(|(_, with)| *with).collect();
     first
         .slots()
         .into_iter()
         .filter(|slot| {
-            let mut previous = &first.service.data;
-            let mut end = slot.start + previous.duration_minutes.duration();
-            for next in rest {
-                let service = &next.service.data;
-                let start = mas_domain::appointment::next_start(
-                    end,
-                    previous.buffer_after_minutes.get(),
-                    service.buffer_before_minutes.get(),
-                );
-                if !next.explain(start).bookable {
+            let starts = visit_starts(&legs, slot.start);
+            let mut candidates = vec![slot.practitioner_ids.clone()];
+            for ((calendar, _), start) in legs.iter().zip(&starts).skip(1) {
+                let explanation = calendar.explain(*start);
+                if !explanation.bookable {
                     return false;
                 }
-                end = start + service.duration_minutes.duration();
-                previous = service;
+                candidates.push(explanation.practitioner_ids);
             }
-            true
+            appointment::staff(&candidates, &with_previous, 0).is_some() && visit_units(&legs, &starts).is_ok()
         })
         .collect()
 }

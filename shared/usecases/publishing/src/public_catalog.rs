@@ -49,6 +49,7 @@ pub async fn load(app: &App, slug: &Slug) -> AppResult<PublicCatalog> {
             price: s.data.price,
             deposit: s.data.deposit,
             location_ids: s.data.location_ids,
+            parallel_ok: s.data.parallel_ok,
         })
         .collect();
     let practitioners = catalog
