@@ -83,6 +83,8 @@ async function main() {
       await openStock(page, base);
       await onHand(page).filter({ hasText: String(start + 11) }).waitFor();
       await page.locator(`#stock-levels tr[data-sku="${SKU}"]`).getByRole('button', { name: 'History' }).click();
+      // The history is fetched when asked for: wait for its rows before reading them.
+      await page.locator('#stock-movements tbody tr[data-kind="sold"]').first().waitFor();
       const kinds = await page.locator('#stock-movements tbody tr').evaluateAll((rows) => rows.map((r) => r.dataset.kind));
       assert.deepEqual(kinds.slice(0, 2), ['sold', 'received']);
       await page.screenshot({ path: path.join(SHOTS, 'stock-sold.png'), fullPage: true });

@@ -19,10 +19,10 @@ use super::availability::TimeArg;
 use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, JsonBody, PathParams, QueryArgs};
 use mas_domain::appointment::Appointment;
-use mas_domain::catalog::Service;
-use mas_domain::clients::Client;
+use mas_domain::catalog::{Record, Service, ServiceInput};
+use mas_domain::clients::{Client, ClientInput};
 use mas_domain::error::AppError;
-use mas_domain::ids::{ApiKeyId, ClientId, WebhookDeliveryId, WebhookEndpointId};
+use mas_domain::ids::{ApiKeyId, ClientId, ServiceId, WebhookDeliveryId, WebhookEndpointId};
 use mas_domain::partner::{ApiKey, Delivery, Endpoint, Scope};
 use mas_domain::reach::Reach;
 use mas_domain::team::Permission;
@@ -243,7 +243,7 @@ pub async fn partner_appointments(
 /// One client's record: name and contact details, never health data (scope `clients:read`).
 #[utoipa::path(get, path = "/partner/v1/clients/{id}", tag = "partner", operation_id = "partner_get_client",
     security(("api_key" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Client), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+    responses((status = 200, body = Record<ClientId, ClientInput>), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope), (status = 410, body = ErrorEnvelope)))]
 pub async fn partner_client(
     State(app): State<Arc<App>>,
@@ -258,7 +258,7 @@ pub async fn partner_client(
 /// The clinic's services (scope `catalog:read`).
 #[utoipa::path(get, path = "/partner/v1/services", tag = "partner", operation_id = "partner_list_services",
     security(("api_key" = [])),
-    responses((status = 200, body = Vec<Service>), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
+    responses((status = 200, body = [Record<ServiceId, ServiceInput>]), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope)))]
 pub async fn partner_services(
     State(app): State<Arc<App>>,
     KeyCaller(caller): KeyCaller,

@@ -83,7 +83,8 @@ pub struct ClientExport {
     pub format: String,
     pub exported_at: DateTime<Utc>,
     pub clinic: ExportClinic,
-    pub client: Client,
+    /// Spelled out (not the `Client` alias) so the OpenAPI document names its schema.
+    pub client: mas_domain::catalog::Record<ClientId, mas_domain::clients::ClientInput>,
     /// Consent to messages per channel and purpose.
     pub preferences: Preferences,
     /// Every version of the medical questionnaire the clinic recorded, newest first, decrypted.
