@@ -644,12 +644,7 @@ async fn apply_signup(
     record: &EventRecord,
 ) -> AppResult<Vec<Effect>> {
     let session = event.object.get("id").and_then(Value::as_str).unwrap_or_default();
-    let page = match ports.payments.retrieve_payment_link(session).await {
-        Ok(page) => page,
-        Err(PaymentsError::NotFound) => mas_ports::PaymentLink::from_stripe_json(&event.object)
-            .map_err(|e| AppError::Internal(format!("unreadable Checkout Session: {e}")))?,
-        Err(other) => return Err(other.into()),
-    };
+    let page = checkout_page(ports, session, event).await?;
     match (page.status, page.subscription) {
         (mas_ports::PaymentLinkStatus::Complete, Some(subscription)) => {
             memberships::signed_up(ports, request_id, reference, &subscription, &|plan| push_record(plan, record, &[]))
@@ -721,12 +716,7 @@ async fn apply_session(
         tracing::info!(stripe_event_id = %event.id, "event about a hosted page we did not make");
         return Ok(Vec::new());
     };
-    let page = match ports.payments.retrieve_payment_link(id).await {
-        Ok(page) => page,
-        Err(PaymentsError::NotFound) => mas_ports::PaymentLink::from_stripe_json(&event.object)
-            .map_err(|e| AppError::Internal(format!("unreadable Checkout Session: {e}")))?,
-        Err(other) => return Err(other.into()),
-    };
+    let page = checkout_page(ports, id, event).await?;
     let audit = system_audit(&reference.tenant_id, request_id);
     match (page.status, page.paid, page.payment_intent) {
         (mas_ports::PaymentLinkStatus::Complete, true, Some(intent_id)) => {
@@ -756,12 +746,7 @@ async fn apply_enrolment(
     reference: &mas_academy::enrolments::CheckoutRef,
 ) -> AppResult<Vec<Effect>> {
     let id = event.object.get("id").and_then(Value::as_str).unwrap_or_default();
-    let page = match ports.payments.retrieve_payment_link(id).await {
-        Ok(page) => page,
-        Err(PaymentsError::NotFound) => mas_ports::PaymentLink::from_stripe_json(&event.object)
-            .map_err(|e| AppError::Internal(format!("unreadable Checkout Session: {e}")))?,
-        Err(other) => return Err(other.into()),
-    };
+    let page = checkout_page(ports, id, event).await?;
     let audit = system_audit(&reference.tenant_id, request_id);
     let settled = mas_academy::enrolments::settle(ports.store, &audit, reference, &page).await?;
     tracing::info!(stripe_event_id = %event.id, enrolment_id = %reference.enrolment_id, ?settled, "enrolment page settled");
@@ -880,4 +865,15 @@ fn timeline_lines(payment: &Payment, observed: &Observed) -> Vec<(&'static str, 
         lines.push(("payment.dispute_closed", format!("The dispute over the {kind} payment closed ({status})")));
     }
     lines
+}
+
+/// A Checkout Session as the gateway reports it now; the event's own copy when the gateway no
+/// longer knows it (a deleted test-mode session, or a localstripe without Checkout).
+async fn checkout_page(ports: Ports<'_>, id: &str, event: &Received) -> AppResult<mas_ports::PaymentLink> {
+    match ports.payments.retrieve_payment_link(id).await {
+        Ok(page) => Ok(page),
+        Err(PaymentsError::NotFound) => mas_ports::PaymentLink::from_stripe_json(&event.object)
+            .map_err(|e| AppError::Internal(format!("unreadable Checkout Session: {e}"))),
+        Err(other) => Err(other.into()),
+    }
 }
