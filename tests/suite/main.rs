@@ -34,6 +34,7 @@ mod portal;
 mod receipts;
 mod reminders;
 mod reviews;
+mod search;
 mod secrets_contract;
 mod site;
 mod sms_inbound;

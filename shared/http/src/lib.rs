@@ -33,6 +33,7 @@ pub mod public;
 pub mod reviews;
 pub mod sales;
 pub mod screening;
+pub mod search;
 pub mod serve_site;
 pub mod site;
 pub mod stock;
@@ -202,6 +203,7 @@ route_group!(
         [clients::erase]
         [clients::share, clients::unshare]
         [clients::backfill]
+        [search::search]
         [screening::assess]
         [payments::list]
         [payments::connect_status]

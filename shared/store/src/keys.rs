@@ -258,6 +258,18 @@ pub fn clients_gsi_pk(tenant: &TenantId) -> String {
     format!("{}#CLIENTS", tenant_pk(tenant))
 }
 
+/// The search box's name index (`domain::search`): one partition per filing key within a
+/// tenant, one item per word of a client's name filed under it, sorted by the word, so a
+/// `begins_with` on the word reads the names that start with a query word.
+pub fn search_pk(tenant: &TenantId, filing_key: &str) -> String {
+    format!("{}#SEARCH#{filing_key}", tenant_pk(tenant))
+}
+
+/// A word of `client`'s name filed under `filing_key`.
+pub fn search_entry(tenant: &TenantId, filing_key: &str, word: &str, client: &ClientId) -> Key {
+    Key::new(search_pk(tenant, filing_key), format!("{word}#{client}"))
+}
+
 /// Claims an email among a tenant's clients; holds the client id (`owner_id`).
 pub fn client_email(tenant: &TenantId, email: &Email) -> Key {
     Key::new(tenant_pk(tenant), format!("CLIENT_EMAIL#{email}"))
