@@ -230,6 +230,13 @@ impl Question {
     }
 }
 
+/// A fresh seed for an attempt's draw.
+pub fn new_seed() -> u64 {
+    use rand::Rng;
+    // JSON numbers are exact up to 2^53: the seed stays one.
+    rand::rng().random::<u64>() >> 11
+}
+
 /// The next number of a small, well-mixed sequence (SplitMix64): the same seed, the same draw,
 /// on every machine and in every release.
 fn splitmix(state: &mut u64) -> u64 {
