@@ -28,6 +28,7 @@ pub mod packages;
 pub mod partners;
 pub mod payments;
 pub mod policies;
+pub mod learn;
 pub mod portal;
 pub mod public;
 pub mod reviews;
@@ -283,6 +284,14 @@ route_group!(
         [academy::roster, academy::enrol_at_desk]
         [academy::cancel_enrolment]
         [academy::public_courses]
+        [learn::request_link]
+        [learn::open_session]
+        [learn::enrolments]
+        [learn::complete_lesson]
+        [learn::start_attempt]
+        [learn::get_attempt]
+        [learn::submit_attempt]
+        [learn::cohort_gradebook]
         [notifications::get_preferences, notifications::put_preferences]
         [notifications::list]
         [notifications::get_settings, notifications::put_settings]
