@@ -176,5 +176,7 @@
     }
     await show();
   }
+  // A link opened in a tab already on this page changes only the fragment.
+  addEventListener('hashchange', () => { if (/token=/.test(location.hash)) start(); });
   start();
 })();
