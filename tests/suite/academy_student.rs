@@ -167,7 +167,8 @@ async fn a_sign_in_link_works_once_and_expires_and_a_stranger_is_answered_the_sa
 }
 
 #[tokio::test]
-async fn a_student_completes_only_released_lessons_of_their_own_enrolment_once_and_another_clinics_student_is_refused() {
+async fn a_student_completes_only_released_lessons_of_their_own_enrolment_once_and_another_clinics_student_is_refused()
+{
     let app = spawn_app().await;
     // The cohort starts in two days: module 1 is open, module 2 opens three days after the start.
     let a = academy(&app, "learn-progress", 1).await;
@@ -180,7 +181,10 @@ async fn a_student_completes_only_released_lessons_of_their_own_enrolment_once_a
     assert_eq!(status, StatusCode::OK, "{mine}");
     let course = &mine["enrolments"][0];
     assert_eq!((course["course_version"].as_u64(), course["lessons_total"].as_u64()), (Some(1), Some(3)));
-    assert_eq!(course["modules"][0]["lessons"][0]["body_html"], "<h3>The glabella</h3><p>The <strong>procerus</strong>.</p>");
+    assert_eq!(
+        course["modules"][0]["lessons"][0]["body_html"],
+        "<h3>The glabella</h3><p>The <strong>procerus</strong>.</p>"
+    );
     assert_eq!(course["modules"][1]["released"], false);
     assert!(course["modules"][1]["lessons"][0]["body_html"].is_null(), "an unreleased lesson's text is not sent");
     assert!(!mine.to_string().contains("Facial nerve"), "no quiz answer is sent: {mine}");
@@ -190,7 +194,10 @@ async fn a_student_completes_only_released_lessons_of_their_own_enrolment_once_a
     let (status, first) = app.post(&lesson(1, 1), &ada, json!(null)).await;
     assert_eq!((status, first["newly_completed"].as_bool()), (StatusCode::OK, Some(true)), "{first}");
     let (status, again) = app.post(&lesson(1, 1), &ada, json!(null)).await;
-    assert_eq!((status, again["newly_completed"].as_bool(), again["lessons_completed"].as_u64()), (StatusCode::OK, Some(false), Some(1)));
+    assert_eq!(
+        (status, again["newly_completed"].as_bool(), again["lessons_completed"].as_u64()),
+        (StatusCode::OK, Some(false), Some(1))
+    );
     let (status, _) = app.post(&lesson(1, 9), &ada, json!(null)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "not a lesson of this version");
     let (status, err) = app.post(&lesson(2, 1), &ada, json!(null)).await;
@@ -252,7 +259,10 @@ async fn a_quiz_is_graded_on_the_server_per_kind_its_answers_never_sent_before_a
     let (status, graded) = app.post(&submit, &ada, json!({"answers": answers})).await;
     assert_eq!(status, StatusCode::OK, "{graded}");
     let grade = &graded["grade"];
-    assert_eq!((grade["earned"].as_u64(), grade["percent"].as_u64(), grade["passed"].as_bool()), (Some(3), Some(75), Some(true)));
+    assert_eq!(
+        (grade["earned"].as_u64(), grade["percent"].as_u64(), grade["passed"].as_bool()),
+        (Some(3), Some(75), Some(true))
+    );
     let right: Vec<(u64, bool)> = grade["results"]
         .as_array()
         .unwrap()
@@ -296,7 +306,10 @@ async fn a_quiz_is_graded_on_the_server_per_kind_its_answers_never_sent_before_a
     let row = &book["students"][0];
     assert_eq!(row["enrolment_id"], enrolment["id"]);
     assert_eq!((row["lessons_completed"].as_u64(), row["coursework_done"].as_bool()), (Some(3), Some(true)));
-    assert_eq!(row["quizzes"][0], json!({"quiz_id": "anatomy-check", "attempts": 2, "best_percent": 75, "passed": true}));
+    assert_eq!(
+        row["quizzes"][0],
+        json!({"quiz_id": "anatomy-check", "attempts": 2, "best_percent": 75, "passed": true})
+    );
     let (practitioner, _) = app.member_token(&a.clinic, "practitioner").await;
     assert_eq!(app.get(&gradebook, &practitioner).await.0, StatusCode::FORBIDDEN);
     let (educator, _) = app.member_token(&a.clinic, "educator").await;
@@ -305,7 +318,11 @@ async fn a_quiz_is_graded_on_the_server_per_kind_its_answers_never_sent_before_a
 
 async fn enrol_at_desk(app: &TestApp, a: &Academy, name: &str, email: &str) -> Value {
     let (status, enrolment) = app
-        .post(&format!("/v1/cohorts/{}/enrolments", a.cohort_id), &a.clinic.token, json!({"name": name, "email": email}))
+        .post(
+            &format!("/v1/cohorts/{}/enrolments", a.cohort_id),
+            &a.clinic.token,
+            json!({"name": name, "email": email}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{enrolment}");
     enrolment

@@ -605,7 +605,8 @@ mod tests {
         assert!(course(vec![]).check(None).is_err());
         let empty = CourseModule { title: Name::parse("M").unwrap(), lessons: vec![], release_after_days: None };
         assert!(course(vec![empty]).check(None).is_err());
-        let good = CourseModule { title: Name::parse("M").unwrap(), lessons: vec![lesson("Text")], release_after_days: None };
+        let good =
+            CourseModule { title: Name::parse("M").unwrap(), lessons: vec![lesson("Text")], release_after_days: None };
         let mut input = course(vec![good]);
         assert!(input.check(None).is_ok());
         let own = CourseId::new();
@@ -622,7 +623,8 @@ mod tests {
 
     #[test]
     fn publishing_freezes_the_draft_as_the_next_version() {
-        let module = CourseModule { title: Name::parse("M").unwrap(), lessons: vec![lesson("First")], release_after_days: None };
+        let module =
+            CourseModule { title: Name::parse("M").unwrap(), lessons: vec![lesson("First")], release_after_days: None };
         let mut c = Course {
             id: CourseId::new(),
             draft: course(vec![module]),

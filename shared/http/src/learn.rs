@@ -135,7 +135,8 @@ pub async fn complete_lesson(
     let cohort: CohortId = path.id("cohort_id", "enrolment")?;
     let module: u32 = path.id("module", "lesson")?;
     let lesson: u32 = path.id("lesson", "lesson")?;
-    let done = learning::complete_lesson(&app.store, &session, &cohort, (module, lesson)).await.map_err(AppError::from)?;
+    let done =
+        learning::complete_lesson(&app.store, &session, &cohort, (module, lesson)).await.map_err(AppError::from)?;
     Ok(Json(done))
 }
 
@@ -202,7 +203,11 @@ pub async fn submit_attempt(
 #[utoipa::path(get, path = "/v1/cohorts/{id}/gradebook", tag = "academy", operation_id = "cohort_gradebook", security(("staff_jwt" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Gradebook), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-pub async fn cohort_gradebook(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Gradebook>> {
+pub async fn cohort_gradebook(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+) -> ApiResult<Json<Gradebook>> {
     actor.require(Permission::AcademyRead)?;
     let id: CohortId = path.id("id", "cohort")?;
     let book = gradebook::gradebook(&app.store, &actor.tenant_id, &Viewer::of(&actor.member), &id).await?;

@@ -563,7 +563,11 @@ pub fn learn(catalog: &PublicCatalog, options: &SiteOptions) -> String {
         clinic = escape(catalog.clinic.name.as_str()),
     );
     let title = format!("My courses — {}", catalog.clinic.name.as_str());
-    layout(catalog, options, Page { title, description: None, current: "learn.html", body, script: Some("learn.js"), root: "" })
+    layout(
+        catalog,
+        options,
+        Page { title, description: None, current: "learn.html", body, script: Some("learn.js"), root: "" },
+    )
 }
 
 /// The waiting list (`waitlist.html`): when no time suits, a visitor names a treatment, a

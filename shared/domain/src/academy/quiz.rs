@@ -134,7 +134,9 @@ impl Question {
                     return Err(invalid("options_out_of_range", field, format!("2–{MAX_OPTIONS} options")));
                 }
                 let distinct: BTreeSet<&u32> = correct.iter().collect();
-                if correct.is_empty() || distinct.len() != correct.len() || correct.iter().any(|c| *c as usize >= options.len())
+                if correct.is_empty()
+                    || distinct.len() != correct.len()
+                    || correct.iter().any(|c| *c as usize >= options.len())
                 {
                     return Err(invalid(
                         "correct_out_of_range",
@@ -272,7 +274,11 @@ impl Quiz {
         let mut seen = BTreeSet::new();
         for (i, answer) in answers.iter().enumerate() {
             if !drawn.contains(&answer.question) {
-                return Err(invalid("not_in_attempt", format!("answers[{i}].question"), "not a question of this attempt"));
+                return Err(invalid(
+                    "not_in_attempt",
+                    format!("answers[{i}].question"),
+                    "not a question of this attempt",
+                ));
             }
             if !seen.insert(answer.question) {
                 return Err(invalid("answered_twice", format!("answers[{i}].question"), "answered twice"));
@@ -554,7 +560,10 @@ mod tests {
         assert_eq!((record.open, record.best_percent, record.passed), (None, Some(0), false));
         let _second = record.start(&q, 2, at(3)).unwrap();
         // The second runs out of time unsubmitted: the next start is refused by the limit.
-        assert_eq!(record.start(&q, 3, at(3) + q.time_limit() + Duration::minutes(1)).unwrap_err(), AttemptRefusal::Limit);
+        assert_eq!(
+            record.start(&q, 3, at(3) + q.time_limit() + Duration::minutes(1)).unwrap_err(),
+            AttemptRefusal::Limit
+        );
     }
 
     #[test]
@@ -588,7 +597,10 @@ mod tests {
         let mut q = quiz();
         assert!(check_quizzes(std::slice::from_ref(&q)).is_ok());
         q.draw = Some(5);
-        assert!(matches!(check_quizzes(&[q.clone()]).unwrap_err(), AppError::Invalid { code: "draw_out_of_range", .. }));
+        assert!(matches!(
+            check_quizzes(&[q.clone()]).unwrap_err(),
+            AppError::Invalid { code: "draw_out_of_range", .. }
+        ));
         q.draw = None;
         q.questions[0].answer = QuestionKind::SingleChoice { options: vec![name("a"), name("b")], correct: 2 };
         assert!(check_quizzes(&[q.clone()]).is_err());

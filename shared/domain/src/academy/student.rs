@@ -91,7 +91,8 @@ impl CourseInput {
 /// Whether an enrolment's coursework is done: every lesson of its version completed and every
 /// quiz of it passed (what completion, with the practical sign-off, waits for).
 pub fn coursework_done(content: &CourseInput, completed: &BTreeSet<LessonRef>, passed: &BTreeSet<Slug>) -> bool {
-    content.lesson_refs().iter().all(|l| completed.contains(l)) && content.quizzes.iter().all(|q| passed.contains(&q.id))
+    content.lesson_refs().iter().all(|l| completed.contains(l))
+        && content.quizzes.iter().all(|q| passed.contains(&q.id))
 }
 
 #[cfg(test)]

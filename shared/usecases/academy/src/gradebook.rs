@@ -98,8 +98,14 @@ pub async fn gradebook(store: &Store, t: &TenantId, viewer: &Viewer, cohort: &Co
                 .quizzes
                 .iter()
                 .map(|q| {
-                    let r = progress.quizzes.iter().find(|(id, _)| id == &q.id).map(|(_, r)| r.clone()).unwrap_or_default();
-                    QuizStanding { quiz_id: q.id.clone(), attempts: r.attempts, best_percent: r.best_percent, passed: r.passed }
+                    let r =
+                        progress.quizzes.iter().find(|(id, _)| id == &q.id).map(|(_, r)| r.clone()).unwrap_or_default();
+                    QuizStanding {
+                        quiz_id: q.id.clone(),
+                        attempts: r.attempts,
+                        best_percent: r.best_percent,
+                        passed: r.passed,
+                    }
                 })
                 .collect();
             GradebookRow {

@@ -179,11 +179,7 @@ pub async fn open_session(
 }
 
 /// The session a bearer carries, or 401.
-pub fn session(
-    store: &Store,
-    links: &LinkSigner,
-    bearer: Option<&str>,
-) -> Result<StudentSession, LearningError> {
+pub fn session(store: &Store, links: &LinkSigner, bearer: Option<&str>) -> Result<StudentSession, LearningError> {
     let bearer = bearer.ok_or(LearningError::SignedOut)?;
     StudentSession::decode(links, bearer, store.clock.now()).ok_or(LearningError::SignedOut)
 }
@@ -248,7 +244,9 @@ pub async fn progress(store: &Store, t: &TenantId, cohort: &CohortId, enrolment:
     let pk = keys::cohort_pk(t, cohort);
     let lessons: Vec<LessonItem> = store
         .table
-        .query_all(&Query::partition(pk.clone()).sk(SortKey::BeginsWith(format!("{}{enrolment}#", keys::LESSON_DONE_PREFIX))))
+        .query_all(
+            &Query::partition(pk.clone()).sk(SortKey::BeginsWith(format!("{}{enrolment}#", keys::LESSON_DONE_PREFIX))),
+        )
         .await?
         .into_iter()
         .map(from_item)
@@ -270,7 +268,12 @@ pub async fn progress(store: &Store, t: &TenantId, cohort: &CohortId, enrolment:
 
 /// Whether an enrolment's coursework is done: every lesson of its version complete and every
 /// quiz passed. For completion (the certificates), which adds the practical sign-off.
-pub async fn is_coursework_done(store: &Store, t: &TenantId, cohort: &CohortId, enrolment: &EnrolmentId) -> AppResult<bool> {
+pub async fn is_coursework_done(
+    store: &Store,
+    t: &TenantId,
+    cohort: &CohortId,
+    enrolment: &EnrolmentId,
+) -> AppResult<bool> {
     let e: Enrolment = crate::enrolments::get(store, t, cohort, enrolment).await?;
     let version = crate::courses::version(store, t, &e.course_id, e.course_version)
         .await?

@@ -138,7 +138,13 @@ pub async fn start(store: &Store, s: &StudentSession, cohort: &CohortId, quiz_id
     Ok(AttemptView::of(quiz, &started))
 }
 
-async fn attempt_of(store: &Store, s: &StudentSession, e: &Enrolment, quiz: &Slug, number: u32) -> AppResult<QuizAttempt> {
+async fn attempt_of(
+    store: &Store,
+    s: &StudentSession,
+    e: &Enrolment,
+    quiz: &Slug,
+    number: u32,
+) -> AppResult<QuizAttempt> {
     store
         .get(&keys::quiz_attempt(&s.tenant_id, &e.cohort_id, &e.id, quiz, number))
         .await?
