@@ -5,7 +5,8 @@
 //     once; the page passes axe-core
 //   - she reads and completes both lessons, then takes the timed quiz (a countdown shows) and
 //     passes it: the server graded it, and her coursework is done
-//   - the owner's gradebook has her best score and the lessons completed
+//   - the owner's gradebook (the API, and the back office's Academy screen) has her best score and
+//     the lessons completed
 //
 // Environment: MAS_LOCAL_BIN (the `local` binary), MAS_APP_DIR (the built back office), CHROMIUM.
 'use strict';
@@ -13,7 +14,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const assert = require('node:assert/strict');
-const { SHOTS, failures, test, finish, startLocal, api, newestMail, launch, WIDE, noAxeViolations } = require('./harness.cjs');
+const { SHOTS, failures, test, finish, startLocal, api, newestMail, launch, signInThroughApp, WIDE, noAxeViolations } = require('./harness.cjs');
 
 const SLUG = 'demo-clinic';
 const STUDENT = 'grace.student@example.test';
@@ -129,10 +130,18 @@ async function main() {
       await page.screenshot({ path: path.join(SHOTS, 'learn-done.png'), fullPage: true });
     });
 
-    await test("the owner's gradebook has her best score and lessons", async () => {
+    await test("the owner's gradebook has her best score and lessons, in the back office too", async () => {
       const book = await api(base, 'GET', `/v1/cohorts/${cohort.id}/gradebook`, token);
       const row = book.students.find((s) => s.email === STUDENT);
       assert.deepEqual([row.lessons_completed, row.quizzes[0].best_percent, row.quizzes[0].passed, row.coursework_done], [2, 100, true, true]);
+      await signInThroughApp(page, base, 'owner@demo-clinic.test');
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Academy' }).click();
+      await page.locator(`tr[data-cohort="${cohort.id}"]`).getByRole('button', { name: 'Gradebook' }).click();
+      const line = page.locator(`#academy-gradebook tr[data-email="${STUDENT}"]`);
+      await line.waitFor();
+      assert.match(await line.textContent(), /2 of 2.*100% passed \(1 of 2\).*Done/);
+      await noAxeViolations(page, 'the gradebook');
+      await page.screenshot({ path: path.join(SHOTS, 'learn-gradebook.png'), fullPage: true });
     });
   } finally {
     if (browser) await browser.close();
