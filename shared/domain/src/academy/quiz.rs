@@ -295,7 +295,7 @@ impl Quiz {
             }
             results.push(QuestionResult { number: *number, right, points: if right { question.points } else { 0 } });
         }
-        let percent = if possible == 0 { 0 } else { earned * 100 / possible };
+        let percent = (earned * 100).checked_div(possible).unwrap_or(0);
         Ok(Grade { earned, possible, percent, passed: percent >= self.pass_mark_percent, results })
     }
 }
