@@ -193,7 +193,10 @@ pub(crate) async fn own(
 ) -> AppResult<(Cohort, Enrolment, CourseInput)> {
     let t = &s.tenant_id;
     let not_found = || AppError::NotFound { what: "enrolment" };
-    let cohort = cohorts::get(store, t, cohort).await.map_err(|_| not_found())?;
+    let cohort = match cohorts::get(store, t, cohort).await {
+        Err(AppError::NotFound { .. }) => return Err(not_found()),
+        other => other?,
+    };
     let claim = store.table.get(&keys::cohort_student(t, &cohort.id, &s.email)).await?;
     let id = claim
         .as_ref()
