@@ -14,7 +14,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const assert = require('node:assert/strict');
-const { SHOTS, failures, test, finish, startLocal, api, newestMail, launch, signInThroughApp, WIDE, noAxeViolations } = require('./harness.cjs');
+const { SHOTS, test, finish, startLocal, api, newestMail, launch, signInThroughApp, watchPage, WIDE, noAxeViolations } = require('./harness.cjs');
 
 const SLUG = 'demo-clinic';
 const STUDENT = 'grace.student@example.test';
@@ -45,11 +45,7 @@ async function main() {
   try {
     browser = await launch({ viewport: WIDE, timezoneId: 'Europe/London' });
     const { context } = browser;
-    const page = context.pages()[0] || await context.newPage();
-    page.on('pageerror', (err) => failures.push(`page error: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && /Content Security Policy/.test(msg.text())) failures.push(`CSP refused: ${msg.text()}`);
-    });
+    const page = watchPage(context.pages()[0] || await context.newPage());
     const made = await api(base, 'POST', '/v1/courses', token, course);
     await api(base, 'POST', `/v1/courses/${made.id}/publish`, token);
     const me = await api(base, 'GET', '/v1/me', token);
