@@ -21,6 +21,7 @@ pub mod esign;
 pub mod extract;
 pub mod gift_cards;
 pub mod idempotency;
+pub mod learn;
 pub mod loyalty;
 pub mod memberships;
 pub mod notifications;
@@ -285,6 +286,14 @@ route_group!(
         [academy::roster, academy::enrol_at_desk]
         [academy::cancel_enrolment]
         [academy::public_courses]
+        [learn::request_link]
+        [learn::open_session]
+        [learn::enrolments]
+        [learn::complete_lesson]
+        [learn::start_attempt]
+        [learn::get_attempt]
+        [learn::submit_attempt]
+        [learn::cohort_gradebook]
         [notifications::get_preferences, notifications::put_preferences]
         [notifications::list]
         [notifications::get_settings, notifications::put_settings]

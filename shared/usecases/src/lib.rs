@@ -11,7 +11,7 @@
 //!               academy ───┘ (foundation only)                └─ staff-auth
 //! ```
 
-pub use mas_academy::{cohorts, courses, enrolments, public as public_academy};
+pub use mas_academy::{cohorts, courses, enrolments, gradebook, learning, public as public_academy, quizzes};
 pub use mas_accounts::{audit, team, tenants};
 pub use mas_booking::{
     appointments, cash_up, commissions, connect, desk, fees, gift_cards, loyalty, memberships, packages, paylinks,
