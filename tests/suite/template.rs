@@ -639,6 +639,9 @@ fn only_the_medical_booking_sale_and_partner_secret_routes_may_use_the_clinical_
         (("POST".to_owned(), "/v1/webhook-endpoints".to_owned()), make_and_decrypt.clone()),
         (("POST".to_owned(), "/v1/webhook-endpoints/{id}/roll-secret".to_owned()), make_and_decrypt),
         (("POST".to_owned(), "/v1/webhook-endpoints/{id}/ping".to_owned()), decrypt.clone()),
+        // Revoking a certificate signs the clinic's status list again with its credential key,
+        // sealed under the clinic's data key.
+        (("POST".to_owned(), "/v1/certificates/{number}/revoke".to_owned()), decrypt.clone()),
         (("POST".to_owned(), "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/replay".to_owned()), decrypt),
     ]);
     assert_eq!(users, expected, "routes allowed to use {key_id}, and what for");
@@ -1663,6 +1666,28 @@ fn the_receipt_rule_routes_a_sales_events_to_the_render_queue_whose_worker_may_a
     assert!(mentions(&policy["Queues"], "RenderQueue") && mentions(&policy["PolicyDocument"], "ReceiptRule"));
     let render = serde_yaml::to_string(&template["Resources"]["RenderFunction"]["Properties"]["Policies"]).unwrap();
     assert!(render.contains("EventsPublish"), "the render worker announces receipt.issued");
+}
+
+#[test]
+fn the_certificate_rule_routes_a_completed_enrolment_to_the_render_queue_whose_worker_may_seal_and_sign() {
+    let template = template();
+    let rule = &template["Resources"]["CertificateRule"]["Properties"];
+    let kinds: Vec<&str> =
+        rule["EventPattern"]["detail-type"].as_sequence().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+    assert_eq!(kinds, mas_usecases::certificates::ISSUED_ON.to_vec());
+    assert!(mentions(&rule["Targets"][0]["Arn"], "RenderQueue"));
+    for kind in mas_usecases::certificates::ISSUED_ON {
+        assert_eq!(mas_usecases::routing::route(kind), Some(mas_ports::QueueName::Render), "{kind} locally too");
+    }
+    let policy = &template["Resources"]["RenderQueuePolicy"]["Properties"];
+    assert!(mentions(&policy["PolicyDocument"], "CertificateRule"), "the bus may send the rule's events");
+    let render = &template["Resources"]["RenderFunction"];
+    let policies = serde_yaml::to_string(&render["Properties"]["Policies"]).unwrap();
+    assert!(policies.contains("ClinicalKeyWrite"), "the worker makes (once) and opens the clinic's data key");
+    assert!(
+        !render["Properties"]["Environment"]["Variables"]["MAS_SITE_API_BASE"].is_null(),
+        "a credential names the API's public routes"
+    );
 }
 
 #[test]

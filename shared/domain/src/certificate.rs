@@ -65,6 +65,13 @@ impl std::fmt::Display for CertificateNumber {
     }
 }
 
+impl std::str::FromStr for CertificateNumber {
+    type Err = ParseError;
+    fn from_str(raw: &str) -> Result<Self, ParseError> {
+        CertificateNumber::parse(raw)
+    }
+}
+
 impl TryFrom<String> for CertificateNumber {
     type Error = ParseError;
     fn try_from(raw: String) -> Result<Self, ParseError> {

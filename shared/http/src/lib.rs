@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod availability;
 pub mod catalog;
+pub mod certificates;
 pub mod clients;
 pub mod commissions;
 pub mod desk;
@@ -283,6 +284,15 @@ route_group!(
         [academy::roster, academy::enrol_at_desk]
         [academy::cancel_enrolment]
         [academy::public_courses]
+        [certificates::logbook]
+        [certificates::sign_off]
+        [certificates::list]
+        [certificates::revoke]
+        [certificates::check]
+        [certificates::pdf]
+        [certificates::credential]
+        [certificates::issuer]
+        [certificates::status_list]
         [notifications::get_preferences, notifications::put_preferences]
         [notifications::list]
         [notifications::get_settings, notifications::put_settings]

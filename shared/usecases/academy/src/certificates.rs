@@ -29,8 +29,11 @@ use mas_ports::{BlobKey, Blobs, Condition, Query, Renderer, Retention, SortKey, 
 use mas_store::crypto::Keyring;
 use mas_store::{AuditContext, Once, Plan, Store, from_item, keys, retry, to_item};
 
+use ring::signature::Ed25519KeyPair;
+
 use crate::credentials::{self, PublicUrls};
-use crate::{CERTIFICATE_ISSUED, ENROLMENT_COMPLETED};
+pub use crate::CERTIFICATE_ISSUED;
+use crate::ENROLMENT_COMPLETED;
 
 /// The events the render worker turns into certificates (template.yaml's `CertificateRule`).
 pub const ISSUED_ON: [&str; 1] = [ENROLMENT_COMPLETED];
@@ -44,6 +47,9 @@ struct StoredStatusList {
     bits: String,
     next_index: u32,
     version: u64,
+    /// The list as a signed credential, signed again by each change (so serving it needs no key).
+    #[serde(default)]
+    jwt: String,
 }
 
 impl StoredStatusList {
@@ -55,13 +61,21 @@ impl StoredStatusList {
         StatusBits::from_bytes(bytes).map_err(|e| AppError::Internal(e.0))
     }
 
-    fn with_bits(&self, bits: &StatusBits, next_index: u32) -> StoredStatusList {
+    /// The next list: `bits`, `next_index`, signed by `pair` at `now`.
+    fn next(
+        &self,
+        bits: &StatusBits,
+        next_index: u32,
+        signer: (&Ed25519KeyPair, &PublicUrls),
+        now: DateTime<Utc>,
+    ) -> AppResult<StoredStatusList> {
         use base64::Engine;
-        StoredStatusList {
+        Ok(StoredStatusList {
             bits: base64::engine::general_purpose::STANDARD.encode(bits.as_bytes()),
             next_index,
             version: self.version + 1,
-        }
+            jwt: credentials::status_list_jwt(signer.0, signer.1, bits, now)?,
+        })
     }
 }
 
@@ -268,8 +282,8 @@ pub async fn issue(
                 &urls.key_id(),
                 &credentials::badge_claims(urls, &c, &c.clinic_name, email, &salt),
             );
-            let empty = StoredStatusList { bits: String::new(), next_index: 0, version: 0 };
-            let next = list.as_ref().unwrap_or(&empty).with_bits(&bits, next_index + 1);
+            let empty = StoredStatusList { bits: String::new(), next_index: 0, version: 0, jwt: String::new() };
+            let next = list.as_ref().unwrap_or(&empty).next(&bits, next_index + 1, (pair, urls), now)?;
             let already = || Once::AlreadyDone(AppError::conflict("already_issued", "issued by an earlier delivery"));
             let mut plan = Plan::<Once>::typed();
             let marker = json!({"number": c.number});
@@ -301,8 +315,19 @@ pub async fn issue(
 
 /// Revokes a certificate (owners and managers): its bit in the status list is set and the
 /// verification page says revoked from then on. 409 `already_revoked`.
-pub async fn revoke(store: &Store, audit: &AuditContext, number: &CertificateNumber) -> AppResult<Certificate> {
+pub async fn revoke(
+    store: &Store,
+    keyring: &Keyring,
+    audit: &AuditContext,
+    api_base: &str,
+    number: &CertificateNumber,
+) -> AppResult<Certificate> {
     let t = &audit.tenant_id;
+    let tenant = crate::tenant(store, t).await?;
+    let urls = PublicUrls::new(api_base, &tenant);
+    let pair = credentials::existing_key(store, keyring, t)
+        .await?
+        .ok_or_else(|| AppError::Internal("a certificate was issued without a signing key".into()))?;
     let outcome = retry::on_contention(12, || async {
         let c = get(store, t, number).await?;
         if c.is_revoked() {
@@ -313,7 +338,7 @@ pub async fn revoke(store: &Store, audit: &AuditContext, number: &CertificateNum
             .ok_or_else(|| AppError::Internal("a certificate was issued without a status list".into()))?;
         let mut bits = list.bits()?;
         bits.set(c.status_index);
-        let next_list = list.with_bits(&bits, list.next_index);
+        let next_list = list.next(&bits, list.next_index, (&pair, &urls), store.clock.now())?;
         let before = c.version;
         let next = Certificate { revoked_at: Some(store.clock.now()), version: before + 1, ..c };
         let mut plan = Plan::new();
@@ -380,17 +405,17 @@ pub fn check(api_base: &str, tenant: &mas_domain::tenant::Tenant, c: &Certificat
     }
 }
 
-/// The clinic's status list, signed now (`None`: it has issued no certificate).
-pub async fn status_list_credential(
-    store: &Store,
-    keyring: &Keyring,
-    tenant: &mas_domain::tenant::Tenant,
-    api_base: &str,
-) -> AppResult<Option<String>> {
-    let Some(list) = status_list(store, &tenant.id).await? else { return Ok(None) };
-    let Some(pair) = credentials::existing_key(store, keyring, &tenant.id).await? else { return Ok(None) };
-    let urls = PublicUrls::new(api_base, tenant);
-    Ok(Some(credentials::status_list_jwt(&pair, &urls, &list.bits()?, store.clock.now())?))
+/// The clinic's status list as last signed (`None`: it has issued no certificate).
+pub async fn status_list_credential(store: &Store, t: &TenantId) -> AppResult<Option<String>> {
+    Ok(status_list(store, t).await?.map(|l| l.jwt))
+}
+
+/// Whether bit `index` of the clinic's status list is set (for tests and the back office).
+pub async fn status_bit(store: &Store, t: &TenantId, index: u32) -> AppResult<bool> {
+    match status_list(store, t).await? {
+        Some(l) => Ok(l.bits()?.get(index)),
+        None => Ok(false),
+    }
 }
 
 /// The clinic's issuer profile with its public key (`None`: no key yet).
