@@ -80,6 +80,16 @@ def main() -> int:
     if identity["identityHash"] != f"sha256${digest}":
         print("FAIL: the identity hash is not the student's email", file=sys.stderr)
         return 1
+    # And the same credential with one claim changed does not verify: the signature covers it.
+    head, body, signature = token.split(".")
+    forged_claims = dict(claims, name=claims["name"] + " (with honours)")
+    forged_body = base64.urlsafe_b64encode(json.dumps(forged_claims).encode()).decode().rstrip("=")
+    try:
+        verifier.verify(f"{head}.{forged_body}.{signature}", check_status=False)
+        print("FAIL: a forged credential verified", file=sys.stderr)
+        return 1
+    except OB3VerificationError as exc:
+        print(f"a forged copy is refused: {exc}")
     print(f"VALID: {claims['name']} issued by {credential.issuer.name} ({credential.issuer.id});"
           f" achievement {claims['credentialSubject']['achievement']['name']!r}"
           "; status list checked and signed")

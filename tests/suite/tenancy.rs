@@ -469,7 +469,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             .replace("{id}", &if route.path.contains('{') { id_of(&collection) } else { String::new() })
             .replace("{exception_id}", exception["id"].as_str().unwrap())
             .replace("{enrolment_id}", &enrolment_id)
-            .replace("{number}", &id_of(&collection))
+            .replace("{number}", &if route.path.contains("{number}") { id_of(&collection) } else { String::new() })
             .replace("{delivery_id}", "whd_0123456789abcdef0123456789abcdef");
         let service_id = service["id"].as_str().unwrap();
         path.push_str(&query_for(route.method, &route.path, &location_id, service_id, &monday, &appointment_id));

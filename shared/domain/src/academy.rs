@@ -401,7 +401,10 @@ impl LogbookEntryInput {
                 return Err(invalid("unknown_entry", "corrects", "no entry of this student has this id"));
             }
             if earlier.iter().any(|e| e.input.corrects.as_ref() == Some(corrected)) {
-                return Err(AppError::conflict("already_corrected", "that entry was corrected already; correct the correction"));
+                return Err(AppError::conflict(
+                    "already_corrected",
+                    "that entry was corrected already; correct the correction",
+                ));
             }
         }
         Ok(())
@@ -898,13 +901,22 @@ mod tests {
         let correction = LogbookEntry { input: input.clone(), ..entry("Toxin", Outcome::NotYet, None) };
         let err = input.check(&comps, &[first.clone(), correction], today).unwrap_err();
         assert!(matches!(err, AppError::Conflict { code: "already_corrected", .. }));
-        assert!(matches!(input.check(&comps, &[], today).unwrap_err(), AppError::Invalid { code: "unknown_entry", .. }));
+        assert!(matches!(
+            input.check(&comps, &[], today).unwrap_err(),
+            AppError::Invalid { code: "unknown_entry", .. }
+        ));
         input.corrects = None;
         input.performed_on = today.succ_opt().unwrap();
-        assert!(matches!(input.check(&comps, &[], today).unwrap_err(), AppError::Invalid { code: "performed_in_future", .. }));
+        assert!(matches!(
+            input.check(&comps, &[], today).unwrap_err(),
+            AppError::Invalid { code: "performed_in_future", .. }
+        ));
         input.performed_on = today;
         input.competency = Name::parse("Threads").unwrap();
-        assert!(matches!(input.check(&comps, &[], today).unwrap_err(), AppError::Invalid { code: "unknown_competency", .. }));
+        assert!(matches!(
+            input.check(&comps, &[], today).unwrap_err(),
+            AppError::Invalid { code: "unknown_competency", .. }
+        ));
     }
 
     #[test]

@@ -2,12 +2,13 @@
 //! Open Badges 3.0 credential signed with the clinic's key, revocable through the clinic's
 //! Bitstring Status List (W3C). Pure types and rules; `mas-academy` issues, signs and revokes.
 //!
-//! **Numbers are random, not sequential** (`CERT-2026-7KQ2-M9XD`: the year and 40 random bits
-//! in Crockford's base32). The public verification page names the student, so a sequential
+//! **Numbers are random, not sequential** (`CERT-2026-7KQ2-M9XD-4HTP`: the year and 60 random
+//! bits in Crockford's base32). The public verification page names the student, so a sequential
 //! number would let anyone walk every clinic's list of students; a random one is shown only to
 //! whom the student shows their certificate. Gapless numbering is a rule for invoices and
-//! receipts (tax), not for certificates. A clash (1 in 10¹² per pair) is refused by the
-//! number's "not exists" write and drawn again.
+//! receipts (tax), not for certificates. With 60 bits, guessing one of a clinic's 10,000
+//! numbers takes ~10¹⁴ tries (the public routes are rate limited per address besides); a clash
+//! is refused by the number's "not exists" write and drawn again.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -20,36 +21,36 @@ use crate::values::ParseError;
 /// Crockford's base32 (no I, L, O, U): read aloud and typed without confusion.
 const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
-/// A certificate's number: `CERT-{year}-{4}-{4}` (random; see the module's notes).
+/// A certificate's number: `CERT-{year}-{4}-{4}-{4}` (random; see the module's notes).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "CERT-2026-7KQ2-M9XD")]
+#[schema(value_type = String, example = "CERT-2026-7KQ2-M9XD-4HTP")]
 pub struct CertificateNumber(String);
 
 impl CertificateNumber {
-    /// The number for `year` drawn from 5 random bytes (40 bits, 8 characters).
-    pub fn from_random(year: i32, random: [u8; 5]) -> CertificateNumber {
-        let mut bits = random.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-        let mut chars = [0u8; 8];
+    /// The number for `year` drawn from 8 random bytes (their low 60 bits, 12 characters).
+    pub fn from_random(year: i32, random: [u8; 8]) -> CertificateNumber {
+        let mut bits = u64::from_be_bytes(random);
+        let mut chars = [0u8; 12];
         for c in chars.iter_mut().rev() {
             *c = CROCKFORD[(bits & 31) as usize];
             bits >>= 5;
         }
         let text = std::str::from_utf8(&chars).expect("ascii");
-        CertificateNumber(format!("CERT-{year:04}-{}-{}", &text[..4], &text[4..]))
+        CertificateNumber(format!("CERT-{year:04}-{}-{}-{}", &text[..4], &text[4..8], &text[8..]))
     }
 
     /// Accepts the printed form in any letter case (typed from paper), stored upper case.
     pub fn parse(raw: &str) -> Result<CertificateNumber, ParseError> {
         let upper = raw.trim().to_ascii_uppercase();
         let parts: Vec<&str> = upper.split('-').collect();
-        let ok = parts.len() == 4
+        let ok = parts.len() == 5
             && parts[0] == "CERT"
             && parts[1].len() == 4
             && parts[1].chars().all(|c| c.is_ascii_digit())
             && parts[2..].iter().all(|p| p.len() == 4 && p.bytes().all(|b| CROCKFORD.contains(&b)));
         if !ok {
-            return Err(ParseError("must be a certificate number such as CERT-2026-7KQ2-M9XD".into()));
+            return Err(ParseError("must be a certificate number such as CERT-2026-7KQ2-M9XD-4HTP".into()));
         }
         Ok(CertificateNumber(upper))
     }
@@ -163,12 +164,14 @@ mod tests {
 
     #[test]
     fn a_number_is_the_year_and_eight_unambiguous_characters_and_parses_back_in_any_case() {
-        let n = CertificateNumber::from_random(2026, [0xff, 0, 0x12, 0x34, 0x56]);
-        assert_eq!(n.as_str().len(), "CERT-2026-XXXX-XXXX".len());
+        let n = CertificateNumber::from_random(2026, [0xff, 0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc]);
+        assert_eq!(n.as_str().len(), "CERT-2026-XXXX-XXXX-XXXX".len());
         assert!(n.as_str().starts_with("CERT-2026-"));
         assert_eq!(CertificateNumber::parse(&n.as_str().to_lowercase()).unwrap(), n);
-        assert_ne!(n, CertificateNumber::from_random(2026, [0xff, 0, 0x12, 0x34, 0x57]));
-        for bad in ["CERT-2026-ABCD", "CERT-2026-ABCD-EFGI", "CRT-2026-ABCD-EFGH", "CERT-26-ABCD-EFGH"] {
+        assert_ne!(n, CertificateNumber::from_random(2026, [0xff, 0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbd]));
+        for bad in
+            ["CERT-2026-ABCD-EFGH", "CERT-2026-ABCD-EFGH-JKMI", "CRT-2026-ABCD-EFGH-JKMN", "CERT-26-ABCD-EFGH-JKMN"]
+        {
             assert!(CertificateNumber::parse(bad).is_err(), "{bad}");
         }
     }

@@ -38,7 +38,11 @@ pub const VC_JWT: &str = "application/vc+jwt";
 #[utoipa::path(get, path = "/v1/cohorts/{id}/logbook", tag = "academy", operation_id = "cohort_logbook", security(("staff_jwt" = [])),
     params(("id" = String, Path)),
     responses((status = 200, body = Vec<StudentLogbook>), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
-pub async fn logbook(State(app): State<Arc<App>>, actor: Actor, path: PathParams) -> ApiResult<Json<Vec<StudentLogbook>>> {
+pub async fn logbook(
+    State(app): State<Arc<App>>,
+    actor: Actor,
+    path: PathParams,
+) -> ApiResult<Json<Vec<StudentLogbook>>> {
     actor.require(Permission::AcademyRead)?;
     let id: CohortId = path.id("id", "cohort")?;
     let book = practicals::cohort_logbook(&app.store, &actor.tenant_id, &Viewer::of(&actor.member), &id).await?;
@@ -88,7 +92,8 @@ pub async fn sign_off(
 pub async fn list(State(app): State<Arc<App>>, actor: Actor) -> ApiResult<Json<Vec<Certificate>>> {
     actor.require(Permission::AcademyManage)?;
     let all = certificates::list(&app.store, &actor.tenant_id).await?;
-    mas_usecases::audit::record_read(&app.store, &actor.audit(), "certificates.listed", actor.tenant_id.as_str()).await?;
+    mas_usecases::audit::record_read(&app.store, &actor.audit(), "certificates.listed", actor.tenant_id.as_str())
+        .await?;
     Ok(Json(all))
 }
 
@@ -139,7 +144,11 @@ pub async fn check(
     params(("tenant_slug" = String, Path), ("number" = String, Path)),
     responses((status = 200, description = "The PDF", content_type = "application/pdf"), (status = 404, body = ErrorEnvelope),
         (status = 429, body = ErrorEnvelope)))]
-pub async fn pdf(State(app): State<Arc<App>>, path: PathParams, RequestOrigin(origin): RequestOrigin) -> ApiResult<Response> {
+pub async fn pdf(
+    State(app): State<Arc<App>>,
+    path: PathParams,
+    RequestOrigin(origin): RequestOrigin,
+) -> ApiResult<Response> {
     let (_, c) = public_certificate(&app, &path, &origin).await?;
     let key = BlobKey::parse(&c.blob_key).map_err(|e| AppError::Internal(e.to_string()))?;
     let bytes = app

@@ -31,9 +31,9 @@ use mas_store::{AuditContext, Once, Plan, Store, from_item, keys, retry, to_item
 
 use ring::signature::Ed25519KeyPair;
 
-use crate::credentials::{self, PublicUrls};
 pub use crate::CERTIFICATE_ISSUED;
 use crate::ENROLMENT_COMPLETED;
+use crate::credentials::{self, PublicUrls};
 
 /// The events the render worker turns into certificates (template.yaml's `CertificateRule`).
 pub const ISSUED_ON: [&str; 1] = [ENROLMENT_COMPLETED];
@@ -136,8 +136,7 @@ pub async fn of_enrolment(
 
 /// The clinic's certificates, newest first.
 pub async fn list(store: &Store, t: &TenantId) -> AppResult<Vec<Certificate>> {
-    let query =
-        Query::partition(keys::academy_pk(t)).sk(SortKey::BeginsWith(keys::CERTIFICATE_PREFIX.into()));
+    let query = Query::partition(keys::academy_pk(t)).sk(SortKey::BeginsWith(keys::CERTIFICATE_PREFIX.into()));
     let mut all: Vec<Certificate> =
         store.table.query_all(&query).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
     all.sort_by(|a, b| (b.issued_at, &b.number).cmp(&(a.issued_at, &a.number)));
@@ -148,7 +147,13 @@ pub async fn list(store: &Store, t: &TenantId) -> AppResult<Vec<Certificate>> {
 fn stamp(t: &TenantId, c: &Certificate) -> Sha256Hex {
     let canonical = format!(
         "mas-certificate-v1\n{t}\n{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}",
-        c.number, c.student_name, c.course_title, c.course_version, c.cpd_hours, c.completed_on, c.educator_name,
+        c.number,
+        c.student_name,
+        c.course_title,
+        c.course_version,
+        c.cpd_hours,
+        c.completed_on,
+        c.educator_name,
         c.clinic_name
     );
     Sha256Hex::of(canonical.as_bytes())
@@ -165,7 +170,10 @@ fn job(c: &Certificate, stamp: &Sha256Hex, verify_url: &str) -> RenderJob {
             muted_text: Color::rgb(0x55, 0x50, 0x4a),
         },
         title: "Certificate of completion".into(),
-        subtitle: vec![format!("Certificate {}", c.number), format!("Completed {}", c.completed_on.format("%-d %B %Y"))],
+        subtitle: vec![
+            format!("Certificate {}", c.number),
+            format!("Completed {}", c.completed_on.format("%-d %B %Y")),
+        ],
         blocks: vec![
             block("Awarded to", c.student_name.clone()),
             block("Course", format!("{} (version {})", c.course_title, c.course_version)),
@@ -196,7 +204,7 @@ async fn render(renderer: Arc<dyn Renderer>, job: RenderJob) -> AppResult<Vec<u8
 }
 
 fn random_number(year: i32) -> AppResult<CertificateNumber> {
-    let mut bytes = [0u8; 5];
+    let mut bytes = [0u8; 8];
     mas_ports::crypto::fill_random(&mut bytes).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(CertificateNumber::from_random(year, bytes))
 }
@@ -257,7 +265,11 @@ pub async fn issue(
     let blob_key = BlobKey::parse(&format!("tenants/{t}/certificates/{number}-{}.pdf", certificate.file_sha256))
         .map_err(|e| AppError::Internal(e.to_string()))?;
     certificate.blob_key = blob_key.to_string();
-    issuing.blobs.put(&blob_key, pdf, "application/pdf", Retention::Default).await.map_err(AppError::backend("blobs"))?;
+    issuing
+        .blobs
+        .put(&blob_key, pdf, "application/pdf", Retention::Default)
+        .await
+        .map_err(AppError::backend("blobs"))?;
 
     let audit = system(t);
     let pair = credentials::signing_key(store, issuing.keyring, &audit).await?;
@@ -288,14 +300,21 @@ pub async fn issue(
             let mut plan = Plan::<Once>::typed();
             let marker = json!({"number": c.number});
             plan.push(
-                Write::put_new(to_item(&keys::enrolment_certificate(t, cohort_id, enrolment_id), "enrolment_certificate", &marker)?),
+                Write::put_new(to_item(
+                    &keys::enrolment_certificate(t, cohort_id, enrolment_id),
+                    "enrolment_certificate",
+                    &marker,
+                )?),
                 already(),
             );
             plan.push(
                 Write::put_new(to_item(&keys::certificate(t, &c.number), "certificate", &c)?),
                 Once::Failed(AppError::contention("a certificate number clashed; drawn again")),
             );
-            plan.push(status_write(t, list.as_ref(), &next)?, Once::Failed(AppError::contention("the status list changed")));
+            plan.push(
+                status_write(t, list.as_ref(), &next)?,
+                Once::Failed(AppError::contention("the status list changed")),
+            );
             let payload = json!({"number": c.number, "enrolment_id": c.enrolment_id, "cohort_id": c.cohort_id,
                 "course_id": c.course_id});
             plan.announce(DomainEvent::new(t, CERTIFICATE_ISSUED, c.number.as_str(), now, payload))?;
@@ -323,6 +342,7 @@ pub async fn revoke(
     number: &CertificateNumber,
 ) -> AppResult<Certificate> {
     let t = &audit.tenant_id;
+    get(store, t, number).await?;
     let tenant = crate::tenant(store, t).await?;
     let urls = PublicUrls::new(api_base, &tenant);
     let pair = credentials::existing_key(store, keyring, t)
@@ -343,7 +363,10 @@ pub async fn revoke(
         let next = Certificate { revoked_at: Some(store.clock.now()), version: before + 1, ..c };
         let mut plan = Plan::new();
         plan.push(
-            Write::put_if(to_item(&keys::certificate(t, number), "certificate", &next)?, Condition::equals("version", before)),
+            Write::put_if(
+                to_item(&keys::certificate(t, number), "certificate", &next)?,
+                Condition::equals("version", before),
+            ),
             AppError::contention("the certificate changed"),
         );
         plan.push(status_write(t, Some(&list), &next_list)?, AppError::contention("the status list changed"));

@@ -19,8 +19,8 @@ use mas_ports::events::DomainEvent;
 use mas_ports::{Condition, Write};
 use mas_store::{AuditContext, Plan, Store, keys, retry, to_item};
 
-pub use crate::ENROLMENT_COMPLETED;
 use crate::AcademyError;
+pub use crate::ENROLMENT_COMPLETED;
 
 /// Whether an enrolment's coursework (lessons and quizzes) is done. The student portal's
 /// lessons and quizzes answer it; [`NothingTracked`] is the answer while nothing tracks them.

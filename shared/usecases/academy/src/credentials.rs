@@ -55,7 +55,7 @@ impl PublicUrls {
     }
 
     pub fn status_list(&self) -> String {
-        format!("{}/academy/status/1", self.base)
+        format!("{}/academy/status-list", self.base)
     }
 
     pub fn certificate(&self, number: &str) -> String {
@@ -218,7 +218,12 @@ pub fn encoded_list(bits: &StatusBits) -> AppResult<String> {
 
 /// The clinic's status list as a signed credential (`BitstringStatusListCredential`), valid
 /// from `now`.
-pub fn status_list_jwt(pair: &Ed25519KeyPair, urls: &PublicUrls, bits: &StatusBits, now: DateTime<Utc>) -> AppResult<String> {
+pub fn status_list_jwt(
+    pair: &Ed25519KeyPair,
+    urls: &PublicUrls,
+    bits: &StatusBits,
+    now: DateTime<Utc>,
+) -> AppResult<String> {
     let id = urls.status_list();
     let claims = json!({
         "@context": [VC_CONTEXT],

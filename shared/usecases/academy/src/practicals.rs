@@ -8,9 +8,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use mas_domain::academy::{
-    CompetencyProgress, Enrolment, EnrolmentStatus, LogbookEntry, LogbookEntryInput, progress,
-};
+use mas_domain::academy::{CompetencyProgress, Enrolment, EnrolmentStatus, LogbookEntry, LogbookEntryInput, progress};
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::ids::{CohortId, EnrolmentId, LogEntryId, MemberId, TenantId};
 use mas_ports::{Query, SortKey, Write};
@@ -101,7 +99,9 @@ pub async fn record(
         async move {
             let e = crate::enrolments::get(store, t, cohort, enrolment).await?;
             if e.status != EnrolmentStatus::Confirmed {
-                return Err(AppError::conflict("enrolment_not_confirmed", "only a confirmed student is signed off").into());
+                return Err(
+                    AppError::conflict("enrolment_not_confirmed", "only a confirmed student is signed off").into()
+                );
             }
             let version = crate::courses::version(store, t, &e.course_id, e.course_version)
                 .await?
@@ -118,7 +118,8 @@ pub async fn record(
                 recorded_at: now,
             };
             entries.push(entry.clone());
-            let completes_now = e.completed_at.is_none() && requirements_met(store, coursework, t, &e, &entries).await?;
+            let completes_now =
+                e.completed_at.is_none() && requirements_met(store, coursework, t, &e, &entries).await?;
             let before = e.version;
             let next = Enrolment {
                 completed_at: if completes_now { Some(now) } else { e.completed_at },
