@@ -113,8 +113,7 @@ function Cohorts({ cohorts, courses, onRoster, onLogbook }) {
       <tbody>${cohorts.map((c) => html`<tr data-cohort=${c.id}>
         <th scope="row">${title(c.course_id)} (v${c.course_version})</th><td>${c.starts_on} – ${c.ends_on}</td>
         <td data-seats-left>${c.seats_left} of ${c.seats}</td><td>${label(c.status)}</td>
-        <td><button type="button" class="link-button" onClick=${() => onRoster(c.id)}>Roster</button>
-          <button type="button" class="link-button" onClick=${() => onLogbook(c.id)}>Logbook</button></td>
+        <td><button type="button" class="link-button" onClick=${() => onRoster(c.id)}>Roster</button>${' · '}<button type="button" class="link-button" onClick=${() => onLogbook(c.id)}>Logbook</button></td>
       </tr>`)}</tbody></table></${ScrollTable}>`}
   </section>`;
 }
@@ -186,7 +185,8 @@ function Roster({ me, cohort, onDone }) {
 function Logbook({ me, cohort, onDone }) {
   const [round, setRound] = useState(0);
   const book = useLoad(() => api.get(`/v1/cohorts/${cohort.id}/logbook`), [cohort.id, round]);
-  const today = new Date().toISOString().slice(0, 10);
+  // The device's own day (a sign-off dated after the clinic's today is refused).
+  const today = new Date().toLocaleDateString('en-CA');
   const form = useForm({ enrolment_id: '', competency: '', performed_on: today, model: '', outcome: 'competent', notes: '' });
   const [done, setDone] = useState(null);
   const send = (event) => form.submit(async (v) => {
