@@ -123,6 +123,8 @@ async function main() {
       assert.equal(check.status, 'valid');
       assert.equal(check.student_name, 'Bea Student');
       await signInThroughApp(page, base, 'owner@demo-clinic.test');
+      // Signed in as the owner (not still the educator) before the screen is opened.
+      await page.getByText('Olivia Owner', { exact: true }).waitFor();
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Academy' }).click();
       const certificate = page.locator(`#academy-certificates tr[data-number="${number}"]`);
       await certificate.getByRole('button', { name: 'Revoke' }).click();
