@@ -1,12 +1,14 @@
 //! The render worker: one queue message in, one stored PDF (and its stamp lookups) out. The
 //! `render` Lambda runs it per SQS record; the local host runs it on a tokio task that drains the
 //! in-process queue. A message is a document's render (`RenderMessage`), or a sale's event the
-//! bus routed here (`receipts::RENDERED_ON`: its receipt or credit note).
+//! bus routed here (`receipts::RENDERED_ON`: its receipt or credit note), or a completed
+//! enrolment (`certificates::ISSUED_ON`: its certificate).
 
 pub use mas_functions::sqs::{SqsBatchResponse, SqsEvent};
 
 use std::sync::Arc;
 
+use mas_domain::certificate::Certificate;
 use mas_domain::error::{AppError, AppResult};
 use mas_domain::receipt::Receipt;
 use mas_ports::DomainEvent;
@@ -20,6 +22,7 @@ use mas_usecases::receipts;
 pub enum Made {
     Document(Rendered),
     Receipt(Receipt),
+    Certificate(Box<Certificate>),
 }
 
 /// Renders what one message asks for. Running it twice for one message is harmless.
@@ -28,6 +31,19 @@ pub async fn handle(app: &App, renderer: Arc<dyn Renderer>, body: &serde_json::V
         // An EventBridge event, as SQS delivers it (the local bus sends the same body).
         let event: DomainEvent =
             serde_json::from_value(detail.clone()).map_err(|e| AppError::Internal(format!("unreadable event: {e}")))?;
+        if mas_usecases::certificates::ISSUED_ON.contains(&event.kind.as_str()) {
+            let api_base = mas_usecases::api_base(app);
+            let issuing = mas_usecases::certificates::Issuing {
+                store: &app.store,
+                blobs: app.blobs.as_ref(),
+                renderer,
+                keyring: &app.keyring,
+                api_base: &api_base,
+            };
+            let issued = mas_usecases::certificates::on_event(&issuing, &event).await?;
+            tracing::info!(number = %issued.number, enrolment_id = %issued.enrolment_id, "certificate issued");
+            return Ok(Made::Certificate(Box::new(issued)));
+        }
         let issued = receipts::on_event(&app.store, app.blobs.as_ref(), renderer, &event).await?;
         tracing::info!(sale_id = %issued.sale_id, number = %issued.number, size_bytes = issued.size_bytes, "receipt issued");
         return Ok(Made::Receipt(issued));

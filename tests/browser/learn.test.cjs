@@ -126,6 +126,29 @@ async function main() {
       await page.screenshot({ path: path.join(SHOTS, 'learn-done.png'), fullPage: true });
     });
 
+    await test('her course completes and her page gives her certificate, whose public page says it is valid', async () => {
+      // Nothing practical to sign off on this course: the coursework was the last requirement.
+      // The render worker issues the certificate moments later; her page shows it once reloaded.
+      let link;
+      for (let i = 0; i < 40 && !link; i++) {
+        await page.reload();
+        const found = page.getByRole('link', { name: 'Verify' });
+        if (await found.count()) link = found; else await new Promise((r) => setTimeout(r, 250));
+      }
+      assert.ok(link, 'a certificate on her page');
+      const text = await page.locator('p.certificate').textContent();
+      assert.match(text, /^CERT-\d{4}-[0-9A-Z-]+ · completed \d{4}-\d{2}-\d{2} · \d+ CPD hours/);
+      const absolute = async (l) => new URL(await l.getAttribute('href'), page.url()).href;
+      const check = await (await fetch(await absolute(link))).json();
+      assert.equal(check.status, 'valid', JSON.stringify(check));
+      const pdf = await fetch(await absolute(page.getByRole('link', { name: 'Download (PDF)' })));
+      assert.equal(pdf.status, 200);
+      const sha = require('node:crypto').createHash('sha256').update(Buffer.from(await pdf.arrayBuffer())).digest('hex');
+      assert.equal(sha, check.file_sha256, 'the PDF is the one the page vouches for');
+      await noAxeViolations(page, 'the learning page with a certificate');
+      await page.screenshot({ path: path.join(SHOTS, 'learn-certificate.png'), fullPage: true });
+    });
+
     await test("the owner's gradebook has her best score and lessons, in the back office too", async () => {
       const book = await api(base, 'GET', `/v1/cohorts/${cohort.id}/gradebook`, token);
       const row = book.students.find((s) => s.email === STUDENT);

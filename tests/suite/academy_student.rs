@@ -108,7 +108,7 @@ async fn open(app: &TestApp, slug: &str, token: &str) -> (StatusCode, Value) {
 }
 
 /// Signs `email` in by the newest emailed link and answers the session's bearer.
-async fn sign_in(app: &TestApp, slug: &str, email: &str) -> String {
+pub(crate) async fn sign_in(app: &TestApp, slug: &str, email: &str) -> String {
     let (status, _) = ask_link(app, slug, email).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     let mail = mails_to(app, email).await.pop().expect("a sign-in email");

@@ -38,12 +38,23 @@ const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 7] = [
     ("POST", "/v1/auth/invitations/preview"),
 ];
 
+/// Public GET routes that take a token of a per-address limit (a write to the limiter's item)
+/// before they read: a certificate's page, PDF and credential, found by an unguessable number.
+const GET_ROUTES_THAT_TAKE_FROM_A_RATE_LIMIT: [(&str, &str); 3] = [
+    ("GET", "/v1/public/{tenant_slug}/certificates/{number}"),
+    ("GET", "/v1/public/{tenant_slug}/certificates/{number}/pdf"),
+    ("GET", "/v1/public/{tenant_slug}/certificates/{number}/credential"),
+];
+
 /// GET routes that read health data, or hand out a client's financial documents (receipts),
 /// and so append their own record to the audit log.
-const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 12] = [
+const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 14] = [
     // A cohort's roster: its students' names and emails; its gradebook: their results too.
     ("GET", "/v1/cohorts/{id}/enrolments"),
     ("GET", "/v1/cohorts/{id}/gradebook"),
+    // Its practical logbook (models named), and the clinic's certificates (students' names).
+    ("GET", "/v1/cohorts/{id}/logbook"),
+    ("GET", "/v1/certificates"),
     ("GET", "/v1/clients/{id}/export"),
     ("GET", "/v1/appointments"),
     ("GET", "/v1/appointments/{id}"),
@@ -339,7 +350,9 @@ fn reading_routes_cannot_write_and_mutating_routes_can_append_to_the_audit_log_b
             .filter(|action| access.allows(action))
             .collect::<Vec<_>>();
         let audited_read = GET_ROUTES_THAT_AUDIT_THEIR_READ.contains(&(event.method.as_str(), event.path.as_str()));
-        let only_reads = (event.method == "GET" && !audited_read)
+        let rate_limited =
+            GET_ROUTES_THAT_TAKE_FROM_A_RATE_LIMIT.contains(&(event.method.as_str(), event.path.as_str()));
+        let only_reads = (event.method == "GET" && !audited_read && !rate_limited)
             || NON_GET_ROUTES_THAT_ONLY_READ.contains(&(event.method.as_str(), event.path.as_str()));
         if only_reads && !writes.is_empty() {
             problems.push(format!("{route} only reads but may {writes:?}"));
@@ -643,6 +656,9 @@ fn only_the_medical_booking_sale_and_partner_secret_routes_may_use_the_clinical_
         (("POST".to_owned(), "/v1/webhook-endpoints".to_owned()), make_and_decrypt.clone()),
         (("POST".to_owned(), "/v1/webhook-endpoints/{id}/roll-secret".to_owned()), make_and_decrypt),
         (("POST".to_owned(), "/v1/webhook-endpoints/{id}/ping".to_owned()), decrypt.clone()),
+        // Revoking a certificate signs the clinic's status list again with its credential key,
+        // sealed under the clinic's data key.
+        (("POST".to_owned(), "/v1/certificates/{number}/revoke".to_owned()), decrypt.clone()),
         (("POST".to_owned(), "/v1/webhook-endpoints/{id}/deliveries/{delivery_id}/replay".to_owned()), decrypt),
     ]);
     assert_eq!(users, expected, "routes allowed to use {key_id}, and what for");
@@ -723,10 +739,12 @@ const MONEY_ROUTES: [(&str, &str); 21] = [
 
 /// Routes that announce what they did as domain events (brand and catalog changes announce
 /// `site.changed`, which republishes the clinic's site).
-const PUBLISHING_ROUTES: [(&str, &str); 45] = [
+const PUBLISHING_ROUTES: [(&str, &str); 46] = [
     // An enrolment confirmed at once (at the desk, or a free course on the site):
     // academy.enrolment_confirmed.
     ("POST", "/v1/cohorts/{id}/enrolments"),
+    // A sign-off that meets a student's last requirement: academy.enrolment_completed.
+    ("POST", "/v1/cohorts/{id}/enrolments/{enrolment_id}/logbook"),
     ("POST", "/v1/public/{tenant_slug}/courses/{course_id}/cohorts/{cohort_id}/enrol"),
     // The student's last lesson completed or last quiz passed: academy.coursework_done.
     ("POST", "/v1/learn/cohorts/{cohort_id}/lessons/{module}/{lesson}/complete"),
@@ -1670,6 +1688,28 @@ fn the_receipt_rule_routes_a_sales_events_to_the_render_queue_whose_worker_may_a
     assert!(mentions(&policy["Queues"], "RenderQueue") && mentions(&policy["PolicyDocument"], "ReceiptRule"));
     let render = serde_yaml::to_string(&template["Resources"]["RenderFunction"]["Properties"]["Policies"]).unwrap();
     assert!(render.contains("EventsPublish"), "the render worker announces receipt.issued");
+}
+
+#[test]
+fn the_certificate_rule_routes_a_completed_enrolment_to_the_render_queue_whose_worker_may_seal_and_sign() {
+    let template = template();
+    let rule = &template["Resources"]["CertificateRule"]["Properties"];
+    let kinds: Vec<&str> =
+        rule["EventPattern"]["detail-type"].as_sequence().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+    assert_eq!(kinds, mas_usecases::certificates::ISSUED_ON.to_vec());
+    assert!(mentions(&rule["Targets"][0]["Arn"], "RenderQueue"));
+    for kind in mas_usecases::certificates::ISSUED_ON {
+        assert_eq!(mas_usecases::routing::route(kind), Some(mas_ports::QueueName::Render), "{kind} locally too");
+    }
+    let policy = &template["Resources"]["RenderQueuePolicy"]["Properties"];
+    assert!(mentions(&policy["PolicyDocument"], "CertificateRule"), "the bus may send the rule's events");
+    let render = &template["Resources"]["RenderFunction"];
+    let policies = serde_yaml::to_string(&render["Properties"]["Policies"]).unwrap();
+    assert!(policies.contains("ClinicalKeyWrite"), "the worker makes (once) and opens the clinic's data key");
+    assert!(
+        !render["Properties"]["Environment"]["Variables"]["MAS_SITE_API_BASE"].is_null(),
+        "a credential names the API's public routes"
+    );
 }
 
 #[test]

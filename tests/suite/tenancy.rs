@@ -69,6 +69,7 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
             "retail_price": {"amount_minor": 500}, "reorder_level": 1, "reorder_quantity": 6}),
         ("courses", _) if method == "PUT" => json!({"version": 1, "course": course_body("B-course")}),
         ("courses", _) => course_body("B-course"),
+        ("cohorts", _) if path.ends_with("/logbook") => sign_off_body(),
         ("cohorts", _) if path.ends_with("/enrolments") => json!({"name": "Intruder", "email": "intruder@b.test"}),
         ("cohorts", _) if method == "PUT" => json!({"version": 1, "starts_on": "2030-01-01", "ends_on": "2030-01-02",
             "seats": 1, "educator_id": "mem_01j00000000000000000000000", "status": "closed"}),
@@ -88,10 +89,17 @@ fn body_for(method: &str, path: &str, own: &Own) -> Option<Value> {
     })
 }
 
-/// A course with one module of one lesson, free.
+/// A course with one module of one lesson and one practical, free.
 fn course_body(title: &str) -> Value {
     json!({"title": title, "slug": title.to_lowercase(), "price_minor": 0,
-        "modules": [{"title": "One", "lessons": [{"title": "Only", "body": "Text."}]}]})
+        "modules": [{"title": "One", "lessons": [{"title": "Only", "body": "Text."}]}],
+        "competencies": [{"name": "Toxin", "required": 1}]})
+}
+
+/// A logbook entry: the course's practical, observed and competent.
+fn sign_off_body() -> Value {
+    json!({"competency": "Toxin", "performed_on": "2026-01-05", "model": {"kind": "named", "name": "A-secret-model"},
+        "outcome": "competent"})
 }
 
 #[tokio::test]
@@ -200,6 +208,19 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
     let (status, enrolment) = app.post(&format!("/v1/cohorts/{cohort_id}/enrolments"), &a.token, student).await;
     assert_eq!(status, StatusCode::CREATED, "{enrolment}");
     let enrolment_id = enrolment["id"].as_str().unwrap().to_owned();
+    // The student does the course's one lesson, and A signs her off (its one practical): the
+    // enrolment completes and the
+    // render worker issues its certificate, so B has a logbook and a certificate to aim at.
+    let session = crate::academy_student::sign_in(&app, &a.slug, "a-student@secret.test").await;
+    let lesson = format!("/v1/learn/cohorts/{cohort_id}/lessons/1/1/complete");
+    let (status, done) = app.post(&lesson, &session, json!(null)).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let signed = app
+        .post(&format!("/v1/cohorts/{cohort_id}/enrolments/{enrolment_id}/logbook"), &a.token, sign_off_body())
+        .await;
+    assert_eq!(signed.0, StatusCode::CREATED, "{}", signed.1);
+    assert!(signed.1["completed_at"].is_string(), "{}", signed.1);
+    let certificate_number = crate::academy_certs::certificate_of(&app, &a.token, 1).await.remove(0);
     let delivery = json!({"location_id": location_id, "quantity": 6});
     let (status, _) = app.post(&format!("/v1/products/{product_id}/receive"), &a.token, delivery).await;
     assert_eq!(status, StatusCode::CREATED);
@@ -300,6 +321,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             "products" => product_id.clone(),
             "courses" => course_id.clone(),
             "cohorts" => cohort_id.clone(),
+            "certificates" => certificate_number.clone(),
             "webhook-endpoints" => endpoint_id.clone(),
             "api-keys" => api_key_id.clone(),
             other => panic!("the matrix does not know the collection `{other}`; add it"),
@@ -348,8 +370,10 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
         course_id.clone(),
         cohort_id.clone(),
         enrolment_id.clone(),
+        certificate_number.clone(),
         "A-secret-academy-course".into(),
         "A-secret-student".into(),
+        "A-secret-model".into(),
         "a-student@secret.test".into(),
         endpoint_id.clone(),
         endpoint["secret"].as_str().unwrap().to_owned(),
@@ -450,6 +474,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             .replace("{id}", &if route.path.contains('{') { id_of(&collection) } else { String::new() })
             .replace("{exception_id}", exception["id"].as_str().unwrap())
             .replace("{enrolment_id}", &enrolment_id)
+            .replace("{number}", &if route.path.contains("{number}") { id_of(&collection) } else { String::new() })
             .replace("{delivery_id}", "whd_0123456789abcdef0123456789abcdef");
         let service_id = service["id"].as_str().unwrap();
         path.push_str(&query_for(route.method, &route.path, &location_id, service_id, &monday, &appointment_id));

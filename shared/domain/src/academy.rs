@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{AppError, AppResult};
-use crate::ids::{CohortId, CourseId, EnrolmentId, MemberId};
+use crate::ids::{ClientId, CohortId, CourseId, EnrolmentId, LogEntryId, MemberId};
 use crate::values::{Currency, Email, MinorUnits, Name, ParseError, Slug, Text};
 
 /// How long an unpaid enrolment's hosted payment page takes payment: Stripe's shortest (30
@@ -36,6 +36,9 @@ pub const MAX_SEATS: u32 = 200;
 pub const MAX_MODULES: usize = 40;
 pub const MAX_LESSONS_PER_MODULE: usize = 60;
 pub const MAX_CPD_HOURS: u32 = 1000;
+/// The most practical competencies a course lists, and the most observations one requires.
+pub const MAX_COMPETENCIES: usize = 30;
+pub const MAX_OBSERVATIONS: u32 = 50;
 
 fn invalid(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> AppError {
     AppError::invalid(code, field, message)
@@ -222,6 +225,10 @@ pub struct CourseInput {
     /// The course's quizzes (published with it: a version's quizzes never change).
     #[serde(default)]
     pub quizzes: Vec<quiz::Quiz>,
+    /// The practical competencies a student must be signed off as competent in, each the
+    /// number of times it names, before the course can complete (none: no practical part).
+    #[serde(default)]
+    pub competencies: Vec<Competency>,
 }
 
 impl CourseInput {
@@ -259,6 +266,21 @@ impl CourseInput {
             }
             if self.prerequisites[..i].contains(prerequisite) {
                 return Err(invalid("prerequisite_twice", field, "named twice"));
+            }
+        }
+        if self.competencies.len() > MAX_COMPETENCIES {
+            return Err(invalid("competencies_out_of_range", "competencies", format!("at most {MAX_COMPETENCIES}")));
+        }
+        for (i, competency) in self.competencies.iter().enumerate() {
+            if competency.required == 0 || competency.required > MAX_OBSERVATIONS {
+                return Err(invalid(
+                    "required_out_of_range",
+                    format!("competencies[{i}].required"),
+                    format!("1–{MAX_OBSERVATIONS} observations"),
+                ));
+            }
+            if self.competencies[..i].iter().any(|c| c.same_name(&competency.name)) {
+                return Err(invalid("competency_twice", format!("competencies[{i}].name"), "named twice"));
             }
         }
         quiz::check_quizzes(&self.quizzes)
@@ -312,6 +334,135 @@ impl Course {
             published_by: by.to_owned(),
         }
     }
+}
+
+// ---- Practical competencies and the logbook ------------------------------------------------
+
+/// A practical competency a course requires, e.g. "Lip filler" observed 3 times.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Competency {
+    /// What is observed; unique in the course (letter case aside).
+    pub name: Name,
+    /// How many times it must be signed off as competent (1–50).
+    pub required: u32,
+}
+
+impl Competency {
+    fn same_name(&self, other: &Name) -> bool {
+        self.name.as_str().eq_ignore_ascii_case(other.as_str())
+    }
+}
+
+/// Who the treatment was practised on: one of the clinic's clients (by id only: the educator
+/// sees no clinical record) or a model named in the logbook.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PracticeModel {
+    Client { client_id: ClientId },
+    Named { name: Name },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Competent,
+    NotYet,
+}
+
+/// What an educator records of one observed treatment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogbookEntryInput {
+    /// One of the course version's competencies, by name.
+    pub competency: Name,
+    /// The day it was performed (not in the future).
+    pub performed_on: NaiveDate,
+    pub model: PracticeModel,
+    pub outcome: Outcome,
+    #[serde(default)]
+    pub notes: Text,
+    /// The earlier entry of this student this one corrects: its outcome no longer counts, this
+    /// one's does (entries are never changed or deleted).
+    #[serde(default)]
+    pub corrects: Option<LogEntryId>,
+}
+
+/// A logbook entry as recorded: written once, never changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LogbookEntry {
+    pub id: LogEntryId,
+    pub enrolment_id: EnrolmentId,
+    pub cohort_id: CohortId,
+    #[serde(flatten)]
+    pub input: LogbookEntryInput,
+    /// The team member who signed it.
+    pub recorded_by: MemberId,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl LogbookEntryInput {
+    /// The rules beyond each field's own, against the course's competencies and the student's
+    /// entries so far: a known competency, a day not after `today`, and a correction of one of
+    /// this student's entries that nothing corrected yet.
+    pub fn check(&self, competencies: &[Competency], earlier: &[LogbookEntry], today: NaiveDate) -> AppResult<()> {
+        if !competencies.iter().any(|c| c.same_name(&self.competency)) {
+            return Err(invalid("unknown_competency", "competency", "the course version has no such competency"));
+        }
+        if self.performed_on > today {
+            return Err(invalid("performed_in_future", "performed_on", "a treatment is signed off once performed"));
+        }
+        if let Some(corrected) = &self.corrects {
+            if !earlier.iter().any(|e| &e.id == corrected) {
+                return Err(invalid("unknown_entry", "corrects", "no entry of this student has this id"));
+            }
+            if earlier.iter().any(|e| e.input.corrects.as_ref() == Some(corrected)) {
+                return Err(AppError::conflict(
+                    "already_corrected",
+                    "that entry was corrected already; correct the correction",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How far a student is with one competency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CompetencyProgress {
+    pub name: Name,
+    pub required: u32,
+    /// Entries signed "competent" that no later entry corrects.
+    pub competent: u32,
+}
+
+impl CompetencyProgress {
+    pub fn met(&self) -> bool {
+        self.competent >= self.required
+    }
+}
+
+/// Each competency's count of standing "competent" entries: an entry a correction names no
+/// longer counts, the correction counts by its own outcome.
+pub fn progress(competencies: &[Competency], entries: &[LogbookEntry]) -> Vec<CompetencyProgress> {
+    let corrected: Vec<&LogEntryId> = entries.iter().filter_map(|e| e.input.corrects.as_ref()).collect();
+    competencies
+        .iter()
+        .map(|c| CompetencyProgress {
+            name: c.name.clone(),
+            required: c.required,
+            competent: entries
+                .iter()
+                .filter(|e| !corrected.contains(&&e.id))
+                .filter(|e| e.input.outcome == Outcome::Competent && c.same_name(&e.input.competency))
+                .count() as u32,
+        })
+        .collect()
+}
+
+/// Whether every competency is met.
+pub fn practicals_met(progress: &[CompetencyProgress]) -> bool {
+    progress.iter().all(CompetencyProgress::met)
 }
 
 // ---- Cohorts ------------------------------------------------------------------------------
@@ -466,6 +617,9 @@ pub struct Enrolment {
     pub created_at: DateTime<Utc>,
     pub confirmed_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
+    /// When its requirements were met (practicals signed off and coursework done): set once.
+    #[serde(default)]
+    pub completed_at: Option<DateTime<Utc>>,
     pub version: u64,
 }
 
@@ -551,6 +705,7 @@ mod tests {
             modules,
             prerequisites: vec![],
             quizzes: vec![],
+            competencies: vec![],
         }
     }
 
@@ -573,6 +728,7 @@ mod tests {
             created_at: at(0),
             confirmed_at: None,
             cancelled_at: None,
+            completed_at: None,
             version: 1,
         }
     }
@@ -714,5 +870,85 @@ mod tests {
         assert!(!e.lapsed(at(1)));
         assert!(!e.lapsed(at(0) + Duration::minutes(SEAT_HOLD_MINUTES)));
         assert!(e.lapsed(at(0) + Duration::minutes(SEAT_HOLD_MINUTES) + Duration::seconds(1)));
+    }
+
+    fn entry(competency: &str, outcome: Outcome, corrects: Option<&LogEntryId>) -> LogbookEntry {
+        LogbookEntry {
+            id: LogEntryId::new(),
+            enrolment_id: EnrolmentId::new(),
+            cohort_id: CohortId::new(),
+            input: LogbookEntryInput {
+                competency: Name::parse(competency).unwrap(),
+                performed_on: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+                model: PracticeModel::Named { name: Name::parse("A model").unwrap() },
+                outcome,
+                notes: Text::default(),
+                corrects: corrects.cloned(),
+            },
+            recorded_by: MemberId::new(),
+            recorded_at: at(0),
+        }
+    }
+
+    #[test]
+    fn practicals_are_met_when_each_competency_has_its_count_of_standing_competent_entries() {
+        let lips = Competency { name: Name::parse("Lip filler").unwrap(), required: 2 };
+        let toxin = Competency { name: Name::parse("Toxin").unwrap(), required: 1 };
+        let comps = vec![lips, toxin];
+        let first = entry("Lip filler", Outcome::Competent, None);
+        let mut entries = vec![first.clone(), entry("lip FILLER", Outcome::NotYet, None)];
+        assert!(!practicals_met(&progress(&comps, &entries)));
+        entries.push(entry("Lip filler", Outcome::Competent, None));
+        entries.push(entry("Toxin", Outcome::Competent, None));
+        let p = progress(&comps, &entries);
+        assert_eq!((p[0].competent, p[1].competent), (2, 1));
+        assert!(practicals_met(&p));
+        // A correction of the first entry as "not yet" takes it out of the count.
+        entries.push(entry("Lip filler", Outcome::NotYet, Some(&first.id)));
+        assert_eq!(progress(&comps, &entries)[0].competent, 1);
+        assert!(!practicals_met(&progress(&comps, &entries)));
+        assert!(practicals_met(&progress(&[], &[])), "a course with no practical part has nothing to meet");
+    }
+
+    #[test]
+    fn an_entry_names_a_known_competency_a_past_day_and_corrects_an_uncorrected_entry_of_the_student() {
+        let comps = vec![Competency { name: Name::parse("Toxin").unwrap(), required: 1 }];
+        let today = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let first = entry("Toxin", Outcome::Competent, None);
+        let mut input = entry("Toxin", Outcome::NotYet, Some(&first.id)).input;
+        assert!(input.check(&comps, std::slice::from_ref(&first), today).is_ok());
+        let correction = LogbookEntry { input: input.clone(), ..entry("Toxin", Outcome::NotYet, None) };
+        let err = input.check(&comps, &[first.clone(), correction], today).unwrap_err();
+        assert!(matches!(err, AppError::Conflict { code: "already_corrected", .. }));
+        assert!(matches!(
+            input.check(&comps, &[], today).unwrap_err(),
+            AppError::Invalid { code: "unknown_entry", .. }
+        ));
+        input.corrects = None;
+        input.performed_on = today.succ_opt().unwrap();
+        assert!(matches!(
+            input.check(&comps, &[], today).unwrap_err(),
+            AppError::Invalid { code: "performed_in_future", .. }
+        ));
+        input.performed_on = today;
+        input.competency = Name::parse("Threads").unwrap();
+        assert!(matches!(
+            input.check(&comps, &[], today).unwrap_err(),
+            AppError::Invalid { code: "unknown_competency", .. }
+        ));
+    }
+
+    #[test]
+    fn a_course_lists_each_competency_once_with_one_to_fifty_observations() {
+        let module =
+            CourseModule { title: Name::parse("M").unwrap(), lessons: vec![lesson("Text")], release_after_days: None };
+        let mut input = course(vec![module]);
+        input.competencies = vec![Competency { name: Name::parse("Toxin").unwrap(), required: 0 }];
+        assert!(matches!(input.check(None).unwrap_err(), AppError::Invalid { code: "required_out_of_range", .. }));
+        input.competencies[0].required = 3;
+        input.competencies.push(Competency { name: Name::parse("TOXIN").unwrap(), required: 1 });
+        assert!(matches!(input.check(None).unwrap_err(), AppError::Invalid { code: "competency_twice", .. }));
+        input.competencies.pop();
+        assert!(input.check(None).is_ok());
     }
 }

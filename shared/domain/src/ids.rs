@@ -170,6 +170,11 @@ id_type!(
     "enr_"
 );
 id_type!(
+    /// One entry of a student's practical logbook (append-only: a correction is a new entry).
+    LogEntryId,
+    "log_"
+);
+id_type!(
     /// A message to a client on one channel; derived from what it is about, so a repeat is recognised.
     MessageId,
     "msg_"

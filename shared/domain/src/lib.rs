@@ -12,6 +12,7 @@ pub mod availability;
 pub mod business;
 pub mod cash_up;
 pub mod catalog;
+pub mod certificate;
 pub mod clients;
 pub mod commission;
 pub mod connect;

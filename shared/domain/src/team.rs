@@ -102,13 +102,16 @@ pub enum Permission {
     AcademyManage,
     /// Enrol a student at the desk: owners, managers and the front desk.
     AcademyEnrol,
+    /// Record practical logbook entries (sign-off) for the students of a cohort: owners,
+    /// managers, and educators for the cohorts they teach.
+    AcademySignOff,
     /// Register partner webhook endpoints, replay their deliveries, and make and revoke API
     /// keys: owners and managers (a key reads clinic data from outside).
     IntegrationsManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 41] = {
+    pub const ALL: [Permission; 42] = {
         use Permission::*;
         [
             CatalogRead,
@@ -151,6 +154,7 @@ impl Permission {
             AcademyRead,
             AcademyManage,
             AcademyEnrol,
+            AcademySignOff,
             IntegrationsManage,
         ]
     };
@@ -194,6 +198,7 @@ impl Role {
             StockReceive | MembershipsWrite | AcademyEnrol => matches!(self, Owner | Manager | FrontDesk),
             AcademyManage => matches!(self, Owner | Manager),
             AcademyRead => matches!(self, Owner | Manager | FrontDesk | Educator),
+            AcademySignOff => matches!(self, Owner | Manager | Educator),
         }
     }
 }
@@ -340,7 +345,9 @@ mod tests {
         let readers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(AcademyRead)).collect();
         assert_eq!(readers, vec![Owner, Manager, FrontDesk, Educator]);
         let granted: Vec<Permission> = Permission::ALL.into_iter().filter(|p| Educator.allows(*p)).collect();
-        assert_eq!(granted, vec![CatalogRead, TeamRead, AcademyRead]);
+        assert_eq!(granted, vec![CatalogRead, TeamRead, AcademyRead, AcademySignOff]);
+        let signers: Vec<Role> = Role::ALL.into_iter().filter(|r| r.allows(AcademySignOff)).collect();
+        assert_eq!(signers, vec![Owner, Manager, Educator]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod auth;
 pub mod availability;
 pub mod catalog;
+pub mod certificates;
 pub mod clients;
 pub mod commissions;
 pub mod desk;
@@ -294,6 +295,15 @@ route_group!(
         [learn::get_attempt]
         [learn::submit_attempt]
         [learn::cohort_gradebook]
+        [certificates::logbook]
+        [certificates::sign_off]
+        [certificates::list]
+        [certificates::revoke]
+        [certificates::check]
+        [certificates::pdf]
+        [certificates::credential]
+        [certificates::issuer]
+        [certificates::status_list]
         [notifications::get_preferences, notifications::put_preferences]
         [notifications::list]
         [notifications::get_settings, notifications::put_settings]

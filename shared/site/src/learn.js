@@ -151,6 +151,12 @@
       if (e.quizzes.length) {
         article.append(el('h3', { text: 'Quizzes' }), el('ul', { class: 'plain stack' }, ...e.quizzes.map((q) => quizItem(e, q))));
       }
+      const c = e.certificate;
+      if (c) {
+        const at = `${base}/v1/public/${slug}/certificates/${c.number}`;
+        article.append(el('h3', { text: 'Certificate' }), el('p', { class: 'certificate', text: `${c.number} · completed ${c.completed_on} · ${c.cpd_hours} CPD hours${c.revoked ? ' · revoked' : ''} · ` },
+          el('a', { href: `${at}/pdf`, text: 'Download (PDF)' }), ' · ', el('a', { href: at, text: 'Verify' })));
+      } else if (e.completed_at) article.append(el('p', { class: 'note', text: 'Course completed: your certificate is on its way.' }));
       box.append(article);
     }
   }

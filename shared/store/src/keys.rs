@@ -1093,6 +1093,47 @@ pub fn student_link_throttle(tenant: &TenantId, email: &Email) -> Key {
     Key::new(format!("{}#LEARNER#{email}", tenant_pk(tenant)), "LEARN_THROTTLE")
 }
 
+pub const LOGBOOK_PREFIX: &str = "LOG#";
+
+/// One practical logbook entry of a student (`LOG#{enr}#{log}`, the id a ULID so a student's
+/// entries sort by when they were recorded); put once, never changed.
+pub fn logbook_entry(
+    tenant: &TenantId,
+    cohort: &mas_domain::ids::CohortId,
+    enrolment: &mas_domain::ids::EnrolmentId,
+    entry: &mas_domain::ids::LogEntryId,
+) -> Key {
+    Key::new(cohort_pk(tenant, cohort), format!("{LOGBOOK_PREFIX}{enrolment}#{entry}"))
+}
+
+/// The certificate an enrolment was given (its number): put once, so a certificate is issued
+/// once however often its event is delivered.
+pub fn enrolment_certificate(
+    tenant: &TenantId,
+    cohort: &mas_domain::ids::CohortId,
+    enrolment: &mas_domain::ids::EnrolmentId,
+) -> Key {
+    Key::new(cohort_pk(tenant, cohort), format!("CERTOF#{enrolment}"))
+}
+
+pub const CERTIFICATE_PREFIX: &str = "CERT#";
+
+/// A certificate by its number, in the clinic's academy partition (the public page's read).
+pub fn certificate(tenant: &TenantId, number: &mas_domain::certificate::CertificateNumber) -> Key {
+    Key::new(academy_pk(tenant), format!("{CERTIFICATE_PREFIX}{number}"))
+}
+
+/// The clinic's credential signing key (Ed25519): the public half in the clear, the private half
+/// sealed under the clinic's data key; put once.
+pub fn issuer_key(tenant: &TenantId) -> Key {
+    Key::new(academy_pk(tenant), "ISSUERKEY")
+}
+
+/// The clinic's revocation list (its bits and the next free index), versioned.
+pub fn status_list(tenant: &TenantId) -> Key {
+    Key::new(academy_pk(tenant), "STATUSLIST#1")
+}
+
 /// An enrolment's hosted payment page (platform-wide, like `stripe_session`): its
 /// `checkout.session.*` events name the session, tied here to the clinic and enrolment.
 pub fn stripe_enrolment(session: &str) -> Key {

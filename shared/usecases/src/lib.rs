@@ -11,7 +11,10 @@
 //!               academy ───┘ (foundation only)                └─ staff-auth
 //! ```
 
-pub use mas_academy::{cohorts, courses, enrolments, gradebook, learning, public as public_academy, quizzes};
+pub use mas_academy::{
+    certificates, cohorts, completion, courses, credentials, enrolments, gradebook, learning, practicals,
+    public as public_academy, quizzes,
+};
 pub use mas_accounts::{audit, team, tenants};
 pub use mas_booking::{
     appointments, cash_up, commissions, connect, desk, fees, gift_cards, loyalty, memberships, packages, paylinks,
@@ -29,6 +32,15 @@ pub use mas_publishing::{public_catalog, site};
 pub use mas_staff_auth::auth;
 
 pub use mas_catalog::error::CatalogError;
+
+/// The API's public origin as certificates and credentials name it: the published pages' API
+/// base (`MAS_SITE_API_BASE`, the HTTP API on AWS), else the local host's public URL.
+pub fn api_base(app: &app::App) -> String {
+    if !app.site_api_base.is_empty() {
+        return app.site_api_base.clone();
+    }
+    app.public_url.clone().unwrap_or_else(|| format!("https://api.{}", app.config.site_domain))
+}
 
 pub mod demo;
 pub mod routing;

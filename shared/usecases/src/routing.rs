@@ -26,13 +26,14 @@ pub fn route_locally(app: mas_context::app::App) -> mas_context::app::App {
 }
 
 /// Which queue each event kind goes to (template.yaml's `NotifyRule` lists the same kinds,
-/// `SiteChangedRule` sends `site.changed` to the site publisher, and `ReceiptRule` a sale's
-/// events to the render queue for its receipt or credit note).
+/// `SiteChangedRule` sends `site.changed` to the site publisher, `ReceiptRule` a sale's events to
+/// the render queue for its receipt or credit note, and `CertificateRule` a completed enrolment
+/// there for its certificate).
 pub fn route(kind: &str) -> Option<mas_ports::QueueName> {
     if kind == mas_context::announcements::SITE_CHANGED {
         return Some(mas_ports::QueueName::SitePublish);
     }
-    if mas_documents::receipts::RENDERED_ON.contains(&kind) {
+    if mas_documents::receipts::RENDERED_ON.contains(&kind) || mas_academy::certificates::ISSUED_ON.contains(&kind) {
         return Some(mas_ports::QueueName::Render);
     }
     mas_messaging::notifications::plan::SUBSCRIBED.contains(&kind).then_some(mas_ports::QueueName::Notify)

@@ -122,6 +122,7 @@ mod tests {
             modules: vec![module(2, None), module(1, Some(7))],
             prerequisites: vec![],
             quizzes,
+            competencies: vec![],
         }
     }
 

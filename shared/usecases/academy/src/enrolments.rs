@@ -181,6 +181,7 @@ fn new_enrolment(
         created_at: now,
         confirmed_at: (!pays_online).then_some(now),
         cancelled_at: None,
+        completed_at: None,
         version: 1,
     }
 }

@@ -285,9 +285,23 @@ pub async fn is_coursework_done(
     Ok(coursework_done(&version.content, &p.lessons, &p.passed()))
 }
 
-/// Announces `academy.coursework_done` if the coursework is done and it was not announced
-/// before: the marker is written on condition it is absent, in the same transaction as the
-/// event's outbox entry, so two last steps at once announce it once.
+/// The coursework answer completion asks (`completion::Coursework`): the lessons and quizzes
+/// the student portal records.
+pub struct Tracked;
+
+#[async_trait::async_trait]
+impl crate::completion::Coursework for Tracked {
+    async fn done(&self, store: &Store, tenant: &TenantId, enrolment: &Enrolment) -> AppResult<bool> {
+        is_coursework_done(store, tenant, &enrolment.cohort_id, &enrolment.id).await
+    }
+}
+
+/// After a lesson is completed or a quiz passed: once the coursework is done, announces
+/// `academy.coursework_done` if it was not announced before (the marker is written on condition
+/// it is absent, in the same transaction as the event's outbox entry, so two last steps at once
+/// announce it once), and completes the enrolment when its practicals are met too (the
+/// coursework may be the last requirement: `completion::complete_if_met`, itself once). Answers
+/// whether this call announced it.
 pub(crate) async fn announce_if_done(
     store: &Store,
     audit: &AuditContext,
@@ -296,9 +310,16 @@ pub(crate) async fn announce_if_done(
 ) -> AppResult<bool> {
     let t = &audit.tenant_id;
     let p = progress(store, t, &e.cohort_id, &e.id).await?;
-    if p.done || !coursework_done(content, &p.lessons, &p.passed()) {
+    if !coursework_done(content, &p.lessons, &p.passed()) {
         return Ok(false);
     }
+    let announced = !p.done && announce_coursework_done(store, audit, e).await?;
+    crate::completion::complete_if_met(store, audit, &Tracked, &e.cohort_id, &e.id).await?;
+    Ok(announced)
+}
+
+async fn announce_coursework_done(store: &Store, audit: &AuditContext, e: &Enrolment) -> AppResult<bool> {
+    let t = &audit.tenant_id;
     let now = store.clock.now();
     let mut plan = Plan::<Once>::typed();
     plan.push(
@@ -377,6 +398,21 @@ pub struct MyEnrolment {
     pub lessons_total: u32,
     /// Every lesson complete and every quiz passed.
     pub coursework_done: bool,
+    /// When every requirement (coursework and practicals) was met.
+    pub completed_at: Option<DateTime<Utc>>,
+    /// The certificate, once the render worker has issued it (moments after completion).
+    pub certificate: Option<MyCertificate>,
+}
+
+/// A student's certificate: its number names its public verification page, PDF and credential
+/// (`/v1/public/{slug}/certificates/{number}`, `…/pdf`, `…/credential`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MyCertificate {
+    #[schema(value_type = String, example = "CERT-2026-7KQ4-M2XD-9PFA")]
+    pub number: mas_domain::certificate::CertificateNumber,
+    pub completed_on: NaiveDate,
+    pub cpd_hours: u32,
+    pub revoked: bool,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -452,6 +488,8 @@ fn view(cohort: &Cohort, e: &Enrolment, content: &CourseInput, p: &Progress, tod
         lessons_completed: all.iter().filter(|l| p.lessons.contains(l)).count() as u32,
         lessons_total: all.len() as u32,
         coursework_done: coursework_done(content, &p.lessons, &p.passed()),
+        completed_at: e.completed_at,
+        certificate: None,
     }
 }
 
@@ -468,7 +506,17 @@ pub async fn my_learning(store: &Store, s: &StudentSession) -> AppResult<MyLearn
             .ok_or(AppError::Internal("an enrolment's course version is missing".into()))?;
         let p = progress(store, t, &cohort.id, &e.id).await?;
         name.get_or_insert_with(|| e.student.name.clone());
-        enrolments.push(view(&cohort, &e, &version.content, &p, today));
+        let mut mine = view(&cohort, &e, &version.content, &p, today);
+        if e.completed_at.is_some() {
+            mine.certificate =
+                crate::certificates::of_enrolment(store, t, &cohort.id, &e.id).await?.map(|c| MyCertificate {
+                    number: c.number,
+                    completed_on: c.completed_on,
+                    cpd_hours: c.cpd_hours,
+                    revoked: c.revoked_at.is_some(),
+                });
+        }
+        enrolments.push(mine);
     }
     let Some(name) = name else { return Err(LearningError::SignedOut.into()) };
     Ok(MyLearning { name, enrolments })

@@ -5,12 +5,16 @@
 //! payment page through it; the caller hands in what it needs of the payments capability
 //! (where a clinic's money goes).
 
+pub mod certificates;
 pub mod cohorts;
+pub mod completion;
 pub mod courses;
+pub mod credentials;
 pub mod enrolments;
 pub mod error;
 pub mod gradebook;
 pub mod learning;
+pub mod practicals;
 pub mod public;
 pub mod quizzes;
 
@@ -22,6 +26,11 @@ use mas_store::{Store, keys};
 
 /// Announced when an enrolment is confirmed (paid, free, or at the desk).
 pub const ENROLMENT_CONFIRMED: &str = "academy.enrolment_confirmed";
+/// Announced once when an enrolment's requirements are met (practicals and coursework); the
+/// render worker issues its certificate.
+pub const ENROLMENT_COMPLETED: &str = "academy.enrolment_completed";
+/// Announced when a certificate is stored (for the student's email).
+pub const CERTIFICATE_ISSUED: &str = "academy.certificate_issued";
 
 /// The clinic's profile (its currency and time zone).
 pub(crate) async fn tenant(store: &Store, t: &TenantId) -> AppResult<mas_domain::tenant::Tenant> {
