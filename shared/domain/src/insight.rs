@@ -126,16 +126,43 @@ pub struct Visit {
 pub enum Fact {
     /// A booking was made (counted on the day it was made); `online` is `None` for events that
     /// did not say where it came from.
-    BookingMade { day: NaiveDate, dims: Dims, online: Option<bool> },
+    BookingMade {
+        day: NaiveDate,
+        dims: Dims,
+        online: Option<bool>,
+    },
     /// A visit was completed (counted on the appointment's day).
-    VisitCompleted { client_id: ClientId, visit: Visit, minutes: i64 },
-    NoShow { day: NaiveDate, dims: Dims, minutes: i64 },
-    Cancelled { day: NaiveDate, dims: Dims, reason: CancelReason },
+    VisitCompleted {
+        client_id: ClientId,
+        visit: Visit,
+        minutes: i64,
+    },
+    NoShow {
+        day: NaiveDate,
+        dims: Dims,
+        minutes: i64,
+    },
+    Cancelled {
+        day: NaiveDate,
+        dims: Dims,
+        reason: CancelReason,
+    },
     /// A sale at the till: its total counts for the clinic and its location, its service lines
     /// for their practitioner and service.
-    Sale { day: NaiveDate, location_id: LocationId, currency: Currency, total_minor: i64, lines: Vec<SaleLineFact> },
+    Sale {
+        day: NaiveDate,
+        location_id: LocationId,
+        currency: Currency,
+        total_minor: i64,
+        lines: Vec<SaleLineFact>,
+    },
     /// Money given back (a void or a refund of a sale), on the day it went.
-    Refund { day: NaiveDate, location_id: Option<LocationId>, currency: Currency, amount_minor: i64 },
+    Refund {
+        day: NaiveDate,
+        location_id: Option<LocationId>,
+        currency: Currency,
+        amount_minor: i64,
+    },
 }
 
 /// The counters of a day's rollup.
@@ -326,7 +353,9 @@ impl ClientVisits {
             let next = self.visits.iter().map(|v| v.day).filter(|d| *d > visit.day).min();
             if let Some(next) = next {
                 let gap = (next - visit.day).num_days();
-                for (window, counter) in [(30, Counter::Rebooked30), (60, Counter::Rebooked60), (90, Counter::Rebooked90)] {
+                for (window, counter) in
+                    [(30, Counter::Rebooked30), (60, Counter::Rebooked60), (90, Counter::Rebooked90)]
+                {
                     if gap <= window {
                         each(visit.day, &all, counter, 1, &mut out);
                     }
@@ -617,7 +646,10 @@ impl Kpis {
         out.push(("online_share", rate(self.online_share)));
         out.push(("cancellation_rate", rate(self.cancellation_rate)));
         if money {
-            out.push(("average_visit_value_minor", self.average_visit_value_minor.map(|v| v.to_string()).unwrap_or_default()));
+            out.push((
+                "average_visit_value_minor",
+                self.average_visit_value_minor.map(|v| v.to_string()).unwrap_or_default(),
+            ));
             out.push(("currency", self.totals.currency.as_ref().map(|c| c.to_string()).unwrap_or_default()));
         }
         out.push(("rebooking_30", rate(self.rebooking_30)));
@@ -639,10 +671,10 @@ pub fn csv(current: &Kpis, previous: Option<&Kpis>, money: bool) -> String {
         }
         row
     });
-    let mut head = vec![vec!["from".to_string(), current.period.from.to_string()], vec![
-        "to".to_string(),
-        current.period.to.to_string(),
-    ]];
+    let mut head = vec![
+        vec!["from".to_string(), current.period.from.to_string()],
+        vec!["to".to_string(), current.period.to.to_string()],
+    ];
     if let Some(p) = previous {
         head[0].push(p.period.from.to_string());
         head[1].push(p.period.to.to_string());
@@ -805,12 +837,10 @@ mod tests {
 
     #[test]
     fn the_csv_leaves_money_out_for_a_view_without_money() {
-        let kpis = Kpis::of(Period::month_of(day("2026-03-01")), &[Rollup {
-            day: Some(day("2026-03-01")),
-            revenue_minor: Some(100),
-            completed: 1,
-            ..Rollup::default()
-        }]);
+        let kpis = Kpis::of(
+            Period::month_of(day("2026-03-01")),
+            &[Rollup { day: Some(day("2026-03-01")), revenue_minor: Some(100), completed: 1, ..Rollup::default() }],
+        );
         let full = csv(&kpis, None, true);
         assert!(full.contains("\"revenue_minor\",\"100\""), "{full}");
         let plain = csv(&kpis, Some(&kpis), false);
