@@ -105,10 +105,12 @@ pub enum Permission {
     /// Register partner webhook endpoints, replay their deliveries, and make and revoke API
     /// keys: owners and managers (a key reads clinic data from outside).
     IntegrationsManage,
+    /// Rebuild the clinic's KPI projections from its event log: owners only.
+    InsightRebuild,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 41] = {
+    pub const ALL: [Permission; 42] = {
         use Permission::*;
         [
             CatalogRead,
@@ -152,6 +154,7 @@ impl Permission {
             AcademyManage,
             AcademyEnrol,
             IntegrationsManage,
+            InsightRebuild,
         ]
     };
 }
@@ -174,7 +177,7 @@ impl Role {
             CatalogWrite | BrandWrite | TeamWrite | TemplatesWrite | AuditRead | ClientExport => {
                 matches!(self, Owner | Manager)
             }
-            ClientErase | CareTeamBackfill | TillReopen | PaymentsConnect => matches!(self, Owner),
+            ClientErase | CareTeamBackfill | TillReopen | PaymentsConnect | InsightRebuild => matches!(self, Owner),
             BookingWrite => matches!(self, Owner | Manager | FrontDesk),
             BookingWriteOwn => matches!(self, Owner | Manager | FrontDesk | Practitioner),
             ClinicalRead | ClinicalWrite => matches!(self, Owner | Manager | Practitioner),
