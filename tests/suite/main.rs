@@ -1,6 +1,7 @@
 //! One test binary for every black-box, contract, handler and template test (one link, not many).
 
 mod academy;
+mod analytics;
 mod api;
 mod architecture;
 mod auth;

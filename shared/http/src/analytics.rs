@@ -16,10 +16,10 @@ use utoipa::IntoParams;
 
 use super::error::{ApiError, ApiResult, ErrorEnvelope};
 use super::extract::{Actor, QueryArgs};
-use mas_domain::catalog::LocationInput;
+use mas_domain::catalog::{LocationInput, PractitionerInput, ServiceInput};
 use mas_domain::error::AppError;
-use mas_domain::ids::LocationId;
-use mas_domain::insight::{self, Period};
+use mas_domain::ids::{LocationId, PractitionerId, ServiceId};
+use mas_domain::insight::{self, Dimension, Period};
 use mas_domain::team::Permission;
 use mas_usecases::app::App;
 use mas_usecases::catalog;
@@ -49,8 +49,13 @@ pub struct KpiQuery {
     pub from: NaiveDate,
     /// The last local day (included), at most 366 days after `from`.
     pub to: NaiveDate,
-    /// One location (default: the whole clinic).
+    /// One location (default: the whole clinic). At most one of `location_id`,
+    /// `practitioner_id` and `service_id`.
     pub location_id: Option<LocationId>,
+    /// One practitioner: their visits, and the revenue of the treatment lines they gave.
+    pub practitioner_id: Option<PractitionerId>,
+    /// One service: its visits, and the revenue of its treatment lines.
+    pub service_id: Option<ServiceId>,
     /// `previous`: the same figures for the period just before.
     pub compare: Option<Compare>,
     /// `csv` for a file; JSON otherwise.
@@ -75,12 +80,28 @@ pub async fn kpis(
     let QueryArgs(query) = query?;
     let t = &actor.tenant_id;
     let period = Period::new(query.from, query.to).map_err(|e| AppError::invalid("bad_period", "to", e.to_string()))?;
-    if let Some(location) = &query.location_id {
-        catalog::get::<LocationInput>(&app.store, t, location).await?;
-    }
+    let dimension = match (query.location_id, query.practitioner_id, query.service_id) {
+        (None, None, None) => Dimension::Clinic,
+        (Some(id), None, None) => {
+            catalog::get::<LocationInput>(&app.store, t, &id).await?;
+            Dimension::Location(id)
+        }
+        (None, Some(id), None) => {
+            catalog::get::<PractitionerInput>(&app.store, t, &id).await?;
+            Dimension::Practitioner(id)
+        }
+        (None, None, Some(id)) => {
+            catalog::get::<ServiceInput>(&app.store, t, &id).await?;
+            Dimension::Service(id)
+        }
+        _ => {
+            let message = "give at most one of location_id, practitioner_id and service_id";
+            return Err(AppError::invalid("one_dimension", "location_id", message).into());
+        }
+    };
     let money = actor.member.input.role.allows(Permission::AnalyticsFull);
     let compare = matches!(query.compare, Some(Compare::Previous));
-    let report = ops::read(&app.store, t, period, query.location_id, compare, money).await?;
+    let report = ops::read(&app.store, t, period, dimension, compare, money).await?;
     Ok(match query.format {
         Some(Format::Csv) => {
             let disposition = format!("attachment; filename=\"kpis-{}-{}.csv\"", period.from, period.to);
