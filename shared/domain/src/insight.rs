@@ -521,7 +521,7 @@ impl Rollup {
 
 /// A period: local days `from` to `to`, both included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-pub struct Period {
+pub struct KpiPeriod {
     pub from: NaiveDate,
     pub to: NaiveDate,
 }
@@ -534,15 +534,15 @@ pub enum PeriodError {
     TooLong,
 }
 
-impl Period {
-    pub fn new(from: NaiveDate, to: NaiveDate) -> Result<Period, PeriodError> {
+impl KpiPeriod {
+    pub fn new(from: NaiveDate, to: NaiveDate) -> Result<KpiPeriod, PeriodError> {
         if to < from {
             return Err(PeriodError::Reversed);
         }
         if (to - from).num_days() + 1 > MAX_PERIOD_DAYS {
             return Err(PeriodError::TooLong);
         }
-        Ok(Period { from, to })
+        Ok(KpiPeriod { from, to })
     }
 
     pub fn days(self) -> i64 {
@@ -550,13 +550,13 @@ impl Period {
     }
 
     /// The period of the same length just before this one.
-    pub fn previous(self) -> Period {
+    pub fn previous(self) -> KpiPeriod {
         let to = self.from - Duration::days(1);
-        Period { from: to - Duration::days(self.days() - 1), to }
+        KpiPeriod { from: to - Duration::days(self.days() - 1), to }
     }
 
     /// The calendar month of `day`.
-    pub fn month_of(day: NaiveDate) -> Period {
+    pub fn month_of(day: NaiveDate) -> KpiPeriod {
         let from = day.with_day(1).expect("every month has a first");
         let next = if from.month() == 12 {
             NaiveDate::from_ymd_opt(from.year() + 1, 1, 1)
@@ -564,14 +564,14 @@ impl Period {
             NaiveDate::from_ymd_opt(from.year(), from.month() + 1, 1)
         }
         .expect("a month's next first day");
-        Period { from, to: next - Duration::days(1) }
+        KpiPeriod { from, to: next - Duration::days(1) }
     }
 }
 
 /// A period's KPIs: its totals, the rates derived from them, and its days (for charts).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Kpis {
-    pub period: Period,
+    pub period: KpiPeriod,
     pub totals: Rollup,
     /// Completed visits over visits that were due (completed and no-shows); `None` when none
     /// were due.
@@ -602,7 +602,7 @@ fn ratio(part: i64, whole: i64) -> Option<f64> {
 
 impl Kpis {
     /// The KPIs of `period` from its days' rollups (days outside it are ignored).
-    pub fn of(period: Period, days: &[Rollup]) -> Kpis {
+    pub fn of(period: KpiPeriod, days: &[Rollup]) -> Kpis {
         let mut days: Vec<Rollup> =
             days.iter().filter(|d| d.day.is_some_and(|day| day >= period.from && day <= period.to)).cloned().collect();
         days.sort_by_key(|d| d.day);
@@ -810,7 +810,7 @@ mod tests {
             // Outside the period.
             Rollup { day: Some(day("2026-04-01")), completed: 50, ..Rollup::default() },
         ];
-        let kpis = Kpis::of(Period::new(day("2026-03-01"), day("2026-03-31")).unwrap(), &days);
+        let kpis = Kpis::of(KpiPeriod::new(day("2026-03-01"), day("2026-03-31")).unwrap(), &days);
         assert_eq!(kpis.totals.completed, 4);
         assert_eq!(kpis.show_rate, Some(0.8));
         assert_eq!(kpis.no_show_rate, Some(0.2));
@@ -827,18 +827,18 @@ mod tests {
 
     #[test]
     fn the_previous_period_is_as_long_and_ends_the_day_before() {
-        let march = Period::month_of(day("2026-03-17"));
+        let march = KpiPeriod::month_of(day("2026-03-17"));
         assert_eq!((march.from, march.to), (day("2026-03-01"), day("2026-03-31")));
         let before = march.previous();
         assert_eq!((before.from, before.to), (day("2026-01-29"), day("2026-02-28")));
-        assert_eq!(Period::new(day("2026-01-01"), day("2027-01-02")), Err(PeriodError::TooLong));
-        assert_eq!(Period::new(day("2026-01-02"), day("2026-01-01")), Err(PeriodError::Reversed));
+        assert_eq!(KpiPeriod::new(day("2026-01-01"), day("2027-01-02")), Err(PeriodError::TooLong));
+        assert_eq!(KpiPeriod::new(day("2026-01-02"), day("2026-01-01")), Err(PeriodError::Reversed));
     }
 
     #[test]
     fn the_csv_leaves_money_out_for_a_view_without_money() {
         let kpis = Kpis::of(
-            Period::month_of(day("2026-03-01")),
+            KpiPeriod::month_of(day("2026-03-01")),
             &[Rollup { day: Some(day("2026-03-01")), revenue_minor: Some(100), completed: 1, ..Rollup::default() }],
         );
         let full = csv(&kpis, None, true);

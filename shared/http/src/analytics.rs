@@ -19,7 +19,7 @@ use super::extract::{Actor, QueryArgs};
 use mas_domain::catalog::{LocationInput, PractitionerInput, ServiceInput};
 use mas_domain::error::AppError;
 use mas_domain::ids::{LocationId, PractitionerId, ServiceId};
-use mas_domain::insight::{self, Dimension, Period};
+use mas_domain::insight::{self, Dimension, KpiPeriod};
 use mas_domain::team::Permission;
 use mas_usecases::app::App;
 use mas_usecases::catalog;
@@ -57,8 +57,10 @@ pub struct KpiQuery {
     /// One service: its visits, and the revenue of its treatment lines.
     pub service_id: Option<ServiceId>,
     /// `previous`: the same figures for the period just before.
+    #[param(inline)]
     pub compare: Option<Compare>,
     /// `csv` for a file; JSON otherwise.
+    #[param(inline)]
     pub format: Option<Format>,
 }
 
@@ -79,7 +81,8 @@ pub async fn kpis(
     actor.require(Permission::AnalyticsLimited)?;
     let QueryArgs(query) = query?;
     let t = &actor.tenant_id;
-    let period = Period::new(query.from, query.to).map_err(|e| AppError::invalid("bad_period", "to", e.to_string()))?;
+    let period =
+        KpiPeriod::new(query.from, query.to).map_err(|e| AppError::invalid("bad_period", "to", e.to_string()))?;
     let dimension = match (query.location_id, query.practitioner_id, query.service_id) {
         (None, None, None) => Dimension::Clinic,
         (Some(id), None, None) => {

@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use mas_domain::error::AppResult;
 use mas_domain::ids::TenantId;
-use mas_domain::insight::{Dimension, Kpis, Period, Rollup};
+use mas_domain::insight::{Dimension, KpiPeriod, Kpis, Rollup};
 use mas_ports::{Query, SortKey};
 use mas_store::{Store, from_item, keys};
 
@@ -24,7 +24,7 @@ pub struct KpiReport {
 }
 
 /// The rollups of `dimension` over `period`, from the live generation.
-pub async fn rollups(store: &Store, t: &TenantId, dimension: &Dimension, period: Period) -> AppResult<Vec<Rollup>> {
+pub async fn rollups(store: &Store, t: &TenantId, dimension: &Dimension, period: KpiPeriod) -> AppResult<Vec<Rollup>> {
     let generation = projection::state(store, t).await?.live;
     let query = Query::partition(keys::insight_rollups_pk(t, generation, &dimension.key()))
         .sk(SortKey::Between(keys::insight_day_sk(period.from), keys::insight_day_sk(period.to)));
@@ -34,13 +34,13 @@ pub async fn rollups(store: &Store, t: &TenantId, dimension: &Dimension, period:
 pub async fn read(
     store: &Store,
     t: &TenantId,
-    period: Period,
+    period: KpiPeriod,
     dimension: Dimension,
     compare: bool,
     money: bool,
 ) -> AppResult<KpiReport> {
     let previous = compare.then(|| period.previous());
-    let range = Period { from: previous.map_or(period.from, |p| p.from), to: period.to };
+    let range = KpiPeriod { from: previous.map_or(period.from, |p| p.from), to: period.to };
     let days = rollups(store, t, &dimension, range).await?;
     let view = |kpis: Kpis| if money { kpis } else { kpis.without_money() };
     Ok(KpiReport {
