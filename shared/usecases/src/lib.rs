@@ -9,6 +9,7 @@
 //!          └─ clients ─┴─ booking ──┴─ documents ─ messaging ─┬─ portal
 //!                          │                                  ├─ privacy
 //!               academy ───┘ (foundation only)                └─ staff-auth
+//!          partners, insight (context / foundation only)
 //! ```
 
 pub use mas_academy::{cohorts, courses, enrolments, public as public_academy};
