@@ -185,6 +185,18 @@ async function noAxeViolations(page, what) {
   assert.deepEqual(violations, [], `${what}: ${describe(violations)}`);
 }
 
+/**
+ * Records the page's uncaught errors and whatever its Content Security Policy refuses as
+ * failures of the run (the pages run under their policy: a refusal is a bug). Returns the page.
+ */
+function watchPage(page) {
+  page.on('pageerror', (err) => failures.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content Security Policy/.test(msg.text())) failures.push(`CSP refused: ${msg.text()}`);
+  });
+  return page;
+}
+
 const WIDE = { width: 1440, height: 900 };
 const PHONE = { width: 390, height: 844 };
 
@@ -220,5 +232,5 @@ function screenChecks(prefix) {
 module.exports = {
   SHOTS, DEMO_CLINIC, DEMO_PASSWORD, failures, test, finish, freePort, startLocal, api, newestMail, launch,
   signInThroughApp, inviteThroughTeamSettings, invitationLink, verificationLink, acceptInvitation, axe, describe, noAxeViolations,
-  WIDE, PHONE, dayIn, screenChecks,
+  watchPage, WIDE, PHONE, dayIn, screenChecks,
 };

@@ -14,7 +14,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const assert = require('node:assert/strict');
-const { SHOTS, failures, test, finish, startLocal, api, newestMail, launch, signInThroughApp, WIDE, noAxeViolations } = require('./harness.cjs');
+const { SHOTS, failures, test, finish, startLocal, api, newestMail, launch, signInThroughApp, WIDE, noAxeViolations, watchPage } = require('./harness.cjs');
 
 const SLUG = 'demo-clinic';
 
@@ -44,10 +44,7 @@ async function main() {
     browser = await launch({ viewport: WIDE, timezoneId: 'Europe/London' });
     const { context } = browser;
     const page = context.pages()[0] || await context.newPage();
-    page.on('pageerror', (err) => failures.push(`page error: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && /Content Security Policy/.test(msg.text())) failures.push(`CSP refused: ${msg.text()}`);
-    });
+    watchPage(page);
 
     await test('the owner adds a package of three chemical peels in Settings › Packages', async () => {
       await signInThroughApp(page, base, 'owner@demo-clinic.test');

@@ -19,7 +19,7 @@
 const crypto = require('node:crypto');
 const path = require('node:path');
 const assert = require('node:assert/strict');
-const { SHOTS, failures, test, finish, startLocal, api, newestMail, launch, axe, describe } = require('./harness.cjs');
+const { SHOTS, failures, test, finish, startLocal, api, newestMail, launch, axe, describe, watchPage } = require('./harness.cjs');
 
 const SLUG = 'demo-clinic';
 const SCREENING_NO = '.yesno input[value=no]';
@@ -83,10 +83,7 @@ async function main() {
     browser = await launch({ timezoneId: 'Europe/London' });
     const { context } = browser;
     const page = context.pages()[0] || await context.newPage();
-    page.on('pageerror', (err) => failures.push(`page error: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && /Content Security Policy/.test(msg.text())) failures.push(`CSP refused: ${msg.text()}`);
-    });
+    watchPage(page);
     const requested = [];
     page.on('request', (r) => requested.push(r.url()));
     const catalog = await api(local.base, 'GET', `/v1/public/${SLUG}/catalog`);

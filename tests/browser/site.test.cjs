@@ -17,7 +17,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const zlib = require('node:zlib');
 const assert = require('node:assert/strict');
-const { SHOTS, failures, test, finish, startLocal, api, launch, axe, describe } = require('./harness.cjs');
+const { SHOTS, failures, test, finish, startLocal, api, launch, axe, describe, watchPage } = require('./harness.cjs');
 
 const SLUG = 'demo-clinic';
 const THEMES = ['champagne_classic', 'luxury_noir', 'ivory_minimal'];
@@ -34,11 +34,7 @@ async function main() {
     browser = await launch({ timezoneId: 'America/New_York' });
     const { context } = browser;
     const page = context.pages()[0] || await context.newPage();
-    page.on('pageerror', (err) => failures.push(`page error: ${err.message}`));
-    // The pages run under their Content Security Policy: anything it refuses is a failure.
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && /Content Security Policy/.test(msg.text())) failures.push(`CSP refused: ${msg.text()}`);
-    });
+    watchPage(page);
     let booked = null;
     const catalog = await api(local.base, 'GET', `/v1/public/${SLUG}/catalog`);
     const service = (name) => catalog.services.find((s) => s.name === name);

@@ -14,7 +14,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const assert = require('node:assert/strict');
-const { SHOTS, failures, test, finish, startLocal, api, launch, signInThroughApp, WIDE, noAxeViolations } = require('./harness.cjs');
+const { SHOTS, failures, test, finish, startLocal, api, launch, signInThroughApp, WIDE, noAxeViolations, watchPage } = require('./harness.cjs');
 
 const SKU = 'SPF-50-50ML';
 
@@ -40,10 +40,7 @@ async function main() {
     browser = await launch({ viewport: WIDE, timezoneId: 'Europe/London' });
     const { context } = browser;
     const page = context.pages()[0] || await context.newPage();
-    page.on('pageerror', (err) => failures.push(`page error: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && /Content Security Policy/.test(msg.text())) failures.push(`CSP refused: ${msg.text()}`);
-    });
+    watchPage(page);
 
     await test('the front desk receives a delivery of twelve sun creams and the level rises by twelve', async () => {
       await signInThroughApp(page, base, 'desk@demo-clinic.test');

@@ -12,7 +12,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const assert = require('node:assert/strict');
-const { SHOTS, failures, test, finish, startLocal, api, newestMail, launch, signInThroughApp, WIDE, noAxeViolations } = require('./harness.cjs');
+const { SHOTS, failures, test, finish, startLocal, api, newestMail, launch, signInThroughApp, WIDE, noAxeViolations, watchPage } = require('./harness.cjs');
 
 const SLUG = 'demo-clinic';
 const EMAIL = 'wanda.waiter@example.test';
@@ -28,10 +28,7 @@ async function main() {
     browser = await launch({ viewport: WIDE, timezoneId: 'Europe/London' });
     const { context } = browser;
     const page = context.pages()[0] || await context.newPage();
-    page.on('pageerror', (err) => failures.push(`page error: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && /Content Security Policy/.test(msg.text())) failures.push(`CSP refused: ${msg.text()}`);
-    });
+    watchPage(page);
     const catalog = await api(base, 'GET', `/v1/public/${SLUG}/catalog`);
     const london = catalog.locations.find((l) => l.timezone === 'Europe/London');
     const service = catalog.services.find((s) => s.name === 'HydraFacial Deluxe');

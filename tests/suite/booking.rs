@@ -24,6 +24,13 @@ pub fn iso(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// The appointments of the Tuesday `tuesday` names, as the clinic's owner lists them.
+pub async fn tuesday_appointments(app: &TestApp, s: &Setup) -> Vec<Value> {
+    let (status, list) = app.get("/v1/appointments?from=2027-03-02&to=2027-03-02", &s.clinic.token).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list.as_array().unwrap().clone()
+}
+
 pub struct Setup {
     pub clinic: Clinic,
     pub location_id: String,

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::booking::{Setup, assert_nobody_in_two_places, dynamodb_app, fixed_app, iso, setup, sqlite_app, tuesday};
+use crate::booking::{
+    Setup, assert_nobody_in_two_places, dynamodb_app, fixed_app, iso, setup, sqlite_app, tuesday, tuesday_appointments,
+};
 use crate::support::app::*;
 
 /// The salon's pair: colour (60 minutes, 10 after) and a manicure in the laser room (45
@@ -50,12 +52,6 @@ fn visit(s: &Setup, p: &Pair, start: chrono::DateTime<chrono::Utc>, first: Optio
                  {"service_id": s.service_id, "practitioner_id": last}]})
 }
 
-async fn day(app: &TestApp, s: &Setup) -> Vec<Value> {
-    let (status, list) = app.get("/v1/appointments?from=2027-03-02&to=2027-03-02", &s.clinic.token).await;
-    assert_eq!(status, StatusCode::OK, "{list}");
-    list.as_array().unwrap().clone()
-}
-
 fn times(parts: &Value) -> Vec<(String, String)> {
     parts
         .as_array()
@@ -88,7 +84,7 @@ async fn a_visit_with_two_services_alongside_is_booked_by_two_practitioners_then
     assert_eq!(parts[0]["practitioner_id"], first);
     assert_ne!(parts[1]["practitioner_id"], first, "one person cannot do both at once: {parts}");
     assert_eq!(parts[2]["practitioner_id"], first, "the same person may do a later service");
-    let list = day(&app, &s).await;
+    let list = tuesday_appointments(&app, &s).await;
     assert_eq!(list.len(), 3);
     assert!(list.iter().all(|a| a["confirmation_number"] == lead["confirmation_number"]));
     assert_nobody_in_two_places(&list);
@@ -105,7 +101,7 @@ async fn a_visit_with_two_services_alongside_is_booked_by_two_practitioners_then
     assert_eq!(status, StatusCode::OK, "{moved}");
     assert_eq!(times(&moved["visit"]["parts"]), [t("13:00/14:00"), t("13:00/13:45"), t("14:15/14:45")]);
     assert_eq!(moved["visit"]["parts"][1]["with_previous"], true);
-    let list = day(&app, &s).await;
+    let list = tuesday_appointments(&app, &s).await;
     assert!(list.iter().all(|a| a["visit"] == moved["visit"]), "every service carries the moved itinerary");
     assert_nobody_in_two_places(&list);
     // The old time is free again: the laser room at 10:00 is bookable.
@@ -119,7 +115,8 @@ async fn a_visit_with_two_services_alongside_is_booked_by_two_practitioners_then
     let (status, body) =
         app.patch(&format!("/v1/appointments/{colour}"), &s.clinic.token, json!({"action": "cancel"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let visit_parts: Vec<Value> = day(&app, &s).await.into_iter().filter(|a| a["visit"].is_object()).collect();
+    let visit_parts: Vec<Value> =
+        tuesday_appointments(&app, &s).await.into_iter().filter(|a| a["visit"].is_object()).collect();
     assert!(visit_parts.iter().all(|a| a["status"] == "cancelled"), "{visit_parts:?}");
     let (status, again) =
         app.post("/v1/appointments", &s.clinic.token, visit(&s, &p, tuesday(13, 0), Some(first), Some(first))).await;
@@ -154,7 +151,7 @@ async fn a_service_alongside_one_that_does_not_allow_it_or_with_the_same_practit
     );
     let (status, body) = app.get(&path, &s.clinic.token).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert!(day(&app, &s).await.is_empty(), "nothing refused was written");
+    assert!(tuesday_appointments(&app, &s).await.is_empty(), "nothing refused was written");
 }
 
 #[tokio::test]
@@ -193,7 +190,7 @@ async fn anyone_alongside_must_be_someone_else_free_and_availability_offers_only
         "then": [{"service_id": p.manicure, "with_previous": true}]});
     let (status, body) = app.post("/v1/appointments", &s.clinic.token, body).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    assert_eq!(day(&app, &s).await.len(), 2, "nothing of the refused visit is written");
+    assert_eq!(tuesday_appointments(&app, &s).await.len(), 2, "nothing of the refused visit is written");
 }
 
 #[tokio::test]
@@ -221,7 +218,8 @@ async fn two_services_alongside_share_out_a_room_and_are_refused_when_it_has_one
     assert_eq!(status, StatusCode::OK, "{room}");
     let (status, lead) = app.post("/v1/appointments", &s.clinic.token, body(tuesday(10, 0))).await;
     assert_eq!(status, StatusCode::CREATED, "{lead}");
-    let mut units: Vec<u64> = day(&app, &s).await.iter().map(|a| a["resources"][0]["unit"].as_u64().unwrap()).collect();
+    let mut units: Vec<u64> =
+        tuesday_appointments(&app, &s).await.iter().map(|a| a["resources"][0]["unit"].as_u64().unwrap()).collect();
     units.sort();
     assert_eq!(units, [0, 1], "one place each");
 }
@@ -253,7 +251,7 @@ async fn one_parallel_visit_many_contenders(app: TestApp, contenders: usize) {
         }
     }
     assert_eq!(created, 1, "exactly one visit wins");
-    let list = day(&app, &s).await;
+    let list = tuesday_appointments(&app, &s).await;
     assert_eq!(list.len(), 2, "the winner is whole, every loser absent: {list:?}");
     assert_ne!(list[0]["practitioner_id"], list[1]["practitioner_id"]);
     assert_nobody_in_two_places(&list);

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use crate::booking::{
     Setup, assert_nobody_in_two_places, dynamodb_app, fixed_app, iso, on_both_adapters, setup, sqlite_app, tuesday,
+    tuesday_appointments,
 };
 use crate::payments::{appointment, deposit_intent, deposit_policy, pay};
 use crate::support::app::*;
@@ -21,12 +22,6 @@ fn visit(s: &Setup, start: DateTime<Utc>, first: &str) -> Value {
     json!({"location_id": s.location_id, "service_id": s.service_id, "start": iso(start), "client_id": s.client_id,
         "practitioner_id": first,
         "then": [{"service_id": s.room_service_id}, {"service_id": s.service_id, "practitioner_id": first}]})
-}
-
-async fn day(app: &TestApp, s: &Setup) -> Vec<Value> {
-    let (status, list) = app.get("/v1/appointments?from=2027-03-02&to=2027-03-02", &s.clinic.token).await;
-    assert_eq!(status, StatusCode::OK, "{list}");
-    list.as_array().unwrap().clone()
 }
 
 fn starts_of(list: &[Value]) -> Vec<(&str, &str)> {
@@ -56,7 +51,7 @@ async fn a_visit_of_three_services_is_booked_in_one_transaction_one_after_anothe
         ]
     );
     assert_eq!(parts[2]["practitioner_id"], s.practitioners[0].as_str());
-    let list = day(&app, &s).await;
+    let list = tuesday_appointments(&app, &s).await;
     assert_eq!(list.len(), 3);
     assert!(
         list.iter().all(|a| a["confirmation_number"] == lead["confirmation_number"] && a["visit"] == lead["visit"])
@@ -87,7 +82,7 @@ async fn a_visit_is_refused_whole_when_one_service_cannot_follow_and_availabilit
         app.post("/v1/appointments", &s.clinic.token, visit(&s, tuesday(10, 0), &s.practitioners[0])).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["error"]["details"]["service_index"], 1, "the laser is the service that cannot follow: {body}");
-    assert_eq!(day(&app, &s).await.len(), 1, "nothing of the refused visit is written");
+    assert_eq!(tuesday_appointments(&app, &s).await.len(), 1, "nothing of the refused visit is written");
 
     let path = |then: &str| {
         format!(
@@ -129,7 +124,7 @@ async fn a_visit_moves_as_a_unit_and_a_move_one_service_cannot_make_moves_nothin
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{moved}");
-    let list = day(&app, &s).await;
+    let list = tuesday_appointments(&app, &s).await;
     assert_eq!(
         starts_of(&list),
         [
@@ -153,7 +148,7 @@ async fn a_visit_moves_as_a_unit_and_a_move_one_service_cannot_make_moves_nothin
         )
         .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
-    let after = day(&app, &s).await;
+    let after = tuesday_appointments(&app, &s).await;
     let visit_starts: Vec<&str> =
         after.iter().filter(|a| a["visit"].is_object()).map(|a| a["start"].as_str().unwrap()).collect();
     assert_eq!(visit_starts, ["2027-03-02T11:00:00Z", "2027-03-02T11:40:00Z", "2027-03-02T12:30:00Z"]);
@@ -168,7 +163,7 @@ async fn cancelling_any_service_of_a_visit_cancels_the_visit_and_frees_every_tim
     let (status, body) =
         app.patch(&format!("/v1/appointments/{last}"), &s.clinic.token, json!({"action": "cancel"})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let list = day(&app, &s).await;
+    let list = tuesday_appointments(&app, &s).await;
     assert!(list.iter().all(|a| a["status"] == "cancelled"), "{list:?}");
     assert_eq!(app.published("booking.cancelled"), 3);
     // The same visit can be booked again at once: nothing of the first holds any time.
@@ -267,7 +262,7 @@ async fn sixty_random_visits(app: TestApp) {
             created += usize::from(status == StatusCode::CREATED);
         }
     }
-    let list = day(&app, &s).await;
+    let list = tuesday_appointments(&app, &s).await;
     assert!(created >= 5, "a busy day still fills up: {created}");
     assert_eq!(list.len(), created * 2, "every visit booked is whole, every refused one absent");
     let mut per_visit: HashMap<&str, usize> = HashMap::new();
@@ -301,7 +296,11 @@ async fn twenty_visits_racing_for_one_room(app: TestApp) {
         }
     }
     assert_eq!(created, 1, "exactly one visit gets the room");
-    let rooms = day(&app, &s).await.into_iter().filter(|a| !a["resources"].as_array().unwrap().is_empty()).count();
+    let rooms = tuesday_appointments(&app, &s)
+        .await
+        .into_iter()
+        .filter(|a| !a["resources"].as_array().unwrap().is_empty())
+        .count();
     assert_eq!(rooms, 1);
 }
 

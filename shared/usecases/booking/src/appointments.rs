@@ -1098,23 +1098,28 @@ pub async fn cancel_lost_hold(
     cancel_held(store, audit, current, reason, extra, false).await
 }
 
+/// What a deposit hold's end found: the booking it cancelled, or the booking as read when there
+/// was nothing to release (so the caller need not read it again).
+#[derive(Debug)]
+pub enum HoldEnd {
+    Released(Appointment),
+    /// Paid, cancelled, or its hold was extended (a move restarts it).
+    Kept(Appointment),
+}
+
 /// A deposit hold's end (the worker's due item from `booking.held`): a booking still waiting
 /// for its deposit once its hold has run out is cancelled, and `booking.cancelled` tells the
-/// waitlist its time is free. `None` when there is nothing to release: paid, cancelled, or its
-/// hold was extended (a move restarts it) — the caller plans again for `hold_expires_at`.
-pub async fn release_expired_hold(
-    store: &Store,
-    audit: &AuditContext,
-    id: &AppointmentId,
-) -> AppResult<Option<Appointment>> {
+/// waitlist its time is free. A booking kept is answered as read: the caller plans again for
+/// its `hold_expires_at` when a hold is still running.
+pub async fn release_expired_hold(store: &Store, audit: &AuditContext, id: &AppointmentId) -> AppResult<HoldEnd> {
     let current = get(store, &audit.tenant_id, id).await?;
     if !current.hold_expired(store.clock.now()) {
-        return Ok(None);
+        return Ok(HoldEnd::Kept(current));
     }
     let reason = "the deposit was not paid before the hold ran out";
     // Paid or cancelled meanwhile (a webhook, the desk): the versioned write fails as
     // contention, and the retry from a fresh read finds nothing to release.
-    cancel_held(store, audit, &current, reason, Plan::new(), true).await.map(Some)
+    cancel_held(store, audit, &current, reason, Plan::new(), true).await.map(HoldEnd::Released)
 }
 
 async fn cancel_held(

@@ -19,7 +19,7 @@ use mas_domain::review::{
     self, Rating, Reply, Review, ReviewError, ReviewRequest, ReviewSettings, ReviewStatus, default_display_name,
 };
 use mas_ports::table::TTL;
-use mas_ports::{Condition, Query, SortKey, Write};
+use mas_ports::{Condition, Key, Query, SortKey, Write};
 use mas_store::keys;
 use mas_store::{AuditContext, Once, Plan, Store, from_item, to_item};
 
@@ -176,21 +176,19 @@ pub async fn submit(
     Ok(review)
 }
 
-/// The reviews `client` wrote about `appointments` (hers: a review's id is its visit's lead).
+/// The reviews `client` wrote about `appointments` (hers: a review's id is its visit's lead),
+/// read in one batch of keys rather than one read per visit.
 pub async fn of_client(
     store: &Store,
     t: &TenantId,
     client: &ClientId,
     appointments: &[AppointmentId],
 ) -> AppResult<Vec<Review>> {
-    let mut reviews = Vec::new();
-    for id in appointments {
-        if let Some(review) = store.get::<Review>(&keys::review(t, id)).await?
-            && &review.client_id == client
-        {
-            reviews.push(review);
-        }
-    }
+    let keys: Vec<_> = appointments.iter().map(|id| keys::review(t, id)).collect();
+    let mut reviews: Vec<Review> =
+        store.table.batch_get(&keys).await?.into_iter().map(from_item).collect::<AppResult<_>>()?;
+    reviews.retain(|review| &review.client_id == client);
+    reviews.sort_by(|a, b| (a.submitted_at, &a.id).cmp(&(b.submitted_at, &b.id)));
     Ok(reviews)
 }
 
@@ -212,15 +210,12 @@ pub async fn erase_client(
             AppError::contention("the review changed while the client was being erased; try again"),
         );
     }
-    let mut requests = 0;
-    for id in appointments {
-        let key = keys::review_request(t, id);
-        if store.table.get(&key).await?.is_some() {
-            plan.push(Write::delete(key), AppError::Internal("a delete has no condition".into()));
-            requests += 1;
-        }
+    let request_keys: Vec<_> = appointments.iter().map(|id| keys::review_request(t, id)).collect();
+    let requests: Vec<Key> = store.table.batch_get(&request_keys).await?.iter().filter_map(Key::of).collect();
+    for key in &requests {
+        plan.push(Write::delete(key.clone()), AppError::Internal("a delete has no condition".into()));
     }
-    if reviews.is_empty() && requests == 0 {
+    if reviews.is_empty() && requests.is_empty() {
         return Ok(0);
     }
     let now = store.clock.now();

@@ -60,11 +60,13 @@ async fn plan_release(n: &Notifier, t: &TenantId, id: &AppointmentId) -> AppResu
 /// an item a minute early, and a move restarts a hold: planned again here for its new end).
 pub async fn release_due(n: &Notifier, t: &TenantId, item: &DueItem) -> AppResult<bool> {
     let id = AppointmentId::parse(&item.subject).map_err(|e| AppError::Internal(e.0))?;
-    if let Some(released) = appointments::release_expired_hold(&n.store, &system_audit(t), &id).await? {
-        tracing::info!(tenant_id = %t, appointment_id = %released.id, "deposit hold released");
-        return Ok(true);
-    }
-    let appointment = appointments::get(&n.store, t, &id).await?;
+    let appointment = match appointments::release_expired_hold(&n.store, &system_audit(t), &id).await? {
+        appointments::HoldEnd::Released(released) => {
+            tracing::info!(tenant_id = %t, appointment_id = %released.id, "deposit hold released");
+            return Ok(true);
+        }
+        appointments::HoldEnd::Kept(appointment) => appointment,
+    };
     match appointment.hold_expires_at.filter(|_| appointment.status == AppointmentStatus::PendingDeposit) {
         Some(hold_end) if hold_end != item.due_at => plan_release(n, t, &id).await.map(|()| false),
         Some(_) => Ok(false),
