@@ -11,7 +11,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const assert = require('node:assert/strict');
-const { SHOTS, failures, test, finish, startLocal, api, launch, signInThroughApp, WIDE, noAxeViolations, dayIn } = require('./harness.cjs');
+const { SHOTS, test, finish, startLocal, api, launch, signInThroughApp, watchPage, WIDE, noAxeViolations, dayIn } = require('./harness.cjs');
 
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
@@ -33,11 +33,7 @@ async function main() {
   try {
     browser = await launch({ viewport: WIDE, timezoneId: 'Europe/London' });
     const { context } = browser;
-    const page = context.pages()[0] || await context.newPage();
-    page.on('pageerror', (err) => failures.push(`page error: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' && /Content Security Policy/.test(msg.text())) failures.push(`CSP refused: ${msg.text()}`);
-    });
+    const page = watchPage(context.pages()[0] || await context.newPage());
 
     await test("the owner's Today shows this month's tiles, revenue among them", async () => {
       await signInThroughApp(page, base, 'owner@demo-clinic.test');
