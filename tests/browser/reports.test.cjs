@@ -46,7 +46,7 @@ async function main() {
     });
 
     await test('the owner opens Reports: tiles beside the period before, both charts drawn, no axe violations', async () => {
-      await page.getByRole('link', { name: 'Reports' }).click();
+      await page.getByRole('link', { name: 'Reports', exact: true }).click();
       await page.getByRole('heading', { name: 'Reports', level: 1 }).waitFor();
       await page.locator('[data-kpi="revenue"] .kpi-before').waitFor();
       await page.locator('#chart-visits .uplot canvas').waitFor();
@@ -56,8 +56,9 @@ async function main() {
       const drawn = await page.locator('#chart-visits canvas').evaluate((c) => c.width > 0 && c.height > 0);
       assert.ok(drawn, 'the visits chart has a size');
       // A period of one day, by the form: the address carries it, the figures follow.
-      await page.getByLabel('From').fill(today);
-      await page.getByLabel('To').fill(today);
+      const form = page.getByRole('form', { name: 'Period' });
+      await form.getByLabel('From').fill(today);
+      await form.getByLabel('To', { exact: true }).fill(today);
       await page.getByRole('button', { name: 'Show' }).click();
       await page.waitForFunction((day) => location.hash.includes(`from=${day}`), today);
       await page.locator('#chart-revenue .uplot canvas').waitFor();

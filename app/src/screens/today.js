@@ -164,9 +164,10 @@ function MonthSoFar({ me }) {
   const period = monthToDate(me.tenant.timezone);
   const state = useLoad(() => api.get(`/v1/analytics/kpis?from=${period.from}&to=${period.to}&compare=previous`), []);
   return html`<section class="month-so-far" aria-labelledby="h-month-so-far">
-    <h2 id="h-month-so-far">This month so far <a class="muted" href="#/reports">(reports)</a></h2>
+    <h2 id="h-month-so-far">This month so far</h2>
     <${Loaded} state=${state} what="Loading this month's figures">${(report) => html`
       <${KpiTiles} report=${report} only=${['visits', 'show-rate', 'new-clients', 'revenue']} />`}
     </${Loaded}>
+    <p><a href="#/reports">More figures and charts</a></p>
   </section>`;
 }
