@@ -22,9 +22,6 @@ function series(report, pick) {
   return [xs, ...ys];
 }
 
-/** The x range: a one-day period gets half a day either side (uPlot would stretch it to years). */
-const X = { time: true, range: (u, min, max) => (min === max ? [min - 43_200, max + 43_200] : [min, max]) };
-
 function width(figure) {
   return Math.max(280, Math.min(WIDTH, figure.clientWidth || WIDTH));
 }
@@ -41,7 +38,7 @@ export function visitsChart(figure, report) {
       { label: 'No-shows', stroke: '#55626a', width: 2, dash: [6, 4] },
     ],
     axes: [{}, { label: 'count' }],
-    scales: { x: X },
+    scales: { x: { time: true } },
   };
   return new uPlot(options, data, figure);
 }
@@ -58,7 +55,7 @@ export function revenueChart(figure, report) {
       { label: `Refunds (${currency})`, stroke: '#a3261b', width: 2 },
     ],
     axes: [{}, { label: currency }],
-    scales: { x: X },
+    scales: { x: { time: true } },
   };
   return new uPlot(options, data, figure);
 }
