@@ -1,6 +1,7 @@
 //! One test binary for every black-box, contract, handler and template test (one link, not many).
 
 mod academy;
+mod academy_student;
 mod analytics;
 mod api;
 mod architecture;
@@ -35,6 +36,7 @@ mod portal;
 mod receipts;
 mod reminders;
 mod reviews;
+mod search;
 mod secrets_contract;
 mod site;
 mod sms_inbound;

@@ -40,9 +40,10 @@ const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 7] = [
 
 /// GET routes that read health data, or hand out a client's financial documents (receipts),
 /// and so append their own record to the audit log.
-const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 11] = [
-    // A cohort's roster: its students' names and emails.
+const GET_ROUTES_THAT_AUDIT_THEIR_READ: [(&str, &str); 12] = [
+    // A cohort's roster: its students' names and emails; its gradebook: their results too.
     ("GET", "/v1/cohorts/{id}/enrolments"),
+    ("GET", "/v1/cohorts/{id}/gradebook"),
     ("GET", "/v1/clients/{id}/export"),
     ("GET", "/v1/appointments"),
     ("GET", "/v1/appointments/{id}"),
@@ -514,6 +515,9 @@ fn only_the_e_sign_and_portal_functions_receive_the_link_secret() {
                 || e.path.ends_with("/waitlist/offer")
                 // And review links (signed under their own purpose).
                 || e.path == "/v1/public/{tenant_slug}/reviews"
+                // And student sessions (signed under their own purpose; the link request only
+                // stores a token's hash and emails it).
+                || (e.path.starts_with("/v1/learn/") || e.path.ends_with("/learn/session"))
         })
         .map(|e| e.function.to_owned())
         // The notifications worker puts signing links in requests and reminders, and signs
@@ -719,11 +723,14 @@ const MONEY_ROUTES: [(&str, &str); 21] = [
 
 /// Routes that announce what they did as domain events (brand and catalog changes announce
 /// `site.changed`, which republishes the clinic's site).
-const PUBLISHING_ROUTES: [(&str, &str); 43] = [
+const PUBLISHING_ROUTES: [(&str, &str); 45] = [
     // An enrolment confirmed at once (at the desk, or a free course on the site):
     // academy.enrolment_confirmed.
     ("POST", "/v1/cohorts/{id}/enrolments"),
     ("POST", "/v1/public/{tenant_slug}/courses/{course_id}/cohorts/{cohort_id}/enrol"),
+    // The student's last lesson completed or last quiz passed: academy.coursework_done.
+    ("POST", "/v1/learn/cohorts/{cohort_id}/lessons/{module}/{lesson}/complete"),
+    ("POST", "/v1/learn/cohorts/{cohort_id}/quizzes/{quiz_id}/attempts/{number}/submit"),
     // Reviews: what the site shows changed (site.changed republishes it).
     ("POST", "/v1/reviews/{id}/publish"),
     ("POST", "/v1/reviews/{id}/reject"),

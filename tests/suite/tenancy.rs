@@ -530,6 +530,8 @@ fn query_for(method: &str, path: &str, location_id: &str, service_id: &str, day:
             format!("?location_id={location_id}&service_id={service_id}&start={day}T10:00:00Z")
         }
         "/v1/appointments/{id}/fee-preview" => "?action=cancel".into(),
+        // A's client's name: the search box answers B's own records only.
+        "/v1/search" => "?q=A-secret-client".into(),
         _ => String::new(),
     }
 }

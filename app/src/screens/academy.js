@@ -1,8 +1,9 @@
 // The academy (#/academy): courses (a draft with one first module and lesson here; the API takes
 // any number), publishing a draft as a version that never changes, cohorts of a published course
-// (dates, seats, an educator from the team), and a cohort's roster with the desk's enrolment and
-// cancellations. Educators see only the cohorts they teach; owners and managers manage courses
-// and cohorts; the front desk enrols at the desk.
+// (dates, seats, an educator from the team), a cohort's roster with the desk's enrolment and
+// cancellations, and its gradebook (students × quizzes, lessons completed). Educators see only
+// the cohorts they teach; owners and managers manage courses and cohorts; the front desk enrols
+// at the desk.
 import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { api } from '../api.js';
@@ -16,6 +17,7 @@ import { label, money, toMinor } from '../format.js';
 export function Academy({ me }) {
   const [round, setRound] = useState(0);
   const [cohort, setCohort] = useState('');
+  const [book, setBook] = useState('');
   const changed = () => setRound(round + 1);
   const courses = useLoad(() => api.get('/v1/courses'), [round]);
   const cohorts = useLoad(() => api.get('/v1/cohorts'), [round]);
@@ -25,9 +27,10 @@ export function Academy({ me }) {
       <${Courses} me=${me} courses=${list} onDone=${changed} />
       ${can(me, 'academy_manage') && html`<${NewCourse} onDone=${changed} />`}
       <${Loaded} state=${cohorts} what="Loading cohorts">${(all) => html`
-        <${Cohorts} cohorts=${all} courses=${list} onRoster=${setCohort} />
+        <${Cohorts} cohorts=${all} courses=${list} onRoster=${setCohort} onGradebook=${setBook} />
         ${can(me, 'academy_manage') && list.some((c) => c.published_version) && html`<${NewCohort} courses=${list} onDone=${changed} />`}
-        ${cohort && html`<${Roster} me=${me} cohort=${all.find((c) => c.id === cohort)} key=${cohort} onDone=${changed} />`}`}</${Loaded}>`}</${Loaded}>
+        ${cohort && html`<${Roster} me=${me} cohort=${all.find((c) => c.id === cohort)} key=${cohort} onDone=${changed} />`}
+        ${book && html`<${Gradebook} cohort=${all.find((c) => c.id === book)} key=${book} />`}`}</${Loaded}>`}</${Loaded}>
   </section>`;
 }
 
@@ -92,7 +95,7 @@ function NewCourse({ onDone }) {
   </details>`;
 }
 
-function Cohorts({ cohorts, courses, onRoster }) {
+function Cohorts({ cohorts, courses, onRoster, onGradebook }) {
   const title = (id) => courses.find((c) => c.id === id)?.title || id;
   return html`<section class="card" aria-labelledby="h-cohorts">
     <h2 id="h-cohorts">Cohorts</h2>
@@ -101,7 +104,8 @@ function Cohorts({ cohorts, courses, onRoster }) {
       <tbody>${cohorts.map((c) => html`<tr data-cohort=${c.id}>
         <th scope="row">${title(c.course_id)} (v${c.course_version})</th><td>${c.starts_on} – ${c.ends_on}</td>
         <td data-seats-left>${c.seats_left} of ${c.seats}</td><td>${label(c.status)}</td>
-        <td><button type="button" class="link-button" onClick=${() => onRoster(c.id)}>Roster</button></td>
+        <td><button type="button" class="link-button" onClick=${() => onRoster(c.id)}>Roster</button>
+          <button type="button" class="link-button" onClick=${() => onGradebook(c.id)}>Gradebook</button></td>
       </tr>`)}</tbody></table></${ScrollTable}>`}
   </section>`;
 }
@@ -163,5 +167,24 @@ function Roster({ me, cohort, onDone }) {
       <${FormMessage} form=${form} />
       <button type="submit" disabled=${form.busy}>Enrol</button>
     </form>`}
+  </section>`;
+}
+
+// A cohort's gradebook: each confirmed student against each quiz of its version (best score,
+// attempts, passed) and the lessons completed; read-only (the server audits each read).
+function Gradebook({ cohort }) {
+  const book = useLoad(() => api.get(`/v1/cohorts/${cohort.id}/gradebook`), [cohort.id]);
+  const score = (q, quiz) => (q.best_percent === null ? '—' : `${q.best_percent}%${q.passed ? ' passed' : ''}`)
+    + ` (${q.attempts} of ${quiz.max_attempts})`;
+  return html`<section class="card" aria-labelledby="h-gradebook">
+    <h2 id="h-gradebook">Gradebook: ${cohort.starts_on}</h2>
+    <${Loaded} state=${book} what="Loading the gradebook">${(b) => (b.students.length === 0 ? html`<p class="muted">No confirmed students yet.</p>`
+      : html`<${ScrollTable} label="Gradebook"><table id="academy-gradebook">
+        <thead><tr><th scope="col">Student</th><th scope="col">Lessons</th>${b.quizzes.map((q) => html`<th scope="col">${q.title} (pass ${q.pass_mark_percent}%)</th>`)}<th scope="col">Coursework</th></tr></thead>
+        <tbody>${b.students.map((s) => html`<tr data-email=${s.email}>
+          <th scope="row">${s.name}</th><td>${s.lessons_completed} of ${b.lessons_total}</td>
+          ${s.quizzes.map((q, i) => html`<td>${score(q, b.quizzes[i])}</td>`)}
+          <td>${s.coursework_done ? 'Done' : 'In progress'}</td>
+        </tr>`)}</tbody></table></${ScrollTable}>`)}</${Loaded}>
   </section>`;
 }

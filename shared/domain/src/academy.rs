@@ -14,6 +14,9 @@
 //!   its seat and its status: `pending_payment` (holding its seat until the hosted page
 //!   expires), `confirmed` (paid, or free, or enrolled at the desk) or `cancelled`.
 
+pub mod quiz;
+pub mod student;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -185,6 +188,9 @@ pub struct Lesson {
 pub struct CourseModule {
     pub title: Name,
     pub lessons: Vec<Lesson>,
+    /// Drip release: its lessons open this many days after the cohort starts (`None`: at once).
+    #[serde(default)]
+    pub release_after_days: Option<u32>,
 }
 
 /// What a student must have before enrolling: another of the clinic's courses, or a
@@ -213,6 +219,9 @@ pub struct CourseInput {
     pub modules: Vec<CourseModule>,
     #[serde(default)]
     pub prerequisites: Vec<Prerequisite>,
+    /// The course's quizzes (published with it: a version's quizzes never change).
+    #[serde(default)]
+    pub quizzes: Vec<quiz::Quiz>,
 }
 
 impl CourseInput {
@@ -226,6 +235,13 @@ impl CourseInput {
             return Err(invalid("modules_required", "modules", format!("1–{MAX_MODULES} modules")));
         }
         for (i, module) in self.modules.iter().enumerate() {
+            if module.release_after_days.is_some_and(|d| d > 3650) {
+                return Err(invalid(
+                    "release_out_of_range",
+                    format!("modules[{i}].release_after_days"),
+                    "at most 3,650 days after the start",
+                ));
+            }
             if module.lessons.is_empty() || module.lessons.len() > MAX_LESSONS_PER_MODULE {
                 return Err(invalid(
                     "lessons_required",
@@ -245,7 +261,7 @@ impl CourseInput {
                 return Err(invalid("prerequisite_twice", field, "named twice"));
             }
         }
-        Ok(())
+        quiz::check_quizzes(&self.quizzes)
     }
 
     pub fn lesson_count(&self) -> usize {
@@ -534,6 +550,7 @@ mod tests {
             price_minor: MinorUnits::new(45000).unwrap(),
             modules,
             prerequisites: vec![],
+            quizzes: vec![],
         }
     }
 
@@ -586,9 +603,10 @@ mod tests {
     #[test]
     fn a_course_needs_lessons_in_every_module_and_no_prerequisite_on_itself_or_twice() {
         assert!(course(vec![]).check(None).is_err());
-        let empty = CourseModule { title: Name::parse("M").unwrap(), lessons: vec![] };
+        let empty = CourseModule { title: Name::parse("M").unwrap(), lessons: vec![], release_after_days: None };
         assert!(course(vec![empty]).check(None).is_err());
-        let good = CourseModule { title: Name::parse("M").unwrap(), lessons: vec![lesson("Text")] };
+        let good =
+            CourseModule { title: Name::parse("M").unwrap(), lessons: vec![lesson("Text")], release_after_days: None };
         let mut input = course(vec![good]);
         assert!(input.check(None).is_ok());
         let own = CourseId::new();
@@ -605,7 +623,8 @@ mod tests {
 
     #[test]
     fn publishing_freezes_the_draft_as_the_next_version() {
-        let module = CourseModule { title: Name::parse("M").unwrap(), lessons: vec![lesson("First")] };
+        let module =
+            CourseModule { title: Name::parse("M").unwrap(), lessons: vec![lesson("First")], release_after_days: None };
         let mut c = Course {
             id: CourseId::new(),
             draft: course(vec![module]),

@@ -38,6 +38,7 @@ pub mod review;
 pub mod sale;
 pub mod schedule;
 pub mod screening;
+pub mod search;
 pub mod stock;
 pub mod team;
 pub mod tenant;

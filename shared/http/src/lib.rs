@@ -22,6 +22,7 @@ pub mod esign;
 pub mod extract;
 pub mod gift_cards;
 pub mod idempotency;
+pub mod learn;
 pub mod loyalty;
 pub mod memberships;
 pub mod notifications;
@@ -34,6 +35,7 @@ pub mod public;
 pub mod reviews;
 pub mod sales;
 pub mod screening;
+pub mod search;
 pub mod serve_site;
 pub mod site;
 pub mod stock;
@@ -203,6 +205,7 @@ route_group!(
         [clients::erase]
         [clients::share, clients::unshare]
         [clients::backfill]
+        [search::search]
         [screening::assess]
         [payments::list]
         [payments::connect_status]
@@ -286,6 +289,14 @@ route_group!(
         [academy::roster, academy::enrol_at_desk]
         [academy::cancel_enrolment]
         [academy::public_courses]
+        [learn::request_link]
+        [learn::open_session]
+        [learn::enrolments]
+        [learn::complete_lesson]
+        [learn::start_attempt]
+        [learn::get_attempt]
+        [learn::submit_attempt]
+        [learn::cohort_gradebook]
         [notifications::get_preferences, notifications::put_preferences]
         [notifications::list]
         [notifications::get_settings, notifications::put_settings]

@@ -23,6 +23,8 @@ pub const REVIEW_SCRIPT: &str = include_str!("review.js");
 pub const GIFT_SCRIPT: &str = concat!(include_str!("pay-loader.js"), include_str!("gift.js"));
 /// The academy's page's script (`courses.html`).
 pub const COURSES_SCRIPT: &str = include_str!("courses.js");
+/// The student's page's script (`learn.html`).
+pub const LEARN_SCRIPT: &str = include_str!("learn.js");
 /// The pay step (Stripe's Payment Element) of both: loaded by them only when a visitor pays.
 pub const PAY_SCRIPT: &str = include_str!("pay.js");
 const STYLES: &str = include_str!("site.css");
@@ -64,6 +66,12 @@ pub fn render(catalog: &PublicCatalog, options: &SiteOptions) -> Vec<SiteFile> {
         SiteFile::html("waitlist.html", pages::waitlist(catalog, options)),
         SiteFile::html("review.html", pages::review(catalog, options)),
         SiteFile::html("courses.html", pages::courses(catalog, options)),
+        SiteFile::html("learn.html", pages::learn(catalog, options)),
+        SiteFile {
+            path: "learn.js".into(),
+            content_type: "text/javascript; charset=utf-8",
+            body: LEARN_SCRIPT.to_owned(),
+        },
         SiteFile {
             path: "courses.js".into(),
             content_type: "text/javascript; charset=utf-8",

@@ -526,7 +526,7 @@ pub fn courses(catalog: &PublicCatalog, options: &SiteOptions) -> String {
     let body = format!(
         r##"<div class="wrap page narrow">
 <h1>Courses</h1>
-<p>Training at {clinic}: our courses for practitioners, with the dates open for enrolment.</p>
+<p>Training at {clinic}: our courses for practitioners, with the dates open for enrolment. Enrolled already? <a href="learn.html">Go to your courses</a>.</p>
 <p id="courses-status" role="status" aria-live="polite"></p>
 <div id="courses"><p>Loading the courses…</p></div>
 <noscript><p>Enrolling online needs JavaScript. Please call us to enrol.</p></noscript>
@@ -538,6 +538,35 @@ pub fn courses(catalog: &PublicCatalog, options: &SiteOptions) -> String {
         catalog,
         options,
         Page { title, description: None, current: "courses.html", body, script: Some("courses.js"), root: "" },
+    )
+}
+
+/// The student's page (`learn.html`): sign in by an emailed link (the token travels in the URL
+/// fragment), then the student's courses as the version they enrolled on, lessons to read and
+/// mark complete, and timed quizzes. `learn.js` does it all against the API.
+pub fn learn(catalog: &PublicCatalog, options: &SiteOptions) -> String {
+    let body = format!(
+        r#"<div class="wrap page narrow">
+<h1>My courses</h1>
+<p id="learn-status" class="status" role="status" aria-live="polite"></p>
+<section id="learn-signin" aria-labelledby="h-learn-signin">
+<h2 id="h-learn-signin">Sign in</h2>
+<p>Enter the email you enrolled with at {clinic}. We will email you a link that signs you in; it works once, for 15 minutes.</p>
+<form id="learn-link" novalidate>
+<div class="field"><label for="learn-email">Email</label><input id="learn-email" name="email" type="email" autocomplete="email" required></div>
+<p class="actions"><button type="submit" class="button">Email me a sign-in link</button></p>
+</form>
+</section>
+<div id="learn-courses"></div>
+<noscript><p>Your courses need JavaScript.</p></noscript>
+</div>"#,
+        clinic = escape(catalog.clinic.name.as_str()),
+    );
+    let title = format!("My courses — {}", catalog.clinic.name.as_str());
+    layout(
+        catalog,
+        options,
+        Page { title, description: None, current: "learn.html", body, script: Some("learn.js"), root: "" },
     )
 }
 

@@ -126,6 +126,12 @@ fn the_content_hash_names_the_whole_site_and_changes_with_any_byte_or_name() {
     );
 }
 
+/// The student's page: sign-in, lessons and a timed quiz in one script, loaded by that page only.
+#[test]
+fn the_learning_script_stays_small() {
+    assert!(LEARN_SCRIPT.len() < 10_000, "learn.js is {} bytes", LEARN_SCRIPT.len());
+}
+
 #[test]
 fn the_waiting_list_script_stays_small() {
     assert!(WAITLIST_SCRIPT.len() < 8_000, "waitlist.js is {} bytes", WAITLIST_SCRIPT.len());

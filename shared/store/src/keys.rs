@@ -298,6 +298,18 @@ pub fn clients_gsi_pk(tenant: &TenantId) -> String {
     format!("{}#CLIENTS", tenant_pk(tenant))
 }
 
+/// The search box's name index (`domain::search`): one partition per filing key within a
+/// tenant, one item per word of a client's name filed under it, sorted by the word, so a
+/// `begins_with` on the word reads the names that start with a query word.
+pub fn search_pk(tenant: &TenantId, filing_key: &str) -> String {
+    format!("{}#SEARCH#{filing_key}", tenant_pk(tenant))
+}
+
+/// A word of `client`'s name filed under `filing_key`.
+pub fn search_entry(tenant: &TenantId, filing_key: &str, word: &str, client: &ClientId) -> Key {
+    Key::new(search_pk(tenant, filing_key), format!("{word}#{client}"))
+}
+
 /// Claims an email among a tenant's clients; holds the client id (`owner_id`).
 pub fn client_email(tenant: &TenantId, email: &Email) -> Key {
     Key::new(tenant_pk(tenant), format!("CLIENT_EMAIL#{email}"))
@@ -1064,6 +1076,61 @@ pub fn enrolment(
     enrolment: &mas_domain::ids::EnrolmentId,
 ) -> Key {
     Key::new(cohort_pk(tenant, cohort), format!("{ENROLMENT_PREFIX}{enrolment}"))
+}
+
+/// The student's side of an enrolment, in its cohort's partition (so a cohort's gradebook is
+/// one query): a completed lesson (`LESSON#{enrolment}#{module}#{lesson}`, written once), the
+/// standing on a quiz (`QUIZ#{enrolment}#{quiz}`), each attempt
+/// (`ATTEMPT#{enrolment}#{quiz}#{n}`) and the marker that the coursework is done (`DONE#…`,
+/// written once: the event announcing it goes out once).
+pub const LESSON_DONE_PREFIX: &str = "LESSON#";
+pub const QUIZ_RECORD_PREFIX: &str = "QUIZ#";
+pub const COURSEWORK_DONE_PREFIX: &str = "DONE#";
+
+pub fn lesson_done(
+    tenant: &TenantId,
+    cohort: &mas_domain::ids::CohortId,
+    enrolment: &mas_domain::ids::EnrolmentId,
+    (module, lesson): (u32, u32),
+) -> Key {
+    Key::new(cohort_pk(tenant, cohort), format!("{LESSON_DONE_PREFIX}{enrolment}#{module:03}#{lesson:03}"))
+}
+
+pub fn quiz_record(
+    tenant: &TenantId,
+    cohort: &mas_domain::ids::CohortId,
+    enrolment: &mas_domain::ids::EnrolmentId,
+    quiz: &Slug,
+) -> Key {
+    Key::new(cohort_pk(tenant, cohort), format!("{QUIZ_RECORD_PREFIX}{enrolment}#{quiz}"))
+}
+
+pub fn quiz_attempt(
+    tenant: &TenantId,
+    cohort: &mas_domain::ids::CohortId,
+    enrolment: &mas_domain::ids::EnrolmentId,
+    quiz: &Slug,
+    number: u32,
+) -> Key {
+    Key::new(cohort_pk(tenant, cohort), format!("ATTEMPT#{enrolment}#{quiz}#{number:03}"))
+}
+
+pub fn coursework_done(
+    tenant: &TenantId,
+    cohort: &mas_domain::ids::CohortId,
+    enrolment: &mas_domain::ids::EnrolmentId,
+) -> Key {
+    Key::new(cohort_pk(tenant, cohort), format!("{COURSEWORK_DONE_PREFIX}{enrolment}"))
+}
+
+/// A student sign-in link's token, by its SHA-256 (the token itself is never stored).
+pub fn student_token(tenant: &TenantId, token_hash: &str) -> Key {
+    Key::new(format!("{}#LEARN#{token_hash}", tenant_pk(tenant)), "LEARN_TOKEN")
+}
+
+/// When an email may next be sent a student sign-in link (the link route's throttle).
+pub fn student_link_throttle(tenant: &TenantId, email: &Email) -> Key {
+    Key::new(format!("{}#LEARNER#{email}", tenant_pk(tenant)), "LEARN_THROTTLE")
 }
 
 /// An enrolment's hosted payment page (platform-wide, like `stripe_session`): its

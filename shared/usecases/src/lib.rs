@@ -12,11 +12,11 @@
 //!          partners, insight (context / foundation only)
 //! ```
 
-pub use mas_academy::{cohorts, courses, enrolments, public as public_academy};
+pub use mas_academy::{cohorts, courses, enrolments, gradebook, learning, public as public_academy, quizzes};
 pub use mas_accounts::{audit, team, tenants};
 pub use mas_booking::{
     appointments, cash_up, commissions, connect, desk, fees, gift_cards, loyalty, memberships, packages, paylinks,
-    payments, reviews, sales, stock, stripe_events, waitlist,
+    payments, reviews, sales, search, stock, stripe_events, waitlist,
 };
 pub use mas_catalog::{availability, catalog, policies, screening};
 pub use mas_clients::{care_team, clients, medical};

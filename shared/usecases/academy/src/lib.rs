@@ -9,7 +9,10 @@ pub mod cohorts;
 pub mod courses;
 pub mod enrolments;
 pub mod error;
+pub mod gradebook;
+pub mod learning;
 pub mod public;
+pub mod quizzes;
 
 pub use error::AcademyError;
 

@@ -18,6 +18,7 @@ pub mod payments;
 pub mod records;
 pub mod reviews;
 pub mod sales;
+pub mod search;
 pub mod stock;
 pub mod stripe_events;
 pub mod waitlist;

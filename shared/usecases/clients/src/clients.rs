@@ -15,8 +15,8 @@
 //! - a phone is indexed by `TENANT#t` / `CLIENT_PHONE#{phone}#{c}`, one item per client (phones
 //!   are shared within families), so an exact phone search is one Query plus a batch read.
 //!
-//! A full-text search (any word, typos) would be a projection into a search service fed by
-//! the event bus; not needed for finding a client at the desk.
+//! - the search box (`GET /v1/search`) finds a client by any word of her name, from its second
+//!   letter, forgiving a slip: `search_index`, written in these same transactions.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -32,6 +32,8 @@ use mas_ports::table::{GSI1PK, GSI1SK};
 use mas_ports::{Condition, Item, Key, Query, SortKey, Write};
 use mas_store::keys;
 use mas_store::{AuditContext, Plan, Store, TimelineEntry, from_item, to_item};
+
+use crate::search_index;
 
 pub const CLIENT_EXISTS: &str = "client_exists";
 
@@ -280,6 +282,9 @@ fn insert_plan(store: &Store, audit: &AuditContext, input: ClientInput) -> AppRe
     if let Some(phone) = &client.data.phone {
         plan.push(claim_write(keys::client_phone(tenant, phone, &client.id), &client.id)?, id_clash());
     }
+    for write in search_index::changes(tenant, &client.id, None, Some(&client.data))? {
+        plan.push(write, id_clash());
+    }
     let entry = TimelineEntry::new(&client.id, now, "client.created", "Client record created", None, &audit.actor);
     plan.push(entry.write(tenant)?, id_clash());
     let payload = serde_json::json!({ "client_id": client.id, "marketing_consent": client.data.marketing_consent });
@@ -332,6 +337,9 @@ pub async fn update(
         if let Some(new) = &next.data.phone {
             plan.push(claim_write(keys::client_phone(tenant, new, id), id)?, stale());
         }
+    }
+    for write in search_index::changes(tenant, id, Some(&current.data), Some(&next.data))? {
+        plan.push(write, stale());
     }
     // Field names only: the timeline is read by roles that need not see the old values.
     let summary = format!("Details updated: {}", changed.join(", "));

@@ -5,3 +5,4 @@ pub mod care_links;
 pub mod care_team;
 pub mod clients;
 pub mod medical;
+pub mod search_index;

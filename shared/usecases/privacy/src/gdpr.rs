@@ -467,6 +467,10 @@ pub async fn erase(
     if let Some(phone) = &marked.data.phone {
         plan.push(Write::delete_if(keys::client_phone(t, phone, client_id), ours()), raced());
     }
+    // Out of the search box in the same transaction: no search finds her from here on.
+    for write in mas_clients::search_index::changes(t, client_id, Some(&marked.data), None)? {
+        plan.push(write, AppError::Internal("a delete has no condition".into()));
+    }
     // What is left to do outside our table, after this commits: ids only.
     let payload = json!({ "client_id": client_id, "payment_customer_id": customer });
     plan.announce(mas_ports::DomainEvent::new(t, CLIENT_ERASED, client_id.as_str(), now, payload))?;
