@@ -25,6 +25,7 @@ import { GiftCards } from './screens/gift-cards.js';
 import { Waitlist } from './screens/waitlist.js';
 import { Reviews } from './screens/reviews.js';
 import { Commissions } from './screens/commissions.js';
+import { Reports } from './screens/reports.js';
 import { Close } from './screens/close.js';
 import { Stock } from './screens/stock.js';
 import { Academy } from './screens/academy.js';
@@ -100,6 +101,9 @@ function page(screen, route, me) {
       return can(me, 'gift_cards_read') ? html`<${GiftCards} me=${me} />` : html`<${NotAllowed} />`;
     case 'commissions':
       return can(me, 'analytics_full') ? html`<${Commissions} me=${me} />` : html`<${NotAllowed} />`;
+    case 'reports':
+      // A new query (period, location) opens the screen afresh.
+      return can(me, 'analytics_limited') ? html`<${Reports} me=${me} route=${route} key=${route.query.toString()} />` : html`<${NotAllowed} />`;
     case 'stock':
       return can(me, 'stock_read') ? html`<${Stock} me=${me} />` : html`<${NotAllowed} />`;
     case 'academy':

@@ -22,6 +22,7 @@ export function navigation(me) {
     // every role that rings up sales has).
     { path: '/till', label: 'Till', show: can(me, 'sales_write'), also: ['/sales', '/close', '/gift-cards'] },
     { path: '/stock', label: 'Stock', show: can(me, 'stock_read') },
+    { path: '/reports', label: 'Reports', show: can(me, 'analytics_limited') },
     { path: '/commissions', label: 'Commissions', show: can(me, 'analytics_full') },
     { path: '/reviews', label: 'Reviews', show: can(me, 'reviews_moderate') },
     { path: '/academy', label: 'Academy', show: can(me, 'academy_read') },

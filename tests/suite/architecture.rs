@@ -62,6 +62,8 @@ const CAPABILITIES: &[(&str, &[&str])] = &[
     // Partner webhooks and API keys stand on the context alone (the partner routes call the
     // other capabilities' reads from the HTTP layer).
     ("mas-partners", &["mas-context"]),
+    // The projections read events and write rollups of their own: the foundation is enough.
+    ("mas-insight", &["mas-context"]),
 ];
 
 /// What every layer above the domain may use: the pure crates and the ports.

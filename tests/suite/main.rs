@@ -3,6 +3,7 @@
 mod academy;
 mod academy_certs;
 mod academy_student;
+mod analytics;
 mod api;
 mod architecture;
 mod auth;

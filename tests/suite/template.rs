@@ -1772,6 +1772,36 @@ fn the_partner_webhooks_rule_routes_exactly_the_subscribable_kinds_to_a_queue_wi
     assert_eq!(kms_actions(&template, worker, "ClinicalDataKey"), BTreeSet::from(["kms:Decrypt".to_owned()]));
 }
 
+#[test]
+fn the_insight_rule_routes_exactly_the_projected_kinds_to_a_queue_with_a_dead_letter_queue_and_a_worker_that_only_writes_the_table()
+ {
+    let template = template();
+    let rule = &template["Resources"]["InsightRule"]["Properties"];
+    let mut kinds: Vec<&str> =
+        rule["EventPattern"]["detail-type"].as_sequence().unwrap().iter().map(|k| k.as_str().unwrap()).collect();
+    kinds.sort();
+    let mut projected = mas_domain::insight::PROJECTED_KINDS.to_vec();
+    projected.sort();
+    assert_eq!(kinds, projected);
+    assert!(mentions(&rule["Targets"][0]["Arn"], "InsightQueue"));
+    let queue = &template["Resources"]["InsightQueue"]["Properties"];
+    assert!(mentions(&queue["RedrivePolicy"]["deadLetterTargetArn"], "InsightDeadLetterQueue"));
+    let worker = &template["Resources"]["InsightFunction"];
+    assert_eq!(worker["Metadata"]["BuildProperties"]["Binary"].as_str(), Some("insight"));
+    let timeout = worker["Properties"]["Timeout"].as_u64().unwrap();
+    assert!(queue["VisibilityTimeout"].as_u64().unwrap() >= 6 * timeout, "visibility is six times the timeout");
+    let events = &worker["Properties"]["Events"];
+    assert_eq!(events["Queue"]["Properties"]["FunctionResponseTypes"][0].as_str(), Some("ReportBatchItemFailures"));
+    let policies = resources_of_type(&template, "AWS::SQS::QueuePolicy");
+    assert!(policies.iter().any(|(_, p)| mentions(&p["Properties"]["Queues"], "InsightQueue")
+        && mentions(&p["Properties"]["PolicyDocument"], "InsightRule")));
+    // Rollups only: it publishes nothing and opens no clinical key.
+    assert!(!may_put_events(&template, worker, "EventBus"));
+    assert!(kms_actions(&template, worker, "ClinicalDataKey").is_empty());
+    let (table_id, _) = the_table(&template);
+    assert!(table_access(&template, worker, table_id).allows("PutItem"));
+}
+
 // ---- staff identity: the Cognito user pool, its trigger, and who may manage its users -----------
 
 #[test]

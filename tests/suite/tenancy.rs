@@ -464,6 +464,7 @@ async fn another_clinics_token_gets_404_or_403_and_none_of_its_data_on_every_rou
             || route.path == "/v1/gift-cards/lookup"
             || route.path == "/v1/waitlist"
             || route.path == "/v1/commissions/report"
+            || route.path == "/v1/analytics/kpis"
             || route.path.starts_with("/v1/sales/close")
             || route.path.starts_with("/v1/stock")
             || (route.path == "/v1/cohorts" && route.method == "POST");
@@ -548,6 +549,7 @@ fn query_for(method: &str, path: &str, location_id: &str, service_id: &str, day:
             format!("?location_id={location_id}")
         }
         "/v1/commissions/report" => format!("?from={day}&to={day}&location_id={location_id}"),
+        "/v1/analytics/kpis" => format!("?from={day}&to={day}&location_id={location_id}&compare=previous"),
         "/v1/availability" => format!("?location_id={location_id}&service_id={service_id}&from={day}&to={day}"),
         "/v1/availability/explain" => {
             format!("?location_id={location_id}&service_id={service_id}&start={day}T10:00:00Z")

@@ -13,6 +13,7 @@ import { catalog, clients } from '../lookups.js';
 import { dayIn, time, money, clientName, label, channel } from '../format.js';
 import { documentsOf } from '../documents-of.js';
 import { messagesOf } from '../messages.js';
+import { KpiTiles, monthToDate } from './reports.js';
 
 const ARRIVING = ['scheduled', 'checked_in'];
 
@@ -38,6 +39,7 @@ function Day({ me }) {
   return html`<section class="today">
     <${PageTitle} sub=${new Intl.DateTimeFormat('en-GB', { dateStyle: 'full', timeZone: me.tenant.timezone }).format(new Date())}>Today</${PageTitle}>
     <${Loaded} state=${state} what="Loading today">${(data) => html`
+      ${can(me, 'analytics_limited') && html`<${MonthSoFar} me=${me} />`}
       <div class="grid">
         <${Bookings} data=${data} me=${me} />
         <${Arrivals} data=${data} me=${me} onChanged=${state.reload} />
@@ -155,4 +157,17 @@ function FailedMessages({ data, me }) {
         ${channel(m.channel)} ${label(m.kind || 'message')}: <span class="muted">${m.reason || label(m.status)}</span></li>`)}
     </ul>`)}</${Loaded}>
   </${Card}>`;
+}
+
+/** This month so far, beside the same number of days before it (a few tiles; Reports has the rest). */
+function MonthSoFar({ me }) {
+  const period = monthToDate(me.tenant.timezone);
+  const state = useLoad(() => api.get(`/v1/analytics/kpis?from=${period.from}&to=${period.to}&compare=previous`), []);
+  return html`<section class="month-so-far" aria-labelledby="h-month-so-far">
+    <h2 id="h-month-so-far">This month so far</h2>
+    <${Loaded} state=${state} what="Loading this month's figures">${(report) => html`
+      <${KpiTiles} report=${report} only=${['visits', 'show-rate', 'new-clients', 'revenue']} />`}
+    </${Loaded}>
+    <p><a href="#/reports">More figures and charts</a></p>
+  </section>`;
 }

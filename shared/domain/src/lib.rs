@@ -21,6 +21,7 @@ pub mod documents;
 pub mod esign;
 pub mod gdpr;
 pub mod gift_card;
+pub mod insight;
 pub mod limits;
 pub mod logo;
 pub mod loyalty;

@@ -108,6 +108,8 @@ pub enum Permission {
     /// Register partner webhook endpoints, replay their deliveries, and make and revoke API
     /// keys: owners and managers (a key reads clinic data from outside).
     IntegrationsManage,
+    /// Rebuild the clinic's KPI projections from its event log: owners only.
+    InsightRebuild,
 }
 
 impl Permission {
@@ -156,6 +158,7 @@ impl Permission {
             AcademyEnrol,
             AcademySignOff,
             IntegrationsManage,
+            InsightRebuild,
         ]
     };
 }
@@ -178,7 +181,7 @@ impl Role {
             CatalogWrite | BrandWrite | TeamWrite | TemplatesWrite | AuditRead | ClientExport => {
                 matches!(self, Owner | Manager)
             }
-            ClientErase | CareTeamBackfill | TillReopen | PaymentsConnect => matches!(self, Owner),
+            ClientErase | CareTeamBackfill | TillReopen | PaymentsConnect | InsightRebuild => matches!(self, Owner),
             BookingWrite => matches!(self, Owner | Manager | FrontDesk),
             BookingWriteOwn => matches!(self, Owner | Manager | FrontDesk | Practitioner),
             ClinicalRead | ClinicalWrite => matches!(self, Owner | Manager | Practitioner),

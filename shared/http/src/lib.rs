@@ -6,6 +6,7 @@
 //! below.
 
 pub mod academy;
+pub mod analytics;
 pub mod appointments;
 pub mod audit;
 pub mod auth;
@@ -218,6 +219,8 @@ route_group!(
         [sales::close_csv]
         [commissions::get_plan, commissions::save_plan]
         [commissions::report]
+        [analytics::kpis]
+        [analytics::rebuild]
         [desk::list_readers]
         [desk::get]
         [templates::list, templates::create]

@@ -18,11 +18,14 @@ pub enum QueueName {
     /// Partner webhook deliveries: the events partners may subscribe to, fanned out to their
     /// endpoints (the `partner_webhooks` Lambda).
     PartnerWebhooks,
+    /// The insight projections: the events they count, applied once each to the daily rollups
+    /// (the `insight` Lambda).
+    Insight,
 }
 
 impl QueueName {
-    pub const ALL: [QueueName; 4] =
-        [QueueName::Render, QueueName::SitePublish, QueueName::Notify, QueueName::PartnerWebhooks];
+    pub const ALL: [QueueName; 5] =
+        [QueueName::Render, QueueName::SitePublish, QueueName::Notify, QueueName::PartnerWebhooks, QueueName::Insight];
 
     /// The environment variable holding the queue's URL on AWS.
     pub fn url_variable(self) -> &'static str {
@@ -31,6 +34,7 @@ impl QueueName {
             QueueName::SitePublish => "SITE_PUBLISH_QUEUE_URL",
             QueueName::Notify => "NOTIFY_QUEUE_URL",
             QueueName::PartnerWebhooks => "PARTNER_WEBHOOKS_QUEUE_URL",
+            QueueName::Insight => "INSIGHT_QUEUE_URL",
         }
     }
 
@@ -40,6 +44,7 @@ impl QueueName {
             QueueName::SitePublish => "site_publish",
             QueueName::Notify => "notify",
             QueueName::PartnerWebhooks => "partner_webhooks",
+            QueueName::Insight => "insight",
         }
     }
 }

@@ -22,6 +22,11 @@ pub fn announce<F: From<AppError>>(plan: &mut Plan<F>, event: &DomainEvent) -> A
     item.insert(GSI1SK.into(), format!("{}#{}", event.occurred_at.to_rfc3339(), event.id).into());
     // A put, not put-new: announcing the same occurrence twice stores the same event once.
     plan.push(Write::put(item), AppError::Internal("an unconditional put failed".into()));
+    if mas_domain::insight::PROJECTED_KINDS.contains(&event.kind.as_str()) {
+        // The event history the projections are rebuilt from: kept, unlike the outbox's copy.
+        let log = to_item(&keys::event_log(&event.tenant_id, event.occurred_at, &event.id), "event_log", event)?;
+        plan.push(Write::put(log), AppError::Internal("an unconditional put failed".into()));
+    }
     Ok(())
 }
 

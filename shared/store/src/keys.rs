@@ -77,6 +77,46 @@ pub fn event_outbox(tenant: &TenantId, event: &mas_domain::ids::DomainEventId) -
 /// GSI1 partition of unpublished events (one: a backlog here is an incident, not a workload).
 pub const EVENT_OUTBOX_INDEX: &str = "OUTBOX";
 
+/// The partition of a tenant's event log: the events the projections read, kept for good,
+/// written with the outbox in the change's transaction (`events_outbox::announce`).
+pub fn event_log_pk(tenant: &TenantId) -> String {
+    format!("{}#EVENTLOG", tenant_pk(tenant))
+}
+
+/// One event of the log, in time order (then by id).
+pub fn event_log(tenant: &TenantId, at: DateTime<Utc>, event: &mas_domain::ids::DomainEventId) -> Key {
+    Key::new(event_log_pk(tenant), format!("{}#{event}", at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)))
+}
+
+/// Which generation of the insight projections is read, and which is being rebuilt.
+pub fn insight_state(tenant: &TenantId) -> Key {
+    Key::new(format!("{}#INSIGHT", tenant_pk(tenant)), "STATE")
+}
+
+/// The partition of one generation's daily rollups of one dimension (`clinic` or an id).
+pub fn insight_rollups_pk(tenant: &TenantId, generation: u32, dimension: &str) -> String {
+    format!("{}#INSIGHT#G{generation}#DIM#{dimension}", tenant_pk(tenant))
+}
+
+/// One day's rollup (the sort key orders days).
+pub fn insight_rollup(tenant: &TenantId, generation: u32, dimension: &str, day: NaiveDate) -> Key {
+    Key::new(insight_rollups_pk(tenant, generation, dimension), insight_day_sk(day))
+}
+
+pub fn insight_day_sk(day: NaiveDate) -> String {
+    format!("DAY#{day}")
+}
+
+/// An event a generation has applied (put-new: a redelivery is seen and counts once).
+pub fn insight_applied(tenant: &TenantId, generation: u32, event: &mas_domain::ids::DomainEventId) -> Key {
+    Key::new(format!("{}#INSIGHT#G{generation}#APPLIED", tenant_pk(tenant)), event.to_string())
+}
+
+/// A client's completed visits as one generation has seen them.
+pub fn insight_client(tenant: &TenantId, generation: u32, client: &ClientId) -> Key {
+    Key::new(format!("{}#INSIGHT#G{generation}#CLIENT", tenant_pk(tenant)), client.to_string())
+}
+
 /// A PDF an erasure left to delete once its lock has passed (`pdf.delete_due`); the blob key
 /// names it, so scheduling it again replaces it.
 pub fn pdf_delete_due(tenant: &TenantId, blob_key: &str) -> Key {

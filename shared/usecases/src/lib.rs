@@ -9,6 +9,7 @@
 //!          └─ clients ─┴─ booking ──┴─ documents ─ messaging ─┬─ portal
 //!                          │                                  ├─ privacy
 //!               academy ───┘ (foundation only)                └─ staff-auth
+//!          partners, insight (context / foundation only)
 //! ```
 
 pub use mas_academy::{
@@ -24,6 +25,7 @@ pub use mas_catalog::{availability, catalog, policies, screening};
 pub use mas_clients::{care_team, clients, medical};
 pub use mas_context::{announcements, app, limits, local_identity, paging, tokens};
 pub use mas_documents::{documents, esign, receipts, templates};
+pub use mas_insight::{facts as insight_facts, kpis, projection as insight};
 pub use mas_messaging::notifications;
 pub use mas_partners::{api_keys, webhooks as partner_webhooks};
 pub use mas_portal::portal;

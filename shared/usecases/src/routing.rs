@@ -45,12 +45,20 @@ pub fn partner_route(kind: &str) -> Option<mas_ports::QueueName> {
     mas_domain::partner::EVENT_KINDS.contains(&kind).then_some(mas_ports::QueueName::PartnerWebhooks)
 }
 
+/// The third (template.yaml's `InsightRule`, in infra/stacks/insight.yaml): the kinds the
+/// projections count go to the insight queue.
+pub fn insight_route(kind: &str) -> Option<mas_ports::QueueName> {
+    mas_domain::insight::PROJECTED_KINDS.contains(&kind).then_some(mas_ports::QueueName::Insight)
+}
+
 #[async_trait]
 impl Events for RoutedEvents {
     async fn publish(&self, events: &[DomainEvent]) -> Result<(), EventsError> {
         self.inner.publish(events).await?;
         for event in events {
-            for queue in route(&event.kind).into_iter().chain(partner_route(&event.kind)) {
+            let queues =
+                route(&event.kind).into_iter().chain(partner_route(&event.kind)).chain(insight_route(&event.kind));
+            for queue in queues {
                 let body = mas_messaging::notifications::plan::Work::event_body(event);
                 self.queue.send(queue, body).await.map_err(|e| EventsError::Unavailable(e.to_string()))?;
             }

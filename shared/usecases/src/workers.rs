@@ -50,7 +50,21 @@ pub async fn handle(app: &App, queue: QueueName, body: &Value) -> AppResult<()> 
             }
             _ => Err(AppError::Internal("the partner webhooks queue carries events only".into())),
         },
+        QueueName::Insight => insight(&app.store, body).await,
         other => Err(AppError::Internal(format!("queue {} has no worker in this crate", other.as_str()))),
+    }
+}
+
+/// One message of the insight queue: its event applied once to the projections. Needs only the
+/// store (the `insight` Lambda builds nothing else).
+pub async fn insight(store: &mas_store::Store, body: &Value) -> AppResult<()> {
+    match mas_messaging::notifications::plan::Work::parse(body)? {
+        mas_messaging::notifications::plan::Work::Event(event) => {
+            let applied = mas_insight::projection::apply(store, &event).await?;
+            tracing::info!(event_id = %event.id, kind = %event.kind, ?applied, "insight projections");
+            Ok(())
+        }
+        _ => Err(AppError::Internal("the insight queue carries events only".into())),
     }
 }
 

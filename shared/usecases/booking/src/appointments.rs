@@ -1250,6 +1250,13 @@ pub fn booking_event(t: &TenantId, kind: &str, appointment: &Appointment, now: D
         "location_id": appointment.location_id,
         "service_id": appointment.service_id,
         "practitioner_id": appointment.practitioner_id,
+        // For the insight projections (version 1 events without them are still read): the
+        // booked minutes, the local day, where the booking was made, and who made the last move
+        // (a cancellation's reason is counted by it).
+        "end": appointment.end,
+        "timezone": appointment.timezone,
+        "source": appointment.source,
+        "by": appointment.history.last().map(|h| h.by.as_str()),
     });
     DomainEvent::new(t, kind, &format!("{}@v{}", appointment.id, appointment.version), now, payload)
 }

@@ -403,7 +403,19 @@ fn event_payload(sale: &Sale) -> serde_json::Value {
         "business_day": sale.business_day,
         "total_minor": sale.totals.total_minor,
         "tax_minor": sale.totals.tax_minor,
+        "tips_minor": sale.totals.tips_minor,
         "currency": sale.currency,
+        // For the insight projections: what each treatment line took, by whom.
+        "lines": sale
+            .lines
+            .iter()
+            .filter(|l| l.input.service_id.is_some() || l.input.practitioner_id.is_some())
+            .map(|l| json!({
+                "service_id": l.input.service_id,
+                "practitioner_id": l.input.practitioner_id,
+                "total_minor": l.total_minor,
+            }))
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -540,7 +552,7 @@ async fn correct(
             }
         }
         if correction.status == CorrectionStatus::Completed {
-            announce_correction(&mut plan, t, &current.sale, &correction)?;
+            announce_correction(&mut plan, t, &current.sale, &location.data, &correction)?;
         }
         plan.commit(store, audit, action(kind, correction.status), correction.id.as_str()).await?;
         Ok::<_, AppError>(correction)
@@ -562,7 +574,13 @@ fn correction_item(t: &TenantId, sale: &Sale, location: &LocationInput, correcti
     Ok(item)
 }
 
-fn announce_correction(plan: &mut Plan, t: &TenantId, sale: &Sale, correction: &Correction) -> AppResult<()> {
+fn announce_correction(
+    plan: &mut Plan,
+    t: &TenantId,
+    sale: &Sale,
+    location: &LocationInput,
+    correction: &Correction,
+) -> AppResult<()> {
     let kind = match correction.kind {
         CorrectionKind::Void => "sale.voided",
         CorrectionKind::Refund => "sale.refunded",
@@ -573,6 +591,9 @@ fn announce_correction(plan: &mut Plan, t: &TenantId, sale: &Sale, correction: &
         "correction_id": correction.id,
         "amount_minor": correction.amount(),
         "currency": sale.currency,
+        // For the insight projections: where and on which local day the money went back.
+        "location_id": sale.location_id,
+        "business_day": correction.at.with_timezone(&location.timezone.tz()).date_naive(),
     });
     plan.announce(DomainEvent::new(t, kind, correction.id.as_str(), correction.at, payload))
 }
@@ -622,7 +643,7 @@ async fn refund_cards(ports: Ports<'_>, audit: &AuditContext, pending: Correctio
         AppError::from(SaleError::CorrectionRecorded),
     );
     if done.status == CorrectionStatus::Completed {
-        announce_correction(&mut plan, t, &sale, &done)?;
+        announce_correction(&mut plan, t, &sale, &location.data, &done)?;
     }
     plan.commit(store, audit, action(done.kind, done.status), done.id.as_str()).await?;
     match refusal {
