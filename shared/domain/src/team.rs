@@ -113,7 +113,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 42] = {
+    pub const ALL: [Permission; 43] = {
         use Permission::*;
         [
             CatalogRead,
