@@ -6,40 +6,20 @@
 //! `cargo bench -p mas-usecases --bench kpis` (add `-- --quick` for 60 days a year).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use async_trait::async_trait;
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use mas_domain::ids::{AppointmentId, ClientId, LocationId, PractitionerId, ServiceId, TenantId};
 use mas_domain::insight::{Dimension, KpiPeriod};
 use mas_embedded::SqliteTable;
-use mas_ports::{DomainEvent, FixedClock, Page, Query, Table, TableError, Write};
+use mas_ports::{DomainEvent, FixedClock, Table};
 use mas_store::Store;
 use serde_json::json;
 
-/// Counts Query calls (each a page: one read request on DynamoDB).
-struct CountingTable {
-    inner: Arc<dyn Table>,
-    queries: AtomicUsize,
-}
-
-#[async_trait]
-impl Table for CountingTable {
-    async fn get(&self, key: &mas_ports::Key) -> Result<Option<mas_ports::Item>, TableError> {
-        self.inner.get(key).await
-    }
-    async fn batch_get(&self, keys: &[mas_ports::Key]) -> Result<Vec<mas_ports::Item>, TableError> {
-        self.inner.batch_get(keys).await
-    }
-    async fn query(&self, query: &Query) -> Result<Page, TableError> {
-        self.queries.fetch_add(1, Ordering::Relaxed);
-        self.inner.query(query).await
-    }
-    async fn transact(&self, writes: Vec<Write>) -> Result<(), TableError> {
-        self.inner.transact(writes).await
-    }
-}
+#[path = "support/counting_table.rs"]
+mod counting_table;
+use counting_table::CountingTable;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
@@ -48,7 +28,7 @@ fn main() {
     runtime.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
         let sqlite: Arc<dyn Table> = Arc::new(SqliteTable::open(&dir.path().join("kpis.sqlite3")).unwrap());
-        let table = Arc::new(CountingTable { inner: sqlite, queries: AtomicUsize::new(0) });
+        let table = CountingTable::over(sqlite);
         let first = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
         let clock = Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2028, 1, 1, 0, 0, 0).unwrap()));
         let store = Store::new(table.clone(), clock);

@@ -9,10 +9,8 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use mas_clients::search_index;
 use mas_domain::clients::ClientInput;
@@ -20,34 +18,13 @@ use mas_domain::ids::{ClientId, RequestId, TenantId};
 use mas_domain::reach::Reach;
 use mas_domain::search::{self, SearchQuery};
 use mas_embedded::SqliteTable;
-use mas_ports::{FixedClock, Page, Query, Table, TableError, Write};
+use mas_ports::{FixedClock, Table};
 use mas_store::{AuditContext, Store};
 use serde_json::json;
 
-/// Counts read requests (each Query page and each batch read: one request on DynamoDB).
-struct CountingTable {
-    inner: Arc<dyn Table>,
-    reads: AtomicUsize,
-}
-
-#[async_trait]
-impl Table for CountingTable {
-    async fn get(&self, key: &mas_ports::Key) -> Result<Option<mas_ports::Item>, TableError> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        self.inner.get(key).await
-    }
-    async fn batch_get(&self, keys: &[mas_ports::Key]) -> Result<Vec<mas_ports::Item>, TableError> {
-        self.reads.fetch_add(keys.len().div_ceil(100), Ordering::Relaxed);
-        self.inner.batch_get(keys).await
-    }
-    async fn query(&self, query: &Query) -> Result<Page, TableError> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        self.inner.query(query).await
-    }
-    async fn transact(&self, writes: Vec<Write>) -> Result<(), TableError> {
-        self.inner.transact(writes).await
-    }
-}
+#[path = "support/counting_table.rs"]
+mod counting_table;
+use counting_table::CountingTable;
 
 const FIRST: [&str; 40] = [
     "Sarah",
@@ -114,7 +91,7 @@ fn main() {
     runtime.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
         let sqlite: Arc<dyn Table> = Arc::new(SqliteTable::open(&dir.path().join("search.sqlite3")).unwrap());
-        let table = Arc::new(CountingTable { inner: sqlite, reads: AtomicUsize::new(0) });
+        let table = CountingTable::over(sqlite);
         let clock = Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2027, 1, 1, 9, 0, 0).unwrap()));
         let store = Store::new(table.clone(), clock);
         let t = TenantId::parse("ten_bench").unwrap();
@@ -159,11 +136,11 @@ fn main() {
             let mut reads = 0;
             let mut shown = 0;
             for _ in 0..20 {
-                let before = table.reads.load(Ordering::Relaxed);
+                let before = table.reads();
                 let started = Instant::now();
                 let found = mas_usecases::search::search(&store, &t, &sight, &query).await.unwrap();
                 times.push(started.elapsed());
-                reads = table.reads.load(Ordering::Relaxed) - before;
+                reads = table.reads() - before;
                 shown = found.clients.len();
             }
             // Every client the index finds, against a scan of all the names with the same rule.

@@ -12,7 +12,7 @@ use chrono::{Duration, TimeZone, Utc};
 use mas_domain::ids::{AppointmentId, ClientId, TenantId};
 use mas_domain::notifications::{Channel, MessageKind};
 use mas_embedded::SqliteTable;
-use mas_ports::{FixedClock, Page, Query, Queue, QueueError, QueueName, Table, TableError, Write};
+use mas_ports::{FixedClock, Queue, QueueError, QueueName, Table};
 use mas_usecases::app::{App, AuthMode, Config};
 use mas_usecases::notifications::plan::{DueItem, plan_all, sweep};
 use serde_json::Value;
@@ -38,28 +38,9 @@ impl Queue for CountingQueue {
     }
 }
 
-/// Counts Query calls (each a page: one read request on DynamoDB).
-struct CountingTable {
-    inner: Arc<dyn Table>,
-    queries: AtomicUsize,
-}
-
-#[async_trait]
-impl Table for CountingTable {
-    async fn get(&self, key: &mas_ports::Key) -> Result<Option<mas_ports::Item>, TableError> {
-        self.inner.get(key).await
-    }
-    async fn batch_get(&self, keys: &[mas_ports::Key]) -> Result<Vec<mas_ports::Item>, TableError> {
-        self.inner.batch_get(keys).await
-    }
-    async fn query(&self, query: &Query) -> Result<Page, TableError> {
-        self.queries.fetch_add(1, Ordering::Relaxed);
-        self.inner.query(query).await
-    }
-    async fn transact(&self, writes: Vec<Write>) -> Result<(), TableError> {
-        self.inner.transact(writes).await
-    }
-}
+#[path = "support/counting_table.rs"]
+mod counting_table;
+use counting_table::CountingTable;
 
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
@@ -68,7 +49,7 @@ fn main() {
     runtime.block_on(async move {
         let dir = tempfile::tempdir().unwrap();
         let sqlite: Arc<dyn Table> = Arc::new(SqliteTable::open(&dir.path().join("sweep.sqlite3")).unwrap());
-        let table = Arc::new(CountingTable { inner: sqlite, queries: AtomicUsize::new(0) });
+        let table = CountingTable::over(sqlite);
         let now = Utc.with_ymd_and_hms(2027, 5, 4, 10, 2, 0).unwrap();
         let clock = Arc::new(FixedClock::new(now));
         let queue = Arc::new(CountingQueue::default());

@@ -15,9 +15,12 @@ const TIERS = 3;
 
 export function LoyaltyProgramme() {
   const [round, setRound] = useState(0);
+  // The version just saved: the form, made anew for it, says "Saved." (a flag inside the form
+  // would go with the old form when the reload replaces it).
+  const [savedVersion, setSavedVersion] = useState(null);
   const state = useLoad(() => api.get('/v1/loyalty/programme'), [round]);
   return html`<${Loaded} state=${state} what="Loading the programme">${(p) => html`<${ProgrammeForm} key=${p.version} programme=${p}
-    onSaved=${() => setRound(round + 1)} />`}</${Loaded}>`;
+    saved=${savedVersion === p.version} onSaved=${(version) => { setSavedVersion(version); setRound(round + 1); }} />`}</${Loaded}>`;
 }
 
 function initial(p) {
@@ -37,12 +40,10 @@ function initial(p) {
 
 const whole = (text) => (/^\d+$/.test(String(text).trim()) ? Number(text) : -1);
 
-function ProgrammeForm({ programme, onSaved }) {
+function ProgrammeForm({ programme, saved, onSaved }) {
   const form = useForm(initial(programme));
-  const [saved, setSaved] = useState(false);
   const v = form.values;
   const submit = (event) => form.submit(async () => {
-    setSaved(false);
     const tiers = [];
     for (let i = 0; i < TIERS; i += 1) {
       if (!v[`tier${i}_name`].trim()) continue;
@@ -58,9 +59,8 @@ function ProgrammeForm({ programme, onSaved }) {
       min_redemption_points: whole(v.min_redemption_points), tiers, expected_version: programme.version,
     };
     if (v.expiry_months.trim()) body.expiry_months = whole(v.expiry_months);
-    await api.put('/v1/loyalty/programme', body);
-    setSaved(true);
-    onSaved();
+    const next = await api.put('/v1/loyalty/programme', body);
+    onSaved(next.version);
   }, event);
   return html`<form novalidate onSubmit=${submit} id="loyalty-programme">
     <p class="muted">Clients earn points on what they pay at the till and spend them there as a payment. Gift cards never earn; the part of a sale paid with points or a gift card earns nothing.</p>
