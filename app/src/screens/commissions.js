@@ -107,18 +107,21 @@ function fromForm(f) {
 
 function Rules({ lookups, onSaved }) {
   const [round, setRound] = useState(0);
+  // The version just saved: the form, made anew for it, says so (a message kept in the form
+  // would go with the old form when the reload replaces it).
+  const [savedVersion, setSavedVersion] = useState(null);
   const plan = useLoad(() => api.get('/v1/commissions/plan'), [round]);
   return html`<section class="card" aria-labelledby="h-commission-rules">
     <h2 id="h-commission-rules">Rules</h2>
     <p class="muted">A sale's line is paid by the most specific rule that matches it: a practitioner's own before everyone's; a service before its category before every service.</p>
     <${Loaded} state=${plan} what="Loading the rules">${(p) => html`<${RulesForm} key=${p.version} plan=${p} lookups=${lookups}
-      onSaved=${() => { setRound(round + 1); onSaved(); }} />`}</${Loaded}>
+      saved=${savedVersion === p.version} onSaved=${(version) => { setSavedVersion(version); setRound(round + 1); onSaved(); }} />`}</${Loaded}>
   </section>`;
 }
 
-function RulesForm({ plan, lookups, onSaved }) {
+function RulesForm({ plan, lookups, saved, onSaved }) {
   const [rules, setRules] = useState(plan.rules.map(toForm));
-  const [message, setMessage] = useState(null);
+  const [message, setMessage] = useState(saved ? { ok: true, text: 'Rules saved.' } : null);
   const practitioners = [...lookups.practitioners.values()];
   const services = [...lookups.services.values()];
   const categories = [...new Set(services.map((s) => s.category))];
@@ -127,9 +130,8 @@ function RulesForm({ plan, lookups, onSaved }) {
     event.preventDefault();
     setMessage(null);
     try {
-      await api.put('/v1/commissions/plan', { rules: rules.map(fromForm), expected_version: plan.version });
-      setMessage({ ok: true, text: 'Rules saved.' });
-      onSaved();
+      const next = await api.put('/v1/commissions/plan', { rules: rules.map(fromForm), expected_version: plan.version });
+      onSaved(next.version);
     } catch (err) {
       setMessage({ ok: false, text: err.message || String(err) });
     }
