@@ -9,6 +9,7 @@ import { can } from '../permissions.js';
 import { catalog } from '../lookups.js';
 import { useLoad } from '../ui/async.js';
 import { Loaded, PageTitle } from '../ui/bits.js';
+import { CsvExport } from '../ui/csv-export.js';
 import { ScrollTable } from '../ui/scroll-table.js';
 import { amount } from './sales.js';
 
@@ -62,22 +63,7 @@ function Report({ report, lookups }) {
 }
 
 function Export({ period }) {
-  const [link, setLink] = useState(null);
-  const [error, setError] = useState(null);
-  const prepare = async () => {
-    setError(null);
-    try {
-      const text = await api.get(`/v1/commissions/report?from=${period.from}&to=${period.to}&format=csv`, { as: 'text' });
-      setLink(URL.createObjectURL(new Blob([text], { type: 'text/csv' })));
-    } catch (err) {
-      setError(err.message || String(err));
-    }
-  };
-  return html`<p>
-    ${link ? html`<a class="button secondary" href=${link} download=${`commissions-${period.from}-${period.to}.csv`}>Download the CSV</a>`
-      : html`<button type="button" class="secondary" onClick=${prepare}>Prepare the CSV</button>`}
-    ${error && html`<span class="field-error" role="alert">${error}</span>`}
-  </p>`;
+  return html`<${CsvExport} path=${`/v1/commissions/report?from=${period.from}&to=${period.to}&format=csv`} filename=${`commissions-${period.from}-${period.to}.csv`} />`;
 }
 
 /** A rule as the form edits it: percent (with an optional higher rate above an amount) or fixed. */

@@ -10,6 +10,7 @@ import { catalog } from '../lookups.js';
 import { dayIn, money } from '../format.js';
 import { useLoad } from '../ui/async.js';
 import { Loaded, PageTitle } from '../ui/bits.js';
+import { CsvExport } from '../ui/csv-export.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -139,20 +140,5 @@ function Charts({ report }) {
 }
 
 function Export({ period }) {
-  const [link, setLink] = useState(null);
-  const [error, setError] = useState(null);
-  const prepare = async () => {
-    setError(null);
-    try {
-      const text = await api.get(`/v1/analytics/kpis?${query(period)}&format=csv`, { as: 'text' });
-      setLink(URL.createObjectURL(new Blob([text], { type: 'text/csv' })));
-    } catch (err) {
-      setError(err.message || String(err));
-    }
-  };
-  return html`<p>
-    ${link ? html`<a class="button secondary" href=${link} download=${`kpis-${period.from}-${period.to}.csv`}>Download the CSV</a>`
-      : html`<button type="button" class="secondary" onClick=${prepare}>Prepare the CSV</button>`}
-    ${error && html`<span class="field-error" role="alert">${error}</span>`}
-  </p>`;
+  return html`<${CsvExport} path=${`/v1/analytics/kpis?${query(period)}&format=csv`} filename=${`kpis-${period.from}-${period.to}.csv`} />`;
 }
