@@ -26,21 +26,22 @@ const ROUTES_WITHOUT_TABLE: [(&str, &str); 3] =
 /// uploaded PDF is checked, not stored; on AWS sessions are Cognito's, so a refresh reads the
 /// member and a sign-out touches no item; an invitation preview reads the link), so they get
 /// read access at most and write no audit record.
-const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 7] = [
+const NON_GET_ROUTES_THAT_ONLY_READ: [(&str, &str); 6] = [
     ("POST", "/v1/screening/assess"),
     // A POST so that the booking's id and confirmation number stay out of URLs and logs.
     ("POST", "/v1/payments/deposit-status"),
     // Likewise an online gift-card purchase's id.
     ("POST", "/v1/gift-cards/purchase-status"),
-    ("POST", "/v1/documents/verify"),
     ("POST", "/v1/auth/refresh"),
     ("POST", "/v1/auth/sign-out"),
     ("POST", "/v1/auth/invitations/preview"),
 ];
 
 /// Public GET routes that take a token of a per-address limit (a write to the limiter's item)
-/// before they read: a certificate's page, PDF and credential, found by an unguessable number.
-const GET_ROUTES_THAT_TAKE_FROM_A_RATE_LIMIT: [(&str, &str); 3] = [
+/// before they read: a certificate's page, PDF and credential, found by an unguessable number;
+/// a document's check by hash (its POST twin, by upload, takes one too, so it is not a read).
+const GET_ROUTES_THAT_TAKE_FROM_A_RATE_LIMIT: [(&str, &str); 4] = [
+    ("GET", "/v1/documents/verify"),
     ("GET", "/v1/public/{tenant_slug}/certificates/{number}"),
     ("GET", "/v1/public/{tenant_slug}/certificates/{number}/pdf"),
     ("GET", "/v1/public/{tenant_slug}/certificates/{number}/credential"),
