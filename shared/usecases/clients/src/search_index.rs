@@ -72,17 +72,13 @@ pub async fn refile(store: &Store, tenant: &TenantId, client: &ClientId, data: &
 pub async fn find(store: &Store, tenant: &TenantId, words: &[String]) -> AppResult<Vec<(ClientId, u32)>> {
     let mut found: Option<BTreeMap<ClientId, u32>> = None;
     for word in words {
-        let own_key = lookup_keys(word).into_iter().max_by_key(|k| k.chars().count()).unwrap_or_default();
         let mut reads = Vec::new();
         for key in lookup_keys(word) {
             let query = Query::partition(keys::search_pk(tenant, &key));
-            // Under its own key, only the words that begin with the query word can match
-            // exactly; a slip can be anywhere, so the other keys are read whole.
-            let query = if key == own_key && search::allowed_edits(word) == 0 {
-                query.sk(SortKey::BeginsWith(word.clone()))
-            } else {
-                query
-            };
+            // A word with no slip forgiven is looked up under itself alone: only the words
+            // that begin with it match. Otherwise a slip can be anywhere: partitions read whole.
+            let query =
+                if search::allowed_edits(word) == 0 { query.sk(SortKey::BeginsWith(word.clone())) } else { query };
             reads.push(async move { store.table.query_all(&query).await });
         }
         let mut best: BTreeMap<ClientId, u32> = BTreeMap::new();
